@@ -1,0 +1,50 @@
+# PayGo Desktop: the everyday commands. `make run` starts the app, `make test` runs every check.
+# Everything Python comes from requirements.lock (pinned, hashed); npm tools from package-lock.json.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest lock screenshots bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+run: install
+	$(BIN)/paygo-desktop
+
+lint: install
+	$(BIN)/ruff check paygo_desktop tests benchmarks
+	$(BIN)/ruff format --check paygo_desktop tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install node_modules/.package-lock.json
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+# Upgrade on purpose: re-resolve the newest versions allowed by pyproject.toml and pin them with hashes.
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml packaging/build-requirements.in --extra dev \
+	  --generate-hashes --python-version 3.11 --no-header --no-annotate -o requirements.lock
+
+screenshots: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/make_screenshots.py
+
+bench: install
+	$(BIN)/python benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from paygo_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The app's core services for one data directory, built once and handed to whichever front end runs.
+
+Qt-free: the GUI's composition root (``paygo_desktop.app``) and the headless commands both start here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from paygo_desktop.networks import SANDBOX, Network
+from paygo_desktop.paths import DataDir
+from paygo_desktop.settings import Settings
+from paygo_desktop.store import Store
+from paygo_desktop.store.accounts import AccountRepository
+from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.networks import NetworkRepository
+
+
+@dataclass
+class AppContext:
+    data_dir: DataDir
+    settings: Settings
+    store: Store
+    accounts: AccountRepository = field(init=False)
+    networks: NetworkRepository = field(init=False)
+    activity: ActivityLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.accounts = AccountRepository(self.store)
+        self.networks = NetworkRepository(self.store)
+        self.activity = ActivityLog(self.store)
+
+    @classmethod
+    def open(cls, data_dir: DataDir) -> AppContext:
+        data_dir.ensure()
+        settings = Settings.load(data_dir.settings_file)
+        store = Store.open(data_dir.database_file)
+        return cls(data_dir=data_dir, settings=settings, store=store)
+
+    @cached_property
+    def wallet(self):  # type: ignore[no-untyped-def]  # -> paygo_desktop.wallet.Wallet
+        from paygo_desktop.wallet import Wallet
+
+        return Wallet(self.data_dir.wallet_dir, self.accounts)
+
+    @property
+    def network(self) -> Network:
+        return self.networks.get(self.settings.network) or SANDBOX
+
+    def close(self) -> None:
+        self.store.close()

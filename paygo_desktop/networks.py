@@ -1,0 +1,112 @@
+"""The networks the app knows: the local sandbox, Base Sepolia, Base, and custom RPC endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import ETH, Asset
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str
+    name: str
+    chain_id: int
+    rpc_url: str
+    explorer_url: str | None = None
+    is_local: bool = False
+    is_builtin: bool = True
+    tokens: tuple[Asset, ...] = field(default=())
+    native: Asset = ETH
+
+    def explorer_tx_url(self, tx_hash: str) -> str | None:
+        return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
+
+    def explorer_address_url(self, address: str) -> str | None:
+        return f"{self.explorer_url.rstrip('/')}/address/{address}" if self.explorer_url else None
+
+
+SANDBOX = Network(
+    key="sandbox",
+    name="Sandbox (local)",
+    chain_id=31337,
+    rpc_url="http://127.0.0.1:8545",
+    is_local=True,
+)
+BASE_SEPOLIA = Network(
+    key="base-sepolia",
+    name="Base Sepolia",
+    chain_id=84532,
+    rpc_url="https://sepolia.base.org",
+    explorer_url="https://sepolia.basescan.org",
+    tokens=(Asset("USDC", 6, "0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
+)
+BASE = Network(
+    key="base",
+    name="Base",
+    chain_id=8453,
+    rpc_url="https://mainnet.base.org",
+    explorer_url="https://basescan.org",
+    tokens=(Asset("USDC", 6, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),),
+)
+BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
+
+
+class NetworkError(UserFacingError):
+    """An RPC endpoint that cannot be used as the network the user asked for."""
+
+
+def custom_network(name: str, rpc_url: str, chain_id: int, explorer_url: str | None = None) -> Network:
+    rpc_url = rpc_url.strip()
+    if not rpc_url.startswith(("http://", "https://")):
+        raise NetworkError("The RPC address must start with http:// or https://.")
+    if not name.strip():
+        raise NetworkError("Give the network a name.")
+    if chain_id <= 0:
+        raise NetworkError("The chain id must be a positive number.")
+    slug = "".join(c if c.isalnum() else "-" for c in name.strip().lower()).strip("-")[:40] or "custom"
+    return Network(
+        key=f"custom-{slug}",
+        name=name.strip(),
+        chain_id=chain_id,
+        rpc_url=rpc_url,
+        explorer_url=(explorer_url or None),
+        is_builtin=False,
+    )
+
+
+async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
+    """Ask an endpoint for its chain id (eth_chainId) without loading web3."""
+    import httpx
+
+    payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(rpc_url, json=payload)
+            response.raise_for_status()
+            body = response.json()
+    except httpx.TimeoutException:
+        raise NetworkError(f"{rpc_url} did not answer within {timeout:g} seconds.") from None
+    except httpx.HTTPError as exc:
+        raise NetworkError(f"Could not reach {rpc_url}: {exc.__class__.__name__}.") from None
+    except ValueError:
+        raise NetworkError(f"{rpc_url} did not answer with JSON-RPC.") from None
+    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(result, str) or not result.startswith("0x"):
+        raise NetworkError(f"{rpc_url} did not return a chain id.")
+    try:
+        return int(result, 16)
+    except ValueError:
+        raise NetworkError(f"{rpc_url} returned a malformed chain id.") from None
+
+
+async def verify_custom_network(network: Network) -> Network:
+    """Check a custom network's chain id against what its endpoint reports; raise if they differ."""
+    actual = await fetch_chain_id(network.rpc_url)
+    if actual != network.chain_id:
+        raise NetworkError(
+            f"{network.rpc_url} reports chain id {actual}, not {network.chain_id}. "
+            "Check the address or the id."
+        )
+    return network

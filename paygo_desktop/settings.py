@@ -1,0 +1,84 @@
+"""The user's preferences: one JSON file in the data directory, read once and written atomically.
+
+Unknown keys (from a newer version) are kept on save. A corrupt file is set aside, not lost, and the
+defaults are used; ``Settings.load`` reports that through ``recovered_from``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from paygo_desktop.fileio import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+THEMES = ("system", "light", "dark")
+
+
+@dataclass
+class Settings:
+    network: str = "sandbox"
+    active_account: str | None = None
+    idle_lock_minutes: int = 10
+    remember_password: bool = False
+    theme: str = "system"
+    window_geometry: str | None = None
+    _extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    _path: Path | None = field(default=None, repr=False, compare=False)
+    recovered_from: Path | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        path = Path(path)
+        if not path.exists():
+            return cls(_path=path)
+        try:
+            raw = json.loads(path.read_text("utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("settings file does not hold a JSON object")
+            settings = cls._from_dict(raw)
+        except (ValueError, UnicodeDecodeError, OSError) as exc:
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            try:
+                path.replace(aside)
+            except OSError:
+                aside = path
+            log.warning("settings file %s was unreadable (%s); set aside as %s", path, exc, aside.name)
+            settings = cls()
+            settings.recovered_from = aside
+        settings._path = path
+        return settings
+
+    @classmethod
+    def _from_dict(cls, raw: dict[str, Any]) -> Settings:
+        known = {f.name for f in fields(cls) if not f.name.startswith("_") and f.name != "recovered_from"}
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name in known:
+            if name in raw:
+                value = raw[name]
+                default = getattr(defaults, name)
+                if default is not None and not isinstance(value, type(default)):
+                    log.warning("setting %r has the wrong type; using the default", name)
+                    continue
+                values[name] = value
+        settings = cls(**values)
+        settings._extra = {k: v for k, v in raw.items() if k not in known}
+        if settings.theme not in THEMES:
+            settings.theme = "system"
+        settings.idle_lock_minutes = max(0, min(settings.idle_lock_minutes, 24 * 60))
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "recovered_from"}
+        return {**self._extra, **data}
+
+    def save(self) -> None:
+        if self._path is None:
+            raise RuntimeError("these settings have no file")
+        atomic_write_text(self._path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")

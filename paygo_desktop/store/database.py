@@ -1,0 +1,142 @@
+"""Opening the store: one SQLite file (WAL, foreign keys on), upgraded to the current schema on open.
+
+Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``), so
+a failed upgrade loses nothing. A database written by a newer version of the app is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from paygo_desktop.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest migration's revision. A test checks it against the migrations folder; opening a database
+# that is already at this revision skips loading Alembic, which keeps start-up fast.
+SCHEMA_HEAD = "0002"
+
+
+class StoreError(UserFacingError):
+    """The database file cannot be used; the message names it and says why."""
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def alembic_config(engine: Engine | None = None, connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class Store:
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, path: Path, *, upgrade: bool = True) -> Store:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists() and path.stat().st_size > 0
+        engine = create_engine(f"sqlite:///{path}", future=True)
+        event.listen(engine, "connect", _on_connect)
+        store = cls(path, engine)
+        try:
+            current = store.revision()
+            if upgrade and current != SCHEMA_HEAD:
+                store._upgrade(current, backup=existed)
+        except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
+            engine.dispose()
+            raise StoreError(
+                f"The database {path} cannot be read ({_short(exc)}). It was left as it is; "
+                "move it aside to start with an empty one."
+            ) from None
+        except StoreError:
+            engine.dispose()
+            raise
+        with contextlib.suppress(OSError):
+            path.chmod(0o600)
+        return store
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'")
+            ).first()
+            if not exists:
+                return None
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return row[0] if row else None
+
+    def _upgrade(self, current: str | None, *, backup: bool) -> None:
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config())
+        if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+            raise StoreError(
+                f"The database {self.path} was written by a newer version of PayGo Desktop "
+                f"(schema {current}). Update the app to open it; nothing was changed."
+            )
+        if backup and current is not None:
+            self._backup(self.path.with_name(f"{self.path.name}.before-{script.get_current_head()}"))
+        log.info("upgrading database %s from %s to %s", self.path.name, current, script.get_current_head())
+        with self.engine.begin() as conn:
+            command.upgrade(alembic_config(connection=conn), "head")
+
+    def upgrade_to(self, revision: str) -> None:
+        """Move the schema to ``revision`` (used by tests that build an old database)."""
+        from alembic import command
+
+        with self.engine.begin() as conn:
+            command.upgrade(alembic_config(connection=conn), revision)
+
+    def _backup(self, target: Path) -> None:
+        source = sqlite3.connect(self.path)
+        try:
+            dest = sqlite3.connect(target)
+            with dest:
+                source.backup(dest)
+            dest.close()
+        finally:
+            source.close()
+        target.chmod(0o600)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).splitlines()[0][:120]

@@ -1,0 +1,75 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from paygo_desktop.networks import (
+    BUILTIN_NETWORKS,
+    NetworkError,
+    custom_network,
+    fetch_chain_id,
+    verify_custom_network,
+)
+
+
+@pytest.fixture
+def rpc_server():
+    """A real JSON-RPC endpoint on loopback that answers eth_chainId (and garbage on /bad)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = (
+                b"<html>nope</html>"
+                if self.path == "/bad"
+                else json.dumps({"jsonrpc": "2.0", "id": 1, "result": hex(1337)}).encode()
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_builtin_networks_have_the_right_chain_ids():
+    assert {n.key: n.chain_id for n in BUILTIN_NETWORKS} == {
+        "sandbox": 31337,
+        "base-sepolia": 84532,
+        "base": 8453,
+    }
+    base = next(n for n in BUILTIN_NETWORKS if n.key == "base")
+    assert base.tokens[0].symbol == "USDC" and base.tokens[0].decimals == 6
+    assert base.explorer_tx_url("0xabc") == "https://basescan.org/tx/0xabc"
+
+
+async def test_custom_network_is_checked_against_eth_chain_id(rpc_server):
+    assert await fetch_chain_id(rpc_server) == 1337
+    good = custom_network("Lab", rpc_server, 1337)
+    assert await verify_custom_network(good) is good
+    with pytest.raises(NetworkError, match="reports chain id 1337, not 5"):
+        await verify_custom_network(custom_network("Lab", rpc_server, 5))
+
+
+async def test_unreachable_or_garbage_endpoints_give_clear_errors(rpc_server):
+    with pytest.raises(NetworkError, match="did not answer with JSON-RPC"):
+        await fetch_chain_id(rpc_server + "/bad")
+    with pytest.raises(NetworkError, match="Could not reach"):
+        await fetch_chain_id("http://127.0.0.1:9", timeout=2)
+
+
+def test_custom_network_input_is_validated():
+    with pytest.raises(NetworkError):
+        custom_network("x", "ftp://host", 1)
+    with pytest.raises(NetworkError):
+        custom_network("x", "http://host", 0)
+    assert custom_network("My Node!", "http://h", 5).key == "custom-my-node"

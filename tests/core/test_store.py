@@ -1,0 +1,108 @@
+import os
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from paygo_desktop.networks import custom_network
+from paygo_desktop.store import Store, StoreError
+from paygo_desktop.store.accounts import AccountRecord, AccountRepository
+from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.database import SCHEMA_HEAD, alembic_config
+from paygo_desktop.store.networks import NetworkRepository
+
+
+def test_schema_head_constant_matches_the_migrations():
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+
+
+def test_new_database_is_at_head_with_wal_and_foreign_keys(tmp_path):
+    store = Store.open(tmp_path / "db.sqlite3")
+    assert store.revision() == SCHEMA_HEAD
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert os.stat(tmp_path / "db.sqlite3").st_mode & 0o777 == 0o600
+
+
+def test_accounts_keep_their_order_and_labels(tmp_path):
+    repo = AccountRepository(Store.open(tmp_path / "db.sqlite3"))
+    repo.add(AccountRecord("0x00000000000000000000000000000000000000B1", "Main", "hd", "b1.json", 0))
+    repo.add(AccountRecord("0x00000000000000000000000000000000000000a2", "Spare", "private_key", "a2.json"))
+    repo.rename("0x00000000000000000000000000000000000000b1", "Everyday")
+    assert [(a.label, a.kind) for a in repo.list()] == [("Everyday", "hd"), ("Spare", "private_key")]
+    assert repo.next_hd_index() == 1
+
+
+def test_custom_networks_join_the_builtin_ones(tmp_path):
+    repo = NetworkRepository(Store.open(tmp_path / "db.sqlite3"))
+    repo.save_custom(custom_network("My node", "http://127.0.0.1:9999", 1337))
+    keys = [n.key for n in repo.all()]
+    assert keys == ["sandbox", "base-sepolia", "base", "custom-my-node"]
+    assert repo.get("custom-my-node").chain_id == 1337
+
+
+def test_activity_log_newest_first(tmp_path):
+    log = ActivityLog(Store.open(tmp_path / "db.sqlite3"))
+    log.record("wallet", "Wallet created", at=datetime(2026, 1, 1, tzinfo=UTC))
+    log.record("wallet", "Unlocked", at=datetime(2026, 1, 2, tzinfo=UTC))
+    assert [e.message for e in log.recent()] == ["Unlocked", "Wallet created"]
+
+
+def test_upgrade_from_the_first_revision_keeps_the_data(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    old = Store.open(path, upgrade=False)
+    old.upgrade_to("0001")
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (address, label, kind, hd_index, keystore_file, created_at) "
+                "VALUES ('0x00000000000000000000000000000000000000c3', 'Old', 'hd', 0, 'c3.json', "
+                "'2025-05-01 10:00:00'), ('0x00000000000000000000000000000000000000d4', 'Older', "
+                "'keystore', NULL, 'd4.json', '2025-05-02 10:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO networks (key, name, chain_id, rpc_url, explorer_url, created_at) "
+                "VALUES ('custom-lab', 'Lab', 777, 'http://127.0.0.1:1', NULL, '2025-05-01 10:00:00')"
+            )
+        )
+    old.close()
+
+    store = Store.open(path)
+    assert store.revision() == SCHEMA_HEAD
+    accounts = AccountRepository(store).list()
+    assert [(a.address[-2:], a.label, a.kind, a.hd_index) for a in accounts] == [
+        ("c3", "Old", "hd", 0),
+        ("d4", "Older", "keystore", None),
+    ]
+    assert NetworkRepository(store).get("custom-lab").chain_id == 777
+    ActivityLog(store).record("store", "upgraded")
+    # a copy of the old database was kept before the upgrade
+    backup = tmp_path / "db.sqlite3.before-0002"
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (2,)
+
+
+def test_database_from_a_newer_version_is_refused_untouched(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer version"):
+        Store.open(path)
+    assert path.read_bytes() == before
+
+
+def test_corrupt_database_gives_a_clear_error_and_stays(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError) as info:
+        Store.open(path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == b"this is not sqlite at all" * 100
