@@ -1,0 +1,56 @@
+"""Deploy PayGoVault (and TestUSDC on local chains) from an account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3 import AsyncWeb3
+
+from paygo_desktop.chain.artifacts import load_artifact
+from paygo_desktop.chain.tx import Sender, TxResult, send
+
+
+@dataclass(frozen=True)
+class Deployed:
+    address: str
+    tx: TxResult
+
+
+async def deploy_contract(w3: AsyncWeb3, sender: Sender, artifact_name: str, *args: Any) -> Deployed:
+    """Deploy any artifact from resources/contracts (``testing/`` ones included) with constructor ``args``."""
+    art = load_artifact(artifact_name)
+    factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    result = await send(w3, factory.constructor(*args), sender)
+    address = result.receipt["contractAddress"]
+    if not address:
+        raise RuntimeError(f"{artifact_name}: no contract address in receipt")
+    return Deployed(address=to_checksum_address(address), tx=result)
+
+
+async def deploy_vault(w3: AsyncWeb3, sender: Sender, min_withdraw_delay: int) -> Deployed:
+    """``min_withdraw_delay`` in seconds (use e.g. 1 day on public chains, a few seconds on anvil)."""
+    if isinstance(min_withdraw_delay, bool) or not 0 <= min_withdraw_delay < 2**64:
+        raise ValueError("min_withdraw_delay must fit uint64")
+    return await deploy_contract(w3, sender, "PayGoVault", min_withdraw_delay)
+
+
+async def deploy_test_usdc(w3: AsyncWeb3, sender: Sender) -> Deployed:
+    """Mintable 6-decimal test token. Refuses chains other than local dev chains (31337 / 1337)."""
+    chain_id = await w3.eth.chain_id
+    if chain_id not in (31337, 1337):
+        raise RuntimeError(f"TestUSDC is for local chains only (chain id {chain_id})")
+    return await deploy_contract(w3, sender, "TestUSDC")
+
+
+@dataclass(frozen=True)
+class LocalDeployment:
+    vault: str
+    usdc: str
+
+
+async def deploy_local(w3: AsyncWeb3, sender: Sender, min_withdraw_delay: int = 5) -> LocalDeployment:
+    vault = await deploy_vault(w3, sender, min_withdraw_delay)
+    usdc = await deploy_test_usdc(w3, sender)
+    return LocalDeployment(vault=vault.address, usdc=usdc.address)

@@ -1,0 +1,120 @@
+"""Event sync: read a vault's logs in chunks into the local index, resuming where it stopped.
+
+Nodes limit eth_getLogs (a block range, a result count, a time budget). When a query is refused, the chunk
+is halved and tried again, down to a single block; after successes it grows back. Each chunk's events and
+the cursor are saved in one transaction, so an interrupted sync neither skips nor duplicates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from paygo_desktop.chain.vault import Closed, VaultClient, VaultEvent
+from paygo_desktop.store.vault_events import StoredEvent, VaultEventIndex
+
+log = logging.getLogger(__name__)
+
+
+class EventSyncError(Exception):
+    """The node refused even a one-block query, or is unreachable."""
+
+
+@dataclass
+class SyncReport:
+    from_block: int
+    to_block: int
+    events_added: int = 0
+    requests: int = 0
+    narrowed: int = 0
+    chunk_sizes: list[int] = field(default_factory=list)
+
+
+def to_stored(chain_id: int, vault: str, event: VaultEvent) -> StoredEvent:
+    fields = {k: v for k, v in asdict(event).items() if k != "meta"}
+    amount = event.provider_amount if isinstance(event, Closed) else event.amount
+    data = {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in fields.items()}
+    data = {k: (str(v) if isinstance(v, int) else v) for k, v in data.items()}
+    return StoredEvent(
+        chain_id=chain_id,
+        vault=vault,
+        block_number=event.meta.block_number,
+        tx_hash="0x" + event.meta.tx_hash.hex(),
+        log_index=event.meta.log_index,
+        name=type(event).__name__,
+        channel_id="0x" + event.channel_id.hex(),
+        payer=event.payer,
+        provider=event.provider,
+        amount=int(amount),
+        data=data,
+    )
+
+
+class VaultEventSync:
+    def __init__(
+        self,
+        vault: VaultClient,
+        index: VaultEventIndex,
+        chain_id: int,
+        *,
+        start_block: int = 0,
+        chunk: int = 2_000,
+        max_chunk: int = 10_000,
+        confirmations: int = 0,
+    ) -> None:
+        self.vault = vault
+        self.index = index
+        self.chain_id = chain_id
+        self.start_block = start_block
+        self.chunk = max(1, chunk)
+        self.max_chunk = max(self.chunk, max_chunk)
+        self.confirmations = confirmations
+
+    async def sync(
+        self, *, to_block: int | None = None, on_progress: Callable[[SyncReport], None] | None = None
+    ) -> SyncReport:
+        w3 = self.vault.w3
+        cursor = self.index.cursor(self.chain_id, self.vault.address)
+        start = self.start_block if cursor is None else cursor + 1
+        if to_block is None:
+            to_block = int(await w3.eth.block_number) - self.confirmations
+        report = SyncReport(from_block=start, to_block=to_block)
+        frm = start
+        while frm <= to_block:
+            end = min(to_block, frm + self.chunk - 1)
+            report.requests += 1
+            try:
+                logs = await w3.eth.get_logs(
+                    {"address": self.vault.address, "fromBlock": frm, "toBlock": end}
+                )
+            except Exception as exc:
+                if end == frm:
+                    raise EventSyncError(f"The node refused the logs of block {frm}: {_short(exc)}") from None
+                self.chunk = max(1, (end - frm + 1) // 2)
+                report.narrowed += 1
+                log.info(
+                    "eth_getLogs %d-%d refused (%s); narrowing to %d blocks",
+                    frm,
+                    end,
+                    _short(exc),
+                    self.chunk,
+                )
+                continue
+            events = [to_stored(self.chain_id, self.vault.address, e) for e in self.vault.decode_logs(logs)]
+            report.events_added += self.index.save_chunk(self.chain_id, self.vault.address, end, events)
+            report.chunk_sizes.append(end - frm + 1)
+            frm = end + 1
+            self.chunk = min(self.max_chunk, self.chunk * 2)
+            if on_progress:
+                on_progress(report)
+        return report
+
+
+def _short(exc: BaseException) -> str:
+    args: Any = getattr(exc, "args", ())
+    first = args[0] if args else exc
+    if isinstance(first, dict):
+        first = first.get("message", first)
+    return (str(first).splitlines() or [type(exc).__name__])[0][:160]

@@ -1,0 +1,430 @@
+"""The transaction manager: fees, nonces, sending, watching, speed-up and cancel.
+
+Every transaction is written to the store *before* it is broadcast, with its signed bytes, so that a crash
+or a dead RPC never loses one and a restart never sends one twice: ``refresh`` finds it again, and if the
+node has forgotten it, sends the very same bytes (same hash) once more.
+
+Statuses: pending → mined → confirmed, or failed (reverted), replaced (its nonce went to another
+transaction: a speed-up, a cancel, or one sent elsewhere) or dropped (the node refused it again). A reorg
+that un-mines a transaction moves it back to pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
+
+log = logging.getLogger(__name__)
+
+Signer = Callable[[dict[str, Any]], bytes]
+"""Signs a transaction dict and returns the raw signed bytes (the wallet's LocalAccount, for example)."""
+
+# A replacement must raise both fee fields by at least 10% (geth's rule); 12.5% leaves a margin.
+REPLACEMENT_BUMP_NUM, REPLACEMENT_BUMP_DEN = 1125, 1000
+SELF_TRANSFER_GAS = 21_000
+
+
+class TransactionError(UserFacingError):
+    """A transaction that cannot be sent or went wrong, with a message for the user."""
+
+
+class Reverted(TransactionError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The transaction would fail: {reason}.")
+        self.reason = reason
+
+
+class InsufficientFunds(TransactionError):
+    pass
+
+
+class RpcUnavailable(TransactionError):
+    pass
+
+
+class WrongNetwork(TransactionError):
+    pass
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    to: str | None
+    data: bytes = b""
+    value: int = 0
+    kind: str = "transfer"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """What a transaction will cost, estimated before it is sent (EIP-1559)."""
+
+    gas_limit: int
+    base_fee_per_gas: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+
+    @property
+    def likely_fee(self) -> int:
+        """Wei, at the current base fee plus the tip: what it will most likely cost."""
+        return self.gas_limit * min(
+            self.max_fee_per_gas, self.base_fee_per_gas + self.max_priority_fee_per_gas
+        )
+
+    @property
+    def max_fee(self) -> int:
+        """Wei, the most it can cost whatever the base fee does."""
+        return self.gas_limit * self.max_fee_per_gas
+
+
+def _bump(value: int) -> int:
+    return value * REPLACEMENT_BUMP_NUM // REPLACEMENT_BUMP_DEN + 1
+
+
+def revert_reason(exc: BaseException) -> str:
+    """A readable reason from a web3 revert exception (Error(string) text or a custom error's name)."""
+    from paygo_desktop.chain.vault import revert_error_name
+
+    name = revert_error_name(exc)
+    if name:
+        return name
+    message = str(exc.args[0] if exc.args else exc)
+    for prefix in ("execution reverted: ", "execution reverted"):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+            break
+    return message.strip(" :") or "the contract refused it without a reason"
+
+
+def _rpc_message(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    first = args[0] if args else exc
+    if isinstance(first, dict):
+        return str(first.get("message", first))
+    return str(first)
+
+
+class TransactionManager:
+    """Sends and tracks one account's transactions on one chain, through an AsyncWeb3 instance."""
+
+    def __init__(
+        self,
+        w3: Any,
+        chain_id: int,
+        repository: TransactionRepository,
+        *,
+        confirmations: int = 1,
+        gas_margin_percent: int = 20,
+        priority_fee_floor: int = 1_000_000,  # 0.001 gwei: Base's typical tip
+    ) -> None:
+        self.w3 = w3
+        self.chain_id = chain_id
+        self.repository = repository
+        self.confirmations = max(1, confirmations)
+        self.gas_margin_percent = gas_margin_percent
+        self.priority_fee_floor = priority_fee_floor
+        self._send_lock = asyncio.Lock()
+
+    # -- before sending ------------------------------------------------------------------------------
+    async def check_network(self) -> None:
+        try:
+            actual = int(await self.w3.eth.chain_id)
+        except Exception as exc:
+            raise RpcUnavailable(f"The network's RPC endpoint did not answer ({_short(exc)}).") from None
+        if actual != self.chain_id:
+            raise WrongNetwork(
+                f"The RPC endpoint is on chain {actual}, not {self.chain_id}. Nothing was sent."
+            )
+
+    async def quote(self, sender: str, request: TxRequest) -> FeeQuote:
+        """Estimate gas (turning a revert into its reason) and EIP-1559 fees from eth_feeHistory."""
+        from web3.exceptions import ContractCustomError, ContractLogicError
+
+        sender = to_checksum_address(sender)
+        tx: dict[str, Any] = {"from": sender, "value": request.value, "data": request.data}
+        if request.to:
+            tx["to"] = to_checksum_address(request.to)
+        try:
+            gas = int(await self.w3.eth.estimate_gas(tx))
+            history = await self.w3.eth.fee_history(5, "latest", [25, 50])
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise Reverted(revert_reason(exc)) from None
+        except Exception as exc:
+            raise self._explain(exc) from None
+        base_fees = [int(x) for x in history["baseFeePerGas"]]
+        next_base = base_fees[-1] if base_fees else 0
+        tips = sorted(int(r[1]) for r in history.get("reward", []) if r)
+        tip = max(self.priority_fee_floor, tips[len(tips) // 2] if tips else 0)
+        gas_limit = gas if gas == SELF_TRANSFER_GAS else gas * (100 + self.gas_margin_percent) // 100
+        # Room for the base fee to double before the transaction stalls, as wallets commonly allow.
+        quote = FeeQuote(
+            gas_limit=gas_limit,
+            base_fee_per_gas=next_base,
+            max_fee_per_gas=2 * next_base + tip,
+            max_priority_fee_per_gas=tip,
+        )
+        try:
+            balance = int(await self.w3.eth.get_balance(sender))
+        except Exception as exc:
+            raise self._explain(exc) from None
+        if balance < request.value + quote.max_fee:
+            raise InsufficientFunds(
+                "The account does not hold enough ETH for this amount plus the network fee "
+                f"(needs up to {request.value + quote.max_fee} wei, holds {balance} wei)."
+            )
+        return quote
+
+    async def next_nonce(self, sender: str) -> int:
+        """The node's pending count, or one past the highest this app has open, whichever is greater."""
+        sender = to_checksum_address(sender)
+        chain_nonce = int(await self.w3.eth.get_transaction_count(sender, "pending"))
+        local = self.repository.highest_open_nonce(self.chain_id, sender)
+        return max(chain_nonce, (local + 1) if local is not None else 0)
+
+    # -- sending -----------------------------------------------------------------------------------------
+    async def send(
+        self,
+        sender: str,
+        request: TxRequest,
+        quote: FeeQuote,
+        sign: Signer,
+        *,
+        nonce: int | None = None,
+        replaces: str | None = None,
+    ) -> TransactionRecord:
+        sender = to_checksum_address(sender)
+        async with self._send_lock:
+            await self.check_network()
+            if nonce is None:
+                nonce = await self.next_nonce(sender)
+            tx: dict[str, Any] = {
+                "type": 2,
+                "chainId": self.chain_id,
+                "nonce": nonce,
+                "gas": quote.gas_limit,
+                "maxFeePerGas": quote.max_fee_per_gas,
+                "maxPriorityFeePerGas": quote.max_priority_fee_per_gas,
+                "value": request.value,
+                "data": request.data,
+            }
+            if request.to:
+                tx["to"] = to_checksum_address(request.to)
+            raw = bytes(sign(tx))
+            tx_hash = "0x" + keccak(raw).hex()
+            record = self.repository.add(
+                TransactionRecord(
+                    chain_id=self.chain_id,
+                    sender=sender,
+                    nonce=nonce,
+                    tx_hash=tx_hash,
+                    raw_tx="0x" + raw.hex(),
+                    kind=request.kind,
+                    description=request.description,
+                    to_address=tx.get("to"),
+                    value=request.value,
+                    gas_limit=quote.gas_limit,
+                    max_fee_per_gas=quote.max_fee_per_gas,
+                    max_priority_fee_per_gas=quote.max_priority_fee_per_gas,
+                    replaces=replaces,
+                )
+            )
+            try:
+                await self.w3.eth.send_raw_transaction(raw)
+            except Exception as exc:
+                error = self._explain(exc)
+                if isinstance(error, RpcUnavailable):
+                    # Unknown whether it reached the node: keep it pending; refresh() will find or resend it.
+                    log.warning("broadcast of %s uncertain: %s", tx_hash, error)
+                    raise error from None
+                self.repository.update(tx_hash, status="dropped", error=str(error))
+                raise error from None
+            log.info("sent %s %s nonce %d", request.kind, tx_hash, nonce)
+            return record
+
+    async def speed_up(self, record: TransactionRecord, sign: Signer) -> TransactionRecord:
+        """Send the same transaction again with higher fees, on the same nonce."""
+        request = TxRequest(
+            to=record.to_address,
+            data=self._data_of(record),
+            value=record.value,
+            kind=record.kind,
+            description=record.description,
+        )
+        return await self._replace(record, request, record.gas_limit, sign)
+
+    async def cancel(self, record: TransactionRecord, sign: Signer) -> TransactionRecord:
+        """Take the nonce back with an empty transfer to oneself at higher fees."""
+        request = TxRequest(
+            to=record.sender, kind="cancel", description=f"Cancel {record.description}".strip()
+        )
+        return await self._replace(record, request, SELF_TRANSFER_GAS, sign)
+
+    async def fill_gap(self, sender: str, nonce: int, sign: Signer) -> TransactionRecord:
+        """Fill a missing nonce (a gap that holds later transactions back) with an empty self-transfer."""
+        request = TxRequest(to=sender, kind="fill-gap", description=f"Fill nonce gap at {nonce}")
+        quote = await self.quote(sender, request)
+        return await self.send(sender, request, quote, sign, nonce=nonce)
+
+    async def _replace(
+        self, record: TransactionRecord, request: TxRequest, gas_limit: int, sign: Signer
+    ) -> TransactionRecord:
+        record = await self.refresh(record)
+        if not record.is_open or record.status == "mined":
+            raise TransactionError("That transaction is already in a block; it can no longer be replaced.")
+        current = await self.quote(record.sender, TxRequest(to=record.sender))
+        tip = max(_bump(record.max_priority_fee_per_gas), current.max_priority_fee_per_gas)
+        max_fee = max(_bump(record.max_fee_per_gas), current.max_fee_per_gas, tip)
+        quote = FeeQuote(gas_limit, current.base_fee_per_gas, max_fee, tip)
+        return await self.send(
+            record.sender, request, quote, sign, nonce=record.nonce, replaces=record.tx_hash
+        )
+
+    def _data_of(self, record: TransactionRecord) -> bytes:
+        import rlp
+
+        raw = bytes.fromhex(record.raw_tx[2:])
+        if raw[:1] != b"\x02":
+            raise TransactionError("Only EIP-1559 transactions sent by this app can be sped up.")
+        # EIP-1559 payload: [chainId, nonce, tip, maxFee, gas, to, value, data, accessList, v, r, s]
+        return bytes(rlp.decode(raw[1:])[7])
+
+    # -- watching ----------------------------------------------------------------------------------------
+    async def refresh(self, record: TransactionRecord) -> TransactionRecord:
+        """Bring one transaction's status up to date with the chain."""
+        from web3.exceptions import TransactionNotFound
+
+        if record.status not in ("pending", "mined"):
+            return record
+        try:
+            try:
+                receipt = await self.w3.eth.get_transaction_receipt(record.tx_hash)
+            except TransactionNotFound:
+                receipt = None
+            if receipt is not None:
+                head = int(await self.w3.eth.block_number)
+                block = int(receipt["blockNumber"])
+                gas_used = int(receipt["gasUsed"])
+                if int(receipt["status"]) != 1:
+                    updated = self.repository.update(
+                        record.tx_hash,
+                        status="failed",
+                        block_number=block,
+                        gas_used=gas_used,
+                        error="The transaction was mined but reverted; only its gas was spent.",
+                    )
+                else:
+                    done = head - block + 1 >= self.confirmations
+                    updated = self.repository.update(
+                        record.tx_hash,
+                        status="confirmed" if done else "mined",
+                        block_number=block,
+                        gas_used=gas_used,
+                    )
+                self._mark_siblings_replaced(updated)
+                return updated
+            latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
+            if latest > record.nonce:
+                # Its nonce is used, but not by it: a speed-up, a cancel, or a transaction sent elsewhere.
+                return self.repository.update(
+                    record.tx_hash, status="replaced", error="Another transaction used the same nonce."
+                )
+            if record.status == "mined":
+                log.warning("transaction %s left the chain (reorg); back to pending", record.tx_hash)
+                record = self.repository.update(record.tx_hash, status="pending")
+            try:
+                await self.w3.eth.get_transaction(record.tx_hash)
+                return record
+            except TransactionNotFound:
+                return await self._rebroadcast(record)
+        except TransactionError:
+            raise
+        except Exception as exc:
+            raise self._explain(exc) from None
+
+    async def _rebroadcast(self, record: TransactionRecord) -> TransactionRecord:
+        try:
+            await self.w3.eth.send_raw_transaction(bytes.fromhex(record.raw_tx[2:]))
+            log.info("rebroadcast %s", record.tx_hash)
+            return record
+        except Exception as exc:
+            error = self._explain(exc)
+            if isinstance(error, RpcUnavailable):
+                raise error from None
+            if "already known" in str(exc).lower():
+                return record
+            return self.repository.update(record.tx_hash, status="dropped", error=str(error))
+
+    def _mark_siblings_replaced(self, winner: TransactionRecord) -> None:
+        for other in self.repository.with_nonce(self.chain_id, winner.sender, winner.nonce):
+            if other.tx_hash != winner.tx_hash and other.is_open:
+                self.repository.update(
+                    other.tx_hash, status="replaced", error=f"Replaced by {winner.tx_hash}."
+                )
+
+    async def refresh_all(self) -> list[TransactionRecord]:
+        """Refresh every open transaction of this chain (at start-up, and on a timer)."""
+        return [await self.refresh(r) for r in self.repository.open(self.chain_id)]
+
+    async def wait(
+        self, record: TransactionRecord, *, timeout: float = 60.0, poll: float = 0.2
+    ) -> TransactionRecord:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            record = await self.refresh(record)
+            if record.status not in ("pending", "mined"):
+                return record
+            if asyncio.get_running_loop().time() > deadline:
+                return record
+            await asyncio.sleep(poll)
+
+    async def nonce_gaps(self, sender: str) -> list[int]:
+        """Nonces missing below this app's open transactions: they hold those transactions back."""
+        sender = to_checksum_address(sender)
+        latest = int(await self.w3.eth.get_transaction_count(sender, "latest"))
+        open_nonces = {r.nonce for r in self.repository.open(self.chain_id) if r.sender == sender}
+        if not open_nonces:
+            return []
+        pending_on_node = int(await self.w3.eth.get_transaction_count(sender, "pending"))
+        known = open_nonces | set(range(latest, pending_on_node))
+        return [n for n in range(latest, max(open_nonces)) if n not in known]
+
+    # -- errors ------------------------------------------------------------------------------------------
+    def _explain(self, exc: BaseException) -> TransactionError:
+        from web3.exceptions import ContractCustomError, ContractLogicError
+
+        if isinstance(exc, TransactionError):
+            return exc
+        if isinstance(exc, ContractLogicError | ContractCustomError):
+            return Reverted(revert_reason(exc))
+        message = _rpc_message(exc)
+        lowered = message.lower()
+        if "insufficient funds" in lowered or "lack of funds" in lowered:
+            return InsufficientFunds(
+                "The account does not hold enough ETH for this amount plus the network fee."
+            )
+        if "nonce too low" in lowered:
+            return TransactionError(
+                "The account's nonce moved on (was this account used elsewhere?). Try again."
+            )
+        if "replacement transaction underpriced" in lowered or "underpriced" in lowered:
+            return TransactionError("The node wants a higher fee to replace the pending transaction.")
+        if isinstance(exc, OSError | asyncio.TimeoutError) or exc.__class__.__name__ in (
+            "ClientConnectorError",
+            "ServerDisconnectedError",
+            "ClientOSError",
+            "TimeoutError",
+        ):
+            return RpcUnavailable(f"The network's RPC endpoint is unreachable ({_short(exc)}).")
+        return TransactionError(f"The node refused the transaction: {message[:200]}")
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [exc.__class__.__name__])[0][:120] or exc.__class__.__name__

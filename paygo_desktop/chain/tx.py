@@ -1,0 +1,78 @@
+"""Minimal transaction sending for the chain layer (web3 AsyncWeb3).
+
+A *sender* is either a local account (eth-account ``LocalAccount``: signed here, sent raw) or a plain
+address string of an account unlocked on the node (``eth_sendTransaction``; local anvil only).
+The full transaction manager (nonce tracking, fee bumping, persistence) lives elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3 import AsyncWeb3
+
+Sender = Union["LocalAccount", str]
+
+
+class TransactionFailed(RuntimeError):
+    """A mined transaction reverted (status 0)."""
+
+    def __init__(self, tx_hash: bytes, receipt: Any) -> None:
+        super().__init__(f"transaction 0x{tx_hash.hex()} reverted")
+        self.tx_hash = tx_hash
+        self.receipt = receipt
+
+
+@dataclass(frozen=True)
+class TxResult:
+    tx_hash: bytes
+    receipt: Any
+    gas_used: int
+    block_number: int
+
+
+def sender_address(sender: Sender) -> str:
+    return to_checksum_address(sender if isinstance(sender, str) else sender.address)
+
+
+async def send(
+    w3: AsyncWeb3,
+    fn: Any,
+    sender: Sender,
+    *,
+    value: int = 0,
+    gas: int | None = None,
+    timeout: float = 60.0,
+) -> TxResult:
+    """Send a prepared contract call (``contract.functions.f(...)``) or constructor and wait for the receipt.
+
+    Gas is estimated by the node when ``gas`` is None, so a call that would revert raises
+    ``web3.exceptions.ContractLogicError`` before anything is sent.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("value must be a non-negative int (wei)")
+    params: dict[str, Any] = {"from": sender_address(sender), "value": value}
+    if gas is not None:
+        params["gas"] = gas
+    if isinstance(sender, str):
+        tx_hash = bytes(await fn.transact(params))
+    else:
+        params["nonce"] = await w3.eth.get_transaction_count(sender.address, "pending")
+        tx = await fn.build_transaction(params)
+        signed = sender.sign_transaction(tx)
+        tx_hash = bytes(await w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = await w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=0.05)
+    if receipt["status"] != 1:
+        raise TransactionFailed(tx_hash, receipt)
+    return TxResult(
+        tx_hash=tx_hash,
+        receipt=receipt,
+        gas_used=int(receipt["gasUsed"]),
+        block_number=int(receipt["blockNumber"]),
+    )

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+// TEST-ONLY contracts used by tests/chain to attack PayGoVault. Never deploy outside local chains.
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+/// Burns 1% of every transfer (delivers less than requested).
+contract FeeOnTransferToken is ERC20 {
+    constructor() ERC20("Fee Token", "FEE") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 fee = value / 100;
+            super._update(from, address(0), fee);
+            super._update(from, to, value - fee);
+        } else {
+            super._update(from, to, value);
+        }
+    }
+}
+
+/// Calls an arbitrary target (normally the vault) from inside every transfer / transferFrom,
+/// records whether the re-entrant call succeeded, and never bubbles its failure.
+contract ReentrantToken is ERC20 {
+    address public target;
+    bytes public payload;
+    bool public attempted;
+    bool public reentrySucceeded;
+
+    constructor() ERC20("Reentrant Token", "REENT") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function arm(address target_, bytes calldata payload_) external {
+        target = target_;
+        payload = payload_;
+        attempted = false;
+        reentrySucceeded = false;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        if (target != address(0) && from != address(0) && to != address(0) && !attempted) {
+            attempted = true;
+            (bool ok, ) = target.call(payload);
+            reentrySucceeded = ok;
+        }
+    }
+}
+
+/// Provider contract that tries to re-enter the vault when it receives ETH.
+contract ReentrantProvider {
+    address public target;
+    bytes public payload;
+    bool public attempted;
+    bool public reentrySucceeded;
+    uint256 public received;
+
+    function arm(address target_, bytes calldata payload_) external {
+        target = target_;
+        payload = payload_;
+        attempted = false;
+        reentrySucceeded = false;
+    }
+
+    receive() external payable {
+        received += msg.value;
+        if (target != address(0) && !attempted) {
+            attempted = true;
+            (bool ok, ) = target.call(payload);
+            reentrySucceeded = ok;
+        }
+    }
+}
+
+/// Minimal ERC-1271 smart wallet: a signature is valid iff it is an ECDSA signature by `owner`.
+contract ERC1271Wallet is IERC1271 {
+    address public immutable owner;
+
+    constructor(address owner_) {
+        owner = owner_;
+    }
+
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(hash, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == owner) return IERC1271.isValidSignature.selector;
+        return 0xffffffff;
+    }
+
+    receive() external payable {}
+}

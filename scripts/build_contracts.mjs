@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Compile resources/contracts/**/*.sol with the pinned npm `solc` and write one JSON artifact per
+// contract next to its source directory: resources/contracts/<Name>.json (testing/ contracts go to
+// resources/contracts/testing/<Name>.json).
+//
+//   node scripts/build_contracts.mjs          # (re)build artifacts
+//   node scripts/build_contracts.mjs --check  # exit 1 if committed artifacts differ from a fresh build
+//
+// sourceHash = sha256 over the sorted .sol files: for each, "<relative posix path>\0<content>\0".
+// tests/chain/test_artifacts.py computes the same hash in Python.
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const solc = require('solc')
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const CONTRACTS = path.join(ROOT, 'resources', 'contracts')
+const NODE_MODULES = path.join(ROOT, 'node_modules')
+
+export const SETTINGS = {
+  optimizer: { enabled: true, runs: 20000 },
+  evmVersion: 'cancun',
+  viaIR: true,
+  metadata: { bytecodeHash: 'none' },
+  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+}
+
+function listSources(dir, rel = '') {
+  const out = []
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const relPath = rel ? `${rel}/${entry.name}` : entry.name
+    if (entry.isDirectory()) out.push(...listSources(path.join(dir, entry.name), relPath))
+    else if (entry.name.endsWith('.sol')) out.push(relPath)
+  }
+  return out.sort()
+}
+
+function sourceHash(files) {
+  const h = createHash('sha256')
+  for (const rel of files) {
+    h.update(Buffer.from(rel, 'utf8'))
+    h.update(Buffer.from([0]))
+    h.update(fs.readFileSync(path.join(CONTRACTS, rel)))
+    h.update(Buffer.from([0]))
+  }
+  return h.digest('hex')
+}
+
+function findImports(importPath) {
+  const candidate = path.join(NODE_MODULES, importPath)
+  if (fs.existsSync(candidate)) return { contents: fs.readFileSync(candidate, 'utf8') }
+  return { error: `not found: ${importPath}` }
+}
+
+function build() {
+  const files = listSources(CONTRACTS)
+  const hash = sourceHash(files)
+  const sources = {}
+  for (const rel of files) sources[rel] = { content: fs.readFileSync(path.join(CONTRACTS, rel), 'utf8') }
+  const input = { language: 'Solidity', sources, settings: SETTINGS }
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }))
+  const errors = (output.errors || []).filter((e) => e.severity === 'error')
+  for (const e of output.errors || []) {
+    const file = e.sourceLocation?.file || ''
+    if (e.severity === 'error' || !file.startsWith('@openzeppelin/')) console.error(e.formattedMessage)
+  }
+  if (errors.length) throw new Error(`solc reported ${errors.length} error(s)`)
+
+  const ozVersion = JSON.parse(
+    fs.readFileSync(path.join(NODE_MODULES, '@openzeppelin', 'contracts', 'package.json'), 'utf8'),
+  ).version
+  const artifacts = new Map()
+  for (const rel of files) {
+    const dir = path.posix.dirname(rel)
+    for (const [name, c] of Object.entries(output.contracts[rel] || {})) {
+      const bytecode = c.evm.bytecode.object
+      if (!bytecode) continue // interfaces / abstract contracts
+      const artifact = {
+        contractName: name,
+        sourceName: rel,
+        abi: c.abi,
+        bytecode: '0x' + bytecode,
+        deployedBytecode: '0x' + c.evm.deployedBytecode.object,
+        compilerVersion: solc.version(),
+        settings: { optimizer: SETTINGS.optimizer, evmVersion: SETTINGS.evmVersion, metadata: SETTINGS.metadata },
+        openzeppelinVersion: ozVersion,
+        sourceHash: hash,
+      }
+      const out = path.join(CONTRACTS, dir === '.' ? '' : dir, `${name}.json`)
+      artifacts.set(out, JSON.stringify(artifact, null, 2) + '\n')
+    }
+  }
+  return artifacts
+}
+
+const check = process.argv.includes('--check')
+const artifacts = build()
+let stale = 0
+for (const [file, text] of artifacts) {
+  const rel = path.relative(ROOT, file)
+  if (check) {
+    const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null
+    if (current !== text) {
+      console.error(`stale artifact: ${rel}`)
+      stale++
+    }
+  } else {
+    fs.writeFileSync(file, text)
+    console.log(`wrote ${rel}`)
+  }
+}
+if (check) {
+  if (stale) process.exit(1)
+  console.log(`all ${artifacts.size} artifacts up to date`)
+}

@@ -1,0 +1,73 @@
+"""Pure-Python voucher logic (no chain)."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paygo_desktop.chain.vouchers import (
+    Channel,
+    VaultDomain,
+    channel_id,
+    recover_close_signer,
+    sign_close,
+    sign_voucher,
+    verify_close,
+    verify_voucher,
+)
+
+PAYER = Account.from_key(keccak(text="offline-payer"))
+PROVIDER = Account.from_key(keccak(text="offline-provider"))
+DOMAIN = VaultDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+CH = Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60)
+
+
+def test_package_import_does_not_import_web3() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, paygo_desktop.chain, paygo_desktop.chain.artifacts; print('web3' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**128 - 1))
+def test_voucher_roundtrip(amount: int) -> None:
+    sig = sign_voucher(PAYER, DOMAIN, CH, amount)
+    assert len(sig) == 65
+    assert verify_voucher(DOMAIN, CH, amount, sig)
+    assert verify_voucher(DOMAIN, CH, amount, "0x" + sig.hex())
+    if amount < 2**128 - 1:
+        assert not verify_voucher(DOMAIN, CH, amount + 1, sig)
+    assert not verify_voucher(VaultDomain(1, DOMAIN.vault), CH, amount, sig)
+
+
+def test_close_roundtrip_and_bad_inputs() -> None:
+    sig = sign_close(PROVIDER, DOMAIN, CH, 100, 2)
+    assert verify_close(DOMAIN, CH, 100, 2, sig)
+    assert not verify_close(DOMAIN, CH, 100, 3, sig)
+    assert recover_close_signer(DOMAIN, CH, 100, 2, sig[:64]) is None
+    with pytest.raises(ValueError):
+        sign_voucher(PAYER, DOMAIN, CH, 2**128)
+    with pytest.raises(TypeError):
+        sign_voucher(PAYER, DOMAIN, CH, 1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        sign_close(PROVIDER, DOMAIN, CH, 1, 2**64)
+
+
+def test_channel_id_depends_on_every_field() -> None:
+    base = channel_id(CH)
+    variants = [
+        Channel(payer=PROVIDER.address, provider=PROVIDER.address, withdraw_delay=60),
+        Channel(payer=PAYER.address, provider=PAYER.address, withdraw_delay=60),
+        Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=61),
+        Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60, token=PAYER.address),
+        Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60, signer=PAYER.address),
+        Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60, salt=b"\x01" * 32),
+    ]
+    assert len({base, *(channel_id(c) for c in variants)}) == 7
