@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme", choices=("system", "light", "dark"), help="override the colour scheme for this run"
     )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from paygo_desktop.commands import contracts
+
+    contracts.add_parser(subparsers)
     return parser
 
 
@@ -41,9 +45,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.page and not args.screenshot:
         parser.error("--page goes with --screenshot")
+    if args.command:
+        return run_command(args)
     from paygo_desktop.app import run_gui
 
     return run_gui(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a headless subcommand: errors a person can fix are one line on stderr, never a traceback."""
+    import logging
+
+    from paygo_desktop.errors import UserFacingError
+    from paygo_desktop.logs import setup_logging
+    from paygo_desktop.paths import DataDir, default_data_dir
+
+    data_dir = DataDir(args.data_dir or default_data_dir()).ensure()
+    setup_logging(data_dir.log_dir, debug=args.debug)
+    try:
+        return int(args.handler(args, data_dir))
+    except UserFacingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        logging.getLogger(__name__).exception("command %s failed", args.command)
+        print(
+            f"error: {args.command} failed unexpectedly; details are in {data_dir.log_dir}", file=sys.stderr
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

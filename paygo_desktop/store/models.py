@@ -117,3 +117,18 @@ class VaultEventRow(Base):
     provider: Mapped[str] = mapped_column(String(42), nullable=False)
     amount: Mapped[str] = mapped_column(String(80), nullable=False)
     data: Mapped[str] = mapped_column(Text, nullable=False)  # the event's other fields, JSON
+
+
+class DeploymentRow(Base):
+    """A contract this app deployed or was told about, per network: where the vault (or test USDC) lives."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("network", "chain_id", "contract"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(60), nullable=False)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    contract: Mapped[str] = mapped_column(String(40), nullable=False)
+    address: Mapped[str] = mapped_column(String(42), nullable=False)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

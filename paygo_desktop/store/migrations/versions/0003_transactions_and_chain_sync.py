@@ -1,4 +1,4 @@
-"""Transactions the app sent (so pending ones survive a restart) and the vault-event sync.
+"""Transactions the app sent (pending ones survive a restart), the vault-event sync, and deployments.
 
 Revision ID: 0003
 Revises: 0002
@@ -64,10 +64,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("chain_id", "tx_hash", "log_index"),
     )
     op.create_index("ix_vault_events_channel", "vault_events", ["chain_id", "channel_id"])
+    op.create_table(
+        "deployments",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("network", sa.String(60), nullable=False),
+        sa.Column("chain_id", sa.Integer, nullable=False),
+        sa.Column("contract", sa.String(40), nullable=False),
+        sa.Column("address", sa.String(42), nullable=False),
+        sa.Column("tx_hash", sa.String(66), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("network", "chain_id", "contract"),
+    )
     op.create_index("ix_vault_events_provider", "vault_events", ["chain_id", "provider", "name"])
 
 
 def downgrade() -> None:
+    op.drop_table("deployments")
     op.drop_table("vault_events")
     op.drop_table("sync_cursors")
     op.drop_index("ix_transactions_status", "transactions")
