@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from eth_typing import HexStr
+
 from paygo_desktop.commands.unlock import unlocked_account
 from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
@@ -103,7 +105,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
             raise UserFacingError(
                 f"Deploying {name} did not complete ({record.status}): {record.error or ''}"
             )
-        receipt = await w3.eth.get_transaction_receipt(record.tx_hash)
+        receipt = await w3.eth.get_transaction_receipt(HexStr(record.tx_hash))
         address = str(receipt["contractAddress"])
         deployments.save(network.key, network.chain_id, name, address, record.tx_hash)
         ctx.activity.record(

@@ -1,0 +1,108 @@
+"""The one way a view starts background work, like Anki's CollectionOp.
+
+``runner.run(work, on_success=..., on_error=...)`` takes a coroutine (network I/O on the asyncio loop
+that qasync runs inside Qt) or a blocking callable (run with ``asyncio.to_thread``). The work never
+touches widgets; its outcome reaches the GUI through the ``Task`` signals. A ``UserFacingError`` is
+delivered as its own message; anything else is logged in full and reported as a generic message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from paygo_desktop.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong; details are in the log."
+
+
+def describe_error(exc: BaseException) -> str:
+    """The text the GUI shows for an exception: its own message if it is meant for users."""
+    if isinstance(exc, UserFacingError):
+        return str(exc) or GENERIC_ERROR
+    return GENERIC_ERROR
+
+
+class Task(QObject):
+    succeeded = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.future: asyncio.Future[Any] | None = None
+
+    def cancel(self) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.cancel()
+
+
+class TaskRunner(QObject):
+    """Starts background work for the views and keeps each task alive until it is done."""
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks: set[Task] = set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def run(
+        self,
+        work: Awaitable[Any] | Callable[..., Any],
+        *args: Any,
+        on_success: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        name: str | None = None,
+    ) -> Task:
+        task = Task(name or str(getattr(work, "__qualname__", type(work).__name__)), self)
+        if on_success is not None:
+            task.succeeded.connect(on_success)
+        if on_error is not None:
+            task.failed.connect(on_error)
+        was_busy = self.busy
+        self._tasks.add(task)
+        task.future = asyncio.ensure_future(self._drive(task, work, args))
+        if not was_busy:
+            self.busy_changed.emit(True)
+        return task
+
+    async def _drive(
+        self, task: Task, work: Awaitable[Any] | Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        try:
+            if inspect.isawaitable(work):
+                result = await work
+            else:
+                result = await asyncio.to_thread(work, *args)
+        except asyncio.CancelledError:
+            log.debug("task %s cancelled", task.name)
+        except UserFacingError as exc:
+            log.info("task %s: %s", task.name, exc)
+            task.failed.emit(describe_error(exc))
+        except Exception:
+            log.exception("task %s failed", task.name)
+            task.failed.emit(GENERIC_ERROR)
+        else:
+            task.succeeded.emit(result)
+        finally:
+            self._tasks.discard(task)
+            task.finished.emit()
+            if not self._tasks:
+                self.busy_changed.emit(False)
+            task.deleteLater()
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

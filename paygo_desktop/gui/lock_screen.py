@@ -1,0 +1,99 @@
+"""The lock screen: a password field and Unlock. Unlocking runs in a thread; the window stays responsive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.resources import app_icon_path
+from paygo_desktop.gui.widgets.busy import BusyIndicator
+from paygo_desktop.gui.widgets.messages import InlineMessage
+
+
+class LockScreen(QWidget):
+    unlocked = Signal()
+
+    def __init__(self, runner: TaskRunner, wallet: Callable[[], Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._wallet = wallet
+        self.setAccessibleName("Lock screen")
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        card = QFrame()
+        card.setObjectName("Card")
+        card.setFixedWidth(380)
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(10)
+        icon = QLabel()
+        path = app_icon_path()
+        if path:
+            icon.setPixmap(
+                QPixmap(str(path)).scaled(
+                    56, 56, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
+        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        title = QLabel("PayGo Desktop is locked")
+        title.setObjectName("PageTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        hint = QLabel("Enter your wallet password to continue.")
+        hint.setObjectName("Hint")
+        hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("Password")
+        self.password.setAccessibleName("Password")
+        self.password.returnPressed.connect(self.submit)
+        self.unlock_button = QPushButton("Unlock")
+        self.unlock_button.setObjectName("Primary")
+        self.unlock_button.setAccessibleName("Unlock")
+        self.unlock_button.setDefault(True)
+        self.unlock_button.clicked.connect(self.submit)
+        self.message = InlineMessage(name="Unlock message")
+        self.busy = BusyIndicator("Checking the password…")
+        for w in (icon, title, hint, self.password, self.unlock_button, self.message, self.busy):
+            layout.addWidget(w)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+
+    def reset(self) -> None:
+        self.password.clear()
+        self.message.clear_message()
+        self.busy.stop()
+        self._set_enabled(True)
+        self.password.setFocus()
+
+    def _set_enabled(self, enabled: bool) -> None:
+        self.password.setEnabled(enabled)
+        self.unlock_button.setEnabled(enabled)
+
+    def submit(self) -> None:
+        password = self.password.text()
+        if not password:
+            self.message.error("Enter your password.")
+            return
+        self.message.clear_message()
+        self._set_enabled(False)
+        self.busy.start()
+        wallet = self._wallet()
+        self._runner.run(wallet.unlock, password, on_success=self._done, on_error=self._failed, name="unlock")
+
+    def _done(self, _result: object) -> None:
+        self.busy.stop()
+        self._set_enabled(True)
+        self.password.clear()
+        self.unlocked.emit()
+
+    def _failed(self, message: str) -> None:
+        self.busy.stop()
+        self._set_enabled(True)
+        self.password.clear()
+        self.message.error(message)
+        self.password.setFocus()

@@ -1,0 +1,321 @@
+"""The main window: onboarding, the lock screen, or the app itself (sidebar + pages + status bar).
+
+The window only arranges views; the core does the work, through ``TaskRunner`` for anything slow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop import APP_NAME
+from paygo_desktop.context import AppContext
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.idle import IdleWatcher
+from paygo_desktop.gui.lock_screen import LockScreen
+from paygo_desktop.gui.pages.activity_page import ActivityPage
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.pages.escrow_page import EscrowPage
+from paygo_desktop.gui.pages.home_page import HomePage
+from paygo_desktop.gui.pages.services_page import ServicesPage
+from paygo_desktop.gui.pages.sessions_page import SessionsPage
+from paygo_desktop.gui.pages.settings_page import SettingsPage
+from paygo_desktop.gui.pages.vendor_page import VendorPage
+from paygo_desktop.gui.pages.zcash_page import ZcashPage
+from paygo_desktop.gui.resources import app_icon_path
+from paygo_desktop.gui.status_bar import StatusBar
+from paygo_desktop.gui.theme import ThemeManager
+
+log = logging.getLogger(__name__)
+
+PAGE_ORDER = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
+DEFAULT_SIZE = QSize(1200, 760)
+
+
+class MainWindow(QMainWindow):
+    first_painted = Signal()
+    mode_changed = Signal(str)  # "onboarding" | "locked" | "app"
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        runner: TaskRunner | None = None,
+        theme: ThemeManager | None = None,
+        poll_network: bool = True,
+        keychain: Any = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._keychain = keychain
+        self.runner = runner or TaskRunner(self)
+        self.theme = theme
+        self.poll_network = poll_network
+        self.mode = ""
+        self._painted = False
+        self.setWindowTitle(APP_NAME)
+        self.setAccessibleName(f"{APP_NAME} main window")
+        icon = app_icon_path()
+        if icon:
+            self.setWindowIcon(QIcon(str(icon)))
+        self.resize(DEFAULT_SIZE)
+        self.setMinimumSize(QSize(860, 560))
+
+        self.root = QStackedWidget()
+        self.root.setAccessibleName("Main area")
+        self.setCentralWidget(self.root)
+        self.onboarding: Any = None  # built on demand: gui.onboarding.wizard.OnboardingView
+        self.lock_screen = LockScreen(self.runner, self.wallet)
+        self.lock_screen.unlocked.connect(self._on_unlocked)
+        self.root.addWidget(self.lock_screen)
+        self.shell = self._build_shell()
+        self.root.addWidget(self.shell)
+
+        self.status = StatusBar(self.runner)
+        self.setStatusBar(self.status)
+        self.status.set_network(ctx.network)
+
+        self.idle = IdleWatcher(lambda: self.ctx.settings.idle_lock_minutes * 60.0, parent=self)
+        self.idle.idle.connect(self._on_idle)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self.installEventFilter(self)
+
+    # ---- the wallet, loaded only when first needed (it pulls in the crypto libraries)
+    def wallet(self) -> Any:
+        return self.ctx.wallet
+
+    def keychain(self) -> Any:
+        if self._keychain is None:
+            from paygo_desktop.wallet.keychain import PasswordKeychain
+
+            self._keychain = PasswordKeychain()
+        return self._keychain
+
+    def _wallet_loaded(self) -> bool:
+        return "wallet" in self.ctx.__dict__
+
+    # ---- layout
+    def _build_shell(self) -> QWidget:
+        shell = QWidget()
+        shell.setAccessibleName("App")
+        layout = QHBoxLayout(shell)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        side = QWidget()
+        side.setFixedWidth(200)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(8, 14, 4, 8)
+        brand = QLabel(f"<b>{APP_NAME}</b>")
+        brand.setAccessibleName(APP_NAME)
+        brand.setContentsMargins(10, 0, 0, 10)
+        side_layout.addWidget(brand)
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("Sidebar")
+        self.sidebar.setAccessibleName("Pages")
+        self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
+        side_layout.addWidget(self.sidebar, 1)
+        self.pages_stack = QStackedWidget()
+        self.pages_stack.setAccessibleName("Page")
+        self.pages: dict[str, Page] = {}
+        self.home_page = HomePage(self.ctx)
+        self.home_page.active_account_chosen.connect(self.set_active_account)
+        self.settings_page = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
+        self.settings_page.network_changed.connect(self._on_network_changed)
+        self.settings_page.theme_changed.connect(self._on_theme_changed)
+        self.settings_page.lock_requested.connect(self.lock)
+        self.settings_page.accounts_changed.connect(self._on_accounts_changed)
+        pages: list[Page] = [
+            self.home_page,
+            ServicesPage(),
+            SessionsPage(),
+            EscrowPage(),
+            ZcashPage(),
+            ActivityPage(),
+            VendorPage(),
+            self.settings_page,
+        ]
+        self.shortcuts: list[QShortcut] = []
+        for number, page in enumerate(pages, start=1):
+            self.pages[page.key] = page
+            self.pages_stack.addWidget(page)
+            item = QListWidgetItem(page.title)
+            item.setToolTip(f"{page.title} (Ctrl+{number})")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
+            self.sidebar.addItem(item)
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda key=page.key: self._shortcut_page(key))
+            self.shortcuts.append(shortcut)
+        self.sidebar.currentRowChanged.connect(self._row_changed)
+        layout.addWidget(side)
+        layout.addWidget(self.pages_stack, 1)
+        return shell
+
+    # ---- modes
+    def start(self) -> None:
+        """Show the first screen: onboarding for a new user, else the lock screen."""
+        if self.ctx.accounts.list():
+            self.show_lock_screen()
+            if self.ctx.settings.remember_password:
+                self._unlock_with_remembered_password()
+        else:
+            self.show_onboarding()
+
+    def _set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.status.setVisible(mode == "app")
+        if mode == "app":
+            self.idle.start()
+            if self.poll_network:
+                self.status.start_polling()
+        else:
+            self.idle.stop()
+            self.status.stop_polling()
+        self.mode_changed.emit(mode)
+
+    def show_onboarding(self) -> None:
+        if self.onboarding is None:
+            from paygo_desktop.gui.onboarding.wizard import OnboardingView
+
+            self.onboarding = OnboardingView(self.ctx, self.runner, self.wallet)
+            self.onboarding.completed.connect(self._on_onboarded)
+            self.root.addWidget(self.onboarding)
+        self.root.setCurrentWidget(self.onboarding)
+        self._set_mode("onboarding")
+
+    def show_lock_screen(self) -> None:
+        """The lock screen; the wallet forgets its keys first, whatever state it was in."""
+        if self._wallet_loaded():
+            try:
+                self.wallet().lock()
+            except Exception:
+                log.exception("locking the wallet failed")
+        self.lock_screen.reset()
+        self.root.setCurrentWidget(self.lock_screen)
+        self._set_mode("locked")
+        self.lock_screen.password.setFocus()
+
+    def show_app(self, page: str | None = None) -> None:
+        self._refresh_account()
+        self.root.setCurrentWidget(self.shell)
+        self._set_mode("app")
+        self.show_page(page or self.current_page() or "home")
+
+    def lock(self) -> None:
+        self.ctx.activity.record("lock", "Wallet locked")
+        self.show_lock_screen()
+
+    def _unlock_with_remembered_password(self) -> None:
+        """At start-up only: unlock with the password in the OS keychain, if one is there and right."""
+        wallet, keychain = self.wallet(), self.keychain()
+
+        def work() -> bool:
+            password = keychain.recall(wallet.wallet_id)
+            if not password:
+                return False
+            wallet.unlock(password)
+            return True
+
+        def done(unlocked: object) -> None:
+            if unlocked and self.mode == "locked":
+                self._on_unlocked()
+
+        self.runner.run(work, on_success=done, on_error=lambda _m: None, name="remembered-unlock")
+
+    def _on_idle(self) -> None:
+        if self.mode == "app":
+            log.info("locking after %s idle minutes", self.ctx.settings.idle_lock_minutes)
+            self.lock()
+
+    def _on_unlocked(self) -> None:
+        self.ctx.activity.record("unlock", "Wallet unlocked")
+        self.show_app()
+
+    def _on_onboarded(self) -> None:
+        self.status.set_network(self.ctx.network)
+        self.show_app("home")
+
+    # ---- pages
+    def current_page(self) -> str | None:
+        widget = self.pages_stack.currentWidget()
+        return widget.key if isinstance(widget, Page) and self.mode == "app" else None
+
+    def show_page(self, key: str) -> None:
+        self.sidebar.setCurrentRow(PAGE_ORDER.index(key))
+        self._row_changed(PAGE_ORDER.index(key))
+
+    def _shortcut_page(self, key: str) -> None:
+        if self.root.currentWidget() is self.shell:
+            self.show_page(key)
+
+    def _row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        page = self.pages[PAGE_ORDER[row]]
+        self.pages_stack.setCurrentWidget(page)
+        page.refresh()
+
+    # ---- reactions
+    def _refresh_account(self) -> None:
+        records = self.ctx.accounts.list()
+        active = self.ctx.settings.active_account
+        if records and not any(r.address.lower() == (active or "").lower() for r in records):
+            active = records[0].address
+            self.ctx.settings.active_account = active
+            self.ctx.settings.save()
+        self.status.set_account(active if records else None)
+
+    def set_active_account(self, address: str) -> None:
+        if address != self.ctx.settings.active_account:
+            self.ctx.settings.active_account = address
+            self.ctx.settings.save()
+        self.status.set_account(address)
+
+    def _on_network_changed(self, network: object) -> None:
+        self.status.set_network(self.ctx.network)
+        if self.mode == "app" and self.poll_network:
+            self.status.poll()
+
+    def _on_theme_changed(self, theme: str) -> None:
+        if self.theme is not None:
+            self.theme.apply(theme)
+
+    def _on_accounts_changed(self) -> None:
+        self._refresh_account()
+
+    # ---- events
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self and event.type() == QEvent.Type.Paint and not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)
+        return super().eventFilter(watched, event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.idle.stop()
+        self.status.stop_polling()
+        self.runner.cancel_all()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
+        self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        try:
+            self.ctx.settings.save()
+        except OSError:
+            log.exception("could not save the window geometry")
+        super().closeEvent(event)

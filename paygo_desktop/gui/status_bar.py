@@ -1,0 +1,108 @@
+"""The status bar: network, active account (click to copy), and whether the network's RPC answers.
+
+The connection check polls ``eth_chainId`` every few seconds on the asyncio loop; it never blocks the GUI
+and a poll is skipped while the previous one is still out.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.format import short_address
+from paygo_desktop.networks import Network, fetch_chain_id
+
+POLL_MS = 10_000
+
+
+class StatusBar(QStatusBar):
+    address_copied = Signal(str)
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Status bar")
+        self._runner = runner
+        self._network: Network | None = None
+        self._address: str | None = None
+        self._polling = False
+        self.network_label = QLabel()
+        self.network_label.setAccessibleName("Network")
+        self.account_button = QPushButton()
+        self.account_button.setFlat(True)
+        self.account_button.setAccessibleName("Active account: click to copy the address")
+        self.account_button.clicked.connect(self.copy_address)
+        self.connection_label = QLabel()
+        self.connection_label.setAccessibleName("Connection state")
+        self.addPermanentWidget(self.account_button)
+        self.addPermanentWidget(self.network_label)
+        self.addPermanentWidget(self.connection_label)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.set_account(None)
+
+    # -- what is shown
+    def set_network(self, network: Network) -> None:
+        changed = self._network != network
+        self._network = network
+        self.network_label.setText(network.name)
+        self.network_label.setToolTip(f"{network.name}: chain id {network.chain_id}, RPC {network.rpc_url}")
+        if changed:
+            self._set_connection("Checking connection…", f"Asking {network.rpc_url} for its chain id")
+
+    def set_account(self, address: str | None) -> None:
+        self._address = address
+        self.account_button.setVisible(address is not None)
+        if address:
+            self.account_button.setText(short_address(address))
+            self.account_button.setToolTip(f"{address}\nClick to copy the full address")
+
+    def _set_connection(self, text: str, tooltip: str) -> None:
+        self.connection_label.setText(text)
+        self.connection_label.setToolTip(tooltip)
+
+    # -- actions
+    def copy_address(self) -> None:
+        if self._address:
+            QGuiApplication.clipboard().setText(self._address)
+            self.showMessage(f"Copied {self._address}", 4000)
+            self.address_copied.emit(self._address)
+
+    def start_polling(self) -> None:
+        self.timer.start()
+        self.poll()
+
+    def stop_polling(self) -> None:
+        self.timer.stop()
+
+    def poll(self) -> None:
+        network = self._network
+        if network is None or self._polling:
+            return
+        self._polling = True
+
+        def done(chain_id: object) -> None:
+            self._polling = False
+            if network != self._network:
+                return
+            if chain_id == network.chain_id:
+                self._set_connection("Connected", f"{network.rpc_url} answers with chain id {chain_id}")
+            else:
+                self._set_connection(
+                    "Wrong network",
+                    f"{network.rpc_url} reports chain id {chain_id}; {network.name} is {network.chain_id}",
+                )
+
+        def failed(message: str) -> None:
+            self._polling = False
+            if network == self._network:
+                self._set_connection("Offline", message)
+
+        self._runner.run(
+            fetch_chain_id(network.rpc_url, timeout=5.0),
+            on_success=done,
+            on_error=failed,
+            name="poll-chain-id",
+        )

@@ -1,0 +1,125 @@
+"""Fixtures for the GUI tests: real widgets, a real SQLite store in tmp_path, a wallet with cheap scrypt,
+and a qasync loop driven by the Qt event processing that ``qtbot.waitUntil`` does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from paygo_desktop.context import AppContext
+from paygo_desktop.paths import DataDir
+
+TEST_MNEMONIC = "test test test test test test test test test test test junk"
+TEST_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture
+def event_loop_qt(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    qapp.processEvents()
+    asyncio.events._set_running_loop(None)
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    with contextlib.suppress(RuntimeError, TypeError):
+        qapp.aboutToQuit.disconnect(loop._after_run_forever)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def cheap_wallet(ctx: AppContext) -> Any:
+    from paygo_desktop.wallet import KdfParams, Wallet
+
+    return Wallet(ctx.data_dir.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**4))
+
+
+@pytest.fixture
+def ctx(tmp_path: Any) -> Iterator[AppContext]:
+    context = AppContext.open(DataDir(tmp_path / "data"))
+    context.__dict__["wallet"] = cheap_wallet(context)  # overrides the cached_property
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def window(qtbot: Any, ctx: AppContext, event_loop_qt: Any) -> Any:
+    from paygo_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(ctx, poll_network=False)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+@pytest.fixture
+def wallet_ctx(ctx: AppContext) -> AppContext:
+    """A context whose wallet already holds the test mnemonic's account 0."""
+    ctx.wallet.create_from_mnemonic(TEST_MNEMONIC, PASSWORD, "Main")
+    return ctx
+
+
+@pytest.fixture
+def unlocked_window(qtbot: Any, wallet_ctx: AppContext, event_loop_qt: Any) -> Any:
+    from paygo_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(wallet_ctx, poll_network=False)
+    qtbot.addWidget(win)
+    win.start()
+    win.show()
+    wallet_ctx.wallet.unlock(PASSWORD)
+    win.show_app("home")
+    return win
+
+
+class ChainIdServer:
+    """A real JSON-RPC endpoint on 127.0.0.1 that answers eth_chainId with a chosen id."""
+
+    def __init__(self, chain_id: int) -> None:
+        self.chain_id = chain_id
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": hex(owner.chain_id)})
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def chain_server() -> Iterator[ChainIdServer]:
+    server = ChainIdServer(chain_id=31337)
+    yield server
+    server.close()

@@ -1,0 +1,55 @@
+"""The real entry point in a subprocess: --self-test paints and exits 0 without the heavy libraries;
+--screenshot writes a PNG of the right size on a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_app(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "paygo_desktop", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+
+
+def test_self_test_paints_and_exits_0_without_heavy_imports(tmp_path: Path) -> None:
+    result = run_app("--data-dir", str(tmp_path / "data"), "--self-test")
+    assert result.returncode == 0, result.stderr
+    assert "self-test: painted; heavy modules loaded: none" in result.stdout, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("extra", [(), ("--page", "settings", "--theme", "dark")])
+def test_screenshot_writes_a_png_of_the_right_size(tmp_path: Path, extra: Any) -> None:
+    from PySide6.QtGui import QImage
+
+    target = tmp_path / "shot.png"
+    result = run_app("--data-dir", str(tmp_path / "data"), "--screenshot", str(target), *extra)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (1200, 760)
+
+
+def test_unreadable_database_gives_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "paygo.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = run_app("--data-dir", str(data), "--self-test")
+    assert result.returncode == 2
+    assert "cannot be read" in result.stderr
+    assert "Traceback" not in result.stderr

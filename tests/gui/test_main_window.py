@@ -1,0 +1,179 @@
+"""The main window's pages, shortcuts, status bar, and the custom network check against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QAbstractButton, QLineEdit, QWidget
+
+from paygo_desktop.gui.main_window import PAGE_ORDER
+from paygo_desktop.gui.widgets.empty_state import EmptyState
+from tests.gui.conftest import TEST_ADDRESS
+from tests.gui.helpers import click, home_addresses
+
+LATER_PAGES = ("services", "sessions", "escrow", "zcash", "activity", "vendor")
+
+
+def test_every_page_reachable_by_shortcut(qtbot: Any, unlocked_window: Any) -> None:
+    window = unlocked_window
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is not None, timeout=5_000)
+    for number, key in reversed(list(enumerate(PAGE_ORDER, start=1))):
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
+        assert window.current_page() == key, key
+        assert window.sidebar.currentRow() == number - 1
+
+
+@pytest.mark.parametrize("key", LATER_PAGES)
+def test_later_pages_show_an_honest_empty_state(unlocked_window: Any, key: str) -> None:
+    window = unlocked_window
+    window.show_page(key)
+    page = window.pages[key]
+    empties = page.findChildren(EmptyState)
+    assert len(empties) == 1 and empties[0].isVisible()
+    assert empties[0].title.text() and empties[0].explanation.text() and empties[0].what_appears.text()
+
+
+def test_controls_have_accessible_names(unlocked_window: Any) -> None:
+    window = unlocked_window
+    missing = [
+        f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}"
+        for w in window.findChildren(QWidget)
+        if isinstance(w, QAbstractButton | QLineEdit)
+        and not w.accessibleName()
+        and not w.objectName().startswith("qt_")
+    ]
+    assert missing == []
+
+
+def test_home_shows_accounts_network_and_activity(unlocked_window: Any) -> None:
+    window = unlocked_window
+    window.ctx.activity.record("test", "Something real happened")
+    window.show_page("home")
+    assert home_addresses(window) == [TEST_ADDRESS]
+    assert "Sandbox" in window.home_page.network_label.text()
+    texts = [window.home_page.activity.item(i).text() for i in range(window.home_page.activity.count())]
+    assert any("Something real happened" in t for t in texts)
+
+
+def test_status_bar_copies_the_full_address(qtbot: Any, unlocked_window: Any) -> None:
+    bar = unlocked_window.status
+    assert bar.account_button.text() == "0xf39F…2266"
+    assert TEST_ADDRESS in bar.account_button.toolTip()
+    QGuiApplication.clipboard().clear()
+    with qtbot.waitSignal(bar.address_copied, timeout=2_000):
+        click(qtbot, bar.account_button)
+    assert QGuiApplication.clipboard().text() == TEST_ADDRESS
+
+
+def test_status_bar_reports_connected_and_wrong_network(
+    qtbot: Any, unlocked_window: Any, chain_server: Any
+) -> None:
+    from paygo_desktop.networks import custom_network
+
+    bar = unlocked_window.status
+    bar.set_network(custom_network("Local", chain_server.url, 31337))
+    bar.poll()
+    qtbot.waitUntil(lambda: bar.connection_label.text() == "Connected", timeout=10_000)
+    bar.set_network(custom_network("Other", chain_server.url, 5))
+    bar.poll()
+    qtbot.waitUntil(lambda: bar.connection_label.text() == "Wrong network", timeout=10_000)
+
+
+def test_status_bar_offline(qtbot: Any, unlocked_window: Any) -> None:
+    from paygo_desktop.networks import custom_network
+
+    bar = unlocked_window.status
+    bar.set_network(custom_network("Nowhere", "http://127.0.0.1:9", 1))
+    bar.poll()
+    qtbot.waitUntil(lambda: bar.connection_label.text() == "Offline", timeout=10_000)
+
+
+def _fill_custom(page: Any, name: str, url: str, chain_id: str) -> None:
+    page.custom_name.setText(name)
+    page.custom_url.setText(url)
+    page.custom_chain.setText(chain_id)
+
+
+def test_custom_network_with_mismatched_chain_id_is_refused(
+    qtbot: Any, unlocked_window: Any, chain_server: Any
+) -> None:
+    window = unlocked_window
+    window.show_page("settings")
+    page = window.settings_page
+    _fill_custom(page, "My node", chain_server.url, "8453")
+    click(qtbot, page.add_network_button)
+    qtbot.waitUntil(lambda: page.network_message.isVisible(), timeout=10_000)
+    assert "31337" in page.network_message.text() and "8453" in page.network_message.text()
+    assert page.network_message.objectName() == "ErrorText"
+    assert all(n.is_builtin for n in window.ctx.networks.all())
+    assert window.ctx.settings.network == "sandbox"
+
+
+def test_custom_network_with_matching_chain_id_is_saved_and_used(
+    qtbot: Any, unlocked_window: Any, chain_server: Any
+) -> None:
+    window = unlocked_window
+    window.show_page("settings")
+    page = window.settings_page
+    _fill_custom(page, "My node", chain_server.url, "31337")
+    click(qtbot, page.add_network_button)
+    qtbot.waitUntil(lambda: page.network_message.isVisible(), timeout=10_000)
+    assert page.network_message.objectName() == "OkText", page.network_message.text()
+    assert window.ctx.settings.network == "custom-my-node"
+    assert window.status.network_label.text() == "My node"
+
+
+def test_custom_network_form_errors_inline(qtbot: Any, unlocked_window: Any) -> None:
+    page = unlocked_window.settings_page
+    unlocked_window.show_page("settings")
+    _fill_custom(page, "x", "ftp://nope", "1")
+    click(qtbot, page.add_network_button)
+    assert "http" in page.network_message.text()
+
+
+def test_switching_network_and_theme_persists(unlocked_window: Any) -> None:
+    window = unlocked_window
+    page = window.settings_page
+    window.show_page("settings")
+    index = page.network_combo.findData("base-sepolia")
+    page.network_combo.setCurrentIndex(index)
+    page.network_combo.activated.emit(index)
+    assert window.ctx.settings.network == "base-sepolia"
+    assert window.status.network_label.text() == "Base Sepolia"
+    page.idle_spin.setValue(3)
+    assert window.ctx.settings.idle_lock_minutes == 3
+
+
+def test_add_hd_account_from_settings(qtbot: Any, unlocked_window: Any, monkeypatch: Any) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    window = unlocked_window
+    window.show_page("settings")
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Second", True)))
+    click(qtbot, window.settings_page.add_hd_button)
+    qtbot.waitUntil(lambda: len(window.ctx.accounts.list()) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.settings_page.account_list.count() == 2, timeout=5_000)
+    assert window.ctx.accounts.list()[1].label == "Second"
+
+
+def test_task_runner_hides_unexpected_errors(qtbot: Any, event_loop_qt: Any) -> None:
+    from paygo_desktop.errors import UserFacingError
+    from paygo_desktop.gui.async_tasks import GENERIC_ERROR, TaskRunner
+
+    runner = TaskRunner()
+    errors: list[str] = []
+
+    def boom() -> None:
+        raise KeyError("internal detail")
+
+    def polite() -> None:
+        raise UserFacingError("Say it plainly.")
+
+    runner.run(boom, on_error=errors.append)
+    runner.run(polite, on_error=errors.append)
+    qtbot.waitUntil(lambda: len(errors) == 2, timeout=5_000)
+    assert sorted(errors) == sorted([GENERIC_ERROR, "Say it plainly."])
