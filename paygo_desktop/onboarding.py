@@ -184,8 +184,12 @@ class OnboardingWizard:
         assert self._mnemonic is not None
         wrong = wrong_confirmation_answers(self._mnemonic, self._positions, answers)
         if wrong:
-            which = ", ".join(f"#{p}" for p in wrong)
-            return self._fail(f"Word {which} does not match your recovery phrase. Check what you wrote down.")
+            if len(wrong) == 1:
+                problem = f"Word #{wrong[0]} does not match"
+            else:
+                listed = ", ".join(f"#{p}" for p in wrong[:-1]) + f" and #{wrong[-1]}"
+                problem = f"Words {listed} do not match"
+            return self._fail(f"{problem} your recovery phrase. Check what you wrote down.")
         return self._go(Step.PASSWORD)
 
     # -- imports ------------------------------------------------------------------------------------

@@ -70,7 +70,10 @@ def test_create_path(wallet: Wallet, settings: Settings, tmp_path: Path) -> None
     assert view.step is Step.CONFIRM_WORDS and len(view.positions) == 3 and view.words == ()
     first = view.positions[0]
     assert not w.confirm_words({**{p: words[p - 1] for p in view.positions}, first: "wrong"})
-    assert w.step is Step.CONFIRM_WORDS and f"#{first}" in (w.error or "")
+    assert w.step is Step.CONFIRM_WORDS and (w.error or "").startswith(f"Word #{first} does not match")
+    a, b, c = sorted(view.positions)
+    assert not w.confirm_words({p: "wrong" for p in view.positions})
+    assert (w.error or "").startswith(f"Words #{a}, #{b} and #{c} do not match")
     assert confirm(w, words) and w.step is Step.PASSWORD and w.error is None
     assert not w.set_password("short", "short") and "8 characters" in (w.error or "")
     assert not w.set_password(PASSWORD, PASSWORD + "x") and "differ" in (w.error or "")

@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from hypothesis import given
@@ -54,4 +54,4 @@ def test_units_must_be_integers():
 def test_format_then_parse_round_trips(units, asset):
     amount = Amount(asset, units)
     assert Amount.parse(amount.format(), asset) == amount
-    assert amount.to_decimal() == Decimal(units) / Decimal(10**asset.decimals)
+    assert amount.to_decimal() == Decimal(units).scaleb(-asset.decimals, Context(prec=80))

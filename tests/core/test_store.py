@@ -82,7 +82,7 @@ def test_upgrade_from_the_first_revision_keeps_the_data(tmp_path):
     assert NetworkRepository(store).get("custom-lab").chain_id == 777
     ActivityLog(store).record("store", "upgraded")
     # a copy of the old database was kept before the upgrade
-    backup = tmp_path / "db.sqlite3.before-0002"
+    backup = tmp_path / f"db.sqlite3.before-{SCHEMA_HEAD}"
     with sqlite3.connect(backup) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
         assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (2,)
