@@ -11,6 +11,7 @@ setup(
     package_dir={"paygo_desktop.resources": "resources"},
     package_data={
         "paygo_desktop": ["py.typed"],
+        "paygo_desktop.provider": ["demo_catalog.json"],
         "paygo_desktop.store": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
         "paygo_desktop.resources": ["**/*"],
     },

@@ -34,9 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme", choices=("system", "light", "dark"), help="override the colour scheme for this run"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts
+    from paygo_desktop.commands import contracts, provider
 
     contracts.add_parser(subparsers)
+    provider.add_parser(subparsers)
     return parser
 
 

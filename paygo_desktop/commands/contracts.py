@@ -12,18 +12,14 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_typing import HexStr
-
-from paygo_desktop.commands.unlock import unlocked_account
-from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import ETH, Amount
-from paygo_desktop.networks import Network
 from paygo_desktop.paths import DataDir
-from paygo_desktop.store.deployments import DeploymentRepository
-from paygo_desktop.store.transactions import TransactionRepository
+
+if TYPE_CHECKING:  # the command's real work imports the store and web3 only when it runs
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.networks import Network
 
 # Payers need time to see a withdrawal request before it completes; seconds are fine only on local chains.
 PUBLIC_MIN_DELAY, LOCAL_MIN_DELAY = 3600, 5
@@ -53,6 +49,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_deploy(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from paygo_desktop.context import AppContext
+
     ctx = AppContext.open(data_dir)
     try:
         result = asyncio.run(_deploy(ctx, args))
@@ -63,10 +61,14 @@ def run_deploy(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
+    from eth_typing import HexStr
     from web3 import AsyncHTTPProvider, AsyncWeb3
 
     from paygo_desktop.chain.artifacts import load_artifact
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+    from paygo_desktop.commands.unlock import unlocked_account
+    from paygo_desktop.store.deployments import DeploymentRepository
+    from paygo_desktop.store.transactions import TransactionRepository
 
     network = ctx.networks.get(args.network)
     if network is None:
@@ -116,6 +118,8 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _confirm(network: Network, name: str, likely: int, most: int, *, assume_yes: bool) -> None:
+    from paygo_desktop.money import ETH, Amount
+
     line = (
         f"Deploy {name} on {network.name}: network fee about {Amount(ETH, likely).format(max_decimals=8)}, "
         f"at most {Amount(ETH, most).format(max_decimals=8)}."

@@ -53,6 +53,18 @@ def test_no_core_file_mentions_qt():
     assert offenders == []
 
 
+def test_building_the_command_line_loads_no_database_or_chain_code():
+    program = """
+import sys
+import paygo_desktop.cli as cli
+cli.build_parser()
+print(','.join(m for m in ('sqlalchemy', 'web3', 'eth_account', 'PySide6', 'fastapi') if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == ""
+
+
 def test_cli_and_context_do_not_load_heavy_modules():
     program = """
 import sys

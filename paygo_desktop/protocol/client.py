@@ -1,0 +1,364 @@
+"""The app's async HTTP client for one provider (httpx). Returns pydantic models; never trusts the provider.
+
+Every failure is a ``ProviderError`` (a ``UserFacingError``): unreachable, timeout, an HTTP error carrying
+the provider's ``{code, message}``, or a response that is oversized, malformed, too deeply nested or fails
+validation (negative / non-integer amounts, NaN, markup or control characters in names, ...). Catalog
+items that fail validation are dropped one by one and counted in ``ServicePage.rejected``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import routes
+from paygo_desktop.protocol.auth import new_message, sign_headers
+from paygo_desktop.protocol.signing import verify_model
+
+MAX_DEPTH = 32
+T = TypeVar("T", bound=BaseModel)
+
+
+class ProviderError(UserFacingError):
+    """Talking to a provider failed."""
+
+
+class ProviderUnreachable(ProviderError):
+    pass
+
+
+class ProviderTimeout(ProviderError):
+    pass
+
+
+class ProviderProtocolError(ProviderError):
+    """The provider answered something this app cannot accept (oversized, malformed, invalid values)."""
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider refused the request with a 4xx/5xx and (usually) a ``{code, message}`` body."""
+
+    def __init__(self, status: int, code: str, message: str, channel: m.ChannelStateOut | None = None):
+        super().__init__(f"The provider refused the request ({status} {code}): {message}")
+        self.status = status
+        self.code = code
+        self.provider_message = message
+        self.channel = channel
+
+
+class PaymentRequired(ProviderHTTPError):
+    """402: the channel's escrow does not cover the session (``channel`` has its on-chain state)."""
+
+
+class Conflict(ProviderHTTPError):
+    """409: busy channel, or a voucher that is not monotonic."""
+
+
+class SessionGone(ProviderHTTPError):
+    """410: the session ended or expired (access revoked)."""
+
+
+class NotFound(ProviderHTTPError):
+    pass
+
+
+class Unauthorized(ProviderHTTPError):
+    pass
+
+
+_BY_STATUS: dict[int, type[ProviderHTTPError]] = {
+    401: Unauthorized,
+    403: Unauthorized,
+    402: PaymentRequired,
+    404: NotFound,
+    409: Conflict,
+    410: SessionGone,
+}
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, bounded nesting."""
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise ProviderProtocolError("The provider sent a malformed response.") from None
+    if not _depth_ok(data):
+        raise ProviderProtocolError("The provider sent a response nested too deeply.")
+    return data
+
+
+def verify_quote(quote: m.Quote, provider: m.ProviderInfo) -> bool:
+    return verify_model(quote, provider.signing_key)
+
+
+def verify_receipt(receipt: m.Receipt, provider: m.ProviderInfo) -> bool:
+    return verify_model(receipt, provider.signing_key)
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        max_bytes: int = 256 * 1024,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ProviderError(f"“{base_url[:80]}” is not an http(s) address.")
+        self.base_url = base_url.rstrip("/")
+        self.domain = parts.netloc
+        self.max_bytes = max_bytes
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False
+        )
+        self._chain_id: int | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        try:
+            async with self._http.stream(
+                method, path, json=json_body, params=params, headers=headers
+            ) as resp:
+                declared = resp.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                    raise ProviderProtocolError("The provider's response is too large.")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.aiter_bytes():  # decoded: caps gzip bombs too
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise ProviderProtocolError("The provider's response is too large.")
+                    chunks.append(chunk)
+                status = resp.status_code
+        except httpx.TimeoutException:
+            raise ProviderTimeout("The provider did not answer in time.") from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
+            raise ProviderUnreachable(
+                f"Cannot reach the provider at {self.base_url}: {type(exc).__name__}."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"Talking to the provider failed: {type(exc).__name__}.") from None
+        raw = b"".join(chunks)
+        if status == 204:
+            return None
+        if status >= 400:
+            self._raise_http(status, raw)
+        if not 200 <= status < 300:
+            raise ProviderProtocolError(f"The provider answered with an unexpected status {status}.")
+        return parse_json(raw)
+
+    def _raise_http(self, status: int, raw: bytes) -> None:
+        code, message, channel = "http_error", f"HTTP {status}", None
+        try:
+            body = m.ErrorBody.model_validate(parse_json(raw))
+            code, message, channel = body.code, body.message, body.channel
+        except (ProviderError, ValidationError):
+            pass
+        printable = "".join(c for c in message if c.isprintable())[:300]
+        raise _BY_STATUS.get(status, ProviderHTTPError)(status, code, printable, channel)
+
+    @staticmethod
+    def _model(cls: type[T], data: Any) -> T:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ProviderProtocolError(
+                f"The provider sent an invalid {cls.__name__} ({where}: {first['msg']})."
+            ) from None
+
+    async def _auth_headers(self, key: Any) -> dict[str, str]:
+        if self._chain_id is None:
+            self._chain_id = (await self.provider_info()).networks[0].chain_id
+        address = key.address
+        msg = new_message(
+            domain=self.domain,
+            address=address,
+            uri=self.base_url,
+            chain_id=self._chain_id,
+            now=int(time.time()),
+        )
+        return sign_headers(key, msg)
+
+    # ------------------------------------------------------------------ info & catalog
+
+    async def health(self) -> m.Health:
+        return self._model(m.Health, await self._request("GET", routes.HEALTH))
+
+    async def provider_info(self) -> m.ProviderInfo:
+        info = self._model(m.ProviderInfo, await self._request("GET", routes.PROVIDER))
+        if not info.networks:
+            raise ProviderProtocolError("The provider lists no network.")
+        return info
+
+    def _page(self, data: Any) -> m.ServicePage:
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise ProviderProtocolError("The provider sent an invalid catalog page.")
+        items: list[m.Service] = []
+        rejected = 0
+        for raw in data["items"][:500]:
+            try:
+                items.append(m.Service.model_validate(raw))
+            except ValidationError:
+                rejected += 1
+        rejected += max(0, len(data["items"]) - 500)
+        meta = self._model(m.ServicePage, {**data, "items": []})
+        return meta.model_copy(update={"items": items, "rejected": rejected})
+
+    async def list_services(
+        self,
+        *,
+        search: str | None = None,
+        category: str | None = None,
+        type: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> m.ServicePage:
+        params = {"search": search, "category": category, "type": type, "page": page, "pageSize": page_size}
+        data = await self._request(
+            "GET", routes.SERVICES, params={k: v for k, v in params.items() if v is not None}
+        )
+        return self._page(data)
+
+    async def get_service(self, service_id: str) -> m.Service:
+        path = routes.SERVICE.format(service_id=quote(service_id, safe=""))
+        return self._model(m.Service, await self._request("GET", path))
+
+    # ------------------------------------------------------------------ vendor (provider key)
+
+    async def create_service(self, key: Any, fields: m.ServiceFields) -> m.Service:
+        body = fields.model_dump(mode="json", by_alias=True)
+        data = await self._request(
+            "POST", routes.SERVICES, json_body=body, headers=await self._auth_headers(key)
+        )
+        return self._model(m.Service, data)
+
+    async def update_service(self, key: Any, service_id: str, fields: m.ServiceFields) -> m.Service:
+        path = routes.SERVICE.format(service_id=quote(service_id, safe=""))
+        body = fields.model_dump(mode="json", by_alias=True)
+        return self._model(
+            m.Service, await self._request("PUT", path, json_body=body, headers=await self._auth_headers(key))
+        )
+
+    async def delete_service(self, key: Any, service_id: str) -> None:
+        path = routes.SERVICE.format(service_id=quote(service_id, safe=""))
+        await self._request("DELETE", path, headers=await self._auth_headers(key))
+
+    async def toggle_service(self, key: Any, service_id: str) -> m.Service:
+        path = routes.SERVICE_TOGGLE.format(service_id=quote(service_id, safe=""))
+        return self._model(
+            m.Service, await self._request("PATCH", path, headers=await self._auth_headers(key))
+        )
+
+    async def my_services(self, key: Any) -> m.ServicePage:
+        return self._page(
+            await self._request("GET", routes.VENDOR_SERVICES, headers=await self._auth_headers(key))
+        )
+
+    async def vendor_sessions(self, key: Any) -> m.SessionList:
+        data = await self._request("GET", routes.VENDOR_SESSIONS, headers=await self._auth_headers(key))
+        return self._model(m.SessionList, data)
+
+    async def earnings(
+        self, key: Any, *, from_: int = 0, to: int | None = None, bucket: str = "day"
+    ) -> m.Earnings:
+        params: dict[str, Any] = {"from": from_, "bucket": bucket}
+        if to is not None:
+            params["to"] = to
+        data = await self._request(
+            "GET", routes.VENDOR_EARNINGS, params=params, headers=await self._auth_headers(key)
+        )
+        return self._model(m.Earnings, data)
+
+    async def claim_now(self, key: Any) -> m.ClaimResult:
+        data = await self._request("POST", routes.VENDOR_CLAIM, headers=await self._auth_headers(key))
+        return self._model(m.ClaimResult, data)
+
+    # ------------------------------------------------------------------ sessions (payer)
+
+    async def start_session(
+        self, service_id: str, channel: Channel, cumulative_amount: int, signature: bytes | str
+    ) -> m.StartResponse:
+        sig = signature if isinstance(signature, str) else "0x" + bytes(signature).hex()
+        body = {
+            "serviceId": service_id,
+            "channel": m.ChannelParams.from_channel(channel).model_dump(mode="json", by_alias=True),
+            "voucher": {"cumulativeAmount": str(cumulative_amount), "signature": sig},
+        }
+        return self._model(m.StartResponse, await self._request("POST", routes.STREAM_START, json_body=body))
+
+    async def send_voucher(
+        self, session_id: str, seq: int, cumulative_amount: int, signature: bytes | str
+    ) -> m.VoucherAck:
+        sig = signature if isinstance(signature, str) else "0x" + bytes(signature).hex()
+        path = routes.STREAM_VOUCHERS.format(session_id=quote(session_id, safe=""))
+        body = {"seq": seq, "cumulativeAmount": str(cumulative_amount), "signature": sig}
+        return self._model(m.VoucherAck, await self._request("POST", path, json_body=body))
+
+    async def stop_session(self, session_id: str) -> m.StopResponse:
+        path = routes.STREAM_STOP.format(session_id=quote(session_id, safe=""))
+        return self._model(m.StopResponse, await self._request("PATCH", path))
+
+    async def get_session(self, session_id: str) -> m.SessionInfo:
+        path = routes.STREAM.format(session_id=quote(session_id, safe=""))
+        return self._model(m.SessionInfo, await self._request("GET", path))
+
+    async def get_channel(self, channel_id: bytes | str) -> m.ChannelInfo:
+        cid = channel_id if isinstance(channel_id, str) else "0x" + bytes(channel_id).hex()
+        path = routes.CHANNEL.format(channel_id=quote(cid, safe=""))
+        return self._model(m.ChannelInfo, await self._request("GET", path))
+
+    async def my_sessions(self, key: Any) -> m.SessionList:
+        data = await self._request("GET", routes.MY_SESSIONS, headers=await self._auth_headers(key))
+        return self._model(m.SessionList, data)
+
+    async def content(self, access: m.Access) -> m.ContentResponse:
+        path = urlsplit(access.url).path
+        data = await self._request("GET", path, headers={"Authorization": f"Bearer {access.token}"})
+        return self._model(m.ContentResponse, data)

@@ -1,0 +1,37 @@
+"""Route paths of the provider API (version 1). Shared by the reference provider and the app's client."""
+
+from __future__ import annotations
+
+PREFIX = "/api/v1"
+
+HEALTH = f"{PREFIX}/health"
+PROVIDER = f"{PREFIX}/provider"
+
+SERVICES = f"{PREFIX}/service"
+SERVICE = f"{PREFIX}/service/{{service_id}}"
+SERVICE_TOGGLE = f"{PREFIX}/service/{{service_id}}/toggle-status"
+VENDOR_SERVICES = f"{PREFIX}/service/vendor/my-services"
+
+STREAM_START = f"{PREFIX}/streams/start"
+STREAM = f"{PREFIX}/streams/{{session_id}}"
+STREAM_VOUCHERS = f"{PREFIX}/streams/{{session_id}}/vouchers"
+STREAM_STOP = f"{PREFIX}/streams/{{session_id}}/stop"
+STREAM_CONTENT = f"{PREFIX}/streams/{{session_id}}/content"
+MY_SESSIONS = f"{PREFIX}/streams/my-sessions"
+
+CHANNEL = f"{PREFIX}/channels/{{channel_id}}"
+
+VENDOR_EARNINGS = f"{PREFIX}/vendor/earnings"
+VENDOR_SESSIONS = f"{PREFIX}/vendor/sessions"
+VENDOR_CLAIM = f"{PREFIX}/vendor/claim"
+
+# Zcash spending permissions (later task): routes will live under this prefix, e.g.
+# POST {ZCASH}/permissions, POST {ZCASH}/permissions/{id}/verify, GET {ZCASH}/permissions/{id}.
+ZCASH = f"{PREFIX}/zcash"
+
+# Wallet / provider-key authentication headers (EIP-4361 style message, see protocol.auth).
+AUTH_MESSAGE_HEADER = "X-PayGo-Auth-Message"  # base64 (standard) of the UTF-8 message
+AUTH_SIGNATURE_HEADER = "X-PayGo-Auth-Signature"  # 0x-hex 65-byte EIP-191 signature of the message
+ACCESS_TOKEN_HEADER = "Authorization"  # "Bearer <access token>" for the content route
+
+MAX_BODY_BYTES = 64 * 1024

@@ -1,0 +1,137 @@
+"""On-chain claims: batch-claim the latest vouchers on a schedule, and at once on a WithdrawRequested.
+
+``claim_pending`` sends one ``claimBatch`` for every channel whose latest voucher is above what the chain
+has paid out. ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's
+channels triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
+from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
+
+log = logging.getLogger(__name__)
+
+
+class Claimer:
+    def __init__(
+        self,
+        store: Store,
+        vault: VaultClient,
+        sender: object,
+        provider: str,
+        *,
+        lock: asyncio.Lock,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.sender = sender
+        self.provider = provider
+        self.lock = lock  # serialises claim transactions (one sender, one nonce sequence)
+        self.wall_clock = wall_clock
+        self.next_block: int | None = None
+        self.withdraw_triggered = 0
+
+    async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
+        """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
+        async with self.lock:
+            with self.store.tx() as db:
+                rows = [
+                    (
+                        r.id,
+                        Channel(
+                            r.payer,
+                            r.provider,
+                            r.token,
+                            r.signer,
+                            r.withdraw_delay,
+                            bytes.fromhex(r.salt[2:]),
+                        ),
+                        int(r.last_cumulative),
+                        r.last_signature,
+                    )
+                    for r in db.scalars(select(ChannelRow))
+                    if r.last_signature
+                    and int(r.last_cumulative) > int(r.claimed_cumulative)
+                    and (only is None or r.id in only)
+                ]
+            items: list[tuple[Channel, int, bytes]] = []
+            ids: list[str] = []
+            for cid, channel, amount, sig in rows:
+                st = await self.vault.channel_state(channel.id)
+                if min(amount, st.escrow) <= st.claimed:
+                    self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
+                    continue
+                assert sig is not None
+                items.append((channel, amount, bytes.fromhex(sig[2:])))
+                ids.append(cid)
+            if not items:
+                return None, []
+            items.sort(key=lambda it: (it[0].provider, it[0].token))
+            ids = ["0x" + it[0].id.hex() for it in items]
+            result = await self.vault.claim_batch(self.sender, items)  # type: ignore[arg-type]
+            tx_hash = "0x" + result.tx.tx_hash.hex()
+            for (_, amount, _), cid in zip(items, ids, strict=True):
+                self._mark(cid, amount, tx_hash)
+            log.info("claimed %d channel(s) in %s", len(ids), tx_hash)
+            return tx_hash, ids
+
+    def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
+        with self.store.tx() as db:
+            row = db.get(ChannelRow, cid)
+            if row is not None and int(row.claimed_cumulative) < amount:
+                row.claimed_cumulative = str(amount)
+            if tx_hash is not None:
+                db.add(
+                    ClaimRow(tx_hash=tx_hash, channel_id=cid, cumulative=str(amount), at=self.wall_clock())
+                )
+
+    async def poll_withdrawals(self) -> list[str]:
+        """Claim at once the channels on which a withdrawal was requested since the last poll."""
+        latest = int(await self.vault.w3.eth.block_number)
+        if self.next_block is None:
+            self.next_block = latest + 1
+            return []
+        if latest < self.next_block:
+            return []
+        events = await self.vault.get_events(self.next_block, latest)
+        self.next_block = latest + 1
+        hit = {
+            "0x" + e.channel_id.hex()
+            for e in events
+            if isinstance(e, WithdrawRequested) and e.provider == self.provider and e.amount > 0
+        }
+        if not hit:
+            return []
+        log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
+        self.withdraw_triggered += 1
+        _, ids = await self.claim_pending(hit)
+        return ids
+
+    async def run(self, claim_interval: float, poll_interval: float) -> None:
+        """Background loop (cancel to stop)."""
+        last_claim = time.monotonic()
+        try:
+            await self.poll_withdrawals()  # sets the starting block
+        except Exception as exc:
+            log.warning("event poll failed: %r", exc)
+        while True:
+            await asyncio.sleep(min(poll_interval, claim_interval))
+            try:
+                await self.poll_withdrawals()
+                if time.monotonic() - last_claim >= claim_interval:
+                    last_claim = time.monotonic()
+                    await self.claim_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("claimer: %r", exc)

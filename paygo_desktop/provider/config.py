@@ -1,0 +1,128 @@
+"""Provider configuration, read from a TOML or JSON file.
+
+Example (TOML)::
+
+    name = "Demo provider"
+    private_key_env = "PAYGO_PROVIDER_KEY"     # or private_key = "0x…", or keystore + keystore_password_env
+    rpc_url = "http://127.0.0.1:8545"
+    chain_id = 31337
+    vault = "0x…"
+    database = "provider.sqlite3"              # relative to the config file
+    public_base_url = "http://127.0.0.1:8080"
+    claim_interval = 300
+    catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
+
+    [[assets]]
+    symbol = "USDC"
+    address = "0x…"
+    decimals = 6
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.protocol.models import Address, AssetInfo, Name
+
+DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
+
+
+class ConfigError(UserFacingError):
+    """The provider configuration file is missing, unreadable or invalid."""
+
+
+class ProviderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    private_key: SecretStr | None = None
+    private_key_env: str | None = None
+    keystore: Path | None = None
+    keystore_password_env: str | None = None
+    rpc_url: str
+    chain_id: Annotated[int, Field(ge=1)]
+    vault: Address
+    assets: Annotated[list[AssetInfo], Field(min_length=1)]
+    database: Path
+    public_base_url: str
+    claim_interval: Annotated[float, Field(gt=0)] = 300.0
+    event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
+    expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
+    catalog_seed: Path | None = None
+    zcash: bool = False
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ProviderConfig:
+        sources = [self.private_key is not None, self.private_key_env is not None, self.keystore is not None]
+        if sum(sources) != 1:
+            raise ValueError("give exactly one of private_key, private_key_env, keystore")
+        parts = urlsplit(self.public_base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("public_base_url must be an http(s) URL")
+        return self
+
+    @property
+    def auth_domain(self) -> str:
+        """The EIP-4361 domain clients must sign for: host[:port] of the public base URL."""
+        return urlsplit(self.public_base_url).netloc
+
+    def account(self) -> LocalAccount:
+        try:
+            if self.private_key is not None:
+                return Account.from_key(self.private_key.get_secret_value())
+            if self.private_key_env is not None:
+                value = os.environ.get(self.private_key_env)
+                if not value:
+                    raise ConfigError(f"environment variable {self.private_key_env} is not set")
+                return Account.from_key(value)
+            assert self.keystore is not None
+            password = os.environ.get(self.keystore_password_env or "", "")
+            keyfile = json.loads(self.keystore.read_text())
+            return Account.from_key(Account.decrypt(keyfile, password))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"cannot load the provider key: {type(exc).__name__}") from None
+
+    def asset_by_symbol(self, symbol: str) -> AssetInfo | None:
+        return next((a for a in self.assets if a.symbol == symbol), None)
+
+    def asset_by_address(self, address: str) -> AssetInfo | None:
+        return next((a for a in self.assets if a.address.lower() == address.lower()), None)
+
+
+def load_config(path: Path) -> ProviderConfig:
+    """Read a ``.toml`` or ``.json`` config; relative paths in it are relative to the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data: dict[str, Any] = (
+            json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
+        ) from None
+    base = path.resolve().parent
+    for key in ("database", "keystore", "catalog_seed"):
+        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+            data[key] = str(base / data[key])
+    try:
+        return ProviderConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None

@@ -1,0 +1,133 @@
+"""The provider's own SQLite database (SQLAlchemy): catalog, channels, sessions, auth nonces, claims.
+
+Tables are created on first start. Amounts are stored as decimal strings (uint128 does not fit SQLite
+integers). The chain escrow stays the truth; this database only remembers what the provider was given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Boolean, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ServiceRow(Base):
+    __tablename__ = "provider_services"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    rate_amount: Mapped[str] = mapped_column(String(40))
+    rate_asset: Mapped[str] = mapped_column(String(12))
+    rate_unit: Mapped[str] = mapped_column(String(12))
+    tick_seconds: Mapped[int] = mapped_column(Integer)
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ChannelRow(Base):
+    __tablename__ = "provider_channels"
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(42), index=True)
+    signer: Mapped[str] = mapped_column(String(42))
+    provider: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(42))
+    withdraw_delay: Mapped[int] = mapped_column(Integer)
+    salt: Mapped[str] = mapped_column(String(66))
+    last_cumulative: Mapped[str] = mapped_column(String(40), default="0")
+    last_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_cumulative: Mapped[str] = mapped_column(String(40), default="0")
+    live_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SessionRow(Base):
+    __tablename__ = "provider_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(66), index=True)
+    payer: Mapped[str] = mapped_column(String(42), index=True)
+    asset: Mapped[str] = mapped_column(String(12))
+    rate_amount: Mapped[str] = mapped_column(String(40))
+    rate_unit: Mapped[str] = mapped_column(String(12))
+    tick_seconds: Mapped[int] = mapped_column(Integer)
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    started_at: Mapped[float] = mapped_column(Float, index=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    served_until: Mapped[float] = mapped_column(Float)
+    start_cumulative: Mapped[str] = mapped_column(String(40))
+    cumulative: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    access_token: Mapped[str] = mapped_column(String(64), unique=True)
+    receipt_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class NonceRow(Base):
+    __tablename__ = "provider_auth_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42))
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class ClaimRow(Base):
+    __tablename__ = "provider_claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    channel_id: Mapped[str] = mapped_column(String(66), index=True)
+    cumulative: Mapped[str] = mapped_column(String(40))
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Store:
+    """Thread-safe (one lock) access to the provider database."""
+
+    def __init__(self, path: Path | str) -> None:
+        url = "sqlite://" if str(path) == ":memory:" else f"sqlite:///{Path(path)}"
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(url, connect_args={"check_same_thread": False})
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+        Base.metadata.create_all(self.engine)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        with self._lock, self._factory() as db, db.begin():
+            yield db
+
+    def use_nonce(self, nonce: str, address: str, expires_at: int, now: int) -> bool:
+        """Record ``nonce``; False if it was used before. Expired nonces are forgotten."""
+        with self.tx() as db:
+            for old in db.scalars(select(NonceRow).where(NonceRow.expires_at < now - 3600)):
+                db.delete(old)
+            if db.get(NonceRow, nonce) is not None:
+                return False
+            db.add(NonceRow(nonce=nonce, address=address, expires_at=expires_at))
+            return True
+
+    def count_services(self) -> int:
+        with self.tx() as db:
+            return len(db.scalars(select(ServiceRow.id)).all())
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,129 @@
+"""Reference provider over real loopback HTTP (uvicorn in a thread) against the real anvil of tests/chain."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, sign_voucher
+from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.provider.config import ProviderConfig
+from tests.chain.conftest import (  # noqa: F401 - fixtures re-exported for this package
+    Env,
+    _deployed,
+    _free_port,
+    anvil_url,
+    env,
+    runner,
+)
+
+
+class FakeClock:
+    """Server clock for session timing; tests move it forward."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Server:
+    url: str
+    clock: FakeClock
+    config: ProviderConfig
+    app: Any
+    env: Env
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+def make_config(env: Env, tmp_path: Path, port: int, **kw: Any) -> ProviderConfig:  # noqa: F811
+    data: dict[str, Any] = {
+        "name": "Test provider",
+        "private_key": "0x" + bytes(env.provider.key).hex(),
+        "rpc_url": env.url,
+        "chain_id": env.chain_id,
+        "vault": env.vault.address,
+        "assets": [
+            {"symbol": "USDC", "address": env.usdc, "decimals": 6},
+            {"symbol": "ETH", "address": ZERO_ADDRESS, "decimals": 18},
+        ],
+        "database": str(tmp_path / "provider.sqlite3"),
+        "public_base_url": f"http://127.0.0.1:{port}",
+        "claim_interval": 3600,
+        "event_poll_interval": 0.1,
+        "expiry_check_interval": 0.1,
+    }
+    data.update(kw)
+    return ProviderConfig.model_validate(data)
+
+
+def run_server(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("provider server did not start")
+        time.sleep(0.01)
+    return server, thread
+
+
+@pytest.fixture
+def server(env: Env, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+    from paygo_desktop.provider.app import create_app
+
+    port = _free_port()
+    clock = FakeClock()
+    config = make_config(env, tmp_path, port)
+    app = create_app(config, clock=clock)
+    srv, thread = run_server(app, port)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while httpx.get(url + "/api/v1/health").json()["status"] != "ok":
+        assert time.monotonic() < deadline, "provider did not connect to anvil"
+        time.sleep(0.02)
+    try:
+        yield Server(url=url, clock=clock, config=config, app=app, env=env)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[ProviderClient]:
+    c = ProviderClient(server.url, timeout=10)
+    try:
+        yield c
+    finally:
+        server.env.run(c.aclose())
+
+
+def open_channel(env: Env, amount: int, payer: Any = None) -> Channel:  # noqa: F811
+    """A fresh USDC channel (random salt) funded with ``amount``."""
+    ch = env.channel(payer=payer, token=env.usdc, salt=os.urandom(32))
+    if amount:
+        env.run(env.vault.fund(payer or env.payer, ch, amount))
+    return ch
+
+
+def voucher(env: Env, ch: Channel, amount: int, key: Any = None) -> bytes:  # noqa: F811
+    return sign_voucher(key or env.payer, env.domain(), ch, amount)

@@ -1,0 +1,150 @@
+"""ProviderClient against hostile or broken providers (httpx MockTransport / closed ports): no crash, only
+ProviderError subclasses (UserFacingError), and invalid catalog items are dropped and counted."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.protocol.client import (
+    PaymentRequired,
+    ProviderClient,
+    ProviderHTTPError,
+    ProviderProtocolError,
+    ProviderTimeout,
+    ProviderUnreachable,
+)
+
+GOOD = {
+    "id": "svc1",
+    "name": "Good",
+    "description": "",
+    "category": "music",
+    "type": "audio",
+    "rate": {"amount": "10", "asset": "USDC", "unit": "per_second"},
+    "tickSeconds": 5,
+    "graceSeconds": 5,
+    "isActive": True,
+    "vendor": {"name": "V", "address": "0x" + "11" * 20},
+}
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> ProviderClient:
+    return ProviderClient("http://provider.test", transport=httpx.MockTransport(handler), **kw)
+
+
+def _page(items: list[Any]) -> dict[str, Any]:
+    return {"items": items, "total": len(items), "page": 1, "pageSize": 20}
+
+
+async def test_hostile_catalog_items_are_dropped_and_counted() -> None:
+    bad = [
+        {**GOOD, "name": "<img src=x onerror=alert(1)>"},
+        {**GOOD, "name": "evil\u202eeman"},
+        {**GOOD, "rate": {"amount": "-5", "asset": "USDC", "unit": "per_second"}},
+        {**GOOD, "rate": {"amount": 1.5, "asset": "USDC", "unit": "per_second"}},
+        {**GOOD, "rate": {"amount": "0", "asset": "USDC", "unit": "per_second"}},
+        {**GOOD, "rate": {"amount": str(2**200), "asset": "USDC", "unit": "per_second"}},
+        {**GOOD, "type": "malware"},
+        {**GOOD, "tickSeconds": -1},
+        {**GOOD, "vendor": {"name": "V", "address": "not an address"}},
+        "not an object",
+        None,
+    ]
+    async with _client(lambda r: httpx.Response(200, json=_page([GOOD, *bad]))) as c:
+        page = await c.list_services()
+    assert [s.id for s in page.items] == ["svc1"] and page.rejected == len(bad)
+
+
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        (b"{" * 100_000, ProviderProtocolError),
+        (b"[" * 50 + b"]" * 50, ProviderProtocolError),
+        (b'{"status": NaN, "time": 1}', ProviderProtocolError),
+        (b'{"status": "ok", "time": Infinity}', ProviderProtocolError),
+        (b"\xff\xfe garbage", ProviderProtocolError),
+        (b'{"status": "ok", "time": -1}', ProviderProtocolError),
+        (b'{"status": "ok", "time": 1.5}', ProviderProtocolError),
+        (b'"just a string"', ProviderProtocolError),
+    ],
+)
+async def test_malformed_responses(content: bytes, error: type[Exception]) -> None:
+    async with _client(lambda r: httpx.Response(200, content=content)) as c:
+        with pytest.raises(error):
+            await c.health()
+
+
+async def test_oversized_response_declared_and_streamed() -> None:
+    big = json.dumps(_page([GOOD] * 2000)).encode()
+    async with _client(lambda r: httpx.Response(200, content=big), max_bytes=64 * 1024) as c:
+        with pytest.raises(ProviderProtocolError, match="too large"):
+            await c.list_services()
+
+    async def stream() -> Any:
+        for _ in range(1000):
+            yield b" " * 1024
+
+    async with _client(lambda r: httpx.Response(200, content=stream()), max_bytes=64 * 1024) as c:
+        with pytest.raises(ProviderProtocolError, match="too large"):
+            await c.health()
+
+
+async def test_http_errors_carry_code_and_message() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/start"):
+            return httpx.Response(402, json={"code": "insufficient_escrow", "message": "top up\x00 please"})
+        if request.url.path.endswith("/health"):
+            return httpx.Response(500, content=b"<html>oops</html>")
+        return httpx.Response(302, headers={"location": "http://elsewhere"})
+
+    from paygo_desktop.chain.vouchers import Channel
+
+    ch = Channel(payer="0x" + "22" * 20, provider="0x" + "33" * 20)
+    async with _client(handler) as c:
+        with pytest.raises(PaymentRequired) as paid:
+            await c.start_session("svc1", ch, 1, b"\x01" * 65)
+        assert paid.value.code == "insufficient_escrow" and "\x00" not in str(paid.value)
+        with pytest.raises(ProviderHTTPError) as err:
+            await c.health()
+        assert err.value.status == 500 and err.value.code == "http_error"
+        with pytest.raises(ProviderProtocolError):
+            await c.get_service("svc1")
+
+
+async def test_unreachable_and_timeout() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with ProviderClient(f"http://127.0.0.1:{port}", timeout=2) as c:
+        with pytest.raises(ProviderUnreachable) as unreachable:
+            await c.health()
+    assert isinstance(unreachable.value, UserFacingError)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async with _client(slow) as c:
+        with pytest.raises(ProviderTimeout):
+            await c.provider_info()
+    with pytest.raises(UserFacingError):
+        ProviderClient("ftp://x")
+
+
+async def test_hostile_ids_are_quoted_in_paths() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(404, json={"code": "unknown_service", "message": "no"})
+
+    async with _client(handler) as c:
+        with pytest.raises(ProviderHTTPError):
+            await c.get_service("../../vendor/earnings?x=1")
+    assert seen == ["/api/v1/service/..%2F..%2Fvendor%2Fearnings%3Fx%3D1"]

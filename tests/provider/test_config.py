@@ -1,0 +1,74 @@
+"""Provider config files (TOML / JSON) and the CLI entry point's failure modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.provider.config import DEMO_CATALOG, load_config
+from paygo_desktop.provider.server import main_serve
+
+KEY = "0x" + "42" * 32
+TOML = f"""
+name = "Demo"
+private_key = "{KEY}"
+rpc_url = "http://127.0.0.1:8545"
+chain_id = 31337
+vault = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+database = "db/provider.sqlite3"
+public_base_url = "http://127.0.0.1:8080"
+
+[[assets]]
+symbol = "USDC"
+address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+decimals = 6
+"""
+
+
+def test_toml_and_json_configs(tmp_path: Path) -> None:
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML)
+    cfg = load_config(p)
+    assert cfg.database == tmp_path / "db" / "provider.sqlite3"
+    assert cfg.auth_domain == "127.0.0.1:8080" and cfg.account().key.hex().endswith("42" * 32)
+    j = tmp_path / "provider.json"
+    j.write_text(json.dumps(cfg.model_dump(mode="json") | {"private_key": KEY}))
+    assert load_config(j).vault == cfg.vault
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not toml [[[",
+        TOML.replace("chain_id = 31337", 'chain_id = "x"'),
+        TOML.replace(f'private_key = "{KEY}"', ""),
+    ],
+)
+def test_bad_configs_are_user_facing(tmp_path: Path, text: str) -> None:
+    p = tmp_path / "provider.toml"
+    p.write_text(text)
+    with pytest.raises(UserFacingError):
+        load_config(p)
+    assert main_serve(p, "127.0.0.1", 0) == 2
+    assert main_serve(tmp_path / "missing.toml", "127.0.0.1", 0) == 2
+
+
+def test_env_key_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML.replace(f'private_key = "{KEY}"', 'private_key_env = "PAYGO_TEST_NO_SUCH_KEY"'))
+    monkeypatch.delenv("PAYGO_TEST_NO_SUCH_KEY", raising=False)
+    assert main_serve(p, "127.0.0.1", 0) == 2
+
+
+def test_demo_catalog_is_valid_and_varied() -> None:
+    from paygo_desktop.protocol.models import ServiceFields
+
+    entries = json.loads(DEMO_CATALOG.read_text())
+    fields = [ServiceFields.model_validate({k: v for k, v in e.items() if k != "id"}) for e in entries]
+    assert len(fields) >= 12
+    assert {f.type.value for f in fields} == {"video", "audio", "data", "consultation", "other"}
+    assert {f.rate.unit.value for f in fields} == {"per_second", "per_minute", "per_hour"}
+    assert len({f.category for f in fields}) >= 8

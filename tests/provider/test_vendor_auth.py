@@ -1,0 +1,100 @@
+"""Vendor routes: EIP-4361-style signature auth by the provider's key; single-use nonces; freshness."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.auth import new_message, sign_headers
+from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, Unauthorized
+from tests.provider.conftest import Server
+
+FIELDS = m.ServiceFields(
+    name="Test stream",
+    description="a test",
+    category="testing",
+    type=m.ServiceType.video,
+    rate=m.Rate(amount=10, asset="USDC", unit=m.RateUnit.per_second),
+    tick_seconds=5,
+    grace_seconds=5,
+)
+
+
+def _headers(server: Server, key: object, **kw: object) -> dict[str, str]:
+    args: dict[str, object] = {
+        "domain": server.config.auth_domain,
+        "address": key.address,  # type: ignore[attr-defined]
+        "uri": server.url,
+        "chain_id": server.env.chain_id,
+        "now": int(server.clock.now),
+    }
+    args.update(kw)
+    return sign_headers(key, new_message(**args))  # type: ignore[arg-type]
+
+
+def test_vendor_crud_with_provider_key(server: Server, client: ProviderClient) -> None:
+    env = server.env
+    created = env.run(client.create_service(env.provider, FIELDS))
+    assert created.name == "Test stream" and created.vendor.address == env.provider.address
+    toggled = env.run(client.toggle_service(env.provider, created.id))
+    assert toggled.is_active is False
+    page = env.run(client.list_services(search="test stream"))
+    assert page.total == 0  # inactive services are hidden from the public catalog
+    mine = env.run(client.my_services(env.provider))
+    assert any(s.id == created.id for s in mine.items)
+    updated = env.run(
+        client.update_service(env.provider, created.id, FIELDS.model_copy(update={"name": "Renamed"}))
+    )
+    assert updated.name == "Renamed" and updated.is_active
+    env.run(client.delete_service(env.provider, created.id))
+    with pytest.raises(ProviderHTTPError) as gone:
+        env.run(client.get_service(created.id))
+    assert gone.value.status == 404
+
+
+def test_vendor_auth_rejects_other_keys_and_replays(server: Server, client: ProviderClient) -> None:
+    env = server.env
+    with pytest.raises(Unauthorized) as other:
+        env.run(client.create_service(env.stranger, FIELDS))
+    assert other.value.status == 403
+    body = FIELDS.model_dump(mode="json", by_alias=True)
+    with server.http() as http:
+        assert http.post("/api/v1/service", json=body).status_code == 401
+        good = _headers(server, env.provider)
+        assert http.post("/api/v1/service", json=body, headers=good).status_code == 201
+        replay = http.post("/api/v1/service", json=body, headers=good)
+        assert replay.status_code == 401 and replay.json()["code"] == "nonce_reused"
+        now = int(server.clock.now)
+        for bad in (
+            _headers(server, env.provider, domain="evil.example"),
+            _headers(server, env.provider, chain_id=1),
+            _headers(server, env.provider, now=now - 3600),  # expired
+            _headers(server, env.provider, now=now + 3600),  # from the future
+            _headers(server, env.provider, lifetime=86_400),  # lifetime too long
+            {**_headers(server, env.provider), "X-PayGo-Auth-Signature": "0x" + "11" * 65},
+            {**_headers(server, env.provider), "X-PayGo-Auth-Message": "!!!not base64"},
+            {**_headers(server, env.provider), "X-PayGo-Auth-Message": "aGVsbG8="},
+        ):
+            resp = http.post("/api/v1/service", json=body, headers=bad)
+            assert resp.status_code == 401, resp.text
+            assert set(resp.json()) == {"code", "message"}
+        # a signature over a different message from the same key
+        a = _headers(server, env.provider)
+        b = _headers(server, env.provider)
+        mixed = {
+            "X-PayGo-Auth-Message": a["X-PayGo-Auth-Message"],
+            "X-PayGo-Auth-Signature": b["X-PayGo-Auth-Signature"],
+        }
+        assert http.post("/api/v1/service", json=body, headers=mixed).status_code == 401
+        # service fields are validated too
+        hostile = {**body, "name": "<script>alert(1)</script>"}
+        assert (
+            http.post("/api/v1/service", json=hostile, headers=_headers(server, env.provider)).status_code
+            == 422
+        )
+        unknown_asset = {**body, "rate": {"amount": "1", "asset": "DOGE", "unit": "per_second"}}
+        resp = http.post("/api/v1/service", json=unknown_asset, headers=_headers(server, env.provider))
+        assert resp.status_code == 422 and resp.json()["code"] == "unsupported_asset"
+    assert time.time() > 0
