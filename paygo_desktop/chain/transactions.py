@@ -369,6 +369,13 @@ class TransactionManager:
                     other.tx_hash, status="replaced", error=f"Replaced by {winner.tx_hash}."
                 )
 
+    async def confirmation_count(self, record: TransactionRecord) -> int:
+        """How many blocks hold this transaction (its own included); 0 while it is not in a block."""
+        if record.block_number is None or record.status not in ("mined", "confirmed", "failed"):
+            return 0
+        head = int(await self.w3.eth.block_number)
+        return max(0, head - record.block_number + 1)
+
     async def refresh_all(self) -> list[TransactionRecord]:
         """Refresh every open transaction of this chain (at start-up, and on a timer)."""
         return [await self.refresh(r) for r in self.repository.open(self.chain_id)]

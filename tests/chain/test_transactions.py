@@ -171,3 +171,16 @@ def test_pending_transactions_survive_a_restart(env, tmp_path, manual_mining):
     assert [r.tx_hash for r in reopened] == [record.tx_hash]
     env.rpc("evm_mine")
     assert env.run(second.refresh(reopened[0])).status == "confirmed"
+
+
+def test_confirmations_are_counted_until_the_required_depth(env, repo):
+    careful = TransactionManager(env.w3, env.chain_id, repo, confirmations=3)
+    record = transfer(env, careful)
+    mined = env.run(careful.refresh(record))
+    assert mined.status == "mined"
+    assert env.run(careful.confirmation_count(mined)) == 1
+    env.rpc("evm_mine")
+    env.rpc("evm_mine")
+    done = env.run(careful.refresh(mined))
+    assert done.status == "confirmed"
+    assert env.run(careful.confirmation_count(done)) == 3
