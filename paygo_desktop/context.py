@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from paygo_desktop.money import Asset
 from paygo_desktop.networks import SANDBOX, Network
 from paygo_desktop.paths import DataDir
 from paygo_desktop.settings import Settings
 from paygo_desktop.store import Store
 from paygo_desktop.store.accounts import AccountRepository
 from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.deployments import DeploymentRepository
 from paygo_desktop.store.networks import NetworkRepository
 
 
@@ -47,6 +49,20 @@ class AppContext:
     @property
     def network(self) -> Network:
         return self.networks.get(self.settings.network) or SANDBOX
+
+    def vault_address(self, network: Network) -> str | None:
+        """The PayGoVault used on ``network``: one deployed from here or given, else the built-in one."""
+        deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoVault")
+        return deployed or network.vault_address
+
+    def known_tokens(self, network: Network) -> tuple[Asset, ...]:
+        """The network's tokens, plus the test USDC where one was deployed (local chains only)."""
+        tokens = network.tokens
+        if network.is_local:
+            usdc = DeploymentRepository(self.store).address(network.key, network.chain_id, "TestUSDC")
+            if usdc:
+                tokens = (*tokens, Asset("USDC", 6, usdc))
+        return tokens
 
     def close(self) -> None:
         self.store.close()

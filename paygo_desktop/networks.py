@@ -19,6 +19,7 @@ class Network:
     is_builtin: bool = True
     tokens: tuple[Asset, ...] = field(default=())
     native: Asset = ETH
+    vault_address: str | None = None  # a PayGoVault known for this network; deployments can add one
 
     def explorer_tx_url(self, tx_hash: str) -> str | None:
         return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
@@ -57,7 +58,9 @@ class NetworkError(UserFacingError):
     """An RPC endpoint that cannot be used as the network the user asked for."""
 
 
-def custom_network(name: str, rpc_url: str, chain_id: int, explorer_url: str | None = None) -> Network:
+def custom_network(
+    name: str, rpc_url: str, chain_id: int, explorer_url: str | None = None, vault_address: str | None = None
+) -> Network:
     rpc_url = rpc_url.strip()
     if not rpc_url.startswith(("http://", "https://")):
         raise NetworkError("The RPC address must start with http:// or https://.")
@@ -73,6 +76,7 @@ def custom_network(name: str, rpc_url: str, chain_id: int, explorer_url: str | N
         rpc_url=rpc_url,
         explorer_url=(explorer_url or None),
         is_builtin=False,
+        vault_address=(vault_address or None),
     )
 
 

@@ -24,6 +24,7 @@ class NetworkRepository:
                     rpc_url=r.rpc_url,
                     explorer_url=r.explorer_url,
                     is_builtin=False,
+                    vault_address=r.vault_address,
                 )
                 for r in rows
             ]
@@ -45,6 +46,7 @@ class NetworkRepository:
             row.chain_id = network.chain_id
             row.rpc_url = network.rpc_url
             row.explorer_url = network.explorer_url
+            row.vault_address = network.vault_address
 
     def remove_custom(self, key: str) -> None:
         with self._store.session() as s:

@@ -54,6 +54,12 @@ def test_deploy_prints_addresses_and_remembers_them(env, tmp_path, capsys):
     assert (
         DeploymentRepository(ctx.store).address("sandbox", 31337, "TestUSDC") == result["TestUSDC"]["address"]
     )
+    # the app now knows where the vault and the test USDC are on the sandbox
+    sandbox = ctx.networks.get("sandbox")
+    assert ctx.vault_address(sandbox) == vault
+    assert [(t.symbol, t.address) for t in ctx.known_tokens(sandbox)] == [
+        ("USDC", result["TestUSDC"]["address"])
+    ]
     assert "network fee about" in out.err
 
 

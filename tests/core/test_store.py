@@ -38,10 +38,12 @@ def test_accounts_keep_their_order_and_labels(tmp_path):
 
 def test_custom_networks_join_the_builtin_ones(tmp_path):
     repo = NetworkRepository(Store.open(tmp_path / "db.sqlite3"))
-    repo.save_custom(custom_network("My node", "http://127.0.0.1:9999", 1337))
+    vault = "0x00000000000000000000000000000000000000Aa"
+    repo.save_custom(custom_network("My node", "http://127.0.0.1:9999", 1337, vault_address=vault))
     keys = [n.key for n in repo.all()]
     assert keys == ["sandbox", "base-sepolia", "base", "custom-my-node"]
     assert repo.get("custom-my-node").chain_id == 1337
+    assert repo.get("custom-my-node").vault_address == vault
 
 
 def test_activity_log_newest_first(tmp_path):
