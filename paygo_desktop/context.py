@@ -5,7 +5,7 @@ Qt-free: the GUI's composition root (``paygo_desktop.app``) and the headless com
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from paygo_desktop.money import Asset
@@ -48,7 +48,14 @@ class AppContext:
 
     @property
     def network(self) -> Network:
-        return self.networks.get(self.settings.network) or SANDBOX
+        network = self.networks.get(self.settings.network) or SANDBOX
+        if network.key == SANDBOX.key:
+            from paygo_desktop.sandbox.state import read_state
+
+            state = read_state(self.data_dir.sandbox_dir)
+            if state is not None:  # a running sandbox may have had to use another port
+                network = replace(network, rpc_url=state.rpc_url)
+        return network
 
     def vault_address(self, network: Network) -> str | None:
         """The PayGoVault used on ``network``: one deployed from here or given, else the built-in one."""

@@ -1,0 +1,86 @@
+"""The sandbox's local EVM node: anvil, from PATH, the repository's node_modules or $PAYGO_ANVIL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from paygo_desktop.errors import UserFacingError
+
+CHAIN_ID = 31337
+
+
+class SandboxError(UserFacingError):
+    pass
+
+
+def find_anvil() -> str | None:
+    explicit = os.environ.get("PAYGO_ANVIL")
+    if explicit:
+        return explicit
+    repo_bin = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
+    if repo_bin.exists():
+        return str(repo_bin)
+    return shutil.which("anvil")
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10.0) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        reply = json.loads(response.read())
+    if "error" in reply:
+        raise SandboxError(f"{method} failed: {reply['error'].get('message', reply['error'])}")
+    return reply["result"]
+
+
+def child_options() -> dict[str, Any]:
+    """Children die with the sandbox, even when it is killed outright (Linux: PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return {"start_new_session": False}
+
+    def die_with_parent() -> None:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return {"preexec_fn": die_with_parent}
+
+
+def start_anvil(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    binary = find_anvil()
+    if binary is None:
+        raise SandboxError(
+            "No local chain found: install anvil (npm install @foundry-rs/anvil, or Foundry) "
+            "or set PAYGO_ANVIL to its path."
+        )
+    log = log_file.open("ab")
+    proc = subprocess.Popen(
+        [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **child_options(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if int(rpc(url, "eth_chainId", timeout=1), 16) == CHAIN_ID:
+                return proc
+        except (OSError, ValueError):
+            pass
+        if proc.poll() is not None:
+            raise SandboxError(f"anvil stopped at start (exit {proc.returncode}); see {log_file}.")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SandboxError("anvil did not start within 30 seconds.")
+        time.sleep(0.05)

@@ -1,0 +1,238 @@
+"""Bringing up the sandbox world: chain, contracts, funded accounts, a provider with the demo catalog.
+
+Every part is real: anvil, the compiled PayGoVault and test USDC, the reference provider over loopback HTTP.
+The keys here are the public test keys of "test … junk": never use them on a real network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from paygo_desktop.paths import DataDir
+from paygo_desktop.sandbox.node import CHAIN_ID, SandboxError, child_options, rpc, start_anvil
+from paygo_desktop.sandbox.state import SandboxState, clear_state, stop_stale, write_state
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RPC_PORT = 8545
+DEFAULT_PROVIDER_PORT = 8787
+TEST_PHRASE = "test test test test test test test test test test test junk"
+PROVIDER_KEY_INDEX = 9  # anvil's tenth pre-funded account runs the sandbox provider
+SANDBOX_WITHDRAW_DELAY = 5
+FUND_ETH = 100 * 10**18
+FUND_USDC = 10_000 * 10**6
+
+
+@dataclass
+class RunningSandbox:
+    state: SandboxState
+    node: subprocess.Popen[bytes]
+    provider: subprocess.Popen[bytes]
+    funded: list[str]
+
+    def stop(self, sandbox_dir: Path) -> None:
+        for proc in (self.provider, self.node):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in (self.provider, self.node):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        clear_state(sandbox_dir)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pick_port(wanted: int | None, default: int) -> int:
+    if wanted == 0:
+        return free_port()
+    port = wanted or default
+    if not port_is_free(port):
+        if wanted:
+            raise SandboxError(f"Port {port} is in use by another program; choose another.")
+        return free_port()
+    return port
+
+
+def provider_key() -> str:
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    account = Account.from_mnemonic(TEST_PHRASE, account_path=f"m/44'/60'/0'/0/{PROVIDER_KEY_INDEX}")
+    return "0x" + bytes(account.key).hex()
+
+
+def start(
+    data_dir: DataDir,
+    *,
+    accounts: Iterable[str] = (),
+    rpc_port: int | None = None,
+    provider_port: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunningSandbox:
+    sandbox_dir = data_dir.sandbox_dir
+    sandbox_dir.mkdir(parents=True, exist_ok=True)
+    if stop_stale(sandbox_dir):
+        progress("Stopped a sandbox left over from an earlier run.")
+    rpc_port = pick_port(rpc_port, DEFAULT_RPC_PORT)
+    provider_port = pick_port(provider_port, DEFAULT_PROVIDER_PORT)
+    progress(f"Starting the local chain on 127.0.0.1:{rpc_port}…")
+    node = start_anvil(rpc_port, sandbox_dir / "anvil.log")
+    rpc_url = f"http://127.0.0.1:{rpc_port}"
+    try:
+        vault, usdc = asyncio.run(_deploy(rpc_url))
+        progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
+        funded = _fund(rpc_url, usdc, accounts)
+        provider = _start_provider(data_dir, rpc_url, vault, usdc, provider_port)
+    except BaseException:
+        node.kill()
+        node.wait()
+        raise
+    state = SandboxState(
+        rpc_url=rpc_url,
+        provider_url=f"http://127.0.0.1:{provider_port}",
+        chain_id=CHAIN_ID,
+        vault=vault,
+        usdc=usdc,
+        owner_pid=os.getpid(),
+        node_pid=node.pid,
+        provider_pid=provider.pid,
+        started_at=time.time(),
+    )
+    write_state(sandbox_dir, state)
+    return RunningSandbox(state=state, node=node, provider=provider, funded=funded)
+
+
+async def _deploy(rpc_url: str) -> tuple[str, str]:
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from paygo_desktop.chain.deploy import deploy_local
+
+    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    deployer = (await w3.eth.accounts)[0]
+    deployed = await deploy_local(w3, deployer, SANDBOX_WITHDRAW_DELAY)
+    return deployed.vault, deployed.usdc
+
+
+def _fund(rpc_url: str, usdc: str, accounts: Iterable[str]) -> list[str]:
+    from eth_utils import to_checksum_address
+    from web3 import HTTPProvider, Web3
+
+    from paygo_desktop.chain.artifacts import load_artifact
+
+    w3 = Web3(HTTPProvider(rpc_url))
+    token = w3.eth.contract(address=to_checksum_address(usdc), abi=load_artifact("TestUSDC").abi)
+    deployer = w3.eth.accounts[0]
+    funded: list[str] = []
+    for address in dict.fromkeys(to_checksum_address(a) for a in accounts):
+        rpc(rpc_url, "anvil_setBalance", [address, hex(FUND_ETH)])
+        tx = token.functions.mint(address, FUND_USDC).transact({"from": deployer})
+        w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+        funded.append(address)
+    return funded
+
+
+def _start_provider(
+    data_dir: DataDir, rpc_url: str, vault: str, usdc: str, port: int
+) -> subprocess.Popen[bytes]:
+    sandbox_dir = data_dir.sandbox_dir
+    database = sandbox_dir / "provider.sqlite3"
+    for leftover in sandbox_dir.glob("provider.sqlite3*"):
+        leftover.unlink()  # a new chain: the provider's old sessions and claims belong to the old one
+    config = sandbox_dir / "provider.toml"
+    config.write_text(
+        f'''# Written by `paygo-desktop sandbox`; replaced at each start. Test keys only.
+name = "PayGo Sandbox Provider"
+private_key_env = "PAYGO_SANDBOX_PROVIDER_KEY"
+rpc_url = "{rpc_url}"
+chain_id = {CHAIN_ID}
+vault = "{vault}"
+database = "{database.name}"
+public_base_url = "http://127.0.0.1:{port}"
+claim_interval = 30
+
+[[assets]]
+symbol = "USDC"
+address = "{usdc}"
+decimals = 6
+
+[[assets]]
+symbol = "ETH"
+address = "0x0000000000000000000000000000000000000000"
+decimals = 18
+''',
+        encoding="utf-8",
+    )
+    log_file = (sandbox_dir / "provider.log").open("ab")
+    env = {**os.environ, "PAYGO_SANDBOX_PROVIDER_KEY": provider_key()}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paygo_desktop",
+            "--data-dir",
+            str(data_dir.root),
+            "provider",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=env,
+        **child_options(),
+    )
+    url = f"http://127.0.0.1:{port}/api/v1/health"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise SandboxError(f"The sandbox provider stopped at start; see {sandbox_dir / 'provider.log'}.")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SandboxError("The sandbox provider did not start within 60 seconds.")
+        time.sleep(0.1)
+
+
+def wait_until_stopped(running: RunningSandbox, stop: threading.Event) -> str:
+    """Block until ``stop`` is set or a part of the sandbox dies; say which."""
+    while not stop.wait(0.5):
+        if running.node.poll() is not None:
+            return "the local chain stopped"
+        if running.provider.poll() is not None:
+            return "the provider stopped"
+    return "stopped"

@@ -1,0 +1,157 @@
+"""`paygo-desktop sandbox` as a person runs it: real processes, real ports, Ctrl-C, and a stale leftover."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from paygo_desktop.context import AppContext
+from paygo_desktop.paths import DataDir
+from paygo_desktop.sandbox.node import find_anvil, rpc
+from paygo_desktop.sandbox.state import is_alive, read_state
+from paygo_desktop.sandbox.world import free_port
+from paygo_desktop.store.deployments import DeploymentRepository
+from paygo_desktop.wallet import KdfParams, Wallet
+
+PHRASE = "test test test test test test test test test test test junk"
+EXTRA = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+pytestmark = pytest.mark.skipif(
+    find_anvil() is None and not os.environ.get("CI"), reason="anvil not installed (npm ci)"
+)
+
+
+def wallet_dir(tmp_path) -> DataDir:
+    data = DataDir(tmp_path / "data").ensure()
+    ctx = AppContext.open(data)
+    Wallet(data.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**12)).create_from_mnemonic(PHRASE, "pw-12345678")
+    ctx.close()
+    return data
+
+
+def start(data: DataDir) -> tuple[subprocess.Popen[str], dict]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paygo_desktop",
+            "--data-dir",
+            str(data.root),
+            "sandbox",
+            "--rpc-port",
+            "0",
+            "--provider-port",
+            "0",
+            "--fund",
+            EXTRA,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the ready line, or EOF if it failed
+    if not line:
+        proc.wait(timeout=10)
+        pytest.fail(f"sandbox failed: {proc.stderr.read() if proc.stderr else ''}")
+    return proc, json.loads(line)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+
+
+def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
+    data = wallet_dir(tmp_path)
+    proc, ready = start(data)
+    try:
+        assert ready["status"] == "ready" and ready["chainId"] == 31337
+        url = ready["rpc"]
+        wallet_address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        assert ready["funded"] == [wallet_address, EXTRA]
+        assert int(rpc(url, "eth_getBalance", [EXTRA, "latest"]), 16) == 100 * 10**18
+        balance_call = {"to": ready["usdc"], "data": "0x70a08231" + wallet_address[2:].lower().rjust(64, "0")}
+        assert int(rpc(url, "eth_call", [balance_call, "latest"]), 16) == 10_000 * 10**6
+        assert rpc(url, "eth_getCode", [ready["vault"], "latest"]) not in ("0x", "0x0")
+        info = httpx.get(ready["provider"] + "/api/v1/provider", timeout=5).json()
+        assert info["networks"] == [{"chainId": 31337, "vault": ready["vault"]}]
+        catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
+        assert catalog["total"] >= 12
+        assert len({s["type"] for s in catalog["items"]}) >= 4
+        assert len({s["rate"]["unit"] for s in catalog["items"]}) == 3
+        # the app finds the running sandbox and its contracts
+        ctx = AppContext.open(data)
+        assert ctx.network.rpc_url == url
+        assert ctx.vault_address(ctx.network) == ready["vault"]
+        assert DeploymentRepository(ctx.store).address("sandbox", 31337, "TestUSDC") == ready["usdc"]
+        ctx.close()
+        state = read_state(data.sandbox_dir)
+        assert state is not None
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    assert not is_alive(state.node_pid) and not is_alive(state.provider_pid)
+    with pytest.raises(OSError):  # nothing listens on the chain's port any more
+        rpc(url, "eth_chainId", timeout=2)
+    assert read_state(data.sandbox_dir) is None
+
+
+def test_a_killed_sandbox_takes_its_parts_with_it_and_a_new_one_starts(tmp_path):
+    data = wallet_dir(tmp_path)
+    proc, _ = start(data)
+    state = read_state(data.sandbox_dir)
+    assert state is not None
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while (is_alive(state.node_pid) or is_alive(state.provider_pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_alive(state.node_pid) and not is_alive(state.provider_pid)
+    again, ready = start(data)  # the stale state file is found and replaced
+    try:
+        assert ready["status"] == "ready"
+    finally:
+        stop(again)
+    assert again.returncode == 0
+
+
+def test_a_leftover_node_from_an_earlier_run_is_replaced(tmp_path):
+    """A previous sandbox's chain is still running (its owner died elsewhere): the new one stops it."""
+    data = wallet_dir(tmp_path)
+    proc, _ = start(data)
+    stop(proc)
+    port = free_port()
+    leftover = subprocess.Popen(
+        [find_anvil() or "anvil", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        from dataclasses import replace
+
+        from paygo_desktop.sandbox.state import SandboxState, write_state
+
+        write_state(
+            data.sandbox_dir,
+            replace(
+                SandboxState("", "", 31337, "", "", 0, 0, 0, 0.0),
+                rpc_url=f"http://127.0.0.1:{port}",
+                node_pid=leftover.pid,
+            ),
+        )
+        again, ready = start(data)
+        try:
+            assert leftover.wait(timeout=15) is not None  # it was stopped
+            assert ready["status"] == "ready"
+        finally:
+            stop(again)
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
