@@ -1,7 +1,10 @@
 """The GUI's composition root: data directory, logging, Qt, the asyncio loop (qasync), the main window.
 
-Nothing heavy is imported before the first paint: web3, eth_account and pyqtgraph load when a feature
-needs them.
+Paint first, then load. The main window's frame (title, icon, theme, sidebar, status bar, "Loading your
+wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts, the
+``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the pages, onboarding or lock
+screen are built and swapped in. A store that cannot be opened is reported in the window, never as a
+traceback. web3, eth_account and pyqtgraph load later still, when a feature needs them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +31,30 @@ EXIT_FAILURE = 1
 EXIT_STARTUP = 2
 SELF_TEST_TIMEOUT_MS = 30_000
 SCREENSHOT_SIZE = (1200, 760)
-HEAVY_MODULES = ("web3", "eth_account", "pyqtgraph")
+HEAVY_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")  # none before the first paint
+LATE_HEAVY_MODULES = ("web3", "eth_account", "pyqtgraph")  # none even once loaded, until a feature needs them
+FIRST_PAINT_WAIT_MS = 3_000  # a window that is never exposed must not hold the loading back for long
+_IMPORTED_AT = time.perf_counter()
+
+
+def seconds_since_process_start() -> float:
+    """Seconds since this process started (from /proc on Linux; elsewhere since this module loaded)."""
+    try:
+        with open("/proc/self/stat", "rb") as stat_file:
+            stat = stat_file.read()
+        start_ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])  # field 22, starttime
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _IMPORTED_AT
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _headless(args: argparse.Namespace) -> bool:
@@ -92,87 +119,173 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("PayGo")
 
-    from paygo_desktop.context import AppContext
+    from paygo_desktop.settings import Settings
 
     try:
-        ctx = AppContext.open(data_dir)
-    except UserFacingError as exc:
-        log.error("cannot open the data directory: %s", exc)
-        _report_startup_error(str(exc), headless)
-        return EXIT_STARTUP
+        settings = Settings.load(data_dir.settings_file)  # small JSON: the theme and geometry, before paint
     except Exception:
-        log.exception("cannot open the data directory")
+        log.exception("cannot read the settings")
         _report_startup_error(f"PayGo Desktop could not start; details are in {log_file}.", headless)
         return EXIT_STARTUP
+    startup = _Startup(app, args, data_dir, settings, log_file)
     try:
-        return _run(app, ctx, args)
+        return startup.run()
     finally:
-        ctx.close()
+        if startup.ctx is not None:
+            startup.ctx.close()
 
 
-def _run(app: Any, ctx: Any, args: argparse.Namespace) -> int:
-    import qasync
-    from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QIcon
+def _open_context(data_dir: DataDir, settings: Any) -> Any:
+    """``AppContext.open`` with the settings already read; runs in a worker thread (SQLAlchemy, SQLite)."""
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.store import Store
 
-    from paygo_desktop.gui.main_window import MainWindow
-    from paygo_desktop.gui.resources import app_icon_path
-    from paygo_desktop.gui.theme import ThemeManager
+    return AppContext(data_dir=data_dir, settings=settings, store=Store.open(data_dir.database_file))
 
-    icon = app_icon_path()
-    if icon:
-        app.setWindowIcon(QIcon(str(icon)))
-    theme = ThemeManager(app, getattr(args, "theme", None) or ctx.settings.theme)
-    if ctx.settings.recovered_from is not None:
-        ctx.activity.record(
-            "settings",
-            f"Settings were unreadable and were reset; the old file is {ctx.settings.recovered_from.name}",
-        )
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    screenshot = getattr(args, "screenshot", None)
-    window = MainWindow(ctx, theme=theme, poll_network=not (screenshot or args.self_test))
+class _Startup:
+    """Frame, first paint, then the data and the views, then (for --self-test / --screenshot) the exit."""
 
-    if screenshot:
-        return _screenshot(app, window, Path(screenshot), getattr(args, "page", None))
+    def __init__(
+        self, app: Any, args: argparse.Namespace, data_dir: DataDir, settings: Any, log_file: Path
+    ) -> None:
+        self.app = app
+        self.args = args
+        self.data_dir = data_dir
+        self.settings = settings
+        self.log_file = log_file
+        self.self_test = bool(getattr(args, "self_test", False))
+        self.screenshot = getattr(args, "screenshot", None)
+        self.page = getattr(args, "page", None)
+        self.ctx: Any = None
+        self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
+        self.painted_after: float | None = None
 
-    page = getattr(args, "page", None)
-    if page:
-        window.show_app(page)
-    else:
-        window.start()
-    if ctx.settings.window_geometry and not args.self_test:
-        from PySide6.QtCore import QByteArray
+    def run(self) -> int:
+        from PySide6.QtCore import QEventLoop, QTimer
+        from PySide6.QtGui import QIcon
 
-        window.restoreGeometry(QByteArray.fromBase64(ctx.settings.window_geometry.encode("ascii")))
+        from paygo_desktop.gui.main_window import MainWindow
+        from paygo_desktop.gui.resources import app_icon_path
+        from paygo_desktop.gui.theme import ThemeManager
 
-    outcome = {"code": EXIT_FAILURE}
-    if args.self_test:
+        app = self.app
+        icon = app_icon_path()
+        if icon:
+            app.setWindowIcon(QIcon(str(icon)))
+        theme = ThemeManager(app, getattr(self.args, "theme", None) or self.settings.theme)
+        self.window = window = MainWindow(theme=theme, poll_network=not (self.screenshot or self.self_test))
+        if self.screenshot:
+            from PySide6.QtCore import QSize
 
-        def painted() -> None:
-            heavy = [name for name in HEAVY_MODULES if name in sys.modules]
-            print(f"self-test: painted; heavy modules loaded: {', '.join(heavy) or 'none'}", flush=True)
-            outcome["code"] = EXIT_OK
-            app.exit(EXIT_OK)
+            window.resize(QSize(*SCREENSHOT_SIZE))
+        elif self.settings.window_geometry and not self.self_test:
+            from PySide6.QtCore import QByteArray
 
-        def timed_out() -> None:
+            window.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
+        app.setQuitOnLastWindowClosed(True)
+
+        # Paint first: spin Qt alone until the frame is on screen (qasync and asyncio are not loaded yet).
+        waiter = QEventLoop()
+        window.first_painted.connect(self._painted)
+        window.first_painted.connect(waiter.quit)
+        QTimer.singleShot(SELF_TEST_TIMEOUT_MS if self.self_test else FIRST_PAINT_WAIT_MS, waiter.quit)
+        window.show()
+        waiter.exec()
+        if self.self_test and self.painted_after is None:
             print("self-test: the main window did not paint in time", file=sys.stderr, flush=True)
-            app.exit(EXIT_FAILURE)
+            return EXIT_FAILURE
 
-        window.first_painted.connect(painted)
-        QTimer.singleShot(SELF_TEST_TIMEOUT_MS, timed_out)
-    app.setQuitOnLastWindowClosed(True)
-    window.show()
-    with loop:
-        code = loop.run_forever()
-    if args.self_test:
-        return outcome["code"] if code == EXIT_OK else EXIT_FAILURE
-    return int(code or 0)
+        # Then load: the asyncio loop inside Qt, the store in a worker thread, the views on the GUI thread.
+        import qasync
+
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        if self.self_test:
+            QTimer.singleShot(SELF_TEST_TIMEOUT_MS, self._timed_out)
+        loading = loop.create_task(self._load())
+        with loop:
+            exit_code = loop.run_forever()
+        if not loading.done():
+            loading.cancel()
+        if self.self_test or self.screenshot:
+            return self.code
+        return self.code if self.code != EXIT_OK else int(exit_code or 0)
+
+    def _painted(self) -> None:
+        if self.painted_after is not None:
+            return
+        self.painted_after = seconds_since_process_start()
+        log.info("first paint after %.3f s", self.painted_after)
+        if self.self_test:
+            heavy = [name for name in HEAVY_MODULES if name in sys.modules]
+            rss = peak_rss_mb()
+            print(f"self-test: painted; heavy modules loaded: {', '.join(heavy) or 'none'}", flush=True)
+            print(
+                f"self-test: first paint after {self.painted_after:.3f} s"
+                + (f"; peak RSS at first paint {rss:.0f} MB" if rss is not None else ""),
+                flush=True,
+            )
+
+    def _timed_out(self) -> None:
+        print("self-test: the main window did not finish loading in time", file=sys.stderr, flush=True)
+        self.code = EXIT_FAILURE
+        self.app.exit(EXIT_FAILURE)
+
+    async def _load(self) -> None:
+        try:
+            self.ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
+        except UserFacingError as exc:
+            log.error("cannot open the data directory: %s", exc)
+            self._failed(str(exc))
+            return
+        except Exception:
+            log.exception("cannot open the data directory")
+            self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
+            return
+        try:
+            self._show(self.ctx)
+        except Exception:
+            log.exception("building the main window failed")
+            self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
+
+    def _failed(self, message: str) -> None:
+        print(f"{APP_NAME}: {message}", file=sys.stderr, flush=True)
+        self.code = EXIT_STARTUP
+        self.window.show_load_error(message)
+        if self.self_test or self.screenshot:
+            self.app.exit(EXIT_STARTUP)
+
+    def _show(self, ctx: Any) -> None:
+        window = self.window
+        recovered = ctx.settings.recovered_from
+        if recovered is not None:
+            ctx.activity.record(
+                "settings", f"Settings were unreadable and were reset; the old file is {recovered.name}"
+            )
+        window.attach(ctx)
+        if self.screenshot:
+            self.code = _screenshot(self.app, window, Path(self.screenshot), self.page)
+            self.app.exit(self.code)
+            return
+        if self.page:
+            window.show_app(self.page)
+        else:
+            window.start()
+        if self.self_test:
+            late = [name for name in LATE_HEAVY_MODULES if name in sys.modules]
+            ready = seconds_since_process_start()
+            print(
+                f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s; "
+                f"heavy modules loaded when ready: {', '.join(late) or 'none'}",
+                flush=True,
+            )
+            self.code = EXIT_OK
+            self.app.exit(EXIT_OK)
 
 
 def _screenshot(app: Any, window: Any, target: Path, page: str | None) -> int:
-    """Render the window (or one page, as a user without a wallet would see it) to a PNG."""
+    """Render the loaded window (or one page, as a user without a wallet would see it) to a PNG."""
     from PySide6.QtCore import QSize
 
     window.resize(QSize(*SCREENSHOT_SIZE))

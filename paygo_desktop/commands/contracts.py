@@ -8,7 +8,6 @@ watched until it has its confirmations.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -49,6 +48,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_deploy(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import asyncio
+
     from paygo_desktop.context import AppContext
 
     ctx = AppContext.open(data_dir)
@@ -61,6 +62,8 @@ def run_deploy(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
+    import asyncio
+
     from eth_typing import HexStr
     from web3 import AsyncHTTPProvider, AsyncWeb3
 

@@ -4,15 +4,19 @@
 that qasync runs inside Qt) or a blocking callable (run with ``asyncio.to_thread``). The work never
 touches widgets; its outcome reaches the GUI through the ``Task`` signals. A ``UserFacingError`` is
 delivered as its own message; anything else is logged in full and reported as a generic message.
+
+asyncio is imported when the first task starts, not with this module: the window paints first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from PySide6.QtCore import QObject, Signal
 
@@ -71,6 +75,8 @@ class TaskRunner(QObject):
             task.succeeded.connect(on_success)
         if on_error is not None:
             task.failed.connect(on_error)
+        import asyncio
+
         was_busy = self.busy
         self._tasks.add(task)
         task.future = asyncio.ensure_future(self._drive(task, work, args))
@@ -81,6 +87,8 @@ class TaskRunner(QObject):
     async def _drive(
         self, task: Task, work: Awaitable[Any] | Callable[..., Any], args: tuple[Any, ...]
     ) -> None:
+        import asyncio
+
         try:
             if inspect.isawaitable(work):
                 result = await work

@@ -1,12 +1,17 @@
 """The main window: onboarding, the lock screen, or the app itself (sidebar + pages + status bar).
 
 The window only arranges views; the core does the work, through ``TaskRunner`` for anything slow.
+
+It paints before the data is there: ``MainWindow()`` is the frame alone (title, icon, the sidebar with
+the page names, the status bar, "Loading your wallet…"), built from PySide6 and small modules only;
+``attach(ctx)`` then builds the lock screen and the pages once the ``AppContext`` is open.
+``MainWindow(ctx)`` does both.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
@@ -23,36 +28,45 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop import APP_NAME
-from paygo_desktop.context import AppContext
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.idle import IdleWatcher
-from paygo_desktop.gui.lock_screen import LockScreen
-from paygo_desktop.gui.pages.activity_page import ActivityPage
-from paygo_desktop.gui.pages.base import Page
-from paygo_desktop.gui.pages.escrow_page import EscrowPage
-from paygo_desktop.gui.pages.home_page import HomePage
-from paygo_desktop.gui.pages.services_page import ServicesPage
-from paygo_desktop.gui.pages.sessions_page import SessionsPage
-from paygo_desktop.gui.pages.settings_page import SettingsPage
-from paygo_desktop.gui.pages.vendor_page import VendorPage
-from paygo_desktop.gui.pages.zcash_page import ZcashPage
 from paygo_desktop.gui.resources import app_icon_path
 from paygo_desktop.gui.status_bar import StatusBar
-from paygo_desktop.gui.theme import ThemeManager
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.lock_screen import LockScreen
+    from paygo_desktop.gui.pages.base import Page
+    from paygo_desktop.gui.pages.home_page import HomePage
+    from paygo_desktop.gui.pages.settings_page import SettingsPage
+    from paygo_desktop.gui.theme import ThemeManager
 
 log = logging.getLogger(__name__)
 
 PAGE_ORDER = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
+# The sidebar's names, known before the pages (and the store they read) are loaded; attach() checks them.
+PAGE_TITLES = {
+    "home": "Home",
+    "services": "Services",
+    "sessions": "Sessions",
+    "escrow": "Escrow",
+    "zcash": "Zcash",
+    "activity": "Activity",
+    "vendor": "Vendor",
+    "settings": "Settings",
+}
+LOADING_TEXT = "Loading your wallet…"
 DEFAULT_SIZE = QSize(1200, 760)
 
 
 class MainWindow(QMainWindow):
     first_painted = Signal()
-    mode_changed = Signal(str)  # "onboarding" | "locked" | "app"
+    mode_changed = Signal(str)  # "onboarding" | "locked" | "app" (and "error" if the data cannot be opened)
+    ctx: AppContext  # set by attach(); the frame alone has none
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: AppContext | None = None,
         *,
         runner: TaskRunner | None = None,
         theme: ThemeManager | None = None,
@@ -61,12 +75,12 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.ctx = ctx
         self._keychain = keychain
         self.runner = runner or TaskRunner(self)
         self.theme = theme
         self.poll_network = poll_network
-        self.mode = ""
+        self.mode = "loading"
+        self.is_loaded = False
         self._painted = False
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(f"{APP_NAME} main window")
@@ -80,15 +94,13 @@ class MainWindow(QMainWindow):
         self.root.setAccessibleName("Main area")
         self.setCentralWidget(self.root)
         self.onboarding: Any = None  # built on demand: gui.onboarding.wizard.OnboardingView
-        self.lock_screen = LockScreen(self.runner, self.wallet)
-        self.lock_screen.unlocked.connect(self._on_unlocked)
-        self.root.addWidget(self.lock_screen)
+        self.pages: dict[str, Page] = {}
         self.shell = self._build_shell()
         self.root.addWidget(self.shell)
 
         self.status = StatusBar(self.runner)
         self.setStatusBar(self.status)
-        self.status.set_network(ctx.network)
+        self.status.showMessage(LOADING_TEXT)
 
         self.idle = IdleWatcher(lambda: self.ctx.settings.idle_lock_minutes * 60.0, parent=self)
         self.idle.idle.connect(self._on_idle)
@@ -96,6 +108,33 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self.idle)
         self.installEventFilter(self)
+        if ctx is not None:
+            self.attach(ctx)
+
+    def attach(self, ctx: AppContext) -> None:
+        """The data is open: build the lock screen and the pages, in place of the placeholder."""
+        from paygo_desktop.gui.lock_screen import LockScreen
+
+        self.ctx = ctx
+        self.lock_screen: LockScreen = LockScreen(self.runner, self.wallet)
+        self.lock_screen.unlocked.connect(self._on_unlocked)
+        self.root.insertWidget(0, self.lock_screen)
+        self._build_pages()
+        self.status.clearMessage()
+        self.status.set_network(ctx.network)
+        self.sidebar.setEnabled(True)
+        self.is_loaded = True
+        self.root.setCurrentWidget(self.lock_screen)
+        self.mode = ""
+
+    def show_load_error(self, message: str) -> None:
+        """The data could not be opened: say so in the window, where the pages would be."""
+        self.placeholder.setText(message)
+        self.placeholder.setAccessibleName(message)
+        self.placeholder.setObjectName("LoadError")
+        self.status.showMessage("Could not open your wallet")
+        self.mode = "error"
+        self.mode_changed.emit(self.mode)
 
     # ---- the wallet, loaded only when first needed (it pulls in the crypto libraries)
     def wallet(self) -> Any:
@@ -113,6 +152,7 @@ class MainWindow(QMainWindow):
 
     # ---- layout
     def _build_shell(self) -> QWidget:
+        """The sidebar with the page names and a page area that says it is loading; no page yet."""
         shell = QWidget()
         shell.setAccessibleName("App")
         layout = QHBoxLayout(shell)
@@ -130,13 +170,43 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("Sidebar")
         self.sidebar.setAccessibleName("Pages")
         self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
+        self.sidebar.setEnabled(False)  # until the pages are there
         side_layout.addWidget(self.sidebar, 1)
         self.pages_stack = QStackedWidget()
         self.pages_stack.setAccessibleName("Page")
-        self.pages: dict[str, Page] = {}
-        self.home_page = HomePage(self.ctx)
+        self.placeholder = QLabel(LOADING_TEXT)
+        self.placeholder.setAccessibleName(LOADING_TEXT)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.pages_stack.addWidget(self.placeholder)
+        self.shortcuts: list[QShortcut] = []
+        for number, key in enumerate(PAGE_ORDER, start=1):
+            title = PAGE_TITLES[key]
+            item = QListWidgetItem(title)
+            item.setToolTip(f"{title} (Ctrl+{number})")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
+            self.sidebar.addItem(item)
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda key=key: self._shortcut_page(key))
+            self.shortcuts.append(shortcut)
+        self.sidebar.currentRowChanged.connect(self._row_changed)
+        layout.addWidget(side)
+        layout.addWidget(self.pages_stack, 1)
+        return shell
+
+    def _build_pages(self) -> None:
+        from paygo_desktop.gui.pages.activity_page import ActivityPage
+        from paygo_desktop.gui.pages.escrow_page import EscrowPage
+        from paygo_desktop.gui.pages.home_page import HomePage
+        from paygo_desktop.gui.pages.services_page import ServicesPage
+        from paygo_desktop.gui.pages.sessions_page import SessionsPage
+        from paygo_desktop.gui.pages.settings_page import SettingsPage
+        from paygo_desktop.gui.pages.vendor_page import VendorPage
+        from paygo_desktop.gui.pages.zcash_page import ZcashPage
+
+        self.home_page: HomePage = HomePage(self.ctx)
         self.home_page.active_account_chosen.connect(self.set_active_account)
-        self.settings_page = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
+        self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
         self.settings_page.network_changed.connect(self._on_network_changed)
         self.settings_page.theme_changed.connect(self._on_theme_changed)
         self.settings_page.lock_requested.connect(self.lock)
@@ -151,21 +221,13 @@ class MainWindow(QMainWindow):
             VendorPage(),
             self.settings_page,
         ]
-        self.shortcuts: list[QShortcut] = []
-        for number, page in enumerate(pages, start=1):
+        assert [p.key for p in pages] == list(PAGE_ORDER), "PAGE_ORDER and the pages disagree"
+        for page in pages:
+            assert page.title == PAGE_TITLES[page.key], f"PAGE_TITLES[{page.key!r}] is not {page.title!r}"
             self.pages[page.key] = page
             self.pages_stack.addWidget(page)
-            item = QListWidgetItem(page.title)
-            item.setToolTip(f"{page.title} (Ctrl+{number})")
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
-            self.sidebar.addItem(item)
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-            shortcut.activated.connect(lambda key=page.key: self._shortcut_page(key))
-            self.shortcuts.append(shortcut)
-        self.sidebar.currentRowChanged.connect(self._row_changed)
-        layout.addWidget(side)
-        layout.addWidget(self.pages_stack, 1)
-        return shell
+        self.pages_stack.removeWidget(self.placeholder)
+        self.placeholder.hide()
 
     # ---- modes
     def start(self) -> None:
@@ -239,7 +301,7 @@ class MainWindow(QMainWindow):
         self.runner.run(work, on_success=done, on_error=lambda _m: None, name="remembered-unlock")
 
     def _on_idle(self) -> None:
-        if self.mode == "app":
+        if self.mode == "app" and self.is_loaded:
             log.info("locking after %s idle minutes", self.ctx.settings.idle_lock_minutes)
             self.lock()
 
@@ -254,18 +316,21 @@ class MainWindow(QMainWindow):
     # ---- pages
     def current_page(self) -> str | None:
         widget = self.pages_stack.currentWidget()
-        return widget.key if isinstance(widget, Page) and self.mode == "app" else None
+        for key, page in self.pages.items():
+            if page is widget:
+                return key if self.mode == "app" else None
+        return None
 
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(PAGE_ORDER.index(key))
         self._row_changed(PAGE_ORDER.index(key))
 
     def _shortcut_page(self, key: str) -> None:
-        if self.root.currentWidget() is self.shell:
+        if self.is_loaded and self.root.currentWidget() is self.shell:
             self.show_page(key)
 
     def _row_changed(self, row: int) -> None:
-        if row < 0:
+        if row < 0 or not self.is_loaded:
             return
         page = self.pages[PAGE_ORDER[row]]
         self.pages_stack.setCurrentWidget(page)
@@ -313,6 +378,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)
+        if not self.is_loaded:  # nothing to save into yet
+            super().closeEvent(event)
+            return
         self.ctx.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         try:
             self.ctx.settings.save()

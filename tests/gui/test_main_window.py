@@ -177,3 +177,37 @@ def test_task_runner_hides_unexpected_errors(qtbot: Any, event_loop_qt: Any) -> 
     runner.run(polite, on_error=errors.append)
     qtbot.waitUntil(lambda: len(errors) == 2, timeout=5_000)
     assert sorted(errors) == sorted([GENERIC_ERROR, "Say it plainly."])
+
+
+def test_the_frame_paints_before_the_data_then_takes_the_pages(
+    qtbot: Any, ctx: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.main_window import LOADING_TEXT, PAGE_TITLES, MainWindow
+
+    window = MainWindow(poll_network=False)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.first_painted, timeout=5_000):
+        window.show()
+    assert window.mode == "loading" and not window.is_loaded
+    assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == list(
+        PAGE_TITLES.values()
+    )
+    assert window.placeholder.isVisible() and window.placeholder.text() == LOADING_TEXT
+    assert window.status.isVisible() and window.pages == {}
+    window._shortcut_page("settings")  # nothing to show yet: ignored, no error
+    window.attach(ctx)
+    window.start()
+    assert window.is_loaded and list(window.pages) == list(PAGE_ORDER)
+    assert window.mode == "onboarding" and not window.placeholder.isVisible()
+
+
+def test_the_frame_says_when_the_data_cannot_be_opened(qtbot: Any) -> None:
+    from paygo_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(poll_network=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_load_error("The database cannot be read.")
+    assert window.mode == "error"
+    assert window.placeholder.isVisible() and window.placeholder.text() == "The database cannot be read."
+    window.close()  # closing before anything loaded saves nothing and raises nothing
