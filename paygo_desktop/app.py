@@ -243,6 +243,10 @@ class _Startup:
             log.exception("cannot open the data directory")
             self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
             return
+        if self.window.poll_network:  # a live run, not a screenshot or self-test: may start the sandbox
+            from paygo_desktop.sandbox.launcher import SandboxLauncher
+
+            self.window.sandbox = SandboxLauncher(self.data_dir)
         try:
             self._show(self.ctx)
         except Exception:

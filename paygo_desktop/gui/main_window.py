@@ -72,10 +72,12 @@ class MainWindow(QMainWindow):
         theme: ThemeManager | None = None,
         poll_network: bool = True,
         keychain: Any = None,
+        sandbox: Any = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._keychain = keychain
+        self.sandbox = sandbox  # a SandboxLauncher: starts the local world when the Sandbox network is used
         self.runner = runner or TaskRunner(self)
         self.theme = theme
         self.poll_network = poll_network
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
         self.status.setVisible(mode == "app")
         if mode == "app":
             self.idle.start()
+            self._ensure_sandbox()
             if self.poll_network:
                 self.status.start_polling()
         else:
@@ -352,7 +355,26 @@ class MainWindow(QMainWindow):
             self.ctx.settings.save()
         self.status.set_account(address)
 
+    def _ensure_sandbox(self) -> None:
+        """On the Sandbox network, make sure the local chain and provider run (reusing a running one)."""
+        if self.sandbox is None or self.ctx.network.key != "sandbox" or self.sandbox.running() is not None:
+            return
+        self.status.showMessage("Starting the sandbox: a local chain and provider…")
+
+        def started(_state: object) -> None:
+            self.status.showMessage("Sandbox running", 5000)
+            self.status.set_network(self.ctx.network)  # it may have had to use another port
+            if self.poll_network:
+                self.status.poll()
+            self.ctx.activity.record("sandbox", "Started the sandbox", network="sandbox")
+
+        def failed(message: str) -> None:
+            self.status.showMessage(f"The sandbox could not start: {message}")
+
+        self.runner.run(self.sandbox.ensure_running(), on_success=started, on_error=failed, name="sandbox")
+
     def _on_network_changed(self, network: object) -> None:
+        self._ensure_sandbox()
         self.status.set_network(self.ctx.network)
         if self.mode == "app" and self.poll_network:
             self.status.poll()
@@ -372,6 +394,8 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()  # only one this window started; a sandbox run by hand keeps running
         self.idle.stop()
         self.status.stop_polling()
         self.runner.cancel_all()
