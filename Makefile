@@ -38,7 +38,7 @@ test: lint typecheck pytest
 lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml packaging/build-requirements.in --extra dev \
-	  --generate-hashes --python-version 3.11 --no-header --no-annotate -o requirements.lock
+	  --generate-hashes --python-version 3.11 --no-header --no-annotate --prerelease=explicit -o requirements.lock
 
 screenshots: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/make_screenshots.py

@@ -1,4 +1,8 @@
-"""The sandbox's local EVM node: anvil, from PATH, the repository's node_modules or $PAYGO_ANVIL."""
+"""The sandbox's local EVM node: anvil (PATH, the repository's node_modules or $PAYGO_ANVIL), else embedded.
+
+The embedded node is py-evm behind loopback JSON-RPC (``paygo_desktop.sandbox.embedded_node``), so that
+``pip install`` alone is enough. ``PAYGO_SANDBOX_NODE=anvil|embedded`` forces one.
+"""
 
 from __future__ import annotations
 
@@ -63,13 +67,45 @@ def start_anvil(port: int, log_file: Path) -> subprocess.Popen[bytes]:
             "No local chain found: install anvil (npm install @foundry-rs/anvil, or Foundry) "
             "or set PAYGO_ANVIL to its path."
         )
-    log = log_file.open("ab")
-    proc = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        **child_options(),
-    )
+    command = [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID)]
+    return _launch("anvil", command, port, log_file)
+
+
+def embedded_node_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("eth_tester", "eth"))
+
+
+def start_embedded(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    if not embedded_node_available():
+        raise SandboxError(
+            "The embedded chain needs eth-tester and py-evm (pip install 'eth-tester[py-evm]'), "
+            "or install anvil."
+        )
+    command = [sys.executable, "-m", "paygo_desktop.sandbox.embedded_node", "--port", str(port)]
+    return _launch("the embedded chain", command, port, log_file)
+
+
+def node_choice() -> str:
+    """``anvil`` or ``embedded``: $PAYGO_SANDBOX_NODE if set, else anvil when it is found."""
+    forced = os.environ.get("PAYGO_SANDBOX_NODE", "").strip().lower()
+    if forced in ("anvil", "embedded"):
+        return forced
+    if forced not in ("", "auto"):
+        raise SandboxError(f"PAYGO_SANDBOX_NODE must be anvil, embedded or auto, not {forced!r}.")
+    return "anvil" if find_anvil() is not None else "embedded"
+
+
+def start_node(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    if node_choice() == "anvil":
+        return start_anvil(port, log_file)
+    return start_embedded(port, log_file)
+
+
+def _launch(name: str, command: list[str], port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **child_options())
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -79,8 +115,9 @@ def start_anvil(port: int, log_file: Path) -> subprocess.Popen[bytes]:
         except (OSError, ValueError):
             pass
         if proc.poll() is not None:
-            raise SandboxError(f"anvil stopped at start (exit {proc.returncode}); see {log_file}.")
+            raise SandboxError(f"{name} stopped at start (exit {proc.returncode}); see {log_file}.")
         if time.monotonic() > deadline:
             proc.kill()
-            raise SandboxError("anvil did not start within 30 seconds.")
+            proc.wait()
+            raise SandboxError(f"{name} did not start within 30 seconds.")
         time.sleep(0.05)

@@ -1,6 +1,7 @@
 """Bringing up the sandbox world: chain, contracts, funded accounts, a provider with the demo catalog.
 
-Every part is real: anvil, the compiled PayGoVault and test USDC, the reference provider over loopback HTTP.
+Every part is real: anvil (or the embedded py-evm node), the compiled PayGoVault and test USDC, the reference
+provider over loopback HTTP.
 The keys here are the public test keys of "test … junk": never use them on a real network.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from paygo_desktop.paths import DataDir
-from paygo_desktop.sandbox.node import CHAIN_ID, SandboxError, child_options, rpc, start_anvil
+from paygo_desktop.sandbox.node import CHAIN_ID, SandboxError, child_options, rpc, start_node
 from paygo_desktop.sandbox.state import SandboxState, clear_state, stop_stale, write_state
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def start(
     rpc_port = pick_port(rpc_port, DEFAULT_RPC_PORT)
     provider_port = pick_port(provider_port, DEFAULT_PROVIDER_PORT)
     progress(f"Starting the local chain on 127.0.0.1:{rpc_port}…")
-    node = start_anvil(rpc_port, sandbox_dir / "anvil.log")
+    node = start_node(rpc_port, sandbox_dir / "node.log")
     rpc_url = f"http://127.0.0.1:{rpc_port}"
     try:
         vault, usdc = asyncio.run(_deploy(rpc_url))
