@@ -362,3 +362,100 @@ class ProviderClient:
         path = urlsplit(access.url).path
         data = await self._request("GET", path, headers={"Authorization": f"Bearer {access.token}"})
         return self._model(m.ContentResponse, data)
+
+    # ------------------------------------------------------------------ Zcash spending permissions
+
+    async def create_zcash_permission(
+        self,
+        user_wallet_address: str,
+        amount_zat: int,
+        rate_per_hour_zat: int,
+        duration_days: int | None = None,
+    ) -> m.ZcashPermission:
+        body: dict[str, Any] = {
+            "userWalletAddress": user_wallet_address,
+            "amountZat": str(amount_zat),
+            "ratePerHourZat": str(rate_per_hour_zat),
+        }
+        if duration_days is not None:
+            body["durationDays"] = duration_days
+        data = await self._request("POST", routes.ZCASH_PERMISSIONS, json_body=body)
+        return check_payment_uri(self._model(m.ZcashPermission, data))
+
+    def _perm_path(self, template: str, permission_id: str) -> str:
+        return template.format(permission_id=quote(permission_id, safe=""))
+
+    async def get_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
+        data = await self._request("GET", self._perm_path(routes.ZCASH_PERMISSION, permission_id))
+        return check_payment_uri(self._model(m.ZcashPermission, data))
+
+    async def verify_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
+        data = await self._request("POST", self._perm_path(routes.ZCASH_PERMISSION_VERIFY, permission_id))
+        return check_payment_uri(self._model(m.ZcashPermission, data))
+
+    async def revoke_zcash_permission(self, permission_id: str, token: str) -> m.ZcashPermission:
+        data = await self._request(
+            "POST",
+            self._perm_path(routes.ZCASH_PERMISSION_REVOKE, permission_id),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return check_payment_uri(self._model(m.ZcashPermission, data))
+
+    async def zcash_wallet_permission(self, address: str) -> m.ZcashPermission:
+        path = routes.ZCASH_WALLET_PERMISSION.format(address=quote(address, safe=""))
+        return check_payment_uri(self._model(m.ZcashPermission, await self._request("GET", path)))
+
+    async def zcash_balance(self, address: str, rate_per_hour_zat: int | None = None) -> m.ZcashBalance:
+        path = routes.ZCASH_BALANCE.format(address=quote(address, safe=""))
+        params = None if rate_per_hour_zat is None else {"rate_per_hour": str(rate_per_hour_zat)}
+        return self._model(m.ZcashBalance, await self._request("GET", path, params=params))
+
+    async def start_zcash_session(self, permission_id: str, service_id: str, token: str) -> m.ZcashSession:
+        data = await self._request(
+            "POST",
+            routes.SESSIONS,
+            json_body={"permissionId": permission_id, "serviceId": service_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return self._model(m.ZcashSession, data)
+
+    async def end_zcash_session(self, session_id: str) -> m.ZcashSession:
+        data = await self._request("POST", routes.SESSIONS_END, json_body={"sessionId": session_id})
+        return self._model(m.ZcashSession, data)
+
+    async def get_zcash_session(self, session_id: str) -> m.ZcashSession:
+        path = routes.SESSION.format(session_id=quote(session_id, safe=""))
+        return self._model(m.ZcashSession, await self._request("GET", path))
+
+    # Sandbox/test only: the provider's local ledger (``[zcash] mode = "ledger"``).
+
+    async def ledger_pay(self, address: str, amount_zat: int, memo: str | None = None) -> m.ZcashLedgerTx:
+        body: dict[str, Any] = {"address": address, "amountZat": str(amount_zat)}
+        if memo is not None:
+            body["memo"] = memo
+        data = await self._request("POST", routes.ZCASH_LEDGER_PAY, json_body=body)
+        return self._model(m.ZcashLedgerTx, data)
+
+    async def ledger_mine(self, blocks: int = 1) -> m.ZcashLedgerHeight:
+        data = await self._request("POST", routes.ZCASH_LEDGER_MINE, json_body={"blocks": blocks})
+        return self._model(m.ZcashLedgerHeight, data)
+
+
+def check_payment_uri(permission: m.ZcashPermission) -> m.ZcashPermission:
+    """The permission's ZIP-321 URI must pay exactly ``amountZat`` to ``paymentAddress`` (memo, if any,
+    ``paygo:perm:<id>``): a provider that says one thing and asks another is refused."""
+    from paygo_desktop.zcash.permissions import parse_payment_memo
+    from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, parse_uri
+
+    try:
+        request = parse_uri(permission.payment_uri)
+    except InvalidPaymentRequest as exc:
+        raise ProviderProtocolError(f"The provider sent an invalid Zcash payment request ({exc}).") from None
+    if len(request.payments) != 1:
+        raise ProviderProtocolError("The provider's Zcash payment request must hold exactly one payment.")
+    pay = request.payments[0]
+    if pay.address != permission.payment_address or pay.amount_zat != permission.amount_zat:
+        raise ProviderProtocolError("The provider's Zcash payment request does not match the permission.")
+    if pay.memo is not None and parse_payment_memo(pay.memo) != permission.id:
+        raise ProviderProtocolError("The provider's Zcash payment request carries a foreign memo.")
+    return permission

@@ -35,3 +35,15 @@ AUTH_SIGNATURE_HEADER = "X-PayGo-Auth-Signature"  # 0x-hex 65-byte EIP-191 signa
 ACCESS_TOKEN_HEADER = "Authorization"  # "Bearer <access token>" for the content route
 
 MAX_BODY_BYTES = 64 * 1024
+
+ZCASH_PERMISSIONS = f"{ZCASH}/permissions"
+ZCASH_PERMISSION = f"{ZCASH}/permissions/{{permission_id}}"
+ZCASH_PERMISSION_VERIFY = f"{ZCASH}/permissions/{{permission_id}}/verify"
+ZCASH_PERMISSION_REVOKE = f"{ZCASH}/permissions/{{permission_id}}/revoke"
+ZCASH_WALLET_PERMISSION = f"{ZCASH}/permissions/wallet/{{address}}"
+ZCASH_BALANCE = f"{ZCASH}/balance/{{address}}"
+ZCASH_LEDGER_PAY = f"{ZCASH}/ledger/pay"
+ZCASH_LEDGER_MINE = f"{ZCASH}/ledger/mine"
+SESSIONS = f"{PREFIX}/sessions"
+SESSIONS_END = f"{PREFIX}/sessions/end"
+SESSION = f"{PREFIX}/sessions/{{session_id}}"

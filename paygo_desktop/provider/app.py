@@ -178,9 +178,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     background: bool = True,
+    zcash_verifier: Any = None,
 ) -> FastAPI:
     """The provider app. ``clock`` (Unix seconds) drives session timing; ``background`` starts the expiry
-    and claim loops (tests may drive them through the vendor routes instead)."""
+    and claim loops (tests may drive them through the vendor routes instead). ``zcash_verifier`` replaces
+    the ``PaymentVerifier`` built from ``config.zcash``."""
     clock = clock or time.time
     store = Store(config.database)
     account = config.account()
@@ -223,6 +225,9 @@ def create_app(
                 await asyncio.sleep(config.expiry_check_interval)
                 try:
                     core.expire_late_sessions()
+                    zcash = getattr(app.state, "zcash", None)
+                    if zcash is not None:
+                        zcash.sweep()
                 except Exception as exc:
                     log.warning("expiry check: %r", exc)
 
@@ -310,7 +315,7 @@ def create_app(
             networks=[m.NetworkInfo(chain_id=config.chain_id, vault=config.vault)],
             assets=config.assets,
             signing_key=account.address,
-            zcash=config.zcash,
+            zcash=config.zcash.enabled,
         )
 
     # ------------------------------------------------------------------ catalog
@@ -516,6 +521,9 @@ def create_app(
             raise ApiError(503, "claim_failed", "the claim transaction failed") from None
         return m.ClaimResult(tx_hash=tx_hash, channels=ids)
 
-    # Zcash spending-permission routes (routes.ZCASH) will be registered here by a later task.
+    if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
+        from paygo_desktop.provider.zcash_routes import register
+
+        register(app, config, store, clock, zcash_verifier)
 
     return app

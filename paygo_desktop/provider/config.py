@@ -16,6 +16,16 @@ Example (TOML)::
     symbol = "USDC"
     address = "0x…"
     decimals = 6
+
+    [zcash]                                    # optional; ``zcash = true`` is the ledger-mode default
+    mode = "ledger"                            # "ledger" (sandbox/tests) or "zallet" (real wallet)
+    network = "test"                           # main | test | regtest (ledger mode refuses main)
+    min_confirmations = 1
+    # zallet mode only:
+    rpc_url = "http://127.0.0.1:28232"
+    rpc_user = "paygo"
+    rpc_password_env = "PAYGO_ZALLET_PASSWORD"
+    account = "0"                              # account UUID (Zallet) or ZIP-32 index
 """
 
 from __future__ import annotations
@@ -24,12 +34,20 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol.models import Address, AssetInfo, Name
@@ -39,6 +57,55 @@ DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
 
 class ConfigError(UserFacingError):
     """The provider configuration file is missing, unreadable or invalid."""
+
+
+class ZcashConfig(BaseModel):
+    """The ``[zcash]`` section: spending permissions paid in ZEC (see provider.zcash_routes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    mode: Literal["ledger", "zallet"] = "ledger"
+    network: Literal["main", "test", "regtest"] = "test"
+    min_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
+    default_duration_days: Annotated[int, Field(ge=1, le=365)] = 30
+    max_amount_zat: Annotated[int, Field(ge=1, le=21_000_000 * 100_000_000)] = 100 * 100_000_000
+    ledger_seed: Annotated[str, Field(min_length=1, max_length=200)] = "paygo-sandbox-ledger"
+    rpc_url: str | None = None
+    rpc_user: str | None = None
+    rpc_password: SecretStr | None = None
+    rpc_password_env: str | None = None
+    account: Annotated[str, Field(min_length=1, max_length=64)] = "0"
+    rpc_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    @model_validator(mode="after")
+    def _mode_settings(self) -> ZcashConfig:
+        if self.mode == "ledger" and self.network == "main":
+            raise ValueError(
+                "the local ledger only derives test/regtest addresses; use mode = zallet on main"
+            )
+        if self.mode == "zallet":
+            parts = urlsplit(self.rpc_url or "")
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("zallet mode needs rpc_url, an http(s) URL")
+        return self
+
+    def rpc_secret(self) -> str:
+        if self.rpc_password is not None:
+            return self.rpc_password.get_secret_value()
+        if self.rpc_password_env:
+            value = os.environ.get(self.rpc_password_env)
+            if not value:
+                raise ConfigError(f"environment variable {self.rpc_password_env} is not set")
+            return value
+        return ""
+
+
+def _zcash_section(value: Any) -> Any:
+    """``zcash = true/false`` (older configs) or a ``[zcash]`` table."""
+    if isinstance(value, bool):
+        return ZcashConfig(enabled=value)
+    return value
 
 
 class ProviderConfig(BaseModel):
@@ -59,7 +126,7 @@ class ProviderConfig(BaseModel):
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
     catalog_seed: Path | None = None
-    zcash: bool = False
+    zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
 
     @model_validator(mode="after")

@@ -1,0 +1,560 @@
+"""Zcash spending permissions: routes and rules (registered by ``create_app`` when ``[zcash]`` is enabled).
+
+A permission is bought by paying ``amountZat`` to its own receiving address (memo ``paygo:perm:<id>`` as a
+second key) and consumed at ``ratePerHourZat`` by sessions (``POST /api/v1/sessions``). The charge is
+cumulative on the permission's total used seconds, ``rate * usedSeconds // 3600`` (never rounded per
+session or interval), through ``paygo_desktop.zcash.permissions``. A live session ends by itself when the
+permission runs out (balance or expiry); the provider settles it at that instant. Time is the provider's
+injected clock.
+
+The create response carries a ``token`` (shown once, stored hashed): starting a session and revoking need
+``Authorization: Bearer <token>``, since permission ids are visible through the wallet lookup route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import routes
+from paygo_desktop.provider.config import ProviderConfig, ZcashConfig
+from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.store import ServiceRow, Store
+from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
+from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow, create_tables
+from paygo_desktop.provider.zcash_wallet_rpc import PaymentVerifier, WalletError, ZalletVerifier
+from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
+from paygo_desktop.zcash.permissions import (
+    SECONDS_PER_HOUR,
+    Permission,
+    PermissionsError,
+    PermissionStatus,
+    PermissionTerms,
+    payment_memo,
+)
+from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, Payment, build_uri
+
+log = logging.getLogger(__name__)
+
+IdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
+_RATE = TypeAdapter(Annotated[m.Zatoshi, Field(gt=0)])
+AddressPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,1024}$", max_length=1024)]
+
+
+def hours(seconds: int) -> str:
+    """Seconds as hours with 2 decimals, rounded down (display only)."""
+    centi = seconds * 100 // SECONDS_PER_HOUR
+    return f"{centi // 100}.{centi % 100:02d}"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _permission(row: ZcashPermissionRow) -> Permission:
+    return Permission(
+        row.id,
+        PermissionTerms(int(row.amount_zat), int(row.rate_zat_per_hour), row.expiry_seconds),
+        created_at=row.created_at,
+        status=PermissionStatus(row.status),
+        used_seconds=row.used_seconds,
+        activated_at=row.activated_at,
+        ended_at=row.ended_at,
+    )
+
+
+def _store_permission(row: ZcashPermissionRow, perm: Permission) -> None:
+    row.status = perm.status.value
+    row.used_seconds = perm.used_seconds
+    row.activated_at = perm.activated_at
+    row.ended_at = perm.ended_at
+
+
+def make_verifier(cfg: ZcashConfig) -> PaymentVerifier:
+    if cfg.mode == "ledger":
+        return LocalLedger(Network(cfg.network), cfg.ledger_seed)
+    assert cfg.rpc_url is not None
+    return ZalletVerifier(
+        cfg.rpc_url,
+        user=cfg.rpc_user or "",
+        password=cfg.rpc_secret(),
+        account=cfg.account,
+        timeout=cfg.rpc_timeout,
+    )
+
+
+class ZcashPermissions:
+    def __init__(self, config: ProviderConfig, store: Store, clock: Clock, verifier: PaymentVerifier) -> None:
+        self.cfg = config.zcash
+        self.network = Network(self.cfg.network)
+        self.store = store
+        self.clock = clock
+        self.verifier = verifier
+        self.lock = asyncio.Lock()
+        create_tables(store)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    # ------------------------------------------------------------------ validation
+
+    def parse(self, text: str, what: str) -> ZcashAddress:
+        try:
+            addr = parse_address(text)
+        except InvalidAddress as exc:
+            raise ApiError(422, "invalid_address", f"{what}: {exc.message}") from None
+        same = addr.network is self.network or (
+            addr.is_transparent and {addr.network, self.network} <= {Network.TEST, Network.REGTEST}
+        )
+        if not same:
+            raise ApiError(422, "wrong_network", f"{what} is not a {self.network.value}net address")
+        return addr
+
+    # ------------------------------------------------------------------ settlement
+
+    def _settle(self, db: Session, row: ZcashPermissionRow, now: int) -> None:
+        """End a live session whose permission ran out, then apply expiry. Mutates ``row``."""
+        if row.live_session_id is not None:
+            sess = db.get(ZcashSessionRow, row.live_session_id)
+            if sess is not None and sess.status == m.ZcashSessionStatus.live.value and now >= sess.ends_at:
+                self._end_session(row, sess, sess.ends_at)
+        perm = _permission(row)
+        perm.refresh(now)
+        _store_permission(row, perm)
+
+    def _end_session(
+        self, row: ZcashPermissionRow, sess: ZcashSessionRow, end: int, revoked: bool = False
+    ) -> None:
+        end = max(sess.started_at, min(end, sess.ends_at))
+        perm = _permission(row)
+        seconds = end - sess.started_at
+        # Usage is recorded as of the session start (the permission was active then); expiry applies after.
+        charged = perm.record_usage(seconds, sess.started_at) if perm.status is PermissionStatus.ACTIVE else 0
+        if perm.status is PermissionStatus.EXHAUSTED:
+            perm.ended_at = end
+            status = m.ZcashSessionStatus.exhausted
+        elif end >= perm.expires_at:
+            status = m.ZcashSessionStatus.expired
+        else:
+            status = m.ZcashSessionStatus.revoked if revoked else m.ZcashSessionStatus.ended
+        perm.refresh(end)
+        _store_permission(row, perm)
+        sess.status = status.value
+        sess.ended_at = end
+        sess.seconds = seconds
+        sess.amount_zat = str(charged)
+        row.live_session_id = None
+
+    def sweep(self) -> int:
+        """Settle every live session that ran out (background loop). Returns how many ended."""
+        now = self.now()
+        count = 0
+        with self.store.tx() as db:
+            query = select(ZcashSessionRow).where(ZcashSessionRow.status == m.ZcashSessionStatus.live.value)
+            for sess in db.scalars(query):
+                if now >= sess.ends_at:
+                    row = db.get(ZcashPermissionRow, sess.permission_id)
+                    if row is not None:
+                        self._settle(db, row, now)
+                        count += 1
+        return count
+
+    # ------------------------------------------------------------------ views
+
+    def view(
+        self, db: Session, row: ZcashPermissionRow, now: int, token: str | None = None
+    ) -> m.ZcashPermission:
+        perm = _permission(row)
+        if row.live_session_id is not None:  # show the live session's usage so far
+            sess = db.get(ZcashSessionRow, row.live_session_id)
+            if sess is not None:
+                perm.used_seconds = min(
+                    perm.terms.max_seconds,
+                    perm.used_seconds + max(0, min(now, sess.ends_at) - sess.started_at),
+                )
+        return m.ZcashPermission(
+            id=row.id,
+            user_wallet_address=row.user_address,
+            status=m.ZcashPermissionStatus(row.status),
+            verification=m.ZcashVerification(row.verification),
+            payment_address=row.payment_address,
+            payment_uri=row.payment_uri,
+            memo=payment_memo(row.id),
+            amount_zat=perm.terms.amount_zat,
+            rate_per_hour_zat=perm.terms.rate_zat_per_hour,
+            received_zat=int(row.received_zat),
+            confirmations=row.confirmations,
+            spent_zat=perm.spent_zat,
+            remaining_zat=perm.remaining_zat,
+            max_seconds=perm.terms.max_seconds,
+            used_seconds=perm.used_seconds,
+            remaining_seconds=perm.remaining_seconds,
+            max_hours=hours(perm.terms.max_seconds),
+            used_hours=hours(perm.used_seconds),
+            remaining_hours=hours(perm.remaining_seconds),
+            created_at=row.created_at,
+            activated_at=row.activated_at,
+            expires_at=perm.expires_at,
+            live_session_id=row.live_session_id,
+            token=token,
+        )
+
+    def session_view(
+        self, db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int
+    ) -> m.ZcashSession:
+        return m.ZcashSession(
+            session_id=sess.id,
+            permission_id=sess.permission_id,
+            service_id=sess.service_id,
+            status=m.ZcashSessionStatus(sess.status),
+            started_at=sess.started_at,
+            ends_at=sess.ends_at,
+            ended_at=sess.ended_at,
+            seconds=sess.seconds,
+            amount_zat=int(sess.amount_zat),
+            permission=self.view(db, row, now),
+        )
+
+    def _load(self, db: Session, permission_id: str) -> ZcashPermissionRow:
+        row = db.get(ZcashPermissionRow, permission_id)
+        if row is None:
+            raise ApiError(404, "unknown_permission", "no such permission")
+        return row
+
+    @staticmethod
+    def _check_token(row: ZcashPermissionRow, token: str | None) -> None:
+        if token is None or not secrets.compare_digest(row.token_hash, _hash(token)):
+            raise ApiError(401, "bad_permission_token", "missing or wrong permission token (Bearer)")
+
+    # ------------------------------------------------------------------ operations
+
+    async def create(self, req: m.ZcashPermissionRequest) -> m.ZcashPermission:
+        user = self.parse(req.user_wallet_address, "userWalletAddress")
+        if req.amount_zat > self.cfg.max_amount_zat:
+            raise ApiError(422, "amount_too_large", f"amountZat is limited to {self.cfg.max_amount_zat}")
+        if req.rate_per_hour_zat > req.amount_zat:
+            raise ApiError(422, "rate_exceeds_amount", "the amount must pay for at least one hour")
+        try:
+            terms = PermissionTerms(req.amount_zat, req.rate_per_hour_zat, req.duration_days * 86400)
+        except PermissionsError as exc:
+            raise ApiError(422, "invalid_terms", str(exc)) from None
+        permission_id = "zp_" + secrets.token_urlsafe(18)
+        try:
+            address = await self.verifier.new_address(permission_id)
+        except WalletError as exc:
+            raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
+        parsed = self.parse(address, "the wallet's receiving address")
+        memo = payment_memo(permission_id).encode() if parsed.is_shielded else None
+        try:
+            uri = build_uri(Payment(address=parsed.encoded, amount_zat=terms.amount_zat, memo=memo))
+        except InvalidPaymentRequest as exc:
+            raise ApiError(
+                503, "zcash_wallet_unavailable", f"cannot build the payment request: {exc}"
+            ) from None
+        token = secrets.token_urlsafe(32)
+        now = self.now()
+        with self.store.tx() as db:
+            if db.scalar(
+                select(ZcashPermissionRow.id).where(ZcashPermissionRow.payment_address == parsed.encoded)
+            ):
+                raise ApiError(503, "zcash_wallet_unavailable", "the wallet reused a receiving address")
+            row = ZcashPermissionRow(
+                id=permission_id,
+                user_address=user.encoded,
+                payment_address=parsed.encoded,
+                payment_uri=uri,
+                token_hash=_hash(token),
+                amount_zat=str(terms.amount_zat),
+                rate_zat_per_hour=str(terms.rate_zat_per_hour),
+                expiry_seconds=terms.expiry_seconds,
+                created_at=now,
+                status=PermissionStatus.PENDING_PAYMENT.value,
+                verification=m.ZcashVerification.awaiting_payment.value,
+                received_zat="0",
+                confirmations=0,
+                used_seconds=0,
+            )
+            db.add(row)
+            db.flush()
+            return self.view(db, row, now, token=token)
+
+    def get(self, permission_id: str) -> m.ZcashPermission:
+        now = self.now()
+        with self.store.tx() as db:
+            row = self._load(db, permission_id)
+            self._settle(db, row, now)
+            return self.view(db, row, now)
+
+    async def verify(self, permission_id: str) -> m.ZcashPermission:
+        with self.store.tx() as db:
+            row = self._load(db, permission_id)
+            self._settle(db, row, self.now())
+            if row.status != PermissionStatus.PENDING_PAYMENT.value:
+                return self.view(db, row, self.now())
+            address = row.payment_address
+            amount = int(row.amount_zat)
+        try:
+            notes = await self.verifier.received(address, payment_memo(permission_id))
+        except WalletError as exc:
+            raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
+        need = self.cfg.min_confirmations
+        seen = sum(n.amount_zat for n in notes)
+        confirmed = sum(n.amount_zat for n in notes if n.confirmations >= need)
+        if not notes:
+            verification = m.ZcashVerification.awaiting_payment
+        elif confirmed >= amount:
+            verification = m.ZcashVerification.confirmed
+        elif confirmed == seen:
+            verification = m.ZcashVerification.underpaid
+        else:
+            verification = m.ZcashVerification.seen
+        async with self.lock:
+            now = self.now()
+            with self.store.tx() as db:
+                row = self._load(db, permission_id)
+                self._settle(db, row, now)
+                if row.status == PermissionStatus.PENDING_PAYMENT.value:
+                    row.verification = verification.value
+                    row.received_zat = str(seen)
+                    row.confirmations = min((n.confirmations for n in notes), default=0)
+                    if verification is m.ZcashVerification.confirmed:
+                        perm = _permission(row)
+                        perm.activate(now)
+                        _store_permission(row, perm)
+                        log.info("zcash permission %s active (%s zat received)", row.id, seen)
+                return self.view(db, row, now)
+
+    async def revoke(self, permission_id: str, token: str | None) -> m.ZcashPermission:
+        async with self.lock:
+            now = self.now()
+            with self.store.tx() as db:
+                row = self._load(db, permission_id)
+                self._check_token(row, token)
+                self._settle(db, row, now)
+                if row.live_session_id is not None:
+                    sess = db.get(ZcashSessionRow, row.live_session_id)
+                    if sess is not None:
+                        self._end_session(row, sess, now, revoked=True)
+                perm = _permission(row)
+                if perm.refresh(now).is_terminal:
+                    raise ApiError(409, "permission_over", f"the permission is already {perm.status.value}")
+                perm.revoke(now)
+                _store_permission(row, perm)
+                return self.view(db, row, now)
+
+    def for_wallet(self, address: str) -> m.ZcashPermission:
+        parsed = self.parse(address, "address")
+        now = self.now()
+        with self.store.tx() as db:
+            rows = db.scalars(
+                select(ZcashPermissionRow)
+                .where(ZcashPermissionRow.user_address == parsed.encoded)
+                .order_by(ZcashPermissionRow.created_at.desc())
+            ).all()
+            best: ZcashPermissionRow | None = None
+            for row in rows:
+                self._settle(db, row, now)
+                if row.status == PermissionStatus.ACTIVE.value:
+                    best = row
+                    break
+                if best is None and row.status == PermissionStatus.PENDING_PAYMENT.value:
+                    best = row
+            if best is None:
+                raise ApiError(404, "no_permission", "no active or pending permission for this address")
+            return self.view(db, best, now)
+
+    async def balance(self, address: str, rate_per_hour: str | None) -> m.ZcashBalance:
+        parsed = self.parse(address, "address")
+        rate: int | None = None
+        if rate_per_hour is not None:
+            try:
+                rate = _RATE.validate_python(rate_per_hour)
+            except ValidationError:
+                raise ApiError(
+                    422, "invalid_request", "rate_per_hour: a digit string of zatoshi > 0"
+                ) from None
+        if parsed.is_shielded:
+            # Shielded funds are invisible without the owner's viewing key: unknown, never zero.
+            return m.ZcashBalance(
+                wallet_address=parsed.encoded, visibility="unknown", shielded=True, rate_per_hour_zat=rate
+            )
+        try:
+            bal = await self.verifier.transparent_balance(parsed.encoded)
+        except WalletError as exc:
+            raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
+        if bal is None:
+            return m.ZcashBalance(
+                wallet_address=parsed.encoded, visibility="unknown", shielded=False, rate_per_hour_zat=rate
+            )
+        seconds = None if rate is None else bal * SECONDS_PER_HOUR // rate
+        return m.ZcashBalance(
+            wallet_address=parsed.encoded,
+            visibility="known",
+            shielded=False,
+            transparent_balance_zat=bal,
+            total_balance_zat=bal,
+            rate_per_hour_zat=rate,
+            can_stream=None if seconds is None else seconds > 0,
+            estimated_seconds=seconds,
+        )
+
+    # ------------------------------------------------------------------ sessions
+
+    async def start_session(self, req: m.ZcashSessionRequest, token: str | None) -> m.ZcashSession:
+        async with self.lock:
+            now = self.now()
+            with self.store.tx() as db:
+                row = self._load(db, req.permission_id)
+                self._check_token(row, token)
+                svc = db.get(ServiceRow, req.service_id)
+                if svc is None or svc.deleted or not svc.is_active:
+                    raise ApiError(404, "unknown_service", "no such active service")
+                self._settle(db, row, now)
+                status = row.status
+                if status == PermissionStatus.PENDING_PAYMENT.value:
+                    raise ApiError(
+                        402, "permission_not_paid", "the permission's payment is not confirmed yet"
+                    )
+                if status == PermissionStatus.EXHAUSTED.value:
+                    raise ApiError(402, "permission_exhausted", "the permission is used up")
+                if status != PermissionStatus.ACTIVE.value:
+                    raise ApiError(410, "permission_over", f"the permission is {status}")
+                if row.live_session_id is not None:
+                    raise ApiError(409, "permission_busy", "this permission already pays a live session")
+                perm = _permission(row)
+                ends_at = min(now + perm.remaining_seconds, perm.expires_at)
+                sess = ZcashSessionRow(
+                    id="zs_" + secrets.token_urlsafe(18),
+                    permission_id=row.id,
+                    service_id=svc.id,
+                    status=m.ZcashSessionStatus.live.value,
+                    started_at=now,
+                    ends_at=ends_at,
+                    seconds=0,
+                    amount_zat="0",
+                )
+                db.add(sess)
+                row.live_session_id = sess.id
+                db.flush()
+                return self.session_view(db, sess, row, now)
+
+    def _load_session(self, db: Session, session_id: str) -> tuple[ZcashSessionRow, ZcashPermissionRow]:
+        sess = db.get(ZcashSessionRow, session_id)
+        if sess is None:
+            raise ApiError(404, "unknown_session", "no such session")
+        row = db.get(ZcashPermissionRow, sess.permission_id)
+        assert row is not None
+        return sess, row
+
+    async def end_session(self, req: m.ZcashSessionEndRequest) -> m.ZcashSession:
+        async with self.lock:
+            now = self.now()
+            with self.store.tx() as db:
+                sess, row = self._load_session(db, req.session_id)
+                self._settle(db, row, now)
+                if sess.status == m.ZcashSessionStatus.live.value:
+                    self._end_session(row, sess, now)
+                return self.session_view(db, sess, row, now)
+
+    def get_session(self, session_id: str) -> m.ZcashSession:
+        now = self.now()
+        with self.store.tx() as db:
+            sess, row = self._load_session(db, session_id)
+            self._settle(db, row, now)
+            return self.session_view(db, sess, row, now)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def register(
+    app: FastAPI,
+    config: ProviderConfig,
+    store: Store,
+    clock: Clock,
+    verifier: PaymentVerifier | None = None,
+) -> ZcashPermissions:
+    """Add the Zcash routes to ``app``; the ledger routes only in ledger mode."""
+    zc = ZcashPermissions(config, store, clock, verifier or make_verifier(config.zcash))
+    app.state.zcash = zc
+    errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": m.ErrorBody},
+        402: {"model": m.ErrorBody},
+        409: {"model": m.ErrorBody},
+        410: {"model": m.ErrorBody},
+        503: {"model": m.ErrorBody},
+    }
+
+    @app.post(routes.ZCASH_PERMISSIONS, response_model=m.ZcashPermission, status_code=201, responses=errors)
+    async def create_permission(req: m.ZcashPermissionRequest) -> m.ZcashPermission:
+        return await zc.create(req)
+
+    @app.get(routes.ZCASH_WALLET_PERMISSION, response_model=m.ZcashPermission, responses=errors)
+    async def wallet_permission(address: AddressPath) -> m.ZcashPermission:
+        return zc.for_wallet(address)
+
+    @app.get(routes.ZCASH_PERMISSION, response_model=m.ZcashPermission, responses=errors)
+    async def get_permission(permission_id: IdPath) -> m.ZcashPermission:
+        return zc.get(permission_id)
+
+    @app.post(routes.ZCASH_PERMISSION_VERIFY, response_model=m.ZcashPermission, responses=errors)
+    async def verify_permission(permission_id: IdPath) -> m.ZcashPermission:
+        return await zc.verify(permission_id)
+
+    @app.post(routes.ZCASH_PERMISSION_REVOKE, response_model=m.ZcashPermission, responses=errors)
+    async def revoke_permission(permission_id: IdPath, request: Request) -> m.ZcashPermission:
+        return await zc.revoke(permission_id, _bearer(request))
+
+    @app.get(routes.ZCASH_BALANCE, response_model=m.ZcashBalance, responses=errors)
+    async def balance(
+        address: AddressPath,
+        rate_per_hour: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> m.ZcashBalance:
+        return await zc.balance(address, rate_per_hour)
+
+    @app.post(routes.SESSIONS, response_model=m.ZcashSession, status_code=201, responses=errors)
+    async def start_session(req: m.ZcashSessionRequest, request: Request) -> m.ZcashSession:
+        return await zc.start_session(req, _bearer(request))
+
+    @app.post(routes.SESSIONS_END, response_model=m.ZcashSession, responses=errors)
+    async def end_session(req: m.ZcashSessionEndRequest) -> m.ZcashSession:
+        return await zc.end_session(req)
+
+    @app.get(routes.SESSION, response_model=m.ZcashSession, responses=errors)
+    async def get_session(session_id: IdPath) -> m.ZcashSession:
+        return zc.get_session(session_id)
+
+    ledger = zc.verifier
+    if config.zcash.mode == "ledger" and isinstance(ledger, LocalLedger):
+
+        @app.post(routes.ZCASH_LEDGER_PAY, response_model=m.ZcashLedgerTx, status_code=201, responses=errors)
+        async def ledger_pay(req: m.ZcashLedgerPay) -> m.ZcashLedgerTx:
+            try:
+                tx = ledger.pay(req.address, req.amount_zat, req.memo)
+            except LedgerError as exc:
+                raise ApiError(422, "ledger_refused", str(exc)) from None
+            return m.ZcashLedgerTx(
+                txid=tx.txid,
+                address=tx.address,
+                amount_zat=tx.amount_zat,
+                memo=tx.memo,
+                confirmations=ledger.confirmations(tx),
+            )
+
+        @app.post(routes.ZCASH_LEDGER_MINE, response_model=m.ZcashLedgerHeight)
+        async def ledger_mine(req: m.ZcashLedgerMine) -> m.ZcashLedgerHeight:
+            return m.ZcashLedgerHeight(height=ledger.mine(req.blocks))
+
+    return zc

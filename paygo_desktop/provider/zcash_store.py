@@ -1,0 +1,53 @@
+"""Tables of the Zcash spending permissions, in the provider's database (same engine as provider.store).
+
+Amounts are decimal strings of zatoshi; times integer Unix seconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from paygo_desktop.provider.store import Store
+
+
+class ZcashBase(DeclarativeBase):
+    pass
+
+
+class ZcashPermissionRow(ZcashBase):
+    __tablename__ = "provider_zcash_permissions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_address: Mapped[str] = mapped_column(String(1024), index=True)
+    payment_address: Mapped[str] = mapped_column(String(1024), unique=True)
+    payment_uri: Mapped[str] = mapped_column(String(4096))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    amount_zat: Mapped[str] = mapped_column(String(40))
+    rate_zat_per_hour: Mapped[str] = mapped_column(String(40))
+    expiry_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    verification: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
+    received_zat: Mapped[str] = mapped_column(String(40), default="0")
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    used_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    activated_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    live_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ZcashSessionRow(ZcashBase):
+    __tablename__ = "provider_zcash_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    permission_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    started_at: Mapped[int] = mapped_column(Integer)
+    ends_at: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    amount_zat: Mapped[str] = mapped_column(String(40), default="0")
+
+
+def create_tables(store: Store) -> None:
+    ZcashBase.metadata.create_all(store.engine)
