@@ -180,6 +180,10 @@ database = "{database.name}"
 public_base_url = "http://127.0.0.1:{port}"
 claim_interval = 30
 
+[zcash]
+mode = "ledger"   # a local ledger: "pay" with POST /api/v1/zcash/ledger/pay
+network = "test"
+
 [[assets]]
 symbol = "USDC"
 address = "{usdc}"

@@ -83,6 +83,7 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert rpc(url, "eth_getCode", [ready["vault"], "latest"]) not in ("0x", "0x0")
         info = httpx.get(ready["provider"] + "/api/v1/provider", timeout=5).json()
         assert info["networks"] == [{"chainId": 31337, "vault": ready["vault"]}]
+        assert info["zcash"]  # the sandbox provider takes Zcash permissions, paid through its local ledger
         catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
         assert catalog["total"] >= 12
         assert len({s["type"] for s in catalog["items"]}) >= 4
