@@ -198,40 +198,16 @@ def test_methods_outside_their_step_are_programming_errors(wallet: Wallet, setti
         w.finish(wallet, settings)
 
 
-def test_remember_password_in_keychain(wallet: Wallet, settings: Settings) -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):  # a fake: no OS keychain runs in the test environment
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.items: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.items.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.items[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.items.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        w = wizard(keychain_available=True)
-        w.choose(Choice.IMPORT_MNEMONIC)
-        w.enter_mnemonic(TEST_MNEMONIC)
-        assert w.set_password(PASSWORD, PASSWORD, remember=True)
-        assert w.view().remember_password
-        w.choose_network("sandbox")
-        result = w.finish(wallet, settings)
-        assert result.remembered_password and settings.remember_password
-        assert PasswordKeychain().recall(wallet.wallet_id) == PASSWORD
-    finally:
-        keyring.set_keyring(previous)
+def test_remember_password_in_keychain(wallet: Wallet, settings: Settings, memory_keyring: object) -> None:
+    w = wizard(keychain_available=True)
+    w.choose(Choice.IMPORT_MNEMONIC)
+    w.enter_mnemonic(TEST_MNEMONIC)
+    assert w.set_password(PASSWORD, PASSWORD, remember=True)
+    assert w.view().remember_password
+    w.choose_network("sandbox")
+    result = w.finish(wallet, settings)
+    assert result.remembered_password and settings.remember_password
+    assert PasswordKeychain().recall(wallet.wallet_id) == PASSWORD
 
 
 def test_remember_without_keychain_is_ignored(wallet: Wallet, settings: Settings) -> None:

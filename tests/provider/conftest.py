@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -87,13 +88,14 @@ def run_server(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
-@pytest.fixture
-def server(env: Env, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+@contextlib.contextmanager
+def provider_server(env: Env, tmp_path: Path, **config_overrides: Any) -> Iterator[Server]:  # noqa: F811
+    """The reference provider on a free loopback port, connected to anvil, with a test-controlled clock."""
     from paygo_desktop.provider.app import create_app
 
     port = _free_port()
     clock = FakeClock()
-    config = make_config(env, tmp_path, port)
+    config = make_config(env, tmp_path, port, **config_overrides)
     app = create_app(config, clock=clock)
     srv, thread = run_server(app, port)
     url = f"http://127.0.0.1:{port}"
@@ -106,6 +108,12 @@ def server(env: Env, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(env: Env, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+    with provider_server(env, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from paygo_desktop.zcash.addresses import (
     parse_address,
 )
 from paygo_desktop.zcash.zip321 import parse_uri
-from tests.provider.conftest import FakeClock, Server, _free_port, make_config, run_server
+from tests.provider.conftest import Server, provider_server
 
 SVC = "lofi-radio"
 AMOUNT, RATE = 1_000_000, 400_000  # 2.5 hours: 9000 s
@@ -41,25 +41,9 @@ USER_T = encode_transparent(AddressKind.P2PKH, Network.TEST, bytes(range(20)))
 
 @pytest.fixture
 def zserver(env: Any, tmp_path: Path) -> Iterator[Server]:
-    from paygo_desktop.provider.app import create_app
-
-    port = _free_port()
-    clock = FakeClock()
-    config = make_config(
-        env, tmp_path, port, zcash={"mode": "ledger", "network": "test", "min_confirmations": MIN_CONF}
-    )
-    app = create_app(config, clock=clock)
-    srv, thread = run_server(app, port)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while httpx.get(url + "/api/v1/health").json()["status"] != "ok":
-        assert time.monotonic() < deadline, "provider did not connect to anvil"
-        time.sleep(0.02)
-    try:
-        yield Server(url=url, clock=clock, config=config, app=app, env=env)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    zcash = {"mode": "ledger", "network": "test", "min_confirmations": MIN_CONF}
+    with provider_server(env, tmp_path, zcash=zcash) as s:
+        yield s
 
 
 @pytest.fixture
