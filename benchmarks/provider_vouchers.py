@@ -1,0 +1,217 @@
+"""Vouchers verified per second by the reference provider on one core, beside bare eth-account recovery.
+
+In process, pinned to one CPU, no network. Four rows, each on the same pre-signed vouchers:
+
+* baseline: ``Account.recover_message`` of a prebuilt EIP-712 ``SignableMessage`` (keccak + ECDSA recover);
+* baseline: eth-account typed-data recovery, ``encode_typed_data`` + ``recover_message``;
+* ``verify_voucher`` (paygo_desktop.chain.vouchers): the provider's EIP-712 check (canonical s, v);
+* ``ProviderCore.voucher``: the provider's whole voucher handler (lock, SQLite read/write, seq/amount/rate
+  checks, signature) without HTTP, with the chain read (``channel_state``) stubbed out; the real provider
+  makes one ``eth_call`` per voucher on top of this (see benchmarks/provider_load.py).
+
+The secp256k1 backend is eth-keys' choice: coincurve when it is importable, else pure Python. The script
+says which it used.
+
+    python benchmarks/provider_vouchers.py [--count 2000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from eth_account import Account  # noqa: E402
+from eth_account.messages import encode_typed_data  # noqa: E402
+from eth_utils import keccak  # noqa: E402
+
+from paygo_desktop.chain.vault import ChannelState  # noqa: E402
+from paygo_desktop.chain.vouchers import (  # noqa: E402
+    Channel,
+    VaultDomain,
+    sign_voucher,
+    verify_voucher,
+    voucher_typed_data,
+)
+
+SERVICE = "market-data-feed"  # demo catalog: 1000 base units of USDC per second, tick 5 s
+RATE, TICK = 1000, 5
+USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+VAULT = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+def backend() -> str:
+    import eth_keys
+
+    return type(eth_keys.KeyAPI().backend).__name__
+
+
+def timed(label: str, items: list[Any], fn: Any, seconds: float) -> tuple[str, int, float]:
+    """Run fn over items (cycling) until all done or ``seconds`` passed; return (label, count, rate/s)."""
+    start = time.perf_counter()
+    deadline = start + seconds
+    n = 0
+    for item in items:
+        fn(item)
+        n += 1
+        if n % 64 == 0 and time.perf_counter() > deadline:
+            break
+    elapsed = time.perf_counter() - start
+    return label, n, n / elapsed
+
+
+class StubVault:
+    """Stands in for VaultClient: a funded channel, answered without a chain."""
+
+    async def channel_state(self, channel: Any) -> ChannelState:
+        return ChannelState(
+            deposited=10**12, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0, close_nonce=0
+        )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def provider_handler(count: int, seconds: float, sessions: int) -> tuple[str, int, float]:
+    from paygo_desktop.protocol import models as m
+    from paygo_desktop.provider.config import ProviderConfig
+    from paygo_desktop.provider.core import ProviderCore, Runtime
+    from paygo_desktop.provider.store import Store
+
+    provider = Account.from_key(keccak(text="bench-provider"))
+    payer = Account.from_key(keccak(text="bench-payer"))
+    domain = VaultDomain(chain_id=31337, vault=VAULT)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = ProviderConfig.model_validate(
+            {
+                "name": "bench",
+                "private_key": "0x" + bytes(provider.key).hex(),
+                "rpc_url": "http://127.0.0.1:1",
+                "chain_id": 31337,
+                "vault": VAULT,
+                "assets": [{"symbol": "USDC", "address": USDC, "decimals": 6}],
+                "database": str(Path(tmp) / "provider.sqlite3"),
+                "public_base_url": "http://127.0.0.1:1",
+            }
+        )
+        from paygo_desktop.provider.app import _seed_catalog
+
+        store = Store(config.database)
+        clock = Clock()
+        _seed_catalog(store, config, clock())
+        core = ProviderCore(config, store, provider, clock)
+        core.runtime = Runtime(vault=StubVault(), domain=domain)  # type: ignore[arg-type]
+        channels = [
+            Channel(
+                payer=payer.address,
+                provider=provider.address,
+                token=USDC,
+                withdraw_delay=5,
+                salt=i.to_bytes(32, "big"),
+            )
+            for i in range(sessions)
+        ]
+        ids = []
+        for ch in channels:
+            sig = "0x" + sign_voucher(payer, domain, ch, RATE * TICK).hex()
+            req = m.StartRequest.model_validate(
+                {
+                    "serviceId": SERVICE,
+                    "channel": m.ChannelParams.from_channel(ch).model_dump(mode="json", by_alias=True),
+                    "voucher": {"cumulativeAmount": str(RATE * TICK), "signature": sig},
+                }
+            )
+            ids.append((await core.start(req)).session_id)
+        rounds = max(1, count // sessions)
+        plan = []  # (round, session index, request), signed up front
+        for k in range(1, rounds + 1):
+            amount = (k + 1) * RATE * TICK
+            for i, ch in enumerate(channels):
+                sig = "0x" + sign_voucher(payer, domain, ch, amount).hex()
+                body = {"seq": k, "cumulativeAmount": str(amount), "signature": sig}
+                plan.append((k, i, m.VoucherRequest.model_validate(body)))
+        start = time.perf_counter()
+        deadline = start + seconds
+        n = 0
+        for _k, i, req in plan:
+            if i == 0:
+                clock.now += TICK
+            await core.voucher(ids[i], req)
+            n += 1
+            if n % 64 == 0 and time.perf_counter() > deadline:
+                break
+        elapsed = time.perf_counter() - start
+        store.close()
+    return f"`ProviderCore.voucher` (SQLite, {sessions} sessions, chain read stubbed)", n, n / elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=2000, help="vouchers per row (upper bound)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="time bound per row")
+    ap.add_argument("--sessions", type=int, default=100, help="live sessions in the provider-handler row")
+    ap.add_argument("--cpu", type=int, default=0, help="CPU to pin to")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    payer = Account.from_key(keccak(text="bench-payer"))
+    domain = VaultDomain(chain_id=31337, vault=VAULT)
+    ch = Channel(payer=payer.address, provider=payer.address, token=USDC, withdraw_delay=5)
+    amounts = [RATE * TICK * (k + 1) for k in range(args.count)]
+    typed = [voucher_typed_data(domain, ch, a) for a in amounts]
+    signables = [encode_typed_data(full_message=t) for t in typed]
+    sigs = [bytes(Account.sign_message(s, payer.key).signature) for s in signables]
+    for s, sig in zip(signables[:5], sigs[:5], strict=True):  # sanity: all four paths accept them
+        assert Account.recover_message(s, signature=sig) == payer.address
+    rows = [
+        timed(
+            "baseline: `Account.recover_message` (prebuilt EIP-712 message)",
+            list(zip(signables, sigs, strict=True)),
+            lambda x: Account.recover_message(x[0], signature=x[1]),
+            args.seconds,
+        ),
+        timed(
+            "baseline: `encode_typed_data` + `recover_message`",
+            list(zip(typed, sigs, strict=True)),
+            lambda x: Account.recover_message(encode_typed_data(full_message=x[0]), signature=x[1]),
+            args.seconds,
+        ),
+    ]
+
+    def check(x: tuple[int, bytes]) -> None:
+        assert verify_voucher(domain, ch, x[0], x[1])
+
+    rows.append(
+        timed(
+            "`verify_voucher` (provider's EIP-712 check)",
+            list(zip(amounts, sigs, strict=True)),
+            check,
+            args.seconds,
+        )
+    )
+    rows.append(asyncio.run(provider_handler(args.count, args.seconds, args.sessions)))
+    base = rows[0][2]
+    print(f"secp256k1 backend: {backend()}; pinned to CPU {args.cpu}; Python {sys.version.split()[0]}")
+    print()
+    print("| path | vouchers | vouchers/s | µs each | × baseline time |")
+    print("|---|---:|---:|---:|---:|")
+    for label, n, rate in rows:
+        print(f"| {label} | {n:,} | {rate:,.0f} | {1e6 / rate:,.0f} | {base / rate:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
