@@ -31,6 +31,7 @@ EXIT_FAILURE = 1
 EXIT_STARTUP = 2
 SELF_TEST_TIMEOUT_MS = 30_000
 SCREENSHOT_SIZE = (1200, 760)
+SCREENSHOT_WAIT_SECONDS = 15.0
 HEAVY_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")  # none before the first paint
 LATE_HEAVY_MODULES = ("web3", "eth_account", "pyqtgraph")  # none even once loaded, until a feature needs them
 FIRST_PAINT_WAIT_MS = 3_000  # a window that is never exposed must not hold the loading back for long
@@ -269,8 +270,7 @@ class _Startup:
             )
         window.attach(ctx)
         if self.screenshot:
-            self.code = _screenshot(self.app, window, Path(self.screenshot), self.page)
-            self.app.exit(self.code)
+            self._shot_task = asyncio.ensure_future(self._take_screenshot())
             return
         if self.page:
             window.show_app(self.page)
@@ -287,17 +287,29 @@ class _Startup:
             self.code = EXIT_OK
             self.app.exit(EXIT_OK)
 
+    async def _take_screenshot(self) -> None:
+        """Show the page, let its background work (a catalog, say) finish, then render it."""
+        from PySide6.QtCore import QSize
 
-def _screenshot(app: Any, window: Any, target: Path, page: str | None) -> int:
-    """Render the loaded window (or one page, as a user without a wallet would see it) to a PNG."""
-    from PySide6.QtCore import QSize
+        window = self.window
+        window.resize(QSize(*SCREENSHOT_SIZE))
+        if self.page:
+            window.show_app(self.page)
+        else:
+            window.start()
+        window.show()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
+        await asyncio.sleep(0.05)
+        while window.runner.busy and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # one more turn so the results are painted
+        self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
+        self.app.exit(self.code)
 
-    window.resize(QSize(*SCREENSHOT_SIZE))
-    if page:
-        window.show_app(page)
-    else:
-        window.start()
-    window.show()
+
+def _save_screenshot(app: Any, window: Any, target: Path) -> int:
+    """Render the window to a PNG of the fixed screenshot size."""
     for _ in range(3):
         app.processEvents()
     image = window.grab().toImage()

@@ -57,6 +57,17 @@ class AppContext:
                 network = replace(network, rpc_url=state.rpc_url)
         return network
 
+    def provider_urls(self) -> list[str]:
+        """Providers to browse: the ones the user added, and on the Sandbox network the sandbox's own."""
+        urls = list(self.settings.providers)
+        if self.network.key == SANDBOX.key:
+            from paygo_desktop.sandbox.state import read_state
+
+            state = read_state(self.data_dir.sandbox_dir)
+            if state is not None and state.provider_url not in urls:
+                urls.insert(0, state.provider_url)
+        return urls
+
     def vault_address(self, network: Network) -> str | None:
         """The PayGoVault used on ``network``: one deployed from here or given, else the built-in one."""
         deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoVault")

@@ -28,6 +28,7 @@ class Settings:
     remember_password: bool = False
     theme: str = "system"
     window_geometry: str | None = None
+    providers: list[str] = field(default_factory=list)  # provider URLs the user added
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
     recovered_from: Path | None = field(default=None, repr=False, compare=False)
@@ -72,6 +73,9 @@ class Settings:
         if settings.theme not in THEMES:
             settings.theme = "system"
         settings.idle_lock_minutes = max(0, min(settings.idle_lock_minutes, 24 * 60))
+        settings.providers = [p for p in settings.providers if isinstance(p, str) and p.startswith("http")][
+            :200
+        ]
         return settings
 
     def to_dict(self) -> dict[str, Any]:

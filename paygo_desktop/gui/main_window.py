@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         self.settings_page.accounts_changed.connect(self._on_accounts_changed)
         pages: list[Page] = [
             self.home_page,
-            ServicesPage(),
+            ServicesPage(self.ctx, self.runner),
             SessionsPage(),
             EscrowPage(),
             ZcashPage(),

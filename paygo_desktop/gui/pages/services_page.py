@@ -1,16 +1,287 @@
-"""The Services page: an honest empty state until the feature exists."""
+"""The Services page: every provider's catalog, searchable, filterable and sortable by price.
+
+Loading happens in the background (``services.catalog``); a provider that fails is listed under the table
+with its reason, and never stops the others from showing. Text from providers is shown as plain text.
+"""
 
 from __future__ import annotations
 
-from paygo_desktop.gui.pages.placeholder_pages import EmptyPage
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QWidget,
+)
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.empty_state import EmptyState
+from paygo_desktop.gui.widgets.messages import InlineMessage
+
+COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Availability")
+SORTS = (
+    ("Name", "name"),
+    ("Price per hour, lowest first", "price"),
+    ("Price per hour, highest first", "price-desc"),
+)
+ANY = "__any__"
+Index = QModelIndex | QPersistentModelIndex
 
 
-class ServicesPage(EmptyPage):
+class CatalogTableModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[Any] = []
+
+    def set_entries(self, entries: list[Any]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cell(entry, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return entry.service.description or entry.service.name
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (4, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def cell(entry: Any, column: int) -> str:
+        service = entry.service
+        if column == 0:
+            return str(service.name)
+        if column == 1:
+            return str(entry.provider_name)
+        if column == 2:
+            return str(service.type.value).capitalize()
+        if column == 3:
+            return str(service.category).replace("-", " ").capitalize()
+        if column == 4:
+            return f"{entry.rate.format()} / {entry.unit_label}"
+        if column == 5:
+            return entry.per_hour.format(max_decimals=6)
+        return "Available" if entry.available else "Paused by the provider"
+
+
+class ServicesPage(Page):
     key = "services"
     title = "Services"
-    empty_title = "No services yet"
-    explanation = "PayGo Desktop does not list services yet: service discovery is still being built."
-    what_appears = (
-        "Here you will find services you can pay for by the second, with each one's provider, price"
-        " and a button to start a session."
-    )
+    providers_changed = Signal()
+
+    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = runner
+        self.catalog: Any = None
+        self._loaded_urls: list[str] | None = None
+
+        filters = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search services")
+        self.search.setAccessibleName("Search services")
+        self.category = self._combo("Category")
+        self.type = self._combo("Type")
+        self.provider = self._combo("Provider")
+        self.sort = QComboBox()
+        self.sort.setAccessibleName("Sort by")
+        for label, value in SORTS:
+            self.sort.addItem(label, value)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setAccessibleName("Reload the catalogs")
+        for widget in (self.search, self.category, self.type, self.provider, self.sort, self.reload_button):
+            filters.addWidget(widget, 2 if widget is self.search else 0)
+        self.layout_.addLayout(filters)
+
+        add_row = QHBoxLayout()
+        self.provider_url = QLineEdit()
+        self.provider_url.setPlaceholderText("https://provider.example — add a provider by its address")
+        self.provider_url.setAccessibleName("Provider address")
+        self.add_button = QPushButton("Add provider")
+        self.add_button.setAccessibleName("Add provider")
+        add_row.addWidget(self.provider_url, 1)
+        add_row.addWidget(self.add_button)
+        self.layout_.addLayout(add_row)
+
+        self.status = QLabel()
+        self.status.setObjectName("Hint")
+        self.status.setAccessibleName("Catalog status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.status)
+        self.message = InlineMessage(self, "Provider problems")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.message)
+
+        self.stack = QStackedWidget()
+        self.model = CatalogTableModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Services")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.empty = EmptyState(
+            "No providers yet",
+            "Add a provider by its address above, or choose the Sandbox network in Settings to try the app "
+            "with a local provider.",
+            "Each provider's services appear here with their price as given and per hour, and whether they "
+            "are available now.",
+        )
+        self.no_match = EmptyState(
+            "No service matches",
+            "Nothing in the catalogs matches the search and filters.",
+            "Clear the search or choose “All” in the filters to see every service again.",
+        )
+        for view in (self.table, self.empty, self.no_match):
+            self.stack.addWidget(view)
+        self.layout_.addWidget(self.stack, 1)
+
+        self.search.textChanged.connect(self.apply_filters)
+        for combo in (self.category, self.type, self.provider, self.sort):
+            combo.currentIndexChanged.connect(self.apply_filters)
+        self.reload_button.clicked.connect(lambda: self.load(force=True))
+        self.add_button.clicked.connect(self.add_provider)
+        self.provider_url.returnPressed.connect(self.add_provider)
+        self.stack.setCurrentWidget(self.empty)
+
+    def _combo(self, what: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(f"Filter by {what.lower()}")
+        combo.addItem(f"All {what.lower()}s" if what != "Category" else "All categories", ANY)
+        return combo
+
+    # -- loading -----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.load()
+
+    def load(self, *, force: bool = False) -> None:
+        urls = self.ctx.provider_urls()
+        if not urls:
+            self.catalog = None
+            self._loaded_urls = []
+            self.model.set_entries([])
+            self.status.setText("")
+            self.message.clear_message()
+            self.stack.setCurrentWidget(self.empty)
+            return
+        if urls == self._loaded_urls and not force:
+            return
+        from paygo_desktop.services.catalog import load_catalog
+
+        self._loaded_urls = urls
+        self.status.setText(f"Loading services from {len(urls)} provider{'s' if len(urls) > 1 else ''}…")
+        self.reload_button.setEnabled(False)
+        self.runner.run(
+            load_catalog(urls), on_success=self._loaded, on_error=self._failed, name="load-catalog"
+        )
+
+    def _loaded(self, catalog: Any) -> None:
+        self.catalog = catalog
+        self.reload_button.setEnabled(True)
+        for combo, values in (
+            (self.category, catalog.categories()),
+            (self.type, catalog.types()),
+            (self.provider, catalog.providers()),
+        ):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for value in values:
+                combo.addItem(
+                    value.replace("-", " ").capitalize() if combo is not self.provider else value, value
+                )
+            index = combo.findData(current)
+            combo.setCurrentIndex(max(index, 0))
+            combo.blockSignals(False)
+        problems = [f"{f.url}: {f.message}" for f in catalog.failures]
+        if catalog.skipped_items:
+            problems.append(
+                f"{catalog.skipped_items} listed service{'s were' if catalog.skipped_items > 1 else ' was'} "
+                "skipped: invalid, or priced in an asset the provider does not describe."
+            )
+        if problems:
+            self.message.error("Some providers could not be shown in full:\n" + "\n".join(problems))
+        else:
+            self.message.clear_message()
+        self.apply_filters()
+
+    def _failed(self, message: str) -> None:
+        self.reload_button.setEnabled(True)
+        self.status.setText("")
+        self.message.error(message)
+
+    # -- filtering ---------------------------------------------------------------------------------------
+    def apply_filters(self) -> None:
+        if self.catalog is None:
+            return
+
+        def chosen(combo: QComboBox) -> str | None:
+            value = combo.currentData()
+            return None if value == ANY else value
+
+        entries = self.catalog.select(
+            search=self.search.text(),
+            category=chosen(self.category),
+            type=chosen(self.type),
+            provider=chosen(self.provider),
+            sort=self.sort.currentData() or "name",
+        )
+        self.model.set_entries(entries)
+        total = len(self.catalog.entries)
+        providers = len(self.catalog.providers())
+        self.status.setText(
+            f"{len(entries)} of {total} services from {providers} provider{'s' if providers != 1 else ''}"
+        )
+        if entries:
+            self.stack.setCurrentWidget(self.table)
+        elif total:
+            self.stack.setCurrentWidget(self.no_match)
+        else:
+            self.stack.setCurrentWidget(self.empty)
+
+    # -- providers ---------------------------------------------------------------------------------------
+    def add_provider(self) -> None:
+        url = self.provider_url.text().strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or len(url) > 300 or " " in url:
+            self.message.error("A provider's address starts with https:// (or http:// on this computer).")
+            return
+        if url in self.ctx.settings.providers:
+            self.message.error("That provider is already in the list.")
+            return
+        self.ctx.settings.providers.append(url)
+        self.ctx.settings.save()
+        self.provider_url.clear()
+        self.providers_changed.emit()
+        self.load(force=True)

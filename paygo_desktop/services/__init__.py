@@ -1,0 +1,1 @@
+"""What providers offer: loading their catalogs, skipping broken ones, filtering and sorting (Qt-free)."""
