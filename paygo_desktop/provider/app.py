@@ -197,7 +197,7 @@ def create_app(
         tasks: list[asyncio.Task[Any]] = []
         w3 = AsyncWeb3(AsyncHTTPProvider(config.rpc_url, request_kwargs={"timeout": 10}))
         vault = VaultClient(w3, config.vault)
-        claimer = Claimer(store, vault, account, account.address, lock=claim_lock)
+        claimer = Claimer(store, vault, account, account.address, lock=claim_lock, cache=core.chain)
         app.state.claimer = claimer
 
         async def connect() -> None:

@@ -1,8 +1,13 @@
 """On-chain claims: batch-claim the latest vouchers on a schedule, and at once on a WithdrawRequested.
 
-``claim_pending`` sends one ``claimBatch`` for every channel whose latest voucher is above what the chain
-has paid out. ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's
-channels triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
+``claim_pending`` claims (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) every channel whose
+latest voucher is above what the chain has paid out. ``poll_withdrawals`` reads new vault events; a
+``WithdrawRequested`` on one of this provider's channels triggers an immediate claim of that channel
+(before the payer can finalize the withdrawal).
+
+The poll reads only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn,
+Closed). Each successful poll keeps the provider's cache of channel states honest (``ChainStateCache``):
+every channel those events name is dropped from it, and the poll marks the watch as live.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,7 +24,11 @@ from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
 
+if TYPE_CHECKING:
+    from paygo_desktop.provider.core import ChainStateCache
+
 log = logging.getLogger(__name__)
+CLAIM_BATCH = 50  # channels per claimBatch transaction
 
 
 class Claimer:
@@ -31,6 +41,7 @@ class Claimer:
         *,
         lock: asyncio.Lock,
         wall_clock: Callable[[], float] = time.time,
+        cache: ChainStateCache | None = None,
     ) -> None:
         self.store = store
         self.vault = vault
@@ -40,6 +51,8 @@ class Claimer:
         self.wall_clock = wall_clock
         self.next_block: int | None = None
         self.withdraw_triggered = 0
+        self.cache = cache  # channel states the provider trusts; events invalidate them
+        self._topics: list[str] | None = None
 
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
@@ -78,11 +91,16 @@ class Claimer:
                 return None, []
             items.sort(key=lambda it: (it[0].provider, it[0].token))
             ids = ["0x" + it[0].id.hex() for it in items]
-            result = await self.vault.claim_batch(self.sender, items)  # type: ignore[arg-type]
-            tx_hash = "0x" + result.tx.tx_hash.hex()
-            for (_, amount, _), cid in zip(items, ids, strict=True):
-                self._mark(cid, amount, tx_hash)
-            log.info("claimed %d channel(s) in %s", len(ids), tx_hash)
+            tx_hash: str | None = None
+            # bounded batches: building, signing and decoding one huge transaction would stall the event
+            # loop (and every voucher behind it) for hundreds of milliseconds
+            for at in range(0, len(items), CLAIM_BATCH):
+                chunk, chunk_ids = items[at : at + CLAIM_BATCH], ids[at : at + CLAIM_BATCH]
+                result = await self.vault.claim_batch(self.sender, chunk)  # type: ignore[arg-type]
+                tx_hash = "0x" + result.tx.tx_hash.hex()
+                for (_, amount, _), cid in zip(chunk, chunk_ids, strict=True):
+                    self._mark(cid, amount, tx_hash)
+                log.info("claimed %d channel(s) in %s", len(chunk_ids), tx_hash)
             return tx_hash, ids
 
     def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
@@ -100,11 +118,27 @@ class Claimer:
         latest = int(await self.vault.w3.eth.block_number)
         if self.next_block is None:
             self.next_block = latest + 1
+            self._polled()
             return []
         if latest < self.next_block:
+            self._polled()
             return []
-        events = await self.vault.get_events(self.next_block, latest)
+        # only the events that can lower a channel's coverage (escrow - pending withdrawal) are fetched: a
+        # claim leaves it unchanged and a top-up raises it (a voucher above the cached coverage re-reads the
+        # chain). Decoding thousands of Funded/Claimed logs would stall the event loop for nothing.
+        logs = await self.vault.w3.eth.get_logs(
+            {
+                "address": self.vault.address,
+                "fromBlock": self.next_block,
+                "toBlock": latest,
+                "topics": [self._watched_topics()],
+            }
+        )
+        events = self.vault.decode_logs(logs)
         self.next_block = latest + 1
+        if self.cache is not None and events:
+            self.cache.invalidate({e.channel_id for e in events})
+        self._polled()
         hit = {
             "0x" + e.channel_id.hex()
             for e in events
@@ -116,6 +150,21 @@ class Claimer:
         self.withdraw_triggered += 1
         _, ids = await self.claim_pending(hit)
         return ids
+
+    def _watched_topics(self) -> list[str]:
+        if self._topics is None:
+            names = {"WithdrawRequested", "Withdrawn", "Closed"}
+            self._topics = [
+                "0x" + topic.hex()
+                for topic, name in self.vault._topics.items()  # the vault client's event table
+                if name in names
+            ]
+            assert len(self._topics) == len(names), "PayGoVault ABI lacks a watched event"
+        return self._topics
+
+    def _polled(self) -> None:
+        if self.cache is not None:
+            self.cache.polled()
 
     async def run(self, claim_interval: float, poll_interval: float) -> None:
         """Background loop (cancel to stop)."""

@@ -7,6 +7,14 @@ Rules (server clock, injectable):
 * Within a session, ``cumulativeAmount - startCumulative <= rate.cost(ceil(elapsed)) + rate.cost(tick)``.
 * ``servedUntil = startedAt + seconds paid``; the session expires (access revoked) once
   ``now > servedUntil + graceSeconds``. Checked by a background task and lazily on each request.
+
+Concurrency and chain reads: the voucher signature is checked before any lock; sessions of different
+channels run concurrently (one asyncio lock per channel). The channel's on-chain state is cached
+(``ChainStateCache``) and trusted only while the claimer's vault-event watch is live: every event that
+can lower a channel's coverage (WithdrawRequested, Withdrawn, Closed) drops its entry, and a voucher
+above the cached coverage (e.g. after a top-up) triggers a fresh chain read before it is refused. So a
+voucher is never accepted beyond ``escrow - pendingWithdraw`` as last known, and a withdrawal request is
+reflected within one event poll. ``start`` and ``stop`` always read the chain.
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close, verify_voucher
@@ -103,6 +113,65 @@ def session_info(row: SessionRow) -> m.SessionInfo:
     )
 
 
+class ChainStateCache:
+    """Last known on-chain state per channel, usable only while the vault-event watch is live.
+
+    The watcher (``Claimer.poll_withdrawals``) calls ``polled()`` after each successful poll and
+    ``invalidate()`` with the channels of every event it read. ``get`` returns nothing while the watch
+    is not live (never started, or no successful poll for ``stale_after`` seconds). A chain read stores
+    its result only if no invalidation happened while it was in flight (``epoch``), so a read that
+    started before an event cannot outlive the event's invalidation.
+    """
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self, stale_after: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.stale_after = stale_after
+        self.monotonic = monotonic
+        self._states: dict[bytes, ChannelState] = {}
+        self._epoch = 0
+        self._live_until = -math.inf
+
+    @property
+    def live(self) -> bool:
+        return self.monotonic() < self._live_until
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def polled(self) -> None:
+        """The watcher read the vault's events up to the latest block."""
+        if not self.live:  # (re)starting: forget everything, void the reads in flight
+            self._states.clear()
+            self._epoch += 1
+        self._live_until = self.monotonic() + self.stale_after
+
+    def invalidate(self, channel_ids: Iterable[bytes]) -> None:
+        for cid in channel_ids:
+            self._states.pop(cid, None)
+        self._epoch += 1
+
+    def get(self, channel_id: bytes) -> ChannelState | None:
+        return self._states.get(channel_id) if self.live else None
+
+    def put(self, channel_id: bytes, st: ChannelState, epoch: int) -> None:
+        if epoch != self._epoch or not self.live:
+            return
+        if len(self._states) >= self.MAX_ENTRIES:
+            self._states.clear()
+        self._states[channel_id] = st
+
+
+@dataclass(frozen=True)
+class _SessionMeta:
+    """What never changes about a session: its channel."""
+
+    channel: Channel
+    channel_id: bytes
+    channel_hex: str
+
+
 @dataclass
 class Runtime:
     """Chain-side objects, created inside the server's event loop (lifespan)."""
@@ -118,7 +187,9 @@ class ProviderCore:
         self.account = account
         self.clock = clock
         self.runtime: Runtime | None = None
-        self.lock = asyncio.Lock()
+        self.chain = ChainStateCache(stale_after=3 * config.event_poll_interval + 2)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._meta: dict[str, _SessionMeta] = {}
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
 
     # ------------------------------------------------------------------ chain helpers
@@ -138,6 +209,31 @@ class ProviderCore:
             log.warning("channel_state failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the provider cannot reach its chain node") from None
 
+    async def fresh_state(self, channel_id: bytes) -> ChannelState:
+        """Read the channel from the chain and remember it (unless an event arrived meanwhile)."""
+        epoch = self.chain.epoch
+        st = await self.channel_state(channel_id)
+        self.chain.put(channel_id, st, epoch)
+        return st
+
+    def channel_lock(self, channel_hex: str) -> asyncio.Lock:
+        lock = self._locks.get(channel_hex)
+        if lock is None:
+            lock = self._locks[channel_hex] = asyncio.Lock()
+        return lock
+
+    def _session_meta(self, session_id: str) -> _SessionMeta:
+        meta = self._meta.get(session_id)
+        if meta is None:
+            with self.store.tx() as db:
+                _, ch = self._load(db, session_id)
+                channel = self._channel_of(ch)
+            meta = _SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
+            if len(self._meta) >= 100_000:
+                self._meta.clear()
+            self._meta[session_id] = meta
+        return meta
+
     # ------------------------------------------------------------------ expiry
 
     def _expire_if_late(self, row: SessionRow, ch: ChannelRow | None, now: float) -> bool:
@@ -154,7 +250,13 @@ class ProviderCore:
         now = self.clock()
         count = 0
         with self.store.tx() as db:
-            for row in db.scalars(select(SessionRow).where(SessionRow.status == m.SessionStatus.live.value)):
+            due = select(SessionRow).where(
+                and_(
+                    SessionRow.status == m.SessionStatus.live.value,
+                    SessionRow.served_until + SessionRow.grace_seconds < now,
+                )
+            )
+            for row in db.scalars(due):
                 count += self._expire_if_late(row, db.get(ChannelRow, row.channel_id), now)
         return count
 
@@ -178,7 +280,7 @@ class ProviderCore:
         amount = req.voucher.cumulative_amount
         if not verify_voucher(rt.domain, channel, amount, req.voucher.signature):
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-        async with self.lock:
+        async with self.channel_lock(cid_hex):
             now = self.clock()
             with self.store.tx() as db:
                 ch = db.get(ChannelRow, cid_hex)
@@ -187,7 +289,7 @@ class ProviderCore:
                     if live is not None and not self._expire_if_late(live, ch, now):
                         raise ApiError(409, "channel_busy", "this channel already has a live session")
                 known = int(ch.last_cumulative) if ch is not None else 0
-            st = await self.channel_state(cid)
+            st = await self.fresh_state(cid)
             if st.deposited == 0:
                 raise ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(cid, st))
             baseline = max(known, st.claimed)
@@ -287,59 +389,83 @@ class ProviderCore:
 
     async def voucher(self, session_id: str, req: m.VoucherRequest) -> m.VoucherAck:
         rt = self.rt
-        async with self.lock:
-            now = self.clock()
-            with self.store.tx() as db:
-                row, ch = self._load(db, session_id)
-                self._expire_if_late(row, ch, now)
-                if row.status != m.SessionStatus.live.value:
-                    raise ApiError(410, "session_over", f"the session is {row.status}")
-                channel = self._channel_of(ch)
-                rate = session_rate(row)
-                start, last, last_seq = int(row.start_cumulative), int(row.cumulative), row.seq
-                started_at, tick = row.started_at, row.tick_seconds
-            if req.seq <= last_seq:
-                raise ApiError(409, "seq_not_monotonic", f"seq must be greater than {last_seq}")
+        meta = self._session_meta(session_id)
+        # the costly part (ECDSA recovery) runs before any lock; its verdict is applied in rule order below
+        sig_ok = verify_voucher(rt.domain, meta.channel, req.cumulative_amount, req.signature)
+        async with self.channel_lock(meta.channel_hex):
+            st = self.chain.get(meta.channel_id)
+            fresh = False
+            if st is None:  # nothing trusted for this channel (or the event watch is not live)
+                st = await self.fresh_state(meta.channel_id)
+                fresh = True
+            while True:
+                result = self._apply_voucher(session_id, req, sig_ok, meta.channel_id, st, fresh)
+                if isinstance(result, m.VoucherAck):
+                    return result
+                if isinstance(result, ApiError):
+                    raise result
+                # above the last known coverage (or nothing known): ask the chain once, then decide
+                st = await self.fresh_state(meta.channel_id)
+                fresh = True
+
+    def _apply_voucher(
+        self,
+        session_id: str,
+        req: m.VoucherRequest,
+        sig_ok: bool,
+        cid: bytes,
+        st: ChannelState | None,
+        fresh: bool,
+    ) -> m.VoucherAck | ApiError | None:
+        """One transaction: the checks, then the write. None: a fresh chain state is needed first.
+
+        Errors are returned, not raised, so that an expiry noticed here is committed.
+        """
+        now = self.clock()
+        with self.store.tx() as db:
+            row, ch = self._load(db, session_id)
+            self._expire_if_late(row, ch, now)
+            if row.status != m.SessionStatus.live.value:
+                return ApiError(410, "session_over", f"the session is {row.status}")
+            start, last = int(row.start_cumulative), int(row.cumulative)
+            if req.seq <= row.seq:
+                return ApiError(409, "seq_not_monotonic", f"seq must be greater than {row.seq}")
             if req.cumulative_amount < last:
-                raise ApiError(409, "amount_not_monotonic", f"cumulativeAmount must be at least {last}")
-            if not verify_voucher(rt.domain, channel, req.cumulative_amount, req.signature):
-                raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-            elapsed = max(0, math.ceil(now - started_at))
-            allowed = start + rate.cost(elapsed) + rate.cost(tick)
+                return ApiError(409, "amount_not_monotonic", f"cumulativeAmount must be at least {last}")
+            if not sig_ok:
+                return ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
+            rate = session_rate(row)
+            elapsed = max(0, math.ceil(now - row.started_at))
+            allowed = start + rate.cost(elapsed) + rate.cost(row.tick_seconds)
             if req.cumulative_amount > allowed:
-                raise ApiError(
+                return ApiError(
                     422,
                     "amount_exceeds_usage",
                     f"at most {allowed} may be signed for so far (rate x time + a tick)",
                 )
-            st = await self.channel_state(channel.id)
-            if req.cumulative_amount > coverage(st):
-                raise ApiError(
-                    402,
-                    "insufficient_escrow",
-                    "the escrow does not cover this voucher",
-                    state_out(channel.id, st),
+            if st is None or req.cumulative_amount > coverage(st):
+                if not fresh or st is None:
+                    return None
+                return ApiError(
+                    402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
                 )
-            with self.store.tx() as db:
-                row, ch = self._load(db, session_id)
-                if self._expire_if_late(row, ch, self.clock()) or row.status != m.SessionStatus.live.value:
-                    raise ApiError(410, "session_over", f"the session is {row.status}")
-                row.seq = req.seq
-                row.cumulative = str(req.cumulative_amount)
-                row.served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
-                ch.last_cumulative = str(req.cumulative_amount)
-                ch.last_signature = req.signature
-                ch.last_seq = req.seq
-                return m.VoucherAck(
-                    seq=row.seq,
-                    cumulative_amount=req.cumulative_amount,
-                    served_until=int(row.served_until),
-                    expires_at=int(row.served_until + row.grace_seconds),
-                )
+            row.seq = req.seq
+            row.cumulative = str(req.cumulative_amount)
+            row.served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
+            ch.last_cumulative = str(req.cumulative_amount)
+            ch.last_signature = req.signature
+            ch.last_seq = req.seq
+            return m.VoucherAck(
+                seq=row.seq,
+                cumulative_amount=req.cumulative_amount,
+                served_until=int(row.served_until),
+                expires_at=int(row.served_until + row.grace_seconds),
+            )
 
     async def stop(self, session_id: str) -> m.StopResponse:
         rt = self.rt
-        async with self.lock:
+        meta = self._session_meta(session_id)
+        async with self.channel_lock(meta.channel_hex):
             now = self.clock()
             with self.store.tx() as db:
                 row, ch = self._load(db, session_id)

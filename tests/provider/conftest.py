@@ -135,3 +135,14 @@ def open_channel(env: Env, amount: int, payer: Any = None) -> Channel:  # noqa: 
 
 def voucher(env: Env, ch: Channel, amount: int, key: Any = None) -> bytes:  # noqa: F811
     return sign_voucher(key or env.payer, env.domain(), ch, amount)
+
+
+def wait_events_seen(server: Server, timeout: float = 10) -> None:
+    """Wait until the provider's vault-event watch (the claimer) has read every block mined so far."""
+    chain = server.env
+    latest = int(chain.run(chain.vault.w3.eth.block_number))
+    claimer = server.app.state.claimer
+    deadline = time.monotonic() + timeout
+    while claimer.next_block is None or claimer.next_block <= latest or not server.app.state.core.chain.live:
+        assert time.monotonic() < deadline, "the provider did not poll the vault's events"
+        time.sleep(0.02)

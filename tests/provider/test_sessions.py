@@ -19,7 +19,7 @@ from paygo_desktop.protocol.client import (
     verify_quote,
     verify_receipt,
 )
-from tests.provider.conftest import Server, open_channel, voucher
+from tests.provider.conftest import Server, open_channel, voucher, wait_events_seen
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s, grace 5 s
 RATE, TICK, GRACE = 1000, 5, 5
@@ -84,6 +84,7 @@ def test_402_voucher_above_escrow_and_pending_withdraw(server: Server, client: P
     ch = open_channel(env, 3 * TICK_COST)
     s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
     env.run(env.vault.request_withdraw(env.payer, ch, TICK_COST + 1))  # coverage drops below 2 ticks
+    wait_events_seen(server)  # the provider learns of it from its event watch (one poll)
     server.clock.advance(TICK)
     with pytest.raises(PaymentRequired) as info:
         env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
