@@ -9,12 +9,15 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEvent
 
 from paygo_desktop.context import AppContext
 from paygo_desktop.paths import DataDir
@@ -29,10 +32,20 @@ def event_loop_qt(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
+    # Worker threads (asyncio.to_thread: unlocking, opening the store) report back into this loop; the
+    # fixture owns their executor so it can wait for them before the loop goes away. A worker finishing
+    # after the loop was closed would post into a dead loop, and Qt would crash on a later test's events.
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gui-test-worker")
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     yield loop
     for task in asyncio.all_tasks(loop):
         task.cancel()
+    qapp.processEvents()
+    executor.shutdown(wait=True, cancel_futures=True)
+    for _ in range(3):  # deliver what the workers reported, while the loop can still take it
+        qapp.processEvents()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qapp.processEvents()
     asyncio.events._set_running_loop(None)
     loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
