@@ -29,8 +29,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The Qt tests run in a process of their own: no other test then shares their QApplication and its queue.
 pytest: install node_modules/.package-lock.json
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q --ignore=tests/gui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/gui
 
 test: lint typecheck pytest
 

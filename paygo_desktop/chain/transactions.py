@@ -303,11 +303,19 @@ class TransactionManager:
 
         if record.status not in ("pending", "mined"):
             return record
-        try:
+
+        async def receipt_of(tx_hash: str) -> Any:
             try:
-                receipt = await self.w3.eth.get_transaction_receipt(record.tx_hash)
+                return await self.w3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
-                receipt = None
+                return None
+
+        try:
+            receipt = await receipt_of(record.tx_hash)
+            latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
+            if receipt is None and latest > record.nonce:
+                # The nonce moved on after we looked: it may be this very transaction, mined in between.
+                receipt = await receipt_of(record.tx_hash)
             if receipt is not None:
                 head = int(await self.w3.eth.block_number)
                 block = int(receipt["blockNumber"])
@@ -330,7 +338,6 @@ class TransactionManager:
                     )
                 self._mark_siblings_replaced(updated)
                 return updated
-            latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
             if latest > record.nonce:
                 # Its nonce is used, but not by it: a speed-up, a cancel, or a transaction sent elsewhere.
                 return self.repository.update(
