@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.sandbox.node import child_options
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
@@ -67,6 +68,7 @@ def anvil_url() -> Iterator[str]:
         [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID), "--silent"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        **child_options(),  # anvil dies with pytest, even if pytest itself is killed
     )
     url = f"http://127.0.0.1:{port}"
     try:
