@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
+from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.vault import Closed, VaultClient, VaultEvent
 from paygo_desktop.store.vault_events import StoredEvent, VaultEventIndex
 
@@ -91,14 +91,16 @@ class VaultEventSync:
                 )
             except Exception as exc:
                 if end == frm:
-                    raise EventSyncError(f"The node refused the logs of block {frm}: {_short(exc)}") from None
+                    raise EventSyncError(
+                        f"The node refused the logs of block {frm}: {short_rpc_message(exc)}"
+                    ) from None
                 self.chunk = max(1, (end - frm + 1) // 2)
                 report.narrowed += 1
                 log.info(
                     "eth_getLogs %d-%d refused (%s); narrowing to %d blocks",
                     frm,
                     end,
-                    _short(exc),
+                    short_rpc_message(exc),
                     self.chunk,
                 )
                 continue
@@ -110,11 +112,3 @@ class VaultEventSync:
             if on_progress:
                 on_progress(report)
         return report
-
-
-def _short(exc: BaseException) -> str:
-    args: Any = getattr(exc, "args", ())
-    first = args[0] if args else exc
-    if isinstance(first, dict):
-        first = first.get("message", first)
-    return (str(first).splitlines() or [type(exc).__name__])[0][:160]

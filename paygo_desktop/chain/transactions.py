@@ -19,6 +19,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
+from paygo_desktop.chain.rpc_errors import rpc_message, short_rpc_message
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 
@@ -104,14 +105,6 @@ def revert_reason(exc: BaseException) -> str:
     return message.strip(" :") or "the contract refused it without a reason"
 
 
-def _rpc_message(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    first = args[0] if args else exc
-    if isinstance(first, dict):
-        return str(first.get("message", first))
-    return str(first)
-
-
 class TransactionManager:
     """Sends and tracks one account's transactions on one chain, through an AsyncWeb3 instance."""
 
@@ -138,7 +131,9 @@ class TransactionManager:
         try:
             actual = int(await self.w3.eth.chain_id)
         except Exception as exc:
-            raise RpcUnavailable(f"The network's RPC endpoint did not answer ({_short(exc)}).") from None
+            raise RpcUnavailable(
+                f"The network's RPC endpoint did not answer ({short_rpc_message(exc)})."
+            ) from None
         if actual != self.chain_id:
             raise WrongNetwork(
                 f"The RPC endpoint is on chain {actual}, not {self.chain_id}. Nothing was sent."
@@ -418,7 +413,7 @@ class TransactionManager:
             return exc
         if isinstance(exc, ContractLogicError | ContractCustomError):
             return Reverted(revert_reason(exc))
-        message = _rpc_message(exc)
+        message = rpc_message(exc)
         lowered = message.lower()
         if "insufficient funds" in lowered or "lack of funds" in lowered:
             return InsufficientFunds(
@@ -436,9 +431,5 @@ class TransactionManager:
             "ClientOSError",
             "TimeoutError",
         ):
-            return RpcUnavailable(f"The network's RPC endpoint is unreachable ({_short(exc)}).")
+            return RpcUnavailable(f"The network's RPC endpoint is unreachable ({short_rpc_message(exc)}).")
         return TransactionError(f"The node refused the transaction: {message[:200]}")
-
-
-def _short(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [exc.__class__.__name__])[0][:120] or exc.__class__.__name__

@@ -1,28 +1,18 @@
-"""Finding bundled resources (icons, stylesheets) in an installed package or a source checkout."""
+"""Icons and stylesheets for the GUI, found through the one locator in paygo_desktop.resource_files."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
-import paygo_desktop
-
-
-@cache
-def resources_dir() -> Path | None:
-    package = Path(paygo_desktop.__file__).resolve().parent
-    for candidate in (package / "resources", package.parent / "resources"):
-        if (candidate / "icons").is_dir():
-            return candidate
-    return None
+from paygo_desktop.resource_files import resources_dir
 
 
 def resource_path(*parts: str) -> Path | None:
     """The path of a resource file, or None when it is not shipped (the GUI then does without it)."""
-    base = resources_dir()
-    if base is None:
+    try:
+        path = resources_dir().joinpath(*parts)
+    except FileNotFoundError:
         return None
-    path = base.joinpath(*parts)
     return path if path.exists() else None
 
 
