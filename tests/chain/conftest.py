@@ -6,13 +6,10 @@ The anvil binary comes from ``npm ci`` (node_modules/.bin/anvil). Missing binary
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,29 +21,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from paygo_desktop.chain.vouchers import Channel
-from paygo_desktop.sandbox.node import child_options
+from paygo_desktop.sandbox.node import child_options, rpc
+from paygo_desktop.sandbox.world import free_port as _free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 MIN_DELAY = 10  # seconds, PayGoVault MIN_WITHDRAW_DELAY on the test chain
 CHAIN_ID = 31337
 T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        out = json.loads(resp.read())
-    if "error" in out:
-        raise RuntimeError(f"{method}: {out['error']}")
-    return out["result"]
 
 
 def _find_anvil() -> str | None:

@@ -10,13 +10,8 @@ import time
 
 import httpx
 
+from paygo_desktop.sandbox.world import free_port
 from tests.provider.test_config import TOML
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_provider_serve_answers_and_stops_cleanly(tmp_path):
