@@ -307,10 +307,12 @@ class TransactionManager:
 
         try:
             receipt = await receipt_of(record.tx_hash)
-            latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
-            if receipt is None and latest > record.nonce:
-                # The nonce moved on after we looked: it may be this very transaction, mined in between.
-                receipt = await receipt_of(record.tx_hash)
+            latest = record.nonce
+            if receipt is None:
+                latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
+                if latest > record.nonce:
+                    # The nonce moved on after we looked: it may be this very transaction, mined in between.
+                    receipt = await receipt_of(record.tx_hash)
             if receipt is not None:
                 head = int(await self.w3.eth.block_number)
                 block = int(receipt["blockNumber"])
