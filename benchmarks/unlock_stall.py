@@ -13,6 +13,7 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -66,7 +67,7 @@ def main() -> None:
         took = time.perf_counter() - started
         timer.stop()
         screen.unlocked.disconnect(done.set)
-        gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(ticks)]
         return (max(gaps) if gaps else took), took
 
     async def run() -> None:
