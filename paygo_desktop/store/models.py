@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -64,6 +64,10 @@ class TransactionRow(Base):
     """A transaction the app signed and sent. The raw signed bytes are public; they let it rebroadcast."""
 
     __tablename__ = "transactions"
+    __table_args__ = (
+        Index("ix_transactions_sender_nonce", "chain_id", "sender", "nonce"),
+        Index("ix_transactions_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -103,7 +107,11 @@ class VaultEventRow(Base):
     """A PayGoVault event as read from the chain; the chain is the truth, this is its local index."""
 
     __tablename__ = "vault_events"
-    __table_args__ = (UniqueConstraint("chain_id", "tx_hash", "log_index"),)
+    __table_args__ = (
+        UniqueConstraint("chain_id", "tx_hash", "log_index"),
+        Index("ix_vault_events_channel", "chain_id", "channel_id"),
+        Index("ix_vault_events_provider", "chain_id", "provider", "name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -132,3 +140,136 @@ class DeploymentRow(Base):
     address: Mapped[str] = mapped_column(String(42), nullable=False)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class SessionRow(Base):
+    """A metered session the user started, from the start request to the provider's receipt.
+
+    Amounts are integer base units of the session's asset, kept as decimal strings (wei overflow SQLite's
+    64-bit integers). ``channel_base`` is the channel's cumulative total before this session: the
+    session's cost is the last cumulative signed minus it.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    local_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    remote_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    network: Mapped[str] = mapped_column(String(60), nullable=False)
+    chain_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    funding: Mapped[str] = mapped_column(String(10), nullable=False)  # escrow | zcash
+    channel_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    zcash_permission_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    provider_url: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    provider_address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    service_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    service_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    service_type: Mapped[str] = mapped_column(String(20), nullable=False, default="other")
+    asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)
+    asset_address: Mapped[str | None] = mapped_column(String(42), nullable=True)  # None: the native coin
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    rate_amount: Mapped[str] = mapped_column(String(80), nullable=False)
+    rate_unit: Mapped[str] = mapped_column(String(20), nullable=False)
+    tick_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    grace_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    budget: Mapped[str] = mapped_column(String(80), nullable=False)
+    channel_base: Mapped[str] = mapped_column(String(80), nullable=False, default="0")
+    signed: Mapped[str] = mapped_column(String(80), nullable=False, default="0")  # last cumulative signed
+    acked: Mapped[str] = mapped_column(String(80), nullable=False, default="0")  # last cumulative acked
+    cost: Mapped[str] = mapped_column(String(80), nullable=False, default="0")  # what this session cost
+    seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # starting | running | stopping | stopped | failed | interrupted (left running by a crash) | recovered
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    receipt: Mapped[str | None] = mapped_column(Text, nullable=True)  # the provider's signed receipt, JSON
+    receipt_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SessionVoucherRow(Base):
+    """A voucher exactly as signed, written before it is sent; ``acked_at`` once the provider took it."""
+
+    __tablename__ = "session_vouchers"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False)
+    channel_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    cumulative: Mapped[str] = mapped_column(String(80), nullable=False)
+    signature: Mapped[str] = mapped_column(String(140), nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SpendingRow(Base):
+    """One amount spent, for the charts: written as vouchers are acked and corrected by the receipt.
+
+    Denormalised on purpose (service, category, provider, asset on each row) so that the Activity page
+    aggregates in one indexed query. SQLite integers are 64-bit, so an amount is split into
+    ``amount_giga`` (amount // 10**9) and ``amount_rem`` (amount % 10**9); SUM of each cannot overflow for
+    any realistic history, and the exact total is SUM(giga) * 10**9 + SUM(rem).
+    """
+
+    __tablename__ = "spending"
+    __table_args__ = (Index("ix_spending_asset_at", "asset_key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True
+    )
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    network: Mapped[str] = mapped_column(String(60), nullable=False)
+    funding: Mapped[str] = mapped_column(String(10), nullable=False)  # escrow | zcash
+    # "<network>:<symbol>:<address|native>": amounts with different keys are never added together
+    asset_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    provider_url: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    service_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    service_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    amount_giga: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount_rem: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ZcashPermissionRow(Base):
+    """A Zcash spending permission bought from a provider. The bearer token is not kept here."""
+
+    __tablename__ = "zcash_permissions"
+    __table_args__ = (UniqueConstraint("provider_url", "permission_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_url: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    permission_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    pay_address: Mapped[str] = mapped_column(Text, nullable=False)
+    payment_uri: Mapped[str] = mapped_column(Text, nullable=False)
+    amount_zat: Mapped[int] = mapped_column(Integer, nullable=False)
+    rate_per_hour_zat: Mapped[int] = mapped_column(Integer, nullable=False)
+    used_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    deducted_zat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the provider says
+    metered_zat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the app's meter says
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    verification: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    allow_fallback: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class NoticeRow(Base):
+    """A notification already shown (a renewal reminder, a low-hours warning), so it is shown once."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -108,3 +108,15 @@ def test_corrupt_database_gives_a_clear_error_and_stays(tmp_path):
         Store.open(path)
     assert str(path) in str(info.value)
     assert path.read_bytes() == b"this is not sqlite at all" * 100
+
+
+def test_migrations_build_exactly_the_tables_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from paygo_desktop.store.models import Base
+
+    store = Store.open(tmp_path / "paygo.db")
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    store.close()
