@@ -16,3 +16,30 @@ def local_time(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def clock_duration(seconds: int) -> str:
+    """1:02:03 (hours:minutes:seconds); minutes and seconds only under an hour (02:03)."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def duration_words(seconds: int) -> str:
+    """What a span of time reads like to a person: "42 minutes", "1 hour 5 minutes", "3 days 4 hours"."""
+
+    def unit(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return unit(seconds, "second")
+    minutes = seconds // 60
+    if minutes < 60:
+        return unit(minutes, "minute")
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
+    days, hours = divmod(hours, 24)
+    return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")

@@ -1,0 +1,1 @@
+"""The views of metered sessions: the start dialog, the live meter, and the bridge to the session engine."""

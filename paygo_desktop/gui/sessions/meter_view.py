@@ -1,0 +1,184 @@
+"""The live cost meter of one running session.
+
+It reads the session's ``Meter`` on a 30 ms timer (over 30 updates a second) and never does I/O: every
+number is already in memory. The cost comes from ``Meter.cost()``, which never goes backwards. Stop is one
+click away; the access the provider granted can be opened or its token copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop.gui.format import clock_duration, duration_words
+from paygo_desktop.money import Amount
+
+REPAINT_MS = 30
+PROGRESS_STEPS = 1000
+UNIT_WORDS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
+STATUS_WORDS = {
+    "starting": "Starting…",
+    "running": "Running",
+    "stopping": "Stopping…",
+    "stopped": "Stopped",
+    "failed": "Stopped",
+}
+
+
+def rate_text(asset: Any, price: Any) -> str:
+    return f"{Amount(asset, price.amount).format()} per {UNIT_WORDS.get(price.unit, price.unit)}"
+
+
+class MeterView(QFrame):
+    """One session's meter. ``stop_requested(local_id)`` asks the controller to stop it."""
+
+    stop_requested = Signal(str)
+
+    def __init__(self, live: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.live = live
+        self.setObjectName("Card")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName(f"Session: {live.service_name}")
+        self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
+
+        outer = QVBoxLayout(self)
+        head = QHBoxLayout()
+        title = QLabel(f"{live.service_name} — {live.provider_name}")
+        title.setObjectName("CardTitle")
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        head.addWidget(title, 1)
+        self.status = QLabel()
+        self.status.setAccessibleName("Session status")
+        head.addWidget(self.status)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("Danger")
+        self.stop_button.setAccessibleName(f"Stop {live.service_name}")
+        self.stop_button.clicked.connect(self._stop_clicked)
+        head.addWidget(self.stop_button)
+        outer.addLayout(head)
+
+        self.cost = QLabel()
+        self.cost.setObjectName("BigNumber")
+        self.cost.setAccessibleName("Cost so far")
+        outer.addWidget(self.cost)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Budget used")
+        outer.addWidget(self.progress)
+
+        self.warning = QLabel()
+        self.warning.setObjectName("WarningText")
+        self.warning.setAccessibleName("Low funds warning")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        outer.addWidget(self.warning)
+
+        grid = QGridLayout()
+        self.fields: dict[str, QLabel] = {}
+        names = (
+            ("elapsed", "Elapsed"),
+            ("rate", "Rate"),
+            ("signed", "Signed in vouchers"),
+            ("claimed", "Claimed on-chain"),
+            ("remaining", "Budget left"),
+            ("time_left", "Time left at this rate"),
+        )
+        for i, (key, label) in enumerate(names):
+            caption = QLabel(label)
+            caption.setObjectName("Hint")
+            value = QLabel()
+            value.setAccessibleName(label)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(caption, i // 3 * 2, i % 3)
+            grid.addWidget(value, i // 3 * 2 + 1, i % 3)
+            self.fields[key] = value
+        outer.addLayout(grid)
+        self.fields["rate"].setText(rate_text(live.asset, live.price))
+
+        access_row = QHBoxLayout()
+        self.access_label = QLabel()
+        self.access_label.setObjectName("Hint")
+        self.access_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.open_button = QPushButton("Open service")
+        self.open_button.setAccessibleName("Open the service")
+        self.open_button.clicked.connect(self._open_access)
+        self.copy_button = QPushButton("Copy access token")
+        self.copy_button.setAccessibleName("Copy the access token")
+        self.copy_button.clicked.connect(self._copy_token)
+        access_row.addWidget(self.access_label, 1)
+        access_row.addWidget(self.open_button)
+        access_row.addWidget(self.copy_button)
+        outer.addLayout(access_row)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REPAINT_MS)
+        self.timer.timeout.connect(self.update_numbers)
+        self.update_numbers()
+        self.timer.start()
+
+    # -- reading the session -------------------------------------------------------------------------
+    def amount(self, units: int) -> str:
+        return Amount(self.live.asset, units).format()
+
+    def update_numbers(self) -> None:
+        live = self.live
+        meter = live.meter
+        cost = meter.cost()
+        self.repaints += 1
+        self.cost.setText(self.amount(cost))
+        f = self.fields
+        f["elapsed"].setText(clock_duration(meter.elapsed_ns() // 1_000_000_000))
+        f["signed"].setText(self.amount(live.signed))
+        f["claimed"].setText(self.amount(live.claimed))
+        f["remaining"].setText(f"{self.amount(meter.remaining())} of {self.amount(live.budget)}")
+        f["time_left"].setText(duration_words(meter.seconds_left()))
+        self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.budget)))
+        running = live.status in ("starting", "running")
+        self.status.setText(STATUS_WORDS.get(live.status, live.status.capitalize()))
+        if meter.is_low() and running:
+            self.warning.setText(
+                f"Less than 20% of this session's budget is left ({duration_words(meter.seconds_left())} "
+                "at this rate). It stops by itself when the budget is used up."
+            )
+            self.warning.show()
+        elif not running and live.stop_reason:
+            self.warning.setText(live.stop_reason)
+            self.warning.show()
+        else:
+            self.warning.hide()
+        self.stop_button.setEnabled(live.status in ("starting", "running"))
+        access = live.access
+        has_access = access is not None and running
+        self.open_button.setEnabled(has_access and bool(getattr(access, "url", "")))
+        self.copy_button.setEnabled(has_access and bool(getattr(access, "token", "")))
+        self.access_label.setText(f"Access: {access.url}" if has_access and access is not None else "")
+        if not running:
+            self.timer.stop()
+
+    # -- actions -------------------------------------------------------------------------------------
+    def _stop_clicked(self) -> None:
+        self.stop_button.setEnabled(False)
+        self.stop_requested.emit(self.live.local_id)
+
+    def _open_access(self) -> None:
+        if self.live.access is not None:
+            QDesktopServices.openUrl(QUrl(str(self.live.access.url)))
+
+    def _copy_token(self) -> None:
+        if self.live.access is not None:
+            QGuiApplication.clipboard().setText(str(self.live.access.token))
