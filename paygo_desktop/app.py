@@ -276,6 +276,9 @@ class _Startup:
             window.show_app(self.page)
         else:
             window.start()
+        from paygo_desktop.gui.gc_policy import settle_after_startup
+
+        settle_after_startup()  # one short collection now, so that later ones never freeze the window
         if self.self_test:
             late = [name for name in LATE_HEAVY_MODULES if name in sys.modules]
             ready = seconds_since_process_start()

@@ -8,7 +8,12 @@ items that fail validation are dropped one by one and counted in ``ServicePage.r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import importlib
 import json
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -120,6 +125,21 @@ def verify_receipt(receipt: m.Receipt, provider: m.ProviderInfo) -> bool:
     return verify_model(receipt, provider.signing_key)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The certificate store every client shares: building one costs ~15 ms, too long to repeat on the
+    event loop for each provider."""
+    return httpx.create_ssl_context()
+
+
+# Built with the module (which the app imports in a worker thread), not at the first request; and the
+# transport's own modules, which httpx would otherwise import on the event loop at the first request.
+tls_context()
+for _module in ("anyio", "anyio._backends._asyncio", "h11", "httpcore._backends.anyio"):
+    with contextlib.suppress(ImportError):  # a private path may move in a later release: only slower
+        importlib.import_module(_module)
+
+
 class ProviderClient:
     def __init__(
         self,
@@ -136,7 +156,11 @@ class ProviderClient:
         self.domain = parts.netloc
         self.max_bytes = max_bytes
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            verify=tls_context(),
         )
         self._chain_id: int | None = None
 
@@ -264,7 +288,9 @@ class ProviderClient:
         data = await self._request(
             "GET", routes.SERVICES, params={k: v for k, v in params.items() if v is not None}
         )
-        return self._page(data)
+        # Validating a page of up to 500 services takes milliseconds: off the event loop, which may be
+        # the GUI's.
+        return await asyncio.to_thread(self._page, data)
 
     async def get_service(self, service_id: str) -> m.Service:
         path = routes.SERVICE.format(service_id=quote(service_id, safe=""))

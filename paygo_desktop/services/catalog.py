@@ -8,6 +8,7 @@ integers with their asset: a per-hour figure in USDC is never compared with one 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -132,10 +133,12 @@ async def load_provider(client: Any, url: str) -> tuple[list[CatalogEntry], int]
 async def load_catalog(urls: Iterable[str], client_factory: Callable[[str], Any] | None = None) -> Catalog:
     """Load every provider at once; a failing provider becomes a ``ProviderFailure``, never an exception."""
     if client_factory is None:
-        from paygo_desktop.protocol.client import ProviderClient
+        # The client pulls in eth_account and web3's helpers (~0.4 s): import them in a worker thread, so
+        # that the first catalog load does not stall the window.
+        client_module = await asyncio.to_thread(importlib.import_module, "paygo_desktop.protocol.client")
 
         def client_factory(url: str) -> Any:
-            return ProviderClient(url, timeout=10.0)
+            return client_module.ProviderClient(url, timeout=10.0)
 
     factory = client_factory
 
