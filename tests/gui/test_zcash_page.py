@@ -101,18 +101,21 @@ def test_create_pay_verify_active_then_revoke(
     qtbot.waitUntil(lambda: page.stack.currentWidget() is page.table, timeout=TIMEOUT)
     view = page.selected()
     assert view is not None and view.account == TEST_ADDRESS
-    assert [cell(page, c) for c in ("Amount", "Rate / hour", "Hours", "Used", "Left", "Status")] == [
+    columns = ("Amount", "Rate / hour", "Hours bought", "Hours used", "Hours left", "Status", "Payment")
+    assert [cell(page, c) for c in columns] == [
         "0.01 ZEC",
         "0.004 ZEC",
         "2.50",
         "0.00",
         "2.50",
         "Waiting for payment",
+        "Not seen yet",
     ]
     uri = page.uri.text()
     assert uri == view.payment_uri and uri.startswith(f"zcash:{view.pay_address}?amount=0.01&memo=")
     assert decode_qr(page) == uri
-    assert "paygo:perm:" + view.permission_id in page.request_text.text()
+    assert "pay exactly 0.01 ZEC" in page.request_text.text() and "memo" in page.request_text.text()
+    assert page.request_box.title() == "Payment request: 0.01 ZEC to Zcash test provider"
     assert "<b>Awaiting payment</b>" in page.steps.text()
 
     # pay from "a wallet" (the sandbox ledger), in the mempool first: seen
@@ -120,8 +123,7 @@ def test_create_pay_verify_active_then_revoke(
     run(qtbot, pay(zcash_provider.url, view.pay_address, view.amount_zat, memo, blocks=0))
     click(qtbot, page.paid_button)
     qtbot.waitUntil(lambda: "<b>Seen</b>" in page.steps.text(), timeout=TIMEOUT)
-    assert page.state.text() == "Payment seen, waiting for confirmations"
-    assert cell(page, "Status") == "Waiting for payment"
+    assert cell(page, "Status") == "Waiting for payment" and cell(page, "Payment") == "Seen, confirming"
     run(qtbot, pay(zcash_provider.url, view.pay_address, 0, None, blocks=MIN_CONF))
     click(qtbot, page.paid_button)
     qtbot.waitUntil(lambda: cell(page, "Status") == "Active", timeout=TIMEOUT)

@@ -39,7 +39,23 @@ from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.qr_view import QrView
 
-COLUMNS = ("Provider", "Amount", "Rate / hour", "Hours", "Used", "Left", "Status", "Payment", "Expires")
+COLUMNS = (
+    "Provider",
+    "Amount",
+    "Rate / hour",
+    "Hours bought",
+    "Hours used",
+    "Hours left",
+    "Status",
+    "Payment",
+    "Expires",
+)
+PAYMENT_CELL = {
+    "awaiting_payment": "Not seen yet",
+    "seen": "Seen, confirming",
+    "underpaid": "Underpaid",
+    "confirmed": "Paid",
+}
 REMINDER_CHECK_MS = 60_000
 REFRESH_EVERY_CHECKS = 5  # ask the providers every 5 minutes while a permission is not over
 VERIFICATION_STEPS = (
@@ -155,6 +171,9 @@ class ZcashPage(Page):
         self.user_address = QLineEdit()
         self.user_address.setPlaceholderText("zs1…, u1…, t1… (testnet: ztestsapling1…, utest1…, tm…)")
         self.user_address.setAccessibleName("Your Zcash address")
+        self.user_address.setToolTip(
+            "The address you pay from. The provider ties the permission to it and can find it by it later."
+        )
         self.amount = QLineEdit()
         self.amount.setPlaceholderText("for example 0.5")
         self.amount.setAccessibleName("Amount in ZEC")
@@ -191,6 +210,7 @@ class ZcashPage(Page):
 
     def _build_request_panel(self) -> QGroupBox:
         box = QGroupBox("Payment request")
+        self.request_box = box
         row = QHBoxLayout(box)
         self.qr = QrView("Payment request QR code")
         row.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignTop)
@@ -256,7 +276,7 @@ class ZcashPage(Page):
                 view.used_hours,
                 view.remaining_hours,
                 view.status_text,
-                view.verification_text if view.verification != "confirmed" else "Paid",
+                PAYMENT_CELL.get(view.verification or "", "Not checked yet"),
                 local_time(datetime.fromtimestamp(view.expires_at, UTC)),
             )
             for column, text in enumerate(cells):
@@ -308,22 +328,25 @@ class ZcashPage(Page):
             self.steps.clear()
             self.state.clear()
             self.request_text.setText("Select a permission to see how to pay it.")
+            self.request_box.setTitle("Payment request")
             self.copy_button.setEnabled(False)
             return
+        self.request_box.setTitle(f"Payment request: {zec(view.amount_zat)} to {view.provider_name}")
         pending = view.status.value == "pending_payment"
         self.qr.set_data(view.payment_uri if pending else "")
         self.qr.setVisible(pending)
         self.uri.setText(view.payment_uri)
+        self.uri.setCursorPosition(0)  # show where it starts: zcash:<address>
         self.copy_button.setEnabled(True)
         if pending:
             memo = (
-                f" with the memo paygo:perm:{view.permission_id} (already in the request)"
+                " Keep the memo it carries: it ties the payment to this permission."
                 if view.is_shielded
-                else " (a transparent address: no memo)"
+                else ""
             )
             self.request_text.setText(
-                f"Pay exactly {zec(view.amount_zat)} to {view.provider_name}{memo}: scan the code with "
-                "your Zcash wallet or paste the request into it. Then press “I have paid”."
+                f"Scan the code with your Zcash wallet, or copy the request below into it, and pay exactly "
+                f"{zec(view.amount_zat)}.{memo} Then press “I have paid”."
             )
         else:
             self.request_text.setText(
@@ -335,7 +358,7 @@ class ZcashPage(Page):
         for code, label in VERIFICATION_STEPS:
             parts.append(f"<b>{label}</b>" if code == current else label)
         self.steps.setText("  ›  ".join(parts))
-        state = view.verification_text
+        state = view.verification_text if view.verification == "seen" and view.confirmations else ""
         if view.verification == "underpaid":
             state = "The provider saw less than the amount asked; pay the difference to the same request."
         self.state.setText(state)
