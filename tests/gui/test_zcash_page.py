@@ -202,8 +202,16 @@ def test_reminders_once_each_through_the_notifier(
     window = open_window()  # the app opens again on the same data: it checks at once
     qtbot.waitUntil(lambda: len(notifier.shown) == 2, timeout=TIMEOUT)
     assert "expires in 1 day" in notifier.shown[1][1]
-    window.pages["zcash"].check_reminders()
+    page = window.pages["zcash"]
+    page.check_reminders()
     assert len(notifier.shown) == 2  # neither is shown again
+
+    # past its expiry the permission shows as expired at once (the provider agrees at its next answer)
+    clock.now = EXPIRES
+    page.reload()
+    assert cell(page, "Status") == "Expired" and not page.revoke_button.isEnabled()
+    page.check_reminders()
+    assert len(notifier.shown) == 2
 
 
 def test_without_a_tray_reminders_show_in_the_window(
@@ -218,3 +226,19 @@ def test_without_a_tray_reminders_show_in_the_window(
     assert banner.isVisible() and "expires within the hour" in banner.label.text()
     click(qtbot, banner.dismiss)
     assert not banner.isVisible()
+
+
+def test_the_page_warns_when_the_provider_deducted_more_than_metered(unlocked_window: Any) -> None:
+    from paygo_desktop.zcash.trust import interval_zat
+    from tests.zcash.test_zcash_reminders import RATE
+
+    ctx = unlocked_window.ctx
+    ctx.zcash_book.clock = Clock(START)
+    add_permission(ctx.store, "zp_fair", deducted=5_000 + interval_zat(RATE, 60), metered=5_000)
+    unlocked_window.show_page("zcash")
+    page = unlocked_window.pages["zcash"]
+    assert not page.warnings.isVisible()
+    add_permission(ctx.store, "zp_greedy", deducted=5_000 + interval_zat(RATE, 60) + 1, metered=5_000)
+    page.reload()
+    assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
+    assert page.warnings.text().startswith("Radio Co has deducted 0.00006668 ZEC from this permission")

@@ -3,6 +3,7 @@ buying, the token sealed at rest, verification states, refresh, revoke, the engi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,8 +111,11 @@ async def test_the_token_is_never_stored_in_clear(
     book: Any,
     ctx: AppContext,
     zcash_provider: ZcashProvider,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     view = await book.create(zcash_provider.url, ACCOUNT, USER_Z, TERMS)
+    await book.revoke(zcash_provider.url, view.permission_id)  # sends the token
     token = book.token_lookup(view.permission_id)
     assert len(token) > 20
     ctx.settings.save()
@@ -122,6 +126,7 @@ async def test_the_token_is_never_stored_in_clear(
     with sqlite3.connect(ctx.store.path) as db:
         (sealed,) = db.execute("SELECT token_sealed FROM zcash_permissions").fetchone()
     assert sealed.startswith("v1.") and token not in sealed
+    assert caplog.records and token not in caplog.text
 
     ctx.wallet.lock()
     with pytest.raises(WalletLocked):
