@@ -46,6 +46,15 @@ class AppContext:
 
         return Wallet(self.data_dir.wallet_dir, self.accounts)
 
+    @cached_property
+    def zcash_book(self):  # type: ignore[no-untyped-def]  # -> paygo_desktop.zcash.book.PermissionBook
+        """The Zcash permissions; tokens sealed under the keys of the (unlocked) wallet's accounts.
+
+        ``zcash_book.token_lookup(permission_id) -> str`` is what the session engine is given."""
+        from paygo_desktop.zcash.book import PermissionBook
+
+        return PermissionBook(self.store, lambda account: bytes(self.wallet.local_account(account).key))
+
     @property
     def network(self) -> Network:
         network = self.networks.get(self.settings.network) or SANDBOX

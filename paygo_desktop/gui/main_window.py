@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop import APP_NAME
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.idle import IdleWatcher
+from paygo_desktop.gui.notifier import NoticeBanner, Notifier, make_notifier
 from paygo_desktop.gui.resources import app_icon_path
 from paygo_desktop.gui.status_bar import StatusBar
 
@@ -73,10 +74,12 @@ class MainWindow(QMainWindow):
         poll_network: bool = True,
         keychain: Any = None,
         sandbox: Any = None,
+        notifier: Notifier | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._keychain = keychain
+        self._notifier = notifier  # reminders; None: the tray, or the banner where there is no tray
         self.sandbox = sandbox  # a SandboxLauncher: starts the local world when the Sandbox network is used
         self.runner = runner or TaskRunner(self)
         self.theme = theme
@@ -193,8 +196,20 @@ class MainWindow(QMainWindow):
             self.shortcuts.append(shortcut)
         self.sidebar.currentRowChanged.connect(self._row_changed)
         layout.addWidget(side)
-        layout.addWidget(self.pages_stack, 1)
+        self.banner = NoticeBanner()
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.pages_stack, 1)
+        layout.addLayout(column, 1)
         return shell
+
+    @property
+    def notifier(self) -> Notifier:
+        """Where reminders go: the one given, else the tray (the banner above the pages without a tray)."""
+        if self._notifier is None:
+            self._notifier = make_notifier(self.banner, self.windowIcon(), self)
+        return self._notifier
 
     def _build_pages(self) -> None:
         from paygo_desktop.gui.pages.activity_page import ActivityPage
@@ -218,7 +233,7 @@ class MainWindow(QMainWindow):
             ServicesPage(self.ctx, self.runner),
             SessionsPage(),
             EscrowPage(),
-            ZcashPage(),
+            ZcashPage(self.ctx, self.runner, self.notifier),
             ActivityPage(),
             VendorPage(),
             self.settings_page,
@@ -244,6 +259,12 @@ class MainWindow(QMainWindow):
     def _set_mode(self, mode: str) -> None:
         self.mode = mode
         self.status.setVisible(mode == "app")
+        zcash: Any = self.pages.get("zcash")
+        if zcash is not None:  # renewal reminders only while the app is open, never on the lock screen
+            if mode == "app":
+                zcash.start_watching()
+            else:
+                zcash.stop_watching()
         if mode == "app":
             self.idle.start()
             self._ensure_sandbox()

@@ -240,7 +240,12 @@ class SpendingRow(Base):
 
 
 class ZcashPermissionRow(Base):
-    """A Zcash spending permission bought from a provider. The bearer token is not kept here."""
+    """A Zcash spending permission bought from a provider.
+
+    The provider's bearer token is never kept in clear: ``token_sealed`` holds it encrypted (AES-GCM) under
+    a key derived from the private key of ``account`` (see ``paygo_desktop.zcash.token_seal``), so only
+    the unlocked wallet can read it.
+    """
 
     __tablename__ = "zcash_permissions"
     __table_args__ = (UniqueConstraint("provider_url", "permission_id"),)
@@ -250,6 +255,7 @@ class ZcashPermissionRow(Base):
     provider_name: Mapped[str] = mapped_column(String(200), nullable=False)
     permission_id: Mapped[str] = mapped_column(String(100), nullable=False)
     account: Mapped[str] = mapped_column(String(42), nullable=False)
+    user_address: Mapped[str | None] = mapped_column(Text, nullable=True)  # the user's Zcash address
     pay_address: Mapped[str] = mapped_column(Text, nullable=False)
     payment_uri: Mapped[str] = mapped_column(Text, nullable=False)
     amount_zat: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -259,6 +265,8 @@ class ZcashPermissionRow(Base):
     metered_zat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the app's meter says
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     verification: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    confirmations: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # AES-GCM, never the clear token
     allow_fallback: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

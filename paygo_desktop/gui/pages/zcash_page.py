@@ -1,16 +1,537 @@
-"""The Zcash page: an honest empty state until the feature exists."""
+"""The Zcash page: spending permissions per provider, buying one (ZIP-321 request as URI and QR), "I have
+paid" with its visible states, revoke, the fall-back choice, renewal reminders and the trust check.
+
+The permission book (``ctx.zcash_book``, Qt-free) does the work; calls to providers go through the
+``TaskRunner``. Reminders are checked once a minute and handed to the notifier the window was given.
+"""
 
 from __future__ import annotations
 
-from paygo_desktop.gui.pages.placeholder_pages import EmptyPage
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.format import local_time
+from paygo_desktop.gui.notifier import Notifier
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.empty_state import EmptyState
+from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.qr_view import QrView
+
+COLUMNS = (
+    "Provider",
+    "Amount",
+    "Rate / hour",
+    "Hours bought",
+    "Hours used",
+    "Hours left",
+    "Status",
+    "Payment",
+    "Expires",
+)
+PAYMENT_CELL = {
+    "awaiting_payment": "Not seen yet",
+    "seen": "Seen, confirming",
+    "underpaid": "Underpaid",
+    "confirmed": "Paid",
+}
+REMINDER_CHECK_MS = 60_000
+REFRESH_EVERY_CHECKS = 5  # ask the providers every 5 minutes while a permission is not over
+VERIFICATION_STEPS = (
+    ("awaiting_payment", "Awaiting payment"),
+    ("seen", "Seen"),
+    ("confirmed", "Confirmed"),
+)
+INTRO = (
+    "A spending permission is ZEC you pay a provider once, from any Zcash wallet; its services then bill "
+    "your use by the hour from it, without a payment each time. Create one below, pay the request it shows, "
+    "then press “I have paid”."
+)
 
 
-class ZcashPage(EmptyPage):
+def zec(zat: int) -> str:
+    from paygo_desktop.zcash.amounts import format_zec
+
+    return f"{format_zec(zat)} ZEC"
+
+
+class ZcashPage(Page):
     key = "zcash"
     title = "Zcash"
-    empty_title = "No Zcash permissions"
-    explanation = (
-        "Zcash spending permissions let a service draw small amounts from a shielded account within"
-        " limits you set. None have been granted."
-    )
-    what_appears = "Each permission, its limit, what it has spent and a way to revoke it will appear here."
+
+    def __init__(
+        self,
+        ctx: Any,
+        runner: TaskRunner,
+        notifier: Notifier | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = runner
+        self.notifier = notifier
+        self.views: list[Any] = []
+        self._revoke_armed: tuple[str, str] | None = None
+        self._checks = 0
+
+        intro = QLabel(INTRO)
+        intro.setObjectName("Hint")
+        intro.setWordWrap(True)
+        self.layout_.addWidget(intro)
+        self.message = InlineMessage(self, "Zcash message")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.message)
+        self.warnings = InlineMessage(self, "Trust check")
+        self.warnings.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.warnings)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Zcash permissions")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.empty = EmptyState(
+            "No Zcash permissions yet",
+            "You have not bought a spending permission from a provider. Create one with the form below.",
+            "Each permission appears here with its amount, rate, hours used and left, status and expiry.",
+        )
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.empty)
+        self.layout_.addWidget(self.stack, 1)
+
+        actions = QHBoxLayout()
+        self.paid_button = QPushButton("I have paid")
+        self.paid_button.setAccessibleName("I have paid: check the payment")
+        self.revoke_button = QPushButton("Revoke…")
+        self.revoke_button.setAccessibleName("Revoke the permission")
+        self.fallback = QCheckBox("When it runs out, continue on my escrow channel")
+        self.fallback.setAccessibleName("Fall back to the escrow channel")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Ask the providers for the latest figures")
+        for widget in (self.paid_button, self.revoke_button, self.fallback):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(self.refresh_button)
+        self.layout_.addLayout(actions)
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self._build_create_form(), 1)
+        bottom.addWidget(self._build_request_panel(), 1)
+        self.layout_.addLayout(bottom)
+
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.paid_button.clicked.connect(self.verify_selected)
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        self.fallback.toggled.connect(self._fallback_toggled)
+        self.refresh_button.clicked.connect(self.refresh_from_providers)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REMINDER_CHECK_MS)
+        self.timer.timeout.connect(self._tick)
+        self._selection_changed()
+
+    @property
+    def book(self) -> Any:
+        return self.ctx.zcash_book
+
+    # -- building ----------------------------------------------------------------------------------------
+    def _build_create_form(self) -> QGroupBox:
+        box = QGroupBox("New permission")
+        form = QFormLayout(box)
+        self.provider = QComboBox()
+        self.provider.setAccessibleName("Provider")
+        self.user_address = QLineEdit()
+        self.user_address.setPlaceholderText("zs1…, u1…, t1… (testnet: ztestsapling1…, utest1…, tm…)")
+        self.user_address.setAccessibleName("Your Zcash address")
+        self.user_address.setToolTip(
+            "The address you pay from. The provider ties the permission to it and can find it by it later."
+        )
+        self.amount = QLineEdit()
+        self.amount.setPlaceholderText("for example 0.5")
+        self.amount.setAccessibleName("Amount in ZEC")
+        self.rate = QLineEdit()
+        self.rate.setPlaceholderText("for example 0.01")
+        self.rate.setAccessibleName("Rate per hour in ZEC")
+        self.days = QSpinBox()
+        self.days.setRange(1, 365)
+        self.days.setValue(30)
+        self.days.setSuffix(" days")
+        self.days.setAccessibleName("Lasts for")
+        self.hours = QLabel()
+        self.hours.setWordWrap(True)
+        self.hours.setAccessibleName("What the amount buys")
+        self.create_error = InlineMessage(box, "Why the permission cannot be created")
+        self.create_error.setTextFormat(Qt.TextFormat.PlainText)
+        self.create_button = QPushButton("Create permission")
+        self.create_button.setObjectName("Primary")
+        self.create_button.setAccessibleName("Create permission")
+        form.addRow("Provider", self.provider)
+        form.addRow("Your Zcash address", self.user_address)
+        form.addRow("Amount (ZEC)", self.amount)
+        form.addRow("Rate per hour (ZEC)", self.rate)
+        form.addRow("Lasts", self.days)
+        form.addRow("", self.hours)
+        form.addRow("", self.create_error)
+        form.addRow("", self.create_button)
+        for field in (self.amount, self.rate):
+            field.textChanged.connect(self._update_hours)
+        self.days.valueChanged.connect(self._update_hours)
+        self.create_button.clicked.connect(self.create_permission)
+        self._update_hours()
+        return box
+
+    def _build_request_panel(self) -> QGroupBox:
+        box = QGroupBox("Payment request")
+        self.request_box = box
+        row = QHBoxLayout(box)
+        self.qr = QrView("Payment request QR code")
+        row.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignTop)
+        column = QVBoxLayout()
+        self.request_text = QLabel("Select a permission to see how to pay it.")
+        self.request_text.setWordWrap(True)
+        self.request_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.request_text.setAccessibleName("How to pay")
+        uri_row = QHBoxLayout()
+        self.uri = QLineEdit()
+        self.uri.setReadOnly(True)
+        self.uri.setAccessibleName("Payment request (ZIP-321 URI)")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setAccessibleName("Copy the payment request")
+        self.copy_button.clicked.connect(self._copy_uri)
+        uri_row.addWidget(self.uri, 1)
+        uri_row.addWidget(self.copy_button)
+        self.steps = QLabel()
+        self.steps.setAccessibleName("Payment check")
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.state.setTextFormat(Qt.TextFormat.PlainText)
+        self.state.setAccessibleName("Payment state")
+        for widget in (self.request_text, self.steps, self.state):
+            column.addWidget(widget)
+        column.addLayout(uri_row)
+        column.addStretch(1)
+        row.addLayout(column, 1)
+        return box
+
+    # -- showing -----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload from the store (cheap), then ask the providers in the background."""
+        self._fill_providers()
+        self.reload()
+        self.refresh_from_providers()
+
+    def _fill_providers(self) -> None:
+        current = self.provider.currentData()
+        self.provider.clear()
+        for url in self.ctx.provider_urls():
+            self.provider.addItem(url, url)
+        index = self.provider.findData(current)
+        self.provider.setCurrentIndex(max(index, 0))
+        has = self.provider.count() > 0
+        self.provider.setEnabled(has)
+        self.provider.setToolTip(
+            "" if has else "Add a provider on the Services page, or choose the Sandbox network in Settings."
+        )
+        self._update_hours()
+
+    def reload(self) -> None:
+        selected = self.selected()
+        key = (selected.provider_url, selected.permission_id) if selected else None
+        self.views = self.book.all()
+        self.table.setRowCount(len(self.views))
+        for row, view in enumerate(self.views):
+            cells = (
+                view.provider_name,
+                zec(view.amount_zat),
+                zec(view.rate_per_hour_zat),
+                view.max_hours,
+                view.used_hours,
+                view.remaining_hours,
+                view.status_text,
+                PAYMENT_CELL.get(view.verification or "", "Not checked yet"),
+                local_time(datetime.fromtimestamp(view.expires_at, UTC)),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if 1 <= column <= 5:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if column == 0:
+                    item.setToolTip(view.provider_url)
+                self.table.setItem(row, column, item)
+            if key == (view.provider_url, view.permission_id):
+                self.table.selectRow(row)
+        self.stack.setCurrentWidget(self.table if self.views else self.empty)
+        warnings = [w for w in (v.trust_warning for v in self.views) if w]
+        if warnings:
+            self.warnings.error("\n".join(warnings))
+        else:
+            self.warnings.clear_message()
+        if self.views and self.selected() is None:
+            self.table.selectRow(0)
+        self._selection_changed()
+
+    def selected(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.views):
+            return None
+        return self.views[rows[0].row()]
+
+    def select(self, provider_url: str, permission_id: str) -> None:
+        for row, view in enumerate(self.views):
+            if (view.provider_url, view.permission_id) == (provider_url, permission_id):
+                self.table.selectRow(row)
+
+    def _selection_changed(self) -> None:
+        view = self.selected()
+        self._disarm_revoke()
+        over = view is None or view.status.is_terminal
+        self.paid_button.setEnabled(view is not None and view.status.value == "pending_payment")
+        self.revoke_button.setEnabled(not over and view is not None and view.has_token)
+        self.fallback.blockSignals(True)
+        self.fallback.setChecked(bool(view and view.allow_fallback))
+        self.fallback.setEnabled(not over)
+        self.fallback.blockSignals(False)
+        self._show_request(view)
+
+    def _show_request(self, view: Any) -> None:
+        if view is None:
+            self.qr.set_data("")
+            self.uri.clear()
+            self.steps.clear()
+            self.state.clear()
+            self.request_text.setText("Select a permission to see how to pay it.")
+            self.request_box.setTitle("Payment request")
+            self.copy_button.setEnabled(False)
+            return
+        self.request_box.setTitle(f"Payment request: {zec(view.amount_zat)} to {view.provider_name}")
+        pending = view.status.value == "pending_payment"
+        self.qr.set_data(view.payment_uri if pending else "")
+        self.qr.setVisible(pending)
+        self.uri.setText(view.payment_uri)
+        self.uri.setCursorPosition(0)  # show where it starts: zcash:<address>
+        self.copy_button.setEnabled(True)
+        if pending:
+            memo = (
+                " Keep the memo it carries: it ties the payment to this permission."
+                if view.is_shielded
+                else ""
+            )
+            self.request_text.setText(
+                f"Scan the code with your Zcash wallet, or copy the request below into it, and pay exactly "
+                f"{zec(view.amount_zat)}.{memo} Then press “I have paid”."
+            )
+        else:
+            self.request_text.setText(
+                f"{view.status_text}: {view.used_hours} of {view.max_hours} hours used, "
+                f"{view.remaining_hours} left at {zec(view.rate_per_hour_zat)} per hour."
+            )
+        current = view.verification or "awaiting_payment"
+        parts = []
+        for code, label in VERIFICATION_STEPS:
+            parts.append(f"<b>{label}</b>" if code == current else label)
+        self.steps.setText("  ›  ".join(parts))
+        state = view.verification_text if view.verification == "seen" and view.confirmations else ""
+        if view.verification == "underpaid":
+            state = "The provider saw less than the amount asked; pay the difference to the same request."
+        self.state.setText(state)
+
+    def _update_hours(self) -> None:
+        from paygo_desktop.zcash.terms_input import describe
+
+        ok, text = describe(self.amount.text(), self.rate.text(), self.days.value())
+        if not self.amount.text().strip() and not self.rate.text().strip():
+            ok, text = False, "Enter an amount and a rate to see how many hours it buys."
+        self.hours.setText(text)
+        self.hours.setObjectName("" if ok else "Hint")
+        self.hours.style().unpolish(self.hours)
+        self.hours.style().polish(self.hours)
+        self.create_button.setEnabled(ok and self.provider.count() > 0)
+
+    # -- actions -----------------------------------------------------------------------------------------
+    def _account(self) -> str | None:
+        active = self.ctx.settings.active_account
+        records = self.ctx.accounts.list()
+        for record in records:
+            if record.address.lower() == (active or "").lower():
+                return str(record.address)
+        return str(records[0].address) if records else None
+
+    def create_permission(self) -> None:
+        from paygo_desktop.zcash.addresses import InvalidAddress, parse_address
+        from paygo_desktop.zcash.terms_input import TermsError, parse_terms
+
+        self.create_error.clear_message()
+        url = self.provider.currentData()
+        account = self._account()
+        if not url or account is None:
+            self.create_error.error("Choose a provider first (add one on the Services page).")
+            return
+        try:
+            terms = parse_terms(self.amount.text(), self.rate.text(), self.days.value())
+        except TermsError as exc:
+            self.create_error.error(str(exc))
+            return
+        address = self.user_address.text().strip()
+        if not address:
+            self.create_error.error("Enter your Zcash address: the provider ties the permission to it.")
+            return
+        try:
+            parse_address(address)
+        except InvalidAddress as exc:
+            self.create_error.error(f"That is not a Zcash address: {exc.message}.")
+            return
+        self.create_button.setEnabled(False)
+        self.create_error.ok("Asking the provider…")
+
+        def done(view: Any) -> None:
+            self.create_error.ok("Created. Pay the request on the right, then press “I have paid”.")
+            self.amount.clear()
+            self.rate.clear()
+            self.reload()
+            self.select(view.provider_url, view.permission_id)
+
+        def failed(message: str) -> None:
+            self.create_error.error(message)
+            self._update_hours()
+
+        self.runner.run(
+            self.book.create(url, account, address, terms),
+            on_success=done,
+            on_error=failed,
+            name="zcash-create",
+        )
+
+    def verify_selected(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        self.paid_button.setEnabled(False)
+        self.state.setText("Asking the provider whether the payment arrived…")
+
+        def done(updated: Any) -> None:
+            self.reload()
+            if updated.status.value == "active":
+                self.message.ok(f"Your permission with {updated.provider_name} is active.")
+            elif updated.verification == "awaiting_payment":
+                self.message.ok(
+                    "The provider has not seen the payment yet. A new payment can take a minute to reach "
+                    "it; press “I have paid” again shortly."
+                )
+            else:
+                self.message.ok(f"{updated.verification_text}. Press “I have paid” again in a few minutes.")
+
+        self._run(self.book.verify(view.provider_url, view.permission_id), done, "zcash-verify")
+
+    def revoke_selected(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        key = (view.provider_url, view.permission_id)
+        if self._revoke_armed != key:
+            self._revoke_armed = key
+            self.revoke_button.setText("Revoke now")
+            self.message.error(
+                f"Revoking ends this permission with {view.provider_name} for good: no session can use its "
+                f"{view.remaining_hours} remaining hours. Press “Revoke now” to confirm."
+            )
+            return
+        self._disarm_revoke()
+        self.revoke_button.setEnabled(False)
+
+        def done(updated: Any) -> None:
+            self.reload()
+            self.message.ok(f"The permission with {updated.provider_name} is revoked.")
+
+        self._run(self.book.revoke(view.provider_url, view.permission_id), done, "zcash-revoke")
+
+    def _disarm_revoke(self) -> None:
+        self._revoke_armed = None
+        self.revoke_button.setText("Revoke…")
+
+    def _fallback_toggled(self, checked: bool) -> None:
+        view = self.selected()
+        if view is not None:
+            self.book.set_allow_fallback(view.provider_url, view.permission_id, checked)
+            self.reload()
+
+    def _copy_uri(self) -> None:
+        QGuiApplication.clipboard().setText(self.uri.text())
+        self.message.ok("Payment request copied.")
+
+    def _run(self, work: Any, done: Any, name: str) -> None:
+        def failed(message: str) -> None:
+            self.message.error(message)
+            self._selection_changed()
+
+        self.message.clear_message()
+        self.runner.run(work, on_success=done, on_error=failed, name=name)
+
+    # -- background: providers' figures and reminders -----------------------------------------------------
+    def refresh_from_providers(self) -> None:
+        if not any(not v.stored_status.is_terminal for v in self.views):
+            return
+        self.refresh_button.setEnabled(False)
+
+        def done(report: Any) -> None:
+            self.refresh_button.setEnabled(True)
+            self.reload()
+            if report.problems:
+                self.message.error("Some providers could not be asked:\n" + "\n".join(report.problems))
+            self.check_reminders()
+
+        def failed(message: str) -> None:
+            self.refresh_button.setEnabled(True)
+            self.message.error(message)
+
+        self.runner.run(self.book.refresh_all(), on_success=done, on_error=failed, name="zcash-refresh")
+
+    def check_reminders(self) -> None:
+        """Show each reminder that is due and was never shown (the book remembers across restarts)."""
+        if self.notifier is None:
+            return
+        for reminder in self.book.due_reminders():
+            self.notifier.notify(reminder.title, reminder.text)
+
+    def start_watching(self) -> None:
+        """The app is open (unlocked): check reminders now and once a minute."""
+        if not self.timer.isActive():
+            self.timer.start()
+            QTimer.singleShot(0, self.check_reminders)
+
+    def stop_watching(self) -> None:
+        """Locked or closing: no reminders on the lock screen."""
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        self._checks += 1
+        if self._checks % REFRESH_EVERY_CHECKS == 0:
+            self.refresh_from_providers()
+        self.check_reminders()

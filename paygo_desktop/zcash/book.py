@@ -1,0 +1,470 @@
+"""The permission book: the user's Zcash spending permissions, kept in the ``zcash_permissions`` table.
+
+It buys a permission from a provider (the provider's answer is checked before anything is kept: its
+payment address must be a valid Zcash address on the user's network, its ZIP-321 request must ask for
+exactly the amount agreed, with the memo ``paygo:perm:<id>`` when — and only when — the address is
+shielded), refreshes what the provider says (status, hours used and remaining, deductions, verification:
+awaiting payment → seen → confirmed), revokes, and hands the bearer token to the session engine through
+``token_lookup``. The token is sealed under the buying account's key (``token_seal``): with the wallet
+locked nothing can read it. Time comes from an injected clock (Unix seconds).
+
+Reminders (``reminders``) and the trust-but-verify check (``trust``) are computed from the book's rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import SessionRow, ZcashPermissionRow
+from paygo_desktop.store.notices import NoticeLog
+from paygo_desktop.zcash import reminders, trust
+from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
+from paygo_desktop.zcash.amounts import format_zec
+from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms, payment_memo
+from paygo_desktop.zcash.terms_input import TermsInput, hours_text
+from paygo_desktop.zcash.token_seal import open_token, seal_token
+from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, parse_uri
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+KeyForAccount = Callable[[str], bytes]
+"""The private key of an account of the unlocked wallet (raises ``WalletLocked`` while locked)."""
+ClientFactory = Callable[[str], Any]
+"""A ``ProviderClient`` for a provider URL (an async context manager)."""
+
+
+class PermissionBookError(UserFacingError):
+    """A permission cannot be bought, found or used; the message says why."""
+
+
+class UnsafeOffer(PermissionBookError):
+    """The provider's answer to "create a permission" is not what was asked or not payable safely."""
+
+
+VERIFICATION_TEXT = {
+    None: "Not checked yet",
+    "awaiting_payment": "Awaiting payment",
+    "seen": "Payment seen, waiting for confirmations",
+    "underpaid": "Underpaid",
+    "confirmed": "Payment confirmed",
+}
+STATUS_TEXT = {
+    PermissionStatus.PENDING_PAYMENT: "Waiting for payment",
+    PermissionStatus.ACTIVE: "Active",
+    PermissionStatus.EXHAUSTED: "Used up",
+    PermissionStatus.EXPIRED: "Expired",
+    PermissionStatus.REVOKED: "Revoked",
+}
+
+
+def _unix(at: datetime) -> int:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp())
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def same_network(a: ZcashAddress, b: ZcashAddress) -> bool:
+    """Both on one network; transparent test and regtest addresses share their encoding."""
+    if a.network is b.network:
+        return True
+    loose = {Network.TEST, Network.REGTEST}
+    return {a.network, b.network} <= loose and (a.is_transparent or b.is_transparent)
+
+
+@dataclass(frozen=True)
+class PermissionView:
+    """One permission as the app knows it (public data only)."""
+
+    provider_url: str
+    provider_name: str
+    permission_id: str
+    account: str
+    user_address: str | None
+    pay_address: str
+    payment_uri: str
+    amount_zat: int
+    rate_per_hour_zat: int
+    used_seconds: int
+    deducted_zat: int
+    metered_zat: int
+    stored_status: PermissionStatus
+    verification: str | None
+    confirmations: int
+    allow_fallback: bool
+    expires_at: int
+    created_at: int
+    has_token: bool
+    tick_seconds: int = trust.DEFAULT_TICK_SECONDS
+    now: int = field(default=0, compare=False)
+
+    @property
+    def status(self) -> PermissionStatus:
+        """The stored status, with expiry applied at ``now`` (the provider agrees at the next refresh)."""
+        if not self.stored_status.is_terminal and self.now >= self.expires_at:
+            return PermissionStatus.EXPIRED
+        return self.stored_status
+
+    @property
+    def terms(self) -> PermissionTerms:
+        return PermissionTerms(self.amount_zat, self.rate_per_hour_zat)
+
+    @property
+    def max_seconds(self) -> int:
+        return self.terms.max_seconds
+
+    @property
+    def remaining_seconds(self) -> int:
+        return self.terms.remaining_seconds(self.used_seconds)
+
+    @property
+    def max_hours(self) -> str:
+        return hours_text(self.max_seconds)
+
+    @property
+    def used_hours(self) -> str:
+        return hours_text(self.used_seconds)
+
+    @property
+    def remaining_hours(self) -> str:
+        return hours_text(self.remaining_seconds)
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT[self.status]
+
+    @property
+    def verification_text(self) -> str:
+        text = VERIFICATION_TEXT.get(self.verification, self.verification or "")
+        if self.verification == "seen" and self.confirmations:
+            plural = "s" if self.confirmations != 1 else ""
+            return f"{text} ({self.confirmations} confirmation{plural} so far)"
+        return text
+
+    @property
+    def is_shielded(self) -> bool:
+        return parse_address(self.pay_address).is_shielded
+
+    @property
+    def trust_warning(self) -> str | None:
+        return trust.overcharge_warning(
+            self.provider_name, self.deducted_zat, self.metered_zat, self.rate_per_hour_zat, self.tick_seconds
+        )
+
+
+@dataclass
+class RefreshReport:
+    updated: list[PermissionView] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _default_client(url: str) -> Any:
+    from paygo_desktop.protocol.client import ProviderClient
+
+    return ProviderClient(url)
+
+
+class PermissionBook:
+    def __init__(
+        self,
+        store: Store,
+        key_for_account: KeyForAccount,
+        *,
+        clock: Clock = time.time,
+        client_factory: ClientFactory = _default_client,
+    ) -> None:
+        self.store = store
+        self.key_for_account = key_for_account
+        self.clock = clock
+        self.client_factory = client_factory
+        self.notices = NoticeLog(store)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    # ------------------------------------------------------------------------------------ reading
+
+    def _view(self, row: ZcashPermissionRow, tick: int | None, now: int) -> PermissionView:
+        return PermissionView(
+            provider_url=row.provider_url,
+            provider_name=row.provider_name,
+            permission_id=row.permission_id,
+            account=row.account,
+            user_address=row.user_address,
+            pay_address=row.pay_address,
+            payment_uri=row.payment_uri,
+            amount_zat=row.amount_zat,
+            rate_per_hour_zat=row.rate_per_hour_zat,
+            used_seconds=row.used_seconds,
+            deducted_zat=row.deducted_zat,
+            metered_zat=row.metered_zat,
+            stored_status=PermissionStatus(row.status),
+            verification=row.verification,
+            confirmations=row.confirmations,
+            allow_fallback=row.allow_fallback,
+            expires_at=_unix(row.expires_at),
+            created_at=_unix(row.created_at),
+            has_token=row.token_sealed is not None,
+            tick_seconds=tick or trust.DEFAULT_TICK_SECONDS,
+            now=now,
+        )
+
+    def _ticks(self, db: Any) -> dict[str, int]:
+        query = (
+            select(SessionRow.zcash_permission_id, func.max(SessionRow.tick_seconds))
+            .where(SessionRow.funding == "zcash", SessionRow.zcash_permission_id.is_not(None))
+            .group_by(SessionRow.zcash_permission_id)
+        )
+        return {pid: int(tick) for pid, tick in db.execute(query).all() if pid and tick}
+
+    def all(self) -> list[PermissionView]:
+        """Every permission, newest first."""
+        now = self.now()
+        with self.store.session() as db:
+            ticks = self._ticks(db)
+            rows = db.scalars(
+                select(ZcashPermissionRow).order_by(
+                    ZcashPermissionRow.created_at.desc(), ZcashPermissionRow.id.desc()
+                )
+            ).all()
+            return [self._view(r, ticks.get(r.permission_id), now) for r in rows]
+
+    def get(self, provider_url: str, permission_id: str) -> PermissionView:
+        now = self.now()
+        with self.store.session() as db:
+            row = self._row(db, provider_url, permission_id)
+            return self._view(row, self._ticks(db).get(permission_id), now)
+
+    def _row(self, db: Any, provider_url: str, permission_id: str) -> ZcashPermissionRow:
+        row = db.scalar(
+            select(ZcashPermissionRow).where(
+                ZcashPermissionRow.provider_url == provider_url,
+                ZcashPermissionRow.permission_id == permission_id,
+            )
+        )
+        if row is None:
+            raise PermissionBookError("This permission is not in the app's records.")
+        return row
+
+    # ------------------------------------------------------------------------------------ buying
+
+    async def create(
+        self, provider_url: str, account: str, user_address: str, terms: TermsInput
+    ) -> PermissionView:
+        """Ask ``provider_url`` for a permission and keep it (token sealed). Nothing is kept when the
+        provider's answer fails a check; ``WalletLocked`` before anything is asked when the wallet is
+        locked (the token could not be kept)."""
+        try:
+            user = parse_address(user_address.strip())
+        except InvalidAddress as exc:
+            raise PermissionBookError(f"Your Zcash address is not valid: {exc.message}.") from None
+        key = self.key_for_account(account)  # before the provider hands out a token we could not keep
+        async with self.client_factory(provider_url) as client:
+            info = await client.provider_info()
+            if not info.zcash:
+                raise PermissionBookError(f"{info.name} does not offer Zcash spending permissions.")
+            offer = await client.create_zcash_permission(
+                user.encoded, terms.amount_zat, terms.rate_zat_per_hour, terms.duration_days
+            )
+        check_offer(offer, user, terms)
+        assert offer.token is not None
+        sealed = seal_token(offer.token, key, provider_url, offer.id)
+        now = self.now()
+        with self.store.session() as db:
+            db.add(
+                ZcashPermissionRow(
+                    provider_url=provider_url,
+                    provider_name=info.name,
+                    permission_id=offer.id,
+                    account=account,
+                    user_address=user.encoded,
+                    pay_address=offer.payment_address,
+                    payment_uri=offer.payment_uri,
+                    amount_zat=offer.amount_zat,
+                    rate_per_hour_zat=offer.rate_per_hour_zat,
+                    used_seconds=offer.used_seconds,
+                    deducted_zat=offer.spent_zat,
+                    metered_zat=0,
+                    status=offer.status.value,
+                    verification=offer.verification.value,
+                    confirmations=offer.confirmations,
+                    token_sealed=sealed,
+                    allow_fallback=False,
+                    expires_at=_utc(offer.expires_at),
+                    created_at=_utc(offer.created_at),
+                    updated_at=_utc(now),
+                )
+            )
+        log.info("zcash permission %s bought from %s", offer.id, provider_url)
+        return self.get(provider_url, offer.id)
+
+    # ------------------------------------------------------------------------------------ provider's view
+
+    def _apply(self, provider_url: str, remote: Any) -> PermissionView:
+        """Store what the provider says about a permission (never its token: it sends none after create)."""
+        with self.store.session() as db:
+            row = self._row(db, provider_url, remote.id)
+            if remote.amount_zat != row.amount_zat or remote.rate_per_hour_zat != row.rate_per_hour_zat:
+                raise UnsafeOffer(
+                    f"{row.provider_name} now reports other terms for this permission than it sold; "
+                    "the app keeps the terms agreed."
+                )
+            row.status = remote.status.value
+            row.verification = remote.verification.value
+            row.confirmations = remote.confirmations
+            row.used_seconds = remote.used_seconds
+            row.deducted_zat = remote.spent_zat
+            row.expires_at = _utc(remote.expires_at)
+            row.updated_at = _utc(self.now())
+        return self.get(provider_url, remote.id)
+
+    async def refresh(self, provider_url: str, permission_id: str) -> PermissionView:
+        async with self.client_factory(provider_url) as client:
+            remote = await client.get_zcash_permission(permission_id)
+        return self._apply(provider_url, remote)
+
+    async def refresh_all(self) -> RefreshReport:
+        """Ask each provider about every permission that is not over yet; one failing provider does not
+        stop the others (its problem is reported)."""
+        report = RefreshReport()
+        pending: dict[str, list[PermissionView]] = {}
+        for view in self.all():
+            if not view.stored_status.is_terminal:
+                pending.setdefault(view.provider_url, []).append(view)
+        for url, views in pending.items():
+            try:
+                async with self.client_factory(url) as client:
+                    for view in views:
+                        remote = await client.get_zcash_permission(view.permission_id)
+                        report.updated.append(self._apply(url, remote))
+            except UserFacingError as exc:
+                report.problems.append(f"{views[0].provider_name}: {exc}")
+        return report
+
+    async def verify(self, provider_url: str, permission_id: str) -> PermissionView:
+        """ "I have paid": ask the provider to look for the payment (awaiting → seen → confirmed)."""
+        async with self.client_factory(provider_url) as client:
+            remote = await client.verify_zcash_permission(permission_id)
+        view = self._apply(provider_url, remote)
+        log.info("zcash permission %s: %s, %s", permission_id, view.status.value, view.verification)
+        return view
+
+    async def revoke(self, provider_url: str, permission_id: str) -> PermissionView:
+        token = self._token(provider_url, permission_id)
+        async with self.client_factory(provider_url) as client:
+            remote = await client.revoke_zcash_permission(permission_id, token)
+        return self._apply(provider_url, remote)
+
+    # ------------------------------------------------------------------------------------ local choices
+
+    def set_allow_fallback(self, provider_url: str, permission_id: str, allowed: bool) -> None:
+        with self.store.session() as db:
+            row = self._row(db, provider_url, permission_id)
+            row.allow_fallback = allowed
+            row.updated_at = _utc(self.now())
+
+    def record_metered(self, permission_id: str, metered_zat: int, provider_url: str | None = None) -> None:
+        """The session engine's meter: the cumulative zatoshi it measured on this permission.
+
+        Never lowered: a figure below the stored one (an older tick arriving late) changes nothing."""
+        if isinstance(metered_zat, bool) or not isinstance(metered_zat, int) or metered_zat < 0:
+            raise ValueError("metered_zat must be an int >= 0")
+        with self.store.session() as db:
+            row = self._find(db, permission_id, provider_url)
+            row.metered_zat = max(row.metered_zat, metered_zat)
+            row.updated_at = _utc(self.now())
+
+    # ------------------------------------------------------------------------------------ the token
+
+    def _find(self, db: Any, permission_id: str, provider_url: str | None) -> ZcashPermissionRow:
+        if provider_url is not None:
+            return self._row(db, provider_url, permission_id)
+        rows = db.scalars(
+            select(ZcashPermissionRow).where(ZcashPermissionRow.permission_id == permission_id)
+        ).all()
+        if not rows:
+            raise PermissionBookError("This permission is not in the app's records.")
+        if len(rows) > 1:
+            raise PermissionBookError("Two providers use this permission id; the app cannot tell them apart.")
+        return rows[0]
+
+    def _token(self, provider_url: str | None, permission_id: str) -> str:
+        with self.store.session() as db:
+            row = self._find(db, permission_id, provider_url)
+            url, sealed, account = row.provider_url, row.token_sealed, row.account
+        if sealed is None:
+            raise PermissionBookError("The app holds no token for this permission, so it cannot use it.")
+        return open_token(sealed, self.key_for_account(account), url, permission_id)
+
+    def token_lookup(self, permission_id: str) -> str:
+        """The bearer token of ``permission_id`` for the session engine.
+
+        Raises ``WalletLocked`` while the wallet is locked, ``PermissionBookError`` for an unknown permission
+        or one without a token, ``TokenSealError`` if the sealed token does not open. Never logged."""
+        return self._token(None, permission_id)
+
+    # ------------------------------------------------------------------------------------ reminders
+
+    def due_reminders(self) -> list[reminders.Reminder]:
+        """Reminders to show now: each claimed in the ``notices`` table, so never shown twice."""
+        now = self.now()
+        shown: list[reminders.Reminder] = []
+        for view in self.all():
+            for reminder in reminders.due(view, now):
+                if self.notices.claim(reminder.key) and not reminder.superseded:
+                    shown.append(reminder)
+        return shown
+
+    def trust_warnings(self) -> list[str]:
+        return [w for w in (v.trust_warning for v in self.all()) if w]
+
+
+def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput) -> None:
+    """The provider's answer to "create" must be what was asked and safe to pay; else ``UnsafeOffer``."""
+    try:
+        address = parse_address(offer.payment_address)
+    except InvalidAddress as exc:
+        raise UnsafeOffer(
+            f"The provider's payment address is not a valid Zcash address ({exc.message})."
+        ) from None
+    if not same_network(address, user):
+        raise UnsafeOffer(
+            f"The provider asks for payment on {address.network.value}net, but your address is on "
+            f"{user.network.value}net."
+        )
+    if offer.amount_zat != terms.amount_zat or offer.rate_per_hour_zat != terms.rate_zat_per_hour:
+        raise UnsafeOffer(
+            f"The provider offered other terms ({format_zec(offer.amount_zat)} ZEC at "
+            f"{format_zec(offer.rate_per_hour_zat)} ZEC per hour) than asked; nothing was kept."
+        )
+    try:
+        request = parse_uri(offer.payment_uri)
+    except InvalidPaymentRequest as exc:
+        raise UnsafeOffer(f"The provider's payment request is not valid ZIP-321 ({exc}).") from None
+    if len(request.payments) != 1:
+        raise UnsafeOffer("The provider's payment request must hold exactly one payment.")
+    pay = request.payments[0]
+    if pay.address != offer.payment_address or pay.amount_zat != terms.amount_zat:
+        raise UnsafeOffer("The provider's payment request does not pay the agreed amount to its address.")
+    expected_memo = payment_memo(offer.id).encode() if address.is_shielded else None
+    if pay.memo != expected_memo:
+        raise UnsafeOffer(
+            "The provider's payment request carries the wrong memo."
+            if address.is_shielded
+            else "The provider's payment request has a memo for a transparent address."
+        )
+    if not offer.token:
+        raise UnsafeOffer("The provider did not hand out the permission's token.")
