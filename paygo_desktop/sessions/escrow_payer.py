@@ -6,9 +6,10 @@ Rules (``Meter`` does the arithmetic, on the engine's monotonic clock):
   claimed on chain) plus this session's amount. Each pays through the end of the next tick
   (``Meter.voucher_due``), never past the cap; each is written to the store before it is sent.
 * A voucher the provider does not confirm is sent again (a new ``seq``, the same amount and signature) at
-  the next wake-up. When no confirmation covers the time any more — the last confirmed amount paid up to
-  some second, plus the grace — the session ends, failed, and says so: the provider died or hangs. What
-  was signed but never confirmed is at most one tick.
+  the next wake-up, and nothing higher is signed until it is confirmed. When no confirmation covers the
+  time any more (the last confirmed amount paid up to some second, plus the grace) the session ends,
+  failed, and says so: the provider died or hangs. What was signed but never confirmed is one voucher,
+  one tick ahead.
 * The cap is the user's budget, or the channel's coverage when it holds less; the session stops there.
   Under 20% left, one ``low_funds`` event.
 * Stop: the meter stops; a final voucher tops the signed amount up to exactly the metered cost if the
@@ -197,11 +198,15 @@ class EscrowSession:
         while True:
             if meter.is_exhausted():
                 return Ending(self.cap_reason)
-            due = meter.voucher_due()
-            if due > live.signed or live.acked < live.signed:
-                ending = await self.pay(max(due, live.signed))
-                if ending is not None:
-                    return ending
+            if live.acked < live.signed:
+                # an unconfirmed voucher is sent again as it is; nothing more is signed until it is taken
+                ending = await self.pay(live.signed)
+            elif meter.voucher_due() > live.signed:
+                ending = await self.pay(meter.voucher_due())
+            else:
+                ending = None
+            if ending is not None:
+                return ending
             if not live.low_funds_warned and meter.is_low():
                 live.low_funds_warned = True
                 left = Amount(live.asset, meter.remaining()).format()
