@@ -28,7 +28,14 @@ from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.networks import Network
 from paygo_desktop.protocol import models as m
-from paygo_desktop.protocol.client import NotFound, ProviderClient, ProviderError, verify_quote
+from paygo_desktop.protocol.client import (
+    NotFound,
+    ProviderClient,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    verify_quote,
+)
 from paygo_desktop.sessions.channels import coverage, deposit, session_channel
 from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
 from paygo_desktop.sessions.history import SessionHistory
@@ -101,6 +108,7 @@ class SessionEngine:
         self.token_lookup = token_lookup
         self.claim_poll_seconds = claim_poll_seconds
         self._w3 = w3
+        self._owns_w3 = w3 is None
         self._vault: VaultClient | None = None
         self._withdraw_delay: int | None = None
         self._handles: dict[str, _Handle] = {}
@@ -411,6 +419,17 @@ class SessionEngine:
         live.signed = first
         try:
             started = await client.start_session(plan.service.id, channel, base + first, signature)
+        except (ProviderUnreachable, ProviderTimeout) as exc:
+            # The start may have reached the provider: recovery asks it (GET /channels) at the next start.
+            self._handles.pop(local_id, None)
+            live.status = "failed"
+            live.stop_reason = f"No answer to the start: {exc}"
+            self.history.update(local_id, status="interrupted", stop_reason=live.stop_reason)
+            self.rt.emit("failed", local_id, live.stop_reason)
+            raise SessionError(
+                f"{plan.provider.name} did not answer the start ({describe_error(exc)}); PayGo will settle "
+                "it with the provider before the next session on this channel."
+            ) from None
         except ProviderError as exc:
             self._fail_start(live, f"The provider did not start the session: {exc}")
             raise SessionError(
@@ -570,6 +589,8 @@ class SessionEngine:
 
     def _launch(self, handle: _Handle) -> None:
         handle.loop_task = asyncio.ensure_future(handle.payer.run())
+        if handle.requested is not None:  # stop was asked for while it was starting
+            handle.loop_task.cancel()
         handle.drive_task = asyncio.ensure_future(self._drive(handle))
         if isinstance(handle.payer, EscrowSession) and self.claim_poll_seconds > 0:
             handle.claims_task = asyncio.ensure_future(handle.payer.watch_claims(self.claim_poll_seconds))
@@ -741,6 +762,9 @@ class SessionEngine:
             with contextlib.suppress(SessionError):
                 await self.stop(handle.live.local_id, "Stopped because the app is closing.")
         await self.rt.close_clients()
+        if self._owns_w3 and self._w3 is not None:
+            with contextlib.suppress(Exception):
+                await self._w3.provider.disconnect()
 
 
 def _rate_text(rate: m.Rate, asset: Asset) -> str:
