@@ -34,11 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme", choices=("system", "light", "dark"), help="override the colour scheme for this run"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts, provider, sandbox
+    from paygo_desktop.commands import contracts, provider, sandbox, session
 
     contracts.add_parser(subparsers)
     provider.add_parser(subparsers)
     sandbox.add_parser(subparsers)
+    session.add_parser(subparsers)
     return parser
 
 

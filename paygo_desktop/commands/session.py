@@ -1,0 +1,204 @@
+"""``paygo-desktop session start|list``: the session engine without the window, for scripts.
+
+``start`` plans the session, funds the channel if ``--deposit`` says so, runs it for ``--seconds`` (or until
+Ctrl-C, the budget or the channel's funds), stops it and prints the summary. Every line on stdout is one
+JSON object: the engine's events as they happen (``{"event": "voucher", ...}``), the summary last
+(``{"event": "summary", ...}``). Sessions an earlier run left unfinished are reconciled first. The wallet
+password comes from ``PAYGO_PASSWORD``, ``--password-file`` / ``PAYGO_PASSWORD_FILE``, or a prompt.
+
+``list`` prints the history as a JSON array (or CSV with ``--csv FILE``, ``-`` for stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.paths import DataDir
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.sessions.history import SessionRecord
+
+
+def add_parser(subparsers: Any) -> None:
+    session = subparsers.add_parser("session", help="run a metered session without the window, or list them")
+    actions = session.add_subparsers(dest="action", required=True)
+    start = actions.add_parser("start", help="start a session, run it, stop it and print the summary as JSON")
+    start.add_argument("--provider", required=True, metavar="URL", help="the provider's base URL")
+    start.add_argument("--service", required=True, metavar="ID", help="the service's id in its catalog")
+    start.add_argument("--budget", required=True, metavar="AMOUNT", help="cap for this session, e.g. 0.5")
+    start.add_argument("--seconds", type=int, metavar="N", help="stop after N seconds (default: Ctrl-C)")
+    start.add_argument("--deposit", metavar="AMOUNT", help="fund or top up the channel first with AMOUNT")
+    start.add_argument("--account", help="pay from this address (default: the first account)")
+    start.add_argument("--password-file", type=Path, help="read the wallet password from this file")
+    start.set_defaults(handler=run_start)
+    listing = actions.add_parser("list", help="the session history as JSON (or CSV)")
+    listing.add_argument("--provider", help="only this provider (URL or name)")
+    listing.add_argument("--service", help="only this service (id or name)")
+    listing.add_argument("--status", help="only sessions with this status (stopped, failed, recovered, ...)")
+    listing.add_argument("--since", type=_date, metavar="DATE", help="started on or after (ISO date/time)")
+    listing.add_argument("--until", type=_date, metavar="DATE", help="started before (ISO date/time)")
+    listing.add_argument("--csv", metavar="FILE", help="write CSV to FILE instead (- for stdout)")
+    listing.set_defaults(handler=run_list)
+
+
+def _date(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text[:40]}” is not an ISO date such as 2026-11-23") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _say(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+def run_start(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import asyncio
+
+    from paygo_desktop.context import AppContext
+
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserFacingError("--seconds must be a positive number of seconds.")
+    ctx = AppContext.open(data_dir)
+    try:
+        return asyncio.run(_start(ctx, args))
+    finally:
+        ctx.close()
+
+
+def _password(password_file: Path | None) -> str:
+    from paygo_desktop.commands.unlock import read_password
+
+    from_env = os.environ.get("PAYGO_PASSWORD")
+    return from_env if from_env else read_password(password_file)
+
+
+async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from paygo_desktop.money import Amount
+    from paygo_desktop.sessions.engine import SessionEngine
+    from paygo_desktop.sessions.plan import SessionError, StartOptions
+
+    accounts = ctx.wallet.accounts()
+    if not accounts:
+        raise UserFacingError("This data directory has no wallet yet: start the app once to create one.")
+    account = args.account or accounts[0].address
+    if not any(a.address.lower() == account.lower() for a in accounts):
+        raise UserFacingError(f"The wallet has no account {account}.")
+    password = _password(args.password_file)
+    await asyncio.to_thread(ctx.wallet.unlock, password)
+    network = ctx.network
+    engine = SessionEngine(
+        store=ctx.store,
+        wallet=ctx.wallet,
+        account=account,
+        network=network,
+        vault_address=ctx.vault_address(network),
+    )
+    engine.subscribe(lambda e: _say({"event": e.kind, "localId": e.local_id, "message": e.message}))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for report in await engine.recover():
+            _say(
+                {
+                    "event": "recovered",
+                    "localId": report.local_id,
+                    "outcome": report.outcome,
+                    "message": report.message,
+                }
+            )
+        plan = await engine.plan(args.provider, args.service)
+        budget = Amount.parse(args.budget, plan.asset).units
+        deposit = Amount.parse(args.deposit, plan.asset).units if args.deposit else 0
+        escrow = plan.option("escrow")
+        if escrow is None:
+            raise SessionError(f"{plan.provider.name} takes no escrow payments on {network.name}.")
+        live = await engine.start(plan, StartOptions("escrow", budget=budget, deposit=deposit))
+        ended = asyncio.ensure_future(engine.wait(live.local_id))
+        waiters: set[asyncio.Future[Any]] = {ended, asyncio.ensure_future(stop.wait())}
+        if args.seconds is not None:
+            waiters.add(asyncio.ensure_future(asyncio.sleep(args.seconds)))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters - {ended}:
+            waiter.cancel()
+        if ended.done():
+            summary = ended.result()
+        else:
+            reason = "Stopped by Ctrl-C." if stop.is_set() else f"Stopped after {args.seconds} s as asked."
+            summary = await engine.stop(live.local_id, reason)
+        _say({"event": "summary", **summary.as_json()})
+        return 0 if summary.status == "stopped" else 1
+    finally:
+        await engine.shutdown()
+
+
+def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.sessions.history import HistoryFilter, SessionHistory, export_csv
+
+    ctx = AppContext.open(data_dir)
+    try:
+        history = SessionHistory(ctx.store)
+        records = history.find(
+            HistoryFilter(
+                provider=args.provider,
+                service=args.service,
+                status=args.status,
+                since=args.since,
+                until=args.until,
+            )
+        )
+    finally:
+        ctx.close()
+    if args.csv:
+        if args.csv == "-":
+            export_csv(records, sys.stdout)
+        else:
+            with open(args.csv, "w", newline="", encoding="utf-8") as out:
+                export_csv(records, out)
+        return 0
+    print(json.dumps([record_json(r) for r in records], indent=2))
+    return 0
+
+
+def record_json(r: SessionRecord) -> dict[str, Any]:
+    from paygo_desktop.money import Amount
+
+    def amount(units: int) -> str:
+        return Amount(r.asset, units).format(symbol=False, grouping=False)
+
+    return {
+        "localId": r.local_id,
+        "remoteId": r.remote_id,
+        "status": r.status,
+        "provider": r.provider_name,
+        "providerUrl": r.provider_url,
+        "serviceId": r.service_id,
+        "service": r.service_name,
+        "funding": r.funding,
+        "asset": r.asset_symbol,
+        "rate": {"amount": str(r.rate_amount), "unit": r.rate_unit},
+        "budget": amount(r.budget),
+        "cost": amount(r.cost),
+        "costUnits": str(r.cost),
+        "seconds": r.seconds,
+        "startedAt": r.started_at.isoformat(),
+        "endedAt": r.ended_at.isoformat() if r.ended_at else None,
+        "receiptOk": r.receipt_ok,
+        "stopReason": r.stop_reason,
+        "channelId": r.channel_id,
+    }

@@ -1,0 +1,118 @@
+"""The escrow channel a session pays from, and funding it through the transaction manager.
+
+One channel per (payer, provider, token): ``Channel(payer, provider, token, signer=0,
+withdraw_delay=<the vault's minimum>, salt=0)``. Deterministic parameters let the app find the channel
+again on chain from nothing but the account, the provider's ``payTo`` and the asset, after a reinstall
+too. Other parts of the app that open channels for sessions should use ``session_channel``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+from paygo_desktop.chain.vault import ChannelState, VaultClient
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.sessions.plan import SessionError
+
+log = logging.getLogger(__name__)
+SESSION_SALT = b"\x00" * 32
+
+
+def session_channel(payer: str, provider: str, asset: Asset, withdraw_delay: int) -> Channel:
+    return Channel(
+        payer=payer,
+        provider=provider,
+        token=asset.address or ZERO_ADDRESS,
+        withdraw_delay=withdraw_delay,
+        salt=SESSION_SALT,
+    )
+
+
+def coverage(state: ChannelState) -> int:
+    """The most the vault lets vouchers on this channel total: escrow minus a pending withdrawal."""
+    return max(0, state.escrow - state.pending_withdraw)
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The transactions a deposit sent (hashes), for the activity log and the summary."""
+
+    approve_tx: str | None
+    fund_tx: str
+
+
+async def deposit(
+    manager: TransactionManager,
+    vault: VaultClient,
+    account: Any,
+    channel: Channel,
+    asset: Asset,
+    amount: int,
+    *,
+    timeout: float = 120.0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Funding:
+    """Fund or top up ``channel`` with ``amount`` (ERC-20: approve first when the allowance is short).
+
+    Each transaction is shown to the transaction manager's store before it is broadcast; a failure raises
+    a ``SessionError`` that says which step failed and that the funds did not move.
+    """
+    if amount <= 0:
+        raise SessionError("A deposit must be above zero.")
+    sender = account.address
+
+    def sign(tx: dict[str, Any]) -> bytes:
+        return bytes(account.sign_transaction(tx).raw_transaction)
+
+    shown = Amount(asset, amount).format()
+    approve_hash: str | None = None
+    if not channel.is_native:
+        allowance = int(await vault.erc20(channel.token).functions.allowance(sender, vault.address).call())
+        if allowance < amount:
+            progress(f"Allowing the vault to take {shown}…")
+            data = vault.erc20(channel.token).functions.approve(vault.address, amount)
+            request = TxRequest(
+                to=channel.token,
+                data=bytes.fromhex(data._encode_transaction_data()[2:]),
+                kind="approve",
+                description=f"Allow the escrow vault to take {shown}",
+            )
+            record = await _send_and_wait(manager, sender, request, sign, timeout)
+            approve_hash = record
+    progress(f"Depositing {shown} into the channel…")
+    fn = vault.contract.functions.fund(channel.as_tuple(), amount)
+    request = TxRequest(
+        to=vault.address,
+        data=bytes.fromhex(fn._encode_transaction_data()[2:]),
+        value=amount if channel.is_native else 0,
+        kind="fund",
+        description=f"Deposit {shown} into the escrow channel",
+    )
+    fund_hash = await _send_and_wait(manager, sender, request, sign, timeout)
+    return Funding(approve_tx=approve_hash, fund_tx=fund_hash)
+
+
+async def _send_and_wait(
+    manager: TransactionManager,
+    sender: str,
+    request: TxRequest,
+    sign: Callable[[dict[str, Any]], bytes],
+    timeout: float,
+) -> str:
+    quote = await manager.quote(sender, request)
+    record = await manager.send(sender, request, quote, sign)
+    record = await manager.wait(record, timeout=timeout)
+    if record.status not in ("mined", "confirmed"):
+        what = request.description[0].lower() + request.description[1:]
+        raise SessionError(
+            f"Could not {what}: the transaction is {record.status}"
+            + (f" ({record.error})" if record.error else "")
+            + ". The session did not start."
+        )
+    log.info("%s: %s", request.kind, record.tx_hash)
+    return record.tx_hash

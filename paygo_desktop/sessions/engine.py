@@ -1,0 +1,773 @@
+"""The session engine: plans starts, runs sessions (escrow vouchers or a Zcash permission), stops them with
+a checked receipt, reconciles what a crash left behind, and reports events. Qt-free; the GUI and the
+headless ``session`` command both drive it.
+
+Everything runs on one asyncio loop. ``LiveSession`` objects are updated in place on that loop and are
+cheap to read; callbacks given to ``subscribe`` are called on the loop thread.
+
+The wallet's signer for the account is taken when a session starts and kept until it ends, so that an
+idle auto-lock does not stop a running session from paying; it is dropped when the session ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_close, verify_voucher
+from paygo_desktop.metering.meter import Meter, Price
+from paygo_desktop.money import ZEC, Amount, Asset
+from paygo_desktop.networks import Network
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import (
+    NotFound,
+    ProviderClient,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    verify_quote,
+)
+from paygo_desktop.sessions.channels import coverage, deposit, session_channel
+from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
+from paygo_desktop.sessions.history import SessionHistory
+from paygo_desktop.sessions.live import LiveSession, SessionEvent
+from paygo_desktop.sessions.plan import FundingOption, SessionError, SessionPlan, StartOptions, price_of
+from paygo_desktop.sessions.recovery import reconcile
+from paygo_desktop.sessions.reports import RecoveryReport, SessionSummary
+from paygo_desktop.sessions.runtime import Runtime, describe_error
+from paygo_desktop.sessions.zcash_payer import ZcashEnding, ZcashRun
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import ZcashPermissionRow, utcnow
+from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
+
+log = logging.getLogger(__name__)
+
+TokenLookup = Callable[[str], str]
+"""``token_lookup(permission_id) -> bearer token`` for a Zcash permission (the Zcash page keeps them)."""
+
+
+@dataclass
+class _Handle:
+    live: LiveSession
+    payer: EscrowSession | ZcashRun
+    loop_task: asyncio.Task[Any] | None = None
+    drive_task: asyncio.Task[Any] | None = None
+    claims_task: asyncio.Task[Any] | None = None
+    requested: str | None = None
+    done: asyncio.Future[SessionSummary] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    plan: SessionPlan | None = None
+    options: StartOptions | None = None
+
+
+class SessionEngine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        wallet: Any,
+        account: str,
+        network: Network,
+        vault_address: str | None,
+        w3: Any = None,
+        clock: Callable[[], int] = time.monotonic_ns,
+        now: Callable[[], datetime] = utcnow,
+        client_factory: Callable[[str], ProviderClient] = ProviderClient,
+        token_lookup: TokenLookup | None = None,
+        max_sleep: float = 1.0,
+        claim_poll_seconds: float = 15.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.wallet = wallet
+        self.account = account
+        self.network = network
+        self.vault_address = vault_address
+        self.history = SessionHistory(store)
+        self.rt = Runtime(
+            history=self.history,
+            account=account,
+            network_key=network.key,
+            chain_id=network.chain_id,
+            clock=clock,
+            now=now,
+            client_factory=client_factory,
+            max_sleep=max_sleep,
+            request_timeout=request_timeout,
+        )
+        self.token_lookup = token_lookup
+        self.claim_poll_seconds = claim_poll_seconds
+        self._w3 = w3
+        self._owns_w3 = w3 is None
+        self._vault: VaultClient | None = None
+        self._withdraw_delay: int | None = None
+        self._handles: dict[str, _Handle] = {}
+        self._reserved_channels: set[str] = set()
+
+    # ------------------------------------------------------------------ chain
+
+    @property
+    def w3(self) -> Any:
+        if self._w3 is None:
+            from web3 import AsyncHTTPProvider, AsyncWeb3
+
+            self._w3 = AsyncWeb3(AsyncHTTPProvider(self.network.rpc_url))
+        return self._w3
+
+    def vault(self) -> VaultClient:
+        if self.vault_address is None:
+            raise SessionError(
+                f"No escrow vault is known on {self.network.name}: escrow sessions are not possible there."
+            )
+        if self._vault is None:
+            self._vault = VaultClient(self.w3, self.vault_address)
+        return self._vault
+
+    async def _chain(self, what: Callable[[], Any]) -> Any:
+        try:
+            return await what()
+        except SessionError:
+            raise
+        except Exception as exc:
+            log.warning("chain read failed: %r", exc)
+            raise SessionError(
+                f"Cannot read the escrow vault on {self.network.name} ({type(exc).__name__}); "
+                "check the network connection."
+            ) from None
+
+    async def channel_for(self, provider: m.ProviderInfo, asset: Asset) -> Channel:
+        vault = self.vault()
+        if self._withdraw_delay is None:
+            self._withdraw_delay = await self._chain(vault.min_withdraw_delay)
+        assert self._withdraw_delay is not None
+        return session_channel(self.account, provider.pay_to, asset, self._withdraw_delay)
+
+    def transaction_manager(self) -> TransactionManager:
+        return TransactionManager(self.w3, self.network.chain_id, TransactionRepository(self.store))
+
+    # ------------------------------------------------------------------ planning
+
+    async def plan(self, provider_url: str, service_id: str) -> SessionPlan:
+        client = self.rt.client(provider_url)
+        info = await client.provider_info()
+        service = await client.get_service(service_id)
+        if not service.is_active:
+            raise SessionError(f"“{service.name}” is not available at the moment.")
+        asset_info = next((a for a in info.assets if a.symbol == service.rate.asset), None)
+        if asset_info is None:
+            raise SessionError(
+                f"{info.name} prices “{service.name}” in {service.rate.asset}, an asset it does not list."
+            )
+        asset = Asset(
+            asset_info.symbol,
+            asset_info.decimals,
+            None if asset_info.address == ZERO_ADDRESS else asset_info.address,
+        )
+        price = price_of(service.rate)
+        plan = SessionPlan(
+            provider_url=client.base_url,
+            provider=info,
+            service=service,
+            asset=asset,
+            price=price,
+            tick_seconds=service.tick_seconds,
+            grace_seconds=service.grace_seconds,
+            options=(),
+        )
+        options: list[FundingOption] = []
+        if self._network_matches(info):
+            options.append(await self._escrow_option(plan))
+        if info.zcash:
+            options.extend(await self._zcash_options(plan))
+        if not options:
+            raise SessionError(
+                f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on "
+                f"{self.network.name}, and offers no Zcash permission you hold."
+            )
+        return SessionPlan(**{**plan.__dict__, "options": tuple(options)})
+
+    def _network_matches(self, info: m.ProviderInfo) -> bool:
+        if self.vault_address is None:
+            return False
+        return any(
+            n.chain_id == self.network.chain_id and n.vault.lower() == self.vault_address.lower()
+            for n in info.networks
+        )
+
+    async def _provider_cursor(self, client: ProviderClient, channel: Channel, domain: VaultDomain) -> int:
+        """The cumulative the provider holds for the channel (its signature checked), 0 if none."""
+        try:
+            info = await client.get_channel(channel.id)
+        except NotFound:
+            return 0
+        last = info.last_voucher
+        if last is None:
+            return 0
+        if not verify_voucher(domain, channel, last.cumulative_amount, last.signature):
+            raise SessionError("The provider reports a last voucher for your channel that you did not sign.")
+        return last.cumulative_amount
+
+    async def _escrow_option(self, plan: SessionPlan) -> FundingOption:
+        channel = await self.channel_for(plan.provider, plan.asset)
+        vault = self.vault()
+        state = await self._chain(lambda: vault.channel_state(channel))
+        domain = await self._chain(vault.domain)
+        try:
+            held = await self._provider_cursor(self.rt.client(plan.provider_url), channel, domain)
+        except ProviderError:
+            held = 0
+        room = max(0, coverage(state) - max(held, state.claimed))
+        shown = Amount(plan.asset, room).format(max_decimals=6)
+        label = (
+            f"Escrow channel with {plan.provider.name}: {shown} available"
+            if state.deposited
+            else f"Escrow channel with {plan.provider.name}: not funded yet"
+        )
+        return FundingOption(
+            kind="escrow", label=label, available=room, needs_deposit=room < plan.tick_cost()
+        )
+
+    async def _zcash_options(self, plan: SessionPlan) -> list[FundingOption]:
+        from sqlalchemy import select
+
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(ZcashPermissionRow).where(
+                    ZcashPermissionRow.provider_url == plan.provider_url,
+                    ZcashPermissionRow.status == "active",
+                )
+            ).all()
+            ids = [
+                (r.permission_id, r.rate_per_hour_zat)
+                for r in rows
+                if r.account.lower() == self.account.lower()
+            ]
+        options = []
+        client = self.rt.client(plan.provider_url)
+        for permission_id, rate in ids:
+            try:
+                permission = await client.get_zcash_permission(permission_id)
+                available: int | None = permission.remaining_zat
+                rate = permission.rate_per_hour_zat
+            except ProviderError:
+                available = None
+            shown = "unknown" if available is None else Amount(ZEC, available).format()
+            options.append(
+                FundingOption(
+                    kind="zcash",
+                    label=f"Zcash permission {permission_id}: {shown} left",
+                    available=available,
+                    needs_deposit=False,
+                    permission_id=permission_id,
+                    asset=ZEC,
+                    price=Price(rate, "per_hour"),
+                )
+            )
+        return options
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(self, plan: SessionPlan, options: StartOptions) -> LiveSession:
+        if options.funding == "zcash":
+            return await self._start_zcash(plan, options)
+        return await self._start_escrow(plan, options)
+
+    def _busy_message(self, plan: SessionPlan) -> str:
+        return (
+            f"A session is already running on your channel with {plan.provider.name}. Stop it first; "
+            "sessions with other providers can run at the same time."
+        )
+
+    async def _check_rate(self, plan: SessionPlan, client: ProviderClient) -> None:
+        """The service's rate now must be the one the user agreed to in the plan."""
+        current = await client.get_service(plan.service.id)
+        if current.rate != plan.service.rate:
+            raise SessionError(
+                f"{plan.provider.name} changed the rate of “{plan.service.name}” from "
+                f"{_rate_text(plan.service.rate, plan.asset)} to {_rate_text(current.rate, plan.asset)}. "
+                "Nothing was paid; look at the new rate and start again."
+            )
+
+    async def _start_escrow(self, plan: SessionPlan, options: StartOptions) -> LiveSession:
+        if not self._network_matches(plan.provider):
+            raise SessionError(f"{plan.provider.name} does not take escrow payments on {self.network.name}.")
+        vault = self.vault()
+        channel = await self.channel_for(plan.provider, plan.asset)
+        cid = "0x" + channel.id.hex()
+        if cid in self._reserved_channels or any(
+            h.live.channel_id == cid and h.live.is_active for h in self._handles.values()
+        ):
+            raise SessionError(self._busy_message(plan))
+        self._reserved_channels.add(cid)
+        try:
+            return await self._start_escrow_on(plan, options, vault, channel, cid)
+        finally:
+            self._reserved_channels.discard(cid)
+
+    async def _start_escrow_on(
+        self, plan: SessionPlan, options: StartOptions, vault: VaultClient, channel: Channel, cid: str
+    ) -> LiveSession:
+        rt = self.rt
+        client = rt.client(plan.provider_url)
+        for leftover in self.history.open_on_channel(cid):
+            report = await reconcile(rt, leftover)
+            if report.outcome == "unknown":
+                raise SessionError(
+                    "An earlier session on this channel is not settled yet and its provider cannot be "
+                    "reached; nothing new was started."
+                )
+        await self._check_rate(plan, client)
+        signer = self.wallet.local_account(self.account)
+        domain = await self._chain(vault.domain)
+        if options.deposit:
+            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+        state = await self._chain(lambda: vault.channel_state(channel))
+        held = await self._provider_cursor(client, channel, domain)
+        base = max(held, state.claimed)
+        confirmed = self.history.channel_acked(cid)
+        if confirmed > base:
+            raise SessionError(
+                f"{plan.provider.name} reports less for your channel than it confirmed before "
+                f"({Amount(plan.asset, base).format()} < {Amount(plan.asset, confirmed).format()}). "
+                "Not starting, so that nothing is paid twice."
+            )
+        room = coverage(state) - base
+        tick_cost = plan.tick_cost()
+        if room < tick_cost:
+            short = Amount(plan.asset, tick_cost - max(0, room)).format()
+            raise SessionError(
+                f"The channel with {plan.provider.name} holds {Amount(plan.asset, max(0, room)).format()} "
+                f"for new sessions; one tick costs {Amount(plan.asset, tick_cost).format()}. Deposit at "
+                f"least {short} more."
+            )
+        if room < options.budget:
+            cap, cap_reason = room, "The channel's funds ran out; stopped."
+        else:
+            cap = options.budget
+            cap_reason = f"Reached this session's budget of {Amount(plan.asset, cap).format()}; stopped."
+        first = min(cap, tick_cost)
+        local_id = uuid.uuid4().hex
+        self.history.create(
+            local_id=local_id,
+            account=self.account,
+            network=self.network.key,
+            chain_id=self.network.chain_id,
+            funding="escrow",
+            channel_id=cid,
+            provider_url=plan.provider_url,
+            provider_name=plan.provider.name,
+            provider_address=plan.provider.pay_to,
+            service_id=plan.service.id,
+            service_name=plan.service.name,
+            category=plan.service.category,
+            service_type=plan.service.type.value,
+            asset_symbol=plan.asset.symbol,
+            asset_address=plan.asset.address,
+            decimals=plan.asset.decimals,
+            rate_amount=plan.price.amount,
+            rate_unit=plan.price.unit,
+            tick_seconds=plan.tick_seconds,
+            grace_seconds=plan.grace_seconds,
+            budget=cap,
+            channel_base=base,
+            signed=base,
+            acked=base,
+            status="starting",
+            started_at=rt.now(),
+        )
+        live = LiveSession(
+            local_id=local_id,
+            service_name=plan.service.name,
+            provider_name=plan.provider.name,
+            asset=plan.asset,
+            price=plan.price,
+            budget=cap,
+            tick_seconds=plan.tick_seconds,
+            grace_seconds=plan.grace_seconds,
+            meter=Meter(plan.price, cap, plan.tick_seconds, clock=rt.clock),
+            funding="escrow",
+            provider_url=plan.provider_url,
+            service_id=plan.service.id,
+            channel_id=cid,
+        )
+        payer = EscrowSession(
+            rt,
+            live,
+            plan,
+            client=client,
+            vault=vault,
+            domain=domain,
+            channel=channel,
+            signer=signer,
+            base=base,
+            cap_reason=cap_reason,
+        )
+        handle = _Handle(live=live, payer=payer, plan=plan, options=options)
+        self._handles[local_id] = handle
+        signature = await payer.sign(first)
+        self.history.add_voucher(local_id, 0, base + first, signature, cid)
+        live.signed = first
+        try:
+            started = await client.start_session(plan.service.id, channel, base + first, signature)
+        except (ProviderUnreachable, ProviderTimeout) as exc:
+            # The start may have reached the provider: recovery asks it (GET /channels) at the next start.
+            self._handles.pop(local_id, None)
+            live.status = "failed"
+            live.stop_reason = f"No answer to the start: {exc}"
+            self.history.update(local_id, status="interrupted", stop_reason=live.stop_reason)
+            self.rt.emit("failed", local_id, live.stop_reason)
+            raise SessionError(
+                f"{plan.provider.name} did not answer the start ({describe_error(exc)}); PayGo will settle "
+                "it with the provider before the next session on this channel."
+            ) from None
+        except ProviderError as exc:
+            self._fail_start(live, f"The provider did not start the session: {exc}")
+            raise SessionError(
+                f"{plan.provider.name} did not start the session: {describe_error(exc)}"
+            ) from None
+        live.remote_id = started.session_id
+        self.history.update(local_id, remote_id=started.session_id)
+        problem = self._quote_problem(started.quote, plan, domain, cid, base)
+        if problem is not None:
+            await payer.cancel_remote()
+            self._fail_start(live, problem)
+            raise SessionError(problem)
+        self.history.ack_voucher(local_id, 0, base + first)
+        live.acked = first
+        live.tick_seconds = started.quote.tick_seconds
+        live.grace_seconds = started.quote.grace_seconds
+        live.access = started.access
+        live.meter = Meter(plan.price, cap, live.tick_seconds, clock=rt.clock)
+        live.status = "running"
+        self.history.update(
+            local_id, status="running", tick_seconds=live.tick_seconds, grace_seconds=live.grace_seconds
+        )
+        self._launch(handle)
+        rt.emit(
+            "started",
+            local_id,
+            f"Started “{plan.service.name}” with {plan.provider.name} at "
+            f"{_rate_text(plan.service.rate, plan.asset)}, "
+            f"up to {Amount(plan.asset, cap).format()}.",
+        )
+        return live
+
+    def _quote_problem(
+        self, quote: m.Quote, plan: SessionPlan, domain: VaultDomain, cid: str, base: int
+    ) -> str | None:
+        if not verify_quote(quote, plan.provider):
+            return "The provider's quote is not signed by its key; the session was refused."
+        if quote.rate != plan.service.rate:
+            return (
+                f"The provider quoted {_rate_text(quote.rate, plan.asset)} instead of the "
+                f"{_rate_text(plan.service.rate, plan.asset)} you agreed to; the session was refused."
+            )
+        if (
+            quote.service_id != plan.service.id
+            or quote.channel_id != cid
+            or quote.chain_id != domain.chain_id
+            or quote.vault.lower() != domain.vault.lower()
+        ):
+            return "The provider's quote names another service, channel or vault; the session was refused."
+        if quote.start_cumulative != base:
+            return (
+                "The provider counts your channel from another amount than you do; the session was refused."
+            )
+        return None
+
+    def _fail_start(self, live: LiveSession, reason: str) -> None:
+        live.status = "failed"
+        live.stop_reason = reason
+        live.meter.stop()
+        record = self.history.get(live.local_id)
+        acked = record.acked - record.channel_base if record is not None else 0
+        self.history.settle_spending(live.local_id, max(0, acked))
+        self.history.update(
+            live.local_id, status="failed", stop_reason=reason, cost=max(0, acked), ended_at=self.rt.now()
+        )
+        self._handles.pop(live.local_id, None)
+        self.rt.emit("failed", live.local_id, reason)
+
+    async def _start_zcash(self, plan: SessionPlan, options: StartOptions) -> LiveSession:
+        rt = self.rt
+        assert options.permission_id is not None
+        option = plan.option("zcash", options.permission_id)
+        if option is None or option.price is None:
+            raise SessionError("That Zcash permission is not one of this provider's active permissions.")
+        if self.token_lookup is None:
+            raise SessionError("Zcash permissions are not available in this window.")
+        if any(
+            h.live.permission_id == options.permission_id and h.live.is_active for h in self._handles.values()
+        ):
+            raise SessionError("That Zcash permission already pays a running session.")
+        client = rt.client(plan.provider_url)
+        token = self.token_lookup(options.permission_id)
+        permission = await client.get_zcash_permission(options.permission_id)
+        price = Price(permission.rate_per_hour_zat, "per_hour")
+        room = permission.remaining_zat
+        if room <= 0:
+            raise SessionError("That Zcash permission is used up.")
+        if room < options.budget:
+            cap, cap_reason = room, "The Zcash permission ran out."
+        else:
+            cap = options.budget
+            cap_reason = f"Reached this session's budget of {Amount(ZEC, cap).format()}; stopped."
+        local_id = uuid.uuid4().hex
+        self.history.create(
+            local_id=local_id,
+            account=self.account,
+            network=self.network.key,
+            chain_id=None,
+            funding="zcash",
+            zcash_permission_id=options.permission_id,
+            provider_url=plan.provider_url,
+            provider_name=plan.provider.name,
+            provider_address=plan.provider.pay_to,
+            service_id=plan.service.id,
+            service_name=plan.service.name,
+            category=plan.service.category,
+            service_type=plan.service.type.value,
+            asset_symbol=ZEC.symbol,
+            asset_address=None,
+            decimals=ZEC.decimals,
+            rate_amount=price.amount,
+            rate_unit=price.unit,
+            tick_seconds=plan.tick_seconds,
+            grace_seconds=plan.grace_seconds,
+            budget=cap,
+            status="starting",
+            started_at=rt.now(),
+        )
+        try:
+            remote = await client.start_zcash_session(options.permission_id, plan.service.id, token)
+        except ProviderError as exc:
+            self.history.update(local_id, status="failed", stop_reason=str(exc), ended_at=rt.now())
+            raise SessionError(
+                f"{plan.provider.name} did not start the session: {describe_error(exc)}"
+            ) from None
+        live = LiveSession(
+            local_id=local_id,
+            service_name=plan.service.name,
+            provider_name=plan.provider.name,
+            asset=ZEC,
+            price=price,
+            budget=cap,
+            tick_seconds=plan.tick_seconds,
+            grace_seconds=plan.grace_seconds,
+            meter=Meter(price, cap, plan.tick_seconds, clock=rt.clock),
+            funding="zcash",
+            status="running",
+            provider_url=plan.provider_url,
+            service_id=plan.service.id,
+            remote_id=remote.session_id,
+            permission_id=options.permission_id,
+        )
+        self.history.update(local_id, remote_id=remote.session_id, status="running")
+        payer = ZcashRun(rt, live, client=client, store=self.store, remote=remote, cap_reason=cap_reason)
+        handle = _Handle(live=live, payer=payer, plan=plan, options=options)
+        self._handles[local_id] = handle
+        self._launch(handle)
+        rt.emit(
+            "started",
+            local_id,
+            f"Started “{plan.service.name}” with {plan.provider.name}, paid from Zcash permission "
+            f"{options.permission_id} at {Amount(ZEC, price.amount).format()} per hour.",
+        )
+        return live
+
+    # ------------------------------------------------------------------ running and stopping
+
+    def _launch(self, handle: _Handle) -> None:
+        handle.loop_task = asyncio.ensure_future(handle.payer.run())
+        if handle.requested is not None:  # stop was asked for while it was starting
+            handle.loop_task.cancel()
+        handle.drive_task = asyncio.ensure_future(self._drive(handle))
+        if isinstance(handle.payer, EscrowSession) and self.claim_poll_seconds > 0:
+            handle.claims_task = asyncio.ensure_future(handle.payer.watch_claims(self.claim_poll_seconds))
+
+    async def _drive(self, handle: _Handle) -> None:
+        live = handle.live
+        assert handle.loop_task is not None
+        ending: Ending | ZcashEnding
+        escrow = isinstance(handle.payer, EscrowSession)
+        try:
+            ending = await handle.loop_task
+        except asyncio.CancelledError:
+            reason = handle.requested or "Stopped."
+            ending = Ending(reason) if escrow else ZcashEnding(reason)
+        except Exception as exc:
+            log.exception("session %s loop failed", live.local_id)
+            reason = f"Something went wrong while paying ({type(exc).__name__}); stopped."
+            ending = Ending(reason, failed=True) if escrow else ZcashEnding(reason, failed=True)
+        live.status = "stopping"
+        self.history.update(live.local_id, status="stopping")
+        if handle.claims_task is not None:
+            handle.claims_task.cancel()
+        try:
+            summary = await handle.payer.finish(ending)  # type: ignore[arg-type]
+        except Exception as exc:
+            log.exception("session %s stop failed", live.local_id)
+            live.status = "failed"
+            message = f"Stopping went wrong ({type(exc).__name__}); the session is marked failed."
+            self.history.update(live.local_id, status="failed", stop_reason=message, ended_at=self.rt.now())
+            summary = SessionSummary(
+                local_id=live.local_id,
+                seconds=live.meter.elapsed_ns() // 1_000_000_000,
+                cost=live.acked,
+                rate=live.price,
+                asset=live.asset,
+                receipt_ok=False,
+                receipt=None,
+                message=message,
+                metered=live.meter.cost(),
+                status="failed",
+            )
+            self.rt.emit("failed", live.local_id, message)
+        if not handle.done.done():
+            handle.done.set_result(summary)
+        if isinstance(ending, ZcashEnding) and ending.exhausted:
+            await self._fallback(handle, summary)
+
+    async def _fallback(self, handle: _Handle, summary: SessionSummary) -> None:
+        """The permission ran out: continue on the escrow channel for the seconds the budget had left."""
+        options, plan = handle.options, handle.plan
+        if options is None or plan is None or not options.allow_fallback:
+            return
+        live = handle.live
+        seconds_left = live.price.seconds_for(max(0, options.budget - summary.metered))
+        budget = plan.price.cost_seconds(seconds_left)
+        if budget <= 0:
+            return
+        try:
+            new = await self._start_escrow(plan, StartOptions(funding="escrow", budget=budget))
+        except Exception as exc:
+            self.rt.emit(
+                "failed", live.local_id, f"Could not continue on the escrow channel: {describe_error(exc)}"
+            )
+            return
+        self.rt.emit(
+            "started",
+            new.local_id,
+            f"The Zcash permission ran out; continued on the escrow channel ({new.local_id}).",
+        )
+
+    async def stop(self, local_id: str, reason: str = "Stopped by you.") -> SessionSummary:
+        handle = self._handles.get(local_id)
+        if handle is None:
+            record = self.history.get(local_id)
+            if record is None:
+                raise SessionError("There is no such session.")
+            raise SessionError(f"“{record.service_name}” is not running (it is {record.status}).")
+        if not handle.done.done() and handle.requested is None:
+            handle.requested = reason
+            if handle.loop_task is not None:
+                handle.loop_task.cancel()
+        return await asyncio.shield(handle.done)
+
+    async def wait(self, local_id: str) -> SessionSummary:
+        """Until the session ends by itself (cap, funds, provider) or is stopped."""
+        handle = self._handles.get(local_id)
+        if handle is None:
+            raise SessionError("There is no such session.")
+        return await asyncio.shield(handle.done)
+
+    def live(self) -> list[LiveSession]:
+        return [h.live for h in self._handles.values() if h.live.is_active]
+
+    def session(self, local_id: str) -> LiveSession | None:
+        handle = self._handles.get(local_id)
+        return handle.live if handle is not None else None
+
+    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        return self.rt.subscribe(callback)
+
+    async def refresh_claimed(self, local_id: str) -> int:
+        """Read the chain now for what the provider claimed of this session (also done every
+        ``claim_poll_seconds`` while it runs)."""
+        handle = self._handles.get(local_id)
+        if handle is None or not isinstance(handle.payer, EscrowSession):
+            raise SessionError("Only escrow sessions started in this run can be followed on chain.")
+        return await handle.payer.refresh_claimed()
+
+    async def close_channel(self, local_id: str) -> TransactionRecord:
+        """After a stop: close the channel cooperatively (the provider's signed Close), which pays the
+        provider what it holds and refunds the rest of the escrow at once."""
+        record = self.history.get(local_id)
+        if record is None or record.funding != "escrow" or record.remote_id is None:
+            raise SessionError("Only a stopped escrow session's channel can be closed.")
+        if record.is_open:
+            raise SessionError("Stop the session before closing its channel.")
+        if record.provider_address is None:
+            raise SessionError("This session's provider address is unknown.")
+        vault = self.vault()
+        provider = m.ProviderInfo.model_construct(pay_to=record.provider_address)
+        channel = await self.channel_for(provider, record.asset)
+        if "0x" + channel.id.hex() != record.channel_id:
+            raise SessionError("This session's channel is not the app's channel with that provider.")
+        client = self.rt.client(record.provider_url)
+        stopped = await client.stop_session(record.remote_id)  # idempotent: a fresh Close (current nonce)
+        close = stopped.close
+        domain = await self._chain(vault.domain)
+        state = await self._chain(lambda: vault.channel_state(channel))
+        if (
+            close.channel_id != record.channel_id
+            or close.nonce != state.close_nonce
+            or not verify_close(domain, channel, close.final_amount, close.nonce, close.signature)
+        ):
+            raise SessionError("The provider's signed Close is not valid for this channel; nothing was sent.")
+        if close.final_amount > self.history.channel_signed(record.channel_id):
+            raise SessionError("The provider's Close asks for more than you ever signed; nothing was sent.")
+        signer = self.wallet.local_account(self.account)
+        fn = vault.contract.functions.closeCooperative(
+            channel.as_tuple(), close.final_amount, close.nonce, bytes.fromhex(close.signature[2:])
+        )
+        request = TxRequest(
+            to=vault.address,
+            data=bytes.fromhex(fn._encode_transaction_data()[2:]),
+            kind="close",
+            description=f"Close the escrow channel with {record.provider_name}",
+        )
+        manager = self.transaction_manager()
+        quote = await manager.quote(signer.address, request)
+        tx = await manager.send(
+            signer.address, request, quote, lambda t: bytes(signer.sign_transaction(t).raw_transaction)
+        )
+        return await manager.wait(tx, timeout=120)
+
+    # ------------------------------------------------------------------ recovery and exit
+
+    async def recover(self) -> list[RecoveryReport]:
+        """Reconcile the sessions an earlier run left unfinished (call at start-up, before starting any)."""
+        reports = []
+        for record in self.history.unfinished(self.account):
+            if record.local_id in self._handles:
+                continue
+            reports.append(await reconcile(self.rt, record))
+        return reports
+
+    async def shutdown(self) -> None:
+        """App exit: stop every live session cleanly, then close the provider connections."""
+        handles = [h for h in self._handles.values() if h.live.is_active]
+        for handle in handles:
+            with contextlib.suppress(SessionError):
+                await self.stop(handle.live.local_id, "Stopped because the app is closing.")
+        await self.rt.close_clients()
+        if self._owns_w3 and self._w3 is not None:
+            with contextlib.suppress(Exception):
+                await self._w3.provider.disconnect()
+
+
+def _rate_text(rate: m.Rate, asset: Asset) -> str:
+    per = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}[rate.unit.value]
+    amount = Amount(Asset(rate.asset, asset.decimals, asset.address), rate.amount).format()
+    return f"{amount} per {per}"

@@ -1,0 +1,376 @@
+"""Paying a session from an escrow channel: the start voucher and quote check, the voucher loop, the stop.
+
+Rules (``Meter`` does the arithmetic, on the engine's monotonic clock):
+
+* Vouchers are cumulative on the channel: ``base`` (what the provider already holds for the channel, or
+  claimed on chain) plus this session's amount. Each pays through the end of the next tick
+  (``Meter.voucher_due``), never past the cap; each is written to the store before it is sent.
+* A voucher the provider does not confirm is sent again (a new ``seq``, the same amount and signature) at
+  the next wake-up, and nothing higher is signed until it is confirmed. When no confirmation covers the
+  time any more (the last confirmed amount paid up to some second, plus the grace) the session ends,
+  failed, and says so: the provider died or hangs. What was signed but never confirmed is one voucher,
+  one tick ahead.
+* The cap is the user's budget, or the channel's coverage when it holds less; the session stops there.
+  Under 20% left, one ``low_funds`` event.
+* Stop: the meter stops; a final voucher tops the signed amount up to exactly the metered cost if the
+  meter passed it (a late loop); PATCH stop returns the provider's signed receipt, checked against the
+  provider's key, our vouchers and our meter. The session's cost is what the provider holds for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher
+from paygo_desktop.money import Amount
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import (
+    PaymentRequired,
+    ProviderClient,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    SessionGone,
+    verify_receipt,
+)
+from paygo_desktop.sessions.live import LiveSession
+from paygo_desktop.sessions.plan import SessionPlan
+from paygo_desktop.sessions.reports import SessionSummary
+from paygo_desktop.sessions.runtime import (
+    NS_PER_SECOND,
+    RECEIPT_SECONDS_TOLERANCE,
+    Runtime,
+    describe_error,
+    hex_sig,
+    short_duration,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why a session's loop ended: ``failed`` when it was not the user's or the cap's doing."""
+
+    reason: str
+    failed: bool = False
+    provider_gone: bool = False
+
+
+class AckTimeout(Exception):
+    pass
+
+
+class EscrowSession:
+    """One running escrow-funded session: its loop, its stop."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        live: LiveSession,
+        plan: SessionPlan,
+        *,
+        client: ProviderClient,
+        vault: VaultClient,
+        domain: VaultDomain,
+        channel: Channel,
+        signer: Any,
+        base: int,
+        cap_reason: str,
+    ) -> None:
+        self.rt = rt
+        self.live = live
+        self.plan = plan
+        self.client = client
+        self.vault = vault
+        self.domain = domain
+        self.channel = channel
+        self.channel_hex = "0x" + channel.id.hex()
+        self.signer: Any = signer
+        self.base = base
+        self.cap_reason = cap_reason
+        self.seq = 0
+        self.lock = asyncio.Lock()
+        self.stop_response: m.StopResponse | None = None
+
+    @property
+    def asset_amount(self) -> Any:
+        return lambda units: Amount(self.live.asset, units).format()
+
+    # ------------------------------------------------------------------ vouchers
+
+    async def sign(self, amount: int) -> str:
+        """Sign the channel-wide cumulative ``base + amount`` off the event loop."""
+        cumulative = self.base + amount
+        signature = await asyncio.to_thread(sign_voucher, self.signer, self.domain, self.channel, cumulative)
+        return hex_sig(signature)
+
+    def ack_deadline_ns(self) -> int:
+        """Meter time after which no confirmed voucher pays for the service any more, grace included."""
+        paid_seconds = self.live.price.seconds_for(self.live.acked)
+        return (paid_seconds + self.live.grace_seconds) * NS_PER_SECOND
+
+    async def pay(self, amount: int, *, final: bool = False) -> Ending | None:
+        """Sign (or re-send) the voucher for this session's ``amount`` and wait for the provider's ack."""
+        async with self.lock:
+            live = self.live
+            if amount < live.signed:
+                amount = live.signed
+            signature = await self.sign(amount)
+            self.seq += 1
+            seq = self.seq
+            cumulative = self.base + amount
+            self.rt.history.add_voucher(live.local_id, seq, cumulative, signature, self.channel_hex)
+            resend = amount == live.signed
+            live.signed = amount
+            if not resend:
+                self.rt.emit("voucher", live.local_id, f"Signed {self.asset_amount(amount)} in total.")
+            assert live.remote_id is not None
+            task = asyncio.ensure_future(self.client.send_voucher(live.remote_id, seq, cumulative, signature))
+            try:
+                ack = await self._await_ack(task, final=final)
+            except AckTimeout:
+                return self._no_ack_ending()
+            except SessionGone as exc:
+                return Ending(
+                    f"The provider ended the session ({exc.provider_message}).",
+                    failed=True,
+                    provider_gone=True,
+                )
+            except PaymentRequired:
+                return Ending("The channel's escrow no longer covers the next voucher; stopped.")
+            except (ProviderUnreachable, ProviderTimeout) as exc:
+                log.info("voucher %d of %s not delivered: %s", seq, live.local_id, exc)
+                return None  # sent again at the next wake-up, until the ack deadline
+            except ProviderHTTPError as exc:
+                return Ending(f"The provider refused a voucher: {exc.provider_message}", failed=True)
+            except ProviderError as exc:
+                return Ending(f"The provider's answer to a voucher was not usable: {exc}", failed=True)
+            finally:
+                if not task.done():
+                    task.cancel()
+            if ack.cumulative_amount < cumulative:
+                return Ending("The provider confirmed less than the voucher said.", failed=True)
+            self.rt.history.ack_voucher(live.local_id, seq, cumulative)
+            live.acked = max(live.acked, amount)
+            self.rt.emit("acked", live.local_id, f"The provider confirmed {self.asset_amount(amount)}.")
+            return None
+
+    async def _await_ack(self, task: asyncio.Future[m.VoucherAck], *, final: bool) -> m.VoucherAck:
+        """The ack, or ``AckTimeout`` once the meter passes the ack deadline (for the final voucher: the
+        request timeout)."""
+        if final:
+            try:
+                return await asyncio.wait_for(task, timeout=self.rt.request_timeout)
+            except TimeoutError:
+                raise AckTimeout() from None
+        meter = self.live.meter
+        while True:
+            remaining = self.ack_deadline_ns() - meter.elapsed_ns()
+            if remaining <= 0:
+                raise AckTimeout()
+            timeout = min(self.rt.max_sleep, max(0.01, self.rt.seconds_to(remaining)))
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if done:
+                return task.result()
+
+    def _no_ack_ending(self) -> Ending:
+        waited = self.live.tick_seconds + self.live.grace_seconds
+        return Ending(
+            f"The provider stopped confirming payments: no confirmation covered the last "
+            f"{waited} s (tick + grace). Stopped to pay nothing more.",
+            failed=True,
+            provider_gone=True,
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> Ending:
+        live, meter = self.live, self.live.meter
+        tick_ns = live.tick_seconds * NS_PER_SECOND
+        exhausted_at = self._exhausted_at_ns()
+        while True:
+            if meter.is_exhausted():
+                return Ending(self.cap_reason)
+            if live.acked < live.signed:
+                # an unconfirmed voucher is sent again as it is; nothing more is signed until it is taken
+                ending = await self.pay(live.signed)
+            elif meter.voucher_due() > live.signed:
+                ending = await self.pay(meter.voucher_due())
+            else:
+                ending = None
+            if ending is not None:
+                return ending
+            if not live.low_funds_warned and meter.is_low():
+                live.low_funds_warned = True
+                left = Amount(live.asset, meter.remaining()).format()
+                self.rt.emit(
+                    "low_funds",
+                    live.local_id,
+                    f"Less than 20% of this session's funds left: {left}, about "
+                    f"{short_duration(meter.seconds_left())} at this rate.",
+                )
+            elapsed = meter.elapsed_ns()
+            deadline = self.ack_deadline_ns()
+            if elapsed > deadline:
+                return self._no_ack_ending()
+            next_tick = (elapsed // tick_ns + 1) * tick_ns
+            wake = min(next_tick, deadline + 1, exhausted_at)
+            await asyncio.sleep(min(self.rt.max_sleep, self.rt.seconds_to(wake - elapsed)))
+
+    def _exhausted_at_ns(self) -> int:
+        """Meter time at which the cost reaches the cap (the cost rounds up, so one ns past the last
+        instant it is below)."""
+        price = self.live.price
+        unit_ns = price.unit_seconds * NS_PER_SECOND
+        return (self.live.budget - 1) * unit_ns // price.amount + 1
+
+    async def watch_claims(self, every: float) -> None:
+        """Follow what the provider claimed on chain for this session (a background task)."""
+        while self.live.is_active:
+            await asyncio.sleep(every)
+            await self.refresh_claimed()
+
+    async def refresh_claimed(self) -> int:
+        try:
+            state = await self.vault.channel_state(self.channel)
+        except Exception as exc:
+            log.info("claimed not read for %s: %r", self.live.local_id, exc)
+            return self.live.claimed
+        claimed = min(self.live.signed, max(0, state.claimed - self.base))
+        if claimed > self.live.claimed:
+            self.live.claimed = claimed
+            self.rt.emit(
+                "claimed", self.live.local_id, f"The provider claimed {self.asset_amount(claimed)} on chain."
+            )
+        return self.live.claimed
+
+    # ------------------------------------------------------------------ stop
+
+    async def finish(self, ending: Ending) -> SessionSummary:
+        """Stop the meter, send the final voucher if needed, get and check the receipt, settle the books."""
+        live = self.live
+        metered = live.meter.stop()
+        if not ending.provider_gone and metered > live.signed:
+            final = await self.pay(metered, final=True)
+            if final is not None:
+                ending = Ending(f"{ending.reason} The final voucher was not confirmed: {final.reason}", True)
+        receipt: m.Receipt | None = None
+        problem: str | None = None
+        try:
+            assert live.remote_id is not None
+            self.stop_response = await asyncio.wait_for(
+                self.client.stop_session(live.remote_id), timeout=self.rt.request_timeout
+            )
+            receipt = self.stop_response.receipt
+        except (ProviderError, TimeoutError) as exc:
+            problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}"
+        seconds = live.meter.elapsed_ns() // NS_PER_SECOND
+        receipt_ok = False
+        cost = live.acked
+        if receipt is not None:
+            receipt_ok, cost, problem = self.check_receipt(receipt, seconds)
+        status = "failed" if ending.failed else "stopped"
+        exposure = live.signed - cost
+        message = self._message(ending, status, seconds, cost, metered, receipt_ok, problem, exposure)
+        live.stop_reason = ending.reason
+        rt = self.rt
+        rt.history.settle_spending(live.local_id, cost)
+        rt.history.update(
+            live.local_id,
+            status=status,
+            cost=cost,
+            seconds=seconds,
+            stop_reason=ending.reason,
+            receipt=None if receipt is None else receipt.model_dump_json(by_alias=True),
+            receipt_ok=receipt_ok if receipt is not None else None,
+            ended_at=rt.now(),
+        )
+        live.status = status
+        self.signer = None  # the key is not kept past the session
+        rt.emit(status, live.local_id, message)
+        return SessionSummary(
+            local_id=live.local_id,
+            seconds=seconds,
+            cost=cost,
+            rate=live.price,
+            asset=live.asset,
+            receipt_ok=receipt_ok,
+            receipt=receipt,
+            message=message,
+            metered=metered,
+            status=status,
+        )
+
+    def check_receipt(self, receipt: m.Receipt, seconds: int) -> tuple[bool, int, str | None]:
+        """(receipt_ok, this session's cost, the problem if any).
+
+        The cost is what the provider holds for the session, which can only lie between what it confirmed
+        and what we signed; a receipt outside that, with another session or channel, a wrong signature or
+        seconds that disagree with our meter beyond the rounding is not ok.
+        """
+        live = self.live
+        final = receipt.final_cumulative - self.base
+        cost = min(live.signed, max(live.acked, final))
+        problems: list[str] = []
+        if not verify_receipt(receipt, self.plan.provider):
+            problems.append("its signature is not the provider's")
+        if receipt.session_id != live.remote_id or receipt.channel_id != self.channel_hex:
+            problems.append("it names another session or channel")
+        if not live.acked <= final <= live.signed:
+            problems.append(
+                f"it says {self.asset_amount(max(0, final))}, but the vouchers confirmed "
+                f"{self.asset_amount(live.acked)} and signed {self.asset_amount(live.signed)}"
+            )
+        if receipt.amount != receipt.final_cumulative - self.base:
+            problems.append("its amount does not match its final cumulative")
+        paid_seconds = live.price.seconds_for(max(0, final))
+        expected = min(seconds, paid_seconds)
+        if abs(receipt.seconds - expected) > RECEIPT_SECONDS_TOLERANCE:
+            problems.append(f"it counts {receipt.seconds} s where the meter counted {expected} s")
+        if problems:
+            return False, cost, "The receipt does not check out: " + "; ".join(problems) + "."
+        return True, cost, None
+
+    def _message(
+        self,
+        ending: Ending,
+        status: str,
+        seconds: int,
+        cost: int,
+        metered: int,
+        receipt_ok: bool,
+        problem: str | None,
+        exposure: int,
+    ) -> str:
+        fmt = self.asset_amount
+        head = "Stopped" if status == "stopped" else "Failed"
+        parts = [
+            f"{head}: {short_duration(seconds)} of {self.live.service_name} for {fmt(cost)}.",
+            ending.reason,
+        ]
+        if cost > metered:
+            parts.append(f"{fmt(cost - metered)} of it paid ahead for the rest of the last tick.")
+        if receipt_ok:
+            parts.append("The provider's receipt checks out.")
+        elif problem:
+            parts.append(problem)
+        if exposure > 0:
+            parts.append(
+                f"A voucher for {fmt(exposure)} more was signed but never confirmed; the provider could "
+                "still claim it (at most one tick)."
+            )
+        return " ".join(p for p in parts if p)
+
+    async def cancel_remote(self) -> None:
+        """Best effort: end the provider's session after a refused start (bad quote)."""
+        if self.live.remote_id is None:
+            return
+        with contextlib.suppress(ProviderError, TimeoutError):
+            await asyncio.wait_for(self.client.stop_session(self.live.remote_id), self.rt.request_timeout)

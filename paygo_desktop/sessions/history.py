@@ -1,0 +1,382 @@
+"""The sessions' store repository: session rows, their vouchers, spending records, filters, CSV export.
+
+Amounts are ints here and decimal strings in the table (they overflow SQLite's 64-bit integers). Spending
+records follow the acks (each ack adds the delta the provider confirmed) and are settled at the end so that
+a session's rows sum exactly to its final cost.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import func, select
+
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRow, utcnow
+from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
+
+OPEN_STATUSES = ("starting", "running", "stopping", "interrupted")
+FINAL_STATUSES = ("stopped", "failed", "recovered")
+_AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One row of the sessions table, amounts as ints."""
+
+    local_id: str
+    remote_id: str | None
+    account: str
+    network: str
+    chain_id: int | None
+    funding: str
+    channel_id: str | None
+    zcash_permission_id: str | None
+    provider_url: str
+    provider_name: str
+    provider_address: str | None
+    service_id: str
+    service_name: str
+    category: str
+    service_type: str
+    asset_symbol: str
+    asset_address: str | None
+    decimals: int
+    rate_amount: int
+    rate_unit: str
+    tick_seconds: int
+    grace_seconds: int
+    budget: int
+    channel_base: int
+    signed: int
+    acked: int
+    cost: int
+    seconds: int
+    status: str
+    stop_reason: str | None
+    receipt: str | None
+    receipt_ok: bool | None
+    started_at: datetime
+    ended_at: datetime | None
+
+    @property
+    def asset(self) -> Asset:
+        return Asset(self.asset_symbol, self.decimals, self.asset_address)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+_RECORD_FIELDS = [f.name for f in fields(SessionRecord)]
+
+
+def _record(row: SessionRow) -> SessionRecord:
+    values = {name: getattr(row, name) for name in _RECORD_FIELDS}
+    for name in _AMOUNT_FIELDS:
+        values[name] = int(values[name])
+    return SessionRecord(**values)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    provider: str | None = None  # provider URL or name
+    service: str | None = None  # service id or name
+    status: str | None = None
+    since: datetime | None = None  # started at or after
+    until: datetime | None = None  # started before
+    account: str | None = None
+    limit: int = 1000
+
+
+class SessionHistory:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._spending = SpendingLog(store)
+
+    # -- sessions ---------------------------------------------------------------------------------------
+    def create(self, **values: Any) -> SessionRecord:
+        values = {k: str(v) if k in _AMOUNT_FIELDS else v for k, v in values.items()}
+        with self._store.session() as s:
+            row = SessionRow(**values)
+            s.add(row)
+            s.flush()
+            return _record(row)
+
+    def update(self, local_id: str, **values: Any) -> SessionRecord:
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            for key, value in values.items():
+                setattr(row, key, str(value) if key in _AMOUNT_FIELDS else value)
+            return _record(row)
+
+    def get(self, local_id: str) -> SessionRecord | None:
+        with self._store.session() as s:
+            row = s.scalar(select(SessionRow).where(SessionRow.local_id == local_id))
+            return _record(row) if row is not None else None
+
+    def find(self, filters: HistoryFilter | None = None) -> list[SessionRecord]:
+        """Newest first."""
+        f = filters or HistoryFilter()
+        query = select(SessionRow)
+        if f.provider:
+            query = query.where(
+                (SessionRow.provider_url == f.provider) | (SessionRow.provider_name == f.provider)
+            )
+        if f.service:
+            query = query.where((SessionRow.service_id == f.service) | (SessionRow.service_name == f.service))
+        if f.status:
+            query = query.where(SessionRow.status == f.status)
+        if f.since is not None:
+            query = query.where(SessionRow.started_at >= f.since)
+        if f.until is not None:
+            query = query.where(SessionRow.started_at < f.until)
+        if f.account:
+            query = query.where(func.lower(SessionRow.account) == f.account.lower())
+        query = query.order_by(SessionRow.started_at.desc(), SessionRow.id.desc()).limit(f.limit)
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query).all()]
+
+    def unfinished(self, account: str | None = None) -> list[SessionRecord]:
+        """Sessions a crash may have left behind: starting, running, stopping or interrupted."""
+        query = select(SessionRow).where(SessionRow.status.in_(OPEN_STATUSES))
+        if account:
+            query = query.where(func.lower(SessionRow.account) == account.lower())
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query.order_by(SessionRow.id)).all()]
+
+    # -- vouchers ---------------------------------------------------------------------------------------
+    def add_voucher(
+        self, local_id: str, seq: int, cumulative: int, signature: str, channel_id: str | None
+    ) -> None:
+        """Written before the voucher is sent; ``signed`` on the session moves with it."""
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            s.add(
+                SessionVoucherRow(
+                    session_id=row.id,
+                    channel_id=channel_id,
+                    seq=seq,
+                    cumulative=str(cumulative),
+                    signature=signature,
+                    signed_at=utcnow(),
+                )
+            )
+            row.signed = str(max(int(row.signed), cumulative))
+
+    def ack_voucher(self, local_id: str, seq: int, cumulative: int) -> int:
+        """The provider took voucher ``seq``: mark it, move ``acked``, record the spending delta.
+
+        Returns the delta (this session's amount the ack added).
+        """
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            voucher = s.scalar(
+                select(SessionVoucherRow).where(
+                    SessionVoucherRow.session_id == row.id, SessionVoucherRow.seq == seq
+                )
+            )
+            if voucher is not None and voucher.acked_at is None:
+                voucher.acked_at = utcnow()
+            before = int(row.acked)
+            if cumulative <= before:
+                return 0
+            row.acked = str(cumulative)
+            delta = cumulative - before
+            s.add(_spending(row, delta))
+            return delta
+
+    def mark_delivered(self, local_id: str, cumulative: int) -> None:
+        """Recovery learnt that the provider holds ``cumulative``: the vouchers up to it were delivered.
+
+        Spending is settled separately (``settle_spending``)."""
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            for voucher in s.scalars(
+                select(SessionVoucherRow).where(
+                    SessionVoucherRow.session_id == row.id, SessionVoucherRow.acked_at.is_(None)
+                )
+            ).all():
+                if int(voucher.cumulative) <= cumulative:
+                    voucher.acked_at = utcnow()
+            row.acked = str(max(int(row.acked), cumulative))
+
+    def vouchers(self, local_id: str) -> list[tuple[int, int, bool]]:
+        """(seq, cumulative, acked) of every voucher of a session, in order."""
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            rows = s.scalars(
+                select(SessionVoucherRow)
+                .where(SessionVoucherRow.session_id == row.id)
+                .order_by(SessionVoucherRow.seq)
+            ).all()
+            return [(v.seq, int(v.cumulative), v.acked_at is not None) for v in rows]
+
+    def channel_acked(self, channel_id: str) -> int:
+        """The highest cumulative the provider confirmed on this channel, over every session."""
+        with self._store.session() as s:
+            values = s.scalars(
+                select(SessionVoucherRow.cumulative).where(
+                    SessionVoucherRow.channel_id == channel_id, SessionVoucherRow.acked_at.is_not(None)
+                )
+            ).all()
+            return max((int(v) for v in values), default=0)
+
+    def channel_signed(self, channel_id: str) -> int:
+        """The highest cumulative ever signed on this channel."""
+        with self._store.session() as s:
+            values = s.scalars(
+                select(SessionVoucherRow.cumulative).where(SessionVoucherRow.channel_id == channel_id)
+            ).all()
+            return max((int(v) for v in values), default=0)
+
+    def open_on_channel(self, channel_id: str) -> list[SessionRecord]:
+        query = select(SessionRow).where(
+            SessionRow.channel_id == channel_id, SessionRow.status.in_(OPEN_STATUSES)
+        )
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query).all()]
+
+    # -- spending ---------------------------------------------------------------------------------------
+    def spent(self, local_id: str) -> int:
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            giga, rem = s.execute(
+                select(func.sum(SpendingRow.amount_giga), func.sum(SpendingRow.amount_rem)).where(
+                    SpendingRow.session_id == row.id
+                )
+            ).one()
+            return join_amount(giga, rem)
+
+    def settle_spending(self, local_id: str, cost: int) -> int:
+        """Add the correction that makes this session's spending rows sum to ``cost``; returns it."""
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            giga, rem = s.execute(
+                select(func.sum(SpendingRow.amount_giga), func.sum(SpendingRow.amount_rem)).where(
+                    SpendingRow.session_id == row.id
+                )
+            ).one()
+            delta = cost - join_amount(giga, rem)
+            if delta > 0:
+                s.add(_spending(row, delta))
+            elif delta < 0:
+                # More was recorded than the final cost: take the newest rows back down to it.
+                excess = -delta
+                rows = s.scalars(
+                    select(SpendingRow)
+                    .where(SpendingRow.session_id == row.id)
+                    .order_by(SpendingRow.id.desc())
+                ).all()
+                for spending in rows:
+                    amount = join_amount(spending.amount_giga, spending.amount_rem)
+                    take = min(amount, excess)
+                    spending.amount_giga, spending.amount_rem = divmod(amount - take, 10**9)
+                    excess -= take
+                    if excess == 0:
+                        break
+            return delta
+
+    # -- internals --------------------------------------------------------------------------------------
+    @staticmethod
+    def _row(s: Any, local_id: str) -> SessionRow:
+        row = s.scalar(select(SessionRow).where(SessionRow.local_id == local_id))
+        if row is None:
+            raise KeyError(local_id)
+        return row
+
+
+def _spending(row: SessionRow, amount: int) -> SpendingRow:
+    from paygo_desktop.store.spending import spending_row
+
+    entry = SpendingEntry(
+        account=row.account,
+        network=row.network,
+        funding=row.funding,
+        asset_symbol=row.asset_symbol,
+        asset_address=row.asset_address,
+        decimals=row.decimals,
+        provider_url=row.provider_url,
+        provider_name=row.provider_name,
+        service_id=row.service_id,
+        service_name=row.service_name,
+        category=row.category,
+        amount=amount,
+        session_id=row.id,
+    )
+    return spending_row(entry)
+
+
+CSV_COLUMNS = (
+    "local_id",
+    "started_at",
+    "ended_at",
+    "provider",
+    "provider_url",
+    "service_id",
+    "service",
+    "funding",
+    "status",
+    "seconds",
+    "asset",
+    "rate",
+    "rate_units",
+    "rate_unit",
+    "cost",
+    "cost_units",
+    "budget",
+    "budget_units",
+    "receipt_ok",
+    "stop_reason",
+    "remote_id",
+    "channel_id",
+)
+
+
+def _decimal(asset: Asset, units: int) -> str:
+    return Amount(asset, units).format(symbol=False, grouping=False)
+
+
+def export_csv(records: Iterable[SessionRecord], out: IO[str]) -> int:
+    """Write ``records`` as CSV (stdlib csv): amounts as decimal strings of the asset and as base units.
+
+    Returns the number of sessions written.
+    """
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for r in records:
+        asset = r.asset
+        writer.writerow(
+            [
+                r.local_id,
+                r.started_at.isoformat(),
+                r.ended_at.isoformat() if r.ended_at else "",
+                r.provider_name,
+                r.provider_url,
+                r.service_id,
+                r.service_name,
+                r.funding,
+                r.status,
+                r.seconds,
+                asset.symbol,
+                _decimal(asset, r.rate_amount),
+                r.rate_amount,
+                r.rate_unit,
+                _decimal(asset, r.cost),
+                r.cost,
+                _decimal(asset, r.budget),
+                r.budget,
+                "" if r.receipt_ok is None else ("yes" if r.receipt_ok else "no"),
+                r.stop_reason or "",
+                r.remote_id or "",
+                r.channel_id or "",
+            ]
+        )
+        count += 1
+    return count

@@ -1,0 +1,182 @@
+"""Reconciling, at start-up, the sessions a crash left behind (starting, running, stopping, interrupted).
+
+For each one the provider is asked what it holds (GET /streams/{id}, or GET /channels/{id} when the start
+never returned a session id); a session still live there is stopped (PATCH stop, which also yields the
+signed receipt of one that already ended). The session's cost becomes what the provider holds for it,
+which can only lie between what it confirmed and what we signed; the spending records are settled to it
+and the channel's next session continues from that cumulative, so no second is paid twice. A provider
+that cannot be reached leaves the session ``interrupted``; the next start-up tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from paygo_desktop.money import Amount
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
+from paygo_desktop.sessions.history import SessionRecord
+from paygo_desktop.sessions.reports import RecoveryReport
+from paygo_desktop.sessions.runtime import Runtime, describe_error, short_duration
+
+log = logging.getLogger(__name__)
+
+
+async def reconcile(rt: Runtime, record: SessionRecord) -> RecoveryReport:
+    """Settle one unfinished session with its provider; never raises for a provider problem."""
+    try:
+        if record.funding == "zcash":
+            return await _reconcile_zcash(rt, record)
+        return await _reconcile_escrow(rt, record)
+    except ProviderError as exc:
+        return _interrupted(rt, record, describe_error(exc))
+
+
+def _interrupted(rt: Runtime, record: SessionRecord, why: str) -> RecoveryReport:
+    at_most = Amount(record.asset, max(0, record.signed - record.channel_base)).format()
+    rt.history.update(
+        record.local_id,
+        status="interrupted",
+        stop_reason="Left running when the app closed; the provider could not be reached to settle it.",
+    )
+    return RecoveryReport(
+        local_id=record.local_id,
+        service_name=record.service_name,
+        outcome="unknown",
+        cost=None,
+        asset=record.asset,
+        message=(
+            f"Could not settle “{record.service_name}” with {record.provider_name}: {why} "
+            f"At most {at_most} was signed for it. PayGo will try again at the next start."
+        ),
+    )
+
+
+async def _reconcile_escrow(rt: Runtime, record: SessionRecord) -> RecoveryReport:
+    client = rt.client(record.provider_url)
+    info = await client.provider_info()
+    remote_id = record.remote_id
+    if remote_id is None and record.channel_id is not None:
+        try:
+            channel = await client.get_channel(record.channel_id)
+        except NotFound:
+            channel = None
+        remote_id = channel.live_session_id if channel is not None else None
+        if remote_id is None:
+            held = channel.last_voucher.cumulative_amount if channel and channel.last_voucher else 0
+            return _settle(rt, record, held, None, None, was_live=False)
+    if remote_id is None:
+        return _settle(rt, record, record.channel_base, None, None, was_live=False)
+    remote = await client.get_session(remote_id)
+    was_live = remote.status is m.SessionStatus.live
+    stopped = await client.stop_session(remote_id)
+    receipt = stopped.receipt
+    ok = (
+        verify_receipt(receipt, info)
+        and receipt.session_id == remote_id
+        and receipt.channel_id == record.channel_id
+        and record.acked <= receipt.final_cumulative <= record.signed
+        and receipt.amount == receipt.final_cumulative - record.channel_base
+    )
+    return _settle(rt, record, receipt.final_cumulative, receipt, ok, was_live=was_live, remote_id=remote_id)
+
+
+def _settle(
+    rt: Runtime,
+    record: SessionRecord,
+    held: int,
+    receipt: m.Receipt | None,
+    receipt_ok: bool | None,
+    *,
+    was_live: bool,
+    remote_id: str | None = None,
+) -> RecoveryReport:
+    """Record what the provider holds (clamped to what was confirmed and signed) as the session's end."""
+    final = min(record.signed, max(record.acked, held))
+    cost = final - record.channel_base
+    rt.history.mark_delivered(record.local_id, final)
+    rt.history.settle_spending(record.local_id, cost)
+    seconds = receipt.seconds if receipt is not None else record.seconds
+    outcome = "still_running_stopped" if was_live else "settled"
+    reason = (
+        "The app closed while it ran; stopped at the provider on the next start."
+        if was_live
+        else "The app closed while it ran; the provider had already ended it."
+    )
+    rt.history.update(
+        record.local_id,
+        remote_id=remote_id or record.remote_id,
+        status="recovered",
+        cost=cost,
+        seconds=seconds,
+        stop_reason=reason,
+        receipt=None if receipt is None else receipt.model_dump_json(by_alias=True),
+        receipt_ok=receipt_ok,
+        ended_at=rt.now(),
+    )
+    fmt = Amount(record.asset, cost).format()
+    if was_live:
+        head = (
+            f"“{record.service_name}” was still running at {record.provider_name} after the app "
+            "closed: stopped it now."
+        )
+    elif record.remote_id is None and receipt is None and cost == 0:
+        head = f"“{record.service_name}” never started at {record.provider_name}: nothing was paid."
+    else:
+        head = f"“{record.service_name}” at {record.provider_name} ended while the app was closed."
+    parts = [head]
+    if receipt is not None or cost:
+        parts.append(f"It cost {fmt} for {short_duration(seconds)}.")
+    if receipt_ok is True:
+        parts.append("The provider's receipt checks out.")
+    elif receipt_ok is False:
+        parts.append("The provider's receipt does not match our vouchers; what we signed bounds the cost.")
+    if record.funding == "escrow":
+        parts.append("The channel's next session continues from there, so no second is paid twice.")
+    return RecoveryReport(
+        local_id=record.local_id,
+        service_name=record.service_name,
+        outcome=outcome,
+        cost=cost,
+        asset=record.asset,
+        message=" ".join(parts),
+    )
+
+
+async def _reconcile_zcash(rt: Runtime, record: SessionRecord) -> RecoveryReport:
+    client = rt.client(record.provider_url)
+    if record.remote_id is None:
+        return _settle(rt, record, 0, None, None, was_live=False)
+    remote = await client.get_zcash_session(record.remote_id)
+    was_live = remote.status is m.ZcashSessionStatus.live
+    if was_live:
+        remote = await client.end_zcash_session(record.remote_id)
+    cost = remote.amount_zat
+    rt.history.settle_spending(record.local_id, cost)
+    rt.history.update(
+        record.local_id,
+        status="recovered",
+        cost=cost,
+        signed=cost,
+        acked=cost,
+        seconds=remote.seconds,
+        receipt=remote.model_dump_json(by_alias=True),
+        receipt_ok=None,
+        stop_reason="The app closed while it ran; settled with the provider on the next start.",
+        ended_at=rt.now(),
+    )
+    fmt = Amount(record.asset, cost).format()
+    head = (
+        f"“{record.service_name}” was still running at {record.provider_name} after the app closed: "
+        "stopped it now."
+        if was_live
+        else f"“{record.service_name}” at {record.provider_name} ended while the app was closed."
+    )
+    return RecoveryReport(
+        local_id=record.local_id,
+        service_name=record.service_name,
+        outcome="still_running_stopped" if was_live else "settled",
+        cost=cost,
+        asset=record.asset,
+        message=f"{head} The permission was charged {fmt} for {short_duration(remote.seconds)}.",
+    )

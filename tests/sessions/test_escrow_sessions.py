@@ -1,0 +1,214 @@
+"""Escrow sessions end to end, on injected clocks moved together: the engine against the reference provider
+and anvil. Amounts are checked to the base unit against the meter, the vouchers and the signed receipt."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import ProviderClient, verify_receipt
+from paygo_desktop.sessions.history import HistoryFilter
+from paygo_desktop.sessions.live import SessionEvent
+from paygo_desktop.sessions.plan import SessionError, StartOptions
+from tests.sessions.conftest import World, run, run_provider, until
+
+SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s, grace 5 s
+RATE, TICK, GRACE = 1000, 5, 5
+TICK_COST = RATE * TICK
+USDC = 10**6
+
+
+def test_start_vouchers_stop_receipt_and_the_providers_claim_on_chain(world: World) -> None:
+    env = world.env
+    events: list[SessionEvent] = []
+
+    async def scenario() -> None:
+        engine = world.engine()
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        escrow = plan.option("escrow")
+        assert escrow is not None and escrow.needs_deposit and escrow.available == 0
+        assert plan.seconds_for(USDC) == 1000 and plan.tick_cost() == TICK_COST
+        live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=2 * USDC))
+        assert live.status == "running" and live.signed == live.acked == TICK_COST
+        assert live.access is not None and live.remote_id is not None
+        for k in range(2, 5):  # each tick boundary: a voucher paying through the end of the next tick
+            await world.advance(TICK)
+            await until(lambda k=k: live.acked == k * TICK_COST, what=f"voucher {k}")
+            assert live.signed == live.acked == k * TICK_COST
+        await world.advance(2)  # 17 s in
+        assert live.meter.cost() == 17 * RATE
+        summary = await engine.stop(live.local_id)
+        receipt = summary.receipt
+        assert isinstance(receipt, m.Receipt) and summary.receipt_ok
+        assert verify_receipt(receipt, plan.provider)
+        # paid one tick ahead: the receipt, the last voucher and the cost agree to the base unit
+        assert receipt.amount == receipt.final_cumulative == live.signed == summary.cost == 4 * TICK_COST
+        assert summary.metered == live.meter.cost() == 17 * RATE and summary.paid_ahead == 3 * RATE
+        assert receipt.seconds == summary.seconds == 17
+        assert live.status == "stopped" and engine.live() == []
+
+        record = engine.history.get(live.local_id)
+        assert record is not None and record.status == "stopped" and record.receipt_ok is True
+        assert record.cost == 4 * TICK_COST and record.seconds == 17 and record.signed == 4 * TICK_COST
+        assert engine.history.spent(live.local_id) == record.cost
+        vouchers = engine.history.vouchers(live.local_id)
+        assert [v[1] for v in vouchers] == [TICK_COST * k for k in range(1, 5)] and all(
+            v[2] for v in vouchers
+        )
+
+        async with ProviderClient(world.provider.url) as client:
+            claim = await client.claim_now(world.provider.key)
+            assert claim.tx_hash is not None
+        channel_state = await env.vault.channel_state(bytes.fromhex(live.channel_id[2:]))
+        assert channel_state.claimed == 4 * TICK_COST
+        assert await engine.refresh_claimed(live.local_id) == 4 * TICK_COST == live.claimed
+
+    run(env, scenario)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "started" and kinds.count("voucher") == 3 and kinds.count("acked") == 3
+    assert "stopped" in kinds and kinds[-1] == "claimed" and "low_funds" not in kinds
+
+
+def test_a_late_loop_is_caught_up_by_a_final_voucher_for_exactly_the_metered_cost(world: World) -> None:
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+        world.advance_now(7.5)  # the loop has no chance to run before the stop (and it is within the grace)
+        summary = await engine.stop(live.local_id)
+        receipt = summary.receipt
+        assert isinstance(receipt, m.Receipt) and summary.receipt_ok, summary.message
+        exact = 7_500  # 1000 × 7.5
+        assert live.meter.cost() == summary.metered == summary.cost == exact
+        assert receipt.amount == receipt.final_cumulative == live.signed == exact
+        assert receipt.seconds == summary.seconds == 7
+        assert [v[1] for v in engine.history.vouchers(live.local_id)] == [TICK_COST, exact]
+
+    run(world.env, scenario)
+
+
+def test_budget_cap_stops_by_itself_after_one_low_funds_warning(world: World) -> None:
+    events: list[SessionEvent] = []
+
+    async def scenario() -> None:
+        engine = world.engine()
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("escrow", budget=12_000, deposit=USDC))
+        await world.advance(TICK)
+        assert not live.meter.is_low()
+        await world.advance(TICK)  # 10 s: 10 000 of 12 000 spent, under 20% left
+        await until(lambda: any(e.kind == "low_funds" for e in events), what="low funds")
+        await world.advance(1)
+        await world.advance(1)  # 12 s: the cap
+        summary = await asyncio.wait_for(engine.wait(live.local_id), 10)
+        assert summary.status == "stopped" and "budget" in summary.message
+        assert summary.cost == summary.metered == live.signed == 12_000 and summary.receipt_ok
+        assert isinstance(summary.receipt, m.Receipt) and summary.receipt.amount == 12_000
+        assert engine.history.spent(live.local_id) == 12_000
+
+    run(world.env, scenario)
+    assert [e.kind for e in events].count("low_funds") == 1
+
+
+def test_a_channel_holding_less_than_the_budget_caps_the_session(world: World) -> None:
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=8_000))
+        assert live.budget == 8_000
+        await world.advance(TICK)
+        await world.advance(3)
+        summary = await asyncio.wait_for(engine.wait(live.local_id), 10)
+        assert "funds ran out" in summary.message and summary.cost == 8_000
+
+    run(world.env, scenario)
+
+
+def test_too_little_escrow_is_refused_with_what_to_deposit(world: World) -> None:
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        with pytest.raises(SessionError, match="Deposit at least"):
+            await engine.start(plan, StartOptions("escrow", budget=USDC))
+        assert engine.history.find() == []
+
+    run(world.env, scenario)
+
+
+def test_a_rate_changed_after_the_plan_is_refused_before_anything_is_paid(world: World) -> None:
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        async with ProviderClient(world.provider.url) as client:
+            service = await client.get_service(SVC)
+            fields = m.ServiceFields(
+                name=service.name,
+                description=service.description,
+                category=service.category,
+                type=service.type,
+                rate=m.Rate(amount=2 * RATE, asset="USDC", unit=m.RateUnit.per_second),
+                tick_seconds=service.tick_seconds,
+                grace_seconds=service.grace_seconds,
+            )
+            await client.update_service(world.provider.key, SVC, fields)
+            with pytest.raises(SessionError, match="changed the rate"):
+                await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+            sessions = await client.my_sessions(world.env.payer)
+            assert sessions.items == []  # nothing reached the provider
+        assert engine.history.find() == [] and engine.live() == []
+
+    run(world.env, scenario)
+
+
+def test_one_session_per_channel_and_the_next_continues_where_the_last_ended(world: World) -> None:
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        first = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+        with pytest.raises(SessionError, match="already running on your channel"):
+            await engine.start(plan, StartOptions("escrow", budget=USDC))
+        await world.advance(3)
+        one = await engine.stop(first.local_id)
+        second = await engine.start(plan, StartOptions("escrow", budget=USDC))
+        record = engine.history.get(second.local_id)
+        assert record is not None and record.channel_base == one.cost == TICK_COST
+        await world.advance(TICK)
+        await until(lambda: second.acked == 2 * TICK_COST)
+        two = await engine.stop(second.local_id)
+        assert isinstance(two.receipt, m.Receipt) and two.receipt_ok
+        assert two.receipt.final_cumulative == one.cost + two.cost == 3 * TICK_COST
+        channel = await world.client().get_channel(first.channel_id or "")
+        assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == 3 * TICK_COST
+        sessions = engine.history.find(HistoryFilter(provider=world.provider.url))
+        assert [s.local_id for s in sessions] == [second.local_id, first.local_id]
+
+    run(world.env, scenario)
+
+
+def test_sessions_with_two_providers_run_at_the_same_time(world: World) -> None:
+    env = world.env
+    with run_provider(env, world.tmp_path, key=env.provider2) as other:
+        world.providers.append(other)
+
+        async def scenario() -> None:
+            engine = world.engine()
+            a = await engine.start(
+                await engine.plan(world.provider.url, SVC), StartOptions("escrow", budget=USDC, deposit=USDC)
+            )
+            b = await engine.start(
+                await engine.plan(other.url, SVC), StartOptions("escrow", budget=USDC, deposit=USDC)
+            )
+            assert a.channel_id != b.channel_id and {s.local_id for s in engine.live()} == {
+                a.local_id,
+                b.local_id,
+            }
+            await world.advance(TICK)
+            await until(lambda: a.acked == b.acked == 2 * TICK_COST)
+            sa, sb = await asyncio.gather(engine.stop(a.local_id), engine.stop(b.local_id))
+            assert sa.receipt_ok and sb.receipt_ok and sa.cost == sb.cost == 2 * TICK_COST
+
+        run(env, scenario)
