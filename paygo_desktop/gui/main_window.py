@@ -220,7 +220,10 @@ class MainWindow(QMainWindow):
         from paygo_desktop.gui.pages.settings_page import SettingsPage
         from paygo_desktop.gui.pages.vendor_page import VendorPage
         from paygo_desktop.gui.pages.zcash_page import ZcashPage
+        from paygo_desktop.gui.sessions.controller import SessionController
 
+        self.sessions = SessionController(self.ctx, self.runner, self.wallet, self.notifier, parent=self)
+        self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
         self.home_page: HomePage = HomePage(self.ctx)
         self.home_page.active_account_chosen.connect(self.set_active_account)
         self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
@@ -230,8 +233,8 @@ class MainWindow(QMainWindow):
         self.settings_page.accounts_changed.connect(self._on_accounts_changed)
         pages: list[Page] = [
             self.home_page,
-            ServicesPage(self.ctx, self.runner),
-            SessionsPage(),
+            ServicesPage(self.ctx, self.runner, start_session=self._start_session),
+            SessionsPage(self.sessions),
             EscrowPage(),
             ZcashPage(self.ctx, self.runner, self.notifier),
             ActivityPage(),
@@ -304,8 +307,19 @@ class MainWindow(QMainWindow):
         self.show_page(page or self.current_page() or "home")
 
     def lock(self) -> None:
+        """Lock now; running sessions are stopped first (their vouchers need the key that locking drops)."""
+        if self.sessions.has_live():
+            self.status.showMessage("Stopping the running sessions before locking…")
+            self.runner.run(self.sessions.shutdown(), on_success=lambda _r: self.lock(), name="stop-for-lock")
+            return
         self.ctx.activity.record("lock", "Wallet locked")
         self.show_lock_screen()
+
+    def _close_after_sessions(self, _result: object) -> None:
+        self.close()
+
+    def _start_session(self, provider_url: str, service_id: str) -> None:
+        self.sessions.begin(provider_url, service_id, self)
 
     def _unlock_with_remembered_password(self) -> None:
         """At start-up only: unlock with the password in the OS keychain, if one is there and right."""
@@ -325,6 +339,8 @@ class MainWindow(QMainWindow):
         self.runner.run(work, on_success=done, on_error=lambda _m: None, name="remembered-unlock")
 
     def _on_idle(self) -> None:
+        if self.is_loaded and self.sessions.has_live():
+            return  # a running session is activity: the wallet must stay able to sign its vouchers
         if self.mode == "app" and self.is_loaded:
             log.info("locking after %s idle minutes", self.ctx.settings.idle_lock_minutes)
             self.lock()
@@ -332,6 +348,7 @@ class MainWindow(QMainWindow):
     def _on_unlocked(self) -> None:
         self.ctx.activity.record("unlock", "Wallet unlocked")
         self.show_app()
+        self.sessions.recover()  # sessions a crash left running are settled with their providers
 
     def _on_onboarded(self) -> None:
         self.status.set_network(self.ctx.network)
@@ -415,6 +432,14 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.is_loaded and self.sessions.has_live():
+            # Stop them properly first (final voucher, receipt), then close for real.
+            event.ignore()
+            self.status.showMessage("Stopping the running sessions before quitting…")
+            self.runner.run(
+                self.sessions.shutdown(), on_success=self._close_after_sessions, name="stop-for-quit"
+            )
+            return
         if self.sandbox is not None:
             self.sandbox.stop()  # only one this window started; a sandbox run by hand keeps running
         self.idle.stop()

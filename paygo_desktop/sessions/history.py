@@ -91,6 +91,7 @@ class HistoryFilter:
     since: datetime | None = None  # started at or after
     until: datetime | None = None  # started before
     account: str | None = None
+    text: str | None = None  # part of the provider's or the service's name, any case
     limit: int = 1000
 
 
@@ -132,6 +133,13 @@ class SessionHistory:
             query = query.where((SessionRow.service_id == f.service) | (SessionRow.service_name == f.service))
         if f.status:
             query = query.where(SessionRow.status == f.status)
+        if f.text:
+            pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                SessionRow.provider_name.ilike(pattern, escape="\\")
+                | SessionRow.service_name.ilike(pattern, escape="\\")
+                | SessionRow.provider_url.ilike(pattern, escape="\\")
+            )
         if f.since is not None:
             query = query.where(SessionRow.started_at >= f.since)
         if f.until is not None:

@@ -103,6 +103,9 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
     session.status = "failed"
     session.stop_reason = "The provider did not answer for 8 seconds; the session was stopped."
     view.update_numbers()
-    assert not view.stop_button.isEnabled()
     assert view.warning.text() == session.stop_reason
     assert not view.timer.isActive()
+    assert view.stop_button.text() == "Dismiss"  # the ended card stays until put away
+    with qtbot.waitSignal(view.dismissed) as blocker:
+        view.stop_button.click()
+    assert blocker.args == ["s-1"]

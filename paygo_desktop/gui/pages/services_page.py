@@ -6,6 +6,7 @@ with its reason, and never stops the others from showing. Text from providers is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -95,10 +96,17 @@ class ServicesPage(Page):
     title = "Services"
     providers_changed = Signal()
 
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        runner: TaskRunner,
+        start_session: Callable[[str, str], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self.start_session = start_session
         self.catalog: Any = None
         self._loaded_urls: list[str] | None = None
 
@@ -113,9 +121,21 @@ class ServicesPage(Page):
         self.sort.setAccessibleName("Sort by")
         for label, value in SORTS:
             self.sort.addItem(label, value)
+        self.start_button = QPushButton("Start session…")
+        self.start_button.setObjectName("Primary")
+        self.start_button.setAccessibleName("Start a session with the selected service")
+        self.start_button.setEnabled(False)
         self.reload_button = QPushButton("Reload")
         self.reload_button.setAccessibleName("Reload the catalogs")
-        for widget in (self.search, self.category, self.type, self.provider, self.sort, self.reload_button):
+        for widget in (
+            self.search,
+            self.category,
+            self.type,
+            self.provider,
+            self.sort,
+            self.reload_button,
+            self.start_button,
+        ):
             filters.addWidget(widget, 2 if widget is self.search else 0)
         self.layout_.addLayout(filters)
 
@@ -172,6 +192,9 @@ class ServicesPage(Page):
         for combo in (self.category, self.type, self.provider, self.sort):
             combo.currentIndexChanged.connect(self.apply_filters)
         self.reload_button.clicked.connect(lambda: self.load(force=True))
+        self.start_button.clicked.connect(self.start_selected)
+        self.table.doubleClicked.connect(lambda _index: self.start_selected())
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.add_button.clicked.connect(self.add_provider)
         self.provider_url.returnPressed.connect(self.add_provider)
         self.stack.setCurrentWidget(self.empty)
@@ -260,6 +283,7 @@ class ServicesPage(Page):
             sort=self.sort.currentData() or "name",
         )
         self.model.set_entries(entries)
+        self._selection_changed()
         total = len(self.catalog.entries)
         providers = len(self.catalog.providers())
         self.status.setText(
@@ -271,6 +295,24 @@ class ServicesPage(Page):
             self.stack.setCurrentWidget(self.no_match)
         else:
             self.stack.setCurrentWidget(self.empty)
+
+    # -- starting a session ------------------------------------------------------------------------------
+    def selected_entry(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.entries[rows[0].row()] if rows else None
+
+    def _selection_changed(self, *_args: object) -> None:
+        entry = self.selected_entry()
+        self.start_button.setEnabled(self.start_session is not None and entry is not None and entry.available)
+
+    def start_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is None or self.start_session is None:
+            return
+        if not entry.available:
+            self.message.error(f"{entry.service.name} is paused by its provider; try again later.")
+            return
+        self.start_session(entry.provider_url, entry.service.id)
 
     # -- providers ---------------------------------------------------------------------------------------
     def add_provider(self) -> None:

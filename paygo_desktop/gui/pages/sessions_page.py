@@ -1,15 +1,268 @@
-"""The Sessions page: an honest empty state until the feature exists."""
+"""The Sessions page: the sessions running now, each with its live meter, and the history of past ones.
+
+The history is read from the store (``sessions.history``) with the filters the user picks, and can be
+exported as CSV. Running sessions come from the session controller, which bridges the engine to Qt.
+"""
 
 from __future__ import annotations
 
-from paygo_desktop.gui.pages.placeholder_pages import EmptyPage
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop.gui.format import clock_duration, local_time
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.sessions.meter_view import MeterView
+from paygo_desktop.gui.widgets.empty_state import EmptyState
+from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.money import Amount
+
+COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
+STATUS_LABELS = {
+    "starting": "Starting",
+    "running": "Running",
+    "stopping": "Stopping",
+    "stopped": "Finished",
+    "failed": "Stopped by a problem",
+    "interrupted": "Interrupted — will be checked again",
+    "recovered": "Recovered after a restart",
+}
+RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
+Index = QModelIndex | QPersistentModelIndex
 
 
-class SessionsPage(EmptyPage):
+def receipt_text(record: Any) -> str:
+    if record.receipt_ok is None:
+        return "—"
+    return "Checked" if record.receipt_ok else "Does not match"
+
+
+class HistoryModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[Any] = []
+
+    def set_records(self, records: list[Any]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cell(record, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.stop_reason or None
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (3, 4):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def cell(record: Any, column: int) -> str:
+        if column == 0:
+            return str(record.service_name)
+        if column == 1:
+            return str(record.provider_name)
+        if column == 2:
+            return local_time(record.started_at)
+        if column == 3:
+            return clock_duration(record.seconds)
+        if column == 4:
+            return Amount(record.asset, record.cost).format()
+        if column == 5:
+            return STATUS_LABELS.get(record.status, record.status.capitalize())
+        return receipt_text(record)
+
+
+class SessionsPage(Page):
     key = "sessions"
     title = "Sessions"
-    empty_title = "No sessions"
-    explanation = "A session is a running, pay-as-you-go use of a service. You have not started any."
-    what_appears = (
-        "Open and closed sessions will appear here with the service, the time used and what it cost."
-    )
+
+    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.meters: dict[str, MeterView] = {}
+
+        self.message = InlineMessage(self, "Session messages")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.message)
+
+        running_title = QLabel("Running now")
+        running_title.setObjectName("CardTitle")
+        self.layout_.addWidget(running_title)
+        self.no_running = QLabel("No session is running. Start one from the Services page.")
+        self.no_running.setObjectName("Hint")
+        self.no_running.setAccessibleName("No running sessions")
+        self.layout_.addWidget(self.no_running)
+        self.running_box = QVBoxLayout()
+        running_widget = QWidget()
+        running_widget.setLayout(self.running_box)
+        self.running_area = QScrollArea()
+        self.running_area.setWidgetResizable(True)
+        self.running_area.setWidget(running_widget)
+        self.running_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.running_area.hide()
+        self.layout_.addWidget(self.running_area, 2)
+
+        history_title = QLabel("History")
+        history_title.setObjectName("CardTitle")
+        self.layout_.addWidget(history_title)
+        filters = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by provider or service")
+        self.search.setAccessibleName("Filter by provider or service")
+        self.status_filter = QComboBox()
+        self.status_filter.setAccessibleName("Filter by status")
+        self.status_filter.addItem("Any status", None)
+        for status in ("stopped", "failed", "interrupted", "recovered", "running"):
+            self.status_filter.addItem(STATUS_LABELS[status], status)
+        self.range_filter = QComboBox()
+        self.range_filter.setAccessibleName("Filter by date")
+        for label, days in RANGES:
+            self.range_filter.addItem(label, days)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setAccessibleName("Export the sessions shown as CSV")
+        for widget in (self.search, self.status_filter, self.range_filter, self.export_button):
+            filters.addWidget(widget, 2 if widget is self.search else 0)
+        self.layout_.addLayout(filters)
+
+        self.model = HistoryModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Session history")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setResizeContentsPrecision(0)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.layout_.addWidget(self.table, 3)
+        self.empty_history = EmptyState(
+            "No sessions yet",
+            "A session starts from the Services page: pick a service, set a budget, and pay for exactly the "
+            "seconds you use.",
+            "Each session appears here with its duration, what it cost, and whether the provider's signed "
+            "receipt matched your own meter. Export them as CSV at any time.",
+        )
+        self.layout_.addWidget(self.empty_history, 3)
+
+        self.search.textChanged.connect(self.load_history)
+        self.status_filter.currentIndexChanged.connect(self.load_history)
+        self.range_filter.currentIndexChanged.connect(self.load_history)
+        self.export_button.clicked.connect(self.export_csv)
+        controller.sessions_changed.connect(self.refresh)
+        controller.message.connect(self.show_message)
+
+    # -- what is shown -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.sync_meters()
+        self.load_history()
+
+    def sync_meters(self) -> None:
+        """A card per running session; an ended one keeps its card (final numbers, why it stopped)
+        until the user dismisses it."""
+        for session in self.controller.live():
+            if session.local_id not in self.meters:
+                view = MeterView(session)
+                view.stop_requested.connect(self.controller.stop)
+                view.dismissed.connect(self.dismiss)
+                self.running_box.insertWidget(0, view)
+                self.meters[session.local_id] = view
+        for view in self.meters.values():
+            view.update_numbers()
+        self.running_area.setVisible(bool(self.meters))
+        self.no_running.setVisible(not self.meters)
+
+    def dismiss(self, local_id: str) -> None:
+        view = self.meters.pop(local_id, None)
+        if view is not None:
+            self.running_box.removeWidget(view)
+            view.deleteLater()
+        self.running_area.setVisible(bool(self.meters))
+        self.no_running.setVisible(not self.meters)
+
+    def filters(self) -> Any:
+        from paygo_desktop.sessions.history import HistoryFilter
+
+        days = self.range_filter.currentData()
+        since = None
+        if days is not None:
+            midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+            since = (midnight - timedelta(days=days)).astimezone(UTC)
+        return HistoryFilter(
+            text=self.search.text().strip() or None, status=self.status_filter.currentData(), since=since
+        )
+
+    def history_records(self) -> list[Any]:
+        return list(self.controller.history.find(self.filters()))
+
+    def load_history(self) -> None:
+        records = self.history_records()
+        self.model.set_records(records)
+        anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
+        anything = anything or self.range_filter.currentIndex() > 0
+        self.table.setVisible(anything)
+        self.empty_history.setVisible(not anything)
+        self.export_button.setEnabled(bool(records))
+
+    def show_message(self, text: str, is_error: bool) -> None:
+        if is_error:
+            self.message.error(text)
+        else:
+            self.message.ok(text)
+
+    # -- export --------------------------------------------------------------------------------------
+    def export_csv(self, *, path: str | None = None) -> None:
+        from paygo_desktop.fileio import atomic_write_text
+        from paygo_desktop.sessions.history import export_csv
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export sessions", "paygo-sessions.csv", "CSV files (*.csv)"
+            )
+        if not path:
+            return
+        import io
+
+        buffer = io.StringIO()
+        count = export_csv(self.model.records, buffer)
+        try:
+            atomic_write_text(Path(path), buffer.getvalue())
+        except OSError as exc:
+            self.message.error(f"Could not write {path}: {exc.strerror or exc}.")
+            return
+        self.message.ok(f"Exported {count} session{'s' if count != 1 else ''} to {path}.")

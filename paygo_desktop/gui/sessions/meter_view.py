@@ -45,6 +45,7 @@ class MeterView(QFrame):
     """One session's meter. ``stop_requested(local_id)`` asks the controller to stop it."""
 
     stop_requested = Signal(str)
+    dismissed = Signal(str)  # an ended session's card is put away
 
     def __init__(self, live: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,7 +162,15 @@ class MeterView(QFrame):
             self.warning.show()
         else:
             self.warning.hide()
-        self.stop_button.setEnabled(live.status in ("starting", "running"))
+        if running:
+            self.stop_button.setEnabled(live.status in ("starting", "running"))
+        elif self.stop_button.text() != "Dismiss":  # ended: the card stays, with its numbers, until put away
+            self.stop_button.setText("Dismiss")
+            self.stop_button.setObjectName("")
+            self.stop_button.setAccessibleName(f"Dismiss {live.service_name}")
+            self.stop_button.style().unpolish(self.stop_button)
+            self.stop_button.style().polish(self.stop_button)
+            self.stop_button.setEnabled(True)
         access = live.access
         has_access = access is not None and running
         self.open_button.setEnabled(has_access and bool(getattr(access, "url", "")))
@@ -172,8 +181,11 @@ class MeterView(QFrame):
 
     # -- actions -------------------------------------------------------------------------------------
     def _stop_clicked(self) -> None:
-        self.stop_button.setEnabled(False)
-        self.stop_requested.emit(self.live.local_id)
+        if self.live.status in ("starting", "running"):
+            self.stop_button.setEnabled(False)
+            self.stop_requested.emit(self.live.local_id)
+        else:
+            self.dismissed.emit(self.live.local_id)
 
     def _open_access(self) -> None:
         if self.live.access is not None:

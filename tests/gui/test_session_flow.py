@@ -1,0 +1,189 @@
+"""The whole session flow through the real window: anvil, the reference provider over loopback, the engine.
+
+Services → Start session… → the start dialog (deposit, budget, what it buys) → the live meter → Stop → the
+provider's receipt checked → the history row → the provider's claim lands on-chain. And a small budget: the
+low-funds notification, then the session stops by itself at the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import ProviderClient
+from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
+    Env,
+    _deployed,
+    anvil_url,
+    env,
+    runner,
+)
+from tests.gui.conftest import PASSWORD
+from tests.sessions.conftest import WallClock, anvil_network, run_provider
+
+RATE = 1000  # base units of USDC per second
+TICK, GRACE = 1, 3
+SERVICE_NAME = "Live market data"
+
+
+@dataclass
+class Sandbox:
+    env: Env
+    provider_url: str
+    service_id: str
+    usdc: Asset
+
+
+class Notices:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def notify(self, title: str, text: str) -> None:
+        self.seen.append((title, text))
+
+
+@pytest.fixture
+def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
+    """The reference provider on real clocks with a one-second-tick service (made before the Qt loop runs)."""
+    with run_provider(env, tmp_path, clock=WallClock()) as provider:
+        fields = m.ServiceFields(
+            name=SERVICE_NAME,
+            category="data",
+            type=m.ServiceType.data,
+            rate=m.Rate(amount=RATE, asset="USDC", unit=m.RateUnit.per_second),
+            tick_seconds=TICK,
+            grace_seconds=GRACE,
+        )
+
+        async def create() -> m.Service:
+            async with ProviderClient(provider.url) as client:
+                return await client.create_service(provider.key, fields)
+
+        service = asyncio.run(create())
+        yield Sandbox(env, provider.url, service.id, Asset("USDC", 6, env.usdc))
+
+
+@pytest.fixture
+def session_window(sandbox: Sandbox, qtbot: Any, ctx: Any, event_loop_qt: Any) -> Iterator[Any]:
+    from paygo_desktop.gui.main_window import MainWindow
+
+    chain = sandbox.env
+    network = anvil_network(chain)
+    ctx.networks.save_custom(network)
+    ctx.settings.network = network.key
+    ctx.settings.providers = [sandbox.provider_url]
+    ctx.wallet.import_private_key("0x" + bytes(chain.payer.key).hex(), PASSWORD, "Payer")
+    ctx.settings.active_account = chain.payer.address
+    notices = Notices()
+    window = MainWindow(ctx, poll_network=False, notifier=notices)
+    window.notices = notices
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    ctx.wallet.unlock(PASSWORD)
+    window.show_app("services")
+    yield window
+    # Stop what a failed test left running and close the engines' connections, while the loop still runs.
+    done: list[object] = []
+    window.runner.run(window.sessions.shutdown(), on_success=done.append)
+    with contextlib.suppress(Exception):
+        qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+
+
+def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
+    page = window.pages["services"]
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20_000)
+    row = next(i for i, e in enumerate(page.model.entries) if e.service.name == SERVICE_NAME)
+    page.table.selectRow(row)
+    assert page.start_button.isEnabled()
+    page.start_button.click()
+    controller = window.sessions
+    qtbot.waitUntil(lambda: getattr(controller, "dialog", None) is not None, timeout=30_000)
+    dialog = controller.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    dialog.budget.setText(budget)
+    return dialog
+
+
+def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
+    qtbot: Any, sandbox: Sandbox, session_window: Any
+) -> None:
+    window = session_window
+    sandbox_usdc = Asset("USDC", 6)
+    dialog = start_from_services(qtbot, window, "0.05")
+    # A first session on this provider: no channel yet, so the dialog proposes the deposit it needs.
+    option = dialog.selected_option()
+    assert option.kind == "escrow" and option.needs_deposit
+    assert dialog.buys.text() == "50 seconds at this rate"
+    assert Amount.parse(dialog.deposit.text(), sandbox_usdc).units >= 50_000
+    assert dialog.start_button.isEnabled()
+    dialog.start_button.click()
+
+    qtbot.waitUntil(lambda: window.current_page() == "sessions", timeout=60_000)
+    page = window.pages["sessions"]
+    qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=10_000)
+    view = next(iter(page.meters.values()))
+    live = view.live
+    qtbot.waitUntil(lambda: live.acked >= 3 * RATE * TICK, timeout=20_000)
+    first = Amount.parse(view.cost.text(), sandbox_usdc).units
+    qtbot.wait(300)
+    second = Amount.parse(view.cost.text(), sandbox_usdc).units
+    assert 0 < first <= second <= live.budget  # it moves, and only forwards
+    assert view.fields["signed"].text() == Amount(live.asset, live.signed).format()
+    assert view.open_button.isEnabled() and view.copy_button.isEnabled()
+
+    view.stop_button.click()
+    controller = window.sessions
+    qtbot.waitUntil(lambda: controller.last_summary is not None, timeout=30_000)
+    summary = controller.last_summary
+    assert summary.receipt_ok, summary.message
+    assert summary.cost == live.signed == summary.receipt.amount
+    assert summary.metered <= summary.cost <= summary.metered + RATE * TICK  # at most one tick ahead
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5_000)
+    record = page.model.records[0]
+    assert page.model.cell(record, 5) == "Finished" and page.model.cell(record, 6) == "Checked"
+    assert page.model.cell(record, 4) == Amount(record.asset, summary.cost).format()
+
+    # The provider claims what was signed, on-chain.
+    engine = next(iter(controller._engines.values()))
+    claimed: list[int] = []
+
+    async def claim() -> None:
+        async with ProviderClient(live.provider_url) as client:
+            result = await client.claim_now(sandbox.env.provider)
+        assert result.tx_hash
+        state = await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x")))
+        claimed.append(state.claimed)
+
+    window.runner.run(claim(), on_error=lambda text: claimed.append(-1))
+    qtbot.waitUntil(lambda: bool(claimed), timeout=30_000)
+    assert claimed[0] == summary.cost  # the channel's first session: everything claimed is this one's
+
+
+def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
+    qtbot: Any, session_window: Any
+) -> None:
+    window = session_window
+    dialog = start_from_services(qtbot, window, "0.006")  # six seconds at this rate
+    assert dialog.buys.text() == "6 seconds at this rate"
+    dialog.start_button.click()
+    page = window.pages["sessions"]
+    qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
+    view = next(iter(page.meters.values()))
+    live = view.live
+    qtbot.waitUntil(lambda: any("running low" in title for title, _ in window.notices.seen), timeout=20_000)
+    qtbot.waitUntil(lambda: live.status == "stopped", timeout=20_000)
+    assert live.meter.cost() == live.budget == 6 * RATE
+    assert live.stop_reason
+    qtbot.waitUntil(lambda: view.warning.text() == live.stop_reason, timeout=5_000)
+    assert view.stop_button.text() == "Dismiss"  # the ended card stays with its numbers until put away
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
+    view.stop_button.click()
+    assert not page.meters and page.no_running.isVisibleTo(page)
