@@ -79,14 +79,26 @@ class AppContext:
 
     def vault_address(self, network: Network) -> str | None:
         """The PayGoVault used on ``network``: one deployed from here or given, else the built-in one."""
+        sandbox = self._sandbox_state(network)
+        if sandbox is not None:  # the running sandbox deployed its own
+            return sandbox.vault
         deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoVault")
         return deployed or network.vault_address
+
+    def _sandbox_state(self, network: Network):  # type: ignore[no-untyped-def]  # -> SandboxState | None
+        if network.key != SANDBOX.key:
+            return None
+        from paygo_desktop.sandbox.state import read_state
+
+        return read_state(self.data_dir.sandbox_dir)
 
     def known_tokens(self, network: Network) -> tuple[Asset, ...]:
         """The network's tokens, plus the test USDC where one was deployed (local chains only)."""
         tokens = network.tokens
         if network.is_local:
-            usdc = DeploymentRepository(self.store).address(network.key, network.chain_id, "TestUSDC")
+            sandbox = self._sandbox_state(network)
+            usdc = sandbox.usdc if sandbox is not None else None
+            usdc = usdc or DeploymentRepository(self.store).address(network.key, network.chain_id, "TestUSDC")
             if usdc:
                 tokens = (*tokens, Asset("USDC", 6, usdc))
         return tokens

@@ -132,6 +132,7 @@ class SessionsPage(Page):
         self.running_area.setWidgetResizable(True)
         self.running_area.setWidget(running_widget)
         self.running_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.running_area.setMinimumHeight(250)  # one whole card without scrolling
         self.running_area.hide()
         self.layout_.addWidget(self.running_area, 2)
 
@@ -172,7 +173,7 @@ class SessionsPage(Page):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.layout_.addWidget(self.table, 3)
         self.empty_history = EmptyState(
-            "No sessions yet",
+            "No finished sessions yet",
             "A session starts from the Services page: pick a service, set a budget, and pay for exactly the "
             "seconds you use.",
             "Each session appears here with its duration, what it cost, and whether the provider's signed "
@@ -228,7 +229,9 @@ class SessionsPage(Page):
         )
 
     def history_records(self) -> list[Any]:
-        return list(self.controller.history.find(self.filters()))
+        """Past sessions; a running one is on its card above, with live numbers, not here."""
+        live = {s.local_id for s in self.controller.live() if s.is_active}
+        return [r for r in self.controller.history.find(self.filters()) if r.local_id not in live]
 
     def load_history(self) -> None:
         records = self.history_records()

@@ -1,0 +1,87 @@
+"""Render the README's picture of a running session: the real app on the sandbox, mid-session.
+
+    python scripts/screenshot_session.py [OUT_DIR]
+
+Starts the sandbox (a local chain and the reference provider, on free ports) in a throw-away data
+directory, restores the well-known test wallet (the sandbox's first account; never use it for real money),
+starts a Market Data Feed session through the same engine the Start dialog uses, lets it run for a few
+ticks, and saves the window as OUT_DIR/session.png. Everything is stopped and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TEST_PHRASE = "test test test test test test test test test test test junk"
+PASSWORD = "screenshot-password"
+SERVICE_ID = "market-data-feed"
+RUN_SECONDS = 12.0
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QApplication
+
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.main_window import MainWindow
+    from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.paths import DataDir
+    from paygo_desktop.sandbox import world
+    from paygo_desktop.sessions.plan import StartOptions
+    from paygo_desktop.wallet import KdfParams, Wallet
+
+    data = DataDir(Path(tempfile.mkdtemp(prefix="paygo-session-shot-"))).ensure()
+    ctx = AppContext.open(data)
+    wallet = Wallet(data.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**12))
+    ctx.__dict__["wallet"] = wallet
+    account = wallet.create_from_mnemonic(TEST_PHRASE, PASSWORD, label="Everyday").address
+    running = world.start(
+        data, accounts=[account], rpc_port=world.free_port(), provider_port=world.free_port()
+    )
+    try:
+        ctx.settings.network = "sandbox"
+        ctx.settings.active_account = account
+        ctx.settings.save()
+        app = QApplication(sys.argv[:1])
+        ThemeManager(app, "light")
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        window = MainWindow(ctx, poll_network=False)
+        window.resize(QSize(1200, 760))
+        window.start()
+        window.show()
+        wallet.unlock(PASSWORD)
+        window.show_app("sessions")
+
+        async def shoot() -> None:
+            engine = await window.sessions.engine()
+            plan = await engine.plan(running.state.provider_url, SERVICE_ID)
+            budget = plan.price.cost_seconds(30 * 60)
+            await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
+            window.sessions.sessions_changed.emit()
+            await asyncio.sleep(RUN_SECONDS)
+            target = out / "session.png"
+            window.grab().save(str(target))
+            print(target)
+            await window.sessions.shutdown()
+
+        with loop:
+            loop.run_until_complete(shoot())
+    finally:
+        running.stop(data.sandbox_dir)
+        ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
