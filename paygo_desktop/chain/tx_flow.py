@@ -146,6 +146,8 @@ class TxFlow:
             )
         except TransactionError as exc:
             return self._fail(exc)
+        except UserFacingError as exc:  # signing refused (the wallet locked meanwhile): nothing was stored
+            return self._set(phase="review", message=str(exc))
         return self._set(phase="pending", record=record, explorer_url=self.explorer(record.tx_hash))
 
     def _stored_since(self, before: set[str]) -> TransactionRecord | None:

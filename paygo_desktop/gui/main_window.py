@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
             self.home_page,
             ServicesPage(self.ctx, self.runner),
             SessionsPage(),
-            EscrowPage(),
+            EscrowPage(self.ctx, self.runner, self.wallet),
             ZcashPage(),
             ActivityPage(),
             VendorPage(),
@@ -281,6 +281,9 @@ class MainWindow(QMainWindow):
         self.root.setCurrentWidget(self.shell)
         self._set_mode("app")
         self.show_page(page or self.current_page() or "home")
+        if self.poll_network and not getattr(self, "_watching_transactions", False):
+            self._watching_transactions = True  # pending transactions from an earlier run: watch them again
+            self.pages["escrow"].start_watching()  # type: ignore[attr-defined]
 
     def lock(self) -> None:
         self.ctx.activity.record("lock", "Wallet locked")
