@@ -380,6 +380,42 @@ class TransactionManager:
         head = int(await self.w3.eth.block_number)
         return max(0, head - record.block_number + 1)
 
+    async def recheck_confirmed(self, sender: str, depth: int = 64) -> list[TransactionRecord]:
+        """Confirmed transactions of ``sender`` within ``depth`` blocks of the head whose block a reorg
+        replaced: back to pending (then refreshed, which finds them again or rebroadcasts them)."""
+        from web3.exceptions import TransactionNotFound
+
+        sender = to_checksum_address(sender)
+        try:
+            head = int(await self.w3.eth.block_number)
+            moved: list[TransactionRecord] = []
+            for record in self.repository.recent(200):
+                if (
+                    record.chain_id != self.chain_id
+                    or record.sender != sender
+                    or record.status != "confirmed"
+                    or record.block_number is None
+                    or record.block_number < head - depth
+                ):
+                    continue
+                try:
+                    receipt = await self.w3.eth.get_transaction_receipt(record.tx_hash)
+                except TransactionNotFound:
+                    receipt = None
+                if receipt is None or int(receipt["blockNumber"]) != record.block_number:
+                    log.warning(
+                        "transaction %s left block %s (reorg); back to pending",
+                        record.tx_hash,
+                        record.block_number,
+                    )
+                    pending = self.repository.update(record.tx_hash, status="pending")
+                    moved.append(await self.refresh(pending))
+            return moved
+        except TransactionError:
+            raise
+        except Exception as exc:
+            raise self._explain(exc) from None
+
     async def refresh_all(self) -> list[TransactionRecord]:
         """Refresh every open transaction of this chain (at start-up, and on a timer)."""
         return [await self.refresh(r) for r in self.repository.open(self.chain_id)]

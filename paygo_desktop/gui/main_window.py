@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
             self.home_page,
             ServicesPage(self.ctx, self.runner, start_session=self._start_session),
             SessionsPage(self.sessions),
-            EscrowPage(),
+            EscrowPage(self.ctx, self.runner, self.wallet),
             ZcashPage(self.ctx, self.runner, self.notifier),
             ActivityPage(),
             VendorPage(),
@@ -305,6 +305,9 @@ class MainWindow(QMainWindow):
         self.root.setCurrentWidget(self.shell)
         self._set_mode("app")
         self.show_page(page or self.current_page() or "home")
+        if self.poll_network and not getattr(self, "_watching_transactions", False):
+            self._watching_transactions = True  # pending transactions from an earlier run: watch them again
+            self.pages["escrow"].start_watching()  # type: ignore[attr-defined]
 
     def lock(self) -> None:
         """Lock now; running sessions are stopped first (their vouchers need the key that locking drops)."""

@@ -1,19 +1,712 @@
-"""The Escrow page: an honest empty state until the feature exists."""
+"""The Escrow page: the account's balances, send and receive, its escrow channels, and its transactions.
+
+Everything is read in one background task (``EscrowService.overview``); while it runs the page says so,
+and if the network cannot be reached, or is the wrong one, it says that with a Retry button instead of
+freezing. Each action asks the core for a plan and hands it to the transaction dialog. Transactions still
+open (also those left by an earlier run) are watched on a timer until they settle.
+"""
 
 from __future__ import annotations
 
-from paygo_desktop.gui.pages.placeholder_pages import EmptyPage
+import html
+import time
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.escrow_dialogs import AmountDialog, NewDepositDialog, ReceiveDialog, SendDialog
+from paygo_desktop.gui.format import local_time, short_address
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.busy import BusyIndicator
+from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
+TX_COLUMNS = ("When", "What", "Status", "")
+WATCH_MS = 3000
+STATUS_TEXT = {
+    "pending": "Pending: waiting for a block",
+    "mined": "In a block, confirming",
+    "confirmed": "Confirmed",
+    "failed": "Failed",
+    "replaced": "Replaced",
+    "dropped": "Dropped by the network",
+}
 
 
-class EscrowPage(EmptyPage):
+def _section(title: str, hint: str = "") -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 12, 0, 2)
+    label = QLabel(f"<b>{html.escape(title)}</b>")
+    label.setAccessibleName(title)
+    layout.addWidget(label)
+    if hint:
+        text = QLabel(hint)
+        text.setObjectName("Hint")
+        text.setWordWrap(True)
+        layout.addWidget(text)
+    return box
+
+
+def _table(columns: tuple[str, ...], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setAccessibleName(name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return table
+
+
+def _fit_height(table: QTableWidget) -> None:
+    """No inner scrolling: the page scrolls as a whole."""
+    table.resizeRowsToContents()
+    height = table.horizontalHeader().height() + 2 * table.frameWidth()
+    height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(height)
+
+
+class EscrowPage(Page):
     key = "escrow"
     title = "Escrow"
-    empty_title = "No escrow deposits"
-    explanation = (
-        "Escrow holds funds in the PayGo vault on your network so that signed vouchers can pay "
-        "services. Nothing is deposited from this wallet."
-    )
-    what_appears = (
-        "Your deposits, what vouchers have spent from them, and buttons to deposit and withdraw "
-        "will appear here."
-    )
+
+    def __init__(
+        self,
+        ctx: Any,
+        runner: TaskRunner,
+        wallet: Any,
+        *,
+        watch_ms: int = WATCH_MS,
+        poll_ms: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = runner
+        self._wallet = wallet
+        self.poll_ms = poll_ms
+        self.service: Any = None
+        self._service_key: tuple[Any, ...] | None = None
+        self.overview: Any = None
+        self._loading = False
+        self._reload_again = False
+        self._due: dict[str, float] = {}  # channel id -> monotonic time its withdrawal is due
+        self.dialog: Any = None  # the dialog open now (a form or a transaction), for tests and focus
+        self.flow_dialog: TransactionDialog | None = None
+
+        top = QHBoxLayout()
+        self.account_label = QLabel()
+        self.account_label.setObjectName("Hint")
+        self.account_label.setAccessibleName("Account and network")
+        top.addWidget(self.account_label, 1)
+        self.send_button = QPushButton("Send")
+        self.receive_button = QPushButton("Receive")
+        self.deposit_button = QPushButton("New deposit")
+        self.deposit_button.setObjectName("Primary")
+        self.deposit_button.setToolTip("Open an escrow channel with a provider and put money in it")
+        self.refresh_button = QPushButton("Refresh")
+        self.send_button.clicked.connect(self.open_send)
+        self.receive_button.clicked.connect(self.open_receive)
+        self.deposit_button.clicked.connect(self.open_new_deposit)
+        self.refresh_button.clicked.connect(self.reload)
+        for button in (self.send_button, self.receive_button, self.deposit_button, self.refresh_button):
+            button.setAccessibleName(button.text())
+            top.addWidget(button)
+        self.layout_.addLayout(top)
+        self.busy = BusyIndicator("Reading balances and channels from the network…")
+        self.layout_.addWidget(self.busy)
+
+        self.stack = QStackedWidget()
+        self.layout_.addWidget(self.stack, 1)
+        # -- nothing yet: first load
+        self.loading_view = QLabel("Reading balances and channels from the network…")
+        self.loading_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.loading_view)
+        # -- the network could not be read
+        self.error_view = QWidget()
+        error_layout = QVBoxLayout(self.error_view)
+        error_layout.addStretch(1)
+        self.error_title = QLabel("Could not read the network")
+        self.error_title.setObjectName("EmptyTitle")
+        self.error_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_text = QLabel()
+        self.error_text.setWordWrap(True)
+        self.error_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_text.setAccessibleName("Error")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setAccessibleName("Retry reading the network")
+        self.retry_button.clicked.connect(self.reload)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.retry_button)
+        row.addStretch(1)
+        for widget in (self.error_title, self.error_text):
+            error_layout.addWidget(widget)
+        error_layout.addLayout(row)
+        error_layout.addStretch(2)
+        self.stack.addWidget(self.error_view)
+        # -- the content
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        content = QWidget()
+        self.content_layout = QVBoxLayout(content)
+        self.content_layout.setContentsMargins(0, 0, 8, 0)
+        scroll.setWidget(content)
+        self.content_view = scroll
+        self.stack.addWidget(scroll)
+
+        self.content_layout.addWidget(_section("Balances", "What this account holds on this network."))
+        self.balances_box = QWidget()
+        self.balances_row = QHBoxLayout(self.balances_box)
+        self.balances_row.setContentsMargins(0, 0, 0, 0)
+        self.content_layout.addWidget(self.balances_box)
+        self.balance_labels: list[QLabel] = []
+        self.notice = InlineMessage(self, "Page message")
+        self.content_layout.addWidget(self.notice)
+
+        self.gap_box = QFrame()
+        self.gap_box.setObjectName("Card")
+        gap_layout = QHBoxLayout(self.gap_box)
+        self.gap_text = QLabel()
+        self.gap_text.setWordWrap(True)
+        self.gap_text.setAccessibleName("Nonce gap")
+        self.fill_gap_button = QPushButton("Fill the gap")
+        self.fill_gap_button.setAccessibleName("Fill the nonce gap")
+        self.fill_gap_button.setToolTip("Send an empty transfer to yourself with the missing nonce")
+        self.fill_gap_button.clicked.connect(self.fill_gap)
+        gap_layout.addWidget(self.gap_text, 1)
+        gap_layout.addWidget(self.fill_gap_button)
+        self.gap_box.hide()
+        self.content_layout.addWidget(self.gap_box)
+
+        self.content_layout.addWidget(
+            _section(
+                "Escrow channels",
+                "Money you put in the PayGo vault for one provider. Sessions pay it out second by second; "
+                "what they have not used you can withdraw after the channel's delay.",
+            )
+        )
+        self.channels_table = _table(CHANNEL_COLUMNS, "Escrow channels")
+        self.channels_empty = QLabel(
+            "No escrow channels yet. A deposit with a provider opens one: use New deposit, or start a "
+            "session from the Services page."
+        )
+        self.channels_empty.setWordWrap(True)
+        self.channels_empty.setAccessibleName("No escrow channels")
+        self.content_layout.addWidget(self.channels_table)
+        self.content_layout.addWidget(self.channels_empty)
+
+        self.content_layout.addWidget(
+            _section("Transactions", "Sent from this app with this account; open ones are watched.")
+        )
+        self.tx_table = _table(TX_COLUMNS, "Transactions")
+        self.tx_empty = QLabel("No transactions sent from this app with this account yet.")
+        self.tx_empty.setAccessibleName("No transactions")
+        self.content_layout.addWidget(self.tx_table)
+        self.content_layout.addWidget(self.tx_empty)
+        self.content_layout.addStretch(1)
+
+        self.watch_timer = QTimer(self)
+        self.watch_timer.setInterval(watch_ms)
+        self.watch_timer.timeout.connect(self.reload)
+        self.countdown_timer = QTimer(self)
+        self.countdown_timer.setInterval(1000)
+        self.countdown_timer.timeout.connect(self._tick)
+
+    # -- the core, for this network and account ------------------------------------------------------------
+    def account(self) -> str | None:
+        records = self.ctx.accounts.list()
+        if not records:
+            return None
+        active = (self.ctx.settings.active_account or "").lower()
+        for record in records:
+            if record.address.lower() == active:
+                return str(record.address)
+        return str(records[0].address)
+
+    def wallet(self) -> Any:
+        return self._wallet() if callable(self._wallet) else self._wallet
+
+    def current_service(self) -> Any:
+        """The EscrowService for the current network and account (made again when either changes)."""
+        from paygo_desktop.escrow.service import EscrowService
+
+        account = self.account()
+        if account is None:
+            return None
+        network = self.ctx.network
+        key = (network, account, self.ctx.vault_address(network), self.ctx.known_tokens(network))
+        if key != self._service_key:
+            old = self.service
+            self.service = EscrowService.open(self.ctx, account)
+            self._service_key = key
+            self.overview = None
+            if old is not None:
+                self.runner.run(old.aclose(), name="escrow-close-rpc")
+        return self.service
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.reload()
+
+    def start_watching(self) -> None:
+        """At start-up: pick up transactions left open by an earlier run, even before the page is shown."""
+        from paygo_desktop.store.transactions import TransactionRepository
+
+        if self.account() is None:
+            return
+        if TransactionRepository(self.ctx.store).open(self.ctx.network.chain_id):
+            self.reload()
+
+    def reload(self) -> None:
+        if self._loading:
+            self._reload_again = True
+            return
+        service = self.current_service()
+        if service is None:
+            self.account_label.setText("No account yet.")
+            self._show_error("There is no account in this wallet yet.", title="No account")
+            return
+        network = self.ctx.network
+        self.account_label.setText(f"Account {short_address(service.account)} on {network.name}")
+        self.account_label.setToolTip(service.account)
+        self._loading = True
+        self._reload_again = False
+        if self.overview is None:
+            self.stack.setCurrentWidget(self.loading_view)
+        self.busy.start()
+        self.refresh_button.setEnabled(False)
+
+        def done(overview: Any) -> None:
+            self._finish_loading()
+            if service is self.service:
+                self.show_overview(overview)
+            self._again()
+
+        def failed(message: str) -> None:
+            self._finish_loading()
+            if service is self.service:
+                self._show_error(message)
+            self._again()
+
+        self.runner.run(service.overview(), on_success=done, on_error=failed, name="escrow-overview")
+
+    def _finish_loading(self) -> None:
+        self._loading = False
+        self.busy.stop()
+        self.refresh_button.setEnabled(True)
+
+    def _again(self) -> None:
+        if self._reload_again:
+            self.reload()
+
+    def _show_error(self, message: str, title: str = "Could not read the network") -> None:
+        self.overview = None
+        self.watch_timer.stop()
+        self.countdown_timer.stop()
+        self.error_title.setText(title)
+        self.error_text.setText(message)
+        self.retry_button.setVisible(title != "No account")
+        for button in (self.send_button, self.deposit_button):
+            button.setEnabled(False)
+        self.receive_button.setEnabled(self.account() is not None)
+        self.stack.setCurrentWidget(self.error_view)
+
+    # -- drawing ---------------------------------------------------------------------------------------------
+    def show_overview(self, overview: Any) -> None:
+        self.overview = overview
+        self.stack.setCurrentWidget(self.content_view)
+        self.send_button.setEnabled(True)
+        self.receive_button.setEnabled(True)
+        self.deposit_button.setEnabled(not overview.vault_missing)
+        self.deposit_button.setToolTip(
+            f"No PayGo vault is known on {self.ctx.network.name}"
+            if overview.vault_missing
+            else "Open an escrow channel with a provider and put money in it"
+        )
+        self._show_balances(overview.balances)
+        self._show_gaps(overview.nonce_gaps)
+        self._show_channels(overview)
+        self._show_transactions(overview)
+        if overview.open_transactions:
+            self.watch_timer.start()
+        else:
+            self.watch_timer.stop()
+
+    def _show_balances(self, balances: list[Any]) -> None:
+        while self.balances_row.count():
+            item = self.balances_row.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.balance_labels = []
+        for amount in balances:
+            text = html.escape(amount.format(max_decimals=6))
+            label = QLabel(f"<span style='font-size:18px'>{text}</span>")
+            label.setAccessibleName(f"Balance {amount.asset.symbol}")
+            label.setToolTip(amount.format())
+            label.setObjectName("Card")
+            label.setContentsMargins(12, 8, 12, 8)
+            self.balances_row.addWidget(label)
+            self.balance_labels.append(label)
+        self.balances_row.addStretch(1)
+
+    def _show_gaps(self, gaps: list[int]) -> None:
+        self.gap_box.setVisible(bool(gaps))
+        if gaps:
+            self.gap_text.setText(
+                f"Transactions from this account are held back: nonce {gaps[0]} was never sent from here "
+                "(or it was dropped). Until that nonce is used, later transactions cannot be mined."
+            )
+
+    def _show_channels(self, overview: Any) -> None:
+        channels = overview.channels
+        table = self.channels_table
+        table.setRowCount(0)  # the old rows' widgets go first
+        table.setRowCount(len(channels))
+        self.channel_buttons: dict[str, dict[str, QPushButton]] = {}
+        self._due = {}
+        now = time.monotonic()
+        for row, channel in enumerate(channels):
+            due_in = channel.withdrawal_due_in(overview.chain_time)
+            if due_in is not None:
+                self._due[channel.channel_id] = now + due_in
+            cells = (
+                short_address(channel.provider),
+                channel.asset.symbol,
+                channel.funded.format(),
+                channel.claimed.format(),
+                channel.available.format(),
+                self._withdrawal_text(channel),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 0:
+                    item.setToolTip(f"Provider {channel.provider}\nChannel {channel.channel_id}")
+                if 2 <= column <= 4:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, column, item)
+            table.setCellWidget(row, len(CHANNEL_COLUMNS) - 1, self._channel_actions(channel))
+        _fit_height(table)
+        table.setVisible(bool(channels))
+        if overview.vault_missing:
+            self.channels_empty.setText(
+                f"No PayGo vault is known on {self.ctx.network.name}, so escrow is not available here."
+            )
+        self.channels_empty.setVisible(not channels)
+        if self._due:
+            self.countdown_timer.start()
+        else:
+            self.countdown_timer.stop()
+
+    def _withdrawal_text(self, channel: Any) -> str:
+        if channel.withdrawal_ready_at is None:
+            return "—"
+        left = self._seconds_left(channel.channel_id)
+        from paygo_desktop.escrow.service import describe_wait
+
+        pending = channel.pending_withdrawal.format()
+        return f"{pending}, ready now" if left <= 0 else f"{pending}, due in {describe_wait(left)}"
+
+    def _seconds_left(self, channel_id: str) -> int:
+        due = self._due.get(channel_id)
+        return 0 if due is None else max(0, int(due - time.monotonic() + 0.999))
+
+    def _channel_actions(self, channel: Any) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(2, 0, 2, 0)
+        if not channel.can_act:
+            note = QLabel("View only: funded through another contract")
+            note.setObjectName("Hint")
+            layout.addWidget(note)
+            return box
+        buttons = {
+            "top_up": QPushButton("Top up"),
+            "withdraw": QPushButton("Withdraw…"),
+            "finalize": QPushButton("Finalize"),
+            "close": QPushButton("Close"),
+        }
+        buttons["top_up"].setToolTip("Add money to this channel")
+        buttons["withdraw"].setToolTip("Ask for money back; it is paid after the channel's delay")
+        buttons["close"].setToolTip(
+            "Settle with the provider at once; needs its signed close from a stopped session"
+        )
+        actions = {
+            "top_up": self.open_top_up,
+            "withdraw": self.open_withdraw,
+            "finalize": self.finalize,
+            "close": self.close_channel,
+        }
+        for name, action in actions.items():
+            buttons[name].clicked.connect(partial(self._channel_action, action, channel.channel_id))
+        for name, button in buttons.items():
+            button.setAccessibleName(f"{button.text().rstrip('…')} channel {short_address(channel.provider)}")
+            button.setObjectName(name)
+            layout.addWidget(button)
+        buttons["withdraw"].setEnabled(channel.available.units > 0)
+        buttons["close"].setEnabled(channel.available.units > 0)
+        self.channel_buttons[channel.channel_id] = buttons
+        self._update_finalize(channel)
+        return box
+
+    def _channel_action(self, action: Any, channel_id: str, _checked: bool = False) -> None:
+        """A row's button: act on the channel as last read (the row may be rebuilt meanwhile)."""
+        for channel in self.overview.channels if self.overview is not None else ():
+            if channel.channel_id == channel_id:
+                action(channel)
+                return
+
+    def _update_finalize(self, channel: Any) -> None:
+        button = self.channel_buttons.get(channel.channel_id, {}).get("finalize")
+        if button is None:
+            return
+        if channel.withdrawal_ready_at is None:
+            button.setVisible(False)
+            return
+        left = self._seconds_left(channel.channel_id)
+        button.setVisible(True)
+        button.setEnabled(left <= 0)
+        from paygo_desktop.escrow.service import describe_wait
+
+        button.setText("Finalize" if left <= 0 else f"Finalize in {describe_wait(left)}")
+
+    def _tick(self) -> None:
+        if self.overview is None:
+            return
+        for row, channel in enumerate(self.overview.channels):
+            if channel.channel_id in self._due:
+                item = self.channels_table.item(row, 5)
+                if item is not None:
+                    item.setText(self._withdrawal_text(channel))
+                self._update_finalize(channel)
+
+    def _show_transactions(self, overview: Any) -> None:
+        records = overview.recent_transactions
+        table = self.tx_table
+        table.setRowCount(0)
+        table.setRowCount(len(records))
+        for row, record in enumerate(records):
+            status = STATUS_TEXT.get(record.status, record.status)
+            if record.status == "failed" and record.error:
+                status = f"Failed: {record.error}"
+            when = local_time(record.created_at) if record.created_at else ""
+            for column, text in enumerate((when, record.description, status)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{text}\n{record.tx_hash}" if column == 1 else text)
+                table.setItem(row, column, item)
+            table.setCellWidget(row, 3, self._tx_actions(record))
+        _fit_height(table)
+        table.setVisible(bool(records))
+        self.tx_empty.setVisible(not records)
+
+    def _tx_actions(self, record: Any) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(2, 0, 2, 0)
+        if record.is_open:
+            watch = QPushButton("Speed up or cancel…")
+            watch.setAccessibleName(f"Speed up or cancel {record.tx_hash}")
+            watch.clicked.connect(partial(self._open_pending_clicked, record.tx_hash))
+            layout.addWidget(watch)
+        url = self.ctx.network.explorer_tx_url(record.tx_hash)
+        if url:
+            link = QLabel(f'<a href="{html.escape(url)}">Explorer</a>')
+            link.setOpenExternalLinks(True)
+            link.setAccessibleName(f"Open {record.tx_hash} in the block explorer")
+            layout.addWidget(link)
+        layout.addStretch(1)
+        return box
+
+    # -- actions ---------------------------------------------------------------------------------------------
+    def _open(self, dialog: Any) -> Any:
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _planning(self, dialog: Any, title: str) -> Any:
+        dialog.planned.connect(lambda plan: self.start_flow(plan, title))
+        return self._open(dialog)
+
+    def start_flow(self, plan: list[Any], title: str) -> TransactionDialog:
+        service = self.service
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        dialog = TransactionDialog.for_requests(
+            self.runner,
+            self.wallet(),
+            service.transactions,
+            service.account,
+            plan,
+            title=title,
+            explorer=service.explorer_url,
+            parent=self,
+            **kw,
+        )
+        return self._show_flow(dialog)
+
+    def _show_flow(self, dialog: TransactionDialog) -> TransactionDialog:
+        dialog.flow_finished.connect(lambda _state: self.reload())
+        dialog.finished.connect(lambda _code: self.reload())
+        self.flow_dialog = dialog
+        self._open(dialog)
+        return dialog
+
+    def open_send(self) -> None:
+        if self.overview is None:
+            return
+        service = self.service
+        self._planning(SendDialog(self.runner, self.overview.balances, service.plan_send, self), "Send")
+
+    def open_receive(self) -> None:
+        service = self.current_service()
+        if service is not None:
+            self._open(ReceiveDialog(service.account, self.ctx.network.name, self))
+
+    def open_new_deposit(self) -> None:
+        if self.overview is None:
+            return
+        service = self.service
+
+        async def plan(address: str, name: str, amount: Any) -> list[Any]:
+            channel = await service.new_channel(address, amount.asset)
+            return list(await service.plan_deposit(channel, amount, name))
+
+        dialog = NewDepositDialog(self.runner, service.assets, plan, self)
+        self._planning(dialog, "Deposit into escrow")
+        self._offer_providers(dialog)
+
+    def _offer_providers(self, dialog: NewDepositDialog) -> None:
+        from paygo_desktop.protocol.client import ProviderClient
+
+        for url in self.ctx.provider_urls():
+
+            async def info(url: str = url) -> Any:
+                async with ProviderClient(url, timeout=5) as client:
+                    return await client.provider_info()
+
+            def got(provider: Any, dialog: NewDepositDialog = dialog) -> None:
+                if dialog is self.dialog:
+                    dialog.add_provider(provider.name, provider.pay_to)
+
+            self.runner.run(info(), on_success=got, on_error=lambda _m: None, name="escrow-provider-info")
+
+    def open_top_up(self, channel: Any) -> None:
+        service = self.service
+        assert channel.params is not None
+
+        def plan(amount: Any) -> Any:
+            return service.plan_deposit(channel.params, amount)
+
+        dialog = AmountDialog(
+            "Top up escrow",
+            self.runner,
+            channel.asset,
+            f"Add {channel.asset.symbol} to the channel with {channel.provider}. It now has "
+            f"{channel.available.format()} available.",
+            plan,
+            parent=self,
+        )
+        self._planning(dialog, "Top up escrow")
+
+    def open_withdraw(self, channel: Any) -> None:
+        service = self.service
+        from paygo_desktop.escrow.service import describe_wait
+
+        delay = describe_wait(channel.params.withdraw_delay) if channel.params else "its delay"
+        dialog = AmountDialog(
+            "Request a withdrawal",
+            self.runner,
+            channel.asset,
+            f"The money comes back after the channel's delay ({delay}), so the provider can first claim "
+            "what your sessions used. Then press Finalize. A new request replaces a pending one.",
+            lambda amount: service.plan_withdrawal_request(channel, amount),
+            maximum=channel.available,
+            parent=self,
+        )
+        self._planning(dialog, "Request a withdrawal")
+
+    def _plan_then_flow(self, work: Any, title: str) -> None:
+        def failed(message: str) -> None:
+            self.notice.error(message)
+
+        self.notice.clear_message()
+
+        def planned(plan: Any) -> None:
+            self.start_flow(plan, title)
+
+        self.runner.run(work, on_success=planned, on_error=failed, name="escrow-plan")
+
+    def finalize(self, channel: Any) -> None:
+        self._plan_then_flow(self.service.plan_finalize(channel), "Finalize the withdrawal")
+
+    def close_channel(self, channel: Any) -> None:
+        from paygo_desktop.errors import UserFacingError
+
+        try:
+            plan = self.service.plan_close(channel)
+        except UserFacingError as exc:
+            self.notice.error(str(exc))
+            return
+        self.start_flow(plan, "Close the escrow channel")
+
+    def fill_gap(self) -> None:
+        from paygo_desktop.chain.transactions import TxRequest
+        from paygo_desktop.chain.tx_flow import TxFlow
+
+        if self.overview is None or not self.overview.nonce_gaps:
+            return
+        service, nonce = self.service, self.overview.nonce_gaps[0]
+        request = TxRequest(
+            to=service.account,
+            kind="fill-gap",
+            description=f"Fill the missing nonce {nonce} with an empty transfer to yourself",
+        )
+        flow = TxFlow(
+            service.transactions, service.account, [request], explorer=service.explorer_url, nonce=nonce
+        )
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        self._show_flow(
+            TransactionDialog(flow, self.runner, self.wallet(), title="Fill a nonce gap", parent=self, **kw)
+        )
+
+    def _open_pending_clicked(self, tx_hash: str, _checked: bool = False) -> None:
+        # Slots take the clicked(bool) argument explicitly: PySide6 lambdas that drop it crashed at exit.
+        record = self.service.transactions.repository.get(tx_hash) if self.service else None
+        if record is not None:
+            self.open_pending(record)
+
+    def open_pending(self, record: Any) -> None:
+        from paygo_desktop.chain.tx_flow import TxFlow
+
+        service = self.service
+        flow = TxFlow.resume(service.transactions, record, explorer=service.explorer_url)
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        dialog = TransactionDialog(
+            flow, self.runner, self.wallet(), title="Pending transaction", parent=self, **kw
+        )
+        self._show_flow(dialog)

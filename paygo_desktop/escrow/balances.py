@@ -1,0 +1,34 @@
+"""What the account holds: the network's native coin and each known token, read in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from paygo_desktop.chain.vault import ERC20_MIN_ABI
+from paygo_desktop.money import Amount, Asset
+
+
+async def token_balance(w3: Any, asset: Asset, owner: str) -> Amount:
+    owner = to_checksum_address(owner)
+    if asset.address is None:
+        return Amount(asset, int(await w3.eth.get_balance(owner)))
+    token = w3.eth.contract(address=to_checksum_address(asset.address), abi=ERC20_MIN_ABI)
+    return Amount(asset, int(await token.functions.balanceOf(owner).call()))
+
+
+async def read_balances(w3: Any, owner: str, native: Asset, tokens: Sequence[Asset]) -> list[Amount]:
+    """The native coin first, then each token in the order given."""
+    return list(await asyncio.gather(*(token_balance(w3, a, owner) for a in (native, *tokens))))
+
+
+async def token_allowance(w3: Any, asset: Asset, owner: str, spender: str) -> int:
+    if asset.address is None:
+        raise ValueError("the native coin has no allowance")
+    token = w3.eth.contract(address=to_checksum_address(asset.address), abi=ERC20_MIN_ABI)
+    return int(
+        await token.functions.allowance(to_checksum_address(owner), to_checksum_address(spender)).call()
+    )

@@ -1,0 +1,282 @@
+"""One account on one network: its balances, its escrow channels, and the transactions that move them.
+
+``EscrowService.open(ctx, account)`` builds it from the ``AppContext`` (the network's RPC, the vault,
+the known tokens, the store). Every ``plan_*`` method checks what the app can check before anything is
+signed (a balance, the amount left in a channel, a withdrawal being due) and returns the ``TxRequest``s
+to send, in order, through ``self.transactions`` (a ``TransactionManager``), usually via a ``TxFlow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from paygo_desktop.chain.rpc_errors import short_rpc_message
+from paygo_desktop.chain.transactions import (
+    InsufficientFunds,
+    RpcUnavailable,
+    TransactionError,
+    TransactionManager,
+    TxRequest,
+)
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.escrow import requests
+from paygo_desktop.escrow.balances import read_balances, token_allowance, token_balance
+from paygo_desktop.escrow.channels import ChannelReader, EscrowChannel
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.networks import Network
+from paygo_desktop.protocol.models import CloseAuth
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
+from paygo_desktop.store.vault_events import VaultEventIndex
+
+RECENT_TRANSACTIONS = 20
+
+
+class NoVault(UserFacingError):
+    """The network has no PayGo vault the app knows of."""
+
+
+@dataclass(frozen=True)
+class EscrowOverview:
+    """Everything the Escrow page shows, read in one go."""
+
+    balances: list[Amount]
+    channels: list[EscrowChannel]
+    open_transactions: list[TransactionRecord]
+    recent_transactions: list[TransactionRecord]
+    nonce_gaps: list[int]
+    chain_time: int  # the latest block's timestamp: withdrawal delays count in chain time
+    vault_missing: bool = False
+
+
+def confirmations_for(network: Network) -> int:
+    """Blocks to wait before a transaction counts as done: one on a local chain, three elsewhere."""
+    return 1 if network.is_local else 3
+
+
+class EscrowService:
+    def __init__(
+        self,
+        w3: Any,
+        network: Network,
+        account: str,
+        store: Store,
+        *,
+        vault_address: str | None,
+        tokens: Sequence[Asset] = (),
+        confirmations: int | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.network = network
+        self.account = to_checksum_address(account)
+        self.tokens = tuple(tokens)
+        self.transactions = TransactionManager(
+            w3,
+            network.chain_id,
+            TransactionRepository(store),
+            confirmations=confirmations if confirmations is not None else confirmations_for(network),
+        )
+        self.vault = VaultClient(w3, vault_address) if vault_address else None
+        self.reader: ChannelReader | None = None
+        if self.vault is not None:
+            index = VaultEventIndex(store)
+            self.reader = ChannelReader(
+                self.vault, index, network.chain_id, tokens=self.tokens, native=network.native
+            )
+        self._close_auths: dict[str, CloseAuth] = {}
+
+    @classmethod
+    def open(cls, ctx: Any, account: str, **kw: Any) -> EscrowService:
+        """For the context's current network (``ctx`` is an ``AppContext``)."""
+        from web3 import AsyncHTTPProvider, AsyncWeb3
+
+        network = ctx.network
+        w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url, request_kwargs={"timeout": 15}))
+        return cls(
+            w3,
+            network,
+            account,
+            ctx.store,
+            vault_address=ctx.vault_address(network),
+            tokens=ctx.known_tokens(network),
+            **kw,
+        )
+
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        return (self.network.native, *self.tokens)
+
+    def explorer_url(self, tx_hash: str) -> str | None:
+        return self.network.explorer_tx_url(tx_hash)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    async def overview(self) -> EscrowOverview:
+        """Check the network, bring open transactions up to date, sync the vault, read it all."""
+        await self.transactions.check_network()
+        try:
+            await self.transactions.recheck_confirmed(self.account)
+            await self.transactions.refresh_all()
+            balances = await read_balances(self.w3, self.account, self.network.native, self.tokens)
+            channels: list[EscrowChannel] = []
+            if self.reader is not None:
+                await self.reader.sync()
+                channels = await self.reader.channels(self.account)
+            gaps = await self.transactions.nonce_gaps(self.account)
+            now = await self.chain_time()
+        except TransactionError:
+            raise
+        except Exception as exc:
+            raise RpcUnavailable(
+                f"The network's RPC endpoint did not answer ({short_rpc_message(exc)})."
+            ) from None
+        repo = self.transactions.repository
+        chain_id = self.network.chain_id
+        mine = [r for r in repo.recent(200) if r.chain_id == chain_id and r.sender == self.account]
+        return EscrowOverview(
+            balances=balances,
+            channels=channels,
+            open_transactions=[r for r in mine if r.is_open],
+            recent_transactions=mine[:RECENT_TRANSACTIONS],
+            nonce_gaps=gaps,
+            chain_time=now,
+            vault_missing=self.vault is None,
+        )
+
+    async def chain_time(self) -> int:
+        """The latest block's timestamp (a local chain's clock may run ahead of the wall clock)."""
+        block = await self.w3.eth.get_block("latest")
+        return int(block["timestamp"])
+
+    async def channel(self, channel_id: str) -> EscrowChannel | None:
+        if self.reader is None:
+            return None
+        for ch in await self.reader.channels(self.account):
+            if ch.channel_id == channel_id:
+                return ch
+        return None
+
+    # -- close authorisations from providers -------------------------------------------------------------
+    def offer_close(self, auth: CloseAuth) -> None:
+        """Keep a provider's signed Close (from a session's stop) so the channel can be closed at once."""
+        self._close_auths[auth.channel_id.lower()] = auth
+
+    def close_auth(self, channel: EscrowChannel) -> CloseAuth | None:
+        """The signed Close for this channel, if one is known and still matches the on-chain nonce."""
+        auth = self._close_auths.get(channel.channel_id.lower())
+        return auth if auth is not None and auth.nonce == channel.state.close_nonce else None
+
+    # -- planning ----------------------------------------------------------------------------------------
+    def _vault(self) -> VaultClient:
+        if self.vault is None:
+            raise NoVault(f"No PayGo vault is known on {self.network.name}.")
+        return self.vault
+
+    async def _need(self, amount: Amount, what: str) -> None:
+        """Raise InsufficientFunds unless the account holds ``amount`` (the fee is checked by the quote)."""
+        held = await token_balance(self.w3, amount.asset, self.account)
+        if held < amount:
+            raise InsufficientFunds(f"The account holds {held.format()}; {what} needs {amount.format()}.")
+
+    async def new_channel(self, provider: str, asset: Asset) -> Channel:
+        """The channel this app opens with ``provider`` in ``asset``: the payer signs its own vouchers,
+        salt zero, and the vault's shortest withdrawal delay. The same inputs always give the same channel,
+        so every part of the app (and the session engine) finds it again."""
+        vault = self._vault()
+        delay = await vault.min_withdraw_delay()
+        return Channel(
+            payer=self.account,
+            provider=requests.parse_recipient(provider),
+            token=asset.address or ZERO_ADDRESS,
+            withdraw_delay=delay,
+        )
+
+    async def plan_deposit(
+        self, channel: Channel, amount: Amount, provider_name: str = ""
+    ) -> list[TxRequest]:
+        """Fund or top up ``channel``: an exact approval first for a token whose allowance is short."""
+        vault = self._vault()
+        await self._need(amount, "this deposit")
+        plan: list[TxRequest] = []
+        if amount.asset.address is not None:
+            allowance = await token_allowance(self.w3, amount.asset, self.account, vault.address)
+            if allowance < amount.units:
+                plan.append(requests.approve(amount, vault.address, "for the deposit that follows"))
+        plan.append(requests.fund(vault, channel, amount, provider_name))
+        if self.reader is not None:
+            self.reader.remember(channel)
+        return plan
+
+    def plan_withdrawal_request(self, channel: EscrowChannel, amount: Amount) -> list[TxRequest]:
+        params = self._params(channel)
+        if amount.units <= 0:
+            raise requests.RequestError("Enter an amount greater than zero.")
+        if amount > channel.available:
+            raise requests.RequestError(
+                f"The channel has {channel.available.format()} left that the provider has not claimed; "
+                f"{amount.format()} is more than that."
+            )
+        return [requests.request_withdrawal(self._vault(), params, amount)]
+
+    async def plan_finalize(self, channel: EscrowChannel) -> list[TxRequest]:
+        params = self._params(channel)
+        due_in = channel.withdrawal_due_in(await self.chain_time())
+        if due_in is None:
+            raise requests.RequestError("There is no withdrawal request to finalize on this channel.")
+        if due_in > 0:
+            raise requests.RequestError(f"The withdrawal can be finalized in {describe_wait(due_in)}.")
+        return [requests.finalize_withdrawal(self._vault(), params, channel.payout_if_finalized)]
+
+    def plan_close(self, channel: EscrowChannel) -> list[TxRequest]:
+        params = self._params(channel)
+        auth = self.close_auth(channel)
+        if auth is None:
+            raise requests.RequestError(
+                "Closing at once needs the provider's signed close, which it gives when a session with it "
+                "stops. Without one, request a withdrawal: it is paid after the channel's delay."
+            )
+        return [requests.close(self._vault(), params, auth, channel.asset)]
+
+    async def plan_send(self, amount: Amount, to_text: str) -> list[TxRequest]:
+        to = requests.parse_recipient(to_text)
+        if to == self.account:
+            raise requests.RequestError("That is this account's own address.")
+        await self._need(amount, "this transfer")
+        return [requests.send(amount, to)]
+
+    def _params(self, channel: EscrowChannel) -> Channel:
+        if channel.params is None:
+            raise requests.RequestError(
+                "This channel was funded through another contract; the app cannot read its parameters, "
+                "so it cannot act on it."
+            )
+        return channel.params
+
+    async def aclose(self) -> None:
+        provider = getattr(self.w3, "provider", None)
+        disconnect = getattr(provider, "disconnect", None)
+        if disconnect is not None:
+            result = disconnect()
+            if asyncio.iscoroutine(result):
+                await result
+
+
+def describe_wait(seconds: int) -> str:
+    """“3 days 4 h”, “2 h 5 min”, “4 min 10 s”, “12 s”."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"

@@ -1,0 +1,359 @@
+"""The Escrow page against a real anvil: deposits, withdrawals, send and receive, and what can go wrong."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import zxingcpp
+from PySide6.QtGui import QGuiApplication, QImage
+
+from paygo_desktop.context import AppContext
+from paygo_desktop.sandbox.node import find_anvil
+from tests.gui.conftest import PASSWORD, TEST_ADDRESS, ChainIdServer
+from tests.gui.escrow_chain import (  # noqa: F401 - fixtures
+    MIN_DELAY,
+    PROVIDER,
+    TIMEOUT,
+    Chain,
+    anvil_url,
+    chain,
+    complete,
+    escrow_chain,
+    fast,
+    point_at,
+    reload,
+    review,
+    wait_loaded,
+)
+from tests.gui.helpers import click
+
+pytestmark = pytest.mark.skipif(
+    find_anvil() is None and not os.environ.get("CI"), reason="anvil not installed (npm ci)"
+)
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+
+
+def open_window(qtbot: Any, ctx: AppContext, *, poll_network: bool = False) -> Any:
+    from paygo_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(ctx, poll_network=poll_network)
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    if ctx.wallet.is_locked:
+        ctx.wallet.unlock(PASSWORD)
+    window.show_app("home")
+    return window
+
+
+@pytest.fixture
+def page(qtbot: Any, wallet_ctx: AppContext, chain: Chain, event_loop_qt: Any) -> Iterator[Any]:  # noqa: F811
+    point_at(wallet_ctx, chain)
+    window = open_window(qtbot, wallet_ctx)
+    page = fast(window.pages["escrow"])
+    window.show_page("escrow")
+    wait_loaded(qtbot, page)
+    yield page
+    settle(qtbot, window)
+
+
+def settle(qtbot: Any, window: Any) -> None:
+    """Let the page's background reads finish before the test's event loop goes away."""
+    for page in window.pages.values():
+        for timer in (getattr(page, "watch_timer", None), getattr(page, "countdown_timer", None)):
+            if timer is not None:
+                timer.stop()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
+
+
+def channel_cells(page: Any, row: int = 0) -> list[str]:
+    table = page.channels_table
+    return [table.item(row, c).text() for c in range(table.columnCount() - 1)]
+
+
+def tx_statuses(page: Any) -> list[str]:
+    return [page.tx_table.item(r, 2).text() for r in range(page.tx_table.rowCount())]
+
+
+def test_fund_then_request_withdrawal_then_finalize_after_the_delay(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    assert [label.text() for label in page.balance_labels][1].endswith("1,000 USDC</span>")
+    assert page.channels_empty.isVisible() and not page.channels_table.isVisible()
+    assert page.tx_empty.isVisible()
+
+    click(qtbot, page.deposit_button)
+    dialog = page.dialog
+    dialog.provider.setEditText(PROVIDER.lower())
+    dialog.asset.setCurrentIndex(dialog.asset.findText("USDC"))
+    dialog.amount.setText("25")
+    flow = review(qtbot, dialog)
+    assert flow.state.steps == 2  # an exact approval, then the deposit
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=TIMEOUT)
+    assert "Allow the PayGo vault to take 25 USDC" in flow.description.text()
+    assert "about" in flow.fee_label.text() and "ETH" in flow.fee_label.text()
+    assert complete(qtbot, flow).phase == "done"
+    overview = wait_loaded(qtbot, page, None)
+    qtbot.waitUntil(lambda: page.channels_table.rowCount() == 1, timeout=TIMEOUT)
+    assert channel_cells(page)[1:5] == ["USDC", "25 USDC", "0 USDC", "25 USDC"]
+    assert channel_cells(page)[5] == "—"
+    assert chain.usdc_balance(TEST_ADDRESS) == 975 * 10**6
+    assert overview is not None
+    assert all(s == "Confirmed" for s in tx_statuses(page))
+
+    (channel,) = page.overview.channels
+    buttons = page.channel_buttons[channel.channel_id]
+    assert not buttons["finalize"].isVisible()
+    click(qtbot, buttons["withdraw"])
+    withdraw = page.dialog
+    withdraw.amount.setText("30")
+    click(qtbot, withdraw.review_button)
+    assert "more than that" in withdraw.message.text() and withdraw.isVisible()
+    click(qtbot, withdraw.max_button)
+    assert withdraw.amount.text() == "25"
+    withdraw.amount.setText("10")
+    assert complete(qtbot, review(qtbot, withdraw)).phase == "done"
+    qtbot.waitUntil(lambda: "due in" in channel_cells(page)[5], timeout=TIMEOUT)
+    assert channel_cells(page)[5].startswith("10 USDC, due in ")
+    (channel,) = page.overview.channels
+    finalize = page.channel_buttons[channel.channel_id]["finalize"]
+    assert finalize.isVisible() and not finalize.isEnabled()
+    assert finalize.text().startswith("Finalize in ")
+
+    chain.advance(MIN_DELAY)
+    reload(qtbot, page)
+    (channel,) = page.overview.channels
+    finalize = page.channel_buttons[channel.channel_id]["finalize"]
+    assert finalize.isEnabled() and channel_cells(page)[5] == "10 USDC, ready now"
+    # Finalizing is covered in tests/escrow (test_withdrawal_is_requested_then_finalized_after_the_delay):
+    # in this Qt process, reading the chain after a finalize makes the interpreter abort at exit
+    # ("bool_dealloc", a refcount error in a C extension; see the branch's report).
+
+
+def _qr_text(widget: Any) -> list[str]:
+    image = widget.pixmap().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    data = np.frombuffer(bytes(image.constBits()), dtype=np.uint8).reshape(height, stride)[:, :width]
+    return [r.text for r in zxingcpp.read_barcodes(np.ascontiguousarray(data))]
+
+
+def test_receive_shows_the_address_as_text_and_qr_and_copies_it(qtbot: Any, page: Any) -> None:
+    click(qtbot, page.receive_button)
+    dialog = page.dialog
+    assert dialog.address_label.text() == TEST_ADDRESS
+    assert _qr_text(dialog.qr) == [TEST_ADDRESS]
+    click(qtbot, dialog.copy_button)
+    assert QGuiApplication.clipboard().text() == TEST_ADDRESS
+
+
+def test_send_eth_and_usdc_with_address_and_balance_checks(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    before = chain.eth(RECIPIENT)
+    click(qtbot, page.send_button)
+    dialog = page.dialog
+    dialog.asset.setCurrentIndex(0)  # ETH
+    dialog.amount.setText("0.5")
+    dialog.recipient.setText(RECIPIENT[:-1] + "d")  # one letter's case changed: a typo
+    click(qtbot, dialog.review_button)
+    assert "checksum" in dialog.message.text() and dialog.isVisible()
+    dialog.recipient.setText(RECIPIENT.lower())
+    flow = review(qtbot, dialog)
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=TIMEOUT)
+    assert flow.amount_label.text() == "0.5 ETH"
+    assert complete(qtbot, flow).phase == "done"
+    assert chain.eth(RECIPIENT) == before + 5 * 10**17
+
+    wait_loaded(qtbot, page, None)
+    click(qtbot, page.send_button)
+    dialog = page.dialog
+    dialog.asset.setCurrentIndex(1)  # USDC
+    dialog.recipient.setText(RECIPIENT)
+    dialog.amount.setText("5000")
+    click(qtbot, dialog.review_button)
+    qtbot.waitUntil(lambda: "needs 5,000 USDC" in dialog.message.text(), timeout=TIMEOUT)
+    assert "holds 1,000 USDC" in dialog.message.text() and dialog.isVisible()
+    dialog.amount.setText("12.5")
+    assert complete(qtbot, review(qtbot, dialog)).phase == "done"
+    assert chain.usdc_balance(RECIPIENT) == 12_500_000
+
+
+def test_the_password_is_asked_when_the_wallet_is_locked(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    page.wallet().lock()
+    click(qtbot, page.send_button)
+    dialog = page.dialog
+    dialog.amount.setText("0.01")
+    dialog.recipient.setText(RECIPIENT)
+    flow = review(qtbot, dialog)
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=TIMEOUT)
+    assert flow.password_row.isVisible()
+    click(qtbot, flow.send_button)
+    assert "password" in flow.message.text() and flow.state.phase == "review"
+    flow.password.setText("wrong password")
+    click(qtbot, flow.send_button)
+    qtbot.waitUntil(lambda: not flow._busy and "password" in flow.message.text().lower(), timeout=TIMEOUT)
+    assert flow.state.phase == "review" and page.wallet().is_locked
+    flow.password.setText(PASSWORD)
+    click(qtbot, flow.send_button)
+    qtbot.waitUntil(lambda: flow.state.is_final, timeout=TIMEOUT)
+    assert flow.state.phase == "done" and not page.wallet().is_locked
+    assert flow.password.text() == ""  # not kept in the field
+
+
+def test_rpc_down_shows_a_message_and_retry_recovers(
+    qtbot: Any,
+    wallet_ctx: AppContext,
+    chain: Chain,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    point_at(wallet_ctx, chain, rpc_url="http://127.0.0.1:9")
+    window = open_window(qtbot, wallet_ctx)
+    page = window.pages["escrow"]
+    window.show_page("escrow")
+    assert page.stack.currentWidget() is page.loading_view  # says it is reading, never a blank page
+    qtbot.waitUntil(lambda: page.stack.currentWidget() is page.error_view, timeout=TIMEOUT)
+    assert "did not answer" in page.error_text.text()
+    assert page.retry_button.isVisible() and not page.send_button.isEnabled()
+    point_at(wallet_ctx, chain)
+    click(qtbot, page.retry_button)
+    wait_loaded(qtbot, page)
+    assert page.stack.currentWidget() is page.content_view and page.send_button.isEnabled()
+
+
+def test_wrong_network_is_named_and_nothing_can_be_sent(
+    qtbot: Any,
+    wallet_ctx: AppContext,
+    chain: Chain,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    wrong = ChainIdServer(chain_id=1)
+    try:
+        point_at(wallet_ctx, chain, rpc_url=wrong.url)
+        window = open_window(qtbot, wallet_ctx)
+        page = window.pages["escrow"]
+        window.show_page("escrow")
+        qtbot.waitUntil(lambda: page.stack.currentWidget() is page.error_view, timeout=TIMEOUT)
+        assert "on chain 1, not 31337" in page.error_text.text()
+        assert not page.send_button.isEnabled() and not page.deposit_button.isEnabled()
+    finally:
+        wrong.close()
+
+
+def test_a_revert_is_shown_with_its_reason_and_nothing_is_sent(qtbot: Any, page: Any) -> None:
+    from paygo_desktop.escrow import requests
+    from paygo_desktop.money import ETH, Amount
+
+    service = page.service
+    channel = event_run(qtbot, page, service.new_channel(PROVIDER, ETH))
+    flow = page.start_flow([requests.finalize_withdrawal(service.vault, channel, Amount(ETH, 0))], "Finalize")
+    qtbot.waitUntil(lambda: flow.state.phase == "failed", timeout=TIMEOUT)
+    assert "would fail: NoPendingWithdraw" in flow.message.text()
+    assert not flow.send_button.isVisible() and flow.retry_button.isVisible()
+    assert service.transactions.repository.recent() == []
+
+
+def event_run(qtbot: Any, page: Any, coro: Any) -> Any:
+    """Run a coroutine on the GUI's loop through the page's runner and wait for its result."""
+    out: list[Any] = []
+    page.runner.run(coro, on_success=out.append, on_error=lambda m: out.append(RuntimeError(m)))
+    qtbot.waitUntil(lambda: bool(out), timeout=TIMEOUT)
+    assert not isinstance(out[0], Exception), out[0]
+    return out[0]
+
+
+def test_a_nonce_gap_is_shown_and_filled(qtbot: Any, page: Any, chain: Chain) -> None:  # noqa: F811
+    from paygo_desktop.chain.transactions import TxRequest
+
+    service = page.service
+    manager = service.transactions
+    account = page.wallet().local_account(TEST_ADDRESS)
+    base = event_run(qtbot, page, manager.next_nonce(TEST_ADDRESS))
+    request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send 1 wei")
+    quote = event_run(qtbot, page, manager.quote(TEST_ADDRESS, request))
+    sign = lambda tx: account.sign_transaction(tx).raw_transaction  # noqa: E731
+    held = event_run(qtbot, page, manager.send(TEST_ADDRESS, request, quote, sign, nonce=base + 1))
+    reload(qtbot, page)
+    assert page.gap_box.isVisible() and f"nonce {base}" in page.gap_text.text()
+    assert tx_statuses(page) == ["Pending: waiting for a block"]
+    click(qtbot, page.fill_gap_button)
+    assert complete(qtbot, page.flow_dialog).phase == "done"
+    qtbot.waitUntil(lambda: not page.gap_box.isVisible(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tx_statuses(page) == ["Confirmed", "Confirmed"], timeout=TIMEOUT)
+    assert manager.repository.get(held.tx_hash).status == "confirmed"
+
+
+def test_a_reorg_puts_a_payment_back_to_pending_and_it_is_paid_once(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    before = chain.eth(RECIPIENT)
+    snapshot = chain.rpc("evm_snapshot")
+    click(qtbot, page.send_button)
+    dialog = page.dialog
+    dialog.amount.setText("0.25")
+    dialog.recipient.setText(RECIPIENT)
+    state = complete(qtbot, review(qtbot, dialog))
+    assert state.phase == "done"
+    chain.rpc("evm_revert", [snapshot])  # the block with the payment is gone
+    assert chain.eth(RECIPIENT) == before
+    reload(qtbot, page)  # noticed, put back to pending and sent again with the same bytes
+    qtbot.waitUntil(lambda: chain.eth(RECIPIENT) == before + 25 * 10**16, timeout=TIMEOUT)
+    if tx_statuses(page) != ["Confirmed"]:
+        reload(qtbot, page)
+    assert tx_statuses(page) == ["Confirmed"]
+    assert len(page.service.transactions.repository.recent()) == 1
+
+
+def test_a_pending_transaction_survives_a_restart_and_can_be_sped_up(
+    qtbot: Any,
+    wallet_ctx: AppContext,
+    chain: Chain,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    point_at(wallet_ctx, chain)
+    first = open_window(qtbot, wallet_ctx)
+    page = fast(first.pages["escrow"])
+    first.show_page("escrow")
+    wait_loaded(qtbot, page)
+    chain.rpc("evm_setAutomine", [False])
+    click(qtbot, page.send_button)
+    dialog = page.dialog
+    dialog.amount.setText("0.1")
+    dialog.recipient.setText(RECIPIENT)
+    flow = review(qtbot, dialog)
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=TIMEOUT)
+    click(qtbot, flow.send_button)
+    qtbot.waitUntil(lambda: flow.state.phase == "pending", timeout=TIMEOUT)
+    assert flow.speed_up_button.isVisible() and flow.cancel_tx_button.isVisible()
+    sent = flow.state.record
+    first.close()  # the app quits with the transaction still pending
+
+    second = open_window(qtbot, wallet_ctx, poll_network=True)  # watches open transactions at start-up
+    page = fast(second.pages["escrow"])
+    assert second.current_page() == "home"
+    wait_loaded(qtbot, page)
+    assert tx_statuses(page) == ["Pending: waiting for a block"]
+    assert page.watch_timer.isActive()
+    second.show_page("escrow")
+    page.open_pending(page.overview.open_transactions[0])
+    flow = page.flow_dialog
+    assert flow.state.record.tx_hash == sent.tx_hash
+    click(qtbot, flow.speed_up_button)
+    qtbot.waitUntil(lambda: flow.state.record.tx_hash != sent.tx_hash, timeout=TIMEOUT)
+    chain.rpc("evm_mine")
+    qtbot.waitUntil(lambda: flow.state.phase == "done", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tx_statuses(page) == ["Confirmed", "Replaced"], timeout=TIMEOUT)
+    assert chain.eth(RECIPIENT) >= 10**17
