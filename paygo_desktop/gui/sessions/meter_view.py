@@ -1,6 +1,6 @@
 """The live cost meter of one running session.
 
-It reads the session's ``Meter`` on a 30 ms timer (over 30 updates a second) and never does I/O: every
+It reads the session's ``Meter`` on a 40 ms timer (25 updates a second) and never does I/O: every
 number is already in memory. The cost comes from ``Meter.cost()``, which never goes backwards. Stop is one
 click away; the access the provider granted can be opened or its token copied.
 """
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.money import Amount
 
-REPAINT_MS = 30
+REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
 PROGRESS_STEPS = 1000
 UNIT_WORDS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
 STATUS_WORDS = {
@@ -54,6 +54,8 @@ class MeterView(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(f"Session: {live.service_name}")
         self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
+        self._shown_cost = -1
+        self._shown_state: tuple[Any, ...] = ()
 
         outer = QVBoxLayout(self)
         head = QHBoxLayout()
@@ -137,19 +139,33 @@ class MeterView(QFrame):
         return Amount(self.live.asset, units).format()
 
     def update_numbers(self) -> None:
+        """The cost on every tick; everything else only when what it shows has changed (a whole second,
+        a voucher, a claim, a status): repainting unchanged labels 30 times a second costs CPU for nothing."""
         live = self.live
         meter = live.meter
         cost = meter.cost()
         self.repaints += 1
-        self.cost.setText(self.amount(cost))
+        running = live.status in ("starting", "running")
+        seconds = meter.elapsed_ns() // 1_000_000_000
+        state = (seconds, live.signed, live.claimed, live.status, live.stop_reason, live.access is not None)
+        if cost != self._shown_cost:
+            self._shown_cost = cost
+            self.cost.setText(self.amount(cost))
+            self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.budget)))
+        if state != self._shown_state:
+            self._shown_state = state
+            self._update_details(live, seconds, running)
+        if not running:
+            self.timer.stop()
+
+    def _update_details(self, live: Any, seconds: int, running: bool) -> None:
+        meter = live.meter
         f = self.fields
-        f["elapsed"].setText(clock_duration(meter.elapsed_ns() // 1_000_000_000))
+        f["elapsed"].setText(clock_duration(seconds))
         f["signed"].setText(self.amount(live.signed))
         f["claimed"].setText(self.amount(live.claimed))
         f["remaining"].setText(f"{self.amount(meter.remaining())} of {self.amount(live.budget)}")
         f["time_left"].setText(duration_words(meter.seconds_left()))
-        self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.budget)))
-        running = live.status in ("starting", "running")
         self.status.setText(STATUS_WORDS.get(live.status, live.status.capitalize()))
         if meter.is_low() and running:
             self.warning.setText(
@@ -176,8 +192,6 @@ class MeterView(QFrame):
         self.open_button.setEnabled(has_access and bool(getattr(access, "url", "")))
         self.copy_button.setEnabled(has_access and bool(getattr(access, "token", "")))
         self.access_label.setText(f"Access: {access.url}" if has_access and access is not None else "")
-        if not running:
-            self.timer.stop()
 
     # -- actions -------------------------------------------------------------------------------------
     def _stop_clicked(self) -> None:
