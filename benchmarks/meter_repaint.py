@@ -56,7 +56,7 @@ def main() -> None:
     from paygo_desktop.metering.meter import Meter, Price
     from paygo_desktop.money import Asset
 
-    app = QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])  # kept alive for the whole run
     usdc = Asset("USDC", 6, "0x" + "5" * 40)
     price = Price(1000, "per_second")
 
@@ -96,7 +96,7 @@ def main() -> None:
         return (max(gaps) * 1000 if gaps else 0.0), cpu / wall * 100
 
     rows = [(n, *run(n)) for n in (0, 1, 10)]
-    print(f"{args.seconds:.0f} s each, offscreen, {os.cpu_count()} cores")
+    print(f"{args.seconds:.0f} s each, {app.platformName()} platform, {os.cpu_count()} cores")
     print("| cards on screen | largest gap between repaints | CPU, % of one core |")
     print("|---|---|---|")
     for n, gap, cpu in rows:
