@@ -113,6 +113,9 @@ def run_gui(args: argparse.Namespace) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from paygo_desktop.gui.pyside_refcount import guard_none
+
+    guard_none()  # PySide6 6.12 on CPython 3.11 loses a reference to None per void call
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)

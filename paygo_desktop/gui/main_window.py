@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
             SessionsPage(),
             EscrowPage(),
             ZcashPage(),
-            ActivityPage(),
+            ActivityPage(self.ctx, self.runner),
             VendorPage(),
             self.settings_page,
         ]

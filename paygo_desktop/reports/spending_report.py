@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import text
 
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.reports.periods import BucketSpan, Period
+from paygo_desktop.reports.periods import (
+    Bucket,
+    BucketSpan,
+    Period,
+    RangeKind,
+    auto_bucket,
+    buckets,
+    period_for,
+)
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.spending import join_amount
 
@@ -223,3 +231,42 @@ class SpendingReport:
             for session_id, giga, rem, service_name, provider_name, started, ended, status, cost in rows
         ]
         return sorted(found, key=lambda s: -s.spent.units)
+
+
+@dataclass(frozen=True)
+class ChartQuery:
+    """What the Activity page asks for. ``asset_key`` None: the most recently used asset;
+    ``bucket`` None: one that suits the range (``periods.auto_bucket``)."""
+
+    range_kind: RangeKind = RangeKind.days30
+    asset_key: str | None = None
+    bucket: Bucket | None = None
+    dimension: Dimension = Dimension.service
+    custom: tuple[date, date] | None = None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    assets: list[SpendingAsset]
+    asset: SpendingAsset | None  # None: nothing was ever spent
+    period: Period | None
+    bucket: Bucket
+    series: list[BucketTotal]
+    breakdown: list[BreakdownLine]
+    total: Amount | None
+
+
+def chart_data(
+    report: SpendingReport, query: ChartQuery, now: datetime, zone: tzinfo | None = None
+) -> ChartData:
+    """Everything one view of the Activity page shows, in three SQL statements after the asset list."""
+    assets = report.assets()
+    asset = next((a for a in assets if a.key == query.asset_key), assets[0] if assets else None)
+    if asset is None:
+        return ChartData([], None, None, query.bucket or Bucket.day, [], [], None)
+    period = period_for(query.range_kind, now, first=asset.first, custom=query.custom, zone=zone)
+    bucket = query.bucket or auto_bucket(period)
+    series = report.series(asset, buckets(period, bucket, zone))
+    breakdown = report.breakdown(asset, period, query.dimension)
+    total = series[-1].cumulative if series else Amount.zero(asset.asset)
+    return ChartData(assets, asset, period, bucket, series, breakdown, total)

@@ -20,7 +20,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEvent
 
 from paygo_desktop.context import AppContext
+from paygo_desktop.gui.pyside_refcount import guard_none
 from paygo_desktop.paths import DataDir
+
+guard_none()  # as the app does: PySide6 6.12 on CPython 3.11 loses a reference to None per void call
 
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
 TEST_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
