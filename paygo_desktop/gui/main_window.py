@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
             EscrowPage(),
             ZcashPage(),
             ActivityPage(self.ctx, self.runner),
-            VendorPage(),
+            VendorPage(self.ctx, self.runner),
             self.settings_page,
         ]
         assert [p.key for p in pages] == list(PAGE_ORDER), "PAGE_ORDER and the pages disagree"

@@ -265,7 +265,7 @@ async def load_overview(
         if not any(r.service_id == service.id for r in service_rows) and service.rate.asset in assets:
             asset = assets[service.rate.asset]
             service_rows.append(ServiceEarnings(service.id, service.name, asset, Amount.zero(asset), 0, 0))
-    service_rows.sort(key=lambda r: (r.asset.symbol, -r.earned.units, r.name))
+    service_rows.sort(key=lambda r: (not r.earned, r.asset.symbol, -r.earned.units, r.name))
     return VendorOverview(
         provider_name=info.name,
         provider_address=provider,
