@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
         from paygo_desktop.gui.pages.vendor_page import VendorPage
         from paygo_desktop.gui.pages.zcash_page import ZcashPage
 
-        self.home_page: HomePage = HomePage(self.ctx)
+        self.home_page: HomePage = HomePage(self.ctx, runner=self.runner)
         self.home_page.active_account_chosen.connect(self.set_active_account)
         self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
         self.settings_page.network_changed.connect(self._on_network_changed)
