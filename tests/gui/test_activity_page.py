@@ -110,7 +110,8 @@ def test_range_switch_changes_bars_and_totals(
         "GPU notebook (Sandbox provider)": "3.000001 USDC",
         "Market data feed (Sandbox provider)": "1.75 USDC",
     }
-    choose(qtbot, page, page.dimension, "category")
+    page.dimension.setCurrentIndex(page.dimension.findData("category"))
+    qtbot.waitUntil(lambda: not page.breakdown_pending and not page.runner.busy, timeout=TIMEOUT)
     assert page.breakdown.item(0, 0).text() == "Compute" and page.breakdown.item(0, 2).text() == "63.1 %"
 
     choose(qtbot, page, page.range, RangeKind.custom.value)

@@ -36,6 +36,7 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.reports.periods import BUCKET_LABELS, RANGE_LABELS, Bucket, RangeKind, bucket_label
 from paygo_desktop.reports.spending_report import (
     DIMENSION_LABELS,
+    BreakdownLine,
     ChartData,
     ChartQuery,
     Dimension,
@@ -106,6 +107,7 @@ class ActivityPage(Page):
         self._filling = False
         self._loading = False
         self._again = False
+        self.breakdown_pending = False
 
         controls = QHBoxLayout()
         self.asset = QComboBox()
@@ -187,6 +189,10 @@ class ActivityPage(Page):
         by_label.setBuddy(self.dimension)
         by_row.addWidget(by_label)
         by_row.addWidget(self.dimension)
+        self.breakdown_title = QLabel()
+        self.breakdown_title.setObjectName("Hint")
+        self.breakdown_title.setAccessibleName("Breakdown status")
+        by_row.addWidget(self.breakdown_title)
         by_row.addStretch(1)
         breakdown_layout.addLayout(by_row)
         self.breakdown = _readonly_table(["Name", "Spent", "Share", "Sessions"], "Breakdown")
@@ -215,7 +221,7 @@ class ActivityPage(Page):
         self.asset.currentIndexChanged.connect(self._changed)
         self.range.currentIndexChanged.connect(self._range_changed)
         self.bucket.currentIndexChanged.connect(self._changed)
-        self.dimension.currentIndexChanged.connect(self._changed)
+        self.dimension.currentIndexChanged.connect(self.load_breakdown)
         self.first_day.dateChanged.connect(self._changed)
         self.last_day.dateChanged.connect(self._changed)
 
@@ -313,7 +319,7 @@ class ActivityPage(Page):
         total = data.total.format() if data.total is not None else "0"
         nothing = " — nothing spent in this range" if data.total is not None and not data.total else ""
         self.summary.setText(f"{total} spent, {span} (your time zone){nothing}")
-        self._fill_breakdown(data)
+        self.load_breakdown()
         self.sessions.setRowCount(0)
         self.sessions_title.setText("Sessions: click a bar")
         if self.chart is not None:
@@ -331,10 +337,44 @@ class ActivityPage(Page):
         self.chart.set_bars(bars, data.asset.asset.symbol)
         self.hover.setText("Point at a bar to see its exact figures; click it to list its sessions.")
 
-    def _fill_breakdown(self, data: ChartData) -> None:
-        whole = data.total.units if data.total is not None else 0
-        self.breakdown.setRowCount(len(data.breakdown))
-        for row, line in enumerate(data.breakdown):
+    def load_breakdown(self) -> None:
+        """The breakdown reads the records themselves (slower than the chart's sums): it follows the chart."""
+        data = self.data
+        if data is None or data.asset is None or data.period is None:
+            return
+        self.breakdown_pending = True
+        self.breakdown_title.setText("Adding up…")
+        dimension = Dimension(self.dimension.currentData())
+        shown = data
+
+        def done(result: object) -> None:
+            if self.data is not shown:  # a newer view is on its way
+                return
+            assert isinstance(result, list)
+            self.breakdown_pending = False
+            self.breakdown_title.setText("")
+            self._fill_breakdown(result)
+
+        def failed(message: str) -> None:
+            self.breakdown_pending = False
+            self.breakdown_title.setText("")
+            self.message.error(message)
+
+        self.runner.run(
+            self.report.breakdown,
+            data.asset,
+            data.period,
+            dimension,
+            on_success=done,
+            on_error=failed,
+            name="activity-breakdown",
+        )
+
+    def _fill_breakdown(self, lines: list[BreakdownLine]) -> None:
+        data = self.data
+        whole = data.total.units if data is not None and data.total is not None else 0
+        self.breakdown.setRowCount(len(lines))
+        for row, line in enumerate(lines):
             name = f"{line.label} ({line.detail})" if line.detail else line.label
             cells = (
                 _cell(name, tooltip=name),

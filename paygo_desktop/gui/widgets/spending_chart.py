@@ -36,6 +36,19 @@ def plot_value(amount: Amount) -> float:
     return float(amount.to_decimal())
 
 
+def bar_outline(
+    xs: Sequence[int], heights: Sequence[float], width: float = 0.8
+) -> tuple[list[float], list[float]]:
+    """The outline of bars standing on 0, as one curve: filled down to 0 it draws them."""
+    px: list[float] = []
+    py: list[float] = []
+    half = width / 2
+    for x, h in zip(xs, heights, strict=True):
+        px += [x - half, x - half, x + half, x + half]
+        py += [0.0, h, h, 0.0]
+    return px, py
+
+
 class SpendingChart(QWidget):
     """Bars + cumulative line. ``hovered(index)`` (-1 when off the bars) and ``bar_clicked(index)``."""
 
@@ -57,15 +70,17 @@ class SpendingChart(QWidget):
         item.getAxis("left").setLabel("Spent per bar")
         item.showAxis("right")
         item.getAxis("right").setLabel("Cumulative", color=LINE_COLOUR)
-        self.line_view = pg.ViewBox()
+        # the cumulative line's own view, a child of the plot (not a loose scene item: the plot owns it)
+        self.line_view = pg.ViewBox(parent=item, enableMenu=False)
         self.line_view.setMouseEnabled(x=False, y=False)
-        item.scene().addItem(self.line_view)
         item.getAxis("right").linkToView(self.line_view)
         self.line_view.setXLink(item)
         item.vb.sigResized.connect(self._sync_views)
-        self.bars_item = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR_COLOUR)
+        # bars as one filled outline (0 → h → h → 0 per bar), not BarGraphItem: its cached QPicture is freed
+        # twice under PySide6 6.12 (heap corruption when the chart is destroyed)
+        self.bars_item = pg.PlotCurveItem(pen=None, brush=pg.mkBrush(BAR_COLOUR), fillLevel=0)
         item.addItem(self.bars_item)
-        self.highlight = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR_HOVER_COLOUR)
+        self.highlight = pg.PlotCurveItem(pen=None, brush=pg.mkBrush(BAR_HOVER_COLOUR), fillLevel=0)
         item.addItem(self.highlight)
         self.line = pg.PlotCurveItem(pen=pg.mkPen(LINE_COLOUR, width=2))
         self.line_view.addItem(self.line)
@@ -79,15 +94,15 @@ class SpendingChart(QWidget):
 
     def _sync_views(self) -> None:
         vb = self.plot.getPlotItem().vb
-        self.line_view.setGeometry(vb.sceneBoundingRect())
+        self.line_view.setGeometry(vb.geometry())
         self.line_view.linkedViewChanged(vb, self.line_view.XAxis)
 
     def set_bars(self, bars: Sequence[ChartBar], unit: str) -> None:
         self.bars = list(bars)
         xs = list(range(len(self.bars)))
         heights = [plot_value(b.amount) for b in self.bars]
-        self.bars_item.setOpts(x=xs, height=heights, width=0.8)
-        self.highlight.setOpts(x=[], height=[], width=0.8)
+        self.bars_item.setData(*bar_outline(xs, heights))
+        self.highlight.setData([], [])
         self.line.setData(xs, [plot_value(b.cumulative) for b in self.bars])
         item = self.plot.getPlotItem()
         item.getAxis("left").setLabel(f"Spent per bar ({unit})")
@@ -132,9 +147,9 @@ class SpendingChart(QWidget):
             return
         self.hovered_index = index
         if index < 0:
-            self.highlight.setOpts(x=[], height=[], width=0.8)
+            self.highlight.setData([], [])
         else:
-            self.highlight.setOpts(x=[index], height=[plot_value(self.bars[index].amount)], width=0.8)
+            self.highlight.setData(*bar_outline([index], [plot_value(self.bars[index].amount)]))
         self.hovered.emit(index)
 
     def _mouse_clicked(self, event: object) -> None:
