@@ -100,7 +100,7 @@ def main() -> None:
     guard_none()
     app = QApplication(sys.argv[:1])
     from paygo_desktop.gui.widgets.spending_chart import ChartBar, SpendingChart
-    from paygo_desktop.reports.periods import RangeKind, bucket_label
+    from paygo_desktop.reports.periods import RangeKind, bucket_label, bucket_tick
     from paygo_desktop.reports.spending_report import ChartQuery, Dimension, SpendingReport, chart_data
     from paygo_desktop.store import Store
 
@@ -123,7 +123,15 @@ def main() -> None:
 
     def render(data: object) -> None:
         d = data  # ChartData
-        bars = [ChartBar(bucket_label(b.span.start, d.bucket), b.amount, b.cumulative) for b in d.series]  # type: ignore[attr-defined]
+        bars = [
+            ChartBar(
+                bucket_label(b.span.start, d.bucket),
+                bucket_tick(b.span.start, d.bucket),
+                b.amount,
+                b.cumulative,
+            )
+            for b in d.series
+        ]  # type: ignore[attr-defined]
         chart.set_bars(bars, d.asset.asset.symbol if d.asset else "")  # type: ignore[attr-defined]
         chart.plot.viewport().repaint()
 

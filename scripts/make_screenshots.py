@@ -4,7 +4,8 @@
 
 One fresh data directory shows the first-run wizard; a second one holds a wallet restored from the
 well-known test phrase (the sandbox's first account; never use it for real money), so the pages show what
-a new user with a wallet sees.
+a new user with a wallet sees, with some spending generated over the last 40 days (tests/reports/
+spending_data.py writes the records the session engine would) for the Activity and Home pages.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from paygo_desktop.context import AppContext
@@ -25,6 +27,8 @@ SHOTS = [
     ("home.png", "home", "light", True),
     ("home-dark.png", "home", "dark", True),
     ("settings.png", "settings", "light", True),
+    ("activity.png", "activity", "light", True),
+    ("vendor.png", "vendor", "light", True),
 ]
 
 
@@ -36,6 +40,12 @@ def wallet_data_dir() -> Path:
         TEST_PHRASE, "screenshot-password", label="Everyday"
     )
     ctx.activity.record("wallet", "Restored a wallet from its recovery phrase")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.reports.spending_data import generate
+
+    generate(
+        ctx.store, count=900, start=datetime.now(UTC) - timedelta(days=40), days=40, seed=4, per_session=12
+    )
     ctx.close()
     return root
 

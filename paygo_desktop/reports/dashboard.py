@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.reports.periods import Bucket, Period, buckets, local_midnight
 from paygo_desktop.reports.spending_report import SpendingAsset, SpendingReport, db_time, from_db_time
@@ -163,21 +164,34 @@ async def chain_balances(
 
 def load_balances(ctx: Any) -> list[Balance]:
     """Blocking, for a worker thread: the active account's balances on the current network."""
-    import asyncio
-
     account = ctx.settings.active_account
     if not account:
         return []
     network = ctx.network
     tokens = list(ctx.known_tokens(network))
     channels = escrow_channels(ctx.store, account, network.key, network.chain_id, [network.native, *tokens])
+    try:
+        return _read_balances(network, account, tokens, ctx.vault_address(network), channels)
+    except (OSError, TimeoutError) as exc:
+        raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
+            raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
+        raise
+
+
+def _read_balances(
+    network: Any, account: str, tokens: list[Asset], vault: str | None, channels: dict[str, Asset]
+) -> list[Balance]:
+    import asyncio
+
     return asyncio.run(
         chain_balances(
             rpc_url=network.rpc_url,
             account=account,
             native=network.native,
             tokens=tokens,
-            vault_address=ctx.vault_address(network),
+            vault_address=vault,
             channels=channels,
         )
     )

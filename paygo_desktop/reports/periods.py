@@ -190,3 +190,13 @@ def bucket_label(start: datetime, bucket: Bucket, zone: tzinfo | None = None) ->
     if bucket is Bucket.week:
         return "Week of " + wall.strftime("%Y-%m-%d")
     return wall.strftime("%B %Y")
+
+
+def bucket_tick(start: datetime, bucket: Bucket, zone: tzinfo | None = None) -> str:
+    """A bucket's short name, for the chart's axis (the full name is in the hover text)."""
+    wall = local(start, zone)
+    if bucket is Bucket.hour:
+        return wall.strftime("%H:00")
+    if bucket in (Bucket.day, Bucket.week):
+        return wall.strftime("%b %d")
+    return wall.strftime("%b %Y")

@@ -29,11 +29,18 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.gui.async_tasks import TaskRunner
-from paygo_desktop.gui.format import local_time
+from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.reports.periods import BUCKET_LABELS, RANGE_LABELS, Bucket, RangeKind, bucket_label
+from paygo_desktop.reports.periods import (
+    BUCKET_LABELS,
+    RANGE_LABELS,
+    Bucket,
+    RangeKind,
+    bucket_label,
+    bucket_tick,
+)
 from paygo_desktop.reports.spending_report import (
     DIMENSION_LABELS,
     BreakdownLine,
@@ -112,6 +119,7 @@ class ActivityPage(Page):
         controls = QHBoxLayout()
         self.asset = QComboBox()
         self.asset.setAccessibleName("Asset")
+        self.asset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.asset.setToolTip("Spending in one asset at a time: amounts in different assets are never added")
         self.range = QComboBox()
         self.range.setAccessibleName("Range")
@@ -316,7 +324,8 @@ class ActivityPage(Page):
         first = data.period.start.astimezone().date()
         last = (data.period.end - timedelta(microseconds=1)).astimezone().date()
         span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
-        total = data.total.format() if data.total is not None else "0"
+        total = short_amount(data.total) if data.total is not None else "0"
+        self.summary.setToolTip(data.total.format() if data.total is not None else "")
         nothing = " — nothing spent in this range" if data.total is not None and not data.total else ""
         self.summary.setText(f"{total} spent, {span} (your time zone){nothing}")
         self.load_breakdown()
@@ -332,7 +341,13 @@ class ActivityPage(Page):
         if self.chart is None or data is None or data.asset is None:
             return
         bars = [
-            ChartBar(bucket_label(b.span.start, data.bucket), b.amount, b.cumulative) for b in data.series
+            ChartBar(
+                bucket_label(b.span.start, data.bucket),
+                bucket_tick(b.span.start, data.bucket),
+                b.amount,
+                b.cumulative,
+            )
+            for b in data.series
         ]
         self.chart.set_bars(bars, data.asset.asset.symbol)
         self.hover.setText("Point at a bar to see its exact figures; click it to list its sessions.")
@@ -378,7 +393,7 @@ class ActivityPage(Page):
             name = f"{line.label} ({line.detail})" if line.detail else line.label
             cells = (
                 _cell(name, tooltip=name),
-                _cell(line.amount.format(), right=True),
+                _cell(short_amount(line.amount), right=True, tooltip=line.amount.format()),
                 _cell(share(line.amount.units, whole), right=True),
                 _cell(str(line.sessions), right=True),
             )

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.async_tasks import TaskRunner
-from paygo_desktop.gui.format import local_time
+from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.sparkline import Sparkline
@@ -236,7 +236,8 @@ class HomePage(Page):
         self.spark_empty.setText("Nothing spent in the last 30 days.")
         for line in lines[:3]:
             label = _plain(f"Spent in {line.asset.label}")
-            label.setText(f"{line.total.format()} ({line.asset.label})")
+            label.setText(f"{short_amount(line.total)} on {line.asset.network}")
+            label.setToolTip(line.total.format())
             spark = Sparkline()
             spark.setAccessibleName(f"Daily spending in {line.asset.label}, last 30 days")
             spark.set_values([a.units for a in line.days])

@@ -104,6 +104,7 @@ class VendorPage(Page):
         line = self.provider.lineEdit()
         if line is not None:
             line.setAccessibleName("Provider address")
+            line.setPlaceholderText("Your provider's address, e.g. http://127.0.0.1:8600")
         caption.setBuddy(self.provider)
         self.connect_button = QPushButton("Connect")
         self.connect_button.setAccessibleName("Connect to the provider with its key")

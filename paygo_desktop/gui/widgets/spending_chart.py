@@ -21,12 +21,13 @@ from paygo_desktop.money import Amount
 BAR_COLOUR = "#3b82f6"
 BAR_HOVER_COLOUR = "#f59e0b"
 LINE_COLOUR = "#10b981"
-MAX_TICKS = 12
+MAX_TICKS = 10
 
 
 @dataclass(frozen=True)
 class ChartBar:
     label: str  # the bucket, in local time
+    tick: str  # its short name on the axis
     amount: Amount
     cumulative: Amount
 
@@ -109,7 +110,7 @@ class SpendingChart(QWidget):
         item.getAxis("right").setLabel(f"Cumulative ({unit})", color=LINE_COLOUR)
         step = max(1, -(-len(self.bars) // MAX_TICKS))
         item.getAxis("bottom").setTicks(
-            [[(i, self.bars[i].label) for i in range(0, len(self.bars), step)], []]
+            [[(i, self.bars[i].tick) for i in range(0, len(self.bars), step)], []]
         )
         top = max(heights, default=0.0) or 1.0
         item.setXRange(-0.6, max(len(self.bars), 1) - 0.4, padding=0)
