@@ -124,7 +124,7 @@ def test_balances_from_the_chain_sparkline_and_zcash_expiry(
         ("Escrow", Amount(ETH, ESCROW - 5 * 10**16).format(), "1 channel"),  # 0.25 ETH still available
     ]
     assert page.balance_note.text().startswith("On Test chain, read ")
-    assert [label.text() for label, _ in page.spark_lines] == ["1.25 USDC (USDC on sandbox)"]
+    assert [label.text() for label, _ in page.spark_lines] == ["1.25 USDC on sandbox"]
     spark = page.spark_lines[0][1]
     assert len(spark.values) == 30 and spark.values[-3] == 1_250_000 and sum(spark.values) == 1_250_000
     text = page.zcash_label.text()
