@@ -4,7 +4,8 @@
 
 One fresh data directory shows the first-run wizard; a second one holds a wallet restored from the
 well-known test phrase (the sandbox's first account; never use it for real money), so the pages show what
-a new user with a wallet sees.
+a new user with a wallet sees, with some spending generated over the last 40 days (tests/reports/
+spending_data.py writes the records the session engine would) for the Activity and Home pages.
 
 The Zcash page is shown with real permissions: a reference provider in Zcash ledger mode runs on loopback
 while the shot is taken; one permission is bought, paid through the provider's local ledger, verified and
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from paygo_desktop.context import AppContext
@@ -37,6 +39,8 @@ SHOTS = [
     ("home-dark.png", "home", "dark", "wallet"),
     ("settings.png", "settings", "light", "wallet"),
     ("zcash.png", "zcash", "light", "zcash"),
+    ("activity.png", "activity", "light", "wallet"),
+    ("vendor.png", "vendor", "light", "wallet"),
 ]
 
 
@@ -48,6 +52,12 @@ def wallet_data_dir() -> Path:
         TEST_PHRASE, SCREENSHOT_PASSWORD, label="Everyday"
     )
     ctx.activity.record("wallet", "Restored a wallet from its recovery phrase")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.reports.spending_data import generate
+
+    generate(
+        ctx.store, count=900, start=datetime.now(UTC) - timedelta(days=40), days=40, seed=4, per_session=12
+    )
     ctx.close()
     return root
 

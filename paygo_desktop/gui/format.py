@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from paygo_desktop.money import Amount
+
 
 def short_address(address: str) -> str:
     """0x1234…abcd"""
@@ -43,3 +45,9 @@ def duration_words(seconds: int) -> str:
         return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
     days, hours = divmod(hours, 24)
     return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
+
+
+def short_amount(amount: Amount, decimals: int = 6) -> str:
+    """At most ``decimals`` decimals; "≈" says when digits were cut (the exact figure goes in a tooltip)."""
+    shown = amount.format(max_decimals=decimals)
+    return shown if shown == amount.format() else f"≈ {shown}"

@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
 
         self.sessions = SessionController(self.ctx, self.runner, self.wallet, self.notifier, parent=self)
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
-        self.home_page: HomePage = HomePage(self.ctx)
+        self.home_page: HomePage = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
         self.home_page.active_account_chosen.connect(self.set_active_account)
         self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
         self.settings_page.network_changed.connect(self._on_network_changed)
@@ -237,8 +237,8 @@ class MainWindow(QMainWindow):
             SessionsPage(self.sessions),
             EscrowPage(self.ctx, self.runner, self.wallet),
             ZcashPage(self.ctx, self.runner, self.notifier),
-            ActivityPage(),
-            VendorPage(),
+            ActivityPage(self.ctx, self.runner),
+            VendorPage(self.ctx, self.runner),
             self.settings_page,
         ]
         assert [p.key for p in pages] == list(PAGE_ORDER), "PAGE_ORDER and the pages disagree"

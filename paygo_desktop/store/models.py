@@ -216,7 +216,8 @@ class SpendingRow(Base):
     """
 
     __tablename__ = "spending"
-    __table_args__ = (Index("ix_spending_asset_at", "asset_key", "at"),)
+    # covering: a chart's per-bucket sums read this index alone, never the table (docs/performance.md)
+    __table_args__ = (Index("ix_spending_asset_at", "asset_key", "at", "amount_giga", "amount_rem"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)

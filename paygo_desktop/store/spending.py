@@ -8,7 +8,7 @@ split at 10**9 (``amount_giga``, ``amount_rem``); sums of each half stay far ins
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import SpendingRow, utcnow
@@ -54,7 +54,7 @@ class SpendingEntry:
 def spending_row(entry: SpendingEntry) -> SpendingRow:
     giga, rem = split_amount(entry.amount)
     return SpendingRow(
-        at=entry.at or utcnow(),
+        at=(entry.at or utcnow()).astimezone(UTC),  # SQLite keeps the wall time only: always UTC
         session_id=entry.session_id,
         account=entry.account,
         network=entry.network,

@@ -1,15 +1,451 @@
-"""The Activity page: an honest empty state until the feature exists."""
+"""The Activity page: where the money went, as a chart per bucket with its cumulative line, a breakdown by
+service, category or provider, and the sessions behind any bar.
+
+The figures come from ``reports.spending_report`` (SQL sums, one asset at a time) through the TaskRunner;
+the chart (pyqtgraph) is built when the page is first shown, never at start-up. Times are shown in the
+computer's time zone; the store keeps UTC.
+"""
 
 from __future__ import annotations
 
-from paygo_desktop.gui.pages.placeholder_pages import EmptyPage
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.format import local_time, short_amount
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.empty_state import EmptyState
+from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.reports.periods import (
+    BUCKET_LABELS,
+    RANGE_LABELS,
+    Bucket,
+    RangeKind,
+    bucket_label,
+    bucket_tick,
+)
+from paygo_desktop.reports.spending_report import (
+    DIMENSION_LABELS,
+    BreakdownLine,
+    ChartData,
+    ChartQuery,
+    Dimension,
+    SessionSpend,
+    SpendingReport,
+    chart_data,
+)
+
+if TYPE_CHECKING:
+    from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+
+AUTO = "auto"
+STATUS_NAMES = {
+    "starting": "Starting",
+    "running": "Running",
+    "stopping": "Stopping",
+    "stopped": "Ended",
+    "failed": "Failed",
+    "interrupted": "Interrupted",
+    "recovered": "Recovered",
+    "record removed": "Session record removed",
+}
 
 
-class ActivityPage(EmptyPage):
+def _readonly_table(columns: list[str], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setAccessibleName(name)
+    table.setHorizontalHeaderLabels(columns)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for column in range(1, len(columns)):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+def _cell(text: str, *, right: bool = False, tooltip: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    if right:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if tooltip:
+        item.setToolTip(tooltip)
+    return item
+
+
+def share(part: int, whole: int) -> str:
+    """A percentage of integers, one decimal, rounded down."""
+    if whole <= 0:
+        return "–"
+    tenths = part * 1000 // whole
+    return f"{tenths // 10}.{tenths % 10} %"
+
+
+class ActivityPage(Page):
     key = "activity"
     title = "Activity"
-    empty_title = "No payments yet"
-    explanation = "This wallet has not paid for anything. Wallet events such as unlocking are listed on Home."
-    what_appears = (
-        "Every payment, voucher and deposit will appear here, newest first, with links to the block explorer."
-    )
+
+    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = runner
+        self.report = SpendingReport(ctx.store)
+        self.data: ChartData | None = None
+        self.chart: SpendingChart | None = None
+        self._filling = False
+        self._loading = False
+        self._again = False
+        self.breakdown_pending = False
+
+        controls = QHBoxLayout()
+        self.asset = QComboBox()
+        self.asset.setAccessibleName("Asset")
+        self.asset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.asset.setToolTip("Spending in one asset at a time: amounts in different assets are never added")
+        self.range = QComboBox()
+        self.range.setAccessibleName("Range")
+        for kind, label in RANGE_LABELS.items():
+            self.range.addItem(label, kind.value)
+        self.range.setCurrentIndex(self.range.findData(RangeKind.days30.value))
+        self.first_day = QDateEdit()
+        self.last_day = QDateEdit()
+        for edit, name in ((self.first_day, "First day"), (self.last_day, "Last day")):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(name)
+            edit.setDate(QDate.currentDate())
+            edit.setVisible(False)
+        self.first_day.setDate(QDate.currentDate().addDays(-13))
+        self.bucket = QComboBox()
+        self.bucket.setAccessibleName("Bars")
+        self.bucket.addItem("Bars: automatic", AUTO)
+        for bucket, label in BUCKET_LABELS.items():
+            self.bucket.addItem(f"Bars: {label.lower()}", bucket.value)
+        for label, widget in (("Asset", self.asset), ("Range", self.range)):
+            caption = QLabel(label)
+            caption.setBuddy(widget)
+            controls.addWidget(caption)
+            controls.addWidget(widget)
+        controls.addWidget(self.first_day)
+        dash = QLabel("to")
+        dash.setVisible(False)
+        self.to_label = dash
+        controls.addWidget(dash)
+        controls.addWidget(self.last_day)
+        controls.addWidget(self.bucket)
+        controls.addStretch(1)
+        self.layout_.addLayout(controls)
+
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Total spent in the range")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.layout_.addWidget(self.summary)
+        self.message = InlineMessage(self, "Activity message")
+        self.layout_.addWidget(self.message)
+
+        self.stack = QStackedWidget()
+        self.empty = EmptyState(
+            "Nothing spent yet",
+            "This wallet has not paid for any service yet. Start one from the Services page; "
+            "what it costs is recorded as you go.",
+            "Your spending will appear here as bars per hour, day, week or month with a running total, "
+            "split by service, category and provider. Click a bar to see its sessions.",
+        )
+        self.content = QSplitter(Qt.Orientation.Vertical)
+        self.content.setChildrenCollapsible(False)
+        chart_box = QWidget()
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        self.chart_holder = QVBoxLayout()
+        chart_layout.addLayout(self.chart_holder, 1)
+        self.hover = QLabel("Point at a bar to see its exact figures; click it to list its sessions.")
+        self.hover.setObjectName("Hint")
+        self.hover.setAccessibleName("Figures of the bar under the pointer")
+        self.hover.setTextFormat(Qt.TextFormat.PlainText)
+        chart_layout.addWidget(self.hover)
+        self.content.addWidget(chart_box)
+
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        breakdown_box = QWidget()
+        breakdown_layout = QVBoxLayout(breakdown_box)
+        breakdown_layout.setContentsMargins(0, 0, 0, 0)
+        by_row = QHBoxLayout()
+        by_label = QLabel("Breakdown by")
+        self.dimension = QComboBox()
+        self.dimension.setAccessibleName("Breakdown by")
+        for dimension, label in DIMENSION_LABELS.items():
+            self.dimension.addItem(label, dimension.value)
+        by_label.setBuddy(self.dimension)
+        by_row.addWidget(by_label)
+        by_row.addWidget(self.dimension)
+        self.breakdown_title = QLabel()
+        self.breakdown_title.setObjectName("Hint")
+        self.breakdown_title.setAccessibleName("Breakdown status")
+        by_row.addWidget(self.breakdown_title)
+        by_row.addStretch(1)
+        breakdown_layout.addLayout(by_row)
+        self.breakdown = _readonly_table(["Name", "Spent", "Share", "Sessions"], "Breakdown")
+        breakdown_layout.addWidget(self.breakdown)
+        tables.addWidget(breakdown_box)
+
+        sessions_box = QWidget()
+        sessions_layout = QVBoxLayout(sessions_box)
+        sessions_layout.setContentsMargins(0, 0, 0, 0)
+        self.sessions_title = QLabel("Sessions: click a bar")
+        self.sessions_title.setAccessibleName("Sessions of the chosen bar")
+        self.sessions_title.setTextFormat(Qt.TextFormat.PlainText)
+        sessions_layout.addWidget(self.sessions_title)
+        self.sessions = _readonly_table(
+            ["Service", "Provider", "Started", "Status", "Spent in this bar", "Session cost"], "Sessions"
+        )
+        sessions_layout.addWidget(self.sessions)
+        tables.addWidget(sessions_box)
+        self.content.addWidget(tables)
+        self.content.setSizes([360, 260])
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.content)
+        self.layout_.addWidget(self.stack, 1)
+        self.stack.setCurrentWidget(self.empty)
+
+        self.asset.currentIndexChanged.connect(self._changed)
+        self.range.currentIndexChanged.connect(self._range_changed)
+        self.bucket.currentIndexChanged.connect(self._changed)
+        self.dimension.currentIndexChanged.connect(self.load_breakdown)
+        self.first_day.dateChanged.connect(self._changed)
+        self.last_day.dateChanged.connect(self._changed)
+
+    # ---- the chart, built on first show
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.ensure_chart()
+
+    def ensure_chart(self) -> SpendingChart:
+        if self.chart is None:
+            from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+
+            self.chart = SpendingChart()
+            self.chart.hovered.connect(self._hovered)
+            self.chart.bar_clicked.connect(self.show_sessions)
+            self.chart_holder.addWidget(self.chart)
+            self.chart.set_dark(self.palette().window().color().lightness() < 128)
+            if self.data is not None:
+                self._draw()
+        return self.chart
+
+    # ---- what is asked
+    def query(self) -> ChartQuery:
+        bucket = self.bucket.currentData()
+        custom = None
+        if self.range.currentData() == RangeKind.custom.value:
+            custom = (self.first_day.date().toPython(), self.last_day.date().toPython())
+        return ChartQuery(
+            range_kind=RangeKind(self.range.currentData()),
+            asset_key=self.asset.currentData(),
+            bucket=None if bucket == AUTO else Bucket(bucket),
+            dimension=Dimension(self.dimension.currentData()),
+            custom=custom,  # type: ignore[arg-type]
+        )
+
+    def _range_changed(self) -> None:
+        custom = self.range.currentData() == RangeKind.custom.value
+        for widget in (self.first_day, self.to_label, self.last_day):
+            widget.setVisible(custom)
+        self._changed()
+
+    def _changed(self) -> None:
+        if not self._filling:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Load the figures in the background; a change while loading loads again after."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        self._again = False
+        query = self.query()
+        now = datetime.now(UTC)
+
+        def done(result: object) -> None:
+            self._loading = False
+            assert isinstance(result, ChartData)
+            self.message.clear_message()
+            self.show_data(result)
+            if self._again:
+                self.refresh()
+
+        def failed(message: str) -> None:
+            self._loading = False
+            self.message.error(message)
+            if self._again:
+                self.refresh()
+
+        self.runner.run(
+            chart_data, self.report, query, now, on_success=done, on_error=failed, name="activity"
+        )
+
+    # ---- what is shown
+    def show_data(self, data: ChartData) -> None:
+        self.data = data
+        self._filling = True
+        try:
+            self.asset.clear()
+            for asset in data.assets:
+                self.asset.addItem(asset.label, asset.key)
+            if data.asset is not None:
+                self.asset.setCurrentIndex(self.asset.findData(data.asset.key))
+            self.asset.setEnabled(len(data.assets) > 1)
+        finally:
+            self._filling = False
+        if data.asset is None or data.period is None:
+            self.stack.setCurrentWidget(self.empty)
+            self.summary.setText("")
+            return
+        self.stack.setCurrentWidget(self.content)
+        first = data.period.start.astimezone().date()
+        last = (data.period.end - timedelta(microseconds=1)).astimezone().date()
+        span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        total = short_amount(data.total) if data.total is not None else "0"
+        self.summary.setToolTip(data.total.format() if data.total is not None else "")
+        nothing = " — nothing spent in this range" if data.total is not None and not data.total else ""
+        self.summary.setText(f"{total} spent, {span} (your time zone){nothing}")
+        self.load_breakdown()
+        self.sessions.setRowCount(0)
+        self.sessions_title.setText("Sessions: click a bar")
+        if self.chart is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        from paygo_desktop.gui.widgets.spending_chart import ChartBar
+
+        data = self.data
+        if self.chart is None or data is None or data.asset is None:
+            return
+        bars = [
+            ChartBar(
+                bucket_label(b.span.start, data.bucket),
+                bucket_tick(b.span.start, data.bucket),
+                b.amount,
+                b.cumulative,
+            )
+            for b in data.series
+        ]
+        self.chart.set_bars(bars, data.asset.asset.symbol)
+        self.hover.setText("Point at a bar to see its exact figures; click it to list its sessions.")
+
+    def load_breakdown(self) -> None:
+        """The breakdown reads the records themselves (slower than the chart's sums): it follows the chart."""
+        data = self.data
+        if data is None or data.asset is None or data.period is None:
+            return
+        self.breakdown_pending = True
+        self.breakdown_title.setText("Adding up…")
+        dimension = Dimension(self.dimension.currentData())
+        shown = data
+
+        def done(result: object) -> None:
+            if self.data is not shown:  # a newer view is on its way
+                return
+            assert isinstance(result, list)
+            self.breakdown_pending = False
+            self.breakdown_title.setText("")
+            self._fill_breakdown(result)
+
+        def failed(message: str) -> None:
+            self.breakdown_pending = False
+            self.breakdown_title.setText("")
+            self.message.error(message)
+
+        self.runner.run(
+            self.report.breakdown,
+            data.asset,
+            data.period,
+            dimension,
+            on_success=done,
+            on_error=failed,
+            name="activity-breakdown",
+        )
+
+    def _fill_breakdown(self, lines: list[BreakdownLine]) -> None:
+        data = self.data
+        whole = data.total.units if data is not None and data.total is not None else 0
+        self.breakdown.setRowCount(len(lines))
+        for row, line in enumerate(lines):
+            name = f"{line.label} ({line.detail})" if line.detail else line.label
+            cells = (
+                _cell(name, tooltip=name),
+                _cell(short_amount(line.amount), right=True, tooltip=line.amount.format()),
+                _cell(share(line.amount.units, whole), right=True),
+                _cell(str(line.sessions), right=True),
+            )
+            for column, cell in enumerate(cells):
+                self.breakdown.setItem(row, column, cell)
+
+    def hover_text(self, index: int) -> str:
+        data = self.data
+        if data is None or not 0 <= index < len(data.series):
+            return ""
+        bar = data.series[index]
+        label = bucket_label(bar.span.start, data.bucket)
+        return f"{label}: {bar.amount.format()} spent; {bar.cumulative.format()} since the start of the range"
+
+    def _hovered(self, index: int) -> None:
+        text = self.hover_text(index)
+        self.hover.setText(text or "Point at a bar to see its exact figures; click it to list its sessions.")
+        if self.chart is not None:
+            self.chart.plot.setToolTip(text)
+
+    def show_sessions(self, index: int) -> None:
+        data = self.data
+        if data is None or data.asset is None or not 0 <= index < len(data.series):
+            return
+        bar = data.series[index]
+        label = bucket_label(bar.span.start, data.bucket)
+        asset = data.asset
+
+        def done(result: object) -> None:
+            assert isinstance(result, list)
+            self._fill_sessions(result, f"Sessions in {label}: {bar.amount.format()}")
+
+        self.runner.run(
+            self.report.sessions_in,
+            asset,
+            bar.span,
+            on_success=done,
+            on_error=self.message.error,
+            name="activity-sessions",
+        )
+
+    def _fill_sessions(self, found: list[SessionSpend], title: str) -> None:
+        self.sessions_title.setText(title if found else f"{title} — no sessions")
+        self.sessions.setRowCount(len(found))
+        for row, spend in enumerate(found):
+            cells = (
+                _cell(spend.service_name),
+                _cell(spend.provider_name),
+                _cell(local_time(spend.started_at) if spend.started_at else "–"),
+                _cell(STATUS_NAMES.get(spend.status, spend.status.capitalize())),
+                _cell(spend.spent.format(), right=True),
+                _cell(spend.cost.format() if spend.cost is not None else "–", right=True),
+            )
+            for column, cell in enumerate(cells):
+                self.sessions.setItem(row, column, cell)

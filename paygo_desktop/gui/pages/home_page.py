@@ -1,10 +1,23 @@
-"""Home: the wallet's accounts, the network in use, and the recent activity log. Real data only."""
+"""Home: balances at a glance (wallet, escrow, Zcash), the sessions running now with their meters, 30 days
+of spending as a sparkline, the next Zcash expiry, the accounts, and the recent activity. Real data only.
+
+Balances are read from the chain in the background (``reports.dashboard``); the running sessions come from
+``live_sessions()``, a callable the session engine provides (nothing is shown without one).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -12,15 +25,49 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
 from paygo_desktop.context import AppContext
-from paygo_desktop.gui.format import local_time
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
+from paygo_desktop.gui.widgets.sparkline import Sparkline
+from paygo_desktop.money import Amount
+from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, zcash_summary
+from paygo_desktop.reports.spending_report import SpendingReport
 
+log = logging.getLogger(__name__)
 KIND_NAMES = {"hd": "From recovery phrase", "private_key": "Imported key", "keystore": "Imported keystore"}
+RECENT_ACTIVITY = 12
+METER_REFRESH_MS = 1_000
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("EmptyTitle")
+    return label
+
+
+def _plain(name: str) -> QLabel:
+    label = QLabel()
+    label.setAccessibleName(name)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
+
+
+def _amount(asset: Any, value: Any) -> Amount:
+    return value if isinstance(value, Amount) else Amount(asset, int(value))
+
+
+def meter_line(session: Any) -> str:
+    """ "Service — Provider: 0.25 of 1 USDC" for a running session."""
+    cost = _amount(session.asset, session.meter.cost())
+    budget = _amount(session.asset, session.budget)
+    return f"{session.service_name} — {session.provider_name}: {cost.format()} of {budget.format()}"
 
 
 class HomePage(Page):
@@ -28,15 +75,79 @@ class HomePage(Page):
     title = "Home"
     active_account_chosen = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        parent: QWidget | None = None,
+        *,
+        runner: TaskRunner | None = None,
+        live_sessions: Callable[[], list[Any]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.runner = runner
+        self.live_sessions = live_sessions
+        self.report = SpendingReport(ctx.store)
+        self.balances: list[Balance] | None = None
+        self._loading_balances = False
         row = QHBoxLayout()
         self.network_label = QLabel()
         self.network_label.setAccessibleName("Current network")
         row.addWidget(self.network_label)
         row.addStretch(1)
         self.layout_.addLayout(row)
+
+        glance = QGridLayout()
+        glance.setHorizontalSpacing(24)
+        glance.addWidget(_title("Balances"), 0, 0)
+        glance.addWidget(_title("Spent in the last 30 days"), 0, 1)
+        glance.addWidget(_title("Zcash"), 0, 2)
+        self.balance_table = QTableWidget(0, 3)
+        self.balance_table.setAccessibleName("Balances")
+        self.balance_table.setHorizontalHeaderLabels(["Where", "Amount", ""])
+        self.balance_table.verticalHeader().setVisible(False)
+        self.balance_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.balance_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.balance_table.setMaximumHeight(130)
+        bh = self.balance_table.horizontalHeader()
+        bh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        bh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        bh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.balance_note = _plain("Balances status")
+        self.balance_note.setObjectName("Hint")
+        left = QVBoxLayout()
+        left.addWidget(self.balance_table)
+        left.addWidget(self.balance_note)
+        glance.addLayout(left, 1, 0)
+        self.spark_box = QVBoxLayout()
+        self.spark_empty = _plain("Spending in the last 30 days")
+        self.spark_empty.setObjectName("Hint")
+        self.spark_box.addWidget(self.spark_empty)
+        self.spark_lines: list[tuple[QLabel, Sparkline]] = []
+        spark_holder = QVBoxLayout()
+        spark_holder.addLayout(self.spark_box)
+        spark_holder.addStretch(1)
+        glance.addLayout(spark_holder, 1, 1)
+        self.zcash_label = _plain("Zcash permissions")
+        self.zcash_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        glance.addWidget(self.zcash_label, 1, 2)
+        glance.setColumnStretch(0, 3)
+        glance.setColumnStretch(1, 2)
+        glance.setColumnStretch(2, 2)
+        self.layout_.addLayout(glance)
+
+        self.sessions_title = _title("Running now")
+        self.sessions_list = QListWidget()
+        self.sessions_list.setAccessibleName("Sessions running now")
+        self.sessions_list.setMaximumHeight(90)
+        self.layout_.addWidget(self.sessions_title)
+        self.layout_.addWidget(self.sessions_list)
+        separator = QFrame()
+        separator.setFrameShape(QFrame.Shape.HLine)
+        self.layout_.addWidget(separator)
+        self.meter_timer = QTimer(self)
+        self.meter_timer.setInterval(METER_REFRESH_MS)
+        self.meter_timer.timeout.connect(self.refresh_meters)
 
         accounts_title = QLabel("Accounts")
         accounts_title.setObjectName("EmptyTitle")
@@ -53,7 +164,7 @@ class HomePage(Page):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.accounts.itemSelectionChanged.connect(self._selection_changed)
-        self.accounts.setMaximumHeight(180)
+        self.accounts.setMaximumHeight(110)
         self.layout_.addWidget(self.accounts)
         self.no_wallet = EmptyState(
             "No wallet yet",
@@ -94,7 +205,7 @@ class HomePage(Page):
                 if rec.address.lower() == active:
                     self.accounts.selectRow(i)
             self.activity.clear()
-            entries = self.ctx.activity.recent(50)
+            entries = self.ctx.activity.recent(RECENT_ACTIVITY)
             if not entries:
                 placeholder = QListWidgetItem("Nothing has happened yet.")
                 placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -106,6 +217,111 @@ class HomePage(Page):
                 self.activity.addItem(line)
         finally:
             self._refreshing = False
+        self.refresh_glance()
+        self.refresh_meters()
+
+    # ---- at a glance
+    def refresh_glance(self) -> None:
+        now = datetime.now(UTC)
+        self._show_sparklines(sparklines(self.report, now))
+        self._show_zcash(now)
+        self._load_balances()
+
+    def _show_sparklines(self, lines: list[Any]) -> None:
+        for label, spark in self.spark_lines:
+            label.deleteLater()
+            spark.deleteLater()
+        self.spark_lines = []
+        self.spark_empty.setVisible(not lines)
+        self.spark_empty.setText("Nothing spent in the last 30 days.")
+        for line in lines[:3]:
+            label = _plain(f"Spent in {line.asset.label}")
+            label.setText(f"{short_amount(line.total)} on {line.asset.network}")
+            label.setToolTip(line.total.format())
+            spark = Sparkline()
+            spark.setAccessibleName(f"Daily spending in {line.asset.label}, last 30 days")
+            spark.set_values([a.units for a in line.days])
+            busiest = max(line.days, key=lambda a: a.units)
+            spark.setToolTip(f"One bar a day; the busiest day spent {busiest.format()}. Details on Activity.")
+            self.spark_box.addWidget(label)
+            self.spark_box.addWidget(spark)
+            self.spark_lines.append((label, spark))
+
+    def _show_zcash(self, now: datetime) -> None:
+        summary = zcash_summary(self.ctx.store, now)
+        if summary.active == 0 and summary.next_expiry is None:
+            self.zcash_label.setText("No Zcash spending permission.")
+            return
+        lines = [f"{summary.active} active, {summary.remaining.format()} left to use"]
+        if summary.next_expiry is not None:
+            lines.append(f"Next expiry: {local_time(summary.next_expiry)} ({summary.next_expiry_provider})")
+        self.zcash_label.setText("\n".join(lines))
+
+    def _load_balances(self) -> None:
+        if self.runner is None or self._loading_balances:
+            return
+        if not self.ctx.accounts.list() or not self.ctx.settings.active_account:
+            self._fill_balances([], "Create or import a wallet to see its balances.")
+            return
+        self._loading_balances = True
+        network = self.ctx.network
+        if self.balances is None:
+            self.balance_note.setText(f"Reading balances from {network.name}…")
+
+        def done(result: object) -> None:
+            self._loading_balances = False
+            assert isinstance(result, list)
+            self.balances = result
+            self._fill_balances(result, f"On {network.name}, read {local_time(datetime.now(UTC))}.")
+
+        def failed(message: str) -> None:
+            self._loading_balances = False
+            self._fill_balances(
+                self.balances or [], f"Balances could not be read from {network.name}: {message}"
+            )
+
+        self.runner.run(load_balances, self.ctx, on_success=done, on_error=failed, name="home-balances")
+
+    def _fill_balances(self, balances: list[Balance], note: str) -> None:
+        self.balance_table.setRowCount(len(balances))
+        for row, balance in enumerate(balances):
+            amount = QTableWidgetItem(balance.amount.format(max_decimals=6))
+            amount.setToolTip(balance.amount.format())  # exact, all decimals
+            amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for col, item in enumerate(
+                (QTableWidgetItem(balance.where), amount, QTableWidgetItem(balance.detail))
+            ):
+                self.balance_table.setItem(row, col, item)
+        self.balance_note.setText(note)
+
+    # ---- running sessions
+    def refresh_meters(self) -> None:
+        visible = self.live_sessions is not None
+        self.sessions_title.setVisible(visible)
+        self.sessions_list.setVisible(visible)
+        if self.live_sessions is None:
+            return
+        try:
+            running = list(self.live_sessions())
+        except Exception:
+            log.exception("live_sessions() failed")
+            running = []
+        self.sessions_list.clear()
+        if not running:
+            placeholder = QListWidgetItem("No session is running. Start one from the Services page.")
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.sessions_list.addItem(placeholder)
+        for session in running:
+            self.sessions_list.addItem(QListWidgetItem(meter_line(session)))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.live_sessions is not None:
+            self.meter_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.meter_timer.stop()
+        super().hideEvent(event)
 
     def _selection_changed(self) -> None:
         if self._refreshing:
@@ -115,3 +331,4 @@ class HomePage(Page):
             item = self.accounts.item(rows[0].row(), 1)
             if item is not None:
                 self.active_account_chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+                QTimer.singleShot(0, self._load_balances)  # once the choice is saved

@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column("amount_rem", sa.Integer, nullable=False),
     )
     op.create_index("ix_spending_at", "spending", ["at"])
-    op.create_index("ix_spending_asset_at", "spending", ["asset_key", "at"])
+    op.create_index("ix_spending_asset_at", "spending", ["asset_key", "at", "amount_giga", "amount_rem"])
     op.create_table(
         "zcash_permissions",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -1,0 +1,1 @@
+"""Reports over the local store: spending charts, the home dashboard's figures, a vendor's earnings."""

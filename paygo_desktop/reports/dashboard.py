@@ -1,0 +1,201 @@
+"""The Home page's figures: balances at a glance, a 30-day spending sparkline, Zcash permissions.
+
+Balances are read where they are true: the wallet's coins and tokens and each escrow channel's available
+funds from the chain (web3, imported when a balance is first read), Zcash permissions from the store. The
+escrow channels of an account are the ones its sessions used and the ones the synced vault events show it
+funding; the Escrow page's own core, when merged, may replace this small reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import text
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import ZEC, Amount, Asset
+from paygo_desktop.reports.periods import Bucket, Period, buckets, local_midnight
+from paygo_desktop.reports.spending_report import SpendingAsset, SpendingReport, db_time, from_db_time
+from paygo_desktop.store.database import Store
+
+SPARKLINE_DAYS = 30
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Balance:
+    where: str  # "Wallet" | "Escrow"
+    amount: Amount
+    detail: str = ""  # e.g. "3 channels"
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    asset: SpendingAsset
+    days: list[Amount]  # oldest first, today last
+    total: Amount
+
+
+def sparklines(report: SpendingReport, now: datetime, zone: tzinfo | None = None) -> list[Sparkline]:
+    """Daily spending over the last 30 days, one line per asset spent in that time."""
+    today = now.astimezone(zone).date() if zone is not None else now.astimezone().date()
+    period = Period(
+        local_midnight(today - timedelta(days=SPARKLINE_DAYS - 1), zone),
+        local_midnight(today + timedelta(days=1), zone),
+    )
+    spans = buckets(period, Bucket.day, zone)
+    lines = []
+    for asset in report.assets():
+        if asset.last < period.start:
+            continue
+        series = report.series(asset, spans)
+        total = series[-1].cumulative if series else Amount.zero(asset.asset)
+        if total:
+            lines.append(Sparkline(asset, [b.amount for b in series], total))
+    return lines
+
+
+@dataclass(frozen=True)
+class ZcashSummary:
+    active: int
+    remaining: Amount  # bought and not yet used, over the active permissions
+    next_expiry: datetime | None  # UTC
+    next_expiry_provider: str | None
+
+
+def zcash_summary(store: Store, now: datetime) -> ZcashSummary:
+    """Active permissions, what is left on them (as the provider counted), and the next one to expire."""
+    params = {"now": db_time(now)}
+    with store.engine.connect() as conn:
+        count, remaining = conn.execute(
+            text(
+                "SELECT COUNT(*), SUM(MAX(amount_zat - deducted_zat, 0)) FROM zcash_permissions "
+                "WHERE status = 'active' AND expires_at > :now"
+            ),
+            params,
+        ).one()
+        nxt = conn.execute(
+            text(
+                "SELECT expires_at, provider_name FROM zcash_permissions "
+                "WHERE status IN ('active', 'pending_payment') AND expires_at > :now "
+                "ORDER BY expires_at LIMIT 1"
+            ),
+            params,
+        ).first()
+    return ZcashSummary(
+        active=int(count or 0),
+        remaining=Amount(ZEC, int(remaining or 0)),
+        next_expiry=from_db_time(nxt[0]) if nxt else None,
+        next_expiry_provider=nxt[1] if nxt else None,
+    )
+
+
+def escrow_channels(
+    store: Store, account: str, network: str, chain_id: int, assets: list[Asset]
+) -> dict[str, Asset]:
+    """The escrow channels ``account`` paid from on this network, with their asset."""
+    by_token = {(a.address or ZERO_ADDRESS).lower(): a for a in assets}
+    found: dict[str, Asset] = {}
+    with store.engine.connect() as conn:
+        for channel_id, symbol, address, decimals in conn.execute(
+            text(
+                "SELECT DISTINCT channel_id, asset_symbol, asset_address, decimals FROM sessions "
+                "WHERE lower(account) = lower(:account) AND network = :network AND funding = 'escrow' "
+                "AND channel_id IS NOT NULL"
+            ),
+            {"account": account, "network": network},
+        ):
+            found[channel_id.lower()] = Asset(symbol, int(decimals), address)
+        for channel_id, token in conn.execute(
+            text(
+                "SELECT DISTINCT channel_id, lower(json_extract(data, '$.token')) FROM vault_events "
+                "WHERE chain_id = :chain AND name = 'Funded' AND lower(payer) = lower(:account)"
+            ),
+            {"chain": chain_id, "account": account},
+        ):
+            if token in by_token:
+                found.setdefault(channel_id.lower(), by_token[token])
+    return found
+
+
+async def chain_balances(
+    *,
+    rpc_url: str,
+    account: str,
+    native: Asset,
+    tokens: list[Asset],
+    vault_address: str | None,
+    channels: dict[str, Asset],
+) -> list[Balance]:
+    """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain."""
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from paygo_desktop.chain.vault import ERC20_MIN_ABI, VaultClient
+
+    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+    owner = AsyncWeb3.to_checksum_address(account)
+    try:
+        found = [Balance("Wallet", Amount(native, int(await w3.eth.get_balance(owner))))]
+        for token in tokens:
+            assert token.address is not None
+            contract = w3.eth.contract(
+                address=AsyncWeb3.to_checksum_address(token.address), abi=ERC20_MIN_ABI
+            )
+            found.append(
+                Balance("Wallet", Amount(token, int(await contract.functions.balanceOf(owner).call())))
+            )
+        if vault_address and channels:
+            vault = VaultClient(w3, vault_address)
+            totals: dict[Asset, list[int]] = {}
+            for channel_id, asset in channels.items():
+                state = await vault.channel_state(bytes.fromhex(channel_id.removeprefix("0x")))
+                acc = totals.setdefault(asset, [0, 0])
+                acc[0] += state.available
+                acc[1] += 1
+            for asset, (units, count) in totals.items():
+                plural = "channel" if count == 1 else "channels"
+                found.append(Balance("Escrow", Amount(asset, units), f"{count} {plural}"))
+        return found
+    finally:
+        await w3.provider.disconnect()
+
+
+def load_balances(ctx: Any) -> list[Balance]:
+    """Blocking, for a worker thread: the active account's balances on the current network."""
+    account = ctx.settings.active_account
+    if not account:
+        return []
+    network = ctx.network
+    tokens = list(ctx.known_tokens(network))
+    channels = escrow_channels(ctx.store, account, network.key, network.chain_id, [network.native, *tokens])
+    try:
+        return _read_balances(network, account, tokens, ctx.vault_address(network), channels)
+    except (OSError, TimeoutError) as exc:
+        raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
+            raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
+        raise
+
+
+def _read_balances(
+    network: Any, account: str, tokens: list[Asset], vault: str | None, channels: dict[str, Asset]
+) -> list[Balance]:
+    import asyncio
+
+    return asyncio.run(
+        chain_balances(
+            rpc_url=network.rpc_url,
+            account=account,
+            native=network.native,
+            tokens=tokens,
+            vault_address=vault,
+            channels=channels,
+        )
+    )
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

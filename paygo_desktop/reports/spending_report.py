@@ -1,0 +1,283 @@
+"""Where the money went: spending per bucket, cumulative, by service, category and provider, per asset.
+
+Every figure is summed by SQLite, never by a Python loop over records: a bucket's total is
+``SUM(amount_giga), SUM(amount_rem)`` over an index range (the covering index ``ix_spending_asset_at`` on
+asset, time and both halves, so the table itself is not read), joined exactly in Python once per bucket.
+Amounts of different assets are never added: every query names one ``asset_key``.
+
+Bucket boundaries come from ``reports.periods`` (local time, DST included) and are passed to one SQL
+statement as a JSON array; a correlated sub-select sums each bucket. That is several times faster than
+``GROUP BY strftime(...)`` over the rows (see docs/performance.md) and exact in every time zone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
+
+from sqlalchemy import text
+
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.reports.periods import (
+    Bucket,
+    BucketSpan,
+    Period,
+    RangeKind,
+    auto_bucket,
+    buckets,
+    period_for,
+)
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.spending import join_amount
+
+DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy writes a DateTime into SQLite (UTC, by our rule)
+
+
+def db_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: say which time zone it is in")
+    return moment.astimezone(UTC).strftime(DB_TIME)
+
+
+def from_db_time(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+# DISTINCT as a skip-scan: one index probe per asset instead of reading every record's key
+DISTINCT_ASSET_KEYS = """
+WITH RECURSIVE k(key) AS (
+    SELECT MIN(asset_key) FROM spending
+    UNION ALL
+    SELECT (SELECT MIN(asset_key) FROM spending WHERE asset_key > k.key) FROM k WHERE k.key IS NOT NULL
+)
+SELECT key FROM k WHERE key IS NOT NULL
+"""
+
+
+class Dimension(StrEnum):
+    service = "service"
+    category = "category"
+    provider = "provider"
+
+
+DIMENSION_LABELS = {
+    Dimension.service: "Service",
+    Dimension.category: "Category",
+    Dimension.provider: "Provider",
+}
+
+
+@dataclass(frozen=True)
+class SpendingAsset:
+    """One asset the user has spent, as the records name it."""
+
+    key: str  # "<network>:<symbol>:<address|native>"
+    network: str
+    asset: Asset
+    first: datetime  # UTC
+    last: datetime  # UTC
+
+    @property
+    def label(self) -> str:
+        return f"{self.asset.symbol} on {self.network}"
+
+
+@dataclass(frozen=True)
+class BucketTotal:
+    span: BucketSpan
+    amount: Amount
+    cumulative: Amount  # from the start of the range to the end of this bucket
+    records: int
+
+
+@dataclass(frozen=True)
+class BreakdownLine:
+    key: str
+    label: str
+    detail: str  # e.g. the provider of a service
+    amount: Amount
+    sessions: int
+
+
+@dataclass(frozen=True)
+class SessionSpend:
+    """A session that spent in a bucket: what it spent there, and what it cost in all."""
+
+    session_id: int | None  # None: records whose session was deleted
+    service_name: str
+    provider_name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    status: str
+    spent: Amount
+    cost: Amount | None
+
+
+def asset_from_key(key: str, symbol: str, decimals: int) -> tuple[str, Asset]:
+    network, _, rest = key.partition(":")
+    _, _, address = rest.rpartition(":")
+    return network, Asset(symbol, decimals, None if address == "native" else address)
+
+
+def _amount(asset: Asset, giga: object, rem: object) -> Amount:
+    return Amount(asset, join_amount(int(giga or 0), int(rem or 0)))  # type: ignore[call-overload]
+
+
+class SpendingReport:
+    """Read-only queries over the ``spending`` table (and ``sessions`` for click-through)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def assets(self) -> list[SpendingAsset]:
+        """Every asset with spending, the most recently used first."""
+        found: list[SpendingAsset] = []
+        with self._store.engine.connect() as conn:
+            keys = [row[0] for row in conn.execute(text(DISTINCT_ASSET_KEYS))]
+            for key in keys:
+                symbol, decimals = conn.execute(
+                    text("SELECT asset_symbol, decimals FROM spending WHERE asset_key = :k LIMIT 1"),
+                    {"k": key},
+                ).one()
+                first, last = conn.execute(
+                    text("SELECT MIN(at), MAX(at) FROM spending WHERE asset_key = :k"), {"k": key}
+                ).one()
+                network, asset = asset_from_key(key, symbol, int(decimals))
+                found.append(SpendingAsset(key, network, asset, from_db_time(first), from_db_time(last)))
+        return sorted(found, key=lambda a: a.last, reverse=True)
+
+    def series(self, asset: SpendingAsset, spans: list[BucketSpan]) -> list[BucketTotal]:
+        """The total of each bucket, and the running total since the first bucket began."""
+        if not spans:
+            return []
+        bounds = json.dumps([[db_time(s.start), db_time(s.end)] for s in spans])
+        sql = text(
+            "SELECT (SELECT json_array(SUM(amount_giga), SUM(amount_rem), COUNT(*)) FROM spending "
+            "  WHERE asset_key = :k "
+            "  AND at >= json_extract(b.value, '$[0]') AND at < json_extract(b.value, '$[1]')) "
+            "FROM json_each(:bounds) AS b ORDER BY b.key"
+        )
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(sql, {"k": asset.key, "bounds": bounds}).all()
+        totals: list[BucketTotal] = []
+        running = 0
+        for span, (cell,) in zip(spans, rows, strict=True):
+            giga, rem, count = json.loads(cell)
+            units = join_amount(giga, rem)
+            running += units
+            totals.append(
+                BucketTotal(span, Amount(asset.asset, units), Amount(asset.asset, running), int(count))
+            )
+        return totals
+
+    def total(self, asset: SpendingAsset, period: Period) -> Amount:
+        sql = text(
+            "SELECT SUM(amount_giga), SUM(amount_rem) FROM spending "
+            "WHERE asset_key = :k AND at >= :start AND at < :end"
+        )
+        with self._store.engine.connect() as conn:
+            giga, rem = conn.execute(
+                sql, {"k": asset.key, "start": db_time(period.start), "end": db_time(period.end)}
+            ).one()
+        return _amount(asset.asset, giga, rem)
+
+    def breakdown(self, asset: SpendingAsset, period: Period, by: Dimension) -> list[BreakdownLine]:
+        """Totals by service, category or provider, largest first."""
+        group = {
+            Dimension.service: "provider_url, service_id",
+            Dimension.category: "category",
+            Dimension.provider: "provider_url",
+        }[by]
+        sql = text(
+            f"SELECT {group}, MAX(service_name), MAX(provider_name), SUM(amount_giga), SUM(amount_rem), "
+            "COUNT(DISTINCT session_id) FROM spending "
+            f"WHERE asset_key = :k AND at >= :start AND at < :end GROUP BY {group}"
+        )
+        params = {"k": asset.key, "start": db_time(period.start), "end": db_time(period.end)}
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(sql, params).all()
+        lines: list[BreakdownLine] = []
+        for row in rows:
+            *keys, service_name, provider_name, giga, rem, sessions = row
+            if by is Dimension.service:
+                label, detail = service_name, provider_name
+            elif by is Dimension.category:
+                label, detail = (keys[0] or "uncategorised").replace("-", " ").capitalize(), ""
+            else:
+                label, detail = provider_name, keys[0]
+            lines.append(
+                BreakdownLine(
+                    "\x1f".join(map(str, keys)), label, detail, _amount(asset.asset, giga, rem), sessions
+                )
+            )
+        return sorted(lines, key=lambda line: (-line.amount.units, line.label))
+
+    def sessions_in(self, asset: SpendingAsset, span: BucketSpan) -> list[SessionSpend]:
+        """The sessions that spent in a bucket (a bar's click-through), the largest spend first."""
+        sql = text(
+            "SELECT sp.session_id, SUM(sp.amount_giga), SUM(sp.amount_rem), MAX(sp.service_name), "
+            "MAX(sp.provider_name), s.started_at, s.ended_at, s.status, s.cost "
+            "FROM spending AS sp LEFT JOIN sessions AS s ON s.id = sp.session_id "
+            "WHERE sp.asset_key = :k AND sp.at >= :start AND sp.at < :end "
+            "GROUP BY sp.session_id ORDER BY s.started_at"
+        )
+        params = {"k": asset.key, "start": db_time(span.start), "end": db_time(span.end)}
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(sql, params).all()
+        found = [
+            SessionSpend(
+                session_id=session_id,
+                service_name=service_name,
+                provider_name=provider_name,
+                started_at=from_db_time(started) if started else None,
+                ended_at=from_db_time(ended) if ended else None,
+                status=status or "record removed",
+                spent=_amount(asset.asset, giga, rem),
+                cost=Amount(asset.asset, int(cost)) if cost is not None else None,
+            )
+            for session_id, giga, rem, service_name, provider_name, started, ended, status, cost in rows
+        ]
+        return sorted(found, key=lambda s: -s.spent.units)
+
+
+@dataclass(frozen=True)
+class ChartQuery:
+    """What the Activity page asks for. ``asset_key`` None: the most recently used asset;
+    ``bucket`` None: one that suits the range (``periods.auto_bucket``)."""
+
+    range_kind: RangeKind = RangeKind.days30
+    asset_key: str | None = None
+    bucket: Bucket | None = None
+    dimension: Dimension = Dimension.service
+    custom: tuple[date, date] | None = None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    assets: list[SpendingAsset]
+    asset: SpendingAsset | None  # None: nothing was ever spent
+    period: Period | None
+    bucket: Bucket
+    series: list[BucketTotal]
+    total: Amount | None
+
+
+def chart_data(
+    report: SpendingReport, query: ChartQuery, now: datetime, zone: tzinfo | None = None
+) -> ChartData:
+    """The chart of one view of the Activity page: the assets, then one statement for every bucket's sum.
+    The breakdown (``report.breakdown``) reads the records themselves and is asked for separately, so the
+    chart never waits for it."""
+    assets = report.assets()
+    asset = next((a for a in assets if a.key == query.asset_key), assets[0] if assets else None)
+    if asset is None:
+        return ChartData([], None, None, query.bucket or Bucket.day, [], None)
+    period = period_for(query.range_kind, now, first=asset.first, custom=query.custom, zone=zone)
+    bucket = query.bucket or auto_bucket(period)
+    series = report.series(asset, buckets(period, bucket, zone))
+    total = series[-1].cumulative if series else Amount.zero(asset.asset)
+    return ChartData(assets, asset, period, bucket, series, total)

@@ -1,0 +1,150 @@
+"""Home at a glance, with real widgets, a real store and a real anvil: wallet and escrow balances read from
+the chain, the 30-day sparkline, the next Zcash expiry, and the running sessions' meters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from paygo_desktop.context import AppContext
+from paygo_desktop.money import ETH, Amount, Asset
+from paygo_desktop.networks import custom_network
+from paygo_desktop.store.models import ZcashPermissionRow
+from tests.chain.conftest import _deployed, anvil_url, env, runner  # noqa: F401 - fixtures
+from tests.gui.conftest import TEST_ADDRESS
+from tests.gui.helpers import TIMEOUT
+from tests.reports.spending_data import USDC_FEED, Spent, add_session, write
+
+ESCROW = 3 * 10**17  # 0.3 ETH in one channel, 0.05 ETH of it claimed
+
+
+@pytest.fixture
+def funded_channel(env: Any) -> Iterator[tuple[Any, str]]:  # noqa: F811
+    """An ETH channel paid from the wallet's account (anvil's first, unlocked), partly claimed."""
+    from paygo_desktop.chain.vouchers import ZERO_ADDRESS, sign_voucher
+
+    chain = env
+    ch = chain.channel(payer=None, token=ZERO_ADDRESS, salt=os.urandom(32))
+    ch = type(ch)(TEST_ADDRESS, ch.provider, ZERO_ADDRESS, TEST_ADDRESS, ch.withdraw_delay, ch.salt)
+    chain.run(chain.vault.fund(chain.deployer, ch, ESCROW))
+    # the payer signs vouchers with the test mnemonic's first key
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    key = Account.from_mnemonic("test test test test test test test test test test test junk").key
+    sig = sign_voucher(key, chain.domain(), ch, 5 * 10**16)
+    chain.run(chain.vault.claim(chain.stranger, ch, 5 * 10**16, sig))
+    yield chain, "0x" + ch.id.hex()
+
+
+@dataclass
+class FakeMeter:
+    units: int
+
+    def cost(self) -> int:
+        return self.units
+
+
+@dataclass
+class Running:
+    """Stands in for the session engine's LiveSession (not merged yet): the attributes Home reads."""
+
+    service_name: str
+    provider_name: str
+    asset: Asset
+    meter: FakeMeter
+    budget: int
+
+
+def make_home(qtbot: Any, ctx: AppContext, live: Any = None) -> Any:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.home_page import HomePage
+
+    tasks = TaskRunner()
+    page = HomePage(ctx, runner=tasks, live_sessions=live)
+    page.tasks = tasks  # type: ignore[attr-defined]
+    qtbot.addWidget(page)
+    page.resize(1100, 720)
+    page.show()
+    return page
+
+
+def balances(page: Any) -> list[tuple[str, str, str]]:
+    t = page.balance_table
+    return [(t.item(r, 0).text(), t.item(r, 1).toolTip(), t.item(r, 2).text()) for r in range(t.rowCount())]
+
+
+def test_balances_from_the_chain_sparkline_and_zcash_expiry(
+    funded_channel: Any, wallet_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    chain, channel_id = funded_channel
+    ctx = wallet_ctx
+    network = custom_network("Test chain", chain.url, chain.chain_id, vault_address=chain.vault.address)
+    ctx.networks.save_custom(network)
+    ctx.settings.network = network.key
+    ctx.settings.active_account = TEST_ADDRESS
+    session = add_session(ctx.store, USDC_FEED, datetime.now(UTC) - timedelta(days=2), 1_250_000)
+    with ctx.store.session() as s:  # an escrow session of the wallet on this network, on that channel
+        from paygo_desktop.store.models import SessionRow
+
+        row = s.get(SessionRow, session)
+        assert row is not None
+        row.network, row.channel_id = network.key, channel_id
+        row.asset_symbol, row.asset_address, row.decimals = "ETH", None, 18
+        expiry = datetime.now(UTC) + timedelta(days=3)
+        for pid, expires, status in (("p1", expiry, "active"), ("p2", expiry + timedelta(days=9), "active")):
+            s.add(
+                ZcashPermissionRow(
+                    provider_url="http://z",
+                    provider_name="Zcash provider",
+                    permission_id=pid,
+                    account=TEST_ADDRESS,
+                    pay_address="t1x",
+                    payment_uri="zcash:t1x",
+                    amount_zat=100_000_000,
+                    rate_per_hour_zat=1_000_000,
+                    deducted_zat=25_000_000,
+                    status=status,
+                    expires_at=expires,
+                )
+            )
+    write(ctx.store, [Spent(USDC_FEED, datetime.now(UTC) - timedelta(days=2), 1_250_000)])
+    wallet_eth = chain.eth(TEST_ADDRESS)
+
+    page = make_home(qtbot, ctx)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.balance_table.rowCount() > 0, timeout=TIMEOUT)
+    assert balances(page) == [
+        ("Wallet", Amount(ETH, wallet_eth).format(), ""),
+        ("Escrow", Amount(ETH, ESCROW - 5 * 10**16).format(), "1 channel"),  # 0.25 ETH still available
+    ]
+    assert page.balance_note.text().startswith("On Test chain, read ")
+    assert [label.text() for label, _ in page.spark_lines] == ["1.25 USDC on sandbox"]
+    spark = page.spark_lines[0][1]
+    assert len(spark.values) == 30 and spark.values[-3] == 1_250_000 and sum(spark.values) == 1_250_000
+    text = page.zcash_label.text()
+    assert text.startswith("2 active, 1.5 ZEC left to use")
+    assert "Next expiry: " + expiry.astimezone().strftime("%Y-%m-%d %H:%M") + " (Zcash provider)" in text
+    assert not page.sessions_list.isVisible()  # no session engine: nothing shown
+
+
+def test_running_sessions_show_their_meters(ctx: AppContext, qtbot: Any, event_loop_qt: Any) -> None:
+    usdc = Asset("USDC", 6, "0x" + "ab" * 20)
+    running = [Running("Market data feed", "Sandbox provider", usdc, FakeMeter(250_000), 1_000_000)]
+    page = make_home(qtbot, ctx, live=lambda: running)
+    page.refresh()
+    assert page.sessions_list.item(0).text() == "Market data feed — Sandbox provider: 0.25 USDC of 1 USDC"
+    running[0].meter.units = 300_001
+    qtbot.waitUntil(lambda: "0.300001 USDC of 1 USDC" in page.sessions_list.item(0).text(), timeout=TIMEOUT)
+    running.clear()
+    qtbot.waitUntil(
+        lambda: page.sessions_list.item(0).text().startswith("No session is running"), timeout=TIMEOUT
+    )
+    assert page.balance_note.text() == "Create or import a wallet to see its balances."
+    assert page.spark_empty.text() == "Nothing spent in the last 30 days."
+    assert page.zcash_label.text() == "No Zcash spending permission."

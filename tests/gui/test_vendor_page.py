@@ -1,0 +1,118 @@
+"""The Vendor page against the real reference provider and anvil, after a few sessions: the provider's key
+imported into the wallet, earnings claimed and pending, the live meter, Claim now, and the CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paygo_desktop.context import AppContext
+from paygo_desktop.networks import custom_network
+from tests.chain.conftest import _deployed, anvil_url, env, runner  # noqa: F401 - fixtures
+from tests.gui.conftest import PASSWORD
+from tests.gui.helpers import TIMEOUT, click
+from tests.provider.conftest import Server, open_channel, provider_server, voucher
+
+SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s
+TICK_COST = 5_000
+
+
+@pytest.fixture
+def provider_with_sessions(env: Any, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+    """The provider after three sessions: two ended (8 ticks in all) and one still running (2 ticks).
+    Everything chain-side happens here, before the Qt event loop of the test starts."""
+    from paygo_desktop.protocol.client import ProviderClient
+
+    with provider_server(env, tmp_path / "provider") as server:
+        client = ProviderClient(server.url)
+        for ticks, stop in ((3, True), (5, True), (2, False)):
+            ch = open_channel(env, 1_000_000)
+            started = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
+            for seq in range(1, ticks):
+                server.clock.advance(5)
+                amount = (seq + 1) * TICK_COST
+                env.run(client.send_voucher(started.session_id, seq, amount, voucher(env, ch, amount)))
+            if stop:
+                env.run(client.stop_session(started.session_id))
+        env.run(client.aclose())
+        yield server
+
+
+@pytest.fixture
+def vendor_ctx(provider_with_sessions: Server, wallet_ctx: AppContext) -> AppContext:
+    chain = provider_with_sessions.env
+    network = custom_network("Test chain", chain.url, chain.chain_id, vault_address=chain.vault.address)
+    wallet_ctx.networks.save_custom(network)
+    wallet_ctx.settings.network = network.key
+    wallet_ctx.settings.providers = [provider_with_sessions.url]
+    wallet_ctx.wallet.import_private_key("0x" + bytes(chain.provider.key).hex(), PASSWORD, "My provider")
+    wallet_ctx.wallet.unlock(PASSWORD)
+    return wallet_ctx
+
+
+def cells(table: Any) -> list[list[str]]:
+    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_vendor_view_claim_and_export(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any, tmp_path: Path
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    tasks = TaskRunner()
+    page = VendorPage(vendor_ctx, tasks)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    assert page.stack.currentWidget() is page.empty and not page.claim_button.isEnabled()
+    assert page.provider.currentText() == provider_with_sessions.url
+
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
+    assert page.message.text() == ""
+    assert "signed in as My provider" in page.signed_in.text()
+    assert cells(page.totals) == [["USDC", "0.05 USDC", "0 USDC", "0.05 USDC"]]  # 10 ticks, none claimed
+    assert cells(page.live) == [
+        ["Market Data Feed", cells(page.live)[0][1], cells(page.live)[0][2], "0.01 USDC"]
+    ]
+    assert cells(page.services)[0][:3] == ["Market Data Feed", "0.05 USDC", "3"]
+    assert sum(int(row[2]) for row in cells(page.days)) == 3
+
+    click(qtbot, page.claim_button)
+    qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not tasks.busy and cells(page.totals)[0][2] != "0 USDC", timeout=TIMEOUT)
+    assert cells(page.totals) == [["USDC", "0.05 USDC", "0.05 USDC", "0 USDC"]]
+    assert cells(page.days)[0][3] == "0.05 USDC"
+    assert "last claim confirmed in block" in page.signed_in.text()
+
+    target = tmp_path / "earnings.csv"
+    page.export_csv(target)
+    text = target.read_text()
+    assert "USDC,0.05,0.05,0\n" in text and "Market Data Feed,USDC,0.05,3,1\n" in text
+    assert page.message.text() == f"Saved the earnings to {target}."
+
+
+def test_a_provider_whose_key_is_not_in_the_wallet_is_explained(
+    provider_with_sessions: Server, wallet_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    chain = provider_with_sessions.env
+    network = custom_network("Test chain", chain.url, chain.chain_id, vault_address=chain.vault.address)
+    wallet_ctx.networks.save_custom(network)
+    wallet_ctx.settings.network = network.key
+    wallet_ctx.wallet.unlock(PASSWORD)
+    page = VendorPage(wallet_ctx, TaskRunner())
+    qtbot.addWidget(page)
+    page.show()
+    page.provider.setCurrentText(provider_with_sessions.url)
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.message.isVisible(), timeout=TIMEOUT)
+    assert "is not an account of this wallet" in page.message.text()
+    assert chain.provider.address in page.message.text()
+    assert page.stack.currentWidget() is page.empty
