@@ -6,17 +6,44 @@ sandbox's EVM node when anvil is absent). In a frozen app ``sys.executable`` is 
 not a Python interpreter, so this entry point answers ``-m MODULE`` for the modules of this package the way
 Python would; every other command line goes to ``paygo_desktop.cli``, as the installed ``paygo-desktop``
 script does.
+
+On Linux the bootloader puts the bundle's library folder first on LD_LIBRARY_PATH. The dynamic loader has
+read it by the time this script runs, so it is given back its original value here: programs the app starts
+that are not part of the bundle (anvil, the browser behind "open in explorer") must load their own
+libraries, not the bundle's. Children that are this executable get the bundle's path again from the
+bootloader.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 
 OWN_PACKAGE = "paygo_desktop"
 
 
+def restore_library_path() -> None:
+    if not sys.platform.startswith(("linux", "freebsd")):
+        return
+    original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original is not None:
+        os.environ["LD_LIBRARY_PATH"] = original
+    else:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+
+
+def give_windowed_app_stdio() -> None:
+    """A windowed Windows build has no console: print() must not fail where there is nowhere to print."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  (for the process's life)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
 def main() -> int:
+    restore_library_path()
+    give_windowed_app_stdio()
     argv = sys.argv
     if len(argv) >= 2 and argv[1] == "-m":
         module = argv[2] if len(argv) >= 3 else ""
