@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest lock screenshots bench clean
+.PHONY: install run test lint typecheck pytest lock screenshots bench package smoke clean
 
 install: $(STAMP)
 
@@ -47,6 +47,15 @@ screenshots: install
 
 bench: install
 	$(BIN)/python benchmarks/startup.py
+
+# The Linux installers (dist/*.tar.gz, dist/*.deb) from this checkout: docs/packaging.md.
+package: install
+	PYTHON=$(BIN)/python packaging/build_linux.sh
+
+# CI's packaging check: build, run the bundle offscreen, unpack the .deb into a throwaway root and run its launcher.
+smoke: package
+	$(BIN)/python packaging/smoke_test.py build/bundle/paygo-desktop/paygo-desktop
+	$(BIN)/python packaging/smoke_test.py --deb $(wildcard dist/paygo-desktop_*.deb)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

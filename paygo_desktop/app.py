@@ -119,6 +119,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("PayGo")
+    app.setDesktopFileName("paygo-desktop")  # the installed .desktop entry: Wayland finds the icon through it
 
     from paygo_desktop.settings import Settings
 
