@@ -166,6 +166,19 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     qtbot.waitUntil(lambda: bool(claimed), timeout=30_000)
     assert claimed[0] == summary.cost  # the channel's first session: everything claimed is this one's
 
+    # Close the channel from the ended card: the provider's signed Close, and the rest comes back.
+    assert view.close_button.isVisible()
+    view.close_button.click()
+    qtbot.waitUntil(lambda: view.close_button.text() == "Channel closed", timeout=60_000)
+    after: list[Any] = []
+
+    async def read() -> None:
+        after.append(await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x"))))
+
+    window.runner.run(read())
+    qtbot.waitUntil(lambda: bool(after), timeout=20_000)
+    assert after[0].available == 0  # nothing left in escrow: what was not signed went back to the wallet
+
 
 def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     qtbot: Any, session_window: Any

@@ -187,6 +187,7 @@ class SessionsPage(Page):
         self.export_button.clicked.connect(self.export_csv)
         controller.sessions_changed.connect(self.refresh)
         controller.message.connect(self.show_message)
+        controller.channel_closed.connect(self._channel_closed)
 
     # -- what is shown -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -201,12 +202,22 @@ class SessionsPage(Page):
                 view = MeterView(session)
                 view.stop_requested.connect(self.controller.stop)
                 view.dismissed.connect(self.dismiss)
+                view.close_requested.connect(self.controller.close_channel)
                 self.running_box.insertWidget(0, view)
                 self.meters[session.local_id] = view
         for view in self.meters.values():
             view.update_numbers()
         self.running_area.setVisible(bool(self.meters))
         self.no_running.setVisible(not self.meters)
+
+    def _channel_closed(self, local_id: str, ok: bool) -> None:
+        view = self.meters.get(local_id)
+        if view is None:
+            return
+        if ok:
+            view.close_button.setText("Channel closed")
+        else:
+            view.close_failed()
 
     def dismiss(self, local_id: str) -> None:
         view = self.meters.pop(local_id, None)

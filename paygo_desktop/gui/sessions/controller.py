@@ -24,6 +24,7 @@ class SessionController(QObject):
     sessions_changed = Signal()  # a session started, changed status or ended
     message = Signal(str, bool)  # text, is_error: for the Sessions page's message line
     started = Signal(str)  # local id
+    channel_closed = Signal(str, bool)  # local id, whether the close went through
 
     def __init__(
         self,
@@ -160,6 +161,28 @@ class SessionController(QObject):
         self.last_summary = summary
         self.message.emit(summary.message, not summary.receipt_ok)
         self.sessions_changed.emit()
+
+    def close_channel(self, local_id: str) -> None:
+        """After a stop: close the session's channel with the provider's signed Close (pays the provider
+        what it holds, refunds the rest of the deposit now)."""
+        self.message.emit("Closing the channel: asking the provider for its signed Close…", False)
+
+        async def close() -> Any:
+            return await (await self.engine()).close_channel(local_id)
+
+        def closed(record: Any) -> None:
+            self.message.emit(
+                f"The channel is closed; the unused deposit is back in your wallet (transaction "
+                f"{record.tx_hash[:10]}…).",
+                False,
+            )
+            self.channel_closed.emit(local_id, True)
+
+        def failed(text: str) -> None:
+            self.message.emit(text, True)
+            self.channel_closed.emit(local_id, False)
+
+        self.runner.run(close(), on_success=closed, on_error=failed, name="close-channel")
 
     async def shutdown(self) -> None:
         """Stop every running session cleanly (final voucher, receipt) before the app quits or locks."""

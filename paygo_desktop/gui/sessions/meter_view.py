@@ -46,6 +46,7 @@ class MeterView(QFrame):
 
     stop_requested = Signal(str)
     dismissed = Signal(str)  # an ended session's card is put away
+    close_requested = Signal(str)  # an ended escrow session: close its channel, the unused funds come back
 
     def __init__(self, live: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,9 +124,18 @@ class MeterView(QFrame):
         self.copy_button = QPushButton("Copy access token")
         self.copy_button.setAccessibleName("Copy the access token")
         self.copy_button.clicked.connect(self._copy_token)
+        self.close_button = QPushButton("Close channel")
+        self.close_button.setAccessibleName("Close the channel and take back the unused deposit")
+        self.close_button.setToolTip(
+            "Settle with the provider now: it is paid what you signed, the rest of the deposit comes back "
+            "to your wallet at once. The next session with this provider then needs a new deposit."
+        )
+        self.close_button.clicked.connect(lambda: self._close_clicked())
+        self.close_button.hide()
         access_row.addWidget(self.access_label, 1)
         access_row.addWidget(self.open_button)
         access_row.addWidget(self.copy_button)
+        access_row.addWidget(self.close_button)
         outer.addLayout(access_row)
 
         self.timer = QTimer(self)
@@ -187,6 +197,8 @@ class MeterView(QFrame):
             self.stop_button.style().unpolish(self.stop_button)
             self.stop_button.style().polish(self.stop_button)
             self.stop_button.setEnabled(True)
+            if getattr(live, "funding", "escrow") == "escrow" and live.status == "stopped":
+                self.close_button.show()
         access = live.access
         has_access = access is not None and running
         self.open_button.setEnabled(has_access and bool(getattr(access, "url", "")))
@@ -200,6 +212,15 @@ class MeterView(QFrame):
             self.stop_requested.emit(self.live.local_id)
         else:
             self.dismissed.emit(self.live.local_id)
+
+    def _close_clicked(self) -> None:
+        self.close_button.setEnabled(False)
+        self.close_button.setText("Closing…")
+        self.close_requested.emit(self.live.local_id)
+
+    def close_failed(self) -> None:
+        self.close_button.setEnabled(True)
+        self.close_button.setText("Close channel")
 
     def _open_access(self) -> None:
         if self.live.access is not None:
