@@ -140,6 +140,23 @@ class VaultDomain:
         )
 
 
+APP_CHANNEL_SALT = b"\x00" * 32
+
+
+def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int) -> Channel:
+    """The one channel this app opens between ``payer`` and ``provider`` in ``token`` (None: the native
+    coin): the payer signs its own vouchers, salt zero, the vault's shortest withdrawal delay. The same
+    inputs always give the same channel id, so the Escrow page and the session engine find it again from
+    nothing but the chain."""
+    return Channel(
+        payer=payer,
+        provider=provider,
+        token=token or ZERO_ADDRESS,
+        withdraw_delay=withdraw_delay,
+        salt=APP_CHANNEL_SALT,
+    )
+
+
 def channel_id(channel: Channel) -> bytes:
     """hashStruct(Channel), identical to PayGoVault.channelId()."""
     return keccak(

@@ -24,7 +24,7 @@ from paygo_desktop.chain.transactions import (
     TxRequest,
 )
 from paygo_desktop.chain.vault import VaultClient
-from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
+from paygo_desktop.chain.vouchers import Channel, app_channel
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.balances import read_balances, token_allowance, token_balance
@@ -190,12 +190,7 @@ class EscrowService:
         so every part of the app (and the session engine) finds it again."""
         vault = self._vault()
         delay = await vault.min_withdraw_delay()
-        return Channel(
-            payer=self.account,
-            provider=requests.parse_recipient(provider),
-            token=asset.address or ZERO_ADDRESS,
-            withdraw_delay=delay,
-        )
+        return app_channel(self.account, requests.parse_recipient(provider), asset.address, delay)
 
     async def plan_deposit(
         self, channel: Channel, amount: Amount, provider_name: str = ""

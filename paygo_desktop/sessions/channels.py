@@ -15,22 +15,15 @@ from typing import Any
 
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
+from paygo_desktop.chain.vouchers import Channel, app_channel
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.sessions.plan import SessionError
 
 log = logging.getLogger(__name__)
-SESSION_SALT = b"\x00" * 32
 
 
 def session_channel(payer: str, provider: str, asset: Asset, withdraw_delay: int) -> Channel:
-    return Channel(
-        payer=payer,
-        provider=provider,
-        token=asset.address or ZERO_ADDRESS,
-        withdraw_delay=withdraw_delay,
-        salt=SESSION_SALT,
-    )
+    return app_channel(payer, provider, asset.address, withdraw_delay)
 
 
 def coverage(state: ChannelState) -> int:
