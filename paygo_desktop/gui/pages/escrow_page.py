@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -35,7 +35,9 @@ from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+if TYPE_CHECKING:  # the dialog pulls in web3 and eth_account: imported when a transaction starts
+    from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
 
 CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
 TX_COLUMNS = ("When", "What", "Status", "")
@@ -556,6 +558,8 @@ class EscrowPage(Page):
     def start_flow(self, plan: list[Any], title: str) -> TransactionDialog:
         service = self.service
         kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
         dialog = TransactionDialog.for_requests(
             self.runner,
             self.wallet(),
@@ -690,6 +694,8 @@ class EscrowPage(Page):
             service.transactions, service.account, [request], explorer=service.explorer_url, nonce=nonce
         )
         kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
         self._show_flow(
             TransactionDialog(flow, self.runner, self.wallet(), title="Fill a nonce gap", parent=self, **kw)
         )
@@ -706,6 +712,8 @@ class EscrowPage(Page):
         service = self.service
         flow = TxFlow.resume(service.transactions, record, explorer=service.explorer_url)
         kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
         dialog = TransactionDialog(
             flow, self.runner, self.wallet(), title="Pending transaction", parent=self, **kw
         )
