@@ -177,6 +177,11 @@ class _Startup:
             app.setWindowIcon(QIcon(str(icon)))
         theme = ThemeManager(app, getattr(self.args, "theme", None) or self.settings.theme)
         self.window = window = MainWindow(theme=theme, poll_network=not (self.screenshot or self.self_test))
+        from paygo_desktop.gui.gc_policy import GuiThreadCollector
+
+        # Cyclic garbage (Qt objects among it) is collected on this thread only, from now on.
+        self.collector = GuiThreadCollector(window)
+        self.collector.start()
         if self.screenshot:
             from PySide6.QtCore import QSize
 
@@ -279,7 +284,7 @@ class _Startup:
             window.start()
         from paygo_desktop.gui.gc_policy import settle_after_startup
 
-        settle_after_startup()  # one short collection now, so that later ones never freeze the window
+        settle_after_startup(self.collector)  # one short collection now; later ones never freeze the window
         if self.self_test:
             late = [name for name in LATE_HEAVY_MODULES if name in sys.modules]
             ready = seconds_since_process_start()

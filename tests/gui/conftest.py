@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import threading
@@ -25,6 +26,25 @@ from paygo_desktop.paths import DataDir
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
 TEST_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def gui_thread_collector(qapp: Any) -> Iterator[Any]:
+    """As in the app: cyclic garbage is collected on the GUI thread only, never in a worker thread where
+    Qt objects' destructors would run beside the GUI thread (see gui/gc_policy.py)."""
+    from paygo_desktop.gui.gc_policy import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    collector.start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread() -> Iterator[None]:
+    """After each test (its widgets closed), collect its cyclic garbage here, on the GUI thread."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
