@@ -95,9 +95,6 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from paygo_desktop.gui.pyside_refcount import guard_none
-
-    guard_none()
     app = QApplication(sys.argv[:1])
     from paygo_desktop.gui.widgets.spending_chart import ChartBar, SpendingChart
     from paygo_desktop.reports.periods import RangeKind, bucket_label, bucket_tick
