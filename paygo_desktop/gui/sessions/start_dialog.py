@@ -164,6 +164,11 @@ class StartSessionDialog(QDialog):
         self.fallback.setChecked(zcash and bool(option.allow_fallback))
         self.fallback.blockSignals(False)
         self.deposit.setEnabled(escrow or self.falls_back())
+        if zcash:
+            self.deposit.blockSignals(True)
+            self.deposit.clear()  # a deposit proposed for the escrow option is not this one's
+            self.deposit.blockSignals(False)
+            self._propose_fallback_deposit()
         if escrow and option.needs_deposit and not self.deposit.text().strip():
             budget = self._amount(self.budget.text())
             shortfall = (budget or self._default_budget()) - (option.available or 0)
@@ -173,7 +178,18 @@ class StartSessionDialog(QDialog):
 
     def _fallback_changed(self, *_args: object) -> None:
         self.deposit.setEnabled(self.falls_back())
+        self._propose_fallback_deposit()
         self._update()
+
+    def _propose_fallback_deposit(self) -> None:
+        """With the fallback and no deposit typed: propose what the channel lacks for the part beyond the
+        permission."""
+        escrow = self.escrow_option()
+        if not self.falls_back() or escrow is None or self.deposit.text().strip():
+            return
+        shortfall = self.escrow_part(self._amount(self.budget.text()) or 0) - (escrow.available or 0)
+        if shortfall > 0:
+            self.deposit.setText(self._deposit_text(shortfall))
 
     def _deposit_text(self, units: int) -> str:
         return Amount(self.plan.asset, units).format(symbol=False, grouping=False)
