@@ -236,6 +236,19 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
     assert 0 < summary.cost <= escrow.budget
     assert not any("stopped" in title.lower() for title, _ in window.notices.seen)  # no problem reported
 
+    # The Escrow page: the channel under the provider's name; what the session signed counts as paid
+    # before the provider claims it, so "Available" is what is really left of the deposit.
+    window.show_page("escrow")
+    escrow_page = window.pages["escrow"]
+    escrow_page.reload()
+    table = escrow_page.channels_table
+    qtbot.waitUntil(lambda: not escrow_page._loading and table.rowCount() == 1, timeout=TIMEOUT)
+    asset = escrow_page.overview.channels[0].asset  # the test chain's token, as the page knows it
+    cells = [table.item(0, column).text() for column in range(5)]
+    assert cells[0] == "Test provider" and cells[2] == Amount(asset, 100_000).format()
+    assert cells[3] == f"{Amount(asset, summary.cost).format()} ({Amount(asset, 0).format()} claimed)"
+    assert cells[4] == Amount(asset, 100_000 - summary.cost).format()
+
 
 def test_without_the_fallback_the_zcash_session_stops_saying_the_permission_ran_out(
     qtbot: Any, zsandbox: ZcashSandbox, zwindow: Any
