@@ -1,11 +1,13 @@
-"""Render the README's picture of a running session: the real app on the sandbox, mid-session.
+"""Render the README's pictures of a running session and of the Escrow page: the real app on the sandbox.
 
     python scripts/screenshot_session.py [OUT_DIR]
 
 Starts the sandbox (a local chain and the reference provider, on free ports) in a throw-away data
 directory, restores the well-known test wallet (the sandbox's first account; never use it for real money),
 starts a Market Data Feed session through the same engine the Start dialog uses, lets it run for a few
-ticks, and saves the window as OUT_DIR/session.png. Everything is stopped and removed afterwards.
+ticks, and saves the window as OUT_DIR/session.png. Then it stops the session (the provider's receipt) and
+shows the Escrow page with the funded channel and the transactions, saved as OUT_DIR/escrow.png. Everything
+is stopped and removed afterwards.
 """
 
 from __future__ import annotations
@@ -74,6 +76,20 @@ def main() -> int:
             window.grab().save(str(target))
             print(target)
             await window.sessions.shutdown()
+
+            window.show_page("escrow")
+            page = window.pages["escrow"]
+            page.reload()
+            for _ in range(300):  # the page reads the chain in the background: wait for its overview
+                if page.overview is not None and page.overview.channels and not page._loading:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise SystemExit("the Escrow page did not show the channel")
+            await asyncio.sleep(0.5)  # one more paint
+            target = out / "escrow.png"
+            window.grab().save(str(target))
+            print(target)
 
         with loop:
             loop.run_until_complete(shoot())

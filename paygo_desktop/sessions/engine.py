@@ -68,6 +68,7 @@ class _Handle:
     )
     plan: SessionPlan | None = None
     options: StartOptions | None = None
+    fallback_signer: Any = None  # a Zcash session that may continue on escrow keeps the signer for it
 
 
 class SessionEngine:
@@ -248,13 +249,13 @@ class SessionEngine:
                 )
             ).all()
             ids = [
-                (r.permission_id, r.rate_per_hour_zat)
+                (r.permission_id, r.rate_per_hour_zat, r.allow_fallback)
                 for r in rows
                 if r.account.lower() == self.account.lower()
             ]
         options = []
         client = self.rt.client(plan.provider_url)
-        for permission_id, rate in ids:
+        for permission_id, rate, allow_fallback in ids:
             try:
                 permission = await client.get_zcash_permission(permission_id)
                 available: int | None = permission.remaining_zat
@@ -271,6 +272,7 @@ class SessionEngine:
                     permission_id=permission_id,
                     asset=ZEC,
                     price=Price(rate, "per_hour"),
+                    allow_fallback=allow_fallback,
                 )
             )
         return options
@@ -298,7 +300,9 @@ class SessionEngine:
                 "Nothing was paid; look at the new rate and start again."
             )
 
-    async def _start_escrow(self, plan: SessionPlan, options: StartOptions) -> LiveSession:
+    async def _start_escrow(
+        self, plan: SessionPlan, options: StartOptions, signer: Any = None
+    ) -> LiveSession:
         if not self._network_matches(plan.provider):
             raise SessionError(f"{plan.provider.name} does not take escrow payments on {self.network.name}.")
         vault = self.vault()
@@ -310,12 +314,18 @@ class SessionEngine:
             raise SessionError(self._busy_message(plan))
         self._reserved_channels.add(cid)
         try:
-            return await self._start_escrow_on(plan, options, vault, channel, cid)
+            return await self._start_escrow_on(plan, options, vault, channel, cid, signer)
         finally:
             self._reserved_channels.discard(cid)
 
     async def _start_escrow_on(
-        self, plan: SessionPlan, options: StartOptions, vault: VaultClient, channel: Channel, cid: str
+        self,
+        plan: SessionPlan,
+        options: StartOptions,
+        vault: VaultClient,
+        channel: Channel,
+        cid: str,
+        signer: Any = None,
     ) -> LiveSession:
         rt = self.rt
         client = rt.client(plan.provider_url)
@@ -327,7 +337,8 @@ class SessionEngine:
                     "reached; nothing new was started."
                 )
         await self._check_rate(plan, client)
-        signer = self.wallet.local_account(self.account)
+        if signer is None:
+            signer = self.wallet.local_account(self.account)
         domain = await self._chain(vault.domain)
         if options.deposit:
             await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
@@ -517,11 +528,18 @@ class SessionEngine:
         room = permission.remaining_zat
         if room <= 0:
             raise SessionError("That Zcash permission is used up.")
-        if room < options.budget:
-            cap, cap_reason = room, "The Zcash permission ran out."
+        cap = min(room, options.budget)
+        cap_reason = f"Reached this session's budget of {Amount(ZEC, cap).format()}; stopped."
+        fallback_signer = None
+        if options.allow_fallback:
+            fallback_signer = await self._prepare_fallback(plan, options)
+        if options.allow_fallback and options.budget > room:
+            exhausted_reason = "The Zcash permission ran out; continuing on the escrow channel."
         else:
-            cap = options.budget
-            cap_reason = f"Reached this session's budget of {Amount(ZEC, cap).format()}; stopped."
+            exhausted_reason = (
+                "The Zcash permission ran out; stopped. Buy a new one on the Zcash page, or allow the "
+                "escrow channel to take over when you start a session."
+            )
         local_id = uuid.uuid4().hex
         self.history.create(
             local_id=local_id,
@@ -573,8 +591,17 @@ class SessionEngine:
             permission_id=options.permission_id,
         )
         self.history.update(local_id, remote_id=remote.session_id, status="running")
-        payer = ZcashRun(rt, live, client=client, store=self.store, remote=remote, cap_reason=cap_reason)
-        handle = _Handle(live=live, payer=payer, plan=plan, options=options)
+        payer = ZcashRun(
+            rt,
+            live,
+            client=client,
+            store=self.store,
+            remote=remote,
+            cap_reason=cap_reason,
+            cap_is_permission=cap == room,
+            exhausted_reason=exhausted_reason,
+        )
+        handle = _Handle(live=live, payer=payer, plan=plan, options=options, fallback_signer=fallback_signer)
         self._handles[local_id] = handle
         self._launch(handle)
         rt.emit(
@@ -638,27 +665,51 @@ class SessionEngine:
         if isinstance(ending, ZcashEnding) and ending.exhausted:
             await self._fallback(handle, summary)
 
+    async def _prepare_fallback(self, plan: SessionPlan, options: StartOptions) -> Any:
+        """Before a Zcash session that may continue on escrow starts: the escrow channel must be possible
+        here, the deposit asked for is made now (so the switch does not wait for a transaction), and the
+        signer is taken now, so that the switch still works if the wallet locks meanwhile."""
+        if not self._network_matches(plan.provider):
+            raise SessionError(
+                f"{plan.provider.name} does not take escrow payments on {self.network.name}, so the escrow "
+                "channel cannot take over when the permission runs out. Untick that choice to start."
+            )
+        signer = self.wallet.local_account(self.account)
+        if options.deposit:
+            vault = self.vault()
+            channel = await self.channel_for(plan.provider, plan.asset)
+            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+        return signer
+
     async def _fallback(self, handle: _Handle, summary: SessionSummary) -> None:
         """The permission ran out: continue on the escrow channel for the seconds the budget had left."""
         options, plan = handle.options, handle.plan
         if options is None or plan is None or not options.allow_fallback:
             return
         live = handle.live
+        signer, handle.fallback_signer = handle.fallback_signer, None
         seconds_left = live.price.seconds_for(max(0, options.budget - summary.metered))
         budget = plan.price.cost_seconds(seconds_left)
-        if budget <= 0:
-            return
+        if seconds_left < plan.tick_seconds or budget <= 0:
+            return  # the budget ran out with the permission: nothing left to continue
         try:
-            new = await self._start_escrow(plan, StartOptions(funding="escrow", budget=budget))
+            new = await self._start_escrow(plan, StartOptions(funding="escrow", budget=budget), signer)
         except Exception as exc:
+            if not isinstance(exc, SessionError):
+                log.exception("session %s: the escrow fallback failed", live.local_id)
             self.rt.emit(
-                "failed", live.local_id, f"Could not continue on the escrow channel: {describe_error(exc)}"
+                "failed",
+                live.local_id,
+                f"The Zcash permission ran out and the escrow channel could not take over: "
+                f"{describe_error(exc)}",
             )
             return
         self.rt.emit(
-            "started",
+            "fallback",
             new.local_id,
-            f"The Zcash permission ran out; continued on the escrow channel ({new.local_id}).",
+            f"The Zcash permission ran out; “{plan.service.name}” continues on the escrow channel with "
+            f"{plan.provider.name}, up to {Amount(plan.asset, new.budget).format()} "
+            f"(the rest of this session's budget).",
         )
 
     async def stop(self, local_id: str, reason: str = "Stopped by you.") -> SessionSummary:

@@ -243,6 +243,16 @@ class SessionHistory:
             ).all()
             return max((int(v) for v in values), default=0)
 
+    def provider_names(self) -> dict[str, str]:
+        """Provider address (lower case) → the name its latest session gave it."""
+        query = (
+            select(SessionRow.provider_address, SessionRow.provider_name)
+            .where(SessionRow.provider_address.is_not(None))
+            .order_by(SessionRow.started_at)
+        )
+        with self._store.session() as s:
+            return {str(address).lower(): str(name) for address, name in s.execute(query).all() if name}
+
     def open_on_channel(self, channel_id: str) -> list[SessionRecord]:
         query = select(SessionRow).where(
             SessionRow.channel_id == channel_id, SessionRow.status.in_(OPEN_STATUSES)

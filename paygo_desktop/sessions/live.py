@@ -14,7 +14,9 @@ from paygo_desktop.money import Asset
 from paygo_desktop.protocol import models as m
 
 STATUSES = ("starting", "running", "stopping", "stopped", "failed")
-EVENT_KINDS = ("started", "voucher", "acked", "low_funds", "stopped", "failed", "claimed")
+EVENT_KINDS = ("started", "voucher", "acked", "low_funds", "stopped", "failed", "claimed", "fallback")
+"""``fallback``: a Zcash permission ran out and the session continues on the escrow channel (the event
+names the new escrow session)."""
 
 
 @dataclass

@@ -33,6 +33,7 @@ class FundingOption:
     # plan's asset and price.
     asset: Asset | None = None
     price: Price | None = None
+    allow_fallback: bool = False  # zcash: the user's standing choice (Zcash page) to continue on escrow
 
 
 @dataclass(frozen=True)

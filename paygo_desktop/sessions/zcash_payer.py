@@ -3,11 +3,13 @@
 The provider bills the permission at the permission's own ``ratePerHourZat`` on its total used seconds; the
 app meters the session itself on its monotonic clock (``LiveSession.signed`` is our metered amount, as
 there are no vouchers) and follows what the provider deducted (``LiveSession.acked``, from GET
-/sessions/{id} once a tick). A provider that stops answering for tick + grace ends the session, failed.
-When the provider ends it because the permission ran out, the session ends with ``exhausted`` set so the
-engine can continue on the escrow channel if the user allowed it. At the end, the permission's row in the
-store gets our metered amount beside the provider's deduction (``metered_zat`` / ``deducted_zat``), for
-the Zcash page's "trust, but verify" check.
+/sessions/{id} once a tick: while the session is live that is the permission's spending beyond what it
+had spent when the session started, at the end the session's own amount). A provider that stops answering
+for tick + grace ends the session, failed. When the permission runs out — our meter reaches what it had
+left, or the provider ends the session as exhausted, whichever comes first — the session ends with
+``exhausted`` set, so the engine can continue on the escrow channel if the user allowed it. Once a tick and
+at the end, the permission's row in the store gets our meter beside the provider's deduction
+(``metered_zat`` / ``deducted_zat``), for the Zcash page's "trust, but verify" check.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -47,14 +50,22 @@ class ZcashRun:
         store: Store,
         remote: m.ZcashSession,
         cap_reason: str,
+        cap_is_permission: bool,
+        exhausted_reason: str,
     ) -> None:
+        """``cap_is_permission``: the meter's cap is what the permission had left (not the user's budget),
+        so reaching it means the permission ran out; ``exhausted_reason`` then says what happens next."""
         self.rt = rt
         self.live = live
         self.client = client
         self.store = store
         self.remote = remote
         self.cap_reason = cap_reason
+        self.cap_is_permission = cap_is_permission
+        self.exhausted_reason = exhausted_reason
         self._last_ok_ns = 0
+        self._spent_at_start = remote.permission.spent_zat
+        self._metered_before = self._stored_metered(remote.permission_id)
 
     def _fmt(self, units: int) -> str:
         return Amount(self.live.asset, units).format()
@@ -65,6 +76,8 @@ class ZcashRun:
         next_check = tick_ns
         while True:
             if meter.is_exhausted():
+                if self.cap_is_permission:
+                    return ZcashEnding(self.exhausted_reason, exhausted=True)
                 return ZcashEnding(self.cap_reason)
             live.signed = meter.cost()
             if not live.low_funds_warned and meter.is_low():
@@ -100,21 +113,28 @@ class ZcashRun:
             return ZcashEnding(f"The provider's answer was not usable: {describe_error(exc)}", failed=True)
         self._last_ok_ns = self.live.meter.elapsed_ns()
         self._record_deduction(remote)
+        self._update_permission(remote, self.live.meter.cost())
         if remote.status is m.ZcashSessionStatus.live:
             return None
         if remote.status is m.ZcashSessionStatus.exhausted:
-            return ZcashEnding("The Zcash permission ran out.", exhausted=True)
+            return ZcashEnding(self.exhausted_reason, exhausted=True)
         return ZcashEnding(f"The provider ended the session ({remote.status.value}).", failed=True)
+
+    def _deducted(self, remote: m.ZcashSession) -> int:
+        """What the provider has deducted for this session: its own amount once ended; while live, what
+        the permission spent since the session started (the provider counts the live session in)."""
+        if remote.status is m.ZcashSessionStatus.live:
+            return max(0, remote.permission.spent_zat - self._spent_at_start)
+        return remote.amount_zat
 
     def _record_deduction(self, remote: m.ZcashSession) -> None:
         self.remote = remote
-        if remote.amount_zat > self.live.acked:
-            self.live.acked = remote.amount_zat
-            self.rt.history.update(self.live.local_id, acked=remote.amount_zat, signed=self.live.signed)
-            self.rt.history.settle_spending(self.live.local_id, remote.amount_zat)
-            self.rt.emit(
-                "acked", self.live.local_id, f"The provider deducted {self._fmt(remote.amount_zat)}."
-            )
+        deducted = self._deducted(remote)
+        if deducted > self.live.acked:
+            self.live.acked = deducted
+            self.rt.history.update(self.live.local_id, acked=deducted, signed=self.live.signed)
+            self.rt.history.settle_spending(self.live.local_id, deducted)
+            self.rt.emit("acked", self.live.local_id, f"The provider deducted {self._fmt(deducted)}.")
 
     async def finish(self, ending: ZcashEnding) -> SessionSummary:
         live = self.live
@@ -174,18 +194,28 @@ class ZcashRun:
             status=status,
         )
 
-    def _update_permission(self, remote: m.ZcashSession, metered: int) -> None:
-        """Our meter beside the provider's deduction on the permission's row (if the Zcash page keeps one)."""
-        with self.store.session() as s:
-            row = s.scalar(
-                select(ZcashPermissionRow).where(
-                    ZcashPermissionRow.provider_url == self.live.provider_url,
-                    ZcashPermissionRow.permission_id == remote.permission_id,
-                )
+    def _row(self, s: Any, permission_id: str) -> ZcashPermissionRow | None:
+        return s.scalar(
+            select(ZcashPermissionRow).where(
+                ZcashPermissionRow.provider_url == self.live.provider_url,
+                ZcashPermissionRow.permission_id == permission_id,
             )
+        )
+
+    def _stored_metered(self, permission_id: str) -> int:
+        """What the app metered on this permission in earlier sessions."""
+        with self.store.session() as s:
+            row = self._row(s, permission_id)
+            return row.metered_zat if row is not None else 0
+
+    def _update_permission(self, remote: m.ZcashSession, metered: int) -> None:
+        """Our meter (earlier sessions + this one so far) beside the provider's deduction on the
+        permission's row, if the Zcash page keeps one. The meter never goes down."""
+        with self.store.session() as s:
+            row = self._row(s, remote.permission_id)
             if row is None:
                 return
-            row.metered_zat += metered
+            row.metered_zat = max(row.metered_zat, self._metered_before + metered)
             row.deducted_zat = remote.permission.spent_zat
             row.used_seconds = remote.permission.used_seconds
             row.status = remote.permission.status.value

@@ -1,5 +1,6 @@
 """A session paid from a Zcash spending permission: the reference provider in ledger mode (payments made
-through its local ledger), the engine metering on its own clock beside the provider's deduction."""
+through its local ledger), the engine metering on its own clock beside the provider's deduction; when the
+permission runs out, the escrow channel takes over if the user allowed it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import ZEC
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.sessions.live import SessionEvent
 from paygo_desktop.sessions.plan import SessionError, StartOptions
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.zcash.addresses import Network, encode_sapling
-from tests.sessions.conftest import Env, World, run, run_provider
+from tests.sessions.conftest import Env, World, run, run_provider, until
 
 SVC = "lofi-radio"  # tick 10 s, grace 20 s
 AMOUNT, RATE = 1_000_000, 400_000  # zatoshi; zatoshi per hour
@@ -84,5 +87,76 @@ def test_a_session_paid_from_a_zcash_permission(zworld: World) -> None:
         with world.store.session() as s:
             row = s.query(ZcashPermissionRow).one()
             assert (row.metered_zat, row.deducted_zat, row.used_seconds) == (6_667, 6_666, 60)
+
+    run(world.env, scenario)
+
+
+EXTRA_SECONDS = 60  # the budget goes this far beyond what the permission pays for
+
+
+def test_the_escrow_channel_takes_over_when_the_permission_runs_out(zworld: World) -> None:
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        engine = world.engine(token_lookup={permission.id: permission.token or ""}.__getitem__)
+        events: list[SessionEvent] = []
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        zec_price = Price(RATE, "per_hour")
+        budget = AMOUNT + zec_price.cost_seconds(EXTRA_SECONDS)
+        deposit = plan.price.cost_seconds(2 * EXTRA_SECONDS)
+        options = StartOptions(
+            "zcash", budget=budget, deposit=deposit, permission_id=permission.id, allow_fallback=True
+        )
+        zcash = await engine.start(plan, options)
+        assert zcash.budget == AMOUNT  # the meter stops where the permission runs out
+
+        await world.advance(10)  # one tick: our meter goes to the permission's row as the session runs
+        with world.store.session() as s:
+            row = s.query(ZcashPermissionRow).one()
+            assert (row.metered_zat, row.deducted_zat) == (1_112, 1_111)
+        assert zcash.acked == 1_111  # the provider's deduction so far, while the session is live
+
+        await world.advance(AMOUNT * 3600 // RATE - 10)  # the rest of the permission's 2.5 hours
+        await until(lambda: any(e.kind == "fallback" for e in events), what="the escrow fallback")
+        summary = await engine.wait(zcash.local_id)
+        assert summary.status == "stopped" and summary.cost == summary.metered == AMOUNT
+        assert zcash.stop_reason == "The Zcash permission ran out; continuing on the escrow channel."
+        escrow = next(s for s in engine.live() if s.local_id != zcash.local_id)
+        assert escrow.funding == "escrow" and escrow.status == "running"
+        assert escrow.budget == plan.price.cost_seconds(EXTRA_SECONDS)  # the rest of the budget, by time
+        fallback = next(e for e in events if e.kind == "fallback")
+        assert fallback.local_id == escrow.local_id and "continues on the escrow channel" in fallback.message
+        with world.store.session() as s:
+            row = s.query(ZcashPermissionRow).one()
+            assert row.status == "exhausted" and row.metered_zat == row.deducted_zat == AMOUNT
+
+        await world.advance(10)
+        await until(lambda: escrow.acked > plan.price.cost_seconds(10), what="escrow vouchers")
+        done = await engine.stop(escrow.local_id)
+        assert done.receipt_ok and done.status == "stopped"
+
+    run(world.env, scenario)
+
+
+def test_without_the_fallback_the_session_stops_saying_the_permission_ran_out(zworld: World) -> None:
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        engine = world.engine(token_lookup={permission.id: permission.token or ""}.__getitem__)
+        events: list[SessionEvent] = []
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("zcash", budget=2 * AMOUNT, permission_id=permission.id))
+        await world.advance(AMOUNT * 3600 // RATE)
+        summary = await engine.wait(live.local_id)
+        assert summary.status == "stopped" and summary.cost == AMOUNT
+        assert live.stop_reason is not None and live.stop_reason.startswith(
+            "The Zcash permission ran out; stopped."
+        )
+        await world.advance(10)
+        assert engine.live() == [] and not any(e.kind == "fallback" for e in events)
 
     run(world.env, scenario)

@@ -4,6 +4,9 @@ Everything is read in one background task (``EscrowService.overview``); while it
 and if the network cannot be reached, or is the wrong one, it says that with a Retry button instead of
 freezing. Each action asks the core for a plan and hands it to the transaction dialog. Transactions still
 open (also those left by an earlier run) are watched on a timer until they settle.
+
+A channel's row names its provider as the app's sessions knew it, and counts what those sessions signed
+but the provider has not claimed yet (it claims in batches) as paid: "Available" is what is really left.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.money import Amount
 
 if TYPE_CHECKING:  # the dialog pulls in web3 and eth_account: imported when a transaction starts
     from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
@@ -208,8 +212,10 @@ class EscrowPage(Page):
         self.content_layout.addWidget(
             _section(
                 "Escrow channels",
-                "Money you put in the PayGo vault for one provider. Sessions pay it out second by second; "
-                "what they have not used you can withdraw after the channel's delay.",
+                "Money you put in the PayGo vault for one provider. Sessions pay from it second by second "
+                "with signed vouchers, which the provider claims in batches. What is available you can "
+                "use for new sessions or withdraw (paid after the channel's delay); Close settles with the "
+                "provider at once after a session.",
             )
         )
         self.channels_table = _table(CHANNEL_COLUMNS, "Escrow channels")
@@ -393,22 +399,35 @@ class EscrowPage(Page):
         self.channel_buttons: dict[str, dict[str, QPushButton]] = {}
         self._due = {}
         now = time.monotonic()
+        names = self._provider_names()
         for row, channel in enumerate(channels):
             due_in = channel.withdrawal_due_in(overview.chain_time)
             if due_in is not None:
                 self._due[channel.channel_id] = now + due_in
+            unclaimed = max(0, self._signed(channel.channel_id) - channel.state.claimed)
+            paid = channel.claimed.format()
+            if unclaimed:
+                signed = Amount(channel.asset, channel.state.claimed + unclaimed).format()
+                paid = f"{signed} ({paid} claimed)"
+            free = Amount(channel.asset, max(0, channel.state.available - unclaimed))
             cells = (
-                short_address(channel.provider),
+                names.get(channel.provider.lower(), short_address(channel.provider)),
                 channel.asset.symbol,
                 channel.funded.format(),
-                channel.claimed.format(),
-                channel.available.format(),
+                paid,
+                free.format(),
                 self._withdrawal_text(channel),
             )
+            tips = {
+                0: f"Provider {channel.provider}\nChannel {channel.channel_id}",
+                3: "What your sessions signed over to the provider. It claims it from the channel in "
+                "batches; the part not claimed yet is still in the channel, but it is the provider's.",
+                4: "What is left in the channel for new sessions, or to withdraw.",
+            }
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column == 0:
-                    item.setToolTip(f"Provider {channel.provider}\nChannel {channel.channel_id}")
+                if column in tips:
+                    item.setToolTip(tips[column])
                 if 2 <= column <= 4:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
@@ -424,6 +443,17 @@ class EscrowPage(Page):
             self.countdown_timer.start()
         else:
             self.countdown_timer.stop()
+
+    def _provider_names(self) -> dict[str, str]:
+        from paygo_desktop.sessions.history import SessionHistory
+
+        return SessionHistory(self.ctx.store).provider_names()
+
+    def _signed(self, channel_id: str) -> int:
+        """The highest amount this app's sessions signed on the channel (0 when none did)."""
+        from paygo_desktop.sessions.history import SessionHistory
+
+        return SessionHistory(self.ctx.store).channel_signed(channel_id.lower())
 
     def _withdrawal_text(self, channel: Any) -> str:
         if channel.withdrawal_ready_at is None:

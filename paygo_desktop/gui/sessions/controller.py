@@ -2,8 +2,8 @@
 
 One engine per (network, account): a session keeps running on the engine that started it even if the user
 switches network or account meanwhile. Engine events arrive on the event loop, which under qasync is the GUI
-thread, and are re-emitted as Qt signals. Notifications (low funds, a session stopped by a problem) go to the
-tray through the ``Notifier``.
+thread, and are re-emitted as Qt signals. Notifications (low funds, a session stopped by a problem, a Zcash
+permission that ran out and the escrow channel taking over) go to the tray through the ``Notifier``.
 """
 
 from __future__ import annotations
@@ -226,8 +226,12 @@ class SessionController(QObject):
 
     # -- engine events --------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        if event.kind in ("started", "stopped", "failed"):
+        if event.kind in ("started", "stopped", "failed", "fallback"):
             self.sessions_changed.emit()
+        if event.kind == "fallback":
+            self.message.emit(event.message, False)
+            if self.notifier is not None:
+                self.notifier.notify("Continued on the escrow channel", event.message)
         if event.kind == "low_funds" and self.notifier is not None:
             self.notifier.notify("Session budget running low", event.message)
         if event.kind == "failed":

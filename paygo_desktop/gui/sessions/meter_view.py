@@ -27,6 +27,7 @@ from paygo_desktop.money import Amount
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
 PROGRESS_STEPS = 1000
+ENDED = ("stopped", "failed")
 UNIT_WORDS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
 STATUS_WORDS = {
     "starting": "Starting…",
@@ -165,7 +166,7 @@ class MeterView(QFrame):
         if state != self._shown_state:
             self._shown_state = state
             self._update_details(live, seconds, running)
-        if not running:
+        if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
 
     def _update_details(self, live: Any, seconds: int, running: bool) -> None:
@@ -190,7 +191,8 @@ class MeterView(QFrame):
             self.warning.hide()
         if running:
             self.stop_button.setEnabled(live.status in ("starting", "running"))
-        elif self.stop_button.text() != "Dismiss":  # ended: the card stays, with its numbers, until put away
+        elif live.status in ENDED and self.stop_button.text() != "Dismiss":
+            # ended: the card stays, with its numbers, until put away
             self.stop_button.setText("Dismiss")
             self.stop_button.setObjectName("")
             self.stop_button.setAccessibleName(f"Dismiss {live.service_name}")
