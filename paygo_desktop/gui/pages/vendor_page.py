@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -146,10 +145,12 @@ class VendorPage(Page):
             "and the sessions running now will appear here.",
         )
         self.content = QWidget()
-        grid = QGridLayout(self.content)
-        grid.setContentsMargins(0, 0, 0, 0)
+        columns = QHBoxLayout(self.content)  # two columns that size their sections independently
+        columns.setContentsMargins(0, 0, 0, 0)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 3)
+        columns.addLayout(right, 2)
         self.totals = _table(["Asset", "Earned", "Claimed on-chain", "Pending"], "Earnings per asset")
-        self.totals.setMaximumHeight(110)
         self.days = _table(
             ["Day (UTC)", "Earned", "Sessions started", "Claimed on-chain"], "Earnings per day"
         )
@@ -178,19 +179,16 @@ class VendorPage(Page):
         self.chart_days: list[Any] = []
         self.over_time.addTab(chart_tab, "Chart")
         self.over_time.addTab(self.days, "Table")
-        for r, c, title, widget in (
-            (0, 0, "Totals: earned, claimed on-chain, pending", self.totals),
-            (0, 1, "Sessions running now", self.live),
-            (2, 0, "Earnings per day", self.over_time),
-            (2, 1, "Per service", self.services),
+        for column, title, widget, stretch in (
+            (left, "Totals: earned, claimed on-chain, pending", self.totals, 0),
+            (left, "Earnings per day", self.over_time, 1),
+            (right, "Sessions running now", self.live, 1),
+            (right, "Per service", self.services, 2),
         ):
             label = QLabel(title)
             label.setObjectName("EmptyTitle")
-            grid.addWidget(label, r, c)
-            grid.addWidget(widget, r + 1, c)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
-        grid.setRowStretch(3, 1)
+            column.addWidget(label)
+            column.addWidget(widget, stretch)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
@@ -332,6 +330,13 @@ class VendorPage(Page):
                 (a.asset.symbol, a.earned.format(), a.paid_out.format(), a.pending.format())
                 for a in overview.assets
             ],
+        )
+        rows = max(self.totals.rowCount(), 1)  # as tall as its rows: the chart gets the rest
+        self.totals.setFixedHeight(
+            self.totals.horizontalHeader().height()
+            + rows * self.totals.verticalHeader().defaultSectionSize()
+            + 2 * self.totals.frameWidth()
+            + 2
         )
         _fill(
             self.days,

@@ -43,9 +43,17 @@ class EarningsChart(QWidget):
         item = self.plot.getPlotItem()
         item.showGrid(x=False, y=True, alpha=0.2)
         item.setMouseEnabled(x=True, y=False)
+        for name in ("left", "bottom"):  # "USDC (x0.001)" puzzles people: the axes show plain amounts
+            item.getAxis(name).enableAutoSIPrefix(False)
         self.earned_item = pg.PlotCurveItem(pen=None, brush=pg.mkBrush(EARNED_COLOUR), fillLevel=0)
         self.claimed_item = pg.PlotCurveItem(pen=None, brush=pg.mkBrush(CLAIMED_COLOUR), fillLevel=0)
-        self.pending_item = pg.PlotCurveItem(pen=pg.mkPen(PENDING_COLOUR, width=2))
+        self.pending_item = pg.PlotDataItem(  # with markers: a single day is a point, not a line
+            pen=pg.mkPen(PENDING_COLOUR, width=2),
+            symbol="o",
+            symbolSize=8,
+            symbolPen=pg.mkPen(PENDING_COLOUR),
+            symbolBrush=pg.mkBrush(PENDING_COLOUR),
+        )
         for curve in (self.earned_item, self.claimed_item, self.pending_item):
             item.addItem(curve)
         # the legend draws a fill-only curve as an empty swatch: it gets thick-line samples instead
@@ -53,7 +61,12 @@ class EarningsChart(QWidget):
         self.legend_samples = [
             pg.PlotDataItem(pen=pg.mkPen(EARNED_COLOUR, width=8)),
             pg.PlotDataItem(pen=pg.mkPen(CLAIMED_COLOUR, width=8)),
-            pg.PlotDataItem(pen=pg.mkPen(PENDING_COLOUR, width=2)),
+            pg.PlotDataItem(
+                pen=pg.mkPen(PENDING_COLOUR, width=2),
+                symbol="o",
+                symbolSize=8,
+                symbolBrush=pg.mkBrush(PENDING_COLOUR),
+            ),
         ]
         for sample, name in zip(
             self.legend_samples,
@@ -118,3 +131,5 @@ class EarningsChart(QWidget):
             axis.setTextPen(colour)
             axis.setPen(colour)
         self.legend.setLabelTextColor(colour)
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # a label takes a new colour only when its text is set again
