@@ -40,7 +40,7 @@ SHOTS = [
     ("settings.png", "settings", "light", "wallet"),
     ("zcash.png", "zcash", "light", "zcash"),
     ("activity.png", "activity", "light", "wallet"),
-    ("vendor.png", "vendor", "light", "wallet"),
+    # vendor.png: scripts/screenshot_session.py --vendor (a connected provider after real sessions)
 ]
 
 

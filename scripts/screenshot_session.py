@@ -8,6 +8,7 @@ starts a Market Data Feed session through the same engine the Start dialog uses,
 ticks, and saves the window as OUT_DIR/session.png. Then it stops the session (the provider's receipt) and
 shows the Escrow page with the funded channel and the transactions, saved as OUT_DIR/escrow.png. Everything
 is stopped and removed afterwards.
+With --vendor it saves OUT_DIR/vendor.png instead: the Vendor page after real sessions and a claim.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -99,5 +101,100 @@ def main() -> int:
     return 0
 
 
+def vendor_main() -> int:
+    """OUT_DIR/vendor.png: the Vendor page connected to the sandbox provider after real sessions.
+
+    The sandbox provider's key (``world.provider_key()``) is imported into the wallet as "My provider";
+    a session runs for a few ticks, stops and is claimed on-chain with Claim now; a second one is still
+    running in the shot, so the page shows earnings claimed, pending and a live meter.
+    """
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QApplication
+
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.main_window import MainWindow
+    from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.paths import DataDir
+    from paygo_desktop.sandbox import world
+    from paygo_desktop.sessions.plan import StartOptions
+    from paygo_desktop.wallet import KdfParams, Wallet
+
+    data = DataDir(Path(tempfile.mkdtemp(prefix="paygo-vendor-shot-"))).ensure()
+    ctx = AppContext.open(data)
+    wallet = Wallet(data.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**12))
+    ctx.__dict__["wallet"] = wallet
+    account = wallet.create_from_mnemonic(TEST_PHRASE, PASSWORD, label="Everyday").address
+    wallet.import_private_key(world.provider_key(), PASSWORD, "My provider")
+    running = world.start(
+        data, accounts=[account], rpc_port=world.free_port(), provider_port=world.free_port()
+    )
+    try:
+        ctx.settings.network = "sandbox"
+        ctx.settings.active_account = account
+        ctx.settings.providers = [running.state.provider_url]
+        ctx.settings.save()
+        app = QApplication(sys.argv[:1])
+        ThemeManager(app, "light")
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        window = MainWindow(ctx, poll_network=False)
+        window.resize(QSize(1200, 760))
+        window.start()
+        window.show()
+        wallet.unlock(PASSWORD)
+        window.show_app("vendor")
+
+        async def until(condition: Any, what: str) -> None:
+            for _ in range(600):
+                if condition():
+                    return
+                await asyncio.sleep(0.1)
+            raise RuntimeError(f"timed out waiting for {what}")
+
+        async def shoot() -> None:
+            engine = await window.sessions.engine()
+
+            async def session(service: str) -> Any:
+                plan = await engine.plan(running.state.provider_url, service)
+                budget = plan.price.cost_seconds(30 * 60)
+                return await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
+
+            first = await session(SERVICE_ID)
+            await asyncio.sleep(RUN_SECONDS)
+            await engine.stop(first.local_id)
+            window.show_page("vendor")
+            page: Any = window.pages["vendor"]
+            page.refresh()
+            page.connect_provider()
+            await until(lambda: page.overview is not None, "the vendor overview")
+            page.claim()
+            await until(lambda: "confirmed in block" in page.message.text(), "the claim")
+            await until(lambda: not window.runner.busy, "the reload after the claim")
+            await session("live-sports")  # still running in the shot: pending, with a live meter
+            window.show_page("vendor")
+            await asyncio.sleep(RUN_SECONDS)
+            page.connect_provider(keep_message=True)
+            await until(lambda: not window.runner.busy, "the last reload")
+            await asyncio.sleep(0.5)
+            target = out / "vendor.png"
+            window.grab().save(str(target))
+            print(target)
+            await window.sessions.shutdown()
+
+        with loop:
+            loop.run_until_complete(shoot())
+    finally:
+        running.stop(data.sandbox_dir)
+        ctx.close()
+    return 0
+
+
 if __name__ == "__main__":
+    if "--vendor" in sys.argv:  # python scripts/screenshot_session.py --vendor [OUT_DIR]
+        sys.argv.remove("--vendor")
+        raise SystemExit(vendor_main())
     raise SystemExit(main())

@@ -11,6 +11,7 @@ from web3 import AsyncWeb3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from paygo_desktop.chain.artifacts import load_artifact
+from paygo_desktop.chain.log_decoding import LogDecoder
 from paygo_desktop.chain.tx import Sender, TxResult, send
 from paygo_desktop.chain.vouchers import Channel, VaultDomain
 
@@ -229,6 +230,7 @@ class VaultClient:
         for entry in abi:
             if entry.get("type") == "event":
                 self._topics[keccak(text=_signature_text(entry))] = entry["name"]
+        self._decoder = LogDecoder(self.address, abi)
 
     # -------------------------------------------------------------- views
 
@@ -357,21 +359,17 @@ class VaultClient:
         return self.decode_logs(receipt["logs"])
 
     def decode_logs(self, logs: Sequence[Any]) -> list[VaultEvent]:
+        """Vault events in ``logs``, as web3 formats them or as the node sends them (hex strings)."""
         out: list[VaultEvent] = []
         for log in logs:
-            if to_checksum_address(log["address"]) != self.address or not log["topics"]:
+            decoded = self._decoder.decode(log)
+            if decoded is None:
                 continue
-            name = self._topics.get(bytes(log["topics"][0]))
-            if name is None:
-                continue
-            decoded = getattr(self.contract.events, name)().process_log(log)
-            cls, fields = _EVENT_FIELDS[name]
-            args = decoded["args"]
-            kwargs = {py: _norm(args[sol]) for py, sol in fields.items()}
+            cls, fields = _EVENT_FIELDS[decoded.name]
+            args = decoded.args
+            kwargs = {py: args[sol] for py, sol in fields.items()}
             meta = EventMeta(
-                block_number=int(decoded["blockNumber"]),
-                tx_hash=bytes(decoded["transactionHash"]),
-                log_index=int(decoded["logIndex"]),
+                block_number=decoded.block_number, tx_hash=decoded.tx_hash, log_index=decoded.log_index
             )
             out.append(cls(**kwargs, meta=meta))
         return out
@@ -385,12 +383,6 @@ class VaultClient:
     async def _send(self, fn: Any, sender: Sender, *, value: int = 0, gas: int | None = None) -> VaultTx:
         result = await send(self.w3, fn, sender, value=value, gas=gas)
         return VaultTx(tx=result, events=self.decode_events(result.receipt))
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    return value
 
 
 def _check_amount(amount: int, maximum: int = 2**128 - 1) -> None:

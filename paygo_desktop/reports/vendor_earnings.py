@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -295,6 +295,55 @@ async def _paid_out_by_day(
         day = stamps[block] - stamps[block] % 86_400
         days[(day, symbol)] = days.get((day, symbol), 0) + units
     return days
+
+
+@dataclass(frozen=True)
+class EarningsDay:
+    """One UTC day of one asset on the Vendor chart."""
+
+    day: datetime  # the day's start, UTC
+    earned: Amount  # vouchers accepted in sessions that started that day
+    claimed: Amount  # paid out on-chain that day (claims and cooperative closes)
+    pending: Amount  # at the end of the day: earned so far minus claimed so far (never below zero)
+
+
+DAY = timedelta(days=1)
+
+
+def earnings_by_day(
+    overview: VendorOverview, asset: Asset, today: datetime | None = None
+) -> list[EarningsDay]:
+    """Every UTC day from the first with earnings or payouts in ``asset`` to today, gaps filled with zeros.
+
+    Pending is a running balance, exact from the two series: what the provider had earned by the end of
+    the day and not yet claimed. Other assets are never added in.
+    """
+    rows = [d for d in overview.days if d.asset == asset]
+    if not rows:
+        return []
+    earned: dict[datetime, int] = {}
+    claimed: dict[datetime, int] = {}
+    for d in rows:
+        earned[d.day] = earned.get(d.day, 0) + d.earned.units
+        claimed[d.day] = claimed.get(d.day, 0) + d.paid_out.units
+    now = today or overview.loaded_at
+    last = max(max(earned), datetime(now.year, now.month, now.day, tzinfo=UTC))
+    day = min(earned)
+    out: list[EarningsDay] = []
+    earned_so_far = claimed_so_far = 0
+    while day <= last:
+        earned_so_far += earned.get(day, 0)
+        claimed_so_far += claimed.get(day, 0)
+        out.append(
+            EarningsDay(
+                day,
+                Amount(asset, earned.get(day, 0)),
+                Amount(asset, claimed.get(day, 0)),
+                Amount(asset, max(earned_so_far - claimed_so_far, 0)),
+            )
+        )
+        day += DAY
+    return out
 
 
 @dataclass(frozen=True)

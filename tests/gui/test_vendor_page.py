@@ -116,3 +116,43 @@ def test_a_provider_whose_key_is_not_in_the_wallet_is_explained(
     assert "is not an account of this wallet" in page.message.text()
     assert chain.provider.address in page.message.text()
     assert page.stack.currentWidget() is page.empty
+
+
+def test_earnings_chart_claimed_and_pending_per_day(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    tasks = TaskRunner()
+    page = VendorPage(vendor_ctx, tasks)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    page.refresh()
+    assert page.chart is None  # pyqtgraph is not loaded until there are earnings to draw
+
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
+    chart = page.chart
+    assert chart is not None and page.chart_asset.currentText() == "USDC"
+    days = chart.days
+    assert days and days[-1].day.date() == page.overview.loaded_at.date()  # runs to today (UTC)
+    assert sum(d.earned.units for d in days) == 10 * TICK_COST  # the provider's 10 ticks
+    assert sum(d.claimed.units for d in days) == 0
+    assert days[-1].pending.units == 10 * TICK_COST
+
+    last = len(days) - 1
+    qtbot.waitUntil(lambda: chart.plot.viewport().width() > 100, timeout=TIMEOUT)
+    qtbot.mouseMove(chart.plot.viewport(), chart.widget_position(last).toPoint())
+    qtbot.waitUntil(lambda: chart.hovered_index == last, timeout=TIMEOUT)
+    assert f"earned {days[last].earned.format()}" in page.chart_hover.text()
+    assert "claimed on-chain 0 USDC; pending at the end of the day 0.05 USDC" in page.chart_hover.text()
+
+    click(qtbot, page.claim_button)
+    qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not tasks.busy and sum(d.claimed.units for d in chart.days) > 0, timeout=TIMEOUT)
+    after = chart.days
+    assert after[-1].claimed.units == 10 * TICK_COST  # claimed today, on-chain
+    assert after[-1].pending.units == 0
+    assert sum(d.earned.units for d in after) == 10 * TICK_COST

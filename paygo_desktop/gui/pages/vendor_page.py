@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,6 +26,8 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -144,26 +145,50 @@ class VendorPage(Page):
             "and the sessions running now will appear here.",
         )
         self.content = QWidget()
-        grid = QGridLayout(self.content)
-        grid.setContentsMargins(0, 0, 0, 0)
+        columns = QHBoxLayout(self.content)  # two columns that size their sections independently
+        columns.setContentsMargins(0, 0, 0, 0)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 3)
+        columns.addLayout(right, 2)
         self.totals = _table(["Asset", "Earned", "Claimed on-chain", "Pending"], "Earnings per asset")
-        self.totals.setMaximumHeight(110)
         self.days = _table(
             ["Day (UTC)", "Earned", "Sessions started", "Claimed on-chain"], "Earnings per day"
         )
         self.services = _table(["Service", "Earned", "Sessions", "Live now"], "Earnings per service")
         self.live = _table(["Service", "Payer", "Running for", "Meter"], "Sessions running now")
-        for r, c, title, widget in (
-            (0, 0, "Totals: earned, claimed on-chain, pending", self.totals),
-            (0, 1, "Sessions running now", self.live),
-            (2, 0, "Earnings over time", self.days),
-            (2, 1, "Per service", self.services),
+        self.over_time = QTabWidget()
+        self.over_time.setAccessibleName("Earnings over time")
+        chart_tab = QWidget()
+        chart_layout = QVBoxLayout(chart_tab)
+        chart_layout.setContentsMargins(4, 4, 4, 4)
+        asset_row = QHBoxLayout()
+        self.chart_asset = QComboBox()
+        self.chart_asset.setAccessibleName("Asset shown on the earnings chart")
+        asset_caption = QLabel("Asset")
+        asset_caption.setBuddy(self.chart_asset)
+        self.chart_hover = QLabel("Point at a day to see its exact figures.")
+        self.chart_hover.setAccessibleName("Earnings on the day under the pointer")
+        self.chart_hover.setObjectName("Hint")
+        asset_row.addWidget(asset_caption)
+        asset_row.addWidget(self.chart_asset)
+        asset_row.addWidget(self.chart_hover, 1)
+        chart_layout.addLayout(asset_row)
+        self.chart_holder = QVBoxLayout()
+        chart_layout.addLayout(self.chart_holder, 1)
+        self.chart: Any = None  # EarningsChart, built when earnings are first shown (pyqtgraph loads then)
+        self.chart_days: list[Any] = []
+        self.over_time.addTab(chart_tab, "Chart")
+        self.over_time.addTab(self.days, "Table")
+        for column, title, widget, stretch in (
+            (left, "Totals: earned, claimed on-chain, pending", self.totals, 0),
+            (left, "Earnings per day", self.over_time, 1),
+            (right, "Sessions running now", self.live, 1),
+            (right, "Per service", self.services, 2),
         ):
             label = QLabel(title)
             label.setObjectName("EmptyTitle")
-            grid.addWidget(label, r, c)
-            grid.addWidget(widget, r + 1, c)
-        grid.setRowStretch(3, 1)
+            column.addWidget(label)
+            column.addWidget(widget, stretch)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
@@ -172,6 +197,7 @@ class VendorPage(Page):
         self.claim_button.clicked.connect(self.claim)
         self.export_button.clicked.connect(self.choose_export)
         self.progress.connect(self.busy.start)
+        self.chart_asset.currentTextChanged.connect(lambda _symbol: self._draw_chart())
         self.timer = QTimer(self)
         self.timer.setInterval(LIVE_REFRESH_MS)
         self.timer.timeout.connect(self._reload_quietly)
@@ -305,6 +331,13 @@ class VendorPage(Page):
                 for a in overview.assets
             ],
         )
+        rows = max(self.totals.rowCount(), 1)  # as tall as its rows: the chart gets the rest
+        self.totals.setFixedHeight(
+            self.totals.horizontalHeader().height()
+            + rows * self.totals.verticalHeader().defaultSectionSize()
+            + 2 * self.totals.frameWidth()
+            + 2
+        )
         _fill(
             self.days,
             [
@@ -316,6 +349,7 @@ class VendorPage(Page):
             self.services,
             [(s.name, s.earned.format(), str(s.sessions), str(s.live)) for s in overview.services],
         )
+        self._show_chart_assets(overview)
         now = int(datetime.now(UTC).timestamp())
         _fill(
             self.live,
@@ -327,6 +361,56 @@ class VendorPage(Page):
         )
         self.live.setToolTip(
             f"As the provider counted them at {local_time(datetime.fromtimestamp(now, UTC))}"
+        )
+
+    # ---- the earnings chart
+    def _show_chart_assets(self, overview: Any) -> None:
+        symbols = list(dict.fromkeys(d.asset.symbol for d in overview.days))
+        current = self.chart_asset.currentText()
+        if symbols != [self.chart_asset.itemText(i) for i in range(self.chart_asset.count())]:
+            self.chart_asset.blockSignals(True)
+            self.chart_asset.clear()
+            self.chart_asset.addItems(symbols)
+            if current in symbols:
+                self.chart_asset.setCurrentText(current)
+            self.chart_asset.blockSignals(False)
+        self.chart_asset.setEnabled(len(symbols) > 1)
+        self._draw_chart()
+
+    def ensure_chart(self) -> Any:
+        if self.chart is None:
+            from paygo_desktop.gui.widgets.earnings_chart import EarningsChart
+
+            self.chart = EarningsChart()
+            self.chart.hovered.connect(self._chart_hovered)
+            self.chart_holder.addWidget(self.chart)
+            self.chart.set_dark(self.palette().window().color().lightness() < 128)
+        return self.chart
+
+    def _draw_chart(self) -> None:
+        from paygo_desktop.reports.vendor_earnings import earnings_by_day
+
+        if self.overview is None:
+            return
+        asset = next(
+            (d.asset for d in self.overview.days if d.asset.symbol == self.chart_asset.currentText()), None
+        )
+        self.chart_days = earnings_by_day(self.overview, asset) if asset is not None else []
+        chart = self.ensure_chart()
+        chart.set_days(self.chart_days, asset.symbol if asset is not None else "")
+        if not self.chart_days:
+            self.chart_hover.setText("No earnings yet: days appear here once sessions have paid.")
+        elif chart.hovered_index < 0:
+            self.chart_hover.setText("Point at a day to see its exact figures.")
+
+    def _chart_hovered(self, index: int) -> None:
+        if not 0 <= index < len(self.chart_days):
+            self.chart_hover.setText("Point at a day to see its exact figures.")
+            return
+        d = self.chart_days[index]
+        self.chart_hover.setText(
+            f"{d.day.strftime('%a %d %b %Y')} (UTC): earned {d.earned.format()}, claimed on-chain "
+            f"{d.claimed.format()}; pending at the end of the day {d.pending.format()}"
         )
 
     # ---- claim now

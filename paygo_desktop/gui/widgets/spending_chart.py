@@ -38,7 +38,7 @@ def plot_value(amount: Amount) -> float:
 
 
 def bar_outline(
-    xs: Sequence[int], heights: Sequence[float], width: float = 0.8
+    xs: Sequence[float], heights: Sequence[float], width: float = 0.8
 ) -> tuple[list[float], list[float]]:
     """The outline of bars standing on 0, as one curve: filled down to 0 it draws them."""
     px: list[float] = []
