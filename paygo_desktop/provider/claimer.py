@@ -1,9 +1,11 @@
 """On-chain claims: batch-claim the latest vouchers on a schedule, and at once on a WithdrawRequested.
 
 ``claim_pending`` claims (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) every channel whose
-latest voucher is above what the chain has paid out. ``poll_withdrawals`` reads new vault events; a
-``WithdrawRequested`` on one of this provider's channels triggers an immediate claim of that channel
-(before the payer can finalize the withdrawal).
+latest voucher is above what the chain has paid out. A voucher of a contract-wallet signer is re-checked
+(EIP-1271) first and left out while the wallet refuses it, since one bad signature reverts a whole batch.
+
+``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
+triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
 
 The poll reads only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn,
 Closed). Each successful poll keeps the provider's cache of channel states honest (``ChainStateCache``):
@@ -31,6 +33,7 @@ from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
+from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 if TYPE_CHECKING:
     from paygo_desktop.provider.core import ChainStateCache
@@ -68,6 +71,7 @@ class Claimer:
         self.cache = cache  # channel states the provider trusts; events invalidate them
         self.chunk = LOG_CHUNK
         self._topics: list[str] | None = None
+        self._signatures: VoucherSignatures | None = None
 
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
@@ -100,6 +104,10 @@ class Claimer:
                     self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                     continue
                 assert sig is not None
+                if not await self._still_signed(channel, amount, sig):
+                    # a contract wallet that no longer accepts the voucher would revert the whole batch
+                    log.warning("%s: the signer no longer accepts the latest voucher; not claiming it", cid)
+                    continue
                 items.append((channel, amount, bytes.fromhex(sig[2:])))
                 ids.append(cid)
             if not items:
@@ -117,6 +125,12 @@ class Claimer:
                     self._mark(cid, amount, tx_hash)
                 log.info("claimed %d channel(s) in %s", len(chunk_ids), tx_hash)
             return tx_hash, ids
+
+    async def _still_signed(self, channel: Channel, amount: int, signature: str) -> bool:
+        """ECDSA, or the contract signer's EIP-1271 answer now (never a remembered one)."""
+        if self._signatures is None:
+            self._signatures = VoucherSignatures(self.vault, await self.vault.domain())
+        return await self._signatures.valid(channel, amount, signature, cached=False)
 
     def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
         with self.store.tx() as db:
