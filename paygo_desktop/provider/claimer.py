@@ -1,13 +1,22 @@
 """On-chain claims: batch-claim the latest vouchers on a schedule, and at once on a WithdrawRequested.
 
 ``claim_pending`` claims (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) every channel whose
-latest voucher is above what the chain has paid out. ``poll_withdrawals`` reads new vault events; a
-``WithdrawRequested`` on one of this provider's channels triggers an immediate claim of that channel
-(before the payer can finalize the withdrawal).
+latest voucher is above what the chain has paid out. A voucher of a contract-wallet signer is re-checked
+(EIP-1271) first and left out while the wallet refuses it, since one bad signature reverts a whole batch.
+
+``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
+triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
 
 The poll reads only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn,
 Closed). Each successful poll keeps the provider's cache of channel states honest (``ChainStateCache``):
 every channel those events name is dropped from it, and the poll marks the watch as live.
+
+The watch's block cursor is kept in the provider's database, so a restarted provider first looks back at
+the blocks mined while it was down (a withdrawal requested then is claimed at once, like a live one). The
+look-back reads in chunks; a chunk the node refuses is halved down to one block, and grows back after
+successes (as ``chain.event_sync`` does). The cursor moves past a chunk only once the claims it triggered
+went through, so a failed claim is retried on the next poll. A database that never watched starts at
+the chain's head, claiming once whatever vouchers it already holds (a database from before the cursor).
 """
 
 from __future__ import annotations
@@ -20,15 +29,23 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
+from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 if TYPE_CHECKING:
     from paygo_desktop.provider.core import ChainStateCache
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 50  # channels per claimBatch transaction
+LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node refuses, grows back to
+MAX_LOG_CHUNK = 10_000
+
+
+class WatchError(Exception):
+    """The node refused the logs of even a single block, or is unreachable."""
 
 
 class Claimer:
@@ -52,7 +69,9 @@ class Claimer:
         self.next_block: int | None = None
         self.withdraw_triggered = 0
         self.cache = cache  # channel states the provider trusts; events invalidate them
+        self.chunk = LOG_CHUNK
         self._topics: list[str] | None = None
+        self._signatures: VoucherSignatures | None = None
 
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
@@ -85,6 +104,10 @@ class Claimer:
                     self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                     continue
                 assert sig is not None
+                if not await self._still_signed(channel, amount, sig):
+                    # a contract wallet that no longer accepts the voucher would revert the whole batch
+                    log.warning("%s: the signer no longer accepts the latest voucher; not claiming it", cid)
+                    continue
                 items.append((channel, amount, bytes.fromhex(sig[2:])))
                 ids.append(cid)
             if not items:
@@ -103,6 +126,12 @@ class Claimer:
                 log.info("claimed %d channel(s) in %s", len(chunk_ids), tx_hash)
             return tx_hash, ids
 
+    async def _still_signed(self, channel: Channel, amount: int, signature: str) -> bool:
+        """ECDSA, or the contract signer's EIP-1271 answer now (never a remembered one)."""
+        if self._signatures is None:
+            self._signatures = VoucherSignatures(self.vault, await self.vault.domain())
+        return await self._signatures.valid(channel, amount, signature, cached=False)
+
     def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
         with self.store.tx() as db:
             row = db.get(ChannelRow, cid)
@@ -114,42 +143,71 @@ class Claimer:
                 )
 
     async def poll_withdrawals(self) -> list[str]:
-        """Claim at once the channels on which a withdrawal was requested since the last poll."""
+        """Claim at once the channels on which a withdrawal was requested since the last poll (after a
+        restart: since the last block the previous run read). Returns the ids of the claimed channels."""
         latest = int(await self.vault.w3.eth.block_number)
         if self.next_block is None:
-            self.next_block = latest + 1
-            self._polled()
-            return []
-        if latest < self.next_block:
-            self._polled()
-            return []
-        # only the events that can lower a channel's coverage (escrow - pending withdrawal) are fetched: a
-        # claim leaves it unchanged and a top-up raises it (a voucher above the cached coverage re-reads the
-        # chain). Decoding thousands of Funded/Claimed logs would stall the event loop for nothing.
-        logs = await self.vault.w3.eth.get_logs(
-            {
-                "address": self.vault.address,
-                "fromBlock": self.next_block,
-                "toBlock": latest,
-                "topics": [self._watched_topics()],
+            saved = self.store.watch_cursor(self.vault.address)
+            if saved is None:  # a database that never watched this vault: start at the head
+                self._advance(latest + 1)
+                self._polled()
+                _, ids = await self.claim_pending()
+                return ids
+            self.next_block = saved
+            if saved <= latest:
+                log.info("looking back at blocks %d-%d, mined while the provider was down", saved, latest)
+        claimed: list[str] = []
+        while self.next_block <= latest:
+            frm = self.next_block
+            end = min(latest, frm + self.chunk - 1)
+            try:
+                # only the events that can lower a channel's coverage (escrow - pending withdrawal) are
+                # fetched: a claim leaves it unchanged and a top-up raises it (a voucher above the cached
+                # coverage re-reads the chain). Decoding thousands of Funded/Claimed logs would stall the
+                # event loop for nothing.
+                logs = await self.vault.w3.eth.get_logs(
+                    {
+                        "address": self.vault.address,
+                        "fromBlock": frm,
+                        "toBlock": end,
+                        "topics": [self._watched_topics()],
+                    }
+                )
+            except Exception as exc:
+                if end == frm:
+                    raise WatchError(
+                        f"the node refused the logs of block {frm}: {short_rpc_message(exc)}"
+                    ) from None
+                self.chunk = max(1, (end - frm + 1) // 2)
+                log.info(
+                    "eth_getLogs %d-%d refused (%s); narrowing to %d blocks",
+                    frm,
+                    end,
+                    short_rpc_message(exc),
+                    self.chunk,
+                )
+                continue
+            events = self.vault.decode_logs(logs)
+            if self.cache is not None and events:
+                self.cache.invalidate({e.channel_id for e in events})
+            hit = {
+                "0x" + e.channel_id.hex()
+                for e in events
+                if isinstance(e, WithdrawRequested) and e.provider == self.provider and e.amount > 0
             }
-        )
-        events = self.vault.decode_logs(logs)
-        self.next_block = latest + 1
-        if self.cache is not None and events:
-            self.cache.invalidate({e.channel_id for e in events})
+            if hit:
+                log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
+                self.withdraw_triggered += 1
+                _, ids = await self.claim_pending(hit)
+                claimed.extend(ids)
+            self._advance(end + 1)
+            self.chunk = min(MAX_LOG_CHUNK, self.chunk * 2)
         self._polled()
-        hit = {
-            "0x" + e.channel_id.hex()
-            for e in events
-            if isinstance(e, WithdrawRequested) and e.provider == self.provider and e.amount > 0
-        }
-        if not hit:
-            return []
-        log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
-        self.withdraw_triggered += 1
-        _, ids = await self.claim_pending(hit)
-        return ids
+        return claimed
+
+    def _advance(self, next_block: int) -> None:
+        self.store.save_watch_cursor(self.vault.address, next_block)
+        self.next_block = next_block
 
     def _watched_topics(self) -> list[str]:
         if self._topics is None:

@@ -2,7 +2,8 @@
 
 Rules (server clock, injectable):
 
-* A voucher is accepted only if it is a valid EIP-712 Voucher by the channel's signer, the channel is
+* A voucher is accepted only if it is a valid EIP-712 Voucher by the channel's signer (ECDSA, or for a
+  contract signer its EIP-1271 ``isValidSignature``: provider.voucher_signatures), the channel is
   funded on chain with this provider, and ``cumulativeAmount <= deposited - withdrawn - pendingWithdraw``.
 * Within a session, ``cumulativeAmount - startCumulative <= rate.cost(ceil(elapsed)) + rate.cost(tick)``.
 * ``servedUntil = startedAt + seconds paid``; the session expires (access revoked) once
@@ -27,19 +28,20 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
 
 from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close, verify_voucher
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.config import ProviderConfig
 from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Store
+from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -178,6 +180,10 @@ class Runtime:
 
     vault: VaultClient
     domain: VaultDomain
+    signatures: VoucherSignatures = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signatures = VoucherSignatures(self.vault, self.domain)
 
 
 class ProviderCore:
@@ -215,6 +221,18 @@ class ProviderCore:
         st = await self.channel_state(channel_id)
         self.chain.put(channel_id, st, epoch)
         return st
+
+    async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> bool:
+        """ECDSA by the channel's signer, or (a contract signer) its EIP-1271 approval, read on chain."""
+        try:
+            return await self.rt.signatures.valid(channel, amount, signature)
+        except ApiError:
+            raise
+        except Exception as exc:
+            log.warning("EIP-1271 signature check failed: %r", exc)
+            raise ApiError(
+                503, "chain_unavailable", "the provider cannot reach its chain node to check the signature"
+            ) from None
 
     def channel_lock(self, channel_hex: str) -> asyncio.Lock:
         lock = self._locks.get(channel_hex)
@@ -278,7 +296,7 @@ class ProviderCore:
         cid = channel.id
         cid_hex = "0x" + cid.hex()
         amount = req.voucher.cumulative_amount
-        if not verify_voucher(rt.domain, channel, amount, req.voucher.signature):
+        if not await self.voucher_signed(channel, amount, req.voucher.signature):
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
         async with self.channel_lock(cid_hex):
             now = self.clock()
@@ -388,10 +406,11 @@ class ProviderCore:
         )
 
     async def voucher(self, session_id: str, req: m.VoucherRequest) -> m.VoucherAck:
-        rt = self.rt
+        self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
-        # the costly part (ECDSA recovery) runs before any lock; its verdict is applied in rule order below
-        sig_ok = verify_voucher(rt.domain, meta.channel, req.cumulative_amount, req.signature)
+        # the costly part (ECDSA recovery, or a contract wallet's EIP-1271 answer) runs before any lock; its
+        # verdict is applied in rule order below
+        sig_ok = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
         async with self.channel_lock(meta.channel_hex):
             st = self.chain.get(meta.channel_id)
             fresh = False

@@ -1,4 +1,5 @@
-"""The provider's own SQLite database (SQLAlchemy): catalog, channels, sessions, auth nonces, claims.
+"""The provider's own SQLite database (SQLAlchemy): catalog, channels, sessions, auth nonces, claims, and the
+block cursor of the vault-event watch (so a restarted provider looks back at the blocks it missed).
 
 Tables are created on first start. Amounts are stored as decimal strings (uint128 does not fit SQLite
 integers). The chain escrow stays the truth; this database only remembers what the provider was given.
@@ -90,6 +91,14 @@ class ClaimRow(Base):
     at: Mapped[float] = mapped_column(Float)
 
 
+class WatchCursorRow(Base):
+    """The next block the claimer's vault-event watch reads, per vault."""
+
+    __tablename__ = "provider_watch_cursors"
+    vault: Mapped[str] = mapped_column(String(42), primary_key=True)
+    next_block: Mapped[int] = mapped_column(Integer)
+
+
 class Store:
     """Thread-safe (one lock) access to the provider database."""
 
@@ -132,6 +141,20 @@ class Store:
                 return False
             db.add(NonceRow(nonce=nonce, address=address, expires_at=expires_at))
             return True
+
+    def watch_cursor(self, vault: str) -> int | None:
+        """The next block to read for ``vault``'s events, or None if this database never watched it."""
+        with self.tx() as db:
+            row = db.get(WatchCursorRow, vault)
+            return None if row is None else row.next_block
+
+    def save_watch_cursor(self, vault: str, next_block: int) -> None:
+        with self.tx() as db:
+            row = db.get(WatchCursorRow, vault)
+            if row is None:
+                db.add(WatchCursorRow(vault=vault, next_block=next_block))
+            else:
+                row.next_block = next_block
 
     def count_services(self) -> int:
         with self.tx() as db:

@@ -5,15 +5,23 @@ It is no blockchain: a payment is made by calling ``pay`` (the provider exposes 
 confirmations until ``mine`` adds blocks. Receiving addresses are Sapling addresses of the configured test
 network derived from the ledger seed and the permission id: they validate with
 ``paygo_desktop.zcash.addresses`` but no real wallet holds their keys, so never pay them on a real chain.
+
+The ledger lives in the provider's database (tables in provider.zcash_store), so payments, their
+confirmations and the height survive a provider restart, like the permissions they pay for. One ledger
+per Zcash network; the seed only derives addresses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
 
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from paygo_desktop.provider.store import Store
+from paygo_desktop.provider.zcash_store import ZcashLedgerRow, ZcashLedgerTxRow, create_tables
 from paygo_desktop.provider.zcash_wallet_rpc import ReceivedNote
 from paygo_desktop.zcash.addresses import Network, encode_sapling, parse_address
 from paygo_desktop.zcash.amounts import MAX_MONEY
@@ -34,14 +42,28 @@ class LedgerTx:
 
 
 class LocalLedger:
-    def __init__(self, network: Network = Network.TEST, seed: str = "paygo-sandbox-ledger") -> None:
+    def __init__(
+        self, store: Store, network: Network = Network.TEST, seed: str = "paygo-sandbox-ledger"
+    ) -> None:
         if network is Network.MAIN:
             raise ValueError("the local ledger does not derive mainnet addresses")
+        self.store = store
         self.network = network
         self._seed = seed.encode()
-        self._txs: list[LedgerTx] = []
-        self.height = 0
-        self._lock = threading.Lock()
+        create_tables(store)
+
+    @property
+    def height(self) -> int:
+        with self.store.tx() as db:
+            return self._state(db).height
+
+    def _state(self, db: Session) -> ZcashLedgerRow:
+        row = db.get(ZcashLedgerRow, self.network.value)
+        if row is None:
+            row = ZcashLedgerRow(network=self.network.value, height=0)
+            db.add(row)
+            db.flush()
+        return row
 
     def derive_address(self, permission_id: str) -> str:
         raw = hashlib.sha512(
@@ -65,21 +87,38 @@ class LocalLedger:
         if memo is not None and len(memo.encode()) > 512:
             raise LedgerError("a memo holds at most 512 bytes")
         tx = LedgerTx(os.urandom(32).hex(), parsed.encoded, amount_zat, memo, None)
-        with self._lock:
-            self._txs.append(tx)
+        with self.store.tx() as db:
+            db.add(
+                ZcashLedgerTxRow(
+                    network=self.network.value,
+                    txid=tx.txid,
+                    address=tx.address,
+                    amount_zat=str(amount_zat),
+                    memo=memo,
+                    memo_permission=None if memo is None else parse_payment_memo(memo),
+                    height=None,
+                )
+            )
         return tx
 
     def mine(self, blocks: int = 1) -> int:
         """Add ``blocks`` blocks; the mempool goes into the first one. Returns the new height."""
-        with self._lock:
-            for tx in self._txs:
-                if tx.height is None:
-                    tx.height = self.height + 1
-            self.height += blocks
-            return self.height
+        with self.store.tx() as db:
+            state = self._state(db)
+            db.execute(
+                update(ZcashLedgerTxRow)
+                .where(ZcashLedgerTxRow.network == self.network.value, ZcashLedgerTxRow.height.is_(None))
+                .values(height=state.height + 1)
+            )
+            state.height += blocks
+            return state.height
 
     def confirmations(self, tx: LedgerTx) -> int:
-        return 0 if tx.height is None else self.height - tx.height + 1
+        return self._confirmations(tx.height, self.height)
+
+    @staticmethod
+    def _confirmations(tx_height: int | None, height: int) -> int:
+        return 0 if tx_height is None else height - tx_height + 1
 
     # ------------------------------------------------------------------ PaymentVerifier
 
@@ -87,18 +126,33 @@ class LocalLedger:
         return self.derive_address(permission_id)
 
     async def received(self, address: str, memo: str) -> list[ReceivedNote]:
+        """Payments to ``address``, or carrying the same permission memo as ``memo`` (the second key)."""
         wanted = parse_payment_memo(memo)
-        with self._lock:
-            txs = list(self._txs)
-        return [
-            ReceivedNote(tx.txid, tx.address, tx.amount_zat, self.confirmations(tx), tx.memo)
-            for tx in txs
-            if tx.address == address or (tx.memo is not None and parse_payment_memo(tx.memo) == wanted)
-        ]
+        match = ZcashLedgerTxRow.address == address
+        if wanted is not None:
+            match = or_(match, ZcashLedgerTxRow.memo_permission == wanted)
+        with self.store.tx() as db:
+            height = self._state(db).height
+            rows = db.scalars(
+                select(ZcashLedgerTxRow)
+                .where(ZcashLedgerTxRow.network == self.network.value, match)
+                .order_by(ZcashLedgerTxRow.seq)
+            ).all()
+            return [
+                ReceivedNote(
+                    r.txid, r.address, int(r.amount_zat), self._confirmations(r.height, height), r.memo
+                )
+                for r in rows
+            ]
 
     async def transparent_balance(self, address: str) -> int | None:
         """Transparent outputs are public: the confirmed total paid to ``address`` on this ledger."""
-        with self._lock:
-            return sum(
-                tx.amount_zat for tx in self._txs if tx.address == address and self.confirmations(tx) > 0
-            )
+        with self.store.tx() as db:
+            amounts = db.scalars(
+                select(ZcashLedgerTxRow.amount_zat).where(
+                    ZcashLedgerTxRow.network == self.network.value,
+                    ZcashLedgerTxRow.address == address,
+                    ZcashLedgerTxRow.height.is_not(None),
+                )
+            ).all()
+        return sum(int(a) for a in amounts)

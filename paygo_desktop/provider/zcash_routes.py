@@ -80,9 +80,9 @@ def _store_permission(row: ZcashPermissionRow, perm: Permission) -> None:
     row.ended_at = perm.ended_at
 
 
-def make_verifier(cfg: ZcashConfig) -> PaymentVerifier:
+def make_verifier(cfg: ZcashConfig, store: Store) -> PaymentVerifier:
     if cfg.mode == "ledger":
-        return LocalLedger(Network(cfg.network), cfg.ledger_seed)
+        return LocalLedger(store, Network(cfg.network), cfg.ledger_seed)
     assert cfg.rpc_url is not None
     return ZalletVerifier(
         cfg.rpc_url,
@@ -487,7 +487,7 @@ def register(
     verifier: PaymentVerifier | None = None,
 ) -> ZcashPermissions:
     """Add the Zcash routes to ``app``; the ledger routes only in ledger mode."""
-    zc = ZcashPermissions(config, store, clock, verifier or make_verifier(config.zcash))
+    zc = ZcashPermissions(config, store, clock, verifier or make_verifier(config.zcash, store))
     app.state.zcash = zc
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": m.ErrorBody},

@@ -1,11 +1,12 @@
-"""Tables of the Zcash spending permissions, in the provider's database (same engine as provider.store).
+"""Tables of the Zcash spending permissions, in the provider's database (same engine as provider.store),
+and of the local ledger the sandbox and tests pay them on (provider.zcash_ledger).
 
 Amounts are decimal strings of zatoshi; times integer Unix seconds.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paygo_desktop.provider.store import Store
@@ -47,6 +48,28 @@ class ZcashSessionRow(ZcashBase):
     ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seconds: Mapped[int] = mapped_column(Integer, default=0)
     amount_zat: Mapped[str] = mapped_column(String(40), default="0")
+
+
+class ZcashLedgerRow(ZcashBase):
+    """The local ledger's chain height, one row per Zcash network."""
+
+    __tablename__ = "provider_zcash_ledger"
+    network: Mapped[str] = mapped_column(String(10), primary_key=True)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ZcashLedgerTxRow(ZcashBase):
+    """A payment made on the local ledger; ``height`` None while it is in the mempool."""
+
+    __tablename__ = "provider_zcash_ledger_txs"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    network: Mapped[str] = mapped_column(String(10))
+    txid: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(1024), index=True)
+    amount_zat: Mapped[str] = mapped_column(String(40))
+    memo: Mapped[str | None] = mapped_column(Text, nullable=True)
+    memo_permission: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 def create_tables(store: Store) -> None:

@@ -428,3 +428,42 @@ def test_no_500_from_generated_zcash_requests(zserver: Server, zclient: Provider
                 assert isinstance(err["code"], str) and isinstance(err["message"], str)
 
         check()
+
+
+def test_ledger_payments_survive_a_provider_restart(env: Any, tmp_path: Path) -> None:
+    """The local ledger lives in the provider's database: a payment made before a restart (in the
+    mempool or mined) is still seen after it, keeps its confirmations, and its permission verifies."""
+    zcash = {"mode": "ledger", "network": "test", "min_confirmations": MIN_CONF}
+    run = env.run
+    with provider_server(env, tmp_path, zcash=zcash) as first:
+        c = ProviderClient(first.url, timeout=10)
+        try:
+            mined = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
+            run(c.ledger_pay(mined.payment_address, AMOUNT, mined.memo))
+            assert run(c.ledger_mine(1)).height == 1
+            pending = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
+            run(c.ledger_pay(pending.payment_address, AMOUNT, pending.memo))  # still in the mempool
+            assert run(c.verify_zcash_permission(mined.id)).confirmations == 1
+            transparent = run(c.ledger_pay(USER_T, 70_000))
+        finally:
+            run(c.aclose())
+
+    with provider_server(env, tmp_path, zcash=zcash) as second:
+        c = ProviderClient(second.url, timeout=10)
+        try:
+            v = run(c.verify_zcash_permission(mined.id))
+            assert v.verification is m.ZcashVerification.seen
+            assert v.received_zat == AMOUNT and v.confirmations == 1
+            v = run(c.verify_zcash_permission(pending.id))
+            assert v.verification is m.ZcashVerification.seen and v.confirmations == 0
+            assert run(c.ledger_mine(1)).height == 2  # the height went on from where it was
+            v = run(c.verify_zcash_permission(mined.id))
+            assert v.status is m.ZcashPermissionStatus.active and v.confirmations == MIN_CONF
+            s = run(c.start_zcash_session(mined.id, SVC, mined.token or ""))
+            assert s.status is m.ZcashSessionStatus.live
+            v = run(c.verify_zcash_permission(pending.id))
+            assert v.verification is m.ZcashVerification.seen and v.confirmations == 1
+            bal = run(c.zcash_balance(USER_T))
+            assert bal.transparent_balance_zat == transparent.amount_zat
+        finally:
+            run(c.aclose())

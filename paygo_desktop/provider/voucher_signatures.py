@@ -1,0 +1,69 @@
+"""Voucher signature checks of the reference provider, the way PayGoVault checks them when it pays a claim.
+
+First ECDSA (offline, ``chain.vouchers.verify_voucher``): a voucher signed by an EOA signer needs no chain
+read. When that fails, the channel's signer may be a contract wallet: its EIP-1271 ``isValidSignature(digest,
+signature)`` is called through the provider's node (``eth_call``), and the voucher is valid only if it
+returns the magic value ``0x1626ba7e`` in a full word, as OpenZeppelin's ``SignatureChecker`` requires. An
+address without code answers nothing, a revert or any other answer is a refusal; a node that cannot be
+reached raises (the caller answers 503, never "bad signature").
+
+Accepted contract signatures are remembered per (channel, digest) with the signature that passed, so the same
+voucher sent again (a retry) costs no second call; refusals are never cached (a wallet deployed later, or a
+different signature, is checked afresh). The claimer bypasses the cache: a wallet may stop accepting a
+signature (owner rotated), and one invalid signature reverts a whole ``claimBatch``.
+"""
+
+from __future__ import annotations
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
+from paygo_desktop.chain.vault import RevertError, VaultClient
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher, voucher_digest
+
+ERC1271_SELECTOR = keccak(text="isValidSignature(bytes32,bytes)")[:4]  # 0x1626ba7e
+ERC1271_MAGIC_WORD = ERC1271_SELECTOR + b"\x00" * 28
+ERC1271_GAS = 1_000_000  # a wallet needing more to check one signature is refused
+MAX_ENTRIES = 100_000
+
+
+def _bytes(signature: bytes | str) -> bytes:
+    if isinstance(signature, str):
+        return bytes.fromhex(signature.removeprefix("0x"))
+    return bytes(signature)
+
+
+class VoucherSignatures:
+    def __init__(self, vault: VaultClient, domain: VaultDomain) -> None:
+        self.vault = vault
+        self.domain = domain
+        self._accepted: dict[tuple[bytes, bytes], bytes] = {}  # (channel id, digest) -> keccak(signature)
+
+    async def valid(
+        self, channel: Channel, cumulative_amount: int, signature: bytes | str, *, cached: bool = True
+    ) -> bool:
+        """Would the vault accept ``signature`` on a voucher of ``cumulative_amount`` for ``channel`` now?"""
+        domain = self.domain
+        if verify_voucher(domain, channel, cumulative_amount, signature):
+            return True
+        sig = _bytes(signature)
+        key = (channel.id, voucher_digest(domain, channel, cumulative_amount))
+        if cached and self._accepted.get(key) == keccak(sig):
+            return True
+        ok = await self.erc1271(channel.effective_signer, key[1], sig)
+        if ok:
+            if len(self._accepted) >= MAX_ENTRIES:
+                self._accepted.clear()
+            self._accepted[key] = keccak(sig)
+        else:
+            self._accepted.pop(key, None)
+        return ok
+
+    async def erc1271(self, signer: str, digest: bytes, signature: bytes) -> bool:
+        """``signer.isValidSignature(digest, signature)`` through the node; node errors propagate."""
+        data = ERC1271_SELECTOR + abi_encode(["bytes32", "bytes"], [digest, signature])
+        try:
+            result = await self.vault.w3.eth.call({"to": signer, "data": data, "gas": ERC1271_GAS})
+        except RevertError:
+            return False
+        return len(result) >= 32 and bytes(result[:32]) == ERC1271_MAGIC_WORD
