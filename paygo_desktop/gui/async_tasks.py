@@ -70,7 +70,11 @@ class TaskRunner(QObject):
         on_error: Callable[[str], None] | None = None,
         name: str | None = None,
     ) -> Task:
-        task = Task(name or str(getattr(work, "__qualname__", type(work).__name__)), self)
+        # No Qt parent: the runner keeps the task alive in ``_tasks`` and Python frees it when it is done.
+        # As a child of the runner, a task could be deleted twice: a finished task's slots (closures)
+        # may hold the last reference to the runner's owner, whose release deletes the runner and its
+        # children while that very task is being destroyed (heap corruption, seen in the GUI tests).
+        task = Task(name or str(getattr(work, "__qualname__", type(work).__name__)))
         if on_success is not None:
             task.succeeded.connect(on_success)
         if on_error is not None:
@@ -109,7 +113,6 @@ class TaskRunner(QObject):
             task.finished.emit()
             if not self._tasks:
                 self.busy_changed.emit(False)
-            task.deleteLater()
 
     def cancel_all(self) -> None:
         for task in list(self._tasks):
