@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,7 +63,14 @@ def event_loop_qt(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     for task in asyncio.all_tasks(loop):
         task.cancel()
     qapp.processEvents()
-    executor.shutdown(wait=True, cancel_futures=True)
+    # Wait for the workers while Qt (and so this loop) keeps running: a worker may be waiting for a
+    # callback of this loop, and a plain shutdown(wait=True) would then wait for ever.
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 30
+    for thread in list(getattr(executor, "_threads", ())):
+        while thread.is_alive() and time.monotonic() < deadline:
+            qapp.processEvents()
+            thread.join(0.02)
     for _ in range(3):  # deliver what the workers reported, while the loop can still take it
         qapp.processEvents()
     qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
