@@ -15,7 +15,7 @@ from typing import Any
 
 from web3.types import RPCEndpoint
 
-from paygo_desktop.chain.rpc_errors import short_rpc_message
+from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import Closed, VaultClient, VaultEvent
 from paygo_desktop.store.vault_events import StoredEvent, VaultEventIndex
 
@@ -89,34 +89,20 @@ class VaultEventSync:
         if to_block is None:
             to_block = int(await w3.eth.block_number) - self.confirmations
         report = SyncReport(from_block=start, to_block=to_block)
-        frm = start
-        while frm <= to_block:
-            end = min(to_block, frm + self.chunk - 1)
-            report.requests += 1
-            try:
-                logs = await self._get_logs(frm, end)
-            except Exception as exc:
-                if end == frm:
-                    raise EventSyncError(
-                        f"The node refused the logs of block {frm}: {short_rpc_message(exc)}"
-                    ) from None
-                self.chunk = max(1, (end - frm + 1) // 2)
-                report.narrowed += 1
-                log.info(
-                    "eth_getLogs %d-%d refused (%s); narrowing to %d blocks",
-                    frm,
-                    end,
-                    short_rpc_message(exc),
-                    self.chunk,
-                )
-                continue
+        walker = LogRangeWalker(self.chunk, self.max_chunk)
+
+        def refused(block: int, reason: str) -> Exception:
+            return EventSyncError(f"The node refused the logs of block {block}: {reason}")
+
+        async for frm, end, logs in walker.walk(start, to_block, self._get_logs, refused):
             events = [to_stored(self.chain_id, self.vault.address, e) for e in self.vault.decode_logs(logs)]
             report.events_added += self.index.save_chunk(self.chain_id, self.vault.address, end, events)
             report.chunk_sizes.append(end - frm + 1)
-            frm = end + 1
-            self.chunk = min(self.max_chunk, self.chunk * 2)
+            report.requests, report.narrowed = walker.requests, walker.narrowed
             if on_progress:
                 on_progress(report)
+        report.requests, report.narrowed = walker.requests, walker.narrowed
+        self.chunk = walker.chunk
         return report
 
     async def _get_logs(self, frm: int, to: int) -> list[Any]:

@@ -25,11 +25,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from paygo_desktop.chain.rpc_errors import short_rpc_message
+from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
@@ -69,7 +69,7 @@ class Claimer:
         self.next_block: int | None = None
         self.withdraw_triggered = 0
         self.cache = cache  # channel states the provider trusts; events invalidate them
-        self.chunk = LOG_CHUNK
+        self.ranges = LogRangeWalker(LOG_CHUNK, MAX_LOG_CHUNK)
         self._topics: list[str] | None = None
         self._signatures: VoucherSignatures | None = None
 
@@ -157,15 +157,14 @@ class Claimer:
             if saved <= latest:
                 log.info("looking back at blocks %d-%d, mined while the provider was down", saved, latest)
         claimed: list[str] = []
-        while self.next_block <= latest:
-            frm = self.next_block
-            end = min(latest, frm + self.chunk - 1)
-            try:
-                # only the events that can lower a channel's coverage (escrow - pending withdrawal) are
-                # fetched: a claim leaves it unchanged and a top-up raises it (a voucher above the cached
-                # coverage re-reads the chain). Decoding thousands of Funded/Claimed logs would stall the
-                # event loop for nothing.
-                logs = await self.vault.w3.eth.get_logs(
+
+        async def fetch(frm: int, end: int) -> list[Any]:
+            # only the events that can lower a channel's coverage (escrow - pending withdrawal) are
+            # fetched: a claim leaves it unchanged and a top-up raises it (a voucher above the cached
+            # coverage re-reads the chain). Decoding thousands of Funded/Claimed logs would stall the
+            # event loop for nothing.
+            return list(
+                await self.vault.w3.eth.get_logs(
                     {
                         "address": self.vault.address,
                         "fromBlock": frm,
@@ -173,20 +172,12 @@ class Claimer:
                         "topics": [self._watched_topics()],
                     }
                 )
-            except Exception as exc:
-                if end == frm:
-                    raise WatchError(
-                        f"the node refused the logs of block {frm}: {short_rpc_message(exc)}"
-                    ) from None
-                self.chunk = max(1, (end - frm + 1) // 2)
-                log.info(
-                    "eth_getLogs %d-%d refused (%s); narrowing to %d blocks",
-                    frm,
-                    end,
-                    short_rpc_message(exc),
-                    self.chunk,
-                )
-                continue
+            )
+
+        def refused(block: int, reason: str) -> Exception:
+            return WatchError(f"the node refused the logs of block {block}: {reason}")
+
+        async for _frm, end, logs in self.ranges.walk(self.next_block, latest, fetch, refused):
             events = self.vault.decode_logs(logs)
             if self.cache is not None and events:
                 self.cache.invalidate({e.channel_id for e in events})
@@ -201,7 +192,6 @@ class Claimer:
                 _, ids = await self.claim_pending(hit)
                 claimed.extend(ids)
             self._advance(end + 1)
-            self.chunk = min(MAX_LOG_CHUNK, self.chunk * 2)
         self._polled()
         return claimed
 
