@@ -141,7 +141,7 @@ def main() -> None:
         gaps = [b - a for a, b in pairwise(ticks)]
         rows = page.model.rowCount()
         page.catalog = None
-        page.model.set_entries([])
+        page.model.set_rows([])
         return (max(gaps) if gaps else took), took, rows
 
     async def run() -> None:

@@ -17,7 +17,7 @@ def services(window: Any) -> Any:
 
 def rows(page: Any) -> list[list[str]]:
     model = page.model
-    return [[model.cell(e, c) for c in range(model.columnCount())] for e in model.entries]
+    return [[model.cell(e, c) for c in range(model.columnCount())] for e in model.rows]
 
 
 def test_no_providers_is_an_honest_empty_state(unlocked_window: Any) -> None:
@@ -45,13 +45,13 @@ def test_adding_a_provider_lists_its_services_and_filters_work(
 
     qtbot.keyClicks(page.search, "radio")
     assert 0 < page.model.rowCount() < 12
-    assert all("radio" in (e.service.name + e.service.description).lower() for e in page.model.entries)
+    assert all("radio" in (e.service.name + e.service.description).lower() for e in page.model.rows)
     page.search.clear()
     page.type.setCurrentIndex(page.type.findData("video"))
-    assert page.model.entries and all(e.service.type.value == "video" for e in page.model.entries)
+    assert page.model.rows and all(e.service.type.value == "video" for e in page.model.rows)
     page.type.setCurrentIndex(0)
     page.sort.setCurrentIndex(page.sort.findData("price"))
-    usdc = [e.price.per_hour() for e in page.model.entries if e.asset.symbol == "USDC"]
+    usdc = [e.price.per_hour() for e in page.model.rows if e.asset.symbol == "USDC"]
     assert usdc == sorted(usdc)
     qtbot.keyClicks(page.search, "zzzz-nothing")
     assert page.stack.currentWidget() is page.no_match

@@ -100,7 +100,7 @@ def session_window(sandbox: Sandbox, qtbot: Any, ctx: Any, event_loop_qt: Any) -
 def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
     page = window.pages["services"]
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20_000)
-    row = next(i for i, e in enumerate(page.model.entries) if e.service.name == SERVICE_NAME)
+    row = next(i for i, e in enumerate(page.model.rows) if e.service.name == SERVICE_NAME)
     page.table.selectRow(row)
     assert page.start_button.isEnabled()
     page.start_button.click()
@@ -147,7 +147,7 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     assert summary.cost == live.signed == summary.receipt.amount
     assert summary.metered <= summary.cost <= summary.metered + RATE * TICK  # at most one tick ahead
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5_000)
-    record = page.model.records[0]
+    record = page.model.rows[0]
     assert page.model.cell(record, 5) == "Finished" and page.model.cell(record, 6) == "Checked"
     assert page.model.cell(record, 4) == Amount(record.asset, summary.cost).format()
 

@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -33,6 +30,7 @@ from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.tables import readonly_table
 from paygo_desktop.reports.periods import (
     BUCKET_LABELS,
     RANGE_LABELS,
@@ -66,21 +64,6 @@ STATUS_NAMES = {
     "recovered": "Recovered",
     "record removed": "Session record removed",
 }
-
-
-def _readonly_table(columns: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setAccessibleName(name)
-    table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, len(columns)):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-    return table
 
 
 def _cell(text: str, *, right: bool = False, tooltip: str | None = None) -> QTableWidgetItem:
@@ -203,7 +186,7 @@ class ActivityPage(Page):
         by_row.addWidget(self.breakdown_title)
         by_row.addStretch(1)
         breakdown_layout.addLayout(by_row)
-        self.breakdown = _readonly_table(["Name", "Spent", "Share", "Sessions"], "Breakdown")
+        self.breakdown = readonly_table(["Name", "Spent", "Share", "Sessions"], "Breakdown")
         breakdown_layout.addWidget(self.breakdown)
         tables.addWidget(breakdown_box)
 
@@ -214,7 +197,7 @@ class ActivityPage(Page):
         self.sessions_title.setAccessibleName("Sessions of the chosen bar")
         self.sessions_title.setTextFormat(Qt.TextFormat.PlainText)
         sessions_layout.addWidget(self.sessions_title)
-        self.sessions = _readonly_table(
+        self.sessions = readonly_table(
             ["Service", "Provider", "Started", "Status", "Spent in this bar", "Session cost"], "Sessions"
         )
         sessions_layout.addWidget(self.sessions)

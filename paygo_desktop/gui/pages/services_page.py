@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QWidget,
 )
 
@@ -27,6 +24,7 @@ from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 
 COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Availability")
 SORTS = (
@@ -35,46 +33,16 @@ SORTS = (
     ("Price per hour, highest first", "price-desc"),
 )
 ANY = "__any__"
-Index = QModelIndex | QPersistentModelIndex
 
 
-class CatalogTableModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.entries: list[Any] = []
+class CatalogTableModel(RowsModel):
+    columns = COLUMNS
+    right_aligned = frozenset({4, 5})
 
-    def set_entries(self, entries: list[Any]) -> None:
-        self.beginResetModel()
-        self.entries = entries
-        self.endResetModel()
+    def tooltip(self, entry: Any, column: int) -> str | None:
+        return (entry.service.description or entry.service.name) if column == 0 else None
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        entry = self.entries[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell(entry, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
-            return entry.service.description or entry.service.name
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (4, 5):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def cell(entry: Any, column: int) -> str:
+    def cell(self, entry: Any, column: int) -> str:
         service = entry.service
         if column == 0:
             return str(service.name)
@@ -160,18 +128,7 @@ class ServicesPage(Page):
 
         self.stack = QStackedWidget()
         self.model = CatalogTableModel(self)
-        self.table = QTableView()
-        self.table.setAccessibleName("Services")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setResizeContentsPrecision(0)  # size columns from the visible rows, not all 10,000
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = readonly_view(self.model, "Services")
         self.empty = EmptyState(
             "No providers yet",
             "Add a provider by its address above, or choose the Sandbox network in Settings to try the app "
@@ -214,7 +171,7 @@ class ServicesPage(Page):
         if not urls:
             self.catalog = None
             self._loaded_urls = []
-            self.model.set_entries([])
+            self.model.set_rows([])
             self.status.setText("")
             self.message.clear_message()
             self.stack.setCurrentWidget(self.empty)
@@ -282,7 +239,7 @@ class ServicesPage(Page):
             provider=chosen(self.provider),
             sort=self.sort.currentData() or "name",
         )
-        self.model.set_entries(entries)
+        self.model.set_rows(entries)
         self._selection_changed()
         total = len(self.catalog.entries)
         providers = len(self.catalog.providers())
@@ -299,7 +256,7 @@ class ServicesPage(Page):
     # -- starting a session ------------------------------------------------------------------------------
     def selected_entry(self) -> Any:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.entries[rows[0].row()] if rows else None
+        return self.model.rows[rows[0].row()] if rows else None
 
     def _selection_changed(self, *_args: object) -> None:
         entry = self.selected_entry()

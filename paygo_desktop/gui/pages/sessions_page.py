@@ -10,18 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +28,7 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.sessions.meter_view import MeterView
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.money import Amount
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
@@ -44,7 +42,6 @@ STATUS_LABELS = {
     "recovered": "Recovered after a restart",
 }
 RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
-Index = QModelIndex | QPersistentModelIndex
 
 
 def receipt_text(record: Any) -> str:
@@ -53,43 +50,14 @@ def receipt_text(record: Any) -> str:
     return "Checked" if record.receipt_ok else "Does not match"
 
 
-class HistoryModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.records: list[Any] = []
+class HistoryModel(RowsModel):
+    columns = COLUMNS
+    right_aligned = frozenset({3, 4})
 
-    def set_records(self, records: list[Any]) -> None:
-        self.beginResetModel()
-        self.records = records
-        self.endResetModel()
+    def tooltip(self, record: Any, column: int) -> str | None:
+        return record.stop_reason or None
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        record = self.records[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell(record, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return record.stop_reason or None
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (3, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def cell(record: Any, column: int) -> str:
+    def cell(self, record: Any, column: int) -> str:
         if column == 0:
             return str(record.service_name)
         if column == 1:
@@ -159,18 +127,7 @@ class SessionsPage(Page):
         self.layout_.addLayout(filters)
 
         self.model = HistoryModel(self)
-        self.table = QTableView()
-        self.table.setAccessibleName("Session history")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setResizeContentsPrecision(0)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = readonly_view(self.model, "Session history")
         self.layout_.addWidget(self.table, 3)
         self.empty_history = EmptyState(
             "No finished sessions yet",
@@ -246,7 +203,7 @@ class SessionsPage(Page):
 
     def load_history(self) -> None:
         records = self.history_records()
-        self.model.set_records(records)
+        self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0
         self.table.setVisible(anything)
@@ -273,7 +230,7 @@ class SessionsPage(Page):
         import io
 
         buffer = io.StringIO()
-        count = export_csv(self.model.records, buffer)
+        count = export_csv(self.model.rows, buffer)
         try:
             atomic_write_text(Path(path), buffer.getvalue())
         except OSError as exc:

@@ -16,11 +16,9 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QStackedWidget,
@@ -38,23 +36,9 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.tables import readonly_table
 
 LIVE_REFRESH_MS = 5_000
-
-
-def _table(columns: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setAccessibleName(name)
-    table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, len(columns)):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-    return table
 
 
 def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right_from: int = 1) -> None:
@@ -150,12 +134,12 @@ class VendorPage(Page):
         left, right = QVBoxLayout(), QVBoxLayout()
         columns.addLayout(left, 3)
         columns.addLayout(right, 2)
-        self.totals = _table(["Asset", "Earned", "Claimed on-chain", "Pending"], "Earnings per asset")
-        self.days = _table(
+        self.totals = readonly_table(["Asset", "Earned", "Claimed on-chain", "Pending"], "Earnings per asset")
+        self.days = readonly_table(
             ["Day (UTC)", "Earned", "Sessions started", "Claimed on-chain"], "Earnings per day"
         )
-        self.services = _table(["Service", "Earned", "Sessions", "Live now"], "Earnings per service")
-        self.live = _table(["Service", "Payer", "Running for", "Meter"], "Sessions running now")
+        self.services = readonly_table(["Service", "Earned", "Sessions", "Live now"], "Earnings per service")
+        self.live = readonly_table(["Service", "Payer", "Running for", "Meter"], "Sessions running now")
         self.over_time = QTabWidget()
         self.over_time.setAccessibleName("Earnings over time")
         chart_tab = QWidget()
