@@ -17,6 +17,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,11 @@ SERVICE_ID = "market-data-feed"
 RUN_SECONDS = 12.0
 
 
-def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-
+def run_on_sandbox(
+    prefix: str, page: str, shoot: Callable[[Any, Any], Awaitable[None]], *, vendor_key: bool = False
+) -> int:
+    """A throw-away data directory with the test wallet, the sandbox started in it, the real window on
+    ``page``; then ``shoot(window, sandbox)`` runs in the window's event loop. Everything is stopped after."""
     import qasync
     from PySide6.QtCore import QSize
     from PySide6.QtWidgets import QApplication
@@ -41,94 +43,15 @@ def main() -> int:
     from paygo_desktop.gui.theme import ThemeManager
     from paygo_desktop.paths import DataDir
     from paygo_desktop.sandbox import world
-    from paygo_desktop.sessions.plan import StartOptions
     from paygo_desktop.wallet import KdfParams, Wallet
 
-    data = DataDir(Path(tempfile.mkdtemp(prefix="paygo-session-shot-"))).ensure()
+    data = DataDir(Path(tempfile.mkdtemp(prefix=prefix))).ensure()
     ctx = AppContext.open(data)
     wallet = Wallet(data.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**12))
     ctx.__dict__["wallet"] = wallet
     account = wallet.create_from_mnemonic(TEST_PHRASE, PASSWORD, label="Everyday").address
-    running = world.start(
-        data, accounts=[account], rpc_port=world.free_port(), provider_port=world.free_port()
-    )
-    try:
-        ctx.settings.network = "sandbox"
-        ctx.settings.active_account = account
-        ctx.settings.save()
-        app = QApplication(sys.argv[:1])
-        ThemeManager(app, "light")
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        window = MainWindow(ctx, poll_network=False)
-        window.resize(QSize(1200, 760))
-        window.start()
-        window.show()
-        wallet.unlock(PASSWORD)
-        window.show_app("sessions")
-
-        async def shoot() -> None:
-            engine = await window.sessions.engine()
-            plan = await engine.plan(running.state.provider_url, SERVICE_ID)
-            budget = plan.price.cost_seconds(30 * 60)
-            await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
-            window.sessions.sessions_changed.emit()
-            await asyncio.sleep(RUN_SECONDS)
-            target = out / "session.png"
-            window.grab().save(str(target))
-            print(target)
-            await window.sessions.shutdown()
-
-            window.show_page("escrow")
-            page = window.pages["escrow"]
-            page.reload()
-            for _ in range(300):  # the page reads the chain in the background: wait for its overview
-                if page.overview is not None and page.overview.channels and not page._loading:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit("the Escrow page did not show the channel")
-            await asyncio.sleep(0.5)  # one more paint
-            target = out / "escrow.png"
-            window.grab().save(str(target))
-            print(target)
-
-        with loop:
-            loop.run_until_complete(shoot())
-    finally:
-        running.stop(data.sandbox_dir)
-        ctx.close()
-    return 0
-
-
-def vendor_main() -> int:
-    """OUT_DIR/vendor.png: the Vendor page connected to the sandbox provider after real sessions.
-
-    The sandbox provider's key (``world.provider_key()``) is imported into the wallet as "My provider";
-    a session runs for a few ticks, stops and is claimed on-chain with Claim now; a second one is still
-    running in the shot, so the page shows earnings claimed, pending and a live meter.
-    """
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-
-    import qasync
-    from PySide6.QtCore import QSize
-    from PySide6.QtWidgets import QApplication
-
-    from paygo_desktop.context import AppContext
-    from paygo_desktop.gui.main_window import MainWindow
-    from paygo_desktop.gui.theme import ThemeManager
-    from paygo_desktop.paths import DataDir
-    from paygo_desktop.sandbox import world
-    from paygo_desktop.sessions.plan import StartOptions
-    from paygo_desktop.wallet import KdfParams, Wallet
-
-    data = DataDir(Path(tempfile.mkdtemp(prefix="paygo-vendor-shot-"))).ensure()
-    ctx = AppContext.open(data)
-    wallet = Wallet(data.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**12))
-    ctx.__dict__["wallet"] = wallet
-    account = wallet.create_from_mnemonic(TEST_PHRASE, PASSWORD, label="Everyday").address
-    wallet.import_private_key(world.provider_key(), PASSWORD, "My provider")
+    if vendor_key:
+        wallet.import_private_key(world.provider_key(), PASSWORD, "My provider")
     running = world.start(
         data, accounts=[account], rpc_port=world.free_port(), provider_port=world.free_port()
     )
@@ -146,51 +69,96 @@ def vendor_main() -> int:
         window.start()
         window.show()
         wallet.unlock(PASSWORD)
-        window.show_app("vendor")
-
-        async def until(condition: Any, what: str) -> None:
-            for _ in range(600):
-                if condition():
-                    return
-                await asyncio.sleep(0.1)
-            raise RuntimeError(f"timed out waiting for {what}")
-
-        async def shoot() -> None:
-            engine = await window.sessions.engine()
-
-            async def session(service: str) -> Any:
-                plan = await engine.plan(running.state.provider_url, service)
-                budget = plan.price.cost_seconds(30 * 60)
-                return await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
-
-            first = await session(SERVICE_ID)
-            await asyncio.sleep(RUN_SECONDS)
-            await engine.stop(first.local_id)
-            window.show_page("vendor")
-            page: Any = window.pages["vendor"]
-            page.refresh()
-            page.connect_provider()
-            await until(lambda: page.overview is not None, "the vendor overview")
-            page.claim()
-            await until(lambda: "confirmed in block" in page.message.text(), "the claim")
-            await until(lambda: not window.runner.busy, "the reload after the claim")
-            await session("live-sports")  # still running in the shot: pending, with a live meter
-            window.show_page("vendor")
-            await asyncio.sleep(RUN_SECONDS)
-            page.connect_provider(keep_message=True)
-            await until(lambda: not window.runner.busy, "the last reload")
-            await asyncio.sleep(0.5)
-            target = out / "vendor.png"
-            window.grab().save(str(target))
-            print(target)
-            await window.sessions.shutdown()
-
+        window.show_app(page)
         with loop:
-            loop.run_until_complete(shoot())
+            loop.run_until_complete(shoot(window, running))
     finally:
         running.stop(data.sandbox_dir)
         ctx.close()
     return 0
+
+
+async def start_session(window: Any, running: Any, service: str) -> Any:
+    from paygo_desktop.sessions.plan import StartOptions
+
+    engine = await window.sessions.engine()
+    plan = await engine.plan(running.state.provider_url, service)
+    budget = plan.price.cost_seconds(30 * 60)
+    live = await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
+    window.sessions.sessions_changed.emit()
+    return live
+
+
+async def until(condition: Callable[[], Any], what: str) -> None:
+    for _ in range(600):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def save(window: Any, target: Path) -> None:
+    window.grab().save(str(target))
+    print(target)
+
+
+def main() -> int:
+    """OUT_DIR/session.png (a session running) and OUT_DIR/escrow.png (the Escrow page after it)."""
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def shoot(window: Any, running: Any) -> None:
+        await start_session(window, running, SERVICE_ID)
+        await asyncio.sleep(RUN_SECONDS)
+        save(window, out / "session.png")
+        await window.sessions.shutdown()
+
+        window.show_page("escrow")
+        page = window.pages["escrow"]
+        page.reload()
+        # the page reads the chain in the background: wait for its overview
+        await until(
+            lambda: page.overview is not None and page.overview.channels and not page._loading,
+            "the Escrow page to show the channel",
+        )
+        await asyncio.sleep(0.5)  # one more paint
+        save(window, out / "escrow.png")
+
+    return run_on_sandbox("paygo-session-shot-", "sessions", shoot)
+
+
+def vendor_main() -> int:
+    """OUT_DIR/vendor.png: the Vendor page connected to the sandbox provider after real sessions.
+
+    The sandbox provider's key (``world.provider_key()``) is imported into the wallet as "My provider";
+    a session runs for a few ticks, stops and is claimed on-chain with Claim now; a second one is still
+    running in the shot, so the page shows earnings claimed, pending and a live meter.
+    """
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def shoot(window: Any, running: Any) -> None:
+        first = await start_session(window, running, SERVICE_ID)
+        await asyncio.sleep(RUN_SECONDS)
+        await (await window.sessions.engine()).stop(first.local_id)
+        window.show_page("vendor")
+        page: Any = window.pages["vendor"]
+        page.refresh()
+        page.connect_provider()
+        await until(lambda: page.overview is not None, "the vendor overview")
+        page.claim()
+        await until(lambda: "confirmed in block" in page.message.text(), "the claim")
+        await until(lambda: not window.runner.busy, "the reload after the claim")
+        await start_session(window, running, "live-sports")  # still running: pending, a live meter
+        window.show_page("vendor")
+        await asyncio.sleep(RUN_SECONDS)
+        page.connect_provider(keep_message=True)
+        await until(lambda: not window.runner.busy, "the last reload")
+        await asyncio.sleep(0.5)
+        save(window, out / "vendor.png")
+        await window.sessions.shutdown()
+
+    return run_on_sandbox("paygo-vendor-shot-", "vendor", shoot, vendor_key=True)
 
 
 if __name__ == "__main__":
