@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -36,3 +38,47 @@ def finish_from_password(qtbot: Any, window: Any, password: str) -> None:
     assert view.network.selected_key() == "sandbox"
     click(qtbot, view.next_button)
     qtbot.waitUntil(lambda: window.mode == "app", timeout=TIMEOUT)
+
+
+class Notices:
+    """A notifier that remembers what it was told (the app's is the tray or the window's banner)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def notify(self, title: str, text: str) -> None:
+        self.seen.append((title, text))
+
+
+@contextlib.contextmanager
+def payer_window(
+    qtbot: Any, ctx: Any, chain: Any, provider_url: str, *, engine_factory: Any = None
+) -> Iterator[Any]:
+    """The real window on the test chain (anvil), unlocked with the chain's payer account, browsing
+    ``provider_url``, on the Services page. Sessions still running at the end are stopped properly and the
+    engines' connections closed while the loop still runs."""
+    from paygo_desktop.gui.main_window import MainWindow
+    from tests.gui.conftest import PASSWORD
+    from tests.sessions.conftest import anvil_network
+
+    network = anvil_network(chain)
+    ctx.networks.save_custom(network)
+    ctx.settings.network = network.key
+    ctx.settings.providers = [provider_url]
+    ctx.wallet.import_private_key("0x" + bytes(chain.payer.key).hex(), PASSWORD, "Payer")
+    ctx.settings.active_account = chain.payer.address
+    notices = Notices()
+    window = MainWindow(ctx, poll_network=False, notifier=notices)
+    window.notices = notices
+    if engine_factory is not None:
+        window.sessions._engine_factory = engine_factory
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    ctx.wallet.unlock(PASSWORD)
+    window.show_app("services")
+    yield window
+    done: list[object] = []
+    window.runner.run(window.sessions.shutdown(), on_success=done.append)
+    with contextlib.suppress(Exception):
+        qtbot.waitUntil(lambda: bool(done), timeout=20_000)

@@ -8,7 +8,6 @@ low-funds notification, then the session stops by itself at the cap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,8 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.conftest import PASSWORD
-from tests.sessions.conftest import WallClock, anvil_network, run_provider
+from tests.gui.helpers import payer_window
+from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
 TICK, GRACE = 1, 3
@@ -39,14 +38,6 @@ class Sandbox:
     provider_url: str
     service_id: str
     usdc: Asset
-
-
-class Notices:
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str]] = []
-
-    def notify(self, title: str, text: str) -> None:
-        self.seen.append((title, text))
 
 
 @pytest.fixture
@@ -72,29 +63,8 @@ def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
 
 @pytest.fixture
 def session_window(sandbox: Sandbox, qtbot: Any, ctx: Any, event_loop_qt: Any) -> Iterator[Any]:
-    from paygo_desktop.gui.main_window import MainWindow
-
-    chain = sandbox.env
-    network = anvil_network(chain)
-    ctx.networks.save_custom(network)
-    ctx.settings.network = network.key
-    ctx.settings.providers = [sandbox.provider_url]
-    ctx.wallet.import_private_key("0x" + bytes(chain.payer.key).hex(), PASSWORD, "Payer")
-    ctx.settings.active_account = chain.payer.address
-    notices = Notices()
-    window = MainWindow(ctx, poll_network=False, notifier=notices)
-    window.notices = notices
-    qtbot.addWidget(window)
-    window.start()
-    window.show()
-    ctx.wallet.unlock(PASSWORD)
-    window.show_app("services")
-    yield window
-    # Stop what a failed test left running and close the engines' connections, while the loop still runs.
-    done: list[object] = []
-    window.runner.run(window.sessions.shutdown(), on_success=done.append)
-    with contextlib.suppress(Exception):
-        qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+    with payer_window(qtbot, ctx, sandbox.env, sandbox.provider_url) as window:
+        yield window
 
 
 def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:

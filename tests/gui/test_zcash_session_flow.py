@@ -15,7 +15,6 @@ up; the rest runs in real time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import Iterator
@@ -34,11 +33,10 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.conftest import PASSWORD
-from tests.gui.helpers import TIMEOUT, click
-from tests.gui.test_session_flow import RATE, SERVICE_NAME, Notices, start_from_services
+from tests.gui.helpers import TIMEOUT, click, payer_window
+from tests.gui.test_session_flow import RATE, SERVICE_NAME, start_from_services
 from tests.provider.conftest import FakeClock
-from tests.sessions.conftest import anvil_network, run_provider
+from tests.sessions.conftest import run_provider
 from tests.zcash.provider_fixture import USER_Z
 
 TICK, GRACE = 2, 4
@@ -96,33 +94,14 @@ def zsandbox(env: Env, tmp_path: Any) -> Iterator[ZcashSandbox]:  # noqa: F811
 
 @pytest.fixture
 def zwindow(zsandbox: ZcashSandbox, qtbot: Any, ctx: Any, event_loop_qt: Any) -> Iterator[Any]:
-    from paygo_desktop.gui.main_window import MainWindow
     from paygo_desktop.sessions.engine import SessionEngine
-
-    chain = zsandbox.env
-    network = anvil_network(chain)
-    ctx.networks.save_custom(network)
-    ctx.settings.network = network.key
-    ctx.settings.providers = [zsandbox.provider_url]
-    ctx.wallet.import_private_key("0x" + bytes(chain.payer.key).hex(), PASSWORD, "Payer")
-    ctx.settings.active_account = chain.payer.address
-    notices = Notices()
-    window = MainWindow(ctx, poll_network=False, notifier=notices)
-    window.notices = notices
 
     def engine_clock() -> int:
         return time.monotonic_ns() + int(zsandbox.jump.seconds * 1_000_000_000)
 
-    window.sessions._engine_factory = functools.partial(SessionEngine, clock=engine_clock)
-    qtbot.addWidget(window)
-    window.start()
-    window.show()
-    ctx.wallet.unlock(PASSWORD)
-    yield window
-    done: list[object] = []
-    window.runner.run(window.sessions.shutdown(), on_success=done.append)
-    with contextlib.suppress(Exception):
-        qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+    factory = functools.partial(SessionEngine, clock=engine_clock)
+    with payer_window(qtbot, ctx, zsandbox.env, zsandbox.provider_url, engine_factory=factory) as window:
+        yield window
 
 
 def buy_permission(qtbot: Any, window: Any, url: str) -> Any:
