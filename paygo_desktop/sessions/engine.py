@@ -279,6 +279,34 @@ class SessionEngine:
 
     # ------------------------------------------------------------------ starting
 
+    def _record_start(self, plan: SessionPlan, asset: Asset, price: Price, cap: int, **funding: Any) -> str:
+        """The session's row, written before anything is sent to the provider; returns its local id."""
+        local_id = uuid.uuid4().hex
+        self.history.create(
+            local_id=local_id,
+            account=self.account,
+            network=self.network.key,
+            provider_url=plan.provider_url,
+            provider_name=plan.provider.name,
+            provider_address=plan.provider.pay_to,
+            service_id=plan.service.id,
+            service_name=plan.service.name,
+            category=plan.service.category,
+            service_type=plan.service.type.value,
+            asset_symbol=asset.symbol,
+            asset_address=asset.address,
+            decimals=asset.decimals,
+            rate_amount=price.amount,
+            rate_unit=price.unit,
+            tick_seconds=plan.tick_seconds,
+            grace_seconds=plan.grace_seconds,
+            budget=cap,
+            status="starting",
+            started_at=self.rt.now(),
+            **funding,
+        )
+        return local_id
+
     async def start(self, plan: SessionPlan, options: StartOptions) -> LiveSession:
         if options.funding == "zcash":
             return await self._start_zcash(plan, options)
@@ -367,34 +395,17 @@ class SessionEngine:
             cap = options.budget
             cap_reason = f"Reached this session's budget of {Amount(plan.asset, cap).format()}; stopped."
         first = min(cap, tick_cost)
-        local_id = uuid.uuid4().hex
-        self.history.create(
-            local_id=local_id,
-            account=self.account,
-            network=self.network.key,
-            chain_id=self.network.chain_id,
+        local_id = self._record_start(
+            plan,
+            plan.asset,
+            plan.price,
+            cap,
             funding="escrow",
+            chain_id=self.network.chain_id,
             channel_id=cid,
-            provider_url=plan.provider_url,
-            provider_name=plan.provider.name,
-            provider_address=plan.provider.pay_to,
-            service_id=plan.service.id,
-            service_name=plan.service.name,
-            category=plan.service.category,
-            service_type=plan.service.type.value,
-            asset_symbol=plan.asset.symbol,
-            asset_address=plan.asset.address,
-            decimals=plan.asset.decimals,
-            rate_amount=plan.price.amount,
-            rate_unit=plan.price.unit,
-            tick_seconds=plan.tick_seconds,
-            grace_seconds=plan.grace_seconds,
-            budget=cap,
             channel_base=base,
             signed=base,
             acked=base,
-            status="starting",
-            started_at=rt.now(),
         )
         live = LiveSession(
             local_id=local_id,
@@ -540,31 +551,8 @@ class SessionEngine:
                 "The Zcash permission ran out; stopped. Buy a new one on the Zcash page, or allow the "
                 "escrow channel to take over when you start a session."
             )
-        local_id = uuid.uuid4().hex
-        self.history.create(
-            local_id=local_id,
-            account=self.account,
-            network=self.network.key,
-            chain_id=None,
-            funding="zcash",
-            zcash_permission_id=options.permission_id,
-            provider_url=plan.provider_url,
-            provider_name=plan.provider.name,
-            provider_address=plan.provider.pay_to,
-            service_id=plan.service.id,
-            service_name=plan.service.name,
-            category=plan.service.category,
-            service_type=plan.service.type.value,
-            asset_symbol=ZEC.symbol,
-            asset_address=None,
-            decimals=ZEC.decimals,
-            rate_amount=price.amount,
-            rate_unit=price.unit,
-            tick_seconds=plan.tick_seconds,
-            grace_seconds=plan.grace_seconds,
-            budget=cap,
-            status="starting",
-            started_at=rt.now(),
+        local_id = self._record_start(
+            plan, ZEC, price, cap, funding="zcash", chain_id=None, zcash_permission_id=options.permission_id
         )
         try:
             remote = await client.start_zcash_session(options.permission_id, plan.service.id, token)
