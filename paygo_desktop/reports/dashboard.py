@@ -92,6 +92,9 @@ def zcash_summary(store: Store, now: datetime) -> ZcashSummary:
     )
 
 
+BALANCES_TIMEOUT = 20.0  # seconds
+
+
 def escrow_channels(
     store: Store, account: str, network: str, chain_id: int, assets: list[Asset]
 ) -> dict[str, Asset]:
@@ -162,39 +165,33 @@ async def chain_balances(
         await w3.provider.disconnect()
 
 
-def load_balances(ctx: Any) -> list[Balance]:
-    """Blocking, for a worker thread: the active account's balances on the current network."""
+async def load_balances(ctx: Any) -> list[Balance]:
+    """The active account's balances on the current network, read on the app's event loop (like every
+    other chain read: web3's HTTP sessions belong to one loop) and given up after ``BALANCES_TIMEOUT``."""
+    import asyncio
+
     account = ctx.settings.active_account
     if not account:
         return []
     network = ctx.network
     tokens = list(ctx.known_tokens(network))
     channels = escrow_channels(ctx.store, account, network.key, network.chain_id, [network.native, *tokens])
+    reading = chain_balances(
+        rpc_url=network.rpc_url,
+        account=account,
+        native=network.native,
+        tokens=tokens,
+        vault_address=ctx.vault_address(network),
+        channels=channels,
+    )
     try:
-        return _read_balances(network, account, tokens, ctx.vault_address(network), channels)
+        return await asyncio.wait_for(reading, BALANCES_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
     except Exception as exc:
         if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
             raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
         raise
-
-
-def _read_balances(
-    network: Any, account: str, tokens: list[Asset], vault: str | None, channels: dict[str, Asset]
-) -> list[Balance]:
-    import asyncio
-
-    return asyncio.run(
-        chain_balances(
-            rpc_url=network.rpc_url,
-            account=account,
-            native=network.native,
-            tokens=tokens,
-            vault_address=vault,
-            channels=channels,
-        )
-    )
 
 
 def now_utc() -> datetime:

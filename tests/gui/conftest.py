@@ -67,10 +67,14 @@ def event_loop_qt(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     # callback of this loop, and a plain shutdown(wait=True) would then wait for ever.
     executor.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + 30
-    for thread in list(getattr(executor, "_threads", ())):
+    threads = list(getattr(executor, "_threads", ()))
+    for thread in threads:
         while thread.is_alive() and time.monotonic() < deadline:
             qapp.processEvents()
             thread.join(0.02)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    if stuck:  # closing the loop would join them for ever: hand it an idle executor, and say so below
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
     for _ in range(3):  # deliver what the workers reported, while the loop can still take it
         qapp.processEvents()
     qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -81,6 +85,7 @@ def event_loop_qt(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
         qapp.aboutToQuit.disconnect(loop._after_run_forever)
     loop.close()
     asyncio.set_event_loop(None)
+    assert not stuck, f"worker threads still busy 30 s after the test: {stuck}"
 
 
 def cheap_wallet(ctx: AppContext) -> Any:

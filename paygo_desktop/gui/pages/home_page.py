@@ -280,7 +280,7 @@ class HomePage(Page):
                 self.balances or [], f"Balances could not be read from {network.name}: {message}"
             )
 
-        self.runner.run(load_balances, self.ctx, on_success=done, on_error=failed, name="home-balances")
+        self.runner.run(load_balances(self.ctx), on_success=done, on_error=failed, name="home-balances")
 
     def _fill_balances(self, balances: list[Balance], note: str) -> None:
         self.balance_table.setRowCount(len(balances))

@@ -39,6 +39,16 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
 
 LIVE_REFRESH_MS = 5_000
+VENDOR_READ_TIMEOUT = 120.0  # seconds: the first read syncs the vault's Claimed events
+
+
+def run_bounded(work: Any) -> Any:
+    """Run ``work`` (a coroutine) to its end in this worker thread, or give up after the timeout with a
+    message: a node or provider that accepts a connection and never answers must not hold a thread."""
+    try:
+        return asyncio.run(asyncio.wait_for(work, VENDOR_READ_TIMEOUT))
+    except TimeoutError:
+        raise UserFacingError("The provider or the network did not answer in time; try again.") from None
 
 
 def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right_from: int = 1) -> None:
@@ -249,7 +259,7 @@ class VendorPage(Page):
                 )
                 return account, overview
 
-        return asyncio.run(work())
+        return run_bounded(work())
 
     def connect_provider(self, *, keep_message: bool = False) -> None:
         url = self.provider.currentText().strip()
@@ -413,7 +423,7 @@ class VendorPage(Page):
                 async with ProviderClient(url) as client:
                     return await claim_now(client, ctx.wallet.local_account(account), rpc_url, say)
 
-            return asyncio.run(run())
+            return run_bounded(run())
 
         self.message.clear_message()
         self.claim_button.setEnabled(False)
