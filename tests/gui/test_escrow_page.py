@@ -355,5 +355,9 @@ def test_a_pending_transaction_survives_a_restart_and_can_be_sped_up(
     qtbot.waitUntil(lambda: flow.state.record.tx_hash != sent.tx_hash, timeout=TIMEOUT)
     chain.rpc("evm_mine")
     qtbot.waitUntil(lambda: flow.state.phase == "done", timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: tx_statuses(page) == ["Confirmed", "Replaced"], timeout=TIMEOUT)
+
+    def settled() -> None:  # on a timeout pytest-qt reports the last statuses seen
+        assert tx_statuses(page) == ["Confirmed", "Replaced"], tx_statuses(page)
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
     assert chain.eth(RECIPIENT) >= 10**17
