@@ -367,9 +367,16 @@ class ProviderClient:
         body = {"seq": seq, "cumulativeAmount": str(cumulative_amount), "signature": sig}
         return self._model(m.VoucherAck, await self._request("POST", path, json_body=body))
 
-    async def stop_session(self, session_id: str) -> m.StopResponse:
+    async def stop_session(
+        self, session_id: str, final_voucher: tuple[int, int, str] | None = None
+    ) -> m.StopResponse:
+        """Stop a session; ``final_voucher`` = (seq, cumulativeAmount, signature) settles it at that total."""
         path = routes.STREAM_STOP.format(session_id=quote(session_id, safe=""))
-        return self._model(m.StopResponse, await self._request("PATCH", path))
+        body = None
+        if final_voucher is not None:
+            seq, cumulative, signature = final_voucher
+            body = {"finalVoucher": {"seq": seq, "cumulativeAmount": str(cumulative), "signature": signature}}
+        return self._model(m.StopResponse, await self._request("PATCH", path, json_body=body))
 
     async def get_session(self, session_id: str) -> m.SessionInfo:
         path = routes.STREAM.format(session_id=quote(session_id, safe=""))

@@ -381,6 +381,15 @@ class CloseAuth(WireModel):
     signature: Signature
 
 
+class StopRequest(RequestModel):
+    """Optional body of PATCH stop: the payer's final voucher for exactly the metered cost.
+
+    It may total less than the vouchers sent one tick ahead; the provider settles the session at it when it
+    covers the seconds the provider counted (see the reference provider's stop rules)."""
+
+    final_voucher: VoucherRequest | None = None
+
+
 class StopResponse(WireModel):
     receipt: Receipt
     close: CloseAuth

@@ -455,8 +455,8 @@ def create_app(
         return await core.voucher(session_id, req)
 
     @app.patch(routes.STREAM_STOP, response_model=m.StopResponse)
-    async def stop(session_id: SessionIdPath) -> m.StopResponse:
-        return await core.stop(session_id)
+    async def stop(session_id: SessionIdPath, req: m.StopRequest | None = None) -> m.StopResponse:
+        return await core.stop(session_id, None if req is None else req.final_voucher)
 
     @app.get(routes.STREAM_CONTENT, response_model=m.ContentResponse)
     async def content(session_id: SessionIdPath, request: Request) -> m.ContentResponse:

@@ -10,6 +10,7 @@ Example (TOML)::
     database = "provider.sqlite3"              # relative to the config file
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
+    settle_tolerance_seconds = 3               # a final voucher may count this much less than we did
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
 
     [[assets]]
@@ -125,6 +126,8 @@ class ProviderConfig(BaseModel):
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
+    # A payer's final voucher may count this many seconds fewer than the provider did (see core._settle).
+    settle_tolerance_seconds: Annotated[int, Field(ge=0, le=60)] = 3
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024

@@ -8,6 +8,9 @@ Rules (server clock, injectable):
 * Within a session, ``cumulativeAmount - startCumulative <= rate.cost(ceil(elapsed)) + rate.cost(tick)``.
 * ``servedUntil = startedAt + seconds paid``; the session expires (access revoked) once
   ``now > servedUntil + graceSeconds``. Checked by a background task and lazily on each request.
+* Stop settles a live session at the payer's final voucher for exactly its metered cost, which may be
+  below the vouchers signed one tick ahead, when it covers the seconds counted here (``_settle``). The
+  channel's cursor moves down to it; the next session starts from the cursor (else from what is claimed).
 
 Concurrency and chain reads: the voucher signature is checked before any lock; sessions of different
 channels run concurrently (one asyncio lock per channel). The channel's on-chain state is cached
@@ -306,11 +309,13 @@ class ProviderCore:
                     live = db.get(SessionRow, ch.live_session_id)
                     if live is not None and not self._expire_if_late(live, ch, now):
                         raise ApiError(409, "channel_busy", "this channel already has a live session")
-                known = int(ch.last_cumulative) if ch is not None else 0
+                known = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
             st = await self.fresh_state(cid)
             if st.deposited == 0:
                 raise ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(cid, st))
-            baseline = max(known, st.claimed)
+            # the cursor this provider holds (after a settled stop it can be below what was claimed: the
+            # difference was paid ahead and is credited to this session), else what was claimed
+            baseline = known if known is not None else st.claimed
             tick_cost = service.rate.cost(service.tick_seconds)
             if coverage(st) < baseline + tick_cost:
                 raise ApiError(
@@ -481,15 +486,25 @@ class ProviderCore:
                 expires_at=int(row.served_until + row.grace_seconds),
             )
 
-    async def stop(self, session_id: str) -> m.StopResponse:
+    async def stop(self, session_id: str, final: m.VoucherRequest | None = None) -> m.StopResponse:
+        """End a session: its signed receipt and a Close for the channel's cursor.
+
+        ``final``, the payer's voucher for exactly its metered cost, settles a live session at that total
+        (see ``_settle``); without it the session is billed at the highest voucher held.
+        """
         rt = self.rt
         meta = self._session_meta(session_id)
+        sig_ok = final is None or await self.voucher_signed(
+            meta.channel, final.cumulative_amount, final.signature
+        )
         async with self.channel_lock(meta.channel_hex):
             now = self.clock()
             with self.store.tx() as db:
                 row, ch = self._load(db, session_id)
                 self._expire_if_late(row, ch, now)
                 if row.status == m.SessionStatus.live.value:
+                    if final is not None:
+                        self._settle(row, ch, final, sig_ok, now)
                     row.status = m.SessionStatus.ended.value
                     row.ended_at = min(now, max(row.served_until, row.started_at))
                     if ch.live_session_id == row.id:
@@ -513,16 +528,56 @@ class ProviderCore:
                     row.receipt_json = receipt.model_dump_json(by_alias=True)
                 receipt = m.Receipt.model_validate_json(row.receipt_json)
                 channel = self._channel_of(ch)
-                final = int(ch.last_cumulative)
+                final_amount = int(ch.last_cumulative)
         st = await self.channel_state(channel.id)
-        sig = sign_close(self.account, rt.domain, channel, final, st.close_nonce)
+        sig = sign_close(self.account, rt.domain, channel, final_amount, st.close_nonce)
         close = m.CloseAuth(
             channel_id="0x" + channel.id.hex(),
-            final_amount=final,
+            final_amount=final_amount,
             nonce=st.close_nonce,
             signature="0x" + sig.hex(),
         )
         return m.StopResponse(receipt=receipt, close=close)
+
+    def _settle(
+        self, row: SessionRow, ch: ChannelRow, final: m.VoucherRequest, sig_ok: bool, now: float
+    ) -> None:
+        """Take the payer's final voucher as the live session's total, or raise a 4xx saying why not.
+
+        It must be signed by the channel's signer, come after the last voucher, lie between the session's
+        start and the most already signed (a final voucher pays no more than the vouchers did), and cover
+        the seconds this provider counted, less ``settle_tolerance_seconds`` for the payer's meter
+        starting one round trip later and stopping one earlier. It then becomes the channel's cursor:
+        the voucher signed one tick ahead is never claimed, and the next session on the channel starts
+        from this total (if that voucher was claimed already, the next session's first seconds are the
+        credit).
+        """
+        start, last = int(row.start_cumulative), int(row.cumulative)
+        if not sig_ok:
+            raise ApiError(400, "bad_signature", "the final voucher is not signed by the channel's signer")
+        if final.seq <= row.seq:
+            raise ApiError(409, "seq_not_monotonic", f"seq must be greater than {row.seq}")
+        if not start <= final.cumulative_amount <= last:
+            raise ApiError(
+                422,
+                "final_voucher_out_of_range",
+                f"the final voucher must total between {start} and {last}, what the vouchers signed",
+            )
+        rate = session_rate(row)
+        counted = max(0, math.floor(min(now, row.served_until) - row.started_at))
+        owed = rate.cost(max(0, counted - self.config.settle_tolerance_seconds))
+        if final.cumulative_amount - start < owed:
+            raise ApiError(
+                422,
+                "final_voucher_too_low",
+                f"the final voucher pays for less than the {counted} s counted (at least {start + owed})",
+            )
+        row.seq = final.seq
+        row.cumulative = str(final.cumulative_amount)
+        row.served_until = row.started_at + rate.seconds_paid(final.cumulative_amount - start)
+        ch.last_cumulative = str(final.cumulative_amount)
+        ch.last_signature = final.signature
+        ch.last_seq = final.seq
 
     def session(self, session_id: str) -> m.SessionInfo:
         with self.store.tx() as db:

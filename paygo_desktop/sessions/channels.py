@@ -31,6 +31,13 @@ def coverage(state: ChannelState) -> int:
     return max(0, state.escrow - state.pending_withdraw)
 
 
+def channel_base(provider_cursor: int | None, claimed: int) -> int:
+    """Where the next session's vouchers start: the cursor the provider holds for the channel (its last
+    voucher, or a settled final voucher, which can be below what was claimed: that difference was paid
+    ahead and is credited), or what was claimed on chain when the provider holds nothing."""
+    return claimed if provider_cursor is None else provider_cursor
+
+
 @dataclass(frozen=True)
 class Funding:
     """The transactions a deposit sent (hashes), for the activity log and the summary."""

@@ -36,7 +36,7 @@ from paygo_desktop.protocol.client import (
     ProviderUnreachable,
     verify_quote,
 )
-from paygo_desktop.sessions.channels import coverage, deposit, session_channel
+from paygo_desktop.sessions.channels import channel_base, coverage, deposit, session_channel
 from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
 from paygo_desktop.sessions.history import SessionHistory
 from paygo_desktop.sessions.live import LiveSession, SessionEvent
@@ -205,15 +205,17 @@ class SessionEngine:
             for n in info.networks
         )
 
-    async def _provider_cursor(self, client: ProviderClient, channel: Channel, domain: VaultDomain) -> int:
-        """The cumulative the provider holds for the channel (its signature checked), 0 if none."""
+    async def _provider_cursor(
+        self, client: ProviderClient, channel: Channel, domain: VaultDomain
+    ) -> int | None:
+        """The cumulative the provider holds for the channel (its signature checked), None if none."""
         try:
             info = await client.get_channel(channel.id)
         except NotFound:
-            return 0
+            return None
         last = info.last_voucher
         if last is None:
-            return 0
+            return None
         if not verify_voucher(domain, channel, last.cumulative_amount, last.signature):
             raise SessionError("The provider reports a last voucher for your channel that you did not sign.")
         return last.cumulative_amount
@@ -226,8 +228,8 @@ class SessionEngine:
         try:
             held = await self._provider_cursor(self.rt.client(plan.provider_url), channel, domain)
         except ProviderError:
-            held = 0
-        room = max(0, coverage(state) - max(held, state.claimed))
+            held = None
+        room = max(0, coverage(state) - channel_base(held, state.claimed))
         shown = Amount(plan.asset, room).format(max_decimals=6)
         label = (
             f"Escrow channel with {plan.provider.name}: {shown} available"
@@ -372,8 +374,8 @@ class SessionEngine:
             await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
         state = await self._chain(lambda: vault.channel_state(channel))
         held = await self._provider_cursor(client, channel, domain)
-        base = max(held, state.claimed)
-        confirmed = self.history.channel_acked(cid)
+        base = channel_base(held, state.claimed)
+        confirmed = self.history.channel_cursor(cid)
         if confirmed > base:
             raise SessionError(
                 f"{plan.provider.name} reports less for your channel than it confirmed before "

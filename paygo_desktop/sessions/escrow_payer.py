@@ -12,9 +12,13 @@ Rules (``Meter`` does the arithmetic, on the engine's monotonic clock):
   one tick ahead.
 * The cap is the user's budget, or the channel's coverage when it holds less; the session stops there.
   Under 20% left, one ``low_funds`` event.
-* Stop: the meter stops; a final voucher tops the signed amount up to exactly the metered cost if the
-  meter passed it (a late loop); PATCH stop returns the provider's signed receipt, checked against the
-  provider's key, our vouchers and our meter. The session's cost is what the provider holds for it.
+* Stop: the meter stops. If the meter passed the signed amount (a late loop), a voucher tops it up to
+  exactly the metered cost; if the vouchers paid ahead of it (the usual case: one tick ahead), PATCH stop
+  carries a final voucher for exactly the metered cost and the provider settles the session at it. The
+  provider's signed receipt is checked against its key, our vouchers and our meter: the number shown,
+  the vouchers and the receipt agree to the base unit. A provider that refuses the final voucher bills
+  what it holds (at most one tick ahead), and the summary says so. The session's cost is what the
+  provider's receipt holds it to.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ class EscrowSession:
         self.seq = 0
         self.lock = asyncio.Lock()
         self.stop_response: m.StopResponse | None = None
+        self.final_voucher: int | None = None  # the session amount of the final voucher sent with stop
+        self.settle_refused: str | None = None  # the provider's reason, when it did not settle at it
 
     @property
     def asset_amount(self) -> Any:
@@ -264,10 +270,7 @@ class EscrowSession:
         receipt: m.Receipt | None = None
         problem: str | None = None
         try:
-            assert live.remote_id is not None
-            self.stop_response = await asyncio.wait_for(
-                self.client.stop_session(live.remote_id), timeout=self.rt.request_timeout
-            )
+            self.stop_response = await self._stop_remote(metered, settle=not ending.provider_gone)
             receipt = self.stop_response.receipt
         except (ProviderError, TimeoutError) as exc:
             problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}"
@@ -276,8 +279,10 @@ class EscrowSession:
         cost = live.acked
         if receipt is not None:
             receipt_ok, cost, problem = self.check_receipt(receipt, seconds)
+            if receipt_ok and self.settled(receipt):
+                self.rt.history.settle_final(live.local_id, receipt.final_cumulative)
         status = "failed" if ending.failed else "stopped"
-        exposure = live.signed - cost
+        exposure = live.signed - max(live.acked, cost)
         message = self._message(ending, status, seconds, cost, metered, receipt_ok, problem, exposure)
         live.stop_reason = ending.reason
         rt = self.rt
@@ -308,22 +313,55 @@ class EscrowSession:
             status=status,
         )
 
+    async def _stop_remote(self, metered: int, *, settle: bool) -> m.StopResponse:
+        """PATCH stop; with a final voucher for exactly ``metered`` when the vouchers paid ahead of it.
+
+        A provider that refuses the final voucher (a 4xx) is asked again without it and bills what it
+        holds; its reason is kept for the summary."""
+        live = self.live
+        assert live.remote_id is not None
+        final: tuple[int, int, str] | None = None
+        if settle and metered < live.signed:
+            async with self.lock:
+                signature = await self.sign(metered)
+                self.seq += 1
+                cumulative = self.base + metered
+                self.rt.history.add_voucher(live.local_id, self.seq, cumulative, signature, self.channel_hex)
+                final = (self.seq, cumulative, signature)
+                self.final_voucher = metered
+        timeout = self.rt.request_timeout
+        try:
+            return await asyncio.wait_for(self.client.stop_session(live.remote_id, final), timeout)
+        except ProviderHTTPError as exc:
+            if final is None or exc.status >= 500:
+                raise
+            log.info("final voucher of %s refused: %s", live.local_id, exc.provider_message)
+            self.settle_refused = exc.provider_message
+            self.final_voucher = None
+            return await asyncio.wait_for(self.client.stop_session(live.remote_id), timeout)
+
+    def settled(self, receipt: m.Receipt) -> bool:
+        """Did the provider settle the session at the final voucher we sent with stop?"""
+        return self.final_voucher is not None and receipt.final_cumulative == self.base + self.final_voucher
+
     def check_receipt(self, receipt: m.Receipt, seconds: int) -> tuple[bool, int, str | None]:
         """(receipt_ok, this session's cost, the problem if any).
 
-        The cost is what the provider holds for the session, which can only lie between what it confirmed
-        and what we signed; a receipt outside that, with another session or channel, a wrong signature or
-        seconds that disagree with our meter beyond the rounding is not ok.
+        The cost is what the provider's receipt holds the session to: our final voucher when it settled
+        at it, else what it holds, which can only lie between what it confirmed and what we signed. A
+        receipt outside that, with another session or channel, a wrong signature or seconds that disagree
+        with our meter beyond the rounding is not ok.
         """
         live = self.live
         final = receipt.final_cumulative - self.base
-        cost = min(live.signed, max(live.acked, final))
+        settled = self.settled(receipt)
+        cost = final if settled else min(live.signed, max(live.acked, final))
         problems: list[str] = []
         if not verify_receipt(receipt, self.plan.provider):
             problems.append("its signature is not the provider's")
         if receipt.session_id != live.remote_id or receipt.channel_id != self.channel_hex:
             problems.append("it names another session or channel")
-        if not live.acked <= final <= live.signed:
+        if not settled and not live.acked <= final <= live.signed:
             problems.append(
                 f"it says {self.asset_amount(max(0, final))}, but the vouchers confirmed "
                 f"{self.asset_amount(live.acked)} and signed {self.asset_amount(live.signed)}"
@@ -357,7 +395,11 @@ class EscrowSession:
         ]
         if cost > metered:
             parts.append(f"{fmt(cost - metered)} of it paid ahead for the rest of the last tick.")
-        if receipt_ok:
+        if self.settle_refused:
+            parts.append(f"The provider did not settle at the meter: {self.settle_refused}.")
+        if receipt_ok and cost == metered:
+            parts.append("The provider's receipt matches the meter to the base unit.")
+        elif receipt_ok:
             parts.append("The provider's receipt checks out.")
         elif problem:
             parts.append(problem)

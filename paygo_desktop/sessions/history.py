@@ -214,6 +214,23 @@ class SessionHistory:
                     voucher.acked_at = utcnow()
             row.acked = str(max(int(row.acked), cumulative))
 
+    def settle_final(self, local_id: str, cumulative: int) -> None:
+        """The provider's receipt settled the session at our final voucher for ``cumulative`` (which may be
+        below vouchers confirmed one tick ahead): mark it confirmed and make it the session's ``acked``.
+
+        Spending is settled separately (``settle_spending``)."""
+        with self._store.session() as s:
+            row = self._row(s, local_id)
+            for voucher in s.scalars(
+                select(SessionVoucherRow).where(
+                    SessionVoucherRow.session_id == row.id,
+                    SessionVoucherRow.cumulative == str(cumulative),
+                    SessionVoucherRow.acked_at.is_(None),
+                )
+            ).all():
+                voucher.acked_at = utcnow()
+            row.acked = str(cumulative)
+
     def vouchers(self, local_id: str) -> list[tuple[int, int, bool]]:
         """(seq, cumulative, acked) of every voucher of a session, in order."""
         with self._store.session() as s:
@@ -225,15 +242,35 @@ class SessionHistory:
             ).all()
             return [(v.seq, int(v.cumulative), v.acked_at is not None) for v in rows]
 
-    def channel_acked(self, channel_id: str) -> int:
-        """The highest cumulative the provider confirmed on this channel, over every session."""
+    def channel_cursor(self, channel_id: str) -> int:
+        """The cumulative the provider last confirmed holding on this channel, over every session: the
+        newest confirmed voucher. A settled final voucher counts, so the cursor can move down to it."""
         with self._store.session() as s:
-            values = s.scalars(
+            value = s.scalar(
+                select(SessionVoucherRow.cumulative)
+                .where(SessionVoucherRow.channel_id == channel_id, SessionVoucherRow.acked_at.is_not(None))
+                .order_by(SessionVoucherRow.id.desc())
+                .limit(1)
+            )
+            return 0 if value is None else int(value)
+
+    def channel_committed(self, channel_id: str) -> int:
+        """What this app's vouchers commit on the channel: the provider's cursor, or more if a voucher
+        signed after it was never confirmed (the provider may hold it). Used for what is left to spend."""
+        with self._store.session() as s:
+            newest_acked = s.scalar(
+                select(SessionVoucherRow.id)
+                .where(SessionVoucherRow.channel_id == channel_id, SessionVoucherRow.acked_at.is_not(None))
+                .order_by(SessionVoucherRow.id.desc())
+                .limit(1)
+            )
+            later = s.scalars(
                 select(SessionVoucherRow.cumulative).where(
-                    SessionVoucherRow.channel_id == channel_id, SessionVoucherRow.acked_at.is_not(None)
+                    SessionVoucherRow.channel_id == channel_id,
+                    SessionVoucherRow.id > (newest_acked if newest_acked is not None else 0),
                 )
             ).all()
-            return max((int(v) for v in values), default=0)
+        return max([self.channel_cursor(channel_id), *(int(v) for v in later)])
 
     def channel_signed(self, channel_id: str) -> int:
         """The highest cumulative ever signed on this channel."""

@@ -71,14 +71,27 @@ async def _reconcile_escrow(rt: Runtime, record: SessionRecord) -> RecoveryRepor
     was_live = remote.status is m.SessionStatus.live
     stopped = await client.stop_session(remote_id)
     receipt = stopped.receipt
+    # settled at our final voucher (sent with a stop whose answer the app did not live to see)?
+    settled = receipt.final_cumulative < record.acked and any(
+        cumulative == receipt.final_cumulative for _, cumulative, _ in rt.history.vouchers(record.local_id)
+    )
     ok = (
         verify_receipt(receipt, info)
         and receipt.session_id == remote_id
         and receipt.channel_id == record.channel_id
-        and record.acked <= receipt.final_cumulative <= record.signed
+        and (settled or record.acked <= receipt.final_cumulative <= record.signed)
         and receipt.amount == receipt.final_cumulative - record.channel_base
     )
-    return _settle(rt, record, receipt.final_cumulative, receipt, ok, was_live=was_live, remote_id=remote_id)
+    return _settle(
+        rt,
+        record,
+        receipt.final_cumulative,
+        receipt,
+        ok,
+        was_live=was_live,
+        remote_id=remote_id,
+        settled=settled and ok,
+    )
 
 
 def _settle(
@@ -90,11 +103,16 @@ def _settle(
     *,
     was_live: bool,
     remote_id: str | None = None,
+    settled: bool = False,
 ) -> RecoveryReport:
-    """Record what the provider holds (clamped to what was confirmed and signed) as the session's end."""
-    final = min(record.signed, max(record.acked, held))
+    """Record what the provider holds (clamped to what was confirmed and signed, unless its receipt
+    settled at our own final voucher) as the session's end."""
+    final = held if settled else min(record.signed, max(record.acked, held))
     cost = final - record.channel_base
-    rt.history.mark_delivered(record.local_id, final)
+    if settled:
+        rt.history.settle_final(record.local_id, final)
+    else:
+        rt.history.mark_delivered(record.local_id, final)
     rt.history.settle_spending(record.local_id, cost)
     seconds = receipt.seconds if receipt is not None else record.seconds
     outcome = "still_running_stopped" if was_live else "settled"

@@ -219,3 +219,100 @@ def test_withdraw_request_triggers_immediate_claim(server: Server, client: Provi
     while env.run(env.vault.channel_state(ch)).claimed != 2 * TICK_COST:
         assert time.monotonic() < deadline, "provider did not claim after WithdrawRequested"
         time.sleep(0.1)
+
+
+def test_stop_settles_at_the_payers_final_voucher_for_exactly_the_metered_cost(
+    server: Server, client: ProviderClient
+) -> None:
+    """Vouchers pay one tick ahead; the final voucher sent with stop brings the bill down to the meter.
+
+    The Close and the channel's cursor follow it, the claimer claims it (not the voucher ahead), and the
+    next session starts from it."""
+    env = server.env
+    info = env.run(client.provider_info())
+    ch = open_channel(env, 1_000_000)
+    s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
+    server.clock.advance(TICK)
+    env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
+    server.clock.advance(2.4)  # 7.4 s in; the payer's meter says 7,400 base units
+    metered = 7_400
+    stopped = env.run(client.stop_session(s.session_id, (2, metered, "0x" + voucher(env, ch, metered).hex())))
+    r = stopped.receipt
+    assert verify_receipt(r, info)
+    assert r.amount == r.final_cumulative == metered and r.seconds == 7
+    assert stopped.close.final_amount == metered
+    assert verify_close(env.domain(), ch, metered, stopped.close.nonce, stopped.close.signature)
+    channel = env.run(client.get_channel(ch.id))
+    assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == metered
+
+    claim = env.run(client.claim_now(env.provider))
+    assert claim.tx_hash is not None
+    assert env.run(env.vault.channel_state(ch)).claimed == metered  # not the 10,000 signed ahead
+
+    with pytest.raises(Conflict, match="at least 7400"):
+        env.run(client.start_session(SVC, ch, metered - 1, voucher(env, ch, metered - 1)))
+    s2 = env.run(client.start_session(SVC, ch, metered + TICK_COST, voucher(env, ch, metered + TICK_COST)))
+    assert s2.quote.start_cumulative == metered
+
+
+def test_a_paid_ahead_voucher_claimed_mid_session_is_credited_to_the_next_session(
+    server: Server, client: ProviderClient
+) -> None:
+    """The claimer may claim the voucher one tick ahead while the session runs; the settled total is
+    still what the next session counts from, so across both sessions the chain takes what was used."""
+    env = server.env
+    ch = open_channel(env, 1_000_000)
+    s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
+    server.clock.advance(TICK)
+    env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
+    env.run(client.claim_now(env.provider))  # claims 10,000 while only ~5 s are used
+    assert env.run(env.vault.channel_state(ch)).claimed == 2 * TICK_COST
+    server.clock.advance(1)  # 6 s used
+    stopped = env.run(client.stop_session(s.session_id, (2, 6_000, "0x" + voucher(env, ch, 6_000).hex())))
+    assert stopped.receipt.amount == 6_000 and stopped.close.final_amount == 6_000
+
+    # the next session starts at 6,000: its first 4 s were already paid on chain
+    s2 = env.run(client.start_session(SVC, ch, 6_000 + TICK_COST, voucher(env, ch, 6_000 + TICK_COST)))
+    assert s2.quote.start_cumulative == 6_000
+    server.clock.advance(TICK)
+    total = 6_000 + 2 * TICK_COST
+    env.run(client.send_voucher(s2.session_id, 1, total, voucher(env, ch, total)))
+    server.clock.advance(2)  # 7 s used in the second session
+    used = 6_000 + 7_000
+    done = env.run(client.stop_session(s2.session_id, (2, used, "0x" + voucher(env, ch, used).hex())))
+    assert done.receipt.amount == 7_000 and done.receipt.final_cumulative == used
+    env.run(client.claim_now(env.provider))
+    assert env.run(env.vault.channel_state(ch)).claimed == used  # 6 s + 7 s, to the base unit
+
+
+def test_a_final_voucher_that_is_too_low_out_of_range_or_forged_is_refused_and_changes_nothing(
+    server: Server, client: ProviderClient
+) -> None:
+    env = server.env
+    ch = open_channel(env, 1_000_000)
+    s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
+    server.clock.advance(TICK)
+    env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
+    server.clock.advance(3)  # 8 s counted; up to 3 s less is accepted (the payer's meter lags)
+
+    def refused(seq: int, amount: int, signature: str) -> ProviderHTTPError:
+        with pytest.raises(ProviderHTTPError) as err:
+            env.run(client.stop_session(s.session_id, (seq, amount, signature)))
+        return err.value
+
+    sig = lambda amount: "0x" + voucher(env, ch, amount).hex()  # noqa: E731
+    low = refused(2, 4_999, sig(4_999))
+    assert low.status == 422 and low.code == "final_voucher_too_low"
+    high = refused(2, 2 * TICK_COST + 1, sig(2 * TICK_COST + 1))
+    assert high.status == 422 and high.code == "final_voucher_out_of_range"
+    stale = refused(1, 8_000, sig(8_000))
+    assert stale.status == 409 and stale.code == "seq_not_monotonic"
+    forged = refused(2, 8_000, sig(9_000))
+    assert forged.status == 400 and forged.code == "bad_signature"
+    # nothing changed: the session is still live and a plain stop bills the voucher held
+    assert env.run(client.get_session(s.session_id)).status is m.SessionStatus.live
+    stopped = env.run(client.stop_session(s.session_id))
+    assert stopped.receipt.amount == 2 * TICK_COST and stopped.close.final_amount == 2 * TICK_COST
+    # a final voucher for a session that is over is not taken either: the receipt stands
+    again = env.run(client.stop_session(s.session_id, (3, 8_000, sig(8_000))))
+    assert again.receipt == stopped.receipt

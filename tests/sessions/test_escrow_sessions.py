@@ -9,6 +9,7 @@ import pytest
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, verify_receipt
+from paygo_desktop.sessions.escrow_payer import EscrowSession
 from paygo_desktop.sessions.history import HistoryFilter
 from paygo_desktop.sessions.live import SessionEvent
 from paygo_desktop.sessions.plan import SessionError, StartOptions
@@ -44,27 +45,33 @@ def test_start_vouchers_stop_receipt_and_the_providers_claim_on_chain(world: Wor
         receipt = summary.receipt
         assert isinstance(receipt, m.Receipt) and summary.receipt_ok
         assert verify_receipt(receipt, plan.provider)
-        # paid one tick ahead: the receipt, the last voucher and the cost agree to the base unit
-        assert receipt.amount == receipt.final_cumulative == live.signed == summary.cost == 4 * TICK_COST
-        assert summary.metered == live.meter.cost() == 17 * RATE and summary.paid_ahead == 3 * RATE
+        # the vouchers paid one tick ahead; the final voucher sent with stop settles at exactly the meter:
+        # the number shown, the vouchers and the receipt agree to the base unit
+        assert receipt.amount == receipt.final_cumulative == summary.cost == 17 * RATE
+        assert summary.metered == live.meter.cost() == 17 * RATE and summary.paid_ahead == 0
+        assert live.signed == 4 * TICK_COST  # the highest voucher signed, now superseded by the receipt
         assert receipt.seconds == summary.seconds == 17
+        assert "matches the meter to the base unit" in summary.message
         assert live.status == "stopped" and engine.live() == []
 
         record = engine.history.get(live.local_id)
         assert record is not None and record.status == "stopped" and record.receipt_ok is True
-        assert record.cost == 4 * TICK_COST and record.seconds == 17 and record.signed == 4 * TICK_COST
+        assert record.cost == 17 * RATE and record.seconds == 17 and record.signed == 4 * TICK_COST
         assert engine.history.spent(live.local_id) == record.cost
         vouchers = engine.history.vouchers(live.local_id)
-        assert [v[1] for v in vouchers] == [TICK_COST * k for k in range(1, 5)] and all(
-            v[2] for v in vouchers
-        )
+        assert [v[1] for v in vouchers] == [TICK_COST * k for k in range(1, 5)] + [17 * RATE]
+        assert all(v[2] for v in vouchers)
+        assert engine.history.channel_cursor(live.channel_id or "") == 17 * RATE
+        assert engine.history.channel_committed(live.channel_id or "") == 17 * RATE  # the Escrow page's
 
         async with ProviderClient(world.provider.url) as client:
+            channel = await client.get_channel(live.channel_id or "")
+            assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == 17 * RATE
             claim = await client.claim_now(world.provider.key)
             assert claim.tx_hash is not None
         channel_state = await env.vault.channel_state(bytes.fromhex(live.channel_id[2:]))
-        assert channel_state.claimed == 4 * TICK_COST
-        assert await engine.refresh_claimed(live.local_id) == 4 * TICK_COST == live.claimed
+        assert channel_state.claimed == 17 * RATE  # what the meter showed, not the voucher one tick ahead
+        assert await engine.refresh_claimed(live.local_id) == 17 * RATE == live.claimed
 
     run(env, scenario)
     kinds = [e.kind for e in events]
@@ -86,6 +93,71 @@ def test_a_late_loop_is_caught_up_by_a_final_voucher_for_exactly_the_metered_cos
         assert receipt.amount == receipt.final_cumulative == live.signed == exact
         assert receipt.seconds == summary.seconds == 7
         assert [v[1] for v in engine.history.vouchers(live.local_id)] == [TICK_COST, exact]
+
+    run(world.env, scenario)
+
+
+def test_a_provider_that_counts_more_than_the_meter_bills_the_voucher_held_and_the_summary_says_so(
+    world: World,
+) -> None:
+    """The provider refuses a final voucher that pays for fewer seconds than it counted (beyond its
+    tolerance); the app stops without it, is billed the voucher one tick ahead (never more than was
+    signed), and tells the user, whose receipt check flags the provider's count."""
+
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+        await world.advance(TICK)
+        await until(lambda: live.acked == 2 * TICK_COST, what="voucher 2")
+        world.advance_now(0.5)  # the meter: 5.5 s
+        world.provider.clock.advance(4)  # the provider: 9.5 s, paid through 10 s
+        summary = await engine.stop(live.local_id)
+        receipt = summary.receipt
+        assert isinstance(receipt, m.Receipt) and not summary.receipt_ok
+        assert "it counts 9 s where the meter counted 5 s" in summary.message
+        assert summary.metered == 5_500 and summary.cost == receipt.amount == 2 * TICK_COST
+        assert summary.paid_ahead == 2 * TICK_COST - 5_500
+        assert "did not settle at the meter" in summary.message and "paid ahead" in summary.message
+        vouchers = engine.history.vouchers(live.local_id)
+        assert vouchers[-1][1:] == (5_500, False)  # the refused final voucher stays unconfirmed
+        assert engine.history.channel_cursor(live.channel_id or "") == 2 * TICK_COST
+        assert engine.history.channel_committed(live.channel_id or "") == 2 * TICK_COST
+
+    run(world.env, scenario)
+
+
+def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_receipt(world: World) -> None:
+    """The stop with the final voucher reached the provider, but the app died before the answer: at the
+    next start recovery finds the receipt settled at that voucher and books exactly the metered cost."""
+
+    async def scenario() -> None:
+        crashed = world.engine()
+        plan = await crashed.plan(world.provider.url, SVC)
+        live = await crashed.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+        await world.advance(TICK)
+        await until(lambda: live.acked == 2 * TICK_COST, what="voucher 2")
+        world.advance_now(1.25)  # 6.25 s: the meter says 6,250
+        handle = crashed._handles[live.local_id]
+        for task in (handle.loop_task, handle.drive_task, handle.claims_task):
+            if task is not None:
+                task.cancel()  # the process dies: nothing of it runs any more
+        payer = handle.payer
+        assert isinstance(payer, EscrowSession)
+        await payer._stop_remote(6_250, settle=True)  # what finish() sends; its answer is lost
+
+        engine = world.engine()  # the next start, on the same store
+        [report] = await engine.recover()
+        assert report.outcome == "settled" and report.cost == 6_250
+        record = engine.history.get(live.local_id)
+        assert record is not None and record.status == "recovered" and record.receipt_ok is True
+        assert record.cost == 6_250 and engine.history.spent(live.local_id) == 6_250
+        assert engine.history.channel_cursor(live.channel_id or "") == 6_250
+        # the next session starts from the settled total
+        nxt = await engine.start(plan, StartOptions("escrow", budget=USDC))
+        started = engine.history.get(nxt.local_id)
+        assert started is not None and started.channel_base == 6_250
+        await engine.stop(nxt.local_id)
 
     run(world.env, scenario)
 
@@ -175,14 +247,19 @@ def test_one_session_per_channel_and_the_next_continues_where_the_last_ended(wor
         one = await engine.stop(first.local_id)
         second = await engine.start(plan, StartOptions("escrow", budget=USDC))
         record = engine.history.get(second.local_id)
-        assert record is not None and record.channel_base == one.cost == TICK_COST
+        # the first session settled at its meter (3 s), below its voucher one tick ahead: the second
+        # starts from there, so the second paid ahead is not paid twice
+        assert one.cost == one.metered == 3 * RATE
+        assert record is not None and record.channel_base == one.cost
         await world.advance(TICK)
         await until(lambda: second.acked == 2 * TICK_COST)
         two = await engine.stop(second.local_id)
         assert isinstance(two.receipt, m.Receipt) and two.receipt_ok
-        assert two.receipt.final_cumulative == one.cost + two.cost == 3 * TICK_COST
+        assert two.cost == two.metered == TICK_COST
+        assert two.receipt.final_cumulative == one.cost + two.cost == 3 * RATE + TICK_COST
         channel = await world.client().get_channel(first.channel_id or "")
-        assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == 3 * TICK_COST
+        assert channel.last_voucher is not None
+        assert channel.last_voucher.cumulative_amount == 3 * RATE + TICK_COST
         sessions = engine.history.find(HistoryFilter(provider=world.provider.url))
         assert [s.local_id for s in sessions] == [second.local_id, first.local_id]
 
@@ -209,6 +286,6 @@ def test_sessions_with_two_providers_run_at_the_same_time(world: World) -> None:
             await world.advance(TICK)
             await until(lambda: a.acked == b.acked == 2 * TICK_COST)
             sa, sb = await asyncio.gather(engine.stop(a.local_id), engine.stop(b.local_id))
-            assert sa.receipt_ok and sb.receipt_ok and sa.cost == sb.cost == 2 * TICK_COST
+            assert sa.receipt_ok and sb.receipt_ok and sa.cost == sb.cost == TICK_COST  # TICK s metered
 
         run(env, scenario)

@@ -450,10 +450,11 @@ class EscrowPage(Page):
         return SessionHistory(self.ctx.store).provider_names()
 
     def _signed(self, channel_id: str) -> int:
-        """The highest amount this app's sessions signed on the channel (0 when none did)."""
+        """What this app's sessions committed on the channel (0 when none did): the provider's cursor
+        (a session settled at its meter counts at that), or an unconfirmed voucher signed after it."""
         from paygo_desktop.sessions.history import SessionHistory
 
-        return SessionHistory(self.ctx.store).channel_signed(channel_id.lower())
+        return SessionHistory(self.ctx.store).channel_committed(channel_id.lower())
 
     def _withdrawal_text(self, channel: Any) -> str:
         if channel.withdrawal_ready_at is None:
