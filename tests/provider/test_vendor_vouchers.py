@@ -1,5 +1,6 @@
-"""The vendor's claimable-voucher route (``GET /vendor/vouchers``) on the real provider and anvil: auth,
-content, claims made elsewhere skipped."""
+"""The vendor's claimable-voucher route (``GET /vendor/vouchers``) on the real provider and anvil, and the
+app's claim plan built from it (``escrow.vendor_claims``): auth, content, claims made elsewhere skipped,
+and a voucher that does not check out left out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from paygo_desktop.chain.vouchers import verify_voucher
+from paygo_desktop.escrow.vendor_claims import ClaimError, plan_claim
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, Unauthorized
 from tests.provider.conftest import Server, open_channel, voucher
@@ -76,3 +78,40 @@ def test_claimable_vouchers_are_the_latest_above_what_is_claimed_on_chain(
     result = env.run(client.claim_now(env.provider))
     assert set(result.channels) == set(by_id)
     assert env.run(client.claimable_vouchers(env.provider)) == m.ClaimableVouchers(items=[], total=0)
+
+
+def test_the_apps_claim_plan_checks_every_voucher(server: Server, client: ProviderClient) -> None:
+    env = server.env
+    a, a_total = paid_session(server, client, 3)
+    b, b_total = paid_session(server, client, 2)
+    plan = env.run(plan_claim(client, env.provider, env.vault, env.chain_id))
+    assert plan.summary() == f"2 vouchers: {(a_total + b_total) / 10**6:g} USDC"
+    assert plan.request is not None and plan.request.to == env.vault.address
+    assert plan.request.kind == "vendor-claim" and plan.request.description == "Claim " + plan.summary()
+    assert (plan.skipped, plan.rejected, plan.later) == (0, [], 0)
+
+    # the provider's claimer gets there first: the app's plan finds nothing left, and says so
+    env.run(client.claim_now(env.provider))
+    late = env.run(plan_claim(client, env.provider, env.vault, env.chain_id))
+    assert late.request is None and late.items == []
+
+    # a provider that hands out a forged voucher: it is left out (it would revert the whole batch)
+    c, _ = paid_session(server, client, 2)
+
+    class Forging:
+        async def provider_info(self) -> m.ProviderInfo:
+            return await client.provider_info()
+
+        async def claimable_vouchers(self, key: Any) -> m.ClaimableVouchers:
+            real = await client.claimable_vouchers(key)
+            (item,) = real.items
+            forged = item.model_copy(update={"cumulative_amount": item.cumulative_amount + 1})
+            return real.model_copy(update={"items": [forged]})
+
+    forged = env.run(plan_claim(Forging(), env.provider, env.vault, env.chain_id))
+    assert forged.request is None and len(forged.rejected) == 1
+    assert "signature is not the channel signer's" in forged.rejected[0]
+
+    with pytest.raises(ClaimError, match="is not the key of"):
+        env.run(plan_claim(client, env.stranger, env.vault, env.chain_id))
+    assert env.run(env.vault.channel_state(c)).claimed == 0
