@@ -89,6 +89,10 @@ def test_the_apps_claim_plan_checks_every_voucher(server: Server, client: Provid
     assert plan.request is not None and plan.request.to == env.vault.address
     assert plan.request.kind == "vendor-claim" and plan.request.description == "Claim " + plan.summary()
     assert (plan.skipped, plan.rejected, plan.later) == (0, [], 0)
+    assert {(i.channel, i.cumulative, i.payout.units) for i in plan.items} == {
+        (a, a_total, a_total),
+        (b, b_total, b_total),
+    }
 
     # the provider's claimer gets there first: the app's plan finds nothing left, and says so
     env.run(client.claim_now(env.provider))
