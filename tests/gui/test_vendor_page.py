@@ -165,6 +165,42 @@ def test_a_provider_whose_key_is_not_in_the_wallet_is_explained(
     assert page.stack.currentWidget() is page.empty
 
 
+def test_a_claim_still_pending_is_shown_again_not_sent_twice(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    chain = provider_with_sessions.env
+    tasks = TaskRunner()
+    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
+    chain.rpc("evm_setAutomine", [False])  # the claim waits in the mempool
+    try:
+        dialog = open_claim(qtbot, page)
+        qtbot.waitUntil(lambda: dialog.state.phase == "review", timeout=TIMEOUT)
+        click(qtbot, dialog.send_button)
+        qtbot.waitUntil(lambda: dialog.state.phase == "pending", timeout=TIMEOUT)
+        sent = dialog.state.record.tx_hash
+        click(qtbot, dialog.close_button)  # closed early: the transaction keeps going
+        assert page.message.text() == "The claim is still on its way; press Claim now to follow it."
+        again = open_claim(qtbot, page)
+        assert again.windowTitle() == "Pending claim" and again.state.record.tx_hash == sent
+        assert again.description.text() == "Claim 3 vouchers: 0.05 USDC"
+        chain.rpc("evm_mine")
+        state = complete(qtbot, again, chain)
+    finally:
+        chain.rpc("evm_setAutomine", [True])
+    assert state.phase == "done" and state.record.tx_hash == sent
+    qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
+    click(qtbot, again.close_button)
+    qtbot.waitUntil(lambda: not tasks.busy and cells(page.totals)[0][3] == "0 USDC", timeout=TIMEOUT)
+
+
 def test_claim_now_with_the_provider_gone_says_so(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
 ) -> None:
