@@ -131,7 +131,8 @@ def vendor_main() -> int:
     """OUT_DIR/vendor.png: the Vendor page connected to the sandbox provider after real sessions.
 
     The sandbox provider's key (``world.provider_key()``) is imported into the wallet as "My provider";
-    a session runs for a few ticks, stops and is claimed on-chain with Claim now; a second one is still
+    a session runs for a few ticks, stops and is claimed on-chain with Claim now (its transaction dialog
+    sent from that account); a second one is still
     running in the shot, so the page shows earnings claimed, pending and a live meter.
     """
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
@@ -146,7 +147,15 @@ def vendor_main() -> int:
         page.refresh()
         page.connect_provider()
         await until(lambda: page.overview is not None, "the vendor overview")
-        page.claim()
+        page.claim()  # the claim's transaction dialog: the fee first, then Send
+        await until(
+            lambda: page.flow_dialog is not None and page.flow_dialog.state.phase == "review",
+            "the claim's fee estimate",
+        )
+        dialog = page.flow_dialog
+        dialog.send()
+        await until(lambda: dialog.state.is_final, "the claim transaction")
+        dialog.reject()  # Close
         await until(lambda: "confirmed in block" in page.message.text(), "the claim")
         await until(lambda: not window.runner.busy, "the reload after the claim")
         await start_session(window, running, "live-sports")  # still running: pending, a live meter

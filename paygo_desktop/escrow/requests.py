@@ -143,3 +143,17 @@ def close(vault: VaultClient, channel: Channel, auth: CloseAuth, asset: Asset) -
         kind="escrow-close",
         description=f"Close the escrow channel (the provider's total: {final.format()})",
     )
+
+
+def claim_batch(vault: VaultClient, items: list[tuple[Channel, int, bytes]], description: str) -> TxRequest:
+    """Claim several channels' vouchers in one transaction (anyone may send it; each channel's provider
+    is paid). Order ``items`` by (provider, token): consecutive equal runs are paid in one transfer."""
+    if not items:
+        raise RequestError("There is no voucher to claim.")
+    data = vault.contract.encode_abi(
+        "claimBatch",
+        args=[[c.as_tuple() for c, _, _ in items], [a for _, a, _ in items], [bytes(s) for _, _, s in items]],
+    )
+    return TxRequest(
+        to=vault.address, data=bytes.fromhex(data[2:]), kind="vendor-claim", description=description
+    )

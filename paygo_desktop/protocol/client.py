@@ -343,8 +343,14 @@ class ProviderClient:
         return self._model(m.Earnings, data)
 
     async def claim_now(self, key: Any) -> m.ClaimResult:
+        """Ask the provider to send the batch claim itself (from its own key)."""
         data = await self._request("POST", routes.VENDOR_CLAIM, headers=await self._auth_headers(key))
         return self._model(m.ClaimResult, data)
+
+    async def claimable_vouchers(self, key: Any) -> m.ClaimableVouchers:
+        """The vouchers above what the vault has paid out, for a ``claimBatch`` the vendor sends."""
+        data = await self._request("GET", routes.VENDOR_VOUCHERS, headers=await self._auth_headers(key))
+        return self._model(m.ClaimableVouchers, data)
 
     # ------------------------------------------------------------------ sessions (payer)
 

@@ -455,6 +455,57 @@ class ClaimResult(WireModel):
     withdraw_triggered: bool = False
 
 
+class ChannelOut(WireModel):
+    """A channel's immutable parameters in a response (``ChannelParams`` is the request form)."""
+
+    payer: Address
+    signer: Address
+    provider: Address
+    token: Address
+    withdraw_delay: Annotated[int, Field(ge=0, le=UINT64_MAX)]
+    salt: Bytes32
+
+    def to_channel(self) -> Channel:
+        return Channel(
+            payer=self.payer,
+            signer=self.signer,
+            provider=self.provider,
+            token=self.token,
+            withdraw_delay=self.withdraw_delay,
+            salt=bytes.fromhex(self.salt[2:]),
+        )
+
+    @classmethod
+    def from_channel(cls, ch: Channel) -> ChannelOut:
+        return cls(
+            payer=ch.payer,
+            signer=ch.signer,
+            provider=ch.provider,
+            token=ch.token,
+            withdraw_delay=ch.withdraw_delay,
+            salt="0x" + ch.salt.hex(),
+        )
+
+
+class ClaimableVoucher(WireModel):
+    """The latest voucher the provider holds for a channel, above what the vault has paid out."""
+
+    channel_id: Bytes32
+    channel: ChannelOut
+    cumulative_amount: Uint128
+    signature: Signature
+    claimed: Uint128 = Field(description="claimed on chain when the provider answered")
+
+
+class ClaimableVouchers(WireModel):
+    """Everything ``claimBatch`` needs, in the order to claim it (by provider, then token)."""
+
+    items: list[ClaimableVoucher]
+    total: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="claimable channels in all; items lists at most 100, the largest first"
+    )
+
+
 class ContentResponse(WireModel):
     session_id: Ident
     served_until: UnixTime

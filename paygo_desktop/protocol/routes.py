@@ -23,7 +23,8 @@ CHANNEL = f"{PREFIX}/channels/{{channel_id}}"
 
 VENDOR_EARNINGS = f"{PREFIX}/vendor/earnings"
 VENDOR_SESSIONS = f"{PREFIX}/vendor/sessions"
-VENDOR_CLAIM = f"{PREFIX}/vendor/claim"
+VENDOR_CLAIM = f"{PREFIX}/vendor/claim"  # the provider sends the claim itself (headless vendors)
+VENDOR_VOUCHERS = f"{PREFIX}/vendor/vouchers"  # the claimable vouchers, for a claim the vendor sends
 
 # Zcash spending permissions (later task): routes will live under this prefix, e.g.
 # POST {ZCASH}/permissions, POST {ZCASH}/permissions/{id}/verify, GET {ZCASH}/permissions/{id}.

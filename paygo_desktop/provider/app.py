@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SessionIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
 ServiceIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
 ChannelIdPath = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")]
+MAX_CLAIMABLE = 100  # vouchers per answer of the vendor's voucher route (the largest first)
 
 
 def vendor_auth(request: Request) -> str:
@@ -520,6 +521,33 @@ def create_app(
             log.warning("claim failed: %r", exc)
             raise ApiError(503, "claim_failed", "the claim transaction failed") from None
         return m.ClaimResult(tx_hash=tx_hash, channels=ids)
+
+    @app.get(routes.VENDOR_VOUCHERS, response_model=m.ClaimableVouchers)
+    async def claimable_vouchers(_: VendorAuth, request: Request) -> m.ClaimableVouchers:
+        """The latest voucher of every channel above what the vault has paid out (read from the chain
+        now), for a ``claimBatch`` the vendor sends from its own wallet. Nothing is sent here."""
+        core.rt  # noqa: B018 - 503 when not connected
+        claimer: Claimer = request.app.state.claimer
+        try:
+            found = await claimer.claimable()
+        except Exception as exc:
+            log.warning("reading the claimable vouchers failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "could not read the channels from the chain") from None
+        largest = {c.channel_id for c in sorted(found, key=lambda c: c.payout, reverse=True)[:MAX_CLAIMABLE]}
+        shown = [c for c in found if c.channel_id in largest]  # still in claim order: provider, then token
+        return m.ClaimableVouchers(
+            items=[
+                m.ClaimableVoucher(
+                    channel_id=c.channel_id,
+                    channel=m.ChannelOut.from_channel(c.channel),
+                    cumulative_amount=c.cumulative,
+                    signature=c.signature,
+                    claimed=c.claimed,
+                )
+                for c in shown
+            ],
+            total=len(found),
+        )
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register

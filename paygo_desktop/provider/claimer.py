@@ -1,8 +1,10 @@
 """On-chain claims: batch-claim the latest vouchers on a schedule, and at once on a WithdrawRequested.
 
-``claim_pending`` claims (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) every channel whose
-latest voucher is above what the chain has paid out. A voucher of a contract-wallet signer is re-checked
-(EIP-1271) first and left out while the wallet refuses it, since one bad signature reverts a whole batch.
+``claimable`` lists every channel whose latest voucher is above what the chain has paid out (a fresh read
+of each channel: a claim the vendor sent from the app is simply found claimed); ``claim_pending`` claims
+them (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) from the provider's key. A voucher of a
+contract-wallet signer is re-checked (EIP-1271) first and left out while the wallet refuses it, since one
+bad signature reverts a whole batch. The vendor route ``GET /vendor/vouchers`` answers with ``claimable``.
 
 ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
 triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
@@ -25,6 +27,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -42,6 +45,22 @@ log = logging.getLogger(__name__)
 CLAIM_BATCH = 50  # channels per claimBatch transaction
 LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node refuses, grows back to
 MAX_LOG_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A channel's latest voucher, above what the vault has paid out for it."""
+
+    channel_id: str  # 0x-hex
+    channel: Channel
+    cumulative: int
+    signature: str  # 0x-hex
+    claimed: int  # on chain, read just now
+    escrow: int  # deposited - withdrawn: a claim pays at most min(cumulative, escrow) - claimed
+
+    @property
+    def payout(self) -> int:
+        return min(self.cumulative, self.escrow) - self.claimed
 
 
 class WatchError(Exception):
@@ -73,47 +92,58 @@ class Claimer:
         self._topics: list[str] | None = None
         self._signatures: VoucherSignatures | None = None
 
+    def _held_vouchers(self, only: set[str] | None) -> list[tuple[str, Channel, int, str]]:
+        """(id, channel, cumulative, signature) of each channel whose latest voucher is above what this
+        database knows as claimed (a claim sent by someone else is only found by the chain read)."""
+        with self.store.tx() as db:
+            return [
+                (
+                    r.id,
+                    Channel(
+                        r.payer,
+                        r.provider,
+                        r.token,
+                        r.signer,
+                        r.withdraw_delay,
+                        bytes.fromhex(r.salt[2:]),
+                    ),
+                    int(r.last_cumulative),
+                    r.last_signature,
+                )
+                for r in db.scalars(select(ChannelRow))
+                if r.last_signature
+                and int(r.last_cumulative) > int(r.claimed_cumulative)
+                and (only is None or r.id in only)
+            ]
+
+    async def claimable(self, only: set[str] | None = None) -> list[Claimable]:
+        """The vouchers a ``claimBatch`` would be paid for now, ordered by (provider, token).
+
+        Each channel's state is read from the chain: a voucher already claimed (by this claimer, or by a
+        batch the vendor sent from the app) is marked claimed here and left out. A contract wallet's
+        voucher is asked to the wallet again, since one refused signature reverts a whole batch."""
+        found: list[Claimable] = []
+        for cid, channel, amount, sig in self._held_vouchers(only):
+            st = await self.vault.channel_state(channel.id)
+            if min(amount, st.escrow) <= st.claimed:
+                self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
+                continue
+            if not await self._still_signed(channel, amount, sig):
+                # a contract wallet that no longer accepts the voucher would revert the whole batch
+                log.warning("%s: the signer no longer accepts the latest voucher; not claiming it", cid)
+                continue
+            found.append(Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow))
+        found.sort(key=lambda c: (c.channel.provider, c.channel.token))
+        return found
+
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
         async with self.lock:
-            with self.store.tx() as db:
-                rows = [
-                    (
-                        r.id,
-                        Channel(
-                            r.payer,
-                            r.provider,
-                            r.token,
-                            r.signer,
-                            r.withdraw_delay,
-                            bytes.fromhex(r.salt[2:]),
-                        ),
-                        int(r.last_cumulative),
-                        r.last_signature,
-                    )
-                    for r in db.scalars(select(ChannelRow))
-                    if r.last_signature
-                    and int(r.last_cumulative) > int(r.claimed_cumulative)
-                    and (only is None or r.id in only)
-                ]
-            items: list[tuple[Channel, int, bytes]] = []
-            ids: list[str] = []
-            for cid, channel, amount, sig in rows:
-                st = await self.vault.channel_state(channel.id)
-                if min(amount, st.escrow) <= st.claimed:
-                    self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
-                    continue
-                assert sig is not None
-                if not await self._still_signed(channel, amount, sig):
-                    # a contract wallet that no longer accepts the voucher would revert the whole batch
-                    log.warning("%s: the signer no longer accepts the latest voucher; not claiming it", cid)
-                    continue
-                items.append((channel, amount, bytes.fromhex(sig[2:])))
-                ids.append(cid)
-            if not items:
+            found = await self.claimable(only)
+            if not found:
                 return None, []
-            items.sort(key=lambda it: (it[0].provider, it[0].token))
-            ids = ["0x" + it[0].id.hex() for it in items]
+            items = [(c.channel, c.cumulative, bytes.fromhex(c.signature[2:])) for c in found]
+            ids = [c.channel_id for c in found]
             tx_hash: str | None = None
             # bounded batches: building, signing and decoding one huge transaction would stall the event
             # loop (and every voucher behind it) for hundreds of milliseconds

@@ -346,35 +346,6 @@ def earnings_by_day(
     return out
 
 
-@dataclass(frozen=True)
-class ClaimOutcome:
-    tx_hash: str | None  # None: nothing was left to claim
-    channels: int
-    block: int | None
-    ok: bool
-
-
-async def claim_now(
-    client: ProviderClient, key: Any, rpc_url: str, on_progress: Callable[[str], None]
-) -> ClaimOutcome:
-    """Ask the provider to claim every unclaimed voucher (one batch), then follow its transaction."""
-    from web3 import AsyncHTTPProvider, AsyncWeb3
-
-    on_progress("Asking the provider to claim its vouchers on-chain…")
-    result = await client.claim_now(key)
-    if result.tx_hash is None:
-        return ClaimOutcome(None, 0, None, True)
-    on_progress(f"Claim transaction {result.tx_hash} sent; waiting for it to be mined…")
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
-    try:
-        receipt = await w3.eth.wait_for_transaction_receipt(result.tx_hash, timeout=180)  # type: ignore[arg-type]
-    finally:
-        await w3.provider.disconnect()
-    return ClaimOutcome(
-        result.tx_hash, len(result.channels), int(receipt["blockNumber"]), receipt["status"] == 1
-    )
-
-
 def overview_csv(overview: VendorOverview) -> str:
     """The earnings as CSV: one line per day and asset, then the totals per asset. Exact decimals."""
 

@@ -1,8 +1,11 @@
 """The Vendor page against the real reference provider and anvil, after a few sessions: the provider's key
-imported into the wallet, earnings claimed and pending, the live meter, Claim now, and the CSV export."""
+imported into the wallet, earnings claimed and pending, the live meter, Claim now (the provider's vouchers
+in one batch sent from the wallet through the transaction dialog, fee shown first; nothing to claim), and
+the CSV export."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,14 +60,39 @@ def cells(table: Any) -> list[list[str]]:
     return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
 
 
+def open_claim(qtbot: Any, page: Any) -> Any:
+    """Press Claim now and wait for the transaction dialog it opens."""
+    before = page.flow_dialog
+    click(qtbot, page.claim_button)
+    qtbot.waitUntil(lambda: page.flow_dialog is not before or page.message.text() != "", timeout=TIMEOUT)
+    assert page.flow_dialog is not before, page.message.text()
+    return page.flow_dialog
+
+
+def complete(qtbot: Any, dialog: Any, chain: Any) -> Any:
+    """Send the claim and wait for the end. The test chain is a custom network (three confirmations) on an
+    anvil that mines only on transactions: a block is mined while the dialog counts confirmations."""
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while not dialog.state.is_final:
+        assert time.monotonic() < deadline, dialog.state
+        if dialog.state.phase == "review" and not dialog._busy:
+            assert "at most" in dialog.fee_label.text()
+            click(qtbot, dialog.send_button)
+        elif dialog.state.phase == "mined":
+            chain.rpc("evm_mine")
+        qtbot.wait(50)
+    return dialog.state
+
+
 def test_vendor_view_claim_and_export(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any, tmp_path: Path
 ) -> None:
     from paygo_desktop.gui.async_tasks import TaskRunner
     from paygo_desktop.gui.pages.vendor_page import VendorPage
 
+    chain = provider_with_sessions.env
     tasks = TaskRunner()
-    page = VendorPage(vendor_ctx, tasks)
+    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -82,12 +110,31 @@ def test_vendor_view_claim_and_export(
     assert cells(page.services)[0][:3] == ["Market Data Feed", "0.05 USDC", "3"]
     assert sum(int(row[2]) for row in cells(page.days)) == 3
 
-    click(qtbot, page.claim_button)
+    # Claim now: the provider's vouchers, checked here, in one batch sent from this wallet's provider account
+    gas_before = chain.eth(chain.provider.address)
+    dialog = open_claim(qtbot, page)
+    assert dialog.description.text() == "Claim 3 vouchers: 0.05 USDC"
+    qtbot.waitUntil(lambda: dialog.state.phase == "review", timeout=TIMEOUT)
+    assert dialog.fee_label.text().startswith("about ") and "at most" in dialog.fee_label.text()
+    assert int(dialog.gas_label.text().replace(",", "")) > 50_000
+    assert dialog.flow.sender == chain.provider.address
+    state = complete(qtbot, dialog, chain)
+    assert state.phase == "done", state
+    assert chain.eth(chain.provider.address) < gas_before  # the vendor's account paid the fee
     qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
+    assert page.message.text().startswith("Claimed 3 vouchers: 0.05 USDC. Transaction 0x")
     qtbot.waitUntil(lambda: not tasks.busy and cells(page.totals)[0][2] != "0 USDC", timeout=TIMEOUT)
     assert cells(page.totals) == [["USDC", "0.05 USDC", "0.05 USDC", "0 USDC"]]
     assert cells(page.days)[0][3] == "0.05 USDC"
     assert "last claim confirmed in block" in page.signed_in.text()
+
+    # nothing left: a clear message, no transaction dialog
+    click(qtbot, dialog.close_button)
+    assert page.flow_dialog is None
+    click(qtbot, page.claim_button)
+    qtbot.waitUntil(lambda: "Nothing to claim" in page.message.text(), timeout=TIMEOUT)
+    assert page.flow_dialog is None and page.claim_button.isEnabled()
+    qtbot.waitUntil(lambda: not tasks.busy, timeout=TIMEOUT)  # the claim's RPC connection is closed
 
     target = tmp_path / "earnings.csv"
     page.export_csv(target)
@@ -118,6 +165,61 @@ def test_a_provider_whose_key_is_not_in_the_wallet_is_explained(
     assert page.stack.currentWidget() is page.empty
 
 
+def test_a_claim_still_pending_is_shown_again_not_sent_twice(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    chain = provider_with_sessions.env
+    tasks = TaskRunner()
+    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
+    chain.rpc("evm_setAutomine", [False])  # the claim waits in the mempool
+    try:
+        dialog = open_claim(qtbot, page)
+        qtbot.waitUntil(lambda: dialog.state.phase == "review", timeout=TIMEOUT)
+        click(qtbot, dialog.send_button)
+        qtbot.waitUntil(lambda: dialog.state.phase == "pending", timeout=TIMEOUT)
+        sent = dialog.state.record.tx_hash
+        click(qtbot, dialog.close_button)  # closed early: the transaction keeps going
+        assert page.message.text() == "The claim is still on its way; press Claim now to follow it."
+        again = open_claim(qtbot, page)
+        assert again.windowTitle() == "Pending claim" and again.state.record.tx_hash == sent
+        assert again.description.text() == "Claim 3 vouchers: 0.05 USDC"
+        chain.rpc("evm_mine")
+        state = complete(qtbot, again, chain)
+    finally:
+        chain.rpc("evm_setAutomine", [True])
+    assert state.phase == "done" and state.record.tx_hash == sent
+    qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
+    click(qtbot, again.close_button)
+    qtbot.waitUntil(lambda: not tasks.busy and cells(page.totals)[0][3] == "0 USDC", timeout=TIMEOUT)
+
+
+def test_claim_now_with_the_provider_gone_says_so(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+    page = VendorPage(vendor_ctx, TaskRunner(), poll_ms=100)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
+    page.provider_url = "http://127.0.0.1:9"  # the provider went away after the page connected
+    click(qtbot, page.claim_button)
+    qtbot.waitUntil(lambda: page.message.text() != "", timeout=TIMEOUT)
+    assert page.message.text().startswith("Cannot reach the provider at http://127.0.0.1:9")
+    assert page.flow_dialog is None and page.claim_button.isEnabled()
+
+
 def test_earnings_chart_claimed_and_pending_per_day(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
 ) -> None:
@@ -125,7 +227,7 @@ def test_earnings_chart_claimed_and_pending_per_day(
     from paygo_desktop.gui.pages.vendor_page import VendorPage
 
     tasks = TaskRunner()
-    page = VendorPage(vendor_ctx, tasks)
+    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
@@ -149,7 +251,9 @@ def test_earnings_chart_claimed_and_pending_per_day(
     assert f"earned {days[last].earned.format()}" in page.chart_hover.text()
     assert "claimed on-chain 0 USDC; pending at the end of the day 0.05 USDC" in page.chart_hover.text()
 
-    click(qtbot, page.claim_button)
+    dialog = open_claim(qtbot, page)
+    assert complete(qtbot, dialog, provider_with_sessions.env).phase == "done"
+    click(qtbot, dialog.close_button)
     qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not tasks.busy and sum(d.claimed.units for d in chart.days) > 0, timeout=TIMEOUT)
     after = chart.days

@@ -4,6 +4,12 @@ service, the sessions running now with their meters, "Claim now", and a CSV expo
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
 its own asyncio loop (``reports.vendor_earnings``); progress comes back through a signal.
+
+"Claim now" runs on the app's loop like the Escrow page's actions: it fetches the provider's claimable
+vouchers and checks them (``escrow.vendor_claims``), then opens the shared transaction dialog
+(``gui/widgets/transaction_flow.py``) for one ``claimBatch`` sent from that same account: the fee first,
+the password if the wallet is locked, then pending, confirmations, done. A claim still pending (the dialog
+closed, or the app restarted) is shown again by the next Claim now instead of a second one being sent.
 """
 
 from __future__ import annotations
@@ -74,10 +80,15 @@ class VendorPage(Page):
     overview: Any
     account: str | None
 
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None, *, poll_ms: int | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self.poll_ms = poll_ms  # the transaction dialog's poll interval (tests make it short)
+        self._service: Any = None  # EscrowService of the vendor account, while a claim is planned or shown
+        self.flow_dialog: Any = None  # the claim's transaction dialog, once opened
         self.overview: Any = None
         self.account: str | None = None  # the wallet account that is the provider's key
         self.provider_url: str | None = None
@@ -106,7 +117,8 @@ class VendorPage(Page):
         self.claim_button = QPushButton("Claim now")
         self.claim_button.setAccessibleName("Claim the pending vouchers on-chain now")
         self.claim_button.setToolTip(
-            "The provider sends one batch transaction claiming every unclaimed voucher"
+            "Fetch the vouchers the provider holds, check them, and send one batch claim from this "
+            "account: you see the network fee before anything is sent"
         )
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setAccessibleName("Export the earnings as CSV")
@@ -408,51 +420,180 @@ class VendorPage(Page):
         )
 
     # ---- claim now
+    def claim_service(self) -> Any:
+        """The vendor account's ``EscrowService`` on this network: its vault and the transaction manager
+        the shared transaction dialog sends through. Made for a claim, closed when the claim's dialog is."""
+        from paygo_desktop.escrow.service import EscrowService
+
+        account = self.account
+        assert account is not None, "connected first"
+        if self._service is None or self._service.account.lower() != account.lower():
+            self.release_service()
+            self._service = EscrowService.open(self.ctx, account)
+        return self._service
+
+    def release_service(self) -> None:
+        """Close the claim's RPC connection (a dialog still open keeps it)."""
+        if self._service is not None and self.flow_dialog is None:
+            self.runner.run(self._service.aclose(), name="vendor-close-rpc")
+            self._service = None
+
     def claim(self) -> None:
+        """Claim now: the provider's vouchers, checked here, as one ``claimBatch`` the vendor's own account
+        sends through the transaction dialog (fee shown first). A claim still pending is shown again."""
         if self.provider_url is None or self.account is None:
             return
+        if self.flow_dialog is not None and self.flow_dialog.isVisible():
+            self.flow_dialog.raise_()
+            self.flow_dialog.activateWindow()
+            return
+        from paygo_desktop.escrow.vendor_claims import plan_claim
         from paygo_desktop.protocol.client import ProviderClient
-        from paygo_desktop.reports.vendor_earnings import claim_now
 
-        url, account, ctx = self.provider_url, self.account, self.ctx
-        rpc_url = ctx.network.rpc_url
-        say = self.progress.emit
-
-        def work() -> Any:
-            async def run() -> Any:
-                async with ProviderClient(url) as client:
-                    return await claim_now(client, ctx.wallet.local_account(account), rpc_url, say)
-
-            return run_bounded(run())
-
+        service = self.claim_service()
         self.message.clear_message()
-        self.claim_button.setEnabled(False)
-        self.busy.start("Asking the provider to claim…")
+        if service.vault is None:
+            self.message.error(
+                f"No PayGo vault is known on {service.network.name}; there is nothing to claim."
+            )
+            self.release_service()
+            return
+        pending = [
+            r
+            for r in service.transactions.repository.open(service.network.chain_id)
+            if r.sender == service.account and r.kind == "vendor-claim"
+        ]
+        if pending:
+            self.message.ok("A claim sent earlier is still waiting for the network; here it is.")
+            self.open_pending(pending[0])
+            return
+        try:
+            key = self.ctx.wallet.local_account(self.account)
+        except UserFacingError as exc:
+            self.message.error(str(exc))
+            self.release_service()
+            return
+        url, chain_id = self.provider_url, service.network.chain_id
 
-        def done(result: object) -> None:
+        async def plan() -> Any:
+            async with ProviderClient(url) as client:
+                work = plan_claim(client, key, service.vault, chain_id)
+                try:
+                    return await asyncio.wait_for(work, VENDOR_READ_TIMEOUT)
+                except TimeoutError:
+                    raise UserFacingError(
+                        "The provider or the network did not answer in time; try again."
+                    ) from None
+
+        self.claim_button.setEnabled(False)
+        self.busy.start("Fetching the provider's vouchers and checking them…")
+
+        def planned(result: object) -> None:
             self.busy.stop()
             self.claim_button.setEnabled(True)
-            outcome: Any = result
-            if outcome.tx_hash is None:
+            claim: Any = result
+            notes = self._claim_notes(claim)
+            if claim.request is None:
+                self.release_service()
                 self.claim_status = "nothing was left to claim"
-                self.message.ok("Nothing to claim: every voucher is already claimed on-chain.")
-            elif outcome.ok:
-                self.claim_status = f"last claim confirmed in block {outcome.block}"
-                self.message.ok(
-                    f"Claimed {outcome.channels} channel(s) in transaction {outcome.tx_hash}, "
-                    f"confirmed in block {outcome.block}."
-                )
-            else:
-                self.claim_status = "the last claim failed"
-                self.message.error(f"The claim transaction {outcome.tx_hash} failed on-chain.")
-            self.connect_provider(keep_message=True)  # read the new payouts
+                if claim.rejected:
+                    self.message.error("Nothing was claimed. " + notes)
+                else:
+                    self.message.ok(
+                        ("Nothing to claim: every voucher is already claimed on-chain. " + notes).strip()
+                    )
+                return
+            if notes:
+                self.message.ok(notes)
+            self.start_claim(claim.request, claim.summary())
 
         def failed(message: str) -> None:
             self.busy.stop()
             self.claim_button.setEnabled(True)
             self.message.error(message)
+            self.release_service()
 
-        self.runner.run(work, on_success=done, on_error=failed, name="vendor-claim")
+        self.runner.run(plan(), on_success=planned, on_error=failed, name="vendor-claim-plan")
+
+    @staticmethod
+    def _claim_notes(claim: Any) -> str:
+        notes = []
+        if claim.skipped:
+            notes.append(
+                f"{claim.skipped} voucher(s) were claimed meanwhile (by the provider) and are skipped."
+            )
+        if claim.rejected:
+            notes.append(
+                f"Left out {len(claim.rejected)} voucher(s) from the provider that do not check out: "
+                + "; ".join(claim.rejected[:3])
+                + ("…" if len(claim.rejected) > 3 else ".")
+            )
+        if claim.later:
+            notes.append(
+                f"{claim.later} more voucher(s) are left for another Claim now once this one is done."
+            )
+        return " ".join(notes)
+
+    def start_claim(self, request: Any, summary: str) -> Any:
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+        service = self.claim_service()
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        dialog = TransactionDialog.for_requests(
+            self.runner,
+            self.ctx.wallet,
+            service.transactions,
+            service.account,
+            [request],
+            title="Claim your vouchers",
+            explorer=service.explorer_url,
+            parent=self,
+            **kw,
+        )
+        return self._show_flow(dialog, summary)
+
+    def open_pending(self, record: Any) -> Any:
+        from paygo_desktop.chain.tx_flow import TxFlow
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+        service = self.claim_service()
+        flow = TxFlow.resume(service.transactions, record, explorer=service.explorer_url)
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        dialog = TransactionDialog(
+            flow, self.runner, self.ctx.wallet, title="Pending claim", parent=self, **kw
+        )
+        return self._show_flow(dialog, record.description.removeprefix("Claim "))
+
+    def _show_flow(self, dialog: Any, summary: str) -> Any:
+        dialog.flow_finished.connect(lambda state: self._claim_finished(state, summary))
+        dialog.finished.connect(lambda _code: self._flow_closed(dialog))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.flow_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _flow_closed(self, dialog: Any) -> None:
+        if dialog is self.flow_dialog:
+            self.flow_dialog = None  # deleted on close
+            self.release_service()
+        if not dialog.state.is_final:
+            self.message.ok("The claim is still on its way; press Claim now to follow it.")
+
+    def _claim_finished(self, state: Any, summary: str) -> None:
+        record = state.record
+        if state.phase == "done" and record is not None:
+            self.claim_status = f"last claim confirmed in block {record.block_number}"
+            self.message.ok(
+                f"Claimed {summary}. Transaction {record.tx_hash}, confirmed in block {record.block_number}."
+            )
+        elif state.phase == "cancelled":
+            self.claim_status = "the last claim was cancelled"
+            self.message.ok(state.message or "The claim was cancelled; nothing was claimed.")
+        else:
+            self.claim_status = "the last claim failed"
+            self.message.error(f"The claim failed: {state.message or 'see the transaction for details'}")
+        if record is not None:
+            self.connect_provider(keep_message=True)  # read the new payouts
 
     # ---- CSV
     def choose_export(self) -> None:
