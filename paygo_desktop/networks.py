@@ -54,6 +54,17 @@ BASE = Network(
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
 
 
+def confirmations_for(network: Network) -> int:
+    """Blocks to wait before a transaction counts as done: one on a local chain (the sandbox, or any node
+    on this computer: a development chain mines only when a transaction arrives, so more would never
+    come), three elsewhere."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(network.rpc_url).hostname or "").lower()
+    on_this_computer = host in ("localhost", "::1") or host.startswith("127.")
+    return 1 if network.is_local or on_this_computer else 3
+
+
 class NetworkError(UserFacingError):
     """An RPC endpoint that cannot be used as the network the user asked for."""
 

@@ -30,7 +30,7 @@ from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.balances import read_balances, token_allowance, token_balance
 from paygo_desktop.escrow.channels import ChannelReader, EscrowChannel
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.networks import Network
+from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol.models import CloseAuth
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
@@ -54,17 +54,6 @@ class EscrowOverview:
     nonce_gaps: list[int]
     chain_time: int  # the latest block's timestamp: withdrawal delays count in chain time
     vault_missing: bool = False
-
-
-def confirmations_for(network: Network) -> int:
-    """Blocks to wait before a transaction counts as done: one on a local chain (the sandbox, or any node
-    on this computer: a development chain mines only when a transaction arrives, so more would never
-    come), three elsewhere."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(network.rpc_url).hostname or "").lower()
-    on_this_computer = host in ("localhost", "::1") or host.startswith("127.")
-    return 1 if network.is_local or on_this_computer else 3
 
 
 class EscrowService:

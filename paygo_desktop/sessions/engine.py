@@ -17,16 +17,17 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_close, verify_voucher
+from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import ZEC, Amount, Asset
-from paygo_desktop.networks import Network
+from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import (
     NotFound,
@@ -47,7 +48,7 @@ from paygo_desktop.sessions.runtime import Runtime, describe_error
 from paygo_desktop.sessions.zcash_payer import ZcashEnding, ZcashRun
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ZcashPermissionRow, utcnow
-from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
+from paygo_desktop.store.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,32 @@ class SessionEngine:
         return session_channel(self.account, provider.pay_to, asset, self._withdraw_delay)
 
     def transaction_manager(self) -> TransactionManager:
-        return TransactionManager(self.w3, self.network.chain_id, TransactionRepository(self.store))
+        return TransactionManager(
+            self.w3,
+            self.network.chain_id,
+            TransactionRepository(self.store),
+            confirmations=confirmations_for(self.network),
+        )
+
+    async def deposit_requests(self, plan: SessionPlan, amount: int) -> list[TxRequest]:
+        """The transactions a deposit into the plan's channel takes, for the shared transaction dialog:
+        an approval first when a token's allowance is short, then the deposit itself."""
+        if amount <= 0:
+            raise SessionError("A deposit must be above zero.")
+        vault = self.vault()
+        channel = await self.channel_for(plan.provider, plan.asset)
+        deposit_amount = Amount(plan.asset, amount)
+        steps: list[TxRequest] = []
+        if not channel.is_native:
+            token = vault.erc20(channel.token)
+            allowance = await self._chain(
+                lambda: token.functions.allowance(self.account, vault.address).call()
+            )
+            if int(allowance) < amount:
+                purpose = f"a deposit for {plan.service.name}"
+                steps.append(tx_requests.approve(deposit_amount, vault.address, purpose))
+        steps.append(tx_requests.fund(vault, channel, deposit_amount, plan.provider.name))
+        return steps
 
     # ------------------------------------------------------------------ planning
 
@@ -740,9 +766,11 @@ class SessionEngine:
             raise SessionError("Only escrow sessions started in this run can be followed on chain.")
         return await handle.payer.refresh_claimed()
 
-    async def close_channel(self, local_id: str) -> TransactionRecord:
-        """After a stop: close the channel cooperatively (the provider's signed Close), which pays the
-        provider what it holds and refunds the rest of the escrow at once."""
+    async def close_request(self, local_id: str) -> TxRequest:
+        """After a stop: the transaction that closes the session's channel cooperatively with the
+        provider's signed Close (it pays the provider what it holds and refunds the rest at once), for the
+        shared transaction dialog. The Close is checked first: this channel, the current nonce, the
+        provider's signature, and never more than we signed."""
         record = self.history.get(local_id)
         if record is None or record.funding != "escrow" or record.remote_id is None:
             raise SessionError("Only a stopped escrow session's channel can be closed.")
@@ -768,22 +796,14 @@ class SessionEngine:
             raise SessionError("The provider's signed Close is not valid for this channel; nothing was sent.")
         if close.final_amount > self.history.channel_signed(record.channel_id):
             raise SessionError("The provider's Close asks for more than you ever signed; nothing was sent.")
-        signer = self.wallet.local_account(self.account)
-        fn = vault.contract.functions.closeCooperative(
-            channel.as_tuple(), close.final_amount, close.nonce, bytes.fromhex(close.signature[2:])
+        request = tx_requests.close(vault, channel, close, record.asset)
+        return replace(
+            request,
+            description=(
+                f"Close the escrow channel with {record.provider_name}: it is paid "
+                f"{Amount(record.asset, close.final_amount).format()} in all, the rest comes back to you"
+            ),
         )
-        request = TxRequest(
-            to=vault.address,
-            data=bytes.fromhex(fn._encode_transaction_data()[2:]),
-            kind="close",
-            description=f"Close the escrow channel with {record.provider_name}",
-        )
-        manager = self.transaction_manager()
-        quote = await manager.quote(signer.address, request)
-        tx = await manager.send(
-            signer.address, request, quote, lambda t: bytes(signer.sign_transaction(t).raw_transaction)
-        )
-        return await manager.wait(tx, timeout=120)
 
     # ------------------------------------------------------------------ recovery and exit
 

@@ -155,8 +155,7 @@ def test_rpc_down_and_wrong_network_are_clear_and_send_nothing(env: Any, store: 
 def test_a_node_on_this_computer_needs_one_confirmation_a_remote_one_three() -> None:
     """A development chain on this computer mines only when a transaction arrives: waiting for three
     blocks there would never end."""
-    from paygo_desktop.escrow.service import confirmations_for
-    from paygo_desktop.networks import BASE, custom_network
+    from paygo_desktop.networks import BASE, confirmations_for, custom_network
 
     assert confirmations_for(custom_network("Dev", "http://127.0.0.1:8545", 31337)) == 1
     assert confirmations_for(custom_network("Dev", "http://localhost:9545", 1337)) == 1

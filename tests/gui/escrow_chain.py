@@ -143,21 +143,3 @@ def review(qtbot: Any, dialog: Any) -> Any:
     click(qtbot, dialog.review_button)
     qtbot.waitUntil(lambda: page.flow_dialog is not before, timeout=TIMEOUT)
     return page.flow_dialog
-
-
-def complete(qtbot: Any, flow_dialog: Any) -> Any:
-    """Send every step of a transaction dialog and wait for the end; returns the final FlowState."""
-    deadline = time.monotonic() + TIMEOUT / 1000
-    while not flow_dialog.state.is_final:
-        assert time.monotonic() < deadline, flow_dialog.state
-        qtbot.waitUntil(
-            lambda: (
-                flow_dialog.state.phase in ("review", "done", "failed", "cancelled") and not flow_dialog._busy
-            ),
-            timeout=TIMEOUT,
-        )
-        if flow_dialog.state.phase == "review":
-            assert "at most" in flow_dialog.fee_label.text()
-            click(qtbot, flow_dialog.send_button)
-            qtbot.waitUntil(lambda: flow_dialog.state.phase != "review", timeout=TIMEOUT)
-    return flow_dialog.state

@@ -15,6 +15,38 @@ def click(qtbot: Any, widget: Any) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def complete_transaction(qtbot: Any, flow_dialog: Any, timeout: int = 30_000) -> Any:
+    """Send every step of a transaction dialog (each time checking that its fee estimate is shown) and
+    wait for the end; returns the final FlowState."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not flow_dialog.state.is_final:
+        assert time.monotonic() < deadline, flow_dialog.state
+        qtbot.waitUntil(
+            lambda: (
+                flow_dialog.state.phase in ("review", "done", "failed", "cancelled") and not flow_dialog._busy
+            ),
+            timeout=timeout,
+        )
+        if flow_dialog.state.phase == "review":
+            assert "at most" in flow_dialog.fee_label.text()
+            click(qtbot, flow_dialog.send_button)
+            qtbot.waitUntil(lambda: flow_dialog.state.phase != "review", timeout=timeout)
+    return flow_dialog.state
+
+
+def press_start(qtbot: Any, window: Any, dialog: Any) -> None:
+    """Press Start in the start dialog; a deposit first goes through the transaction dialog, sent here."""
+    controller = window.sessions
+    before = getattr(controller, "flow_dialog", None)
+    deposit = dialog.options().deposit
+    dialog.start_button.click()
+    if deposit:
+        qtbot.waitUntil(lambda: getattr(controller, "flow_dialog", None) is not before, timeout=30_000)
+        assert complete_transaction(qtbot, controller.flow_dialog).phase == "done"
+
+
 def home_addresses(window: Any) -> list[str]:
     table = window.home_page.accounts
     return [table.item(row, 1).text() for row in range(table.rowCount())]

@@ -21,7 +21,6 @@ from tests.gui.escrow_chain import (  # noqa: F401 - fixtures
     Chain,
     anvil_url,
     chain,
-    complete,
     escrow_chain,
     fast,
     point_at,
@@ -30,6 +29,7 @@ from tests.gui.escrow_chain import (  # noqa: F401 - fixtures
     wait_loaded,
 )
 from tests.gui.helpers import click
+from tests.gui.helpers import complete_transaction as complete
 
 pytestmark = pytest.mark.skipif(
     find_anvil() is None and not os.environ.get("CI"), reason="anvil not installed (npm ci)"

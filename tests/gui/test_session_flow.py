@@ -24,7 +24,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import payer_window
+from tests.gui.helpers import complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
@@ -92,9 +92,22 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     option = dialog.selected_option()
     assert option.kind == "escrow" and option.needs_deposit
     assert dialog.buys.text() == "50 seconds at this rate"
-    assert Amount.parse(dialog.deposit.text(), sandbox_usdc).units >= 50_000
+    deposit = Amount.parse(dialog.deposit.text(), sandbox_usdc)
+    assert deposit.units >= 50_000
     assert dialog.start_button.isEnabled()
     dialog.start_button.click()
+
+    # The deposit goes through the same transaction dialog as the Escrow page: the allowance, then the
+    # deposit, each with its fee estimate before anything is sent, then its progress; then the start.
+    controller = window.sessions
+    qtbot.waitUntil(lambda: getattr(controller, "flow_dialog", None) is not None, timeout=30_000)
+    flow = controller.flow_dialog
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=30_000)
+    assert flow.description.text() == f"Deposit {deposit.format()} into the escrow channel with Test provider"
+    assert "at most" in flow.fee_label.text()
+    assert window.current_page() == "services"  # nothing started before the deposit is sent
+    state = complete_transaction(qtbot, flow)
+    assert state.phase == "done" and state.records[-1].status in ("mined", "confirmed")
 
     qtbot.waitUntil(lambda: window.current_page() == "sessions", timeout=60_000)
     page = window.pages["sessions"]
@@ -110,7 +123,6 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     assert view.open_button.isEnabled() and view.copy_button.isEnabled()
 
     view.stop_button.click()
-    controller = window.sessions
     qtbot.waitUntil(lambda: controller.last_summary is not None, timeout=30_000)
     summary = controller.last_summary
     assert summary.receipt_ok, summary.message
@@ -139,7 +151,13 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
 
     # Close the channel from the ended card: the provider's signed Close, and the rest comes back.
     assert view.close_button.isVisible()
+    before = controller.flow_dialog
     view.close_button.click()
+    qtbot.waitUntil(lambda: controller.flow_dialog is not before, timeout=30_000)
+    closing = controller.flow_dialog  # the provider's Close, sent through the shared transaction dialog
+    qtbot.waitUntil(lambda: closing.state.phase == "review", timeout=30_000)
+    assert "Close the escrow channel with" in closing.description.text()
+    assert complete_transaction(qtbot, closing).phase == "done"
     qtbot.waitUntil(lambda: view.close_button.text() == "Channel closed", timeout=60_000)
     after: list[Any] = []
 
@@ -157,7 +175,7 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     window = session_window
     dialog = start_from_services(qtbot, window, "0.006")  # six seconds at this rate
     assert dialog.buys.text() == "6 seconds at this rate"
-    dialog.start_button.click()
+    press_start(qtbot, window, dialog)
     page = window.pages["sessions"]
     qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
     view = next(iter(page.meters.values()))
@@ -171,3 +189,19 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
     view.stop_button.click()
     assert not page.meters and page.no_running.isVisibleTo(page)
+
+
+def test_closing_the_deposit_review_sends_nothing_and_starts_nothing(qtbot: Any, session_window: Any) -> None:
+    window = session_window
+    dialog = start_from_services(qtbot, window, "0.05")
+    messages: list[str] = []
+    controller = window.sessions
+    controller.message.connect(lambda text, _error: messages.append(text))
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: getattr(controller, "flow_dialog", None) is not None, timeout=30_000)
+    flow = controller.flow_dialog
+    qtbot.waitUntil(lambda: flow.state.phase == "review", timeout=30_000)
+    flow.close_button.click()
+    qtbot.waitUntil(lambda: "Not started: no deposit was sent." in messages, timeout=10_000)
+    assert controller.live() == [] and controller.history.find() == []
+    assert flow.state.record is None  # nothing was broadcast

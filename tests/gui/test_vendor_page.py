@@ -5,7 +5,6 @@ the CSV export."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from paygo_desktop.context import AppContext
 from paygo_desktop.networks import custom_network
 from tests.chain.conftest import _deployed, anvil_url, env, runner  # noqa: F401 - fixtures
 from tests.gui.conftest import PASSWORD
-from tests.gui.helpers import TIMEOUT, click
+from tests.gui.helpers import TIMEOUT, click, complete_transaction
 from tests.provider.conftest import Server, open_channel, provider_server, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s
@@ -69,19 +68,6 @@ def open_claim(qtbot: Any, page: Any) -> Any:
     return page.flow_dialog
 
 
-def complete(qtbot: Any, dialog: Any, chain: Any) -> Any:
-    """Send the claim and wait for the end. The test chain is a custom network on an anvil on this
-    computer, which mines only on transactions: one confirmation is enough there, so nothing mines."""
-    deadline = time.monotonic() + TIMEOUT / 1000
-    while not dialog.state.is_final:
-        assert time.monotonic() < deadline, dialog.state
-        if dialog.state.phase == "review" and not dialog._busy:
-            assert "at most" in dialog.fee_label.text()
-            click(qtbot, dialog.send_button)
-        qtbot.wait(50)
-    return dialog.state
-
-
 def test_vendor_view_claim_and_export(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any, tmp_path: Path
 ) -> None:
@@ -116,7 +102,7 @@ def test_vendor_view_claim_and_export(
     assert dialog.fee_label.text().startswith("about ") and "at most" in dialog.fee_label.text()
     assert int(dialog.gas_label.text().replace(",", "")) > 50_000
     assert dialog.flow.sender == chain.provider.address
-    state = complete(qtbot, dialog, chain)
+    state = complete_transaction(qtbot, dialog)
     assert state.phase == "done", state
     assert chain.eth(chain.provider.address) < gas_before  # the vendor's account paid the fee
     qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
@@ -190,7 +176,7 @@ def test_a_claim_still_pending_is_shown_again_not_sent_twice(
         assert again.windowTitle() == "Pending claim" and again.state.record.tx_hash == sent
         assert again.description.text() == "Claim 3 vouchers: 0.05 USDC"
         chain.rpc("evm_mine")
-        state = complete(qtbot, again, chain)
+        state = complete_transaction(qtbot, again)
     finally:
         chain.rpc("evm_setAutomine", [True])
     assert state.phase == "done" and state.record.tx_hash == sent
@@ -250,7 +236,7 @@ def test_earnings_chart_claimed_and_pending_per_day(
     assert "claimed on-chain 0 USDC; pending at the end of the day 0.05 USDC" in page.chart_hover.text()
 
     dialog = open_claim(qtbot, page)
-    assert complete(qtbot, dialog, provider_with_sessions.env).phase == "done"
+    assert complete_transaction(qtbot, dialog).phase == "done"
     click(qtbot, dialog.close_button)
     qtbot.waitUntil(lambda: "confirmed in block" in page.message.text(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not tasks.busy and sum(d.claimed.units for d in chart.days) > 0, timeout=TIMEOUT)

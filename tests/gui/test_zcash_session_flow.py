@@ -33,7 +33,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import TIMEOUT, click, payer_window
+from tests.gui.helpers import TIMEOUT, click, payer_window, press_start
 from tests.gui.test_session_flow import RATE, SERVICE_NAME, start_from_services
 from tests.provider.conftest import FakeClock
 from tests.sessions.conftest import run_provider
@@ -176,7 +176,7 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
         "second, comes from the escrow channel."
     )
     assert dialog.start_button.isEnabled(), dialog.message.text()
-    dialog.start_button.click()
+    press_start(qtbot, window, dialog)  # the deposit through the transaction dialog, then the start
 
     zcash_view = run_out(qtbot, window, zsandbox, permission.permission_id)
     zcash = zcash_view.live

@@ -162,6 +162,33 @@ def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_rece
     run(world.env, scenario)
 
 
+def test_a_deposit_for_the_transaction_dialog_asks_for_an_allowance_only_when_it_is_short(
+    world: World,
+) -> None:
+    """The start dialog's deposit is sent through the shared transaction dialog: approve (exactly the
+    deposit) when the token's allowance is short, then fund the app's channel with that provider."""
+
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        vault = engine.vault()
+        await world.env.vault.approve_token(world.env.payer, world.env.usdc, 0)
+        steps = await engine.deposit_requests(plan, 2 * USDC)
+        assert [s.kind for s in steps] == ["approve", "escrow-fund"]
+        assert steps[0].to == world.env.usdc and steps[0].description.startswith("Allow the PayGo vault")
+        channel = await engine.channel_for(plan.provider, plan.asset)
+        assert steps[1].to == vault.address and steps[1].value == 0
+        assert steps[1].description == "Deposit 2 USDC into the escrow channel with Test provider"
+        expected = vault.contract.encode_abi("fund", args=[channel.as_tuple(), 2 * USDC])
+        assert "0x" + steps[1].data.hex() == expected  # fund(the app's channel with this provider, 2 USDC)
+        await world.env.vault.approve_token(world.env.payer, world.env.usdc, 2 * USDC)
+        assert [s.kind for s in await engine.deposit_requests(plan, 2 * USDC)] == ["escrow-fund"]
+        with pytest.raises(SessionError, match="above zero"):
+            await engine.deposit_requests(plan, 0)
+
+    run(world.env, scenario)
+
+
 def test_budget_cap_stops_by_itself_after_one_low_funds_warning(world: World) -> None:
     events: list[SessionEvent] = []
 

@@ -120,19 +120,89 @@ class SessionController(QObject):
         self.message.emit("", False)
         dialog = StartSessionDialog(plan, parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.start(engine, plan, dialog.options()))
+        dialog.accepted.connect(lambda: self.start(engine, plan, dialog.options(), parent))
         self.dialog = dialog  # the open dialog (tests drive it)
         dialog.open()  # window-modal without a nested event loop, which qasync cannot run inside
 
-    def start(self, engine: Any, plan: Any, options: Any) -> None:
-        waiting = "Depositing to the channel, then starting…" if options.deposit else "Starting the session…"
-        self.message.emit(waiting, False)
+    def start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None = None) -> None:
+        """Start the session; a deposit or top-up first goes through the shared transaction dialog."""
+        if options.deposit:
+            self._deposit_then_start(engine, plan, options, parent)
+            return
+        self.message.emit("Starting the session…", False)
         self.runner.run(
             engine.start(plan, options),
             on_success=self._started,
             on_error=lambda text: self.message.emit(text, True),
             name="session-start",
         )
+
+    # -- a deposit before the start, through the transaction dialog -----------------------------------
+    def _deposit_then_start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None) -> None:
+        self.message.emit("Preparing the deposit…", False)
+        self.runner.run(
+            engine.deposit_requests(plan, options.deposit),
+            on_success=lambda steps: self._review_deposit(engine, plan, options, steps, parent),
+            on_error=lambda text: self.message.emit(f"Not started: {text}", True),
+            name="session-deposit-plan",
+        )
+
+    def _review_deposit(
+        self, engine: Any, plan: Any, options: Any, steps: list[Any], parent: QWidget | None
+    ) -> None:
+        """The deposit's fee estimate, the password if the wallet is locked, then its progress; the
+        session starts once the deposit is confirmed, and not at all if it is not sent."""
+        from dataclasses import replace
+
+        dialog = self._transaction_dialog(engine, steps, f"Deposit for {plan.service.name}", parent)
+        started = False
+
+        def finished(state: Any) -> None:
+            nonlocal started
+            if state.phase != "done":
+                why = f"Not started: the deposit did not go through. {state.message}"
+                self.message.emit(why.strip(), True)
+                return
+            started = True
+            dialog.accept()
+            self.start(engine, plan, replace(options, deposit=0), parent)
+
+        def closed(_code: int) -> None:
+            if started or dialog.state.is_final:
+                return
+            if dialog.state.phase in ("pending", "mined"):
+                self.message.emit(
+                    "The deposit is on its way; the Escrow page follows it. Start the session again once it "
+                    "is confirmed.",
+                    False,
+                )
+            else:
+                self.message.emit("Not started: no deposit was sent.", False)
+
+        dialog.flow_finished.connect(finished)
+        dialog.finished.connect(closed)
+        self.message.emit("Review the deposit: nothing is sent before you press Send.", False)
+        dialog.open()
+
+    def _transaction_dialog(self, engine: Any, steps: list[Any], title: str, parent: QWidget | None) -> Any:
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+        if parent is None:
+            owner = self.parent()
+            parent = owner if isinstance(owner, QWidget) else None
+        dialog = TransactionDialog.for_requests(
+            self.runner,
+            self._wallet(),
+            engine.transaction_manager(),
+            engine.account,
+            steps,
+            title=title,
+            explorer=engine.network.explorer_tx_url,
+            parent=parent,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.flow_dialog = dialog  # the open transaction dialog (tests drive it)
+        return dialog
 
     def _started(self, live: Any) -> None:
         self.message.emit(f"{live.service_name} is running. Stop it at any time.", False)
@@ -164,25 +234,52 @@ class SessionController(QObject):
 
     def close_channel(self, local_id: str) -> None:
         """After a stop: close the session's channel with the provider's signed Close (pays the provider
-        what it holds, refunds the rest of the deposit now)."""
+        what it holds, refunds the rest of the deposit now), through the shared transaction dialog."""
         self.message.emit("Closing the channel: asking the provider for its signed Close…", False)
 
-        async def close() -> Any:
-            return await (await self.engine()).close_channel(local_id)
-
-        def closed(record: Any) -> None:
-            self.message.emit(
-                f"The channel is closed; the unused deposit is back in your wallet (transaction "
-                f"{record.tx_hash[:10]}…).",
-                False,
-            )
-            self.channel_closed.emit(local_id, True)
+        async def prepare() -> tuple[Any, Any]:
+            engine = await self.engine()
+            return engine, await engine.close_request(local_id)
 
         def failed(text: str) -> None:
             self.message.emit(text, True)
             self.channel_closed.emit(local_id, False)
 
-        self.runner.run(close(), on_success=closed, on_error=failed, name="close-channel")
+        self.runner.run(
+            prepare(),
+            on_success=lambda result: self._review_close(local_id, *result),
+            on_error=failed,
+            name="close-channel",
+        )
+
+    def _review_close(self, local_id: str, engine: Any, request: Any) -> None:
+        dialog = self._transaction_dialog(engine, [request], "Close the channel", None)
+        outcome: list[bool] = []
+
+        def finished(state: Any) -> None:
+            done = state.phase == "done"
+            outcome.append(done)
+            if done:
+                record = state.record
+                tx = f" (transaction {record.tx_hash[:10]}…)" if record is not None else ""
+                text = f"The channel is closed; the unused deposit is back in your wallet{tx}."
+                self.message.emit(text, False)
+            else:
+                self.message.emit(f"The channel was not closed. {state.message}".strip(), True)
+            self.channel_closed.emit(local_id, done)
+
+        def closed(_code: int) -> None:
+            if outcome:
+                return
+            if dialog.state.phase in ("pending", "mined"):
+                self.message.emit("The close is on its way; the Escrow page follows it.", False)
+            else:
+                self.message.emit("The channel was not closed: nothing was sent.", False)
+            self.channel_closed.emit(local_id, False)
+
+        dialog.flow_finished.connect(finished)
+        dialog.finished.connect(closed)
+        dialog.open()
 
     async def shutdown(self) -> None:
         """Stop every running session cleanly (final voucher, receipt) before the app quits or locks."""
