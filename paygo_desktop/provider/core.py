@@ -29,7 +29,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
@@ -174,12 +174,19 @@ class _SessionMeta:
     channel_hex: str
 
 
+class ChannelStates(Protocol):
+    """Fresh on-chain channel states (``chain.channel_state_reader.ChannelStateReader`` when served)."""
+
+    async def channel_state(self, channel_id: bytes) -> ChannelState: ...
+
+
 @dataclass
 class Runtime:
     """Chain-side objects, created inside the server's event loop (lifespan)."""
 
     vault: VaultClient
     domain: VaultDomain
+    states: ChannelStates
     signatures: VoucherSignatures = field(init=False)
 
     def __post_init__(self) -> None:
@@ -208,7 +215,7 @@ class ProviderCore:
 
     async def channel_state(self, channel_id: bytes) -> ChannelState:
         try:
-            return await self.rt.vault.channel_state(channel_id)
+            return await self.rt.states.channel_state(channel_id)
         except ApiError:
             raise
         except Exception as exc:
