@@ -15,7 +15,8 @@ channels run concurrently (one asyncio lock per channel). The channel's on-chain
 can lower a channel's coverage (WithdrawRequested, Withdrawn, Closed) drops its entry, and a voucher
 above the cached coverage (e.g. after a top-up) triggers a fresh chain read before it is refused. So a
 voucher is never accepted beyond ``escrow - pendingWithdraw`` as last known, and a withdrawal request is
-reflected within one event poll. ``start`` and ``stop`` always read the chain.
+reflected within one event poll. ``start`` and ``stop`` always read the chain. Every chain read of a
+channel is one raw ``eth_call`` (``chain.channel_state_reader``), never a cached answer.
 """
 
 from __future__ import annotations
