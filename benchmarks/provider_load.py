@@ -5,13 +5,23 @@
 2. Funds N USDC channels on chain from one payer (distinct salts, one session per channel): the sandbox
    mints the payer's USDC; one approve, then N pre-signed ``fund`` transactions sent in JSON-RPC batches.
 3. A second process (this file with ``--worker``) pre-signs every voucher, starts the N sessions spread
-   evenly over one tick (so they are out of phase, as real payers are), then sends one voucher per session
-   every tick with asyncio + httpx, for ``--seconds``. Each request's latency is taken from just before
-   the request to its response. Lateness (actual send time minus the scheduled one) shows whether the load
-   generator itself kept up.
-4. Prints p50/p95/p99/max, errors, the achieved rate and the CPU used by each process; stops everything.
+   evenly over one tick (so they are out of phase, as real payers are; ``--ramp S`` spreads the starts
+   over S seconds instead, a separate figure), then sends one voucher per session every tick with
+   asyncio + httpx, for ``--seconds``. Each request's latency is taken from just before the request to
+   its response. Lateness (actual send time minus the scheduled one) shows whether the load generator
+   itself kept up.
+4. Prints p50/p95/p99/max, errors, the achieved rate, the CPU used by each process and by everything
+   else on the machine meanwhile (a shared machine's other work shows up there); stops everything.
 
-    python benchmarks/provider_load.py [--sessions 1000] [--seconds 60] [--tick 5]
+The load generator's own garbage collections pause its event loop, and a pause counts in the latency of
+every request then in flight (full collections of its heap took 50-90 ms every ~8 s). ``--freeze-client-gc``
+gives it the provider's collector policy (``provider/gc_policy.py``: start-up objects such as the
+imports and the pre-signed vouchers frozen out of the collector) before the load; its full collections
+still walk every response's garbage (httpx makes a few dozen objects of cyclic garbage per request), so
+pauses of 15-40 ms remain. It is off by default and every report says which was used.
+
+    python benchmarks/provider_load.py [--sessions 1000] [--seconds 60] [--tick 5] [--ramp S]
+        [--freeze-client-gc]
 
 Loopback only. Every loop is bounded in count and in time.
 """
@@ -58,6 +68,12 @@ def cpu_seconds(pid: int, depth: int = 0) -> float:
     fields = stat[stat.rindex(")") + 2 :].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return own + (sum(cpu_seconds(int(k), depth + 1) for k in kids) if depth < 3 else 0.0)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds used by every process on the machine so far (/proc/stat: all but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def backend() -> str:
@@ -195,13 +211,18 @@ async def drive(job: dict) -> dict:
         for ch in channels
     ]
     sign_seconds = time.perf_counter() - t_sign
+    if job["freeze_client_gc"]:
+        from paygo_desktop.provider.gc_policy import settle_after_startup
+
+        settle_after_startup()  # the provider's own collector policy, applied to the load generator
     start_lat: list[float] = []
     voucher_lat: list[float] = []
     lateness: list[float] = []
     errors: dict[str, int] = {}
     # httpx scans its whole pool on every request: one small client per SHARD sessions keeps that cheap
     limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD, keepalive_expiry=tick - 1)
-    hard_deadline = time.monotonic() + tick + ticks * tick + job["slack"]
+    spread = job["ramp"] or tick  # starts are spread evenly over this many seconds
+    hard_deadline = time.monotonic() + spread + ticks * tick + job["slack"]
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
@@ -253,7 +274,7 @@ async def drive(job: dict) -> dict:
 
         t_run = time.monotonic()
         t_begin = t_run + 0.5
-        tasks = [asyncio.create_task(session(i, t_begin + i * tick / n)) for i in range(n)]
+        tasks = [asyncio.create_task(session(i, t_begin + i * spread / n)) for i in range(n)]
         _, pending = await asyncio.wait(tasks, timeout=hard_deadline - time.monotonic() + job["timeout"])
         for t in pending:
             t.cancel()
@@ -272,6 +293,7 @@ async def drive(job: dict) -> dict:
         "lateness": lateness,
         "errors": errors,
         "backend": backend(),
+        "cpu_seconds": time.process_time(),
     }
 
 
@@ -295,12 +317,20 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="length of the voucher phase")
     ap.add_argument("--tick", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
+    ap.add_argument(
+        "--ramp", type=float, default=0.0, help="spread the starts over this many seconds (default: one tick)"
+    )
+    ap.add_argument(
+        "--freeze-client-gc",
+        action="store_true",
+        help="freeze the load generator's start-up objects out of its garbage collector",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker()
-    if not 1 <= args.sessions <= 5000 or not 1 <= args.seconds <= 600:
-        ap.error("--sessions must be 1..5000 and --seconds 1..600")
+    if not 1 <= args.sessions <= 5000 or not 1 <= args.seconds <= 600 or not 0 <= args.ramp <= 600:
+        ap.error("--sessions must be 1..5000, --seconds 1..600 and --ramp 0..600")
     from eth_account import Account
     from eth_utils import keccak
 
@@ -328,8 +358,11 @@ def main() -> int:
                 "ticks": ticks,
                 "timeout": args.timeout,
                 "slack": 15.0,
+                "ramp": args.ramp,
+                "freeze_client_gc": args.freeze_client_gc,
             }
             cpu0 = {p: cpu_seconds(p) for p in (state.provider_pid, state.node_pid)}
+            busy0 = machine_busy_seconds()
             worker_proc = subprocess.Popen(
                 [sys.executable, __file__, "--worker"],
                 stdin=subprocess.PIPE,
@@ -340,6 +373,7 @@ def main() -> int:
             budget = 600 + args.seconds + args.tick * 3
             out, _ = worker_proc.communicate(json.dumps(job), timeout=budget)
             cpu1 = {p: cpu_seconds(p) for p in (state.provider_pid, state.node_pid)}
+            busy = machine_busy_seconds() - busy0
             if worker_proc.returncode != 0:
                 raise RuntimeError(f"the load process failed (exit {worker_proc.returncode})")
             res = json.loads(out)
@@ -362,10 +396,15 @@ def main() -> int:
         f"setup: sandbox up {t_up:.1f} s, {args.sessions} channels funded in {t_fund:.1f} s, "
         f"vouchers pre-signed in {res['sign_seconds']:.1f} s"
     )
+    others = busy - cpu["provider"] - cpu["anvil"] - res["cpu_seconds"]
     print(
-        f"CPU while the load process ran: provider {cpu['provider']:.1f} s, anvil {cpu['anvil']:.1f} s; "
+        f"CPU while the load process ran: provider {cpu['provider']:.1f} s, anvil {cpu['anvil']:.1f} s, "
+        f"load process {res['cpu_seconds']:.1f} s, everything else on the machine {max(0.0, others):.1f} s; "
         f"voucher phase {run:.1f} s"
     )
+    ramp = f"over {args.ramp:g} s (--ramp)" if args.ramp else "over one tick (default)"
+    client_gc = "frozen (--freeze-client-gc)" if args.freeze_client_gc else "default"
+    print(f"starts spread {ramp}; load process garbage collector: {client_gc}")
     print()
     print("| requests | count | p50 ms | p95 ms | p99 ms | max ms | rate /s |")
     print("|---|---:|---:|---:|---:|---:|---:|")

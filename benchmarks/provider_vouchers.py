@@ -113,7 +113,8 @@ async def provider_handler(count: int, seconds: float, sessions: int) -> tuple[s
         clock = Clock()
         _seed_catalog(store, config, clock())
         core = ProviderCore(config, store, provider, clock)
-        core.runtime = Runtime(vault=StubVault(), domain=domain)  # type: ignore[arg-type]
+        stub = StubVault()
+        core.runtime = Runtime(vault=stub, domain=domain, states=stub)  # type: ignore[arg-type]
         channels = [
             Channel(
                 payer=payer.address,

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
@@ -214,7 +215,8 @@ def create_app(
                         "chain id %s != configured %s: session routes disabled", chain_id, config.chain_id
                     )
                     return
-                core.runtime = Runtime(vault=vault, domain=await vault.domain())
+                states = ChannelStateReader(w3, config.vault)
+                core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=states)
                 if background:
                     tasks.append(
                         asyncio.create_task(claimer.run(config.claim_interval, config.event_poll_interval))

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
@@ -81,6 +82,7 @@ class Claimer:
     ) -> None:
         self.store = store
         self.vault = vault
+        self.states = ChannelStateReader(vault.w3, vault.address)  # fresh reads, without web3's call stack
         self.sender = sender
         self.provider = provider
         self.lock = lock  # serialises claim transactions (one sender, one nonce sequence)
@@ -92,25 +94,26 @@ class Claimer:
         self._topics: list[str] | None = None
         self._signatures: VoucherSignatures | None = None
 
-    def _held_vouchers(self, only: set[str] | None) -> list[tuple[str, Channel, int, str]]:
-        """(id, channel, cumulative, signature) of each channel whose latest voucher is above what this
-        database knows as claimed (a claim sent by someone else is only found by the chain read)."""
+    def _held_vouchers(self, only: set[str] | None) -> list[Any]:
+        """Rows (id, channel fields, cumulative, signature) of each channel whose latest voucher is above
+        what this database knows as claimed (a claim sent by someone else is only found by the chain read).
+        Plain columns: the Channel objects are built one by one between chain reads (``claimable``)."""
+        query = select(
+            ChannelRow.id,
+            ChannelRow.payer,
+            ChannelRow.provider,
+            ChannelRow.token,
+            ChannelRow.signer,
+            ChannelRow.withdraw_delay,
+            ChannelRow.salt,
+            ChannelRow.last_cumulative,
+            ChannelRow.last_signature,
+            ChannelRow.claimed_cumulative,
+        ).where(ChannelRow.last_signature.is_not(None))
         with self.store.tx() as db:
             return [
-                (
-                    r.id,
-                    Channel(
-                        r.payer,
-                        r.provider,
-                        r.token,
-                        r.signer,
-                        r.withdraw_delay,
-                        bytes.fromhex(r.salt[2:]),
-                    ),
-                    int(r.last_cumulative),
-                    r.last_signature,
-                )
-                for r in db.scalars(select(ChannelRow))
+                r
+                for r in db.execute(query)
                 if r.last_signature
                 and int(r.last_cumulative) > int(r.claimed_cumulative)
                 and (only is None or r.id in only)
@@ -123,8 +126,14 @@ class Claimer:
         batch the vendor sent from the app) is marked claimed here and left out. A contract wallet's
         voucher is asked to the wallet again, since one refused signature reverts a whole batch."""
         found: list[Claimable] = []
-        for cid, channel, amount, sig in self._held_vouchers(only):
-            st = await self.vault.channel_state(channel.id)
+        for r in self._held_vouchers(only):
+            # each Channel is built here, between chain reads: checksumming the addresses of 1,000 channels
+            # in one go held the event loop for ~60 ms
+            channel = Channel(
+                r.payer, r.provider, r.token, r.signer, r.withdraw_delay, bytes.fromhex(r.salt[2:])
+            )
+            cid, amount, sig = r.id, int(r.last_cumulative), r.last_signature
+            st = await self.states.channel_state(channel.id)
             if min(amount, st.escrow) <= st.claimed:
                 self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                 continue

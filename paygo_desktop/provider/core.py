@@ -18,7 +18,8 @@ channels run concurrently (one asyncio lock per channel). The channel's on-chain
 can lower a channel's coverage (WithdrawRequested, Withdrawn, Closed) drops its entry, and a voucher
 above the cached coverage (e.g. after a top-up) triggers a fresh chain read before it is refused. So a
 voucher is never accepted beyond ``escrow - pendingWithdraw`` as last known, and a withdrawal request is
-reflected within one event poll. ``start`` and ``stop`` always read the chain.
+reflected within one event poll. ``start`` and ``stop`` always read the chain. Every chain read of a
+channel is one raw ``eth_call`` (``chain.channel_state_reader``), never a cached answer.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
@@ -177,12 +178,19 @@ class _SessionMeta:
     channel_hex: str
 
 
+class ChannelStates(Protocol):
+    """Fresh on-chain channel states (``chain.channel_state_reader.ChannelStateReader`` when served)."""
+
+    async def channel_state(self, channel_id: bytes) -> ChannelState: ...
+
+
 @dataclass
 class Runtime:
     """Chain-side objects, created inside the server's event loop (lifespan)."""
 
     vault: VaultClient
     domain: VaultDomain
+    states: ChannelStates
     signatures: VoucherSignatures = field(init=False)
 
     def __post_init__(self) -> None:
@@ -211,7 +219,7 @@ class ProviderCore:
 
     async def channel_state(self, channel_id: bytes) -> ChannelState:
         try:
-            return await self.rt.vault.channel_state(channel_id)
+            return await self.rt.states.channel_state(channel_id)
         except ApiError:
             raise
         except Exception as exc:

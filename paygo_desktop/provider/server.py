@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 def serve(config: ProviderConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve until interrupted (SIGINT/SIGTERM)."""
     from paygo_desktop.provider.app import create_app
+    from paygo_desktop.provider.gc_policy import settle_after_startup
 
     app = create_app(config)
+    settle_after_startup()  # this process is only the provider: its start-up objects live as long as it
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
 
 
