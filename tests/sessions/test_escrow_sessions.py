@@ -139,11 +139,13 @@ def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_rece
         await until(lambda: live.acked == 2 * TICK_COST, what="voucher 2")
         world.advance_now(1.25)  # 6.25 s: the meter says 6,250
         handle = crashed._handles[live.local_id]
-        for task in (handle.loop_task, handle.drive_task, handle.claims_task):
-            if task is not None:
-                task.cancel()  # the process dies: nothing of it runs any more
         payer = handle.payer
         assert isinstance(payer, EscrowSession)
+        frozen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        payer.finish = lambda _ending: frozen  # type: ignore[method-assign]  # the process dies in the stop
+        assert handle.loop_task is not None
+        handle.loop_task.cancel()
+        await until(lambda: live.status == "stopping", what="the stop under way")
         await payer._stop_remote(6_250, settle=True)  # what finish() sends; its answer is lost
 
         engine = world.engine()  # the next start, on the same store
@@ -158,6 +160,9 @@ def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_rece
         started = engine.history.get(nxt.local_id)
         assert started is not None and started.channel_base == 6_250
         await engine.stop(nxt.local_id)
+        assert handle.drive_task is not None
+        handle.drive_task.cancel()  # the dead process's leftovers, for a clean loop and shutdown
+        del crashed._handles[live.local_id]
 
     run(world.env, scenario)
 
