@@ -128,7 +128,9 @@ def finalize_withdrawal(vault: VaultClient, channel: Channel, amount: Amount) ->
     )
 
 
-def close(vault: VaultClient, channel: Channel, auth: CloseAuth, asset: Asset) -> TxRequest:
+def close(
+    vault: VaultClient, channel: Channel, auth: CloseAuth, asset: Asset, provider_name: str = ""
+) -> TxRequest:
     """Settle the channel now with the provider's signed Close: it is paid, the rest comes back at once."""
     if auth.channel_id.lower() != "0x" + channel.id.hex():
         raise RequestError("That signed close belongs to another channel.")
@@ -136,12 +138,14 @@ def close(vault: VaultClient, channel: Channel, auth: CloseAuth, asset: Asset) -
         "closeCooperative",
         args=[channel.as_tuple(), auth.final_amount, auth.nonce, bytes.fromhex(auth.signature[2:])],
     )
-    final = Amount(asset, auth.final_amount)
+    final = Amount(asset, auth.final_amount).format()
+    description = (
+        f"Close the escrow channel with {provider_name}: it is paid {final}, the rest comes back to you"
+        if provider_name
+        else f"Close the escrow channel (the provider's total: {final})"
+    )
     return TxRequest(
-        to=vault.address,
-        data=bytes.fromhex(data[2:]),
-        kind="escrow-close",
-        description=f"Close the escrow channel (the provider's total: {final.format()})",
+        to=vault.address, data=bytes.fromhex(data[2:]), kind="escrow-close", description=description
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from eth_utils import is_address, to_checksum_address
 from pydantic import (
@@ -276,7 +276,9 @@ class ServicePage(WireModel):
 # ------------------------------------------------------------------------------------------ sessions
 
 
-class ChannelParams(RequestModel):
+class ChannelFields(WireModel):
+    """A channel's immutable parameters on the wire, and their conversion to and from ``Channel``."""
+
     payer: Address
     signer: Address
     provider: Address
@@ -295,7 +297,7 @@ class ChannelParams(RequestModel):
         )
 
     @classmethod
-    def from_channel(cls, ch: Channel) -> ChannelParams:
+    def from_channel(cls, ch: Channel) -> Self:
         return cls(
             payer=ch.payer,
             signer=ch.signer,
@@ -304,6 +306,10 @@ class ChannelParams(RequestModel):
             withdraw_delay=ch.withdraw_delay,
             salt="0x" + ch.salt.hex(),
         )
+
+
+class ChannelParams(RequestModel, ChannelFields):
+    """The request form (unknown fields are an error)."""
 
 
 class VoucherIn(RequestModel):
@@ -455,36 +461,8 @@ class ClaimResult(WireModel):
     withdraw_triggered: bool = False
 
 
-class ChannelOut(WireModel):
+class ChannelOut(ChannelFields):
     """A channel's immutable parameters in a response (``ChannelParams`` is the request form)."""
-
-    payer: Address
-    signer: Address
-    provider: Address
-    token: Address
-    withdraw_delay: Annotated[int, Field(ge=0, le=UINT64_MAX)]
-    salt: Bytes32
-
-    def to_channel(self) -> Channel:
-        return Channel(
-            payer=self.payer,
-            signer=self.signer,
-            provider=self.provider,
-            token=self.token,
-            withdraw_delay=self.withdraw_delay,
-            salt=bytes.fromhex(self.salt[2:]),
-        )
-
-    @classmethod
-    def from_channel(cls, ch: Channel) -> ChannelOut:
-        return cls(
-            payer=ch.payer,
-            signer=ch.signer,
-            provider=ch.provider,
-            token=ch.token,
-            withdraw_delay=ch.withdraw_delay,
-            salt="0x" + ch.salt.hex(),
-        )
 
 
 class ClaimableVoucher(WireModel):

@@ -36,7 +36,7 @@ from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.chain.vouchers import Channel
-from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
+from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store, channel_of
 from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 if TYPE_CHECKING:
@@ -129,9 +129,7 @@ class Claimer:
         for r in self._held_vouchers(only):
             # each Channel is built here, between chain reads: checksumming the addresses of 1,000 channels
             # in one go held the event loop for ~60 ms
-            channel = Channel(
-                r.payer, r.provider, r.token, r.signer, r.withdraw_delay, bytes.fromhex(r.salt[2:])
-            )
+            channel = channel_of(r)
             cid, amount, sig = r.id, int(r.last_cumulative), r.last_signature
             st = await self.states.channel_state(channel.id)
             if min(amount, st.escrow) <= st.claimed:

@@ -44,7 +44,7 @@ from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.config import ProviderConfig
-from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Store
+from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Store, channel_of
 from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 log = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ class ProviderCore:
         if meta is None:
             with self.store.tx() as db:
                 _, ch = self._load(db, session_id)
-                channel = self._channel_of(ch)
+                channel = channel_of(ch)
             meta = _SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
             if len(self._meta) >= 100_000:
                 self._meta.clear()
@@ -407,17 +407,6 @@ class ProviderCore:
         assert ch is not None
         return row, ch
 
-    @staticmethod
-    def _channel_of(ch: ChannelRow) -> Channel:
-        return Channel(
-            payer=ch.payer,
-            signer=ch.signer,
-            provider=ch.provider,
-            token=ch.token,
-            withdraw_delay=ch.withdraw_delay,
-            salt=bytes.fromhex(ch.salt[2:]),
-        )
-
     async def voucher(self, session_id: str, req: m.VoucherRequest) -> m.VoucherAck:
         self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
@@ -535,7 +524,7 @@ class ProviderCore:
                     )
                     row.receipt_json = receipt.model_dump_json(by_alias=True)
                 receipt = m.Receipt.model_validate_json(row.receipt_json)
-                channel = self._channel_of(ch)
+                channel = channel_of(ch)
                 final_amount = int(ch.last_cumulative)
         st = await self.channel_state(channel.id)
         sig = sign_close(self.account, rt.domain, channel, final_amount, st.close_nonce)

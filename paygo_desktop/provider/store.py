@@ -11,9 +11,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Boolean, Float, Integer, String, Text, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from paygo_desktop.chain.vouchers import Channel
 
 
 class Base(DeclarativeBase):
@@ -51,6 +54,18 @@ class ChannelRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     claimed_cumulative: Mapped[str] = mapped_column(String(40), default="0")
     live_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+def channel_of(row: ChannelRow | Any) -> Channel:
+    """The ``Channel`` a ``ChannelRow`` (or a selected row of its columns) stands for."""
+    return Channel(
+        payer=row.payer,
+        signer=row.signer,
+        provider=row.provider,
+        token=row.token,
+        withdraw_delay=row.withdraw_delay,
+        salt=bytes.fromhex(row.salt[2:]),
+    )
 
 
 class SessionRow(Base):

@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -796,14 +796,7 @@ class SessionEngine:
             raise SessionError("The provider's signed Close is not valid for this channel; nothing was sent.")
         if close.final_amount > self.history.channel_signed(record.channel_id):
             raise SessionError("The provider's Close asks for more than you ever signed; nothing was sent.")
-        request = tx_requests.close(vault, channel, close, record.asset)
-        return replace(
-            request,
-            description=(
-                f"Close the escrow channel with {record.provider_name}: it is paid "
-                f"{Amount(record.asset, close.final_amount).format()} in all, the rest comes back to you"
-            ),
-        )
+        return tx_requests.close(vault, channel, close, record.asset, record.provider_name)
 
     # ------------------------------------------------------------------ recovery and exit
 

@@ -40,24 +40,29 @@ class Sandbox:
     usdc: Asset
 
 
+def add_per_second_service(provider: Any, name: str, rate: int, tick: int, grace: int) -> m.Service:
+    """Create a USDC data service priced per second at ``provider`` (before the Qt loop runs)."""
+    fields = m.ServiceFields(
+        name=name,
+        category="data",
+        type=m.ServiceType.data,
+        rate=m.Rate(amount=rate, asset="USDC", unit=m.RateUnit.per_second),
+        tick_seconds=tick,
+        grace_seconds=grace,
+    )
+
+    async def create() -> m.Service:
+        async with ProviderClient(provider.url) as client:
+            return await client.create_service(provider.key, fields)
+
+    return asyncio.run(create())
+
+
 @pytest.fixture
 def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
     """The reference provider on real clocks with a one-second-tick service (made before the Qt loop runs)."""
     with run_provider(env, tmp_path, clock=WallClock()) as provider:
-        fields = m.ServiceFields(
-            name=SERVICE_NAME,
-            category="data",
-            type=m.ServiceType.data,
-            rate=m.Rate(amount=RATE, asset="USDC", unit=m.RateUnit.per_second),
-            tick_seconds=TICK,
-            grace_seconds=GRACE,
-        )
-
-        async def create() -> m.Service:
-            async with ProviderClient(provider.url) as client:
-                return await client.create_service(provider.key, fields)
-
-        service = asyncio.run(create())
+        service = add_per_second_service(provider, SERVICE_NAME, RATE, TICK, GRACE)
         yield Sandbox(env, provider.url, service.id, Asset("USDC", 6, env.usdc))
 
 

@@ -68,18 +68,25 @@ def open_claim(qtbot: Any, page: Any) -> Any:
     return page.flow_dialog
 
 
-def test_vendor_view_claim_and_export(
-    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any, tmp_path: Path
-) -> None:
+def shown_vendor_page(qtbot: Any, ctx: AppContext) -> tuple[Any, Any]:
+    """The Vendor page on ``ctx`` with its own task runner, shown and refreshed: (page, runner)."""
     from paygo_desktop.gui.async_tasks import TaskRunner
     from paygo_desktop.gui.pages.vendor_page import VendorPage
 
-    chain = provider_with_sessions.env
     tasks = TaskRunner()
-    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
+    page = VendorPage(ctx, tasks, poll_ms=100)
     qtbot.addWidget(page)
+    page.resize(1100, 700)
     page.show()
     page.refresh()
+    return page, tasks
+
+
+def test_vendor_view_claim_and_export(
+    provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any, tmp_path: Path
+) -> None:
+    chain = provider_with_sessions.env
+    page, tasks = shown_vendor_page(qtbot, vendor_ctx)
     assert page.stack.currentWidget() is page.empty and not page.claim_button.isEnabled()
     assert page.provider.currentText() == provider_with_sessions.url
 
@@ -152,15 +159,8 @@ def test_a_provider_whose_key_is_not_in_the_wallet_is_explained(
 def test_a_claim_still_pending_is_shown_again_not_sent_twice(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.async_tasks import TaskRunner
-    from paygo_desktop.gui.pages.vendor_page import VendorPage
-
     chain = provider_with_sessions.env
-    tasks = TaskRunner()
-    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page, tasks = shown_vendor_page(qtbot, vendor_ctx)
     click(qtbot, page.connect_button)
     qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
     chain.rpc("evm_setAutomine", [False])  # the claim waits in the mempool
@@ -188,13 +188,7 @@ def test_a_claim_still_pending_is_shown_again_not_sent_twice(
 def test_claim_now_with_the_provider_gone_says_so(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.async_tasks import TaskRunner
-    from paygo_desktop.gui.pages.vendor_page import VendorPage
-
-    page = VendorPage(vendor_ctx, TaskRunner(), poll_ms=100)
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page, _tasks = shown_vendor_page(qtbot, vendor_ctx)
     click(qtbot, page.connect_button)
     qtbot.waitUntil(lambda: page.overview is not None, timeout=TIMEOUT)
     page.provider_url = "http://127.0.0.1:9"  # the provider went away after the page connected
@@ -207,15 +201,7 @@ def test_claim_now_with_the_provider_gone_says_so(
 def test_earnings_chart_claimed_and_pending_per_day(
     provider_with_sessions: Server, vendor_ctx: AppContext, qtbot: Any, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.async_tasks import TaskRunner
-    from paygo_desktop.gui.pages.vendor_page import VendorPage
-
-    tasks = TaskRunner()
-    page = VendorPage(vendor_ctx, tasks, poll_ms=100)
-    qtbot.addWidget(page)
-    page.resize(1100, 700)
-    page.show()
-    page.refresh()
+    page, tasks = shown_vendor_page(qtbot, vendor_ctx)
     assert page.chart is None  # pyqtgraph is not loaded until there are earnings to draw
 
     click(qtbot, page.connect_button)

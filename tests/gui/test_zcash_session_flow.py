@@ -14,7 +14,6 @@ up; the rest runs in real time.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from typing import Any
 import pytest
 
 from paygo_desktop.money import ZEC, Amount, Asset
-from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     Env,
@@ -34,7 +32,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     runner,
 )
 from tests.gui.helpers import TIMEOUT, click, payer_window, press_start
-from tests.gui.test_session_flow import RATE, SERVICE_NAME, start_from_services
+from tests.gui.test_session_flow import RATE, SERVICE_NAME, add_per_second_service, start_from_services
 from tests.provider.conftest import FakeClock
 from tests.sessions.conftest import run_provider
 from tests.zcash.provider_fixture import USER_Z
@@ -75,20 +73,7 @@ def zsandbox(env: Env, tmp_path: Any) -> Iterator[ZcashSandbox]:  # noqa: F811
     jump = Jump()
     zcash = {"mode": "ledger", "network": "test", "min_confirmations": 1}
     with run_provider(env, tmp_path, clock=JumpingWallClock(jump), zcash=zcash) as provider:
-        fields = m.ServiceFields(
-            name=SERVICE_NAME,
-            category="data",
-            type=m.ServiceType.data,
-            rate=m.Rate(amount=RATE, asset="USDC", unit=m.RateUnit.per_second),
-            tick_seconds=TICK,
-            grace_seconds=GRACE,
-        )
-
-        async def create() -> None:
-            async with ProviderClient(provider.url) as client:
-                await client.create_service(provider.key, fields)
-
-        asyncio.run(create())
+        add_per_second_service(provider, SERVICE_NAME, RATE, TICK, GRACE)
         yield ZcashSandbox(env, provider.url, jump, Asset("USDC", 6, env.usdc))
 
 
