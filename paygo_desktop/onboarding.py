@@ -333,6 +333,10 @@ class OnboardingWizard:
             self._go(Step.PASSWORD)
         return True
 
+    def clear_error(self) -> None:
+        """The user changed what the error was about."""
+        self.error = None
+
     def _expect(self, step: Step) -> None:
         if self.step is not step:
             raise RuntimeError(f"the wizard is at {self.step.name}, not {step.name}")

@@ -106,6 +106,9 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
     assert view.warning.text() == session.stop_reason
     assert not view.timer.isActive()
     assert view.stop_button.text() == "Dismiss"  # the ended card stays until put away
+    # an ended card extrapolates nothing: no "time left at this rate" for a session that no longer runs
+    assert view.captions["time_left"].text() == "Time left"
+    assert view.fields["time_left"].text() == "— (ended)"
     with qtbot.waitSignal(view.dismissed) as blocker:
         view.stop_button.click()
     assert blocker.args == ["s-1"]

@@ -65,12 +65,18 @@ def test_password_mismatch_and_strength_are_shown(qtbot: Any, window: Any) -> No
     click(qtbot, view.next_button)
     assert view.machine.step is Step.PASSWORD
     qtbot.keyClicks(view.password.password, "short")
-    assert "Too short" in view.password.strength.text()
+    assert "5 of at least" in view.password.strength.text()
     qtbot.keyClicks(view.password.confirm, "other")
     assert "differ" in view.password.mismatch.text()
     click(qtbot, view.next_button)
     assert view.machine.step is Step.PASSWORD
     assert view.error.isVisible()
+    # the refusal is said once: the strength line counts characters, it does not repeat the error
+    assert "short" not in view.password.strength.text().lower()
+    # and once the user types on, the old refusal goes away instead of standing beside "Strength: strong"
+    qtbot.keyClicks(view.password.password, "-Much-Longer-Passphrase-42")
+    assert view.password.strength.text() == "Strength: strong"
+    assert not view.error.isVisible()
 
 
 def test_import_mnemonic(qtbot: Any, window: Any) -> None:

@@ -246,7 +246,8 @@ def password_strength(password: str) -> tuple[str, bool]:
     if not password:
         return "", True
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Too short: use at least {MIN_PASSWORD_LENGTH} characters.", True
+        # a count, not an error: the refusal itself is shown once, by the wizard, when the user continues
+        return f"{len(password)} of at least {MIN_PASSWORD_LENGTH} characters", True
     classes = sum(
         any(test(c) for c in password)
         for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
@@ -262,6 +263,7 @@ def password_strength(password: str) -> tuple[str, bool]:
 class PasswordStep(StepWidget):
     title = "Choose a password"
     submitted = Signal()
+    edited = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -288,8 +290,9 @@ class PasswordStep(StepWidget):
         for w in (self.strength, self.mismatch, self.remember):
             self.box.addWidget(w)
         self.box.addStretch(1)
-        self.password.textChanged.connect(self._update)
-        self.confirm.textChanged.connect(self._update)
+        for field in (self.password, self.confirm):
+            field.textChanged.connect(self._update)
+            field.textEdited.connect(self.edited)
         self._update()
 
     def _update(self) -> None:

@@ -95,6 +95,7 @@ class OnboardingView(QWidget):
         self.enter_keystore = EnterKeystoreStep()
         self.password = PasswordStep()
         self.password.submitted.connect(self.next)
+        self.password.edited.connect(self._password_edited)
         self.network = NetworkStep()
         self.step_widgets: dict[Step, StepWidget] = {
             Step.WELCOME: self.welcome,
@@ -211,6 +212,11 @@ class OnboardingView(QWidget):
             self._finish()
             return
         self.redraw()
+
+    def _password_edited(self) -> None:
+        """A refusal of the password the user is now changing no longer applies: take it away."""
+        self.machine.clear_error()
+        self.error.clear_message()
 
     def _check_keystore(self) -> None:
         path = Path(self.enter_keystore.path.text().strip()).expanduser()

@@ -240,7 +240,7 @@ class HomePage(Page):
             label.setToolTip(line.total.format())
             spark = Sparkline()
             spark.setAccessibleName(f"Daily spending in {line.asset.label}, last 30 days")
-            spark.set_values([a.units for a in line.days])
+            spark.set_values([a.units for a in line.days], f"{len(line.days) - 1} days ago", "today")
             busiest = max(line.days, key=lambda a: a.units)
             spark.setToolTip(f"One bar a day; the busiest day spent {busiest.format()}. Details on Activity.")
             self.spark_box.addWidget(label)

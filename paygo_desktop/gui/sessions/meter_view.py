@@ -95,6 +95,7 @@ class MeterView(QFrame):
 
         grid = QGridLayout()
         self.fields: dict[str, QLabel] = {}
+        self.captions: dict[str, QLabel] = {}
         names = (
             ("elapsed", "Elapsed"),
             ("rate", "Rate"),
@@ -112,6 +113,7 @@ class MeterView(QFrame):
             grid.addWidget(caption, i // 3 * 2, i % 3)
             grid.addWidget(value, i // 3 * 2 + 1, i % 3)
             self.fields[key] = value
+            self.captions[key] = caption
         outer.addLayout(grid)
         self.fields["rate"].setText(rate_text(live.asset, live.price))
 
@@ -176,7 +178,11 @@ class MeterView(QFrame):
         f["signed"].setText(self.amount(live.signed))
         f["claimed"].setText(self.amount(live.claimed))
         f["remaining"].setText(f"{self.amount(meter.remaining())} of {self.amount(live.budget)}")
-        f["time_left"].setText(duration_words(meter.seconds_left()))
+        if running:
+            f["time_left"].setText(duration_words(meter.seconds_left()))
+        else:  # nothing runs any more: no rate to extrapolate
+            self.captions["time_left"].setText("Time left")
+            f["time_left"].setText("— (ended)" if live.status in ENDED else "—")
         self.status.setText(STATUS_WORDS.get(live.status, live.status.capitalize()))
         if meter.is_low() and running:
             self.warning.setText(
