@@ -6,20 +6,24 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest lock screenshots bench package smoke clean
+.PHONY: install run test check-node lint typecheck pytest lock screenshots bench package smoke clean
 
 install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@PYTHON=$(PYTHON) scripts/preflight.sh python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 node_modules/.package-lock.json: package-lock.json
+	@scripts/preflight.sh node
 	npm ci --no-audit --no-fund --loglevel=error
 
+# Qt's system libraries are checked against the installed plugin, so a missing one is named with its package.
 run: install
+	@VENV=$(VENV) scripts/preflight.sh gui
 	$(BIN)/paygo-desktop
 
 lint: install
@@ -34,7 +38,11 @@ pytest: install node_modules/.package-lock.json
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q --ignore=tests/gui
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/gui
 
-test: lint typecheck pytest
+# Node.js is checked first: without it the suite cannot start its chain, so say so before linting.
+check-node:
+	@scripts/preflight.sh node
+
+test: check-node lint typecheck pytest
 
 # Upgrade on purpose: re-resolve the newest versions allowed by pyproject.toml and pin them with hashes.
 lock:

@@ -27,6 +27,7 @@ def add_parser(subparsers: Any) -> None:
 def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
     from paygo_desktop.context import AppContext
     from paygo_desktop.sandbox import world
+    from paygo_desktop.sandbox.node import node_choice, node_description
     from paygo_desktop.store.deployments import DeploymentRepository
 
     ctx = AppContext.open(data_dir)
@@ -61,6 +62,7 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
                 "usdc": running.state.usdc,
                 "provider": running.state.provider_url,
                 "funded": running.funded,
+                "node": node_description(node_choice()),
             }
         ),
         flush=True,

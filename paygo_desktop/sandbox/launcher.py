@@ -70,7 +70,12 @@ class SandboxLauncher:
             state = read_state(sandbox_dir)
             if state is None:
                 raise SandboxError("The sandbox started but wrote no state file.")
-            log.info("sandbox started: chain %s, provider %s", state.rpc_url, state.provider_url)
+            log.info(
+                "sandbox started: chain %s (%s), provider %s",
+                state.rpc_url,
+                ready.get("node", "unknown node"),
+                state.provider_url,
+            )
             return state
 
     def stop(self, timeout: float = 20.0) -> None:

@@ -97,6 +97,14 @@ def node_choice() -> str:
     return "anvil" if find_anvil() is not None else "embedded"
 
 
+def node_description(kind: str) -> str:
+    """What the sandbox's log and progress call the node, so nobody wonders which chain is running."""
+    if kind == "anvil":
+        return f"anvil, {find_anvil()}"
+    why = "as PAYGO_SANDBOX_NODE asks" if os.environ.get("PAYGO_SANDBOX_NODE") else "anvil is not installed"
+    return f"the embedded Python EVM node: {why}"
+
+
 def start_node(port: int, log_file: Path) -> subprocess.Popen[bytes]:
     if node_choice() == "anvil":
         return start_anvil(port, log_file)

@@ -23,7 +23,15 @@ from pathlib import Path
 import httpx
 
 from paygo_desktop.paths import DataDir
-from paygo_desktop.sandbox.node import CHAIN_ID, SandboxError, child_options, rpc, start_node
+from paygo_desktop.sandbox.node import (
+    CHAIN_ID,
+    SandboxError,
+    child_options,
+    node_choice,
+    node_description,
+    rpc,
+    start_node,
+)
 from paygo_desktop.sandbox.state import SandboxState, clear_state, stop_stale, write_state
 
 log = logging.getLogger(__name__)
@@ -105,7 +113,9 @@ def start(
         progress("Stopped a sandbox left over from an earlier run.")
     rpc_port = pick_port(rpc_port, DEFAULT_RPC_PORT)
     provider_port = pick_port(provider_port, DEFAULT_PROVIDER_PORT)
-    progress(f"Starting the local chain on 127.0.0.1:{rpc_port}…")
+    node_name = node_description(node_choice())
+    log.info("sandbox chain: %s", node_name)
+    progress(f"Starting the local chain ({node_name}) on 127.0.0.1:{rpc_port}…")
     node = start_node(rpc_port, sandbox_dir / "node.log")
     rpc_url = f"http://127.0.0.1:{rpc_port}"
     try:

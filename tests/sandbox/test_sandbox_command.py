@@ -74,6 +74,7 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
     proc, ready = start(data)
     try:
         assert ready["status"] == "ready" and ready["chainId"] == 31337
+        assert ready["node"].startswith("anvil, ")  # the app's log names the chain it runs on
         url = ready["rpc"]
         wallet_address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
         assert ready["funded"] == [wallet_address, EXTRA]
@@ -99,6 +100,9 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
     finally:
         stop(proc)
     assert proc.returncode == 0
+    # it says which chain it ran (anvil here: the tests install it), so nobody has to guess
+    assert proc.stderr is not None
+    assert "Starting the local chain (anvil, " in proc.stderr.read()
     assert not is_alive(state.node_pid) and not is_alive(state.provider_pid)
     with pytest.raises(OSError):  # nothing listens on the chain's port any more
         rpc(url, "eth_chainId", timeout=2)
