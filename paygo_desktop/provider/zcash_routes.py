@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
-from paygo_desktop.provider.config import ProviderConfig, ZcashConfig
+from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
 from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.store import ServiceRow, Store
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
@@ -81,9 +81,11 @@ def _store_permission(row: ZcashPermissionRow, perm: Permission) -> None:
 
 
 def make_verifier(cfg: ZcashConfig, store: Store) -> PaymentVerifier:
-    if cfg.mode == "ledger":
+    if cfg.mode == "ledger":  # only where the config names it (provider.config refuses a missing mode)
+        log.warning("Zcash ledger mode: a pretend wallet whose open pay/mine routes anyone can use")
         return LocalLedger(store, Network(cfg.network), cfg.ledger_seed)
-    assert cfg.rpc_url is not None
+    if cfg.mode != "zallet" or cfg.rpc_url is None:
+        raise ValueError(LEDGER_MODE_REFUSED)
     return ZalletVerifier(
         cfg.rpc_url,
         user=cfg.rpc_user or "",
