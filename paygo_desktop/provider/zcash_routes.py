@@ -30,9 +30,15 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
 from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.store import ServiceRow, Store
+from paygo_desktop.provider.zcash_credit import credit
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
 from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow, create_tables
-from paygo_desktop.provider.zcash_wallet_rpc import PaymentVerifier, WalletError, ZalletVerifier
+from paygo_desktop.provider.zcash_wallet_rpc import (
+    PaymentVerifier,
+    ReceivedNote,
+    WalletError,
+    ZalletVerifier,
+)
 from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
 from paygo_desktop.zcash.permissions import (
     SECONDS_PER_HOUR,
@@ -304,37 +310,42 @@ class ZcashPermissions:
             if row.status != PermissionStatus.PENDING_PAYMENT.value:
                 return self.view(db, row, self.now())
             address = row.payment_address
-            amount = int(row.amount_zat)
         try:
             notes = await self.verifier.received(address, payment_memo(permission_id))
         except WalletError as exc:
             raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
-        need = self.cfg.min_confirmations
-        seen = sum(n.amount_zat for n in notes)
-        confirmed = sum(n.amount_zat for n in notes if n.confirmations >= need)
-        if not notes:
-            verification = m.ZcashVerification.awaiting_payment
-        elif confirmed >= amount:
-            verification = m.ZcashVerification.confirmed
-        elif confirmed == seen:
-            verification = m.ZcashVerification.underpaid
-        else:
-            verification = m.ZcashVerification.seen
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
                 row = self._load(db, permission_id)
                 self._settle(db, row, now)
                 if row.status == PermissionStatus.PENDING_PAYMENT.value:
-                    row.verification = verification.value
-                    row.received_zat = str(seen)
-                    row.confirmations = min((n.confirmations for n in notes), default=0)
-                    if verification is m.ZcashVerification.confirmed:
-                        perm = _permission(row)
-                        perm.activate(now)
-                        _store_permission(row, perm)
-                        log.info("zcash permission %s active (%s zat received)", row.id, seen)
+                    self._credit(db, row, notes, now)
                 return self.view(db, row, now)
+
+    def _credit(self, db: Session, row: ZcashPermissionRow, notes: list[ReceivedNote], now: int) -> None:
+        """Credit the notes the crediting rule gives this pending permission (provider.zcash_credit), then
+        set its verification from every note credited to it; activate it once paid and confirmed."""
+        credited = credit(db, row.id, notes, now)
+        need = self.cfg.min_confirmations
+        seen = sum(int(n.amount_zat) for n in credited)
+        confirmed = sum(int(n.amount_zat) for n in credited if n.confirmations >= need)
+        if not credited:
+            verification = m.ZcashVerification.awaiting_payment
+        elif confirmed >= int(row.amount_zat):
+            verification = m.ZcashVerification.confirmed
+        elif confirmed == seen:
+            verification = m.ZcashVerification.underpaid
+        else:
+            verification = m.ZcashVerification.seen
+        row.verification = verification.value
+        row.received_zat = str(seen)
+        row.confirmations = min((n.confirmations for n in credited), default=0)
+        if verification is m.ZcashVerification.confirmed:
+            perm = _permission(row)
+            perm.activate(now)
+            _store_permission(row, perm)
+            log.info("zcash permission %s active (%s zat credited)", row.id, seen)
 
     async def revoke(self, permission_id: str, token: str | None) -> m.ZcashPermission:
         async with self.lock:

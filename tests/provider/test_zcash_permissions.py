@@ -189,9 +189,10 @@ def test_revoke_wallet_lookup_and_memo_key(zserver: Server, zclient: ProviderCli
     run, c = zserver.env.run, zclient
     p = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
     assert run(c.zcash_wallet_permission(USER_Z)).id == p.id  # pending is reported when none is active
-    # the memo is a second key: a payment to another provider address carrying it counts
+    # the memo is a second key: a payment carrying it to an address of the wallet that is no
+    # permission's counts (to another permission's address it would pay that one: test_zcash_crediting)
     other = run(c.create_zcash_permission(USER_T, AMOUNT, RATE))
-    run(c.ledger_pay(other.payment_address, AMOUNT, p.memo))
+    run(c.ledger_pay(encode_sapling(Network.TEST, bytes([3] * 43)), AMOUNT, p.memo))
     run(c.ledger_mine(MIN_CONF))
     assert run(c.verify_zcash_permission(p.id)).status is m.ZcashPermissionStatus.active
     found = run(c.zcash_wallet_permission(USER_Z))
