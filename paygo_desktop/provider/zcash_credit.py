@@ -71,11 +71,12 @@ def credit(
                     permission_id,
                 )
             continue
+        txid, pool, output_index = note.identity
         db.add(
             ZcashCreditedNoteRow(
-                txid=note.txid,
-                pool=note.pool,
-                output_index=note.output_index,
+                txid=txid,
+                pool=pool,
+                output_index=output_index,
                 permission_id=permission_id,
                 address=note.address,
                 amount_zat=str(note.amount_zat),
