@@ -7,8 +7,10 @@ session or interval), through ``paygo_desktop.zcash.permissions``. A live sessio
 permission runs out (balance or expiry); the provider settles it at that instant. Time is the provider's
 injected clock.
 
-The create response carries a ``token`` (shown once, stored hashed): starting a session and revoking need
-``Authorization: Bearer <token>``, since permission ids are visible through the wallet lookup route.
+The create response carries a ``token`` (shown once, stored hashed): starting a session, ending one and
+revoking need ``Authorization: Bearer <token>``, since permission ids are visible through the wallet lookup
+route and session ids are not secrets either. The public answers (GET, verify, the wallet lookup, GET of a
+session) leave out ``liveSessionId``; only the token holder sees it.
 """
 
 from __future__ import annotations
@@ -180,8 +182,15 @@ class ZcashPermissions:
     # ------------------------------------------------------------------ views
 
     def view(
-        self, db: Session, row: ZcashPermissionRow, now: int, token: str | None = None
+        self,
+        db: Session,
+        row: ZcashPermissionRow,
+        now: int,
+        token: str | None = None,
+        *,
+        holder: bool = False,
     ) -> m.ZcashPermission:
+        """The permission as the API shows it; ``liveSessionId`` only to the token's ``holder``."""
         perm = _permission(row)
         if row.live_session_id is not None:  # show the live session's usage so far
             sess = db.get(ZcashSessionRow, row.live_session_id)
@@ -213,12 +222,12 @@ class ZcashPermissions:
             created_at=row.created_at,
             activated_at=row.activated_at,
             expires_at=perm.expires_at,
-            live_session_id=row.live_session_id,
+            live_session_id=row.live_session_id if holder else None,
             token=token,
         )
 
     def session_view(
-        self, db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int
+        self, db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int, *, holder: bool = False
     ) -> m.ZcashSession:
         return m.ZcashSession(
             session_id=sess.id,
@@ -230,7 +239,7 @@ class ZcashPermissions:
             ended_at=sess.ended_at,
             seconds=sess.seconds,
             amount_zat=int(sess.amount_zat),
-            permission=self.view(db, row, now),
+            permission=self.view(db, row, now, holder=holder),
         )
 
     def _load(self, db: Session, permission_id: str) -> ZcashPermissionRow:
@@ -240,8 +249,12 @@ class ZcashPermissions:
         return row
 
     @staticmethod
-    def _check_token(row: ZcashPermissionRow, token: str | None) -> None:
-        if token is None or not secrets.compare_digest(row.token_hash, _hash(token)):
+    def _holds(row: ZcashPermissionRow, token: str | None) -> bool:
+        return token is not None and secrets.compare_digest(row.token_hash, _hash(token))
+
+    @classmethod
+    def _check_token(cls, row: ZcashPermissionRow, token: str | None) -> None:
+        if not cls._holds(row, token):
             raise ApiError(401, "bad_permission_token", "missing or wrong permission token (Bearer)")
 
     # ------------------------------------------------------------------ operations
@@ -294,14 +307,15 @@ class ZcashPermissions:
             )
             db.add(row)
             db.flush()
-            return self.view(db, row, now, token=token)
+            return self.view(db, row, now, token=token, holder=True)
 
-    def get(self, permission_id: str) -> m.ZcashPermission:
+    def get(self, permission_id: str, token: str | None = None) -> m.ZcashPermission:
+        """Public; with the permission's token the answer also names its live session."""
         now = self.now()
         with self.store.tx() as db:
             row = self._load(db, permission_id)
             self._settle(db, row, now)
-            return self.view(db, row, now)
+            return self.view(db, row, now, holder=self._holds(row, token))
 
     async def verify(self, permission_id: str) -> m.ZcashPermission:
         with self.store.tx() as db:
@@ -363,7 +377,7 @@ class ZcashPermissions:
                     raise ApiError(409, "permission_over", f"the permission is already {perm.status.value}")
                 perm.revoke(now)
                 _store_permission(row, perm)
-                return self.view(db, row, now)
+                return self.view(db, row, now, holder=True)
 
     def for_wallet(self, address: str) -> m.ZcashPermission:
         parsed = self.parse(address, "address")
@@ -459,7 +473,7 @@ class ZcashPermissions:
                 db.add(sess)
                 row.live_session_id = sess.id
                 db.flush()
-                return self.session_view(db, sess, row, now)
+                return self.session_view(db, sess, row, now, holder=True)
 
     def _load_session(self, db: Session, session_id: str) -> tuple[ZcashSessionRow, ZcashPermissionRow]:
         sess = db.get(ZcashSessionRow, session_id)
@@ -469,15 +483,17 @@ class ZcashPermissions:
         assert row is not None
         return sess, row
 
-    async def end_session(self, req: m.ZcashSessionEndRequest) -> m.ZcashSession:
+    async def end_session(self, req: m.ZcashSessionEndRequest, token: str | None) -> m.ZcashSession:
+        """Only the holder of the paying permission's token ends a session (ids are no secret)."""
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
                 sess, row = self._load_session(db, req.session_id)
+                self._check_token(row, token)
                 self._settle(db, row, now)
                 if sess.status == m.ZcashSessionStatus.live.value:
                     self._end_session(row, sess, now)
-                return self.session_view(db, sess, row, now)
+                return self.session_view(db, sess, row, now, holder=True)
 
     def get_session(self, session_id: str) -> m.ZcashSession:
         now = self.now()
@@ -519,8 +535,8 @@ def register(
         return zc.for_wallet(address)
 
     @app.get(routes.ZCASH_PERMISSION, response_model=m.ZcashPermission, responses=errors)
-    async def get_permission(permission_id: IdPath) -> m.ZcashPermission:
-        return zc.get(permission_id)
+    async def get_permission(permission_id: IdPath, request: Request) -> m.ZcashPermission:
+        return zc.get(permission_id, _bearer(request))
 
     @app.post(routes.ZCASH_PERMISSION_VERIFY, response_model=m.ZcashPermission, responses=errors)
     async def verify_permission(permission_id: IdPath) -> m.ZcashPermission:
@@ -542,8 +558,8 @@ def register(
         return await zc.start_session(req, _bearer(request))
 
     @app.post(routes.SESSIONS_END, response_model=m.ZcashSession, responses=errors)
-    async def end_session(req: m.ZcashSessionEndRequest) -> m.ZcashSession:
-        return await zc.end_session(req)
+    async def end_session(req: m.ZcashSessionEndRequest, request: Request) -> m.ZcashSession:
+        return await zc.end_session(req, _bearer(request))
 
     @app.get(routes.SESSION, response_model=m.ZcashSession, responses=errors)
     async def get_session(session_id: IdPath) -> m.ZcashSession:

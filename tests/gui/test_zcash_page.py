@@ -242,3 +242,28 @@ def test_the_page_warns_when_the_provider_deducted_more_than_metered(unlocked_wi
     page.reload()
     assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
     assert page.warnings.text().startswith("Radio Co has deducted 0.00006668 ZEC from this permission")
+
+
+def test_the_page_warns_the_same_way_when_the_provider_reports_other_figures(unlocked_window: Any) -> None:
+    """Not only a deduction beyond the meter: used hours and a status the app's record does not explain
+    get the same warning, and the table keeps showing the app's own hours and status."""
+    from tests.zcash.test_zcash_reminders import reported_json
+
+    ctx = unlocked_window.ctx
+    ctx.zcash_book.clock = Clock(START)
+    everything_used = reported_json(
+        status="exhausted", usedSeconds=360_000, usedHours="100.00", remainingSeconds=0, remainingHours="0.00"
+    )
+    add_permission(ctx.store, "zp_liar", used_seconds=3600, reported=everything_used)
+    unlocked_window.show_page("zcash")
+    page = unlocked_window.pages["zcash"]
+    assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
+    assert "Radio Co reports 100.00 hours used on this permission, but this app measured 1.00" in (
+        page.warnings.text()
+    )
+    assert "reports this permission as used up, but by this app's record it is active" in page.warnings.text()
+    assert (cell(page, "Hours used"), cell(page, "Hours left"), cell(page, "Status")) == (
+        "1.00",
+        "99.00",
+        "Active",
+    )
