@@ -6,16 +6,16 @@ provider's answer with that record and returns one ``Disagreement`` per figure t
 honest timing explains — in either direction, since the app adopts none of the provider's figures:
 
 * **rate**, **amount**, **expiry**: must equal what was bought, exactly.
-* **spent** (``spentZat``): within one interval of the app's meter, where
+* **used** (``usedSeconds``) and **remaining** (``remainingSeconds``, ``remainingHours``): within one tick
+  plus ``SECONDS_SLACK`` of the app's meter, where the tick is the longest tick of the sessions this
+  permission paid (``sessions.tick_seconds``), or ``DEFAULT_TICK_SECONDS`` when the app knows of none:
+  between two ticks the provider's figure (which counts up to its own "now") may be ahead of the app's by
+  up to one tick of use, and the provider counts whole seconds at a session's start and end.
+* **spent** (``spentZat``) and ``remainingZat``: within the allowance of the app's meter, what that many
+  seconds cost:
 
-      interval (zatoshi) = ceil(rate per hour × tick seconds / 3600)
+      allowance (zatoshi) = ceil(rate per hour × (tick + SECONDS_SLACK) seconds / 3600)
 
-  and the tick is the longest tick of the sessions this permission paid (``sessions.tick_seconds``), or
-  ``DEFAULT_TICK_SECONDS`` when the app knows of none: between two ticks the provider's figure (which
-  counts up to its own "now") may be ahead of the app's by up to one tick of use.
-* **used** (``usedSeconds``) and **remaining** (``remainingSeconds``, ``remainingHours``,
-  ``remainingZat``): within one tick plus ``SECONDS_SLACK`` of the app's meter (the provider counts whole
-  seconds at start and stop), ``remainingZat`` within one interval.
 * **status**: what the app's own record says at the time of the answer, or a status that one tick of
   use or ``CLOCK_SKEW_SECONDS`` of clock difference around the agreed expiry explains.
 
@@ -53,23 +53,28 @@ def interval_zat(rate_per_hour_zat: int, tick_seconds: int) -> int:
     return -(-rate_per_hour_zat * tick_seconds // SECONDS_PER_HOUR)
 
 
+def allowance_zat(rate_per_hour_zat: int, tick_seconds: int) -> int:
+    """How far a fair provider's figure may be from the app's meter: one tick plus the slack, in zatoshi."""
+    return interval_zat(rate_per_hour_zat, tick_seconds + SECONDS_SLACK)
+
+
 def overcharge_zat(deducted_zat: int, metered_zat: int, rate_per_hour_zat: int, tick_seconds: int) -> int:
-    """How far the deductions go beyond the meter plus one interval (0 when within it)."""
-    return max(0, deducted_zat - metered_zat - interval_zat(rate_per_hour_zat, tick_seconds))
+    """How far the deductions go beyond the meter plus the allowance (0 when within it)."""
+    return max(0, deducted_zat - metered_zat - allowance_zat(rate_per_hour_zat, tick_seconds))
 
 
 def overcharge_warning(
     provider_name: str, deducted_zat: int, metered_zat: int, rate_per_hour_zat: int, tick_seconds: int
 ) -> str | None:
-    """A sentence for the user when the provider took more than the app measured (plus one interval)."""
+    """A sentence for the user when the provider took more than the app measured (plus the allowance)."""
     if overcharge_zat(deducted_zat, metered_zat, rate_per_hour_zat, tick_seconds) == 0:
         return None
     return (
         f"{provider_name} has deducted {format_zec(deducted_zat)} ZEC from this permission, but this app "
         f"measured {format_zec(metered_zat)} ZEC of use ({format_zec(deducted_zat - metered_zat)} ZEC more "
-        f"than measured; one {tick_seconds}-second tick would explain "
-        f"{format_zec(interval_zat(rate_per_hour_zat, tick_seconds))} ZEC). Check your sessions with "
-        "this provider, and revoke the permission if you do not trust it."
+        f"than measured; one {tick_seconds}-second tick and the provider's rounding to whole seconds would "
+        f"explain {format_zec(allowance_zat(rate_per_hour_zat, tick_seconds))} ZEC). Check your sessions "
+        "with this provider, and revoke the permission if you do not trust it."
     )
 
 
@@ -145,11 +150,11 @@ def disagreements(own: OwnRecord, reported: Any, deducted_zat: int) -> list[Disa
     def add(figure: str, text: str) -> None:
         found.append(Disagreement(figure, text))
 
-    interval = interval_zat(own.rate_per_hour_zat, own.tick_seconds)
+    allowance = allowance_zat(own.rate_per_hour_zat, own.tick_seconds)
     over = overcharge_warning(name, deducted_zat, own.metered_zat, own.rate_per_hour_zat, own.tick_seconds)
     if over is not None:
         add("spent", over)
-    elif own.metered_zat - deducted_zat > interval:
+    elif own.metered_zat - deducted_zat > allowance:
         add(
             "spent",
             f"{name} reports {format_zec(deducted_zat)} ZEC deducted from this permission, but this app "
@@ -190,7 +195,7 @@ def disagreements(own: OwnRecord, reported: Any, deducted_zat: int) -> list[Disa
         abs(reported.remaining_seconds - left) > tolerance
         or shown is None
         or not lowest <= shown <= highest
-        or abs(reported.remaining_zat - max(0, own.amount_zat - own.metered_zat)) > interval
+        or abs(reported.remaining_zat - max(0, own.amount_zat - own.metered_zat)) > allowance
     ):
         add(
             "remaining",

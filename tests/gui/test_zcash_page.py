@@ -229,19 +229,19 @@ def test_without_a_tray_reminders_show_in_the_window(
 
 
 def test_the_page_warns_when_the_provider_deducted_more_than_metered(unlocked_window: Any) -> None:
-    from paygo_desktop.zcash.trust import interval_zat
+    from paygo_desktop.zcash.trust import allowance_zat
     from tests.zcash.test_zcash_reminders import RATE
 
     ctx = unlocked_window.ctx
     ctx.zcash_book.clock = Clock(START)
-    add_permission(ctx.store, "zp_fair", deducted=5_000 + interval_zat(RATE, 60), metered=5_000)
+    add_permission(ctx.store, "zp_fair", deducted=5_000 + allowance_zat(RATE, 60), metered=5_000)
     unlocked_window.show_page("zcash")
     page = unlocked_window.pages["zcash"]
     assert not page.warnings.isVisible()
-    add_permission(ctx.store, "zp_greedy", deducted=5_000 + interval_zat(RATE, 60) + 1, metered=5_000)
+    add_permission(ctx.store, "zp_greedy", deducted=5_000 + allowance_zat(RATE, 60) + 1, metered=5_000)
     page.reload()
     assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
-    assert page.warnings.text().startswith("Radio Co has deducted 0.00006668 ZEC from this permission")
+    assert page.warnings.text().startswith("Radio Co has deducted 0.00006724 ZEC from this permission")
 
 
 def test_the_page_warns_the_same_way_when_the_provider_reports_other_figures(unlocked_window: Any) -> None:
