@@ -48,9 +48,9 @@ async def test_an_outsider_who_knows_the_payers_address_can_end_nothing(
             ended = await outsider.post(
                 "/sessions/end", json={"sessionId": session.session_id}, headers=headers
             )
-            assert (ended.status_code, ended.json()["code"]) == (401, "bad_permission_token")
+            assert (ended.status_code, ended.json().get("code")) == (401, "bad_permission_token")
             revoked = await outsider.post(f"/zcash/permissions/{p.id}/revoke", headers=headers)
-            assert (revoked.status_code, revoked.json()["code"]) == (401, "bad_permission_token")
+            assert (revoked.status_code, revoked.json().get("code")) == (401, "bad_permission_token")
 
     async with ProviderClient(url) as payer:
         assert (await payer.get_zcash_session(session.session_id)).status is m.ZcashSessionStatus.live
