@@ -431,11 +431,15 @@ def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput, now: int) -> 
             f"The provider offered other terms ({format_zec(offer.amount_zat)} ZEC at "
             f"{format_zec(offer.rate_per_hour_zat)} ZEC per hour) than asked; nothing was kept."
         )
-    lasts = offer.expires_at - offer.created_at
-    if lasts != terms.duration_days * 86400 or abs(offer.created_at - now) > trust.CLOCK_SKEW_SECONDS:
+    if offer.expires_at - offer.created_at != terms.duration_days * 86400:
         raise UnsafeOffer(
             f"The provider's permission would expire at another time than the {terms.duration_days} days "
             "asked for; nothing was kept."
+        )
+    if abs(offer.created_at - now) > trust.CLOCK_SKEW_SECONDS:
+        raise UnsafeOffer(
+            "The provider dates the permission more than 10 minutes away from this computer's clock, so it "
+            f"would not last the {terms.duration_days} days asked for; nothing was kept."
         )
     try:
         request = parse_uri(offer.payment_uri)
