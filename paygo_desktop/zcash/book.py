@@ -438,8 +438,9 @@ def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput, now: int) -> 
         )
     if abs(offer.created_at - now) > trust.CLOCK_SKEW_SECONDS:
         raise UnsafeOffer(
-            "The provider dates the permission more than 10 minutes away from this computer's clock, so it "
-            f"would not last the {terms.duration_days} days asked for; nothing was kept."
+            f"The provider dates the permission more than {trust.CLOCK_SKEW_SECONDS // 60} minutes away from "
+            f"this computer's clock, so it would not last the {terms.duration_days} days asked for; nothing "
+            "was kept."
         )
     try:
         request = parse_uri(offer.payment_uri)
