@@ -127,12 +127,11 @@ async def buy_permissions(ctx: AppContext, url: str, clock: ShiftedClock) -> Non
         await client.ledger_pay(active.pay_address, active.amount_zat, f"paygo:perm:{active.permission_id}")
         await client.ledger_mine(1)
         await book.verify(url, active.permission_id)
-        session = await client.start_zcash_session(
-            active.permission_id, "lofi-radio", book.token_lookup(active.permission_id)
-        )
+        token = book.token_lookup(active.permission_id)
+        session = await client.start_zcash_session(active.permission_id, "lofi-radio", token)
         clock.offset += 75 * 60
-        ended = await client.end_zcash_session(session.session_id)
-    book.record_metered(active.permission_id, ended.amount_zat)  # what the session engine would meter
+        ended = await client.end_zcash_session(session.session_id, token)
+    book.record_metered(active.permission_id, ended.amount_zat, ended.seconds)  # as the engine meters
     await book.refresh(url, active.permission_id)
     clock.offset += 1
     await book.create(url, account, user, parse_terms("0.02", "0.004", 14))

@@ -424,8 +424,11 @@ class ProviderClient:
     def _perm_path(self, template: str, permission_id: str) -> str:
         return template.format(permission_id=quote(permission_id, safe=""))
 
-    async def get_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
-        data = await self._request("GET", self._perm_path(routes.ZCASH_PERMISSION, permission_id))
+    async def get_zcash_permission(self, permission_id: str, token: str | None = None) -> m.ZcashPermission:
+        """Public; with the permission's ``token`` the provider also names its live session."""
+        headers = None if token is None else {"Authorization": f"Bearer {token}"}
+        path = self._perm_path(routes.ZCASH_PERMISSION, permission_id)
+        data = await self._request("GET", path, headers=headers)
         return check_payment_uri(self._model(m.ZcashPermission, data))
 
     async def verify_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
@@ -458,8 +461,14 @@ class ProviderClient:
         )
         return self._model(m.ZcashSession, data)
 
-    async def end_zcash_session(self, session_id: str) -> m.ZcashSession:
-        data = await self._request("POST", routes.SESSIONS_END, json_body={"sessionId": session_id})
+    async def end_zcash_session(self, session_id: str, token: str) -> m.ZcashSession:
+        """End a session paid from a permission: only its ``token``'s holder may."""
+        data = await self._request(
+            "POST",
+            routes.SESSIONS_END,
+            json_body={"sessionId": session_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         return self._model(m.ZcashSession, data)
 
     async def get_zcash_session(self, session_id: str) -> m.ZcashSession:

@@ -18,8 +18,8 @@ Example (TOML)::
     address = "0x…"
     decimals = 6
 
-    [zcash]                                    # optional; ``zcash = true`` is the ledger-mode default
-    mode = "ledger"                            # "ledger" (sandbox/tests) or "zallet" (real wallet)
+    [zcash]                                    # optional; ``mode`` must be given (no default)
+    mode = "zallet"                            # "zallet" (a real wallet) or "ledger" (sandbox/tests only)
     network = "test"                           # main | test | regtest (ledger mode refuses main)
     min_confirmations = 1
     # zallet mode only:
@@ -60,13 +60,23 @@ class ConfigError(UserFacingError):
     """The provider configuration file is missing, unreadable or invalid."""
 
 
+LEDGER_MODE_REFUSED = (
+    '[zcash] needs mode = "zallet" (a real Zallet wallet, with rpc_url) for real use. The pretend wallet, '
+    'mode = "ledger", lets anyone "pay" through its open pay and mine routes: it runs only where a config '
+    "asks for it by name (the sandbox and tests do)."
+)
+
+
 class ZcashConfig(BaseModel):
-    """The ``[zcash]`` section: spending permissions paid in ZEC (see provider.zcash_routes)."""
+    """The ``[zcash]`` section: spending permissions paid in ZEC (see provider.zcash_routes).
+
+    ``mode`` has no default: the ledger (a pretend wallet with open pay/mine routes) runs only where a
+    config names it, and ``zcash = true`` alone is refused with ``LEDGER_MODE_REFUSED``."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    mode: Literal["ledger", "zallet"] = "ledger"
+    mode: Literal["ledger", "zallet"] | None = None
     network: Literal["main", "test", "regtest"] = "test"
     min_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
     default_duration_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -81,6 +91,8 @@ class ZcashConfig(BaseModel):
 
     @model_validator(mode="after")
     def _mode_settings(self) -> ZcashConfig:
+        if self.enabled and self.mode is None:
+            raise ValueError(LEDGER_MODE_REFUSED)
         if self.mode == "ledger" and self.network == "main":
             raise ValueError(
                 "the local ledger only derives test/regtest addresses; use mode = zallet on main"
@@ -103,9 +115,10 @@ class ZcashConfig(BaseModel):
 
 
 def _zcash_section(value: Any) -> Any:
-    """``zcash = true/false`` (older configs) or a ``[zcash]`` table."""
+    """``zcash = true/false`` (older configs) or a ``[zcash]`` table; ``true`` names no mode, so it is
+    refused (it used to mean the ledger)."""
     if isinstance(value, bool):
-        return ZcashConfig(enabled=value)
+        return {"enabled": value}
     return value
 
 

@@ -1,8 +1,9 @@
 """A local, in-process Zcash ledger for the sandbox and tests (a ``PaymentVerifier``).
 
 It is no blockchain: a payment is made by calling ``pay`` (the provider exposes it as
-``POST /api/v1/zcash/ledger/pay`` only when ``[zcash] mode = "ledger"``); it sits in a "mempool" with 0
-confirmations until ``mine`` adds blocks. Receiving addresses are Sapling addresses of the configured test
+``POST /api/v1/zcash/ledger/pay`` only when a config names ``[zcash] mode = "ledger"``), or ``pay_outputs``
+for one transaction with several outputs (in-process only); it sits in a "mempool" with 0 confirmations
+until ``mine`` adds blocks. Receiving addresses are Sapling addresses of the configured test
 network derived from the ledger seed and the permission id: they validate with
 ``paygo_desktop.zcash.addresses`` but no real wallet holds their keys, so never pay them on a real chain.
 
@@ -21,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from paygo_desktop.provider.store import Store
-from paygo_desktop.provider.zcash_store import ZcashLedgerRow, ZcashLedgerTxRow, create_tables
+from paygo_desktop.provider.zcash_store import ZcashLedgerOutputRow, ZcashLedgerRow, create_tables
 from paygo_desktop.provider.zcash_wallet_rpc import ReceivedNote
 from paygo_desktop.zcash.addresses import Network, encode_sapling, parse_address
 from paygo_desktop.zcash.amounts import MAX_MONEY
@@ -34,11 +35,14 @@ class LedgerError(ValueError):
 
 @dataclass
 class LedgerTx:
+    """One output of a ledger transaction."""
+
     txid: str
     address: str
     amount_zat: int
     memo: str | None
     height: int | None  # None: in the mempool
+    output_index: int = 0
 
 
 class LocalLedger:
@@ -72,6 +76,37 @@ class LocalLedger:
         return encode_sapling(self.network, raw[:43])
 
     def pay(self, address: str, amount_zat: int, memo: str | None = None) -> LedgerTx:
+        """A transaction with one output."""
+        return self.pay_outputs([(address, amount_zat, memo)])[0]
+
+    def pay_outputs(self, outputs: list[tuple[str, int, str | None]]) -> list[LedgerTx]:
+        """One transaction (one txid) paying each ``(address, amount_zat, memo)``, as outputs 0, 1, …"""
+        if not outputs:
+            raise LedgerError("a transaction needs at least one output")
+        checked = [self._output(address, amount, memo) for address, amount, memo in outputs]
+        txid = os.urandom(32).hex()
+        paid = [
+            LedgerTx(txid, address, amount, memo, None, index)
+            for index, (address, amount, memo, _) in enumerate(checked)
+        ]
+        with self.store.tx() as db:
+            for tx, (_, _, _, pool) in zip(paid, checked, strict=True):
+                db.add(
+                    ZcashLedgerOutputRow(
+                        network=self.network.value,
+                        txid=txid,
+                        output_index=tx.output_index,
+                        pool=pool,
+                        address=tx.address,
+                        amount_zat=str(tx.amount_zat),
+                        memo=tx.memo,
+                        memo_permission=None if tx.memo is None else parse_payment_memo(tx.memo),
+                        height=None,
+                    )
+                )
+        return paid
+
+    def _output(self, address: str, amount_zat: int, memo: str | None) -> tuple[str, int, str | None, str]:
         try:
             parsed = parse_address(address)
         except ValueError as exc:
@@ -86,28 +121,17 @@ class LocalLedger:
             raise LedgerError("a memo can only be sent to a shielded address")
         if memo is not None and len(memo.encode()) > 512:
             raise LedgerError("a memo holds at most 512 bytes")
-        tx = LedgerTx(os.urandom(32).hex(), parsed.encoded, amount_zat, memo, None)
-        with self.store.tx() as db:
-            db.add(
-                ZcashLedgerTxRow(
-                    network=self.network.value,
-                    txid=tx.txid,
-                    address=tx.address,
-                    amount_zat=str(amount_zat),
-                    memo=memo,
-                    memo_permission=None if memo is None else parse_payment_memo(memo),
-                    height=None,
-                )
-            )
-        return tx
+        return parsed.encoded, amount_zat, memo, "transparent" if parsed.is_transparent else "sapling"
 
     def mine(self, blocks: int = 1) -> int:
         """Add ``blocks`` blocks; the mempool goes into the first one. Returns the new height."""
         with self.store.tx() as db:
             state = self._state(db)
             db.execute(
-                update(ZcashLedgerTxRow)
-                .where(ZcashLedgerTxRow.network == self.network.value, ZcashLedgerTxRow.height.is_(None))
+                update(ZcashLedgerOutputRow)
+                .where(
+                    ZcashLedgerOutputRow.network == self.network.value, ZcashLedgerOutputRow.height.is_(None)
+                )
                 .values(height=state.height + 1)
             )
             state.height += blocks
@@ -126,21 +150,28 @@ class LocalLedger:
         return self.derive_address(permission_id)
 
     async def received(self, address: str, memo: str) -> list[ReceivedNote]:
-        """Payments to ``address``, or carrying the same permission memo as ``memo`` (the second key)."""
+        """Outputs paid to ``address``, or carrying the same permission memo as ``memo`` (candidates for
+        provider.zcash_credit's rule)."""
         wanted = parse_payment_memo(memo)
-        match = ZcashLedgerTxRow.address == address
+        match = ZcashLedgerOutputRow.address == address
         if wanted is not None:
-            match = or_(match, ZcashLedgerTxRow.memo_permission == wanted)
+            match = or_(match, ZcashLedgerOutputRow.memo_permission == wanted)
         with self.store.tx() as db:
             height = self._state(db).height
             rows = db.scalars(
-                select(ZcashLedgerTxRow)
-                .where(ZcashLedgerTxRow.network == self.network.value, match)
-                .order_by(ZcashLedgerTxRow.seq)
+                select(ZcashLedgerOutputRow)
+                .where(ZcashLedgerOutputRow.network == self.network.value, match)
+                .order_by(ZcashLedgerOutputRow.seq)
             ).all()
             return [
                 ReceivedNote(
-                    r.txid, r.address, int(r.amount_zat), self._confirmations(r.height, height), r.memo
+                    txid=r.txid,
+                    pool=r.pool,
+                    output_index=r.output_index,
+                    address=r.address,
+                    amount_zat=int(r.amount_zat),
+                    confirmations=self._confirmations(r.height, height),
+                    memo=r.memo,
                 )
                 for r in rows
             ]
@@ -149,10 +180,10 @@ class LocalLedger:
         """Transparent outputs are public: the confirmed total paid to ``address`` on this ledger."""
         with self.store.tx() as db:
             amounts = db.scalars(
-                select(ZcashLedgerTxRow.amount_zat).where(
-                    ZcashLedgerTxRow.network == self.network.value,
-                    ZcashLedgerTxRow.address == address,
-                    ZcashLedgerTxRow.height.is_not(None),
+                select(ZcashLedgerOutputRow.amount_zat).where(
+                    ZcashLedgerOutputRow.network == self.network.value,
+                    ZcashLedgerOutputRow.address == address,
+                    ZcashLedgerOutputRow.height.is_not(None),
                 )
             ).all()
         return sum(int(a) for a in amounts)

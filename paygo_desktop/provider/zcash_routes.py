@@ -7,8 +7,10 @@ session or interval), through ``paygo_desktop.zcash.permissions``. A live sessio
 permission runs out (balance or expiry); the provider settles it at that instant. Time is the provider's
 injected clock.
 
-The create response carries a ``token`` (shown once, stored hashed): starting a session and revoking need
-``Authorization: Bearer <token>``, since permission ids are visible through the wallet lookup route.
+The create response carries a ``token`` (shown once, stored hashed): starting a session, ending one and
+revoking need ``Authorization: Bearer <token>``, since permission ids are visible through the wallet lookup
+route and session ids are not secrets either. The public answers (GET, verify, the wallet lookup, GET of a
+session) leave out ``liveSessionId``; only the token holder sees it.
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ from sqlalchemy.orm import Session
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
-from paygo_desktop.provider.config import ProviderConfig, ZcashConfig
+from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
 from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.store import ServiceRow, Store
+from paygo_desktop.provider.zcash_credit import credit
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
 from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow, create_tables
-from paygo_desktop.provider.zcash_wallet_rpc import PaymentVerifier, WalletError, ZalletVerifier
+from paygo_desktop.provider.zcash_wallet_rpc import (
+    PaymentVerifier,
+    ReceivedNote,
+    WalletError,
+    ZalletVerifier,
+)
 from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
 from paygo_desktop.zcash.permissions import (
     SECONDS_PER_HOUR,
@@ -81,9 +89,11 @@ def _store_permission(row: ZcashPermissionRow, perm: Permission) -> None:
 
 
 def make_verifier(cfg: ZcashConfig, store: Store) -> PaymentVerifier:
-    if cfg.mode == "ledger":
+    if cfg.mode == "ledger":  # only where the config names it (provider.config refuses a missing mode)
+        log.warning("Zcash ledger mode: a pretend wallet whose open pay/mine routes anyone can use")
         return LocalLedger(store, Network(cfg.network), cfg.ledger_seed)
-    assert cfg.rpc_url is not None
+    if cfg.mode != "zallet" or cfg.rpc_url is None:
+        raise ValueError(LEDGER_MODE_REFUSED)
     return ZalletVerifier(
         cfg.rpc_url,
         user=cfg.rpc_user or "",
@@ -172,8 +182,15 @@ class ZcashPermissions:
     # ------------------------------------------------------------------ views
 
     def view(
-        self, db: Session, row: ZcashPermissionRow, now: int, token: str | None = None
+        self,
+        db: Session,
+        row: ZcashPermissionRow,
+        now: int,
+        token: str | None = None,
+        *,
+        holder: bool = False,
     ) -> m.ZcashPermission:
+        """The permission as the API shows it; ``liveSessionId`` only to the token's ``holder``."""
         perm = _permission(row)
         if row.live_session_id is not None:  # show the live session's usage so far
             sess = db.get(ZcashSessionRow, row.live_session_id)
@@ -205,12 +222,12 @@ class ZcashPermissions:
             created_at=row.created_at,
             activated_at=row.activated_at,
             expires_at=perm.expires_at,
-            live_session_id=row.live_session_id,
+            live_session_id=row.live_session_id if holder else None,
             token=token,
         )
 
     def session_view(
-        self, db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int
+        self, db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int, *, holder: bool = False
     ) -> m.ZcashSession:
         return m.ZcashSession(
             session_id=sess.id,
@@ -222,7 +239,7 @@ class ZcashPermissions:
             ended_at=sess.ended_at,
             seconds=sess.seconds,
             amount_zat=int(sess.amount_zat),
-            permission=self.view(db, row, now),
+            permission=self.view(db, row, now, holder=holder),
         )
 
     def _load(self, db: Session, permission_id: str) -> ZcashPermissionRow:
@@ -232,8 +249,12 @@ class ZcashPermissions:
         return row
 
     @staticmethod
-    def _check_token(row: ZcashPermissionRow, token: str | None) -> None:
-        if token is None or not secrets.compare_digest(row.token_hash, _hash(token)):
+    def _holds(row: ZcashPermissionRow, token: str | None) -> bool:
+        return token is not None and secrets.compare_digest(row.token_hash, _hash(token))
+
+    @classmethod
+    def _check_token(cls, row: ZcashPermissionRow, token: str | None) -> None:
+        if not cls._holds(row, token):
             raise ApiError(401, "bad_permission_token", "missing or wrong permission token (Bearer)")
 
     # ------------------------------------------------------------------ operations
@@ -286,14 +307,15 @@ class ZcashPermissions:
             )
             db.add(row)
             db.flush()
-            return self.view(db, row, now, token=token)
+            return self.view(db, row, now, token=token, holder=True)
 
-    def get(self, permission_id: str) -> m.ZcashPermission:
+    def get(self, permission_id: str, token: str | None = None) -> m.ZcashPermission:
+        """Public; with the permission's token the answer also names its live session."""
         now = self.now()
         with self.store.tx() as db:
             row = self._load(db, permission_id)
             self._settle(db, row, now)
-            return self.view(db, row, now)
+            return self.view(db, row, now, holder=self._holds(row, token))
 
     async def verify(self, permission_id: str) -> m.ZcashPermission:
         with self.store.tx() as db:
@@ -302,37 +324,42 @@ class ZcashPermissions:
             if row.status != PermissionStatus.PENDING_PAYMENT.value:
                 return self.view(db, row, self.now())
             address = row.payment_address
-            amount = int(row.amount_zat)
         try:
             notes = await self.verifier.received(address, payment_memo(permission_id))
         except WalletError as exc:
             raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
-        need = self.cfg.min_confirmations
-        seen = sum(n.amount_zat for n in notes)
-        confirmed = sum(n.amount_zat for n in notes if n.confirmations >= need)
-        if not notes:
-            verification = m.ZcashVerification.awaiting_payment
-        elif confirmed >= amount:
-            verification = m.ZcashVerification.confirmed
-        elif confirmed == seen:
-            verification = m.ZcashVerification.underpaid
-        else:
-            verification = m.ZcashVerification.seen
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
                 row = self._load(db, permission_id)
                 self._settle(db, row, now)
                 if row.status == PermissionStatus.PENDING_PAYMENT.value:
-                    row.verification = verification.value
-                    row.received_zat = str(seen)
-                    row.confirmations = min((n.confirmations for n in notes), default=0)
-                    if verification is m.ZcashVerification.confirmed:
-                        perm = _permission(row)
-                        perm.activate(now)
-                        _store_permission(row, perm)
-                        log.info("zcash permission %s active (%s zat received)", row.id, seen)
+                    self._credit(db, row, notes, now)
                 return self.view(db, row, now)
+
+    def _credit(self, db: Session, row: ZcashPermissionRow, notes: list[ReceivedNote], now: int) -> None:
+        """Credit the notes the crediting rule gives this pending permission (provider.zcash_credit), then
+        set its verification from every note credited to it; activate it once paid and confirmed."""
+        credited = credit(db, row.id, notes, now)
+        need = self.cfg.min_confirmations
+        seen = sum(int(n.amount_zat) for n in credited)
+        confirmed = sum(int(n.amount_zat) for n in credited if n.confirmations >= need)
+        if not credited:
+            verification = m.ZcashVerification.awaiting_payment
+        elif confirmed >= int(row.amount_zat):
+            verification = m.ZcashVerification.confirmed
+        elif confirmed == seen:
+            verification = m.ZcashVerification.underpaid
+        else:
+            verification = m.ZcashVerification.seen
+        row.verification = verification.value
+        row.received_zat = str(seen)
+        row.confirmations = min((n.confirmations for n in credited), default=0)
+        if verification is m.ZcashVerification.confirmed:
+            perm = _permission(row)
+            perm.activate(now)
+            _store_permission(row, perm)
+            log.info("zcash permission %s active (%s zat credited)", row.id, seen)
 
     async def revoke(self, permission_id: str, token: str | None) -> m.ZcashPermission:
         async with self.lock:
@@ -350,7 +377,7 @@ class ZcashPermissions:
                     raise ApiError(409, "permission_over", f"the permission is already {perm.status.value}")
                 perm.revoke(now)
                 _store_permission(row, perm)
-                return self.view(db, row, now)
+                return self.view(db, row, now, holder=True)
 
     def for_wallet(self, address: str) -> m.ZcashPermission:
         parsed = self.parse(address, "address")
@@ -446,7 +473,7 @@ class ZcashPermissions:
                 db.add(sess)
                 row.live_session_id = sess.id
                 db.flush()
-                return self.session_view(db, sess, row, now)
+                return self.session_view(db, sess, row, now, holder=True)
 
     def _load_session(self, db: Session, session_id: str) -> tuple[ZcashSessionRow, ZcashPermissionRow]:
         sess = db.get(ZcashSessionRow, session_id)
@@ -456,15 +483,17 @@ class ZcashPermissions:
         assert row is not None
         return sess, row
 
-    async def end_session(self, req: m.ZcashSessionEndRequest) -> m.ZcashSession:
+    async def end_session(self, req: m.ZcashSessionEndRequest, token: str | None) -> m.ZcashSession:
+        """Only the holder of the paying permission's token ends a session (ids are no secret)."""
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
                 sess, row = self._load_session(db, req.session_id)
+                self._check_token(row, token)
                 self._settle(db, row, now)
                 if sess.status == m.ZcashSessionStatus.live.value:
                     self._end_session(row, sess, now)
-                return self.session_view(db, sess, row, now)
+                return self.session_view(db, sess, row, now, holder=True)
 
     def get_session(self, session_id: str) -> m.ZcashSession:
         now = self.now()
@@ -506,8 +535,8 @@ def register(
         return zc.for_wallet(address)
 
     @app.get(routes.ZCASH_PERMISSION, response_model=m.ZcashPermission, responses=errors)
-    async def get_permission(permission_id: IdPath) -> m.ZcashPermission:
-        return zc.get(permission_id)
+    async def get_permission(permission_id: IdPath, request: Request) -> m.ZcashPermission:
+        return zc.get(permission_id, _bearer(request))
 
     @app.post(routes.ZCASH_PERMISSION_VERIFY, response_model=m.ZcashPermission, responses=errors)
     async def verify_permission(permission_id: IdPath) -> m.ZcashPermission:
@@ -529,8 +558,8 @@ def register(
         return await zc.start_session(req, _bearer(request))
 
     @app.post(routes.SESSIONS_END, response_model=m.ZcashSession, responses=errors)
-    async def end_session(req: m.ZcashSessionEndRequest) -> m.ZcashSession:
-        return await zc.end_session(req)
+    async def end_session(req: m.ZcashSessionEndRequest, request: Request) -> m.ZcashSession:
+        return await zc.end_session(req, _bearer(request))
 
     @app.get(routes.SESSION, response_model=m.ZcashSession, responses=errors)
     async def get_session(session_id: IdPath) -> m.ZcashSession:

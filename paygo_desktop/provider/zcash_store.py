@@ -1,12 +1,13 @@
-"""Tables of the Zcash spending permissions, in the provider's database (same engine as provider.store),
-and of the local ledger the sandbox and tests pay them on (provider.zcash_ledger).
+"""Tables of the Zcash spending permissions, in the provider's database (same engine as provider.store):
+the permissions, their sessions, the notes credited to them (provider.zcash_credit), and the local ledger
+the sandbox and tests pay them on (provider.zcash_ledger).
 
 Amounts are decimal strings of zatoshi; times integer Unix seconds.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paygo_desktop.provider.store import Store
@@ -50,6 +51,25 @@ class ZcashSessionRow(ZcashBase):
     amount_zat: Mapped[str] = mapped_column(String(40), default="0")
 
 
+class ZcashCreditedNoteRow(ZcashBase):
+    """A received note credited to one permission, once (see provider.zcash_credit).
+
+    The primary key is the note's identity: its transaction, its pool (a transaction's Sapling outputs and
+    Orchard actions are numbered separately) and its output index. ``matched_by`` says which part of the
+    crediting rule gave it to the permission: ``address`` or ``memo``."""
+
+    __tablename__ = "provider_zcash_credited_notes"
+    txid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pool: Mapped[str] = mapped_column(String(16), primary_key=True)
+    output_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    permission_id: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(1024))
+    amount_zat: Mapped[str] = mapped_column(String(40))
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    matched_by: Mapped[str] = mapped_column(String(8))
+    credited_at: Mapped[int] = mapped_column(Integer)
+
+
 class ZcashLedgerRow(ZcashBase):
     """The local ledger's chain height, one row per Zcash network."""
 
@@ -58,13 +78,18 @@ class ZcashLedgerRow(ZcashBase):
     height: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ZcashLedgerTxRow(ZcashBase):
-    """A payment made on the local ledger; ``height`` None while it is in the mempool."""
+class ZcashLedgerOutputRow(ZcashBase):
+    """One output of a payment made on the local ledger (a transaction may have several, numbered from 0);
+    ``height`` None while it is in the mempool. (Older databases kept one output per transaction in
+    ``provider_zcash_ledger_txs``; the sandbox starts a new database with each chain, so it is not read.)"""
 
-    __tablename__ = "provider_zcash_ledger_txs"
+    __tablename__ = "provider_zcash_ledger_outputs"
+    __table_args__ = (UniqueConstraint("txid", "output_index"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     network: Mapped[str] = mapped_column(String(10))
-    txid: Mapped[str] = mapped_column(String(64), unique=True)
+    txid: Mapped[str] = mapped_column(String(64), index=True)
+    output_index: Mapped[int] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(1024), index=True)
     amount_zat: Mapped[str] = mapped_column(String(40))
     memo: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,8 +1,10 @@
 """Zcash payment verification behind one interface, and its client for a Zallet-compatible wallet.
 
 ``PaymentVerifier`` is what the permission routes use: a fresh receiving address per permission, the notes
-received for a permission (to its address, or anywhere in the wallet carrying the memo ``paygo:perm:<id>``)
-and, where the verifier can see it, a transparent address's balance. Two implementations:
+that may pay a permission (to its address, or anywhere in the wallet carrying the memo ``paygo:perm:<id>``;
+which permission a note really credits is provider.zcash_credit's rule, not the verifier's) and, where the
+verifier can see it, a transparent address's balance. Each note carries its identity: txid, pool and output
+index. Two implementations:
 
 * ``ZalletVerifier`` (this module): JSON-RPC 2.0 over HTTP with basic auth to Zallet (zcashd reached end of
   life in 2026; Zallet keeps the zcashd wallet RPC names). Methods used: ``z_getaddressforaccount``
@@ -38,11 +40,20 @@ class WalletError(Exception):
 
 @dataclass(frozen=True)
 class ReceivedNote:
+    """A note the wallet received. ``(txid, pool, output_index)`` identifies it: a transaction's Sapling
+    outputs and Orchard actions are numbered separately, so the pool is part of the identity."""
+
     txid: str
+    pool: str
+    output_index: int
     address: str
     amount_zat: int
     confirmations: int
     memo: str | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, int]:
+        return (self.txid, self.pool, self.output_index)
 
 
 class PaymentVerifier(Protocol):
@@ -51,7 +62,8 @@ class PaymentVerifier(Protocol):
         ...
 
     async def received(self, address: str, memo: str) -> list[ReceivedNote]:
-        """Notes paid to ``address`` or carrying ``memo`` (any confirmations, mempool included)."""
+        """Notes paid to ``address`` or carrying ``memo`` (any confirmations, mempool included); each note
+        once. Candidates only: provider.zcash_credit decides which permission a note credits."""
         ...
 
     async def transparent_balance(self, address: str) -> int | None:
@@ -74,6 +86,28 @@ def memo_text(note: dict[str, Any]) -> str | None:
         except (ValueError, UnicodeDecodeError):
             return None
     return None
+
+
+# Where a wallet listing numbers a note within its transaction, and the pool that numbering implies when
+# the entry names none (zcashd: ``outindex`` Sapling, ``actionindex`` Orchard; Zallet: ``outindex`` + pool).
+_INDEX_KEYS = (("actionindex", "orchard"), ("outindex", "sapling"), ("outputIndex", ""), ("output", ""))
+
+
+def _index(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def note_identity(entry: dict[str, Any]) -> tuple[str, int]:
+    """The pool and output index of a wallet listing entry (with its txid, the note's identity)."""
+    pool = entry.get("pool")
+    for key, implied in _INDEX_KEYS:
+        index = _index(entry.get(key))
+        if index is not None:
+            return (pool if isinstance(pool, str) and pool else implied), index
+    js, js_out = _index(entry.get("jsindex")), _index(entry.get("jsoutindex"))
+    if js is not None and js_out is not None:  # Sprout: two outputs per JoinSplit
+        return "sprout", 2 * js + js_out
+    raise WalletError("the wallet returned a note without its output index")
 
 
 def _zat(entry: dict[str, Any], zat_key: str, zec_key: str) -> int:
@@ -149,6 +183,8 @@ class ZalletVerifier:
         return address
 
     async def received(self, address: str, memo: str) -> list[ReceivedNote]:
+        """The notes to ``address``, and the wallet's unspent notes carrying ``memo``: each note once, by
+        its identity (a note in both listings, even under another address string, is one note)."""
         notes: dict[tuple[str, str, int], ReceivedNote] = {}
         wanted = parse_payment_memo(memo)
         by_address = await self.call("z_listreceivedbyaddress", address, 0)
@@ -156,7 +192,7 @@ class ZalletVerifier:
             if not isinstance(entry, dict) or entry.get("change"):
                 continue
             note = await self._note(entry, address)
-            notes[(note.txid, address, int(entry.get("outindex", entry.get("outputIndex", 0)) or 0))] = note
+            notes[note.identity] = note
         unspent = await self.call("z_listunspent", 0, 9999999, False)
         for entry in unspent if isinstance(unspent, list) else []:
             if not isinstance(entry, dict) or entry.get("change"):
@@ -164,8 +200,7 @@ class ZalletVerifier:
             note = await self._note(entry, str(entry.get("address", "")))
             if note.memo is None or parse_payment_memo(note.memo) != wanted:
                 continue
-            key = (note.txid, note.address, int(entry.get("outindex", entry.get("outputIndex", 0)) or 0))
-            notes.setdefault(key, note)
+            notes.setdefault(note.identity, note)
         return list(notes.values())
 
     async def _note(self, entry: dict[str, Any], address: str) -> ReceivedNote:
@@ -175,23 +210,35 @@ class ZalletVerifier:
         conf = entry.get("confirmations", 0)
         if isinstance(conf, bool) or not isinstance(conf, int) or conf < 0:
             conf = 0
+        amount = _zat(entry, "amountZat", "amount")
+        pool, index = note_identity(entry)
         memo = memo_text(entry)
         if memo is None and "memo" not in entry and "memoStr" not in entry:
-            memo = await self._memo_from_tx(txid, address)
+            memo = await self._memo_from_tx(txid, pool, index)
         return ReceivedNote(
             txid=txid,
+            pool=pool,
+            output_index=index,
             address=address,
-            amount_zat=_zat(entry, "amountZat", "amount"),
+            amount_zat=amount,
             confirmations=conf,
             memo=memo,
         )
 
-    async def _memo_from_tx(self, txid: str, address: str) -> str | None:
+    async def _memo_from_tx(self, txid: str, pool: str, index: int) -> str | None:
+        """The memo of one output of ``txid``, found by its pool and index (not by address: two outputs of
+        one transaction may pay the same address with different memos)."""
         tx = await self.call("z_viewtransaction", txid)
         outputs = tx.get("outputs") if isinstance(tx, dict) else None
         for out in outputs if isinstance(outputs, list) else []:
-            if isinstance(out, dict) and out.get("address") == address and not out.get("outgoing"):
-                return memo_text(out)
+            if not isinstance(out, dict) or out.get("outgoing"):
+                continue
+            numbers = (_index(out.get(key)) for key in ("output", "action", "outindex", "actionindex"))
+            if next((n for n in numbers if n is not None), None) != index:
+                continue
+            if isinstance(out.get("pool"), str) and pool and out["pool"] != pool:
+                continue
+            return memo_text(out)
         return None
 
     async def transparent_balance(self, address: str) -> int | None:

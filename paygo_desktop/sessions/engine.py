@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
@@ -54,6 +54,13 @@ log = logging.getLogger(__name__)
 
 TokenLookup = Callable[[str], str]
 """``token_lookup(permission_id) -> bearer token`` for a Zcash permission (the Zcash page keeps them)."""
+
+
+class _OwnPermission(NamedTuple):
+    permission_id: str
+    rate_per_hour_zat: int  # as agreed when it was bought
+    available_zat: int  # the amount less what the app metered on it
+    allow_fallback: bool
 
 
 @dataclass
@@ -266,31 +273,32 @@ class SessionEngine:
             kind="escrow", label=label, available=room, needs_deposit=room < plan.tick_cost()
         )
 
-    async def _zcash_options(self, plan: SessionPlan) -> list[FundingOption]:
+    def _own_permissions(self, provider_url: str, permission_id: str | None = None) -> list[_OwnPermission]:
+        """The app's own record of this account's active permissions with ``provider_url``: the rate agreed
+        when each was bought and what the app's meter says is left (never the provider's figures)."""
         from sqlalchemy import select
 
+        query = select(ZcashPermissionRow).where(
+            ZcashPermissionRow.provider_url == provider_url, ZcashPermissionRow.status == "active"
+        )
+        if permission_id is not None:
+            query = query.where(ZcashPermissionRow.permission_id == permission_id)
         with self.store.session() as s:
-            rows = s.scalars(
-                select(ZcashPermissionRow).where(
-                    ZcashPermissionRow.provider_url == plan.provider_url,
-                    ZcashPermissionRow.status == "active",
+            return [
+                _OwnPermission(
+                    r.permission_id,
+                    r.rate_per_hour_zat,
+                    max(0, r.amount_zat - r.metered_zat),
+                    r.allow_fallback,
                 )
-            ).all()
-            ids = [
-                (r.permission_id, r.rate_per_hour_zat, r.allow_fallback)
-                for r in rows
+                for r in s.scalars(query).all()
                 if r.account.lower() == self.account.lower()
             ]
+
+    async def _zcash_options(self, plan: SessionPlan) -> list[FundingOption]:
         options = []
-        client = self.rt.client(plan.provider_url)
-        for permission_id, rate, allow_fallback in ids:
-            try:
-                permission = await client.get_zcash_permission(permission_id)
-                available: int | None = permission.remaining_zat
-                rate = permission.rate_per_hour_zat
-            except ProviderError:
-                available = None
-            shown = "unknown" if available is None else Amount(ZEC, available).format()
+        for permission_id, rate, available, allow_fallback in self._own_permissions(plan.provider_url):
+            shown = Amount(ZEC, available).format()
             options.append(
                 FundingOption(
                     kind="zcash",
@@ -562,9 +570,12 @@ class SessionEngine:
             raise SessionError("That Zcash permission already pays a running session.")
         client = rt.client(plan.provider_url)
         token = self.token_lookup(options.permission_id)
-        permission = await client.get_zcash_permission(options.permission_id)
-        price = Price(permission.rate_per_hour_zat, "per_hour")
-        room = permission.remaining_zat
+        own = self._own_permissions(plan.provider_url, options.permission_id)
+        if not own:
+            raise SessionError("That Zcash permission is not active by this app's record.")
+        # the agreed rate and our own meter's room: a provider's GET cannot change what we meter
+        price = Price(own[0].rate_per_hour_zat, "per_hour")
+        room = own[0].available_zat
         if room <= 0:
             raise SessionError("That Zcash permission is used up.")
         cap = min(room, options.budget)
@@ -612,6 +623,7 @@ class SessionEngine:
             live,
             client=client,
             store=self.store,
+            token=token,
             remote=remote,
             cap_reason=cap_reason,
             cap_is_permission=cap == room,
@@ -806,7 +818,7 @@ class SessionEngine:
         for record in self.history.unfinished(self.account):
             if record.local_id in self._handles:
                 continue
-            reports.append(await reconcile(self.rt, record))
+            reports.append(await reconcile(self.rt, record, self.token_lookup))
         return reports
 
     async def shutdown(self) -> None:

@@ -11,7 +11,9 @@ that cannot be reached leaves the session ``interrupted``; the next start-up tri
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
@@ -22,11 +24,14 @@ from paygo_desktop.sessions.runtime import Runtime, describe_error, short_durati
 log = logging.getLogger(__name__)
 
 
-async def reconcile(rt: Runtime, record: SessionRecord) -> RecoveryReport:
-    """Settle one unfinished session with its provider; never raises for a provider problem."""
+async def reconcile(
+    rt: Runtime, record: SessionRecord, token_lookup: Callable[[str], str] | None = None
+) -> RecoveryReport:
+    """Settle one unfinished session with its provider; never raises for a provider problem.
+    ``token_lookup`` gives a Zcash permission's bearer token: ending a Zcash session needs it."""
     try:
         if record.funding == "zcash":
-            return await _reconcile_zcash(rt, record)
+            return await _reconcile_zcash(rt, record, token_lookup)
         return await _reconcile_escrow(rt, record)
     except ProviderError as exc:
         return _interrupted(rt, record, describe_error(exc))
@@ -161,14 +166,22 @@ def _settle(
     )
 
 
-async def _reconcile_zcash(rt: Runtime, record: SessionRecord) -> RecoveryReport:
+async def _reconcile_zcash(
+    rt: Runtime, record: SessionRecord, token_lookup: Callable[[str], str] | None
+) -> RecoveryReport:
     client = rt.client(record.provider_url)
     if record.remote_id is None:
         return _settle(rt, record, 0, None, None, was_live=False)
     remote = await client.get_zcash_session(record.remote_id)
     was_live = remote.status is m.ZcashSessionStatus.live
     if was_live:
-        remote = await client.end_zcash_session(record.remote_id)
+        try:
+            if token_lookup is None or record.zcash_permission_id is None:
+                raise UserFacingError("The app holds no token for it.")
+            token = token_lookup(record.zcash_permission_id)
+        except UserFacingError as exc:
+            return _interrupted(rt, record, f"ending it needs its Zcash permission's token. {exc}")
+        remote = await client.end_zcash_session(record.remote_id, token)
     cost = remote.amount_zat
     rt.history.settle_spending(record.local_id, cost)
     rt.history.update(

@@ -1,15 +1,17 @@
 """Paying a session from a prepaid Zcash spending permission (POST /api/v1/sessions, /sessions/end).
 
 The provider bills the permission at the permission's own ``ratePerHourZat`` on its total used seconds; the
-app meters the session itself on its monotonic clock (``LiveSession.signed`` is our metered amount, as
-there are no vouchers) and follows what the provider deducted (``LiveSession.acked``, from GET
+app meters the session itself on its monotonic clock at the rate agreed when the permission was bought
+(``LiveSession.signed`` is our metered amount, as there are no vouchers) and follows what the provider
+deducted (``LiveSession.acked``, from GET
 /sessions/{id} once a tick: while the session is live that is the permission's spending beyond what it
 had spent when the session started, at the end the session's own amount). A provider that stops answering
 for tick + grace ends the session, failed. When the permission runs out — our meter reaches what it had
 left, or the provider ends the session as exhausted, whichever comes first — the session ends with
-``exhausted`` set, so the engine can continue on the escrow channel if the user allowed it. Once a tick and
-at the end, the permission's row in the store gets our meter beside the provider's deduction
-(``metered_zat`` / ``deducted_zat``), for the Zcash page's "trust, but verify" check.
+``exhausted`` set, so the engine can continue on the escrow channel if the user allowed it. At the start,
+once a tick and at the end, the permission's row in the store gets our meter (seconds and zatoshi) and the
+provider's answer beside it, never over it (``zcash.cross_check``); whatever the provider reports that
+disagrees with our record is flagged on the Zcash page and in the activity log.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.reports import SessionSummary
 from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, describe_error, short_duration
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import ZcashPermissionRow, utcnow
+from paygo_desktop.store.models import ZcashPermissionRow
+from paygo_desktop.zcash import cross_check
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class ZcashRun:
         *,
         client: ProviderClient,
         store: Store,
+        token: str,
         remote: m.ZcashSession,
         cap_reason: str,
         cap_is_permission: bool,
@@ -59,19 +63,21 @@ class ZcashRun:
         self.live = live
         self.client = client
         self.store = store
+        self._token = token  # the permission's bearer token: ending the session needs it (never logged)
         self.remote = remote
         self.cap_reason = cap_reason
         self.cap_is_permission = cap_is_permission
         self.exhausted_reason = exhausted_reason
         self._last_ok_ns = 0
         self._spent_at_start = remote.permission.spent_zat
-        self._metered_before = self._stored_metered(remote.permission_id)
+        self._metered_before, self._used_before = self._stored_meter(remote.permission_id)
 
     def _fmt(self, units: int) -> str:
         return Amount(self.live.asset, units).format()
 
     async def run(self) -> ZcashEnding:
         live, meter = self.live, self.live.meter
+        self._update_permission(self.remote, 0, 0)
         tick_ns = live.tick_seconds * NS_PER_SECOND
         next_check = tick_ns
         while True:
@@ -113,7 +119,7 @@ class ZcashRun:
             return ZcashEnding(f"The provider's answer was not usable: {describe_error(exc)}", failed=True)
         self._last_ok_ns = self.live.meter.elapsed_ns()
         self._record_deduction(remote)
-        self._update_permission(remote, self.live.meter.cost())
+        self._update_permission(remote, self.live.meter.cost(), self._seconds())
         if remote.status is m.ZcashSessionStatus.live:
             return None
         if remote.status is m.ZcashSessionStatus.exhausted:
@@ -144,7 +150,7 @@ class ZcashRun:
         problem = None
         try:
             remote = await asyncio.wait_for(
-                self.client.end_zcash_session(live.remote_id), timeout=self.rt.request_timeout
+                self.client.end_zcash_session(live.remote_id, self._token), timeout=self.rt.request_timeout
             )
             self._record_deduction(remote)
         except (ProviderError, TimeoutError) as exc:
@@ -168,7 +174,7 @@ class ZcashRun:
             receipt_ok=None,
             ended_at=self.rt.now(),
         )
-        self._update_permission(remote, metered)
+        self._update_permission(remote, metered, self._seconds())
         parts = [
             f"{'Stopped' if status == 'stopped' else 'Failed'}: {short_duration(seconds)} of "
             f"{live.service_name}; the provider deducted {self._fmt(cost)} from the permission "
@@ -202,21 +208,28 @@ class ZcashRun:
             )
         )
 
-    def _stored_metered(self, permission_id: str) -> int:
-        """What the app metered on this permission in earlier sessions."""
+    def _stored_meter(self, permission_id: str) -> tuple[int, int]:
+        """What the app metered on this permission in earlier sessions: zatoshi and seconds."""
         with self.store.session() as s:
             row = self._row(s, permission_id)
-            return row.metered_zat if row is not None else 0
+            return (row.metered_zat, row.used_seconds) if row is not None else (0, 0)
 
-    def _update_permission(self, remote: m.ZcashSession, metered: int) -> None:
-        """Our meter (earlier sessions + this one so far) beside the provider's deduction on the
-        permission's row, if the Zcash page keeps one. The meter never goes down."""
+    def _seconds(self) -> int:
+        """The whole seconds our meter charged this session for (never beyond what its budget buys)."""
+        meter = self.live.meter
+        return min(meter.elapsed_ns() // NS_PER_SECOND, meter.price.seconds_for(meter.budget))
+
+    def _update_permission(self, remote: m.ZcashSession, metered: int, seconds: int) -> None:
+        """Our meter (earlier sessions + this one so far) on the permission's row, if the Zcash page keeps
+        one, and the provider's answer beside it; what disagrees goes to the activity log."""
+        now = int(self.rt.now().timestamp())
         with self.store.session() as s:
             row = self._row(s, remote.permission_id)
             if row is None:
                 return
-            row.metered_zat = max(row.metered_zat, self._metered_before + metered)
-            row.deducted_zat = remote.permission.spent_zat
-            row.used_seconds = remote.permission.used_seconds
-            row.status = remote.permission.status.value
-            row.updated_at = utcnow()
+            cross_check.record_meter(row, self._used_before + seconds, self._metered_before + metered, now)
+            found = cross_check.record_report(s, row, remote.permission, now)
+            account = row.account
+        cross_check.record_disagreements(
+            self.store, self.live.provider_url, remote.permission_id, account, found
+        )

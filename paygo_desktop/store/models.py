@@ -241,7 +241,13 @@ class SpendingRow(Base):
 
 
 class ZcashPermissionRow(Base):
-    """A Zcash spending permission bought from a provider.
+    """A Zcash spending permission bought from a provider: the app's own record of it.
+
+    What was bought (``amount_zat``, ``rate_per_hour_zat``, ``expires_at``) is fixed at buying; the app's
+    own meter fills ``used_seconds`` and ``metered_zat``; ``status`` is the app's own (see
+    ``paygo_desktop.zcash.cross_check``). The provider's last answer is kept beside it, never over it:
+    ``reported`` (its JSON, without any token), ``reported_at`` and ``deducted_zat``; ``verification`` and
+    ``confirmations`` are the provider's view of the payment (the app cannot see the chain).
 
     The provider's bearer token is never kept in clear: ``token_sealed`` holds it encrypted (AES-GCM) under
     a key derived from the private key of ``account`` (see ``paygo_desktop.zcash.token_seal``), so only
@@ -261,7 +267,7 @@ class ZcashPermissionRow(Base):
     payment_uri: Mapped[str] = mapped_column(Text, nullable=False)
     amount_zat: Mapped[int] = mapped_column(Integer, nullable=False)
     rate_per_hour_zat: Mapped[int] = mapped_column(Integer, nullable=False)
-    used_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    used_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the app's meter says
     deducted_zat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the provider says
     metered_zat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # as the app's meter says
     status: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -272,6 +278,8 @@ class ZcashPermissionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    reported: Mapped[str | None] = mapped_column(Text, nullable=True)  # the provider's last answer (JSON)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class NoticeRow(Base):

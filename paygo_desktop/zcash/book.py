@@ -3,10 +3,12 @@
 It buys a permission from a provider (the provider's answer is checked before anything is kept: its
 payment address must be a valid Zcash address on the user's network, its ZIP-321 request must ask for
 exactly the amount agreed, with the memo ``paygo:perm:<id>`` when — and only when — the address is
-shielded), refreshes what the provider says (status, hours used and remaining, deductions, verification:
-awaiting payment → seen → confirmed), revokes, and hands the bearer token to the session engine through
-``token_lookup``. The token is sealed under the buying account's key (``token_seal``): with the wallet
-locked nothing can read it. Time comes from an injected clock (Unix seconds).
+shielded, and it must last the days agreed), keeps the app's own record of it (``cross_check``: terms,
+rate and expiry as bought, the app's own meter and status), asks the provider what it says (kept beside
+the record, never over it; each figure that disagrees is flagged), revokes, and hands the bearer token to
+the session engine through ``token_lookup``. The token is sealed under the buying account's key
+(``token_seal``): with the wallet locked nothing can read it. Time comes from an injected clock (Unix
+seconds).
 
 Reminders (``reminders``) and the trust-but-verify check (``trust``) are computed from the book's rows.
 """
@@ -17,16 +19,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import SessionRow, ZcashPermissionRow
+from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
-from paygo_desktop.zcash import reminders, trust
+from paygo_desktop.zcash import cross_check, reminders, trust
 from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
 from paygo_desktop.zcash.amounts import format_zec
 from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms, payment_memo
@@ -67,16 +68,6 @@ STATUS_TEXT = {
 }
 
 
-def _unix(at: datetime) -> int:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return int(at.timestamp())
-
-
-def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 def same_network(a: ZcashAddress, b: ZcashAddress) -> bool:
     """Both on one network; transparent test and regtest addresses share their encoding."""
     if a.network is b.network:
@@ -87,7 +78,9 @@ def same_network(a: ZcashAddress, b: ZcashAddress) -> bool:
 
 @dataclass(frozen=True)
 class PermissionView:
-    """One permission as the app knows it (public data only)."""
+    """One permission as the app knows it (public data only): its own record — terms, expiry, the app's
+    meter (``used_seconds``, ``metered_zat``) and status — with the provider's deduction beside it and
+    what the provider's last answer disagrees with (``disagreements``)."""
 
     provider_url: str
     provider_name: str
@@ -110,6 +103,7 @@ class PermissionView:
     has_token: bool
     tick_seconds: int = trust.DEFAULT_TICK_SECONDS
     now: int = field(default=0, compare=False)
+    disagreements: tuple[trust.Disagreement, ...] = ()
 
     @property
     def status(self) -> PermissionStatus:
@@ -160,9 +154,8 @@ class PermissionView:
 
     @property
     def trust_warning(self) -> str | None:
-        return trust.overcharge_warning(
-            self.provider_name, self.deducted_zat, self.metered_zat, self.rate_per_hour_zat, self.tick_seconds
-        )
+        """Every figure of the provider's that disagrees with the app's record, one sentence each."""
+        return "\n".join(d.text for d in self.disagreements) or None
 
 
 @dataclass
@@ -197,7 +190,7 @@ class PermissionBook:
 
     # ------------------------------------------------------------------------------------ reading
 
-    def _view(self, row: ZcashPermissionRow, tick: int | None, now: int) -> PermissionView:
+    def _view(self, row: ZcashPermissionRow, tick: int, now: int) -> PermissionView:
         return PermissionView(
             provider_url=row.provider_url,
             provider_name=row.provider_name,
@@ -215,38 +208,30 @@ class PermissionBook:
             verification=row.verification,
             confirmations=row.confirmations,
             allow_fallback=row.allow_fallback,
-            expires_at=_unix(row.expires_at),
-            created_at=_unix(row.created_at),
+            expires_at=cross_check.unix(row.expires_at),
+            created_at=cross_check.unix(row.created_at),
             has_token=row.token_sealed is not None,
-            tick_seconds=tick or trust.DEFAULT_TICK_SECONDS,
+            tick_seconds=tick,
             now=now,
+            disagreements=tuple(cross_check.disagreements(row, tick)),
         )
-
-    def _ticks(self, db: Any) -> dict[str, int]:
-        query = (
-            select(SessionRow.zcash_permission_id, func.max(SessionRow.tick_seconds))
-            .where(SessionRow.funding == "zcash", SessionRow.zcash_permission_id.is_not(None))
-            .group_by(SessionRow.zcash_permission_id)
-        )
-        return {pid: int(tick) for pid, tick in db.execute(query).all() if pid and tick}
 
     def all(self) -> list[PermissionView]:
         """Every permission, newest first."""
         now = self.now()
         with self.store.session() as db:
-            ticks = self._ticks(db)
             rows = db.scalars(
                 select(ZcashPermissionRow).order_by(
                     ZcashPermissionRow.created_at.desc(), ZcashPermissionRow.id.desc()
                 )
             ).all()
-            return [self._view(r, ticks.get(r.permission_id), now) for r in rows]
+            return [self._view(r, cross_check.tick_seconds(db, r.permission_id), now) for r in rows]
 
     def get(self, provider_url: str, permission_id: str) -> PermissionView:
         now = self.now()
         with self.store.session() as db:
             row = self._row(db, provider_url, permission_id)
-            return self._view(row, self._ticks(db).get(permission_id), now)
+            return self._view(row, cross_check.tick_seconds(db, permission_id), now)
 
     def _row(self, db: Any, provider_url: str, permission_id: str) -> ZcashPermissionRow:
         row = db.scalar(
@@ -279,57 +264,53 @@ class PermissionBook:
             offer = await client.create_zcash_permission(
                 user.encoded, terms.amount_zat, terms.rate_zat_per_hour, terms.duration_days
             )
-        check_offer(offer, user, terms)
+        now = self.now()
+        check_offer(offer, user, terms, now)
         assert offer.token is not None
         sealed = seal_token(offer.token, key, provider_url, offer.id)
-        now = self.now()
         with self.store.session() as db:
-            db.add(
-                ZcashPermissionRow(
-                    provider_url=provider_url,
-                    provider_name=info.name,
-                    permission_id=offer.id,
-                    account=account,
-                    user_address=user.encoded,
-                    pay_address=offer.payment_address,
-                    payment_uri=offer.payment_uri,
-                    amount_zat=offer.amount_zat,
-                    rate_per_hour_zat=offer.rate_per_hour_zat,
-                    used_seconds=offer.used_seconds,
-                    deducted_zat=offer.spent_zat,
-                    metered_zat=0,
-                    status=offer.status.value,
-                    verification=offer.verification.value,
-                    confirmations=offer.confirmations,
-                    token_sealed=sealed,
-                    allow_fallback=False,
-                    expires_at=_utc(offer.expires_at),
-                    created_at=_utc(offer.created_at),
-                    updated_at=_utc(now),
-                )
+            row = ZcashPermissionRow(
+                provider_url=provider_url,
+                provider_name=info.name,
+                permission_id=offer.id,
+                account=account,
+                user_address=user.encoded,
+                pay_address=offer.payment_address,
+                payment_uri=offer.payment_uri,
+                amount_zat=terms.amount_zat,  # the app's own record: what was agreed
+                rate_per_hour_zat=terms.rate_zat_per_hour,
+                used_seconds=0,
+                deducted_zat=0,
+                metered_zat=0,
+                status=PermissionStatus.PENDING_PAYMENT.value,
+                verification=offer.verification.value,
+                confirmations=offer.confirmations,
+                token_sealed=sealed,
+                allow_fallback=False,
+                expires_at=cross_check.utc(offer.expires_at),
+                created_at=cross_check.utc(offer.created_at),
+                updated_at=cross_check.utc(now),
             )
+            db.add(row)
+            cross_check.record_report(db, row, offer, now)
         log.info("zcash permission %s bought from %s", offer.id, provider_url)
         return self.get(provider_url, offer.id)
 
     # ------------------------------------------------------------------------------------ provider's view
 
-    def _apply(self, provider_url: str, remote: Any) -> PermissionView:
-        """Store what the provider says about a permission (never its token: it sends none after create)."""
+    def _apply(self, provider_url: str, remote: Any, *, revoked: bool = False) -> PermissionView:
+        """Keep what the provider says about a permission beside the app's record (never over it, never
+        its token: it sends none after create); each figure that disagrees goes to the activity log.
+        ``revoked``: the app itself revoked it and the provider took the revoke."""
+        now = self.now()
         with self.store.session() as db:
             row = self._row(db, provider_url, remote.id)
-            if remote.amount_zat != row.amount_zat or remote.rate_per_hour_zat != row.rate_per_hour_zat:
-                raise UnsafeOffer(
-                    f"{row.provider_name} now reports other terms for this permission than it sold; "
-                    "the app keeps the terms agreed."
-                )
-            row.status = remote.status.value
-            row.verification = remote.verification.value
-            row.confirmations = remote.confirmations
-            row.used_seconds = remote.used_seconds
-            row.deducted_zat = remote.spent_zat
-            row.expires_at = _utc(remote.expires_at)
-            row.updated_at = _utc(self.now())
-        return self.get(provider_url, remote.id)
+            if revoked:
+                row.status = PermissionStatus.REVOKED.value
+            found = cross_check.record_report(db, row, remote, now)
+        view = self.get(provider_url, remote.id)
+        cross_check.record_disagreements(self.store, provider_url, remote.id, view.account, found)
+        return view
 
     async def refresh(self, provider_url: str, permission_id: str) -> PermissionView:
         async with self.client_factory(provider_url) as client:
@@ -366,7 +347,7 @@ class PermissionBook:
         token = self._token(provider_url, permission_id)
         async with self.client_factory(provider_url) as client:
             remote = await client.revoke_zcash_permission(permission_id, token)
-        return self._apply(provider_url, remote)
+        return self._apply(provider_url, remote, revoked=True)
 
     # ------------------------------------------------------------------------------------ local choices
 
@@ -374,18 +355,17 @@ class PermissionBook:
         with self.store.session() as db:
             row = self._row(db, provider_url, permission_id)
             row.allow_fallback = allowed
-            row.updated_at = _utc(self.now())
+            row.updated_at = cross_check.utc(self.now())
 
-    def record_metered(self, permission_id: str, metered_zat: int, provider_url: str | None = None) -> None:
-        """The session engine's meter: the cumulative zatoshi it measured on this permission.
+    def record_metered(
+        self, permission_id: str, metered_zat: int, used_seconds: int, provider_url: str | None = None
+    ) -> None:
+        """A meter's figures for this permission: the cumulative zatoshi and seconds it measured.
 
         Never lowered: a figure below the stored one (an older tick arriving late) changes nothing."""
-        if isinstance(metered_zat, bool) or not isinstance(metered_zat, int) or metered_zat < 0:
-            raise ValueError("metered_zat must be an int >= 0")
         with self.store.session() as db:
             row = self._find(db, permission_id, provider_url)
-            row.metered_zat = max(row.metered_zat, metered_zat)
-            row.updated_at = _utc(self.now())
+            cross_check.record_meter(row, used_seconds, metered_zat, self.now())
 
     # ------------------------------------------------------------------------------------ the token
 
@@ -432,8 +412,9 @@ class PermissionBook:
         return [w for w in (v.trust_warning for v in self.all()) if w]
 
 
-def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput) -> None:
-    """The provider's answer to "create" must be what was asked and safe to pay; else ``UnsafeOffer``."""
+def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput, now: int) -> None:
+    """The provider's answer to "create" must be what was asked and safe to pay; else ``UnsafeOffer``.
+    ``now``: the app's clock, which the permission's creation time must agree with (``CLOCK_SKEW``)."""
     try:
         address = parse_address(offer.payment_address)
     except InvalidAddress as exc:
@@ -449,6 +430,17 @@ def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput) -> None:
         raise UnsafeOffer(
             f"The provider offered other terms ({format_zec(offer.amount_zat)} ZEC at "
             f"{format_zec(offer.rate_per_hour_zat)} ZEC per hour) than asked; nothing was kept."
+        )
+    if offer.expires_at - offer.created_at != terms.duration_days * 86400:
+        raise UnsafeOffer(
+            f"The provider's permission would expire at another time than the {terms.duration_days} days "
+            "asked for; nothing was kept."
+        )
+    if abs(offer.created_at - now) > trust.CLOCK_SKEW_SECONDS:
+        raise UnsafeOffer(
+            f"The provider dates the permission more than {trust.CLOCK_SKEW_SECONDS // 60} minutes away from "
+            f"this computer's clock, so it would not last the {terms.duration_days} days asked for; nothing "
+            "was kept."
         )
     try:
         request = parse_uri(offer.payment_uri)

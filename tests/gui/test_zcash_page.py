@@ -229,16 +229,41 @@ def test_without_a_tray_reminders_show_in_the_window(
 
 
 def test_the_page_warns_when_the_provider_deducted_more_than_metered(unlocked_window: Any) -> None:
-    from paygo_desktop.zcash.trust import interval_zat
+    from paygo_desktop.zcash.trust import allowance_zat
     from tests.zcash.test_zcash_reminders import RATE
 
     ctx = unlocked_window.ctx
     ctx.zcash_book.clock = Clock(START)
-    add_permission(ctx.store, "zp_fair", deducted=5_000 + interval_zat(RATE, 60), metered=5_000)
+    add_permission(ctx.store, "zp_fair", deducted=5_000 + allowance_zat(RATE, 60), metered=5_000)
     unlocked_window.show_page("zcash")
     page = unlocked_window.pages["zcash"]
     assert not page.warnings.isVisible()
-    add_permission(ctx.store, "zp_greedy", deducted=5_000 + interval_zat(RATE, 60) + 1, metered=5_000)
+    add_permission(ctx.store, "zp_greedy", deducted=5_000 + allowance_zat(RATE, 60) + 1, metered=5_000)
     page.reload()
     assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
-    assert page.warnings.text().startswith("Radio Co has deducted 0.00006668 ZEC from this permission")
+    assert page.warnings.text().startswith("Radio Co has deducted 0.00006724 ZEC from this permission")
+
+
+def test_the_page_warns_the_same_way_when_the_provider_reports_other_figures(unlocked_window: Any) -> None:
+    """Not only a deduction beyond the meter: used hours and a status the app's record does not explain
+    get the same warning, and the table keeps showing the app's own hours and status."""
+    from tests.zcash.test_zcash_reminders import reported_json
+
+    ctx = unlocked_window.ctx
+    ctx.zcash_book.clock = Clock(START)
+    everything_used = reported_json(
+        status="exhausted", usedSeconds=360_000, usedHours="100.00", remainingSeconds=0, remainingHours="0.00"
+    )
+    add_permission(ctx.store, "zp_liar", used_seconds=3600, reported=everything_used)
+    unlocked_window.show_page("zcash")
+    page = unlocked_window.pages["zcash"]
+    assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
+    assert "Radio Co reports 100.00 hours used on this permission, but this app measured 1.00" in (
+        page.warnings.text()
+    )
+    assert "reports this permission as used up, but by this app's record it is active" in page.warnings.text()
+    assert (cell(page, "Hours used"), cell(page, "Hours left"), cell(page, "Status")) == (
+        "1.00",
+        "99.00",
+        "Active",
+    )

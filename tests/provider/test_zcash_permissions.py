@@ -108,20 +108,20 @@ def test_create_pay_verify_session_exhaust(zserver: Server, zclient: ProviderCli
         run(c.start_zcash_session(p.id, SVC, p.token or ""))
     assert busy.value.status == 409
     clock.advance(1000)
-    live = run(c.get_zcash_permission(p.id))
+    live = run(c.get_zcash_permission(p.id, p.token))  # with the token: its live session too
     assert live.used_seconds == 1000 and live.live_session_id == s.session_id
-    e = run(c.end_zcash_session(s.session_id))
+    e = run(c.end_zcash_session(s.session_id, p.token or ""))
     assert e.status is m.ZcashSessionStatus.ended and e.seconds == 1000
     assert e.amount_zat == RATE * 1000 // 3600 == 111_111
     assert e.permission.used_seconds == 1000 and e.permission.spent_zat == 111_111
-    assert run(c.end_zcash_session(s.session_id)) == e  # idempotent
+    assert run(c.end_zcash_session(s.session_id, p.token or "")) == e  # idempotent
 
     # nine 1-second sessions: cumulative arithmetic, never per-interval rounding (9 x 111 would be 999)
     charged = 0
     for _ in range(9):
         s = run(c.start_zcash_session(p.id, SVC, p.token or ""))
         clock.advance(1)
-        charged += run(c.end_zcash_session(s.session_id)).amount_zat
+        charged += run(c.end_zcash_session(s.session_id, p.token or "")).amount_zat
     assert charged == RATE * 1009 // 3600 - RATE * 1000 // 3600 == 1000
     got = run(c.get_zcash_permission(p.id))
     assert got.used_seconds == 1009 and got.spent_zat == RATE * 1009 // 3600
@@ -189,9 +189,10 @@ def test_revoke_wallet_lookup_and_memo_key(zserver: Server, zclient: ProviderCli
     run, c = zserver.env.run, zclient
     p = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
     assert run(c.zcash_wallet_permission(USER_Z)).id == p.id  # pending is reported when none is active
-    # the memo is a second key: a payment to another provider address carrying it counts
+    # the memo is a second key: a payment carrying it to an address of the wallet that is no
+    # permission's counts (to another permission's address it would pay that one: test_zcash_crediting)
     other = run(c.create_zcash_permission(USER_T, AMOUNT, RATE))
-    run(c.ledger_pay(other.payment_address, AMOUNT, p.memo))
+    run(c.ledger_pay(encode_sapling(Network.TEST, bytes([3] * 43)), AMOUNT, p.memo))
     run(c.ledger_mine(MIN_CONF))
     assert run(c.verify_zcash_permission(p.id)).status is m.ZcashPermissionStatus.active
     found = run(c.zcash_wallet_permission(USER_Z))

@@ -16,9 +16,11 @@ from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.live import SessionEvent
 from paygo_desktop.sessions.plan import SessionError, StartOptions
+from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.zcash.addresses import Network, encode_sapling
 from tests.sessions.conftest import Env, World, run, run_provider, until
+from tests.zcash.hostile_provider import tampering_clients
 
 SVC = "lofi-radio"  # tick 10 s, grace 20 s
 AMOUNT, RATE = 1_000_000, 400_000  # zatoshi; zatoshi per hour
@@ -158,5 +160,72 @@ def test_without_the_fallback_the_session_stops_saying_the_permission_ran_out(zw
         )
         await world.advance(10)
         assert engine.live() == [] and not any(e.kind == "fallback" for e in events)
+
+    run(world.env, scenario)
+
+
+def test_the_engine_meters_at_the_agreed_rate_whatever_the_provider_reports(zworld: World) -> None:
+    """A provider that reports ten times the rate in every permission it sends (GET, and the one inside
+    each session answer) changes nothing the app meters: the rate is the one agreed at buying; the
+    disagreement is flagged in the activity log."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        hostile = tampering_clients(lambda p: p.update(ratePerHourZat=str(RATE * 10)))
+        tokens = {permission.id: permission.token or ""}
+        engine = world.engine(token_lookup=tokens.__getitem__, client_factory=hostile)
+        async with hostile(world.provider.url) as client:  # the provider says so
+            assert (await client.get_zcash_permission(permission.id)).rate_per_hour_zat == RATE * 10
+        plan = await engine.plan(world.provider.url, SVC)
+        option = plan.option("zcash", permission.id)
+        assert option is not None and option.price == Price(RATE, "per_hour") and option.available == AMOUNT
+        live = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
+        assert live.price == Price(RATE, "per_hour")
+        for _ in range(6):
+            await world.advance(10)
+        summary = await engine.stop(live.local_id)
+        assert summary.seconds == 60 and summary.metered == 6_667  # 400 000 zat/h, not 4 000 000
+        with world.store.session() as s:
+            row = s.query(ZcashPermissionRow).one()
+            assert (row.rate_per_hour_zat, row.metered_zat, row.used_seconds) == (RATE, 6_667, 60)
+        [entry] = [e for e in ActivityLog(world.store).recent() if e.kind == "provider"]
+        assert entry.is_error and "keeps metering at the agreed rate" in entry.message
+
+    run(world.env, scenario)
+
+
+def test_recovery_ends_a_zcash_session_left_running_with_the_permissions_token(zworld: World) -> None:
+    """The app died while a Zcash session ran: at the next start, recovery ends it at the provider with
+    the permission's token (the provider refuses an end without it), and settles what it deducted."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        token = permission.token or ""
+        async with ProviderClient(world.provider.url) as client:
+            remote = await client.start_zcash_session(permission.id, SVC, token)
+        left_behind = world.engine(token_lookup={permission.id: token}.__getitem__)
+        plan = await left_behind.plan(world.provider.url, SVC)
+        local_id = left_behind._record_start(  # what the app that died had written
+            plan,
+            ZEC,
+            Price(RATE, "per_hour"),
+            AMOUNT,
+            funding="zcash",
+            chain_id=None,
+            zcash_permission_id=permission.id,
+        )
+        left_behind.history.update(local_id, remote_id=remote.session_id, status="running")
+        world.advance_now(90)
+
+        locked = world.engine(token_lookup=None)  # no token to be had: the session stays to retry
+        [report] = await locked.recover()
+        assert report.outcome == "unknown" and "token" in report.message
+        [report] = await world.engine(token_lookup={permission.id: token}.__getitem__).recover()
+        assert report.outcome == "still_running_stopped" and report.cost == RATE * 90 // 3600
+        async with ProviderClient(world.provider.url) as client:
+            ended = await client.get_zcash_session(remote.session_id)
+        assert ended.status is m.ZcashSessionStatus.ended and ended.seconds == 90
 
     run(world.env, scenario)

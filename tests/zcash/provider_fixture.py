@@ -7,9 +7,11 @@ the Zcash routes do not wait for it). Payments are made through the provider's l
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,10 +31,20 @@ class ZcashProvider:
     url: str
     clock: FakeClock
     name: str
+    app: Any = None  # the provider's FastAPI app (``app.state.zcash``: its permissions and verifier)
 
 
 @pytest.fixture
 def zcash_provider(tmp_path: Path) -> Iterator[ZcashProvider]:
+    with zcash_provider_running(
+        tmp_path, {"mode": "ledger", "network": "test", "min_confirmations": MIN_CONF}
+    ) as p:
+        yield p
+
+
+@contextlib.contextmanager
+def zcash_provider_running(tmp_path: Path, zcash: dict[str, Any]) -> Iterator[ZcashProvider]:
+    """The reference provider with the ``[zcash]`` section ``zcash`` (ledger or Zallet mode)."""
     from paygo_desktop.provider.app import create_app
 
     port = _free_port()
@@ -49,13 +61,14 @@ def zcash_provider(tmp_path: Path) -> Iterator[ZcashProvider]:
             "database": str(tmp_path / "provider.sqlite3"),
             "public_base_url": f"http://127.0.0.1:{port}",
             "expiry_check_interval": 0.1,
-            "zcash": {"mode": "ledger", "network": "test", "min_confirmations": MIN_CONF},
+            "zcash": zcash,
         }
     )
     clock = FakeClock()
-    server, thread = run_server(create_app(config, clock=clock), port)
+    app = create_app(config, clock=clock)
+    server, thread = run_server(app, port)
     try:
-        yield ZcashProvider(f"http://127.0.0.1:{port}", clock, config.name)
+        yield ZcashProvider(f"http://127.0.0.1:{port}", clock, config.name, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -87,16 +87,19 @@ async def test_buy_pay_verify_refresh_and_use(book: Any, zcash_provider: ZcashPr
     active = await book.verify(url, view.permission_id)
     assert active.status is PermissionStatus.ACTIVE and active.verification_text == "Payment confirmed"
 
-    # the engine's way in: token_lookup; the provider's deductions come back with a refresh
+    # the engine's way in: token_lookup; it meters the session itself (here: half an hour) and the
+    # provider's deductions come back beside that with a refresh
     token = book.token_lookup(view.permission_id)
     async with ProviderClient(url) as c:
         session = await c.start_zcash_session(view.permission_id, SERVICE, token)
         zcash_provider.clock.advance(1800)
-        await c.end_zcash_session(session.session_id)
+        await c.end_zcash_session(session.session_id, token)
+    book.record_metered(view.permission_id, 200_000, 1800)
     report = await book.refresh_all()
     assert not report.problems and [v.permission_id for v in report.updated] == [view.permission_id]
     used = book.get(url, view.permission_id)
     assert (used.used_hours, used.remaining_hours, used.deducted_zat) == ("0.50", "2.00", 200_000)
+    assert used.trust_warning is None  # the provider's figures agree with the app's meter
 
     # the fallback choice is the user's and stays
     book.set_allow_fallback(url, view.permission_id, True)
@@ -177,7 +180,8 @@ async def test_an_offer_that_differs_from_the_request_is_refused(zcash_provider:
         offer = await c.create_zcash_permission(USER_Z, TERMS.amount_zat, TERMS.rate_zat_per_hour)
         plain = await c.create_zcash_permission(USER_T, TERMS.amount_zat, TERMS.rate_zat_per_hour)
     user = parse_address(USER_Z)
-    check_offer(offer, user, TERMS)  # the real answer passes
+    now = int(zcash_provider.clock())
+    check_offer(offer, user, TERMS, now)  # the real answer passes
     other = parse_uri(plain.payment_uri).payments[0]
     cases = {
         "other terms": offer.model_copy(update={"rate_per_hour_zat": 1}),
@@ -185,21 +189,27 @@ async def test_an_offer_that_differs_from_the_request_is_refused(zcash_provider:
         "does not pay": offer.model_copy(update={"payment_address": other.address}),
         "not a valid Zcash address": offer.model_copy(update={"payment_address": "ztestsapling1xyz"}),
         "token": offer.model_copy(update={"token": None}),
+        "expire at another time": offer.model_copy(update={"expires_at": offer.expires_at - 86400}),
     }
     for reason, bad in cases.items():
         with pytest.raises(UnsafeOffer, match=reason):
-            check_offer(bad, user, TERMS)
+            check_offer(bad, user, TERMS, now)
+    with pytest.raises(UnsafeOffer, match="more than 10 minutes away"):  # as if bought a day ago
+        check_offer(offer, user, TERMS, now + 86400)
     mainnet_user = parse_address(USER_MAIN)
     with pytest.raises(UnsafeOffer, match="testnet, but your address is on mainnet"):
-        check_offer(offer, mainnet_user, TERMS)
+        check_offer(offer, mainnet_user, TERMS, now)
 
 
 def test_metered_zat_is_only_raised(book: Any, ctx: AppContext) -> None:
     from tests.zcash.test_zcash_reminders import add_permission
 
     add_permission(ctx.store, "zp_meter", status="active")
-    book.record_metered("zp_meter", 500)
-    book.record_metered("zp_meter", 300)  # a late, older figure
-    assert book.all()[0].metered_zat == 500
+    book.record_metered("zp_meter", 500, 18)
+    book.record_metered("zp_meter", 300, 10)  # a late, older figure
+    [view] = book.all()
+    assert (view.metered_zat, view.used_seconds) == (500, 18)
     with pytest.raises(ValueError):
-        book.record_metered("zp_meter", -1)
+        book.record_metered("zp_meter", -1, 0)
+    with pytest.raises(ValueError):
+        book.record_metered("zp_meter", 1, -1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from paygo_desktop.protocol import models as m
 from paygo_desktop.store import Store
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
@@ -28,7 +30,9 @@ def add_permission(
     expires_at: int = EXPIRES,
     deducted: int = 0,
     metered: int = 0,
+    reported: str | None = None,
 ) -> None:
+    """A permission row as the book keeps it; ``reported``: the provider's last answer (``reported_json``)."""
     with store.session() as db:
         db.add(
             ZcashPermissionRow(
@@ -52,8 +56,38 @@ def add_permission(
                 expires_at=datetime.fromtimestamp(expires_at, UTC),
                 created_at=datetime.fromtimestamp(START, UTC),
                 updated_at=datetime.fromtimestamp(START, UTC),
+                reported=reported,
+                reported_at=None if reported is None else datetime.fromtimestamp(START, UTC),
             )
         )
+
+
+def reported_json(**changes: Any) -> str:
+    """The provider's answer about an ``add_permission`` row, agreeing with it unless ``changes`` say
+    otherwise (wire names: ``status``, ``usedSeconds``, ...)."""
+    max_seconds = AMOUNT * HOUR // RATE
+    wire: dict[str, Any] = {
+        "id": "zp_reported",
+        "userWalletAddress": "ztestsapling1x",
+        "status": "active",
+        "verification": "confirmed",
+        "paymentAddress": "ztestsapling1x",
+        "paymentUri": "zcash:x",
+        "amountZat": str(AMOUNT),
+        "ratePerHourZat": str(RATE),
+        "spentZat": "0",
+        "remainingZat": str(AMOUNT),
+        "maxSeconds": max_seconds,
+        "usedSeconds": 0,
+        "remainingSeconds": max_seconds,
+        "maxHours": "100.00",
+        "usedHours": "0.00",
+        "remainingHours": "100.00",
+        "createdAt": START,
+        "expiresAt": EXPIRES,
+    }
+    wire.update(changes)
+    return m.ZcashPermission.model_validate(wire).model_dump_json(by_alias=True)
 
 
 class Clock:

@@ -1,0 +1,139 @@
+"""The app's own record of a Zcash permission, and the provider's answers kept beside it (never over it).
+
+A permission's row (``store.models.ZcashPermissionRow``) holds what the app bought — amount, rate and
+expiry, fixed at buying — and what the app's own meter measured (``used_seconds``, ``metered_zat``, written
+by the session engine through ``record_meter``). Its ``status`` is the app's own: ``pending_payment`` until
+the provider reports the payment confirmed (the one thing only the provider can see), ``revoked`` when the
+app revoked it, otherwise ``exhausted`` / ``expired`` / ``active`` by the app's own meter and clock.
+
+``record_report`` keeps a provider's answer beside that record (``reported``, ``reported_at``,
+``deducted_zat``) and returns what disagrees with it (``trust.disagreements``); ``record_disagreements``
+then writes each disagreement to the activity log once per permission and figure — the provider's record
+the user can look back at, next to the Zcash page's warning (``PermissionView.trust_warning``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import SessionRow, ZcashPermissionRow
+from paygo_desktop.store.notices import NoticeLog
+from paygo_desktop.zcash import trust
+from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms
+from paygo_desktop.zcash.reminders import notice_key
+
+
+def unix(at: datetime) -> int:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp())
+
+
+def utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def own_status(row: ZcashPermissionRow, now: int) -> PermissionStatus:
+    """The app's own status of the permission at ``now``, from its own record only."""
+    stored = PermissionStatus(row.status)
+    if stored is PermissionStatus.REVOKED:
+        return stored
+    expired = now >= unix(row.expires_at)
+    if stored is PermissionStatus.PENDING_PAYMENT:
+        return PermissionStatus.EXPIRED if expired else stored
+    terms = PermissionTerms(row.amount_zat, row.rate_per_hour_zat)
+    if row.used_seconds >= terms.max_seconds or row.metered_zat >= row.amount_zat:
+        return PermissionStatus.EXHAUSTED
+    return PermissionStatus.EXPIRED if expired else PermissionStatus.ACTIVE
+
+
+def tick_seconds(db: Session, permission_id: str) -> int:
+    """The longest tick of the sessions this permission paid (the trust interval), or the default."""
+    tick = db.scalar(
+        select(func.max(SessionRow.tick_seconds)).where(
+            SessionRow.funding == "zcash", SessionRow.zcash_permission_id == permission_id
+        )
+    )
+    return int(tick) if tick else trust.DEFAULT_TICK_SECONDS
+
+
+def reported_of(row: ZcashPermissionRow) -> m.ZcashPermission | None:
+    """The provider's last answer kept for ``row`` (None if none, or unreadable)."""
+    if row.reported is None:
+        return None
+    try:
+        return m.ZcashPermission.model_validate_json(row.reported)
+    except ValueError:
+        return None
+
+
+def own_record(row: ZcashPermissionRow, tick: int, at: int) -> trust.OwnRecord:
+    return trust.OwnRecord(
+        provider_name=row.provider_name,
+        amount_zat=row.amount_zat,
+        rate_per_hour_zat=row.rate_per_hour_zat,
+        expires_at=unix(row.expires_at),
+        used_seconds=row.used_seconds,
+        metered_zat=row.metered_zat,
+        status=own_status(row, at),
+        tick_seconds=tick,
+        at=at,
+    )
+
+
+def disagreements(row: ZcashPermissionRow, tick: int) -> list[trust.Disagreement]:
+    """What the provider's last answer (as of when it came) disagrees with in the app's record."""
+    at = unix(row.reported_at) if row.reported_at is not None else unix(row.updated_at)
+    return trust.disagreements(own_record(row, tick, at), reported_of(row), row.deducted_zat)
+
+
+def record_meter(row: ZcashPermissionRow, used_seconds: int, metered_zat: int, now: int) -> None:
+    """The app's meter on this permission: cumulative seconds and zatoshi, never lowered (a late, older
+    figure changes nothing); the seconds stop at what the permission pays for."""
+    for name, value in (("used_seconds", used_seconds), ("metered_zat", metered_zat)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0")
+    max_seconds = PermissionTerms(row.amount_zat, row.rate_per_hour_zat).max_seconds
+    row.used_seconds = min(max_seconds, max(row.used_seconds, used_seconds))
+    row.metered_zat = max(row.metered_zat, metered_zat)
+    row.status = own_status(row, now).value
+    row.updated_at = utc(now)
+
+
+def record_report(
+    db: Session, row: ZcashPermissionRow, remote: m.ZcashPermission, now: int
+) -> list[trust.Disagreement]:
+    """Keep the provider's answer ``remote`` beside the app's record of ``row`` (never over it) and say
+    what disagrees. The one figure taken from it: a pending permission the provider reports active with
+    its payment confirmed becomes active (only the provider's wallet can see the payment)."""
+    if (
+        row.status == PermissionStatus.PENDING_PAYMENT.value
+        and remote.status is m.ZcashPermissionStatus.active
+        and remote.verification is m.ZcashVerification.confirmed
+    ):
+        row.status = PermissionStatus.ACTIVE.value
+    row.verification = remote.verification.value
+    row.confirmations = remote.confirmations
+    row.deducted_zat = remote.spent_zat
+    row.reported = remote.model_dump_json(by_alias=True, exclude={"token"})
+    row.reported_at = utc(now)
+    row.status = own_status(row, now).value
+    row.updated_at = utc(now)
+    return disagreements(row, tick_seconds(db, row.permission_id))
+
+
+def record_disagreements(
+    store: Store, provider_url: str, permission_id: str, account: str, found: list[trust.Disagreement]
+) -> None:
+    """Each disagreement into the activity log, once per permission and figure (call it after the
+    transaction that found them has closed)."""
+    notices, activity = NoticeLog(store), ActivityLog(store)
+    for item in found:
+        if notices.claim(notice_key(provider_url, permission_id, f"disagrees-{item.figure}")):
+            activity.record("provider", item.text, account=account, is_error=True)
