@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from paygo_desktop.protocol import models as m
-from paygo_desktop.protocol.auth import new_message, sign_headers
 from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, Unauthorized
-from tests.provider.conftest import Server
+from tests.provider.conftest import Server, auth_headers
 
 FIELDS = m.ServiceFields(
     name="Test stream",
@@ -20,18 +20,6 @@ FIELDS = m.ServiceFields(
     tick_seconds=5,
     grace_seconds=5,
 )
-
-
-def _headers(server: Server, key: object, **kw: object) -> dict[str, str]:
-    args: dict[str, object] = {
-        "domain": server.config.auth_domain,
-        "address": key.address,  # type: ignore[attr-defined]
-        "uri": server.url,
-        "chain_id": server.env.chain_id,
-        "now": int(server.clock.now),
-    }
-    args.update(kw)
-    return sign_headers(key, new_message(**args))  # type: ignore[arg-type]
 
 
 def test_vendor_crud_with_provider_key(server: Server, client: ProviderClient) -> None:
@@ -59,42 +47,47 @@ def test_vendor_auth_rejects_other_keys_and_replays(server: Server, client: Prov
     with pytest.raises(Unauthorized) as other:
         env.run(client.create_service(env.stranger, FIELDS))
     assert other.value.status == 403
-    body = FIELDS.model_dump(mode="json", by_alias=True)
+    body = json.dumps(FIELDS.model_dump(mode="json", by_alias=True)).encode()
+
+    def signed(key: object = env.provider, payload: bytes = body, **kw: object) -> dict[str, str]:
+        return auth_headers(server, key, "POST", "/api/v1/service", payload, **kw)
+
     with server.http() as http:
-        assert http.post("/api/v1/service", json=body).status_code == 401
-        good = _headers(server, env.provider)
-        assert http.post("/api/v1/service", json=body, headers=good).status_code == 201
-        replay = http.post("/api/v1/service", json=body, headers=good)
+        assert http.post("/api/v1/service", content=body).status_code == 401
+        good = signed()
+        assert http.post("/api/v1/service", content=body, headers=good).status_code == 201
+        replay = http.post("/api/v1/service", content=body, headers=good)
         assert replay.status_code == 401 and replay.json()["code"] == "nonce_reused"
-        now = int(server.clock.now)
+        now = int(time.time())
         for bad in (
-            _headers(server, env.provider, domain="evil.example"),
-            _headers(server, env.provider, chain_id=1),
-            _headers(server, env.provider, now=now - 3600),  # expired
-            _headers(server, env.provider, now=now + 3600),  # from the future
-            _headers(server, env.provider, lifetime=86_400),  # lifetime too long
-            {**_headers(server, env.provider), "X-PayGo-Auth-Signature": "0x" + "11" * 65},
-            {**_headers(server, env.provider), "X-PayGo-Auth-Message": "!!!not base64"},
-            {**_headers(server, env.provider), "X-PayGo-Auth-Message": "aGVsbG8="},
+            signed(domain="evil.example"),
+            signed(chain_id=1),
+            signed(now=now - 3600),  # expired
+            signed(now=now + 3600),  # from the future
+            signed(lifetime=86_400),  # lifetime too long
+            {**signed(), "X-PayGo-Auth-Signature": "0x" + "11" * 65},
+            {**signed(), "X-PayGo-Auth-Message": "!!!not base64"},
+            {**signed(), "X-PayGo-Auth-Message": "aGVsbG8="},
         ):
-            resp = http.post("/api/v1/service", json=body, headers=bad)
+            resp = http.post("/api/v1/service", content=body, headers=bad)
             assert resp.status_code == 401, resp.text
             assert set(resp.json()) == {"code", "message"}
         # a signature over a different message from the same key
-        a = _headers(server, env.provider)
-        b = _headers(server, env.provider)
+        a = signed()
+        b = signed()
         mixed = {
             "X-PayGo-Auth-Message": a["X-PayGo-Auth-Message"],
             "X-PayGo-Auth-Signature": b["X-PayGo-Auth-Signature"],
+            "Content-Type": "application/json",
         }
-        assert http.post("/api/v1/service", json=body, headers=mixed).status_code == 401
+        assert http.post("/api/v1/service", content=body, headers=mixed).status_code == 401
         # service fields are validated too
-        hostile = {**body, "name": "<script>alert(1)</script>"}
+        hostile = json.dumps({**json.loads(body), "name": "<script>alert(1)</script>"}).encode()
         assert (
-            http.post("/api/v1/service", json=hostile, headers=_headers(server, env.provider)).status_code
-            == 422
+            http.post("/api/v1/service", content=hostile, headers=signed(payload=hostile)).status_code == 422
         )
-        unknown_asset = {**body, "rate": {"amount": "1", "asset": "DOGE", "unit": "per_second"}}
-        resp = http.post("/api/v1/service", json=unknown_asset, headers=_headers(server, env.provider))
+        unknown = {**json.loads(body), "rate": {"amount": "1", "asset": "DOGE", "unit": "per_second"}}
+        unknown_asset = json.dumps(unknown).encode()
+        resp = http.post("/api/v1/service", content=unknown_asset, headers=signed(payload=unknown_asset))
         assert resp.status_code == 422 and resp.json()["code"] == "unsupported_asset"
     assert time.time() > 0
