@@ -191,10 +191,6 @@ class Store:
             db.add(NonceRow(nonce=nonce, address=address, expires_at=expires_at))
             return "ok"
 
-    def nonce_count(self) -> int:
-        with self.tx() as db:
-            return int(db.scalar(select(func.count()).select_from(NonceRow)) or 0)
-
     def refuse_channel(self, channel_id: str, payer: str, cumulative: int, reason: str, at: float) -> bool:
         """Mark a channel refused (its sessions too); False if it already was."""
         with self.tx() as db:

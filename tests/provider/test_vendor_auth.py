@@ -91,3 +91,85 @@ def test_vendor_auth_rejects_other_keys_and_replays(server: Server, client: Prov
         resp = http.post("/api/v1/service", content=unknown_asset, headers=signed(payload=unknown_asset))
         assert resp.status_code == 422 and resp.json()["code"] == "unsupported_asset"
     assert time.time() > 0
+
+
+def test_a_header_signed_for_one_request_is_refused_on_any_other(
+    server: Server, client: ProviderClient
+) -> None:
+    """Issue 24 item 6: a header signed for GET /vendor/sessions deleted a service. Each header names its
+    method, path with query, and body hash; the provider refuses it anywhere else."""
+    env = server.env
+    created = env.run(client.create_service(env.provider, FIELDS))
+    victim = f"/api/v1/service/{created.id}"
+    body = json.dumps(FIELDS.model_dump(mode="json", by_alias=True)).encode()
+    with server.http() as http:
+        for_sessions = auth_headers(server, env.provider, "GET", "/api/v1/vendor/sessions")
+        moved = http.delete(victim, headers=for_sessions)
+        assert moved.status_code == 401 and "another request" in moved.json()["message"]
+        for_get = auth_headers(server, env.provider, "GET", victim)
+        assert http.delete(victim, headers=for_get).status_code == 401  # another method
+        for_query = auth_headers(server, env.provider, "GET", "/api/v1/vendor/earnings?from=0")
+        assert http.get("/api/v1/vendor/earnings?from=5", headers=for_query).status_code == 401
+        for_body = auth_headers(server, env.provider, "PUT", victim, body)
+        tampered = body.replace(b"Test stream", b"Evil stream")
+        assert http.put(victim, content=tampered, headers=for_body).status_code == 401
+        assert env.run(client.get_service(created.id)).name == "Test stream"  # nothing changed
+        # each header works for the request it names
+        assert http.get("/api/v1/vendor/sessions", headers=for_sessions).status_code == 200
+        assert http.put(victim, content=body, headers=for_body).status_code == 200
+        assert http.get("/api/v1/vendor/earnings?from=0", headers=for_query).status_code == 200
+        assert (
+            http.delete(victim, headers=auth_headers(server, env.provider, "DELETE", victim)).status_code
+            == 204
+        )
+
+
+def test_auth_nonces_are_pruned_once_expired_and_bounded_per_wallet(
+    server: Server, client: ProviderClient
+) -> None:
+    """Issue 24 item 8: one row per throwaway wallet, forever. Expired nonces are deleted; a wallet holds a
+    bounded number of unexpired ones; wallets with no business on a route leave none."""
+    from eth_account import Account
+    from sqlalchemy import select
+
+    from paygo_desktop.provider import core
+    from paygo_desktop.provider.store import NonceRow
+
+    store = server.app.state.core.store
+
+    def nonces() -> int:
+        with store.tx() as db:
+            return len(db.scalars(select(NonceRow.nonce)).all())
+
+    mine = "/api/v1/streams/my-sessions"
+    with server.http() as http:
+        throwaways = [Account.create() for _ in range(20)]
+        for key in throwaways:  # vendor routes: refused before any nonce is kept
+            other = http.get(
+                "/api/v1/vendor/sessions", headers=auth_headers(server, key, "GET", "/api/v1/vendor/sessions")
+            )
+            assert other.status_code == 403
+        assert nonces() == 0
+        for key in throwaways:  # a route any wallet may use: one nonce each, living 1 s
+            assert (
+                http.get(mine, headers=auth_headers(server, key, "GET", mine, lifetime=1)).status_code == 200
+            )
+        assert nonces() == 20
+        time.sleep(2.1)  # all of them expired: the next request deletes them
+        assert http.get(mine, headers=auth_headers(server, server.env.payer, "GET", mine)).status_code == 200
+        assert nonces() == 1
+
+        core_limit = core.NONCES_PER_WALLET
+        core.NONCES_PER_WALLET = 3  # a smaller bound, for the test
+        try:
+            key = Account.create()
+            for _ in range(3):
+                assert http.get(mine, headers=auth_headers(server, key, "GET", mine)).status_code == 200
+            busy = http.get(mine, headers=auth_headers(server, key, "GET", mine))
+            assert busy.status_code == 429 and busy.json()["code"] == "too_many_requests"
+            # the provider's own key is never held back
+            for _ in range(5):
+                vendor = auth_headers(server, server.env.provider, "GET", "/api/v1/vendor/sessions")
+                assert http.get("/api/v1/vendor/sessions", headers=vendor).status_code == 200
+        finally:
+            core.NONCES_PER_WALLET = core_limit
