@@ -483,6 +483,7 @@ class RefusedChannel(WireModel):
 
     channel_id: Bytes32
     payer: Address
+    token: Address
     cumulative_amount: Uint128 = Field(description="the voucher the vault refused")
     reason: Description
     at: UnixTime

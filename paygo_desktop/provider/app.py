@@ -612,6 +612,7 @@ def create_app(
                 m.RefusedChannel(
                     channel_id=r.channel_id,
                     payer=r.payer,
+                    token=r.token,
                     cumulative_amount=int(r.cumulative),
                     reason=r.reason,
                     at=int(r.at),

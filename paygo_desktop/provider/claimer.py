@@ -286,8 +286,7 @@ class Claimer:
         wait = min(RETRY_MAX, RETRY_FIRST * 2 ** (attempts - 1))
         self.retries[c.channel_id] = _Retry(attempts, self.monotonic() + wait, reason)
         if reason == REFUSED_SIGNATURE and self.store.refuse_channel(
-            c.channel_id,
-            c.channel.payer,
+            c.channel,
             c.cumulative,
             "the vault refuses the voucher's signature (a contract wallet that answers the vault otherwise)",
             self.wall_clock(),

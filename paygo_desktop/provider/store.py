@@ -105,6 +105,7 @@ class RefusedChannelRow(Base):
     __tablename__ = "provider_refused_channels"
     channel_id: Mapped[str] = mapped_column(String(66), primary_key=True)
     payer: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(42))
     cumulative: Mapped[str] = mapped_column(String(40))  # the voucher the vault refused
     reason: Mapped[str] = mapped_column(String(200))
     at: Mapped[float] = mapped_column(Float)
@@ -191,14 +192,20 @@ class Store:
             db.add(NonceRow(nonce=nonce, address=address, expires_at=expires_at))
             return "ok"
 
-    def refuse_channel(self, channel_id: str, payer: str, cumulative: int, reason: str, at: float) -> bool:
+    def refuse_channel(self, channel: Channel, cumulative: int, reason: str, at: float) -> bool:
         """Mark a channel refused (its sessions too); False if it already was."""
+        channel_id = "0x" + channel.id.hex()
         with self.tx() as db:
             if db.get(RefusedChannelRow, channel_id) is not None:
                 return False
             db.add(
                 RefusedChannelRow(
-                    channel_id=channel_id, payer=payer, cumulative=str(cumulative), reason=reason[:200], at=at
+                    channel_id=channel_id,
+                    payer=channel.payer,
+                    token=channel.token,
+                    cumulative=str(cumulative),
+                    reason=reason[:200],
+                    at=at,
                 )
             )
             return True

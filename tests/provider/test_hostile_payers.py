@@ -16,7 +16,8 @@ import pytest
 
 from paygo_desktop.chain.vault import Claimed
 from paygo_desktop.chain.vouchers import Channel
-from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, SessionGone, Unauthorized
+from paygo_desktop.escrow.vendor_claims import plan_claim
+from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, SessionGone
 from tests.chain.test_event_sync import limited_rpc  # noqa: F401 - fixture
 from tests.provider.conftest import Env, Server, open_channel, provider_server, voucher
 
@@ -92,6 +93,9 @@ def test_a_wallet_the_vault_refuses_in_a_claim_blocks_no_other_channel(
     assert listed.refused[0].payer == env.stranger.address
     assert listed.refused[0].cumulative_amount == 2 * TICK_COST
     assert all(v.channel_id != hostile_id for v in listed.items)
+    plan = env.run(plan_claim(client, env.provider, env.vault, env.chain_id))  # the Vendor page's Claim now
+    assert plan.request is None and len(plan.refused) == 1
+    assert hostile_id[:10] in plan.refused[0] and "0.01 USDC unpaid" in plan.refused[0]
 
     # its live session is over and the channel serves nothing more
     with pytest.raises(ProviderHTTPError) as more:
@@ -168,8 +172,3 @@ def test_the_scheduled_claim_runs_while_the_watch_fails(
                 time.sleep(0.1)
         finally:
             env.run(client.aclose())
-
-
-def test_only_the_provider_key_reads_the_refused_list(server: Server, client: ProviderClient) -> None:
-    with pytest.raises(Unauthorized):
-        server.env.run(client.claimable_vouchers(server.env.stranger))
