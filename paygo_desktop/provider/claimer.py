@@ -10,10 +10,11 @@ wallet can answer the provider's checks one way and the vault's claim another, s
 simulated (``eth_call`` from the provider's key, as it will be sent). When the simulation reverts, the
 batch is halved until the failing channels are found; they are left out, the rest is sent, and each failing
 channel is tried again later on its own, after a backoff that doubles (``RETRY_FIRST`` up to
-``RETRY_MAX``). A channel whose signature the vault refuses (``InvalidSignature``; or a contract wallet
-that no longer approves its voucher when asked as the vault asks) is also marked refused in the store: its
-sessions are refused from then on (``on_refused`` ends a live one), the vendor sees it listed and the log
-says so.
+``RETRY_MAX``). A contract wallet asked about its voucher before the batch (as the vault asks) that
+answers with an error (one that burns all the gas it is given) is left out the same way. A channel whose
+signature the vault refuses (``InvalidSignature``; or a contract wallet that no longer approves its
+voucher when asked as the vault asks) is also marked refused in the store: its sessions are refused from
+then on (``on_refused`` ends a live one), the vendor sees it listed and the log says so.
 
 ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
 triggers an immediate claim of that channel (before the payer can finalize the withdrawal). The poll reads
@@ -153,19 +154,20 @@ class Claimer:
         return found
 
     async def _collect(
-        self, only: set[str] | None, *, include_refused: bool
-    ) -> tuple[list[Claimable], list[Claimable]]:
-        """(vouchers to claim, vouchers a contract wallet no longer approves when asked as the vault).
+        self, only: set[str] | None, *, include_refused: bool, skip: frozenset[str] = frozenset()
+    ) -> tuple[list[Claimable], list[tuple[Claimable, str]]]:
+        """(vouchers to claim, vouchers left out with the reason), channels in ``skip`` not looked at.
 
         Each channel's state is read from the chain: a voucher already claimed (by this claimer, or by a
         batch the vendor sent from the app) is marked claimed here and left out. A contract wallet's
         voucher is asked to the wallet again (as the vault asks), since one refused signature reverts a
-        whole batch."""
+        whole batch; a wallet that refuses it, or whose answer fails with an error (one that burns all the
+        gas it is given), is left out, and the other channels go on."""
         refused = self.store.refused_ids()
         found: list[Claimable] = []
-        unsigned: list[Claimable] = []
+        left_out: list[tuple[Claimable, str]] = []
         for r in self._held_vouchers(only):
-            if r.id in refused and not include_refused:
+            if r.id in skip or (r.id in refused and not include_refused):
                 continue
             # each Channel is built here, between chain reads: checksumming the addresses of 1,000 channels
             # in one go held the event loop for ~60 ms
@@ -176,36 +178,40 @@ class Claimer:
                 self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                 continue
             entry = Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow)
-            if not await self._still_signed(channel, amount, sig):
+            try:
+                signed = await self._still_signed(channel, amount, sig)
+            except Exception as exc:
+                log.warning("%s: asking the signer about the latest voucher failed: %r", cid, exc)
+                left_out.append((entry, f"the signer's check failed ({type(exc).__name__})"))
+                continue
+            if not signed:
                 log.warning("%s: the signer no longer approves the latest voucher; not claiming it", cid)
-                unsigned.append(entry)
+                left_out.append((entry, REFUSED_SIGNATURE))  # the vault would refuse it the same way
                 continue
             found.append(entry)
         found.sort(key=lambda c: (c.channel.provider, c.channel.token))
-        return found, unsigned
+        return found, left_out
 
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (the last tx hash,
         the ids claimed). A channel whose claim would revert is left out and scheduled for a retry on its
         own; node errors propagate (the caller retries)."""
         async with self.lock:
-            found, unsigned = await self._collect(only, include_refused=True)
             now = self.monotonic()
-            for c in unsigned:  # the vault would refuse it as well: the same as a simulated refusal
-                retry = self.retries.get(c.channel_id)
-                if retry is None or retry.due <= now:
-                    self._failed(c, REFUSED_SIGNATURE)
+            waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
+            found, left_out = await self._collect(only, include_refused=True, skip=waiting)
+            for c, reason in left_out:
+                self._failed(c, reason)
             refused = self.store.refused_ids()
             batch: list[Claimable] = []
             alone: list[Claimable] = []
             for c in found:
-                retry = self.retries.get(c.channel_id)
-                if retry is None and c.channel_id not in refused:
-                    batch.append(c)
-                elif retry is None:  # refused in an earlier run: back in the schedule, tried alone
-                    self.retries[c.channel_id] = _Retry(1, now + RETRY_MAX, REFUSED_SIGNATURE)
-                elif retry.due <= now:
+                if c.channel_id in self.retries:  # its retry is due: tried on its own
                     alone.append(c)
+                elif c.channel_id in refused:  # refused in an earlier run: back in the schedule, tried alone
+                    self.retries[c.channel_id] = _Retry(1, now + RETRY_MAX, REFUSED_SIGNATURE)
+                else:
+                    batch.append(c)
             tx_hash: str | None = None
             claimed: list[str] = []
             # bounded batches: building, signing and decoding one huge transaction would stall the event

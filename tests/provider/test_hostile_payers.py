@@ -172,3 +172,23 @@ def test_the_scheduled_claim_runs_while_the_watch_fails(
                 time.sleep(0.1)
         finally:
             env.run(client.aclose())
+
+
+def test_a_wallet_whose_check_fails_with_an_error_blocks_no_other_channel(
+    server: Server, client: ProviderClient
+) -> None:
+    """The wallet approved its vouchers while the session ran, then makes every call to it fail (it burns
+    all the gas it is given): the claim of every other channel goes through all the same."""
+    from paygo_desktop.chain.artifacts import load_artifact
+
+    env = server.env
+    honest = open_channel(env, 1_000_000)
+    paid_session(server, client, honest, env.payer)
+    hostile = hostile_channel(env, 0)
+    paid_session(server, client, hostile, env.stranger)
+    wallet = env.w3.eth.contract(address=hostile.signer, abi=load_artifact("FickleWallet").abi)
+    env.transact(wallet.functions.setMode(3), env.stranger)
+
+    result = env.run(client.claim_now(env.provider))
+    assert result.channels == ["0x" + honest.id.hex()]
+    assert claimed(env, honest) == 2 * TICK_COST and claimed(env, hostile) == 0

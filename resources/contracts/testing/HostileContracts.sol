@@ -103,7 +103,8 @@ contract ERC1271Wallet is IERC1271 {
 /// `mode` 0: honest (like ERC1271Wallet). 1: approves its owner's signatures for every caller but the
 /// vault, so a check that does not ask as the vault passes and every claim reverts. 2: approves them only
 /// when called directly (tx.origin == msg.sender, as in an eth_call from the vault itself), so even a check
-/// made as the vault passes while the claim transaction, sent by someone else, reverts.
+/// made as the vault passes while the claim transaction, sent by someone else, reverts. 3: burns all the
+/// gas it is given (an eth_call of it fails with an error, not a revert).
 contract FickleWallet is IERC1271 {
     address public immutable owner;
     address public immutable vault;
@@ -121,6 +122,10 @@ contract FickleWallet is IERC1271 {
     }
 
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        if (mode == 3) {
+            uint256 spin;
+            while (gasleft() > 0) spin++;
+        }
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(hash, signature);
         if (err != ECDSA.RecoverError.NoError || recovered != owner) return 0xffffffff;
         if (mode == 1 && msg.sender == vault) return 0xffffffff;
