@@ -7,6 +7,7 @@ withdrawals), its signer the wallet. The provider runs over loopback with its re
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.escrow.vendor_claims import plan_claim
 from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, SessionGone
 from tests.chain.test_event_sync import limited_rpc  # noqa: F401 - fixture
-from tests.provider.conftest import Env, Server, open_channel, provider_server, voucher
+from tests.provider.conftest import Env, Server, open_channel, provider_server, voucher, wait_events_seen
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s, grace 5 s
 TICK = 5
@@ -126,8 +127,10 @@ def test_a_wallet_the_vault_refuses_in_a_claim_blocks_no_other_channel(
 def test_a_withdrawal_on_the_hostile_channel_holds_back_no_honest_withdrawal(
     env: Env, tmp_path: Path
 ) -> None:
-    """The attacker requests a withdrawal of 1 unit on its channel: the instant claim leaves it out, the
-    watch moves on, and an honest payer's withdrawal of everything is claimed before it can be finalized."""
+    """The attacker requests a withdrawal of 1 unit on its channel in the same block as an honest payer
+    requests all of its escrow back: the instant claim leaves the attacker's channel out, and the honest
+    channel is claimed before its withdrawal can be finalized; later requests are seen too (the watch moved
+    on)."""
     with provider_server(env, tmp_path) as server:
         client = ProviderClient(server.url, timeout=10)
         try:
@@ -135,13 +138,29 @@ def test_a_withdrawal_on_the_hostile_channel_holds_back_no_honest_withdrawal(
             paid_session(server, client, honest, env.payer)
             hostile = hostile_channel(env, REFUSES_TRANSACTIONS)
             paid_session(server, client, hostile, env.stranger)
-            env.run(env.vault.request_withdraw(env.stranger, hostile, 1))
-            time.sleep(0.5)  # a few polls: the attacker's request is seen and its claim fails
-            request = env.run(env.vault.request_withdraw(env.payer, honest, 100_000))
-            deadline = time.monotonic() + 10
-            while claimed(env, honest) != 2 * TICK_COST:
-                assert time.monotonic() < deadline, "the honest channel was not claimed after its withdrawal"
-                time.sleep(0.1)
+            later = open_channel(env, 100_000, env.payer2)
+            paid_session(server, client, later, env.payer2)
+            wait_events_seen(server)
+
+            async def one_block() -> Any:  # both requests mined in one block: one poll, one instant claim
+                await env.w3.provider.make_request("evm_setAutomine", [False])
+                try:
+                    requests = asyncio.gather(
+                        env.vault.request_withdraw(env.stranger, hostile, 1),
+                        env.vault.request_withdraw(env.payer, honest, 100_000),
+                    )
+                    await asyncio.sleep(0.5)
+                    await env.w3.provider.make_request("evm_mine", [])
+                    attack, honest_request = await requests
+                    assert attack.tx.block_number == honest_request.tx.block_number
+                    return honest_request
+                finally:
+                    await env.w3.provider.make_request("evm_setAutomine", [True])
+
+            request = env.run(one_block())
+            _wait_claimed(env, honest, 2 * TICK_COST)
+            env.run(env.vault.request_withdraw(env.payer2, later, 100_000))  # the watch is not stuck
+            _wait_claimed(env, later, 2 * TICK_COST)
         finally:
             env.run(client.aclose())
     claim = next(e for e in env.run(env.vault.get_events(request.tx.block_number)) if isinstance(e, Claimed))
@@ -151,6 +170,13 @@ def test_a_withdrawal_on_the_hostile_channel_holds_back_no_honest_withdrawal(
     done = env.run(env.vault.finalize_withdraw(env.payer, honest))
     assert done.events[-1].amount == 100_000 - 2 * TICK_COST  # the provider kept what it earned
     assert claimed(env, hostile) == 0
+
+
+def _wait_claimed(env: Env, ch: Channel, amount: int) -> None:
+    deadline = time.monotonic() + 10
+    while claimed(env, ch) != amount:
+        assert time.monotonic() < deadline, "the channel was not claimed after its withdrawal request"
+        time.sleep(0.1)
 
 
 def test_the_scheduled_claim_runs_while_the_watch_fails(
