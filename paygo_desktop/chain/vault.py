@@ -304,12 +304,15 @@ class VaultClient:
         gas: int | None = None,
     ) -> VaultTx:
         """Claim several channels; order items by (provider, token) so payouts are aggregated."""
+        return await self._send(self.claim_batch_call(items), sender, gas=gas)
+
+    def claim_batch_call(self, items: Sequence[tuple[Channel, int, bytes]]) -> Any:
+        """The prepared ``claimBatch`` call: ``.call({"from": ...})`` simulates it (a revert raises)."""
         for _, amount, _ in items:
             _check_amount(amount)
-        fn = self.contract.functions.claimBatch(
+        return self.contract.functions.claimBatch(
             [c.as_tuple() for c, _, _ in items], [a for _, a, _ in items], [bytes(s) for _, _, s in items]
         )
-        return await self._send(fn, sender, gas=gas)
 
     async def request_withdraw(
         self, sender: Sender, channel: Channel, amount: int, *, gas: int | None = None

@@ -11,6 +11,9 @@ voucher of every channel above what the vault has paid out, and trusts none of i
   contract wallet's through the vault's own check (``eth_call`` of ``claim``). One bad signature would
   revert the whole batch, so a voucher that fails is left out and reported.
 
+Channels the provider reports refused (the vault refused their voucher signature when it tried to claim)
+are passed on as they are, for the vendor to see.
+
 What is left becomes one ``TxRequest`` for ``PayGoVault.claimBatch`` (anyone may send it; the vault pays
 each channel's provider), at most ``MAX_BATCH`` vouchers, the largest first, to be sent through the shared
 transaction dialog by the vendor's own account. Nothing here signs a transaction or touches Qt.
@@ -55,6 +58,9 @@ class ClaimPlan:
     skipped: int = 0  # already claimed on-chain when read just now
     rejected: list[str] = field(default_factory=list)  # vouchers that did not check out, and why
     later: int = 0  # claimable vouchers beyond this batch (Claim now again once it is done)
+    refused: list[str] = field(
+        default_factory=list
+    )  # channels the vault refuses to pay, as the provider says
 
     @property
     def totals(self) -> list[Amount]:
@@ -123,6 +129,11 @@ async def _plan(client: Any, key: Any, vault: VaultClient, chain_id: int) -> Cla
         ) from None
     pay_to = info.pay_to
     assets = _assets_by_token(info)
+    refused = [
+        f"{r.channel_id[:10]}… of {r.payer}"
+        + (f", {Amount(assets[r.token], r.cumulative_amount).format()} unpaid" if r.token in assets else "")
+        for r in answer.refused
+    ]
     domain: VaultDomain = await vault.domain()
 
     rejected: list[str] = []
@@ -159,9 +170,9 @@ async def _plan(client: Any, key: Any, vault: VaultClient, chain_id: int) -> Cla
     items = items[:MAX_BATCH]
     items.sort(key=lambda i: (i.channel.provider, i.channel.token))  # one payout per run of equal token
     if not items:
-        return ClaimPlan([], None, skipped, rejected, later)
-    plan = ClaimPlan(items, None, skipped, rejected, later)
+        return ClaimPlan([], None, skipped, rejected, later, refused)
+    plan = ClaimPlan(items, None, skipped, rejected, later, refused)
     request = requests.claim_batch(
         vault, [(i.channel, i.cumulative, i.signature) for i in items], f"Claim {plan.summary()}"
     )
-    return ClaimPlan(items, request, skipped, rejected, later)
+    return ClaimPlan(items, request, skipped, rejected, later, refused)

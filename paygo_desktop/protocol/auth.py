@@ -5,7 +5,7 @@ The client signs (EIP-191 ``personal_sign``) a message of this exact form::
     {domain} wants you to sign in with your Ethereum account:
     {address}
 
-    {statement}
+    PayGo request {METHOD} {target} body-sha256 {hex}
 
     URI: {uri}
     Version: 1
@@ -15,16 +15,21 @@ The client signs (EIP-191 ``personal_sign``) a message of this exact form::
     Expiration Time: {expirationTime}
 
 and sends it base64-encoded in ``X-PayGo-Auth-Message`` with the 0x-hex signature in
-``X-PayGo-Auth-Signature``. The server checks the domain (the host[:port] of its public base URL), the
-chain id, the freshness (issued at most ``skew`` seconds in the future, not expired, lifetime at most
-``max_lifetime``), that the signature recovers to the address in the message, and that the nonce
-(8-64 alphanumerics) was never used before. Every request needs a fresh message.
+``X-PayGo-Auth-Signature``. The statement binds the signature to one request: its method, its target (the
+path and query exactly as sent, relative to the provider's base URL, e.g.
+``/api/v1/vendor/earnings?from=0&bucket=day``) and the SHA-256 of its body (of nothing for a request
+without one). The server checks the domain (the host[:port] of its public base URL), the chain id, the
+freshness (issued at most ``skew`` seconds in the future, not expired, lifetime at most ``max_lifetime``),
+that the statement names this very request, that the signature recovers to the address in the message,
+and that the nonce (8-64 alphanumerics) was never used before. Every request needs a fresh message, and a
+message signed for one request is refused on any other method, path, query or body.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,13 +41,14 @@ from eth_utils import is_checksum_address
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_MESSAGE_BYTES = 2048
+MAX_TARGET_CHARS = 800
 DEFAULT_LIFETIME = 120
 
 _MESSAGE = re.compile(
     r"(?P<domain>[A-Za-z0-9.\-:\[\]]{1,255}) wants you to sign in with your Ethereum account:\n"
     r"(?P<address>0x[0-9a-fA-F]{40})\n"
     r"\n"
-    r"(?P<statement>[^\n]{0,200})\n"
+    r"(?P<statement>[^\n]{0,1000})\n"
     r"\n"
     r"URI: (?P<uri>[^\s]{1,512})\n"
     r"Version: 1\n"
@@ -121,6 +127,12 @@ def parse_message(text: str) -> AuthMessage:
     )
 
 
+def request_statement(method: str, target: str, body: bytes) -> str:
+    """The statement that binds a signature to one request: method, target (path and query as sent,
+    relative to the provider's base URL) and the SHA-256 of the body."""
+    return f"PayGo request {method.upper()} {target} body-sha256 {hashlib.sha256(body).hexdigest()}"
+
+
 def new_message(
     *,
     domain: str,
@@ -128,9 +140,15 @@ def new_message(
     uri: str,
     chain_id: int,
     now: int,
+    method: str,
+    target: str,
+    body: bytes = b"",
     lifetime: int = DEFAULT_LIFETIME,
-    statement: str = "Sign in to the PayGo provider API.",
 ) -> AuthMessage:
+    """A fresh message (random nonce) for the request ``method target`` with ``body``."""
+    if len(target) > MAX_TARGET_CHARS or not target.startswith("/") or not target.isprintable():
+        raise ValueError("the request target must be a printable path of at most 800 characters")
+    statement = request_statement(method, target, body)
     return AuthMessage(
         domain=domain,
         address=address,
@@ -163,10 +181,14 @@ def verify_headers(
     domain: str,
     chain_id: int,
     now: int,
+    method: str,
+    target: str,
+    body: bytes,
     skew: int = 30,
     max_lifetime: int = 600,
 ) -> AuthMessage:
-    """Check everything but the nonce's freshness (the caller records it). Returns the message."""
+    """Check everything but the nonce's freshness (the caller records it) for the request ``method
+    target`` with ``body``. Returns the message."""
     if not message_b64 or not signature:
         raise AuthError("missing signature authentication headers")
     if len(message_b64) > MAX_MESSAGE_BYTES * 2 or len(signature) > 200:
@@ -186,6 +208,8 @@ def verify_headers(
         raise AuthError("auth message expired")
     if msg.expires_at - msg.issued_at > max_lifetime or msg.expires_at < msg.issued_at:
         raise AuthError("auth message lifetime too long")
+    if msg.statement != request_statement(method, target, body):
+        raise AuthError("auth message was signed for another request (method, path, query or body)")
     sig = canonical_signature(signature)
     if sig is None:
         raise AuthError("malformed signature")

@@ -183,11 +183,15 @@ class ProviderClient:
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        auth_key: Any = None,
     ) -> Any:
+        """One request; ``auth_key`` signs it (the auth headers bind its method, target and body)."""
+        request = self._http.build_request(method, path, json=json_body, params=params, headers=headers)
+        if auth_key is not None:
+            request.headers.update(await self._auth_headers(auth_key, request))
         try:
-            async with self._http.stream(
-                method, path, json=json_body, params=params, headers=headers
-            ) as resp:
+            resp = await self._http.send(request, stream=True)
+            async with contextlib.aclosing(resp):
                 declared = resp.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
                     raise ProviderProtocolError("The provider's response is too large.")
@@ -237,16 +241,24 @@ class ProviderClient:
                 f"The provider sent an invalid {cls.__name__} ({where}: {first['msg']})."
             ) from None
 
-    async def _auth_headers(self, key: Any) -> dict[str, str]:
+    async def _auth_headers(self, key: Any, request: httpx.Request) -> dict[str, str]:
+        """The headers signing ``request`` with ``key``: its method, its target relative to the base URL
+        (what the provider routes) and its body."""
         if self._chain_id is None:
             self._chain_id = (await self.provider_info()).networks[0].chain_id
-        address = key.address
+        target = request.url.raw_path.decode("ascii")
+        prefix = urlsplit(self.base_url).path
+        if prefix and target.startswith(prefix):
+            target = target[len(prefix) :]
         msg = new_message(
             domain=self.domain,
-            address=address,
+            address=key.address,
             uri=self.base_url,
             chain_id=self._chain_id,
             now=int(time.time()),
+            method=request.method,
+            target=target,
+            body=request.content,
         )
         return sign_headers(key, msg)
 
@@ -300,35 +312,27 @@ class ProviderClient:
 
     async def create_service(self, key: Any, fields: m.ServiceFields) -> m.Service:
         body = fields.model_dump(mode="json", by_alias=True)
-        data = await self._request(
-            "POST", routes.SERVICES, json_body=body, headers=await self._auth_headers(key)
-        )
+        data = await self._request("POST", routes.SERVICES, json_body=body, auth_key=key)
         return self._model(m.Service, data)
 
     async def update_service(self, key: Any, service_id: str, fields: m.ServiceFields) -> m.Service:
         path = routes.SERVICE.format(service_id=quote(service_id, safe=""))
         body = fields.model_dump(mode="json", by_alias=True)
-        return self._model(
-            m.Service, await self._request("PUT", path, json_body=body, headers=await self._auth_headers(key))
-        )
+        return self._model(m.Service, await self._request("PUT", path, json_body=body, auth_key=key))
 
     async def delete_service(self, key: Any, service_id: str) -> None:
         path = routes.SERVICE.format(service_id=quote(service_id, safe=""))
-        await self._request("DELETE", path, headers=await self._auth_headers(key))
+        await self._request("DELETE", path, auth_key=key)
 
     async def toggle_service(self, key: Any, service_id: str) -> m.Service:
         path = routes.SERVICE_TOGGLE.format(service_id=quote(service_id, safe=""))
-        return self._model(
-            m.Service, await self._request("PATCH", path, headers=await self._auth_headers(key))
-        )
+        return self._model(m.Service, await self._request("PATCH", path, auth_key=key))
 
     async def my_services(self, key: Any) -> m.ServicePage:
-        return self._page(
-            await self._request("GET", routes.VENDOR_SERVICES, headers=await self._auth_headers(key))
-        )
+        return self._page(await self._request("GET", routes.VENDOR_SERVICES, auth_key=key))
 
     async def vendor_sessions(self, key: Any) -> m.SessionList:
-        data = await self._request("GET", routes.VENDOR_SESSIONS, headers=await self._auth_headers(key))
+        data = await self._request("GET", routes.VENDOR_SESSIONS, auth_key=key)
         return self._model(m.SessionList, data)
 
     async def earnings(
@@ -337,19 +341,17 @@ class ProviderClient:
         params: dict[str, Any] = {"from": from_, "bucket": bucket}
         if to is not None:
             params["to"] = to
-        data = await self._request(
-            "GET", routes.VENDOR_EARNINGS, params=params, headers=await self._auth_headers(key)
-        )
+        data = await self._request("GET", routes.VENDOR_EARNINGS, params=params, auth_key=key)
         return self._model(m.Earnings, data)
 
     async def claim_now(self, key: Any) -> m.ClaimResult:
         """Ask the provider to send the batch claim itself (from its own key)."""
-        data = await self._request("POST", routes.VENDOR_CLAIM, headers=await self._auth_headers(key))
+        data = await self._request("POST", routes.VENDOR_CLAIM, auth_key=key)
         return self._model(m.ClaimResult, data)
 
     async def claimable_vouchers(self, key: Any) -> m.ClaimableVouchers:
         """The vouchers above what the vault has paid out, for a ``claimBatch`` the vendor sends."""
-        data = await self._request("GET", routes.VENDOR_VOUCHERS, headers=await self._auth_headers(key))
+        data = await self._request("GET", routes.VENDOR_VOUCHERS, auth_key=key)
         return self._model(m.ClaimableVouchers, data)
 
     # ------------------------------------------------------------------ sessions (payer)
@@ -374,27 +376,40 @@ class ProviderClient:
         return self._model(m.VoucherAck, await self._request("POST", path, json_body=body))
 
     async def stop_session(
-        self, session_id: str, final_voucher: tuple[int, int, str] | None = None
+        self,
+        session_id: str,
+        final_voucher: tuple[int, int, str] | None = None,
+        *,
+        access_token: str | None = None,
+        key: Any = None,
     ) -> m.StopResponse:
-        """Stop a session; ``final_voucher`` = (seq, cumulativeAmount, signature) settles it at that total."""
+        """Stop a session; ``final_voucher`` = (seq, cumulativeAmount, signature) settles it at that total.
+
+        The provider wants proof that this is the payer: the session's ``access_token`` (from the start
+        response), or a request signed by ``key``, the channel's payer or signer (recovery, after a restart,
+        holds no token)."""
         path = routes.STREAM_STOP.format(session_id=quote(session_id, safe=""))
         body = None
         if final_voucher is not None:
             seq, cumulative, signature = final_voucher
             body = {"finalVoucher": {"seq": seq, "cumulativeAmount": str(cumulative), "signature": signature}}
-        return self._model(m.StopResponse, await self._request("PATCH", path, json_body=body))
+        headers = None if access_token is None else {routes.ACCESS_TOKEN_HEADER: f"Bearer {access_token}"}
+        data = await self._request("PATCH", path, json_body=body, headers=headers, auth_key=key)
+        return self._model(m.StopResponse, data)
 
     async def get_session(self, session_id: str) -> m.SessionInfo:
         path = routes.STREAM.format(session_id=quote(session_id, safe=""))
         return self._model(m.SessionInfo, await self._request("GET", path))
 
-    async def get_channel(self, channel_id: bytes | str) -> m.ChannelInfo:
+    async def get_channel(self, channel_id: bytes | str, key: Any = None) -> m.ChannelInfo:
+        """What the provider holds for a channel. Signed by ``key`` (the channel's payer or signer) the answer
+        includes the last voucher's signature and the live session's id; without, neither."""
         cid = channel_id if isinstance(channel_id, str) else "0x" + bytes(channel_id).hex()
         path = routes.CHANNEL.format(channel_id=quote(cid, safe=""))
-        return self._model(m.ChannelInfo, await self._request("GET", path))
+        return self._model(m.ChannelInfo, await self._request("GET", path, auth_key=key))
 
     async def my_sessions(self, key: Any) -> m.SessionList:
-        data = await self._request("GET", routes.MY_SESSIONS, headers=await self._auth_headers(key))
+        data = await self._request("GET", routes.MY_SESSIONS, auth_key=key)
         return self._model(m.SessionList, data)
 
     async def content(self, access: m.Access) -> m.ContentResponse:

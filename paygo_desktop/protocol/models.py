@@ -422,8 +422,10 @@ class SessionList(WireModel):
 
 
 class LastVoucher(WireModel):
+    """The last voucher a provider holds for a channel; its signature only for the channel's payer."""
+
     cumulative_amount: Uint128
-    signature: Signature
+    signature: Signature | None = None
     seq: int
 
 
@@ -475,12 +477,27 @@ class ClaimableVoucher(WireModel):
     claimed: Uint128 = Field(description="claimed on chain when the provider answered")
 
 
+class RefusedChannel(WireModel):
+    """A channel whose voucher signature the vault refused when the provider tried to claim it: the
+    provider serves it no more (a contract wallet that answers the vault otherwise than the provider)."""
+
+    channel_id: Bytes32
+    payer: Address
+    token: Address
+    cumulative_amount: Uint128 = Field(description="the voucher the vault refused")
+    reason: Description
+    at: UnixTime
+
+
 class ClaimableVouchers(WireModel):
     """Everything ``claimBatch`` needs, in the order to claim it (by provider, then token)."""
 
     items: list[ClaimableVoucher]
     total: Annotated[int, Field(ge=0)] = Field(
         default=0, description="claimable channels in all; items lists at most 100, the largest first"
+    )
+    refused: list[RefusedChannel] = Field(
+        default_factory=list, description="channels the vault refuses to pay (newest first, at most 100)"
     )
 
 

@@ -29,7 +29,15 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthError, AuthMessage, verify_headers
 from paygo_desktop.provider.claimer import Claimer
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
-from paygo_desktop.provider.core import ApiError, Clock, ProviderCore, Runtime, service_model, session_info
+from paygo_desktop.provider.core import (
+    ApiError,
+    Clock,
+    Proof,
+    ProviderCore,
+    Runtime,
+    service_model,
+    session_info,
+)
 from paygo_desktop.provider.store import ServiceRow, SessionRow, Store
 
 log = logging.getLogger(__name__)
@@ -40,22 +48,52 @@ ChannelIdPath = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")]
 MAX_CLAIMABLE = 100  # vouchers per answer of the vendor's voucher route (the largest first)
 
 
-def vendor_auth(request: Request) -> str:
+def request_target(request: Request) -> str:
+    """The request's path and query exactly as the client sent them (what its auth header signs)."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
+    return raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+
+
+async def signed_by(request: Request) -> AuthMessage | None:
+    """The request's signature (checked, bound to this method, target and body), or None without one.
+    Its nonce is not spent yet: the caller does so once the signer may do what is asked."""
+    if not request.headers.get(routes.AUTH_MESSAGE_HEADER) and not request.headers.get(
+        routes.AUTH_SIGNATURE_HEADER
+    ):
+        return None
+    msg: AuthMessage = request.app.state.verify_auth(request, await request.body())
+    return msg
+
+
+async def vendor_auth(request: Request) -> str:
     """Dependency: a fresh request signature by the provider's own key."""
-    msg: AuthMessage = request.app.state.authenticate(request)
+    msg = await signed_by(request)
+    if msg is None:
+        raise ApiError(401, "unauthorized", "missing signature authentication headers")
     if msg.address != request.app.state.provider_address:
         raise ApiError(403, "forbidden", "only the provider's key may do this")
+    request.app.state.core.spend_nonce(msg)
     return msg.address
 
 
-def wallet_auth(request: Request) -> str:
+async def wallet_auth(request: Request) -> str:
     """Dependency: a fresh request signature by any wallet; returns its address."""
-    msg: AuthMessage = request.app.state.authenticate(request)
+    msg = await signed_by(request)
+    if msg is None:
+        raise ApiError(401, "unauthorized", "missing signature authentication headers")
+    request.app.state.core.spend_nonce(msg)
     return msg.address
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get(routes.ACCESS_TOKEN_HEADER, "")
+    return header[7:] if header.lower().startswith("bearer ") else None
 
 
 VendorAuth = Annotated[str, Depends(vendor_auth)]
 WalletAuth = Annotated[str, Depends(wallet_auth)]
+SignedBy = Annotated[AuthMessage | None, Depends(signed_by)]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -182,7 +220,8 @@ def create_app(
     background: bool = True,
     zcash_verifier: Any = None,
 ) -> FastAPI:
-    """The provider app. ``clock`` (Unix seconds) drives session timing; ``background`` starts the expiry
+    """The provider app. ``clock`` (Unix seconds) drives session timing (request signatures are always
+    checked against the real time: they are the client's, on its own clock); ``background`` starts the expiry
     and claim loops (tests may drive them through the vendor routes instead). ``zcash_verifier`` replaces
     the ``PaymentVerifier`` built from ``config.zcash``."""
     clock = clock or time.time
@@ -199,7 +238,9 @@ def create_app(
         tasks: list[asyncio.Task[Any]] = []
         w3 = AsyncWeb3(AsyncHTTPProvider(config.rpc_url, request_kwargs={"timeout": 10}))
         vault = VaultClient(w3, config.vault)
-        claimer = Claimer(store, vault, account, account.address, lock=claim_lock, cache=core.chain)
+        claimer = Claimer(
+            store, vault, account, account.address, lock=claim_lock, on_refused=core.end_refused
+        )
         app.state.claimer = claimer
 
         async def connect() -> None:
@@ -217,6 +258,19 @@ def create_app(
                     return
                 states = ChannelStateReader(w3, config.vault)
                 core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=states)
+                try:
+                    vault_minimum = await vault.min_withdraw_delay()
+                except Exception as exc:
+                    log.warning("cannot read the vault's MIN_WITHDRAW_DELAY: %r", exc)
+                    vault_minimum = None
+                if vault_minimum is not None and vault_minimum < config.min_withdraw_delay:
+                    log.warning(
+                        "the vault lets channels use a withdrawal delay of %d s; this provider refuses "
+                        "channels under %d s (event_poll_interval + withdraw_delay_margin): payers using "
+                        "the vault's minimum cannot start sessions here",
+                        vault_minimum,
+                        config.min_withdraw_delay,
+                    )
                 if background:
                     tasks.append(
                         asyncio.create_task(claimer.run(config.claim_interval, config.event_poll_interval))
@@ -286,22 +340,22 @@ def create_app(
 
     # ------------------------------------------------------------------ auth
 
-    def _auth(request: Request) -> AuthMessage:
+    def _verify_auth(request: Request, body: bytes) -> AuthMessage:
         try:
-            msg = verify_headers(
+            return verify_headers(
                 request.headers.get(routes.AUTH_MESSAGE_HEADER),
                 request.headers.get(routes.AUTH_SIGNATURE_HEADER),
                 domain=config.auth_domain,
                 chain_id=config.chain_id,
-                now=int(clock()),
+                now=int(time.time()),
+                method=request.method,
+                target=request_target(request),
+                body=body,
             )
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
-        if not store.use_nonce(msg.nonce, msg.address, msg.expires_at, int(clock())):
-            raise ApiError(401, "nonce_reused", "this auth nonce was already used")
-        return msg
 
-    app.state.authenticate = _auth
+    app.state.verify_auth = _verify_auth
     app.state.provider_address = account.address
 
     # ------------------------------------------------------------------ info
@@ -457,19 +511,24 @@ def create_app(
     async def voucher(session_id: SessionIdPath, req: m.VoucherRequest) -> m.VoucherAck:
         return await core.voucher(session_id, req)
 
-    @app.patch(routes.STREAM_STOP, response_model=m.StopResponse)
-    async def stop(session_id: SessionIdPath, req: m.StopRequest | None = None) -> m.StopResponse:
-        return await core.stop(session_id, None if req is None else req.final_voucher)
+    @app.patch(
+        routes.STREAM_STOP,
+        response_model=m.StopResponse,
+        responses={401: {"model": m.ErrorBody}, 403: {"model": m.ErrorBody}},
+    )
+    async def stop(
+        session_id: SessionIdPath, request: Request, wallet: SignedBy, req: m.StopRequest | None = None
+    ) -> m.StopResponse:
+        proof = Proof(token=bearer_token(request), wallet=wallet)
+        return await core.stop(session_id, None if req is None else req.final_voucher, proof)
 
     @app.get(routes.STREAM_CONTENT, response_model=m.ContentResponse)
     async def content(session_id: SessionIdPath, request: Request) -> m.ContentResponse:
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.lower().startswith("bearer ") else None
-        return core.content(session_id, token)
+        return core.content(session_id, bearer_token(request))
 
-    @app.get(routes.CHANNEL, response_model=m.ChannelInfo)
-    async def channel(channel_id: ChannelIdPath) -> m.ChannelInfo:
-        return await core.channel_info(channel_id.lower())
+    @app.get(routes.CHANNEL, response_model=m.ChannelInfo, responses={403: {"model": m.ErrorBody}})
+    async def channel(channel_id: ChannelIdPath, wallet: SignedBy) -> m.ChannelInfo:
+        return await core.channel_info(channel_id.lower(), wallet)
 
     # ------------------------------------------------------------------ vendor
 
@@ -549,6 +608,17 @@ def create_app(
                 for c in shown
             ],
             total=len(found),
+            refused=[
+                m.RefusedChannel(
+                    channel_id=r.channel_id,
+                    payer=r.payer,
+                    token=r.token,
+                    cumulative_amount=int(r.cumulative),
+                    reason=r.reason,
+                    at=int(r.at),
+                )
+                for r in store.refused_channels(MAX_CLAIMABLE)
+            ],
         )
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)

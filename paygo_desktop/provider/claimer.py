@@ -2,23 +2,35 @@
 
 ``claimable`` lists every channel whose latest voucher is above what the chain has paid out (a fresh read
 of each channel: a claim the vendor sent from the app is simply found claimed); ``claim_pending`` claims
-them (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) from the provider's key. A voucher of a
-contract-wallet signer is re-checked (EIP-1271) first and left out while the wallet refuses it, since one
-bad signature reverts a whole batch. The vendor route ``GET /vendor/vouchers`` answers with ``claimable``.
+them (``claimBatch``, ``CLAIM_BATCH`` channels per transaction) from the provider's key. The vendor route
+``GET /vendor/vouchers`` answers with ``claimable`` (and ``refused``).
+
+One channel never blocks the others. One refused signature reverts a whole ``claimBatch``, and a contract
+wallet can answer the provider's checks one way and the vault's claim another, so every batch is first
+simulated (``eth_call`` from the provider's key, as it will be sent). When the simulation reverts, the
+batch is halved until the failing channels are found; they are left out, the rest is sent, and each failing
+channel is tried again later on its own, after a backoff that doubles (``RETRY_FIRST`` up to
+``RETRY_MAX``). A contract wallet asked about its voucher before the batch (as the vault asks) that
+answers with an error (one that burns all the gas it is given) is left out the same way. A channel whose
+signature the vault refuses (``InvalidSignature``; or a contract wallet that no longer approves its
+voucher when asked as the vault asks) is also marked refused in the store: its sessions are refused from
+then on (``on_refused`` ends a live one), the vendor sees it listed and the log says so.
 
 ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
-triggers an immediate claim of that channel (before the payer can finalize the withdrawal).
-
-The poll reads only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn,
-Closed). Each successful poll keeps the provider's cache of channel states honest (``ChainStateCache``):
-every channel those events name is dropped from it, and the poll marks the watch as live.
+triggers an immediate claim of that channel (before the payer can finalize the withdrawal). The poll reads
+only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn, Closed).
 
 The watch's block cursor is kept in the provider's database, so a restarted provider first looks back at
 the blocks mined while it was down (a withdrawal requested then is claimed at once, like a live one). The
 look-back reads in chunks; a chunk the node refuses is halved down to one block, and grows back after
-successes (as ``chain.event_sync`` does). The cursor moves past a chunk only once the claims it triggered
-went through, so a failed claim is retried on the next poll. A database that never watched starts at
-the chain's head, claiming once whatever vouchers it already holds (a database from before the cursor).
+successes (as ``chain.event_sync`` does). The cursor moves past a chunk whatever happens to the claims it
+triggered: a channel whose claim failed is in the retry schedule (a revert) or in ``urgent`` (the node
+failed), retried at the next round, so one channel can never hold the watch (and every other channel's
+withdrawal) back. A database that never watched starts at the chain's head, claiming once whatever
+vouchers it already holds (a database from before the cursor).
+
+``run`` polls, retries what is due and claims on schedule, each step on its own: a failure in one never
+skips the others.
 """
 
 from __future__ import annotations
@@ -28,24 +40,25 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.log_ranges import LogRangeWalker
-from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
+from paygo_desktop.chain.tx import TransactionFailed, sender_address
+from paygo_desktop.chain.vault import RevertError, VaultClient, WithdrawRequested, revert_error_name
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store, channel_of
 from paygo_desktop.provider.voucher_signatures import VoucherSignatures
-
-if TYPE_CHECKING:
-    from paygo_desktop.provider.core import ChainStateCache
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 50  # channels per claimBatch transaction
 LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node refuses, grows back to
 MAX_LOG_CHUNK = 10_000
+RETRY_FIRST = 10.0  # seconds before a channel whose claim would revert is tried again, alone; doubles
+RETRY_MAX = 600.0
+REFUSED_SIGNATURE = "InvalidSignature"
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,17 @@ class Claimable:
     def payout(self) -> int:
         return min(self.cumulative, self.escrow) - self.claimed
 
+    @property
+    def item(self) -> tuple[Channel, int, bytes]:
+        return self.channel, self.cumulative, bytes.fromhex(self.signature[2:])
+
+
+@dataclass
+class _Retry:
+    attempts: int
+    due: float  # monotonic seconds
+    reason: str
+
 
 class WatchError(Exception):
     """The node refused the logs of even a single block, or is unreachable."""
@@ -78,7 +102,8 @@ class Claimer:
         *,
         lock: asyncio.Lock,
         wall_clock: Callable[[], float] = time.time,
-        cache: ChainStateCache | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_refused: Callable[[str], None] = lambda _cid: None,
     ) -> None:
         self.store = store
         self.vault = vault
@@ -87,10 +112,13 @@ class Claimer:
         self.provider = provider
         self.lock = lock  # serialises claim transactions (one sender, one nonce sequence)
         self.wall_clock = wall_clock
+        self.monotonic = monotonic
+        self.on_refused = on_refused  # called with a channel id the vault refused (its sessions end)
         self.next_block: int | None = None
         self.withdraw_triggered = 0
-        self.cache = cache  # channel states the provider trusts; events invalidate them
         self.ranges = LogRangeWalker(LOG_CHUNK, MAX_LOG_CHUNK)
+        self.retries: dict[str, _Retry] = {}  # channels whose claim would revert: tried alone when due
+        self.urgent: set[str] = set()  # withdrawal claims the node failed to take: tried at the next round
         self._topics: list[str] | None = None
         self._signatures: VoucherSignatures | None = None
 
@@ -120,13 +148,27 @@ class Claimer:
             ]
 
     async def claimable(self, only: set[str] | None = None) -> list[Claimable]:
-        """The vouchers a ``claimBatch`` would be paid for now, ordered by (provider, token).
+        """The vouchers a ``claimBatch`` would be paid for now, ordered by (provider, token), refused
+        channels left out (``GET /vendor/vouchers`` lists them apart)."""
+        found, _ = await self._collect(only, include_refused=False)
+        return found
+
+    async def _collect(
+        self, only: set[str] | None, *, include_refused: bool, skip: frozenset[str] = frozenset()
+    ) -> tuple[list[Claimable], list[tuple[Claimable, str]]]:
+        """(vouchers to claim, vouchers left out with the reason), channels in ``skip`` not looked at.
 
         Each channel's state is read from the chain: a voucher already claimed (by this claimer, or by a
         batch the vendor sent from the app) is marked claimed here and left out. A contract wallet's
-        voucher is asked to the wallet again, since one refused signature reverts a whole batch."""
+        voucher is asked to the wallet again (as the vault asks), since one refused signature reverts a
+        whole batch; a wallet that refuses it, or whose answer fails with an error (one that burns all the
+        gas it is given), is left out, and the other channels go on."""
+        refused = self.store.refused_ids()
         found: list[Claimable] = []
+        left_out: list[tuple[Claimable, str]] = []
         for r in self._held_vouchers(only):
+            if r.id in skip or (r.id in refused and not include_refused):
+                continue
             # each Channel is built here, between chain reads: checksumming the addresses of 1,000 channels
             # in one go held the event loop for ~60 ms
             channel = channel_of(r)
@@ -135,33 +177,150 @@ class Claimer:
             if min(amount, st.escrow) <= st.claimed:
                 self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                 continue
-            if not await self._still_signed(channel, amount, sig):
-                # a contract wallet that no longer accepts the voucher would revert the whole batch
-                log.warning("%s: the signer no longer accepts the latest voucher; not claiming it", cid)
+            entry = Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow)
+            try:
+                signed = await self._still_signed(channel, amount, sig)
+            except Exception as exc:
+                log.warning("%s: asking the signer about the latest voucher failed: %r", cid, exc)
+                left_out.append((entry, f"the signer's check failed ({type(exc).__name__})"))
                 continue
-            found.append(Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow))
+            if not signed:
+                log.warning("%s: the signer no longer approves the latest voucher; not claiming it", cid)
+                left_out.append((entry, REFUSED_SIGNATURE))  # the vault would refuse it the same way
+                continue
+            found.append(entry)
         found.sort(key=lambda c: (c.channel.provider, c.channel.token))
-        return found
+        return found, left_out
 
     async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
-        """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (tx hash, ids)."""
+        """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (the last tx hash,
+        the ids claimed). A channel whose claim would revert is left out and scheduled for a retry on its
+        own; node errors propagate (the caller retries)."""
         async with self.lock:
-            found = await self.claimable(only)
-            if not found:
-                return None, []
-            items = [(c.channel, c.cumulative, bytes.fromhex(c.signature[2:])) for c in found]
-            ids = [c.channel_id for c in found]
+            now = self.monotonic()
+            waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
+            found, left_out = await self._collect(only, include_refused=True, skip=waiting)
+            for c, reason in left_out:
+                self._failed(c, reason)
+            refused = self.store.refused_ids()
+            batch: list[Claimable] = []
+            alone: list[Claimable] = []
+            for c in found:
+                if c.channel_id in self.retries:  # its retry is due: tried on its own
+                    alone.append(c)
+                elif c.channel_id in refused:  # refused in an earlier run: back in the schedule, tried alone
+                    self.retries[c.channel_id] = _Retry(1, now + RETRY_MAX, REFUSED_SIGNATURE)
+                else:
+                    batch.append(c)
             tx_hash: str | None = None
+            claimed: list[str] = []
             # bounded batches: building, signing and decoding one huge transaction would stall the event
             # loop (and every voucher behind it) for hundreds of milliseconds
-            for at in range(0, len(items), CLAIM_BATCH):
-                chunk, chunk_ids = items[at : at + CLAIM_BATCH], ids[at : at + CLAIM_BATCH]
-                result = await self.vault.claim_batch(self.sender, chunk)  # type: ignore[arg-type]
+            groups = [batch[at : at + CLAIM_BATCH] for at in range(0, len(batch), CLAIM_BATCH)]
+            for group in groups + [[c] for c in alone]:
+                tx_hash, ids = await self._claim_group(group, tx_hash)
+                claimed.extend(ids)
+            return tx_hash, claimed
+
+    async def _claim_group(self, group: list[Claimable], tx_hash: str | None) -> tuple[str | None, list[str]]:
+        """Simulate, leave out what would revert, send the rest. Sending reverts only if the chain moved
+        between the simulation and the send: then the group is split again once, and whatever still
+        fails is scheduled for a retry."""
+        claimed: list[str] = []
+        pending = [group]
+        for attempt in range(2):
+            sendable: list[list[Claimable]] = []
+            for part in pending:
+                passing, failing = await self._partition(part)
+                for c, reason in failing:
+                    self._failed(c, reason)
+                sendable.extend(passing)
+            pending = []
+            for part in sendable:
+                try:
+                    result = await self.vault.claim_batch(self.sender, [c.item for c in part])  # type: ignore[arg-type]
+                except (*RevertError, TransactionFailed) as exc:
+                    if attempt == 0:
+                        pending.append(part)
+                    else:
+                        for c in part:
+                            self._failed(c, revert_error_name(exc) or "reverted")
+                    continue
                 tx_hash = "0x" + result.tx.tx_hash.hex()
-                for (_, amount, _), cid in zip(chunk, chunk_ids, strict=True):
-                    self._mark(cid, amount, tx_hash)
-                log.info("claimed %d channel(s) in %s", len(chunk_ids), tx_hash)
-            return tx_hash, ids
+                for c in part:
+                    self._mark(c.channel_id, c.cumulative, tx_hash)
+                    self.retries.pop(c.channel_id, None)
+                    claimed.append(c.channel_id)
+                log.info("claimed %d channel(s) in %s", len(part), tx_hash)
+            if not pending:
+                break
+        return tx_hash, claimed
+
+    async def _partition(
+        self, items: list[Claimable]
+    ) -> tuple[list[list[Claimable]], list[tuple[Claimable, str]]]:
+        """(groups whose claimBatch simulates fine, channels that revert alone with the vault's reason)."""
+        reason = await self._simulate(items)
+        if reason is None:
+            return [items], []
+        if len(items) == 1:
+            return [], [(items[0], reason)]
+        mid = len(items) // 2
+        first, first_failing = await self._partition(items[:mid])
+        second, second_failing = await self._partition(items[mid:])
+        groups = first + second
+        if len(groups) > 1:  # the halves that passed, together again in one transaction if they can be
+            merged = [c for g in groups for c in g]
+            if await self._simulate(merged) is None:
+                groups = [merged]
+        return groups, first_failing + second_failing
+
+    async def _simulate(self, items: list[Claimable]) -> str | None:
+        """None if ``claimBatch`` of ``items`` would go through now, else the vault's revert reason."""
+        call = self.vault.claim_batch_call([c.item for c in items])
+        try:
+            await call.call({"from": sender_address(self.sender)})  # type: ignore[arg-type]
+        except RevertError as exc:
+            return revert_error_name(exc) or "reverted"
+        return None
+
+    def _failed(self, c: Claimable, reason: str) -> None:
+        """Leave ``c`` out of the batches: retry it alone after a backoff; refuse its channel when the
+        vault refuses its signature."""
+        retry = self.retries.get(c.channel_id)
+        attempts = 1 if retry is None else retry.attempts + 1
+        wait = min(RETRY_MAX, RETRY_FIRST * 2 ** (attempts - 1))
+        self.retries[c.channel_id] = _Retry(attempts, self.monotonic() + wait, reason)
+        if reason == REFUSED_SIGNATURE and self.store.refuse_channel(
+            c.channel,
+            c.cumulative,
+            "the vault refuses the voucher's signature (a contract wallet that answers the vault otherwise)",
+            self.wall_clock(),
+        ):
+            log.warning(
+                "channel %s (payer %s): the vault refuses the signature of its voucher for %d; "
+                "the channel and its sessions are refused from now on",
+                c.channel_id,
+                c.channel.payer,
+                c.cumulative,
+            )
+            self.on_refused(c.channel_id)
+        log.warning(
+            "channel %s: its claim would revert (%s); left out of the batch, tried alone in %.0f s",
+            c.channel_id,
+            reason,
+            wait,
+        )
+
+    async def retry_due(self) -> list[str]:
+        """Claim the channels whose retry is due and the withdrawal claims that failed (node errors)."""
+        now = self.monotonic()
+        due = {cid for cid, r in self.retries.items() if r.due <= now} | self.urgent
+        if not due:
+            return []
+        _, ids = await self.claim_pending(due)
+        self.urgent -= due  # claimed, found claimed, or in the retry schedule now
+        return ids
 
     async def _still_signed(self, channel: Channel, amount: int, signature: str) -> bool:
         """ECDSA, or the contract signer's EIP-1271 answer now (never a remembered one)."""
@@ -187,7 +346,6 @@ class Claimer:
             saved = self.store.watch_cursor(self.vault.address)
             if saved is None:  # a database that never watched this vault: start at the head
                 self._advance(latest + 1)
-                self._polled()
                 _, ids = await self.claim_pending()
                 return ids
             self.next_block = saved
@@ -197,9 +355,8 @@ class Claimer:
 
         async def fetch(frm: int, end: int) -> list[Any]:
             # only the events that can lower a channel's coverage (escrow - pending withdrawal) are
-            # fetched: a claim leaves it unchanged and a top-up raises it (a voucher above the cached
-            # coverage re-reads the chain). Decoding thousands of Funded/Claimed logs would stall the
-            # event loop for nothing.
+            # fetched: a claim leaves it unchanged and a top-up raises it. Decoding thousands of
+            # Funded/Claimed logs would stall the event loop for nothing.
             return list(
                 await self.vault.w3.eth.get_logs(
                     {
@@ -216,8 +373,6 @@ class Claimer:
 
         async for _frm, end, logs in self.ranges.walk(self.next_block, latest, fetch, refused):
             events = self.vault.decode_logs(logs)
-            if self.cache is not None and events:
-                self.cache.invalidate({e.channel_id for e in events})
             hit = {
                 "0x" + e.channel_id.hex()
                 for e in events
@@ -226,10 +381,14 @@ class Claimer:
             if hit:
                 log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
                 self.withdraw_triggered += 1
-                _, ids = await self.claim_pending(hit)
-                claimed.extend(ids)
+                try:
+                    _, ids = await self.claim_pending(hit)
+                    claimed.extend(ids)
+                except Exception as exc:
+                    # the cursor moves on all the same: these channels are tried again at the next round
+                    log.warning("claim after a withdrawal request failed: %r; trying again", exc)
+                    self.urgent |= hit
             self._advance(end + 1)
-        self._polled()
         return claimed
 
     def _advance(self, next_block: int) -> None:
@@ -247,25 +406,25 @@ class Claimer:
             assert len(self._topics) == len(names), "PayGoVault ABI lacks a watched event"
         return self._topics
 
-    def _polled(self) -> None:
-        if self.cache is not None:
-            self.cache.polled()
-
     async def run(self, claim_interval: float, poll_interval: float) -> None:
-        """Background loop (cancel to stop)."""
+        """Background loop (cancel to stop): watch, retries and the scheduled claim, each on its own."""
         last_claim = time.monotonic()
-        try:
-            await self.poll_withdrawals()  # sets the starting block
-        except Exception as exc:
-            log.warning("event poll failed: %r", exc)
+        first = True
         while True:
-            await asyncio.sleep(min(poll_interval, claim_interval))
-            try:
-                await self.poll_withdrawals()
-                if time.monotonic() - last_claim >= claim_interval:
-                    last_claim = time.monotonic()
-                    await self.claim_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("claimer: %r", exc)
+            if not first:
+                await asyncio.sleep(min(poll_interval, claim_interval))
+            first = False
+            steps: list[tuple[str, Callable[[], Any]]] = [
+                ("event poll", self.poll_withdrawals),
+                ("retrying claims", self.retry_due),
+            ]
+            if time.monotonic() - last_claim >= claim_interval:
+                last_claim = time.monotonic()
+                steps.append(("scheduled claim", self.claim_pending))
+            for what, step in steps:
+                try:
+                    await step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("claimer, %s: %r", what, exc)

@@ -10,7 +10,13 @@ Example (TOML)::
     database = "provider.sqlite3"              # relative to the config file
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
+    event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
+    withdraw_delay_margin = 60                 # seconds a claim may take to be mined after a poll saw the
+                                               # request: channels need withdrawDelay >= poll + margin
     settle_tolerance_seconds = 3               # a final voucher may count this much less than we did
+    header_timeout = 10                        # seconds a client has to send a request's line and headers
+    body_timeout = 30                          # ... and then its body
+    max_connections_per_ip = 100               # open connections from one client address (0: no limit)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
 
     [[assets]]
@@ -32,6 +38,7 @@ Example (TOML)::
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -139,8 +146,17 @@ class ProviderConfig(BaseModel):
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
+    # How long a claim may take to be mined once the event poll saw a withdrawal request, with a margin:
+    # a channel's withdrawDelay must cover event_poll_interval + this (``min_withdraw_delay``).
+    withdraw_delay_margin: Annotated[float, Field(ge=0, le=30 * 86400)] = 60.0
     # A payer's final voucher may count this many seconds fewer than the provider did (see core._settle).
     settle_tolerance_seconds: Annotated[int, Field(ge=0, le=60)] = 3
+    # Slow clients (provider.connection_guard): time to send a request's headers, then its body; open
+    # connections per client address (0: no limit, e.g. behind a reverse proxy that limits them itself).
+    header_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+    body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    max_connections_per_ip: Annotated[int, Field(ge=0, le=100_000)] = 100
+    keep_alive_timeout: Annotated[int, Field(ge=1, le=600)] = 5
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
@@ -154,6 +170,12 @@ class ProviderConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("public_base_url must be an http(s) URL")
         return self
+
+    @property
+    def min_withdraw_delay(self) -> int:
+        """The shortest channel withdrawal delay this provider serves: a withdrawal request is seen within
+        one event poll, and its claim must be mined before the payer can finalize the withdrawal."""
+        return math.ceil(self.event_poll_interval + self.withdraw_delay_margin)
 
     @property
     def auth_domain(self) -> str:

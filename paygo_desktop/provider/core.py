@@ -3,23 +3,31 @@
 Rules (server clock, injectable):
 
 * A voucher is accepted only if it is a valid EIP-712 Voucher by the channel's signer (ECDSA, or for a
-  contract signer its EIP-1271 ``isValidSignature``: provider.voucher_signatures), the channel is
-  funded on chain with this provider, and ``cumulativeAmount <= deposited - withdrawn - pendingWithdraw``.
+  contract signer its EIP-1271 ``isValidSignature`` asked as the vault asks it: provider.voucher_signatures),
+  the channel is funded on chain with this provider, the vault has not refused the channel's signatures
+  (``Store.refuse_channel``, by the claimer), and ``cumulativeAmount <= deposited - withdrawn -
+  pendingWithdraw`` read from the chain for that voucher.
+* A session starts only on a channel whose ``withdrawDelay`` leaves the claimer time to claim after it sees
+  a withdrawal request (``ProviderConfig.min_withdraw_delay``), with a first voucher strictly above what the
+  provider already holds or was paid for the channel (a voucher anyone has seen, e.g. in a claim
+  transaction, starts nothing) and at most one tick above it. A first voucher that pays for less than one
+  tick gets no grace: it buys exactly the seconds it pays.
 * Within a session, ``cumulativeAmount - startCumulative <= rate.cost(ceil(elapsed)) + rate.cost(tick)``.
 * ``servedUntil = startedAt + seconds paid``; the session expires (access revoked) once
   ``now > servedUntil + graceSeconds``. Checked by a background task and lazily on each request.
-* Stop settles a live session at the payer's final voucher for exactly its metered cost, which may be
-  below the vouchers signed one tick ahead, when it covers the seconds counted here (``_settle``). The
-  channel's cursor moves down to it; the next session starts from the cursor (else from what is claimed).
+* Stop needs proof that the caller acts for the payer (``Proof``): the session's access token, a request
+  signed by the channel's payer or signer, or a new final voucher by the signer. It settles a live session
+  at the payer's final voucher for exactly its metered cost, which may be below the vouchers signed one
+  tick ahead, when it covers the seconds counted here (``_settle``). The channel's cursor moves down to
+  it; the next session starts from the cursor (else from what is claimed).
+* ``GET /channels/{id}`` shows the voucher signature and the live session id only to the channel's payer
+  or signer (a signed request); anybody else learns nothing they could act on.
 
 Concurrency and chain reads: the voucher signature is checked before any lock; sessions of different
-channels run concurrently (one asyncio lock per channel). The channel's on-chain state is cached
-(``ChainStateCache``) and trusted only while the claimer's vault-event watch is live: every event that
-can lower a channel's coverage (WithdrawRequested, Withdrawn, Closed) drops its entry, and a voucher
-above the cached coverage (e.g. after a top-up) triggers a fresh chain read before it is refused. So a
-voucher is never accepted beyond ``escrow - pendingWithdraw`` as last known, and a withdrawal request is
-reflected within one event poll. ``start`` and ``stop`` always read the chain. Every chain read of a
-channel is one raw ``eth_call`` (``chain.channel_state_reader``), never a cached answer.
+channels run concurrently (one asyncio lock per channel). Every voucher with a valid signature is checked
+against a fresh read of its channel (one raw ``eth_call``, ``chain.channel_state_reader``), so a withdrawal
+request lowers the coverage for the very next voucher, not one event poll later. ``start`` and ``stop``
+read the chain too.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +50,7 @@ from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
+from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.config import ProviderConfig
 from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Store, channel_of
@@ -119,54 +128,20 @@ def session_info(row: SessionRow) -> m.SessionInfo:
     )
 
 
-class ChainStateCache:
-    """Last known on-chain state per channel, usable only while the vault-event watch is live.
+NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
+NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider's
 
-    The watcher (``Claimer.poll_withdrawals``) calls ``polled()`` after each successful poll and
-    ``invalidate()`` with the channels of every event it read. ``get`` returns nothing while the watch
-    is not live (never started, or no successful poll for ``stale_after`` seconds). A chain read stores
-    its result only if no invalidation happened while it was in flight (``epoch``), so a read that
-    started before an event cannot outlive the event's invalidation.
-    """
 
-    MAX_ENTRIES = 100_000
+@dataclass(frozen=True)
+class Proof:
+    """What a request brought to show that it acts for a session's or a channel's payer."""
 
-    def __init__(self, stale_after: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.stale_after = stale_after
-        self.monotonic = monotonic
-        self._states: dict[bytes, ChannelState] = {}
-        self._epoch = 0
-        self._live_until = -math.inf
+    token: str | None = None  # ``Authorization: Bearer`` value: the session's access token
+    wallet: AuthMessage | None = None  # a checked request signature (its nonce not spent yet)
 
-    @property
-    def live(self) -> bool:
-        return self.monotonic() < self._live_until
 
-    @property
-    def epoch(self) -> int:
-        return self._epoch
-
-    def polled(self) -> None:
-        """The watcher read the vault's events up to the latest block."""
-        if not self.live:  # (re)starting: forget everything, void the reads in flight
-            self._states.clear()
-            self._epoch += 1
-        self._live_until = self.monotonic() + self.stale_after
-
-    def invalidate(self, channel_ids: Iterable[bytes]) -> None:
-        for cid in channel_ids:
-            self._states.pop(cid, None)
-        self._epoch += 1
-
-    def get(self, channel_id: bytes) -> ChannelState | None:
-        return self._states.get(channel_id) if self.live else None
-
-    def put(self, channel_id: bytes, st: ChannelState, epoch: int) -> None:
-        if epoch != self._epoch or not self.live:
-            return
-        if len(self._states) >= self.MAX_ENTRIES:
-            self._states.clear()
-        self._states[channel_id] = st
+def same_token(expected: str, given: str | None) -> bool:
+    return given is not None and secrets.compare_digest(expected.encode(), given.encode())
 
 
 @dataclass(frozen=True)
@@ -204,9 +179,9 @@ class ProviderCore:
         self.account = account
         self.clock = clock
         self.runtime: Runtime | None = None
-        self.chain = ChainStateCache(stale_after=3 * config.event_poll_interval + 2)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._meta: dict[str, _SessionMeta] = {}
+        self._refused = store.refused_ids()  # channels whose signatures the vault refuses (the claimer)
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
 
     # ------------------------------------------------------------------ chain helpers
@@ -226,13 +201,6 @@ class ProviderCore:
             log.warning("channel_state failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the provider cannot reach its chain node") from None
 
-    async def fresh_state(self, channel_id: bytes) -> ChannelState:
-        """Read the channel from the chain and remember it (unless an event arrived meanwhile)."""
-        epoch = self.chain.epoch
-        st = await self.channel_state(channel_id)
-        self.chain.put(channel_id, st, epoch)
-        return st
-
     async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> bool:
         """ECDSA by the channel's signer, or (a contract signer) its EIP-1271 approval, read on chain."""
         try:
@@ -244,6 +212,88 @@ class ProviderCore:
             raise ApiError(
                 503, "chain_unavailable", "the provider cannot reach its chain node to check the signature"
             ) from None
+
+    # ------------------------------------------------------------------ proofs
+
+    def spend_nonce(self, msg: AuthMessage) -> None:
+        """Record a checked request signature's nonce (once only). Wallets other than the provider's own
+        key hold at most ``NONCES_PER_WALLET`` unexpired nonces, and all of them ``NONCES_IN_ALL``."""
+        vendor = msg.address == self.account.address
+        status = self.store.use_nonce(
+            msg.nonce,
+            msg.address,
+            msg.expires_at,
+            int(time.time()),  # the messages' own clock: real time, like their check (not the session clock)
+            per_address=None if vendor else NONCES_PER_WALLET,
+            total=None if vendor else NONCES_IN_ALL,
+        )
+        if status == "reused":
+            raise ApiError(401, "nonce_reused", "this auth nonce was already used")
+        if status == "busy":
+            raise ApiError(429, "too_many_requests", "too many signed requests lately; try again in a minute")
+
+    def _prove_party(self, channel: Channel, msg: AuthMessage) -> None:
+        """The request is signed by the channel's payer or signer (403 otherwise); its nonce is spent."""
+        if msg.address not in (channel.payer, channel.effective_signer):
+            raise ApiError(
+                403, "not_channel_party", "the request is not signed by this channel's payer or signer"
+            )
+        self.spend_nonce(msg)
+
+    async def _authorize_stop(
+        self, meta: _SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
+    ) -> None:
+        """Stopping a session takes its access token, a request signed by the channel's payer or signer,
+        or a final voucher by the signer that nobody else can have seen: above what was claimed on chain
+        (a claim transaction publishes its vouchers). 401 without any of them."""
+        with self.store.tx() as db:
+            row, ch = self._load(db, session_id)
+            token_ok = same_token(row.access_token, proof.token)
+            claimed_here = int(ch.claimed_cumulative)
+        if token_ok:
+            return
+        if proof.wallet is not None:
+            self._prove_party(meta.channel, proof.wallet)
+            return
+        if final is not None and sig_ok:
+            st = await self.channel_state(meta.channel_id)
+            if final.cumulative_amount > max(st.claimed, claimed_here):
+                return
+            raise ApiError(
+                401,
+                "proof_required",
+                "a final voucher at or below what was claimed on chain proves nothing (claimed vouchers are "
+                "public); send the session's access token or a request signed by the channel's payer",
+            )
+        raise ApiError(
+            401,
+            "proof_required",
+            "stopping a session takes its access token (Authorization: Bearer), a request signed by the "
+            "channel's payer or signer, or a new final voucher signed by the channel's signer",
+        )
+
+    def end_refused(self, channel_id: str) -> None:
+        """The vault refused this channel's signatures (the claimer says so): its live session ends now."""
+        self._refused.add(channel_id)
+        now = self.clock()
+        with self.store.tx() as db:
+            ch = db.get(ChannelRow, channel_id)
+            if ch is None or ch.live_session_id is None:
+                return
+            row = db.get(SessionRow, ch.live_session_id)
+            ch.live_session_id = None
+            if row is not None and row.status == m.SessionStatus.live.value:
+                row.status = m.SessionStatus.ended.value
+                row.ended_at = min(now, max(row.served_until, row.started_at))
+                log.warning("session %s ended: the vault refuses its channel's signatures", row.id)
+
+    def _refuse_if_refused(self, channel_hex: str) -> None:
+        if channel_hex in self._refused:
+            raise ApiError(
+                403,
+                "channel_refused",
+                "the vault refuses this channel's voucher signatures: this provider serves it no more",
+            )
 
     def channel_lock(self, channel_hex: str) -> asyncio.Lock:
         lock = self._locks.get(channel_hex)
@@ -304,8 +354,16 @@ class ProviderCore:
         asset = self.config.asset_by_address(channel.token)
         if asset is None or asset.symbol != service.rate.asset:
             raise ApiError(400, "wrong_asset", f"this service is paid in {service.rate.asset}")
+        if channel.withdraw_delay < self.config.min_withdraw_delay:
+            raise ApiError(
+                400,
+                "withdraw_delay_too_short",
+                f"this provider needs channels with a withdrawal delay of at least "
+                f"{self.config.min_withdraw_delay} s, to claim before a withdrawal can be finalized",
+            )
         cid = channel.id
         cid_hex = "0x" + cid.hex()
+        self._refuse_if_refused(cid_hex)
         amount = req.voucher.cumulative_amount
         if not await self.voucher_signed(channel, amount, req.voucher.signature):
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
@@ -318,7 +376,7 @@ class ProviderCore:
                     if live is not None and not self._expire_if_late(live, ch, now):
                         raise ApiError(409, "channel_busy", "this channel already has a live session")
                 known = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
-            st = await self.fresh_state(cid)
+            st = await self.channel_state(cid)
             if st.deposited == 0:
                 raise ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(cid, st))
             # the cursor this provider holds (after a settled stop it can be below what was claimed: the
@@ -329,13 +387,23 @@ class ProviderCore:
                 raise ApiError(
                     402, "insufficient_escrow", "the escrow does not cover the first tick", state_out(cid, st)
                 )
-            if amount < baseline:
-                raise ApiError(409, "stale_voucher", f"the voucher must total at least {baseline}")
-            if amount > baseline + tick_cost:
+            # strictly above what is held and what was paid: every voucher up to there may have been seen
+            # by others (a claim transaction publishes it), and one equal to it would pay nothing
+            floor = max(baseline, st.claimed)
+            if amount <= floor:
+                raise ApiError(409, "stale_voucher", f"the first voucher must total more than {floor}")
+            if amount > floor + tick_cost:
                 raise ApiError(422, "amount_exceeds_usage", "the first voucher may prepay at most one tick")
+            if amount > coverage(st):
+                raise ApiError(
+                    402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
+                )
             session_id = "s_" + secrets.token_urlsafe(18)
             token = secrets.token_urlsafe(32)
             served_until = now + service.rate.seconds_paid(amount - baseline)
+            # the grace is for late vouchers of a session that pays its ticks; one that pays less than a
+            # tick up front (a budget below one tick) is served exactly what it paid
+            grace = service.grace_seconds if amount - baseline >= tick_cost else 0
             with self.store.tx() as db:
                 ch = db.get(ChannelRow, cid_hex)
                 if ch is None:
@@ -366,7 +434,7 @@ class ProviderCore:
                         rate_amount=str(service.rate.amount),
                         rate_unit=service.rate.unit.value,
                         tick_seconds=service.tick_seconds,
-                        grace_seconds=service.grace_seconds,
+                        grace_seconds=grace,
                         status=m.SessionStatus.live.value,
                         started_at=now,
                         served_until=served_until,
@@ -384,7 +452,7 @@ class ProviderCore:
                 service_id=service.id,
                 rate=service.rate,
                 tick_seconds=service.tick_seconds,
-                grace_seconds=service.grace_seconds,
+                grace_seconds=grace,
                 chain_id=rt.domain.chain_id,
                 vault=rt.domain.vault,
                 channel_id=cid_hex,
@@ -395,7 +463,7 @@ class ProviderCore:
         access = m.Access(
             url=self.config.public_base_url.rstrip("/") + routes.STREAM_CONTENT.format(session_id=session_id),
             token=token,
-            expires_at=int(served_until + service.grace_seconds),
+            expires_at=int(served_until + grace),
         )
         return m.StartResponse(session_id=session_id, quote=quote, access=access)
 
@@ -414,20 +482,14 @@ class ProviderCore:
         # verdict is applied in rule order below
         sig_ok = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
         async with self.channel_lock(meta.channel_hex):
-            st = self.chain.get(meta.channel_id)
-            fresh = False
-            if st is None:  # nothing trusted for this channel (or the event watch is not live)
-                st = await self.fresh_state(meta.channel_id)
-                fresh = True
-            while True:
-                result = self._apply_voucher(session_id, req, sig_ok, meta.channel_id, st, fresh)
-                if isinstance(result, m.VoucherAck):
-                    return result
-                if isinstance(result, ApiError):
-                    raise result
-                # above the last known coverage (or nothing known): ask the chain once, then decide
-                st = await self.fresh_state(meta.channel_id)
-                fresh = True
+            self._refuse_if_refused(meta.channel_hex)
+            # a fresh read for every signed voucher: a withdrawal request lowers the coverage for the very
+            # next one (a forged voucher costs no read: it is refused in rule order without the state)
+            st = await self.channel_state(meta.channel_id) if sig_ok else None
+            result = self._apply_voucher(session_id, req, sig_ok, meta.channel_id, st)
+        if isinstance(result, ApiError):
+            raise result
+        return result
 
     def _apply_voucher(
         self,
@@ -436,9 +498,9 @@ class ProviderCore:
         sig_ok: bool,
         cid: bytes,
         st: ChannelState | None,
-        fresh: bool,
-    ) -> m.VoucherAck | ApiError | None:
-        """One transaction: the checks, then the write. None: a fresh chain state is needed first.
+    ) -> m.VoucherAck | ApiError:
+        """One transaction: the checks, then the write (``st``: the channel read just now; None only for a
+        voucher with a bad signature, refused before the coverage is looked at).
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
@@ -464,9 +526,8 @@ class ProviderCore:
                     "amount_exceeds_usage",
                     f"at most {allowed} may be signed for so far (rate x time + a tick)",
                 )
-            if st is None or req.cumulative_amount > coverage(st):
-                if not fresh or st is None:
-                    return None
+            assert st is not None
+            if req.cumulative_amount > coverage(st):
                 return ApiError(
                     402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
                 )
@@ -483,17 +544,21 @@ class ProviderCore:
                 expires_at=int(row.served_until + row.grace_seconds),
             )
 
-    async def stop(self, session_id: str, final: m.VoucherRequest | None = None) -> m.StopResponse:
+    async def stop(
+        self, session_id: str, final: m.VoucherRequest | None = None, proof: Proof | None = None
+    ) -> m.StopResponse:
         """End a session: its signed receipt and a Close for the channel's cursor.
 
-        ``final``, the payer's voucher for exactly its metered cost, settles a live session at that total
-        (see ``_settle``); without it the session is billed at the highest voucher held.
+        ``proof`` shows the caller acts for the payer (``_authorize_stop``; 401 without). ``final``, the
+        payer's voucher for exactly its metered cost, settles a live session at that total (see
+        ``_settle``); without it the session is billed at the highest voucher held.
         """
         rt = self.rt
         meta = self._session_meta(session_id)
         sig_ok = final is None or await self.voucher_signed(
             meta.channel, final.cumulative_amount, final.signature
         )
+        await self._authorize_stop(meta, session_id, proof or Proof(), final, sig_ok)
         async with self.channel_lock(meta.channel_hex):
             now = self.clock()
             with self.store.tx() as db:
@@ -585,7 +650,7 @@ class ProviderCore:
     def content(self, session_id: str, token: str | None) -> m.ContentResponse:
         with self.store.tx() as db:
             row = db.get(SessionRow, session_id)
-            if row is None or token is None or not secrets.compare_digest(row.access_token, token):
+            if row is None or not same_token(row.access_token, token):
                 raise ApiError(401, "bad_access_token", "missing or wrong access token")
             ch = db.get(ChannelRow, row.channel_id)
             self._expire_if_late(row, ch, self.clock())
@@ -597,26 +662,32 @@ class ProviderCore:
                 payload=f"demo content for {row.service_id}",
             )
 
-    async def channel_info(self, channel_id: str) -> m.ChannelInfo:
+    async def channel_info(self, channel_id: str, wallet: AuthMessage | None = None) -> m.ChannelInfo:
+        """What the provider holds for a channel (recovery data). The last voucher's signature and the live
+        session's id only for a request signed by the channel's payer or signer (``wallet``; 403 for anybody
+        else's): they are what starts, stops or takes over a session."""
         with self.store.tx() as db:
             ch = db.get(ChannelRow, channel_id)
             if ch is None:
                 raise ApiError(404, "unknown_channel", "this provider has no voucher for that channel")
-            last = (
-                m.LastVoucher(
-                    cumulative_amount=int(ch.last_cumulative), signature=ch.last_signature, seq=ch.last_seq
-                )
-                if ch.last_signature
-                else None
-            )
+            channel = channel_of(ch)
+            cumulative, signature, seq = int(ch.last_cumulative), ch.last_signature, ch.last_seq
             live = ch.live_session_id
+        proven = wallet is not None
+        if wallet is not None:
+            self._prove_party(channel, wallet)
+        last = (
+            m.LastVoucher(cumulative_amount=cumulative, signature=signature if proven else None, seq=seq)
+            if signature
+            else None
+        )
         cid = bytes.fromhex(channel_id[2:])
         st = await self.channel_state(cid)
         return m.ChannelInfo(
             channel_id=channel_id,
             last_voucher=last,
             claimed=st.claimed,
-            live_session_id=live,
+            live_session_id=live if proven else None,
             state=state_out(cid, st),
         )
 

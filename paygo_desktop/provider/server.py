@@ -1,4 +1,8 @@
-"""Run the reference provider with uvicorn. The CLI calls ``main_serve`` (paygo-desktop provider serve)."""
+"""Run the reference provider with uvicorn. The CLI calls ``main_serve`` (paygo-desktop provider serve).
+
+uvicorn runs its h11 protocol with the provider's client limits (``connection_guard``: header and body
+deadlines, connections per client address) and keep-alive timeout from the config.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,27 @@ from paygo_desktop.provider.config import ProviderConfig, load_config
 log = logging.getLogger(__name__)
 
 
+def uvicorn_config(app: object, config: ProviderConfig, host: str, port: int) -> uvicorn.Config:
+    """How the provider is served: h11 guarded against slow and greedy clients (``connection_guard``)."""
+    from paygo_desktop.provider.connection_guard import ClientLimits, guarded_h11
+
+    limits = ClientLimits(
+        header_timeout=config.header_timeout,
+        body_timeout=config.body_timeout,
+        max_connections_per_ip=config.max_connections_per_ip,
+    )
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        http=guarded_h11(limits),
+        timeout_keep_alive=config.keep_alive_timeout,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+    )
+
+
 def serve(config: ProviderConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve until interrupted (SIGINT/SIGTERM)."""
     from paygo_desktop.provider.app import create_app
@@ -22,7 +47,7 @@ def serve(config: ProviderConfig, host: str = "127.0.0.1", port: int = 8080) -> 
 
     app = create_app(config)
     settle_after_startup()  # this process is only the provider: its start-up objects live as long as it
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
+    uvicorn.Server(uvicorn_config(app, config, host, port)).run()
 
 
 def main_serve(config_path: Path, host: str = "127.0.0.1", port: int = 8080) -> int:

@@ -1,5 +1,6 @@
-"""The provider's own SQLite database (SQLAlchemy): catalog, channels, sessions, auth nonces, claims, and the
-block cursor of the vault-event watch (so a restarted provider looks back at the blocks it missed).
+"""The provider's own SQLite database (SQLAlchemy): catalog, channels, sessions, auth nonces, claims, the
+channels whose signatures the vault refused, and the block cursor of the vault-event watch (so a restarted
+provider looks back at the blocks it missed).
 
 Tables are created on first start. Amounts are stored as decimal strings (uint128 does not fit SQLite
 integers). The chain escrow stays the truth; this database only remembers what the provider was given.
@@ -11,9 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy import Boolean, Float, Integer, String, Text, create_engine, delete, event, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from paygo_desktop.chain.vouchers import Channel
@@ -93,8 +94,21 @@ class SessionRow(Base):
 class NonceRow(Base):
     __tablename__ = "provider_auth_nonces"
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    address: Mapped[str] = mapped_column(String(42))
+    address: Mapped[str] = mapped_column(String(42), index=True)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class RefusedChannelRow(Base):
+    """A channel whose voucher signature the vault refused when the claimer simulated its claim: its
+    sessions are refused from then on, and the vendor is told (``GET /vendor/vouchers``)."""
+
+    __tablename__ = "provider_refused_channels"
+    channel_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(42))
+    cumulative: Mapped[str] = mapped_column(String(40))  # the voucher the vault refused
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[float] = mapped_column(Float)
 
 
 class ClaimRow(Base):
@@ -139,6 +153,9 @@ class Store:
                 "CREATE INDEX IF NOT EXISTS ix_provider_sessions_due "
                 "ON provider_sessions (status, served_until + grace_seconds)"
             )
+            conn.exec_driver_sql(
+                "CREATE INDEX IF NOT EXISTS ix_provider_auth_nonces_address ON provider_auth_nonces (address)"
+            )
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.RLock()
 
@@ -147,15 +164,61 @@ class Store:
         with self._lock, self._factory() as db, db.begin():
             yield db
 
-    def use_nonce(self, nonce: str, address: str, expires_at: int, now: int) -> bool:
-        """Record ``nonce``; False if it was used before. Expired nonces are forgotten."""
+    def use_nonce(
+        self,
+        nonce: str,
+        address: str,
+        expires_at: int,
+        now: int,
+        *,
+        per_address: int | None = None,
+        total: int | None = None,
+    ) -> Literal["ok", "reused", "busy"]:
+        """Record ``nonce``: "reused" if it was used before, "busy" if ``address`` already holds
+        ``per_address`` unexpired nonces or the table ``total`` (None: no limit), else "ok".
+
+        Expired nonces are deleted first: a message past its expiration time is refused anyway, so the table
+        only holds the messages still usable, at most one per request of the last ``max_lifetime``."""
         with self.tx() as db:
-            for old in db.scalars(select(NonceRow).where(NonceRow.expires_at < now - 3600)):
-                db.delete(old)
+            db.execute(delete(NonceRow).where(NonceRow.expires_at < now))
             if db.get(NonceRow, nonce) is not None:
-                return False
+                return "reused"
+            if per_address is not None:
+                held = db.scalar(select(func.count()).where(NonceRow.address == address)) or 0
+                if held >= per_address:
+                    return "busy"
+            if total is not None and (db.scalar(select(func.count()).select_from(NonceRow)) or 0) >= total:
+                return "busy"
             db.add(NonceRow(nonce=nonce, address=address, expires_at=expires_at))
+            return "ok"
+
+    def refuse_channel(self, channel: Channel, cumulative: int, reason: str, at: float) -> bool:
+        """Mark a channel refused (its sessions too); False if it already was."""
+        channel_id = "0x" + channel.id.hex()
+        with self.tx() as db:
+            if db.get(RefusedChannelRow, channel_id) is not None:
+                return False
+            db.add(
+                RefusedChannelRow(
+                    channel_id=channel_id,
+                    payer=channel.payer,
+                    token=channel.token,
+                    cumulative=str(cumulative),
+                    reason=reason[:200],
+                    at=at,
+                )
+            )
             return True
+
+    def refused_channels(self, limit: int = 100) -> list[RefusedChannelRow]:
+        with self.tx() as db:
+            return list(
+                db.scalars(select(RefusedChannelRow).order_by(RefusedChannelRow.at.desc()).limit(limit))
+            )
+
+    def refused_ids(self) -> set[str]:
+        with self.tx() as db:
+            return set(db.scalars(select(RefusedChannelRow.channel_id)))
 
     def watch_cursor(self, vault: str) -> int | None:
         """The next block to read for ``vault``'s events, or None if this database never watched it."""

@@ -2,8 +2,12 @@
 
 First ECDSA (offline, ``chain.vouchers.verify_voucher``): a voucher signed by an EOA signer needs no chain
 read. When that fails, the channel's signer may be a contract wallet: its EIP-1271 ``isValidSignature(digest,
-signature)`` is called through the provider's node (``eth_call``), and the voucher is valid only if it
-returns the magic value ``0x1626ba7e`` in a full word, as OpenZeppelin's ``SignatureChecker`` requires. An
+signature)`` is called through the provider's node (``eth_call``) *from the vault's address*, as the vault
+calls it when it pays a claim (a wallet may answer differently depending on who asks: one that approves
+everybody but the vault would pass any other check and revert every claim), and the voucher is valid only
+if it returns the magic value ``0x1626ba7e`` in a full word, as OpenZeppelin's ``SignatureChecker``
+requires. A wallet can still tell an ``eth_call`` from a transaction (``tx.origin``, gas): the claimer
+simulates each ``claimBatch`` before sending it and leaves out the channels the vault refuses. An
 address without code answers nothing, a revert or any other answer is a refusal; a node that cannot be
 reached raises (the caller answers 503, never "bad signature").
 
@@ -60,10 +64,13 @@ class VoucherSignatures:
         return ok
 
     async def erc1271(self, signer: str, digest: bytes, signature: bytes) -> bool:
-        """``signer.isValidSignature(digest, signature)`` through the node; node errors propagate."""
+        """``signer.isValidSignature(digest, signature)`` asked as the vault asks it (``from`` = the vault),
+        through the node; node errors propagate."""
         data = ERC1271_SELECTOR + abi_encode(["bytes32", "bytes"], [digest, signature])
         try:
-            result = await self.vault.w3.eth.call({"to": signer, "data": data, "gas": ERC1271_GAS})
+            result = await self.vault.w3.eth.call(
+                {"from": self.vault.address, "to": signer, "data": data, "gas": ERC1271_GAS}
+            )
         except RevertError:
             return False
         return len(result) >= 32 and bytes(result[:32]) == ERC1271_MAGIC_WORD

@@ -40,7 +40,14 @@ DEFAULT_RPC_PORT = 8545
 DEFAULT_PROVIDER_PORT = 8787
 TEST_PHRASE = "test test test test test test test test test test test junk"
 PROVIDER_KEY_INDEX = 9  # anvil's tenth pre-funded account runs the sandbox provider
-SANDBOX_WITHDRAW_DELAY = 5
+# The vault's minimum withdrawal delay on the sandbox chain (the app's channels use it). It must leave the
+# sandbox provider time to claim after it sees a withdrawal request: its event poll (1 s) plus its margin
+# (10 s), see SANDBOX_PROVIDER_TIMING; the provider refuses channels with a shorter delay.
+SANDBOX_WITHDRAW_DELAY = 15
+SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
+# The sandbox provider listens on loopback only, where every client has the same address: no per-address
+# connection cap (a load test's many clients would hit it).
+SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
 
@@ -189,6 +196,8 @@ vault = "{vault}"
 database = "{database.name}"
 public_base_url = "http://127.0.0.1:{port}"
 claim_interval = 30
+{SANDBOX_PROVIDER_TIMING}
+{SANDBOX_PROVIDER_LIMITS}
 
 [zcash]
 mode = "ledger"   # a local ledger: "pay" with POST /api/v1/zcash/ledger/pay

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_close, verify_voucher
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import ZEC, Amount, Asset
@@ -239,17 +240,21 @@ class SessionEngine:
         )
 
     async def _provider_cursor(
-        self, client: ProviderClient, channel: Channel, domain: VaultDomain
+        self, client: ProviderClient, channel: Channel, domain: VaultDomain, key: Any = None
     ) -> int | None:
-        """The cumulative the provider holds for the channel (its signature checked), None if none."""
+        """The cumulative the provider holds for the channel, None if none. Asked with ``key`` (the payer),
+        the provider shows the voucher's signature, which is checked; without, its word (for display)."""
         try:
-            info = await client.get_channel(channel.id)
+            info = await client.get_channel(channel.id, key)
         except NotFound:
             return None
         last = info.last_voucher
         if last is None:
             return None
-        if not verify_voucher(domain, channel, last.cumulative_amount, last.signature):
+        if key is not None and (
+            last.signature is None
+            or not verify_voucher(domain, channel, last.cumulative_amount, last.signature)
+        ):
             raise SessionError("The provider reports a last voucher for your channel that you did not sign.")
         return last.cumulative_amount
 
@@ -393,21 +398,21 @@ class SessionEngine:
     ) -> LiveSession:
         rt = self.rt
         client = rt.client(plan.provider_url)
+        if signer is None:
+            signer = self.wallet.local_account(self.account)
         for leftover in self.history.open_on_channel(cid):
-            report = await reconcile(rt, leftover)
+            report = await reconcile(rt, leftover, signer)
             if report.outcome == "unknown":
                 raise SessionError(
                     "An earlier session on this channel is not settled yet and its provider cannot be "
                     "reached; nothing new was started."
                 )
         await self._check_rate(plan, client)
-        if signer is None:
-            signer = self.wallet.local_account(self.account)
         domain = await self._chain(vault.domain)
         if options.deposit:
             await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
         state = await self._chain(lambda: vault.channel_state(channel))
-        held = await self._provider_cursor(client, channel, domain)
+        held = await self._provider_cursor(client, channel, domain, signer)
         base = channel_base(held, state.claimed)
         confirmed = self.history.channel_cursor(cid)
         if confirmed > base:
@@ -430,7 +435,9 @@ class SessionEngine:
         else:
             cap = options.budget
             cap_reason = f"Reached this session's budget of {Amount(plan.asset, cap).format()}; stopped."
-        first = min(cap, tick_cost)
+        # the provider takes a first voucher strictly above what it holds and what was claimed (after a
+        # claimed voucher ahead, the claim is above the base), and at most one tick above that
+        first = min(cap, max(tick_cost, state.claimed - base + 1))
         local_id = self._record_start(
             plan,
             plan.asset,
@@ -494,6 +501,7 @@ class SessionEngine:
                 f"{plan.provider.name} did not start the session: {describe_error(exc)}"
             ) from None
         live.remote_id = started.session_id
+        live.access = started.access  # its token also proves the stop is ours
         self.history.update(local_id, remote_id=started.session_id)
         problem = self._quote_problem(started.quote, plan, domain, cid, base)
         if problem is not None:
@@ -504,7 +512,6 @@ class SessionEngine:
         live.acked = first
         live.tick_seconds = started.quote.tick_seconds
         live.grace_seconds = started.quote.grace_seconds
-        live.access = started.access
         live.meter = Meter(plan.price, cap, live.tick_seconds, clock=rt.clock)
         live.status = "running"
         self.history.update(
@@ -796,7 +803,8 @@ class SessionEngine:
         if "0x" + channel.id.hex() != record.channel_id:
             raise SessionError("This session's channel is not the app's channel with that provider.")
         client = self.rt.client(record.provider_url)
-        stopped = await client.stop_session(record.remote_id)  # idempotent: a fresh Close (current nonce)
+        key = self.wallet.local_account(self.account)  # proves the stop is the payer's
+        stopped = await client.stop_session(record.remote_id, key=key)  # idempotent: a fresh Close
         close = stopped.close
         domain = await self._chain(vault.domain)
         state = await self._chain(lambda: vault.channel_state(channel))
@@ -818,8 +826,15 @@ class SessionEngine:
         for record in self.history.unfinished(self.account):
             if record.local_id in self._handles:
                 continue
-            reports.append(await reconcile(self.rt, record, self.token_lookup))
+            reports.append(await reconcile(self.rt, record, self._signer_if_unlocked(), self.token_lookup))
         return reports
+
+    def _signer_if_unlocked(self) -> Any:
+        """The account's signer, or None while the wallet is locked (recovery then proves nothing)."""
+        try:
+            return self.wallet.local_account(self.account)
+        except UserFacingError:
+            return None
 
     async def shutdown(self) -> None:
         """App exit: stop every live session cleanly, then close the provider connections."""

@@ -330,15 +330,25 @@ class EscrowSession:
                 final = (self.seq, cumulative, signature)
                 self.final_voucher = metered
         timeout = self.rt.request_timeout
+        token = self.access_token
         try:
-            return await asyncio.wait_for(self.client.stop_session(live.remote_id, final), timeout)
+            return await asyncio.wait_for(
+                self.client.stop_session(live.remote_id, final, access_token=token), timeout
+            )
         except ProviderHTTPError as exc:
             if final is None or exc.status >= 500:
                 raise
             log.info("final voucher of %s refused: %s", live.local_id, exc.provider_message)
             self.settle_refused = exc.provider_message
             self.final_voucher = None
-            return await asyncio.wait_for(self.client.stop_session(live.remote_id), timeout)
+            return await asyncio.wait_for(
+                self.client.stop_session(live.remote_id, access_token=token), timeout
+            )
+
+    @property
+    def access_token(self) -> str | None:
+        """The session's access token from the start response: the provider's proof that a stop is ours."""
+        return self.live.access.token if self.live.access is not None else None
 
     def settled(self, receipt: m.Receipt) -> bool:
         """Did the provider settle the session at the final voucher we sent with stop?"""
@@ -415,4 +425,7 @@ class EscrowSession:
         if self.live.remote_id is None:
             return
         with contextlib.suppress(ProviderError, TimeoutError):
-            await asyncio.wait_for(self.client.stop_session(self.live.remote_id), self.rt.request_timeout)
+            await asyncio.wait_for(
+                self.client.stop_session(self.live.remote_id, access_token=self.access_token),
+                self.rt.request_timeout,
+            )

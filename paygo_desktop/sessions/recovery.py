@@ -2,16 +2,20 @@
 
 For each one the provider is asked what it holds (GET /streams/{id}, or GET /channels/{id} when the start
 never returned a session id); a session still live there is stopped (PATCH stop, which also yields the
-signed receipt of one that already ended). The session's cost becomes what the provider holds for it,
-which can only lie between what it confirmed and what we signed; the spending records are settled to it
-and the channel's next session continues from that cumulative, so no second is paid twice. A provider
-that cannot be reached leaves the session ``interrupted``; the next start-up tries again.
+signed receipt of one that already ended). The access token of a session is not kept past the run that
+started it, so both requests are signed with the payer's key (the provider shows a channel's live session
+and stops a session only for its payer); with the wallet locked the session stays ``interrupted``. The
+session's cost becomes what the provider holds for it, which can only lie between what it confirmed and
+what we signed; the spending records are settled to it and the channel's next session continues from
+that cumulative, so no second is paid twice. A provider that cannot be reached leaves the session
+``interrupted``; the next start-up tries again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount
@@ -25,14 +29,18 @@ log = logging.getLogger(__name__)
 
 
 async def reconcile(
-    rt: Runtime, record: SessionRecord, token_lookup: Callable[[str], str] | None = None
+    rt: Runtime,
+    record: SessionRecord,
+    key: Any = None,
+    token_lookup: Callable[[str], str] | None = None,
 ) -> RecoveryReport:
-    """Settle one unfinished session with its provider; never raises for a provider problem.
+    """Settle one unfinished session with its provider; never raises for a provider problem. ``key``, the
+    payer's signer, proves to the provider that an escrow session's requests are the payer's;
     ``token_lookup`` gives a Zcash permission's bearer token: ending a Zcash session needs it."""
     try:
         if record.funding == "zcash":
             return await _reconcile_zcash(rt, record, token_lookup)
-        return await _reconcile_escrow(rt, record)
+        return await _reconcile_escrow(rt, record, key)
     except ProviderError as exc:
         return _interrupted(rt, record, describe_error(exc))
 
@@ -57,13 +65,17 @@ def _interrupted(rt: Runtime, record: SessionRecord, why: str) -> RecoveryReport
     )
 
 
-async def _reconcile_escrow(rt: Runtime, record: SessionRecord) -> RecoveryReport:
+async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any) -> RecoveryReport:
     client = rt.client(record.provider_url)
     info = await client.provider_info()
     remote_id = record.remote_id
+    if key is None and (remote_id is not None or record.channel_id is not None):
+        return _interrupted(
+            rt, record, "The wallet is locked, and only your key proves the session is yours."
+        )
     if remote_id is None and record.channel_id is not None:
         try:
-            channel = await client.get_channel(record.channel_id)
+            channel = await client.get_channel(record.channel_id, key)
         except NotFound:
             channel = None
         remote_id = channel.live_session_id if channel is not None else None
@@ -74,7 +86,7 @@ async def _reconcile_escrow(rt: Runtime, record: SessionRecord) -> RecoveryRepor
         return _settle(rt, record, record.channel_base, None, None, was_live=False)
     remote = await client.get_session(remote_id)
     was_live = remote.status is m.SessionStatus.live
-    stopped = await client.stop_session(remote_id)
+    stopped = await client.stop_session(remote_id, key=key)
     receipt = stopped.receipt
     # settled at our final voucher (sent with a stop whose answer the app did not live to see)?
     settled = receipt.final_cumulative < record.acked and any(

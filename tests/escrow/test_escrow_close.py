@@ -43,7 +43,7 @@ def test_close_needs_the_providers_signed_close_then_settles_at_once(
                     SVC, channel, TICK_COST, sign_voucher(fresh, env.domain(), channel, TICK_COST)
                 )
             )
-            stopped = env.run(client.stop_session(started.session_id))
+            stopped = env.run(client.stop_session(started.session_id, access_token=started.access.token))
         finally:
             env.run(client.aclose())
     service.offer_close(stopped.close)

@@ -38,7 +38,7 @@ def provider_with_sessions(env: Any, tmp_path: Path) -> Iterator[Server]:  # noq
                 amount = (seq + 1) * TICK_COST
                 env.run(client.send_voucher(started.session_id, seq, amount, voucher(env, ch, amount)))
             if stop:
-                env.run(client.stop_session(started.session_id))
+                env.run(client.stop_session(started.session_id, access_token=started.access.token))
         env.run(client.aclose())
         yield server
 

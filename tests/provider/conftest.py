@@ -68,6 +68,7 @@ def make_config(env: Env, tmp_path: Path, port: int, **kw: Any) -> ProviderConfi
         "public_base_url": f"http://127.0.0.1:{port}",
         "claim_interval": 3600,
         "event_poll_interval": 0.1,
+        "withdraw_delay_margin": 5,  # channels need a withdrawal delay of 6 s; the test chain's minimum is 10
         "expiry_check_interval": 0.1,
     }
     data.update(kw)
@@ -137,12 +138,34 @@ def voucher(env: Env, ch: Channel, amount: int, key: Any = None) -> bytes:  # no
     return sign_voucher(key or env.payer, env.domain(), ch, amount)
 
 
+def auth_headers(
+    server: Server, key: Any, method: str, target: str, body: bytes = b"", **kw: Any
+) -> dict[str, str]:
+    """Auth headers signing ``method target`` with ``body`` (send a JSON body as these exact bytes).
+    ``kw`` overrides the message's fields (domain, chain_id, now, lifetime...)."""
+    from paygo_desktop.protocol.auth import new_message, sign_headers
+
+    args: dict[str, Any] = {
+        "domain": server.config.auth_domain,
+        "address": key.address,
+        "uri": server.url,
+        "chain_id": server.env.chain_id,
+        "now": int(time.time()),  # request signatures are checked against the real time
+        "method": method,
+        "target": target,
+        "body": body,
+    }
+    args.update(kw)
+    headers = sign_headers(key, new_message(**args))
+    return {**headers, "Content-Type": "application/json"} if body else headers
+
+
 def wait_events_seen(server: Server, timeout: float = 10) -> None:
     """Wait until the provider's vault-event watch (the claimer) has read every block mined so far."""
     chain = server.env
     latest = int(chain.run(chain.vault.w3.eth.block_number))
     claimer = server.app.state.claimer
     deadline = time.monotonic() + timeout
-    while claimer.next_block is None or claimer.next_block <= latest or not server.app.state.core.chain.live:
+    while claimer.next_block is None or claimer.next_block <= latest:
         assert time.monotonic() < deadline, "the provider did not poll the vault's events"
         time.sleep(0.02)

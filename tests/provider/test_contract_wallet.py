@@ -63,7 +63,7 @@ def test_contract_wallet_vouchers_are_accepted_and_claimed(server: Server, clien
     assert env.run(client.send_voucher(s.session_id, 2, 2 * TICK_COST, second)).seq == 2
     assert asked == []
 
-    env.run(client.stop_session(s.session_id))
+    env.run(client.stop_session(s.session_id, access_token=s.access.token))
     result = env.run(client.claim_now(env.provider))
     assert result.channels == ["0x" + ch.id.hex()]
     assert env.run(env.vault.channel_state(ch)).claimed == 2 * TICK_COST
@@ -76,7 +76,7 @@ def test_claim_leaves_out_a_wallet_that_no_longer_accepts(server: Server, client
     eoa_ch = open_channel(env, 1_000_000)
     for ch, key in ((wallet_ch, owner), (eoa_ch, env.payer)):
         s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST, key)))
-        env.run(client.stop_session(s.session_id))
+        env.run(client.stop_session(s.session_id, access_token=s.access.token))
     env.rpc("anvil_setCode", [wallet_ch.payer, "0x"])  # the wallet is gone: the vault would refuse it now
 
     result = env.run(client.claim_now(env.provider))

@@ -44,11 +44,11 @@ def test_full_session_receipt_and_cooperative_close(server: Server, client: Prov
         ack = env.run(client.send_voucher(started.session_id, seq, total, voucher(env, ch, total)))
         assert ack.seq == seq and ack.cumulative_amount == total
     server.clock.advance(2)
-    stopped = env.run(client.stop_session(started.session_id))
+    stopped = env.run(client.stop_session(started.session_id, access_token=started.access.token))
     r = stopped.receipt
     assert verify_receipt(r, info)
     assert r.final_cumulative == total and r.amount == total and r.seconds == 17
-    again = env.run(client.stop_session(started.session_id))  # idempotent
+    again = env.run(client.stop_session(started.session_id, access_token=started.access.token))  # idempotent
     assert again.receipt == r
 
     c = stopped.close
@@ -105,10 +105,10 @@ def test_409_busy_channel_and_non_monotonic(server: Server, client: ProviderClie
     with pytest.raises(Conflict, match="amount"):
         env.run(client.send_voucher(s.session_id, 2, TICK_COST, voucher(env, ch, TICK_COST)))
     # after stop the channel is free again and the next session starts from the last voucher
-    env.run(client.stop_session(s.session_id))
+    env.run(client.stop_session(s.session_id, access_token=s.access.token))
     s2 = env.run(client.start_session(SVC, ch, 3 * TICK_COST, voucher(env, ch, 3 * TICK_COST)))
     assert s2.quote.start_cumulative == 2 * TICK_COST
-    recovered = env.run(client.get_channel(ch.id))
+    recovered = env.run(client.get_channel(ch.id, env.payer))  # signed by the payer: all it holds
     assert recovered.last_voucher is not None and recovered.last_voucher.cumulative_amount == 3 * TICK_COST
     assert recovered.live_session_id == s2.session_id and recovered.claimed == 0
 
@@ -147,7 +147,7 @@ def test_late_voucher_revokes_access(server: Server, client: ProviderClient) -> 
     with pytest.raises(SessionGone):
         env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
     # the channel is free again; a stop still yields a receipt and a valid Close for the paid amount
-    stopped = env.run(client.stop_session(s.session_id))
+    stopped = env.run(client.stop_session(s.session_id, access_token=s.access.token))
     assert stopped.close.final_amount == TICK_COST
 
 
@@ -196,7 +196,7 @@ def test_batch_claim_lands_on_chain(server: Server, client: ProviderClient) -> N
         server.clock.advance(TICK)
         amount = 2 * TICK_COST - i
         env.run(client.send_voucher(s.session_id, 1, amount, voucher(env, ch, amount, key)))
-        env.run(client.stop_session(s.session_id))
+        env.run(client.stop_session(s.session_id, access_token=s.access.token))
         finals.append(amount)
     before = env.usdc_balance(env.provider.address)
     result = env.run(client.claim_now(env.provider))
@@ -236,7 +236,11 @@ def test_stop_settles_at_the_payers_final_voucher_for_exactly_the_metered_cost(
     env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
     server.clock.advance(2.4)  # 7.4 s in; the payer's meter says 7,400 base units
     metered = 7_400
-    stopped = env.run(client.stop_session(s.session_id, (2, metered, "0x" + voucher(env, ch, metered).hex())))
+    stopped = env.run(
+        client.stop_session(
+            s.session_id, (2, metered, "0x" + voucher(env, ch, metered).hex()), access_token=s.access.token
+        )
+    )
     r = stopped.receipt
     assert verify_receipt(r, info)
     assert r.amount == r.final_cumulative == metered and r.seconds == 7
@@ -249,8 +253,8 @@ def test_stop_settles_at_the_payers_final_voucher_for_exactly_the_metered_cost(
     assert claim.tx_hash is not None
     assert env.run(env.vault.channel_state(ch)).claimed == metered  # not the 10,000 signed ahead
 
-    with pytest.raises(Conflict, match="at least 7400"):
-        env.run(client.start_session(SVC, ch, metered - 1, voucher(env, ch, metered - 1)))
+    with pytest.raises(Conflict, match="more than 7400"):  # what it holds (and is public now) starts nothing
+        env.run(client.start_session(SVC, ch, metered, voucher(env, ch, metered)))
     s2 = env.run(client.start_session(SVC, ch, metered + TICK_COST, voucher(env, ch, metered + TICK_COST)))
     assert s2.quote.start_cumulative == metered
 
@@ -268,7 +272,11 @@ def test_a_paid_ahead_voucher_claimed_mid_session_is_credited_to_the_next_sessio
     env.run(client.claim_now(env.provider))  # claims 10,000 while only ~5 s are used
     assert env.run(env.vault.channel_state(ch)).claimed == 2 * TICK_COST
     server.clock.advance(1)  # 6 s used
-    stopped = env.run(client.stop_session(s.session_id, (2, 6_000, "0x" + voucher(env, ch, 6_000).hex())))
+    stopped = env.run(
+        client.stop_session(
+            s.session_id, (2, 6_000, "0x" + voucher(env, ch, 6_000).hex()), access_token=s.access.token
+        )
+    )
     assert stopped.receipt.amount == 6_000 and stopped.close.final_amount == 6_000
 
     # the next session starts at 6,000: its first 4 s were already paid on chain
@@ -279,7 +287,11 @@ def test_a_paid_ahead_voucher_claimed_mid_session_is_credited_to_the_next_sessio
     env.run(client.send_voucher(s2.session_id, 1, total, voucher(env, ch, total)))
     server.clock.advance(2)  # 7 s used in the second session
     used = 6_000 + 7_000
-    done = env.run(client.stop_session(s2.session_id, (2, used, "0x" + voucher(env, ch, used).hex())))
+    done = env.run(
+        client.stop_session(
+            s2.session_id, (2, used, "0x" + voucher(env, ch, used).hex()), access_token=s2.access.token
+        )
+    )
     assert done.receipt.amount == 7_000 and done.receipt.final_cumulative == used
     env.run(client.claim_now(env.provider))
     assert env.run(env.vault.channel_state(ch)).claimed == used  # 6 s + 7 s, to the base unit
@@ -297,7 +309,7 @@ def test_a_final_voucher_that_is_too_low_out_of_range_or_forged_is_refused_and_c
 
     def refused(seq: int, amount: int, signature: str) -> ProviderHTTPError:
         with pytest.raises(ProviderHTTPError) as err:
-            env.run(client.stop_session(s.session_id, (seq, amount, signature)))
+            env.run(client.stop_session(s.session_id, (seq, amount, signature), access_token=s.access.token))
         return err.value
 
     sig = lambda amount: "0x" + voucher(env, ch, amount).hex()  # noqa: E731
@@ -311,8 +323,8 @@ def test_a_final_voucher_that_is_too_low_out_of_range_or_forged_is_refused_and_c
     assert forged.status == 400 and forged.code == "bad_signature"
     # nothing changed: the session is still live and a plain stop bills the voucher held
     assert env.run(client.get_session(s.session_id)).status is m.SessionStatus.live
-    stopped = env.run(client.stop_session(s.session_id))
+    stopped = env.run(client.stop_session(s.session_id, access_token=s.access.token))
     assert stopped.receipt.amount == 2 * TICK_COST and stopped.close.final_amount == 2 * TICK_COST
     # a final voucher for a session that is over is not taken either: the receipt stands
-    again = env.run(client.stop_session(s.session_id, (3, 8_000, sig(8_000))))
+    again = env.run(client.stop_session(s.session_id, (3, 8_000, sig(8_000)), access_token=s.access.token))
     assert again.receipt == stopped.receipt

@@ -33,7 +33,7 @@ def run_session(server: Server, client: ProviderClient, ticks: int, *, stop: boo
         total += TICK_COST
         env.run(client.send_voucher(started.session_id, seq, total, voucher(env, ch, total)))
     if stop:
-        env.run(client.stop_session(started.session_id))
+        env.run(client.stop_session(started.session_id, access_token=started.access.token))
     return ch, total
 
 

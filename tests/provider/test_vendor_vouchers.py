@@ -12,8 +12,7 @@ from paygo_desktop.chain.vouchers import verify_voucher
 from paygo_desktop.escrow.vendor_claims import ClaimError, plan_claim
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, Unauthorized
-from tests.provider.conftest import Server, open_channel, voucher
-from tests.provider.test_vendor_auth import _headers
+from tests.provider.conftest import Server, auth_headers, open_channel, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s
 TICK_COST = 5_000
@@ -29,7 +28,7 @@ def paid_session(server: Server, client: ProviderClient, ticks: int, payer: Any 
         server.clock.advance(5)
         amount = (seq + 1) * TICK_COST
         env.run(client.send_voucher(started.session_id, seq, amount, voucher(env, ch, amount, key)))
-    env.run(client.stop_session(started.session_id))
+    env.run(client.stop_session(started.session_id, access_token=started.access.token))
     return ch, ticks * TICK_COST
 
 
@@ -38,10 +37,16 @@ def test_the_route_needs_the_providers_key(server: Server, client: ProviderClien
     with server.http() as http:
         bare = http.get("/api/v1/vendor/vouchers")
         assert bare.status_code == 401 and bare.json()["code"] == "unauthorized"
-        other = http.get("/api/v1/vendor/vouchers", headers=_headers(server, env.stranger))
+        other = http.get(
+            "/api/v1/vendor/vouchers",
+            headers=auth_headers(server, env.stranger, "GET", "/api/v1/vendor/vouchers"),
+        )
         assert other.status_code == 403 and other.json()["code"] == "forbidden"
-        good = http.get("/api/v1/vendor/vouchers", headers=_headers(server, env.provider))
-        assert good.status_code == 200 and good.json() == {"items": [], "total": 0}
+        good = http.get(
+            "/api/v1/vendor/vouchers",
+            headers=auth_headers(server, env.provider, "GET", "/api/v1/vendor/vouchers"),
+        )
+        assert good.status_code == 200 and good.json() == {"items": [], "total": 0, "refused": []}
     with pytest.raises(Unauthorized):
         env.run(client.claimable_vouchers(env.payer))
 
@@ -58,7 +63,10 @@ def test_claimable_vouchers_are_the_latest_above_what_is_claimed_on_chain(
     env.run(env.vault.claim(env.stranger, a, TICK_COST, voucher(env, a, TICK_COST)))
 
     with server.http() as http:
-        raw = http.get("/api/v1/vendor/vouchers", headers=_headers(server, env.provider)).json()
+        raw = http.get(
+            "/api/v1/vendor/vouchers",
+            headers=auth_headers(server, env.provider, "GET", "/api/v1/vendor/vouchers"),
+        ).json()
     first = raw["items"][0]
     assert set(first) == {"channelId", "channel", "cumulativeAmount", "signature", "claimed"}
     assert set(first["channel"]) == {"payer", "signer", "provider", "token", "withdrawDelay", "salt"}

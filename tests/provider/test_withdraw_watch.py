@@ -30,7 +30,7 @@ def _pay_two_ticks(server: Server, ch: Channel) -> None:
         s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
         server.clock.advance(TICK)
         env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
-        env.run(client.stop_session(s.session_id))
+        env.run(client.stop_session(s.session_id, access_token=s.access.token))
     finally:
         env.run(client.aclose())
 

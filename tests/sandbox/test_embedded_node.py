@@ -111,7 +111,7 @@ async def _session(ready: dict) -> None:
             started.session_id, 1, total, sign_voucher(payer, domain, channel, total)
         )
         assert ack.cumulative_amount == total
-        stopped = await client.stop_session(started.session_id)
+        stopped = await client.stop_session(started.session_id, access_token=started.access.token)
         assert verify_receipt(stopped.receipt, info) and stopped.receipt.final_cumulative == total
 
         close = stopped.close

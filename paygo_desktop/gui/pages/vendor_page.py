@@ -528,6 +528,11 @@ class VendorPage(Page):
                 + "; ".join(claim.rejected[:3])
                 + ("…" if len(claim.rejected) > 3 else ".")
             )
+        if claim.refused:
+            notes.append(
+                f"The vault refuses the vouchers of {len(claim.refused)} channel(s); the provider serves "
+                "them no more: " + "; ".join(claim.refused[:3]) + ("…" if len(claim.refused) > 3 else ".")
+            )
         if claim.later:
             notes.append(
                 f"{claim.later} more voucher(s) are left for another Claim now once this one is done."

@@ -98,3 +98,38 @@ contract ERC1271Wallet is IERC1271 {
 
     receive() external payable {}
 }
+
+/// ERC-1271 wallet whose answer depends on who asks, as a hostile payer's wallet may be written.
+/// `mode` 0: honest (like ERC1271Wallet). 1: approves its owner's signatures for every caller but the
+/// vault, so a check that does not ask as the vault passes and every claim reverts. 2: approves them only
+/// when called directly (tx.origin == msg.sender, as in an eth_call from the vault itself), so even a check
+/// made as the vault passes while the claim transaction, sent by someone else, reverts. 3: burns all the
+/// gas it is given (an eth_call of it fails with an error, not a revert).
+contract FickleWallet is IERC1271 {
+    address public immutable owner;
+    address public immutable vault;
+    uint8 public mode;
+
+    constructor(address owner_, address vault_, uint8 mode_) {
+        owner = owner_;
+        vault = vault_;
+        mode = mode_;
+    }
+
+    function setMode(uint8 mode_) external {
+        require(msg.sender == owner, "owner only");
+        mode = mode_;
+    }
+
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        if (mode == 3) {
+            uint256 spin;
+            while (gasleft() > 0) spin++;
+        }
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(hash, signature);
+        if (err != ECDSA.RecoverError.NoError || recovered != owner) return 0xffffffff;
+        if (mode == 1 && msg.sender == vault) return 0xffffffff;
+        if (mode == 2 && tx.origin != msg.sender) return 0xffffffff;
+        return IERC1271.isValidSignature.selector;
+    }
+}
