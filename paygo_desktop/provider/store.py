@@ -180,7 +180,7 @@ class Store:
         Expired nonces are deleted first: a message past its expiration time is refused anyway, so the table
         only holds the messages still usable, at most one per request of the last ``max_lifetime``."""
         with self.tx() as db:
-            db.execute(delete(NonceRow).where(NonceRow.expires_at < now))
+            db.execute(delete(NonceRow).where(NonceRow.expires_at <= now))
             if db.get(NonceRow, nonce) is not None:
                 return "reused"
             if per_address is not None:
