@@ -156,7 +156,9 @@ def test_auth_nonces_are_pruned_once_expired_and_bounded_per_wallet(
                 http.get(mine, headers=auth_headers(server, key, "GET", mine, lifetime=4)).status_code == 200
             )
         assert nonces() == 20
-        time.sleep(4.5)  # all of them expired (the last one was issued just now): the next request deletes them
+        time.sleep(
+            4.5
+        )  # all of them expired (the last one was issued just now): the next request deletes them
         assert http.get(mine, headers=auth_headers(server, server.env.payer, "GET", mine)).status_code == 200
         assert nonces() == 1
 
