@@ -121,8 +121,9 @@ async def measure(url: str) -> list[tuple[str, int]]:
         provider_sig = sign_close(provider, dom, c, final, deadline)
         return (await vault.close_cooperative(payer, c, final, deadline, signer_sig, provider_sig)).gas_used
 
-    out.append(("closeCooperative ETH", await close(eth, (await vault.channel_state(eth)).claimed + 10**15)))
-    out.append(("closeCooperative ERC-20", await close(erc, (await vault.channel_state(erc)).claimed + 10**5)))
+    for label, c, more in (("ETH", eth, 10**15), ("ERC-20", erc, 10**5)):
+        final = (await vault.channel_state(c)).claimed + more
+        out.append((f"closeCooperative {label}", await close(c, final)))
     return out
 
 

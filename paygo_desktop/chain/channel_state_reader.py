@@ -51,8 +51,10 @@ def decode_channel_state(result: Any) -> ChannelState:
         words = abi_decode(CHANNEL_STATE_TYPES, data)
     except Exception as exc:  # a value out of its uintN range
         raise ChannelStateReadError(f"channelState returned malformed words: {exc}") from None
-    *amounts, closed = words
-    return ChannelState(*(int(w) for w in amounts), closed=bool(closed))
+    deposited, claimed, withdrawn, pending, ready_at, closed = words
+    return ChannelState(
+        int(deposited), int(claimed), int(withdrawn), int(pending), int(ready_at), closed=bool(closed)
+    )
 
 
 class ChannelStateReader:

@@ -261,8 +261,12 @@ class VaultClient:
 
     async def channel_state(self, channel: Channel | bytes) -> ChannelState:
         cid = channel.id if isinstance(channel, Channel) else channel
-        *amounts, closed = await self.contract.functions.channelState(cid).call()
-        return ChannelState(*(int(x) for x in amounts), closed=bool(closed))
+        deposited, claimed, withdrawn, pending, ready_at, closed = await self.contract.functions.channelState(
+            cid
+        ).call()
+        return ChannelState(
+            int(deposited), int(claimed), int(withdrawn), int(pending), int(ready_at), closed=bool(closed)
+        )
 
     async def available(self, channel: Channel | bytes) -> int:
         cid = channel.id if isinstance(channel, Channel) else channel

@@ -141,20 +141,19 @@ class VaultDomain:
         )
 
 
-APP_CHANNEL_SALT = b"\x00" * 32
-
-
-def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int) -> Channel:
-    """The one channel this app opens between ``payer`` and ``provider`` in ``token`` (None: the native
-    coin): the payer signs its own vouchers, salt zero, the vault's shortest withdrawal delay. The same
-    inputs always give the same channel id, so the Escrow page and the session engine find it again from
-    nothing but the chain."""
+def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int, index: int = 0) -> Channel:
+    """The ``index``-th channel this app opens between ``payer`` and ``provider`` in ``token`` (None: the
+    native coin): the payer signs its own vouchers, salt = ``index`` (a small number: every non-zero
+    calldata byte costs gas on each claim), the vault's shortest withdrawal delay. A closed channel is
+    final, so the app moves on to the next index (``chain.app_channels``). The same inputs always give the
+    same channel id, so the Escrow page and the session engine find it again from nothing but the chain."""
+    _check_uint(index, UINT64_MAX, "index")
     return Channel(
         payer=payer,
         provider=provider,
         token=token or ZERO_ADDRESS,
         withdraw_delay=withdraw_delay,
-        salt=APP_CHANNEL_SALT,
+        salt=index.to_bytes(32, "big"),
     )
 
 

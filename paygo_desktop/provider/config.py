@@ -11,6 +11,7 @@ Example (TOML)::
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
     settle_tolerance_seconds = 3               # a final voucher may count this much less than we did
+    close_validity_seconds = 900               # a signed Close is valid this long; no session meanwhile
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
 
     [[assets]]
@@ -128,6 +129,9 @@ class ProviderConfig(BaseModel):
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
     # A payer's final voucher may count this many seconds fewer than the provider did (see core._settle).
     settle_tolerance_seconds: Annotated[int, Field(ge=0, le=60)] = 3
+    # A Close this provider signs (POST /channels/{id}/close) is valid on chain this long; until then the
+    # channel takes no new session, so the Close never undercuts a voucher accepted after it (core.close).
+    close_validity_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024

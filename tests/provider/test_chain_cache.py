@@ -15,9 +15,7 @@ TICK_COST = 1000 * TICK
 
 
 def _state(deposited: int) -> ChannelState:
-    return ChannelState(
-        deposited=deposited, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0, close_nonce=0
-    )
+    return ChannelState(deposited=deposited, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0)
 
 
 def test_cache_unit_liveness_and_epoch() -> None:
