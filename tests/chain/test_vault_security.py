@@ -223,6 +223,14 @@ def test_erc1271_wallet_payer(env: Env) -> None:
     assert env.run(v.voucher_is_valid(ch, 250, bad)) is False
     env.expect_revert(v.claim(env.provider, ch, 250, bad), "InvalidSignature")
     assert env.run(v.claim(env.provider, ch, 250, sig)).of_type(Claimed)[0].amount == 250
+    # a close needs the wallet's approval of the voucher for the final amount too (ERC-1271)
+    deadline = env.chain_time() + 600
+    env.expect_revert(_close(env, ch, 400, deadline, bad), "InvalidSignature")
+    (closed,) = env.run(_close(env, ch, 400, deadline, sign_voucher(owner, env.domain(), ch, 400))).of_type(
+        Closed
+    )
+    assert (closed.provider_amount, closed.refund) == (150, 600)
+    assert env.eth(wallet) == 600  # the refund goes to the wallet, the channel's payer
 
 
 def test_eth_sign_typed_data_v4_matches_python(env: Env) -> None:
