@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check-node lint typecheck pytest lock screenshots bench package smoke clean
+.PHONY: install run test check-node lint typecheck pytest mutation lock screenshots bench package smoke clean
 
 install: $(STAMP)
 
@@ -42,7 +42,11 @@ pytest: install node_modules/.package-lock.json
 check-node:
 	@scripts/preflight.sh node
 
-test: check-node lint typecheck pytest
+# Planted bugs in a scratch copy of the vault must each make the contract tests fail (about 3 minutes).
+mutation: install node_modules/.package-lock.json
+	$(BIN)/python scripts/mutation_check.py
+
+test: check-node lint typecheck pytest mutation
 
 # Upgrade on purpose: re-resolve the newest versions allowed by pyproject.toml and pin them with hashes.
 lock:

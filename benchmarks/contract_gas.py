@@ -114,26 +114,16 @@ async def measure(url: str) -> list[tuple[str, int]]:
     _rpc(url, "evm_increaseTime", [DELAY + 1])
     _rpc(url, "evm_mine")
     out.append(("finalizeWithdraw ETH", (await vault.finalize_withdraw(payer, eth)).gas_used))
-    state = await vault.channel_state(eth)
-    sig = sign_close(provider, dom, eth, state.claimed + 10**15, state.close_nonce)
-    out.append(
-        (
-            "closeCooperative ETH",
-            (
-                await vault.close_cooperative(payer, eth, state.claimed + 10**15, state.close_nonce, sig)
-            ).gas_used,
-        )
-    )
-    state = await vault.channel_state(erc)
-    sig = sign_close(provider, dom, erc, state.claimed + 10**5, state.close_nonce)
-    out.append(
-        (
-            "closeCooperative ERC-20",
-            (
-                await vault.close_cooperative(payer, erc, state.claimed + 10**5, state.close_nonce, sig)
-            ).gas_used,
-        )
-    )
+    deadline = int((await w3.eth.get_block("latest"))["timestamp"]) + 600
+
+    async def close(c: Channel, final: int) -> int:
+        signer_sig = sign_voucher(payer, dom, c, final)
+        provider_sig = sign_close(provider, dom, c, final, deadline)
+        return (await vault.close_cooperative(payer, c, final, deadline, signer_sig, provider_sig)).gas_used
+
+    for label, c, more in (("ETH", eth, 10**15), ("ERC-20", erc, 10**5)):
+        final = (await vault.channel_state(c)).claimed + more
+        out.append((f"closeCooperative {label}", await close(c, final)))
     return out
 
 

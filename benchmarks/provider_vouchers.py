@@ -72,9 +72,7 @@ class StubVault:
     """Stands in for VaultClient: a funded channel, answered without a chain."""
 
     async def channel_state(self, channel: Any) -> ChannelState:
-        return ChannelState(
-            deposited=10**12, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0, close_nonce=0
-        )
+        return ChannelState(deposited=10**12, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0)
 
 
 class Clock:

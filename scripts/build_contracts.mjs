@@ -5,6 +5,8 @@
 //
 //   node scripts/build_contracts.mjs          # (re)build artifacts
 //   node scripts/build_contracts.mjs --check  # exit 1 if committed artifacts differ from a fresh build
+//   node scripts/build_contracts.mjs --contracts DIR  # build DIR/**/*.sol into DIR instead (a scratch
+//                                                     # copy: scripts/mutation_check.py builds its mutants so)
 //
 // sourceHash = sha256 over the sorted .sol files: for each, "<relative posix path>\0<content>\0".
 // tests/chain/test_artifacts.py computes the same hash in Python.
@@ -18,7 +20,8 @@ const require = createRequire(import.meta.url)
 const solc = require('solc')
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const CONTRACTS = path.join(ROOT, 'resources', 'contracts')
+const dirArg = process.argv.indexOf('--contracts')
+const CONTRACTS = dirArg > 0 ? path.resolve(process.argv[dirArg + 1]) : path.join(ROOT, 'resources', 'contracts')
 const NODE_MODULES = path.join(ROOT, 'node_modules')
 
 export const SETTINGS = {

@@ -25,7 +25,7 @@ from web3.types import RPCEndpoint
 from paygo_desktop.chain.vault import ChannelState
 
 CHANNEL_STATE_SELECTOR = keccak(text="channelState(bytes32)")[:4]
-CHANNEL_STATE_TYPES = ("uint128", "uint128", "uint128", "uint128", "uint64", "uint64")
+CHANNEL_STATE_TYPES = ("uint128", "uint128", "uint128", "uint128", "uint64", "bool")
 _ETH_CALL = RPCEndpoint("eth_call")
 
 
@@ -51,7 +51,10 @@ def decode_channel_state(result: Any) -> ChannelState:
         words = abi_decode(CHANNEL_STATE_TYPES, data)
     except Exception as exc:  # a value out of its uintN range
         raise ChannelStateReadError(f"channelState returned malformed words: {exc}") from None
-    return ChannelState(*(int(w) for w in words))
+    deposited, claimed, withdrawn, pending, ready_at, closed = words
+    return ChannelState(
+        int(deposited), int(claimed), int(withdrawn), int(pending), int(ready_at), closed=bool(closed)
+    )
 
 
 class ChannelStateReader:

@@ -43,7 +43,7 @@ class ChannelState:
     withdrawn: int
     pending_withdraw: int
     withdraw_ready_at: int
-    close_nonce: int
+    closed: bool = False  # closed cooperatively: final, never funded again
 
     @property
     def escrow(self) -> int:
@@ -111,7 +111,6 @@ class Closed:
     provider: str
     provider_amount: int
     refund: int
-    nonce: int
     meta: EventMeta
 
 
@@ -162,7 +161,6 @@ _EVENT_FIELDS: dict[str, tuple[type, dict[str, str]]] = {
             "provider": "provider",
             "provider_amount": "providerAmount",
             "refund": "refund",
-            "nonce": "nonce",
         },
     ),
 }
@@ -202,10 +200,14 @@ _VAULT_ERRORS: dict[bytes, str] | None = None
 
 def revert_error_name(exc: BaseException) -> str | None:
     """Name of the PayGoVault custom error carried by a web3 revert exception, if recognisable."""
+    return error_name(getattr(exc, "data", None))
+
+
+def error_name(data: object) -> str | None:
+    """Name of the PayGoVault custom error whose revert data (0x-hex, as a node returns it) is ``data``."""
     global _VAULT_ERRORS
     if _VAULT_ERRORS is None:
         _VAULT_ERRORS = _error_selectors(load_artifact("PayGoVault").abi)
-    data = getattr(exc, "data", None)
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
         return _VAULT_ERRORS.get(bytes.fromhex(data[2:10]))
     return None
@@ -251,13 +253,20 @@ class VaultClient:
     async def voucher_digest(self, channel_id: bytes, cumulative_amount: int) -> bytes:
         return bytes(await self.contract.functions.voucherDigest(channel_id, cumulative_amount).call())
 
-    async def close_digest(self, channel_id: bytes, final_amount: int, nonce: int) -> bytes:
-        return bytes(await self.contract.functions.closeDigest(channel_id, final_amount, nonce).call())
+    async def max_withdraw_delay(self) -> int:
+        return int(await self.contract.functions.MAX_WITHDRAW_DELAY().call())
+
+    async def close_digest(self, channel_id: bytes, final_amount: int, deadline: int) -> bytes:
+        return bytes(await self.contract.functions.closeDigest(channel_id, final_amount, deadline).call())
 
     async def channel_state(self, channel: Channel | bytes) -> ChannelState:
         cid = channel.id if isinstance(channel, Channel) else channel
-        raw = await self.contract.functions.channelState(cid).call()
-        return ChannelState(*(int(x) for x in raw))
+        deposited, claimed, withdrawn, pending, ready_at, closed = await self.contract.functions.channelState(
+            cid
+        ).call()
+        return ChannelState(
+            int(deposited), int(claimed), int(withdrawn), int(pending), int(ready_at), closed=bool(closed)
+        )
 
     async def available(self, channel: Channel | bytes) -> int:
         cid = channel.id if isinstance(channel, Channel) else channel
@@ -330,14 +339,17 @@ class VaultClient:
         sender: Sender,
         channel: Channel,
         final_amount: int,
-        nonce: int,
+        deadline: int,
+        signer_signature: bytes,
         provider_signature: bytes,
         *,
         gas: int | None = None,
     ) -> VaultTx:
+        """Close with the signer's Voucher(final_amount) and the provider's Close(final_amount, deadline)."""
         _check_amount(final_amount)
+        _check_amount(deadline, maximum=2**64 - 1)
         fn = self.contract.functions.closeCooperative(
-            channel.as_tuple(), final_amount, nonce, bytes(provider_signature)
+            channel.as_tuple(), final_amount, deadline, bytes(signer_signature), bytes(provider_signature)
         )
         return await self._send(fn, sender, gas=gas)
 

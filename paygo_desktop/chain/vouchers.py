@@ -4,8 +4,9 @@ Shared by the wallet (payer side) and the provider. Pure eth-account / eth-abi; 
 
 * channelId = hashStruct(Channel) — chain independent (the EIP-712 domain binds chain and vault).
 * Voucher(bytes32 channelId,uint128 cumulativeAmount) — signed by the channel signer (payer if signer == 0).
-* Close(bytes32 channelId,uint128 finalAmount,uint64 nonce) — signed by the provider; ``nonce`` must equal
-  the channel's current on-chain ``closeNonce`` (bumped by every close and every top-up).
+* Close(bytes32 channelId,uint128 finalAmount,uint64 deadline) — signed by the provider; valid on chain until
+  ``deadline`` (Unix seconds, inclusive). ``closeCooperative`` also needs the signer's Voucher for exactly
+  ``finalAmount``, so a close never pays the provider more than the signer signed.
 
 Verification here covers ECDSA (EOA) signatures only and mirrors the contract: 65 bytes, v in {27, 28},
 low-s. ERC-1271 (contract wallet) signatures can only be checked on chain (``VaultClient.voucher_is_valid``).
@@ -37,7 +38,7 @@ VOUCHER_TYPEHASH = keccak(text="Voucher(bytes32 channelId,uint128 cumulativeAmou
 EIP712_DOMAIN_TYPEHASH = keccak(
     text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
-CLOSE_TYPEHASH = keccak(text="Close(bytes32 channelId,uint128 finalAmount,uint64 nonce)")
+CLOSE_TYPEHASH = keccak(text="Close(bytes32 channelId,uint128 finalAmount,uint64 deadline)")
 
 EIP712_DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
@@ -52,7 +53,7 @@ VOUCHER_FIELDS = [
 CLOSE_FIELDS = [
     {"name": "channelId", "type": "bytes32"},
     {"name": "finalAmount", "type": "uint128"},
-    {"name": "nonce", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
 ]
 
 
@@ -140,20 +141,19 @@ class VaultDomain:
         )
 
 
-APP_CHANNEL_SALT = b"\x00" * 32
-
-
-def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int) -> Channel:
-    """The one channel this app opens between ``payer`` and ``provider`` in ``token`` (None: the native
-    coin): the payer signs its own vouchers, salt zero, the vault's shortest withdrawal delay. The same
-    inputs always give the same channel id, so the Escrow page and the session engine find it again from
-    nothing but the chain."""
+def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int, index: int = 0) -> Channel:
+    """The ``index``-th channel this app opens between ``payer`` and ``provider`` in ``token`` (None: the
+    native coin): the payer signs its own vouchers, salt = ``index`` (a small number: every non-zero
+    calldata byte costs gas on each claim), the vault's shortest withdrawal delay. A closed channel is
+    final, so the app moves on to the next index (``chain.app_channels``). The same inputs always give the
+    same channel id, so the Escrow page and the session engine find it again from nothing but the chain."""
+    _check_uint(index, UINT64_MAX, "index")
     return Channel(
         payer=payer,
         provider=provider,
         token=token or ZERO_ADDRESS,
         withdraw_delay=withdraw_delay,
-        salt=APP_CHANNEL_SALT,
+        salt=index.to_bytes(32, "big"),
     )
 
 
@@ -188,10 +188,10 @@ def voucher_typed_data(
 
 
 def close_typed_data(
-    domain: VaultDomain, channel: Channel | bytes, final_amount: int, nonce: int
+    domain: VaultDomain, channel: Channel | bytes, final_amount: int, deadline: int
 ) -> dict[str, Any]:
     _check_uint(final_amount, UINT128_MAX, "final_amount")
-    _check_uint(nonce, UINT64_MAX, "nonce")
+    _check_uint(deadline, UINT64_MAX, "deadline")
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Close": CLOSE_FIELDS},
         "primaryType": "Close",
@@ -199,7 +199,7 @@ def close_typed_data(
         "message": {
             "channelId": "0x" + _resolve_id(channel).hex(),
             "finalAmount": final_amount,
-            "nonce": nonce,
+            "deadline": deadline,
         },
     }
 
@@ -217,8 +217,9 @@ def voucher_digest(domain: VaultDomain, channel: Channel | bytes, cumulative_amo
     return _digest(_signable(voucher_typed_data(domain, channel, cumulative_amount)))
 
 
-def close_digest(domain: VaultDomain, channel: Channel | bytes, final_amount: int, nonce: int) -> bytes:
-    return _digest(_signable(close_typed_data(domain, channel, final_amount, nonce)))
+def close_digest(domain: VaultDomain, channel: Channel | bytes, final_amount: int, deadline: int) -> bytes:
+    """The 32-byte hash the provider signs; equals PayGoVault.closeDigest()."""
+    return _digest(_signable(close_typed_data(domain, channel, final_amount, deadline)))
 
 
 # ---------------------------------------------------------------------------------------- signing
@@ -240,11 +241,11 @@ def sign_voucher(
 
 
 def sign_close(
-    private_key: Any, domain: VaultDomain, channel: Channel | bytes, final_amount: int, nonce: int
+    private_key: Any, domain: VaultDomain, channel: Channel | bytes, final_amount: int, deadline: int
 ) -> bytes:
-    """65-byte signature of a Close (signed by the provider)."""
+    """65-byte signature of a Close (signed by the provider), valid on chain until ``deadline``."""
     signed = Account.sign_message(
-        _signable(close_typed_data(domain, channel, final_amount, nonce)), _key(private_key)
+        _signable(close_typed_data(domain, channel, final_amount, deadline)), _key(private_key)
     )
     return bytes(signed.signature)
 
@@ -280,9 +281,9 @@ def recover_voucher_signer(
 
 
 def recover_close_signer(
-    domain: VaultDomain, channel: Channel | bytes, final_amount: int, nonce: int, signature: bytes | str
+    domain: VaultDomain, channel: Channel | bytes, final_amount: int, deadline: int, signature: bytes | str
 ) -> str | None:
-    return _recover(_signable(close_typed_data(domain, channel, final_amount, nonce)), signature)
+    return _recover(_signable(close_typed_data(domain, channel, final_amount, deadline)), signature)
 
 
 def verify_voucher(
@@ -293,7 +294,7 @@ def verify_voucher(
 
 
 def verify_close(
-    domain: VaultDomain, channel: Channel, final_amount: int, nonce: int, signature: bytes | str
+    domain: VaultDomain, channel: Channel, final_amount: int, deadline: int, signature: bytes | str
 ) -> bool:
     """True iff ``signature`` is a valid ECDSA Close by the channel's provider."""
-    return recover_close_signer(domain, channel, final_amount, nonce, signature) == channel.provider
+    return recover_close_signer(domain, channel, final_amount, deadline, signature) == channel.provider

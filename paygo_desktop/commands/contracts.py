@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the command's real work imports the store and web3 only whe
 # Payers need time to see a withdrawal request before it completes; seconds are fine only on local chains.
 PUBLIC_MIN_DELAY, LOCAL_MIN_DELAY = 3600, 5
 SHORTEST_PUBLIC_DELAY = 600
+LONGEST_DELAY = 30 * 24 * 3600  # PayGoVault.MAX_WITHDRAW_DELAY: the constructor refuses a longer minimum
 
 
 def add_parser(subparsers: Any) -> None:
@@ -85,6 +86,11 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
         raise UserFacingError(
             "On a public network the minimum withdrawal delay must be at least "
             f"{SHORTEST_PUBLIC_DELAY} seconds."
+        )
+    if delay > LONGEST_DELAY:
+        raise UserFacingError(
+            f"The minimum withdrawal delay can be at most 30 days ({LONGEST_DELAY} seconds): the vault "
+            "refuses channels whose delay is longer."
         )
     if args.with_test_usdc and not network.is_local:
         raise UserFacingError("The test USDC is for local chains only.")

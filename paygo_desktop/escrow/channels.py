@@ -79,6 +79,11 @@ class EscrowChannel:
         return self._amount(min(self.state.pending_withdraw, self.state.available))
 
     @property
+    def closed(self) -> bool:
+        """Closed cooperatively: settled and final, nothing more can be deposited or withdrawn."""
+        return self.state.closed
+
+    @property
     def can_act(self) -> bool:
         return self.params is not None
 

@@ -129,20 +129,21 @@ def finalize_withdrawal(vault: VaultClient, channel: Channel, amount: Amount) ->
 
 
 def close(
-    vault: VaultClient, channel: Channel, auth: CloseAuth, asset: Asset, provider_name: str = ""
+    vault: VaultClient, channel: Channel, auth: CloseAuth, voucher: bytes, description: str
 ) -> TxRequest:
-    """Settle the channel now with the provider's signed Close: it is paid, the rest comes back at once."""
+    """Settle and close the channel now: the provider's signed Close (``auth``) and the payer's own
+    ``voucher`` for the same final amount (``escrow.close`` checks both before it gets here)."""
     if auth.channel_id.lower() != "0x" + channel.id.hex():
         raise RequestError("That signed close belongs to another channel.")
     data = vault.contract.encode_abi(
         "closeCooperative",
-        args=[channel.as_tuple(), auth.final_amount, auth.nonce, bytes.fromhex(auth.signature[2:])],
-    )
-    final = Amount(asset, auth.final_amount).format()
-    description = (
-        f"Close the escrow channel with {provider_name}: it is paid {final}, the rest comes back to you"
-        if provider_name
-        else f"Close the escrow channel (the provider's total: {final})"
+        args=[
+            channel.as_tuple(),
+            auth.final_amount,
+            auth.deadline,
+            bytes(voucher),
+            bytes.fromhex(auth.signature[2:]),
+        ],
     )
     return TxRequest(
         to=vault.address, data=bytes.fromhex(data[2:]), kind="escrow-close", description=description

@@ -15,6 +15,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from paygo_desktop.chain.app_channels import current_app_channel
 from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.transactions import (
     InsufficientFunds,
@@ -24,14 +25,14 @@ from paygo_desktop.chain.transactions import (
     TxRequest,
 )
 from paygo_desktop.chain.vault import VaultClient
-from paygo_desktop.chain.vouchers import Channel, app_channel
+from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.balances import read_balances, token_allowance, token_balance
 from paygo_desktop.escrow.channels import ChannelReader, EscrowChannel
+from paygo_desktop.escrow.close import CloseRefused, plan_close
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
-from paygo_desktop.protocol.models import CloseAuth
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.vault_events import VaultEventIndex
@@ -85,7 +86,6 @@ class EscrowService:
             self.reader = ChannelReader(
                 self.vault, index, network.chain_id, tokens=self.tokens, native=network.native
             )
-        self._close_auths: dict[str, CloseAuth] = {}
 
     @classmethod
     def open(cls, ctx: Any, account: str, **kw: Any) -> EscrowService:
@@ -157,16 +157,6 @@ class EscrowService:
                 return ch
         return None
 
-    # -- close authorisations from providers -------------------------------------------------------------
-    def offer_close(self, auth: CloseAuth) -> None:
-        """Keep a provider's signed Close (from a session's stop) so the channel can be closed at once."""
-        self._close_auths[auth.channel_id.lower()] = auth
-
-    def close_auth(self, channel: EscrowChannel) -> CloseAuth | None:
-        """The signed Close for this channel, if one is known and still matches the on-chain nonce."""
-        auth = self._close_auths.get(channel.channel_id.lower())
-        return auth if auth is not None and auth.nonce == channel.state.close_nonce else None
-
     # -- planning ----------------------------------------------------------------------------------------
     def _vault(self) -> VaultClient:
         if self.vault is None:
@@ -180,12 +170,13 @@ class EscrowService:
             raise InsufficientFunds(f"The account holds {held.format()}; {what} needs {amount.format()}.")
 
     async def new_channel(self, provider: str, asset: Asset) -> Channel:
-        """The channel this app opens with ``provider`` in ``asset``: the payer signs its own vouchers,
-        salt zero, and the vault's shortest withdrawal delay. The same inputs always give the same channel,
-        so every part of the app (and the session engine) finds it again."""
+        """The channel this app uses with ``provider`` in ``asset`` now: the payer signs its own vouchers,
+        the vault's shortest withdrawal delay, and the first salt whose channel is not closed. The same
+        inputs always give the same channel, so every part of the app (and the session engine) finds it."""
         vault = self._vault()
         delay = await vault.min_withdraw_delay()
-        return app_channel(self.account, requests.parse_recipient(provider), asset.address, delay)
+        provider = requests.parse_recipient(provider)
+        return await current_app_channel(vault, self.account, provider, asset.address, delay)
 
     async def plan_deposit(
         self, channel: Channel, amount: Amount, provider_name: str = ""
@@ -223,15 +214,50 @@ class EscrowService:
             raise requests.RequestError(f"The withdrawal can be finalized in {describe_wait(due_in)}.")
         return [requests.finalize_withdrawal(self._vault(), params, channel.payout_if_finalized)]
 
-    def plan_close(self, channel: EscrowChannel) -> list[TxRequest]:
+    async def plan_close(
+        self, channel: EscrowChannel, signer: Any, *, signed_max: int, provider_urls: Sequence[str]
+    ) -> list[TxRequest]:
+        """Close ``channel`` with its provider now (``escrow.close``): the provider is found among
+        ``provider_urls`` (the one whose payTo is the channel's provider, on this vault); ``signer`` is the
+        unlocked account; ``signed_max`` the most this app signed on the channel."""
         params = self._params(channel)
-        auth = self.close_auth(channel)
-        if auth is None:
-            raise requests.RequestError(
-                "Closing at once needs the provider's signed close, which it gives when a session with it "
-                "stops. Without one, request a withdrawal: it is paid after the channel's delay."
+        if channel.closed:
+            raise CloseRefused("This channel is closed already.")
+        vault = self._vault()
+        client, name = await self._provider_of(channel, provider_urls)
+        try:
+            plan = await plan_close(
+                vault, client, signer, params, channel.asset, signed_max=signed_max, provider_name=name
             )
-        return [requests.close(self._vault(), params, auth, channel.asset)]
+        finally:
+            await client.aclose()
+        return [plan.request]
+
+    async def _provider_of(self, channel: EscrowChannel, urls: Sequence[str]) -> tuple[Any, str]:
+        """A client for the channel's provider (its payTo and this vault), and its name."""
+        from paygo_desktop.protocol.client import ProviderClient, ProviderError
+
+        assert self.vault is not None
+        for url in dict.fromkeys(urls):  # in order, once each
+            try:
+                client = ProviderClient(url, timeout=10)
+            except ProviderError:
+                continue
+            try:
+                info = await client.provider_info()
+            except ProviderError:
+                await client.aclose()
+                continue
+            here = any(
+                n.chain_id == self.network.chain_id and n.vault == self.vault.address for n in info.networks
+            )
+            if info.pay_to == channel.provider and here:
+                return client, info.name
+            await client.aclose()
+        raise CloseRefused(
+            "None of the providers this app knows answers for this channel's provider, so it cannot sign the "
+            "close. Request a withdrawal instead: it is paid after the channel's delay."
+        )
 
     async def plan_send(self, amount: Amount, to_text: str) -> list[TxRequest]:
         to = requests.parse_recipient(to_text)

@@ -408,6 +408,17 @@ class ProviderClient:
         path = routes.CHANNEL.format(channel_id=quote(cid, safe=""))
         return self._model(m.ChannelInfo, await self._request("GET", path, auth_key=key))
 
+    async def request_close(self, key: Any, channel: Channel) -> m.CloseAuth:
+        """Ask for the provider's signed Close of ``channel``, as its payer or signer (``key`` signs the
+        request). Nothing here is trusted: the caller checks the Close before it signs its own voucher."""
+        cid = "0x" + channel.id.hex()
+        path = routes.CHANNEL_CLOSE.format(channel_id=cid)
+        body = m.CloseRequest(channel=m.ChannelParams.from_channel(channel)).model_dump(
+            mode="json", by_alias=True
+        )
+        data = await self._request("POST", path, json_body=body, auth_key=key)
+        return self._model(m.CloseAuth, data)
+
     async def my_sessions(self, key: Any) -> m.SessionList:
         data = await self._request("GET", routes.MY_SESSIONS, auth_key=key)
         return self._model(m.SessionList, data)

@@ -174,7 +174,7 @@ class ChannelStateOut(WireModel):
     claimed: Uint128
     withdrawn: Uint128
     pending_withdraw: Uint128
-    close_nonce: Annotated[int, Field(ge=0, le=UINT64_MAX)]
+    closed: bool = Field(default=False, description="closed cooperatively: final, never funded again")
     coverage: Uint128 = Field(
         description="deposited - withdrawn - pendingWithdraw: the most a voucher may total"
     )
@@ -378,12 +378,20 @@ class Receipt(WireModel):
     signature: Signature
 
 
+class CloseRequest(RequestModel):
+    """Body of POST /channels/{channelId}/close: the channel's terms (the provider may never have seen the
+    channel, e.g. funded and never used), which must hash to the channel id of the path."""
+
+    channel: ChannelParams
+
+
 class CloseAuth(WireModel):
-    """EIP-712 Close signed by the provider: submit with PayGoVault.closeCooperative."""
+    """The provider's EIP-712 Close(channelId, finalAmount, deadline): with the signer's own
+    Voucher(channelId, finalAmount), submit it with PayGoVault.closeCooperative before ``deadline``."""
 
     channel_id: Bytes32
     final_amount: Uint128
-    nonce: Annotated[int, Field(ge=0, le=UINT64_MAX)]
+    deadline: Annotated[int, Field(ge=0, le=UINT64_MAX, strict=True)]
     signature: Signature
 
 
@@ -398,7 +406,6 @@ class StopRequest(RequestModel):
 
 class StopResponse(WireModel):
     receipt: Receipt
-    close: CloseAuth
 
 
 class SessionInfo(WireModel):

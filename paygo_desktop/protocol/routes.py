@@ -20,6 +20,7 @@ STREAM_CONTENT = f"{PREFIX}/streams/{{session_id}}/content"
 MY_SESSIONS = f"{PREFIX}/streams/my-sessions"
 
 CHANNEL = f"{PREFIX}/channels/{{channel_id}}"
+CHANNEL_CLOSE = f"{PREFIX}/channels/{{channel_id}}/close"  # the payer asks for the provider's signed Close
 
 VENDOR_EARNINGS = f"{PREFIX}/vendor/earnings"
 VENDOR_SESSIONS = f"{PREFIX}/vendor/sessions"

@@ -530,6 +530,17 @@ def create_app(
     async def channel(channel_id: ChannelIdPath, wallet: SignedBy) -> m.ChannelInfo:
         return await core.channel_info(channel_id.lower(), wallet)
 
+    @app.post(
+        routes.CHANNEL_CLOSE,
+        response_model=m.CloseAuth,
+        responses={401: {"model": m.ErrorBody}, 403: {"model": m.ErrorBody}, 409: {"model": m.ErrorBody}},
+    )
+    async def close_channel(
+        channel_id: ChannelIdPath, req: m.CloseRequest, requester: WalletAuth
+    ) -> m.CloseAuth:
+        """The provider's signed Close for the channel, for its payer or signer only (see core.close)."""
+        return await core.close(channel_id.lower(), req.channel.to_channel(), requester)
+
     # ------------------------------------------------------------------ vendor
 
     @app.get(routes.VENDOR_SESSIONS, response_model=m.SessionList)

@@ -17,6 +17,7 @@ Example (TOML)::
     header_timeout = 10                        # seconds a client has to send a request's line and headers
     body_timeout = 30                          # ... and then its body
     max_connections_per_ip = 100               # open connections from one client address (0: no limit)
+    close_validity_seconds = 900               # a signed Close is valid this long; no session meanwhile
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
 
     [[assets]]
@@ -157,6 +158,9 @@ class ProviderConfig(BaseModel):
     body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
     max_connections_per_ip: Annotated[int, Field(ge=0, le=100_000)] = 100
     keep_alive_timeout: Annotated[int, Field(ge=1, le=600)] = 5
+    # A Close this provider signs (POST /channels/{id}/close) is valid on chain this long; until then the
+    # channel takes no new session, so the Close never undercuts a voucher accepted after it (core.close).
+    close_validity_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024

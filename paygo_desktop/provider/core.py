@@ -1,5 +1,8 @@
 """Session logic of the reference provider: quotes, voucher checks, expiry, receipts and Close signatures.
 
+A Close is signed only on the payer's request (``close``), never with a stop: it carries a deadline, and
+the channel takes no session until that deadline has passed.
+
 Rules (server clock, injectable):
 
 * A voucher is accepted only if it is a valid EIP-712 Voucher by the channel's signer (ECDSA, or for a
@@ -41,6 +44,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -58,6 +62,9 @@ from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
+# A channel with a signed Close takes no session until this long after the Close's deadline: the chain's
+# block time may lag this provider's clock, and the Close must be dead on chain before a new voucher counts.
+CLOSE_CLOCK_MARGIN = 120
 
 
 class ApiError(Exception):
@@ -81,7 +88,7 @@ def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
         claimed=st.claimed,
         withdrawn=st.withdrawn,
         pending_withdraw=st.pending_withdraw,
-        close_nonce=st.close_nonce,
+        closed=st.closed,
         coverage=coverage(st),
     )
 
@@ -376,7 +383,14 @@ class ProviderCore:
                     if live is not None and not self._expire_if_late(live, ch, now):
                         raise ApiError(409, "channel_busy", "this channel already has a live session")
                 known = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
+                closing = ch.close_deadline if ch is not None else None
+            if closing is not None and now <= closing + CLOSE_CLOCK_MARGIN:
+                raise ApiError(
+                    409, "channel_closing", f"a Close was signed for this channel: {_until(closing)}"
+                )
             st = await self.channel_state(cid)
+            if st.closed:
+                raise ApiError(409, "channel_closed", "this channel is closed: open the next one")
             if st.deposited == 0:
                 raise ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(cid, st))
             # the cursor this provider holds (after a settled stop it can be below what was claimed: the
@@ -547,13 +561,13 @@ class ProviderCore:
     async def stop(
         self, session_id: str, final: m.VoucherRequest | None = None, proof: Proof | None = None
     ) -> m.StopResponse:
-        """End a session: its signed receipt and a Close for the channel's cursor.
+        """End a session: its signed receipt (a Close is asked for separately: ``close``).
 
         ``proof`` shows the caller acts for the payer (``_authorize_stop``; 401 without). ``final``, the
         payer's voucher for exactly its metered cost, settles a live session at that total (see
         ``_settle``); without it the session is billed at the highest voucher held.
         """
-        rt = self.rt
+        self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
         sig_ok = final is None or await self.voucher_signed(
             meta.channel, final.cumulative_amount, final.signature
@@ -589,17 +603,7 @@ class ProviderCore:
                     )
                     row.receipt_json = receipt.model_dump_json(by_alias=True)
                 receipt = m.Receipt.model_validate_json(row.receipt_json)
-                channel = channel_of(ch)
-                final_amount = int(ch.last_cumulative)
-        st = await self.channel_state(channel.id)
-        sig = sign_close(self.account, rt.domain, channel, final_amount, st.close_nonce)
-        close = m.CloseAuth(
-            channel_id="0x" + channel.id.hex(),
-            final_amount=final_amount,
-            nonce=st.close_nonce,
-            signature="0x" + sig.hex(),
-        )
-        return m.StopResponse(receipt=receipt, close=close)
+        return m.StopResponse(receipt=receipt)
 
     def _settle(
         self, row: SessionRow, ch: ChannelRow, final: m.VoucherRequest, sig_ok: bool, now: float
@@ -640,6 +644,49 @@ class ProviderCore:
         ch.last_cumulative = str(final.cumulative_amount)
         ch.last_signature = final.signature
         ch.last_seq = final.seq
+
+    async def close(self, channel_hex: str, channel: Channel, requester: str) -> m.CloseAuth:
+        """Sign a Close for the channel at the cursor this provider holds (else at what is claimed on chain),
+        valid for ``close_validity_seconds``, for its payer or signer (``requester``, authenticated).
+
+        A Close says "this provider holds nothing above finalAmount". It stays true only while no session
+        runs on the channel, so none may be live now, and none starts until the deadline has passed
+        (``start``: 409 channel_closing). The vault needs the signer's own voucher for finalAmount too, so
+        the payer never pays more than it signed; the deadline (no nonce) lets an unused Close die.
+        """
+        rt = self.rt
+        cid = channel.id
+        if "0x" + cid.hex() != channel_hex:
+            raise ApiError(422, "channel_mismatch", "the channel's terms do not hash to the channel id")
+        if channel.provider != self.account.address:
+            raise ApiError(400, "wrong_provider", "the channel's provider is not this provider's payTo")
+        if requester not in (channel.payer, channel.effective_signer):
+            raise ApiError(403, "forbidden", "only the channel's payer or signer may ask for its Close")
+        async with self.channel_lock(channel_hex):
+            now = self.clock()
+            with self.store.tx() as db:
+                ch = db.get(ChannelRow, channel_hex)
+                if ch is not None and ch.live_session_id is not None:
+                    live = db.get(SessionRow, ch.live_session_id)
+                    if live is not None and not self._expire_if_late(live, ch, now):
+                        raise ApiError(409, "channel_busy", "the channel has a live session: stop it first")
+                held = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
+            st = await self.channel_state(cid)
+            if st.closed:
+                raise ApiError(409, "channel_closed", "this channel is closed already")
+            final_amount = st.claimed if held is None else held
+            deadline = int(now) + self.config.close_validity_seconds
+            with self.store.tx() as db:  # recorded before the signature leaves this provider
+                ch = db.get(ChannelRow, channel_hex)
+                if ch is None:
+                    ch = _channel_row(channel)
+                    db.add(ch)
+                ch.close_deadline = max(deadline, ch.close_deadline or 0)
+        sig = sign_close(self.account, rt.domain, channel, final_amount, deadline)
+        log.info("signed a Close for %s at %s, valid until %s", channel_hex, final_amount, deadline)
+        return m.CloseAuth(
+            channel_id=channel_hex, final_amount=final_amount, deadline=deadline, signature="0x" + sig.hex()
+        )
 
     def session(self, session_id: str) -> m.SessionInfo:
         with self.store.tx() as db:
@@ -698,6 +745,26 @@ class ProviderCore:
             if payer is not None:
                 query = query.where(SessionRow.payer == payer)
             return m.SessionList(items=[session_info(r) for r in db.scalars(query)])
+
+
+def _until(deadline: int) -> str:
+    when = datetime.fromtimestamp(deadline + CLOSE_CLOCK_MARGIN, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"no new session on it until {when}"
+
+
+def _channel_row(channel: Channel) -> ChannelRow:
+    return ChannelRow(
+        id="0x" + channel.id.hex(),
+        payer=channel.payer,
+        signer=channel.signer,
+        provider=channel.provider,
+        token=channel.token,
+        withdraw_delay=channel.withdraw_delay,
+        salt="0x" + channel.salt.hex(),
+        last_cumulative="0",
+        claimed_cumulative="0",
+        last_seq=0,
+    )
 
 
 def receipt_from_json(text: str) -> m.Receipt:

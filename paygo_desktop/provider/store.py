@@ -55,6 +55,8 @@ class ChannelRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     claimed_cumulative: Mapped[str] = mapped_column(String(40), default="0")
     live_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the deadline of the last Close signed for the channel: no session starts before it has passed
+    close_deadline: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def channel_of(row: ChannelRow | Any) -> Channel:
@@ -148,7 +150,7 @@ class Store:
             cur.close()
 
         Base.metadata.create_all(self.engine)
-        with self.engine.begin() as conn:  # also on databases created before this index existed
+        with self.engine.begin() as conn:  # also on databases created before this index or column existed
             conn.exec_driver_sql(
                 "CREATE INDEX IF NOT EXISTS ix_provider_sessions_due "
                 "ON provider_sessions (status, served_until + grace_seconds)"
@@ -156,6 +158,9 @@ class Store:
             conn.exec_driver_sql(
                 "CREATE INDEX IF NOT EXISTS ix_provider_auth_nonces_address ON provider_auth_nonces (address)"
             )
+            columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(provider_channels)")}
+            if "close_deadline" not in columns:
+                conn.exec_driver_sql("ALTER TABLE provider_channels ADD COLUMN close_deadline INTEGER")
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.RLock()
 

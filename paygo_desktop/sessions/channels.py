@@ -1,9 +1,11 @@
 """The escrow channel a session pays from, and funding it through the transaction manager.
 
-One channel per (payer, provider, token): ``Channel(payer, provider, token, signer=0,
-withdraw_delay=<the vault's minimum>, salt=0)``. Deterministic parameters let the app find the channel
-again on chain from nothing but the account, the provider's ``payTo`` and the asset, after a reinstall
-too. Other parts of the app that open channels for sessions should use ``session_channel``.
+One channel in use per (payer, provider, token): ``Channel(payer, provider, token, signer=0,
+withdraw_delay=<the vault's minimum>, salt=n)`` with n the first index whose channel is not closed on chain
+(a cooperative close makes a channel final; the next session opens the next one). Deterministic
+parameters let the app find its channels again on chain from nothing but the account, the provider's
+``payTo`` and the asset, after a reinstall too. Other parts of the app that open channels for sessions
+should use ``session_channel``.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from paygo_desktop.chain.app_channels import current_app_channel
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import Channel, app_channel
+from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.sessions.plan import SessionError
 
 log = logging.getLogger(__name__)
 
 
-def session_channel(payer: str, provider: str, asset: Asset, withdraw_delay: int) -> Channel:
-    return app_channel(payer, provider, asset.address, withdraw_delay)
+async def session_channel(
+    vault: VaultClient, payer: str, provider: str, asset: Asset, withdraw_delay: int
+) -> Channel:
+    """The channel a new session with ``provider`` pays from: the first of the app's not closed on chain."""
+    return await current_app_channel(vault, payer, provider, asset.address, withdraw_delay)
 
 
 def coverage(state: ChannelState) -> int:

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from paygo_desktop.chain.app_channels import app_channel_with_id
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
-from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_close, verify_voucher
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_voucher
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests as tx_requests
+from paygo_desktop.escrow.close import plan_close
 from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
@@ -156,11 +158,16 @@ class SessionEngine:
             ) from None
 
     async def channel_for(self, provider: m.ProviderInfo, asset: Asset) -> Channel:
+        """The channel sessions with ``provider`` use now (the first of the app's not closed on chain)."""
         vault = self.vault()
+        delay = await self._min_withdraw_delay()
+        return await self._chain(lambda: session_channel(vault, self.account, provider.pay_to, asset, delay))
+
+    async def _min_withdraw_delay(self) -> int:
         if self._withdraw_delay is None:
-            self._withdraw_delay = await self._chain(vault.min_withdraw_delay)
+            self._withdraw_delay = await self._chain(self.vault().min_withdraw_delay)
         assert self._withdraw_delay is not None
-        return session_channel(self.account, provider.pay_to, asset, self._withdraw_delay)
+        return self._withdraw_delay
 
     def transaction_manager(self) -> TransactionManager:
         return TransactionManager(
@@ -786,37 +793,48 @@ class SessionEngine:
         return await handle.payer.refresh_claimed()
 
     async def close_request(self, local_id: str) -> TxRequest:
-        """After a stop: the transaction that closes the session's channel cooperatively with the
-        provider's signed Close (it pays the provider what it holds and refunds the rest at once), for the
-        shared transaction dialog. The Close is checked first: this channel, the current nonce, the
-        provider's signature, and never more than we signed."""
+        """After a stop: the transaction that closes the session's channel cooperatively, for the shared
+        transaction dialog. The provider's Close is asked for and checked, and the app signs its own
+        voucher for the same amount (``escrow.close``): never more than this app signed on the channel."""
         record = self.history.get(local_id)
-        if record is None or record.funding != "escrow" or record.remote_id is None:
+        if record is None or record.funding != "escrow" or record.channel_id is None:
             raise SessionError("Only a stopped escrow session's channel can be closed.")
         if record.is_open:
             raise SessionError("Stop the session before closing its channel.")
         if record.provider_address is None:
             raise SessionError("This session's provider address is unknown.")
         vault = self.vault()
-        provider = m.ProviderInfo.model_construct(pay_to=record.provider_address)
-        channel = await self.channel_for(provider, record.asset)
-        if "0x" + channel.id.hex() != record.channel_id:
-            raise SessionError("This session's channel is not the app's channel with that provider.")
+        delay = await self._min_withdraw_delay()
+        channel = app_channel_with_id(
+            self.account,
+            record.provider_address,
+            record.asset.address,
+            delay,
+            bytes.fromhex(record.channel_id[2:]),
+        )
+        if channel is None:
+            raise SessionError("This session's channel is not one of the app's channels with that provider.")
+        signer = self.wallet.local_account(self.account)
         client = self.rt.client(record.provider_url)
-        key = self.wallet.local_account(self.account)  # proves the stop is the payer's
-        stopped = await client.stop_session(record.remote_id, key=key)  # idempotent: a fresh Close
-        close = stopped.close
-        domain = await self._chain(vault.domain)
-        state = await self._chain(lambda: vault.channel_state(channel))
-        if (
-            close.channel_id != record.channel_id
-            or close.nonce != state.close_nonce
-            or not verify_close(domain, channel, close.final_amount, close.nonce, close.signature)
-        ):
-            raise SessionError("The provider's signed Close is not valid for this channel; nothing was sent.")
-        if close.final_amount > self.history.channel_signed(record.channel_id):
-            raise SessionError("The provider's Close asks for more than you ever signed; nothing was sent.")
-        return tx_requests.close(vault, channel, close, record.asset, record.provider_name)
+        try:
+            plan = await plan_close(
+                vault,
+                client,
+                signer,
+                channel,
+                record.asset,
+                signed_max=self.history.channel_signed(record.channel_id),
+                provider_name=record.provider_name,
+            )
+        except (SessionError, UserFacingError):
+            raise
+        except Exception as exc:
+            log.warning("preparing the close failed: %r", exc)
+            raise SessionError(
+                f"Cannot read the escrow vault on {self.network.name} ({type(exc).__name__}); "
+                "nothing was sent."
+            ) from None
+        return plan.request
 
     # ------------------------------------------------------------------ recovery and exit
 

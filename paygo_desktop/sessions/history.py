@@ -280,6 +280,16 @@ class SessionHistory:
             ).all()
             return max((int(v) for v in values), default=0)
 
+    def channel_provider_urls(self, channel_id: str) -> list[str]:
+        """The provider URLs this app's sessions on the channel used, the latest first."""
+        query = (
+            select(SessionRow.provider_url)
+            .where(SessionRow.channel_id == channel_id)
+            .order_by(SessionRow.started_at.desc())
+        )
+        with self._store.session() as s:
+            return list(dict.fromkeys(str(url) for url in s.scalars(query).all()))
+
     def provider_names(self) -> dict[str, str]:
         """Provider address (lower case) → the name its latest session gave it."""
         query = (

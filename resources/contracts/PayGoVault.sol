@@ -14,17 +14,19 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///         signer == 0 means the payer signs vouchers (EOA or ERC-1271 contract).
 ///
 /// Accounting per channel (all amounts in token base units):
-///   balance   = deposited - withdrawn   (escrow currently held for the channel)
+///   balance   = deposited - withdrawn   (escrow currently held for the channel; withdrawn is not stored)
 ///   claimed   = total paid to the provider (never decreases, always <= balance)
 ///   vault holds exactly balance - claimed for the channel.
 ///
-/// Cooperative close nonce: every channel has a `closeNonce` (starts at 0). A provider-signed
-/// Close(channelId, finalAmount, nonce) is only accepted when `nonce == closeNonce`. The nonce is
-/// incremented by every executed close AND by every top-up of an already funded channel, so a Close
-/// can never be replayed and a Close signed before a top-up cannot be used to take the top-up back.
-/// Providers sign Close messages with the current on-chain closeNonce (see channelState()).
-/// Note: since anyone may fund, a third party can invalidate a pending Close by topping up the channel
-/// (at its own expense, the top-up belongs to the payer); the parties simply sign a new Close.
+/// The guarantee: the provider never receives more from a channel, by any path, than the highest
+/// cumulative amount the channel's signer signed. claim/claimBatch pay up to a signed Voucher; a
+/// cooperative close needs both parties: the provider's Close(channelId, finalAmount, deadline) AND the
+/// signer's ordinary Voucher(channelId, finalAmount), so a close never pays beyond a signed voucher either.
+///
+/// A close makes the channel final (`closed`): it can never be funded again (nor closed again, nor a
+/// withdrawal requested), so a voucher signed before the close can never reach money deposited after it.
+/// The next channel between the same parties uses another salt. A Close carries a deadline instead of a
+/// nonce: nothing a third party does (a top-up) can void it, and an unused Close dies at its deadline.
 contract PayGoVault is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -37,25 +39,27 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
         bytes32 salt;
     }
 
-    /// Storage layout: 3 slots per channel.
+    /// Storage layout: 3 slots per channel. `withdrawn` is not stored: it is always deposited - balance.
     struct ChannelState {
         // slot 0 - the only slot touched by claim()
         uint128 balance; // deposited - withdrawn
         uint128 claimed;
-        // slot 1
+        // slot 1 - read by fund() (with the balance) and by closeCooperative() / requestWithdraw()
         uint128 deposited;
-        uint128 withdrawn;
+        bool closed;
         // slot 2
         uint128 pendingWithdraw;
         uint64 withdrawReadyAt;
-        uint64 closeNonce;
     }
 
     bytes32 public constant CHANNEL_TYPEHASH = keccak256(
         "Channel(address payer,address signer,address provider,address token,uint64 withdrawDelay,bytes32 salt)"
     );
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 channelId,uint128 cumulativeAmount)");
-    bytes32 public constant CLOSE_TYPEHASH = keccak256("Close(bytes32 channelId,uint128 finalAmount,uint64 nonce)");
+    bytes32 public constant CLOSE_TYPEHASH = keccak256("Close(bytes32 channelId,uint128 finalAmount,uint64 deadline)");
+
+    /// Longest withdrawDelay (seconds) a channel may use: a payer can always get its money back within it.
+    uint64 public constant MAX_WITHDRAW_DELAY = 30 days;
 
     /// Minimum withdrawDelay (seconds) a channel must use to be fundable.
     uint64 public immutable MIN_WITHDRAW_DELAY;
@@ -91,12 +95,12 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
         address indexed payer,
         address indexed provider,
         uint128 providerAmount,
-        uint128 refund,
-        uint64 nonce
+        uint128 refund
     );
 
     error InvalidChannel();
     error WithdrawDelayTooShort(uint64 withdrawDelay, uint64 minimum);
+    error WithdrawDelayTooLong(uint64 withdrawDelay, uint64 maximum);
     error ZeroAmount();
     error WrongValue();
     error FeeOnTransferNotSupported();
@@ -105,11 +109,13 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
     error NotPayer();
     error NoPendingWithdraw();
     error WithdrawNotReady(uint64 readyAt);
-    error BadCloseNonce(uint64 expected, uint64 got);
+    error ChannelClosed();
+    error CloseExpired(uint64 deadline);
     error LengthMismatch();
     error EthTransferFailed();
 
     constructor(uint64 minWithdrawDelay) EIP712("PayGo Vault", "1") {
+        if (minWithdrawDelay > MAX_WITHDRAW_DELAY) revert WithdrawDelayTooLong(minWithdrawDelay, MAX_WITHDRAW_DELAY);
         MIN_WITHDRAW_DELAY = minWithdrawDelay;
     }
 
@@ -117,20 +123,18 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
 
     /// Create or top up a channel. Anyone may fund. ETH: msg.value == amount. ERC-20: msg.value == 0
     /// and the vault must receive exactly `amount` (fee-on-transfer tokens are rejected).
+    /// A closed channel can never be funded again.
     function fund(Channel calldata ch, uint128 amount) external payable nonReentrant {
         if (ch.payer == address(0) || ch.provider == address(0)) revert InvalidChannel();
-        if (ch.withdrawDelay < MIN_WITHDRAW_DELAY) revert WithdrawDelayTooShort(ch.withdrawDelay, MIN_WITHDRAW_DELAY);
+        uint64 delay = ch.withdrawDelay;
+        if (delay < MIN_WITHDRAW_DELAY) revert WithdrawDelayTooShort(delay, MIN_WITHDRAW_DELAY);
+        if (delay > MAX_WITHDRAW_DELAY) revert WithdrawDelayTooLong(delay, MAX_WITHDRAW_DELAY);
         if (amount == 0) revert ZeroAmount();
         bytes32 id = _channelId(ch);
         ChannelState storage s = _channels[id];
 
+        if (s.closed) revert ChannelClosed();
         uint128 deposited = s.deposited;
-        if (deposited != 0) {
-            // top-up: invalidates every Close signed so far
-            unchecked {
-                s.closeNonce += 1;
-            }
-        }
         uint256 newDeposited = uint256(deposited) + amount;
         uint256 newBalance = uint256(s.balance) + amount;
         if (newDeposited > type(uint128).max) revert AmountOverflow();
@@ -222,11 +226,12 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ withdrawals
 
     /// Payer announces a withdrawal of `amount`; it can be finalized after withdrawDelay seconds.
-    /// A new request replaces the pending one; amount 0 cancels.
+    /// A new request replaces the pending one; amount 0 cancels. Not on a closed channel (it holds nothing).
     function requestWithdraw(Channel calldata ch, uint128 amount) external nonReentrant {
         if (msg.sender != ch.payer) revert NotPayer();
         bytes32 id = _channelId(ch);
         ChannelState storage s = _channels[id];
+        if (s.closed) revert ChannelClosed();
         uint64 readyAt = amount == 0 ? 0 : uint64(block.timestamp) + ch.withdrawDelay;
         s.pendingWithdraw = amount;
         s.withdrawReadyAt = readyAt;
@@ -246,45 +251,48 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
         s.pendingWithdraw = 0;
         s.withdrawReadyAt = 0;
         s.balance -= amount;
-        s.withdrawn += amount;
         emit Withdrawn(id, ch.payer, ch.provider, amount);
         if (amount != 0) _pay(ch.token, ch.payer, amount);
     }
 
     // ------------------------------------------------------------------ cooperative close
 
-    /// Settle with a provider-signed Close: provider gets min(finalAmount, balance) - claimed (if positive),
-    /// the payer immediately gets everything else. Anyone may submit. Requires nonce == closeNonce.
+    /// Settle and close the channel with both parties' consent: the provider's Close(channelId,
+    /// finalAmount, deadline) and the channel signer's Voucher(channelId, finalAmount). The provider gets
+    /// min(finalAmount, balance) - claimed (if positive), the payer everything else at once, and the
+    /// channel is closed for good. Anyone may submit, until `deadline` (inclusive).
     function closeCooperative(
         Channel calldata ch,
         uint128 finalAmount,
-        uint64 nonce,
+        uint64 deadline,
+        bytes calldata signerSignature,
         bytes calldata providerSignature
     ) external nonReentrant {
+        if (block.timestamp > deadline) revert CloseExpired(deadline);
         bytes32 id = _channelId(ch);
         ChannelState storage s = _channels[id];
-        _checkClose(s, id, ch.provider, finalAmount, nonce, providerSignature);
+        if (s.closed) revert ChannelClosed();
+        _checkClose(ch, id, finalAmount, deadline, signerSignature, providerSignature);
         (uint128 toProvider, uint128 refund) = _settleClose(s, finalAmount);
-        emit Closed(id, ch.payer, ch.provider, toProvider, refund, nonce);
+        emit Closed(id, ch.payer, ch.provider, toProvider, refund);
         if (toProvider != 0) _pay(ch.token, ch.provider, toProvider);
         if (refund != 0) _pay(ch.token, ch.payer, refund);
     }
 
     function _checkClose(
-        ChannelState storage s,
+        Channel calldata ch,
         bytes32 id,
-        address provider,
         uint128 finalAmount,
-        uint64 nonce,
+        uint64 deadline,
+        bytes calldata signerSignature,
         bytes calldata providerSignature
-    ) private {
-        uint64 expected = s.closeNonce;
-        if (nonce != expected) revert BadCloseNonce(expected, nonce);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(CLOSE_TYPEHASH, id, finalAmount, nonce)));
-        if (!_isValidSignature(provider, digest, providerSignature)) revert InvalidSignature();
-        unchecked {
-            s.closeNonce = expected + 1;
+    ) private view {
+        if (!_isValidSignature(ch.provider, _closeHash(id, finalAmount, deadline), providerSignature)) {
+            revert InvalidSignature();
         }
+        address signer = ch.signer;
+        if (signer == address(0)) signer = ch.payer;
+        if (!_isValidSignature(signer, _voucherHash(id, finalAmount), signerSignature)) revert InvalidSignature();
     }
 
     function _settleClose(ChannelState storage s, uint128 finalAmount)
@@ -297,13 +305,15 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
         if (target > claimed) {
             toProvider = target - claimed;
             claimed = target;
-            s.claimed = target;
         }
         refund = balance - claimed;
-        s.balance = claimed;
-        s.withdrawn += refund;
-        s.pendingWithdraw = 0;
-        s.withdrawReadyAt = 0;
+        s.balance = claimed; // withdrawn (deposited - balance) grows by the refund
+        s.claimed = claimed;
+        s.closed = true;
+        if (s.withdrawReadyAt != 0) {
+            s.pendingWithdraw = 0;
+            s.withdrawReadyAt = 0;
+        }
     }
 
     // ------------------------------------------------------------------ views
@@ -317,11 +327,12 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
             uint128 withdrawn,
             uint128 pendingWithdraw,
             uint64 withdrawReadyAt,
-            uint64 closeNonce
+            bool closed
         )
     {
         ChannelState storage s = _channels[id];
-        return (s.deposited, s.claimed, s.withdrawn, s.pendingWithdraw, s.withdrawReadyAt, s.closeNonce);
+        deposited = s.deposited;
+        return (deposited, s.claimed, deposited - s.balance, s.pendingWithdraw, s.withdrawReadyAt, s.closed);
     }
 
     /// Funds still held for the channel and not yet claimed (deposited - withdrawn - claimed).
@@ -342,8 +353,8 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
         return _voucherHash(id, cumulativeAmount);
     }
 
-    function closeDigest(bytes32 id, uint128 finalAmount, uint64 nonce) external view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(CLOSE_TYPEHASH, id, finalAmount, nonce)));
+    function closeDigest(bytes32 id, uint128 finalAmount, uint64 deadline) external view returns (bytes32) {
+        return _closeHash(id, finalAmount, deadline);
     }
 
     // ------------------------------------------------------------------ internals
@@ -379,6 +390,20 @@ contract PayGoVault is EIP712, ReentrancyGuardTransient {
             mstore(add(ptr, 0x20), id)
             mstore(add(ptr, 0x40), cumulativeAmount)
             structHash := keccak256(ptr, 0x60)
+        }
+        digest = _hashTypedDataV4(structHash);
+    }
+
+    function _closeHash(bytes32 id, uint128 finalAmount, uint64 deadline) private view returns (bytes32 digest) {
+        bytes32 typehash = CLOSE_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typehash)
+            mstore(add(ptr, 0x20), id)
+            mstore(add(ptr, 0x40), finalAmount)
+            mstore(add(ptr, 0x60), deadline)
+            structHash := keccak256(ptr, 0x80)
         }
         digest = _hashTypedDataV4(structHash);
     }

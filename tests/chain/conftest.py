@@ -1,6 +1,10 @@
 """Real anvil for chain tests: one node per session (127.0.0.1, free port), evm_snapshot/evm_revert per test.
 
 The anvil binary comes from ``npm ci`` (node_modules/.bin/anvil). Missing binary: skip locally, fail under CI.
+
+``PAYGO_VAULT_ARTIFACT=path/to/PayGoVault.json`` deploys that build of the vault instead of the committed
+one (same ABI, other bytecode): ``scripts/mutation_check.py`` runs the contract tests against planted bugs
+this way.
 """
 
 from __future__ import annotations
@@ -28,7 +32,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 MIN_DELAY = 10  # seconds, PayGoVault MIN_WITHDRAW_DELAY on the test chain
 CHAIN_ID = 31337
+VAULT_ARTIFACT_ENV = "PAYGO_VAULT_ARTIFACT"
 T = TypeVar("T")
+
+
+async def deploy_test_vault(w3: Any, deployer: str, min_delay: int) -> str:
+    """The vault under test: the committed artifact, or the build named by ``PAYGO_VAULT_ARTIFACT``."""
+    import json
+
+    from paygo_desktop.chain.deploy import deploy_vault
+    from paygo_desktop.chain.tx import send
+
+    override = os.environ.get(VAULT_ARTIFACT_ENV)
+    if not override:
+        return (await deploy_vault(w3, deployer, min_delay)).address
+    art = json.loads(Path(override).read_text(encoding="utf-8"))
+    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    result = await send(w3, factory.constructor(min_delay), deployer)
+    return str(result.receipt["contractAddress"])
 
 
 def _find_anvil() -> str | None:
@@ -125,6 +146,10 @@ class Env:
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         return rpc(self.url, method, params)
 
+    def chain_time(self) -> int:
+        """The latest block's timestamp."""
+        return int(self.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
     def advance(self, seconds: int) -> None:
         self.rpc("evm_increaseTime", [seconds])
         self.rpc("evm_mine")
@@ -168,7 +193,7 @@ class Env:
 def _deployed(anvil_url: str, runner: asyncio.Runner) -> Env:
     from web3 import AsyncHTTPProvider, AsyncWeb3
 
-    from paygo_desktop.chain.deploy import deploy_contract, deploy_local
+    from paygo_desktop.chain.deploy import deploy_test_usdc
     from paygo_desktop.chain.vault import VaultClient
 
     w3 = AsyncWeb3(AsyncHTTPProvider(anvil_url))
@@ -177,21 +202,22 @@ def _deployed(anvil_url: str, runner: asyncio.Runner) -> Env:
     accounts = {label: make_account(label) for label in labels}
     for acct in accounts.values():
         rpc(anvil_url, "anvil_setBalance", [acct.address, hex(10**24)])
-    dep = runner.run(deploy_local(w3, deployer, MIN_DELAY))
+    vault = runner.run(deploy_test_vault(w3, deployer, MIN_DELAY))
+    usdc = runner.run(deploy_test_usdc(w3, deployer)).address
     env = Env(
         url=anvil_url,
         runner=runner,
         w3=w3,
-        vault=VaultClient(w3, dep.vault),
-        usdc=dep.usdc,
+        vault=VaultClient(w3, vault),
+        usdc=usdc,
         deployer=deployer,
         **accounts,
     )
     for acct in accounts.values():
         env.mint_usdc(acct.address, 10**15)
-        runner.run(env.vault.approve_token(acct, dep.usdc, 2**256 - 1))
+        runner.run(env.vault.approve_token(acct, usdc, 2**256 - 1))
     # a second vault, for cross-vault replay tests
-    env.contracts["vault2"] = runner.run(deploy_contract(w3, deployer, "PayGoVault", MIN_DELAY)).address
+    env.contracts["vault2"] = runner.run(deploy_test_vault(w3, deployer, MIN_DELAY))
     return env
 
 

@@ -30,7 +30,7 @@ def test_agrees_with_vault_client_through_a_channel_life(env: Env) -> None:
     ch = env.channel(token=env.usdc, salt=keccak(text="raw-read"))
 
     raw, web3 = both(env, reader, ch.id)  # never funded: all zero
-    assert raw == web3 == ChannelState(0, 0, 0, 0, 0, 0)
+    assert raw == web3 == ChannelState(0, 0, 0, 0, 0, False)
 
     env.run(v.fund(env.payer, ch, 1_000_000))
     env.run(v.claim(env.provider, ch, 300_000, sign_voucher(env.payer, env.domain(), ch, 300_000)))
@@ -42,14 +42,18 @@ def test_agrees_with_vault_client_through_a_channel_life(env: Env) -> None:
 
     env.advance(env.min_delay + 1)
     env.run(v.finalize_withdraw(env.payer, ch))
-    nonce = env.run(v.channel_state(ch)).close_nonce
-    close = sign_close(env.provider, env.domain(), ch, 400_000, nonce)
-    env.run(v.close_cooperative(env.payer, ch, 400_000, nonce, close))
+    big = env.channel(token=env.usdc, salt=keccak(text="raw-read-big"))
     env.mint_usdc(env.payer.address, 2**64)
-    env.run(v.fund(env.payer, ch, 2**64))  # re-opened: a close nonce above zero, a deposit above 64 bits
+    env.run(v.fund(env.payer, big, 2**64))  # a deposit above 64 bits
+    raw, web3 = both(env, reader, big.id)
+    assert raw == web3 and raw.deposited == 2**64
+    deadline = env.chain_time() + 600
+    close = sign_close(env.provider, env.domain(), ch, 400_000, deadline)
+    voucher = sign_voucher(env.payer, env.domain(), ch, 400_000)
+    env.run(v.close_cooperative(env.payer, ch, 400_000, deadline, voucher, close))
     raw, web3 = both(env, reader, ch.id)
     assert raw == web3
-    assert raw.withdrawn > 0 and raw.close_nonce > nonce and raw.deposited > 2**64
+    assert raw.withdrawn > 0 and raw.closed is True
 
 
 def test_every_call_reads_the_chain_afresh(env: Env) -> None:
@@ -71,11 +75,15 @@ def test_calldata_and_decoding() -> None:
     assert channel_state_calldata(cid) == "0x" + keccak(text="channelState(bytes32)")[:4].hex() + cid.hex()
     with pytest.raises(ValueError):
         channel_state_calldata(b"\x01" * 31)
-    words = [1, 2, 3, 4, 5, 6]
-    assert decode_channel_state("0x" + "".join(f"{w:064x}" for w in words)) == ChannelState(*words)
+    words = [1, 2, 3, 4, 5, 1]
+    assert decode_channel_state("0x" + "".join(f"{w:064x}" for w in words)) == ChannelState(
+        1, 2, 3, 4, 5, True
+    )
     too_big = [2**128, 0, 0, 0, 0, 0]  # not a uint128: not what PayGoVault returns
-    with pytest.raises(ChannelStateReadError):
-        decode_channel_state("0x" + "".join(f"{w:064x}" for w in too_big))
+    not_bool = [0, 0, 0, 0, 0, 2]  # `closed` is a bool
+    for bad_words in (too_big, not_bool):
+        with pytest.raises(ChannelStateReadError):
+            decode_channel_state("0x" + "".join(f"{w:064x}" for w in bad_words))
     for bad in (None, "", "0x", "0x00", 5):
         with pytest.raises(ChannelStateReadError):
             decode_channel_state(bad)

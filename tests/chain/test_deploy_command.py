@@ -74,3 +74,7 @@ def test_deploy_errors_are_one_clear_line(env, tmp_path, capsys):
     # Base's chain id is 8453; anvil answers 31337: nothing is sent
     assert main([*base, "--network", "base", "--password-file", str(tmp_path / "pw")]) == 2
     assert "not 8453" in capsys.readouterr().err
+    # the vault bounds every channel's delay to 30 days: a longer minimum is refused before anything is sent
+    too_long = ["--min-withdraw-delay", str(30 * 24 * 3600 + 1)]
+    assert main([*base, "--network", "sandbox", "--password-file", str(tmp_path / "pw"), *too_long]) == 2
+    assert "at most 30 days" in capsys.readouterr().err

@@ -1,4 +1,6 @@
-"""PayGoVault behaviour against a real anvil: funding, claims, withdrawals, cooperative close."""
+"""PayGoVault behaviour against a real anvil: funding, claims, withdrawals, cooperative close.
+
+What a hostile party tries is in test_vault_security.py."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def test_views_match_python(env: Env) -> None:
     assert env.run(env.vault.voucher_digest(ch.id, 12345)) == voucher_digest(domain(env), ch, 12345)
     assert env.run(env.vault.close_digest(ch.id, 777, 3)) == close_digest(domain(env), ch, 777, 3)
     assert env.run(env.vault.min_withdraw_delay()) == env.min_delay
+    assert env.run(env.vault.max_withdraw_delay()) == 30 * 24 * 3600
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["eth", "erc20"])
@@ -88,34 +91,53 @@ def test_fund_claim_withdraw_roundtrip(env: Env, native: bool) -> None:
     assert tx.of_type(Claimed) == []
 
 
-def test_close_cooperative_and_replay_after_topup(env: Env) -> None:
+def test_close_cooperative_settles_and_closes_the_channel_for_good(env: Env) -> None:
     v = env.vault
     ch = env.channel(token=env.usdc)
     env.run(v.fund(env.payer, ch, 1000))
     env.run(v.claim(env.provider, ch, 100, sign_voucher(env.payer, domain(env), ch, 100)))
-    nonce = env.run(v.channel_state(ch)).close_nonce
-    assert nonce == 0
-    close_sig = sign_close(env.provider, domain(env), ch, 250, nonce)
+    deadline = env.chain_time() + 600
+    provider_sig = sign_close(env.provider, domain(env), ch, 250, deadline)
+    signer_sig = sign_voucher(env.payer, domain(env), ch, 250)
     payer0, prov0 = env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address)
-    tx = env.run(v.close_cooperative(env.payer, ch, 250, nonce, close_sig))
+    tx = env.run(v.close_cooperative(env.stranger, ch, 250, deadline, signer_sig, provider_sig))  # anyone
     (closed,) = tx.of_type(Closed)
-    assert (closed.provider_amount, closed.refund, closed.nonce) == (150, 750, 0)
+    assert (closed.channel_id, closed.provider_amount, closed.refund) == (ch.id, 150, 750)
     assert env.usdc_balance(env.provider.address) - prov0 == 150
     assert env.usdc_balance(env.payer.address) - payer0 == 750
-    assert env.run(v.available(ch)) == 0
-    # replay of the same close is rejected
-    env.expect_revert(v.close_cooperative(env.payer, ch, 250, nonce, close_sig), "BadCloseNonce")
-    # re-open with a top-up; an old (unused) close signed before the top-up is rejected
     state = env.run(v.channel_state(ch))
-    old_sig = sign_close(env.provider, domain(env), ch, 300, state.close_nonce)
-    env.run(v.fund(env.payer, ch, 500))
-    env.expect_revert(v.close_cooperative(env.payer, ch, 300, state.close_nonce, old_sig), "BadCloseNonce")
-    new_nonce = env.run(v.channel_state(ch)).close_nonce
-    assert new_nonce == state.close_nonce + 1
-    # wrong signer (payer instead of provider) rejected
-    bad = sign_close(env.payer, domain(env), ch, 300, new_nonce)
-    env.expect_revert(v.close_cooperative(env.payer, ch, 300, new_nonce, bad), "InvalidSignature")
-    good = sign_close(env.provider, domain(env), ch, 300, new_nonce)
-    tx = env.run(v.close_cooperative(env.stranger, ch, 300, new_nonce, good))
+    assert (state.deposited, state.claimed, state.withdrawn, state.closed) == (1000, 250, 750, True)
+    assert env.run(v.available(ch)) == 0
+    # final: no deposit, no second close, no withdrawal request; the payer opens the next channel instead
+    env.expect_revert(v.fund(env.payer, ch, 500), "ChannelClosed")
+    env.expect_revert(
+        v.close_cooperative(env.payer, ch, 250, deadline, signer_sig, provider_sig), "ChannelClosed"
+    )
+    env.expect_revert(v.request_withdraw(env.payer, ch, 1), "ChannelClosed")
+    env.expect_revert(v.finalize_withdraw(env.payer, ch), "NoPendingWithdraw")
+    following = env.channel(token=env.usdc, salt=(1).to_bytes(32, "big"))
+    env.run(v.fund(env.payer, following, 500))
+    assert env.run(v.channel_state(following)).closed is False
+
+
+def test_close_cancels_a_pending_withdrawal_and_refunds_everything_unclaimed(env: Env) -> None:
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 1000))
+    env.run(v.request_withdraw(env.payer, ch, 600))
+    deadline = env.chain_time() + 600
+    tx = env.run(
+        v.close_cooperative(
+            env.payer,
+            ch,
+            300,
+            deadline,
+            sign_voucher(env.payer, domain(env), ch, 300),
+            sign_close(env.provider, domain(env), ch, 300, deadline),
+        )
+    )
     (closed,) = tx.of_type(Closed)
-    assert (closed.provider_amount, closed.refund) == (50, 450)
+    assert (closed.provider_amount, closed.refund) == (300, 700)
+    state = env.run(v.channel_state(ch))
+    assert (state.pending_withdraw, state.withdraw_ready_at, state.withdrawn) == (0, 0, 700)
+    assert env.eth(v.address) == 0

@@ -1,18 +1,22 @@
-"""Adversarial PayGoVault tests: replay, stale vouchers, caps, wrong signers, hostile tokens/contracts."""
+"""Adversarial PayGoVault tests: replay, stale vouchers, caps, wrong signers, hostile tokens/contracts, and a
+provider acting alone trying every way to take more than the channel's signer signed."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from paygo_desktop.chain.vault import Claimed, VaultClient
+from paygo_desktop.chain.deploy import deploy_vault
+from paygo_desktop.chain.vault import Claimed, Closed, RevertError, VaultClient
 from paygo_desktop.chain.vouchers import (
     ZERO_ADDRESS,
     Channel,
     recover_voucher_signer,
+    sign_close,
     sign_voucher,
     verify_voucher,
     voucher_typed_data,
@@ -219,6 +223,14 @@ def test_erc1271_wallet_payer(env: Env) -> None:
     assert env.run(v.voucher_is_valid(ch, 250, bad)) is False
     env.expect_revert(v.claim(env.provider, ch, 250, bad), "InvalidSignature")
     assert env.run(v.claim(env.provider, ch, 250, sig)).of_type(Claimed)[0].amount == 250
+    # a close needs the wallet's approval of the voucher for the final amount too (ERC-1271)
+    deadline = env.chain_time() + 600
+    env.expect_revert(_close(env, ch, 400, deadline, bad), "InvalidSignature")
+    (closed,) = env.run(_close(env, ch, 400, deadline, sign_voucher(owner, env.domain(), ch, 400))).of_type(
+        Closed
+    )
+    assert (closed.provider_amount, closed.refund) == (150, 600)
+    assert env.eth(wallet) == 600  # the refund goes to the wallet, the channel's payer
 
 
 def test_eth_sign_typed_data_v4_matches_python(env: Env) -> None:
@@ -252,3 +264,198 @@ def test_claim_batch_mixed(env: Env) -> None:
     # a bad signature anywhere reverts the whole batch
     bad = [*items, (items[1][0], 999, items[1][2])]
     env.expect_revert(v.claim_batch(env.stranger, bad), "InvalidSignature")
+
+
+# ------------------------------------------------------------------------------------------------------
+# A provider acting alone: every way to take more than the channel's signer signed fails.
+
+
+def _close(
+    env: Env, ch: Channel, final: int, deadline: int, signer_sig: bytes, gas: int | None = None
+) -> Any:
+    """closeCooperative sent by the provider itself, with its own Close and ``signer_sig``."""
+    provider_sig = sign_close(env.provider, env.domain(), ch, final, deadline)
+    return env.vault.close_cooperative(env.provider, ch, final, deadline, signer_sig, provider_sig, gas=gas)
+
+
+def test_provider_alone_cannot_close_for_any_amount(env: Env) -> None:
+    """The review's attack: 10 ETH deposited, a 1 ETH voucher claimed, then the provider signs a Close for
+    2**128 - 1 and submits it. Without the signer's voucher for that amount it gets nothing more."""
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 10 * 10**18))
+    one = sign_voucher(env.payer, env.domain(), ch, 10**18)
+    env.run(v.claim(env.provider, ch, 10**18, one))
+    deadline = env.chain_time() + 600
+    everything = 2**128 - 1
+    forged = [
+        b"",  # no signer signature at all
+        sign_voucher(env.provider, env.domain(), ch, everything),  # the provider signs the voucher itself
+        one,  # a real voucher of the signer, for another amount
+        sign_voucher(env.payer, env.domain(), env.channel(salt=b"\x07" * 32), everything),  # another channel
+        b"\x01" * 65,
+    ]
+    for amount in (everything, 10 * 10**18, 10**18 + 1):
+        for signer_sig in forged:
+            env.expect_revert(_close(env, ch, amount, deadline, signer_sig), "InvalidSignature")
+    assert env.run(v.available(ch)) == 9 * 10**18
+    assert env.run(v.channel_state(ch)).closed is False
+    # the provider's own Close with the voucher it really holds settles at that voucher, no more
+    payer0 = env.eth(env.payer.address)
+    tx = env.run(_close(env, ch, 10**18, deadline, one))
+    (closed,) = tx.of_type(Closed)
+    assert (closed.provider_amount, closed.refund) == (0, 9 * 10**18)
+    assert env.eth(env.payer.address) - payer0 == 9 * 10**18
+
+
+def test_provider_close_above_every_signed_voucher_fails(env: Env) -> None:
+    v = env.vault
+    ch = env.channel(token=env.usdc)
+    env.run(v.fund(env.payer, ch, 10_000))
+    vouchers = {a: sign_voucher(env.payer, env.domain(), ch, a) for a in (100, 200, 300)}
+    env.run(v.claim(env.provider, ch, 100, vouchers[100]))
+    deadline = env.chain_time() + 600
+    for held in vouchers.values():  # each real voucher, under a Close for more than was ever signed
+        env.expect_revert(_close(env, ch, 301, deadline, held), "InvalidSignature")
+        env.expect_revert(_close(env, ch, 10_000, deadline, held), "InvalidSignature")
+    provider0 = env.usdc_balance(env.provider.address)
+    tx = env.run(_close(env, ch, 300, deadline, vouchers[300]))  # the highest signed: allowed, and the cap
+    assert tx.of_type(Closed)[0].provider_amount == 200
+    assert env.usdc_balance(env.provider.address) - provider0 == 200
+    assert env.run(v.channel_state(ch)).claimed == 300
+
+
+def test_payer_alone_cannot_close_either(env: Env) -> None:
+    """The provider's Close protects the provider: a payer cannot settle below the vouchers it gave."""
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 1000))
+    deadline = env.chain_time() + 600
+    zero = sign_voucher(env.payer, env.domain(), ch, 0)
+    for forger in (env.payer, env.stranger, env.provider2):
+        forged = sign_close(forger, env.domain(), ch, 0, deadline)
+        env.expect_revert(v.close_cooperative(env.payer, ch, 0, deadline, zero, forged), "InvalidSignature")
+    assert env.run(v.available(ch)) == 1000
+
+
+def test_close_needs_the_delegated_signer_not_the_payer(env: Env) -> None:
+    v = env.vault
+    session_key = Account.from_key(keccak(text="close-session-key"))
+    ch = env.channel(signer=session_key.address)
+    env.run(v.fund(env.payer, ch, 1000))
+    deadline = env.chain_time() + 600
+    by_payer = sign_voucher(env.payer, env.domain(), ch, 400)
+    env.expect_revert(_close(env, ch, 400, deadline, by_payer), "InvalidSignature")
+    tx = env.run(_close(env, ch, 400, deadline, sign_voucher(session_key, env.domain(), ch, 400)))
+    assert (tx.of_type(Closed)[0].provider_amount, tx.of_type(Closed)[0].refund) == (400, 600)
+
+
+def test_close_replays_are_refused(env: Env) -> None:
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 1000))
+    deadline = env.chain_time() + 600
+    signer_sig = sign_voucher(env.payer, env.domain(), ch, 100)
+    env.run(_close(env, ch, 100, deadline, signer_sig))
+    env.expect_revert(_close(env, ch, 100, deadline, signer_sig), "ChannelClosed")  # the same close again
+    later = sign_voucher(env.payer, env.domain(), ch, 900)  # a voucher the provider got later
+    env.expect_revert(_close(env, ch, 900, deadline + 1, later), "ChannelClosed")
+    assert env.run(v.channel_state(ch)).claimed == 100
+    assert env.eth(v.address) == 0
+
+
+def test_a_top_up_neither_blocks_a_close_nor_reaches_the_provider(env: Env) -> None:
+    """Anyone may top up, even by 1 wei, before the close: the agreed Close still goes through (nothing
+    like the old close nonce to bump) and the top-up goes back to the payer, not to the provider."""
+    v = env.vault
+    ch = env.channel(token=env.usdc)
+    env.run(v.fund(env.payer, ch, 1000))
+    deadline = env.chain_time() + 600
+    signer_sig = sign_voucher(env.payer, env.domain(), ch, 300)
+    provider_sig = sign_close(env.provider, env.domain(), ch, 300, deadline)
+    env.run(v.fund(env.stranger, ch, 1))  # the 1-wei top-up that blocked a close before
+    env.run(v.fund(env.payer2, ch, 5000))  # and a large one
+    payer0, provider0 = env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address)
+    tx = env.run(v.close_cooperative(env.stranger, ch, 300, deadline, signer_sig, provider_sig))
+    assert (tx.of_type(Closed)[0].provider_amount, tx.of_type(Closed)[0].refund) == (300, 5701)
+    assert env.usdc_balance(env.provider.address) - provider0 == 300
+    assert env.usdc_balance(env.payer.address) - payer0 == 5701
+
+
+def test_an_old_voucher_cannot_reach_past_the_close(env: Env) -> None:
+    """A voucher signed before the close, one tick above the final amount, pays nothing after it: the
+    channel holds nothing and can never be funded again."""
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 1000))
+    ahead = sign_voucher(env.payer, env.domain(), ch, 600)  # signed one tick ahead
+    deadline = env.chain_time() + 600
+    env.run(_close(env, ch, 500, deadline, sign_voucher(env.payer, env.domain(), ch, 500)))
+    env.expect_revert(v.fund(env.payer, ch, 1000), "ChannelClosed")
+    env.expect_revert(v.fund(env.stranger, ch, 1), "ChannelClosed")
+    provider0 = env.eth(env.provider.address)
+    assert env.run(v.claim(env.stranger, ch, 600, ahead)).of_type(Claimed) == []
+    assert env.eth(env.provider.address) == provider0
+    assert env.run(v.channel_state(ch)).claimed == 500
+
+
+def test_claim_batch_duplicates_pay_once(env: Env) -> None:
+    v = env.vault
+    a, b = env.channel(salt=b"\x0a" * 32), env.channel(salt=b"\x0b" * 32)
+    for ch in (a, b):
+        env.run(v.fund(env.payer, ch, 1000))
+    sa = {n: sign_voucher(env.payer, env.domain(), a, n) for n in (300, 500)}
+    sb = sign_voucher(env.payer, env.domain(), b, 200)
+    provider0 = env.eth(env.provider.address)
+    items = [
+        (a, 300, sa[300]),
+        (a, 300, sa[300]),
+        (b, 200, sb),
+        (a, 500, sa[500]),
+        (a, 300, sa[300]),
+        (b, 200, sb),
+    ]
+    tx = env.run(v.claim_batch(env.stranger, items))
+    assert [(e.channel_id, e.amount) for e in tx.of_type(Claimed)] == [(a.id, 300), (b.id, 200), (a.id, 200)]
+    assert env.eth(env.provider.address) - provider0 == 700
+    assert (env.run(v.channel_state(a)).claimed, env.run(v.channel_state(b)).claimed) == (500, 200)
+    # the whole batch again pays nothing
+    assert env.run(v.claim_batch(env.stranger, items)).of_type(Claimed) == []
+    # an entry above what was signed voids the whole batch
+    forged = sign_voucher(env.provider, env.domain(), a, 900)
+    env.expect_revert(v.claim_batch(env.provider, [(b, 200, sb), (a, 900, forged)]), "InvalidSignature")
+
+
+def test_expired_close_refused_and_deadline_inclusive(env: Env) -> None:
+    v = env.vault
+    ch = env.channel()
+    env.run(v.fund(env.payer, ch, 1000))
+    now = env.chain_time()
+    signer_sig = sign_voucher(env.payer, env.domain(), ch, 100)
+    env.expect_revert(_close(env, ch, 100, now - 1, signer_sig), "CloseExpired")
+    deadline = now + 30
+    env.advance(31)  # the Close was valid when signed; it is not any more
+    env.expect_revert(_close(env, ch, 100, deadline, signer_sig), "CloseExpired")
+    assert env.run(v.available(ch)) == 1000
+    later = env.chain_time() + 30
+    env.rpc("evm_setNextBlockTimestamp", [later])
+    tx = env.run(_close(env, ch, 100, later, signer_sig, gas=300_000))  # mined at the deadline: still valid
+    assert tx.of_type(Closed)[0].provider_amount == 100
+
+
+def test_withdraw_delay_bounded_to_thirty_days(env: Env) -> None:
+    v = env.vault
+    month = 30 * 24 * 3600
+    for delay in (
+        month + 1,
+        2**64 - 1,
+    ):  # 2**64 - 1 made block.timestamp + delay overflow: never withdrawable
+        env.expect_revert(v.fund(env.payer, env.channel(withdraw_delay=delay), 1000), "WithdrawDelayTooLong")
+    ok = env.channel(withdraw_delay=month)
+    env.run(v.fund(env.payer, ok, 1000))
+    env.run(v.request_withdraw(env.payer, ok, 1000))
+    env.advance(month)
+    assert env.run(v.finalize_withdraw(env.payer, ok)).events[0].amount == 1000
+    # and a vault cannot be deployed with a minimum above the bound
+    with pytest.raises(RevertError):
+        env.run(deploy_vault(env.w3, env.deployer, month + 1))

@@ -48,10 +48,13 @@ def test_voucher_roundtrip(amount: int) -> None:
 
 
 def test_close_roundtrip_and_bad_inputs() -> None:
-    sig = sign_close(PROVIDER, DOMAIN, CH, 100, 2)
-    assert verify_close(DOMAIN, CH, 100, 2, sig)
-    assert not verify_close(DOMAIN, CH, 100, 3, sig)
-    assert recover_close_signer(DOMAIN, CH, 100, 2, sig[:64]) is None
+    deadline = 1_900_000_000
+    sig = sign_close(PROVIDER, DOMAIN, CH, 100, deadline)
+    assert verify_close(DOMAIN, CH, 100, deadline, sig)
+    assert not verify_close(DOMAIN, CH, 100, deadline + 1, sig)  # another deadline
+    assert not verify_close(DOMAIN, CH, 101, deadline, sig)
+    assert not verify_close(DOMAIN, Channel(payer=PAYER.address, provider=PAYER.address), 100, deadline, sig)
+    assert recover_close_signer(DOMAIN, CH, 100, deadline, sig[:64]) is None
     with pytest.raises(ValueError):
         sign_voucher(PAYER, DOMAIN, CH, 2**128)
     with pytest.raises(TypeError):

@@ -90,8 +90,11 @@ def chain(escrow_chain: Chain) -> Iterator[Chain]:
         escrow_chain.rpc("evm_revert", [snapshot])
 
 
-def point_at(ctx: Any, chain: Chain, rpc_url: str | None = None) -> None:
-    """Make the context's Sandbox network this chain (or ``rpc_url``), with its vault and test USDC."""
+def point_at(
+    ctx: Any, chain: Chain, rpc_url: str | None = None, provider_url: str = "http://127.0.0.1:9"
+) -> None:
+    """Make the context's Sandbox network this chain (or ``rpc_url``), with its vault and test USDC, and
+    ``provider_url`` as the sandbox's provider (by default an address where nothing answers)."""
     from paygo_desktop.sandbox.state import SandboxState, write_state
     from paygo_desktop.store.deployments import DeploymentRepository
 
@@ -100,7 +103,7 @@ def point_at(ctx: Any, chain: Chain, rpc_url: str | None = None) -> None:
         ctx.data_dir.sandbox_dir,
         SandboxState(
             rpc_url=rpc_url or chain.url,
-            provider_url="http://127.0.0.1:9",
+            provider_url=provider_url,
             chain_id=31337,
             vault=chain.vault,
             usdc=chain.usdc,

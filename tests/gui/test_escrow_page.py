@@ -136,6 +136,72 @@ def test_fund_then_request_withdrawal_then_finalize_after_the_delay(
     # ("bool_dealloc", a refcount error in a C extension; see the branch's report).
 
 
+# anvil's second well-known dev account: PROVIDER's key (public test key)
+PROVIDER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+
+def test_close_asks_the_provider_for_its_close_then_shows_the_channel_closed(
+    qtbot: Any,
+    wallet_ctx: AppContext,
+    chain: Chain,  # noqa: F811
+    event_loop_qt: Any,
+    tmp_path: Any,
+) -> None:
+    """The reference provider runs for PROVIDER on this chain; the page finds it (the sandbox's provider),
+    gets its Close, signs the app's voucher for the same total and sends closeCooperative after review."""
+    from paygo_desktop.provider.app import create_app
+    from paygo_desktop.provider.config import ProviderConfig
+    from paygo_desktop.sandbox.world import free_port
+    from tests.provider.conftest import run_server
+
+    port = free_port()
+    config = ProviderConfig.model_validate(
+        {
+            "name": "Test provider",
+            "private_key": PROVIDER_KEY,
+            "rpc_url": chain.url,
+            "chain_id": 31337,
+            "vault": chain.vault,
+            "assets": [{"symbol": "USDC", "address": chain.usdc, "decimals": 6}],
+            "database": str(tmp_path / "provider.sqlite3"),
+            "public_base_url": f"http://127.0.0.1:{port}",
+            "claim_interval": 3600,
+        }
+    )
+    server, thread = run_server(create_app(config, background=False), port)
+    try:
+        point_at(wallet_ctx, chain, provider_url=f"http://127.0.0.1:{port}")
+        window = open_window(qtbot, wallet_ctx)
+        page = fast(window.pages["escrow"])
+        window.show_page("escrow")
+        wait_loaded(qtbot, page)
+        click(qtbot, page.deposit_button)
+        dialog = page.dialog
+        dialog.provider.setEditText(PROVIDER.lower())
+        dialog.asset.setCurrentIndex(dialog.asset.findText("USDC"))
+        dialog.amount.setText("25")
+        assert complete(qtbot, review(qtbot, dialog)).phase == "done"
+        qtbot.waitUntil(lambda: page.channels_table.rowCount() == 1, timeout=TIMEOUT)
+
+        (channel,) = page.overview.channels
+        before = page.flow_dialog
+        click(qtbot, page.channel_buttons[channel.channel_id]["close"])
+        qtbot.waitUntil(lambda: page.flow_dialog is not before, timeout=TIMEOUT)
+        closing = page.flow_dialog
+        qtbot.waitUntil(lambda: closing.state.phase == "review", timeout=TIMEOUT)
+        text = closing.description.text()
+        assert "Close the escrow channel with Test provider: 25 USDC comes back to you now" in text
+        assert complete(qtbot, closing).phase == "done"
+        qtbot.waitUntil(lambda: page.overview.channels[0].closed, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: channel_cells(page)[5] == "Closed: settled", timeout=TIMEOUT)
+        assert channel.channel_id not in page.channel_buttons  # nothing left to do on it
+        assert chain.usdc_balance(TEST_ADDRESS) == 1_000 * 10**6
+        settle(qtbot, window)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def _qr_text(widget: Any) -> list[str]:
     image = widget.pixmap().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
     width, height, stride = image.width(), image.height(), image.bytesPerLine()

@@ -154,14 +154,17 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     qtbot.waitUntil(lambda: bool(claimed), timeout=30_000)
     assert claimed[0] == summary.cost  # the channel's first session: everything claimed is this one's
 
-    # Close the channel from the ended card: the provider's signed Close, and the rest comes back.
+    # Close the channel from the ended card: the provider's signed Close at the settled total, the app's own
+    # voucher for the same total, and the rest comes back.
     assert view.close_button.isVisible()
     before = controller.flow_dialog
     view.close_button.click()
     qtbot.waitUntil(lambda: controller.flow_dialog is not before, timeout=30_000)
     closing = controller.flow_dialog  # the provider's Close, sent through the shared transaction dialog
     qtbot.waitUntil(lambda: closing.state.phase == "review", timeout=30_000)
-    assert "Close the escrow channel with" in closing.description.text()
+    review = closing.description.text()
+    assert "Close the escrow channel with Test provider" in review and "comes back to you now" in review
+    assert f"its total on the channel: {Amount(sandbox_usdc, summary.cost).format()}" in review
     assert complete_transaction(qtbot, closing).phase == "done"
     qtbot.waitUntil(lambda: view.close_button.text() == "Channel closed", timeout=60_000)
     after: list[Any] = []
@@ -172,6 +175,7 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     window.runner.run(read())
     qtbot.waitUntil(lambda: bool(after), timeout=20_000)
     assert after[0].available == 0  # nothing left in escrow: what was not signed went back to the wallet
+    assert after[0].closed and after[0].claimed == summary.cost  # final: the next session opens a new one
 
 
 def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(

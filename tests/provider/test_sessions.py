@@ -51,12 +51,17 @@ def test_full_session_receipt_and_cooperative_close(server: Server, client: Prov
     again = env.run(client.stop_session(started.session_id, access_token=started.access.token))  # idempotent
     assert again.receipt == r
 
-    c = stopped.close
-    assert c.final_amount == total and c.nonce == 0
-    assert verify_close(env.domain(), ch, c.final_amount, c.nonce, c.signature)
+    c = env.run(client.request_close(env.payer, ch))  # asked for by the payer, after the stop
+    assert (
+        c.final_amount == total and c.deadline == int(server.clock.now) + server.config.close_validity_seconds
+    )
+    assert verify_close(env.domain(), ch, c.final_amount, c.deadline, c.signature)
     before = env.usdc_balance(env.provider.address)
+    signer_voucher = voucher(env, ch, c.final_amount)
     tx = env.run(
-        env.vault.close_cooperative(env.payer, ch, c.final_amount, c.nonce, bytes.fromhex(c.signature[2:]))
+        env.vault.close_cooperative(
+            env.payer, ch, c.final_amount, c.deadline, signer_voucher, bytes.fromhex(c.signature[2:])
+        )
     )
     closed = tx.of_type(Closed)[0]
     assert closed.provider_amount == total and closed.refund == 1_000_000 - total
@@ -146,9 +151,10 @@ def test_late_voucher_revokes_access(server: Server, client: ProviderClient) -> 
         env.run(client.content(s.access))
     with pytest.raises(SessionGone):
         env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
-    # the channel is free again; a stop still yields a receipt and a valid Close for the paid amount
+    # the channel is free again; a stop still yields a receipt, and a Close asked for is at the paid amount
     stopped = env.run(client.stop_session(s.session_id, access_token=s.access.token))
-    assert stopped.close.final_amount == TICK_COST
+    assert stopped.receipt.amount == TICK_COST
+    assert env.run(client.request_close(env.payer, ch)).final_amount == TICK_COST
 
 
 def test_unknown_ids_404(server: Server, client: ProviderClient) -> None:
@@ -226,7 +232,7 @@ def test_stop_settles_at_the_payers_final_voucher_for_exactly_the_metered_cost(
 ) -> None:
     """Vouchers pay one tick ahead; the final voucher sent with stop brings the bill down to the meter.
 
-    The Close and the channel's cursor follow it, the claimer claims it (not the voucher ahead), and the
+    The channel's cursor follows it (so would a Close), the claimer claims it (not the voucher ahead), and the
     next session starts from it."""
     env = server.env
     info = env.run(client.provider_info())
@@ -244,8 +250,6 @@ def test_stop_settles_at_the_payers_final_voucher_for_exactly_the_metered_cost(
     r = stopped.receipt
     assert verify_receipt(r, info)
     assert r.amount == r.final_cumulative == metered and r.seconds == 7
-    assert stopped.close.final_amount == metered
-    assert verify_close(env.domain(), ch, metered, stopped.close.nonce, stopped.close.signature)
     channel = env.run(client.get_channel(ch.id))
     assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == metered
 
@@ -277,7 +281,7 @@ def test_a_paid_ahead_voucher_claimed_mid_session_is_credited_to_the_next_sessio
             s.session_id, (2, 6_000, "0x" + voucher(env, ch, 6_000).hex()), access_token=s.access.token
         )
     )
-    assert stopped.receipt.amount == 6_000 and stopped.close.final_amount == 6_000
+    assert stopped.receipt.amount == 6_000
 
     # the next session starts at 6,000: its first 4 s were already paid on chain
     s2 = env.run(client.start_session(SVC, ch, 6_000 + TICK_COST, voucher(env, ch, 6_000 + TICK_COST)))
@@ -324,7 +328,7 @@ def test_a_final_voucher_that_is_too_low_out_of_range_or_forged_is_refused_and_c
     # nothing changed: the session is still live and a plain stop bills the voucher held
     assert env.run(client.get_session(s.session_id)).status is m.SessionStatus.live
     stopped = env.run(client.stop_session(s.session_id, access_token=s.access.token))
-    assert stopped.receipt.amount == 2 * TICK_COST and stopped.close.final_amount == 2 * TICK_COST
+    assert stopped.receipt.amount == 2 * TICK_COST
     # a final voucher for a session that is over is not taken either: the receipt stands
     again = env.run(client.stop_session(s.session_id, (3, 8_000, sig(8_000)), access_token=s.access.token))
     assert again.receipt == stopped.receipt

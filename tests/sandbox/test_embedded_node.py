@@ -114,12 +114,17 @@ async def _session(ready: dict) -> None:
         stopped = await client.stop_session(started.session_id, access_token=started.access.token)
         assert verify_receipt(stopped.receipt, info) and stopped.receipt.final_cumulative == total
 
-        close = stopped.close
-        assert close.final_amount == total and close.nonce == 0
-        assert verify_close(domain, channel, close.final_amount, close.nonce, close.signature)
+        close = await client.request_close(payer, channel)
+        assert close.final_amount == total
+        assert verify_close(domain, channel, close.final_amount, close.deadline, close.signature)
         payer_before = await vault.token_balance(usdc, payer.address)
         tx = await vault.close_cooperative(
-            payer, channel, close.final_amount, close.nonce, bytes.fromhex(close.signature[2:])
+            payer,
+            channel,
+            close.final_amount,
+            close.deadline,
+            sign_voucher(payer, domain, channel, close.final_amount),
+            bytes.fromhex(close.signature[2:]),
         )
         closed = tx.of_type(Closed)[0]
         assert closed.provider_amount == total and closed.refund == DEPOSIT - total

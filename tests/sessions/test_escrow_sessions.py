@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from paygo_desktop.chain.tx_flow import TxFlow
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, verify_receipt
 from paygo_desktop.sessions.escrow_payer import EscrowSession
@@ -321,3 +322,48 @@ def test_sessions_with_two_providers_run_at_the_same_time(world: World) -> None:
             assert sa.receipt_ok and sb.receipt_ok and sa.cost == sb.cost == TICK_COST  # TICK s metered
 
         run(env, scenario)
+
+
+def test_the_ended_sessions_close_settles_the_channel_and_the_next_session_opens_the_next_one(
+    world: World,
+) -> None:
+    """Close channel on an ended session: the provider's Close at the settled total, the app's own voucher
+    for it, closeCooperative sent; the closed channel is final, so the next session uses the next salt."""
+    env = world.env
+
+    async def scenario() -> None:
+        engine = world.engine()
+        plan = await engine.plan(world.provider.url, SVC)
+        first = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+        with pytest.raises(SessionError, match="Stop the session"):
+            await engine.close_request(first.local_id)
+        await world.advance(3)
+        summary = await engine.stop(first.local_id)
+        assert summary.cost == 3 * RATE
+        request = await engine.close_request(first.local_id)
+        assert request.kind == "escrow-close" and "comes back to you" in request.description
+        usdc = env.vault.erc20(env.usdc)
+        before = await usdc.functions.balanceOf(env.payer.address).call()
+        flow = TxFlow(engine.transaction_manager(), env.payer.address, [request])
+        await flow.prepare()
+        await flow.send(lambda tx: env.payer.sign_transaction(tx).raw_transaction)
+        while not flow.state.is_final:
+            await flow.poll()
+            await asyncio.sleep(0.02)
+        assert flow.state.phase == "done", flow.state.message
+        first_channel = bytes.fromhex((first.channel_id or "")[2:])
+        state = await env.vault.channel_state(first_channel)
+        assert state.closed and state.claimed == 3 * RATE  # the meter's total, not the tick signed ahead
+        assert await usdc.functions.balanceOf(env.payer.address).call() - before == USDC - 3 * RATE
+
+        again = await engine.plan(world.provider.url, SVC)
+        escrow = again.option("escrow")
+        assert escrow is not None and escrow.needs_deposit and "not funded yet" in escrow.label
+        second = await engine.start(again, StartOptions("escrow", budget=USDC, deposit=USDC))
+        assert second.channel_id != first.channel_id
+        channel = await engine.channel_for(again.provider, again.asset)
+        assert "0x" + channel.id.hex() == second.channel_id and channel.salt == (1).to_bytes(32, "big")
+        assert second.acked == TICK_COST
+        await engine.stop(second.local_id)
+
+    run(env, scenario)

@@ -215,7 +215,8 @@ class EscrowPage(Page):
                 "Money you put in the PayGo vault for one provider. Sessions pay from it second by second "
                 "with signed vouchers, which the provider claims in batches. What is available you can "
                 "use for new sessions or withdraw (paid after the channel's delay); Close settles with the "
-                "provider at once after a session.",
+                "provider at once (it signs its total, you sign the same) and ends the channel: the next "
+                "session opens a new one.",
             )
         )
         self.channels_table = _table(CHANNEL_COLUMNS, "Escrow channels")
@@ -404,7 +405,8 @@ class EscrowPage(Page):
             due_in = channel.withdrawal_due_in(overview.chain_time)
             if due_in is not None:
                 self._due[channel.channel_id] = now + due_in
-            unclaimed = max(0, self._signed(channel.channel_id) - channel.state.claimed)
+            committed = 0 if channel.closed else self._signed(channel.channel_id)  # a close settled it all
+            unclaimed = max(0, committed - channel.state.claimed)
             paid = channel.claimed.format()
             if unclaimed:
                 signed = Amount(channel.asset, channel.state.claimed + unclaimed).format()
@@ -457,6 +459,8 @@ class EscrowPage(Page):
         return SessionHistory(self.ctx.store).channel_committed(channel_id.lower())
 
     def _withdrawal_text(self, channel: Any) -> str:
+        if channel.closed:
+            return "Closed: settled"
         if channel.withdrawal_ready_at is None:
             return "—"
         left = self._seconds_left(channel.channel_id)
@@ -473,9 +477,11 @@ class EscrowPage(Page):
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(2, 0, 2, 0)
-        if not channel.can_act:
-            note = QLabel("View only: funded through another contract")
+        if not channel.can_act or channel.closed:
+            text = "Closed for good" if channel.closed else "View only: funded through another contract"
+            note = QLabel(text)
             note.setObjectName("Hint")
+            note.setAccessibleName(f"{text}: channel {short_address(channel.provider)}")
             layout.addWidget(note)
             return box
         buttons = {
@@ -487,7 +493,8 @@ class EscrowPage(Page):
         buttons["top_up"].setToolTip("Add money to this channel")
         buttons["withdraw"].setToolTip("Ask for money back; it is paid after the channel's delay")
         buttons["close"].setToolTip(
-            "Settle with the provider at once; needs its signed close from a stopped session"
+            "Settle with the provider now: it signs a close at its total, you sign the same total, and the "
+            "rest comes back at once. The channel is then closed for good."
         )
         actions = {
             "top_up": self.open_top_up,
@@ -700,14 +707,27 @@ class EscrowPage(Page):
         self._plan_then_flow(self.service.plan_finalize(channel), "Finalize the withdrawal")
 
     def close_channel(self, channel: Any) -> None:
-        from paygo_desktop.errors import UserFacingError
+        """Ask the channel's provider for its signed Close, check it, sign this app's voucher for the same
+        amount (``escrow.close``), then review and send ``closeCooperative`` in the transaction dialog."""
+        service, wallet, store = self.service, self.wallet(), self.ctx.store
+        known_providers = self.ctx.provider_urls()
 
-        try:
-            plan = self.service.plan_close(channel)
-        except UserFacingError as exc:
-            self.notice.error(str(exc))
-            return
-        self.start_flow(plan, "Close the escrow channel")
+        async def plan() -> list[Any]:
+            import asyncio
+
+            from paygo_desktop.sessions.history import SessionHistory
+
+            def from_store() -> tuple[int, list[str]]:
+                history = SessionHistory(store)
+                cid = channel.channel_id.lower()
+                return history.channel_signed(cid), history.channel_provider_urls(cid)
+
+            signed_max, used = await asyncio.to_thread(from_store)
+            signer = wallet.local_account(service.account)  # WalletLocked says to unlock first
+            urls = [*used, *known_providers]
+            return list(await service.plan_close(channel, signer, signed_max=signed_max, provider_urls=urls))
+
+        self._plan_then_flow(plan(), "Close the escrow channel")
 
     def fill_gap(self) -> None:
         from paygo_desktop.chain.transactions import TxRequest

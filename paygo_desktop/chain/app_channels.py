@@ -1,0 +1,42 @@
+"""Which of the app's channels with a provider is the one to use now.
+
+The app's channels between a payer and a provider in one token are ``vouchers.app_channel(..., index)`` for
+index 0, 1, 2, …: the same terms, the index as the salt. A cooperative close makes a channel final (the
+vault refuses any further deposit), so the channel in use is the first index whose channel is not closed on
+chain. Deterministic: after a reinstall the app finds the same channels again from the chain alone.
+"""
+
+from __future__ import annotations
+
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import Channel, app_channel
+
+# More closed channels than this with one provider is not a user's history: a node that says every
+# channel is closed would otherwise keep the search going for ever.
+MAX_CHANNELS = 1_000
+
+
+class TooManyClosedChannels(RuntimeError):
+    """Every one of the first ``MAX_CHANNELS`` channels reads as closed."""
+
+
+async def current_app_channel(
+    vault: VaultClient, payer: str, provider: str, token: str | None, withdraw_delay: int
+) -> Channel:
+    """The first of the app's channels with ``provider`` that is not closed on chain (one read each)."""
+    for index in range(MAX_CHANNELS):
+        channel = app_channel(payer, provider, token, withdraw_delay, index)
+        if not (await vault.channel_state(channel)).closed:
+            return channel
+    raise TooManyClosedChannels(f"the first {MAX_CHANNELS} channels with {provider} all read as closed")
+
+
+def app_channel_with_id(
+    payer: str, provider: str, token: str | None, withdraw_delay: int, channel_id: bytes
+) -> Channel | None:
+    """The app's channel with these terms whose id is ``channel_id`` (no chain read), None if none is."""
+    for index in range(MAX_CHANNELS):
+        channel = app_channel(payer, provider, token, withdraw_delay, index)
+        if channel.id == channel_id:
+            return channel
+    return None
