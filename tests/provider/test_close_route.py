@@ -3,6 +3,7 @@ does to the channel's sessions (none until the Close's deadline, none at all onc
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.client import Conflict, ProviderClient, ProviderHTTPError, Unauthorized
 from paygo_desktop.provider.core import CLOSE_CLOCK_MARGIN
 from paygo_desktop.provider.store import ChannelRow, Store
-from tests.provider.conftest import Server, open_channel, voucher
+from tests.provider.conftest import Server, auth_headers, open_channel, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s
 TICK_COST = 5_000
@@ -121,8 +122,9 @@ def test_a_close_for_another_provider_or_other_terms_is_refused(
     other = open_channel(env, 10_000)
     path = routes.CHANNEL_CLOSE.format(channel_id="0x" + ch.id.hex())
     body = {"channel": m.ChannelParams.from_channel(other).model_dump(mode="json", by_alias=True)}
-    headers = env.run(client._auth_headers(env.payer))
-    mismatch = httpx.post(server.url + path, json=body, headers=headers, timeout=10)
+    raw = json.dumps(body).encode()
+    headers = auth_headers(server, env.payer, "POST", path, raw)
+    mismatch = httpx.post(server.url + path, content=raw, headers=headers, timeout=10)
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "channel_mismatch"
 
 
