@@ -347,6 +347,10 @@ class TransactionManager:
                 await self.w3.eth.get_transaction(record.tx_hash)
                 return record
             except TransactionNotFound:
+                if self._superseded(record):
+                    # the node let a speed-up or cancel of it take its place: that one's confirmation marks
+                    # this one replaced; sending this one again would only be refused as underpriced
+                    return record
                 return await self._rebroadcast(record)
         except TransactionError:
             raise
@@ -364,7 +368,18 @@ class TransactionManager:
                 raise error from None
             if "already known" in str(exc).lower():
                 return record
+            if "nonce too low" in str(exc).lower():  # its nonce was used meanwhile, by another transaction
+                return self.repository.update(
+                    record.tx_hash, status="replaced", error="Another transaction used the same nonce."
+                )
             return self.repository.update(record.tx_hash, status="dropped", error=str(error))
+
+    def _superseded(self, record: TransactionRecord) -> bool:
+        """Another open transaction of ours holds the same nonce (a speed-up or a cancel of this one)."""
+        return any(
+            other.tx_hash != record.tx_hash and other.is_open
+            for other in self.repository.with_nonce(self.chain_id, record.sender, record.nonce)
+        )
 
     def _mark_siblings_replaced(self, winner: TransactionRecord) -> None:
         for other in self.repository.with_nonce(self.chain_id, winner.sender, winner.nonce):

@@ -114,6 +114,20 @@ def test_speed_up_replaces_and_the_original_is_marked(env, manager, repo, manual
     assert env.run(manager.refresh(repo.get(original.tx_hash))).status == "replaced"
 
 
+def test_the_original_of_a_speed_up_waiting_for_a_block_is_not_called_dropped(
+    env, manager, repo, manual_mining
+):
+    """The node forgets the original once the speed-up takes its place; a refresh of the original before the
+    speed-up is in a block must not send it again (refused as underpriced) and call it dropped."""
+    original = transfer(env, manager)
+    faster = env.run(manager.speed_up(original, signer(env.payer)))
+    assert env.run(manager.refresh(repo.get(original.tx_hash))).status == "pending"
+    env.rpc("evm_mine")
+    env.run(manager.refresh_all())
+    assert repo.get(faster.tx_hash).status == "confirmed"
+    assert repo.get(original.tx_hash).status == "replaced"
+
+
 def test_cancel_takes_the_nonce_back_and_moves_no_value(env, manager, repo, manual_mining):
     before = env.eth(RECIPIENT)
     original = transfer(env, manager, wei=10**18)
