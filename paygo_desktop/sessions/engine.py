@@ -26,6 +26,7 @@ from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_close, verify_voucher
 from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.metering.meter import Meter, Price
+from paygo_desktop.metering.signing_limit import SigningLimit, Terms, TermsRefused, check_quote
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol import models as m
@@ -69,6 +70,7 @@ class _Handle:
     )
     plan: SessionPlan | None = None
     options: StartOptions | None = None
+    start_sent: bool = False  # the start request may have reached the provider
     fallback_signer: Any = None  # a Zcash session that may continue on escrow keeps the signer for it
 
 
@@ -217,11 +219,21 @@ class SessionEngine:
         if info.zcash:
             options.extend(await self._zcash_options(plan))
         if not options:
-            raise SessionError(
-                f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on "
-                f"{self.network.name}, and offers no Zcash permission you hold."
-            )
+            raise SessionError(f"{self._no_escrow_reason(info)} It offers no Zcash permission you hold.")
         return SessionPlan(**{**plan.__dict__, "options": tuple(options)})
+
+    def _no_escrow_reason(self, info: m.ProviderInfo) -> str:
+        """Why escrow sessions with this provider are not possible here: another chain, or another vault."""
+        if self.vault_address is None:
+            return f"No escrow vault is known on {self.network.name}."
+        same_chain = [n for n in info.networks if n.chain_id == self.network.chain_id]
+        if same_chain:
+            return (
+                f"{info.name} takes escrow payments on {self.network.name} through the vault "
+                f"{same_chain[0].vault}, not through the PayGo vault this app uses there "
+                f"({self.vault_address})."
+            )
+        return f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on {self.network.name}."
 
     def _network_matches(self, info: m.ProviderInfo) -> bool:
         if self.vault_address is None:
@@ -347,7 +359,7 @@ class SessionEngine:
         )
 
     async def _check_rate(self, plan: SessionPlan, client: ProviderClient) -> None:
-        """The service's rate now must be the one the user agreed to in the plan."""
+        """The service's rate, tick and grace now must be the ones the user agreed to in the plan."""
         current = await client.get_service(plan.service.id)
         if current.rate != plan.service.rate:
             raise SessionError(
@@ -355,12 +367,26 @@ class SessionEngine:
                 f"{_rate_text(plan.service.rate, plan.asset)} to {_rate_text(current.rate, plan.asset)}. "
                 "Nothing was paid; look at the new rate and start again."
             )
+        if (current.tick_seconds, current.grace_seconds) != (plan.tick_seconds, plan.grace_seconds):
+            raise SessionError(
+                f"{plan.provider.name} changed the terms of “{plan.service.name}” (tick "
+                f"{plan.tick_seconds} s → {current.tick_seconds} s, grace {plan.grace_seconds} s → "
+                f"{current.grace_seconds} s). Nothing was paid; look at the new terms and start again."
+            )
+
+    @staticmethod
+    def _terms(plan: SessionPlan) -> Terms:
+        """The catalog's terms the user saw, within the bounds PayGo pays under."""
+        try:
+            return Terms(plan.price, plan.tick_seconds, plan.grace_seconds)
+        except TermsRefused as exc:
+            raise SessionError(f"{exc} Nothing was paid.") from None
 
     async def _start_escrow(
         self, plan: SessionPlan, options: StartOptions, signer: Any = None
     ) -> LiveSession:
         if not self._network_matches(plan.provider):
-            raise SessionError(f"{plan.provider.name} does not take escrow payments on {self.network.name}.")
+            raise SessionError(self._no_escrow_reason(plan.provider))
         vault = self.vault()
         channel = await self.channel_for(plan.provider, plan.asset)
         cid = "0x" + channel.id.hex()
@@ -385,8 +411,9 @@ class SessionEngine:
     ) -> LiveSession:
         rt = self.rt
         client = rt.client(plan.provider_url)
+        terms = self._terms(plan)
         for leftover in self.history.open_on_channel(cid):
-            report = await reconcile(rt, leftover)
+            report = await reconcile(rt, leftover, self._signer_if_unlocked())
             if report.outcome == "unknown":
                 raise SessionError(
                     "An earlier session on this channel is not settled yet and its provider cannot be "
@@ -461,12 +488,38 @@ class SessionEngine:
             signer=signer,
             base=base,
             cap_reason=cap_reason,
+            limit=SigningLimit(terms, cap),
         )
         handle = _Handle(live=live, payer=payer, plan=plan, options=options)
         self._handles[local_id] = handle
+        try:
+            return await self._open_escrow(
+                handle, payer, plan, client, domain, channel, cid, base, first, cap
+            )
+        except BaseException as exc:
+            self._abandon_start(handle, exc)
+            raise
+
+    async def _open_escrow(
+        self,
+        handle: _Handle,
+        payer: EscrowSession,
+        plan: SessionPlan,
+        client: ProviderClient,
+        domain: VaultDomain,
+        channel: Channel,
+        cid: str,
+        base: int,
+        first: int,
+        cap: int,
+    ) -> LiveSession:
+        """The start request with the first voucher, the quote's check, the launch (handle registered)."""
+        rt, live = self.rt, handle.live
+        local_id = live.local_id
         signature = await payer.sign(first)
         self.history.add_voucher(local_id, 0, base + first, signature, cid)
         live.signed = first
+        handle.start_sent = True
         try:
             started = await client.start_session(plan.service.id, channel, base + first, signature)
         except (ProviderUnreachable, ProviderTimeout) as exc:
@@ -494,9 +547,8 @@ class SessionEngine:
             raise SessionError(problem)
         self.history.ack_voucher(local_id, 0, base + first)
         live.acked = first
-        live.tick_seconds = started.quote.tick_seconds
-        live.grace_seconds = started.quote.grace_seconds
         live.access = started.access
+        # the catalog's tick and grace (the quote repeats them): never the quote's own
         live.meter = Meter(plan.price, cap, live.tick_seconds, clock=rt.clock)
         live.status = "running"
         self.history.update(
@@ -522,6 +574,10 @@ class SessionEngine:
                 f"The provider quoted {_rate_text(quote.rate, plan.asset)} instead of the "
                 f"{_rate_text(plan.service.rate, plan.asset)} you agreed to; the session was refused."
             )
+        try:
+            check_quote(self._terms(plan), price_of(quote.rate), quote.tick_seconds, quote.grace_seconds)
+        except TermsRefused as exc:
+            return f"{exc} The session was refused; nothing more was signed."
         if (
             quote.service_id != plan.service.id
             or quote.channel_id != cid
@@ -534,6 +590,39 @@ class SessionEngine:
                 "The provider counts your channel from another amount than you do; the session was refused."
             )
         return None
+
+    def _abandon_start(self, handle: _Handle, exc: BaseException) -> None:
+        """A start that failed after its handle was registered: it leaves no handle behind, and anyone
+        already waiting on it (a stop, the app's shutdown) gets a failed summary, never a wait for ever."""
+        live = handle.live
+        self._handles.pop(live.local_id, None)
+        if live.status in ("starting", "running"):
+            if not isinstance(exc, SessionError):
+                log.error("session %s: the start failed: %r", live.local_id, exc)
+            reason = describe_error(exc) if isinstance(exc, Exception) else "the start was cancelled"
+            with contextlib.suppress(Exception):
+                if handle.start_sent:  # the provider may hold it: recovery settles it with the provider
+                    live.status, live.stop_reason = "failed", f"The session did not start: {reason}"
+                    live.meter.stop()
+                    self.history.update(live.local_id, status="interrupted", stop_reason=live.stop_reason)
+                    self.rt.emit("failed", live.local_id, live.stop_reason)
+                else:
+                    self._fail_start(live, f"The session did not start: {reason}")
+        if not handle.done.done():
+            handle.done.set_result(
+                SessionSummary(
+                    local_id=live.local_id,
+                    seconds=0,
+                    cost=live.acked,
+                    rate=live.price,
+                    asset=live.asset,
+                    receipt_ok=False,
+                    receipt=None,
+                    message=live.stop_reason or "The session did not start.",
+                    metered=0,
+                    status="failed",
+                )
+            )
 
     def _fail_start(self, live: LiveSession, reason: str) -> None:
         live.status = "failed"
@@ -803,11 +892,20 @@ class SessionEngine:
     async def recover(self) -> list[RecoveryReport]:
         """Reconcile the sessions an earlier run left unfinished (call at start-up, before starting any)."""
         reports = []
+        signer = self._signer_if_unlocked()
         for record in self.history.unfinished(self.account):
             if record.local_id in self._handles:
                 continue
-            reports.append(await reconcile(self.rt, record))
+            reports.append(await reconcile(self.rt, record, signer))
         return reports
+
+    def _signer_if_unlocked(self) -> Any:
+        """The account's key when the wallet is unlocked (recovery signs in to find a session whose id
+        was never saved), else None."""
+        try:
+            return self.wallet.local_account(self.account)
+        except Exception:
+            return None
 
     async def shutdown(self) -> None:
         """App exit: stop every live session cleanly, then close the provider connections."""

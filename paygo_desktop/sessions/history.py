@@ -21,7 +21,7 @@ from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRo
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
 
 OPEN_STATUSES = ("starting", "running", "stopping", "interrupted")
-FINAL_STATUSES = ("stopped", "failed", "recovered")
+FINAL_STATUSES = ("stopped", "failed", "recovered", "receipt_invalid")
 _AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount")
 
 
@@ -289,6 +289,14 @@ class SessionHistory:
         )
         with self._store.session() as s:
             return {str(address).lower(): str(name) for address, name in s.execute(query).all() if name}
+
+    def remote_ids_on_channel(self, channel_id: str) -> set[str]:
+        """The provider's session ids this app recorded on the channel."""
+        query = select(SessionRow.remote_id).where(
+            SessionRow.channel_id == channel_id, SessionRow.remote_id.is_not(None)
+        )
+        with self._store.session() as s:
+            return {str(v) for v in s.scalars(query).all()}
 
     def open_on_channel(self, channel_id: str) -> list[SessionRecord]:
         query = select(SessionRow).where(

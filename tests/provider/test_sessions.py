@@ -149,6 +149,8 @@ def test_late_voucher_revokes_access(server: Server, client: ProviderClient) -> 
     # the channel is free again; a stop still yields a receipt and a valid Close for the paid amount
     stopped = env.run(client.stop_session(s.session_id))
     assert stopped.close.final_amount == TICK_COST
+    # the receipt counts the seconds paid for (one tick), not the unpaid grace that followed
+    assert stopped.receipt.seconds == TICK and stopped.receipt.amount == TICK_COST
 
 
 def test_unknown_ids_404(server: Server, client: ProviderClient) -> None:
