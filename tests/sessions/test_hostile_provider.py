@@ -14,6 +14,7 @@ import pytest
 
 from paygo_desktop.metering.meter import NS_PER_SECOND
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.plan import SessionError, StartOptions
 from tests.sessions.conftest import World, run, until
 from tests.sessions.hostile_provider import SERVICE_ID, Script, hostile_provider
@@ -150,5 +151,25 @@ def test_a_provider_on_another_vault_is_named_by_its_vault(world: World) -> None
             text = str(refused.value)
             assert f"through the vault {world.env.vault.address}" in text
             assert "0x" + "be" * 20 in text and "payments on chain" not in text
+
+        run(world.env, scenario)
+
+
+def test_quitting_while_a_start_hangs_ends_within_the_request_timeout(world: World) -> None:
+    """The GUI's quit (and lock) take this path: shutdown() stops every live session, a starting one too."""
+    with hostile_provider(world.env, Script(start_hangs=True)) as hostile:
+
+        async def scenario() -> None:
+            engine = world.engine(client_factory=lambda url: ProviderClient(url, timeout=1.0))
+            plan = await engine.plan(hostile.url, SERVICE_ID)
+            starting = asyncio.ensure_future(
+                engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+            )
+            await until(lambda: bool(hostile.sessions), timeout=30, what="the start to reach the provider")
+            await asyncio.wait_for(engine.shutdown(), 10)
+            with pytest.raises(SessionError, match="did not answer the start"):
+                await starting
+            [record] = engine.history.find()
+            assert record.status == "interrupted"  # settled with the provider at the next start
 
         run(world.env, scenario)
