@@ -424,7 +424,15 @@ class SessionEngine:
             signer = self.wallet.local_account(self.account)
         domain = await self._chain(vault.domain)
         if options.deposit:
-            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+            await deposit(
+                self.transaction_manager(),
+                vault,
+                signer,
+                channel,
+                plan.asset,
+                options.deposit,
+                progress=self._transaction_progress,
+            )
         state = await self._chain(lambda: vault.channel_state(channel))
         held = await self._provider_cursor(client, channel, domain)
         base = channel_base(held, state.claimed)
@@ -783,8 +791,20 @@ class SessionEngine:
         if options.deposit:
             vault = self.vault()
             channel = await self.channel_for(plan.provider, plan.asset)
-            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+            await deposit(
+                self.transaction_manager(),
+                vault,
+                signer,
+                channel,
+                plan.asset,
+                options.deposit,
+                progress=self._transaction_progress,
+            )
         return signer
+
+    def _transaction_progress(self, message: str) -> None:
+        """A deposit's steps, as events (the headless command prints them)."""
+        self.rt.emit("transaction", "", message)
 
     async def _fallback(self, handle: _Handle, summary: SessionSummary) -> None:
         """The permission ran out: continue on the escrow channel for the seconds the budget had left."""
@@ -893,11 +913,24 @@ class SessionEngine:
         """Reconcile the sessions an earlier run left unfinished (call at start-up, before starting any)."""
         reports = []
         signer = self._signer_if_unlocked()
+        if self.vault_address is not None:
+            await self._heal_transactions()
         for record in self.history.unfinished(self.account):
             if record.local_id in self._handles:
                 continue
             reports.append(await reconcile(self.rt, record, signer))
         return reports
+
+    async def _heal_transactions(self) -> None:
+        """At recovery: the account's transactions an earlier run stored but never sent go out again
+        (best effort: a chain that does not answer leaves them for the next start or the Escrow page)."""
+        try:
+            healed = await self.transaction_manager().heal(self.account)
+        except Exception as exc:
+            log.info("transactions not healed at recovery: %r", exc)
+            return
+        for line in healed.describe():
+            self._transaction_progress(line)
 
     def _signer_if_unlocked(self) -> Any:
         """The account's key when the wallet is unlocked (recovery signs in to find a session whose id

@@ -26,9 +26,11 @@ EVENT_KINDS = (
     "receipt_invalid",
     "claimed",
     "fallback",
+    "transaction",
 )
 """``fallback``: a Zcash permission ran out and the session continues on the escrow channel (the event
-names the new escrow session). ``receipt_invalid``: a session's end, as its status."""
+names the new escrow session). ``receipt_invalid``: a session's end, as its status. ``transaction``: a
+deposit's progress, or an earlier transaction sent again (no session yet: an empty local id)."""
 
 
 @dataclass
