@@ -320,11 +320,18 @@ class EscrowSession:
             receipt_ok, cost, problem = self.check_receipt(receipt, seconds)
             if receipt_ok and self.settled(receipt):
                 self.rt.history.settle_final(live.local_id, receipt.final_cumulative)
+        credit = await self._paid_ahead_credit()
         status = "failed" if ending.failed else "stopped"
         if status == "stopped" and not receipt_ok:
             status = "receipt_invalid"  # forged, contradicting our meter, or missing: not a clean stop
         exposure = live.signed - max(live.acked, cost)
         message = self._message(ending, status, seconds, cost, metered, receipt_ok, problem, exposure)
+        if credit:
+            message += (
+                f" {self.asset_amount(credit)} is paid ahead on chain (the provider claimed a voucher one "
+                "tick ahead before the session settled lower): paid ahead, used by your next session on "
+                "this channel."
+            )
         if due < metered:
             message += (
                 f" The provider had confirmed payments for {self.asset_amount(live.acked)} only (it stopped "
@@ -343,6 +350,7 @@ class EscrowSession:
             receipt=None if receipt is None else receipt.model_dump_json(by_alias=True),
             receipt_ok=receipt_ok if receipt is not None else None,
             ended_at=rt.now(),
+            paid_ahead_credit=credit,
         )
         live.status = status
         self.signer = None  # the key is not kept past the session
@@ -358,7 +366,18 @@ class EscrowSession:
             message=message,
             metered=metered,
             status=status,
+            paid_ahead_credit=credit,
         )
+
+    async def _paid_ahead_credit(self) -> int:
+        """What the chain has paid the provider beyond this app's settled sessions on the channel, now
+        (best effort: 0 when the chain cannot be read)."""
+        try:
+            state = await self.vault.channel_state(self.channel)
+        except Exception as exc:
+            log.info("claimed not read at the end of %s: %r", self.live.local_id, exc)
+            return 0
+        return self.rt.history.paid_ahead_credit(self.channel_hex, state.claimed)
 
     async def _stop_remote(self, metered: int, *, settle: bool) -> m.StopResponse:
         """PATCH stop; with a final voucher for exactly ``metered`` (the session's due amount) when the
