@@ -406,7 +406,8 @@ class MainWindow(QMainWindow):
         self.status.showMessage("Starting the sandbox: a local chain and provider…")
 
         def started(_state: object) -> None:
-            self.status.showMessage("Sandbox running", 5000)
+            note = getattr(self.sandbox, "world_note", None)  # a new chain replaced the kept one: say so
+            self.status.showMessage(note or "Sandbox running", 30_000 if note else 5000)
             self.status.set_network(self.ctx.network)  # it may have had to use another port
             self.home_page.chain_changed()  # its contracts are deployed and the accounts funded now
             if self.poll_network:

@@ -55,6 +55,7 @@ STATUS_TEXT = {
     "failed": "Failed",
     "replaced": "Replaced",
     "dropped": "Dropped by the network",
+    "old_chain": "On an earlier sandbox chain",
 }
 
 
