@@ -126,10 +126,10 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
 
     proc, again = start(data)
     try:
+        assert _figures(again, channel_id) == before
         assert again["world"] == "kept" and again["worldNote"] is None
         assert (again["vault"], again["usdc"]) == (ready["vault"], ready["usdc"])
         assert PAYER not in again["funded"]  # not funded a second time
-        assert _figures(again, channel_id) == before
         assert _app_reads_the_escrow_page(data, again) == [channel_id]
         assert _figures(again, channel_id) == before  # nothing re-broadcast: the payer's nonce is the same
         ctx = AppContext.open(data)
@@ -149,20 +149,19 @@ def test_a_lost_chain_starts_a_new_world_that_says_so_and_gets_nothing_of_the_ol
         _deposit_and_claim(data, ready)
     finally:
         stop(proc)
-    chain_state_file(data.sandbox_dir).unlink()  # the kept chain is gone
+    chain_state_file(data.sandbox_dir).unlink(missing_ok=True)  # the kept chain is gone
 
     proc, again = start(data)
     try:
-        assert again["world"] == "new"
-        assert (
-            "A new sandbox chain was started: the chain kept from the last run is gone" in again["worldNote"]
-        )
         nonce = int(rpc(again["rpc"], "eth_getTransactionCount", [PAYER, "latest"]), 16)
         assert _app_reads_the_escrow_page(data, again) == []  # no channel of the old chain
         assert (
             int(rpc(again["rpc"], "eth_getTransactionCount", [PAYER, "latest"]), 16) == nonce
         )  # none resent
-        assert rpc(again["rpc"], "eth_getBlockByNumber", ["pending", False])["transactions"] == []
+        assert again["world"] == "new"
+        assert "A new sandbox chain was started: the chain kept from the last run is gone" in str(
+            again["worldNote"]
+        )
         ctx = AppContext.open(data)
         try:
             assert {r.status for r in TransactionRepository(ctx.store).recent()} == {"old_chain"}
