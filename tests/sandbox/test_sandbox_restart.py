@@ -121,11 +121,11 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
         assert before["channel"] == (DEPOSIT, CLAIM, 0, 0)
     finally:
         stop(proc)
-    assert chain_state_file(data.sandbox_dir).exists()
 
     proc, again = start(data)
     try:
         assert _figures(again, channel_id) == before
+        assert chain_state_file(data.sandbox_dir).exists()
         assert (ready["world"], again["world"], again["worldNote"]) == ("first", "kept", None)
         assert (again["vault"], again["usdc"]) == (ready["vault"], ready["usdc"])
         assert PAYER not in again["funded"]  # not funded a second time
