@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import sys
 from pathlib import Path
+
+from paygo_desktop.fileio import PRIVATE
 
 _PRIVATE_KEY = re.compile(r"(?i)\b(0x)?[0-9a-f]{64}\b")
 _MANY_WORDS = re.compile(r"\b(?:[a-z]{3,8}\s+){11,}[a-z]{3,8}\b")
@@ -26,6 +29,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file readable by its owner only (0600, like the database): every file it opens,
+    the first and each one after a rotation, is created with that mode."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
+        os.chmod(self.baseFilename, PRIVATE)  # a file made by an earlier version may be wider
+        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(log_dir: Path, *, debug: bool = False) -> Path:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
@@ -34,9 +47,7 @@ def setup_logging(log_dir: Path, *, debug: bool = False) -> Path:
         if getattr(handler, "_paygo", False):
             root.removeHandler(handler)
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
+    file_handler = PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handlers: list[logging.Handler] = [file_handler]
     if debug:
         handlers.append(logging.StreamHandler(sys.stderr))

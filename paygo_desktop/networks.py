@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from paygo_desktop import bounded_json
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ETH, Asset
 
@@ -91,6 +92,9 @@ def custom_network(
     )
 
 
+MAX_RPC_ANSWER_BYTES = 64 * 1024  # an eth_chainId answer is a few dozen bytes
+
+
 async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
     """Ask an endpoint for its chain id (eth_chainId) without loading web3."""
     import httpx
@@ -100,7 +104,7 @@ async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(rpc_url, json=payload)
             response.raise_for_status()
-            body = response.json()
+            body = bounded_json.loads(response.content, max_bytes=MAX_RPC_ANSWER_BYTES)
     except httpx.TimeoutException:
         raise NetworkError(f"{rpc_url} did not answer within {timeout:g} seconds.") from None
     except httpx.HTTPError as exc:

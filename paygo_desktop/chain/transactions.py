@@ -7,6 +7,11 @@ node has forgotten it, sends the very same bytes (same hash) once more.
 Statuses: pending → mined → confirmed, or failed (reverted), replaced (its nonce went to another
 transaction: a speed-up, a cancel, or one sent elsewhere) or dropped (the node refused it again). A reorg
 that un-mines a transaction moves it back to pending.
+
+``heal`` runs before anything new is sent, from every place that sends (the transaction dialog, a
+session's deposit, recovery): transactions stored but never sent (a kill between the two) go out again,
+and nonce gaps under this app's open transactions are filled, so that no later transaction waits behind
+them for ever. ``wait_open`` waits for those, with a deadline.
 """
 
 from __future__ import annotations
@@ -105,6 +110,24 @@ def revert_reason(exc: BaseException) -> str:
     return message.strip(" :") or "the contract refused it without a reason"
 
 
+@dataclass(frozen=True)
+class Healed:
+    """What ``heal`` did: stored transactions sent again, nonce gaps filled (or left, without a signer)."""
+
+    resent: tuple[TransactionRecord, ...] = ()
+    filled: tuple[TransactionRecord, ...] = ()
+    gaps: tuple[int, ...] = ()
+    open: tuple[TransactionRecord, ...] = ()  # the sender's transactions still pending or mined
+
+    def describe(self) -> list[str]:
+        never_sent = "Sent again a transaction an earlier run stored but never sent"
+        lines = [f"{never_sent}: {r.description} (nonce {r.nonce})." for r in self.resent]
+        lines += [
+            f"Filled the missing nonce {r.nonce} with an empty transfer to yourself." for r in self.filled
+        ]
+        return lines
+
+
 class TransactionManager:
     """Sends and tracks one account's transactions on one chain, through an AsyncWeb3 instance."""
 
@@ -125,6 +148,7 @@ class TransactionManager:
         self.gas_margin_percent = gas_margin_percent
         self.priority_fee_floor = priority_fee_floor
         self._send_lock = asyncio.Lock()
+        self._resent: list[TransactionRecord] = []  # sent again by ``refresh`` (same bytes), in order
 
     # -- before sending ------------------------------------------------------------------------------
     async def check_network(self) -> None:
@@ -361,6 +385,7 @@ class TransactionManager:
         try:
             await self.w3.eth.send_raw_transaction(bytes.fromhex(record.raw_tx[2:]))
             log.info("rebroadcast %s", record.tx_hash)
+            self._resent.append(record)
             return record
         except Exception as exc:
             error = self._explain(exc)
@@ -430,6 +455,48 @@ class TransactionManager:
             raise
         except Exception as exc:
             raise self._explain(exc) from None
+
+    async def heal(self, sender: str, sign: Signer | None = None) -> Healed:
+        """Before sending anything new from ``sender``: confirmed transactions a reorg took out go back to
+        pending, every open one is brought up to date (one the node does not know, stored but never sent,
+        goes out again with the very same bytes), and with ``sign`` each nonce gap under this app's open
+        transactions is filled with an empty transfer to oneself (without it, the gaps are reported)."""
+        sender = to_checksum_address(sender)
+        before = len(self._resent)
+        await self.recheck_confirmed(sender)
+        for record in self.repository.open(self.chain_id):
+            if record.sender == sender:
+                await self.refresh(record)
+        resent = tuple(self._resent[before:])
+        gaps = await self.nonce_gaps(sender)
+        filled: list[TransactionRecord] = []
+        if sign is not None:
+            for nonce in gaps:
+                filled.append(await self.fill_gap(sender, nonce, sign))
+            gaps = []
+        still = tuple(r for r in self.repository.open(self.chain_id) if r.sender == sender)
+        healed = Healed(resent=resent, filled=tuple(filled), gaps=tuple(gaps), open=still)
+        for line in healed.describe():
+            log.info("%s", line)
+        return healed
+
+    async def wait_open(
+        self, sender: str, *, timeout: float = 120.0, poll: float = 0.2
+    ) -> list[TransactionRecord]:
+        """Wait until none of ``sender``'s transactions is pending (a later one would queue behind them);
+        returns those still pending when ``timeout`` seconds have passed (empty: all in a block or over)."""
+        sender = to_checksum_address(sender)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            still = []
+            for record in self.repository.open(self.chain_id):
+                if record.sender == sender:
+                    record = await self.refresh(record)
+                    if record.status == "pending":
+                        still.append(record)
+            if not still or asyncio.get_running_loop().time() > deadline:
+                return still
+            await asyncio.sleep(poll)
 
     async def refresh_all(self) -> list[TransactionRecord]:
         """Refresh every open transaction of this chain (at start-up, and on a timer)."""

@@ -12,7 +12,10 @@ caller can drive it the same way. For each step, in order:
 ``speed_up(sign)`` and ``cancel(sign)`` work while a step is pending; the flow then follows whichever
 transaction took the nonce. It ends ``cancelled`` if the cancel won, ``failed`` if the step reverted in a
 block or the node dropped it. Nothing is ever sent twice: the manager stores each transaction before
-broadcasting it, and ``resume(record)`` picks up one left pending by an earlier run.
+broadcasting it, and ``resume(record)`` picks up one left pending by an earlier run. Before the first
+step, the account's earlier transactions are healed (``TransactionManager.heal``): one stored but never
+sent goes out again, and a nonce gap the new transaction would wait behind is filled at ``send`` (the
+review says so).
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ class TxFlow:
         self.requests = list(requests)
         self.explorer = explorer
         self.nonce = nonce  # only for filling a nonce gap: the one step goes to this nonce
+        self._healed = False
+        self._gaps: list[int] = []  # nonce gaps to fill before the first step is sent
         self.state = FlowState(
             "quoting",
             0,
@@ -119,17 +124,36 @@ class TxFlow:
         request = self.state.request
         assert request is not None and self.state.phase in ("quoting", "review", "failed")
         self._set(phase="quoting", message="", quote=None)
+        notes: list[str] = []
         try:
+            if not self._healed and self.nonce is None:
+                healed = await self.manager.heal(self.sender)
+                self._healed = True
+                self._gaps = list(healed.gaps)
+                notes = healed.describe()
+                notes += [
+                    f"Nonce {gap} is missing, so this transaction would wait behind it for ever: sending "
+                    "fills it first with an empty transfer to yourself (a small network fee)."
+                    for gap in self._gaps
+                ]
             quote = await self.manager.quote(self.sender, request)
         except TransactionError as exc:
             return self._fail(exc)
-        return self._set(phase="review", quote=quote)
+        return self._set(phase="review", quote=quote, message=" ".join(notes))
 
     async def send(self, sign: Signer) -> FlowState:
         request, quote = self.state.request, self.state.quote
         if self.state.phase != "review" or request is None or quote is None:
             raise RuntimeError("send() needs a reviewed quote")
         self._set(phase="sending", message="")
+        try:
+            while self._gaps:
+                await self.manager.fill_gap(self.sender, self._gaps[0], sign)
+                self._gaps.pop(0)
+        except TransactionError as exc:
+            return self._fail(exc)
+        except UserFacingError as exc:
+            return self._set(phase="review", message=str(exc))
         before = {r.tx_hash for r in self.manager.repository.recent(50)}
         try:
             record = await self.manager.send(self.sender, request, quote, sign, nonce=self.nonce)

@@ -28,6 +28,7 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
     from paygo_desktop.context import AppContext
     from paygo_desktop.sandbox import world
     from paygo_desktop.sandbox.node import node_choice, node_description
+    from paygo_desktop.sandbox.old_chain import retire_old_chain
     from paygo_desktop.store.deployments import DeploymentRepository
 
     ctx = AppContext.open(data_dir)
@@ -45,6 +46,19 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
             progress=say,
         )
         deployments = DeploymentRepository(ctx.store)
+        note = running.world_note
+        if running.world != "kept":  # nothing the store holds for an earlier chain may reach this one
+            earlier = deployments.address("sandbox", running.state.chain_id, "PayGoVault")
+            vaults = [v for v in (earlier, running.state.vault) if v]
+            retired = retire_old_chain(ctx.store, running.state.chain_id, vaults)
+            if retired.anything and note is None:
+                note = (
+                    "A new sandbox chain was started; what the app recorded on an earlier one stays in "
+                    "its history, marked as such, and nothing of it is sent to the new one."
+                )
+            if note:
+                ctx.activity.record("sandbox", note, network="sandbox")
+                say(note)
         deployments.save("sandbox", running.state.chain_id, "PayGoVault", running.state.vault)
         deployments.save("sandbox", running.state.chain_id, "TestUSDC", running.state.usdc)
     finally:
@@ -63,6 +77,8 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
                 "provider": running.state.provider_url,
                 "funded": running.funded,
                 "node": node_description(node_choice()),
+                "world": running.world,
+                "worldNote": note,
             }
         ),
         flush=True,

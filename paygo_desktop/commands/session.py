@@ -195,6 +195,8 @@ def record_json(r: SessionRecord) -> dict[str, Any]:
         "budget": amount(r.budget),
         "cost": amount(r.cost),
         "costUnits": str(r.cost),
+        "paidAheadCredit": amount(r.paid_ahead_credit),
+        "paidAheadCreditUnits": str(r.paid_ahead_credit),
         "seconds": r.seconds,
         "startedAt": r.started_at.isoformat(),
         "endedAt": r.ended_at.isoformat() if r.ended_at else None,

@@ -116,7 +116,7 @@ class EscrowService:
         """Check the network, bring open transactions up to date, sync the vault, read it all."""
         await self.transactions.check_network()
         try:
-            await self.transactions.recheck_confirmed(self.account)
+            await self.transactions.heal(self.account)  # stored-but-unsent ones go out again
             await self.transactions.refresh_all()
             balances = await read_balances(self.w3, self.account, self.network.native, self.tokens)
             channels: list[EscrowChannel] = []

@@ -226,6 +226,9 @@ class MainWindow(QMainWindow):
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
         self.home_page: HomePage = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
         self.home_page.active_account_chosen.connect(self.set_active_account)
+        # balances are read again whenever something announces they may have changed
+        self.status.connected.connect(self.home_page.chain_changed)
+        self.sessions.sessions_changed.connect(self.home_page.chain_changed)
         self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
         self.settings_page.network_changed.connect(self._on_network_changed)
         self.settings_page.theme_changed.connect(self._on_theme_changed)
@@ -403,8 +406,10 @@ class MainWindow(QMainWindow):
         self.status.showMessage("Starting the sandbox: a local chain and provider…")
 
         def started(_state: object) -> None:
-            self.status.showMessage("Sandbox running", 5000)
+            note = getattr(self.sandbox, "world_note", None)  # a new chain replaced the kept one: say so
+            self.status.showMessage(note or "Sandbox running", 30_000 if note else 5000)
             self.status.set_network(self.ctx.network)  # it may have had to use another port
+            self.home_page.chain_changed()  # its contracts are deployed and the accounts funded now
             if self.poll_network:
                 self.status.poll()
             self.ctx.activity.record("sandbox", "Started the sandbox", network="sandbox")

@@ -19,6 +19,7 @@ POLL_MS = 10_000
 
 class StatusBar(QStatusBar):
     address_copied = Signal(str)
+    connected = Signal()  # the network's RPC answers with the right chain id again (or for the first time)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,7 +89,10 @@ class StatusBar(QStatusBar):
             if network != self._network:
                 return
             if chain_id == network.chain_id:
+                was = self.connection_label.text()
                 self._set_connection("Connected", f"{network.rpc_url} answers with chain id {chain_id}")
+                if was != "Connected":
+                    self.connected.emit()
             else:
                 self._set_connection(
                     "Wrong network",

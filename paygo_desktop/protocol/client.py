@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import importlib
-import json
 import ssl
 import time
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from paygo_desktop import bounded_json
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import models as m
@@ -29,7 +29,7 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import new_message, sign_headers
 from paygo_desktop.protocol.signing import verify_model
 
-MAX_DEPTH = 32
+MAX_DEPTH = bounded_json.MAX_DEPTH
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -90,31 +90,16 @@ _BY_STATUS: dict[int, type[ProviderHTTPError]] = {
 }
 
 
-def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return False
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return True
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, bounded nesting."""
+def parse_json(raw: bytes, max_bytes: int = 1024 * 1024) -> Any:
+    """Strict JSON: no NaN/Infinity, bounded size and nesting (checked on the raw bytes first)."""
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, UnicodeDecodeError):
+        return bounded_json.loads(raw, max_bytes=max_bytes, max_depth=MAX_DEPTH)
+    except bounded_json.JSONTooDeep:
+        raise ProviderProtocolError("The provider sent a response nested too deeply.") from None
+    except bounded_json.JSONTooLarge:
+        raise ProviderProtocolError("The provider's response is too large.") from None
+    except bounded_json.JSONRejected:
         raise ProviderProtocolError("The provider sent a malformed response.") from None
-    if not _depth_ok(data):
-        raise ProviderProtocolError("The provider sent a response nested too deeply.")
-    return data
 
 
 def verify_quote(quote: m.Quote, provider: m.ProviderInfo) -> bool:
@@ -218,7 +203,7 @@ class ProviderClient:
             self._raise_http(status, raw)
         if not 200 <= status < 300:
             raise ProviderProtocolError(f"The provider answered with an unexpected status {status}.")
-        return parse_json(raw)
+        return parse_json(raw, self.max_bytes)
 
     def _raise_http(self, status: int, raw: bytes) -> None:
         code, message, channel = "http_error", f"HTTP {status}", None

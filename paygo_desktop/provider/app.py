@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paygo_desktop import bounded_json
 from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.protocol import models as m
@@ -101,7 +102,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413 JSON (declared or streamed length)."""
+    """Refuse request bodies over ``limit`` bytes with 413 JSON (declared or streamed length), and bodies
+    nested deeper than ``bounded_json.MAX_DEPTH`` with 400 before FastAPI's ``json.loads`` sees them (a
+    deep enough body would overflow the C stack: see ``bounded_json``)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -137,6 +140,16 @@ class BodyLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if body:
+            try:
+                bounded_json.check_depth(bounded_json.decode(body))
+            except bounded_json.JSONTooDeep:
+                await _error(
+                    400, "too_deep", f"request bodies may nest at most {bounded_json.MAX_DEPTH} levels"
+                )(scope, receive, send)
+                return
+            except bounded_json.JSONRejected:
+                pass  # not JSON text: FastAPI's own parsing refuses it, if the route takes JSON at all
         sent = False
 
         async def replay() -> Message:

@@ -596,7 +596,8 @@ class ProviderCore:
                             channel_id=row.channel_id,
                             started_at=int(row.started_at),
                             ended_at=max(ended, int(row.started_at)),
-                            seconds=max(0, ended - int(row.started_at)),
+                            # the seconds paid for: an expired session's grace is not service
+                            seconds=max(0, min(ended, int(row.served_until)) - int(row.started_at)),
                             amount=int(row.cumulative) - int(row.start_cumulative),
                             final_cumulative=int(row.cumulative),
                         ),

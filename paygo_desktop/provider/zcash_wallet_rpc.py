@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from paygo_desktop import bounded_json
 from paygo_desktop.zcash.amounts import InvalidAmount, zec_to_zat
 from paygo_desktop.zcash.permissions import parse_payment_memo
 
@@ -162,8 +163,8 @@ class ZalletVerifier:
         if resp.status_code in (401, 403):
             raise WalletError("the Zcash wallet refused the RPC credentials")
         try:
-            data = json.loads(resp.content, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
+            data = bounded_json.loads(resp.content, max_bytes=MAX_RESPONSE_BYTES, parse_float=Decimal)
+        except ValueError:
             raise WalletError(f"the Zcash wallet answered HTTP {resp.status_code} without JSON") from None
         if not isinstance(data, dict):
             raise WalletError("the Zcash wallet sent a malformed JSON-RPC answer")

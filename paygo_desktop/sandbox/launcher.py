@@ -26,6 +26,8 @@ class SandboxLauncher:
         self.data_dir = data_dir
         self._proc: subprocess.Popen[str] | None = None
         self._lock = asyncio.Lock()
+        # set by a start that had to replace the kept chain with a new one: what the user is told
+        self.world_note: str | None = None
 
     def running(self) -> SandboxState | None:
         state = read_state(self.data_dir.sandbox_dir)
@@ -70,6 +72,8 @@ class SandboxLauncher:
             state = read_state(sandbox_dir)
             if state is None:
                 raise SandboxError("The sandbox started but wrote no state file.")
+            note = ready.get("worldNote")
+            self.world_note = note if isinstance(note, str) else None
             log.info(
                 "sandbox started: chain %s (%s), provider %s",
                 state.rpc_url,

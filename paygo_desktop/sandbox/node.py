@@ -19,6 +19,7 @@ from typing import Any
 from paygo_desktop.errors import UserFacingError
 
 CHAIN_ID = 31337
+STATE_INTERVAL = 30  # seconds between anvil's dumps of a kept chain, besides the one at exit
 
 
 class SandboxError(UserFacingError):
@@ -60,7 +61,11 @@ def child_options() -> dict[str, Any]:
     return {"preexec_fn": die_with_parent}
 
 
-def start_anvil(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+def start_anvil(
+    port: int, log_file: Path, state_file: Path | None = None, state_interval: int = STATE_INTERVAL
+) -> subprocess.Popen[bytes]:
+    """anvil on ``port``; with ``state_file`` it loads the chain kept there and writes it back at exit
+    (and every ``state_interval`` seconds)."""
     binary = find_anvil()
     if binary is None:
         raise SandboxError(
@@ -68,6 +73,8 @@ def start_anvil(port: int, log_file: Path) -> subprocess.Popen[bytes]:
             "or set PAYGO_ANVIL to its path."
         )
     command = [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID)]
+    if state_file is not None:
+        command += ["--state", str(state_file), "--state-interval", str(state_interval)]
     return _launch("anvil", command, port, log_file)
 
 
@@ -105,9 +112,10 @@ def node_description(kind: str) -> str:
     return f"the embedded Python EVM node: {why}"
 
 
-def start_node(port: int, log_file: Path) -> subprocess.Popen[bytes]:
+def start_node(port: int, log_file: Path, state_file: Path | None = None) -> subprocess.Popen[bytes]:
+    """The chosen node; ``state_file`` keeps anvil's chain across runs (the embedded node keeps none)."""
     if node_choice() == "anvil":
-        return start_anvil(port, log_file)
+        return start_anvil(port, log_file, state_file)
     return start_embedded(port, log_file)
 
 

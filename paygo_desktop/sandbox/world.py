@@ -3,6 +3,12 @@
 Every part is real: anvil (or the embedded py-evm node), the compiled PayGoVault and test USDC, the reference
 provider over loopback HTTP.
 The keys here are the public test keys of "test … junk": never use them on a real network.
+
+The world survives a restart (``worlds``): anvil's chain is kept in the sandbox directory, and a start that
+finds it continues it (no second deployment, no second funding, the provider keeps its database). When it
+cannot (the embedded node, a lost or unreadable state file), the start makes a new world and says why in
+``RunningSandbox.world_note``; the ``sandbox`` command then marks what the app's store holds for the old
+chain (``old_chain``), so that nothing of it is ever sent to the new one.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -33,6 +39,15 @@ from paygo_desktop.sandbox.node import (
     start_node,
 )
 from paygo_desktop.sandbox.state import SandboxState, clear_state, stop_stale, write_state
+from paygo_desktop.sandbox.worlds import (
+    World,
+    chain_state_file,
+    kept_world,
+    new_world,
+    read_world,
+    set_aside,
+    write_world,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +72,9 @@ class RunningSandbox:
     state: SandboxState
     node: subprocess.Popen[bytes]
     provider: subprocess.Popen[bytes]
-    funded: list[str]
+    funded: list[str]  # the accounts this start funded (a kept world funds only the new ones)
+    world: str = "first"  # first | kept | new (replaces an earlier world that could not be kept)
+    world_note: str | None = None  # why a new world replaced the earlier one, for the user
 
     def stop(self, sandbox_dir: Path) -> None:
         for proc in (self.provider, self.node):
@@ -120,33 +137,80 @@ def start(
         progress("Stopped a sandbox left over from an earlier run.")
     rpc_port = pick_port(rpc_port, DEFAULT_RPC_PORT)
     provider_port = pick_port(provider_port, DEFAULT_PROVIDER_PORT)
-    node_name = node_description(node_choice())
+    kind = node_choice()
+    node_name = node_description(kind)
     log.info("sandbox chain: %s", node_name)
     progress(f"Starting the local chain ({node_name}) on 127.0.0.1:{rpc_port}…")
-    node = start_node(rpc_port, sandbox_dir / "node.log")
+    kept_file = chain_state_file(sandbox_dir) if kind == "anvil" else None
+    unreadable: str | None = None
+    try:
+        node = start_node(rpc_port, sandbox_dir / "node.log", kept_file)
+    except SandboxError:
+        if kept_file is None or not kept_file.exists():
+            raise
+        unreadable = set_aside(kept_file).name
+        progress(
+            f"The kept sandbox chain could not be loaded (set aside as {unreadable}); starting a new one."
+        )
+        node = start_node(rpc_port, sandbox_dir / "node.log", kept_file)
     rpc_url = f"http://127.0.0.1:{rpc_port}"
     try:
-        vault, usdc = asyncio.run(_deploy(rpc_url))
-        progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
-        funded = _fund(rpc_url, usdc, accounts)
-        provider = _start_provider(data_dir, rpc_url, vault, usdc, provider_port)
+        earlier = read_world(sandbox_dir)
+        continued = kept_world(sandbox_dir, rpc_url, kind)
+        if continued is not None:
+            world = continued
+            progress(f"Continuing the sandbox chain kept from the last run (PayGoVault at {world.vault}).")
+        else:
+            vault, usdc = asyncio.run(_deploy(rpc_url))
+            progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
+            world = new_world(rpc_url, kind, vault, usdc)
+        funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded])
+        world = replace(world, funded=(*world.funded, *funded))
+        write_world(sandbox_dir, world)
+        provider = _start_provider(
+            data_dir, rpc_url, world.vault, world.usdc, provider_port, keep=continued is not None
+        )
     except BaseException:
         node.kill()
         node.wait()
         raise
+    status, note = _world_status(earlier, continued is not None, kind, unreadable)
     state = SandboxState(
         rpc_url=rpc_url,
         provider_url=f"http://127.0.0.1:{provider_port}",
         chain_id=CHAIN_ID,
-        vault=vault,
-        usdc=usdc,
+        vault=world.vault,
+        usdc=world.usdc,
         owner_pid=os.getpid(),
         node_pid=node.pid,
         provider_pid=provider.pid,
         started_at=time.time(),
     )
     write_state(sandbox_dir, state)
-    return RunningSandbox(state=state, node=node, provider=provider, funded=funded)
+    return RunningSandbox(
+        state=state, node=node, provider=provider, funded=funded, world=status, world_note=note
+    )
+
+
+def _world_status(
+    earlier: World | None, continued: bool, kind: str, unreadable: str | None
+) -> tuple[str, str | None]:
+    """first | kept | new, and for a new world that replaced an earlier one, what the user is told."""
+    if continued:
+        return "kept", None
+    if earlier is None and unreadable is None:
+        return "first", None
+    if unreadable is not None:
+        why = f"the chain kept from the last run could not be read (set aside as {unreadable})"
+    elif kind == "embedded":
+        why = "the embedded chain keeps nothing between runs (anvil keeps it: npm ci)"
+    else:
+        why = "the chain kept from the last run is gone"
+    return "new", (
+        f"A new sandbox chain was started: {why}. Its balances and channels start afresh; what the app "
+        "recorded on the earlier chain stays in its history, marked as such, and nothing of it is sent to "
+        "the new one."
+    )
 
 
 async def _deploy(rpc_url: str) -> tuple[str, str]:
@@ -179,12 +243,13 @@ def _fund(rpc_url: str, usdc: str, accounts: Iterable[str]) -> list[str]:
 
 
 def _start_provider(
-    data_dir: DataDir, rpc_url: str, vault: str, usdc: str, port: int
+    data_dir: DataDir, rpc_url: str, vault: str, usdc: str, port: int, *, keep: bool = False
 ) -> subprocess.Popen[bytes]:
     sandbox_dir = data_dir.sandbox_dir
     database = sandbox_dir / "provider.sqlite3"
-    for leftover in sandbox_dir.glob("provider.sqlite3*"):
-        leftover.unlink()  # a new chain: the provider's old sessions and claims belong to the old one
+    if not keep:  # a new chain: the provider's old sessions and claims belong to the old one
+        for leftover in sandbox_dir.glob("provider.sqlite3*"):
+            leftover.unlink()
     config = sandbox_dir / "provider.toml"
     config.write_text(
         f'''# Written by `paygo-desktop sandbox`; replaced at each start. Test keys only.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paygo_desktop.chain.app_channels import current_app_channel
-from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.money import Amount, Asset
@@ -66,7 +66,9 @@ async def deposit(
     """Fund or top up ``channel`` with ``amount`` (ERC-20: approve first when the allowance is short).
 
     Each transaction is shown to the transaction manager's store before it is broadcast; a failure raises
-    a ``SessionError`` that says which step failed and that the funds did not move.
+    a ``SessionError`` that says which step failed and that the funds did not move. First the account's
+    earlier transactions are healed (one stored but never sent goes out again, a nonce gap is filled) and
+    waited for, at most ``timeout`` seconds: a new one would otherwise queue behind them for ever.
     """
     if amount <= 0:
         raise SessionError("A deposit must be above zero.")
@@ -74,6 +76,8 @@ async def deposit(
 
     def sign(tx: dict[str, Any]) -> bytes:
         return bytes(account.sign_transaction(tx).raw_transaction)
+
+    await heal_before_sending(manager, sender, sign, timeout=timeout, progress=progress)
 
     shown = Amount(asset, amount).format()
     approve_hash: str | None = None
@@ -103,6 +107,34 @@ async def deposit(
     return Funding(approve_tx=approve_hash, fund_tx=fund_hash)
 
 
+async def heal_before_sending(
+    manager: TransactionManager,
+    sender: str,
+    sign: Callable[[dict[str, Any]], bytes] | None,
+    *,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Heal the account's earlier transactions and wait for them; a ``SessionError`` if one still hangs."""
+    try:
+        healed = await manager.heal(sender, sign)
+    except TransactionError as exc:
+        raise SessionError(f"{exc} Nothing new was sent.") from None
+    for line in healed.describe():
+        progress(line)
+    if not healed.open:
+        return
+    progress(f"Waiting for {len(healed.open)} earlier transaction(s) from this account to be mined…")
+    still = await manager.wait_open(sender, timeout=timeout)
+    if still:
+        first = still[0]
+        raise SessionError(
+            f"An earlier transaction from this account is still pending after {timeout:g} s "
+            f"({first.description}, nonce {first.nonce}, {first.tx_hash}): nothing new was sent, the "
+            "session did not start. The Escrow page follows it; speed it up or cancel it there."
+        )
+
+
 async def _send_and_wait(
     manager: TransactionManager,
     sender: str,
@@ -113,6 +145,11 @@ async def _send_and_wait(
     quote = await manager.quote(sender, request)
     record = await manager.send(sender, request, quote, sign)
     record = await manager.wait(record, timeout=timeout)
+    if record.status == "pending":
+        raise SessionError(
+            f"{request.description}: the transaction is still pending after {timeout:g} s "
+            f"({record.tx_hash}). PayGo keeps it and the Escrow page follows it; the session did not start."
+        )
     if record.status not in ("mined", "confirmed"):
         what = request.description[0].lower() + request.description[1:]
         raise SessionError(

@@ -29,6 +29,7 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.escrow.close import plan_close
 from paygo_desktop.metering.meter import Meter, Price
+from paygo_desktop.metering.signing_limit import SigningLimit, Terms, TermsRefused, check_quote
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol import models as m
@@ -79,6 +80,7 @@ class _Handle:
     )
     plan: SessionPlan | None = None
     options: StartOptions | None = None
+    start_sent: bool = False  # the start request may have reached the provider
     fallback_signer: Any = None  # a Zcash session that may continue on escrow keeps the signer for it
 
 
@@ -232,11 +234,21 @@ class SessionEngine:
         if info.zcash:
             options.extend(await self._zcash_options(plan))
         if not options:
-            raise SessionError(
-                f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on "
-                f"{self.network.name}, and offers no Zcash permission you hold."
-            )
+            raise SessionError(f"{self._no_escrow_reason(info)} It offers no Zcash permission you hold.")
         return SessionPlan(**{**plan.__dict__, "options": tuple(options)})
+
+    def _no_escrow_reason(self, info: m.ProviderInfo) -> str:
+        """Why escrow sessions with this provider are not possible here: another chain, or another vault."""
+        if self.vault_address is None:
+            return f"No escrow vault is known on {self.network.name}."
+        same_chain = [n for n in info.networks if n.chain_id == self.network.chain_id]
+        if same_chain:
+            return (
+                f"{info.name} takes escrow payments on {self.network.name} through the vault "
+                f"{same_chain[0].vault}, not through the PayGo vault this app uses there "
+                f"({self.vault_address})."
+            )
+        return f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on {self.network.name}."
 
     def _network_matches(self, info: m.ProviderInfo) -> bool:
         if self.vault_address is None:
@@ -367,7 +379,7 @@ class SessionEngine:
         )
 
     async def _check_rate(self, plan: SessionPlan, client: ProviderClient) -> None:
-        """The service's rate now must be the one the user agreed to in the plan."""
+        """The service's rate, tick and grace now must be the ones the user agreed to in the plan."""
         current = await client.get_service(plan.service.id)
         if current.rate != plan.service.rate:
             raise SessionError(
@@ -375,12 +387,26 @@ class SessionEngine:
                 f"{_rate_text(plan.service.rate, plan.asset)} to {_rate_text(current.rate, plan.asset)}. "
                 "Nothing was paid; look at the new rate and start again."
             )
+        if (current.tick_seconds, current.grace_seconds) != (plan.tick_seconds, plan.grace_seconds):
+            raise SessionError(
+                f"{plan.provider.name} changed the terms of “{plan.service.name}” (tick "
+                f"{plan.tick_seconds} s → {current.tick_seconds} s, grace {plan.grace_seconds} s → "
+                f"{current.grace_seconds} s). Nothing was paid; look at the new terms and start again."
+            )
+
+    @staticmethod
+    def _terms(plan: SessionPlan) -> Terms:
+        """The catalog's terms the user saw, within the bounds PayGo pays under."""
+        try:
+            return Terms(plan.price, plan.tick_seconds, plan.grace_seconds)
+        except TermsRefused as exc:
+            raise SessionError(f"{exc} Nothing was paid.") from None
 
     async def _start_escrow(
         self, plan: SessionPlan, options: StartOptions, signer: Any = None
     ) -> LiveSession:
         if not self._network_matches(plan.provider):
-            raise SessionError(f"{plan.provider.name} does not take escrow payments on {self.network.name}.")
+            raise SessionError(self._no_escrow_reason(plan.provider))
         vault = self.vault()
         channel = await self.channel_for(plan.provider, plan.asset)
         cid = "0x" + channel.id.hex()
@@ -405,6 +431,7 @@ class SessionEngine:
     ) -> LiveSession:
         rt = self.rt
         client = rt.client(plan.provider_url)
+        terms = self._terms(plan)
         if signer is None:
             signer = self.wallet.local_account(self.account)
         for leftover in self.history.open_on_channel(cid):
@@ -417,7 +444,15 @@ class SessionEngine:
         await self._check_rate(plan, client)
         domain = await self._chain(vault.domain)
         if options.deposit:
-            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+            await deposit(
+                self.transaction_manager(),
+                vault,
+                signer,
+                channel,
+                plan.asset,
+                options.deposit,
+                progress=self._transaction_progress,
+            )
         state = await self._chain(lambda: vault.channel_state(channel))
         held = await self._provider_cursor(client, channel, domain, signer)
         base = channel_base(held, state.claimed)
@@ -483,12 +518,38 @@ class SessionEngine:
             signer=signer,
             base=base,
             cap_reason=cap_reason,
+            limit=SigningLimit(terms, cap, prepaid=max(0, state.claimed - base)),
         )
         handle = _Handle(live=live, payer=payer, plan=plan, options=options)
         self._handles[local_id] = handle
+        try:
+            return await self._open_escrow(
+                handle, payer, plan, client, domain, channel, cid, base, first, cap
+            )
+        except BaseException as exc:
+            self._abandon_start(handle, exc)
+            raise
+
+    async def _open_escrow(
+        self,
+        handle: _Handle,
+        payer: EscrowSession,
+        plan: SessionPlan,
+        client: ProviderClient,
+        domain: VaultDomain,
+        channel: Channel,
+        cid: str,
+        base: int,
+        first: int,
+        cap: int,
+    ) -> LiveSession:
+        """The start request with the first voucher, the quote's check, the launch (handle registered)."""
+        rt, live = self.rt, handle.live
+        local_id = live.local_id
         signature = await payer.sign(first)
         self.history.add_voucher(local_id, 0, base + first, signature, cid)
         live.signed = first
+        handle.start_sent = True
         try:
             started = await client.start_session(plan.service.id, channel, base + first, signature)
         except (ProviderUnreachable, ProviderTimeout) as exc:
@@ -517,8 +578,7 @@ class SessionEngine:
             raise SessionError(problem)
         self.history.ack_voucher(local_id, 0, base + first)
         live.acked = first
-        live.tick_seconds = started.quote.tick_seconds
-        live.grace_seconds = started.quote.grace_seconds
+        # the catalog's tick and grace (the quote repeats them): never the quote's own
         live.meter = Meter(plan.price, cap, live.tick_seconds, clock=rt.clock)
         live.status = "running"
         self.history.update(
@@ -544,6 +604,10 @@ class SessionEngine:
                 f"The provider quoted {_rate_text(quote.rate, plan.asset)} instead of the "
                 f"{_rate_text(plan.service.rate, plan.asset)} you agreed to; the session was refused."
             )
+        try:
+            check_quote(self._terms(plan), price_of(quote.rate), quote.tick_seconds, quote.grace_seconds)
+        except TermsRefused as exc:
+            return f"{exc} The session was refused; nothing more was signed."
         if (
             quote.service_id != plan.service.id
             or quote.channel_id != cid
@@ -556,6 +620,39 @@ class SessionEngine:
                 "The provider counts your channel from another amount than you do; the session was refused."
             )
         return None
+
+    def _abandon_start(self, handle: _Handle, exc: BaseException) -> None:
+        """A start that failed after its handle was registered: it leaves no handle behind, and anyone
+        already waiting on it (a stop, the app's shutdown) gets a failed summary, never a wait for ever."""
+        live = handle.live
+        self._handles.pop(live.local_id, None)
+        if live.status in ("starting", "running"):
+            if not isinstance(exc, SessionError):
+                log.error("session %s: the start failed: %r", live.local_id, exc)
+            reason = describe_error(exc) if isinstance(exc, Exception) else "the start was cancelled"
+            with contextlib.suppress(Exception):
+                if handle.start_sent:  # the provider may hold it: recovery settles it with the provider
+                    live.status, live.stop_reason = "failed", f"The session did not start: {reason}"
+                    live.meter.stop()
+                    self.history.update(live.local_id, status="interrupted", stop_reason=live.stop_reason)
+                    self.rt.emit("failed", live.local_id, live.stop_reason)
+                else:
+                    self._fail_start(live, f"The session did not start: {reason}")
+        if not handle.done.done():
+            handle.done.set_result(
+                SessionSummary(
+                    local_id=live.local_id,
+                    seconds=0,
+                    cost=live.acked,
+                    rate=live.price,
+                    asset=live.asset,
+                    receipt_ok=False,
+                    receipt=None,
+                    message=live.stop_reason or "The session did not start.",
+                    metered=0,
+                    status="failed",
+                )
+            )
 
     def _fail_start(self, live: LiveSession, reason: str) -> None:
         live.status = "failed"
@@ -720,8 +817,20 @@ class SessionEngine:
         if options.deposit:
             vault = self.vault()
             channel = await self.channel_for(plan.provider, plan.asset)
-            await deposit(self.transaction_manager(), vault, signer, channel, plan.asset, options.deposit)
+            await deposit(
+                self.transaction_manager(),
+                vault,
+                signer,
+                channel,
+                plan.asset,
+                options.deposit,
+                progress=self._transaction_progress,
+            )
         return signer
+
+    def _transaction_progress(self, message: str) -> None:
+        """A deposit's steps, as events (the headless command prints them)."""
+        self.rt.emit("transaction", "", message)
 
     async def _fallback(self, handle: _Handle, summary: SessionSummary) -> None:
         """The permission ran out: continue on the escrow channel for the seconds the budget had left."""
@@ -841,14 +950,29 @@ class SessionEngine:
     async def recover(self) -> list[RecoveryReport]:
         """Reconcile the sessions an earlier run left unfinished (call at start-up, before starting any)."""
         reports = []
+        signer = self._signer_if_unlocked()
+        if self.vault_address is not None:
+            await self._heal_transactions()
         for record in self.history.unfinished(self.account):
             if record.local_id in self._handles:
                 continue
-            reports.append(await reconcile(self.rt, record, self._signer_if_unlocked(), self.token_lookup))
+            reports.append(await reconcile(self.rt, record, signer, self.token_lookup))
         return reports
 
+    async def _heal_transactions(self) -> None:
+        """At recovery: the account's transactions an earlier run stored but never sent go out again
+        (best effort: a chain that does not answer leaves them for the next start or the Escrow page)."""
+        try:
+            healed = await self.transaction_manager().heal(self.account)
+        except Exception as exc:
+            log.info("transactions not healed at recovery: %r", exc)
+            return
+        for line in healed.describe():
+            self._transaction_progress(line)
+
     def _signer_if_unlocked(self) -> Any:
-        """The account's signer, or None while the wallet is locked (recovery then proves nothing)."""
+        """The account's key, or None while the wallet is locked: recovery then proves nothing to a
+        provider (and cannot sign in to find a session whose id was never saved)."""
         try:
             return self.wallet.local_account(self.account)
         except UserFacingError:

@@ -1,20 +1,25 @@
 """Paying a session from an escrow channel: the start voucher and quote check, the voucher loop, the stop.
 
-Rules (``Meter`` does the arithmetic, on the engine's monotonic clock):
+Rules (``Meter`` does the arithmetic, on the engine's monotonic clock; ``SigningLimit`` holds the promise
+that nothing is ever signed past the meter plus one tick of the catalog's terms):
 
 * Vouchers are cumulative on the channel: ``base`` (what the provider already holds for the channel, or
   claimed on chain) plus this session's amount. Each pays through the end of the next tick
   (``Meter.voucher_due``), never past the cap; each is written to the store before it is sent.
 * A voucher the provider does not confirm is sent again (a new ``seq``, the same amount and signature) at
   the next wake-up, and nothing higher is signed until it is confirmed. When no confirmation covers the
-  time any more (the last confirmed amount paid up to some second, plus the grace) the session ends,
-  failed, and says so: the provider died or hangs. What was signed but never confirmed is one voucher,
-  one tick ahead.
+  time any more (the last confirmed amount paid up to some second, plus the catalog's grace) the
+  session ends, failed, and says so: the provider died or hangs. What was signed but never confirmed is
+  one voucher, one tick ahead.
+* Every voucher, the final one included, passes ``SigningLimit.permit`` before it is signed.
 * The cap is the user's budget, or the channel's coverage when it holds less; the session stops there.
   Under 20% left, one ``low_funds`` event.
-* Stop: the meter stops. If the meter passed the signed amount (a late loop), a voucher tops it up to
-  exactly the metered cost; if the vouchers paid ahead of it (the usual case: one tick ahead), PATCH stop
-  carries a final voucher for exactly the metered cost and the provider settles the session at it. The
+* Stop: the meter stops. The final amount is the metered cost, but never more than one tick past what
+  the provider acknowledged (when acknowledgements stopped coming, the session ends there and the summary
+  says so). If it is above the signed amount (a late loop), a voucher tops it up to it; if the vouchers
+  paid ahead of it (the usual case: one tick ahead), PATCH stop carries a final voucher for exactly it
+  and the provider settles the session at it. A 402 for a voucher is a normal end only when the chain
+  confirms that the escrow no longer covers it. The
   provider's signed receipt is checked against its key, our vouchers and our meter: the number shown,
   the vouchers and the receipt agree to the base unit. A provider that refuses the final voucher bills
   what it holds (at most one tick ahead), and the summary says so. The session's cost is what the
@@ -31,6 +36,7 @@ from typing import Any
 
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher
+from paygo_desktop.metering.signing_limit import SigningLimit, SigningRefused
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import (
@@ -43,6 +49,7 @@ from paygo_desktop.protocol.client import (
     SessionGone,
     verify_receipt,
 )
+from paygo_desktop.sessions.channels import coverage
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.plan import SessionPlan
 from paygo_desktop.sessions.reports import SessionSummary
@@ -87,6 +94,7 @@ class EscrowSession:
         signer: Any,
         base: int,
         cap_reason: str,
+        limit: SigningLimit,
     ) -> None:
         self.rt = rt
         self.live = live
@@ -99,6 +107,7 @@ class EscrowSession:
         self.signer: Any = signer
         self.base = base
         self.cap_reason = cap_reason
+        self.limit = limit
         self.seq = 0
         self.lock = asyncio.Lock()
         self.stop_response: m.StopResponse | None = None
@@ -111,16 +120,17 @@ class EscrowSession:
 
     # ------------------------------------------------------------------ vouchers
 
-    async def sign(self, amount: int) -> str:
-        """Sign the channel-wide cumulative ``base + amount`` off the event loop."""
+    async def sign(self, amount: int, *, acked: int | None = None) -> str:
+        """Sign the channel-wide cumulative ``base + amount`` off the event loop, if the signing limit
+        permits it now (``acked``: the stop's rule, at most one tick past what was acknowledged)."""
+        self.limit.permit(amount, self.live.meter.elapsed_ns(), acked=acked)
         cumulative = self.base + amount
         signature = await asyncio.to_thread(sign_voucher, self.signer, self.domain, self.channel, cumulative)
         return hex_sig(signature)
 
     def ack_deadline_ns(self) -> int:
         """Meter time after which no confirmed voucher pays for the service any more, grace included."""
-        paid_seconds = self.live.price.seconds_for(self.live.acked)
-        return (paid_seconds + self.live.grace_seconds) * NS_PER_SECOND
+        return self.limit.ack_deadline_ns(self.live.acked)
 
     async def pay(self, amount: int, *, final: bool = False) -> Ending | None:
         """Sign (or re-send) the voucher for this session's ``amount`` and wait for the provider's ack."""
@@ -128,7 +138,13 @@ class EscrowSession:
             live = self.live
             if amount < live.signed:
                 amount = live.signed
-            signature = await self.sign(amount)
+            try:
+                signature = await self.sign(amount, acked=live.acked if final else None)
+            except SigningRefused as exc:
+                log.error("session %s: %s", live.local_id, exc)
+                return Ending(
+                    "PayGo refused to sign more than the meter plus one tick; stopped.", failed=True
+                )
             self.seq += 1
             seq = self.seq
             cumulative = self.base + amount
@@ -150,7 +166,7 @@ class EscrowSession:
                     provider_gone=True,
                 )
             except PaymentRequired:
-                return Ending("The channel's escrow no longer covers the next voucher; stopped.")
+                return await self._payment_required(cumulative)
             except (ProviderUnreachable, ProviderTimeout) as exc:
                 log.info("voucher %d of %s not delivered: %s", seq, live.local_id, exc)
                 return None  # sent again at the next wake-up, until the ack deadline
@@ -167,6 +183,25 @@ class EscrowSession:
             live.acked = max(live.acked, amount)
             self.rt.emit("acked", live.local_id, f"The provider confirmed {self.asset_amount(amount)}.")
             return None
+
+    async def _payment_required(self, cumulative: int) -> Ending:
+        """A 402 for a voucher: a normal end only if the chain says the escrow no longer covers it."""
+        try:
+            state = await self.vault.channel_state(self.channel)
+        except Exception as exc:
+            log.info("channel state not read after a 402 for %s: %r", self.live.local_id, exc)
+            return Ending(
+                "The provider said the channel's escrow no longer covers the next voucher, and the chain "
+                "could not be read to check it; stopped.",
+                failed=True,
+            )
+        if coverage(state) < cumulative:
+            return Ending("The channel's escrow no longer covers the next voucher; stopped.")
+        return Ending(
+            f"The provider refused a voucher for lack of escrow, but the channel covers it on chain "
+            f"({self.asset_amount(coverage(state) - self.base)} left for this session); stopped.",
+            failed=True,
+        )
 
     async def _await_ack(self, task: asyncio.Future[m.VoucherAck], *, final: bool) -> m.VoucherAck:
         """The ack, or ``AckTimeout`` once the meter passes the ack deadline (for the final voucher: the
@@ -263,27 +298,46 @@ class EscrowSession:
         """Stop the meter, send the final voucher if needed, get and check the receipt, settle the books."""
         live = self.live
         metered = live.meter.stop()
-        if not ending.provider_gone and metered > live.signed:
-            final = await self.pay(metered, final=True)
+        # what the session ends at: the meter, but never more than one tick past what was acknowledged
+        due = min(metered, self.limit.final_ceiling(live.meter.elapsed_ns(), live.acked))
+        if not ending.provider_gone and due > live.signed:
+            final = await self.pay(due, final=True)
             if final is not None:
                 ending = Ending(f"{ending.reason} The final voucher was not confirmed: {final.reason}", True)
         receipt: m.Receipt | None = None
         problem: str | None = None
         try:
-            self.stop_response = await self._stop_remote(metered, settle=not ending.provider_gone)
+            self.stop_response = await self._stop_remote(due, settle=not ending.provider_gone)
             receipt = self.stop_response.receipt
         except (ProviderError, TimeoutError) as exc:
             problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}"
         seconds = live.meter.elapsed_ns() // NS_PER_SECOND
+        if ending.provider_gone:  # the service ran until the last acknowledged payment, not past it
+            seconds = min(seconds, live.price.seconds_for(live.acked))
         receipt_ok = False
         cost = live.acked
         if receipt is not None:
             receipt_ok, cost, problem = self.check_receipt(receipt, seconds)
             if receipt_ok and self.settled(receipt):
                 self.rt.history.settle_final(live.local_id, receipt.final_cumulative)
+        credit = await self._paid_ahead_credit()
         status = "failed" if ending.failed else "stopped"
+        if status == "stopped" and not receipt_ok:
+            status = "receipt_invalid"  # forged, contradicting our meter, or missing: not a clean stop
         exposure = live.signed - max(live.acked, cost)
         message = self._message(ending, status, seconds, cost, metered, receipt_ok, problem, exposure)
+        if credit:
+            message += (
+                f" {self.asset_amount(credit)} is paid ahead on chain (the provider claimed a voucher one "
+                "tick ahead before the session settled lower): paid ahead, used by your next session on "
+                "this channel."
+            )
+        if due < metered:
+            message += (
+                f" The provider had confirmed payments for {self.asset_amount(live.acked)} only (it stopped "
+                f"acknowledging): the session ends there, at most one tick past it, not at the meter's "
+                f"{self.asset_amount(metered)}."
+            )
         live.stop_reason = ending.reason
         rt = self.rt
         rt.history.settle_spending(live.local_id, cost)
@@ -296,6 +350,7 @@ class EscrowSession:
             receipt=None if receipt is None else receipt.model_dump_json(by_alias=True),
             receipt_ok=receipt_ok if receipt is not None else None,
             ended_at=rt.now(),
+            paid_ahead_credit=credit,
         )
         live.status = status
         self.signer = None  # the key is not kept past the session
@@ -311,10 +366,22 @@ class EscrowSession:
             message=message,
             metered=metered,
             status=status,
+            paid_ahead_credit=credit,
         )
 
+    async def _paid_ahead_credit(self) -> int:
+        """What the chain has paid the provider beyond this app's settled sessions on the channel, now
+        (best effort: 0 when the chain cannot be read)."""
+        try:
+            state = await self.vault.channel_state(self.channel)
+        except Exception as exc:
+            log.info("claimed not read at the end of %s: %r", self.live.local_id, exc)
+            return 0
+        return self.rt.history.paid_ahead_credit(self.channel_hex, state.claimed)
+
     async def _stop_remote(self, metered: int, *, settle: bool) -> m.StopResponse:
-        """PATCH stop; with a final voucher for exactly ``metered`` when the vouchers paid ahead of it.
+        """PATCH stop; with a final voucher for exactly ``metered`` (the session's due amount) when the
+        vouchers paid ahead of it.
 
         A provider that refuses the final voucher (a 4xx) is asked again without it and bills what it
         holds; its reason is kept for the summary."""
@@ -323,7 +390,7 @@ class EscrowSession:
         final: tuple[int, int, str] | None = None
         if settle and metered < live.signed:
             async with self.lock:
-                signature = await self.sign(metered)
+                signature = await self.sign(metered, acked=live.acked)
                 self.seq += 1
                 cumulative = self.base + metered
                 self.rt.history.add_voucher(live.local_id, self.seq, cumulative, signature, self.channel_hex)
@@ -398,9 +465,11 @@ class EscrowSession:
         exposure: int,
     ) -> str:
         fmt = self.asset_amount
-        head = "Stopped" if status == "stopped" else "Failed"
+        heads = {"stopped": "Stopped", "receipt_invalid": "Stopped without a valid receipt"}
+        head = heads.get(status, "Failed")
+        until = " (until the provider's last confirmed payment)" if ending.provider_gone else ""
         parts = [
-            f"{head}: {short_duration(seconds)} of {self.live.service_name} for {fmt(cost)}.",
+            f"{head}: {short_duration(seconds)} of {self.live.service_name}{until} for {fmt(cost)}.",
             ending.reason,
         ]
         if cost > metered:

@@ -21,8 +21,8 @@ from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRo
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
 
 OPEN_STATUSES = ("starting", "running", "stopping", "interrupted")
-FINAL_STATUSES = ("stopped", "failed", "recovered")
-_AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount")
+FINAL_STATUSES = ("stopped", "failed", "recovered", "receipt_invalid")
+_AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount", "paid_ahead_credit")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class SessionRecord:
     receipt_ok: bool | None
     started_at: datetime
     ended_at: datetime | None
+    paid_ahead_credit: int = 0  # see store.models.SessionRow.paid_ahead_credit
 
     @property
     def asset(self) -> Asset:
@@ -272,6 +273,15 @@ class SessionHistory:
             ).all()
         return max([self.channel_cursor(channel_id), *(int(v) for v in later)])
 
+    def paid_ahead_credit(self, channel_id: str, claimed: int) -> int:
+        """What the chain paid the provider on the channel (``claimed``) beyond what this app's sessions
+        committed there: a voucher one tick ahead claimed before its session settled lower. It is paid
+        ahead, and the next session on the channel uses it first (it starts from the provider's cursor,
+        below ``claimed``). 0 when this app has no voucher on the channel (its history is elsewhere)."""
+        if not self.channel_signed(channel_id):
+            return 0
+        return max(0, claimed - self.channel_committed(channel_id))
+
     def channel_signed(self, channel_id: str) -> int:
         """The highest cumulative ever signed on this channel."""
         with self._store.session() as s:
@@ -299,6 +309,14 @@ class SessionHistory:
         )
         with self._store.session() as s:
             return {str(address).lower(): str(name) for address, name in s.execute(query).all() if name}
+
+    def remote_ids_on_channel(self, channel_id: str) -> set[str]:
+        """The provider's session ids this app recorded on the channel."""
+        query = select(SessionRow.remote_id).where(
+            SessionRow.channel_id == channel_id, SessionRow.remote_id.is_not(None)
+        )
+        with self._store.session() as s:
+            return {str(v) for v in s.scalars(query).all()}
 
     def open_on_channel(self, channel_id: str) -> list[SessionRecord]:
         query = select(SessionRow).where(
@@ -394,6 +412,8 @@ CSV_COLUMNS = (
     "rate_unit",
     "cost",
     "cost_units",
+    "paid_ahead_credit",
+    "paid_ahead_credit_units",
     "budget",
     "budget_units",
     "receipt_ok",
@@ -435,6 +455,8 @@ def export_csv(records: Iterable[SessionRecord], out: IO[str]) -> int:
                 r.rate_unit,
                 _decimal(asset, r.cost),
                 r.cost,
+                _decimal(asset, r.paid_ahead_credit),
+                r.paid_ahead_credit,
                 _decimal(asset, r.budget),
                 r.budget,
                 "" if r.receipt_ok is None else ("yes" if r.receipt_ok else "no"),

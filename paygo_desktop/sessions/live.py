@@ -13,10 +13,24 @@ from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import Asset
 from paygo_desktop.protocol import models as m
 
-STATUSES = ("starting", "running", "stopping", "stopped", "failed")
-EVENT_KINDS = ("started", "voucher", "acked", "low_funds", "stopped", "failed", "claimed", "fallback")
+STATUSES = ("starting", "running", "stopping", "stopped", "failed", "receipt_invalid")
+"""``receipt_invalid``: stopped, but the provider's receipt was forged, disagreed with the meter or never
+came."""
+EVENT_KINDS = (
+    "started",
+    "voucher",
+    "acked",
+    "low_funds",
+    "stopped",
+    "failed",
+    "receipt_invalid",
+    "claimed",
+    "fallback",
+    "transaction",
+)
 """``fallback``: a Zcash permission ran out and the session continues on the escrow channel (the event
-names the new escrow session)."""
+names the new escrow session). ``receipt_invalid``: a session's end, as its status. ``transaction``: a
+deposit's progress, or an earlier transaction sent again (no session yet: an empty local id)."""
 
 
 @dataclass

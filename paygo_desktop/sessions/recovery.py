@@ -1,10 +1,13 @@
 """Reconciling, at start-up, the sessions a crash left behind (starting, running, stopping, interrupted).
 
-For each one the provider is asked what it holds (GET /streams/{id}, or GET /channels/{id} when the start
-never returned a session id); a session still live there is stopped (PATCH stop, which also yields the
-signed receipt of one that already ended). The access token of a session is not kept past the run that
-started it, so both requests are signed with the payer's key (the provider shows a channel's live session
-and stops a session only for its payer); with the wallet locked the session stays ``interrupted``. The
+For each one the provider is asked what it holds (GET /streams/{id}; when the start never returned a
+session id, GET /channels/{id} for a live one, else the account's own sessions, signed in with its key, for
+the one this start opened on the channel); a session still live there is stopped (PATCH stop, which also
+yields the signed receipt of one that already ended). The access token of a session is not kept past the
+run that started it, so these requests are signed with the payer's key (the provider shows a channel's live
+session and stops a session only for its payer); with the wallet locked the session stays ``interrupted``.
+A receipt counts only the seconds its amount paid for: one that counts more (unpaid grace) is not
+accepted, and the record keeps the paid seconds. The
 session's cost becomes what the provider holds for it, which can only lie between what it confirmed and
 what we signed; the spending records are settled to it and the channel's next session continues from
 that cumulative, so no second is paid twice. A provider that cannot be reached leaves the session
@@ -18,14 +21,23 @@ from collections.abc import Callable
 from typing import Any
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
 from paygo_desktop.sessions.history import SessionRecord
 from paygo_desktop.sessions.reports import RecoveryReport
-from paygo_desktop.sessions.runtime import Runtime, describe_error, short_duration
+from paygo_desktop.sessions.runtime import (
+    RECEIPT_SECONDS_TOLERANCE,
+    Runtime,
+    describe_error,
+    short_duration,
+)
 
 log = logging.getLogger(__name__)
+
+
+START_SLACK_SECONDS = 300  # the provider's clock may differ from ours
 
 
 async def reconcile(
@@ -34,9 +46,12 @@ async def reconcile(
     key: Any = None,
     token_lookup: Callable[[str], str] | None = None,
 ) -> RecoveryReport:
-    """Settle one unfinished session with its provider; never raises for a provider problem. ``key``, the
-    payer's signer, proves to the provider that an escrow session's requests are the payer's;
-    ``token_lookup`` gives a Zcash permission's bearer token: ending a Zcash session needs it."""
+    """Settle one unfinished session with its provider; never raises for a provider problem.
+
+    ``key``, the payer's signer (None while the wallet is locked), proves to the provider that an escrow
+    session's requests are the payer's, and finds a session whose id the app never saved among the
+    account's sessions there; ``token_lookup`` gives a Zcash permission's bearer token: ending a Zcash
+    session needs it."""
     try:
         if record.funding == "zcash":
             return await _reconcile_zcash(rt, record, token_lookup)
@@ -65,7 +80,30 @@ def _interrupted(rt: Runtime, record: SessionRecord, why: str) -> RecoveryReport
     )
 
 
-async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any) -> RecoveryReport:
+async def _started_here(client: Any, rt: Runtime, record: SessionRecord, key: Any) -> str | None:
+    """The id of the session this record's start opened, found among the account's sessions at the
+    provider: on its channel, from its base, started since, and not another record's."""
+    if key is None or record.channel_id is None:
+        return None
+    try:
+        sessions = await client.my_sessions(key)
+    except ProviderError as exc:
+        log.info("sessions of %s not listed for recovery: %s", record.provider_url, exc)
+        return None
+    known = rt.history.remote_ids_on_channel(record.channel_id)
+    since = record.started_at.timestamp() - START_SLACK_SECONDS
+    found = [
+        s
+        for s in sessions.items
+        if s.channel_id.lower() == record.channel_id.lower()
+        and s.start_cumulative == record.channel_base
+        and s.started_at >= since
+        and s.session_id not in known
+    ]
+    return min(found, key=lambda s: s.started_at).session_id if found else None
+
+
+async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any = None) -> RecoveryReport:
     client = rt.client(record.provider_url)
     info = await client.provider_info()
     remote_id = record.remote_id
@@ -79,6 +117,8 @@ async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any) -> Rec
         except NotFound:
             channel = None
         remote_id = channel.live_session_id if channel is not None else None
+        if remote_id is None:  # the start may have opened one that ended since: ask for it by name
+            remote_id = await _started_here(client, rt, record, key)
         if remote_id is None:
             held = channel.last_voucher.cumulative_amount if channel and channel.last_voucher else 0
             return _settle(rt, record, held, None, None, was_live=False)
@@ -92,12 +132,14 @@ async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any) -> Rec
     settled = receipt.final_cumulative < record.acked and any(
         cumulative == receipt.final_cumulative for _, cumulative, _ in rt.history.vouchers(record.local_id)
     )
+    paid_seconds = Price(record.rate_amount, record.rate_unit).seconds_for(max(0, receipt.amount))
     ok = (
         verify_receipt(receipt, info)
         and receipt.session_id == remote_id
         and receipt.channel_id == record.channel_id
         and (settled or record.acked <= receipt.final_cumulative <= record.signed)
         and receipt.amount == receipt.final_cumulative - record.channel_base
+        and receipt.seconds <= paid_seconds + RECEIPT_SECONDS_TOLERANCE  # no unpaid grace counted
     )
     return _settle(
         rt,
@@ -131,7 +173,9 @@ def _settle(
     else:
         rt.history.mark_delivered(record.local_id, final)
     rt.history.settle_spending(record.local_id, cost)
-    seconds = receipt.seconds if receipt is not None else record.seconds
+    seconds = record.seconds
+    if receipt is not None:  # the seconds the session's cost paid for, never unpaid grace
+        seconds = min(receipt.seconds, Price(record.rate_amount, record.rate_unit).seconds_for(max(0, cost)))
     outcome = "still_running_stopped" if was_live else "settled"
     reason = (
         "The app closed while it ran; stopped at the provider on the next start."

@@ -23,6 +23,9 @@ class SessionSummary:
     message: str
     metered: int = 0  # rate × elapsed by our meter; cost - metered was paid ahead for the last tick
     status: str = "stopped"
+    # what the chain paid the provider on the channel beyond the settled sessions when this one ended (a
+    # voucher one tick ahead claimed before the session settled lower): the next session uses it first
+    paid_ahead_credit: int = 0
 
     @property
     def paid_ahead(self) -> int:
@@ -30,6 +33,7 @@ class SessionSummary:
 
     def as_json(self) -> dict[str, object]:
         """The summary as the headless command prints it (amounts as decimal strings and base units)."""
+        credit = Amount(self.asset, self.paid_ahead_credit)
         return {
             "localId": self.local_id,
             "status": self.status,
@@ -40,6 +44,8 @@ class SessionSummary:
             "metered": Amount(self.asset, self.metered).format(symbol=False, grouping=False),
             "meteredUnits": str(self.metered),
             "rate": {"amount": str(self.rate.amount), "unit": self.rate.unit},
+            "paidAheadCredit": credit.format(symbol=False, grouping=False),
+            "paidAheadCreditUnits": str(self.paid_ahead_credit),
             "receiptOk": self.receipt_ok,
             "receipt": None if self.receipt is None else self.receipt.model_dump(mode="json", by_alias=True),
             "message": self.message,

@@ -13,9 +13,9 @@ from paygo_desktop.store.models import TransactionRow, utcnow
 # pending: sent, not mined (or un-mined by a reorg); mined: in a block, counting confirmations;
 # confirmed: enough confirmations; failed: mined and reverted; replaced: another transaction took its
 # nonce (a speed-up, a cancel, or one sent elsewhere); dropped: the node forgot it and it could not be sent
-# again.
+# again; old_chain: sent on an earlier sandbox chain that was not kept (sandbox.old_chain), never sent again.
 OPEN_STATUSES = ("pending", "mined")
-STATUSES = ("pending", "mined", "confirmed", "failed", "replaced", "dropped")
+STATUSES = ("pending", "mined", "confirmed", "failed", "replaced", "dropped", "old_chain")
 
 
 @dataclass(frozen=True)

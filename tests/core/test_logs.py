@@ -1,4 +1,6 @@
 import logging
+import os
+import stat
 
 from paygo_desktop.logs import LOG_FILE_NAME, setup_logging
 
@@ -21,3 +23,19 @@ def test_log_file_in_the_data_dir_and_secrets_are_scrubbed(tmp_path):
     assert WORDS not in text
     assert "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in text
     assert text.count("[redacted") == 3
+
+
+def test_the_log_file_is_readable_by_its_owner_only_like_the_database(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        log_file = setup_logging(tmp_path / "logs")
+        logging.getLogger("paygo_desktop.test").info("written")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_paygo", False):
+            handler.doRollover()  # type: ignore[attr-defined]
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    rotated = log_file.with_name(log_file.name + ".1")
+    assert stat.S_IMODE(rotated.stat().st_mode) == 0o600

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from paygo_desktop.chain.transactions import TxRequest
+from paygo_desktop.chain.transactions import RpcUnavailable, TxRequest
 from paygo_desktop.chain.tx_flow import TxFlow
 from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.service import EscrowService
@@ -177,3 +177,37 @@ def test_a_revert_in_review_names_its_reason_and_nothing_is_stored(
     state = env.run(TxFlow(service.transactions, fresh.address, [request]).prepare())
     assert state.phase == "failed" and "NoPendingWithdraw" in state.message
     assert service.transactions.repository.recent() == []
+
+
+def test_a_transaction_stored_but_never_sent_goes_out_before_the_dialogs_next_one(
+    env: Any, service: EscrowService, fresh: Any, monkeypatch: Any
+) -> None:
+    """Issue 18, item 5, through the GUI's entry point (every transaction dialog runs a TxFlow): a kill
+    between storing a signed transaction and sending it left a nonce gap every later one waited behind."""
+    before = env.eth(RECIPIENT)
+    manager = service.transactions
+
+    async def dies_here(raw: bytes) -> Any:
+        raise OSError("the app was killed before the broadcast")
+
+    monkeypatch.setattr(manager.w3.eth, "send_raw_transaction", dies_here)
+    request = requests.send(Amount(ETH, 10**15), RECIPIENT)
+    quote = env.run(manager.quote(service.account, request))
+    with pytest.raises(RpcUnavailable):
+        env.run(manager.send(service.account, request, quote, signer(fresh)))
+    monkeypatch.undo()
+    [stored] = manager.repository.open(env.chain_id)
+    assert env.rpc("eth_getTransactionByHash", [stored.tx_hash]) is None  # the node never saw it
+
+    flow = send_flow(service)
+    state = env.run(flow.prepare())
+    assert state.phase == "review"
+    assert "Sent again a transaction an earlier run stored but never sent: Send" in state.message
+    env.run(flow.send(signer(fresh)))
+    for _ in range(50):
+        state = env.run(flow.poll())
+        if state.is_final:
+            break
+    assert state.phase == "done", state.message
+    assert env.run(manager.refresh(stored)).status == "confirmed"
+    assert env.eth(RECIPIENT) == before + 2 * 10**15  # each sent once

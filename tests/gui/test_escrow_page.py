@@ -427,3 +427,48 @@ def test_a_pending_transaction_survives_a_restart_and_can_be_sped_up(
 
     qtbot.waitUntil(settled, timeout=TIMEOUT)
     assert chain.eth(RECIPIENT) >= 10**17
+
+
+def test_a_channel_the_chain_paid_ahead_on_says_so_in_its_row(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    """Issue 18, item 6: a batch claim took the voucher one tick ahead (5,000), then the session settled
+    at its meter (2,000). The row shows the 3,000 as paid ahead, for the next session."""
+    from web3 import HTTPProvider, Web3
+
+    from paygo_desktop.chain.artifacts import load_artifact
+    from paygo_desktop.chain.vouchers import VaultDomain, app_channel, sign_voucher
+    from paygo_desktop.sessions.history import SessionHistory
+
+    w3 = Web3(HTTPProvider(chain.url))
+    vault = w3.eth.contract(
+        address=Web3.to_checksum_address(chain.vault), abi=load_artifact("PayGoVault").abi
+    )
+    usdc = w3.eth.contract(address=Web3.to_checksum_address(chain.usdc), abi=load_artifact("TestUSDC").abi)
+    channel = app_channel(TEST_ADDRESS, PROVIDER, chain.usdc, MIN_DELAY)
+    for call, sender in (
+        (usdc.functions.approve(chain.vault, 10**6), TEST_ADDRESS),
+        (vault.functions.fund(channel.as_tuple(), 10**6), TEST_ADDRESS),
+    ):
+        w3.eth.wait_for_transaction_receipt(call.transact({"from": sender}), timeout=30)
+    key = page.wallet().local_account(TEST_ADDRESS)
+    ahead = sign_voucher(key, VaultDomain(31337, chain.vault), channel, 5_000)
+    claim = vault.functions.claim(channel.as_tuple(), 5_000, ahead).transact({"from": PROVIDER})
+    w3.eth.wait_for_transaction_receipt(claim, timeout=30)
+    cid = "0x" + channel.id.hex()
+    history = SessionHistory(page.ctx.store)
+    history.create(
+        local_id="s1", account=TEST_ADDRESS, network="sandbox", provider_url="http://127.0.0.1:9",
+        provider_name="Feed Co", provider_address=PROVIDER, service_id="feed", service_name="Feed",
+        category="data", service_type="data", asset_symbol="USDC", asset_address=chain.usdc, decimals=6,
+        rate_amount=1000, rate_unit="per_second", tick_seconds=5, grace_seconds=5, budget=10**6,
+        status="stopped", funding="escrow", chain_id=31337, channel_id=cid, channel_base=0, cost=2_000,
+    )  # fmt: skip
+    for seq, cumulative in enumerate((5_000, 2_000)):  # the voucher ahead, then the settled final one
+        history.add_voucher("s1", seq, cumulative, "0x" + "00" * 65, cid)
+        history.ack_voucher("s1", seq, cumulative)
+    reload(qtbot, page)
+    paid = channel_cells(page)[3]
+    assert paid == "0.005 USDC (0.003 USDC paid ahead, used by your next session)"

@@ -153,8 +153,9 @@ def test_late_voucher_revokes_access(server: Server, client: ProviderClient) -> 
         env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
     # the channel is free again; a stop still yields a receipt, and a Close asked for is at the paid amount
     stopped = env.run(client.stop_session(s.session_id, access_token=s.access.token))
-    assert stopped.receipt.amount == TICK_COST
     assert env.run(client.request_close(env.payer, ch)).final_amount == TICK_COST
+    # the receipt counts the seconds paid for (one tick), not the unpaid grace that followed
+    assert stopped.receipt.seconds == TICK and stopped.receipt.amount == TICK_COST
 
 
 def test_unknown_ids_404(server: Server, client: ProviderClient) -> None:

@@ -193,8 +193,8 @@ def world(env: Env, tmp_path: Path) -> Iterator[World]:  # noqa: F811
         try:
             yield w
         finally:
-            for engine in w.engines:
-                env.run(engine.shutdown())
+            for engine in w.engines:  # bounded: a test that failed must not hang the suite
+                env.run(asyncio.wait_for(engine.shutdown(), 60))
             store.close()
 
 

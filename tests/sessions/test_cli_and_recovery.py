@@ -103,6 +103,9 @@ def test_a_short_session_from_the_command_line_prints_json(
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
+    deposit = [line["message"] for line in lines if line["event"] == "transaction"]  # the deposit's steps
+    assert any(text.startswith("Depositing 1 USDC") for text in deposit)
+    lines = [line for line in lines if line["event"] != "transaction"]
     assert lines[0]["event"] == "started" and any(line["event"] == "acked" for line in lines)
     summary = lines[-1]
     assert summary["event"] == "summary" and summary["status"] == "stopped" and summary["receiptOk"] is True

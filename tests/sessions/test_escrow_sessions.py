@@ -75,7 +75,7 @@ def test_start_vouchers_stop_receipt_and_the_providers_claim_on_chain(world: Wor
         assert await engine.refresh_claimed(live.local_id) == 17 * RATE == live.claimed
 
     run(env, scenario)
-    kinds = [e.kind for e in events]
+    kinds = [e.kind for e in events if e.kind != "transaction"]  # the deposit's steps come first
     assert kinds[0] == "started" and kinds.count("voucher") == 3 and kinds.count("acked") == 3
     assert "stopped" in kinds and kinds[-1] == "claimed" and "low_funds" not in kinds
 

@@ -97,6 +97,11 @@ def test_the_provider_killed_mid_session_is_noticed_within_tick_plus_grace(world
         assert live.signed - live.acked <= TICK_COST  # the loss is at most one tick signed ahead
         assert summary.cost == live.acked == 2 * TICK_COST and summary.receipt is None
         assert "at most one tick" in summary.message
+        # the service ran until the last confirmed payment (10 s), not to the last signed or the meter
+        assert (
+            summary.seconds == paid_seconds
+            and "until the provider's last confirmed payment" in summary.message
+        )
         record = engine.history.get(live.local_id)
         assert record is not None and record.status == "failed" and record.cost == 2 * TICK_COST
         assert engine.history.spent(live.local_id) == 2 * TICK_COST

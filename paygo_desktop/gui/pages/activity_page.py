@@ -60,6 +60,7 @@ STATUS_NAMES = {
     "stopping": "Stopping",
     "stopped": "Ended",
     "failed": "Failed",
+    "receipt_invalid": "No valid receipt",
     "interrupted": "Interrupted",
     "recovered": "Recovered",
     "record removed": "Session record removed",

@@ -7,6 +7,8 @@ open (also those left by an earlier run) are watched on a timer until they settl
 
 A channel's row names its provider as the app's sessions knew it, and counts what those sessions signed
 but the provider has not claimed yet (it claims in batches) as paid: "Available" is what is really left.
+When the chain paid the provider more than the sessions settled at (a claim took a voucher one tick ahead
+before its session settled lower), the row says so: that part is paid ahead, and the next session uses it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ STATUS_TEXT = {
     "failed": "Failed",
     "replaced": "Replaced",
     "dropped": "Dropped by the network",
+    "old_chain": "On an earlier sandbox chain",
 }
 
 
@@ -411,6 +414,10 @@ class EscrowPage(Page):
             if unclaimed:
                 signed = Amount(channel.asset, channel.state.claimed + unclaimed).format()
                 paid = f"{signed} ({paid} claimed)"
+            credit = self._paid_ahead_credit(channel)
+            if credit:
+                ahead = Amount(channel.asset, credit).format()
+                paid = f"{paid} ({ahead} paid ahead, used by your next session)"
             free = Amount(channel.asset, max(0, channel.state.available - unclaimed))
             cells = (
                 names.get(channel.provider.lower(), short_address(channel.provider)),
@@ -423,7 +430,9 @@ class EscrowPage(Page):
             tips = {
                 0: f"Provider {channel.provider}\nChannel {channel.channel_id}",
                 3: "What your sessions signed over to the provider. It claims it from the channel in "
-                "batches; the part not claimed yet is still in the channel, but it is the provider's.",
+                "batches; the part not claimed yet is still in the channel, but it is the provider's. "
+                "Paid ahead: the provider claimed a voucher one tick ahead before a session settled lower; "
+                "your next session on this channel uses that first.",
                 4: "What is left in the channel for new sessions, or to withdraw.",
             }
             for column, text in enumerate(cells):
@@ -457,6 +466,12 @@ class EscrowPage(Page):
         from paygo_desktop.sessions.history import SessionHistory
 
         return SessionHistory(self.ctx.store).channel_committed(channel_id.lower())
+
+    def _paid_ahead_credit(self, channel: Any) -> int:
+        from paygo_desktop.sessions.history import SessionHistory
+
+        history = SessionHistory(self.ctx.store)
+        return history.paid_ahead_credit(channel.channel_id.lower(), channel.state.claimed)
 
     def _withdrawal_text(self, channel: Any) -> str:
         if channel.closed:

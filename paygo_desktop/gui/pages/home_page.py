@@ -2,7 +2,10 @@
 of spending as a sparkline, the next Zcash expiry, the accounts, and the recent activity. Real data only.
 
 Balances are read from the chain in the background (``reports.dashboard``); the running sessions come from
-``live_sessions()``, a callable the session engine provides (nothing is shown without one).
+``live_sessions()``, a callable the session engine provides (nothing is shown without one). On the Sandbox
+network they are read only once the sandbox is up (its state file is written after its contracts are
+deployed and its accounts funded), and again whenever the window announces a change (``chain_changed``:
+the sandbox started, the network answers again, a session ended).
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class HomePage(Page):
         self.report = SpendingReport(ctx.store)
         self.balances: list[Balance] | None = None
         self._loading_balances = False
+        self._balances_again = False  # a change was announced while a read was out: read once more
         row = QHBoxLayout()
         self.network_label = QLabel()
         self.network_label.setAccessibleName("Current network")
@@ -257,13 +261,33 @@ class HomePage(Page):
             lines.append(f"Next expiry: {local_time(summary.next_expiry)} ({summary.next_expiry_provider})")
         self.zcash_label.setText("\n".join(lines))
 
+    def chain_changed(self) -> None:
+        """The node, its contracts or the account's balances may have changed: read them again (now if
+        the page is shown, else when it is next shown)."""
+        if self.isVisible():
+            self._load_balances()
+
+    def _sandbox_starting(self) -> bool:
+        if self.ctx.network.key != "sandbox":
+            return False
+        from paygo_desktop.sandbox.state import read_state
+
+        return read_state(self.ctx.data_dir.sandbox_dir) is None
+
     def _load_balances(self) -> None:
-        if self.runner is None or self._loading_balances:
+        if self.runner is None:
+            return
+        if self._loading_balances:
+            self._balances_again = True
             return
         if not self.ctx.accounts.list() or not self.ctx.settings.active_account:
             self._fill_balances([], "Create or import a wallet to see its balances.")
             return
+        if self._sandbox_starting():
+            self._fill_balances([], "Waiting for the sandbox: its chain and contracts are being set up…")
+            return
         self._loading_balances = True
+        self._balances_again = False
         network = self.ctx.network
         if self.balances is None:
             self.balance_note.setText(f"Reading balances from {network.name}…")
@@ -273,12 +297,16 @@ class HomePage(Page):
             assert isinstance(result, list)
             self.balances = result
             self._fill_balances(result, f"On {network.name}, read {local_time(datetime.now(UTC))}.")
+            if self._balances_again:
+                self._load_balances()
 
         def failed(message: str) -> None:
             self._loading_balances = False
             self._fill_balances(
                 self.balances or [], f"Balances could not be read from {network.name}: {message}"
             )
+            if self._balances_again:
+                self._load_balances()
 
         self.runner.run(load_balances(self.ctx), on_success=done, on_error=failed, name="home-balances")
 

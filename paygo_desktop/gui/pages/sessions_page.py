@@ -38,6 +38,7 @@ STATUS_LABELS = {
     "stopping": "Stopping",
     "stopped": "Finished",
     "failed": "Stopped by a problem",
+    "receipt_invalid": "Finished without a valid receipt",
     "interrupted": "Interrupted — will be checked again",
     "recovered": "Recovered after a restart",
 }
@@ -114,7 +115,7 @@ class SessionsPage(Page):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by status")
         self.status_filter.addItem("Any status", None)
-        for status in ("stopped", "failed", "interrupted", "recovered", "running"):
+        for status in ("stopped", "failed", "receipt_invalid", "interrupted", "recovered", "running"):
             self.status_filter.addItem(STATUS_LABELS[status], status)
         self.range_filter = QComboBox()
         self.range_filter.setAccessibleName("Filter by date")

@@ -323,7 +323,7 @@ class SessionController(QObject):
 
     # -- engine events --------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        if event.kind in ("started", "stopped", "failed", "fallback"):
+        if event.kind in ("started", "stopped", "failed", "fallback", "receipt_invalid"):
             self.sessions_changed.emit()
         if event.kind == "fallback":
             self.message.emit(event.message, False)
@@ -331,7 +331,7 @@ class SessionController(QObject):
                 self.notifier.notify("Continued on the escrow channel", event.message)
         if event.kind == "low_funds" and self.notifier is not None:
             self.notifier.notify("Session budget running low", event.message)
-        if event.kind == "failed":
+        if event.kind in ("failed", "receipt_invalid"):
             self.message.emit(event.message, True)
             if self.notifier is not None:
                 self.notifier.notify("A session was stopped", event.message)

@@ -27,7 +27,7 @@ from paygo_desktop.money import Amount
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
 PROGRESS_STEPS = 1000
-ENDED = ("stopped", "failed")
+ENDED = ("stopped", "failed", "receipt_invalid")
 UNIT_WORDS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
 STATUS_WORDS = {
     "starting": "Starting…",
@@ -35,6 +35,7 @@ STATUS_WORDS = {
     "stopping": "Stopping…",
     "stopped": "Stopped",
     "failed": "Stopped",
+    "receipt_invalid": "Stopped: no valid receipt",
 }
 
 
