@@ -196,7 +196,9 @@ class ScriptedProvider:
         said = {"lie_low": cumulative - 1, "lie_high": cumulative + 10**9}.get(answer, cumulative)
         return m.VoucherAck(seq=seq, cumulative_amount=max(0, said), served_until=0, expires_at=0)
 
-    async def stop_session(self, session_id: str, final: tuple[int, int, str] | None = None) -> Any:
+    async def stop_session(
+        self, session_id: str, final: tuple[int, int, str] | None = None, **proof: Any
+    ) -> Any:
         if final is not None:
             self.finals.append(final[1])
         raise ProviderUnreachable("no receipt from this provider")

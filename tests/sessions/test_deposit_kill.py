@@ -162,8 +162,8 @@ def test_a_deposit_killed_before_its_broadcast_is_sent_first_by_the_next_run(
 
         async def deposited() -> int:
             delay = await env.vault.min_withdraw_delay()
-            channel = session_channel(
-                env.payer.address, env.provider.address, Asset("USDC", 6, env.usdc), delay
+            channel = await session_channel(
+                env.vault, env.payer.address, env.provider.address, Asset("USDC", 6, env.usdc), delay
             )
             return (await env.vault.channel_state(channel)).deposited
 
