@@ -34,7 +34,7 @@ from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.store import ServiceRow, Store
 from paygo_desktop.provider.zcash_credit import credit
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
-from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow, create_tables
+from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow
 from paygo_desktop.provider.zcash_wallet_rpc import (
     PaymentVerifier,
     ReceivedNote,
@@ -111,7 +111,6 @@ class ZcashPermissions:
         self.clock = clock
         self.verifier = verifier
         self.lock = asyncio.Lock()
-        create_tables(store)
 
     def now(self) -> int:
         return int(self.clock())

@@ -32,7 +32,7 @@ def test_toml_and_json_configs(tmp_path: Path) -> None:
     p = tmp_path / "provider.toml"
     p.write_text(TOML)
     cfg = load_config(p)
-    assert cfg.database == tmp_path / "db" / "provider.sqlite3"
+    assert cfg.database == str(tmp_path / "db" / "provider.sqlite3")
     assert cfg.auth_domain == "127.0.0.1:8080" and cfg.account().key.hex().endswith("42" * 32)
     j = tmp_path / "provider.json"
     j.write_text(json.dumps(cfg.model_dump(mode="json") | {"private_key": KEY}))
