@@ -14,12 +14,14 @@ low-s. ERC-1271 (contract wallet) signatures can only be checked on chain (``Vau
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
+from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -101,8 +103,8 @@ class Channel:
         """ABI tuple in the Solidity field order."""
         return (self.payer, self.signer, self.provider, self.token, self.withdraw_delay, self.salt)
 
-    @property
-    def id(self) -> bytes:
+    @functools.cached_property
+    def id(self) -> bytes:  # computed once per Channel: a keccak of seven ABI words (~60 µs)
         return channel_id(self)
 
 
@@ -291,6 +293,40 @@ def verify_voucher(
 ) -> bool:
     """True iff ``signature`` is a valid ECDSA voucher by the channel's (effective) signer."""
     return recover_voucher_signer(domain, channel, cumulative_amount, signature) == channel.effective_signer
+
+
+class VoucherChecker:
+    """ECDSA voucher checks for one vault domain with its separator computed once, for a verifier that
+    checks many vouchers (the provider): the same verdicts as ``verify_voucher`` (the digest is built
+    from the channel id and amount directly instead of through eth-account's typed-data encoder)."""
+
+    def __init__(self, domain: VaultDomain) -> None:
+        self.domain = domain
+        self._prefix = b"\x19\x01" + domain.separator
+
+    def digest(self, channel_id: bytes, cumulative_amount: int) -> bytes:
+        """Equals ``voucher_digest(domain, channel_id, cumulative_amount)``."""
+        _check_uint(cumulative_amount, UINT128_MAX, "cumulative_amount")
+        return keccak(
+            self._prefix + keccak(VOUCHER_TYPEHASH + channel_id + cumulative_amount.to_bytes(32, "big"))
+        )
+
+    def signer(self, channel_id: bytes, cumulative_amount: int, signature: bytes | str) -> str | None:
+        """The address that signed the voucher, or None for a malformed or non-canonical signature."""
+        sig = _canonical(signature)
+        if sig is None:
+            return None
+        try:
+            recovered = keys.Signature(
+                vrs=(sig[64] - 27, int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big"))
+            ).recover_public_key_from_msg_hash(self.digest(channel_id, cumulative_amount))
+        except Exception:
+            return None
+        return str(recovered.to_checksum_address())
+
+    def verify(self, channel: Channel, cumulative_amount: int, signature: bytes | str) -> bool:
+        """True iff ``signature`` is a valid ECDSA voucher by the channel's (effective) signer."""
+        return self.signer(channel.id, cumulative_amount, signature) == channel.effective_signer
 
 
 def verify_close(
