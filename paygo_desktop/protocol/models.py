@@ -196,6 +196,7 @@ class HealthLoad(WireModel):
     workers: Annotated[int, Field(ge=0)]
     shedding_workers: Annotated[int, Field(ge=0)]
     leader: bool
+    worker: Annotated[int, Field(ge=0)] | None = None  # the answering worker's number (several workers)
 
 
 class Health(WireModel):

@@ -235,13 +235,15 @@ def create_app(
     clock: Clock | None = None,
     background: bool = True,
     zcash_verifier: Any = None,
+    worker: int | None = None,
 ) -> FastAPI:
     """The provider app. ``clock`` (Unix seconds) drives session timing (request signatures are always
     checked against the real time: they are the client's, on its own clock); ``background`` starts the
     chain head poll, the load monitor, and (in the worker that leads: provider.leader) the expiry and claim
     loops; tests may drive them through the vendor routes instead. ``zcash_verifier`` replaces the
     ``PaymentVerifier`` built from ``config.zcash``. Several processes may serve the same PostgreSQL
-    database (``provider.workers``): everything a session needs is in the database."""
+    database (``provider.workers``; ``worker``: this one's slot, shown by ``/health``): everything a
+    session needs is in the database."""
     clock = clock or time.time
     store = Store(config.database)
     account = config.account()
@@ -253,6 +255,7 @@ def create_app(
         overload_delay=config.overload_delay,
         overload_hold=config.overload_hold,
         silence_limit=config.worker_silence_limit,
+        slot=worker,
     )
     core.slack = monitor.slack
 
@@ -422,6 +425,7 @@ def create_app(
                 workers=workers,
                 shedding_workers=shedding,
                 leader=coordinator.is_leader,
+                worker=monitor.slot,
             ),
         )
 

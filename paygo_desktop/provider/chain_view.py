@@ -35,6 +35,7 @@ from paygo_desktop.chain.vault import ChannelState
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 200_000  # channel states kept for one head (a few hundred bytes each)
+REORG_BACK = 64  # a head this many blocks below the one seen is a lagging backend, not a new chain
 
 
 class StateReader(Protocol):
@@ -68,7 +69,12 @@ class ChainView:
         return None
 
     def see_head(self, number: int) -> None:
-        """A poll's answer: a new head drops every state read at an older one."""
+        """A poll's answer: a new head drops every state read at an older one. A head a few blocks below
+        the one seen (a load-balanced endpoint whose backends differ by a block) is not gone back to: the
+        states read at the newer head stay the truth; a head far below is a new chain (a restarted node)."""
+        if self.head is not None and self.head - REORG_BACK <= number < self.head:
+            self.confirmed_at = self.monotonic()
+            return
         if number != self.head:
             self._states = {}
             self.head = number

@@ -118,6 +118,7 @@ class LoadMonitor:
         overload_hold: float,
         silence_limit: float,
         worker_id: str | None = None,
+        slot: int | None = None,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -125,6 +126,7 @@ class LoadMonitor:
         self.overload_delay = overload_delay
         self.overload_hold = overload_hold
         self.silence_limit = silence_limit
+        self.slot = slot  # this worker's number under provider.workers (None: the only process)
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{int(wall())}"
         self.wall = wall
         self.monotonic = monotonic

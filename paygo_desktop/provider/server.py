@@ -58,13 +58,18 @@ def uvicorn_config(app: object, config: ProviderConfig, host: str, port: int) ->
 
 
 def serve(
-    config: ProviderConfig, host: str = "127.0.0.1", port: int = 8080, sock: socket.socket | None = None
+    config: ProviderConfig,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    sock: socket.socket | None = None,
+    worker: int | None = None,
 ) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM), on ``host:port`` or on the listening socket ``sock``."""
+    """Serve until interrupted (SIGINT/SIGTERM), on ``host:port`` or on the listening socket ``sock`` (as
+    worker number ``worker`` of ``provider.workers``)."""
     from paygo_desktop.provider.app import create_app
     from paygo_desktop.provider.gc_policy import settle_after_startup
 
-    app = create_app(config)
+    app = create_app(config, worker=worker)
     settle_after_startup()  # this process is only the provider: its start-up objects live as long as it
     uvicorn.Server(uvicorn_config(app, config, host, port)).run(sockets=None if sock is None else [sock])
 
@@ -124,7 +129,7 @@ def run_worker(config_path: Path, fd: int, slot: int) -> int:
     except UserFacingError as exc:
         print(f"paygo-provider worker {slot}: {exc}", file=sys.stderr)
         return 2
-    serve(config, sock=socket.socket(fileno=fd))
+    serve(config, sock=socket.socket(fileno=fd), worker=slot)
     return 0
 
 

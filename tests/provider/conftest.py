@@ -175,3 +175,22 @@ def wait_events_seen(server: Server, timeout: float = 10) -> None:
     while claimer.next_block is None or claimer.next_block <= latest or (view.head or 0) < latest:
         assert time.monotonic() < deadline, "the provider did not poll the vault's events"
         time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A private PostgreSQL cluster for this test run (tests/postgres.py): skipped without PostgreSQL, except
+    in CI."""
+    from tests.postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> str:
+    """A new empty database on the test cluster."""
+    return str(pg_cluster.create_database())
