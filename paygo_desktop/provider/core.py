@@ -563,7 +563,8 @@ class ProviderCore:
             if not sig_ok:
                 return ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
             rate = m.Rate(amount=int(row.rate_amount), asset=row.asset, unit=m.RateUnit(row.rate_unit))
-            elapsed = max(0, math.ceil(arrived - row.started_at))
+            # what may be signed for grows with time: counted up to now (lateness, above, at the arrival)
+            elapsed = max(0, math.ceil(now - row.started_at))
             allowed = start + rate.cost(elapsed) + rate.cost(row.tick_seconds)
             if req.cumulative_amount > allowed:
                 return ApiError(

@@ -3,10 +3,11 @@ first.
 
 **Arrival time.** A request's arrival is taken at the edge: when the HTTP protocol reads its first bytes
 (``connection_guard`` stamps the ASGI scope with it), else when ``EdgeMiddleware``, the outermost layer,
-first sees it. Both run on the worker's event loop, so a stalled loop would stamp late: ``edge_time``
-then answers the moment the stall began (the last tick of a 50 ms ticker, plus one tick), since the
-bytes may have waited in the kernel all along. The voucher and stop routes judge lateness at that
-arrival (core: ``queued`` seconds before now), never at the moment a busy worker got to them.
+first sees it. Both run on the worker's event loop, so a stalled loop would stamp late: a 50 ms ticker
+watches the loop, and ``edge_time`` answers the moment the loop was last seen running (its last tick, plus
+one tick); for ``STALL_REACH`` seconds after a stall the ticker noticed, the moment the stall began (the
+bytes read then may have waited in the kernel through all of it). The voucher and stop routes judge lateness
+at that arrival (core: ``queued`` seconds before now), never at the moment a busy worker got to them.
 
 **The expiry sweep** must not expire a session whose voucher arrived in time and still waits in some
 worker. Every worker reports a *horizon* (``WorkerRow.horizon_at``, every ``HEARTBEAT`` seconds): no
@@ -34,6 +35,7 @@ import os
 import re
 import socket
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -46,6 +48,7 @@ from paygo_desktop.provider.store import Store, WorkerRow
 log = logging.getLogger(__name__)
 
 TICK = 0.05  # the loop ticker's period (edge_time, loop lag)
+STALL_REACH = 0.5  # requests read this soon after a stall ended count as arrived when it began
 WINDOW = 1.0  # pressure is the largest sample of the last one to two windows
 HEARTBEAT = 0.5  # seconds between two reports of a worker in the database
 ARRIVAL_KEY = "paygo.arrival"  # the ASGI scope key of a request's arrival (real time, Unix seconds)
@@ -62,23 +65,31 @@ _CRITICAL = re.compile(
 
 
 class _Ticker:
-    """The process's event-loop ticker: when the loop last ran, how late it ran."""
+    """An event loop's ticker (``LoadMonitor.run``): when the loop last ran, its latest stall."""
 
-    last: float | None = None  # real time of the last tick
-    lag = 0.0  # how late the last tick ran
+    def __init__(self) -> None:
+        self.last: float | None = None  # real time of the last tick
+        self.stall_began = float("-inf")  # the last tick before the latest stall the ticker noticed
+        self.stall_ended = float("-inf")  # when it noticed it
 
 
-TICKER = _Ticker()
+_TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Ticker] = weakref.WeakKeyDictionary()
 
 
 def edge_time() -> float:
-    """The real time a request reaching this process now may have arrived: now, or, if the event loop has
-    been stalled (no tick for more than a tick), one tick after the last tick it ran."""
+    """The real time a request reaching this event loop now may have arrived: now, or, if the loop has been
+    stalled (no tick for more than a tick), one tick after the last tick it ran; shortly after a stall the
+    ticker already noticed, one tick after the stall began. Without a ticker on this loop: now."""
     now = time.time()
-    last = TICKER.last
-    if last is None:
+    try:
+        ticker = _TICKERS.get(asyncio.get_running_loop())
+    except RuntimeError:
+        ticker = None
+    if ticker is None or ticker.last is None:
         return now
-    return min(now, last + TICK)
+    if now - ticker.stall_ended <= STALL_REACH:
+        return min(now, ticker.stall_began + TICK)
+    return min(now, ticker.last + TICK)
 
 
 class _WindowMax:
@@ -162,7 +173,7 @@ class LoadMonitor:
         """Seconds: the longest wait before dispatch, loop lag, or voucher still unanswered, lately."""
         oldest = self.oldest_held()
         held = 0.0 if oldest is None else max(0.0, self.wall() - oldest)
-        return max(self._waits.value(), self._lags.value(), TICKER.lag, held)
+        return max(self._waits.value(), self._lags.value(), held)
 
     def accepting(self) -> bool:
         """False while this worker sheds new sessions (pressure over the limit, or not long ago)."""
@@ -201,8 +212,10 @@ class LoadMonitor:
     # ---------------------------------------------------------------- horizon (the expiry sweep)
 
     def horizon(self) -> float:
-        """Real time before which none of this worker's unanswered vouchers or stops arrived."""
-        now = edge_time() - self._waits.value()  # requests read but not dispatched yet
+        """Real time before which none of this worker's unanswered vouchers or stops arrived: the oldest
+        one it holds, and now less its recent queueing and loop lag (requests read, or still in the kernel,
+        but not dispatched yet: after a stall their arrival lies back by the stall)."""
+        now = edge_time() - max(self._waits.value(), self._lags.value())
         oldest = self.oldest_held()
         return now if oldest is None else min(now, oldest)
 
@@ -264,14 +277,17 @@ class LoadMonitor:
 
     async def run(self) -> None:
         """The loop ticker (lag, ``edge_time``) and the heartbeat, until cancelled."""
+        ticker = _TICKERS[asyncio.get_running_loop()] = _Ticker()
         beat = self.monotonic()
         expected = time.time() + TICK
         while True:
             await asyncio.sleep(TICK)
             now = time.time()
-            TICKER.lag = max(0.0, now - expected)
-            self._lags.add(TICKER.lag)
-            TICKER.last = now
+            lag = max(0.0, now - expected)
+            self._lags.add(lag)
+            if lag > TICK and ticker.last is not None:
+                ticker.stall_began, ticker.stall_ended = ticker.last, now
+            ticker.last = now
             expected = now + TICK
             if self.monotonic() - beat >= HEARTBEAT:
                 beat = self.monotonic()
