@@ -54,10 +54,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import and_, select
 
 from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close
@@ -534,24 +534,27 @@ class ProviderCore:
         st: ChannelState | None,
         queued: float,
     ) -> m.VoucherAck | ApiError:
-        """One transaction of Core statements, under the channel's lock: the checks, then the write
-        (``st``: the channel's state at the head; None only for a voucher with a bad signature, refused
-        before the coverage is looked at).
+        """One transaction under the channel's lock: the checks, then the write (``st``: the channel's
+        state at the head; None only for a voucher with a bad signature, refused before the coverage is
+        looked at). It goes straight through the database driver (``Store.hot_tx``): one read, two writes.
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
-        with self.store.core_tx() as db:
-            self.store.lock(db, meta.channel_hex)
+        with self.store.hot_tx(meta.channel_hex) as tx:
             now = self.clock()
             arrived = arrival(now, queued)
-            row = db.execute(_VOUCHER_ROW, {"sid": session_id}).one_or_none()
-            if row is None:
+            found = tx.one(_VOUCHER_ROW, {"sid": session_id})
+            if found is None:
                 return ApiError(404, "unknown_session", "no such session")
+            row = _VoucherRow(*found)
             if row.refused is not None:
                 return _refused()
             status = row.status
-            if status == _LIVE and arrived > row.served_until + row.grace_seconds:
-                _expire_row(db, session_id, row)
+            deadline = row.served_until + row.grace_seconds
+            if status == _LIVE and arrived > deadline:
+                tx.run(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
+                tx.run(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
+                log.info("session %s expired: no voucher in time", session_id)
                 status = m.SessionStatus.expired.value
             if status != _LIVE:
                 return ApiError(410, "session_over", f"the session is {status}")
@@ -582,13 +585,19 @@ class ProviderCore:
                 )
             served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
             amount = str(req.cumulative_amount)
-            db.execute(
-                _SET_SESSION, {"sid": session_id, "seq": req.seq, "cum": amount, "until": served_until}
-            )
-            db.execute(
-                _SET_CHANNEL,
-                {"cid": meta.channel_hex, "cum": amount, "sig": req.signature, "seq": req.seq},
-            )
+            values = {
+                "sid": session_id,
+                "cid": meta.channel_hex,
+                "seq": req.seq,
+                "cum": amount,
+                "until": served_until,
+                "sig": req.signature,
+            }
+            if tx.postgres:  # one statement for both rows
+                tx.run(_SET_BOTH, values)
+            else:
+                tx.run(_SET_SESSION, values)
+                tx.run(_SET_CHANNEL, values)
             return m.VoucherAck(
                 seq=req.seq,
                 cumulative_amount=req.cumulative_amount,
@@ -829,53 +838,45 @@ def _refused() -> ApiError:
     )
 
 
-_SESSIONS = cast(Table, SessionRow.__table__)
-_CHANNELS = cast(Table, ChannelRow.__table__)
-_REFUSALS = cast(Table, RefusedChannelRow.__table__)
-_S, _C, _R = _SESSIONS.c, _CHANNELS.c, _REFUSALS.c
-# the voucher path: one read of the session with its channel's refusal, two writes (no ORM objects)
+_LIVE_SQL, _EXPIRED_SQL = f"'{_LIVE}'", f"'{m.SessionStatus.expired.value}'"
+
+
+class _VoucherRow(NamedTuple):
+    status: str
+    started_at: float
+    served_until: float
+    grace_seconds: int
+    tick_seconds: int
+    rate_amount: str
+    rate_unit: str
+    asset: str
+    start_cumulative: str
+    cumulative: str
+    seq: int
+    channel_id: str
+    refused: str | None
+
+
+# The voucher path's statements (Store.hot_tx): the session with its channel's refusal, then two writes;
+# an expiry noticed there ends the session at servedUntil + grace and frees its channel.
 _VOUCHER_ROW = (
-    select(
-        _S.status,
-        _S.started_at,
-        _S.served_until,
-        _S.grace_seconds,
-        _S.tick_seconds,
-        _S.rate_amount,
-        _S.rate_unit,
-        _S.asset,
-        _S.start_cumulative,
-        _S.cumulative,
-        _S.seq,
-        _S.channel_id,
-        _R.channel_id.label("refused"),
-    )
-    .select_from(_SESSIONS.outerjoin(_REFUSALS, _R.channel_id == _S.channel_id))
-    .where(_S.id == bindparam("sid"))
+    "SELECT s.status, s.started_at, s.served_until, s.grace_seconds, s.tick_seconds, s.rate_amount, "
+    "s.rate_unit, s.asset, s.start_cumulative, s.cumulative, s.seq, s.channel_id, r.channel_id "
+    "FROM provider_sessions s LEFT OUTER JOIN provider_refused_channels r ON r.channel_id = s.channel_id "
+    "WHERE s.id = :sid"
 )
 _SET_SESSION = (
-    update(_SESSIONS)
-    .where(_S.id == bindparam("sid"))
-    .values(seq=bindparam("seq"), cumulative=bindparam("cum"), served_until=bindparam("until"))
+    "UPDATE provider_sessions SET seq = :seq, cumulative = :cum, served_until = :until WHERE id = :sid"
 )
 _SET_CHANNEL = (
-    update(_CHANNELS)
-    .where(_C.id == bindparam("cid"))
-    .values(last_cumulative=bindparam("cum"), last_signature=bindparam("sig"), last_seq=bindparam("seq"))
+    "UPDATE provider_channels SET last_cumulative = :cum, last_signature = :sig, last_seq = :seq "
+    "WHERE id = :cid"
 )
-
-
-def _expire_row(db: Any, session_id: str, row: Any) -> None:
-    """Expire a live session (Core): its access ends at ``servedUntil + grace``; its channel is freed."""
-    ended = row.served_until + row.grace_seconds
-    db.execute(
-        update(_SESSIONS)
-        .where(_S.id == session_id, _S.status == _LIVE)
-        .values(status=m.SessionStatus.expired.value, ended_at=ended)
-    )
-    db.execute(
-        update(_CHANNELS)
-        .where(_C.id == row.channel_id, _C.live_session_id == session_id)
-        .values(live_session_id=None)
-    )
-    log.info("session %s expired: no voucher in time", session_id)
+_SET_BOTH = f"WITH session AS ({_SET_SESSION}) {_SET_CHANNEL}"  # PostgreSQL: a CTE may update
+_EXPIRE_SESSION = (
+    f"UPDATE provider_sessions SET status = {_EXPIRED_SQL}, ended_at = :ended "
+    f"WHERE id = :sid AND status = {_LIVE_SQL}"
+)
+_FREE_CHANNEL = (
+    "UPDATE provider_channels SET live_session_id = NULL WHERE id = :cid AND live_session_id = :sid"
+)

@@ -20,7 +20,9 @@ nothing else can run in between, so ``lock`` has nothing to do.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -224,6 +226,33 @@ def lock_key(name: str) -> int:
 
 
 LOCK_SPACE = 0x50475931  # "PGY1": the first key of the two-key advisory locks taken by ``Store.lock``
+_NAMED = re.compile(r"(?<![:\w]):([a-z_]+)")
+
+
+class HotTx:
+    """A short transaction straight through the database driver (``Store.hot_tx``): SQL written once with
+    ``:name`` parameters, rows as tuples."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self.cursor = cursor
+        self.postgres = postgres
+
+    def sql(self, statement: str) -> str:
+        return _driver_sql(statement, self.postgres)
+
+    def one(self, statement: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        self.cursor.execute(self.sql(statement), params)
+        row: tuple[Any, ...] | None = self.cursor.fetchone()
+        return row
+
+    def run(self, statement: str, params: dict[str, Any]) -> None:
+        self.cursor.execute(self.sql(statement), params)
+
+
+@functools.cache
+def _driver_sql(statement: str, postgres: bool) -> str:
+    """``:name`` parameters as the driver takes them (psycopg: ``%(name)s``; sqlite3 takes ``:name``)."""
+    return _NAMED.sub(r"%(\1)s", statement) if postgres else statement
 
 
 class Store:
@@ -243,12 +272,10 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             self._lock: Any = threading.RLock()
         else:
+            # no pre-ping: a round trip before every transaction; a connection the server dropped fails
+            # one request and is replaced (SQLAlchemy invalidates it), and none lives past pool_recycle
             self.engine = create_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                pool_recycle=1800,
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
             )
             event.listen(self.engine, "connect", _postgres_session)
             self._lock = contextlib.nullcontext()
@@ -273,6 +300,43 @@ class Store:
         """A Core transaction (the voucher path: statements, no ORM objects)."""
         with self._lock, self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def hot_tx(self, lock: str) -> Iterator[HotTx]:
+        """One transaction on the voucher path, under ``lock`` (as ``Store.lock``), through the driver
+        itself: no SQLAlchemy execution machinery per statement. On PostgreSQL BEGIN and the lock go in one
+        simple query (the lock's key is an integer computed here), and COMMIT in another. Committed when the
+        block ends, rolled back if it raises."""
+        with self._lock:
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            assert conn is not None
+            postgres = self.dialect == "postgresql"
+            cur = conn.cursor()
+            try:
+                if postgres:
+                    conn.autocommit = True  # BEGIN ... COMMIT written out, in fewer round trips
+                    key = int(lock_key(lock))
+                    cur.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {key})".encode())
+                else:
+                    cur.execute("BEGIN")
+                yield HotTx(cur, postgres)
+                if postgres:
+                    cur.execute(b"COMMIT")
+                else:
+                    conn.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    if postgres:
+                        cur.execute(b"ROLLBACK")
+                    else:
+                        conn.rollback()
+                raise
+            finally:
+                if postgres:
+                    with contextlib.suppress(Exception):
+                        conn.autocommit = False
+                pooled.close()
 
     def lock(self, db: Session | Connection, name: str) -> None:
         """Serialise this transaction with every other one that locks ``name`` (a channel id...), until it
