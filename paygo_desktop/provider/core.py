@@ -540,20 +540,19 @@ class ProviderCore:
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
-        with self.store.hot_tx(meta.channel_hex) as tx:
+        with self.store.hot_tx(meta.channel_hex, _VOUCHER_ROW, {"sid": session_id}) as tx:
             now = self.clock()
             arrived = arrival(now, queued)
-            found = tx.one(_VOUCHER_ROW, {"sid": session_id})
-            if found is None:
+            if tx.row is None:
                 return ApiError(404, "unknown_session", "no such session")
-            row = _VoucherRow(*found)
+            row = _VoucherRow(*tx.row)
             if row.refused is not None:
                 return _refused()
             status = row.status
             deadline = row.served_until + row.grace_seconds
             if status == _LIVE and arrived > deadline:
-                tx.run(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
-                tx.run(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
+                tx.write(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
+                tx.write(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
                 log.info("session %s expired: no voucher in time", session_id)
                 status = m.SessionStatus.expired.value
             if status != _LIVE:
@@ -593,11 +592,8 @@ class ProviderCore:
                 "until": served_until,
                 "sig": req.signature,
             }
-            if tx.postgres:  # one statement for both rows
-                tx.run(_SET_BOTH, values)
-            else:
-                tx.run(_SET_SESSION, values)
-                tx.run(_SET_CHANNEL, values)
+            tx.write(_SET_SESSION, values)
+            tx.write(_SET_CHANNEL, values)
             return m.VoucherAck(
                 seq=req.seq,
                 cumulative_amount=req.cumulative_amount,
@@ -872,7 +868,6 @@ _SET_CHANNEL = (
     "UPDATE provider_channels SET last_cumulative = :cum, last_signature = :sig, last_seq = :seq "
     "WHERE id = :cid"
 )
-_SET_BOTH = f"WITH session AS ({_SET_SESSION}) {_SET_CHANNEL}"  # PostgreSQL: a CTE may update
 _EXPIRE_SESSION = (
     f"UPDATE provider_sessions SET status = {_EXPIRED_SQL}, ended_at = :ended "
     f"WHERE id = :sid AND status = {_LIVE_SQL}"

@@ -20,8 +20,8 @@ nothing else can run in between, so ``lock`` has nothing to do.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -226,33 +226,43 @@ def lock_key(name: str) -> int:
 
 
 LOCK_SPACE = 0x50475931  # "PGY1": the first key of the two-key advisory locks taken by ``Store.lock``
-_NAMED = re.compile(r"(?<![:\w]):([a-z_]+)")
+_NAMED = re.compile(r"(?<![:\w]):([a-z_]+)")  # a ``:name`` parameter
 
 
 class HotTx:
-    """A short transaction straight through the database driver (``Store.hot_tx``): SQL written once with
-    ``:name`` parameters, rows as tuples."""
+    """One short transaction straight through the database driver (``Store.hot_tx``): its first read has
+    been answered (``row``); ``write`` queues statements that run, with the commit, when the block ends.
+    SQL is written once with ``:name`` parameters."""
 
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self.cursor = cursor
-        self.postgres = postgres
+    def __init__(self, row: tuple[Any, ...] | None) -> None:
+        self.row = row
+        self.writes: list[tuple[str, dict[str, Any]]] = []
 
-    def sql(self, statement: str) -> str:
-        return _driver_sql(statement, self.postgres)
-
-    def one(self, statement: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        self.cursor.execute(self.sql(statement), params)
-        row: tuple[Any, ...] | None = self.cursor.fetchone()
-        return row
-
-    def run(self, statement: str, params: dict[str, Any]) -> None:
-        self.cursor.execute(self.sql(statement), params)
+    def write(self, statement: str, params: dict[str, Any]) -> None:
+        self.writes.append((statement, params))
 
 
-@functools.cache
-def _driver_sql(statement: str, postgres: bool) -> str:
-    """``:name`` parameters as the driver takes them (psycopg: ``%(name)s``; sqlite3 takes ``:name``)."""
-    return _NAMED.sub(r"%(\1)s", statement) if postgres else statement
+_SAFE_TEXT = re.compile(r"[0-9A-Za-z_\-]*")
+
+
+def _literal(value: Any) -> str:
+    """A SQL literal for the hot path's values only: integers, finite floats, None and strings of
+    ``[0-9A-Za-z_-]`` (ids, hex); anything else is refused, so nothing can end a quoted string."""
+    if isinstance(value, bool):
+        raise ValueError("no booleans on the hot path")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if value is None:
+        return "NULL"
+    if isinstance(value, str) and _SAFE_TEXT.fullmatch(value):
+        return f"'{value}'"
+    raise ValueError(f"not a hot-path SQL value: {type(value).__name__}")
+
+
+def _inline(statement: str, params: dict[str, Any]) -> str:
+    return _NAMED.sub(lambda m: _literal(params[m.group(1)]), statement)
 
 
 class Store:
@@ -302,28 +312,37 @@ class Store:
             yield conn
 
     @contextmanager
-    def hot_tx(self, lock: str) -> Iterator[HotTx]:
-        """One transaction on the voucher path, under ``lock`` (as ``Store.lock``), through the driver
-        itself: no SQLAlchemy execution machinery per statement. On PostgreSQL BEGIN and the lock go in one
-        simple query (the lock's key is an integer computed here), and COMMIT in another. Committed when the
-        block ends, rolled back if it raises."""
+    def hot_tx(self, lock: str, read: str, params: dict[str, Any]) -> Iterator[HotTx]:
+        """One transaction on the voucher path, under ``lock`` (as ``Store.lock``): the ``read`` (its first
+        row in ``HotTx.row``), then the writes the block queues, then the commit. It goes straight through
+        the driver, without SQLAlchemy's execution machinery. On PostgreSQL that is two round trips: BEGIN,
+        the lock and the read in one simple query, the writes and COMMIT in another; their values are
+        written into the SQL by ``_literal``, which takes only integers, floats and strings of
+        ``[0-9A-Za-z_-]`` (ids and hex: what the voucher path stores). Rolled back if the block raises."""
         with self._lock:
             pooled = self.engine.raw_connection()
             conn = pooled.driver_connection
             assert conn is not None
-            postgres = self.dialect == "postgresql"
             cur = conn.cursor()
+            postgres = self.dialect == "postgresql"
             try:
                 if postgres:
-                    conn.autocommit = True  # BEGIN ... COMMIT written out, in fewer round trips
-                    key = int(lock_key(lock))
-                    cur.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {key})".encode())
+                    conn.autocommit = True  # BEGIN ... COMMIT written out, with the statements around them
+                    head = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {int(lock_key(lock))}); "
+                    cur.execute((head + _inline(read, params)).encode())
+                    cur.nextset()
+                    cur.nextset()  # past BEGIN's and the lock's results, to the read's
                 else:
                     cur.execute("BEGIN")
-                yield HotTx(cur, postgres)
+                    cur.execute(read, params)
+                tx = HotTx(cur.fetchone())
+                yield tx
                 if postgres:
-                    cur.execute(b"COMMIT")
+                    tail = "".join(_inline(sql, values) + "; " for sql, values in tx.writes)
+                    cur.execute((tail + "COMMIT").encode())
                 else:
+                    for sql, values in tx.writes:
+                        cur.execute(sql, values)
                     conn.commit()
             except BaseException:
                 with contextlib.suppress(Exception):

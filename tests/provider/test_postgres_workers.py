@@ -58,8 +58,9 @@ class Workers:
         return found
 
     def client(self, slot: int) -> httpx.Client:
-        """A client holding one kept-alive connection to worker ``slot``."""
-        for _ in range(60):
+        """A client holding one kept-alive connection to worker ``slot`` (which may still be starting)."""
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
             c = httpx.Client(base_url=self.url, timeout=15, limits=httpx.Limits(max_connections=1))
             try:
                 if c.get(routes.HEALTH).json()["load"]["worker"] == slot:
