@@ -4,7 +4,7 @@ loopback port, trust authentication, no Unix socket, gone when stopped.
 The binaries come from Debian's ``postgresql`` package (``/usr/lib/postgresql/<version>/bin``; ``.ci/run``
 installs it). ``initdb`` refuses to run as root, so when the tests run as root (CI does) the cluster's
 files belong to ``nobody`` and its programs run through ``runuser``. Where the binaries are absent the
-tests that need them skip, saying why, except in CI (``CI=true``), where they fail.
+tests that need them skip, saying why, except in CI (where ``CI`` is set), where they fail.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def require_pg_bin() -> Path:
     found = pg_bin()
     if found is None:
         reason = "PostgreSQL is not installed (/usr/lib/postgresql/*/bin): apt-get install postgresql"
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI"):
             pytest.fail(f"{reason} (.ci/run installs it)")
         pytest.skip(reason)
     return found

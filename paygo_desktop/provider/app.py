@@ -328,6 +328,8 @@ def create_app(
                 except Exception as exc:
                     log.warning("expiry check: %r", exc)
 
+        with contextlib.suppress(Exception):
+            monitor.report()  # this worker is counted from its first answer on
         if background:
             tasks.append(asyncio.create_task(monitor.run()))
             tasks.append(asyncio.create_task(connect()))
