@@ -320,11 +320,33 @@ class Store:
         written into the SQL by ``_literal``, which takes only integers, floats and strings of
         ``[0-9A-Za-z_-]`` (ids and hex: what the voucher path stores). Rolled back if the block raises."""
         with self._lock:
+            postgres = self.dialect == "postgresql"
+            pooled, conn, cur, row = self._hot_begin(postgres, lock, read, params)
+            try:
+                tx = HotTx(row)
+                yield tx
+                if postgres:
+                    tail = "".join(_inline(sql, values) + "; " for sql, values in tx.writes)
+                    cur.execute((tail + "COMMIT").encode())
+                else:
+                    for sql, values in tx.writes:
+                        cur.execute(sql, values)
+                    conn.commit()
+            except BaseException:
+                self._hot_abort(pooled, conn, cur, postgres)
+                raise
+            finally:
+                self._hot_release(pooled, conn, postgres)
+
+    def _hot_begin(self, postgres: bool, lock: str, read: str, params: dict[str, Any]) -> tuple[Any, ...]:
+        """BEGIN, the lock and the read: (pooled connection, driver connection, cursor, the read's row). A
+        pooled PostgreSQL connection the server has dropped meanwhile (a restart) fails here, before
+        anything was written: it is thrown away and the transaction begins once more on a new one."""
+        for attempt in (1, 2):
             pooled = self.engine.raw_connection()
             conn = pooled.driver_connection
             assert conn is not None
             cur = conn.cursor()
-            postgres = self.dialect == "postgresql"
             try:
                 if postgres:
                     conn.autocommit = True  # BEGIN ... COMMIT written out, with the statements around them
@@ -335,27 +357,34 @@ class Store:
                 else:
                     cur.execute("BEGIN")
                     cur.execute(read, params)
-                tx = HotTx(cur.fetchone())
-                yield tx
-                if postgres:
-                    tail = "".join(_inline(sql, values) + "; " for sql, values in tx.writes)
-                    cur.execute((tail + "COMMIT").encode())
-                else:
-                    for sql, values in tx.writes:
-                        cur.execute(sql, values)
-                    conn.commit()
+                return pooled, conn, cur, cur.fetchone()
             except BaseException:
-                with contextlib.suppress(Exception):
-                    if postgres:
-                        cur.execute(b"ROLLBACK")
-                    else:
-                        conn.rollback()
-                raise
-            finally:
-                if postgres:
-                    with contextlib.suppress(Exception):
-                        conn.autocommit = False
-                pooled.close()
+                broken = self._hot_abort(pooled, conn, cur, postgres)
+                self._hot_release(pooled, conn, postgres)
+                if not broken or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _hot_abort(self, pooled: Any, conn: Any, cur: Any, postgres: bool) -> bool:
+        """Roll back; True if the connection is gone: it is then invalidated, and the pool's idle ones with
+        it (a server that dropped one, restarting, dropped them all)."""
+        with contextlib.suppress(Exception):
+            if postgres:
+                cur.execute(b"ROLLBACK")
+            else:
+                conn.rollback()
+        broken = postgres and bool(getattr(conn, "broken", False))
+        if broken:
+            pooled.invalidate()
+            self.engine.dispose()
+        return broken
+
+    @staticmethod
+    def _hot_release(pooled: Any, conn: Any, postgres: bool) -> None:
+        if postgres and not getattr(conn, "broken", False):
+            with contextlib.suppress(Exception):
+                conn.autocommit = False
+        pooled.close()
 
     def lock(self, db: Session | Connection, name: str) -> None:
         """Serialise this transaction with every other one that locks ``name`` (a channel id...), until it

@@ -383,3 +383,26 @@ def test_one_worker_leads_another_takes_over_and_a_leader_without_its_database_s
             c.close()
         for s in stores:
             s.close()
+
+
+def test_sessions_go_on_when_postgres_drops_every_connection(env: Env, tmp_path: Path, pg_url: str) -> None:
+    """A database restart drops the provider's pooled connections: the next voucher is served on a new one."""
+    from tests.provider.conftest import provider_server
+
+    with provider_server(env, tmp_path, database=pg_url) as server, server.http() as http:
+        ch = funded(env)
+        started = http.post(routes.STREAM_START, json=start_body(env, ch))
+        assert started.status_code == 201, started.text
+        path = routes.STREAM_VOUCHERS.format(session_id=started.json()["sessionId"])
+        server.clock.advance(1)  # the provider's clock is the tests' (one second more may be signed for)
+        assert http.post(path, json=voucher_body(env, ch, 1, TICK_COST + 1)).status_code == 200
+        with Store(pg_url, migrate=False).engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        for seq in (2, 3):
+            r = http.post(path, json=voucher_body(env, ch, seq, TICK_COST + seq))
+            assert r.status_code == 200, r.text
