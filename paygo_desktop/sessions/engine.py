@@ -444,10 +444,13 @@ class SessionEngine:
         await self._check_rate(plan, client)
         domain = await self._chain(vault.domain)
         if options.deposit:
-            health = await client.health()  # a busy provider takes no new session: deposit nothing for it
-            if not health.accepting_sessions:
-                wait = health.retry_after or 30
-                raise SessionError(f"{plan.provider.name} is busy; try again in {wait} s. Nothing was paid.")
+            with contextlib.suppress(ProviderError):  # a busy provider takes no new session: no deposit
+                health = await client.health()  # (a provider that cannot say is asked by the start itself)
+                if not health.accepting_sessions:
+                    wait = health.retry_after or 30
+                    raise SessionError(
+                        f"{plan.provider.name} is busy; try again in {wait} s. Nothing was paid."
+                    )
             await deposit(
                 self.transaction_manager(),
                 vault,
