@@ -7,7 +7,7 @@
 3. A second process (this file with ``--worker``) pre-signs every voucher, starts the N sessions spread
    evenly over one tick (so they are out of phase, as real payers are; ``--ramp S`` spreads the starts
    over S seconds instead, a separate figure), then sends one voucher per session every tick with
-   asyncio + httpx, for ``--seconds``. Each request's latency is taken from just before the request to
+   asyncio + aiohttp, for ``--seconds``. Each request's latency is taken from just before the request to
    its response. Lateness (actual send time minus the scheduled one) shows whether the load generator
    itself kept up.
 4. Prints p50/p95/p99/max, errors, the achieved rate, the CPU used by each process and by everything
@@ -31,11 +31,10 @@ paid to the end: ``paying sessions expired`` must be 0 (the exit status is 1 oth
 other than a refused start).
 
 The load generator's own garbage collections pause its event loop, and a pause counts in the latency of
-every request then in flight (full collections of its heap took 50-90 ms every ~8 s). ``--freeze-client-gc``
-gives it the provider's collector policy (``provider/gc_policy.py``: start-up objects such as the
-imports and the pre-signed vouchers frozen out of the collector) before the load; its full collections
-still walk every response's garbage (httpx makes a few dozen objects of cyclic garbage per request), so
-pauses of 15-40 ms remain. It is off by default and every report says which was used.
+every request then in flight (full collections of its heap took 50-90 ms every ~8 s with httpx).
+``--freeze-client-gc`` gives it the provider's collector policy (``provider/gc_policy.py``: start-up objects
+such as the imports and the pre-signed vouchers frozen out of the collector) before the load. It is off by
+default and every report says which was used.
 
     python benchmarks/provider_load.py [--sessions 1000] [--seconds 60] [--tick 5] [--ramp S]
         [--freeze-client-gc] [--postgres | --database URL] [--workers N] [--no-baseline]
@@ -64,8 +63,8 @@ sys.path.insert(0, str(REPO))
 SERVICE = "market-data-feed"  # demo catalog: 1000 base units of USDC per second, tick 5 s, grace 5 s
 RATE = 1000
 PAYER_SEED = "paygo-bench-load-payer"
+IDLE = 5.0  # seconds the servers' CPU is measured without load, before each run
 FUND_BATCH = 100
-SHARD = 25  # sessions per HTTP client in the load process
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -208,8 +207,11 @@ def fund_channels(ready: dict, sessions: int, deposit: int) -> list[dict]:
 
 
 async def drive(job: dict) -> dict:
-    """The load generator (second process): start sessions, then one voucher per session per tick."""
-    import httpx
+    """The load generator (second process): start sessions, then one voucher per session per tick.
+
+    aiohttp, one connection pool: its client costs a fraction of httpx's per request (httpx took ~3 ms of
+    CPU per request here, and the load generator starved before the provider did)."""
+    import aiohttp
     from eth_account import Account
     from eth_utils import keccak
 
@@ -239,22 +241,24 @@ async def drive(job: dict) -> dict:
     admitted: list[int] = []  # sessions started
     refused: list[str] = []  # starts refused 503 busy (their Retry-After)
     expired: set[int] = set()  # started sessions cut off with 410 while paying
-    # httpx scans its whole pool on every request: one small client per SHARD sessions keeps that cheap
-    limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD, keepalive_expiry=tick - 1)
     spread = job["ramp"] or tick  # starts are spread evenly over this many seconds
     hard_deadline = time.monotonic() + spread + ticks * tick + job["slack"]
+    base = job["provider"]
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
 
-    clients = [
-        httpx.AsyncClient(base_url=job["provider"], limits=limits, timeout=job["timeout"])
-        for _ in range((n + SHARD - 1) // SHARD)
-    ]
-    try:
+    # connections idle for a tick are closed by the client before the server's keep-alive timeout does
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=tick - 1)
+    timeout = aiohttp.ClientTimeout(total=job["timeout"])
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+
+        async def post(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+            async with http.post(base + path, json=body) as r:
+                data = await r.json(content_type=None)
+                return r.status, data, r.headers.get("retry-after", "")
 
         async def session(i: int, t0: float) -> None:
-            http = clients[i // SHARD]
             await asyncio.sleep(max(0.0, t0 - time.monotonic()))
             body = {
                 "serviceId": SERVICE,
@@ -263,18 +267,18 @@ async def drive(job: dict) -> dict:
             }
             sent = time.monotonic()
             try:
-                r = await http.post(routes.STREAM_START, json=body)
-            except httpx.HTTPError as exc:
+                status, data, retry = await post(routes.STREAM_START, body)
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error(f"start: {type(exc).__name__}")
                 return
             start_lat.append(time.monotonic() - sent)
-            if r.status_code != 201:
-                error(f"start: {r.status_code} {r.json().get('code', '')}")
-                if r.status_code == 503:
-                    refused.append(r.headers.get("retry-after", ""))
+            if status != 201:
+                error(f"start: {status} {data.get('code', '')}")
+                if status == 503:
+                    refused.append(retry)
                 return
             admitted.append(i)
-            sid = r.json()["sessionId"]
+            sid = data["sessionId"]
             began = time.monotonic()
             for k in range(1, ticks + 1):
                 due = began + k * tick
@@ -287,15 +291,14 @@ async def drive(job: dict) -> dict:
                 sent = time.monotonic()
                 lateness.append(sent - due)
                 try:
-                    r = await http.post(routes.STREAM_VOUCHERS.format(session_id=sid), json=body)
-                except httpx.HTTPError as exc:
+                    status, data, _ = await post(routes.STREAM_VOUCHERS.format(session_id=sid), body)
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     error(f"voucher: {type(exc).__name__}")
                     continue
                 voucher_lat.append(time.monotonic() - sent)
-                if r.status_code != 200:
-                    code = r.json().get("code", "")
-                    error(f"voucher: {r.status_code} {code}")
-                    if r.status_code == 410:  # the session was cut off: a payer stops paying for it
+                if status != 200:
+                    error(f"voucher: {status} {data.get('code', '')}")
+                    if status == 410:  # the session was cut off: a payer stops paying for it
                         expired.add(i)
                         return
 
@@ -309,9 +312,6 @@ async def drive(job: dict) -> dict:
             error(f"sessions cut at the run deadline: {len(pending)}")
             await asyncio.gather(*pending, return_exceptions=True)
         run_seconds = time.monotonic() - t_begin
-    finally:
-        for c in clients:
-            await c.aclose()
     return {
         "sign_seconds": sign_seconds,
         "run_seconds": run_seconds,
@@ -469,10 +469,15 @@ def ms(values: list[float], q: float) -> str:
 
 def run_load(job: dict, target: str, watched: dict[str, int], budget: float) -> tuple[dict, dict[str, float]]:
     """The load process against ``target``; its result and the CPU seconds of the ``watched`` processes
-    (name -> pid, with their children) and of the whole machine meanwhile."""
+    (name -> pid, with their children) and of the whole machine meanwhile. Before it, the watched
+    processes' CPU over ``IDLE`` seconds without load (their background duties: polls, heartbeats)."""
+    idle0 = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    time.sleep(IDLE)
     before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    idle = {name: (before[name] - idle0[name]) / IDLE for name in watched}
     busy0 = machine_busy_seconds()
     load0 = Path("/proc/loadavg").read_text().split()[0]
+    started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--worker"],
         stdin=subprocess.PIPE,
@@ -489,9 +494,11 @@ def run_load(job: dict, target: str, watched: dict[str, int], budget: float) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"the load process failed (exit {proc.returncode})")
     res = json.loads(out)
+    res["wall_seconds"] = time.monotonic() - started
     cpu = {name: cpu_seconds(pid) - before[name] for name, pid in watched.items()}
     cpu["machine"] = machine_busy_seconds() - busy0
     res["load_before"], res["load_after"] = load0, Path("/proc/loadavg").read_text().split()[0]
+    res["idle_cpu_per_s"] = idle
     return res, cpu
 
 
@@ -501,11 +508,21 @@ def report(label: str, res: dict, cpu: dict[str, float], sessions: int, ticks: i
     own = sum(v for k, v in cpu.items() if k != "machine")
     others = max(0.0, cpu["machine"] - own - res["cpu_seconds"])
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items() if k != "machine")
+    requests = len(vl) + len(sl)
+    servers = [k for k in cpu if k == "provider" or k.startswith("no-op")]
+    spent = sum(cpu[k] for k in servers)
+    idle = sum(res["idle_cpu_per_s"].get(k, 0.0) for k in servers)
+    net = max(0.0, spent - idle * res["wall_seconds"])
     print(f"**{label}**: voucher phase {run:.1f} s; load average {res['load_before']} → {res['load_after']}")
     print(
         f"CPU: {parts}, load process {res['cpu_seconds']:.1f} s, "
         f"everything else on the machine {others:.1f} s"
     )
+    if requests:
+        print(
+            f"server CPU per request: {spent / requests * 1000:.2f} ms, or {net / requests * 1000:.2f} ms "
+            f"less its idle rate ({idle * 1000:.0f} ms of CPU per second without load)"
+        )
     print()
     print("| requests | count | p50 ms | p95 ms | p99 ms | max ms | rate /s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
