@@ -66,9 +66,9 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     import asyncio
 
     from eth_typing import HexStr
-    from web3 import AsyncHTTPProvider, AsyncWeb3
 
     from paygo_desktop.chain.artifacts import load_artifact
+    from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
     from paygo_desktop.commands.unlock import unlocked_account
     from paygo_desktop.store.deployments import DeploymentRepository
@@ -95,7 +95,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     if args.with_test_usdc and not network.is_local:
         raise UserFacingError("The test USDC is for local chains only.")
     account = await asyncio.to_thread(unlocked_account, ctx.wallet, args.account, args.password_file)
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    w3 = async_web3(rpc_url)
     manager = TransactionManager(w3, network.chain_id, TransactionRepository(ctx.store))
     await manager.check_network()
     deployments = DeploymentRepository(ctx.store)

@@ -90,10 +90,10 @@ class EscrowService:
     @classmethod
     def open(cls, ctx: Any, account: str, **kw: Any) -> EscrowService:
         """For the context's current network (``ctx`` is an ``AppContext``)."""
-        from web3 import AsyncHTTPProvider, AsyncWeb3
+        from paygo_desktop.chain.rpc import async_web3
 
         network = ctx.network
-        w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url, request_kwargs={"timeout": 15}))
+        w3 = async_web3(network.rpc_url, timeout=15)
         return cls(
             w3,
             network,

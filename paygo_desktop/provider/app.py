@@ -246,10 +246,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from web3 import AsyncHTTPProvider, AsyncWeb3
+        from paygo_desktop.chain.rpc import async_web3
 
         tasks: list[asyncio.Task[Any]] = []
-        w3 = AsyncWeb3(AsyncHTTPProvider(config.rpc_url, request_kwargs={"timeout": 10}))
+        w3 = async_web3(config.rpc_url, timeout=10)
         vault = VaultClient(w3, config.vault)
         claimer = Claimer(
             store, vault, account, account.address, lock=claim_lock, on_refused=core.end_refused

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from eth_utils import to_checksum_address
 from sqlalchemy import text
 
 from paygo_desktop.errors import UserFacingError
@@ -133,19 +134,16 @@ async def chain_balances(
     channels: dict[str, Asset],
 ) -> list[Balance]:
     """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain."""
-    from web3 import AsyncHTTPProvider, AsyncWeb3
-
+    from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.vault import ERC20_MIN_ABI, VaultClient
 
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
-    owner = AsyncWeb3.to_checksum_address(account)
+    w3 = async_web3(rpc_url, timeout=10)
+    owner = to_checksum_address(account)
     try:
         found = [Balance("Wallet", Amount(native, int(await w3.eth.get_balance(owner))))]
         for token in tokens:
             assert token.address is not None
-            contract = w3.eth.contract(
-                address=AsyncWeb3.to_checksum_address(token.address), abi=ERC20_MIN_ABI
-            )
+            contract = w3.eth.contract(address=to_checksum_address(token.address), abi=ERC20_MIN_ABI)
             found.append(
                 Balance("Wallet", Amount(token, int(await contract.functions.balanceOf(owner).call())))
             )

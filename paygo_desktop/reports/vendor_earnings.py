@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from eth_utils import to_checksum_address
 from sqlalchemy import text
 
 from paygo_desktop.errors import UserFacingError
@@ -177,9 +178,8 @@ async def load_overview(
     on_progress: Callable[[str], None] | None = None,
 ) -> VendorOverview:
     """Everything the Vendor page shows: the provider's view (signed requests) and the chain's (events)."""
-    from web3 import AsyncHTTPProvider, AsyncWeb3
-
     from paygo_desktop.chain.event_sync import VaultEventSync
+    from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.vault import VaultClient
     from paygo_desktop.store.vault_events import VaultEventIndex
 
@@ -205,8 +205,8 @@ async def load_overview(
     earnings = await client.earnings(key, bucket="day")
 
     say("Reading the vault's payouts from the chain…")
-    provider = AsyncWeb3.to_checksum_address(info.pay_to)
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    provider = to_checksum_address(info.pay_to)
+    w3 = async_web3(rpc_url)
     try:
         index = VaultEventIndex(store)
         sync = VaultEventSync(VaultClient(w3, vault_address), index, chain_id, start_block=start_block)

@@ -214,11 +214,10 @@ def _world_status(
 
 
 async def _deploy(rpc_url: str) -> tuple[str, str]:
-    from web3 import AsyncHTTPProvider, AsyncWeb3
-
     from paygo_desktop.chain.deploy import deploy_local
+    from paygo_desktop.chain.rpc import async_web3
 
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    w3 = async_web3(rpc_url)
     deployer = (await w3.eth.accounts)[0]
     deployed = await deploy_local(w3, deployer, SANDBOX_WITHDRAW_DELAY)
     return deployed.vault, deployed.usdc

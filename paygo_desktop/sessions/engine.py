@@ -133,9 +133,9 @@ class SessionEngine:
     @property
     def w3(self) -> Any:
         if self._w3 is None:
-            from web3 import AsyncHTTPProvider, AsyncWeb3
+            from paygo_desktop.chain.rpc import async_web3
 
-            self._w3 = AsyncWeb3(AsyncHTTPProvider(self.network.rpc_url))
+            self._w3 = async_web3(self.network.rpc_url)
         return self._w3
 
     def vault(self) -> VaultClient:
