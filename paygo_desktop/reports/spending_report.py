@@ -148,7 +148,7 @@ class SpendingReport:
                     {"k": key},
                 ).one()
                 # Two statements, not one: SQLite answers a lone MIN or MAX with one probe of the index
-                # (asset_key, at); "MIN(at), MAX(at)" together walks every entry of the asset (131 ms at 857k).
+                # (asset_key, at); "MIN(at), MAX(at)" together walks all the asset's entries (131 ms at 857k).
                 first = conn.execute(text(FIRST_AT), {"k": key}).scalar_one()
                 last = conn.execute(text(LAST_AT), {"k": key}).scalar_one()
                 network, asset = asset_from_key(key, symbol, int(decimals))

@@ -1,7 +1,7 @@
 import os
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
