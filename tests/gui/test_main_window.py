@@ -193,12 +193,16 @@ def test_the_frame_paints_before_the_data_then_takes_the_pages(
         PAGE_TITLES.values()
     )
     assert window.placeholder.isVisible() and window.placeholder.text() == LOADING_TEXT
-    assert window.status.isVisible() and window.pages == {}
+    assert window.status.isVisible() and len(window.pages) == 0
     window._shortcut_page("settings")  # nothing to show yet: ignored, no error
     window.attach(ctx)
     window.start()
-    assert window.is_loaded and list(window.pages) == list(PAGE_ORDER)
-    assert window.mode == "onboarding" and not window.placeholder.isVisible()
+    assert window.is_loaded and window.mode == "onboarding" and not window.placeholder.isVisible()
+    assert list(window.pages) == []  # no page is built before it is shown: start-up builds the wizard only
+    window.show_app("settings")
+    assert list(window.pages) == ["settings"] and window.current_page() == "settings"
+    window.show_page("escrow")
+    assert list(window.pages) == ["settings", "escrow"] and window.current_page() == "escrow"
 
 
 def test_the_frame_says_when_the_data_cannot_be_opened(qtbot: Any) -> None:
