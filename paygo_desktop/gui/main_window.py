@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -109,10 +108,7 @@ class MainWindow(QMainWindow):
         self.status.showMessage(LOADING_TEXT)
 
         self.idle = IdleWatcher(lambda: self.ctx.settings.idle_lock_minutes * 60.0, parent=self)
-        self.idle.idle.connect(self._on_idle)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
+        self.idle.idle.connect(self._on_idle)  # it watches the app's events only while started (app mode)
         self.installEventFilter(self)
         if ctx is not None:
             self.attach(ctx)
@@ -484,9 +480,6 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self.status.stop_polling()
         self.runner.cancel_all()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self.idle)
         if not self.is_loaded:  # nothing to save into yet
             super().closeEvent(event)
             return
