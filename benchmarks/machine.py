@@ -33,16 +33,22 @@ def _own_cpu() -> float:
 
 
 class Load:
-    """``with Load() as load: ...`` then ``load.line()``."""
+    """``with Load() as load: ...`` (or ``load = Load().start()`` … ``load.stop()``), then ``load.line()``."""
 
     def __enter__(self) -> Load:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Load:
         self.start_avg = _loadavg()
         self.start_cpu = _busy_and_total()
         self.start_own = _own_cpu()
         self.start_wall = time.monotonic()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self.end_avg = _loadavg()
         self.end_cpu = _busy_and_total()
         self.end_own = _own_cpu()

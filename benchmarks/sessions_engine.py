@@ -7,9 +7,15 @@
    engine's loop does, for ``--ticks`` ticks; its lateness is the loop's own timer jitter. The process's
    CPU time over the same window is the idle cost.
 4. One session (its channel funded through the transaction manager at start), for ``--ticks`` ticks: each
-   voucher's lateness is the time of its ``voucher`` event (signed, stored, about to be sent) minus its
-   tick boundary on the meter. CPU time of this process (engine, signing, SQLite, httpx) over the window.
+   voucher's lateness is the time of its ``voucher`` event (signed, stored, about to be sent) minus the
+   tick boundary it is due at, in milliseconds. A voucher paying through the end of tick k+1 is due at the
+   start of tick k (``Meter.voucher_due``), so its boundary comes from the amount it signs, not from the
+   nearest whole second (a voucher 600 ms late is 600 ms late, not 400 ms early). The voucher signed while
+   the session starts (before its meter runs) is left out. CPU time of this process (engine, signing,
+   SQLite, httpx) over the window.
 5. Ten sessions at once (ten payers, one channel each), for ``--window`` seconds: CPU time.
+
+The machine's load over the run is printed with the figures.
 
     python benchmarks/sessions_engine.py [--ticks 60] [--window 30]
 
@@ -33,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.machine import Load  # noqa: E402
 from benchmarks.provider_load import stop_process  # noqa: E402
 
 PAYERS = 10
@@ -130,18 +137,31 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
     plans = [await e.plan(ready["provider"], service.id) for e in engines]
     print("funding and starting…", file=sys.stderr)
 
+    load = Load().start()
     idle_late, idle_cpu, idle_wall = await idle_baseline(ticks)
 
     # one session: cadence and CPU
     first = engines[0]
-    stamps: list[int] = []
-    first.subscribe(lambda e: stamps.append(time.monotonic_ns()) if e.kind == "voucher" else None)
+    stamps: list[tuple[int, int]] = []  # (when, the session amount it signs)
+
+    def on_event(event: Any) -> None:
+        if event.kind == "voucher":
+            session = next(s for s in first.live() if s.local_id == event.local_id)
+            stamps.append((time.monotonic_ns(), session.signed))
+
+    first.subscribe(on_event)
     live = await first.start(plans[0], StartOptions("escrow", budget=USDC, deposit=USDC))
     cpu0, wall0 = time.process_time(), time.monotonic()
     await asyncio.sleep(ticks + 0.5)
     one_cpu, one_wall = time.process_time() - cpu0, time.monotonic() - wall0
     origin = live.meter.started_ns
-    late = [(t - origin - round((t - origin) / 1e9) * 1_000_000_000) / 1e6 for t in stamps]
+    tick_ns = live.tick_seconds * 1_000_000_000
+    per_tick = RATE * live.tick_seconds
+    late = []
+    for at, amount in stamps:
+        due_tick = amount // per_tick - 1  # pays through the end of tick k+1: due at the start of tick k
+        if due_tick >= 1:  # the start's own voucher is signed before the meter runs
+            late.append((at - origin - due_tick * tick_ns) / 1e6)
     await first.stop(live.local_id)
 
     # ten sessions at once
@@ -158,7 +178,9 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
     for engine in engines:
         await engine.shutdown()
     store.close()
+    load.stop()
 
+    print(load.line() + " (the sandbox's node and provider count as other work)")
     print("| loop | ticks | median lateness | p99 | max |")
     print("|---|---|---|---|---|")
     print(row("idle asyncio loop (baseline)", idle_late))
