@@ -305,6 +305,17 @@ class MainWindow(QMainWindow):
         if self.mode == "app":
             zcash: Any = self.pages["zcash"]
             zcash.start_watching()
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Once per run, after the first page is on screen: the modules the next clicks need, imported in a
+        worker thread, not on the GUI thread at the first click (``gui/warm_up.py``)."""
+        if getattr(self, "_warmed_up", False):
+            return
+        self._warmed_up = True
+        from paygo_desktop.gui.warm_up import warm_up
+
+        self.runner.run(warm_up, name="warm-up")
 
     def show_onboarding(self) -> None:
         if self.onboarding is None:

@@ -215,3 +215,37 @@ def test_the_frame_says_when_the_data_cannot_be_opened(qtbot: Any) -> None:
     assert window.mode == "error"
     assert window.placeholder.isVisible() and window.placeholder.text() == "The database cannot be read."
     window.close()  # closing before anything loaded saves nothing and raises nothing
+
+
+def test_after_unlocking_the_next_steps_modules_load_in_a_worker_thread(
+    qtbot: Any, unlocked_window: Any, monkeypatch: Any
+) -> None:
+    """Once the first page is on screen, the core modules of the Escrow page, the session engine and the
+    charts are imported off the GUI thread (a first import on it froze the window for up to 1.5 s)."""
+    import threading
+
+    from paygo_desktop.gui import warm_up
+
+    imported_on: list[str] = []
+    real = warm_up.warm_up
+
+    def recording(modules: tuple[str, ...] = warm_up.MODULES) -> list[str]:
+        imported_on.append(threading.current_thread().name)
+        return real(modules)
+
+    monkeypatch.setattr(warm_up, "warm_up", recording)
+    window = unlocked_window
+    window._warmed_up = False  # as after this unlock's first page
+    window.lock()
+    window.show_app("home")
+    qtbot.waitUntil(lambda: bool(imported_on), timeout=5_000)
+    assert imported_on[0] != threading.main_thread().name
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    window.show_app("escrow")
+    assert len(imported_on) == 1  # once per run
+
+
+def test_warm_up_reports_a_module_that_cannot_be_imported() -> None:
+    from paygo_desktop.gui.warm_up import warm_up
+
+    assert warm_up(("json", "paygo_desktop.no_such_module")) == ["paygo_desktop.no_such_module"]
