@@ -315,7 +315,13 @@ class MainWindow(QMainWindow):
         self._warmed_up = True
         from paygo_desktop.gui.warm_up import warm_up
 
-        self.runner.run(warm_up, name="warm-up")
+        self.runner.run(warm_up, on_success=lambda _failed: self._prebuild_sessions_page(), name="warm-up")
+
+    def _prebuild_sessions_page(self) -> None:
+        """The Sessions page comes up by itself when a session starts: built now, while nothing happens,
+        rather than in the same turn as the start (benchmarks/session_stall.py)."""
+        if self.mode == "app":
+            self.pages["sessions"].ensurePolished()  # its style too, which Qt would work out on first show
 
     def show_onboarding(self) -> None:
         if self.onboarding is None:
