@@ -26,15 +26,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import faulthandler
 import json
 import os
+import re
 import select
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ PASSWORD = "benchmark-password"
 SERVICE = "Stall benchmark feed"
 RATE = 1000  # base units of USDC per second
 GOAL_MS = 30
+FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')
 
 CLAIM = """
 import asyncio, sys
@@ -111,29 +113,45 @@ def add_service(provider_url: str) -> None:
 
 
 class Sampler(threading.Thread):
-    """Every millisecond, the GUI thread's innermost frames (for --explain)."""
+    """Every millisecond or two, the GUI thread's innermost frames (for --explain). Stacks are taken with
+    ``faulthandler.dump_traceback`` into a temporary file: reading another thread's frames through
+    ``sys._current_frames`` crashed CPython 3.11 here now and then."""
 
     def __init__(self, thread_id: int) -> None:
         super().__init__(daemon=True)
         self.thread_id = thread_id
-        self.samples: list[tuple[float, tuple[str, ...]]] = []
         self.running = True
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (read back after the run)
 
     def run(self) -> None:
+        fd = self.file.fileno()
         while self.running:
-            frame = sys._current_frames().get(self.thread_id)
-            if frame is not None:
-                stack = traceback.extract_stack(frame, limit=40)
-                lines = tuple(
-                    f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                    for f in stack
-                    if "site-packages" not in f.filename or "/sqlalchemy/" in f.filename
-                )[-6:]
-                self.samples.append((time.perf_counter(), lines))
+            os.write(fd, f"@{time.perf_counter()}\n".encode())
+            faulthandler.dump_traceback(fd, all_threads=True)
             time.sleep(0.001)
 
-    def during(self, start: float, end: float) -> list[tuple[tuple[str, ...], int]]:
-        counts = collections.Counter(stack for at, stack in self.samples if start <= at <= end)
+    def samples(self) -> list[tuple[float, tuple[str, ...]]]:
+        """(when, the GUI thread's frames, innermost first, without third-party ones but SQLAlchemy's)"""
+        self.file.seek(0)
+        text = self.file.read().decode(errors="replace")
+        marker = f"0x{self.thread_id:016x}"
+        found = []
+        for sample in text.split("@")[1:]:
+            at, _, dump = sample.partition("\n")
+            for block in dump.split("\n\n"):
+                lines = block.strip().splitlines()
+                if not lines or marker not in lines[0]:
+                    continue
+                frames = [(Path(path).name, line, func, path) for path, line, func in FRAME.findall(block)]
+                # the innermost frame, then the app's own frames (where it was called from)
+                own = [f for f in frames[1:] if "/paygo_desktop/" in f[3]][:5]
+                found.append(
+                    (float(at), tuple(f"{name}:{line} {func}" for name, line, func, _ in frames[:1] + own))
+                )
+        return found
+
+    def during(self, samples: list[tuple[float, tuple[str, ...]]], start: float, end: float) -> Any:
+        counts = collections.Counter(stack for at, stack in samples if start <= at <= end)
         return counts.most_common(3)
 
 
@@ -208,6 +226,10 @@ def main() -> None:
         timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
         sampler = Sampler(threading.get_ident()) if args.explain else None
         summary: dict[str, Any] = {}
+        steps: list[tuple[float, str]] = []  # what the benchmark did last, for --explain
+
+        def step(what: str) -> None:
+            steps.append((time.perf_counter(), what))
 
         async def phase(name: str, work: Any) -> None:
             start = time.perf_counter()
@@ -223,17 +245,22 @@ def main() -> None:
             await until(lambda: any(e.service.name == SERVICE for e in page.model.rows), 60, "the catalog")
             row = next(i for i, e in enumerate(page.model.rows) if e.service.name == SERVICE)
             page.table.selectRow(row)
+            step("Start session… clicked")
             page.start_button.click()
             controller = window.sessions
             await until(lambda: getattr(controller, "dialog", None) is not None, 60, "the start dialog")
             controller.dialog.budget.setText("0.05")
+            step("Start clicked in the start dialog")
             controller.dialog.start_button.click()
             await until(lambda: getattr(controller, "flow_dialog", None) is not None, 60, "the deposit")
+            step("the deposit dialog is open")
             state = await send_transaction(controller.flow_dialog)
+            step("the deposit is done")
             if state.phase != "done":
                 raise SystemExit(f"the deposit failed: {state.message}")
             sessions = window.pages["sessions"]
             await until(lambda: len(sessions.meters) == 1, 60, "the meter")  # type: ignore[attr-defined]
+            step("the meter card is shown")
             await until(lambda: controller.live()[0].acked > 0, 30, "the first acknowledged voucher")
 
         async def meter() -> None:
@@ -312,13 +339,16 @@ def main() -> None:
     if summary.get("stop") is not None:
         print(f"stop: {summary['stop'].message}")
     if sampler is not None:
-        print(f"\nwhat ran during gaps over {args.explain_ms:.0f} ms:")
+        samples = sampler.samples()
+        print(f"\nwhat ran during gaps over {args.explain_ms:.0f} ms (innermost frame first):")
         for a, b in pairwise(ticks):
             if (b - a) * 1000 > args.explain_ms:
                 name = next((n for n, s, e in phases if s <= a <= e), "?")
-                print(f"- {(b - a) * 1000:.0f} ms in '{name}':")
-                for stack, count in sampler.during(a, b):
-                    print(f"    {count} samples: " + " <- ".join(reversed(stack)))
+                last = [what for at, what in steps if at <= b]
+                after = f", after '{last[-1]}'" if last else ""
+                print(f"- {(b - a) * 1000:.0f} ms in '{name}'{after}:")
+                for stack, count in sampler.during(samples, a, b):
+                    print(f"    {count} samples: " + " <- ".join(stack))
 
 
 if __name__ == "__main__":
