@@ -211,15 +211,19 @@ class SessionsPage(Page):
 
     def load_history(self) -> None:
         self._history_reads += 1
-        number = self._history_reads
-
-        def show(records: Any) -> None:
-            if number == self._history_reads:
-                self._show_history(records)
-
+        number, read = self._history_reads, self.history_reader()
+        # the result goes to a method of this page (not a closure), so Qt drops it if the page is gone
         self.controller.runner.run(
-            self.history_reader(), on_success=show, on_error=self.message.error, name="session-history"
+            lambda: (number, read()),
+            on_success=self._history_read,
+            on_error=self.message.error,
+            name="session-history",
         )
+
+    def _history_read(self, result: tuple[int, list[Any]]) -> None:
+        number, records = result
+        if number == self._history_reads:
+            self._show_history(records)
 
     def _show_history(self, records: list[Any]) -> None:
         self.model.set_rows(records)
