@@ -179,3 +179,31 @@ def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
     stack.setCurrentIndex(0)
     qtbot.wait(3 * REPAINT_MS)
     assert not view.timer.isActive()
+
+
+def test_the_live_cost_paints_the_cards_own_background(qtbot: Any, qapp: Any) -> None:
+    """The cost paints its own background (so the card is not repainted under it 25 times a second); it
+    must be the card's colour, in the dark theme too."""
+    from PySide6.QtCore import Qt
+
+    from paygo_desktop.gui.theme import ThemeManager
+
+    sheet, palette, style = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        ThemeManager(qapp, "dark")
+        view = MeterView(make(Clock()))
+        qtbot.addWidget(view)
+        view.resize(700, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        assert view.cost.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        image = view.grab().toImage()
+        label = view.cost.geometry()
+        y = label.center().y()
+        inside = image.pixelColor(label.right() - 2, y)  # the label's own background, right of the digits
+        outside = image.pixelColor(label.right() + 3, y)  # the card, in its margin beside the label
+        assert inside.name() == outside.name() != palette.window().color().name()
+    finally:
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(palette)
+        qapp.setStyle(style)
