@@ -95,3 +95,22 @@ async def test_polling_the_chain_id_builds_no_tls_context_on_the_event_loop(rpc_
     for _ in range(3):
         assert await fetch_chain_id(rpc_server) == 1337
     assert len(built_on) == 1 and built_on[0] != threading.main_thread().name
+
+
+async def test_a_request_does_not_search_the_import_path(rpc_server, monkeypatch):
+    """httpcore tries to import a module that is not installed on every request: the app remembers its
+    absence, so a poll does not search sys.path (on the GUI thread)."""
+    import importlib.machinery
+
+    assert await fetch_chain_id(rpc_server) == 1337
+    searches: list[str] = []
+    find_spec = importlib.machinery.PathFinder.find_spec
+
+    def counting(name, *args, **kwargs):
+        searches.append(name)
+        return find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", counting)
+    for _ in range(3):
+        assert await fetch_chain_id(rpc_server) == 1337
+    assert searches == []
