@@ -13,7 +13,9 @@
    nearest whole second (a voucher 600 ms late is 600 ms late, not 400 ms early). The voucher signed while
    the session starts (before its meter runs) is left out. CPU time of this process (engine, signing,
    SQLite, httpx) over the window.
-5. Ten sessions at once (ten payers, one channel each), for ``--window`` seconds: CPU time.
+5. One session on a 5-second-tick service (like the sandbox's demo services), as long: CPU time.
+6. Ten sessions at once (ten payers, one channel each), at the 1-second tick, for ``--window`` seconds:
+   CPU time.
 
 The machine's load over the run is printed with the figures.
 
@@ -113,18 +115,16 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
     from paygo_desktop.store import Store
 
     vendor = __import__("eth_account").Account.from_key(provider_key())
-    async with ProviderClient(ready["provider"]) as client:
-        service = await client.create_service(
-            vendor,
-            m.ServiceFields(
-                name="Benchmark feed",
-                category="data",
-                type=m.ServiceType.data,
-                rate=m.Rate(amount=RATE, asset="USDC", unit=m.RateUnit.per_second),
-                tick_seconds=1,
-                grace_seconds=5,
-            ),
+
+    def fields(name: str, tick: int) -> Any:
+        rate = m.Rate(amount=RATE, asset="USDC", unit=m.RateUnit.per_second)
+        return m.ServiceFields(
+            name=name, category="data", type=m.ServiceType.data, rate=rate, tick_seconds=tick, grace_seconds=5
         )
+
+    async with ProviderClient(ready["provider"]) as client:
+        service = await client.create_service(vendor, fields("Benchmark feed", 1))
+        service5 = await client.create_service(vendor, fields("Benchmark feed, 5 s tick", 5))
     network = custom_network("Sandbox bench", ready["rpc"], ready["chainId"], vault_address=ready["vault"])
     store = Store.open(store_dir / "bench.sqlite3")
     wallet = KeyWallet(payers)
@@ -164,6 +164,14 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
             late.append((at - origin - due_tick * tick_ns) / 1e6)
     await first.stop(live.local_id)
 
+    # one session at a 5-second tick (the sandbox's demo services): CPU only
+    plan5 = await first.plan(ready["provider"], service5.id)
+    live5 = await first.start(plan5, StartOptions("escrow", budget=USDC))
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    await asyncio.sleep(ticks + 0.5)
+    five_cpu, five_wall = time.process_time() - cpu0, time.monotonic() - wall0
+    await first.stop(live5.local_id)
+
     # ten sessions at once
     lives = []
     for engine, plan in zip(engines, plans, strict=True):
@@ -190,7 +198,11 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
     print("|---|---|---|---|")
     share = 100 * idle_cpu / idle_wall
     print(f"| idle asyncio loop (baseline) | {idle_cpu:.3f} | {idle_wall:.1f} | {share:.2f}% |")
-    print(f"| engine, 1 session | {one_cpu:.3f} | {one_wall:.1f} | {100 * one_cpu / one_wall:.2f}% |")
+    print(
+        f"| engine, 1 session, 1 s tick | {one_cpu:.3f} | {one_wall:.1f} | {100 * one_cpu / one_wall:.2f}% |"
+    )
+    share5 = 100 * five_cpu / five_wall
+    print(f"| engine, 1 session, 5 s tick | {five_cpu:.3f} | {five_wall:.1f} | {share5:.2f}% |")
     print(
         f"| engine, 10 sessions ({running} running) | {ten_cpu:.3f} | {ten_wall:.1f} | "
         f"{100 * ten_cpu / ten_wall:.2f}% |"
