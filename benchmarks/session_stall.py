@@ -14,6 +14,7 @@ policy and network polling, on the qasync loop, driven through its widgets as a 
 A 10 ms ``QTimer`` on the GUI thread stamps every tick; a *stall* is the largest gap between two ticks (an
 idle loop shows ~10–15 ms). Reported per phase, beside the idle phases. Goal (issue 21): < 30 ms in every
 phase. The service is priced per second with a 1-second tick (a voucher every second, the most work).
+The process's peak resident memory through the whole session is printed too.
 
 With ``--explain`` a sampler thread records the GUI thread's stack every millisecond, and every gap over
 ``--explain-ms`` is printed with the code that ran during it (the sampler itself costs a little).
@@ -30,6 +31,7 @@ import faulthandler
 import json
 import os
 import re
+import resource
 import select
 import subprocess
 import sys
@@ -336,6 +338,8 @@ def main() -> None:
             worst_busy = max(worst_busy, largest)
         print(f"| {name} | {end - start:.1f} s | {largest:.0f} ms | {over} |")
     print(f"\nworst stall during the session flow: {worst_busy:.0f} ms (goal < {GOAL_MS} ms)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process (the app, through the whole session): {peak:.0f} MB")
     if summary.get("stop") is not None:
         print(f"stop: {summary['stop'].message}")
     if sampler is not None:
