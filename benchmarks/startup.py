@@ -15,7 +15,11 @@ Warm means the files are in the page cache and bytecode is cached, as for an ins
 gets PYTHONPYCACHEPREFIX (a throw-away directory) in place of PYTHONDONTWRITEBYTECODE, so nothing is
 written into the source trees. The machine's load is printed with the figures.
 
-    python benchmarks/startup.py [--runs 7] [--electrum /path/venv/bin/python:/path/electrum]
+With ``--before DIR`` it also runs the app from another checkout (say, the commit before a change) on
+the same two data directories, for a before/after in the same run; an older checkout may print "ready"
+before its screen has painted.
+
+    python benchmarks/startup.py [--runs 7] [--electrum /path/venv/bin/python:/path/electrum] [--before DIR]
 """
 
 from __future__ import annotations
@@ -124,11 +128,11 @@ def child_env(pycache: str) -> dict[str, str]:
     return {**env, "QT_QPA_PLATFORM": "offscreen", "PYTHONPYCACHEPREFIX": pycache}
 
 
-def run(argv: list[str], env: dict[str, str]) -> dict[str, float]:
+def run(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, float]:
     """paint and ready (seconds since the process started), RSS at paint and peak (MB), wall time."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
         deadline = start + 90
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -175,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--electrum", metavar="PYTHON:SOURCE_DIR", help="also run Electrum from source")
+    parser.add_argument("--before", metavar="DIR", help="also run the app from this checkout")
     args = parser.parse_args()
     pycache = tempfile.mkdtemp(prefix="paygo-bench-pycache-")
     env = child_env(pycache)
@@ -198,17 +203,29 @@ def main() -> None:
         ]
         labels["electrum"] = "Electrum from source, new data directory (first-run wizard)"
 
+    envs = {name: env for name in cases}
+    cwds: dict[str, str | None] = {name: None for name in cases}
+    if args.before:  # "-m paygo_desktop" imports from the working directory first: run it in that checkout
+        before = str(Path(args.before).resolve())
+        before_env = {**env, "PYTHONPATH": before}
+        cases["new_before"] = lambda i: [*app, str(new_dirs / f"before-{i}")]
+        cases["wallet_before"] = [*app, wallet_dir]
+        envs["new_before"] = envs["wallet_before"] = before_env
+        cwds["new_before"] = cwds["wallet_before"] = before
+        labels["new_before"] = f"{labels['new']}, before (--before)"
+        labels["wallet_before"] = f"{labels['wallet']}, before (--before)"
+
     def argv(name: str, i: int) -> list[str]:
         case = cases[name]
         return case(i) if callable(case) else case  # type: ignore[return-value]
 
     for name in cases:  # warm the file and bytecode caches for every case
-        run(argv(name, -1), env)
+        run(argv(name, -1), envs[name], cwds[name])
     results: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
     with Load() as load:
         for i in range(args.runs):
             for name in cases:
-                results[name].append(run(argv(name, i), env))
+                results[name].append(run(argv(name, i), envs[name], cwds[name]))
     shutil.rmtree(new_dirs, ignore_errors=True)
     shutil.rmtree(wallet_dir, ignore_errors=True)
     shutil.rmtree(pycache, ignore_errors=True)
