@@ -33,6 +33,7 @@ import os
 import re
 import resource
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -330,6 +331,7 @@ def main() -> None:
         window.close()
     finally:
         stop_process(sandbox)
+        shutil.rmtree(data.root, ignore_errors=True)
 
     print(f"sandbox node: {ready.get('node', '?')}; tick 1 s; {args.meter_seconds:.0f} s of metering")
     print(load.line() + " (the sandbox's node and provider count as other work)")
