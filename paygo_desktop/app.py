@@ -2,15 +2,15 @@
 
 Paint first, then load. The main window's frame (title, icon, theme, sidebar, status bar, "Loading your
 wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts, the
-``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the pages, onboarding or lock
-screen are built and swapped in. A store that cannot be opened is reported in the window, never as a
-traceback. web3, eth_account and pyqtgraph load later still, when a feature needs them.
+``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the onboarding or lock screen is
+built and swapped in; each page is built when it is first shown. The app is *ready* once that first screen
+has painted. A store that cannot be opened is reported in the window, never as a traceback. asyncio loads
+after the first paint; web3, eth_account and pyqtgraph later still, when a feature needs them.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -111,6 +111,9 @@ def run_gui(args: argparse.Namespace) -> int:
     log.info("%s %s starting; data in %s; log %s", APP_NAME, __version__, root, log_file)
     _install_excepthook(headless)
 
+    from paygo_desktop.gui import pyside_import_check
+
+    pyside_import_check.install()  # every later import skips PySide6's costly source check
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -204,6 +207,8 @@ class _Startup:
             return EXIT_FAILURE
 
         # Then load: the asyncio loop inside Qt, the store in a worker thread, the views on the GUI thread.
+        import asyncio
+
         import qasync
 
         loop = qasync.QEventLoop(app)
@@ -240,6 +245,8 @@ class _Startup:
         self.app.exit(EXIT_FAILURE)
 
     async def _load(self) -> None:
+        import asyncio
+
         try:
             self.ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
         except UserFacingError as exc:
@@ -276,21 +283,31 @@ class _Startup:
             )
         window.attach(ctx)
         if self.screenshot:
+            import asyncio
+
             self._shot_task = asyncio.ensure_future(self._take_screenshot())
             return
         if self.page:
             window.show_app(self.page)
         else:
             window.start()
+        # Ready: the first screen (lock screen, onboarding, or the page asked for) has painted.
+        self._ready_watch = after_paint(window.root.currentWidget(), self._ready)
+
+    def _ready(self) -> None:
+        ready = seconds_since_process_start()
+        log.info("ready after %.3f s", ready)
         from paygo_desktop.gui.gc_policy import settle_after_startup
 
         settle_after_startup(self.collector)  # one short collection now; later ones never freeze the window
         if self.self_test:
             late = [name for name in LATE_HEAVY_MODULES if name in sys.modules]
-            ready = seconds_since_process_start()
+            rss = peak_rss_mb()
             print(
-                f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s; "
-                f"heavy modules loaded when ready: {', '.join(late) or 'none'}",
+                f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s "
+                f"({self.window.mode} screen painted)"
+                + (f"; peak RSS when ready {rss:.0f} MB" if rss is not None else "")
+                + f"; heavy modules loaded when ready: {', '.join(late) or 'none'}",
                 flush=True,
             )
             self.code = EXIT_OK
@@ -298,6 +315,8 @@ class _Startup:
 
     async def _take_screenshot(self) -> None:
         """Show the page, let its background work (a catalog, say) finish, then render it."""
+        import asyncio
+
         from PySide6.QtCore import QSize
 
         window = self.window
@@ -315,6 +334,24 @@ class _Startup:
         await asyncio.sleep(0.05)  # one more turn so the results are painted
         self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
         self.app.exit(self.code)
+
+
+def after_paint(widget: Any, callback: Any) -> Any:
+    """Call ``callback`` once, on the event loop turn after ``widget`` next paints (its children paint in
+    the same pass). Returns the watcher, which must be kept alive until then."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, callback)
+            return False
+
+    watch = PaintWatch()
+    widget.installEventFilter(watch)
+    widget.update()
+    return watch
 
 
 def _save_screenshot(app: Any, window: Any, target: Path) -> int:

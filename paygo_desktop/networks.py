@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
 
 from paygo_desktop import bounded_json
 from paygo_desktop.errors import UserFacingError
@@ -95,13 +99,24 @@ def custom_network(
 MAX_RPC_ANSWER_BYTES = 64 * 1024  # an eth_chainId answer is a few dozen bytes
 
 
-async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
-    """Ask an endpoint for its chain id (eth_chainId) without loading web3."""
+def _http_client_parts() -> tuple[Any, ssl.SSLContext]:
     import httpx
 
+    from paygo_desktop.tls import tls_context
+
+    return httpx, tls_context()
+
+
+async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
+    """Ask an endpoint for its chain id (eth_chainId) without loading web3. httpx and the TLS context are
+    loaded in a worker thread (the status bar polls this every few seconds on the GUI's event loop: a new
+    TLS context each time was a 25 ms stall)."""
+    import asyncio
+
+    httpx, verify = await asyncio.to_thread(_http_client_parts)
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
             response = await client.post(rpc_url, json=payload)
             response.raise_for_status()
             body = bounded_json.loads(response.content, max_bytes=MAX_RPC_ANSWER_BYTES)

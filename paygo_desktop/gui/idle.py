@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 
 _ACTIVITY = {
     QEvent.Type.KeyPress,
@@ -17,7 +17,9 @@ _ACTIVITY = {
 
 
 class IdleWatcher(QObject):
-    """Install on the QApplication; ``idle`` fires once per idle period longer than ``timeout_seconds()``."""
+    """``idle`` fires once per idle period longer than ``timeout_seconds()``. While started it watches every
+    event of the application (an application-wide event filter); stopped, it watches nothing, so the
+    events of the lock screen and of start-up never pass through Python for it."""
 
     idle = Signal()
 
@@ -39,10 +41,16 @@ class IdleWatcher(QObject):
 
     def start(self) -> None:
         self.last_activity = time.monotonic()
+        app = QCoreApplication.instance()
+        if app is not None and not self.enabled:
+            app.installEventFilter(self)
         self.enabled = True
         self.timer.start()
 
     def stop(self) -> None:
+        app = QCoreApplication.instance()
+        if app is not None and self.enabled:
+            app.removeEventFilter(self)
         self.enabled = False
         self.timer.stop()
 

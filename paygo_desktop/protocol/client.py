@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import importlib
-import ssl
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -28,6 +26,7 @@ from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import new_message, sign_headers
 from paygo_desktop.protocol.signing import verify_model
+from paygo_desktop.tls import tls_context
 
 MAX_DEPTH = bounded_json.MAX_DEPTH
 T = TypeVar("T", bound=BaseModel)
@@ -108,13 +107,6 @@ def verify_quote(quote: m.Quote, provider: m.ProviderInfo) -> bool:
 
 def verify_receipt(receipt: m.Receipt, provider: m.ProviderInfo) -> bool:
     return verify_model(receipt, provider.signing_key)
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The certificate store every client shares: building one costs ~15 ms, too long to repeat on the
-    event loop for each provider."""
-    return httpx.create_ssl_context()
 
 
 # Built with the module (which the app imports in a worker thread), not at the first request; and the

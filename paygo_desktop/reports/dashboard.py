@@ -134,6 +134,13 @@ async def chain_balances(
     channels: dict[str, Asset],
 ) -> list[Balance]:
     """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain."""
+    import asyncio
+    import importlib
+
+    # web3 and the chain layer load in a worker thread: imported here, on the event loop (the GUI thread),
+    # they froze the window for 0.5–1 s on the Home page's first load
+    await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.rpc")
+    await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.vault")
     from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.vault import ERC20_MIN_ABI, VaultClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -27,7 +27,7 @@ class AccountRow(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # hd | private_key | keystore
     hd_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keystore_file: Mapped[str] = mapped_column(String(200), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -57,7 +57,7 @@ class ActivityRow(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     account: Mapped[str | None] = mapped_column(String(42), nullable=True)
     network: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    is_error: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_error: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class TransactionRow(Base):

@@ -31,8 +31,35 @@ def test_self_test_paints_and_exits_0_without_heavy_imports(tmp_path: Path) -> N
     result = run_app("--data-dir", str(tmp_path / "data"), "--self-test")
     assert result.returncode == 0, result.stderr
     assert "self-test: painted; heavy modules loaded: none" in result.stdout, result.stdout + result.stderr
-    # and none once every page is built either: web3, eth_account and pyqtgraph wait for a feature
     assert "heavy modules loaded when ready: none" in result.stdout, result.stdout
+    ready = re.search(r"ready after \d+\.\d+ s \((\w+) screen painted\)", result.stdout)
+    assert ready and ready[1] == "onboarding", result.stdout  # a new data directory: the wizard, painted
+
+
+def test_every_page_builds_without_the_heavy_libraries(tmp_path: Path) -> None:
+    """Pages are built when first shown; building any of them still loads no web3, eth_account or
+    pyqtgraph (they wait for a feature that needs them), nor Alembic on a new database."""
+    program = f"""
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from paygo_desktop.context import AppContext
+from paygo_desktop.gui.main_window import PAGE_ORDER, MainWindow
+from paygo_desktop.paths import DataDir
+window = MainWindow(AppContext.open(DataDir(Path({str(tmp_path / "data")!r}))), poll_network=False)
+print("built before", len(window.pages))
+for key in PAGE_ORDER:
+    window.pages[key]
+print("built after", len(window.pages))
+print("heavy", sorted(m for m in ("web3", "eth_account", "pyqtgraph", "alembic") if m in sys.modules))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == ["built before 0", "built after 8", "heavy []"]
     assert "Traceback" not in result.stderr
 
 
@@ -96,3 +123,30 @@ def test_broken_store_fails_the_self_test_after_the_paint(tmp_path: Path) -> Non
     assert "first paint after" in result.stdout  # the window painted, then said what is wrong
     assert "ready after" not in result.stdout
     assert "cannot be read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pyside_source_check_answers_as_before_without_filling_linecache() -> None:
+    """PySide6 asks of every imported module whether its source mentions PySide6; the app's cheaper
+    check gives the same answers and keeps no source in memory."""
+    program = """
+import inspect, linecache, sys
+from paygo_desktop.gui import pyside_import_check
+assert pyside_import_check.install()
+feature = sys.modules["shibokensupport.feature"]
+import json, paygo_desktop.gui.theme, paygo_desktop.money
+for module in (json, paygo_desktop.gui.theme, paygo_desktop.money, sys, inspect):
+    try:
+        expected = "PySide6" in inspect.getsource(module)
+    except (OSError, TypeError):
+        expected = False
+    assert feature._mod_uses_pyside(module) is expected, module
+linecache.clearcache()
+import email.mime.text, sqlite3
+print(len(linecache.cache))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "0"

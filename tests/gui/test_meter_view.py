@@ -112,3 +112,98 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
     with qtbot.waitSignal(view.dismissed) as blocker:
         view.stop_button.click()
     assert blocker.args == ["s-1"]
+
+
+def _shown_in(qtbot: Any, view: MeterView) -> Any:
+    """The card on one page of a stacked widget (as on the Sessions page), another page beside it, in a
+    scroll area with room to scroll it out of view."""
+    from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+    body = QWidget()
+    box = QVBoxLayout(body)
+    box.addWidget(view)
+    filler = QLabel("older cards")
+    filler.setMinimumHeight(3000)
+    box.addWidget(filler)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(body)
+    stack = QStackedWidget()
+    stack.addWidget(area)
+    stack.addWidget(QLabel("another page"))
+    stack.resize(900, 600)
+    qtbot.addWidget(stack)
+    stack.show()
+    qtbot.waitExposed(stack)
+    return stack, area
+
+
+def test_the_meter_reads_only_while_the_card_can_be_seen(qtbot: Any) -> None:
+    """No repaints for a card on another page, in a minimised window or scrolled out of view: the timer
+    stops, and starts again as soon as the card is back on screen."""
+    clock = Clock()
+    view = MeterView(make(clock))
+    assert not view.timer.isActive()  # not shown yet
+    stack, area = _shown_in(qtbot, view)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+    stack.setCurrentIndex(1)  # another page
+    assert not view.timer.isActive()
+    stack.setCurrentIndex(0)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())  # scrolled away
+    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=2_000)
+    before = view.repaints
+    qtbot.wait(5 * REPAINT_MS)
+    assert view.repaints == before
+    area.verticalScrollBar().setValue(0)  # back in view: painted, so reading again
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+    qtbot.waitUntil(lambda: view.repaints > before, timeout=2_000)
+
+    stack.showMinimized()
+    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=2_000)
+    stack.showNormal()
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+
+def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
+    session = make(Clock())
+    view = MeterView(session)
+    stack, _area = _shown_in(qtbot, view)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+    session.status = "stopped"
+    view.update_numbers()
+    assert not view.timer.isActive()
+    stack.setCurrentIndex(1)
+    stack.setCurrentIndex(0)
+    qtbot.wait(3 * REPAINT_MS)
+    assert not view.timer.isActive()
+
+
+def test_the_live_cost_paints_the_cards_own_background(qtbot: Any, qapp: Any) -> None:
+    """The cost paints its own background (so the card is not repainted under it 25 times a second); it
+    must be the card's colour, in the dark theme too."""
+    from PySide6.QtCore import Qt
+
+    from paygo_desktop.gui.theme import ThemeManager
+
+    sheet, palette, style = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        ThemeManager(qapp, "dark")
+        view = MeterView(make(Clock()))
+        qtbot.addWidget(view)
+        view.resize(700, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        assert view.cost.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        image = view.grab().toImage()
+        label = view.cost.geometry()
+        y = label.center().y()
+        inside = image.pixelColor(label.right() - 2, y)  # the label's own background, right of the digits
+        outside = image.pixelColor(label.right() + 3, y)  # the card, in its margin beside the label
+        assert inside.name() == outside.name() != palette.window().color().name()
+    finally:
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(palette)
+        qapp.setStyle(style)

@@ -1,6 +1,7 @@
 """The Sessions page: the sessions running now, each with its live meter, and the history of past ones.
 
-The history is read from the store (``sessions.history``) with the filters the user picks, and can be
+The history is read from the store (``sessions.history``) with the filters the user picks, in a worker
+thread (it is read again at every start, stop and failure, while a session's meter runs), and can be
 exported as CSV. Running sessions come from the session controller, which bridges the engine to Qt.
 """
 
@@ -82,6 +83,7 @@ class SessionsPage(Page):
         super().__init__(parent)
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
+        self._history_reads = 0  # only the newest read is shown (filters may change while one is out)
 
         self.message = InlineMessage(self, "Session messages")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -197,13 +199,34 @@ class SessionsPage(Page):
             text=self.search.text().strip() or None, status=self.status_filter.currentData(), since=since
         )
 
-    def history_records(self) -> list[Any]:
-        """Past sessions; a running one is on its card above, with live numbers, not here."""
+    def history_reader(self) -> Any:
+        """A blocking read of the past sessions for the filters shown now (a running session is on its card
+        above, with live numbers, not here)."""
         live = {s.local_id for s in self.controller.live() if s.is_active}
-        return [r for r in self.controller.history.find(self.filters()) if r.local_id not in live]
+        history, filters = self.controller.history, self.filters()
+
+        def read() -> list[Any]:
+            return [r for r in history.find(filters) if r.local_id not in live]
+
+        return read
 
     def load_history(self) -> None:
-        records = self.history_records()
+        self._history_reads += 1
+        number, read = self._history_reads, self.history_reader()
+        # the result goes to a method of this page (not a closure), so Qt drops it if the page is gone
+        self.controller.runner.run(
+            lambda: (number, read()),
+            on_success=self._history_read,
+            on_error=self.message.error,
+            name="session-history",
+        )
+
+    def _history_read(self, result: tuple[int, list[Any]]) -> None:
+        number, records = result
+        if number == self._history_reads:
+            self._show_history(records)
+
+    def _show_history(self, records: list[Any]) -> None:
         self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0

@@ -1,16 +1,19 @@
 """The live cost meter of one running session.
 
 It reads the session's ``Meter`` on a 40 ms timer (25 updates a second) and never does I/O: every
-number is already in memory. The cost comes from ``Meter.cost()``, which never goes backwards. Stop is one
-click away; the access the provider granted can be opened or its token copied.
+number is already in memory. The timer runs only while some of the card is on screen: it stops when the
+card is hidden (another page, a minimised window) or scrolled out of view, and starts again when the card
+is shown or painted again; numbers nobody can see cost no CPU. The cost comes from ``Meter.cost()``, which
+never goes backwards. Stop is one click away; the access the provider granted can be opened or its token
+copied.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.gui.format import clock_duration, duration_words
+from paygo_desktop.gui.widgets.live_number import LiveNumber
 from paygo_desktop.money import Amount
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
@@ -76,7 +80,7 @@ class MeterView(QFrame):
         head.addWidget(self.stop_button)
         outer.addLayout(head)
 
-        self.cost = QLabel()
+        self.cost = LiveNumber()  # repaints 25 times a second without re-laying out the card
         self.cost.setObjectName("BigNumber")
         self.cost.setAccessibleName("Cost so far")
         outer.addWidget(self.cost)
@@ -144,9 +148,35 @@ class MeterView(QFrame):
 
         self.timer = QTimer(self)
         self.timer.setInterval(REPAINT_MS)
-        self.timer.timeout.connect(self.update_numbers)
+        self.timer.timeout.connect(self._tick)
+        self.update_numbers()  # the timer starts when the card is shown
+
+    # -- when to read: only while the card can be seen --------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # also when the minimised window is restored
+        super().showEvent(event)
         self.update_numbers()
-        self.timer.start()
+        self._resume()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # another page, or the window minimised
+        super().hideEvent(event)
+        self.timer.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self and event.type() == QEvent.Type.Paint:  # scrolled back into view
+            self.removeEventFilter(self)
+            self._resume()
+        return False
+
+    def _resume(self) -> None:
+        if not self.timer.isActive() and self.live.status not in ENDED and self.isVisible():
+            self.timer.start()
+
+    def _tick(self) -> None:
+        if self.visibleRegion().isEmpty() or self.window().isMinimized():
+            self.timer.stop()  # nothing of it on screen: it resumes when shown, or painted again
+            self.installEventFilter(self)  # (watched only while stopped: no cost on every repaint)
+            return
+        self.update_numbers()
 
     # -- reading the session -------------------------------------------------------------------------
     def amount(self, units: int) -> str:
