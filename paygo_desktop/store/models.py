@@ -182,7 +182,7 @@ class SessionRow(Base):
     cost: Mapped[str] = mapped_column(String(80), nullable=False, default="0")  # what this session cost
     # when it ended: what the chain had paid the provider on the channel beyond the sessions' settled
     # costs (a voucher one tick ahead claimed before the session settled lower); the next session uses it
-    paid_ahead_credit: Mapped[str] = mapped_column(String(80), nullable=False, default="0")
+    paid_ahead_credit: Mapped[str] = mapped_column(String(80), nullable=False, default="0", server_default="0")
     seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # starting | running | stopping | stopped | failed | interrupted (left running by a crash) | recovered
     status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
