@@ -386,6 +386,7 @@ def create_app(
             assets=config.assets,
             signing_key=account.address,
             zcash=config.zcash.enabled,
+            min_withdraw_delay=config.min_withdraw_delay,
         )
 
     # ------------------------------------------------------------------ catalog
