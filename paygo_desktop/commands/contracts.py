@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     from paygo_desktop.chain.create2 import code_at, deployment_data, require_proxy
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
     from paygo_desktop.commands.unlock import unlocked_account
+    from paygo_desktop.networks import confirmations_for
     from paygo_desktop.store.transactions import TransactionRepository
 
     network = ctx.networks.get(args.network)
@@ -76,9 +78,12 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
         raise UserFacingError(f"No network called {args.network!r}. Known: {names}.")
     if args.with_test_usdc and not network.is_local:
         raise UserFacingError("The test USDC is for local chains only.")
-    rpc_url = args.rpc_url or network.rpc_url
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
-    manager = TransactionManager(w3, network.chain_id, TransactionRepository(ctx.store))
+    if args.rpc_url:
+        network = replace(network, rpc_url=args.rpc_url)
+    w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url))
+    manager = TransactionManager(
+        w3, network.chain_id, TransactionRepository(ctx.store), confirmations=confirmations_for(network)
+    )
     await manager.check_network()
     result: dict[str, Any] = {
         "network": network.key,
