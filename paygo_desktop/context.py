@@ -98,6 +98,10 @@ class AppContext:
 
         return REGISTRY.address
 
+    def sandbox_running(self, network: Network) -> bool:
+        """Whether ``network`` is the sandbox and the sandbox is running (reads its state file)."""
+        return self._sandbox_state(network) is not None
+
     def _sandbox_state(self, network: Network):  # type: ignore[no-untyped-def]  # -> SandboxState | None
         if network.key != SANDBOX.key:
             return None

@@ -68,6 +68,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     from paygo_desktop.chain.code_check import check_contract_code
     from paygo_desktop.chain.create2 import code_at, deployment_data, require_proxy
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+    from paygo_desktop.commands.confirm import confirm_fee
     from paygo_desktop.commands.unlock import unlocked_account
     from paygo_desktop.networks import confirmations_for
     from paygo_desktop.store.transactions import TransactionRepository
@@ -107,7 +108,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
 
     async def send(name: str, request: TxRequest) -> Any:
         quote = await manager.quote(account.address, request)
-        _confirm(network, name, quote.likely_fee, quote.max_fee, assume_yes=args.yes)
+        confirm_fee(f"Deploy {name} on {network.name}", quote.likely_fee, quote.max_fee, assume_yes=args.yes)
         record = await manager.send(
             account.address, request, quote, lambda tx: account.sign_transaction(tx).raw_transaction
         )
@@ -166,19 +167,3 @@ def _remember(
     DeploymentRepository(ctx.store).save(network.key, network.chain_id, name, address, tx_hash)
     if tx_hash is not None:
         ctx.activity.record("deploy", f"Deployed {name} at {address}", account=sender, network=network.key)
-
-
-def _confirm(network: Network, name: str, likely: int, most: int, *, assume_yes: bool) -> None:
-    from paygo_desktop.money import ETH, Amount
-
-    line = (
-        f"Deploy {name} on {network.name}: network fee about {Amount(ETH, likely).format(max_decimals=8)}, "
-        f"at most {Amount(ETH, most).format(max_decimals=8)}."
-    )
-    print(line, file=sys.stderr)
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise UserFacingError("Not sending without confirmation: add --yes to deploy from a script.")
-    if input("Send? [y/N] ").strip().lower() not in ("y", "yes"):
-        raise UserFacingError("Cancelled; nothing was sent.")

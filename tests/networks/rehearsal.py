@@ -96,3 +96,20 @@ def rehearsal_env(url: str, runner: asyncio.Runner, network: Network) -> Env:
     for account in accounts.values():
         env.mint_usdc(account.address, 10**12)
     return env
+
+
+def config_file(config: Any, path: Path) -> Path:
+    """A running provider's configuration (``ProviderConfig``) written as the JSON file a vendor keeps."""
+    data = config.model_dump(mode="json", exclude_none=True, exclude={"zcash"})
+    data["private_key"] = config.private_key.get_secret_value()
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def register_with_command(config: Path, data_dir: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """``paygo-desktop provider register --config F --yes``: exit code, its JSON answer, its stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--data-dir", str(data_dir), "provider", "register", "--config", str(config), *extra, "--yes"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, (json.loads(out.getvalue()) if code == 0 else {}), err.getvalue()
