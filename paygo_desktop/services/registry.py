@@ -125,6 +125,11 @@ def listing_from(entries: Iterable[Any], *, local: bool) -> RegistryListing:
 async def read_registry(network: Network, store: Any, registry: str, *, w3: Any = None) -> RegistryListing:
     """Sync the registry's events on ``network`` and list its entries; never raises for a chain problem
     (it becomes a failure line), and a registry not deployed there yet is simply empty."""
+    import asyncio
+    import importlib
+
+    for heavy in ("web3", "paygo_desktop.chain.registry", "paygo_desktop.chain.code_check"):
+        await asyncio.to_thread(importlib.import_module, heavy)  # a first import stalls the window otherwise
     from paygo_desktop.chain.canonical import REGISTRY
     from paygo_desktop.chain.code_check import NotDeployed, UntrustedContract, check_contract_code
     from paygo_desktop.chain.registry import RegistrySync
@@ -152,8 +157,6 @@ async def read_registry(network: Network, store: Any, registry: str, *, w3: Any 
     except Exception as exc:
         log.info("registry on %s not read: %r", network.name, exc)
         return RegistryListing(failures=[_unreadable(network, type(exc).__name__)])
-    import asyncio
-
     entries = await asyncio.to_thread(index.entries, network.chain_id, registry)
     return listing_from(entries, local=on_this_computer(network))
 
@@ -243,9 +246,12 @@ async def load_for(ctx: Any) -> Catalog:
     and the registered ones (the registry is not read for a sandbox that is not running)."""
     import asyncio
 
-    urls = ctx.provider_urls()
-    network = ctx.network
-    listing = RegistryListing()
-    if not network.is_local or await asyncio.to_thread(ctx.sandbox_running, network):
-        listing = await read_registry(network, ctx.store, ctx.registry_address(network))
+    def where() -> tuple[list[str], Network, bool]:  # settings, the store and the sandbox's state file
+        network = ctx.network
+        return ctx.provider_urls(), network, not network.is_local or ctx.sandbox_running(network)
+
+    urls, network, read = await asyncio.to_thread(where)
+    listing = (
+        await read_registry(network, ctx.store, ctx.registry_address(network)) if read else RegistryListing()
+    )
     return await load_services(urls, listing)
