@@ -20,7 +20,9 @@ class Network:
     is_builtin: bool = True
     tokens: tuple[Asset, ...] = field(default=())
     native: Asset = ETH
-    vault_address: str | None = None  # a PayGoVault known for this network; deployments can add one
+    # a PayGoVault configured explicitly for this network (tests); None: PayGo's canonical vault, at the
+    # same address on every chain (chain.canonical). Either is used only once its code is checked.
+    vault_address: str | None = None
 
     def explorer_tx_url(self, tx_hash: str) -> str | None:
         return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None

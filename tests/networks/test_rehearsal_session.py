@@ -8,6 +8,7 @@ from __future__ import annotations
 from paygo_desktop.chain.canonical import VAULT, VAULT_MIN_WITHDRAW_DELAY
 from paygo_desktop.chain.vouchers import app_channel
 from paygo_desktop.context import AppContext
+from paygo_desktop.escrow.service import EscrowService
 from paygo_desktop.paths import DataDir
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, verify_receipt
@@ -70,6 +71,10 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
             assert state.claimed == 13 * RATE
             paid = await env.token(env.usdc).functions.balanceOf(env.provider.address).call()
             assert paid == 10**12 + 13 * RATE  # in the network's own USDC
+            # the Escrow page finds the same channel for a deposit to this provider (its listed minimum)
+            escrow = EscrowService(env.w3, network, env.payer.address, ctx.store, vault_address=VAULT.address)
+            asset = network.tokens[0]
+            assert await escrow.new_channel(env.provider.address, asset, 31) == expected
             await engine.shutdown()
 
         run(env, scenario)
