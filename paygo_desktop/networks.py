@@ -57,15 +57,19 @@ BASE = Network(
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
 
 
+def on_this_computer(network: Network) -> bool:
+    """A local network (the sandbox), or any whose node runs on this computer (its RPC on loopback)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(network.rpc_url).hostname or "").lower()
+    return network.is_local or host in ("localhost", "::1") or host.startswith("127.")
+
+
 def confirmations_for(network: Network) -> int:
     """Blocks to wait before a transaction counts as done: one on a local chain (the sandbox, or any node
     on this computer: a development chain mines only when a transaction arrives, so more would never
     come), three elsewhere."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(network.rpc_url).hostname or "").lower()
-    on_this_computer = host in ("localhost", "::1") or host.startswith("127.")
-    return 1 if network.is_local or on_this_computer else 3
+    return 1 if on_this_computer(network) else 3
 
 
 class NetworkError(UserFacingError):

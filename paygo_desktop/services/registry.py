@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.networks import Network
+from paygo_desktop.networks import Network, on_this_computer
 from paygo_desktop.services.catalog import Catalog, ProviderFailure, load_catalog
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,6 @@ def shown(text: str) -> str:
     """A registrant's text, safe to show in a report: control characters replaced, bounded."""
     clean = "".join(c if c.isprintable() else "?" for c in text)
     return clean if len(clean) <= SHOWN_TEXT else clean[: SHOWN_TEXT - 1] + "…"
-
-
-def on_this_computer(network: Network) -> bool:
-    """A local network, or one whose node runs on this computer: its providers may be too."""
-    host = (urlsplit(network.rpc_url).hostname or "").lower()
-    return network.is_local or host in ("localhost", "::1") or host.startswith("127.")
 
 
 def entry_problem(url: str, name: str, *, local: bool) -> str | None:
@@ -130,16 +124,27 @@ async def read_registry(network: Network, store: Any, registry: str, *, w3: Any 
 
     for heavy in ("web3", "paygo_desktop.chain.registry", "paygo_desktop.chain.code_check"):
         await asyncio.to_thread(importlib.import_module, heavy)  # a first import stalls the window otherwise
+    owned = w3 is None
+    if w3 is None:
+        from web3 import AsyncHTTPProvider, AsyncWeb3
+
+        w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url, request_kwargs={"timeout": 15}))
+    try:
+        return await _read(w3, network, store, registry)
+    finally:
+        if owned:
+            await w3.provider.disconnect()
+
+
+async def _read(w3: Any, network: Network, store: Any, registry: str) -> RegistryListing:
+    import asyncio
+
     from paygo_desktop.chain.canonical import REGISTRY
     from paygo_desktop.chain.code_check import NotDeployed, UntrustedContract, check_contract_code
     from paygo_desktop.chain.registry import RegistrySync
     from paygo_desktop.networks import confirmations_for
     from paygo_desktop.store.registry_entries import RegistryIndex
 
-    if w3 is None:
-        from web3 import AsyncHTTPProvider, AsyncWeb3
-
-        w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url, request_kwargs={"timeout": 15}))
     index = RegistryIndex(store)
     try:
         if int(await w3.eth.chain_id) != network.chain_id:

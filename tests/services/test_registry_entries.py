@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from paygo_desktop.networks import BASE, SANDBOX
-from paygo_desktop.services.registry import MAX_LISTED, entry_problem, listing_from, on_this_computer, shown
+from paygo_desktop.networks import BASE, SANDBOX, on_this_computer
+from paygo_desktop.services.registry import MAX_LISTED, entry_problem, listing_from, shown
 from paygo_desktop.store.registry_entries import RegistryEntry
 
 
