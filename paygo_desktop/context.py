@@ -77,13 +77,30 @@ class AppContext:
                 urls.insert(0, state.provider_url)
         return urls
 
-    def vault_address(self, network: Network) -> str | None:
-        """The PayGoVault used on ``network``: one deployed from here or given, else the built-in one."""
+    def vault_address(self, network: Network) -> str:
+        """The PayGoVault used on ``network``: the canonical one (the same address on every chain:
+        ``chain.canonical``), unless one was configured for the network or deployed from this data
+        directory elsewhere (an older sandbox chain's, or a test's). Whichever it is, the app uses it only
+        once its code is checked on the chain (``chain.code_check``)."""
         sandbox = self._sandbox_state(network)
-        if sandbox is not None:  # the running sandbox deployed its own
-            return sandbox.vault
+        if sandbox is not None:  # the running sandbox's (a chain kept from before has its own)
+            return str(sandbox.vault)
         deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoVault")
-        return deployed or network.vault_address
+        if deployed or network.vault_address:
+            return str(deployed or network.vault_address)
+        from paygo_desktop.chain.canonical import VAULT
+
+        return VAULT.address
+
+    def registry_address(self, network: Network) -> str:
+        """The PayGoRegistry providers register in: the canonical one, on every network."""
+        from paygo_desktop.chain.canonical import REGISTRY
+
+        return REGISTRY.address
+
+    def sandbox_running(self, network: Network) -> bool:
+        """Whether ``network`` is the sandbox and the sandbox is running (reads its state file)."""
+        return self._sandbox_state(network) is not None
 
     def _sandbox_state(self, network: Network):  # type: ignore[no-untyped-def]  # -> SandboxState | None
         if network.key != SANDBOX.key:

@@ -24,7 +24,9 @@ class Network:
     is_builtin: bool = True
     tokens: tuple[Asset, ...] = field(default=())
     native: Asset = ETH
-    vault_address: str | None = None  # a PayGoVault known for this network; deployments can add one
+    # a PayGoVault configured explicitly for this network (tests); None: PayGo's canonical vault, at the
+    # same address on every chain (chain.canonical). Either is used only once its code is checked.
+    vault_address: str | None = None
 
     def explorer_tx_url(self, tx_hash: str) -> str | None:
         return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
@@ -59,15 +61,19 @@ BASE = Network(
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
 
 
+def on_this_computer(network: Network) -> bool:
+    """A local network (the sandbox), or any whose node runs on this computer (its RPC on loopback)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(network.rpc_url).hostname or "").lower()
+    return network.is_local or host in ("localhost", "::1") or host.startswith("127.")
+
+
 def confirmations_for(network: Network) -> int:
     """Blocks to wait before a transaction counts as done: one on a local chain (the sandbox, or any node
     on this computer: a development chain mines only when a transaction arrives, so more would never
     come), three elsewhere."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(network.rpc_url).hostname or "").lower()
-    on_this_computer = host in ("localhost", "::1") or host.startswith("127.")
-    return 1 if network.is_local or on_this_computer else 3
+    return 1 if on_this_computer(network) else 3
 
 
 class NetworkError(UserFacingError):

@@ -1,4 +1,5 @@
-"""``paygo-desktop provider serve --config FILE``: run the reference provider in front of a service."""
+"""``paygo-desktop provider serve --config FILE``: run the reference provider in front of a service;
+``provider register --config FILE``: list it in PayGo's provider registry (``commands.provider_register``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.set_defaults(handler=run_serve)
+    from paygo_desktop.commands import provider_register
+
+    provider_register.add_parser(actions)
 
 
 def run_serve(args: argparse.Namespace, _data_dir: DataDir) -> int:

@@ -213,6 +213,9 @@ class ProviderInfo(WireModel):
     signing_key: Address
     zcash: bool = False
     api_version: str = "1"
+    # The shortest channel withdrawal delay the provider serves (seconds); the app opens its channels at
+    # max(the vault's minimum, this). Absent (older providers): the vault's minimum.
+    min_withdraw_delay: Annotated[int, Field(ge=0, le=UINT64_MAX)] | None = None
 
 
 # ------------------------------------------------------------------------------------------ catalog

@@ -277,10 +277,10 @@ def create_app(
                     log.warning("cannot read the vault's MIN_WITHDRAW_DELAY: %r", exc)
                     vault_minimum = None
                 if vault_minimum is not None and vault_minimum < config.min_withdraw_delay:
-                    log.warning(
+                    log.info(
                         "the vault lets channels use a withdrawal delay of %d s; this provider refuses "
-                        "channels under %d s (event_poll_interval + withdraw_delay_margin): payers using "
-                        "the vault's minimum cannot start sessions here",
+                        "channels under %d s (event_poll_interval + withdraw_delay_margin) and says so in "
+                        "GET /provider (minWithdrawDelay), where the app reads it",
                         vault_minimum,
                         config.min_withdraw_delay,
                     )
@@ -386,6 +386,7 @@ def create_app(
             assets=config.assets,
             signing_key=account.address,
             zcash=config.zcash.enabled,
+            min_withdraw_delay=config.min_withdraw_delay,
         )
 
     # ------------------------------------------------------------------ catalog

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from paygo_desktop.chain.app_channels import app_channel_with_id
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_voucher
@@ -40,6 +39,11 @@ from paygo_desktop.protocol.client import (
     ProviderTimeout,
     ProviderUnreachable,
     verify_quote,
+)
+from paygo_desktop.sessions.channel_terms import (
+    channel_withdraw_delay,
+    find_session_channel,
+    trusted_vault_delay,
 )
 from paygo_desktop.sessions.channels import channel_base, coverage, deposit, session_channel
 from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
@@ -162,12 +166,15 @@ class SessionEngine:
     async def channel_for(self, provider: m.ProviderInfo, asset: Asset) -> Channel:
         """The channel sessions with ``provider`` use now (the first of the app's not closed on chain)."""
         vault = self.vault()
-        delay = await self._min_withdraw_delay()
+        delay = channel_withdraw_delay(await self._min_withdraw_delay(), provider)
         return await self._chain(lambda: session_channel(vault, self.account, provider.pay_to, asset, delay))
 
     async def _min_withdraw_delay(self) -> int:
+        """The vault's MIN_WITHDRAW_DELAY, read from its code once that code is checked (``code_check``)."""
         if self._withdraw_delay is None:
-            self._withdraw_delay = await self._chain(self.vault().min_withdraw_delay)
+            self._withdraw_delay = await self._chain(
+                lambda: trusted_vault_delay(self.w3, self.vault().address, self.network)
+            )
         assert self._withdraw_delay is not None
         return self._withdraw_delay
 
@@ -913,18 +920,18 @@ class SessionEngine:
         if record.provider_address is None:
             raise SessionError("This session's provider address is unknown.")
         vault = self.vault()
-        delay = await self._min_withdraw_delay()
-        channel = app_channel_with_id(
+        client = self.rt.client(record.provider_url)
+        channel = await find_session_channel(
+            await self._min_withdraw_delay(),
+            client,
             self.account,
             record.provider_address,
-            record.asset.address,
-            delay,
+            record.asset,
             bytes.fromhex(record.channel_id[2:]),
         )
         if channel is None:
             raise SessionError("This session's channel is not one of the app's channels with that provider.")
         signer = self.wallet.local_account(self.account)
-        client = self.rt.client(record.provider_url)
         try:
             plan = await plan_close(
                 vault,

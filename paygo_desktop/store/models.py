@@ -142,6 +142,25 @@ class DeploymentRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class RegistryEntryRow(Base):
+    """A provider's current entry in a PayGoRegistry, folded from the registry's events (the chain is the
+    truth). The text is what the chain said, bounded by the log decoder, unchecked: the Services page checks
+    it before use (``services.registry``)."""
+
+    __tablename__ = "registry_entries"
+    __table_args__ = (UniqueConstraint("chain_id", "contract", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    contract: Mapped[str] = mapped_column(String(42), nullable=False)  # the registry's address
+    provider: Mapped[str] = mapped_column(String(42), nullable=False)  # the registrant: its payTo
+    signing_key: Mapped[str] = mapped_column(String(42), nullable=False)
+    catalog_url: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    block_number: Mapped[int] = mapped_column(Integer, nullable=False)  # of the event that wrote it
+    log_index: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class SessionRow(Base):
     """A metered session the user started, from the start request to the provider's receipt.
 
@@ -182,7 +201,9 @@ class SessionRow(Base):
     cost: Mapped[str] = mapped_column(String(80), nullable=False, default="0")  # what this session cost
     # when it ended: what the chain had paid the provider on the channel beyond the sessions' settled
     # costs (a voucher one tick ahead claimed before the session settled lower); the next session uses it
-    paid_ahead_credit: Mapped[str] = mapped_column(String(80), nullable=False, default="0", server_default="0")
+    paid_ahead_credit: Mapped[str] = mapped_column(
+        String(80), nullable=False, default="0", server_default="0"
+    )
     seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # starting | running | stopping | stopped | failed | interrupted (left running by a crash) | recovered
     status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)

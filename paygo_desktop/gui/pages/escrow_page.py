@@ -356,7 +356,7 @@ class EscrowPage(Page):
         self.receive_button.setEnabled(True)
         self.deposit_button.setEnabled(not overview.vault_missing)
         self.deposit_button.setToolTip(
-            f"No PayGo vault is known on {self.ctx.network.name}"
+            f"PayGo's vault is not deployed on {self.ctx.network.name} yet"
             if overview.vault_missing
             else "Open an escrow channel with a provider and put money in it"
         )
@@ -447,7 +447,8 @@ class EscrowPage(Page):
         table.setVisible(bool(channels))
         if overview.vault_missing:
             self.channels_empty.setText(
-                f"No PayGo vault is known on {self.ctx.network.name}, so escrow is not available here."
+                f"PayGo's vault is not deployed on {self.ctx.network.name} yet, so escrow is not "
+                "available here."
             )
         self.channels_empty.setVisible(not channels)
         if self._due:
@@ -649,15 +650,17 @@ class EscrowPage(Page):
             return
         service = self.service
 
+        minimums: dict[str, int] = {}  # a listed provider's minimum withdrawal delay, by its payTo
+
         async def plan(address: str, name: str, amount: Any) -> list[Any]:
-            channel = await service.new_channel(address, amount.asset)
+            channel = await service.new_channel(address, amount.asset, minimums.get(address.lower()))
             return list(await service.plan_deposit(channel, amount, name))
 
         dialog = NewDepositDialog(self.runner, service.assets, plan, self)
         self._planning(dialog, "Deposit into escrow")
-        self._offer_providers(dialog)
+        self._offer_providers(dialog, minimums)
 
-    def _offer_providers(self, dialog: NewDepositDialog) -> None:
+    def _offer_providers(self, dialog: NewDepositDialog, minimums: dict[str, int]) -> None:
         from paygo_desktop.protocol.client import ProviderClient
 
         for url in self.ctx.provider_urls():
@@ -668,6 +671,7 @@ class EscrowPage(Page):
 
             def got(provider: Any, dialog: NewDepositDialog = dialog) -> None:
                 if dialog is self.dialog:
+                    minimums[provider.pay_to.lower()] = provider.min_withdraw_delay or 0
                     dialog.add_provider(provider.name, provider.pay_to)
 
             self.runner.run(info(), on_success=got, on_error=lambda _m: None, name="escrow-provider-info")

@@ -1,4 +1,5 @@
-"""The Services page: every provider's catalog, searchable, filterable and sortable by price.
+"""The Services page: every provider's catalog (the ones the user added and the ones registered in PayGo's
+provider registry: ``services.registry``), searchable, filterable and sortable by price.
 
 Loading happens in the background (``services.catalog``); a provider that fails is listed under the table
 with its reason, and never stops the others from showing. Text from providers is shown as plain text.
@@ -168,7 +169,7 @@ class ServicesPage(Page):
 
     def load(self, *, force: bool = False) -> None:
         urls = self.ctx.provider_urls()
-        if not urls:
+        if not urls and self.ctx.network.is_local:  # and no provider registry to read either
             self.catalog = None
             self._loaded_urls = []
             self.model.set_rows([])
@@ -178,13 +179,13 @@ class ServicesPage(Page):
             return
         if urls == self._loaded_urls and not force:
             return
-        from paygo_desktop.services.catalog import load_catalog
+        from paygo_desktop.services.registry import load_for  # the user's providers and the registered ones
 
         self._loaded_urls = urls
-        self.status.setText(f"Loading services from {len(urls)} provider{'s' if len(urls) > 1 else ''}…")
+        self.status.setText("Loading services…")
         self.reload_button.setEnabled(False)
         self.runner.run(
-            load_catalog(urls), on_success=self._loaded, on_error=self._failed, name="load-catalog"
+            load_for(self.ctx), on_success=self._loaded, on_error=self._failed, name="load-catalog"
         )
 
     def _loaded(self, catalog: Any) -> None:
