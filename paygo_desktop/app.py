@@ -320,20 +320,26 @@ class _Startup:
         from PySide6.QtCore import QSize
 
         window = self.window
-        window.resize(QSize(*SCREENSHOT_SIZE))
-        if self.page:
-            window.show_app(self.page)
-        else:
-            window.start()
-        window.show()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
-        await asyncio.sleep(0.05)
-        while window.runner.busy and loop.time() < deadline:
+        try:
+            window.resize(QSize(*SCREENSHOT_SIZE))
+            if self.page:
+                window.show_app(self.page)
+            else:
+                window.start()
+            window.show()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.05)  # one more turn so the results are painted
-        self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
-        self.app.exit(self.code)
+            while window.runner.busy and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # one more turn so the results are painted
+            self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
+        except Exception:  # whatever went wrong, the process ends (and says so) instead of waiting for ever
+            log.exception("the screenshot could not be taken")
+            print("screenshot: failed; see the log", file=sys.stderr)
+            self.code = EXIT_FAILURE
+        finally:
+            self.app.exit(self.code)
 
 
 def after_paint(widget: Any, callback: Any) -> Any:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
@@ -95,6 +96,7 @@ class ActivityPage(Page):
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
         self.chart: SpendingChart | None = None
+        self.chart_failed = False  # its libraries did not load: the page says so in its place
         self._filling = False
         self._loading = False
         self._again = False
@@ -222,11 +224,18 @@ class ActivityPage(Page):
         super().showEvent(event)
         self.ensure_chart()
 
-    def ensure_chart(self) -> SpendingChart:
-        if self.chart is None:
-            from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+    def ensure_chart(self) -> SpendingChart | None:
+        if self.chart is None and not self.chart_failed:
 
-            self.chart = SpendingChart()
+            def build() -> SpendingChart:
+                from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+
+                return SpendingChart()
+
+            self.chart = load_chart(build, self.chart_holder)
+            self.chart_failed = self.chart is None
+            if self.chart is None:
+                return None
             self.chart.hovered.connect(self._hovered)
             self.chart.bar_clicked.connect(self.show_sessions)
             self.chart_holder.addWidget(self.chart)

@@ -40,6 +40,7 @@ from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
+from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
@@ -182,6 +183,7 @@ class VendorPage(Page):
         self.chart_holder = QVBoxLayout()
         chart_layout.addLayout(self.chart_holder, 1)
         self.chart: Any = None  # EarningsChart, built when earnings are first shown (pyqtgraph loads then)
+        self.chart_failed = False  # its libraries did not load: the page says so in its place
         self.chart_days: list[Any] = []
         self.over_time.addTab(chart_tab, "Chart")
         self.over_time.addTab(self.days, "Table")
@@ -384,10 +386,17 @@ class VendorPage(Page):
         self._draw_chart()
 
     def ensure_chart(self) -> Any:
-        if self.chart is None:
-            from paygo_desktop.gui.widgets.earnings_chart import EarningsChart
+        if self.chart is None and not self.chart_failed:
 
-            self.chart = EarningsChart()
+            def build() -> Any:
+                from paygo_desktop.gui.widgets.earnings_chart import EarningsChart
+
+                return EarningsChart()
+
+            self.chart = load_chart(build, self.chart_holder)
+            self.chart_failed = self.chart is None
+            if self.chart is None:
+                return None
             self.chart.hovered.connect(self._chart_hovered)
             self.chart_holder.addWidget(self.chart)
             self.chart.set_dark(self.palette().window().color().lightness() < 128)
@@ -403,6 +412,8 @@ class VendorPage(Page):
         )
         self.chart_days = earnings_by_day(self.overview, asset) if asset is not None else []
         chart = self.ensure_chart()
+        if chart is None:
+            return
         chart.set_days(self.chart_days, asset.symbol if asset is not None else "")
         if not self.chart_days:
             self.chart_hover.setText("No earnings yet: days appear here once sessions have paid.")
