@@ -86,10 +86,11 @@ def _install_excepthook(headless: bool) -> None:
             return
         from PySide6.QtWidgets import QApplication, QMessageBox
 
-        from paygo_desktop.gui.async_tasks import describe_error
+        from paygo_desktop.errors import describe_error
+        from paygo_desktop.gui.async_tasks import GENERIC_ERROR
 
         if QApplication.instance() is not None:
-            QMessageBox.warning(None, APP_NAME, describe_error(exc))
+            QMessageBox.warning(None, APP_NAME, describe_error(exc, GENERIC_ERROR))
 
     sys.excepthook = hook
 

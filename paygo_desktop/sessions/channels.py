@@ -17,7 +17,7 @@ from typing import Any
 
 from paygo_desktop.chain.app_channels import current_app_channel
 from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
-from paygo_desktop.chain.vault import ChannelState, VaultClient
+from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.sessions.plan import SessionError
@@ -30,11 +30,6 @@ async def session_channel(
 ) -> Channel:
     """The channel a new session with ``provider`` pays from: the first of the app's not closed on chain."""
     return await current_app_channel(vault, payer, provider, asset.address, withdraw_delay)
-
-
-def coverage(state: ChannelState) -> int:
-    """The most the vault lets vouchers on this channel total: escrow minus a pending withdrawal."""
-    return max(0, state.escrow - state.pending_withdraw)
 
 
 def channel_base(provider_cursor: int | None, claimed: int) -> int:

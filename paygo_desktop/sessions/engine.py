@@ -25,7 +25,7 @@ from paygo_desktop.chain.app_channels import app_channel_with_id
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_voucher
-from paygo_desktop.errors import UserFacingError
+from paygo_desktop.errors import UserFacingError, describe_error
 from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.escrow.close import plan_close
 from paygo_desktop.metering.meter import Meter, Price
@@ -41,14 +41,14 @@ from paygo_desktop.protocol.client import (
     ProviderUnreachable,
     verify_quote,
 )
-from paygo_desktop.sessions.channels import channel_base, coverage, deposit, session_channel
+from paygo_desktop.sessions.channels import channel_base, deposit, session_channel
 from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
 from paygo_desktop.sessions.history import SessionHistory
 from paygo_desktop.sessions.live import LiveSession, SessionEvent
 from paygo_desktop.sessions.plan import FundingOption, SessionError, SessionPlan, StartOptions, price_of
 from paygo_desktop.sessions.recovery import reconcile
 from paygo_desktop.sessions.reports import RecoveryReport, SessionSummary
-from paygo_desktop.sessions.runtime import Runtime, describe_error
+from paygo_desktop.sessions.runtime import Runtime
 from paygo_desktop.sessions.zcash_payer import ZcashEnding, ZcashRun
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ZcashPermissionRow, utcnow
@@ -286,7 +286,7 @@ class SessionEngine:
             held = await self._provider_cursor(self.rt.client(plan.provider_url), channel, domain)
         except ProviderError:
             held = None
-        room = max(0, coverage(state) - channel_base(held, state.claimed))
+        room = max(0, state.coverage - channel_base(held, state.claimed))
         shown = Amount(plan.asset, room).format(max_decimals=6)
         label = (
             f"Escrow channel with {plan.provider.name}: {shown} available"
@@ -463,7 +463,7 @@ class SessionEngine:
                 f"({Amount(plan.asset, base).format()} < {Amount(plan.asset, confirmed).format()}). "
                 "Not starting, so that nothing is paid twice."
             )
-        room = coverage(state) - base
+        room = state.coverage - base
         tick_cost = plan.tick_cost()
         if room < tick_cost:
             short = Amount(plan.asset, tick_cost - max(0, room)).format()

@@ -36,6 +36,7 @@ from typing import Any
 
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher
+from paygo_desktop.errors import describe_error
 from paygo_desktop.metering.signing_limit import SigningLimit, SigningRefused
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
@@ -49,7 +50,6 @@ from paygo_desktop.protocol.client import (
     SessionGone,
     verify_receipt,
 )
-from paygo_desktop.sessions.channels import coverage
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.plan import SessionPlan
 from paygo_desktop.sessions.reports import SessionSummary
@@ -57,7 +57,6 @@ from paygo_desktop.sessions.runtime import (
     NS_PER_SECOND,
     RECEIPT_SECONDS_TOLERANCE,
     Runtime,
-    describe_error,
     hex_sig,
     short_duration,
 )
@@ -195,11 +194,11 @@ class EscrowSession:
                 "could not be read to check it; stopped.",
                 failed=True,
             )
-        if coverage(state) < cumulative:
+        if state.coverage < cumulative:
             return Ending("The channel's escrow no longer covers the next voucher; stopped.")
         return Ending(
             f"The provider refused a voucher for lack of escrow, but the channel covers it on chain "
-            f"({self.asset_amount(coverage(state) - self.base)} left for this session); stopped.",
+            f"({self.asset_amount(state.coverage - self.base)} left for this session); stopped.",
             failed=True,
         )
 

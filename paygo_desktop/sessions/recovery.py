@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from paygo_desktop.errors import UserFacingError
+from paygo_desktop.errors import UserFacingError, describe_error
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
@@ -30,7 +30,6 @@ from paygo_desktop.sessions.reports import RecoveryReport
 from paygo_desktop.sessions.runtime import (
     RECEIPT_SECONDS_TOLERANCE,
     Runtime,
-    describe_error,
     short_duration,
 )
 

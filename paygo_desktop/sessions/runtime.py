@@ -82,12 +82,3 @@ def short_duration(seconds: int) -> str:
     if minutes:
         return f"{minutes} min {secs} s"
     return f"{secs} s"
-
-
-def describe_error(exc: BaseException) -> str:
-    """A user-facing error's own words; anything else as a short, safe class name."""
-    from paygo_desktop.errors import UserFacingError
-
-    if isinstance(exc, UserFacingError):
-        return str(exc)
-    return f"an unexpected error ({type(exc).__name__})"

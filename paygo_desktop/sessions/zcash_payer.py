@@ -23,12 +23,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from paygo_desktop.errors import describe_error
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, ProviderError, ProviderTimeout, ProviderUnreachable
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.reports import SessionSummary
-from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, describe_error, short_duration
+from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duration
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.zcash import cross_check
