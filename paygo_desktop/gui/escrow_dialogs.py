@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.gui.widgets.qr_code import QrCode
+from paygo_desktop.gui.widgets.qr_view import QrView
 from paygo_desktop.money import Amount, Asset
 
 Plan = list[Any]  # TxRequests, in the order they are to be sent
@@ -254,7 +254,8 @@ class ReceiveDialog(QDialog):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.qr = QrCode(address)
+        self.qr = QrView(f"QR code of {address}")
+        self.qr.set_data(address)
         layout.addWidget(self.qr)
         self.address_label = QLabel(address)
         self.address_label.setAccessibleName("Your address")

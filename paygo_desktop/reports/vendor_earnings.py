@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from paygo_desktop.protocol import models as m
     from paygo_desktop.protocol.client import ProviderClient
 
-PAYOUT_EVENTS = ("Claimed", "Closed")
-
 # Amounts in vault_events are decimal strings (uint128 overflows SQLite's integers): each is split at 10**9
 # in SQL, the halves summed, and the total joined exactly in Python, as for the spending records.
 _PAYOUT_SQL = """
