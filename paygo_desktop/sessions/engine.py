@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from paygo_desktop.chain.app_channels import app_channel_with_id
 from paygo_desktop.chain.transactions import TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
-from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_voucher
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
 from paygo_desktop.errors import UserFacingError, describe_error
 from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.escrow.close import plan_close
@@ -212,11 +212,7 @@ class SessionEngine:
             raise SessionError(
                 f"{info.name} prices “{service.name}” in {service.rate.asset}, an asset it does not list."
             )
-        asset = Asset(
-            asset_info.symbol,
-            asset_info.decimals,
-            None if asset_info.address == ZERO_ADDRESS else asset_info.address,
-        )
+        asset = asset_info.asset
         price = price_of(service.rate)
         plan = SessionPlan(
             provider_url=client.base_url,

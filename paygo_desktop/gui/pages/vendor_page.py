@@ -3,10 +3,10 @@ service, the sessions running now with their meters, "Claim now", and a CSV expo
 
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
-its own asyncio loop (``reports.vendor_earnings``); progress comes back through a signal.
+its own asyncio loop (``vendor.earnings``); progress comes back through a signal.
 
 "Claim now" runs on the app's loop like the Escrow page's actions: it fetches the provider's claimable
-vouchers and checks them (``escrow.vendor_claims``), then opens the shared transaction dialog
+vouchers and checks them (``vendor.claims``), then opens the shared transaction dialog
 (``gui/widgets/transaction_flow.py``) for one ``claimBatch`` sent from that same account: the fee first,
 the password if the wallet is locked, then pending, confirmations, done. A claim still pending (the dialog
 closed, or the app restarted) is shown again by the next Claim now instead of a second one being sent.
@@ -245,7 +245,7 @@ class VendorPage(Page):
     def _load_work(self, url: str, quiet: bool = False) -> Any:
         """The blocking work of a (re)load, for a worker thread: its own event loop, client and web3."""
         from paygo_desktop.protocol.client import ProviderClient
-        from paygo_desktop.reports.vendor_earnings import VendorError, load_overview
+        from paygo_desktop.vendor.earnings import VendorError, load_overview
 
         ctx = self.ctx
         network = ctx.network
@@ -394,7 +394,7 @@ class VendorPage(Page):
         return self.chart
 
     def _draw_chart(self) -> None:
-        from paygo_desktop.reports.vendor_earnings import earnings_by_day
+        from paygo_desktop.vendor.earnings import earnings_by_day
 
         if self.overview is None:
             return
@@ -447,8 +447,8 @@ class VendorPage(Page):
             self.flow_dialog.raise_()
             self.flow_dialog.activateWindow()
             return
-        from paygo_desktop.escrow.vendor_claims import plan_claim
         from paygo_desktop.protocol.client import ProviderClient
+        from paygo_desktop.vendor.claims import plan_claim
 
         service = self.claim_service()
         self.message.clear_message()
@@ -612,7 +612,7 @@ class VendorPage(Page):
 
     def export_csv(self, target: Path) -> None:
         from paygo_desktop.fileio import atomic_write_text
-        from paygo_desktop.reports.vendor_earnings import overview_csv
+        from paygo_desktop.vendor.earnings import overview_csv
 
         try:
             atomic_write_text(target, overview_csv(self.overview))

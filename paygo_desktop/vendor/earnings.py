@@ -132,11 +132,7 @@ class VendorOverview:
 
 def provider_assets(info: m.ProviderInfo) -> dict[str, Asset]:
     """The provider's assets by symbol; the zero address is the native coin."""
-    found: dict[str, Asset] = {}
-    for a in info.assets:
-        native = int(a.address, 16) == 0
-        found[a.symbol] = Asset(a.symbol, a.decimals, None if native else a.address)
-    return found
+    return {a.symbol: a.asset for a in info.assets}
 
 
 def token_key(asset: Asset) -> str:
