@@ -123,8 +123,8 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     first = Amount.parse(view.cost.text(), sandbox_usdc).units
     qtbot.wait(300)
     second = Amount.parse(view.cost.text(), sandbox_usdc).units
-    assert 0 < first <= second <= live.budget  # it moves, and only forwards
-    assert view.fields["signed"].text() == Amount(live.asset, live.signed).format()
+    assert 0 < first <= second <= live.terms.cap  # it moves, and only forwards
+    assert view.fields["signed"].text() == Amount(live.terms.asset, live.signed).format()
     assert view.open_button.isEnabled() and view.copy_button.isEnabled()
 
     view.stop_button.click()
@@ -137,17 +137,19 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5_000)
     record = page.model.rows[0]
     assert page.model.cell(record, 5) == "Finished" and page.model.cell(record, 6) == "Checked"
-    assert page.model.cell(record, 4) == Amount(record.asset, summary.cost).format()
+    assert page.model.cell(record, 4) == Amount(record.terms.asset, summary.cost).format()
 
     # The provider claims what was signed, on-chain.
     engine = next(iter(controller._engines.values()))
     claimed: list[int] = []
 
     async def claim() -> None:
-        async with ProviderClient(live.provider_url) as client:
+        async with ProviderClient(live.terms.provider_url) as client:
             result = await client.claim_now(sandbox.env.provider)
         assert result.tx_hash
-        state = await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x")))
+        state = await engine.chain.vault().channel_state(
+            bytes.fromhex(live.terms.channel_id.removeprefix("0x"))
+        )
         claimed.append(state.claimed)
 
     window.runner.run(claim(), on_error=lambda text: claimed.append(-1))
@@ -170,7 +172,9 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     after: list[Any] = []
 
     async def read() -> None:
-        after.append(await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x"))))
+        after.append(
+            await engine.chain.vault().channel_state(bytes.fromhex(live.terms.channel_id.removeprefix("0x")))
+        )
 
     window.runner.run(read())
     qtbot.waitUntil(lambda: bool(after), timeout=20_000)
@@ -191,7 +195,7 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     live = view.live
     qtbot.waitUntil(lambda: any("running low" in title for title, _ in window.notices.seen), timeout=20_000)
     qtbot.waitUntil(lambda: live.status == "stopped", timeout=20_000)
-    assert live.meter.cost() == live.budget == 6 * RATE
+    assert live.meter.cost() == live.terms.cap == 6 * RATE
     assert live.stop_reason
     qtbot.waitUntil(lambda: view.warning.text() == live.stop_reason, timeout=5_000)
     assert view.stop_button.text() == "Dismiss"  # the ended card stays with its numbers until put away

@@ -130,7 +130,7 @@ def run_out(qtbot: Any, window: Any, sandbox: ZcashSandbox, permission_id: str) 
     qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
     view = next(iter(page.meters.values()))
     live = view.live
-    assert live.funding == "zcash" and live.asset == ZEC and live.budget == PERMISSION_ZAT
+    assert live.terms.funding == "zcash" and live.terms.asset == ZEC and live.terms.cap == PERMISSION_ZAT
     book = window.ctx.zcash_book
     qtbot.waitUntil(lambda: book.get(sandbox.provider_url, permission_id).metered_zat > 0, timeout=20_000)
     assert live.acked > 0  # the provider's deduction so far, shown on the card
@@ -177,8 +177,8 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
     qtbot.waitUntil(lambda: len(page.meters) == 2, timeout=5_000)
     escrow_view = next(v for v in page.meters.values() if v is not zcash_view)
     escrow = escrow_view.live
-    assert escrow.funding == "escrow" and escrow.asset.symbol == "USDC"
-    assert escrow.budget == 50 * RATE  # what the budget had left, at the service's own rate
+    assert escrow.terms.funding == "escrow" and escrow.terms.asset.symbol == "USDC"
+    assert escrow.terms.cap == 50 * RATE  # what the budget had left, at the service's own rate
     qtbot.waitUntil(lambda: escrow.acked >= 2 * RATE * TICK, timeout=20_000)
 
     # Trust, but verify: the provider deducted what the app metered, so the Zcash page stays quiet.
@@ -197,7 +197,7 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
     qtbot.waitUntil(lambda: controller.last_summary is not None, timeout=30_000)
     summary = controller.last_summary
     assert summary.receipt_ok, summary.message
-    assert 0 < summary.cost <= escrow.budget
+    assert 0 < summary.cost <= escrow.terms.cap
     assert not any("stopped" in title.lower() for title, _ in window.notices.seen)  # no problem reported
 
     # The Escrow page: the channel under the provider's name; what the session signed counts as paid

@@ -49,20 +49,21 @@ from paygo_desktop.reports.spending_report import (
     SpendingReport,
     chart_data,
 )
+from paygo_desktop.sessions.status import SessionStatus
 
 if TYPE_CHECKING:
     from paygo_desktop.gui.widgets.spending_chart import SpendingChart
 
 AUTO = "auto"
 STATUS_NAMES = {
-    "starting": "Starting",
-    "running": "Running",
-    "stopping": "Stopping",
-    "stopped": "Ended",
-    "failed": "Failed",
-    "receipt_invalid": "No valid receipt",
-    "interrupted": "Interrupted",
-    "recovered": "Recovered",
+    SessionStatus.STARTING: "Starting",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping",
+    SessionStatus.STOPPED: "Ended",
+    SessionStatus.FAILED: "Failed",
+    SessionStatus.RECEIPT_INVALID: "No valid receipt",
+    SessionStatus.INTERRUPTED: "Interrupted",
+    SessionStatus.RECOVERED: "Recovered",
     "record removed": "Session record removed",
 }
 

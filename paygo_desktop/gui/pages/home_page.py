@@ -68,9 +68,9 @@ def _amount(asset: Any, value: Any) -> Amount:
 
 def meter_line(session: Any) -> str:
     """ "Service — Provider: 0.25 of 1 USDC" for a running session."""
-    cost = _amount(session.asset, session.meter.cost())
-    budget = _amount(session.asset, session.budget)
-    return f"{session.service_name} — {session.provider_name}: {cost.format()} of {budget.format()}"
+    terms = session.terms
+    cost, budget = terms.amount(session.meter.cost()), terms.amount(terms.cap)
+    return f"{terms.service_name} — {terms.provider_name}: {cost} of {budget}"
 
 
 class HomePage(Page):

@@ -29,19 +29,27 @@ from paygo_desktop.gui.sessions.meter_view import MeterView
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
-from paygo_desktop.money import Amount
+from paygo_desktop.sessions.status import SessionStatus
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
 STATUS_LABELS = {
-    "starting": "Starting",
-    "running": "Running",
-    "stopping": "Stopping",
-    "stopped": "Finished",
-    "failed": "Stopped by a problem",
-    "receipt_invalid": "Finished without a valid receipt",
-    "interrupted": "Interrupted — will be checked again",
-    "recovered": "Recovered after a restart",
+    SessionStatus.STARTING: "Starting",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping",
+    SessionStatus.STOPPED: "Finished",
+    SessionStatus.FAILED: "Stopped by a problem",
+    SessionStatus.RECEIPT_INVALID: "Finished without a valid receipt",
+    SessionStatus.INTERRUPTED: "Interrupted — will be checked again",
+    SessionStatus.RECOVERED: "Recovered after a restart",
 }
+FILTERED_STATUSES = (
+    SessionStatus.STOPPED,
+    SessionStatus.FAILED,
+    SessionStatus.RECEIPT_INVALID,
+    SessionStatus.INTERRUPTED,
+    SessionStatus.RECOVERED,
+    SessionStatus.RUNNING,
+)
 RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 
 
@@ -60,17 +68,17 @@ class HistoryModel(RowsModel):
 
     def cell(self, record: Any, column: int) -> str:
         if column == 0:
-            return str(record.service_name)
+            return str(record.terms.service_name)
         if column == 1:
-            return str(record.provider_name)
+            return str(record.terms.provider_name)
         if column == 2:
             return local_time(record.started_at)
         if column == 3:
             return clock_duration(record.seconds)
         if column == 4:
-            return Amount(record.asset, record.cost).format()
+            return str(record.terms.amount(record.cost))
         if column == 5:
-            return STATUS_LABELS.get(record.status, record.status.capitalize())
+            return STATUS_LABELS.get(record.status, str(record.status).capitalize())
         return receipt_text(record)
 
 
@@ -115,8 +123,8 @@ class SessionsPage(Page):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by status")
         self.status_filter.addItem("Any status", None)
-        for status in ("stopped", "failed", "receipt_invalid", "interrupted", "recovered", "running"):
-            self.status_filter.addItem(STATUS_LABELS[status], status)
+        for status in FILTERED_STATUSES:
+            self.status_filter.addItem(STATUS_LABELS[status], status.value)
         self.range_filter = QComboBox()
         self.range_filter.setAccessibleName("Filter by date")
         for label, days in RANGES:

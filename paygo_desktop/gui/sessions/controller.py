@@ -141,7 +141,7 @@ class SessionController(QObject):
     def _deposit_then_start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None) -> None:
         self.message.emit("Preparing the deposit…", False)
         self.runner.run(
-            engine.deposit_requests(plan, options.deposit),
+            engine.chain.deposit_requests(plan, options.deposit),
             on_success=lambda steps: self._review_deposit(engine, plan, options, steps, parent),
             on_error=lambda text: self.message.emit(f"Not started: {text}", True),
             name="session-deposit-plan",
@@ -193,7 +193,7 @@ class SessionController(QObject):
         dialog = TransactionDialog.for_requests(
             self.runner,
             self._wallet(),
-            engine.transaction_manager(),
+            engine.chain.transaction_manager(),
             engine.account,
             steps,
             title=title,
@@ -205,7 +205,7 @@ class SessionController(QObject):
         return dialog
 
     def _started(self, live: Any) -> None:
-        self.message.emit(f"{live.service_name} is running. Stop it at any time.", False)
+        self.message.emit(f"{live.terms.service_name} is running. Stop it at any time.", False)
         self.sessions_changed.emit()
         self.started.emit(live.local_id)
 

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.gui.format import duration_words
-from paygo_desktop.gui.sessions.meter_view import rate_text
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import Amount, AmountError
 from paygo_desktop.sessions.plan import SessionPlan, StartOptions
+from paygo_desktop.sessions.terms import rate_text
 
 DEFAULT_BUDGET_SECONDS = 3600  # the budget offered at first: one hour at this rate
 
