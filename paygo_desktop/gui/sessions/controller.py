@@ -10,14 +10,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from paygo_desktop.gui.async_tasks import TaskRunner
 
+if TYPE_CHECKING:
+    from paygo_desktop.sessions.engine import SessionEngine
+    from paygo_desktop.sessions.plan import SessionPlan
+    from paygo_desktop.sessions.start_flow import StartFlow
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Start:
+    """One start under way: the core's flow, where its dialogs go, and the engine it runs on."""
+
+    flow: StartFlow
+    parent: QWidget | None
+    engine: SessionEngine = field(init=False)
 
 
 class SessionController(QObject):
@@ -98,90 +113,88 @@ class SessionController(QObject):
     def has_live(self) -> bool:
         return any(s.is_active for s in self.live())
 
-    # -- starting -------------------------------------------------------------------------------------
+    # -- starting: the core's start flow, drawn ---------------------------------------------------------
     def begin(self, provider_url: str, service_id: str, parent: QWidget | None = None) -> None:
-        """Ask the provider for the session's terms, show the start dialog, and start if the user agrees."""
-        self.message.emit("Asking the provider for its terms…", False)
+        """Start a session with a provider's service. The core's ``StartFlow`` says which step comes next;
+        this draws each step (the start dialog, the deposit's transaction dialog) and runs the work it
+        names, then hands the outcome back to the flow."""
+        from paygo_desktop.sessions.start_flow import StartFlow
 
-        async def plan() -> tuple[Any, Any]:
-            engine = await self.engine()
-            return engine, await engine.plan(provider_url, service_id)
+        self._draw(_Start(StartFlow(provider_url, service_id), parent))
 
-        self.runner.run(
-            plan(),
-            on_success=lambda result: self._ask(result[0], result[1], parent),
-            on_error=lambda text: self.message.emit(text, True),
-            name="session-plan",
-        )
+    def _draw(self, start: _Start) -> None:
+        from paygo_desktop.sessions.start_flow import Step
 
-    def _ask(self, engine: Any, plan: Any, parent: QWidget | None) -> None:
+        flow = start.flow
+        self.message.emit(flow.message, flow.is_error)
+        if flow.step is Step.PLANNING:
+            self._work(start, self._plan(start), flow.planned, "session-plan")
+        elif flow.step is Step.CHOOSING:
+            self._ask(start)
+        elif flow.step is Step.DEPOSIT_REVIEW and not flow.deposit_steps:
+            steps = start.engine.chain.deposit_requests(flow.plan, flow.options.deposit)
+            self._work(start, steps, flow.deposit_prepared, "session-deposit-plan")
+        elif flow.step is Step.DEPOSIT_REVIEW:
+            self._review_deposit(start)
+        elif flow.step is Step.STARTING:
+            self._work(start, start.engine.start(flow.plan, flow.options), flow.started, "session-start")
+        elif flow.step is Step.RUNNING and flow.live is not None:
+            self.sessions_changed.emit()
+            self.started.emit(flow.live.local_id)
+
+    def _work(self, start: _Start, work: Any, outcome: Callable[[Any], object], name: str) -> None:
+        """Run a step's work; its result goes to the flow (``outcome``), a failure too, then the next step
+        is drawn."""
+
+        def then(result: Any) -> None:
+            outcome(result)
+            self._draw(start)
+
+        def failed(text: str) -> None:
+            start.flow.failed(text)
+            self._draw(start)
+
+        self.runner.run(work, on_success=then, on_error=failed, name=name)
+
+    async def _plan(self, start: _Start) -> SessionPlan:
+        start.engine = await self.engine()
+        return await start.engine.plan(start.flow.provider_url, start.flow.service_id)
+
+    def _ask(self, start: _Start) -> None:
         from paygo_desktop.gui.sessions.start_dialog import StartSessionDialog
 
-        self.message.emit("", False)
-        dialog = StartSessionDialog(plan, parent)
+        assert start.flow.choice is not None
+        dialog = StartSessionDialog(start.flow.choice, start.parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.start(engine, plan, dialog.options(), parent))
+        dialog.accepted.connect(lambda: self._then(start, start.flow.chosen))
+        dialog.rejected.connect(lambda: start.flow.cancelled())
         self.dialog = dialog  # the open dialog (tests drive it)
         dialog.open()  # window-modal without a nested event loop, which qasync cannot run inside
 
-    def start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None = None) -> None:
-        """Start the session; a deposit or top-up first goes through the shared transaction dialog."""
-        if options.deposit:
-            self._deposit_then_start(engine, plan, options, parent)
-            return
-        self.message.emit("Starting the session…", False)
-        self.runner.run(
-            engine.start(plan, options),
-            on_success=self._started,
-            on_error=lambda text: self.message.emit(text, True),
-            name="session-start",
-        )
+    def _then(self, start: _Start, outcome: Callable[[], object]) -> None:
+        outcome()
+        self._draw(start)
 
-    # -- a deposit before the start, through the transaction dialog -----------------------------------
-    def _deposit_then_start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None) -> None:
-        self.message.emit("Preparing the deposit…", False)
-        self.runner.run(
-            engine.chain.deposit_requests(plan, options.deposit),
-            on_success=lambda steps: self._review_deposit(engine, plan, options, steps, parent),
-            on_error=lambda text: self.message.emit(f"Not started: {text}", True),
-            name="session-deposit-plan",
-        )
-
-    def _review_deposit(
-        self, engine: Any, plan: Any, options: Any, steps: list[Any], parent: QWidget | None
-    ) -> None:
+    def _review_deposit(self, start: _Start) -> None:
         """The deposit's fee estimate, the password if the wallet is locked, then its progress; the
         session starts once the deposit is confirmed, and not at all if it is not sent."""
-        from dataclasses import replace
+        from paygo_desktop.sessions.start_flow import Step
 
-        dialog = self._transaction_dialog(engine, steps, f"Deposit for {plan.service.name}", parent)
-        started = False
+        flow = start.flow
+        title = f"Deposit for {flow.plan.service.name}"
+        dialog = self._transaction_dialog(start.engine, flow.deposit_steps, title, start.parent)
 
         def finished(state: Any) -> None:
-            nonlocal started
-            if state.phase != "done":
-                why = f"Not started: the deposit did not go through. {state.message}"
-                self.message.emit(why.strip(), True)
-                return
-            started = True
-            dialog.accept()
-            self.start(engine, plan, replace(options, deposit=0), parent)
+            if state.phase == "done":
+                dialog.accept()
+            self._then(start, lambda: flow.deposited(state.phase, state.message))
 
         def closed(_code: int) -> None:
-            if started or dialog.state.is_final:
-                return
-            if dialog.state.phase in ("pending", "mined"):
-                self.message.emit(
-                    "The deposit is on its way; the Escrow page follows it. Start the session again once it "
-                    "is confirmed.",
-                    False,
-                )
-            else:
-                self.message.emit("Not started: no deposit was sent.", False)
+            if flow.step is Step.DEPOSIT_REVIEW and not dialog.state.is_final:
+                self._then(start, lambda: flow.review_closed(dialog.state.phase))
 
         dialog.flow_finished.connect(finished)
         dialog.finished.connect(closed)
-        self.message.emit("Review the deposit: nothing is sent before you press Send.", False)
         dialog.open()
 
     def _transaction_dialog(self, engine: Any, steps: list[Any], title: str, parent: QWidget | None) -> Any:
@@ -203,11 +216,6 @@ class SessionController(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.flow_dialog = dialog  # the open transaction dialog (tests drive it)
         return dialog
-
-    def _started(self, live: Any) -> None:
-        self.message.emit(f"{live.terms.service_name} is running. Stop it at any time.", False)
-        self.sessions_changed.emit()
-        self.started.emit(live.local_id)
 
     # -- stopping -------------------------------------------------------------------------------------
     def _engine_of(self, local_id: str) -> Any:
