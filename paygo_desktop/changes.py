@@ -21,6 +21,7 @@ class Changes:
     accounts: bool = False  # the wallet's accounts or the active one
     network: bool = False  # the network in use, its RPC, or the sandbox behind it
     providers: bool = False  # the providers the user browses
+    activity: bool = False  # the activity log
 
     def __or__(self, other: Changes) -> Changes:
         return Changes(**{f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self)})
@@ -34,4 +35,5 @@ class Changes:
 
 
 NOTHING = Changes()
+TRANSACTION_WENT_THROUGH = Changes(transactions=True, balances=True, channels=True)
 EVERYTHING = Changes(**{f.name: True for f in fields(Changes)})

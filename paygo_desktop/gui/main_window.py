@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop import APP_NAME
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
 from paygo_desktop.gui.notifier import NoticeBanner, Notifier, make_notifier
 from paygo_desktop.gui.resources import app_icon_path
@@ -57,6 +59,9 @@ PAGE_TITLES = {
     "settings": "Settings",
 }
 LOADING_TEXT = "Loading your wallet…"
+# what a network switch or a sandbox that came up changes: everything read from the chain or a provider
+NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
+SANDBOX_STARTED = NETWORK_SWITCHED
 DEFAULT_SIZE = QSize(1200, 760)
 
 
@@ -222,13 +227,14 @@ class MainWindow(QMainWindow):
         from paygo_desktop.gui.pages.zcash_page import ZcashPage
         from paygo_desktop.gui.sessions.controller import SessionController
 
-        self.sessions = SessionController(self.ctx, self.runner, self.wallet, self.notifier, parent=self)
+        self.changes = ChangeAnnouncer(self)  # what changed, announced once: every page refreshes from it
+        self.sessions = SessionController(
+            self.ctx, self.runner, self.wallet, self.notifier, parent=self, changes=self.changes
+        )
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
         self.home_page: HomePage = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
         self.home_page.active_account_chosen.connect(self.set_active_account)
-        # balances are read again whenever something announces they may have changed
-        self.status.connected.connect(self.home_page.chain_changed)
-        self.sessions.sessions_changed.connect(self.home_page.chain_changed)
+        self.status.connected.connect(lambda: self.changes.announce(Changes(balances=True)))
         self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
         self.settings_page.network_changed.connect(self._on_network_changed)
         self.settings_page.theme_changed.connect(self._on_theme_changed)
@@ -249,6 +255,8 @@ class MainWindow(QMainWindow):
             assert page.title == PAGE_TITLES[page.key], f"PAGE_TITLES[{page.key!r}] is not {page.title!r}"
             self.pages[page.key] = page
             self.pages_stack.addWidget(page)
+            page.announcer = self.changes
+            self.changes.changed.connect(page.on_changes)
         self.pages_stack.removeWidget(self.placeholder)
         self.placeholder.hide()
 
@@ -319,6 +327,7 @@ class MainWindow(QMainWindow):
             self.runner.run(self.sessions.shutdown(), on_success=lambda _r: self.lock(), name="stop-for-lock")
             return
         self.ctx.activity.record("lock", "Wallet locked")
+        self.changes.announce(Changes(activity=True))
         self.show_lock_screen()
 
     def _close_after_sessions(self, _result: object) -> None:
@@ -353,10 +362,13 @@ class MainWindow(QMainWindow):
 
     def _on_unlocked(self) -> None:
         self.ctx.activity.record("unlock", "Wallet unlocked")
+        self.changes.announce(Changes(activity=True))
         self.show_app()
         self.sessions.recover()  # sessions a crash left running are settled with their providers
 
     def _on_onboarded(self) -> None:
+        self.ctx.invalidate_network()
+        self.changes.announce(NETWORK_SWITCHED | Changes(accounts=True))
         self.status.set_network(self.ctx.network)
         self.show_app("home")
 
@@ -381,7 +393,7 @@ class MainWindow(QMainWindow):
             return
         page = self.pages[PAGE_ORDER[row]]
         self.pages_stack.setCurrentWidget(page)
-        page.refresh()
+        page.shown()
 
     # ---- reactions
     def _refresh_account(self) -> None:
@@ -397,6 +409,7 @@ class MainWindow(QMainWindow):
         if address != self.ctx.settings.active_account:
             self.ctx.settings.active_account = address
             self.ctx.settings.save()
+            self.changes.announce(Changes(accounts=True, balances=True))
         self.status.set_account(address)
 
     def _ensure_sandbox(self) -> None:
@@ -408,8 +421,10 @@ class MainWindow(QMainWindow):
         def started(_state: object) -> None:
             note = getattr(self.sandbox, "world_note", None)  # a new chain replaced the kept one: say so
             self.status.showMessage(note or "Sandbox running", 30_000 if note else 5000)
-            self.status.set_network(self.ctx.network)  # it may have had to use another port
-            self.home_page.chain_changed()  # its contracts are deployed and the accounts funded now
+            self.ctx.invalidate_network()  # it may have had to use another port
+            self.status.set_network(self.ctx.network)
+            # its contracts are deployed, its accounts funded and its provider up now
+            self.changes.announce(SANDBOX_STARTED)
             if self.poll_network:
                 self.status.poll()
             self.ctx.activity.record("sandbox", "Started the sandbox", network="sandbox")
@@ -420,6 +435,7 @@ class MainWindow(QMainWindow):
         self.runner.run(self.sandbox.ensure_running(), on_success=started, on_error=failed, name="sandbox")
 
     def _on_network_changed(self, network: object) -> None:
+        self.changes.announce(NETWORK_SWITCHED)
         self._ensure_sandbox()
         self.status.set_network(self.ctx.network)
         if self.mode == "app" and self.poll_network:
@@ -431,6 +447,7 @@ class MainWindow(QMainWindow):
 
     def _on_accounts_changed(self) -> None:
         self._refresh_account()
+        self.changes.announce(Changes(accounts=True, balances=True))
 
     # ---- events
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

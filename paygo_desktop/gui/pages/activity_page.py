@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
@@ -88,6 +89,7 @@ def share(part: int, whole: int) -> str:
 class ActivityPage(Page):
     key = "activity"
     title = "Activity"
+    shows = Changes(spending=True, sessions=True, network=True)
 
     def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)

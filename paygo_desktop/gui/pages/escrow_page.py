@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.escrow_dialogs import AmountDialog, NewDepositDialog, ReceiveDialog, SendDialog
 from paygo_desktop.gui.format import local_time, short_address
@@ -101,6 +102,10 @@ def _fit_height(table: QTableWidget) -> None:
 class EscrowPage(Page):
     key = "escrow"
     title = "Escrow"
+    shows = Changes(
+        channels=True, balances=True, transactions=True, network=True, accounts=True, sessions=True
+    )
+    stale_after = 30.0  # balances and channels are the chain's: a later visit reads them again
 
     def __init__(
         self,
@@ -626,8 +631,13 @@ class EscrowPage(Page):
         )
         return self._show_flow(dialog)
 
+    def _flow_finished(self, state: Any) -> None:
+        self.reload()
+        if state.phase == "done":
+            self.announce(TRANSACTION_WENT_THROUGH)
+
     def _show_flow(self, dialog: TransactionDialog) -> TransactionDialog:
-        dialog.flow_finished.connect(lambda _state: self.reload())
+        dialog.flow_finished.connect(self._flow_finished)
         dialog.finished.connect(lambda _code: self.reload())
         self.flow_dialog = dialog
         self._open(dialog)

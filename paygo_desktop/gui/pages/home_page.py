@@ -4,8 +4,8 @@ of spending as a sparkline, the next Zcash expiry, the accounts, and the recent 
 Balances are read from the chain in the background (``reports.dashboard``); the running sessions come from
 ``live_sessions()``, a callable the session engine provides (nothing is shown without one). On the Sandbox
 network they are read only once the sandbox is up (its state file is written after its contracts are
-deployed and its accounts funded), and again whenever the window announces a change (``chain_changed``:
-the sandbox started, the network answers again, a session ended).
+deployed and its accounts funded), and again whenever the window announces a change that moves them
+(``on_changes``: the sandbox started, the network answers again, a session or a transaction went through).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
@@ -73,9 +74,24 @@ def meter_line(session: Any) -> str:
     return f"{terms.service_name} — {terms.provider_name}: {cost} of {budget}"
 
 
+WHOLE_PAGE = Changes(accounts=True, network=True, permissions=True, activity=True)
+BALANCES = Changes(balances=True, sessions=True, channels=True, transactions=True)
+
+
 class HomePage(Page):
     key = "home"
     title = "Home"
+    shows = Changes(
+        balances=True,
+        network=True,
+        accounts=True,
+        sessions=True,
+        channels=True,
+        transactions=True,
+        spending=True,
+        permissions=True,
+        activity=True,
+    )
     active_account_chosen = Signal(str)
 
     def __init__(
@@ -260,6 +276,20 @@ class HomePage(Page):
         if summary.next_expiry is not None:
             lines.append(f"Next expiry: {local_time(summary.next_expiry)} ({summary.next_expiry_provider})")
         self.zcash_label.setText("\n".join(lines))
+
+    def on_changes(self, changes: Changes) -> None:
+        """On screen, Home reads the chain again for what moves balances, and everything for a new account,
+        network or permission; what was spent shows at its next visit (not at every tick of a session)."""
+        if not changes.touches(self.shows):
+            return
+        if not self.isVisible():
+            self._stale = True
+        elif changes.touches(WHOLE_PAGE):
+            self.reread()
+        else:
+            self._stale = self._stale or changes.spending
+            if changes.touches(BALANCES):
+                self.chain_changed()
 
     def chain_changed(self) -> None:
         """The node, its contracts or the account's balances may have changed: read them again (now if

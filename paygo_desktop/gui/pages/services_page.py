@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
@@ -62,6 +63,7 @@ class CatalogTableModel(RowsModel):
 class ServicesPage(Page):
     key = "services"
     title = "Services"
+    shows = Changes(network=True, providers=True)
     providers_changed = Signal()
 
     def __init__(
@@ -284,4 +286,5 @@ class ServicesPage(Page):
         self.ctx.settings.save()
         self.provider_url.clear()
         self.providers_changed.emit()
+        self.announce(Changes(providers=True))
         self.load(force=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.format import clock_duration, local_time
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.sessions.meter_view import MeterView
@@ -30,6 +31,10 @@ from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.sessions.status import SessionStatus
+
+if TYPE_CHECKING:
+    from paygo_desktop.gui.sessions.controller import SessionController
+    from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
 STATUS_LABELS = {
@@ -53,7 +58,7 @@ FILTERED_STATUSES = (
 RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 
 
-def receipt_text(record: Any) -> str:
+def receipt_text(record: SessionRecord) -> str:
     if record.receipt_ok is None:
         return "—"
     return "Checked" if record.receipt_ok else "Does not match"
@@ -63,10 +68,10 @@ class HistoryModel(RowsModel):
     columns = COLUMNS
     right_aligned = frozenset({3, 4})
 
-    def tooltip(self, record: Any, column: int) -> str | None:
+    def tooltip(self, record: SessionRecord, column: int) -> str | None:
         return record.stop_reason or None
 
-    def cell(self, record: Any, column: int) -> str:
+    def cell(self, record: SessionRecord, column: int) -> str:
         if column == 0:
             return str(record.terms.service_name)
         if column == 1:
@@ -85,11 +90,13 @@ class HistoryModel(RowsModel):
 class SessionsPage(Page):
     key = "sessions"
     title = "Sessions"
+    shows = Changes(sessions=True)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
+        self._history_reads = 0
 
         self.message = InlineMessage(self, "Session messages")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -151,7 +158,6 @@ class SessionsPage(Page):
         self.status_filter.currentIndexChanged.connect(self.load_history)
         self.range_filter.currentIndexChanged.connect(self.load_history)
         self.export_button.clicked.connect(self.export_csv)
-        controller.sessions_changed.connect(self.refresh)
         controller.message.connect(self.show_message)
         controller.channel_closed.connect(self._channel_closed)
 
@@ -193,7 +199,7 @@ class SessionsPage(Page):
         self.running_area.setVisible(bool(self.meters))
         self.no_running.setVisible(not self.meters)
 
-    def filters(self) -> Any:
+    def filters(self) -> HistoryFilter:
         from paygo_desktop.sessions.history import HistoryFilter
 
         days = self.range_filter.currentData()
@@ -205,13 +211,23 @@ class SessionsPage(Page):
             text=self.search.text().strip() or None, status=self.status_filter.currentData(), since=since
         )
 
-    def history_records(self) -> list[Any]:
-        """Past sessions; a running one is on its card above, with live numbers, not here."""
-        live = {s.local_id for s in self.controller.live() if s.is_active}
-        return [r for r in self.controller.history.find(self.filters()) if r.local_id not in live]
-
     def load_history(self) -> None:
-        records = self.history_records()
+        """Past sessions, read in a worker thread (a running one is on its card above, not here)."""
+        live = {s.local_id for s in self.controller.live() if s.is_active}
+        history, filters = self.controller.history, self.filters()
+
+        def read() -> list[SessionRecord]:
+            return [r for r in history.find(filters) if r.local_id not in live]
+
+        self._history_reads += 1
+        read_number = self._history_reads
+        self.controller.runner.run(
+            read, on_success=lambda records: self._show_history(read_number, records), name="session-history"
+        )
+
+    def _show_history(self, read_number: int, records: list[SessionRecord]) -> None:
+        if read_number != self._history_reads:
+            return  # a later read (another filter) is on its way
         self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
@@ -54,6 +55,7 @@ THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 class SettingsPage(Page):
     key = "settings"
     title = "Settings"
+    shows = Changes(network=True, accounts=True)
     network_changed = Signal(object)
     theme_changed = Signal(str)
     lock_requested = Signal()
@@ -135,9 +137,7 @@ class SettingsPage(Page):
             self._use_network(key)
 
     def _use_network(self, key: str) -> None:
-        self.ctx.settings.network = key
-        self.ctx.settings.save()
-        network = self.ctx.network
+        network = self.ctx.use_network(key)
         self.ctx.activity.record("network", f"Switched to {network.name}", network=network.key)
         self.network_changed.emit(network)
 
@@ -157,6 +157,7 @@ class SettingsPage(Page):
         async def verify_and_save() -> Network:
             verified = await verify_custom_network(network)
             await asyncio.to_thread(self.ctx.networks.save_custom, verified)
+            self.ctx.invalidate_network()  # it may be the one in use, saved again
             return verified
 
         def done(result: object) -> None:

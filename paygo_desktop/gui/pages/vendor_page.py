@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
@@ -76,6 +77,7 @@ def duration(seconds: int) -> str:
 class VendorPage(Page):
     key = "vendor"
     title = "Vendor"
+    shows = Changes(network=True, providers=True, accounts=True)
     progress = Signal(str)  # from the worker thread; queued to the GUI thread
     overview: Any
     account: str | None
@@ -586,6 +588,8 @@ class VendorPage(Page):
 
     def _claim_finished(self, state: Any, summary: str) -> None:
         record = state.record
+        if state.phase == "done":
+            self.announce(TRANSACTION_WENT_THROUGH)
         if state.phase == "done" and record is not None:
             self.claim_status = f"last claim confirmed in block {record.block_number}"
             self.message.ok(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
@@ -76,9 +77,14 @@ def zec(zat: int) -> str:
     return f"{format_zec(zat)} ZEC"
 
 
+PERMISSIONS = Changes(permissions=True)
+
+
 class ZcashPage(Page):
     key = "zcash"
     title = "Zcash"
+    shows = Changes(permissions=True, network=True, providers=True, accounts=True)
+    stale_after = 60.0  # the providers' figures: a later visit asks them again
 
     def __init__(
         self,
@@ -416,6 +422,7 @@ class ZcashPage(Page):
             self.amount.clear()
             self.rate.clear()
             self.reload()
+            self.announce(PERMISSIONS)
             self.select(view.provider_url, view.permission_id)
 
         def failed(message: str) -> None:
@@ -438,6 +445,7 @@ class ZcashPage(Page):
 
         def done(updated: Any) -> None:
             self.reload()
+            self.announce(PERMISSIONS)
             if updated.status.value == "active":
                 self.message.ok(f"Your permission with {updated.provider_name} is active.")
             elif updated.verification == "awaiting_payment":
@@ -468,6 +476,7 @@ class ZcashPage(Page):
 
         def done(updated: Any) -> None:
             self.reload()
+            self.announce(PERMISSIONS)
             self.message.ok(f"The permission with {updated.provider_name} is revoked.")
 
         self._run(self.book.revoke(view.provider_url, view.permission_id), done, "zcash-revoke")
@@ -481,6 +490,7 @@ class ZcashPage(Page):
         if view is not None:
             self.book.set_allow_fallback(view.provider_url, view.permission_id, checked)
             self.reload()
+            self.announce(PERMISSIONS)
 
     def _copy_uri(self) -> None:
         QGuiApplication.clipboard().setText(self.uri.text())
