@@ -276,6 +276,10 @@ class _Startup:
                 "settings", f"Settings were unreadable and were reset; the old file is {recovered.name}"
             )
         window.attach(ctx)
+        if getattr(self.args, "debug", False):  # log each blocking call site on the GUI thread
+            from paygo_desktop.gui.blocking_guard import BlockingCallGuard
+
+            self.guard = BlockingCallGuard(ctx.store.engine, watch_signing=False, report="log").start()
         if self.screenshot:
             self._shot_task = asyncio.ensure_future(self._take_screenshot())
             return

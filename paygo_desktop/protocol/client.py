@@ -245,7 +245,7 @@ class ProviderClient:
             target=target,
             body=request.content,
         )
-        return sign_headers(key, msg)
+        return await asyncio.to_thread(sign_headers, key, msg)  # signing: off the event loop
 
     # ------------------------------------------------------------------ info & catalog
 

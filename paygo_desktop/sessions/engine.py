@@ -160,7 +160,11 @@ class SessionEngine:
 
     async def _prepare(self, plan: SessionPlan, options: StartOptions, signer: Any) -> tuple[Payer, Any]:
         if options.funding is Funding.ESCROW:
-            key = signer if signer is not None else self._signer
+
+            async def given() -> Any:
+                return signer
+
+            key = self._signer if signer is None else given
             payer = await EscrowPayer.prepare(self.rt, self.chain, plan, options, key, self._progress)
             return payer, None
         zcash = await ZcashPayer.prepare(self.rt, self.store, plan, options, self.token_lookup)
@@ -175,7 +179,7 @@ class SessionEngine:
                 f"{plan.provider.name} does not take escrow payments on {self.network.name}, so the escrow "
                 "channel cannot take over when the permission runs out. Untick that choice to start."
             )
-        signer = self._signer()
+        signer = await self._signer()
         if options.deposit:
             await self.chain.deposit(signer, plan.escrow.channel, plan.asset, options.deposit, self._progress)
         return signer
@@ -191,8 +195,9 @@ class SessionEngine:
         if not run.done.done() and summary is not None:
             run.done.set_result(summary)
 
-    def _signer(self) -> Any:
-        return self.wallet.local_account(self.account)
+    async def _signer(self) -> Any:
+        """The account's key (``WalletLocked`` while the wallet is locked), looked up off the event loop."""
+        return await asyncio.to_thread(self.wallet.local_account, self.account)
 
     def _progress(self, message: str) -> None:
         """A deposit's steps, as events (the headless command prints them)."""
@@ -311,14 +316,14 @@ class SessionEngine:
             raise SessionError("Stop the session before closing its channel.")
         signed_max = await self.rt.db(self.history.channel_signed, record.terms.channel_id)
         client = self.rt.client(record.terms.provider_url)
-        return await self.chain.close_request(record, self._signer(), client, signed_max)
+        return await self.chain.close_request(record, await self._signer(), client, signed_max)
 
     # ------------------------------------------------------------------ recovery and exit
 
     async def recover(self) -> list[RecoveryReport]:
         """Reconcile the sessions an earlier run left unfinished (call at start-up, before starting any)."""
         try:  # while the wallet is locked, recovery proves nothing to a provider
-            signer = self._signer()
+            signer = await self._signer()
         except UserFacingError:
             signer = None
         if self.chain.vault_address is not None:

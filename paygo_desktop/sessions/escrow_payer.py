@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from paygo_desktop.chain.vault import VaultClient
@@ -157,7 +157,7 @@ class EscrowPayer(Payer):
         chain: EscrowChain,
         plan: SessionPlan,
         options: StartOptions,
-        signer: Callable[[], Any] | Any,
+        signer: Callable[[], Awaitable[Any]],
         progress: Callable[[str], None],
     ) -> EscrowPayer:
         """Everything before the session's row: the terms' bounds, leftovers on the channel settled, the
@@ -165,7 +165,7 @@ class EscrowPayer(Payer):
         assert plan.escrow is not None
         escrow, client = plan.escrow, rt.client(plan.provider_url)
         catalog = catalog_terms(plan)
-        key = signer() if callable(signer) else signer
+        key = await signer()
         for leftover in await rt.db(rt.history.open_on_channel, escrow.channel_id):
             report = await reconcile(rt, leftover, key)
             if report.outcome is RecoveryOutcome.UNKNOWN:

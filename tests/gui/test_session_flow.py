@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
@@ -27,6 +28,8 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
 from tests.gui.helpers import complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
+# the shared transaction dialog (the deposit here) keeps its store work on the loop: outside this check
+SHARED_TRANSACTION_DIALOG = ("chain/transactions.py", "chain/tx_flow.py", "gui/widgets/transaction_flow.py")
 RATE = 1000  # base units of USDC per second
 TICK, GRACE = 1, 3
 SERVICE_NAME = "Live market data"
@@ -87,8 +90,16 @@ def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
     return dialog
 
 
+@pytest.fixture
+def guard(session_window: Any) -> Iterator[BlockingCallGuard]:
+    """Blocking work on the GUI thread, recorded from here on (``gui.blocking_guard``)."""
+    watching = BlockingCallGuard(session_window.ctx.store.engine, outside=SHARED_TRANSACTION_DIALOG)
+    yield watching.start()
+    watching.stop()
+
+
 def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
-    qtbot: Any, sandbox: Sandbox, session_window: Any
+    qtbot: Any, sandbox: Sandbox, session_window: Any, guard: BlockingCallGuard
 ) -> None:
     window = session_window
     sandbox_usdc = Asset("USDC", 6)
@@ -180,6 +191,10 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     qtbot.waitUntil(lambda: bool(after), timeout=20_000)
     assert after[0].available == 0  # nothing left in escrow: what was not signed went back to the wallet
     assert after[0].closed and after[0].claimed == summary.cost  # final: the next session opens a new one
+    guard.stop()
+    # plan, start dialog, start, vouchers, stop, receipt, the history row, the close: no SQL, file or
+    # signature on the GUI thread (the shared transaction dialog's own store work aside)
+    assert guard.violations == [], "\n".join(guard.violations)
 
 
 def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.changes import Changes
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.async_tasks import Task, TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
 from paygo_desktop.gui.pages.base import Page
@@ -523,12 +523,18 @@ class ZcashPage(Page):
 
         self.runner.run(self.book.refresh_all(), on_success=done, on_error=failed, name="zcash-refresh")
 
-    def check_reminders(self) -> None:
-        """Show each reminder that is due and was never shown (the book remembers across restarts)."""
-        if self.notifier is None:
-            return
-        for reminder in self.book.due_reminders():
-            self.notifier.notify(reminder.title, reminder.text)
+    def check_reminders(self) -> Task | None:
+        """Show each reminder that is due and was never shown (the book remembers across restarts); the
+        book is read in a worker thread. Returns the check's task (None without a notifier)."""
+        notifier = self.notifier
+        if notifier is None:
+            return None
+
+        def show(reminders: list[Any]) -> None:
+            for reminder in reminders:
+                notifier.notify(reminder.title, reminder.text)
+
+        return self.runner.run(self.book.due_reminders, on_success=show, name="zcash-reminders")
 
     def start_watching(self) -> None:
         """The app is open (unlocked): check reminders now and once a minute."""
@@ -540,8 +546,8 @@ class ZcashPage(Page):
         """Locked or closing: no reminders on the lock screen."""
         self.timer.stop()
 
-    def _tick(self) -> None:
+    def _tick(self) -> Task | None:
         self._checks += 1
         if self._checks % REFRESH_EVERY_CHECKS == 0:
             self.refresh_from_providers()
-        self.check_reminders()
+        return self.check_reminders()
