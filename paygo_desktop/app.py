@@ -18,11 +18,15 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paygo_desktop import APP_NAME, __version__
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.paths import DataDir, default_data_dir
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.settings import Settings
 
 log = logging.getLogger("paygo_desktop.app")
 
@@ -138,7 +142,7 @@ def run_gui(args: argparse.Namespace) -> int:
             startup.ctx.close()
 
 
-def _open_context(data_dir: DataDir, settings: Any) -> Any:
+def _open_context(data_dir: DataDir, settings: Settings) -> AppContext:
     """``AppContext.open`` with the settings already read; runs in a worker thread (SQLAlchemy, SQLite)."""
     from paygo_desktop.context import AppContext
     from paygo_desktop.store import Store
@@ -160,7 +164,7 @@ class _Startup:
         self.self_test = bool(getattr(args, "self_test", False))
         self.screenshot = getattr(args, "screenshot", None)
         self.page = getattr(args, "page", None)
-        self.ctx: Any = None
+        self.ctx: AppContext | None = None
         self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
         self.painted_after: float | None = None
 
@@ -242,7 +246,7 @@ class _Startup:
 
     async def _load(self) -> None:
         try:
-            self.ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
+            self.ctx = ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
         except UserFacingError as exc:
             log.error("cannot open the data directory: %s", exc)
             self._failed(str(exc))
@@ -256,7 +260,7 @@ class _Startup:
 
             self.window.sandbox = SandboxLauncher(self.data_dir)
         try:
-            self._show(self.ctx)
+            self._show(ctx)
         except Exception:
             log.exception("building the main window failed")
             self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
@@ -268,7 +272,7 @@ class _Startup:
         if self.self_test or self.screenshot:
             self.app.exit(EXIT_STARTUP)
 
-    def _show(self, ctx: Any) -> None:
+    def _show(self, ctx: AppContext) -> None:
         window = self.window
         recovered = ctx.settings.recovered_from
         if recovered is not None:

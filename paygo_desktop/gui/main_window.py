@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.pages.home_page import HomePage
     from paygo_desktop.gui.pages.settings_page import SettingsPage
     from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.wallet.keychain import PasswordKeychain
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         theme: ThemeManager | None = None,
         poll_network: bool = True,
-        keychain: Any = None,
+        keychain: PasswordKeychain | None = None,
         sandbox: Any = None,
         notifier: Notifier | None = None,
         parent: QWidget | None = None,

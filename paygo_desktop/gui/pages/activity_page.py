@@ -9,7 +9,7 @@ computer's time zone; the store keeps UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QShowEvent
@@ -53,6 +53,7 @@ from paygo_desktop.reports.spending_report import (
 from paygo_desktop.sessions.status import SessionStatus
 
 if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
     from paygo_desktop.gui.widgets.spending_chart import SpendingChart
 
 AUTO = "auto"
@@ -91,7 +92,7 @@ class ActivityPage(Page):
     title = "Activity"
     shows = Changes(spending=True, sessions=True, network=True)
 
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
@@ -103,6 +104,13 @@ class ActivityPage(Page):
         self._again = False
         self.breakdown_pending = False
 
+        self._build_controls()
+        self._build_chart()
+        self._build_tables()
+        self._connect()
+
+    def _build_controls(self) -> None:
+        """The asset, the range and the bars; the total and the page's message."""
         controls = QHBoxLayout()
         self.asset = QComboBox()
         self.asset.setAccessibleName("Asset")
@@ -149,6 +157,8 @@ class ActivityPage(Page):
         self.message = InlineMessage(self, "Activity message")
         self.layout_.addWidget(self.message)
 
+    def _build_chart(self) -> None:
+        """The chart's place (built on first show) and the figures of the bar under the pointer."""
         self.stack = QStackedWidget()
         self.empty = EmptyState(
             "Nothing spent yet",
@@ -171,6 +181,8 @@ class ActivityPage(Page):
         chart_layout.addWidget(self.hover)
         self.content.addWidget(chart_box)
 
+    def _build_tables(self) -> None:
+        """The breakdown and the sessions of the chosen bar, below the chart."""
         tables = QSplitter(Qt.Orientation.Horizontal)
         breakdown_box = QWidget()
         breakdown_layout = QVBoxLayout(breakdown_box)
@@ -213,6 +225,8 @@ class ActivityPage(Page):
         self.layout_.addWidget(self.stack, 1)
         self.stack.setCurrentWidget(self.empty)
 
+    def _connect(self) -> None:
+        """What each control does."""
         self.asset.currentIndexChanged.connect(self._changed)
         self.range.currentIndexChanged.connect(self._range_changed)
         self.bucket.currentIndexChanged.connect(self._changed)

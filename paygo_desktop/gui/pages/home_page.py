@@ -117,6 +117,12 @@ class HomePage(Page):
         row.addStretch(1)
         self.layout_.addLayout(row)
 
+        self._build_glance()
+        self._build_sessions()
+        self._build_accounts()
+
+    def _build_glance(self) -> None:
+        """Balances, 30 days of spending and the Zcash permissions, at a glance."""
         glance = QGridLayout()
         glance.setHorizontalSpacing(24)
         glance.addWidget(_title("Balances"), 0, 0)
@@ -156,6 +162,8 @@ class HomePage(Page):
         glance.setColumnStretch(2, 2)
         self.layout_.addLayout(glance)
 
+    def _build_sessions(self) -> None:
+        """The sessions running now, their meters read on a timer."""
         self.sessions_title = _title("Running now")
         self.sessions_list = QListWidget()
         self.sessions_list.setAccessibleName("Sessions running now")
@@ -169,6 +177,8 @@ class HomePage(Page):
         self.meter_timer.setInterval(METER_REFRESH_MS)
         self.meter_timer.timeout.connect(self.refresh_meters)
 
+    def _build_accounts(self) -> None:
+        """The accounts and the recent activity."""
         accounts_title = QLabel("Accounts")
         accounts_title.setObjectName("EmptyTitle")
         self.layout_.addWidget(accounts_title)

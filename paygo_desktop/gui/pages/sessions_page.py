@@ -102,6 +102,13 @@ class SessionsPage(Page):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.message)
 
+        self._build_running()
+        self._build_history()
+        controller.message.connect(self.show_message)
+        controller.channel_closed.connect(self._channel_closed)
+
+    def _build_running(self) -> None:
+        """The cards of the sessions running now."""
         running_title = QLabel("Running now")
         running_title.setObjectName("CardTitle")
         self.layout_.addWidget(running_title)
@@ -120,6 +127,8 @@ class SessionsPage(Page):
         self.running_area.hide()
         self.layout_.addWidget(self.running_area, 2)
 
+    def _build_history(self) -> None:
+        """The history's filters, table and empty state, and what they do."""
         history_title = QLabel("History")
         history_title.setObjectName("CardTitle")
         self.layout_.addWidget(history_title)
@@ -158,8 +167,6 @@ class SessionsPage(Page):
         self.status_filter.currentIndexChanged.connect(self.load_history)
         self.range_filter.currentIndexChanged.connect(self.load_history)
         self.export_button.clicked.connect(self.export_csv)
-        controller.message.connect(self.show_message)
-        controller.channel_closed.connect(self._channel_closed)
 
     # -- what is shown -----------------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIntValidator
@@ -42,6 +42,10 @@ from paygo_desktop.networks import Network, NetworkError, custom_network, verify
 from paygo_desktop.settings import THEMES
 from paygo_desktop.wallet.errors import WrongPassword
 
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
+    from paygo_desktop.wallet.keychain import PasswordKeychain
+
 
 def _default_keychain() -> Any:
     from paygo_desktop.wallet.keychain import PasswordKeychain
@@ -65,8 +69,8 @@ class SettingsPage(Page):
         self,
         ctx: AppContext,
         runner: TaskRunner,
-        wallet: Callable[[], Any],
-        keychain: Callable[[], Any] | None = None,
+        wallet: Callable[[], Wallet],
+        keychain: Callable[[], PasswordKeychain] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)

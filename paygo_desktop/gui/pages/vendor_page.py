@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -44,6 +44,9 @@ from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
 
 LIVE_REFRESH_MS = 5_000
 VENDOR_READ_TIMEOUT = 120.0  # seconds: the first read syncs the vault's Claimed events
@@ -83,7 +86,12 @@ class VendorPage(Page):
     account: str | None
 
     def __init__(
-        self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None, *, poll_ms: int | None = None
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        poll_ms: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -96,6 +104,12 @@ class VendorPage(Page):
         self.provider_url: str | None = None
         self.claim_status = ""
 
+        self._build_connection()
+        self._build_earnings()
+        self._connect()
+
+    def _build_connection(self) -> None:
+        """The provider to manage, Connect, Claim now, Export, and what it says."""
         intro = QLabel(
             "Run a provider? Connect to it with its own key (an account of this wallet) to see what you "
             "earned, what is already claimed on-chain and what is pending."
@@ -144,6 +158,8 @@ class VendorPage(Page):
         self.signed_in.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.signed_in)
 
+    def _build_earnings(self) -> None:
+        """Earnings per asset, per day (chart and table), per service, and the sessions running now."""
         self.stack = QStackedWidget()
         self.empty = EmptyState(
             "Not connected to a provider",
@@ -201,6 +217,8 @@ class VendorPage(Page):
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
 
+    def _connect(self) -> None:
+        """What each control does, and the live figures' timer."""
         self.connect_button.clicked.connect(lambda: self.connect_provider())
         self.claim_button.clicked.connect(self.claim)
         self.export_button.clicked.connect(self.choose_export)
@@ -490,32 +508,32 @@ class VendorPage(Page):
         self.claim_button.setEnabled(False)
         self.busy.start("Fetching the provider's vouchers and checking them…")
 
-        def planned(result: object) -> None:
-            self.busy.stop()
-            self.claim_button.setEnabled(True)
-            claim: Any = result
-            notes = self._claim_notes(claim)
-            if claim.request is None:
-                self.release_service()
-                self.claim_status = "nothing was left to claim"
-                if claim.rejected:
-                    self.message.error("Nothing was claimed. " + notes)
-                else:
-                    self.message.ok(
-                        ("Nothing to claim: every voucher is already claimed on-chain. " + notes).strip()
-                    )
-                return
-            if notes:
-                self.message.ok(notes)
-            self.start_claim(claim.request, claim.summary())
-
         def failed(message: str) -> None:
             self.busy.stop()
             self.claim_button.setEnabled(True)
             self.message.error(message)
             self.release_service()
 
-        self.runner.run(plan(), on_success=planned, on_error=failed, name="vendor-claim-plan")
+        self.runner.run(plan(), on_success=self._claim_planned, on_error=failed, name="vendor-claim-plan")
+
+    def _claim_planned(self, claim: Any) -> None:
+        """The checked claim: nothing left to claim (and why), or its transaction to review and send."""
+        self.busy.stop()
+        self.claim_button.setEnabled(True)
+        notes = self._claim_notes(claim)
+        if claim.request is None:
+            self.release_service()
+            self.claim_status = "nothing was left to claim"
+            if claim.rejected:
+                self.message.error("Nothing was claimed. " + notes)
+            else:
+                self.message.ok(
+                    ("Nothing to claim: every voucher is already claimed on-chain. " + notes).strip()
+                )
+            return
+        if notes:
+            self.message.ok(notes)
+        self.start_claim(claim.request, claim.summary())
 
     @staticmethod
     def _claim_notes(claim: Any) -> str:

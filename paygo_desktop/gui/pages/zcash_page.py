@@ -8,7 +8,7 @@ The permission book (``ctx.zcash_book``, Qt-free) does the work; calls to provid
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -39,6 +39,9 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.qr_view import QrView
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
 
 COLUMNS = (
     "Provider",
@@ -88,7 +91,7 @@ class ZcashPage(Page):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         runner: TaskRunner,
         notifier: Notifier | None = None,
         parent: QWidget | None = None,
@@ -112,6 +115,11 @@ class ZcashPage(Page):
         self.warnings.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.warnings)
 
+        self._build_permissions()
+        self._connect()
+
+    def _build_permissions(self) -> None:
+        """The permissions' table (or why it is empty), their actions, and the forms to buy and pay one."""
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Zcash permissions")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -154,6 +162,8 @@ class ZcashPage(Page):
         bottom.addWidget(self._build_request_panel(), 1)
         self.layout_.addLayout(bottom)
 
+    def _connect(self) -> None:
+        """What each control does, and the minute timer of the reminders."""
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.paid_button.clicked.connect(self.verify_selected)
         self.revoke_button.clicked.connect(self.revoke_selected)

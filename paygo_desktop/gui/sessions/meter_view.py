@@ -95,6 +95,19 @@ class MeterView(QFrame):
         self.warning.hide()
         outer.addWidget(self.warning)
 
+        self._build_fields(outer)
+        self.fields["rate"].setText(terms.rate_text)
+
+        self._build_access_row(outer)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REPAINT_MS)
+        self.timer.timeout.connect(self.update_numbers)
+        self.update_numbers()
+        self.timer.start()
+
+    def _build_fields(self, outer: QVBoxLayout) -> None:
+        """The figures: elapsed, rate, signed, claimed, budget left, time left."""
         grid = QGridLayout()
         self.fields: dict[str, QLabel] = {}
         self.captions: dict[str, QLabel] = {}
@@ -117,8 +130,9 @@ class MeterView(QFrame):
             self.fields[key] = value
             self.captions[key] = caption
         outer.addLayout(grid)
-        self.fields["rate"].setText(terms.rate_text)
 
+    def _build_access_row(self, outer: QVBoxLayout) -> None:
+        """The access the provider granted (open it, copy its token) and, once ended, Close channel."""
         access_row = QHBoxLayout()
         self.access_label = QLabel()
         self.access_label.setObjectName("Hint")
@@ -142,12 +156,6 @@ class MeterView(QFrame):
         access_row.addWidget(self.copy_button)
         access_row.addWidget(self.close_button)
         outer.addLayout(access_row)
-
-        self.timer = QTimer(self)
-        self.timer.setInterval(REPAINT_MS)
-        self.timer.timeout.connect(self.update_numbers)
-        self.update_numbers()
-        self.timer.start()
 
     # -- reading the session -------------------------------------------------------------------------
     def amount(self, units: int) -> str:
