@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.pages.home_page import HomePage
     from paygo_desktop.gui.pages.settings_page import SettingsPage
     from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.wallet import Wallet
     from paygo_desktop.wallet.keychain import PasswordKeychain
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         self.mode_changed.emit(self.mode)
 
     # ---- the wallet, loaded only when first needed (it pulls in the crypto libraries)
-    def wallet(self) -> Any:
+    def wallet(self) -> Wallet:
         return self.ctx.wallet
 
     def keychain(self) -> Any:

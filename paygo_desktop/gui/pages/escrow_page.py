@@ -284,7 +284,7 @@ class EscrowPage(Page):
                 return str(record.address)
         return str(records[0].address)
 
-    def wallet(self) -> Any:
+    def wallet(self) -> Wallet:
         return self._wallet() if callable(self._wallet) else self._wallet
 
     def current_service(self) -> Any:

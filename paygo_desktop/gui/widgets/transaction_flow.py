@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -50,6 +50,9 @@ from paygo_desktop.chain.tx_flow import FlowState, TxFlow
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import ETH, Amount
+
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
 
 POLL_MS = 1000
 
@@ -92,7 +95,7 @@ class TransactionDialog(QDialog):
         self,
         flow: TxFlow,
         runner: TaskRunner,
-        wallet: Any,
+        wallet: Wallet,
         *,
         title: str = "Send a transaction",
         poll_ms: int = POLL_MS,
@@ -211,7 +214,7 @@ class TransactionDialog(QDialog):
     def for_requests(
         cls,
         runner: TaskRunner,
-        wallet: Any,
+        wallet: Wallet,
         manager: TransactionManager,
         sender: str,
         requests: Sequence[TxRequest],
