@@ -16,6 +16,7 @@ that cumulative, so no second is paid twice. A provider that cannot be reached l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -241,7 +242,7 @@ async def _reconcile_zcash(
         try:
             if token_lookup is None or record.terms.permission_id is None:
                 raise UserFacingError("The app holds no token for it.")
-            token = token_lookup(record.terms.permission_id)
+            token = await asyncio.to_thread(token_lookup, record.terms.permission_id)
         except UserFacingError as exc:
             return await _interrupted(rt, record, f"ending it needs its Zcash permission's token. {exc}")
         remote = await client.end_zcash_session(record.remote_id, token)

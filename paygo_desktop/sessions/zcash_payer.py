@@ -43,7 +43,8 @@ from paygo_desktop.zcash import cross_check
 log = logging.getLogger(__name__)
 
 TokenLookup = Callable[[str], str]
-"""``token_lookup(permission_id) -> bearer token`` for a Zcash permission (the Zcash page keeps them)."""
+"""``token_lookup(permission_id) -> bearer token`` for a Zcash permission (the Zcash page keeps them);
+blocking (the store, a decryption): called in a worker thread."""
 
 
 class ZcashPayer(Payer):
@@ -94,7 +95,8 @@ class ZcashPayer(Payer):
             raise SessionError("That Zcash permission is not one of this provider's active permissions.")
         if token_lookup is None:
             raise SessionError("Zcash permissions are not available in this window.")
-        token = token_lookup(options.permission_id)
+        # the sealed token is read from the store and opened with the account's key: off the event loop
+        token = await asyncio.to_thread(token_lookup, options.permission_id)
         own = await rt.db(
             cross_check.own_permissions, store, rt.account, plan.provider_url, options.permission_id
         )
