@@ -25,11 +25,9 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import complete_transaction, payer_window, press_start
+from tests.gui.helpers import SHARED_TRANSACTION_DIALOG, complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
-# the shared transaction dialog (the deposit here) keeps its store work on the loop: outside this check
-SHARED_TRANSACTION_DIALOG = ("chain/transactions.py", "chain/tx_flow.py", "gui/widgets/transaction_flow.py")
 RATE = 1000  # base units of USDC per second
 TICK, GRACE = 1, 3
 SERVICE_NAME = "Live market data"
