@@ -7,7 +7,7 @@ the window. ``BlockingCallGuard`` watches the thread that starts it while it is 
 * files: the ``open`` audit event (``sys.addaudithook``; Python's own modules being imported are not
   counted);
 * signing (``watch_signing``): a profile function on that thread alone (``sys.setprofile``), for the ECDSA
-  signers eth-keys uses and scrypt.
+  signers eth-keys uses (coincurve, native) and the voucher signer.
 
 Each call site is recorded once, with the innermost frame of the app's own code that made it. The GUI
 session flow test runs a whole session under it and expects nothing; ``paygo-desktop --debug`` runs it
