@@ -81,7 +81,7 @@ print(','.join(heavy))
 # units of lower layers, never one beside it or above it (function-level imports count too: they once hid
 # a protocol <-> zcash cycle). docs/architecture.md writes the same order down; a new unit must be placed.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "fileio", "paths", "resource_files", "bounded_json", "metering", "changes"),
+    ("errors", "fileio", "paths", "resource_files", "bounded_json", "metering", "changes", "tls"),
     ("money", "settings", "logs"),
     ("networks",),
     ("store",),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from paygo_desktop.chain.canonical import VAULT
 from paygo_desktop.context import AppContext
 from paygo_desktop.networks import custom_network
 from paygo_desktop.paths import DataDir
@@ -26,7 +27,8 @@ def test_the_network_is_read_once_until_it_changes(tmp_path: Path, monkeypatch: 
             "paygo_desktop.sandbox.state.read_state", lambda folder: states.append(folder) or None
         )
         assert ctx.network.key == "sandbox" and [ctx.network for _ in range(50)]
-        assert ctx.provider_urls() == [] and ctx.vault_address(ctx.network) is None
+        # no sandbox running, nothing deployed from here: the canonical vault (checked before any use)
+        assert ctx.provider_urls() == [] and ctx.vault_address(ctx.network) == VAULT.address
         assert reads == ["sandbox"] and len(states) == 1  # one query and one file read for all of that
         assert ctx.use_network(custom.key).name == "Test chain" and reads == ["sandbox", custom.key]
         assert ctx.settings.network == custom.key and ctx.network.rpc_url == "http://127.0.0.1:9"

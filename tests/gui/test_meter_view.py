@@ -159,7 +159,7 @@ def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
     view = MeterView(session)
     stack, _area = _shown_in(qtbot, view)
     qtbot.waitUntil(view.timer.isActive, timeout=2_000)
-    session.status = "stopped"
+    session.status = SessionStatus.STOPPED
     view.update_numbers()
     assert not view.timer.isActive()
     stack.setCurrentIndex(1)

@@ -43,7 +43,7 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
 
         async def scenario() -> None:
             engine = world.engine()
-            assert engine.vault_address == ctx.vault_address(network)
+            assert engine.chain.vault_address == ctx.vault_address(network)
             plan = await engine.plan(provider.url, SVC)
             assert plan.provider.min_withdraw_delay == 31 > VAULT_MIN_WITHDRAW_DELAY
             assert plan.provider.networks == [m.NetworkInfo(chain_id=84532, vault=VAULT.address)]
