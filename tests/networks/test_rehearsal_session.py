@@ -53,7 +53,7 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
             assert live.status == "running" and live.signed == TICK * RATE
             # the channel: the payer's own, at the provider's minimum delay, salt 0, in Base Sepolia USDC
             expected = app_channel(env.payer.address, env.provider.address, env.usdc, 31, 0)
-            assert live.channel_id == "0x" + expected.id.hex()
+            assert live.terms.channel_id == "0x" + expected.id.hex()
             assert (await env.vault.channel_state(expected)).deposited == 2 * USDC
             for k in (2, 3):
                 await world.advance(TICK)
