@@ -1,25 +1,37 @@
-"""The live meter's side of a running session: how evenly it repaints and what it costs in CPU.
+"""The live meter card's side of a running session: how evenly it repaints and what it costs in CPU.
 
-Real ``MeterView`` cards on the Sessions page's layout, each reading a real ``Meter`` on the monotonic
-clock, shown on screen (offscreen platform) for ``--seconds``. Reported: the largest gap between two
-repaints of a card (goal < 100 ms) and the process's CPU time as a share of one core, with 1 and with 10
-cards, beside the same window with no card (the baseline). The engine's own CPU per session (vouchers,
-HTTP, store) is measured separately by benchmarks/sessions_engine.py; the app's total is the sum.
+Real ``MeterView`` cards (gui/sessions/meter_view.py), each reading a real ``Meter`` on the monotonic clock,
+in a window with the app's theme (its style sheet) and its idle watcher filtering every event, as in the
+app; offscreen platform. For ``--seconds`` per row it measures this process's CPU time as a share of one
+core and the largest gap between two reads of a card's meter (goal < 100 ms), for:
+- no card (baseline: the same window, theme and event filter, idle);
+- 1 card on screen; 10 cards on screen (a 2 × 5 grid in a window large enough to show them all — the row
+  says how many were really visible and read);
+- 1 card on another page (a stacked widget showing its other page), 1 card scrolled out of view, 1 card in
+  a minimised window: its timer stops, so these should cost what the baseline costs.
+The rows alternate ``--rounds`` times; the table gives each row's median. The engine's own CPU per session
+(vouchers, HTTP, store) is measured separately by benchmarks/sessions_engine.py; the app's total with one
+running session on screen is the sum of the two.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/meter_repaint.py [--seconds 10]
+    QT_QPA_PLATFORM=offscreen python benchmarks/meter_repaint.py [--seconds 10] [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.machine import Load
 
 
 @dataclass
@@ -44,64 +56,125 @@ class Card:
     is_active: bool = True
 
 
+ROWS = (
+    ("none", "no card (baseline)"),
+    ("one", "1 card on screen"),
+    ("ten", "10 cards on screen"),
+    ("other_page", "1 card on another page"),
+    ("scrolled", "1 card scrolled out of view"),
+    ("minimised", "1 card, window minimised"),
+)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication, QScrollArea, QVBoxLayout, QWidget
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import (
+        QApplication,
+        QGridLayout,
+        QLabel,
+        QScrollArea,
+        QStackedWidget,
+        QVBoxLayout,
+        QWidget,
+    )
 
+    from paygo_desktop.gui.idle import IdleWatcher
     from paygo_desktop.gui.sessions.meter_view import MeterView
+    from paygo_desktop.gui.theme import ThemeManager
     from paygo_desktop.metering.meter import Meter, Price
     from paygo_desktop.money import Asset
 
     app = QApplication(sys.argv[:1])  # kept alive for the whole run
+    ThemeManager(app, "light")
+    idle = IdleWatcher(lambda: 3600.0)
+    idle.start()
     usdc = Asset("USDC", 6, "0x" + "5" * 40)
     price = Price(1000, "per_second")
 
-    def run(cards: int) -> tuple[float, float]:
-        window = QScrollArea()
+    def wait(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def run(kind: str) -> tuple[float | None, float, int, int]:
+        """(largest gap in ms, CPU % of one core, cards read during the window, cards)"""
+        count = {"none": 0, "ten": 10}.get(kind, 1)
+        stack = QStackedWidget()
+        area = QScrollArea()
+        area.setWidgetResizable(True)
         body = QWidget()
-        box = QVBoxLayout(body)
-        window.setWidget(body)
-        window.setWidgetResizable(True)
-        window.resize(1000, 700)
-        stamps: list[list[float]] = []
+        grid = QGridLayout(body)
+        column = QVBoxLayout()
+        grid.addLayout(column, 0, 0)
         views = []
-        for i in range(cards):
+        stamps: list[list[float]] = []
+        for i in range(count):
             meter = Meter(price, budget=10**9, tick_seconds=5)
             view = MeterView(Card(meter, price, 10**9, usdc, f"s-{i}"))
             times: list[float] = []
             view.timer.timeout.connect(lambda times=times: times.append(time.perf_counter()))
             stamps.append(times)
-            box.addWidget(view)
+            grid.addWidget(view, i // 2, i % 2)
             views.append(view)
-        window.show()
-        wait = QEventLoop()
-        QTimer.singleShot(500, wait.quit)  # settle: first layout and paint
-        wait.exec()
+        if kind == "scrolled":
+            filler = QLabel("older sessions")
+            filler.setMinimumHeight(4000)
+            grid.addWidget(filler, 10, 0, 1, 2)
+        area.setWidget(body)
+        stack.addWidget(area)
+        stack.addWidget(QLabel("another page"))
+        stack.resize(1500, 1400 if kind == "ten" else 700)
+        stack.show()
+        wait(400)  # first layout and paint
+        if kind == "other_page":
+            stack.setCurrentIndex(1)
+        elif kind == "scrolled":
+            area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+        elif kind == "minimised":
+            stack.showMinimized()
+        wait(300)
+        on_screen = sum(1 for v in views if not v.visibleRegion().isEmpty() and v.isVisible())
         for times in stamps:
             times.clear()
         cpu_start = time.process_time()
-        clock = QElapsedTimer()
-        clock.start()
-        QTimer.singleShot(int(args.seconds * 1000), wait.quit)
-        wait.exec()
-        wall = clock.elapsed() / 1000
+        wall_start = time.perf_counter()
+        wait(int(args.seconds * 1000))
+        wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
+        read = sum(1 for times in stamps if times)
         gaps = [b - a for times in stamps for a, b in pairwise(times)]
-        window.close()
-        window.deleteLater()
-        return (max(gaps) * 1000 if gaps else 0.0), cpu / wall * 100
+        stack.close()
+        stack.deleteLater()
+        wait(50)
+        if kind == "ten" and on_screen != count:
+            raise SystemExit(f"only {on_screen} of {count} cards were on screen: enlarge the window")
+        return (max(gaps) * 1000 if gaps else None), cpu / wall * 100, read, count
 
-    rows = [(n, *run(n)) for n in (0, 1, 10)]
-    print(f"{args.seconds:.0f} s each, {app.platformName()} platform, {os.cpu_count()} cores")
-    print("| cards on screen | largest gap between repaints | CPU, % of one core |")
-    print("|---|---|---|")
-    for n, gap, cpu in rows:
-        label = "none (baseline)" if n == 0 else str(n)
-        print(f"| {label} | {'—' if n == 0 else f'{gap:.0f} ms'} | {cpu:.1f}% |")
+    results: dict[str, list[tuple[float | None, float, int, int]]] = {kind: [] for kind, _ in ROWS}
+    with Load() as load:
+        for _ in range(args.rounds):
+            for kind, _label in ROWS:
+                results[kind].append(run(kind))
+    print(
+        f"{args.seconds:.0f} s per row, {args.rounds} rounds alternating, {app.platformName()} platform, "
+        "the app's theme and idle watcher"
+    )
+    print(load.line())
+    print("| cards | cards read | largest gap between reads | CPU, % of one core (median) |")
+    print("|---|---|---|---|")
+    for kind, label in ROWS:
+        rows = results[kind]
+        gaps = [g for g, *_ in rows if g is not None]
+        cpu = statistics.median(c for _, c, _, _ in rows)
+        read = max(r for _, _, r, _ in rows)
+        count = rows[0][3]
+        gap = f"{max(gaps):.0f} ms" if gaps else "—"
+        print(f"| {label} | {read} of {count} | {gap} | {cpu:.2f}% |")
 
 
 if __name__ == "__main__":

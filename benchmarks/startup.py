@@ -1,12 +1,25 @@
-"""Start-up to first paint and peak memory: `paygo-desktop --self-test` beside a bare PySide6 window.
+"""Start-up: first paint, "ready" and peak memory of `paygo-desktop --self-test`, beside a bare PySide6 window
+(and Electrum, when given), each a fresh process, alternating, in the same run.
 
-Both run as fresh processes, alternately, several times. The app paints its frame first and loads its
-data after, so the process's exit is not its first paint: each process prints the time from its own start
-(/proc/self/stat) to the end of its first paint, measured the same way in both, and its peak RSS up to
-then. The app also prints when it is ready (data open, first screen built; it exits then). Peak RSS for
-the whole run comes from os.wait4. Prints a Markdown table for docs/performance.md.
+What is measured, per process, from its own start (/proc/self/stat), the same way for all of them:
+- first paint: the end of the main window's first paint (the frame: sidebar, status bar, "Loading…");
+- ready: the first screen a person can use (the onboarding wizard on a new data directory, the lock screen
+  on one with a wallet) has been built *and painted*; the self-test prints it and exits then;
+- peak RSS through start-up: the whole process's peak resident memory (os.wait4), which exits once ready.
+Three app cases: a new data directory every run (wizard; the database is created), an existing data
+directory with a wallet (lock screen), and the bare PySide6 ``QMainWindow`` (baseline) that exits on its
+first paint. With ``--electrum PYTHON:SOURCE_DIR`` it also runs Electrum from a source checkout on a new
+data directory each run, ``--offline``, until its first window (the first-run wizard) has painted.
 
-    python benchmarks/startup.py [--runs 7]
+Warm means the files are in the page cache and bytecode is cached, as for an installed app: every process
+gets PYTHONPYCACHEPREFIX (a throw-away directory) in place of PYTHONDONTWRITEBYTECODE, so nothing is
+written into the source trees. The machine's load is printed with the figures.
+
+With ``--before DIR`` it also runs the app from another checkout (say, the commit before a change) on
+the same two data directories, for a before/after in the same run; an older checkout may print "ready"
+before its screen has painted.
+
+    python benchmarks/startup.py [--runs 7] [--electrum /path/venv/bin/python:/path/electrum] [--before DIR]
 """
 
 from __future__ import annotations
@@ -14,13 +27,27 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-BARE_WINDOW = """
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.machine import Load
+
+SINCE_START = """
+def since_start():  # as paygo_desktop.app.seconds_since_process_start
+    stat = open("/proc/self/stat", "rb").read()
+    ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+    return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+"""
+
+BARE_WINDOW = (
+    """
 import os, resource, sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
@@ -28,12 +55,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication(sys.argv)
 window = QMainWindow()
 window.resize(1200, 760)
-
-def since_start():  # as paygo_desktop.app.seconds_since_process_start
-    stat = open("/proc/self/stat", "rb").read()
-    ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
-    return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
-
+"""
+    + SINCE_START
+    + """
 def painted():
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"first paint after {since_start():.3f} s; peak RSS at first paint {rss:.0f} MB", flush=True)
@@ -50,85 +74,191 @@ window.installEventFilter(first_paint)
 window.show()
 app.exec()
 """
+)
 
+# Runs Electrum's own entry point (run_electrum) in-process and reports, the same way, when its first
+# top-level window has painted; then exits at once. Nothing of Electrum is changed or kept.
+ELECTRUM = (
+    """
+import os, resource, runpy, sys, time
+"""
+    + SINCE_START
+    + """
+from PyQt6 import QtWidgets
+from PyQt6.QtCore import QEvent, QObject, QTimer
+
+class FirstWindowPaint(QObject):
+    seen = False
+    def eventFilter(self, obj, event):
+        window = isinstance(obj, QtWidgets.QWidget) and obj.isWindow()
+        if not self.seen and event.type() == QEvent.Type.Paint and window:
+            self.seen = True
+            name = type(obj).__name__
+            def report():
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                at = since_start()
+                print(f"first paint after {at:.3f} s; peak RSS at first paint {rss:.0f} MB", flush=True)
+                print(f"ready after {at:.3f} s ({name} painted)", flush=True)
+                os._exit(0)
+            QTimer.singleShot(0, report)
+        return False
+
+class App(QtWidgets.QApplication):  # Electrum subclasses QApplication: hand it this one
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._first_paint = FirstWindowPaint()
+        self.installEventFilter(self._first_paint)
+
+QtWidgets.QApplication = App
+source = sys.argv.pop(1)
+sys.path.insert(0, source)
+sys.argv = ["run_electrum", *sys.argv[1:]]
+runpy.run_path(os.path.join(source, "run_electrum"), run_name="__main__")
+"""
+)
 
 PAINT = re.compile(r"first paint after (\d+\.\d+) s; peak RSS at first paint (\d+) MB")
 READY = re.compile(r"ready after (\d+\.\d+) s")
+PASSWORD = "benchmark-password"
+PHRASE = "test test test test test test test test test test test junk"
 
 
-def run(argv: list[str]) -> dict[str, float]:
-    """paint and ready (seconds since the process started), their RSS (MB), and the process's wall time."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def child_env(pycache: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "QT_QPA_PLATFORM": "offscreen", "PYTHONPYCACHEPREFIX": pycache}
+
+
+def run(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, float]:
+    """paint and ready (seconds since the process started), RSS at paint and peak (MB), wall time."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE)
-        deadline = start + 60
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
+        deadline = start + 90
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() > deadline:
                 proc.kill()
-                raise SystemExit(f"{argv[:3]} did not finish within 60 s")
+                raise SystemExit(f"{argv[:4]} did not finish within 90 s")
             time.sleep(0.002)
         elapsed = time.perf_counter() - start
         out.seek(0)
         stdout = out.read().decode(errors="replace")
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        raise SystemExit(f"{argv} failed with {proc.returncode}: {err[-500:]}")
+        raise SystemExit(f"{argv[:4]} failed with {code}: {err[-800:]}")
     paint = PAINT.search(stdout)
-    if paint is None:
-        raise SystemExit(f"{argv[:3]} printed no first-paint line: {stdout[-500:]}")
     ready = READY.search(stdout)
+    if paint is None or (ready is None and "-c" not in argv[:2]):
+        raise SystemExit(f"{argv[:4]} printed no paint or ready line: {stdout[-500:]}")
     return {
         "paint": float(paint[1]),
         "paint_rss": float(paint[2]),
         "ready": float(ready[1]) if ready else float(paint[1]),
-        "peak_rss": usage.ru_maxrss / 1024,  # ru_maxrss is in KiB on Linux
+        "peak_rss": usage.ru_maxrss / 1024,  # KiB on Linux
         "wall": elapsed,
     }
 
 
+def wallet_data_dir(env: dict[str, str]) -> str:
+    """A data directory with a wallet (one account), so the app starts on its lock screen."""
+    data_dir = tempfile.mkdtemp(prefix="paygo-bench-wallet-")
+    program = (
+        "import sys; from pathlib import Path; from paygo_desktop.context import AppContext; "
+        "from paygo_desktop.paths import DataDir; "
+        "ctx = AppContext.open(DataDir(Path(sys.argv[1]))); "
+        "ctx.wallet.create_from_mnemonic(sys.argv[2], sys.argv[3]); ctx.close()"
+    )
+    subprocess.run([sys.executable, "-c", program, data_dir, PHRASE, PASSWORD], env=env, check=True)
+    return data_dir
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--electrum", metavar="PYTHON:SOURCE_DIR", help="also run Electrum from source")
+    parser.add_argument("--before", metavar="DIR", help="also run the app from this checkout")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="paygo-bench-")
-    app = [sys.executable, "-m", "paygo_desktop", "--self-test", "--data-dir", data_dir]
-    bare = [sys.executable, "-c", BARE_WINDOW]
-    run(app)  # the first run creates the data directory and warms the file cache for both
-    run(bare)
-    results: dict[str, list[dict[str, float]]] = {"app": [], "bare": []}
-    for _ in range(args.runs):
-        results["bare"].append(run(bare))
-        results["app"].append(run(app))
+    pycache = tempfile.mkdtemp(prefix="paygo-bench-pycache-")
+    env = child_env(pycache)
+    new_dirs = Path(tempfile.mkdtemp(prefix="paygo-bench-new-"))
+    wallet_dir = wallet_data_dir(env)
+    app = [sys.executable, "-m", "paygo_desktop", "--self-test", "--data-dir"]
+    cases: dict[str, object] = {
+        "bare": [sys.executable, "-c", BARE_WINDOW],
+        "new": lambda i: [*app, str(new_dirs / f"run-{i}")],
+        "wallet": [*app, wallet_dir],
+    }
+    labels = {
+        "bare": "bare PySide6 QMainWindow (baseline)",
+        "new": "paygo-desktop, new data directory (wizard)",
+        "wallet": "paygo-desktop, data directory with a wallet (lock screen)",
+    }
+    if args.electrum:
+        python, _, source = args.electrum.partition(":")
+        cases["electrum"] = lambda i: [
+            *(python, "-c", ELECTRUM, source, "--offline", "-D", str(new_dirs / f"electrum-{i}"))
+        ]
+        labels["electrum"] = "Electrum from source, new data directory (first-run wizard)"
+
+    envs = {name: env for name in cases}
+    cwds: dict[str, str | None] = {name: None for name in cases}
+    if args.before:  # "-m paygo_desktop" imports from the working directory first: run it in that checkout
+        before = str(Path(args.before).resolve())
+        before_env = {**env, "PYTHONPATH": before}
+        cases["new_before"] = lambda i: [*app, str(new_dirs / f"before-{i}")]
+        cases["wallet_before"] = [*app, wallet_dir]
+        envs["new_before"] = envs["wallet_before"] = before_env
+        cwds["new_before"] = cwds["wallet_before"] = before
+        labels["new_before"] = f"{labels['new']}, before (--before)"
+        labels["wallet_before"] = f"{labels['wallet']}, before (--before)"
+
+    def argv(name: str, i: int) -> list[str]:
+        case = cases[name]
+        return case(i) if callable(case) else case  # type: ignore[return-value]
+
+    for name in cases:  # warm the file and bytecode caches for every case
+        run(argv(name, -1), envs[name], cwds[name])
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+    with Load() as load:
+        for i in range(args.runs):
+            for name in cases:
+                results[name].append(run(argv(name, i), envs[name], cwds[name]))
+    shutil.rmtree(new_dirs, ignore_errors=True)
+    shutil.rmtree(wallet_dir, ignore_errors=True)
+    shutil.rmtree(pycache, ignore_errors=True)
 
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
 
-    print(f"runs: {args.runs} each, alternating, warm file cache, {os.cpu_count()} cores")
-    print("| process | first paint, median | best | ready, median | RSS at first paint | peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for name, label in (
-        ("bare", "bare PySide6 QMainWindow (baseline)"),
-        ("app", "paygo-desktop --self-test"),
-    ):
-        best = min(r["paint"] for r in results[name])
-        paint_rss = max(r["paint_rss"] for r in results[name])
-        peak = max(r["peak_rss"] for r in results[name])
+    print(f"runs: {args.runs} each, alternating, warm file and bytecode cache")
+    print(load.line())
+    print("| process | first paint, median | best | ready, median | best | RSS at first paint | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for name in cases:
+        rows = results[name]
+        best_paint = min(r["paint"] for r in rows)
+        best_ready = min(r["ready"] for r in rows)
+        paint_rss = max(r["paint_rss"] for r in rows)
+        peak = max(r["peak_rss"] for r in rows)
+        ready = "—" if name == "bare" else f"{median(name, 'ready'):.2f} s"
+        ready_best = "—" if name == "bare" else f"{best_ready:.2f} s"
         print(
-            f"| {label} | {median(name, 'paint'):.2f} s | {best:.2f} s | {median(name, 'ready'):.2f} s "
+            f"| {labels[name]} | {median(name, 'paint'):.2f} s | {best_paint:.2f} s | {ready} | {ready_best} "
             f"| {paint_rss:.0f} MB | {peak:.0f} MB |"
         )
-    ratio = median("app", "paint") / median("bare", "paint")
-    app_rss = max(r["paint_rss"] for r in results["app"])
-    print(
-        f"\nfirst paint app/baseline: {ratio:.2f}x (goal ≤ 2x); app RSS at first paint {app_rss:.0f} MB "
-        f"(goal < 100 MB); app ready after {median('app', 'ready'):.2f} s, "
-        f"process wall time {median('app', 'wall'):.2f} s"
-    )
+    bare = median("bare", "paint")
+    print()
+    for name in cases:
+        if name != "bare":
+            peak = max(r["peak_rss"] for r in results[name])
+            print(
+                f"{labels[name]}: first paint {median(name, 'paint') / bare:.2f}× the baseline's; "
+                f"ready {median(name, 'ready'):.2f} s; peak RSS {peak:.0f} MB"
+            )
+    print("goals (issue 21): first paint ≤ 1.5× the baseline; ready ≤ 0.5 s warm; peak RSS ≤ 100 MB")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,15 @@
 
 Paint first, then load. The main window's frame (title, icon, theme, sidebar, status bar, "Loading your
 wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts, the
-``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the pages, onboarding or lock
-screen are built and swapped in. A store that cannot be opened is reported in the window, never as a
-traceback. web3, eth_account and pyqtgraph load later still, when a feature needs them.
+``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the onboarding or lock screen is
+built and swapped in; each page is built when it is first shown. The app is *ready* once that first screen
+has painted. A store that cannot be opened is reported in the window, never as a traceback. asyncio loads
+after the first paint; web3, eth_account and pyqtgraph later still, when a feature needs them.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -18,11 +18,15 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paygo_desktop import APP_NAME, __version__
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.paths import DataDir, default_data_dir
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.settings import Settings
 
 log = logging.getLogger("paygo_desktop.app")
 
@@ -86,10 +90,11 @@ def _install_excepthook(headless: bool) -> None:
             return
         from PySide6.QtWidgets import QApplication, QMessageBox
 
-        from paygo_desktop.gui.async_tasks import describe_error
+        from paygo_desktop.errors import describe_error
+        from paygo_desktop.gui.async_tasks import GENERIC_ERROR
 
         if QApplication.instance() is not None:
-            QMessageBox.warning(None, APP_NAME, describe_error(exc))
+            QMessageBox.warning(None, APP_NAME, describe_error(exc, GENERIC_ERROR))
 
     sys.excepthook = hook
 
@@ -111,6 +116,9 @@ def run_gui(args: argparse.Namespace) -> int:
     log.info("%s %s starting; data in %s; log %s", APP_NAME, __version__, root, log_file)
     _install_excepthook(headless)
 
+    from paygo_desktop.gui import pyside_import_check
+
+    pyside_import_check.install()  # every later import skips PySide6's costly source check
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -137,7 +145,7 @@ def run_gui(args: argparse.Namespace) -> int:
             startup.ctx.close()
 
 
-def _open_context(data_dir: DataDir, settings: Any) -> Any:
+def _open_context(data_dir: DataDir, settings: Settings) -> AppContext:
     """``AppContext.open`` with the settings already read; runs in a worker thread (SQLAlchemy, SQLite)."""
     from paygo_desktop.context import AppContext
     from paygo_desktop.store import Store
@@ -159,7 +167,7 @@ class _Startup:
         self.self_test = bool(getattr(args, "self_test", False))
         self.screenshot = getattr(args, "screenshot", None)
         self.page = getattr(args, "page", None)
-        self.ctx: Any = None
+        self.ctx: AppContext | None = None
         self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
         self.painted_after: float | None = None
 
@@ -204,6 +212,8 @@ class _Startup:
             return EXIT_FAILURE
 
         # Then load: the asyncio loop inside Qt, the store in a worker thread, the views on the GUI thread.
+        import asyncio
+
         import qasync
 
         loop = qasync.QEventLoop(app)
@@ -240,8 +250,10 @@ class _Startup:
         self.app.exit(EXIT_FAILURE)
 
     async def _load(self) -> None:
+        import asyncio
+
         try:
-            self.ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
+            self.ctx = ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
         except UserFacingError as exc:
             log.error("cannot open the data directory: %s", exc)
             self._failed(str(exc))
@@ -255,7 +267,7 @@ class _Startup:
 
             self.window.sandbox = SandboxLauncher(self.data_dir)
         try:
-            self._show(self.ctx)
+            self._show(ctx)
         except Exception:
             log.exception("building the main window failed")
             self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
@@ -267,7 +279,7 @@ class _Startup:
         if self.self_test or self.screenshot:
             self.app.exit(EXIT_STARTUP)
 
-    def _show(self, ctx: Any) -> None:
+    def _show(self, ctx: AppContext) -> None:
         window = self.window
         recovered = ctx.settings.recovered_from
         if recovered is not None:
@@ -275,22 +287,36 @@ class _Startup:
                 "settings", f"Settings were unreadable and were reset; the old file is {recovered.name}"
             )
         window.attach(ctx)
+        if getattr(self.args, "debug", False):  # log each blocking call site on the GUI thread
+            from paygo_desktop.gui.blocking_guard import BlockingCallGuard
+
+            self.guard = BlockingCallGuard(ctx.store.engine, watch_signing=False, report="log").start()
         if self.screenshot:
+            import asyncio
+
             self._shot_task = asyncio.ensure_future(self._take_screenshot())
             return
         if self.page:
             window.show_app(self.page)
         else:
             window.start()
+        # Ready: the first screen (lock screen, onboarding, or the page asked for) has painted.
+        self._ready_watch = after_paint(window.root.currentWidget(), self._ready)
+
+    def _ready(self) -> None:
+        ready = seconds_since_process_start()
+        log.info("ready after %.3f s", ready)
         from paygo_desktop.gui.gc_policy import settle_after_startup
 
         settle_after_startup(self.collector)  # one short collection now; later ones never freeze the window
         if self.self_test:
             late = [name for name in LATE_HEAVY_MODULES if name in sys.modules]
-            ready = seconds_since_process_start()
+            rss = peak_rss_mb()
             print(
-                f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s; "
-                f"heavy modules loaded when ready: {', '.join(late) or 'none'}",
+                f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s "
+                f"({self.window.mode} screen painted)"
+                + (f"; peak RSS when ready {rss:.0f} MB" if rss is not None else "")
+                + f"; heavy modules loaded when ready: {', '.join(late) or 'none'}",
                 flush=True,
             )
             self.code = EXIT_OK
@@ -298,23 +324,49 @@ class _Startup:
 
     async def _take_screenshot(self) -> None:
         """Show the page, let its background work (a catalog, say) finish, then render it."""
+        import asyncio
+
         from PySide6.QtCore import QSize
 
         window = self.window
-        window.resize(QSize(*SCREENSHOT_SIZE))
-        if self.page:
-            window.show_app(self.page)
-        else:
-            window.start()
-        window.show()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
-        await asyncio.sleep(0.05)
-        while window.runner.busy and loop.time() < deadline:
+        try:
+            window.resize(QSize(*SCREENSHOT_SIZE))
+            if self.page:
+                window.show_app(self.page)
+            else:
+                window.start()
+            window.show()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.05)  # one more turn so the results are painted
-        self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
-        self.app.exit(self.code)
+            while window.runner.busy and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # one more turn so the results are painted
+            self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
+        except Exception:  # whatever went wrong, the process ends (and says so) instead of waiting for ever
+            log.exception("the screenshot could not be taken")
+            print("screenshot: failed; see the log", file=sys.stderr)
+            self.code = EXIT_FAILURE
+        finally:
+            self.app.exit(self.code)
+
+
+def after_paint(widget: Any, callback: Any) -> Any:
+    """Call ``callback`` once, on the event loop turn after ``widget`` next paints (its children paint in
+    the same pass). Returns the watcher, which must be kept alive until then."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, callback)
+            return False
+
+    watch = PaintWatch()
+    widget.installEventFilter(watch)
+    widget.update()
+    return watch
 
 
 def _save_screenshot(app: Any, window: Any, target: Path) -> int:

@@ -7,7 +7,8 @@ Python check could run. The scan here is linear, iterative and stops at the firs
 
 Every JSON body the app or the provider reads from another machine goes through ``loads``: the provider
 client (``protocol.client``, and so the catalog loader), the custom network check (``networks``), the
-provider's Zcash wallet RPC client and the provider's own request bodies (``provider.app.BodyLimit``).
+provider's Zcash wallet RPC client, the provider's own request bodies (``provider.app.BodyLimit``) and every
+chain node's JSON-RPC answers (``chain.rpc``).
 """
 
 from __future__ import annotations

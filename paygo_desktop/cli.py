@@ -1,6 +1,7 @@
 """The command line: ``paygo-desktop`` starts the GUI; options and subcommands are parsed here.
 
 This module imports nothing heavy: ``--version`` answers at once, and the GUI loads Qt only when it starts.
+A plain GUI start (options only, no subcommand, no --help) does not even build the subcommands' parsers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,23 @@ from paygo_desktop import APP_NAME, __version__
 PAGES = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
 
 
-def build_parser() -> argparse.ArgumentParser:
+VALUE_OPTIONS = frozenset({"--data-dir", "--screenshot", "--page", "--theme"})
+
+
+def names_a_command(argv: Sequence[str]) -> bool:
+    """Whether the arguments may name a subcommand or ask for help: anything but the GUI's own options."""
+    expect_value = False
+    for arg in argv:
+        if expect_value:
+            expect_value = False
+        elif arg in ("-h", "--help") or not arg.startswith("-"):
+            return True
+        elif arg in VALUE_OPTIONS:
+            expect_value = True
+    return False
+
+
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paygo-desktop",
         description=f"{APP_NAME}: pay for digital services by the second from a wallet on this computer.",
@@ -33,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme", choices=("system", "light", "dark"), help="override the colour scheme for this run"
     )
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from paygo_desktop.commands import contracts, provider, sandbox, session
 
@@ -44,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands=names_a_command(arguments))
+    args = parser.parse_args(arguments)
     if args.page and not args.screenshot:
         parser.error("--page goes with --screenshot")
     if args.command:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
 
 from paygo_desktop import bounded_json
 from paygo_desktop.errors import UserFacingError
@@ -20,7 +24,9 @@ class Network:
     is_builtin: bool = True
     tokens: tuple[Asset, ...] = field(default=())
     native: Asset = ETH
-    vault_address: str | None = None  # a PayGoVault known for this network; deployments can add one
+    # a PayGoVault configured explicitly for this network (tests); None: PayGo's canonical vault, at the
+    # same address on every chain (chain.canonical). Either is used only once its code is checked.
+    vault_address: str | None = None
 
     def explorer_tx_url(self, tx_hash: str) -> str | None:
         return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
@@ -55,15 +61,19 @@ BASE = Network(
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
 
 
+def on_this_computer(network: Network) -> bool:
+    """A local network (the sandbox), or any whose node runs on this computer (its RPC on loopback)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(network.rpc_url).hostname or "").lower()
+    return network.is_local or host in ("localhost", "::1") or host.startswith("127.")
+
+
 def confirmations_for(network: Network) -> int:
     """Blocks to wait before a transaction counts as done: one on a local chain (the sandbox, or any node
     on this computer: a development chain mines only when a transaction arrives, so more would never
     come), three elsewhere."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(network.rpc_url).hostname or "").lower()
-    on_this_computer = host in ("localhost", "::1") or host.startswith("127.")
-    return 1 if network.is_local or on_this_computer else 3
+    return 1 if on_this_computer(network) else 3
 
 
 class NetworkError(UserFacingError):
@@ -95,13 +105,24 @@ def custom_network(
 MAX_RPC_ANSWER_BYTES = 64 * 1024  # an eth_chainId answer is a few dozen bytes
 
 
-async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
-    """Ask an endpoint for its chain id (eth_chainId) without loading web3."""
+def _http_client_parts() -> tuple[Any, ssl.SSLContext]:
     import httpx
 
+    from paygo_desktop.tls import tls_context
+
+    return httpx, tls_context()
+
+
+async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
+    """Ask an endpoint for its chain id (eth_chainId) without loading web3. httpx and the TLS context are
+    loaded in a worker thread (the status bar polls this every few seconds on the GUI's event loop: a new
+    TLS context each time was a 25 ms stall)."""
+    import asyncio
+
+    httpx, verify = await asyncio.to_thread(_http_client_parts)
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
             response = await client.post(rpc_url, json=payload)
             response.raise_for_status()
             body = bounded_json.loads(response.content, max_bytes=MAX_RPC_ANSWER_BYTES)

@@ -29,7 +29,12 @@ export const SETTINGS = {
   evmVersion: 'cancun',
   viaIR: true,
   metadata: { bytecodeHash: 'none' },
-  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+  outputSelection: {
+    '*': {
+      '': ['ast'],
+      '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'],
+    },
+  },
 }
 
 function listSources(dir, rel = '') {
@@ -51,6 +56,31 @@ function sourceHash(files) {
     h.update(Buffer.from([0]))
   }
   return h.digest('hex')
+}
+
+// The AST ids of every state variable, by id: immutableReferences name variables by their id only.
+function variableNames(output) {
+  const names = new Map()
+  const walk = (node) => {
+    if (!node || typeof node !== 'object') return
+    if (Array.isArray(node)) return node.forEach(walk)
+    if (node.nodeType === 'VariableDeclaration' && node.stateVariable) names.set(String(node.id), node.name)
+    for (const value of Object.values(node)) if (value && typeof value === 'object') walk(value)
+  }
+  for (const source of Object.values(output.sources || {})) walk(source.ast)
+  return names
+}
+
+// Where each immutable's value sits in the runtime code, by the variable's name: the app fills them in to
+// know the exact code a deployment must have (paygo_desktop/chain/canonical.py).
+function namedImmutables(references, names) {
+  const out = {}
+  for (const [id, places] of Object.entries(references || {})) {
+    const name = names.get(id)
+    if (!name || name in out) throw new Error(`immutable ${id}: no unique name`)
+    out[name] = places.map(({ start, length }) => ({ start, length }))
+  }
+  return Object.keys(out).length ? out : undefined
 }
 
 function findImports(importPath) {
@@ -76,6 +106,7 @@ function build() {
   const ozVersion = JSON.parse(
     fs.readFileSync(path.join(NODE_MODULES, '@openzeppelin', 'contracts', 'package.json'), 'utf8'),
   ).version
+  const names = variableNames(output)
   const artifacts = new Map()
   for (const rel of files) {
     const dir = path.posix.dirname(rel)
@@ -88,6 +119,7 @@ function build() {
         abi: c.abi,
         bytecode: '0x' + bytecode,
         deployedBytecode: '0x' + c.evm.deployedBytecode.object,
+        immutables: namedImmutables(c.evm.deployedBytecode.immutableReferences, names),
         compilerVersion: solc.version(),
         settings: { optimizer: SETTINGS.optimizer, evmVersion: SETTINGS.evmVersion, metadata: SETTINGS.metadata },
         openzeppelinVersion: ozVersion,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ class Artifact:
     compiler_version: str
     source_hash: str
     source_name: str
+    # where each immutable's value sits in deployed_bytecode: name -> ((byte offset, length), ...)
+    immutables: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
 
 @cache
@@ -47,6 +49,10 @@ def load_artifact(name: str) -> Artifact:
                 compiler_version=data["compilerVersion"],
                 source_hash=data["sourceHash"],
                 source_name=data["sourceName"],
+                immutables={
+                    var: tuple((int(p["start"]), int(p["length"])) for p in places)
+                    for var, places in (data.get("immutables") or {}).items()
+                },
             )
     raise FileNotFoundError(f"no artifact {name!r} in {base}")
 

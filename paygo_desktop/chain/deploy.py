@@ -1,4 +1,6 @@
-"""Deploy PayGoVault (and TestUSDC on local chains) from an account."""
+"""Deploy contracts from an account: PayGo's canonical ones (``chain.create2``) and, on local chains, the test
+USDC. ``deploy_vault`` deploys a vault with any minimum delay at an ordinary address: for tests and
+benchmarks, which configure that vault explicitly; the app's networks use the canonical one."""
 
 from __future__ import annotations
 
@@ -51,6 +53,18 @@ class LocalDeployment:
 
 
 async def deploy_local(w3: AsyncWeb3, sender: Sender, min_withdraw_delay: int = 5) -> LocalDeployment:
+    """A test vault with ``min_withdraw_delay`` at an ordinary address, and the test USDC."""
     vault = await deploy_vault(w3, sender, min_withdraw_delay)
+    usdc = await deploy_test_usdc(w3, sender)
+    return LocalDeployment(vault=vault.address, usdc=usdc.address)
+
+
+async def deploy_sandbox(w3: AsyncWeb3, sender: Sender) -> LocalDeployment:
+    """The sandbox's contracts: PayGo's canonical vault and registry, as on every chain, and the test USDC."""
+    from paygo_desktop.chain.canonical import REGISTRY, VAULT
+    from paygo_desktop.chain.create2 import deploy_canonical
+
+    vault = await deploy_canonical(w3, sender, VAULT)
+    await deploy_canonical(w3, sender, REGISTRY)
     usdc = await deploy_test_usdc(w3, sender)
     return LocalDeployment(vault=vault.address, usdc=usdc.address)

@@ -67,6 +67,29 @@ async def send(
         tx = await fn.build_transaction(params)
         signed = sender.sign_transaction(tx)
         tx_hash = bytes(await w3.eth.send_raw_transaction(signed.raw_transaction))
+    return await _mined(w3, tx_hash, timeout)
+
+
+async def send_data(
+    w3: AsyncWeb3, to: str, data: bytes, sender: Sender, *, gas: int | None = None, timeout: float = 60.0
+) -> TxResult:
+    """Send raw call data to ``to`` (no ABI: e.g. the deterministic-deployment proxy) and wait for it."""
+    from web3._utils.async_transactions import async_fill_transaction_defaults
+
+    params: dict[str, Any] = {"from": sender_address(sender), "to": to_checksum_address(to), "data": data}
+    if gas is not None:
+        params["gas"] = gas
+    if isinstance(sender, str):
+        tx_hash = bytes(await w3.eth.send_transaction(params))  # type: ignore[arg-type]
+    else:
+        params["nonce"] = await w3.eth.get_transaction_count(sender.address, "pending")
+        tx = await async_fill_transaction_defaults(w3, params)  # type: ignore[arg-type]
+        signed = sender.sign_transaction(dict(tx))  # type: ignore[arg-type]
+        tx_hash = bytes(await w3.eth.send_raw_transaction(signed.raw_transaction))
+    return await _mined(w3, tx_hash, timeout)
+
+
+async def _mined(w3: AsyncWeb3, tx_hash: bytes, timeout: float) -> TxResult:
     receipt = await w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=0.05)
     if receipt["status"] != 1:
         raise TransactionFailed(tx_hash, receipt)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
 from paygo_desktop.chain.app_channels import current_app_channel
+from paygo_desktop.chain.code_check import check_vault
+from paygo_desktop.chain.create2 import code_at
 from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.transactions import (
     InsufficientFunds,
@@ -36,6 +38,10 @@ from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.vault_events import VaultEventIndex
+
+if TYPE_CHECKING:
+    from web3 import AsyncWeb3
+
 
 RECENT_TRANSACTIONS = 20
 
@@ -60,7 +66,7 @@ class EscrowOverview:
 class EscrowService:
     def __init__(
         self,
-        w3: Any,
+        w3: AsyncWeb3,
         network: Network,
         account: str,
         store: Store,
@@ -80,6 +86,7 @@ class EscrowService:
             confirmations=confirmations if confirmations is not None else confirmations_for(network),
         )
         self.vault = VaultClient(w3, vault_address) if vault_address else None
+        self._vault_delay: int | None = None
         self.reader: ChannelReader | None = None
         if self.vault is not None:
             index = VaultEventIndex(store)
@@ -90,10 +97,10 @@ class EscrowService:
     @classmethod
     def open(cls, ctx: Any, account: str, **kw: Any) -> EscrowService:
         """For the context's current network (``ctx`` is an ``AppContext``)."""
-        from web3 import AsyncHTTPProvider, AsyncWeb3
+        from paygo_desktop.chain.rpc import async_web3
 
         network = ctx.network
-        w3 = AsyncWeb3(AsyncHTTPProvider(network.rpc_url, request_kwargs={"timeout": 15}))
+        w3 = async_web3(network.rpc_url, timeout=15)
         return cls(
             w3,
             network,
@@ -120,7 +127,8 @@ class EscrowService:
             await self.transactions.refresh_all()
             balances = await read_balances(self.w3, self.account, self.network.native, self.tokens)
             channels: list[EscrowChannel] = []
-            if self.reader is not None:
+            vault_missing = not await self._vault_deployed()
+            if self.reader is not None and not vault_missing:
                 await self.reader.sync()
                 channels = await self.reader.channels(self.account)
             gaps = await self.transactions.nonce_gaps(self.account)
@@ -141,8 +149,14 @@ class EscrowService:
             recent_transactions=mine[:RECENT_TRANSACTIONS],
             nonce_gaps=gaps,
             chain_time=now,
-            vault_missing=self.vault is None,
+            vault_missing=vault_missing,
         )
+
+    async def _vault_deployed(self) -> bool:
+        """Whether the network's vault has code (the canonical vault is not on every chain yet)."""
+        if self.vault is None:
+            return False
+        return self._vault_delay is not None or bool(await code_at(self.w3, self.vault.address))
 
     async def chain_time(self) -> int:
         """The latest block's timestamp (a local chain's clock may run ahead of the wall clock)."""
@@ -169,20 +183,33 @@ class EscrowService:
         if held < amount:
             raise InsufficientFunds(f"The account holds {held.format()}; {what} needs {amount.format()}.")
 
-    async def new_channel(self, provider: str, asset: Asset) -> Channel:
+    async def new_channel(
+        self, provider: str, asset: Asset, provider_min_delay: int | None = None
+    ) -> Channel:
         """The channel this app uses with ``provider`` in ``asset`` now: the payer signs its own vouchers,
-        the vault's shortest withdrawal delay, and the first salt whose channel is not closed. The same
-        inputs always give the same channel, so every part of the app (and the session engine) finds it."""
+        the shortest withdrawal delay the vault and the provider (``provider_min_delay``, from its
+        ``GET /provider``) accept, and the first salt whose channel is not closed. The same inputs always
+        give the same channel, so every part of the app (and the session engine) finds it."""
         vault = self._vault()
-        delay = await vault.min_withdraw_delay()
+        delay = max(await self._trusted_vault_delay(), provider_min_delay or 0)
         provider = requests.parse_recipient(provider)
         return await current_app_channel(vault, self.account, provider, asset.address, delay)
+
+    async def _trusted_vault_delay(self) -> int:
+        """The vault's MIN_WITHDRAW_DELAY, once its code is checked on this network (``chain.code_check``):
+        no deposit goes into a contract that is not PayGo's vault."""
+        if self._vault_delay is None:
+            self._vault_delay = await check_vault(
+                self.w3, self._vault().address, where=self.network.name, network_key=self.network.key
+            )
+        return self._vault_delay
 
     async def plan_deposit(
         self, channel: Channel, amount: Amount, provider_name: str = ""
     ) -> list[TxRequest]:
         """Fund or top up ``channel``: an exact approval first for a token whose allowance is short."""
         vault = self._vault()
+        await self._trusted_vault_delay()
         await self._need(amount, "this deposit")
         plan: list[TxRequest] = []
         if amount.asset.address is not None:

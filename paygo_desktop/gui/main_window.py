@@ -4,8 +4,8 @@ The window only arranges views; the core does the work, through ``TaskRunner`` f
 
 It paints before the data is there: ``MainWindow()`` is the frame alone (title, icon, the sidebar with
 the page names, the status bar, "Loading your wallet…"), built from PySide6 and small modules only;
-``attach(ctx)`` then builds the lock screen and the pages once the ``AppContext`` is open.
-``MainWindow(ctx)`` does both.
+``attach(ctx)`` then builds the lock screen once the ``AppContext`` is open. Each page is built the first
+time it is shown (``PageBook``), not before the lock screen. ``MainWindow(ctx)`` does both.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -28,9 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop import APP_NAME
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
 from paygo_desktop.gui.notifier import NoticeBanner, Notifier, make_notifier
+from paygo_desktop.gui.page_book import PageBook
 from paygo_desktop.gui.resources import app_icon_path
 from paygo_desktop.gui.status_bar import StatusBar
 
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.pages.home_page import HomePage
     from paygo_desktop.gui.pages.settings_page import SettingsPage
     from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.wallet import Wallet
+    from paygo_desktop.wallet.keychain import PasswordKeychain
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,9 @@ PAGE_TITLES = {
     "settings": "Settings",
 }
 LOADING_TEXT = "Loading your wallet…"
+# what a network switch or a sandbox that came up changes: everything read from the chain or a provider
+NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
+SANDBOX_STARTED = NETWORK_SWITCHED
 DEFAULT_SIZE = QSize(1200, 760)
 
 
@@ -72,7 +79,7 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         theme: ThemeManager | None = None,
         poll_network: bool = True,
-        keychain: Any = None,
+        keychain: PasswordKeychain | None = None,
         sandbox: Any = None,
         notifier: Notifier | None = None,
         parent: QWidget | None = None,
@@ -99,7 +106,7 @@ class MainWindow(QMainWindow):
         self.root.setAccessibleName("Main area")
         self.setCentralWidget(self.root)
         self.onboarding: Any = None  # built on demand: gui.onboarding.wizard.OnboardingView
-        self.pages: dict[str, Page] = {}
+        self.pages = PageBook(PAGE_ORDER, self._build_page)
         self.shell = self._build_shell()
         self.root.addWidget(self.shell)
 
@@ -108,10 +115,7 @@ class MainWindow(QMainWindow):
         self.status.showMessage(LOADING_TEXT)
 
         self.idle = IdleWatcher(lambda: self.ctx.settings.idle_lock_minutes * 60.0, parent=self)
-        self.idle.idle.connect(self._on_idle)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
+        self.idle.idle.connect(self._on_idle)  # it watches the app's events only while started (app mode)
         self.installEventFilter(self)
         if ctx is not None:
             self.attach(ctx)
@@ -124,7 +128,9 @@ class MainWindow(QMainWindow):
         self.lock_screen: LockScreen = LockScreen(self.runner, self.wallet)
         self.lock_screen.unlocked.connect(self._on_unlocked)
         self.root.insertWidget(0, self.lock_screen)
-        self._build_pages()
+        self._build_controller()
+        self.pages_stack.removeWidget(self.placeholder)  # the pages come when first shown
+        self.placeholder.hide()
         self.status.clearMessage()
         self.status.set_network(ctx.network)
         self.sidebar.setEnabled(True)
@@ -142,7 +148,7 @@ class MainWindow(QMainWindow):
         self.mode_changed.emit(self.mode)
 
     # ---- the wallet, loaded only when first needed (it pulls in the crypto libraries)
-    def wallet(self) -> Any:
+    def wallet(self) -> Wallet:
         return self.ctx.wallet
 
     def keychain(self) -> Any:
@@ -211,46 +217,75 @@ class MainWindow(QMainWindow):
             self._notifier = make_notifier(self.banner, self.windowIcon(), self)
         return self._notifier
 
-    def _build_pages(self) -> None:
-        from paygo_desktop.gui.pages.activity_page import ActivityPage
-        from paygo_desktop.gui.pages.escrow_page import EscrowPage
-        from paygo_desktop.gui.pages.home_page import HomePage
-        from paygo_desktop.gui.pages.services_page import ServicesPage
-        from paygo_desktop.gui.pages.sessions_page import SessionsPage
-        from paygo_desktop.gui.pages.settings_page import SettingsPage
-        from paygo_desktop.gui.pages.vendor_page import VendorPage
-        from paygo_desktop.gui.pages.zcash_page import ZcashPage
+    def _build_controller(self) -> None:
         from paygo_desktop.gui.sessions.controller import SessionController
 
-        self.sessions = SessionController(self.ctx, self.runner, self.wallet, self.notifier, parent=self)
+        self.changes = ChangeAnnouncer(self)  # what changed, announced once: every page refreshes from it
+        self.sessions = SessionController(
+            self.ctx, self.runner, self.wallet, self.notifier, parent=self, changes=self.changes
+        )
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
-        self.home_page: HomePage = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
-        self.home_page.active_account_chosen.connect(self.set_active_account)
-        # balances are read again whenever something announces they may have changed
-        self.status.connected.connect(self.home_page.chain_changed)
-        self.sessions.sessions_changed.connect(self.home_page.chain_changed)
-        self.settings_page: SettingsPage = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
-        self.settings_page.network_changed.connect(self._on_network_changed)
-        self.settings_page.theme_changed.connect(self._on_theme_changed)
-        self.settings_page.lock_requested.connect(self.lock)
-        self.settings_page.accounts_changed.connect(self._on_accounts_changed)
-        pages: list[Page] = [
-            self.home_page,
-            ServicesPage(self.ctx, self.runner, start_session=self._start_session),
-            SessionsPage(self.sessions),
-            EscrowPage(self.ctx, self.runner, self.wallet),
-            ZcashPage(self.ctx, self.runner, self.notifier),
-            ActivityPage(self.ctx, self.runner),
-            VendorPage(self.ctx, self.runner),
-            self.settings_page,
-        ]
-        assert [p.key for p in pages] == list(PAGE_ORDER), "PAGE_ORDER and the pages disagree"
-        for page in pages:
-            assert page.title == PAGE_TITLES[page.key], f"PAGE_TITLES[{page.key!r}] is not {page.title!r}"
-            self.pages[page.key] = page
-            self.pages_stack.addWidget(page)
-        self.pages_stack.removeWidget(self.placeholder)
-        self.placeholder.hide()
+        # balances are read again whenever the node answers again
+        self.status.connected.connect(lambda: self.changes.announce(Changes(balances=True)))
+
+    @property
+    def home_page(self) -> HomePage:
+        return self.pages["home"]  # type: ignore[return-value]
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self.pages["settings"]  # type: ignore[return-value]
+
+    def _build_page(self, key: str) -> Page:
+        """Build one page (the first time it is asked for) and put it in the page stack."""
+        page: Page
+        if key == "home":
+            from paygo_desktop.gui.pages.home_page import HomePage
+
+            home = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
+            home.active_account_chosen.connect(self.set_active_account)
+            page = home
+        elif key == "services":
+            from paygo_desktop.gui.pages.services_page import ServicesPage
+
+            page = ServicesPage(self.ctx, self.runner, start_session=self._start_session)
+        elif key == "sessions":
+            from paygo_desktop.gui.pages.sessions_page import SessionsPage
+
+            page = SessionsPage(self.sessions)
+        elif key == "escrow":
+            from paygo_desktop.gui.pages.escrow_page import EscrowPage
+
+            page = EscrowPage(self.ctx, self.runner, self.wallet)
+        elif key == "zcash":
+            from paygo_desktop.gui.pages.zcash_page import ZcashPage
+
+            page = ZcashPage(self.ctx, self.runner, self.notifier)
+        elif key == "activity":
+            from paygo_desktop.gui.pages.activity_page import ActivityPage
+
+            page = ActivityPage(self.ctx, self.runner)
+        elif key == "vendor":
+            from paygo_desktop.gui.pages.vendor_page import VendorPage
+
+            page = VendorPage(self.ctx, self.runner)
+        elif key == "settings":
+            from paygo_desktop.gui.pages.settings_page import SettingsPage
+
+            settings = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
+            settings.network_changed.connect(self._on_network_changed)
+            settings.theme_changed.connect(self._on_theme_changed)
+            settings.lock_requested.connect(self.lock)
+            settings.accounts_changed.connect(self._on_accounts_changed)
+            page = settings
+        else:
+            raise KeyError(key)
+        assert page.key == key, f"the page built for {key!r} is {page.key!r}"
+        assert page.title == PAGE_TITLES[key], f"PAGE_TITLES[{key!r}] is not {page.title!r}"
+        page.announcer = self.changes  # it announces what its own operations change
+        self.changes.changed.connect(page.on_changes)  # and refreshes from what others announce
+        self.pages_stack.addWidget(page)
+        return page
 
     # ---- modes
     def start(self) -> None:
@@ -266,11 +301,10 @@ class MainWindow(QMainWindow):
         self.mode = mode
         self.status.setVisible(mode == "app")
         zcash: Any = self.pages.get("zcash")
-        if zcash is not None:  # renewal reminders only while the app is open, never on the lock screen
-            if mode == "app":
-                zcash.start_watching()
-            else:
-                zcash.stop_watching()
+        if mode == "app":  # renewal reminders only while the app is open, never on the lock screen
+            QTimer.singleShot(0, self._watch_reminders)  # after the page shown first has painted
+        elif zcash is not None:
+            zcash.stop_watching()
         if mode == "app":
             self.idle.start()
             self._ensure_sandbox()
@@ -280,6 +314,28 @@ class MainWindow(QMainWindow):
             self.idle.stop()
             self.status.stop_polling()
         self.mode_changed.emit(mode)
+
+    def _watch_reminders(self) -> None:
+        if self.mode == "app":
+            zcash: Any = self.pages["zcash"]
+            zcash.start_watching()
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Once per run, after the first page is on screen: the modules the next clicks need, imported in a
+        worker thread, not on the GUI thread at the first click (``gui/warm_up.py``)."""
+        if getattr(self, "_warmed_up", False):
+            return
+        self._warmed_up = True
+        from paygo_desktop.gui.warm_up import warm_up
+
+        self.runner.run(warm_up, on_success=lambda _failed: self._prebuild_sessions_page(), name="warm-up")
+
+    def _prebuild_sessions_page(self) -> None:
+        """The Sessions page comes up by itself when a session starts: built now, while nothing happens,
+        rather than in the same turn as the start (benchmarks/session_stall.py)."""
+        if self.mode == "app":
+            self.pages["sessions"].ensurePolished()  # its style too, which Qt would work out on first show
 
     def show_onboarding(self) -> None:
         if self.onboarding is None:
@@ -310,7 +366,11 @@ class MainWindow(QMainWindow):
         self.show_page(page or self.current_page() or "home")
         if self.poll_network and not getattr(self, "_watching_transactions", False):
             self._watching_transactions = True  # pending transactions from an earlier run: watch them again
-            self.pages["escrow"].start_watching()  # type: ignore[attr-defined]
+            QTimer.singleShot(0, self._watch_transactions)  # after the page shown first has painted
+
+    def _watch_transactions(self) -> None:
+        escrow: Any = self.pages["escrow"]
+        escrow.start_watching()
 
     def lock(self) -> None:
         """Lock now; running sessions are stopped first (their vouchers need the key that locking drops)."""
@@ -319,6 +379,7 @@ class MainWindow(QMainWindow):
             self.runner.run(self.sessions.shutdown(), on_success=lambda _r: self.lock(), name="stop-for-lock")
             return
         self.ctx.activity.record("lock", "Wallet locked")
+        self.changes.announce(Changes(activity=True))
         self.show_lock_screen()
 
     def _close_after_sessions(self, _result: object) -> None:
@@ -353,10 +414,13 @@ class MainWindow(QMainWindow):
 
     def _on_unlocked(self) -> None:
         self.ctx.activity.record("unlock", "Wallet unlocked")
+        self.changes.announce(Changes(activity=True))
         self.show_app()
         self.sessions.recover()  # sessions a crash left running are settled with their providers
 
     def _on_onboarded(self) -> None:
+        self.ctx.invalidate_network()
+        self.changes.announce(NETWORK_SWITCHED | Changes(accounts=True))
         self.status.set_network(self.ctx.network)
         self.show_app("home")
 
@@ -381,7 +445,7 @@ class MainWindow(QMainWindow):
             return
         page = self.pages[PAGE_ORDER[row]]
         self.pages_stack.setCurrentWidget(page)
-        page.refresh()
+        page.shown()
 
     # ---- reactions
     def _refresh_account(self) -> None:
@@ -397,6 +461,7 @@ class MainWindow(QMainWindow):
         if address != self.ctx.settings.active_account:
             self.ctx.settings.active_account = address
             self.ctx.settings.save()
+            self.changes.announce(Changes(accounts=True, balances=True))
         self.status.set_account(address)
 
     def _ensure_sandbox(self) -> None:
@@ -408,8 +473,10 @@ class MainWindow(QMainWindow):
         def started(_state: object) -> None:
             note = getattr(self.sandbox, "world_note", None)  # a new chain replaced the kept one: say so
             self.status.showMessage(note or "Sandbox running", 30_000 if note else 5000)
-            self.status.set_network(self.ctx.network)  # it may have had to use another port
-            self.home_page.chain_changed()  # its contracts are deployed and the accounts funded now
+            self.ctx.invalidate_network()  # it may have had to use another port
+            self.status.set_network(self.ctx.network)
+            # its contracts are deployed, its accounts funded and its provider up now
+            self.changes.announce(SANDBOX_STARTED)
             if self.poll_network:
                 self.status.poll()
             self.ctx.activity.record("sandbox", "Started the sandbox", network="sandbox")
@@ -420,6 +487,7 @@ class MainWindow(QMainWindow):
         self.runner.run(self.sandbox.ensure_running(), on_success=started, on_error=failed, name="sandbox")
 
     def _on_network_changed(self, network: object) -> None:
+        self.changes.announce(NETWORK_SWITCHED)
         self._ensure_sandbox()
         self.status.set_network(self.ctx.network)
         if self.mode == "app" and self.poll_network:
@@ -431,6 +499,7 @@ class MainWindow(QMainWindow):
 
     def _on_accounts_changed(self) -> None:
         self._refresh_account()
+        self.changes.announce(Changes(accounts=True, balances=True))
 
     # ---- events
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -453,9 +522,6 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self.status.stop_polling()
         self.runner.cancel_all()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self.idle)
         if not self.is_loaded:  # nothing to save into yet
             super().closeEvent(event)
             return

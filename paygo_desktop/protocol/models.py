@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from paygo_desktop.chain.vouchers import UINT64_MAX, UINT128_MAX, Channel
+from paygo_desktop.money import Asset
 
 _DIGITS = re.compile(r"[0-9]{1,39}")
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -218,6 +219,11 @@ class AssetInfo(WireModel):
     address: Address
     decimals: Annotated[int, Field(ge=0, le=36)]
 
+    @property
+    def asset(self) -> Asset:
+        """The asset as the app counts it: the zero address is the chain's native coin."""
+        return Asset(self.symbol, self.decimals, None if int(self.address, 16) == 0 else self.address)
+
 
 class ProviderInfo(WireModel):
     name: Name
@@ -227,6 +233,9 @@ class ProviderInfo(WireModel):
     signing_key: Address
     zcash: bool = False
     api_version: str = "1"
+    # The shortest channel withdrawal delay the provider serves (seconds); the app opens its channels at
+    # max(the vault's minimum, this). Absent (older providers): the vault's minimum.
+    min_withdraw_delay: Annotated[int, Field(ge=0, le=UINT64_MAX)] | None = None
 
 
 # ------------------------------------------------------------------------------------------ catalog

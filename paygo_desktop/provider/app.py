@@ -266,10 +266,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from web3 import AsyncHTTPProvider, AsyncWeb3
+        from paygo_desktop.chain.rpc import async_web3
 
         tasks: list[asyncio.Task[Any]] = []
-        w3 = AsyncWeb3(AsyncHTTPProvider(config.rpc_url, request_kwargs={"timeout": 10}))
+        w3 = async_web3(config.rpc_url, timeout=10)
         vault = VaultClient(w3, config.vault)
         claimer = Claimer(
             store, vault, account, account.address, lock=coordinator.claim_lock, on_refused=core.end_refused
@@ -299,10 +299,10 @@ def create_app(
                     log.warning("cannot read the vault's MIN_WITHDRAW_DELAY: %r", exc)
                     vault_minimum = None
                 if vault_minimum is not None and vault_minimum < config.min_withdraw_delay:
-                    log.warning(
+                    log.info(
                         "the vault lets channels use a withdrawal delay of %d s; this provider refuses "
-                        "channels under %d s (event_poll_interval + withdraw_delay_margin): payers using "
-                        "the vault's minimum cannot start sessions here",
+                        "channels under %d s (event_poll_interval + withdraw_delay_margin) and says so in "
+                        "GET /provider (minWithdrawDelay), where the app reads it",
                         vault_minimum,
                         config.min_withdraw_delay,
                     )
@@ -440,6 +440,7 @@ def create_app(
             assets=config.assets,
             signing_key=account.address,
             zcash=config.zcash.enabled,
+            min_withdraw_delay=config.min_withdraw_delay,
         )
 
     # ------------------------------------------------------------------ catalog

@@ -115,13 +115,8 @@ def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
         withdrawn=st.withdrawn,
         pending_withdraw=st.pending_withdraw,
         closed=st.closed,
-        coverage=coverage(st),
+        coverage=st.coverage,
     )
-
-
-def coverage(st: ChannelState) -> int:
-    """The most the provider is sure to collect on this channel: escrow minus the pending withdrawal."""
-    return max(0, st.escrow - st.pending_withdraw)
 
 
 def service_model(row: ServiceRow, vendor: m.VendorInfo) -> m.Service:
@@ -428,7 +423,7 @@ class ProviderCore:
             # difference was paid ahead and is credited to this session), else what was claimed
             baseline = known if known is not None else st.claimed
             tick_cost = service.rate.cost(service.tick_seconds)
-            if coverage(st) < baseline + tick_cost:
+            if st.coverage < baseline + tick_cost:
                 raise ApiError(
                     402, "insufficient_escrow", "the escrow does not cover the first tick", state_out(cid, st)
                 )
@@ -439,7 +434,7 @@ class ProviderCore:
                 raise ApiError(409, "stale_voucher", f"the first voucher must total more than {floor}")
             if amount > floor + tick_cost:
                 raise ApiError(422, "amount_exceeds_usage", "the first voucher may prepay at most one tick")
-            if amount > coverage(st):
+            if amount > st.coverage:
                 raise ApiError(
                     402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
                 )
@@ -517,7 +512,7 @@ class ProviderCore:
         # chain read: it is refused without the state)
         sig_ok = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
         st = await self.channel_state(meta.channel_id) if sig_ok else None
-        if st is not None and req.cumulative_amount > coverage(st):
+        if st is not None and req.cumulative_amount > st.coverage:
             # the head's state may be a block behind a top-up: refuse only on a fresh read
             st = await self.channel_state(meta.channel_id, latest=True)
         result = self._apply_voucher(session_id, req, sig_ok, meta, st, queued)
@@ -575,7 +570,7 @@ class ProviderCore:
                     f"at most {allowed} may be signed for so far (rate x time + a tick)",
                 )
             assert st is not None
-            if req.cumulative_amount > coverage(st):
+            if req.cumulative_amount > st.coverage:
                 return ApiError(
                     402,
                     "insufficient_escrow",

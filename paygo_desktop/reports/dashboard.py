@@ -9,9 +9,10 @@ funding; the Escrow page's own core, when merged, may replace this small reader.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from eth_utils import to_checksum_address
 from sqlalchemy import text
 
 from paygo_desktop.errors import UserFacingError
@@ -133,19 +134,23 @@ async def chain_balances(
     channels: dict[str, Asset],
 ) -> list[Balance]:
     """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain."""
-    from web3 import AsyncHTTPProvider, AsyncWeb3
+    import asyncio
+    import importlib
 
+    # web3 and the chain layer load in a worker thread: imported here, on the event loop (the GUI thread),
+    # they froze the window for 0.5–1 s on the Home page's first load
+    await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.rpc")
+    await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.vault")
+    from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.vault import ERC20_MIN_ABI, VaultClient
 
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
-    owner = AsyncWeb3.to_checksum_address(account)
+    w3 = async_web3(rpc_url, timeout=10)
+    owner = to_checksum_address(account)
     try:
         found = [Balance("Wallet", Amount(native, int(await w3.eth.get_balance(owner))))]
         for token in tokens:
             assert token.address is not None
-            contract = w3.eth.contract(
-                address=AsyncWeb3.to_checksum_address(token.address), abi=ERC20_MIN_ABI
-            )
+            contract = w3.eth.contract(address=to_checksum_address(token.address), abi=ERC20_MIN_ABI)
             found.append(
                 Balance("Wallet", Amount(token, int(await contract.functions.balanceOf(owner).call())))
             )
@@ -192,7 +197,3 @@ async def load_balances(ctx: Any) -> list[Balance]:
         if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
             raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
         raise
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -58,6 +58,10 @@ SELECT key FROM k WHERE key IS NOT NULL
 """
 
 
+FIRST_AT = "SELECT MIN(at) FROM spending WHERE asset_key = :k"
+LAST_AT = "SELECT MAX(at) FROM spending WHERE asset_key = :k"
+
+
 class Dimension(StrEnum):
     service = "service"
     category = "category"
@@ -143,9 +147,10 @@ class SpendingReport:
                     text("SELECT asset_symbol, decimals FROM spending WHERE asset_key = :k LIMIT 1"),
                     {"k": key},
                 ).one()
-                first, last = conn.execute(
-                    text("SELECT MIN(at), MAX(at) FROM spending WHERE asset_key = :k"), {"k": key}
-                ).one()
+                # Two statements, not one: SQLite answers a lone MIN or MAX with one probe of the index
+                # (asset_key, at); "MIN(at), MAX(at)" together walks all the asset's entries (131 ms at 857k).
+                first = conn.execute(text(FIRST_AT), {"k": key}).scalar_one()
+                last = conn.execute(text(LAST_AT), {"k": key}).scalar_one()
                 network, asset = asset_from_key(key, symbol, int(decimals))
                 found.append(SpendingAsset(key, network, asset, from_db_time(first), from_db_time(last)))
         return sorted(found, key=lambda a: a.last, reverse=True)

@@ -4,7 +4,9 @@ Run as ``python -m paygo_desktop.sandbox.embedded_node --port P``. It answers th
 that the app, the provider and the sandbox use: chain id 31337, the ten pre-funded "test … junk" accounts
 (unlocked for eth_sendTransaction), every transaction mined at once into its own block, the latest fork
 py-evm offers (Prague, so Cancun's transient storage too), anvil_setBalance, evm_mine/evm_increaseTime and
-snapshots. Test keys only: it listens on 127.0.0.1 and keeps nothing on disk.
+snapshots, and, as anvil, the deterministic-deployment proxy that puts PayGo's contracts at their canonical
+addresses (installed at start by its presigned keyless transaction). Test keys only: it listens on 127.0.0.1
+and keeps nothing on disk.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _make_backend() -> Any:
     from eth_tester import PyEVMBackend
     from eth_tester.backends.pyevm.main import _get_vm_for_block_number
 
-    class Backend(PyEVMBackend):  # type: ignore[misc]
+    class Backend(PyEVMBackend):
         """eth-tester's py-evm backend, with calls and estimates as anvil makes them.
 
         They run free of fees when none are given (any sender, even one without ETH), at "latest" in the
@@ -248,6 +250,15 @@ class EmbeddedNode:
         self.methods: dict[str, Callable[..., Any]] = {
             name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
         }
+        self._install_create2_proxy()
+
+    def _install_create2_proxy(self) -> None:
+        """The deterministic-deployment proxy, as anvil has it from genesis, installed the standard way:
+        its keyless deployer is funded and Nick's presigned transaction is sent (``chain.create2``)."""
+        from paygo_desktop.chain.create2 import PROXY_DEPLOYER, PROXY_DEPLOYER_FUNDING, PROXY_DEPLOYMENT_TX
+
+        self.rpc_anvil_setBalance(PROXY_DEPLOYER, PROXY_DEPLOYER_FUNDING)
+        self.rpc_eth_sendRawTransaction("0x" + PROXY_DEPLOYMENT_TX.hex())
 
     def handle(self, method: str, params: list[Any]) -> Any:
         fn = self.methods.get(method)

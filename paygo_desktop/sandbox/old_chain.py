@@ -8,7 +8,8 @@ new chain (``world.start`` says why), everything of the old one is set apart:
 * its transactions (every status) become ``old_chain``: never refreshed, never sent again;
 * its sessions keep their figures and receipts but no longer name a channel (the same id on the new
   chain is another channel), and one left open is closed as failed; their stop reason says so;
-* the vault events read from it are forgotten, so the Escrow page reads the new chain from its start.
+* the vault events read from it are forgotten, so the Escrow page reads the new chain from its start;
+  so are the provider registry's entries, so Services lists the new chain's.
 
 The sandbox's chain id is shared by any local chain (anvil's default): the sandbox is started on the data
 directory's own store only.
@@ -21,11 +22,19 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import SessionRow, SessionVoucherRow, TransactionRow, utcnow
+from paygo_desktop.store.models import (
+    OPEN_STATUSES,
+    Funding,
+    SessionRow,
+    SessionStatus,
+    SessionVoucherRow,
+    TransactionRow,
+    utcnow,
+)
+from paygo_desktop.store.registry_entries import RegistryIndex
 from paygo_desktop.store.vault_events import VaultEventIndex
 
 OLD_CHAIN_NOTE = "On an earlier sandbox chain that was not kept."
-OPEN_SESSIONS = ("starting", "running", "stopping", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def retire_old_chain(store: Store, chain_id: int, vaults: list[str], network: st
         rows = s.scalars(
             select(SessionRow).where(
                 SessionRow.network == network,
-                SessionRow.funding == "escrow",
+                SessionRow.funding == Funding.ESCROW,
                 SessionRow.channel_id.is_not(None),
             )
         ).all()
@@ -63,10 +72,13 @@ def retire_old_chain(store: Store, chain_id: int, vaults: list[str], network: st
             )
             row.channel_id = None
             row.stop_reason = f"{row.stop_reason or ''} {OLD_CHAIN_NOTE}".strip()
-            if row.status in OPEN_SESSIONS:
-                row.status = "failed"
+            if row.status in OPEN_STATUSES:
+                row.status = SessionStatus.FAILED
                 row.ended_at = row.ended_at or utcnow()
     index = VaultEventIndex(store)
     for vault in dict.fromkeys(vaults):
         index.rewind(chain_id, vault, -1)
+    from paygo_desktop.chain.canonical import REGISTRY
+
+    RegistryIndex(store).forget(chain_id, REGISTRY.address)
     return Retired(transactions=len(old), sessions=len(rows))

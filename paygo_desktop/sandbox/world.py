@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from paygo_desktop.chain.canonical import VAULT_MIN_WITHDRAW_DELAY
 from paygo_desktop.paths import DataDir
 from paygo_desktop.sandbox.node import (
     CHAIN_ID,
@@ -55,10 +56,10 @@ DEFAULT_RPC_PORT = 8545
 DEFAULT_PROVIDER_PORT = 8787
 TEST_PHRASE = "test test test test test test test test test test test junk"
 PROVIDER_KEY_INDEX = 9  # anvil's tenth pre-funded account runs the sandbox provider
-# The vault's minimum withdrawal delay on the sandbox chain (the app's channels use it). It must leave the
-# sandbox provider time to claim after it sees a withdrawal request: its event poll (1 s) plus its margin
-# (10 s), see SANDBOX_PROVIDER_TIMING; the provider refuses channels with a shorter delay.
-SANDBOX_WITHDRAW_DELAY = 15
+# The sandbox runs PayGo's canonical vault, whose minimum withdrawal delay (15 s) is the one the app's
+# channels with the sandbox provider use: it is above that provider's own minimum, its event poll (1 s) plus
+# its margin (10 s), see SANDBOX_PROVIDER_TIMING (the provider refuses channels with a shorter delay).
+SANDBOX_WITHDRAW_DELAY = VAULT_MIN_WITHDRAW_DELAY
 SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 # The sandbox provider listens on loopback only, where every client has the same address: no per-address
 # connection cap (a load test's many clients would hit it).
@@ -214,13 +215,12 @@ def _world_status(
 
 
 async def _deploy(rpc_url: str) -> tuple[str, str]:
-    from web3 import AsyncHTTPProvider, AsyncWeb3
+    from paygo_desktop.chain.deploy import deploy_sandbox
+    from paygo_desktop.chain.rpc import async_web3
 
-    from paygo_desktop.chain.deploy import deploy_local
-
-    w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
+    w3 = async_web3(rpc_url)
     deployer = (await w3.eth.accounts)[0]
-    deployed = await deploy_local(w3, deployer, SANDBOX_WITHDRAW_DELAY)
+    deployed = await deploy_sandbox(w3, deployer)
     return deployed.vault, deployed.usdc
 
 

@@ -26,7 +26,12 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest migration's revision. A test checks it against the migrations folder; opening a database
 # that is already at this revision skips loading Alembic, which keeps start-up fast.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
+# Alembic's own bookkeeping table, as Alembic creates it (a new database is stamped without loading Alembic)
+ALEMBIC_VERSION_TABLE = (
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+)
 
 
 class StoreError(UserFacingError):
@@ -68,7 +73,9 @@ class Store:
         store = cls(path, engine)
         try:
             current = store.revision()
-            if upgrade and current != SCHEMA_HEAD:
+            if upgrade and current is None and store._is_empty():
+                store._create_at_head()
+            elif upgrade and current != SCHEMA_HEAD:
                 store._upgrade(current, backup=existed)
         except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
             engine.dispose()
@@ -92,6 +99,22 @@ class Store:
                 return None
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
             return row[0] if row else None
+
+    def _is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM sqlite_master LIMIT 1")).first() is None
+
+    def _create_at_head(self) -> None:
+        """A new database: the tables straight from the models, stamped at the newest revision, in one
+        transaction. Running every migration instead loads Alembic and replays the history (0.24 s);
+        migrations are for upgrading an existing database. A test checks both give the same schema."""
+        from paygo_desktop.store.models import Base
+
+        log.info("creating database %s at schema %s", self.path.name, SCHEMA_HEAD)
+        with self.engine.begin() as conn:
+            Base.metadata.create_all(conn)
+            conn.execute(text(ALEMBIC_VERSION_TABLE))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_HEAD})
 
     def _upgrade(self, current: str | None, *, backup: bool) -> None:
         from alembic import command

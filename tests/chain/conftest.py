@@ -10,6 +10,7 @@ this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -58,8 +59,9 @@ def _find_anvil() -> str | None:
     return None if os.environ.get("CI") else shutil.which("anvil")
 
 
-@pytest.fixture(scope="session")
-def anvil_url() -> Iterator[str]:
+@contextlib.contextmanager
+def running_anvil(chain_id: int = CHAIN_ID) -> Iterator[str]:
+    """anvil on a free loopback port with ``chain_id``; its URL. Skips (fails under CI) without anvil."""
     binary = _find_anvil()
     if binary is None:
         msg = f"anvil not found at {ANVIL_BIN}: run `npm ci` at the repository root"
@@ -68,7 +70,7 @@ def anvil_url() -> Iterator[str]:
         pytest.skip(msg)
     port = _free_port()
     proc = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID), "--silent"],
+        [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), "--silent"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         **child_options(),  # anvil dies with pytest, even if pytest itself is killed
@@ -95,6 +97,12 @@ def anvil_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    with running_anvil() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from paygo_desktop.chain.artifacts import compute_source_hash, contracts_dir, lo
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = [
     "PayGoVault",
+    "PayGoRegistry",
     "TestUSDC",
     "FeeOnTransferToken",
     "ReentrantToken",

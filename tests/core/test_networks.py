@@ -73,3 +73,44 @@ def test_custom_network_input_is_validated():
     with pytest.raises(NetworkError):
         custom_network("x", "http://host", 0)
     assert custom_network("My Node!", "http://h", 5).key == "custom-my-node"
+
+
+async def test_polling_the_chain_id_builds_no_tls_context_on_the_event_loop(rpc_server, monkeypatch):
+    """The status bar polls every few seconds on the GUI's loop: the certificate store (25 ms to build)
+    is built once, in a worker thread, and shared by every poll."""
+    import ssl
+    import threading
+
+    built_on: list[str] = []
+    create = ssl.create_default_context
+
+    def counting(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    from paygo_desktop.tls import tls_context
+
+    tls_context.cache_clear()
+    for _ in range(3):
+        assert await fetch_chain_id(rpc_server) == 1337
+    assert len(built_on) == 1 and built_on[0] != threading.main_thread().name
+
+
+async def test_a_request_does_not_search_the_import_path(rpc_server, monkeypatch):
+    """httpcore tries to import a module that is not installed on every request: the app remembers its
+    absence, so a poll does not search sys.path (on the GUI thread)."""
+    import importlib.machinery
+
+    assert await fetch_chain_id(rpc_server) == 1337
+    searches: list[str] = []
+    find_spec = importlib.machinery.PathFinder.find_spec
+
+    def counting(name, *args, **kwargs):
+        searches.append(name)
+        return find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", counting)
+    for _ in range(3):
+        assert await fetch_chain_id(rpc_server) == 1337
+    assert searches == []

@@ -1,5 +1,7 @@
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -120,3 +122,43 @@ def test_migrations_build_exactly_the_tables_the_models_describe(tmp_path):
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     store.close()
+
+
+def _schema(path):
+    """Every table's columns, indexes and foreign keys as SQLite reports them (column order aside)."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        schema = {}
+        for table in tables:
+            columns = sorted(tuple(r[1:]) for r in conn.execute(f"PRAGMA table_info('{table}')"))
+            indexes = sorted(
+                (r[1], r[2], r[3], tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{r[1]}')")))
+                for r in conn.execute(f"PRAGMA index_list('{table}')")
+            )
+            keys = sorted(tuple(r[2:]) for r in conn.execute(f"PRAGMA foreign_key_list('{table}')"))
+            schema[table] = (columns, indexes, keys)
+        return schema
+    finally:
+        conn.close()
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build_without_loading_alembic(tmp_path):
+    """A new database is created from the models and stamped at head (fast start-up); it must be the very
+    database that running every migration gives: same columns, types, defaults, indexes, foreign keys."""
+    fresh = tmp_path / "fresh.sqlite3"
+    code = (
+        "import sys; from pathlib import Path; from paygo_desktop.store import Store; "
+        f"Store.open(Path({str(fresh)!r})).close(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    migrated = tmp_path / "migrated.sqlite3"
+    store = Store.open(migrated, upgrade=False)
+    store.upgrade_to("head")
+    assert store.revision() == SCHEMA_HEAD
+    store.close()
+    assert Store.open(fresh).revision() == SCHEMA_HEAD
+    assert _schema(fresh) == _schema(migrated)

@@ -49,14 +49,20 @@ def test_controls_have_accessible_names(unlocked_window: Any) -> None:
     assert missing == []
 
 
-def test_home_shows_accounts_network_and_activity(unlocked_window: Any) -> None:
+def test_home_shows_accounts_network_and_activity(qtbot: Any, unlocked_window: Any) -> None:
+    from paygo_desktop.changes import Changes
+
     window = unlocked_window
     window.ctx.activity.record("test", "Something real happened")
+    window.changes.announce(Changes(activity=True))  # as whatever writes to the activity log does
     window.show_page("home")
     assert home_addresses(window) == [TEST_ADDRESS]
     assert "Sandbox" in window.home_page.network_label.text()
-    texts = [window.home_page.activity.item(i).text() for i in range(window.home_page.activity.count())]
-    assert any("Something real happened" in t for t in texts)
+
+    def texts() -> list[str]:
+        return [window.home_page.activity.item(i).text() for i in range(window.home_page.activity.count())]
+
+    qtbot.waitUntil(lambda: any("Something real happened" in t for t in texts()), timeout=5_000)
 
 
 def test_status_bar_copies_the_full_address(qtbot: Any, unlocked_window: Any) -> None:
@@ -193,12 +199,16 @@ def test_the_frame_paints_before_the_data_then_takes_the_pages(
         PAGE_TITLES.values()
     )
     assert window.placeholder.isVisible() and window.placeholder.text() == LOADING_TEXT
-    assert window.status.isVisible() and window.pages == {}
+    assert window.status.isVisible() and len(window.pages) == 0
     window._shortcut_page("settings")  # nothing to show yet: ignored, no error
     window.attach(ctx)
     window.start()
-    assert window.is_loaded and list(window.pages) == list(PAGE_ORDER)
-    assert window.mode == "onboarding" and not window.placeholder.isVisible()
+    assert window.is_loaded and window.mode == "onboarding" and not window.placeholder.isVisible()
+    assert list(window.pages) == []  # no page is built before it is shown: start-up builds the wizard only
+    window.show_app("settings")
+    assert list(window.pages) == ["settings"] and window.current_page() == "settings"
+    window.show_page("escrow")
+    assert list(window.pages) == ["settings", "escrow"] and window.current_page() == "escrow"
 
 
 def test_the_frame_says_when_the_data_cannot_be_opened(qtbot: Any) -> None:
@@ -211,3 +221,38 @@ def test_the_frame_says_when_the_data_cannot_be_opened(qtbot: Any) -> None:
     assert window.mode == "error"
     assert window.placeholder.isVisible() and window.placeholder.text() == "The database cannot be read."
     window.close()  # closing before anything loaded saves nothing and raises nothing
+
+
+def test_after_unlocking_the_next_steps_modules_load_in_a_worker_thread(
+    qtbot: Any, unlocked_window: Any, monkeypatch: Any
+) -> None:
+    """Once the first page is on screen, the core modules of the Escrow page, the session engine and the
+    charts are imported off the GUI thread (a first import on it froze the window for up to 1.5 s)."""
+    import threading
+
+    from paygo_desktop.gui import warm_up
+
+    imported_on: list[str] = []
+    real = warm_up.warm_up
+
+    def recording(modules: tuple[str, ...] = warm_up.MODULES) -> list[str]:
+        imported_on.append(threading.current_thread().name)
+        return real(modules)
+
+    monkeypatch.setattr(warm_up, "warm_up", recording)
+    window = unlocked_window
+    window._warmed_up = False  # as after this unlock's first page
+    window.lock()
+    window.show_app("home")
+    qtbot.waitUntil(lambda: bool(imported_on), timeout=5_000)
+    assert imported_on[0] != threading.main_thread().name
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    window.show_app("escrow")
+    assert len(imported_on) == 1  # once per run
+
+
+def test_warm_up_imports_every_module_it_names_and_reports_one_that_fails() -> None:
+    from paygo_desktop.gui.warm_up import warm_up
+
+    assert warm_up() == []  # a renamed module must be renamed here too
+    assert warm_up(("json", "paygo_desktop.no_such_module")) == ["paygo_desktop.no_such_module"]

@@ -6,12 +6,14 @@ sandbox chain and the reference provider is in test_session_flow.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from paygo_desktop.gui.sessions.meter_view import REPAINT_MS, MeterView
 from paygo_desktop.metering import meter as metering
 from paygo_desktop.money import Amount, Asset
+from paygo_desktop.sessions.live import LiveSession
+from paygo_desktop.sessions.status import SessionStatus
+from paygo_desktop.sessions.terms import Funding, SessionTerms
 
 USDC = Asset("USDC", 6, "0x" + "5" * 40)
 SECOND = 1_000_000_000
@@ -25,32 +27,17 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Session:
-    """The attributes a running session exposes to the views (see sessions.engine.LiveSession)."""
-
-    meter: metering.Meter
-    price: metering.Price
-    budget: int
-    asset: Asset = USDC
-    local_id: str = "s-1"
-    service_name: str = "Consultation"
-    provider_name: str = "Sandbox provider"
-    tick_seconds: int = 5
-    grace_seconds: int = 3
-    status: str = "running"
-    signed: int = 0
-    acked: int = 0
-    claimed: int = 0
-    access: Any = None
-    stop_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def make(clock: Clock, budget: int = 1_000_000) -> Session:
+def make(clock: Clock, budget: int = 1_000_000) -> LiveSession:
+    """A running session as the engine shows it to the views, on an injected clock."""
     price = metering.Price(3_600_000, "per_hour")  # 3.6 USDC per hour = 1,000 units a second
+    terms = SessionTerms(
+        account="0x" + "1" * 40, network="sandbox", provider_url="http://p.test",
+        provider_name="Sandbox provider", provider_address=None, service_id="svc",
+        service_name="Consultation", category="consultation", service_type="consultation", asset=USDC,
+        price=price, tick_seconds=5, grace_seconds=3, cap=budget, funding=Funding.ESCROW,
+    )  # fmt: skip
     meter = metering.Meter(price, budget, tick_seconds=5, clock=clock)
-    return Session(meter=meter, price=price, budget=budget)
+    return LiveSession("s-1", terms, meter, status=SessionStatus.RUNNING)
 
 
 def test_repaints_often_enough_for_a_smooth_meter():
@@ -100,7 +87,7 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
         view.stop_button.click()
     assert blocker.args == ["s-1"]
     session.meter.stop()
-    session.status = "failed"
+    session.status = SessionStatus.FAILED
     session.stop_reason = "The provider did not answer for 8 seconds; the session was stopped."
     view.update_numbers()
     assert view.warning.text() == session.stop_reason
@@ -112,3 +99,98 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
     with qtbot.waitSignal(view.dismissed) as blocker:
         view.stop_button.click()
     assert blocker.args == ["s-1"]
+
+
+def _shown_in(qtbot: Any, view: MeterView) -> Any:
+    """The card on one page of a stacked widget (as on the Sessions page), another page beside it, in a
+    scroll area with room to scroll it out of view."""
+    from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+    body = QWidget()
+    box = QVBoxLayout(body)
+    box.addWidget(view)
+    filler = QLabel("older cards")
+    filler.setMinimumHeight(3000)
+    box.addWidget(filler)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(body)
+    stack = QStackedWidget()
+    stack.addWidget(area)
+    stack.addWidget(QLabel("another page"))
+    stack.resize(900, 600)
+    qtbot.addWidget(stack)
+    stack.show()
+    qtbot.waitExposed(stack)
+    return stack, area
+
+
+def test_the_meter_reads_only_while_the_card_can_be_seen(qtbot: Any) -> None:
+    """No repaints for a card on another page, in a minimised window or scrolled out of view: the timer
+    stops, and starts again as soon as the card is back on screen."""
+    clock = Clock()
+    view = MeterView(make(clock))
+    assert not view.timer.isActive()  # not shown yet
+    stack, area = _shown_in(qtbot, view)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+    stack.setCurrentIndex(1)  # another page
+    assert not view.timer.isActive()
+    stack.setCurrentIndex(0)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())  # scrolled away
+    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=2_000)
+    before = view.repaints
+    qtbot.wait(5 * REPAINT_MS)
+    assert view.repaints == before
+    area.verticalScrollBar().setValue(0)  # back in view: painted, so reading again
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+    qtbot.waitUntil(lambda: view.repaints > before, timeout=2_000)
+
+    stack.showMinimized()
+    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=2_000)
+    stack.showNormal()
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+
+def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
+    session = make(Clock())
+    view = MeterView(session)
+    stack, _area = _shown_in(qtbot, view)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+    session.status = SessionStatus.STOPPED
+    view.update_numbers()
+    assert not view.timer.isActive()
+    stack.setCurrentIndex(1)
+    stack.setCurrentIndex(0)
+    qtbot.wait(3 * REPAINT_MS)
+    assert not view.timer.isActive()
+
+
+def test_the_live_cost_paints_the_cards_own_background(qtbot: Any, qapp: Any) -> None:
+    """The cost paints its own background (so the card is not repainted under it 25 times a second); it
+    must be the card's colour, in the dark theme too."""
+    from PySide6.QtCore import Qt
+
+    from paygo_desktop.gui.theme import ThemeManager
+
+    sheet, palette, style = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        ThemeManager(qapp, "dark")
+        view = MeterView(make(Clock()))
+        qtbot.addWidget(view)
+        view.resize(700, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        assert view.cost.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        image = view.grab().toImage()
+        label = view.cost.geometry()
+        y = label.center().y()
+        inside = image.pixelColor(label.right() - 2, y)  # the label's own background, right of the digits
+        outside = image.pixelColor(label.right() + 3, y)  # the card, in its margin beside the label
+        assert inside.name() == outside.name() != palette.window().color().name()
+    finally:
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(palette)
+        qapp.setStyle(style)

@@ -16,6 +16,7 @@ pytest.importorskip("eth")
 
 from eth_account import Account
 
+from paygo_desktop.chain.canonical import VAULT
 from paygo_desktop.chain.vault import Closed, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher, verify_close
 from paygo_desktop.context import AppContext
@@ -74,6 +75,8 @@ async def _session(ready: dict) -> None:
     payer = Account.from_mnemonic(PHRASE, account_path="m/44'/60'/0'/0/0")
     w3 = AsyncWeb3(AsyncHTTPProvider(ready["rpc"]))
     vault = VaultClient(w3, ready["vault"])
+    # the canonical vault, through the deterministic-deployment proxy the embedded node installed at start
+    assert vault.address == VAULT.address
     usdc = ready["usdc"]
     assert payer.address in ready["funded"]
     assert await vault.token_balance(usdc, payer.address) == FUNDED

@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from paygo_desktop.chain.canonical import VAULT
 from paygo_desktop.context import AppContext
 from paygo_desktop.paths import DataDir
 from paygo_desktop.sandbox.node import find_anvil, rpc
@@ -82,8 +83,10 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         balance_call = {"to": ready["usdc"], "data": "0x70a08231" + wallet_address[2:].lower().rjust(64, "0")}
         assert int(rpc(url, "eth_call", [balance_call, "latest"]), 16) == 10_000 * 10**6
         assert rpc(url, "eth_getCode", [ready["vault"], "latest"]) not in ("0x", "0x0")
+        assert ready["vault"] == VAULT.address  # the canonical vault, deployed as on every chain
         info = httpx.get(ready["provider"] + "/api/v1/provider", timeout=5).json()
         assert info["networks"] == [{"chainId": 31337, "vault": ready["vault"]}]
+        assert info["minWithdrawDelay"] == 11  # its poll (1 s) + margin (10 s): channels use the vault's 15 s
         assert info["zcash"]  # the sandbox provider takes Zcash permissions, paid through its local ledger
         catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
         assert catalog["total"] >= 12
