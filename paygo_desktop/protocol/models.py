@@ -362,10 +362,20 @@ class Quote(WireModel):
     signature: Signature
 
 
+class Delivery(StrEnum):
+    """How a provider's gateway delivers a service (provider.gateway)."""
+
+    http = "http"
+    websocket = "websocket"
+
+
 class Access(WireModel):
     url: Annotated[str, Field(max_length=2048)]
     token: Annotated[str, Field(max_length=256)]
     expires_at: UnixTime
+    # the session's gateway, where its service is delivered with the token (absent: no service behind it)
+    service_url: Annotated[str | None, Field(max_length=2048)] = None
+    delivery: Delivery | None = None
 
 
 class StartResponse(WireModel):

@@ -17,6 +17,8 @@ STREAM = f"{PREFIX}/streams/{{session_id}}"
 STREAM_VOUCHERS = f"{PREFIX}/streams/{{session_id}}/vouchers"
 STREAM_STOP = f"{PREFIX}/streams/{{session_id}}/stop"
 STREAM_CONTENT = f"{PREFIX}/streams/{{session_id}}/content"
+# the gateway: the session's service, proxied (any method, or a WebSocket) below this path
+STREAM_ACCESS = f"{PREFIX}/streams/{{session_id}}/access"
 MY_SESSIONS = f"{PREFIX}/streams/my-sessions"
 
 CHANNEL = f"{PREFIX}/channels/{{channel_id}}"

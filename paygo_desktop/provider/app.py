@@ -40,6 +40,8 @@ from paygo_desktop.provider.core import (
     service_model,
     session_info,
 )
+from paygo_desktop.provider.gateway import GATEWAY_PATH, Watcher
+from paygo_desktop.provider.gateway import register as register_gateway
 from paygo_desktop.provider.leader import Coordinator
 from paygo_desktop.provider.load import EdgeMiddleware, LoadMonitor, queued
 from paygo_desktop.provider.store import ServiceRow, SessionRow, Store
@@ -114,7 +116,7 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or GATEWAY_PATH.match(scope["path"]):  # the gateway streams its own
             await self.app(scope, receive, send)
             return
         too_big = _error(413, "body_too_large", f"request bodies are limited to {self.limit} bytes")
@@ -330,6 +332,7 @@ def create_app(
 
         with contextlib.suppress(Exception):
             monitor.report()  # this worker is counted from its first answer on
+        tasks.append(asyncio.create_task(watcher.run()))  # every worker cuts its own connections
         if background:
             tasks.append(asyncio.create_task(monitor.run()))
             tasks.append(asyncio.create_task(connect()))
@@ -344,6 +347,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            await gateway_client().aclose()
             monitor.leave()
             coordinator.close()
             store.close()
@@ -360,6 +364,9 @@ def create_app(
         },
     )
     app.state.core = core
+    connections, gateway_client = register_gateway(app, config, core)
+    watcher = Watcher(core, connections, config.gateway_watch_interval)
+    app.state.gateway = watcher
     app.state.monitor = monitor
     app.state.coordinator = coordinator
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)

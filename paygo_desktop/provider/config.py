@@ -31,6 +31,10 @@ Example (TOML)::
     address = "0x…"
     decimals = 6
 
+    [services.market-data-feed]                # the gateway (provider.gateway): a catalog service's id,
+    upstream = "ws://127.0.0.1:9001/feed"      # the service it delivers (never reachable around the gateway
+    delivery = "websocket"                     # through it), and how: http | websocket
+
     [zcash]                                    # optional; ``mode`` must be given (no default)
     mode = "zallet"                            # "zallet" (a real wallet) or "ledger" (sandbox/tests only)
     network = "test"                           # main | test | regtest (ledger mode refuses main)
@@ -129,6 +133,31 @@ class ZcashConfig(BaseModel):
         return ""
 
 
+class GatewayService(BaseModel):
+    """One ``[services.<id>]`` table: the upstream the gateway (provider.gateway) puts behind a catalog
+    service, for the payers of that service's live sessions only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upstream: Annotated[str, Field(min_length=1, max_length=2048)]
+    delivery: Literal["http", "websocket"]
+    # a proxied request's body (streamed upstream) may be at most this long
+    max_request_bytes: Annotated[int, Field(ge=0, le=1024**3)] = 10 * 1024 * 1024
+    # seconds the upstream may stay silent while answering a request (0: no limit; the session's end
+    # still cuts it)
+    read_timeout: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+    @model_validator(mode="after")
+    def _upstream_url(self) -> GatewayService:
+        parts = urlsplit(self.upstream)
+        schemes = ("http", "https") if self.delivery == "http" else ("ws", "wss")
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"a {self.delivery} service's upstream must be a {' or '.join(schemes)} URL")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("an upstream URL has no query, fragment or credentials")
+        return self
+
+
 def _zcash_section(value: Any) -> Any:
     """``zcash = true/false`` (older configs) or a ``[zcash]`` table; ``true`` names no mode, so it is
     refused (it used to mean the ledger)."""
@@ -181,6 +210,10 @@ class ProviderConfig(BaseModel):
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    # The gateway (provider.gateway): catalog service id -> its upstream; how often each worker reads the
+    # state of the sessions it has open connections for, to cut those that ended.
+    services: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], GatewayService] = {}
+    gateway_watch_interval: Annotated[float, Field(gt=0, le=60)] = 0.5
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:

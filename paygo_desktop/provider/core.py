@@ -51,7 +51,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
@@ -487,10 +487,16 @@ class ProviderCore:
                 issued_at=int(now),
             ),
         )
+        base = self.config.public_base_url.rstrip("/")
+        gateway = self.config.services.get(service.id)
         access = m.Access(
-            url=self.config.public_base_url.rstrip("/") + routes.STREAM_CONTENT.format(session_id=session_id),
+            url=base + routes.STREAM_CONTENT.format(session_id=session_id),
             token=token,
             expires_at=int(served_until + grace),
+            service_url=None
+            if gateway is None
+            else base + routes.STREAM_ACCESS.format(session_id=session_id) + "/",
+            delivery=None if gateway is None else m.Delivery(gateway.delivery),
         )
         return m.StartResponse(session_id=session_id, quote=quote, access=access)
 
@@ -739,7 +745,10 @@ class ProviderCore:
             self._expire_if_late(row, ch, self.expiry_now())
             return session_info(row)
 
-    def content(self, session_id: str, token: str | None) -> m.ContentResponse:
+    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
+        """The service id and ``served_until`` of a live session whose access token is ``token``: 401 for a
+        missing or wrong token (another session's included), 410 once the session stopped, expired or ran
+        out of vouchers (expired here if it is late)."""
         with self.store.tx() as db:
             row = db.get(SessionRow, session_id)
             if row is None or not same_token(row.access_token, token):
@@ -750,11 +759,35 @@ class ProviderCore:
             self._expire_if_late(row, ch, self.expiry_now())
             if row.status != m.SessionStatus.live.value:
                 raise ApiError(410, "access_revoked", f"the session is {row.status}")
-            return m.ContentResponse(
-                session_id=row.id,
-                served_until=int(row.served_until),
-                payload=f"demo content for {row.service_id}",
-            )
+            return row.service_id, row.served_until
+
+    def ended_sessions(self, session_ids: Collection[str]) -> set[str]:
+        """Those of ``session_ids`` that no longer give access: not live, late past their grace, or gone.
+        Read from the database (every worker sees every stop), without writing: the sweep expires."""
+        now = self.expiry_now()
+        ids = list(session_ids)
+        live: set[str] = set()
+        with self.store.tx() as db:
+            for i in range(0, len(ids), 500):
+                rows = db.execute(
+                    select(
+                        SessionRow.id, SessionRow.status, SessionRow.served_until, SessionRow.grace_seconds
+                    ).where(SessionRow.id.in_(ids[i : i + 500]))
+                ).all()
+                live.update(
+                    r.id
+                    for r in rows
+                    if r.status == m.SessionStatus.live.value and now <= r.served_until + r.grace_seconds
+                )
+        return set(ids) - live
+
+    def content(self, session_id: str, token: str | None) -> m.ContentResponse:
+        service_id, served_until = self.live_access(session_id, token)
+        return m.ContentResponse(
+            session_id=session_id,
+            served_until=int(served_until),
+            payload=f"demo content for {service_id}",
+        )
 
     async def channel_info(self, channel_id: str, wallet: AuthMessage | None = None) -> m.ChannelInfo:
         """What the provider holds for a channel (recovery data). The last voucher's signature and the live

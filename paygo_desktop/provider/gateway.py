@@ -1,0 +1,457 @@
+"""The gateway: a session's service, proxied from its upstream for exactly as long as the session is live.
+
+A catalog service named in the config's ``[services.<id>]`` (``ProviderConfig.services``) has an upstream
+(a URL) and a delivery: ``http`` (any method, reverse-proxied with streaming bodies) or ``websocket``
+(proxied both ways). Below ``routes.STREAM_ACCESS`` (``/api/v1/streams/{session_id}/access/<path>``):
+
+* The request or WebSocket handshake carries ``Authorization: Bearer <the session's access token>``; a
+  missing token, or one of another session, gets 401; a session that stopped, expired or ran out of
+  vouchers gets 410 (``ProviderCore.live_access``, read in the database, so every worker agrees).
+* Only the upstream of the session's own service is reached: the path below ``access/`` is appended to the
+  upstream's path and nothing in the request picks the host; ``.``/``..`` segments, empty segments and
+  encoded slashes or backslashes are refused (400); redirects are passed back, never followed (a
+  ``Location`` into the upstream is rewritten to the gateway's path); environment proxies are ignored.
+* Hop-by-hop headers (and those the ``Connection`` header names), ``Host``, ``Authorization`` and the
+  PayGo signature headers are never forwarded upstream; the upstream's answer comes back byte for byte.
+* Each worker's ``Watcher`` reads, every ``gateway_watch_interval`` seconds, the state of the sessions it
+  holds open connections for and cuts those that ended: an open WebSocket is closed with code 4410
+  ("the session ended"), a streaming response is broken off (the client sees an incomplete body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+from paygo_desktop.protocol import routes
+from paygo_desktop.provider.config import GatewayService, ProviderConfig
+from paygo_desktop.provider.core import ApiError, ProviderCore
+
+log = logging.getLogger(__name__)
+
+# the gateway's paths: BodyLimit leaves their bodies alone (they stream upstream, under the service's limit)
+GATEWAY_PATH = re.compile("^" + re.escape(routes.PREFIX) + r"/streams/[A-Za-z0-9_-]{1,64}/access(/|$)")
+ROUTE = routes.STREAM_ACCESS + "/{path:path}"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+NEVER_UPSTREAM = frozenset(
+    {
+        "host",
+        routes.ACCESS_TOKEN_HEADER.lower(),
+        routes.AUTH_MESSAGE_HEADER.lower(),
+        routes.AUTH_SIGNATURE_HEADER.lower(),
+    }
+)
+CLOSE_SESSION_ENDED = 4410  # the WebSocket close code when the session ends (after HTTP's 410 Gone)
+
+
+class Connections:
+    """This worker's open proxied connections, by session: each holds an event the watcher sets to cut it."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, set[asyncio.Event]] = {}
+
+    @contextlib.contextmanager
+    def held(self, session_id: str) -> Iterator[asyncio.Event]:
+        ended = asyncio.Event()
+        self._open.setdefault(session_id, set()).add(ended)
+        try:
+            yield ended
+        finally:
+            events = self._open.get(session_id)
+            if events is not None:
+                events.discard(ended)
+                if not events:
+                    del self._open[session_id]
+
+    def session_ids(self) -> list[str]:
+        return list(self._open)
+
+    def count(self) -> int:
+        return sum(len(events) for events in self._open.values())
+
+    def cut(self, session_id: str) -> None:
+        for ended in self._open.get(session_id, ()):
+            ended.set()
+
+
+class Watcher:
+    """Cuts the open connections of sessions that ended, reading their state in the database."""
+
+    def __init__(self, core: ProviderCore, connections: Connections, interval: float) -> None:
+        self.core = core
+        self.connections = connections
+        self.interval = interval
+
+    def check(self) -> set[str]:
+        ids = self.connections.session_ids()
+        ended = self.core.ended_sessions(ids) if ids else set()
+        for session_id in ended:
+            self.connections.cut(session_id)
+        return ended
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.check()
+            except Exception as exc:
+                log.warning("gateway watch: %r", exc)
+
+
+def _refuse(status: int, code: str, message: str) -> ApiError:
+    return ApiError(status, code, message)
+
+
+def upstream_path(raw_path: bytes, session_id: str) -> str:
+    """The part of the request's path below the session's ``access`` prefix, as sent (still
+    percent-encoded), checked: "" or "/…" with no dot segments, no empty segments, no encoded slash or
+    backslash (each could climb out of the upstream's path on some server)."""
+    prefix = routes.STREAM_ACCESS.format(session_id=session_id)
+    path = raw_path.decode("latin-1")
+    if not path.startswith(prefix):
+        raise _refuse(400, "bad_path", "the gateway path must be sent as is, not percent-encoded")
+    rest = path[len(prefix) :]
+    if rest and not rest.startswith("/"):
+        raise _refuse(404, "not_found", "no such route")
+    segments = rest.split("/")[1:]
+    for i, segment in enumerate(segments):
+        lowered = segment.lower()
+        if "\\" in segment or "%2f" in lowered or "%5c" in lowered or "%00" in lowered:
+            raise _refuse(400, "bad_path", "encoded slashes, backslashes and NULs are refused")
+        if unquote(segment) in (".", ".."):
+            raise _refuse(400, "bad_path", "dot segments are refused")
+        if segment == "" and i != len(segments) - 1:
+            raise _refuse(400, "bad_path", "empty path segments are refused")
+    return rest
+
+
+def upstream_url(service: GatewayService, rest: str, query: bytes) -> httpx.URL:
+    """The request's target on the service's own upstream: only ``rest`` and the query come from the
+    request; scheme, host and port always from the config. ``access/`` itself is the upstream's URL;
+    ``access/x`` is the upstream's path + ``/x``."""
+    parts = urlsplit(service.upstream)
+    base = parts.path.rstrip("/")
+    path = (
+        parts.path if rest in ("", "/") and base else (base + rest) or "/"
+    )  # access/ is the upstream itself
+    raw = path + ("?" + query.decode("latin-1") if query else "")
+    assert parts.hostname is not None  # GatewayService checks it
+    return httpx.URL(
+        scheme=parts.scheme, host=parts.hostname, port=parts.port, raw_path=raw.encode("latin-1")
+    )
+
+
+def forwarded_headers(
+    headers: list[tuple[bytes, bytes]], *, extra_drop: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """End-to-end headers only: hop-by-hop ones (and those ``Connection`` names), ``Host``, the access
+    token and the signature headers never pass."""
+    named: set[str] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            named.update(v.strip().lower() for v in value.decode("latin-1").split(","))
+    drop = HOP_BY_HOP | NEVER_UPSTREAM | extra_drop | named
+    return [
+        (n.decode("latin-1"), v.decode("latin-1"))
+        for n, v in headers
+        if n.decode("latin-1").lower() not in drop
+    ]
+
+
+def answered_headers(
+    response: httpx.Response, upstream: GatewayService, gateway_prefix: str
+) -> list[tuple[bytes, bytes]]:
+    """The upstream's headers for the client: hop-by-hop ones dropped, a ``Location`` into the upstream
+    rewritten to the gateway's own path (redirects are the client's to follow, through the gateway)."""
+    named = {v.strip().lower() for v in response.headers.get("connection", "").split(",")}
+    base = upstream.upstream.rstrip("/")
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in response.headers.raw:
+        lowered = name.decode("latin-1").lower()
+        if lowered in HOP_BY_HOP or lowered in named:
+            continue
+        if lowered == "location":
+            text = value.decode("latin-1")
+            if text == base or text.startswith(base + "/") or text.startswith(base + "?"):
+                value = (gateway_prefix + text[len(base) :]).encode("latin-1")
+        out.append((name, value))
+    return out
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        if chunk:
+            yield chunk
+
+
+class ProxiedResponse(Response):
+    """The upstream's answer, streamed to the client until it ends, the client leaves or the session
+    ends (then the body is broken off: the client never takes a cut body for a whole one)."""
+
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        headers: list[tuple[bytes, bytes]],
+        ended: asyncio.Event,
+        done: Callable[[], None],
+    ) -> None:
+        self.upstream = upstream
+        self.status_code = upstream.status_code
+        self.raw_headers = headers
+        self.background = None
+        self.ended = ended
+        self.done = done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks = self.upstream.aiter_raw()
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(self.ended.wait()),
+            asyncio.ensure_future(_disconnected(receive)),
+        ]
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            while True:
+                following = asyncio.ensure_future(anext(chunks))
+                await asyncio.wait([following, *waits], return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    following.cancel()
+                    with contextlib.suppress(BaseException):
+                        await following
+                    if self.ended.is_set():
+                        log.info("gateway: a response was cut: its session ended")
+                    return  # incomplete: the server closes the connection
+                try:
+                    chunk = following.result()
+                except StopAsyncIteration:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await self.upstream.aclose()
+            self.done()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _service(config: ProviderConfig, service_id: str, delivery: str) -> GatewayService:
+    service = config.services.get(service_id)
+    if service is None:
+        raise _refuse(404, "no_upstream", "this session's service is not delivered through the gateway")
+    if service.delivery != delivery:
+        raise _refuse(400, "wrong_delivery", f"this session's service is delivered over {service.delivery}")
+    return service
+
+
+def _bearer(headers: Any) -> str | None:
+    header = headers.get(routes.ACCESS_TOKEN_HEADER, "")
+    return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def register(
+    app: FastAPI, config: ProviderConfig, core: ProviderCore
+) -> tuple[Connections, Callable[[], httpx.AsyncClient]]:
+    """Add the gateway's routes to ``app``; returns its connections (for the watcher) and a factory of its
+    upstream client (made inside the server's loop, in the lifespan)."""
+    connections = Connections()
+    state: dict[str, httpx.AsyncClient] = {}
+
+    def client() -> httpx.AsyncClient:
+        if "client" not in state:
+            state["client"] = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,  # no proxy from the environment: only the configured upstream
+                timeout=httpx.Timeout(10.0),
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            )
+        return state["client"]
+
+    app.state.gateway_client = client
+
+    @app.api_route(ROUTE, methods=METHODS, include_in_schema=False)
+    async def proxy(session_id: str, path: str, request: Request) -> Response:
+        del path  # the raw path is used, checked (upstream_path)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", session_id):
+            raise _refuse(404, "unknown_session", "no such session")
+        service_id, _ = core.live_access(session_id, _bearer(request.headers))
+        service = _service(config, service_id, "http")
+        rest = upstream_path(request.scope.get("raw_path") or request.url.path.encode(), session_id)
+        target = upstream_url(service, rest, request.scope.get("query_string", b""))
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > service.max_request_bytes:
+            raise _refuse(
+                413, "body_too_large", f"request bodies are limited to {service.max_request_bytes} bytes"
+            )
+        has_body = declared not in (None, "0") or "chunked" in request.headers.get("transfer-encoding", "")
+        headers = forwarded_headers(list(request.scope["headers"]))
+        timeout = httpx.Timeout(10.0, read=service.read_timeout or None)
+        outgoing = client().build_request(
+            request.method,
+            target,
+            headers=headers,
+            content=_limited(request, service.max_request_bytes) if has_body else None,
+            timeout=timeout,
+        )
+        stack = contextlib.ExitStack()
+        ended = stack.enter_context(connections.held(session_id))
+        try:
+            upstream = await client().send(outgoing, stream=True)
+        except _TooLarge:
+            stack.close()
+            raise _refuse(
+                413, "body_too_large", f"request bodies are limited to {service.max_request_bytes} bytes"
+            ) from None
+        except httpx.TimeoutException:
+            stack.close()
+            raise _refuse(504, "upstream_timeout", "the service did not answer in time") from None
+        except httpx.HTTPError as exc:
+            stack.close()
+            log.warning("gateway: upstream of %s unreachable: %r", service_id, exc)
+            raise _refuse(502, "upstream_unavailable", "the service is unreachable") from None
+        except BaseException:
+            stack.close()
+            raise
+        prefix = routes.STREAM_ACCESS.format(session_id=session_id)
+        return ProxiedResponse(upstream, answered_headers(upstream, service, prefix), ended, stack.close)
+
+    @app.websocket(ROUTE)
+    async def proxy_socket(websocket: WebSocket, session_id: str, path: str) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        del path
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", session_id):
+                raise _refuse(404, "unknown_session", "no such session")
+            service_id, _ = core.live_access(session_id, _bearer(websocket.headers))
+            service = _service(config, service_id, "websocket")
+            rest = upstream_path(websocket.scope.get("raw_path") or websocket.url.path.encode(), session_id)
+            target = str(upstream_url(service, rest, websocket.scope.get("query_string", b"")))
+        except ApiError as exc:
+            await _deny(websocket, exc)
+            return
+        headers = forwarded_headers(
+            list(websocket.scope["headers"]),
+            extra_drop=frozenset(
+                {
+                    "sec-websocket-key",
+                    "sec-websocket-version",
+                    "sec-websocket-extensions",
+                    "sec-websocket-protocol",
+                    "content-length",
+                }
+            ),
+        )
+        with connections.held(session_id) as ended:
+            try:
+                upstream = await connect(
+                    target,
+                    additional_headers=headers,
+                    subprotocols=websocket.scope.get("subprotocols") or None,
+                    proxy=None,
+                    open_timeout=10,
+                    user_agent_header=None,
+                )
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                log.warning("gateway: upstream socket of %s unreachable: %r", service_id, exc)
+                await _deny(websocket, _refuse(502, "upstream_unavailable", "the service is unreachable"))
+                return
+            try:
+                await websocket.accept(subprotocol=upstream.subprotocol)
+                await _pump(websocket, upstream, ended)
+            finally:
+                await upstream.close()
+
+    return connections, client
+
+
+async def _deny(websocket: WebSocket, exc: ApiError) -> None:
+    """Refuse a WebSocket handshake with the HTTP status and JSON body a plain request would get, where
+    the server can send one (else close code 1008 with the message)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse(exc.body(), status_code=exc.status))
+    else:
+        await websocket.close(code=1008, reason=exc.body()["message"][:120])
+
+
+async def _pump(websocket: WebSocket, upstream: Any, ended: asyncio.Event) -> None:
+    """Messages both ways until one side closes or the session ends."""
+    from websockets.exceptions import ConnectionClosed
+
+    async def client_to_upstream() -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await upstream.send(message["text"])
+            elif message.get("bytes") is not None:
+                await upstream.send(message["bytes"])
+
+    async def upstream_to_client() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in upstream:
+                if isinstance(message, str):
+                    await websocket.send_text(message)
+                else:
+                    await websocket.send_bytes(message)
+
+    tasks = {
+        "client": asyncio.ensure_future(client_to_upstream()),
+        "upstream": asyncio.ensure_future(upstream_to_client()),
+        "ended": asyncio.ensure_future(ended.wait()),
+    }
+    try:
+        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        for task in tasks.values():
+            with contextlib.suppress(BaseException):
+                await task
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+        if ended.is_set():
+            log.info("gateway: a WebSocket was closed: its session ended")
+            await websocket.close(code=CLOSE_SESSION_ENDED, reason="the session ended")
+        elif tasks["upstream"].done():
+            await websocket.close(code=upstream.close_code or 1000)

@@ -1,0 +1,259 @@
+"""The gateway over loopback: the real provider (anvil, real vouchers) in front of the sandbox's real
+upstreams (a WebSocket market feed and an HTTP JSON API, each a uvicorn server on its own port). Access
+lasts exactly as long as the session: 401 without that session's token, 410 once it ended, and open
+sockets and streams cut by the watcher within its interval."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.sandbox.upstreams import api_app, feed_app
+from tests.chain.conftest import Env, _free_port
+from tests.provider.conftest import Server, open_channel, provider_server, run_server, voucher
+
+FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
+WATCH = 0.2  # the gateway's watch interval in these tests
+CUT_WITHIN = WATCH + 2.0  # the watcher's interval, plus a busy shared machine's scheduling
+
+
+class Upstreams:
+    def __init__(self) -> None:
+        self.feed_port, self.api_port = _free_port(), _free_port()
+        self.servers = [
+            run_server(feed_app(interval=0.1), self.feed_port),
+            run_server(api_app(interval=0.1), self.api_port),
+        ]
+
+    def stop(self) -> None:
+        for server, thread in self.servers:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[Upstreams]:
+    u = Upstreams()
+    try:
+        yield u
+    finally:
+        u.stop()
+
+
+@pytest.fixture
+def gateway(env: Env, tmp_path: Path, upstreams: Upstreams) -> Iterator[Server]:
+    services = {
+        FEED: {"upstream": f"ws://127.0.0.1:{upstreams.feed_port}/feed", "delivery": "websocket"},
+        API: {"upstream": f"http://127.0.0.1:{upstreams.api_port}", "delivery": "http"},
+    }
+    with provider_server(env, tmp_path, services=services, gateway_watch_interval=WATCH) as s:
+        yield s
+
+
+def start(server: Server, service: str) -> m.StartResponse:
+    env = server.env
+    ch = open_channel(env, 10_000_000)
+    tick = {FEED: 5_000, API: 834}[service]  # one tick's cost (ceil)
+
+    async def go() -> m.StartResponse:
+        async with ProviderClient(server.url, timeout=10) as client:
+            return await client.start_session(service, ch, tick, voucher(env, ch, tick))
+
+    return env.run(go())
+
+
+async def astop(server: Server, started: m.StartResponse) -> None:
+    async with ProviderClient(server.url, timeout=10) as client:
+        await client.stop_session(started.session_id, access_token=started.access.token)
+
+
+def stop(server: Server, started: m.StartResponse) -> None:
+    server.env.run(astop(server, started))
+
+
+def bearer(started: m.StartResponse) -> dict[str, str]:
+    return {"Authorization": f"Bearer {started.access.token}"}
+
+
+def test_the_http_service_is_delivered_while_the_session_runs_and_refused_after(gateway: Server) -> None:
+    started = start(gateway, API)
+    assert started.access.delivery is m.Delivery.http
+    url = started.access.service_url
+    assert url == f"{gateway.url}/api/v1/streams/{started.session_id}/access/"
+    with httpx.Client(timeout=10) as http:
+        r = http.get(url + "weather", params={"city": "Porto"}, headers=bearer(started))
+        assert r.status_code == 200 and r.json()["city"] == "Porto"
+        r = http.post(url + "compute", json={"op": "sum", "values": [1, 2, 39]}, headers=bearer(started))
+        assert r.status_code == 200 and r.json()["result"] == 42
+        seen = http.get(url + "headers", headers={**bearer(started), "X-Custom": "kept"}).json()
+        assert seen["headers"]["x-custom"] == "kept"
+        assert "authorization" not in seen["headers"]  # the token never reaches the upstream
+
+        assert http.get(url + "weather").status_code == 401
+        assert http.get(url + "weather", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+        stop(gateway, started)
+        gone = http.get(url + "weather", headers=bearer(started))
+        assert gone.status_code == 410 and gone.json()["code"] == "access_revoked"
+
+
+def test_another_sessions_token_is_refused(gateway: Server) -> None:
+    mine, theirs = start(gateway, API), start(gateway, API)
+    with httpx.Client(timeout=10) as http:
+        r = http.get(mine.access.service_url + "weather", headers=bearer(theirs))
+        assert r.status_code == 401
+        assert http.get(theirs.access.service_url + "weather", headers=bearer(theirs)).status_code == 200
+
+
+def test_a_streaming_response_is_cut_when_the_session_stops(gateway: Server) -> None:
+    started = start(gateway, API)
+    lines: list[str] = []
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream("GET", started.access.service_url + "ticks?count=10000", headers=bearer(started)) as r,
+    ):
+        assert r.status_code == 200
+        stream = r.iter_lines()
+        lines.append(next(stream))
+        stop(gateway, started)
+        stopped = time.monotonic()
+        with pytest.raises(httpx.RemoteProtocolError):  # broken off, never a clean end of body
+            for line in stream:
+                lines.append(line)
+        assert time.monotonic() - stopped < CUT_WITHIN
+    assert lines[0] == "tick 0" and len(lines) < 10000
+
+
+def test_an_expired_session_is_cut_and_refused(gateway: Server) -> None:
+    started = start(gateway, API)
+    with httpx.Client(timeout=10) as http:
+        assert http.get(started.access.service_url + "weather", headers=bearer(started)).status_code == 200
+        gateway.clock.advance(10 + 10 + 1)  # its one paid tick and its grace are over: no voucher came
+        assert http.get(started.access.service_url + "weather", headers=bearer(started)).status_code == 410
+
+
+async def _quotes(ws: Any, count: int) -> list[dict[str, Any]]:
+    out = []
+    while len(out) < count:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        if "symbol" in msg:
+            out.append(msg)
+    return out
+
+
+def test_the_websocket_feed_is_delivered_and_closed_within_the_watch_when_the_session_stops(
+    gateway: Server,
+) -> None:
+    started = start(gateway, FEED)
+    assert started.access.delivery is m.Delivery.websocket
+    ws_url = "ws" + started.access.service_url.removeprefix("http")
+
+    async def go() -> float:
+        async with connect(ws_url, additional_headers=bearer(started)) as ws:
+            quotes = await _quotes(ws, 3)
+            assert {q["symbol"] for q in quotes} and all("." in q["price"] for q in quotes)
+            await ws.send("hello")  # both ways
+            while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 5))):
+                pass
+            assert reply == {"ack": "hello"}
+            await astop(gateway, started)
+            stopped = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+            return time.monotonic() - stopped
+
+    assert gateway.env.run(go()) < CUT_WITHIN
+
+    async def again() -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(ws_url, additional_headers=bearer(started)):
+                pass
+        assert refused.value.response.status_code == 410
+
+    gateway.env.run(again())
+
+
+def test_a_websocket_without_the_sessions_token_is_refused(gateway: Server) -> None:
+    started, other = start(gateway, FEED), start(gateway, API)
+    ws_url = "ws" + started.access.service_url.removeprefix("http")
+
+    async def go() -> None:
+        for headers in ({}, {"Authorization": "Bearer nope"}, bearer(other)):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(ws_url, additional_headers=headers):
+                    pass
+            assert refused.value.response.status_code == 401
+        # the HTTP service's session cannot open a socket, nor the feed's session plain requests
+        other_ws = "ws" + other.access.service_url.removeprefix("http")
+        with pytest.raises(InvalidStatus) as wrong:
+            async with connect(other_ws, additional_headers=bearer(other)):
+                pass
+        assert wrong.value.response.status_code == 400
+
+    gateway.env.run(go())
+    with httpx.Client(timeout=10) as http:
+        assert http.get(started.access.service_url + "feed", headers=bearer(started)).status_code == 400
+
+
+def test_the_feed_is_closed_when_the_session_runs_out_of_vouchers(gateway: Server) -> None:
+    started = start(gateway, FEED)
+    ws_url = "ws" + started.access.service_url.removeprefix("http")
+
+    async def go() -> None:
+        async with connect(ws_url, additional_headers=bearer(started)) as ws:
+            await _quotes(ws, 1)
+            gateway.clock.advance(5 + 5 + 1)  # the paid tick and the grace are over
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+
+    gateway.env.run(go())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/../headers",
+        "/%2e%2e/headers",
+        "/a/%2E%2E/%2e%2e/headers",
+        "/..%2fheaders",
+        "/a%5c..%5cheaders",
+        "//127.0.0.1:1/headers",
+        "/http://127.0.0.1:1/headers",
+    ],
+)
+def test_crafted_paths_cannot_leave_the_upstream(gateway: Server, raw: str) -> None:
+    started = start(gateway, API)
+    prefix = f"/api/v1/streams/{started.session_id}/access"
+    with httpx.Client(timeout=10) as http:
+        url = httpx.URL(gateway.url).copy_with(raw_path=(prefix + raw).encode())
+        r = http.get(url, headers=bearer(started))
+        assert r.status_code in (400, 404)
+        assert "headers" not in r.json()
+
+
+def test_the_host_always_comes_from_the_config(gateway: Server, upstreams: Upstreams) -> None:
+    """A Host header or an absolute-form target naming another server still reaches only the session's
+    own upstream (and the upstream sees its own host, not the client's)."""
+    started = start(gateway, API)
+    with httpx.Client(timeout=10) as http:
+        r = http.get(
+            started.access.service_url + "headers",
+            headers={**bearer(started), "Host": f"127.0.0.1:{upstreams.feed_port}"},
+        )
+        assert r.status_code == 200
+        assert r.json()["headers"]["host"] == f"127.0.0.1:{upstreams.api_port}"
