@@ -27,9 +27,10 @@ class SandboxState:
     node_pid: int
     provider_pid: int
     started_at: float
+    upstreams_pid: int = 0  # the services behind the provider's gateway (sandbox.upstreams); 0: none
 
     def pids(self) -> list[int]:
-        return [self.provider_pid, self.node_pid, self.owner_pid]
+        return [p for p in (self.provider_pid, self.upstreams_pid, self.node_pid, self.owner_pid) if p]
 
 
 def state_file(sandbox_dir: Path) -> Path:

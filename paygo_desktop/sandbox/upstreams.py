@@ -146,9 +146,7 @@ async def serve(feed_port: int, api_port: int, interval: float) -> None:
     import uvicorn
 
     servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
-        )
+        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         for app, port in ((feed_app(interval), feed_port), (api_app(interval), api_port))
     ]
     await asyncio.gather(*(server.serve() for server in servers))

@@ -14,6 +14,7 @@ chain (``old_chain``), so that nothing of it is ever sent to the new one.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -64,6 +65,9 @@ SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 # The sandbox provider listens on loopback only, where every client has the same address: no per-address
 # connection cap (a load test's many clients would hit it).
 SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
+# the catalog services the sandbox's own upstreams deliver (sandbox.upstreams); its catalog lists only these
+SANDBOX_SERVICES = ("market-data-feed", "weather-api")
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "provider" / "demo_catalog.json"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
 
@@ -73,15 +77,16 @@ class RunningSandbox:
     state: SandboxState
     node: subprocess.Popen[bytes]
     provider: subprocess.Popen[bytes]
+    upstreams: subprocess.Popen[bytes]
     funded: list[str]  # the accounts this start funded (a kept world funds only the new ones)
     world: str = "first"  # first | kept | new (replaces an earlier world that could not be kept)
     world_note: str | None = None  # why a new world replaced the earlier one, for the user
 
     def stop(self, sandbox_dir: Path) -> None:
-        for proc in (self.provider, self.node):
+        for proc in (self.provider, self.upstreams, self.node):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in (self.provider, self.node):
+        for proc in (self.provider, self.upstreams, self.node):
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -168,9 +173,22 @@ def start(
         funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded])
         world = replace(world, funded=(*world.funded, *funded))
         write_world(sandbox_dir, world)
-        provider = _start_provider(
-            data_dir, rpc_url, world.vault, world.usdc, provider_port, keep=continued is not None
-        )
+        upstreams, feed_port, api_port = _start_upstreams(sandbox_dir)
+        try:
+            services = sandbox_services(feed_port, api_port)
+            provider = _start_provider(
+                data_dir,
+                rpc_url,
+                world.vault,
+                world.usdc,
+                provider_port,
+                services,
+                keep=continued is not None,
+            )
+        except BaseException:
+            upstreams.kill()
+            upstreams.wait()
+            raise
     except BaseException:
         node.kill()
         node.wait()
@@ -186,10 +204,17 @@ def start(
         node_pid=node.pid,
         provider_pid=provider.pid,
         started_at=time.time(),
+        upstreams_pid=upstreams.pid,
     )
     write_state(sandbox_dir, state)
     return RunningSandbox(
-        state=state, node=node, provider=provider, funded=funded, world=status, world_note=note
+        state=state,
+        node=node,
+        provider=provider,
+        upstreams=upstreams,
+        funded=funded,
+        world=status,
+        world_note=note,
     )
 
 
@@ -242,8 +267,71 @@ def _fund(rpc_url: str, usdc: str, accounts: Iterable[str]) -> list[str]:
     return funded
 
 
+def sandbox_services(feed_port: int, api_port: int) -> str:
+    """The provider config's ``[services.<id>]`` tables: the catalog services the sandbox's upstreams
+    deliver through the gateway (the sandbox's catalog lists only these)."""
+    return (
+        f'[services.market-data-feed]\nupstream = "ws://127.0.0.1:{feed_port}/feed"\n'
+        'delivery = "websocket"\n\n'
+        f'[services.weather-api]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n'
+    )
+
+
+def _write_catalog(sandbox_dir: Path) -> Path:
+    """The demo catalog's entries for the services the sandbox delivers (SANDBOX_SERVICES)."""
+    entries = json.loads(DEMO_CATALOG.read_text("utf-8"))  # provider/ is above sandbox/: read, not imported
+    path = sandbox_dir / "catalog.json"
+    path.write_text(json.dumps([e for e in entries if e.get("id") in SANDBOX_SERVICES], indent=1), "utf-8")
+    return path
+
+
+def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int]:
+    """The services behind the gateway (sandbox.upstreams), on two free loopback ports, once they answer."""
+    feed_port, api_port = free_port(), free_port()
+    with (sandbox_dir / "upstreams.log").open("ab") as log_file:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paygo_desktop.sandbox.upstreams",
+                "--feed-port",
+                str(feed_port),
+                "--api-port",
+                str(api_port),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            **child_options(),
+        )
+    deadline = time.monotonic() + 30
+    for port in (feed_port, api_port):
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise SandboxError(
+                    f"The sandbox's services stopped at start; see {sandbox_dir / 'upstreams.log'}."
+                )
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise SandboxError("The sandbox's services did not start within 30 seconds.")
+            time.sleep(0.1)
+    return proc, feed_port, api_port
+
+
 def _start_provider(
-    data_dir: DataDir, rpc_url: str, vault: str, usdc: str, port: int, *, keep: bool = False
+    data_dir: DataDir,
+    rpc_url: str,
+    vault: str,
+    usdc: str,
+    port: int,
+    services: str,
+    *,
+    keep: bool = False,
 ) -> subprocess.Popen[bytes]:
     sandbox_dir = data_dir.sandbox_dir
     database = sandbox_dir / "provider.sqlite3"
@@ -261,6 +349,7 @@ vault = "{vault}"
 database = "{database.name}"
 public_base_url = "http://127.0.0.1:{port}"
 claim_interval = 30
+catalog_seed = "{_write_catalog(sandbox_dir).name}"
 {SANDBOX_PROVIDER_TIMING}
 {SANDBOX_PROVIDER_LIMITS}
 
@@ -277,7 +366,8 @@ decimals = 6
 symbol = "ETH"
 address = "0x0000000000000000000000000000000000000000"
 decimals = 18
-''',
+
+{services}''',
         encoding="utf-8",
     )
     log_file = (sandbox_dir / "provider.log").open("ab")
@@ -324,4 +414,6 @@ def wait_until_stopped(running: RunningSandbox, stop: threading.Event) -> str:
             return "the local chain stopped"
         if running.provider.poll() is not None:
             return "the provider stopped"
+        if running.upstreams.poll() is not None:
+            return "the sandbox's services stopped"
     return "stopped"
