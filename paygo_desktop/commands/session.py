@@ -3,8 +3,11 @@
 ``start`` plans the session, funds the channel if ``--deposit`` says so, runs it for ``--seconds`` (or until
 Ctrl-C, the budget or the channel's funds), stops it and prints the summary. Every line on stdout is one
 JSON object: the engine's events as they happen (``{"event": "voucher", ...}``), the summary last
-(``{"event": "summary", ...}``). Sessions an earlier run left unfinished are reconciled first. The wallet
-password comes from ``PAYGO_PASSWORD``, ``--password-file`` / ``PAYGO_PASSWORD_FILE``, or a prompt.
+(``{"event": "summary", ...}``). A service the provider delivers through its gateway is offered on a local
+URL while the session runs (``{"event": "access", "url": "http://127.0.0.1:…/<secret>/", "delivery": ...}``:
+sessions.access_proxy), closed when it ends. Sessions an earlier run left unfinished are reconciled
+first. The wallet password comes from ``PAYGO_PASSWORD``, ``--password-file`` / ``PAYGO_PASSWORD_FILE``,
+or a prompt.
 
 ``list`` prints the history as a JSON array (or CSV with ``--csv FILE``, ``-`` for stdout).
 """
@@ -24,7 +27,9 @@ from paygo_desktop.paths import DataDir
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
+    from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.history import SessionRecord
+    from paygo_desktop.sessions.live import LiveSession
 
 
 def add_parser(subparsers: Any) -> None:
@@ -131,12 +136,15 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
             raise SessionError(f"{plan.provider.name} takes no escrow payments on {network.name}.")
         live = await engine.start(plan, StartOptions(Funding.ESCROW, budget=budget, deposit=deposit))
         ended = asyncio.ensure_future(engine.wait(live.local_id))
+        proxy = await _open_access(live)
         waiters: set[asyncio.Future[Any]] = {ended, asyncio.ensure_future(stop.wait())}
         if args.seconds is not None:
             waiters.add(asyncio.ensure_future(asyncio.sleep(args.seconds)))
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters - {ended}:
             waiter.cancel()
+        if proxy is not None:  # the service ends with the session, before its final voucher
+            await proxy.close()
         if ended.done():
             summary = ended.result()
         else:
@@ -146,6 +154,23 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0 if summary.status is SessionStatus.STOPPED else 1
     finally:
         await engine.shutdown()
+
+
+async def _open_access(live: LiveSession) -> AccessProxy | None:
+    """The session's service on a local URL (sessions.access_proxy), announced as an ``access`` event;
+    None when the service delivers nothing through the provider's gateway."""
+    from paygo_desktop.sessions.access_proxy import AccessProxy, AccessProxyError
+
+    if live.access is None or not live.access.service_url:
+        return None
+    try:
+        proxy = AccessProxy(live.access, live.terms.provider_url)
+        url = await proxy.start()
+    except (AccessProxyError, OSError) as exc:
+        _say({"event": "access", "localId": live.local_id, "url": None, "message": str(exc)})
+        return None
+    _say({"event": "access", "localId": live.local_id, "url": url, "delivery": proxy.delivery.value})
+    return proxy
 
 
 def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:

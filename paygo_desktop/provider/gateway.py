@@ -26,16 +26,13 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
 
-from paygo_desktop.protocol import routes
+from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
 from paygo_desktop.provider.core import ApiError, ProviderCore
 
@@ -45,20 +42,6 @@ log = logging.getLogger(__name__)
 GATEWAY_PATH = re.compile("^" + re.escape(routes.PREFIX) + r"/streams/[A-Za-z0-9_-]{1,64}/access(/|$)")
 ROUTE = routes.STREAM_ACCESS + "/{path:path}"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 NEVER_UPSTREAM = frozenset(
     {
         "host",
@@ -67,7 +50,6 @@ NEVER_UPSTREAM = frozenset(
         routes.AUTH_SIGNATURE_HEADER.lower(),
     }
 )
-CLOSE_SESSION_ENDED = 4410  # the WebSocket close code when the session ends (after HTTP's 410 Gone)
 
 
 class Connections:
@@ -137,17 +119,9 @@ def upstream_path(raw_path: bytes, session_id: str) -> str:
     if not path.startswith(prefix):
         raise _refuse(400, "bad_path", "the gateway path must be sent as is, not percent-encoded")
     rest = path[len(prefix) :]
-    if rest and not rest.startswith("/"):
-        raise _refuse(404, "not_found", "no such route")
-    segments = rest.split("/")[1:]
-    for i, segment in enumerate(segments):
-        lowered = segment.lower()
-        if "\\" in segment or "%2f" in lowered or "%5c" in lowered or "%00" in lowered:
-            raise _refuse(400, "bad_path", "encoded slashes, backslashes and NULs are refused")
-        if unquote(segment) in (".", ".."):
-            raise _refuse(400, "bad_path", "dot segments are refused")
-        if segment == "" and i != len(segments) - 1:
-            raise _refuse(400, "bad_path", "empty path segments are refused")
+    problem = proxying.path_problem(rest)
+    if problem is not None:
+        raise _refuse(400, "bad_path", problem)
     return rest
 
 
@@ -167,41 +141,19 @@ def upstream_url(service: GatewayService, rest: str, query: bytes) -> httpx.URL:
     )
 
 
-def forwarded_headers(
-    headers: list[tuple[bytes, bytes]], *, extra_drop: frozenset[str] = frozenset()
-) -> list[tuple[str, str]]:
-    """End-to-end headers only: hop-by-hop ones (and those ``Connection`` names), ``Host``, the access
-    token and the signature headers never pass."""
-    named: set[str] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            named.update(v.strip().lower() for v in value.decode("latin-1").split(","))
-    drop = HOP_BY_HOP | NEVER_UPSTREAM | extra_drop | named
-    return [
-        (n.decode("latin-1"), v.decode("latin-1"))
-        for n, v in headers
-        if n.decode("latin-1").lower() not in drop
-    ]
-
-
 def answered_headers(
     response: httpx.Response, upstream: GatewayService, gateway_prefix: str
 ) -> list[tuple[bytes, bytes]]:
-    """The upstream's headers for the client: hop-by-hop ones dropped, a ``Location`` into the upstream
-    rewritten to the gateway's own path (redirects are the client's to follow, through the gateway)."""
-    named = {v.strip().lower() for v in response.headers.get("connection", "").split(",")}
+    """The upstream's headers for the client; a ``Location`` into the upstream rewritten to the gateway's
+    own path (redirects are the client's to follow, through the gateway)."""
     base = upstream.upstream.rstrip("/")
-    out: list[tuple[bytes, bytes]] = []
-    for name, value in response.headers.raw:
-        lowered = name.decode("latin-1").lower()
-        if lowered in HOP_BY_HOP or lowered in named:
-            continue
-        if lowered == "location":
-            text = value.decode("latin-1")
-            if text == base or text.startswith(base + "/") or text.startswith(base + "?"):
-                value = (gateway_prefix + text[len(base) :]).encode("latin-1")
-        out.append((name, value))
-    return out
+
+    def location(text: str) -> str:
+        if text == base or text.startswith(base + "/") or text.startswith(base + "?"):
+            return gateway_prefix + text[len(base) :]
+        return text
+
+    return proxying.answer_headers(response, location)
 
 
 class _TooLarge(Exception):
@@ -216,62 +168,6 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
             raise _TooLarge
         if chunk:
             yield chunk
-
-
-class ProxiedResponse(Response):
-    """The upstream's answer, streamed to the client until it ends, the client leaves or the session
-    ends (then the body is broken off: the client never takes a cut body for a whole one)."""
-
-    def __init__(
-        self,
-        upstream: httpx.Response,
-        headers: list[tuple[bytes, bytes]],
-        ended: asyncio.Event,
-        done: Callable[[], None],
-    ) -> None:
-        self.upstream = upstream
-        self.status_code = upstream.status_code
-        self.raw_headers = headers
-        self.background = None
-        self.ended = ended
-        self.done = done
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks = self.upstream.aiter_raw()
-        waits: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(self.ended.wait()),
-            asyncio.ensure_future(_disconnected(receive)),
-        ]
-        try:
-            await send(
-                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-            )
-            while True:
-                following = asyncio.ensure_future(anext(chunks))
-                await asyncio.wait([following, *waits], return_when=asyncio.FIRST_COMPLETED)
-                if not following.done():
-                    following.cancel()
-                    with contextlib.suppress(BaseException):
-                        await following
-                    if self.ended.is_set():
-                        log.info("gateway: a response was cut: its session ended")
-                    return  # incomplete: the server closes the connection
-                try:
-                    chunk = following.result()
-                except StopAsyncIteration:
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            for wait in waits:
-                wait.cancel()
-            await self.upstream.aclose()
-            self.done()
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 def _service(config: ProviderConfig, service_id: str, delivery: str) -> GatewayService:
@@ -323,7 +219,7 @@ def register(
                 413, "body_too_large", f"request bodies are limited to {service.max_request_bytes} bytes"
             )
         has_body = declared not in (None, "0") or "chunked" in request.headers.get("transfer-encoding", "")
-        headers = forwarded_headers(list(request.scope["headers"]))
+        headers = proxying.end_to_end(list(request.scope["headers"]), NEVER_UPSTREAM)
         timeout = httpx.Timeout(10.0, read=service.read_timeout or None)
         outgoing = client().build_request(
             request.method,
@@ -352,11 +248,11 @@ def register(
             stack.close()
             raise
         prefix = routes.STREAM_ACCESS.format(session_id=session_id)
-        return ProxiedResponse(upstream, answered_headers(upstream, service, prefix), ended, stack.close)
+        headers_back = answered_headers(upstream, service, prefix)
+        return proxying.StreamedAnswer(upstream, headers_back, ended, stack.close)
 
     @app.websocket(ROUTE)
     async def proxy_socket(websocket: WebSocket, session_id: str, path: str) -> None:
-        from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
 
         del path
@@ -368,90 +264,23 @@ def register(
             rest = upstream_path(websocket.scope.get("raw_path") or websocket.url.path.encode(), session_id)
             target = str(upstream_url(service, rest, websocket.scope.get("query_string", b"")))
         except ApiError as exc:
-            await _deny(websocket, exc)
+            await proxying.deny(websocket, exc.status, exc.body())
             return
-        headers = forwarded_headers(
-            list(websocket.scope["headers"]),
-            extra_drop=frozenset(
-                {
-                    "sec-websocket-key",
-                    "sec-websocket-version",
-                    "sec-websocket-extensions",
-                    "sec-websocket-protocol",
-                    "content-length",
-                }
-            ),
+        headers = proxying.end_to_end(
+            list(websocket.scope["headers"]), NEVER_UPSTREAM | proxying.HANDSHAKE_HEADERS
         )
         with connections.held(session_id) as ended:
             try:
-                upstream = await connect(
-                    target,
-                    additional_headers=headers,
-                    subprotocols=websocket.scope.get("subprotocols") or None,
-                    proxy=None,
-                    open_timeout=10,
-                    user_agent_header=None,
-                )
+                upstream = await proxying.open_socket(target, headers, websocket.scope.get("subprotocols"))
             except (OSError, TimeoutError, WebSocketException) as exc:
                 log.warning("gateway: upstream socket of %s unreachable: %r", service_id, exc)
-                await _deny(websocket, _refuse(502, "upstream_unavailable", "the service is unreachable"))
+                body = {"code": "upstream_unavailable", "message": "the service is unreachable"}
+                await proxying.deny(websocket, 502, body)
                 return
             try:
                 await websocket.accept(subprotocol=upstream.subprotocol)
-                await _pump(websocket, upstream, ended)
+                await proxying.pump(websocket, upstream, ended)
             finally:
                 await upstream.close()
 
     return connections, client
-
-
-async def _deny(websocket: WebSocket, exc: ApiError) -> None:
-    """Refuse a WebSocket handshake with the HTTP status and JSON body a plain request would get, where
-    the server can send one (else close code 1008 with the message)."""
-    if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse(exc.body(), status_code=exc.status))
-    else:
-        await websocket.close(code=1008, reason=exc.body()["message"][:120])
-
-
-async def _pump(websocket: WebSocket, upstream: Any, ended: asyncio.Event) -> None:
-    """Messages both ways until one side closes or the session ends."""
-    from websockets.exceptions import ConnectionClosed
-
-    async def client_to_upstream() -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("text") is not None:
-                await upstream.send(message["text"])
-            elif message.get("bytes") is not None:
-                await upstream.send(message["bytes"])
-
-    async def upstream_to_client() -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in upstream:
-                if isinstance(message, str):
-                    await websocket.send_text(message)
-                else:
-                    await websocket.send_bytes(message)
-
-    tasks = {
-        "client": asyncio.ensure_future(client_to_upstream()),
-        "upstream": asyncio.ensure_future(upstream_to_client()),
-        "ended": asyncio.ensure_future(ended.wait()),
-    }
-    try:
-        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks.values():
-            task.cancel()
-        for task in tasks.values():
-            with contextlib.suppress(BaseException):
-                await task
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-        if ended.is_set():
-            log.info("gateway: a WebSocket was closed: its session ended")
-            await websocket.close(code=CLOSE_SESSION_ENDED, reason="the session ended")
-        elif tasks["upstream"].done():
-            await websocket.close(code=upstream.close_code or 1000)

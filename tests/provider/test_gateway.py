@@ -18,28 +18,20 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from paygo_desktop.protocol import models as m
-from paygo_desktop.protocol.client import ProviderClient
-from paygo_desktop.sandbox.upstreams import api_app, feed_app
-from tests.chain.conftest import Env, _free_port
-from tests.provider.conftest import Server, open_channel, provider_server, run_server, voucher
-
-FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
-WATCH = 0.2  # the gateway's watch interval in these tests
-CUT_WITHIN = WATCH + 2.0  # the watcher's interval, plus a busy shared machine's scheduling
-
-
-class Upstreams:
-    def __init__(self) -> None:
-        self.feed_port, self.api_port = _free_port(), _free_port()
-        self.servers = [
-            run_server(feed_app(interval=0.1), self.feed_port),
-            run_server(api_app(interval=0.1), self.api_port),
-        ]
-
-    def stop(self) -> None:
-        for server, thread in self.servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+from tests.chain.conftest import Env
+from tests.provider.conftest import Server, provider_server
+from tests.provider.gateway_world import (
+    API,
+    CUT_WITHIN,
+    FEED,
+    WATCH,
+    Upstreams,
+    astop,
+    bearer,
+    gateway_services,
+    start,
+    stop,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,37 +45,9 @@ def upstreams() -> Iterator[Upstreams]:
 
 @pytest.fixture
 def gateway(env: Env, tmp_path: Path, upstreams: Upstreams) -> Iterator[Server]:
-    services = {
-        FEED: {"upstream": f"ws://127.0.0.1:{upstreams.feed_port}/feed", "delivery": "websocket"},
-        API: {"upstream": f"http://127.0.0.1:{upstreams.api_port}", "delivery": "http"},
-    }
+    services = gateway_services(upstreams)
     with provider_server(env, tmp_path, services=services, gateway_watch_interval=WATCH) as s:
         yield s
-
-
-def start(server: Server, service: str) -> m.StartResponse:
-    env = server.env
-    ch = open_channel(env, 10_000_000)
-    tick = {FEED: 5_000, API: 834}[service]  # one tick's cost (ceil)
-
-    async def go() -> m.StartResponse:
-        async with ProviderClient(server.url, timeout=10) as client:
-            return await client.start_session(service, ch, tick, voucher(env, ch, tick))
-
-    return env.run(go())
-
-
-async def astop(server: Server, started: m.StartResponse) -> None:
-    async with ProviderClient(server.url, timeout=10) as client:
-        await client.stop_session(started.session_id, access_token=started.access.token)
-
-
-def stop(server: Server, started: m.StartResponse) -> None:
-    server.env.run(astop(server, started))
-
-
-def bearer(started: m.StartResponse) -> dict[str, str]:
-    return {"Authorization": f"Bearer {started.access.token}"}
 
 
 def test_the_http_service_is_delivered_while_the_session_runs_and_refused_after(gateway: Server) -> None:

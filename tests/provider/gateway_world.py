@@ -1,0 +1,63 @@
+"""What the gateway's tests share: the sandbox's real upstreams on loopback, and sessions started over
+the real provider with real vouchers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.sandbox.upstreams import api_app, feed_app
+from tests.chain.conftest import _free_port
+from tests.provider.conftest import open_channel, run_server, voucher
+
+FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
+WATCH = 0.2  # the gateway's watch interval in these tests
+CUT_WITHIN = WATCH + 2.0  # the watcher's interval, plus a busy shared machine's scheduling
+
+
+class Upstreams:
+    def __init__(self) -> None:
+        self.feed_port, self.api_port = _free_port(), _free_port()
+        self.servers = [
+            run_server(feed_app(interval=0.1), self.feed_port),
+            run_server(api_app(interval=0.1), self.api_port),
+        ]
+
+    def stop(self) -> None:
+        for server, thread in self.servers:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def start(server: Any, service: str) -> m.StartResponse:
+    env = server.env
+    ch = open_channel(env, 10_000_000)
+    tick = {FEED: 5_000, API: 834}[service]  # one tick's cost (ceil)
+
+    async def go() -> m.StartResponse:
+        async with ProviderClient(server.url, timeout=10) as client:
+            return await client.start_session(service, ch, tick, voucher(env, ch, tick))
+
+    return env.run(go())
+
+
+async def astop(server: Any, started: m.StartResponse) -> None:
+    async with ProviderClient(server.url, timeout=10) as client:
+        await client.stop_session(started.session_id, access_token=started.access.token)
+
+
+def stop(server: Any, started: m.StartResponse) -> None:
+    server.env.run(astop(server, started))
+
+
+def bearer(started: m.StartResponse) -> dict[str, str]:
+    return {"Authorization": f"Bearer {started.access.token}"}
+
+
+def gateway_services(upstreams: Upstreams) -> dict[str, Any]:
+    """The provider config's ``services``: the demo catalog's feed and weather API behind the gateway."""
+    return {
+        FEED: {"upstream": f"ws://127.0.0.1:{upstreams.feed_port}/feed", "delivery": "websocket"},
+        API: {"upstream": f"http://127.0.0.1:{upstreams.api_port}", "delivery": "http"},
+    }
