@@ -221,3 +221,36 @@ def test_the_host_always_comes_from_the_config(gateway: Server, upstreams: Upstr
         )
         assert r.status_code == 200
         assert r.json()["headers"]["host"] == f"127.0.0.1:{upstreams.api_port}"
+
+
+def test_a_stop_on_one_worker_closes_the_feed_another_worker_serves(
+    env: Env, tmp_path: Path, upstreams: Upstreams, pg_url: str
+) -> None:
+    """Two provider workers on one PostgreSQL database: the session is stopped through one, its feed is
+    open through the other, whose watcher reads the stop in the database and closes the feed."""
+    services = gateway_services(upstreams)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    common: dict[str, Any] = {"services": services, "gateway_watch_interval": WATCH, "database": pg_url}
+    with (
+        provider_server(env, tmp_path / "a", **common) as first,
+        provider_server(env, tmp_path / "b", **common) as second,
+    ):
+        started = start(first, FEED)
+        on_second = started.access.service_url.replace(first.url, second.url)
+        ws_url = "ws" + on_second.removeprefix("http")
+
+        async def go() -> float:
+            async with connect(ws_url, additional_headers=bearer(started)) as ws:
+                await _quotes(ws, 1)
+                await astop(first, started)
+                stopped = time.monotonic()
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+                return time.monotonic() - stopped
+
+        assert env.run(go()) < CUT_WITHIN
+        with httpx.Client(timeout=10) as http:
+            assert http.get(on_second, headers=bearer(started)).status_code == 410
