@@ -22,6 +22,7 @@ MODULES = (
     "paygo_desktop.chain.tx_flow",
     "paygo_desktop.escrow.service",
     "paygo_desktop.sessions.engine",
+    "paygo_desktop.sessions.access_proxy",
     "paygo_desktop.protocol.client",
     "paygo_desktop.reports.dashboard",
     "paygo_desktop.reports.spending_report",

@@ -41,6 +41,7 @@ from starlette.websockets import WebSocket
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import proxying
+from paygo_desktop.sessions.live import LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -241,3 +242,44 @@ class AccessProxy:
             await proxying.pump(websocket, upstream, self._ended)
         finally:
             await upstream.close()
+
+
+class LocalAccess:
+    """The local proxies of the running sessions, by local id: opened when a session starts (for a service
+    its provider delivers through the gateway), closed when it ends."""
+
+    def __init__(self) -> None:
+        self._proxies: dict[str, AccessProxy] = {}
+
+    async def open(self, live: LiveSession) -> AccessProxy | None:
+        """The session's proxy, started (None when its service delivers nothing through the gateway, or
+        it has ended meanwhile)."""
+        if live.local_id in self._proxies:
+            return self._proxies[live.local_id]
+        if live.access is None or not live.access.service_url or not live.is_active:
+            return None
+        proxy = AccessProxy(live.access, live.terms.provider_url)
+        self._proxies[live.local_id] = proxy
+        await proxy.start()
+        if not live.is_active or self._proxies.get(live.local_id) is not proxy:  # ended while starting
+            if self._proxies.get(live.local_id) is proxy:
+                del self._proxies[live.local_id]
+            await proxy.close()
+            return None
+        return proxy
+
+    def holds(self, local_id: str) -> bool:
+        return local_id in self._proxies
+
+    def get(self, local_id: str) -> AccessProxy | None:
+        proxy = self._proxies.get(local_id)
+        return proxy if proxy is not None and proxy.port and not proxy.ended else None
+
+    async def close(self, local_id: str) -> None:
+        proxy = self._proxies.pop(local_id, None)
+        if proxy is not None:
+            await proxy.close()
+
+    async def close_all(self) -> None:
+        for local_id in list(self._proxies):
+            await self.close(local_id)

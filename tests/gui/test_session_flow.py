@@ -8,24 +8,30 @@ low-funds notification, then the session stops by itself at the cap.
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.sandbox.upstreams import api_app
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     Env,
     _deployed,
+    _free_port,
     anvil_url,
     env,
     runner,
 )
 from tests.gui.helpers import SHARED_TRANSACTION_DIALOG, complete_transaction, payer_window, press_start
+from tests.provider.conftest import run_server
 from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
@@ -59,12 +65,54 @@ def add_per_second_service(provider: Any, name: str, rate: int, tick: int, grace
     return asyncio.run(create())
 
 
+SERVICE_ID = "live-market-data"
+
+
 @pytest.fixture
 def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
-    """The reference provider on real clocks with a one-second-tick service (made before the Qt loop runs)."""
-    with run_provider(env, tmp_path, clock=WallClock()) as provider:
-        service = add_per_second_service(provider, SERVICE_NAME, RATE, TICK, GRACE)
-        yield Sandbox(env, provider.url, service.id, Asset("USDC", 6, env.usdc))
+    """The reference provider on real clocks with a one-second-tick service, delivered through its gateway
+    from the sandbox's real weather API on loopback (its catalog seeded before the Qt loop runs)."""
+    seed = tmp_path / "catalog.json"
+    seed.write_text(
+        json.dumps(
+            [
+                {
+                    "id": SERVICE_ID,
+                    "name": SERVICE_NAME,
+                    "category": "data",
+                    "type": "data",
+                    "rate": {"amount": str(RATE), "asset": "USDC", "unit": "per_second"},
+                    "tickSeconds": TICK,
+                    "graceSeconds": GRACE,
+                }
+            ]
+        )
+    )
+    api_port = _free_port()
+    api, api_thread = run_server(api_app(), api_port)
+    services = {SERVICE_ID: {"upstream": f"http://127.0.0.1:{api_port}", "delivery": "http"}}
+    try:
+        with run_provider(env, tmp_path, clock=WallClock(), catalog_seed=str(seed), services=services) as p:
+            yield Sandbox(env, p.url, SERVICE_ID, Asset("USDC", 6, env.usdc))
+    finally:
+        api.should_exit = True
+        api_thread.join(timeout=10)
+
+
+def fetched(qtbot: Any, url: str) -> Any:
+    """``GET url`` from a worker thread (the GUI thread never waits on the network): the response, or the
+    transport error."""
+    out: list[Any] = []
+
+    def get() -> None:
+        try:
+            out.append(httpx.get(url, timeout=10))
+        except httpx.TransportError as exc:
+            out.append(exc)
+
+    threading.Thread(target=get, daemon=True).start()
+    qtbot.waitUntil(lambda: bool(out), timeout=15_000)
+    return out[0]
 
 
 @pytest.fixture
@@ -134,10 +182,19 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     second = Amount.parse(view.cost.text(), sandbox_usdc).units
     assert 0 < first <= second <= live.terms.cap  # it moves, and only forwards
     assert view.fields["signed"].text() == Amount(live.terms.asset, live.signed).format()
-    assert view.open_button.isEnabled() and view.copy_button.isEnabled()
+    # the service itself, on this computer's local URL (sessions.access_proxy) while the session runs
+    qtbot.waitUntil(lambda: view.open_button.isEnabled(), timeout=10_000)
+    assert view.copy_button.isEnabled() and view.open_button.text() == "Open service"
+    local_url = view._local_url
+    assert local_url is not None and local_url.startswith("http://127.0.0.1:")
+    assert local_url in view.access_label.text()
+    answer = fetched(qtbot, local_url + "weather?city=Quito")
+    assert isinstance(answer, httpx.Response) and answer.json()["city"] == "Quito"
 
     view.stop_button.click()
     qtbot.waitUntil(lambda: controller.last_summary is not None, timeout=30_000)
+    assert not view.open_button.isEnabled()
+    assert isinstance(fetched(qtbot, local_url + "weather"), httpx.ConnectError)  # gone with the session
     summary = controller.last_summary
     assert summary.receipt_ok, summary.message
     # the vouchers ran one tick ahead; the stop settles at exactly what the meter showed

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.changes import ChangeAnnouncer
     from paygo_desktop.gui.notifier import Notifier
     from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.sessions.access_proxy import AccessProxy, LocalAccess
     from paygo_desktop.sessions.engine import SessionEngine
     from paygo_desktop.sessions.history import SessionHistory
     from paygo_desktop.sessions.live import LiveSession
@@ -76,6 +77,9 @@ class SessionController(QObject):
         self._engines: dict[tuple[str, str], SessionEngine] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._history: SessionHistory | None = None
+        # each running session's service on a local URL (sessions.access_proxy), for the meter's Open
+        # service; made when a session first has one (its module is imported by gui.warm_up)
+        self._local_access: LocalAccess | None = None
         self.last_summary: SessionSummary | None = None
         self.dialog: QDialog | None = None  # the open start dialog (tests drive it)
         self.flow_dialog: TransactionDialog | None = None  # the open transaction dialog (tests drive it)
@@ -257,6 +261,7 @@ class SessionController(QObject):
         engine = self._engine_of(local_id)
         if engine is None:
             return
+        self._close_access(local_id)  # the service ends with the click, before the final voucher
         self.runner.run(
             engine.stop(local_id),
             on_success=self._stopped,
@@ -320,6 +325,8 @@ class SessionController(QObject):
 
     async def shutdown(self) -> None:
         """Stop every running session cleanly (final voucher, receipt) before the app quits or locks."""
+        if self._local_access is not None:
+            await self._local_access.close_all()
         for engine in list(self._engines.values()):
             try:
                 await engine.shutdown()
@@ -368,11 +375,47 @@ class SessionController(QObject):
     def _recovery_failed(self, text: str) -> None:
         self.message.emit(f"Sessions left running could not be checked yet: {text}", True)
 
+    # -- the service on a local URL ---------------------------------------------------------------------
+    @property
+    def local_access(self) -> LocalAccess:
+        if self._local_access is None:
+            from paygo_desktop.sessions.access_proxy import LocalAccess
+
+            self._local_access = LocalAccess()
+        return self._local_access
+
+    def access_of(self, local_id: str) -> AccessProxy | None:
+        """The running session's local proxy, once it listens; None before, after, or without one."""
+        return None if self._local_access is None else self._local_access.get(local_id)
+
+    def _open_access(self, local_id: str) -> None:
+        live = next((s for s in self.live() if s.local_id == local_id), None)
+        if live is None or live.access is None or not live.access.service_url:
+            return
+
+        def failed(text: str) -> None:
+            self.message.emit(f"The service cannot be opened on this computer: {text}", True)
+
+        self.runner.run(
+            self.local_access.open(live),
+            on_success=lambda _proxy: self._announce(Changes(sessions=True)),
+            on_error=failed,
+            name="session-local-access",
+        )
+
+    def _close_access(self, local_id: str) -> None:
+        if self._local_access is not None and self._local_access.holds(local_id):
+            self.runner.run(self._local_access.close(local_id), name="session-local-access-close")
+
     # -- engine events --------------------------------------------------------------------------------
     def _on_event(self, event: SessionEvent) -> None:
         from paygo_desktop.sessions.status import EventKind
 
         self._announce(event.changes)
+        if event.kind is EventKind.STARTED:
+            self._open_access(event.local_id)
+        elif event.kind in (EventKind.STOPPED, EventKind.FAILED, EventKind.RECEIPT_INVALID):
+            self._close_access(event.local_id)
         if event.kind is EventKind.FALLBACK:
             self.message.emit(event.message, False)
             if self.notifier is not None:

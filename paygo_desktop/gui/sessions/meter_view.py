@@ -4,12 +4,14 @@ It reads the session's ``Meter`` on a 40 ms timer (25 updates a second) and neve
 number is already in memory. The timer runs only while some of the card is on screen: it stops when the
 card is hidden (another page, a minimised window) or scrolled out of view, and starts again when the card
 is shown or painted again; numbers nobody can see cost no CPU. The cost comes from ``Meter.cost()``, which
-never goes backwards. Stop is one click away; the access the provider granted can be opened or its token
-copied.
+never goes backwards. Stop is one click away; the service is opened from its local URL (the controller's
+``sessions.access_proxy``: the browser for an HTTP service, the URL copied for a feed), or the access
+token copied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
@@ -31,6 +33,7 @@ from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
 
 if TYPE_CHECKING:
+    from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.live import LiveSession
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
@@ -54,9 +57,15 @@ class MeterView(QFrame):
     dismissed = Signal(str)  # an ended session's card is put away
     close_requested = Signal(str)  # an ended escrow session: close its channel, the unused funds come back
 
-    def __init__(self, live: LiveSession, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        live: LiveSession,
+        parent: QWidget | None = None,
+        access_of: Callable[[str], AccessProxy | None] = lambda _local_id: None,
+    ) -> None:
         super().__init__(parent)
         self.live = live
+        self.access_of = access_of  # the session's local proxy, once it listens (the controller's)
         self.setObjectName("Card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         terms = live.terms
@@ -64,6 +73,7 @@ class MeterView(QFrame):
         self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
         self._shown_cost = -1
         self._shown_state: tuple[Any, ...] = ()
+        self._local_url: str | None = None
 
         outer = QVBoxLayout(self)
         head = QHBoxLayout()
@@ -200,18 +210,29 @@ class MeterView(QFrame):
         self.repaints += 1
         running = live.status in RUNNING
         seconds = meter.elapsed_ns() // 1_000_000_000
-        state = (seconds, live.signed, live.claimed, live.status, live.stop_reason, live.access is not None)
+        proxy = self.access_of(live.local_id) if running else None
+        state = (
+            seconds,
+            live.signed,
+            live.claimed,
+            live.status,
+            live.stop_reason,
+            live.access is not None,
+            proxy,
+        )
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.amount(cost))
             self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:
             self._shown_state = state
-            self._update_details(live, seconds, running)
+            self._update_details(live, seconds, running, proxy)
         if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
 
-    def _update_details(self, live: LiveSession, seconds: int, running: bool) -> None:
+    def _update_details(
+        self, live: LiveSession, seconds: int, running: bool, proxy: AccessProxy | None = None
+    ) -> None:
         meter = live.meter
         f = self.fields
         f["elapsed"].setText(clock_duration(seconds))
@@ -247,11 +268,26 @@ class MeterView(QFrame):
             self.stop_button.setEnabled(True)
             if live.terms.funding is Funding.ESCROW and live.status is SessionStatus.STOPPED:
                 self.close_button.show()
+        self._update_access(live, running, proxy)
+
+    def _update_access(self, live: LiveSession, running: bool, proxy: AccessProxy | None) -> None:
+        """Open service: the session's local URL (sessions.access_proxy) while it runs, in the browser for
+        an HTTP service; a feed's ws:// URL is copied instead (a browser does not open one)."""
         access = live.access
         has_access = access is not None and running
-        self.open_button.setEnabled(has_access and bool(getattr(access, "url", "")))
         self.copy_button.setEnabled(has_access and bool(getattr(access, "token", "")))
-        self.access_label.setText(f"Access: {access.url}" if has_access and access is not None else "")
+        self._local_url = proxy.url if proxy is not None and running else None
+        websocket = proxy is not None and proxy.url.startswith("ws")
+        self.open_button.setText("Copy service URL" if websocket else "Open service")
+        self.open_button.setEnabled(self._local_url is not None)
+        if self._local_url is not None:
+            self.access_label.setText(f"Service on this computer: {self._local_url}")
+        elif has_access and access is not None and access.service_url:
+            self.access_label.setText("Opening the service on this computer…")
+        elif has_access:
+            self.access_label.setText("This provider delivers nothing through its gateway for this service.")
+        else:
+            self.access_label.setText("")
 
     # -- actions -------------------------------------------------------------------------------------
     def _stop_clicked(self) -> None:
@@ -271,8 +307,13 @@ class MeterView(QFrame):
         self.close_button.setText("Close channel")
 
     def _open_access(self) -> None:
-        if self.live.access is not None:
-            QDesktopServices.openUrl(QUrl(str(self.live.access.url)))
+        url = self._local_url
+        if url is None:
+            return
+        if url.startswith("ws"):
+            QGuiApplication.clipboard().setText(url)
+        else:
+            QDesktopServices.openUrl(QUrl(url))
 
     def _copy_token(self) -> None:
         if self.live.access is not None:
