@@ -207,3 +207,42 @@ def test_the_command_line_prints_the_local_url_and_it_serves_while_the_session_r
     assert summary["event"] == "summary" and summary["status"] == "stopped", rest
     with pytest.raises(httpx.ConnectError):  # the session is over: so is its local address
         httpx.get(access["url"] + "weather", timeout=5)
+
+
+def test_the_live_feed_reader_shows_quotes_and_says_at_once_when_the_session_ended(
+    env: Env, provider: Provider
+) -> None:
+    from paygo_desktop.sessions.live_feed import Quote, follow
+
+    session = started(env, provider, FEED)
+
+    async def go() -> None:
+        proxy = AccessProxy(session.access, provider.url)
+        url = await proxy.start()
+        quotes: list[Quote] = []
+        endings: list[str] = []
+        reading = asyncio.ensure_future(follow(url, quotes.append, endings.append))
+        try:
+            while len(quotes) < 3:
+                await asyncio.sleep(0.05)
+            assert {q.symbol for q in quotes} <= {"ETH-USD", "BTC-USD", "ZEC-USD"}
+            await astop(SimpleNamespace(url=provider.url), session)
+            await asyncio.wait_for(reading, CUT_WITHIN)
+            assert endings == ["The session ended: the feed is closed."]
+        finally:
+            await proxy.close()
+        ended_at = len(quotes)
+        await asyncio.sleep(0.3)
+        assert len(quotes) == ended_at  # nothing after the end
+
+    env.run(go())
+
+
+def test_a_feed_message_that_is_not_a_quote_is_ignored() -> None:
+    from paygo_desktop.sessions.live_feed import Quote, parse_quote
+
+    assert parse_quote('{"symbol": "ETH-USD", "price": "3100.25", "seq": 1}') == Quote("ETH-USD", "3100.25")
+    for message in ('{"ack": "hi"}', "[1]", "not json", '{"symbol": "<b>", "price": "1"}',
+                    '{"symbol": "ETH-USD", "price": 3100.25}', '{"symbol": "X", "price": "1e400"}',
+                    b"\x00", '{"symbol": "X", "price": "' + "9" * 5000 + '"}'):  # fmt: skip
+        assert parse_quote(message) is None

@@ -180,7 +180,7 @@ class SessionsPage(Page):
         until the user dismisses it."""
         for session in self.controller.live():
             if session.local_id not in self.meters:
-                view = MeterView(session, access_of=self.controller.access_of)
+                view = MeterView(session, access_of=self.controller.access_of, runner=self.controller.runner)
                 view.stop_requested.connect(self.controller.stop)
                 view.dismissed.connect(self.dismiss)
                 view.close_requested.connect(self.controller.close_channel)

@@ -33,6 +33,8 @@ from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
 
 if TYPE_CHECKING:
+    from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.sessions.feed_view import FeedView
     from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.live import LiveSession
 
@@ -62,10 +64,13 @@ class MeterView(QFrame):
         live: LiveSession,
         parent: QWidget | None = None,
         access_of: Callable[[str], AccessProxy | None] = lambda _local_id: None,
+        runner: TaskRunner | None = None,
     ) -> None:
         super().__init__(parent)
         self.live = live
         self.access_of = access_of  # the session's local proxy, once it listens (the controller's)
+        self.runner = runner  # reads a feed the session delivers, for the live view
+        self.feed: FeedView | None = None
         self.setObjectName("Card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         terms = live.terms
@@ -169,6 +174,8 @@ class MeterView(QFrame):
         access_row.addWidget(self.copy_button)
         access_row.addWidget(self.close_button)
         outer.addLayout(access_row)
+        self.feed_box = QVBoxLayout()  # the live view of a feed the session delivers
+        outer.addLayout(self.feed_box)
 
     # -- when to read: only while the card can be seen --------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # also when the minimised window is restored
@@ -279,6 +286,12 @@ class MeterView(QFrame):
         self._local_url = proxy.url if proxy is not None and running else None
         websocket = proxy is not None and proxy.url.startswith("ws")
         self.open_button.setText("Copy service URL" if websocket else "Open service")
+        if websocket and proxy is not None and self.feed is None and self.runner is not None:
+            from paygo_desktop.gui.sessions.feed_view import FeedView
+
+            self.feed = FeedView()
+            self.feed_box.addWidget(self.feed)
+            self.feed.follow(self.runner, proxy.url)
         self.open_button.setEnabled(self._local_url is not None)
         if self._local_url is not None:
             self.access_label.setText(f"Service on this computer: {self._local_url}")
