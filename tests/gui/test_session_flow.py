@@ -21,7 +21,7 @@ from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
-from paygo_desktop.sandbox.upstreams import api_app
+from paygo_desktop.sandbox.upstreams import api_app, feed_app
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     Env,
     _deployed,
@@ -66,6 +66,7 @@ def add_per_second_service(provider: Any, name: str, rate: int, tick: int, grace
 
 
 SERVICE_ID = "live-market-data"
+FEED_ID, FEED_NAME = "price-feed", "Live price feed"  # a WebSocket feed, in the app's live view
 
 
 @pytest.fixture
@@ -84,19 +85,32 @@ def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
                     "rate": {"amount": str(RATE), "asset": "USDC", "unit": "per_second"},
                     "tickSeconds": TICK,
                     "graceSeconds": GRACE,
-                }
+                },
+                {
+                    "id": FEED_ID,
+                    "name": FEED_NAME,
+                    "category": "finance",
+                    "type": "data",
+                    "rate": {"amount": str(RATE), "asset": "USDC", "unit": "per_second"},
+                    "tickSeconds": TICK,
+                    "graceSeconds": GRACE,
+                },
             ]
         )
     )
-    api_port = _free_port()
-    api, api_thread = run_server(api_app(), api_port)
-    services = {SERVICE_ID: {"upstream": f"http://127.0.0.1:{api_port}", "delivery": "http"}}
+    api_port, feed_port = _free_port(), _free_port()
+    upstreams = [run_server(api_app(), api_port), run_server(feed_app(interval=0.2), feed_port)]
+    services = {
+        SERVICE_ID: {"upstream": f"http://127.0.0.1:{api_port}", "delivery": "http"},
+        FEED_ID: {"upstream": f"ws://127.0.0.1:{feed_port}/feed", "delivery": "websocket"},
+    }
     try:
         with run_provider(env, tmp_path, clock=WallClock(), catalog_seed=str(seed), services=services) as p:
             yield Sandbox(env, p.url, SERVICE_ID, Asset("USDC", 6, env.usdc))
     finally:
-        api.should_exit = True
-        api_thread.join(timeout=10)
+        for server, thread in upstreams:
+            server.should_exit = True
+            thread.join(timeout=10)
 
 
 def fetched(qtbot: Any, url: str) -> Any:
@@ -121,10 +135,10 @@ def session_window(sandbox: Sandbox, qtbot: Any, ctx: Any, event_loop_qt: Any) -
         yield window
 
 
-def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
+def start_from_services(qtbot: Any, window: Any, budget: str, name: str = SERVICE_NAME) -> Any:
     page = window.pages["services"]
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20_000)
-    row = next(i for i, e in enumerate(page.model.rows) if e.service.name == SERVICE_NAME)
+    row = next(i for i, e in enumerate(page.model.rows) if e.service.name == name)
     page.table.selectRow(row)
     assert page.start_button.isEnabled()
     page.start_button.click()
@@ -272,6 +286,28 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
     view.stop_button.click()
     assert not page.meters and page.no_running.isVisibleTo(page)
+
+
+def test_a_feed_session_shows_live_prices_beside_its_meter_and_says_at_once_when_it_ended(
+    qtbot: Any, session_window: Any
+) -> None:
+    window = session_window
+    dialog = start_from_services(qtbot, window, "0.05", FEED_NAME)
+    press_start(qtbot, window, dialog)
+    page = window.pages["sessions"]
+    qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
+    view = next(iter(page.meters.values()))
+    qtbot.waitUntil(lambda: view.feed is not None and view.feed.quotes >= 3, timeout=20_000)
+    feed = view.feed
+    assert feed is not None and feed.status.text() == "Live"
+    assert set(feed.prices) == {"ETH-USD", "BTC-USD", "ZEC-USD"}
+    assert view.open_button.text() == "Copy service URL" and view.open_button.isEnabled()
+    view.stop_button.click()
+    qtbot.waitUntil(lambda: feed.status.text() == "The session ended: the feed is closed.", timeout=10_000)
+    shown = feed.quotes
+    qtbot.wait(500)
+    assert feed.quotes == shown  # no price after the end
+    assert not view.open_button.isEnabled()
 
 
 def test_closing_the_deposit_review_sends_nothing_and_starts_nothing(qtbot: Any, session_window: Any) -> None:
