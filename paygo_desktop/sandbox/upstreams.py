@@ -6,7 +6,8 @@ on loopback, in one process started by ``paygo-desktop sandbox`` beside the prov
   string). A text message from the client is answered with ``{"ack": <its text>}``.
 * The weather and computation API (HTTP JSON): ``GET /weather?city=…`` (a forecast that depends only on
   the city and the hour), ``POST /compute`` (``{"op": "sum"|"mean"|"max", "values": [ints]}``),
-  ``GET /ticks?count=n`` (a streamed body, one line every ``interval`` seconds), ``GET /headers`` (the
+  ``GET /ticks?count=n`` (a streamed body, one line every ``interval`` seconds), ``GET /bytes?size=n``
+  (n zero bytes, streamed: throughput), ``GET /headers`` (the
   request headers it received, to show what the gateway forwards) and ``GET /health``.
 
 Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--interval S]``.
@@ -31,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 PAIRS = {"ETH-USD": 310_000, "BTC-USD": 9_650_000, "ZEC-USD": 4_500}  # starting prices, in cents
 MAX_VALUES = 10_000
+MAX_PAYLOAD = 1024**3
 
 
 def _price(cents: int) -> str:
@@ -78,68 +80,92 @@ def feed_app(interval: float = 1.0) -> Starlette:
     return Starlette(routes=[WebSocketRoute("/feed", feed), Route("/health", health)])
 
 
+async def weather(request: Request) -> Response:
+    city = request.query_params.get("city", "Lisbon")[:60]
+    hour = int(time.time() // 3600)
+    digest = hashlib.sha256(f"{city}:{hour}".encode()).digest()
+    return JSONResponse(
+        {
+            "city": city,
+            "temperatureC": digest[0] % 35 - 5,
+            "humidityPercent": digest[1] % 100,
+            "windKmh": digest[2] % 60,
+            "sky": ("clear", "cloudy", "rain", "snow")[digest[3] % 4],
+        }
+    )
+
+
+async def compute(request: Request) -> Response:
+    try:
+        body = json.loads(await request.body())
+        op, values = body["op"], body["values"]
+        if not isinstance(values, list) or not all(type(v) is int for v in values) or not values:
+            raise ValueError
+        if len(values) > MAX_VALUES or op not in ("sum", "mean", "max"):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse(
+            {"error": 'send {"op": "sum"|"mean"|"max", "values": [integers]}'}, status_code=400
+        )
+    result = {"sum": sum(values), "max": max(values)}.get(op)
+    if op == "mean":
+        result = sum(values) // len(values)
+    return JSONResponse({"op": op, "result": result, "count": len(values)})
+
+
+async def ticks(request: Request) -> Response:
+    interval: float = request.app.state.interval
+    try:
+        count = min(10_000, max(1, int(request.query_params.get("count", "10"))))
+    except ValueError:
+        count = 10
+
+    async def lines() -> AsyncIterator[bytes]:
+        for i in range(count):
+            yield f"tick {i}\n".encode()
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(lines(), media_type="text/plain")
+
+
+async def payload(request: Request) -> Response:
+    try:
+        size = min(MAX_PAYLOAD, max(0, int(request.query_params.get("size", "1048576"))))
+    except ValueError:
+        size = 1024 * 1024
+    block = b"\0" * 65536
+
+    async def blocks() -> AsyncIterator[bytes]:
+        left = size
+        while left > 0:
+            yield block[: min(left, len(block))]
+            left -= len(block)
+
+    return StreamingResponse(blocks(), media_type="application/octet-stream")
+
+
+async def headers(request: Request) -> Response:
+    return JSONResponse({"headers": {k: v for k, v in request.headers.items()}, "path": request.url.path})
+
+
+async def api_health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "service": "weather-api"})
+
+
 def api_app(interval: float = 1.0) -> Starlette:
     """The weather and computation API."""
-
-    async def weather(request: Request) -> Response:
-        city = request.query_params.get("city", "Lisbon")[:60]
-        hour = int(time.time() // 3600)
-        digest = hashlib.sha256(f"{city}:{hour}".encode()).digest()
-        return JSONResponse(
-            {
-                "city": city,
-                "temperatureC": digest[0] % 35 - 5,
-                "humidityPercent": digest[1] % 100,
-                "windKmh": digest[2] % 60,
-                "sky": ("clear", "cloudy", "rain", "snow")[digest[3] % 4],
-            }
-        )
-
-    async def compute(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-            op, values = body["op"], body["values"]
-            if not isinstance(values, list) or not all(type(v) is int for v in values) or not values:
-                raise ValueError
-            if len(values) > MAX_VALUES or op not in ("sum", "mean", "max"):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse(
-                {"error": 'send {"op": "sum"|"mean"|"max", "values": [integers]}'}, status_code=400
-            )
-        result = {"sum": sum(values), "max": max(values)}.get(op)
-        if op == "mean":
-            result = sum(values) // len(values)
-        return JSONResponse({"op": op, "result": result, "count": len(values)})
-
-    async def ticks(request: Request) -> Response:
-        try:
-            count = min(10_000, max(1, int(request.query_params.get("count", "10"))))
-        except ValueError:
-            count = 10
-
-        async def lines() -> AsyncIterator[bytes]:
-            for i in range(count):
-                yield f"tick {i}\n".encode()
-                await asyncio.sleep(interval)
-
-        return StreamingResponse(lines(), media_type="text/plain")
-
-    async def headers(request: Request) -> Response:
-        return JSONResponse({"headers": {k: v for k, v in request.headers.items()}, "path": request.url.path})
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": "weather-api"})
-
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/weather", weather),
             Route("/compute", compute, methods=["POST"]),
             Route("/ticks", ticks),
+            Route("/bytes", payload),
             Route("/headers", headers, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            Route("/health", health),
+            Route("/health", api_health),
         ]
     )
+    app.state.interval = interval
+    return app
 
 
 async def serve(feed_port: int, api_port: int, interval: float) -> None:

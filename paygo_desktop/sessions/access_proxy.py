@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -211,8 +211,13 @@ class AccessProxy:
                 {"code": "provider_unreachable", "message": "the provider is unreachable"}, status_code=502
             )(scope, receive, send)
             return
-        if answer.status_code == 410:
-            self._ended.set()  # the gateway says the session is over: so is this door
+        if answer.status_code == 410:  # the gateway says the session is over: so is this door
+            body = await answer.aread()
+            await answer.aclose()
+            self._ended.set()
+            gone = Response(body, status_code=410, media_type=answer.headers.get("content-type"))
+            await gone(scope, receive, send)
+            return
         headers = proxying.answer_headers(answer, self._location, NOT_ANSWERED)
         await proxying.StreamedAnswer(answer, headers, self._ended)(scope, receive, send)
 
