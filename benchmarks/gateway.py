@@ -3,7 +3,8 @@
 Each row beside its baseline in the same run, the upstream hit directly:
 
 * latency: ``--requests`` sequential ``GET /weather`` on one kept-alive connection, direct vs through the
-  gateway (``/api/v1/streams/{id}/access/weather``, the session's token checked in the database each time);
+  gateway (``/api/v1/streams/{id}/access/weather``, the session's token checked in the database each time),
+  and the provider's own ``/health`` for scale (what any route of the provider costs);
 * throughput: ``GET /bytes?size=--megabytes MiB``, streamed, direct vs through the gateway;
 * the cut-off: a WebSocket feed open through the gateway, the session stopped (``PATCH /stop`` with its
   token): the time from the stop's answer to the feed's close frame (code 4410);
@@ -131,9 +132,15 @@ async def run(args: argparse.Namespace, ready: dict, sandbox_dir: Path) -> None:
 
         direct = await latency(api_direct + "/weather", {}, args.requests)
         proxied = await latency(api.access.service_url + "weather", token, args.requests)
+        health = await latency(ready["provider"] + "/api/v1/health", {}, args.requests)
         print(f"\nGET /weather, {args.requests} sequential requests, one kept-alive connection (ms)")
         print("| path | median | p95 | p99 |\n|---|---|---|---|")
-        for label, values in (("upstream directly", direct), ("through the gateway", proxied)):
+        rows = (
+            ("upstream directly", direct),
+            ("through the gateway", proxied),
+            ("the provider's own /health, for scale (no proxying)", health),
+        )
+        for label, values in rows:
             print(f"| {label} | {ms(values, 50)} | {ms(values, 95)} | {ms(values, 99)} |")
         added = statistics.median(proxied) - statistics.median(direct)
         print(f"the gateway adds {added * 1000:.2f} ms at the median")
