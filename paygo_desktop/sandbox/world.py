@@ -173,22 +173,9 @@ def start(
         funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded])
         world = replace(world, funded=(*world.funded, *funded))
         write_world(sandbox_dir, world)
-        upstreams, feed_port, api_port = _start_upstreams(sandbox_dir)
-        try:
-            services = sandbox_services(feed_port, api_port)
-            provider = _start_provider(
-                data_dir,
-                rpc_url,
-                world.vault,
-                world.usdc,
-                provider_port,
-                services,
-                keep=continued is not None,
-            )
-        except BaseException:
-            upstreams.kill()
-            upstreams.wait()
-            raise
+        provider, upstreams = _start_services(
+            data_dir, rpc_url, world, provider_port, keep=continued is not None, progress=progress
+        )
     except BaseException:
         node.kill()
         node.wait()
@@ -283,6 +270,56 @@ def _write_catalog(sandbox_dir: Path) -> Path:
     path = sandbox_dir / "catalog.json"
     path.write_text(json.dumps([e for e in entries if e.get("id") in SANDBOX_SERVICES], indent=1), "utf-8")
     return path
+
+
+def _start_services(
+    data_dir: DataDir,
+    rpc_url: str,
+    world: World,
+    provider_port: int,
+    *,
+    keep: bool,
+    progress: Callable[[str], None],
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """The upstreams (sandbox.upstreams), then the provider with its gateway in front of them."""
+    upstreams, feed_port, api_port = _start_upstreams(data_dir.sandbox_dir)
+    try:
+        services = sandbox_services(feed_port, api_port)
+        provider = _start_provider(
+            data_dir, rpc_url, world.vault, world.usdc, provider_port, services, keep=keep
+        )
+        if keep:
+            paused = _pause_undelivered(f"http://127.0.0.1:{provider_port}")
+            if paused:
+                progress(f"Paused the catalog's services the sandbox does not deliver: {', '.join(paused)}.")
+    except BaseException:
+        upstreams.kill()
+        upstreams.wait()
+        raise
+    return provider, upstreams
+
+
+def _pause_undelivered(provider_url: str) -> list[str]:
+    """A kept world's provider database may hold the whole demo catalog an earlier version seeded: those of
+    its services the sandbox does not deliver are paused, through the vendor's own route with the
+    provider's key, so its catalog lists only what delivers. Services added from the Vendor page stay."""
+    from eth_account import Account
+
+    from paygo_desktop.protocol.client import ProviderClient
+
+    undelivered = {e.get("id") for e in json.loads(DEMO_CATALOG.read_text("utf-8"))} - set(SANDBOX_SERVICES)
+    key = Account.from_key(provider_key())
+
+    async def pause() -> list[str]:
+        paused: list[str] = []
+        async with ProviderClient(provider_url, timeout=10) as client:
+            for service in (await client.my_services(key)).items:
+                if service.id in undelivered and service.is_active:
+                    await client.toggle_service(key, service.id)
+                    paused.append(service.id)
+        return paused
+
+    return asyncio.run(pause())
 
 
 def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int]:

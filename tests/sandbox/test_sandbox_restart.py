@@ -112,6 +112,29 @@ def _app_reads_the_escrow_page(data: DataDir, ready: dict[str, Any]) -> list[str
         ctx.close()
 
 
+def _an_earlier_versions_catalog(data: DataDir) -> None:
+    """The kept provider database as an earlier version left it: the whole demo catalog seeded (services the
+    sandbox does not deliver), and one service its vendor added."""
+    import json
+
+    from paygo_desktop.protocol import models as m
+    from paygo_desktop.provider.app import _row
+    from paygo_desktop.provider.config import DEMO_CATALOG
+    from paygo_desktop.provider.store import ServiceRow, Store
+
+    store = Store(str(data.sandbox_dir / "provider.sqlite3"))
+    try:
+        with store.tx() as db:
+            for entry in json.loads(DEMO_CATALOG.read_text()):
+                if db.get(ServiceRow, entry["id"]) is None:
+                    service_id = entry.pop("id")
+                    db.add(_row(service_id, m.ServiceFields.model_validate(entry), 0.0))
+            mine = m.ServiceFields.model_validate({**entry, "name": "Mine"})
+            db.add(_row("svc_mine", mine, 0.0))
+    finally:
+        store.close()
+
+
 def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_path: Any) -> None:
     data = wallet_dir(tmp_path)
     proc, ready = start(data)
@@ -121,10 +144,13 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
         assert before["channel"] == (DEPOSIT, CLAIM, 0, 0)
     finally:
         stop(proc)
+    _an_earlier_versions_catalog(data)
 
     proc, again = start(data)
     try:
         assert _figures(again, channel_id) == before
+        listed = httpx.get(again["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
+        assert {s["id"] for s in listed["items"]} == {"market-data-feed", "weather-api", "svc_mine"}
         assert chain_state_file(data.sandbox_dir).exists()
         assert (ready["world"], again["world"], again["worldNote"]) == ("first", "kept", None)
         assert (again["vault"], again["usdc"]) == (ready["vault"], ready["usdc"])
