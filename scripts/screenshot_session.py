@@ -157,7 +157,7 @@ def vendor_main() -> int:
         dialog.reject()  # Close
         await until(lambda: "confirmed in block" in page.message.text(), "the claim")
         await until(lambda: not window.runner.busy, "the reload after the claim")
-        await start_session(window, running, "live-sports")  # still running: pending, a live meter
+        await start_session(window, running, "weather-api")  # still running: pending, a live meter
         window.show_page("vendor")
         await asyncio.sleep(RUN_SECONDS)
         page.connect_provider(keep_message=True)

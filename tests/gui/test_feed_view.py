@@ -24,7 +24,10 @@ def test_the_feed_view_shows_live_prices_and_the_end(qtbot: Any, event_loop_qt: 
         qtbot.waitUntil(lambda: view.quotes >= 6, timeout=10_000)
         assert view.status.text() == "Live"
         assert set(view.prices) == {"ETH-USD", "BTC-USD", "ZEC-USD"}
-        assert all("." in label.text() for label in view.prices.values())
+        assert all(
+            label.text().startswith(symbol + " ") and "." in label.text()
+            for symbol, label in view.prices.items()
+        )
         assert len(view.chart.values) >= 2
     finally:
         server.should_exit = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.sparkline import Sparkline
@@ -27,16 +27,19 @@ class FeedView(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Live feed")
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # one row under the meter: status, each pair's price, the sparkline
         layout.setContentsMargins(0, 4, 0, 0)
         self.status = QLabel("Connecting to the feed…")
         self.status.setObjectName("Hint")
         self.status.setAccessibleName("Feed status")
         layout.addWidget(self.status)
-        self.grid = QGridLayout()
-        layout.addLayout(self.grid)
+        self.row = QHBoxLayout()
+        self.row.setSpacing(16)
+        layout.addLayout(self.row)
+        layout.addStretch(1)
         self.chart = Sparkline()
         self.chart.setAccessibleName("Recent prices")
+        self.chart.setFixedSize(180, 40)
         layout.addWidget(self.chart)
         self.prices: dict[str, QLabel] = {}
         self.history: list[Decimal] = []
@@ -57,16 +60,12 @@ class FeedView(QFrame):
         if label is None:
             if len(self.prices) >= MAX_SYMBOLS:
                 return
-            row = len(self.prices)
-            name = QLabel(quote.symbol)
-            name.setTextFormat(Qt.TextFormat.PlainText)
             label = QLabel()
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setAccessibleName(f"Price of {quote.symbol}")
-            self.grid.addWidget(name, row, 0)
-            self.grid.addWidget(label, row, 1)
+            self.row.addWidget(label)
             self.prices[quote.symbol] = label
-        label.setText(quote.price)
+        label.setText(f"{quote.symbol} {quote.price}")
         if self.charted is None:
             self.charted = quote.symbol
             self.chart.setToolTip(f"{quote.symbol}, the last {HISTORY} prices")
