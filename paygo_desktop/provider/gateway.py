@@ -74,9 +74,6 @@ class Connections:
     def session_ids(self) -> list[str]:
         return list(self._open)
 
-    def count(self) -> int:
-        return sum(len(events) for events in self._open.values())
-
     def cut(self, session_id: str) -> None:
         for ended in self._open.get(session_id, ()):
             ended.set()

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from paygo_desktop.protocol import models as m
-from tests.chain.conftest import Env
+from tests.chain.conftest import Env, _free_port
 from tests.provider.conftest import Server, provider_server
 from tests.provider.gateway_world import (
     API,
@@ -254,3 +254,42 @@ def test_a_stop_on_one_worker_closes_the_feed_another_worker_serves(
         assert env.run(go()) < CUT_WITHIN
         with httpx.Client(timeout=10) as http:
             assert http.get(on_second, headers=bearer(started)).status_code == 410
+
+
+def test_a_body_over_the_services_limit_and_an_unreachable_upstream_get_clear_errors(
+    env: Env, tmp_path: Path, upstreams: Upstreams
+) -> None:
+    services = {
+        API: {
+            "upstream": f"http://127.0.0.1:{upstreams.api_port}",
+            "delivery": "http",
+            "max_request_bytes": 64,
+        },
+        FEED: {"upstream": f"ws://127.0.0.1:{_free_port()}/feed", "delivery": "websocket"},  # nothing there
+    }
+    with provider_server(env, tmp_path, services=services, gateway_watch_interval=WATCH) as server:
+        api, feed = start(server, API), start(server, FEED)
+        with httpx.Client(timeout=10) as http:
+            url = api.access.service_url + "compute"
+            small = http.post(url, json={"op": "sum", "values": [1, 2]}, headers=bearer(api))
+            assert small.status_code == 200 and small.json()["result"] == 3
+            big = http.post(url, json={"op": "sum", "values": list(range(100))}, headers=bearer(api))
+            assert big.status_code == 413 and big.json()["code"] == "body_too_large"
+
+            def chunks() -> Iterator[bytes]:  # no declared length: counted as it streams
+                yield b'{"op": "sum", "values": ['
+                yield b"1, " * 100
+                yield b"1]}"
+
+            streamed = http.post(url, content=chunks(), headers=bearer(api))
+            assert streamed.status_code == 413
+
+        async def go() -> None:
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(
+                    "ws" + feed.access.service_url.removeprefix("http"), additional_headers=bearer(feed)
+                ):
+                    pass
+            assert refused.value.response.status_code == 502
+
+        env.run(go())
