@@ -32,7 +32,9 @@ class KnownToken(NamedTuple):
 
 CIRCLE_USDC = "Circle, USDC contract addresses (developers.circle.com/stablecoins/usdc-contract-addresses)"
 CIRCLE_EURC = "Circle, EURC contract addresses (developers.circle.com/stablecoins/eurc-contract-addresses)"
-SUPERCHAIN_LIST = "Superchain token list (ethereum-optimism.github.io), bridged from Ethereum by Base's bridge"
+SUPERCHAIN_LIST = (
+    "Superchain token list (ethereum-optimism.github.io), bridged from Ethereum by Base's bridge"
+)
 
 BASE_CHAIN_ID = 8453
 BASE_SEPOLIA_CHAIN_ID = 84532
@@ -41,7 +43,9 @@ TOKENS_BY_CHAIN: dict[int, tuple[KnownToken, ...]] = {
     BASE_CHAIN_ID: (
         KnownToken("USDC", 6, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USD Coin", CIRCLE_USDC),
         KnownToken("USDT", 6, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", "Tether USD", SUPERCHAIN_LIST),
-        KnownToken("DAI", 18, "0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb", "Dai Stablecoin", SUPERCHAIN_LIST),
+        KnownToken(
+            "DAI", 18, "0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb", "Dai Stablecoin", SUPERCHAIN_LIST
+        ),
         KnownToken("EURC", 6, "0x60a3E35Cc302bFA44Cb288Bc5a4F316Fdb1adb42", "EURC", CIRCLE_EURC),
     ),
     BASE_SEPOLIA_CHAIN_ID: (
