@@ -21,6 +21,7 @@ from paygo_desktop.store.deployments import DeploymentRepository
 from paygo_desktop.store.networks import NetworkRepository
 
 if TYPE_CHECKING:
+    from paygo_desktop.history.account_history import AccountHistory
     from paygo_desktop.prices.board import PriceBoard
     from paygo_desktop.prices.feeds import FeedBook
 
@@ -162,6 +163,17 @@ class AppContext:
             tokens = {t.symbol: str(t.address) for t in self._local_test_tokens(network)}
             return sandbox_book(feeds, tokens)
         return FeedBook()
+
+    def account_history(self, account: str) -> AccountHistory:
+        """``account``'s on-chain history on the current network, valued in the display currency (SQL: call
+        it off the GUI thread)."""
+        from paygo_desktop.history.account_history import AccountHistory
+        from paygo_desktop.prices.feeds import currency
+
+        network = self.network
+        chosen = currency(self.settings.display_currency)
+        tokens = self.known_tokens(network)
+        return AccountHistory(self.store, network, account, tokens, self.price_feeds(network), chosen)
 
     async def fiat_board(self, assets: Iterable[Asset], network: Network | None = None) -> PriceBoard:
         """What ``assets`` are worth now in the user's display currency (``prices.board.PriceBoard``),

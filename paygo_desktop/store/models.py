@@ -407,6 +407,7 @@ class FeedReadingRow(Base):
     answer: Mapped[str | None] = mapped_column(String(80), nullable=True)  # None: no round then
     decimals: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[int] = mapped_column(Integer, nullable=False)
+    round_id: Mapped[str] = mapped_column(String(40), nullable=False)
 
 
 class ProviderNoteRow(Base):

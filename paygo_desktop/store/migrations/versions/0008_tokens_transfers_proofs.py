@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.String(80), nullable=True),
         sa.Column("decimals", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.Integer, nullable=False),
+        sa.Column("round_id", sa.String(40), nullable=False),
         sa.UniqueConstraint("chain_id", "feed", "block_number"),
     )
     op.create_table(
