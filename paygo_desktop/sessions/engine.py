@@ -40,6 +40,7 @@ from paygo_desktop.protocol.client import (
     ProviderUnreachable,
     verify_quote,
 )
+from paygo_desktop.receipts.build import session_proof_fields
 from paygo_desktop.sessions.channel_terms import (
     channel_withdraw_delay,
     find_session_channel,
@@ -589,7 +590,11 @@ class SessionEngine:
         live.meter = Meter(plan.price, cap, live.tick_seconds, clock=rt.clock)
         live.status = "running"
         self.history.update(
-            local_id, status="running", tick_seconds=live.tick_seconds, grace_seconds=live.grace_seconds
+            local_id,
+            status="running",
+            tick_seconds=live.tick_seconds,
+            grace_seconds=live.grace_seconds,
+            **session_proof_fields(started.quote, plan.provider, channel),  # for its proof file
         )
         self._launch(handle)
         rt.emit(
