@@ -49,6 +49,7 @@ from paygo_desktop.protocol.client import (
     SessionGone,
     verify_receipt,
 )
+from paygo_desktop.reports.provider_record import SessionEnd, session_notes
 from paygo_desktop.sessions.channels import coverage
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.plan import SessionPlan
@@ -61,6 +62,7 @@ from paygo_desktop.sessions.runtime import (
     hex_sig,
     short_duration,
 )
+from paygo_desktop.store.provider_notes import ProviderNotes
 
 log = logging.getLogger(__name__)
 
@@ -352,6 +354,7 @@ class EscrowSession:
             ended_at=rt.now(),
             paid_ahead_credit=credit,
         )
+        self._note_provider(receipt, receipt_ok, metered, problem)
         live.status = status
         self.signer = None  # the key is not kept past the session
         rt.emit(status, live.local_id, message)
@@ -368,6 +371,26 @@ class EscrowSession:
             status=status,
             paid_ahead_credit=credit,
         )
+
+    def _note_provider(
+        self, receipt: m.Receipt | None, receipt_ok: bool, metered: int, problem: str | None
+    ) -> None:
+        """The provider record (``reports.provider_record``): what its receipt said beside the meter."""
+        live, provider = self.live, self.plan.provider
+        end = SessionEnd(
+            local_id=live.local_id,
+            provider_url=live.provider_url,
+            provider_name=provider.name,
+            pay_to=provider.pay_to,
+            asset=live.asset,
+            metered=metered,
+            receipt_amount=None if receipt is None else receipt.amount,
+            receipt_signed=receipt is not None and verify_receipt(receipt, provider),
+            receipt_ok=receipt_ok,
+            problem=problem,
+            settle_refused=self.settle_refused,
+        )
+        ProviderNotes(self.rt.history.store).add(session_notes(end))
 
     async def _paid_ahead_credit(self) -> int:
         """What the chain has paid the provider beyond this app's settled sessions on the channel, now

@@ -101,6 +101,10 @@ class SessionHistory:
         self._store = store
         self._spending = SpendingLog(store)
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     # -- sessions ---------------------------------------------------------------------------------------
     def create(self, **values: Any) -> SessionRecord:
         values = {k: str(v) if k in _AMOUNT_FIELDS else v for k, v in values.items()}
