@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from paygo_desktop.receipts.proof import Check, ProofError, verify_offline
+from paygo_desktop.receipts.build import SessionEvidence, proof_body, session_evidence
+from paygo_desktop.receipts.proof import Check, ProofError, kind_of, verify_offline
+from paygo_desktop.store.database import Store
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,17 @@ async def verify(data: bytes, rpc_url: str | None = None, *, registry: str | Non
     finally:
         await w3.provider.disconnect()
     return Verdict([*verdict.checks, *extra], None, verdict.body)
+
+
+def stored_session_checks(
+    store: Store, local_id: str, network_name: str
+) -> tuple[SessionEvidence, list[Check]]:
+    """The checks of a finished session's receipt as the app kept it (the proof's checks, without the
+    seal: the seal is made when the file is exported). ``ProofError`` says why there is no receipt to
+    check. Blocking (SQL): call it off the GUI thread."""
+    evidence = session_evidence(store, local_id)
+    body = proof_body(evidence, network_name, None)
+    try:
+        return evidence, kind_of(body).offline(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProofError(f"The receipt kept for this session is malformed ({type(exc).__name__}).") from None

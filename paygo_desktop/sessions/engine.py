@@ -302,8 +302,22 @@ class SessionEngine:
             else f"Escrow channel with {plan.provider.name}: not funded yet"
         )
         return FundingOption(
-            kind="escrow", label=label, available=room, needs_deposit=room < plan.tick_cost()
+            kind="escrow",
+            label=label,
+            available=room,
+            needs_deposit=room < plan.tick_cost(),
+            wallet_holds=await self._wallet_holds(plan.asset),
         )
+
+    async def _wallet_holds(self, asset: Asset) -> int | None:
+        """What the account's wallet holds of ``asset`` (for the start dialog's check); None if unread."""
+        from paygo_desktop.escrow.balances import token_balance
+
+        try:
+            return (await token_balance(self.w3, asset, self.account)).units
+        except Exception as exc:
+            log.info("%s balance not read before a start: %r", asset.symbol, exc)
+            return None
 
     def _own_permissions(self, provider_url: str, permission_id: str | None = None) -> list[_OwnPermission]:
         """The app's own record of this account's active permissions with ``provider_url``: the rate agreed

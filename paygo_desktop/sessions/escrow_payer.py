@@ -375,22 +375,26 @@ class EscrowSession:
     def _note_provider(
         self, receipt: m.Receipt | None, receipt_ok: bool, metered: int, problem: str | None
     ) -> None:
-        """The provider record (``reports.provider_record``): what its receipt said beside the meter."""
+        """The provider record (``reports.provider_record``): what its receipt said beside the meter. Kept
+        for the user's information: failing to keep it never fails the session's end."""
         live, provider = self.live, self.plan.provider
-        end = SessionEnd(
-            local_id=live.local_id,
-            provider_url=live.provider_url,
-            provider_name=provider.name,
-            pay_to=provider.pay_to,
-            asset=live.asset,
-            metered=metered,
-            receipt_amount=None if receipt is None else receipt.amount,
-            receipt_signed=receipt is not None and verify_receipt(receipt, provider),
-            receipt_ok=receipt_ok,
-            problem=problem,
-            settle_refused=self.settle_refused,
-        )
-        ProviderNotes(self.rt.history.store).add(session_notes(end))
+        try:
+            end = SessionEnd(
+                local_id=live.local_id,
+                provider_url=live.provider_url,
+                provider_name=live.provider_name,
+                pay_to=getattr(provider, "pay_to", None),
+                asset=live.asset,
+                metered=metered,
+                receipt_amount=None if receipt is None else receipt.amount,
+                receipt_signed=receipt is not None and verify_receipt(receipt, provider),
+                receipt_ok=receipt_ok,
+                problem=problem,
+                settle_refused=self.settle_refused,
+            )
+            ProviderNotes(self.rt.history.store).add(session_notes(end))
+        except Exception:
+            log.exception("the provider record of session %s was not kept", live.local_id)
 
     async def _paid_ahead_credit(self) -> int:
         """What the chain has paid the provider beyond this app's settled sessions on the channel, now

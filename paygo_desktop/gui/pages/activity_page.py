@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +31,7 @@ from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.movements_panel import MovementsPanel
 from paygo_desktop.gui.widgets.tables import readonly_table
 from paygo_desktop.reports.periods import (
     BUCKET_LABELS,
@@ -137,14 +139,17 @@ class ActivityPage(Page):
         controls.addWidget(self.last_day)
         controls.addWidget(self.bucket)
         controls.addStretch(1)
-        self.layout_.addLayout(controls)
+        spending = QWidget()  # the "Spending" tab; "On-chain movements" beside it
+        spending_layout = QVBoxLayout(spending)
+        spending_layout.setContentsMargins(0, 0, 0, 0)
+        spending_layout.addLayout(controls)
 
         self.summary = QLabel()
         self.summary.setAccessibleName("Total spent in the range")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.layout_.addWidget(self.summary)
+        spending_layout.addWidget(self.summary)
         self.message = InlineMessage(self, "Activity message")
-        self.layout_.addWidget(self.message)
+        spending_layout.addWidget(self.message)
 
         self.stack = QStackedWidget()
         self.empty = EmptyState(
@@ -207,8 +212,15 @@ class ActivityPage(Page):
         self.content.setSizes([360, 260])
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
-        self.layout_.addWidget(self.stack, 1)
+        spending_layout.addWidget(self.stack, 1)
         self.stack.setCurrentWidget(self.empty)
+        self.movements = MovementsPanel(ctx, runner)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Activity views")
+        self.tabs.addTab(spending, "Spending")
+        self.tabs.addTab(self.movements, "On-chain movements")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.layout_.addWidget(self.tabs, 1)
 
         self.asset.currentIndexChanged.connect(self._changed)
         self.range.currentIndexChanged.connect(self._range_changed)
@@ -217,10 +229,16 @@ class ActivityPage(Page):
         self.first_day.dateChanged.connect(self._changed)
         self.last_day.dateChanged.connect(self._changed)
 
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.movements:
+            self.movements.load()
+
     # ---- the chart, built on first show
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.ensure_chart()
+        if self.tabs.currentWidget() is self.movements:
+            self.movements.load()
 
     def ensure_chart(self) -> SpendingChart:
         if self.chart is None:

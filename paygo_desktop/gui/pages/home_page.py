@@ -106,9 +106,9 @@ class HomePage(Page):
         glance.addWidget(_title("Balances"), 0, 0)
         glance.addWidget(_title("Spent in the last 30 days"), 0, 1)
         glance.addWidget(_title("Zcash"), 0, 2)
-        self.balance_table = QTableWidget(0, 3)
+        self.balance_table = QTableWidget(0, 4)
         self.balance_table.setAccessibleName("Balances")
-        self.balance_table.setHorizontalHeaderLabels(["Where", "Amount", ""])
+        self.balance_table.setHorizontalHeaderLabels(["Where", "Amount", "Value", ""])
         self.balance_table.verticalHeader().setVisible(False)
         self.balance_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.balance_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -117,6 +117,7 @@ class HomePage(Page):
         bh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         bh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         bh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        bh.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.balance_note = _plain("Balances status")
         self.balance_note.setObjectName("Hint")
         left = QVBoxLayout()
@@ -316,8 +317,11 @@ class HomePage(Page):
             amount = QTableWidgetItem(balance.amount.format(max_decimals=6))
             amount.setToolTip(balance.amount.format())  # exact, all decimals
             amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value = QTableWidgetItem(balance.fiat)  # beside the amount, never instead of it
+            value.setToolTip(balance.fiat_note)
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for col, item in enumerate(
-                (QTableWidgetItem(balance.where), amount, QTableWidgetItem(balance.detail))
+                (QTableWidgetItem(balance.where), amount, value, QTableWidgetItem(balance.detail))
             ):
                 self.balance_table.setItem(row, col, item)
         self.balance_note.setText(note)

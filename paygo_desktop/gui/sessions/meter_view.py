@@ -84,6 +84,11 @@ class MeterView(QFrame):
         self.cost.setObjectName("BigNumber")
         self.cost.setAccessibleName("Cost so far")
         outer.addWidget(self.cost)
+        self.price: Any = None  # the asset's FiatPrice (prices.fiat), set once read: its value beside
+        self.cost_value = QLabel("—")
+        self.cost_value.setObjectName("Hint")
+        self.cost_value.setAccessibleName("Cost so far in your currency")
+        outer.addWidget(self.cost_value)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
@@ -195,12 +200,23 @@ class MeterView(QFrame):
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.amount(cost))
+            self._show_value(cost)
             self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.budget)))
         if state != self._shown_state:
             self._shown_state = state
             self._update_details(live, seconds, running)
         if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
+
+    def set_price(self, price: Any, note: str) -> None:
+        """The session asset's price in the display currency (None: none, "—"), and where it came from."""
+        self.price = price
+        self.cost_value.setToolTip(note)
+        self._show_value(max(0, self._shown_cost))
+
+    def _show_value(self, cost: int) -> None:
+        if self.price is not None:
+            self.cost_value.setText(self.price.text(Amount(self.live.asset, cost)))
 
     def _update_details(self, live: Any, seconds: int, running: bool) -> None:
         meter = live.meter

@@ -31,6 +31,7 @@ from paygo_desktop.gui.format import duration_words
 from paygo_desktop.gui.sessions.meter_view import rate_text
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import Amount, AmountError
+from paygo_desktop.sessions.holdings import holding_problem
 from paygo_desktop.sessions.plan import SessionPlan, StartOptions
 
 DEFAULT_BUDGET_SECONDS = 3600  # the budget offered at first: one hour at this rate
@@ -273,6 +274,9 @@ class StartSessionDialog(QDialog):
             return "Set a budget above zero."
         if self.price().seconds_for(budget) < self.plan.tick_seconds:
             return f"That budget buys less than one {self.plan.tick_seconds}-second step."
+        holding = holding_problem(self.plan.asset, self.escrow_option(), deposit, self.plan.provider.name)
+        if holding is not None and (option.kind == "escrow" or self.falls_back()):
+            return holding
         if self.falls_back():
             escrow = self.escrow_option()
             room = (escrow.available or 0) + deposit if escrow is not None else 0
