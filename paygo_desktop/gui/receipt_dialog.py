@@ -39,7 +39,16 @@ def _utc(seconds: int) -> str:
 
 
 def check_lines(checks: list[Any]) -> str:
-    return "\n".join(f"{MARKS[c.ok]} {c.name}" + (f" ({c.detail})" if c.detail else "") for c in checks)
+    """One line a check; the detail of one that was not checked is said with it (the others' details are
+    in ``check_details``, the tooltip)."""
+    return "\n".join(
+        f"{MARKS[c.ok]} {c.name}" + (f": not checked, {c.detail}" if c.ok is None and c.detail else "")
+        for c in checks
+    )
+
+
+def check_details(checks: list[Any]) -> str:
+    return "\n".join(f"{c.name}: {c.detail}" for c in checks if c.detail)
 
 
 class ReceiptDialog(QDialog):
@@ -135,14 +144,17 @@ class ReceiptDialog(QDialog):
         self.chain_button.setEnabled(True)
         self.export_button.setEnabled(True)
 
-    def _show_checks(self, checks: list[Any]) -> None:
+    def _show_checks(self, checks: list[Any], *, on_chain: bool = False) -> None:
         failed = [c for c in checks if c.ok is False]
-        self.verdict.setText(
-            "✗ The receipt does not check out"
-            if failed
-            else "✓ The receipt checks out: signed by the provider"
-        )
+        if failed:
+            self.verdict.setText("✗ The receipt does not check out")
+        elif on_chain:
+            self.verdict.setText("✓ The receipt checks out, and the chain agrees")
+        else:
+            self.verdict.setText("✓ The receipt checks out: signed by the provider")
         self.check_list.setText(check_lines(checks))
+        self.check_list.setToolTip(check_details(checks))
+        self.adjustSize()
 
     def _no_receipt(self, message: str) -> None:
         self.verdict.setText("No receipt to check")
@@ -176,7 +188,7 @@ class ReceiptDialog(QDialog):
 
         def done(extra: list[Any]) -> None:
             self.chain_button.setEnabled(True)
-            self._show_checks([*self.checks, *extra])
+            self._show_checks([*self.checks, *extra], on_chain=True)
 
         def failed(message: str) -> None:
             self.chain_button.setEnabled(True)

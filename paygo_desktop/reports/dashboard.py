@@ -207,6 +207,17 @@ async def load_balances(ctx: Any) -> list[Balance]:
     return await with_fiat(ctx, balances, network)
 
 
+def values_note(network: Any) -> str:
+    """Where the Value column's figures come from, in words (the display currency is chosen in Settings)."""
+    from paygo_desktop.token_list import BASE_CHAIN_ID
+
+    if network.chain_id == BASE_CHAIN_ID:
+        return "Values: Chainlink's price feeds on Base."
+    if network.is_local:
+        return "Values: the sandbox's own price feeds (made-up prices: test money is worth nothing)."
+    return "No price feeds on this network: no values are shown."
+
+
 async def with_fiat(ctx: Any, balances: list[Balance], network: Any) -> list[Balance]:
     """Each balance with its value in the display currency beside it (``prices.board``); "—" for all when
     the prices cannot be read (the balances are shown anyway)."""

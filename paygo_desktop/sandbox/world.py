@@ -57,6 +57,9 @@ DEFAULT_RPC_PORT = 8545
 DEFAULT_PROVIDER_PORT = 8787
 TEST_PHRASE = "test test test test test test test test test test test junk"
 PROVIDER_KEY_INDEX = 9  # anvil's tenth pre-funded account runs the sandbox provider
+# anvil's ninth deploys the test tokens and price feeds, mints the test money and moves the feeds: never the
+# first accounts of "test … junk", which people import to try the app (their history stays their own)
+OPERATOR_INDEX = 8
 # The sandbox runs PayGo's canonical vault, whose minimum withdrawal delay (15 s) is the one the app's
 # channels with the sandbox provider use: it is above that provider's own minimum, its event poll (1 s) plus
 # its margin (10 s), see SANDBOX_PROVIDER_TIMING (the provider refuses channels with a shorter delay).
@@ -177,7 +180,7 @@ def start(
         funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded], world.tokens)
         world = replace(world, funded=(*world.funded, *funded))
         write_world(sandbox_dir, world)
-        mover = PriceMover(rpc_url, rpc(rpc_url, "eth_accounts")[0], world.feeds)
+        mover = PriceMover(rpc_url, rpc(rpc_url, "eth_accounts")[OPERATOR_INDEX], world.feeds)
         mover.start()
         provider = _start_provider(
             data_dir,
@@ -257,7 +260,7 @@ async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, l
     from paygo_desktop.token_list import SANDBOX_TOKENS
 
     w3 = async_web3(rpc_url)
-    deployer = (await w3.eth.accounts)[0]
+    deployer = (await w3.eth.accounts)[OPERATOR_INDEX]
     tokens, feeds, added = dict(world.tokens), dict(world.feeds), []
     try:
         for symbol, decimals, name in SANDBOX_TOKENS:
@@ -300,12 +303,12 @@ def _fund(
     for address in (tokens or {}).values():
         contract = w3.eth.contract(address=to_checksum_address(address), abi=token_abi)
         contracts.append((contract, FUND_TOKENS * 10 ** int(contract.functions.decimals().call())))
-    deployer = w3.eth.accounts[0]
+    operator = w3.eth.accounts[OPERATOR_INDEX]
     funded: list[str] = []
     for address in dict.fromkeys(to_checksum_address(a) for a in accounts):
         rpc(rpc_url, "anvil_setBalance", [address, hex(FUND_ETH)])
         for contract, amount in contracts:
-            tx = contract.functions.mint(address, amount).transact({"from": deployer})
+            tx = contract.functions.mint(address, amount).transact({"from": operator})
             w3.eth.wait_for_transaction_receipt(tx, timeout=30)
         funded.append(address)
     return funded

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the dialog pulls in web3 and eth_account: imported when a t
 CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
 TX_COLUMNS = ("When", "What", "Status", "")
 WATCH_MS = 3000
+BALANCES_PER_ROW = 4  # six tokens and ETH fit the page's width in two rows
 STATUS_TEXT = {
     "pending": "Pending: waiting for a block",
     "mined": "In a block, confirming",
@@ -194,7 +196,7 @@ class EscrowPage(Page):
 
         self.content_layout.addWidget(_section("Balances", "What this account holds on this network."))
         self.balances_box = QWidget()
-        self.balances_row = QHBoxLayout(self.balances_box)
+        self.balances_row = QGridLayout(self.balances_box)  # cards in rows of BALANCES_PER_ROW
         self.balances_row.setContentsMargins(0, 0, 0, 0)
         self.content_layout.addWidget(self.balances_box)
         self.balance_labels: list[QLabel] = []
@@ -380,7 +382,7 @@ class EscrowPage(Page):
             if widget is not None:
                 widget.deleteLater()
         self.balance_labels = []
-        for amount in balances:
+        for index, amount in enumerate(balances):
             text = html.escape(amount.format(max_decimals=6))
             value = html.escape(prices.text(amount)) if prices is not None else "—"  # beside, never instead
             label = QLabel(f"<span style='font-size:18px'>{text}</span><br><span>{value}</span>")
@@ -389,9 +391,9 @@ class EscrowPage(Page):
             label.setToolTip(f"{amount.format()}\n{note}")
             label.setObjectName("Card")
             label.setContentsMargins(12, 8, 12, 8)
-            self.balances_row.addWidget(label)
+            self.balances_row.addWidget(label, index // BALANCES_PER_ROW, index % BALANCES_PER_ROW)
             self.balance_labels.append(label)
-        self.balances_row.addStretch(1)
+        self.balances_row.setColumnStretch(BALANCES_PER_ROW, 1)
 
     def _show_gaps(self, gaps: list[int]) -> None:
         self.gap_box.setVisible(bool(gaps))

@@ -39,7 +39,7 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.sparkline import Sparkline
 from paygo_desktop.money import Amount
-from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, zcash_summary
+from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, values_note, zcash_summary
 from paygo_desktop.reports.spending_report import SpendingReport
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class HomePage(Page):
         self.balance_table.verticalHeader().setVisible(False)
         self.balance_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.balance_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.balance_table.setMaximumHeight(130)
+        self.balance_table.setMaximumHeight(130)  # grows with the balances (_fill_balances), up to 9 rows
         bh = self.balance_table.horizontalHeader()
         bh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         bh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -297,7 +297,8 @@ class HomePage(Page):
             self._loading_balances = False
             assert isinstance(result, list)
             self.balances = result
-            self._fill_balances(result, f"On {network.name}, read {local_time(datetime.now(UTC))}.")
+            read = f"On {network.name}, read {local_time(datetime.now(UTC))}."
+            self._fill_balances(result, f"{read} {values_note(network)}")
             if self._balances_again:
                 self._load_balances()
 
@@ -325,6 +326,11 @@ class HomePage(Page):
             ):
                 self.balance_table.setItem(row, col, item)
         self.balance_note.setText(note)
+        rows = sum(self.balance_table.rowHeight(r) for r in range(min(len(balances), 9)))
+        header = self.balance_table.horizontalHeader().height()
+        fit = max(130, rows + header + 4)  # every balance in sight (up to 9) without scrolling
+        self.balance_table.setMinimumHeight(fit)
+        self.balance_table.setMaximumHeight(fit)
 
     # ---- running sessions
     def refresh_meters(self) -> None:

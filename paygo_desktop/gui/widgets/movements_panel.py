@@ -21,7 +21,7 @@ from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 
-DIRECTION_WORDS = {"in": "Received", "out": "Sent", "self": "To itself", "fee": "Fee only"}
+DIRECTION_WORDS = {"in": "Received", "out": "Sent", "self": "To itself", "fee": "Fee (no transfer)"}
 SHOWN = 200
 
 
