@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
@@ -43,6 +43,9 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.vault_events import VaultEventIndex
 
+if TYPE_CHECKING:
+    from web3 import AsyncWeb3
+
 log = logging.getLogger(__name__)
 RECENT_TRANSACTIONS = 20
 
@@ -72,7 +75,7 @@ class EscrowOverview:
 class EscrowService:
     def __init__(
         self,
-        w3: Any,
+        w3: AsyncWeb3,
         network: Network,
         account: str,
         store: Store,

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -31,6 +31,12 @@ from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import Amount
 
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.receipts.build import SessionEvidence
+    from paygo_desktop.receipts.proof import Check
+    from paygo_desktop.sessions.history import SessionRecord
+
 MARKS = {True: "✓", False: "✗", None: "·"}
 
 
@@ -38,7 +44,7 @@ def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def check_lines(checks: list[Any]) -> str:
+def check_lines(checks: list[Check]) -> str:
     """One line a check; the detail of one that was not checked is said with it (the others' details are
     in ``check_details``, the tooltip)."""
     return "\n".join(
@@ -47,7 +53,7 @@ def check_lines(checks: list[Any]) -> str:
     )
 
 
-def check_details(checks: list[Any]) -> str:
+def check_details(checks: list[Check]) -> str:
     return "\n".join(f"{c.name}: {c.detail}" for c in checks if c.detail)
 
 
@@ -55,8 +61,8 @@ class ReceiptDialog(QDialog):
     def __init__(
         self,
         runner: TaskRunner,
-        ctx: Any,
-        record: Any,
+        ctx: AppContext,
+        record: SessionRecord,
         key: Callable[[], Any],
         parent: QWidget | None = None,
     ) -> None:
@@ -65,13 +71,13 @@ class ReceiptDialog(QDialog):
         self.ctx = ctx
         self.record = record
         self._key = key
-        self.evidence: Any = None
-        self.checks: list[Any] = []
+        self.evidence: SessionEvidence | None = None
+        self.checks: list[Check] = []
         self.setWindowTitle("Receipt")
         self.setAccessibleName("Receipt")
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
-        title = QLabel(f"{record.service_name} — {record.provider_name}")
+        title = QLabel(f"{record.terms.service_name} — {record.terms.provider_name}")
         title.setObjectName("CardTitle")
         title.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(title)
@@ -130,10 +136,10 @@ class ReceiptDialog(QDialog):
             name="receipt-check",
         )
 
-    def _show(self, result: tuple[Any, list[Any]]) -> None:
+    def _show(self, result: tuple[SessionEvidence, list[Check]]) -> None:
         evidence, checks = result
         self.evidence, self.checks = evidence, checks
-        receipt, asset = evidence.receipt, self.record.asset
+        receipt, asset = evidence.receipt, self.record.terms.asset
         self._row("Amount", Amount(asset, int(receipt["amount"])).format())
         self._row("Seconds", str(receipt["seconds"]))
         self._row("From – to", f"{_utc(receipt['startedAt'])} – {_utc(receipt['endedAt'])}")
@@ -144,7 +150,7 @@ class ReceiptDialog(QDialog):
         self.chain_button.setEnabled(True)
         self.export_button.setEnabled(True)
 
-    def _show_checks(self, checks: list[Any], *, on_chain: bool = False) -> None:
+    def _show_checks(self, checks: list[Check], *, on_chain: bool = False) -> None:
         failed = [c for c in checks if c.ok is False]
         if failed:
             self.verdict.setText("✗ The receipt does not check out")
@@ -165,9 +171,11 @@ class ReceiptDialog(QDialog):
         from paygo_desktop.receipts.build import find_claim, proof_body
 
         evidence, rpc_url, network = self.evidence, self.ctx.network.rpc_url, self.ctx.network.name
+        if evidence is None:
+            return
         self.chain_button.setEnabled(False)
 
-        async def work() -> list[Any]:
+        async def work() -> list[Check]:
             from paygo_desktop.chain.rpc import async_web3
             from paygo_desktop.receipts.chain_check import chain_checks
 
@@ -186,7 +194,7 @@ class ReceiptDialog(QDialog):
             finally:
                 await w3.provider.disconnect()
 
-        def done(extra: list[Any]) -> None:
+        def done(extra: list[Check]) -> None:
             self.chain_button.setEnabled(True)
             self._show_checks([*self.checks, *extra], on_chain=True)
 

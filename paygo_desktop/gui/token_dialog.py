@@ -50,6 +50,18 @@ class AddTokenDialog(QDialog):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        self._build_address(layout)
+        self._build_findings(layout)
+        self._build_buttons(layout)
+        self.cancel_button.clicked.connect(self.reject)
+        self.read_button.clicked.connect(self.read)
+        self.address.returnPressed.connect(self.read)
+        self.address.textChanged.connect(self._forget)
+        self.checked.toggled.connect(self._update)
+        self.add_button.clicked.connect(self.add)
+
+    def _build_address(self, layout: QVBoxLayout) -> None:
+        """The address typed, and Read."""
         row = QHBoxLayout()
         self.address = QLineEdit()
         self.address.setPlaceholderText("0x…")
@@ -59,6 +71,9 @@ class AddTokenDialog(QDialog):
         row.addWidget(self.address, 1)
         row.addWidget(self.read_button)
         layout.addLayout(row)
+
+    def _build_findings(self, layout: QVBoxLayout) -> None:
+        """What the contract says, the warnings, and the box that accepts them."""
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
@@ -67,7 +82,7 @@ class AddTokenDialog(QDialog):
         self.warnings = QLabel()
         self.warnings.setTextFormat(Qt.TextFormat.PlainText)
         self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #c62828;")
+        self.warnings.setObjectName("WarningText")
         self.warnings.setAccessibleName("Warnings")
         layout.addWidget(self.warnings)
         self.checked = QCheckBox("I checked this address with the token's issuer; add it anyway")
@@ -76,6 +91,8 @@ class AddTokenDialog(QDialog):
         layout.addWidget(self.checked)
         self.message = InlineMessage(self, "Add a token: message")
         layout.addWidget(self.message)
+
+    def _build_buttons(self, layout: QVBoxLayout) -> None:
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.cancel_button = QPushButton("Cancel")
@@ -85,12 +102,6 @@ class AddTokenDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.add_button)
         layout.addLayout(buttons)
-        self.cancel_button.clicked.connect(self.reject)
-        self.read_button.clicked.connect(self.read)
-        self.address.returnPressed.connect(self.read)
-        self.address.textChanged.connect(self._forget)
-        self.checked.toggled.connect(self._update)
-        self.add_button.clicked.connect(self.add)
 
     def _forget(self) -> None:
         self.proposal = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -229,7 +229,3 @@ async def with_fiat(ctx: Any, balances: list[Balance], network: Any) -> list[Bal
         log.info("prices not read on %s: %r", network.name, exc)
         return [replace(b, fiat="—", fiat_note="The prices could not be read.") for b in balances]
     return [replace(b, fiat=board.text(b.amount), fiat_note=board.note(b.amount.asset)) for b in balances]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

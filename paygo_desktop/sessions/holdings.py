@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.sessions.plan import FundingOption
+from paygo_desktop.sessions.terms import Funding
 
 
 def holding_problem(
@@ -17,7 +18,7 @@ def holding_problem(
 ) -> str | None:
     """Why a start paid from ``option`` (the escrow channel) cannot be funded from this account's wallet
     (``option.wallet_holds``: what it holds of ``asset``; None: not known), or None."""
-    if option is None or option.kind != "escrow" or option.wallet_holds is None:
+    if option is None or option.kind is not Funding.ESCROW or option.wallet_holds is None:
         return None
     held = option.wallet_holds
     if held == 0 and not option.available and option.needs_deposit:

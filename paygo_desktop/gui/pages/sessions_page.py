@@ -7,9 +7,10 @@ exported as CSV. Running sessions come from the session controller, which bridge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,29 +25,44 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.format import clock_duration, local_time
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.sessions.meter_view import MeterView
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
-from paygo_desktop.money import Amount
+from paygo_desktop.sessions.status import SessionStatus
+
+if TYPE_CHECKING:
+    from paygo_desktop.gui.receipt_dialog import ReceiptDialog
+    from paygo_desktop.gui.sessions.controller import SessionController
+    from paygo_desktop.prices.board import PriceBoard
+    from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
 STATUS_LABELS = {
-    "starting": "Starting",
-    "running": "Running",
-    "stopping": "Stopping",
-    "stopped": "Finished",
-    "failed": "Stopped by a problem",
-    "receipt_invalid": "Finished without a valid receipt",
-    "interrupted": "Interrupted — will be checked again",
-    "recovered": "Recovered after a restart",
+    SessionStatus.STARTING: "Starting",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping",
+    SessionStatus.STOPPED: "Finished",
+    SessionStatus.FAILED: "Stopped by a problem",
+    SessionStatus.RECEIPT_INVALID: "Finished without a valid receipt",
+    SessionStatus.INTERRUPTED: "Interrupted — will be checked again",
+    SessionStatus.RECOVERED: "Recovered after a restart",
 }
+FILTERED_STATUSES = (
+    SessionStatus.STOPPED,
+    SessionStatus.FAILED,
+    SessionStatus.RECEIPT_INVALID,
+    SessionStatus.INTERRUPTED,
+    SessionStatus.RECOVERED,
+    SessionStatus.RUNNING,
+)
 RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 
 
-def receipt_text(record: Any) -> str:
+def receipt_text(record: SessionRecord) -> str:
     if record.receipt_ok is None:
         return "—"
     return "Checked" if record.receipt_ok else "Does not match"
@@ -56,30 +72,31 @@ class HistoryModel(RowsModel):
     columns = COLUMNS
     right_aligned = frozenset({3, 4})
 
-    def tooltip(self, record: Any, column: int) -> str | None:
+    def tooltip(self, record: SessionRecord, column: int) -> str | None:
         return record.stop_reason or None
 
-    def cell(self, record: Any, column: int) -> str:
+    def cell(self, record: SessionRecord, column: int) -> str:
         if column == 0:
-            return str(record.service_name)
+            return str(record.terms.service_name)
         if column == 1:
-            return str(record.provider_name)
+            return str(record.terms.provider_name)
         if column == 2:
             return local_time(record.started_at)
         if column == 3:
             return clock_duration(record.seconds)
         if column == 4:
-            return Amount(record.asset, record.cost).format()
+            return str(record.terms.amount(record.cost))
         if column == 5:
-            return STATUS_LABELS.get(record.status, record.status.capitalize())
+            return STATUS_LABELS.get(record.status, str(record.status).capitalize())
         return receipt_text(record)
 
 
 class SessionsPage(Page):
     key = "sessions"
     title = "Sessions"
+    shows = Changes(sessions=True)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
@@ -89,6 +106,13 @@ class SessionsPage(Page):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.message)
 
+        self._build_running()
+        self._build_history()
+        controller.message.connect(self.show_message)
+        controller.channel_closed.connect(self._channel_closed)
+
+    def _build_running(self) -> None:
+        """The cards of the sessions running now."""
         running_title = QLabel("Running now")
         running_title.setObjectName("CardTitle")
         self.layout_.addWidget(running_title)
@@ -107,6 +131,8 @@ class SessionsPage(Page):
         self.running_area.hide()
         self.layout_.addWidget(self.running_area, 2)
 
+    def _build_history(self) -> None:
+        """The history's filters, table and empty state, and what they do."""
         history_title = QLabel("History")
         history_title.setObjectName("CardTitle")
         self.layout_.addWidget(history_title)
@@ -117,8 +143,8 @@ class SessionsPage(Page):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by status")
         self.status_filter.addItem("Any status", None)
-        for status in ("stopped", "failed", "receipt_invalid", "interrupted", "recovered", "running"):
-            self.status_filter.addItem(STATUS_LABELS[status], status)
+        for status in FILTERED_STATUSES:
+            self.status_filter.addItem(STATUS_LABELS[status], status.value)
         self.range_filter = QComboBox()
         self.range_filter.setAccessibleName("Filter by date")
         for label, days in RANGES:
@@ -161,9 +187,6 @@ class SessionsPage(Page):
         self.receipt_button.clicked.connect(self.open_receipt)
         self.table.doubleClicked.connect(self.open_receipt)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        controller.sessions_changed.connect(self.refresh)
-        controller.message.connect(self.show_message)
-        controller.channel_closed.connect(self._channel_closed)
 
     # -- what is shown -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -189,9 +212,9 @@ class SessionsPage(Page):
 
     def _read_price(self, view: MeterView) -> None:
         """The session asset's value in the display currency, for the meter (read once, off the GUI)."""
-        asset, ctx = view.live.asset, self.controller.ctx
+        asset, ctx = view.live.terms.asset, self.controller.ctx
 
-        def done(board: Any) -> None:
+        def done(board: PriceBoard) -> None:
             if self.meters.get(view.live.local_id) is view:  # not dismissed meanwhile
                 view.set_price(board.price(asset), board.note(asset))
 
@@ -214,7 +237,7 @@ class SessionsPage(Page):
         self.running_area.setVisible(bool(self.meters))
         self.no_running.setVisible(not self.meters)
 
-    def filters(self) -> Any:
+    def filters(self) -> HistoryFilter:
         from paygo_desktop.sessions.history import HistoryFilter
 
         days = self.range_filter.currentData()
@@ -226,13 +249,13 @@ class SessionsPage(Page):
             text=self.search.text().strip() or None, status=self.status_filter.currentData(), since=since
         )
 
-    def history_reader(self) -> Any:
+    def history_reader(self) -> Callable[[], list[SessionRecord]]:
         """A blocking read of the past sessions for the filters shown now (a running session is on its card
         above, with live numbers, not here)."""
         live = {s.local_id for s in self.controller.live() if s.is_active}
         history, filters = self.controller.history, self.filters()
 
-        def read() -> list[Any]:
+        def read() -> list[SessionRecord]:
             return [r for r in history.find(filters) if r.local_id not in live]
 
         return read
@@ -248,12 +271,12 @@ class SessionsPage(Page):
             name="session-history",
         )
 
-    def _history_read(self, result: tuple[int, list[Any]]) -> None:
+    def _history_read(self, result: tuple[int, list[SessionRecord]]) -> None:
         number, records = result
         if number == self._history_reads:
             self._show_history(records)
 
-    def _show_history(self, records: list[Any]) -> None:
+    def _show_history(self, records: list[SessionRecord]) -> None:
         self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0
@@ -268,15 +291,15 @@ class SessionsPage(Page):
             self.message.ok(text)
 
     # -- a receipt ------------------------------------------------------------------------------------
-    def selected_record(self) -> Any:
+    def selected_record(self) -> SessionRecord | None:
         rows = self.table.selectionModel().selectedRows()
         return self.model.rows[rows[0].row()] if rows else None
 
-    def _selection_changed(self) -> None:
+    def _selection_changed(self, *_args: object) -> None:
         record = self.selected_record()
         self.receipt_button.setEnabled(record is not None and record.receipt_ok is not None)
 
-    def open_receipt(self, *_args: Any) -> Any:
+    def open_receipt(self, *_args: object) -> ReceiptDialog | None:
         from paygo_desktop.gui.receipt_dialog import ReceiptDialog
 
         record = self.selected_record()
@@ -285,7 +308,7 @@ class SessionsPage(Page):
         controller = self.controller
 
         def key() -> Any:
-            return controller._wallet().local_account(record.account)
+            return controller._wallet().local_account(record.terms.account)
 
         self.receipt_dialog = ReceiptDialog(controller.runner, controller.ctx, record, key, self)
         self.receipt_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
