@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import Amount
@@ -208,13 +209,6 @@ class ReceiptDialog(QDialog):
         from paygo_desktop.fileio import atomic_write_bytes
         from paygo_desktop.receipts.build import session_proof
 
-        try:
-            key = self._key()
-        except Exception as exc:  # locked, or an account without its key here
-            self.message.error(
-                f"Unlock the wallet to seal the proof with your key ({exc.__class__.__name__})."
-            )
-            return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
                 self, "Export proof", f"paygo-proof-{self.record.local_id[:8]}.json", "Proof files (*.json)"
@@ -226,6 +220,12 @@ class ReceiptDialog(QDialog):
         async def work() -> Path:
             from paygo_desktop.chain.rpc import async_web3
 
+            try:
+                key = await asyncio.to_thread(self._key)  # the wallet's lookup reads the store
+            except Exception as exc:  # locked, or an account without its key here
+                raise UserFacingError(
+                    f"Unlock the wallet to seal the proof with your key ({exc.__class__.__name__})."
+                ) from None
             w3 = async_web3(rpc_url, timeout=20)
             try:
                 data = await session_proof(w3, self.ctx.store, self.record.local_id, network, key)
