@@ -10,6 +10,7 @@ sandbox started): the GUI asks for it on every repaint of some views, and it mus
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -205,7 +206,8 @@ class AppContext:
 
         network = network or self.network
         chosen = currency(self.settings.display_currency)
-        return await read_board(network.rpc_url, self.price_feeds(network), chosen, assets, network.name)
+        book = await asyncio.to_thread(self.price_feeds, network)  # the sandbox's feeds: from the store
+        return await read_board(network.rpc_url, book, chosen, assets, network.name)
 
     def close(self) -> None:
         self.store.close()
