@@ -7,7 +7,8 @@ Example (TOML)::
     rpc_url = "http://127.0.0.1:8545"
     chain_id = 31337
     vault = "0x…"
-    database = "provider.sqlite3"              # relative to the config file
+    database = "provider.sqlite3"              # a SQLite file, relative to the config file, or a
+                                               # postgresql://user@host/db URL (several workers)
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
     event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
@@ -18,6 +19,11 @@ Example (TOML)::
     body_timeout = 30                          # ... and then its body
     max_connections_per_ip = 100               # open connections from one client address (0: no limit)
     close_validity_seconds = 900               # a signed Close is valid this long; no session meanwhile
+    head_poll_interval = 0.5                   # how often the chain's head is read: a channel state is
+                                               # reused within one block, at most 2x this long
+    overload_delay = 1                         # requests waiting longer than this: new sessions get 503
+    overload_hold = 10                         # ... until this long after the last such moment
+    worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
 
     [[assets]]
@@ -55,6 +61,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -142,7 +149,8 @@ class ProviderConfig(BaseModel):
     chain_id: Annotated[int, Field(ge=1)]
     vault: Address
     assets: Annotated[list[AssetInfo], Field(min_length=1)]
-    database: Path
+    # a SQLite file path or a postgresql:// URL (provider.store.database_url)
+    database: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, Path) else v)]
     public_base_url: str
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
@@ -161,6 +169,15 @@ class ProviderConfig(BaseModel):
     # A Close this provider signs (POST /channels/{id}/close) is valid on chain this long; until then the
     # channel takes no new session, so the Close never undercuts a voucher accepted after it (core.close).
     close_validity_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
+    # Chain reads (provider.chain_view): a channel's state is read once per head block; the head is polled
+    # this often, and a state is reused only while a poll confirmed its block within twice this.
+    head_poll_interval: Annotated[float, Field(ge=0.05, le=2.0)] = 0.5
+    # Overload (provider.load): when requests wait longer than overload_delay, new sessions are refused
+    # (503 busy, Retry-After) until overload_hold seconds after the last such moment; a worker that has
+    # not reported for worker_silence_limit seconds is presumed dead by the expiry sweep.
+    overload_delay: Annotated[float, Field(gt=0, le=60)] = 1.0
+    overload_hold: Annotated[float, Field(ge=1, le=600)] = 10.0
+    worker_silence_limit: Annotated[float, Field(ge=2, le=600)] = 10.0
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
@@ -174,6 +191,17 @@ class ProviderConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("public_base_url must be an http(s) URL")
         return self
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        from paygo_desktop.provider.store import DatabaseError, database_url
+
+        try:
+            database_url(value)
+        except DatabaseError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @property
     def min_withdraw_delay(self) -> int:
@@ -227,8 +255,9 @@ def load_config(path: Path) -> ProviderConfig:
         ) from None
     base = path.resolve().parent
     for key in ("database", "keystore", "catalog_seed"):
-        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
-            data[key] = str(base / data[key])
+        value = data.get(key)
+        if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
+            data[key] = str(base / value)
     try:
         return ProviderConfig.model_validate(data)
     except ValidationError as exc:
