@@ -11,6 +11,7 @@ import io
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,19 @@ def call(chain: Chain, sender: str, to: str, signature: str, types: list[str], a
     chain.rpc(
         "eth_sendTransaction", [{"from": sender, "to": to, "data": "0x" + data.hex(), "gas": hex(500_000)}]
     )
+
+
+def first_round_time(chain: Chain, feed: str) -> int:
+    """The updatedAt of a MockAggregator's latest round (its first, until it is moved)."""
+    from eth_utils import keccak
+
+    call = {"to": feed, "data": "0x" + keccak(text="latestRoundData()")[:4].hex()}
+    raw = chain.rpc("eth_call", [call, "latest"])
+    return int(raw[2 + 64 * 3 : 2 + 64 * 4], 16)
+
+
+def utc_text(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def sandbox_with_feeds(ctx: AppContext, chain: Chain, tokens: dict[str, str] | None = None) -> dict[str, str]:
@@ -186,7 +200,7 @@ def test_incoming_transfers_appear_in_activity_and_again_after_a_restart_and_in_
     tmp_path: Path,
     event_loop_qt: Any,
 ) -> None:
-    sandbox_with_feeds(wallet_ctx, chain)
+    feeds = sandbox_with_feeds(wallet_ctx, chain)
     call(
         chain,
         chain.deployer,
@@ -250,7 +264,16 @@ def test_incoming_transfers_appear_in_activity_and_again_after_a_restart_and_in_
             Decimal(r["Amount"]) for r in table if r["Direction"] == "in" and r["Token"] == "USDC"
         )
         assert received == [Decimal("3"), Decimal("12.5"), Decimal("1000")]
-        assert {r["Fiat value"] for r in table if r["Token"] == "USDC"} == {"3.00", "12.50", "1000.00"}
+        values = {Decimal(r["Amount"]): r for r in table if r["Direction"] == "in" and r["Token"] == "USDC"}
+        assert (
+            values[Decimal("3")]["Fiat value"] == "3.00" and values[Decimal("12.5")]["Fiat value"] == "12.50"
+        )
+        # The 1,000 USDC were minted when the chain was set up, before this test deployed its feeds: valued
+        # only where the feed's first round was already in force at their block (the same second), never
+        # with a price from after it.
+        minted = values[Decimal("1000")]
+        in_force = minted["Date (UTC)"] >= utc_text(first_round_time(chain, feeds["USDC"]))
+        assert minted["Fiat value"] == ("1000.00" if in_force else "")
         settle(qtbot, window)
         window.close()
     finally:
