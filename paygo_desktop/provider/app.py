@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -106,15 +107,21 @@ class BodyLimit:
     nested deeper than ``bounded_json.MAX_DEPTH`` with 400 before FastAPI's ``json.loads`` sees them (a
     deep enough body would overflow the C stack: see ``bounded_json``)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, uploads: re.Pattern[str] | None = None, upload_limit: int = 0
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads  # paths whose body is a file (not JSON) of at most upload_limit bytes
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = _error(413, "body_too_large", f"request bodies are limited to {self.limit} bytes")
+        upload = self.uploads is not None and self.uploads.match(scope.get("path", "")) is not None
+        limit = self.upload_limit if upload else self.limit
+        too_big = _error(413, "body_too_large", f"request bodies are limited to {limit} bytes")
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -122,7 +129,7 @@ class BodyLimit:
                 except ValueError:
                     await _error(400, "bad_request", "bad Content-Length")(scope, receive, send)
                     return
-                if declared > self.limit:
+                if declared > limit:
                     await too_big(scope, receive, send)
                     return
         chunks: list[bytes] = []
@@ -134,13 +141,13 @@ class BodyLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
+            if size > limit:
                 await too_big(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body:
+        if body and not upload:
             try:
                 bounded_json.check_depth(bounded_json.decode(body))
             except bounded_json.JSONTooDeep:
@@ -328,7 +335,11 @@ def create_app(
         },
     )
     app.state.core = core
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    from paygo_desktop.provider.job_routes import UPLOAD_PATH
+
+    app.add_middleware(
+        BodyLimit, limit=config.max_body_bytes, uploads=UPLOAD_PATH, upload_limit=config.max_delivery_bytes
+    )
 
     # ------------------------------------------------------------------ errors
 
@@ -645,6 +656,10 @@ def create_app(
                 for r in store.refused_channels(MAX_CLAIMABLE)
             ],
         )
+
+    from paygo_desktop.provider.job_routes import register as register_jobs
+
+    register_jobs(app, config, store, clock, account, claim_lock)  # fixed-price jobs
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register

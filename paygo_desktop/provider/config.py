@@ -19,6 +19,7 @@ Example (TOML)::
     max_connections_per_ip = 100               # open connections from one client address (0: no limit)
     close_validity_seconds = 900               # a signed Close is valid this long; no session meanwhile
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
+    max_delivery_bytes = 16777216              # the largest file a job's delivery may be
 
     [[assets]]
     symbol = "USDC"
@@ -164,6 +165,11 @@ class ProviderConfig(BaseModel):
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    # Fixed-price jobs (provider/jobs.py): PayGoJobs' address (default: its canonical one), where delivered
+    # files are kept (default: "<database name>-deliveries" beside the database), and their largest size.
+    jobs_contract: Address | None = None
+    deliveries: Path | None = None
+    max_delivery_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 16 * 1024 * 1024
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:
@@ -180,6 +186,10 @@ class ProviderConfig(BaseModel):
         """The shortest channel withdrawal delay this provider serves: a withdrawal request is seen within
         one event poll, and its claim must be mined before the payer can finalize the withdrawal."""
         return math.ceil(self.event_poll_interval + self.withdraw_delay_margin)
+
+    @property
+    def deliveries_dir(self) -> Path:
+        return self.deliveries or self.database.with_name(self.database.stem + "-deliveries")
 
     @property
     def auth_domain(self) -> str:
@@ -226,7 +236,7 @@ def load_config(path: Path) -> ProviderConfig:
             f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
         ) from None
     base = path.resolve().parent
-    for key in ("database", "keystore", "catalog_seed"):
+    for key in ("database", "keystore", "catalog_seed", "deliveries"):
         if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
             data[key] = str(base / data[key])
     try:
