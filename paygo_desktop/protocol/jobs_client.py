@@ -98,9 +98,6 @@ class JobsProviderClient:
         provider = self.provider
         request = provider._http.build_request("GET", self._path(pj.JOB_DELIVERY_FILE, job_id=job_id))
         request.headers.update(await provider._auth_headers(key, request))
-        digest = hashlib.sha256()
-        chunks: list[bytes] = []
-        size = 0
         try:
             resp = await provider._http.send(request, stream=True)
             async with contextlib.aclosing(resp):
@@ -115,30 +112,34 @@ class JobsProviderClient:
                     raise ProviderProtocolError(
                         f"The provider answered with an unexpected status {resp.status_code}."
                     )
-                declared = resp.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise DeliveryMismatch(
-                        f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
-                    )
-                async for chunk in resp.aiter_raw():  # raw: the hash is of the bytes as delivered
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise DeliveryMismatch(
-                            f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
-                        )
-                    digest.update(chunk)
-                    chunks.append(chunk)
+                return await read_checked(resp, expected, max_bytes)
         except httpx.TimeoutException:
             raise ProviderTimeout("The provider did not answer in time.") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
             raise ProviderUnreachable(f"Cannot reach the provider: {type(exc).__name__}.") from None
         except httpx.HTTPError as exc:
             raise ProviderError(f"Talking to the provider failed: {type(exc).__name__}.") from None
-        if digest.digest() != expected:
-            raise DeliveryMismatch(
-                "The file the provider served does not match the delivery recorded on chain "
-                f"(its SHA-256 is 0x{digest.hexdigest()}, the chain holds 0x{expected.hex()}). "
-                "Do not approve it: ask the provider for the right file, or for a cancellation, before the "
-                "review window ends."
-            )
-        return b"".join(chunks)
+
+
+async def read_checked(resp: httpx.Response, expected: bytes, max_bytes: int) -> bytes:
+    """A streamed response's body, read up to ``max_bytes``, if its SHA-256 is ``expected``."""
+    too_big = f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
+    declared = resp.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise DeliveryMismatch(too_big)
+    digest = hashlib.sha256()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():  # decoded: a compressed body cannot grow past the bound
+        size += len(chunk)
+        if size > max_bytes:
+            raise DeliveryMismatch(too_big)
+        digest.update(chunk)
+        chunks.append(chunk)
+    if digest.digest() != expected:
+        raise DeliveryMismatch(
+            "The file served does not match the delivery recorded on chain "
+            f"(its SHA-256 is 0x{digest.hexdigest()}, the chain holds 0x{expected.hex()}). Do not approve "
+            "it: ask the provider for the right file, or for a cancellation, before the review window ends."
+        )
+    return b"".join(chunks)
