@@ -54,9 +54,10 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         parser.set_defaults(command=None)
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts, provider, sandbox, session
+    from paygo_desktop.commands import contracts, jobs, provider, sandbox, session
 
     contracts.add_parser(subparsers)
+    jobs.add_parser(subparsers)
     provider.add_parser(subparsers)
     sandbox.add_parser(subparsers)
     session.add_parser(subparsers)
