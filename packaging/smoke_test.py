@@ -96,7 +96,12 @@ def check_screenshots(exe: str, work: Path) -> str:
         run([exe, "--data-dir", str(data), "--screenshot", str(target), "--page", page])
         if not target.is_file() or target.read_bytes()[:8] != PNG_MAGIC or target.stat().st_size < 5_000:
             raise SmokeFailure(f"--screenshot --page {page} wrote no picture")
-    return f"{len(PAGES)} pages rendered"
+    # a page can render while a part of it failed (a chart whose native library did not load): the log says
+    log = data / "logs" / "paygo-desktop.log"
+    errors = [line for line in log.read_text(encoding="utf-8").splitlines() if " ERROR " in line]
+    if errors:
+        raise SmokeFailure(f"rendering the pages logged {len(errors)} error(s), the first: {errors[0]}")
+    return f"{len(PAGES)} pages rendered, no error logged"
 
 
 def check_deb_layout(root: Path) -> str:

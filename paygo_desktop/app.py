@@ -18,11 +18,15 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paygo_desktop import APP_NAME, __version__
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.paths import DataDir, default_data_dir
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.settings import Settings
 
 log = logging.getLogger("paygo_desktop.app")
 
@@ -86,10 +90,11 @@ def _install_excepthook(headless: bool) -> None:
             return
         from PySide6.QtWidgets import QApplication, QMessageBox
 
-        from paygo_desktop.gui.async_tasks import describe_error
+        from paygo_desktop.errors import describe_error
+        from paygo_desktop.gui.async_tasks import GENERIC_ERROR
 
         if QApplication.instance() is not None:
-            QMessageBox.warning(None, APP_NAME, describe_error(exc))
+            QMessageBox.warning(None, APP_NAME, describe_error(exc, GENERIC_ERROR))
 
     sys.excepthook = hook
 
@@ -140,7 +145,7 @@ def run_gui(args: argparse.Namespace) -> int:
             startup.ctx.close()
 
 
-def _open_context(data_dir: DataDir, settings: Any) -> Any:
+def _open_context(data_dir: DataDir, settings: Settings) -> AppContext:
     """``AppContext.open`` with the settings already read; runs in a worker thread (SQLAlchemy, SQLite)."""
     from paygo_desktop.context import AppContext
     from paygo_desktop.store import Store
@@ -162,7 +167,7 @@ class _Startup:
         self.self_test = bool(getattr(args, "self_test", False))
         self.screenshot = getattr(args, "screenshot", None)
         self.page = getattr(args, "page", None)
-        self.ctx: Any = None
+        self.ctx: AppContext | None = None
         self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
         self.painted_after: float | None = None
 
@@ -248,7 +253,7 @@ class _Startup:
         import asyncio
 
         try:
-            self.ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
+            self.ctx = ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
         except UserFacingError as exc:
             log.error("cannot open the data directory: %s", exc)
             self._failed(str(exc))
@@ -262,7 +267,7 @@ class _Startup:
 
             self.window.sandbox = SandboxLauncher(self.data_dir)
         try:
-            self._show(self.ctx)
+            self._show(ctx)
         except Exception:
             log.exception("building the main window failed")
             self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
@@ -274,7 +279,7 @@ class _Startup:
         if self.self_test or self.screenshot:
             self.app.exit(EXIT_STARTUP)
 
-    def _show(self, ctx: Any) -> None:
+    def _show(self, ctx: AppContext) -> None:
         window = self.window
         recovered = ctx.settings.recovered_from
         if recovered is not None:
@@ -282,6 +287,10 @@ class _Startup:
                 "settings", f"Settings were unreadable and were reset; the old file is {recovered.name}"
             )
         window.attach(ctx)
+        if getattr(self.args, "debug", False):  # log each blocking call site on the GUI thread
+            from paygo_desktop.gui.blocking_guard import BlockingCallGuard
+
+            self.guard = BlockingCallGuard(ctx.store.engine, watch_signing=False, report="log").start()
         if self.screenshot:
             import asyncio
 
@@ -320,20 +329,26 @@ class _Startup:
         from PySide6.QtCore import QSize
 
         window = self.window
-        window.resize(QSize(*SCREENSHOT_SIZE))
-        if self.page:
-            window.show_app(self.page)
-        else:
-            window.start()
-        window.show()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
-        await asyncio.sleep(0.05)
-        while window.runner.busy and loop.time() < deadline:
+        try:
+            window.resize(QSize(*SCREENSHOT_SIZE))
+            if self.page:
+                window.show_app(self.page)
+            else:
+                window.start()
+            window.show()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + SCREENSHOT_WAIT_SECONDS
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.05)  # one more turn so the results are painted
-        self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
-        self.app.exit(self.code)
+            while window.runner.busy and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # one more turn so the results are painted
+            self.code = _save_screenshot(self.app, window, Path(str(self.screenshot)))
+        except Exception:  # whatever went wrong, the process ends (and says so) instead of waiting for ever
+            log.exception("the screenshot could not be taken")
+            print("screenshot: failed; see the log", file=sys.stderr)
+            self.code = EXIT_FAILURE
+        finally:
+            self.app.exit(self.code)
 
 
 def after_paint(widget: Any, callback: Any) -> Any:

@@ -1,12 +1,18 @@
 """The app's core services for one data directory, built once and handed to whichever front end runs.
 
 Qt-free: the GUI's composition root (``paygo_desktop.app``) and the headless commands both start here.
+
+The network in use is read once (its record from the store, and on the Sandbox network the running
+sandbox's state file) and kept until the network is switched (``use_network``, or a new key in the
+settings) or what stands behind it changes (``invalidate_network``: a custom network saved again, the
+sandbox started): the GUI asks for it on every repaint of some views, and it must cost nothing there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from paygo_desktop.money import Asset
 from paygo_desktop.networks import SANDBOX, Network
@@ -18,6 +24,11 @@ from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.deployments import DeploymentRepository
 from paygo_desktop.store.networks import NetworkRepository
 
+if TYPE_CHECKING:
+    from paygo_desktop.sandbox.state import SandboxState
+    from paygo_desktop.wallet import Wallet
+    from paygo_desktop.zcash.book import PermissionBook
+
 
 @dataclass
 class AppContext:
@@ -27,6 +38,8 @@ class AppContext:
     accounts: AccountRepository = field(init=False)
     networks: NetworkRepository = field(init=False)
     activity: ActivityLog = field(init=False)
+    _network: tuple[str, Network] | None = field(default=None, init=False, repr=False)
+    _sandbox: tuple[SandboxState | None] | None = field(default=None, init=False, repr=False)  # once read
 
     def __post_init__(self) -> None:
         self.accounts = AccountRepository(self.store)
@@ -41,13 +54,13 @@ class AppContext:
         return cls(data_dir=data_dir, settings=settings, store=store)
 
     @cached_property
-    def wallet(self):  # type: ignore[no-untyped-def]  # -> paygo_desktop.wallet.Wallet
+    def wallet(self) -> Wallet:
         from paygo_desktop.wallet import Wallet
 
         return Wallet(self.data_dir.wallet_dir, self.accounts)
 
     @cached_property
-    def zcash_book(self):  # type: ignore[no-untyped-def]  # -> paygo_desktop.zcash.book.PermissionBook
+    def zcash_book(self) -> PermissionBook:
         """The Zcash permissions; tokens sealed under the keys of the (unlocked) wallet's accounts.
 
         ``zcash_book.token_lookup(permission_id) -> str`` is what the session engine is given."""
@@ -57,24 +70,33 @@ class AppContext:
 
     @property
     def network(self) -> Network:
-        network = self.networks.get(self.settings.network) or SANDBOX
-        if network.key == SANDBOX.key:
-            from paygo_desktop.sandbox.state import read_state
-
-            state = read_state(self.data_dir.sandbox_dir)
+        """The network in use (kept: see the module's docstring)."""
+        key = self.settings.network
+        if self._network is None or self._network[0] != key:
+            network = self.networks.get(key) or SANDBOX
+            state = self._sandbox_state(network)
             if state is not None:  # a running sandbox may have had to use another port
                 network = replace(network, rpc_url=state.rpc_url)
-        return network
+            self._network = (key, network)
+        return self._network[1]
+
+    def use_network(self, key: str) -> Network:
+        """Switch to the network ``key`` (saved in the settings)."""
+        self.settings.network = key
+        self.settings.save()
+        return self.network
+
+    def invalidate_network(self) -> None:
+        """The network's record or the sandbox behind it may have changed: read them again when next used."""
+        self._network = None
+        self._sandbox = None
 
     def provider_urls(self) -> list[str]:
         """Providers to browse: the ones the user added, and on the Sandbox network the sandbox's own."""
         urls = list(self.settings.providers)
-        if self.network.key == SANDBOX.key:
-            from paygo_desktop.sandbox.state import read_state
-
-            state = read_state(self.data_dir.sandbox_dir)
-            if state is not None and state.provider_url not in urls:
-                urls.insert(0, state.provider_url)
+        state = self._sandbox_state(self.network)
+        if state is not None and state.provider_url not in urls:
+            urls.insert(0, state.provider_url)
         return urls
 
     def vault_address(self, network: Network) -> str:
@@ -102,12 +124,15 @@ class AppContext:
         """Whether ``network`` is the sandbox and the sandbox is running (reads its state file)."""
         return self._sandbox_state(network) is not None
 
-    def _sandbox_state(self, network: Network):  # type: ignore[no-untyped-def]  # -> SandboxState | None
+    def _sandbox_state(self, network: Network) -> SandboxState | None:
+        """The running sandbox's state on the Sandbox network (read once until invalidated), else None."""
         if network.key != SANDBOX.key:
             return None
-        from paygo_desktop.sandbox.state import read_state
+        if self._sandbox is None:
+            from paygo_desktop.sandbox.state import read_state
 
-        return read_state(self.data_dir.sandbox_dir)
+            self._sandbox = (read_state(self.data_dir.sandbox_dir),)
+        return self._sandbox[0]
 
     def known_tokens(self, network: Network) -> tuple[Asset, ...]:
         """The network's tokens, plus the test USDC where one was deployed (local chains only)."""

@@ -55,6 +55,11 @@ class ChannelState:
         """Still held by the vault for this channel: deposited - withdrawn - claimed."""
         return self.deposited - self.withdrawn - self.claimed
 
+    @property
+    def coverage(self) -> int:
+        """The most vouchers on this channel can total and be paid: escrow minus a pending withdrawal."""
+        return max(0, self.escrow - self.pending_withdraw)
+
 
 @dataclass(frozen=True)
 class EventMeta:

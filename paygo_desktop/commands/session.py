@@ -89,6 +89,8 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
     from paygo_desktop.money import Amount
     from paygo_desktop.sessions.engine import SessionEngine
     from paygo_desktop.sessions.plan import SessionError, StartOptions
+    from paygo_desktop.sessions.status import SessionStatus
+    from paygo_desktop.sessions.terms import Funding
 
     accounts = ctx.wallet.accounts()
     if not accounts:
@@ -124,10 +126,10 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
         plan = await engine.plan(args.provider, args.service)
         budget = Amount.parse(args.budget, plan.asset).units
         deposit = Amount.parse(args.deposit, plan.asset).units if args.deposit else 0
-        escrow = plan.option("escrow")
+        escrow = plan.option(Funding.ESCROW)
         if escrow is None:
             raise SessionError(f"{plan.provider.name} takes no escrow payments on {network.name}.")
-        live = await engine.start(plan, StartOptions("escrow", budget=budget, deposit=deposit))
+        live = await engine.start(plan, StartOptions(Funding.ESCROW, budget=budget, deposit=deposit))
         ended = asyncio.ensure_future(engine.wait(live.local_id))
         waiters: set[asyncio.Future[Any]] = {ended, asyncio.ensure_future(stop.wait())}
         if args.seconds is not None:
@@ -141,7 +143,7 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
             reason = "Stopped by Ctrl-C." if stop.is_set() else f"Stopped after {args.seconds} s as asked."
             summary = await engine.stop(live.local_id, reason)
         _say({"event": "summary", **summary.as_json()})
-        return 0 if summary.status == "stopped" else 1
+        return 0 if summary.status is SessionStatus.STOPPED else 1
     finally:
         await engine.shutdown()
 
@@ -178,21 +180,23 @@ def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
 def record_json(r: SessionRecord) -> dict[str, Any]:
     from paygo_desktop.money import Amount
 
+    t = r.terms
+
     def amount(units: int) -> str:
-        return Amount(r.asset, units).format(symbol=False, grouping=False)
+        return Amount(t.asset, units).format(symbol=False, grouping=False)
 
     return {
         "localId": r.local_id,
         "remoteId": r.remote_id,
-        "status": r.status,
-        "provider": r.provider_name,
-        "providerUrl": r.provider_url,
-        "serviceId": r.service_id,
-        "service": r.service_name,
-        "funding": r.funding,
-        "asset": r.asset_symbol,
-        "rate": {"amount": str(r.rate_amount), "unit": r.rate_unit},
-        "budget": amount(r.budget),
+        "status": r.status.value,
+        "provider": t.provider_name,
+        "providerUrl": t.provider_url,
+        "serviceId": t.service_id,
+        "service": t.service_name,
+        "funding": t.funding.value,
+        "asset": t.asset.symbol,
+        "rate": {"amount": str(t.price.amount), "unit": t.price.unit},
+        "budget": amount(t.cap),
         "cost": amount(r.cost),
         "costUnits": str(r.cost),
         "paidAheadCredit": amount(r.paid_ahead_credit),
@@ -202,5 +206,5 @@ def record_json(r: SessionRecord) -> dict[str, Any]:
         "endedAt": r.ended_at.isoformat() if r.ended_at else None,
         "receiptOk": r.receipt_ok,
         "stopReason": r.stop_reason,
-        "channelId": r.channel_id,
+        "channelId": t.channel_id,
     }

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from eth_utils import to_checksum_address
 
 from paygo_desktop.chain.vault import ERC20_MIN_ABI
 from paygo_desktop.money import Amount, Asset
 
+if TYPE_CHECKING:
+    from web3 import AsyncWeb3
 
-async def token_balance(w3: Any, asset: Asset, owner: str) -> Amount:
+
+async def token_balance(w3: AsyncWeb3, asset: Asset, owner: str) -> Amount:
     owner = to_checksum_address(owner)
     if asset.address is None:
         return Amount(asset, int(await w3.eth.get_balance(owner)))
@@ -20,12 +23,12 @@ async def token_balance(w3: Any, asset: Asset, owner: str) -> Amount:
     return Amount(asset, int(await token.functions.balanceOf(owner).call()))
 
 
-async def read_balances(w3: Any, owner: str, native: Asset, tokens: Sequence[Asset]) -> list[Amount]:
+async def read_balances(w3: AsyncWeb3, owner: str, native: Asset, tokens: Sequence[Asset]) -> list[Amount]:
     """The native coin first, then each token in the order given."""
     return list(await asyncio.gather(*(token_balance(w3, a, owner) for a in (native, *tokens))))
 
 
-async def token_allowance(w3: Any, asset: Asset, owner: str, spender: str) -> int:
+async def token_allowance(w3: AsyncWeb3, asset: Asset, owner: str, spender: str) -> int:
     if asset.address is None:
         raise ValueError("the native coin has no allowance")
     token = w3.eth.contract(address=to_checksum_address(asset.address), abi=ERC20_MIN_ABI)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
@@ -39,6 +39,10 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.vault_events import VaultEventIndex
 
+if TYPE_CHECKING:
+    from web3 import AsyncWeb3
+
+
 RECENT_TRANSACTIONS = 20
 
 
@@ -62,7 +66,7 @@ class EscrowOverview:
 class EscrowService:
     def __init__(
         self,
-        w3: Any,
+        w3: AsyncWeb3,
         network: Network,
         account: str,
         store: Store,

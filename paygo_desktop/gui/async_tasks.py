@@ -20,18 +20,11 @@ if TYPE_CHECKING:
 
 from PySide6.QtCore import QObject, Signal
 
-from paygo_desktop.errors import UserFacingError
+from paygo_desktop.errors import UserFacingError, describe_error
 
 log = logging.getLogger(__name__)
 
 GENERIC_ERROR = "Something went wrong; details are in the log."
-
-
-def describe_error(exc: BaseException) -> str:
-    """The text the GUI shows for an exception: its own message if it is meant for users."""
-    if isinstance(exc, UserFacingError):
-        return str(exc) or GENERIC_ERROR
-    return GENERIC_ERROR
 
 
 class Task(QObject):
@@ -102,7 +95,7 @@ class TaskRunner(QObject):
             log.debug("task %s cancelled", task.name)
         except UserFacingError as exc:
             log.info("task %s: %s", task.name, exc)
-            task.failed.emit(describe_error(exc))
+            task.failed.emit(describe_error(exc, GENERIC_ERROR))
         except Exception:
             log.exception("task %s failed", task.name)
             task.failed.emit(GENERIC_ERROR)

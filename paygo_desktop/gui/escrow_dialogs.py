@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -29,8 +29,11 @@ from PySide6.QtWidgets import (
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.gui.widgets.qr_code import QrCode
+from paygo_desktop.gui.widgets.qr_view import QrView
 from paygo_desktop.money import Amount, Asset
+
+if TYPE_CHECKING:
+    from paygo_desktop.chain.transactions import TxRequest
 
 Plan = list[Any]  # TxRequests, in the order they are to be sent
 
@@ -92,7 +95,7 @@ class PlanningDialog(QDialog):
 
         self.runner.run(work, on_success=self._done, on_error=failed, name="escrow-plan")
 
-    def _done(self, plan: Any) -> None:
+    def _done(self, plan: list[TxRequest]) -> None:
         self.review_button.setEnabled(True)
         self.review_button.setText("Review")
         self.planned.emit(plan)
@@ -254,7 +257,8 @@ class ReceiveDialog(QDialog):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.qr = QrCode(address)
+        self.qr = QrView(f"QR code of {address}")
+        self.qr.set_data(address)
         layout.addWidget(self.qr)
         self.address_label = QLabel(address)
         self.address_label.setAccessibleName("Your address")

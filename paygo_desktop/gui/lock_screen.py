@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -14,11 +14,16 @@ from paygo_desktop.gui.resources import app_icon_path
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.messages import InlineMessage
 
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
+
 
 class LockScreen(QWidget):
     unlocked = Signal()
 
-    def __init__(self, runner: TaskRunner, wallet: Callable[[], Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, runner: TaskRunner, wallet: Callable[[], Wallet], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._runner = runner
         self._wallet = wallet

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop import APP_NAME
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
 from paygo_desktop.gui.notifier import NoticeBanner, Notifier, make_notifier
 from paygo_desktop.gui.page_book import PageBook
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.pages.home_page import HomePage
     from paygo_desktop.gui.pages.settings_page import SettingsPage
     from paygo_desktop.gui.theme import ThemeManager
+    from paygo_desktop.wallet import Wallet
+    from paygo_desktop.wallet.keychain import PasswordKeychain
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,9 @@ PAGE_TITLES = {
     "settings": "Settings",
 }
 LOADING_TEXT = "Loading your wallet…"
+# what a network switch or a sandbox that came up changes: everything read from the chain or a provider
+NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
+SANDBOX_STARTED = NETWORK_SWITCHED
 DEFAULT_SIZE = QSize(1200, 760)
 
 
@@ -72,7 +79,7 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         theme: ThemeManager | None = None,
         poll_network: bool = True,
-        keychain: Any = None,
+        keychain: PasswordKeychain | None = None,
         sandbox: Any = None,
         notifier: Notifier | None = None,
         parent: QWidget | None = None,
@@ -141,7 +148,7 @@ class MainWindow(QMainWindow):
         self.mode_changed.emit(self.mode)
 
     # ---- the wallet, loaded only when first needed (it pulls in the crypto libraries)
-    def wallet(self) -> Any:
+    def wallet(self) -> Wallet:
         return self.ctx.wallet
 
     def keychain(self) -> Any:
@@ -213,8 +220,13 @@ class MainWindow(QMainWindow):
     def _build_controller(self) -> None:
         from paygo_desktop.gui.sessions.controller import SessionController
 
-        self.sessions = SessionController(self.ctx, self.runner, self.wallet, self.notifier, parent=self)
+        self.changes = ChangeAnnouncer(self)  # what changed, announced once: every page refreshes from it
+        self.sessions = SessionController(
+            self.ctx, self.runner, self.wallet, self.notifier, parent=self, changes=self.changes
+        )
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
+        # balances are read again whenever the node answers again
+        self.status.connected.connect(lambda: self.changes.announce(Changes(balances=True)))
 
     @property
     def home_page(self) -> HomePage:
@@ -232,9 +244,6 @@ class MainWindow(QMainWindow):
 
             home = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
             home.active_account_chosen.connect(self.set_active_account)
-            # balances are read again whenever something announces they may have changed
-            self.status.connected.connect(home.chain_changed)
-            self.sessions.sessions_changed.connect(home.chain_changed)
             page = home
         elif key == "services":
             from paygo_desktop.gui.pages.services_page import ServicesPage
@@ -273,6 +282,8 @@ class MainWindow(QMainWindow):
             raise KeyError(key)
         assert page.key == key, f"the page built for {key!r} is {page.key!r}"
         assert page.title == PAGE_TITLES[key], f"PAGE_TITLES[{key!r}] is not {page.title!r}"
+        page.announcer = self.changes  # it announces what its own operations change
+        self.changes.changed.connect(page.on_changes)  # and refreshes from what others announce
         self.pages_stack.addWidget(page)
         return page
 
@@ -368,6 +379,7 @@ class MainWindow(QMainWindow):
             self.runner.run(self.sessions.shutdown(), on_success=lambda _r: self.lock(), name="stop-for-lock")
             return
         self.ctx.activity.record("lock", "Wallet locked")
+        self.changes.announce(Changes(activity=True))
         self.show_lock_screen()
 
     def _close_after_sessions(self, _result: object) -> None:
@@ -402,10 +414,13 @@ class MainWindow(QMainWindow):
 
     def _on_unlocked(self) -> None:
         self.ctx.activity.record("unlock", "Wallet unlocked")
+        self.changes.announce(Changes(activity=True))
         self.show_app()
         self.sessions.recover()  # sessions a crash left running are settled with their providers
 
     def _on_onboarded(self) -> None:
+        self.ctx.invalidate_network()
+        self.changes.announce(NETWORK_SWITCHED | Changes(accounts=True))
         self.status.set_network(self.ctx.network)
         self.show_app("home")
 
@@ -430,7 +445,7 @@ class MainWindow(QMainWindow):
             return
         page = self.pages[PAGE_ORDER[row]]
         self.pages_stack.setCurrentWidget(page)
-        page.refresh()
+        page.shown()
 
     # ---- reactions
     def _refresh_account(self) -> None:
@@ -446,6 +461,7 @@ class MainWindow(QMainWindow):
         if address != self.ctx.settings.active_account:
             self.ctx.settings.active_account = address
             self.ctx.settings.save()
+            self.changes.announce(Changes(accounts=True, balances=True))
         self.status.set_account(address)
 
     def _ensure_sandbox(self) -> None:
@@ -457,9 +473,10 @@ class MainWindow(QMainWindow):
         def started(_state: object) -> None:
             note = getattr(self.sandbox, "world_note", None)  # a new chain replaced the kept one: say so
             self.status.showMessage(note or "Sandbox running", 30_000 if note else 5000)
-            self.status.set_network(self.ctx.network)  # it may have had to use another port
-            if "home" in self.pages:  # its contracts are deployed and the accounts funded now (a Home
-                self.home_page.chain_changed()  # built later reads them when first shown)
+            self.ctx.invalidate_network()  # it may have had to use another port
+            self.status.set_network(self.ctx.network)
+            # its contracts are deployed, its accounts funded and its provider up now
+            self.changes.announce(SANDBOX_STARTED)
             if self.poll_network:
                 self.status.poll()
             self.ctx.activity.record("sandbox", "Started the sandbox", network="sandbox")
@@ -470,6 +487,7 @@ class MainWindow(QMainWindow):
         self.runner.run(self.sandbox.ensure_running(), on_success=started, on_error=failed, name="sandbox")
 
     def _on_network_changed(self, network: object) -> None:
+        self.changes.announce(NETWORK_SWITCHED)
         self._ensure_sandbox()
         self.status.set_network(self.ctx.network)
         if self.mode == "app" and self.poll_network:
@@ -481,6 +499,7 @@ class MainWindow(QMainWindow):
 
     def _on_accounts_changed(self) -> None:
         self._refresh_account()
+        self.changes.announce(Changes(accounts=True, balances=True))
 
     # ---- events
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -25,7 +25,7 @@ MODULES = (
     "paygo_desktop.protocol.client",
     "paygo_desktop.reports.dashboard",
     "paygo_desktop.reports.spending_report",
-    "paygo_desktop.reports.vendor_earnings",
+    "paygo_desktop.vendor.earnings",
     "paygo_desktop.zcash.book",
 )
 

@@ -241,7 +241,7 @@ class ProviderClient:
             target=target,
             body=request.content,
         )
-        return sign_headers(key, msg)
+        return await asyncio.to_thread(sign_headers, key, msg)  # signing: off the event loop
 
     # ------------------------------------------------------------------ info & catalog
 
@@ -426,7 +426,7 @@ class ProviderClient:
         if duration_days is not None:
             body["durationDays"] = duration_days
         data = await self._request("POST", routes.ZCASH_PERMISSIONS, json_body=body)
-        return check_payment_uri(self._model(m.ZcashPermission, data))
+        return self._model(m.ZcashPermission, data)
 
     def _perm_path(self, template: str, permission_id: str) -> str:
         return template.format(permission_id=quote(permission_id, safe=""))
@@ -436,11 +436,11 @@ class ProviderClient:
         headers = None if token is None else {"Authorization": f"Bearer {token}"}
         path = self._perm_path(routes.ZCASH_PERMISSION, permission_id)
         data = await self._request("GET", path, headers=headers)
-        return check_payment_uri(self._model(m.ZcashPermission, data))
+        return self._model(m.ZcashPermission, data)
 
     async def verify_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
         data = await self._request("POST", self._perm_path(routes.ZCASH_PERMISSION_VERIFY, permission_id))
-        return check_payment_uri(self._model(m.ZcashPermission, data))
+        return self._model(m.ZcashPermission, data)
 
     async def revoke_zcash_permission(self, permission_id: str, token: str) -> m.ZcashPermission:
         data = await self._request(
@@ -448,11 +448,11 @@ class ProviderClient:
             self._perm_path(routes.ZCASH_PERMISSION_REVOKE, permission_id),
             headers={"Authorization": f"Bearer {token}"},
         )
-        return check_payment_uri(self._model(m.ZcashPermission, data))
+        return self._model(m.ZcashPermission, data)
 
     async def zcash_wallet_permission(self, address: str) -> m.ZcashPermission:
         path = routes.ZCASH_WALLET_PERMISSION.format(address=quote(address, safe=""))
-        return check_payment_uri(self._model(m.ZcashPermission, await self._request("GET", path)))
+        return self._model(m.ZcashPermission, await self._request("GET", path))
 
     async def zcash_balance(self, address: str, rate_per_hour_zat: int | None = None) -> m.ZcashBalance:
         path = routes.ZCASH_BALANCE.format(address=quote(address, safe=""))
@@ -494,23 +494,3 @@ class ProviderClient:
     async def ledger_mine(self, blocks: int = 1) -> m.ZcashLedgerHeight:
         data = await self._request("POST", routes.ZCASH_LEDGER_MINE, json_body={"blocks": blocks})
         return self._model(m.ZcashLedgerHeight, data)
-
-
-def check_payment_uri(permission: m.ZcashPermission) -> m.ZcashPermission:
-    """The permission's ZIP-321 URI must pay exactly ``amountZat`` to ``paymentAddress`` (memo, if any,
-    ``paygo:perm:<id>``): a provider that says one thing and asks another is refused."""
-    from paygo_desktop.zcash.permissions import parse_payment_memo
-    from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, parse_uri
-
-    try:
-        request = parse_uri(permission.payment_uri)
-    except InvalidPaymentRequest as exc:
-        raise ProviderProtocolError(f"The provider sent an invalid Zcash payment request ({exc}).") from None
-    if len(request.payments) != 1:
-        raise ProviderProtocolError("The provider's Zcash payment request must hold exactly one payment.")
-    pay = request.payments[0]
-    if pay.address != permission.payment_address or pay.amount_zat != permission.amount_zat:
-        raise ProviderProtocolError("The provider's Zcash payment request does not match the permission.")
-    if pay.memo is not None and parse_payment_memo(pay.memo) != permission.id:
-        raise ProviderProtocolError("The provider's Zcash payment request carries a foreign memo.")
-    return permission

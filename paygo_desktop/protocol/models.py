@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from paygo_desktop.chain.vouchers import UINT64_MAX, UINT128_MAX, Channel
+from paygo_desktop.money import Asset
 
 _DIGITS = re.compile(r"[0-9]{1,39}")
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -203,6 +204,11 @@ class AssetInfo(WireModel):
     symbol: Symbol
     address: Address
     decimals: Annotated[int, Field(ge=0, le=36)]
+
+    @property
+    def asset(self) -> Asset:
+        """The asset as the app counts it: the zero address is the chain's native coin."""
+        return Asset(self.symbol, self.decimals, None if int(self.address, 16) == 0 else self.address)
 
 
 class ProviderInfo(WireModel):

@@ -89,13 +89,8 @@ def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
         withdrawn=st.withdrawn,
         pending_withdraw=st.pending_withdraw,
         closed=st.closed,
-        coverage=coverage(st),
+        coverage=st.coverage,
     )
-
-
-def coverage(st: ChannelState) -> int:
-    """The most the provider is sure to collect on this channel: escrow minus the pending withdrawal."""
-    return max(0, st.escrow - st.pending_withdraw)
 
 
 def service_model(row: ServiceRow, vendor: m.VendorInfo) -> m.Service:
@@ -397,7 +392,7 @@ class ProviderCore:
             # difference was paid ahead and is credited to this session), else what was claimed
             baseline = known if known is not None else st.claimed
             tick_cost = service.rate.cost(service.tick_seconds)
-            if coverage(st) < baseline + tick_cost:
+            if st.coverage < baseline + tick_cost:
                 raise ApiError(
                     402, "insufficient_escrow", "the escrow does not cover the first tick", state_out(cid, st)
                 )
@@ -408,7 +403,7 @@ class ProviderCore:
                 raise ApiError(409, "stale_voucher", f"the first voucher must total more than {floor}")
             if amount > floor + tick_cost:
                 raise ApiError(422, "amount_exceeds_usage", "the first voucher may prepay at most one tick")
-            if amount > coverage(st):
+            if amount > st.coverage:
                 raise ApiError(
                     402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
                 )
@@ -541,7 +536,7 @@ class ProviderCore:
                     f"at most {allowed} may be signed for so far (rate x time + a tick)",
                 )
             assert st is not None
-            if req.cumulative_amount > coverage(st):
+            if req.cumulative_amount > st.coverage:
                 return ApiError(
                     402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
                 )

@@ -1,1 +1,4 @@
-"""Reports over the local store: spending charts, the home dashboard's figures, a vendor's earnings."""
+"""Reports over the local store: spending charts and the Home dashboard's figures.
+
+A vendor's earnings are the vendor package's (``vendor.earnings``).
+"""

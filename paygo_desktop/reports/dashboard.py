@@ -9,7 +9,7 @@ funding; the Escrow page's own core, when merged, may replace this small reader.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -197,7 +197,3 @@ async def load_balances(ctx: Any) -> list[Balance]:
         if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
             raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
         raise
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -64,7 +64,7 @@ def _make_backend() -> Any:
     from eth_tester import PyEVMBackend
     from eth_tester.backends.pyevm.main import _get_vm_for_block_number
 
-    class Backend(PyEVMBackend):  # type: ignore[misc]
+    class Backend(PyEVMBackend):
         """eth-tester's py-evm backend, with calls and estimates as anvil makes them.
 
         They run free of fees when none are given (any sender, even one without ETH), at "latest" in the

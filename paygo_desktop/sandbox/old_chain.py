@@ -22,12 +22,19 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import SessionRow, SessionVoucherRow, TransactionRow, utcnow
+from paygo_desktop.store.models import (
+    OPEN_STATUSES,
+    Funding,
+    SessionRow,
+    SessionStatus,
+    SessionVoucherRow,
+    TransactionRow,
+    utcnow,
+)
 from paygo_desktop.store.registry_entries import RegistryIndex
 from paygo_desktop.store.vault_events import VaultEventIndex
 
 OLD_CHAIN_NOTE = "On an earlier sandbox chain that was not kept."
-OPEN_SESSIONS = ("starting", "running", "stopping", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ def retire_old_chain(store: Store, chain_id: int, vaults: list[str], network: st
         rows = s.scalars(
             select(SessionRow).where(
                 SessionRow.network == network,
-                SessionRow.funding == "escrow",
+                SessionRow.funding == Funding.ESCROW,
                 SessionRow.channel_id.is_not(None),
             )
         ).all()
@@ -65,8 +72,8 @@ def retire_old_chain(store: Store, chain_id: int, vaults: list[str], network: st
             )
             row.channel_id = None
             row.stop_reason = f"{row.stop_reason or ''} {OLD_CHAIN_NOTE}".strip()
-            if row.status in OPEN_SESSIONS:
-                row.status = "failed"
+            if row.status in OPEN_STATUSES:
+                row.status = SessionStatus.FAILED
                 row.ended_at = row.ended_at or utcnow()
     index = VaultEventIndex(store)
     for vault in dict.fromkeys(vaults):

@@ -1,4 +1,5 @@
-"""The escrow channel a session pays from, and funding it through the transaction manager.
+"""The escrow channel a session pays from: which one, where the provider stands on it, and funding it
+through the transaction manager.
 
 One channel in use per (payer, provider, token): ``Channel(payer, provider, token, signer=0,
 withdraw_delay=<the vault's minimum>, salt=n)`` with n the first index whose channel is not closed on chain
@@ -17,9 +18,10 @@ from typing import Any
 
 from paygo_desktop.chain.app_channels import current_app_channel
 from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
-from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
 from paygo_desktop.money import Amount, Asset
+from paygo_desktop.protocol.client import NotFound, ProviderClient
 from paygo_desktop.sessions.plan import SessionError
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,6 @@ async def session_channel(
     return await current_app_channel(vault, payer, provider, asset.address, withdraw_delay)
 
 
-def coverage(state: ChannelState) -> int:
-    """The most the vault lets vouchers on this channel total: escrow minus a pending withdrawal."""
-    return max(0, state.escrow - state.pending_withdraw)
-
-
 def channel_base(provider_cursor: int | None, claimed: int) -> int:
     """Where the next session's vouchers start: the cursor the provider holds for the channel (its last
     voucher, or a settled final voucher, which can be below what was claimed: that difference was paid
@@ -44,9 +41,28 @@ def channel_base(provider_cursor: int | None, claimed: int) -> int:
     return claimed if provider_cursor is None else provider_cursor
 
 
+async def provider_cursor(
+    client: ProviderClient, channel: Channel, domain: VaultDomain, key: Any = None
+) -> int | None:
+    """The cumulative the provider holds for the channel, None if none. Asked with ``key`` (the payer),
+    the provider shows the voucher's signature, which is checked; without, its word (for display)."""
+    try:
+        info = await client.get_channel(channel.id, key)
+    except NotFound:
+        return None
+    last = info.last_voucher
+    if last is None:
+        return None
+    if key is not None and (
+        last.signature is None or not verify_voucher(domain, channel, last.cumulative_amount, last.signature)
+    ):
+        raise SessionError("The provider reports a last voucher for your channel that you did not sign.")
+    return last.cumulative_amount
+
+
 @dataclass(frozen=True)
-class Funding:
-    """The transactions a deposit sent (hashes), for the activity log and the summary."""
+class Deposit:
+    """The transactions a deposit sent (hashes)."""
 
     approve_tx: str | None
     fund_tx: str
@@ -62,7 +78,7 @@ async def deposit(
     *,
     timeout: float = 120.0,
     progress: Callable[[str], None] = lambda _: None,
-) -> Funding:
+) -> Deposit:
     """Fund or top up ``channel`` with ``amount`` (ERC-20: approve first when the allowance is short).
 
     Each transaction is shown to the transaction manager's store before it is broadcast; a failure raises
@@ -104,7 +120,7 @@ async def deposit(
         description=f"Deposit {shown} into the escrow channel",
     )
     fund_hash = await _send_and_wait(manager, sender, request, sign, timeout)
-    return Funding(approve_tx=approve_hash, fund_tx=fund_hash)
+    return Deposit(approve_tx=approve_hash, fund_tx=fund_hash)
 
 
 async def heal_before_sending(

@@ -1,4 +1,5 @@
-"""Paying a session from an escrow channel: the start voucher and quote check, the voucher loop, the stop.
+"""Paying a session from an escrow channel: opening it (the channel's state and the provider's cursor, the
+cap, the first voucher and the quote's check), the voucher loop, the stop.
 
 Rules (``Meter`` does the arithmetic, on the engine's monotonic clock; ``SigningLimit`` holds the promise
 that nothing is ever signed past the meter plus one tick of the catalog's terms):
@@ -31,12 +32,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher
-from paygo_desktop.metering.signing_limit import SigningLimit, SigningRefused
+from paygo_desktop.errors import describe_error
+from paygo_desktop.metering.signing_limit import (
+    SigningLimit,
+    SigningRefused,
+    Terms,
+    TermsRefused,
+    check_quote,
+)
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import (
@@ -47,95 +55,266 @@ from paygo_desktop.protocol.client import (
     ProviderTimeout,
     ProviderUnreachable,
     SessionGone,
+    verify_quote,
     verify_receipt,
 )
-from paygo_desktop.sessions.channels import coverage
-from paygo_desktop.sessions.live import LiveSession
-from paygo_desktop.sessions.plan import SessionPlan
-from paygo_desktop.sessions.reports import SessionSummary
+from paygo_desktop.sessions.channels import channel_base, provider_cursor
+from paygo_desktop.sessions.escrow_chain import EscrowChain
+from paygo_desktop.sessions.payer import Ending, Outcome, Payer
+from paygo_desktop.sessions.plan import EscrowFacts, SessionError, SessionPlan, StartOptions, price_of
+from paygo_desktop.sessions.recovery import reconcile
+from paygo_desktop.sessions.reports import RecoveryOutcome, SessionSummary
 from paygo_desktop.sessions.runtime import (
     NS_PER_SECOND,
     RECEIPT_SECONDS_TOLERANCE,
     Runtime,
-    describe_error,
     hex_sig,
     short_duration,
 )
+from paygo_desktop.sessions.status import EventKind, SessionStatus
+from paygo_desktop.sessions.terms import Funding, SessionTerms
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ending:
-    """Why a session's loop ended: ``failed`` when it was not the user's or the cap's doing."""
-
-    reason: str
-    failed: bool = False
-    provider_gone: bool = False
 
 
 class AckTimeout(Exception):
     pass
 
 
-class EscrowSession:
-    """One running escrow-funded session: its loop, its stop."""
+def catalog_terms(plan: SessionPlan) -> Terms:
+    """The catalog's terms the user saw, within the bounds PayGo pays under."""
+    try:
+        return Terms(plan.price, plan.tick_seconds, plan.grace_seconds)
+    except TermsRefused as exc:
+        raise SessionError(f"{exc} Nothing was paid.") from None
+
+
+async def check_rate(plan: SessionPlan, client: ProviderClient) -> None:
+    """The service's rate, tick and grace now must be the ones the user agreed to in the plan: the one
+    thing the start asks the provider again before it pays anything."""
+    current = await client.get_service(plan.service.id)
+    if current.rate != plan.service.rate:
+        raise SessionError(
+            f"{plan.provider.name} changed the rate of “{plan.service.name}” from "
+            f"{plan.rate_text()} to {plan.rate_text(current.rate)}. "
+            "Nothing was paid; look at the new rate and start again."
+        )
+    if (current.tick_seconds, current.grace_seconds) != (plan.tick_seconds, plan.grace_seconds):
+        raise SessionError(
+            f"{plan.provider.name} changed the terms of “{plan.service.name}” (tick "
+            f"{plan.tick_seconds} s → {current.tick_seconds} s, grace {plan.grace_seconds} s → "
+            f"{current.grace_seconds} s). Nothing was paid; look at the new terms and start again."
+        )
+
+
+def _fmt(plan: SessionPlan, units: int) -> str:
+    return Amount(plan.asset, units).format()
+
+
+class EscrowPayer(Payer):
+    """One escrow-funded session: its opening, its loop, its stop."""
+
+    checks_receipts: ClassVar[bool] = True
 
     def __init__(
         self,
         rt: Runtime,
-        live: LiveSession,
         plan: SessionPlan,
+        terms: SessionTerms,
         *,
         client: ProviderClient,
         vault: VaultClient,
-        domain: VaultDomain,
-        channel: Channel,
+        escrow: EscrowFacts,
         signer: Any,
-        base: int,
-        cap_reason: str,
         limit: SigningLimit,
+        cap_reason: str,
+        first: int,
     ) -> None:
-        self.rt = rt
-        self.live = live
+        super().__init__(rt, cap_reason)
         self.plan = plan
+        self.terms = terms
         self.client = client
         self.vault = vault
-        self.domain = domain
-        self.channel = channel
-        self.channel_hex = "0x" + channel.id.hex()
+        self.domain: VaultDomain = escrow.domain
+        self.channel: Channel = escrow.channel
+        self.channel_hex = escrow.channel_id
         self.signer: Any = signer
-        self.base = base
-        self.cap_reason = cap_reason
+        self.base = terms.channel_base
         self.limit = limit
+        self.first = first  # the start voucher's amount
         self.seq = 0
         self.lock = asyncio.Lock()
         self.stop_response: m.StopResponse | None = None
         self.final_voucher: int | None = None  # the session amount of the final voucher sent with stop
         self.settle_refused: str | None = None  # the provider's reason, when it did not settle at it
 
-    @property
-    def asset_amount(self) -> Any:
-        return lambda units: Amount(self.live.asset, units).format()
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    async def prepare(
+        cls,
+        rt: Runtime,
+        chain: EscrowChain,
+        plan: SessionPlan,
+        options: StartOptions,
+        signer: Callable[[], Awaitable[Any]],
+        progress: Callable[[str], None],
+    ) -> EscrowPayer:
+        """Everything before the session's row: the terms' bounds, leftovers on the channel settled, the
+        rate checked again, the deposit, the channel's state and the provider's (proven) cursor, the cap."""
+        assert plan.escrow is not None
+        escrow, client = plan.escrow, rt.client(plan.provider_url)
+        catalog = catalog_terms(plan)
+        key = await signer()
+        for leftover in await rt.db(rt.history.open_on_channel, escrow.channel_id):
+            report = await reconcile(rt, leftover, key)
+            if report.outcome is RecoveryOutcome.UNKNOWN:
+                raise SessionError(
+                    "An earlier session on this channel is not settled yet and its provider cannot be "
+                    "reached; nothing new was started."
+                )
+        await check_rate(plan, client)
+        vault = chain.vault()
+        if options.deposit:
+            await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress)
+        state = await chain.read(lambda: vault.channel_state(escrow.channel))
+        base = channel_base(await provider_cursor(client, escrow.channel, escrow.domain, key), state.claimed)
+        confirmed = await rt.db(rt.history.channel_cursor, escrow.channel_id)
+        if confirmed > base:
+            raise SessionError(
+                f"{plan.provider.name} reports less for your channel than it confirmed before "
+                f"({_fmt(plan, base)} < {_fmt(plan, confirmed)}). "
+                "Not starting, so that nothing is paid twice."
+            )
+        room, tick_cost = state.coverage - base, plan.tick_cost()
+        if room < tick_cost:
+            raise SessionError(
+                f"The channel with {plan.provider.name} holds {_fmt(plan, max(0, room))} for new sessions; "
+                f"one tick costs {_fmt(plan, tick_cost)}. Deposit at least "
+                f"{_fmt(plan, tick_cost - max(0, room))} more."
+            )
+        if room < options.budget:
+            cap, cap_reason = room, "The channel's funds ran out; stopped."
+        else:
+            cap = options.budget
+            cap_reason = f"Reached this session's budget of {_fmt(plan, cap)}; stopped."
+        terms = plan.terms(
+            account=rt.account,
+            network=rt.network_key,
+            funding=Funding.ESCROW,
+            cap=cap,
+            chain_id=rt.chain_id,
+            channel_base=base,
+        )
+        return cls(
+            rt,
+            plan,
+            terms,
+            client=client,
+            vault=vault,
+            escrow=escrow,
+            signer=key,
+            limit=SigningLimit(catalog, cap, prepaid=max(0, state.claimed - base)),
+            cap_reason=cap_reason,
+            # the provider takes a first voucher strictly above what it holds and what was claimed (after
+            # a claimed voucher ahead, the claim is above the base), and at most one tick above that
+            first=min(cap, max(tick_cost, state.claimed - base + 1)),
+        )
+
+    def session_terms(self) -> SessionTerms:
+        return self.terms
+
+    async def open(self) -> None:
+        """The start request with the first voucher (stored before it is sent), the quote's check."""
+        live, rt, plan = self.session, self.rt, self.plan
+        signature = await self.sign(self.first)
+        await rt.db(
+            rt.history.add_voucher, live.local_id, 0, self.base + self.first, signature, self.channel_hex
+        )
+        live.signed = self.first
+        self.start_sent = True
+        try:
+            started = await self.client.start_session(
+                plan.service.id, self.channel, self.base + self.first, signature
+            )
+        except (ProviderUnreachable, ProviderTimeout) as exc:
+            # The start may have reached the provider: recovery asks it (GET /channels) at the next start.
+            await self.fail(f"No answer to the start: {exc}", interrupted=True)
+            raise SessionError(
+                f"{plan.provider.name} did not answer the start ({describe_error(exc)}); PayGo will settle "
+                "it with the provider before the next session on this channel."
+            ) from None
+        except ProviderError as exc:
+            await self.fail(f"The provider did not start the session: {exc}")
+            raise SessionError(
+                f"{plan.provider.name} did not start the session: {describe_error(exc)}"
+            ) from None
+        live.remote_id = started.session_id
+        live.access = started.access  # its token also proves the stop is ours
+        await rt.db(rt.history.update, live.local_id, remote_id=started.session_id)
+        problem = self._quote_problem(started.quote)
+        if problem is not None:
+            await self.cancel_remote()
+            await self.fail(problem)
+            raise SessionError(problem)
+        await rt.db(rt.history.ack_voucher, live.local_id, 0, self.base + self.first)
+        live.acked = self.first
+        live.meter = self.new_meter(self.terms)  # the meter starts with the provider's session
+        await rt.db(rt.history.update, live.local_id, status=SessionStatus.RUNNING)
+        live.status = SessionStatus.RUNNING
+        self.emit(
+            EventKind.STARTED,
+            f"Started “{plan.service.name}” with {plan.provider.name} at {plan.rate_text()}, "
+            f"up to {self.terms.amount(self.terms.cap)}.",
+        )
+
+    def _quote_problem(self, quote: m.Quote) -> str | None:
+        plan = self.plan
+        if not verify_quote(quote, plan.provider):
+            return "The provider's quote is not signed by its key; the session was refused."
+        if quote.rate != plan.service.rate:
+            return (
+                f"The provider quoted {plan.rate_text(quote.rate)} instead of the "
+                f"{plan.rate_text()} you agreed to; the session was refused."
+            )
+        try:
+            check_quote(self.limit.terms, price_of(quote.rate), quote.tick_seconds, quote.grace_seconds)
+        except TermsRefused as exc:
+            return f"{exc} The session was refused; nothing more was signed."
+        if (
+            quote.service_id != plan.service.id
+            or quote.channel_id != self.channel_hex
+            or quote.chain_id != self.domain.chain_id
+            or quote.vault.lower() != self.domain.vault.lower()
+        ):
+            return "The provider's quote names another service, channel or vault; the session was refused."
+        if quote.start_cumulative != self.base:
+            return (
+                "The provider counts your channel from another amount than you do; the session was refused."
+            )
+        return None
+
+    def release_key(self) -> None:
+        self.signer = None
 
     # ------------------------------------------------------------------ vouchers
 
     async def sign(self, amount: int, *, acked: int | None = None) -> str:
         """Sign the channel-wide cumulative ``base + amount`` off the event loop, if the signing limit
         permits it now (``acked``: the stop's rule, at most one tick past what was acknowledged)."""
-        self.limit.permit(amount, self.live.meter.elapsed_ns(), acked=acked)
+        self.limit.permit(amount, self.session.meter.elapsed_ns(), acked=acked)
         cumulative = self.base + amount
         signature = await asyncio.to_thread(sign_voucher, self.signer, self.domain, self.channel, cumulative)
         return hex_sig(signature)
 
     def ack_deadline_ns(self) -> int:
         """Meter time after which no confirmed voucher pays for the service any more, grace included."""
-        return self.limit.ack_deadline_ns(self.live.acked)
+        return self.limit.ack_deadline_ns(self.session.acked)
 
     async def pay(self, amount: int, *, final: bool = False) -> Ending | None:
         """Sign (or re-send) the voucher for this session's ``amount`` and wait for the provider's ack."""
         async with self.lock:
-            live = self.live
+            live = self.session
             if amount < live.signed:
                 amount = live.signed
             try:
@@ -148,11 +327,13 @@ class EscrowSession:
             self.seq += 1
             seq = self.seq
             cumulative = self.base + amount
-            self.rt.history.add_voucher(live.local_id, seq, cumulative, signature, self.channel_hex)
+            await self.rt.db(
+                self.rt.history.add_voucher, live.local_id, seq, cumulative, signature, self.channel_hex
+            )
             resend = amount == live.signed
             live.signed = amount
             if not resend:
-                self.rt.emit("voucher", live.local_id, f"Signed {self.asset_amount(amount)} in total.")
+                self.emit(EventKind.VOUCHER, f"Signed {self.terms.amount(amount)} in total.")
             assert live.remote_id is not None
             task = asyncio.ensure_future(self.client.send_voucher(live.remote_id, seq, cumulative, signature))
             try:
@@ -179,9 +360,9 @@ class EscrowSession:
                     task.cancel()
             if ack.cumulative_amount < cumulative:
                 return Ending("The provider confirmed less than the voucher said.", failed=True)
-            self.rt.history.ack_voucher(live.local_id, seq, cumulative)
+            await self.rt.db(self.rt.history.ack_voucher, live.local_id, seq, cumulative)
             live.acked = max(live.acked, amount)
-            self.rt.emit("acked", live.local_id, f"The provider confirmed {self.asset_amount(amount)}.")
+            self.emit(EventKind.ACKED, f"The provider confirmed {self.terms.amount(amount)}.")
             return None
 
     async def _payment_required(self, cumulative: int) -> Ending:
@@ -189,17 +370,17 @@ class EscrowSession:
         try:
             state = await self.vault.channel_state(self.channel)
         except Exception as exc:
-            log.info("channel state not read after a 402 for %s: %r", self.live.local_id, exc)
+            log.info("channel state not read after a 402 for %s: %r", self.session.local_id, exc)
             return Ending(
                 "The provider said the channel's escrow no longer covers the next voucher, and the chain "
                 "could not be read to check it; stopped.",
                 failed=True,
             )
-        if coverage(state) < cumulative:
+        if state.coverage < cumulative:
             return Ending("The channel's escrow no longer covers the next voucher; stopped.")
         return Ending(
             f"The provider refused a voucher for lack of escrow, but the channel covers it on chain "
-            f"({self.asset_amount(coverage(state) - self.base)} left for this session); stopped.",
+            f"({self.terms.amount(state.coverage - self.base)} left for this session); stopped.",
             failed=True,
         )
 
@@ -211,7 +392,7 @@ class EscrowSession:
                 return await asyncio.wait_for(task, timeout=self.rt.request_timeout)
             except TimeoutError:
                 raise AckTimeout() from None
-        meter = self.live.meter
+        meter = self.session.meter
         while True:
             remaining = self.ack_deadline_ns() - meter.elapsed_ns()
             if remaining <= 0:
@@ -222,7 +403,7 @@ class EscrowSession:
                 return task.result()
 
     def _no_ack_ending(self) -> Ending:
-        waited = self.live.tick_seconds + self.live.grace_seconds
+        waited = self.terms.tick_seconds + self.terms.grace_seconds
         return Ending(
             f"The provider stopped confirming payments: no confirmation covered the last "
             f"{waited} s (tick + grace). Stopped to pay nothing more.",
@@ -233,8 +414,8 @@ class EscrowSession:
     # ------------------------------------------------------------------ the loop
 
     async def run(self) -> Ending:
-        live, meter = self.live, self.live.meter
-        tick_ns = live.tick_seconds * NS_PER_SECOND
+        live, meter = self.session, self.session.meter
+        tick_ns = self.terms.tick_seconds * NS_PER_SECOND
         exhausted_at = self._exhausted_at_ns()
         while True:
             if meter.is_exhausted():
@@ -248,15 +429,7 @@ class EscrowSession:
                 ending = None
             if ending is not None:
                 return ending
-            if not live.low_funds_warned and meter.is_low():
-                live.low_funds_warned = True
-                left = Amount(live.asset, meter.remaining()).format()
-                self.rt.emit(
-                    "low_funds",
-                    live.local_id,
-                    f"Less than 20% of this session's funds left: {left}, about "
-                    f"{short_duration(meter.seconds_left())} at this rate.",
-                )
+            self.warn_if_low()
             elapsed = meter.elapsed_ns()
             deadline = self.ack_deadline_ns()
             if elapsed > deadline:
@@ -268,13 +441,13 @@ class EscrowSession:
     def _exhausted_at_ns(self) -> int:
         """Meter time at which the cost reaches the cap (the cost rounds up, so one ns past the last
         instant it is below)."""
-        price = self.live.price
+        price = self.terms.price
         unit_ns = price.unit_seconds * NS_PER_SECOND
-        return (self.live.budget - 1) * unit_ns // price.amount + 1
+        return (self.terms.cap - 1) * unit_ns // price.amount + 1
 
-    async def watch_claims(self, every: float) -> None:
+    async def follow_chain(self, every: float) -> None:
         """Follow what the provider claimed on chain for this session (a background task)."""
-        while self.live.is_active:
+        while self.session.is_active:
             await asyncio.sleep(every)
             await self.refresh_claimed()
 
@@ -282,21 +455,19 @@ class EscrowSession:
         try:
             state = await self.vault.channel_state(self.channel)
         except Exception as exc:
-            log.info("claimed not read for %s: %r", self.live.local_id, exc)
-            return self.live.claimed
-        claimed = min(self.live.signed, max(0, state.claimed - self.base))
-        if claimed > self.live.claimed:
-            self.live.claimed = claimed
-            self.rt.emit(
-                "claimed", self.live.local_id, f"The provider claimed {self.asset_amount(claimed)} on chain."
-            )
-        return self.live.claimed
+            log.info("claimed not read for %s: %r", self.session.local_id, exc)
+            return self.session.claimed
+        claimed = min(self.session.signed, max(0, state.claimed - self.base))
+        if claimed > self.session.claimed:
+            self.session.claimed = claimed
+            self.emit(EventKind.CLAIMED, f"The provider claimed {self.terms.amount(claimed)} on chain.")
+        return self.session.claimed
 
     # ------------------------------------------------------------------ stop
 
     async def finish(self, ending: Ending) -> SessionSummary:
         """Stop the meter, send the final voucher if needed, get and check the receipt, settle the books."""
-        live = self.live
+        live = self.session
         metered = live.meter.stop()
         # what the session ends at: the meter, but never more than one tick past what was acknowledged
         due = min(metered, self.limit.final_ceiling(live.meter.elapsed_ns(), live.acked))
@@ -311,62 +482,46 @@ class EscrowSession:
             receipt = self.stop_response.receipt
         except (ProviderError, TimeoutError) as exc:
             problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}"
-        seconds = live.meter.elapsed_ns() // NS_PER_SECOND
+        seconds = self.elapsed_seconds()
         if ending.provider_gone:  # the service ran until the last acknowledged payment, not past it
-            seconds = min(seconds, live.price.seconds_for(live.acked))
+            seconds = min(seconds, self.terms.price.seconds_for(live.acked))
         receipt_ok = False
         cost = live.acked
         if receipt is not None:
             receipt_ok, cost, problem = self.check_receipt(receipt, seconds)
             if receipt_ok and self.settled(receipt):
-                self.rt.history.settle_final(live.local_id, receipt.final_cumulative)
+                await self.rt.db(self.rt.history.settle_final, live.local_id, receipt.final_cumulative)
         credit = await self._paid_ahead_credit()
-        status = "failed" if ending.failed else "stopped"
-        if status == "stopped" and not receipt_ok:
-            status = "receipt_invalid"  # forged, contradicting our meter, or missing: not a clean stop
+        status = SessionStatus.FAILED if ending.failed else SessionStatus.STOPPED
+        if status is SessionStatus.STOPPED and not receipt_ok:
+            # forged, contradicting our meter, or missing: not a clean stop
+            status = SessionStatus.RECEIPT_INVALID
         exposure = live.signed - max(live.acked, cost)
         message = self._message(ending, status, seconds, cost, metered, receipt_ok, problem, exposure)
         if credit:
             message += (
-                f" {self.asset_amount(credit)} is paid ahead on chain (the provider claimed a voucher one "
+                f" {self.terms.amount(credit)} is paid ahead on chain (the provider claimed a voucher one "
                 "tick ahead before the session settled lower): paid ahead, used by your next session on "
                 "this channel."
             )
         if due < metered:
             message += (
-                f" The provider had confirmed payments for {self.asset_amount(live.acked)} only (it stopped "
+                f" The provider had confirmed payments for {self.terms.amount(live.acked)} only (it stopped "
                 f"acknowledging): the session ends there, at most one tick past it, not at the meter's "
-                f"{self.asset_amount(metered)}."
+                f"{self.terms.amount(metered)}."
             )
-        live.stop_reason = ending.reason
-        rt = self.rt
-        rt.history.settle_spending(live.local_id, cost)
-        rt.history.update(
-            live.local_id,
-            status=status,
-            cost=cost,
-            seconds=seconds,
-            stop_reason=ending.reason,
-            receipt=None if receipt is None else receipt.model_dump_json(by_alias=True),
-            receipt_ok=receipt_ok if receipt is not None else None,
-            ended_at=rt.now(),
-            paid_ahead_credit=credit,
-        )
-        live.status = status
-        self.signer = None  # the key is not kept past the session
-        rt.emit(status, live.local_id, message)
-        return SessionSummary(
-            local_id=live.local_id,
-            seconds=seconds,
-            cost=cost,
-            rate=live.price,
-            asset=live.asset,
-            receipt_ok=receipt_ok,
-            receipt=receipt,
-            message=message,
-            metered=metered,
-            status=status,
-            paid_ahead_credit=credit,
+        return await self.conclude(
+            Outcome(
+                status,
+                ending.reason,
+                message,
+                seconds=seconds,
+                metered=metered,
+                cost=cost,
+                receipt=receipt,
+                receipt_ok=receipt_ok,
+                paid_ahead_credit=credit,
+            )
         )
 
     async def _paid_ahead_credit(self) -> int:
@@ -375,9 +530,9 @@ class EscrowSession:
         try:
             state = await self.vault.channel_state(self.channel)
         except Exception as exc:
-            log.info("claimed not read at the end of %s: %r", self.live.local_id, exc)
+            log.info("claimed not read at the end of %s: %r", self.session.local_id, exc)
             return 0
-        return self.rt.history.paid_ahead_credit(self.channel_hex, state.claimed)
+        return await self.rt.db(self.rt.history.paid_ahead_credit, self.channel_hex, state.claimed)
 
     async def _stop_remote(self, metered: int, *, settle: bool) -> m.StopResponse:
         """PATCH stop; with a final voucher for exactly ``metered`` (the session's due amount) when the
@@ -385,7 +540,7 @@ class EscrowSession:
 
         A provider that refuses the final voucher (a 4xx) is asked again without it and bills what it
         holds; its reason is kept for the summary."""
-        live = self.live
+        live = self.session
         assert live.remote_id is not None
         final: tuple[int, int, str] | None = None
         if settle and metered < live.signed:
@@ -393,7 +548,14 @@ class EscrowSession:
                 signature = await self.sign(metered, acked=live.acked)
                 self.seq += 1
                 cumulative = self.base + metered
-                self.rt.history.add_voucher(live.local_id, self.seq, cumulative, signature, self.channel_hex)
+                await self.rt.db(
+                    self.rt.history.add_voucher,
+                    live.local_id,
+                    self.seq,
+                    cumulative,
+                    signature,
+                    self.channel_hex,
+                )
                 final = (self.seq, cumulative, signature)
                 self.final_voucher = metered
         timeout = self.rt.request_timeout
@@ -415,7 +577,7 @@ class EscrowSession:
     @property
     def access_token(self) -> str | None:
         """The session's access token from the start response: the provider's proof that a stop is ours."""
-        return self.live.access.token if self.live.access is not None else None
+        return self.session.access.token if self.session.access is not None else None
 
     def settled(self, receipt: m.Receipt) -> bool:
         """Did the provider settle the session at the final voucher we sent with stop?"""
@@ -429,7 +591,7 @@ class EscrowSession:
         receipt outside that, with another session or channel, a wrong signature or seconds that disagree
         with our meter beyond the rounding is not ok.
         """
-        live = self.live
+        live = self.session
         final = receipt.final_cumulative - self.base
         settled = self.settled(receipt)
         cost = final if settled else min(live.signed, max(live.acked, final))
@@ -440,12 +602,12 @@ class EscrowSession:
             problems.append("it names another session or channel")
         if not settled and not live.acked <= final <= live.signed:
             problems.append(
-                f"it says {self.asset_amount(max(0, final))}, but the vouchers confirmed "
-                f"{self.asset_amount(live.acked)} and signed {self.asset_amount(live.signed)}"
+                f"it says {self.terms.amount(max(0, final))}, but the vouchers confirmed "
+                f"{self.terms.amount(live.acked)} and signed {self.terms.amount(live.signed)}"
             )
         if receipt.amount != receipt.final_cumulative - self.base:
             problems.append("its amount does not match its final cumulative")
-        paid_seconds = live.price.seconds_for(max(0, final))
+        paid_seconds = self.terms.price.seconds_for(max(0, final))
         expected = min(seconds, paid_seconds)
         if abs(receipt.seconds - expected) > RECEIPT_SECONDS_TOLERANCE:
             problems.append(f"it counts {receipt.seconds} s where the meter counted {expected} s")
@@ -456,7 +618,7 @@ class EscrowSession:
     def _message(
         self,
         ending: Ending,
-        status: str,
+        status: SessionStatus,
         seconds: int,
         cost: int,
         metered: int,
@@ -464,12 +626,15 @@ class EscrowSession:
         problem: str | None,
         exposure: int,
     ) -> str:
-        fmt = self.asset_amount
-        heads = {"stopped": "Stopped", "receipt_invalid": "Stopped without a valid receipt"}
+        fmt = self.terms.amount
+        heads = {
+            SessionStatus.STOPPED: "Stopped",
+            SessionStatus.RECEIPT_INVALID: "Stopped without a valid receipt",
+        }
         head = heads.get(status, "Failed")
         until = " (until the provider's last confirmed payment)" if ending.provider_gone else ""
         parts = [
-            f"{head}: {short_duration(seconds)} of {self.live.service_name}{until} for {fmt(cost)}.",
+            f"{head}: {short_duration(seconds)} of {self.terms.service_name}{until} for {fmt(cost)}.",
             ending.reason,
         ]
         if cost > metered:
@@ -491,10 +656,10 @@ class EscrowSession:
 
     async def cancel_remote(self) -> None:
         """Best effort: end the provider's session after a refused start (bad quote)."""
-        if self.live.remote_id is None:
+        if self.session.remote_id is None:
             return
         with contextlib.suppress(ProviderError, TimeoutError):
             await asyncio.wait_for(
-                self.client.stop_session(self.live.remote_id, access_token=self.access_token),
+                self.client.stop_session(self.session.remote_id, access_token=self.access_token),
                 self.rt.request_timeout,
             )

@@ -9,55 +9,35 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import func, select
 
+from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount, Asset
+from paygo_desktop.sessions.status import OPEN_STATUSES, SessionStatus
+from paygo_desktop.sessions.terms import SessionTerms
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRow, utcnow
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
 
-OPEN_STATUSES = ("starting", "running", "stopping", "interrupted")
-FINAL_STATUSES = ("stopped", "failed", "recovered", "receipt_invalid")
 _AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount", "paid_ahead_credit")
 
 
 @dataclass(frozen=True)
 class SessionRecord:
-    """One row of the sessions table, amounts as ints."""
+    """One session as the store keeps it: its terms, and how far it got."""
 
     local_id: str
+    terms: SessionTerms
     remote_id: str | None
-    account: str
-    network: str
-    chain_id: int | None
-    funding: str
-    channel_id: str | None
-    zcash_permission_id: str | None
-    provider_url: str
-    provider_name: str
-    provider_address: str | None
-    service_id: str
-    service_name: str
-    category: str
-    service_type: str
-    asset_symbol: str
-    asset_address: str | None
-    decimals: int
-    rate_amount: int
-    rate_unit: str
-    tick_seconds: int
-    grace_seconds: int
-    budget: int
-    channel_base: int
-    signed: int
+    status: SessionStatus
+    signed: int  # channel-wide cumulatives for escrow (base + this session's amount)
     acked: int
     cost: int
     seconds: int
-    status: str
     stop_reason: str | None
     receipt: str | None
     receipt_ok: bool | None
@@ -66,22 +46,79 @@ class SessionRecord:
     paid_ahead_credit: int = 0  # see store.models.SessionRow.paid_ahead_credit
 
     @property
-    def asset(self) -> Asset:
-        return Asset(self.asset_symbol, self.decimals, self.asset_address)
-
-    @property
     def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status.is_open
 
 
-_RECORD_FIELDS = [f.name for f in fields(SessionRecord)]
+def _columns(terms: SessionTerms) -> dict[str, Any]:
+    """A session's terms as the columns of its row (the row's schema is store.models.SessionRow)."""
+    return {
+        "account": terms.account,
+        "network": terms.network,
+        "chain_id": terms.chain_id,
+        "funding": terms.funding,
+        "channel_id": terms.channel_id,
+        "channel_base": str(terms.channel_base),
+        "zcash_permission_id": terms.permission_id,
+        "provider_url": terms.provider_url,
+        "provider_name": terms.provider_name,
+        "provider_address": terms.provider_address,
+        "service_id": terms.service_id,
+        "service_name": terms.service_name,
+        "category": terms.category,
+        "service_type": terms.service_type,
+        "asset_symbol": terms.asset.symbol,
+        "asset_address": terms.asset.address,
+        "decimals": terms.asset.decimals,
+        "rate_amount": str(terms.price.amount),
+        "rate_unit": terms.price.unit,
+        "tick_seconds": terms.tick_seconds,
+        "grace_seconds": terms.grace_seconds,
+        "budget": str(terms.cap),
+    }
+
+
+def _terms(row: SessionRow) -> SessionTerms:
+    return SessionTerms(
+        account=row.account,
+        network=row.network,
+        provider_url=row.provider_url,
+        provider_name=row.provider_name,
+        provider_address=row.provider_address,
+        service_id=row.service_id,
+        service_name=row.service_name,
+        category=row.category,
+        service_type=row.service_type,
+        asset=Asset(row.asset_symbol, row.decimals, row.asset_address),
+        price=Price(int(row.rate_amount), row.rate_unit),
+        tick_seconds=row.tick_seconds,
+        grace_seconds=row.grace_seconds,
+        cap=int(row.budget),
+        funding=row.funding,
+        chain_id=row.chain_id,
+        channel_id=row.channel_id,
+        channel_base=int(row.channel_base),
+        permission_id=row.zcash_permission_id,
+    )
 
 
 def _record(row: SessionRow) -> SessionRecord:
-    values = {name: getattr(row, name) for name in _RECORD_FIELDS}
-    for name in _AMOUNT_FIELDS:
-        values[name] = int(values[name])
-    return SessionRecord(**values)
+    return SessionRecord(
+        local_id=row.local_id,
+        terms=_terms(row),
+        remote_id=row.remote_id,
+        status=row.status,
+        signed=int(row.signed),
+        acked=int(row.acked),
+        cost=int(row.cost),
+        seconds=row.seconds,
+        stop_reason=row.stop_reason,
+        receipt=row.receipt,
+        receipt_ok=row.receipt_ok,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        paid_ahead_credit=int(row.paid_ahead_credit),
+    )
 
 
 @dataclass(frozen=True)
@@ -102,10 +139,19 @@ class SessionHistory:
         self._spending = SpendingLog(store)
 
     # -- sessions ---------------------------------------------------------------------------------------
-    def create(self, **values: Any) -> SessionRecord:
-        values = {k: str(v) if k in _AMOUNT_FIELDS else v for k, v in values.items()}
+    def create(self, local_id: str, terms: SessionTerms, started_at: datetime) -> SessionRecord:
+        """The session's row, written once its terms are decided and before anything reaches the
+        provider: ``starting``, its vouchers counted from the channel's base."""
+        base = str(terms.channel_base)
         with self._store.session() as s:
-            row = SessionRow(**values)
+            row = SessionRow(
+                local_id=local_id,
+                status=SessionStatus.STARTING,
+                started_at=started_at,
+                signed=base,
+                acked=base,
+                **_columns(terms),
+            )
             s.add(row)
             s.flush()
             return _record(row)
@@ -114,7 +160,7 @@ class SessionHistory:
         with self._store.session() as s:
             row = self._row(s, local_id)
             for key, value in values.items():
-                setattr(row, key, str(value) if key in _AMOUNT_FIELDS else value)
+                setattr(row, key, str(value) if key in _AMOUNT_FIELDS and value is not None else value)
             return _record(row)
 
     def get(self, local_id: str) -> SessionRecord | None:
@@ -133,7 +179,7 @@ class SessionHistory:
         if f.service:
             query = query.where((SessionRow.service_id == f.service) | (SessionRow.service_name == f.service))
         if f.status:
-            query = query.where(SessionRow.status == f.status)
+            query = query.where(SessionRow.status == str(f.status))
         if f.text:
             pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(
@@ -436,33 +482,34 @@ def export_csv(records: Iterable[SessionRecord], out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for r in records:
-        asset = r.asset
+        t = r.terms
+        asset = t.asset
         writer.writerow(
             [
                 r.local_id,
                 r.started_at.isoformat(),
                 r.ended_at.isoformat() if r.ended_at else "",
-                r.provider_name,
-                r.provider_url,
-                r.service_id,
-                r.service_name,
-                r.funding,
-                r.status,
+                t.provider_name,
+                t.provider_url,
+                t.service_id,
+                t.service_name,
+                t.funding.value,
+                r.status.value,
                 r.seconds,
                 asset.symbol,
-                _decimal(asset, r.rate_amount),
-                r.rate_amount,
-                r.rate_unit,
+                _decimal(asset, t.price.amount),
+                t.price.amount,
+                t.price.unit,
                 _decimal(asset, r.cost),
                 r.cost,
                 _decimal(asset, r.paid_ahead_credit),
                 r.paid_ahead_credit,
-                _decimal(asset, r.budget),
-                r.budget,
+                _decimal(asset, t.cap),
+                t.cap,
                 "" if r.receipt_ok is None else ("yes" if r.receipt_ok else "no"),
                 r.stop_reason or "",
                 r.remote_id or "",
-                r.channel_id or "",
+                t.channel_id or "",
             ]
         )
         count += 1

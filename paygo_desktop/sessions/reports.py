@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
+from paygo_desktop.sessions.status import SessionStatus
 
-RECOVERY_OUTCOMES = ("settled", "still_running_stopped", "unknown")
+
+class RecoveryOutcome(StrEnum):
+    SETTLED = "settled"  # it had ended at the provider; settled at what the provider holds
+    STILL_RUNNING_STOPPED = "still_running_stopped"  # still live at the provider: stopped now
+    UNKNOWN = "unknown"  # the provider could not be asked (or the wallet is locked): tried again later
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class SessionSummary:
     receipt: m.Receipt | m.ZcashSession | None
     message: str
     metered: int = 0  # rate × elapsed by our meter; cost - metered was paid ahead for the last tick
-    status: str = "stopped"
+    status: SessionStatus = SessionStatus.STOPPED
     # what the chain paid the provider on the channel beyond the settled sessions when this one ended (a
     # voucher one tick ahead claimed before the session settled lower): the next session uses it first
     paid_ahead_credit: int = 0
@@ -56,7 +62,7 @@ class SessionSummary:
 class RecoveryReport:
     local_id: str
     service_name: str
-    outcome: str  # one of RECOVERY_OUTCOMES
+    outcome: RecoveryOutcome
     cost: int | None  # base units of ``asset``; None while unknown
     message: str
     asset: Asset | None = None

@@ -1,4 +1,5 @@
-"""What the engine shares with its payers and recovery: the store, the clocks, provider clients, events."""
+"""What the engine shares with its planner, payers and recovery: the history (through the store's worker,
+off the event loop and in order), the clocks, provider clients, and the events it reports."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from paygo_desktop.changes import NOTHING, Changes
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.history import SessionHistory
-from paygo_desktop.sessions.live import SessionEvent
+from paygo_desktop.sessions.status import EventKind, SessionEvent
+from paygo_desktop.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class Runtime:
     client_factory: Callable[[str], ProviderClient]
     max_sleep: float = 1.0  # the loop wakes at least this often (seconds) to look at its clock
     request_timeout: float = 10.0
+    db: StoreWorker = field(default_factory=StoreWorker)  # ``await rt.db(history.add_voucher, ...)``
     _clients: dict[str, ProviderClient] = field(default_factory=dict)
     _subscribers: list[Callable[[SessionEvent], None]] = field(default_factory=list)
 
@@ -55,9 +59,9 @@ class Runtime:
 
         return unsubscribe
 
-    def emit(self, kind: str, local_id: str, message: str) -> None:
-        event = SessionEvent(kind=kind, local_id=local_id, message=message)
-        log.info("session %s: %s: %s", local_id, kind, message)
+    def emit(self, kind: EventKind, local_id: str, message: str, changes: Changes = NOTHING) -> None:
+        event = SessionEvent(kind=kind, local_id=local_id, message=message, changes=changes)
+        log.info("session %s: %s: %s", local_id, kind.value, message)
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -82,12 +86,3 @@ def short_duration(seconds: int) -> str:
     if minutes:
         return f"{minutes} min {secs} s"
     return f"{secs} s"
-
-
-def describe_error(exc: BaseException) -> str:
-    """A user-facing error's own words; anything else as a short, safe class name."""
-    from paygo_desktop.errors import UserFacingError
-
-    if isinstance(exc, UserFacingError):
-        return str(exc)
-    return f"an unexpected error ({type(exc).__name__})"

@@ -1,5 +1,9 @@
 """Paying a session from a prepaid Zcash spending permission (POST /api/v1/sessions, /sessions/end).
 
+The start reads the app's own record of the permission (the rate agreed when it was bought, what its
+meter says is left: never the provider's figures), caps the session there or at the budget, and opens it
+with the permission's bearer token.
+
 The provider bills the permission at the permission's own ``ratePerHourZat`` on its total used seconds; the
 app meters the session itself on its monotonic clock at the rate agreed when the permission was bought
 (``LiveSession.signed`` is our metered amount, as there are no vouchers) and follows what the provider
@@ -18,113 +22,199 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import ClassVar
 
-from sqlalchemy import select
-
-from paygo_desktop.money import Amount
+from paygo_desktop.changes import Changes
+from paygo_desktop.errors import describe_error
+from paygo_desktop.metering.meter import Price
+from paygo_desktop.money import ZEC, Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, ProviderError, ProviderTimeout, ProviderUnreachable
-from paygo_desktop.sessions.live import LiveSession
+from paygo_desktop.sessions.payer import Ending, Outcome, Payer
+from paygo_desktop.sessions.plan import SessionError, SessionPlan, StartOptions
 from paygo_desktop.sessions.reports import SessionSummary
-from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, describe_error, short_duration
+from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duration
+from paygo_desktop.sessions.status import EventKind, SessionStatus
+from paygo_desktop.sessions.terms import Funding, SessionTerms
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.zcash import cross_check
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ZcashEnding:
-    reason: str
-    failed: bool = False
-    exhausted: bool = False  # the permission ran out (the fallback may take over)
+TokenLookup = Callable[[str], str]
+"""``token_lookup(permission_id) -> bearer token`` for a Zcash permission (the Zcash page keeps them);
+blocking (the store, a decryption): called in a worker thread."""
 
 
-class ZcashRun:
+class ZcashPayer(Payer):
+    changes: ClassVar[Changes] = Changes(permissions=True)
+
     def __init__(
         self,
         rt: Runtime,
-        live: LiveSession,
+        plan: SessionPlan,
+        terms: SessionTerms,
         *,
-        client: ProviderClient,
         store: Store,
         token: str,
-        remote: m.ZcashSession,
         cap_reason: str,
         cap_is_permission: bool,
         exhausted_reason: str,
+        metered_before: tuple[int, int],
     ) -> None:
         """``cap_is_permission``: the meter's cap is what the permission had left (not the user's budget),
         so reaching it means the permission ran out; ``exhausted_reason`` then says what happens next."""
-        self.rt = rt
-        self.live = live
-        self.client = client
+        super().__init__(rt, cap_reason)
+        self.plan = plan
+        self.terms = terms
+        self.client: ProviderClient = rt.client(plan.provider_url)
         self.store = store
         self._token = token  # the permission's bearer token: ending the session needs it (never logged)
-        self.remote = remote
-        self.cap_reason = cap_reason
         self.cap_is_permission = cap_is_permission
         self.exhausted_reason = exhausted_reason
+        self.remote: m.ZcashSession | None = None
         self._last_ok_ns = 0
+        self._spent_at_start = 0
+        self._metered_before, self._used_before = metered_before
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    async def prepare(
+        cls,
+        rt: Runtime,
+        store: Store,
+        plan: SessionPlan,
+        options: StartOptions,
+        token_lookup: TokenLookup | None,
+    ) -> ZcashPayer:
+        assert options.permission_id is not None
+        option = plan.option(Funding.ZCASH, options.permission_id)
+        if option is None or option.price is None:
+            raise SessionError("That Zcash permission is not one of this provider's active permissions.")
+        if token_lookup is None:
+            raise SessionError("Zcash permissions are not available in this window.")
+        # the sealed token is read from the store and opened with the account's key: off the event loop
+        token = await asyncio.to_thread(token_lookup, options.permission_id)
+        own = await rt.db(
+            cross_check.own_permissions, store, rt.account, plan.provider_url, options.permission_id
+        )
+        if not own:
+            raise SessionError("That Zcash permission is not active by this app's record.")
+        # the agreed rate and our own meter's room: a provider's GET cannot change what we meter
+        price = Price(own[0].rate_per_hour_zat, "per_hour")
+        room = own[0].available_zat
+        if room <= 0:
+            raise SessionError("That Zcash permission is used up.")
+        cap = min(room, options.budget)
+        if options.allow_fallback and options.budget > room:
+            exhausted_reason = "The Zcash permission ran out; continuing on the escrow channel."
+        else:
+            exhausted_reason = (
+                "The Zcash permission ran out; stopped. Buy a new one on the Zcash page, or allow the "
+                "escrow channel to take over when you start a session."
+            )
+        terms = plan.terms(
+            account=rt.account,
+            network=rt.network_key,
+            funding=Funding.ZCASH,
+            cap=cap,
+            asset=ZEC,
+            price=price,
+            permission_id=options.permission_id,
+        )
+        return cls(
+            rt,
+            plan,
+            terms,
+            store=store,
+            token=token,
+            cap_reason=f"Reached this session's budget of {Amount(ZEC, cap).format()}; stopped.",
+            cap_is_permission=cap == room,
+            exhausted_reason=exhausted_reason,
+            metered_before=await rt.db(
+                cross_check.metered_before, store, plan.provider_url, options.permission_id
+            ),
+        )
+
+    def session_terms(self) -> SessionTerms:
+        return self.terms
+
+    async def open(self) -> None:
+        live, rt, plan = self.session, self.rt, self.plan
+        assert self.terms.permission_id is not None
+        self.start_sent = True
+        try:
+            remote = await self.client.start_zcash_session(
+                self.terms.permission_id, plan.service.id, self._token
+            )
+        except ProviderError as exc:
+            await self.fail(str(exc), announce=False)
+            raise SessionError(
+                f"{plan.provider.name} did not start the session: {describe_error(exc)}"
+            ) from None
+        self.remote = remote
         self._spent_at_start = remote.permission.spent_zat
-        self._metered_before, self._used_before = self._stored_meter(remote.permission_id)
+        live.remote_id = remote.session_id
+        await rt.db(
+            rt.history.update, live.local_id, remote_id=remote.session_id, status=SessionStatus.RUNNING
+        )
+        live.status = SessionStatus.RUNNING
+        self.emit(
+            EventKind.STARTED,
+            f"Started “{plan.service.name}” with {plan.provider.name}, paid from Zcash permission "
+            f"{self.terms.permission_id} at {Amount(ZEC, self.terms.price.amount).format()} per hour.",
+        )
 
-    def _fmt(self, units: int) -> str:
-        return Amount(self.live.asset, units).format()
+    # ------------------------------------------------------------------ the loop
 
-    async def run(self) -> ZcashEnding:
-        live, meter = self.live, self.live.meter
-        self._update_permission(self.remote, 0, 0)
-        tick_ns = live.tick_seconds * NS_PER_SECOND
+    async def run(self) -> Ending:
+        live, meter = self.session, self.session.meter
+        assert self.remote is not None
+        await self._record_meter(self.remote, 0, 0)
+        terms = self.terms
+        tick_ns = terms.tick_seconds * NS_PER_SECOND
         next_check = tick_ns
         while True:
             if meter.is_exhausted():
                 if self.cap_is_permission:
-                    return ZcashEnding(self.exhausted_reason, exhausted=True)
-                return ZcashEnding(self.cap_reason)
+                    return Ending(self.exhausted_reason, exhausted=True)
+                return Ending(self.cap_reason)
             live.signed = meter.cost()
-            if not live.low_funds_warned and meter.is_low():
-                live.low_funds_warned = True
-                self.rt.emit(
-                    "low_funds",
-                    live.local_id,
-                    f"Less than 20% of this session's funds left: {self._fmt(meter.remaining())}, about "
-                    f"{short_duration(meter.seconds_left())} at this rate.",
-                )
+            self.warn_if_low()
             elapsed = meter.elapsed_ns()
             if elapsed >= next_check:
                 next_check = (elapsed // tick_ns + 1) * tick_ns
                 ending = await self._check_remote()
                 if ending is not None:
                     return ending
-            if elapsed - self._last_ok_ns > (live.tick_seconds + live.grace_seconds) * NS_PER_SECOND:
-                return ZcashEnding(
-                    f"The provider stopped answering for {live.tick_seconds + live.grace_seconds} s "
+            if elapsed - self._last_ok_ns > (terms.tick_seconds + terms.grace_seconds) * NS_PER_SECOND:
+                return Ending(
+                    f"The provider stopped answering for {terms.tick_seconds + terms.grace_seconds} s "
                     "(tick + grace); stopped.",
                     failed=True,
                 )
             await asyncio.sleep(min(self.rt.max_sleep, self.rt.seconds_to(next_check - elapsed)))
 
-    async def _check_remote(self) -> ZcashEnding | None:
-        assert self.live.remote_id is not None
+    async def _check_remote(self) -> Ending | None:
+        live = self.session
+        assert live.remote_id is not None
         try:
-            remote = await self.client.get_zcash_session(self.live.remote_id)
+            remote = await self.client.get_zcash_session(live.remote_id)
         except (ProviderUnreachable, ProviderTimeout) as exc:
-            log.info("zcash session %s not checked: %s", self.live.local_id, exc)
+            log.info("zcash session %s not checked: %s", live.local_id, exc)
             return None
         except ProviderError as exc:
-            return ZcashEnding(f"The provider's answer was not usable: {describe_error(exc)}", failed=True)
-        self._last_ok_ns = self.live.meter.elapsed_ns()
-        self._record_deduction(remote)
-        self._update_permission(remote, self.live.meter.cost(), self._seconds())
+            return Ending(f"The provider's answer was not usable: {describe_error(exc)}", failed=True)
+        self._last_ok_ns = live.meter.elapsed_ns()
+        await self._record_deduction(remote)
+        await self._record_meter(remote, live.meter.cost(), self._seconds())
         if remote.status is m.ZcashSessionStatus.live:
             return None
         if remote.status is m.ZcashSessionStatus.exhausted:
-            return ZcashEnding(self.exhausted_reason, exhausted=True)
-        return ZcashEnding(f"The provider ended the session ({remote.status.value}).", failed=True)
+            return Ending(self.exhausted_reason, exhausted=True)
+        return Ending(f"The provider ended the session ({remote.status.value}).", failed=True)
 
     def _deducted(self, remote: m.ZcashSession) -> int:
         """What the provider has deducted for this session: its own amount once ended; while live, what
@@ -133,103 +223,76 @@ class ZcashRun:
             return max(0, remote.permission.spent_zat - self._spent_at_start)
         return remote.amount_zat
 
-    def _record_deduction(self, remote: m.ZcashSession) -> None:
+    async def _record_deduction(self, remote: m.ZcashSession) -> None:
+        live, rt = self.session, self.rt
         self.remote = remote
         deducted = self._deducted(remote)
-        if deducted > self.live.acked:
-            self.live.acked = deducted
-            self.rt.history.update(self.live.local_id, acked=deducted, signed=self.live.signed)
-            self.rt.history.settle_spending(self.live.local_id, deducted)
-            self.rt.emit("acked", self.live.local_id, f"The provider deducted {self._fmt(deducted)}.")
+        if deducted > live.acked:
+            await rt.db(rt.history.update, live.local_id, acked=deducted, signed=live.signed)
+            await rt.db(rt.history.settle_spending, live.local_id, deducted)
+            live.acked = deducted
+            self.emit(EventKind.ACKED, f"The provider deducted {self.terms.amount(deducted)}.")
 
-    async def finish(self, ending: ZcashEnding) -> SessionSummary:
-        live = self.live
+    # ------------------------------------------------------------------ stop
+
+    async def finish(self, ending: Ending) -> SessionSummary:
+        live = self.session
         metered = live.meter.stop()
         live.signed = metered
-        assert live.remote_id is not None
+        assert live.remote_id is not None and self.remote is not None
         problem = None
         try:
             remote = await asyncio.wait_for(
                 self.client.end_zcash_session(live.remote_id, self._token), timeout=self.rt.request_timeout
             )
-            self._record_deduction(remote)
+            await self._record_deduction(remote)
         except (ProviderError, TimeoutError) as exc:
             problem = "The provider did not confirm the end: " + (
                 describe_error(exc) if isinstance(exc, ProviderError) else "timeout."
             )
             remote = self.remote
         cost = remote.amount_zat
-        seconds = live.meter.elapsed_ns() // NS_PER_SECOND
-        status = "failed" if ending.failed else "stopped"
-        self.rt.history.settle_spending(live.local_id, cost)
-        self.rt.history.update(
-            live.local_id,
-            status=status,
-            signed=metered,
-            acked=cost,
-            cost=cost,
-            seconds=seconds,
-            stop_reason=ending.reason,
-            receipt=remote.model_dump_json(by_alias=True),
-            receipt_ok=None,
-            ended_at=self.rt.now(),
-        )
-        self._update_permission(remote, metered, self._seconds())
+        seconds = self.elapsed_seconds()
+        status = SessionStatus.FAILED if ending.failed else SessionStatus.STOPPED
+        await self._record_meter(remote, metered, self._seconds())
         parts = [
-            f"{'Stopped' if status == 'stopped' else 'Failed'}: {short_duration(seconds)} of "
-            f"{live.service_name}; the provider deducted {self._fmt(cost)} from the permission "
-            f"(our meter: {self._fmt(metered)}).",
+            f"{'Stopped' if status is SessionStatus.STOPPED else 'Failed'}: {short_duration(seconds)} of "
+            f"{self.terms.service_name}; the provider deducted {self.terms.amount(cost)} from the permission "
+            f"(our meter: {self.terms.amount(metered)}).",
             ending.reason,
         ]
         if problem:
             parts.append(problem)
-        message = " ".join(parts)
-        live.stop_reason = ending.reason
-        live.status = status
-        self.rt.emit(status, live.local_id, message)
-        return SessionSummary(
-            local_id=live.local_id,
-            seconds=seconds,
-            cost=cost,
-            rate=live.price,
-            asset=live.asset,
-            receipt_ok=problem is None and remote.status is not m.ZcashSessionStatus.live,
-            receipt=remote,
-            message=message,
-            metered=metered,
-            status=status,
-        )
-
-    def _row(self, s: Any, permission_id: str) -> ZcashPermissionRow | None:
-        return s.scalar(
-            select(ZcashPermissionRow).where(
-                ZcashPermissionRow.provider_url == self.live.provider_url,
-                ZcashPermissionRow.permission_id == permission_id,
+        return await self.conclude(
+            Outcome(
+                status,
+                ending.reason,
+                " ".join(parts),
+                seconds=seconds,
+                metered=metered,
+                cost=cost,
+                receipt=remote,
+                receipt_ok=problem is None and remote.status is not m.ZcashSessionStatus.live,
+                columns={"signed": metered, "acked": cost},
             )
         )
 
-    def _stored_meter(self, permission_id: str) -> tuple[int, int]:
-        """What the app metered on this permission in earlier sessions: zatoshi and seconds."""
-        with self.store.session() as s:
-            row = self._row(s, permission_id)
-            return (row.metered_zat, row.used_seconds) if row is not None else (0, 0)
+    # ------------------------------------------------------------------ the permission's row
 
     def _seconds(self) -> int:
         """The whole seconds our meter charged this session for (never beyond what its budget buys)."""
-        meter = self.live.meter
+        meter = self.session.meter
         return min(meter.elapsed_ns() // NS_PER_SECOND, meter.price.seconds_for(meter.budget))
 
-    def _update_permission(self, remote: m.ZcashSession, metered: int, seconds: int) -> None:
-        """Our meter (earlier sessions + this one so far) on the permission's row, if the Zcash page keeps
-        one, and the provider's answer beside it; what disagrees goes to the activity log."""
-        now = int(self.rt.now().timestamp())
-        with self.store.session() as s:
-            row = self._row(s, remote.permission_id)
-            if row is None:
-                return
-            cross_check.record_meter(row, self._used_before + seconds, self._metered_before + metered, now)
-            found = cross_check.record_report(s, row, remote.permission, now)
-            account = row.account
-        cross_check.record_disagreements(
-            self.store, self.live.provider_url, remote.permission_id, account, found
+    async def _record_meter(self, remote: m.ZcashSession, metered: int, seconds: int) -> None:
+        """Our meter (earlier sessions + this one so far) on the permission's row, and the provider's
+        answer beside it (``zcash.cross_check``)."""
+        await self.rt.db(
+            cross_check.record_session,
+            self.store,
+            self.terms.provider_url,
+            remote,
+            self._used_before + seconds,
+            self._metered_before + metered,
+            int(self.rt.now().timestamp()),
         )

@@ -3,13 +3,68 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class SessionStatus(StrEnum):
+    """A metered session's status: the store keeps it, the session engine and the GUI read it."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    RECEIPT_INVALID = "receipt_invalid"  # stopped, but the receipt was forged, disagreed or never came
+    INTERRUPTED = "interrupted"  # left by a crash or by a start with no answer: recovery settles it
+    RECOVERED = "recovered"  # settled with the provider by recovery, at a later start
+
+    @property
+    def is_open(self) -> bool:
+        """Not settled yet: what recovery looks at."""
+        return self in OPEN_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        """A session of this run that has not ended."""
+        return self in (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.STOPPING)
+
+
+OPEN_STATUSES = (
+    SessionStatus.STARTING,
+    SessionStatus.RUNNING,
+    SessionStatus.STOPPING,
+    SessionStatus.INTERRUPTED,
+)
+
+
+class Funding(StrEnum):
+    """How a session is paid."""
+
+    ESCROW = "escrow"  # vouchers on the app's channel with the provider
+    ZCASH = "zcash"  # a prepaid Zcash spending permission
+
+
+def _values_of(enum: type[StrEnum], length: int) -> Enum:
+    """A column of an enum's values, stored as the plain strings they are (no database enum type)."""
+    return Enum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Base(DeclarativeBase):
@@ -177,7 +232,7 @@ class SessionRow(Base):
     account: Mapped[str] = mapped_column(String(42), nullable=False)
     network: Mapped[str] = mapped_column(String(60), nullable=False)
     chain_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    funding: Mapped[str] = mapped_column(String(10), nullable=False)  # escrow | zcash
+    funding: Mapped[Funding] = mapped_column(_values_of(Funding, 10), nullable=False)
     channel_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     zcash_permission_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     provider_url: Mapped[str] = mapped_column(Text, nullable=False)
@@ -205,8 +260,7 @@ class SessionRow(Base):
         String(80), nullable=False, default="0", server_default="0"
     )
     seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # starting | running | stopping | stopped | failed | interrupted (left running by a crash) | recovered
-    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    status: Mapped[SessionStatus] = mapped_column(_values_of(SessionStatus, 20), nullable=False, index=True)
     stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     receipt: Mapped[str | None] = mapped_column(Text, nullable=True)  # the provider's signed receipt, JSON
     receipt_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
@@ -250,7 +304,7 @@ class SpendingRow(Base):
     )
     account: Mapped[str] = mapped_column(String(42), nullable=False)
     network: Mapped[str] = mapped_column(String(60), nullable=False)
-    funding: Mapped[str] = mapped_column(String(10), nullable=False)  # escrow | zcash
+    funding: Mapped[Funding] = mapped_column(_values_of(Funding, 10), nullable=False)
     # "<network>:<symbol>:<address|native>": amounts with different keys are never added together
     asset_key: Mapped[str] = mapped_column(String(120), nullable=False)
     asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -47,9 +47,3 @@ class NetworkRepository:
             row.rpc_url = network.rpc_url
             row.explorer_url = network.explorer_url
             row.vault_address = network.vault_address
-
-    def remove_custom(self, key: str) -> None:
-        with self._store.session() as s:
-            row = s.scalar(select(NetworkRow).where(NetworkRow.key == key))
-            if row is not None:
-                s.delete(row)

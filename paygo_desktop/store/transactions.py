@@ -43,11 +43,6 @@ class TransactionRecord:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    @property
-    def max_cost(self) -> int:
-        """The most this transaction can cost in wei: value plus gas at the fee cap."""
-        return self.value + self.gas_limit * self.max_fee_per_gas
-
 
 def _record(row: TransactionRow) -> TransactionRecord:
     return TransactionRecord(

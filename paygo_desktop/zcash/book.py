@@ -1,9 +1,7 @@
 """The permission book: the user's Zcash spending permissions, kept in the ``zcash_permissions`` table.
 
-It buys a permission from a provider (the provider's answer is checked before anything is kept: its
-payment address must be a valid Zcash address on the user's network, its ZIP-321 request must ask for
-exactly the amount agreed, with the memo ``paygo:perm:<id>`` when — and only when — the address is
-shielded, and it must last the days agreed), keeps the app's own record of it (``cross_check``: terms,
+It buys a permission from a provider (the provider's answer is checked before anything is kept, and
+every later answer about it too: ``offer_check``), keeps the app's own record of it (``cross_check``: terms,
 rate and expiry as bought, the app's own meter and status), asks the provider what it says (kept beside
 the record, never over it; each figure that disagrees is flagged), revokes, and hands the bearer token to
 the session engine through ``token_lookup``. The token is sealed under the buying account's key
@@ -28,12 +26,11 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
 from paygo_desktop.zcash import cross_check, reminders, trust
-from paygo_desktop.zcash.addresses import InvalidAddress, Network, ZcashAddress, parse_address
-from paygo_desktop.zcash.amounts import format_zec
-from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms, payment_memo
+from paygo_desktop.zcash.addresses import InvalidAddress, parse_address
+from paygo_desktop.zcash.offer_check import check_offer, check_payment_request
+from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms
 from paygo_desktop.zcash.terms_input import TermsInput, hours_text
 from paygo_desktop.zcash.token_seal import open_token, seal_token
-from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, parse_uri
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +43,6 @@ ClientFactory = Callable[[str], Any]
 
 class PermissionBookError(UserFacingError):
     """A permission cannot be bought, found or used; the message says why."""
-
-
-class UnsafeOffer(PermissionBookError):
-    """The provider's answer to "create a permission" is not what was asked or not payable safely."""
 
 
 VERIFICATION_TEXT = {
@@ -66,14 +59,6 @@ STATUS_TEXT = {
     PermissionStatus.EXPIRED: "Expired",
     PermissionStatus.REVOKED: "Revoked",
 }
-
-
-def same_network(a: ZcashAddress, b: ZcashAddress) -> bool:
-    """Both on one network; transparent test and regtest addresses share their encoding."""
-    if a.network is b.network:
-        return True
-    loose = {Network.TEST, Network.REGTEST}
-    return {a.network, b.network} <= loose and (a.is_transparent or b.is_transparent)
 
 
 @dataclass(frozen=True)
@@ -314,7 +299,7 @@ class PermissionBook:
 
     async def refresh(self, provider_url: str, permission_id: str) -> PermissionView:
         async with self.client_factory(provider_url) as client:
-            remote = await client.get_zcash_permission(permission_id)
+            remote = check_payment_request(await client.get_zcash_permission(permission_id))
         return self._apply(provider_url, remote)
 
     async def refresh_all(self) -> RefreshReport:
@@ -329,7 +314,7 @@ class PermissionBook:
             try:
                 async with self.client_factory(url) as client:
                     for view in views:
-                        remote = await client.get_zcash_permission(view.permission_id)
+                        remote = check_payment_request(await client.get_zcash_permission(view.permission_id))
                         report.updated.append(self._apply(url, remote))
             except UserFacingError as exc:
                 report.problems.append(f"{views[0].provider_name}: {exc}")
@@ -338,7 +323,7 @@ class PermissionBook:
     async def verify(self, provider_url: str, permission_id: str) -> PermissionView:
         """ "I have paid": ask the provider to look for the payment (awaiting → seen → confirmed)."""
         async with self.client_factory(provider_url) as client:
-            remote = await client.verify_zcash_permission(permission_id)
+            remote = check_payment_request(await client.verify_zcash_permission(permission_id))
         view = self._apply(provider_url, remote)
         log.info("zcash permission %s: %s, %s", permission_id, view.status.value, view.verification)
         return view
@@ -346,7 +331,7 @@ class PermissionBook:
     async def revoke(self, provider_url: str, permission_id: str) -> PermissionView:
         token = self._token(provider_url, permission_id)
         async with self.client_factory(provider_url) as client:
-            remote = await client.revoke_zcash_permission(permission_id, token)
+            remote = check_payment_request(await client.revoke_zcash_permission(permission_id, token))
         return self._apply(provider_url, remote, revoked=True)
 
     # ------------------------------------------------------------------------------------ local choices
@@ -410,53 +395,3 @@ class PermissionBook:
 
     def trust_warnings(self) -> list[str]:
         return [w for w in (v.trust_warning for v in self.all()) if w]
-
-
-def check_offer(offer: Any, user: ZcashAddress, terms: TermsInput, now: int) -> None:
-    """The provider's answer to "create" must be what was asked and safe to pay; else ``UnsafeOffer``.
-    ``now``: the app's clock, which the permission's creation time must agree with (``CLOCK_SKEW``)."""
-    try:
-        address = parse_address(offer.payment_address)
-    except InvalidAddress as exc:
-        raise UnsafeOffer(
-            f"The provider's payment address is not a valid Zcash address ({exc.message})."
-        ) from None
-    if not same_network(address, user):
-        raise UnsafeOffer(
-            f"The provider asks for payment on {address.network.value}net, but your address is on "
-            f"{user.network.value}net."
-        )
-    if offer.amount_zat != terms.amount_zat or offer.rate_per_hour_zat != terms.rate_zat_per_hour:
-        raise UnsafeOffer(
-            f"The provider offered other terms ({format_zec(offer.amount_zat)} ZEC at "
-            f"{format_zec(offer.rate_per_hour_zat)} ZEC per hour) than asked; nothing was kept."
-        )
-    if offer.expires_at - offer.created_at != terms.duration_days * 86400:
-        raise UnsafeOffer(
-            f"The provider's permission would expire at another time than the {terms.duration_days} days "
-            "asked for; nothing was kept."
-        )
-    if abs(offer.created_at - now) > trust.CLOCK_SKEW_SECONDS:
-        raise UnsafeOffer(
-            f"The provider dates the permission more than {trust.CLOCK_SKEW_SECONDS // 60} minutes away from "
-            f"this computer's clock, so it would not last the {terms.duration_days} days asked for; nothing "
-            "was kept."
-        )
-    try:
-        request = parse_uri(offer.payment_uri)
-    except InvalidPaymentRequest as exc:
-        raise UnsafeOffer(f"The provider's payment request is not valid ZIP-321 ({exc}).") from None
-    if len(request.payments) != 1:
-        raise UnsafeOffer("The provider's payment request must hold exactly one payment.")
-    pay = request.payments[0]
-    if pay.address != offer.payment_address or pay.amount_zat != terms.amount_zat:
-        raise UnsafeOffer("The provider's payment request does not pay the agreed amount to its address.")
-    expected_memo = payment_memo(offer.id).encode() if address.is_shielded else None
-    if pay.memo != expected_memo:
-        raise UnsafeOffer(
-            "The provider's payment request carries the wrong memo."
-            if address.is_shielded
-            else "The provider's payment request has a memo for a transparent address."
-        )
-    if not offer.token:
-        raise UnsafeOffer("The provider did not hand out the permission's token.")

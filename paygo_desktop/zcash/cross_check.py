@@ -15,6 +15,7 @@ the user can look back at, next to the Zcash page's warning (``PermissionView.tr
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from paygo_desktop.protocol import models as m
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import SessionRow, ZcashPermissionRow
+from paygo_desktop.store.models import Funding, SessionRow, ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
 from paygo_desktop.zcash import trust
 from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms
@@ -57,7 +58,7 @@ def tick_seconds(db: Session, permission_id: str) -> int:
     """The longest tick of the sessions this permission paid (the trust interval), or the default."""
     tick = db.scalar(
         select(func.max(SessionRow.tick_seconds)).where(
-            SessionRow.funding == "zcash", SessionRow.zcash_permission_id == permission_id
+            SessionRow.funding == Funding.ZCASH, SessionRow.zcash_permission_id == permission_id
         )
     )
     return int(tick) if tick else trust.DEFAULT_TICK_SECONDS
@@ -137,3 +138,67 @@ def record_disagreements(
     for item in found:
         if notices.claim(notice_key(provider_url, permission_id, f"disagrees-{item.figure}")):
             activity.record("provider", item.text, account=account, is_error=True)
+
+
+# ---------------------------------------------------------------------------------- for the session engine
+
+
+class OwnPermission(NamedTuple):
+    """A permission a session may pay from, by the app's own record."""
+
+    permission_id: str
+    rate_per_hour_zat: int  # as agreed when it was bought
+    available_zat: int  # the amount less what the app metered on it
+    allow_fallback: bool
+
+
+def own_permissions(
+    store: Store, account: str, provider_url: str, permission_id: str | None = None
+) -> list[OwnPermission]:
+    """This account's active permissions with ``provider_url`` by the app's own record: the rate agreed
+    when each was bought and what the app's meter says is left (never the provider's figures)."""
+    query = select(ZcashPermissionRow).where(
+        ZcashPermissionRow.provider_url == provider_url,
+        ZcashPermissionRow.status == PermissionStatus.ACTIVE.value,
+    )
+    if permission_id is not None:
+        query = query.where(ZcashPermissionRow.permission_id == permission_id)
+    with store.session() as db:
+        return [
+            OwnPermission(
+                r.permission_id, r.rate_per_hour_zat, max(0, r.amount_zat - r.metered_zat), r.allow_fallback
+            )
+            for r in db.scalars(query).all()
+            if r.account.lower() == account.lower()
+        ]
+
+
+def _session_row(db: Session, provider_url: str, permission_id: str) -> ZcashPermissionRow | None:
+    return db.scalar(
+        select(ZcashPermissionRow).where(
+            ZcashPermissionRow.provider_url == provider_url,
+            ZcashPermissionRow.permission_id == permission_id,
+        )
+    )
+
+
+def metered_before(store: Store, provider_url: str, permission_id: str) -> tuple[int, int]:
+    """What the app metered on this permission in earlier sessions: zatoshi and seconds."""
+    with store.session() as db:
+        row = _session_row(db, provider_url, permission_id)
+        return (row.metered_zat, row.used_seconds) if row is not None else (0, 0)
+
+
+def record_session(
+    store: Store, provider_url: str, remote: m.ZcashSession, used_seconds: int, metered_zat: int, now: int
+) -> None:
+    """A session's meter (earlier sessions' included) on its permission's row, if the Zcash page keeps
+    one, and the provider's answer beside it; what disagrees goes to the activity log."""
+    with store.session() as db:
+        row = _session_row(db, provider_url, remote.permission_id)
+        if row is None:
+            return
+        record_meter(row, used_seconds, metered_zat, now)
+        found = record_report(db, row, remote.permission, now)
+        account = row.account
+    record_disagreements(store, provider_url, remote.permission_id, account, found)

@@ -75,3 +75,82 @@ print(','.join(heavy))
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == ""
+
+
+# The core's layers, the ground first: a unit (a top-level module or package of paygo_desktop) imports only
+# units of lower layers, never one beside it or above it (function-level imports count too: they once hid
+# a protocol <-> zcash cycle). docs/architecture.md writes the same order down; a new unit must be placed.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "fileio", "paths", "resource_files", "bounded_json", "metering", "changes", "tls"),
+    ("money", "settings", "logs"),
+    ("networks",),
+    ("store",),
+    ("chain", "wallet"),
+    ("protocol",),
+    ("services", "zcash", "escrow", "sandbox", "reports", "onboarding"),
+    ("sessions", "vendor", "provider"),
+    ("context",),
+    ("commands",),
+)
+FRONT_ENDS = ("gui", "app", "cli", "__main__")  # above the core; app.py and cli.py choose the front end
+
+
+def _core_imports() -> dict[str, set[tuple[str, str]]]:
+    """unit -> {(imported unit, importing file)} for every import of another unit, at any depth."""
+    import ast
+
+    root = Path(paygo_desktop.__file__).parent
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if "migrations" in rel.parts:
+            continue
+        unit = rel.parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "paygo_desktop" and len(parts) > 1 and parts[1] != unit:
+                    target = parts[1]
+                    if (root / target).is_dir() or (root / f"{target}.py").is_file():
+                        found.setdefault(unit, set()).add((target, rel.as_posix()))
+    return found
+
+
+def test_every_core_unit_has_its_layer():
+    root = Path(paygo_desktop.__file__).parent
+    units = {
+        p.name.removesuffix(".py")
+        for p in root.iterdir()
+        if p.suffix == ".py" or (p / "__init__.py").exists()
+    }
+    placed = [u for layer in LAYERS for u in layer]
+    assert len(placed) == len(set(placed)), "a unit stands in two layers"
+    assert sorted(units - {"__init__", *FRONT_ENDS}) == sorted(placed)
+
+
+def test_the_core_imports_only_downward():
+    layer_of = {unit: n for n, layer in enumerate(LAYERS) for unit in layer}
+    upward = sorted(
+        f"{where} ({unit}, layer {layer_of[unit]}) imports {target} (layer {layer_of.get(target, 'top')})"
+        for unit, imports in _core_imports().items()
+        if unit in layer_of
+        for target, where in imports
+        if target not in layer_of or layer_of[target] >= layer_of[unit]
+    )
+    assert upward == []
+
+
+def test_the_documented_layers_are_the_tested_ones():
+    text = (Path(paygo_desktop.__file__).parent.parent / "docs" / "architecture.md").read_text()
+    block = text.split("## The core's layers", 1)[1].split("```", 2)[1]
+    documented = {}
+    for line in block.strip().splitlines():
+        number, units = line.split(maxsplit=1)
+        documented[int(number)] = tuple(u.strip() for u in units.split("·")[0].split(","))
+    assert [documented[n] for n in sorted(documented)] == [tuple(layer) for layer in LAYERS]

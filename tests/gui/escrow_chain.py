@@ -116,6 +116,7 @@ def point_at(
     deployments = DeploymentRepository(ctx.store)
     deployments.save("sandbox", 31337, "PayGoVault", chain.vault)
     deployments.save("sandbox", 31337, "TestUSDC", chain.usdc)
+    ctx.invalidate_network()  # as the window does once a sandbox is up
 
 
 def fast(page: Any) -> Any:

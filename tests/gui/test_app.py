@@ -150,3 +150,66 @@ print(len(linecache.cache))
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "0"
+
+
+BLOCK_NUMPY = """
+import sys
+
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" or name.startswith("numpy."):
+            raise ImportError("numpy cannot load here (a test stands in for a broken install)")
+        return None
+
+
+sys.meta_path.insert(0, Block())
+"""
+
+
+def test_a_chart_library_that_cannot_load_leaves_the_page_working(tmp_path: Path) -> None:
+    """The frozen bundle once shipped a numpy whose native library would not load: the Activity page's
+    chart raised on show and --screenshot waited for ever. The page now says the chart is unavailable
+    and the process ends."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_NUMPY)
+    target = tmp_path / "activity.png"
+    shot = ["--screenshot", str(target), "--page", "activity"]
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "paygo_desktop", "--data-dir", str(tmp_path / "data"), *shot],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert target.stat().st_size > 0
+    log = (tmp_path / "data" / "logs" / "paygo-desktop.log").read_text()
+    assert "the chart's libraries did not load" in log
+    assert "unhandled error" not in log
+
+
+def test_a_chart_that_cannot_be_built_is_replaced_by_a_note(qtbot: Any) -> None:
+    """The helper both chart pages (Activity, Vendor) load their charts through."""
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    from paygo_desktop.gui.widgets.chart_loader import load_chart
+
+    holder_widget = QWidget()
+    qtbot.addWidget(holder_widget)
+    holder = QVBoxLayout(holder_widget)
+
+    def build() -> QWidget:
+        raise ImportError("libscipy_openblas64_.so: ELF load command address/offset not page-aligned")
+
+    assert load_chart(build, holder) is None
+    (note,) = holder_widget.findChildren(QLabel)
+    assert note.accessibleName() == "Chart unavailable" and "ImportError" in note.text()
+    assert load_chart(QWidget, holder) is not None  # a chart that builds is returned as it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -440,7 +441,11 @@ def test_a_channel_the_chain_paid_ahead_on_says_so_in_its_row(
 
     from paygo_desktop.chain.artifacts import load_artifact
     from paygo_desktop.chain.vouchers import VaultDomain, app_channel, sign_voucher
+    from paygo_desktop.metering.meter import Price
+    from paygo_desktop.money import Asset
     from paygo_desktop.sessions.history import SessionHistory
+    from paygo_desktop.sessions.status import SessionStatus
+    from paygo_desktop.sessions.terms import Funding, SessionTerms
 
     w3 = Web3(HTTPProvider(chain.url))
     vault = w3.eth.contract(
@@ -459,13 +464,14 @@ def test_a_channel_the_chain_paid_ahead_on_says_so_in_its_row(
     w3.eth.wait_for_transaction_receipt(claim, timeout=30)
     cid = "0x" + channel.id.hex()
     history = SessionHistory(page.ctx.store)
-    history.create(
-        local_id="s1", account=TEST_ADDRESS, network="sandbox", provider_url="http://127.0.0.1:9",
-        provider_name="Feed Co", provider_address=PROVIDER, service_id="feed", service_name="Feed",
-        category="data", service_type="data", asset_symbol="USDC", asset_address=chain.usdc, decimals=6,
-        rate_amount=1000, rate_unit="per_second", tick_seconds=5, grace_seconds=5, budget=10**6,
-        status="stopped", funding="escrow", chain_id=31337, channel_id=cid, channel_base=0, cost=2_000,
+    terms = SessionTerms(
+        account=TEST_ADDRESS, network="sandbox", provider_url="http://127.0.0.1:9", provider_name="Feed Co",
+        provider_address=PROVIDER, service_id="feed", service_name="Feed", category="data",
+        service_type="data", asset=Asset("USDC", 6, chain.usdc), price=Price(1000, "per_second"),
+        tick_seconds=5, grace_seconds=5, cap=10**6, funding=Funding.ESCROW, chain_id=31337, channel_id=cid,
     )  # fmt: skip
+    history.create("s1", terms, datetime.now(UTC))
+    history.update("s1", status=SessionStatus.STOPPED, cost=2_000)
     for seq, cumulative in enumerate((5_000, 2_000)):  # the voucher ahead, then the settled final one
         history.add_voucher("s1", seq, cumulative, "0x" + "00" * 65, cid)
         history.ack_voucher("s1", seq, cumulative)

@@ -51,15 +51,19 @@ class FakeMeter:
         return self.units
 
 
-@dataclass
-class Running:
-    """Stands in for the session engine's LiveSession (not merged yet): the attributes Home reads."""
+def Running(service: str, provider: str, asset: Asset, meter: FakeMeter, budget: int) -> Any:
+    """A running session as the engine shows it (its meter stands still for the test)."""
+    from paygo_desktop.metering.meter import Price
+    from paygo_desktop.sessions.live import LiveSession
+    from paygo_desktop.sessions.terms import Funding, SessionTerms
 
-    service_name: str
-    provider_name: str
-    asset: Asset
-    meter: FakeMeter
-    budget: int
+    terms = SessionTerms(
+        account="0x" + "1" * 40, network="sandbox", provider_url="http://p.test", provider_name=provider,
+        provider_address=None, service_id="svc", service_name=service, category="data", service_type="data",
+        asset=asset, price=Price(1000, "per_second"), tick_seconds=5, grace_seconds=3, cap=budget,
+        funding=Funding.ESCROW,
+    )  # fmt: skip
+    return LiveSession("s-1", terms, meter)  # type: ignore[arg-type]
 
 
 def make_home(qtbot: Any, ctx: AppContext, live: Any = None) -> Any:

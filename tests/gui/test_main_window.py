@@ -49,14 +49,20 @@ def test_controls_have_accessible_names(unlocked_window: Any) -> None:
     assert missing == []
 
 
-def test_home_shows_accounts_network_and_activity(unlocked_window: Any) -> None:
+def test_home_shows_accounts_network_and_activity(qtbot: Any, unlocked_window: Any) -> None:
+    from paygo_desktop.changes import Changes
+
     window = unlocked_window
     window.ctx.activity.record("test", "Something real happened")
+    window.changes.announce(Changes(activity=True))  # as whatever writes to the activity log does
     window.show_page("home")
     assert home_addresses(window) == [TEST_ADDRESS]
     assert "Sandbox" in window.home_page.network_label.text()
-    texts = [window.home_page.activity.item(i).text() for i in range(window.home_page.activity.count())]
-    assert any("Something real happened" in t for t in texts)
+
+    def texts() -> list[str]:
+        return [window.home_page.activity.item(i).text() for i in range(window.home_page.activity.count())]
+
+    qtbot.waitUntil(lambda: any("Something real happened" in t for t in texts()), timeout=5_000)
 
 
 def test_status_bar_copies_the_full_address(qtbot: Any, unlocked_window: Any) -> None:

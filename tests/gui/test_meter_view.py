@@ -6,12 +6,14 @@ sandbox chain and the reference provider is in test_session_flow.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from paygo_desktop.gui.sessions.meter_view import REPAINT_MS, MeterView
 from paygo_desktop.metering import meter as metering
 from paygo_desktop.money import Amount, Asset
+from paygo_desktop.sessions.live import LiveSession
+from paygo_desktop.sessions.status import SessionStatus
+from paygo_desktop.sessions.terms import Funding, SessionTerms
 
 USDC = Asset("USDC", 6, "0x" + "5" * 40)
 SECOND = 1_000_000_000
@@ -25,32 +27,17 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Session:
-    """The attributes a running session exposes to the views (see sessions.engine.LiveSession)."""
-
-    meter: metering.Meter
-    price: metering.Price
-    budget: int
-    asset: Asset = USDC
-    local_id: str = "s-1"
-    service_name: str = "Consultation"
-    provider_name: str = "Sandbox provider"
-    tick_seconds: int = 5
-    grace_seconds: int = 3
-    status: str = "running"
-    signed: int = 0
-    acked: int = 0
-    claimed: int = 0
-    access: Any = None
-    stop_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def make(clock: Clock, budget: int = 1_000_000) -> Session:
+def make(clock: Clock, budget: int = 1_000_000) -> LiveSession:
+    """A running session as the engine shows it to the views, on an injected clock."""
     price = metering.Price(3_600_000, "per_hour")  # 3.6 USDC per hour = 1,000 units a second
+    terms = SessionTerms(
+        account="0x" + "1" * 40, network="sandbox", provider_url="http://p.test",
+        provider_name="Sandbox provider", provider_address=None, service_id="svc",
+        service_name="Consultation", category="consultation", service_type="consultation", asset=USDC,
+        price=price, tick_seconds=5, grace_seconds=3, cap=budget, funding=Funding.ESCROW,
+    )  # fmt: skip
     meter = metering.Meter(price, budget, tick_seconds=5, clock=clock)
-    return Session(meter=meter, price=price, budget=budget)
+    return LiveSession("s-1", terms, meter, status=SessionStatus.RUNNING)
 
 
 def test_repaints_often_enough_for_a_smooth_meter():
@@ -100,7 +87,7 @@ def test_stop_is_one_click_and_a_stopped_session_says_why(qtbot):
         view.stop_button.click()
     assert blocker.args == ["s-1"]
     session.meter.stop()
-    session.status = "failed"
+    session.status = SessionStatus.FAILED
     session.stop_reason = "The provider did not answer for 8 seconds; the session was stopped."
     view.update_numbers()
     assert view.warning.text() == session.stop_reason
@@ -172,7 +159,7 @@ def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
     view = MeterView(session)
     stack, _area = _shown_in(qtbot, view)
     qtbot.waitUntil(view.timer.isActive, timeout=2_000)
-    session.status = "stopped"
+    session.status = SessionStatus.STOPPED
     view.update_numbers()
     assert not view.timer.isActive()
     stack.setCurrentIndex(1)

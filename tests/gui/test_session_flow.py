@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
@@ -24,7 +25,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import complete_transaction, payer_window, press_start
+from tests.gui.helpers import SHARED_TRANSACTION_DIALOG, complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
@@ -87,8 +88,16 @@ def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
     return dialog
 
 
+@pytest.fixture
+def guard(session_window: Any) -> Iterator[BlockingCallGuard]:
+    """Blocking work on the GUI thread, recorded from here on (``gui.blocking_guard``)."""
+    watching = BlockingCallGuard(session_window.ctx.store.engine, outside=SHARED_TRANSACTION_DIALOG)
+    yield watching.start()
+    watching.stop()
+
+
 def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
-    qtbot: Any, sandbox: Sandbox, session_window: Any
+    qtbot: Any, sandbox: Sandbox, session_window: Any, guard: BlockingCallGuard
 ) -> None:
     window = session_window
     sandbox_usdc = Asset("USDC", 6)
@@ -123,8 +132,8 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     first = Amount.parse(view.cost.text(), sandbox_usdc).units
     qtbot.wait(300)
     second = Amount.parse(view.cost.text(), sandbox_usdc).units
-    assert 0 < first <= second <= live.budget  # it moves, and only forwards
-    assert view.fields["signed"].text() == Amount(live.asset, live.signed).format()
+    assert 0 < first <= second <= live.terms.cap  # it moves, and only forwards
+    assert view.fields["signed"].text() == Amount(live.terms.asset, live.signed).format()
     assert view.open_button.isEnabled() and view.copy_button.isEnabled()
 
     view.stop_button.click()
@@ -137,17 +146,19 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5_000)
     record = page.model.rows[0]
     assert page.model.cell(record, 5) == "Finished" and page.model.cell(record, 6) == "Checked"
-    assert page.model.cell(record, 4) == Amount(record.asset, summary.cost).format()
+    assert page.model.cell(record, 4) == Amount(record.terms.asset, summary.cost).format()
 
     # The provider claims what was signed, on-chain.
     engine = next(iter(controller._engines.values()))
     claimed: list[int] = []
 
     async def claim() -> None:
-        async with ProviderClient(live.provider_url) as client:
+        async with ProviderClient(live.terms.provider_url) as client:
             result = await client.claim_now(sandbox.env.provider)
         assert result.tx_hash
-        state = await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x")))
+        state = await engine.chain.vault().channel_state(
+            bytes.fromhex(live.terms.channel_id.removeprefix("0x"))
+        )
         claimed.append(state.claimed)
 
     window.runner.run(claim(), on_error=lambda text: claimed.append(-1))
@@ -170,12 +181,18 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     after: list[Any] = []
 
     async def read() -> None:
-        after.append(await engine.vault().channel_state(bytes.fromhex(live.channel_id.removeprefix("0x"))))
+        after.append(
+            await engine.chain.vault().channel_state(bytes.fromhex(live.terms.channel_id.removeprefix("0x")))
+        )
 
     window.runner.run(read())
     qtbot.waitUntil(lambda: bool(after), timeout=20_000)
     assert after[0].available == 0  # nothing left in escrow: what was not signed went back to the wallet
     assert after[0].closed and after[0].claimed == summary.cost  # final: the next session opens a new one
+    guard.stop()
+    # plan, start dialog, start, vouchers, stop, receipt, the history row, the close: no SQL, file or
+    # signature on the GUI thread (the shared transaction dialog's own store work aside)
+    assert guard.violations == [], "\n".join(guard.violations)
 
 
 def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
@@ -191,7 +208,7 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     live = view.live
     qtbot.waitUntil(lambda: any("running low" in title for title, _ in window.notices.seen), timeout=20_000)
     qtbot.waitUntil(lambda: live.status == "stopped", timeout=20_000)
-    assert live.meter.cost() == live.budget == 6 * RATE
+    assert live.meter.cost() == live.terms.cap == 6 * RATE
     assert live.stop_reason
     qtbot.waitUntil(lambda: view.warning.text() == live.stop_reason, timeout=5_000)
     assert view.stop_button.text() == "Dismiss"  # the ended card stays with its numbers until put away

@@ -10,29 +10,23 @@ from tests.gui.helpers import TIMEOUT
 
 
 def add_finished_session(ctx: Any, local_id: str, service: str) -> None:
-    from paygo_desktop.sessions.history import SessionHistory
+    from datetime import UTC, datetime
 
-    SessionHistory(ctx.store).create(
-        local_id=local_id,
-        account="0x" + "1" * 40,
-        network="sandbox",
-        funding="escrow",
-        provider_url="http://127.0.0.1:1",
-        provider_name="Test provider",
-        service_id="svc",
-        service_name=service,
-        asset_symbol="USDC",
-        decimals=6,
-        rate_amount="1000",
-        rate_unit="per_second",
-        tick_seconds=1,
-        grace_seconds=3,
-        budget="50000",
-        cost="12000",
-        seconds=12,
-        status="stopped",
-        receipt_ok=True,
-    )
+    from paygo_desktop.metering.meter import Price
+    from paygo_desktop.money import Asset
+    from paygo_desktop.sessions.history import SessionHistory
+    from paygo_desktop.sessions.status import SessionStatus
+    from paygo_desktop.sessions.terms import Funding, SessionTerms
+
+    terms = SessionTerms(
+        account="0x" + "1" * 40, network="sandbox", provider_url="http://127.0.0.1:1",
+        provider_name="Test provider", provider_address=None, service_id="svc", service_name=service,
+        category="data", service_type="data", asset=Asset("USDC", 6), price=Price(1000, "per_second"),
+        tick_seconds=1, grace_seconds=3, cap=50_000, funding=Funding.ESCROW,
+    )  # fmt: skip
+    history = SessionHistory(ctx.store)
+    history.create(local_id, terms, datetime.now(UTC))
+    history.update(local_id, cost=12_000, seconds=12, status=SessionStatus.STOPPED, receipt_ok=True)
 
 
 def test_the_history_is_read_off_the_gui_thread_and_the_newest_read_wins(
@@ -62,6 +56,6 @@ def test_the_history_is_read_off_the_gui_thread_and_the_newest_read_wins(
 
     page.search.setText("weather")  # each keystroke reads again; the last filter's rows are shown
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=TIMEOUT)
-    assert page.model.rows[0].service_name == "Weather"
+    assert page.model.rows[0].terms.service_name == "Weather"
     qtbot.waitUntil(lambda: not page.controller.runner.busy, timeout=TIMEOUT)
     assert page.model.rowCount() == 1 and page.export_button.isEnabled()

@@ -71,6 +71,13 @@ def cell(page: Any, column: str, row: int = 0) -> str:
     return str(page.table.item(row, COLUMNS.index(column)).text())
 
 
+def checked(qtbot: Any, task: Any) -> None:
+    """Wait for a reminder check (it reads the book in a worker thread) to be done."""
+    assert task is not None
+    qtbot.waitUntil(lambda: task.future is not None and task.future.done(), timeout=TIMEOUT)
+    qtbot.wait(10)  # its result reaches the page through a queued signal
+
+
 def test_create_pay_verify_active_then_revoke(
     qtbot: Any,
     unlocked_window: Any,
@@ -186,13 +193,13 @@ def test_reminders_once_each_through_the_notifier(
 
     window = open_window()
     page = window.pages["zcash"]
-    page.check_reminders()
+    checked(qtbot, page.check_reminders())
     assert notifier.shown == []
     clock.now = EXPIRES - 7 * DAY + 60
-    page._tick()  # the minute timer
+    checked(qtbot, page._tick())  # the minute timer
     assert [title for title, _ in notifier.shown] == ["Zcash permission expires soon"]
     assert "expires in 7 days" in notifier.shown[0][1]
-    page._tick()
+    checked(qtbot, page._tick())
     assert len(notifier.shown) == 1  # once
     window.lock()
     assert not page.timer.isActive()  # no reminders on the lock screen
@@ -203,14 +210,14 @@ def test_reminders_once_each_through_the_notifier(
     qtbot.waitUntil(lambda: len(notifier.shown) == 2, timeout=TIMEOUT)
     assert "expires in 1 day" in notifier.shown[1][1]
     page = window.pages["zcash"]
-    page.check_reminders()
+    checked(qtbot, page.check_reminders())
     assert len(notifier.shown) == 2  # neither is shown again
 
     # past its expiry the permission shows as expired at once (the provider agrees at its next answer)
     clock.now = EXPIRES
     page.reload()
     assert cell(page, "Status") == "Expired" and not page.revoke_button.isEnabled()
-    page.check_reminders()
+    checked(qtbot, page.check_reminders())
     assert len(notifier.shown) == 2
 
 
@@ -221,7 +228,7 @@ def test_without_a_tray_reminders_show_in_the_window(
     ctx = unlocked_window.ctx
     ctx.zcash_book.clock = Clock(EXPIRES - 3600)
     add_permission(ctx.store, "zp_banner")
-    unlocked_window.pages["zcash"].check_reminders()
+    checked(qtbot, unlocked_window.pages["zcash"].check_reminders())
     banner = unlocked_window.banner
     assert banner.isVisible() and "expires within the hour" in banner.label.text()
     click(qtbot, banner.dismiss)

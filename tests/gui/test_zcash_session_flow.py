@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.protocol.client import ProviderClient
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
@@ -31,8 +32,13 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import TIMEOUT, click, payer_window, press_start
-from tests.gui.test_session_flow import RATE, SERVICE_NAME, add_per_second_service, start_from_services
+from tests.gui.helpers import SHARED_TRANSACTION_DIALOG, TIMEOUT, click, payer_window, press_start
+from tests.gui.test_session_flow import (
+    RATE,
+    SERVICE_NAME,
+    add_per_second_service,
+    start_from_services,
+)
 from tests.provider.conftest import FakeClock
 from tests.sessions.conftest import run_provider
 from tests.zcash.provider_fixture import USER_Z
@@ -130,7 +136,7 @@ def run_out(qtbot: Any, window: Any, sandbox: ZcashSandbox, permission_id: str) 
     qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
     view = next(iter(page.meters.values()))
     live = view.live
-    assert live.funding == "zcash" and live.asset == ZEC and live.budget == PERMISSION_ZAT
+    assert live.terms.funding == "zcash" and live.terms.asset == ZEC and live.terms.cap == PERMISSION_ZAT
     book = window.ctx.zcash_book
     qtbot.waitUntil(lambda: book.get(sandbox.provider_url, permission_id).metered_zat > 0, timeout=20_000)
     assert live.acked > 0  # the provider's deduction so far, shown on the card
@@ -138,12 +144,25 @@ def run_out(qtbot: Any, window: Any, sandbox: ZcashSandbox, permission_id: str) 
     return view
 
 
+@pytest.fixture
+def guard(zwindow: Any) -> Iterator[BlockingCallGuard]:
+    """Blocking work on the GUI thread, recorded once started (``gui.blocking_guard``)."""
+    watching = BlockingCallGuard(
+        zwindow.ctx.store.engine, outside=SHARED_TRANSACTION_DIALOG, callers_outside=("/tests/",)
+    )
+    yield watching
+    watching.stop()
+
+
 def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs_out(
-    qtbot: Any, zsandbox: ZcashSandbox, zwindow: Any
+    qtbot: Any, zsandbox: ZcashSandbox, zwindow: Any, guard: BlockingCallGuard
 ) -> None:
     window = zwindow
     permission = buy_permission(qtbot, window, zsandbox.provider_url)
     window.show_app("services")
+    # from here to the escrow session's stop: nothing the session does blocks the window (the shared
+    # transaction dialog's store work and this test's own looks at the store aside)
+    guard.start()
     dialog = start_from_services(qtbot, window, "0.0365")
     choose_zcash(dialog, permission.permission_id)
     assert dialog.fallback.isVisible() and not dialog.deposit.isEnabled()
@@ -177,8 +196,8 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
     qtbot.waitUntil(lambda: len(page.meters) == 2, timeout=5_000)
     escrow_view = next(v for v in page.meters.values() if v is not zcash_view)
     escrow = escrow_view.live
-    assert escrow.funding == "escrow" and escrow.asset.symbol == "USDC"
-    assert escrow.budget == 50 * RATE  # what the budget had left, at the service's own rate
+    assert escrow.terms.funding == "escrow" and escrow.terms.asset.symbol == "USDC"
+    assert escrow.terms.cap == 50 * RATE  # what the budget had left, at the service's own rate
     qtbot.waitUntil(lambda: escrow.acked >= 2 * RATE * TICK, timeout=20_000)
 
     # Trust, but verify: the provider deducted what the app metered, so the Zcash page stays quiet.
@@ -197,8 +216,10 @@ def test_zcash_session_falls_back_to_the_escrow_channel_when_the_permission_runs
     qtbot.waitUntil(lambda: controller.last_summary is not None, timeout=30_000)
     summary = controller.last_summary
     assert summary.receipt_ok, summary.message
-    assert 0 < summary.cost <= escrow.budget
+    assert 0 < summary.cost <= escrow.terms.cap
     assert not any("stopped" in title.lower() for title, _ in window.notices.seen)  # no problem reported
+    guard.stop()
+    assert guard.violations == [], "\n".join(guard.violations)
 
     # The Escrow page: the channel under the provider's name; what the session signed counts as paid
     # before the provider claims it, so "Available" is what is really left of the deposit.

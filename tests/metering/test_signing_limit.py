@@ -3,7 +3,7 @@ terms, whatever a provider quotes or acknowledges.
 
 The quote check and the limit are tested as pure functions over hostile quotes (a tick of 0, negative,
 3,600 s against a 1 s catalog tick, a grace of 10^9, another rate). The acknowledgement sequences run
-through the real ``EscrowSession`` (its loop, its stop) against a scripted provider that acknowledges, lies,
+through the real ``EscrowPayer`` (its loop, its stop) against a scripted provider that acknowledges, lies,
 answers late, never, or with a 402, on an injected clock; its meter is even built with the hostile quote's
 tick, as a regression would, so that only the limit stands between the quote and the signature. The bound
 each voucher is checked against is computed here from the catalog's terms, not by the code under test.
@@ -41,11 +41,14 @@ from paygo_desktop.metering.signing_limit import (
 from paygo_desktop.money import Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import PaymentRequired, ProviderUnreachable
-from paygo_desktop.sessions.escrow_payer import Ending, EscrowSession
+from paygo_desktop.sessions.escrow_payer import EscrowPayer
 from paygo_desktop.sessions.history import SessionHistory
 from paygo_desktop.sessions.live import LiveSession
-from paygo_desktop.sessions.plan import SessionPlan
+from paygo_desktop.sessions.payer import Ending
+from paygo_desktop.sessions.plan import EscrowFacts, SessionPlan
 from paygo_desktop.sessions.runtime import Runtime
+from paygo_desktop.sessions.status import SessionStatus
+from paygo_desktop.sessions.terms import Funding, SessionTerms
 from paygo_desktop.store import Store
 
 USDC = Asset("USDC", 6, "0x" + "cc" * 20)
@@ -211,14 +214,14 @@ class RichVault:
         return ChannelState(10**30, 0, 0, 0, 0, 0)
 
 
-class RecordingSession(EscrowSession):
+class RecordingSession(EscrowPayer):
     """The real session; every voucher it manages to sign is recorded with the meter time after it."""
 
     signed_log: list[tuple[int, int, int | None]]
 
     async def sign(self, amount: int, *, acked: int | None = None) -> str:
         signature = await super().sign(amount, acked=acked)
-        self.signed_log.append((amount, self.live.meter.elapsed_ns(), acked))
+        self.signed_log.append((amount, self.session.meter.elapsed_ns(), acked))
         return signature
 
 
@@ -332,46 +335,40 @@ async def _run_session(
         request_timeout=0.01,
     )
     local_id = uuid.uuid4().hex
-    history.create(
-        local_id=local_id, account=KEY.address, network="test", provider_url="http://p.test",
-        provider_name="P", provider_address=PROVIDER, service_id="svc", service_name="Feed",
-        category="data", service_type="data", asset_symbol="USDC", asset_address=USDC.address,
-        decimals=6, rate_amount=terms.price.amount, rate_unit=terms.price.unit,
-        tick_seconds=terms.tick_seconds, grace_seconds=terms.grace_seconds, budget=cap,
-        status="running", started_at=rt.now(), funding="escrow", chain_id=31337,
-        channel_id="0x" + "ab" * 32, channel_base=0, signed=0, acked=0, remote_id="s_1",
+    catalog = terms
+    # as if the engine had adopted the hostile quote's tick and grace: only the limit stands in the way
+    hostile = SessionTerms(
+        account=KEY.address, network="test", provider_url="http://p.test", provider_name="P",
+        provider_address=PROVIDER, service_id="svc", service_name="Feed", category="data",
+        service_type="data", asset=USDC, price=catalog.price, tick_seconds=min(quoted_tick, 10**6),
+        grace_seconds=quoted_grace, cap=cap, funding=Funding.ESCROW, chain_id=31337,
     )  # fmt: skip
-    live = LiveSession(
-        local_id=local_id,
-        service_name="Feed",
-        provider_name="P",
-        asset=USDC,
-        price=terms.price,
-        budget=cap,
-        tick_seconds=min(quoted_tick, 10**6),
-        grace_seconds=quoted_grace,
-        # as if the engine had adopted the hostile quote's tick: only the limit stands in the way
-        meter=Meter(terms.price, cap, quoted_tick, clock=clock),
-        remote_id="s_1",
-        status="running",
-    )
+    history.create(local_id, hostile, rt.now())
+    history.update(local_id, status=SessionStatus.RUNNING, remote_id="s_1")
     plan = SessionPlan.__new__(SessionPlan)
     object.__setattr__(plan, "provider", m.ProviderInfo.model_construct(signing_key=PROVIDER))
+    channel = Channel(KEY.address, PROVIDER, USDC.address or "", KEY.address, 10, b"\x00" * 32)
     session = RecordingSession(
         rt,
-        live,
         plan,
+        hostile,
         client=provider,  # type: ignore[arg-type]
         vault=RichVault(),  # type: ignore[arg-type]
-        domain=VaultDomain(31337, "0x" + "be" * 20),
-        channel=Channel(KEY.address, PROVIDER, USDC.address or "", KEY.address, 10, b"\x00" * 32),
+        escrow=EscrowFacts(channel, VaultDomain(31337, "0x" + "be" * 20)),
         signer=KEY,
-        base=0,
+        limit=SigningLimit(catalog, cap),
         cap_reason="cap",
-        limit=SigningLimit(terms, cap),
+        first=min(cap, catalog.tick_cost),
+    )
+    live = session.live = LiveSession(
+        local_id,
+        hostile,
+        meter=Meter(catalog.price, cap, quoted_tick, clock=clock),
+        status=SessionStatus.RUNNING,
+        remote_id="s_1",
     )
     session.signed_log = []
-    first = min(cap, terms.tick_cost)  # the start voucher, acknowledged by the start's answer
+    first = session.first  # the start voucher, acknowledged by the start's answer
     await session.sign(first)
     live.signed = live.acked = first
     task = asyncio.ensure_future(session.run())

@@ -43,7 +43,7 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
 
         async def scenario() -> None:
             engine = world.engine()
-            assert engine.vault_address == ctx.vault_address(network)
+            assert engine.chain.vault_address == ctx.vault_address(network)
             plan = await engine.plan(provider.url, SVC)
             assert plan.provider.min_withdraw_delay == 31 > VAULT_MIN_WITHDRAW_DELAY
             assert plan.provider.networks == [m.NetworkInfo(chain_id=84532, vault=VAULT.address)]
@@ -53,7 +53,7 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
             assert live.status == "running" and live.signed == TICK * RATE
             # the channel: the payer's own, at the provider's minimum delay, salt 0, in Base Sepolia USDC
             expected = app_channel(env.payer.address, env.provider.address, env.usdc, 31, 0)
-            assert live.channel_id == "0x" + expected.id.hex()
+            assert live.terms.channel_id == "0x" + expected.id.hex()
             assert (await env.vault.channel_state(expected)).deposited == 2 * USDC
             for k in (2, 3):
                 await world.advance(TICK)

@@ -17,8 +17,8 @@ import pytest
 
 from paygo_desktop.chain.vault import Claimed
 from paygo_desktop.chain.vouchers import Channel
-from paygo_desktop.escrow.vendor_claims import plan_claim
 from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError, SessionGone
+from paygo_desktop.vendor.claims import plan_claim
 from tests.chain.test_event_sync import limited_rpc  # noqa: F401 - fixture
 from tests.provider.conftest import Env, Server, open_channel, provider_server, voucher, wait_events_seen
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from paygo_desktop.protocol.client import ProviderClient
-from paygo_desktop.reports.vendor_earnings import (
+from paygo_desktop.store import Store
+from paygo_desktop.vendor.earnings import (
     VendorError,
     load_overview,
     overview_csv,
     paid_out_by_token,
 )
-from paygo_desktop.store import Store
 from tests.provider.conftest import Server, open_channel, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s

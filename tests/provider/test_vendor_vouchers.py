@@ -1,5 +1,5 @@
 """The vendor's claimable-voucher route (``GET /vendor/vouchers``) on the real provider and anvil, and the
-app's claim plan built from it (``escrow.vendor_claims``): auth, content, claims made elsewhere skipped,
+app's claim plan built from it (``vendor.claims``): auth, content, claims made elsewhere skipped,
 and a voucher that does not check out left out."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from paygo_desktop.chain.vouchers import verify_voucher
-from paygo_desktop.escrow.vendor_claims import ClaimError, plan_claim
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, Unauthorized
+from paygo_desktop.vendor.claims import ClaimError, plan_claim
 from tests.provider.conftest import Server, auth_headers, open_channel, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s

@@ -173,20 +173,20 @@ def test_sigkill_mid_session_then_recovery_settles_it_and_nothing_is_paid_twice(
                 record = history.get(left.local_id)
                 assert record is not None and record.status == "recovered" and record.receipt_ok is True
                 receipt = m.Receipt.model_validate_json(record.receipt or "")
-                assert record.cost == receipt.amount == receipt.final_cumulative - record.channel_base
+                assert record.cost == receipt.amount == receipt.final_cumulative - record.terms.channel_base
                 assert history.spent(left.local_id) == record.cost
                 assert await engine.recover() == []  # settled once, not again
                 async with ProviderClient(provider.url) as client:
                     remote = await client.get_session(left.remote_id or "")
                     assert remote.status is m.SessionStatus.ended
-                    channel = await client.get_channel(left.channel_id or "")
+                    channel = await client.get_channel(left.terms.channel_id or "")
                     assert channel.live_session_id is None and channel.last_voucher is not None
                     assert channel.last_voucher.cumulative_amount == receipt.final_cumulative
                 # the next session on the channel starts from there: no second is paid twice
                 plan = await engine.plan(provider.url, service.id)
                 live = await engine.start(plan, StartOptions("escrow", budget=10**6))
                 nxt = history.get(live.local_id)
-                assert nxt is not None and nxt.channel_base == receipt.final_cumulative
+                assert nxt is not None and nxt.terms.channel_base == receipt.final_cumulative
                 await until(lambda: live.acked >= 2 * RATE, timeout=15)
                 summary = await engine.stop(live.local_id)
                 assert isinstance(summary.receipt, m.Receipt) and summary.receipt_ok

@@ -10,10 +10,10 @@ import pytest
 from paygo_desktop.chain.tx_flow import TxFlow
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient, verify_receipt
-from paygo_desktop.sessions.escrow_payer import EscrowSession
+from paygo_desktop.sessions.escrow_payer import EscrowPayer
 from paygo_desktop.sessions.history import HistoryFilter
-from paygo_desktop.sessions.live import SessionEvent
 from paygo_desktop.sessions.plan import SessionError, StartOptions
+from paygo_desktop.sessions.status import SessionEvent
 from tests.sessions.conftest import World, run, run_provider, until
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s, grace 5 s
@@ -62,15 +62,15 @@ def test_start_vouchers_stop_receipt_and_the_providers_claim_on_chain(world: Wor
         vouchers = engine.history.vouchers(live.local_id)
         assert [v[1] for v in vouchers] == [TICK_COST * k for k in range(1, 5)] + [17 * RATE]
         assert all(v[2] for v in vouchers)
-        assert engine.history.channel_cursor(live.channel_id or "") == 17 * RATE
-        assert engine.history.channel_committed(live.channel_id or "") == 17 * RATE  # the Escrow page's
+        assert engine.history.channel_cursor(live.terms.channel_id or "") == 17 * RATE
+        assert engine.history.channel_committed(live.terms.channel_id or "") == 17 * RATE  # the Escrow page's
 
         async with ProviderClient(world.provider.url) as client:
-            channel = await client.get_channel(live.channel_id or "")
+            channel = await client.get_channel(live.terms.channel_id or "")
             assert channel.last_voucher is not None and channel.last_voucher.cumulative_amount == 17 * RATE
             claim = await client.claim_now(world.provider.key)
             assert claim.tx_hash is not None
-        channel_state = await env.vault.channel_state(bytes.fromhex(live.channel_id[2:]))
+        channel_state = await env.vault.channel_state(bytes.fromhex(live.terms.channel_id[2:]))
         assert channel_state.claimed == 17 * RATE  # what the meter showed, not the voucher one tick ahead
         assert await engine.refresh_claimed(live.local_id) == 17 * RATE == live.claimed
 
@@ -122,8 +122,8 @@ def test_a_provider_that_counts_more_than_the_meter_bills_the_voucher_held_and_t
         assert "did not settle at the meter" in summary.message and "paid ahead" in summary.message
         vouchers = engine.history.vouchers(live.local_id)
         assert vouchers[-1][1:] == (5_500, False)  # the refused final voucher stays unconfirmed
-        assert engine.history.channel_cursor(live.channel_id or "") == 2 * TICK_COST
-        assert engine.history.channel_committed(live.channel_id or "") == 2 * TICK_COST
+        assert engine.history.channel_cursor(live.terms.channel_id or "") == 2 * TICK_COST
+        assert engine.history.channel_committed(live.terms.channel_id or "") == 2 * TICK_COST
 
     run(world.env, scenario)
 
@@ -139,9 +139,9 @@ def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_rece
         await world.advance(TICK)
         await until(lambda: live.acked == 2 * TICK_COST, what="voucher 2")
         world.advance_now(1.25)  # 6.25 s: the meter says 6,250
-        handle = crashed._handles[live.local_id]
+        handle = crashed._runs[live.local_id]
         payer = handle.payer
-        assert isinstance(payer, EscrowSession)
+        assert isinstance(payer, EscrowPayer)
         frozen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         payer.finish = lambda _ending: frozen  # type: ignore[method-assign]  # the process dies in the stop
         assert handle.loop_task is not None
@@ -155,15 +155,15 @@ def test_an_app_killed_after_sending_its_final_voucher_recovers_the_settled_rece
         record = engine.history.get(live.local_id)
         assert record is not None and record.status == "recovered" and record.receipt_ok is True
         assert record.cost == 6_250 and engine.history.spent(live.local_id) == 6_250
-        assert engine.history.channel_cursor(live.channel_id or "") == 6_250
+        assert engine.history.channel_cursor(live.terms.channel_id or "") == 6_250
         # the next session starts from the settled total
         nxt = await engine.start(plan, StartOptions("escrow", budget=USDC))
         started = engine.history.get(nxt.local_id)
-        assert started is not None and started.channel_base == 6_250
+        assert started is not None and started.terms.channel_base == 6_250
         await engine.stop(nxt.local_id)
         assert handle.drive_task is not None
         handle.drive_task.cancel()  # the dead process's leftovers, for a clean loop and shutdown
-        del crashed._handles[live.local_id]
+        del crashed._runs[live.local_id]
 
     run(world.env, scenario)
 
@@ -177,20 +177,20 @@ def test_a_deposit_for_the_transaction_dialog_asks_for_an_allowance_only_when_it
     async def scenario() -> None:
         engine = world.engine()
         plan = await engine.plan(world.provider.url, SVC)
-        vault = engine.vault()
+        vault = engine.chain.vault()
         await world.env.vault.approve_token(world.env.payer, world.env.usdc, 0)
-        steps = await engine.deposit_requests(plan, 2 * USDC)
+        steps = await engine.chain.deposit_requests(plan, 2 * USDC)
         assert [s.kind for s in steps] == ["approve", "escrow-fund"]
         assert steps[0].to == world.env.usdc and steps[0].description.startswith("Allow the PayGo vault")
-        channel = await engine.channel_for(plan.provider, plan.asset)
+        channel = await engine.chain.channel_for(plan.provider, plan.asset)
         assert steps[1].to == vault.address and steps[1].value == 0
         assert steps[1].description == "Deposit 2 USDC into the escrow channel with Test provider"
         expected = vault.contract.encode_abi("fund", args=[channel.as_tuple(), 2 * USDC])
         assert "0x" + steps[1].data.hex() == expected  # fund(the app's channel with this provider, 2 USDC)
         await world.env.vault.approve_token(world.env.payer, world.env.usdc, 2 * USDC)
-        assert [s.kind for s in await engine.deposit_requests(plan, 2 * USDC)] == ["escrow-fund"]
+        assert [s.kind for s in await engine.chain.deposit_requests(plan, 2 * USDC)] == ["escrow-fund"]
         with pytest.raises(SessionError, match="above zero"):
-            await engine.deposit_requests(plan, 0)
+            await engine.chain.deposit_requests(plan, 0)
 
     run(world.env, scenario)
 
@@ -224,7 +224,7 @@ def test_a_channel_holding_less_than_the_budget_caps_the_session(world: World) -
         engine = world.engine()
         plan = await engine.plan(world.provider.url, SVC)
         live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=8_000))
-        assert live.budget == 8_000
+        assert live.terms.cap == 8_000
         await world.advance(TICK)
         await world.advance(3)
         summary = await asyncio.wait_for(engine.wait(live.local_id), 10)
@@ -283,14 +283,14 @@ def test_one_session_per_channel_and_the_next_continues_where_the_last_ended(wor
         # the first session settled at its meter (3 s), below its voucher one tick ahead: the second
         # starts from there, so the second paid ahead is not paid twice
         assert one.cost == one.metered == 3 * RATE
-        assert record is not None and record.channel_base == one.cost
+        assert record is not None and record.terms.channel_base == one.cost
         await world.advance(TICK)
         await until(lambda: second.acked == 2 * TICK_COST)
         two = await engine.stop(second.local_id)
         assert isinstance(two.receipt, m.Receipt) and two.receipt_ok
         assert two.cost == two.metered == TICK_COST
         assert two.receipt.final_cumulative == one.cost + two.cost == 3 * RATE + TICK_COST
-        channel = await world.client().get_channel(first.channel_id or "")
+        channel = await world.client().get_channel(first.terms.channel_id or "")
         assert channel.last_voucher is not None
         assert channel.last_voucher.cumulative_amount == 3 * RATE + TICK_COST
         sessions = engine.history.find(HistoryFilter(provider=world.provider.url))
@@ -312,7 +312,7 @@ def test_sessions_with_two_providers_run_at_the_same_time(world: World) -> None:
             b = await engine.start(
                 await engine.plan(other.url, SVC), StartOptions("escrow", budget=USDC, deposit=USDC)
             )
-            assert a.channel_id != b.channel_id and {s.local_id for s in engine.live()} == {
+            assert a.terms.channel_id != b.terms.channel_id and {s.local_id for s in engine.live()} == {
                 a.local_id,
                 b.local_id,
             }
@@ -344,14 +344,14 @@ def test_the_ended_sessions_close_settles_the_channel_and_the_next_session_opens
         assert request.kind == "escrow-close" and "comes back to you" in request.description
         usdc = env.vault.erc20(env.usdc)
         before = await usdc.functions.balanceOf(env.payer.address).call()
-        flow = TxFlow(engine.transaction_manager(), env.payer.address, [request])
+        flow = TxFlow(engine.chain.transaction_manager(), env.payer.address, [request])
         await flow.prepare()
         await flow.send(lambda tx: env.payer.sign_transaction(tx).raw_transaction)
         while not flow.state.is_final:
             await flow.poll()
             await asyncio.sleep(0.02)
         assert flow.state.phase == "done", flow.state.message
-        first_channel = bytes.fromhex((first.channel_id or "")[2:])
+        first_channel = bytes.fromhex((first.terms.channel_id or "")[2:])
         state = await env.vault.channel_state(first_channel)
         assert state.closed and state.claimed == 3 * RATE  # the meter's total, not the tick signed ahead
         assert await usdc.functions.balanceOf(env.payer.address).call() - before == USDC - 3 * RATE
@@ -360,9 +360,9 @@ def test_the_ended_sessions_close_settles_the_channel_and_the_next_session_opens
         escrow = again.option("escrow")
         assert escrow is not None and escrow.needs_deposit and "not funded yet" in escrow.label
         second = await engine.start(again, StartOptions("escrow", budget=USDC, deposit=USDC))
-        assert second.channel_id != first.channel_id
-        channel = await engine.channel_for(again.provider, again.asset)
-        assert "0x" + channel.id.hex() == second.channel_id and channel.salt == (1).to_bytes(32, "big")
+        assert second.terms.channel_id != first.terms.channel_id
+        channel = await engine.chain.channel_for(again.provider, again.asset)
+        assert "0x" + channel.id.hex() == second.terms.channel_id and channel.salt == (1).to_bytes(32, "big")
         assert second.acked == TICK_COST
         await engine.stop(second.local_id)
 

@@ -91,7 +91,7 @@ def test_the_provider_killed_mid_session_is_noticed_within_tick_plus_grace(world
         summary = await engine.wait(live.local_id)
         assert summary.status == "failed" and live.status == "failed"
         assert "stopped confirming" in (live.stop_reason or "")
-        paid_seconds = live.price.seconds_for(live.acked)  # 10 s were confirmed
+        paid_seconds = live.terms.price.seconds_for(live.acked)  # 10 s were confirmed
         noticed_at = live.meter.elapsed_ns() / NS_PER_SECOND
         assert paid_seconds + GRACE <= noticed_at <= paid_seconds + GRACE + 1  # at the first step past it
         assert live.signed - live.acked <= TICK_COST  # the loss is at most one tick signed ahead

@@ -40,7 +40,7 @@ def test_after_a_whole_tick_claimed_ahead_the_next_session_starts_above_the_clai
         assert two.cost == two.metered == 7 * RATE
         async with world.client() as client:
             await client.claim_now(world.provider.key)
-        channel = await env.vault.channel_state(bytes.fromhex((second.channel_id or "")[2:]))
+        channel = await env.vault.channel_state(bytes.fromhex((second.terms.channel_id or "")[2:]))
         assert channel.claimed == one.cost + two.cost  # 5 s + 7 s, to the base unit
 
     run(env, scenario)

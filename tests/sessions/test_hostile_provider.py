@@ -145,7 +145,7 @@ def test_a_provider_on_another_vault_is_named_by_its_vault(world: World) -> None
 
         async def scenario() -> None:
             engine = world.engine()
-            engine.vault_address = "0x" + "be" * 20  # the app uses another vault on this chain
+            engine.chain.vault_address = "0x" + "be" * 20  # the app uses another vault on this chain
             with pytest.raises(SessionError) as refused:
                 await engine.plan(hostile.url, SERVICE_ID)
             text = str(refused.value)

@@ -31,7 +31,7 @@ def test_a_claim_one_tick_ahead_is_shown_as_paid_ahead_and_the_next_session_uses
         await until(lambda: live.acked == 2 * TICK_COST)
         async with ProviderClient(world.provider.url) as client:
             await client.claim_now(world.provider.key)  # 10,000 claimed while only 5 s are used
-        channel = bytes.fromhex((live.channel_id or "")[2:])
+        channel = bytes.fromhex((live.terms.channel_id or "")[2:])
         assert (await env.vault.channel_state(channel)).claimed == 2 * TICK_COST
         await world.advance(1)
         first = await engine.stop(live.local_id)  # settles at the meter: 6 s, 6,000
@@ -43,12 +43,12 @@ def test_a_claim_one_tick_ahead_is_shown_as_paid_ahead_and_the_next_session_uses
         record = engine.history.get(live.local_id)
         assert record is not None and record.paid_ahead_credit == 4 * RATE
         assert record_json(record)["paidAheadCredit"] == "0.004"
-        assert engine.history.paid_ahead_credit(live.channel_id or "", 2 * TICK_COST) == 4 * RATE
+        assert engine.history.paid_ahead_credit(live.terms.channel_id or "", 2 * TICK_COST) == 4 * RATE
 
         # the next session starts from the settled 6,000, below the 10,000 claimed: it uses the credit
         nxt = await engine.start(plan, StartOptions("escrow", budget=USDC))
         record2 = engine.history.get(nxt.local_id)
-        assert record2 is not None and record2.channel_base == 6 * RATE
+        assert record2 is not None and record2.terms.channel_base == 6 * RATE
         await world.advance(2)
         second = await engine.stop(nxt.local_id)
         assert second.cost == 2 * RATE and second.paid_ahead_credit == 2 * RATE  # 2 s taken from it

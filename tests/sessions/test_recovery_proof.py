@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from paygo_desktop.protocol import models as m
-from paygo_desktop.sessions.escrow_payer import EscrowSession
+from paygo_desktop.sessions.escrow_payer import EscrowPayer
 from paygo_desktop.sessions.plan import StartOptions
 from tests.sessions.conftest import PASSWORD, World, run, until
 
@@ -21,9 +21,9 @@ def test_recovery_stops_a_session_left_running_with_the_payers_signature(world: 
         crashed = world.engine()
         plan = await crashed.plan(world.provider.url, SVC)
         live = await crashed.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
-        handle = crashed._handles[live.local_id]
+        handle = crashed._runs[live.local_id]
         payer = handle.payer
-        assert isinstance(payer, EscrowSession)
+        assert isinstance(payer, EscrowPayer)
         frozen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         payer.finish = lambda _ending: frozen  # type: ignore[method-assign]  # the process dies in the stop
         assert handle.loop_task is not None
@@ -45,6 +45,6 @@ def test_recovery_stops_a_session_left_running_with_the_payers_signature(world: 
         await client.aclose()
         assert handle.drive_task is not None
         handle.drive_task.cancel()  # the dead process's leftovers, for a clean loop and shutdown
-        del crashed._handles[live.local_id]
+        del crashed._runs[live.local_id]
 
     run(world.env, scenario)

@@ -14,8 +14,9 @@ from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import ZEC
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
-from paygo_desktop.sessions.live import SessionEvent
 from paygo_desktop.sessions.plan import SessionError, StartOptions
+from paygo_desktop.sessions.status import SessionEvent
+from paygo_desktop.sessions.terms import Funding
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.zcash.addresses import Network, encode_sapling
@@ -72,7 +73,7 @@ def test_a_session_paid_from_a_zcash_permission(zworld: World) -> None:
         assert option is not None and option.available == AMOUNT and option.asset == ZEC
         assert option.price is not None and option.price.amount == RATE and option.price.unit == "per_hour"
         live = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
-        assert live.asset == ZEC and live.status == "running"
+        assert live.terms.asset == ZEC and live.status == "running"
         with pytest.raises(SessionError, match="already pays a running session"):
             await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
         for _ in range(6):
@@ -84,7 +85,7 @@ def test_a_session_paid_from_a_zcash_permission(zworld: World) -> None:
         assert summary.cost == summary.receipt.amount_zat == 6_666  # the provider rounds down
         assert summary.receipt.status is m.ZcashSessionStatus.ended and summary.receipt_ok
         record = engine.history.get(live.local_id)
-        assert record is not None and record.cost == 6_666 and record.funding == "zcash"
+        assert record is not None and record.cost == 6_666 and record.terms.funding == "zcash"
         assert engine.history.spent(live.local_id) == 6_666
         with world.store.session() as s:
             row = s.query(ZcashPermissionRow).one()
@@ -112,7 +113,7 @@ def test_the_escrow_channel_takes_over_when_the_permission_runs_out(zworld: Worl
             "zcash", budget=budget, deposit=deposit, permission_id=permission.id, allow_fallback=True
         )
         zcash = await engine.start(plan, options)
-        assert zcash.budget == AMOUNT  # the meter stops where the permission runs out
+        assert zcash.terms.cap == AMOUNT  # the meter stops where the permission runs out
 
         await world.advance(10)  # one tick: our meter goes to the permission's row as the session runs
         with world.store.session() as s:
@@ -126,8 +127,8 @@ def test_the_escrow_channel_takes_over_when_the_permission_runs_out(zworld: Worl
         assert summary.status == "stopped" and summary.cost == summary.metered == AMOUNT
         assert zcash.stop_reason == "The Zcash permission ran out; continuing on the escrow channel."
         escrow = next(s for s in engine.live() if s.local_id != zcash.local_id)
-        assert escrow.funding == "escrow" and escrow.status == "running"
-        assert escrow.budget == plan.price.cost_seconds(EXTRA_SECONDS)  # the rest of the budget, by time
+        assert escrow.terms.funding == "escrow" and escrow.status == "running"
+        assert escrow.terms.cap == plan.price.cost_seconds(EXTRA_SECONDS)  # the rest of the budget, by time
         fallback = next(e for e in events if e.kind == "fallback")
         assert fallback.local_id == escrow.local_id and "continues on the escrow channel" in fallback.message
         with world.store.session() as s:
@@ -181,7 +182,7 @@ def test_the_engine_meters_at_the_agreed_rate_whatever_the_provider_reports(zwor
         option = plan.option("zcash", permission.id)
         assert option is not None and option.price == Price(RATE, "per_hour") and option.available == AMOUNT
         live = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
-        assert live.price == Price(RATE, "per_hour")
+        assert live.terms.price == Price(RATE, "per_hour")
         for _ in range(6):
             await world.advance(10)
         summary = await engine.stop(live.local_id)
@@ -207,15 +208,17 @@ def test_recovery_ends_a_zcash_session_left_running_with_the_permissions_token(z
             remote = await client.start_zcash_session(permission.id, SVC, token)
         left_behind = world.engine(token_lookup={permission.id: token}.__getitem__)
         plan = await left_behind.plan(world.provider.url, SVC)
-        local_id = left_behind._record_start(  # what the app that died had written
-            plan,
-            ZEC,
-            Price(RATE, "per_hour"),
-            AMOUNT,
-            funding="zcash",
-            chain_id=None,
-            zcash_permission_id=permission.id,
+        terms = plan.terms(  # what the app that died had written
+            account=world.env.payer.address,
+            network=world.network.key,
+            funding=Funding.ZCASH,
+            cap=AMOUNT,
+            asset=ZEC,
+            price=Price(RATE, "per_hour"),
+            permission_id=permission.id,
         )
+        local_id = "left-behind"
+        left_behind.history.create(local_id, terms, datetime.now(UTC))
         left_behind.history.update(local_id, remote_id=remote.session_id, status="running")
         world.advance_now(90)
 

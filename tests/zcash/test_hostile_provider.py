@@ -154,3 +154,23 @@ async def test_a_fair_provider_one_tick_ahead_raises_nothing(
     LIES.update(lies)
     got = await ctx.zcash_book.refresh(zcash_provider.url, view.permission_id)
     assert got.trust_warning is None and provider_record(ctx) == []
+
+
+async def test_a_payment_request_that_asks_for_another_amount_is_refused_on_every_answer(
+    ctx: AppContext,  # noqa: F811
+    zcash_provider: ZcashProvider,  # noqa: F811
+) -> None:
+    """The ZIP-321 check runs on every answer about a permission (here a refresh), not only at the
+    purchase: a provider that asks for another amount than its permission says is refused, nothing kept."""
+    from paygo_desktop.zcash.offer_check import UnsafeOffer
+
+    view = await bought(ctx, zcash_provider)
+    LIES.update(paymentUri=view.payment_uri.replace("amount=", "amount=1"))
+    with pytest.raises(UnsafeOffer, match="does not pay the agreed amount"):
+        await ctx.zcash_book.refresh(zcash_provider.url, view.permission_id)
+    LIES.clear()
+    LIES.update(paymentUri=view.payment_uri.split("&memo=")[0])
+    with pytest.raises(UnsafeOffer, match="wrong memo"):
+        await ctx.zcash_book.verify(zcash_provider.url, view.permission_id)
+    kept = ctx.zcash_book.get(zcash_provider.url, view.permission_id)
+    assert kept.payment_uri == view.payment_uri and kept.trust_warning is None

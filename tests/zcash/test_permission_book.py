@@ -16,7 +16,8 @@ from paygo_desktop.paths import DataDir
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.wallet import KdfParams, Wallet
 from paygo_desktop.wallet.errors import WalletLocked
-from paygo_desktop.zcash.book import PermissionBookError, UnsafeOffer, check_offer
+from paygo_desktop.zcash.book import PermissionBookError
+from paygo_desktop.zcash.offer_check import UnsafeOffer, check_offer
 from paygo_desktop.zcash.permissions import PermissionStatus
 from paygo_desktop.zcash.terms_input import parse_terms
 from paygo_desktop.zcash.token_seal import TokenSealError

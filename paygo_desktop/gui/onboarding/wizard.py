@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
@@ -33,6 +33,9 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.networks import verify_custom_network
 from paygo_desktop.onboarding import Choice, OnboardingResult, OnboardingWizard, Step
 
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
+
 _PATHS = {
     Choice.CREATE: (Step.SHOW_MNEMONIC, Step.CONFIRM_WORDS, Step.PASSWORD, Step.NETWORK),
     Choice.IMPORT_MNEMONIC: (Step.ENTER_MNEMONIC, Step.PASSWORD, Step.NETWORK),
@@ -54,7 +57,7 @@ class OnboardingView(QWidget):
         self,
         ctx: AppContext,
         runner: TaskRunner,
-        wallet: Callable[[], Any],
+        wallet: Callable[[], Wallet],
         machine: OnboardingWizard | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -83,6 +86,32 @@ class OnboardingView(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.title)
 
+        self._build_steps(layout)
+
+        self.error = InlineMessage(name="Error")
+        self.busy = BusyIndicator()
+        layout.addWidget(self.error)
+        layout.addWidget(self.busy)
+        buttons = QHBoxLayout()
+        self.back_button = QPushButton("Back")
+        self.back_button.setAccessibleName("Back")
+        self.back_button.clicked.connect(self.back)
+        self.next_button = QPushButton("Continue")
+        self.next_button.setObjectName("Primary")
+        self.next_button.setAccessibleName("Continue")
+        self.next_button.setDefault(True)
+        self.next_button.clicked.connect(self.next)
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.next_button)
+        layout.addLayout(buttons)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+        self._working = False
+        self.redraw()
+
+    def _build_steps(self, layout: QVBoxLayout) -> None:
+        """One widget a step of the core's wizard, in a stack that shows the current one."""
         self.stack = QStackedWidget()
         self.welcome = WelcomeStep()
         self.welcome.chosen.connect(self.choose)
@@ -110,28 +139,6 @@ class OnboardingView(QWidget):
         for widget in self.step_widgets.values():
             self.stack.addWidget(widget)
         layout.addWidget(self.stack, 1)
-
-        self.error = InlineMessage(name="Error")
-        self.busy = BusyIndicator()
-        layout.addWidget(self.error)
-        layout.addWidget(self.busy)
-        buttons = QHBoxLayout()
-        self.back_button = QPushButton("Back")
-        self.back_button.setAccessibleName("Back")
-        self.back_button.clicked.connect(self.back)
-        self.next_button = QPushButton("Continue")
-        self.next_button.setObjectName("Primary")
-        self.next_button.setAccessibleName("Continue")
-        self.next_button.setDefault(True)
-        self.next_button.clicked.connect(self.next)
-        buttons.addWidget(self.back_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.next_button)
-        layout.addLayout(buttons)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
-        outer.addStretch(2)
-        self._working = False
-        self.redraw()
 
     # ---- drawing
     def redraw(self) -> None:

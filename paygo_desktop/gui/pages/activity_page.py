@@ -9,7 +9,7 @@ computer's time zone; the store keeps UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QShowEvent
@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
@@ -49,20 +51,22 @@ from paygo_desktop.reports.spending_report import (
     SpendingReport,
     chart_data,
 )
+from paygo_desktop.sessions.status import SessionStatus
 
 if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
     from paygo_desktop.gui.widgets.spending_chart import SpendingChart
 
 AUTO = "auto"
 STATUS_NAMES = {
-    "starting": "Starting",
-    "running": "Running",
-    "stopping": "Stopping",
-    "stopped": "Ended",
-    "failed": "Failed",
-    "receipt_invalid": "No valid receipt",
-    "interrupted": "Interrupted",
-    "recovered": "Recovered",
+    SessionStatus.STARTING: "Starting",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping",
+    SessionStatus.STOPPED: "Ended",
+    SessionStatus.FAILED: "Failed",
+    SessionStatus.RECEIPT_INVALID: "No valid receipt",
+    SessionStatus.INTERRUPTED: "Interrupted",
+    SessionStatus.RECOVERED: "Recovered",
     "record removed": "Session record removed",
 }
 
@@ -87,19 +91,28 @@ def share(part: int, whole: int) -> str:
 class ActivityPage(Page):
     key = "activity"
     title = "Activity"
+    shows = Changes(spending=True, sessions=True, network=True)
 
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
         self.chart: SpendingChart | None = None
+        self.chart_failed = False  # its libraries did not load: the page says so in its place
         self._filling = False
         self._loading = False
         self._again = False
         self.breakdown_pending = False
 
+        self._build_controls()
+        self._build_chart()
+        self._build_tables()
+        self._connect()
+
+    def _build_controls(self) -> None:
+        """The asset, the range and the bars; the total and the page's message."""
         controls = QHBoxLayout()
         self.asset = QComboBox()
         self.asset.setAccessibleName("Asset")
@@ -146,6 +159,8 @@ class ActivityPage(Page):
         self.message = InlineMessage(self, "Activity message")
         self.layout_.addWidget(self.message)
 
+    def _build_chart(self) -> None:
+        """The chart's place (built on first show) and the figures of the bar under the pointer."""
         self.stack = QStackedWidget()
         self.empty = EmptyState(
             "Nothing spent yet",
@@ -168,6 +183,8 @@ class ActivityPage(Page):
         chart_layout.addWidget(self.hover)
         self.content.addWidget(chart_box)
 
+    def _build_tables(self) -> None:
+        """The breakdown and the sessions of the chosen bar, below the chart."""
         tables = QSplitter(Qt.Orientation.Horizontal)
         breakdown_box = QWidget()
         breakdown_layout = QVBoxLayout(breakdown_box)
@@ -210,6 +227,8 @@ class ActivityPage(Page):
         self.layout_.addWidget(self.stack, 1)
         self.stack.setCurrentWidget(self.empty)
 
+    def _connect(self) -> None:
+        """What each control does."""
         self.asset.currentIndexChanged.connect(self._changed)
         self.range.currentIndexChanged.connect(self._range_changed)
         self.bucket.currentIndexChanged.connect(self._changed)
@@ -222,11 +241,18 @@ class ActivityPage(Page):
         super().showEvent(event)
         self.ensure_chart()
 
-    def ensure_chart(self) -> SpendingChart:
-        if self.chart is None:
-            from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+    def ensure_chart(self) -> SpendingChart | None:
+        if self.chart is None and not self.chart_failed:
 
-            self.chart = SpendingChart()
+            def build() -> SpendingChart:
+                from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+
+                return SpendingChart()
+
+            self.chart = load_chart(build, self.chart_holder)
+            self.chart_failed = self.chart is None
+            if self.chart is None:
+                return None
             self.chart.hovered.connect(self._hovered)
             self.chart.bar_clicked.connect(self.show_sessions)
             self.chart_holder.addWidget(self.chart)

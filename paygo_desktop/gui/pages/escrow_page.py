@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.escrow_dialogs import AmountDialog, NewDepositDialog, ReceiveDialog, SendDialog
 from paygo_desktop.gui.format import local_time, short_address
@@ -42,8 +44,13 @@ from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import Amount
 
-if TYPE_CHECKING:  # the dialog pulls in web3 and eth_account: imported when a transaction starts
+if TYPE_CHECKING:
+    from paygo_desktop.chain.transactions import TxRequest
+    from paygo_desktop.context import AppContext
+
+    # the dialog pulls in web3 and eth_account: imported when a transaction starts
     from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.wallet import Wallet
 
 CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
 TX_COLUMNS = ("When", "What", "Status", "")
@@ -101,12 +108,16 @@ def _fit_height(table: QTableWidget) -> None:
 class EscrowPage(Page):
     key = "escrow"
     title = "Escrow"
+    shows = Changes(
+        channels=True, balances=True, transactions=True, network=True, accounts=True, sessions=True
+    )
+    stale_after = 30.0  # balances and channels are the chain's: a later visit reads them again
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         runner: TaskRunner,
-        wallet: Any,
+        wallet: Callable[[], Wallet],
         *,
         watch_ms: int = WATCH_MS,
         poll_ms: int | None = None,
@@ -126,6 +137,13 @@ class EscrowPage(Page):
         self.dialog: Any = None  # the dialog open now (a form or a transaction), for tests and focus
         self.flow_dialog: TransactionDialog | None = None
 
+        self._build_top()
+        self._build_views()
+        self._build_content()
+        self._build_timers(watch_ms)
+
+    def _build_top(self) -> None:
+        """The account, the actions and the busy line."""
         top = QHBoxLayout()
         self.account_label = QLabel()
         self.account_label.setObjectName("Hint")
@@ -148,6 +166,8 @@ class EscrowPage(Page):
         self.busy = BusyIndicator("Reading balances and channels from the network…")
         self.layout_.addWidget(self.busy)
 
+    def _build_views(self) -> None:
+        """The page's three states: the first read, the network not answering, the content."""
         self.stack = QStackedWidget()
         self.layout_.addWidget(self.stack, 1)
         # -- nothing yet: first load
@@ -188,6 +208,8 @@ class EscrowPage(Page):
         self.content_view = scroll
         self.stack.addWidget(scroll)
 
+    def _build_content(self) -> None:
+        """Balances, a nonce gap, the escrow channels and the transactions."""
         self.content_layout.addWidget(_section("Balances", "What this account holds on this network."))
         self.balances_box = QWidget()
         self.balances_row = QHBoxLayout(self.balances_box)
@@ -242,6 +264,8 @@ class EscrowPage(Page):
         self.content_layout.addWidget(self.tx_empty)
         self.content_layout.addStretch(1)
 
+    def _build_timers(self, watch_ms: int) -> None:
+        """The watch of open transactions and the countdown of withdrawals."""
         self.watch_timer = QTimer(self)
         self.watch_timer.setInterval(watch_ms)
         self.watch_timer.timeout.connect(self.reload)
@@ -260,7 +284,7 @@ class EscrowPage(Page):
                 return str(record.address)
         return str(records[0].address)
 
-    def wallet(self) -> Any:
+    def wallet(self) -> Wallet:
         return self._wallet() if callable(self._wallet) else self._wallet
 
     def current_service(self) -> Any:
@@ -627,8 +651,13 @@ class EscrowPage(Page):
         )
         return self._show_flow(dialog)
 
+    def _flow_finished(self, state: Any) -> None:
+        self.reload()
+        if state.phase == "done":
+            self.announce(TRANSACTION_WENT_THROUGH)
+
     def _show_flow(self, dialog: TransactionDialog) -> TransactionDialog:
-        dialog.flow_finished.connect(lambda _state: self.reload())
+        dialog.flow_finished.connect(self._flow_finished)
         dialog.finished.connect(lambda _code: self.reload())
         self.flow_dialog = dialog
         self._open(dialog)
@@ -717,7 +746,7 @@ class EscrowPage(Page):
 
         self.notice.clear_message()
 
-        def planned(plan: Any) -> None:
+        def planned(plan: list[TxRequest]) -> None:
             self.start_flow(plan, title)
 
         self.runner.run(work, on_success=planned, on_error=failed, name="escrow-plan")

@@ -4,8 +4,8 @@ of spending as a sparkline, the next Zcash expiry, the accounts, and the recent 
 Balances are read from the chain in the background (``reports.dashboard``); the running sessions come from
 ``live_sessions()``, a callable the session engine provides (nothing is shown without one). On the Sandbox
 network they are read only once the sandbox is up (its state file is written after its contracts are
-deployed and its accounts funded), and again whenever the window announces a change (``chain_changed``:
-the sandbox started, the network answers again, a session ended).
+deployed and its accounts funded), and again whenever the window announces a change that moves them
+(``on_changes``: the sandbox started, the network answers again, a session or a transaction went through).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
@@ -68,14 +69,29 @@ def _amount(asset: Any, value: Any) -> Amount:
 
 def meter_line(session: Any) -> str:
     """ "Service — Provider: 0.25 of 1 USDC" for a running session."""
-    cost = _amount(session.asset, session.meter.cost())
-    budget = _amount(session.asset, session.budget)
-    return f"{session.service_name} — {session.provider_name}: {cost.format()} of {budget.format()}"
+    terms = session.terms
+    cost, budget = terms.amount(session.meter.cost()), terms.amount(terms.cap)
+    return f"{terms.service_name} — {terms.provider_name}: {cost} of {budget}"
+
+
+WHOLE_PAGE = Changes(accounts=True, network=True, permissions=True, activity=True)
+BALANCES = Changes(balances=True, sessions=True, channels=True, transactions=True)
 
 
 class HomePage(Page):
     key = "home"
     title = "Home"
+    shows = Changes(
+        balances=True,
+        network=True,
+        accounts=True,
+        sessions=True,
+        channels=True,
+        transactions=True,
+        spending=True,
+        permissions=True,
+        activity=True,
+    )
     active_account_chosen = Signal(str)
 
     def __init__(
@@ -101,6 +117,12 @@ class HomePage(Page):
         row.addStretch(1)
         self.layout_.addLayout(row)
 
+        self._build_glance()
+        self._build_sessions()
+        self._build_accounts()
+
+    def _build_glance(self) -> None:
+        """Balances, 30 days of spending and the Zcash permissions, at a glance."""
         glance = QGridLayout()
         glance.setHorizontalSpacing(24)
         glance.addWidget(_title("Balances"), 0, 0)
@@ -140,6 +162,8 @@ class HomePage(Page):
         glance.setColumnStretch(2, 2)
         self.layout_.addLayout(glance)
 
+    def _build_sessions(self) -> None:
+        """The sessions running now, their meters read on a timer."""
         self.sessions_title = _title("Running now")
         self.sessions_list = QListWidget()
         self.sessions_list.setAccessibleName("Sessions running now")
@@ -153,6 +177,8 @@ class HomePage(Page):
         self.meter_timer.setInterval(METER_REFRESH_MS)
         self.meter_timer.timeout.connect(self.refresh_meters)
 
+    def _build_accounts(self) -> None:
+        """The accounts and the recent activity."""
         accounts_title = QLabel("Accounts")
         accounts_title.setObjectName("EmptyTitle")
         self.layout_.addWidget(accounts_title)
@@ -260,6 +286,20 @@ class HomePage(Page):
         if summary.next_expiry is not None:
             lines.append(f"Next expiry: {local_time(summary.next_expiry)} ({summary.next_expiry_provider})")
         self.zcash_label.setText("\n".join(lines))
+
+    def on_changes(self, changes: Changes) -> None:
+        """On screen, Home reads the chain again for what moves balances, and everything for a new account,
+        network or permission; what was spent shows at its next visit (not at every tick of a session)."""
+        if not changes.touches(self.shows):
+            return
+        if not self.isVisible():
+            self._stale = True
+        elif changes.touches(WHOLE_PAGE):
+            self.reread()
+        else:
+            self._stale = self._stale or changes.spending
+            if changes.touches(BALANCES):
+                self.chain_changed()
 
     def chain_changed(self) -> None:
         """The node, its contracts or the account's balances may have changed: read them again (now if

@@ -8,7 +8,7 @@ with its reason, and never stops the others from showing. Text from providers is
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,11 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
 
 COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Availability")
 SORTS = (
@@ -63,11 +67,12 @@ class CatalogTableModel(RowsModel):
 class ServicesPage(Page):
     key = "services"
     title = "Services"
+    shows = Changes(network=True, providers=True)
     providers_changed = Signal()
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         runner: TaskRunner,
         start_session: Callable[[str, str], None] | None = None,
         parent: QWidget | None = None,
@@ -79,6 +84,12 @@ class ServicesPage(Page):
         self.catalog: Any = None
         self._loaded_urls: list[str] | None = None
 
+        self._build_filters()
+        self._build_catalog()
+        self._connect()
+
+    def _build_filters(self) -> None:
+        """The search, the filters, Reload and Start, and the row that adds a provider."""
         filters = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search services")
@@ -118,6 +129,8 @@ class ServicesPage(Page):
         add_row.addWidget(self.add_button)
         self.layout_.addLayout(add_row)
 
+    def _build_catalog(self) -> None:
+        """The catalog's status line and problems, and the table of services (or why it is empty)."""
         self.status = QLabel()
         self.status.setObjectName("Hint")
         self.status.setAccessibleName("Catalog status")
@@ -146,6 +159,8 @@ class ServicesPage(Page):
             self.stack.addWidget(view)
         self.layout_.addWidget(self.stack, 1)
 
+    def _connect(self) -> None:
+        """What each control does."""
         self.search.textChanged.connect(self.apply_filters)
         for combo in (self.category, self.type, self.provider, self.sort):
             combo.currentIndexChanged.connect(self.apply_filters)
@@ -285,4 +300,5 @@ class ServicesPage(Page):
         self.ctx.settings.save()
         self.provider_url.clear()
         self.providers_changed.emit()
+        self.announce(Changes(providers=True))
         self.load(force=True)

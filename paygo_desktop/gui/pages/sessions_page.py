@@ -7,9 +7,10 @@ exported as CSV. Running sessions come from the session controller, which bridge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,29 +25,42 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.format import clock_duration, local_time
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.sessions.meter_view import MeterView
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
-from paygo_desktop.money import Amount
+from paygo_desktop.sessions.status import SessionStatus
+
+if TYPE_CHECKING:
+    from paygo_desktop.gui.sessions.controller import SessionController
+    from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
 STATUS_LABELS = {
-    "starting": "Starting",
-    "running": "Running",
-    "stopping": "Stopping",
-    "stopped": "Finished",
-    "failed": "Stopped by a problem",
-    "receipt_invalid": "Finished without a valid receipt",
-    "interrupted": "Interrupted — will be checked again",
-    "recovered": "Recovered after a restart",
+    SessionStatus.STARTING: "Starting",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping",
+    SessionStatus.STOPPED: "Finished",
+    SessionStatus.FAILED: "Stopped by a problem",
+    SessionStatus.RECEIPT_INVALID: "Finished without a valid receipt",
+    SessionStatus.INTERRUPTED: "Interrupted — will be checked again",
+    SessionStatus.RECOVERED: "Recovered after a restart",
 }
+FILTERED_STATUSES = (
+    SessionStatus.STOPPED,
+    SessionStatus.FAILED,
+    SessionStatus.RECEIPT_INVALID,
+    SessionStatus.INTERRUPTED,
+    SessionStatus.RECOVERED,
+    SessionStatus.RUNNING,
+)
 RANGES = (("All time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 
 
-def receipt_text(record: Any) -> str:
+def receipt_text(record: SessionRecord) -> str:
     if record.receipt_ok is None:
         return "—"
     return "Checked" if record.receipt_ok else "Does not match"
@@ -56,30 +70,31 @@ class HistoryModel(RowsModel):
     columns = COLUMNS
     right_aligned = frozenset({3, 4})
 
-    def tooltip(self, record: Any, column: int) -> str | None:
+    def tooltip(self, record: SessionRecord, column: int) -> str | None:
         return record.stop_reason or None
 
-    def cell(self, record: Any, column: int) -> str:
+    def cell(self, record: SessionRecord, column: int) -> str:
         if column == 0:
-            return str(record.service_name)
+            return str(record.terms.service_name)
         if column == 1:
-            return str(record.provider_name)
+            return str(record.terms.provider_name)
         if column == 2:
             return local_time(record.started_at)
         if column == 3:
             return clock_duration(record.seconds)
         if column == 4:
-            return Amount(record.asset, record.cost).format()
+            return str(record.terms.amount(record.cost))
         if column == 5:
-            return STATUS_LABELS.get(record.status, record.status.capitalize())
+            return STATUS_LABELS.get(record.status, str(record.status).capitalize())
         return receipt_text(record)
 
 
 class SessionsPage(Page):
     key = "sessions"
     title = "Sessions"
+    shows = Changes(sessions=True)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
@@ -89,6 +104,13 @@ class SessionsPage(Page):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.message)
 
+        self._build_running()
+        self._build_history()
+        controller.message.connect(self.show_message)
+        controller.channel_closed.connect(self._channel_closed)
+
+    def _build_running(self) -> None:
+        """The cards of the sessions running now."""
         running_title = QLabel("Running now")
         running_title.setObjectName("CardTitle")
         self.layout_.addWidget(running_title)
@@ -107,6 +129,8 @@ class SessionsPage(Page):
         self.running_area.hide()
         self.layout_.addWidget(self.running_area, 2)
 
+    def _build_history(self) -> None:
+        """The history's filters, table and empty state, and what they do."""
         history_title = QLabel("History")
         history_title.setObjectName("CardTitle")
         self.layout_.addWidget(history_title)
@@ -117,8 +141,8 @@ class SessionsPage(Page):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by status")
         self.status_filter.addItem("Any status", None)
-        for status in ("stopped", "failed", "receipt_invalid", "interrupted", "recovered", "running"):
-            self.status_filter.addItem(STATUS_LABELS[status], status)
+        for status in FILTERED_STATUSES:
+            self.status_filter.addItem(STATUS_LABELS[status], status.value)
         self.range_filter = QComboBox()
         self.range_filter.setAccessibleName("Filter by date")
         for label, days in RANGES:
@@ -145,9 +169,6 @@ class SessionsPage(Page):
         self.status_filter.currentIndexChanged.connect(self.load_history)
         self.range_filter.currentIndexChanged.connect(self.load_history)
         self.export_button.clicked.connect(self.export_csv)
-        controller.sessions_changed.connect(self.refresh)
-        controller.message.connect(self.show_message)
-        controller.channel_closed.connect(self._channel_closed)
 
     # -- what is shown -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -187,7 +208,7 @@ class SessionsPage(Page):
         self.running_area.setVisible(bool(self.meters))
         self.no_running.setVisible(not self.meters)
 
-    def filters(self) -> Any:
+    def filters(self) -> HistoryFilter:
         from paygo_desktop.sessions.history import HistoryFilter
 
         days = self.range_filter.currentData()
@@ -199,13 +220,13 @@ class SessionsPage(Page):
             text=self.search.text().strip() or None, status=self.status_filter.currentData(), since=since
         )
 
-    def history_reader(self) -> Any:
+    def history_reader(self) -> Callable[[], list[SessionRecord]]:
         """A blocking read of the past sessions for the filters shown now (a running session is on its card
         above, with live numbers, not here)."""
         live = {s.local_id for s in self.controller.live() if s.is_active}
         history, filters = self.controller.history, self.filters()
 
-        def read() -> list[Any]:
+        def read() -> list[SessionRecord]:
             return [r for r in history.find(filters) if r.local_id not in live]
 
         return read
@@ -221,12 +242,12 @@ class SessionsPage(Page):
             name="session-history",
         )
 
-    def _history_read(self, result: tuple[int, list[Any]]) -> None:
+    def _history_read(self, result: tuple[int, list[SessionRecord]]) -> None:
         number, records = result
         if number == self._history_reads:
             self._show_history(records)
 
-    def _show_history(self, records: list[Any]) -> None:
+    def _show_history(self, records: list[SessionRecord]) -> None:
         self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0

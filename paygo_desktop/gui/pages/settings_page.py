@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIntValidator
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
@@ -40,6 +41,10 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.networks import Network, NetworkError, custom_network, verify_custom_network
 from paygo_desktop.settings import THEMES
 from paygo_desktop.wallet.errors import WrongPassword
+
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
+    from paygo_desktop.wallet.keychain import PasswordKeychain
 
 
 def _default_keychain() -> Any:
@@ -54,6 +59,7 @@ THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 class SettingsPage(Page):
     key = "settings"
     title = "Settings"
+    shows = Changes(network=True, accounts=True)
     network_changed = Signal(object)
     theme_changed = Signal(str)
     lock_requested = Signal()
@@ -63,8 +69,8 @@ class SettingsPage(Page):
         self,
         ctx: AppContext,
         runner: TaskRunner,
-        wallet: Callable[[], Any],
-        keychain: Callable[[], Any] | None = None,
+        wallet: Callable[[], Wallet],
+        keychain: Callable[[], PasswordKeychain] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -135,9 +141,7 @@ class SettingsPage(Page):
             self._use_network(key)
 
     def _use_network(self, key: str) -> None:
-        self.ctx.settings.network = key
-        self.ctx.settings.save()
-        network = self.ctx.network
+        network = self.ctx.use_network(key)
         self.ctx.activity.record("network", f"Switched to {network.name}", network=network.key)
         self.network_changed.emit(network)
 
@@ -157,6 +161,7 @@ class SettingsPage(Page):
         async def verify_and_save() -> Network:
             verified = await verify_custom_network(network)
             await asyncio.to_thread(self.ctx.networks.save_custom, verified)
+            self.ctx.invalidate_network()  # it may be the one in use, saved again
             return verified
 
         def done(result: object) -> None:

@@ -3,10 +3,10 @@ service, the sessions running now with their meters, "Claim now", and a CSV expo
 
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
-its own asyncio loop (``reports.vendor_earnings``); progress comes back through a signal.
+its own asyncio loop (``vendor.earnings``); progress comes back through a signal.
 
 "Claim now" runs on the app's loop like the Escrow page's actions: it fetches the provider's claimable
-vouchers and checks them (``escrow.vendor_claims``), then opens the shared transaction dialog
+vouchers and checks them (``vendor.claims``), then opens the shared transaction dialog
 (``gui/widgets/transaction_flow.py``) for one ``claimBatch`` sent from that same account: the fee first,
 the password if the wallet is locked, then pending, confirmations, done. A claim still pending (the dialog
 closed, or the app restarted) is shown again by the next Claim now instead of a second one being sent.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -35,14 +35,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
+from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
 
 LIVE_REFRESH_MS = 5_000
 VENDOR_READ_TIMEOUT = 120.0  # seconds: the first read syncs the vault's Claimed events
@@ -76,12 +81,18 @@ def duration(seconds: int) -> str:
 class VendorPage(Page):
     key = "vendor"
     title = "Vendor"
+    shows = Changes(network=True, providers=True, accounts=True)
     progress = Signal(str)  # from the worker thread; queued to the GUI thread
     overview: Any
     account: str | None
 
     def __init__(
-        self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None, *, poll_ms: int | None = None
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        poll_ms: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -94,6 +105,12 @@ class VendorPage(Page):
         self.provider_url: str | None = None
         self.claim_status = ""
 
+        self._build_connection()
+        self._build_earnings()
+        self._connect()
+
+    def _build_connection(self) -> None:
+        """The provider to manage, Connect, Claim now, Export, and what it says."""
         intro = QLabel(
             "Run a provider? Connect to it with its own key (an account of this wallet) to see what you "
             "earned, what is already claimed on-chain and what is pending."
@@ -142,6 +159,8 @@ class VendorPage(Page):
         self.signed_in.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.signed_in)
 
+    def _build_earnings(self) -> None:
+        """Earnings per asset, per day (chart and table), per service, and the sessions running now."""
         self.stack = QStackedWidget()
         self.empty = EmptyState(
             "Not connected to a provider",
@@ -182,6 +201,7 @@ class VendorPage(Page):
         self.chart_holder = QVBoxLayout()
         chart_layout.addLayout(self.chart_holder, 1)
         self.chart: Any = None  # EarningsChart, built when earnings are first shown (pyqtgraph loads then)
+        self.chart_failed = False  # its libraries did not load: the page says so in its place
         self.chart_days: list[Any] = []
         self.over_time.addTab(chart_tab, "Chart")
         self.over_time.addTab(self.days, "Table")
@@ -199,6 +219,8 @@ class VendorPage(Page):
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
 
+    def _connect(self) -> None:
+        """What each control does, and the live figures' timer."""
         self.connect_button.clicked.connect(lambda: self.connect_provider())
         self.claim_button.clicked.connect(self.claim)
         self.export_button.clicked.connect(self.choose_export)
@@ -245,7 +267,7 @@ class VendorPage(Page):
     def _load_work(self, url: str, quiet: bool = False) -> Any:
         """The blocking work of a (re)load, for a worker thread: its own event loop, client and web3."""
         from paygo_desktop.protocol.client import ProviderClient
-        from paygo_desktop.reports.vendor_earnings import VendorError, load_overview
+        from paygo_desktop.vendor.earnings import VendorError, load_overview
 
         ctx = self.ctx
         network = ctx.network
@@ -384,17 +406,24 @@ class VendorPage(Page):
         self._draw_chart()
 
     def ensure_chart(self) -> Any:
-        if self.chart is None:
-            from paygo_desktop.gui.widgets.earnings_chart import EarningsChart
+        if self.chart is None and not self.chart_failed:
 
-            self.chart = EarningsChart()
+            def build() -> Any:
+                from paygo_desktop.gui.widgets.earnings_chart import EarningsChart
+
+                return EarningsChart()
+
+            self.chart = load_chart(build, self.chart_holder)
+            self.chart_failed = self.chart is None
+            if self.chart is None:
+                return None
             self.chart.hovered.connect(self._chart_hovered)
             self.chart_holder.addWidget(self.chart)
             self.chart.set_dark(self.palette().window().color().lightness() < 128)
         return self.chart
 
     def _draw_chart(self) -> None:
-        from paygo_desktop.reports.vendor_earnings import earnings_by_day
+        from paygo_desktop.vendor.earnings import earnings_by_day
 
         if self.overview is None:
             return
@@ -403,6 +432,8 @@ class VendorPage(Page):
         )
         self.chart_days = earnings_by_day(self.overview, asset) if asset is not None else []
         chart = self.ensure_chart()
+        if chart is None:
+            return
         chart.set_days(self.chart_days, asset.symbol if asset is not None else "")
         if not self.chart_days:
             self.chart_hover.setText("No earnings yet: days appear here once sessions have paid.")
@@ -447,8 +478,8 @@ class VendorPage(Page):
             self.flow_dialog.raise_()
             self.flow_dialog.activateWindow()
             return
-        from paygo_desktop.escrow.vendor_claims import plan_claim
         from paygo_desktop.protocol.client import ProviderClient
+        from paygo_desktop.vendor.claims import plan_claim
 
         service = self.claim_service()
         self.message.clear_message()
@@ -488,32 +519,32 @@ class VendorPage(Page):
         self.claim_button.setEnabled(False)
         self.busy.start("Fetching the provider's vouchers and checking them…")
 
-        def planned(result: object) -> None:
-            self.busy.stop()
-            self.claim_button.setEnabled(True)
-            claim: Any = result
-            notes = self._claim_notes(claim)
-            if claim.request is None:
-                self.release_service()
-                self.claim_status = "nothing was left to claim"
-                if claim.rejected:
-                    self.message.error("Nothing was claimed. " + notes)
-                else:
-                    self.message.ok(
-                        ("Nothing to claim: every voucher is already claimed on-chain. " + notes).strip()
-                    )
-                return
-            if notes:
-                self.message.ok(notes)
-            self.start_claim(claim.request, claim.summary())
-
         def failed(message: str) -> None:
             self.busy.stop()
             self.claim_button.setEnabled(True)
             self.message.error(message)
             self.release_service()
 
-        self.runner.run(plan(), on_success=planned, on_error=failed, name="vendor-claim-plan")
+        self.runner.run(plan(), on_success=self._claim_planned, on_error=failed, name="vendor-claim-plan")
+
+    def _claim_planned(self, claim: Any) -> None:
+        """The checked claim: nothing left to claim (and why), or its transaction to review and send."""
+        self.busy.stop()
+        self.claim_button.setEnabled(True)
+        notes = self._claim_notes(claim)
+        if claim.request is None:
+            self.release_service()
+            self.claim_status = "nothing was left to claim"
+            if claim.rejected:
+                self.message.error("Nothing was claimed. " + notes)
+            else:
+                self.message.ok(
+                    ("Nothing to claim: every voucher is already claimed on-chain. " + notes).strip()
+                )
+            return
+        if notes:
+            self.message.ok(notes)
+        self.start_claim(claim.request, claim.summary())
 
     @staticmethod
     def _claim_notes(claim: Any) -> str:
@@ -586,6 +617,8 @@ class VendorPage(Page):
 
     def _claim_finished(self, state: Any, summary: str) -> None:
         record = state.record
+        if state.phase == "done":
+            self.announce(TRANSACTION_WENT_THROUGH)
         if state.phase == "done" and record is not None:
             self.claim_status = f"last claim confirmed in block {record.block_number}"
             self.message.ok(
@@ -612,7 +645,7 @@ class VendorPage(Page):
 
     def export_csv(self, target: Path) -> None:
         from paygo_desktop.fileio import atomic_write_text
-        from paygo_desktop.reports.vendor_earnings import overview_csv
+        from paygo_desktop.vendor.earnings import overview_csv
 
         try:
             atomic_write_text(target, overview_csv(self.overview))

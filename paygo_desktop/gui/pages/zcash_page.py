@@ -8,7 +8,7 @@ The permission book (``ctx.zcash_book``, Qt-free) does the work; calls to provid
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -31,13 +31,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.changes import Changes
+from paygo_desktop.gui.async_tasks import Task, TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.qr_view import QrView
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
 
 COLUMNS = (
     "Provider",
@@ -76,13 +80,18 @@ def zec(zat: int) -> str:
     return f"{format_zec(zat)} ZEC"
 
 
+PERMISSIONS = Changes(permissions=True)
+
+
 class ZcashPage(Page):
     key = "zcash"
     title = "Zcash"
+    shows = Changes(permissions=True, network=True, providers=True, accounts=True)
+    stale_after = 60.0  # the providers' figures: a later visit asks them again
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         runner: TaskRunner,
         notifier: Notifier | None = None,
         parent: QWidget | None = None,
@@ -106,6 +115,11 @@ class ZcashPage(Page):
         self.warnings.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.warnings)
 
+        self._build_permissions()
+        self._connect()
+
+    def _build_permissions(self) -> None:
+        """The permissions' table (or why it is empty), their actions, and the forms to buy and pay one."""
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Zcash permissions")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -148,6 +162,8 @@ class ZcashPage(Page):
         bottom.addWidget(self._build_request_panel(), 1)
         self.layout_.addLayout(bottom)
 
+    def _connect(self) -> None:
+        """What each control does, and the minute timer of the reminders."""
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.paid_button.clicked.connect(self.verify_selected)
         self.revoke_button.clicked.connect(self.revoke_selected)
@@ -416,6 +432,7 @@ class ZcashPage(Page):
             self.amount.clear()
             self.rate.clear()
             self.reload()
+            self.announce(PERMISSIONS)
             self.select(view.provider_url, view.permission_id)
 
         def failed(message: str) -> None:
@@ -438,6 +455,7 @@ class ZcashPage(Page):
 
         def done(updated: Any) -> None:
             self.reload()
+            self.announce(PERMISSIONS)
             if updated.status.value == "active":
                 self.message.ok(f"Your permission with {updated.provider_name} is active.")
             elif updated.verification == "awaiting_payment":
@@ -468,6 +486,7 @@ class ZcashPage(Page):
 
         def done(updated: Any) -> None:
             self.reload()
+            self.announce(PERMISSIONS)
             self.message.ok(f"The permission with {updated.provider_name} is revoked.")
 
         self._run(self.book.revoke(view.provider_url, view.permission_id), done, "zcash-revoke")
@@ -481,6 +500,7 @@ class ZcashPage(Page):
         if view is not None:
             self.book.set_allow_fallback(view.provider_url, view.permission_id, checked)
             self.reload()
+            self.announce(PERMISSIONS)
 
     def _copy_uri(self) -> None:
         QGuiApplication.clipboard().setText(self.uri.text())
@@ -513,12 +533,18 @@ class ZcashPage(Page):
 
         self.runner.run(self.book.refresh_all(), on_success=done, on_error=failed, name="zcash-refresh")
 
-    def check_reminders(self) -> None:
-        """Show each reminder that is due and was never shown (the book remembers across restarts)."""
-        if self.notifier is None:
-            return
-        for reminder in self.book.due_reminders():
-            self.notifier.notify(reminder.title, reminder.text)
+    def check_reminders(self) -> Task | None:
+        """Show each reminder that is due and was never shown (the book remembers across restarts); the
+        book is read in a worker thread. Returns the check's task (None without a notifier)."""
+        notifier = self.notifier
+        if notifier is None:
+            return None
+
+        def show(reminders: list[Any]) -> None:
+            for reminder in reminders:
+                notifier.notify(reminder.title, reminder.text)
+
+        return self.runner.run(self.book.due_reminders, on_success=show, name="zcash-reminders")
 
     def start_watching(self) -> None:
         """The app is open (unlocked): check reminders now and once a minute."""
@@ -530,8 +556,8 @@ class ZcashPage(Page):
         """Locked or closing: no reminders on the lock screen."""
         self.timer.stop()
 
-    def _tick(self) -> None:
+    def _tick(self) -> Task | None:
         self._checks += 1
         if self._checks % REFRESH_EVERY_CHECKS == 0:
             self.refresh_from_providers()
-        self.check_reminders()
+        return self.check_reminders()

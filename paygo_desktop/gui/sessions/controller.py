@@ -2,62 +2,104 @@
 
 One engine per (network, account): a session keeps running on the engine that started it even if the user
 switches network or account meanwhile. Engine events arrive on the event loop, which under qasync is the GUI
-thread, and are re-emitted as Qt signals. Notifications (low funds, a session stopped by a problem, a Zcash
-permission that ran out and the escrow channel taking over) go to the tray through the ``Notifier``.
+thread: what each changed is announced through the window's ``ChangeAnnouncer`` (the pages refresh from
+it), the messages for the Sessions page go out as a signal, and notifications (low funds, a session stopped
+by a problem, a Zcash permission that ran out and the escrow channel taking over) go to the tray through the
+``Notifier``. Nothing here touches the store on the GUI thread: the engine's history goes through its
+store worker, and what the controller reads itself runs in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from paygo_desktop.chain.transactions import TxRequest
+    from paygo_desktop.chain.tx_flow import FlowState
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.changes import ChangeAnnouncer
+    from paygo_desktop.gui.notifier import Notifier
+    from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.sessions.engine import SessionEngine
+    from paygo_desktop.sessions.history import SessionHistory
+    from paygo_desktop.sessions.live import LiveSession
+    from paygo_desktop.sessions.plan import SessionPlan
+    from paygo_desktop.sessions.reports import RecoveryReport, SessionSummary
+    from paygo_desktop.sessions.start_flow import StartFlow
+    from paygo_desktop.sessions.status import SessionEvent
+    from paygo_desktop.wallet import Wallet
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Start:
+    """One start under way: the core's flow, where its dialogs go, and the engine it runs on."""
+
+    flow: StartFlow
+    parent: QWidget | None
+    engine: SessionEngine = field(init=False)
+
+
 class SessionController(QObject):
-    sessions_changed = Signal()  # a session started, changed status or ended
     message = Signal(str, bool)  # text, is_error: for the Sessions page's message line
     started = Signal(str)  # local id
     channel_closed = Signal(str, bool)  # local id, whether the close went through
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         runner: TaskRunner,
-        wallet: Callable[[], Any],
-        notifier: Any = None,
-        engine_factory: Callable[..., Any] | None = None,
+        wallet: Callable[[], Wallet],
+        notifier: Notifier | None = None,
+        engine_factory: Callable[..., SessionEngine] | None = None,
         parent: QObject | None = None,
+        *,
+        changes: ChangeAnnouncer | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self._wallet = wallet
         self.notifier = notifier
+        self.changes = changes
         self._engine_factory = engine_factory
-        self._engines: dict[tuple[str, str], Any] = {}
+        self._engines: dict[tuple[str, str], SessionEngine] = {}
         self._unsubscribe: list[Callable[[], None]] = []
-        self._history: Any = None
-        self.last_summary: Any = None
+        self._history: SessionHistory | None = None
+        self.last_summary: SessionSummary | None = None
+        self.dialog: QDialog | None = None  # the open start dialog (tests drive it)
+        self.flow_dialog: TransactionDialog | None = None  # the open transaction dialog (tests drive it)
+
+    def _announce(self, changes: Changes) -> None:
+        if self.changes is not None:
+            self.changes.announce(changes)
 
     # -- the engine -----------------------------------------------------------------------------------
     @property
-    def history(self) -> Any:
+    def history(self) -> SessionHistory:
+        """The sessions' history (read it in a worker thread: ``runner.run(callable)``)."""
         if self._history is None:
             from paygo_desktop.sessions.history import SessionHistory
 
             self._history = SessionHistory(self.ctx.store)
         return self._history
 
-    async def engine(self) -> Any:
+    async def engine(self) -> SessionEngine:
         """The engine for the current network and account, built on first use. Its module (web3 and the
-        chain layer) is imported in a worker thread, so the window never waits for it."""
+        chain layer) is imported, and the vault's address read, in a worker thread: the window never
+        waits for them."""
+        import asyncio
+
         network = self.ctx.network
         account = self.ctx.settings.active_account
         if not account:
@@ -69,11 +111,11 @@ class SessionController(QObject):
         if engine is None:
             factory = self._engine_factory
             if factory is None:
-                import asyncio
                 import importlib
 
                 module = await asyncio.to_thread(importlib.import_module, "paygo_desktop.sessions.engine")
                 factory = module.SessionEngine
+            vault_address = await asyncio.to_thread(self.ctx.vault_address, network)
             engine = self._engines.get(key)  # built meanwhile by another call
             if engine is not None:
                 return engine
@@ -82,15 +124,15 @@ class SessionController(QObject):
                 wallet=self._wallet(),
                 account=account,
                 network=network,
-                vault_address=self.ctx.vault_address(network),
+                vault_address=vault_address,
                 token_lookup=self.ctx.zcash_book.token_lookup,
             )
             self._unsubscribe.append(engine.subscribe(self._on_event))
             self._engines[key] = engine
         return engine
 
-    def live(self) -> list[Any]:
-        sessions: list[Any] = []
+    def live(self) -> list[LiveSession]:
+        sessions: list[LiveSession] = []
         for engine in self._engines.values():
             sessions.extend(engine.live())
         return sessions
@@ -98,93 +140,93 @@ class SessionController(QObject):
     def has_live(self) -> bool:
         return any(s.is_active for s in self.live())
 
-    # -- starting -------------------------------------------------------------------------------------
+    # -- starting: the core's start flow, drawn ---------------------------------------------------------
     def begin(self, provider_url: str, service_id: str, parent: QWidget | None = None) -> None:
-        """Ask the provider for the session's terms, show the start dialog, and start if the user agrees."""
-        self.message.emit("Asking the provider for its terms…", False)
+        """Start a session with a provider's service. The core's ``StartFlow`` says which step comes next;
+        this draws each step (the start dialog, the deposit's transaction dialog) and runs the work it
+        names, then hands the outcome back to the flow."""
+        from paygo_desktop.sessions.start_flow import StartFlow
 
-        async def plan() -> tuple[Any, Any]:
-            engine = await self.engine()
-            return engine, await engine.plan(provider_url, service_id)
+        self._draw(_Start(StartFlow(provider_url, service_id), parent))
 
-        self.runner.run(
-            plan(),
-            on_success=lambda result: self._ask(result[0], result[1], parent),
-            on_error=lambda text: self.message.emit(text, True),
-            name="session-plan",
-        )
+    def _draw(self, start: _Start) -> None:
+        from paygo_desktop.sessions.start_flow import Step
 
-    def _ask(self, engine: Any, plan: Any, parent: QWidget | None) -> None:
+        flow = start.flow
+        self.message.emit(flow.message, flow.is_error)
+        if flow.step is Step.PLANNING:
+            self._work(start, self._plan(start), flow.planned, "session-plan")
+        elif flow.step is Step.CHOOSING:
+            self._ask(start)
+        elif flow.step is Step.DEPOSIT_REVIEW and not flow.deposit_steps:
+            steps = start.engine.chain.deposit_requests(flow.plan, flow.options.deposit)
+            self._work(start, steps, flow.deposit_prepared, "session-deposit-plan")
+        elif flow.step is Step.DEPOSIT_REVIEW:
+            self._review_deposit(start)
+        elif flow.step is Step.STARTING:
+            self._work(start, start.engine.start(flow.plan, flow.options), flow.started, "session-start")
+        elif flow.step is Step.RUNNING and flow.live is not None:
+            self.started.emit(flow.live.local_id)
+
+    def _work(self, start: _Start, work: Any, outcome: Callable[[Any], object], name: str) -> None:
+        """Run a step's work; its result goes to the flow (``outcome``), a failure too, then the next step
+        is drawn."""
+
+        def then(result: Any) -> None:
+            outcome(result)
+            self._draw(start)
+
+        def failed(text: str) -> None:
+            start.flow.failed(text)
+            self._draw(start)
+
+        self.runner.run(work, on_success=then, on_error=failed, name=name)
+
+    async def _plan(self, start: _Start) -> SessionPlan:
+        start.engine = await self.engine()
+        return await start.engine.plan(start.flow.provider_url, start.flow.service_id)
+
+    def _ask(self, start: _Start) -> None:
         from paygo_desktop.gui.sessions.start_dialog import StartSessionDialog
 
-        self.message.emit("", False)
-        dialog = StartSessionDialog(plan, parent)
+        assert start.flow.choice is not None
+        dialog = StartSessionDialog(start.flow.choice, start.parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.start(engine, plan, dialog.options(), parent))
+        dialog.accepted.connect(lambda: self._then(start, start.flow.chosen))
+        dialog.rejected.connect(lambda: start.flow.cancelled())
         self.dialog = dialog  # the open dialog (tests drive it)
         dialog.open()  # window-modal without a nested event loop, which qasync cannot run inside
 
-    def start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None = None) -> None:
-        """Start the session; a deposit or top-up first goes through the shared transaction dialog."""
-        if options.deposit:
-            self._deposit_then_start(engine, plan, options, parent)
-            return
-        self.message.emit("Starting the session…", False)
-        self.runner.run(
-            engine.start(plan, options),
-            on_success=self._started,
-            on_error=lambda text: self.message.emit(text, True),
-            name="session-start",
-        )
+    def _then(self, start: _Start, outcome: Callable[[], object]) -> None:
+        outcome()
+        self._draw(start)
 
-    # -- a deposit before the start, through the transaction dialog -----------------------------------
-    def _deposit_then_start(self, engine: Any, plan: Any, options: Any, parent: QWidget | None) -> None:
-        self.message.emit("Preparing the deposit…", False)
-        self.runner.run(
-            engine.deposit_requests(plan, options.deposit),
-            on_success=lambda steps: self._review_deposit(engine, plan, options, steps, parent),
-            on_error=lambda text: self.message.emit(f"Not started: {text}", True),
-            name="session-deposit-plan",
-        )
-
-    def _review_deposit(
-        self, engine: Any, plan: Any, options: Any, steps: list[Any], parent: QWidget | None
-    ) -> None:
+    def _review_deposit(self, start: _Start) -> None:
         """The deposit's fee estimate, the password if the wallet is locked, then its progress; the
         session starts once the deposit is confirmed, and not at all if it is not sent."""
-        from dataclasses import replace
+        from paygo_desktop.sessions.start_flow import Step
 
-        dialog = self._transaction_dialog(engine, steps, f"Deposit for {plan.service.name}", parent)
-        started = False
+        flow = start.flow
+        title = f"Deposit for {flow.plan.service.name}"
+        dialog = self._transaction_dialog(start.engine, flow.deposit_steps, title, start.parent)
 
-        def finished(state: Any) -> None:
-            nonlocal started
-            if state.phase != "done":
-                why = f"Not started: the deposit did not go through. {state.message}"
-                self.message.emit(why.strip(), True)
-                return
-            started = True
-            dialog.accept()
-            self.start(engine, plan, replace(options, deposit=0), parent)
+        def finished(state: FlowState) -> None:
+            if state.phase == "done":
+                dialog.accept()
+                self._announce(TRANSACTION_WENT_THROUGH)
+            self._then(start, lambda: flow.deposited(state.phase, state.message))
 
         def closed(_code: int) -> None:
-            if started or dialog.state.is_final:
-                return
-            if dialog.state.phase in ("pending", "mined"):
-                self.message.emit(
-                    "The deposit is on its way; the Escrow page follows it. Start the session again once it "
-                    "is confirmed.",
-                    False,
-                )
-            else:
-                self.message.emit("Not started: no deposit was sent.", False)
+            if flow.step is Step.DEPOSIT_REVIEW and not dialog.state.is_final:
+                self._then(start, lambda: flow.review_closed(dialog.state.phase))
 
         dialog.flow_finished.connect(finished)
         dialog.finished.connect(closed)
-        self.message.emit("Review the deposit: nothing is sent before you press Send.", False)
         dialog.open()
 
-    def _transaction_dialog(self, engine: Any, steps: list[Any], title: str, parent: QWidget | None) -> Any:
+    def _transaction_dialog(
+        self, engine: SessionEngine, steps: list[TxRequest], title: str, parent: QWidget | None
+    ) -> TransactionDialog:
         from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
 
         if parent is None:
@@ -193,7 +235,7 @@ class SessionController(QObject):
         dialog = TransactionDialog.for_requests(
             self.runner,
             self._wallet(),
-            engine.transaction_manager(),
+            engine.chain.transaction_manager(),
             engine.account,
             steps,
             title=title,
@@ -204,13 +246,8 @@ class SessionController(QObject):
         self.flow_dialog = dialog  # the open transaction dialog (tests drive it)
         return dialog
 
-    def _started(self, live: Any) -> None:
-        self.message.emit(f"{live.service_name} is running. Stop it at any time.", False)
-        self.sessions_changed.emit()
-        self.started.emit(live.local_id)
-
     # -- stopping -------------------------------------------------------------------------------------
-    def _engine_of(self, local_id: str) -> Any:
+    def _engine_of(self, local_id: str) -> SessionEngine | None:
         for engine in self._engines.values():
             if any(s.local_id == local_id for s in engine.live()):
                 return engine
@@ -227,17 +264,16 @@ class SessionController(QObject):
             name="session-stop",
         )
 
-    def _stopped(self, summary: Any) -> None:
+    def _stopped(self, summary: SessionSummary) -> None:
         self.last_summary = summary
         self.message.emit(summary.message, not summary.receipt_ok)
-        self.sessions_changed.emit()
 
     def close_channel(self, local_id: str) -> None:
         """After a stop: close the session's channel with the provider's signed Close (pays the provider
         what it holds, refunds the rest of the deposit now), through the shared transaction dialog."""
         self.message.emit("Closing the channel: asking the provider for its signed Close…", False)
 
-        async def prepare() -> tuple[Any, Any]:
+        async def prepare() -> tuple[SessionEngine, TxRequest]:
             engine = await self.engine()
             return engine, await engine.close_request(local_id)
 
@@ -252,11 +288,11 @@ class SessionController(QObject):
             name="close-channel",
         )
 
-    def _review_close(self, local_id: str, engine: Any, request: Any) -> None:
+    def _review_close(self, local_id: str, engine: SessionEngine, request: TxRequest) -> None:
         dialog = self._transaction_dialog(engine, [request], "Close the channel", None)
         outcome: list[bool] = []
 
-        def finished(state: Any) -> None:
+        def finished(state: FlowState) -> None:
             done = state.phase == "done"
             outcome.append(done)
             if done:
@@ -267,6 +303,7 @@ class SessionController(QObject):
             else:
                 self.message.emit(f"The channel was not closed. {state.message}".strip(), True)
             self.channel_closed.emit(local_id, done)
+            self._announce(TRANSACTION_WENT_THROUGH if done else Changes(transactions=True))
 
         def closed(_code: int) -> None:
             if outcome:
@@ -292,46 +329,57 @@ class SessionController(QObject):
             unsubscribe()
         self._unsubscribe.clear()
         self._engines.clear()
-        self.sessions_changed.emit()
+        self._announce(Changes(sessions=True))
 
     # -- after a crash --------------------------------------------------------------------------------
     def recover(self) -> None:
-        """Reconcile sessions a crash left running; called once the wallet is unlocked."""
-        if not self.ctx.settings.active_account or not self.history.unfinished(
-            self.ctx.settings.active_account
-        ):
-            return  # nothing a crash left behind: no need to load the engine at all
+        """Reconcile sessions a crash left running; called once the wallet is unlocked. The history is
+        looked at in a worker thread; without anything a crash left behind, the engine is not even loaded."""
+        account = self.ctx.settings.active_account
+        if not account:
+            return
+        history = self.history
 
-        async def recover() -> Any:
+        async def recover() -> list[RecoveryReport]:
+            import asyncio
+
+            if not await asyncio.to_thread(history.unfinished, account):
+                return []
             return await (await self.engine()).recover()
 
         self.runner.run(recover(), on_success=self._recovered, on_error=self._recovery_failed)
 
-    def _recovered(self, reports: Any) -> None:
+    def _recovered(self, reports: list[RecoveryReport]) -> None:
         if not reports:
             return
         lines = [report.message for report in reports]
-        for line in lines:
-            self.ctx.activity.record("session", line, network=self.ctx.network.key)
+        activity, network = self.ctx.activity, self.ctx.network.key
+
+        def record() -> None:
+            for line in lines:
+                activity.record("session", line, network=network)
+
+        recovered = Changes(sessions=True, spending=True, channels=True, activity=True)
+        self.runner.run(record, on_success=lambda _none: self._announce(recovered), name="record-recovery")
         self.message.emit("\n".join(lines), False)
         if self.notifier is not None:
             self.notifier.notify("Sessions checked after a restart", lines[0])
-        self.sessions_changed.emit()
 
     def _recovery_failed(self, text: str) -> None:
         self.message.emit(f"Sessions left running could not be checked yet: {text}", True)
 
     # -- engine events --------------------------------------------------------------------------------
-    def _on_event(self, event: Any) -> None:
-        if event.kind in ("started", "stopped", "failed", "fallback", "receipt_invalid"):
-            self.sessions_changed.emit()
-        if event.kind == "fallback":
+    def _on_event(self, event: SessionEvent) -> None:
+        from paygo_desktop.sessions.status import EventKind
+
+        self._announce(event.changes)
+        if event.kind is EventKind.FALLBACK:
             self.message.emit(event.message, False)
             if self.notifier is not None:
                 self.notifier.notify("Continued on the escrow channel", event.message)
-        if event.kind == "low_funds" and self.notifier is not None:
+        if event.kind is EventKind.LOW_FUNDS and self.notifier is not None:
             self.notifier.notify("Session budget running low", event.message)
-        if event.kind in ("failed", "receipt_invalid"):
+        if event.kind in (EventKind.FAILED, EventKind.RECEIPT_INVALID):
             self.message.emit(event.message, True)
             if self.notifier is not None:
                 self.notifier.notify("A session was stopped", event.message)

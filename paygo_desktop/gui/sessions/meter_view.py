@@ -10,7 +10,7 @@ copied.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QHideEvent, QShowEvent
@@ -27,24 +27,24 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.gui.widgets.live_number import LiveNumber
-from paygo_desktop.money import Amount
+from paygo_desktop.sessions.status import SessionStatus
+from paygo_desktop.sessions.terms import Funding
+
+if TYPE_CHECKING:
+    from paygo_desktop.sessions.live import LiveSession
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
 PROGRESS_STEPS = 1000
-ENDED = ("stopped", "failed", "receipt_invalid")
-UNIT_WORDS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
+ENDED = (SessionStatus.STOPPED, SessionStatus.FAILED, SessionStatus.RECEIPT_INVALID)
+RUNNING = (SessionStatus.STARTING, SessionStatus.RUNNING)
 STATUS_WORDS = {
-    "starting": "Starting…",
-    "running": "Running",
-    "stopping": "Stopping…",
-    "stopped": "Stopped",
-    "failed": "Stopped",
-    "receipt_invalid": "Stopped: no valid receipt",
+    SessionStatus.STARTING: "Starting…",
+    SessionStatus.RUNNING: "Running",
+    SessionStatus.STOPPING: "Stopping…",
+    SessionStatus.STOPPED: "Stopped",
+    SessionStatus.FAILED: "Stopped",
+    SessionStatus.RECEIPT_INVALID: "Stopped: no valid receipt",
 }
-
-
-def rate_text(asset: Any, price: Any) -> str:
-    return f"{Amount(asset, price.amount).format()} per {UNIT_WORDS.get(price.unit, price.unit)}"
 
 
 class MeterView(QFrame):
@@ -54,19 +54,20 @@ class MeterView(QFrame):
     dismissed = Signal(str)  # an ended session's card is put away
     close_requested = Signal(str)  # an ended escrow session: close its channel, the unused funds come back
 
-    def __init__(self, live: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, live: LiveSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.live = live
         self.setObjectName("Card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName(f"Session: {live.service_name}")
+        terms = live.terms
+        self.setAccessibleName(f"Session: {terms.service_name}")
         self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
         self._shown_cost = -1
         self._shown_state: tuple[Any, ...] = ()
 
         outer = QVBoxLayout(self)
         head = QHBoxLayout()
-        title = QLabel(f"{live.service_name} — {live.provider_name}")
+        title = QLabel(f"{terms.service_name} — {terms.provider_name}")
         title.setObjectName("CardTitle")
         title.setTextFormat(Qt.TextFormat.PlainText)
         head.addWidget(title, 1)
@@ -75,7 +76,7 @@ class MeterView(QFrame):
         head.addWidget(self.status)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("Danger")
-        self.stop_button.setAccessibleName(f"Stop {live.service_name}")
+        self.stop_button.setAccessibleName(f"Stop {terms.service_name}")
         self.stop_button.clicked.connect(self._stop_clicked)
         head.addWidget(self.stop_button)
         outer.addLayout(head)
@@ -98,6 +99,18 @@ class MeterView(QFrame):
         self.warning.hide()
         outer.addWidget(self.warning)
 
+        self._build_fields(outer)
+        self.fields["rate"].setText(terms.rate_text)
+
+        self._build_access_row(outer)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REPAINT_MS)
+        self.timer.timeout.connect(self._tick)
+        self.update_numbers()  # the timer starts when the card is shown
+
+    def _build_fields(self, outer: QVBoxLayout) -> None:
+        """The figures: elapsed, rate, signed, claimed, budget left, time left."""
         grid = QGridLayout()
         self.fields: dict[str, QLabel] = {}
         self.captions: dict[str, QLabel] = {}
@@ -120,8 +133,9 @@ class MeterView(QFrame):
             self.fields[key] = value
             self.captions[key] = caption
         outer.addLayout(grid)
-        self.fields["rate"].setText(rate_text(live.asset, live.price))
 
+    def _build_access_row(self, outer: QVBoxLayout) -> None:
+        """The access the provider granted (open it, copy its token) and, once ended, Close channel."""
         access_row = QHBoxLayout()
         self.access_label = QLabel()
         self.access_label.setObjectName("Hint")
@@ -145,11 +159,6 @@ class MeterView(QFrame):
         access_row.addWidget(self.copy_button)
         access_row.addWidget(self.close_button)
         outer.addLayout(access_row)
-
-        self.timer = QTimer(self)
-        self.timer.setInterval(REPAINT_MS)
-        self.timer.timeout.connect(self._tick)
-        self.update_numbers()  # the timer starts when the card is shown
 
     # -- when to read: only while the card can be seen --------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # also when the minimised window is restored
@@ -180,7 +189,7 @@ class MeterView(QFrame):
 
     # -- reading the session -------------------------------------------------------------------------
     def amount(self, units: int) -> str:
-        return Amount(self.live.asset, units).format()
+        return self.live.terms.amount(units)
 
     def update_numbers(self) -> None:
         """The cost on every tick; everything else only when what it shows has changed (a whole second,
@@ -189,32 +198,32 @@ class MeterView(QFrame):
         meter = live.meter
         cost = meter.cost()
         self.repaints += 1
-        running = live.status in ("starting", "running")
+        running = live.status in RUNNING
         seconds = meter.elapsed_ns() // 1_000_000_000
         state = (seconds, live.signed, live.claimed, live.status, live.stop_reason, live.access is not None)
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.amount(cost))
-            self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.budget)))
+            self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:
             self._shown_state = state
             self._update_details(live, seconds, running)
         if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
 
-    def _update_details(self, live: Any, seconds: int, running: bool) -> None:
+    def _update_details(self, live: LiveSession, seconds: int, running: bool) -> None:
         meter = live.meter
         f = self.fields
         f["elapsed"].setText(clock_duration(seconds))
         f["signed"].setText(self.amount(live.signed))
         f["claimed"].setText(self.amount(live.claimed))
-        f["remaining"].setText(f"{self.amount(meter.remaining())} of {self.amount(live.budget)}")
+        f["remaining"].setText(f"{self.amount(meter.remaining())} of {self.amount(live.terms.cap)}")
         if running:
             f["time_left"].setText(duration_words(meter.seconds_left()))
         else:  # nothing runs any more: no rate to extrapolate
             self.captions["time_left"].setText("Time left")
             f["time_left"].setText("— (ended)" if live.status in ENDED else "—")
-        self.status.setText(STATUS_WORDS.get(live.status, live.status.capitalize()))
+        self.status.setText(STATUS_WORDS.get(live.status, live.status.value.capitalize()))
         if meter.is_low() and running:
             self.warning.setText(
                 f"Less than 20% of this session's budget is left ({duration_words(meter.seconds_left())} "
@@ -227,16 +236,16 @@ class MeterView(QFrame):
         else:
             self.warning.hide()
         if running:
-            self.stop_button.setEnabled(live.status in ("starting", "running"))
+            self.stop_button.setEnabled(live.status in RUNNING)
         elif live.status in ENDED and self.stop_button.text() != "Dismiss":
             # ended: the card stays, with its numbers, until put away
             self.stop_button.setText("Dismiss")
             self.stop_button.setObjectName("")
-            self.stop_button.setAccessibleName(f"Dismiss {live.service_name}")
+            self.stop_button.setAccessibleName(f"Dismiss {live.terms.service_name}")
             self.stop_button.style().unpolish(self.stop_button)
             self.stop_button.style().polish(self.stop_button)
             self.stop_button.setEnabled(True)
-            if getattr(live, "funding", "escrow") == "escrow" and live.status == "stopped":
+            if live.terms.funding is Funding.ESCROW and live.status is SessionStatus.STOPPED:
                 self.close_button.show()
         access = live.access
         has_access = access is not None and running
@@ -246,7 +255,7 @@ class MeterView(QFrame):
 
     # -- actions -------------------------------------------------------------------------------------
     def _stop_clicked(self) -> None:
-        if self.live.status in ("starting", "running"):
+        if self.live.status in RUNNING:
             self.stop_button.setEnabled(False)
             self.stop_requested.emit(self.live.local_id)
         else:

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from paygo_desktop.gui.widgets.spending_chart import bar_outline, plot_value
-from paygo_desktop.reports.vendor_earnings import EarningsDay
+from paygo_desktop.vendor.earnings import EarningsDay
 
 EARNED_COLOUR = "#3b82f6"
 CLAIMED_COLOUR = "#10b981"

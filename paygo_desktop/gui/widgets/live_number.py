@@ -27,7 +27,7 @@ class LiveNumber(QLabel):
         self._settled_at = 0.0
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills every pixel itself
 
-    def setText(self, text: str) -> None:  # type: ignore[override]
+    def setText(self, text: str) -> None:
         if text == self._live:
             return
         now = time.monotonic()
@@ -37,7 +37,7 @@ class LiveNumber(QLabel):
         self._live = text
         self.update()
 
-    def text(self) -> str:  # type: ignore[override]
+    def text(self) -> str:
         return self._live
 
     def paintEvent(self, event: QPaintEvent) -> None:

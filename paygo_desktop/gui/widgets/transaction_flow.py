@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -50,6 +50,9 @@ from paygo_desktop.chain.tx_flow import FlowState, TxFlow
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.money import ETH, Amount
+
+if TYPE_CHECKING:
+    from paygo_desktop.wallet import Wallet
 
 POLL_MS = 1000
 
@@ -92,7 +95,7 @@ class TransactionDialog(QDialog):
         self,
         flow: TxFlow,
         runner: TaskRunner,
-        wallet: Any,
+        wallet: Wallet,
         *,
         title: str = "Send a transaction",
         poll_ms: int = POLL_MS,
@@ -118,31 +121,7 @@ class TransactionDialog(QDialog):
         layout.addWidget(self.step_label)
         layout.addWidget(self.description)
 
-        form = QFormLayout()
-        self.amount_label = QLabel()
-        self.amount_label.setAccessibleName("ETH sent with it")
-        self.fee_label = QLabel()
-        self.fee_label.setAccessibleName("Network fee")
-        self.fee_label.setWordWrap(True)
-        self.gas_label = QLabel()
-        self.gas_label.setAccessibleName("Gas limit")
-        form.addRow("ETH sent", self.amount_label)
-        form.addRow("Network fee", self.fee_label)
-        form.addRow("Gas limit", self.gas_label)
-        layout.addLayout(form)
-
-        self.password_row = QWidget()
-        password_layout = QVBoxLayout(self.password_row)
-        password_layout.setContentsMargins(0, 0, 0, 0)
-        password_hint = QLabel("The wallet is locked. Enter its password to sign this transaction.")
-        password_hint.setWordWrap(True)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName("Wallet password")
-        self.password.returnPressed.connect(self.send)
-        password_layout.addWidget(password_hint)
-        password_layout.addWidget(self.password)
-        layout.addWidget(self.password_row)
+        self._build_review(layout)
 
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -158,6 +137,47 @@ class TransactionDialog(QDialog):
         for widget in (self.status, self.tx_hash, self.link, self.message):
             layout.addWidget(widget)
 
+        self._build_buttons(layout)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(poll_ms)
+        self.timer.timeout.connect(self.poll)
+        self.finished.connect(self._stop)
+        self.redraw()
+        if flow.state.phase == "quoting":
+            QTimer.singleShot(0, self.prepare)
+        elif flow.state.phase in ("pending", "mined"):
+            self.timer.start()
+
+    def _build_review(self, layout: QVBoxLayout) -> None:
+        """What is reviewed before Send: the ETH sent, the fee and gas, and the password if locked."""
+        form = QFormLayout()
+        self.amount_label = QLabel()
+        self.amount_label.setAccessibleName("ETH sent with it")
+        self.fee_label = QLabel()
+        self.fee_label.setAccessibleName("Network fee")
+        self.fee_label.setWordWrap(True)
+        self.gas_label = QLabel()
+        self.gas_label.setAccessibleName("Gas limit")
+        form.addRow("ETH sent", self.amount_label)
+        form.addRow("Network fee", self.fee_label)
+        form.addRow("Gas limit", self.gas_label)
+        layout.addLayout(form)
+        self.password_row = QWidget()
+        password_layout = QVBoxLayout(self.password_row)
+        password_layout.setContentsMargins(0, 0, 0, 0)
+        password_hint = QLabel("The wallet is locked. Enter its password to sign this transaction.")
+        password_hint.setWordWrap(True)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Wallet password")
+        self.password.returnPressed.connect(self.send)
+        password_layout.addWidget(password_hint)
+        password_layout.addWidget(self.password)
+        layout.addWidget(self.password_row)
+
+    def _build_buttons(self, layout: QVBoxLayout) -> None:
+        """Speed up, Cancel transaction, Try again, Close and Send."""
         buttons = QHBoxLayout()
         self.speed_up_button = QPushButton("Speed up")
         self.speed_up_button.setToolTip("Send it again with a higher fee, so it is picked sooner")
@@ -190,21 +210,11 @@ class TransactionDialog(QDialog):
         buttons.addWidget(self.send_button)
         layout.addLayout(buttons)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(poll_ms)
-        self.timer.timeout.connect(self.poll)
-        self.finished.connect(self._stop)
-        self.redraw()
-        if flow.state.phase == "quoting":
-            QTimer.singleShot(0, self.prepare)
-        elif flow.state.phase in ("pending", "mined"):
-            self.timer.start()
-
     @classmethod
     def for_requests(
         cls,
         runner: TaskRunner,
-        wallet: Any,
+        wallet: Wallet,
         manager: TransactionManager,
         sender: str,
         requests: Sequence[TxRequest],

@@ -77,11 +77,7 @@ class ClaimPlan:
 
 
 def _assets_by_token(info: m.ProviderInfo) -> dict[str, Asset]:
-    found: dict[str, Asset] = {}
-    for a in info.assets:
-        native = int(a.address, 16) == 0
-        found[to_checksum_address(a.address)] = Asset(a.symbol, a.decimals, None if native else a.address)
-    return found
+    return {to_checksum_address(a.address): a.asset for a in info.assets}
 
 
 def _check_shape(voucher: m.ClaimableVoucher, pay_to: str, assets: dict[str, Asset]) -> str | None:

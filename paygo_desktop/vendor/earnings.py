@@ -29,10 +29,10 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.spending import join_amount
 
 if TYPE_CHECKING:
+    from web3 import AsyncWeb3
+
     from paygo_desktop.protocol import models as m
     from paygo_desktop.protocol.client import ProviderClient
-
-PAYOUT_EVENTS = ("Claimed", "Closed")
 
 # Amounts in vault_events are decimal strings (uint128 overflows SQLite's integers): each is split at 10**9
 # in SQL, the halves summed, and the total joined exactly in Python, as for the spending records.
@@ -135,11 +135,7 @@ class VendorOverview:
 
 def provider_assets(info: m.ProviderInfo) -> dict[str, Asset]:
     """The provider's assets by symbol; the zero address is the native coin."""
-    found: dict[str, Asset] = {}
-    for a in info.assets:
-        native = int(a.address, 16) == 0
-        found[a.symbol] = Asset(a.symbol, a.decimals, None if native else a.address)
-    return found
+    return {a.symbol: a.asset for a in info.assets}
 
 
 def token_key(asset: Asset) -> str:
@@ -186,18 +182,7 @@ async def load_overview(
     say = on_progress or (lambda _text: None)
     say("Asking the provider who it is…")
     info = await client.provider_info()
-    if info.signing_key != key.address:
-        raise VendorError(
-            f"{key.address} is not this provider's key: {info.name} signs with {info.signing_key}. "
-            "Import that key into your wallet (Settings → Import another key) to manage this provider."
-        )
-    network = next((n for n in info.networks if n.chain_id == chain_id), None)
-    if network is None:
-        raise VendorError(f"{info.name} does not take payments on this network (chain id {chain_id}).")
-    if network.vault.lower() != vault_address.lower():
-        raise VendorError(
-            f"{info.name} uses the vault {network.vault}, but this network's vault is {vault_address}."
-        )
+    _check_provider(info, key.address, chain_id, vault_address)
     assets = provider_assets(info)
     say("Reading your services, sessions and earnings (signed requests)…")
     services = await client.my_services(key)
@@ -223,9 +208,45 @@ async def load_overview(
         if earned or paid:
             rows.append(AssetEarnings(asset, Amount(asset, earned), Amount(asset, paid)))
 
+    days = _days(earnings.buckets, assets, paid_by_day)
+
+    names = {s.id: s.name for s in services.items}
+    service_rows = _service_rows(services.items, sessions.items, assets, names)
+    return VendorOverview(
+        provider_name=info.name,
+        provider_address=provider,
+        chain_id=chain_id,
+        assets=rows,
+        days=days,
+        services=service_rows,
+        live=live_meters(sessions.items, names, assets, int(datetime.now(UTC).timestamp())),
+        synced_to_block=report.to_block,
+    )
+
+
+def _check_provider(info: m.ProviderInfo, address: str, chain_id: int, vault_address: str) -> None:
+    """The provider is the one ``address`` signs for, on this chain, through this vault; else VendorError."""
+    if info.signing_key != address:
+        raise VendorError(
+            f"{address} is not this provider's key: {info.name} signs with {info.signing_key}. "
+            "Import that key into your wallet (Settings → Import another key) to manage this provider."
+        )
+    network = next((n for n in info.networks if n.chain_id == chain_id), None)
+    if network is None:
+        raise VendorError(f"{info.name} does not take payments on this network (chain id {chain_id}).")
+    if network.vault.lower() != vault_address.lower():
+        raise VendorError(
+            f"{info.name} uses the vault {network.vault}, but this network's vault is {vault_address}."
+        )
+
+
+def _days(
+    buckets: list[m.EarningsBucket], assets: dict[str, Asset], paid_by_day: dict[tuple[int, str], int]
+) -> list[DayEarnings]:
+    """Each day: what was earned (the provider's buckets) beside what the chain paid out that day."""
     days = []
     seen: set[tuple[int, str]] = set()
-    for b in earnings.buckets:
+    for b in buckets:
         if b.asset not in assets:
             continue
         seen.add((b.start, b.asset))
@@ -248,10 +269,15 @@ async def load_overview(
                 )
             )
     days.sort(key=lambda d: (d.day, d.asset.symbol))
+    return days
 
-    names = {s.id: s.name for s in services.items}
+
+def _service_rows(
+    services: list[m.Service], sessions: list[m.SessionInfo], assets: dict[str, Asset], names: dict[str, str]
+) -> list[ServiceEarnings]:
+    """Per service: earned, sessions, live now; services nobody has used yet too."""
     per_service: dict[tuple[str, str], list[int]] = {}
-    for s in sessions.items:
+    for s in sessions:
         acc = per_service.setdefault((s.service_id, s.asset), [0, 0, 0])
         acc[0] += s.amount
         acc[1] += 1
@@ -261,25 +287,16 @@ async def load_overview(
         for (sid, symbol), v in per_service.items()
         if symbol in assets
     ]
-    for service in services.items:  # services nobody has used yet are listed too
+    for service in services:  # services nobody has used yet are listed too
         if not any(r.service_id == service.id for r in service_rows) and service.rate.asset in assets:
             asset = assets[service.rate.asset]
             service_rows.append(ServiceEarnings(service.id, service.name, asset, Amount.zero(asset), 0, 0))
     service_rows.sort(key=lambda r: (not r.earned, r.asset.symbol, -r.earned.units, r.name))
-    return VendorOverview(
-        provider_name=info.name,
-        provider_address=provider,
-        chain_id=chain_id,
-        assets=rows,
-        days=days,
-        services=service_rows,
-        live=live_meters(sessions.items, names, assets, int(datetime.now(UTC).timestamp())),
-        synced_to_block=report.to_block,
-    )
+    return service_rows
 
 
 async def _paid_out_by_day(
-    w3: Any, store: Store, chain_id: int, provider: str, assets: dict[str, Asset]
+    w3: AsyncWeb3, store: Store, chain_id: int, provider: str, assets: dict[str, Asset]
 ) -> dict[tuple[int, str], int]:
     """Payouts per UTC day (the provider's day buckets) and asset; a block's time is read from the chain."""
     by_block = paid_out_by_block(store, chain_id, provider)

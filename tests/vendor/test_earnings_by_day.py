@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.reports.vendor_earnings import DayEarnings, VendorOverview, earnings_by_day
+from paygo_desktop.vendor.earnings import DayEarnings, VendorOverview, earnings_by_day
 
 USDC = Asset("USDC", 6, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 ETH = Asset("ETH", 18, None)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from paygo_desktop.wallet.auto_lock import IdleLockPolicy
 from paygo_desktop.wallet.errors import WalletError
 from paygo_desktop.wallet.keychain import SERVICE_NAME, PasswordKeychain
 
@@ -40,36 +39,3 @@ def test_a_backend_that_raises_is_contained() -> None:
     assert chain.recall("w1") is None
     with pytest.raises(WalletError, match="refused"):
         chain.remember("w1", "pw")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_idle_lock_policy() -> None:
-    clock = FakeClock()
-    policy = IdleLockPolicy(5, clock=clock)
-    assert policy.seconds_until_lock() == 300
-    clock.now += 299
-    assert not policy.should_lock()
-    policy.note_activity()
-    clock.now += 299
-    assert policy.seconds_until_lock() == 1
-    clock.now += 1
-    assert policy.should_lock()
-    clock.now += 100
-    assert policy.seconds_until_lock() == 0
-
-
-def test_zero_minutes_never_locks() -> None:
-    clock = FakeClock()
-    policy = IdleLockPolicy(0, clock=clock)
-    clock.now += 10**9
-    assert policy.seconds_until_lock() is None
-    assert not policy.should_lock()
-    with pytest.raises(ValueError):
-        IdleLockPolicy(-1)

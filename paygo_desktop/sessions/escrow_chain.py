@@ -1,0 +1,219 @@
+"""The escrow vault as the session engine uses it, for one account on one network.
+
+The vault's minimum withdrawal delay and EIP-712 domain are read once; the app's channel with a provider
+is the first of its channels not closed on chain (``channels.session_channel``). A chain read that fails
+becomes a ``SessionError`` that says so. Deposits are sent through the transaction manager (the shared
+transaction dialog's requests, or ``deposit`` for the headless command and the Zcash fallback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from paygo_desktop.chain.transactions import TransactionManager, TxRequest
+from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.vouchers import Channel, VaultDomain
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.escrow import requests as tx_requests
+from paygo_desktop.escrow.close import plan_close
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.networks import Network, confirmations_for
+from paygo_desktop.protocol import models as m
+from paygo_desktop.sessions.channel_terms import (
+    channel_withdraw_delay,
+    find_session_channel,
+    trusted_vault_delay,
+)
+from paygo_desktop.sessions.channels import deposit, session_channel
+from paygo_desktop.sessions.plan import EscrowFacts, SessionError, SessionPlan
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.transactions import TransactionRepository
+
+if TYPE_CHECKING:
+    from web3 import AsyncWeb3
+
+    from paygo_desktop.protocol.client import ProviderClient
+    from paygo_desktop.sessions.history import SessionRecord
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class EscrowChain:
+    def __init__(
+        self,
+        store: Store,
+        network: Network,
+        vault_address: str | None,
+        account: str,
+        w3: AsyncWeb3 | None = None,
+    ) -> None:
+        self.store = store
+        self.network = network
+        self.vault_address = vault_address
+        self.account = account
+        self._w3 = w3
+        self._owns_w3 = w3 is None
+        self._vault: VaultClient | None = None
+        self._withdraw_delay: int | None = None
+        self._domain: VaultDomain | None = None
+
+    @property
+    def w3(self) -> AsyncWeb3:
+        if self._w3 is None:
+            from paygo_desktop.chain.rpc import async_web3
+
+            self._w3 = async_web3(self.network.rpc_url)
+        return self._w3
+
+    def vault(self) -> VaultClient:
+        if self.vault_address is None:
+            raise SessionError(
+                f"No escrow vault is known on {self.network.name}: escrow sessions are not possible there."
+            )
+        if self._vault is None or self._vault.address.lower() != self.vault_address.lower():
+            self._vault = VaultClient(self.w3, self.vault_address)
+            self._withdraw_delay = self._domain = None  # another vault's
+        return self._vault
+
+    async def read(self, what: Callable[[], Awaitable[T]]) -> T:
+        """A chain read; its failure is a ``SessionError`` that names the network."""
+        try:
+            return await what()
+        except SessionError:
+            raise
+        except Exception as exc:
+            log.warning("chain read failed: %r", exc)
+            raise SessionError(
+                f"Cannot read the escrow vault on {self.network.name} ({type(exc).__name__}); "
+                "check the network connection."
+            ) from None
+
+    # -- what escrow is possible with a provider -------------------------------------------------------
+    def matches(self, info: m.ProviderInfo) -> bool:
+        """Does the provider take payments through this app's vault on this network?"""
+        if self.vault_address is None:
+            return False
+        return any(
+            n.chain_id == self.network.chain_id and n.vault.lower() == self.vault_address.lower()
+            for n in info.networks
+        )
+
+    def no_escrow_reason(self, info: m.ProviderInfo) -> str:
+        """Why escrow sessions with this provider are not possible here: another chain, or another vault."""
+        if self.vault_address is None:
+            return f"No escrow vault is known on {self.network.name}."
+        same_chain = [n for n in info.networks if n.chain_id == self.network.chain_id]
+        if same_chain:
+            return (
+                f"{info.name} takes escrow payments on {self.network.name} through the vault "
+                f"{same_chain[0].vault}, not through the PayGo vault this app uses there "
+                f"({self.vault_address})."
+            )
+        return f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on {self.network.name}."
+
+    async def facts(self, provider: m.ProviderInfo, asset: Asset) -> EscrowFacts:
+        """The app's channel with ``provider`` and the vault's domain, for a plan to carry."""
+        return EscrowFacts(await self.channel_for(provider, asset), await self.domain())
+
+    async def channel_for(self, provider: m.ProviderInfo, asset: Asset) -> Channel:
+        """The channel sessions with ``provider`` use now (the first of the app's not closed on chain)."""
+        vault = self.vault()
+        delay = channel_withdraw_delay(await self.min_withdraw_delay(), provider)
+        return await self.read(lambda: session_channel(vault, self.account, provider.pay_to, asset, delay))
+
+    async def min_withdraw_delay(self) -> int:
+        """The vault's MIN_WITHDRAW_DELAY, read from its code once that code is checked (``code_check``)."""
+        if self._withdraw_delay is None:
+            vault = self.vault()
+            self._withdraw_delay = await self.read(
+                lambda: trusted_vault_delay(self.w3, vault.address, self.network)
+            )
+        return self._withdraw_delay
+
+    async def domain(self) -> VaultDomain:
+        if self._domain is None:
+            self._domain = await self.read(self.vault().domain)
+        return self._domain
+
+    # -- money in and out ------------------------------------------------------------------------------
+    def transaction_manager(self) -> TransactionManager:
+        return TransactionManager(
+            self.w3,
+            self.network.chain_id,
+            TransactionRepository(self.store),
+            confirmations=confirmations_for(self.network),
+        )
+
+    async def deposit_requests(self, plan: SessionPlan, amount: int) -> list[TxRequest]:
+        """The transactions a deposit into the plan's channel takes, for the shared transaction dialog:
+        an approval first when a token's allowance is short, then the deposit itself."""
+        if amount <= 0:
+            raise SessionError("A deposit must be above zero.")
+        if plan.escrow is None:
+            raise SessionError(self.no_escrow_reason(plan.provider))
+        vault, channel = self.vault(), plan.escrow.channel
+        deposit_amount = Amount(plan.asset, amount)
+        steps: list[TxRequest] = []
+        if not channel.is_native:
+            token = vault.erc20(channel.token)
+            allowance = await self.read(lambda: token.functions.allowance(self.account, vault.address).call())
+            if int(allowance) < amount:
+                purpose = f"a deposit for {plan.service.name}"
+                steps.append(tx_requests.approve(deposit_amount, vault.address, purpose))
+        steps.append(tx_requests.fund(vault, channel, deposit_amount, plan.provider.name))
+        return steps
+
+    async def deposit(
+        self, signer: Any, channel: Channel, asset: Asset, amount: int, progress: Callable[[str], None]
+    ) -> None:
+        """Fund ``channel`` with ``amount`` now, signed with ``signer`` (approve first when needed)."""
+        await deposit(
+            self.transaction_manager(), self.vault(), signer, channel, asset, amount, progress=progress
+        )
+
+    async def close_request(
+        self, record: SessionRecord, signer: Any, client: ProviderClient, signed_max: int
+    ) -> TxRequest:
+        """The transaction that closes a stopped session's channel cooperatively (``escrow.close``): the
+        provider's Close checked, the app's own voucher for the same total; never more than was signed."""
+        terms = record.terms
+        if terms.provider_address is None or terms.channel_id is None:
+            raise SessionError("This session's provider address is unknown.")
+        channel = await find_session_channel(
+            await self.min_withdraw_delay(),
+            client,
+            self.account,
+            terms.provider_address,
+            terms.asset,
+            bytes.fromhex(terms.channel_id[2:]),
+        )
+        if channel is None:
+            raise SessionError("This session's channel is not one of the app's channels with that provider.")
+        try:
+            plan = await plan_close(
+                self.vault(),
+                client,
+                signer,
+                channel,
+                terms.asset,
+                signed_max=signed_max,
+                provider_name=terms.provider_name,
+            )
+        except UserFacingError:
+            raise
+        except Exception as exc:
+            log.warning("preparing the close failed: %r", exc)
+            raise SessionError(
+                f"Cannot read the escrow vault on {self.network.name} ({type(exc).__name__}); "
+                "nothing was sent."
+            ) from None
+        return plan.request
+
+    async def aclose(self) -> None:
+        if self._owns_w3 and self._w3 is not None:
+            with contextlib.suppress(Exception):
+                await self._w3.provider.disconnect()
