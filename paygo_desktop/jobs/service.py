@@ -37,6 +37,7 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.balances import token_allowance, token_balance
 from paygo_desktop.fileio import atomic_write_bytes
+from paygo_desktop.jobs.records import JobRecord, JobRepository
 from paygo_desktop.jobs.view import JobView, job_view
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
@@ -44,7 +45,6 @@ from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.protocol.jobs_client import MAX_DOWNLOAD_BYTES, JobsProviderClient
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.jobs import JobRecord, JobRepository
 from paygo_desktop.store.transactions import TransactionRepository
 
 #: A provider's deadline may be this much later than the offer's delivery time from the app's reading of

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paygo_desktop.chain.jobs import JobOnChain, JobStatus
+from paygo_desktop.jobs.records import JobRecord
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol.jobs import JobState, derive_state
-from paygo_desktop.store.jobs import JobRecord
 
 #: How long before a deadline (or the end of a review window) the reminder shows.
 REMINDER_LEAD = 24 * 3600

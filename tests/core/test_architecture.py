@@ -88,7 +88,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("chain", "wallet"),
     ("protocol",),
     ("services", "zcash", "escrow", "sandbox", "reports", "onboarding"),
-    ("sessions", "vendor", "provider"),
+    ("sessions", "vendor", "provider", "jobs"),
     ("context",),
     ("commands",),
 )

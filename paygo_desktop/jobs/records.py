@@ -1,5 +1,6 @@
-"""The fixed-price jobs this app requested: their terms and where they came from (``models.JobRow``).
-Nothing here says what was paid; ``jobs.service`` reads that from PayGoJobs."""
+"""The fixed-price jobs this app requested: their terms and where they came from (the store's ``jobs``
+table, ``store.models.JobRow``). Nothing here says what was paid; ``jobs.service`` reads that from
+PayGoJobs."""
 
 from __future__ import annotations
 
