@@ -46,6 +46,7 @@ from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.protocol.jobs_client import MAX_DOWNLOAD_BYTES, JobsProviderClient
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRepository
+from paygo_desktop.store.worker import StoreWorker
 
 #: A provider's deadline may be this much later than the offer's delivery time from the app's reading of
 #: the chain's clock (the provider read it a moment later; blocks come every few seconds).
@@ -74,6 +75,7 @@ class JobsService:
         self.account = to_checksum_address(account)
         self.tokens = tuple(tokens)
         self.repository = JobRepository(store)
+        self.store_work = StoreWorker()  # SQL off the event loop (the GUI thread), in order
         self.transactions = TransactionManager(
             w3,
             network.chain_id,
@@ -142,8 +144,8 @@ class JobsService:
                 f"The network's RPC endpoint did not answer ({short_rpc_message(exc)})."
             ) from None
 
-    def _record(self, job_id: str) -> JobRecord:
-        record = self.repository.get(job_id)
+    async def _record(self, job_id: str) -> JobRecord:
+        record = await self.store_work(self.repository.get, job_id)
         if record is None or record.job.client != self.account or record.chain_id != self.network.chain_id:
             raise JobError("This job is not one of this account's on this network.")
         return record
@@ -218,28 +220,28 @@ class JobsService:
             brief=brief,
             created_at=datetime.now(UTC),
         )
-        await asyncio.to_thread(self.repository.add, record)
+        await self.store_work(self.repository.add, record)
         return record
 
     async def refresh_from_provider(self, job_id: str, key: Any) -> pj.JobInfo:
         """The provider's view (accepted, declined, its delivery); a Cancel it gives is kept once checked."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         async with self._provider_client(record.provider_url) as client:
             info = await JobsProviderClient(client).job(key, job_id)
         if info.cancel_signature is not None and record.cancel_signature is None:
             signature = bytes.fromhex(info.cancel_signature[2:])
-            if verify_cancel(self.domain, record.job, NO_DELIVERY, signature):
-                await asyncio.to_thread(self.repository.set_cancel_signature, job_id, signature)
+            if await asyncio.to_thread(verify_cancel, self.domain, record.job, NO_DELIVERY, signature):
+                await self.store_work(self.repository.set_cancel_signature, job_id, signature)
         return info
 
     # -- reading -----------------------------------------------------------------------------------------
     async def view(self, job_id: str, *, accepted: bool = False) -> JobView:
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, now = await self._read(record)
-        return job_view(self._record(job_id), on_chain, now, accepted=accepted)
+        return job_view(record, on_chain, now, accepted=accepted)
 
     async def views(self) -> list[JobView]:
-        records = await asyncio.to_thread(self.repository.for_client, self.account, self.network.chain_id)
+        records = await self.store_work(self.repository.for_client, self.account, self.network.chain_id)
         out = []
         for record in records:
             on_chain, now = await self._read(record)
@@ -255,7 +257,7 @@ class JobsService:
 
     async def plan_fund(self, job_id: str) -> list[TxRequest]:
         """Lock the price: an exact approval first for a token whose allowance is short, then ``fund``."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         await self._check_contract()
         on_chain, now = await self._read(record)
         if on_chain.status is not JobStatus.NONE:
@@ -282,7 +284,7 @@ class JobsService:
 
     async def plan_approve(self, job_id: str) -> list[TxRequest]:
         """Pay the worker for the delivery the chain holds (or, before one, for work received another way)."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, _ = await self._read(record)
         if on_chain.status not in (JobStatus.FUNDED, JobStatus.DELIVERED):
             raise JobError("This job cannot be approved: it is not funded, or it has ended.")
@@ -293,7 +295,7 @@ class JobsService:
         return [self._call("approve", record, on_chain.delivery, kind="job-approve", what=what)]
 
     async def plan_refund(self, job_id: str) -> list[TxRequest]:
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, now = await self._read(record)
         if on_chain.status is not JobStatus.FUNDED:
             raise JobError("Only a funded job with nothing delivered can be refunded.")
@@ -311,7 +313,7 @@ class JobsService:
 
     async def plan_cancel(self, job_id: str) -> list[TxRequest]:
         """The refund the provider's Cancel allows (it declined the job)."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, _ = await self._read(record)
         if record.cancel_signature is None:
             raise JobError("The provider has not declined this job: there is no cancellation to send.")
@@ -323,7 +325,7 @@ class JobsService:
 
     async def plan_release(self, job_id: str) -> list[TxRequest]:
         """Pay the worker once the review window has passed (anyone may; the provider usually does)."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, now = await self._read(record)
         ends = on_chain.review_ends_at(record.job)
         if on_chain.status is not JobStatus.DELIVERED or ends is None or now <= ends:
@@ -340,7 +342,7 @@ class JobsService:
     ) -> Path:
         """Download the delivered file (or what the delivered link serves), at most ``max_bytes``, and keep
         it in ``directory`` only if its SHA-256 is the hash on chain (``DeliveryMismatch`` otherwise)."""
-        record = self._record(job_id)
+        record = await self._record(job_id)
         on_chain, _ = await self._read(record)
         if on_chain.status is JobStatus.NONE or on_chain.delivery == NO_DELIVERY:
             raise JobError("Nothing has been delivered on chain for this job yet.")
@@ -359,10 +361,8 @@ class JobsService:
                 name = delivery.url.rstrip("/").rsplit("/", 1)[-1] or "delivery"
         name = name if _safe(name) else "delivery"
         target = directory / f"{job_id[2:10]}-{name}"
-        await asyncio.to_thread(_write, target, data)
-        await asyncio.to_thread(
-            self.repository.set_download, job_id, str(target), hashlib.sha256(data).digest()
-        )
+        digest = await asyncio.to_thread(_write, target, data)
+        await self.store_work(self.repository.set_download, job_id, str(target), digest)
         return target
 
 
@@ -374,9 +374,11 @@ def _safe(name: str) -> bool:
     return True
 
 
-def _write(target: Path, data: bytes) -> None:
+def _write(target: Path, data: bytes) -> bytes:
+    """Write the checked delivery; its SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, data)
+    return hashlib.sha256(data).digest()
 
 
 async def _fetch_link(url: str, expected: bytes, max_bytes: int) -> bytes:
