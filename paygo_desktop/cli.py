@@ -13,7 +13,7 @@ from pathlib import Path
 
 from paygo_desktop import APP_NAME, __version__
 
-PAGES = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
+PAGES = ("home", "services", "sessions", "jobs", "escrow", "zcash", "activity", "vendor", "settings")
 
 
 VALUE_OPTIONS = frozenset({"--data-dir", "--screenshot", "--page", "--theme"})

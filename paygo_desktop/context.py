@@ -134,6 +134,16 @@ class AppContext:
             self._sandbox = (read_state(self.data_dir.sandbox_dir),)
         return self._sandbox[0]
 
+    def jobs_address(self, network: Network) -> str:
+        """The PayGoJobs used on ``network``: the canonical one, unless one was deployed from this data
+        directory elsewhere (a test's). The app checks its code before funding a job (``jobs.service``)."""
+        deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoJobs")
+        if deployed:
+            return str(deployed)
+        from paygo_desktop.chain.canonical import JOBS
+
+        return JOBS.address
+
     def known_tokens(self, network: Network) -> tuple[Asset, ...]:
         """The network's tokens, plus the test USDC where one was deployed (local chains only)."""
         tokens = network.tokens

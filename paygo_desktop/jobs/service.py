@@ -89,8 +89,7 @@ class JobsService:
 
     @classmethod
     def open(cls, ctx: Any, account: str, *, jobs_address: str | None = None, **kw: Any) -> JobsService:
-        """For the context's current network: PayGoJobs at its canonical address unless one is given."""
-        from paygo_desktop.chain.canonical import JOBS
+        """For the context's network: its PayGoJobs (``AppContext.jobs_address``), or the one given."""
         from paygo_desktop.chain.rpc import async_web3
 
         network = ctx.network
@@ -100,7 +99,7 @@ class JobsService:
             network,
             account,
             ctx.store,
-            jobs_address=jobs_address or JOBS.address,
+            jobs_address=jobs_address or ctx.jobs_address(network),
             tokens=ctx.known_tokens(network),
             **kw,
         )
@@ -240,12 +239,23 @@ class JobsService:
         on_chain, now = await self._read(record)
         return job_view(record, on_chain, now, accepted=accepted)
 
-    async def views(self) -> list[JobView]:
+    async def views(self, key: Any = None) -> list[JobView]:
+        """Every job of the account on this network, newest first, read from the chain. With ``key``, the
+        provider of each job still waiting for its answer is asked too (accepted, or declined with its
+        Cancel); a provider that does not answer changes nothing: the chain alone says what was paid."""
         records = await self.store_work(self.repository.for_client, self.account, self.network.chain_id)
         out = []
         for record in records:
             on_chain, now = await self._read(record)
-            out.append(job_view(record, on_chain, now))
+            accepted = False
+            waiting = on_chain.status in (JobStatus.NONE, JobStatus.FUNDED) and now <= record.job.deadline
+            if key is not None and waiting and record.cancel_signature is None:
+                try:
+                    accepted = (await self.refresh_from_provider(record.job_id, key)).accepted
+                    record = await self._record(record.job_id)
+                except UserFacingError:
+                    pass  # the provider is away: the job's state is the chain's
+            out.append(job_view(record, on_chain, now, accepted=accepted))
         return out
 
     # -- planning ----------------------------------------------------------------------------------------
