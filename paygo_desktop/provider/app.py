@@ -190,6 +190,8 @@ def _seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
         return
     with store.tx() as db:
         for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("type") == "job":
+                continue  # a job offer: the job desk seeds it (provider/jobs.py)
             try:
                 service_id = m.ServiceRef.model_validate({"id": entry.pop("id")}).id
                 fields = m.ServiceFields.model_validate(entry)

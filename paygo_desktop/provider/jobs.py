@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from paygo_desktop.chain.jobs import (
     NO_DELIVERY,
@@ -38,7 +40,7 @@ from paygo_desktop.chain.jobs import (
 from paygo_desktop.fileio import atomic_write_bytes
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol import models as m
-from paygo_desktop.provider.config import ProviderConfig
+from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
 from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.job_store import JobOfferRow, JobRow, create_tables
 from paygo_desktop.provider.store import Store
@@ -69,6 +71,18 @@ def offer_model(row: JobOfferRow, vendor: m.VendorInfo) -> pj.JobOffer:
         is_active=row.is_active,
         vendor=vendor,
     )
+
+
+def _fill(row: JobOfferRow, fields: pj.JobOfferFields) -> JobOfferRow:
+    row.name = fields.name
+    row.description = fields.description
+    row.category = fields.category
+    row.price = str(fields.price)
+    row.asset = fields.asset
+    row.delivery_seconds = fields.delivery_seconds
+    row.review_window_seconds = fields.review_window_seconds
+    row.is_active = fields.is_active
+    return row
 
 
 def job_of(row: JobRow) -> Job:
@@ -103,6 +117,34 @@ class JobDesk:
         self._chain: Chain | None = None
         self._connecting = asyncio.Lock()
         create_tables(store)
+        self._seed()
+
+    def _seed(self) -> None:
+        """The job offers of the catalog seed (its entries of type ``job``), into a desk that has none."""
+        with self.store.tx() as db:
+            if db.scalar(select(func.count()).select_from(JobOfferRow)):
+                return
+        try:
+            entries = json.loads(Path(self.config.catalog_seed or DEMO_CATALOG).read_text())
+        except (OSError, ValueError):
+            return  # create_app's own seeding says so
+        now = int(self.clock())
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or entry.get("type") != "job":
+                continue
+            try:
+                offer_id = m.ServiceRef.model_validate({"id": entry.get("id")}).id
+                fields = pj.JobOfferFields.model_validate(
+                    {k: v for k, v in entry.items() if k not in ("id", "type")}
+                )
+            except ValidationError as exc:
+                log.warning("skipping catalog seed job offer: %s", exc)
+                continue
+            if self.config.asset_by_symbol(fields.asset) is None:
+                log.info("skipping job offer %s: asset %s not configured", offer_id, fields.asset)
+                continue
+            with self.store.tx() as db:
+                db.add(_fill(JobOfferRow(id=offer_id, created_at=now, deleted=False), fields))
 
     # ------------------------------------------------------------------ chain
 
@@ -184,15 +226,7 @@ class JobDesk:
                 db.add(row)
             else:
                 row = self._offer_row(db, offer_id)
-            row.name = fields.name
-            row.description = fields.description
-            row.category = fields.category
-            row.price = str(fields.price)
-            row.asset = fields.asset
-            row.delivery_seconds = fields.delivery_seconds
-            row.review_window_seconds = fields.review_window_seconds
-            row.is_active = fields.is_active
-            return offer_model(row, self.vendor)
+            return offer_model(_fill(row, fields), self.vendor)
 
     def delete_offer(self, offer_id: str) -> None:
         with self.store.tx() as db:

@@ -160,8 +160,10 @@ def test_request_fund_download_and_approve_a_job(qtbot: Any, page: Any, chain: C
     assert page.empty.isVisible() and not page.table.isVisible()
     assert page.provider.currentText() == provider
     click(qtbot, page.offers_button)
-    qtbot.waitUntil(lambda: page.offer.count() == 1, timeout=TIMEOUT)
-    assert page.offer.itemText(0) == "Translate one page — 40 USDC, within 2 days"
+    qtbot.waitUntil(lambda: page.offer.count() == 2, timeout=TIMEOUT)  # the demo catalog's and ours
+    texts = [page.offer.itemText(i) for i in range(page.offer.count())]
+    assert "Proofread one page — 5 USDC, within 1 day" in texts
+    page.offer.setCurrentIndex(texts.index("Translate one page — 40 USDC, within 2 days"))
 
     click(qtbot, page.request_button)  # no brief yet: said so, nothing asked
     assert "Write the brief" in page.notice.text()

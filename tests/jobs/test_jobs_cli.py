@@ -66,7 +66,7 @@ def test_a_script_requests_funds_downloads_and_approves_a_job(world: World, data
     offer_id = _eth_offer(world)
     code, offers, err = cli(world, data, "offers", "--provider", url, "--jobs-contract", world.jobs.address)
     assert code == 0, err
-    assert sorted(o["id"] for o in offers) == sorted([world.offer_id, offer_id])
+    assert sorted(o["id"] for o in offers) == sorted([world.offer_id, offer_id, "proofread-page"])
 
     # the USDC offer: a token this app does not know on a custom network is refused, nothing kept or sent
     code, _, err = cli(world, data, "request", "--provider", url, "--offer", world.offer_id, "--brief", "x")

@@ -65,6 +65,14 @@ ACTION_TEXT = {
 }
 
 
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if (seconds >= size and seconds % size == 0) or unit == "minute":
+            count = max(seconds // size, 1)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("unreachable")
+
+
 class JobsPage(Page):
     key = "jobs"
     title = "Jobs"
@@ -294,8 +302,9 @@ class JobsPage(Page):
                     if asset
                     else f"{offer.price} {offer.asset} base units"
                 )
-                days = offer.delivery_seconds / 86400
-                self.offer.addItem(f"{offer.name} — {price}, within {days:g} days", offer.id)
+                self.offer.addItem(
+                    f"{offer.name} — {price}, within {_duration(offer.delivery_seconds)}", offer.id
+                )
             if not offers:
                 self.notice.error("This provider offers no fixed-price jobs.")
 
