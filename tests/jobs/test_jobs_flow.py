@@ -238,3 +238,24 @@ def test_status_and_the_fund_replay(world: World) -> None:
     assert world.usdc(world.client.address) == client_after and world.jobs.held() == PRICE
     job = service.repository.get(job_id).job  # type: ignore[union-attr]
     assert world.jobs.state(job).status is JobStatus.FUNDED
+
+
+def test_a_provider_that_disappears_changes_nothing_about_the_refund(world: World) -> None:
+    """The provider stops answering after the job was funded: the app still reads the job from the chain,
+    and takes the refund after the deadline without it."""
+    from paygo_desktop.store.models import JobRow
+
+    env, service = world.env, world.service
+    client0 = world.usdc(world.client.address)
+    job_id = _funded_and_accepted(world)
+    with world.store.session() as s:  # the provider's address no longer answers
+        row = s.get(JobRow, job_id)
+        assert row is not None
+        row.provider_url = "http://127.0.0.1:9"
+    views = env.run(service.views(world.client))  # asks the provider, which is away: the chain answers
+    assert [(v.job_id, v.state) for v in views] == [(job_id, pj.JobState.funded)]
+    env.advance(2 * DAY + 1)
+    view = env.run(service.view(job_id))
+    assert view.state is pj.JobState.expired and "refund" in view.actions
+    assert world.send(env.run(service.plan_refund(job_id))).state.phase == "done"
+    assert world.usdc(world.client.address) == client0 and world.jobs.held() == 0
