@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
+from pydantic import ValidationError
 
 from paygo_desktop.chain.jobs import (
     NO_DELIVERY,
@@ -175,6 +176,15 @@ class JobsService:
         proposes and keep them. Nothing is paid yet (``plan_fund``)."""
         if key.address != self.account:
             raise JobError("The signing key is not this account's.")
+        try:
+            pj.JobRequest(offer_id=offer_id, brief=brief)
+        except ValidationError as exc:
+            where = exc.errors()[0]["loc"][-1]
+            raise JobError(
+                "Write a brief of 1 to 8,000 characters, without control characters."
+                if where == "brief"
+                else "That is not a job offer's id."
+            ) from None
         await self._check_contract()
         async with self._provider_client(provider_url) as client:
             api = JobsProviderClient(client)

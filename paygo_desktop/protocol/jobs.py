@@ -10,6 +10,7 @@ from the chain, never from either side's database.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -45,7 +46,17 @@ def _file_name(value: str) -> str:
 
 FileName = Annotated[str, Field(min_length=1, max_length=MAX_FILE_NAME), AfterValidator(_file_name)]
 DeliveryFileName: TypeAdapter[str] = TypeAdapter(FileName)
-Brief = Annotated[str, Field(min_length=1, max_length=MAX_BRIEF_CHARS)]
+_BRIEF_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _brief_text(value: str) -> str:
+    if _BRIEF_CONTROL.search(value):
+        raise ValueError("control or bidirectional-override characters are not allowed")
+    return value
+
+
+#: A job's brief: free text (lines and tabs allowed), no control or bidi-override characters.
+Brief = Annotated[str, Field(min_length=1, max_length=MAX_BRIEF_CHARS), AfterValidator(_brief_text)]
 HttpUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
 
 

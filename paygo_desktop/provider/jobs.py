@@ -365,8 +365,10 @@ class JobDesk:
         state, now = await self._read(job_of(row))
         if row.declined:
             raise ApiError(409, "job_declined", "this job was declined")
+        if state.status is JobStatus.NONE:
+            raise ApiError(409, "not_funded", "the client has not funded this job yet")
         if state.status is not JobStatus.FUNDED:
-            raise ApiError(409, "not_funded" if state.status is JobStatus.NONE else "wrong_state", "")
+            raise ApiError(409, "wrong_state", "this job was delivered or has ended")
         if now > row.deadline:
             raise ApiError(409, "deadline_passed", "the job's deadline has passed")
         with self.store.tx() as db:

@@ -226,6 +226,14 @@ def test_terms_other_than_the_offer_are_refused_and_not_kept(world: World, field
     assert world.jobs.held() == 0 and world.jobs.state  # nothing funded
 
 
+def test_a_brief_with_control_characters_is_refused_before_anything_is_sent(world: World) -> None:
+    with pytest.raises(JobError, match="without control characters"):
+        world.env.run(world.service.request(world.server.url, world.offer_id, "a\x00b", world.client))
+    with pytest.raises(JobError, match="1 to 8,000"):
+        world.env.run(world.service.request(world.server.url, world.offer_id, "", world.client))
+    assert world.vendor(lambda api: api.jobs(world.env.provider)).items == []
+
+
 def test_status_and_the_fund_replay(world: World) -> None:
     """The same funding sent twice: the app refuses to plan it, the contract refuses it (JobExists)."""
     env, service = world.env, world.service

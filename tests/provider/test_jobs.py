@@ -147,6 +147,12 @@ def test_a_link_delivery_and_the_upload_limits(
     with pytest.raises(ProviderHTTPError):  # a name with a path in it
         run(api.deliver_file(env.provider, info.job_id, "../etc/passwd", b"x"))
     assert jobs.state(job).status is JobStatus.FUNDED
+    # a brief with control characters is refused; nothing is kept
+    body = b'{"offerId": "' + offer.id.encode() + b'", "brief": "a\\u0000b"}'
+    headers = auth_headers(server, env.payer, "POST", pj.JOBS, body)
+    answer = httpx.post(server.url + pj.JOBS, content=body, headers=headers)
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_request"
+    assert [i.job_id for i in run(api.jobs(env.payer)).items] == [info.job_id]
     # JSON bodies keep their own limit
     big = b'{"name": "' + b"x" * 70_000 + b'"}'
     target = pj.JOB_OFFERS
