@@ -6,7 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check-node lint typecheck pytest mutation lock screenshots bench package smoke clean
+.PHONY: install run test check-node lint typecheck pytest mutation lock screenshots bench package smoke clean \
+	provider-check
 
 install: $(STAMP)
 
@@ -49,10 +50,16 @@ mutation: install node_modules/.package-lock.json
 test: check-node lint typecheck pytest mutation
 
 # Upgrade on purpose: re-resolve the newest versions allowed by pyproject.toml and pin them with hashes.
+# requirements.lock has everything (the app, the provider, the tests, the installers' tools);
+# requirements-provider.lock only what a server running the provider needs (no Qt), at the same versions.
 lock:
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml packaging/build-requirements.in --extra dev \
+	$(BIN)/uv pip compile pyproject.toml packaging/build-requirements.in --extra dev --extra gui --extra provider \
 	  --generate-hashes --python-version 3.11 --no-header --no-annotate --prerelease=explicit -o requirements.lock
+	cp requirements.lock requirements-provider.lock
+	$(BIN)/uv pip compile pyproject.toml packaging/provider-build-requirements.in --extra provider \
+	  --generate-hashes --python-version 3.11 --no-header --no-annotate --prerelease=explicit \
+	  -o requirements-provider.lock
 
 screenshots: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/make_screenshots.py
@@ -68,6 +75,11 @@ package: install
 smoke: package
 	$(BIN)/python packaging/smoke_test.py build/bundle/paygo-desktop/paygo-desktop
 	$(BIN)/python packaging/smoke_test.py --deb $(wildcard dist/paygo-desktop_*.deb)
+
+# A server install, as a vendor makes it (docs/vendor-deployment.md): a fresh venv from requirements-provider.lock,
+# the package without its dependencies, no Qt; the provider starts and answers its health check. CI runs it.
+provider-check:
+	PYTHON=$(PYTHON) scripts/provider_install_check.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

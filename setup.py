@@ -11,7 +11,12 @@ setup(
     package_dir={"paygo_desktop.resources": "resources"},
     package_data={
         "paygo_desktop": ["py.typed"],
-        "paygo_desktop.provider": ["demo_catalog.json"],
+        "paygo_desktop.provider": [
+            "demo_catalog.json",
+            "migrations/*.py",
+            "migrations/*.mako",
+            "migrations/versions/*.py",
+        ],
         "paygo_desktop.store": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
         "paygo_desktop.resources": ["**/*"],
     },

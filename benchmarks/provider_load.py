@@ -7,21 +7,37 @@
 3. A second process (this file with ``--worker``) pre-signs every voucher, starts the N sessions spread
    evenly over one tick (so they are out of phase, as real payers are; ``--ramp S`` spreads the starts
    over S seconds instead, a separate figure), then sends one voucher per session every tick with
-   asyncio + httpx, for ``--seconds``. Each request's latency is taken from just before the request to
+   asyncio + aiohttp, for ``--seconds``. Each request's latency is taken from just before the request to
    its response. Lateness (actual send time minus the scheduled one) shows whether the load generator
    itself kept up.
 4. Prints p50/p95/p99/max, errors, the achieved rate, the CPU used by each process and by everything
-   else on the machine meanwhile (a shared machine's other work shows up there); stops everything.
+   else on the machine meanwhile (a shared machine's other work shows up there) and the load average;
+   the sessions started, refused with 503 ``busy`` (the provider sheds new sessions when overloaded) and
+   cut off while paying (410: must be none); stops everything.
+
+**Baseline in the same run.** Before the provider, the same load process runs the same schedule against a
+no-op server: the same routes in FastAPI, the same request models, the same guarded h11 protocol and the
+same number of processes, with nothing behind them. The difference is what the provider's own work costs;
+the load generator's lateness (how late its sends left, against their schedule) is printed beside both.
+
+**PostgreSQL and several workers.** ``--postgres`` starts a private PostgreSQL cluster (tests/postgres.py,
+crash-safe settings) and serves the sandbox's provider configuration from it with ``--workers N``
+(``paygo-provider serve --database … --workers N``); ``--database URL`` uses an existing database
+instead. The sandbox's own provider stays up, idle, and its CPU is printed apart.
+
+**Overload.** With more sessions than the provider can serve, started over ``--ramp S`` seconds, the
+provider refuses new sessions once its requests queue (503 ``busy``); the sessions it took must all be
+paid to the end: ``paying sessions expired`` must be 0 (the exit status is 1 otherwise, or on any error
+other than a refused start).
 
 The load generator's own garbage collections pause its event loop, and a pause counts in the latency of
-every request then in flight (full collections of its heap took 50-90 ms every ~8 s). ``--freeze-client-gc``
-gives it the provider's collector policy (``provider/gc_policy.py``: start-up objects such as the
-imports and the pre-signed vouchers frozen out of the collector) before the load; its full collections
-still walk every response's garbage (httpx makes a few dozen objects of cyclic garbage per request), so
-pauses of 15-40 ms remain. It is off by default and every report says which was used.
+every request then in flight (full collections of its heap took 50-90 ms every ~8 s with httpx).
+``--freeze-client-gc`` gives it the provider's collector policy (``provider/gc_policy.py``: start-up objects
+such as the imports and the pre-signed vouchers frozen out of the collector) before the load. It is off by
+default and every report says which was used.
 
     python benchmarks/provider_load.py [--sessions 1000] [--seconds 60] [--tick 5] [--ramp S]
-        [--freeze-client-gc]
+        [--freeze-client-gc] [--postgres | --database URL] [--workers N] [--no-baseline]
 
 Loopback only. Every loop is bounded in count and in time.
 """
@@ -47,8 +63,8 @@ sys.path.insert(0, str(REPO))
 SERVICE = "market-data-feed"  # demo catalog: 1000 base units of USDC per second, tick 5 s, grace 5 s
 RATE = 1000
 PAYER_SEED = "paygo-bench-load-payer"
+IDLE = 5.0  # seconds the servers' CPU is measured without load, before each run
 FUND_BATCH = 100
-SHARD = 25  # sessions per HTTP client in the load process
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -191,8 +207,11 @@ def fund_channels(ready: dict, sessions: int, deposit: int) -> list[dict]:
 
 
 async def drive(job: dict) -> dict:
-    """The load generator (second process): start sessions, then one voucher per session per tick."""
-    import httpx
+    """The load generator (second process): start sessions, then one voucher per session per tick.
+
+    aiohttp, one connection pool: its client costs a fraction of httpx's per request (httpx took ~3 ms of
+    CPU per request here, and the load generator starved before the provider did)."""
+    import aiohttp
     from eth_account import Account
     from eth_utils import keccak
 
@@ -219,22 +238,27 @@ async def drive(job: dict) -> dict:
     voucher_lat: list[float] = []
     lateness: list[float] = []
     errors: dict[str, int] = {}
-    # httpx scans its whole pool on every request: one small client per SHARD sessions keeps that cheap
-    limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD, keepalive_expiry=tick - 1)
+    admitted: list[int] = []  # sessions started
+    refused: list[str] = []  # starts refused 503 busy (their Retry-After)
+    expired: set[int] = set()  # started sessions cut off with 410 while paying
     spread = job["ramp"] or tick  # starts are spread evenly over this many seconds
     hard_deadline = time.monotonic() + spread + ticks * tick + job["slack"]
+    base = job["provider"]
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
 
-    clients = [
-        httpx.AsyncClient(base_url=job["provider"], limits=limits, timeout=job["timeout"])
-        for _ in range((n + SHARD - 1) // SHARD)
-    ]
-    try:
+    # connections idle for a tick are closed by the client before the server's keep-alive timeout does
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=tick - 1)
+    timeout = aiohttp.ClientTimeout(total=job["timeout"])
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+
+        async def post(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+            async with http.post(base + path, json=body) as r:
+                data = await r.json(content_type=None)
+                return r.status, data, r.headers.get("retry-after", "")
 
         async def session(i: int, t0: float) -> None:
-            http = clients[i // SHARD]
             await asyncio.sleep(max(0.0, t0 - time.monotonic()))
             body = {
                 "serviceId": SERVICE,
@@ -243,15 +267,18 @@ async def drive(job: dict) -> dict:
             }
             sent = time.monotonic()
             try:
-                r = await http.post(routes.STREAM_START, json=body)
-            except httpx.HTTPError as exc:
+                status, data, retry = await post(routes.STREAM_START, body)
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error(f"start: {type(exc).__name__}")
                 return
             start_lat.append(time.monotonic() - sent)
-            if r.status_code != 201:
-                error(f"start: {r.status_code} {r.json().get('code', '')}")
+            if status != 201:
+                error(f"start: {status} {data.get('code', '')}")
+                if status == 503:
+                    refused.append(retry)
                 return
-            sid = r.json()["sessionId"]
+            admitted.append(i)
+            sid = data["sessionId"]
             began = time.monotonic()
             for k in range(1, ticks + 1):
                 due = began + k * tick
@@ -264,13 +291,16 @@ async def drive(job: dict) -> dict:
                 sent = time.monotonic()
                 lateness.append(sent - due)
                 try:
-                    r = await http.post(routes.STREAM_VOUCHERS.format(session_id=sid), json=body)
-                except httpx.HTTPError as exc:
+                    status, data, _ = await post(routes.STREAM_VOUCHERS.format(session_id=sid), body)
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     error(f"voucher: {type(exc).__name__}")
                     continue
                 voucher_lat.append(time.monotonic() - sent)
-                if r.status_code != 200:
-                    error(f"voucher: {r.status_code} {r.json().get('code', '')}")
+                if status != 200:
+                    error(f"voucher: {status} {data.get('code', '')}")
+                    if status == 410:  # the session was cut off: a payer stops paying for it
+                        expired.add(i)
+                        return
 
         t_run = time.monotonic()
         t_begin = t_run + 0.5
@@ -282,9 +312,6 @@ async def drive(job: dict) -> dict:
             error(f"sessions cut at the run deadline: {len(pending)}")
             await asyncio.gather(*pending, return_exceptions=True)
         run_seconds = time.monotonic() - t_begin
-    finally:
-        for c in clients:
-            await c.aclose()
     return {
         "sign_seconds": sign_seconds,
         "run_seconds": run_seconds,
@@ -292,6 +319,10 @@ async def drive(job: dict) -> dict:
         "voucher_lat": voucher_lat,
         "lateness": lateness,
         "errors": errors,
+        "admitted": len(admitted),
+        "refused_busy": len(refused),
+        "retry_after": sorted(set(refused))[:5],
+        "expired": len(expired),
         "backend": backend(),
         "cpu_seconds": time.process_time(),
     }
@@ -304,11 +335,210 @@ def worker() -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------ baseline
+
+
+def noop_app() -> Any:
+    """The same routes with nothing behind them: FastAPI parses the same request models and answers."""
+    from fastapi import FastAPI
+
+    from paygo_desktop.protocol import models as m
+    from paygo_desktop.protocol import routes
+
+    app = FastAPI()
+
+    async def start(req: Any) -> dict[str, Any]:
+        return {"sessionId": "s_noop"}
+
+    async def voucher(session_id: str, req: Any) -> dict[str, Any]:
+        return {"seq": req.seq, "cumulativeAmount": str(req.cumulative_amount)}
+
+    # this module's annotations are strings (``from __future__``): FastAPI is given the models themselves
+    start.__annotations__ = {"req": m.StartRequest, "return": dict}
+    voucher.__annotations__ = {"session_id": str, "req": m.VoucherRequest, "return": dict}
+    app.post(routes.STREAM_START, status_code=201)(start)
+    app.post(routes.STREAM_VOUCHERS)(voucher)
+    return app
+
+
+def noop_worker(fd: int) -> int:
+    """One process of the baseline server, on the inherited socket: uvicorn with the provider's protocol."""
+    import socket
+
+    import uvicorn
+
+    from paygo_desktop.provider.connection_guard import ClientLimits, guarded_h11
+    from paygo_desktop.provider.gc_policy import settle_after_startup
+
+    config = uvicorn.Config(
+        noop_app(),
+        http=guarded_h11(ClientLimits(header_timeout=10, body_timeout=30, max_connections_per_ip=0)),
+        timeout_keep_alive=5,
+        log_level="warning",
+        access_log=False,
+    )
+    settle_after_startup()
+    uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
+    return 0
+
+
+def start_noop(workers: int) -> tuple[list[subprocess.Popen[bytes]], str]:
+    from paygo_desktop.provider.workers import listen
+
+    sock = listen("127.0.0.1", 0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--noop-worker", str(sock.fileno())],
+            pass_fds=(sock.fileno(),),
+            cwd=REPO,
+        )
+        for _ in range(workers)
+    ]
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+    wait_up(url + "/docs", procs)
+    return procs, url
+
+
+def wait_up(url: str, procs: list[subprocess.Popen[Any]], timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"a server process exited while starting ({url})")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer in time")
+        time.sleep(0.2)
+
+
+def start_pg_provider(data_dir: Path, database: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """The sandbox's provider configuration served again, on PostgreSQL with ``workers`` processes."""
+    from paygo_desktop.sandbox.world import provider_key
+
+    port = free_port()
+    log = (data_dir / "pg-provider.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "paygo_desktop.provider.server", "serve"),
+            *("--config", str(data_dir / "sandbox" / "provider.toml"), "--database", database),
+            *("--workers", str(workers), "--port", str(port)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env={**os.environ, "PAYGO_SANDBOX_PROVIDER_KEY": provider_key(), "PYTHONPATH": str(REPO)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    import httpx
+
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the PostgreSQL provider exited; see {data_dir / 'pg-provider.log'}")
+        try:
+            health = httpx.get(url + "/api/v1/health", timeout=2).json()
+            if health["status"] == "ok" and health["load"]["workers"] >= workers:
+                return proc, url
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the PostgreSQL provider did not come up")
+        time.sleep(0.2)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 # ------------------------------------------------------------------------------------------ main
 
 
 def ms(values: list[float], q: float) -> str:
     return f"{percentile(values, q) * 1000:,.1f}"
+
+
+def run_load(job: dict, target: str, watched: dict[str, int], budget: float) -> tuple[dict, dict[str, float]]:
+    """The load process against ``target``; its result and the CPU seconds of the ``watched`` processes
+    (name -> pid, with their children) and of the whole machine meanwhile. Before it, the watched
+    processes' CPU over ``IDLE`` seconds without load (their background duties: polls, heartbeats)."""
+    idle0 = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    time.sleep(IDLE)
+    before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    idle = {name: (before[name] - idle0[name]) / IDLE for name in watched}
+    busy0 = machine_busy_seconds()
+    load0 = Path("/proc/loadavg").read_text().split()[0]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        out, _ = proc.communicate(json.dumps({**job, "provider": target}), timeout=budget)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the load process failed (exit {proc.returncode})")
+    res = json.loads(out)
+    res["wall_seconds"] = time.monotonic() - started
+    cpu = {name: cpu_seconds(pid) - before[name] for name, pid in watched.items()}
+    cpu["machine"] = machine_busy_seconds() - busy0
+    res["load_before"], res["load_after"] = load0, Path("/proc/loadavg").read_text().split()[0]
+    res["idle_cpu_per_s"] = idle
+    return res, cpu
+
+
+def report(label: str, res: dict, cpu: dict[str, float], sessions: int, ticks: int) -> None:
+    vl, sl, late = res["voucher_lat"], res["start_lat"], res["lateness"]
+    run = res["run_seconds"]
+    own = sum(v for k, v in cpu.items() if k != "machine")
+    others = max(0.0, cpu["machine"] - own - res["cpu_seconds"])
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items() if k != "machine")
+    requests = len(vl) + len(sl)
+    servers = [k for k in cpu if k == "provider" or k.startswith("no-op")]
+    spent = sum(cpu[k] for k in servers)
+    idle = sum(res["idle_cpu_per_s"].get(k, 0.0) for k in servers)
+    net = max(0.0, spent - idle * res["wall_seconds"])
+    print(f"**{label}**: voucher phase {run:.1f} s; load average {res['load_before']} → {res['load_after']}")
+    print(
+        f"CPU: {parts}, load process {res['cpu_seconds']:.1f} s, "
+        f"everything else on the machine {others:.1f} s"
+    )
+    if requests:
+        print(
+            f"server CPU per request: {spent / requests * 1000:.2f} ms, or {net / requests * 1000:.2f} ms "
+            f"less its idle rate ({idle * 1000:.0f} ms of CPU per second without load)"
+        )
+    print()
+    print("| requests | count | p50 ms | p95 ms | p99 ms | max ms | rate /s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, xs in (("start (first voucher)", sl), ("voucher", vl), ("lateness of the load's sends", late)):
+        rate = f"{len(xs) / max(run, 1e-9):,.1f}" if xs is vl else ""
+        cells = " | ".join(ms(xs, q) for q in (50, 95, 99, 100))
+        print(f"| {name} | {len(xs):,} | {cells} | {rate} |")
+    print()
+    print(
+        f"sessions offered {sessions:,}, started {res['admitted']:,}, "
+        f"refused 503 busy {res['refused_busy']:,} (Retry-After {', '.join(res['retry_after']) or '-'}), "
+        f"paying sessions expired {res['expired']:,}; "
+        f"vouchers expected {res['admitted'] * ticks:,}, answered {len(vl):,}; "
+        f"errors: {res['errors'] or 'none'}"
+    )
+    print()
 
 
 def main() -> int:
@@ -325,12 +555,21 @@ def main() -> int:
         action="store_true",
         help="freeze the load generator's start-up objects out of its garbage collector",
     )
+    ap.add_argument("--postgres", action="store_true", help="serve from a private PostgreSQL cluster")
+    ap.add_argument("--database", help="serve from this PostgreSQL database (a URL) instead")
+    ap.add_argument("--workers", type=int, default=1, help="provider worker processes (PostgreSQL)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the no-op baseline run")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--noop-worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker()
-    if not 1 <= args.sessions <= 5000 or not 1 <= args.seconds <= 600 or not 0 <= args.ramp <= 600:
-        ap.error("--sessions must be 1..5000, --seconds 1..600 and --ramp 0..600")
+    if args.noop_worker is not None:
+        return noop_worker(args.noop_worker)
+    if not 1 <= args.sessions <= 20000 or not 1 <= args.seconds <= 600 or not 0 <= args.ramp <= 600:
+        ap.error("--sessions must be 1..20000, --seconds 1..600 and --ramp 0..600")
+    if args.workers > 1 and not (args.postgres or args.database):
+        ap.error("--workers needs --postgres or --database (several workers share PostgreSQL)")
     from eth_account import Account
     from eth_utils import keccak
 
@@ -339,11 +578,12 @@ def main() -> int:
     ticks = int(args.seconds // args.tick)
     deposit = (ticks + 3) * RATE * args.tick
     payer = Account.from_key(keccak(text=PAYER_SEED)).address
+    cluster = None
+    processes: list[subprocess.Popen[Any]] = []
     with tempfile.TemporaryDirectory(prefix="paygo-bench-") as tmp:
         data_dir = Path(tmp)
         t0 = time.monotonic()
         sandbox, ready = start_sandbox(data_dir, payer)
-        worker_proc: subprocess.Popen[str] | None = None
         try:
             state = read_state(data_dir / "sandbox")
             assert state is not None
@@ -351,6 +591,26 @@ def main() -> int:
             t1 = time.monotonic()
             channels = fund_channels(ready, args.sessions, deposit)
             t_fund = time.monotonic() - t1
+            target, watched = ready["provider"], {"provider": state.provider_pid, "anvil": state.node_pid}
+            kind = "SQLite, one process (the sandbox's provider)"
+            if args.postgres or args.database:
+                database = args.database
+                if args.postgres:
+                    from tests.postgres import start_cluster
+
+                    cluster = start_cluster(durable=True, max_connections=100 + 20 * args.workers)
+                    database = cluster.create_database("bench")
+                assert database is not None
+                pg, target = start_pg_provider(data_dir, database, args.workers)
+                processes.append(pg)
+                watched = {
+                    "provider": pg.pid,
+                    "anvil": state.node_pid,
+                    "idle sandbox provider": state.provider_pid,
+                }
+                if cluster is not None:
+                    watched["postgres"] = int((cluster.data / "postmaster.pid").read_text().split()[0])
+                kind = f"PostgreSQL, {args.workers} worker(s)"
             job = {
                 **ready,
                 "channels": channels,
@@ -361,61 +621,47 @@ def main() -> int:
                 "ramp": args.ramp,
                 "freeze_client_gc": args.freeze_client_gc,
             }
-            cpu0 = {p: cpu_seconds(p) for p in (state.provider_pid, state.node_pid)}
-            busy0 = machine_busy_seconds()
-            worker_proc = subprocess.Popen(
-                [sys.executable, __file__, "--worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=REPO,
-            )
-            budget = 600 + args.seconds + args.tick * 3
-            out, _ = worker_proc.communicate(json.dumps(job), timeout=budget)
-            cpu1 = {p: cpu_seconds(p) for p in (state.provider_pid, state.node_pid)}
-            busy = machine_busy_seconds() - busy0
-            if worker_proc.returncode != 0:
-                raise RuntimeError(f"the load process failed (exit {worker_proc.returncode})")
-            res = json.loads(out)
+            budget = 900 + args.seconds + args.ramp + args.tick * 3
+            baseline = None
+            if not args.no_baseline:
+                noop, noop_url = start_noop(args.workers)
+                processes.extend(noop)
+                try:
+                    noop_watch = {f"no-op server {i}": p.pid for i, p in enumerate(noop)}
+                    baseline = run_load(job, noop_url, noop_watch, budget)
+                finally:
+                    for p in noop:
+                        stop_process(p, signal.SIGTERM)
+            measured = run_load(job, target, watched, budget)
         finally:
-            if worker_proc is not None and worker_proc.poll() is None:
-                worker_proc.kill()
-                worker_proc.wait(timeout=10)
+            for p in processes:
+                stop_process(p, signal.SIGTERM, timeout=60)
             stop_process(sandbox)
-    # CPU over the whole worker life (includes its pre-signing phase, when the provider is idle)
-    cpu = {
-        name: cpu1[p] - cpu0[p] for name, p in (("provider", state.provider_pid), ("anvil", state.node_pid))
-    }
-    vl, sl, late = res["voucher_lat"], res["start_lat"], res["lateness"]
-    run = res["run_seconds"]
+            if cluster is not None:
+                cluster.stop()
+    res = measured[0]
     print(
-        f"sessions {args.sessions}, tick {args.tick} s, voucher phase {args.seconds:.0f} s "
-        f"({ticks} per session), secp256k1 {res['backend']}, {os.cpu_count()} CPUs"
+        f"sessions {args.sessions}, tick {args.tick} s, voucher phase {args.seconds:.0f} s ({ticks} per "
+        f"session), {kind}, secp256k1 {res['backend']}, {os.cpu_count()} CPUs"
     )
     print(
         f"setup: sandbox up {t_up:.1f} s, {args.sessions} channels funded in {t_fund:.1f} s, "
         f"vouchers pre-signed in {res['sign_seconds']:.1f} s"
     )
-    others = busy - cpu["provider"] - cpu["anvil"] - res["cpu_seconds"]
-    print(
-        f"CPU while the load process ran: provider {cpu['provider']:.1f} s, anvil {cpu['anvil']:.1f} s, "
-        f"load process {res['cpu_seconds']:.1f} s, everything else on the machine {max(0.0, others):.1f} s; "
-        f"voucher phase {run:.1f} s"
-    )
     ramp = f"over {args.ramp:g} s (--ramp)" if args.ramp else "over one tick (default)"
     client_gc = "frozen (--freeze-client-gc)" if args.freeze_client_gc else "default"
     print(f"starts spread {ramp}; load process garbage collector: {client_gc}")
     print()
-    print("| requests | count | p50 ms | p95 ms | p99 ms | max ms | rate /s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, xs in (("start (first voucher)", sl), ("voucher", vl), ("lateness of sends", late)):
-        rate = f"{len(xs) / max(run, 1e-9):,.1f}" if xs is vl else ""
-        cells = " | ".join(ms(xs, q) for q in (50, 95, 99, 100))
-        print(f"| {label} | {len(xs):,} | {cells} | {rate} |")
-    print()
-    expected = args.sessions * ticks
-    print(f"vouchers expected {expected:,}, answered {len(vl):,}; errors: {res['errors'] or 'none'}")
-    return 0 if not res["errors"] else 1
+    if baseline is not None:
+        report(
+            "baseline: the same load against no-op routes (FastAPI, same protocol)",
+            *baseline,
+            args.sessions,
+            ticks,
+        )
+    report(f"the provider ({kind})", *measured, args.sessions, ticks)
+    bad = res["expired"] or any(not k.startswith("start: 503") for k in res["errors"])
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
-"""Vouchers verified per second by the reference provider on one core, beside bare eth-account recovery.
+"""The reference provider's cost per voucher on one core, beside bare eth-account recovery.
 
-In process, pinned to one CPU, no network. Four rows, each on the same pre-signed vouchers:
+In process, pinned to one CPU, no HTTP. Rows, each on the same pre-signed vouchers:
 
 * baseline: ``Account.recover_message`` of a prebuilt EIP-712 ``SignableMessage`` (keccak + ECDSA recover);
 * baseline: eth-account typed-data recovery, ``encode_typed_data`` + ``recover_message``;
-* ``verify_voucher`` (paygo_desktop.chain.vouchers): the provider's EIP-712 check (canonical s, v);
-* ``ProviderCore.voucher``: the provider's whole voucher handler (lock, SQLite read/write, seq/amount/rate
-  checks, signature) without HTTP, with the chain read (``channel_state``) stubbed out; the real provider
-  makes one ``eth_call`` per voucher on top of this (see benchmarks/provider_load.py).
+* ``verify_voucher`` (paygo_desktop.chain.vouchers): the EIP-712 check (canonical s, v);
+* ``VoucherChecker.verify``: the same verdicts, as the provider checks them (separator computed once);
+* ``ProviderCore.voucher``: the provider's whole voucher handler (signature check, the channel's state from
+  its head-block view, the transaction with the channel's lock, seq/amount/rate checks, the write), on
+  SQLite and, with ``--postgres`` (a private cluster, tests/postgres.py) or ``--database URL``, on
+  PostgreSQL. The chain node is a stand-in that answers at once (``ChainView`` polls its head every 0.5 s
+  as served), so the row shows the provider's own CPU: the ``eth_call`` a state read costs when a channel
+  is first seen at a new head is measured by benchmarks/provider_load.py against anvil. Each handler row
+  gives CPU time (``process_time``) per voucher, which is what the issue's 0.5 ms budget is about.
 
-The secp256k1 backend is eth-keys' choice: coincurve when it is importable, else pure Python. The script
-says which it used.
+The secp256k1 backend is eth-keys' choice (coincurve, a project dependency); the script says which.
 
-    python benchmarks/provider_vouchers.py [--count 2000] [--seconds 10]
+    python benchmarks/provider_vouchers.py [--count 2000] [--seconds 10] [--postgres | --database URL]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from paygo_desktop.chain.vault import ChannelState  # noqa: E402
 from paygo_desktop.chain.vouchers import (  # noqa: E402
     Channel,
     VaultDomain,
+    VoucherChecker,
     sign_voucher,
     verify_voucher,
     voucher_typed_data,
@@ -68,10 +73,17 @@ def timed(label: str, items: list[Any], fn: Any, seconds: float) -> tuple[str, i
     return label, n, n / elapsed
 
 
-class StubVault:
-    """Stands in for VaultClient: a funded channel, answered without a chain."""
+class StubNode:
+    """Stands in for the chain node: a funded channel and a head, answered at once (counted)."""
 
-    async def channel_state(self, channel: Any) -> ChannelState:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def block_number(self) -> int:
+        return 1000
+
+    async def channel_state(self, channel_id: bytes, block: int | None = None) -> ChannelState:
+        self.reads += 1
         return ChannelState(deposited=10**12, claimed=0, withdrawn=0, pending_withdraw=0, withdraw_ready_at=0)
 
 
@@ -83,78 +95,95 @@ class Clock:
         return self.now
 
 
-async def provider_handler(count: int, seconds: float, sessions: int) -> tuple[str, int, float]:
+async def provider_handler(
+    count: int, seconds: float, sessions: int, database: str
+) -> tuple[str, int, float]:
     from paygo_desktop.protocol import models as m
+    from paygo_desktop.provider.app import _seed_catalog
+    from paygo_desktop.provider.chain_view import ChainView
     from paygo_desktop.provider.config import ProviderConfig
     from paygo_desktop.provider.core import ProviderCore, Runtime
     from paygo_desktop.provider.store import Store
+    from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
     provider = Account.from_key(keccak(text="bench-provider"))
     payer = Account.from_key(keccak(text="bench-payer"))
     domain = VaultDomain(chain_id=31337, vault=VAULT)
-    with tempfile.TemporaryDirectory() as tmp:
-        config = ProviderConfig.model_validate(
+    config = ProviderConfig.model_validate(
+        {
+            "name": "bench",
+            "private_key": "0x" + bytes(provider.key).hex(),
+            "rpc_url": "http://127.0.0.1:1",
+            "chain_id": 31337,
+            "vault": VAULT,
+            "assets": [{"symbol": "USDC", "address": USDC, "decimals": 6}],
+            "database": database,
+            "public_base_url": "http://127.0.0.1:1",
+        }
+    )
+    store = Store(config.database)
+    clock = Clock()
+    _seed_catalog(store, config, clock())
+    core = ProviderCore(config, store, provider, clock)
+    node = StubNode()
+    view = ChainView(node, 0.5)
+    poll = asyncio.create_task(view.run())
+    runtime = Runtime.__new__(Runtime)  # no vault client: every voucher here is an EOA's (ECDSA)
+    runtime.vault, runtime.domain, runtime.states = None, domain, view  # type: ignore[assignment]
+    runtime.signatures = VoucherSignatures(None, domain)  # type: ignore[arg-type]
+    core.runtime = runtime
+    channels = [
+        Channel(
+            payer=payer.address,
+            provider=provider.address,
+            token=USDC,
+            withdraw_delay=config.min_withdraw_delay,
+            salt=i.to_bytes(32, "big"),
+        )
+        for i in range(sessions)
+    ]
+    ids = []
+    for ch in channels:
+        sig = "0x" + sign_voucher(payer, domain, ch, RATE * TICK).hex()
+        req = m.StartRequest.model_validate(
             {
-                "name": "bench",
-                "private_key": "0x" + bytes(provider.key).hex(),
-                "rpc_url": "http://127.0.0.1:1",
-                "chain_id": 31337,
-                "vault": VAULT,
-                "assets": [{"symbol": "USDC", "address": USDC, "decimals": 6}],
-                "database": str(Path(tmp) / "provider.sqlite3"),
-                "public_base_url": "http://127.0.0.1:1",
+                "serviceId": SERVICE,
+                "channel": m.ChannelParams.from_channel(ch).model_dump(mode="json", by_alias=True),
+                "voucher": {"cumulativeAmount": str(RATE * TICK), "signature": sig},
             }
         )
-        from paygo_desktop.provider.app import _seed_catalog
-
-        store = Store(config.database)
-        clock = Clock()
-        _seed_catalog(store, config, clock())
-        core = ProviderCore(config, store, provider, clock)
-        stub = StubVault()
-        core.runtime = Runtime(vault=stub, domain=domain, states=stub)  # type: ignore[arg-type]
-        channels = [
-            Channel(
-                payer=payer.address,
-                provider=provider.address,
-                token=USDC,
-                withdraw_delay=5,
-                salt=i.to_bytes(32, "big"),
-            )
-            for i in range(sessions)
-        ]
-        ids = []
-        for ch in channels:
-            sig = "0x" + sign_voucher(payer, domain, ch, RATE * TICK).hex()
-            req = m.StartRequest.model_validate(
-                {
-                    "serviceId": SERVICE,
-                    "channel": m.ChannelParams.from_channel(ch).model_dump(mode="json", by_alias=True),
-                    "voucher": {"cumulativeAmount": str(RATE * TICK), "signature": sig},
-                }
-            )
-            ids.append((await core.start(req)).session_id)
-        rounds = max(1, count // sessions)
-        plan = []  # (round, session index, request), signed up front
-        for k in range(1, rounds + 1):
-            amount = (k + 1) * RATE * TICK
-            for i, ch in enumerate(channels):
-                sig = "0x" + sign_voucher(payer, domain, ch, amount).hex()
-                body = {"seq": k, "cumulativeAmount": str(amount), "signature": sig}
-                plan.append((k, i, m.VoucherRequest.model_validate(body)))
-        start = time.perf_counter()
-        deadline = start + seconds
-        n = 0
-        for _k, i, req in plan:
-            if i == 0:
-                clock.now += TICK
-            await core.voucher(ids[i], req)
-            n += 1
-            if n % 64 == 0 and time.perf_counter() > deadline:
+        ids.append((await core.start(req)).session_id)
+    rounds = max(1, count // sessions)
+    plan = []  # (session index, request), signed up front
+    for k in range(1, rounds + 1):
+        amount = (k + 1) * RATE * TICK
+        for i, ch in enumerate(channels):
+            sig = "0x" + sign_voucher(payer, domain, ch, amount).hex()
+            body = {"seq": k, "cumulativeAmount": str(amount), "signature": sig}
+            plan.append((i, m.VoucherRequest.model_validate(body)))
+    reads = node.reads
+    cpu, start = time.process_time(), time.perf_counter()
+    deadline = start + seconds
+    n = 0
+    for i, req in plan:
+        if i == 0:
+            clock.now += TICK
+        await core.voucher(ids[i], req)
+        n += 1
+        if n % 64 == 0:
+            await asyncio.sleep(0)  # the head poll runs as it does when served
+            if time.perf_counter() > deadline:
                 break
-        elapsed = time.perf_counter() - start
-        store.close()
-    return f"`ProviderCore.voucher` (SQLite, {sessions} sessions, chain read stubbed)", n, n / elapsed
+    cpu_each = (time.process_time() - cpu) / n
+    wall = time.perf_counter() - start
+    poll.cancel()
+    store.close()
+    kind = "PostgreSQL" if store.is_postgres else "SQLite"
+    label = (
+        f"`ProviderCore.voucher` ({kind}, {sessions} sessions; {(node.reads - reads) / n:.2f} chain reads "
+        f"per voucher; CPU {cpu_each * 1e6:,.0f} µs per voucher)"
+    )
+    return label, n, n / wall
 
 
 def main() -> int:
@@ -163,6 +192,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="time bound per row")
     ap.add_argument("--sessions", type=int, default=100, help="live sessions in the provider-handler row")
     ap.add_argument("--cpu", type=int, default=0, help="CPU to pin to")
+    ap.add_argument("--database", help="also measure the handler on this PostgreSQL database (a URL)")
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also measure it on a private PostgreSQL cluster (tests/postgres)",
+    )
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
@@ -201,7 +236,30 @@ def main() -> int:
             args.seconds,
         )
     )
-    rows.append(asyncio.run(provider_handler(args.count, args.seconds, args.sessions)))
+    checker = VoucherChecker(domain)
+    rows.append(
+        timed(
+            "`VoucherChecker.verify` (the provider's check)",
+            list(zip(amounts, sigs, strict=True)),
+            lambda x: checker.verify(ch, x[0], x[1]) or None,
+            args.seconds,
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = str(Path(tmp) / "provider.sqlite3")
+        rows.append(asyncio.run(provider_handler(args.count, args.seconds, args.sessions, sqlite)))
+    cluster = None
+    if args.postgres:
+        from tests.postgres import start_cluster
+
+        cluster = start_cluster(durable=True)
+        args.database = cluster.create_database("bench")
+    try:
+        if args.database:
+            rows.append(asyncio.run(provider_handler(args.count, args.seconds, args.sessions, args.database)))
+    finally:
+        if cluster is not None:
+            cluster.stop()
     base = rows[0][2]
     print(f"secp256k1 backend: {backend()}; pinned to CPU {args.cpu}; Python {sys.version.split()[0]}")
     print()

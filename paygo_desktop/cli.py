@@ -74,7 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args)
     from paygo_desktop.app import run_gui
 
-    return run_gui(args)
+    try:
+        return run_gui(args)
+    except ModuleNotFoundError as exc:  # a server install (no `gui` extra): say what to install
+        if (exc.name or "").split(".")[0] not in ("PySide6", "shiboken6", "qasync", "pyqtgraph"):
+            raise
+        print(
+            "paygo-desktop: the desktop app needs Qt, which this install does not have: "
+            "pip install 'paygo-desktop[gui]' (a server runs the provider with paygo-provider)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def run_command(args: argparse.Namespace) -> int:

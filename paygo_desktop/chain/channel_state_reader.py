@@ -6,7 +6,9 @@ result formatters and the ABI decoder. That costs about 2.3 ms of CPU in the cal
 reference provider reads a channel on every session start and stop, so a burst of starts spent most of its
 event-loop time there. This reader sends the pre-encoded calldata (selector + channel id) through the web3
 provider's ``make_request`` (the same HTTP session, no middlewares, no formatters) against ``latest`` and
-decodes the six static words with eth_abi: about 0.4 ms. Nothing is cached: every call is a fresh read.
+decodes the six static words with eth_abi: about 0.4 ms. Nothing is cached: every call is a fresh read,
+at ``latest`` or at a given block number (``block``: what the provider's ``chain_view`` caches per head),
+and ``block_number`` is the node's head (``eth_blockNumber``, the same raw way).
 
 The answer is the same ``ChannelState`` as ``VaultClient.channel_state`` (tests/chain compares them on a
 real node). A JSON-RPC error or an answer of the wrong shape (e.g. no contract at the address) raises
@@ -27,6 +29,7 @@ from paygo_desktop.chain.vault import ChannelState
 CHANNEL_STATE_SELECTOR = keccak(text="channelState(bytes32)")[:4]
 CHANNEL_STATE_TYPES = ("uint128", "uint128", "uint128", "uint128", "uint64", "bool")
 _ETH_CALL = RPCEndpoint("eth_call")
+_BLOCK_NUMBER = RPCEndpoint("eth_blockNumber")
 
 
 class ChannelStateReadError(Exception):
@@ -65,11 +68,21 @@ class ChannelStateReader:
         self.vault = to_checksum_address(vault)
         self._to = self.vault.lower()
 
-    async def channel_state(self, channel_id: bytes) -> ChannelState:
+    async def channel_state(self, channel_id: bytes, block: int | None = None) -> ChannelState:
+        """The channel's state at ``block`` (a number), or at the node's ``latest`` block."""
         call = {"to": self._to, "data": channel_state_calldata(channel_id)}
-        response = await self.provider.make_request(_ETH_CALL, [call, "latest"])
+        at = "latest" if block is None else hex(block)
+        response = await self.provider.make_request(_ETH_CALL, [call, at])
         error = response.get("error")
         if error is not None:
             message = error.get("message", error) if isinstance(error, dict) else error
             raise ChannelStateReadError(f"eth_call channelState refused: {str(message)[:200]}")
         return decode_channel_state(response.get("result"))
+
+    async def block_number(self) -> int:
+        """The node's head block number."""
+        response = await self.provider.make_request(_BLOCK_NUMBER, [])
+        result = response.get("result")
+        if not isinstance(result, str) or not result.startswith("0x"):
+            raise ChannelStateReadError(f"unexpected eth_blockNumber answer: {str(response)[:120]!r}")
+        return int(result, 16)

@@ -14,6 +14,7 @@ low-s. ERC-1271 (contract wallet) signatures can only be checked on chain (``Vau
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +102,8 @@ class Channel:
         """ABI tuple in the Solidity field order."""
         return (self.payer, self.signer, self.provider, self.token, self.withdraw_delay, self.salt)
 
-    @property
-    def id(self) -> bytes:
+    @functools.cached_property
+    def id(self) -> bytes:  # computed once per Channel: a keccak of seven ABI words (~60 µs)
         return channel_id(self)
 
 
@@ -291,6 +292,45 @@ def verify_voucher(
 ) -> bool:
     """True iff ``signature`` is a valid ECDSA voucher by the channel's (effective) signer."""
     return recover_voucher_signer(domain, channel, cumulative_amount, signature) == channel.effective_signer
+
+
+class VoucherChecker:
+    """ECDSA voucher checks for one vault domain with its separator computed once, for a verifier that
+    checks many vouchers (the provider): the same verdicts as ``verify_voucher`` (tests compare), with the
+    digest built from the channel id and amount directly, keccak and libsecp256k1 (coincurve) called
+    without eth-account's typed-data encoder and eth-keys' wrappers in between."""
+
+    def __init__(self, domain: VaultDomain) -> None:
+        from coincurve import PublicKey
+        from eth_hash.auto import keccak as keccak256
+
+        self.domain = domain
+        self._prefix = b"\x19\x01" + domain.separator
+        self._keccak = keccak256
+        self._recover = PublicKey.from_signature_and_message
+
+    def digest(self, channel_id: bytes, cumulative_amount: int) -> bytes:
+        """Equals ``voucher_digest(domain, channel_id, cumulative_amount)``."""
+        _check_uint(cumulative_amount, UINT128_MAX, "cumulative_amount")
+        inner = self._keccak(VOUCHER_TYPEHASH + channel_id + cumulative_amount.to_bytes(32, "big"))
+        return bytes(self._keccak(self._prefix + inner))
+
+    def signer(self, channel_id: bytes, cumulative_amount: int, signature: bytes | str) -> bytes | None:
+        """The 20-byte address that signed the voucher, or None for a malformed or non-canonical signature."""
+        sig = _canonical(signature)
+        if sig is None:
+            return None
+        try:
+            digest = self.digest(channel_id, cumulative_amount)
+            public = self._recover(sig[:64] + bytes([sig[64] - 27]), digest, hasher=None)
+        except Exception:
+            return None
+        return bytes(self._keccak(public.format(compressed=False)[1:])[-20:])
+
+    def verify(self, channel: Channel, cumulative_amount: int, signature: bytes | str) -> bool:
+        """True iff ``signature`` is a valid ECDSA voucher by the channel's (effective) signer."""
+        signer = self.signer(channel.id, cumulative_amount, signature)
+        return signer is not None and signer == bytes.fromhex(channel.effective_signer[2:])
 
 
 def verify_close(

@@ -1,22 +1,25 @@
 """``paygo-desktop provider serve --config FILE``: run the reference provider in front of a service;
-``provider register --config FILE``: list it in PayGo's provider registry (``commands.provider_register``)."""
+``provider register --config FILE``: list it in PayGo's provider registry (``commands.provider_register``).
+
+``provider serve`` is the same as ``paygo-provider serve`` (``provider.server``), which a server install
+uses: it needs no app data directory and no Qt.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from paygo_desktop.paths import DataDir
 
 
 def add_parser(subparsers: Any) -> None:
+    from paygo_desktop.provider.serve_args import add_serve_arguments
+
     provider = subparsers.add_parser("provider", help="run the reference provider (for vendors)")
     actions = provider.add_subparsers(dest="action", required=True)
     serve = actions.add_parser("serve", help="serve the provider API over HTTP")
-    serve.add_argument("--config", type=Path, required=True, help="the provider's TOML or JSON configuration")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    add_serve_arguments(serve)
     serve.set_defaults(handler=run_serve)
     from paygo_desktop.commands import provider_register
 
@@ -24,6 +27,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace, _data_dir: DataDir) -> int:
-    from paygo_desktop.provider.server import main_serve
+    from paygo_desktop.provider.server import run_provider_command
 
-    return main_serve(args.config, args.host, args.port)
+    return run_provider_command(args)

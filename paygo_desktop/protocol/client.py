@@ -79,6 +79,19 @@ class Unauthorized(ProviderHTTPError):
     pass
 
 
+class ProviderBusy(ProviderHTTPError):
+    """503 ``busy``: the provider is overloaded and takes no new session for ``retry_after`` seconds (the
+    sessions it serves go on). Nothing was taken: a start refused this way holds no voucher."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int):
+        super().__init__(status, code, message)
+        self.retry_after = retry_after
+        self.args = (f"The provider is busy; try again in {retry_after} s.",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 _BY_STATUS: dict[int, type[ProviderHTTPError]] = {
     401: Unauthorized,
     403: Unauthorized,
@@ -184,6 +197,7 @@ class ProviderClient:
                         raise ProviderProtocolError("The provider's response is too large.")
                     chunks.append(chunk)
                 status = resp.status_code
+                retry_after = resp.headers.get("retry-after")
         except httpx.TimeoutException:
             raise ProviderTimeout("The provider did not answer in time.") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
@@ -196,12 +210,12 @@ class ProviderClient:
         if status == 204:
             return None
         if status >= 400:
-            self._raise_http(status, raw)
+            self._raise_http(status, raw, retry_after)
         if not 200 <= status < 300:
             raise ProviderProtocolError(f"The provider answered with an unexpected status {status}.")
         return parse_json(raw, self.max_bytes)
 
-    def _raise_http(self, status: int, raw: bytes) -> None:
+    def _raise_http(self, status: int, raw: bytes, retry_after: str | None = None) -> None:
         code, message, channel = "http_error", f"HTTP {status}", None
         try:
             body = m.ErrorBody.model_validate(parse_json(raw))
@@ -209,6 +223,9 @@ class ProviderClient:
         except (ProviderError, ValidationError):
             pass
         printable = "".join(c for c in message if c.isprintable())[:300]
+        if status == 503 and code == "busy":
+            wait = int(retry_after) if retry_after and retry_after.isdigit() else 30
+            raise ProviderBusy(status, code, printable, min(max(wait, 1), 3600))
         raise _BY_STATUS.get(status, ProviderHTTPError)(status, code, printable, channel)
 
     @staticmethod

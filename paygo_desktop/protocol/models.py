@@ -190,9 +190,23 @@ class ErrorBody(WireModel):
 # ------------------------------------------------------------------------------------------ provider
 
 
+class HealthLoad(WireModel):
+    """What a vendor monitors: this worker's queueing, how many workers there are and how many shed."""
+
+    delay_ms: Annotated[int, Field(ge=0)]
+    workers: Annotated[int, Field(ge=0)]
+    shedding_workers: Annotated[int, Field(ge=0)]
+    leader: bool
+    worker: Annotated[int, Field(ge=0)] | None = None  # the answering worker's number (several workers)
+
+
 class Health(WireModel):
     status: str
     time: UnixTime
+    # False while the provider refuses new sessions (overload); retry_after: seconds until it may take them
+    accepting_sessions: bool = True
+    retry_after: Annotated[int, Field(ge=0, le=86_400)] | None = None
+    load: HealthLoad | None = None
 
 
 class NetworkInfo(WireModel):

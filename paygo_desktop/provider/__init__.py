@@ -1,8 +1,6 @@
 """The reference PayGo provider: a FastAPI server selling metered sessions paid by PayGoVault vouchers.
 
-Entry points: ``create_app(config)`` (app factory), ``serve(config)`` and ``main_serve(path, host, port)``.
+Entry points: ``app.create_app(config)`` (app factory), ``server.main`` (``paygo-provider``: serve, with
+several workers on PostgreSQL, and a health check) and ``server.main_serve(path, host, port)``. Importing
+this package loads nothing else, so the command line can describe its options cheaply (``serve_args``).
 """
-
-from paygo_desktop.provider.config import ProviderConfig, load_config
-
-__all__ = ["ProviderConfig", "load_config"]

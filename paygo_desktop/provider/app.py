@@ -29,6 +29,7 @@ from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthError, AuthMessage, verify_headers
+from paygo_desktop.provider.chain_view import ChainView
 from paygo_desktop.provider.claimer import Claimer
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
 from paygo_desktop.provider.core import (
@@ -40,6 +41,8 @@ from paygo_desktop.provider.core import (
     service_model,
     session_info,
 )
+from paygo_desktop.provider.leader import Coordinator
+from paygo_desktop.provider.load import EdgeMiddleware, LoadMonitor, queued
 from paygo_desktop.provider.store import ServiceRow, SessionRow, Store
 
 log = logging.getLogger(__name__)
@@ -241,17 +244,34 @@ def create_app(
     clock: Clock | None = None,
     background: bool = True,
     zcash_verifier: Any = None,
+    worker: int | None = None,
 ) -> FastAPI:
     """The provider app. ``clock`` (Unix seconds) drives session timing (request signatures are always
-    checked against the real time: they are the client's, on its own clock); ``background`` starts the expiry
-    and claim loops (tests may drive them through the vendor routes instead). ``zcash_verifier`` replaces
-    the ``PaymentVerifier`` built from ``config.zcash``."""
+    checked against the real time: they are the client's, on its own clock); ``background`` starts the
+    chain head poll, the load monitor, and (in the worker that leads: provider.leader) the expiry and claim
+    loops; tests may drive them through the vendor routes instead. ``zcash_verifier`` replaces the
+    ``PaymentVerifier`` built from ``config.zcash``. Several processes may serve the same PostgreSQL
+    database (``provider.workers``; ``worker``: this one's slot, shown by ``/health``): everything a
+    session needs is in the database."""
     clock = clock or time.time
     store = Store(config.database)
     account = config.account()
     core = ProviderCore(config, store, account, clock)
     _seed_catalog(store, config, clock())
-    claim_lock = asyncio.Lock()
+    coordinator = Coordinator(store)
+    monitor = LoadMonitor(
+        store,
+        overload_delay=config.overload_delay,
+        overload_hold=config.overload_hold,
+        silence_limit=config.worker_silence_limit,
+        slot=worker,
+    )
+    core.slack = monitor.slack
+
+    def _leading(leader: bool) -> None:
+        monitor.leader = leader
+
+    coordinator.on_change = _leading
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -261,9 +281,12 @@ def create_app(
         w3 = async_web3(config.rpc_url, timeout=10)
         vault = VaultClient(w3, config.vault)
         claimer = Claimer(
-            store, vault, account, account.address, lock=claim_lock, on_refused=core.end_refused
+            store, vault, account, account.address, lock=coordinator.claim_lock, on_refused=core.end_refused
         )
         app.state.claimer = claimer
+        reader = ChannelStateReader(w3, config.vault)
+        chain = ChainView(reader, config.head_poll_interval)
+        app.state.chain = chain
 
         async def connect() -> None:
             while True:
@@ -278,8 +301,7 @@ def create_app(
                         "chain id %s != configured %s: session routes disabled", chain_id, config.chain_id
                     )
                     return
-                states = ChannelStateReader(w3, config.vault)
-                core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=states)
+                core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=chain)
                 try:
                     vault_minimum = await vault.min_withdraw_delay()
                 except Exception as exc:
@@ -294,10 +316,15 @@ def create_app(
                         config.min_withdraw_delay,
                     )
                 if background:
-                    tasks.append(
-                        asyncio.create_task(claimer.run(config.claim_interval, config.event_poll_interval))
-                    )
+                    tasks.append(asyncio.create_task(chain.run()))
+                connected.set()
                 return
+
+        connected = asyncio.Event()
+
+        async def claims() -> None:  # a leader duty, once the chain is reached
+            await connected.wait()
+            await claimer.run(config.claim_interval, config.event_poll_interval)
 
         async def expiry_loop() -> None:
             while True:
@@ -310,9 +337,12 @@ def create_app(
                 except Exception as exc:
                     log.warning("expiry check: %r", exc)
 
+        with contextlib.suppress(Exception):
+            monitor.report()  # this worker is counted from its first answer on
         if background:
+            tasks.append(asyncio.create_task(monitor.run()))
             tasks.append(asyncio.create_task(connect()))
-            tasks.append(asyncio.create_task(expiry_loop()))
+            tasks.append(asyncio.create_task(coordinator.run([claims, expiry_loop])))
         else:
             await connect()
         try:
@@ -323,6 +353,8 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            monitor.leave()
+            coordinator.close()
             store.close()
 
     app = FastAPI(
@@ -337,11 +369,15 @@ def create_app(
         },
     )
     app.state.core = core
+    app.state.monitor = monitor
+    app.state.coordinator = coordinator
     from paygo_desktop.provider.job_routes import UPLOAD_PATH
 
     app.add_middleware(
         BodyLimit, limit=config.max_body_bytes, uploads=UPLOAD_PATH, upload_limit=config.max_delivery_bytes
     )
+    # outermost: a request's arrival, its wait before dispatch, and new sessions shed under overload
+    app.add_middleware(EdgeMiddleware, monitor=lambda: monitor)
 
     # ------------------------------------------------------------------ errors
 
@@ -388,7 +424,25 @@ def create_app(
 
     @app.get(routes.HEALTH, response_model=m.Health)
     async def health() -> m.Health:
-        return m.Health(status="ok" if core.runtime else "degraded", time=int(clock()))
+        accepting = monitor.accepting()
+        try:
+            workers, shedding = monitor.workers()
+        except Exception as exc:
+            log.warning("reading the workers' reports failed: %r", exc)
+            workers, shedding = 0, 0
+        return m.Health(
+            status="ok" if core.runtime else "degraded",
+            time=int(clock()),
+            accepting_sessions=accepting,
+            retry_after=None if accepting else monitor.retry_after(),
+            load=m.HealthLoad(
+                delay_ms=round(monitor.pressure() * 1000),
+                workers=workers,
+                shedding_workers=shedding,
+                leader=coordinator.is_leader,
+                worker=monitor.slot,
+            ),
+        )
 
     @app.get(routes.PROVIDER, response_model=m.ProviderInfo)
     async def provider_info() -> m.ProviderInfo:
@@ -535,8 +589,8 @@ def create_app(
         response_model=m.VoucherAck,
         responses={402: {"model": m.ErrorBody}, 409: {"model": m.ErrorBody}, 410: {"model": m.ErrorBody}},
     )
-    async def voucher(session_id: SessionIdPath, req: m.VoucherRequest) -> m.VoucherAck:
-        return await core.voucher(session_id, req)
+    async def voucher(session_id: SessionIdPath, req: m.VoucherRequest, request: Request) -> m.VoucherAck:
+        return await core.voucher(session_id, req, queued(request.scope))
 
     @app.patch(
         routes.STREAM_STOP,
@@ -547,7 +601,8 @@ def create_app(
         session_id: SessionIdPath, request: Request, wallet: SignedBy, req: m.StopRequest | None = None
     ) -> m.StopResponse:
         proof = Proof(token=bearer_token(request), wallet=wallet)
-        return await core.stop(session_id, None if req is None else req.final_voucher, proof)
+        final = None if req is None else req.final_voucher
+        return await core.stop(session_id, final, proof, queued(request.scope))
 
     @app.get(routes.STREAM_CONTENT, response_model=m.ContentResponse)
     async def content(session_id: SessionIdPath, request: Request) -> m.ContentResponse:
@@ -661,7 +716,7 @@ def create_app(
 
     from paygo_desktop.provider.job_routes import register as register_jobs
 
-    register_jobs(app, config, store, clock, account, claim_lock)  # fixed-price jobs
+    register_jobs(app, config, store, clock, account, coordinator.claim_lock)  # fixed-price jobs
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register

@@ -30,12 +30,14 @@ withdrawal) back. A database that never watched starts at the chain's head, clai
 vouchers it already holds (a database from before the cursor).
 
 ``run`` polls, retries what is due and claims on schedule, each step on its own: a failure in one never
-skips the others.
+skips the others. It runs in one worker only, the leader (``provider.leader``); every claim round, the
+leader's or one a vendor asks of any worker, holds the claim lock, so a voucher is never claimed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -100,7 +102,7 @@ class Claimer:
         sender: object,
         provider: str,
         *,
-        lock: asyncio.Lock,
+        lock: Callable[[], contextlib.AbstractAsyncContextManager[Any]],
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         on_refused: Callable[[str], None] = lambda _cid: None,
@@ -110,7 +112,8 @@ class Claimer:
         self.states = ChannelStateReader(vault.w3, vault.address)  # fresh reads, without web3's call stack
         self.sender = sender
         self.provider = provider
-        self.lock = lock  # serialises claim transactions (one sender, one nonce sequence)
+        # serialises claim rounds (one sender, one nonce sequence), across workers (provider.leader)
+        self.lock = lock
         self.wall_clock = wall_clock
         self.monotonic = monotonic
         self.on_refused = on_refused  # called with a channel id the vault refused (its sessions end)
@@ -196,7 +199,7 @@ class Claimer:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (the last tx hash,
         the ids claimed). A channel whose claim would revert is left out and scheduled for a retry on its
         own; node errors propagate (the caller retries)."""
-        async with self.lock:
+        async with self.lock():
             now = self.monotonic()
             waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
             found, left_out = await self._collect(only, include_refused=True, skip=waiting)

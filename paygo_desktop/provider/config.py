@@ -7,7 +7,8 @@ Example (TOML)::
     rpc_url = "http://127.0.0.1:8545"
     chain_id = 31337
     vault = "0x…"
-    database = "provider.sqlite3"              # relative to the config file
+    database = "provider.sqlite3"              # a SQLite file, relative to the config file, or a
+                                               # postgresql://user@host/db URL (several workers)
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
     event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
@@ -18,6 +19,11 @@ Example (TOML)::
     body_timeout = 30                          # ... and then its body
     max_connections_per_ip = 100               # open connections from one client address (0: no limit)
     close_validity_seconds = 900               # a signed Close is valid this long; no session meanwhile
+    head_poll_interval = 0.5                   # how often the chain's head is read: a channel state is
+                                               # reused within one block, at most 2x this long
+    overload_delay = 1                         # requests waiting longer than this: new sessions get 503
+    overload_hold = 10                         # ... until this long after the last such moment
+    worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
     max_delivery_bytes = 16777216              # the largest file a job's delivery may be
 
@@ -56,6 +62,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -143,7 +150,8 @@ class ProviderConfig(BaseModel):
     chain_id: Annotated[int, Field(ge=1)]
     vault: Address
     assets: Annotated[list[AssetInfo], Field(min_length=1)]
-    database: Path
+    # a SQLite file path or a postgresql:// URL (provider.store.database_url)
+    database: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, Path) else v)]
     public_base_url: str
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
@@ -162,11 +170,21 @@ class ProviderConfig(BaseModel):
     # A Close this provider signs (POST /channels/{id}/close) is valid on chain this long; until then the
     # channel takes no new session, so the Close never undercuts a voucher accepted after it (core.close).
     close_validity_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
+    # Chain reads (provider.chain_view): a channel's state is read once per head block; the head is polled
+    # this often, and a state is reused only while a poll confirmed its block within twice this.
+    head_poll_interval: Annotated[float, Field(ge=0.05, le=2.0)] = 0.5
+    # Overload (provider.load): when requests wait longer than overload_delay, new sessions are refused
+    # (503 busy, Retry-After) until overload_hold seconds after the last such moment; a worker that has
+    # not reported for worker_silence_limit seconds is presumed dead by the expiry sweep.
+    overload_delay: Annotated[float, Field(gt=0, le=60)] = 1.0
+    overload_hold: Annotated[float, Field(ge=1, le=600)] = 10.0
+    worker_silence_limit: Annotated[float, Field(ge=2, le=600)] = 10.0
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     # Fixed-price jobs (provider/jobs.py): PayGoJobs' address (default: its canonical one), where delivered
-    # files are kept (default: "<database name>-deliveries" beside the database), and their largest size.
+    # files are kept (default: "<database name>-deliveries" beside a SQLite database; with PostgreSQL only
+    # when given, a directory every worker shares), and their largest size.
     jobs_contract: Address | None = None
     deliveries: Path | None = None
     max_delivery_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 16 * 1024 * 1024
@@ -181,6 +199,17 @@ class ProviderConfig(BaseModel):
             raise ValueError("public_base_url must be an http(s) URL")
         return self
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        from paygo_desktop.provider.store import DatabaseError, database_url
+
+        try:
+            database_url(value)
+        except DatabaseError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @property
     def min_withdraw_delay(self) -> int:
         """The shortest channel withdrawal delay this provider serves: a withdrawal request is seen within
@@ -188,8 +217,15 @@ class ProviderConfig(BaseModel):
         return math.ceil(self.event_poll_interval + self.withdraw_delay_margin)
 
     @property
-    def deliveries_dir(self) -> Path:
-        return self.deliveries or self.database.with_name(self.database.stem + "-deliveries")
+    def deliveries_dir(self) -> Path | None:
+        """Where delivered files are kept: ``deliveries``, or beside a SQLite database; None for a
+        PostgreSQL database without ``deliveries`` (its workers may be on several hosts: links only)."""
+        if self.deliveries is not None:
+            return self.deliveries
+        if "://" in self.database:
+            return None
+        database = Path(self.database)
+        return database.with_name(database.stem + "-deliveries")
 
     @property
     def auth_domain(self) -> str:
@@ -237,8 +273,9 @@ def load_config(path: Path) -> ProviderConfig:
         ) from None
     base = path.resolve().parent
     for key in ("database", "keystore", "catalog_seed", "deliveries"):
-        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
-            data[key] = str(base / data[key])
+        value = data.get(key)
+        if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
+            data[key] = str(base / value)
     try:
         return ProviderConfig.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,10 @@ subclass of uvicorn's h11 protocol that adds:
 A connection that misses a deadline is closed. The deadlines stop once a request is fully received, so a
 slow response is never cut. Behind a reverse proxy every connection comes from the proxy's address: set
 ``max_connections_per_ip = 0`` there and let the proxy limit its clients (docs/provider-api.md).
+
+It also stamps each request's **arrival** into its ASGI scope (``provider.load.ARRIVAL_KEY``): the moment
+its first bytes were read (``load.edge_time``), which the provider judges lateness by, however long the
+request then waits for a busy worker.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any, ClassVar
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from paygo_desktop.provider.load import ARRIVAL_KEY, edge_time
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._waiting_for: str | None = None  # "headers" or "body"
         self._address: str | None = None  # counted in open_by_address
+        self._arrival: float | None = None  # when the request being received began to arrive
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -76,10 +83,22 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._waiting_for is None and self.conn.their_state is h11.IDLE:
-            self._expect("headers")  # the first bytes of the next request on a kept-alive connection
+        if self.conn.their_state is h11.IDLE:
+            if self._waiting_for is None:
+                self._expect("headers")  # the first bytes of the next request on a kept-alive connection
+            if self._arrival is None:
+                self._arrival = edge_time()
         super().data_received(data)
+        self._stamp()
         self._follow()
+
+    def _stamp(self) -> None:
+        """Give the request whose headers were just parsed its arrival (once; pipelined requests parsed
+        later are stamped by the provider's middleware when it sees them)."""
+        scope = getattr(self, "scope", None)
+        if scope is not None and self._arrival is not None and ARRIVAL_KEY not in scope:
+            scope[ARRIVAL_KEY] = self._arrival
+            self._arrival = None
 
     def _follow(self) -> None:
         """Move the deadline along with the request: headers, then body, then none."""

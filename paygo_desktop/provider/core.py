@@ -26,26 +26,35 @@ Rules (server clock, injectable):
 * ``GET /channels/{id}`` shows the voucher signature and the live session id only to the channel's payer
   or signer (a signed request); anybody else learns nothing they could act on.
 
-Concurrency and chain reads: the voucher signature is checked before any lock; sessions of different
-channels run concurrently (one asyncio lock per channel). Every voucher with a valid signature is checked
-against a fresh read of its channel (one raw ``eth_call``, ``chain.channel_state_reader``), so a withdrawal
-request lowers the coverage for the very next voucher, not one event poll later. ``start`` and ``stop``
-read the chain too.
+Concurrency. Awaited work (the signature check, chain reads) comes first; then each operation is one
+database transaction that takes its channel's lock (``Store.lock``: a PostgreSQL advisory lock, so
+several worker processes serialise a channel's start, vouchers, stop, close and expiry in the database;
+nothing session-critical lives in one process's memory), re-reads the rows, checks and writes. Sessions
+of different channels run concurrently. ``_session_meta`` only caches what never changes (a session's
+channel); the refused channels are read from the database in the voucher's own transaction.
+
+Chain reads. Every voucher with a valid signature is checked against its channel's on-chain state at the
+chain's head (``provider.chain_view``: read once per channel per block, dropped when a new head is seen,
+at most ``2 × head_poll_interval`` stale), so a withdrawal request lowers the coverage of every voucher
+checked once the provider has seen its block. ``start``, ``stop`` and ``close`` read the same way.
+
+Lateness (``provider.load``). A voucher is judged on when it reached the provider (``queued``: the seconds
+it waited here before being handled), never on when a busy worker got to it; the expiry sweep holds back
+by the queueing of every live worker (``slack``), so a session paying on time is never expired because
+the provider was slow.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import secrets
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
@@ -57,7 +66,14 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.config import ProviderConfig
-from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Store, channel_of
+from paygo_desktop.provider.store import (
+    ChannelRow,
+    RefusedChannelRow,
+    ServiceRow,
+    SessionRow,
+    Store,
+    channel_of,
+)
 from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
 log = logging.getLogger(__name__)
@@ -65,6 +81,16 @@ Clock = Callable[[], float]
 # A channel with a signed Close takes no session until this long after the Close's deadline: the chain's
 # block time may lag this provider's clock, and the Close must be dead on chain before a new voucher counts.
 CLOSE_CLOCK_MARGIN = 120
+
+
+# A request that waited less than this in the provider is judged when it is handled (a few milliseconds
+# change no verdict); one that waited longer, at its arrival (provider.load).
+QUEUE_IGNORED = 0.1
+
+
+def arrival(now: float, queued: float) -> float:
+    """When a request that waited ``queued`` seconds before ``now`` arrived, as far as rules care."""
+    return now - queued if queued >= QUEUE_IGNORED else now
 
 
 class ApiError(Exception):
@@ -156,9 +182,9 @@ class _SessionMeta:
 
 
 class ChannelStates(Protocol):
-    """Fresh on-chain channel states (``chain.channel_state_reader.ChannelStateReader`` when served)."""
+    """On-chain channel states at the head (``provider.chain_view.ChainView`` when served)."""
 
-    async def channel_state(self, channel_id: bytes) -> ChannelState: ...
+    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
 
 
 @dataclass
@@ -181,10 +207,11 @@ class ProviderCore:
         self.account = account
         self.clock = clock
         self.runtime: Runtime | None = None
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._meta: dict[str, _SessionMeta] = {}
-        self._refused = store.refused_ids()  # channels whose signatures the vault refuses (the claimer)
+        self._meta: dict[str, _SessionMeta] = {}  # a cache of what never changes: a session's channel
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
+        # seconds the expiry sweep holds back for vouchers that arrived but wait in some worker
+        # (provider.load.LoadMonitor.slack when served)
+        self.slack: Callable[[], float] = lambda: 0.0
 
     # ------------------------------------------------------------------ chain helpers
 
@@ -194,9 +221,10 @@ class ProviderCore:
             raise ApiError(503, "chain_unavailable", "the provider is not connected to its chain yet")
         return self.runtime
 
-    async def channel_state(self, channel_id: bytes) -> ChannelState:
+    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState:
+        """The channel's state at the head (``chain_view``), or at ``latest`` (a fresh read)."""
         try:
-            return await self.rt.states.channel_state(channel_id)
+            return await self.rt.states.channel_state(channel_id, latest=latest)
         except ApiError:
             raise
         except Exception as exc:
@@ -258,7 +286,7 @@ class ProviderCore:
             self._prove_party(meta.channel, proof.wallet)
             return
         if final is not None and sig_ok:
-            st = await self.channel_state(meta.channel_id)
+            st = await self.channel_state(meta.channel_id, latest=True)
             if final.cumulative_amount > max(st.claimed, claimed_here):
                 return
             raise ApiError(
@@ -275,10 +303,10 @@ class ProviderCore:
         )
 
     def end_refused(self, channel_id: str) -> None:
-        """The vault refused this channel's signatures (the claimer says so): its live session ends now."""
-        self._refused.add(channel_id)
+        """The vault refused this channel's signatures (the claimer recorded it): its live session ends."""
         now = self.clock()
         with self.store.tx() as db:
+            self.store.lock(db, channel_id)
             ch = db.get(ChannelRow, channel_id)
             if ch is None or ch.live_session_id is None:
                 return
@@ -290,18 +318,9 @@ class ProviderCore:
                 log.warning("session %s ended: the vault refuses its channel's signatures", row.id)
 
     def _refuse_if_refused(self, channel_hex: str) -> None:
-        if channel_hex in self._refused:
-            raise ApiError(
-                403,
-                "channel_refused",
-                "the vault refuses this channel's voucher signatures: this provider serves it no more",
-            )
-
-    def channel_lock(self, channel_hex: str) -> asyncio.Lock:
-        lock = self._locks.get(channel_hex)
-        if lock is None:
-            lock = self._locks[channel_hex] = asyncio.Lock()
-        return lock
+        with self.store.tx() as db:
+            if db.get(RefusedChannelRow, channel_hex) is not None:
+                raise _refused()
 
     def _session_meta(self, session_id: str) -> _SessionMeta:
         meta = self._meta.get(session_id)
@@ -327,18 +346,30 @@ class ProviderCore:
             return True
         return False
 
+    def expiry_now(self) -> float:
+        """The session clock's now, less the time a voucher that arrived may still wait in some worker
+        (``slack``): a session is expired only when it was late by then."""
+        return self.clock() - max(0.0, self.slack())
+
     def expire_late_sessions(self) -> int:
-        now = self.clock()
-        count = 0
+        """Expire the live sessions whose last voucher ran out (each in its channel's transaction)."""
+        now = self.expiry_now()
         with self.store.tx() as db:
-            due = select(SessionRow).where(
-                and_(
-                    SessionRow.status == m.SessionStatus.live.value,
-                    SessionRow.served_until + SessionRow.grace_seconds < now,
+            due = db.execute(
+                select(SessionRow.id, SessionRow.channel_id).where(
+                    and_(
+                        SessionRow.status == m.SessionStatus.live.value,
+                        SessionRow.served_until + SessionRow.grace_seconds < now,
+                    )
                 )
-            )
-            for row in db.scalars(due):
-                count += self._expire_if_late(row, db.get(ChannelRow, row.channel_id), now)
+            ).all()
+        count = 0
+        for session_id, channel_id in due:
+            with self.store.tx() as db:
+                self.store.lock(db, channel_id)
+                row = db.get(SessionRow, session_id)
+                if row is not None:
+                    count += self._expire_if_late(row, db.get(ChannelRow, channel_id), now)
         return count
 
     # ------------------------------------------------------------------ sessions
@@ -369,21 +400,21 @@ class ProviderCore:
         amount = req.voucher.cumulative_amount
         if not await self.voucher_signed(channel, amount, req.voucher.signature):
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-        async with self.channel_lock(cid_hex):
+        st = await self.channel_state(cid, latest=True)  # once per session: the payer may have just paid in
+        with self.store.tx() as db:
+            self.store.lock(db, cid_hex)
             now = self.clock()
-            with self.store.tx() as db:
-                ch = db.get(ChannelRow, cid_hex)
-                if ch is not None and ch.live_session_id is not None:
-                    live = db.get(SessionRow, ch.live_session_id)
-                    if live is not None and not self._expire_if_late(live, ch, now):
-                        raise ApiError(409, "channel_busy", "this channel already has a live session")
-                known = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
-                closing = ch.close_deadline if ch is not None else None
+            ch = db.get(ChannelRow, cid_hex)
+            if ch is not None and ch.live_session_id is not None:
+                live = db.get(SessionRow, ch.live_session_id)
+                if live is not None and not self._expire_if_late(live, ch, self.expiry_now()):
+                    raise ApiError(409, "channel_busy", "this channel already has a live session")
+            known = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
+            closing = ch.close_deadline if ch is not None else None
             if closing is not None and now <= closing + CLOSE_CLOCK_MARGIN:
                 raise ApiError(
                     409, "channel_closing", f"a Close was signed for this channel: {_until(closing)}"
                 )
-            st = await self.channel_state(cid)
             if st.closed:
                 raise ApiError(409, "channel_closed", "this channel is closed: open the next one")
             if st.deposited == 0:
@@ -413,46 +444,33 @@ class ProviderCore:
             # the grace is for late vouchers of a session that pays its ticks; one that pays less than a
             # tick up front (a budget below one tick) is served exactly what it paid
             grace = service.grace_seconds if amount - baseline >= tick_cost else 0
-            with self.store.tx() as db:
-                ch = db.get(ChannelRow, cid_hex)
-                if ch is None:
-                    ch = ChannelRow(
-                        id=cid_hex,
-                        payer=channel.payer,
-                        signer=channel.signer,
-                        provider=channel.provider,
-                        token=channel.token,
-                        withdraw_delay=channel.withdraw_delay,
-                        salt="0x" + channel.salt.hex(),
-                        last_cumulative="0",
-                        claimed_cumulative="0",
-                        last_seq=0,
-                    )
-                    db.add(ch)
-                ch.last_cumulative = str(amount)
-                ch.last_signature = req.voucher.signature
-                ch.last_seq = 0
-                ch.live_session_id = session_id
-                db.add(
-                    SessionRow(
-                        id=session_id,
-                        service_id=service.id,
-                        channel_id=cid_hex,
-                        payer=channel.payer,
-                        asset=service.rate.asset,
-                        rate_amount=str(service.rate.amount),
-                        rate_unit=service.rate.unit.value,
-                        tick_seconds=service.tick_seconds,
-                        grace_seconds=grace,
-                        status=m.SessionStatus.live.value,
-                        started_at=now,
-                        served_until=served_until,
-                        start_cumulative=str(baseline),
-                        cumulative=str(amount),
-                        seq=0,
-                        access_token=token,
-                    )
+            if ch is None:
+                ch = _channel_row(channel)
+                db.add(ch)
+            ch.last_cumulative = str(amount)
+            ch.last_signature = req.voucher.signature
+            ch.last_seq = 0
+            ch.live_session_id = session_id
+            db.add(
+                SessionRow(
+                    id=session_id,
+                    service_id=service.id,
+                    channel_id=cid_hex,
+                    payer=channel.payer,
+                    asset=service.rate.asset,
+                    rate_amount=str(service.rate.amount),
+                    rate_unit=service.rate.unit.value,
+                    tick_seconds=service.tick_seconds,
+                    grace_seconds=grace,
+                    status=m.SessionStatus.live.value,
+                    started_at=now,
+                    served_until=served_until,
+                    start_cumulative=str(baseline),
+                    cumulative=str(amount),
+                    seq=0,
+                    access_token=token,
                 )
+            )
         quote = sign_model(
             self.account,
             unsigned(
@@ -484,18 +502,20 @@ class ProviderCore:
         assert ch is not None
         return row, ch
 
-    async def voucher(self, session_id: str, req: m.VoucherRequest) -> m.VoucherAck:
+    async def voucher(self, session_id: str, req: m.VoucherRequest, queued: float = 0.0) -> m.VoucherAck:
+        """Take a session's next voucher. ``queued``: the seconds it waited in this provider before it was
+        handled (provider.load); its lateness is judged at its arrival, ``now - queued``."""
         self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
-        # the costly part (ECDSA recovery, or a contract wallet's EIP-1271 answer) runs before any lock; its
-        # verdict is applied in rule order below
+        # the costly part (ECDSA recovery, or a contract wallet's EIP-1271 answer) and the chain read run
+        # before the transaction; the verdicts are applied in rule order there (a forged voucher costs no
+        # chain read: it is refused without the state)
         sig_ok = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
-        async with self.channel_lock(meta.channel_hex):
-            self._refuse_if_refused(meta.channel_hex)
-            # a fresh read for every signed voucher: a withdrawal request lowers the coverage for the very
-            # next one (a forged voucher costs no read: it is refused in rule order without the state)
-            st = await self.channel_state(meta.channel_id) if sig_ok else None
-            result = self._apply_voucher(session_id, req, sig_ok, meta.channel_id, st)
+        st = await self.channel_state(meta.channel_id) if sig_ok else None
+        if st is not None and req.cumulative_amount > st.coverage:
+            # the head's state may be a block behind a top-up: refuse only on a fresh read
+            st = await self.channel_state(meta.channel_id, latest=True)
+        result = self._apply_voucher(session_id, req, sig_ok, meta, st, queued)
         if isinstance(result, ApiError):
             raise result
         return result
@@ -505,20 +525,33 @@ class ProviderCore:
         session_id: str,
         req: m.VoucherRequest,
         sig_ok: bool,
-        cid: bytes,
+        meta: _SessionMeta,
         st: ChannelState | None,
+        queued: float,
     ) -> m.VoucherAck | ApiError:
-        """One transaction: the checks, then the write (``st``: the channel read just now; None only for a
-        voucher with a bad signature, refused before the coverage is looked at).
+        """One transaction under the channel's lock: the checks, then the write (``st``: the channel's
+        state at the head; None only for a voucher with a bad signature, refused before the coverage is
+        looked at). It goes straight through the database driver (``Store.hot_tx``): one read, two writes.
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
-        now = self.clock()
-        with self.store.tx() as db:
-            row, ch = self._load(db, session_id)
-            self._expire_if_late(row, ch, now)
-            if row.status != m.SessionStatus.live.value:
-                return ApiError(410, "session_over", f"the session is {row.status}")
+        with self.store.hot_tx(meta.channel_hex, _VOUCHER_ROW, {"sid": session_id}) as tx:
+            now = self.clock()
+            arrived = arrival(now, queued)
+            if tx.row is None:
+                return ApiError(404, "unknown_session", "no such session")
+            row = _VoucherRow(*tx.row)
+            if row.refused is not None:
+                return _refused()
+            status = row.status
+            deadline = row.served_until + row.grace_seconds
+            if status == _LIVE and arrived > deadline:
+                tx.write(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
+                tx.write(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
+                log.info("session %s expired: no voucher in time", session_id)
+                status = m.SessionStatus.expired.value
+            if status != _LIVE:
+                return ApiError(410, "session_over", f"the session is {status}")
             start, last = int(row.start_cumulative), int(row.cumulative)
             if req.seq <= row.seq:
                 return ApiError(409, "seq_not_monotonic", f"seq must be greater than {row.seq}")
@@ -526,7 +559,8 @@ class ProviderCore:
                 return ApiError(409, "amount_not_monotonic", f"cumulativeAmount must be at least {last}")
             if not sig_ok:
                 return ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-            rate = session_rate(row)
+            rate = m.Rate(amount=int(row.rate_amount), asset=row.asset, unit=m.RateUnit(row.rate_unit))
+            # what may be signed for grows with time: counted up to now (lateness, above, at the arrival)
             elapsed = max(0, math.ceil(now - row.started_at))
             allowed = start + rate.cost(elapsed) + rate.cost(row.tick_seconds)
             if req.cumulative_amount > allowed:
@@ -538,29 +572,43 @@ class ProviderCore:
             assert st is not None
             if req.cumulative_amount > st.coverage:
                 return ApiError(
-                    402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
+                    402,
+                    "insufficient_escrow",
+                    "the escrow does not cover this voucher",
+                    state_out(meta.channel_id, st),
                 )
-            row.seq = req.seq
-            row.cumulative = str(req.cumulative_amount)
-            row.served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
-            ch.last_cumulative = str(req.cumulative_amount)
-            ch.last_signature = req.signature
-            ch.last_seq = req.seq
+            served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
+            amount = str(req.cumulative_amount)
+            values = {
+                "sid": session_id,
+                "cid": meta.channel_hex,
+                "seq": req.seq,
+                "cum": amount,
+                "until": served_until,
+                "sig": req.signature,
+            }
+            tx.write(_SET_SESSION, values)
+            tx.write(_SET_CHANNEL, values)
             return m.VoucherAck(
-                seq=row.seq,
+                seq=req.seq,
                 cumulative_amount=req.cumulative_amount,
-                served_until=int(row.served_until),
-                expires_at=int(row.served_until + row.grace_seconds),
+                served_until=int(served_until),
+                expires_at=int(served_until + row.grace_seconds),
             )
 
     async def stop(
-        self, session_id: str, final: m.VoucherRequest | None = None, proof: Proof | None = None
+        self,
+        session_id: str,
+        final: m.VoucherRequest | None = None,
+        proof: Proof | None = None,
+        queued: float = 0.0,
     ) -> m.StopResponse:
         """End a session: its signed receipt (a Close is asked for separately: ``close``).
 
         ``proof`` shows the caller acts for the payer (``_authorize_stop``; 401 without). ``final``, the
         payer's voucher for exactly its metered cost, settles a live session at that total (see
-        ``_settle``); without it the session is billed at the highest voucher held.
+        ``_settle``); without it the session is billed at the highest voucher held. ``queued``: as for
+        ``voucher``, the stop is judged at its arrival.
         """
         self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
@@ -568,37 +616,37 @@ class ProviderCore:
             meta.channel, final.cumulative_amount, final.signature
         )
         await self._authorize_stop(meta, session_id, proof or Proof(), final, sig_ok)
-        async with self.channel_lock(meta.channel_hex):
-            now = self.clock()
-            with self.store.tx() as db:
-                row, ch = self._load(db, session_id)
-                self._expire_if_late(row, ch, now)
-                if row.status == m.SessionStatus.live.value:
-                    if final is not None:
-                        self._settle(row, ch, final, sig_ok, now)
-                    row.status = m.SessionStatus.ended.value
-                    row.ended_at = min(now, max(row.served_until, row.started_at))
-                    if ch.live_session_id == row.id:
-                        ch.live_session_id = None
-                if row.receipt_json is None:
-                    ended = int(row.ended_at if row.ended_at is not None else now)
-                    receipt = sign_model(
-                        self.account,
-                        unsigned(
-                            m.Receipt,
-                            session_id=row.id,
-                            service_id=row.service_id,
-                            channel_id=row.channel_id,
-                            started_at=int(row.started_at),
-                            ended_at=max(ended, int(row.started_at)),
-                            # the seconds paid for: an expired session's grace is not service
-                            seconds=max(0, min(ended, int(row.served_until)) - int(row.started_at)),
-                            amount=int(row.cumulative) - int(row.start_cumulative),
-                            final_cumulative=int(row.cumulative),
-                        ),
-                    )
-                    row.receipt_json = receipt.model_dump_json(by_alias=True)
-                receipt = m.Receipt.model_validate_json(row.receipt_json)
+        with self.store.tx() as db:
+            self.store.lock(db, meta.channel_hex)
+            now = arrival(self.clock(), queued)
+            row, ch = self._load(db, session_id)
+            self._expire_if_late(row, ch, now)
+            if row.status == m.SessionStatus.live.value:
+                if final is not None:
+                    self._settle(row, ch, final, sig_ok, now)
+                row.status = m.SessionStatus.ended.value
+                row.ended_at = min(now, max(row.served_until, row.started_at))
+                if ch.live_session_id == row.id:
+                    ch.live_session_id = None
+            if row.receipt_json is None:
+                ended = int(row.ended_at if row.ended_at is not None else now)
+                receipt = sign_model(
+                    self.account,
+                    unsigned(
+                        m.Receipt,
+                        session_id=row.id,
+                        service_id=row.service_id,
+                        channel_id=row.channel_id,
+                        started_at=int(row.started_at),
+                        ended_at=max(ended, int(row.started_at)),
+                        # the seconds paid for: an expired session's grace is not service
+                        seconds=max(0, min(ended, int(row.served_until)) - int(row.started_at)),
+                        amount=int(row.cumulative) - int(row.start_cumulative),
+                        final_cumulative=int(row.cumulative),
+                    ),
+                )
+                row.receipt_json = receipt.model_dump_json(by_alias=True)
+            receipt = m.Receipt.model_validate_json(row.receipt_json)
         return m.StopResponse(receipt=receipt)
 
     def _settle(
@@ -658,26 +706,25 @@ class ProviderCore:
             raise ApiError(400, "wrong_provider", "the channel's provider is not this provider's payTo")
         if requester not in (channel.payer, channel.effective_signer):
             raise ApiError(403, "forbidden", "only the channel's payer or signer may ask for its Close")
-        async with self.channel_lock(channel_hex):
+        st = await self.channel_state(cid, latest=True)
+        # one transaction under the channel's lock: no session may start between the check and the record
+        with self.store.tx() as db:
+            self.store.lock(db, channel_hex)
             now = self.clock()
-            with self.store.tx() as db:
-                ch = db.get(ChannelRow, channel_hex)
-                if ch is not None and ch.live_session_id is not None:
-                    live = db.get(SessionRow, ch.live_session_id)
-                    if live is not None and not self._expire_if_late(live, ch, now):
-                        raise ApiError(409, "channel_busy", "the channel has a live session: stop it first")
-                held = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
-            st = await self.channel_state(cid)
+            ch = db.get(ChannelRow, channel_hex)
+            if ch is not None and ch.live_session_id is not None:
+                live = db.get(SessionRow, ch.live_session_id)
+                if live is not None and not self._expire_if_late(live, ch, self.expiry_now()):
+                    raise ApiError(409, "channel_busy", "the channel has a live session: stop it first")
+            held = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
             if st.closed:
                 raise ApiError(409, "channel_closed", "this channel is closed already")
             final_amount = st.claimed if held is None else held
             deadline = int(now) + self.config.close_validity_seconds
-            with self.store.tx() as db:  # recorded before the signature leaves this provider
-                ch = db.get(ChannelRow, channel_hex)
-                if ch is None:
-                    ch = _channel_row(channel)
-                    db.add(ch)
-                ch.close_deadline = max(deadline, ch.close_deadline or 0)
+            if ch is None:  # recorded before the signature leaves this provider
+                ch = _channel_row(channel)
+                db.add(ch)
+            ch.close_deadline = max(deadline, ch.close_deadline or 0)
         sig = sign_close(self.account, rt.domain, channel, final_amount, deadline)
         log.info("signed a Close for %s at %s, valid until %s", channel_hex, final_amount, deadline)
         return m.CloseAuth(
@@ -685,9 +732,11 @@ class ProviderCore:
         )
 
     def session(self, session_id: str) -> m.SessionInfo:
+        meta = self._session_meta(session_id)
         with self.store.tx() as db:
+            self.store.lock(db, meta.channel_hex)
             row, ch = self._load(db, session_id)
-            self._expire_if_late(row, ch, self.clock())
+            self._expire_if_late(row, ch, self.expiry_now())
             return session_info(row)
 
     def content(self, session_id: str, token: str | None) -> m.ContentResponse:
@@ -695,8 +744,10 @@ class ProviderCore:
             row = db.get(SessionRow, session_id)
             if row is None or not same_token(row.access_token, token):
                 raise ApiError(401, "bad_access_token", "missing or wrong access token")
+            self.store.lock(db, row.channel_id)
+            db.refresh(row)
             ch = db.get(ChannelRow, row.channel_id)
-            self._expire_if_late(row, ch, self.clock())
+            self._expire_if_late(row, ch, self.expiry_now())
             if row.status != m.SessionStatus.live.value:
                 raise ApiError(410, "access_revoked", f"the session is {row.status}")
             return m.ContentResponse(
@@ -725,7 +776,7 @@ class ProviderCore:
             else None
         )
         cid = bytes.fromhex(channel_id[2:])
-        st = await self.channel_state(cid)
+        st = await self.channel_state(cid, latest=True)
         return m.ChannelInfo(
             channel_id=channel_id,
             last_voucher=last,
@@ -765,3 +816,57 @@ def _channel_row(channel: Channel) -> ChannelRow:
 
 def receipt_from_json(text: str) -> m.Receipt:
     return m.Receipt.model_validate(json.loads(text))
+
+
+_LIVE = m.SessionStatus.live.value
+
+
+def _refused() -> ApiError:
+    return ApiError(
+        403,
+        "channel_refused",
+        "the vault refuses this channel's voucher signatures: this provider serves it no more",
+    )
+
+
+_LIVE_SQL, _EXPIRED_SQL = f"'{_LIVE}'", f"'{m.SessionStatus.expired.value}'"
+
+
+class _VoucherRow(NamedTuple):
+    status: str
+    started_at: float
+    served_until: float
+    grace_seconds: int
+    tick_seconds: int
+    rate_amount: str
+    rate_unit: str
+    asset: str
+    start_cumulative: str
+    cumulative: str
+    seq: int
+    channel_id: str
+    refused: str | None
+
+
+# The voucher path's statements (Store.hot_tx): the session with its channel's refusal, then two writes;
+# an expiry noticed there ends the session at servedUntil + grace and frees its channel.
+_VOUCHER_ROW = (
+    "SELECT s.status, s.started_at, s.served_until, s.grace_seconds, s.tick_seconds, s.rate_amount, "
+    "s.rate_unit, s.asset, s.start_cumulative, s.cumulative, s.seq, s.channel_id, r.channel_id "
+    "FROM provider_sessions s LEFT OUTER JOIN provider_refused_channels r ON r.channel_id = s.channel_id "
+    "WHERE s.id = :sid"
+)
+_SET_SESSION = (
+    "UPDATE provider_sessions SET seq = :seq, cumulative = :cum, served_until = :until WHERE id = :sid"
+)
+_SET_CHANNEL = (
+    "UPDATE provider_channels SET last_cumulative = :cum, last_signature = :sig, last_seq = :seq "
+    "WHERE id = :cid"
+)
+_EXPIRE_SESSION = (
+    f"UPDATE provider_sessions SET status = {_EXPIRED_SQL}, ended_at = :ended "
+    f"WHERE id = :sid AND status = {_LIVE_SQL}"
+)
+_FREE_CHANNEL = (
+    "UPDATE provider_channels SET live_session_id = NULL WHERE id = :cid AND live_session_id = :sid"
+)

@@ -4,9 +4,10 @@ job requests, the vendor's answers and deliveries, and the delivered file's down
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Annotated
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
 
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Query, Request, Response
@@ -36,8 +37,10 @@ def register(
     store: Store,
     clock: Clock,
     account: LocalAccount,
-    lock: asyncio.Lock,
+    lock: Callable[[], AbstractAsyncContextManager[Any]],
 ) -> JobDesk:
+    """The job routes on ``app``; ``lock`` serialises the transactions sent from the provider's key (the
+    claimer's lock: one sender, one nonce sequence, across workers)."""
     desk = JobDesk(config, store, account, clock, lock)
     app.state.jobs = desk
 

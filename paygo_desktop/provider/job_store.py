@@ -1,5 +1,5 @@
-"""Tables of the fixed-price jobs, in the provider's database (same engine as provider.store): the job
-offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
+"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003_jobs17): the
+job offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
 
 What was paid is never read from here: the job's state is PayGoJobs' (provider/jobs.py reads it for every
 answer). Prices are decimal strings of base units; times integer Unix seconds (chain time for the terms).
@@ -7,10 +7,8 @@ answer). Prices are decimal strings of base units; times integer Unix seconds (c
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from paygo_desktop.provider.store import Store
 
 
 class JobsBase(DeclarativeBase):
@@ -25,11 +23,11 @@ class JobOfferRow(JobsBase):
     category: Mapped[str] = mapped_column(String(40))
     price: Mapped[str] = mapped_column(String(40))
     asset: Mapped[str] = mapped_column(String(12))
-    delivery_seconds: Mapped[int] = mapped_column(Integer)
-    review_window_seconds: Mapped[int] = mapped_column(Integer)
+    delivery_seconds: Mapped[int] = mapped_column(BigInteger)
+    review_window_seconds: Mapped[int] = mapped_column(BigInteger)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class JobRow(JobsBase):
@@ -43,22 +41,18 @@ class JobRow(JobsBase):
     worker: Mapped[str] = mapped_column(String(42))
     token: Mapped[str] = mapped_column(String(42))
     price: Mapped[str] = mapped_column(String(40))
-    deadline: Mapped[int] = mapped_column(Integer)
-    review_window: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[int] = mapped_column(BigInteger)
+    review_window: Mapped[int] = mapped_column(BigInteger)
     terms: Mapped[str] = mapped_column(String(66))
     salt: Mapped[str] = mapped_column(String(66))
     brief: Mapped[str] = mapped_column(Text)
-    requested_at: Mapped[int] = mapped_column(Integer, index=True)
+    requested_at: Mapped[int] = mapped_column(BigInteger, index=True)
     accepted: Mapped[bool] = mapped_column(Boolean, default=False)
     declined: Mapped[bool] = mapped_column(Boolean, default=False)
     cancel_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)
     delivery_kind: Mapped[str | None] = mapped_column(String(4), nullable=True)
     delivery_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
     delivery_file_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    delivery_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delivery_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     delivery_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     deliver_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
-
-
-def create_tables(store: Store) -> None:
-    JobsBase.metadata.create_all(store.engine)

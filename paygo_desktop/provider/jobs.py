@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol import models as m
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
 from paygo_desktop.provider.core import ApiError, Clock
-from paygo_desktop.provider.job_store import JobOfferRow, JobRow, create_tables
+from paygo_desktop.provider.job_store import JobOfferRow, JobRow
 from paygo_desktop.provider.store import Store
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ class JobDesk:
         store: Store,
         account: LocalAccount,
         clock: Clock,
-        send_lock: asyncio.Lock,
+        send_lock: Callable[[], AbstractAsyncContextManager[Any]],
     ) -> None:
         self.config = config
         self.store = store
@@ -116,7 +118,6 @@ class JobDesk:
         self.deliveries = config.deliveries_dir
         self._chain: Chain | None = None
         self._connecting = asyncio.Lock()
-        create_tables(store)
         self._seed()
 
     def _seed(self) -> None:
@@ -396,6 +397,12 @@ class JobDesk:
     # ------------------------------------------------------------------ delivery
 
     def file_path(self, job_id: str) -> Path:
+        if self.deliveries is None:
+            raise ApiError(
+                409,
+                "file_deliveries_off",
+                "this provider takes link deliveries only (no `deliveries` directory)",
+            )
         return self.deliveries / job_id.lower()
 
     async def _ready_to_deliver(self, job_id: str) -> tuple[JobRow, Job]:
@@ -417,6 +424,7 @@ class JobDesk:
     async def deliver_file(self, job_id: str, file_name: str, data: bytes) -> pj.JobInfo:
         if not data:
             raise ApiError(422, "invalid_request", "the delivery file is empty")
+        self.file_path(job_id)  # file deliveries are on
         row, job = await self._ready_to_deliver(job_id)
         digest = hashlib.sha256(data).digest()
         await asyncio.to_thread(self._store_file, row.id, data)
@@ -432,8 +440,9 @@ class JobDesk:
         return await self._post(row, job, digest)
 
     def _store_file(self, job_id: str, data: bytes) -> None:
-        self.deliveries.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.file_path(job_id), data)
+        path = self.file_path(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
 
     def _record(
         self,
@@ -465,7 +474,7 @@ class JobDesk:
 
         chain = await self.chain()
         try:
-            async with self.send_lock:
+            async with self.send_lock():
                 result = await send(
                     chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.account
                 )

@@ -1,15 +1,16 @@
 """Voucher signature checks of the reference provider, the way PayGoVault checks them when it pays a claim.
 
-First ECDSA (offline, ``chain.vouchers.verify_voucher``): a voucher signed by an EOA signer needs no chain
-read. When that fails, the channel's signer may be a contract wallet: its EIP-1271 ``isValidSignature(digest,
-signature)`` is called through the provider's node (``eth_call``) *from the vault's address*, as the vault
-calls it when it pays a claim (a wallet may answer differently depending on who asks: one that approves
-everybody but the vault would pass any other check and revert every claim), and the voucher is valid only
-if it returns the magic value ``0x1626ba7e`` in a full word, as OpenZeppelin's ``SignatureChecker``
-requires. A wallet can still tell an ``eth_call`` from a transaction (``tx.origin``, gas): the claimer
-simulates each ``claimBatch`` before sending it and leaves out the channels the vault refuses. An
-address without code answers nothing, a revert or any other answer is a refusal; a node that cannot be
-reached raises (the caller answers 503, never "bad signature").
+First ECDSA (offline, ``chain.vouchers.VoucherChecker``: ``verify_voucher``'s verdicts with the domain
+separator computed once): a voucher signed by an EOA signer needs no chain read. When that fails, the
+channel's signer may be a contract wallet: its EIP-1271 ``isValidSignature(digest, signature)`` is called
+through the provider's node (``eth_call``) *from the vault's address*, as the vault calls it when it pays a
+claim (a wallet may answer differently depending on who asks: one that approves everybody but the vault would
+pass any other check and revert every claim), and the voucher is valid only if it returns the magic value
+``0x1626ba7e`` in a full word, as OpenZeppelin's ``SignatureChecker`` requires. A wallet can still tell an
+``eth_call`` from a transaction (``tx.origin``, gas): the claimer simulates each ``claimBatch`` before sending
+it and leaves out the channels the vault refuses. An address without code answers nothing, a revert or any
+other answer is a refusal; a node that cannot be reached raises (the caller answers 503, never "bad
+signature").
 
 Accepted contract signatures are remembered per (channel, digest) with the signature that passed, so the same
 voucher sent again (a retry) costs no second call; refusals are never cached (a wallet deployed later, or a
@@ -23,7 +24,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from paygo_desktop.chain.vault import RevertError, VaultClient
-from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher, voucher_digest
+from paygo_desktop.chain.vouchers import Channel, VaultDomain, VoucherChecker
 
 ERC1271_SELECTOR = keccak(text="isValidSignature(bytes32,bytes)")[:4]  # 0x1626ba7e
 ERC1271_MAGIC_WORD = ERC1271_SELECTOR + b"\x00" * 28
@@ -41,17 +42,17 @@ class VoucherSignatures:
     def __init__(self, vault: VaultClient, domain: VaultDomain) -> None:
         self.vault = vault
         self.domain = domain
+        self.checker = VoucherChecker(domain)
         self._accepted: dict[tuple[bytes, bytes], bytes] = {}  # (channel id, digest) -> keccak(signature)
 
     async def valid(
         self, channel: Channel, cumulative_amount: int, signature: bytes | str, *, cached: bool = True
     ) -> bool:
         """Would the vault accept ``signature`` on a voucher of ``cumulative_amount`` for ``channel`` now?"""
-        domain = self.domain
-        if verify_voucher(domain, channel, cumulative_amount, signature):
+        if self.checker.verify(channel, cumulative_amount, signature):
             return True
         sig = _bytes(signature)
-        key = (channel.id, voucher_digest(domain, channel, cumulative_amount))
+        key = (channel.id, self.checker.digest(channel.id, cumulative_amount))
         if cached and self._accepted.get(key) == keccak(sig):
             return True
         ok = await self.erc1271(channel.effective_signer, key[1], sig)

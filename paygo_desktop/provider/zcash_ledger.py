@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from paygo_desktop.provider.store import Store
-from paygo_desktop.provider.zcash_store import ZcashLedgerOutputRow, ZcashLedgerRow, create_tables
+from paygo_desktop.provider.zcash_store import ZcashLedgerOutputRow, ZcashLedgerRow
 from paygo_desktop.provider.zcash_wallet_rpc import ReceivedNote
 from paygo_desktop.zcash.addresses import Network, encode_sapling, parse_address
 from paygo_desktop.zcash.amounts import MAX_MONEY
@@ -54,7 +54,6 @@ class LocalLedger:
         self.store = store
         self.network = network
         self._seed = seed.encode()
-        create_tables(store)
 
     @property
     def height(self) -> int:

@@ -34,7 +34,7 @@ from paygo_desktop.provider.core import ApiError, Clock
 from paygo_desktop.provider.store import ServiceRow, Store
 from paygo_desktop.provider.zcash_credit import credit
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
-from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow, create_tables
+from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow
 from paygo_desktop.provider.zcash_wallet_rpc import (
     PaymentVerifier,
     ReceivedNote,
@@ -111,7 +111,6 @@ class ZcashPermissions:
         self.clock = clock
         self.verifier = verifier
         self.lock = asyncio.Lock()
-        create_tables(store)
 
     def now(self) -> int:
         return int(self.clock())
@@ -168,16 +167,16 @@ class ZcashPermissions:
     def sweep(self) -> int:
         """Settle every live session that ran out (background loop). Returns how many ended."""
         now = self.now()
-        count = 0
         with self.store.tx() as db:
-            query = select(ZcashSessionRow).where(ZcashSessionRow.status == m.ZcashSessionStatus.live.value)
-            for sess in db.scalars(query):
-                if now >= sess.ends_at:
-                    row = db.get(ZcashPermissionRow, sess.permission_id)
-                    if row is not None:
-                        self._settle(db, row, now)
-                        count += 1
-        return count
+            due = db.scalars(
+                select(ZcashSessionRow.permission_id).where(
+                    ZcashSessionRow.status == m.ZcashSessionStatus.live.value, ZcashSessionRow.ends_at <= now
+                )
+            ).all()
+        for permission_id in due:  # each in the permission's own transaction (its lock)
+            with self.store.tx() as db:
+                self._settle(db, self._load(db, permission_id), now)
+        return len(due)
 
     # ------------------------------------------------------------------ views
 
@@ -242,7 +241,13 @@ class ZcashPermissions:
             permission=self.view(db, row, now, holder=holder),
         )
 
+    def _lock(self, db: Session, permission_id: str) -> None:
+        """Serialise this transaction with every other one on the permission, in every worker (a database
+        lock: provider.store.Store.lock)."""
+        self.store.lock(db, "zcash:" + permission_id)
+
     def _load(self, db: Session, permission_id: str) -> ZcashPermissionRow:
+        self._lock(db, permission_id)
         row = db.get(ZcashPermissionRow, permission_id)
         if row is None:
             raise ApiError(404, "unknown_permission", "no such permission")
@@ -390,6 +395,8 @@ class ZcashPermissions:
             ).all()
             best: ZcashPermissionRow | None = None
             for row in rows:
+                self._lock(db, row.id)
+                db.refresh(row)
                 self._settle(db, row, now)
                 if row.status == PermissionStatus.ACTIVE.value:
                     best = row
@@ -479,6 +486,8 @@ class ZcashPermissions:
         sess = db.get(ZcashSessionRow, session_id)
         if sess is None:
             raise ApiError(404, "unknown_session", "no such session")
+        self._lock(db, sess.permission_id)
+        db.refresh(sess)  # as it is once the lock is held
         row = db.get(ZcashPermissionRow, sess.permission_id)
         assert row is not None
         return sess, row

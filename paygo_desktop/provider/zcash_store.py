@@ -2,15 +2,14 @@
 the permissions, their sessions, the notes credited to them (provider.zcash_credit), and the local ledger
 the sandbox and tests pay them on (provider.zcash_ledger).
 
-Amounts are decimal strings of zatoshi; times integer Unix seconds.
+Amounts are decimal strings of zatoshi; times integer Unix seconds. The tables are made by the provider's
+migrations (provider/schema.py), like the others.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from paygo_desktop.provider.store import Store
 
 
 class ZcashBase(DeclarativeBase):
@@ -26,15 +25,15 @@ class ZcashPermissionRow(ZcashBase):
     token_hash: Mapped[str] = mapped_column(String(64))
     amount_zat: Mapped[str] = mapped_column(String(40))
     rate_zat_per_hour: Mapped[str] = mapped_column(String(40))
-    expiry_seconds: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(Integer, index=True)
+    expiry_seconds: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     verification: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
     received_zat: Mapped[str] = mapped_column(String(40), default="0")
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
-    used_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    activated_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    used_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     live_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
@@ -44,10 +43,10 @@ class ZcashSessionRow(ZcashBase):
     permission_id: Mapped[str] = mapped_column(String(64), index=True)
     service_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), index=True)
-    started_at: Mapped[int] = mapped_column(Integer)
-    ends_at: Mapped[int] = mapped_column(Integer)
-    ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    ends_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_zat: Mapped[str] = mapped_column(String(40), default="0")
 
 
@@ -67,7 +66,7 @@ class ZcashCreditedNoteRow(ZcashBase):
     amount_zat: Mapped[str] = mapped_column(String(40))
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
     matched_by: Mapped[str] = mapped_column(String(8))
-    credited_at: Mapped[int] = mapped_column(Integer)
+    credited_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class ZcashLedgerRow(ZcashBase):
@@ -75,7 +74,7 @@ class ZcashLedgerRow(ZcashBase):
 
     __tablename__ = "provider_zcash_ledger"
     network: Mapped[str] = mapped_column(String(10), primary_key=True)
-    height: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ZcashLedgerOutputRow(ZcashBase):
@@ -94,8 +93,4 @@ class ZcashLedgerOutputRow(ZcashBase):
     amount_zat: Mapped[str] = mapped_column(String(40))
     memo: Mapped[str | None] = mapped_column(Text, nullable=True)
     memo_permission: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
-    height: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-
-
-def create_tables(store: Store) -> None:
-    ZcashBase.metadata.create_all(store.engine)
+    height: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)

@@ -107,6 +107,16 @@ async def check_rate(plan: SessionPlan, client: ProviderClient) -> None:
         )
 
 
+async def check_not_busy(plan: SessionPlan, client: ProviderClient) -> None:
+    """A provider that sheds new sessions (its /health says so) gets no deposit for a session it cannot
+    give; a provider that cannot say (an older one) is asked by the start itself."""
+    with contextlib.suppress(ProviderError):
+        health = await client.health()
+        if not health.accepting_sessions:
+            wait = health.retry_after or 30
+            raise SessionError(f"{plan.provider.name} is busy; try again in {wait} s. Nothing was paid.")
+
+
 def _fmt(plan: SessionPlan, units: int) -> str:
     return Amount(plan.asset, units).format()
 
@@ -176,6 +186,7 @@ class EscrowPayer(Payer):
         await check_rate(plan, client)
         vault = chain.vault()
         if options.deposit:
+            await check_not_busy(plan, client)
             await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress)
         state = await chain.read(lambda: vault.channel_state(escrow.channel))
         base = channel_base(await provider_cursor(client, escrow.channel, escrow.domain, key), state.claimed)

@@ -87,3 +87,20 @@ def test_calldata_and_decoding() -> None:
     for bad in (None, "", "0x", "0x00", 5):
         with pytest.raises(ChannelStateReadError):
             decode_channel_state(bad)
+
+
+def test_a_read_at_a_block_number_answers_the_state_then(env: Env) -> None:
+    """What the provider's head-block view relies on: ``block`` pins the read; ``block_number``: the head."""
+    v = env.vault
+    reader = ChannelStateReader(env.w3, v.address)
+    ch = env.channel(token=env.usdc, salt=keccak(text="raw-read-at-block"))
+    env.run(v.fund(env.payer, ch, 1_000_000))
+    funded_at = env.run(reader.block_number())
+    assert funded_at == int(env.run(env.w3.eth.block_number))
+    env.run(v.request_withdraw(env.payer, ch, 400_000))
+    assert env.run(reader.block_number()) == funded_at + 1
+    before = env.run(reader.channel_state(ch.id, funded_at))
+    now = env.run(reader.channel_state(ch.id))
+    assert (before.deposited, before.pending_withdraw) == (1_000_000, 0)
+    assert (now.deposited, now.pending_withdraw) == (1_000_000, 400_000)
+    assert env.run(reader.channel_state(ch.id, funded_at + 1)) == now

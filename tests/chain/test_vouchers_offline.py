@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from paygo_desktop.chain.vouchers import (
     Channel,
     VaultDomain,
+    VoucherChecker,
     channel_id,
     recover_close_signer,
     sign_close,
     sign_voucher,
     verify_close,
     verify_voucher,
+    voucher_digest,
 )
 
 PAYER = Account.from_key(keccak(text="offline-payer"))
@@ -74,3 +76,41 @@ def test_channel_id_depends_on_every_field() -> None:
         Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60, salt=b"\x01" * 32),
     ]
     assert len({base, *(channel_id(c) for c in variants)}) == 7
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    amount=st.integers(0, 2**128 - 1),
+    signed=st.integers(0, 2**128 - 1),
+    salt=st.binary(min_size=32, max_size=32),
+    tamper=st.sampled_from(["none", "high_s", "bad_v", "short", "flip"]),
+)
+def test_the_provider_checker_gives_verify_vouchers_verdicts(
+    amount: int, signed: int, salt: bytes, tamper: str
+) -> None:
+    """The provider's fast check (separator computed once, digest built directly) agrees with the
+    eth-account typed-data path on every voucher: right or wrong amount, non-canonical and malformed
+    signatures."""
+    ch = Channel(payer=PAYER.address, provider=PROVIDER.address, withdraw_delay=60, salt=salt)
+    sig = bytearray(sign_voucher(PAYER, DOMAIN, ch, signed))
+    if (
+        tamper == "high_s"
+    ):  # the same signature with s' = n - s and v flipped: valid ECDSA, refused as malleable
+        n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+        s_value = int.from_bytes(sig[32:64], "big")
+        sig[32:64] = (n - s_value).to_bytes(32, "big")
+        sig[64] = 55 - sig[64]
+    elif tamper == "bad_v":
+        sig[64] = 29
+    elif tamper == "short":
+        sig = sig[:64]
+    elif tamper == "flip":
+        sig[5] ^= 0x01
+    checker = VoucherChecker(DOMAIN)
+    assert checker.digest(ch.id, amount) == voucher_digest(DOMAIN, ch, amount)
+    assert checker.verify(ch, amount, bytes(sig)) == verify_voucher(DOMAIN, ch, amount, bytes(sig))
+    assert checker.verify(ch, amount, "0x" + bytes(sig).hex()) == verify_voucher(
+        DOMAIN, ch, amount, bytes(sig)
+    )
+    if tamper == "none" and amount == signed:
+        assert checker.verify(ch, amount, bytes(sig))

@@ -99,10 +99,13 @@ def test_spec_ships_every_package_data_file_where_the_app_looks_for_it(spec: dic
     for path in (ROOT / "resources").rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts:
             wanted.add(str(Path("paygo_desktop/resources") / path.relative_to(ROOT / "resources")))
-    migrations = ROOT / "paygo_desktop" / "store" / "migrations"
-    for pattern in ("*.py", "*.mako", "versions/*.py"):  # setup.py's package_data for the migrations
-        for path in migrations.glob(pattern):
-            wanted.add(str(path.relative_to(ROOT)))
+    for migrations in (
+        ROOT / "paygo_desktop" / "store" / "migrations",
+        ROOT / "paygo_desktop" / "provider" / "migrations",
+    ):
+        for pattern in ("*.py", "*.mako", "versions/*.py"):  # setup.py's package_data for the migrations
+            for path in migrations.glob(pattern):
+                wanted.add(str(path.relative_to(ROOT)))
     wanted.add("paygo_desktop/provider/demo_catalog.json")
     assert wanted - shipped == set()
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in shipped)
@@ -319,3 +322,39 @@ def test_lock_pins_pyinstaller_with_hashes_and_no_index_or_local_path() -> None:
             line
         )
         assert "file:" not in stripped and not stripped.startswith(("/", "./", "-e ")), line
+
+
+def _pins(lock: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9_.-]+)==([^\s\\]+)", lock, re.MULTILINE))
+
+
+def test_the_provider_lock_is_hashed_has_no_qt_and_matches_the_full_lock() -> None:
+    """requirements-provider.lock (a server install: docs/vendor-deployment.md) carries versions and hashes
+    only, pulls no Qt, pyqtgraph or numpy, and pins every package at requirements.lock's version."""
+    provider = (ROOT / "requirements-provider.lock").read_text()
+    for line in provider.splitlines():
+        stripped = line.strip()
+        assert not stripped.startswith(("-i ", "--index-url", "--extra-index-url", "--find-links", "-f ")), (
+            line
+        )
+        assert "file:" not in stripped and not stripped.startswith(("/", "./", "-e ")), line
+    pins = _pins(provider)
+    assert {"psycopg", "psycopg-binary", "fastapi", "uvicorn", "sqlalchemy", "alembic", "web3"} <= set(pins)
+    assert not {p for p in pins if p.lower() in {"pyside6", "pyside6-essentials", "shiboken6", "qasync"}}
+    assert not {p for p in pins if p.lower() in {"pyqtgraph", "numpy", "pyinstaller", "pytest"}}
+    blocks = re.split(r"\n(?=[a-z0-9_.-]+==)", provider.strip())
+    assert all("--hash=sha256:" in block for block in blocks)
+    full = _pins((ROOT / "requirements.lock").read_text())
+    assert {name: version for name, version in pins.items() if full.get(name) != version} == {}
+
+
+def test_the_package_puts_qt_in_the_gui_extra_and_postgres_in_the_provider_extra() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"]).lower()
+    assert "pyside6" not in base and "pyqtgraph" not in base and "qasync" not in base
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("PySide6-Essentials") for d in extras["gui"])
+    assert any(d.startswith("psycopg") for d in extras["provider"])
+    assert project["scripts"]["paygo-provider"] == "paygo_desktop.provider.server:main"

@@ -70,6 +70,10 @@ def make_config(env: Env, tmp_path: Path, port: int, **kw: Any) -> ProviderConfi
         "event_poll_interval": 0.1,
         "withdraw_delay_margin": 5,  # channels need a withdrawal delay of 6 s; the test chain's minimum is 10
         "expiry_check_interval": 0.1,
+        "head_poll_interval": 0.1,
+        # the tests share a busy machine and the server's thread shares the GIL with them: no shedding here
+        # unless a test asks for it (tests/provider/test_overload.py)
+        "overload_delay": 30,
     }
     data.update(kw)
     return ProviderConfig.model_validate(data)
@@ -161,11 +165,32 @@ def auth_headers(
 
 
 def wait_events_seen(server: Server, timeout: float = 10) -> None:
-    """Wait until the provider's vault-event watch (the claimer) has read every block mined so far."""
+    """Wait until the provider's vault-event watch (the claimer) has read every block mined so far, and its
+    head-block view of the channels has seen the newest of them (provider.chain_view)."""
     chain = server.env
     latest = int(chain.run(chain.vault.w3.eth.block_number))
     claimer = server.app.state.claimer
+    view = server.app.state.chain
     deadline = time.monotonic() + timeout
-    while claimer.next_block is None or claimer.next_block <= latest:
+    while claimer.next_block is None or claimer.next_block <= latest or (view.head or 0) < latest:
         assert time.monotonic() < deadline, "the provider did not poll the vault's events"
         time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A private PostgreSQL cluster for this test run (tests/postgres.py): skipped without PostgreSQL, except
+    in CI."""
+    from tests.postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> str:
+    """A new empty database on the test cluster."""
+    return str(pg_cluster.create_database())

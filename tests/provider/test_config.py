@@ -32,7 +32,7 @@ def test_toml_and_json_configs(tmp_path: Path) -> None:
     p = tmp_path / "provider.toml"
     p.write_text(TOML)
     cfg = load_config(p)
-    assert cfg.database == tmp_path / "db" / "provider.sqlite3"
+    assert cfg.database == str(tmp_path / "db" / "provider.sqlite3")
     assert cfg.auth_domain == "127.0.0.1:8080" and cfg.account().key.hex().endswith("42" * 32)
     j = tmp_path / "provider.json"
     j.write_text(json.dumps(cfg.model_dump(mode="json") | {"private_key": KEY}))
@@ -72,3 +72,16 @@ def test_demo_catalog_is_valid_and_varied() -> None:
     assert {f.type.value for f in fields} == {"video", "audio", "data", "consultation", "other"}
     assert {f.rate.unit.value for f in fields} == {"per_second", "per_minute", "per_hour"}
     assert len({f.category for f in fields}) >= 8
+
+
+def test_the_deployment_examples_config_is_valid_once_its_vault_is_filled_in(tmp_path: Path) -> None:
+    """packaging/provider/provider.example.toml (docs/vendor-deployment.md) loads once the one value a
+    vendor must give is there."""
+    example = Path(__file__).resolve().parents[2] / "packaging" / "provider" / "provider.example.toml"
+    text = example.read_text()
+    assert "REPLACE" in text
+    path = tmp_path / "provider.toml"
+    path.write_text(text.replace("REPLACE with the PayGoVault address on that chain", "0x" + "ab" * 20))
+    config = load_config(path)
+    assert config.max_connections_per_ip == 0 and config.private_key_env == "PAYGO_PROVIDER_KEY"
+    assert config.database == str(tmp_path / "provider.sqlite3")

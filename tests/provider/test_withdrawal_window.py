@@ -1,12 +1,14 @@
 """A withdrawal request against the provider's vouchers (issue 24, item 8), on the real provider and anvil.
 
-The coverage drop applies to the very next voucher, not one event poll later; and the provider serves only
-channels whose withdrawal delay leaves it time to claim once it has seen a request.
+The coverage drop applies to every voucher checked once the provider has seen the request's block (at most
+two head polls later: provider.chain_view), not one event poll later; and the provider serves only channels
+whose withdrawal delay leaves it time to claim once it has seen a request.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ TICK_COST = 1000 * TICK
 
 def test_a_voucher_above_the_new_coverage_is_refused_before_any_event_poll(env: Env, tmp_path: Path) -> None:
     # the event watch reads the vault's events once at start, then not for an hour: it never sees the request
-    with provider_server(env, tmp_path, event_poll_interval=3600) as server:
+    with provider_server(env, tmp_path, event_poll_interval=3600, head_poll_interval=0.5) as server:
         client = ProviderClient(server.url, timeout=10)
         try:
             ch = env.channel(token=env.usdc, salt=os.urandom(32), withdraw_delay=4000)  # poll + margin
@@ -30,6 +32,8 @@ def test_a_voucher_above_the_new_coverage_is_refused_before_any_event_poll(env: 
             server.clock.advance(TICK)
             env.run(client.send_voucher(s.session_id, 1, 2 * TICK_COST, voucher(env, ch, 2 * TICK_COST)))
             env.run(env.vault.request_withdraw(env.payer, ch, TICK_COST + 1))  # coverage: 2 ticks - 1
+            # the documented bound: a state read at the head is reused at most two head polls
+            time.sleep(2 * server.config.head_poll_interval)
             server.clock.advance(TICK)
             with pytest.raises(PaymentRequired) as refused:
                 env.run(client.send_voucher(s.session_id, 2, 3 * TICK_COST, voucher(env, ch, 3 * TICK_COST)))

@@ -61,6 +61,7 @@ def zcash_provider_running(tmp_path: Path, zcash: dict[str, Any]) -> Iterator[Zc
             "database": str(tmp_path / "provider.sqlite3"),
             "public_base_url": f"http://127.0.0.1:{port}",
             "expiry_check_interval": 0.1,
+            "overload_delay": 30,  # a busy test machine: no shedding (tests/provider/test_overload.py)
             "zcash": zcash,
         }
     )
