@@ -139,6 +139,16 @@ class AppContext:
             self._sandbox = (read_state(self.data_dir.sandbox_dir),)
         return self._sandbox[0]
 
+    def jobs_address(self, network: Network) -> str:
+        """The PayGoJobs used on ``network``: the canonical one, unless one was deployed from this data
+        directory elsewhere (a test's). The app checks its code before funding a job (``jobs.service``)."""
+        deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoJobs")
+        if deployed:
+            return str(deployed)
+        from paygo_desktop.chain.canonical import JOBS
+
+        return JOBS.address
+
     def known_tokens(self, network: Network) -> tuple[Asset, ...]:
         """The network's tokens: its built-in list (``token_list``), on a local chain the sandbox's test
         tokens (the running sandbox's, else the ones deployed from this data directory), then the tokens

@@ -78,11 +78,13 @@ async def deploy_local(w3: AsyncWeb3, sender: Sender, min_withdraw_delay: int = 
 
 
 async def deploy_sandbox(w3: AsyncWeb3, sender: Sender) -> LocalDeployment:
-    """The sandbox's contracts: PayGo's canonical vault and registry, as on every chain, and the test USDC."""
-    from paygo_desktop.chain.canonical import REGISTRY, VAULT
+    """The sandbox's contracts: PayGo's canonical vault, registry and jobs contract, as on every chain, and
+    the test USDC."""
+    from paygo_desktop.chain.canonical import JOBS, REGISTRY, VAULT
     from paygo_desktop.chain.create2 import deploy_canonical
 
     vault = await deploy_canonical(w3, sender, VAULT)
     await deploy_canonical(w3, sender, REGISTRY)
+    await deploy_canonical(w3, sender, JOBS)
     usdc = await deploy_test_usdc(w3, sender)
     return LocalDeployment(vault=vault.address, usdc=usdc.address)

@@ -98,7 +98,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("chain", "wallet"),
     ("protocol", "prices", "tokens"),
     ("services", "zcash", "escrow", "sandbox", "reports", "onboarding", "history", "receipts"),
-    ("sessions", "vendor", "provider"),
+    ("sessions", "vendor", "provider", "jobs"),
     ("context",),
     ("commands",),
 )
