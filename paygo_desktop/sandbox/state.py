@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from paygo_desktop.fileio import atomic_write_text
@@ -28,6 +28,10 @@ class SandboxState:
     provider_pid: int
     started_at: float
     upstreams_pid: int = 0  # the services behind the provider's gateway (sandbox.upstreams); 0: none
+    # every test token by symbol (USDC included) and the price feeds by symbol or currency (empty in a
+    # state file an older version wrote)
+    tokens: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)
 
     def pids(self) -> list[int]:
         return [p for p in (self.provider_pid, self.upstreams_pid, self.node_pid, self.owner_pid) if p]
