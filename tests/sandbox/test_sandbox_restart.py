@@ -126,10 +126,15 @@ def _an_earlier_versions_catalog(data: DataDir) -> None:
     try:
         with store.tx() as db:
             for entry in json.loads(DEMO_CATALOG.read_text()):
-                if db.get(ServiceRow, entry["id"]) is None:
+                if entry.get("type") != "job" and db.get(ServiceRow, entry["id"]) is None:
                     service_id = entry.pop("id")
                     db.add(_row(service_id, m.ServiceFields.model_validate(entry), 0.0))
-            mine = m.ServiceFields.model_validate({**entry, "name": "Mine"})
+            mine = m.ServiceFields(
+                name="Mine",
+                category="data",
+                type=m.ServiceType.data,
+                rate=m.Rate(amount=1000, asset="USDC", unit=m.RateUnit.per_second),
+            )
             db.add(_row("svc_mine", mine, 0.0))
     finally:
         store.close()
