@@ -127,7 +127,7 @@ class SessionsPage(Page):
         self.running_area.setWidgetResizable(True)
         self.running_area.setWidget(running_widget)
         self.running_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.running_area.setMinimumHeight(300)  # one whole card without scrolling (with a feed's live view)
+        self.running_area.setMinimumHeight(320)  # one whole card without scrolling (with a feed's live view)
         self.running_area.hide()
         self.layout_.addWidget(self.running_area, 2)
 
