@@ -65,6 +65,7 @@ RATE = 1000
 PAYER_SEED = "paygo-bench-load-payer"
 IDLE = 5.0  # seconds the servers' CPU is measured without load, before each run
 FUND_BATCH = 100
+FUND_ROUND = 500
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -143,6 +144,23 @@ def rpc_batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
     return [r["result"] for r in replies]
 
 
+def wait_mined(url: str, hashes: list[str], timeout: float) -> None:
+    """Until every transaction in ``hashes`` is mined (each must succeed), for at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    pending = list(hashes)
+    while pending:  # anvil mines each one at once; this only waits for the last few
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(pending)} funding transactions not mined in time")
+        receipts = rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in pending[:FUND_BATCH]])
+        for h, rec in zip(pending[:FUND_BATCH], receipts, strict=True):
+            if rec is not None and int(rec["status"], 16) != 1:
+                raise RuntimeError(f"funding transaction {h} reverted")
+        done = {h for h, rec in zip(pending[:FUND_BATCH], receipts, strict=True) if rec is not None}
+        if not done:
+            time.sleep(0.2)
+        pending = [h for h in pending if h not in done]
+
+
 def fund_channels(ready: dict, sessions: int, deposit: int) -> list[dict]:
     """Approve once, then ``sessions`` fund transactions from one payer; returns the channel params."""
     from eth_account import Account
@@ -184,22 +202,16 @@ def fund_channels(ready: dict, sessions: int, deposit: int) -> list[dict]:
         fn = vault.functions.fund(ch.as_tuple(), deposit)
         txs.append(fn.build_transaction({**base, "gas": 300_000, "nonce": nonce + 1 + i}))
     raw = ["0x" + bytes(payer.sign_transaction(tx).raw_transaction).hex() for tx in txs]
-    hashes: list[str] = []
-    for i in range(0, len(raw), FUND_BATCH):
-        hashes += rpc_batch(url, [("eth_sendRawTransaction", [r]) for r in raw[i : i + FUND_BATCH]])
-    deadline = time.monotonic() + 120
-    pending = list(hashes)
-    while pending:  # anvil mines each one at once; this only waits for the last few
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(pending)} funding transactions not mined in time")
-        receipts = rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in pending[:FUND_BATCH]])
-        for h, rec in zip(pending[:FUND_BATCH], receipts, strict=True):
-            if rec is not None and int(rec["status"], 16) != 1:
-                raise RuntimeError(f"funding transaction {h} reverted")
-        done = {h for h, rec in zip(pending[:FUND_BATCH], receipts, strict=True) if rec is not None}
-        if not done:
-            time.sleep(0.2)
-        pending = [h for h in pending if h not in done]
+    # In rounds of FUND_ROUND, each mined before the next is sent: anvil's pool slows down sharply with
+    # thousands of queued transactions from one sender (5,000 at once: under 250 mined in two minutes).
+    for start in range(0, len(raw), FUND_ROUND):
+        hashes: list[str] = []
+        for i in range(start, min(start + FUND_ROUND, len(raw)), FUND_BATCH):
+            hashes += rpc_batch(
+                url,
+                [("eth_sendRawTransaction", [r]) for r in raw[i : min(i + FUND_BATCH, start + FUND_ROUND)]],
+            )
+        wait_mined(url, hashes, timeout=120)
     return [m.ChannelParams.from_channel(ch).model_dump(mode="json", by_alias=True) for ch in channels]
 
 

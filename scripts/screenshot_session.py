@@ -85,7 +85,6 @@ async def start_session(window: Any, running: Any, service: str) -> Any:
     plan = await engine.plan(running.state.provider_url, service)
     budget = plan.price.cost_seconds(30 * 60)
     live = await engine.start(plan, StartOptions("escrow", budget=budget, deposit=budget))
-    window.sessions.sessions_changed.emit()
     return live
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from web3.types import RPCEndpoint
 
+from paygo_desktop.chain.deployment_block import deployment_block
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import Closed, VaultClient, VaultEvent
 from paygo_desktop.store.vault_events import StoredEvent, VaultEventIndex
@@ -67,7 +68,7 @@ class VaultEventSync:
         index: VaultEventIndex,
         chain_id: int,
         *,
-        start_block: int = 0,
+        start_block: int | None = None,
         chunk: int = 2_000,
         max_chunk: int = 10_000,
         confirmations: int = 0,
@@ -75,7 +76,7 @@ class VaultEventSync:
         self.vault = vault
         self.index = index
         self.chain_id = chain_id
-        self.start_block = start_block
+        self.start_block = start_block  # None: the vault's deployment block (chain.deployment_block)
         self.chunk = max(1, chunk)
         self.max_chunk = max(self.chunk, max_chunk)
         self.confirmations = confirmations
@@ -85,9 +86,17 @@ class VaultEventSync:
     ) -> SyncReport:
         w3 = self.vault.w3
         cursor = self.index.cursor(self.chain_id, self.vault.address)
-        start = self.start_block if cursor is None else cursor + 1
         if to_block is None:
             to_block = int(await w3.eth.block_number) - self.confirmations
+        if cursor is not None:
+            start = cursor + 1
+        elif self.start_block is not None:
+            start = self.start_block
+        else:
+            first = await deployment_block(w3, self.vault.address, to_block)
+            if first is None:  # no vault there (yet): nothing to read, and no cursor saved
+                return SyncReport(from_block=to_block + 1, to_block=to_block)
+            start = first
         report = SyncReport(from_block=start, to_block=to_block)
         walker = LogRangeWalker(self.chunk, self.max_chunk)
 

@@ -25,6 +25,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.types import RPCEndpoint
 
 from paygo_desktop.chain.artifacts import load_artifact
+from paygo_desktop.chain.deployment_block import deployment_block
 from paygo_desktop.chain.log_decoding import as_bytes, as_int
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.store.registry_entries import RegistryChange, RegistryIndex
@@ -141,7 +142,7 @@ class RegistrySync:
             await self._in_thread(self.index.forget, self.chain_id, self.registry)
             cursor = None
         if cursor is None:
-            first = await self._deployment_block(head)
+            first = await deployment_block(self.w3, self.registry, head)
             if first is None:  # not deployed (yet): nothing to read
                 return RegistrySyncReport(head + 1, head)
             start = first
@@ -170,23 +171,3 @@ class RegistrySync:
         if "error" in response:
             raise RuntimeError(str(response["error"])[:200])
         return list(response.get("result") or [])
-
-    async def _deployment_block(self, head: int) -> int | None:
-        """The first block with the registry's code: None if it has none at ``head``; 0 when the node
-        cannot answer for older blocks (a node without history)."""
-        if head < 0 or not await self.w3.eth.get_code(self.registry, head):
-            return None
-        low, high = 0, head
-        try:
-            while low < high:
-                middle = (low + high) // 2
-                if await self.w3.eth.get_code(self.registry, middle):
-                    high = middle
-                else:
-                    low = middle + 1
-        except Exception as exc:
-            log.info(
-                "registry %s: no history for its deployment block (%r); reading from 0", self.registry, exc
-            )
-            return 0
-        return low

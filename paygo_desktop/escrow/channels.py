@@ -109,7 +109,7 @@ class ChannelReader:
         *,
         tokens: Sequence[Asset] = (),
         native: Asset,
-        start_block: int = 0,
+        start_block: int | None = None,
         reorg_depth: int = 64,
     ) -> None:
         self.vault = vault

@@ -170,7 +170,7 @@ async def load_overview(
     rpc_url: str,
     chain_id: int,
     vault_address: str,
-    start_block: int = 0,
+    start_block: int | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> VendorOverview:
     """Everything the Vendor page shows: the provider's view (signed requests) and the chain's (events)."""

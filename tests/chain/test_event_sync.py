@@ -132,3 +132,64 @@ def test_claimed_totals_rebuild_from_events_after_the_store_is_wiped(env, tmp_pa
     index = VaultEventIndex(Store.open(wiped))
     env.run(VaultEventSync(env.vault, index, env.chain_id, start_block=start).sync())
     assert index.claimed_by_provider(env.chain_id, env.provider.address) == onchain
+
+
+def test_a_first_sync_starts_at_the_vaults_deployment_block_and_misses_nothing(env, limited_rpc, tmp_path):
+    """On a public network block 0 is tens of millions of blocks before the vault: the first sync finds the
+    deployment block (eth_getCode at past blocks) and reads from there, and every event is still found."""
+    from paygo_desktop.chain.vault import VaultClient
+    from tests.chain.conftest import MIN_DELAY, deploy_test_vault
+
+    url, limit, seen = limited_rpc
+    limit[0] = 10_000
+    env.rpc("anvil_mine", [hex(500)])  # a chain with history before the vault
+    address = env.run(deploy_test_vault(env.w3, env.deployer, MIN_DELAY))
+    deployed_at = int(env.rpc("eth_blockNumber"), 16)
+    vault = VaultClient(env.w3, address)
+    for i in range(3):
+        env.run(vault.fund(env.payer, env.channel(salt=bytes([40 + i]) * 32), 10**15))
+    index = VaultEventIndex(Store.open(tmp_path / "db.sqlite3"))
+    report = env.run(VaultEventSync(vault_client_at(url, address), index, env.chain_id).sync())
+    assert report.from_block == deployed_at and seen[0][0] == deployed_at  # not block 0
+    assert report.events_added == index.count(env.chain_id) == 3  # all three fundings, none missed
+    assert index.cursor(env.chain_id, address) == int(env.rpc("eth_blockNumber"), 16)
+
+
+def test_a_vault_not_deployed_yet_is_not_read_and_leaves_no_cursor(env, tmp_path):
+    address = "0x" + "ab" * 20
+    index = VaultEventIndex(Store.open(tmp_path / "db.sqlite3"))
+    report = env.run(VaultEventSync(vault_client_at(env.url, address), index, env.chain_id).sync())
+    assert report.events_added == 0 and report.requests == 0
+    assert index.cursor(env.chain_id, address) is None  # found once it is there
+
+
+def test_a_node_without_history_is_read_from_block_0(env, limited_rpc, tmp_path):
+    """A node that refuses state of past blocks (no archive): the deployment block cannot be found, so the
+    sync falls back to reading from 0 rather than skip anything."""
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from paygo_desktop.chain.deployment_block import deployment_block
+
+    head = int(env.rpc("eth_blockNumber"), 16)
+
+    class Forgetful:
+        def __init__(self, w3):
+            self.eth = self
+            self._w3 = w3
+
+        async def get_code(self, address, block):
+            if block < head:
+                raise ValueError("missing trie node")
+            return await self._w3.eth.get_code(address, block)
+
+    w3 = AsyncWeb3(AsyncHTTPProvider(env.url))
+    assert env.run(deployment_block(w3, env.vault.address, head)) > 0
+    assert env.run(deployment_block(Forgetful(w3), env.vault.address, head)) == 0
+
+
+def vault_client_at(url, address):
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from paygo_desktop.chain.vault import VaultClient
+
+    return VaultClient(AsyncWeb3(AsyncHTTPProvider(url)), address)
