@@ -303,17 +303,21 @@ decimals = 18
     )
     url = f"http://127.0.0.1:{port}/api/v1/health"
     deadline = time.monotonic() + 60
-    while True:
+    while True:  # ready once it answers "ok": it has reached the chain and takes sessions
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            reply = httpx.get(url, timeout=1)
+            if reply.status_code == 200 and reply.json().get("status") == "ok":
                 return proc
-        except httpx.TransportError:
+        except (httpx.TransportError, ValueError, AttributeError):
             pass
         if proc.poll() is not None:
             raise SandboxError(f"The sandbox provider stopped at start; see {sandbox_dir / 'provider.log'}.")
         if time.monotonic() > deadline:
             proc.kill()
-            raise SandboxError("The sandbox provider did not start within 60 seconds.")
+            raise SandboxError(
+                "The sandbox provider did not reach the local chain within 60 seconds; see "
+                f"{sandbox_dir / 'provider.log'}."
+            )
         time.sleep(0.1)
 
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 pytest.importorskip("eth_tester")
@@ -60,6 +61,8 @@ def test_a_paid_session_on_the_embedded_node(tmp_path):
         assert state is not None
         assert rpc(ready["rpc"], "web3_clientVersion").startswith("paygo-embedded")  # not anvil
         assert ready["chainId"] == 31337 and int(rpc(ready["rpc"], "eth_chainId"), 16) == 31337
+        # "ready" means the provider has reached the chain: it takes sessions at once
+        assert httpx.get(ready["provider"] + "/api/v1/health", timeout=5).json()["status"] == "ok"
         asyncio.run(_session(ready))
     finally:
         proc.send_signal(signal.SIGINT)

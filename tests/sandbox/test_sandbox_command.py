@@ -84,6 +84,8 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert int(rpc(url, "eth_call", [balance_call, "latest"]), 16) == 10_000 * 10**6
         assert rpc(url, "eth_getCode", [ready["vault"], "latest"]) not in ("0x", "0x0")
         assert ready["vault"] == VAULT.address  # the canonical vault, deployed as on every chain
+        # "ready" means the provider has reached the chain: it takes sessions at once
+        assert httpx.get(ready["provider"] + "/api/v1/health", timeout=5).json()["status"] == "ok"
         info = httpx.get(ready["provider"] + "/api/v1/provider", timeout=5).json()
         assert info["networks"] == [{"chainId": 31337, "vault": ready["vault"]}]
         assert info["minWithdrawDelay"] == 11  # its poll (1 s) + margin (10 s): channels use the vault's 15 s
