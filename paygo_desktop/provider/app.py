@@ -292,7 +292,12 @@ def create_app(
                         "chain id %s != configured %s: session routes disabled", chain_id, config.chain_id
                     )
                     return
-                core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=chain)
+                try:
+                    core.runtime = Runtime(vault=vault, domain=await vault.domain(), states=chain)
+                except Exception:
+                    log.exception("cannot use the vault %s; retrying", config.vault)
+                    await asyncio.sleep(2)
+                    continue
                 try:
                     vault_minimum = await vault.min_withdraw_delay()
                 except Exception as exc:
