@@ -13,7 +13,7 @@ from pathlib import Path
 
 from paygo_desktop import APP_NAME, __version__
 
-PAGES = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
+PAGES = ("home", "services", "sessions", "jobs", "escrow", "zcash", "activity", "vendor", "settings")
 
 
 VALUE_OPTIONS = frozenset({"--data-dir", "--screenshot", "--page", "--theme"})
@@ -54,10 +54,12 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         parser.set_defaults(command=None)
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts, provider, sandbox, session
+    from paygo_desktop.commands import contracts, jobs, provider, receipt, sandbox, session
 
     contracts.add_parser(subparsers)
+    jobs.add_parser(subparsers)
     provider.add_parser(subparsers)
+    receipt.add_parser(subparsers)
     sandbox.add_parser(subparsers)
     session.add_parser(subparsers)
     return parser

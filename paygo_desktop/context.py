@@ -10,6 +10,8 @@ sandbox started): the GUI asks for it on every repaint of some views, and it mus
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -25,6 +27,9 @@ from paygo_desktop.store.deployments import DeploymentRepository
 from paygo_desktop.store.networks import NetworkRepository
 
 if TYPE_CHECKING:
+    from paygo_desktop.history.account_history import AccountHistory
+    from paygo_desktop.prices.board import PriceBoard
+    from paygo_desktop.prices.feeds import FeedBook
     from paygo_desktop.sandbox.state import SandboxState
     from paygo_desktop.wallet import Wallet
     from paygo_desktop.zcash.book import PermissionBook
@@ -134,16 +139,85 @@ class AppContext:
             self._sandbox = (read_state(self.data_dir.sandbox_dir),)
         return self._sandbox[0]
 
+    def jobs_address(self, network: Network) -> str:
+        """The PayGoJobs used on ``network``: the canonical one, unless one was deployed from this data
+        directory elsewhere (a test's). The app checks its code before funding a job (``jobs.service``)."""
+        deployed = DeploymentRepository(self.store).address(network.key, network.chain_id, "PayGoJobs")
+        if deployed:
+            return str(deployed)
+        from paygo_desktop.chain.canonical import JOBS
+
+        return JOBS.address
+
     def known_tokens(self, network: Network) -> tuple[Asset, ...]:
-        """The network's tokens, plus the test USDC where one was deployed (local chains only)."""
+        """The network's tokens: its built-in list (``token_list``), on a local chain the sandbox's test
+        tokens (the running sandbox's, else the ones deployed from this data directory), then the tokens
+        the user added by address (``tokens.adding``)."""
+        from paygo_desktop.store.custom_tokens import CustomTokenRepository
+
         tokens = network.tokens
         if network.is_local:
+            tokens = (*tokens, *self._local_test_tokens(network))
+        added = CustomTokenRepository(self.store).assets(network.key, network.chain_id)
+        listed = {t.address.lower() for t in tokens if t.address}
+        return (*tokens, *(a for a in added if a.address and a.address.lower() not in listed))
+
+    def _local_test_tokens(self, network: Network) -> tuple[Asset, ...]:
+        from paygo_desktop.token_list import SANDBOX_TOKENS
+
+        sandbox = self._sandbox_state(network)
+        deployed = DeploymentRepository(self.store).all(network.key, network.chain_id)
+        found: dict[str, str] = dict(sandbox.tokens) if sandbox is not None else {}
+        usdc = (sandbox.usdc if sandbox is not None else None) or deployed.get("TestUSDC")
+        if usdc:
+            found.setdefault("USDC", usdc)
+        if sandbox is None or not sandbox.tokens:
+            for contract, address in deployed.items():
+                if contract.startswith("Token:"):
+                    found.setdefault(contract.removeprefix("Token:"), address)
+        decimals = {symbol: d for symbol, d, _ in SANDBOX_TOKENS}
+        return tuple(Asset(s, decimals[s], a) for s, a in found.items() if s in decimals)
+
+    def price_feeds(self, network: Network) -> FeedBook:
+        """The price feeds of ``network`` (``prices.feeds``): Base's, or on a local chain the sandbox's."""
+        from paygo_desktop.prices.feeds import FeedBook, base_book, sandbox_book
+        from paygo_desktop.token_list import BASE_CHAIN_ID
+
+        if network.chain_id == BASE_CHAIN_ID:
+            return base_book(network.tokens)
+        if network.is_local:
             sandbox = self._sandbox_state(network)
-            usdc = sandbox.usdc if sandbox is not None else None
-            usdc = usdc or DeploymentRepository(self.store).address(network.key, network.chain_id, "TestUSDC")
-            if usdc:
-                tokens = (*tokens, Asset("USDC", 6, usdc))
-        return tokens
+            deployed = DeploymentRepository(self.store).all(network.key, network.chain_id)
+            feeds = (
+                dict(sandbox.feeds)
+                if sandbox is not None and sandbox.feeds
+                else {c.removeprefix("Feed:"): a for c, a in deployed.items() if c.startswith("Feed:")}
+            )
+            tokens = {t.symbol: str(t.address) for t in self._local_test_tokens(network)}
+            return sandbox_book(feeds, tokens)
+        return FeedBook()
+
+    def account_history(self, account: str) -> AccountHistory:
+        """``account``'s on-chain history on the current network, valued in the display currency (SQL: call
+        it off the GUI thread)."""
+        from paygo_desktop.history.account_history import AccountHistory
+        from paygo_desktop.prices.feeds import currency
+
+        network = self.network
+        chosen = currency(self.settings.display_currency)
+        tokens = self.known_tokens(network)
+        return AccountHistory(self.store, network, account, tokens, self.price_feeds(network), chosen)
+
+    async def fiat_board(self, assets: Iterable[Asset], network: Network | None = None) -> PriceBoard:
+        """What ``assets`` are worth now in the user's display currency (``prices.board.PriceBoard``),
+        read from ``network``'s price feeds (the current network by default)."""
+        from paygo_desktop.prices.board import read_board
+        from paygo_desktop.prices.feeds import currency
+
+        network = network or self.network
+        chosen = currency(self.settings.display_currency)
+        book = await asyncio.to_thread(self.price_feeds, network)  # the sandbox's feeds: from the store
+        return await read_board(network.rpc_url, book, chosen, assets, network.name)
 
     def close(self) -> None:
         self.store.close()

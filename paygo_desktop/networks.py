@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 from paygo_desktop import bounded_json
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ETH, Asset
+from paygo_desktop.token_list import tokens_for
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Network:
         return f"{self.explorer_url.rstrip('/')}/address/{address}" if self.explorer_url else None
 
 
+def known_assets(chain_id: int) -> tuple[Asset, ...]:
+    """The tokens ``token_list`` knows on ``chain_id``, as assets (the first is the network's USDC)."""
+    return tuple(Asset(t.symbol, t.decimals, t.address) for t in tokens_for(chain_id))
+
+
 SANDBOX = Network(
     key="sandbox",
     name="Sandbox (local)",
@@ -48,7 +54,7 @@ BASE_SEPOLIA = Network(
     chain_id=84532,
     rpc_url="https://sepolia.base.org",
     explorer_url="https://sepolia.basescan.org",
-    tokens=(Asset("USDC", 6, "0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
+    tokens=known_assets(84532),
 )
 BASE = Network(
     key="base",
@@ -56,7 +62,7 @@ BASE = Network(
     chain_id=8453,
     rpc_url="https://mainnet.base.org",
     explorer_url="https://basescan.org",
-    tokens=(Asset("USDC", 6, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),),
+    tokens=known_assets(8453),
 )
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
 
@@ -98,6 +104,7 @@ def custom_network(
         rpc_url=rpc_url,
         explorer_url=(explorer_url or None),
         is_builtin=False,
+        tokens=known_assets(chain_id),  # a node of Base (or Base Sepolia) has their tokens
         vault_address=(vault_address or None),
     )
 

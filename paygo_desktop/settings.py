@@ -29,6 +29,7 @@ class Settings:
     theme: str = "system"
     window_geometry: str | None = None
     providers: list[str] = field(default_factory=list)  # provider URLs the user added
+    display_currency: str = "USD"  # fiat values beside amounts (prices.feeds.CURRENCIES)
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
     recovered_from: Path | None = field(default=None, repr=False, compare=False)
@@ -72,6 +73,9 @@ class Settings:
         settings._extra = {k: v for k, v in raw.items() if k not in known}
         if settings.theme not in THEMES:
             settings.theme = "system"
+        if not (len(settings.display_currency) == 3 and settings.display_currency.isascii()):
+            settings.display_currency = "USD"
+        settings.display_currency = settings.display_currency.upper()
         settings.idle_lock_minutes = max(0, min(settings.idle_lock_minutes, 24 * 60))
         settings.providers = [p for p in settings.providers if isinstance(p, str) and p.startswith("http")][
             :200

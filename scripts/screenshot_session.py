@@ -6,8 +6,11 @@ Starts the sandbox (a local chain and the reference provider, on free ports) in 
 directory, restores the well-known test wallet (the sandbox's first account; never use it for real money),
 starts a Market Data Feed session through the same engine the Start dialog uses, lets it run for a few
 ticks, and saves the window as OUT_DIR/session.png. Then it stops the session (the provider's receipt) and
-shows the Escrow page with the funded channel and the transactions, saved as OUT_DIR/escrow.png. Everything
-is stopped and removed afterwards.
+shows the Escrow page with the funded channel and the transactions, saved as OUT_DIR/escrow.png; the
+provider claims on chain, and Home with every balance's value beside it (the sandbox's price feeds) is
+saved as OUT_DIR/home-values.png, the session's receipt checked offline and on chain as OUT_DIR/receipt.png,
+and Activity's on-chain movements as OUT_DIR/movements.png.
+Everything is stopped and removed afterwards.
 With --vendor it saves OUT_DIR/vendor.png instead: the Vendor page after real sessions and a claim.
 """
 
@@ -122,8 +125,63 @@ def main() -> int:
         )
         await asyncio.sleep(0.5)  # one more paint
         save(window, out / "escrow.png")
+        await claim(running)
+        await home_with_values(window, out / "home-values.png")
+        await verified_receipt(window, out / "receipt.png")
+        await movements(window, out / "movements.png")
 
     return run_on_sandbox("paygo-session-shot-", "sessions", shoot)
+
+
+async def claim(running: Any) -> None:
+    """The sandbox provider claims what the session paid (so the receipt's check finds it on chain)."""
+    from eth_account import Account
+
+    from paygo_desktop.protocol.client import ProviderClient
+    from paygo_desktop.sandbox import world
+
+    async with ProviderClient(running.state.provider_url) as client:
+        await client.claim_now(Account.from_key(world.provider_key()))
+
+
+async def home_with_values(window: Any, target: Path) -> None:
+    """Home after the session: every balance with its value in dollars beside it (the sandbox's feeds)."""
+    window.show_page("home")
+    page = window.pages["home"]
+    page.refresh()
+    await until(
+        lambda: page.balances and all(b.fiat for b in page.balances) and not page._loading_balances,
+        "Home's balances and their values",
+    )
+    await asyncio.sleep(0.5)
+    save(window, target)
+
+
+async def movements(window: Any, target: Path) -> None:
+    """Activity's on-chain movements: the test money the sandbox funded, the deposit, the claim."""
+    window.show_page("activity")
+    page = window.pages["activity"]
+    page.tabs.setCurrentWidget(page.movements)
+    await until(lambda: page.movements.model.rowCount() > 0 and not page.movements._loading, "the movements")
+    await asyncio.sleep(0.5)
+    save(window, target)
+
+
+async def verified_receipt(window: Any, target: Path) -> None:
+    """The Sessions page's Receipt… of the finished session, checked offline and on chain."""
+    window.show_page("sessions")
+    page = window.pages["sessions"]
+    page.load_history()
+    await until(lambda: page.model.rowCount() > 0, "the session in the history")
+    page.table.selectRow(0)
+    dialog = page.open_receipt()
+    await until(lambda: bool(dialog.checks), "the receipt's check")
+    dialog.check_on_chain()
+    await until(lambda: "paid on chain" in dialog.check_list.text(), "the receipt's check on chain")
+    await asyncio.sleep(0.3)
+    dialog.grab().save(str(target))
+    print(target)
+    dialog.accept()
 
 
 def vendor_main() -> int:

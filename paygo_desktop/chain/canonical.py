@@ -52,4 +52,10 @@ REGISTRY = CanonicalContract(
     version="1",
     address="0x7C17372B995205db039005addCAB5e6E0a327bd5",
 )
-CANONICAL_CONTRACTS = (VAULT, REGISTRY)
+#: Fixed-price jobs (docs/contract.md, Fixed-price jobs): no constructor argument, nothing to configure.
+JOBS = CanonicalContract(
+    name="PayGoJobs",
+    version="1",
+    address="0xAB45d1F82971D11aeA02637D5183b20A372d1dd5",
+)
+CANONICAL_CONTRACTS = (VAULT, REGISTRY, JOBS)

@@ -12,7 +12,8 @@
   at start (``sandbox.embedded_node``).
 * **Runtime code.** The code a deployment must have is the artifact's runtime bytecode with its immutables
   filled in: for PayGoVault, ``MIN_WITHDRAW_DELAY`` and OpenZeppelin EIP712's cached domain (which holds the
-  chain id and the vault's own address). So the expected code, and its hash, is computed per chain
+  chain id and the vault's own address); for PayGoJobs, its EIP-712 domain
+  alone. So the expected code, and its hash, is computed per chain
   (``expected_runtime_code``); ``chain.code_check`` compares it with ``eth_getCode``.
 """
 
@@ -25,8 +26,8 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from paygo_desktop.chain.artifacts import load_artifact
-from paygo_desktop.chain.canonical import PROXY, SALT, VAULT, CanonicalContract
-from paygo_desktop.chain.vouchers import DOMAIN_NAME, DOMAIN_VERSION, VaultDomain
+from paygo_desktop.chain.canonical import JOBS, PROXY, SALT, VAULT, CanonicalContract
+from paygo_desktop.chain.vouchers import DOMAIN_NAME, DOMAIN_VERSION, EIP712_DOMAIN_TYPEHASH
 from paygo_desktop.errors import UserFacingError
 
 #: The proxy's runtime code (69 bytes), as on every chain that has it.
@@ -115,6 +116,25 @@ def fill_immutables(artifact_name: str, values: dict[str, int | bytes | str]) ->
     return bytes(code)
 
 
+def eip712_immutables(name: str, version: str, chain_id: int, address: str) -> dict[str, int | bytes | str]:
+    """The immutables OpenZeppelin's EIP712 keeps for the domain ``(name, version, chain_id, address)``."""
+    separator = keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [EIP712_DOMAIN_TYPEHASH, keccak(text=name), keccak(text=version), chain_id, address],
+        )
+    )
+    return {
+        "_cachedDomainSeparator": bytes(separator),
+        "_cachedChainId": chain_id,
+        "_cachedThis": address,
+        "_hashedName": bytes(keccak(text=name)),
+        "_hashedVersion": bytes(keccak(text=version)),
+        "_name": _short_string(name),
+        "_version": _short_string(version),
+    }
+
+
 def vault_runtime_code(chain_id: int, address: str, min_withdraw_delay: int) -> bytes:
     """The code a PayGoVault (this app's build) deployed at ``address`` on chain ``chain_id`` with
     ``min_withdraw_delay`` has."""
@@ -122,14 +142,17 @@ def vault_runtime_code(chain_id: int, address: str, min_withdraw_delay: int) -> 
         VAULT.name,
         {
             "MIN_WITHDRAW_DELAY": min_withdraw_delay,
-            "_cachedDomainSeparator": VaultDomain(chain_id, address).separator,
-            "_cachedChainId": chain_id,
-            "_cachedThis": address,
-            "_hashedName": bytes(keccak(text=DOMAIN_NAME)),
-            "_hashedVersion": bytes(keccak(text=DOMAIN_VERSION)),
-            "_name": _short_string(DOMAIN_NAME),
-            "_version": _short_string(DOMAIN_VERSION),
+            **eip712_immutables(DOMAIN_NAME, DOMAIN_VERSION, chain_id, address),
         },
+    )
+
+
+def jobs_runtime_code(chain_id: int, address: str) -> bytes:
+    """The code PayGoJobs (this app's build) has at ``address`` on chain ``chain_id``."""
+    from paygo_desktop.chain.jobs import JOBS_DOMAIN_NAME, JOBS_DOMAIN_VERSION
+
+    return fill_immutables(
+        JOBS.name, eip712_immutables(JOBS_DOMAIN_NAME, JOBS_DOMAIN_VERSION, chain_id, address)
     )
 
 
@@ -146,6 +169,8 @@ def expected_runtime_code(contract: CanonicalContract, chain_id: int) -> bytes:
     if contract.name == VAULT.name:
         (delay,) = contract.constructor_args
         return vault_runtime_code(chain_id, contract.address, int(delay))
+    if contract.name == JOBS.name:
+        return jobs_runtime_code(chain_id, contract.address)
     return fill_immutables(contract.name, {})
 
 

@@ -46,6 +46,24 @@ async def deploy_test_usdc(w3: AsyncWeb3, sender: Sender) -> Deployed:
     return await deploy_contract(w3, sender, "TestUSDC")
 
 
+async def deploy_test_token(w3: AsyncWeb3, sender: Sender, name: str, symbol: str, decimals: int) -> Deployed:
+    """A mintable test token with any symbol and decimals (``TestToken``); local chains only."""
+    chain_id = await w3.eth.chain_id
+    if chain_id not in (31337, 1337):
+        raise RuntimeError(f"TestToken is for local chains only (chain id {chain_id})")
+    return await deploy_contract(w3, sender, "TestToken", name, symbol, decimals)
+
+
+async def deploy_mock_feed(
+    w3: AsyncWeb3, sender: Sender, description: str, decimals: int, answer: int
+) -> Deployed:
+    """A price feed with Chainlink's interface (``testing/MockAggregator``); local chains only."""
+    chain_id = await w3.eth.chain_id
+    if chain_id not in (31337, 1337):
+        raise RuntimeError(f"MockAggregator is for local chains only (chain id {chain_id})")
+    return await deploy_contract(w3, sender, "MockAggregator", decimals, description, answer)
+
+
 @dataclass(frozen=True)
 class LocalDeployment:
     vault: str
@@ -60,11 +78,13 @@ async def deploy_local(w3: AsyncWeb3, sender: Sender, min_withdraw_delay: int = 
 
 
 async def deploy_sandbox(w3: AsyncWeb3, sender: Sender) -> LocalDeployment:
-    """The sandbox's contracts: PayGo's canonical vault and registry, as on every chain, and the test USDC."""
-    from paygo_desktop.chain.canonical import REGISTRY, VAULT
+    """The sandbox's contracts: PayGo's canonical vault, registry and jobs contract, as on every chain, and
+    the test USDC."""
+    from paygo_desktop.chain.canonical import JOBS, REGISTRY, VAULT
     from paygo_desktop.chain.create2 import deploy_canonical
 
     vault = await deploy_canonical(w3, sender, VAULT)
     await deploy_canonical(w3, sender, REGISTRY)
+    await deploy_canonical(w3, sender, JOBS)
     usdc = await deploy_test_usdc(w3, sender)
     return LocalDeployment(vault=vault.address, usdc=usdc.address)

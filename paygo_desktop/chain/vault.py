@@ -196,7 +196,8 @@ def _signature_text(entry: dict[str, Any]) -> str:
     return f"{entry['name']}({','.join(typ(i) for i in entry['inputs'])})"
 
 
-def _error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
+def error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
+    """Each custom error of ``abi`` by its 4-byte selector."""
     return {keccak(text=_signature_text(e))[:4]: e["name"] for e in abi if e.get("type") == "error"}
 
 
@@ -204,15 +205,22 @@ _VAULT_ERRORS: dict[bytes, str] | None = None
 
 
 def revert_error_name(exc: BaseException) -> str | None:
-    """Name of the PayGoVault custom error carried by a web3 revert exception, if recognisable."""
-    return error_name(getattr(exc, "data", None))
+    """Name of the PayGoVault (or PayGoJobs) custom error carried by a web3 revert exception, if
+    recognisable."""
+    data = getattr(exc, "data", None)
+    name = error_name(data)
+    if name is None:
+        from paygo_desktop.chain.jobs import error_name as jobs_error_name
+
+        name = jobs_error_name(data)
+    return name
 
 
 def error_name(data: object) -> str | None:
     """Name of the PayGoVault custom error whose revert data (0x-hex, as a node returns it) is ``data``."""
     global _VAULT_ERRORS
     if _VAULT_ERRORS is None:
-        _VAULT_ERRORS = _error_selectors(load_artifact("PayGoVault").abi)
+        _VAULT_ERRORS = error_selectors(load_artifact("PayGoVault").abi)
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
         return _VAULT_ERRORS.get(bytes.fromhex(data[2:10]))
     return None

@@ -61,6 +61,10 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
                 say(note)
         deployments.save("sandbox", running.state.chain_id, "PayGoVault", running.state.vault)
         deployments.save("sandbox", running.state.chain_id, "TestUSDC", running.state.usdc)
+        for symbol, address in running.state.tokens.items():
+            deployments.save("sandbox", running.state.chain_id, f"Token:{symbol}", address)
+        for symbol, address in running.state.feeds.items():
+            deployments.save("sandbox", running.state.chain_id, f"Feed:{symbol}", address)
     finally:
         ctx.close()
     stop = threading.Event()
@@ -74,6 +78,8 @@ def run_sandbox(args: argparse.Namespace, data_dir: DataDir) -> int:
                 "chainId": running.state.chain_id,
                 "vault": running.state.vault,
                 "usdc": running.state.usdc,
+                "tokens": running.state.tokens,
+                "feeds": running.state.feeds,
                 "provider": running.state.provider_url,
                 "funded": running.funded,
                 "node": node_description(node_choice()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from paygo_desktop.money import Amount, Asset
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
 
+log = logging.getLogger(__name__)
+
 
 async def token_balance(w3: AsyncWeb3, asset: Asset, owner: str) -> Amount:
     owner = to_checksum_address(owner)
@@ -24,8 +27,16 @@ async def token_balance(w3: AsyncWeb3, asset: Asset, owner: str) -> Amount:
 
 
 async def read_balances(w3: AsyncWeb3, owner: str, native: Asset, tokens: Sequence[Asset]) -> list[Amount]:
-    """The native coin first, then each token in the order given."""
-    return list(await asyncio.gather(*(token_balance(w3, a, owner) for a in (native, *tokens))))
+    """The native coin first, then each token in the order given. A listed token whose contract does not
+    answer (not deployed on this chain) is left out; the native coin's failure is the network's."""
+    found = await asyncio.gather(*(token_balance(w3, a, owner) for a in tokens), return_exceptions=True)
+    balances = [await token_balance(w3, native, owner)]
+    for asset, result in zip(tokens, found, strict=True):
+        if isinstance(result, BaseException):
+            log.info("%s balance not read at %s: %r", asset.symbol, asset.address, result)
+            continue
+        balances.append(result)
+    return balances
 
 
 async def token_allowance(w3: AsyncWeb3, asset: Asset, owner: str, spender: str) -> int:

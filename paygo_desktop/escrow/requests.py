@@ -69,8 +69,9 @@ def send(amount: Amount, to: str) -> TxRequest:
     return TxRequest(to=amount.asset.address, data=data, kind="send-token", description=what)
 
 
-def approve(amount: Amount, spender: str, purpose: str) -> TxRequest:
-    """Let ``spender`` (the vault) take exactly ``amount`` of a token: the step before an ERC-20 deposit."""
+def approve(amount: Amount, spender: str, purpose: str, spender_name: str = "the PayGo vault") -> TxRequest:
+    """Let ``spender`` (the vault, or PayGoJobs) take exactly ``amount`` of a token: the step before an
+    ERC-20 deposit."""
     if amount.asset.address is None:
         raise ValueError("ETH needs no approval")
     data = _APPROVE + abi_encode(["address", "uint256"], [to_checksum_address(spender), amount.units])
@@ -78,7 +79,7 @@ def approve(amount: Amount, spender: str, purpose: str) -> TxRequest:
         to=amount.asset.address,
         data=data,
         kind="approve",
-        description=f"Allow the PayGo vault to take {amount.format()} ({purpose})",
+        description=f"Allow {spender_name} to take {amount.format()} ({purpose})",
     )
 
 

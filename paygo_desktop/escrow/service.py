@@ -9,6 +9,7 @@ to send, in order, through ``self.transactions`` (a ``TransactionManager``), usu
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ from paygo_desktop.escrow.channels import ChannelReader, EscrowChannel
 from paygo_desktop.escrow.close import CloseRefused, plan_close
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
+from paygo_desktop.prices.board import PriceBoard, read_prices
+from paygo_desktop.prices.feeds import Currency, FeedBook
+from paygo_desktop.prices.feeds import currency as currency_named
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.vault_events import VaultEventIndex
@@ -42,8 +46,12 @@ from paygo_desktop.store.vault_events import VaultEventIndex
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
 
-
+log = logging.getLogger(__name__)
 RECENT_TRANSACTIONS = 20
+
+
+def default_currency() -> Currency:
+    return currency_named("USD")
 
 
 class NoVault(UserFacingError):
@@ -61,6 +69,7 @@ class EscrowOverview:
     nonce_gaps: list[int]
     chain_time: int  # the latest block's timestamp: withdrawal delays count in chain time
     vault_missing: bool = False
+    prices: PriceBoard | None = None  # the balances' values in the display currency (None: not read)
 
 
 class EscrowService:
@@ -74,11 +83,15 @@ class EscrowService:
         vault_address: str | None,
         tokens: Sequence[Asset] = (),
         confirmations: int | None = None,
+        feeds: FeedBook | None = None,
+        currency: Currency | None = None,
     ) -> None:
         self.w3 = w3
         self.network = network
         self.account = to_checksum_address(account)
         self.tokens = tuple(tokens)
+        self.feeds = feeds or FeedBook()
+        self.currency = currency or default_currency()
         self.transactions = TransactionManager(
             w3,
             network.chain_id,
@@ -108,6 +121,8 @@ class EscrowService:
             ctx.store,
             vault_address=ctx.vault_address(network),
             tokens=ctx.known_tokens(network),
+            feeds=ctx.price_feeds(network),
+            currency=currency_named(ctx.settings.display_currency),
             **kw,
         )
 
@@ -133,6 +148,7 @@ class EscrowService:
                 channels = await self.reader.channels(self.account)
             gaps = await self.transactions.nonce_gaps(self.account)
             now = await self.chain_time()
+            prices = await self._prices(balances)
         except TransactionError:
             raise
         except Exception as exc:
@@ -150,7 +166,19 @@ class EscrowService:
             nonce_gaps=gaps,
             chain_time=now,
             vault_missing=vault_missing,
+            prices=prices,
         )
+
+    async def _prices(self, balances: list[Amount]) -> PriceBoard | None:
+        """What the balances are worth now (``prices.board``); None when the feeds cannot be read."""
+        if self.feeds.empty:
+            return None
+        try:
+            assets = [b.asset for b in balances]
+            return await read_prices(self.w3, self.feeds, self.currency, assets, where=self.network.name)
+        except Exception as exc:
+            log.info("prices not read on %s: %s", self.network.name, short_rpc_message(exc))
+            return None
 
     async def _vault_deployed(self) -> bool:
         """Whether the network's vault has code (the canonical vault is not on every chain yet)."""

@@ -48,12 +48,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGE_ORDER = ("home", "services", "sessions", "escrow", "zcash", "activity", "vendor", "settings")
+PAGE_ORDER = ("home", "services", "sessions", "jobs", "escrow", "zcash", "activity", "vendor", "settings")
 # The sidebar's names, known before the pages (and the store they read) are loaded; attach() checks them.
 PAGE_TITLES = {
     "home": "Home",
     "services": "Services",
     "sessions": "Sessions",
+    "jobs": "Jobs",
     "escrow": "Escrow",
     "zcash": "Zcash",
     "activity": "Activity",
@@ -253,6 +254,10 @@ class MainWindow(QMainWindow):
             from paygo_desktop.gui.pages.sessions_page import SessionsPage
 
             page = SessionsPage(self.sessions)
+        elif key == "jobs":
+            from paygo_desktop.gui.pages.jobs_page import JobsPage
+
+            page = JobsPage(self.ctx, self.runner, self.wallet)
         elif key == "escrow":
             from paygo_desktop.gui.pages.escrow_page import EscrowPage
 

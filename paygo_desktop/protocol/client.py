@@ -174,9 +174,13 @@ class ProviderClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auth_key: Any = None,
+        content: bytes | None = None,
     ) -> Any:
-        """One request; ``auth_key`` signs it (the auth headers bind its method, target and body)."""
-        request = self._http.build_request(method, path, json=json_body, params=params, headers=headers)
+        """One request; ``auth_key`` signs it (the auth headers bind its method, target and body).
+        ``content``: a raw body instead of JSON (a job's delivered file)."""
+        request = self._http.build_request(
+            method, path, json=json_body, content=content, params=params, headers=headers
+        )
         if auth_key is not None:
             request.headers.update(await self._auth_headers(auth_key, request))
         try:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -109,15 +110,21 @@ class BodyLimit:
     nested deeper than ``bounded_json.MAX_DEPTH`` with 400 before FastAPI's ``json.loads`` sees them (a
     deep enough body would overflow the C stack: see ``bounded_json``)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, uploads: re.Pattern[str] | None = None, upload_limit: int = 0
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads  # paths whose body is a file (not JSON) of at most upload_limit bytes
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = _error(413, "body_too_large", f"request bodies are limited to {self.limit} bytes")
+        upload = self.uploads is not None and self.uploads.match(scope.get("path", "")) is not None
+        limit = self.upload_limit if upload else self.limit
+        too_big = _error(413, "body_too_large", f"request bodies are limited to {limit} bytes")
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -125,7 +132,7 @@ class BodyLimit:
                 except ValueError:
                     await _error(400, "bad_request", "bad Content-Length")(scope, receive, send)
                     return
-                if declared > self.limit:
+                if declared > limit:
                     await too_big(scope, receive, send)
                     return
         chunks: list[bytes] = []
@@ -137,13 +144,13 @@ class BodyLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
+            if size > limit:
                 await too_big(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body:
+        if body and not upload:
             try:
                 bounded_json.check_depth(bounded_json.decode(body))
             except bounded_json.JSONTooDeep:
@@ -186,6 +193,8 @@ def _seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
         return
     with store.tx() as db:
         for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("type") == "job":
+                continue  # a job offer: the job desk seeds it (provider/jobs.py)
             try:
                 service_id = m.ServiceRef.model_validate({"id": entry.pop("id")}).id
                 fields = m.ServiceFields.model_validate(entry)
@@ -367,7 +376,11 @@ def create_app(
     app.state.core = core
     app.state.monitor = monitor
     app.state.coordinator = coordinator
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    from paygo_desktop.provider.job_routes import UPLOAD_PATH
+
+    app.add_middleware(
+        BodyLimit, limit=config.max_body_bytes, uploads=UPLOAD_PATH, upload_limit=config.max_delivery_bytes
+    )
     # outermost: a request's arrival, its wait before dispatch, and new sessions shed under overload
     app.add_middleware(EdgeMiddleware, monitor=lambda: monitor)
 
@@ -705,6 +718,10 @@ def create_app(
                 for r in store.refused_channels(MAX_CLAIMABLE)
             ],
         )
+
+    from paygo_desktop.provider.job_routes import register as register_jobs
+
+    register_jobs(app, config, store, clock, account, coordinator.claim_lock)  # fixed-price jobs
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register

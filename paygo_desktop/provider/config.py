@@ -25,6 +25,7 @@ Example (TOML)::
     overload_hold = 10                         # ... until this long after the last such moment
     worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
+    max_delivery_bytes = 16777216              # the largest file a job's delivery may be
 
     [[assets]]
     symbol = "USDC"
@@ -181,6 +182,12 @@ class ProviderConfig(BaseModel):
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    # Fixed-price jobs (provider/jobs.py): PayGoJobs' address (default: its canonical one), where delivered
+    # files are kept (default: "<database name>-deliveries" beside a SQLite database; with PostgreSQL only
+    # when given, a directory every worker shares), and their largest size.
+    jobs_contract: Address | None = None
+    deliveries: Path | None = None
+    max_delivery_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 16 * 1024 * 1024
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:
@@ -208,6 +215,17 @@ class ProviderConfig(BaseModel):
         """The shortest channel withdrawal delay this provider serves: a withdrawal request is seen within
         one event poll, and its claim must be mined before the payer can finalize the withdrawal."""
         return math.ceil(self.event_poll_interval + self.withdraw_delay_margin)
+
+    @property
+    def deliveries_dir(self) -> Path | None:
+        """Where delivered files are kept: ``deliveries``, or beside a SQLite database; None for a
+        PostgreSQL database without ``deliveries`` (its workers may be on several hosts: links only)."""
+        if self.deliveries is not None:
+            return self.deliveries
+        if "://" in self.database:
+            return None
+        database = Path(self.database)
+        return database.with_name(database.stem + "-deliveries")
 
     @property
     def auth_domain(self) -> str:
@@ -254,7 +272,7 @@ def load_config(path: Path) -> ProviderConfig:
             f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
         ) from None
     base = path.resolve().parent
-    for key in ("database", "keystore", "catalog_seed"):
+    for key in ("database", "keystore", "catalog_seed", "deliveries"):
         value = data.get(key)
         if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
             data[key] = str(base / value)

@@ -8,6 +8,7 @@ funding; the Escrow page's own core, when merged, may replace this small reader.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -21,6 +22,7 @@ from paygo_desktop.reports.periods import Bucket, Period, buckets, local_midnigh
 from paygo_desktop.reports.spending_report import SpendingAsset, SpendingReport, db_time, from_db_time
 from paygo_desktop.store.database import Store
 
+log = logging.getLogger(__name__)
 SPARKLINE_DAYS = 30
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -30,6 +32,8 @@ class Balance:
     where: str  # "Wallet" | "Escrow"
     amount: Amount
     detail: str = ""  # e.g. "3 channels"
+    fiat: str = ""  # its value in the display currency ("≈ $1.50", "—"): prices.board
+    fiat_note: str = ""  # the price used and its time, or why there is none
 
 
 @dataclass(frozen=True)
@@ -151,9 +155,12 @@ async def chain_balances(
         for token in tokens:
             assert token.address is not None
             contract = w3.eth.contract(address=to_checksum_address(token.address), abi=ERC20_MIN_ABI)
-            found.append(
-                Balance("Wallet", Amount(token, int(await contract.functions.balanceOf(owner).call())))
-            )
+            try:
+                units = int(await contract.functions.balanceOf(owner).call())
+            except Exception as exc:  # a listed token with no contract on this chain: left out, not fatal
+                log.info("%s balance not read at %s: %r", token.symbol, token.address, exc)
+                continue
+            found.append(Balance("Wallet", Amount(token, units)))
         if vault_address and channels:
             vault = VaultClient(w3, vault_address)
             totals: dict[Asset, list[int]] = {}
@@ -190,10 +197,35 @@ async def load_balances(ctx: Any) -> list[Balance]:
         channels=channels,
     )
     try:
-        return await asyncio.wait_for(reading, BALANCES_TIMEOUT)
+        balances = await asyncio.wait_for(reading, BALANCES_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
     except Exception as exc:
         if type(exc).__module__.startswith("aiohttp"):  # the node's address refuses connections
             raise UserFacingError(f"{network.name} does not answer at {network.rpc_url}.") from exc
         raise
+    return await with_fiat(ctx, balances, network)
+
+
+def values_note(network: Any) -> str:
+    """Where the Value column's figures come from, in words (the display currency is chosen in Settings)."""
+    from paygo_desktop.token_list import BASE_CHAIN_ID
+
+    if network.chain_id == BASE_CHAIN_ID:
+        return "Values: Chainlink's price feeds on Base."
+    if network.is_local:
+        return "Values: the sandbox's own price feeds (made-up prices: test money is worth nothing)."
+    return "No price feeds on this network: no values are shown."
+
+
+async def with_fiat(ctx: Any, balances: list[Balance], network: Any) -> list[Balance]:
+    """Each balance with its value in the display currency beside it (``prices.board``); "—" for all when
+    the prices cannot be read (the balances are shown anyway)."""
+    from dataclasses import replace
+
+    try:
+        board = await ctx.fiat_board([b.amount.asset for b in balances], network)
+    except Exception as exc:
+        log.info("prices not read on %s: %r", network.name, exc)
+        return [replace(b, fiat="—", fiat_note="The prices could not be read.") for b in balances]
+    return [replace(b, fiat=board.text(b.amount), fiat_note=board.note(b.amount.asset)) for b in balances]

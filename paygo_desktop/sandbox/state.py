@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from paygo_desktop.fileio import atomic_write_text
@@ -27,6 +27,10 @@ class SandboxState:
     node_pid: int
     provider_pid: int
     started_at: float
+    # every test token by symbol (USDC included) and the price feeds by symbol or currency (empty in a
+    # state file an older version wrote)
+    tokens: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)
 
     def pids(self) -> list[int]:
         return [self.provider_pid, self.node_pid, self.owner_pid]

@@ -39,6 +39,7 @@ from paygo_desktop.sandbox.node import (
     rpc,
     start_node,
 )
+from paygo_desktop.sandbox.price_mover import PriceMover
 from paygo_desktop.sandbox.state import SandboxState, clear_state, stop_stale, write_state
 from paygo_desktop.sandbox.worlds import (
     World,
@@ -56,6 +57,9 @@ DEFAULT_RPC_PORT = 8545
 DEFAULT_PROVIDER_PORT = 8787
 TEST_PHRASE = "test test test test test test test test test test test junk"
 PROVIDER_KEY_INDEX = 9  # anvil's tenth pre-funded account runs the sandbox provider
+# anvil's ninth deploys the test tokens and price feeds, mints the test money and moves the feeds: never the
+# first accounts of "test … junk", which people import to try the app (their history stays their own)
+OPERATOR_INDEX = 8
 # The sandbox runs PayGo's canonical vault, whose minimum withdrawal delay (15 s) is the one the app's
 # channels with the sandbox provider use: it is above that provider's own minimum, its event poll (1 s) plus
 # its margin (10 s), see SANDBOX_PROVIDER_TIMING (the provider refuses channels with a shorter delay).
@@ -66,6 +70,7 @@ SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
+FUND_TOKENS = 10_000  # whole units of each other test token
 
 
 @dataclass
@@ -76,8 +81,11 @@ class RunningSandbox:
     funded: list[str]  # the accounts this start funded (a kept world funds only the new ones)
     world: str = "first"  # first | kept | new (replaces an earlier world that could not be kept)
     world_note: str | None = None  # why a new world replaced the earlier one, for the user
+    mover: PriceMover | None = None  # moves the price feeds while the sandbox runs
 
     def stop(self, sandbox_dir: Path) -> None:
+        if self.mover is not None:
+            self.mover.stop()
         for proc in (self.provider, self.node):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -165,13 +173,27 @@ def start(
             vault, usdc = asyncio.run(_deploy(rpc_url))
             progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
             world = new_world(rpc_url, kind, vault, usdc)
-        funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded])
+        world, added = asyncio.run(_deploy_tokens_and_feeds(rpc_url, world))
+        if added:
+            progress(f"Deployed test {', '.join(added)} and their price feeds.")
+            _fund(rpc_url, world.usdc, world.funded, {s: world.tokens[s] for s in added if s in world.tokens})
+        funded = _fund(rpc_url, world.usdc, [a for a in accounts if a not in world.funded], world.tokens)
         world = replace(world, funded=(*world.funded, *funded))
         write_world(sandbox_dir, world)
+        mover = PriceMover(rpc_url, rpc(rpc_url, "eth_accounts")[OPERATOR_INDEX], world.feeds)
+        mover.start()
         provider = _start_provider(
-            data_dir, rpc_url, world.vault, world.usdc, provider_port, keep=continued is not None
+            data_dir,
+            rpc_url,
+            world.vault,
+            world.usdc,
+            provider_port,
+            keep=continued is not None,
+            tokens=world.tokens,
         )
     except BaseException:
+        if "mover" in locals():
+            mover.stop()
         node.kill()
         node.wait()
         raise
@@ -186,10 +208,12 @@ def start(
         node_pid=node.pid,
         provider_pid=provider.pid,
         started_at=time.time(),
+        tokens={"USDC": world.usdc, **world.tokens},
+        feeds=dict(world.feeds),
     )
     write_state(sandbox_dir, state)
     return RunningSandbox(
-        state=state, node=node, provider=provider, funded=funded, world=status, world_note=note
+        state=state, node=node, provider=provider, funded=funded, world=status, world_note=note, mover=mover
     )
 
 
@@ -224,26 +248,93 @@ async def _deploy(rpc_url: str) -> tuple[str, str]:
     return deployed.vault, deployed.usdc
 
 
-def _fund(rpc_url: str, usdc: str, accounts: Iterable[str]) -> list[str]:
+async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, list[str]]:
+    """The sandbox's other test tokens and its price feeds (``token_list.SANDBOX_TOKENS``,
+    ``prices.feeds.SANDBOX_FEEDS``): those the world lacks (a world an older version made has none) are
+    deployed. Returns the world with them and the symbols of the tokens deployed now."""
+    from decimal import Decimal
+
+    from paygo_desktop.chain.deploy import deploy_mock_feed, deploy_test_token
+    from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.prices.feeds import FEED_DECIMALS, SANDBOX_FEEDS
+    from paygo_desktop.token_list import SANDBOX_TOKENS
+
+    w3 = async_web3(rpc_url)
+    deployer = (await w3.eth.accounts)[OPERATOR_INDEX]
+    tokens, feeds, added = dict(world.tokens), dict(world.feeds), []
+    try:
+        for symbol, decimals, name in SANDBOX_TOKENS:
+            if symbol == "USDC" or (symbol in tokens and await _has_code(w3, tokens[symbol])):
+                continue
+            tokens[symbol] = (await deploy_test_token(w3, deployer, name, symbol, decimals)).address
+            added.append(symbol)
+        for symbol, price, _ in SANDBOX_FEEDS:
+            if symbol in feeds and await _has_code(w3, feeds[symbol]):
+                continue
+            answer = int(Decimal(price).scaleb(FEED_DECIMALS))
+            feeds[symbol] = (
+                await deploy_mock_feed(w3, deployer, f"{symbol} / USD", FEED_DECIMALS, answer)
+            ).address
+    finally:
+        await w3.provider.disconnect()
+    return replace(world, tokens=tokens, feeds=feeds), added
+
+
+async def _has_code(w3: object, address: str) -> bool:
+    from paygo_desktop.chain.create2 import code_at
+
+    return bool(await code_at(w3, address))
+
+
+def _fund(
+    rpc_url: str, usdc: str, accounts: Iterable[str], tokens: dict[str, str] | None = None
+) -> list[str]:
+    """100 test ETH, 10,000 test USDC and 10,000 of each other test token (``tokens``) to each account."""
     from eth_utils import to_checksum_address
     from web3 import HTTPProvider, Web3
 
     from paygo_desktop.chain.artifacts import load_artifact
 
     w3 = Web3(HTTPProvider(rpc_url))
-    token = w3.eth.contract(address=to_checksum_address(usdc), abi=load_artifact("TestUSDC").abi)
-    deployer = w3.eth.accounts[0]
+    token_abi = load_artifact("TestToken").abi
+    contracts = [
+        (w3.eth.contract(address=to_checksum_address(usdc), abi=load_artifact("TestUSDC").abi), FUND_USDC)
+    ]
+    for address in (tokens or {}).values():
+        contract = w3.eth.contract(address=to_checksum_address(address), abi=token_abi)
+        contracts.append((contract, FUND_TOKENS * 10 ** int(contract.functions.decimals().call())))
+    operator = w3.eth.accounts[OPERATOR_INDEX]
     funded: list[str] = []
     for address in dict.fromkeys(to_checksum_address(a) for a in accounts):
         rpc(rpc_url, "anvil_setBalance", [address, hex(FUND_ETH)])
-        tx = token.functions.mint(address, FUND_USDC).transact({"from": deployer})
-        w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+        for contract, amount in contracts:
+            tx = contract.functions.mint(address, amount).transact({"from": operator})
+            w3.eth.wait_for_transaction_receipt(tx, timeout=30)
         funded.append(address)
     return funded
 
 
+def _provider_assets(tokens: dict[str, str]) -> str:
+    """The provider config's ``[[assets]]`` for the other test tokens (its catalog may price in them)."""
+    from paygo_desktop.token_list import SANDBOX_TOKENS
+
+    decimals = {symbol: d for symbol, d, _ in SANDBOX_TOKENS}
+    return "".join(
+        f'\n[[assets]]\nsymbol = "{symbol}"\naddress = "{address}"\ndecimals = {decimals[symbol]}\n'
+        for symbol, address in tokens.items()
+        if symbol in decimals and symbol != "USDC"
+    )
+
+
 def _start_provider(
-    data_dir: DataDir, rpc_url: str, vault: str, usdc: str, port: int, *, keep: bool = False
+    data_dir: DataDir,
+    rpc_url: str,
+    vault: str,
+    usdc: str,
+    port: int,
+    *,
+    keep: bool = False,
+    tokens: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     sandbox_dir = data_dir.sandbox_dir
     database = sandbox_dir / "provider.sqlite3"
@@ -277,7 +368,8 @@ decimals = 6
 symbol = "ETH"
 address = "0x0000000000000000000000000000000000000000"
 decimals = 18
-''',
+'''
+        + _provider_assets(tokens or {}),
         encoding="utf-8",
     )
     log_file = (sandbox_dir / "provider.log").open("ab")

@@ -28,6 +28,8 @@ class World:
     node: str  # anvil | embedded
     funded: tuple[str, ...] = field(default=())
     created_at: float = 0.0
+    tokens: dict[str, str] = field(default_factory=dict)  # the other test tokens: symbol -> address
+    feeds: dict[str, str] = field(default_factory=dict)  # price feeds: symbol or currency -> address
 
 
 def chain_state_file(sandbox_dir: Path) -> Path:

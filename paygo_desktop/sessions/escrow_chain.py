@@ -18,6 +18,7 @@ from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests as tx_requests
+from paygo_desktop.escrow.balances import token_balance
 from paygo_desktop.escrow.close import plan_close
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
@@ -138,6 +139,15 @@ class EscrowChain:
         if self._domain is None:
             self._domain = await self.read(self.vault().domain)
         return self._domain
+
+    async def wallet_holds(self, asset: Asset) -> int | None:
+        """What the account's wallet holds of ``asset`` (the start's check that it can fund a deposit);
+        None when the chain does not say."""
+        try:
+            return (await token_balance(self.w3, asset, self.account)).units
+        except Exception as exc:
+            log.info("%s balance not read before a start: %r", asset.symbol, exc)
+            return None
 
     # -- money in and out ------------------------------------------------------------------------------
     def transaction_manager(self) -> TransactionManager:

@@ -58,6 +58,8 @@ from paygo_desktop.protocol.client import (
     verify_quote,
     verify_receipt,
 )
+from paygo_desktop.receipts.build import session_proof_fields
+from paygo_desktop.reports.provider_record import SessionEnd, session_notes
 from paygo_desktop.sessions.channels import channel_base, provider_cursor
 from paygo_desktop.sessions.escrow_chain import EscrowChain
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
@@ -73,6 +75,7 @@ from paygo_desktop.sessions.runtime import (
 )
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
+from paygo_desktop.store.provider_notes import ProviderNotes
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +274,12 @@ class EscrowPayer(Payer):
         await rt.db(rt.history.ack_voucher, live.local_id, 0, self.base + self.first)
         live.acked = self.first
         live.meter = self.new_meter(self.terms)  # the meter starts with the provider's session
-        await rt.db(rt.history.update, live.local_id, status=SessionStatus.RUNNING)
+        await rt.db(
+            rt.history.update,
+            live.local_id,
+            status=SessionStatus.RUNNING,
+            **session_proof_fields(started.quote, plan.provider, self.channel),  # for its proof file
+        )
         live.status = SessionStatus.RUNNING
         self.emit(
             EventKind.STARTED,
@@ -521,6 +529,7 @@ class EscrowPayer(Payer):
                 f"acknowledging): the session ends there, at most one tick past it, not at the meter's "
                 f"{self.terms.amount(metered)}."
             )
+        await self._note_provider(receipt, receipt_ok, metered, problem)
         return await self.conclude(
             Outcome(
                 status,
@@ -534,6 +543,30 @@ class EscrowPayer(Payer):
                 paid_ahead_credit=credit,
             )
         )
+
+    async def _note_provider(
+        self, receipt: m.Receipt | None, receipt_ok: bool, metered: int, problem: str | None
+    ) -> None:
+        """The provider record (``reports.provider_record``): what its receipt said beside the meter. Kept
+        for the user's information: failing to keep it never fails the session's end."""
+        live, provider = self.session, self.plan.provider
+        try:
+            end = SessionEnd(
+                local_id=live.local_id,
+                provider_url=live.terms.provider_url,
+                provider_name=live.terms.provider_name,
+                pay_to=provider.pay_to,
+                asset=live.terms.asset,
+                metered=metered,
+                receipt_amount=None if receipt is None else receipt.amount,
+                receipt_signed=receipt is not None and verify_receipt(receipt, provider),
+                receipt_ok=receipt_ok,
+                problem=problem,
+                settle_refused=self.settle_refused,
+            )
+            await self.rt.db(ProviderNotes(self.rt.history.store).add, session_notes(end))
+        except Exception:
+            log.exception("the provider record of session %s was not kept", live.local_id)
 
     async def _paid_ahead_credit(self) -> int:
         """What the chain has paid the provider beyond this app's settled sessions on the channel, now

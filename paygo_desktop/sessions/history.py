@@ -138,6 +138,10 @@ class SessionHistory:
         self._store = store
         self._spending = SpendingLog(store)
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     # -- sessions ---------------------------------------------------------------------------------------
     def create(self, local_id: str, terms: SessionTerms, started_at: datetime) -> SessionRecord:
         """The session's row, written once its terms are decided and before anything reaches the

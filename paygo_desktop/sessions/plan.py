@@ -40,6 +40,7 @@ class FundingOption:
     asset: Asset | None = None
     price: Price | None = None
     allow_fallback: bool = False  # zcash: the user's standing choice (Zcash page) to continue on escrow
+    wallet_holds: int | None = None  # escrow: what the account's wallet holds of the asset (None: unknown)
 
 
 @dataclass(frozen=True)

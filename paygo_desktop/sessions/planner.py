@@ -64,7 +64,13 @@ class Planner:
             if state.deposited
             else f"Escrow channel with {plan.provider.name}: not funded yet"
         )
-        return FundingOption(Funding.ESCROW, label, room, needs_deposit=room < plan.tick_cost())
+        return FundingOption(
+            Funding.ESCROW,
+            label,
+            room,
+            needs_deposit=room < plan.tick_cost(),
+            wallet_holds=await self.chain.wallet_holds(plan.asset),
+        )
 
     async def _zcash_options(self, plan: SessionPlan) -> list[FundingOption]:
         own = await self.rt.db(cross_check.own_permissions, self.store, self.rt.account, plan.provider_url)

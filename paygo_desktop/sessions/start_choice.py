@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount, AmountError, Asset
+from paygo_desktop.sessions.holdings import holding_problem
 from paygo_desktop.sessions.plan import FundingOption, SessionPlan, StartOptions
 from paygo_desktop.sessions.terms import Funding, rate_text
 
@@ -174,6 +175,11 @@ class StartChoice:
             return "Set a budget above zero."
         if self.price().seconds_for(budget) < self.plan.tick_seconds:
             return f"That budget buys less than one {self.plan.tick_seconds}-second step."
+        if option.kind is Funding.ESCROW or self.falls_back():
+            escrow = self.escrow_option()
+            holding = holding_problem(self.plan.asset, escrow, deposit, self.plan.provider.name)
+            if holding is not None:
+                return holding
         if self.falls_back():
             escrow = self.escrow_option()
             room = (escrow.available or 0) + deposit if escrow is not None else 0

@@ -38,3 +38,13 @@ class DeploymentRepository:
                     DeploymentRow.contract == contract,
                 )
             )
+
+    def all(self, network: str, chain_id: int) -> dict[str, str]:
+        """Every contract recorded on ``network`` (``chain_id``): its name -> its address."""
+        with self._store.session() as s:
+            rows = s.execute(
+                select(DeploymentRow.contract, DeploymentRow.address).where(
+                    DeploymentRow.network == network, DeploymentRow.chain_id == chain_id
+                )
+            ).all()
+            return {contract: address for contract, address in rows}

@@ -264,6 +264,11 @@ class SessionRow(Base):
     stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     receipt: Mapped[str | None] = mapped_column(Text, nullable=True)  # the provider's signed receipt, JSON
     receipt_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # for the session's proof file (receipts.proof): the provider's signed quote (JSON), the key that signed
+    # it (from the provider's /provider answer) and the channel's parameters (JSON, wire form)
+    quote: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signing_key: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    channel: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -368,3 +373,150 @@ class NoticeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class CustomTokenRow(Base):
+    """A token the user added by its address on a network (symbol and decimals as its contract said, once
+    the user confirmed them); the built-in ones live in ``token_list``."""
+
+    __tablename__ = "custom_tokens"
+    __table_args__ = (UniqueConstraint("network", "chain_id", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(60), nullable=False)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    address: Mapped[str] = mapped_column(String(42), nullable=False)
+    symbol: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class TransferRow(Base):
+    """One movement of money into or out of an account, as the chain shows it: an ERC-20 Transfer event
+    (``log_index`` >= 0) or native coin moved by a transaction or inside one (``log_index`` < 0: -1 - its
+    place among the transaction's value transfers). ``token`` None: the native coin."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "account", "tx_hash", "log_index"),
+        Index("ix_transfers_account_block", "chain_id", "account", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    tx_hash: Mapped[str] = mapped_column(String(66), nullable=False)
+    log_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    block_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    block_time: Mapped[int] = mapped_column(Integer, nullable=False)  # Unix seconds, the block's timestamp
+    token: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    sender: Mapped[str] = mapped_column(String(42), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(42), nullable=False)
+    amount: Mapped[str] = mapped_column(String(80), nullable=False)  # base units, a decimal string
+
+
+class AccountTxRow(Base):
+    """A transaction the account itself sent, with the fee it paid (gas, plus an L2's L1 data fee)."""
+
+    __tablename__ = "account_txs"
+    __table_args__ = (UniqueConstraint("chain_id", "account", "tx_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    tx_hash: Mapped[str] = mapped_column(String(66), nullable=False)
+    block_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    block_time: Mapped[int] = mapped_column(Integer, nullable=False)
+    to_address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    fee: Mapped[str] = mapped_column(String(80), nullable=False)  # wei, a decimal string
+    succeeded: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class TransferCursorRow(Base):
+    """How far the transfer history of an account has been read on a chain, from where, and whether the
+    node lists native coin movements (trace_filter) or only token events."""
+
+    __tablename__ = "transfer_cursors"
+    __table_args__ = (UniqueConstraint("chain_id", "account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    account: Mapped[str] = mapped_column(String(42), nullable=False)
+    start_block: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_block: Mapped[int] = mapped_column(Integer, nullable=False)
+    native: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class FeedReadingRow(Base):
+    """A price feed's round as it stood at a block (what ``prices.history`` found): read once, kept."""
+
+    __tablename__ = "feed_readings"
+    __table_args__ = (UniqueConstraint("chain_id", "feed", "block_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    feed: Mapped[str] = mapped_column(String(42), nullable=False)
+    block_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    answer: Mapped[str | None] = mapped_column(String(80), nullable=True)  # None: no round then
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[int] = mapped_column(Integer, nullable=False)
+    round_id: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class ProviderNoteRow(Base):
+    """What a provider's receipt (or report) said beside what the app's own meter said, once per session
+    (or permission) and verdict: the provider's record on the Services page (``reports.provider_record``)."""
+
+    __tablename__ = "provider_notes"
+    __table_args__ = (
+        UniqueConstraint("source", "ref", "verdict"),
+        Index("ix_provider_notes_provider", "provider_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    provider_key: Mapped[str] = mapped_column(String(200), nullable=False)  # its payTo address, or its URL
+    provider_url: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)  # session | zcash (later: job, x402)
+    ref: Mapped[str] = mapped_column(String(100), nullable=False)  # the session's local id, the permission id
+    verdict: Mapped[str] = mapped_column(String(20), nullable=False)  # agreed | disagreed | over_claimed | …
+    asset_symbol: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decimals: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    meter_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)  # what the app's meter said
+    provider_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)  # what the provider said
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class JobRow(Base):
+    """A fixed-price job this app's account requested (``jobs.service``): its PayGoJobs terms (``id`` is
+    their hash), the brief, and where it came from. What was paid is never read from here: the job's state
+    is the contract's, read each time. ``cancel_signature``: the provider's Cancel(jobId, 0) once it
+    declined (public data: it can only refund this account); ``download_*``: the delivery downloaded and
+    checked against the hash on chain."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    contract: Mapped[str] = mapped_column(String(42), nullable=False)
+    client: Mapped[str] = mapped_column(String(42), nullable=False, index=True)
+    worker: Mapped[str] = mapped_column(String(42), nullable=False)
+    token: Mapped[str] = mapped_column(String(42), nullable=False)
+    asset_symbol: Mapped[str] = mapped_column(String(12), nullable=False)
+    asset_decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    price: Mapped[str] = mapped_column(String(40), nullable=False)  # base units (uint128: not an SQL int)
+    deadline: Mapped[int] = mapped_column(Integer, nullable=False)
+    review_window: Mapped[int] = mapped_column(Integer, nullable=False)
+    terms: Mapped[str] = mapped_column(String(66), nullable=False)
+    salt: Mapped[str] = mapped_column(String(66), nullable=False)
+    provider_url: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_name: Mapped[str] = mapped_column(Text, nullable=False)
+    offer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    offer_name: Mapped[str] = mapped_column(Text, nullable=False)
+    brief: Mapped[str] = mapped_column(Text, nullable=False)
+    cancel_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)
+    download_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    download_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from paygo_desktop.networks import BUILTIN_NETWORKS, Network
+from paygo_desktop.networks import BUILTIN_NETWORKS, Network, known_assets
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import NetworkRow
 
@@ -24,6 +24,7 @@ class NetworkRepository:
                     rpc_url=r.rpc_url,
                     explorer_url=r.explorer_url,
                     is_builtin=False,
+                    tokens=known_assets(r.chain_id),
                     vault_address=r.vault_address,
                 )
                 for r in rows

@@ -25,6 +25,7 @@ from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding, SessionRow, ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
+from paygo_desktop.store.provider_notes import DISAGREED, OVER_CLAIMED, ProviderNote, ProviderNotes
 from paygo_desktop.zcash import trust
 from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms
 from paygo_desktop.zcash.reminders import notice_key
@@ -138,6 +139,44 @@ def record_disagreements(
     for item in found:
         if notices.claim(notice_key(provider_url, permission_id, f"disagrees-{item.figure}")):
             activity.record("provider", item.text, account=account, is_error=True)
+    note_disagreements(store, provider_url, permission_id, found)
+
+
+def note_disagreements(
+    store: Store, provider_url: str, permission_id: str, found: list[trust.Disagreement]
+) -> None:
+    """The provider record (``reports.provider_record``): each figure the provider reported against the
+    app's own record, once per permission and verdict; taking more than the meter measured is an
+    over-claim."""
+    if not found:
+        return
+    with store.session() as db:
+        row = db.scalar(
+            select(ZcashPermissionRow).where(
+                ZcashPermissionRow.provider_url == provider_url,
+                ZcashPermissionRow.permission_id == permission_id,
+            )
+        )
+        name = row.provider_name if row is not None else provider_url
+        over = row is not None and row.deducted_zat > row.metered_zat
+        meter, said = (row.metered_zat, row.deducted_zat) if row is not None else (None, None)
+    notes = [
+        ProviderNote(
+            provider_key=provider_url,
+            provider_url=provider_url,
+            provider_name=name,
+            source="zcash",
+            ref=permission_id,
+            verdict=OVER_CLAIMED if item.figure == "spent" and over else DISAGREED,
+            detail=item.text,
+            asset_symbol="ZEC",
+            decimals=8,
+            meter_amount=meter,
+            provider_amount=said,
+        )
+        for item in found
+    ]
+    ProviderNotes(store).add(notes)
 
 
 # ---------------------------------------------------------------------------------- for the session engine

@@ -236,3 +236,7 @@ def env(_deployed: Env) -> Iterator[Env]:
         yield _deployed
     finally:
         _deployed.rpc("evm_revert", [snap])
+
+
+# PayGoJobs beside the vault (tests/chain/jobs_support.py): the ``jobs`` fixture for every chain test.
+from tests.chain.jobs_support import _jobs_address, jobs  # noqa: E402, F401

@@ -81,14 +81,24 @@ print(','.join(heavy))
 # units of lower layers, never one beside it or above it (function-level imports count too: they once hid
 # a protocol <-> zcash cycle). docs/architecture.md writes the same order down; a new unit must be placed.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "fileio", "paths", "resource_files", "bounded_json", "metering", "changes", "tls"),
+    (
+        "errors",
+        "fileio",
+        "paths",
+        "resource_files",
+        "bounded_json",
+        "metering",
+        "changes",
+        "tls",
+        "token_list",
+    ),
     ("money", "settings", "logs"),
     ("networks",),
     ("store",),
     ("chain", "wallet"),
-    ("protocol",),
-    ("services", "zcash", "escrow", "sandbox", "reports", "onboarding"),
-    ("sessions", "vendor", "provider"),
+    ("protocol", "prices", "tokens"),
+    ("services", "zcash", "escrow", "sandbox", "reports", "onboarding", "history", "receipts"),
+    ("sessions", "vendor", "provider", "jobs"),
     ("context",),
     ("commands",),
 )

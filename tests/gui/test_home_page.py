@@ -81,7 +81,17 @@ def make_home(qtbot: Any, ctx: AppContext, live: Any = None) -> Any:
 
 def balances(page: Any) -> list[tuple[str, str, str]]:
     t = page.balance_table
-    return [(t.item(r, 0).text(), t.item(r, 1).toolTip(), t.item(r, 2).text()) for r in range(t.rowCount())]
+    return [(t.item(r, 0).text(), t.item(r, 1).toolTip(), t.item(r, 3).text()) for r in range(t.rowCount())]
+
+
+def values(page: Any) -> dict[str, str]:
+    """Each wallet balance's value beside it (the Value column), by the amount's symbol."""
+    t = page.balance_table
+    return {
+        t.item(r, 1).toolTip().split()[-1]: t.item(r, 2).text()
+        for r in range(t.rowCount())
+        if t.item(r, 0).text() == "Wallet"
+    }
 
 
 def test_balances_from_the_chain_sparkline_and_zcash_expiry(
@@ -129,6 +139,8 @@ def test_balances_from_the_chain_sparkline_and_zcash_expiry(
         ("Escrow", Amount(ETH, ESCROW - 5 * 10**16).format(), "1 channel"),  # 0.25 ETH still available
     ]
     assert page.balance_note.text().startswith("On Test chain, read ")
+    assert values(page) == {"ETH": "—"}  # a custom network has no price feeds: no value, never a guess
+    assert "No price feeds on Test chain" in page.balance_table.item(0, 2).toolTip()
     assert [label.text() for label, _ in page.spark_lines] == ["1.25 USDC on sandbox"]
     spark = page.spark_lines[0][1]
     assert len(spark.values) == 30 and spark.values[-3] == 1_250_000 and sum(spark.values) == 1_250_000
@@ -177,7 +189,12 @@ def test_home_on_a_cold_sandbox_shows_the_funded_balances_once_it_is_up(
         notes.append(page.balance_note.text())
         shown = balances(page)
         eth = [amount for where, amount, _ in shown if where == "Wallet" and amount.endswith(" ETH")]
-        return ("Wallet", "10,000 USDC", "") in shown and bool(eth) and Decimal(eth[0].split()[0]) > 99
+        return (
+            ("Wallet", "10,000 USDC", "") in shown
+            and bool(eth)
+            and Decimal(eth[0].split()[0]) > 99
+            and values(page).get("USDC", "").startswith("≈ $")
+        )
 
     try:
         window.start()
@@ -189,6 +206,16 @@ def test_home_on_a_cold_sandbox_shows_the_funded_balances_once_it_is_up(
         except Exception:
             raise AssertionError(f"balances {balances(page)}, notes {sorted(set(notes))}") from None
         assert any("Waiting for the sandbox" in note for note in notes)
+        # the sandbox's own price feeds: every test token valued beside its amount, in dollars
+        shown = values(page)
+        assert {"ETH", "USDC", "USDT", "DAI", "EURC", "GUSD"} <= set(shown), shown
+        assert all(text.startswith("≈ $") for text in shown.values()), shown
+        usdc_row = next(
+            r
+            for r in range(page.balance_table.rowCount())
+            if page.balance_table.item(r, 1).toolTip() == "10,000 USDC"
+        )
+        assert "USDC / USD" in page.balance_table.item(usdc_row, 2).toolTip()
         assert not any("went wrong" in note.lower() for note in notes), set(notes)
     finally:
         window.close()

@@ -8,8 +8,10 @@ low-funds notification, then the session stops by itself at the cap.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.receipts.verify import verify_file
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     Env,
     _deployed,
@@ -25,7 +28,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import complete_transaction, payer_window, press_start
+from tests.gui.helpers import click, complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
@@ -164,6 +167,29 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     window.runner.run(claim(), on_error=lambda text: claimed.append(-1))
     qtbot.waitUntil(lambda: bool(claimed), timeout=30_000)
     assert claimed[0] == summary.cost  # the channel's first session: everything claimed is this one's
+
+    # The receipt and its check on the Sessions page, against the chain too, and its proof file.
+    assert view.cost_value.text() == "—" and "No price feeds" in view.cost_value.toolTip()  # none here
+    page.table.selectRow(0)
+    assert page.receipt_button.isEnabled()
+    receipt = page.open_receipt()
+    try:
+        qtbot.waitUntil(lambda: bool(receipt.checks), timeout=10_000)
+    except Exception:
+        raise AssertionError((receipt.verdict.text(), receipt.message.text())) from None
+    assert receipt.verdict.text() == "✓ The receipt checks out: signed by the provider"
+    assert "✓ The receipt is signed by the provider's signing key" in receipt.check_list.text()
+    click(qtbot, receipt.chain_button)
+    qtbot.waitUntil(lambda: "paid on chain" in receipt.check_list.text(), timeout=20_000)
+    assert "✓ The provider was paid on chain for this session" in receipt.check_list.text()
+    assert "claimed in 0x" in receipt.check_list.toolTip()  # the claim's transaction
+    proof = Path(tempfile.mkdtemp()) / "proof.json"
+    receipt.export(str(proof))
+    qtbot.waitUntil(lambda: "Wrote the proof" in receipt.message.text(), timeout=20_000)
+    with guard.paused():  # the test's own read of the file
+        verdict = verify_file(proof.read_bytes())
+    assert verdict.ok, verdict.lines()
+    receipt.accept()
 
     # Close the channel from the ended card: the provider's signed Close at the settled total, the app's own
     # voucher for the same total, and the rest comes back.

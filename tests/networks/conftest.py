@@ -13,7 +13,7 @@ import pytest
 from paygo_desktop.networks import Network
 from tests.chain.conftest import Env, running_anvil
 from tests.chain.conftest import runner as runner
-from tests.networks.rehearsal import deploy_with_command, install_usdc, network_entry, rehearsal_env
+from tests.networks.rehearsal import deploy_with_command, install_tokens, network_entry, rehearsal_env
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Rehearsal:
 def _base_sepolia(runner: asyncio.Runner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     with running_anvil(84532) as url:
         network = network_entry("base-sepolia", url)
-        install_usdc(url, str(network.tokens[0].address))
+        install_tokens(url, network)  # USDC first: the rehearsal's sessions pay in it
         deployed = deploy_with_command(url, network.key, tmp_path_factory.mktemp("rehearsal"))
         yield Rehearsal(env=rehearsal_env(url, runner, network), network=network, deployed=deployed)
 

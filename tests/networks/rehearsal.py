@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode as abi_encode
+
 from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.canonical import VAULT, VAULT_MIN_WITHDRAW_DELAY
 from paygo_desktop.cli import main
@@ -42,9 +44,32 @@ def _short_string_slot(text: str) -> str:
 
 def install_usdc(url: str, address: str) -> None:
     """A mintable 6-decimal token named USD Coin (USDC) at ``address``: the test USDC's runtime code."""
-    rpc(url, "anvil_setCode", [address, load_artifact("TestUSDC").deployed_bytecode])
-    for slot, text in ((ERC20_NAME_SLOT, "USD Coin"), (ERC20_SYMBOL_SLOT, "USDC")):
+    install_token(url, address, "USD Coin", "USDC", 6)
+
+
+def install_token(url: str, address: str, name: str, symbol: str, decimals: int) -> None:
+    """A mintable token at ``address`` with this name, symbol and decimals: the test USDC's runtime code for
+    6 decimals, else a TestToken's (its decimals are in its code: one is deployed, its code copied)."""
+    if decimals == 6:
+        code = load_artifact("TestUSDC").deployed_bytecode
+    else:
+        art = load_artifact("TestToken")
+        sender = rpc(url, "eth_accounts")[0]
+        data = art.bytecode + abi_encode(["string", "string", "uint8"], [name, symbol, decimals]).hex()
+        tx = rpc(url, "eth_sendTransaction", [{"from": sender, "data": data, "gas": hex(3_000_000)}])
+        deployed = rpc(url, "eth_getTransactionReceipt", [tx])["contractAddress"]
+        code = rpc(url, "eth_getCode", [deployed, "latest"])
+    rpc(url, "anvil_setCode", [address, code])
+    for slot, text in ((ERC20_NAME_SLOT, name), (ERC20_SYMBOL_SLOT, symbol)):
         rpc(url, "anvil_setStorageAt", [address, hex(slot), _short_string_slot(text)])
+
+
+def install_tokens(url: str, network: Network) -> None:
+    """Every token the app lists on ``network``, at its real address."""
+    from paygo_desktop.token_list import tokens_for
+
+    for token in tokens_for(network.chain_id):
+        install_token(url, token.address, token.name, token.symbol, token.decimals)
 
 
 @dataclass

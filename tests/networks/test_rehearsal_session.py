@@ -29,7 +29,11 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
     network = rehearsal.network
     assert ctx.networks.get("base-sepolia").name == network.name == "Base Sepolia"
     assert ctx.vault_address(network) == VAULT.address
-    assert [t.address for t in ctx.known_tokens(network)] == [env.usdc]
+    # Circle's USDC and EURC at their Base Sepolia addresses (token_list), nothing else
+    assert [(t.symbol, t.decimals, t.address) for t in ctx.known_tokens(network)] == [
+        ("USDC", 6, env.usdc),
+        ("EURC", 6, "0x808456652fdb597867f38412077A9182bf77359F"),
+    ]
     # the provider serves channels from 31 s of withdrawal delay (its poll + margin), above the vault's 15 s
     with run_provider(env, tmp_path, withdraw_delay_margin=30) as provider:
         world = World(

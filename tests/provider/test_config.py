@@ -64,10 +64,18 @@ def test_env_key_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_demo_catalog_is_valid_and_varied() -> None:
+    from paygo_desktop.protocol.jobs import JobOfferFields
     from paygo_desktop.protocol.models import ServiceFields
 
     entries = json.loads(DEMO_CATALOG.read_text())
-    fields = [ServiceFields.model_validate({k: v for k, v in e.items() if k != "id"}) for e in entries]
+    metered = [e for e in entries if e["type"] != "job"]
+    fields = [ServiceFields.model_validate({k: v for k, v in e.items() if k != "id"}) for e in metered]
+    offers = [
+        JobOfferFields.model_validate({k: v for k, v in e.items() if k not in ("id", "type")})
+        for e in entries
+        if e["type"] == "job"
+    ]
+    assert [o.name for o in offers] == ["Proofread one page"]  # a fixed-price job offer
     assert len(fields) >= 12
     assert {f.type.value for f in fields} == {"video", "audio", "data", "consultation", "other"}
     assert {f.rate.unit.value for f in fields} == {"per_second", "per_minute", "per_hour"}

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
 
 from paygo_desktop.provider import schema
+from paygo_desktop.provider.job_store import JobsBase
 from paygo_desktop.provider.store import Base, DatabaseError, SessionRow, Store
 from paygo_desktop.provider.zcash_store import ZcashBase
 
@@ -24,7 +25,7 @@ LEGACY = ROOT / "tests" / "fixtures" / "provider_schema_before_migrations.sql"
 
 def models() -> MetaData:
     metadata = MetaData()
-    for base in (Base, ZcashBase):
+    for base in (Base, ZcashBase, JobsBase):
         for table in base.metadata.tables.values():
             table.to_metadata(metadata)
     return metadata

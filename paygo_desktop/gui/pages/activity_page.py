@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,7 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.gui.widgets.movements_panel import MovementsPanel
 from paygo_desktop.gui.widgets.tables import readonly_table
 from paygo_desktop.reports.periods import (
     BUCKET_LABELS,
@@ -106,9 +108,13 @@ class ActivityPage(Page):
         self._again = False
         self.breakdown_pending = False
 
+        self.spending_tab = QWidget()  # the "Spending" tab; "On-chain movements" beside it
+        self.spending_layout = QVBoxLayout(self.spending_tab)
+        self.spending_layout.setContentsMargins(0, 0, 0, 0)
         self._build_controls()
         self._build_chart()
         self._build_tables()
+        self._build_tabs()
         self._connect()
 
     def _build_controls(self) -> None:
@@ -150,14 +156,15 @@ class ActivityPage(Page):
         controls.addWidget(self.last_day)
         controls.addWidget(self.bucket)
         controls.addStretch(1)
-        self.layout_.addLayout(controls)
+        spending_layout = self.spending_layout
+        spending_layout.addLayout(controls)
 
         self.summary = QLabel()
         self.summary.setAccessibleName("Total spent in the range")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.layout_.addWidget(self.summary)
+        spending_layout.addWidget(self.summary)
         self.message = InlineMessage(self, "Activity message")
-        self.layout_.addWidget(self.message)
+        spending_layout.addWidget(self.message)
 
     def _build_chart(self) -> None:
         """The chart's place (built on first show) and the figures of the bar under the pointer."""
@@ -224,8 +231,18 @@ class ActivityPage(Page):
         self.content.setSizes([360, 260])
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
-        self.layout_.addWidget(self.stack, 1)
+        self.spending_layout.addWidget(self.stack, 1)
         self.stack.setCurrentWidget(self.empty)
+
+    def _build_tabs(self) -> None:
+        """Spending, and the account's on-chain movements beside it."""
+        self.movements = MovementsPanel(self.ctx, self.runner)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Activity views")
+        self.tabs.addTab(self.spending_tab, "Spending")
+        self.tabs.addTab(self.movements, "On-chain movements")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.layout_.addWidget(self.tabs, 1)
 
     def _connect(self) -> None:
         """What each control does."""
@@ -236,10 +253,16 @@ class ActivityPage(Page):
         self.first_day.dateChanged.connect(self._changed)
         self.last_day.dateChanged.connect(self._changed)
 
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.movements:
+            self.movements.load()
+
     # ---- the chart, built on first show
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.ensure_chart()
+        if self.tabs.currentWidget() is self.movements:
+            self.movements.load()
 
     def ensure_chart(self) -> SpendingChart | None:
         if self.chart is None and not self.chart_failed:

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
 TX_COLUMNS = ("When", "What", "Status", "")
 WATCH_MS = 3000
+BALANCES_PER_ROW = 4  # six tokens and ETH fit the page's width in two rows
 STATUS_TEXT = {
     "pending": "Pending: waiting for a block",
     "mined": "In a block, confirming",
@@ -151,15 +153,19 @@ class EscrowPage(Page):
         top.addWidget(self.account_label, 1)
         self.send_button = QPushButton("Send")
         self.receive_button = QPushButton("Receive")
+        self.add_token_button = QPushButton("Add token…")
+        self.add_token_button.setToolTip("List another ERC-20 token of this network, by its contract address")
         self.deposit_button = QPushButton("New deposit")
         self.deposit_button.setObjectName("Primary")
         self.deposit_button.setToolTip("Open an escrow channel with a provider and put money in it")
         self.refresh_button = QPushButton("Refresh")
         self.send_button.clicked.connect(self.open_send)
         self.receive_button.clicked.connect(self.open_receive)
+        self.add_token_button.clicked.connect(self.open_add_token)
         self.deposit_button.clicked.connect(self.open_new_deposit)
         self.refresh_button.clicked.connect(self.reload)
-        for button in (self.send_button, self.receive_button, self.deposit_button, self.refresh_button):
+        buttons = (self.send_button, self.receive_button, self.add_token_button, self.deposit_button)
+        for button in (*buttons, self.refresh_button):
             button.setAccessibleName(button.text())
             top.addWidget(button)
         self.layout_.addLayout(top)
@@ -212,7 +218,7 @@ class EscrowPage(Page):
         """Balances, a nonce gap, the escrow channels and the transactions."""
         self.content_layout.addWidget(_section("Balances", "What this account holds on this network."))
         self.balances_box = QWidget()
-        self.balances_row = QHBoxLayout(self.balances_box)
+        self.balances_row = QGridLayout(self.balances_box)  # cards in rows of BALANCES_PER_ROW
         self.balances_row.setContentsMargins(0, 0, 0, 0)
         self.content_layout.addWidget(self.balances_box)
         self.balance_labels: list[QLabel] = []
@@ -384,7 +390,7 @@ class EscrowPage(Page):
             if overview.vault_missing
             else "Open an escrow channel with a provider and put money in it"
         )
-        self._show_balances(overview.balances)
+        self._show_balances(overview.balances, overview.prices)
         self._show_gaps(overview.nonce_gaps)
         self._show_channels(overview)
         self._show_transactions(overview)
@@ -393,23 +399,25 @@ class EscrowPage(Page):
         else:
             self.watch_timer.stop()
 
-    def _show_balances(self, balances: list[Any]) -> None:
+    def _show_balances(self, balances: list[Any], prices: Any = None) -> None:
         while self.balances_row.count():
             item = self.balances_row.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.balance_labels = []
-        for amount in balances:
+        for index, amount in enumerate(balances):
             text = html.escape(amount.format(max_decimals=6))
-            label = QLabel(f"<span style='font-size:18px'>{text}</span>")
+            value = html.escape(prices.text(amount)) if prices is not None else "—"  # beside, never instead
+            label = QLabel(f"<span style='font-size:18px'>{text}</span><br><span>{value}</span>")
             label.setAccessibleName(f"Balance {amount.asset.symbol}")
-            label.setToolTip(amount.format())
+            note = prices.note(amount.asset) if prices is not None else "No price feeds on this network."
+            label.setToolTip(f"{amount.format()}\n{note}")
             label.setObjectName("Card")
             label.setContentsMargins(12, 8, 12, 8)
-            self.balances_row.addWidget(label)
+            self.balances_row.addWidget(label, index // BALANCES_PER_ROW, index % BALANCES_PER_ROW)
             self.balance_labels.append(label)
-        self.balances_row.addStretch(1)
+        self.balances_row.setColumnStretch(BALANCES_PER_ROW, 1)
 
     def _show_gaps(self, gaps: list[int]) -> None:
         self.gap_box.setVisible(bool(gaps))
@@ -443,12 +451,13 @@ class EscrowPage(Page):
                 ahead = Amount(channel.asset, credit).format()
                 paid = f"{paid} ({ahead} paid ahead, used by your next session)"
             free = Amount(channel.asset, max(0, channel.state.available - unclaimed))
+            prices = overview.prices
             cells = (
                 names.get(channel.provider.lower(), short_address(channel.provider)),
                 channel.asset.symbol,
                 channel.funded.format(),
                 paid,
-                free.format(),
+                prices.with_amount(free, max_decimals=None) if prices is not None else free.format(),
                 self._withdrawal_text(channel),
             )
             tips = {
@@ -673,6 +682,23 @@ class EscrowPage(Page):
         service = self.current_service()
         if service is not None:
             self._open(ReceiveDialog(service.account, self.ctx.network.name, self))
+
+    def open_add_token(self) -> None:
+        from paygo_desktop.gui.token_dialog import AddTokenDialog
+        from paygo_desktop.tokens.adding import TokenProposal, confirm_token, propose_token
+
+        service = self.current_service()
+        if service is None:
+            return
+
+        async def propose(address: str) -> TokenProposal:
+            return await propose_token(
+                service.w3, service.network, address, service.tokens, holder=service.account
+            )
+
+        dialog = AddTokenDialog(self.runner, propose, lambda p: confirm_token(self.ctx.store, p), self)
+        dialog.accepted.connect(self.reload)
+        self._open(dialog)
 
     def open_new_deposit(self) -> None:
         if self.overview is None:

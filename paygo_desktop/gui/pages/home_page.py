@@ -40,7 +40,7 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.sparkline import Sparkline
 from paygo_desktop.money import Amount
-from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, zcash_summary
+from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, values_note, zcash_summary
 from paygo_desktop.reports.spending_report import SpendingReport
 
 log = logging.getLogger(__name__)
@@ -128,17 +128,18 @@ class HomePage(Page):
         glance.addWidget(_title("Balances"), 0, 0)
         glance.addWidget(_title("Spent in the last 30 days"), 0, 1)
         glance.addWidget(_title("Zcash"), 0, 2)
-        self.balance_table = QTableWidget(0, 3)
+        self.balance_table = QTableWidget(0, 4)
         self.balance_table.setAccessibleName("Balances")
-        self.balance_table.setHorizontalHeaderLabels(["Where", "Amount", ""])
+        self.balance_table.setHorizontalHeaderLabels(["Where", "Amount", "Value", ""])
         self.balance_table.verticalHeader().setVisible(False)
         self.balance_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.balance_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.balance_table.setMaximumHeight(130)
+        self.balance_table.setMaximumHeight(130)  # grows with the balances (_fill_balances), up to 9 rows
         bh = self.balance_table.horizontalHeader()
         bh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         bh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         bh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        bh.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.balance_note = _plain("Balances status")
         self.balance_note.setObjectName("Hint")
         left = QVBoxLayout()
@@ -336,7 +337,8 @@ class HomePage(Page):
             self._loading_balances = False
             assert isinstance(result, list)
             self.balances = result
-            self._fill_balances(result, f"On {network.name}, read {local_time(datetime.now(UTC))}.")
+            read = f"On {network.name}, read {local_time(datetime.now(UTC))}."
+            self._fill_balances(result, f"{read} {values_note(network)}")
             if self._balances_again:
                 self._load_balances()
 
@@ -356,11 +358,19 @@ class HomePage(Page):
             amount = QTableWidgetItem(balance.amount.format(max_decimals=6))
             amount.setToolTip(balance.amount.format())  # exact, all decimals
             amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value = QTableWidgetItem(balance.fiat)  # beside the amount, never instead of it
+            value.setToolTip(balance.fiat_note)
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for col, item in enumerate(
-                (QTableWidgetItem(balance.where), amount, QTableWidgetItem(balance.detail))
+                (QTableWidgetItem(balance.where), amount, value, QTableWidgetItem(balance.detail))
             ):
                 self.balance_table.setItem(row, col, item)
         self.balance_note.setText(note)
+        rows = sum(self.balance_table.rowHeight(r) for r in range(min(len(balances), 9)))
+        header = self.balance_table.horizontalHeader().height()
+        fit = max(130, rows + header + 4)  # every balance in sight (up to 9) without scrolling
+        self.balance_table.setMinimumHeight(fit)
+        self.balance_table.setMaximumHeight(fit)
 
     # ---- running sessions
     def refresh_meters(self) -> None:

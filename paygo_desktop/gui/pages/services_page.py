@@ -31,7 +31,12 @@ from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
 
-COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Availability")
+COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Availability", "Provider's record")
+RECORD_HINT = (
+    "What this provider's signed receipts said beside your own meter, session by session: agreed, "
+    "over-claims (asked more than measured), disagreements, forged receipts, refusals (no receipt, or no "
+    "settling at the meter)."
+)
 SORTS = (
     ("Name", "name"),
     ("Price per hour, lowest first", "price"),
@@ -43,8 +48,18 @@ ANY = "__any__"
 class CatalogTableModel(RowsModel):
     columns = COLUMNS
     right_aligned = frozenset({4, 5})
+    records: dict[str, Any] = {}  # noqa: RUF012 - the provider records by URL (reports.provider_record)
+
+    def set_records(self, records: dict[str, Any]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
 
     def tooltip(self, entry: Any, column: int) -> str | None:
+        if column == 7:
+            record = self.records.get(entry.provider_url)
+            problem = f"\nLast: {record.last_problem}" if record is not None and record.last_problem else ""
+            return RECORD_HINT + problem
         return (entry.service.description or entry.service.name) if column == 0 else None
 
     def cell(self, entry: Any, column: int) -> str:
@@ -61,13 +76,16 @@ class CatalogTableModel(RowsModel):
             return f"{entry.rate.format()} / {entry.unit_label}"
         if column == 5:
             return entry.per_hour.format(max_decimals=6)
-        return "Available" if entry.available else "Paused by the provider"
+        if column == 6:
+            return "Available" if entry.available else "Paused by the provider"
+        record = self.records.get(entry.provider_url)
+        return record.text() if record is not None else "No sessions yet"
 
 
 class ServicesPage(Page):
     key = "services"
     title = "Services"
-    shows = Changes(network=True, providers=True)
+    shows = Changes(network=True, providers=True, sessions=True)  # sessions: the providers' records
     providers_changed = Signal()
 
     def __init__(
@@ -181,6 +199,8 @@ class ServicesPage(Page):
     # -- loading -----------------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.load()
+        if self.catalog is not None:
+            self.load_records()  # sessions may have ended since: their verdicts are new
 
     def load(self, *, force: bool = False) -> None:
         urls = self.ctx.provider_urls()
@@ -206,6 +226,7 @@ class ServicesPage(Page):
     def _loaded(self, catalog: Any) -> None:
         self.catalog = catalog
         self.reload_button.setEnabled(True)
+        self.load_records()
         for combo, values in (
             (self.category, catalog.categories()),
             (self.type, catalog.types()),
@@ -233,6 +254,16 @@ class ServicesPage(Page):
         else:
             self.message.clear_message()
         self.apply_filters()
+
+    def load_records(self) -> None:
+        """Each provider's record with this wallet, read off the GUI thread."""
+        from paygo_desktop.reports.provider_record import provider_records
+        from paygo_desktop.store.provider_notes import ProviderNotes
+
+        notes = ProviderNotes(self.ctx.store)
+        self.runner.run(
+            lambda: provider_records(notes.all()), on_success=self.model.set_records, name="provider-records"
+        )
 
     def _failed(self, message: str) -> None:
         self.reload_button.setEnabled(True)

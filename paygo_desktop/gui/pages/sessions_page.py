@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -35,7 +35,9 @@ from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.sessions.status import SessionStatus
 
 if TYPE_CHECKING:
+    from paygo_desktop.gui.receipt_dialog import ReceiptDialog
     from paygo_desktop.gui.sessions.controller import SessionController
+    from paygo_desktop.prices.board import PriceBoard
     from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
@@ -149,7 +151,20 @@ class SessionsPage(Page):
             self.range_filter.addItem(label, days)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setAccessibleName("Export the sessions shown as CSV")
-        for widget in (self.search, self.status_filter, self.range_filter, self.export_button):
+        self.receipt_button = QPushButton("Receipt…")
+        self.receipt_button.setAccessibleName("Show the chosen session's receipt and its check")
+        self.receipt_button.setToolTip(
+            "The provider's signed receipt, its check, and the proof file (or double-click)"
+        )
+        self.receipt_button.setEnabled(False)
+        widgets = (
+            self.search,
+            self.status_filter,
+            self.range_filter,
+            self.receipt_button,
+            self.export_button,
+        )
+        for widget in widgets:
             filters.addWidget(widget, 2 if widget is self.search else 0)
         self.layout_.addLayout(filters)
 
@@ -169,6 +184,9 @@ class SessionsPage(Page):
         self.status_filter.currentIndexChanged.connect(self.load_history)
         self.range_filter.currentIndexChanged.connect(self.load_history)
         self.export_button.clicked.connect(self.export_csv)
+        self.receipt_button.clicked.connect(self.open_receipt)
+        self.table.doubleClicked.connect(self.open_receipt)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
     # -- what is shown -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -186,10 +204,21 @@ class SessionsPage(Page):
                 view.close_requested.connect(self.controller.close_channel)
                 self.running_box.insertWidget(0, view)
                 self.meters[session.local_id] = view
+                self._read_price(view)
         for view in self.meters.values():
             view.update_numbers()
         self.running_area.setVisible(bool(self.meters))
         self.no_running.setVisible(not self.meters)
+
+    def _read_price(self, view: MeterView) -> None:
+        """The session asset's value in the display currency, for the meter (read once, off the GUI)."""
+        asset, ctx = view.live.terms.asset, self.controller.ctx
+
+        def done(board: PriceBoard) -> None:
+            if self.meters.get(view.live.local_id) is view:  # not dismissed meanwhile
+                view.set_price(board.price(asset), board.note(asset))
+
+        self.controller.runner.run(ctx.fiat_board([asset]), on_success=done, name="meter-price")
 
     def _channel_closed(self, local_id: str, ok: bool) -> None:
         view = self.meters.get(local_id)
@@ -260,6 +289,31 @@ class SessionsPage(Page):
             self.message.error(text)
         else:
             self.message.ok(text)
+
+    # -- a receipt ------------------------------------------------------------------------------------
+    def selected_record(self) -> SessionRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()] if rows else None
+
+    def _selection_changed(self, *_args: object) -> None:
+        record = self.selected_record()
+        self.receipt_button.setEnabled(record is not None and record.receipt_ok is not None)
+
+    def open_receipt(self, *_args: object) -> ReceiptDialog | None:
+        from paygo_desktop.gui.receipt_dialog import ReceiptDialog
+
+        record = self.selected_record()
+        if record is None:
+            return None
+        controller = self.controller
+
+        def key() -> Any:
+            return controller._wallet().local_account(record.terms.account)
+
+        self.receipt_dialog = ReceiptDialog(controller.runner, controller.ctx, record, key, self)
+        self.receipt_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.receipt_dialog.open()
+        return self.receipt_dialog
 
     # -- export --------------------------------------------------------------------------------------
     def export_csv(self, *, path: str | None = None) -> None:

@@ -37,6 +37,7 @@ from paygo_desktop.gui.dialogs import ImportKeyDialog, MnemonicDialog, PasswordD
 from paygo_desktop.gui.format import short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
+from paygo_desktop.gui.widgets.fiat import currency_chooser
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.networks import Network, NetworkError, custom_network, verify_custom_network
 from paygo_desktop.settings import THEMES
@@ -266,7 +267,14 @@ class SettingsPage(Page):
         self.theme_combo.setCurrentIndex(THEMES.index(self.ctx.settings.theme))
         self.theme_combo.activated.connect(self._theme_chosen)
         form.addRow("Theme", self.theme_combo)
+        self.currency_combo = currency_chooser(self.ctx.settings.display_currency)
+        self.currency_combo.activated.connect(self._currency_chosen)
+        form.addRow("Show values in", self.currency_combo)
         return box
+
+    def _currency_chosen(self, index: int) -> None:
+        self.ctx.settings.display_currency = self.currency_combo.itemData(index)
+        self.runner.run(self.ctx.settings.save, name="save-display-currency")
 
     def _theme_chosen(self, index: int) -> None:
         theme = self.theme_combo.itemData(index)

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.gui.widgets.live_number import LiveNumber
+from paygo_desktop.money import Amount
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
 
 if TYPE_CHECKING:
+    from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.live import LiveSession
 
 REPAINT_MS = 40  # 25 updates a second: smooth to the eye, at least the 20 asked
@@ -81,10 +83,7 @@ class MeterView(QFrame):
         head.addWidget(self.stop_button)
         outer.addLayout(head)
 
-        self.cost = LiveNumber()  # repaints 25 times a second without re-laying out the card
-        self.cost.setObjectName("BigNumber")
-        self.cost.setAccessibleName("Cost so far")
-        outer.addWidget(self.cost)
+        self._build_cost(outer)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
@@ -108,6 +107,18 @@ class MeterView(QFrame):
         self.timer.setInterval(REPAINT_MS)
         self.timer.timeout.connect(self._tick)
         self.update_numbers()  # the timer starts when the card is shown
+
+    def _build_cost(self, outer: QVBoxLayout) -> None:
+        """The cost so far, and its value in the display currency beside it once the price is read."""
+        self.cost = LiveNumber()  # repaints 25 times a second without re-laying out the card
+        self.cost.setObjectName("BigNumber")
+        self.cost.setAccessibleName("Cost so far")
+        outer.addWidget(self.cost)
+        self.price: FiatPrice | None = None  # the asset's price (prices.fiat), set once read
+        self.cost_value = QLabel("—")
+        self.cost_value.setObjectName("Hint")
+        self.cost_value.setAccessibleName("Cost so far in your currency")
+        outer.addWidget(self.cost_value)
 
     def _build_fields(self, outer: QVBoxLayout) -> None:
         """The figures: elapsed, rate, signed, claimed, budget left, time left."""
@@ -204,12 +215,23 @@ class MeterView(QFrame):
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.amount(cost))
+            self._show_value(cost)
             self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:
             self._shown_state = state
             self._update_details(live, seconds, running)
         if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
+
+    def set_price(self, price: FiatPrice | None, note: str) -> None:
+        """The session asset's price in the display currency (None: none, "—"), and where it came from."""
+        self.price = price
+        self.cost_value.setToolTip(note)
+        self._show_value(max(0, self._shown_cost))
+
+    def _show_value(self, cost: int) -> None:
+        if self.price is not None:
+            self.cost_value.setText(self.price.text(Amount(self.live.terms.asset, cost)))
 
     def _update_details(self, live: LiveSession, seconds: int, running: bool) -> None:
         meter = live.meter

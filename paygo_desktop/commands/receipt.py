@@ -1,0 +1,79 @@
+"""``paygo-desktop receipt verify FILE [--rpc URL]`` and ``receipt export --session ID --out FILE``.
+
+``verify`` prints one line a check (✓, ✗ or ·) and a summary; it exits 0 when the proof is verified, 1
+when it is refused (a check failed, or the file is not a proof). ``export`` writes a finished session's
+proof file, sealed with the payer's key (the wallet's password: ``--password-file``, PAYGO_PASSWORD_FILE
+or a prompt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.paths import DataDir
+
+
+def add_parser(subparsers: Any) -> None:
+    receipt = subparsers.add_parser("receipt", help="verify or export a session's proof file")
+    actions = receipt.add_subparsers(dest="action", metavar="ACTION", required=True)
+    verify = actions.add_parser("verify", help="check a proof file's signatures (and, with --rpc, the chain)")
+    verify.add_argument("file", type=Path, metavar="FILE")
+    verify.add_argument("--rpc", metavar="URL", help="a node of the proof's chain: check it on chain too")
+    verify.add_argument("--registry", metavar="ADDRESS", help="PayGo's registry (default: the canonical one)")
+    verify.set_defaults(handler=run_verify)
+    export = actions.add_parser("export", help="write a finished session's proof file")
+    export.add_argument("--session", required=True, metavar="ID", help="the session's id (session list)")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE")
+    export.add_argument("--password-file", type=Path, help="unlock the wallet with this file's password")
+    export.set_defaults(handler=run_export)
+
+
+def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from paygo_desktop.chain.canonical import REGISTRY
+    from paygo_desktop.receipts.verify import verify
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UserFacingError(f"Cannot read {args.file}: {exc.strerror}.") from None
+    verdict = asyncio.run(verify(data, args.rpc, registry=args.registry or REGISTRY.address))
+    for line in verdict.lines():
+        print(line)
+    print(verdict.summary)
+    return 0 if verdict.ok else 1
+
+
+def run_export(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from paygo_desktop.commands.unlock import unlocked_account
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.fileio import atomic_write_bytes
+    from paygo_desktop.receipts.build import session_evidence
+
+    ctx = AppContext.open(data_dir)
+    try:
+        evidence = session_evidence(ctx.store, args.session)
+        payer = str(evidence.channel["payer"])
+        key = unlocked_account(ctx.wallet, payer, args.password_file)
+        data = asyncio.run(_export(ctx, args.session, key))
+        atomic_write_bytes(args.out, data, 0o644)
+    finally:
+        ctx.close()
+    print(f"Wrote the proof of session {args.session} to {args.out}.", file=sys.stderr)
+    return 0
+
+
+async def _export(ctx: Any, local_id: str, key: Any) -> bytes:
+    from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.receipts.build import session_proof
+
+    network = ctx.network
+    w3 = async_web3(network.rpc_url, timeout=20)
+    try:
+        return await session_proof(w3, ctx.store, local_id, network.name, key)
+    finally:
+        await w3.provider.disconnect()

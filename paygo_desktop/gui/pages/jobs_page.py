@@ -1,0 +1,399 @@
+"""The Jobs page: fixed-price jobs paid on approval (``jobs.service``).
+
+Request a job from a provider's offer with a brief (its price is then locked in PayGoJobs through the
+shared transaction dialog), follow each job's state as the chain has it, download its delivery (kept only
+if it matches the hash on chain), approve it, or take the refund after the deadline. A reminder shows
+before a deadline or the end of a review window. Everything slow runs in the background; results reach
+the widgets through the task runner's signals.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from paygo_desktop.changes import TRANSACTION_WENT_THROUGH, Changes
+from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.format import local_time
+from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.widgets.messages import InlineMessage
+
+if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.jobs.view import JobView
+    from paygo_desktop.wallet import Wallet
+
+COLUMNS = ("Job", "Provider", "Price", "State", "Due", "")
+STATE_TEXT = {
+    "requested": "Requested: not funded yet",
+    "declined": "Declined by the provider",
+    "funded": "Funded: waiting for the provider",
+    "accepted": "Accepted: in progress",
+    "delivered": "Delivered: review it",
+    "approved": "Approved: paid",
+    "released": "Paid after the review window",
+    "refunded": "Refunded",
+    "cancelled": "Cancelled: refunded",
+    "expired": "Deadline passed",
+}
+ACTION_TEXT = {
+    "fund": "Fund",
+    "download": "Download",
+    "approve": "Approve and pay",
+    "refund": "Take the refund",
+    "cancel": "Take the refund",
+    "release": "Release",
+}
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if (seconds >= size and seconds % size == 0) or unit == "minute":
+            count = max(seconds // size, 1)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("unreachable")
+
+
+class JobsPage(Page):
+    key = "jobs"
+    title = "Jobs"
+    shows = Changes(transactions=True, network=True, accounts=True)
+    stale_after = 30.0  # the jobs' states are the chain's
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        wallet: Callable[[], Wallet],
+        *,
+        poll_ms: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.runner = runner
+        self._wallet = wallet
+        self.poll_ms = poll_ms
+        self.service: Any = None
+        self._service_key: tuple[Any, ...] | None = None
+        self.views: list[JobView] = []
+        self.loaded = False
+        self.flow_dialog: TransactionDialog | None = None
+        downloads = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+        self.download_dir = Path(downloads or Path.home()) / "PayGo jobs"
+
+        self.account_label = QLabel("")
+        self.account_label.setObjectName("Hint")
+        self.layout_.addWidget(self.account_label)
+        self.notice = InlineMessage(name="Jobs message")
+        self.layout_.addWidget(self.notice)
+        self.reminder = QLabel("")
+        self.reminder.setAccessibleName("Reminder")
+        self.reminder.setWordWrap(True)
+        self.reminder.setVisible(False)
+        self.layout_.addWidget(self.reminder)
+        self._build_request()
+        self._build_table()
+        self.layout_.addStretch(1)
+
+    # -- building --------------------------------------------------------------------------------------------
+    def _build_request(self) -> None:
+        title = QLabel("<b>Request a job</b>")
+        title.setAccessibleName("Request a job")
+        self.layout_.addWidget(title)
+        hint = QLabel(
+            "A fixed price, locked until the provider delivers and you approve. With nothing delivered by "
+            "the deadline you take it back; once a delivery is made you have its review window to approve "
+            "it or ask for a cancellation, after which the provider can take the price."
+        )
+        hint.setObjectName("Hint")
+        hint.setWordWrap(True)
+        self.layout_.addWidget(hint)
+        row = QHBoxLayout()
+        self.provider = QComboBox()
+        self.provider.setEditable(True)
+        self.provider.setAccessibleName("Provider address")
+        self.provider.addItems(self.ctx.provider_urls())
+        row.addWidget(self.provider, 2)
+        self.offers_button = QPushButton("Show its offers")
+        self.offers_button.clicked.connect(self.load_offers)
+        row.addWidget(self.offers_button)
+        self.offer = QComboBox()
+        self.offer.setAccessibleName("Job offer")
+        row.addWidget(self.offer, 3)
+        self.layout_.addLayout(row)
+        self.brief = QPlainTextEdit()
+        self.brief.setAccessibleName("Brief")
+        self.brief.setPlaceholderText(
+            "What you need done (the provider sees this; its hash is in the job's terms)"
+        )
+        self.brief.setFixedHeight(80)
+        self.layout_.addWidget(self.brief)
+        self.request_button = QPushButton("Request and lock the price…")
+        self.request_button.clicked.connect(self.request_job)
+        self.layout_.addWidget(self.request_button, alignment=Qt.AlignmentFlag.AlignLeft)
+
+    def _build_table(self) -> None:
+        head = QHBoxLayout()
+        label = QLabel("<b>Your jobs</b>")
+        label.setAccessibleName("Your jobs")
+        head.addWidget(label)
+        head.addStretch(1)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.reread)
+        head.addWidget(self.refresh_button)
+        self.layout_.addLayout(head)
+        self.empty = QLabel("No jobs yet.")
+        self.empty.setObjectName("Hint")
+        self.layout_.addWidget(self.empty)
+        table = QTableWidget(0, len(COLUMNS))
+        table.setAccessibleName("Jobs")
+        table.setHorizontalHeaderLabels(list(COLUMNS))
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setVisible(False)
+        self.table = table
+        self.layout_.addWidget(table, 1)
+
+    # -- the core --------------------------------------------------------------------------------------------
+    def wallet(self) -> Wallet:
+        return self._wallet()
+
+    def account(self) -> str | None:
+        records = self.ctx.accounts.list()
+        if not records:
+            return None
+        active = (self.ctx.settings.active_account or "").lower()
+        return next((str(r.address) for r in records if r.address.lower() == active), str(records[0].address))
+
+    def current_service(self) -> Any:
+        """The JobsService for the current network and account (made again when either changes)."""
+        from paygo_desktop.jobs.service import JobsService
+
+        account = self.account()
+        if account is None:
+            return None
+        network = self.ctx.network
+        key = (network, account, self.ctx.jobs_address(network), self.ctx.known_tokens(network))
+        if key != self._service_key:
+            old = self.service
+            self.service = JobsService.open(self.ctx, account)
+            self._service_key = key
+            if old is not None:
+                self.runner.run(old.aclose(), name="jobs-close-rpc")
+        return self.service
+
+    def _key(self) -> Any:
+        """The account's key, or None with the reason shown (the wallet is locked)."""
+        from paygo_desktop.errors import UserFacingError
+
+        try:
+            return self.wallet().local_account(self.service.account)
+        except UserFacingError as exc:
+            self.notice.error(str(exc))
+            return None
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        service = self.current_service()
+        if service is None:
+            self.account_label.setText("No account yet.")
+            return
+        self.account_label.setText(f"Account {service.account} on {self.ctx.network.name}")
+        self.refresh_button.setEnabled(False)
+        wallet = self.wallet()
+        key = None if wallet.is_locked else wallet.local_account(service.account)
+
+        def done(views: list[JobView]) -> None:
+            self.refresh_button.setEnabled(True)
+            self.loaded = True
+            self._show(views)
+
+        def failed(message: str) -> None:
+            self.refresh_button.setEnabled(True)
+            self.loaded = True
+            self.notice.error(message)
+
+        self.runner.run(service.views(key), on_success=done, on_error=failed, name="jobs-views")
+
+    def _show(self, views: list[JobView]) -> None:
+        self.views = views
+        self.table.setRowCount(len(views))
+        self.table.setVisible(bool(views))
+        self.empty.setVisible(not views)
+        for row, view in enumerate(views):
+            record = view.record
+            due = view.review_ends_at if view.state.value == "delivered" else record.job.deadline
+            cells = (
+                record.offer_name,
+                record.provider_name,
+                view.price.format(),
+                STATE_TEXT[view.state.value],
+                local_time(datetime.fromtimestamp(due, UTC)) if due else "—",
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if view.reminder is not None:
+                    item.setToolTip(view.reminder.message)
+                self.table.setItem(row, column, item)
+            self.table.setCellWidget(row, len(COLUMNS) - 1, self._actions(view))
+        self.table.resizeRowsToContents()
+        first = next(
+            (v.reminder for v in views if v.reminder is not None and v.reminder.kind != "fund"), None
+        )
+        self.reminder.setVisible(first is not None)
+        if first is not None:
+            self.reminder.setText(f"⏰ {html.escape(first.message)}")
+
+    def _actions(self, view: JobView) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for action in dict.fromkeys(view.actions):  # refund and cancel read the same: one of each
+            button = QPushButton(ACTION_TEXT[action])
+            button.setAccessibleName(f"{ACTION_TEXT[action]}: {view.record.offer_name}")
+            button.setObjectName(f"job-{action}")
+            button.clicked.connect(partial(self._act, view.job_id, action))
+            layout.addWidget(button)
+        layout.addStretch(1)
+        return box
+
+    # -- requesting ------------------------------------------------------------------------------------------
+    def load_offers(self) -> None:
+        service = self.current_service()
+        url = self.provider.currentText().strip()
+        if service is None or not url:
+            self.notice.error("Enter the provider's address first.")
+            return
+        self.notice.clear_message()
+
+        def got(offers: list[Any]) -> None:
+            self.offer.clear()
+            for offer in offers:
+                from paygo_desktop.money import Amount
+
+                asset = next(
+                    (a for a in (self.ctx.network.native, *service.tokens) if a.symbol == offer.asset), None
+                )
+                price = (
+                    Amount(asset, offer.price).format()
+                    if asset
+                    else f"{offer.price} {offer.asset} base units"
+                )
+                self.offer.addItem(
+                    f"{offer.name} — {price}, within {_duration(offer.delivery_seconds)}", offer.id
+                )
+            if not offers:
+                self.notice.error("This provider offers no fixed-price jobs.")
+
+        self.runner.run(service.offers(url), on_success=got, on_error=self.notice.error, name="jobs-offers")
+
+    def request_job(self) -> None:
+        service = self.current_service()
+        offer_id = self.offer.currentData()
+        brief = self.brief.toPlainText().strip()
+        if service is None or offer_id is None:
+            self.notice.error("Choose a provider and one of its offers first.")
+            return
+        if not brief:
+            self.notice.error("Write the brief: what you need done.")
+            return
+        key = self._key()
+        if key is None:
+            return
+        url = self.provider.currentText().strip()
+        self.notice.clear_message()
+
+        async def request_and_plan() -> list[Any]:
+            record = await service.request(url, offer_id, brief, key)
+            return list(await service.plan_fund(record.job_id))
+
+        def planned(plan: list[Any]) -> None:
+            self.brief.clear()
+            self.reread()
+            self.start_flow(plan, "Lock the job's price")
+
+        self.runner.run(
+            request_and_plan(), on_success=planned, on_error=self.notice.error, name="jobs-request"
+        )
+
+    # -- acting on a job -------------------------------------------------------------------------------------
+    def _act(self, job_id: str, action: str, _checked: bool = False) -> None:
+        service = self.service
+        self.notice.clear_message()
+        if action == "download":
+            key = self._key()
+            if key is None:
+                return
+
+            def saved(path: Path) -> None:
+                self.notice.ok(f"Saved to {path}: its SHA-256 matches the delivery recorded on chain.")
+                self.reread()
+
+            work = service.download(job_id, key, self.download_dir)
+            self.runner.run(work, on_success=saved, on_error=self.notice.error, name="jobs-download")
+            return
+        planners = {
+            "fund": (service.plan_fund, "Lock the job's price"),
+            "approve": (service.plan_approve, "Approve the job and pay"),
+            "refund": (service.plan_refund, "Take the refund"),
+            "cancel": (service.plan_cancel, "Take the refund"),
+            "release": (service.plan_release, "Release the job's price"),
+        }
+        plan, title = planners[action]
+
+        def planned(requests: list[Any]) -> None:
+            self.start_flow(requests, title)
+
+        self.runner.run(
+            plan(job_id), on_success=planned, on_error=self.notice.error, name=f"jobs-plan-{action}"
+        )
+
+    def start_flow(self, plan: list[Any], title: str) -> TransactionDialog:
+        from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+
+        service = self.service
+        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
+        dialog = TransactionDialog.for_requests(
+            self.runner,
+            self.wallet(),
+            service.transactions,
+            service.account,
+            plan,
+            title=title,
+            explorer=service.explorer_url,
+            parent=self,
+            **kw,
+        )
+        dialog.flow_finished.connect(self._flow_finished)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.flow_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _flow_finished(self, state: Any) -> None:
+        self.reread()
+        if state.phase == "done":
+            self.announce(TRANSACTION_WENT_THROUGH)

@@ -1,0 +1,60 @@
+"""Prices as they stood when a past transfer happened: the rounds in force at its block, kept once read.
+
+``PriceHistory.price_at`` gives an asset's ``FiatPrice`` at a block: the asset's feed and the currency's
+feed as they stood then (``prices.aggregator.reading_at``: the node at that block, else the feed's own
+rounds), each reading kept in the store (``store.feed_readings``) so an export reads the chain once per
+feed and block. The staleness rule is the same as for today's prices, against the block's own time: a
+feed that had stopped then gives "—" for that transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from paygo_desktop.money import Asset
+from paygo_desktop.prices.aggregator import FeedUnreadable, Reading, reading_at
+from paygo_desktop.prices.feeds import Currency, Feed, FeedBook
+from paygo_desktop.prices.fiat import FiatPrice, price_from
+from paygo_desktop.store.feed_readings import FeedReadings, StoredReading
+
+
+class PriceHistory:
+    def __init__(
+        self, w3: Any, readings: FeedReadings, chain_id: int, book: FeedBook, currency: Currency
+    ) -> None:
+        self.w3 = w3
+        self.readings = readings
+        self.chain_id = chain_id
+        self.book = book
+        self.currency = currency
+
+    async def price_at(self, asset: Asset, block: int, block_time: int) -> FiatPrice | None:
+        feed = self.book.for_asset(asset)
+        if feed is None:
+            return None
+        own = await self._reading(feed, block, block_time)
+        other = None
+        if self.currency.code != "USD":
+            currency_feed = self.book.for_currency(self.currency.code)
+            if currency_feed is None:
+                return None
+            other = await self._reading(currency_feed, block, block_time)
+        return price_from(asset, self.currency, own, other, now=block_time)
+
+    async def _reading(self, feed: Feed, block: int, block_time: int) -> Reading | None:
+        kept = await asyncio.to_thread(self.readings.get, self.chain_id, feed.address, block)
+        if kept is None:
+            try:
+                found = await reading_at(self.w3, feed, block, block_time)
+            except FeedUnreadable:
+                return None  # not kept: the node may answer another time
+            kept = (
+                StoredReading(None, 0, 0, 0)
+                if found is None
+                else StoredReading(found.answer, found.decimals, found.updated_at, found.round_id)
+            )
+            await asyncio.to_thread(self.readings.put, self.chain_id, feed.address, block, kept)
+        if kept.answer is None:
+            return None
+        return Reading(feed, kept.round_id, kept.answer, kept.decimals, kept.updated_at)

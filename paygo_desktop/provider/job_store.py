@@ -1,0 +1,58 @@
+"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003): the
+job offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
+
+What was paid is never read from here: the job's state is PayGoJobs' (provider/jobs.py reads it for every
+answer). Prices are decimal strings of base units; times integer Unix seconds (chain time for the terms).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class JobsBase(DeclarativeBase):
+    pass
+
+
+class JobOfferRow(JobsBase):
+    __tablename__ = "provider_job_offers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40))
+    price: Mapped[str] = mapped_column(String(40))
+    asset: Mapped[str] = mapped_column(String(12))
+    delivery_seconds: Mapped[int] = mapped_column(BigInteger)
+    review_window_seconds: Mapped[int] = mapped_column(BigInteger)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRow(JobsBase):
+    """One requested job: its PayGoJobs terms (``id`` is their hash), the brief they commit to, the
+    provider's answer (``cancel_signature``: its Cancel(jobId, 0) once it declined) and its delivery."""
+
+    __tablename__ = "provider_jobs"
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(42), index=True)
+    worker: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(42))
+    price: Mapped[str] = mapped_column(String(40))
+    deadline: Mapped[int] = mapped_column(BigInteger)
+    review_window: Mapped[int] = mapped_column(BigInteger)
+    terms: Mapped[str] = mapped_column(String(66))
+    salt: Mapped[str] = mapped_column(String(66))
+    brief: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)
+    delivery_kind: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    delivery_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    delivery_file_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    delivery_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    deliver_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)

@@ -1,0 +1,502 @@
+"""The provider's job desk: job offers, requested jobs, the provider's answer, and deliveries.
+
+A client asks for a job from an offer with its brief; the desk answers with the PayGoJobs terms (worker =
+the provider's payTo, deadline = chain time + the offer's delivery time, terms = the brief's hash, a fresh
+salt) and keeps them. The client funds them on chain. The vendor then accepts (only a funded job) or
+declines (the desk signs the worker's ``Cancel(jobId, 0)``: with it the client takes a funded price back
+at once). The vendor delivers a file (stored here, served only to the client and the vendor) or a link,
+and the desk posts the delivery's SHA-256 on chain from the provider's key.
+
+Every answer reads the job's state from the chain (``derive_state``): the desk's own rows say what was
+asked and answered, never what was paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from paygo_desktop.chain.jobs import (
+    NO_DELIVERY,
+    Job,
+    JobOnChain,
+    JobsClient,
+    JobsDomain,
+    JobStatus,
+    brief_hash,
+    sign_cancel,
+)
+from paygo_desktop.fileio import atomic_write_bytes
+from paygo_desktop.protocol import jobs as pj
+from paygo_desktop.protocol import models as m
+from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
+from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.job_store import JobOfferRow, JobRow
+from paygo_desktop.provider.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 500
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The connection to PayGoJobs, made on first use."""
+
+    jobs: JobsClient
+    domain: JobsDomain
+
+
+def offer_model(row: JobOfferRow, vendor: m.VendorInfo) -> pj.JobOffer:
+    return pj.JobOffer(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        category=row.category,
+        price=int(row.price),
+        asset=row.asset,
+        delivery_seconds=row.delivery_seconds,
+        review_window_seconds=row.review_window_seconds,
+        is_active=row.is_active,
+        vendor=vendor,
+    )
+
+
+def _fill(row: JobOfferRow, fields: pj.JobOfferFields) -> JobOfferRow:
+    row.name = fields.name
+    row.description = fields.description
+    row.category = fields.category
+    row.price = str(fields.price)
+    row.asset = fields.asset
+    row.delivery_seconds = fields.delivery_seconds
+    row.review_window_seconds = fields.review_window_seconds
+    row.is_active = fields.is_active
+    return row
+
+
+def job_of(row: JobRow) -> Job:
+    return Job(
+        client=row.client,
+        worker=row.worker,
+        token=row.token,
+        price=int(row.price),
+        deadline=row.deadline,
+        review_window=row.review_window,
+        terms=bytes.fromhex(row.terms[2:]),
+        salt=bytes.fromhex(row.salt[2:]),
+    )
+
+
+class JobDesk:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        store: Store,
+        account: LocalAccount,
+        clock: Clock,
+        send_lock: Callable[[], AbstractAsyncContextManager[Any]],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.account = account
+        self.clock = clock
+        self.send_lock = send_lock  # the provider's one key sends claims and deliveries: one nonce at a time
+        self.vendor = m.VendorInfo(name=config.name, address=account.address)
+        self.deliveries = config.deliveries_dir
+        self._chain: Chain | None = None
+        self._connecting = asyncio.Lock()
+        self._seed()
+
+    def _seed(self) -> None:
+        """The job offers of the catalog seed (its entries of type ``job``), into a desk that has none."""
+        with self.store.tx() as db:
+            if db.scalar(select(func.count()).select_from(JobOfferRow)):
+                return
+        try:
+            entries = json.loads(Path(self.config.catalog_seed or DEMO_CATALOG).read_text())
+        except (OSError, ValueError):
+            return  # create_app's own seeding says so
+        now = int(self.clock())
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or entry.get("type") != "job":
+                continue
+            try:
+                offer_id = m.ServiceRef.model_validate({"id": entry.get("id")}).id
+                fields = pj.JobOfferFields.model_validate(
+                    {k: v for k, v in entry.items() if k not in ("id", "type")}
+                )
+            except ValidationError as exc:
+                log.warning("skipping catalog seed job offer: %s", exc)
+                continue
+            if self.config.asset_by_symbol(fields.asset) is None:
+                log.info("skipping job offer %s: asset %s not configured", offer_id, fields.asset)
+                continue
+            with self.store.tx() as db:
+                db.add(_fill(JobOfferRow(id=offer_id, created_at=now, deleted=False), fields))
+
+    # ------------------------------------------------------------------ chain
+
+    async def chain(self) -> Chain:
+        """PayGoJobs on the provider's chain, its code checked once; 503 while it cannot be reached."""
+        async with self._connecting:
+            if self._chain is None:
+                self._chain = await self._connect()
+            return self._chain
+
+    async def _connect(self) -> Chain:
+        from paygo_desktop.chain.canonical import JOBS
+        from paygo_desktop.chain.code_check import check_contract_code
+        from paygo_desktop.chain.rpc import async_web3
+        from paygo_desktop.errors import UserFacingError
+
+        w3 = async_web3(self.config.rpc_url, timeout=10)
+        address = self.config.jobs_contract or JOBS.address
+        try:
+            chain_id = int(await w3.eth.chain_id)
+        except Exception as exc:
+            log.warning("jobs: chain node unreachable: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the provider cannot reach its chain node") from None
+        if chain_id != self.config.chain_id:
+            raise ApiError(503, "chain_unavailable", "the provider's node is on another chain")
+        try:
+            if address == JOBS.address:
+                await check_contract_code(w3, JOBS, chain_id)
+            elif not await w3.eth.get_code(to_checksum_address(address)):
+                raise ApiError(503, "jobs_unavailable", f"no PayGoJobs contract at {address}")
+        except UserFacingError as exc:
+            raise ApiError(503, "jobs_unavailable", str(exc)) from None
+        except ApiError:
+            raise
+        except Exception as exc:
+            log.warning("jobs: reading the contract failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
+        return Chain(JobsClient(w3, address), JobsDomain(chain_id, address))
+
+    async def _read(self, job: Job) -> tuple[JobOnChain, int]:
+        chain = await self.chain()
+        try:
+            return await chain.jobs.state(job), await chain.jobs.chain_time()
+        except Exception as exc:
+            log.warning("jobs: reading a job failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
+
+    # ------------------------------------------------------------------ offers
+
+    def _offer_row(self, db: Any, offer_id: str) -> JobOfferRow:
+        row = db.get(JobOfferRow, offer_id)
+        if row is None or row.deleted:
+            raise ApiError(404, "unknown_offer", "no such job offer")
+        return row
+
+    def _check_asset(self, fields: pj.JobOfferFields) -> None:
+        if self.config.asset_by_symbol(fields.asset) is None:
+            raise ApiError(422, "unsupported_asset", f"asset {fields.asset} is not configured")
+
+    def offers(self, *, active_only: bool) -> pj.JobOfferPage:
+        with self.store.tx() as db:
+            query = select(JobOfferRow).where(JobOfferRow.deleted.is_(False))
+            if active_only:
+                query = query.where(JobOfferRow.is_active.is_(True))
+            rows = list(db.scalars(query.order_by(JobOfferRow.name).limit(MAX_LISTED)))
+            return pj.JobOfferPage(items=[offer_model(r, self.vendor) for r in rows], total=len(rows))
+
+    def offer(self, offer_id: str) -> pj.JobOffer:
+        with self.store.tx() as db:
+            return offer_model(self._offer_row(db, offer_id), self.vendor)
+
+    def save_offer(self, fields: pj.JobOfferFields, offer_id: str | None = None) -> pj.JobOffer:
+        self._check_asset(fields)
+        with self.store.tx() as db:
+            if offer_id is None:
+                row = JobOfferRow(
+                    id="job_" + secrets.token_hex(8), created_at=int(self.clock()), deleted=False
+                )
+                db.add(row)
+            else:
+                row = self._offer_row(db, offer_id)
+            return offer_model(_fill(row, fields), self.vendor)
+
+    def delete_offer(self, offer_id: str) -> None:
+        with self.store.tx() as db:
+            row = self._offer_row(db, offer_id)
+            row.deleted = True
+            row.is_active = False
+
+    # ------------------------------------------------------------------ jobs
+
+    async def request(self, client: str, req: pj.JobRequest) -> pj.JobInfo:
+        """The terms of a new job from ``req``'s offer for ``client``, kept until it is funded (or not)."""
+        with self.store.tx() as db:
+            offer = self._offer_row(db, req.offer_id)
+            if not offer.is_active:
+                raise ApiError(409, "offer_inactive", "this job offer is not taken at the moment")
+            asset = self.config.asset_by_symbol(offer.asset)
+            price, delivery, window = int(offer.price), offer.delivery_seconds, offer.review_window_seconds
+        if asset is None:
+            raise ApiError(409, "offer_inactive", f"asset {offer.asset} is no longer configured")
+        if client == self.account.address:
+            raise ApiError(422, "invalid_request", "the provider cannot order its own job")
+        chain = await self.chain()
+        try:
+            now = await chain.jobs.chain_time()
+        except Exception:
+            raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
+        job = Job(
+            client=client,
+            worker=self.account.address,
+            token=asset.address,
+            price=price,
+            deadline=now + delivery,
+            review_window=window,
+            terms=brief_hash(req.offer_id, req.brief),
+            salt=secrets.token_bytes(32),
+        )
+        with self.store.tx() as db:
+            db.add(
+                JobRow(
+                    id=job.id_hex,
+                    offer_id=req.offer_id,
+                    client=job.client,
+                    worker=job.worker,
+                    token=job.token,
+                    price=str(job.price),
+                    deadline=job.deadline,
+                    review_window=job.review_window,
+                    terms="0x" + job.terms.hex(),
+                    salt="0x" + job.salt.hex(),
+                    brief=req.brief,
+                    requested_at=int(self.clock()),
+                    accepted=False,
+                    declined=False,
+                )
+            )
+        return await self.info(job.id_hex, client)
+
+    def _row(self, db: Any, job_id: str, who: str) -> JobRow:
+        row = db.get(JobRow, job_id.lower())
+        if row is None:
+            raise ApiError(404, "unknown_job", "no such job")
+        if who not in (row.client, self.account.address):
+            raise ApiError(403, "not_job_party", "only the job's client and its provider see it")
+        return row
+
+    def _detached(self, job_id: str, who: str) -> JobRow:
+        with self.store.tx() as db:
+            row = self._row(db, job_id, who)
+            db.expunge(row)
+            return row
+
+    async def info(self, job_id: str, who: str) -> pj.JobInfo:
+        row = self._detached(job_id, who)
+        job = job_of(row)
+        state, now = await self._read(job)
+        return self._info(row, job, state, now)
+
+    def _info(self, row: JobRow, job: Job, state: JobOnChain, now: int) -> pj.JobInfo:
+        assert self._chain is not None
+        delivery = None
+        delivered = state.status not in (JobStatus.NONE, JobStatus.FUNDED) and state.delivery != NO_DELIVERY
+        if (
+            row.delivery_sha256 is not None
+            and delivered
+            and bytes.fromhex(row.delivery_sha256[2:]) == (state.delivery)
+        ):
+            delivery = pj.Delivery(
+                kind="file" if row.delivery_kind == "file" else "link",
+                sha256=row.delivery_sha256,
+                file_name=row.delivery_file_name,
+                size=row.delivery_size,
+                url=row.delivery_url,
+            )
+        return pj.JobInfo(
+            job_id=row.id,
+            offer_id=row.offer_id,
+            brief=row.brief,
+            job=pj.JobTerms.from_job(job),
+            chain_id=self._chain.domain.chain_id,
+            contract=self._chain.domain.contract,
+            state=pj.derive_state(
+                state.status, declined=row.declined, accepted=row.accepted, deadline=job.deadline, now=now
+            ),
+            on_chain=int(state.status),
+            chain_time=now,
+            requested_at=row.requested_at,
+            accepted=row.accepted,
+            declined=row.declined,
+            cancel_signature=row.cancel_signature,
+            delivery=delivery,
+            chain_delivery="0x" + state.delivery.hex() if delivered else None,
+            delivered_at=state.delivered_at or None,
+            review_ends_at=state.review_ends_at(job),
+            deliver_tx=row.deliver_tx,
+        )
+
+    async def jobs(self, who: str) -> pj.JobList:
+        """The vendor's jobs (every one), or one client's, newest first, each with its state on chain."""
+        with self.store.tx() as db:
+            query = select(JobRow)
+            if who != self.account.address:
+                query = query.where(JobRow.client == who)
+            rows = list(db.scalars(query.order_by(JobRow.requested_at.desc()).limit(MAX_LISTED)))
+            for row in rows:
+                db.expunge(row)
+        items = []
+        for row in rows:
+            job = job_of(row)
+            state, now = await self._read(job)
+            items.append(self._info(row, job, state, now))
+        return pj.JobList(items=items)
+
+    async def accept(self, job_id: str) -> pj.JobInfo:
+        """The vendor takes a funded job on (its price is locked on chain until the deadline)."""
+        row = self._detached(job_id, self.account.address)
+        state, now = await self._read(job_of(row))
+        if row.declined:
+            raise ApiError(409, "job_declined", "this job was declined")
+        if state.status is JobStatus.NONE:
+            raise ApiError(409, "not_funded", "the client has not funded this job yet")
+        if state.status is not JobStatus.FUNDED:
+            raise ApiError(409, "wrong_state", "this job was delivered or has ended")
+        if now > row.deadline:
+            raise ApiError(409, "deadline_passed", "the job's deadline has passed")
+        with self.store.tx() as db:
+            db.get(JobRow, row.id).accepted = True  # type: ignore[union-attr]
+        return await self.info(job_id, self.account.address)
+
+    async def decline(self, job_id: str) -> pj.JobInfo:
+        """The vendor refuses a job it has not delivered: it signs the worker's Cancel(jobId, 0), which
+        the client sends to take a funded price back at once (a price funded later, too)."""
+        row = self._detached(job_id, self.account.address)
+        state, _ = await self._read(job_of(row))
+        if state.status not in (JobStatus.NONE, JobStatus.FUNDED):
+            raise ApiError(409, "wrong_state", "a delivered or ended job cannot be declined")
+        chain = await self.chain()
+        signature = await asyncio.to_thread(
+            sign_cancel, self.account, chain.domain, bytes.fromhex(row.id[2:]), NO_DELIVERY
+        )
+        with self.store.tx() as db:
+            stored = db.get(JobRow, row.id)
+            assert stored is not None
+            stored.declined = True
+            stored.cancel_signature = "0x" + signature.hex()
+        return await self.info(job_id, self.account.address)
+
+    # ------------------------------------------------------------------ delivery
+
+    def file_path(self, job_id: str) -> Path:
+        if self.deliveries is None:
+            raise ApiError(
+                409,
+                "file_deliveries_off",
+                "this provider takes link deliveries only (no `deliveries` directory)",
+            )
+        return self.deliveries / job_id.lower()
+
+    async def _ready_to_deliver(self, job_id: str) -> tuple[JobRow, Job]:
+        row = self._detached(job_id, self.account.address)
+        job = job_of(row)
+        state, now = await self._read(job)
+        if row.declined:
+            raise ApiError(409, "job_declined", "this job was declined")
+        if state.status is JobStatus.DELIVERED or state.status.value > JobStatus.DELIVERED.value:
+            raise ApiError(409, "wrong_state", "this job was delivered or has ended")
+        if state.status is not JobStatus.FUNDED:
+            raise ApiError(409, "not_funded", "the client has not funded this job")
+        if not row.accepted:
+            raise ApiError(409, "not_accepted", "accept the job before delivering it")
+        if now >= row.deadline:  # the delivery goes into a later block, at the deadline at the latest
+            raise ApiError(409, "deadline_passed", "the job's deadline has passed")
+        return row, job
+
+    async def deliver_file(self, job_id: str, file_name: str, data: bytes) -> pj.JobInfo:
+        if not data:
+            raise ApiError(422, "invalid_request", "the delivery file is empty")
+        self.file_path(job_id)  # file deliveries are on
+        row, job = await self._ready_to_deliver(job_id)
+        digest = hashlib.sha256(data).digest()
+        await asyncio.to_thread(self._store_file, row.id, data)
+        self._record(row.id, kind="file", sha256=digest, file_name=file_name, size=len(data), url=None)
+        return await self._post(row, job, digest)
+
+    async def deliver_link(self, job_id: str, link: pj.DeliveryLink) -> pj.JobInfo:
+        row, job = await self._ready_to_deliver(job_id)
+        digest = bytes.fromhex(link.sha256[2:])
+        if digest == NO_DELIVERY:
+            raise ApiError(422, "invalid_request", "sha256 may not be zero")
+        self._record(row.id, kind="link", sha256=digest, file_name=None, size=None, url=link.url)
+        return await self._post(row, job, digest)
+
+    def _store_file(self, job_id: str, data: bytes) -> None:
+        path = self.file_path(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+
+    def _record(
+        self,
+        job_id: str,
+        *,
+        kind: str,
+        sha256: bytes,
+        file_name: str | None,
+        size: int | None,
+        url: str | None,
+    ) -> None:
+        with self.store.tx() as db:
+            row = db.get(JobRow, job_id)
+            assert row is not None
+            row.delivery_kind = kind
+            row.delivery_sha256 = "0x" + sha256.hex()
+            row.delivery_file_name = file_name
+            row.delivery_size = size
+            row.delivery_url = url
+            row.deliver_tx = None
+
+    async def _post(self, row: JobRow, job: Job, digest: bytes) -> pj.JobInfo:
+        """Send deliver(job, digest) from the provider's key (the recorded delivery is shown only once the
+        chain holds the same hash)."""
+        from web3.exceptions import ContractLogicError
+
+        from paygo_desktop.chain.jobs import error_name
+        from paygo_desktop.chain.tx import send
+
+        chain = await self.chain()
+        try:
+            async with self.send_lock():
+                result = await send(
+                    chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.account
+                )
+        except ContractLogicError as exc:
+            name = error_name(getattr(exc, "data", None)) or "a revert"
+            raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the delivery: {name}") from None
+        except Exception as exc:
+            log.warning("jobs: sending a delivery failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the delivery could not be sent to the chain") from None
+        with self.store.tx() as db:
+            stored = db.get(JobRow, row.id)
+            assert stored is not None
+            stored.deliver_tx = "0x" + result.tx_hash.hex()
+        return await self.info(row.id, self.account.address)
+
+    async def delivery_file(self, job_id: str, who: str) -> tuple[Path, str, str]:
+        """The delivered file (path, SHA-256, name), for the client or the vendor, once it is on chain."""
+        row = self._detached(job_id, who)
+        info = self._info(row, job_of(row), *(await self._read(job_of(row))))
+        if info.delivery is None or info.delivery.kind != "file":
+            raise ApiError(404, "no_delivery_file", "this job has no delivered file")
+        path = self.file_path(row.id)
+        if not path.is_file():
+            raise ApiError(410, "delivery_gone", "the delivered file is no longer on this provider")
+        return path, info.delivery.sha256, info.delivery.file_name or "delivery"

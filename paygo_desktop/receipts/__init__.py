@@ -1,0 +1,1 @@
+"""Receipts as proof: one self-contained file per finished session, checked offline and against the chain."""
