@@ -99,7 +99,8 @@ def test_the_vendor_accepts_delivers_and_is_paid(
     qtbot.waitUntil(lambda: _vendor_state(panel) == "Funded: accept or decline", timeout=TIMEOUT)
     assert panel.stack.currentWidget() is panel.table
     [row] = _rows(panel)
-    assert row[0] == "Translate one page" and row[2] == "40 USDC" and row[5] == "1 day"
+    assert row[0] == "Translate one page\nTranslate the attached page into French."
+    assert row[2] == "40 USDC" and row[5] == "1 day"
     assert row[1].startswith("0x") and row[4][:2] == "20"  # the client, a local date
     assert vendor.content.tabText(1) == "Jobs (1 to answer or deliver)"
     assert _vendor_button(panel, "deliver-file") is None

@@ -38,13 +38,19 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.async_tasks import TaskRunner
     from paygo_desktop.vendor.jobs import VendorJob
 
-COLUMNS = ["Job", "Client", "Price", "State", "Deadline", "Review window", ""]
+COLUMNS = ["Job and brief", "Client", "Price", "State", "Deadline", "Review window", ""]
+BRIEF_CHARS = 60  # the brief's first line under the job's name; the whole brief is its tooltip
 ACTION_TEXT = {
     "accept": "Accept",
     "decline": "Decline",
     "deliver-file": "Deliver a file…",
     "deliver-link": "Deliver a link…",
 }
+
+
+def _short(brief: str) -> str:
+    line = brief.strip().splitlines()[0] if brief.strip() else ""
+    return line if len(line) <= BRIEF_CHARS else line[: BRIEF_CHARS - 1] + "…"
 
 
 class LinkDialog(QDialog):
@@ -107,6 +113,7 @@ class VendorJobsPanel(QWidget):
             "and the buttons to accept, decline or deliver it.",
         )
         self.table = readonly_table(COLUMNS, "Jobs requested from the provider")
+        self.table.setWordWrap(False)  # the job's name over its brief's first line, cut with "…"
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
         layout.addWidget(self.stack, 1)
@@ -165,7 +172,7 @@ class VendorJobsPanel(QWidget):
             if job.state == "delivered":
                 deadline_text = f"review until {deadline_text}"
             cells = (
-                job.offer_name,
+                f"{job.offer_name}\n{_short(info.brief)}",
                 short_address(info.job.client),
                 job.price_text,
                 job.state_text,
@@ -179,7 +186,6 @@ class VendorJobsPanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
             self.table.setCellWidget(row, len(COLUMNS) - 1, self._buttons(job))
-        self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()
         self.count_changed.emit(sum(1 for j in jobs if j.actions and j.state != "requested"))
 
