@@ -647,9 +647,9 @@ class ProviderCore:
                         started_at=int(row.started_at),
                         ended_at=max(ended, int(row.started_at)),
                         # the seconds paid for: an expired session's grace is not service
-                        # (to the nearest second of the times themselves: each cut to a whole second
-                        # apart could lose one, as a start and a stop judged at their arrival have fractions)
-                        seconds=max(0, round(min(ended_at, row.served_until) - row.started_at)),
+                        # (whole seconds of the time between them: each end cut to a whole second apart
+                        # could lose one, as a start and a stop judged at their arrival have fractions)
+                        seconds=max(0, math.floor(min(ended_at, row.served_until) - row.started_at)),
                         amount=int(row.cumulative) - int(row.start_cumulative),
                         final_cumulative=int(row.cumulative),
                     ),
