@@ -8,7 +8,8 @@ feed that had stopped then gives "—" for that transfer.
 
 ``price_at_time`` gives the price at a moment with no block of its own (a session's end): each feed's own
 history (``prices.aggregator.round_in_force``), with the same staleness rule against that moment; read
-once per feed and moment for the life of the ``PriceHistory``.
+once per feed and moment for the life of the ``PriceHistory``, the feed's latest round once and each of
+its rounds once (many sessions' look-ups share the halving's reads).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import asyncio
 from typing import Any
 
 from paygo_desktop.money import Asset
-from paygo_desktop.prices.aggregator import FeedUnreadable, Reading, reading_at, round_in_force
+from paygo_desktop.prices.aggregator import (
+    FeedUnreadable,
+    Reading,
+    latest_reading,
+    reading_at,
+    round_in_force,
+)
 from paygo_desktop.prices.feeds import Currency, Feed, FeedBook
 from paygo_desktop.prices.fiat import FiatPrice, price_from
 from paygo_desktop.store.feed_readings import FeedReadings, StoredReading
@@ -33,6 +40,8 @@ class PriceHistory:
         self.book = book
         self.currency = currency
         self._at_time: dict[tuple[str, int], Reading | None] = {}
+        self._latest: dict[str, Reading] = {}  # for price_at_time: each feed's latest round, read once
+        self._rounds: dict[str, dict[int, tuple[int, int] | None]] = {}  # and its rounds, as read
 
     async def price_at(self, asset: Asset, block: int, block_time: int) -> FiatPrice | None:
         feed = self.book.for_asset(asset)
@@ -62,10 +71,16 @@ class PriceHistory:
         return price_from(asset, self.currency, own, other, now=when)
 
     async def _reading_at_time(self, feed: Feed, when: int) -> Reading | None:
-        key = (feed.address.lower(), when)
+        address = feed.address.lower()
+        key = (address, when)
         if key not in self._at_time:
             try:
-                self._at_time[key] = await round_in_force(self.w3, feed, when)
+                if address not in self._latest:
+                    self._latest[address] = await latest_reading(self.w3, feed)
+                rounds = self._rounds.setdefault(address, {})
+                self._at_time[key] = await round_in_force(
+                    self.w3, feed, when, latest=self._latest[address], rounds=rounds
+                )
             except FeedUnreadable:
                 return None  # not kept: the node may answer another time
         return self._at_time[key]

@@ -133,6 +133,7 @@ class SessionsPage(Page):
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
         self._history_reads = 0  # only the newest read is shown (filters may change while one is out)
+        self._known_prices: dict[tuple[str, str], FiatPrice] = {}  # (currency, local id) → price then
 
         self.message = InlineMessage(self, "Session messages")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -314,8 +315,17 @@ class SessionsPage(Page):
     async def _priced(
         self, number: int, records: list[SessionRecord]
     ) -> tuple[int, Currency, dict[str, FiatPrice | None]]:
-        currency, prices = await self.controller.ctx.session_prices(records)
-        return number, currency, prices
+        """The sessions' prices when they ended; those already found are not asked again (a finished
+        session's price never changes), those without one are (the node may answer now)."""
+        code = self.controller.ctx.settings.display_currency
+        cached = self._known_prices
+        known = {r.local_id: cached[(code, r.local_id)] for r in records if (code, r.local_id) in cached}
+        missing = [r for r in records if r.local_id not in known]
+        currency, found = await self.controller.ctx.session_prices(missing)
+        for local_id, price in found.items():
+            if price is not None:
+                self._known_prices[(currency.code, local_id)] = price
+        return number, currency, {**found, **known}
 
     def _prices_read(self, result: tuple[int, Currency, dict[str, FiatPrice | None]]) -> None:
         number, currency, prices = result
@@ -389,7 +399,7 @@ class SessionsPage(Page):
         from paygo_desktop.fileio import atomic_write_text
         from paygo_desktop.sessions.history import export_csv
 
-        currency, prices = await self.controller.ctx.session_prices(records)
+        _number, currency, prices = await self._priced(self._history_reads, records)
         buffer = io.StringIO(newline="")
         count = export_csv(records, buffer, prices=prices, currency=currency)
         await asyncio.to_thread(atomic_write_text, path, buffer.getvalue())
