@@ -493,7 +493,7 @@ def _fiat_cells(
     """The cost's value when the session ended, the price used (per whole unit), its time and feeds; empty
     cells and a note saying why when there is none."""
     if prices is None or currency is None:
-        return ["", "", "", "", "", "not valued: no display currency was given to this export"]
+        return ["", "", "", "", "", "not valued: this export reads no price feeds (the Sessions page's does)"]
     price = prices.get(record.local_id)
     if price is None:
         why = "nothing spent" if not record.cost else "no fresh price when the session ended: no value"
