@@ -12,6 +12,7 @@ saved as OUT_DIR/home-values.png, the session's receipt checked offline and on c
 and Activity's on-chain movements as OUT_DIR/movements.png.
 Everything is stopped and removed afterwards.
 With --vendor it saves OUT_DIR/vendor.png instead: the Vendor page after real sessions and a claim.
+With --jobs it saves OUT_DIR/jobs.png and OUT_DIR/vendor-jobs.png: fixed-price jobs on both sides.
 """
 
 from __future__ import annotations
@@ -227,8 +228,96 @@ def vendor_main() -> int:
     return run_on_sandbox("paygo-vendor-shot-", "vendor", shoot, vendor_key=True)
 
 
+async def send_every_step(dialog: Any) -> None:
+    """Send each step of a transaction dialog (after its fee is shown) and close it once done."""
+    while not dialog.state.is_final:
+        await until(
+            lambda: dialog.state.phase in ("review", "done", "failed", "cancelled") and not dialog._busy,
+            "the transaction's fee estimate",
+        )
+        if dialog.state.phase == "review":
+            dialog.send()
+            await until(lambda: dialog.state.phase != "review", "the transaction to be sent")
+    if dialog.state.phase != "done":
+        raise RuntimeError(f"the transaction did not go through: {dialog.state.message}")
+    dialog.reject()  # Close
+
+
+async def request_job(page: Any, offer: str, brief: str) -> None:
+    """The client requests ``offer`` on the Jobs page and locks its price (approval, then funding)."""
+    from PySide6.QtCore import Qt
+
+    starts = Qt.MatchFlag.MatchStartsWith
+    if page.offer.findText(offer, flags=starts) < 0:
+        page.load_offers()
+        await until(lambda: page.offer.findText(offer, flags=starts) >= 0, "the job offers")
+    page.offer.setCurrentIndex(page.offer.findText(offer, flags=starts))
+    page.brief.setPlainText(brief)
+    before = page.flow_dialog
+    page.request_job()
+    await until(lambda: page.flow_dialog is not before, "the job's funding dialog")
+    await send_every_step(page.flow_dialog)
+
+
+def jobs_main() -> int:
+    """OUT_DIR/jobs.png (the client's Jobs page) and OUT_DIR/vendor-jobs.png (the Vendor page's Jobs tab).
+
+    On the sandbox the test wallet requests the sandbox provider's "Proofread one page" job twice and locks
+    each price; the provider's key (imported as "My provider") accepts the first on the Vendor page and
+    delivers a file; the second is left for the vendor to answer. The client's page then shows the delivery
+    to review (with the review window's reminder) and the funded job; the vendor's, both with their actions.
+    """
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    delivery = Path(tempfile.mkdtemp(prefix="paygo-jobs-shot-")) / "cover-letter-proofread.txt"
+    delivery.write_text("Dear Ms Lind,\n\nI am writing to apply for the post of translator…\n" * 8)
+
+    async def shoot(window: Any, running: Any) -> None:
+        page: Any = window.pages["jobs"]
+        await until(lambda: page.loaded, "the Jobs page")
+        await request_job(
+            page,
+            "Proofread one page",
+            "Proofread my cover letter (one page); tracked changes please.",
+        )
+        await request_job(page, "Proofread one page", "Proofread the abstract of my thesis (250 words).")
+
+        window.show_page("vendor")
+        vendor: Any = window.pages["vendor"]
+        vendor.refresh()
+        vendor.connect_provider()
+        await until(lambda: vendor.overview is not None, "the vendor overview")
+        vendor.content.setCurrentWidget(vendor.jobs)
+        panel = vendor.jobs
+        await until(lambda: len(panel.jobs) == 2, "the vendor's jobs")
+        letter = next(j.job_id for j in panel.jobs if "cover letter" in j.info.brief)
+        panel.answer(letter, "accept")
+        await until(
+            lambda: any(j.job_id == letter and j.state == "accepted" for j in panel.jobs), "the acceptance"
+        )
+        panel.deliver_file(letter, delivery)
+        await until(
+            lambda: any(j.job_id == letter and j.state == "delivered" for j in panel.jobs), "the delivery"
+        )
+        await until(lambda: not window.runner.busy, "the vendor's reload")
+        await asyncio.sleep(0.5)
+        save(window, out / "vendor-jobs.png")
+
+        window.show_page("jobs")
+        page.reread()
+        await until(lambda: any(v.state.value == "delivered" for v in page.views), "the client's view")
+        await until(lambda: not window.runner.busy, "the Jobs page's reload")
+        await asyncio.sleep(0.5)
+        save(window, out / "jobs.png")
+
+    return run_on_sandbox("paygo-jobs-shot-", "jobs", shoot, vendor_key=True)
+
+
 if __name__ == "__main__":
     if "--vendor" in sys.argv:  # python scripts/screenshot_session.py --vendor [OUT_DIR]
         sys.argv.remove("--vendor")
         raise SystemExit(vendor_main())
+    if "--jobs" in sys.argv:  # python scripts/screenshot_session.py --jobs [OUT_DIR]
+        sys.argv.remove("--jobs")
+        raise SystemExit(jobs_main())
     raise SystemExit(main())

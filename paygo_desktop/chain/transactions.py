@@ -8,6 +8,10 @@ Statuses: pending → mined → confirmed, or failed (reverted), replaced (its n
 transaction: a speed-up, a cancel, or one sent elsewhere) or dropped (the node refused it again). A reorg
 that un-mines a transaction moves it back to pending.
 
+The store's reads and writes run off the event loop (the GUI's thread), one after the other in the order
+they were asked for, through ``self.db`` (a ``store.worker.StoreWorker``, as the sessions' ``rt.db``); the
+``Signer`` signs there too (``asyncio.to_thread``). The store's write is awaited before the broadcast starts.
+
 ``heal`` runs before anything new is sent, from every place that sends (the transaction dialog, a
 session's deposit, recovery): transactions stored but never sent (a kill between the two) go out again,
 and nonce gaps under this app's open transactions are filled, so that no later transaction waits behind
@@ -27,6 +31,7 @@ from eth_utils import keccak, to_checksum_address
 from paygo_desktop.chain.rpc_errors import rpc_message, short_rpc_message
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
+from paygo_desktop.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +149,7 @@ class TransactionManager:
         self.w3 = w3
         self.chain_id = chain_id
         self.repository = repository
+        self.db = StoreWorker()  # ``await self.db(self.repository.open, chain_id)``: off the loop, in order
         self.confirmations = max(1, confirmations)
         self.gas_margin_percent = gas_margin_percent
         self.priority_fee_floor = priority_fee_floor
@@ -205,7 +211,7 @@ class TransactionManager:
         """The node's pending count, or one past the highest this app has open, whichever is greater."""
         sender = to_checksum_address(sender)
         chain_nonce = int(await self.w3.eth.get_transaction_count(sender, "pending"))
-        local = self.repository.highest_open_nonce(self.chain_id, sender)
+        local = await self.db(self.repository.highest_open_nonce, self.chain_id, sender)
         return max(chain_nonce, (local + 1) if local is not None else 0)
 
     # -- sending -----------------------------------------------------------------------------------------
@@ -236,9 +242,10 @@ class TransactionManager:
             }
             if request.to:
                 tx["to"] = to_checksum_address(request.to)
-            raw = bytes(sign(tx))
+            raw = bytes(await asyncio.to_thread(sign, tx))  # signing: off the event loop
             tx_hash = "0x" + keccak(raw).hex()
-            record = self.repository.add(
+            record = await self.db(
+                self.repository.add,
                 TransactionRecord(
                     chain_id=self.chain_id,
                     sender=sender,
@@ -253,9 +260,9 @@ class TransactionManager:
                     max_fee_per_gas=quote.max_fee_per_gas,
                     max_priority_fee_per_gas=quote.max_priority_fee_per_gas,
                     replaces=replaces,
-                )
+                ),
             )
-            try:
+            try:  # only once the store holds it
                 await self.w3.eth.send_raw_transaction(raw)
             except Exception as exc:
                 error = self._explain(exc)
@@ -263,7 +270,7 @@ class TransactionManager:
                     # Unknown whether it reached the node: keep it pending; refresh() will find or resend it.
                     log.warning("broadcast of %s uncertain: %s", tx_hash, error)
                     raise error from None
-                self.repository.update(tx_hash, status="dropped", error=str(error))
+                await self.db(self.repository.update, tx_hash, status="dropped", error=str(error))
                 raise error from None
             log.info("sent %s %s nonce %d", request.kind, tx_hash, nonce)
             return record
@@ -342,7 +349,8 @@ class TransactionManager:
                 block = int(receipt["blockNumber"])
                 gas_used = int(receipt["gasUsed"])
                 if int(receipt["status"]) != 1:
-                    updated = self.repository.update(
+                    updated = await self.db(
+                        self.repository.update,
                         record.tx_hash,
                         status="failed",
                         block_number=block,
@@ -351,27 +359,31 @@ class TransactionManager:
                     )
                 else:
                     done = head - block + 1 >= self.confirmations
-                    updated = self.repository.update(
+                    updated = await self.db(
+                        self.repository.update,
                         record.tx_hash,
                         status="confirmed" if done else "mined",
                         block_number=block,
                         gas_used=gas_used,
                     )
-                self._mark_siblings_replaced(updated)
+                await self._mark_siblings_replaced(updated)
                 return updated
             if latest > record.nonce:
                 # Its nonce is used, but not by it: a speed-up, a cancel, or a transaction sent elsewhere.
-                return self.repository.update(
-                    record.tx_hash, status="replaced", error="Another transaction used the same nonce."
+                return await self.db(
+                    self.repository.update,
+                    record.tx_hash,
+                    status="replaced",
+                    error="Another transaction used the same nonce.",
                 )
             if record.status == "mined":
                 log.warning("transaction %s left the chain (reorg); back to pending", record.tx_hash)
-                record = self.repository.update(record.tx_hash, status="pending")
+                record = await self.db(self.repository.update, record.tx_hash, status="pending")
             try:
                 await self.w3.eth.get_transaction(record.tx_hash)
                 return record
             except TransactionNotFound:
-                if self._superseded(record):
+                if await self._superseded(record):
                     # the node let a speed-up or cancel of it take its place: that one's confirmation marks
                     # this one replaced; sending this one again would only be refused as underpriced
                     return record
@@ -394,23 +406,33 @@ class TransactionManager:
             if "already known" in str(exc).lower():
                 return record
             if "nonce too low" in str(exc).lower():  # its nonce was used meanwhile, by another transaction
-                return self.repository.update(
-                    record.tx_hash, status="replaced", error="Another transaction used the same nonce."
+                return await self.db(
+                    self.repository.update,
+                    record.tx_hash,
+                    status="replaced",
+                    error="Another transaction used the same nonce.",
                 )
-            return self.repository.update(record.tx_hash, status="dropped", error=str(error))
+            return await self.db(self.repository.update, record.tx_hash, status="dropped", error=str(error))
 
-    def _superseded(self, record: TransactionRecord) -> bool:
+    async def with_nonce(self, sender: str, nonce: int) -> list[TransactionRecord]:
+        """This app's transactions of ``sender`` on ``nonce``, oldest first (a speed-up, a cancel)."""
+        return await self.db(self.repository.with_nonce, self.chain_id, sender, nonce)
+
+    async def _superseded(self, record: TransactionRecord) -> bool:
         """Another open transaction of ours holds the same nonce (a speed-up or a cancel of this one)."""
         return any(
             other.tx_hash != record.tx_hash and other.is_open
-            for other in self.repository.with_nonce(self.chain_id, record.sender, record.nonce)
+            for other in await self.with_nonce(record.sender, record.nonce)
         )
 
-    def _mark_siblings_replaced(self, winner: TransactionRecord) -> None:
-        for other in self.repository.with_nonce(self.chain_id, winner.sender, winner.nonce):
+    async def _mark_siblings_replaced(self, winner: TransactionRecord) -> None:
+        for other in await self.with_nonce(winner.sender, winner.nonce):
             if other.tx_hash != winner.tx_hash and other.is_open:
-                self.repository.update(
-                    other.tx_hash, status="replaced", error=f"Replaced by {winner.tx_hash}."
+                await self.db(
+                    self.repository.update,
+                    other.tx_hash,
+                    status="replaced",
+                    error=f"Replaced by {winner.tx_hash}.",
                 )
 
     async def confirmation_count(self, record: TransactionRecord) -> int:
@@ -429,7 +451,7 @@ class TransactionManager:
         try:
             head = int(await self.w3.eth.block_number)
             moved: list[TransactionRecord] = []
-            for record in self.repository.recent(200):
+            for record in await self.recent(200):
                 if (
                     record.chain_id != self.chain_id
                     or record.sender != sender
@@ -448,7 +470,7 @@ class TransactionManager:
                         record.tx_hash,
                         record.block_number,
                     )
-                    pending = self.repository.update(record.tx_hash, status="pending")
+                    pending = await self.db(self.repository.update, record.tx_hash, status="pending")
                     moved.append(await self.refresh(pending))
             return moved
         except TransactionError:
@@ -464,9 +486,8 @@ class TransactionManager:
         sender = to_checksum_address(sender)
         before = len(self._resent)
         await self.recheck_confirmed(sender)
-        for record in self.repository.open(self.chain_id):
-            if record.sender == sender:
-                await self.refresh(record)
+        for record in await self._open(sender):
+            await self.refresh(record)
         resent = tuple(self._resent[before:])
         gaps = await self.nonce_gaps(sender)
         filled: list[TransactionRecord] = []
@@ -474,7 +495,7 @@ class TransactionManager:
             for nonce in gaps:
                 filled.append(await self.fill_gap(sender, nonce, sign))
             gaps = []
-        still = tuple(r for r in self.repository.open(self.chain_id) if r.sender == sender)
+        still = tuple(await self._open(sender))
         healed = Healed(resent=resent, filled=tuple(filled), gaps=tuple(gaps), open=still)
         for line in healed.describe():
             log.info("%s", line)
@@ -489,18 +510,17 @@ class TransactionManager:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             still = []
-            for record in self.repository.open(self.chain_id):
-                if record.sender == sender:
-                    record = await self.refresh(record)
-                    if record.status == "pending":
-                        still.append(record)
+            for record in await self._open(sender):
+                record = await self.refresh(record)
+                if record.status == "pending":
+                    still.append(record)
             if not still or asyncio.get_running_loop().time() > deadline:
                 return still
             await asyncio.sleep(poll)
 
     async def refresh_all(self) -> list[TransactionRecord]:
         """Refresh every open transaction of this chain (at start-up, and on a timer)."""
-        return [await self.refresh(r) for r in self.repository.open(self.chain_id)]
+        return [await self.refresh(r) for r in await self._open()]
 
     async def wait(
         self, record: TransactionRecord, *, timeout: float = 60.0, poll: float = 0.2
@@ -514,11 +534,20 @@ class TransactionManager:
                 return record
             await asyncio.sleep(poll)
 
+    async def _open(self, sender: str | None = None) -> list[TransactionRecord]:
+        """This chain's open transactions (of ``sender`` only, if given), oldest nonce first."""
+        records = await self.db(self.repository.open, self.chain_id)
+        return [r for r in records if sender is None or r.sender == sender]
+
+    async def recent(self, limit: int = 100) -> list[TransactionRecord]:
+        """The store's latest transactions (every chain's), newest first."""
+        return await self.db(self.repository.recent, limit)
+
     async def nonce_gaps(self, sender: str) -> list[int]:
         """Nonces missing below this app's open transactions: they hold those transactions back."""
         sender = to_checksum_address(sender)
         latest = int(await self.w3.eth.get_transaction_count(sender, "latest"))
-        open_nonces = {r.nonce for r in self.repository.open(self.chain_id) if r.sender == sender}
+        open_nonces = {r.nonce for r in await self._open(sender)}
         if not open_nonces:
             return []
         pending_on_node = int(await self.w3.eth.get_transaction_count(sender, "pending"))

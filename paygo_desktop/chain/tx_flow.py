@@ -15,7 +15,7 @@ block or the node dropped it. Nothing is ever sent twice: the manager stores eac
 broadcasting it, and ``resume(record)`` picks up one left pending by an earlier run. Before the first
 step, the account's earlier transactions are healed (``TransactionManager.heal``): one stored but never
 sent goes out again, and a nonce gap the new transaction would wait behind is filled at ``send`` (the
-review says so).
+review says so). The store's work and the signing run off the event loop (``chain.transactions``).
 """
 
 from __future__ import annotations
@@ -154,12 +154,12 @@ class TxFlow:
             return self._fail(exc)
         except UserFacingError as exc:
             return self._set(phase="review", message=str(exc))
-        before = {r.tx_hash for r in self.manager.repository.recent(50)}
+        before = {r.tx_hash for r in await self.manager.recent(50)}
         try:
             record = await self.manager.send(self.sender, request, quote, sign, nonce=self.nonce)
         except RpcUnavailable as exc:
             # It may or may not have reached the node; it is stored, so the flow watches it either way.
-            stored = self._stored_since(before)
+            stored = await self._stored_since(before)
             if stored is None:
                 return self._fail(exc)
             return self._set(
@@ -174,9 +174,9 @@ class TxFlow:
             return self._set(phase="review", message=str(exc))
         return self._set(phase="pending", record=record, explorer_url=self.explorer(record.tx_hash))
 
-    def _stored_since(self, before: set[str]) -> TransactionRecord | None:
+    async def _stored_since(self, before: set[str]) -> TransactionRecord | None:
         """The transaction ``send`` stored before its broadcast failed, if it got that far."""
-        for record in self.manager.repository.recent(50):
+        for record in await self.manager.recent(50):
             if record.tx_hash not in before and record.sender == self.sender and record.is_open:
                 return record
         return None
@@ -189,7 +189,7 @@ class TxFlow:
         try:
             record = await self.manager.refresh(record)
             if record.status == "replaced":
-                winner = self._winner(record)
+                winner = await self._winner(record)
                 if winner is None:
                     return self._set(
                         phase="failed",
@@ -219,9 +219,9 @@ class TxFlow:
             return self._set(phase="failed", message=record.error or "The transaction reverted.")
         return self._set(phase="failed", message=record.error or "The node dropped the transaction.")
 
-    def _winner(self, record: TransactionRecord) -> TransactionRecord | None:
+    async def _winner(self, record: TransactionRecord) -> TransactionRecord | None:
         """The transaction that took ``record``'s nonce, if this app sent it."""
-        siblings = self.manager.repository.with_nonce(record.chain_id, record.sender, record.nonce)
+        siblings = await self.manager.with_nonce(record.sender, record.nonce)
         for other in reversed(siblings):
             if other.tx_hash != record.tx_hash and other.status != "replaced":
                 return other

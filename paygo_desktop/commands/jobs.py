@@ -5,6 +5,7 @@
     jobs list | jobs status JOB                      each job's state, what can be done, the reminder (JSON)
     jobs fund|approve|refund|cancel|release JOB      send that transaction (its fee shown first; --yes)
     jobs download JOB --to DIR                       the delivery, kept only if it matches the hash on chain
+    jobs vendor-list|accept|decline|deliver --config F   the vendor's side (commands/vendor_jobs.py)
 
 Every answer on stdout is JSON. ``cancel`` first asks the provider for its Cancel (a declined job). The
 wallet password comes from ``PAYGO_PASSWORD``, ``--password-file`` / ``PAYGO_PASSWORD_FILE``, or a prompt.
@@ -83,6 +84,10 @@ def add_parser(subparsers: Any) -> None:
     download.add_argument("--to", type=Path, required=True, metavar="DIR")
     common(download, unlock=True)
     download.set_defaults(handler=_handler("download"))
+
+    from paygo_desktop.commands.vendor_jobs import add_actions
+
+    add_actions(actions)  # the vendor's side: vendor-list, accept, decline, deliver
 
 
 def _handler(action: str) -> Any:

@@ -155,9 +155,9 @@ class EscrowService:
             raise RpcUnavailable(
                 f"The network's RPC endpoint did not answer ({short_rpc_message(exc)})."
             ) from None
-        repo = self.transactions.repository
         chain_id = self.network.chain_id
-        mine = [r for r in repo.recent(200) if r.chain_id == chain_id and r.sender == self.account]
+        recent = await self.transactions.recent(200)
+        mine = [r for r in recent if r.chain_id == chain_id and r.sender == self.account]
         return EscrowOverview(
             balances=balances,
             channels=channels,

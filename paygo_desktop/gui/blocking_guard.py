@@ -12,7 +12,7 @@ the window. ``BlockingCallGuard`` watches the thread that starts it while it is 
 Each call site is recorded once, with the innermost frame of the app's own code that made it. The GUI
 session flow test runs a whole session under it and expects nothing; ``paygo-desktop --debug`` runs it
 for SQL and files and logs what it finds (``report="log"``). ``paused()`` leaves out a stretch that is
-not the session path's (the shared transaction dialog).
+not the app's (a test's own look at the store or a file).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class BlockingCallGuard:
         self.engine = engine
         self.watch_signing = watch_signing
         self.report = report  # "collect": into ``violations``; "log": a warning per call site
-        self.outside = outside  # the app's files (``chain/tx_flow.py``) whose calls this check leaves out
+        self.outside = outside  # the app's files ("gui/x.py") whose calls this check leaves out
         self.callers_outside = callers_outside  # callers left out (a test's own look at the store: "/tests/")
         self.violations: list[str] = []
         self._seen: set[str] = set()

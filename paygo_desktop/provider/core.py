@@ -629,7 +629,8 @@ class ProviderCore:
                 if ch.live_session_id == row.id:
                     ch.live_session_id = None
             if row.receipt_json is None:
-                ended = int(row.ended_at if row.ended_at is not None else now)
+                ended_at = row.ended_at if row.ended_at is not None else now
+                ended = int(ended_at)
                 receipt = sign_model(
                     self.account,
                     unsigned(
@@ -640,7 +641,9 @@ class ProviderCore:
                         started_at=int(row.started_at),
                         ended_at=max(ended, int(row.started_at)),
                         # the seconds paid for: an expired session's grace is not service
-                        seconds=max(0, min(ended, int(row.served_until)) - int(row.started_at)),
+                        # (whole seconds of the time between them: each end cut to a whole second apart
+                        # could lose one, as a start and a stop judged at their arrival have fractions)
+                        seconds=max(0, math.floor(min(ended_at, row.served_until) - row.started_at)),
                         amount=int(row.cumulative) - int(row.start_cumulative),
                         final_cumulative=int(row.cumulative),
                     ),

@@ -9,9 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 TIMEOUT = 15_000
-# The shared transaction dialog (a deposit, a close) keeps its store work on the loop: outside the
-# blocking-call check of the session flows (gui.blocking_guard).
-SHARED_TRANSACTION_DIALOG = ("chain/transactions.py", "chain/tx_flow.py", "gui/widgets/transaction_flow.py")
 
 
 def click(qtbot: Any, widget: Any) -> None:

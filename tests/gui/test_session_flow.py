@@ -28,13 +28,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import (
-    SHARED_TRANSACTION_DIALOG,
-    click,
-    complete_transaction,
-    payer_window,
-    press_start,
-)
+from tests.gui.helpers import click, complete_transaction, payer_window, press_start
 from tests.sessions.conftest import WallClock, run_provider
 
 RATE = 1000  # base units of USDC per second
@@ -100,7 +94,7 @@ def start_from_services(qtbot: Any, window: Any, budget: str) -> Any:
 @pytest.fixture
 def guard(session_window: Any) -> Iterator[BlockingCallGuard]:
     """Blocking work on the GUI thread, recorded from here on (``gui.blocking_guard``)."""
-    watching = BlockingCallGuard(session_window.ctx.store.engine, outside=SHARED_TRANSACTION_DIALOG)
+    watching = BlockingCallGuard(session_window.ctx.store.engine, watch_signing=True)
     yield watching.start()
     watching.stop()
 
@@ -224,8 +218,8 @@ def test_start_watch_stop_receipt_history_and_the_claim_on_chain(
     assert after[0].available == 0  # nothing left in escrow: what was not signed went back to the wallet
     assert after[0].closed and after[0].claimed == summary.cost  # final: the next session opens a new one
     guard.stop()
-    # plan, start dialog, start, vouchers, stop, receipt, the history row, the close: no SQL, file or
-    # signature on the GUI thread (the shared transaction dialog's own store work aside)
+    # plan, start dialog, the deposit's transactions, start, vouchers, stop, receipt, the history row, the
+    # close's transaction: no SQL, file or signature on the GUI thread
     assert guard.violations == [], "\n".join(guard.violations)
 
 

@@ -32,7 +32,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     env,
     runner,
 )
-from tests.gui.helpers import SHARED_TRANSACTION_DIALOG, TIMEOUT, click, payer_window, press_start
+from tests.gui.helpers import TIMEOUT, click, payer_window, press_start
 from tests.gui.test_session_flow import (
     RATE,
     SERVICE_NAME,
@@ -147,9 +147,7 @@ def run_out(qtbot: Any, window: Any, sandbox: ZcashSandbox, permission_id: str) 
 @pytest.fixture
 def guard(zwindow: Any) -> Iterator[BlockingCallGuard]:
     """Blocking work on the GUI thread, recorded once started (``gui.blocking_guard``)."""
-    watching = BlockingCallGuard(
-        zwindow.ctx.store.engine, outside=SHARED_TRANSACTION_DIALOG, callers_outside=("/tests/",)
-    )
+    watching = BlockingCallGuard(zwindow.ctx.store.engine, callers_outside=("/tests/",))
     yield watching
     watching.stop()
 

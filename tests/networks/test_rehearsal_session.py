@@ -67,7 +67,12 @@ def test_a_session_on_the_base_sepolia_rehearsal_end_to_end(rehearsal: Rehearsal
             receipt = summary.receipt
             assert isinstance(receipt, m.Receipt) and summary.receipt_ok, summary.message
             assert verify_receipt(receipt, plan.provider)
-            assert receipt.amount == summary.cost == 13 * RATE and receipt.seconds == 13
+            assert receipt.amount == summary.cost == 13 * RATE  # the money: exact to the base unit
+            # the provider judges a stop at its arrival (provider.load): here its clock is the test's, but a
+            # stall of its loop (it shares this process and its GIL) is real time, so it may end the service
+            # up to a second before the test's clock says the stop was sent; the app accepts that
+            # (escrow_payer's RECEIPT_SECONDS_TOLERANCE), and the amount above is what is paid
+            assert receipt.seconds in (12, 13)
             async with ProviderClient(provider.url) as client:
                 claim = await client.claim_now(provider.key)
                 assert claim.tx_hash is not None

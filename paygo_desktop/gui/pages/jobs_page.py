@@ -262,12 +262,14 @@ class JobsPage(Page):
                 self.table.setItem(row, column, item)
             self.table.setCellWidget(row, len(COLUMNS) - 1, self._actions(view))
         self.table.resizeRowsToContents()
-        first = next(
-            (v.reminder for v in views if v.reminder is not None and v.reminder.kind != "fund"), None
-        )
-        self.reminder.setVisible(first is not None)
-        if first is not None:
-            self.reminder.setText(f"⏰ {html.escape(first.message)}")
+        reminders = [
+            (v.reminder, v.record.offer_name) for v in views if v.reminder and v.reminder.kind != "fund"
+        ]
+        reminders.sort(key=lambda pair: pair[0].at)  # the soonest first
+        self.reminder.setVisible(bool(reminders))
+        if reminders:  # named: several jobs may have one
+            name, message = html.escape(reminders[0][1]), html.escape(reminders[0][0].message)
+            self.reminder.setText(f"<b>Reminder, {name}:</b> {message}")
 
     def _actions(self, view: JobView) -> QWidget:
         box = QWidget()

@@ -1,5 +1,6 @@
 """The Vendor page, for a user who runs a provider: earnings (claimed on-chain and pending), per day and per
-service, the sessions running now with their meters, "Claim now", and a CSV export.
+service, the sessions running now with their meters, "Claim now", a CSV export, and the Jobs tab (the
+fixed-price jobs requested from the provider, answered and delivered there: ``gui/widgets/vendor_jobs.py``).
 
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
@@ -169,8 +170,8 @@ class VendorPage(Page):
             "Your earnings per day, what was claimed on-chain and what is still pending, your services, "
             "and the sessions running now will appear here.",
         )
-        self.content = QWidget()
-        columns = QHBoxLayout(self.content)  # two columns that size their sections independently
+        earnings = QWidget()
+        columns = QHBoxLayout(earnings)  # two columns that size their sections independently
         columns.setContentsMargins(0, 0, 0, 0)
         left, right = QVBoxLayout(), QVBoxLayout()
         columns.addLayout(left, 3)
@@ -215,6 +216,18 @@ class VendorPage(Page):
             label.setObjectName("EmptyTitle")
             column.addWidget(label)
             column.addWidget(widget, stretch)
+        self._build_tabs(earnings)
+
+    def _build_tabs(self, earnings: QWidget) -> None:
+        """Once connected: the earnings, and the jobs requested from the provider."""
+        from paygo_desktop.gui.widgets.vendor_jobs import VendorJobsPanel
+
+        self.jobs = VendorJobsPanel(self.ctx, self.runner)
+        self.jobs.count_changed.connect(self._jobs_counted)
+        self.content = QTabWidget()
+        self.content.setAccessibleName("Earnings and jobs")
+        self.content.addTab(earnings, "Earnings")
+        self.content.addTab(self.jobs, "Jobs")
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
@@ -313,6 +326,7 @@ class VendorPage(Page):
             self.provider_url = url
             self.account = account
             self.show_overview(overview)
+            self.jobs.set_provider(url, account)
             if self.isVisible():
                 self.timer.start()
 
@@ -331,6 +345,8 @@ class VendorPage(Page):
         def done(result: object) -> None:
             pair: Any = result
             self.show_overview(pair[1])
+            if self.content.currentWidget() is self.jobs and not self.jobs.acting:
+                self.jobs.reload(quiet=True)
 
         self.runner.run(
             self._load_work,
@@ -390,6 +406,9 @@ class VendorPage(Page):
         self.live.setToolTip(
             f"As the provider counted them at {local_time(datetime.fromtimestamp(now, UTC))}"
         )
+
+    def _jobs_counted(self, waiting: int) -> None:
+        self.content.setTabText(1, f"Jobs ({waiting} to answer or deliver)" if waiting else "Jobs")
 
     # ---- the earnings chart
     def _show_chart_assets(self, overview: Any) -> None:
