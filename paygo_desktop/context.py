@@ -29,8 +29,10 @@ from paygo_desktop.store.networks import NetworkRepository
 if TYPE_CHECKING:
     from paygo_desktop.history.account_history import AccountHistory
     from paygo_desktop.prices.board import PriceBoard
-    from paygo_desktop.prices.feeds import FeedBook
+    from paygo_desktop.prices.feeds import Currency, FeedBook
+    from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sandbox.state import SandboxState
+    from paygo_desktop.sessions.history import SessionRecord
     from paygo_desktop.wallet import Wallet
     from paygo_desktop.zcash.book import PermissionBook
 
@@ -218,6 +220,30 @@ class AppContext:
         chosen = currency(self.settings.display_currency)
         book = await asyncio.to_thread(self.price_feeds, network)  # the sandbox's feeds: from the store
         return await read_board(network.rpc_url, book, chosen, assets, network.name)
+
+    async def session_prices(
+        self, records: Iterable[SessionRecord]
+    ) -> tuple[Currency, dict[str, FiatPrice | None]]:
+        """Each past session's price (``sessions.values``) in the display currency when it ended, from the
+        current network's feeds (its own connection, closed after)."""
+        from paygo_desktop.chain.rpc import async_web3
+        from paygo_desktop.prices.feeds import currency
+        from paygo_desktop.prices.history import PriceHistory
+        from paygo_desktop.sessions.values import session_prices
+        from paygo_desktop.store.feed_readings import FeedReadings
+
+        network = self.network
+        chosen = currency(self.settings.display_currency)
+        book = await asyncio.to_thread(self.price_feeds, network)
+        records = list(records)
+        if book.empty:
+            return chosen, dict.fromkeys((r.local_id for r in records), None)
+        w3 = async_web3(network.rpc_url, timeout=10)
+        try:
+            history = PriceHistory(w3, FeedReadings(self.store), network.chain_id, book, chosen)
+            return chosen, await session_prices(records, history)
+        finally:
+            await w3.provider.disconnect()
 
     def close(self) -> None:
         self.store.close()

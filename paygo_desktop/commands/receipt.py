@@ -1,9 +1,9 @@
-"""``paygo-desktop receipt verify FILE [--rpc URL]`` and ``receipt export --session ID --out FILE``.
+"""``paygo-desktop receipt verify FILE [--rpc URL]``, ``receipt export (--session ID | --job ID) --out FILE``.
 
 ``verify`` prints one line a check (✓, ✗ or ·) and a summary; it exits 0 when the proof is verified, 1
 when it is refused (a check failed, or the file is not a proof). ``export`` writes a finished session's
-proof file, sealed with the payer's key (the wallet's password: ``--password-file``, PAYGO_PASSWORD_FILE
-or a prompt).
+(or a paid-out job's) proof file, sealed with the payer's (the job's client's) key (the wallet's
+password: ``--password-file``, PAYGO_PASSWORD_FILE or a prompt).
 """
 
 from __future__ import annotations
@@ -19,15 +19,17 @@ from paygo_desktop.paths import DataDir
 
 
 def add_parser(subparsers: Any) -> None:
-    receipt = subparsers.add_parser("receipt", help="verify or export a session's proof file")
+    receipt = subparsers.add_parser("receipt", help="verify or export a session's or a job's proof file")
     actions = receipt.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="check a proof file's signatures (and, with --rpc, the chain)")
     verify.add_argument("file", type=Path, metavar="FILE")
     verify.add_argument("--rpc", metavar="URL", help="a node of the proof's chain: check it on chain too")
     verify.add_argument("--registry", metavar="ADDRESS", help="PayGo's registry (default: the canonical one)")
     verify.set_defaults(handler=run_verify)
-    export = actions.add_parser("export", help="write a finished session's proof file")
-    export.add_argument("--session", required=True, metavar="ID", help="the session's id (session list)")
+    export = actions.add_parser("export", help="write a finished session's or job's proof file")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--session", metavar="ID", help="the session's id (session list)")
+    which.add_argument("--job", metavar="ID", help="the job's id (jobs list): approved, released or refunded")
     export.add_argument("--out", required=True, type=Path, metavar="FILE")
     export.add_argument("--password-file", type=Path, help="unlock the wallet with this file's password")
     export.set_defaults(handler=run_export)
@@ -56,24 +58,41 @@ def run_export(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     ctx = AppContext.open(data_dir)
     try:
-        evidence = session_evidence(ctx.store, args.session)
-        payer = str(evidence.channel["payer"])
+        if args.job:
+            payer, what = _job_client(ctx, args.job), f"job {args.job}"
+        else:
+            payer, what = (
+                str(session_evidence(ctx.store, args.session).channel["payer"]),
+                f"session {args.session}",
+            )
         key = unlocked_account(ctx.wallet, payer, args.password_file)
-        data = asyncio.run(_export(ctx, args.session, key))
+        data = asyncio.run(_export(ctx, args, key))
         atomic_write_bytes(args.out, data, 0o644)
     finally:
         ctx.close()
-    print(f"Wrote the proof of session {args.session} to {args.out}.", file=sys.stderr)
+    print(f"Wrote the proof of {what} to {args.out}.", file=sys.stderr)
     return 0
 
 
-async def _export(ctx: Any, local_id: str, key: Any) -> bytes:
+def _job_client(ctx: Any, job_id: str) -> str:
+    from paygo_desktop.jobs.records import JobRepository
+
+    record = JobRepository(ctx.store).get(job_id)
+    if record is None:
+        raise UserFacingError(f"This app has no job {job_id[:18]} (see `paygo-desktop jobs list`).")
+    return record.job.client
+
+
+async def _export(ctx: Any, args: argparse.Namespace, key: Any) -> bytes:
     from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.jobs.proof_file import job_proof
     from paygo_desktop.receipts.build import session_proof
 
     network = ctx.network
     w3 = async_web3(network.rpc_url, timeout=20)
     try:
-        return await session_proof(w3, ctx.store, local_id, network.name, key)
+        if args.job:
+            return await job_proof(w3, ctx.store, args.job, network.name, key)
+        return await session_proof(w3, ctx.store, args.session, network.name, key)
     finally:
         await w3.provider.disconnect()

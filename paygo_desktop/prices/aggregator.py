@@ -107,9 +107,20 @@ async def reading_at(w3: Any, feed: Feed, block: int, block_time: int) -> Readin
     return await round_in_force(w3, feed, block_time)
 
 
-async def round_in_force(w3: Any, feed: Feed, when: int) -> Reading | None:
-    """From the feed's own history: the last round of its current phase updated at or before ``when``."""
-    latest = await latest_reading(w3, feed)
+async def round_in_force(
+    w3: Any,
+    feed: Feed,
+    when: int,
+    *,
+    latest: Reading | None = None,
+    rounds: dict[int, tuple[int, int] | None] | None = None,
+) -> Reading | None:
+    """From the feed's own history: the last round of its current phase updated at or before ``when``.
+
+    ``latest`` (the feed's latest round, read once) and ``rounds`` (round id → its answer and time, filled
+    as read) let many look-ups on the same feed share their reads."""
+    if latest is None:
+        latest = await latest_reading(w3, feed)
     if latest.updated_at <= when:
         return latest
     phase = latest.round_id >> PHASE_SHIFT
@@ -118,7 +129,12 @@ async def round_in_force(w3: Any, feed: Feed, when: int) -> Reading | None:
     while low <= high:  # the last round of this phase updated at or before when
         middle = (low + high) // 2
         round_id = (phase << PHASE_SHIFT) | middle
-        data = await _round_at(w3, feed, round_id)
+        if rounds is not None and round_id in rounds:
+            data = rounds[round_id]
+        else:
+            data = await _round_at(w3, feed, round_id)
+            if rounds is not None:
+                rounds[round_id] = data
         if data is not None and data[1] <= when:
             found = (round_id, *data)
             low = middle + 1

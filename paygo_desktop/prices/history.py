@@ -5,6 +5,11 @@ feed as they stood then (``prices.aggregator.reading_at``: the node at that bloc
 rounds), each reading kept in the store (``store.feed_readings``) so an export reads the chain once per
 feed and block. The staleness rule is the same as for today's prices, against the block's own time: a
 feed that had stopped then gives "—" for that transfer.
+
+``price_at_time`` gives the price at a moment with no block of its own (a session's end): each feed's own
+history (``prices.aggregator.round_in_force``), with the same staleness rule against that moment; read
+once per feed and moment for the life of the ``PriceHistory``, the feed's latest round once and each of
+its rounds once (many sessions' look-ups share the halving's reads).
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ import asyncio
 from typing import Any
 
 from paygo_desktop.money import Asset
-from paygo_desktop.prices.aggregator import FeedUnreadable, Reading, reading_at
+from paygo_desktop.prices.aggregator import (
+    FeedUnreadable,
+    Reading,
+    latest_reading,
+    reading_at,
+    round_in_force,
+)
 from paygo_desktop.prices.feeds import Currency, Feed, FeedBook
 from paygo_desktop.prices.fiat import FiatPrice, price_from
 from paygo_desktop.store.feed_readings import FeedReadings, StoredReading
@@ -28,6 +39,9 @@ class PriceHistory:
         self.chain_id = chain_id
         self.book = book
         self.currency = currency
+        self._at_time: dict[tuple[str, int], Reading | None] = {}
+        self._latest: dict[str, Reading] = {}  # for price_at_time: each feed's latest round, read once
+        self._rounds: dict[str, dict[int, tuple[int, int] | None]] = {}  # and its rounds, as read
 
     async def price_at(self, asset: Asset, block: int, block_time: int) -> FiatPrice | None:
         feed = self.book.for_asset(asset)
@@ -41,6 +55,35 @@ class PriceHistory:
                 return None
             other = await self._reading(currency_feed, block, block_time)
         return price_from(asset, self.currency, own, other, now=block_time)
+
+    async def price_at_time(self, asset: Asset, when: int) -> FiatPrice | None:
+        """The asset's price at the moment ``when`` (Unix seconds), from the feeds' own rounds."""
+        feed = self.book.for_asset(asset)
+        if feed is None:
+            return None
+        own = await self._reading_at_time(feed, when)
+        other = None
+        if self.currency.code != "USD":
+            currency_feed = self.book.for_currency(self.currency.code)
+            if currency_feed is None:
+                return None
+            other = await self._reading_at_time(currency_feed, when)
+        return price_from(asset, self.currency, own, other, now=when)
+
+    async def _reading_at_time(self, feed: Feed, when: int) -> Reading | None:
+        address = feed.address.lower()
+        key = (address, when)
+        if key not in self._at_time:
+            try:
+                if address not in self._latest:
+                    self._latest[address] = await latest_reading(self.w3, feed)
+                rounds = self._rounds.setdefault(address, {})
+                self._at_time[key] = await round_in_force(
+                    self.w3, feed, when, latest=self._latest[address], rounds=rounds
+                )
+            except FeedUnreadable:
+                return None  # not kept: the node may answer another time
+        return self._at_time[key]
 
     async def _reading(self, feed: Feed, block: int, block_time: int) -> Reading | None:
         kept = await asyncio.to_thread(self.readings.get, self.chain_id, feed.address, block)

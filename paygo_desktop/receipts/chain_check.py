@@ -1,4 +1,5 @@
-"""What only the chain can say about a session's proof file: checked with a node the user names.
+"""What only the chain can say about a session's proof file: checked with a node the user names (a job's
+proof: ``receipts.job_chain_check``).
 
 * The node is the proof's chain (its chain id).
 * The vault has PayGo's vault code (``chain.code_check``): the voucher's promise is that vault's rules.
@@ -24,6 +25,11 @@ from paygo_desktop.receipts.proof import Check
 async def chain_checks(w3: Any, body: dict[str, Any], *, registry: str | None) -> list[Check]:
     from paygo_desktop.chain.code_check import check_vault
     from paygo_desktop.chain.vault import VaultClient
+
+    if body.get("kind") == "job":
+        from paygo_desktop.receipts.job_chain_check import job_chain_checks
+
+        return await job_chain_checks(w3, body)
 
     channel: Channel = m.ChannelOut.model_validate(body["channel"]).to_channel()
     final = int(body["receipt"]["finalCumulative"])

@@ -26,9 +26,10 @@ channel's signer (EIP-712, as the vault checks it); and the seal by the channel'
 every other byte: a file changed anywhere fails at least the seal. With a node, ``receipts.chain_check``
 adds what only the chain knows.
 
-**Other kinds.** ``KINDS`` maps a kind to its checks (``ProofKind``). Only "session" exists in this
-version; an x402 payment or a job adds its own ``ProofKind`` (its own body, the same envelope, canonical
-form and seal) and registers it there. A file of an unknown kind is refused with its kind named.
+**Other kinds.** ``KINDS`` maps a kind to its checks (``ProofKind``): "session" (here) and "job"
+(``receipts.job_proof``). An x402 payment would add its own ``ProofKind`` (its own body, the same
+envelope, canonical form and seal) and register it there. A file of an unknown kind is refused with its
+kind named.
 """
 
 from __future__ import annotations
@@ -45,26 +46,16 @@ from eth_utils import to_checksum_address
 
 from paygo_desktop import bounded_json
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, VaultDomain, verify_voucher
-from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.auth import canonical_signature
 from paygo_desktop.protocol.signing import verify_model
+from paygo_desktop.receipts.checks import Check, ProofError
+from paygo_desktop.receipts.job_proof import job_checks, job_client
 
 FORMAT = "paygo-proof"
 VERSION = 1
 SEAL_PREFIX = "PayGo proof v1\n"
 MAX_PROOF_BYTES = 64 * 1024
-
-
-class ProofError(UserFacingError):
-    """A file that is not a proof this version can check (the reason is in the message)."""
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str  # what was checked, in words
-    ok: bool | None  # None: not checked (no node given), or only information
-    detail: str = ""
 
 
 def canonical(body: dict[str, Any]) -> str:
@@ -278,15 +269,19 @@ class ProofKind:
     sealer: Callable[[dict[str, Any]], str]
 
 
-KINDS: dict[str, ProofKind] = {"session": ProofKind("a metered session", _session_checks, _payer)}
-# x402 payments and jobs: register a ProofKind here (and its chain checks in receipts.chain_check).
+KINDS: dict[str, ProofKind] = {
+    "session": ProofKind("a metered session", _session_checks, _payer),
+    "job": ProofKind("a fixed-price job", job_checks, job_client),
+}
+# x402 payments: register a ProofKind here (and its chain checks beside receipts.chain_check).
 
 
 def kind_of(body: dict[str, Any]) -> ProofKind:
     kind = body.get("kind")
     found = KINDS.get(kind) if isinstance(kind, str) else None
     if found is None:
-        raise ProofError(f"This app cannot check proofs of kind “{str(kind)[:20]}” yet (it knows: session).")
+        known = ", ".join(KINDS)
+        raise ProofError(f"This app cannot check proofs of kind “{str(kind)[:20]}” yet (it knows: {known}).")
     return found
 
 

@@ -10,7 +10,8 @@ provider signed and the meter this app ran:
 * ``refused``: no receipt came, or the provider refused to settle at the meter's final voucher.
 
 Zcash permissions add theirs (``zcash.cross_check``: a provider's report that disagrees with the app's
-record). ``provider_records`` gathers them per provider for the Services page.
+record, and an agreement for each session whose reports all agreed). ``provider_records`` gathers them
+per provider for the Services page.
 """
 
 from __future__ import annotations

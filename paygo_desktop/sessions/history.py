@@ -8,10 +8,10 @@ a session's rows sum exactly to its final cost.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -22,6 +22,10 @@ from paygo_desktop.sessions.terms import SessionTerms
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRow, utcnow
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
+
+if TYPE_CHECKING:
+    from paygo_desktop.prices.feeds import Currency
+    from paygo_desktop.prices.fiat import FiatPrice
 
 _AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount", "paid_ahead_credit")
 
@@ -470,6 +474,12 @@ CSV_COLUMNS = (
     "stop_reason",
     "remote_id",
     "channel_id",
+    "fiat_currency",
+    "fiat_value",
+    "price_per_unit",
+    "price_time_utc",
+    "price_source",
+    "fiat_note",
 )
 
 
@@ -477,8 +487,38 @@ def _decimal(asset: Asset, units: int) -> str:
     return Amount(asset, units).format(symbol=False, grouping=False)
 
 
-def export_csv(records: Iterable[SessionRecord], out: IO[str]) -> int:
-    """Write ``records`` as CSV (stdlib csv): amounts as decimal strings of the asset and as base units.
+def _fiat_cells(
+    record: SessionRecord, prices: Mapping[str, FiatPrice | None] | None, currency: Currency | None
+) -> list[str]:
+    """The cost's value when the session ended, the price used (per whole unit), its time and feeds; empty
+    cells and a note saying why when there is none."""
+    if prices is None or currency is None:
+        return ["", "", "", "", "", "not valued: this export reads no price feeds (the Sessions page's does)"]
+    price = prices.get(record.local_id)
+    if price is None:
+        why = "nothing spent" if not record.cost else "no fresh price when the session ended: no value"
+        return [currency.code, "", "", "", "", why]
+    cost = Amount(record.terms.asset, record.cost)
+    return [
+        currency.code,
+        f"{price.rounded(cost):f}",
+        price.price_text(),
+        price.as_of_text,
+        price.source_text(),
+        "valued when the session ended, rounded half to even to the cent",
+    ]
+
+
+def export_csv(
+    records: Iterable[SessionRecord],
+    out: IO[str],
+    *,
+    prices: Mapping[str, FiatPrice | None] | None = None,
+    currency: Currency | None = None,
+) -> int:
+    """Write ``records`` as CSV (stdlib csv): amounts as decimal strings of the asset and as base units,
+    and the cost's value in ``currency`` at ``prices`` (local id → the price when the session ended,
+    ``sessions.values``) with the price used and its time.
 
     Returns the number of sessions written.
     """
@@ -514,6 +554,7 @@ def export_csv(records: Iterable[SessionRecord], out: IO[str]) -> int:
                 r.stop_reason or "",
                 r.remote_id or "",
                 t.channel_id or "",
+                *_fiat_cells(r, prices, currency),
             ]
         )
         count += 1

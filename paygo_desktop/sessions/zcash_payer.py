@@ -77,6 +77,7 @@ class ZcashPayer(Payer):
         self._last_ok_ns = 0
         self._spent_at_start = 0
         self._metered_before, self._used_before = metered_before
+        self._agreed = True  # no report of the provider's disagreed with the app's record (this session)
 
     # ------------------------------------------------------------------ opening
 
@@ -255,6 +256,16 @@ class ZcashPayer(Payer):
         seconds = self.elapsed_seconds()
         status = SessionStatus.FAILED if ending.failed else SessionStatus.STOPPED
         await self._record_meter(remote, metered, self._seconds())
+        if problem is None and self._agreed and remote.status is not m.ZcashSessionStatus.live:
+            await self.rt.db(
+                cross_check.note_agreement,
+                self.store,
+                self.terms.provider_url,
+                self.terms.provider_name,
+                live.local_id,
+                remote,
+                metered,
+            )
         parts = [
             f"{'Stopped' if status is SessionStatus.STOPPED else 'Failed'}: {short_duration(seconds)} of "
             f"{self.terms.service_name}; the provider deducted {self.terms.amount(cost)} from the permission "
@@ -286,8 +297,9 @@ class ZcashPayer(Payer):
 
     async def _record_meter(self, remote: m.ZcashSession, metered: int, seconds: int) -> None:
         """Our meter (earlier sessions + this one so far) on the permission's row, and the provider's
-        answer beside it (``zcash.cross_check``)."""
-        await self.rt.db(
+        answer beside it (``zcash.cross_check``); a disagreement (or no row to compare with) means this
+        session leaves no "agreed" on the provider's record."""
+        found = await self.rt.db(
             cross_check.record_session,
             self.store,
             self.terms.provider_url,
@@ -296,3 +308,5 @@ class ZcashPayer(Payer):
             self._metered_before + metered,
             int(self.rt.now().timestamp()),
         )
+        if found is None or found:
+            self._agreed = False

@@ -9,7 +9,9 @@ app revoked it, otherwise ``exhausted`` / ``expired`` / ``active`` by the app's 
 ``record_report`` keeps a provider's answer beside that record (``reported``, ``reported_at``,
 ``deducted_zat``) and returns what disagrees with it (``trust.disagreements``); ``record_disagreements``
 then writes each disagreement to the activity log once per permission and figure — the provider's record
-the user can look back at, next to the Zcash page's warning (``PermissionView.trust_warning``).
+the user can look back at, next to the Zcash page's warning (``PermissionView.trust_warning``). A session
+whose end the provider confirmed and whose reports never disagreed leaves an "agreed" on the provider's
+record (``note_agreement``), once per session.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paygo_desktop.money import ZEC, Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding, SessionRow, ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
-from paygo_desktop.store.provider_notes import DISAGREED, OVER_CLAIMED, ProviderNote, ProviderNotes
+from paygo_desktop.store.provider_notes import AGREED, DISAGREED, OVER_CLAIMED, ProviderNote, ProviderNotes
 from paygo_desktop.zcash import trust
 from paygo_desktop.zcash.permissions import PermissionStatus, PermissionTerms
 from paygo_desktop.zcash.reminders import notice_key
@@ -230,14 +233,47 @@ def metered_before(store: Store, provider_url: str, permission_id: str) -> tuple
 
 def record_session(
     store: Store, provider_url: str, remote: m.ZcashSession, used_seconds: int, metered_zat: int, now: int
-) -> None:
+) -> list[trust.Disagreement] | None:
     """A session's meter (earlier sessions' included) on its permission's row, if the Zcash page keeps
-    one, and the provider's answer beside it; what disagrees goes to the activity log."""
+    one, and the provider's answer beside it; what disagrees goes to the activity log and is returned
+    (None: the app keeps no row for the permission, so nothing was compared)."""
     with store.session() as db:
         row = _session_row(db, provider_url, remote.permission_id)
         if row is None:
-            return
+            return None
         record_meter(row, used_seconds, metered_zat, now)
         found = record_report(db, row, remote.permission, now)
         account = row.account
     record_disagreements(store, provider_url, remote.permission_id, account, found)
+    return found
+
+
+def note_agreement(
+    store: Store, provider_url: str, provider_name: str, local_id: str, remote: m.ZcashSession, metered: int
+) -> None:
+    """The provider record's "agreed" for a Zcash session (ref: its local id) whose end the provider
+    confirmed and whose every report agreed with the app's record of the permission."""
+
+    def fmt(zat: int) -> str:
+        return Amount(ZEC, zat).format()
+
+    ProviderNotes(store).add(
+        [
+            ProviderNote(
+                provider_key=provider_url,
+                provider_url=provider_url,
+                provider_name=provider_name,
+                source="zcash",
+                ref=local_id,
+                verdict=AGREED,
+                detail=(
+                    f"The provider deducted {fmt(remote.amount_zat)} from permission {remote.permission_id}; "
+                    f"the meter measured {fmt(metered)}."
+                ),
+                asset_symbol=ZEC.symbol,
+                decimals=ZEC.decimals,
+                meter_amount=metered,
+                provider_amount=remote.amount_zat,
+            )
+        ]
+    )

@@ -156,7 +156,13 @@ def _button(page: Any, action: str) -> Any:
     return box.findChild(QPushButton, f"job-{action}")
 
 
-def test_request_fund_download_and_approve_a_job(qtbot: Any, page: Any, chain: Chain, provider: str) -> None:  # noqa: F811
+def test_request_fund_download_and_approve_a_job(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+    provider: str,
+    tmp_path: Path,
+) -> None:
     assert page.empty.isVisible() and not page.table.isVisible()
     assert page.provider.currentText() == provider
     click(qtbot, page.offers_button)
@@ -204,3 +210,13 @@ def test_request_fund_download_and_approve_a_job(qtbot: Any, page: Any, chain: C
     qtbot.waitUntil(lambda: _state(page) == "Approved: paid", timeout=TIMEOUT)
     assert chain.usdc_balance(PROVIDER) == provider0 + PRICE
     assert _button(page, "approve") is None and not page.reminder.isVisible()
+
+    # the paid job's proof file, from its row: verified as anyone would
+    from paygo_desktop.receipts.proof import read_proof
+    from paygo_desktop.receipts.verify import verify_file
+
+    assert _button(page, "proof") is not None
+    target = tmp_path / "job-proof.json"
+    page.export_proof(job_id, path=str(target))
+    qtbot.waitUntil(lambda: "Wrote the job's proof" in page.notice.text(), timeout=TIMEOUT)
+    assert verify_file(target.read_bytes()).ok and read_proof(target.read_bytes())["jobId"] == job_id

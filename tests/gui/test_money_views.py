@@ -313,3 +313,64 @@ def test_the_display_currency_is_chosen_in_settings(qtbot: Any, unlocked_window:
     qtbot.waitUntil(lambda: not unlocked_window.runner.busy, timeout=TIMEOUT)
     assert unlocked_window.ctx.settings.display_currency == "EUR"
     assert Settings.load(unlocked_window.ctx.data_dir.settings_file).display_currency == "EUR"
+
+
+def test_past_sessions_show_their_value_when_they_ended_and_the_csv_carries_the_price(
+    qtbot: Any, window: Any, chain: Chain, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from paygo_desktop.metering.meter import Price
+    from paygo_desktop.money import Asset
+    from paygo_desktop.sessions.history import SessionHistory
+    from paygo_desktop.sessions.status import SessionStatus
+    from paygo_desktop.sessions.terms import Funding, SessionTerms
+    from tests.reports.spending_data import USDC_FEED, Spent, add_session, write
+
+    ctx = window.ctx
+    feeds = sandbox_with_feeds(ctx, chain)  # fresh ones: the fixture's were deployed before
+    ctx.invalidate_network()
+    priced_at = first_round_time(chain, feeds["USDC"])
+    terms = SessionTerms(
+        account=TEST_ADDRESS, network="sandbox", provider_url="http://127.0.0.1:1",
+        provider_name="Test provider", provider_address=None, service_id="svc", service_name="Radio",
+        category="data", service_type="data", asset=Asset("USDC", 6, chain.usdc),
+        price=Price(1000, "per_second"), tick_seconds=1, grace_seconds=3, cap=50 * 10**6,
+        funding=Funding.ESCROW, chain_id=31337,
+    )  # fmt: skip
+    history = SessionHistory(ctx.store)
+    for local_id, ended in (("fresh", priced_at + 60), ("stale", priced_at + 3 * 3600)):
+        at = datetime.fromtimestamp(ended, UTC)
+        history.create(local_id, replace(terms, service_name=local_id.capitalize()), at)
+        history.update(local_id, cost=12_345_678, seconds=60, status=SessionStatus.STOPPED, ended_at=at)
+
+    page = window.pages["sessions"]
+    window.show_page("sessions")
+    page.refresh()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2 and page.model.prices is not None, timeout=TIMEOUT)
+    cost = {r.local_id: page.model.cell(r, 4) for r in page.model.rows}
+    assert cost == {"fresh": "12.345678 USDC (≈ $12.35)", "stale": "12.345678 USDC (—)"}
+    fresh_row = next(r for r in page.model.rows if r.local_id == "fresh")
+    assert "USDC / USD" in (page.model.tooltip(fresh_row, 4) or "")
+
+    out = tmp_path / "sessions.csv"
+    page.export_csv(path=str(out))
+    qtbot.waitUntil(lambda: out.exists() and "Exported 2" in page.message.text(), timeout=TIMEOUT)
+    rows = {r["local_id"]: r for r in csv.DictReader(io.StringIO(out.read_text("utf-8"), newline=""))}
+    assert rows["fresh"]["cost"] == "12.345678" and rows["fresh"]["fiat_value"] == "12.35"
+    assert rows["fresh"]["fiat_currency"] == "USD" and rows["fresh"]["price_per_unit"] == "1"
+    assert rows["fresh"]["price_time_utc"] == utc_text(priced_at).replace(" ", "T") + "Z"
+    assert feeds["USDC"] in rows["fresh"]["price_source"]
+    assert rows["stale"]["fiat_value"] == "" and "no fresh price" in rows["stale"]["fiat_note"]
+
+    # Activity: the total spent in the range, with its value now beside it
+    kind = replace(USDC_FEED, address=chain.usdc)
+    now = datetime.now(UTC)
+    write(ctx.store, [Spent(kind, now, 2_500_000, 0)], [add_session(ctx.store, kind, now, 2_500_000)])
+    activity = window.pages["activity"]
+    window.show_page("activity")
+    activity.refresh()
+    qtbot.waitUntil(lambda: "at today's price" in activity.summary.text(), timeout=TIMEOUT)
+    assert activity.summary.text().startswith("2.5 USDC spent (≈ $2.50 at today's price)")
+    assert "USDC / USD" in activity.summary.toolTip()
+    settle(qtbot, window)

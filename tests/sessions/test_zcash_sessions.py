@@ -19,6 +19,7 @@ from paygo_desktop.sessions.status import SessionEvent
 from paygo_desktop.sessions.terms import Funding
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.models import ZcashPermissionRow
+from paygo_desktop.store.provider_notes import ProviderNotes
 from paygo_desktop.zcash.addresses import Network, encode_sapling
 from tests.sessions.conftest import Env, World, run, run_provider, until
 from tests.zcash.hostile_provider import tampering_clients
@@ -90,6 +91,11 @@ def test_a_session_paid_from_a_zcash_permission(zworld: World) -> None:
         with world.store.session() as s:
             row = s.query(ZcashPermissionRow).one()
             assert (row.metered_zat, row.deducted_zat, row.used_seconds) == (6_667, 6_666, 60)
+        # the provider's record: this session agreed (its report matched the app's record)
+        [note] = ProviderNotes(world.store).all()
+        assert (note.source, note.ref, note.verdict) == ("zcash", live.local_id, "agreed")
+        assert (note.meter_amount, note.provider_amount) == (6_667, 6_666)
+        assert "deducted 0.00006666 ZEC" in note.detail
 
     run(world.env, scenario)
 
@@ -192,6 +198,8 @@ def test_the_engine_meters_at_the_agreed_rate_whatever_the_provider_reports(zwor
             assert (row.rate_per_hour_zat, row.metered_zat, row.used_seconds) == (RATE, 6_667, 60)
         [entry] = [e for e in ActivityLog(world.store).recent() if e.kind == "provider"]
         assert entry.is_error and "keeps metering at the agreed rate" in entry.message
+        verdicts = {(n.ref, n.verdict) for n in ProviderNotes(world.store).all()}
+        assert verdicts == {(permission.id, "disagreed")}  # and no "agreed" for this session
 
     run(world.env, scenario)
 

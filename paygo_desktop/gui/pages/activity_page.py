@@ -58,6 +58,7 @@ from paygo_desktop.sessions.status import SessionStatus
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
     from paygo_desktop.gui.widgets.spending_chart import SpendingChart
+    from paygo_desktop.prices.board import PriceBoard
 
 AUTO = "auto"
 STATUS_NAMES = {
@@ -101,6 +102,7 @@ class ActivityPage(Page):
         self.runner = runner
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
+        self.board: PriceBoard | None = None  # the shown asset's value now, once read
         self.chart: SpendingChart | None = None
         self.chart_failed = False  # its libraries did not load: the page says so in its place
         self._filling = False
@@ -357,15 +359,41 @@ class ActivityPage(Page):
         first = data.period.start.astimezone().date()
         last = (data.period.end - timedelta(microseconds=1)).astimezone().date()
         span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
-        total = short_amount(data.total) if data.total is not None else "0"
-        self.summary.setToolTip(data.total.format() if data.total is not None else "")
-        nothing = " — nothing spent in this range" if data.total is not None and not data.total else ""
-        self.summary.setText(f"{total} spent, {span} (your time zone){nothing}")
+        self.board = None
+        self._show_summary(data, span)
+        self._read_value(data, span)
         self.load_breakdown()
         self.sessions.setRowCount(0)
         self.sessions_title.setText("Sessions: click a bar")
         if self.chart is not None:
             self._draw()
+
+    def _show_summary(self, data: ChartData, span: str) -> None:
+        """ "11.75 USDC spent (≈ $11.75 at today's price), …": the total, its value beside it once read."""
+        total = short_amount(data.total) if data.total is not None else "0"
+        tooltip = data.total.format() if data.total is not None else ""
+        value = ""
+        board, asset = self.board, data.asset
+        if board is not None and asset is not None and data.total is not None and data.total:
+            value = f" ({board.text(data.total)} at today's price)"
+            tooltip += "\n" + board.note(asset.asset)
+        self.summary.setToolTip(tooltip)
+        nothing = " — nothing spent in this range" if data.total is not None and not data.total else ""
+        self.summary.setText(f"{total} spent{value}, {span} (your time zone){nothing}")
+
+    def _read_value(self, data: ChartData, span: str) -> None:
+        """The total's value in the display currency now, from the current network's feeds (read off the
+        GUI thread; spending on another network is not valued here)."""
+        asset = data.asset
+        if asset is None or data.total is None or not data.total or asset.network != self.ctx.network.key:
+            return
+
+        def done(board: PriceBoard) -> None:
+            if self.data is data:  # not replaced meanwhile
+                self.board = board
+                self._show_summary(data, span)
+
+        self.runner.run(self.ctx.fiat_board([asset.asset]), on_success=done, name="activity-value")
 
     def _draw(self) -> None:
         from paygo_desktop.gui.widgets.spending_chart import ChartBar
@@ -439,7 +467,14 @@ class ActivityPage(Page):
             return ""
         bar = data.series[index]
         label = bucket_label(bar.span.start, data.bucket)
-        return f"{label}: {bar.amount.format()} spent; {bar.cumulative.format()} since the start of the range"
+        board = self.board
+        if board is None:
+            since = f"{bar.cumulative.format()} since the start of the range"
+            return f"{label}: {bar.amount.format()} spent; {since}"
+        return (
+            f"{label}: {bar.amount.format()} spent ({board.text(bar.amount)}); {bar.cumulative.format()} "
+            f"since the start of the range ({board.text(bar.cumulative)}); values at today's price"
+        )
 
     def _hovered(self, index: int) -> None:
         text = self.hover_text(index)

@@ -3,8 +3,9 @@
 Request a job from a provider's offer with a brief (its price is then locked in PayGoJobs through the
 shared transaction dialog), follow each job's state as the chain has it, download its delivery (kept only
 if it matches the hash on chain), approve it, or take the refund after the deadline. A reminder shows
-before a deadline or the end of a review window. Everything slow runs in the background; results reach
-the widgets through the task runner's signals.
+before a deadline or the end of a review window. A job paid out (approved, released, refunded or
+cancelled) has "Proof…": its proof file (``jobs.proof_file``), sealed with the account's key. Everything
+slow runs in the background; results reach the widgets through the task runner's signals.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -279,8 +281,46 @@ class JobsPage(Page):
             button.setObjectName(f"job-{action}")
             button.clicked.connect(partial(self._act, view.job_id, action))
             layout.addWidget(button)
+        if view.on_chain.status.paid_worker or view.on_chain.status.paid_client:
+            proof = QPushButton("Proof…")
+            proof.setAccessibleName(f"Export the proof of: {view.record.offer_name}")
+            proof.setObjectName("job-proof")
+            proof.setToolTip("One file anyone can check: the job's terms, its delivery and its payout")
+            proof.clicked.connect(partial(self.export_proof, view.job_id))
+            layout.addWidget(proof)
         layout.addStretch(1)
         return box
+
+    def export_proof(self, job_id: str, _checked: bool = False, *, path: str | None = None) -> None:
+        """The job's proof file, sealed with the account's key, written where the user says (off the GUI)."""
+        import asyncio
+
+        from paygo_desktop.fileio import atomic_write_bytes
+        from paygo_desktop.jobs.proof_file import job_proof
+
+        self.notice.clear_message()
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export the job's proof", f"paygo-job-{job_id[2:10]}.json", "Proof files (*.json)"
+            )
+        if not path:
+            return
+        key = self._key()
+        if key is None:
+            return
+        service, target, network = self.service, Path(path), self.ctx.network.name
+
+        async def work() -> Path:
+            data = await job_proof(service.w3, self.ctx.store, job_id, network, key)
+            await asyncio.to_thread(atomic_write_bytes, target, data, 0o644)
+            return target
+
+        self.runner.run(
+            work(),
+            on_success=lambda written: self.notice.ok(f"Wrote the job's proof to {written}."),
+            on_error=self.notice.error,
+            name="jobs-proof",
+        )
 
     # -- requesting ------------------------------------------------------------------------------------------
     def load_offers(self) -> None:

@@ -2,7 +2,10 @@
 
 The history is read from the store (``sessions.history``) with the filters the user picks, in a worker
 thread (it is read again at every start, stop and failure, while a session's meter runs), and can be
-exported as CSV. Running sessions come from the session controller, which bridges the engine to Qt.
+exported as CSV. Each cost shows its value in the display currency beside it, at the price when the
+session ended (``sessions.values``, read after the rows, off the GUI thread; "—" without a fresh price
+then); the CSV carries that value, the price used and its time. Running sessions come from the session
+controller, which bridges the engine to Qt.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.receipt_dialog import ReceiptDialog
     from paygo_desktop.gui.sessions.controller import SessionController
     from paygo_desktop.prices.board import PriceBoard
+    from paygo_desktop.prices.feeds import Currency
+    from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
@@ -71,8 +76,33 @@ def receipt_text(record: SessionRecord) -> str:
 class HistoryModel(RowsModel):
     columns = COLUMNS
     right_aligned = frozenset({3, 4})
+    prices: dict[str, FiatPrice | None] | None = None  # local id → price when it ended; None: not read yet
+    currency: Currency | None = None
+
+    def set_prices(self, currency: Currency, prices: dict[str, FiatPrice | None]) -> None:
+        self.currency, self.prices = currency, prices
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 4), self.index(len(self.rows) - 1, 4))
+
+    def value_text(self, record: SessionRecord) -> str:
+        """ "≈ $1.50" at the price when the session ended, "—" without one, "" before prices are read."""
+        from paygo_desktop.money import Amount
+        from paygo_desktop.prices.fiat import MISSING
+
+        if self.prices is None or record.local_id not in self.prices:
+            return ""
+        price = self.prices[record.local_id]
+        return MISSING if price is None else price.text(Amount(record.terms.asset, record.cost))
 
     def tooltip(self, record: SessionRecord, column: int) -> str | None:
+        if column == 4 and self.prices is not None and record.local_id in self.prices:
+            price = self.prices[record.local_id]
+            if price is None:
+                return "No fresh price when this session ended: no value is shown."
+            return (
+                f"1 {record.terms.asset.symbol} = {price.price_text()} {price.currency.code} when the "
+                f"session ended, from {price.source_text()}"
+            )
         return record.stop_reason or None
 
     def cell(self, record: SessionRecord, column: int) -> str:
@@ -85,7 +115,9 @@ class HistoryModel(RowsModel):
         if column == 3:
             return clock_duration(record.seconds)
         if column == 4:
-            return str(record.terms.amount(record.cost))
+            value = self.value_text(record)
+            amount = str(record.terms.amount(record.cost))
+            return f"{amount} ({value})" if value else amount
         if column == 5:
             return STATUS_LABELS.get(record.status, str(record.status).capitalize())
         return receipt_text(record)
@@ -101,6 +133,7 @@ class SessionsPage(Page):
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
         self._history_reads = 0  # only the newest read is shown (filters may change while one is out)
+        self._known_prices: dict[tuple[str, str], FiatPrice] = {}  # (currency, local id) → price then
 
         self.message = InlineMessage(self, "Session messages")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -275,8 +308,32 @@ class SessionsPage(Page):
         number, records = result
         if number == self._history_reads:
             self._show_history(records)
+            self.controller.runner.run(
+                self._priced(number, records), on_success=self._prices_read, name="session-prices"
+            )
+
+    async def _priced(
+        self, number: int, records: list[SessionRecord]
+    ) -> tuple[int, Currency, dict[str, FiatPrice | None]]:
+        """The sessions' prices when they ended; those already found are not asked again (a finished
+        session's price never changes), those without one are (the node may answer now)."""
+        code = self.controller.ctx.settings.display_currency
+        cached = self._known_prices
+        known = {r.local_id: cached[(code, r.local_id)] for r in records if (code, r.local_id) in cached}
+        missing = [r for r in records if r.local_id not in known]
+        currency, found = await self.controller.ctx.session_prices(missing)
+        for local_id, price in found.items():
+            if price is not None:
+                self._known_prices[(currency.code, local_id)] = price
+        return number, currency, {**found, **known}
+
+    def _prices_read(self, result: tuple[int, Currency, dict[str, FiatPrice | None]]) -> None:
+        number, currency, prices = result
+        if number == self._history_reads:
+            self.model.set_prices(currency, prices)
 
     def _show_history(self, records: list[SessionRecord]) -> None:
+        self.model.prices = None
         self.model.set_rows(records)
         anything = bool(records) or bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         anything = anything or self.range_filter.currentIndex() > 0
@@ -317,22 +374,33 @@ class SessionsPage(Page):
 
     # -- export --------------------------------------------------------------------------------------
     def export_csv(self, *, path: str | None = None) -> None:
-        from paygo_desktop.fileio import atomic_write_text
-        from paygo_desktop.sessions.history import export_csv
-
+        """The sessions shown, with their values when they ended, to a CSV file (priced and written off the
+        GUI thread)."""
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
                 self, "Export sessions", "paygo-sessions.csv", "CSV files (*.csv)"
             )
         if not path:
             return
+        target = path
+        self.controller.runner.run(
+            self._export(Path(target), list(self.model.rows)),
+            on_success=lambda count: self.message.ok(
+                f"Exported {count} session{'s' if count != 1 else ''} to {target}."
+            ),
+            on_error=lambda error: self.message.error(f"Could not export to {target}: {error}"),
+            name="sessions-export",
+        )
+
+    async def _export(self, path: Path, records: list[SessionRecord]) -> int:
+        import asyncio
         import io
 
-        buffer = io.StringIO()
-        count = export_csv(self.model.rows, buffer)
-        try:
-            atomic_write_text(Path(path), buffer.getvalue())
-        except OSError as exc:
-            self.message.error(f"Could not write {path}: {exc.strerror or exc}.")
-            return
-        self.message.ok(f"Exported {count} session{'s' if count != 1 else ''} to {path}.")
+        from paygo_desktop.fileio import atomic_write_text
+        from paygo_desktop.sessions.history import export_csv
+
+        _number, currency, prices = await self._priced(self._history_reads, records)
+        buffer = io.StringIO(newline="")
+        count = export_csv(records, buffer, prices=prices, currency=currency)
+        await asyncio.to_thread(atomic_write_text, path, buffer.getvalue())
+        return count
