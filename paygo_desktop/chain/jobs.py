@@ -26,10 +26,10 @@ from eth_utils import keccak, to_checksum_address
 from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.vouchers import (
     EIP712_DOMAIN_FIELDS,
-    EIP712_DOMAIN_TYPEHASH,
     UINT64_MAX,
     UINT128_MAX,
     ZERO_ADDRESS,
+    domain_separator,
 )
 
 JOBS_DOMAIN_NAME = "PayGo Jobs"
@@ -200,18 +200,7 @@ class JobsDomain:
 
     @property
     def separator(self) -> bytes:
-        return keccak(
-            abi_encode(
-                ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                [
-                    EIP712_DOMAIN_TYPEHASH,
-                    keccak(text=JOBS_DOMAIN_NAME),
-                    keccak(text=JOBS_DOMAIN_VERSION),
-                    self.chain_id,
-                    self.contract,
-                ],
-            )
-        )
+        return domain_separator(JOBS_DOMAIN_NAME, JOBS_DOMAIN_VERSION, self.chain_id, self.contract)
 
 
 # ---------------------------------------------------------------------------------------- Cancel

@@ -107,6 +107,17 @@ class Channel:
         return channel_id(self)
 
 
+def domain_separator(name: str, version: str, chain_id: int, contract: str) -> bytes:
+    """EIP-712's domainSeparator for (name, version, chainId, verifyingContract), as OpenZeppelin's EIP712
+    computes it: the vault's and PayGoJobs' domains alike."""
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [EIP712_DOMAIN_TYPEHASH, keccak(text=name), keccak(text=version), chain_id, contract],
+        )
+    )
+
+
 @dataclass(frozen=True)
 class VaultDomain:
     """EIP-712 domain of one deployed vault."""
@@ -128,18 +139,7 @@ class VaultDomain:
 
     @property
     def separator(self) -> bytes:
-        return keccak(
-            abi_encode(
-                ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                [
-                    EIP712_DOMAIN_TYPEHASH,
-                    keccak(text=DOMAIN_NAME),
-                    keccak(text=DOMAIN_VERSION),
-                    self.chain_id,
-                    self.vault,
-                ],
-            )
-        )
+        return domain_separator(DOMAIN_NAME, DOMAIN_VERSION, self.chain_id, self.vault)
 
 
 def app_channel(payer: str, provider: str, token: str | None, withdraw_delay: int, index: int = 0) -> Channel:
