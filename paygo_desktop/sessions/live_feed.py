@@ -7,11 +7,11 @@ The feed is read from the session's local proxy (sessions.access_proxy), so this
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paygo_desktop import bounded_json
 from paygo_desktop.protocol.proxying import CLOSE_SESSION_ENDED
 
 MAX_MESSAGE = 4096  # a quote is a few dozen bytes; anything longer is not one
@@ -30,8 +30,8 @@ def parse_quote(message: str | bytes) -> Quote | None:
     if isinstance(message, bytes) or len(message) > MAX_MESSAGE:
         return None
     try:
-        data = json.loads(message)
-    except ValueError:
+        data = bounded_json.loads(message, max_bytes=MAX_MESSAGE)  # nesting bounded, as all network JSON
+    except ValueError:  # bounded_json.JSONRejected too
         return None
     if not isinstance(data, dict):
         return None

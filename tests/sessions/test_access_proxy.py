@@ -244,5 +244,6 @@ def test_a_feed_message_that_is_not_a_quote_is_ignored() -> None:
     assert parse_quote('{"symbol": "ETH-USD", "price": "3100.25", "seq": 1}') == Quote("ETH-USD", "3100.25")
     for message in ('{"ack": "hi"}', "[1]", "not json", '{"symbol": "<b>", "price": "1"}',
                     '{"symbol": "ETH-USD", "price": 3100.25}', '{"symbol": "X", "price": "1e400"}',
-                    b"\x00", '{"symbol": "X", "price": "' + "9" * 5000 + '"}'):  # fmt: skip
+                    b"\x00", '{"symbol": "X", "price": "' + "9" * 5000 + '"}',
+                    "[" * 2000 + "]" * 2000):  # fmt: skip
         assert parse_quote(message) is None
