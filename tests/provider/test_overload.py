@@ -97,6 +97,16 @@ def provider(env: Env, tmp_path: Path, **overrides: Any) -> Iterator[tuple[str, 
         thread.join(timeout=10)
 
 
+def wait_until_accepting(url: str, within: float = 15.0) -> None:
+    """Until /health says new sessions are taken: the pressure of a busy moment (the provider's own start,
+    a loaded machine) has left its windows and the hold is over."""
+    deadline = time.monotonic() + within
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while not http.get(routes.HEALTH).json()["acceptingSessions"]:
+            assert time.monotonic() < deadline, f"still shedding new sessions after {within} s"
+            time.sleep(0.2)
+
+
 def funded_channel(env: Env) -> Any:
     ch = env.channel(token=env.usdc, salt=os.urandom(32), withdraw_delay=4000)
     env.run(env.vault.fund(env.payer, ch, 100 * TICK_COST))
@@ -145,17 +155,20 @@ def test_under_overload_new_sessions_get_503_and_paying_ones_go_on(env: Env, tmp
         client = ProviderClient(url, timeout=10)
         try:
             paying = funded_channel(env)
+            late_comer = funded_channel(env)  # funded now: the refusal below must come within the hold
+            late_voucher = voucher(env, late_comer, TICK_COST)
+            # a calm provider first: on a loaded machine its own start may already have looked like overload
+            wait_until_accepting(url)
             s = env.run(client.start_session(SVC, paying, TICK_COST, voucher(env, paying, TICK_COST)))
+            wait_until_accepting(url)
             with httpx.Client(base_url=url, timeout=10) as http:
-                assert http.get(routes.HEALTH).json()["acceptingSessions"] is True
                 assert http.get("/test/block").status_code == 204  # the worker is stuck for 0.6 s
                 health = http.get(routes.HEALTH).json()
             assert health["acceptingSessions"] is False and 1 <= health["retryAfter"] <= 3
             assert health["load"]["delayMs"] >= 300
 
-            late_comer = funded_channel(env)
             with pytest.raises(ProviderBusy) as busy:
-                env.run(client.start_session(SVC, late_comer, TICK_COST, voucher(env, late_comer, TICK_COST)))
+                env.run(client.start_session(SVC, late_comer, TICK_COST, late_voucher))
             assert busy.value.status == 503 and busy.value.code == "busy"
             assert 1 <= busy.value.retry_after <= 3
             assert f"try again in {busy.value.retry_after} s" in str(busy.value)
@@ -170,11 +183,7 @@ def test_under_overload_new_sessions_get_503_and_paying_ones_go_on(env: Env, tmp
                 )
 
             # once the delay has left the one-second windows and the hold is over, new sessions are taken
-            deadline = time.monotonic() + 10
-            with httpx.Client(base_url=url, timeout=10) as http:
-                while not http.get(routes.HEALTH).json()["acceptingSessions"]:
-                    assert time.monotonic() < deadline, "still shedding long after the overload"
-                    time.sleep(0.2)
+            wait_until_accepting(url, within=10)
             again = env.run(
                 client.start_session(SVC, late_comer, TICK_COST, voucher(env, late_comer, TICK_COST))
             )

@@ -244,6 +244,12 @@ def test_a_stalled_worker_expires_no_paying_session_and_refuses_new_ones(
         slow = next(s for s, c in clients.items() if not c.get(routes.HEALTH).json()["load"]["leader"])
         c = clients[slow]  # the expiry sweep runs in the other worker, which goes on
         ch = funded(env)
+        late_comer = funded(env)  # funded now: its refusal below must come within the hold
+        # a loaded machine may have made the workers' own start look like overload: wait for calm
+        calm_by = time.monotonic() + 15
+        while not c.get(routes.HEALTH).json()["acceptingSessions"]:
+            assert time.monotonic() < calm_by, "the worker sheds new sessions before any overload"
+            time.sleep(0.2)
         started = c.post(routes.STREAM_START, json=start_body(env, ch, "quick-feed", 2000))
         assert started.status_code == 201, started.text
         t0 = time.time()  # served until t0 + 2 s, late after t0 + 3 s
@@ -270,7 +276,7 @@ def test_a_stalled_worker_expires_no_paying_session_and_refuses_new_ones(
         info = other.get(routes.STREAM.format(session_id=sid)).json()
         assert info["status"] == "live" and info["cumulativeAmount"] == "4000"
         # the stalled worker knows it was late: it refuses new sessions for a while, and says so
-        refused = c.post(routes.STREAM_START, json=start_body(env, funded(env), "quick-feed", 2000))
+        refused = c.post(routes.STREAM_START, json=start_body(env, late_comer, "quick-feed", 2000))
         assert refused.status_code == 503 and refused.json()["code"] == "busy", refused.text
         assert 1 <= int(refused.headers["retry-after"]) <= 5
         assert c.get(routes.HEALTH).json()["acceptingSessions"] is False
