@@ -144,5 +144,6 @@ def test_permit_sets_allowance_once(env: Env) -> None:
     v, r, s = _sign(env, env.payer, "Permit", PERMIT_FIELDS, expired)
     with pytest.raises(Exception, match="permit is expired"):
         env.transact(
-            token.functions.permit(msg["owner"], msg["spender"], 1, expired["deadline"], v, r, s), env.stranger
+            token.functions.permit(msg["owner"], msg["spender"], 1, expired["deadline"], v, r, s),
+            env.stranger,
         )
