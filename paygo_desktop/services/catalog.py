@@ -123,6 +123,8 @@ async def load_provider(client: Any, url: str) -> tuple[list[CatalogEntry], int]
             if asset is None:  # priced in something the provider does not describe: cannot be shown honestly
                 skipped += 1
                 continue
+            if service.rate.unit == "per_request":  # paid with x402 per request, not in a session
+                continue
             entries.append(CatalogEntry(url, info.name, service, asset))
         if (not batch.items and not batch.rejected) or page * batch.page_size >= batch.total:
             break
