@@ -1,9 +1,12 @@
-"""``paygo-desktop x402 get|policy|list``: pay x402 (HTTP 402) endpoints from scripts, within per-site limits.
+"""``paygo-desktop x402 get|proxy|policy|list``: pay x402 (HTTP 402) endpoints from scripts, within limits.
 
 ``get URL [--max AMOUNT]`` requests URL; on a 402 it pays what the server quotes if the site's limits (and
 ``--max``, in the quoted token) allow, and writes the answer's body to stdout (or ``--output FILE``). A line
 of JSON on stderr says what was paid (``{"event": "x402", ...}``). A site without limits is paid only with
 ``--max``. Exit status 0 for a 2xx answer, 1 otherwise, 2 for a refused payment (nothing was signed).
+
+``proxy`` serves a loopback URL (printed as JSON on stdout) through which scripts, ``curl`` and tools call
+x402 endpoints, paid within the same limits (``sessions.x402_proxy``), until Ctrl-C.
 
 ``policy set ORIGIN --per-request A --per-day A --total A [--ask-first] [--block] [--token SYMBOL]`` sets a
 site's limits (amounts in the token, default USDC; a limit left out is no limit), ``policy list`` and
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from paygo_desktop.money import Asset
     from paygo_desktop.store.x402 import SitePolicy, X402Payment
     from paygo_desktop.x402.limits import Quote
+    from paygo_desktop.x402.payer import Confirm, X402Payer
 
 REFUSED_EXIT = 2
 
@@ -48,6 +52,11 @@ def add_parser(subparsers: Any) -> None:
     get.add_argument("--account", help="pay from this address (default: the first account)")
     get.add_argument("--password-file", type=Path, help="read the wallet password from this file")
     get.set_defaults(handler=run_get)
+
+    proxy = actions.add_parser("proxy", help="a local URL through which tools call x402 endpoints, paid")
+    proxy.add_argument("--account", help="pay from this address (default: the first account)")
+    proxy.add_argument("--password-file", type=Path, help="read the wallet password from this file")
+    proxy.set_defaults(handler=run_proxy)
 
     policy = actions.add_parser("policy", help="set, list or remove a site's spending limits")
     what = policy.add_subparsers(dest="policy_action", required=True)
@@ -91,13 +100,13 @@ def run_get(args: argparse.Namespace, data_dir: DataDir) -> int:
         ctx.close()
 
 
-async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
+async def _payer(ctx: AppContext, args: argparse.Namespace, confirm: Confirm | None) -> X402Payer:
+    """The payer for ``--account`` (default: the first), the wallet unlocked, on the current network."""
     import asyncio
 
     from paygo_desktop.commands.session import _password
     from paygo_desktop.x402.payer import X402Payer
 
-    headers = dict(_header(h) for h in args.header)
     accounts = ctx.wallet.accounts()
     if not accounts:
         raise UserFacingError("This data directory has no wallet yet: start the app once to create one.")
@@ -106,8 +115,16 @@ async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
         raise UserFacingError(f"The wallet has no account {address}.")
     password = _password(args.password_file)
     await asyncio.to_thread(ctx.wallet.unlock, password)
-    account = ctx.wallet.local_account(address)
     network = ctx.network
+    return X402Payer(
+        ctx.store, ctx.wallet.local_account(address), network, ctx.known_tokens(network), confirm=confirm
+    )
+
+
+async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
+    import asyncio
+
+    headers = dict(_header(h) for h in args.header)
 
     async def confirm(quote: Quote) -> bool:
         if args.yes:
@@ -117,7 +134,7 @@ async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
         answer = await asyncio.to_thread(input, f"Pay {quote.shown()} to {quote.origin}? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
-    payer = X402Payer(ctx.store, account, network, ctx.known_tokens(network), confirm=confirm)
+    payer = await _payer(ctx, args, confirm)
     body = args.data.encode() if args.data is not None else None
     answer = await payer.request(
         args.method.upper(), args.url, headers=headers, content=body, max_amount=args.max
@@ -145,6 +162,43 @@ def _header(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise UserFacingError(f"--header wants NAME:VALUE, not “{text[:60]}”.")
     return name.strip(), value.strip()
+
+
+# ---- proxy
+
+
+def run_proxy(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import asyncio
+
+    from paygo_desktop.context import AppContext
+
+    ctx = AppContext.open(data_dir)
+    try:
+        return asyncio.run(_proxy(ctx, args))
+    finally:
+        ctx.close()
+
+
+async def _proxy(ctx: AppContext, args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from paygo_desktop.sessions.x402_proxy import X402Proxy
+
+    proxy = X402Proxy(await _payer(ctx, args, None))  # ask-first sites are refused: nobody to ask
+    url = await proxy.start()
+    print(
+        json.dumps({"event": "x402-proxy", "url": url, "use": url + "<http|https>/<host>/<path>"}), flush=True
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await proxy.close()
+    return 0
 
 
 # ---- policies

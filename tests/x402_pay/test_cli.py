@@ -85,3 +85,29 @@ def test_x402_from_the_command_line(env: Env, tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(_cli(data, "list", "--csv", "-").stdout)))
     assert rows[0][0] == "Date (UTC)" and rows[1][9:13] == ["0.04", str(PRICE), "6", "settled"]
     assert env.usdc_balance(env.payer.address) == before - PRICE
+
+
+def test_x402_proxy_command(env: Env, tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+
+    data = _data_dir(env, tmp_path)
+    with sdk_server(env, price=usdc_price(env, PRICE)) as server:
+        assert _cli(data, "policy", "set", server.url, "--per-request", "0.04").returncode == 0
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "x402", "proxy"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "PAYGO_PASSWORD": PASSWORD},
+        )
+        try:
+            assert proc.stdout is not None
+            started = json.loads(proc.stdout.readline())
+            paid = httpx.get(started["url"] + server.url.replace("http://", "http/") + "/paid", timeout=60)
+            assert paid.status_code == 200 and paid.json() == {"answer": 42}
+            assert paid.headers["x-paygo-x402-payment"] == "0.04 USDC; settled"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
