@@ -109,7 +109,9 @@ async def measure(chain_url: str, work: Path, count: int) -> None:
     up = serve(upstream_app(), up_port)
     seed = work / "catalog.json"
     rate = {"amount": str(PRICE), "asset": "USDC", "unit": "per_request"}
-    seed.write_text(json.dumps([{"id": "api", "name": "API", "category": "data", "type": "data", "rate": rate}]))
+    seed.write_text(
+        json.dumps([{"id": "api", "name": "API", "category": "data", "type": "data", "rate": rate}])
+    )
     config = ProviderConfig.model_validate(
         {
             "name": "Bench provider",
@@ -138,9 +140,10 @@ async def measure(chain_url: str, work: Path, count: int) -> None:
         async def answered(response: httpx.Response) -> None:
             marks.append(("answered", time.perf_counter()))
 
-        async with httpx.AsyncClient(timeout=60) as plain, httpx.AsyncClient(
-            timeout=60, event_hooks={"request": [sent], "response": [answered]}
-        ) as hooked:
+        async with (
+            httpx.AsyncClient(timeout=60) as plain,
+            httpx.AsyncClient(timeout=60, event_hooks={"request": [sent], "response": [answered]}) as hooked,
+        ):
             network = Network("bench", "Bench chain", 31337, chain_url, is_local=True)
             app_payer = X402Payer(store, payer, network, (Asset("USDC", 6, deployed.usdc),), http=hooked)
             direct, unpaid, first, second, app_side, total = [], [], [], [], [], []
