@@ -60,6 +60,7 @@ class Funding(StrEnum):
 
     ESCROW = "escrow"  # vouchers on the app's channel with the provider
     ZCASH = "zcash"  # a prepaid Zcash spending permission
+    X402 = "x402"  # spending only: one HTTP request paid with x402 (x402.payer), no session
 
 
 def _values_of(enum: type[StrEnum], length: int) -> Enum:

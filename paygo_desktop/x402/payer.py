@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from x402 import x402ClientSync
@@ -30,7 +31,10 @@ from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
+from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import Funding
+from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import limits, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
@@ -78,6 +82,8 @@ class X402Payer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._records = X402Store(store)
+        self._spending = SpendingLog(store)
+        self._activity = ActivityLog(store)
         self._account = account
         self._network = network
         self._caip2 = f"eip155:{network.chain_id}"
@@ -276,10 +282,47 @@ class X402Payer:
             return self._payment(payment.id)
         if settled.success:
             self._records.finish(payment.id, SETTLED, tx_hash=(settled.transaction or None))
+            self._book(payment)
         else:
             reason = settled.error_reason or settled.error_message or "settlement failed"
             self._records.finish(payment.id, FAILED, error=reason[:500])
+            self._activity.record(
+                "x402",
+                f"x402 payment of {Amount(_asset(payment), payment.amount)} to {payment.origin} failed: "
+                f"{reason[:200]}",
+                account=payment.payer,
+                network=self._network.key,
+                is_error=True,
+            )
         return self._payment(payment.id)
+
+    def _book(self, payment: X402Payment) -> None:
+        """A settled payment in Activity: the spending charts (by site and request) and the activity log."""
+        path = urlsplit(payment.url).path or "/"
+        paid = Amount(_asset(payment), payment.amount)
+        self._spending.record(
+            SpendingEntry(
+                account=payment.payer,
+                network=self._network.key,
+                funding=Funding.X402,
+                asset_symbol=payment.asset_symbol,
+                asset_address=payment.asset,
+                decimals=payment.decimals,
+                provider_url=payment.origin,
+                provider_name=(urlsplit(payment.origin).hostname or payment.origin)[:200],
+                service_id=path[:100],
+                service_name=f"{payment.method} {path}"[:200],
+                category="x402",
+                amount=payment.amount,
+                at=payment.created_at,
+            )
+        )
+        self._activity.record(
+            "x402",
+            f"Paid {paid} to {payment.origin} for {payment.method} {path[:200]} (x402)",
+            account=payment.payer,
+            network=self._network.key,
+        )
 
     # ---- HTTP
 
@@ -303,6 +346,10 @@ class X402Payer:
         finally:
             if self._http is None:
                 await client.aclose()
+
+
+def _asset(payment: X402Payment) -> Asset:
+    return Asset(payment.asset_symbol, payment.decimals, payment.asset)
 
 
 def _eip3009(r: PaymentRequirements) -> bool:

@@ -50,3 +50,21 @@ def test_app_pays_an_sdk_server_and_the_money_moves_on_chain(env: Env, app_store
         (server.url + "/paid", SETTLED, PRICE)
     ]
     assert len(server.signatures) == 1
+
+    # Activity: the spending charts show it by site and request, the activity log says what it paid for
+    from datetime import UTC, datetime, timedelta
+
+    from paygo_desktop.reports.periods import Period
+    from paygo_desktop.reports.spending_report import Dimension, SpendingReport
+    from paygo_desktop.store.activity import ActivityLog
+
+    report = SpendingReport(app_store)
+    [asset] = report.assets()
+    assert asset.asset.address.lower() == env.usdc.lower()
+    now = datetime.now(UTC)
+    period = Period(now - timedelta(hours=1), now + timedelta(hours=1))
+    assert report.total(asset, period).units == PRICE
+    [line] = report.breakdown(asset, period, Dimension.service)
+    assert line.label == "GET /paid" and line.amount.units == PRICE
+    [entry] = [e for e in ActivityLog(app_store).recent() if e.kind == "x402"]
+    assert entry.message == f"Paid 0.025 USDC to {server.url} for GET /paid (x402)"
