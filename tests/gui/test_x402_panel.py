@@ -3,7 +3,10 @@ read off the GUI thread when the tab is shown."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from paygo_desktop.context import AppContext
@@ -14,7 +17,9 @@ from tests.gui.test_activity_page import make_page
 USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
-def test_x402_tab_lists_payments_and_limits(qtbot: Any, ctx: AppContext, event_loop_qt: Any) -> None:
+def test_x402_tab_lists_payments_and_limits(
+    qtbot: Any, ctx: AppContext, event_loop_qt: Any, tmp_path: Path
+) -> None:
     records = X402Store(ctx.store)
     records.save_policy(SitePolicy("https://api.example.com", 31337, USDC, "USDC", 6, max_per_day=1_500_000))
     payment_id = records.record(
@@ -55,3 +60,9 @@ def test_x402_tab_lists_payments_and_limits(qtbot: Any, ctx: AppContext, event_l
         "No limit",
         "No",
     ]
+    target = tmp_path / "x402.csv"
+    page.x402.export_csv(path=str(target))
+    qtbot.waitUntil(lambda: target.exists() and not page.runner.busy, timeout=TIMEOUT)
+    rows = list(csv.reader(io.StringIO(target.read_text("utf-8"))))
+    assert len(rows) == 2 and rows[1][2] == "https://api.example.com/v1/quote?symbol=ETH"
+    assert rows[1][9:13] == ["0.025", "25000", "6", "settled"]

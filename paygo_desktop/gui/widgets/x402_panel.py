@@ -4,10 +4,12 @@ the limits are set from the command line for now. Both lists are read off the GU
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
@@ -73,7 +75,8 @@ class X402Panel(QWidget):
         row = QHBoxLayout()
         self.note = QLabel(
             "HTTP requests this wallet paid with x402, within the limits you set per site "
-            "(paygo-desktop x402 policy set …). A site without limits is never paid."
+            "(paygo-desktop x402 policy set …). A site without limits is never paid. "
+            "Export CSV… writes every payment."
         )
         self.note.setObjectName("Hint")
         self.note.setWordWrap(True)
@@ -81,7 +84,10 @@ class X402Panel(QWidget):
         row.addWidget(self.note, 1)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Read the x402 payments again")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setAccessibleName("Export every x402 payment as CSV")
         row.addWidget(self.refresh_button)
+        row.addWidget(self.export_button)
         layout.addLayout(row)
         self.message = InlineMessage(self, "x402 message")
         layout.addWidget(self.message)
@@ -92,6 +98,7 @@ class X402Panel(QWidget):
         self.limits = LimitsModel(self)
         layout.addWidget(readonly_view(self.limits, "x402 limits per site"), 1)
         self.refresh_button.clicked.connect(self.load)
+        self.export_button.clicked.connect(self.export_csv)
 
     def load(self) -> None:
         from paygo_desktop.store.x402 import X402Store
@@ -108,6 +115,30 @@ class X402Panel(QWidget):
         payments, policies = found
         self.payments.set_rows(payments)
         self.limits.set_rows(policies)
+
+    def export_csv(self, *, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export x402 payments", "paygo-x402-payments.csv", "CSV files (*.csv)"
+            )
+        if not path:
+            return
+        target = Path(path)
+
+        def export() -> int:  # SQL and the file: in a worker thread
+            from paygo_desktop.fileio import atomic_write_text
+            from paygo_desktop.history.x402_csv import export_csv
+            from paygo_desktop.store.x402 import X402Store
+
+            buffer = io.StringIO(newline="")
+            count = export_csv(X402Store(self.ctx.store).payments(), buffer)
+            atomic_write_text(target, buffer.getvalue(), 0o644)
+            return count
+
+        def done(count: int) -> None:
+            self.message.ok(f"Exported {count} payment{'s' if count != 1 else ''} to {target}.")
+
+        self.runner.run(export, on_success=done, on_error=self.message.error, name="x402-export")
 
     def _failed(self, message: str) -> None:
         self.refresh_button.setEnabled(True)
