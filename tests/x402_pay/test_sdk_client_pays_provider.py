@@ -148,7 +148,7 @@ def test_replay_and_failing_upstream_take_no_money(env: Env, seller) -> None:
     from x402.mechanisms.evm.exact import register_exact_evm_client
     from x402.schemas import PaymentRequired
 
-    server, _seen = seller
+    server, seen = seller
     url = f"{server.url}/api/v1/x402/{SERVICE}/today"
     client = register_exact_evm_client(x402ClientSync(), env.payer, networks=f"eip155:{env.chain_id}")
     client.set_spend_controls(False)
@@ -168,8 +168,10 @@ def test_replay_and_failing_upstream_take_no_money(env: Env, seller) -> None:
     header = signed(url)
     first = httpx.get(url, headers={"PAYMENT-SIGNATURE": header}, timeout=30)
     assert first.status_code == 200
+    served = len(seen)
     replay = httpx.get(url, headers={"PAYMENT-SIGNATURE": header}, timeout=30)
     assert replay.status_code == 402 and "PAYMENT-REQUIRED" in replay.headers
+    assert len(seen) == served  # refused before the upstream was asked
     assert env.usdc_balance(env.payer.address) == before - PRICE  # paid once
 
 
