@@ -61,6 +61,7 @@ def sdk_server(
     price: Callable[[Any], Any] | Any,
     network: str | None = None,
     pay_to: str | None = None,
+    on_signature: Callable[[str], None] | None = None,
 ) -> Iterator[SdkServer]:
     """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice);
     ``GET /free`` unpaid."""
@@ -99,6 +100,8 @@ def sdk_server(
         header = request.headers.get("payment-signature")
         if header:
             seen.signatures.append(header)
+            if on_signature is not None:
+                on_signature(header)
         return await call_next(request)
 
     srv, thread = run_server(app, port)

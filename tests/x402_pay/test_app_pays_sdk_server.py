@@ -68,3 +68,17 @@ def test_app_pays_an_sdk_server_and_the_money_moves_on_chain(env: Env, app_store
     assert line.label == "GET /paid" and line.amount.units == PRICE
     [entry] = [e for e in ActivityLog(app_store).recent() if e.kind == "x402"]
     assert entry.message == f"Paid 0.025 USDC to {server.url} for GET /paid (x402)"
+
+
+def test_the_payment_is_recorded_before_the_server_sees_it(env: Env, app_store) -> None:
+    records = X402Store(app_store)
+    at_arrival = []
+
+    def look(_header: str) -> None:  # the server got the signed authorization: what does the app's DB say?
+        at_arrival.append([(p.status, p.amount, p.nonce) for p in records.payments()])
+
+    with sdk_server(env, price=usdc_price(env, PRICE), on_signature=look) as server:
+        records.save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
+        paid = env.run(make_payer(env, app_store).request("GET", server.url + "/paid"))
+    assert paid.payment is not None
+    assert at_arrival == [[("pending", PRICE, paid.payment.nonce)]]
