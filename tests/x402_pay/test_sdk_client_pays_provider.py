@@ -118,13 +118,15 @@ def test_sdk_client_pays_the_per_request_service(env: Env, seller) -> None:
     # the payment header never reaches the upstream
     assert all("payment-signature" not in s["headers"] for s in seen)
 
-    # the catalog lists it per request; the app's session catalog leaves it out (it starts no session)
+    # the catalog lists it per request; the app's catalog shows it as such (no hourly price)
     listed = httpx.get(f"{server.url}/api/v1/service/{SERVICE}", timeout=10).json()
     assert listed["rate"]["unit"] == "per_request" and listed["rate"]["amount"] == str(PRICE)
     from paygo_desktop.services.catalog import load_catalog
 
     catalog = env.run(load_catalog([server.url]))
-    assert catalog.failures == [] and all(e.service.id != SERVICE for e in catalog.entries)
+    [entry] = [e for e in catalog.entries if e.service.id == SERVICE]
+    assert catalog.failures == [] and entry.per_request and entry.per_hour is None
+    assert entry.rate.units == PRICE and entry.unit_label == "request"
 
 
 def test_the_app_pays_the_per_request_service(env: Env, seller, app_store) -> None:
