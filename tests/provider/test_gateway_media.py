@@ -143,3 +143,11 @@ def test_a_media_service_needs_an_http_upstream_and_an_entry_below_it(upstream: 
     with pytest.raises(ValidationError):
         GatewayService(upstream=upstream, delivery="media", entry=entry)
     assert GatewayService(upstream="https://cdn.example/films", delivery="media", entry="a/clip.m3u8")
+
+
+def test_the_shipped_clip_is_small_and_whole() -> None:
+    """resources/media ships in the wheel and the bundle (whose size has a goal): the clip stays small."""
+    files = {p.name: p.stat().st_size for p in media_dir().iterdir()}
+    assert set(files) == {"clip.mp4", "clip.m3u8", "clip0.ts", "clip1.ts", "clip2.ts"}
+    assert sum(files.values()) < 1_000_000
+    assert CLIP[4:8] == b"ftyp" and b"moov" in CLIP[:4096]  # an MP4 with its index first: plays at once

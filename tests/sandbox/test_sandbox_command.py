@@ -92,7 +92,7 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert info["zcash"]  # the sandbox provider takes Zcash permissions, paid through its local ledger
         catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
         # only the services the sandbox really delivers, each from its own upstream behind the gateway
-        assert {s["id"] for s in catalog["items"]} == {"market-data-feed", "weather-api"}
+        assert {s["id"] for s in catalog["items"]} == {"market-data-feed", "weather-api", "demo-video"}
         # the app finds the running sandbox and its contracts
         ctx = AppContext.open(data)
         assert ctx.network.rpc_url == url
