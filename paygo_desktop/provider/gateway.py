@@ -190,6 +190,7 @@ def register(
     upstream client (made inside the server's loop, in the lifespan)."""
     connections = Connections()
     state: dict[str, httpx.AsyncClient] = {}
+    proxying.quiet_deliberate_cuts()  # a cut on purpose logs one INFO line, not uvicorn's ERROR
 
     def client() -> httpx.AsyncClient:
         if "client" not in state:

@@ -123,6 +123,7 @@ class AccessProxy:
             lifespan="off",
         )
         server = _QuietServer(config)
+        proxying.quiet_deliberate_cuts()
         self._server = server
         self._serving = asyncio.ensure_future(server.serve())
         while not server.started:
