@@ -4,8 +4,9 @@ plain HTTP, as a media server or CDN serves it, behind the provider's gateway (d
 * ``GET``/``HEAD /<name>``: ``clip.mp4`` (progressive), ``clip.m3u8`` (an HLS playlist) and its
   ``clip<n>.ts`` segments; any other name is 404.
 * Byte ranges: ``Range: bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` gets ``206`` with ``Content-Range``;
-  a range past the end gets ``416`` (``Content-Range: bytes */<size>``); several ranges at once are
-  answered with the whole file (as RFC 9110 allows). Every answer says ``Accept-Ranges: bytes``.
+  a range past the end gets ``416`` (``Content-Range: bytes */<size>``); several ranges at once, or an
+  invalid one, are answered with the whole file (as RFC 9110 allows). Every answer says
+  ``Accept-Ranges: bytes``.
 * ``rate`` (bytes per second, 0: as fast as the connection goes) paces every body, as a live or
   bitrate-limited origin would: the gateway's tests use it to hold a download open.
 """
@@ -50,10 +51,11 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
         n = int(last)
         return (max(0, size - n), size - 1) if n > 0 and size > 0 else False
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if last and int(last) < start:
+        return None  # not a valid range: ignored (RFC 9110, 14.2)
+    if start >= size:
         return False
-    return start, end
+    return start, min(int(last), size - 1) if last else size - 1
 
 
 def media_app(root: Path | None = None, rate: int = 0) -> Starlette:

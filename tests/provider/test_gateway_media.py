@@ -151,3 +151,18 @@ def test_the_shipped_clip_is_small_and_whole() -> None:
     assert set(files) == {"clip.mp4", "clip.m3u8", "clip0.ts", "clip1.ts", "clip2.ts"}
     assert sum(files.values()) < 1_000_000
     assert CLIP[4:8] == b"ftyp" and b"moov" in CLIP[:4096]  # an MP4 with its index first: plays at once
+
+
+def test_the_media_servers_ranges() -> None:
+    from paygo_desktop.sandbox.media import byte_range
+
+    assert byte_range(None, 100) is None
+    assert byte_range("bytes=0-9", 100) == (0, 9)
+    assert byte_range("bytes=90-", 100) == (90, 99)
+    assert byte_range("bytes=90-500", 100) == (90, 99)
+    assert byte_range("bytes=-10", 100) == (90, 99)
+    assert byte_range("bytes=-500", 100) == (0, 99)
+    assert byte_range("bytes=100-", 100) is False and byte_range("bytes=-0", 100) is False
+    assert byte_range("bytes=5-3", 100) is None  # invalid: ignored, the whole file
+    assert byte_range("bytes=0-1,5-6", 100) is None  # several: the whole file
+    assert byte_range("items=0-1", 100) is None
