@@ -166,3 +166,24 @@ def test_the_media_servers_ranges() -> None:
     assert byte_range("bytes=5-3", 100) is None  # invalid: ignored, the whole file
     assert byte_range("bytes=0-1,5-6", 100) is None  # several: the whole file
     assert byte_range("items=0-1", 100) is None
+
+
+def test_a_catalog_seeded_before_the_video_existed_gains_it_when_the_gateway_delivers_it(
+    env: Env, tmp_path: Path, media: MediaUpstreams
+) -> None:
+    """A kept provider database (a sandbox world kept across versions) lacks a service the config now
+    delivers: it is added from the seed at start; the seed's other missing services stay out."""
+    from sqlalchemy import delete
+
+    from paygo_desktop.provider.store import ServiceRow, Store
+
+    with provider_server(env, tmp_path):
+        pass
+    store = Store(str(tmp_path / "provider.sqlite3"))
+    with store.tx() as db:
+        db.execute(delete(ServiceRow).where(ServiceRow.id.in_([VIDEO, "lofi-radio"])))
+    store.close()
+    with provider_server(env, tmp_path, services=media_services(media)) as s:
+        listed = httpx.get(s.url + "/api/v1/service", params={"pageSize": 100}, timeout=10).json()
+    ids = {item["id"] for item in listed["items"]}
+    assert VIDEO in ids and "lofi-radio" not in ids and "weather-api" in ids
