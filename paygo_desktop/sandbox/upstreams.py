@@ -9,8 +9,10 @@ on loopback, in one process started by ``paygo-desktop sandbox`` beside the prov
   ``GET /ticks?count=n`` (a streamed body, one line every ``interval`` seconds), ``GET /bytes?size=n``
   (n zero bytes, streamed: throughput), ``GET /headers`` (the
   request headers it received, to show what the gateway forwards) and ``GET /health``.
+* The video (HTTP media, sandbox.media): the clip in resources/media, progressive and HLS, byte ranges.
 
-Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--interval S]``.
+Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--media-port R]
+[--interval S]``.
 """
 
 from __future__ import annotations
@@ -168,12 +170,17 @@ def api_app(interval: float = 1.0) -> Starlette:
     return app
 
 
-async def serve(feed_port: int, api_port: int, interval: float) -> None:
+async def serve(feed_port: int, api_port: int, interval: float, media_port: int = 0) -> None:
     import uvicorn
 
+    from paygo_desktop.sandbox.media import media_app
+
+    apps: list[tuple[Starlette, int]] = [(feed_app(interval), feed_port), (api_app(interval), api_port)]
+    if media_port:
+        apps.append((media_app(), media_port))
     servers = [
         uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        for app, port in ((feed_app(interval), feed_port), (api_app(interval), api_port))
+        for app, port in apps
     ]
     await asyncio.gather(*(server.serve() for server in servers))
 
@@ -182,10 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paygo_desktop.sandbox.upstreams")
     parser.add_argument("--feed-port", type=int, required=True)
     parser.add_argument("--api-port", type=int, required=True)
+    parser.add_argument("--media-port", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.feed_port, args.api_port, args.interval))
+        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.media_port))
     return 0
 
 

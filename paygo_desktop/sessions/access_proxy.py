@@ -94,6 +94,7 @@ async def serve_loopback(app: Any, what: str) -> tuple[_QuietServer, asyncio.Tas
         lifespan="off",
     )
     server = _QuietServer(config)
+    proxying.quiet_deliberate_cuts()
     serving = asyncio.ensure_future(server.serve())
     while not server.started:
         if serving.done():
@@ -132,6 +133,15 @@ class AccessProxy:
         """The session's service on this machine (its secret included); HTTP, or ws:// for a socket."""
         scheme = "ws" if self.delivery is m.Delivery.websocket else "http"
         return f"{scheme}://127.0.0.1:{self.port}/{self._secret}/"
+
+    @property
+    def open_url(self) -> str:
+        """What the user opens: ``url``, or for a media service the file or playlist below it that the
+        provider named (``Access.entry``: what a browser or media player plays)."""
+        entry = self.access.entry
+        if self.delivery is m.Delivery.media and entry and proxying.path_problem("/" + entry) is None:
+            return self.url + entry
+        return self.url
 
     @property
     def ended(self) -> bool:
