@@ -10,7 +10,10 @@ on loopback, in one process started by ``paygo-desktop sandbox`` beside the prov
   (n zero bytes, streamed: throughput), ``GET /headers`` (the
   request headers it received, to show what the gateway forwards) and ``GET /health``.
 
-Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--interval S]``.
+* The consultation (``--chat-port``): a WebSocket chat room (sandbox.chat_room), its vendor secret read
+  from the environment variable ``PAYGO_CHAT_VENDOR_SECRET``.
+
+Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--chat-port R] [--interval S]``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -29,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from paygo_desktop.sandbox.chat_access import CHAT_SECRET_ENV
 
 PAIRS = {"ETH-USD": 310_000, "BTC-USD": 9_650_000, "ZEC-USD": 4_500}  # starting prices, in cents
 MAX_VALUES = 10_000
@@ -168,12 +174,17 @@ def api_app(interval: float = 1.0) -> Starlette:
     return app
 
 
-async def serve(feed_port: int, api_port: int, interval: float) -> None:
+async def serve(feed_port: int, api_port: int, interval: float, chat_port: int | None = None) -> None:
     import uvicorn
 
+    apps: list[tuple[Starlette, int]] = [(feed_app(interval), feed_port), (api_app(interval), api_port)]
+    if chat_port is not None:
+        from paygo_desktop.sandbox.chat_room import chat_app
+
+        apps.append((chat_app(os.environ.get(CHAT_SECRET_ENV, "")), chat_port))
     servers = [
         uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        for app, port in ((feed_app(interval), feed_port), (api_app(interval), api_port))
+        for app, port in apps
     ]
     await asyncio.gather(*(server.serve() for server in servers))
 
@@ -182,10 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paygo_desktop.sandbox.upstreams")
     parser.add_argument("--feed-port", type=int, required=True)
     parser.add_argument("--api-port", type=int, required=True)
+    parser.add_argument("--chat-port", type=int)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.feed_port, args.api_port, args.interval))
+        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.chat_port))
     return 0
 
 

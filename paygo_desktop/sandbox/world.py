@@ -31,6 +31,7 @@ import httpx
 
 from paygo_desktop.chain.canonical import VAULT_MIN_WITHDRAW_DELAY
 from paygo_desktop.paths import DataDir
+from paygo_desktop.sandbox.chat_access import CHAT_SECRET_ENV, write_chat_access
 from paygo_desktop.sandbox.node import (
     CHAIN_ID,
     SandboxError,
@@ -70,7 +71,7 @@ SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 # connection cap (a load test's many clients would hit it).
 SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
 # the catalog services the sandbox's own upstreams deliver (sandbox.upstreams); its catalog lists only these
-SANDBOX_SERVICES = ("market-data-feed", "weather-api")
+SANDBOX_SERVICES = ("market-data-feed", "weather-api", "legal-consult")
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "provider" / "demo_catalog.json"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
@@ -321,13 +322,14 @@ def _fund(
     return funded
 
 
-def sandbox_services(feed_port: int, api_port: int) -> str:
+def sandbox_services(feed_port: int, api_port: int, chat_port: int) -> str:
     """The provider config's ``[services.<id>]`` tables: the catalog services the sandbox's upstreams
     deliver through the gateway (the sandbox's catalog lists only these)."""
     return (
         f'[services.market-data-feed]\nupstream = "ws://127.0.0.1:{feed_port}/feed"\n'
         'delivery = "websocket"\n\n'
-        f'[services.weather-api]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n'
+        f'[services.weather-api]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n\n'
+        f'[services.legal-consult]\nupstream = "ws://127.0.0.1:{chat_port}/user"\ndelivery = "websocket"\n'
     )
 
 
@@ -351,9 +353,9 @@ def _start_services(
     progress: Callable[[str], None],
 ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
     """The upstreams (sandbox.upstreams), then the provider with its gateway in front of them."""
-    upstreams, feed_port, api_port = _start_upstreams(data_dir.sandbox_dir)
+    upstreams, feed_port, api_port, chat_port = _start_upstreams(data_dir.sandbox_dir)
     try:
-        services = sandbox_services(feed_port, api_port)
+        services = sandbox_services(feed_port, api_port, chat_port)
         provider = _start_provider(
             data_dir,
             rpc_url,
@@ -399,9 +401,11 @@ def _pause_undelivered(provider_url: str) -> list[str]:
     return asyncio.run(pause())
 
 
-def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int]:
-    """The services behind the gateway (sandbox.upstreams), on two free loopback ports, once they answer."""
-    feed_port, api_port = free_port(), free_port()
+def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int, int]:
+    """The services behind the gateway (sandbox.upstreams), on free loopback ports, once they answer; the
+    consultation's vendor side is written down for ``provider chat`` (sandbox.chat_access)."""
+    feed_port, api_port, chat_port = free_port(), free_port(), free_port()
+    secret = write_chat_access(sandbox_dir, chat_port)
     with (sandbox_dir / "upstreams.log").open("ab") as log_file:
         proc = subprocess.Popen(
             [
@@ -412,13 +416,16 @@ def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, i
                 str(feed_port),
                 "--api-port",
                 str(api_port),
+                "--chat-port",
+                str(chat_port),
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            env={**os.environ, CHAT_SECRET_ENV: secret},
             **child_options(),
         )
     deadline = time.monotonic() + 30
-    for port in (feed_port, api_port):
+    for port in (feed_port, api_port, chat_port):
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -434,7 +441,7 @@ def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, i
                 proc.wait()
                 raise SandboxError("The sandbox's services did not start within 30 seconds.")
             time.sleep(0.1)
-    return proc, feed_port, api_port
+    return proc, feed_port, api_port, chat_port
 
 
 def _provider_assets(tokens: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from tests.chain.conftest import _free_port
 from tests.provider.conftest import open_channel, run_server, voucher
 
 FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
+CHAT = "legal-consult"  # the consultation: 2 USDC/min, tick 60 grace 60
 WATCH = 0.2  # the gateway's watch interval in these tests
 CUT_WITHIN = WATCH + 2.0  # the watcher's interval, plus a busy shared machine's scheduling
 
@@ -33,7 +34,7 @@ class Upstreams:
 def start(server: Any, service: str) -> m.StartResponse:
     env = server.env
     ch = open_channel(env, 10_000_000)
-    tick = {FEED: 5_000, API: 834}[service]  # one tick's cost (ceil)
+    tick = {FEED: 5_000, API: 834, CHAT: 2_000_000}[service]  # one tick's cost (ceil)
 
     async def go() -> m.StartResponse:
         async with ProviderClient(server.url, timeout=10) as client:
