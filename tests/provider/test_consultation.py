@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +22,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from paygo_desktop.sandbox.chat_access import CHAT_SECRET_ENV
 from paygo_desktop.sandbox.chat_room import chat_app
 from tests.chain.conftest import Env, _free_port
+from tests.provider.chat_world import SECRET, VendorProcess
 from tests.provider.conftest import Server, provider_server, run_server
 from tests.provider.gateway_world import CHAT, CUT_WITHIN, WATCH, astop, bearer, start
-
-CHAT_COMMAND = (sys.executable, "-m", "paygo_desktop")
-SECRET = "s3cret-for-the-vendor-side-only"
 
 
 @pytest.fixture(scope="module")
@@ -47,44 +43,6 @@ def gateway(env: Env, tmp_path: Path, room: int) -> Iterator[Server]:
     services = {CHAT: {"upstream": f"ws://127.0.0.1:{room}/user", "delivery": "websocket"}}
     with provider_server(env, tmp_path, services=services, gateway_watch_interval=WATCH) as s:
         yield s
-
-
-class VendorProcess:
-    """``paygo-desktop provider chat`` as a vendor runs it: lines in on stdin, lines out on stdout."""
-
-    def __init__(self, url: str, data_dir: Path) -> None:
-        self.proc = subprocess.Popen(
-            [*CHAT_COMMAND, "--data-dir", str(data_dir), "provider", "chat", "--url", url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, CHAT_SECRET_ENV: SECRET},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def expect(self, wanted: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if wanted in line:
-                return line
-
-    def say(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
 
 
 def test_a_paid_question_reaches_the_vendor_and_the_answer_comes_back_until_the_session_stops(
