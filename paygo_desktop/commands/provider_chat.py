@@ -48,11 +48,8 @@ def run_chat(args: argparse.Namespace, data_dir: DataDir) -> int:
     def out(line: str) -> None:
         print(line, flush=True)
 
-    async def main() -> str:
-        out(f"connected to {url}: questions appear as [c1] …; type an answer, or @c1 <text>")
-        return await relay(url, secret, _stdin_lines(), out)
-
-    print(f"chat ended: {asyncio.run(main())}", file=sys.stderr)
+    ended = asyncio.run(relay(url, secret, _stdin_lines(), out))
+    print(f"chat ended: {ended}", file=sys.stderr)
     return 0
 
 

@@ -486,6 +486,7 @@ claim_interval = 30
 catalog_seed = "{_write_catalog(sandbox_dir).name}"
 {SANDBOX_PROVIDER_TIMING}
 {SANDBOX_PROVIDER_LIMITS}
+upstream_hosts = ["127.0.0.1"]   # the Vendor page may point a service at a server on this machine
 
 [zcash]
 mode = "ledger"   # a local ledger: "pay" with POST /api/v1/zcash/ledger/pay

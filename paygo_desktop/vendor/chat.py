@@ -80,6 +80,7 @@ async def relay(url: str, secret: str, lines: AsyncIterator[str], out: Callable[
             max_size=MAX_MESSAGE * 4,
             additional_headers={"Authorization": f"Bearer {secret}"},
         ) as ws:
+            out(f"connected to {url}: questions appear as [c1] …; type an answer, or @c1 <text>")
             listening = asyncio.ensure_future(listen(ws))
             speaking = asyncio.ensure_future(speak(ws))
             done, _ = await asyncio.wait({listening, speaking}, return_when=asyncio.FIRST_COMPLETED)
