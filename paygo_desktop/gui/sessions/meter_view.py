@@ -85,7 +85,7 @@ class MeterView(QFrame):
         self._local_url: str | None = None
         self._chat = False  # the service is a consultation: Open service opens the chat pane
 
-        outer = QVBoxLayout(self)
+        outer = self._build_card()
         head = QHBoxLayout()
         title = QLabel(f"{terms.service_name} — {terms.provider_name}")
         title.setObjectName("CardTitle")
@@ -125,6 +125,15 @@ class MeterView(QFrame):
         self.timer.setInterval(REPAINT_MS)
         self.timer.timeout.connect(self._tick)
         self.update_numbers()  # the timer starts when the card is shown
+
+    def _build_card(self) -> QVBoxLayout:
+        """The meter's column, and beside it ``side_box``: a consultation's chat, once opened."""
+        card = QHBoxLayout(self)
+        outer = QVBoxLayout()
+        card.addLayout(outer, 3)
+        self.side_box = QVBoxLayout()
+        card.addLayout(self.side_box, 2)
+        return outer
 
     def _build_cost(self, outer: QVBoxLayout) -> None:
         """The cost so far, and its value in the display currency beside it once the price is read."""
@@ -169,6 +178,7 @@ class MeterView(QFrame):
         self.access_label = QLabel()
         self.access_label.setObjectName("Hint")
         self.access_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.access_label.setWordWrap(True)  # the local URL on a line of its own when the card is narrow
         self.open_button = QPushButton("Open service")
         self.open_button.setAccessibleName("Open the service")
         self.open_button.clicked.connect(self._open_access)
@@ -374,7 +384,7 @@ class MeterView(QFrame):
         from paygo_desktop.gui.sessions.chat_pane import ChatPane
 
         self.chat = ChatPane()
-        self.feed_box.addWidget(self.chat)
+        self.side_box.addWidget(self.chat)
         self.chat.follow(self.runner, url)
 
     def _copy_token(self) -> None:
