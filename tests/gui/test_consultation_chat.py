@@ -84,4 +84,4 @@ def test_the_chat_pane_talks_to_the_vendor_and_says_at_once_when_the_session_end
     view.stop_button.click()
     qtbot.waitUntil(lambda: chat.status.text() == "The session ended; the chat is closed.", timeout=10_000)
     assert not chat.input.isEnabled() and not chat.send_button.isEnabled()
-    assert not view.open_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.open_button.isEnabled(), timeout=5_000)  # the card's next repaint
