@@ -27,6 +27,8 @@ from paygo_desktop.paths import DataDir
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
+    from paygo_desktop.prices.feeds import Currency
+    from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.history import SessionRecord
     from paygo_desktop.sessions.live import LiveSession
@@ -189,17 +191,35 @@ def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
                 until=args.until,
             )
         )
+        if args.csv:
+            currency, prices, unvalued = _session_values(ctx, records)
     finally:
         ctx.close()
     if args.csv:
         if args.csv == "-":
-            export_csv(records, sys.stdout)
+            export_csv(records, sys.stdout, prices=prices, currency=currency, unvalued=unvalued)
         else:
             with open(args.csv, "w", newline="", encoding="utf-8") as out:
-                export_csv(records, out)
+                export_csv(records, out, prices=prices, currency=currency, unvalued=unvalued)
         return 0
     print(json.dumps([record_json(r) for r in records], indent=2))
     return 0
+
+
+def _session_values(
+    ctx: AppContext, records: list[SessionRecord]
+) -> tuple[Currency | None, dict[str, FiatPrice | None] | None, str]:
+    """The sessions' prices when they ended, as the Sessions page values them (``AppContext.session_prices``:
+    the current network's feeds); with an unreachable node, none and the reason (the amounts are exported
+    all the same)."""
+    import asyncio
+
+    try:
+        currency, prices = asyncio.run(asyncio.wait_for(ctx.session_prices(records), timeout=30))
+    except Exception as exc:  # a dead node or a broken feed: export the amounts, say why there is no value
+        reason = str(exc) or type(exc).__name__
+        return None, None, f"not valued: the price feeds of {ctx.network.name} could not be read ({reason})"
+    return currency, prices, ""
 
 
 def record_json(r: SessionRecord) -> dict[str, Any]:

@@ -488,15 +488,22 @@ def _decimal(asset: Asset, units: int) -> str:
 
 
 def _fiat_cells(
-    record: SessionRecord, prices: Mapping[str, FiatPrice | None] | None, currency: Currency | None
+    record: SessionRecord,
+    prices: Mapping[str, FiatPrice | None] | None,
+    currency: Currency | None,
+    unvalued: str,
 ) -> list[str]:
     """The cost's value when the session ended, the price used (per whole unit), its time and feeds; empty
     cells and a note saying why when there is none."""
     if prices is None or currency is None:
-        return ["", "", "", "", "", "not valued: this export reads no price feeds (the Sessions page's does)"]
+        return ["", "", "", "", "", unvalued or "not valued: no price feeds were read for this export"]
     price = prices.get(record.local_id)
     if price is None:
-        why = "nothing spent" if not record.cost else "no fresh price when the session ended: no value"
+        why = (
+            "nothing spent"
+            if not record.cost
+            else "no fresh price when the session ended (no feed, a stale one, or none readable): no value"
+        )
         return [currency.code, "", "", "", "", why]
     cost = Amount(record.terms.asset, record.cost)
     return [
@@ -515,10 +522,11 @@ def export_csv(
     *,
     prices: Mapping[str, FiatPrice | None] | None = None,
     currency: Currency | None = None,
+    unvalued: str = "",
 ) -> int:
     """Write ``records`` as CSV (stdlib csv): amounts as decimal strings of the asset and as base units,
     and the cost's value in ``currency`` at ``prices`` (local id → the price when the session ended,
-    ``sessions.values``) with the price used and its time.
+    ``sessions.values``) with the price used and its time; without prices, ``unvalued`` says why.
 
     Returns the number of sessions written.
     """
@@ -554,7 +562,7 @@ def export_csv(
                 r.stop_reason or "",
                 r.remote_id or "",
                 t.channel_id or "",
-                *_fiat_cells(r, prices, currency),
+                *_fiat_cells(r, prices, currency, unvalued),
             ]
         )
         count += 1

@@ -373,4 +373,11 @@ def test_past_sessions_show_their_value_when_they_ended_and_the_csv_carries_the_
     qtbot.waitUntil(lambda: "at today's price" in activity.summary.text(), timeout=TIMEOUT)
     assert activity.summary.text().startswith("2.5 USDC spent (≈ $2.50 at today's price)")
     assert "USDC / USD" in activity.summary.toolTip()
+    # the breakdown's amounts carry their value too, once both are read
+    qtbot.waitUntil(
+        lambda: not activity.breakdown_pending and activity.breakdown.rowCount() == 1, timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: "≈" in activity.breakdown.item(0, 1).text(), timeout=TIMEOUT)
+    assert activity.breakdown.item(0, 1).text() == "2.5 USDC (≈ $2.50)"
+    assert "USDC / USD" in activity.breakdown.item(0, 1).toolTip()
     settle(qtbot, window)

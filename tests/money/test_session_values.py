@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import socket
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+from paygo_desktop.cli import main
+from paygo_desktop.context import AppContext
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Asset
+from paygo_desktop.paths import DataDir
 from paygo_desktop.prices.feeds import currency
 from paygo_desktop.prices.history import PriceHistory
+from paygo_desktop.sandbox.state import SandboxState, write_state
 from paygo_desktop.sessions.history import SessionHistory, export_csv
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
@@ -76,3 +84,53 @@ def test_each_session_is_valued_when_it_ended_and_a_stale_feed_gives_no_value(en
         assert rows[missing]["fiat_value"] == "" and rows[missing]["price_per_unit"] == ""
         assert "no fresh price" in rows[missing]["fiat_note"]
     assert rows["stale"]["cost"] == "1"  # the amount is always there, the value only beside it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _sandbox_data_dir(env: Env, tmp_path: Path, rpc_url: str, usdc_feed: str, paid_at: int) -> DataDir:
+    """A data directory on the Sandbox network whose state file (as ``paygo-desktop sandbox`` writes it)
+    names this anvil (at ``rpc_url``), its USDC and a USDC / USD feed, with one session that cost
+    12.345678 USDC and ended at ``paid_at``."""
+    data = DataDir(tmp_path / rpc_url.rsplit(":", 1)[1]).ensure()
+    data.sandbox_dir.mkdir(parents=True, exist_ok=True)
+    write_state(
+        data.sandbox_dir,
+        SandboxState(
+            rpc_url=rpc_url, provider_url="http://127.0.0.1:9", chain_id=31337, vault=env.vault.address,
+            usdc=env.usdc, owner_pid=os.getpid(), node_pid=0, provider_pid=0, started_at=time.time(),
+            tokens={"USDC": env.usdc}, feeds={"USDC": usdc_feed},
+        ),
+    )  # fmt: skip
+    ctx = AppContext.open(data)
+    try:
+        assert ctx.network.key == "sandbox"
+        _session(SessionHistory(ctx.store), "paid", Asset("USDC", 6, env.usdc), 12_345_678, paid_at)
+    finally:
+        ctx.close()
+    return data
+
+
+def test_the_command_lines_csv_carries_each_sessions_value_when_it_ended(env: Env, tmp_path: Path) -> None:
+    feed = deploy_feed(env, "USDC / USD", "0.995", heartbeat=3600)
+    start = env.chain_time()
+    env.transact(feed_contract(env, feed).functions.setRound(price_answer("0.995"), start - 100))
+    data = _sandbox_data_dir(env, tmp_path, env.url, feed.address, start - 50)
+
+    out = tmp_path / "sessions.csv"
+    assert main(["--data-dir", str(data.root), "session", "list", "--csv", str(out)]) == 0
+    row = next(csv.DictReader(io.StringIO(out.read_text("utf-8"), newline="")))
+    # 12.345678 USDC × 0.995 = 12.28394961 → 12.28, at the round in force when the session ended
+    assert row["cost"] == "12.345678" and row["fiat_value"] == "12.28" and row["fiat_currency"] == "USD"
+    assert row["price_per_unit"] == "0.995" and feed.address in row["price_source"]
+
+    # the node gone: the amounts are exported all the same, the value left empty with the reason
+    dead = _sandbox_data_dir(env, tmp_path, f"http://127.0.0.1:{free_port()}", feed.address, start - 50)
+    assert main(["--data-dir", str(dead.root), "session", "list", "--csv", str(out)]) == 0
+    row = next(csv.DictReader(io.StringIO(out.read_text("utf-8"), newline="")))
+    assert row["cost"] == "12.345678" and row["fiat_value"] == ""
+    assert "none readable" in row["fiat_note"]

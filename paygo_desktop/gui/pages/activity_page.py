@@ -103,6 +103,7 @@ class ActivityPage(Page):
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
         self.board: PriceBoard | None = None  # the shown asset's value now, once read
+        self.breakdown_lines: list[BreakdownLine] = []  # shown; refilled once the value is read
         self.chart: SpendingChart | None = None
         self.chart_failed = False  # its libraries did not load: the page says so in its place
         self._filling = False
@@ -392,6 +393,7 @@ class ActivityPage(Page):
             if self.data is data:  # not replaced meanwhile
                 self.board = board
                 self._show_summary(data, span)
+                self._fill_breakdown(self.breakdown_lines)
 
         self.runner.run(self.ctx.fiat_board([asset.asset]), on_success=done, name="activity-value")
 
@@ -447,14 +449,20 @@ class ActivityPage(Page):
         )
 
     def _fill_breakdown(self, lines: list[BreakdownLine]) -> None:
-        data = self.data
+        """The breakdown's lines, each amount with its value at today's price beside it once read."""
+        self.breakdown_lines = lines
+        data, board = self.data, self.board
         whole = data.total.units if data is not None and data.total is not None else 0
         self.breakdown.setRowCount(len(lines))
         for row, line in enumerate(lines):
             name = f"{line.label} ({line.detail})" if line.detail else line.label
+            spent, spent_tip = short_amount(line.amount), line.amount.format()
+            if board is not None and line.amount.units:
+                spent += f" ({board.text(line.amount)})"
+                spent_tip += "\n" + board.note(line.amount.asset)
             cells = (
                 _cell(name, tooltip=name),
-                _cell(short_amount(line.amount), right=True, tooltip=line.amount.format()),
+                _cell(spent, right=True, tooltip=spent_tip),
                 _cell(share(line.amount.units, whole), right=True),
                 _cell(str(line.sessions), right=True),
             )

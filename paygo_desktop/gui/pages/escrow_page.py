@@ -643,20 +643,10 @@ class EscrowPage(Page):
         return self._open(dialog)
 
     def start_flow(self, plan: list[Any], title: str) -> TransactionDialog:
-        service = self.service
-        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
         from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
 
-        dialog = TransactionDialog.for_requests(
-            self.runner,
-            self.wallet(),
-            service.transactions,
-            service.account,
-            plan,
-            title=title,
-            explorer=service.explorer_url,
-            parent=self,
-            **kw,
+        dialog = TransactionDialog.for_service(
+            self.runner, self.wallet(), self.service, plan, title=title, parent=self, poll_ms=self.poll_ms
         )
         return self._show_flow(dialog)
 

@@ -416,18 +416,8 @@ class JobsPage(Page):
     def start_flow(self, plan: list[Any], title: str) -> TransactionDialog:
         from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
 
-        service = self.service
-        kw = {"poll_ms": self.poll_ms} if self.poll_ms else {}
-        dialog = TransactionDialog.for_requests(
-            self.runner,
-            self.wallet(),
-            service.transactions,
-            service.account,
-            plan,
-            title=title,
-            explorer=service.explorer_url,
-            parent=self,
-            **kw,
+        dialog = TransactionDialog.for_service(
+            self.runner, self.wallet(), self.service, plan, title=title, parent=self, poll_ms=self.poll_ms
         )
         dialog.flow_finished.connect(self._flow_finished)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -53,6 +53,16 @@ from paygo_desktop.money import ETH, Amount
 
 if TYPE_CHECKING:
     from paygo_desktop.wallet import Wallet
+
+
+class ChainService(Protocol):
+    """What a page's chain service (escrow.service, jobs.service) gives a transaction dialog."""
+
+    transactions: TransactionManager
+    account: str
+
+    def explorer_url(self, tx_hash: str) -> str | None: ...
+
 
 POLL_MS = 1000
 
@@ -226,6 +236,31 @@ class TransactionDialog(QDialog):
     ) -> TransactionDialog:
         flow = TxFlow(manager, sender, requests, explorer=explorer or (lambda _h: None))
         return cls(flow, runner, wallet, title=title, parent=parent, poll_ms=poll_ms)
+
+    @classmethod
+    def for_service(
+        cls,
+        runner: TaskRunner,
+        wallet: Wallet,
+        service: ChainService,
+        requests: Sequence[TxRequest],
+        *,
+        title: str,
+        parent: QWidget | None = None,
+        poll_ms: int | None = None,
+    ) -> TransactionDialog:
+        """The dialog for a page's chain service (escrow, jobs): its transactions, account and explorer."""
+        return cls.for_requests(
+            runner,
+            wallet,
+            service.transactions,
+            service.account,
+            requests,
+            title=title,
+            explorer=service.explorer_url,
+            parent=parent,
+            poll_ms=poll_ms or POLL_MS,
+        )
 
     # -- drawing -----------------------------------------------------------------------------------------
     @property
