@@ -155,7 +155,12 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
     try:
         assert _figures(again, channel_id) == before
         listed = httpx.get(again["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
-        assert {s["id"] for s in listed["items"]} == {"market-data-feed", "weather-api", "svc_mine"}
+        assert {s["id"] for s in listed["items"]} == {
+            "market-data-feed",
+            "weather-api",
+            "legal-consult",
+            "svc_mine",
+        }
         assert chain_state_file(data.sandbox_dir).exists()
         assert (ready["world"], again["world"], again["worldNote"]) == ("first", "kept", None)
         assert (again["vault"], again["usdc"]) == (ready["vault"], ready["usdc"])
