@@ -72,7 +72,7 @@ class Room:
                 text = (await websocket.receive_text())[:MAX_TEXT]
                 if not await self.to_vendors({"conversation": name, "text": text}):
                     await _say(websocket, "room", "No consultant is connected right now.")
-        except (WebSocketDisconnect, RuntimeError, OSError):
+        except (WebSocketDisconnect, RuntimeError, OSError, KeyError, TypeError):  # a binary message too
             pass
         finally:
             self.users.pop(name, None)
@@ -94,7 +94,7 @@ class Room:
                 problem = await self._answer(await websocket.receive_text())
                 if problem is not None:
                     await websocket.send_text(json.dumps({"error": problem}))
-        except (WebSocketDisconnect, RuntimeError, OSError):
+        except (WebSocketDisconnect, RuntimeError, OSError, KeyError, TypeError):  # a binary message too
             pass
         finally:
             self.vendors.discard(websocket)

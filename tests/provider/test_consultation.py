@@ -127,3 +127,19 @@ def test_the_vendor_command_says_what_is_wrong_without_a_traceback(room: int, tm
     )
     assert wrong.returncode == 2 and "refused the vendor" in wrong.stderr
     assert "Traceback" not in wrong.stderr + no_sandbox.stderr
+
+
+def test_a_binary_message_ends_only_its_own_conversation(room: int) -> None:
+    async def go() -> None:
+        async with connect(f"ws://127.0.0.1:{room}/user") as other:
+            await asyncio.wait_for(other.recv(), 10)  # the room's hello
+            async with connect(f"ws://127.0.0.1:{room}/user") as rude:
+                await asyncio.wait_for(rude.recv(), 10)
+                await rude.send(b"\x00\x01")
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(rude.recv(), 10)
+            await other.send("still there?")
+            reply = json.loads(await asyncio.wait_for(other.recv(), 10))
+            assert reply["from"] == "room" and "No consultant" in reply["text"]  # the room still answers
+
+    asyncio.run(go())
