@@ -1,7 +1,8 @@
 """The Vendor page, for a user who runs a provider: earnings (claimed on-chain and pending), per day and per
 service, the sessions running now with their meters, "Claim now", a CSV export, and the Jobs tab (the
 fixed-price jobs requested from the provider, answered and delivered there: ``gui/widgets/vendor_jobs.py``)
-and the Services tab (create, edit, pause a service and set its upstream: ``gui/widgets/vendor_services.py``).
+the Services tab (create, edit, pause a service and set its upstream: ``gui/widgets/vendor_services.py``)
+and the Consultations tab (answering a consultation's chat room: ``gui/widgets/vendor_chat.py``).
 
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
@@ -235,6 +236,7 @@ class VendorPage(Page):
 
     def _build_tabs(self, earnings: QWidget) -> None:
         """Once connected: the earnings, and the jobs requested from the provider."""
+        from paygo_desktop.gui.widgets.vendor_chat import VendorChatPanel
         from paygo_desktop.gui.widgets.vendor_jobs import VendorJobsPanel
         from paygo_desktop.gui.widgets.vendor_services import VendorServicesPanel
 
@@ -246,6 +248,8 @@ class VendorPage(Page):
         self.content.addTab(earnings, "Earnings")
         self.content.addTab(self.jobs, "Jobs")
         self.content.addTab(self.catalog, "Services")
+        self.consultations = VendorChatPanel(self.ctx, self.runner)
+        self.content.addTab(self.consultations, "Consultations")
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
