@@ -6,6 +6,9 @@ Each row beside its baseline in the same run, the upstream hit directly:
   gateway (``/api/v1/streams/{id}/access/weather``, the session's token checked in the database each time),
   and the provider's own ``/health`` for scale (what any route of the provider costs);
 * throughput: ``GET /bytes?size=--megabytes MiB``, streamed, direct vs through the gateway;
+* media: the sandbox's video (``demo-video``, its 0.16 MB ``clip.mp4``) fetched whole ``--clips`` times
+  in a row, and as many ``Range: bytes=0-65535`` requests (what a player sends to start and to seek),
+  direct vs through the gateway;
 * the cut-off: a WebSocket feed open through the gateway, the session stopped (``PATCH /stop`` with its
   token): the time from the stop's answer to the feed's close frame (code 4410);
 * the gateway's CPU with ``--feeds`` open WebSocket feeds (all on one session: the gateway's work per
@@ -14,7 +17,7 @@ Each row beside its baseline in the same run, the upstream hit directly:
 
 The sessions are real: channels funded on anvil, vouchers signed and sent each tick while it runs.
 
-    python benchmarks/gateway.py [--requests 500] [--megabytes 64] [--feeds 100] [--seconds 10]
+    python benchmarks/gateway.py [--requests 500] [--megabytes 64] [--clips 200] [--feeds 100] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -93,6 +96,30 @@ async def throughput(url: str, headers: dict[str, str], size: int) -> float:
     return size / elapsed / 2**20
 
 
+async def media(url: str, headers: dict[str, str], count: int) -> tuple[float, list[float]]:
+    """The clip fetched whole ``count`` times on one kept-alive connection (MiB/s), then ``count`` range
+    requests of its first 64 KiB (each one's seconds)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        (await http.get(url, headers=headers)).raise_for_status()  # warm the connections
+        got = 0
+        t = time.perf_counter()
+        for _ in range(count):
+            async with http.stream("GET", url, headers=headers) as r:
+                r.raise_for_status()
+                async for chunk in r.aiter_raw():
+                    got += len(chunk)
+        rate = got / (time.perf_counter() - t) / 2**20
+        ranged: list[float] = []
+        for _ in range(count):
+            t = time.perf_counter()
+            r = await http.get(url, headers={**headers, "Range": "bytes=0-65535"})
+            assert r.status_code == 206 and len(r.content) == 65536, r.status_code
+            ranged.append(time.perf_counter() - t)
+    return rate, ranged
+
+
 async def run(args: argparse.Namespace, ready: dict, sandbox_dir: Path) -> None:
     from eth_account import Account
     from eth_utils import keccak
@@ -106,16 +133,20 @@ async def run(args: argparse.Namespace, ready: dict, sandbox_dir: Path) -> None:
 
     config = tomllib.loads((sandbox_dir / "provider.toml").read_text())
     api_direct = config["services"]["weather-api"]["upstream"]
+    video = config["services"]["demo-video"]
+    clip_direct = video["upstream"].rstrip("/") + "/" + video["entry"]
     state = read_state(sandbox_dir)
     assert state is not None
     payer = Account.from_key(keccak(text=PAYER_SEED))
     domain = VaultDomain(chain_id=ready["chainId"], vault=ready["vault"])
-    params = fund_channels(ready, 2, DEPOSIT)
+    params = fund_channels(ready, 3, DEPOSIT)
     channels = [m.ChannelParams.model_validate(p).to_channel() for p in params]
     async with ProviderClient(ready["provider"], timeout=30) as client:
         services = {s.id: s for s in (await client.list_services(page_size=100)).items}
         sessions = []
-        for service_id, channel in zip(("weather-api", "market-data-feed"), channels, strict=True):
+        for service_id, channel in zip(
+            ("weather-api", "market-data-feed", "demo-video"), channels, strict=True
+        ):
             rate = services[service_id].rate
             first = rate.cost(services[service_id].tick_seconds)
             signature = sign_voucher(payer, domain, channel, first)
@@ -126,7 +157,7 @@ async def run(args: argparse.Namespace, ready: dict, sandbox_dir: Path) -> None:
             )
             for s, ch in zip(sessions, channels, strict=True)
         ]
-        api, feed = sessions
+        api, feed, clip = sessions
         token = {"Authorization": f"Bearer {api.access.token}"}
         print(f"gateway: {api.access.service_url}  (upstream {api_direct})")
 
@@ -151,6 +182,23 @@ async def run(args: argparse.Namespace, ready: dict, sandbox_dir: Path) -> None:
         print(f"\nGET /bytes, {args.megabytes} MiB streamed (MiB/s)")
         print("| path | MiB/s |\n|---|---|")
         print(f"| upstream directly | {direct_mb:.0f} |\n| through the gateway | {proxied_mb:.0f} |")
+
+        clip_token = {"Authorization": f"Bearer {clip.access.token}"}
+        direct_clip, direct_ranges = await media(clip_direct, {}, args.clips)
+        proxied_clip, proxied_ranges = await media(
+            clip.access.service_url + clip.access.entry, clip_token, args.clips
+        )
+        print(
+            f"\nthe demo video: clip.mp4 whole, {args.clips} times in a row; then {args.clips} range requests"
+        )
+        print("| path | whole clip, MiB/s | Range 0-65535, median ms | p95 ms |\n|---|---|---|---|")
+        for label, rate, ranged in (
+            ("upstream directly", direct_clip, direct_ranges),
+            ("through the gateway", proxied_clip, proxied_ranges),
+        ):
+            print(f"| {label} | {rate:.0f} | {ms(ranged, 50)} | {ms(ranged, 95)} |")
+        payers[2].cancel()
+        await client.stop_session(clip.session_id, access_token=clip.access.token)
 
         ws_url = "ws" + feed.access.service_url.removeprefix("http")
         feed_token = {"Authorization": f"Bearer {feed.access.token}"}
@@ -200,6 +248,7 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--megabytes", type=int, default=64)
+    parser.add_argument("--clips", type=int, default=200)
     parser.add_argument("--feeds", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()

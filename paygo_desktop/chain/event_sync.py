@@ -19,6 +19,7 @@ from paygo_desktop.chain.deployment_block import deployment_block
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import Closed, VaultClient, VaultEvent
 from paygo_desktop.store.vault_events import StoredEvent, VaultEventIndex
+from paygo_desktop.store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,13 @@ class VaultEventSync:
         self.chunk = max(1, chunk)
         self.max_chunk = max(self.chunk, max_chunk)
         self.confirmations = confirmations
+        self.store_work = StoreWorker()  # the index's SQL off the event loop (the GUI thread), in order
 
     async def sync(
         self, *, to_block: int | None = None, on_progress: Callable[[SyncReport], None] | None = None
     ) -> SyncReport:
         w3 = self.vault.w3
-        cursor = self.index.cursor(self.chain_id, self.vault.address)
+        cursor = await self.store_work(self.index.cursor, self.chain_id, self.vault.address)
         if to_block is None:
             to_block = int(await w3.eth.block_number) - self.confirmations
         if cursor is not None:
@@ -105,7 +107,9 @@ class VaultEventSync:
 
         async for frm, end, logs in walker.walk(start, to_block, self._get_logs, refused):
             events = [to_stored(self.chain_id, self.vault.address, e) for e in self.vault.decode_logs(logs)]
-            report.events_added += self.index.save_chunk(self.chain_id, self.vault.address, end, events)
+            report.events_added += await self.store_work(
+                self.index.save_chunk, self.chain_id, self.vault.address, end, events
+            )
             report.chunk_sizes.append(end - frm + 1)
             report.requests, report.narrowed = walker.requests, walker.narrowed
             if on_progress:

@@ -171,7 +171,8 @@ async def _open_access(live: LiveSession) -> AccessProxy | None:
     except (AccessProxyError, OSError) as exc:
         _say({"event": "access", "localId": live.local_id, "url": None, "message": str(exc)})
         return None
-    _say({"event": "access", "localId": live.local_id, "url": url, "delivery": proxy.delivery.value})
+    event = {"event": "access", "localId": live.local_id, "url": url, "delivery": proxy.delivery.value}
+    _say({**event, "open": proxy.open_url} if proxy.open_url != url else event)  # a media file to play
     return proxy
 
 

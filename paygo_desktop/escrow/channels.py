@@ -127,16 +127,19 @@ class ChannelReader:
         self._params["0x" + channel.id.hex()] = channel
 
     async def sync(self) -> None:
-        cursor = self.index.cursor(self.chain_id, self.vault.address)
+        """Read the vault's new events into the index, the last ``reorg_depth`` blocks again (SQL in the
+        event sync's store worker: never on the event loop)."""
+        work, vault = self._sync.store_work, self.vault.address
+        cursor = await work(self.index.cursor, self.chain_id, vault)
         if cursor is not None:
-            self.index.rewind(self.chain_id, self.vault.address, max(-1, cursor - self.reorg_depth))
+            await work(self.index.rewind, self.chain_id, vault, max(-1, cursor - self.reorg_depth))
         await self._sync.sync()
 
     async def channels(self, payer: str) -> list[EscrowChannel]:
         """The payer's channels with anything deposited, oldest first."""
         payer = to_checksum_address(payer)
         first_funding: dict[str, Any] = {}
-        for event in self.index.events(self.chain_id):
+        for event in await self._sync.store_work(self.index.events, self.chain_id):
             if event.name == "Funded" and to_checksum_address(event.payer) == payer:
                 first_funding.setdefault(event.channel_id, event)
         found = await asyncio.gather(*(self._channel(e) for e in first_funding.values()))

@@ -72,6 +72,36 @@ class EscrowOverview:
     prices: PriceBoard | None = None  # the balances' values in the display currency (None: not read)
 
 
+@dataclass(frozen=True)
+class EscrowSetup:
+    """What an EscrowService is made of for one network and account: read from the settings, the store
+    and the sandbox's state file (``read`` is SQL and file I/O: call it off the GUI thread)."""
+
+    network: Network
+    account: str
+    vault_address: str | None
+    tokens: tuple[Asset, ...]
+    feeds: FeedBook
+    currency: Currency
+
+    @classmethod
+    def read(cls, ctx: Any, account: str) -> EscrowSetup:
+        network = ctx.network
+        return cls(
+            network,
+            account,
+            ctx.vault_address(network),
+            tuple(ctx.known_tokens(network)),
+            ctx.price_feeds(network),
+            currency_named(ctx.settings.display_currency),
+        )
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What, when it changes, makes a new service: the network, the account, the vault, the tokens."""
+        return (self.network, self.account, self.vault_address, self.tokens)
+
+
 class EscrowService:
     def __init__(
         self,
@@ -110,19 +140,22 @@ class EscrowService:
     @classmethod
     def open(cls, ctx: Any, account: str, **kw: Any) -> EscrowService:
         """For the context's current network (``ctx`` is an ``AppContext``)."""
+        return cls.build(ctx.store, EscrowSetup.read(ctx, account), **kw)
+
+    @classmethod
+    def build(cls, store: Store, setup: EscrowSetup, **kw: Any) -> EscrowService:
+        """From what ``EscrowSetup.read`` found (no SQL or file here: the GUI thread may call it)."""
         from paygo_desktop.chain.rpc import async_web3
 
-        network = ctx.network
-        w3 = async_web3(network.rpc_url, timeout=15)
         return cls(
-            w3,
-            network,
-            account,
-            ctx.store,
-            vault_address=ctx.vault_address(network),
-            tokens=ctx.known_tokens(network),
-            feeds=ctx.price_feeds(network),
-            currency=currency_named(ctx.settings.display_currency),
+            async_web3(setup.network.rpc_url, timeout=15),
+            setup.network,
+            setup.account,
+            store,
+            vault_address=setup.vault_address,
+            tokens=setup.tokens,
+            feeds=setup.feeds,
+            currency=setup.currency,
             **kw,
         )
 

@@ -77,9 +77,21 @@ class TaskRunner(QObject):
         was_busy = self.busy
         self._tasks.add(task)
         task.future = asyncio.ensure_future(self._drive(task, work, args))
+        # done however it ends: a task cancelled before it first ran never enters ``_drive``'s ``finally``
+        task.future.add_done_callback(lambda _future: self._done(task, work))
         if not was_busy:
             self.busy_changed.emit(True)
         return task
+
+    def _done(self, task: Task, work: object = None) -> None:
+        if inspect.iscoroutine(work):
+            work.close()  # never awaited if cancelled first: closed, not left to warn when collected
+        if task not in self._tasks:
+            return
+        self._tasks.discard(task)
+        task.finished.emit()
+        if not self._tasks:
+            self.busy_changed.emit(False)
 
     async def _drive(
         self, task: Task, work: Awaitable[Any] | Callable[..., Any], args: tuple[Any, ...]
@@ -102,10 +114,7 @@ class TaskRunner(QObject):
         else:
             task.succeeded.emit(result)
         finally:
-            self._tasks.discard(task)
-            task.finished.emit()
-            if not self._tasks:
-                self.busy_changed.emit(False)
+            self._done(task)
 
     def cancel_all(self) -> None:
         for task in list(self._tasks):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,23 @@ class JobError(UserFacingError):
     """A job action that cannot be done as asked (nothing was sent)."""
 
 
+@dataclass(frozen=True)
+class JobsSetup:
+    """What a JobsService is made of for one network and account (``read`` is SQL and file I/O: call it
+    off the GUI thread). Equal setups make the same service."""
+
+    network: Network
+    account: str
+    jobs_address: str
+    tokens: tuple[Asset, ...]
+
+    @classmethod
+    def read(cls, ctx: Any, account: str, *, jobs_address: str | None = None) -> JobsSetup:
+        network = ctx.network
+        address = jobs_address or ctx.jobs_address(network)
+        return cls(network, account, address, tuple(ctx.known_tokens(network)))
+
+
 class JobsService:
     def __init__(
         self,
@@ -91,17 +109,20 @@ class JobsService:
     @classmethod
     def open(cls, ctx: Any, account: str, *, jobs_address: str | None = None, **kw: Any) -> JobsService:
         """For the context's network: its PayGoJobs (``AppContext.jobs_address``), or the one given."""
+        return cls.build(ctx.store, JobsSetup.read(ctx, account, jobs_address=jobs_address), **kw)
+
+    @classmethod
+    def build(cls, store: Store, setup: JobsSetup, **kw: Any) -> JobsService:
+        """From what ``JobsSetup.read`` found (no SQL or file here: the GUI thread may call it)."""
         from paygo_desktop.chain.rpc import async_web3
 
-        network = ctx.network
-        w3 = async_web3(network.rpc_url, timeout=15)
         return cls(
-            w3,
-            network,
-            account,
-            ctx.store,
-            jobs_address=jobs_address or ctx.jobs_address(network),
-            tokens=ctx.known_tokens(network),
+            async_web3(setup.network.rpc_url, timeout=15),
+            setup.network,
+            setup.account,
+            store,
+            jobs_address=setup.jobs_address,
+            tokens=setup.tokens,
             **kw,
         )
 

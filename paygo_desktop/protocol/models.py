@@ -372,6 +372,7 @@ class Delivery(StrEnum):
 
     http = "http"
     websocket = "websocket"
+    media = "media"  # audio/video over HTTP: GET and HEAD only, byte ranges
 
 
 class ServiceUpstream(WireModel):
@@ -388,6 +389,8 @@ class Access(WireModel):
     # the session's gateway, where its service is delivered with the token (absent: no service behind it)
     service_url: Annotated[str | None, Field(max_length=2048)] = None
     delivery: Delivery | None = None
+    # the path below service_url the app opens (a media service's file or playlist; "" the service itself)
+    entry: Annotated[str, Field(max_length=512)] = ""
 
 
 class StartResponse(WireModel):

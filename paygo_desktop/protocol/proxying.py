@@ -9,12 +9,17 @@ a session's service: the provider's gateway (provider.gateway) and the app's loc
   client sees an incomplete body, never a cut body passed off as whole).
 * A WebSocket pumps both ways until a side closes or ``ended`` is set: then the client gets close code
   ``CLOSE_SESSION_ENDED`` (4410, after HTTP's 410 Gone).
+* A deliberate cut logs one INFO line. uvicorn would add an ERROR ("ASGI callable returned without
+  completing response", and "… handshake" after a refused WebSocket handshake, a uvicorn quirk): the
+  request's task marks what it did on purpose (``_ON_PURPOSE``) and ``QuietCuts``, a filter on
+  uvicorn's error log (``quiet_deliberate_cuts``), drops exactly those lines of that task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -52,6 +57,28 @@ HANDSHAKE_HEADERS = frozenset(
     }
 )
 CLOSE_SESSION_ENDED = 4410
+# what uvicorn logs as an ERROR after an answer broken off, or a WebSocket handshake refused, on purpose
+UVICORN_AFTER_CUT = {
+    "answer": "ASGI callable returned without completing response.",
+    "denied": "ASGI callable returned without completing handshake.",
+}
+# set in the request's own task (uvicorn logs from that task once the app returns): what was done on purpose
+_ON_PURPOSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("paygo_on_purpose", default=None)
+
+
+class QuietCuts(logging.Filter):
+    """Drops uvicorn's ERROR about an answer or a handshake that this module ended on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        done = _ON_PURPOSE.get()
+        return done is None or record.getMessage() != UVICORN_AFTER_CUT.get(done)
+
+
+def quiet_deliberate_cuts() -> None:
+    """Install ``QuietCuts`` on uvicorn's error log (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, QuietCuts) for f in logger.filters):
+        logger.addFilter(QuietCuts())
 
 
 def path_problem(rest: str) -> str | None:
@@ -143,6 +170,7 @@ class StreamedAnswer(Response):
                     with contextlib.suppress(BaseException):
                         await following
                     if self.ended.is_set():
+                        _ON_PURPOSE.set("answer")
                         log.info("an answer was broken off: its session ended")
                     return  # incomplete: the server closes the connection
                 try:
@@ -167,6 +195,7 @@ async def deny(websocket: WebSocket, status: int, body: dict[str, Any]) -> None:
     """Refuse a WebSocket handshake with the HTTP status and JSON body a plain request would get, where
     the server can send one (else close code 1008 with the message)."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        _ON_PURPOSE.set("denied")
         await websocket.send_denial_response(JSONResponse(body, status_code=status))
     else:
         await websocket.close(code=1008, reason=str(body.get("message", ""))[:120])

@@ -186,7 +186,10 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
 
 
 def _seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
-    if store.count_services():
+    """An empty catalog gets the seed's services; one that has some gets only those the config's gateway
+    delivers (``[services.<id>]``) and it lacks (a catalog seeded before that service existed)."""
+    seeded = store.count_services() > 0
+    if seeded and not config.services:
         return
     path = config.catalog_seed or DEMO_CATALOG
     try:
@@ -203,6 +206,8 @@ def _seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
                 fields = m.ServiceFields.model_validate(entry)
             except Exception as exc:
                 log.warning("skipping catalog seed entry: %s", exc)
+                continue
+            if seeded and (service_id not in config.services or db.get(ServiceRow, service_id) is not None):
                 continue
             if config.asset_by_symbol(fields.rate.asset) is None:
                 log.info("skipping %s: asset %s not configured", service_id, fields.rate.asset)

@@ -35,7 +35,7 @@ Example (TOML)::
 
     [services.market-data-feed]                # the gateway (provider.gateway): a catalog service's id,
     upstream = "ws://127.0.0.1:9001/feed"      # the service it delivers (never reachable around the gateway
-    delivery = "websocket"                     # through it), and how: http | websocket
+    delivery = "websocket"                     # through it), and how: http | websocket | media
 
     [zcash]                                    # optional; ``mode`` must be given (no default)
     mode = "zallet"                            # "zallet" (a real wallet) or "ledger" (sandbox/tests only)
@@ -72,6 +72,7 @@ from pydantic import (
 )
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.protocol import proxying
 from paygo_desktop.protocol.models import Address, AssetInfo, Name
 
 DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
@@ -142,7 +143,9 @@ class GatewayService(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upstream: Annotated[str, Field(min_length=1, max_length=2048)]
-    delivery: Literal["http", "websocket"]
+    delivery: Literal["http", "websocket", "media"]
+    # a media service's file or playlist, below the upstream, that the app opens (e.g. "clip.mp4")
+    entry: Annotated[str, Field(max_length=512, pattern=r"^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")] = ""
     # a proxied request's body (streamed upstream) may be at most this long
     max_request_bytes: Annotated[int, Field(ge=0, le=1024**3)] = 10 * 1024 * 1024
     # seconds the upstream may stay silent while answering a request (0: no limit; the session's end
@@ -152,11 +155,13 @@ class GatewayService(BaseModel):
     @model_validator(mode="after")
     def _upstream_url(self) -> GatewayService:
         parts = urlsplit(self.upstream)
-        schemes = ("http", "https") if self.delivery == "http" else ("ws", "wss")
+        schemes = ("ws", "wss") if self.delivery == "websocket" else ("http", "https")
         if parts.scheme not in schemes or not parts.hostname:
             raise ValueError(f"a {self.delivery} service's upstream must be a {' or '.join(schemes)} URL")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("an upstream URL has no query, fragment or credentials")
+        if self.entry and (self.entry.startswith("/") or proxying.path_problem("/" + self.entry)):
+            raise ValueError("an entry is a relative path below the upstream, without dot or empty segments")
         return self
 
 

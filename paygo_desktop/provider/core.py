@@ -500,6 +500,7 @@ class ProviderCore:
             if gateway is None
             else base + routes.STREAM_ACCESS.format(session_id=session_id) + "/",
             delivery=None if gateway is None else m.Delivery(gateway.delivery),
+            entry="" if gateway is None else gateway.entry,
         )
         return m.StartResponse(session_id=session_id, quote=quote, access=access)
 

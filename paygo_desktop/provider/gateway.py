@@ -2,8 +2,10 @@
 
 A catalog service named in the config's ``[services.<id>]`` (``ProviderConfig.services``), or given one by
 the vendor through its service routes (provider.service_upstreams), has an upstream (a URL) and a
-delivery: ``http`` (any method, reverse-proxied with streaming bodies) or ``websocket`` (proxied both ways).
-Below ``routes.STREAM_ACCESS`` (``/api/v1/streams/{session_id}/access/<path>``):
+delivery: ``http`` (any method, reverse-proxied with streaming bodies), ``websocket`` (proxied both ways)
+or ``media`` (audio/video files, HLS playlists and segments: ``GET`` and ``HEAD`` only, else 405; ``Range``
+goes up and ``206``/``Content-Range`` come back as they are, the body streamed, never held whole). Below
+``routes.STREAM_ACCESS`` (``/api/v1/streams/{session_id}/access/<path>``):
 
 * The request or WebSocket handshake carries ``Authorization: Bearer <the session's access token>``; a
   missing token, or one of another session, gets 401; a session that stopped, expired or ran out of
@@ -168,11 +170,11 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _service(core: ProviderCore, service_id: str, delivery: str) -> GatewayService:
+def _service(core: ProviderCore, service_id: str, *deliveries: str) -> GatewayService:
     service = core.gateway_service(service_id)  # the config's, else the one the vendor set (checked)
     if service is None:
         raise _refuse(404, "no_upstream", "this session's service is not delivered through the gateway")
-    if service.delivery != delivery:
+    if service.delivery not in deliveries:
         raise _refuse(400, "wrong_delivery", f"this session's service is delivered over {service.delivery}")
     return service
 
@@ -189,6 +191,7 @@ def register(
     upstream client (made inside the server's loop, in the lifespan)."""
     connections = Connections()
     state: dict[str, httpx.AsyncClient] = {}
+    proxying.quiet_deliberate_cuts()  # a cut on purpose logs one INFO line, not uvicorn's ERROR
 
     def client() -> httpx.AsyncClient:
         if "client" not in state:
@@ -208,7 +211,9 @@ def register(
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", session_id):
             raise _refuse(404, "unknown_session", "no such session")
         service_id, _ = core.live_access(session_id, _bearer(request.headers))
-        service = _service(core, service_id, "http")
+        service = _service(core, service_id, "http", "media")
+        if service.delivery == "media" and request.method not in ("GET", "HEAD"):
+            raise _refuse(405, "method_not_allowed", "a media service answers GET and HEAD only")
         rest = upstream_path(request.scope.get("raw_path") or request.url.path.encode(), session_id)
         target = upstream_url(service, rest, request.scope.get("query_string", b""))
         declared = request.headers.get("content-length")

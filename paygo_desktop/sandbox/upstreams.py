@@ -9,11 +9,13 @@ on loopback, in one process started by ``paygo-desktop sandbox`` beside the prov
   ``GET /ticks?count=n`` (a streamed body, one line every ``interval`` seconds), ``GET /bytes?size=n``
   (n zero bytes, streamed: throughput), ``GET /headers`` (the
   request headers it received, to show what the gateway forwards) and ``GET /health``.
+* The video (HTTP media, sandbox.media): the clip in resources/media, progressive and HLS, byte ranges.
 
 * The consultation (``--chat-port``): a WebSocket chat room (sandbox.chat_room), its vendor secret read
   from the environment variable ``PAYGO_CHAT_VENDOR_SECRET``.
 
-Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--chat-port R] [--interval S]``.
+Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--media-port R]
+[--chat-port S] [--interval T]``.
 """
 
 from __future__ import annotations
@@ -174,11 +176,17 @@ def api_app(interval: float = 1.0) -> Starlette:
     return app
 
 
-async def serve(feed_port: int, api_port: int, interval: float, chat_port: int | None = None) -> None:
+async def serve(
+    feed_port: int, api_port: int, interval: float, media_port: int = 0, chat_port: int = 0
+) -> None:
     import uvicorn
 
+    from paygo_desktop.sandbox.media import media_app
+
     apps: list[tuple[Starlette, int]] = [(feed_app(interval), feed_port), (api_app(interval), api_port)]
-    if chat_port is not None:
+    if media_port:
+        apps.append((media_app(), media_port))
+    if chat_port:
         from paygo_desktop.sandbox.chat_room import chat_app
 
         apps.append((chat_app(os.environ.get(CHAT_SECRET_ENV, "")), chat_port))
@@ -193,11 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paygo_desktop.sandbox.upstreams")
     parser.add_argument("--feed-port", type=int, required=True)
     parser.add_argument("--api-port", type=int, required=True)
-    parser.add_argument("--chat-port", type=int)
+    parser.add_argument("--media-port", type=int, default=0)
+    parser.add_argument("--chat-port", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.chat_port))
+        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.media_port, args.chat_port))
     return 0
 
 

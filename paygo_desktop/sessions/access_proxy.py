@@ -99,6 +99,15 @@ class AccessProxy:
         return f"{scheme}://127.0.0.1:{self.port}/{self._secret}/"
 
     @property
+    def open_url(self) -> str:
+        """What the user opens: ``url``, or for a media service the file or playlist below it that the
+        provider named (``Access.entry``: what a browser or media player plays)."""
+        entry = self.access.entry
+        if self.delivery is m.Delivery.media and entry and proxying.path_problem("/" + entry) is None:
+            return self.url + entry
+        return self.url
+
+    @property
     def ended(self) -> bool:
         return self._ended.is_set()
 
@@ -114,6 +123,7 @@ class AccessProxy:
             lifespan="off",
         )
         server = _QuietServer(config)
+        proxying.quiet_deliberate_cuts()
         self._server = server
         self._serving = asyncio.ensure_future(server.serve())
         while not server.started:

@@ -137,6 +137,15 @@ class HistoryFilter:
     limit: int = 1000
 
 
+@dataclass(frozen=True)
+class ChannelsSeen:
+    """What this app's sessions say about escrow channels (``SessionHistory.channels_seen``)."""
+
+    provider_names: dict[str, str]  # provider address (lower case) → its name
+    committed: dict[str, int]  # channel id (lower case) → what the sessions committed there
+    paid_ahead: dict[str, int]  # channel id (lower case) → what the provider claimed beyond that
+
+
 class SessionHistory:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -353,6 +362,18 @@ class SessionHistory:
         )
         with self._store.session() as s:
             return list(dict.fromkeys(str(url) for url in s.scalars(query).all()))
+
+    def channels_seen(self, channels: Iterable[tuple[str, int, bool]]) -> ChannelsSeen:
+        """For the Escrow page, in one read (SQL: off the GUI thread): the providers' names and, per
+        ``(channel id, claimed on chain, closed)``, what this app's sessions committed there (0 once closed:
+        the close settled it all) and what was paid ahead."""
+        committed: dict[str, int] = {}
+        credit: dict[str, int] = {}
+        for channel_id, claimed, closed in channels:
+            cid = channel_id.lower()
+            committed[cid] = 0 if closed else self.channel_committed(cid)
+            credit[cid] = self.paid_ahead_credit(cid, claimed)
+        return ChannelsSeen(self.provider_names(), committed, credit)
 
     def provider_names(self) -> dict[str, str]:
         """Provider address (lower case) → the name its latest session gave it."""

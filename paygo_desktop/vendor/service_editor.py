@@ -21,7 +21,7 @@ from paygo_desktop.money import Amount, AmountError
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
 
-UPSTREAM_SCHEMES = {"http": ("http", "https"), "websocket": ("ws", "wss")}
+UPSTREAM_SCHEMES = {"http": ("http", "https"), "websocket": ("ws", "wss"), "media": ("http", "https")}
 
 
 class ServiceEditError(UserFacingError):
@@ -39,7 +39,7 @@ class ServiceDraft:
     tick_seconds: int = 10
     grace_seconds: int = 10
     description: str = ""
-    delivery: str = ""  # "" (no upstream: billed, delivered elsewhere), "http" or "websocket"
+    delivery: str = ""  # "" (no upstream: billed, delivered elsewhere), "http", "websocket" or "media"
     upstream_url: str = ""
     is_active: bool = True
 
@@ -66,7 +66,7 @@ def fields_of(draft: ServiceDraft, assets: list[m.AssetInfo]) -> m.ServiceFields
     if draft.delivery:
         schemes = UPSTREAM_SCHEMES.get(draft.delivery)
         if schemes is None:
-            raise ServiceEditError("Upstream: choose HTTP or WebSocket.")
+            raise ServiceEditError("Upstream: choose HTTP, WebSocket or media.")
         parts = urlsplit(url)
         if parts.scheme not in schemes or not parts.hostname:
             raise ServiceEditError(
@@ -75,7 +75,7 @@ def fields_of(draft: ServiceDraft, assets: list[m.AssetInfo]) -> m.ServiceFields
         upstream = m.ServiceUpstream(url=url, delivery=m.Delivery(draft.delivery))
     elif url:
         raise ServiceEditError(
-            "Upstream: choose how it is delivered (HTTP or WebSocket), or clear the address."
+            "Upstream: choose how it is delivered (HTTP, WebSocket or media), or clear the address."
         )
     try:
         return m.ServiceFields(

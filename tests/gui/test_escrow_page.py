@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import zxingcpp
 from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QPushButton
 
 from paygo_desktop.context import AppContext
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.sandbox.node import find_anvil
 from tests.gui.conftest import PASSWORD, TEST_ADDRESS, ChainIdServer
 from tests.gui.escrow_chain import (  # noqa: F401 - fixtures
@@ -416,7 +418,16 @@ def test_a_pending_transaction_survives_a_restart_and_can_be_sped_up(
     assert tx_statuses(page) == ["Pending: waiting for a block"]
     assert page.watch_timer.isActive()
     second.show_page("escrow")
-    page.open_pending(page.overview.open_transactions[0])
+    # the row's own button; the transaction's record is read off the GUI thread
+    button = page.tx_table.cellWidget(0, 3).findChild(QPushButton)
+    assert button.text() == "Speed up or cancel…"
+    guard = BlockingCallGuard(wallet_ctx.store.engine, watch_signing=False).start()
+    try:
+        click(qtbot, button)
+        qtbot.waitUntil(lambda: page.flow_dialog is not None, timeout=TIMEOUT)
+    finally:
+        guard.stop()
+    assert guard.violations == []
     flow = page.flow_dialog
     assert flow.state.record.tx_hash == sent.tx_hash
     click(qtbot, flow.speed_up_button)
@@ -479,3 +490,16 @@ def test_a_channel_the_chain_paid_ahead_on_says_so_in_its_row(
     reload(qtbot, page)
     paid = channel_cells(page)[3]
     assert paid == "0.005 USDC (0.003 USDC paid ahead, used by your next session)"
+
+
+def test_reloading_reads_the_store_and_the_chain_off_the_gui_thread(qtbot: Any, page: Any) -> None:
+    """Opening the page's service (the vault, the tokens, the price feeds: SQL and the sandbox's state
+    file) and reading the overview happen in workers and on the loop; the GUI thread only draws."""
+    guard = BlockingCallGuard(page.ctx.store.engine, watch_signing=True).start()
+    try:
+        page._service_key = None  # as after a network or account change: the service is made again
+        reload(qtbot, page)
+    finally:
+        guard.stop()
+    assert guard.violations == [], "\n".join(guard.violations)
+    assert page.stack.currentWidget() is page.content_view

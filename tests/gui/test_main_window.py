@@ -185,6 +185,21 @@ def test_task_runner_hides_unexpected_errors(qtbot: Any, event_loop_qt: Any) -> 
     assert sorted(errors) == sorted([GENERIC_ERROR, "Say it plainly."])
 
 
+def test_a_task_cancelled_before_it_ran_leaves_the_runner_idle(qtbot: Any, event_loop_qt: Any) -> None:
+    """Closing the window cancels what is still queued; the runner must not stay busy for ever (whatever
+    waits for it to be idle, like the app's exit, would wait for nothing)."""
+    from paygo_desktop.gui.async_tasks import TaskRunner
+
+    runner = TaskRunner()
+    finished: list[str] = []
+    task = runner.run(lambda: "never", on_success=finished.append)
+    task.finished.connect(lambda: finished.append("finished"))
+    assert runner.busy
+    runner.cancel_all()  # before the loop ever ran it
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5_000)
+    assert finished == ["finished"]
+
+
 def test_the_frame_paints_before_the_data_then_takes_the_pages(
     qtbot: Any, ctx: Any, event_loop_qt: Any
 ) -> None:

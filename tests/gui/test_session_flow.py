@@ -24,6 +24,7 @@ from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.receipts.verify import verify_file
+from paygo_desktop.sandbox.media import media_app, media_dir
 from paygo_desktop.sandbox.upstreams import api_app, feed_app
 from tests.chain.conftest import (  # noqa: F401 - fixtures used by this module
     Env,
@@ -70,6 +71,7 @@ def add_per_second_service(provider: Any, name: str, rate: int, tick: int, grace
 
 SERVICE_ID = "live-market-data"
 FEED_ID, FEED_NAME = "price-feed", "Live price feed"  # a WebSocket feed, in the app's live view
+VIDEO_ID, VIDEO_NAME = "clip", "Test clip"  # the sandbox's video (media), opened in the system player
 
 
 @pytest.fixture
@@ -98,14 +100,28 @@ def sandbox(env: Env, tmp_path: Any) -> Iterator[Sandbox]:  # noqa: F811
                     "tickSeconds": TICK,
                     "graceSeconds": GRACE,
                 },
+                {
+                    "id": VIDEO_ID,
+                    "name": VIDEO_NAME,
+                    "category": "entertainment",
+                    "type": "video",
+                    "rate": {"amount": str(RATE), "asset": "USDC", "unit": "per_second"},
+                    "tickSeconds": TICK,
+                    "graceSeconds": GRACE,
+                },
             ]
         )
     )
-    api_port, feed_port = _free_port(), _free_port()
-    upstreams = [run_server(api_app(), api_port), run_server(feed_app(interval=0.2), feed_port)]
+    api_port, feed_port, media_port = _free_port(), _free_port(), _free_port()
+    upstreams = [
+        run_server(api_app(), api_port),
+        run_server(feed_app(interval=0.2), feed_port),
+        run_server(media_app(), media_port),
+    ]
     services = {
         SERVICE_ID: {"upstream": f"http://127.0.0.1:{api_port}", "delivery": "http"},
         FEED_ID: {"upstream": f"ws://127.0.0.1:{feed_port}/feed", "delivery": "websocket"},
+        VIDEO_ID: {"upstream": f"http://127.0.0.1:{media_port}", "delivery": "media", "entry": "clip.mp4"},
     }
     try:
         with run_provider(env, tmp_path, clock=WallClock(), catalog_seed=str(seed), services=services) as p:
@@ -336,6 +352,34 @@ def test_a_feed_session_shows_live_prices_beside_its_meter_and_says_at_once_when
     qtbot.wait(500)
     assert feed.quotes == shown  # no price after the end
     assert not view.open_button.isEnabled()
+
+
+def test_a_video_session_opens_its_local_file_url_in_the_system_player_while_it_runs(
+    qtbot: Any, session_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paygo_desktop.gui.sessions import meter_view
+
+    opened: list[str] = []  # no media player runs here: the URL handed to the system is recorded instead
+    monkeypatch.setattr(meter_view.QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+    window = session_window
+    dialog = start_from_services(qtbot, window, "0.05", VIDEO_NAME)
+    press_start(qtbot, window, dialog)
+    page = window.pages["sessions"]
+    qtbot.waitUntil(lambda: len(page.meters) == 1, timeout=60_000)
+    view = next(iter(page.meters.values()))
+    qtbot.waitUntil(lambda: view.open_button.isEnabled(), timeout=10_000)
+    local_url = view._local_url
+    assert local_url is not None and local_url.startswith("http://127.0.0.1:")
+    assert local_url.endswith("/clip.mp4") and view.open_button.text() == "Open service"
+    assert view.access_label.text() == f"Play it in any media player: {local_url}"  # shown, to copy
+    view.open_button.click()
+    assert opened == [local_url]
+    clip = fetched(qtbot, local_url)
+    assert isinstance(clip, httpx.Response) and clip.status_code == 200
+    assert clip.content == (media_dir() / "clip.mp4").read_bytes()
+    view.stop_button.click()
+    qtbot.waitUntil(lambda: not view.open_button.isEnabled(), timeout=30_000)
+    assert isinstance(fetched(qtbot, local_url), httpx.ConnectError)  # gone with the session
 
 
 def test_closing_the_deposit_review_sends_nothing_and_starts_nothing(qtbot: Any, session_window: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from paygo_desktop.context import AppContext
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.networks import custom_network
 from tests.chain.conftest import _deployed, anvil_url, env, runner  # noqa: F401 - fixtures
 from tests.gui.conftest import PASSWORD
@@ -172,7 +173,12 @@ def test_a_claim_still_pending_is_shown_again_not_sent_twice(
         sent = dialog.state.record.tx_hash
         click(qtbot, dialog.close_button)  # closed early: the transaction keeps going
         assert page.message.text() == "The claim is still on its way; press Claim now to follow it."
-        again = open_claim(qtbot, page)
+        guard = BlockingCallGuard(vendor_ctx.store.engine, watch_signing=False).start()
+        try:  # the pending claim is looked up off the GUI thread
+            again = open_claim(qtbot, page)
+        finally:
+            guard.stop()
+        assert guard.violations == []
         assert again.windowTitle() == "Pending claim" and again.state.record.tx_hash == sent
         assert again.description.text() == "Claim 3 vouchers: 0.05 USDC"
         chain.rpc("evm_mine")

@@ -7,12 +7,15 @@ from typing import Any
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.sandbox.media import media_app
 from paygo_desktop.sandbox.upstreams import api_app, feed_app
 from tests.chain.conftest import _free_port
 from tests.provider.conftest import open_channel, run_server, voucher
 
 FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
 CHAT = "legal-consult"  # the consultation: 2 USDC/min, tick 60 grace 60
+VIDEO, LIVE = "demo-video", "live-sports"  # 500/s tick 5 grace 5; 1200/s tick 5 grace 10
+PACE = 16 * 1024  # bytes per second of the paced media server (the clip takes ~10 s at this pace)
 WATCH = 0.2  # the gateway's watch interval in these tests
 CUT_WITHIN = WATCH + 2.0  # the watcher's interval, plus a busy shared machine's scheduling
 
@@ -31,10 +34,36 @@ class Upstreams:
             thread.join(timeout=10)
 
 
+class MediaUpstreams:
+    """The sandbox's media server (sandbox.media) twice: at full speed, and paced at ``PACE`` bytes per
+    second (an open download to cut)."""
+
+    def __init__(self) -> None:
+        self.port, self.paced_port = _free_port(), _free_port()
+        self.servers = [run_server(media_app(), self.port), run_server(media_app(rate=PACE), self.paced_port)]
+
+    def stop(self) -> None:
+        for server, thread in self.servers:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def media_services(media: MediaUpstreams) -> dict[str, Any]:
+    """The provider config's ``services`` for the clip: the demo video, and a paced "live" one."""
+    return {
+        VIDEO: {"upstream": f"http://127.0.0.1:{media.port}", "delivery": "media", "entry": "clip.mp4"},
+        LIVE: {
+            "upstream": f"http://127.0.0.1:{media.paced_port}/",
+            "delivery": "media",
+            "entry": "clip.m3u8",
+        },
+    }
+
+
 def start(server: Any, service: str) -> m.StartResponse:
     env = server.env
     ch = open_channel(env, 10_000_000)
-    tick = {FEED: 5_000, API: 834, CHAT: 2_000_000}[service]  # one tick's cost (ceil)
+    tick = {FEED: 5_000, API: 834, VIDEO: 2_500, LIVE: 6_000, CHAT: 2_000_000}[service]  # one tick's cost
 
     async def go() -> m.StartResponse:
         async with ProviderClient(server.url, timeout=10) as client:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 
 import httpx
 import pytest
@@ -92,7 +93,19 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert info["zcash"]  # the sandbox provider takes Zcash permissions, paid through its local ledger
         catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
         # only the services the sandbox really delivers, each from its own upstream behind the gateway
-        assert {s["id"] for s in catalog["items"]} == {"market-data-feed", "weather-api", "legal-consult"}
+        assert {s["id"] for s in catalog["items"]} == {
+            "market-data-feed",
+            "weather-api",
+            "demo-video",
+            "legal-consult",
+        }
+        # the video's own server, which the gateway is configured in front of, serves the shipped clip
+        video = tomllib.loads((data.sandbox_dir / "provider.toml").read_text())["services"]["demo-video"]
+        assert video["delivery"] == "media" and video["upstream"].startswith("http://127.0.0.1:")
+        playlist = httpx.get(video["upstream"] + "/clip.m3u8", timeout=5)
+        assert playlist.status_code == 200 and "clip0.ts" in playlist.text
+        first = httpx.get(video["upstream"] + "/" + video["entry"], headers={"Range": "bytes=0-7"}, timeout=5)
+        assert first.status_code == 206 and first.content[4:8] == b"ftyp"
         # the consultation's vendor answers with `provider chat`, which finds the sandbox's room by itself
         chat = subprocess.run(
             [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "provider", "chat"],

@@ -158,6 +158,7 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
         assert {s["id"] for s in listed["items"]} == {
             "market-data-feed",
             "weather-api",
+            "demo-video",
             "legal-consult",
             "svc_mine",
         }

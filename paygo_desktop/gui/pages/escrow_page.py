@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     # the dialog pulls in web3 and eth_account: imported when a transaction starts
     from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.sessions.history import ChannelsSeen
     from paygo_desktop.wallet import Wallet
 
 CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
@@ -293,20 +294,25 @@ class EscrowPage(Page):
     def wallet(self) -> Wallet:
         return self._wallet() if callable(self._wallet) else self._wallet
 
-    def current_service(self) -> Any:
-        """The EscrowService for the current network and account (made again when either changes)."""
-        from paygo_desktop.escrow.service import EscrowService
+    def current_setup(self) -> Any:
+        """What the EscrowService for the current network and account is made of (``escrow.service``), or
+        None without an account. SQL and files: called off the GUI thread (``reload`` does)."""
+        from paygo_desktop.escrow.service import EscrowSetup
 
         account = self.account()
-        if account is None:
+        return None if account is None else EscrowSetup.read(self.ctx, account)
+
+    def _use_service(self, setup: Any) -> Any:
+        """On the GUI thread: the service for ``setup``, made again when its network, account, vault or
+        tokens changed (the one it replaces is closed)."""
+        from paygo_desktop.escrow.service import EscrowService
+
+        if setup is None:
             return None
-        network = self.ctx.network
-        key = (network, account, self.ctx.vault_address(network), self.ctx.known_tokens(network))
-        if key != self._service_key:
+        if setup.key != self._service_key or self.service is None:
             old = self.service
-            self.service = EscrowService.open(self.ctx, account)
-            self._service_key = key
-            self.overview = None
+            self.service = EscrowService.build(self.ctx.store, setup)
+            self._service_key, self.overview = setup.key, None
             if old is not None:
                 self.runner.run(old.aclose(), name="escrow-close-rpc")
         return self.service
@@ -319,34 +325,62 @@ class EscrowPage(Page):
         """At start-up: pick up transactions left open by an earlier run, even before the page is shown."""
         from paygo_desktop.store.transactions import TransactionRepository
 
-        if self.account() is None:
-            return
-        if TransactionRepository(self.ctx.store).open(self.ctx.network.chain_id):
-            self.reload()
+        store, ctx = self.ctx.store, self.ctx
+
+        def any_open() -> bool:  # SQL: off the GUI thread
+            found = self.account() is not None
+            return found and bool(TransactionRepository(store).open(ctx.network.chain_id))
+
+        self.runner.run(
+            any_open, on_success=lambda found: self.reload() if found else None, name="escrow-open-txs"
+        )
 
     def reload(self) -> None:
+        """Open the service for the current network and account (off the GUI thread), then read it all."""
         if self._loading:
             self._reload_again = True
             return
-        service = self.current_service()
+        self._loading = True
+        self._reload_again = False
+
+        def failed(message: str) -> None:
+            self._loading = False
+            self._show_error(message)
+            self._again()
+
+        self.runner.run(self.current_setup, on_success=self._load, on_error=failed, name="escrow-setup")
+
+    def _load(self, setup: Any) -> None:
+        service = self._use_service(setup)
         if service is None:
+            self._loading = False
             self.account_label.setText("No account yet.")
             self._show_error("There is no account in this wallet yet.", title="No account")
             return
-        network = self.ctx.network
+        network = service.network
         self.account_label.setText(f"Account {short_address(service.account)} on {network.name}")
         self.account_label.setToolTip(service.account)
-        self._loading = True
-        self._reload_again = False
         if self.overview is None:
             self.stack.setCurrentWidget(self.loading_view)
         self.busy.start()
         self.refresh_button.setEnabled(False)
 
-        def done(overview: Any) -> None:
+        store = self.ctx.store
+
+        async def read() -> tuple[Any, Any]:
+            import asyncio
+
+            from paygo_desktop.sessions.history import SessionHistory
+
+            overview = await service.overview()
+            channels = [(c.channel_id, c.state.claimed, c.closed) for c in overview.channels]
+            seen = await asyncio.to_thread(SessionHistory(store).channels_seen, channels)
+            return overview, seen
+
+        def done(result: tuple[Any, Any]) -> None:
             self._finish_loading()
             if service is self.service:
-                self.show_overview(overview)
+                self.show_overview(*result)
             self._again()
 
         def failed(message: str) -> None:
@@ -355,7 +389,7 @@ class EscrowPage(Page):
                 self._show_error(message)
             self._again()
 
-        self.runner.run(service.overview(), on_success=done, on_error=failed, name="escrow-overview")
+        self.runner.run(read(), on_success=done, on_error=failed, name="escrow-overview")
 
     def _finish_loading(self) -> None:
         self._loading = False
@@ -375,11 +409,12 @@ class EscrowPage(Page):
         self.retry_button.setVisible(title != "No account")
         for button in (self.send_button, self.deposit_button):
             button.setEnabled(False)
-        self.receive_button.setEnabled(self.account() is not None)
+        self.receive_button.setEnabled(self.service is not None)
         self.stack.setCurrentWidget(self.error_view)
 
     # -- drawing ---------------------------------------------------------------------------------------------
-    def show_overview(self, overview: Any) -> None:
+    def show_overview(self, overview: Any, seen: ChannelsSeen) -> None:
+        """The service's overview, with what this app's sessions say about its channels."""
         self.overview = overview
         self.stack.setCurrentWidget(self.content_view)
         self.send_button.setEnabled(True)
@@ -392,7 +427,7 @@ class EscrowPage(Page):
         )
         self._show_balances(overview.balances, overview.prices)
         self._show_gaps(overview.nonce_gaps)
-        self._show_channels(overview)
+        self._show_channels(overview, seen)
         self._show_transactions(overview)
         if overview.open_transactions:
             self.watch_timer.start()
@@ -427,7 +462,7 @@ class EscrowPage(Page):
                 "(or it was dropped). Until that nonce is used, later transactions cannot be mined."
             )
 
-    def _show_channels(self, overview: Any) -> None:
+    def _show_channels(self, overview: Any, seen: ChannelsSeen) -> None:
         channels = overview.channels
         table = self.channels_table
         table.setRowCount(0)  # the old rows' widgets go first
@@ -435,18 +470,18 @@ class EscrowPage(Page):
         self.channel_buttons: dict[str, dict[str, QPushButton]] = {}
         self._due = {}
         now = time.monotonic()
-        names = self._provider_names()
+        names = seen.provider_names
         for row, channel in enumerate(channels):
             due_in = channel.withdrawal_due_in(overview.chain_time)
             if due_in is not None:
                 self._due[channel.channel_id] = now + due_in
-            committed = 0 if channel.closed else self._signed(channel.channel_id)  # a close settled it all
+            committed = seen.committed.get(channel.channel_id.lower(), 0)  # 0 once closed: settled
             unclaimed = max(0, committed - channel.state.claimed)
             paid = channel.claimed.format()
             if unclaimed:
                 signed = Amount(channel.asset, channel.state.claimed + unclaimed).format()
                 paid = f"{signed} ({paid} claimed)"
-            credit = self._paid_ahead_credit(channel)
+            credit = seen.paid_ahead.get(channel.channel_id.lower(), 0)
             if credit:
                 ahead = Amount(channel.asset, credit).format()
                 paid = f"{paid} ({ahead} paid ahead, used by your next session)"
@@ -488,24 +523,6 @@ class EscrowPage(Page):
             self.countdown_timer.start()
         else:
             self.countdown_timer.stop()
-
-    def _provider_names(self) -> dict[str, str]:
-        from paygo_desktop.sessions.history import SessionHistory
-
-        return SessionHistory(self.ctx.store).provider_names()
-
-    def _signed(self, channel_id: str) -> int:
-        """What this app's sessions committed on the channel (0 when none did): the provider's cursor
-        (a session settled at its meter counts at that), or an unconfirmed voucher signed after it."""
-        from paygo_desktop.sessions.history import SessionHistory
-
-        return SessionHistory(self.ctx.store).channel_committed(channel_id.lower())
-
-    def _paid_ahead_credit(self, channel: Any) -> int:
-        from paygo_desktop.sessions.history import SessionHistory
-
-        history = SessionHistory(self.ctx.store)
-        return history.paid_ahead_credit(channel.channel_id.lower(), channel.state.claimed)
 
     def _withdrawal_text(self, channel: Any) -> str:
         if channel.closed:
@@ -669,7 +686,7 @@ class EscrowPage(Page):
         self._planning(SendDialog(self.runner, self.overview.balances, service.plan_send, self), "Send")
 
     def open_receive(self) -> None:
-        service = self.current_service()
+        service = self.service
         if service is not None:
             self._open(ReceiveDialog(service.account, self.ctx.network.name, self))
 
@@ -677,7 +694,7 @@ class EscrowPage(Page):
         from paygo_desktop.gui.token_dialog import AddTokenDialog
         from paygo_desktop.tokens.adding import TokenProposal, confirm_token, propose_token
 
-        service = self.current_service()
+        service = self.service
         if service is None:
             return
 
@@ -817,9 +834,15 @@ class EscrowPage(Page):
 
     def _open_pending_clicked(self, tx_hash: str, _checked: bool = False) -> None:
         # Slots take the clicked(bool) argument explicitly: PySide6 lambdas that drop it crashed at exit.
-        record = self.service.transactions.repository.get(tx_hash) if self.service else None
-        if record is not None:
-            self.open_pending(record)
+        if self.service is None:
+            return
+        repository = self.service.transactions.repository  # read off the GUI thread: it is SQL
+        self.runner.run(
+            lambda: repository.get(tx_hash),
+            on_success=lambda record: self.open_pending(record) if record is not None else None,
+            on_error=lambda message: self._show_error(message, title="Could not open the transaction"),
+            name="escrow-open-pending",
+        )
 
     def open_pending(self, record: Any) -> None:
         from paygo_desktop.chain.tx_flow import TxFlow

@@ -190,19 +190,23 @@ class JobsPage(Page):
         active = (self.ctx.settings.active_account or "").lower()
         return next((str(r.address) for r in records if r.address.lower() == active), str(records[0].address))
 
-    def current_service(self) -> Any:
-        """The JobsService for the current network and account (made again when either changes)."""
-        from paygo_desktop.jobs.service import JobsService
+    def current_setup(self) -> Any:
+        """What the JobsService for the current network and account is made of (``jobs.service``), or None
+        without an account. SQL and files: called off the GUI thread (``refresh`` does)."""
+        from paygo_desktop.jobs.service import JobsSetup
 
         account = self.account()
-        if account is None:
+        return None if account is None else JobsSetup.read(self.ctx, account)
+
+    def _use_service(self, setup: Any) -> Any:
+        """On the GUI thread: the service for ``setup``, made again when it changed (the old one closed)."""
+        from paygo_desktop.jobs.service import JobsService
+
+        if setup is None:
             return None
-        network = self.ctx.network
-        key = (network, account, self.ctx.jobs_address(network), self.ctx.known_tokens(network))
-        if key != self._service_key:
+        if setup != self._service_key or self.service is None:
             old = self.service
-            self.service = JobsService.open(self.ctx, account)
-            self._service_key = key
+            self.service, self._service_key = JobsService.build(self.ctx.store, setup), setup
             if old is not None:
                 self.runner.run(old.aclose(), name="jobs-close-rpc")
         return self.service
@@ -219,11 +223,22 @@ class JobsPage(Page):
 
     # -- reading ---------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        service = self.current_service()
+        """Open the service for the current network and account (off the GUI thread), then read the jobs."""
+        self.refresh_button.setEnabled(False)
+
+        def failed(message: str) -> None:
+            self.refresh_button.setEnabled(True)
+            self.notice.error(message)
+
+        self.runner.run(self.current_setup, on_success=self._load, on_error=failed, name="jobs-setup")
+
+    def _load(self, setup: Any) -> None:
+        service = self._use_service(setup)
         if service is None:
+            self.refresh_button.setEnabled(True)
             self.account_label.setText("No account yet.")
             return
-        self.account_label.setText(f"Account {service.account} on {self.ctx.network.name}")
+        self.account_label.setText(f"Account {service.account} on {service.network.name}")
         self.refresh_button.setEnabled(False)
         wallet = self.wallet()
         key = None if wallet.is_locked else wallet.local_account(service.account)
@@ -324,7 +339,7 @@ class JobsPage(Page):
 
     # -- requesting ------------------------------------------------------------------------------------------
     def load_offers(self) -> None:
-        service = self.current_service()
+        service = self.service  # opened by refresh, when the page was shown
         url = self.provider.currentText().strip()
         if service is None or not url:
             self.notice.error("Enter the provider's address first.")
@@ -353,7 +368,7 @@ class JobsPage(Page):
         self.runner.run(service.offers(url), on_success=got, on_error=self.notice.error, name="jobs-offers")
 
     def request_job(self) -> None:
-        service = self.current_service()
+        service = self.service  # opened by refresh, when the page was shown
         offer_id = self.offer.currentData()
         brief = self.brief.toPlainText().strip()
         if service is None or offer_id is None:

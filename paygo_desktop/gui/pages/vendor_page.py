@@ -493,16 +493,18 @@ class VendorPage(Page):
         )
 
     # ---- claim now
-    def claim_service(self) -> Any:
+    def claim_service(self, setup: Any | None = None) -> Any:
         """The vendor account's ``EscrowService`` on this network: its vault and the transaction manager
-        the shared transaction dialog sends through. Made for a claim, closed when the claim's dialog is."""
+        the shared transaction dialog sends through. Made from ``setup`` (``escrow.service.EscrowSetup``,
+        read off the GUI thread) for a claim, closed when the claim's dialog is."""
         from paygo_desktop.escrow.service import EscrowService
 
-        account = self.account
-        assert account is not None, "connected first"
-        if self._service is None or self._service.account.lower() != account.lower():
+        if setup is not None and (
+            self._service is None or self._service.account.lower() != setup.account.lower()
+        ):
             self.release_service()
-            self._service = EscrowService.open(self.ctx, account)
+            self._service = EscrowService.build(self.ctx.store, setup)
+        assert self._service is not None, "made for a claim first"
         return self._service
 
     def release_service(self) -> None:
@@ -520,26 +522,47 @@ class VendorPage(Page):
             self.flow_dialog.raise_()
             self.flow_dialog.activateWindow()
             return
-        from paygo_desktop.protocol.client import ProviderClient
-        from paygo_desktop.vendor.claims import plan_claim
-
-        service = self.claim_service()
         self.message.clear_message()
+        ctx, account = self.ctx, self.account
+
+        def look() -> tuple[Any, list[Any]]:  # SQL and files: off the GUI thread
+            from eth_utils import to_checksum_address
+
+            from paygo_desktop.escrow.service import EscrowSetup
+            from paygo_desktop.store.transactions import TransactionRepository
+
+            setup = EscrowSetup.read(ctx, account)
+            sender = to_checksum_address(account)
+            open_ones = TransactionRepository(ctx.store).open(setup.network.chain_id)
+            return setup, [r for r in open_ones if r.sender == sender and r.kind == "vendor-claim"]
+
+        def failed(message: str) -> None:
+            self.claim_button.setEnabled(True)
+            self.message.error(message)
+
+        self.claim_button.setEnabled(False)  # one claim at a time, from this click on
+        self.runner.run(look, on_success=self._claim_looked, on_error=failed, name="vendor-claim-look")
+
+    def _claim_looked(self, found: tuple[Any, list[Any]]) -> None:
+        """A claim sent earlier and still waiting is shown again; otherwise a new one is planned."""
+        setup, pending = found
+        self.claim_button.setEnabled(True)
+        if self.provider_url is None or self.account is None:
+            return
+        service = self.claim_service(setup)
         if service.vault is None:
             self.message.error(
                 f"No PayGo vault is known on {service.network.name}; there is nothing to claim."
             )
             self.release_service()
             return
-        pending = [
-            r
-            for r in service.transactions.repository.open(service.network.chain_id)
-            if r.sender == service.account and r.kind == "vendor-claim"
-        ]
         if pending:
             self.message.ok("A claim sent earlier is still waiting for the network; here it is.")
             self.open_pending(pending[0])
             return
+        from paygo_desktop.protocol.client import ProviderClient
+        from paygo_desktop.vendor.claims import plan_claim
+
         try:
             key = self.ctx.wallet.local_account(self.account)
         except UserFacingError as exc:

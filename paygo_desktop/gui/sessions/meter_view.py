@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.gui.widgets.live_number import LiveNumber
 from paygo_desktop.money import Amount
+from paygo_desktop.protocol.models import Delivery
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
 
@@ -179,6 +180,7 @@ class MeterView(QFrame):
         self.access_label.setObjectName("Hint")
         self.access_label.setTextFormat(Qt.TextFormat.PlainText)
         self.access_label.setWordWrap(True)  # the local URL on a line of its own when the card is narrow
+        self.access_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy
         self.open_button = QPushButton("Open service")
         self.open_button.setAccessibleName("Open the service")
         self.open_button.clicked.connect(self._open_access)
@@ -314,11 +316,13 @@ class MeterView(QFrame):
 
     def _update_access(self, live: LiveSession, running: bool, proxy: AccessProxy | None) -> None:
         """Open service: the session's local URL (sessions.access_proxy) while it runs, in the browser for
-        an HTTP service; a feed's ws:// URL is copied instead (a browser does not open one)."""
+        an HTTP service, in the system's handler of its file for a media service (the video's own local
+        URL, shown to copy into any player: Qt Multimedia is not in the bundle); a feed's ws:// URL is
+        copied instead (a browser does not open one)."""
         access = live.access
         has_access = access is not None and running
         self.copy_button.setEnabled(has_access and bool(getattr(access, "token", "")))
-        self._local_url = proxy.url if proxy is not None and running else None
+        self._local_url = proxy.open_url if proxy is not None and running else None
         websocket = proxy is not None and proxy.url.startswith("ws")
         self._chat = websocket and live.terms.service_type == "consultation"
         self.open_button.setText(
@@ -337,7 +341,9 @@ class MeterView(QFrame):
             self.feed_box.addWidget(self.feed)
             self.feed.follow(self.runner, proxy.url)
         self.open_button.setEnabled(self._local_url is not None)
-        if self._local_url is not None:
+        if self._local_url is not None and proxy is not None and proxy.delivery is Delivery.media:
+            self.access_label.setText(f"Play it in any media player: {self._local_url}")
+        elif self._local_url is not None:
             self.access_label.setText(f"Service on this computer: {self._local_url}")
         elif has_access and access is not None and access.service_url:
             self.access_label.setText("Opening the service on this computer…")

@@ -1,6 +1,6 @@
 """The Vendor page's Services tab: the provider's metered services (paused ones too) with their price and
 upstream, and a form to create one, change it (name, type, price, tick, grace, and the upstream the
-provider's gateway delivers it from: HTTP or WebSocket and its address) or pause and resume it, through
+provider's gateway delivers it from: HTTP, WebSocket or media and its address) or pause and resume it, through
 the provider's service routes signed with the provider's key (``vendor.service_editor``).
 
 Every request runs in a worker thread with its own event loop (the key's signing included, as the page's
@@ -37,7 +37,12 @@ if TYPE_CHECKING:
 
 COLUMNS = ["Service", "Type", "Price", "Delivered from", "State"]
 UNITS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
-DELIVERIES = {"": "Not through the gateway", "http": "HTTP (an API or web app)", "websocket": "WebSocket"}
+DELIVERIES = {
+    "": "Not through the gateway",
+    "http": "HTTP (an API or web app)",
+    "websocket": "WebSocket",
+    "media": "Media (audio, video: byte ranges, HLS)",
+}
 
 
 class VendorServicesPanel(QWidget):
