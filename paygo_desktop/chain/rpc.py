@@ -10,24 +10,76 @@ the sandbox open goes through ``async_web3``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
+from aiohttp import ClientResponse, ClientSession, ClientTimeout, TCPConnector
 from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3._utils.http import DEFAULT_HTTP_TIMEOUT
+from web3._utils.http_session_manager import HTTPSessionManager
 from web3.exceptions import BadResponseFormat
 from web3.types import RPCResponse
 
 from paygo_desktop import bounded_json
 
 MAX_RPC_BYTES = 64 * 1024 * 1024  # a wide eth_getLogs answer; anything larger is refused, not parsed
+KEEP_ALIVE_SECONDS = 10.0  # an idle connection to the node is closed by us first (servers allow more)
+
+
+class KeptAliveSessions(HTTPSessionManager):
+    """web3's session manager, posting through one kept-alive ``aiohttp`` session per event loop.
+
+    web3's own opens a new TCP connection to the node for every request (its connector has
+    ``force_close=True``) and takes a threading lock through a thread pool on every request to find its
+    cached session: together more than half of the reference provider's per-voucher chain read
+    (docs/performance.md). A session belongs to the loop it was made on; one made on a loop that has
+    since closed is dropped (it cannot be closed any more; its sockets went with the loop).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(session_pool_max_workers=1)
+        self._sessions: dict[asyncio.AbstractEventLoop, ClientSession] = {}
+
+    def _session(self) -> ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            self._sessions = {lp: s for lp, s in self._sessions.items() if not lp.is_closed()}
+            session = ClientSession(
+                raise_for_status=True, connector=TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS)
+            )
+            self._sessions[loop] = session
+        return session
+
+    async def async_get_response_from_post_request(
+        self, endpoint_uri: Any, *args: Any, **kwargs: Any
+    ) -> ClientResponse:
+        kwargs.setdefault("timeout", ClientTimeout(DEFAULT_HTTP_TIMEOUT))
+        return await self._session().post(endpoint_uri, *args, **kwargs)
+
+    async def close(self) -> None:
+        """Close this loop's session (its kept connections)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
 
 
 class BoundedAsyncHTTPProvider(AsyncHTTPProvider):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept = KeptAliveSessions()
+        self._request_session_manager = self._kept
+
     @staticmethod
     def decode_rpc_response(raw_response: bytes) -> RPCResponse:
         try:
             return cast(RPCResponse, bounded_json.loads(raw_response, max_bytes=MAX_RPC_BYTES))
         except bounded_json.JSONRejected as exc:
             raise BadResponseFormat(f"The chain node's answer was refused: {exc}.") from None
+
+    async def disconnect(self) -> None:
+        await self._kept.close()
+        await super().disconnect()
 
 
 def async_web3(url: str, timeout: float | None = None) -> AsyncWeb3[Any]:

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.gui.widgets.live_number import LiveNumber
 from paygo_desktop.money import Amount
-from paygo_desktop.protocol.models import Delivery
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
 
@@ -341,7 +340,7 @@ class MeterView(QFrame):
             self.feed_box.addWidget(self.feed)
             self.feed.follow(self.runner, proxy.url)
         self.open_button.setEnabled(self._local_url is not None)
-        if self._local_url is not None and proxy is not None and proxy.delivery is Delivery.media:
+        if self._local_url is not None and proxy is not None and proxy.delivery == "media":
             self.access_label.setText(f"Play it in any media player: {self._local_url}")
         elif self._local_url is not None:
             self.access_label.setText(f"Service on this computer: {self._local_url}")
