@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
-from paygo_desktop.protocol import models as m
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
     from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.protocol import models as m
     from paygo_desktop.vendor.service_editor import ServiceDraft
 
 COLUMNS = ["Service", "Type", "Price", "Delivered from", "State"]
@@ -90,8 +90,8 @@ class VendorServicesPanel(QWidget):
         self.category.setAccessibleName("Category")
         self.kind = QComboBox()
         self.kind.setAccessibleName("Service type")
-        for kind in m.ServiceType:
-            self.kind.addItem(kind.value.capitalize(), kind.value)
+        # its items come with the first catalog read (protocol.models loads eth_account: not while the page
+        # is built)
         price_row = QHBoxLayout()
         self.price = QLineEdit()
         self.price.setAccessibleName("Price")
@@ -189,9 +189,13 @@ class VendorServicesPanel(QWidget):
         )
 
     def show_services(self, services: list[m.Service], assets: list[m.AssetInfo]) -> None:
+        from paygo_desktop.protocol.models import ServiceType
         from paygo_desktop.vendor.service_editor import draft_of
 
         self.services, self.assets = services, assets
+        if not self.kind.count():
+            for kind in ServiceType:
+                self.kind.addItem(kind.value.capitalize(), kind.value)
         chosen = self.asset.currentText()
         self.asset.clear()
         for info in assets:
