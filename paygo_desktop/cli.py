@@ -54,7 +54,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         parser.set_defaults(command=None)
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts, jobs, provider, receipt, sandbox, session
+    from paygo_desktop.commands import contracts, jobs, provider, receipt, sandbox, session, x402
 
     contracts.add_parser(subparsers)
     jobs.add_parser(subparsers)
@@ -62,6 +62,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     receipt.add_parser(subparsers)
     sandbox.add_parser(subparsers)
     session.add_parser(subparsers)
+    x402.add_parser(subparsers)
     return parser
 
 

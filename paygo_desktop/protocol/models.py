@@ -133,9 +133,14 @@ class RateUnit(StrEnum):
     per_second = "per_second"
     per_minute = "per_minute"
     per_hour = "per_hour"
+    # one paid HTTP request through the provider's gateway, paid with x402 (provider.x402_sales): no
+    # session, no duration
+    per_request = "per_request"
 
     @property
     def seconds(self) -> int:
+        if self is RateUnit.per_request:
+            raise ValueError("a per-request price has no duration: it is paid per request with x402")
         return {"per_second": 1, "per_minute": 60, "per_hour": 3600}[self.value]
 
 

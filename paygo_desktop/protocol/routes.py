@@ -20,6 +20,8 @@ STREAM_CONTENT = f"{PREFIX}/streams/{{session_id}}/content"
 # the gateway: the session's service, proxied (any method, or a WebSocket) below this path
 STREAM_ACCESS = f"{PREFIX}/streams/{{session_id}}/access"
 MY_SESSIONS = f"{PREFIX}/streams/my-sessions"
+# a per-request service (rate unit ``per_request``), paid with x402 per request, proxied below this path
+X402_ACCESS = f"{PREFIX}/x402/{{service_id}}"
 
 CHANNEL = f"{PREFIX}/channels/{{channel_id}}"
 CHANNEL_CLOSE = f"{PREFIX}/channels/{{channel_id}}/close"  # the payer asks for the provider's signed Close

@@ -387,6 +387,9 @@ def create_app(
     )
     app.state.core = core
     connections, gateway_client = register_gateway(app, config, core)
+    from paygo_desktop.provider.x402_sales import register as register_x402
+
+    register_x402(app, config, core)  # per-request services, paid with x402, through the gateway's upstreams
     watcher = Watcher(core, connections, config.gateway_watch_interval)
     app.state.gateway = watcher
     app.state.monitor = monitor

@@ -385,6 +385,10 @@ class ProviderCore:
                 raise ApiError(404, "unknown_service", "no such active service")
             service = service_model(svc, self.vendor)
             gateway = gateway_service(self.config, svc, svc.id)
+        if service.rate.unit is m.RateUnit.per_request:
+            raise ApiError(
+                409, "per_request_service", "this service is paid per request with x402, not in sessions"
+            )
         channel = req.channel.to_channel()
         if channel.provider != self.account.address:
             raise ApiError(400, "wrong_provider", "the channel's provider is not this provider's payTo")

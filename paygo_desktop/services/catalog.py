@@ -41,8 +41,13 @@ class CatalogEntry:
         return Amount(self.asset, self.service.rate.amount)
 
     @property
-    def per_hour(self) -> Amount:
-        return Amount(self.asset, self.price.per_hour())
+    def per_request(self) -> bool:
+        """Paid per HTTP request with x402 (``x402.one_off``), not in a session: no hourly price."""
+        return bool(self.service.rate.unit == "per_request")
+
+    @property
+    def per_hour(self) -> Amount | None:
+        return None if self.per_request else Amount(self.asset, self.price.per_hour())
 
     @property
     def available(self) -> bool:
@@ -50,9 +55,13 @@ class CatalogEntry:
 
     @property
     def unit_label(self) -> str:
-        return {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}[
+        return {"per_second": "second", "per_minute": "minute", "per_hour": "hour", "per_request": "request"}[
             self.service.rate.unit.value
         ]
+
+
+def _price(entry: CatalogEntry) -> int:
+    return int(entry.service.rate.amount) if entry.per_request else entry.price.per_hour()
 
 
 @dataclass(frozen=True)
@@ -99,10 +108,10 @@ class Catalog:
             and (type is None or e.service.type.value == type)
             and (provider is None or e.provider_name == provider)
         ]
-        if sort == "price":
-            chosen.sort(key=lambda e: (e.asset.symbol, e.price.per_hour(), e.service.name.casefold()))
+        if sort == "price":  # per-request services after the metered ones, by their price per request
+            chosen.sort(key=lambda e: (e.asset.symbol, e.per_request, _price(e), e.service.name.casefold()))
         elif sort == "price-desc":
-            chosen.sort(key=lambda e: (e.asset.symbol, -e.price.per_hour(), e.service.name.casefold()))
+            chosen.sort(key=lambda e: (e.asset.symbol, e.per_request, -_price(e), e.service.name.casefold()))
         else:
             chosen.sort(key=lambda e: (e.service.name.casefold(), e.provider_name))
         return chosen

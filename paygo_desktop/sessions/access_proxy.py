@@ -60,12 +60,48 @@ def _same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
+def door_refusal(scope: Scope, hosts: set[str], secret: str) -> tuple[int, str, str] | None:
+    """Why a local proxy's request is refused at the door (status, code, message), or None: the Host
+    must be one of ``hosts`` (127.0.0.1 or localhost with the proxy's port), the path's first segment
+    ``secret``."""
+    host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
+    if host.lower() not in hosts:
+        return 403, "wrong_host", "this address answers only to 127.0.0.1 or localhost"
+    raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    first, _, _ = raw[1:].partition("/")
+    if not secrets.compare_digest(first.encode(), secret.encode()) or not raw[1:].startswith(first + "/"):
+        return 404, "not_found", "no such address"
+    return None
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn inside the app's or the CLI's own loop: their signal handling stays theirs."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+async def serve_loopback(app: Any, what: str) -> tuple[_QuietServer, asyncio.Task[None], int]:
+    """Serve the ASGI ``app`` on a free 127.0.0.1 port in this loop: the server, its task and the port."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,  # the app's logging stays the app's
+        access_log=False,
+        server_header=False,
+        lifespan="off",
+    )
+    server = _QuietServer(config)
+    proxying.quiet_deliberate_cuts()
+    serving = asyncio.ensure_future(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises why it could not listen
+            raise AccessProxyError(f"{what} could not start.")
+        await asyncio.sleep(0.01)
+    return server, serving, int(server.servers[0].sockets[0].getsockname()[1])
 
 
 class AccessProxy:
@@ -113,25 +149,7 @@ class AccessProxy:
 
     async def start(self) -> str:
         """Listen on a free loopback port; returns ``url``."""
-        config = uvicorn.Config(
-            self,
-            host="127.0.0.1",
-            port=0,
-            log_config=None,  # the app's logging stays the app's
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-        )
-        server = _QuietServer(config)
-        proxying.quiet_deliberate_cuts()
-        self._server = server
-        self._serving = asyncio.ensure_future(server.serve())
-        while not server.started:
-            if self._serving.done():
-                self._serving.result()  # raises why it could not listen
-                raise AccessProxyError("The local session proxy could not start.")
-            await asyncio.sleep(0.01)
-        self.port = int(server.servers[0].sockets[0].getsockname()[1])
+        self._server, self._serving, self.port = await serve_loopback(self, "The local session proxy")
         self._hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         log.info("local session proxy on 127.0.0.1:%d (%s)", self.port, self.delivery.value)
         return self.url
@@ -167,15 +185,9 @@ class AccessProxy:
         await self._http(Request(scope, receive), scope, receive, send)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
-        host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
-        if host.lower() not in self._hosts:
-            return 403, "wrong_host", "this address answers only to 127.0.0.1 or localhost"
-        raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        first, _, _ = raw[1:].partition("/")
-        if not secrets.compare_digest(first.encode(), self._secret.encode()) or not raw[1:].startswith(
-            first + "/"
-        ):
-            return 404, "not_found", "no such address"
+        refused = door_refusal(scope, self._hosts, self._secret)
+        if refused is not None:
+            return refused
         if self._ended.is_set():
             return 410, "access_revoked", "the session has ended"
         if proxying.path_problem("/" + self._rest(scope)) is not None:

@@ -33,6 +33,11 @@ class Planner:
         service = await client.get_service(service_id)
         if not service.is_active:
             raise SessionError(f"“{service.name}” is not available at the moment.")
+        if service.rate.unit == "per_request":
+            raise SessionError(
+                f"“{service.name}” is paid per request with x402, not in a session: "
+                "paygo-desktop x402 get <its URL>."
+            )
         asset_info = next((a for a in info.assets if a.symbol == service.rate.asset), None)
         if asset_info is None:
             raise SessionError(

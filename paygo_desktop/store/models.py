@@ -60,6 +60,7 @@ class Funding(StrEnum):
 
     ESCROW = "escrow"  # vouchers on the app's channel with the provider
     ZCASH = "zcash"  # a prepaid Zcash spending permission
+    X402 = "x402"  # spending only: one HTTP request paid with x402 (x402.payer), no session
 
 
 def _values_of(enum: type[StrEnum], length: int) -> Enum:
@@ -520,3 +521,55 @@ class JobRow(Base):
     download_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     download_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class X402PolicyRow(Base):
+    """The user's spending limits for one site's x402 payments (``x402.policy``): ``origin`` is
+    ``scheme://host[:port]``; the limits are base units of the asset named here (decimal strings: uint256
+    fits no SQL integer), NULL for none. ``allowed`` False blocks the site; ``ask_first`` asks before each
+    payment."""
+
+    __tablename__ = "x402_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(300), unique=True, nullable=False)
+    allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    ask_first: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    chain_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    asset: Mapped[str] = mapped_column(String(42), nullable=False)  # the token's address
+    asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    max_per_request: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    max_per_day: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    max_total: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class X402PaymentRow(Base):
+    """One x402 payment this app signed (``x402.payer``), written before the signed authorization is sent:
+    ``pending`` until the server's PAYMENT-RESPONSE says ``settled`` (with its transaction) or ``failed``.
+    ``nonce``/``valid_before``: the EIP-3009 authorization's, so a pending one is known to lapse."""
+
+    __tablename__ = "x402_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
+    origin: Mapped[str] = mapped_column(String(300), nullable=False, index=True)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    method: Mapped[str] = mapped_column(String(10), nullable=False)
+    scheme: Mapped[str] = mapped_column(String(30), nullable=False)
+    network: Mapped[str] = mapped_column(String(60), nullable=False)  # CAIP-2, e.g. eip155:84532
+    payer: Mapped[str] = mapped_column(String(42), nullable=False)
+    pay_to: Mapped[str] = mapped_column(String(42), nullable=False)
+    asset: Mapped[str] = mapped_column(String(42), nullable=False)
+    asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)
+    decimals: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[str] = mapped_column(String(80), nullable=False)  # base units
+    nonce: Mapped[str] = mapped_column(String(66), nullable=False)
+    valid_before: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # pending | settled | failed
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -37,7 +37,7 @@ class SpendingEntry:
 
     account: str
     network: str
-    funding: str  # escrow | zcash
+    funding: str  # escrow | zcash | x402
     asset_symbol: str
     asset_address: str | None
     decimals: int

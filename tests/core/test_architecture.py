@@ -97,7 +97,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store",),
     ("chain", "wallet"),
     ("protocol", "prices", "tokens"),
-    ("services", "zcash", "escrow", "sandbox", "reports", "onboarding", "history", "receipts"),
+    ("services", "zcash", "escrow", "sandbox", "reports", "onboarding", "history", "receipts", "x402"),
     ("sessions", "vendor", "provider", "jobs"),
     ("context",),
     ("commands",),

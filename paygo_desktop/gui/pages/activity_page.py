@@ -35,6 +35,7 @@ from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.movements_panel import MovementsPanel
 from paygo_desktop.gui.widgets.tables import readonly_table
+from paygo_desktop.gui.widgets.x402_panel import X402Panel
 from paygo_desktop.reports.periods import (
     BUCKET_LABELS,
     RANGE_LABELS,
@@ -244,6 +245,8 @@ class ActivityPage(Page):
         self.tabs.setAccessibleName("Activity views")
         self.tabs.addTab(self.spending_tab, "Spending")
         self.tabs.addTab(self.movements, "On-chain movements")
+        self.x402 = X402Panel(self.ctx, self.runner)
+        self.tabs.addTab(self.x402, "x402 payments")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.layout_.addWidget(self.tabs, 1)
 
@@ -259,6 +262,8 @@ class ActivityPage(Page):
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.movements:
             self.movements.load()
+        elif self.tabs.widget(index) is self.x402:
+            self.x402.load()
 
     # ---- the chart, built on first show
     def showEvent(self, event: QShowEvent) -> None:

@@ -75,7 +75,7 @@ class CatalogTableModel(RowsModel):
         if column == 4:
             return f"{entry.rate.format()} / {entry.unit_label}"
         if column == 5:
-            return entry.per_hour.format(max_decimals=6)
+            return "per request (x402)" if entry.per_hour is None else entry.per_hour.format(max_decimals=6)
         if column == 6:
             return "Available" if entry.available else "Paused by the provider"
         record = self.records.get(entry.provider_url)
@@ -307,15 +307,25 @@ class ServicesPage(Page):
 
     def _selection_changed(self, *_args: object) -> None:
         entry = self.selected_entry()
-        self.start_button.setEnabled(self.start_session is not None and entry is not None and entry.available)
+        per_request = entry is not None and entry.per_request
+        self.start_button.setText("Call…" if per_request else "Start session…")
+        can = per_request or self.start_session is not None
+        self.start_button.setEnabled(can and entry is not None and entry.available)
 
     def start_selected(self) -> None:
         entry = self.selected_entry()
-        if entry is None or self.start_session is None:
+        if entry is None or (self.start_session is None and not entry.per_request):
             return
         if not entry.available:
             self.message.error(f"{entry.service.name} is paused by its provider; try again later.")
             return
+        if entry.per_request:  # one paid request with x402, not a session
+            from paygo_desktop.gui.x402_call_dialog import X402CallDialog
+
+            self.call_dialog = X402CallDialog(self.ctx, self.runner, entry, self)
+            self.call_dialog.show()
+            return
+        assert self.start_session is not None
         self.start_session(entry.provider_url, entry.service.id)
 
     # -- providers ---------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from paygo_desktop.vendor.service_editor import ServiceDraft
 
 COLUMNS = ["Service", "Type", "Price", "Delivered from", "State"]
-UNITS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour"}
+UNITS = {"per_second": "second", "per_minute": "minute", "per_hour": "hour", "per_request": "request"}
 DELIVERIES = {
     "": "Not through the gateway",
     "http": "HTTP (an API or web app)",

@@ -1,0 +1,207 @@
+"""x402's rows: the user's per-site spending policies and the payments this app signed (``x402.payer``).
+
+Amounts are integer base units (stored as decimal strings: a uint256 fits no SQL integer). A payment is
+written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import X402PaymentRow, X402PolicyRow, utcnow
+
+PENDING, SETTLED, FAILED = "pending", "settled", "failed"
+
+
+@dataclass(frozen=True)
+class SitePolicy:
+    """Limits for one origin, in base units of ``asset`` (None: no such limit). ``allowed`` False blocks the
+    site; ``ask_first`` asks the user before each payment."""
+
+    origin: str
+    chain_id: int
+    asset: str
+    asset_symbol: str
+    decimals: int
+    allowed: bool = True
+    ask_first: bool = False
+    max_per_request: int | None = None
+    max_per_day: int | None = None
+    max_total: int | None = None
+
+
+@dataclass(frozen=True)
+class X402Payment:
+    id: int
+    created_at: datetime
+    origin: str
+    url: str
+    method: str
+    scheme: str
+    network: str
+    payer: str
+    pay_to: str
+    asset: str
+    asset_symbol: str
+    decimals: int
+    amount: int
+    nonce: str
+    valid_before: int
+    status: str
+    tx_hash: str | None
+    error: str | None
+    settled_at: datetime | None
+
+    def may_still_move(self, now: int) -> bool:
+        """Whether this authorization counts against the limits: settled, or still valid (a server that said
+        "failed" still holds a signed authorization it could submit until ``valid_before``)."""
+        return self.status == SETTLED or self.valid_before > now
+
+
+def _int(text: str | None) -> int | None:
+    return None if text is None else int(text)
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite keeps the wall time: it was written as UTC
+
+
+class X402Store:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # ---- policies
+
+    def policy(self, origin: str) -> SitePolicy | None:
+        with self._store.session() as s:
+            row = s.scalar(select(X402PolicyRow).where(X402PolicyRow.origin == origin))
+            return None if row is None else _policy(row)
+
+    def policies(self) -> list[SitePolicy]:
+        with self._store.session() as s:
+            return [_policy(r) for r in s.scalars(select(X402PolicyRow).order_by(X402PolicyRow.origin))]
+
+    def save_policy(self, policy: SitePolicy) -> None:
+        with self._store.session() as s:
+            row = s.scalar(select(X402PolicyRow).where(X402PolicyRow.origin == policy.origin))
+            if row is None:
+                row = X402PolicyRow(origin=policy.origin)
+                s.add(row)
+            row.allowed = policy.allowed
+            row.ask_first = policy.ask_first
+            row.chain_id = policy.chain_id
+            row.asset = policy.asset
+            row.asset_symbol = policy.asset_symbol
+            row.decimals = policy.decimals
+            row.max_per_request = _str(policy.max_per_request)
+            row.max_per_day = _str(policy.max_per_day)
+            row.max_total = _str(policy.max_total)
+            row.updated_at = utcnow()
+
+    def remove_policy(self, origin: str) -> bool:
+        with self._store.session() as s:
+            row = s.scalar(select(X402PolicyRow).where(X402PolicyRow.origin == origin))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+    # ---- payments
+
+    def record(self, payment: X402Payment) -> int:
+        """Write a payment (``pending``) before its authorization is sent; its id."""
+        with self._store.session() as s:
+            row = X402PaymentRow(
+                created_at=payment.created_at.astimezone(UTC),
+                origin=payment.origin,
+                url=payment.url[:4000],
+                method=payment.method,
+                scheme=payment.scheme,
+                network=payment.network,
+                payer=payment.payer,
+                pay_to=payment.pay_to,
+                asset=payment.asset,
+                asset_symbol=payment.asset_symbol,
+                decimals=payment.decimals,
+                amount=str(payment.amount),
+                nonce=payment.nonce,
+                valid_before=payment.valid_before,
+                status=PENDING,
+            )
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def finish(
+        self, payment_id: int, status: str, *, tx_hash: str | None = None, error: str | None = None
+    ) -> None:
+        with self._store.session() as s:
+            row = s.get(X402PaymentRow, payment_id)
+            if row is None:
+                return
+            row.status = status
+            row.tx_hash = tx_hash
+            row.error = None if error is None else error[:2000]
+            row.settled_at = utcnow() if status == SETTLED else None
+
+    def payment(self, payment_id: int) -> X402Payment | None:
+        with self._store.session() as s:
+            row = s.get(X402PaymentRow, payment_id)
+            return None if row is None else _payment(row)
+
+    def payments(self, origin: str | None = None, since: datetime | None = None) -> list[X402Payment]:
+        """Payments, newest first (only ``origin``'s, only from ``since`` on, when given)."""
+        query = select(X402PaymentRow).order_by(X402PaymentRow.created_at.desc(), X402PaymentRow.id.desc())
+        if origin is not None:
+            query = query.where(X402PaymentRow.origin == origin)
+        if since is not None:
+            query = query.where(X402PaymentRow.created_at >= since.astimezone(UTC))
+        with self._store.session() as s:
+            return [_payment(r) for r in s.scalars(query)]
+
+
+def _policy(r: X402PolicyRow) -> SitePolicy:
+    return SitePolicy(
+        origin=r.origin,
+        chain_id=r.chain_id,
+        asset=r.asset,
+        asset_symbol=r.asset_symbol,
+        decimals=r.decimals,
+        allowed=r.allowed,
+        ask_first=r.ask_first,
+        max_per_request=_int(r.max_per_request),
+        max_per_day=_int(r.max_per_day),
+        max_total=_int(r.max_total),
+    )
+
+
+def _payment(r: X402PaymentRow) -> X402Payment:
+    return X402Payment(
+        id=r.id,
+        created_at=_utc(r.created_at),
+        origin=r.origin,
+        url=r.url,
+        method=r.method,
+        scheme=r.scheme,
+        network=r.network,
+        payer=r.payer,
+        pay_to=r.pay_to,
+        asset=r.asset,
+        asset_symbol=r.asset_symbol,
+        decimals=r.decimals,
+        amount=int(r.amount),
+        nonce=r.nonce,
+        valid_before=r.valid_before,
+        status=r.status,
+        tx_hash=r.tx_hash,
+        error=r.error,
+        settled_at=None if r.settled_at is None else _utc(r.settled_at),
+    )

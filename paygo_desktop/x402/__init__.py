@@ -1,0 +1,3 @@
+"""x402 (HTTP 402 payments, issue 16): the app pays x402 endpoints within the user's per-site limits, through
+the official ``x402`` SDK. ``wire`` reads the protocol's headers, ``limits`` decides whether a quote may be
+paid, ``payer`` asks, signs, records and sends."""

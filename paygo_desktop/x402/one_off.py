@@ -1,0 +1,53 @@
+"""One paid call to a provider's per-request service (``per_request`` in its catalog), as the Services page
+makes it: the price the user saw is the cap (a quote above it is refused unsigned), the call itself the
+confirmation, and the whole request, its SQL included, runs in the calling worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.networks import Network
+from paygo_desktop.store.database import Store
+from paygo_desktop.x402.limits import Quote
+from paygo_desktop.x402.payer import PaidResponse, X402Payer
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+SERVICE_PATH = "/api/v1/x402/{service_id}/"  # protocol.routes.X402_ACCESS, with its trailing slash
+
+
+@dataclass(frozen=True)
+class OneOffCall:
+    provider_url: str
+    service_id: str
+    price: Amount  # what the catalog shows for one request: the most that is paid
+    path: str = ""  # below the service, e.g. "today?city=Oslo"
+
+    @property
+    def url(self) -> str:
+        return (
+            self.provider_url.rstrip("/")
+            + SERVICE_PATH.format(service_id=self.service_id)
+            + self.path.lstrip("/")
+        )
+
+
+def call_blocking(
+    call: OneOffCall, store: Store, account: LocalAccount, network: Network, assets: tuple[Asset, ...]
+) -> PaidResponse:
+    """Make ``call`` (for a worker thread: it runs its own event loop)."""
+
+    async def confirmed(quote: Quote) -> bool:  # the user pressed "Pay and call" at this price
+        return quote.amount <= call.price.units
+
+    async def run() -> PaidResponse:
+        payer = X402Payer(store, account, network, assets, confirm=confirmed)
+        return await payer.request(
+            "GET", call.url, max_amount=call.price.format(symbol=False, grouping=False)
+        )
+
+    return asyncio.run(run())

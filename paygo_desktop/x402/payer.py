@@ -1,0 +1,389 @@
+"""Paying an x402 endpoint: request, and on a 402 choose what to pay, check it against the user's limits,
+sign with the official SDK's client, record the payment, send it, and mark it from the PAYMENT-RESPONSE.
+
+Only the ``exact`` scheme by EIP-3009 authorization is paid (the SDK's ``upto`` and Permit2 flows need an
+on-chain approval first), only on the wallet's own network (``eip155:<its chain id>``), only in a token the
+wallet knows there. Everything refused is refused before anything is signed (``limits.X402Refused``). One
+request is paid at most once: a server that answers 402 again after the payment gets no second signature
+(and is told apart when it asks more than it first quoted).
+
+The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
+so a crash in between never loses a payment that could move money.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from x402 import x402ClientSync
+from x402.http.utils import encode_payment_signature_header
+from x402.mechanisms.evm.exact import ExactEvmScheme
+from x402.mechanisms.evm.signers import EthAccountSigner
+from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
+
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.networks import Network
+from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import Funding
+from paygo_desktop.store.spending import SpendingEntry, SpendingLog
+from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
+from paygo_desktop.x402 import limits, wire
+from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+MAX_BODY = 16 * 1024 * 1024  # a paid answer larger than this is cut off (the CLI and the proxy's cap)
+MAX_VALIDITY = 3600  # seconds an authorization may stay valid; a server asking longer is refused
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+Confirm = Callable[[Quote], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class PaidResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    payment: X402Payment | None = None  # None: no payment was needed
+    truncated: bool = False
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class X402Payer:
+    """Pays x402 endpoints from ``account`` on ``network`` in the ``assets`` the wallet knows there."""
+
+    def __init__(
+        self,
+        store: Store,
+        account: LocalAccount,
+        network: Network,
+        assets: tuple[Asset, ...],
+        *,
+        confirm: Confirm | None = None,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._records = X402Store(store)
+        self._spending = SpendingLog(store)
+        self._activity = ActivityLog(store)
+        self._account = account
+        self._network = network
+        self._caip2 = f"eip155:{network.chain_id}"
+        self._assets = {a.address.lower(): a for a in assets if a.address}
+        self._confirm = confirm
+        self._http = http
+        self._clock = clock
+        self._lock = asyncio.Lock()  # the limits check and the record are one step for this payer
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        max_amount: str | None = None,
+    ) -> PaidResponse:
+        """``method url``, paying a 402 within the site's limits and ``max_amount`` (text in the quoted
+        token, e.g. "0.05"); raises ``X402Refused`` (nothing signed) or ``UserFacingError``."""
+        origin = limits.origin_of(url)
+        first = await self._send(method, url, headers, content)
+        if first.status != 402:
+            return PaidResponse(first.status, first.headers, first.body, truncated=first.truncated)
+        header = first.headers.get(wire.PAYMENT_REQUIRED_HEADER)
+        if not header:
+            raise UserFacingError(
+                f"{origin} answered 402 without a {wire.PAYMENT_REQUIRED_HEADER} header (not x402 v2)."
+            )
+        required = wire.payment_required(header)
+        chosen, quote = self._choose(required, origin, url)
+        async with self._lock:
+            cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
+            policy = self._records.policy(origin)
+            limits.check(quote, policy, self._spent(origin, policy.asset if policy else None), cap)
+            if policy is not None and policy.ask_first and not await self._asked(quote):
+                raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
+            payload = await asyncio.to_thread(self._sign, required, chosen)
+            payment = self._record(quote, method, payload)
+        signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
+        try:
+            second = await self._send(method, url, signed, content)
+        except UserFacingError as exc:
+            self._records.finish(payment.id, FAILED, error=f"not delivered: {exc}")
+            raise
+        return PaidResponse(
+            second.status,
+            second.headers,
+            second.body,
+            self._settled(payment, quote, second),
+            second.truncated,
+        )
+
+    # ---- choosing and checking
+
+    def _choose(self, required: PaymentRequired, origin: str, url: str) -> tuple[PaymentRequirements, Quote]:
+        offered = required.accepts
+        on_network = [r for r in offered if r.network == self._caip2]
+        if not on_network:
+            networks = ", ".join(sorted({str(r.network) for r in offered})) or "none"
+            raise X402Refused(
+                "wrong_network",
+                f"{origin} takes payment on {networks}; this wallet pays on {self._network.name} "
+                f"({self._caip2}).",
+            )
+        exact = [r for r in on_network if r.scheme == "exact" and _eip3009(r)]
+        if not exact:
+            schemes = ", ".join(sorted({r.scheme for r in on_network}))
+            raise X402Refused(
+                "unsupported_scheme",
+                f"{origin} offers only {schemes} on {self._network.name}; this wallet pays x402's exact "
+                "scheme (EIP-3009).",
+            )
+        known = [r for r in exact if r.asset.lower() in self._assets]
+        if not known:
+            tokens = ", ".join(sorted({r.asset for r in exact}))
+            raise X402Refused(
+                "wrong_asset",
+                f"{origin} asks for a token this wallet does not know on {self._network.name}: {tokens}.",
+            )
+        candidates = []
+        for r in known:
+            amount = _units(r.amount)
+            if amount is None:
+                raise X402Refused(
+                    "malformed", f"{origin} quotes an amount that is not base units: {r.amount[:40]!r}."
+                )
+            if not 0 < r.max_timeout_seconds <= MAX_VALIDITY:
+                raise X402Refused(
+                    "malformed",
+                    f"{origin} wants an authorization valid for {r.max_timeout_seconds} s (this app signs at "
+                    f"most {MAX_VALIDITY} s).",
+                )
+            candidates.append((amount, r))
+        amount, chosen = min(candidates, key=lambda c: c[0])
+        asset = self._assets[chosen.asset.lower()]
+        return chosen, Quote(origin, url, chosen.scheme, str(chosen.network), asset, chosen.pay_to, amount)
+
+    def _spent(self, origin: str, asset: str | None) -> Spent:
+        now = self._clock()
+        since = datetime.fromtimestamp(now, UTC) - timedelta(seconds=DAY_SECONDS)
+        counted = [
+            p
+            for p in self._records.payments(origin)
+            if p.may_still_move(int(now)) and (asset is None or p.asset.lower() == asset.lower())
+        ]
+        return Spent(
+            day=sum(p.amount for p in counted if p.created_at >= since), total=sum(p.amount for p in counted)
+        )
+
+    async def _asked(self, quote: Quote) -> bool:
+        if self._confirm is None:
+            raise X402Refused(
+                "ask_first", f"You asked to confirm each payment to {quote.origin}; nobody is here to."
+            )
+        return await self._confirm(quote)
+
+    # ---- signing (a worker thread) and the record
+
+    def _sign(self, required: PaymentRequired, chosen: PaymentRequirements) -> PaymentPayload:
+        client = x402ClientSync()
+        client.register(self._caip2, ExactEvmScheme(EthAccountSigner(self._account)))
+        # the SDK's own cap, as a second guard: this asset only, this amount at most
+        client.set_spend_controls(
+            {
+                "max_amount_per_payment": False,
+                "allowed_assets": [
+                    {"network": self._caip2, "asset": chosen.asset, "max_amount_per_payment": chosen.amount}
+                ],
+            }
+        )
+        only = PaymentRequired(x402_version=2, resource=required.resource, accepts=[chosen])
+        payload = client.create_payment_payload(only)
+        assert isinstance(payload, PaymentPayload)
+        return payload
+
+    def _record(self, quote: Quote, method: str, payload: PaymentPayload) -> X402Payment:
+        auth = payload.payload.get("authorization") or {}
+        if (
+            str(auth.get("value")) != str(quote.amount)
+            or str(auth.get("to", "")).lower() != quote.pay_to.lower()
+            or str(auth.get("from", "")).lower() != self._account.address.lower()
+        ):  # the SDK signed something else than was checked: never send it
+            raise UserFacingError("The signed x402 authorization does not match the quote; it was not sent.")
+        payment = X402Payment(
+            id=0,
+            created_at=datetime.fromtimestamp(self._clock(), UTC),
+            origin=quote.origin,
+            url=quote.url,
+            method=method.upper(),
+            scheme=quote.scheme,
+            network=quote.network,
+            payer=self._account.address,
+            pay_to=quote.pay_to,
+            asset=quote.asset.address or "",
+            asset_symbol=quote.asset.symbol,
+            decimals=quote.asset.decimals,
+            amount=quote.amount,
+            nonce=str(auth.get("nonce")),
+            valid_before=int(auth.get("validBefore", 0)),
+            status="pending",
+            tx_hash=None,
+            error=None,
+            settled_at=None,
+        )
+        payment_id = self._records.record(payment)
+        return self._payment(payment_id)
+
+    def _payment(self, payment_id: int) -> X402Payment:
+        found = self._records.payment(payment_id)
+        assert found is not None, "a payment row is never deleted"
+        return found
+
+    def _settled(self, payment: X402Payment, quote: Quote, answer: _Answer) -> X402Payment:
+        if answer.status == 402:
+            again = answer.headers.get(wire.PAYMENT_REQUIRED_HEADER)
+            self._records.finish(payment.id, FAILED, error=_refusal(again))
+            asked = _asked_again(again, quote)
+            if asked is not None and asked > quote.amount:
+                raise X402Refused(
+                    "asks_more",
+                    f"{quote.origin} asked {quote.shown(asked)} after quoting {quote.shown()}: refused, "
+                    "nothing more was signed.",
+                )
+            raise UserFacingError(
+                f"{quote.origin} did not accept the payment of {quote.shown()}: {_refusal(again)}"
+            )
+        header = answer.headers.get(wire.PAYMENT_RESPONSE_HEADER)
+        if not header:
+            # the server kept the authorization without saying: it stays pending (counted against the limits)
+            return self._payment(payment.id)
+        try:
+            settled = wire.settle_response(header)
+        except wire.X402WireError as exc:
+            self._records.finish(payment.id, "pending", error=str(exc))
+            return self._payment(payment.id)
+        if settled.success:
+            self._records.finish(payment.id, SETTLED, tx_hash=(settled.transaction or None))
+            self._book(payment)
+        else:
+            reason = settled.error_reason or settled.error_message or "settlement failed"
+            self._records.finish(payment.id, FAILED, error=reason[:500])
+            self._activity.record(
+                "x402",
+                f"x402 payment of {Amount(_asset(payment), payment.amount)} to {payment.origin} failed: "
+                f"{reason[:200]}",
+                account=payment.payer,
+                network=self._network.key,
+                is_error=True,
+            )
+        return self._payment(payment.id)
+
+    def _book(self, payment: X402Payment) -> None:
+        """A settled payment in Activity: the spending charts (by site and request) and the activity log."""
+        path = urlsplit(payment.url).path or "/"
+        paid = Amount(_asset(payment), payment.amount)
+        self._spending.record(
+            SpendingEntry(
+                account=payment.payer,
+                network=self._network.key,
+                funding=Funding.X402,
+                asset_symbol=payment.asset_symbol,
+                asset_address=payment.asset,
+                decimals=payment.decimals,
+                provider_url=payment.origin,
+                provider_name=(urlsplit(payment.origin).hostname or payment.origin)[:200],
+                service_id=path[:100],
+                service_name=f"{payment.method} {path}"[:200],
+                category="x402",
+                amount=payment.amount,
+                at=payment.created_at,
+            )
+        )
+        self._activity.record(
+            "x402",
+            f"Paid {paid} to {payment.origin} for {payment.method} {path[:200]} (x402)",
+            account=payment.payer,
+            network=self._network.key,
+        )
+
+    # ---- HTTP
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None
+    ) -> _Answer:
+        client = self._http or httpx.AsyncClient(timeout=TIMEOUT, trust_env=False, follow_redirects=False)
+        try:
+            async with client.stream(method, url, headers=dict(headers or {}), content=content) as response:
+                body = bytearray()
+                truncated = False
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        del body[MAX_BODY:]
+                        truncated = True
+                        break
+                return _Answer(response.status_code, response.headers, bytes(body), truncated)
+        except httpx.HTTPError as exc:
+            raise UserFacingError(f"Cannot reach {limits.origin_of(url)}: {type(exc).__name__}.") from None
+        finally:
+            if self._http is None:
+                await client.aclose()
+
+
+def _asset(payment: X402Payment) -> Asset:
+    return Asset(payment.asset_symbol, payment.decimals, payment.asset)
+
+
+def _eip3009(r: PaymentRequirements) -> bool:
+    return (r.extra or {}).get("assetTransferMethod") in (None, "eip3009")
+
+
+def _units(text: str) -> int | None:
+    if not text.isdigit() or len(text) > 78:
+        return None
+    value = int(text)
+    return value if 0 < value < 2**256 else None
+
+
+def _refusal(header: str | None) -> str:
+    if not header:
+        return "it answered 402 again"
+    try:
+        return wire.payment_required(header).error or "it answered 402 again"
+    except wire.X402WireError as exc:
+        return str(exc)
+
+
+def _asked_again(header: str | None, quote: Quote) -> int | None:
+    """What the server's second 402 asks in the quoted token on the same network (None: not comparable)."""
+    if not header:
+        return None
+    try:
+        again = wire.payment_required(header)
+    except wire.X402WireError:
+        return None
+    amounts = [
+        _units(r.amount)
+        for r in again.accepts
+        if r.network == quote.network and r.asset.lower() == (quote.asset.address or "").lower()
+    ]
+    found = [a for a in amounts if a is not None]
+    return min(found) if found else None
