@@ -13,6 +13,8 @@ and Activity's on-chain movements as OUT_DIR/movements.png.
 Everything is stopped and removed afterwards.
 With --vendor it saves OUT_DIR/vendor.png instead: the Vendor page after real sessions and a claim.
 With --jobs it saves OUT_DIR/jobs.png and OUT_DIR/vendor-jobs.png: fixed-price jobs on both sides.
+With --consultation it saves OUT_DIR/consultation.png: a Legal Consultation session with its chat pane open
+beside the meter, the vendor answering through the sandbox's chat room (vendor.chat, as `provider chat`).
 """
 
 from __future__ import annotations
@@ -313,7 +315,56 @@ def jobs_main() -> int:
     return run_on_sandbox("paygo-jobs-shot-", "jobs", shoot, vendor_key=True)
 
 
+def consultation_main() -> int:
+    """OUT_DIR/consultation.png: a consultation session delivering its chat beside its meter."""
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def shoot(window: Any, running: Any) -> None:
+        from paygo_desktop.sandbox.chat_access import read_chat_access
+        from paygo_desktop.vendor.chat import relay
+
+        access = read_chat_access(window.ctx.data_dir.sandbox_dir)
+        assert access is not None, "the sandbox wrote its chat room's vendor side"
+        answers: asyncio.Queue[str] = asyncio.Queue()
+        heard: list[str] = []
+
+        async def vendor_lines() -> Any:
+            while True:
+                yield await answers.get()
+
+        vendor = asyncio.ensure_future(relay(access.url, access.secret, vendor_lines(), heard.append))
+        await until(lambda: any(line.startswith("connected to") for line in heard), "the vendor")
+        await start_session(window, running, "legal-consult")
+        page = window.pages["sessions"]
+        await until(lambda: len(page.meters) == 1, "the meter")
+        view = next(iter(page.meters.values()))
+        await until(lambda: view.open_button.isEnabled(), "the session's local proxy")
+        view.open_button.click()
+        chat = view.chat
+        await until(lambda: chat is not None and chat.input.isEnabled(), "the chat")
+        chat.input.setText("My landlord kept my deposit. Can I get it back?")
+        chat.send()
+        await until(lambda: any("landlord" in line for line in heard), "the question at the vendor")
+        answers.put_nowait("Yes, unless there is damage beyond normal wear. Did you get an itemised list?")
+        await until(lambda: any(line.startswith("Consultant: Yes") for line in chat.lines()), "the answer")
+        chat.input.setText("No, nothing in writing.")
+        chat.send()
+        await until(lambda: any("nothing in writing" in line for line in heard), "the second question")
+        answers.put_nowait("Then ask for it in writing first: they have 30 days to send it.")
+        await until(lambda: any("30 days" in line for line in chat.lines()), "the second answer")
+        await asyncio.sleep(4)  # a few ticks on the meter
+        save(window, out / "consultation.png")
+        await window.sessions.shutdown()
+        vendor.cancel()
+
+    return run_on_sandbox("paygo-consultation-shot-", "sessions", shoot)
+
+
 if __name__ == "__main__":
+    if "--consultation" in sys.argv:  # python scripts/screenshot_session.py --consultation [OUT_DIR]
+        sys.argv.remove("--consultation")
+        raise SystemExit(consultation_main())
     if "--vendor" in sys.argv:  # python scripts/screenshot_session.py --vendor [OUT_DIR]
         sys.argv.remove("--vendor")
         raise SystemExit(vendor_main())

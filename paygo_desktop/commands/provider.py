@@ -1,5 +1,6 @@
 """``paygo-desktop provider serve --config FILE``: run the reference provider in front of a service;
-``provider register --config FILE``: list it in PayGo's provider registry (``commands.provider_register``).
+``provider register --config FILE``: list it in PayGo's provider registry (``commands.provider_register``);
+``provider chat``: answer a consultation from the terminal (``commands.provider_chat``).
 
 ``provider serve`` is the same as ``paygo-provider serve`` (``provider.server``), which a server install
 uses: it needs no app data directory and no Qt.
@@ -21,9 +22,10 @@ def add_parser(subparsers: Any) -> None:
     serve = actions.add_parser("serve", help="serve the provider API over HTTP")
     add_serve_arguments(serve)
     serve.set_defaults(handler=run_serve)
-    from paygo_desktop.commands import provider_register
+    from paygo_desktop.commands import provider_chat, provider_register
 
     provider_register.add_parser(actions)
+    provider_chat.add_parser(actions)
 
 
 def run_serve(args: argparse.Namespace, _data_dir: DataDir) -> int:

@@ -274,6 +274,8 @@ class ServiceFields(RequestModel):
     tick_seconds: Annotated[int, Field(ge=1, le=3600)] = 10
     grace_seconds: Annotated[int, Field(ge=0, le=3600)] = 10
     is_active: bool = True
+    # the gateway's upstream for it (provider.service_upstreams); absent: billed, delivered elsewhere
+    upstream: ServiceUpstream | None = None
 
 
 class ServiceRef(WireModel):
@@ -291,6 +293,9 @@ class Service(WireModel):
     grace_seconds: Annotated[int, Field(ge=0, le=3600)]
     is_active: bool
     vendor: VendorInfo
+    upstream: ServiceUpstream | None = Field(
+        default=None, description="the vendor's own routes only: where the gateway takes it from"
+    )
 
 
 class ServicePage(WireModel):
@@ -373,6 +378,13 @@ class Delivery(StrEnum):
     http = "http"
     websocket = "websocket"
     media = "media"  # audio/video over HTTP: GET and HEAD only, byte ranges
+
+
+class ServiceUpstream(WireModel):
+    """Where a provider's gateway takes a service from (vendor routes only: never in the public catalog)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    delivery: Delivery
 
 
 class Access(WireModel):

@@ -45,6 +45,7 @@ from paygo_desktop.provider.gateway import GATEWAY_PATH, Watcher
 from paygo_desktop.provider.gateway import register as register_gateway
 from paygo_desktop.provider.leader import Coordinator
 from paygo_desktop.provider.load import EdgeMiddleware, LoadMonitor, queued
+from paygo_desktop.provider.service_upstreams import upstream_problem
 from paygo_desktop.provider.store import ServiceRow, SessionRow, Store
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,8 @@ def _row(service_id: str, f: m.ServiceFields, now: float) -> ServiceRow:
         is_active=f.is_active,
         deleted=False,
         created_at=now,
+        upstream_url=None if f.upstream is None else f.upstream.url,
+        upstream_delivery=None if f.upstream is None else f.upstream.delivery.value,
     )
 
 
@@ -485,6 +488,7 @@ def create_app(
         type_: m.ServiceType | None,
         page: int,
         page_size: int,
+        upstreams: bool = False,
     ) -> m.ServicePage:
         with store.tx() as db:
             query = select(ServiceRow).where(ServiceRow.deleted.is_(False))
@@ -505,7 +509,7 @@ def create_app(
                 query = query.where(ServiceRow.type == type_.value)
             total = int(db.scalar(select(func.count()).select_from(query.subquery())) or 0)
             rows = db.scalars(query.order_by(ServiceRow.name).offset((page - 1) * page_size).limit(page_size))
-            items = [service_model(r, core.vendor) for r in rows]
+            items = [service_model(r, core.vendor, upstream=upstreams) for r in rows]
         return m.ServicePage(items=items, total=total, page=page, page_size=page_size)
 
     @app.get(routes.SERVICES, response_model=m.ServicePage)
@@ -524,7 +528,7 @@ def create_app(
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 100,
     ) -> m.ServicePage:
-        return _page(False, None, None, None, page, page_size)
+        return _page(False, None, None, None, page, page_size, upstreams=True)
 
     def _get_service(db: Any, service_id: str) -> ServiceRow:
         row = db.get(ServiceRow, service_id)
@@ -535,6 +539,9 @@ def create_app(
     def _check_asset(fields: m.ServiceFields) -> None:
         if config.asset_by_symbol(fields.rate.asset) is None:
             raise ApiError(422, "unsupported_asset", f"asset {fields.rate.asset} is not configured")
+        problem = None if fields.upstream is None else upstream_problem(config, fields.upstream)
+        if problem is not None:
+            raise ApiError(422, "bad_upstream", problem)
 
     @app.get(routes.SERVICE, response_model=m.Service)
     async def get_service(service_id: ServiceIdPath) -> m.Service:
@@ -547,7 +554,7 @@ def create_app(
         with store.tx() as db:
             row = _row("svc_" + secrets.token_hex(8), fields, clock())
             db.add(row)
-            return service_model(row, core.vendor)
+            return service_model(row, core.vendor, upstream=True)
 
     @app.put(routes.SERVICE, response_model=m.Service)
     async def update_service(service_id: ServiceIdPath, fields: m.ServiceFields, _: VendorAuth) -> m.Service:
@@ -566,9 +573,11 @@ def create_app(
                 "tick_seconds",
                 "grace_seconds",
                 "is_active",
+                "upstream_url",
+                "upstream_delivery",
             ):
                 setattr(row, col, getattr(new, col))
-            return service_model(row, core.vendor)
+            return service_model(row, core.vendor, upstream=True)
 
     @app.delete(routes.SERVICE, status_code=204)
     async def delete_service(service_id: ServiceIdPath, _: VendorAuth) -> Response:
@@ -583,7 +592,7 @@ def create_app(
         with store.tx() as db:
             row = _get_service(db, service_id)
             row.is_active = not row.is_active
-            return service_model(row, core.vendor)
+            return service_model(row, core.vendor, upstream=True)
 
     # ------------------------------------------------------------------ sessions
 

@@ -26,6 +26,7 @@ Example (TOML)::
     worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
     max_delivery_bytes = 16777216              # the largest file a job's delivery may be
+    upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
     symbol = "USDC"
@@ -220,6 +221,9 @@ class ProviderConfig(BaseModel):
     # state of the sessions it has open connections for, to cut those that ended.
     services: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], GatewayService] = {}
     gateway_watch_interval: Annotated[float, Field(gt=0, le=60)] = 0.5
+    # the hosts an upstream set through the vendor's service routes may name (provider.service_upstreams);
+    # empty: upstreams come from [services.<id>] only
+    upstream_hosts: list[Annotated[str, Field(pattern=r"^[a-z0-9.:\[\]-]{1,253}$")]] = []
     # Fixed-price jobs (provider/jobs.py): PayGoJobs' address (default: its canonical one), where delivered
     # files are kept (default: "<database name>-deliveries" beside a SQLite database; with PostgreSQL only
     # when given, a directory every worker shares), and their largest size.

@@ -65,7 +65,8 @@ from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
-from paygo_desktop.provider.config import ProviderConfig
+from paygo_desktop.provider.config import GatewayService, ProviderConfig
+from paygo_desktop.provider.service_upstreams import gateway_service, row_upstream
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -119,7 +120,8 @@ def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
     )
 
 
-def service_model(row: ServiceRow, vendor: m.VendorInfo) -> m.Service:
+def service_model(row: ServiceRow, vendor: m.VendorInfo, *, upstream: bool = False) -> m.Service:
+    """The catalog entry of ``row``; with its upstream only for the vendor's own routes."""
     return m.Service(
         id=row.id,
         name=row.name,
@@ -131,6 +133,7 @@ def service_model(row: ServiceRow, vendor: m.VendorInfo) -> m.Service:
         grace_seconds=row.grace_seconds,
         is_active=row.is_active,
         vendor=vendor,
+        upstream=row_upstream(row) if upstream else None,
     )
 
 
@@ -381,6 +384,7 @@ class ProviderCore:
             if svc is None or svc.deleted or not svc.is_active:
                 raise ApiError(404, "unknown_service", "no such active service")
             service = service_model(svc, self.vendor)
+            gateway = gateway_service(self.config, svc, svc.id)
         if service.rate.unit is m.RateUnit.per_request:
             raise ApiError(
                 409, "per_request_service", "this service is paid per request with x402, not in sessions"
@@ -492,7 +496,6 @@ class ProviderCore:
             ),
         )
         base = self.config.public_base_url.rstrip("/")
-        gateway = self.config.services.get(service.id)
         access = m.Access(
             url=base + routes.STREAM_CONTENT.format(session_id=session_id),
             token=token,
@@ -752,6 +755,14 @@ class ProviderCore:
             row, ch = self._load(db, session_id)
             self._expire_if_late(row, ch, self.expiry_now())
             return session_info(row)
+
+    def gateway_service(self, service_id: str) -> GatewayService | None:
+        """The upstream the gateway takes ``service_id`` from: the config's, else the vendor's (checked
+        again against ``upstream_hosts``; provider.service_upstreams); None: nothing to deliver."""
+        if service_id in self.config.services:
+            return self.config.services[service_id]
+        with self.store.tx() as db:
+            return gateway_service(self.config, db.get(ServiceRow, service_id), service_id)
 
     def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
         """The service id and ``served_until`` of a live session whose access token is ``token``: 401 for a

@@ -1,10 +1,11 @@
 """The gateway: a session's service, proxied from its upstream for exactly as long as the session is live.
 
-A catalog service named in the config's ``[services.<id>]`` (``ProviderConfig.services``) has an upstream
-(a URL) and a delivery: ``http`` (any method, reverse-proxied with streaming bodies), ``websocket``
-(proxied both ways) or ``media`` (audio/video files, HLS playlists and segments: ``GET`` and ``HEAD``
-only, else 405; ``Range`` goes up and ``206``/``Content-Range`` come back as they are, the body streamed,
-never held whole). Below ``routes.STREAM_ACCESS`` (``/api/v1/streams/{session_id}/access/<path>``):
+A catalog service named in the config's ``[services.<id>]`` (``ProviderConfig.services``), or given one by
+the vendor through its service routes (provider.service_upstreams), has an upstream (a URL) and a
+delivery: ``http`` (any method, reverse-proxied with streaming bodies), ``websocket`` (proxied both ways)
+or ``media`` (audio/video files, HLS playlists and segments: ``GET`` and ``HEAD`` only, else 405; ``Range``
+goes up and ``206``/``Content-Range`` come back as they are, the body streamed, never held whole). Below
+``routes.STREAM_ACCESS`` (``/api/v1/streams/{session_id}/access/<path>``):
 
 * The request or WebSocket handshake carries ``Authorization: Bearer <the session's access token>``; a
   missing token, or one of another session, gets 401; a session that stopped, expired or ran out of
@@ -169,8 +170,8 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _service(config: ProviderConfig, service_id: str, *deliveries: str) -> GatewayService:
-    service = config.services.get(service_id)
+def _service(core: ProviderCore, service_id: str, *deliveries: str) -> GatewayService:
+    service = core.gateway_service(service_id)  # the config's, else the one the vendor set (checked)
     if service is None:
         raise _refuse(404, "no_upstream", "this session's service is not delivered through the gateway")
     if service.delivery not in deliveries:
@@ -210,7 +211,7 @@ def register(
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", session_id):
             raise _refuse(404, "unknown_session", "no such session")
         service_id, _ = core.live_access(session_id, _bearer(request.headers))
-        service = _service(config, service_id, "http", "media")
+        service = _service(core, service_id, "http", "media")
         if service.delivery == "media" and request.method not in ("GET", "HEAD"):
             raise _refuse(405, "method_not_allowed", "a media service answers GET and HEAD only")
         rest = upstream_path(request.scope.get("raw_path") or request.url.path.encode(), session_id)
@@ -262,7 +263,7 @@ def register(
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", session_id):
                 raise _refuse(404, "unknown_session", "no such session")
             service_id, _ = core.live_access(session_id, _bearer(websocket.headers))
-            service = _service(config, service_id, "websocket")
+            service = _service(core, service_id, "websocket")
             rest = upstream_path(websocket.scope.get("raw_path") or websocket.url.path.encode(), session_id)
             target = str(upstream_url(service, rest, websocket.scope.get("query_string", b"")))
         except ApiError as exc:

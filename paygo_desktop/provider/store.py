@@ -72,6 +72,9 @@ class ServiceRow(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
+    # set by the vendor through the service routes (provider.service_upstreams); the config's wins
+    upstream_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    upstream_delivery: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ChannelRow(Base):

@@ -11,8 +11,11 @@ on loopback, in one process started by ``paygo-desktop sandbox`` beside the prov
   request headers it received, to show what the gateway forwards) and ``GET /health``.
 * The video (HTTP media, sandbox.media): the clip in resources/media, progressive and HLS, byte ranges.
 
+* The consultation (``--chat-port``): a WebSocket chat room (sandbox.chat_room), its vendor secret read
+  from the environment variable ``PAYGO_CHAT_VENDOR_SECRET``.
+
 Run: ``python -m paygo_desktop.sandbox.upstreams --feed-port P --api-port Q [--media-port R]
-[--interval S]``.
+[--chat-port S] [--interval T]``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -31,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from paygo_desktop.sandbox.chat_access import CHAT_SECRET_ENV
 
 PAIRS = {"ETH-USD": 310_000, "BTC-USD": 9_650_000, "ZEC-USD": 4_500}  # starting prices, in cents
 MAX_VALUES = 10_000
@@ -170,7 +176,9 @@ def api_app(interval: float = 1.0) -> Starlette:
     return app
 
 
-async def serve(feed_port: int, api_port: int, interval: float, media_port: int = 0) -> None:
+async def serve(
+    feed_port: int, api_port: int, interval: float, media_port: int = 0, chat_port: int = 0
+) -> None:
     import uvicorn
 
     from paygo_desktop.sandbox.media import media_app
@@ -178,6 +186,10 @@ async def serve(feed_port: int, api_port: int, interval: float, media_port: int 
     apps: list[tuple[Starlette, int]] = [(feed_app(interval), feed_port), (api_app(interval), api_port)]
     if media_port:
         apps.append((media_app(), media_port))
+    if chat_port:
+        from paygo_desktop.sandbox.chat_room import chat_app
+
+        apps.append((chat_app(os.environ.get(CHAT_SECRET_ENV, "")), chat_port))
     servers = [
         uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         for app, port in apps
@@ -190,10 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feed-port", type=int, required=True)
     parser.add_argument("--api-port", type=int, required=True)
     parser.add_argument("--media-port", type=int, default=0)
+    parser.add_argument("--chat-port", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.media_port))
+        asyncio.run(serve(args.feed_port, args.api_port, args.interval, args.media_port, args.chat_port))
     return 0
 
 

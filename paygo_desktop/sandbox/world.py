@@ -31,6 +31,7 @@ import httpx
 
 from paygo_desktop.chain.canonical import VAULT_MIN_WITHDRAW_DELAY
 from paygo_desktop.paths import DataDir
+from paygo_desktop.sandbox.chat_access import CHAT_SECRET_ENV, write_chat_access
 from paygo_desktop.sandbox.media import ENTRY as MEDIA_ENTRY
 from paygo_desktop.sandbox.node import (
     CHAIN_ID,
@@ -71,7 +72,7 @@ SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 # connection cap (a load test's many clients would hit it).
 SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
 # the catalog services the sandbox's own upstreams deliver (sandbox.upstreams); its catalog lists only these
-SANDBOX_SERVICES = ("market-data-feed", "weather-api", "demo-video")
+SANDBOX_SERVICES = ("market-data-feed", "weather-api", "demo-video", "legal-consult")
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "provider" / "demo_catalog.json"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
@@ -322,7 +323,7 @@ def _fund(
     return funded
 
 
-def sandbox_services(feed_port: int, api_port: int, media_port: int) -> str:
+def sandbox_services(feed_port: int, api_port: int, media_port: int, chat_port: int) -> str:
     """The provider config's ``[services.<id>]`` tables: the catalog services the sandbox's upstreams
     deliver through the gateway (the sandbox's catalog lists only these)."""
     return (
@@ -330,7 +331,8 @@ def sandbox_services(feed_port: int, api_port: int, media_port: int) -> str:
         'delivery = "websocket"\n\n'
         f'[services.weather-api]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n\n'
         f'[services.demo-video]\nupstream = "http://127.0.0.1:{media_port}"\ndelivery = "media"\n'
-        f'entry = "{MEDIA_ENTRY}"\n'
+        f'entry = "{MEDIA_ENTRY}"\n\n'
+        f'[services.legal-consult]\nupstream = "ws://127.0.0.1:{chat_port}/user"\ndelivery = "websocket"\n'
     )
 
 
@@ -354,9 +356,9 @@ def _start_services(
     progress: Callable[[str], None],
 ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
     """The upstreams (sandbox.upstreams), then the provider with its gateway in front of them."""
-    upstreams, feed_port, api_port, media_port = _start_upstreams(data_dir.sandbox_dir)
+    upstreams, feed_port, api_port, media_port, chat_port = _start_upstreams(data_dir.sandbox_dir)
     try:
-        services = sandbox_services(feed_port, api_port, media_port)
+        services = sandbox_services(feed_port, api_port, media_port, chat_port)
         provider = _start_provider(
             data_dir,
             rpc_url,
@@ -402,9 +404,11 @@ def _pause_undelivered(provider_url: str) -> list[str]:
     return asyncio.run(pause())
 
 
-def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int, int]:
-    """The services behind the gateway (sandbox.upstreams), on free loopback ports, once they answer."""
-    feed_port, api_port, media_port = free_port(), free_port(), free_port()
+def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, int, int, int]:
+    """The services behind the gateway (sandbox.upstreams), on free loopback ports, once they answer; the
+    consultation's vendor side is written down for ``provider chat`` (sandbox.chat_access)."""
+    feed_port, api_port, media_port, chat_port = free_port(), free_port(), free_port(), free_port()
+    secret = write_chat_access(sandbox_dir, chat_port)
     with (sandbox_dir / "upstreams.log").open("ab") as log_file:
         proc = subprocess.Popen(
             [
@@ -417,13 +421,16 @@ def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, i
                 str(api_port),
                 "--media-port",
                 str(media_port),
+                "--chat-port",
+                str(chat_port),
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            env={**os.environ, CHAT_SECRET_ENV: secret},
             **child_options(),
         )
     deadline = time.monotonic() + 30
-    for port in (feed_port, api_port, media_port):
+    for port in (feed_port, api_port, media_port, chat_port):
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -439,7 +446,7 @@ def _start_upstreams(sandbox_dir: Path) -> tuple[subprocess.Popen[bytes], int, i
                 proc.wait()
                 raise SandboxError("The sandbox's services did not start within 30 seconds.")
             time.sleep(0.1)
-    return proc, feed_port, api_port, media_port
+    return proc, feed_port, api_port, media_port, chat_port
 
 
 def _provider_assets(tokens: dict[str, str]) -> str:
@@ -484,6 +491,7 @@ claim_interval = 30
 catalog_seed = "{_write_catalog(sandbox_dir).name}"
 {SANDBOX_PROVIDER_TIMING}
 {SANDBOX_PROVIDER_LIMITS}
+upstream_hosts = ["127.0.0.1"]   # the Vendor page may point a service at a server on this machine
 
 [zcash]
 mode = "ledger"   # a local ledger: "pay" with POST /api/v1/zcash/ledger/pay

@@ -13,6 +13,7 @@ from tests.chain.conftest import _free_port
 from tests.provider.conftest import open_channel, run_server, voucher
 
 FEED, API = "market-data-feed", "weather-api"  # 1000/s tick 5 grace 5; 5000/min tick 10 grace 10
+CHAT = "legal-consult"  # the consultation: 2 USDC/min, tick 60 grace 60
 VIDEO, LIVE = "demo-video", "live-sports"  # 500/s tick 5 grace 5; 1200/s tick 5 grace 10
 PACE = 16 * 1024  # bytes per second of the paced media server (the clip takes ~10 s at this pace)
 WATCH = 0.2  # the gateway's watch interval in these tests
@@ -62,7 +63,7 @@ def media_services(media: MediaUpstreams) -> dict[str, Any]:
 def start(server: Any, service: str) -> m.StartResponse:
     env = server.env
     ch = open_channel(env, 10_000_000)
-    tick = {FEED: 5_000, API: 834, VIDEO: 2_500, LIVE: 6_000}[service]  # one tick's cost (ceil)
+    tick = {FEED: 5_000, API: 834, VIDEO: 2_500, LIVE: 6_000, CHAT: 2_000_000}[service]  # one tick's cost
 
     async def go() -> m.StartResponse:
         async with ProviderClient(server.url, timeout=10) as client:

@@ -93,7 +93,12 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert info["zcash"]  # the sandbox provider takes Zcash permissions, paid through its local ledger
         catalog = httpx.get(ready["provider"] + "/api/v1/service", params={"pageSize": 100}, timeout=5).json()
         # only the services the sandbox really delivers, each from its own upstream behind the gateway
-        assert {s["id"] for s in catalog["items"]} == {"market-data-feed", "weather-api", "demo-video"}
+        assert {s["id"] for s in catalog["items"]} == {
+            "market-data-feed",
+            "weather-api",
+            "demo-video",
+            "legal-consult",
+        }
         # the video's own server, which the gateway is configured in front of, serves the shipped clip
         video = tomllib.loads((data.sandbox_dir / "provider.toml").read_text())["services"]["demo-video"]
         assert video["delivery"] == "media" and video["upstream"].startswith("http://127.0.0.1:")
@@ -101,6 +106,17 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert playlist.status_code == 200 and "clip0.ts" in playlist.text
         first = httpx.get(video["upstream"] + "/" + video["entry"], headers={"Range": "bytes=0-7"}, timeout=5)
         assert first.status_code == 206 and first.content[4:8] == b"ftyp"
+        # the consultation's vendor answers with `provider chat`, which finds the sandbox's room by itself
+        chat = subprocess.run(
+            [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "provider", "chat"],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert chat.returncode == 0 and chat.stdout.startswith("connected to ws://127.0.0.1:"), chat.stderr
+        assert "chat ended: input ended" in chat.stderr
+        assert (data.sandbox_dir / "chat-vendor.json").stat().st_mode & 0o077 == 0  # the secret is private
         # the app finds the running sandbox and its contracts
         ctx = AppContext.open(data)
         assert ctx.network.rpc_url == url

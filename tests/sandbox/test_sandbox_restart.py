@@ -159,6 +159,7 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
             "market-data-feed",
             "weather-api",
             "demo-video",
+            "legal-consult",
             "svc_mine",
         }
         assert chain_state_file(data.sandbox_dir).exists()

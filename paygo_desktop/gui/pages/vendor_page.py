@@ -1,6 +1,8 @@
 """The Vendor page, for a user who runs a provider: earnings (claimed on-chain and pending), per day and per
 service, the sessions running now with their meters, "Claim now", a CSV export, and the Jobs tab (the
-fixed-price jobs requested from the provider, answered and delivered there: ``gui/widgets/vendor_jobs.py``).
+fixed-price jobs requested from the provider, answered and delivered there: ``gui/widgets/vendor_jobs.py``)
+the Services tab (create, edit, pause a service and set its upstream: ``gui/widgets/vendor_services.py``)
+and the Consultations tab (answering a consultation's chat room: ``gui/widgets/vendor_chat.py``).
 
 It signs the provider's vendor requests with the provider's own key, which must be an account of this
 wallet. Loading (signed HTTP requests, the vault's event sync, SQLite sums) runs in a worker thread with
@@ -61,6 +63,20 @@ def run_bounded(work: Any) -> Any:
         return asyncio.run(asyncio.wait_for(work, VENDOR_READ_TIMEOUT))
     except TimeoutError:
         raise UserFacingError("The provider or the network did not answer in time; try again.") from None
+
+
+def with_provider(ctx: AppContext, url: str, account: str, work: Any) -> Any:
+    """Run ``work(client, key)`` to its end in this worker thread, with the provider's key (an account of
+    this wallet): the Jobs and Services tabs' signed requests."""
+    from paygo_desktop.protocol.client import ProviderClient
+
+    key = ctx.wallet.local_account(account)
+
+    async def go() -> Any:
+        async with ProviderClient(url) as client:
+            return await work(client, key)
+
+    return run_bounded(go())
 
 
 def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right_from: int = 1) -> None:
@@ -220,14 +236,20 @@ class VendorPage(Page):
 
     def _build_tabs(self, earnings: QWidget) -> None:
         """Once connected: the earnings, and the jobs requested from the provider."""
+        from paygo_desktop.gui.widgets.vendor_chat import VendorChatPanel
         from paygo_desktop.gui.widgets.vendor_jobs import VendorJobsPanel
+        from paygo_desktop.gui.widgets.vendor_services import VendorServicesPanel
 
         self.jobs = VendorJobsPanel(self.ctx, self.runner)
         self.jobs.count_changed.connect(self._jobs_counted)
+        self.catalog = VendorServicesPanel(self.ctx, self.runner)
         self.content = QTabWidget()
-        self.content.setAccessibleName("Earnings and jobs")
+        self.content.setAccessibleName("Earnings, jobs and services")
         self.content.addTab(earnings, "Earnings")
         self.content.addTab(self.jobs, "Jobs")
+        self.content.addTab(self.catalog, "Services")
+        self.consultations = VendorChatPanel(self.ctx, self.runner)
+        self.content.addTab(self.consultations, "Consultations")
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         self.layout_.addWidget(self.stack, 1)
@@ -327,6 +349,7 @@ class VendorPage(Page):
             self.account = account
             self.show_overview(overview)
             self.jobs.set_provider(url, account)
+            self.catalog.set_provider(url, account)
             if self.isVisible():
                 self.timer.start()
 

@@ -5,8 +5,8 @@ number is already in memory. The timer runs only while some of the card is on sc
 card is hidden (another page, a minimised window) or scrolled out of view, and starts again when the card
 is shown or painted again; numbers nobody can see cost no CPU. The cost comes from ``Meter.cost()``, which
 never goes backwards. Stop is one click away; the service is opened from its local URL (the controller's
-``sessions.access_proxy``: the browser for an HTTP service, the URL copied for a feed), or the access
-token copied.
+``sessions.access_proxy``: the browser for an HTTP service, the URL copied for a feed, the chat pane for a
+consultation), or the access token copied.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from paygo_desktop.sessions.terms import Funding
 
 if TYPE_CHECKING:
     from paygo_desktop.gui.async_tasks import TaskRunner
+    from paygo_desktop.gui.sessions.chat_pane import ChatPane
     from paygo_desktop.gui.sessions.feed_view import FeedView
     from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.access_proxy import AccessProxy
@@ -73,6 +74,7 @@ class MeterView(QFrame):
         self.access_of = access_of  # the session's local proxy, once it listens (the controller's)
         self.runner = runner  # reads a feed the session delivers, for the live view
         self.feed: FeedView | None = None
+        self.chat: ChatPane | None = None  # a consultation's chat, once opened
         self.setObjectName("Card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         terms = live.terms
@@ -81,8 +83,9 @@ class MeterView(QFrame):
         self._shown_cost = -1
         self._shown_state: tuple[Any, ...] = ()
         self._local_url: str | None = None
+        self._chat = False  # the service is a consultation: Open service opens the chat pane
 
-        outer = QVBoxLayout(self)
+        outer = self._build_card()
         head = QHBoxLayout()
         title = QLabel(f"{terms.service_name} — {terms.provider_name}")
         title.setObjectName("CardTitle")
@@ -122,6 +125,15 @@ class MeterView(QFrame):
         self.timer.setInterval(REPAINT_MS)
         self.timer.timeout.connect(self._tick)
         self.update_numbers()  # the timer starts when the card is shown
+
+    def _build_card(self) -> QVBoxLayout:
+        """The meter's column, and beside it ``side_box``: a consultation's chat, once opened."""
+        card = QHBoxLayout(self)
+        outer = QVBoxLayout()
+        card.addLayout(outer, 3)
+        self.side_box = QVBoxLayout()
+        card.addLayout(self.side_box, 2)
+        return outer
 
     def _build_cost(self, outer: QVBoxLayout) -> None:
         """The cost so far, and its value in the display currency beside it once the price is read."""
@@ -166,6 +178,7 @@ class MeterView(QFrame):
         self.access_label = QLabel()
         self.access_label.setObjectName("Hint")
         self.access_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.access_label.setWordWrap(True)  # the local URL on a line of its own when the card is narrow
         self.access_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy
         self.open_button = QPushButton("Open service")
         self.open_button.setAccessibleName("Open the service")
@@ -310,8 +323,17 @@ class MeterView(QFrame):
         self.copy_button.setEnabled(has_access and bool(getattr(access, "token", "")))
         self._local_url = proxy.open_url if proxy is not None and running else None
         websocket = proxy is not None and proxy.url.startswith("ws")
-        self.open_button.setText("Copy service URL" if websocket else "Open service")
-        if websocket and proxy is not None and self.feed is None and self.runner is not None:
+        self._chat = websocket and live.terms.service_type == "consultation"
+        self.open_button.setText(
+            "Open chat" if self._chat else "Copy service URL" if websocket else "Open service"
+        )
+        if (
+            websocket
+            and not self._chat
+            and proxy is not None
+            and self.feed is None
+            and self.runner is not None
+        ):
             from paygo_desktop.gui.sessions.feed_view import FeedView
 
             self.feed = FeedView()
@@ -350,10 +372,25 @@ class MeterView(QFrame):
         url = self._local_url
         if url is None:
             return
-        if url.startswith("ws"):
+        if self._chat:
+            self.open_chat(url)
+        elif url.startswith("ws"):
             QGuiApplication.clipboard().setText(url)
         else:
             QDesktopServices.openUrl(QUrl(url))
+
+    def open_chat(self, url: str) -> None:
+        """A consultation's chat pane under the meter, talking through the session's local proxy."""
+        if self.chat is not None:
+            self.chat.input.setFocus()
+            return
+        if self.runner is None:
+            return
+        from paygo_desktop.gui.sessions.chat_pane import ChatPane
+
+        self.chat = ChatPane()
+        self.side_box.addWidget(self.chat)
+        self.chat.follow(self.runner, url)
 
     def _copy_token(self) -> None:
         if self.live.access is not None:

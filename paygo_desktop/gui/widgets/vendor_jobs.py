@@ -126,18 +126,10 @@ class VendorJobsPanel(QWidget):
 
     def _with_client(self, work: Any) -> Any:
         """Run ``work(client, key)`` to its end in this worker thread, with the provider's key."""
-        from paygo_desktop.gui.pages.vendor_page import run_bounded
-        from paygo_desktop.protocol.client import ProviderClient
+        from paygo_desktop.gui.pages.vendor_page import with_provider
 
-        url, account = self.url, self.account
-        assert url is not None and account is not None, "connected first"
-        key = self.ctx.wallet.local_account(account)
-
-        async def go() -> Any:
-            async with ProviderClient(url) as client:
-                return await work(client, key)
-
-        return run_bounded(go())
+        assert self.url is not None and self.account is not None, "connected first"
+        return with_provider(self.ctx, self.url, self.account, work)
 
     def reload(self, *, quiet: bool = False) -> None:
         if self.url is None or self.account is None:
