@@ -113,7 +113,7 @@ class Sales:
             service = service_model(row, self.core.vendor)
         if service.rate.unit is not m.RateUnit.per_request:
             raise ApiError(404, "not_per_request", "this service is sold in sessions, not per request")
-        upstream = self.config.services.get(service_id)
+        upstream = self.core.gateway_service(service_id)  # the config's, else the vendor's (as the gateway)
         if upstream is None or upstream.delivery != "http":
             raise ApiError(404, "no_upstream", "this service is not delivered through the gateway")
         return service, upstream

@@ -72,7 +72,7 @@ SANDBOX_PROVIDER_TIMING = "event_poll_interval = 1\nwithdraw_delay_margin = 10"
 # connection cap (a load test's many clients would hit it).
 SANDBOX_PROVIDER_LIMITS = "max_connections_per_ip = 0"
 # the catalog services the sandbox's own upstreams deliver (sandbox.upstreams); its catalog lists only these
-SANDBOX_SERVICES = ("market-data-feed", "weather-api", "demo-video", "legal-consult")
+SANDBOX_SERVICES = ("market-data-feed", "weather-api", "weather-per-call", "demo-video", "legal-consult")
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "provider" / "demo_catalog.json"
 FUND_ETH = 100 * 10**18
 FUND_USDC = 10_000 * 10**6
@@ -330,6 +330,7 @@ def sandbox_services(feed_port: int, api_port: int, media_port: int, chat_port: 
         f'[services.market-data-feed]\nupstream = "ws://127.0.0.1:{feed_port}/feed"\n'
         'delivery = "websocket"\n\n'
         f'[services.weather-api]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n\n'
+        f'[services.weather-per-call]\nupstream = "http://127.0.0.1:{api_port}"\ndelivery = "http"\n\n'
         f'[services.demo-video]\nupstream = "http://127.0.0.1:{media_port}"\ndelivery = "media"\n'
         f'entry = "{MEDIA_ENTRY}"\n\n'
         f'[services.legal-consult]\nupstream = "ws://127.0.0.1:{chat_port}/user"\ndelivery = "websocket"\n'

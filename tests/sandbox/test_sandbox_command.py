@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -96,9 +97,16 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         assert {s["id"] for s in catalog["items"]} == {
             "market-data-feed",
             "weather-api",
+            "weather-per-call",  # sold one request at a time with x402
             "demo-video",
             "legal-consult",
         }
+        # the per-call weather is sold with x402: a request without payment gets the standard 402
+        unpaid = httpx.get(ready["provider"] + "/api/v1/x402/weather-per-call/weather?city=Quito", timeout=10)
+        required = json.loads(base64.b64decode(unpaid.headers["PAYMENT-REQUIRED"]))
+        [offer] = required["accepts"]
+        assert unpaid.status_code == 402 and offer["scheme"] == "exact" and offer["amount"] == "2000"
+        assert offer["network"] == "eip155:31337" and offer["asset"].lower() == ready["usdc"].lower()
         # the video's own server, which the gateway is configured in front of, serves the shipped clip
         video = tomllib.loads((data.sandbox_dir / "provider.toml").read_text())["services"]["demo-video"]
         assert video["delivery"] == "media" and video["upstream"].startswith("http://127.0.0.1:")

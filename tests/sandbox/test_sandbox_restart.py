@@ -158,6 +158,7 @@ def test_a_restarted_sandbox_continues_its_chain_and_nothing_is_sent_again(tmp_p
         assert {s["id"] for s in listed["items"]} == {
             "market-data-feed",
             "weather-api",
+            "weather-per-call",  # sold one request at a time with x402
             "demo-video",
             "legal-consult",
             "svc_mine",
