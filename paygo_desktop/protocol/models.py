@@ -675,6 +675,9 @@ class ZcashSession(WireModel):
     seconds: Annotated[int, Field(ge=0)] = 0
     amount_zat: Zatoshi = 0
     permission: ZcashPermission
+    # in the answer to the start only: where the service is delivered (the provider's gateway), its key being
+    # the permission's own token; absent when the gateway delivers nothing for the service
+    access: Access | None = None
 
 
 class ZcashLedgerPay(RequestModel):

@@ -750,6 +750,6 @@ def create_app(
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register
 
-        register(app, config, store, clock, zcash_verifier)
+        core.zcash_access = register(app, config, store, clock, zcash_verifier)  # the gateway asks it too
 
     return app

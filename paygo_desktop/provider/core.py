@@ -190,6 +190,16 @@ class ChannelStates(Protocol):
     async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
 
 
+class ZcashAccess(Protocol):
+    """What the gateway asks about Zcash sessions (provider.zcash_routes.ZcashPermissions answers)."""
+
+    def owns(self, session_id: str) -> bool: ...
+
+    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]: ...
+
+    def ended(self, session_ids: Collection[str]) -> set[str]: ...
+
+
 @dataclass
 class Runtime:
     """Chain-side objects, created inside the server's event loop (lifespan)."""
@@ -215,6 +225,7 @@ class ProviderCore:
         # seconds the expiry sweep holds back for vouchers that arrived but wait in some worker
         # (provider.load.LoadMonitor.slack when served)
         self.slack: Callable[[], float] = lambda: 0.0
+        self.zcash_access: ZcashAccess | None = None  # set when the provider takes Zcash permissions
 
     # ------------------------------------------------------------------ chain helpers
 
@@ -767,7 +778,10 @@ class ProviderCore:
     def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
         """The service id and ``served_until`` of a live session whose access token is ``token``: 401 for a
         missing or wrong token (another session's included), 410 once the session stopped, expired or ran
-        out of vouchers (expired here if it is late)."""
+        out of vouchers (expired here if it is late). A Zcash session is answered by ``zcash_access``."""
+        zcash = self.zcash_access
+        if zcash is not None and zcash.owns(session_id):
+            return zcash.live_access(session_id, token)
         with self.store.tx() as db:
             row = db.get(SessionRow, session_id)
             if row is None or not same_token(row.access_token, token):
@@ -783,8 +797,13 @@ class ProviderCore:
     def ended_sessions(self, session_ids: Collection[str]) -> set[str]:
         """Those of ``session_ids`` that no longer give access: not live, late past their grace, or gone.
         Read from the database (every worker sees every stop), without writing: the sweep expires."""
-        now = self.expiry_now()
+        zcash = self.zcash_access
         ids = list(session_ids)
+        ended: set[str] = set()
+        if zcash is not None and any(zcash.owns(i) for i in ids):
+            ended = zcash.ended([i for i in ids if zcash.owns(i)])
+            ids = [i for i in ids if not zcash.owns(i)]
+        now = self.expiry_now()
         live: set[str] = set()
         with self.store.tx() as db:
             for i in range(0, len(ids), 500):
@@ -798,7 +817,7 @@ class ProviderCore:
                     for r in rows
                     if r.status == m.SessionStatus.live.value and now <= r.served_until + r.grace_seconds
                 )
-        return set(ids) - live
+        return ended | (set(ids) - live)
 
     def content(self, session_id: str, token: str | None) -> m.ContentResponse:
         service_id, served_until = self.live_access(session_id, token)

@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -31,6 +32,7 @@ from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
 from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.service_upstreams import gateway_service
 from paygo_desktop.provider.store import ServiceRow, Store
 from paygo_desktop.provider.zcash_credit import credit
 from paygo_desktop.provider.zcash_ledger import LedgerError, LocalLedger
@@ -52,6 +54,7 @@ from paygo_desktop.zcash.permissions import (
 )
 from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, Payment, build_uri
 
+SESSION_PREFIX = "zs_"  # a Zcash session's id: the gateway asks ZcashPermissions about these
 log = logging.getLogger(__name__)
 
 IdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
@@ -105,6 +108,7 @@ def make_verifier(cfg: ZcashConfig, store: Store) -> PaymentVerifier:
 
 class ZcashPermissions:
     def __init__(self, config: ProviderConfig, store: Store, clock: Clock, verifier: PaymentVerifier) -> None:
+        self.config = config
         self.cfg = config.zcash
         self.network = Network(self.cfg.network)
         self.store = store
@@ -467,8 +471,10 @@ class ZcashPermissions:
                     raise ApiError(409, "permission_busy", "this permission already pays a live session")
                 perm = _permission(row)
                 ends_at = min(now + perm.remaining_seconds, perm.expires_at)
+                access_token = secrets.token_urlsafe(24)  # this session's key to the gateway, no more
                 sess = ZcashSessionRow(
-                    id="zs_" + secrets.token_urlsafe(18),
+                    access_hash=_hash(access_token),
+                    id=SESSION_PREFIX + secrets.token_urlsafe(18),
                     permission_id=row.id,
                     service_id=svc.id,
                     status=m.ZcashSessionStatus.live.value,
@@ -480,7 +486,56 @@ class ZcashPermissions:
                 db.add(sess)
                 row.live_session_id = sess.id
                 db.flush()
-                return self.session_view(db, sess, row, now, holder=True)
+                started = self.session_view(db, sess, row, now, holder=True)
+                return started.model_copy(update={"access": self._access(svc, sess, access_token)})
+
+    def _access(self, svc: ServiceRow, sess: ZcashSessionRow, token: str) -> m.Access | None:
+        """Where the session's service is delivered (the provider's gateway), with the session's own access
+        token as the key (never the permission's); None when the gateway delivers nothing for it."""
+        gateway = gateway_service(self.config, svc, svc.id)
+        if gateway is None:
+            return None
+        base = self.config.public_base_url.rstrip("/")
+        return m.Access(
+            url=base + routes.SESSION.format(session_id=sess.id),
+            token=token,
+            expires_at=sess.ends_at,
+            service_url=base + routes.STREAM_ACCESS.format(session_id=sess.id) + "/",
+            delivery=m.Delivery(gateway.delivery),
+            entry=gateway.entry,
+        )
+
+    # ------------------------------------------------------------------ the gateway's questions
+
+    @staticmethod
+    def owns(session_id: str) -> bool:
+        """Whether ``session_id`` is a Zcash session's (the gateway asks this class about those)."""
+        return session_id.startswith(SESSION_PREFIX)
+
+    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
+        """The service id and end of a live Zcash session whose own access token is ``token``: 401 for a
+        missing or wrong token (another session's, or the permission's, included), 410 once the session
+        ended or its permission ran out (settled here)."""
+        now = self.now()
+        with self.store.tx() as db:
+            sess = db.get(ZcashSessionRow, session_id)
+            kept = None if sess is None else sess.access_hash
+            if sess is None or kept is None or not secrets.compare_digest(kept, _hash(token or "")):
+                raise ApiError(401, "bad_access_token", "missing or wrong access token")
+            row = self._load(db, sess.permission_id)
+            db.refresh(sess)
+            self._settle(db, row, now)
+            if sess.status != m.ZcashSessionStatus.live.value:
+                raise ApiError(410, "access_revoked", f"the session is {sess.status}")
+            return sess.service_id, float(sess.ends_at)
+
+    def ended(self, session_ids: Collection[str]) -> set[str]:
+        """Those of ``session_ids`` that give no access any more: ended, run out, or unknown."""
+        now = self.now()
+        with self.store.tx() as db:
+            rows = db.scalars(select(ZcashSessionRow).where(ZcashSessionRow.id.in_(list(session_ids)))).all()
+            live = {r.id for r in rows if r.status == m.ZcashSessionStatus.live.value and now < r.ends_at}
+        return set(session_ids) - live
 
     def _load_session(self, db: Session, session_id: str) -> tuple[ZcashSessionRow, ZcashPermissionRow]:
         sess = db.get(ZcashSessionRow, session_id)

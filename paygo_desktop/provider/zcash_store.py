@@ -48,6 +48,8 @@ class ZcashSessionRow(ZcashBase):
     ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_zat: Mapped[str] = mapped_column(String(40), default="0")
+    # the hash of the session's own access token (the gateway's key; None: sessions from before 0005)
+    access_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ZcashCreditedNoteRow(ZcashBase):

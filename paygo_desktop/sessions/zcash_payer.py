@@ -158,6 +158,7 @@ class ZcashPayer(Payer):
         self.remote = remote
         self._spent_at_start = remote.permission.spent_zat
         live.remote_id = remote.session_id
+        live.access = remote.access  # its own key to the provider's gateway (None: no service there)
         await rt.db(
             rt.history.update, live.local_id, remote_id=remote.session_id, status=SessionStatus.RUNNING
         )
