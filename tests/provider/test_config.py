@@ -78,7 +78,7 @@ def test_demo_catalog_is_valid_and_varied() -> None:
     assert [o.name for o in offers] == ["Proofread one page"]  # a fixed-price job offer
     assert len(fields) >= 12
     assert {f.type.value for f in fields} == {"video", "audio", "data", "consultation", "other"}
-    assert {f.rate.unit.value for f in fields} == {"per_second", "per_minute", "per_hour"}
+    assert {f.rate.unit.value for f in fields} == {"per_second", "per_minute", "per_hour", "per_request"}
     assert len({f.category for f in fields}) >= 8
 
 
