@@ -248,6 +248,10 @@ def _bucket_start(ts: float, bucket: m.Bucket) -> int:
     return int(d.timestamp())
 
 
+def _no_wait(_scope: Any) -> float:
+    return 0.0
+
+
 def create_app(
     config: ProviderConfig,
     *,
@@ -262,7 +266,10 @@ def create_app(
     loops; tests may drive them through the vendor routes instead. ``zcash_verifier`` replaces the
     ``PaymentVerifier`` built from ``config.zcash``. Several processes may serve the same PostgreSQL
     database (``provider.workers``; ``worker``: this one's slot, shown by ``/health``): everything a
-    session needs is in the database."""
+    session needs is in the database. Lateness is judged at a request's arrival (``provider.load.queued``:
+    real seconds of waiting); with a ``clock`` of its own (a test's, which moves only when told) real
+    waiting has no meaning on that clock and counts as none."""
+    waited = queued if clock is None else _no_wait
     clock = clock or time.time
     store = Store(config.database)
     account = config.account()
@@ -619,7 +626,7 @@ def create_app(
         responses={402: {"model": m.ErrorBody}, 409: {"model": m.ErrorBody}, 410: {"model": m.ErrorBody}},
     )
     async def voucher(session_id: SessionIdPath, req: m.VoucherRequest, request: Request) -> m.VoucherAck:
-        return await core.voucher(session_id, req, queued(request.scope))
+        return await core.voucher(session_id, req, waited(request.scope))
 
     @app.patch(
         routes.STREAM_STOP,
@@ -631,7 +638,7 @@ def create_app(
     ) -> m.StopResponse:
         proof = Proof(token=bearer_token(request), wallet=wallet)
         final = None if req is None else req.final_voucher
-        return await core.stop(session_id, final, proof, queued(request.scope))
+        return await core.stop(session_id, final, proof, waited(request.scope))
 
     @app.get(routes.STREAM_CONTENT, response_model=m.ContentResponse)
     async def content(session_id: SessionIdPath, request: Request) -> m.ContentResponse:
