@@ -180,6 +180,8 @@ def start(
             vault, usdc = asyncio.run(_deploy(rpc_url))
             progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
             world = new_world(rpc_url, kind, vault, usdc)
+        if asyncio.run(_install_upto(rpc_url)):
+            progress("Put the sandbox's Permit2 and x402 upto proxy at their canonical addresses.")
         world, added = asyncio.run(_deploy_tokens_and_feeds(rpc_url, world))
         if added:
             progress(f"Deployed test {', '.join(added)} and their price feeds.")
@@ -255,6 +257,18 @@ async def _deploy(rpc_url: str) -> tuple[str, str]:
     deployer = (await w3.eth.accounts)[0]
     deployed = await deploy_sandbox(w3, deployer)
     return deployed.vault, deployed.usdc
+
+
+async def _install_upto(rpc_url: str) -> bool:
+    """x402 ``upto`` needs Permit2 and x402's proxy: the sandbox's stand-ins, unless the chain has them."""
+    from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.chain.sandbox_permit2 import install_upto_contracts
+
+    w3 = async_web3(rpc_url)
+    try:
+        return await install_upto_contracts(w3, (await w3.eth.accounts)[0])
+    finally:
+        await w3.provider.disconnect()
 
 
 async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, list[str]]:
