@@ -180,8 +180,6 @@ def start(
             vault, usdc = asyncio.run(_deploy(rpc_url))
             progress(f"Deployed PayGoVault at {vault} and test USDC at {usdc}.")
             world = new_world(rpc_url, kind, vault, usdc)
-        if asyncio.run(_install_upto(rpc_url)):
-            progress("Put the sandbox's Permit2 and x402 upto proxy at their canonical addresses.")
         world, added = asyncio.run(_deploy_tokens_and_feeds(rpc_url, world))
         if added:
             progress(f"Deployed test {', '.join(added)} and their price feeds.")
@@ -259,26 +257,16 @@ async def _deploy(rpc_url: str) -> tuple[str, str]:
     return deployed.vault, deployed.usdc
 
 
-async def _install_upto(rpc_url: str) -> bool:
-    """x402 ``upto`` needs Permit2 and x402's proxy: the sandbox's stand-ins, unless the chain has them."""
-    from paygo_desktop.chain.rpc import async_web3
-    from paygo_desktop.chain.sandbox_permit2 import install_upto_contracts
-
-    w3 = async_web3(rpc_url)
-    try:
-        return await install_upto_contracts(w3, (await w3.eth.accounts)[0])
-    finally:
-        await w3.provider.disconnect()
-
-
 async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, list[str]]:
-    """The sandbox's other test tokens and its price feeds (``token_list.SANDBOX_TOKENS``,
-    ``prices.feeds.SANDBOX_FEEDS``): those the world lacks (a world an older version made has none) are
-    deployed. Returns the world with them and the symbols of the tokens deployed now."""
+    """x402 upto's Permit2 and proxy (``chain.sandbox_permit2``), the sandbox's other test tokens and its
+    price feeds (``token_list.SANDBOX_TOKENS``, ``prices.feeds.SANDBOX_FEEDS``): those the world lacks (a
+    world an older version made has none) are deployed. Returns the world with them and the symbols of the
+    tokens deployed now."""
     from decimal import Decimal
 
     from paygo_desktop.chain.deploy import deploy_mock_feed, deploy_test_token
     from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.chain.sandbox_permit2 import install_upto_contracts
     from paygo_desktop.prices.feeds import FEED_DECIMALS, SANDBOX_FEEDS
     from paygo_desktop.token_list import SANDBOX_TOKENS
 
@@ -286,6 +274,9 @@ async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, l
     deployer = (await w3.eth.accounts)[OPERATOR_INDEX]
     tokens, feeds, added = dict(world.tokens), dict(world.feeds), []
     try:
+        # x402 upto pays through Permit2 and x402's proxy: the sandbox's stand-ins, unless the chain has them
+        if await install_upto_contracts(w3, (await w3.eth.accounts)[0]):
+            log.info("sandbox: Permit2 and the x402 upto proxy put at their canonical addresses")
         for symbol, decimals, name in SANDBOX_TOKENS:
             if symbol == "USDC" or (symbol in tokens and await _has_code(w3, tokens[symbol])):
                 continue

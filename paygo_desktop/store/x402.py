@@ -2,6 +2,8 @@
 
 Amounts are integer base units (stored as decimal strings: a uint256 fits no SQL integer). A payment is
 written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``.
+``amount`` is the most the authorization lets move (``exact``: the price; ``upto``: the signed maximum);
+``settled_amount`` what the settlement moved, once known.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ class X402Payment:
     tx_hash: str | None
     error: str | None
     settled_at: datetime | None
+    settled_amount: int | None = None  # base units moved (``upto``: at most ``amount``); None: not known
+
+    @property
+    def counted(self) -> int:
+        """What this payment counts against the limits: what it settled, else the most it may still move."""
+        if self.status == SETTLED and self.settled_amount is not None:
+            return self.settled_amount
+        return self.amount
 
     def may_still_move(self, now: int) -> bool:
         """Whether this authorization counts against the limits: settled, or still valid (a server that said
@@ -141,7 +151,13 @@ class X402Store:
             return int(row.id)
 
     def finish(
-        self, payment_id: int, status: str, *, tx_hash: str | None = None, error: str | None = None
+        self,
+        payment_id: int,
+        status: str,
+        *,
+        tx_hash: str | None = None,
+        error: str | None = None,
+        settled_amount: int | None = None,
     ) -> None:
         with self._store.session() as s:
             row = s.get(X402PaymentRow, payment_id)
@@ -149,6 +165,7 @@ class X402Store:
                 return
             row.status = status
             row.tx_hash = tx_hash
+            row.settled_amount = _str(settled_amount) if status == SETTLED else None
             row.error = None if error is None else error[:2000]
             row.settled_at = utcnow() if status == SETTLED else None
 
@@ -204,4 +221,5 @@ def _payment(r: X402PaymentRow) -> X402Payment:
         tx_hash=r.tx_hash,
         error=r.error,
         settled_at=None if r.settled_at is None else _utc(r.settled_at),
+        settled_amount=_int(r.settled_amount),
     )
