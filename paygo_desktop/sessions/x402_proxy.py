@@ -105,7 +105,7 @@ class X402Proxy:
             if name.lower() not in proxying.HOP_BY_HOP and not name.lower().startswith(NOT_ANSWERED)
         ]
         if answer.payment is not None:
-            paid = Amount(Asset(answer.payment.asset_symbol, answer.payment.decimals), answer.payment.amount)
+            paid = Amount(Asset(answer.payment.asset_symbol, answer.payment.decimals), answer.payment.counted)
             back.append((PAYMENT_HEADER, f"{paid.format(grouping=False)}; {answer.payment.status}"))
         response = Response(content=answer.body, status_code=answer.status)
         for name, value in back:
