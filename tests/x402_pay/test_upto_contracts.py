@@ -95,7 +95,7 @@ def test_the_canonical_addresses_hold_the_sandbox_contracts(env: Env) -> None:
 def test_the_facilitator_settles_up_to_the_maximum_once_and_never_more(env: Env) -> None:
     facilitator = env.provider2
     payload = _signed(env, facilitator.address)
-    _approve(env, MAX)
+    _approve(env, 10 * MAX)  # more than the maximum: the maximum, not the allowance, is what stops a settle
     payer_before = env.usdc_balance(env.payer.address)
     payee_before = env.usdc_balance(env.provider.address)
 
