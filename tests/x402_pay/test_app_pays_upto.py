@@ -152,3 +152,17 @@ def test_a_pending_upto_payment_counts_at_its_maximum_until_its_deadline(env: En
     records.finish(stored.id, SETTLED, settled_amount=USED)
     [stored] = records.payments()
     assert stored.counted == USED
+
+
+def test_a_replayed_upto_authorization_moves_nothing(env: Env, app_store) -> None:
+    import httpx
+
+    _approve_permit2(env, 10 * MAX)
+    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
+        X402Store(app_store).save_policy(_policy(env, server.url))
+        assert env.run(make_payer(env, app_store).request("GET", server.url + "/paid")).status == 200
+        after = (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address))
+        [signature] = server.signatures
+        replay = httpx.get(server.url + "/paid", headers={"PAYMENT-SIGNATURE": signature}, timeout=30)
+        assert replay.status_code == 402  # Permit2's nonce is spent
+    assert (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address)) == after
