@@ -3,7 +3,9 @@
 The dialog shows the price per request; "Pay and call" is the confirmation, and the price shown is the most
 that is paid (the site's own limits apply as well, ``paygo-desktop x402 policy``). The request, its
 signing and its database work run in a worker thread; the answer (status, what was paid, the start of the
-body as plain text) comes back through the task's signal."""
+body as plain text) comes back through the task's signal. When the provider also sells the service by time
+(its 402's ``paygo-session`` hint), the answer says so, with both prices and from how many calls a minute a
+session costs less."""
 
 from __future__ import annotations
 
@@ -96,10 +98,13 @@ class X402CallDialog(QDialog):
             paid = f"Paid {self.entry.rate.format()} ({answer.payment.status})."
         else:
             paid = "Nothing was paid."
+        said = f"{paid} The service answered {answer.status}."
+        if answer.hint:  # the provider also sells it by time (its 402's paygo-session hint)
+            said += f"\n{answer.hint}"
         if 200 <= answer.status < 300:
-            self.message.ok(f"{paid} The service answered {answer.status}.")
+            self.message.ok(said)
         else:
-            self.message.error(f"{paid} The service answered {answer.status}.")
+            self.message.error(said)
         self.answer.setPlainText(answer.body[:SHOWN_BYTES].decode("utf-8", errors="replace"))
 
     def _failed(self, message: str) -> None:
