@@ -9,6 +9,7 @@ the record are ``X402ProxyControl``'s and the payer's.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -67,7 +68,8 @@ class X402AskDialog(QDialog):
         self.decline_button = QPushButton("Decline")
         buttons.addButton(self.pay_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.decline_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.decline_button.setDefault(True)  # Enter never pays by accident
+        self.pay_button.setAutoDefault(False)  # Enter never pays by accident: Decline is the default
+        self.decline_button.setDefault(True)
         self.pay_button.clicked.connect(lambda: self.answer(True))
         self.decline_button.clicked.connect(lambda: self.answer(False))
         layout.addWidget(buttons)
@@ -76,6 +78,11 @@ class X402AskDialog(QDialog):
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         self._show_left()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.decline_button.setDefault(True)  # the button box picks its own default when shown
+        self.decline_button.setFocus()
 
     def set_value(self, text: str) -> None:
         """The amount's value in the display currency (``PriceBoard.text``: "≈ $0.01" or "—")."""

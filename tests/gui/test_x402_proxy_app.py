@@ -103,3 +103,30 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
         qtbot.waitUntil(lambda: bool(pending.answers), timeout=15_000)
         assert pending.answers[0].status_code in (402, 503)
         assert len(X402Store(ctx.store).payments()) == 1
+
+
+def test_an_unanswered_question_declines_by_itself(qtbot: Any, event_loop_qt: Any) -> None:
+    from paygo_desktop.gui.x402_ask_dialog import X402AskDialog
+    from paygo_desktop.x402.limits import Quote
+
+    quote = Quote(
+        "https://api.example.com",
+        "https://api.example.com/v1/quote?symbol=ETH",
+        "exact",
+        "eip155:31337",
+        Asset("USDC", 6, "0x" + "11" * 20),
+        "0x" + "22" * 20,
+        25_000,
+        "POST",
+    )
+    dialog = X402AskDialog(quote, 2)
+    qtbot.addWidget(dialog)
+    answers: list[bool] = []
+    dialog.answered.connect(answers.append)
+    dialog.show()
+    assert dialog.request.text() == "POST https://api.example.com/v1/quote?symbol=ETH"
+    assert dialog.decline_button.isDefault() and "2 s" in dialog.countdown.text()
+    dialog.set_value("≈ $0.03")
+    assert dialog.amount.text() == "0.025 USDC (≈ $0.03)"
+    qtbot.waitUntil(lambda: bool(answers), timeout=5_000)
+    assert answers == [False] and not dialog.isVisible()
