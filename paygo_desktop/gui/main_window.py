@@ -252,7 +252,9 @@ class MainWindow(QMainWindow):
         elif key == "services":
             from paygo_desktop.gui.pages.services_page import ServicesPage
 
-            page = ServicesPage(self.ctx, self.runner, start_session=self._start_session)
+            page = ServicesPage(
+                self.ctx, self.runner, start_session=self._start_session, live_sessions=self.sessions.live
+            )
         elif key == "sessions":
             from paygo_desktop.gui.pages.sessions_page import SessionsPage
 
