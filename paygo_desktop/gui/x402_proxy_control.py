@@ -56,7 +56,8 @@ class X402ProxyControl(QObject):
         self._live = live
         self._proxy: X402Proxy | None = None
         self.starting = False
-        self.account: str | None = None
+        self.account: str | None = None  # what the running proxy pays from, and on which network
+        self.network_name: str | None = None
         self.asking: list[X402AskDialog] = []  # the open questions (tests answer them)
 
     @property
@@ -101,14 +102,15 @@ class X402ProxyControl(QObject):
         )
         proxy = X402Proxy(payer)
         url = await proxy.start()
-        self._proxy, self.account = proxy, address
+        self._proxy, self.account, self.network_name = proxy, address, network.name
         return url
 
     def _started(self, _url: str) -> None:
         self.starting = False
         self.message.emit(
-            f"The local x402 proxy pays from {self.account} within your limits per site, until you stop it "
-            "or lock the wallet.",
+            f"The local x402 proxy pays from {self.account} on {self.network_name} within your limits per "
+            "site, until you stop it or lock the wallet (switching account or network does not move it: "
+            "stop and start it again).",
             False,
         )
         self.changed.emit()

@@ -130,3 +130,40 @@ def test_an_unanswered_question_declines_by_itself(qtbot: Any, event_loop_qt: An
     assert dialog.amount.text() == "0.025 USDC (≈ $0.03)"
     qtbot.waitUntil(lambda: bool(answers), timeout=5_000)
     assert answers == [False] and not dialog.isVisible()
+
+
+def test_locking_the_wallet_stops_the_proxy(
+    qtbot: Any,
+    ctx: AppContext,
+    env: Env,  # noqa: F811
+    seller: Any,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    server, _seen = seller
+    with payer_window(qtbot, ctx, env, server.url) as window:
+        window.show_app("activity")
+        page: Any = window.pages["activity"]
+        page.tabs.setCurrentWidget(page.x402)
+        control = window.x402_proxy
+        page.x402.proxy_box.toggle_button.click()
+        qtbot.waitUntil(lambda: control.running, timeout=TIMEOUT)
+        assert page.x402.proxy_box.state.text() == "Local x402 proxy: on, paying on Test chain"
+        url = control.url
+        assert url is not None
+        window.lock()
+        qtbot.waitUntil(lambda: not control.running and window.mode == "locked", timeout=TIMEOUT)
+
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)  # the server's close is done
+        outcome: list[str] = []
+
+        def probe() -> None:  # a tool's thread: the GUI thread keeps running the loop
+            try:
+                httpx.get(url + "http/127.0.0.1:1/x", timeout=5)
+                outcome.append("answered")
+            except httpx.ConnectError:
+                outcome.append("refused")
+
+        threading.Thread(target=probe, daemon=True).start()
+        qtbot.waitUntil(lambda: bool(outcome), timeout=TIMEOUT)
+        assert outcome == ["refused"]  # nothing listens there any more
+        assert page.x402.proxy_box.toggle_button.text() == "Start"

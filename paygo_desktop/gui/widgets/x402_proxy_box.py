@@ -52,7 +52,7 @@ class X402ProxyBox(QWidget):
         self.url.setText(url or "")
         self.toggle_button.setEnabled(not control.starting)
         if url is not None:
-            self.state.setText("Local x402 proxy: on")
+            self.state.setText(f"Local x402 proxy: on, paying on {control.network_name}")
             self.toggle_button.setText("Stop")
             self.hint.setText(
                 f"Tools call x402 APIs through the wallet here, e.g. {USE.format(url=url)} — paid within "
