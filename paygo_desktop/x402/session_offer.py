@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from urllib.parse import urlsplit
 
@@ -51,16 +52,27 @@ class SessionOffer:
 
     def comparison(self, quote: Quote) -> str:
         """One honest sentence: the session's rate beside the per-request price, and from how many calls a
-        minute a session costs less (the session's ticks and its deposit left out: said so)."""
-        unit_seconds = m.RateUnit(self.unit).seconds
-        per_minute = Fraction(self.amount * 60, unit_seconds)  # base units a minute of session costs
+        minute a session costs less (the session's ticks and its deposit left out: said so). In another
+        token than the quote's, the two are not compared."""
+        unit = UNIT_WORDS[self.unit]
+        if self.asset_symbol != quote.asset.symbol:
+            return (
+                f"This provider also sells this by the {unit} ({self.name}: {self.amount} base units of "
+                f"{self.asset_symbol} per {unit}); compare it with {quote.shown()} per request."
+            )
+        per_minute = Fraction(self.amount * 60, m.RateUnit(self.unit).seconds)  # base units a minute
         calls = per_minute / quote.amount  # calls a minute at which both cost the same
-        shown = f"{float(calls):.1f}".removesuffix(".0") if calls < 1000 else f"{round(calls):,}"
-        asset = quote.asset if quote.asset.symbol == self.asset_symbol else Asset(self.asset_symbol, 0)
+        if calls < Fraction(1, 10):
+            above = f"one call every {int(1 / calls):,} minutes"
+        else:
+            exact = Decimal(calls.numerator) / Decimal(calls.denominator)
+            above = (
+                f"{exact.quantize(Decimal('0.1'), ROUND_HALF_EVEN):,f}".removesuffix(".0") + " calls a minute"
+            )
         return (
-            f"This provider also sells this by the {UNIT_WORDS[self.unit]} ({self.name}: "
-            f"{self.rate_text(asset)}, against {quote.shown()} per request): cheaper for repeated calls, "
-            f"above {shown} calls a minute. A session needs a deposit; start one on Services."
+            f"This provider also sells this by the {unit} ({self.name}: {self.rate_text(quote.asset)}, "
+            f"against {quote.shown()} per request): cheaper for repeated calls, above {above}. A session "
+            "needs a deposit; start one on Services."
         )
 
 

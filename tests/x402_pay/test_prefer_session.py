@@ -159,3 +159,26 @@ def test_a_hint_about_another_server_is_ignored() -> None:
     assert found is not None and found.rest == "today?x=1" and found.amount == 5
     assert offer_in(required("https://evil.example/api/v1/service/weather-api"), url) is None
     assert offer_in(PaymentRequired(accepts=[], extensions={"paygo-session": "x"}), url) is None
+
+
+def test_the_comparison_is_exact_and_compares_only_the_same_token() -> None:
+    from paygo_desktop.x402.limits import Quote
+    from paygo_desktop.x402.session_offer import SessionOffer
+
+    usdc = Asset("USDC", 6, "0x" + "11" * 20)
+    quote = Quote(
+        "https://p.example", "https://p.example/x", "exact", "eip155:1", usdc, "0x" + "22" * 20, PRICE
+    )
+
+    def said(amount: int, unit: str, symbol: str = "USDC") -> str:
+        return SessionOffer(
+            "https://p.example", SESSION, "Weather API", amount, symbol, unit, "c", ""
+        ).comparison(quote)
+
+    assert "0.001 USDC per second" in said(1000, "per_second") and "above 30 calls a minute" in said(
+        1000, "per_second"
+    )
+    assert "above 16.7 calls a minute" in said(2_000_000, "per_hour")  # 33,333.3… a minute / 2,000 a call
+    assert "above one call every 120,000 minutes" in said(1, "per_hour")
+    other = said(5, "per_minute", "EURC")
+    assert "5 base units of EURC per minute" in other and "cheaper" not in other
