@@ -46,9 +46,14 @@ class Quote:
     asset: Asset
     pay_to: str
     amount: int  # base units of ``asset``
+    method: str = "GET"  # the HTTP method of the request it pays for
 
     def shown(self, units: int | None = None) -> str:
         return Amount(self.asset, self.amount if units is None else units).format()
+
+    def asked(self) -> str:
+        """What the user is asked to pay: the amount, or for ``upto`` "at most" the signed maximum."""
+        return f"at most {self.shown()}" if self.scheme == "upto" else self.shown()
 
 
 @dataclass(frozen=True)

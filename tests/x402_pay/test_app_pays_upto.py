@@ -166,3 +166,17 @@ def test_a_replayed_upto_authorization_moves_nothing(env: Env, app_store) -> Non
         replay = httpx.get(server.url + "/paid", headers={"PAYMENT-SIGNATURE": signature}, timeout=30)
         assert replay.status_code == 402  # Permit2's nonce is spent
     assert (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address)) == after
+
+
+def test_ask_first_asks_about_the_maximum_and_a_no_signs_nothing(env: Env, app_store) -> None:
+    _approve_permit2(env, 10 * MAX)
+    asked = []
+
+    async def no(quote) -> bool:
+        asked.append(quote.asked())
+        return False
+
+    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
+        X402Store(app_store).save_policy(_policy(env, server.url, ask_first=True))
+        _refused(env, make_payer(env, app_store, confirm=no), server.url + "/paid", "declined")
+        assert asked == ["at most 0.05 USDC"] and server.signatures == []

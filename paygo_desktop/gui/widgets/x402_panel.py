@@ -1,12 +1,13 @@
 """Activity's "x402 payments": what the wallet paid for HTTP requests with x402 (``x402.payer``), each with
 the request it paid for, and the spending limits set per site (``paygo-desktop x402 policy``). Read-only:
-the limits are set from the command line for now. Both lists are read off the GUI thread."""
+the limits are set from the command line for now. Both lists are read off the GUI thread. On top, when the
+app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -16,6 +17,9 @@ from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.money import Amount, Asset
+
+if TYPE_CHECKING:
+    from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
 
 SHOWN = 500
 STATUS_WORDS = {"pending": "Sent, not confirmed", "settled": "Paid", "failed": "Failed"}
@@ -76,12 +80,24 @@ class LimitsModel(RowsModel):
 
 
 class X402Panel(QWidget):
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        proxy: X402ProxyControl | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.proxy_box = None
+        if proxy is not None:
+            from paygo_desktop.gui.widgets.x402_proxy_box import X402ProxyBox
+
+            self.proxy_box = X402ProxyBox(proxy)
+            layout.addWidget(self.proxy_box)
         row = QHBoxLayout()
         self.note = QLabel(
             "HTTP requests this wallet paid with x402, within the limits you set per site "
@@ -101,6 +117,10 @@ class X402Panel(QWidget):
         layout.addLayout(row)
         self.message = InlineMessage(self, "x402 message")
         layout.addWidget(self.message)
+        if proxy is not None:
+            proxy.message.connect(
+                lambda text, bad: self.message.error(text) if bad else self.message.ok(text)
+            )
         self.payments = PaymentsModel(self)
         layout.addWidget(readonly_view(self.payments, "x402 payments"), 3)
         limits_title = QLabel("Limits per site")
