@@ -48,7 +48,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402 import limits, permit2, session_offer, wire
+from paygo_desktop.x402 import limits, permit2, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
 
@@ -162,7 +162,9 @@ class X402Payer:
             second.status,
             second.headers,
             second.body,
-            await asyncio.to_thread(self._settled, payment, quote, second),
+            await asyncio.to_thread(
+                self._settled, payment, quote, second, await self._on_chain(quote, second)
+            ),
             second.truncated,
             offer,
             hint=None if offer is None else offer.comparison(quote),
@@ -356,7 +358,30 @@ class X402Payer:
         assert found is not None, "a payment row is never deleted"
         return found
 
-    def _settled(self, payment: X402Payment, quote: Quote, answer: _Answer) -> X402Payment:
+    async def _on_chain(self, quote: Quote, answer: _Answer) -> int | None:
+        """What an ``upto`` settlement moved by its transaction on chain (None: not upto, or not readable)."""
+        from paygo_desktop.chain.rpc import async_web3
+
+        header = answer.headers.get(wire.PAYMENT_RESPONSE_HEADER)
+        if quote.scheme != UPTO or answer.status == 402 or not header:
+            return None
+        try:
+            said = wire.settle_response(header)
+        except wire.X402WireError:
+            return None
+        if not said.success or not said.transaction:
+            return None
+        w3 = async_web3(self._network.rpc_url, timeout=15)
+        try:
+            return await settlement.moved_on_chain(
+                w3, said.transaction, quote.asset.address or "", self._account.address, quote.pay_to
+            )
+        finally:
+            await w3.provider.disconnect()
+
+    def _settled(
+        self, payment: X402Payment, quote: Quote, answer: _Answer, on_chain: int | None = None
+    ) -> X402Payment:
         if answer.status == 402:
             again = answer.headers.get(wire.PAYMENT_REQUIRED_HEADER)
             self._records.finish(payment.id, FAILED, error=_refusal(again))
@@ -380,7 +405,7 @@ class X402Payer:
             self._records.finish(payment.id, "pending", error=str(exc))
             return self._payment(payment.id)
         if settled.success:
-            moved, note = _moved(quote, settled.amount)
+            moved, note = _moved(quote, settled.amount, on_chain)
             self._records.finish(
                 payment.id, SETTLED, tx_hash=(settled.transaction or None), error=note, settled_amount=moved
             )
@@ -519,11 +544,16 @@ def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int] 
     return str(auth.get("from", "")), f"0x{nonce:064x}", deadline
 
 
-def _moved(quote: Quote, reported: str | None) -> tuple[int | None, str | None]:
-    """What a successful settlement moved, by the server's PAYMENT-RESPONSE, and a note when that is not
-    believable (then None: the payment counts at its maximum). ``exact`` moves its amount."""
+def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[int | None, str | None]:
+    """What a successful settlement moved: by its transaction on chain when that could be read, else by the
+    server's PAYMENT-RESPONSE; and a note when the server's word is not believable (then None: the payment
+    counts at its maximum) or differs from the chain. ``exact`` moves its amount."""
     if quote.scheme != UPTO:
         return quote.amount, None
+    if on_chain is not None:
+        if reported is not None and reported != str(on_chain):
+            return on_chain, f"the server said it settled {reported[:80]!r}; the chain shows {on_chain}"
+        return on_chain, None
     if reported is None:
         return None, "the server did not say how much it settled (counted at the maximum)"
     if not reported.isdigit() or len(reported) > 78 or int(reported) > quote.amount:

@@ -4,7 +4,9 @@ store."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,11 +73,13 @@ def sdk_server(
     scheme: str = "exact",
     settle: int | None = None,
     sponsor_permit: bool = False,
+    says_settled: str | None = None,
 ) -> Iterator[SdkServer]:
     """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice,
     in ``scheme``: exact or upto); ``GET /free`` unpaid. An upto server settles ``settle`` base units (the
     SDK's settlement override) instead of the maximum, and with ``sponsor_permit`` offers the SDK's EIP-2612
-    gas-sponsoring extension."""
+    gas-sponsoring extension. ``says_settled`` puts another amount in its PAYMENT-RESPONSE (a server that lies
+    about what it took: a test's own outer layer, the SDK's answer rewritten)."""
     from x402 import x402ResourceServer
     from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
     from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
@@ -120,7 +124,13 @@ def sdk_server(
             seen.signatures.append(header)
             if on_signature is not None:
                 on_signature(header)
-        return await call_next(request)
+        response = await call_next(request)
+        said = response.headers.get("payment-response")
+        if said and says_settled is not None:
+            answer = json.loads(base64.b64decode(said))
+            answer["amount"] = says_settled
+            response.headers["payment-response"] = base64.b64encode(json.dumps(answer).encode()).decode()
+        return response
 
     srv, thread = run_server(app, port)
     try:

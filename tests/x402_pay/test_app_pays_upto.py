@@ -180,3 +180,18 @@ def test_ask_first_asks_about_the_maximum_and_a_no_signs_nothing(env: Env, app_s
         X402Store(app_store).save_policy(_policy(env, server.url, ask_first=True))
         _refused(env, make_payer(env, app_store, confirm=no), server.url + "/paid", "declined")
         assert asked == ["at most 0.05 USDC"] and server.signatures == []
+
+
+def test_a_server_saying_it_took_less_than_it_did_is_recorded_at_what_the_chain_shows(
+    env: Env, app_store
+) -> None:
+    _approve_permit2(env, 10 * MAX)
+    before = env.usdc_balance(env.payer.address)
+    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=MAX, says_settled="1") as server:
+        X402Store(app_store).save_policy(_policy(env, server.url, max_per_day=MAX + USED))
+        payer = make_payer(env, app_store)
+        paid = env.run(payer.request("GET", server.url + "/paid"))
+        assert paid.payment is not None and paid.payment.settled_amount == MAX  # not the 1 it said
+        assert "the chain shows 50000" in (paid.payment.error or "")
+        _refused(env, payer, server.url + "/paid", "over_per_day")  # 0.05 taken: another 0.05 does not fit
+    assert env.usdc_balance(env.payer.address) == before - MAX
