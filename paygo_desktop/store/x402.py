@@ -60,16 +60,28 @@ class X402Payment:
     settled_amount: int | None = None  # base units moved (``upto``: at most ``amount``); None: not known
 
     @property
+    def unused(self) -> bool:
+        """Settled at nothing without a transaction (``upto``): no transaction spent its Permit2 nonce, so
+        the signature could still move up to ``amount`` until ``valid_before``."""
+        return self.status == SETTLED and self.settled_amount == 0 and self.tx_hash is None
+
+    @property
+    def moved(self) -> int:
+        """What the settlement moved, as far as known: ``settled_amount``, else ``amount``."""
+        return self.amount if self.settled_amount is None else self.settled_amount
+
+    @property
     def counted(self) -> int:
         """What this payment counts against the limits: what it settled, else the most it may still move."""
-        if self.status == SETTLED and self.settled_amount is not None:
-            return self.settled_amount
+        if self.status == SETTLED and not self.unused:
+            return self.moved
         return self.amount
 
     def may_still_move(self, now: int) -> bool:
         """Whether this authorization counts against the limits: settled, or still valid (a server that said
-        "failed" still holds a signed authorization it could submit until ``valid_before``)."""
-        return self.status == SETTLED or self.valid_before > now
+        "failed", or settled an upto payment at nothing, still holds a signed authorization it could submit
+        until ``valid_before``)."""
+        return (self.status == SETTLED and not self.unused) or self.valid_before > now
 
 
 def _int(text: str | None) -> int | None:

@@ -8,7 +8,8 @@ The user's limits apply to the most a payment may move (``upto``: the signed max
 amount a server says it will take). Everything refused is refused before anything is signed
 (``limits.X402Refused``). One request is paid at most once: a server that answers 402 again after the
 payment gets no second signature (and is told apart when it asks more than it first quoted). What an
-``upto`` payment settled is recorded from the PAYMENT-RESPONSE beside its maximum.
+``upto`` payment settled is recorded beside its maximum: what its transaction moved on chain
+(``settlement``), else what the PAYMENT-RESPONSE says, within the maximum.
 
 The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
 so a crash in between never loses a payment that could move money. The payer's SQL runs in worker threads
@@ -426,7 +427,7 @@ class X402Payer:
     def _book(self, payment: X402Payment) -> None:
         """A settled payment in Activity: the spending charts (by site and request) and the activity log."""
         path = urlsplit(payment.url).path or "/"
-        paid = Amount(_asset(payment), payment.counted)
+        paid = Amount(_asset(payment), payment.moved)
         if paid.units == 0:  # an upto payment the server settled at nothing
             return
         self._spending.record(

@@ -195,3 +195,18 @@ def test_a_server_saying_it_took_less_than_it_did_is_recorded_at_what_the_chain_
         assert "the chain shows 50000" in (paid.payment.error or "")
         _refused(env, payer, server.url + "/paid", "over_per_day")  # 0.05 taken: another 0.05 does not fit
     assert env.usdc_balance(env.payer.address) == before - MAX
+
+
+def test_settled_at_nothing_counts_at_the_maximum_until_the_signature_lapses(env: Env, app_store) -> None:
+    _approve_permit2(env, 10 * MAX)
+    before = env.usdc_balance(env.payer.address)
+    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=0) as server:
+        X402Store(app_store).save_policy(_policy(env, server.url, max_total=MAX))
+        paid = env.run(make_payer(env, app_store).request("GET", server.url + "/paid"))
+        assert paid.status == 200 and paid.payment is not None
+        assert (paid.payment.status, paid.payment.settled_amount, paid.payment.tx_hash) == (SETTLED, 0, None)
+        # no transaction spent the Permit2 nonce: the signature could still move 0.05 until it lapses
+        _refused(env, make_payer(env, app_store), server.url + "/paid", "over_total")
+        later = make_payer(env, app_store, clock=lambda: time.time() + 3600)
+        assert env.run(later.request("GET", server.url + "/paid")).payment is not None
+    assert env.usdc_balance(env.payer.address) == before
