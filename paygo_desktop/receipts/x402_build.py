@@ -118,12 +118,17 @@ def _network_name(payment: X402Payment, chain_id: int, name: str) -> str:
     return name if payment.network == f"eip155:{chain_id}" else payment.network
 
 
-def stored_x402_checks(store: Store, payment_id: int, chain_id: int, network_name: str) -> list[Check]:
-    """The checks of a payment as the app kept it (the proof's offline checks, without the seal: it is made
-    when the file is exported). ``ProofError`` says why the payment has no proof."""
+def stored_x402_checks(
+    store: Store, payment_id: int, chain_id: int, network_name: str
+) -> tuple[dict[str, Any], list[Check]]:
+    """The unsealed proof of a payment as the app kept it, and its offline checks (without the seal: it is
+    made when the file is exported). ``ProofError`` says why the payment has no proof."""
     payment = settled_payment(store, payment_id)
     body = x402_proof_body(payment, _network_name(payment, chain_id, network_name))
-    return kind_of(body).offline(body)
+    try:
+        return body, kind_of(body).offline(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProofError(f"What was kept of this payment is malformed ({type(exc).__name__}).") from None
 
 
 def x402_proof(store: Store, payment_id: int, chain_id: int, network_name: str, key: Any) -> bytes:
