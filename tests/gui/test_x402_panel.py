@@ -13,6 +13,7 @@ from paygo_desktop.context import AppContext
 from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Payment, X402Store
 from tests.gui.helpers import TIMEOUT
 from tests.gui.test_activity_page import make_page
+from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
 
 USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -175,3 +176,49 @@ def test_the_chosen_payment_shows_its_proof_check_and_exports_it(
     panel.export_proof(path=str(again))
     qtbot.waitUntil(lambda: not page.runner.busy and "locked" in panel.message.text(), timeout=TIMEOUT)
     assert not again.exists()
+
+
+def test_check_on_chain_agrees_for_a_payment_settled_on_anvil(
+    qtbot: Any,
+    ctx: AppContext,
+    env: Env,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    """A real payment to a server built only from the SDK (settled on anvil), then its proof checked on
+    chain from the tab: the token's domain, AuthorizationUsed and the Transfer in the settlement."""
+    import asyncio
+    import threading
+
+    from paygo_desktop.money import Asset
+    from paygo_desktop.networks import custom_network
+    from paygo_desktop.store.custom_tokens import CustomTokenRepository
+    from tests.x402_pay.conftest import make_payer, sdk_server, usdc_price
+
+    network = custom_network("Test chain", env.url, env.chain_id)
+    ctx.networks.save_custom(network)
+    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
+    ctx.settings.network = network.key
+    ctx.invalidate_network()
+    paid: list[Any] = []
+    with sdk_server(env, price=usdc_price(env, 25_000)) as server:
+        X402Store(ctx.store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
+        payer = make_payer(env, ctx.store)
+        # Qt's loop is running here: the payment runs on a loop of its own, in a thread
+        worker = threading.Thread(
+            target=lambda: paid.append(asyncio.run(payer.request("GET", server.url + "/paid")))
+        )
+        worker.start()
+        worker.join(timeout=60)
+    assert paid and paid[0].payment.status == SETTLED
+
+    page = make_page(qtbot, ctx)
+    page.tabs.setCurrentWidget(page.x402)
+    panel = page.x402
+    qtbot.waitUntil(lambda: panel.payments.rowCount() == 1 and not page.runner.busy, timeout=TIMEOUT)
+    panel.table.selectRow(0)
+    qtbot.waitUntil(lambda: panel.proof is not None and not page.runner.busy, timeout=TIMEOUT)
+    panel.chain_button.click()
+    qtbot.waitUntil(lambda: "the chain agrees" in panel.proof_check.text(), timeout=TIMEOUT)
+    lines = panel.proof_check.text().splitlines()
+    assert len(lines) == 1 + 3 + 5 and all(line.startswith("✓") for line in lines), lines
+    assert "✓ The token moved exactly the authorized value from the payer to payTo in it" in lines
