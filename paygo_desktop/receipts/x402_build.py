@@ -48,6 +48,11 @@ def settled_payment(store: Store, payment_id: int) -> X402Payment:
         raise ProofError(
             f"The server said x402 payment {payment_id} settled but named no transaction: a proof needs it."
         )
+    if payment.scheme != "exact":
+        raise ProofError(
+            f"x402 payment {payment_id} was paid with the {payment.scheme[:30]} scheme: only exact payments "
+            "(one EIP-3009 authorization) have a proof file yet."
+        )
     if payment.signature is None or payment.valid_after is None or payment.requirements is None:
         raise ProofError(
             f"x402 payment {payment_id} was made before this app kept the signed authorization a proof needs "

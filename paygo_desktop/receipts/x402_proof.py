@@ -227,7 +227,7 @@ def x402_checks(body: dict[str, Any]) -> list[Check]:
         Check(
             "The authorization's value is the amount the server asked",
             int(authorization["value"]) == int(requirements["amount"]),
-            f"{authorization['value']} of {requirements['amount']} base units",
+            f"{authorization['value']} base units authorized, {requirements['amount']} asked",
         ),
     ]
 

@@ -58,6 +58,13 @@ def test_a_paid_request_s_proof_is_verified_offline_and_on_chain(
     caplog.set_level(logging.DEBUG)
     payment = _pay(env, app_store)
     assert payment.signature and payment.valid_after == 0 and payment.requirements
+    quoted = json.loads(payment.requirements)
+    assert (quoted["amount"], quoted["payTo"], quoted["scheme"]) == (
+        str(PRICE),
+        env.provider.address,
+        "exact",
+    )
+    assert {k: quoted["extra"][k] for k in ("name", "version")} == {"name": "USDC", "version": "2"}
     proof = _proof(env, app_store, payment)
     body = read_proof(proof)
     assert body["kind"] == "x402" and body["network"] == {"chainId": env.chain_id, "name": "Test chain"}
@@ -178,31 +185,28 @@ def test_forged_money_fails_offline(env: Env, app_store: Store) -> None:
 
 
 def _unsettled(store: Store, env: Env, **kw: Any) -> int:
-    records = X402Store(store)
-    return records.record(
-        X402Payment(
-            id=0,
-            created_at=datetime.now(UTC),
-            origin="https://api.example.com",
-            url="https://api.example.com/v1",
-            method="GET",
-            scheme="exact",
-            network=f"eip155:{env.chain_id}",
-            payer=env.payer.address,
-            pay_to=env.provider.address,
-            asset=env.usdc,
-            asset_symbol="USDC",
-            decimals=6,
-            amount=PRICE,
-            nonce="0x" + "33" * 32,
-            valid_before=2_000_000_000,
-            status="pending",
-            tx_hash=None,
-            error=None,
-            settled_at=None,
-            **kw,
-        )
-    )
+    fields: dict[str, Any] = {
+        "id": 0,
+        "created_at": datetime.now(UTC),
+        "origin": "https://api.example.com",
+        "url": "https://api.example.com/v1",
+        "method": "GET",
+        "scheme": "exact",
+        "network": f"eip155:{env.chain_id}",
+        "payer": env.payer.address,
+        "pay_to": env.provider.address,
+        "asset": env.usdc,
+        "asset_symbol": "USDC",
+        "decimals": 6,
+        "amount": PRICE,
+        "nonce": "0x" + "33" * 32,
+        "valid_before": 2_000_000_000,
+        "status": "pending",
+        "tx_hash": None,
+        "error": None,
+        "settled_at": None,
+    }
+    return X402Store(store).record(X402Payment(**{**fields, **kw}))
 
 
 def test_no_proof_for_a_pending_failed_or_unknown_payment(env: Env, app_store: Store) -> None:
@@ -218,6 +222,16 @@ def test_no_proof_for_a_pending_failed_or_unknown_payment(env: Env, app_store: S
         settled_payment(app_store, failed)
     with pytest.raises(ProofError, match="This app has no x402 payment 999"):
         settled_payment(app_store, 999)
+    silent = _unsettled(app_store, env, valid_after=0, signature="0x" + "11" * 65, requirements="{}")
+    X402Store(app_store).finish(silent, SETTLED)
+    with pytest.raises(ProofError, match=f"said x402 payment {silent} settled but named no transaction"):
+        settled_payment(app_store, silent)
+    other_scheme = _unsettled(
+        app_store, env, scheme="upto", valid_after=0, signature="0x" + "11" * 65, requirements="{}"
+    )
+    X402Store(app_store).finish(other_scheme, SETTLED, tx_hash="0x" + "44" * 32)
+    with pytest.raises(ProofError, match="paid with the upto scheme: only exact payments"):
+        settled_payment(app_store, other_scheme)
 
 
 def test_a_payment_recorded_before_migration_0011_has_no_proof(env: Env, tmp_path: Path) -> None:
@@ -276,3 +290,35 @@ def test_the_export_command_writes_a_payment_s_proof(env: Env, tmp_path: Path) -
     with contextlib.redirect_stderr(err):
         assert main([*argv, "--x402", str(pending)]) == 2
     assert f"x402 payment {pending} is not settled" in err.getvalue()
+
+
+def test_the_kept_quote_names_the_domain_signed_under_and_stays_bounded() -> None:
+    from x402.schemas import PaymentRequirements
+
+    from paygo_desktop.store.x402 import MAX_QUOTE
+    from paygo_desktop.x402.payer import quoted_requirements
+
+    base_sepolia_usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
+    quote = PaymentRequirements(
+        scheme="exact",
+        network="eip155:84532",
+        asset=base_sepolia_usdc,
+        amount="1000",
+        pay_to="0x" + "22" * 20,
+        max_timeout_seconds=60,
+    )
+    # the server named no domain: the one the SDK signs under for this asset (its default assets)
+    assert json.loads(quoted_requirements(quote))["extra"] == {"name": "USDC", "version": "2"}
+    # a quote too large to keep in full keeps the domain, and the rest of the requirements
+    quote.extra = {"name": "USDC", "version": "2", "padding": "x" * MAX_QUOTE}
+    kept = quoted_requirements(quote)
+    assert len(kept) < MAX_QUOTE
+    assert json.loads(kept) == {
+        "scheme": "exact",
+        "network": "eip155:84532",
+        "asset": base_sepolia_usdc,
+        "amount": "1000",
+        "payTo": "0x" + "22" * 20,
+        "maxTimeoutSeconds": 60,
+        "extra": {"name": "USDC", "version": "2"},
+    }
