@@ -187,8 +187,12 @@ class X402Panel(QWidget):
             return
         from paygo_desktop.receipts.x402_build import stored_x402_checks
 
-        payment_id, network = payment.id, self.ctx.network
+        payment_id, ctx = payment.id, self.ctx
         self._set_proof(None, "Checking the payment's proof…")
+
+        def check() -> tuple[dict[str, Any], list[Check]]:  # SQL (the network, the payment): in a worker
+            network = ctx.network
+            return stored_x402_checks(ctx.store, payment_id, network.chain_id, network.name)
 
         def shown(result: tuple[dict[str, Any], list[Check]]) -> None:
             if self._is_chosen(payment_id):
@@ -200,11 +204,7 @@ class X402Panel(QWidget):
                 self._set_proof(None, f"No proof: {message}")
 
         self.runner.run(
-            stored_x402_checks,
-            self.ctx.store,
-            payment_id,
-            network.chain_id,
-            network.name,
+            check,
             on_success=shown,
             on_error=none,
             name="x402-proof-check",
@@ -252,11 +252,13 @@ class X402Panel(QWidget):
             )
         if not path:
             return
-        target, store, network, wallet = Path(path), self.ctx.store, self.ctx.network, self.ctx.wallet
+        target, ctx = Path(path), self.ctx
 
         def work() -> Path:  # SQL, the key, the seal and the file: in a worker thread
             from paygo_desktop.fileio import atomic_write_bytes
             from paygo_desktop.receipts.x402_build import settled_payment, x402_proof
+
+            store, network, wallet = ctx.store, ctx.network, ctx.wallet
 
             key = wallet.local_account(settled_payment(store, payment_id).payer)
             atomic_write_bytes(
