@@ -23,38 +23,13 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import Load
-
-
-@dataclass
-class Card:
-    """What a running session shows its card (see sessions.live.LiveSession)."""
-
-    meter: Any
-    price: Any
-    budget: int
-    asset: Any
-    local_id: str
-    service_name: str = "Market Data Feed"
-    provider_name: str = "PayGo Sandbox Provider"
-    tick_seconds: int = 5
-    grace_seconds: int = 5
-    status: str = "running"
-    signed: int = 0
-    acked: int = 0
-    claimed: int = 0
-    access: Any = None
-    stop_reason: str | None = None
-    is_active: bool = True
-
 
 ROWS = (
     ("none", "no card (baseline)"),
@@ -88,6 +63,9 @@ def main() -> None:
     from paygo_desktop.gui.theme import ThemeManager
     from paygo_desktop.metering.meter import Meter, Price
     from paygo_desktop.money import Asset
+    from paygo_desktop.sessions.live import LiveSession
+    from paygo_desktop.sessions.status import SessionStatus
+    from paygo_desktop.sessions.terms import Funding, SessionTerms
 
     app = QApplication(sys.argv[:1])  # kept alive for the whole run
     ThemeManager(app, "light")
@@ -95,6 +73,12 @@ def main() -> None:
     idle.start()
     usdc = Asset("USDC", 6, "0x" + "5" * 40)
     price = Price(1000, "per_second")
+    terms = SessionTerms(
+        account="0x" + "1" * 40, network="sandbox", provider_url="http://127.0.0.1:1",
+        provider_name="PayGo Sandbox Provider", provider_address=None, service_id="market-data",
+        service_name="Market Data Feed", category="data", service_type="data", asset=usdc, price=price,
+        tick_seconds=5, grace_seconds=5, cap=10**9, funding=Funding.ESCROW,
+    )  # fmt: skip
 
     def wait(ms: int) -> None:
         loop = QEventLoop()
@@ -115,7 +99,8 @@ def main() -> None:
         stamps: list[list[float]] = []
         for i in range(count):
             meter = Meter(price, budget=10**9, tick_seconds=5)
-            view = MeterView(Card(meter, price, 10**9, usdc, f"s-{i}"))
+            live = LiveSession(f"s-{i}", terms, meter, status=SessionStatus.RUNNING)
+            view = MeterView(live)
             times: list[float] = []
             view.timer.timeout.connect(lambda times=times: times.append(time.perf_counter()))
             stamps.append(times)

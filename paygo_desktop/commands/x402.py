@@ -6,7 +6,9 @@ of JSON on stderr says what was paid (``{"event": "x402", ...}``). A site withou
 ``--max``. Exit status 0 for a 2xx answer, 1 otherwise, 2 for a refused payment (nothing was signed).
 
 ``proxy`` serves a loopback URL (printed as JSON on stdout) through which scripts, ``curl`` and tools call
-x402 endpoints, paid within the same limits (``sessions.x402_proxy``), until Ctrl-C.
+x402 endpoints, paid within the same limits (``sessions.x402_proxy``), until Ctrl-C. A payment to an
+ask-first site is asked about on the terminal (``terminal_ask``; ``get --yes`` pays without asking); without
+a terminal it is refused, saying so.
 
 ``policy set ORIGIN --per-request A --per-day A --total A [--ask-first] [--block] [--token SYMBOL]`` sets a
 site's limits (amounts in the token, default USDC; a limit left out is no limit), ``policy list`` and
@@ -122,17 +124,17 @@ async def _payer(ctx: AppContext, args: argparse.Namespace, confirm: Confirm | N
 
 
 async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
-    import asyncio
 
     headers = dict(_header(h) for h in args.header)
+
+    from paygo_desktop.commands.terminal_ask import TerminalAsk
+
+    terminal = TerminalAsk() if sys.stdin.isatty() else None
 
     async def confirm(quote: Quote) -> bool:
         if args.yes:
             return True
-        if not sys.stdin.isatty():
-            return False
-        answer = await asyncio.to_thread(input, f"Pay {quote.shown()} to {quote.origin}? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+        return False if terminal is None else await terminal(quote)
 
     payer = await _payer(ctx, args, confirm)
     body = args.data.encode() if args.data is not None else None
@@ -183,9 +185,12 @@ async def _proxy(ctx: AppContext, args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
+    from paygo_desktop.commands.terminal_ask import TerminalAsk
     from paygo_desktop.sessions.x402_proxy import X402Proxy
 
-    proxy = X402Proxy(await _payer(ctx, args, None))  # ask-first sites are refused: nobody to ask
+    # an ask-first site is asked about on this terminal; without one it is refused in words (nobody to ask)
+    confirm = TerminalAsk() if sys.stdin.isatty() else None
+    proxy = X402Proxy(await _payer(ctx, args, confirm))
     url = await proxy.start()
     print(
         json.dumps({"event": "x402-proxy", "url": url, "use": url + "<http|https>/<host>/<path>"}), flush=True

@@ -226,6 +226,9 @@ class MainWindow(QMainWindow):
             self.ctx, self.runner, self.wallet, self.notifier, parent=self, changes=self.changes
         )
         self.sessions.started.connect(lambda _local_id: self.show_page("sessions"))
+        from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
+
+        self.x402_proxy = X402ProxyControl(self.ctx, self.runner, self.sessions.live, parent=self)
         # balances are read again whenever the node answers again
         self.status.connected.connect(lambda: self.changes.announce(Changes(balances=True)))
 
@@ -249,7 +252,9 @@ class MainWindow(QMainWindow):
         elif key == "services":
             from paygo_desktop.gui.pages.services_page import ServicesPage
 
-            page = ServicesPage(self.ctx, self.runner, start_session=self._start_session)
+            page = ServicesPage(
+                self.ctx, self.runner, start_session=self._start_session, live_sessions=self.sessions.live
+            )
         elif key == "sessions":
             from paygo_desktop.gui.pages.sessions_page import SessionsPage
 
@@ -269,7 +274,7 @@ class MainWindow(QMainWindow):
         elif key == "activity":
             from paygo_desktop.gui.pages.activity_page import ActivityPage
 
-            page = ActivityPage(self.ctx, self.runner)
+            page = ActivityPage(self.ctx, self.runner, x402_proxy=self.x402_proxy)
         elif key == "vendor":
             from paygo_desktop.gui.pages.vendor_page import VendorPage
 
@@ -383,6 +388,7 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Stopping the running sessions before locking…")
             self.runner.run(self.sessions.shutdown(), on_success=lambda _r: self.lock(), name="stop-for-lock")
             return
+        self.x402_proxy.stop()  # it holds the key while it runs
         self.ctx.activity.record("lock", "Wallet locked")
         self.changes.announce(Changes(activity=True))
         self.show_lock_screen()
@@ -520,6 +526,15 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Stopping the running sessions before quitting…")
             self.runner.run(
                 self.sessions.shutdown(), on_success=self._close_after_sessions, name="stop-for-quit"
+            )
+            return
+        if self.is_loaded and self.x402_proxy.running:  # stopped first (bounded), then close for real
+            event.ignore()
+            self.runner.run(
+                self.x402_proxy.close(),
+                on_success=self._close_after_sessions,
+                on_error=self._close_after_sessions,
+                name="x402-quit",
             )
             return
         if self.sandbox is not None:

@@ -3,10 +3,13 @@
 The dialog shows the price per request; "Pay and call" is the confirmation, and the price shown is the most
 that is paid (the site's own limits apply as well, ``paygo-desktop x402 policy``). The request, its
 signing and its database work run in a worker thread; the answer (status, what was paid, the start of the
-body as plain text) comes back through the task's signal."""
+body as plain text) comes back through the task's signal. When the provider also sells the service by time
+(its 402's ``paygo-session`` hint), the answer says so, with both prices and from how many calls a minute a
+session costs less; with such a session running in the app, the call goes through it, unpaid."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -33,12 +36,18 @@ SHOWN_BYTES = 64 * 1024
 
 class X402CallDialog(QDialog):
     def __init__(
-        self, ctx: AppContext, runner: TaskRunner, entry: Any, parent: QWidget | None = None
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        entry: Any,
+        parent: QWidget | None = None,
+        live_sessions: Callable[[], list[Any]] = list,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self.entry = entry
+        self.live_sessions = live_sessions
         self.setWindowTitle(f"Call {entry.service.name}")
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -69,6 +78,7 @@ class X402CallDialog(QDialog):
         self.resize(620, 460)
 
     def call(self) -> None:
+        from paygo_desktop.sessions.x402_sessions import snapshot
         from paygo_desktop.x402.one_off import OneOffCall, call_blocking
 
         address = self.ctx.settings.active_account or next(
@@ -81,11 +91,12 @@ class X402CallDialog(QDialog):
             self.entry.provider_url, self.entry.service.id, self.entry.rate, self.path.text().strip()
         )
         ctx = self.ctx
+        sessions = snapshot(self.live_sessions())  # read here, on the loop's thread that changes them
 
         def work() -> Any:  # a worker thread: the wallet's key, the SQL, the signing and the request
             network = ctx.network
             account = ctx.wallet.local_account(address)
-            return call_blocking(call, ctx.store, account, network, ctx.known_tokens(network))
+            return call_blocking(call, ctx.store, account, network, ctx.known_tokens(network), sessions)
 
         self.call_button.setEnabled(False)
         self.runner.run(work, on_success=self._answered, on_error=self._failed, name="x402-call")
@@ -94,12 +105,20 @@ class X402CallDialog(QDialog):
         self.call_button.setEnabled(True)
         if answer.payment is not None:
             paid = f"Paid {self.entry.rate.format()} ({answer.payment.status})."
+        elif answer.via_session and answer.offer is not None:
+            paid = (
+                f"Served through your running session on {answer.offer.name}: nothing was paid per "
+                "request (the session's meter pays for its time)."
+            )
         else:
             paid = "Nothing was paid."
+        said = f"{paid} The service answered {answer.status}."
+        if answer.hint:  # the provider also sells it by time (its 402's paygo-session hint)
+            said += f"\n{answer.hint}"
         if 200 <= answer.status < 300:
-            self.message.ok(f"{paid} The service answered {answer.status}.")
+            self.message.ok(said)
         else:
-            self.message.error(f"{paid} The service answered {answer.status}.")
+            self.message.error(said)
         self.answer.setPlainText(answer.body[:SHOWN_BYTES].decode("utf-8", errors="replace"))
 
     def _failed(self, message: str) -> None:

@@ -11,6 +11,9 @@ below ``routes.X402_ACCESS`` (``/api/v1/x402/{service_id}/<path>``), through the
   only if it answered below 400, the transfer is settled on chain and the answer goes back with the
   ``PAYMENT-RESPONSE`` header. An upstream error is passed back unpaid; a replayed or failed authorization
   gets 402 again.
+* When the catalog also sells a service by time (per second, minute or hour) from the same upstream, the
+  unpaid 402 names it in an x402 v2 ``extensions`` entry of PayGo's own, ``paygo-session`` (its id, name,
+  rate and catalog URL): a payer with a running session for it can use that instead of paying per request.
 * The payment's JSON is parsed through ``bounded_json``; the path below the service is checked like the
   gateway's (``proxying.path_problem``); the SDK's blocking web3 calls run in worker threads.
 """
@@ -26,6 +29,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.responses import Response
 from x402 import x402FacilitatorSync, x402ResourceServer
 from x402.http.constants import PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER
@@ -49,6 +53,7 @@ ROUTE = routes.X402_ACCESS + "/{path:path}"
 MAX_PAYMENT_HEADER = 16 * 1024
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # the upstream's answer is held until the payment settles
 VALIDITY_SECONDS = 300  # how long a payer's authorization may stay valid
+SESSION_EXTENSION = "paygo-session"  # the 402's hint: the same upstream sold by time (x402.session_offer)
 EIP712_DOMAIN_ABI = [
     {
         "inputs": [],
@@ -118,6 +123,39 @@ class Sales:
             raise ApiError(404, "no_upstream", "this service is not delivered through the gateway")
         return service, upstream
 
+    def session_alternative(self, service: m.Service, upstream: GatewayService) -> dict[str, Any] | None:
+        """The ``paygo-session`` extension for ``service``: the active session-priced service in the same
+        token with the same upstream (the cheapest, then by id), or None."""
+        same = upstream.upstream.rstrip("/")
+        found: list[m.Service] = []
+        with self.core.store.tx() as db:
+            rows = db.scalars(select(ServiceRow).where(ServiceRow.is_active, ServiceRow.deleted.is_(False)))
+            candidates = [service_model(row, self.core.vendor) for row in rows if row.id != service.id]
+        for other in candidates:
+            if other.rate.unit is m.RateUnit.per_request or other.rate.asset != service.rate.asset:
+                continue
+            gateway = self.core.gateway_service(other.id)
+            if gateway is not None and gateway.delivery == "http" and gateway.upstream.rstrip("/") == same:
+                found.append(other)
+        if not found:
+            return None
+        best = min(found, key=lambda s: (s.rate.amount * 3600 // s.rate.unit.seconds, s.id))
+        base = self.config.public_base_url.rstrip("/")
+        return {
+            SESSION_EXTENSION: {
+                "info": {
+                    "service": best.id,
+                    "name": best.name,
+                    "rate": {
+                        "amount": str(best.rate.amount),
+                        "asset": best.rate.asset,
+                        "unit": best.rate.unit.value,
+                    },
+                    "catalog": base + routes.SERVICE.format(service_id=best.id),
+                }
+            }
+        }
+
     async def requirements(self, service: m.Service) -> list[PaymentRequirements]:
         asset = self.config.asset_by_symbol(service.rate.asset)
         if asset is None or asset.address.lower() == ZERO_ADDRESS.lower():
@@ -147,9 +185,15 @@ class Sales:
         return dict(self._domains[token.lower()])
 
     async def payment_required(
-        self, requirements: list[PaymentRequirements], resource: ResourceInfo, error: str
+        self,
+        requirements: list[PaymentRequirements],
+        resource: ResourceInfo,
+        error: str,
+        extensions: dict[str, Any] | None = None,
     ) -> Response:
-        required = await self.server.create_payment_required_response(requirements, resource, error)
+        required = await self.server.create_payment_required_response(
+            requirements, resource, error, extensions
+        )
         return Response(
             status_code=402,
             content=b"{}",
@@ -191,7 +235,8 @@ def register(app: FastAPI, config: ProviderConfig, core: ProviderCore) -> Sales:
         resource = ResourceInfo(url=str(request.url), description=service.name[:200])
         header = request.headers.get(PAYMENT_SIGNATURE_HEADER)
         if not header:
-            return await sales.payment_required(requirements, resource, "payment required")
+            hint = sales.session_alternative(service, upstream)
+            return await sales.payment_required(requirements, resource, "payment required", hint)
         try:
             payload = payment_payload(header)
         except ValueError as exc:

@@ -7,9 +7,13 @@ does. It is a door for the user only, as the local session proxy is (``access_pr
 unguessable secret as the first segment (404 without it), the Host header 127.0.0.1 or localhost with its
 port (403 otherwise), no cookies either way, no CORS header in its answers (a web page cannot read them).
 A refused payment answers 402 with ``{"code": "refused_<reason>", "message": ...}``: nothing was signed.
-A site in ask-first mode is refused here (there is nobody to ask) unless a ``confirm`` is given. The answer
-carries ``X-PayGo-X402-Payment: <amount> <token>; <status>`` when a payment was made. Bodies both ways are
-held in memory (``payer.MAX_BODY`` for the answer, ``MAX_REQUEST_BYTES`` for the request).
+A site in ask-first mode is asked about through the payer's ``confirm`` (the app's dialog, the CLI's
+terminal), and refused in words without one. The answer carries ``X-PayGo-X402-Payment: <amount> <token>;
+<status>`` when a payment was made. With the payer's ``sessions`` (the app's running sessions), a PayGo
+provider's request that a running session can serve goes through it unpaid and says
+``X-PayGo-X402-Session: <service id>``; paid although the provider also sells it by time, the answer says
+so in ``X-PayGo-Session-Offer``. Bodies both ways are held in memory (``payer.MAX_BODY`` for the answer,
+``MAX_REQUEST_BYTES`` for the request).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 NOT_FORWARDED = frozenset({"host", "cookie", "origin", "referer", "content-length"})
 NOT_ANSWERED = ("access-control-", "set-cookie", "content-length", "content-encoding")
 PAYMENT_HEADER = "X-PayGo-X402-Payment"
+SESSION_HEADER = "X-PayGo-X402-Session"  # served through this running session: nothing paid
+OFFER_HEADER = "X-PayGo-Session-Offer"  # paid per request; a session would be cheaper for repeated calls
 
 
 class X402Proxy:
@@ -107,6 +113,10 @@ class X402Proxy:
         if answer.payment is not None:
             paid = Amount(Asset(answer.payment.asset_symbol, answer.payment.decimals), answer.payment.amount)
             back.append((PAYMENT_HEADER, f"{paid.format(grouping=False)}; {answer.payment.status}"))
+        if answer.via_session and answer.offer is not None:
+            back.append((SESSION_HEADER, answer.offer.service_id))
+        elif answer.hint is not None:
+            back.append((OFFER_HEADER, answer.hint.encode("ascii", "replace").decode("ascii")))
         response = Response(content=answer.body, status_code=answer.status)
         for name, value in back:
             response.headers.append(name, value)

@@ -46,6 +46,7 @@ class Quote:
     asset: Asset
     pay_to: str
     amount: int  # base units of ``asset``
+    method: str = "GET"  # the HTTP method of the request it pays for
 
     def shown(self, units: int | None = None) -> str:
         return Amount(self.asset, self.amount if units is None else units).format()

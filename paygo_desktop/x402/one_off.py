@@ -13,6 +13,7 @@ from paygo_desktop.networks import Network
 from paygo_desktop.store.database import Store
 from paygo_desktop.x402.limits import Quote
 from paygo_desktop.x402.payer import PaidResponse, X402Payer
+from paygo_desktop.x402.session_offer import SessionAccess
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -37,15 +38,21 @@ class OneOffCall:
 
 
 def call_blocking(
-    call: OneOffCall, store: Store, account: LocalAccount, network: Network, assets: tuple[Asset, ...]
+    call: OneOffCall,
+    store: Store,
+    account: LocalAccount,
+    network: Network,
+    assets: tuple[Asset, ...],
+    sessions: SessionAccess | None = None,
 ) -> PaidResponse:
-    """Make ``call`` (for a worker thread: it runs its own event loop)."""
+    """Make ``call`` (for a worker thread: it runs its own event loop); with ``sessions``, through a running
+    session of the provider's that serves the same upstream, unpaid, when there is one."""
 
     async def confirmed(quote: Quote) -> bool:  # the user pressed "Pay and call" at this price
         return quote.amount <= call.price.units
 
     async def run() -> PaidResponse:
-        payer = X402Payer(store, account, network, assets, confirm=confirmed)
+        payer = X402Payer(store, account, network, assets, confirm=confirmed, sessions=sessions)
         return await payer.request(
             "GET", call.url, max_amount=call.price.format(symbol=False, grouping=False)
         )

@@ -11,12 +11,17 @@ The payment row is written (``pending``) after signing and before the signed aut
 so a crash in between never loses a payment that could move money. It keeps what the payment's proof file
 needs (``receipts.x402_proof``): the whole authorization, the payer's signature over it and the requirements
 the server quoted (``quoted_requirements``). The signature is an authorization, not a key; it is never
-logged.
+logged. The payer's SQL runs in worker threads (``asyncio.to_thread``), so the app can run it on its own
+loop (the GUI thread).
+
+A PayGo provider's 402 may name the same service sold by time (``session_offer``): with a running session
+for it (``sessions``), the request goes through that session's gateway and nothing is paid per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,8 +46,9 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402 import limits, wire
+from paygo_desktop.x402 import limits, session_offer, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
+from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -61,6 +67,11 @@ class PaidResponse:
     body: bytes
     payment: X402Payment | None = None  # None: no payment was needed
     truncated: bool = False
+    # the provider also sells this by time (its 402's paygo-session hint); via_session: served through
+    # the app's running session for it, nothing paid per request
+    offer: SessionOffer | None = None
+    via_session: bool = False
+    hint: str | None = None  # paid per request although a session would be cheaper for repeated calls
 
 
 @dataclass
@@ -83,6 +94,7 @@ class X402Payer:
         assets: tuple[Asset, ...],
         *,
         confirm: Confirm | None = None,
+        sessions: SessionAccess | None = None,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -94,6 +106,7 @@ class X402Payer:
         self._caip2 = f"eip155:{network.chain_id}"
         self._assets = {a.address.lower(): a for a in assets if a.address}
         self._confirm = confirm
+        self._sessions = sessions
         self._http = http
         self._clock = clock
         self._lock = asyncio.Lock()  # the limits check and the record are one step for this payer
@@ -119,27 +132,57 @@ class X402Payer:
                 f"{origin} answered 402 without a {wire.PAYMENT_REQUIRED_HEADER} header (not x402 v2)."
             )
         required = wire.payment_required(header)
+        offer = session_offer.offer_in(required, url)
+        if offer is not None:
+            served = await self._through_session(offer, method, headers, content)
+            if served is not None:
+                return served
         chosen, quote = self._choose(required, origin, url)
-        async with self._lock:
+        quote = dataclasses.replace(quote, method=method.upper())
+        async with self._lock:  # SQL in worker threads, one payment at a time
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
-            policy = self._records.policy(origin)
-            limits.check(quote, policy, self._spent(origin, policy.asset if policy else None), cap)
+            policy = await asyncio.to_thread(self._records.policy, origin)
+            spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None)
+            limits.check(quote, policy, spent, cap)
             if policy is not None and policy.ask_first and not await self._asked(quote):
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
             payload = await asyncio.to_thread(self._sign, required, chosen)
-            payment = self._record(quote, method, payload, chosen)
+            payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
         try:
             second = await self._send(method, url, signed, content)
         except UserFacingError as exc:
-            self._records.finish(payment.id, FAILED, error=f"not delivered: {exc}")
+            await asyncio.to_thread(self._records.finish, payment.id, FAILED, error=f"not delivered: {exc}")
             raise
         return PaidResponse(
             second.status,
             second.headers,
             second.body,
-            self._settled(payment, quote, second),
+            await asyncio.to_thread(self._settled, payment, quote, second),
             second.truncated,
+            offer,
+            hint=None if offer is None else offer.comparison(quote),
+        )
+
+    async def _through_session(
+        self, offer: SessionOffer, method: str, headers: Mapping[str, str] | None, content: bytes | None
+    ) -> PaidResponse | None:
+        """The request served by the app's running session for ``offer`` (nothing paid per request), or
+        None: no such session, or it ended meanwhile (then it is paid per request, as without one)."""
+        access = self._sessions(offer) if self._sessions is not None else None
+        routed = None if access is None else session_offer.via_session(offer, access, headers)
+        if routed is None:
+            return None
+        answer = await self._send(method, routed.url, routed.headers, content)
+        if answer.status in (401, 410):  # the session's access is gone: no session to use
+            return None
+        return PaidResponse(
+            answer.status,
+            answer.headers,
+            answer.body,
+            truncated=answer.truncated,
+            offer=offer,
+            via_session=True,
         )
 
     # ---- choosing and checking

@@ -91,6 +91,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "changes",
         "tls",
         "token_list",
+        "deferred_bls",
     ),
     ("money", "settings", "logs"),
     ("networks",),

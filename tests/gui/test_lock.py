@@ -67,14 +67,29 @@ def test_auto_lock_after_idle(qtbot: Any, unlocked_window: Any) -> None:
 
 
 def test_activity_postpones_auto_lock(qtbot: Any, unlocked_window: Any) -> None:
-    from PySide6.QtCore import Qt
+    """Keys and the mouse reach the window as the system delivers them (QTest on the QWindow goes through
+    Qt's window-system input, as a real key press does), in the main window and in a dialog opened after
+    the watch began."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QDialog
 
     window = unlocked_window
     window.idle.timeout_seconds = lambda: 0.4
     window.idle.timer.setInterval(20)
     window.idle.start()
+    window.home_page.accounts.setFocus()  # the keys go where the focus is, as a user's do
     for _ in range(6):
         qtbot.wait(100)
-        qtbot.keyClick(window.home_page.accounts, Qt.Key.Key_Down)
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_Down)
     assert window.mode == "app"
+    dialog = QDialog(window)
+    dialog.resize(200, 100)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for step in range(6):
+        qtbot.wait(100)
+        QTest.mouseMove(dialog.windowHandle(), QPoint(10 + step, 10))
+    assert window.mode == "app"
+    dialog.close()
     qtbot.waitUntil(lambda: window.mode == "locked", timeout=5_000)

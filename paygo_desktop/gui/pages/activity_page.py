@@ -9,7 +9,7 @@ computer's time zone; the store keeps UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QShowEvent
@@ -97,10 +97,13 @@ class ActivityPage(Page):
     title = "Activity"
     shows = Changes(spending=True, sessions=True, network=True)
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, runner: TaskRunner, parent: QWidget | None = None, *, x402_proxy: Any = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self._x402_proxy = x402_proxy  # the app's local x402 proxy (gui.x402_proxy_control), on the x402 tab
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
         self.board: PriceBoard | None = None  # the shown asset's value now, once read
@@ -245,7 +248,7 @@ class ActivityPage(Page):
         self.tabs.setAccessibleName("Activity views")
         self.tabs.addTab(self.spending_tab, "Spending")
         self.tabs.addTab(self.movements, "On-chain movements")
-        self.x402 = X402Panel(self.ctx, self.runner)
+        self.x402 = X402Panel(self.ctx, self.runner, proxy=self._x402_proxy)
         self.tabs.addTab(self.x402, "x402 payments")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.layout_.addWidget(self.tabs, 1)

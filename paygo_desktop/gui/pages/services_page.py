@@ -94,11 +94,14 @@ class ServicesPage(Page):
         runner: TaskRunner,
         start_session: Callable[[str, str], None] | None = None,
         parent: QWidget | None = None,
+        *,
+        live_sessions: Callable[[], list[Any]] = list,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self.start_session = start_session
+        self.live_sessions = live_sessions  # the running sessions: Call… goes through one when it can
         self.catalog: Any = None
         self._loaded_urls: list[str] | None = None
 
@@ -322,7 +325,7 @@ class ServicesPage(Page):
         if entry.per_request:  # one paid request with x402, not a session
             from paygo_desktop.gui.x402_call_dialog import X402CallDialog
 
-            self.call_dialog = X402CallDialog(self.ctx, self.runner, entry, self)
+            self.call_dialog = X402CallDialog(self.ctx, self.runner, entry, self, self.live_sessions)
             self.call_dialog.show()
             return
         assert self.start_session is not None

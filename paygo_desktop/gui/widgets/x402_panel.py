@@ -1,6 +1,7 @@
 """Activity's "x402 payments": what the wallet paid for HTTP requests with x402 (``x402.payer``), each with
 the request it paid for, and the spending limits set per site (``paygo-desktop x402 policy``). Read-only:
-the limits are set from the command line for now. Both lists are read off the GUI thread.
+the limits are set from the command line for now. Both lists are read off the GUI thread. On top, when the
+app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``).
 
 The selected payment's proof is checked as the app kept it (``receipts.x402_build.stored_x402_checks``:
 the signature, payTo and the amount; a payment without a proof says why); "Check on chain" adds what the
@@ -24,9 +25,10 @@ from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.money import Amount, Asset
 
 if TYPE_CHECKING:
+    from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
     from paygo_desktop.receipts.checks import Check
 
-    Proof = tuple[int, dict[str, Any], list[Check]]
+    Proof = tuple[int, dict[str, Any], list[Check]]  # the chosen payment's id, unsealed proof and checks
 
 SHOWN = 500
 STATUS_WORDS = {"pending": "Sent, not confirmed", "settled": "Paid", "failed": "Failed"}
@@ -87,12 +89,24 @@ class LimitsModel(RowsModel):
 
 
 class X402Panel(QWidget):
-    def __init__(self, ctx: Any, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        proxy: X402ProxyControl | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.proxy_box = None
+        if proxy is not None:
+            from paygo_desktop.gui.widgets.x402_proxy_box import X402ProxyBox
+
+            self.proxy_box = X402ProxyBox(proxy)
+            layout.addWidget(self.proxy_box)
         row = QHBoxLayout()
         self.note = QLabel(
             "HTTP requests this wallet paid with x402, within the limits you set per site "
@@ -107,35 +121,22 @@ class X402Panel(QWidget):
         self.refresh_button.setAccessibleName("Read the x402 payments again")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setAccessibleName("Export every x402 payment as CSV")
-        self.chain_button = QPushButton("Check on chain")
-        self.chain_button.setAccessibleName("Check the chosen x402 payment's proof on chain")
-        self.chain_button.setToolTip(
-            "Ask the network: the token's domain, and that the settlement used this authorization"
-        )
-        self.proof_button = QPushButton("Export proof…")
-        self.proof_button.setAccessibleName("Export the chosen x402 payment's proof file")
-        self.proof_button.setToolTip(
-            "One file with the request, the server's requirements, your signed authorization and the "
-            "settlement, sealed by your key: anyone can check it with paygo-desktop receipt verify FILE"
-        )
+        self.chain_button, self.proof_button = self._proof_buttons()
         for button in (self.refresh_button, self.export_button, self.chain_button, self.proof_button):
             row.addWidget(button)
         layout.addLayout(row)
         self.message = InlineMessage(self, "x402 message")
         layout.addWidget(self.message)
+        if proxy is not None:
+            proxy.message.connect(
+                lambda text, bad: self.message.error(text) if bad else self.message.ok(text)
+            )
         self.payments = PaymentsModel(self)
         self.table = readonly_view(self.payments, "x402 payments")
         layout.addWidget(self.table, 3)
-        self.proof_check = QLabel("Choose a payment to see its proof's check.")
-        self.proof_check.setObjectName("Hint")
-        self.proof_check.setAccessibleName("The chosen payment's proof check")
-        self.proof_check.setTextFormat(Qt.TextFormat.PlainText)
-        self.proof_check.setWordWrap(True)
-        self.proof_check.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.proof_check = self._proof_check_label()
         layout.addWidget(self.proof_check)
-        self.proof: tuple[int, dict[str, Any], list[Check]] | None = (
-            None  # the chosen payment's, once checked
-        )
+        self.proof: Proof | None = None  # the chosen payment's, once checked
         self._set_proof(None)
         limits_title = QLabel("Limits per site")
         layout.addWidget(limits_title)
@@ -146,6 +147,31 @@ class X402Panel(QWidget):
         self.chain_button.clicked.connect(self.check_on_chain)
         self.proof_button.clicked.connect(lambda: self.export_proof())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+    @staticmethod
+    def _proof_buttons() -> tuple[QPushButton, QPushButton]:
+        chain = QPushButton("Check on chain")
+        chain.setAccessibleName("Check the chosen x402 payment's proof on chain")
+        chain.setToolTip(
+            "Ask the network: the token's domain, and that the settlement used this authorization"
+        )
+        export = QPushButton("Export proof…")
+        export.setAccessibleName("Export the chosen x402 payment's proof file")
+        export.setToolTip(
+            "One file with the request, the server's requirements, your signed authorization and the "
+            "settlement, sealed by your key: anyone can check it with paygo-desktop receipt verify FILE"
+        )
+        return chain, export
+
+    @staticmethod
+    def _proof_check_label() -> QLabel:
+        label = QLabel("Choose a payment to see its proof's check.")
+        label.setObjectName("Hint")
+        label.setAccessibleName("The chosen payment's proof check")
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
 
     def load(self) -> None:
         from paygo_desktop.store.x402 import X402Store
