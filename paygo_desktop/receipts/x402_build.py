@@ -42,7 +42,8 @@ def settled_payment(store: Store, payment_id: int) -> X402Payment:
     if payment.status == FAILED:
         reason = f" ({payment.error[:160]})" if payment.error else ""
         raise ProofError(
-            f"x402 payment {payment_id} failed{reason}: no money moved, there is nothing to prove."
+            f"x402 payment {payment_id} failed{reason}: the server named no transaction that moved the "
+            "money, so there is nothing to prove."
         )
     if not payment.tx_hash:
         raise ProofError(

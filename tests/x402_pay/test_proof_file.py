@@ -217,7 +217,7 @@ def test_no_proof_for_a_pending_failed_or_unknown_payment(env: Env, app_store: S
     X402Store(app_store).finish(failed, FAILED, error="invalid_exact_evm_payload_signature")
     with pytest.raises(
         ProofError,
-        match=r"failed \(invalid_exact_evm_payload_signature\): no money moved, there is nothing to prove",
+        match=r"failed \(invalid_exact_evm_payload_signature\): the server named no transaction that moved",
     ):
         settled_payment(app_store, failed)
     with pytest.raises(ProofError, match="This app has no x402 payment 999"):
