@@ -12,8 +12,11 @@ payment gets no second signature (and is told apart when it asks more than it fi
 (``settlement``), else what the PAYMENT-RESPONSE says, within the maximum.
 
 The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
-so a crash in between never loses a payment that could move money. The payer's SQL runs in worker threads
-(``asyncio.to_thread``), so the app can run it on its own loop (the GUI thread).
+so a crash in between never loses a payment that could move money. It keeps what the payment's proof file
+needs (``receipts.x402_proof``): the whole authorization, the payer's signature over it and the requirements
+the server quoted (``quoted_requirements``). The signature is an authorization, not a key; it is never
+logged. The payer's SQL runs in worker threads (``asyncio.to_thread``), so the app can run it on its own
+loop (the GUI thread).
 
 A PayGo provider's 402 may name the same service sold by time (``session_offer``): with a running session
 for it (``sessions``), the request goes through that session's gateway and nothing is paid per request.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +43,7 @@ from x402.mechanisms.evm.constants import X402_UPTO_PERMIT2_PROXY_ADDRESS
 from x402.mechanisms.evm.exact import ExactEvmScheme
 from x402.mechanisms.evm.signers import EthAccountSigner, EthAccountSignerWithRPC
 from x402.mechanisms.evm.upto import UptoEvmClientScheme
+from x402.mechanisms.evm.utils import get_asset_info
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
 from paygo_desktop.errors import UserFacingError
@@ -48,7 +53,7 @@ from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
-from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
+from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import limits, permit2, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
@@ -152,7 +157,7 @@ class X402Payer:
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
             sponsored = quote.scheme == UPTO and await self._permit2_ready(quote, required, chosen)
             payload = await asyncio.to_thread(self._sign, required, chosen, sponsored)
-            payment = await asyncio.to_thread(self._record, quote, method, payload)
+            payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
         try:
             second = await self._send(method, url, signed, content)
@@ -324,12 +329,15 @@ class X402Payer:
         assert isinstance(payload, PaymentPayload)
         return payload
 
-    def _record(self, quote: Quote, method: str, payload: PaymentPayload) -> X402Payment:
+    def _record(
+        self, quote: Quote, method: str, payload: PaymentPayload, chosen: PaymentRequirements
+    ) -> X402Payment:
         signed = _upto_signed(quote, payload) if quote.scheme == UPTO else _exact_signed(quote, payload)
+        signature = payload.payload.get("signature")
         if signed is None or signed[0].lower() != self._account.address.lower():
             # the SDK signed something else than was checked: never send it
             raise UserFacingError("The signed x402 authorization does not match the quote; it was not sent.")
-        _, nonce, valid_before = signed
+        _, nonce, valid_before, valid_after = signed
         payment = X402Payment(
             id=0,
             created_at=datetime.fromtimestamp(self._clock(), UTC),
@@ -350,6 +358,9 @@ class X402Payer:
             tx_hash=None,
             error=None,
             settled_at=None,
+            valid_after=valid_after,
+            signature=signature if isinstance(signature, str) else None,
+            requirements=quoted_requirements(chosen),
         )
         payment_id = self._records.record(payment)
         return self._payment(payment_id)
@@ -481,6 +492,28 @@ class X402Payer:
                 await client.aclose()
 
 
+def quoted_requirements(chosen: PaymentRequirements) -> str:
+    """The requirements the server quoted, as JSON kept with the payment for its proof file: ``extra`` names
+    the EIP-712 domain the SDK signed under (its default for the asset when the server named none, as the
+    SDK's exact client does); a quote too large to keep keeps only that of its ``extra``."""
+    data = chosen.model_dump(mode="json", by_alias=True)
+    extra = dict(data.get("extra") or {})
+    if "name" not in extra:
+        try:
+            info = get_asset_info(str(chosen.network), chosen.asset)
+            extra["name"], extra["version"] = info["name"], info.get("version", "1")
+        except ValueError:
+            pass
+    if "name" in extra:
+        extra.setdefault("version", "1")
+    data["extra"] = extra
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    if len(text) > MAX_QUOTE:
+        data["extra"] = {k: extra[k] for k in ("name", "version") if k in extra}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return text
+
+
 def _asset(payment: X402Payment) -> Asset:
     return Asset(payment.asset_symbol, payment.decimals, payment.asset)
 
@@ -507,18 +540,24 @@ def _same(a: Any, b: str) -> bool:
     return isinstance(a, str) and a.lower() == b.lower()
 
 
-def _exact_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int] | None:
-    """(payer, nonce, valid before) of an EIP-3009 authorization exactly for ``quote``, else None."""
+def _exact_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
+    """(payer, nonce, valid before, valid after) of an EIP-3009 authorization exactly for ``quote``, else
+    None."""
     auth = payload.payload.get("authorization") or {}
     if str(auth.get("value")) != str(quote.amount) or not _same(auth.get("to"), quote.pay_to):
         return None
-    return str(auth.get("from", "")), str(auth.get("nonce")), int(auth.get("validBefore", 0))
+    return (
+        str(auth.get("from", "")),
+        str(auth.get("nonce")),
+        int(auth.get("validBefore", 0)),
+        int(auth.get("validAfter", 0)),
+    )
 
 
-def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int] | None:
-    """(payer, nonce as hex, deadline) of a Permit2 authorization for at most ``quote``'s amount of its
-    token to its payee through x402's upto proxy (and of an EIP-2612 permit, if any, for exactly that
-    maximum to Permit2), else None."""
+def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
+    """(payer, nonce as hex, deadline, witness's validAfter) of a Permit2 authorization for at most
+    ``quote``'s amount of its token to its payee through x402's upto proxy (and of an EIP-2612 permit, if
+    any, for exactly that maximum to Permit2), else None."""
     auth = payload.payload.get("permit2Authorization") or {}
     permitted = auth.get("permitted") or {}
     witness = auth.get("witness") or {}
@@ -540,9 +579,10 @@ def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int] 
         ):
             return None
     nonce, deadline = _units(str(auth.get("nonce", ""))), _units(str(auth.get("deadline", "")))
-    if nonce is None or deadline is None:
+    after = str(witness.get("validAfter", ""))
+    if nonce is None or deadline is None or not after.isdigit() or len(after) > 78:
         return None
-    return str(auth.get("from", "")), f"0x{nonce:064x}", deadline
+    return str(auth.get("from", "")), f"0x{nonce:064x}", deadline, int(after)
 
 
 def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[int | None, str | None]:

@@ -1,14 +1,14 @@
 """x402 ``upto`` (issue 16): what a payment actually settled, beside the maximum the payer authorized.
 
 Revision ID: 0012
-Revises: 0010 (until 0011 lands on main; then 0011)
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
