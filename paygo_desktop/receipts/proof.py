@@ -27,7 +27,8 @@ every other byte: a file changed anywhere fails at least the seal. With a node, 
 adds what only the chain knows.
 
 **Other kinds.** ``KINDS`` maps a kind to its checks (``ProofKind``): "session" (here), "job"
-(``receipts.job_proof``) and "x402" (``receipts.x402_proof``), each its own body in the same envelope,
+(``receipts.job_proof``), "x402" (``receipts.x402_proof``) and "x402-upto" (``receipts.x402_upto_proof``),
+each its own body in the same envelope,
 canonical form and seal. A file of an unknown kind is refused with its kind named.
 """
 
@@ -51,6 +52,7 @@ from paygo_desktop.protocol.signing import verify_model
 from paygo_desktop.receipts.checks import Check, ProofError
 from paygo_desktop.receipts.job_proof import job_checks, job_client
 from paygo_desktop.receipts.x402_proof import x402_checks, x402_payer
+from paygo_desktop.receipts.x402_upto_proof import upto_checks, upto_payer
 
 FORMAT = "paygo-proof"
 VERSION = 1
@@ -273,6 +275,7 @@ KINDS: dict[str, ProofKind] = {
     "session": ProofKind("a metered session", _session_checks, _payer),
     "job": ProofKind("a fixed-price job", job_checks, job_client),
     "x402": ProofKind("an x402 payment", x402_checks, x402_payer),
+    "x402-upto": ProofKind("an x402 upto payment", upto_checks, upto_payer),
 }
 
 

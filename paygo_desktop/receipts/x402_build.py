@@ -25,6 +25,7 @@ from paygo_desktop.receipts.proof import (
     seal,
     verify_offline,
 )
+from paygo_desktop.receipts.x402_upto_proof import UPTO_PROXY
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, PENDING, X402Payment, X402Store
 
@@ -49,10 +50,15 @@ def settled_payment(store: Store, payment_id: int) -> X402Payment:
         raise ProofError(
             f"The server said x402 payment {payment_id} settled but named no transaction: a proof needs it."
         )
-    if payment.scheme != "exact":
+    if payment.scheme not in ("exact", "upto"):
         raise ProofError(
-            f"x402 payment {payment_id} was paid with the {payment.scheme[:30]} scheme: only exact payments "
-            "(one EIP-3009 authorization) have a proof file yet."
+            f"x402 payment {payment_id} was paid with the {payment.scheme[:30]} scheme: only exact and upto "
+            "payments have a proof file."
+        )
+    if payment.scheme == "upto" and payment.settled_amount is None:
+        raise ProofError(
+            f"It is not known what x402 payment {payment_id} settled (the chain could not be read when it "
+            "was paid): its proof cannot name the amount."
         )
     if payment.signature is None or payment.valid_after is None or payment.requirements is None:
         raise ProofError(
@@ -83,16 +89,9 @@ def _chain_id(payment: X402Payment) -> int:
 def x402_proof_body(payment: X402Payment, network_name: str) -> dict[str, Any]:
     """The unsealed proof of ``payment`` (a ``settled_payment``): the requirements as the server quoted
     them, the authorization as the payer signed it (the payer recorded it only once it matched the quote)."""
-    try:
-        requirements = json.loads(payment.requirements or "{}")
-        quoted = {
-            "scheme": requirements["scheme"],
-            "payTo": to_checksum_address(requirements["payTo"]),
-            "amount": requirements["amount"],
-            "maxTimeoutSeconds": requirements["maxTimeoutSeconds"],
-        }
-    except (KeyError, TypeError, ValueError):
-        raise ProofError("The server's quote kept with this payment is malformed.") from None
+    quoted = _quoted(payment)
+    if payment.scheme == "upto":
+        return _upto_body(payment, network_name, quoted)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -116,6 +115,53 @@ def x402_proof_body(payment: X402Payment, network_name: str) -> dict[str, Any]:
         },
         "signature": (payment.signature or "").lower(),
         "settlement": {"txHash": (payment.tx_hash or "").lower()},
+    }
+
+
+def _quoted(payment: X402Payment) -> dict[str, Any]:
+    """The requirements the server quoted, in the proof's words (an upto quote names its facilitator)."""
+    try:
+        requirements = json.loads(payment.requirements or "{}")
+        quoted = {
+            "scheme": requirements["scheme"],
+            "payTo": to_checksum_address(requirements["payTo"]),
+            "amount": requirements["amount"],
+            "maxTimeoutSeconds": requirements["maxTimeoutSeconds"],
+        }
+        if payment.scheme == "upto":
+            quoted["facilitatorAddress"] = to_checksum_address(requirements["extra"]["facilitatorAddress"])
+    except (KeyError, TypeError, ValueError):
+        raise ProofError("The server's quote kept with this payment is malformed.") from None
+    return quoted
+
+
+def _upto_body(payment: X402Payment, network_name: str, quoted: dict[str, Any]) -> dict[str, Any]:
+    """The x402-upto proof (``receipts.x402_upto_proof``): the Permit2 authorization as the SDK signed it
+    (for the payer's checked maximum, through x402's upto proxy, its witness the quote's payTo and
+    facilitator) and what the chain showed the settlement moved."""
+    token = to_checksum_address(payment.asset)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": "x402-upto",
+        "network": {"chainId": _chain_id(payment), "name": network_name},
+        "asset": {"symbol": payment.asset_symbol, "decimals": payment.decimals, "address": token},
+        "request": {"method": payment.method, "url": payment.url},
+        "requirements": quoted,
+        "authorization": {
+            "from": to_checksum_address(payment.payer),
+            "permitted": {"token": token, "amount": str(payment.amount)},
+            "spender": UPTO_PROXY,
+            "nonce": str(int(payment.nonce, 16)),
+            "deadline": str(payment.valid_before),
+            "witness": {
+                "to": to_checksum_address(payment.pay_to),
+                "facilitator": quoted["facilitatorAddress"],
+                "validAfter": str(payment.valid_after),
+            },
+        },
+        "signature": (payment.signature or "").lower(),
+        "settlement": {"txHash": (payment.tx_hash or "").lower(), "amount": str(payment.settled_amount)},
     }
 
 

@@ -119,46 +119,62 @@ def _what_shape(body: dict[str, Any]) -> None:
         or not all(_text(domain[k]) for k in ("name", "version"))
     ):
         raise ProofError("The proof's asset is malformed (symbol, decimals, domain {name, version}).")
-    if not isinstance(request["method"], str) or not _METHOD.fullmatch(request["method"]):
-        raise ProofError("The proof's request method is not an HTTP method in capitals.")
-    if not _text(request["url"]) or not request["url"].startswith(("http://", "https://")):
-        raise ProofError("The proof's request url is not an http(s) URL.")
+    check_request(request)
     if requirements["scheme"] != "exact":
         raise ProofError("The proof's requirements are not x402's exact scheme (the only one proved).")
     if not _int(requirements["maxTimeoutSeconds"]) or requirements["maxTimeoutSeconds"] <= 0:
         raise ProofError("The proof's requirements have no maxTimeoutSeconds.")
 
 
-def _money_shape(body: dict[str, Any]) -> None:
-    """The addresses, amounts, times, nonce, transaction and signature, each in its one spelling."""
-    for part, key in (
-        ("asset", "address"),
-        ("requirements", "payTo"),
-        ("authorization", "from"),
-        ("authorization", "to"),
-    ):
-        value = body[part][key]
+def check_request(request: dict[str, Any]) -> None:
+    """What was paid for: an HTTP method in capitals and an http(s) URL."""
+    if not isinstance(request["method"], str) or not _METHOD.fullmatch(request["method"]):
+        raise ProofError("The proof's request method is not an HTTP method in capitals.")
+    if not _text(request["url"]) or not request["url"].startswith(("http://", "https://")):
+        raise ProofError("The proof's request url is not an http(s) URL.")
+
+
+def check_spellings(
+    addresses: list[tuple[str, str, Any]],
+    numbers: list[tuple[str, str, Any]],
+    hashes: list[tuple[str, str, Any]],
+    signature: Any,
+) -> None:
+    """Each (part, key, value) in its one spelling: checksummed addresses, uint256s as strings of digits,
+    32 bytes as lower-case hex, and one 65-byte signature (0x, lower-case hex, v 27 or 28, low s)."""
+    for part, key, value in addresses:
         if _checksummed(value) != value:
             raise ProofError(f"The proof's {part} {key} is not a checksummed address.")
-    for part, key in (
-        ("requirements", "amount"),
-        ("authorization", "value"),
-        ("authorization", "validAfter"),
-        ("authorization", "validBefore"),
-    ):
-        value = body[part][key]
+    for part, key, value in numbers:
         if not isinstance(value, str) or not _UINT.fullmatch(value) or int(value) >= 2**256:
             raise ProofError(f"The proof's {part} {key} is not a uint256 as a string of digits.")
-    for part, key in (("authorization", "nonce"), ("settlement", "txHash")):
-        value = body[part][key]
+    for part, key, value in hashes:
         if not isinstance(value, str) or not _HEX32.fullmatch(value):
             raise ProofError(f"The proof's {part} {key} is not 32 bytes of lower-case hex.")
-    signature = body["signature"]
-    if re.fullmatch(r"0x[0-9a-f]{130}", signature) is None or canonical_signature(signature) is None:
+    if (
+        not isinstance(signature, str)
+        or re.fullmatch(r"0x[0-9a-f]{130}", signature) is None
+        or canonical_signature(signature) is None
+    ):
         raise ProofError(
             "The proof's signature is not one 65-byte signature in its one spelling (0x, lower-case hex, "
             "v 27 or 28, low s)."
         )
+
+
+def _money_shape(body: dict[str, Any]) -> None:
+    """The addresses, amounts, times, nonce, transaction and signature, each in its one spelling."""
+    check_spellings(
+        [(p, k, body[p][k]) for p, k in (("asset", "address"), ("requirements", "payTo"))]
+        + [("authorization", k, body["authorization"][k]) for k in ("from", "to")],
+        [("requirements", "amount", body["requirements"]["amount"])]
+        + [("authorization", k, body["authorization"][k]) for k in ("value", "validAfter", "validBefore")],
+        [
+            ("authorization", "nonce", body["authorization"]["nonce"]),
+            ("settlement", "txHash", body["settlement"]["txHash"]),
+        ],
+        body["signature"],
+    )
 
 
 def authorization_typed_data(

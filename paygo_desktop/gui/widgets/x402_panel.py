@@ -5,8 +5,9 @@ app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``).
 
 The selected payment's proof is checked as the app kept it (``receipts.x402_build.stored_x402_checks``:
 the signature, payTo and the amount; a payment without a proof says why); "Check on chain" adds what the
-node says (``receipts.x402_chain_check``) and "Export proof…" writes the file sealed with the payer's key
-(the wallet must be unlocked). Reading, checking, signing and writing all run off the GUI thread."""
+node says (``receipts.chain_check``: the exact or upto kind's own checks) and "Export proof…" writes the
+file sealed with the payer's key (the wallet must be unlocked). Reading, checking, signing and writing all
+run off the GUI thread."""
 
 from __future__ import annotations
 
@@ -259,11 +260,11 @@ class X402Panel(QWidget):
 
         async def work() -> list[Check]:
             from paygo_desktop.chain.rpc import async_web3
-            from paygo_desktop.receipts.x402_chain_check import x402_chain_checks
+            from paygo_desktop.receipts.chain_check import chain_checks
 
             w3 = async_web3(rpc_url, timeout=20)
             try:
-                return await x402_chain_checks(w3, body)
+                return await chain_checks(w3, body, registry=None)  # the proof's kind: exact or upto
             finally:
                 await w3.provider.disconnect()
 

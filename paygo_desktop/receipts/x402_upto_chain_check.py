@@ -1,0 +1,129 @@
+"""What only the chain can say about an x402 ``upto`` payment's proof file (``receipts.x402_upto_proof``),
+with a node the user names.
+
+* The node is the proof's chain.
+* The settlement transaction succeeded, and the token logged in it ``Transfer``\\s from the payer to payTo of
+  exactly the settled amount (``x402.settlement.moved_on_chain``, the reading the payer records).
+* The transaction is x402's upto proxy settling this authorization: its input, decoded with the SDK's ABI,
+  is ``settle`` (or ``settleWithPermit``) of this permit's nonce for this owner and the settled amount (a
+  settlement sent through another contract: said, not failed; the Transfer and the nonce still tell).
+* Permit2's ``nonceBitmap(payer, wordPos)`` has the nonce's bit set: the authorization was spent and can
+  move nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
+from x402.mechanisms.evm.constants import (
+    X402_UPTO_PERMIT2_PROXY_ABI,
+    X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
+)
+
+from paygo_desktop.receipts.checks import Check
+from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY, nonce_position
+from paygo_desktop.x402.settlement import moved_on_chain
+
+NONCE_BITMAP = keccak(text="nonceBitmap(address,uint256)")[:4]
+SETTLED_NAME = "The settlement transaction succeeded"
+
+
+async def upto_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
+    chain_id = int(await w3.eth.chain_id)
+    wanted = int(body["network"]["chainId"])
+    checks = [Check("The node is on the proof's chain", chain_id == wanted, f"chain id {chain_id}")]
+    if chain_id != wanted:
+        return checks
+    tx_hash = str(body["settlement"]["txHash"])
+    try:
+        receipt = await w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        receipt = None
+    if receipt is None or int(receipt["status"]) != 1:
+        what = "is not on this chain" if receipt is None else "failed (reverted)"
+        checks.append(Check(SETTLED_NAME, False, f"{tx_hash} {what}"))
+    else:
+        checks.append(Check(SETTLED_NAME, True, f"block {int(receipt['blockNumber'])}"))
+        checks.append(await _transfer_check(w3, body))
+        checks.append(await _settle_call_check(w3, body))
+    checks.append(await _nonce_check(w3, body))
+    return checks
+
+
+async def _transfer_check(w3: Any, body: dict[str, Any]) -> Check:
+    auth, settled = body["authorization"], int(body["settlement"]["amount"])
+    tx_hash = str(body["settlement"]["txHash"])
+    moved = await moved_on_chain(w3, tx_hash, body["asset"]["address"], auth["from"], auth["witness"]["to"])
+    return Check(
+        "The token moved exactly the settled amount from the payer to payTo in it",
+        moved == settled,
+        f"{settled} base units"
+        if moved == settled
+        else f"{tx_hash} moved {'no readable' if moved is None else moved} base units, not {settled}",
+    )
+
+
+def _settle_call(data: bytes) -> tuple[int, str, int] | None:
+    """(permit nonce, owner, amount) of a call to the upto proxy's ``settle`` or ``settleWithPermit``."""
+    abis: tuple[list[Any], ...] = (
+        X402_UPTO_PERMIT2_PROXY_ABI,
+        X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
+    )
+    for abi in abis:
+        for entry in abi:
+            if entry.get("type") != "function":
+                continue
+            types = [_abi_type(i) for i in entry["inputs"]]
+            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+            if data[:4] != selector:
+                continue
+            try:
+                args = dict(
+                    zip([i["name"] for i in entry["inputs"]], abi_decode(types, data[4:]), strict=True)
+                )
+            except Exception:
+                return None
+            permit = args["permit"]  # ((token, amount), nonce, deadline)
+            return int(permit[1]), str(args["owner"]), int(args["amount"])
+    return None
+
+
+def _abi_type(entry: dict[str, Any]) -> str:
+    if entry["type"] == "tuple":
+        return "(" + ",".join(_abi_type(c) for c in entry["components"]) + ")"
+    return str(entry["type"])
+
+
+async def _settle_call_check(w3: Any, body: dict[str, Any]) -> Check:
+    name = "It is x402's upto proxy settling this authorization (its nonce, payer and settled amount)"
+    auth, tx_hash = body["authorization"], str(body["settlement"]["txHash"])
+    tx = await w3.eth.get_transaction(tx_hash)
+    to = str(tx.get("to") or "")
+    if to.lower() != UPTO_PROXY.lower():
+        return Check(
+            name, None, f"sent to {to or 'no contract'}, not the upto proxy itself: its input is not read"
+        )
+    call = _settle_call(bytes(tx["input"]))
+    wanted = (int(auth["nonce"]), auth["from"].lower(), int(body["settlement"]["amount"]))
+    if call is None or (call[0], call[1].lower(), call[2]) != wanted:
+        return Check(name, False, f"{tx_hash} settles another authorization or amount")
+    return Check(name, True, f"nonce {auth['nonce']}")
+
+
+async def _nonce_check(w3: Any, body: dict[str, Any]) -> Check:
+    name = "Permit2 has spent this authorization's nonce (nonceBitmap)"
+    payer, nonce = body["authorization"]["from"], int(body["authorization"]["nonce"])
+    word, bit = nonce_position(nonce)
+    data = NONCE_BITMAP + abi_encode(["address", "uint256"], [payer, word])
+    try:
+        answer = bytes(await w3.eth.call({"to": PERMIT2, "data": "0x" + data.hex()}))
+    except Exception:
+        answer = b""
+    if len(answer) != 32:
+        return Check(name, False, f"no Permit2 answers at {PERMIT2} on this chain")
+    spent = bool(int.from_bytes(answer, "big") & bit)
+    return Check(name, spent, f"word {word}" + ("" if spent else ": the bit is clear, the nonce is unused"))
