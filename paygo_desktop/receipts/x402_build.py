@@ -1,4 +1,7 @@
-"""An x402 payment's proof file (kind "x402", ``receipts.x402_proof``), from what the app kept of it.
+"""An x402 payment's proof file, from what the app kept of it: kind "x402" for an ``exact`` payment
+(``receipts.x402_proof``), "x402-upto" for an ``upto`` one (``receipts.x402_upto_proof``: the Permit2
+authorization rebuilt from the kept nonce, deadline, witness validAfter and quote, and the settled amount
+the chain showed, migration 0012).
 
 The payer keeps each payment's authorization, its signature and the requirements the server quoted
 (``x402.payer``, migration 0011), and the settlement's transaction from the server's PAYMENT-RESPONSE.

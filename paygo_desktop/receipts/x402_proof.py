@@ -121,7 +121,9 @@ def _what_shape(body: dict[str, Any]) -> None:
         raise ProofError("The proof's asset is malformed (symbol, decimals, domain {name, version}).")
     check_request(request)
     if requirements["scheme"] != "exact":
-        raise ProofError("The proof's requirements are not x402's exact scheme (the only one proved).")
+        raise ProofError(
+            "The proof's requirements are not x402's exact scheme (an upto proof is kind x402-upto)."
+        )
     if not _int(requirements["maxTimeoutSeconds"]) or requirements["maxTimeoutSeconds"] <= 0:
         raise ProofError("The proof's requirements have no maxTimeoutSeconds.")
 

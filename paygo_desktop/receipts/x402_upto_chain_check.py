@@ -2,8 +2,8 @@
 with a node the user names.
 
 * The node is the proof's chain.
-* The settlement transaction succeeded, and the token logged in it ``Transfer``\\s from the payer to payTo of
-  exactly the settled amount (``x402.settlement.moved_on_chain``, the reading the payer records).
+* The settlement transaction succeeded, and the token logged in it ``Transfer``\\s from the payer to payTo,
+  together exactly the settled amount (read as ``x402.settlement`` reads what the payer records).
 * The transaction is x402's upto proxy settling this authorization: its input, decoded with the SDK's ABI,
   is ``settle`` (or ``settleWithPermit``) of this permit's nonce for this owner and the settled amount (a
   settlement sent through another contract: said, not failed; the Transfer and the nonce still tell).
@@ -24,9 +24,10 @@ from x402.mechanisms.evm.constants import (
     X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
 )
 
+from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.receipts.checks import Check
+from paygo_desktop.receipts.x402_chain_check import TRANSFER, _topic
 from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY, nonce_position
-from paygo_desktop.x402.settlement import moved_on_chain
 
 NONCE_BITMAP = keccak(text="nonceBitmap(address,uint256)")[:4]
 SETTLED_NAME = "The settlement transaction succeeded"
@@ -48,22 +49,31 @@ async def upto_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
         checks.append(Check(SETTLED_NAME, False, f"{tx_hash} {what}"))
     else:
         checks.append(Check(SETTLED_NAME, True, f"block {int(receipt['blockNumber'])}"))
-        checks.append(await _transfer_check(w3, body))
+        checks.append(_transfer_check(receipt, body))
         checks.append(await _settle_call_check(w3, body))
     checks.append(await _nonce_check(w3, body))
     return checks
 
 
-async def _transfer_check(w3: Any, body: dict[str, Any]) -> Check:
+def _transfer_check(receipt: Any, body: dict[str, Any]) -> Check:
+    """The token's Transfer events from the payer to payTo in the receipt, together exactly the settled amount
+    (as ``x402.settlement`` reads what the payer records)."""
     auth, settled = body["authorization"], int(body["settlement"]["amount"])
-    tx_hash = str(body["settlement"]["txHash"])
-    moved = await moved_on_chain(w3, tx_hash, body["asset"]["address"], auth["from"], auth["witness"]["to"])
+    token, wanted = (
+        str(body["asset"]["address"]).lower(),
+        [TRANSFER, _topic(auth["from"]), _topic(auth["witness"]["to"])],
+    )
+    moved = 0
+    for entry in receipt["logs"]:
+        topics = ["0x" + as_bytes(t).hex() for t in entry["topics"]]
+        if str(entry["address"]).lower() == token and topics == wanted:
+            moved += int.from_bytes(as_bytes(entry["data"]), "big")
     return Check(
         "The token moved exactly the settled amount from the payer to payTo in it",
         moved == settled,
         f"{settled} base units"
         if moved == settled
-        else f"{tx_hash} moved {'no readable' if moved is None else moved} base units, not {settled}",
+        else f"{body['settlement']['txHash']} moved {moved}, not {settled}",
     )
 
 

@@ -227,11 +227,18 @@ def test_no_proof_for_a_pending_failed_or_unknown_payment(env: Env, app_store: S
     with pytest.raises(ProofError, match=f"said x402 payment {silent} settled but named no transaction"):
         settled_payment(app_store, silent)
     other_scheme = _unsettled(
-        app_store, env, scheme="upto", valid_after=0, signature="0x" + "11" * 65, requirements="{}"
+        app_store, env, scheme="deferred", valid_after=0, signature="0x" + "11" * 65, requirements="{}"
     )
     X402Store(app_store).finish(other_scheme, SETTLED, tx_hash="0x" + "44" * 32)
-    with pytest.raises(ProofError, match="paid with the upto scheme: only exact payments"):
+    with pytest.raises(ProofError, match="paid with the deferred scheme: only exact and upto payments"):
         settled_payment(app_store, other_scheme)
+    # an upto payment whose settlement the chain could not tell: its proof could not name the amount
+    unknown = _unsettled(
+        app_store, env, scheme="upto", valid_after=0, signature="0x" + "11" * 65, requirements="{}"
+    )
+    X402Store(app_store).finish(unknown, SETTLED, tx_hash="0x" + "44" * 32)
+    with pytest.raises(ProofError, match=f"It is not known what x402 payment {unknown} settled"):
+        settled_payment(app_store, unknown)
 
 
 def test_a_payment_recorded_before_migration_0011_has_no_proof(env: Env, tmp_path: Path) -> None:

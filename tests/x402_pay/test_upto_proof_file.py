@@ -142,7 +142,7 @@ def test_a_proof_naming_another_transaction_fails_on_chain_with_words(env: Env, 
     assert verify_file(forged).ok  # the payer can seal anything: only the chain tells
     verdict = env.run(verify(forged, env.url))
     assert _failed(verdict) == {
-        MOVED: f"{other.tx_hash} moved {USED + 1} base units, not {USED}",
+        MOVED: f"{other.tx_hash} moved {USED + 1}, not {USED}",
         SETTLE_CALL: f"{other.tx_hash} settles another authorization or amount",
     }
 
