@@ -43,6 +43,7 @@ class X402AskDialog(QDialog):
         self._left = seconds
         self._done = False
         self.setWindowTitle(f"Pay {quote.origin}?")
+        self.setMinimumWidth(460)  # the site and the request read on one or two lines, not six
         layout = QVBoxLayout(self)
         intro = _label(
             "A program on this computer asks the wallet, through the local x402 proxy, to pay for this "
