@@ -100,9 +100,10 @@ async def provider_handler(
 ) -> tuple[str, int, float]:
     from paygo_desktop.protocol import models as m
     from paygo_desktop.provider.app import _seed_catalog
+    from paygo_desktop.provider.chain_runtime import Runtime
     from paygo_desktop.provider.chain_view import ChainView
     from paygo_desktop.provider.config import ProviderConfig
-    from paygo_desktop.provider.core import ProviderCore, Runtime
+    from paygo_desktop.provider.core import ProviderCore
     from paygo_desktop.provider.store import Store
     from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 

@@ -46,27 +46,29 @@ the provider was slow.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import secrets
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
 
-from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close
+from paygo_desktop.chain.vault import ChannelState
+from paygo_desktop.chain.vouchers import Channel, sign_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
+from paygo_desktop.provider.api_error import ApiError, channel_refused
+from paygo_desktop.provider.chain_runtime import Runtime
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
-from paygo_desktop.provider.service_upstreams import gateway_service, row_upstream
+from paygo_desktop.provider.row_models import service_model, session_info, session_rate, state_out
+from paygo_desktop.provider.service_upstreams import gateway_service
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -75,7 +77,15 @@ from paygo_desktop.provider.store import (
     Store,
     channel_of,
 )
-from paygo_desktop.provider.voucher_signatures import VoucherSignatures
+from paygo_desktop.provider.voucher_sql import (
+    EXPIRE_SESSION,
+    FREE_CHANNEL,
+    LIVE,
+    SET_CHANNEL,
+    SET_SESSION,
+    VOUCHER_ROW,
+    VoucherRow,
+)
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -92,71 +102,6 @@ QUEUE_IGNORED = 0.1
 def arrival(now: float, queued: float) -> float:
     """When a request that waited ``queued`` seconds before ``now`` arrived, as far as rules care."""
     return now - queued if queued >= QUEUE_IGNORED else now
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, channel: m.ChannelStateOut | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.channel = channel
-
-    def body(self) -> dict[str, Any]:
-        return m.ErrorBody(code=self.code, message=self.message, channel=self.channel).model_dump(
-            mode="json", exclude_none=True
-        )
-
-
-def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
-    return m.ChannelStateOut(
-        channel_id="0x" + channel_id.hex(),
-        deposited=st.deposited,
-        claimed=st.claimed,
-        withdrawn=st.withdrawn,
-        pending_withdraw=st.pending_withdraw,
-        closed=st.closed,
-        coverage=st.coverage,
-    )
-
-
-def service_model(row: ServiceRow, vendor: m.VendorInfo, *, upstream: bool = False) -> m.Service:
-    """The catalog entry of ``row``; with its upstream only for the vendor's own routes."""
-    return m.Service(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        category=row.category,
-        type=m.ServiceType(row.type),
-        rate=m.Rate(amount=int(row.rate_amount), asset=row.rate_asset, unit=m.RateUnit(row.rate_unit)),
-        tick_seconds=row.tick_seconds,
-        grace_seconds=row.grace_seconds,
-        is_active=row.is_active,
-        vendor=vendor,
-        upstream=row_upstream(row) if upstream else None,
-    )
-
-
-def session_rate(row: SessionRow) -> m.Rate:
-    return m.Rate(amount=int(row.rate_amount), asset=row.asset, unit=m.RateUnit(row.rate_unit))
-
-
-def session_info(row: SessionRow) -> m.SessionInfo:
-    return m.SessionInfo(
-        session_id=row.id,
-        service_id=row.service_id,
-        channel_id=row.channel_id,
-        payer=row.payer,
-        status=m.SessionStatus(row.status),
-        started_at=int(row.started_at),
-        ended_at=None if row.ended_at is None else int(row.ended_at),
-        served_until=int(row.served_until),
-        start_cumulative=int(row.start_cumulative),
-        cumulative_amount=int(row.cumulative),
-        amount=int(row.cumulative) - int(row.start_cumulative),
-        seq=row.seq,
-        asset=row.asset,
-    )
 
 
 NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
@@ -184,12 +129,6 @@ class _SessionMeta:
     channel_hex: str
 
 
-class ChannelStates(Protocol):
-    """On-chain channel states at the head (``provider.chain_view.ChainView`` when served)."""
-
-    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
-
-
 class ZcashAccess(Protocol):
     """What the gateway asks about Zcash sessions (provider.zcash_routes.ZcashPermissions answers)."""
 
@@ -198,19 +137,6 @@ class ZcashAccess(Protocol):
     def live_access(self, session_id: str, token: str | None) -> tuple[str, float]: ...
 
     def ended(self, session_ids: Collection[str]) -> set[str]: ...
-
-
-@dataclass
-class Runtime:
-    """Chain-side objects, created inside the server's event loop (lifespan)."""
-
-    vault: VaultClient
-    domain: VaultDomain
-    states: ChannelStates
-    signatures: VoucherSignatures = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.signatures = VoucherSignatures(self.vault, self.domain)
 
 
 class ProviderCore:
@@ -334,7 +260,7 @@ class ProviderCore:
     def _refuse_if_refused(self, channel_hex: str) -> None:
         with self.store.tx() as db:
             if db.get(RefusedChannelRow, channel_hex) is not None:
-                raise _refused()
+                raise channel_refused()
 
     def _session_meta(self, session_id: str) -> _SessionMeta:
         meta = self._meta.get(session_id)
@@ -560,22 +486,22 @@ class ProviderCore:
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
-        with self.store.hot_tx(meta.channel_hex, _VOUCHER_ROW, {"sid": session_id}) as tx:
+        with self.store.hot_tx(meta.channel_hex, VOUCHER_ROW, {"sid": session_id}) as tx:
             now = self.clock()
             arrived = arrival(now, queued)
             if tx.row is None:
                 return ApiError(404, "unknown_session", "no such session")
-            row = _VoucherRow(*tx.row)
+            row = VoucherRow(*tx.row)
             if row.refused is not None:
-                return _refused()
+                return channel_refused()
             status = row.status
             deadline = row.served_until + row.grace_seconds
-            if status == _LIVE and arrived > deadline:
-                tx.write(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
-                tx.write(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
+            if status == LIVE and arrived > deadline:
+                tx.write(EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
+                tx.write(FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
                 log.info("session %s expired: no voucher in time", session_id)
                 status = m.SessionStatus.expired.value
-            if status != _LIVE:
+            if status != LIVE:
                 return ApiError(410, "session_over", f"the session is {status}")
             start, last = int(row.start_cumulative), int(row.cumulative)
             if req.seq <= row.seq:
@@ -612,8 +538,8 @@ class ProviderCore:
                 "until": served_until,
                 "sig": req.signature,
             }
-            tx.write(_SET_SESSION, values)
-            tx.write(_SET_CHANNEL, values)
+            tx.write(SET_SESSION, values)
+            tx.write(SET_CHANNEL, values)
             return m.VoucherAck(
                 seq=req.seq,
                 cumulative_amount=req.cumulative_amount,
@@ -883,61 +809,3 @@ def _channel_row(channel: Channel) -> ChannelRow:
         claimed_cumulative="0",
         last_seq=0,
     )
-
-
-def receipt_from_json(text: str) -> m.Receipt:
-    return m.Receipt.model_validate(json.loads(text))
-
-
-_LIVE = m.SessionStatus.live.value
-
-
-def _refused() -> ApiError:
-    return ApiError(
-        403,
-        "channel_refused",
-        "the vault refuses this channel's voucher signatures: this provider serves it no more",
-    )
-
-
-_LIVE_SQL, _EXPIRED_SQL = f"'{_LIVE}'", f"'{m.SessionStatus.expired.value}'"
-
-
-class _VoucherRow(NamedTuple):
-    status: str
-    started_at: float
-    served_until: float
-    grace_seconds: int
-    tick_seconds: int
-    rate_amount: str
-    rate_unit: str
-    asset: str
-    start_cumulative: str
-    cumulative: str
-    seq: int
-    channel_id: str
-    refused: str | None
-
-
-# The voucher path's statements (Store.hot_tx): the session with its channel's refusal, then two writes;
-# an expiry noticed there ends the session at servedUntil + grace and frees its channel.
-_VOUCHER_ROW = (
-    "SELECT s.status, s.started_at, s.served_until, s.grace_seconds, s.tick_seconds, s.rate_amount, "
-    "s.rate_unit, s.asset, s.start_cumulative, s.cumulative, s.seq, s.channel_id, r.channel_id "
-    "FROM provider_sessions s LEFT OUTER JOIN provider_refused_channels r ON r.channel_id = s.channel_id "
-    "WHERE s.id = :sid"
-)
-_SET_SESSION = (
-    "UPDATE provider_sessions SET seq = :seq, cumulative = :cum, served_until = :until WHERE id = :sid"
-)
-_SET_CHANNEL = (
-    "UPDATE provider_channels SET last_cumulative = :cum, last_signature = :sig, last_seq = :seq "
-    "WHERE id = :cid"
-)
-_EXPIRE_SESSION = (
-    f"UPDATE provider_sessions SET status = {_EXPIRED_SQL}, ended_at = :ended "
-    f"WHERE id = :sid AND status = {_LIVE_SQL}"
-)
-_FREE_CHANNEL = (
-    "UPDATE provider_channels SET live_session_id = NULL WHERE id = :cid AND live_session_id = :sid"
-)
