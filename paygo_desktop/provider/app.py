@@ -34,11 +34,12 @@ from paygo_desktop.provider.chain_runtime import Runtime
 from paygo_desktop.provider.chain_view import ChainView
 from paygo_desktop.provider.claimer import Claimer
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
-from paygo_desktop.provider.core import Clock, Proof, ProviderCore
+from paygo_desktop.provider.core import Clock, ProviderCore
 from paygo_desktop.provider.gateway import GATEWAY_PATH, Watcher
 from paygo_desktop.provider.gateway import register as register_gateway
 from paygo_desktop.provider.leader import Coordinator
 from paygo_desktop.provider.load import EdgeMiddleware, LoadMonitor, queued
+from paygo_desktop.provider.proofs import Proof
 from paygo_desktop.provider.row_models import service_model, session_info
 from paygo_desktop.provider.service_upstreams import upstream_problem
 from paygo_desktop.provider.store import ServiceRow, SessionRow, Store

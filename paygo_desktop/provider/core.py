@@ -50,10 +50,10 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
@@ -66,9 +66,11 @@ from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.api_error import ApiError, channel_refused
 from paygo_desktop.provider.chain_runtime import Runtime
-from paygo_desktop.provider.config import GatewayService, ProviderConfig
-from paygo_desktop.provider.row_models import service_model, session_info, session_rate, state_out
+from paygo_desktop.provider.config import ProviderConfig
+from paygo_desktop.provider.proofs import Proof, same_token
+from paygo_desktop.provider.row_models import service_model, session_rate, state_out
 from paygo_desktop.provider.service_upstreams import gateway_service
+from paygo_desktop.provider.session_reads import SessionReads, ZcashAccess
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -109,19 +111,7 @@ NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider'
 
 
 @dataclass(frozen=True)
-class Proof:
-    """What a request brought to show that it acts for a session's or a channel's payer."""
-
-    token: str | None = None  # ``Authorization: Bearer`` value: the session's access token
-    wallet: AuthMessage | None = None  # a checked request signature (its nonce not spent yet)
-
-
-def same_token(expected: str, given: str | None) -> bool:
-    return given is not None and secrets.compare_digest(expected.encode(), given.encode())
-
-
-@dataclass(frozen=True)
-class _SessionMeta:
+class SessionMeta:
     """What never changes about a session: its channel."""
 
     channel: Channel
@@ -129,24 +119,14 @@ class _SessionMeta:
     channel_hex: str
 
 
-class ZcashAccess(Protocol):
-    """What the gateway asks about Zcash sessions (provider.zcash_routes.ZcashPermissions answers)."""
-
-    def owns(self, session_id: str) -> bool: ...
-
-    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]: ...
-
-    def ended(self, session_ids: Collection[str]) -> set[str]: ...
-
-
-class ProviderCore:
+class ProviderCore(SessionReads):
     def __init__(self, config: ProviderConfig, store: Store, account: LocalAccount, clock: Clock) -> None:
         self.config = config
         self.store = store
         self.account = account
         self.clock = clock
         self.runtime: Runtime | None = None
-        self._meta: dict[str, _SessionMeta] = {}  # a cache of what never changes: a session's channel
+        self._meta: dict[str, SessionMeta] = {}  # a cache of what never changes: a session's channel
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
         # seconds the expiry sweep holds back for vouchers that arrived but wait in some worker
         # (provider.load.LoadMonitor.slack when served)
@@ -211,7 +191,7 @@ class ProviderCore:
         self.spend_nonce(msg)
 
     async def _authorize_stop(
-        self, meta: _SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
+        self, meta: SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
     ) -> None:
         """Stopping a session takes its access token, a request signed by the channel's payer or signer,
         or a final voucher by the signer that nobody else can have seen: above what was claimed on chain
@@ -262,13 +242,13 @@ class ProviderCore:
             if db.get(RefusedChannelRow, channel_hex) is not None:
                 raise channel_refused()
 
-    def _session_meta(self, session_id: str) -> _SessionMeta:
+    def _session_meta(self, session_id: str) -> SessionMeta:
         meta = self._meta.get(session_id)
         if meta is None:
             with self.store.tx() as db:
                 _, ch = self._load(db, session_id)
                 channel = channel_of(ch)
-            meta = _SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
+            meta = SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
             if len(self._meta) >= 100_000:
                 self._meta.clear()
             self._meta[session_id] = meta
@@ -476,7 +456,7 @@ class ProviderCore:
         session_id: str,
         req: m.VoucherRequest,
         sig_ok: bool,
-        meta: _SessionMeta,
+        meta: SessionMeta,
         st: ChannelState | None,
         queued: float,
     ) -> m.VoucherAck | ApiError:
@@ -684,111 +664,6 @@ class ProviderCore:
         return m.CloseAuth(
             channel_id=channel_hex, final_amount=final_amount, deadline=deadline, signature="0x" + sig.hex()
         )
-
-    def session(self, session_id: str) -> m.SessionInfo:
-        meta = self._session_meta(session_id)
-        with self.store.tx() as db:
-            self.store.lock(db, meta.channel_hex)
-            row, ch = self._load(db, session_id)
-            self._expire_if_late(row, ch, self.expiry_now())
-            return session_info(row)
-
-    def gateway_service(self, service_id: str) -> GatewayService | None:
-        """The upstream the gateway takes ``service_id`` from: the config's, else the vendor's (checked
-        again against ``upstream_hosts``; provider.service_upstreams); None: nothing to deliver."""
-        if service_id in self.config.services:
-            return self.config.services[service_id]
-        with self.store.tx() as db:
-            return gateway_service(self.config, db.get(ServiceRow, service_id), service_id)
-
-    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
-        """The service id and ``served_until`` of a live session whose access token is ``token``: 401 for a
-        missing or wrong token (another session's included), 410 once the session stopped, expired or ran
-        out of vouchers (expired here if it is late). A Zcash session is answered by ``zcash_access``."""
-        zcash = self.zcash_access
-        if zcash is not None and zcash.owns(session_id):
-            return zcash.live_access(session_id, token)
-        with self.store.tx() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None or not same_token(row.access_token, token):
-                raise ApiError(401, "bad_access_token", "missing or wrong access token")
-            self.store.lock(db, row.channel_id)
-            db.refresh(row)
-            ch = db.get(ChannelRow, row.channel_id)
-            self._expire_if_late(row, ch, self.expiry_now())
-            if row.status != m.SessionStatus.live.value:
-                raise ApiError(410, "access_revoked", f"the session is {row.status}")
-            return row.service_id, row.served_until
-
-    def ended_sessions(self, session_ids: Collection[str]) -> set[str]:
-        """Those of ``session_ids`` that no longer give access: not live, late past their grace, or gone.
-        Read from the database (every worker sees every stop), without writing: the sweep expires."""
-        zcash = self.zcash_access
-        ids = list(session_ids)
-        ended: set[str] = set()
-        if zcash is not None and any(zcash.owns(i) for i in ids):
-            ended = zcash.ended([i for i in ids if zcash.owns(i)])
-            ids = [i for i in ids if not zcash.owns(i)]
-        now = self.expiry_now()
-        live: set[str] = set()
-        with self.store.tx() as db:
-            for i in range(0, len(ids), 500):
-                rows = db.execute(
-                    select(
-                        SessionRow.id, SessionRow.status, SessionRow.served_until, SessionRow.grace_seconds
-                    ).where(SessionRow.id.in_(ids[i : i + 500]))
-                ).all()
-                live.update(
-                    r.id
-                    for r in rows
-                    if r.status == m.SessionStatus.live.value and now <= r.served_until + r.grace_seconds
-                )
-        return ended | (set(ids) - live)
-
-    def content(self, session_id: str, token: str | None) -> m.ContentResponse:
-        service_id, served_until = self.live_access(session_id, token)
-        return m.ContentResponse(
-            session_id=session_id,
-            served_until=int(served_until),
-            payload=f"demo content for {service_id}",
-        )
-
-    async def channel_info(self, channel_id: str, wallet: AuthMessage | None = None) -> m.ChannelInfo:
-        """What the provider holds for a channel (recovery data). The last voucher's signature and the live
-        session's id only for a request signed by the channel's payer or signer (``wallet``; 403 for anybody
-        else's): they are what starts, stops or takes over a session."""
-        with self.store.tx() as db:
-            ch = db.get(ChannelRow, channel_id)
-            if ch is None:
-                raise ApiError(404, "unknown_channel", "this provider has no voucher for that channel")
-            channel = channel_of(ch)
-            cumulative, signature, seq = int(ch.last_cumulative), ch.last_signature, ch.last_seq
-            live = ch.live_session_id
-        proven = wallet is not None
-        if wallet is not None:
-            self._prove_party(channel, wallet)
-        last = (
-            m.LastVoucher(cumulative_amount=cumulative, signature=signature if proven else None, seq=seq)
-            if signature
-            else None
-        )
-        cid = bytes.fromhex(channel_id[2:])
-        st = await self.channel_state(cid, latest=True)
-        return m.ChannelInfo(
-            channel_id=channel_id,
-            last_voucher=last,
-            claimed=st.claimed,
-            live_session_id=live if proven else None,
-            state=state_out(cid, st),
-        )
-
-    def sessions(self, *, payer: str | None = None, limit: int = 200) -> m.SessionList:
-        self.expire_late_sessions()
-        with self.store.tx() as db:
-            query = select(SessionRow).order_by(SessionRow.started_at.desc()).limit(limit)
-            if payer is not None:
-                query = query.where(SessionRow.payer == payer)
-            return m.SessionList(items=[session_info(r) for r in db.scalars(query)])
 
 
 def _until(deadline: int) -> str:
