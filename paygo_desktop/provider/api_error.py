@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 from paygo_desktop.protocol import models as m
 
 
@@ -27,3 +29,7 @@ def channel_refused() -> ApiError:
         "channel_refused",
         "the vault refuses this channel's voucher signatures: this provider serves it no more",
     )
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
