@@ -1,9 +1,10 @@
-"""``paygo-desktop receipt verify FILE [--rpc URL]``, ``receipt export (--session ID | --job ID) --out FILE``.
+"""``paygo-desktop receipt verify FILE [--rpc URL]``,
+``receipt export (--session ID | --job ID | --x402 ID) --out FILE``.
 
 ``verify`` prints one line a check (✓, ✗ or ·) and a summary; it exits 0 when the proof is verified, 1
 when it is refused (a check failed, or the file is not a proof). ``export`` writes a finished session's
-(or a paid-out job's) proof file, sealed with the payer's (the job's client's) key (the wallet's
-password: ``--password-file``, PAYGO_PASSWORD_FILE or a prompt).
+(a paid-out job's, a settled x402 payment's) proof file, sealed with the payer's (the job's client's) key
+(the wallet's password: ``--password-file``, PAYGO_PASSWORD_FILE or a prompt).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from paygo_desktop.paths import DataDir
 
 
 def add_parser(subparsers: Any) -> None:
-    receipt = subparsers.add_parser("receipt", help="verify or export a session's or a job's proof file")
+    receipt = subparsers.add_parser(
+        "receipt", help="verify or export a session's, a job's or an x402 payment's proof file"
+    )
     actions = receipt.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="check a proof file's signatures (and, with --rpc, the chain)")
     verify.add_argument("file", type=Path, metavar="FILE")
@@ -30,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--session", metavar="ID", help="the session's id (session list)")
     which.add_argument("--job", metavar="ID", help="the job's id (jobs list): approved, released or refunded")
+    which.add_argument("--x402", metavar="ID", type=int, help="a settled x402 payment's id (x402 list)")
     export.add_argument("--out", required=True, type=Path, metavar="FILE")
     export.add_argument("--password-file", type=Path, help="unlock the wallet with this file's password")
     export.set_defaults(handler=run_export)
@@ -58,6 +62,11 @@ def run_export(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     ctx = AppContext.open(data_dir)
     try:
+        if args.x402 is not None:
+            data, what = _x402(ctx, args), f"x402 payment {args.x402}"
+            atomic_write_bytes(args.out, data, 0o644)
+            print(f"Wrote the proof of {what} to {args.out}.", file=sys.stderr)
+            return 0
         if args.job:
             payer, what = _job_client(ctx, args.job), f"job {args.job}"
         else:
@@ -72,6 +81,17 @@ def run_export(args: argparse.Namespace, data_dir: DataDir) -> int:
         ctx.close()
     print(f"Wrote the proof of {what} to {args.out}.", file=sys.stderr)
     return 0
+
+
+def _x402(ctx: Any, args: argparse.Namespace) -> bytes:
+    """A settled x402 payment's proof: what the app kept, sealed by the payer (no node needed)."""
+    from paygo_desktop.commands.unlock import unlocked_account
+    from paygo_desktop.receipts.x402_build import settled_payment, x402_proof
+
+    payer = settled_payment(ctx.store, args.x402).payer
+    key = unlocked_account(ctx.wallet, payer, args.password_file)
+    network = ctx.network
+    return x402_proof(ctx.store, args.x402, network.chain_id, network.name, key)
 
 
 def _job_client(ctx: Any, job_id: str) -> str:

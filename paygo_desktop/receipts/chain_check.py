@@ -1,5 +1,5 @@
 """What only the chain can say about a session's proof file: checked with a node the user names (a job's
-proof: ``receipts.job_chain_check``).
+proof: ``receipts.job_chain_check``; an x402 payment's: ``receipts.x402_chain_check``).
 
 * The node is the proof's chain (its chain id).
 * The vault has PayGo's vault code (``chain.code_check``): the voucher's promise is that vault's rules.
@@ -30,6 +30,10 @@ async def chain_checks(w3: Any, body: dict[str, Any], *, registry: str | None) -
         from paygo_desktop.receipts.job_chain_check import job_chain_checks
 
         return await job_chain_checks(w3, body)
+    if body.get("kind") == "x402":
+        from paygo_desktop.receipts.x402_chain_check import x402_chain_checks
+
+        return await x402_chain_checks(w3, body)
 
     channel: Channel = m.ChannelOut.model_validate(body["channel"]).to_channel()
     final = int(body["receipt"]["finalCumulative"])

@@ -1,4 +1,4 @@
-"""Proof files: what a paid session (and later an x402 payment or a job) was, in one self-contained file
+"""Proof files: what a paid session (or a job, or an x402 payment) was, in one self-contained file
 that anyone can check.
 
 **The file.** One JSON object in canonical form: keys sorted, no whitespace, ASCII only (``\\uXXXX``
@@ -26,10 +26,9 @@ channel's signer (EIP-712, as the vault checks it); and the seal by the channel'
 every other byte: a file changed anywhere fails at least the seal. With a node, ``receipts.chain_check``
 adds what only the chain knows.
 
-**Other kinds.** ``KINDS`` maps a kind to its checks (``ProofKind``): "session" (here) and "job"
-(``receipts.job_proof``). An x402 payment would add its own ``ProofKind`` (its own body, the same
-envelope, canonical form and seal) and register it there. A file of an unknown kind is refused with its
-kind named.
+**Other kinds.** ``KINDS`` maps a kind to its checks (``ProofKind``): "session" (here), "job"
+(``receipts.job_proof``) and "x402" (``receipts.x402_proof``), each its own body in the same envelope,
+canonical form and seal. A file of an unknown kind is refused with its kind named.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from paygo_desktop.protocol.auth import canonical_signature
 from paygo_desktop.protocol.signing import verify_model
 from paygo_desktop.receipts.checks import Check, ProofError
 from paygo_desktop.receipts.job_proof import job_checks, job_client
+from paygo_desktop.receipts.x402_proof import x402_checks, x402_payer
 
 FORMAT = "paygo-proof"
 VERSION = 1
@@ -272,8 +272,8 @@ class ProofKind:
 KINDS: dict[str, ProofKind] = {
     "session": ProofKind("a metered session", _session_checks, _payer),
     "job": ProofKind("a fixed-price job", job_checks, job_client),
+    "x402": ProofKind("an x402 payment", x402_checks, x402_payer),
 }
-# x402 payments: register a ProofKind here (and its chain checks beside receipts.chain_check).
 
 
 def kind_of(body: dict[str, Any]) -> ProofKind:

@@ -548,7 +548,10 @@ class X402PolicyRow(Base):
 class X402PaymentRow(Base):
     """One x402 payment this app signed (``x402.payer``), written before the signed authorization is sent:
     ``pending`` until the server's PAYMENT-RESPONSE says ``settled`` (with its transaction) or ``failed``.
-    ``nonce``/``valid_before``: the EIP-3009 authorization's, so a pending one is known to lapse."""
+    ``nonce``/``valid_before``: the EIP-3009 authorization's, so a pending one is known to lapse.
+    ``valid_after``, ``signature`` and ``requirements`` (the server's quote as JSON, ``extra`` naming the
+    EIP-712 domain signed under): what the payment's proof file needs (migration 0011; None before it).
+    The signature is the payer's authorization, not a key: it is kept, never logged."""
 
     __tablename__ = "x402_payments"
 
@@ -573,3 +576,6 @@ class X402PaymentRow(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    valid_after: Mapped[str | None] = mapped_column(String(80), nullable=True)  # uint256, decimal
+    signature: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requirements: Mapped[str | None] = mapped_column(Text, nullable=True)

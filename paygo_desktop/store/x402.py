@@ -15,6 +15,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import X402PaymentRow, X402PolicyRow, utcnow
 
 PENDING, SETTLED, FAILED = "pending", "settled", "failed"
+MAX_QUOTE = 16 * 1024  # characters of the quoted requirements' JSON kept with a payment
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ class X402Payment:
     tx_hash: str | None
     error: str | None
     settled_at: datetime | None
+    # what the proof file needs (migration 0011; None for a payment recorded before it): the authorization's
+    # validAfter, the payer's EIP-3009 signature, the requirements the server quoted (JSON, ``MAX_QUOTE``)
+    valid_after: int | None = None
+    signature: str | None = None
+    requirements: str | None = None
 
     def may_still_move(self, now: int) -> bool:
         """Whether this authorization counts against the limits: settled, or still valid (a server that said
@@ -68,6 +74,10 @@ def _int(text: str | None) -> int | None:
 
 def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _bounded(text: str | None) -> str | None:
+    return None if text is None or len(text) > MAX_QUOTE else text
 
 
 def _utc(at: datetime) -> datetime:
@@ -135,6 +145,9 @@ class X402Store:
                 nonce=payment.nonce,
                 valid_before=payment.valid_before,
                 status=PENDING,
+                valid_after=_str(payment.valid_after),
+                signature=payment.signature,
+                requirements=_bounded(payment.requirements),
             )
             s.add(row)
             s.flush()
@@ -204,4 +217,7 @@ def _payment(r: X402PaymentRow) -> X402Payment:
         tx_hash=r.tx_hash,
         error=r.error,
         settled_at=None if r.settled_at is None else _utc(r.settled_at),
+        valid_after=_int(r.valid_after),
+        signature=r.signature,
+        requirements=r.requirements,
     )

@@ -8,8 +8,11 @@ request is paid at most once: a server that answers 402 again after the payment 
 (and is told apart when it asks more than it first quoted).
 
 The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
-so a crash in between never loses a payment that could move money. The payer's SQL runs in worker threads
-(``asyncio.to_thread``), so the app can run it on its own loop (the GUI thread).
+so a crash in between never loses a payment that could move money. It keeps what the payment's proof file
+needs (``receipts.x402_proof``): the whole authorization, the payer's signature over it and the requirements
+the server quoted (``quoted_requirements``). The signature is an authorization, not a key; it is never
+logged. The payer's SQL runs in worker threads (``asyncio.to_thread``), so the app can run it on its own
+loop (the GUI thread).
 
 A PayGo provider's 402 may name the same service sold by time (``session_offer``): with a running session
 for it (``sessions``), the request goes through that session's gateway and nothing is paid per request.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ from x402 import x402ClientSync
 from x402.http.utils import encode_payment_signature_header
 from x402.mechanisms.evm.exact import ExactEvmScheme
 from x402.mechanisms.evm.signers import EthAccountSigner
+from x402.mechanisms.evm.utils import get_asset_info
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
 from paygo_desktop.errors import UserFacingError
@@ -40,7 +45,7 @@ from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
-from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
+from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import limits, session_offer, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
@@ -142,7 +147,7 @@ class X402Payer:
             if policy is not None and policy.ask_first and not await self._asked(quote):
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
             payload = await asyncio.to_thread(self._sign, required, chosen)
-            payment = await asyncio.to_thread(self._record, quote, method, payload)
+            payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
         try:
             second = await self._send(method, url, signed, content)
@@ -263,8 +268,11 @@ class X402Payer:
         assert isinstance(payload, PaymentPayload)
         return payload
 
-    def _record(self, quote: Quote, method: str, payload: PaymentPayload) -> X402Payment:
+    def _record(
+        self, quote: Quote, method: str, payload: PaymentPayload, chosen: PaymentRequirements
+    ) -> X402Payment:
         auth = payload.payload.get("authorization") or {}
+        signature = payload.payload.get("signature")
         if (
             str(auth.get("value")) != str(quote.amount)
             or str(auth.get("to", "")).lower() != quote.pay_to.lower()
@@ -291,6 +299,9 @@ class X402Payer:
             tx_hash=None,
             error=None,
             settled_at=None,
+            valid_after=int(auth.get("validAfter", 0)),
+            signature=signature if isinstance(signature, str) else None,
+            requirements=quoted_requirements(chosen),
         )
         payment_id = self._records.record(payment)
         return self._payment(payment_id)
@@ -389,6 +400,28 @@ class X402Payer:
         finally:
             if self._http is None:
                 await client.aclose()
+
+
+def quoted_requirements(chosen: PaymentRequirements) -> str:
+    """The requirements the server quoted, as JSON kept with the payment for its proof file: ``extra`` names
+    the EIP-712 domain the SDK signed under (its default for the asset when the server named none, as the
+    SDK's exact client does); a quote too large to keep keeps only that of its ``extra``."""
+    data = chosen.model_dump(mode="json", by_alias=True)
+    extra = dict(data.get("extra") or {})
+    if "name" not in extra:
+        try:
+            info = get_asset_info(str(chosen.network), chosen.asset)
+            extra["name"], extra["version"] = info["name"], info.get("version", "1")
+        except ValueError:
+            pass
+    if "name" in extra:
+        extra.setdefault("version", "1")
+    data["extra"] = extra
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    if len(text) > MAX_QUOTE:
+        data["extra"] = {k: extra[k] for k in ("name", "version") if k in extra}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return text
 
 
 def _asset(payment: X402Payment) -> Asset:

@@ -13,6 +13,7 @@ from paygo_desktop.context import AppContext
 from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Payment, X402Store
 from tests.gui.helpers import TIMEOUT
 from tests.gui.test_activity_page import make_page
+from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
 
 USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -66,3 +67,158 @@ def test_x402_tab_lists_payments_and_limits(
     rows = list(csv.reader(io.StringIO(target.read_text("utf-8"))))
     assert len(rows) == 2 and rows[1][2] == "https://api.example.com/v1/quote?symbol=ETH"
     assert rows[1][9:13] == ["0.025", "25000", "6", "settled"]
+
+
+def _signed_payment(account: Any, status: str = SETTLED) -> X402Payment:
+    """A payment as the payer keeps it: the authorization really signed by ``account`` (EIP-3009 under the
+    USDC domain), the server's quote as JSON; the settlement's transaction is made up (no chain here)."""
+    import json
+
+    from eth_account import Account
+
+    from paygo_desktop.receipts.x402_proof import authorization_typed_data
+
+    auth = {
+        "from": account.address,
+        "to": "0x" + "22" * 20,
+        "value": "25000",
+        "validAfter": "0",
+        "validBefore": "2000000000",
+        "nonce": "0x" + "33" * 32,
+    }
+    typed = authorization_typed_data(31337, USDC, {"name": "USDC", "version": "2"}, auth)
+    signature = "0x" + bytes(Account.sign_typed_data(account.key, full_message=typed).signature).hex()
+    quote = {
+        "scheme": "exact",
+        "network": "eip155:31337",
+        "asset": USDC,
+        "amount": "25000",
+        "payTo": "0x" + "22" * 20,
+        "maxTimeoutSeconds": 300,
+        "extra": {"name": "USDC", "version": "2"},
+    }
+    return X402Payment(
+        id=0,
+        created_at=datetime.now(UTC),
+        origin="https://api.example.com",
+        url="https://api.example.com/v1/quote?symbol=ETH",
+        method="GET",
+        scheme="exact",
+        network="eip155:31337",
+        payer=account.address,
+        pay_to="0x" + "22" * 20,
+        asset=USDC,
+        asset_symbol="USDC",
+        decimals=6,
+        amount=25_000,
+        nonce=auth["nonce"],
+        valid_before=2_000_000_000,
+        status="pending",
+        tx_hash=None,
+        error=None,
+        settled_at=None,
+        valid_after=0,
+        signature=signature,
+        requirements=json.dumps(quote),
+    )
+
+
+def test_the_chosen_payment_shows_its_proof_check_and_exports_it(
+    qtbot: Any, wallet_ctx: AppContext, event_loop_qt: Any, tmp_path: Path
+) -> None:
+    from paygo_desktop.receipts.proof import read_proof
+    from paygo_desktop.receipts.verify import verify_file
+    from tests.gui.conftest import PASSWORD, TEST_ADDRESS
+
+    ctx = wallet_ctx
+    ctx.wallet.unlock(PASSWORD)
+    records = X402Store(ctx.store)
+    payment = _signed_payment(ctx.wallet.local_account(TEST_ADDRESS))
+    pending = records.record(payment)
+    settled = records.record(payment)
+    records.finish(settled, SETTLED, tx_hash="0x" + "44" * 32)
+    page = make_page(qtbot, ctx)
+    page.tabs.setCurrentWidget(page.x402)
+    panel = page.x402
+    qtbot.waitUntil(lambda: panel.payments.rowCount() == 2 and not page.runner.busy, timeout=TIMEOUT)
+    assert not panel.proof_button.isEnabled() and "Choose a payment" in panel.proof_check.text()
+
+    [row] = [i for i, p in enumerate(panel.payments.rows) if p.id == settled]
+    panel.table.selectRow(row)
+    qtbot.waitUntil(lambda: panel.proof is not None and not page.runner.busy, timeout=TIMEOUT)
+    assert panel.proof_check.text().splitlines() == [
+        "✓ This payment's proof checks out: signed by you, for what the server asked",
+        "✓ The authorization is signed by its payer (EIP-3009, under the token's EIP-712 domain)",
+        "✓ The authorization pays the server's payTo",
+        "✓ The authorization's value is the amount the server asked",
+    ]
+    assert panel.proof_button.isEnabled() and panel.chain_button.isEnabled()
+
+    target = tmp_path / "x402-proof.json"
+    panel.export_proof(path=str(target))
+    qtbot.waitUntil(lambda: target.exists() and not page.runner.busy, timeout=TIMEOUT)
+    assert verify_file(target.read_bytes()).ok
+    assert read_proof(target.read_bytes())["settlement"] == {"txHash": "0x" + "44" * 32}
+    assert panel.message.text() == f"Wrote the payment's proof to {target}."
+
+    [row] = [i for i, p in enumerate(panel.payments.rows) if p.id == pending]
+    panel.table.selectRow(row)
+    qtbot.waitUntil(lambda: "No proof" in panel.proof_check.text() and not page.runner.busy, timeout=TIMEOUT)
+    assert f"x402 payment {pending} is not settled" in panel.proof_check.text()
+    assert not panel.proof_button.isEnabled() and not panel.chain_button.isEnabled()
+
+    # a locked wallet: the export says so, writes nothing
+    [row] = [i for i, p in enumerate(panel.payments.rows) if p.id == settled]
+    panel.table.selectRow(row)
+    qtbot.waitUntil(lambda: panel.proof is not None and not page.runner.busy, timeout=TIMEOUT)
+    ctx.wallet.lock()
+    again = tmp_path / "locked.json"
+    panel.export_proof(path=str(again))
+    qtbot.waitUntil(lambda: not page.runner.busy and "locked" in panel.message.text(), timeout=TIMEOUT)
+    assert not again.exists()
+
+
+def test_check_on_chain_agrees_for_a_payment_settled_on_anvil(
+    qtbot: Any,
+    ctx: AppContext,
+    env: Env,  # noqa: F811
+    event_loop_qt: Any,
+) -> None:
+    """A real payment to a server built only from the SDK (settled on anvil), then its proof checked on
+    chain from the tab: the token's domain, AuthorizationUsed and the Transfer in the settlement."""
+    import asyncio
+    import threading
+
+    from paygo_desktop.money import Asset
+    from paygo_desktop.networks import custom_network
+    from paygo_desktop.store.custom_tokens import CustomTokenRepository
+    from tests.x402_pay.conftest import make_payer, sdk_server, usdc_price
+
+    network = custom_network("Test chain", env.url, env.chain_id)
+    ctx.networks.save_custom(network)
+    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
+    ctx.settings.network = network.key
+    ctx.invalidate_network()
+    paid: list[Any] = []
+    with sdk_server(env, price=usdc_price(env, 25_000)) as server:
+        X402Store(ctx.store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
+        payer = make_payer(env, ctx.store)
+        # Qt's loop is running here: the payment runs on a loop of its own, in a thread
+        worker = threading.Thread(
+            target=lambda: paid.append(asyncio.run(payer.request("GET", server.url + "/paid")))
+        )
+        worker.start()
+        worker.join(timeout=60)
+    assert paid and paid[0].payment.status == SETTLED
+
+    page = make_page(qtbot, ctx)
+    page.tabs.setCurrentWidget(page.x402)
+    panel = page.x402
+    qtbot.waitUntil(lambda: panel.payments.rowCount() == 1 and not page.runner.busy, timeout=TIMEOUT)
+    panel.table.selectRow(0)
+    qtbot.waitUntil(lambda: panel.proof is not None and not page.runner.busy, timeout=TIMEOUT)
+    panel.chain_button.click()
+    qtbot.waitUntil(lambda: "the chain agrees" in panel.proof_check.text(), timeout=TIMEOUT)
+    lines = panel.proof_check.text().splitlines()
+    assert len(lines) == 1 + 3 + 5 and all(line.startswith("✓") for line in lines), lines
+    assert "✓ The token moved exactly the authorized value from the payer to payTo in it" in lines

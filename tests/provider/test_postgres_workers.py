@@ -197,20 +197,36 @@ def test_two_workers_share_one_channels_sessions(env: Env, tmp_path: Path, pg_ur
 def test_a_worker_killed_mid_session_leaves_the_session_to_the_other(
     env: Env, tmp_path: Path, pg_url: str
 ) -> None:
-    with workers(env, tmp_path, pg_url) as w:
+    # a slow service (60 s ticks, 60 s grace): the supervisor's restart below may take seconds on a loaded
+    # machine, and this test is about a worker's death, not about a payer falling behind (rightly expired)
+    seed = tmp_path / "catalog.json"
+    seed.write_text(
+        json.dumps(
+            [
+                {
+                    **{"id": "slow-feed", "name": "Slow feed", "description": "60 s ticks"},
+                    **{"category": "data", "type": "data", "isActive": True},
+                    "rate": {"amount": "1000", "asset": "USDC", "unit": "per_second"},
+                    **{"tickSeconds": 60, "graceSeconds": 60},
+                }
+            ]
+        )
+    )
+    tick = 60 * 1000
+    with workers(env, tmp_path, pg_url, catalog_seed=str(seed)) as w:
         c0 = w.client(0)
-        ch = funded(env)
-        started = c0.post(routes.STREAM_START, json=start_body(env, ch))
+        ch = funded(env, 10 * tick)
+        started = c0.post(routes.STREAM_START, json=start_body(env, ch, "slow-feed", tick))
         assert started.status_code == 201, started.text
         path = routes.STREAM_VOUCHERS.format(session_id=started.json()["sessionId"])
-        assert c0.post(path, json=voucher_body(env, ch, 1, TICK_COST + 1)).status_code == 200
+        assert c0.post(path, json=voucher_body(env, ch, 1, tick + 1)).status_code == 200
         old = w.pids()[0]
         os.kill(old, signal.SIGKILL)  # mid-session, while its connection is open
         with pytest.raises(httpx.HTTPError):
-            c0.post(path, json=voucher_body(env, ch, 2, TICK_COST + 2))
+            c0.post(path, json=voucher_body(env, ch, 2, tick + 2))
         c0.close()
         with httpx.Client(base_url=w.url, timeout=15) as fresh:  # the payer reconnects
-            r = fresh.post(path, json=voucher_body(env, ch, 2, TICK_COST + 2))
+            r = fresh.post(path, json=voucher_body(env, ch, 2, tick + 2))
             assert r.status_code == 200, r.text
             assert r.json()["seq"] == 2
         deadline = time.monotonic() + 30  # and the supervisor starts another worker 0
@@ -218,7 +234,7 @@ def test_a_worker_killed_mid_session_leaves_the_session_to_the_other(
             assert time.monotonic() < deadline, w.log.read_text()[-3000:]
             time.sleep(0.1)
         again = w.client(0)
-        r = again.post(path, json=voucher_body(env, ch, 3, TICK_COST + 3))
+        r = again.post(path, json=voucher_body(env, ch, 3, tick + 3))
         assert r.status_code == 200, r.text
         again.close()
 

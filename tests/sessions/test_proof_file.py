@@ -151,8 +151,9 @@ def test_files_that_are_no_proof_get_one_clear_line(tmp_path: Path) -> None:
         (b"[1]\n", "no JSON object"),
         (b'{"format":"x"}\n', "not a PayGo proof"),
         (b'{"format":"paygo-proof","version":2}\n', "version 2"),
-        (b'{"format":"paygo-proof","kind":"x402","version":1}\n', "cannot check proofs of kind “x402”"),
+        (b'{"format":"paygo-proof","kind":"coupon","version":1}\n', "cannot check proofs of kind “coupon”"),
         (b'{"format":"paygo-proof","kind":"job","version":1}\n', "not a job proof's"),
+        (b'{"format":"paygo-proof","kind":"x402","version":1}\n', "not an x402 payment's"),
         (b"[" * 100_000, "at most"),
     ]:
         verdict = verify_file(data)

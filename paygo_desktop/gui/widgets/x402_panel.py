@@ -1,7 +1,12 @@
 """Activity's "x402 payments": what the wallet paid for HTTP requests with x402 (``x402.payer``), each with
 the request it paid for, and the spending limits set per site (``paygo-desktop x402 policy``). Read-only:
 the limits are set from the command line for now. Both lists are read off the GUI thread. On top, when the
-app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``)."""
+app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``).
+
+The selected payment's proof is checked as the app kept it (``receipts.x402_build.stored_x402_checks``:
+the signature, payTo and the amount; a payment without a proof says why); "Check on chain" adds what the
+node says (``receipts.x402_chain_check``) and "Export proof…" writes the file sealed with the payer's key
+(the wallet must be unlocked). Reading, checking, signing and writing all run off the GUI thread."""
 
 from __future__ import annotations
 
@@ -14,12 +19,16 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
+from paygo_desktop.gui.receipt_dialog import check_details, check_lines
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.money import Amount, Asset
 
 if TYPE_CHECKING:
     from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
+    from paygo_desktop.receipts.checks import Check
+
+    Proof = tuple[int, dict[str, Any], list[Check]]  # the chosen payment's id, unsealed proof and checks
 
 SHOWN = 500
 STATUS_WORDS = {"pending": "Sent, not confirmed", "settled": "Paid", "failed": "Failed"}
@@ -27,6 +36,16 @@ STATUS_WORDS = {"pending": "Sent, not confirmed", "settled": "Paid", "failed": "
 
 def _amount(symbol: str, decimals: int, units: int | None) -> str:
     return "No limit" if units is None else Amount(Asset(symbol, decimals), units).format()
+
+
+def _verdict(checks: list[Check], *, on_chain: bool = False) -> str:
+    if any(c.ok is False for c in checks):
+        head = "✗ This payment's proof does not check out"
+    elif on_chain:
+        head = "✓ This payment's proof checks out, and the chain agrees"
+    else:
+        head = "✓ This payment's proof checks out: signed by you, for what the server asked"
+    return head + "\n" + check_lines(checks)
 
 
 class PaymentsModel(RowsModel):
@@ -102,8 +121,9 @@ class X402Panel(QWidget):
         self.refresh_button.setAccessibleName("Read the x402 payments again")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setAccessibleName("Export every x402 payment as CSV")
-        row.addWidget(self.refresh_button)
-        row.addWidget(self.export_button)
+        self.chain_button, self.proof_button = self._proof_buttons()
+        for button in (self.refresh_button, self.export_button, self.chain_button, self.proof_button):
+            row.addWidget(button)
         layout.addLayout(row)
         self.message = InlineMessage(self, "x402 message")
         layout.addWidget(self.message)
@@ -112,13 +132,46 @@ class X402Panel(QWidget):
                 lambda text, bad: self.message.error(text) if bad else self.message.ok(text)
             )
         self.payments = PaymentsModel(self)
-        layout.addWidget(readonly_view(self.payments, "x402 payments"), 3)
+        self.table = readonly_view(self.payments, "x402 payments")
+        layout.addWidget(self.table, 3)
+        self.proof_check = self._proof_check_label()
+        layout.addWidget(self.proof_check)
+        self.proof: Proof | None = None  # the chosen payment's, once checked
+        self._set_proof(None)
         limits_title = QLabel("Limits per site")
         layout.addWidget(limits_title)
         self.limits = LimitsModel(self)
         layout.addWidget(readonly_view(self.limits, "x402 limits per site"), 1)
         self.refresh_button.clicked.connect(self.load)
         self.export_button.clicked.connect(self.export_csv)
+        self.chain_button.clicked.connect(self.check_on_chain)
+        self.proof_button.clicked.connect(lambda: self.export_proof())
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+    @staticmethod
+    def _proof_buttons() -> tuple[QPushButton, QPushButton]:
+        chain = QPushButton("Check on chain")
+        chain.setAccessibleName("Check the chosen x402 payment's proof on chain")
+        chain.setToolTip(
+            "Ask the network: the token's domain, and that the settlement used this authorization"
+        )
+        export = QPushButton("Export proof…")
+        export.setAccessibleName("Export the chosen x402 payment's proof file")
+        export.setToolTip(
+            "One file with the request, the server's requirements, your signed authorization and the "
+            "settlement, sealed by your key: anyone can check it with paygo-desktop receipt verify FILE"
+        )
+        return chain, export
+
+    @staticmethod
+    def _proof_check_label() -> QLabel:
+        label = QLabel("Choose a payment to see its proof's check.")
+        label.setObjectName("Hint")
+        label.setAccessibleName("The chosen payment's proof check")
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
 
     def load(self) -> None:
         from paygo_desktop.store.x402 import X402Store
@@ -135,6 +188,116 @@ class X402Panel(QWidget):
         payments, policies = found
         self.payments.set_rows(payments)
         self.limits.set_rows(policies)
+        self._selection_changed()
+
+    # ---- the chosen payment's proof
+
+    def selected_payment(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        return self.payments.rows[rows[0].row()] if rows else None
+
+    def _set_proof(
+        self, proof: tuple[int, dict[str, Any], list[Check]] | None, text: str | None = None
+    ) -> None:
+        self.proof = proof
+        self.chain_button.setEnabled(proof is not None)
+        self.proof_button.setEnabled(proof is not None)
+        if text is not None:
+            self.proof_check.setText(text)
+            self.proof_check.setToolTip(check_details(proof[2]) if proof else "")
+
+    def _selection_changed(self, *_args: object) -> None:
+        payment = self.selected_payment()
+        if payment is None:
+            self._set_proof(None, "Choose a payment to see its proof's check.")
+            return
+        from paygo_desktop.receipts.x402_build import stored_x402_checks
+
+        payment_id, ctx = payment.id, self.ctx
+        self._set_proof(None, "Checking the payment's proof…")
+
+        def check() -> tuple[dict[str, Any], list[Check]]:  # SQL (the network, the payment): in a worker
+            network = ctx.network
+            return stored_x402_checks(ctx.store, payment_id, network.chain_id, network.name)
+
+        def shown(result: tuple[dict[str, Any], list[Check]]) -> None:
+            if self._is_chosen(payment_id):
+                body, checks = result
+                self._set_proof((payment_id, body, checks), _verdict(checks))
+
+        def none(message: str) -> None:
+            if self._is_chosen(payment_id):
+                self._set_proof(None, f"No proof: {message}")
+
+        self.runner.run(
+            check,
+            on_success=shown,
+            on_error=none,
+            name="x402-proof-check",
+        )
+
+    def _is_chosen(self, payment_id: int) -> bool:
+        chosen = self.selected_payment()
+        return chosen is not None and chosen.id == payment_id
+
+    def check_on_chain(self) -> None:
+        if self.proof is None:
+            return
+        payment_id, body, checks = self.proof
+        rpc_url = self.ctx.network.rpc_url
+        self.chain_button.setEnabled(False)
+
+        async def work() -> list[Check]:
+            from paygo_desktop.chain.rpc import async_web3
+            from paygo_desktop.receipts.x402_chain_check import x402_chain_checks
+
+            w3 = async_web3(rpc_url, timeout=20)
+            try:
+                return await x402_chain_checks(w3, body)
+            finally:
+                await w3.provider.disconnect()
+
+        def done(extra: list[Check]) -> None:
+            if self._is_chosen(payment_id):
+                self._set_proof(self.proof, _verdict([*checks, *extra], on_chain=True))
+
+        def failed(message: str) -> None:
+            self.chain_button.setEnabled(self.proof is not None)
+            self.message.error(f"The chain could not be asked: {message}")
+
+        self.runner.run(work(), on_success=done, on_error=failed, name="x402-proof-chain")
+
+    def export_proof(self, *, path: str | None = None) -> None:
+        """The chosen payment's proof file, sealed with the payer's key, written where the user says."""
+        if self.proof is None:
+            return
+        payment_id = self.proof[0]
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export the payment's proof", f"paygo-x402-{payment_id}.json", "Proof files (*.json)"
+            )
+        if not path:
+            return
+        target, ctx = Path(path), self.ctx
+
+        def work() -> Path:  # SQL, the key, the seal and the file: in a worker thread
+            from paygo_desktop.fileio import atomic_write_bytes
+            from paygo_desktop.receipts.x402_build import settled_payment, x402_proof
+
+            store, network, wallet = ctx.store, ctx.network, ctx.wallet
+
+            key = wallet.local_account(settled_payment(store, payment_id).payer)
+            atomic_write_bytes(
+                target, x402_proof(store, payment_id, network.chain_id, network.name, key), 0o644
+            )
+            return target
+
+        self.runner.run(
+            work,
+            on_success=lambda written: self.message.ok(f"Wrote the payment's proof to {written}."),
+            on_error=self.message.error,
+            name="x402-proof-export",
+        )
 
     def export_csv(self, *, path: str | None = None) -> None:
         if path is None:

@@ -1,0 +1,90 @@
+"""What only the chain can say about an x402 payment's proof file (``receipts.x402_proof``), with a node the
+user names.
+
+* The node is the proof's chain.
+* The token's EIP-712 domain on chain (its ``DOMAIN_SEPARATOR()``) is the one the proof names (a token that
+  does not tell its domain: said, not failed; the settlement below shows it took the authorization).
+* The settlement transaction succeeded, and the token logged in it both ``AuthorizationUsed(from, nonce)``
+  (this authorization was the one used) and ``Transfer(from, to, value)`` (exactly this money moved).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
+
+from paygo_desktop.chain.log_decoding import as_bytes
+from paygo_desktop.receipts.checks import Check
+from paygo_desktop.receipts.x402_proof import domain_separator
+
+AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()
+TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+DOMAIN_SEPARATOR_CALL = "0x" + keccak(text="DOMAIN_SEPARATOR()")[:4].hex()
+
+
+def _topic(address: str) -> str:
+    return "0x" + "00" * 12 + address[2:].lower()
+
+
+async def x402_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
+    chain_id = int(await w3.eth.chain_id)
+    wanted = int(body["network"]["chainId"])
+    checks = [Check("The node is on the proof's chain", chain_id == wanted, f"chain id {chain_id}")]
+    if chain_id != wanted:
+        return checks
+    checks.append(await _domain_check(w3, body))
+    checks.extend(await _settlement_checks(w3, body))
+    return checks
+
+
+async def _domain_check(w3: Any, body: dict[str, Any]) -> Check:
+    name = "The token's EIP-712 domain on chain is the proof's"
+    token = str(body["asset"]["address"])
+    try:
+        answer = bytes(await w3.eth.call({"to": token, "data": DOMAIN_SEPARATOR_CALL}))
+    except Exception:
+        answer = b""
+    if len(answer) != 32:
+        return Check(name, None, f"{token} does not tell its domain (no DOMAIN_SEPARATOR())")
+    return Check(name, answer == domain_separator(body), "0x" + answer.hex())
+
+
+async def _settlement_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
+    tx_hash = str(body["settlement"]["txHash"])
+    token = str(body["asset"]["address"]).lower()
+    auth = body["authorization"]
+    try:
+        receipt = await w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        receipt = None
+    if receipt is None or int(receipt["status"]) != 1:
+        what = "is not on this chain" if receipt is None else "failed (reverted)"
+        return [Check("The settlement transaction succeeded", False, f"{tx_hash} {what}")]
+    checks = [Check("The settlement transaction succeeded", True, f"block {int(receipt['blockNumber'])}")]
+    used = transferred = False
+    for entry in receipt["logs"]:
+        if str(entry["address"]).lower() != token:
+            continue
+        topics = ["0x" + as_bytes(t).hex() for t in entry["topics"]]
+        if topics[:3] == [AUTHORIZATION_USED, _topic(auth["from"]), auth["nonce"]]:
+            used = True
+        moved = int.from_bytes(as_bytes(entry["data"]), "big")
+        if topics[:3] == [TRANSFER, _topic(auth["from"]), _topic(auth["to"])] and moved == int(auth["value"]):
+            transferred = True
+    checks.append(
+        Check(
+            "The token used this authorization in it (AuthorizationUsed for the payer's nonce)",
+            used,
+            f"nonce {auth['nonce']}" if used else f"{tx_hash} used no authorization {auth['nonce']}",
+        )
+    )
+    checks.append(
+        Check(
+            "The token moved exactly the authorized value from the payer to payTo in it",
+            transferred,
+            f"{auth['value']} base units" if transferred else f"{tx_hash} has no such Transfer",
+        )
+    )
+    return checks
