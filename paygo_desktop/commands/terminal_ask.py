@@ -38,7 +38,7 @@ class TerminalAsk:
         while not self._lines.empty():  # a line typed before the question is no answer to it
             self._lines.get_nowait()
         print(
-            f"Pay {quote.shown()} to {quote.origin} for {quote.method} {quote.url[:300]}? "
+            f"Pay {quote.asked()} to {quote.origin} for {quote.method} {quote.url[:300]}? "
             f"[y/N, declined in {int(self.seconds)} s] ",
             end="",
             file=sys.stderr,

@@ -1,4 +1,5 @@
-"""``paygo-desktop x402 get|proxy|policy|list``: pay x402 (HTTP 402) endpoints from scripts, within limits.
+"""``paygo-desktop x402 get|proxy|policy|list|approve-permit2``: pay x402 (HTTP 402) endpoints from scripts,
+within limits.
 
 ``get URL [--max AMOUNT]`` requests URL; on a 402 it pays what the server quotes if the site's limits (and
 ``--max``, in the quoted token) allow, and writes the answer's body to stdout (or ``--output FILE``). A line
@@ -13,6 +14,10 @@ a terminal it is refused, saying so.
 ``policy set ORIGIN --per-request A --per-day A --total A [--ask-first] [--block] [--token SYMBOL]`` sets a
 site's limits (amounts in the token, default USDC; a limit left out is no limit), ``policy list`` and
 ``policy remove ORIGIN``. ``list`` prints the payments as JSON (or CSV with ``--csv FILE``, ``-`` stdout).
+
+``approve-permit2 --amount A [--token SYMBOL] [--yes]`` lets Permit2 take at most A of the token (default
+USDC) from the account: what x402's ``upto`` payments draw on (``x402.permit2``). A bounded amount, never
+unlimited; 0 takes the allowance back. The fee is shown and agreed first (``--yes`` from a script).
 The wallet password comes from ``PAYGO_PASSWORD``, ``--password-file`` / ``PAYGO_PASSWORD_FILE``, or a
 prompt.
 """
@@ -29,6 +34,8 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.paths import DataDir
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
     from paygo_desktop.context import AppContext
     from paygo_desktop.money import Asset
     from paygo_desktop.store.x402 import SitePolicy, X402Payment
@@ -77,6 +84,16 @@ def add_parser(subparsers: Any) -> None:
     remove.add_argument("origin", metavar="ORIGIN")
     remove.set_defaults(handler=run_policy_remove)
 
+    approve = actions.add_parser(
+        "approve-permit2", help="let Permit2 take at most an amount of a token, for x402 upto payments"
+    )
+    approve.add_argument("--amount", required=True, metavar="AMOUNT", help="at most AMOUNT (0 revokes)")
+    approve.add_argument("--token", default="USDC", metavar="SYMBOL", help="the token (default USDC)")
+    approve.add_argument("--yes", action="store_true", help="send without asking (scripts)")
+    approve.add_argument("--account", help="approve from this address (default: the first account)")
+    approve.add_argument("--password-file", type=Path, help="read the wallet password from this file")
+    approve.set_defaults(handler=run_approve_permit2)
+
     payments = actions.add_parser("list", help="the x402 payments made, as JSON (or CSV)")
     payments.add_argument("--site", metavar="ORIGIN", help="only this site's")
     payments.add_argument("--csv", metavar="FILE", help="write CSV to FILE instead (- for stdout)")
@@ -104,10 +121,19 @@ def run_get(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 async def _payer(ctx: AppContext, args: argparse.Namespace, confirm: Confirm | None) -> X402Payer:
     """The payer for ``--account`` (default: the first), the wallet unlocked, on the current network."""
+    from paygo_desktop.x402.payer import X402Payer
+
+    network = ctx.network
+    return X402Payer(
+        ctx.store, await _account(ctx, args), network, ctx.known_tokens(network), confirm=confirm
+    )
+
+
+async def _account(ctx: AppContext, args: argparse.Namespace) -> LocalAccount:
+    """``--account`` (default: the first), the wallet unlocked."""
     import asyncio
 
     from paygo_desktop.commands.session import _password
-    from paygo_desktop.x402.payer import X402Payer
 
     accounts = ctx.wallet.accounts()
     if not accounts:
@@ -117,10 +143,7 @@ async def _payer(ctx: AppContext, args: argparse.Namespace, confirm: Confirm | N
         raise UserFacingError(f"The wallet has no account {address}.")
     password = _password(args.password_file)
     await asyncio.to_thread(ctx.wallet.unlock, password)
-    network = ctx.network
-    return X402Payer(
-        ctx.store, ctx.wallet.local_account(address), network, ctx.known_tokens(network), confirm=confirm
-    )
+    return ctx.wallet.local_account(address)
 
 
 async def _get(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -203,6 +226,62 @@ async def _proxy(ctx: AppContext, args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await proxy.close()
+    return 0
+
+
+# ---- Permit2's allowance (x402 upto)
+
+
+def run_approve_permit2(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import asyncio
+
+    from paygo_desktop.context import AppContext
+
+    ctx = AppContext.open(data_dir)
+    try:
+        return asyncio.run(_approve_permit2(ctx, args))
+    finally:
+        ctx.close()
+
+
+async def _approve_permit2(ctx: AppContext, args: argparse.Namespace) -> int:
+    from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.chain.transactions import TransactionManager
+    from paygo_desktop.commands.tx_run import account_signer, run_flow
+    from paygo_desktop.money import Amount
+    from paygo_desktop.networks import confirmations_for
+    from paygo_desktop.store.transactions import TransactionRepository
+    from paygo_desktop.x402 import permit2
+
+    network = ctx.network
+    asset = _token(ctx.known_tokens(network), args.token, network.name)
+    request = permit2.approve_request(asset, Amount.parse(args.amount, asset).units)  # bounded, or refused
+    account = await _account(ctx, args)
+    w3 = async_web3(network.rpc_url, timeout=15)
+    try:
+        manager = TransactionManager(
+            w3, network.chain_id, TransactionRepository(ctx.store), confirmations=confirmations_for(network)
+        )
+        hashes = await run_flow(
+            manager, account.address, [request], account_signer(account), assume_yes=args.yes
+        )
+        allowed = await permit2.allowance(w3, account.address, asset.address or "")
+    finally:
+        await w3.provider.disconnect()
+    print(
+        json.dumps(
+            {
+                "event": "permit2-approval",
+                "account": account.address,
+                "token": asset.symbol,
+                "tokenAddress": asset.address,
+                "spender": permit2.PERMIT2,
+                "allowance": Amount(asset, allowed).format(symbol=False, grouping=False),
+                "allowanceUnits": str(allowed),
+                "transactions": hashes,
+            }
+        )
+    )
     return 0
 
 
@@ -320,6 +399,7 @@ def payment_json(p: X402Payment) -> dict[str, Any]:
             symbol=False, grouping=False
         ),
         "amountUnits": str(p.amount),
+        "settledUnits": None if p.settled_amount is None else str(p.settled_amount),
         "status": p.status,
         "transaction": p.tx_hash,
         "error": p.error,

@@ -43,6 +43,7 @@ class X402AskDialog(QDialog):
         self._left = seconds
         self._done = False
         self.setWindowTitle(f"Pay {quote.origin}?")
+        self.setMinimumWidth(460)  # the site and the request read on one or two lines, not six
         layout = QVBoxLayout(self)
         intro = _label(
             "A program on this computer asks the wallet, through the local x402 proxy, to pay for this "
@@ -52,7 +53,7 @@ class X402AskDialog(QDialog):
         layout.addWidget(intro)
         form = QFormLayout()
         form.addRow("Site", _label(quote.origin, "Site"))
-        self.amount = _label(quote.shown(), "Amount")
+        self.amount = _label(quote.asked(), "Amount")
         form.addRow("Amount", self.amount)
         url = quote.url if len(quote.url) <= URL_SHOWN else quote.url[:URL_SHOWN] + "…"
         self.request = _label(f"{quote.method} {url}", "Request")
@@ -63,7 +64,7 @@ class X402AskDialog(QDialog):
         self.countdown.setObjectName("Hint")
         layout.addWidget(self.countdown)
         buttons = QDialogButtonBox()
-        self.pay_button = QPushButton(f"Pay {quote.shown()}")
+        self.pay_button = QPushButton(f"Pay {quote.asked()}")
         self.pay_button.setObjectName("Primary")
         self.decline_button = QPushButton("Decline")
         buttons.addButton(self.pay_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -86,7 +87,7 @@ class X402AskDialog(QDialog):
 
     def set_value(self, text: str) -> None:
         """The amount's value in the display currency (``PriceBoard.text``: "≈ $0.01" or "—")."""
-        self.amount.setText(f"{self.quote.shown()} ({text})")
+        self.amount.setText(f"{self.quote.asked()} ({text})")
 
     def answer(self, pay: bool) -> None:
         if self._done:

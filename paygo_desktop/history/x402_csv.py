@@ -1,6 +1,8 @@
 """The x402 payments (``store.x402``) as CSV, one payment a row, in the same conventions as the account's
 movements (``history.csv_export``): RFC 4180, UTC dates, plain decimal amounts beside their base units and
-decimals, and text a server chose (its URL, its error) never read as a formula by a spreadsheet."""
+decimals, and text a server chose (its URL, its error) never read as a formula by a spreadsheet. "Amount" is
+the most a payment may move (``upto``: the signed maximum); "Settled" what its settlement moved, once known.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ COLUMNS = (
     "Status",
     "Tx hash",
     "Error",
+    "Settled",
+    "Settled base units",
 )
 
 
@@ -38,6 +42,7 @@ def export_csv(payments: Iterable[X402Payment], out: IO[str]) -> int:
     count = 0
     for p in payments:
         amount = Amount(Asset(p.asset_symbol, p.decimals, p.asset), p.amount)
+        settled = Amount(amount.asset, p.settled_amount or 0)
         writer.writerow(
             [
                 p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -55,6 +60,8 @@ def export_csv(payments: Iterable[X402Payment], out: IO[str]) -> int:
                 p.status,
                 p.tx_hash or "",
                 safe_text(p.error or ""),
+                "" if p.settled_amount is None else settled.format(symbol=False, grouping=False),
+                "" if p.settled_amount is None else str(p.settled_amount),
             ]
         )
         count += 1

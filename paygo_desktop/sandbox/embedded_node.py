@@ -481,6 +481,19 @@ class EmbeddedNode:
 
     rpc_hardhat_setBalance = rpc_anvil_setBalance
 
+    def rpc_anvil_setCode(self, address: str, code: str) -> None:
+        """Write ``code`` at ``address`` and mine it (the sandbox's Permit2 at its canonical address)."""
+        chain = self.backend.chain
+        vm = chain.get_vm(chain.header)
+        state = vm.state
+        state.set_code(to_canonical_address(address), bytes.fromhex(code.removeprefix("0x")))
+        state.persist()
+        chain.header = chain.header.copy(state_root=state.state_root)
+        self._mine()
+        return None
+
+    rpc_hardhat_setCode = rpc_anvil_setCode
+
     def rpc_evm_mine(self, *_args: Any) -> str:
         self._mine()
         return "0x0"

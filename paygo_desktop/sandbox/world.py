@@ -258,13 +258,15 @@ async def _deploy(rpc_url: str) -> tuple[str, str]:
 
 
 async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, list[str]]:
-    """The sandbox's other test tokens and its price feeds (``token_list.SANDBOX_TOKENS``,
-    ``prices.feeds.SANDBOX_FEEDS``): those the world lacks (a world an older version made has none) are
-    deployed. Returns the world with them and the symbols of the tokens deployed now."""
+    """x402 upto's Permit2 and proxy (``chain.sandbox_permit2``), the sandbox's other test tokens and its
+    price feeds (``token_list.SANDBOX_TOKENS``, ``prices.feeds.SANDBOX_FEEDS``): those the world lacks (a
+    world an older version made has none) are deployed. Returns the world with them and the symbols of the
+    tokens deployed now."""
     from decimal import Decimal
 
     from paygo_desktop.chain.deploy import deploy_mock_feed, deploy_test_token
     from paygo_desktop.chain.rpc import async_web3
+    from paygo_desktop.chain.sandbox_permit2 import install_upto_contracts
     from paygo_desktop.prices.feeds import FEED_DECIMALS, SANDBOX_FEEDS
     from paygo_desktop.token_list import SANDBOX_TOKENS
 
@@ -272,6 +274,9 @@ async def _deploy_tokens_and_feeds(rpc_url: str, world: World) -> tuple[World, l
     deployer = (await w3.eth.accounts)[OPERATOR_INDEX]
     tokens, feeds, added = dict(world.tokens), dict(world.feeds), []
     try:
+        # x402 upto pays through Permit2 and x402's proxy: the sandbox's stand-ins, unless the chain has them
+        if await install_upto_contracts(w3, (await w3.eth.accounts)[0]):
+            log.info("sandbox: Permit2 and the x402 upto proxy put at their canonical addresses")
         for symbol, decimals, name in SANDBOX_TOKENS:
             if symbol == "USDC" or (symbol in tokens and await _has_code(w3, tokens[symbol])):
                 continue

@@ -111,7 +111,7 @@ class X402Proxy:
             if name.lower() not in proxying.HOP_BY_HOP and not name.lower().startswith(NOT_ANSWERED)
         ]
         if answer.payment is not None:
-            paid = Amount(Asset(answer.payment.asset_symbol, answer.payment.decimals), answer.payment.amount)
+            paid = Amount(Asset(answer.payment.asset_symbol, answer.payment.decimals), answer.payment.moved)
             back.append((PAYMENT_HEADER, f"{paid.format(grouping=False)}; {answer.payment.status}"))
         if answer.via_session and answer.offer is not None:
             back.append((SESSION_HEADER, answer.offer.service_id))

@@ -548,7 +548,8 @@ class X402PolicyRow(Base):
 class X402PaymentRow(Base):
     """One x402 payment this app signed (``x402.payer``), written before the signed authorization is sent:
     ``pending`` until the server's PAYMENT-RESPONSE says ``settled`` (with its transaction) or ``failed``.
-    ``nonce``/``valid_before``: the EIP-3009 authorization's, so a pending one is known to lapse.
+    ``nonce``/``valid_before``: the EIP-3009 authorization's (``upto``: the Permit2 nonce, hex, and deadline),
+    so a pending one is known to lapse.
     ``valid_after``, ``signature`` and ``requirements`` (the server's quote as JSON, ``extra`` naming the
     EIP-712 domain signed under): what the payment's proof file needs (migration 0011; None before it).
     The signature is the payer's authorization, not a key: it is kept, never logged."""
@@ -569,10 +570,12 @@ class X402PaymentRow(Base):
     asset: Mapped[str] = mapped_column(String(42), nullable=False)
     asset_symbol: Mapped[str] = mapped_column(String(20), nullable=False)
     decimals: Mapped[int] = mapped_column(Integer, nullable=False)
-    amount: Mapped[str] = mapped_column(String(80), nullable=False)  # base units
+    amount: Mapped[str] = mapped_column(String(80), nullable=False)  # base units: the most it may move
     nonce: Mapped[str] = mapped_column(String(66), nullable=False)
     valid_before: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)  # pending | settled | failed
+    # base units the settlement moved (``upto``: at most ``amount``); None before settlement (migration 0012)
+    settled_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

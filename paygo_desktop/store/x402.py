@@ -2,6 +2,8 @@
 
 Amounts are integer base units (stored as decimal strings: a uint256 fits no SQL integer). A payment is
 written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``.
+``amount`` is the most the authorization lets move (``exact``: the price; ``upto``: the signed maximum);
+``settled_amount`` what the settlement moved, once known.
 """
 
 from __future__ import annotations
@@ -61,11 +63,31 @@ class X402Payment:
     valid_after: int | None = None
     signature: str | None = None
     requirements: str | None = None
+    settled_amount: int | None = None  # base units moved (``upto``: at most ``amount``); None: not known
+
+    @property
+    def unused(self) -> bool:
+        """Settled at nothing without a transaction (``upto``): no transaction spent its Permit2 nonce, so
+        the signature could still move up to ``amount`` until ``valid_before``."""
+        return self.status == SETTLED and self.settled_amount == 0 and self.tx_hash is None
+
+    @property
+    def moved(self) -> int:
+        """What the settlement moved, as far as known: ``settled_amount``, else ``amount``."""
+        return self.amount if self.settled_amount is None else self.settled_amount
+
+    @property
+    def counted(self) -> int:
+        """What this payment counts against the limits: what it settled, else the most it may still move."""
+        if self.status == SETTLED and not self.unused:
+            return self.moved
+        return self.amount
 
     def may_still_move(self, now: int) -> bool:
         """Whether this authorization counts against the limits: settled, or still valid (a server that said
-        "failed" still holds a signed authorization it could submit until ``valid_before``)."""
-        return self.status == SETTLED or self.valid_before > now
+        "failed", or settled an upto payment at nothing, still holds a signed authorization it could submit
+        until ``valid_before``)."""
+        return (self.status == SETTLED and not self.unused) or self.valid_before > now
 
 
 def _int(text: str | None) -> int | None:
@@ -154,7 +176,13 @@ class X402Store:
             return int(row.id)
 
     def finish(
-        self, payment_id: int, status: str, *, tx_hash: str | None = None, error: str | None = None
+        self,
+        payment_id: int,
+        status: str,
+        *,
+        tx_hash: str | None = None,
+        error: str | None = None,
+        settled_amount: int | None = None,
     ) -> None:
         with self._store.session() as s:
             row = s.get(X402PaymentRow, payment_id)
@@ -162,6 +190,7 @@ class X402Store:
                 return
             row.status = status
             row.tx_hash = tx_hash
+            row.settled_amount = _str(settled_amount) if status == SETTLED else None
             row.error = None if error is None else error[:2000]
             row.settled_at = utcnow() if status == SETTLED else None
 
@@ -220,4 +249,5 @@ def _payment(r: X402PaymentRow) -> X402Payment:
         valid_after=_int(r.valid_after),
         signature=r.signature,
         requirements=r.requirements,
+        settled_amount=_int(r.settled_amount),
     )

@@ -51,6 +51,10 @@ class Quote:
     def shown(self, units: int | None = None) -> str:
         return Amount(self.asset, self.amount if units is None else units).format()
 
+    def asked(self) -> str:
+        """What the user is asked to pay: the amount, or for ``upto`` "at most" the signed maximum."""
+        return f"at most {self.shown()}" if self.scheme == "upto" else self.shown()
+
 
 @dataclass(frozen=True)
 class Spent:

@@ -1,11 +1,15 @@
 """Paying an x402 endpoint: request, and on a 402 choose what to pay, check it against the user's limits,
 sign with the official SDK's client, record the payment, send it, and mark it from the PAYMENT-RESPONSE.
 
-Only the ``exact`` scheme by EIP-3009 authorization is paid (the SDK's ``upto`` and Permit2 flows need an
-on-chain approval first), only on the wallet's own network (``eip155:<its chain id>``), only in a token the
-wallet knows there. Everything refused is refused before anything is signed (``limits.X402Refused``). One
-request is paid at most once: a server that answers 402 again after the payment gets no second signature
-(and is told apart when it asks more than it first quoted).
+Two schemes are paid: ``exact`` by EIP-3009 authorization, and ``upto`` by a Permit2 signature for a
+maximum of which the server settles what the request used (``x402.permit2``: the allowance to Permit2 it
+needs). Only on the wallet's own network (``eip155:<its chain id>``), only in a token the wallet knows there.
+The user's limits apply to the most a payment may move (``upto``: the signed maximum, never the smaller
+amount a server says it will take). Everything refused is refused before anything is signed
+(``limits.X402Refused``). One request is paid at most once: a server that answers 402 again after the
+payment gets no second signature (and is told apart when it asks more than it first quoted). What an
+``upto`` payment settled is recorded beside its maximum: what its transaction moved on chain
+(``settlement``), else what the PAYMENT-RESPONSE says, within the maximum.
 
 The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
 so a crash in between never loses a payment that could move money. It keeps what the payment's proof file
@@ -31,10 +35,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from eth_utils import is_address
 from x402 import x402ClientSync
+from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.http.utils import encode_payment_signature_header
+from x402.mechanisms.evm.constants import X402_UPTO_PERMIT2_PROXY_ADDRESS
 from x402.mechanisms.evm.exact import ExactEvmScheme
-from x402.mechanisms.evm.signers import EthAccountSigner
+from x402.mechanisms.evm.signers import EthAccountSigner, EthAccountSignerWithRPC
+from x402.mechanisms.evm.upto import UptoEvmClientScheme
 from x402.mechanisms.evm.utils import get_asset_info
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
@@ -46,13 +54,14 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402 import limits, session_offer, wire
+from paygo_desktop.x402 import limits, permit2, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+UPTO = "upto"
 MAX_BODY = 16 * 1024 * 1024  # a paid answer larger than this is cut off (the CLI and the proxy's cap)
 MAX_VALIDITY = 3600  # seconds an authorization may stay valid; a server asking longer is refused
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -146,7 +155,8 @@ class X402Payer:
             limits.check(quote, policy, spent, cap)
             if policy is not None and policy.ask_first and not await self._asked(quote):
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
-            payload = await asyncio.to_thread(self._sign, required, chosen)
+            sponsored = quote.scheme == UPTO and await self._permit2_ready(quote, required, chosen)
+            payload = await asyncio.to_thread(self._sign, required, chosen, sponsored)
             payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
         try:
@@ -158,7 +168,9 @@ class X402Payer:
             second.status,
             second.headers,
             second.body,
-            await asyncio.to_thread(self._settled, payment, quote, second),
+            await asyncio.to_thread(
+                self._settled, payment, quote, second, await self._on_chain(quote, second)
+            ),
             second.truncated,
             offer,
             hint=None if offer is None else offer.comparison(quote),
@@ -197,17 +209,17 @@ class X402Payer:
                 f"{origin} takes payment on {networks}; this wallet pays on {self._network.name} "
                 f"({self._caip2}).",
             )
-        exact = [r for r in on_network if r.scheme == "exact" and _eip3009(r)]
-        if not exact:
+        payable = [r for r in on_network if _payable(r)]
+        if not payable:
             schemes = ", ".join(sorted({r.scheme for r in on_network}))
             raise X402Refused(
                 "unsupported_scheme",
                 f"{origin} offers only {schemes} on {self._network.name}; this wallet pays x402's exact "
-                "scheme (EIP-3009).",
+                "scheme (EIP-3009) and its upto scheme (Permit2).",
             )
-        known = [r for r in exact if r.asset.lower() in self._assets]
+        known = [r for r in payable if r.asset.lower() in self._assets]
         if not known:
-            tokens = ", ".join(sorted({r.asset for r in exact}))
+            tokens = ", ".join(sorted({r.asset for r in payable}))
             raise X402Refused(
                 "wrong_asset",
                 f"{origin} asks for a token this wallet does not know on {self._network.name}: {tokens}.",
@@ -226,7 +238,8 @@ class X402Payer:
                     f"most {MAX_VALIDITY} s).",
                 )
             candidates.append((amount, r))
-        amount, chosen = min(candidates, key=lambda c: c[0])
+        # the smallest most-it-may-move; on a tie, exact (it needs no allowance to Permit2)
+        amount, chosen = min(candidates, key=lambda c: (c[0], c[1].scheme != "exact"))
         asset = self._assets[chosen.asset.lower()]
         return chosen, Quote(origin, url, chosen.scheme, str(chosen.network), asset, chosen.pay_to, amount)
 
@@ -239,7 +252,8 @@ class X402Payer:
             if p.may_still_move(int(now)) and (asset is None or p.asset.lower() == asset.lower())
         ]
         return Spent(
-            day=sum(p.amount for p in counted if p.created_at >= since), total=sum(p.amount for p in counted)
+            day=sum(p.counted for p in counted if p.created_at >= since),
+            total=sum(p.counted for p in counted),
         )
 
     async def _asked(self, quote: Quote) -> bool:
@@ -249,11 +263,50 @@ class X402Payer:
             )
         return await self._confirm(quote)
 
+    async def _permit2_ready(
+        self, quote: Quote, required: PaymentRequired, chosen: PaymentRequirements
+    ) -> bool:
+        """Whether Permit2 may take ``quote``'s maximum: already (False), or by an EIP-2612 permit for exactly
+        that maximum the server's facilitator submits (True, when it offers x402's gas-sponsoring extension).
+        Else refused, before anything is signed."""
+        from paygo_desktop.chain.rpc import async_web3
+
+        token = quote.asset.address or ""
+        w3 = async_web3(self._network.rpc_url, timeout=15)
+        try:
+            allowed = await permit2.allowance(w3, self._account.address, token)
+        except Exception as exc:
+            raise UserFacingError(
+                f"Cannot read your {quote.asset.symbol} allowance to Permit2 on {self._network.name} "
+                f"({type(exc).__name__}); nothing was signed."
+            ) from None
+        finally:
+            await w3.provider.disconnect()
+        if allowed >= quote.amount:
+            return False
+        if EIP2612_GAS_SPONSORING_KEY in (required.extensions or {}) and _permit_domain(chosen):
+            return True
+        raise X402Refused(
+            "needs_permit2_approval",
+            f"{quote.origin} takes x402's upto scheme (at most {quote.shown()}), paid through Permit2, and "
+            f"Permit2 may take only {quote.shown(allowed)} of your {quote.asset.symbol}: approve Permit2 "
+            f"first (paygo-desktop x402 approve-permit2 --amount A --token {quote.asset.symbol}). Nothing "
+            "was signed.",
+        )
+
     # ---- signing (a worker thread) and the record
 
-    def _sign(self, required: PaymentRequired, chosen: PaymentRequirements) -> PaymentPayload:
+    def _sign(
+        self, required: PaymentRequired, chosen: PaymentRequirements, sponsored: bool
+    ) -> PaymentPayload:
         client = x402ClientSync()
         client.register(self._caip2, ExactEvmScheme(EthAccountSigner(self._account)))
+        upto_signer = (
+            EthAccountSignerWithRPC(self._account, self._network.rpc_url)  # reads the token's permit nonce
+            if sponsored
+            else EthAccountSigner(self._account)
+        )
+        client.register(self._caip2, UptoEvmClientScheme(upto_signer))
         # the SDK's own cap, as a second guard: this asset only, this amount at most
         client.set_spend_controls(
             {
@@ -263,7 +316,15 @@ class X402Payer:
                 ],
             }
         )
-        only = PaymentRequired(x402_version=2, resource=required.resource, accepts=[chosen])
+        # only the EIP-2612 extension, and only when it is needed: never the SDK's ERC-20 approval one (a
+        # signed approve transaction of the SDK's choosing)
+        offered = (required.extensions or {}).get(EIP2612_GAS_SPONSORING_KEY)
+        only = PaymentRequired(
+            x402_version=2,
+            resource=required.resource,
+            accepts=[chosen],
+            extensions={EIP2612_GAS_SPONSORING_KEY: offered} if sponsored and offered else None,
+        )
         payload = client.create_payment_payload(only)
         assert isinstance(payload, PaymentPayload)
         return payload
@@ -271,14 +332,12 @@ class X402Payer:
     def _record(
         self, quote: Quote, method: str, payload: PaymentPayload, chosen: PaymentRequirements
     ) -> X402Payment:
-        auth = payload.payload.get("authorization") or {}
+        signed = _upto_signed(quote, payload) if quote.scheme == UPTO else _exact_signed(quote, payload)
         signature = payload.payload.get("signature")
-        if (
-            str(auth.get("value")) != str(quote.amount)
-            or str(auth.get("to", "")).lower() != quote.pay_to.lower()
-            or str(auth.get("from", "")).lower() != self._account.address.lower()
-        ):  # the SDK signed something else than was checked: never send it
+        if signed is None or signed[0].lower() != self._account.address.lower():
+            # the SDK signed something else than was checked: never send it
             raise UserFacingError("The signed x402 authorization does not match the quote; it was not sent.")
+        _, nonce, valid_before, valid_after = signed
         payment = X402Payment(
             id=0,
             created_at=datetime.fromtimestamp(self._clock(), UTC),
@@ -293,13 +352,13 @@ class X402Payer:
             asset_symbol=quote.asset.symbol,
             decimals=quote.asset.decimals,
             amount=quote.amount,
-            nonce=str(auth.get("nonce")),
-            valid_before=int(auth.get("validBefore", 0)),
+            nonce=nonce,
+            valid_before=valid_before,
             status="pending",
             tx_hash=None,
             error=None,
             settled_at=None,
-            valid_after=int(auth.get("validAfter", 0)),
+            valid_after=valid_after,
             signature=signature if isinstance(signature, str) else None,
             requirements=quoted_requirements(chosen),
         )
@@ -311,7 +370,30 @@ class X402Payer:
         assert found is not None, "a payment row is never deleted"
         return found
 
-    def _settled(self, payment: X402Payment, quote: Quote, answer: _Answer) -> X402Payment:
+    async def _on_chain(self, quote: Quote, answer: _Answer) -> int | None:
+        """What an ``upto`` settlement moved by its transaction on chain (None: not upto, or not readable)."""
+        from paygo_desktop.chain.rpc import async_web3
+
+        header = answer.headers.get(wire.PAYMENT_RESPONSE_HEADER)
+        if quote.scheme != UPTO or answer.status == 402 or not header:
+            return None
+        try:
+            said = wire.settle_response(header)
+        except wire.X402WireError:
+            return None
+        if not said.success or not said.transaction:
+            return None
+        w3 = async_web3(self._network.rpc_url, timeout=15)
+        try:
+            return await settlement.moved_on_chain(
+                w3, said.transaction, quote.asset.address or "", self._account.address, quote.pay_to
+            )
+        finally:
+            await w3.provider.disconnect()
+
+    def _settled(
+        self, payment: X402Payment, quote: Quote, answer: _Answer, on_chain: int | None = None
+    ) -> X402Payment:
         if answer.status == 402:
             again = answer.headers.get(wire.PAYMENT_REQUIRED_HEADER)
             self._records.finish(payment.id, FAILED, error=_refusal(again))
@@ -335,8 +417,11 @@ class X402Payer:
             self._records.finish(payment.id, "pending", error=str(exc))
             return self._payment(payment.id)
         if settled.success:
-            self._records.finish(payment.id, SETTLED, tx_hash=(settled.transaction or None))
-            self._book(payment)
+            moved, note = _moved(quote, settled.amount, on_chain)
+            self._records.finish(
+                payment.id, SETTLED, tx_hash=(settled.transaction or None), error=note, settled_amount=moved
+            )
+            self._book(self._payment(payment.id))
         else:
             reason = settled.error_reason or settled.error_message or "settlement failed"
             self._records.finish(payment.id, FAILED, error=reason[:500])
@@ -353,7 +438,9 @@ class X402Payer:
     def _book(self, payment: X402Payment) -> None:
         """A settled payment in Activity: the spending charts (by site and request) and the activity log."""
         path = urlsplit(payment.url).path or "/"
-        paid = Amount(_asset(payment), payment.amount)
+        paid = Amount(_asset(payment), payment.moved)
+        if paid.units == 0:  # an upto payment the server settled at nothing
+            return
         self._spending.record(
             SpendingEntry(
                 account=payment.payer,
@@ -367,13 +454,16 @@ class X402Payer:
                 service_id=path[:100],
                 service_name=f"{payment.method} {path}"[:200],
                 category="x402",
-                amount=payment.amount,
+                amount=paid.units,
                 at=payment.created_at,
             )
         )
+        most = (
+            "" if paid.units == payment.amount else f", of at most {Amount(_asset(payment), payment.amount)}"
+        )
         self._activity.record(
             "x402",
-            f"Paid {paid} to {payment.origin} for {payment.method} {path[:200]} (x402)",
+            f"Paid {paid}{most} to {payment.origin} for {payment.method} {path[:200]} (x402)",
             account=payment.payer,
             network=self._network.key,
         )
@@ -428,8 +518,88 @@ def _asset(payment: X402Payment) -> Asset:
     return Asset(payment.asset_symbol, payment.decimals, payment.asset)
 
 
-def _eip3009(r: PaymentRequirements) -> bool:
-    return (r.extra or {}).get("assetTransferMethod") in (None, "eip3009")
+def _payable(r: PaymentRequirements) -> bool:
+    """``exact`` by EIP-3009, or ``upto`` by Permit2 bound to a named facilitator."""
+    extra = r.extra or {}
+    method = extra.get("assetTransferMethod")
+    if r.scheme == "exact":
+        return method in (None, "eip3009")
+    if r.scheme == UPTO:
+        facilitator = extra.get("facilitatorAddress")
+        return method == "permit2" and isinstance(facilitator, str) and is_address(facilitator)
+    return False
+
+
+def _permit_domain(chosen: PaymentRequirements) -> bool:
+    """Whether the upto offer names the token's EIP-712 domain (the EIP-2612 permit needs it)."""
+    extra = chosen.extra or {}
+    return bool(extra.get("name")) and bool(extra.get("version"))
+
+
+def _same(a: Any, b: str) -> bool:
+    return isinstance(a, str) and a.lower() == b.lower()
+
+
+def _exact_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
+    """(payer, nonce, valid before, valid after) of an EIP-3009 authorization exactly for ``quote``, else
+    None."""
+    auth = payload.payload.get("authorization") or {}
+    if str(auth.get("value")) != str(quote.amount) or not _same(auth.get("to"), quote.pay_to):
+        return None
+    return (
+        str(auth.get("from", "")),
+        str(auth.get("nonce")),
+        int(auth.get("validBefore", 0)),
+        int(auth.get("validAfter", 0)),
+    )
+
+
+def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
+    """(payer, nonce as hex, deadline, witness's validAfter) of a Permit2 authorization for at most
+    ``quote``'s amount of its token to its payee through x402's upto proxy (and of an EIP-2612 permit, if
+    any, for exactly that maximum to Permit2), else None."""
+    auth = payload.payload.get("permit2Authorization") or {}
+    permitted = auth.get("permitted") or {}
+    witness = auth.get("witness") or {}
+    token = quote.asset.address or ""
+    if (
+        str(permitted.get("amount")) != str(quote.amount)
+        or not _same(permitted.get("token"), token)
+        or not _same(witness.get("to"), quote.pay_to)
+        or not _same(auth.get("spender"), X402_UPTO_PERMIT2_PROXY_ADDRESS)
+    ):
+        return None
+    sponsoring = (payload.extensions or {}).get(EIP2612_GAS_SPONSORING_KEY)
+    if sponsoring is not None:
+        info = sponsoring.get("info") if isinstance(sponsoring, dict) else None
+        if not isinstance(info, dict) or not (
+            str(info.get("amount")) == str(quote.amount)
+            and _same(info.get("spender"), permit2.PERMIT2)
+            and _same(info.get("asset"), token)
+        ):
+            return None
+    nonce, deadline = _units(str(auth.get("nonce", ""))), _units(str(auth.get("deadline", "")))
+    after = str(witness.get("validAfter", ""))
+    if nonce is None or deadline is None or not after.isdigit() or len(after) > 78:
+        return None
+    return str(auth.get("from", "")), f"0x{nonce:064x}", deadline, int(after)
+
+
+def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[int | None, str | None]:
+    """What a successful settlement moved: by its transaction on chain when that could be read, else by the
+    server's PAYMENT-RESPONSE; and a note when the server's word is not believable (then None: the payment
+    counts at its maximum) or differs from the chain. ``exact`` moves its amount."""
+    if quote.scheme != UPTO:
+        return quote.amount, None
+    if on_chain is not None:
+        if reported is not None and reported != str(on_chain):
+            return on_chain, f"the server said it settled {reported[:80]!r}; the chain shows {on_chain}"
+        return on_chain, None
+    if reported is None:
+        return None, "the server did not say how much it settled (counted at the maximum)"
+    if not reported.isdigit() or len(reported) > 78 or int(reported) > quote.amount:
+        return None, f"the server says it settled {reported[:80]!r}, not within the maximum (counted at it)"
+    return int(reported), None
 
 
 def _units(text: str) -> int | None:

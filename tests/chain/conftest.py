@@ -202,6 +202,7 @@ def _deployed(anvil_url: str, runner: asyncio.Runner) -> Env:
     from web3 import AsyncHTTPProvider, AsyncWeb3
 
     from paygo_desktop.chain.deploy import deploy_test_usdc
+    from paygo_desktop.chain.sandbox_permit2 import install_upto_contracts
     from paygo_desktop.chain.vault import VaultClient
 
     w3 = AsyncWeb3(AsyncHTTPProvider(anvil_url))
@@ -212,6 +213,7 @@ def _deployed(anvil_url: str, runner: asyncio.Runner) -> Env:
         rpc(anvil_url, "anvil_setBalance", [acct.address, hex(10**24)])
     vault = runner.run(deploy_test_vault(w3, deployer, MIN_DELAY))
     usdc = runner.run(deploy_test_usdc(w3, deployer)).address
+    runner.run(install_upto_contracts(w3, deployer))  # x402 upto: Permit2 and its proxy, canonical addresses
     env = Env(
         url=anvil_url,
         runner=runner,

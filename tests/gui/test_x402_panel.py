@@ -69,6 +69,37 @@ def test_x402_tab_lists_payments_and_limits(
     assert rows[1][9:13] == ["0.025", "25000", "6", "settled"]
 
 
+def test_an_upto_payment_shows_what_it_settled_of_its_maximum(
+    qtbot: Any, ctx: AppContext, event_loop_qt: Any, tmp_path: Path
+) -> None:
+    records = X402Store(ctx.store)
+    base = dict(
+        origin="https://api.example.com", method="GET", scheme="upto", network="eip155:31337",
+        payer="0x" + "11" * 20, pay_to="0x" + "22" * 20, asset=USDC, asset_symbol="USDC", decimals=6,
+        amount=50_000, valid_before=2_000_000_000, status="pending", tx_hash=None, error=None,
+        settled_at=None,
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    settled = records.record(
+        X402Payment(id=0, created_at=now, url="https://api.example.com/a", nonce="0x01", **base)
+    )
+    records.finish(settled, SETTLED, tx_hash="0x" + "44" * 32, settled_amount=20_000)
+    records.record(X402Payment(id=0, created_at=now, url="https://api.example.com/b", nonce="0x02", **base))
+    page = make_page(qtbot, ctx)
+    page.tabs.setCurrentWidget(page.x402)
+    qtbot.waitUntil(lambda: page.x402.payments.rowCount() == 2 and not page.runner.busy, timeout=TIMEOUT)
+    shown = {page.x402.payments.cell(r, 2): page.x402.payments.cell(r, 3) for r in page.x402.payments.rows}
+    assert shown == {"GET /a": "0.02 USDC of at most 0.05 USDC", "GET /b": "at most 0.05 USDC"}
+    target = tmp_path / "x402.csv"
+    page.x402.export_csv(path=str(target))
+    qtbot.waitUntil(lambda: target.exists() and not page.runner.busy, timeout=TIMEOUT)
+    rows = {r[2]: r for r in csv.reader(io.StringIO(target.read_text("utf-8")))}
+    assert rows["https://api.example.com/a"][9:11] + rows["https://api.example.com/a"][15:] == [
+        "0.05", "50000", "0.02", "20000",
+    ]  # fmt: skip
+    assert rows["https://api.example.com/b"][15:] == ["", ""]
+
+
 def _signed_payment(account: Any, status: str = SETTLED) -> X402Payment:
     """A payment as the payer keeps it: the authorization really signed by ``account`` (EIP-3009 under the
     USDC domain), the server's quote as JSON; the settlement's transaction is made up (no chain here)."""

@@ -18,6 +18,7 @@ pytest.importorskip("eth")
 from eth_account import Account
 
 from paygo_desktop.chain.canonical import VAULT
+from paygo_desktop.chain.sandbox_permit2 import PERMIT2, UPTO_PROXY
 from paygo_desktop.chain.vault import Closed, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher, verify_close
 from paygo_desktop.context import AppContext
@@ -61,6 +62,8 @@ def test_a_paid_session_on_the_embedded_node(tmp_path):
         assert state is not None
         assert rpc(ready["rpc"], "web3_clientVersion").startswith("paygo-embedded")  # not anvil
         assert ready["chainId"] == 31337 and int(rpc(ready["rpc"], "eth_chainId"), 16) == 31337
+        for canonical in (PERMIT2, UPTO_PROXY):  # x402 upto's contracts, put there by anvil_setCode
+            assert rpc(ready["rpc"], "eth_getCode", [canonical, "latest"]) not in ("0x", "0x0")
         # "ready" means the provider has reached the chain: it takes sessions at once
         assert httpx.get(ready["provider"] + "/api/v1/health", timeout=5).json()["status"] == "ok"
         asyncio.run(_session(ready))

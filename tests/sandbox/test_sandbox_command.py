@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from paygo_desktop.chain.canonical import VAULT
+from paygo_desktop.chain.sandbox_permit2 import PERMIT2, UPTO_PROXY
 from paygo_desktop.context import AppContext
 from paygo_desktop.paths import DataDir
 from paygo_desktop.sandbox.node import find_anvil, rpc
@@ -85,6 +86,8 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
         balance_call = {"to": ready["usdc"], "data": "0x70a08231" + wallet_address[2:].lower().rjust(64, "0")}
         assert int(rpc(url, "eth_call", [balance_call, "latest"]), 16) == 10_000 * 10**6
         assert rpc(url, "eth_getCode", [ready["vault"], "latest"]) not in ("0x", "0x0")
+        for canonical in (PERMIT2, UPTO_PROXY):  # x402 upto's Permit2 and proxy (the sandbox's stand-ins)
+            assert rpc(url, "eth_getCode", [canonical, "latest"]) not in ("0x", "0x0")
         assert ready["vault"] == VAULT.address  # the canonical vault, deployed as on every chain
         # "ready" means the provider has reached the chain: it takes sessions at once
         assert httpx.get(ready["provider"] + "/api/v1/health", timeout=5).json()["status"] == "ok"

@@ -4,7 +4,9 @@ store."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,17 +43,23 @@ class SdkServer:
 
 
 def facilitator_for(env: Env, gas_payer: LocalAccount, network: str) -> Any:  # noqa: F811
-    """The SDK's own facilitator (exact, EVM) settling on anvil from ``gas_payer``, in this process (it
-    claims ``network`` too, so a server may quote another chain: the SDK's middleware exits the process when
-    no facilitator supports a route's network)."""
+    """The SDK's own facilitator (exact and upto, EVM, with the EIP-2612 gas-sponsoring extension) settling
+    on anvil from ``gas_payer``, in this process (it claims ``network`` too, so a server may quote another
+    chain: the SDK's middleware exits the process when no facilitator supports a route's network). upto
+    settles through the sandbox's Permit2 and proxy at their canonical addresses (``chain.sandbox_permit2``,
+    installed by tests/chain's fixture)."""
     from x402 import x402Facilitator
+    from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING
     from x402.mechanisms.evm.exact import register_exact_evm_facilitator
     from x402.mechanisms.evm.signers import FacilitatorWeb3Signer
+    from x402.mechanisms.evm.upto import UptoEvmFacilitatorScheme
 
     signer = FacilitatorWeb3Signer(private_key="0x" + bytes(gas_payer.key).hex(), rpc_url=env.url)
-    return register_exact_evm_facilitator(
-        x402Facilitator(), signer, networks=sorted({f"eip155:{env.chain_id}", network})
-    )
+    networks = sorted({f"eip155:{env.chain_id}", network})
+    facilitator = register_exact_evm_facilitator(x402Facilitator(), signer, networks=networks)
+    facilitator.register(networks, UptoEvmFacilitatorScheme(signer))
+    facilitator.register_extension(EIP2612_GAS_SPONSORING)
+    return facilitator
 
 
 @contextlib.contextmanager
@@ -62,23 +70,34 @@ def sdk_server(
     network: str | None = None,
     pay_to: str | None = None,
     on_signature: Callable[[str], None] | None = None,
+    scheme: str = "exact",
+    settle: int | None = None,
+    sponsor_permit: bool = False,
+    says_settled: str | None = None,
 ) -> Iterator[SdkServer]:
-    """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice);
-    ``GET /free`` unpaid."""
+    """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice,
+    in ``scheme``: exact or upto); ``GET /free`` unpaid. An upto server settles ``settle`` base units (the
+    SDK's settlement override) instead of the maximum, and with ``sponsor_permit`` offers the SDK's EIP-2612
+    gas-sponsoring extension. ``says_settled`` puts another amount in its PAYMENT-RESPONSE (a server that lies
+    about what it took: a test's own outer layer, the SDK's answer rewritten)."""
     from x402 import x402ResourceServer
-    from x402.http.middleware.fastapi import PaymentMiddlewareASGI
+    from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
+    from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
     from x402.http.types import PaymentOption, RouteConfig
     from x402.mechanisms.evm.exact import register_exact_evm_server
+    from x402.mechanisms.evm.upto import UptoEvmServerScheme
 
     network = network or f"eip155:{env.chain_id}"
     server = x402ResourceServer(facilitator_for(env, env.provider2, network))
     register_exact_evm_server(server, network)
+    server.register(network, UptoEvmServerScheme())
     routes = {
         "GET /paid": RouteConfig(
             accepts=PaymentOption(
-                scheme="exact", pay_to=pay_to or env.provider.address, price=price, network=network
+                scheme=scheme, pay_to=pay_to or env.provider.address, price=price, network=network
             ),
             description="a paid answer",
+            extensions=declare_eip2612_gas_sponsoring_extension() if sponsor_permit else None,
         )
     }
     app = FastAPI()
@@ -87,7 +106,10 @@ def sdk_server(
 
     @app.get("/paid")
     async def paid() -> JSONResponse:
-        return JSONResponse({"answer": 42})
+        response = JSONResponse({"answer": 42})
+        if settle is not None:  # upto: what this request used, at most the maximum the payer signed
+            set_settlement_overrides(response, {"amount": str(settle)})
+        return response
 
     @app.get("/free")
     async def free() -> JSONResponse:
@@ -102,7 +124,13 @@ def sdk_server(
             seen.signatures.append(header)
             if on_signature is not None:
                 on_signature(header)
-        return await call_next(request)
+        response = await call_next(request)
+        said = response.headers.get("payment-response")
+        if said and says_settled is not None:
+            answer = json.loads(base64.b64decode(said))
+            answer["amount"] = says_settled
+            response.headers["payment-response"] = base64.b64encode(json.dumps(answer).encode()).decode()
+        return response
 
     srv, thread = run_server(app, port)
     try:

@@ -111,3 +111,30 @@ def test_x402_proxy_command(env: Env, tmp_path: Path) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0
+
+
+def test_approve_permit2_then_pay_upto_from_the_command_line(env: Env, tmp_path: Path) -> None:
+    from paygo_desktop.x402.permit2 import PERMIT2
+
+    def allowance() -> int:
+        return int(env.run(env.token(env.usdc).functions.allowance(env.payer.address, PERMIT2).call()))
+
+    data = _data_dir(env, tmp_path)
+    unbounded = _cli(data, "approve-permit2", "--amount", "1" + "0" * 40, "--yes")
+    assert unbounded.returncode == 2 and "bounded" in unbounded.stderr and allowance() == 0
+
+    approved = _cli(data, "approve-permit2", "--amount", "0.1", "--yes")
+    assert approved.returncode == 0, approved.stderr
+    said = json.loads(approved.stdout)
+    assert (said["allowance"], said["allowanceUnits"], said["spender"]) == ("0.1", "100000", PERMIT2)
+    assert allowance() == 100_000
+
+    before = env.usdc_balance(env.payer.address)
+    with sdk_server(env, price=usdc_price(env, PRICE), scheme="upto", settle=PRICE // 4) as server:
+        assert _cli(data, "policy", "set", server.url, "--per-request", "0.04").returncode == 0
+        paid = _cli(data, "get", server.url + "/paid")
+        assert paid.returncode == 0, paid.stderr
+        said = json.loads(paid.stderr.splitlines()[-1])
+        assert (said["scheme"], said["amountUnits"], said["settledUnits"]) == ("upto", str(PRICE), "10000")
+    assert env.usdc_balance(env.payer.address) == before - PRICE // 4
+    assert allowance() == 100_000 - PRICE // 4

@@ -38,6 +38,16 @@ def _amount(symbol: str, decimals: int, units: int | None) -> str:
     return "No limit" if units is None else Amount(Asset(symbol, decimals), units).format()
 
 
+def _paid(row: Any) -> str:
+    """What a payment moved: ``exact`` its amount; ``upto`` what it settled of its maximum, or the maximum."""
+    most = _amount(row.asset_symbol, row.decimals, row.amount)
+    if row.scheme != "upto":
+        return most
+    if row.status == "settled" and row.settled_amount is not None:
+        return f"{_amount(row.asset_symbol, row.decimals, row.settled_amount)} of at most {most}"
+    return f"at most {most}"
+
+
 def _verdict(checks: list[Check], *, on_chain: bool = False) -> str:
     if any(c.ok is False for c in checks):
         head = "✗ This payment's proof does not check out"
@@ -60,7 +70,7 @@ class PaymentsModel(RowsModel):
         if column == 2:
             return f"{row.method} {row.url[len(row.origin) :] or '/'}"
         if column == 3:
-            return _amount(row.asset_symbol, row.decimals, row.amount)
+            return _paid(row)
         if column == 4:
             return STATUS_WORDS.get(row.status, row.status)
         return short_address(row.tx_hash) if row.tx_hash else ""
