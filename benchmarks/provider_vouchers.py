@@ -99,10 +99,11 @@ async def provider_handler(
     count: int, seconds: float, sessions: int, database: str
 ) -> tuple[str, int, float]:
     from paygo_desktop.protocol import models as m
-    from paygo_desktop.provider.app import _seed_catalog
+    from paygo_desktop.provider.catalog_seed import seed_catalog
+    from paygo_desktop.provider.chain_runtime import Runtime
     from paygo_desktop.provider.chain_view import ChainView
     from paygo_desktop.provider.config import ProviderConfig
-    from paygo_desktop.provider.core import ProviderCore, Runtime
+    from paygo_desktop.provider.core import ProviderCore
     from paygo_desktop.provider.store import Store
     from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
@@ -123,7 +124,7 @@ async def provider_handler(
     )
     store = Store(config.database)
     clock = Clock()
-    _seed_catalog(store, config, clock())
+    seed_catalog(store, config, clock())
     core = ProviderCore(config, store, provider, clock)
     node = StubNode()
     view = ChainView(node, 0.5)

@@ -46,27 +46,31 @@ the provider was slow.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
 
-from paygo_desktop.chain.vault import ChannelState, VaultClient
-from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_close
+from paygo_desktop.chain.vault import ChannelState
+from paygo_desktop.chain.vouchers import Channel, sign_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthMessage
 from paygo_desktop.protocol.signing import sign_model, unsigned
-from paygo_desktop.provider.config import GatewayService, ProviderConfig
-from paygo_desktop.provider.service_upstreams import gateway_service, row_upstream
+from paygo_desktop.provider.api_error import ApiError, channel_refused
+from paygo_desktop.provider.chain_runtime import Runtime
+from paygo_desktop.provider.config import ProviderConfig
+from paygo_desktop.provider.proofs import Proof, same_token
+from paygo_desktop.provider.row_models import service_model, session_rate, state_out
+from paygo_desktop.provider.service_upstreams import gateway_service
+from paygo_desktop.provider.session_reads import SessionReads, ZcashAccess
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -75,7 +79,15 @@ from paygo_desktop.provider.store import (
     Store,
     channel_of,
 )
-from paygo_desktop.provider.voucher_signatures import VoucherSignatures
+from paygo_desktop.provider.voucher_sql import (
+    EXPIRE_SESSION,
+    FREE_CHANNEL,
+    LIVE,
+    SET_CHANNEL,
+    SET_SESSION,
+    VOUCHER_ROW,
+    VoucherRow,
+)
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -94,89 +106,12 @@ def arrival(now: float, queued: float) -> float:
     return now - queued if queued >= QUEUE_IGNORED else now
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, channel: m.ChannelStateOut | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.channel = channel
-
-    def body(self) -> dict[str, Any]:
-        return m.ErrorBody(code=self.code, message=self.message, channel=self.channel).model_dump(
-            mode="json", exclude_none=True
-        )
-
-
-def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
-    return m.ChannelStateOut(
-        channel_id="0x" + channel_id.hex(),
-        deposited=st.deposited,
-        claimed=st.claimed,
-        withdrawn=st.withdrawn,
-        pending_withdraw=st.pending_withdraw,
-        closed=st.closed,
-        coverage=st.coverage,
-    )
-
-
-def service_model(row: ServiceRow, vendor: m.VendorInfo, *, upstream: bool = False) -> m.Service:
-    """The catalog entry of ``row``; with its upstream only for the vendor's own routes."""
-    return m.Service(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        category=row.category,
-        type=m.ServiceType(row.type),
-        rate=m.Rate(amount=int(row.rate_amount), asset=row.rate_asset, unit=m.RateUnit(row.rate_unit)),
-        tick_seconds=row.tick_seconds,
-        grace_seconds=row.grace_seconds,
-        is_active=row.is_active,
-        vendor=vendor,
-        upstream=row_upstream(row) if upstream else None,
-    )
-
-
-def session_rate(row: SessionRow) -> m.Rate:
-    return m.Rate(amount=int(row.rate_amount), asset=row.asset, unit=m.RateUnit(row.rate_unit))
-
-
-def session_info(row: SessionRow) -> m.SessionInfo:
-    return m.SessionInfo(
-        session_id=row.id,
-        service_id=row.service_id,
-        channel_id=row.channel_id,
-        payer=row.payer,
-        status=m.SessionStatus(row.status),
-        started_at=int(row.started_at),
-        ended_at=None if row.ended_at is None else int(row.ended_at),
-        served_until=int(row.served_until),
-        start_cumulative=int(row.start_cumulative),
-        cumulative_amount=int(row.cumulative),
-        amount=int(row.cumulative) - int(row.start_cumulative),
-        seq=row.seq,
-        asset=row.asset,
-    )
-
-
 NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
 NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider's
 
 
 @dataclass(frozen=True)
-class Proof:
-    """What a request brought to show that it acts for a session's or a channel's payer."""
-
-    token: str | None = None  # ``Authorization: Bearer`` value: the session's access token
-    wallet: AuthMessage | None = None  # a checked request signature (its nonce not spent yet)
-
-
-def same_token(expected: str, given: str | None) -> bool:
-    return given is not None and secrets.compare_digest(expected.encode(), given.encode())
-
-
-@dataclass(frozen=True)
-class _SessionMeta:
+class SessionMeta:
     """What never changes about a session: its channel."""
 
     channel: Channel
@@ -184,43 +119,14 @@ class _SessionMeta:
     channel_hex: str
 
 
-class ChannelStates(Protocol):
-    """On-chain channel states at the head (``provider.chain_view.ChainView`` when served)."""
-
-    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
-
-
-class ZcashAccess(Protocol):
-    """What the gateway asks about Zcash sessions (provider.zcash_routes.ZcashPermissions answers)."""
-
-    def owns(self, session_id: str) -> bool: ...
-
-    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]: ...
-
-    def ended(self, session_ids: Collection[str]) -> set[str]: ...
-
-
-@dataclass
-class Runtime:
-    """Chain-side objects, created inside the server's event loop (lifespan)."""
-
-    vault: VaultClient
-    domain: VaultDomain
-    states: ChannelStates
-    signatures: VoucherSignatures = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.signatures = VoucherSignatures(self.vault, self.domain)
-
-
-class ProviderCore:
+class ProviderCore(SessionReads):
     def __init__(self, config: ProviderConfig, store: Store, account: LocalAccount, clock: Clock) -> None:
         self.config = config
         self.store = store
         self.account = account
         self.clock = clock
         self.runtime: Runtime | None = None
-        self._meta: dict[str, _SessionMeta] = {}  # a cache of what never changes: a session's channel
+        self._meta: dict[str, SessionMeta] = {}  # a cache of what never changes: a session's channel
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
         # seconds the expiry sweep holds back for vouchers that arrived but wait in some worker
         # (provider.load.LoadMonitor.slack when served)
@@ -285,7 +191,7 @@ class ProviderCore:
         self.spend_nonce(msg)
 
     async def _authorize_stop(
-        self, meta: _SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
+        self, meta: SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
     ) -> None:
         """Stopping a session takes its access token, a request signed by the channel's payer or signer,
         or a final voucher by the signer that nobody else can have seen: above what was claimed on chain
@@ -334,15 +240,15 @@ class ProviderCore:
     def _refuse_if_refused(self, channel_hex: str) -> None:
         with self.store.tx() as db:
             if db.get(RefusedChannelRow, channel_hex) is not None:
-                raise _refused()
+                raise channel_refused()
 
-    def _session_meta(self, session_id: str) -> _SessionMeta:
+    def _session_meta(self, session_id: str) -> SessionMeta:
         meta = self._meta.get(session_id)
         if meta is None:
             with self.store.tx() as db:
                 _, ch = self._load(db, session_id)
                 channel = channel_of(ch)
-            meta = _SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
+            meta = SessionMeta(channel=channel, channel_id=channel.id, channel_hex=ch.id)
             if len(self._meta) >= 100_000:
                 self._meta.clear()
             self._meta[session_id] = meta
@@ -550,7 +456,7 @@ class ProviderCore:
         session_id: str,
         req: m.VoucherRequest,
         sig_ok: bool,
-        meta: _SessionMeta,
+        meta: SessionMeta,
         st: ChannelState | None,
         queued: float,
     ) -> m.VoucherAck | ApiError:
@@ -560,22 +466,22 @@ class ProviderCore:
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
-        with self.store.hot_tx(meta.channel_hex, _VOUCHER_ROW, {"sid": session_id}) as tx:
+        with self.store.hot_tx(meta.channel_hex, VOUCHER_ROW, {"sid": session_id}) as tx:
             now = self.clock()
             arrived = arrival(now, queued)
             if tx.row is None:
                 return ApiError(404, "unknown_session", "no such session")
-            row = _VoucherRow(*tx.row)
+            row = VoucherRow(*tx.row)
             if row.refused is not None:
-                return _refused()
+                return channel_refused()
             status = row.status
             deadline = row.served_until + row.grace_seconds
-            if status == _LIVE and arrived > deadline:
-                tx.write(_EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
-                tx.write(_FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
+            if status == LIVE and arrived > deadline:
+                tx.write(EXPIRE_SESSION, {"sid": session_id, "ended": deadline})
+                tx.write(FREE_CHANNEL, {"cid": row.channel_id, "sid": session_id})
                 log.info("session %s expired: no voucher in time", session_id)
                 status = m.SessionStatus.expired.value
-            if status != _LIVE:
+            if status != LIVE:
                 return ApiError(410, "session_over", f"the session is {status}")
             start, last = int(row.start_cumulative), int(row.cumulative)
             if req.seq <= row.seq:
@@ -612,8 +518,8 @@ class ProviderCore:
                 "until": served_until,
                 "sig": req.signature,
             }
-            tx.write(_SET_SESSION, values)
-            tx.write(_SET_CHANNEL, values)
+            tx.write(SET_SESSION, values)
+            tx.write(SET_CHANNEL, values)
             return m.VoucherAck(
                 seq=req.seq,
                 cumulative_amount=req.cumulative_amount,
@@ -759,111 +665,6 @@ class ProviderCore:
             channel_id=channel_hex, final_amount=final_amount, deadline=deadline, signature="0x" + sig.hex()
         )
 
-    def session(self, session_id: str) -> m.SessionInfo:
-        meta = self._session_meta(session_id)
-        with self.store.tx() as db:
-            self.store.lock(db, meta.channel_hex)
-            row, ch = self._load(db, session_id)
-            self._expire_if_late(row, ch, self.expiry_now())
-            return session_info(row)
-
-    def gateway_service(self, service_id: str) -> GatewayService | None:
-        """The upstream the gateway takes ``service_id`` from: the config's, else the vendor's (checked
-        again against ``upstream_hosts``; provider.service_upstreams); None: nothing to deliver."""
-        if service_id in self.config.services:
-            return self.config.services[service_id]
-        with self.store.tx() as db:
-            return gateway_service(self.config, db.get(ServiceRow, service_id), service_id)
-
-    def live_access(self, session_id: str, token: str | None) -> tuple[str, float]:
-        """The service id and ``served_until`` of a live session whose access token is ``token``: 401 for a
-        missing or wrong token (another session's included), 410 once the session stopped, expired or ran
-        out of vouchers (expired here if it is late). A Zcash session is answered by ``zcash_access``."""
-        zcash = self.zcash_access
-        if zcash is not None and zcash.owns(session_id):
-            return zcash.live_access(session_id, token)
-        with self.store.tx() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None or not same_token(row.access_token, token):
-                raise ApiError(401, "bad_access_token", "missing or wrong access token")
-            self.store.lock(db, row.channel_id)
-            db.refresh(row)
-            ch = db.get(ChannelRow, row.channel_id)
-            self._expire_if_late(row, ch, self.expiry_now())
-            if row.status != m.SessionStatus.live.value:
-                raise ApiError(410, "access_revoked", f"the session is {row.status}")
-            return row.service_id, row.served_until
-
-    def ended_sessions(self, session_ids: Collection[str]) -> set[str]:
-        """Those of ``session_ids`` that no longer give access: not live, late past their grace, or gone.
-        Read from the database (every worker sees every stop), without writing: the sweep expires."""
-        zcash = self.zcash_access
-        ids = list(session_ids)
-        ended: set[str] = set()
-        if zcash is not None and any(zcash.owns(i) for i in ids):
-            ended = zcash.ended([i for i in ids if zcash.owns(i)])
-            ids = [i for i in ids if not zcash.owns(i)]
-        now = self.expiry_now()
-        live: set[str] = set()
-        with self.store.tx() as db:
-            for i in range(0, len(ids), 500):
-                rows = db.execute(
-                    select(
-                        SessionRow.id, SessionRow.status, SessionRow.served_until, SessionRow.grace_seconds
-                    ).where(SessionRow.id.in_(ids[i : i + 500]))
-                ).all()
-                live.update(
-                    r.id
-                    for r in rows
-                    if r.status == m.SessionStatus.live.value and now <= r.served_until + r.grace_seconds
-                )
-        return ended | (set(ids) - live)
-
-    def content(self, session_id: str, token: str | None) -> m.ContentResponse:
-        service_id, served_until = self.live_access(session_id, token)
-        return m.ContentResponse(
-            session_id=session_id,
-            served_until=int(served_until),
-            payload=f"demo content for {service_id}",
-        )
-
-    async def channel_info(self, channel_id: str, wallet: AuthMessage | None = None) -> m.ChannelInfo:
-        """What the provider holds for a channel (recovery data). The last voucher's signature and the live
-        session's id only for a request signed by the channel's payer or signer (``wallet``; 403 for anybody
-        else's): they are what starts, stops or takes over a session."""
-        with self.store.tx() as db:
-            ch = db.get(ChannelRow, channel_id)
-            if ch is None:
-                raise ApiError(404, "unknown_channel", "this provider has no voucher for that channel")
-            channel = channel_of(ch)
-            cumulative, signature, seq = int(ch.last_cumulative), ch.last_signature, ch.last_seq
-            live = ch.live_session_id
-        proven = wallet is not None
-        if wallet is not None:
-            self._prove_party(channel, wallet)
-        last = (
-            m.LastVoucher(cumulative_amount=cumulative, signature=signature if proven else None, seq=seq)
-            if signature
-            else None
-        )
-        cid = bytes.fromhex(channel_id[2:])
-        st = await self.channel_state(cid, latest=True)
-        return m.ChannelInfo(
-            channel_id=channel_id,
-            last_voucher=last,
-            claimed=st.claimed,
-            live_session_id=live if proven else None,
-            state=state_out(cid, st),
-        )
-
-    def sessions(self, *, payer: str | None = None, limit: int = 200) -> m.SessionList:
-        self.expire_late_sessions()
-        with self.store.tx() as db:
-            query = select(SessionRow).order_by(SessionRow.started_at.desc()).limit(limit)
-            if payer is not None:
-                query = query.where(SessionRow.payer == payer)
-            return m.SessionList(items=[session_info(r) for r in db.scalars(query)])
-
 
 def _until(deadline: int) -> str:
     when = datetime.fromtimestamp(deadline + CLOSE_CLOCK_MARGIN, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -883,61 +684,3 @@ def _channel_row(channel: Channel) -> ChannelRow:
         claimed_cumulative="0",
         last_seq=0,
     )
-
-
-def receipt_from_json(text: str) -> m.Receipt:
-    return m.Receipt.model_validate(json.loads(text))
-
-
-_LIVE = m.SessionStatus.live.value
-
-
-def _refused() -> ApiError:
-    return ApiError(
-        403,
-        "channel_refused",
-        "the vault refuses this channel's voucher signatures: this provider serves it no more",
-    )
-
-
-_LIVE_SQL, _EXPIRED_SQL = f"'{_LIVE}'", f"'{m.SessionStatus.expired.value}'"
-
-
-class _VoucherRow(NamedTuple):
-    status: str
-    started_at: float
-    served_until: float
-    grace_seconds: int
-    tick_seconds: int
-    rate_amount: str
-    rate_unit: str
-    asset: str
-    start_cumulative: str
-    cumulative: str
-    seq: int
-    channel_id: str
-    refused: str | None
-
-
-# The voucher path's statements (Store.hot_tx): the session with its channel's refusal, then two writes;
-# an expiry noticed there ends the session at servedUntil + grace and frees its channel.
-_VOUCHER_ROW = (
-    "SELECT s.status, s.started_at, s.served_until, s.grace_seconds, s.tick_seconds, s.rate_amount, "
-    "s.rate_unit, s.asset, s.start_cumulative, s.cumulative, s.seq, s.channel_id, r.channel_id "
-    "FROM provider_sessions s LEFT OUTER JOIN provider_refused_channels r ON r.channel_id = s.channel_id "
-    "WHERE s.id = :sid"
-)
-_SET_SESSION = (
-    "UPDATE provider_sessions SET seq = :seq, cumulative = :cum, served_until = :until WHERE id = :sid"
-)
-_SET_CHANNEL = (
-    "UPDATE provider_channels SET last_cumulative = :cum, last_signature = :sig, last_seq = :seq "
-    "WHERE id = :cid"
-)
-_EXPIRE_SESSION = (
-    f"UPDATE provider_sessions SET status = {_EXPIRED_SQL}, ended_at = :ended "
-    f"WHERE id = :sid AND status = {_LIVE_SQL}"
-)
-_FREE_CHANNEL = (
-    "UPDATE provider_channels SET live_session_id = NULL WHERE id = :cid AND live_session_id = :sid"
-)

@@ -36,8 +36,9 @@ from fastapi import FastAPI, Request, WebSocket
 from starlette.responses import Response
 
 from paygo_desktop.protocol import proxying, routes
+from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
-from paygo_desktop.provider.core import ApiError, ProviderCore
+from paygo_desktop.provider.core import ProviderCore
 
 log = logging.getLogger(__name__)
 

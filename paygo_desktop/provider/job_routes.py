@@ -15,10 +15,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from paygo_desktop.protocol import jobs as pj
-from paygo_desktop.provider.app import VendorAuth, WalletAuth
+from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import ProviderConfig
-from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.core import Clock
 from paygo_desktop.provider.jobs import JobDesk
+from paygo_desktop.provider.request_auth import VendorAuth, WalletAuth
 from paygo_desktop.provider.store import Store
 
 OfferIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]

@@ -42,8 +42,9 @@ from paygo_desktop.chain.jobs import (
 from paygo_desktop.fileio import atomic_write_bytes
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol import models as m
+from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
-from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.core import Clock
 from paygo_desktop.provider.job_store import JobOfferRow, JobRow
 from paygo_desktop.provider.store import Store
 

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
+from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
-from paygo_desktop.provider.core import ApiError, Clock
+from paygo_desktop.provider.core import Clock
 from paygo_desktop.provider.service_upstreams import gateway_service
 from paygo_desktop.provider.store import ServiceRow, Store
 from paygo_desktop.provider.zcash_credit import credit

@@ -8,6 +8,8 @@ permission), stop it with a checked receipt, recover what a crash left running, 
     status.py        SessionStatus and the event kinds (EventKind, SessionEvent)
     payer.py         Payer: what both ways to pay share (the low-funds check, the one epilogue)
     escrow_payer.py  EscrowPayer: opens the session on the channel, the voucher loop, the stop and receipt
+    start_checks.py  before paying: the catalog's terms in bounds, the rate asked again, a busy provider
+    escrow_receipt.py  the escrow receipt checked (vouchers, meter), the end's words, the provider record
     zcash_payer.py   ZcashPayer: opens the session on a permission, follows it, ends it
     escrow_chain.py  EscrowChain: the vault for one account on one network (channel, domain, deposits)
     channels.py      the channel a session pays from, the provider's cursor on it, a deposit

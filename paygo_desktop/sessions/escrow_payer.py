@@ -41,7 +41,6 @@ from paygo_desktop.errors import describe_error
 from paygo_desktop.metering.signing_limit import (
     SigningLimit,
     SigningRefused,
-    Terms,
     TermsRefused,
     check_quote,
 )
@@ -56,26 +55,23 @@ from paygo_desktop.protocol.client import (
     ProviderUnreachable,
     SessionGone,
     verify_quote,
-    verify_receipt,
 )
 from paygo_desktop.receipts.build import session_proof_fields
-from paygo_desktop.reports.provider_record import SessionEnd, session_notes
 from paygo_desktop.sessions.channels import channel_base, provider_cursor
 from paygo_desktop.sessions.escrow_chain import EscrowChain
+from paygo_desktop.sessions.escrow_receipt import EscrowReceipt
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
 from paygo_desktop.sessions.plan import EscrowFacts, SessionError, SessionPlan, StartOptions, price_of
 from paygo_desktop.sessions.recovery import reconcile
 from paygo_desktop.sessions.reports import RecoveryOutcome, SessionSummary
 from paygo_desktop.sessions.runtime import (
     NS_PER_SECOND,
-    RECEIPT_SECONDS_TOLERANCE,
     Runtime,
     hex_sig,
-    short_duration,
 )
+from paygo_desktop.sessions.start_checks import catalog_terms, check_not_busy, check_rate
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
-from paygo_desktop.store.provider_notes import ProviderNotes
 
 log = logging.getLogger(__name__)
 
@@ -84,47 +80,11 @@ class AckTimeout(Exception):
     pass
 
 
-def catalog_terms(plan: SessionPlan) -> Terms:
-    """The catalog's terms the user saw, within the bounds PayGo pays under."""
-    try:
-        return Terms(plan.price, plan.tick_seconds, plan.grace_seconds)
-    except TermsRefused as exc:
-        raise SessionError(f"{exc} Nothing was paid.") from None
-
-
-async def check_rate(plan: SessionPlan, client: ProviderClient) -> None:
-    """The service's rate, tick and grace now must be the ones the user agreed to in the plan: the one
-    thing the start asks the provider again before it pays anything."""
-    current = await client.get_service(plan.service.id)
-    if current.rate != plan.service.rate:
-        raise SessionError(
-            f"{plan.provider.name} changed the rate of “{plan.service.name}” from "
-            f"{plan.rate_text()} to {plan.rate_text(current.rate)}. "
-            "Nothing was paid; look at the new rate and start again."
-        )
-    if (current.tick_seconds, current.grace_seconds) != (plan.tick_seconds, plan.grace_seconds):
-        raise SessionError(
-            f"{plan.provider.name} changed the terms of “{plan.service.name}” (tick "
-            f"{plan.tick_seconds} s → {current.tick_seconds} s, grace {plan.grace_seconds} s → "
-            f"{current.grace_seconds} s). Nothing was paid; look at the new terms and start again."
-        )
-
-
-async def check_not_busy(plan: SessionPlan, client: ProviderClient) -> None:
-    """A provider that sheds new sessions (its /health says so) gets no deposit for a session it cannot
-    give; a provider that cannot say (an older one) is asked by the start itself."""
-    with contextlib.suppress(ProviderError):
-        health = await client.health()
-        if not health.accepting_sessions:
-            wait = health.retry_after or 30
-            raise SessionError(f"{plan.provider.name} is busy; try again in {wait} s. Nothing was paid.")
-
-
 def _fmt(plan: SessionPlan, units: int) -> str:
     return Amount(plan.asset, units).format()
 
 
-class EscrowPayer(Payer):
+class EscrowPayer(EscrowReceipt, Payer):
     """One escrow-funded session: its opening, its loop, its stop."""
 
     checks_receipts: ClassVar[bool] = True
@@ -544,30 +504,6 @@ class EscrowPayer(Payer):
             )
         )
 
-    async def _note_provider(
-        self, receipt: m.Receipt | None, receipt_ok: bool, metered: int, problem: str | None
-    ) -> None:
-        """The provider record (``reports.provider_record``): what its receipt said beside the meter. Kept
-        for the user's information: failing to keep it never fails the session's end."""
-        live, provider = self.session, self.plan.provider
-        try:
-            end = SessionEnd(
-                local_id=live.local_id,
-                provider_url=live.terms.provider_url,
-                provider_name=live.terms.provider_name,
-                pay_to=provider.pay_to,
-                asset=live.terms.asset,
-                metered=metered,
-                receipt_amount=None if receipt is None else receipt.amount,
-                receipt_signed=receipt is not None and verify_receipt(receipt, provider),
-                receipt_ok=receipt_ok,
-                problem=problem,
-                settle_refused=self.settle_refused,
-            )
-            await self.rt.db(ProviderNotes(self.rt.history.store).add, session_notes(end))
-        except Exception:
-            log.exception("the provider record of session %s was not kept", live.local_id)
-
     async def _paid_ahead_credit(self) -> int:
         """What the chain has paid the provider beyond this app's settled sessions on the channel, now
         (best effort: 0 when the chain cannot be read)."""
@@ -622,81 +558,6 @@ class EscrowPayer(Payer):
     def access_token(self) -> str | None:
         """The session's access token from the start response: the provider's proof that a stop is ours."""
         return self.session.access.token if self.session.access is not None else None
-
-    def settled(self, receipt: m.Receipt) -> bool:
-        """Did the provider settle the session at the final voucher we sent with stop?"""
-        return self.final_voucher is not None and receipt.final_cumulative == self.base + self.final_voucher
-
-    def check_receipt(self, receipt: m.Receipt, seconds: int) -> tuple[bool, int, str | None]:
-        """(receipt_ok, this session's cost, the problem if any).
-
-        The cost is what the provider's receipt holds the session to: our final voucher when it settled
-        at it, else what it holds, which can only lie between what it confirmed and what we signed. A
-        receipt outside that, with another session or channel, a wrong signature or seconds that disagree
-        with our meter beyond the rounding is not ok.
-        """
-        live = self.session
-        final = receipt.final_cumulative - self.base
-        settled = self.settled(receipt)
-        cost = final if settled else min(live.signed, max(live.acked, final))
-        problems: list[str] = []
-        if not verify_receipt(receipt, self.plan.provider):
-            problems.append("its signature is not the provider's")
-        if receipt.session_id != live.remote_id or receipt.channel_id != self.channel_hex:
-            problems.append("it names another session or channel")
-        if not settled and not live.acked <= final <= live.signed:
-            problems.append(
-                f"it says {self.terms.amount(max(0, final))}, but the vouchers confirmed "
-                f"{self.terms.amount(live.acked)} and signed {self.terms.amount(live.signed)}"
-            )
-        if receipt.amount != receipt.final_cumulative - self.base:
-            problems.append("its amount does not match its final cumulative")
-        paid_seconds = self.terms.price.seconds_for(max(0, final))
-        expected = min(seconds, paid_seconds)
-        if abs(receipt.seconds - expected) > RECEIPT_SECONDS_TOLERANCE:
-            problems.append(f"it counts {receipt.seconds} s where the meter counted {expected} s")
-        if problems:
-            return False, cost, "The receipt does not check out: " + "; ".join(problems) + "."
-        return True, cost, None
-
-    def _message(
-        self,
-        ending: Ending,
-        status: SessionStatus,
-        seconds: int,
-        cost: int,
-        metered: int,
-        receipt_ok: bool,
-        problem: str | None,
-        exposure: int,
-    ) -> str:
-        fmt = self.terms.amount
-        heads = {
-            SessionStatus.STOPPED: "Stopped",
-            SessionStatus.RECEIPT_INVALID: "Stopped without a valid receipt",
-        }
-        head = heads.get(status, "Failed")
-        until = " (until the provider's last confirmed payment)" if ending.provider_gone else ""
-        parts = [
-            f"{head}: {short_duration(seconds)} of {self.terms.service_name}{until} for {fmt(cost)}.",
-            ending.reason,
-        ]
-        if cost > metered:
-            parts.append(f"{fmt(cost - metered)} of it paid ahead for the rest of the last tick.")
-        if self.settle_refused:
-            parts.append(f"The provider did not settle at the meter: {self.settle_refused}.")
-        if receipt_ok and cost == metered:
-            parts.append("The provider's receipt matches the meter to the base unit.")
-        elif receipt_ok:
-            parts.append("The provider's receipt checks out.")
-        elif problem:
-            parts.append(problem)
-        if exposure > 0:
-            parts.append(
-                f"A voucher for {fmt(exposure)} more was signed but never confirmed; the provider could "
-                "still claim it (at most one tick)."
-            )
-        return " ".join(p for p in parts if p)
 
     async def cancel_remote(self) -> None:
         """Best effort: end the provider's session after a refused start (bad quote)."""

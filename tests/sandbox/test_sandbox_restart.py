@@ -118,7 +118,7 @@ def _an_earlier_versions_catalog(data: DataDir) -> None:
     import json
 
     from paygo_desktop.protocol import models as m
-    from paygo_desktop.provider.app import _row
+    from paygo_desktop.provider.catalog_seed import service_row
     from paygo_desktop.provider.config import DEMO_CATALOG
     from paygo_desktop.provider.store import ServiceRow, Store
 
@@ -128,14 +128,14 @@ def _an_earlier_versions_catalog(data: DataDir) -> None:
             for entry in json.loads(DEMO_CATALOG.read_text()):
                 if entry.get("type") != "job" and db.get(ServiceRow, entry["id"]) is None:
                     service_id = entry.pop("id")
-                    db.add(_row(service_id, m.ServiceFields.model_validate(entry), 0.0))
+                    db.add(service_row(service_id, m.ServiceFields.model_validate(entry), 0.0))
             mine = m.ServiceFields(
                 name="Mine",
                 category="data",
                 type=m.ServiceType.data,
                 rate=m.Rate(amount=1000, asset="USDC", unit=m.RateUnit.per_second),
             )
-            db.add(_row("svc_mine", mine, 0.0))
+            db.add(service_row("svc_mine", mine, 0.0))
     finally:
         store.close()
 
