@@ -4,8 +4,8 @@
   artifact's creation bytecode followed by the ABI-encoded fixed constructor arguments.
 * **Deployment.** A transaction to the proxy with ``SALT ++ init code`` as its data; the proxy runs CREATE2
   and reverts if it fails. Anyone can send it, on any chain: the result is the same contract at the same
-  address, with no owner. A second one would fail (the address is taken), so ``deploy_canonical`` first
-  looks whether the code is there already.
+  address, with no owner. A second one would fail (the address is taken), so ``chain.deploy.deploy_canonical``
+  first looks whether the code is there already.
 * **The proxy itself** is installed on a chain by Nick's method: a presigned transaction without chain id
   (``PROXY_DEPLOYMENT_TX``) from a one-time deployer address nobody holds the key of, which first needs
   ``PROXY_DEPLOYER_FUNDING`` wei. anvil has the proxy from genesis; the embedded node installs it this way
@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -192,26 +191,3 @@ async def require_proxy(w3: Any) -> None:
             f"{PROXY_DEPLOYER_FUNDING / 10**18:g} ETH to {PROXY_DEPLOYER} and broadcasting its presigned "
             "transaction (github.com/Arachnid/deterministic-deployment-proxy)."
         )
-
-
-@dataclass(frozen=True)
-class CanonicalDeployment:
-    address: str
-    tx_hash: str | None  # None: it was there already
-    gas_used: int = 0
-
-
-async def deploy_canonical(w3: Any, sender: Any, contract: CanonicalContract) -> CanonicalDeployment:
-    """Deploy ``contract`` at its canonical address from ``sender`` (a ``chain.tx`` sender), or find it
-    there. Its code is checked either way (``chain.code_check``)."""
-    from paygo_desktop.chain.code_check import check_contract_code
-    from paygo_desktop.chain.tx import send_data
-
-    chain_id = int(await w3.eth.chain_id)
-    if not await code_at(w3, contract.address):
-        await require_proxy(w3)
-        result = await send_data(w3, PROXY, deployment_data(contract), sender)
-        await check_contract_code(w3, contract, chain_id)
-        return CanonicalDeployment(contract.address, "0x" + result.tx_hash.hex(), result.gas_used)
-    await check_contract_code(w3, contract, chain_id)
-    return CanonicalDeployment(contract.address, None)

@@ -11,7 +11,10 @@ from eth_utils import to_checksum_address
 from web3 import AsyncWeb3
 
 from paygo_desktop.chain.artifacts import load_artifact
-from paygo_desktop.chain.tx import Sender, TxResult, send
+from paygo_desktop.chain.canonical import CanonicalContract
+from paygo_desktop.chain.code_check import check_contract_code
+from paygo_desktop.chain.create2 import PROXY, code_at, deployment_data, require_proxy
+from paygo_desktop.chain.tx import Sender, TxResult, send, send_data
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,29 @@ async def deploy_sandbox(w3: AsyncWeb3, sender: Sender) -> LocalDeployment:
     """The sandbox's contracts: PayGo's canonical vault, registry and jobs contract, as on every chain, and
     the test USDC."""
     from paygo_desktop.chain.canonical import JOBS, REGISTRY, VAULT
-    from paygo_desktop.chain.create2 import deploy_canonical
 
     vault = await deploy_canonical(w3, sender, VAULT)
     await deploy_canonical(w3, sender, REGISTRY)
     await deploy_canonical(w3, sender, JOBS)
     usdc = await deploy_test_usdc(w3, sender)
     return LocalDeployment(vault=vault.address, usdc=usdc.address)
+
+
+@dataclass(frozen=True)
+class CanonicalDeployment:
+    address: str
+    tx_hash: str | None  # None: it was there already
+    gas_used: int = 0
+
+
+async def deploy_canonical(w3: Any, sender: Any, contract: CanonicalContract) -> CanonicalDeployment:
+    """Deploy ``contract`` at its canonical address from ``sender`` (a ``chain.tx`` sender), or find it
+    there. Its code is checked either way (``chain.code_check``)."""
+    chain_id = int(await w3.eth.chain_id)
+    if not await code_at(w3, contract.address):
+        await require_proxy(w3)
+        result = await send_data(w3, PROXY, deployment_data(contract), sender)
+        await check_contract_code(w3, contract, chain_id)
+        return CanonicalDeployment(contract.address, "0x" + result.tx_hash.hex(), result.gas_used)
+    await check_contract_code(w3, contract, chain_id)
+    return CanonicalDeployment(contract.address, None)

@@ -23,6 +23,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
+from paygo_desktop.chain.abi_signatures import error_selectors
 from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.vouchers import (
     EIP712_DOMAIN_FIELDS,
@@ -272,8 +273,6 @@ def error_name(data: object) -> str | None:
     """The PayGoJobs custom error whose revert data (0x-hex, as a node returns it) is ``data``."""
     global _ERRORS
     if _ERRORS is None:
-        from paygo_desktop.chain.vault import error_selectors
-
         _ERRORS = error_selectors(load_artifact("PayGoJobs").abi)
     if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
         return _ERRORS.get(bytes.fromhex(data[2:10]))

@@ -10,6 +10,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import AsyncWeb3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
+from paygo_desktop.chain.abi_signatures import error_selectors, signature_text
 from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.log_decoding import LogDecoder
 from paygo_desktop.chain.tx import Sender, TxResult, send
@@ -186,21 +187,6 @@ class VaultTx:
         return [e for e in self.events if isinstance(e, kind)]
 
 
-def _signature_text(entry: dict[str, Any]) -> str:
-    def typ(inp: dict[str, Any]) -> str:
-        t = str(inp["type"])
-        if t.startswith("tuple"):
-            return "(" + ",".join(typ(c) for c in inp["components"]) + ")" + t[len("tuple") :]
-        return t
-
-    return f"{entry['name']}({','.join(typ(i) for i in entry['inputs'])})"
-
-
-def error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
-    """Each custom error of ``abi`` by its 4-byte selector."""
-    return {keccak(text=_signature_text(e))[:4]: e["name"] for e in abi if e.get("type") == "error"}
-
-
 _VAULT_ERRORS: dict[bytes, str] | None = None
 
 
@@ -244,7 +230,7 @@ class VaultClient:
         abi: list[dict[str, Any]] = load_artifact("PayGoVault").abi
         for entry in abi:
             if entry.get("type") == "event":
-                self._topics[keccak(text=_signature_text(entry))] = entry["name"]
+                self._topics[keccak(text=signature_text(entry))] = entry["name"]
         self._decoder = LogDecoder(self.address, abi)
 
     # -------------------------------------------------------------- views

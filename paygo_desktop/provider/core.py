@@ -51,7 +51,6 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,7 +69,7 @@ from paygo_desktop.provider.config import ProviderConfig
 from paygo_desktop.provider.proofs import Proof, same_token
 from paygo_desktop.provider.row_models import service_model, session_rate, state_out
 from paygo_desktop.provider.service_upstreams import gateway_service
-from paygo_desktop.provider.session_reads import SessionReads, ZcashAccess
+from paygo_desktop.provider.session_reads import SessionMeta, SessionReads, ZcashAccess
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -108,15 +107,6 @@ def arrival(now: float, queued: float) -> float:
 
 NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
 NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider's
-
-
-@dataclass(frozen=True)
-class SessionMeta:
-    """What never changes about a session: its channel."""
-
-    channel: Channel
-    channel_id: bytes
-    channel_hex: str
 
 
 class ProviderCore(SessionReads):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, inspect, text
 
 if TYPE_CHECKING:
-    from paygo_desktop.provider.store import Store
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,15 @@ def revision(conn: Connection) -> str | None:
     return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
-def upgrade(store: Store, target: str = "head") -> None:
-    """Bring ``store``'s database to ``target`` (the newest revision by default)."""
-    from paygo_desktop.provider.store import DatabaseError
+class NewerSchema(Exception):
+    """The database was written by a newer provider: nothing was changed (``provider.store`` says so)."""
 
-    with store.engine.begin() as conn:
-        if store.is_postgres:
+
+def upgrade(engine: Engine, *, postgres: bool, shown: str, target: str = "head") -> None:
+    """Bring the database behind ``engine`` (``shown`` in messages) to ``target`` (the newest revision by
+    default); ``NewerSchema`` if a newer provider wrote it."""
+    with engine.begin() as conn:
+        if postgres:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         current = revision(conn)
         if target == "head" and current == SCHEMA_HEAD:
@@ -61,13 +64,13 @@ def upgrade(store: Store, target: str = "head") -> None:
         script = ScriptDirectory.from_config(alembic_config())
         known = {rev.revision for rev in script.walk_revisions()}
         if current is not None and current not in known:
-            raise DatabaseError(
-                f"the provider database {store.shown} was written by a newer provider (schema {current}); "
+            raise NewerSchema(
+                f"the provider database {shown} was written by a newer provider (schema {current}); "
                 "update this provider to use it. Nothing was changed."
             )
         log.info(
             "upgrading the provider database %s from %s to %s",
-            store.shown,
+            shown,
             current or "(no revision)",
             script.get_current_head() if target == "head" else target,
         )

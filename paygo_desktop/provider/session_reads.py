@@ -5,6 +5,7 @@ upstream of a service). ``ProviderCore`` mixes them in; a read that finds a sess
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
@@ -21,7 +22,15 @@ from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow, Sto
 if TYPE_CHECKING:
     from paygo_desktop.chain.vault import ChannelState
     from paygo_desktop.chain.vouchers import Channel
-    from paygo_desktop.provider.core import SessionMeta
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """What never changes about a session: its channel (``ProviderCore`` caches it by session id)."""
+
+    channel: Channel
+    channel_id: bytes
+    channel_hex: str
 
 
 class ZcashAccess(Protocol):

@@ -293,9 +293,12 @@ class Store:
             event.listen(self.engine, "connect", _postgres_session)
             self._lock = contextlib.nullcontext()
         if migrate:
-            from paygo_desktop.provider.schema import upgrade
+            from paygo_desktop.provider.schema import NewerSchema, upgrade
 
-            upgrade(self)
+            try:
+                upgrade(self.engine, postgres=self.is_postgres, shown=self.shown)
+            except NewerSchema as exc:
+                raise DatabaseError(str(exc)) from None
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -156,7 +156,7 @@ def test_a_migration_walks_down_and_up_on_both(tmp_path: Path, pg_url: str) -> N
                 command.downgrade(schema.alembic_config(connection=conn), "0001")
             with store.engine.connect() as conn:
                 assert schema.revision(conn) == "0001" and not inspect(conn).has_table("provider_workers")
-            schema.upgrade(store)
+            schema.upgrade(store.engine, postgres=store.is_postgres, shown=store.shown)
             assert differences(store) == []
         finally:
             store.close()

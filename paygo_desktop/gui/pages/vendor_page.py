@@ -43,6 +43,7 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.vendor_calls import VENDOR_READ_TIMEOUT, run_bounded
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.chart_loader import load_chart
 from paygo_desktop.gui.widgets.empty_state import EmptyState
@@ -53,30 +54,6 @@ if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
 
 LIVE_REFRESH_MS = 5_000
-VENDOR_READ_TIMEOUT = 120.0  # seconds: the first read syncs the vault's Claimed events
-
-
-def run_bounded(work: Any) -> Any:
-    """Run ``work`` (a coroutine) to its end in this worker thread, or give up after the timeout with a
-    message: a node or provider that accepts a connection and never answers must not hold a thread."""
-    try:
-        return asyncio.run(asyncio.wait_for(work, VENDOR_READ_TIMEOUT))
-    except TimeoutError:
-        raise UserFacingError("The provider or the network did not answer in time; try again.") from None
-
-
-def with_provider(ctx: AppContext, url: str, account: str, work: Any) -> Any:
-    """Run ``work(client, key)`` to its end in this worker thread, with the provider's key (an account of
-    this wallet): the Jobs and Services tabs' signed requests."""
-    from paygo_desktop.protocol.client import ProviderClient
-
-    key = ctx.wallet.local_account(account)
-
-    async def go() -> Any:
-        async with ProviderClient(url) as client:
-            return await work(client, key)
-
-    return run_bounded(go())
 
 
 def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right_from: int = 1) -> None:

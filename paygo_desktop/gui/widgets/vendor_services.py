@@ -166,7 +166,7 @@ class VendorServicesPanel(QWidget):
         self.reload()
 
     def _with_client(self, work: Any) -> Any:
-        from paygo_desktop.gui.pages.vendor_page import with_provider
+        from paygo_desktop.gui.vendor_calls import with_provider
 
         assert self.url is not None and self.account is not None, "connected first"
         return with_provider(self.ctx, self.url, self.account, work)
