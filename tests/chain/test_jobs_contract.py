@@ -11,6 +11,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils import keccak
 
+from paygo_desktop.chain.abi_signatures import signature_text
 from paygo_desktop.chain.jobs import (
     MAX_DURATION,
     MAX_REVIEW_WINDOW,
@@ -25,7 +26,6 @@ from paygo_desktop.chain.jobs import (
     sign_cancel,
     verify_cancel,
 )
-from paygo_desktop.chain.vault import _signature_text
 from paygo_desktop.chain.vouchers import SECP256K1_N, ZERO_ADDRESS
 from tests.chain.conftest import Env
 from tests.chain.jobs_support import DAY, PRICE, Jobs, deploy_test_jobs
@@ -37,7 +37,7 @@ DELIVERY = keccak(text="the delivered file")
 def events(jobs: Jobs, receipt: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """(event name, indexed topics) of each PayGoJobs log in ``receipt``."""
     names = {
-        "0x" + keccak(text=_signature_text(e)).hex(): e["name"]
+        "0x" + keccak(text=signature_text(e)).hex(): e["name"]
         for e in jobs.client.contract.abi
         if e.get("type") == "event"
     }

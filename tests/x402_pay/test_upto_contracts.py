@@ -11,9 +11,10 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from paygo_desktop.chain.abi_signatures import error_selectors
 from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.sandbox_permit2 import PERMIT2, UPTO_PROXY
-from paygo_desktop.chain.vault import RevertError, error_selectors
+from paygo_desktop.chain.vault import RevertError
 from tests.x402_pay.conftest import Env
 
 MAX = 50_000  # the signed maximum, 0.05 USDC
