@@ -24,15 +24,21 @@ TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 DOMAIN_SEPARATOR_CALL = "0x" + keccak(text="DOMAIN_SEPARATOR()")[:4].hex()
 
 
-def _topic(address: str) -> str:
+def address_topic(address: str) -> str:
+    """An address as an indexed event argument's topic (lower-case hex, as a node returns it)."""
     return "0x" + "00" * 12 + address[2:].lower()
 
 
-async def x402_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
+async def on_proof_chain(w3: Any, body: dict[str, Any]) -> Check:
+    """Whether the node answers for the chain the proof names (nothing else is asked of it if not)."""
     chain_id = int(await w3.eth.chain_id)
     wanted = int(body["network"]["chainId"])
-    checks = [Check("The node is on the proof's chain", chain_id == wanted, f"chain id {chain_id}")]
-    if chain_id != wanted:
+    return Check("The node is on the proof's chain", chain_id == wanted, f"chain id {chain_id}")
+
+
+async def x402_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
+    checks = [await on_proof_chain(w3, body)]
+    if not checks[0].ok:
         return checks
     checks.append(await _domain_check(w3, body))
     checks.extend(await _settlement_checks(w3, body))
@@ -68,10 +74,11 @@ async def _settlement_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
         if str(entry["address"]).lower() != token:
             continue
         topics = ["0x" + as_bytes(t).hex() for t in entry["topics"]]
-        if topics[:3] == [AUTHORIZATION_USED, _topic(auth["from"]), auth["nonce"]]:
+        if topics[:3] == [AUTHORIZATION_USED, address_topic(auth["from"]), auth["nonce"]]:
             used = True
         moved = int.from_bytes(as_bytes(entry["data"]), "big")
-        if topics[:3] == [TRANSFER, _topic(auth["from"]), _topic(auth["to"])] and moved == int(auth["value"]):
+        parties = [TRANSFER, address_topic(auth["from"]), address_topic(auth["to"])]
+        if topics[:3] == parties and moved == int(auth["value"]):
             transferred = True
     checks.append(
         Check(

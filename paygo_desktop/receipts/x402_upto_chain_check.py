@@ -26,7 +26,7 @@ from x402.mechanisms.evm.constants import (
 
 from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.receipts.checks import Check
-from paygo_desktop.receipts.x402_chain_check import TRANSFER, _topic
+from paygo_desktop.receipts.x402_chain_check import TRANSFER, address_topic, on_proof_chain
 from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY, nonce_position
 
 NONCE_BITMAP = keccak(text="nonceBitmap(address,uint256)")[:4]
@@ -34,10 +34,8 @@ SETTLED_NAME = "The settlement transaction succeeded"
 
 
 async def upto_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
-    chain_id = int(await w3.eth.chain_id)
-    wanted = int(body["network"]["chainId"])
-    checks = [Check("The node is on the proof's chain", chain_id == wanted, f"chain id {chain_id}")]
-    if chain_id != wanted:
+    checks = [await on_proof_chain(w3, body)]
+    if not checks[0].ok:
         return checks
     tx_hash = str(body["settlement"]["txHash"])
     try:
@@ -61,7 +59,7 @@ def _transfer_check(receipt: Any, body: dict[str, Any]) -> Check:
     auth, settled = body["authorization"], int(body["settlement"]["amount"])
     token, wanted = (
         str(body["asset"]["address"]).lower(),
-        [TRANSFER, _topic(auth["from"]), _topic(auth["witness"]["to"])],
+        [TRANSFER, address_topic(auth["from"]), address_topic(auth["witness"]["to"])],
     )
     moved = 0
     for entry in receipt["logs"]:

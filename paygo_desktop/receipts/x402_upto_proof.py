@@ -39,7 +39,7 @@ from x402.mechanisms.evm.constants import (
 )
 
 from paygo_desktop.receipts.checks import Check, ProofError
-from paygo_desktop.receipts.x402_proof import MAX_TEXT, _int, check_request, check_spellings
+from paygo_desktop.receipts.x402_proof import MAX_TEXT, X402_PARTS, _int, check_request, check_spellings
 
 PERMIT2 = to_checksum_address(PERMIT2_ADDRESS)
 UPTO_PROXY = to_checksum_address(X402_UPTO_PERMIT2_PROXY_ADDRESS)
@@ -48,18 +48,7 @@ PERMIT2_DOMAIN = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-UPTO_PARTS: dict[str, type] = {
-    "format": str,
-    "version": int,
-    "kind": str,
-    "network": dict,
-    "asset": dict,
-    "request": dict,
-    "requirements": dict,
-    "authorization": dict,
-    "signature": str,
-    "settlement": dict,
-}  # and "seal"
+UPTO_PARTS = X402_PARTS  # the same parts as an exact payment's proof; their contents differ
 UPTO_PART_KEYS = {
     "network": {"chainId", "name"},
     "asset": {"symbol", "decimals", "address"},
