@@ -27,8 +27,12 @@ from pathlib import Path
 
 import pytest
 
+from paygo_desktop.store.database import Store
+from paygo_desktop.store.x402 import SETTLED, X402Store
 from paygo_desktop.x402 import permit2
-from tests.x402_pay.conftest import Env, sdk_server, usdc_price
+from paygo_desktop.x402.limits import X402Refused
+from paygo_desktop.x402.payer import MAX_VALIDITY
+from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
 from tests.x402_pay.test_cli import PASSWORD, REPO, _cli, _data_dir
 
 PRICE = 40_000  # 0.04 USDC: exact's price, upto's signed maximum
@@ -109,13 +113,26 @@ def test_killed_after_the_signed_payment_left_while_the_server_works(
 
         # the server finishes the killed request (it settles after its route) and sees no second signature
         assert _until(lambda: 200 in server.answered, 30), server.answered
-        assert len(server.signatures) == 1
+        moved = PRICE if settle is None else settle
+        assert env.usdc_balance(env.payer.address) == payer_before - moved
+        assert env.usdc_balance(env.provider.address) == payee_before + moved
 
-    moved = PRICE if settle is None else settle
-    assert env.usdc_balance(env.payer.address) == payer_before - moved
-    assert env.usdc_balance(env.provider.address) == payee_before + moved
-    [still] = json.loads(_cli(data, "list").stdout)  # nothing re-sent or re-signed it meanwhile
-    assert still["id"] == payment["id"] and still["status"] == "pending"
+        # past its validBefore by the app's clock the signature has lapsed, but the money moved: the app
+        # finds its nonce spent on chain, marks it settled (upto: at its maximum, the amount not known) and
+        # it still counts, so the same 0.04 is refused again, unsigned
+        store = Store.open(data.database_file)
+        try:
+            later = make_payer(env, store, clock=lambda: time.time() + MAX_VALIDITY + 1)
+            with pytest.raises(X402Refused) as refused:
+                env.run(later.request("GET", url))
+            assert refused.value.reason == "over_per_day"
+            [after] = X402Store(store).payments()
+        finally:
+            store.close()
+        assert (after.id, after.status) == (payment["id"], SETTLED)
+        assert after.settled_amount == (PRICE if scheme == "exact" else None)
+        assert len(server.signatures) == 1  # nothing signed or sent it again
+    assert env.usdc_balance(env.payer.address) == payer_before - moved  # the money moved once
 
 
 def test_killed_inside_the_payment_store_write_sends_nothing(env: Env, tmp_path: Path) -> None:
