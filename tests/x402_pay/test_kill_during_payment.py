@@ -5,7 +5,8 @@ against a server built only from the SDK (its middleware and facilitator, settli
   (a slow upstream; the SDK settles after it): after the restart the payment is in the store, pending, at
   its most (``upto``: the signed maximum, not what the server settles); it counts so against the site's
   24-hour limit, so a second payment that would fit only without it is refused unsigned; nothing signs or
-  sends it again, and the money moved at most once on chain (balances on anvil);
+  sends it again, and the money moved at most once on chain (balances on anvil). Once its validBefore has
+  passed by the app's clock, the app finds its nonce spent on chain, marks it settled, and it still counts;
 - while the payment's store write is under way: the test holds SQLite's write lock from the moment the
   first, unpaid request reaches the server, so the child signs and then waits inside the write (its busy
   timeout) when it is killed. Nothing was committed and nothing was sent: no row, no signature at the
