@@ -18,6 +18,7 @@ base unit. ``series_from_records`` is the same answer from the records alone (th
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -161,7 +162,7 @@ def slot_number(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(seconds=1)
 
 
-def _running(asset: SpendingAsset, spans: list[BucketSpan], rows: list[Any]) -> list[BucketTotal]:
+def _running(asset: SpendingAsset, spans: list[BucketSpan], rows: Sequence[Any]) -> list[BucketTotal]:
     """Each bucket's parts (JSON cells of giga, rem and records) joined, and the running total."""
     totals: list[BucketTotal] = []
     running = 0

@@ -359,8 +359,10 @@ class SpendingSlotRow(Base):
 
 
 def _slot_of(at: str) -> str:
-    """SQL for the slot holding the instant ``at`` (floor division, also before 1970)."""
-    seconds = f"CAST(strftime('%s', {at}) AS INTEGER)"
+    """SQL for the slot holding the instant ``at`` (floor division, also before 1970). The fraction of a
+    second is cut off the text first: SQLite's date functions round it to the millisecond, which would put
+    23:59:59.999600 in the next slot while the records' own ranges (text comparisons) keep it here."""
+    seconds = f"CAST(strftime('%s', substr({at}, 1, 19)) AS INTEGER)"
     return f"(({seconds} / {SLOT_SECONDS}) - ({seconds} % {SLOT_SECONDS} < 0)) * {SLOT_SECONDS}"
 
 

@@ -17,8 +17,10 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-# the UTC slot (whole seconds since 1970, a multiple of 900) holding the instant in column {at}
-SLOT = "((CAST(strftime('%s', {at}) AS INTEGER) / 900) - (CAST(strftime('%s', {at}) AS INTEGER) % 900 < 0)) * 900"
+# the UTC slot (whole seconds since 1970, a multiple of 900) holding the instant in column {at}; the
+# fraction of a second is cut off first (SQLite's date functions would round it to the millisecond)
+SECONDS = "CAST(strftime('%s', substr({at}, 1, 19)) AS INTEGER)"
+SLOT = f"(({SECONDS} / 900) - ({SECONDS} % 900 < 0)) * 900"
 
 ADD_NEW = f"""INSERT INTO spending_slots (asset_key, slot, amount_giga, amount_rem, records)
     VALUES (NEW.asset_key, {SLOT.format(at="NEW.at")}, NEW.amount_giga, NEW.amount_rem, 1)
