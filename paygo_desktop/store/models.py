@@ -303,7 +303,8 @@ class SpendingRow(Base):
     """
 
     __tablename__ = "spending"
-    # covering: a chart's per-bucket sums read this index alone, never the table (docs/performance.md)
+    # covering: sums over the records (a bucket's cut edges, a period's total) read this index alone, never
+    # the table; whole 15-minute slots come from spending_slots (docs/performance.md)
     __table_args__ = (Index("ix_spending_asset_at", "asset_key", "at", "amount_giga", "amount_rem"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
