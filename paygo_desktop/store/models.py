@@ -341,6 +341,8 @@ class SpendingSlotRow(Base):
     from the records, not even after a crash mid-write. ``slot`` is the UTC instant the slot begins, in
     whole seconds since 1970 (a multiple of ``SLOT_SECONDS``); the amounts are split as in ``spending``.
     A sum that no longer fits SQLite's 64 bits would turn into a float: the check refuses the write instead.
+    ``INSERT OR REPLACE`` into ``spending`` would bypass the delete trigger (SQLite fires it for a replaced
+    row only with ``recursive_triggers`` on): the app never replaces a record, it inserts, updates, deletes.
     """
 
     __tablename__ = "spending_slots"
