@@ -154,8 +154,9 @@ def test_killed_inside_the_payment_store_write_sends_nothing(env: Env, tmp_path:
             proc = _get(data.root, url)
             try:
                 assert _until(lambda: server.answered == [402], 60), server.answered
-                # signing and sending take well under a second; the child waits in the store's write
-                time.sleep(1.5)
+                # signing and sending take well under a second; the child waits in the store's write,
+                # killed before its 5 s busy timeout would give up
+                time.sleep(2.5)
                 assert server.signatures == []
                 _kill(proc)
             finally:
