@@ -649,3 +649,6 @@ class X402PaymentRow(Base):
     valid_after: Mapped[str | None] = mapped_column(String(80), nullable=True)  # uint256, decimal
     signature: Mapped[str | None] = mapped_column(Text, nullable=True)
     requirements: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the chain showed its authorization unspent with the chain's own time past ``valid_before``: it can never
+    # move money, so it counts no more and is not asked again (``x402.lapsed``; migration 0014)
+    never_moves: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())

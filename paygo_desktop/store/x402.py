@@ -64,6 +64,9 @@ class X402Payment:
     signature: str | None = None
     requirements: str | None = None
     settled_amount: int | None = None  # base units moved (``upto``: at most ``amount``); None: not known
+    # the chain showed its authorization unspent after the chain's own time passed ``valid_before``
+    # (``x402.lapsed``, migration 0014): it can never move money
+    never_moves: bool = False
 
     @property
     def unused(self) -> bool:
@@ -83,10 +86,19 @@ class X402Payment:
             return self.moved
         return self.amount
 
+    @property
+    def on_servers_word(self) -> bool:
+        """Not settled by what the app saw on chain but by what the server said: pending, ``failed`` (the
+        server kept the signed authorization and could still submit it), or settled ``unused``."""
+        return not self.never_moves and (self.status != SETTLED or self.unused)
+
     def may_still_move(self, now: int) -> bool:
         """Whether this authorization counts against the limits: settled, or still valid (a server that said
         "failed", or settled an upto payment at nothing, still holds a signed authorization it could submit
-        until ``valid_before``)."""
+        until ``valid_before``). Past that, ``x402.lapsed`` asks the chain: spent, it is marked settled;
+        unspent for good, ``never_moves``."""
+        if self.never_moves:
+            return False
         return (self.status == SETTLED and not self.unused) or self.valid_before > now
 
 
@@ -194,6 +206,14 @@ class X402Store:
             row.error = None if error is None else error[:2000]
             row.settled_at = utcnow() if status == SETTLED else None
 
+    def mark_never_moves(self, payment_id: int) -> None:
+        """The chain showed ``payment_id``'s authorization unspent past its ``valid_before``: it counts no
+        more and is not looked up again. Its status and note stay as they were."""
+        with self._store.session() as s:
+            row = s.get(X402PaymentRow, payment_id)
+            if row is not None:
+                row.never_moves = True
+
     def payment(self, payment_id: int) -> X402Payment | None:
         with self._store.session() as s:
             row = s.get(X402PaymentRow, payment_id)
@@ -250,4 +270,5 @@ def _payment(r: X402PaymentRow) -> X402Payment:
         signature=r.signature,
         requirements=r.requirements,
         settled_amount=_int(r.settled_amount),
+        never_moves=bool(r.never_moves),
     )

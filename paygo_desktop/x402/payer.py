@@ -151,7 +151,7 @@ class X402Payer:
         async with self._lock:  # SQL in worker threads, one payment at a time
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
             policy = await asyncio.to_thread(self._records.policy, origin)
-            # pending payments whose authorization lapsed: settled or failed as the chain says, else counted
+            # payments on the server's word whose authorization lapsed: looked up on chain, else counted
             still = await lapsed.settle_lapsed(
                 self._records, self._network.rpc_url, origin, int(self._clock())
             )

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Store
 from paygo_desktop.x402 import permit2
@@ -197,7 +198,9 @@ def test_a_server_saying_it_took_less_than_it_did_is_recorded_at_what_the_chain_
     assert env.usdc_balance(env.payer.address) == before - MAX
 
 
-def test_settled_at_nothing_counts_at_the_maximum_until_the_signature_lapses(env: Env, app_store) -> None:
+def test_settled_at_nothing_counts_at_its_maximum_until_the_chain_shows_it_lapsed(
+    env: Env, app_store
+) -> None:
     _approve_permit2(env, 10 * MAX)
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=0) as server:
@@ -207,6 +210,17 @@ def test_settled_at_nothing_counts_at_the_maximum_until_the_signature_lapses(env
         assert (paid.payment.status, paid.payment.settled_amount, paid.payment.tx_hash) == (SETTLED, 0, None)
         # no transaction spent the Permit2 nonce: the signature could still move 0.05 until it lapses
         _refused(env, make_payer(env, app_store), server.url + "/paid", "over_total")
+        # lapsed by the app's clock but not by the chain's: the server could still submit it
         later = make_payer(env, app_store, clock=lambda: time.time() + 3600)
-        assert env.run(later.request("GET", server.url + "/paid")).payment is not None
+        _refused(env, later, server.url + "/paid", "over_total")
+        # the chain's time past it and its nonce unspent: it can never move, so it counts no more
+        env.advance(paid.payment.valid_before - env.chain_time() + 1)
+        try:
+            env.run(later.request("GET", server.url + "/paid"))
+        except X402Refused:
+            raise
+        except UserFacingError:  # the chain, now ahead of the server's clock, may see its deadline passed
+            pass
+        assert len(server.signatures) == 2  # not refused: signed and sent
+        assert X402Store(app_store).payments()[-1].never_moves
     assert env.usdc_balance(env.payer.address) == before

@@ -1,17 +1,20 @@
-"""A pending x402 payment whose authorization lapsed by the app's clock, looked up on the real anvil
-(``x402.lapsed``; the spent case, after a real kill -9, is in test_kill_during_payment): unspent while the
-chain's time has not passed its validBefore it stays pending and keeps counting; unspent after that it is
-marked failed (it can never move); with the node away it stays pending and counts."""
+"""An x402 payment resting on the server's word (pending; failed or settled unused, never submitted) whose
+authorization lapsed by the app's clock, looked up on the real anvil (``x402.lapsed``; the spent cases are in
+test_kill_during_payment, after a real kill -9, and test_failed_but_settled, a hostile server): unspent
+while the chain's time has not passed its validBefore it keeps counting; unspent after that it can never
+move (a pending one is marked failed) and is marked so, not looked up again; with the node away it counts."""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.x402 import FAILED, PENDING, X402Payment, X402Store
+from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402.lapsed import settle_lapsed
 from tests.chain.conftest import _free_port
 from tests.x402_pay.conftest import Env
@@ -68,6 +71,65 @@ def test_an_unspent_lapsed_payment_counts_until_the_chain_is_past_it_then_fails(
     assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == set()
     [failed] = records.payments()
     assert failed.status == FAILED and failed.error and "lapsed unused" in failed.error
+    assert failed.never_moves
     assert (
         env.run(settle_lapsed(records, env.url, ORIGIN, valid_before - 1)) == set()
     )  # not lapsed: untouched
+
+
+@pytest.mark.parametrize(("scheme", "answer"), [("exact", FAILED), ("upto", FAILED), ("upto", "unused")])
+def test_a_failed_or_unused_payment_never_submitted_counts_until_the_chain_is_past_it(
+    env: Env, app_store: Store, scheme: str, answer: str
+) -> None:
+    """The server said "failed" (or settled an upto one at nothing) and never submitted it: it counts while
+    the node is away or the chain's clock is behind, then never again, and is not looked up again."""
+    records = X402Store(app_store)
+    valid_before = env.chain_time() + 60
+    payment = _pending(env, app_store, scheme, valid_before)
+    if answer == FAILED:
+        records.finish(payment.id, FAILED, error="settlement_failed")
+    else:
+        records.finish(payment.id, SETTLED, settled_amount=0)
+    later = valid_before + 3600
+
+    away = f"http://127.0.0.1:{_free_port()}"
+    assert env.run(settle_lapsed(records, away, ORIGIN, later)) == {payment.id}
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == {payment.id}
+    assert not records.payments()[0].never_moves
+
+    env.advance(120)
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == set()
+    [closed] = records.payments()
+    assert closed.never_moves and not closed.may_still_move(later)
+    assert not closed.may_still_move(valid_before - 1)  # whatever the app's clock says
+    assert (closed.status, closed.error) == (
+        (FAILED, "settlement_failed") if answer == FAILED else (SETTLED, None)
+    )
+    # marked: it is not looked up again (the node away changes nothing)
+    assert env.run(settle_lapsed(records, away, ORIGIN, later)) == set()
+
+
+def test_upgrade_from_0013_marks_the_payments_already_found_lapsed_unused(tmp_path: Path) -> None:
+    """Payments marked failed by the chain's answer before migration 0014 are not looked up again; every
+    other one is, once."""
+    path = tmp_path / "app.sqlite3"
+    old = Store.open(path, upgrade=False)
+    old.upgrade_to("0013")
+    with old.engine.begin() as conn:
+        for error in ("never settled: its authorization lapsed unused", "settlement_failed"):
+            conn.execute(
+                text(
+                    "INSERT INTO x402_payments (created_at, origin, url, method, scheme, network, "
+                    "payer, pay_to, asset, asset_symbol, decimals, amount, nonce, valid_before, status, "
+                    "error) VALUES ('2026-01-01 00:00:00', :o, :o, 'GET', 'exact', 'eip155:1', '0x1', "
+                    "'0x2', '0x3', 'USDC', 6, '40000', '0x4', 1, 'failed', :e)"
+                ),
+                {"o": ORIGIN, "e": error},
+            )
+    old.close()
+    store = Store.open(path)
+    try:
+        marked = {p.error: p.never_moves for p in X402Store(store).payments()}
+    finally:
+        store.close()
+    assert marked == {"never settled: its authorization lapsed unused": True, "settlement_failed": False}

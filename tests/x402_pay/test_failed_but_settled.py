@@ -1,0 +1,52 @@
+"""A hostile server answers "failed" but keeps the signed authorization and settles it on chain (the SDK's own
+server and facilitator on the real anvil, its answer rewritten): the app records the payment failed, yet it
+keeps counting against the 24-hour limit after its authorization lapsed, because ``x402.lapsed`` finds its
+nonce spent on chain and marks it settled (with the node away it is not known and counts too). A second
+payment over the limit is refused unsigned."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from paygo_desktop.money import Asset
+from paygo_desktop.store.x402 import FAILED, SETTLED, SitePolicy, X402Store
+from paygo_desktop.x402.lapsed import SAID_NOTE
+from paygo_desktop.x402.limits import X402Refused
+from paygo_desktop.x402.payer import MAX_VALIDITY, X402Payer
+from tests.x402_pay.conftest import Env, _free_port, make_payer, sandbox_network, sdk_server, usdc_price
+
+PRICE = 40_000  # 0.04 USDC; the 24-hour limit of 0.06 fits one, not two
+
+
+def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(env: Env, app_store) -> None:
+    records = X402Store(app_store)
+    before = env.usdc_balance(env.payer.address)
+    with sdk_server(env, price=usdc_price(env, PRICE), says_failed=True) as server:
+        url = server.url + "/paid"
+        records.save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6, max_per_day=60_000))
+        paid = env.run(make_payer(env, app_store).request("GET", url))
+        assert paid.payment is not None and paid.payment.status == FAILED
+        assert env.usdc_balance(env.payer.address) == before - PRICE  # yet the money moved
+
+        def lapsed() -> float:
+            return time.time() + MAX_VALIDITY + 1
+
+        # past its validBefore by the app's clock with the node away: not known, so it still counts
+        away = dataclasses.replace(sandbox_network(env), rpc_url=f"http://127.0.0.1:{_free_port()}")
+        blind = X402Payer(app_store, env.payer, away, (Asset("USDC", 6, env.usdc),), clock=lapsed)
+        with pytest.raises(X402Refused) as refused:
+            env.run(blind.request("GET", url))
+        assert refused.value.reason == "over_per_day"
+        assert records.payments()[0].status == FAILED
+
+        # with the node: the chain shows the nonce spent, so it is marked settled and still counts
+        with pytest.raises(X402Refused) as refused:
+            env.run(make_payer(env, app_store, clock=lapsed).request("GET", url))
+        assert refused.value.reason == "over_per_day"
+        assert len(server.signatures) == 1  # nothing signed or sent again
+    [payment] = records.payments()
+    assert (payment.status, payment.settled_amount, payment.error) == (SETTLED, PRICE, SAID_NOTE)
+    assert env.usdc_balance(env.payer.address) == before - PRICE
