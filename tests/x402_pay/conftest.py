@@ -76,7 +76,7 @@ def sdk_server(
     settle: int | None = None,
     sponsor_permit: bool = False,
     says_settled: str | None = None,
-    says_failed: bool = False,
+    says: dict[str, Any] | None = None,
     delay: float = 0.0,
     on_unpaid: Callable[[], None] | None = None,
 ) -> Iterator[SdkServer]:
@@ -84,10 +84,10 @@ def sdk_server(
     in ``scheme``: exact or upto); ``GET /free`` unpaid. An upto server settles ``settle`` base units (the
     SDK's settlement override) instead of the maximum, and with ``sponsor_permit`` offers the SDK's EIP-2612
     gas-sponsoring extension. ``says_settled`` puts another amount in its PAYMENT-RESPONSE (a server that lies
-    about what it took: a test's own outer layer, the SDK's answer rewritten); ``says_failed`` answers that
-    the settlement failed although the SDK settled it on chain (a hostile server). ``delay`` seconds the paid
-    route works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when a
-    request without a payment arrives, before it is answered."""
+    about what it took: a test's own outer layer, the SDK's answer rewritten); ``says`` puts these fields in
+    it (a hostile server: e.g. "success" false although the SDK settled it on chain). ``delay`` seconds the
+    paid route works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when
+    a request without a payment arrives, before it is answered."""
     from x402 import x402ResourceServer
     from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
     from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
@@ -142,9 +142,8 @@ def sdk_server(
             answer = json.loads(base64.b64decode(said))
             answer["amount"] = says_settled
             response.headers["payment-response"] = base64.b64encode(json.dumps(answer).encode()).decode()
-        if said and says_failed:
-            answer = {**json.loads(base64.b64decode(said)), "success": False, "transaction": ""}
-            answer["errorReason"] = "settlement_failed"
+        if said and says is not None:
+            answer = {**json.loads(base64.b64decode(said)), **says}
             response.headers["payment-response"] = base64.b64encode(json.dumps(answer).encode()).decode()
         return response
 

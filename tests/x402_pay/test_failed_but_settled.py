@@ -1,8 +1,8 @@
-"""A hostile server answers "failed" but keeps the signed authorization and settles it on chain (the SDK's own
-server and facilitator on the real anvil, its answer rewritten): the app records the payment failed, yet it
-keeps counting against the 24-hour limit after its authorization lapsed, because ``x402.lapsed`` finds its
-nonce spent on chain and marks it settled (with the node away it is not known and counts too). A second
-payment over the limit is refused unsigned."""
+"""A hostile server answers "failed" (or, for upto, "settled at nothing") but keeps the signed authorization
+and settles it on chain (the SDK's own server and facilitator on the real anvil, its answer rewritten): the
+app records what the server said, yet the payment keeps counting against the 24-hour limit after its
+authorization lapsed, because ``x402.lapsed`` finds its nonce spent on chain and marks it settled (with the
+node away it is not known and counts too). A second payment over the limit is refused unsigned."""
 
 from __future__ import annotations
 
@@ -13,22 +13,35 @@ import pytest
 
 from paygo_desktop.money import Asset
 from paygo_desktop.store.x402 import FAILED, SETTLED, SitePolicy, X402Store
+from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.lapsed import SAID_NOTE
 from paygo_desktop.x402.limits import X402Refused
 from paygo_desktop.x402.payer import MAX_VALIDITY, X402Payer
 from tests.x402_pay.conftest import Env, _free_port, make_payer, sandbox_network, sdk_server, usdc_price
 
-PRICE = 40_000  # 0.04 USDC; the 24-hour limit of 0.06 fits one, not two
+PRICE = 40_000  # 0.04 USDC (upto: the signed maximum); the 24-hour limit of 0.06 fits one, not two
+FAILED_SAID = {"success": False, "transaction": "", "errorReason": "settlement_failed"}
+UNUSED_SAID = {"success": True, "transaction": "", "amount": "0"}  # upto: "settled at nothing"
 
 
-def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(env: Env, app_store) -> None:
+@pytest.mark.parametrize(
+    ("scheme", "says", "status"),
+    [("exact", FAILED_SAID, FAILED), ("upto", FAILED_SAID, FAILED), ("upto", UNUSED_SAID, SETTLED)],
+    ids=["exact-failed", "upto-failed", "upto-unused"],
+)
+def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(
+    env: Env, app_store, scheme: str, says: dict[str, object], status: str
+) -> None:
     records = X402Store(app_store)
+    if scheme == "upto":
+        env.transact(env.token(env.usdc).functions.approve(permit2.PERMIT2, PRICE), env.payer)
     before = env.usdc_balance(env.payer.address)
-    with sdk_server(env, price=usdc_price(env, PRICE), says_failed=True) as server:
+    with sdk_server(env, price=usdc_price(env, PRICE), scheme=scheme, says=says) as server:
         url = server.url + "/paid"
         records.save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6, max_per_day=60_000))
         paid = env.run(make_payer(env, app_store).request("GET", url))
-        assert paid.payment is not None and paid.payment.status == FAILED
+        assert paid.payment is not None and paid.payment.status == status
+        assert paid.payment.unused == (says is UNUSED_SAID)
         assert env.usdc_balance(env.payer.address) == before - PRICE  # yet the money moved
 
         def lapsed() -> float:
@@ -40,7 +53,7 @@ def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(e
         with pytest.raises(X402Refused) as refused:
             env.run(blind.request("GET", url))
         assert refused.value.reason == "over_per_day"
-        assert records.payments()[0].status == FAILED
+        assert records.payments()[0].status == status
 
         # with the node: the chain shows the nonce spent, so it is marked settled and still counts
         with pytest.raises(X402Refused) as refused:
@@ -48,5 +61,7 @@ def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(e
         assert refused.value.reason == "over_per_day"
         assert len(server.signatures) == 1  # nothing signed or sent again
     [payment] = records.payments()
-    assert (payment.status, payment.settled_amount, payment.error) == (SETTLED, PRICE, SAID_NOTE)
+    assert (payment.status, payment.error, payment.counted) == (SETTLED, SAID_NOTE, PRICE)
+    # exact: its amount; upto: the amount is not known without its transaction, counted at the maximum
+    assert payment.settled_amount == (PRICE if scheme == "exact" else None)
     assert env.usdc_balance(env.payer.address) == before - PRICE
