@@ -34,7 +34,7 @@ class SessionMeta:
 
 
 class ZcashAccess(Protocol):
-    """What the gateway asks about Zcash sessions (provider.zcash_routes.ZcashPermissions answers)."""
+    """What the gateway asks about Zcash sessions (provider.zcash_permissions.ZcashPermissions answers)."""
 
     def owns(self, session_id: str) -> bool: ...
 

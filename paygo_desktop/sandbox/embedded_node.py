@@ -16,219 +16,28 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from eth_utils import to_canonical_address, to_checksum_address
 
+from paygo_desktop.sandbox.embedded_backend import make_backend, revert_error
+from paygo_desktop.sandbox.embedded_json import (
+    RpcError,
+    block_id,
+    rpc_int,
+    rpc_log,
+    rpc_object,
+    tx_object,
+    tx_request,
+)
+
 log = logging.getLogger("paygo_desktop.sandbox.embedded_node")
 
 CHAIN_ID = 31337
-TEST_PHRASE = "test test test test test test test test test test test junk"
-ACCOUNT_COUNT = 10
-ACCOUNT_BALANCE = 10_000 * 10**18  # as anvil
 PRIORITY_FEE = 10**9
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_BODY = 16 * 1024 * 1024
-
-
-class RpcError(Exception):
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def as_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
-
-def _revert(error: Any) -> RpcError:
-    """anvil's shape for a revert: code 3, the raw revert data (custom errors decode from it)."""
-    from eth.exceptions import Revert
-
-    if isinstance(error, Revert) and error.args and isinstance(error.args[0], bytes):
-        data = error.args[0]
-        return RpcError(3, "execution reverted", "0x" + data.hex())
-    return RpcError(-32003, f"execution failed: {error}")
-
-
-def _make_backend() -> Any:
-    from eth.exceptions import Revert
-    from eth.vm.spoof import SpoofTransaction
-    from eth_tester import PyEVMBackend
-    from eth_tester.backends.pyevm.main import _get_vm_for_block_number
-
-    class Backend(PyEVMBackend):
-        """eth-tester's py-evm backend, with calls and estimates as anvil makes them.
-
-        They run free of fees when none are given (any sender, even one without ETH), at "latest" in the
-        context of the next block (the current time), and a revert keeps its raw data.
-        """
-
-        @contextmanager
-        def _free_state(self, block_number: Any) -> Iterator[Any]:
-            if block_number in ("latest", "pending", "safe", "finalized"):
-                header = self.chain.header.copy(base_fee_per_gas=0)
-                state = self.chain.get_vm(header).state
-                snapshot = state.snapshot()
-                try:
-                    yield state
-                finally:
-                    state.revert(snapshot)
-            else:
-                with _get_vm_for_block_number(self.chain, block_number).in_costless_state() as state:
-                    yield state
-
-        def _spoofed(self, transaction: dict[str, Any], block_number: Any, gas: int) -> Any:
-            tx = dict(transaction)
-            tx.setdefault("gas", gas)
-            if not any(k in tx for k in ("gas_price", "max_fee_per_gas", "max_priority_fee_per_gas")):
-                tx["max_fee_per_gas"] = tx["max_priority_fee_per_gas"] = 0
-            unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, block_number)
-            return SpoofTransaction(unsigned, from_=transaction["from"])
-
-        def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> bytes:
-            spoofed = self._spoofed(transaction, block_number, self._max_available_gas())
-            with self._free_state(block_number) as state:
-                computation = state.apply_transaction(spoofed)
-            if computation.is_error:
-                raise _revert(computation.error)
-            return bytes(computation.output)
-
-        def estimate_gas(self, transaction: dict[str, Any], block_number: Any = "latest") -> int:
-            spoofed = self._spoofed({k: v for k, v in transaction.items() if k != "gas"}, block_number, 21000)
-            try:
-                with self._free_state(block_number) as state:
-                    return int(self.chain.gas_estimator(state, spoofed))
-            except Revert as exc:
-                raise _revert(exc) from None
-
-    return Backend.from_mnemonic(
-        TEST_PHRASE,
-        num_accounts=ACCOUNT_COUNT,
-        hd_path="m/44'/60'/0'/0",
-        genesis_state_overrides={"balance": ACCOUNT_BALANCE},
-    )
-
-
-# --------------------------------------------------------------------------------------- formatting
-
-
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-_RENAMES = {"coinbase": "miner", "data": "input", "log_index": "logIndex"}
-_DROP = {"state_root"}  # receipts: b"\x01" from eth-tester, not the JSON-RPC field
-
-
-def _rpc_value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return hex(value)
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, list | tuple):
-        return [_rpc_value(v) for v in value]
-    if isinstance(value, dict):
-        return _rpc_object(value)
-    return value
-
-
-def _rpc_object(obj: dict[str, Any], renames: dict[str, str] = _RENAMES) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key in _DROP:
-            continue
-        if key == "logs_bloom":
-            out["logsBloom"] = "0x" + int(value if isinstance(value, int) else 0).to_bytes(256, "big").hex()
-            continue
-        if key == "to" and value == "":
-            out["to"] = None
-            continue
-        if key == "logs":
-            out["logs"] = [_log(entry) for entry in value]
-            continue
-        out[renames.get(key, _camel(key))] = _rpc_value(value)
-    return out
-
-
-def _log(entry: dict[str, Any]) -> dict[str, Any]:
-    out = _rpc_object({k: v for k, v in entry.items() if k != "type"}, renames={})
-    out["removed"] = False
-    return out
-
-
-def _tx_object(obj: dict[str, Any]) -> dict[str, Any]:
-    out = _rpc_object(obj)
-    if "vValue" in out:
-        out["v"] = out.pop("vValue")
-    return out
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    return int(str(value), 16) if str(value).startswith("0x") else int(value)
-
-
-def _block_id(value: Any) -> Any:
-    if value is None:
-        return "latest"
-    if value in ("latest", "earliest", "pending", "safe", "finalized"):
-        return value
-    if isinstance(value, dict):  # EIP-1898
-        if "blockNumber" in value:
-            return _int(value["blockNumber"])
-        raise RpcError(-32602, "block hashes as block identifiers are not supported")
-    return _int(value)
-
-
-_TX_KEYS = {
-    "from": "from",
-    "to": "to",
-    "gas": "gas",
-    "gasPrice": "gas_price",
-    "maxFeePerGas": "max_fee_per_gas",
-    "maxPriorityFeePerGas": "max_priority_fee_per_gas",
-    "value": "value",
-    "data": "data",
-    "input": "data",
-    "nonce": "nonce",
-    "chainId": "chain_id",
-    "accessList": "access_list",
-}
-_TX_INTS = {"gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "value", "nonce", "chain_id"}
-
-
-def _tx_request(params: dict[str, Any], *, sending: bool) -> dict[str, Any]:
-    tx: dict[str, Any] = {}
-    for key, value in params.items():
-        name = _TX_KEYS.get(key)
-        if name is None or value is None:
-            continue
-        if name in _TX_INTS:
-            tx[name] = _int(value)
-        elif name == "access_list":
-            tx[name] = [
-                {"address": e["address"], "storage_keys": list(e.get("storageKeys", []))} for e in value
-            ]
-        else:
-            tx[name] = value
-    tx.setdefault("from", ZERO_ADDRESS)
-    if sending:
-        tx.pop("chain_id", None)
-    if "gas_price" in tx and "max_fee_per_gas" in tx:
-        del tx["gas_price"]
-    return tx
 
 
 # ------------------------------------------------------------------------------------------- node
@@ -240,7 +49,7 @@ class EmbeddedNode:
     def __init__(self) -> None:
         from eth_tester import EthereumTester
 
-        backend = _make_backend()
+        backend = make_backend()
         backend.chain.chain_id = CHAIN_ID  # eth-tester's chain class fixes its own; signatures check this one
         self.backend = backend
         self.tester = EthereumTester(backend, auto_mine_transactions=True)
@@ -282,7 +91,7 @@ class EmbeddedNode:
             except (TransactionNotFound, BlockNotFound):
                 return None
             except Revert as exc:
-                raise _revert(exc) from None
+                raise revert_error(exc) from None
             except TransactionFailed as exc:
                 raise RpcError(3, f"execution reverted: {exc}") from None
             except (ValidationError, EthValidationError, ValueError, TypeError, KeyError) as exc:
@@ -347,9 +156,9 @@ class EmbeddedNode:
     def rpc_eth_feeHistory(
         self, count: Any, newest: Any = "latest", percentiles: Any = None
     ) -> dict[str, Any]:
-        count = max(1, min(1024, _int(count)))
+        count = max(1, min(1024, rpc_int(count)))
         latest = self.tester.get_block_by_number("latest")["number"]
-        newest_id = _block_id(newest)
+        newest_id = block_id(newest)
         last = latest if isinstance(newest_id, str) else min(newest_id, latest)
         first = max(0, last - count + 1)
         base_fees: list[str] = []
@@ -373,28 +182,28 @@ class EmbeddedNode:
 
     # -- state -----------------------------------------------------------------------------------------
     def rpc_eth_getBalance(self, address: str, block: Any = "latest") -> str:
-        return hex(self.tester.get_balance(to_checksum_address(address), _block_id(block)))
+        return hex(self.tester.get_balance(to_checksum_address(address), block_id(block)))
 
     def rpc_eth_getTransactionCount(self, address: str, block: Any = "latest") -> str:
-        return hex(self.tester.get_nonce(to_checksum_address(address), _block_id(block)))
+        return hex(self.tester.get_nonce(to_checksum_address(address), block_id(block)))
 
     def rpc_eth_getCode(self, address: str, block: Any = "latest") -> str:
-        return str(self.tester.get_code(to_checksum_address(address), _block_id(block)))
+        return str(self.tester.get_code(to_checksum_address(address), block_id(block)))
 
     def rpc_eth_getStorageAt(self, address: str, slot: Any, block: Any = "latest") -> str:
-        value = self.backend.get_storage(to_canonical_address(address), _int(slot), _block_id(block))
+        value = self.backend.get_storage(to_canonical_address(address), rpc_int(slot), block_id(block))
         raw = value if isinstance(value, bytes) else int(value).to_bytes(32, "big")
         return "0x" + raw.rjust(32, b"\0").hex()
 
     def rpc_eth_call(self, tx: dict[str, Any], block: Any = "latest", *_overrides: Any) -> str:
-        return str(self.tester.call(_tx_request(tx, sending=False), _block_id(block)))
+        return str(self.tester.call(tx_request(tx, sending=False), block_id(block)))
 
     def rpc_eth_estimateGas(self, tx: dict[str, Any], block: Any = "latest", *_overrides: Any) -> str:
-        return hex(self.tester.estimate_gas(_tx_request(tx, sending=False), _block_id(block)))
+        return hex(self.tester.estimate_gas(tx_request(tx, sending=False), block_id(block)))
 
     # -- transactions ----------------------------------------------------------------------------------
     def rpc_eth_sendTransaction(self, tx: dict[str, Any]) -> str:
-        request = _tx_request(tx, sending=True)
+        request = tx_request(tx, sending=True)
         if "gas" not in request:
             estimate = self.tester.estimate_gas({k: v for k, v in request.items() if k != "nonce"})
             request["gas"] = estimate
@@ -410,23 +219,23 @@ class EmbeddedNode:
         receipt = self.tester.get_transaction_receipt(tx_hash)
         if receipt is None or receipt.get("block_number") is None:
             return None
-        out = _rpc_object(receipt)
+        out = rpc_object(receipt)
         out.setdefault("logsBloom", "0x" + "00" * 256)
         return out
 
     def rpc_eth_getTransactionByHash(self, tx_hash: str) -> dict[str, Any] | None:
-        return _tx_object(self.tester.get_transaction_by_hash(tx_hash))
+        return tx_object(self.tester.get_transaction_by_hash(tx_hash))
 
     def rpc_eth_getBlockByNumber(self, block: Any, full: bool = False) -> dict[str, Any] | None:
-        return self._block(self.tester.get_block_by_number(_block_id(block), full_transactions=bool(full)))
+        return self._block(self.tester.get_block_by_number(block_id(block), full_transactions=bool(full)))
 
     def rpc_eth_getBlockByHash(self, block_hash: str, full: bool = False) -> dict[str, Any] | None:
         return self._block(self.tester.get_block_by_hash(block_hash, full_transactions=bool(full)))
 
     def _block(self, block: dict[str, Any]) -> dict[str, Any]:
-        out = _rpc_object({k: v for k, v in block.items() if k != "transactions"})
+        out = rpc_object({k: v for k, v in block.items() if k != "transactions"})
         out["transactions"] = [
-            _tx_object(t) if isinstance(t, dict) else t for t in block.get("transactions", [])
+            tx_object(t) if isinstance(t, dict) else t for t in block.get("transactions", [])
         ]
         return out
 
@@ -438,7 +247,7 @@ class EmbeddedNode:
             latest = self.tester.get_block_by_number("latest")["number"]
 
             def bound(value: Any, default: int) -> int:
-                ident = _block_id(value) if value is not None else default
+                ident = block_id(value) if value is not None else default
                 if ident == "earliest":
                     return 0
                 return latest if isinstance(ident, str) else int(ident)
@@ -464,7 +273,7 @@ class EmbeddedNode:
                         continue
                     if not _topics_match(topics, entry["topics"]):
                         continue
-                    out.append(_log(entry))
+                    out.append(rpc_log(entry))
         return out
 
     # -- anvil / hardhat test methods ------------------------------------------------------------------
@@ -473,7 +282,7 @@ class EmbeddedNode:
         chain = self.backend.chain
         vm = chain.get_vm(chain.header)
         state = vm.state
-        state.set_balance(to_canonical_address(address), _int(amount))
+        state.set_balance(to_canonical_address(address), rpc_int(amount))
         state.persist()
         chain.header = chain.header.copy(state_root=state.state_root)
         self._mine()
@@ -499,17 +308,17 @@ class EmbeddedNode:
         return "0x0"
 
     def rpc_anvil_mine(self, count: Any = 1, interval: Any = None) -> None:
-        for _ in range(_int(count) if count is not None else 1):
+        for _ in range(rpc_int(count) if count is not None else 1):
             if interval:
-                self.time_offset += _int(interval)
+                self.time_offset += rpc_int(interval)
             self._mine()
 
     def rpc_evm_increaseTime(self, seconds: Any) -> str:
-        self.time_offset += _int(seconds)
+        self.time_offset += rpc_int(seconds)
         return hex(self.time_offset)
 
     def rpc_evm_setNextBlockTimestamp(self, timestamp: Any) -> None:
-        self.next_timestamp = _int(timestamp)
+        self.next_timestamp = rpc_int(timestamp)
         self.time_offset = self.next_timestamp - int(time.time())
 
     def rpc_evm_snapshot(self) -> str:
@@ -517,7 +326,7 @@ class EmbeddedNode:
 
     def rpc_evm_revert(self, snapshot: Any) -> bool:
         try:
-            self.tester.revert_to_snapshot(_int(snapshot))
+            self.tester.revert_to_snapshot(rpc_int(snapshot))
         except Exception:
             return False
         return True

@@ -1,5 +1,6 @@
-"""Paying an x402 endpoint: request, and on a 402 choose what to pay, check it against the user's limits,
-sign with the official SDK's client, record the payment, send it, and mark it from the PAYMENT-RESPONSE.
+"""Paying an x402 endpoint: request, and on a 402 choose what to pay (``offers``), check it against the user's
+limits, sign with the official SDK's client, hold what it signed to the quote (``signed``), record the
+payment, send it, and mark it from the PAYMENT-RESPONSE.
 
 Two schemes are paid: ``exact`` by EIP-3009 authorization, and ``upto`` by a Permit2 signature for a
 maximum of which the server settles what the request used (``x402.permit2``: the allowance to Permit2 it
@@ -35,11 +36,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from eth_utils import is_address
 from x402 import x402ClientSync
 from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.http.utils import encode_payment_signature_header
-from x402.mechanisms.evm.constants import X402_UPTO_PERMIT2_PROXY_ADDRESS
 from x402.mechanisms.evm.exact import ExactEvmScheme
 from x402.mechanisms.evm.signers import EthAccountSigner, EthAccountSignerWithRPC
 from x402.mechanisms.evm.upto import UptoEvmClientScheme
@@ -54,16 +53,16 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402 import lapsed, limits, permit2, session_offer, settlement, wire
+from paygo_desktop.x402 import lapsed, limits, offers, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
+from paygo_desktop.x402.offers import UPTO, units
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
+from paygo_desktop.x402.signed import exact_signed, upto_signed
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-UPTO = "upto"
 MAX_BODY = 16 * 1024 * 1024  # a paid answer larger than this is cut off (the CLI and the proxy's cap)
-MAX_VALIDITY = 3600  # seconds an authorization may stay valid; a server asking longer is refused
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 Confirm = Callable[[Quote], Awaitable[bool]]
@@ -112,7 +111,7 @@ class X402Payer:
         self._activity = ActivityLog(store)
         self._account = account
         self._network = network
-        self._caip2 = f"eip155:{network.chain_id}"
+        self._caip2 = offers.caip2_of(network)
         self._assets = {a.address.lower(): a for a in assets if a.address}
         self._confirm = confirm
         self._sessions = sessions
@@ -146,7 +145,7 @@ class X402Payer:
             served = await self._through_session(offer, method, headers, content)
             if served is not None:
                 return served
-        chosen, quote = self._choose(required, origin, url)
+        chosen, quote = offers.choose(required, origin, url, self._network, self._assets)
         quote = dataclasses.replace(quote, method=method.upper())
         async with self._lock:  # SQL in worker threads, one payment at a time
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
@@ -159,7 +158,9 @@ class X402Payer:
             limits.check(quote, policy, spent, cap)
             if policy is not None and policy.ask_first and not await self._asked(quote):
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
-            sponsored = quote.scheme == UPTO and await self._permit2_ready(quote, required, chosen)
+            sponsored = quote.scheme == UPTO and await offers.permit2_ready(
+                quote, required, chosen, self._network, self._account.address
+            )
             payload = await asyncio.to_thread(self._sign, required, chosen, sponsored)
             payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
@@ -201,51 +202,7 @@ class X402Payer:
             via_session=True,
         )
 
-    # ---- choosing and checking
-
-    def _choose(self, required: PaymentRequired, origin: str, url: str) -> tuple[PaymentRequirements, Quote]:
-        offered = required.accepts
-        on_network = [r for r in offered if r.network == self._caip2]
-        if not on_network:
-            networks = ", ".join(sorted({str(r.network) for r in offered})) or "none"
-            raise X402Refused(
-                "wrong_network",
-                f"{origin} takes payment on {networks}; this wallet pays on {self._network.name} "
-                f"({self._caip2}).",
-            )
-        payable = [r for r in on_network if _payable(r)]
-        if not payable:
-            schemes = ", ".join(sorted({r.scheme for r in on_network}))
-            raise X402Refused(
-                "unsupported_scheme",
-                f"{origin} offers only {schemes} on {self._network.name}; this wallet pays x402's exact "
-                "scheme (EIP-3009) and its upto scheme (Permit2).",
-            )
-        known = [r for r in payable if r.asset.lower() in self._assets]
-        if not known:
-            tokens = ", ".join(sorted({r.asset for r in payable}))
-            raise X402Refused(
-                "wrong_asset",
-                f"{origin} asks for a token this wallet does not know on {self._network.name}: {tokens}.",
-            )
-        candidates = []
-        for r in known:
-            amount = _units(r.amount)
-            if amount is None:
-                raise X402Refused(
-                    "malformed", f"{origin} quotes an amount that is not base units: {r.amount[:40]!r}."
-                )
-            if not 0 < r.max_timeout_seconds <= MAX_VALIDITY:
-                raise X402Refused(
-                    "malformed",
-                    f"{origin} wants an authorization valid for {r.max_timeout_seconds} s (this app signs at "
-                    f"most {MAX_VALIDITY} s).",
-                )
-            candidates.append((amount, r))
-        # the smallest most-it-may-move; on a tie, exact (it needs no allowance to Permit2)
-        amount, chosen = min(candidates, key=lambda c: (c[0], c[1].scheme != "exact"))
-        asset = self._assets[chosen.asset.lower()]
-        return chosen, Quote(origin, url, chosen.scheme, str(chosen.network), asset, chosen.pay_to, amount)
+    # ---- the user's limits
 
     def _spent(self, origin: str, asset: str | None, still: set[int]) -> Spent:
         now = self._clock()
@@ -268,38 +225,7 @@ class X402Payer:
             )
         return await self._confirm(quote)
 
-    async def _permit2_ready(
-        self, quote: Quote, required: PaymentRequired, chosen: PaymentRequirements
-    ) -> bool:
-        """Whether Permit2 may take ``quote``'s maximum: already (False), or by an EIP-2612 permit for exactly
-        that maximum the server's facilitator submits (True, when it offers x402's gas-sponsoring extension).
-        Else refused, before anything is signed."""
-        from paygo_desktop.chain.rpc import async_web3
-
-        token = quote.asset.address or ""
-        w3 = async_web3(self._network.rpc_url, timeout=15)
-        try:
-            allowed = await permit2.allowance(w3, self._account.address, token)
-        except Exception as exc:
-            raise UserFacingError(
-                f"Cannot read your {quote.asset.symbol} allowance to Permit2 on {self._network.name} "
-                f"({type(exc).__name__}); nothing was signed."
-            ) from None
-        finally:
-            await w3.provider.disconnect()
-        if allowed >= quote.amount:
-            return False
-        if EIP2612_GAS_SPONSORING_KEY in (required.extensions or {}) and _permit_domain(chosen):
-            return True
-        raise X402Refused(
-            "needs_permit2_approval",
-            f"{quote.origin} takes x402's upto scheme (at most {quote.shown()}), paid through Permit2, and "
-            f"Permit2 may take only {quote.shown(allowed)} of your {quote.asset.symbol}: approve Permit2 "
-            f"first (paygo-desktop x402 approve-permit2 --amount A --token {quote.asset.symbol}). Nothing "
-            "was signed.",
-        )
-
-    # ---- signing (a worker thread) and the record
+    # ---- checking, signing (a worker thread) and the record
 
     def _sign(
         self, required: PaymentRequired, chosen: PaymentRequirements, sponsored: bool
@@ -337,7 +263,7 @@ class X402Payer:
     def _record(
         self, quote: Quote, method: str, payload: PaymentPayload, chosen: PaymentRequirements
     ) -> X402Payment:
-        signed = _upto_signed(quote, payload) if quote.scheme == UPTO else _exact_signed(quote, payload)
+        signed = upto_signed(quote, payload) if quote.scheme == UPTO else exact_signed(quote, payload)
         signature = payload.payload.get("signature")
         if signed is None or signed[0].lower() != self._account.address.lower():
             # the SDK signed something else than was checked: never send it
@@ -523,73 +449,6 @@ def _asset(payment: X402Payment) -> Asset:
     return Asset(payment.asset_symbol, payment.decimals, payment.asset)
 
 
-def _payable(r: PaymentRequirements) -> bool:
-    """``exact`` by EIP-3009, or ``upto`` by Permit2 bound to a named facilitator."""
-    extra = r.extra or {}
-    method = extra.get("assetTransferMethod")
-    if r.scheme == "exact":
-        return method in (None, "eip3009")
-    if r.scheme == UPTO:
-        facilitator = extra.get("facilitatorAddress")
-        return method == "permit2" and isinstance(facilitator, str) and is_address(facilitator)
-    return False
-
-
-def _permit_domain(chosen: PaymentRequirements) -> bool:
-    """Whether the upto offer names the token's EIP-712 domain (the EIP-2612 permit needs it)."""
-    extra = chosen.extra or {}
-    return bool(extra.get("name")) and bool(extra.get("version"))
-
-
-def _same(a: Any, b: str) -> bool:
-    return isinstance(a, str) and a.lower() == b.lower()
-
-
-def _exact_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
-    """(payer, nonce, valid before, valid after) of an EIP-3009 authorization exactly for ``quote``, else
-    None."""
-    auth = payload.payload.get("authorization") or {}
-    if str(auth.get("value")) != str(quote.amount) or not _same(auth.get("to"), quote.pay_to):
-        return None
-    return (
-        str(auth.get("from", "")),
-        str(auth.get("nonce")),
-        int(auth.get("validBefore", 0)),
-        int(auth.get("validAfter", 0)),
-    )
-
-
-def _upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, int] | None:
-    """(payer, nonce as hex, deadline, witness's validAfter) of a Permit2 authorization for at most
-    ``quote``'s amount of its token to its payee through x402's upto proxy (and of an EIP-2612 permit, if
-    any, for exactly that maximum to Permit2), else None."""
-    auth = payload.payload.get("permit2Authorization") or {}
-    permitted = auth.get("permitted") or {}
-    witness = auth.get("witness") or {}
-    token = quote.asset.address or ""
-    if (
-        str(permitted.get("amount")) != str(quote.amount)
-        or not _same(permitted.get("token"), token)
-        or not _same(witness.get("to"), quote.pay_to)
-        or not _same(auth.get("spender"), X402_UPTO_PERMIT2_PROXY_ADDRESS)
-    ):
-        return None
-    sponsoring = (payload.extensions or {}).get(EIP2612_GAS_SPONSORING_KEY)
-    if sponsoring is not None:
-        info = sponsoring.get("info") if isinstance(sponsoring, dict) else None
-        if not isinstance(info, dict) or not (
-            str(info.get("amount")) == str(quote.amount)
-            and _same(info.get("spender"), permit2.PERMIT2)
-            and _same(info.get("asset"), token)
-        ):
-            return None
-    nonce, deadline = _units(str(auth.get("nonce", ""))), _units(str(auth.get("deadline", "")))
-    after = str(witness.get("validAfter", ""))
-    if nonce is None or deadline is None or not after.isdigit() or len(after) > 78:
-        return None
-    return str(auth.get("from", "")), f"0x{nonce:064x}", deadline, int(after)
-
-
 def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[int | None, str | None]:
     """What a successful settlement moved: by its transaction on chain when that could be read, else by the
     server's PAYMENT-RESPONSE; and a note when the server's word is not believable (then None: the payment
@@ -605,13 +464,6 @@ def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[in
     if not reported.isdigit() or len(reported) > 78 or int(reported) > quote.amount:
         return None, f"the server says it settled {reported[:80]!r}, not within the maximum (counted at it)"
     return int(reported), None
-
-
-def _units(text: str) -> int | None:
-    if not text.isdigit() or len(text) > 78:
-        return None
-    value = int(text)
-    return value if 0 < value < 2**256 else None
 
 
 def _refusal(header: str | None) -> str:
@@ -632,7 +484,7 @@ def _asked_again(header: str | None, quote: Quote) -> int | None:
     except wire.X402WireError:
         return None
     amounts = [
-        _units(r.amount)
+        units(r.amount)
         for r in again.accepts
         if r.network == quote.network and r.asset.lower() == (quote.asset.address or "").lower()
     ]

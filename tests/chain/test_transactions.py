@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from paygo_desktop.chain.transactions import (
@@ -191,6 +193,10 @@ def test_confirmations_are_counted_until_the_required_depth(env, repo):
     careful = TransactionManager(env.w3, env.chain_id, repo, confirmations=3)
     record = transfer(env, careful)
     mined = env.run(careful.refresh(record))
+    deadline = time.monotonic() + 10  # anvil mines a sent transaction just after answering, not before
+    while mined.status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        mined = env.run(careful.refresh(mined))
     assert mined.status == "mined"
     assert env.run(careful.confirmation_count(mined)) == 1
     env.rpc("evm_mine")

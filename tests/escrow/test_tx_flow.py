@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -51,6 +52,10 @@ def test_confirmations_are_counted_before_done(env: Any, store: Any, fresh: Any)
     env.run(flow.prepare())
     env.run(flow.send(signer(fresh)))
     state = env.run(flow.poll())
+    deadline = time.monotonic() + 10  # anvil mines a sent transaction just after answering, not before
+    while state.phase == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        state = env.run(flow.poll())
     assert (state.phase, state.confirmations, state.required_confirmations) == ("mined", 1, 3)
     env.rpc("evm_mine")
     env.rpc("evm_mine")

@@ -7,18 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from paygo_desktop.context import AppContext
-from paygo_desktop.money import Asset
-from paygo_desktop.networks import custom_network
-from paygo_desktop.store.custom_tokens import CustomTokenRepository
 from paygo_desktop.store.x402 import SETTLED, X402Store
 from tests.gui.helpers import TIMEOUT
-from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
+from tests.x402_pay.conftest import Env, _deployed, anvil_url, balance_by_rpc, env, on_test_chain, runner  # noqa: F401
 from tests.x402_pay.test_sdk_client_pays_provider import PRICE, SERVICE, seller  # noqa: F401
-
-
-def _balance(env: Env, owner: str) -> int:  # noqa: F811 - a plain eth_call: Qt's loop is running here
-    data = "0x70a08231" + owner[2:].lower().rjust(64, "0")  # balanceOf(owner)
-    return int(env.rpc("eth_call", [{"to": env.usdc, "data": data}, "latest"]), 16)
 
 
 def test_call_a_per_request_service_from_the_services_page(
@@ -34,12 +26,8 @@ def test_call_a_per_request_service_from_the_services_page(
     server, _seen = seller
     ctx.wallet.import_private_key("0x" + bytes(env.payer.key).hex(), "x402 test password", "Payer")
     ctx.wallet.unlock("x402 test password")
-    network = custom_network("Test chain", env.url, env.chain_id)
-    ctx.networks.save_custom(network)
-    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
-    ctx.settings.network = network.key
+    on_test_chain(ctx, env)
     ctx.settings.providers = [server.url]
-    ctx.invalidate_network()
 
     tasks = TaskRunner()
     page = ServicesPage(ctx, tasks, start_session=lambda *_: None)
@@ -54,14 +42,14 @@ def test_call_a_per_request_service_from_the_services_page(
     page.table.selectRow(row)
     assert page.start_button.text() == "Call…" and page.start_button.isEnabled()
 
-    before = _balance(env, env.provider.address)
+    before = balance_by_rpc(env, env.provider.address)
     page.start_selected()
     dialog = page.call_dialog
     dialog.path.setText("today?city=Oslo")
     dialog.call()
     qtbot.waitUntil(lambda: dialog.answer.toPlainText() != "" and not tasks.busy, timeout=30_000)
     assert '"forecast":"sunny"' in dialog.answer.toPlainText().replace(" ", "")
-    assert _balance(env, env.provider.address) == before + PRICE
+    assert balance_by_rpc(env, env.provider.address) == before + PRICE
     [payment] = X402Store(ctx.store).payments()
     assert payment.status == SETTLED and payment.url.endswith(f"/x402/{SERVICE}/today?city=Oslo")
     dialog.close()

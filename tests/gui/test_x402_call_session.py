@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from paygo_desktop.money import Asset
-from paygo_desktop.store.custom_tokens import CustomTokenRepository
 from paygo_desktop.store.x402 import SETTLED, X402Store
 from tests.gui.helpers import payer_window, press_start
 from tests.provider.gateway_world import Upstreams
 from tests.sessions.conftest import Provider, WallClock, anvil_network, run_provider
-from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
+from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, know_usdc, runner  # noqa: F401
 
 PER_CALL, SESSION = "weather-per-call", "weather-api"  # 0.002 USDC a request; 0.005 USDC a minute
 PRICE = 2000
@@ -56,8 +54,7 @@ def test_call_prefers_a_running_session_and_otherwise_says_it_would_be_cheaper(
     provider: Provider,
     event_loop_qt: Any,
 ) -> None:
-    network = anvil_network(env)
-    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
+    know_usdc(ctx, env, anvil_network(env))
     with payer_window(qtbot, ctx, env, provider.url) as window:
         dialog = _call(qtbot, window, "Oslo")
         said = dialog.message.text()

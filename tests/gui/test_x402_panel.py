@@ -217,30 +217,12 @@ def test_check_on_chain_agrees_for_a_payment_settled_on_anvil(
 ) -> None:
     """A real payment to a server built only from the SDK (settled on anvil), then its proof checked on
     chain from the tab: the token's domain, AuthorizationUsed and the Transfer in the settlement."""
-    import asyncio
-    import threading
+    from tests.x402_pay.conftest import on_test_chain, pay_sdk_server
 
-    from paygo_desktop.money import Asset
-    from paygo_desktop.networks import custom_network
-    from paygo_desktop.store.custom_tokens import CustomTokenRepository
-    from tests.x402_pay.conftest import make_payer, sdk_server, usdc_price
-
-    network = custom_network("Test chain", env.url, env.chain_id)
-    ctx.networks.save_custom(network)
-    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
-    ctx.settings.network = network.key
-    ctx.invalidate_network()
-    paid: list[Any] = []
-    with sdk_server(env, price=usdc_price(env, 25_000)) as server:
-        X402Store(ctx.store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
-        payer = make_payer(env, ctx.store)
-        # Qt's loop is running here: the payment runs on a loop of its own, in a thread
-        worker = threading.Thread(
-            target=lambda: paid.append(asyncio.run(payer.request("GET", server.url + "/paid")))
-        )
-        worker.start()
-        worker.join(timeout=60)
-    assert paid and paid[0].payment.status == SETTLED
+    on_test_chain(ctx, env)
+    # Qt's loop is running here: the payment runs on a loop of its own, in a thread
+    paid = pay_sdk_server(env, ctx.store, 25_000, in_thread=True)
+    assert paid is not None and paid.payment is not None and paid.payment.status == SETTLED
 
     page = make_page(qtbot, ctx)
     page.tabs.setCurrentWidget(page.x402)

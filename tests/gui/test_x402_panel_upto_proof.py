@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from paygo_desktop.context import AppContext
-from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Store
+from paygo_desktop.store.x402 import SETTLED
 from tests.gui.helpers import TIMEOUT
 from tests.gui.test_activity_page import make_page
 from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
@@ -21,39 +21,22 @@ def test_an_upto_payment_s_proof_checks_on_chain_and_exports_from_the_tab(
     event_loop_qt: Any,
     tmp_path: Path,
 ) -> None:
-    import asyncio
-    import threading
-
-    from paygo_desktop.money import Asset
-    from paygo_desktop.networks import custom_network
     from paygo_desktop.receipts.proof import read_proof
     from paygo_desktop.receipts.verify import verify_file
-    from paygo_desktop.store.custom_tokens import CustomTokenRepository
     from tests.gui.conftest import PASSWORD
-    from tests.x402_pay.conftest import make_payer, sdk_server, usdc_price
-    from tests.x402_pay.test_app_pays_upto import MAX, USED, _approve_permit2
+    from tests.x402_pay.conftest import on_test_chain, pay_sdk_server
+    from tests.x402_pay.test_app_pays_upto import MAX, USED
 
     ctx = wallet_ctx  # holding the payer's key, unlocked: Export seals with it
     ctx.wallet.import_private_key(env.payer.key.hex(), PASSWORD, "Payer")
     ctx.wallet.unlock(PASSWORD)
-    network = custom_network("Test chain", env.url, env.chain_id)
-    ctx.networks.save_custom(network)
-    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
-    ctx.settings.network = network.key
-    ctx.invalidate_network()
-    paid: list[Any] = []
-
-    def pay(url: str) -> None:  # Qt's loop is running here: the chain and the payment run in a thread
-        _approve_permit2(env, 10 * MAX)
-        paid.append(asyncio.run(payer.request("GET", url)))
-
-    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
-        X402Store(ctx.store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
-        payer = make_payer(env, ctx.store)
-        worker = threading.Thread(target=pay, args=(server.url + "/paid",))
-        worker.start()
-        worker.join(timeout=60)
-    assert paid and paid[0].payment.status == SETTLED and paid[0].payment.settled_amount == USED
+    on_test_chain(ctx, env)
+    # Qt's loop is running here: the approval and the payment run in a thread
+    paid = pay_sdk_server(
+        env, ctx.store, MAX, permit2_allowance=10 * MAX, in_thread=True, scheme="upto", settle=USED
+    )
+    assert paid is not None and paid.payment is not None
+    assert paid.payment.status == SETTLED and paid.payment.settled_amount == USED
 
     page = make_page(qtbot, ctx)
     page.tabs.setCurrentWidget(page.x402)

@@ -13,17 +13,20 @@ import httpx
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.money import Asset
-from paygo_desktop.store.custom_tokens import CustomTokenRepository
-from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Store
+from paygo_desktop.store.x402 import SETTLED, X402Store
 from tests.gui.helpers import TIMEOUT, payer_window
 from tests.sessions.conftest import anvil_network
-from tests.x402_pay.conftest import Env, _deployed, anvil_url, env, runner  # noqa: F401
+from tests.x402_pay.conftest import (  # noqa: F401
+    Env,
+    _deployed,
+    anvil_url,
+    balance_by_rpc,
+    env,
+    know_usdc,
+    runner,
+    site_policy,
+)
 from tests.x402_pay.test_sdk_client_pays_provider import PRICE, SERVICE, seller  # noqa: F401
-
-
-def _balance(env: Env, owner: str) -> int:  # noqa: F811 - a plain eth_call: Qt's loop is running here
-    data = "0x70a08231" + owner[2:].lower().rjust(64, "0")  # balanceOf(owner)
-    return int(env.rpc("eth_call", [{"to": env.usdc, "data": data}, "latest"]), 16)
 
 
 class Tool:
@@ -42,11 +45,8 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
     event_loop_qt: Any,
 ) -> None:
     server, seen = seller
-    network = anvil_network(env)
-    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
-    X402Store(ctx.store).save_policy(
-        SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6, ask_first=True, max_per_request=PRICE)
-    )
+    know_usdc(ctx, env, anvil_network(env))
+    X402Store(ctx.store).save_policy(site_policy(env, server.url, ask_first=True, max_per_request=PRICE))
     with payer_window(qtbot, ctx, env, server.url) as window:
         window.show_app("activity")
         page: Any = window.pages["activity"]
@@ -59,7 +59,10 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
         assert box.url.text() == control.url and box.toggle_button.text() == "Stop"
         site = server.url.replace("http://", "http/")
         target = f"{control.url}{site}/api/v1/x402/{SERVICE}/today?city=Oslo"
-        payer_before, payee_before = _balance(env, env.payer.address), _balance(env, env.provider.address)
+        payer_before, payee_before = (
+            balance_by_rpc(env, env.payer.address),
+            balance_by_rpc(env, env.provider.address),
+        )
 
         declined = Tool(target)
         qtbot.waitUntil(lambda: bool(control.asking), timeout=30_000)
@@ -74,7 +77,7 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
         assert refused.status_code == 402 and refused.json()["code"] == "refused_declined"
         assert "You declined to pay 0.015 USDC" in refused.json()["message"]
         assert X402Store(ctx.store).payments() == [] and seen == []  # nothing signed, stored or served
-        assert _balance(env, env.payer.address) == payer_before
+        assert balance_by_rpc(env, env.payer.address) == payer_before
 
         guard = BlockingCallGuard(ctx.store.engine, watch_signing=True).start()
         try:
@@ -91,8 +94,8 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
         assert answer.headers["x-paygo-x402-payment"] == "0.015 USDC; settled"
         [payment] = X402Store(ctx.store).payments()
         assert payment.status == SETTLED and payment.amount == PRICE
-        assert _balance(env, env.payer.address) == payer_before - PRICE
-        assert _balance(env, env.provider.address) == payee_before + PRICE
+        assert balance_by_rpc(env, env.payer.address) == payer_before - PRICE
+        assert balance_by_rpc(env, env.provider.address) == payee_before + PRICE
 
         # a question nobody answers when the app quits: declined, and the window closes (no hang)
         pending = Tool(target)

@@ -1,6 +1,7 @@
 """x402 over real loopback HTTP on the real anvil of tests/chain: servers built only from the official SDK
 (its FastAPI middleware and its facilitator, settling on anvil), and the app's payer with a real SQLite
-store."""
+store; one paid request to such a server (``pay_sdk_server``), and an app context that knows the chain's
+USDC (``on_test_chain``, ``know_usdc``) with its balances read by a plain eth_call (``balance_by_rpc``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from paygo_desktop.money import Asset
-from paygo_desktop.networks import Network
+from paygo_desktop.networks import Network, custom_network
+from paygo_desktop.store.custom_tokens import CustomTokenRepository
 from paygo_desktop.store.database import Store
-from paygo_desktop.x402.payer import Confirm, X402Payer
+from paygo_desktop.store.x402 import SitePolicy, X402Store
+from paygo_desktop.x402 import permit2
+from paygo_desktop.x402.payer import Confirm, PaidResponse, X402Payer
 from tests.chain.conftest import (  # noqa: F401 - fixtures re-exported for this package
     Env,
     _deployed,
@@ -180,3 +185,67 @@ def make_payer(env: Env, store: Store, confirm: Confirm | None = None, **kw: Any
     return X402Payer(
         store, env.payer, sandbox_network(env), (Asset("USDC", 6, env.usdc),), confirm=confirm, **kw
     )
+
+
+def site_policy(env: Env, origin: str, **kw: Any) -> SitePolicy:  # noqa: F811
+    """The user's policy for ``origin`` in the test chain's USDC (allowed; limits as ``kw`` sets them)."""
+    return SitePolicy(origin, env.chain_id, env.usdc, "USDC", 6, **kw)
+
+
+def approve_permit2(env: Env, amount: int) -> None:  # noqa: F811
+    """The payer lets Permit2 take ``amount`` of its USDC (what x402's upto scheme draws on)."""
+    env.transact(env.token(env.usdc).functions.approve(permit2.PERMIT2, amount), env.payer)
+
+
+def pay_sdk_server(
+    env: Env,  # noqa: F811
+    store: Store,
+    price: int,
+    *,
+    permit2_allowance: int | None = None,
+    in_thread: bool = False,
+    **server: Any,
+) -> PaidResponse | None:
+    """One GET /paid to a fresh ``sdk_server`` quoting ``price`` base units of USDC (``server``: its scheme,
+    settle, ...), the site allowed without limits in ``store``, paid by the app's payer; with
+    ``permit2_allowance``, Permit2 is approved for it first (upto). ``in_thread``: Qt's loop is running here,
+    so the payment runs on a loop of its own in a worker thread (None: it did not end within a minute)."""
+    paid: list[PaidResponse] = []
+    with sdk_server(env, price=usdc_price(env, price), **server) as api:
+        X402Store(store).save_policy(site_policy(env, api.url))
+        payer = make_payer(env, store)
+
+        def pay() -> None:
+            if permit2_allowance is not None:
+                approve_permit2(env, permit2_allowance)
+            request = payer.request("GET", api.url + "/paid")
+            paid.append(asyncio.run(request) if in_thread else env.run(request))
+
+        if in_thread:
+            worker = threading.Thread(target=pay)
+            worker.start()
+            worker.join(timeout=60)
+        else:
+            pay()
+    return paid[0] if paid else None
+
+
+def know_usdc(ctx: Any, env: Env, network: Network) -> None:  # noqa: F811
+    """The app knows the test chain's USDC on ``network`` (the payer pays x402 only in tokens it knows)."""
+    CustomTokenRepository(ctx.store).add(network.key, network.chain_id, Asset("USDC", 6, env.usdc), "USDC")
+
+
+def on_test_chain(ctx: Any, env: Env) -> Network:  # noqa: F811
+    """The app's network is the test chain (anvil), with its USDC known."""
+    network = custom_network("Test chain", env.url, env.chain_id)
+    ctx.networks.save_custom(network)
+    know_usdc(ctx, env, network)
+    ctx.settings.network = network.key
+    ctx.invalidate_network()
+    return network
+
+
+def balance_by_rpc(env: Env, owner: str) -> int:  # noqa: F811
+    """``owner``'s USDC by a plain eth_call (``env.usdc_balance`` runs a loop: not while Qt's loop runs)."""
+    data = "0x70a08231" + owner[2:].lower().rjust(64, "0")  # balanceOf(owner)
+    return int(env.rpc("eth_call", [{"to": env.usdc, "data": data}, "latest"]), 16)

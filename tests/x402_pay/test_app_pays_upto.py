@@ -14,21 +14,13 @@ import pytest
 
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.activity import ActivityLog
-from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Store
+from paygo_desktop.store.x402 import SETTLED, X402Store
 from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import X402Refused
-from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
+from tests.x402_pay.conftest import Env, approve_permit2, make_payer, sdk_server, site_policy, usdc_price
 
 MAX = 50_000  # what the server quotes: the most a request may cost (0.05 USDC)
 USED = 20_000  # what the server settles: what the request used (0.02 USDC)
-
-
-def _policy(env: Env, origin: str, **kw) -> SitePolicy:
-    return SitePolicy(origin, env.chain_id, env.usdc, "USDC", 6, **kw)
-
-
-def _approve_permit2(env: Env, amount: int) -> None:
-    env.transact(env.token(env.usdc).functions.approve(permit2.PERMIT2, amount), env.payer)
 
 
 def _permit2_allowance(env: Env) -> int:
@@ -45,13 +37,13 @@ def _refused(env: Env, payer, url: str, reason: str, **kw) -> X402Refused:
 def test_the_app_pays_what_an_upto_server_settles_and_records_the_maximum_beside_it(
     env: Env, app_store
 ) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     records = X402Store(app_store)
     payer_before = env.usdc_balance(env.payer.address)
     payee_before = env.usdc_balance(env.provider.address)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
         # the 24-hour limit holds one maximum and one settled payment: the settled one counts what it moved
-        records.save_policy(_policy(env, server.url, max_per_request=MAX, max_per_day=MAX + USED))
+        records.save_policy(site_policy(env, server.url, max_per_request=MAX, max_per_day=MAX + USED))
         payer = make_payer(env, app_store)
         paid = env.run(payer.request("GET", server.url + "/paid"))
         assert paid.status == 200 and json.loads(paid.body) == {"answer": 42}
@@ -78,42 +70,42 @@ def test_the_app_pays_what_an_upto_server_settles_and_records_the_maximum_beside
 def test_a_maximum_above_a_limit_is_refused_unsigned_though_the_server_would_take_less(
     env: Env, app_store
 ) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     records = X402Store(app_store)
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=1) as server:
         url = server.url + "/paid"
         payer = make_payer(env, app_store)
-        records.save_policy(_policy(env, server.url, max_per_request=MAX - 1))
+        records.save_policy(site_policy(env, server.url, max_per_request=MAX - 1))
         _refused(env, payer, url, "over_per_request")
-        records.save_policy(_policy(env, server.url, max_per_day=MAX - 1))
+        records.save_policy(site_policy(env, server.url, max_per_day=MAX - 1))
         _refused(env, payer, url, "over_per_day")
-        records.save_policy(_policy(env, server.url, max_total=MAX - 1))
+        records.save_policy(site_policy(env, server.url, max_total=MAX - 1))
         _refused(env, payer, url, "over_total")
-        records.save_policy(_policy(env, server.url))
+        records.save_policy(site_policy(env, server.url))
         _refused(env, payer, url, "over_max", max_amount="0.049999")
         assert server.signatures == []
     assert records.payments() == [] and env.usdc_balance(env.payer.address) == before
 
 
 def test_upto_on_another_network_or_in_an_unknown_token_is_refused(env: Env, app_store) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", network="eip155:84532") as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "wrong_network")
         assert "eip155:84532" in str(error) and server.signatures == []
     other = env.deploy("TestToken", "Other", "OTH", 6)
     with sdk_server(env, price=usdc_price(env, MAX, asset=other), scheme="upto") as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "wrong_asset")
         assert other.lower() in str(error).lower() and server.signatures == []
     assert X402Store(app_store).payments() == []
 
 
 def test_without_an_allowance_to_permit2_the_app_asks_for_an_approval_first(env: Env, app_store) -> None:
-    _approve_permit2(env, MAX - 1)  # not enough for the maximum
+    approve_permit2(env, MAX - 1)  # not enough for the maximum
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "needs_permit2_approval")
         assert "approve-permit2" in str(error) and server.signatures == []
     assert X402Store(app_store).payments() == []
@@ -127,7 +119,7 @@ def test_a_server_offering_eip2612_sponsoring_gets_a_permit_for_exactly_the_maxi
     with sdk_server(
         env, price=usdc_price(env, MAX), scheme="upto", settle=USED, sponsor_permit=True
     ) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url, max_per_request=MAX))
+        X402Store(app_store).save_policy(site_policy(env, server.url, max_per_request=MAX))
         paid = env.run(make_payer(env, app_store).request("GET", server.url + "/paid"))
         assert paid.status == 200, paid.body
         assert paid.payment is not None and paid.payment.settled_amount == USED
@@ -158,9 +150,9 @@ def test_a_pending_upto_payment_counts_at_its_maximum_until_its_deadline(env: En
 def test_a_replayed_upto_authorization_moves_nothing(env: Env, app_store) -> None:
     import httpx
 
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         assert env.run(make_payer(env, app_store).request("GET", server.url + "/paid")).status == 200
         after = (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address))
         [signature] = server.signatures
@@ -170,7 +162,7 @@ def test_a_replayed_upto_authorization_moves_nothing(env: Env, app_store) -> Non
 
 
 def test_ask_first_asks_about_the_maximum_and_a_no_signs_nothing(env: Env, app_store) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     asked = []
 
     async def no(quote) -> bool:
@@ -178,7 +170,7 @@ def test_ask_first_asks_about_the_maximum_and_a_no_signs_nothing(env: Env, app_s
         return False
 
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=USED) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url, ask_first=True))
+        X402Store(app_store).save_policy(site_policy(env, server.url, ask_first=True))
         _refused(env, make_payer(env, app_store, confirm=no), server.url + "/paid", "declined")
         assert asked == ["at most 0.05 USDC"] and server.signatures == []
 
@@ -186,10 +178,10 @@ def test_ask_first_asks_about_the_maximum_and_a_no_signs_nothing(env: Env, app_s
 def test_a_server_saying_it_took_less_than_it_did_is_recorded_at_what_the_chain_shows(
     env: Env, app_store
 ) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=MAX, says_settled="1") as server:
-        X402Store(app_store).save_policy(_policy(env, server.url, max_per_day=MAX + USED))
+        X402Store(app_store).save_policy(site_policy(env, server.url, max_per_day=MAX + USED))
         payer = make_payer(env, app_store)
         paid = env.run(payer.request("GET", server.url + "/paid"))
         assert paid.payment is not None and paid.payment.settled_amount == MAX  # not the 1 it said
@@ -201,10 +193,10 @@ def test_a_server_saying_it_took_less_than_it_did_is_recorded_at_what_the_chain_
 def test_settled_at_nothing_counts_at_its_maximum_until_the_chain_shows_it_lapsed(
     env: Env, app_store
 ) -> None:
-    _approve_permit2(env, 10 * MAX)
+    approve_permit2(env, 10 * MAX)
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=0) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url, max_total=MAX))
+        X402Store(app_store).save_policy(site_policy(env, server.url, max_total=MAX))
         paid = env.run(make_payer(env, app_store).request("GET", server.url + "/paid"))
         assert paid.status == 200 and paid.payment is not None
         assert (paid.payment.status, paid.payment.settled_amount, paid.payment.tx_hash) == (SETTLED, 0, None)

@@ -12,12 +12,21 @@ import time
 import pytest
 
 from paygo_desktop.money import Asset
-from paygo_desktop.store.x402 import FAILED, SETTLED, SitePolicy, X402Store
-from paygo_desktop.x402 import permit2
+from paygo_desktop.store.x402 import FAILED, SETTLED, X402Store
 from paygo_desktop.x402.lapsed import SAID_NOTE
 from paygo_desktop.x402.limits import X402Refused
-from paygo_desktop.x402.payer import MAX_VALIDITY, X402Payer
-from tests.x402_pay.conftest import Env, _free_port, make_payer, sandbox_network, sdk_server, usdc_price
+from paygo_desktop.x402.offers import MAX_VALIDITY
+from paygo_desktop.x402.payer import X402Payer
+from tests.x402_pay.conftest import (
+    Env,
+    _free_port,
+    approve_permit2,
+    make_payer,
+    sandbox_network,
+    sdk_server,
+    site_policy,
+    usdc_price,
+)
 
 PRICE = 40_000  # 0.04 USDC (upto: the signed maximum); the 24-hour limit of 0.06 fits one, not two
 FAILED_SAID = {"success": False, "transaction": "", "errorReason": "settlement_failed"}
@@ -34,11 +43,11 @@ def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(
 ) -> None:
     records = X402Store(app_store)
     if scheme == "upto":
-        env.transact(env.token(env.usdc).functions.approve(permit2.PERMIT2, PRICE), env.payer)
+        approve_permit2(env, PRICE)
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=usdc_price(env, PRICE), scheme=scheme, says=says) as server:
         url = server.url + "/paid"
-        records.save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6, max_per_day=60_000))
+        records.save_policy(site_policy(env, server.url, max_per_day=60_000))
         paid = env.run(make_payer(env, app_store).request("GET", url))
         assert paid.payment is not None and paid.payment.status == status
         assert paid.payment.unused == (says is UNUSED_SAID)

@@ -30,10 +30,9 @@ import pytest
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import SETTLED, X402Store
-from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import X402Refused
-from paygo_desktop.x402.payer import MAX_VALIDITY
-from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
+from paygo_desktop.x402.offers import MAX_VALIDITY
+from tests.x402_pay.conftest import Env, approve_permit2, make_payer, sdk_server, usdc_price
 from tests.x402_pay.test_cli import PASSWORD, REPO, _cli, _data_dir
 
 PRICE = 40_000  # 0.04 USDC: exact's price, upto's signed maximum
@@ -75,7 +74,7 @@ def test_killed_after_the_signed_payment_left_while_the_server_works(
 ) -> None:
     data = _data_dir(env, tmp_path)
     if scheme == "upto":
-        env.transact(env.token(env.usdc).functions.approve(permit2.PERMIT2, 10 * PRICE), env.payer)
+        approve_permit2(env, 10 * PRICE)
     payer_before = env.usdc_balance(env.payer.address)
     payee_before = env.usdc_balance(env.provider.address)
     sent = threading.Event()

@@ -8,15 +8,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from paygo_desktop.store.x402 import FAILED, SETTLED, SitePolicy, X402Store
+from paygo_desktop.store.x402 import FAILED, SETTLED, X402Store
 from paygo_desktop.x402.limits import X402Refused
-from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
+from tests.x402_pay.conftest import Env, make_payer, sdk_server, site_policy, usdc_price
 
 PRICE = 30_000
-
-
-def _policy(env: Env, origin: str, **kw) -> SitePolicy:
-    return SitePolicy(origin, env.chain_id, env.usdc, "USDC", 6, **kw)
 
 
 def _refused(env: Env, payer, url: str, reason: str, **kw) -> X402Refused:
@@ -39,17 +35,17 @@ def test_over_each_limit_nothing_is_signed(env: Env, app_store, paid_api) -> Non
     before = env.usdc_balance(env.payer.address)
 
     _refused(env, payer, url, "not_allowed")  # not on the allow list, no --max
-    records.save_policy(_policy(env, paid_api.url, max_per_request=PRICE - 1))
+    records.save_policy(site_policy(env, paid_api.url, max_per_request=PRICE - 1))
     _refused(env, payer, url, "over_per_request")
-    records.save_policy(_policy(env, paid_api.url, allowed=False))
+    records.save_policy(site_policy(env, paid_api.url, allowed=False))
     _refused(env, payer, url, "blocked")
-    records.save_policy(_policy(env, paid_api.url))
+    records.save_policy(site_policy(env, paid_api.url))
     _refused(env, payer, url, "over_max", max_amount="0.029999")  # the caller's own cap
     assert paid_api.signatures == [] and records.payments() == []
     assert env.usdc_balance(env.payer.address) == before
 
     # two payments fit the 24-hour limit, the third does not
-    records.save_policy(_policy(env, paid_api.url, max_per_day=2 * PRICE))
+    records.save_policy(site_policy(env, paid_api.url, max_per_day=2 * PRICE))
     for _ in range(2):
         assert env.run(payer.request("GET", url)).payment.status == SETTLED
     _refused(env, payer, url, "over_per_day")
@@ -57,7 +53,7 @@ def test_over_each_limit_nothing_is_signed(env: Env, app_store, paid_api) -> Non
 
     # a day later the 24-hour window is free again, but the total limit holds
     later = make_payer(env, app_store, clock=lambda: __import__("time").time() + 25 * 3600)
-    records.save_policy(_policy(env, paid_api.url, max_per_day=2 * PRICE, max_total=3 * PRICE))
+    records.save_policy(site_policy(env, paid_api.url, max_per_day=2 * PRICE, max_total=3 * PRICE))
     assert env.run(later.request("GET", url)).payment.status == SETTLED
     _refused(env, later, url, "over_total")
     assert len(paid_api.signatures) == 3
@@ -72,7 +68,7 @@ def test_ask_first_declined_signs_nothing(env: Env, app_store, paid_api) -> None
         asked.append(quote.amount)
         return False
 
-    X402Store(app_store).save_policy(_policy(env, paid_api.url, ask_first=True))
+    X402Store(app_store).save_policy(site_policy(env, paid_api.url, ask_first=True))
     _refused(env, make_payer(env, app_store, confirm=no), paid_api.url + "/paid", "declined")
     _refused(env, make_payer(env, app_store), paid_api.url + "/paid", "ask_first")  # nobody to ask
     assert asked == [PRICE] and paid_api.signatures == []
@@ -81,13 +77,13 @@ def test_ask_first_declined_signs_nothing(env: Env, app_store, paid_api) -> None
 def test_wrong_network_and_unknown_token_are_refused(env: Env, app_store) -> None:
     # Base Sepolia's USDC, by the SDK's own default price ("$0.01"): not this wallet's network
     with sdk_server(env, price="$0.01", network="eip155:84532") as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "wrong_network")
         assert "eip155:84532" in str(error) and server.signatures == []
     other = env.deploy("TestToken", "Other", "OTH", 6)
     env.mint_usdc(env.payer.address, 0)
     with sdk_server(env, price=usdc_price(env, PRICE, asset=other)) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "wrong_asset")
         assert other.lower() in str(error).lower() and server.signatures == []
     assert X402Store(app_store).payments() == []
@@ -101,7 +97,7 @@ def test_server_asking_more_on_retry_gets_no_second_signature(env: Env, app_stor
 
     before = env.usdc_balance(env.payer.address)
     with sdk_server(env, price=rising) as server:
-        X402Store(app_store).save_policy(_policy(env, server.url))
+        X402Store(app_store).save_policy(site_policy(env, server.url))
         error = _refused(env, make_payer(env, app_store), server.url + "/paid", "asks_more")
         assert "0.06 USDC" in str(error) and "0.03 USDC" in str(error)
         assert len(server.signatures) == 1  # the first quote's, and no other
@@ -111,7 +107,7 @@ def test_server_asking_more_on_retry_gets_no_second_signature(env: Env, app_stor
 
 
 def test_a_replayed_authorization_moves_nothing(env: Env, app_store, paid_api) -> None:
-    X402Store(app_store).save_policy(_policy(env, paid_api.url))
+    X402Store(app_store).save_policy(site_policy(env, paid_api.url))
     assert env.run(make_payer(env, app_store).request("GET", paid_api.url + "/paid")).status == 200
     after = (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address))
     [signature] = paid_api.signatures

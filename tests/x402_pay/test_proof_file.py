@@ -19,37 +19,25 @@ import pytest
 from eth_account import Account
 
 from paygo_desktop.cli import main
-from paygo_desktop.receipts.proof import ProofError, proof_bytes, read_proof, seal
+from paygo_desktop.receipts.proof import ProofError, read_proof
 from paygo_desktop.receipts.verify import verify, verify_file
 from paygo_desktop.receipts.x402_build import settled_payment, x402_proof
 from paygo_desktop.receipts.x402_proof import authorization_typed_data
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.x402 import FAILED, SETTLED, SitePolicy, X402Payment, X402Store
+from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
 from tests.sessions.test_proof_file import changed
-from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
+from tests.x402_pay.conftest import Env, pay_sdk_server
+from tests.x402_pay.proofs import failed_checks, proof_of, resealed
 
 PRICE = 25_000  # 0.025 USDC
 
 
 def _pay(env: Env, store: Store, price: int = PRICE) -> X402Payment:
     """One paid GET /paid to a fresh SDK server asking ``price``; the settled payment."""
-    with sdk_server(env, price=usdc_price(env, price)) as server:
-        X402Store(store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
-        paid = env.run(make_payer(env, store).request("GET", server.url + "/paid"))
+    paid = pay_sdk_server(env, store, price)
+    assert paid is not None
     assert paid.status == 200 and paid.payment is not None and paid.payment.status == SETTLED
     return paid.payment
-
-
-def _proof(env: Env, store: Store, payment: X402Payment) -> bytes:
-    return x402_proof(store, payment.id, env.chain_id, "Test chain", env.payer)
-
-
-def _resealed(env: Env, body: dict[str, Any], **parts: Any) -> bytes:
-    return proof_bytes(seal({**body, **parts}, env.payer))
-
-
-def _failed(verdict: Any) -> dict[str, str]:
-    return {c.name: c.detail for c in verdict.checks if c.ok is False}
 
 
 def test_a_paid_request_s_proof_is_verified_offline_and_on_chain(
@@ -65,7 +53,7 @@ def test_a_paid_request_s_proof_is_verified_offline_and_on_chain(
         "exact",
     )
     assert {k: quoted["extra"][k] for k in ("name", "version")} == {"name": "USDC", "version": "2"}
-    proof = _proof(env, app_store, payment)
+    proof = proof_of(env, app_store, payment)
     body = read_proof(proof)
     assert body["kind"] == "x402" and body["network"] == {"chainId": env.chain_id, "name": "Test chain"}
     assert body["asset"] == {
@@ -112,11 +100,11 @@ def test_a_paid_request_s_proof_is_verified_offline_and_on_chain(
 def test_a_proof_naming_another_transfer_fails_on_chain_with_words(env: Env, app_store: Store) -> None:
     first = _pay(env, app_store)
     other = _pay(env, app_store, price=2 * PRICE)
-    body = read_proof(_proof(env, app_store, first))
-    forged = _resealed(env, body, settlement={"txHash": other.tx_hash})
+    body = read_proof(proof_of(env, app_store, first))
+    forged = resealed(env, body, settlement={"txHash": other.tx_hash})
     assert verify_file(forged).ok  # the payer can seal anything: only the chain tells
     verdict = env.run(verify(forged, env.url))
-    failed = _failed(verdict)
+    failed = failed_checks(verdict)
     assert not verdict.ok
     assert failed == {
         "The token used this authorization in it (AuthorizationUsed for the payer's nonce)": (
@@ -129,58 +117,60 @@ def test_a_proof_naming_another_transfer_fails_on_chain_with_words(env: Env, app
 
     # the same transfer's amount, but another authorization: the nonce tells them apart
     again = _pay(env, app_store)
-    verdict = env.run(verify(_resealed(env, body, settlement={"txHash": again.tx_hash}), env.url))
-    assert list(_failed(verdict)) == [
+    verdict = env.run(verify(resealed(env, body, settlement={"txHash": again.tx_hash}), env.url))
+    assert list(failed_checks(verdict)) == [
         "The token used this authorization in it (AuthorizationUsed for the payer's nonce)"
     ]
 
     # a transaction the chain does not have
-    nowhere = _resealed(env, body, settlement={"txHash": "0x" + "ab" * 32})
-    assert _failed(env.run(verify(nowhere, env.url))) == {
+    nowhere = resealed(env, body, settlement={"txHash": "0x" + "ab" * 32})
+    assert failed_checks(env.run(verify(nowhere, env.url))) == {
         "The settlement transaction succeeded": f"0x{'ab' * 32} is not on this chain"
     }
 
 
 def test_a_proof_for_another_chain_fails_on_this_node(env: Env, app_store: Store) -> None:
-    body = read_proof(_proof(env, app_store, _pay(env, app_store)))
+    body = read_proof(proof_of(env, app_store, _pay(env, app_store)))
     chain = env.chain_id + 1
     typed = authorization_typed_data(chain, env.usdc, body["asset"]["domain"], body["authorization"])
     signature = "0x" + bytes(Account.sign_typed_data(env.payer.key, full_message=typed).signature).hex()
-    other_chain = _resealed(env, body, network={"chainId": chain, "name": "Elsewhere"}, signature=signature)
+    other_chain = resealed(env, body, network={"chainId": chain, "name": "Elsewhere"}, signature=signature)
     assert verify_file(other_chain).ok  # a well-formed proof of a payment on another chain
     verdict = env.run(verify(other_chain, env.url))
-    assert _failed(verdict) == {"The node is on the proof's chain": f"chain id {env.chain_id}"}
+    assert failed_checks(verdict) == {"The node is on the proof's chain": f"chain id {env.chain_id}"}
     # and the authorization signed for this chain does not pass for another's
-    moved = verify_file(_resealed(env, body, network={"chainId": chain, "name": "Elsewhere"}))
-    assert list(_failed(moved)) == [
+    moved = verify_file(resealed(env, body, network={"chainId": chain, "name": "Elsewhere"}))
+    assert list(failed_checks(moved)) == [
         "The authorization is signed by its payer (EIP-3009, under the token's EIP-712 domain)"
     ]
 
 
 def test_forged_money_fails_offline(env: Env, app_store: Store) -> None:
-    body = read_proof(_proof(env, app_store, _pay(env, app_store)))
+    body = read_proof(proof_of(env, app_store, _pay(env, app_store)))
     auth, asked = body["authorization"], body["requirements"]
 
-    cheaper = _resealed(env, body, requirements={**asked, "amount": str(PRICE - 1)})
-    assert list(_failed(verify_file(cheaper))) == ["The authorization's value is the amount the server asked"]
+    cheaper = resealed(env, body, requirements={**asked, "amount": str(PRICE - 1)})
+    assert list(failed_checks(verify_file(cheaper))) == [
+        "The authorization's value is the amount the server asked"
+    ]
 
-    elsewhere = _resealed(env, body, requirements={**asked, "payTo": env.stranger.address})
-    assert list(_failed(verify_file(elsewhere))) == ["The authorization pays the server's payTo"]
+    elsewhere = resealed(env, body, requirements={**asked, "payTo": env.stranger.address})
+    assert list(failed_checks(verify_file(elsewhere))) == ["The authorization pays the server's payTo"]
 
     more = str(2 * PRICE)
-    inflated = _resealed(
+    inflated = resealed(
         env, body, authorization={**auth, "value": more}, requirements={**asked, "amount": more}
     )
-    assert list(_failed(verify_file(inflated))) == [
+    assert list(failed_checks(verify_file(inflated))) == [
         "The authorization is signed by its payer (EIP-3009, under the token's EIP-712 domain)"
     ]
 
-    other_domain = _resealed(
+    other_domain = resealed(
         env, body, asset={**body["asset"], "domain": {"name": "USD Coin", "version": "2"}}
     )
     assert not verify_file(other_domain).ok
 
-    spelled = _resealed(env, body, authorization={**auth, "to": auth["to"].lower()})
+    spelled = resealed(env, body, authorization={**auth, "to": auth["to"].lower()})
     assert verify_file(spelled).error == "The proof's authorization to is not a checksummed address."
 
 

@@ -9,20 +9,19 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import Any
 
 from eth_account import Account
 
 from paygo_desktop.cli import main
-from paygo_desktop.receipts.proof import proof_bytes, read_proof, seal
+from paygo_desktop.receipts.proof import read_proof
 from paygo_desktop.receipts.verify import verify, verify_file
-from paygo_desktop.receipts.x402_build import x402_proof
 from paygo_desktop.receipts.x402_upto_proof import permit_typed_data
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Payment, X402Store
+from paygo_desktop.store.x402 import SETTLED, X402Payment
 from tests.sessions.test_proof_file import changed
-from tests.x402_pay.conftest import Env, make_payer, sdk_server, usdc_price
-from tests.x402_pay.test_app_pays_upto import MAX, USED, _approve_permit2
+from tests.x402_pay.conftest import Env, pay_sdk_server
+from tests.x402_pay.proofs import failed_checks, proof_of, resealed
+from tests.x402_pay.test_app_pays_upto import MAX, USED
 
 SIGNED = "The authorization is signed by its payer (Permit2's PermitWitnessTransferFrom, upto witness)"
 AT_MOST = "The settled amount is at most the authorized maximum"
@@ -34,32 +33,18 @@ NONCE = "Permit2 has spent this authorization's nonce (nonceBitmap)"
 
 def _pay(env: Env, store: Store, settle: int = USED) -> X402Payment:
     """One paid GET /paid to a fresh SDK upto server quoting ``MAX`` and settling ``settle``."""
-    _approve_permit2(env, 10 * MAX)
-    with sdk_server(env, price=usdc_price(env, MAX), scheme="upto", settle=settle) as server:
-        X402Store(store).save_policy(SitePolicy(server.url, env.chain_id, env.usdc, "USDC", 6))
-        paid = env.run(make_payer(env, store).request("GET", server.url + "/paid"))
+    paid = pay_sdk_server(env, store, MAX, permit2_allowance=10 * MAX, scheme="upto", settle=settle)
+    assert paid is not None
     assert paid.status == 200 and paid.payment is not None and paid.payment.status == SETTLED
     assert (paid.payment.amount, paid.payment.settled_amount) == (MAX, settle)
     return paid.payment
-
-
-def _proof(env: Env, store: Store, payment: X402Payment) -> bytes:
-    return x402_proof(store, payment.id, env.chain_id, "Test chain", env.payer)
-
-
-def _resealed(env: Env, body: dict[str, Any], **parts: Any) -> bytes:
-    return proof_bytes(seal({**body, **parts}, env.payer))
-
-
-def _failed(verdict: Any) -> dict[str, str]:
-    return {c.name: c.detail for c in verdict.checks if c.ok is False}
 
 
 def test_a_paid_upto_request_s_proof_is_verified_offline_and_on_chain(
     env: Env, app_store: Store, tmp_path: Path
 ) -> None:
     payment = _pay(env, app_store)
-    proof = _proof(env, app_store, payment)
+    proof = proof_of(env, app_store, payment)
     body = read_proof(proof)
     assert body["kind"] == "x402-upto" and body["network"] == {"chainId": env.chain_id, "name": "Test chain"}
     assert body["asset"] == {"symbol": "USDC", "decimals": 6, "address": env.usdc}
@@ -98,35 +83,35 @@ def test_a_paid_upto_request_s_proof_is_verified_offline_and_on_chain(
 
 
 def test_forged_money_fails_offline(env: Env, app_store: Store) -> None:
-    body = read_proof(_proof(env, app_store, _pay(env, app_store)))
+    body = read_proof(proof_of(env, app_store, _pay(env, app_store)))
     auth, asked, settlement = body["authorization"], body["requirements"], body["settlement"]
 
-    above = _resealed(env, body, settlement={**settlement, "amount": str(MAX + 1)})
+    above = resealed(env, body, settlement={**settlement, "amount": str(MAX + 1)})
     verdict = verify_file(above)
-    assert _failed(verdict) == {AT_MOST: f"{MAX + 1} of at most {MAX} base units"}
+    assert failed_checks(verdict) == {AT_MOST: f"{MAX + 1} of at most {MAX} base units"}
 
-    elsewhere = _resealed(env, body, requirements={**asked, "payTo": env.stranger.address})
-    assert list(_failed(verify_file(elsewhere))) == [PAYS]
+    elsewhere = resealed(env, body, requirements={**asked, "payTo": env.stranger.address})
+    assert list(failed_checks(verify_file(elsewhere))) == [PAYS]
     # the witness itself names another payee: the payer never signed that
     witness = {**auth["witness"], "to": env.stranger.address}
-    rerouted = _resealed(
+    rerouted = resealed(
         env,
         body,
         authorization={**auth, "witness": witness},
         requirements={**asked, "payTo": env.stranger.address},
     )
-    assert list(_failed(verify_file(rerouted))) == [SIGNED]
+    assert list(failed_checks(verify_file(rerouted))) == [SIGNED]
 
     larger = {**auth, "permitted": {**auth["permitted"], "amount": str(2 * MAX)}}
-    raised = _resealed(env, body, authorization=larger, requirements={**asked, "amount": str(2 * MAX)})
-    assert list(_failed(verify_file(raised))) == [SIGNED]
+    raised = resealed(env, body, authorization=larger, requirements={**asked, "amount": str(2 * MAX)})
+    assert list(failed_checks(verify_file(raised))) == [SIGNED]
 
-    quoted_less = _resealed(env, body, requirements={**asked, "amount": str(MAX - 1)})
-    assert list(_failed(verify_file(quoted_less))) == [
+    quoted_less = resealed(env, body, requirements={**asked, "amount": str(MAX - 1)})
+    assert list(failed_checks(verify_file(quoted_less))) == [
         "The authorization's maximum is the amount the server quoted"
     ]
 
-    spelled = _resealed(env, body, settlement={**settlement, "amount": "0" + settlement["amount"]})
+    spelled = resealed(env, body, settlement={**settlement, "amount": "0" + settlement["amount"]})
     assert (
         verify_file(spelled).error == "The proof's settlement amount is not a uint256 as a string of digits."
     )
@@ -134,14 +119,14 @@ def test_forged_money_fails_offline(env: Env, app_store: Store) -> None:
 
 def test_a_proof_naming_another_transaction_fails_on_chain_with_words(env: Env, app_store: Store) -> None:
     first = _pay(env, app_store)
-    body = read_proof(_proof(env, app_store, first))
+    body = read_proof(proof_of(env, app_store, first))
 
     # another settlement of another amount: no such Transfer, and not this authorization
     other = _pay(env, app_store, settle=USED + 1)
-    forged = _resealed(env, body, settlement={**body["settlement"], "txHash": other.tx_hash})
+    forged = resealed(env, body, settlement={**body["settlement"], "txHash": other.tx_hash})
     assert verify_file(forged).ok  # the payer can seal anything: only the chain tells
     verdict = env.run(verify(forged, env.url))
-    assert _failed(verdict) == {
+    assert failed_checks(verdict) == {
         MOVED: f"{other.tx_hash} moved {USED + 1}, not {USED}",
         SETTLE_CALL: f"{other.tx_hash} settles another authorization or amount",
     }
@@ -149,13 +134,13 @@ def test_a_proof_naming_another_transaction_fails_on_chain_with_words(env: Env, 
     # the same amount to the same payee, but another authorization: its input tells them apart
     again = _pay(env, app_store)
     verdict = env.run(
-        verify(_resealed(env, body, settlement={**body["settlement"], "txHash": again.tx_hash}), env.url)
+        verify(resealed(env, body, settlement={**body["settlement"], "txHash": again.tx_hash}), env.url)
     )
-    assert list(_failed(verdict)) == [SETTLE_CALL]
+    assert list(failed_checks(verdict)) == [SETTLE_CALL]
 
     # a transaction the chain does not have
-    nowhere = _resealed(env, body, settlement={**body["settlement"], "txHash": "0x" + "ab" * 32})
-    assert _failed(env.run(verify(nowhere, env.url))) == {
+    nowhere = resealed(env, body, settlement={**body["settlement"], "txHash": "0x" + "ab" * 32})
+    assert failed_checks(env.run(verify(nowhere, env.url))) == {
         "The settlement transaction succeeded": f"0x{'ab' * 32} is not on this chain"
     }
 
@@ -163,14 +148,14 @@ def test_a_proof_naming_another_transaction_fails_on_chain_with_words(env: Env, 
 def test_an_authorization_permit2_never_spent_fails_on_chain(env: Env, app_store: Store) -> None:
     """A payer re-signing its authorization with a fresh nonce (so it passes offline) is caught by Permit2's
     bitmap: that nonce was never used."""
-    body = read_proof(_proof(env, app_store, _pay(env, app_store)))
+    body = read_proof(proof_of(env, app_store, _pay(env, app_store)))
     auth = {**body["authorization"], "nonce": str(int(body["authorization"]["nonce"]) ^ 1)}
     typed = permit_typed_data(env.chain_id, auth)
     signature = "0x" + bytes(Account.sign_typed_data(env.payer.key, full_message=typed).signature).hex()
-    fresh = _resealed(env, body, authorization=auth, signature=signature)
+    fresh = resealed(env, body, authorization=auth, signature=signature)
     assert verify_file(fresh).ok
     word = int(auth["nonce"]) >> 8
-    assert _failed(env.run(verify(fresh, env.url))) == {
+    assert failed_checks(env.run(verify(fresh, env.url))) == {
         SETTLE_CALL: f"{body['settlement']['txHash']} settles another authorization or amount",
         NONCE: f"word {word}: the bit is clear, the nonce is unused",
     }
