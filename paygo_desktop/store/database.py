@@ -1,7 +1,12 @@
 """Opening the store: one SQLite file (WAL, foreign keys on), upgraded to the current schema on open.
 
-Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``), so
-a failed upgrade loses nothing. A database written by a newer version of the app is refused.
+Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``). The
+upgrade itself is one SQLite transaction, schema changes included: a migration that fails, or a process
+killed half-way, leaves the database exactly as it was, at its old revision (Python's ``sqlite3`` driver
+would otherwise commit each CREATE, DROP and ALTER on its own, leaving a half-upgraded database no later
+upgrade can finish). Foreign keys are off while it runs and checked before it commits, as SQLite's own
+procedure for schema changes asks (a table rebuilt by a migration is dropped and renamed). A database
+written by a newer version of the app is refused.
 """
 
 from __future__ import annotations
@@ -45,6 +50,27 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _migrating_engine(path: Path) -> Engine:
+    """A connection for upgrading: the driver leaves transactions to SQLAlchemy (``isolation_level =
+    None``), which begins each with ``BEGIN IMMEDIATE`` (the write lock first), so DDL is inside it too;
+    foreign keys off (a pragma that cannot change inside a transaction), checked before the commit."""
+    engine = create_engine(f"sqlite:///{path}", future=True)
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    def begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "begin", begin)
+    return engine
 
 
 def alembic_config(engine: Engine | None = None, connection: Any = None) -> Any:
@@ -117,7 +143,6 @@ class Store:
             conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_HEAD})
 
     def _upgrade(self, current: str | None, *, backup: bool) -> None:
-        from alembic import command
         from alembic.script import ScriptDirectory
 
         script = ScriptDirectory.from_config(alembic_config())
@@ -129,15 +154,26 @@ class Store:
         if backup and current is not None:
             self._backup(self.path.with_name(f"{self.path.name}.before-{script.get_current_head()}"))
         log.info("upgrading database %s from %s to %s", self.path.name, current, script.get_current_head())
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), "head")
+        self.upgrade_to("head")
 
     def upgrade_to(self, revision: str) -> None:
-        """Move the schema to ``revision`` (used by tests that build an old database)."""
+        """Move the schema to ``revision`` in one transaction: all of it, or nothing (tests use it to build
+        an old database)."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), revision)
+        engine = _migrating_engine(self.path)
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(connection=conn), revision)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:  # rolled back: the upgrade would have broken a reference
+                    raise StoreError(
+                        f"Upgrading the database {self.path} would break a reference in table {broken[0]}; "
+                        "it was left as it is."
+                    )
+        finally:
+            engine.dispose()
+        self.engine.dispose()  # the store's own connections see the new schema from a fresh start
 
     def _backup(self, target: Path) -> None:
         source = sqlite3.connect(self.path)
