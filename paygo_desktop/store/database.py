@@ -4,9 +4,8 @@ Before an upgrade touches an existing database, a copy is taken beside it (``*.b
 upgrade itself is one SQLite transaction, schema changes included: a migration that fails, or a process
 killed half-way, leaves the database exactly as it was, at its old revision (Python's ``sqlite3`` driver
 would otherwise commit each CREATE, DROP and ALTER on its own, leaving a half-upgraded database no later
-upgrade can finish). Foreign keys are off while it runs and checked before it commits, as SQLite's own
-procedure for schema changes asks (a table rebuilt by a migration is dropped and renamed). A database
-written by a newer version of the app is refused.
+upgrade can finish; ``store/sqlite_upgrades.py``). A database written by a newer version of the app is
+refused.
 """
 
 from __future__ import annotations
@@ -50,27 +49,6 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-
-
-def _migrating_engine(path: Path) -> Engine:
-    """A connection for upgrading: the driver leaves transactions to SQLAlchemy (``isolation_level =
-    None``), which begins each with ``BEGIN IMMEDIATE`` (the write lock first), so DDL is inside it too;
-    foreign keys off (a pragma that cannot change inside a transaction), checked before the commit."""
-    engine = create_engine(f"sqlite:///{path}", future=True)
-
-    def connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=OFF")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-    def begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    event.listen(engine, "connect", connect)
-    event.listen(engine, "begin", begin)
-    return engine
 
 
 def alembic_config(engine: Engine | None = None, connection: Any = None) -> Any:
@@ -161,16 +139,15 @@ class Store:
         an old database)."""
         from alembic import command
 
-        engine = _migrating_engine(self.path)
+        from paygo_desktop.store.sqlite_upgrades import BrokenReference, check_foreign_keys, upgrading_engine
+
+        engine = upgrading_engine(f"sqlite:///{self.path}")
         try:
             with engine.begin() as conn:
                 command.upgrade(alembic_config(connection=conn), revision)
-                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
-                if broken is not None:  # rolled back: the upgrade would have broken a reference
-                    raise StoreError(
-                        f"Upgrading the database {self.path} would break a reference in table {broken[0]}; "
-                        "it was left as it is."
-                    )
+                check_foreign_keys(conn)
+        except BrokenReference as exc:
+            raise StoreError(f"Upgrading the database {self.path}: {exc}; it was left as it is.") from None
         finally:
             engine.dispose()
         self.engine.dispose()  # the store's own connections see the new schema from a fresh start
