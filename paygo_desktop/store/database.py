@@ -1,7 +1,11 @@
 """Opening the store: one SQLite file (WAL, foreign keys on), upgraded to the current schema on open.
 
-Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``), so
-a failed upgrade loses nothing. A database written by a newer version of the app is refused.
+Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``). The
+upgrade itself is one SQLite transaction, schema changes included: a migration that fails, or a process
+killed half-way, leaves the database exactly as it was, at its old revision (Python's ``sqlite3`` driver
+would otherwise commit each CREATE, DROP and ALTER on its own, leaving a half-upgraded database no later
+upgrade can finish; ``store/sqlite_upgrades.py``). A database written by a newer version of the app is
+refused.
 """
 
 from __future__ import annotations
@@ -117,7 +121,6 @@ class Store:
             conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_HEAD})
 
     def _upgrade(self, current: str | None, *, backup: bool) -> None:
-        from alembic import command
         from alembic.script import ScriptDirectory
 
         script = ScriptDirectory.from_config(alembic_config())
@@ -129,15 +132,25 @@ class Store:
         if backup and current is not None:
             self._backup(self.path.with_name(f"{self.path.name}.before-{script.get_current_head()}"))
         log.info("upgrading database %s from %s to %s", self.path.name, current, script.get_current_head())
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), "head")
+        self.upgrade_to("head")
 
     def upgrade_to(self, revision: str) -> None:
-        """Move the schema to ``revision`` (used by tests that build an old database)."""
+        """Move the schema to ``revision`` in one transaction: all of it, or nothing (tests use it to build
+        an old database)."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), revision)
+        from paygo_desktop.store.sqlite_upgrades import BrokenReference, check_foreign_keys, upgrading_engine
+
+        engine = upgrading_engine(f"sqlite:///{self.path}")
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(connection=conn), revision)
+                check_foreign_keys(conn)
+        except BrokenReference as exc:
+            raise StoreError(f"Upgrading the database {self.path}: {exc}; it was left as it is.") from None
+        finally:
+            engine.dispose()
+        self.engine.dispose()  # the store's own connections see the new schema from a fresh start
 
     def _backup(self, target: Path) -> None:
         source = sqlite3.connect(self.path)
