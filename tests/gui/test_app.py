@@ -36,6 +36,63 @@ def test_self_test_paints_and_exits_0_without_heavy_imports(tmp_path: Path) -> N
     assert ready and ready[1] == "onboarding", result.stdout  # a new data directory: the wizard, painted
 
 
+def _data_dir_with_wallet(root: Path, *, revision: str | None = None) -> Path:
+    """A data directory whose store lists a wallet (cheap scrypt: start-up never decrypts it), optionally
+    with the database moved back to an older schema ``revision``."""
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.paths import DataDir
+    from paygo_desktop.wallet import KdfParams, Wallet
+
+    ctx = AppContext.open(DataDir(root))
+    Wallet(ctx.data_dir.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**4)).create_from_mnemonic(
+        "test test test test test test test test test test test junk", "correct horse 1"
+    )
+    if revision is not None:
+        from alembic import command
+
+        from paygo_desktop.store.database import alembic_config
+
+        with ctx.store.engine.begin() as conn:
+            command.downgrade(alembic_config(connection=conn), revision)
+    ctx.close()
+    return root
+
+
+def test_with_a_wallet_the_lock_screen_is_ready_before_sqlalchemy_then_the_store_opens(
+    tmp_path: Path,
+) -> None:
+    data = _data_dir_with_wallet(tmp_path / "data")
+    result = run_app("--data-dir", str(data), "--self-test")
+    assert result.returncode == 0, result.stderr
+    ready = re.search(r"ready after \d+\.\d+ s \((\w+) screen painted\)", result.stdout)
+    assert ready and ready[1] == "locked", result.stdout
+    assert "heavy modules loaded when ready: none; sqlalchemy loaded when ready: no" in result.stdout
+    assert re.search(r"self-test: store open after \d+\.\d+ s", result.stdout), result.stdout
+
+
+def test_an_upgrade_that_fails_behind_the_lock_screen_fails_the_self_test_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    """The lock screen comes first (the wallet is listed), then the store's upgrade fails: the window says
+    why, the self-test exits 2, no traceback, and the database is left as it was."""
+    import sqlite3
+
+    from paygo_desktop.store.revision import SCHEMA_HEAD
+
+    data = _data_dir_with_wallet(tmp_path / "data", revision=f"{int(SCHEMA_HEAD) - 1:04d}")
+    database = data / "paygo.sqlite3"
+    with sqlite3.connect(database) as conn:  # the column the newest migration adds is already there
+        conn.execute("ALTER TABLE x402_payments ADD COLUMN settled_amount VARCHAR(80)")
+    conn.close()
+    before = database.read_bytes()
+    result = run_app("--data-dir", str(data), "--self-test")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "(locked screen painted)" in result.stdout  # ready first, then the error
+    assert "cannot be read" in result.stderr and "Traceback" not in result.stderr
+    assert "store open" not in result.stdout
+    assert database.read_bytes() == before
+
+
 def test_every_page_builds_without_the_heavy_libraries(tmp_path: Path) -> None:
     """Pages are built when first shown; building any of them still loads no web3, eth_account or
     pyqtgraph (they wait for a feature that needs them), nor Alembic on a new database."""
@@ -88,12 +145,15 @@ def test_unreadable_database_gives_a_clear_message_not_a_traceback(tmp_path: Pat
 LATE_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")
 
 
-def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path) -> None:
-    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint."""
+@pytest.mark.parametrize("wallet", [False, True], ids=["new data directory", "with a wallet"])
+def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path, wallet: bool) -> None:
+    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint;
+    with a wallet, not even SQLAlchemy before the lock screen is ready."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
     argv = [sys.executable, "-X", "importtime", "-m", "paygo_desktop", "--self-test"]
+    data = _data_dir_with_wallet(tmp_path / "data") if wallet else tmp_path / "data"
     result = subprocess.run(
-        [*argv, "--data-dir", str(tmp_path / "data")],
+        [*argv, "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -110,8 +170,14 @@ def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path) -> No
     assert "PySide6" in before  # the check sees the imports at all
     assert not before & set(LATE_MODULES), sorted(before & set(LATE_MODULES))
     assert any(name.startswith("sqlalchemy") for name in imported)  # and the store did load, after the paint
-    ready = [line for line in lines[paint:] if "ready after" in line]
-    assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", ready[0])
+    ready = [i for i, line in enumerate(lines) if i > paint and "ready after" in line]
+    assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", lines[ready[0]])
+    if wallet:
+        until_ready = {
+            line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[: ready[0]] if "|" in line
+        }
+        assert "sqlalchemy" not in until_ready and "alembic" not in until_ready
+        assert "(locked screen painted)" in lines[ready[0]]
 
 
 def test_broken_store_fails_the_self_test_after_the_paint(tmp_path: Path) -> None:
