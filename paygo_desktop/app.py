@@ -1,10 +1,14 @@
 """The GUI's composition root: data directory, logging, Qt, the asyncio loop (qasync), the main window.
 
 Paint first, then load. The main window's frame (title, icon, theme, sidebar, status bar, "Loading your
-wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts, the
-``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the onboarding or lock screen is
-built and swapped in; each page is built when it is first shown. The app is *ready* once that first screen
-has painted. A store that cannot be opened is reported in the window, never as a traceback. asyncio loads
+wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts and the
+database is asked, with the stdlib sqlite3 alone, whether it lists a wallet (``store.wallet_probe``): the
+lock screen or the onboarding wizard is built and swapped in at once, and the ``AppContext`` (SQLAlchemy,
+the SQLite store, any migration) opens in a worker thread once that screen has painted; unlocking or
+finishing the wizard waits for it. Where the answer is unclear (a newer, unreadable or locked database)
+the store opens first, as its error needs it. Each page is built when it is first shown. The app is
+*ready* once the first screen has painted. A store that cannot be opened is reported in the window, never
+as a traceback. asyncio loads
 after the first paint; web3, eth_account and pyqtgraph later still, when a feature needs them.
 """
 
@@ -170,8 +174,8 @@ class _Startup:
         self.ctx: AppContext | None = None
         self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
         self.painted_after: float | None = None
-        self.locked_first = False  # the lock screen was shown before the store opened (wallet_probe)
-        self._opening: Any = None  # the store opening behind that lock screen
+        self.screen_first = False  # the first screen was shown before the store opened (wallet_probe)
+        self._opening: Any = None  # the store opening behind that screen
 
     def run(self) -> int:
         from PySide6.QtCore import QEventLoop, QTimer
@@ -256,13 +260,14 @@ class _Startup:
 
         from paygo_desktop.store.wallet_probe import wallet_listed
 
-        # A wallet listed in the database (read with sqlite3 alone): the lock screen first, the store
-        # (SQLAlchemy, any migration) opened behind it once it has painted. Anything unclear (no database
-        # yet, a newer or unreadable one) opens the store first, as before: its error needs it.
-        first_screen = not self.screenshot and not self.page
-        if first_screen and await asyncio.to_thread(wallet_listed, self.data_dir.database_file) is True:
-            self._lock_screen_first()
-            return
+        # Whether the database lists a wallet, read with sqlite3 alone: the lock screen or the wizard first,
+        # the store (SQLAlchemy, any migration) opened behind it once it has painted. Anything unclear (a
+        # newer, unreadable or locked database) opens the store first, as before: its error needs it.
+        if not self.screenshot and not self.page:
+            listed = await asyncio.to_thread(wallet_listed, self.data_dir.database_file)
+            if listed is not None:
+                self._first_screen_before_store(listed)
+                return
         ctx = await self._open()
         if ctx is None:
             return
@@ -292,22 +297,22 @@ class _Startup:
             self.window.sandbox = SandboxLauncher(self.data_dir)
         return ctx
 
-    def _lock_screen_first(self) -> None:
+    def _first_screen_before_store(self, wallet_listed: bool) -> None:
         from PySide6.QtCore import QTimer
 
-        self.window.show_locked_while_opening()
-        self.locked_first = True
+        self.window.show_first_screen_while_opening(wallet_listed)
+        self.screen_first = True
         self._ready_watch = after_paint(self.window.root.currentWidget(), self._ready)
-        # the store opens once the lock screen has painted, or after a while if it never paints (hidden)
-        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._open_behind_lock_screen)
+        # the store opens once that screen has painted, or after a while if it never paints (hidden)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._open_behind_first_screen)
 
-    def _open_behind_lock_screen(self) -> None:
+    def _open_behind_first_screen(self) -> None:
         if self._opening is None:
             import asyncio
 
-            self._opening = asyncio.ensure_future(self._attach_behind_lock_screen())
+            self._opening = asyncio.ensure_future(self._attach_behind_first_screen())
 
-    async def _attach_behind_lock_screen(self) -> None:
+    async def _attach_behind_first_screen(self) -> None:
         ctx = await self._open()
         if ctx is None:
             return
@@ -321,7 +326,7 @@ class _Startup:
 
         gc.freeze()  # the store's modules join the start-up objects full collections never walk
         opened = seconds_since_process_start()
-        log.info("store open behind the lock screen after %.3f s", opened)
+        log.info("store open behind the first screen after %.3f s", opened)
         if self.self_test:
             print(f"self-test: store open after {opened:.3f} s", flush=True)
             self.code = EXIT_OK
@@ -378,8 +383,8 @@ class _Startup:
                 + f"; sqlalchemy loaded when ready: {'yes' if 'sqlalchemy' in sys.modules else 'no'}",
                 flush=True,
             )
-        if self.locked_first:  # the lock screen came first: now the store, behind it
-            self._open_behind_lock_screen()
+        if self.screen_first:  # the first screen came before the store: now the store, behind it
+            self._open_behind_first_screen()
         elif self.self_test:
             self.code = EXIT_OK
             self.app.exit(EXIT_OK)

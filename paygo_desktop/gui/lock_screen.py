@@ -1,7 +1,7 @@
 """The lock screen: a password field and Unlock. Unlocking runs in a thread; the window stays responsive.
 
-It may be shown before the store has opened (``MainWindow.show_locked_while_opening``): an unlock asked for
-then waits for it (``opened``) in its task, and goes on, or ends with the store's error in words.
+It may be shown before the store has opened (``MainWindow.show_first_screen_while_opening``): an unlock
+asked for then waits for it (``opened``) in its task, and goes on, or ends with the store's error in words.
 """
 
 from __future__ import annotations

@@ -97,8 +97,9 @@ class MainWindow(QMainWindow):
         self.poll_network = poll_network
         self.mode = "loading"
         self.is_loaded = False
-        # set by show_locked_while_opening: None once the store has opened, else its error's message
+        # set by show_first_screen_while_opening: None once the store has opened, else its error's message
         self._opened: asyncio.Future[str | None] | None = None
+        self._has_lock_screen = False
         self._painted = False
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(f"{APP_NAME} main window")
@@ -128,10 +129,9 @@ class MainWindow(QMainWindow):
 
     def attach(self, ctx: AppContext) -> None:
         """The data is open: build the lock screen and the pages, in place of the placeholder. After
-        ``show_locked_while_opening`` the lock screen stays as it is (what was typed, an unlock under way)."""
+        ``show_first_screen_while_opening`` that screen stays as it is (what was typed, a task waiting)."""
         self.ctx = ctx
-        opened_behind_lock_screen = self._opened is not None
-        if not opened_behind_lock_screen:
+        if not self._has_lock_screen:
             self._build_lock_screen()
         self._build_controller()
         self.pages_stack.removeWidget(self.placeholder)  # the pages come when first shown
@@ -155,14 +155,19 @@ class MainWindow(QMainWindow):
         self.lock_screen: LockScreen = LockScreen(self.runner, self.wallet, opened=self._store_opened)
         self.lock_screen.unlocked.connect(self._on_unlocked)
         self.root.insertWidget(0, self.lock_screen)
+        self._has_lock_screen = True
 
-    def show_locked_while_opening(self) -> None:
-        """The data directory lists a wallet (``store.wallet_probe``): the lock screen now, before the store
-        has opened (SQLAlchemy's import is most of that time). ``attach(ctx)`` or ``show_load_error``
-        follows; an unlock asked for before then waits for the store in its task, never on this thread."""
+    def show_first_screen_while_opening(self, wallet_listed: bool) -> None:
+        """The first screen before the store has opened (SQLAlchemy's import is most of that time): the
+        lock screen if the database lists a wallet (``store.wallet_probe``), else the first-run wizard.
+        ``attach(ctx)`` or ``show_load_error`` follows; an unlock or the wizard's end asked for before then
+        waits for the store in its task, never on this thread."""
         import asyncio
 
         self._opened = asyncio.get_event_loop().create_future()
+        if not wallet_listed:
+            self.show_onboarding()
+            return
         self._build_lock_screen()
         self.lock_screen.reset()
         self.root.setCurrentWidget(self.lock_screen)
@@ -184,7 +189,7 @@ class MainWindow(QMainWindow):
         if self._opened is not None:
             if not self._opened.done():
                 self._opened.set_result(message)  # an unlock waiting for the store ends with this
-            self.root.setCurrentWidget(self.shell)  # in place of the lock screen shown while it opened
+            self.root.setCurrentWidget(self.shell)  # in place of the screen shown while it opened
             self.status.setVisible(True)
         self.placeholder.setText(message)
         self.placeholder.setAccessibleName(message)
@@ -396,7 +401,9 @@ class MainWindow(QMainWindow):
         if self.onboarding is None:
             from paygo_desktop.gui.onboarding.wizard import OnboardingView
 
-            self.onboarding = OnboardingView(self.ctx, self.runner, self.wallet)
+            self.onboarding = OnboardingView(
+                lambda: self.ctx, self.runner, self.wallet, opened=self._store_opened
+            )
             self.onboarding.completed.connect(self._on_onboarded)
             self.root.addWidget(self.onboarding)
         self.root.setCurrentWidget(self.onboarding)

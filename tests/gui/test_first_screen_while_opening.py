@@ -1,9 +1,9 @@
-"""The lock screen shown before the store has opened (start-up with a wallet: ``app._Startup`` shows it as
-soon as ``store.wallet_probe`` finds a wallet, and opens the store behind it).
+"""The first screen shown before the store has opened: ``app._Startup`` shows the lock screen (a wallet
+is listed: ``store.wallet_probe``) or the first-run wizard at once, and opens the store behind it.
 
 The store here really is slow: the database is one revision old, so opening it runs a real Alembic upgrade,
 and another process holds SQLite's write lock meanwhile, so the upgrade waits (SQLite's busy timeout) until
-that process lets go. The password is typed and Enter pressed while it waits."""
+that process lets go. The password is typed and Enter pressed (or the wizard finished) while it waits."""
 
 from __future__ import annotations
 
@@ -37,16 +37,17 @@ conn.close()
 """
 
 
-def _wallet_one_revision_old(root: Path) -> DataDir:
+def _one_revision_old(root: Path, *, wallet: bool = True) -> DataDir:
     from alembic import command
 
     data_dir = DataDir(root)
     ctx = AppContext.open(data_dir)
-    cheap_wallet(ctx).create_from_mnemonic(TEST_MNEMONIC, PASSWORD, "Main")
+    if wallet:
+        cheap_wallet(ctx).create_from_mnemonic(TEST_MNEMONIC, PASSWORD, "Main")
     with ctx.store.engine.begin() as conn:
         command.downgrade(alembic_config(connection=conn), PREVIOUS)
     ctx.close()
-    assert wallet_listed(data_dir.database_file) is True  # so start-up shows the lock screen first
+    assert wallet_listed(data_dir.database_file) is wallet  # so start-up shows this screen first
     return data_dir
 
 
@@ -107,13 +108,13 @@ def test_enter_before_the_store_has_opened_unlocks_once_it_has(
 ) -> None:
     from paygo_desktop.gui.main_window import MainWindow
 
-    data_dir = _wallet_one_revision_old(tmp_path / "data")
+    data_dir = _one_revision_old(tmp_path / "data")
     holder = _hold_write_lock(data_dir.database_file)
     try:
         window = MainWindow(poll_network=False)
         qtbot.addWidget(window)
         window.show()
-        window.show_locked_while_opening()
+        window.show_first_screen_while_opening(True)
         assert window.mode == "locked" and window.root.currentWidget() is window.lock_screen
         opening = _open_behind(window, data_dir)
         screen = window.lock_screen
@@ -149,14 +150,14 @@ def test_a_store_that_fails_to_open_behind_the_lock_screen_says_so_and_changes_n
     meanwhile goes nowhere; the window shows the store's error where the lock screen was."""
     from paygo_desktop.gui.main_window import MainWindow
 
-    data_dir = _wallet_one_revision_old(tmp_path / "data")
+    data_dir = _one_revision_old(tmp_path / "data")
     holder = _hold_write_lock(data_dir.database_file)
     try:
         before = data_dir.database_file.read_bytes()
         window = MainWindow(poll_network=False)
         qtbot.addWidget(window)
         window.show()
-        window.show_locked_while_opening()
+        window.show_first_screen_while_opening(True)
         opening = _open_behind(window, data_dir)
         screen = window.lock_screen
         qtbot.keyClicks(screen.password, PASSWORD)
@@ -173,5 +174,51 @@ def test_a_store_that_fails_to_open_behind_the_lock_screen_says_so_and_changes_n
         assert data_dir.database_file.read_bytes() == before  # the failed upgrade changed nothing
         assert wallet_listed(data_dir.database_file) is True
         window.close()
+    finally:
+        _release(holder)
+
+
+def test_finishing_the_wizard_before_the_store_has_opened_creates_the_wallet_once_it_has(
+    qtbot: Any, tmp_path: Path, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.main_window import MainWindow
+    from paygo_desktop.onboarding import Choice, Step
+    from tests.gui.helpers import click
+
+    data_dir = _one_revision_old(tmp_path / "data", wallet=False)
+    holder = _hold_write_lock(data_dir.database_file)
+    try:
+        window = MainWindow(poll_network=False)
+        qtbot.addWidget(window)
+        window.show()
+        window.show_first_screen_while_opening(False)
+        assert window.mode == "onboarding" and window.root.currentWidget() is window.onboarding
+        opening = _open_behind(window, data_dir)
+        view = window.onboarding
+        click(qtbot, view.welcome.buttons[Choice.IMPORT_MNEMONIC])
+        view.enter_mnemonic.phrase.setPlainText(TEST_MNEMONIC)
+        click(qtbot, view.next_button)
+        view.password.password.setText(PASSWORD)
+        view.password.confirm.setText(PASSWORD)
+        click(qtbot, view.next_button)
+        assert view.machine.step is Step.NETWORK, view.error.text()
+        click(qtbot, view.next_button)  # Finish: the store is still opening
+        ticks, timer = _gui_ticks()
+        qtbot.wait(1_200)
+        assert not opening.done() and not window.is_loaded and window.mode == "onboarding"
+        assert view.busy.isVisible()
+        assert not (data_dir.wallet_dir / "mnemonic.enc").exists()  # nothing is written before the store
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
+        assert len(ticks) > 20 and max(gaps) < 0.25, max(gaps, default=None)
+        timer.stop()
+        _release(holder)
+        qtbot.waitUntil(lambda: window.mode == "app", timeout=20_000)
+        ctx = opening.result()
+        assert ctx.store.revision() == SCHEMA_HEAD
+        assert [a.label for a in ctx.accounts.list()] == ["Account 1"]
+        assert not ctx.wallet.is_locked
+        assert any("Restored a wallet" in item.message for item in ctx.activity.recent())
+        window.close()
+        ctx.close()
     finally:
         _release(holder)
