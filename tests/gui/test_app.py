@@ -31,9 +31,12 @@ def test_self_test_paints_and_exits_0_without_heavy_imports(tmp_path: Path) -> N
     result = run_app("--data-dir", str(tmp_path / "data"), "--self-test")
     assert result.returncode == 0, result.stderr
     assert "self-test: painted; heavy modules loaded: none" in result.stdout, result.stdout + result.stderr
-    assert "heavy modules loaded when ready: none" in result.stdout, result.stdout
+    assert "heavy modules loaded when ready: none; sqlalchemy loaded when ready: no" in result.stdout
     ready = re.search(r"ready after \d+\.\d+ s \((\w+) screen painted\)", result.stdout)
     assert ready and ready[1] == "onboarding", result.stdout  # a new data directory: the wizard, painted
+    assert re.search(r"self-test: store open after \d+\.\d+ s", result.stdout), (
+        result.stdout
+    )  # then the store
 
 
 def _data_dir_with_wallet(root: Path, *, revision: str | None = None) -> Path:
@@ -147,8 +150,8 @@ LATE_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")
 
 @pytest.mark.parametrize("wallet", [False, True], ids=["new data directory", "with a wallet"])
 def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path, wallet: bool) -> None:
-    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint;
-    with a wallet, not even SQLAlchemy before the lock screen is ready."""
+    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint,
+    and not even SQLAlchemy (nor Alembic) before the first screen, lock screen or wizard, is ready."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
     argv = [sys.executable, "-X", "importtime", "-m", "paygo_desktop", "--self-test"]
     data = _data_dir_with_wallet(tmp_path / "data") if wallet else tmp_path / "data"
@@ -172,12 +175,9 @@ def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path, walle
     assert any(name.startswith("sqlalchemy") for name in imported)  # and the store did load, after the paint
     ready = [i for i, line in enumerate(lines) if i > paint and "ready after" in line]
     assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", lines[ready[0]])
-    if wallet:
-        until_ready = {
-            line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[: ready[0]] if "|" in line
-        }
-        assert "sqlalchemy" not in until_ready and "alembic" not in until_ready
-        assert "(locked screen painted)" in lines[ready[0]]
+    until_ready = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[: ready[0]] if "|" in line}
+    assert "sqlalchemy" not in until_ready and "alembic" not in until_ready
+    assert f"({'locked' if wallet else 'onboarding'} screen painted)" in lines[ready[0]]
 
 
 def test_broken_store_fails_the_self_test_after_the_paint(tmp_path: Path) -> None:
