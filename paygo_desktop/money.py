@@ -78,7 +78,26 @@ class Amount:
             return Decimal(self.units).scaleb(-self.asset.decimals)
 
     def format(self, *, max_decimals: int | None = None, symbol: bool = True, grouping: bool = True) -> str:
-        """Show the amount exactly, trimming trailing zeros; ``max_decimals`` rounds down for display."""
+        """Show the amount exactly, trimming trailing zeros; ``max_decimals`` rounds down for display.
+
+        In integers (the live meter formats its cost 20 times a second); ``_format_decimal`` is the same
+        through Decimal, kept for a negative ``max_decimals`` (rounding to tens, hundreds…), and the tests
+        hold the two to the same text."""
+        decimals = self.asset.decimals
+        if max_decimals is not None and max_decimals < 0:
+            return self._format_decimal(max_decimals=max_decimals, symbol=symbol, grouping=grouping)
+        shown = decimals if max_decimals is None else min(decimals, max_decimals)
+        whole, fraction = divmod(abs(self.units), 10**decimals)
+        fraction //= 10 ** (decimals - shown)  # towards zero, as ROUND_DOWN
+        text = f"{whole:,}" if grouping else str(whole)
+        digits = f"{fraction:0{shown}d}".rstrip("0") if shown else ""
+        if digits:
+            text = f"{text}.{digits}"
+        if self.units < 0 and text != "0":
+            text = "-" + text
+        return f"{text} {self.asset.symbol}" if symbol else text
+
+    def _format_decimal(self, *, max_decimals: int | None, symbol: bool, grouping: bool) -> str:
         value = self.to_decimal()
         if max_decimals is not None and max_decimals < self.asset.decimals:
             with localcontext() as ctx:

@@ -1,6 +1,6 @@
 """A running session as the GUI sees it.
 
-``LiveSession`` is read about 25 times a second by the live meter view: its terms are frozen, every other
+``LiveSession`` is read about 20 times a second by the live meter view: its terms are frozen, every other
 attribute is a plain value or the ``Meter``, which computes from a clock; nothing here does I/O. Only the
 engine and the session's payer write to it, on the event loop thread.
 """

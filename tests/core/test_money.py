@@ -55,3 +55,25 @@ def test_format_then_parse_round_trips(units, asset):
     amount = Amount(asset, units)
     assert Amount.parse(amount.format(), asset) == amount
     assert amount.to_decimal() == Decimal(units).scaleb(-asset.decimals, Context(prec=80))
+
+
+@given(
+    st.integers(min_value=-(2**256), max_value=2**256),
+    st.integers(min_value=0, max_value=36),
+    st.one_of(st.none(), st.integers(min_value=-3, max_value=40)),
+    st.booleans(),
+    st.booleans(),
+)
+def test_format_in_integers_says_what_decimal_says(units, decimals, max_decimals, symbol, grouping):
+    """The integer formatting (the live meter's, 20 times a second) gives the text Decimal gives, to the
+    digit: every sign, size, precision, rounding down, grouping and trimming."""
+    amount = Amount(Asset("TOK", decimals), units)
+    options = {"max_decimals": max_decimals, "symbol": symbol, "grouping": grouping}
+    assert amount.format(**options) == amount._format_decimal(**options)
+
+
+def test_format_rounds_down_towards_zero_and_never_shows_minus_zero():
+    assert Amount(USDC, -1_999_999).format(max_decimals=0) == "-1 USDC"
+    assert Amount(USDC, -1).format(max_decimals=2) == "0 USDC"
+    assert Amount(USDC, 1_234_567_891_000_000).format() == "1,234,567,891 USDC"
+    assert Amount(USDC, 1_234_567_891_000_000).format(grouping=False, symbol=False) == "1234567891"

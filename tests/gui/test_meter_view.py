@@ -169,7 +169,7 @@ def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
 
 
 def test_the_live_cost_paints_the_cards_own_background(qtbot: Any, qapp: Any) -> None:
-    """The cost paints its own background (so the card is not repainted under it 25 times a second); it
+    """The cost paints its own background (so the card is not repainted under it 20 times a second); it
     must be the card's colour, in the dark theme too."""
     from PySide6.QtCore import Qt
 
