@@ -222,3 +222,30 @@ def test_finishing_the_wizard_before_the_store_has_opened_creates_the_wallet_onc
         ctx.close()
     finally:
         _release(holder)
+
+
+def test_a_remembered_password_unlocks_once_the_store_behind_the_lock_screen_has_opened(
+    qtbot: Any, tmp_path: Path, event_loop_qt: Any
+) -> None:
+    from paygo_desktop.gui.main_window import MainWindow
+    from tests.gui.test_remember_password import MemoryKeychain
+
+    data_dir = DataDir(tmp_path / "data")
+    ctx = AppContext.open(data_dir)
+    wallet = cheap_wallet(ctx)
+    wallet.create_from_mnemonic(TEST_MNEMONIC, PASSWORD, "Main")
+    keychain = MemoryKeychain()
+    keychain.remember(wallet.wallet_id, PASSWORD)
+    ctx.settings.remember_password = True
+    ctx.settings.save()
+    ctx.close()
+    window = MainWindow(poll_network=False, keychain=keychain)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_first_screen_while_opening(True)
+    assert window.mode == "locked"
+    opening = _open_behind(window, data_dir)
+    qtbot.waitUntil(lambda: window.mode == "app", timeout=20_000)
+    assert not opening.result().wallet.is_locked
+    window.close()
+    opening.result().close()
