@@ -8,8 +8,8 @@ the SQLite store, any migration) opens in a worker thread once that screen has p
 finishing the wizard waits for it. Where the answer is unclear (a newer, unreadable or locked database)
 the store opens first, as its error needs it. Each page is built when it is first shown. The app is
 *ready* once the first screen has painted. A store that cannot be opened is reported in the window, never
-as a traceback. asyncio loads
-after the first paint; web3, eth_account and pyqtgraph later still, when a feature needs them.
+as a traceback. asyncio loads after the first paint; web3, eth_account and pyqtgraph later still, when a
+feature needs them.
 """
 
 from __future__ import annotations

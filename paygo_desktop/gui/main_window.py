@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         self.is_loaded = True
         if self._opened is not None:
             if not self._opened.done():
-                self._opened.set_result(None)  # an unlock waiting for the store goes on
+                self._opened.set_result(None)  # an unlock (or the wizard's end) waiting for the store goes on
             if ctx.settings.remember_password and self.mode == "locked":
                 self._unlock_with_remembered_password()
             return
@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self.lock_screen.password.setFocus()
 
     async def _store_opened(self) -> None:
-        """Wait until the store behind the lock screen has opened; its error, in words, if it could not."""
+        """Wait until the store behind the first screen has opened; its error, in words, if it could not."""
         if self._opened is None or self.is_loaded:
             return
         import asyncio
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         """The data could not be opened: say so in the window, where the pages would be."""
         if self._opened is not None:
             if not self._opened.done():
-                self._opened.set_result(message)  # an unlock waiting for the store ends with this
+                self._opened.set_result(message)  # an unlock (or the wizard's end) waiting ends with this
             self.root.setCurrentWidget(self.shell)  # in place of the screen shown while it opened
             self.status.setVisible(True)
         self.placeholder.setText(message)
