@@ -1,14 +1,23 @@
 """The Activity chart over 1,000,000 spending records: aggregate and render the "All time" range, beside the
-same on 10,000 records and an empty chart, in the same run; then the frame time while panning and zooming.
+same on 10,000 records and an empty chart, in the same run; then the frame time while panning and zooming;
+then what the ``spending_slots`` triggers add to writing a spending record.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/activity_chart.py [--rows 1000000] [--runs 7]
 
 "Aggregate + render" is what the Activity page does before its chart is on screen: ``chart_data`` (the
 asset list with each asset's first and last record, and every bucket's sum; SQLite) and
-``SpendingChart.set_bars`` plus one full paint of the chart. The breakdown by service, which the page
-computes afterwards in its own task, is timed on its own row. For scale, the same bucket sums are also
-timed the textbook way (``GROUP BY strftime`` over the rows). Goal (issue 21): aggregate + render of 1M
-records ≤ 150 ms. The machine's load over the timed part is printed with the figures.
+``SpendingChart.set_bars`` plus one full paint of the chart. The bucket sums come from the per-slot totals
+the triggers keep (``spending_slots``), with a bucket's partial slots at its edges from the records; the
+same aggregate + render with every sum read from the records (the path before the slots,
+``series_from_records``) is timed beside it. The breakdown by service, which the page computes afterwards
+in its own task, is timed on its own row. For scale, the same bucket sums are also timed the textbook way
+(``GROUP BY strftime`` over the rows). Goal (issue 21): aggregate + render of 1M records ≤ 150 ms.
+
+Insert cost: a voucher the provider acks stores one spending record in its own transaction
+(``SpendingLog.record``). Timed as the app does it, one record per transaction, into the 10k store with
+its triggers and into a copy without them, alternating; and, to see the triggers' own work without the
+commit, 100,000 records in one transaction each way. The machine's load over each timed part is printed
+with the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -107,6 +117,11 @@ def main() -> None:
     from paygo_desktop.reports.spending_report import ChartQuery, Dimension, SpendingReport, chart_data
     from paygo_desktop.store import Store
 
+    class FromRecords(SpendingReport):
+        """The path before ``spending_slots``: every bucket summed from the records."""
+
+        series = SpendingReport.series_from_records
+
     end = datetime(2026, 11, 1, tzinfo=UTC)
     tmp = Path(tempfile.mkdtemp(prefix="paygo-bench-chart-"))
     sizes = {"10k records (baseline)": 10_000, f"{args.rows:,} records": args.rows}
@@ -156,6 +171,14 @@ def main() -> None:
             render(data)
             times.append(time.perf_counter() - started)
         results[f"aggregate + render, {label}"] = times
+        before = FromRecords(store)
+        results[f"aggregate + render, {label}, sums from the records (before)"] = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            render(chart_data(before, ChartQuery(range_kind=RangeKind.all), now))
+            results[f"aggregate + render, {label}, sums from the records (before)"].append(
+                time.perf_counter() - started
+            )
         bars = len(data.series)
         breakdown = []
         for _ in range(args.runs):
@@ -177,15 +200,16 @@ def main() -> None:
             textbook.append(time.perf_counter() - started)
         con.close()
         results[f"bucket sums only, GROUP BY strftime, {label}"] = textbook
-        started = time.perf_counter()
-        report.series(data.asset, [b.span for b in data.series])  # type: ignore[arg-type]
-        results[f"bucket sums only, index range per bucket, {label}"] = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            report.series(data.asset, [b.span for b in data.series])  # type: ignore[arg-type]
-            results[f"bucket sums only, index range per bucket, {label}"].append(
-                time.perf_counter() - started
-            )
+        spans = [b.span for b in data.series]
+        for name, series in (
+            ("slots + edges (used)", report.series),
+            ("from the records (before)", report.series_from_records),
+        ):
+            results[f"bucket sums only, {name}, {label}"] = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                series(data.asset, spans)  # type: ignore[arg-type]
+                results[f"bucket sums only, {name}, {label}"].append(time.perf_counter() - started)
 
     load.stop()
     print(f"\n'All time' over {args.rows:,} records: {bars} weekly bars; {args.runs} runs each, milliseconds")
@@ -224,9 +248,88 @@ def main() -> None:
         ms_sorted = sorted(ms)
         p95 = ms_sorted[int(len(ms_sorted) * 0.95) - 1]
         print(f"| {label} | {statistics.median(ms):.1f} | {p95:.1f} | {max(ms):.1f} |")
+    insert_cost(stores["10k records (baseline)"], tmp, end)
     for store in stores.values():
         store.close()
     shutil.rmtree(tmp, ignore_errors=True)  # the 1M-record store is ~360 MB
+
+
+def insert_cost(store: object, tmp: Path, end: datetime, records: int = 1_000, rounds: int = 5) -> None:
+    """Per record: one record per transaction as a voucher writes it, and 100k in one transaction; into a
+    store with the ``spending_slots`` triggers and into a copy without them, alternating rounds."""
+    from paygo_desktop.store import Store
+    from paygo_desktop.store.spending import SpendingEntry, SpendingLog
+
+    with_triggers: Store = store  # type: ignore[assignment]
+    bare_path = tmp / "no-triggers.sqlite3"
+    shutil.copy(with_triggers.path, bare_path)
+    con = sqlite3.connect(bare_path)
+    for name in ("insert", "delete", "update"):
+        con.execute(f"DROP TRIGGER spending_slots_{name}")
+    con.commit()
+    con.close()
+    without = Store.open(bare_path)
+    logs = {"with the triggers": SpendingLog(with_triggers), "without (baseline)": SpendingLog(without)}
+    entry = SpendingEntry(
+        account="0x" + "1" * 40,
+        network="sandbox",
+        funding="escrow",
+        asset_symbol="USDC",
+        asset_address="0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        decimals=6,
+        provider_url="http://127.0.0.1:8600",
+        provider_name="Sandbox provider",
+        service_id="feed",
+        service_name="Market data feed",
+        category="finance",
+        amount=1_234,
+    )
+    one: dict[str, list[float]] = {label: [] for label in logs}
+    bulk: dict[str, list[float]] = {label: [] for label in logs}
+    load = Load().start()
+    for r in range(rounds):
+        for label, log in logs.items():
+            started = time.perf_counter()
+            for i in range(records):
+                at = end + timedelta(seconds=r * records + i)
+                log.record(replace(entry, at=at))
+            one[label].append((time.perf_counter() - started) / records)
+        for label, target in (("with the triggers", with_triggers), ("without (baseline)", without)):
+            rows = [
+                (
+                    (end + timedelta(days=30 + r, seconds=i)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    entry.account,
+                    "sandbox",
+                    "escrow",
+                    "sandbox:USDC:0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                    "USDC",
+                    6,
+                    entry.provider_url,
+                    entry.provider_name,
+                    entry.service_id,
+                    entry.service_name,
+                    entry.category,
+                    0,
+                    1_234 + i,
+                )
+                for i in range(100_000)
+            ]
+            con = sqlite3.connect(target.path)
+            started = time.perf_counter()
+            _insert(con, rows)
+            bulk[label].append((time.perf_counter() - started) / len(rows))
+            con.close()
+    load.stop()
+    without.close()
+    print(f"\ninsert cost per spending record, microseconds ({rounds} rounds, median of rounds)")
+    print(load.line())
+    print("| how | with the triggers | without (baseline) | the triggers add |\n|---|---:|---:|---:|")
+    for how, times in (
+        (f"one per transaction ({records:,} per round)", one),
+        ("100,000 in one transaction", bulk),
+    ):
+        w, wo = (statistics.median(times[label]) * 1e6 for label in logs)
+        print(f"| {how} | {w:.1f} | {wo:.1f} | {w - wo:.1f} |")
 
 
 if __name__ == "__main__":

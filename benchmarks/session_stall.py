@@ -217,6 +217,7 @@ def main() -> None:
     try:
         add_service(ready["provider"])
         app = QApplication(sys.argv[:1])
+        app.setQuitOnLastWindowClosed(False)  # the flow closes the window, then ends the loop itself
         ThemeManager(app, "light")
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
@@ -226,7 +227,6 @@ def main() -> None:
         collector = GuiThreadCollector(window)
         collector.start()
         window.resize(1200, 800)
-        window.start()
         window.show()
 
         ticks: list[float] = []
@@ -305,6 +305,7 @@ def main() -> None:
             await until(lambda: view.close_button.text() == "Channel closed", 60, "the closed channel")
 
         async def flow() -> None:
+            window.start()  # on the running loop, as the app starts it (its first reads are tasks on it)
             window.lock_screen.password.setText(PASSWORD)
             window.lock_screen.submit()
             await until(lambda: window.mode == "app", 60, "the unlock")
@@ -325,10 +326,11 @@ def main() -> None:
             if sampler is not None:
                 sampler.running = False
             await window.sessions.shutdown()
+            window.close()  # on the running loop, as a person quits (its close may still run tasks)
+            await until(lambda: not window.isVisible(), 30, "the window to close")
 
         with Load() as load, loop:
             loop.run_until_complete(flow())
-        window.close()
     finally:
         stop_process(sandbox)
         shutil.rmtree(data.root, ignore_errors=True)

@@ -26,16 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.types import RPCEndpoint
 
+from paygo_desktop.chain.erc20_transfers import TRANSFER_TOPIC_HEX, address_topic
 from paygo_desktop.chain.log_decoding import as_bytes, as_int
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.store.transfers import AccountTx, Transfer, TransferCursor, TransferIndex
 
 log = logging.getLogger(__name__)
 
-TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 HISTORY_DAYS = 30
 MAX_TRACE_DEPTH = 6  # trace positions up to this depth get their own log index (see _trace_index)
 
@@ -57,10 +57,6 @@ class TransferSyncReport:
     added: int = 0
     requests: int = 0
     chunk_sizes: list[int] = field(default_factory=list)
-
-
-def _topic(address: str) -> str:
-    return "0x" + "00" * 12 + address[2:].lower()
 
 
 def _trace_index(trace_address: list[int]) -> int:
@@ -159,10 +155,10 @@ class TransferSync:
     async def _fetch(self, first: int, last: int, native: bool) -> list[Any]:
         """Everything the chunk needs, in one list: ("log", log) and ("trace", trace) entries."""
         span = {"fromBlock": hex(first), "toBlock": hex(last)}
-        mine = _topic(self.account)
+        mine = address_topic(self.account)
         queries = [
-            self._rpc("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, mine]}]),
-            self._rpc("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC, None, mine]}]),
+            self._rpc("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC_HEX, mine]}]),
+            self._rpc("eth_getLogs", [{**span, "topics": [TRANSFER_TOPIC_HEX, None, mine]}]),
         ]
         if native:
             queries.append(self._rpc("trace_filter", [{**span, "fromAddress": [self.account]}]))

