@@ -54,7 +54,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
 from paygo_desktop.store.spending import SpendingEntry, SpendingLog
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402 import limits, permit2, session_offer, settlement, wire
+from paygo_desktop.x402 import lapsed, limits, permit2, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
 
@@ -151,7 +151,11 @@ class X402Payer:
         async with self._lock:  # SQL in worker threads, one payment at a time
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
             policy = await asyncio.to_thread(self._records.policy, origin)
-            spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None)
+            # pending payments whose authorization lapsed: settled or failed as the chain says, else counted
+            still = await lapsed.settle_lapsed(
+                self._records, self._network.rpc_url, origin, int(self._clock())
+            )
+            spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)
             limits.check(quote, policy, spent, cap)
             if policy is not None and policy.ask_first and not await self._asked(quote):
                 raise X402Refused("declined", f"You declined to pay {quote.shown()} to {origin}.")
@@ -243,13 +247,14 @@ class X402Payer:
         asset = self._assets[chosen.asset.lower()]
         return chosen, Quote(origin, url, chosen.scheme, str(chosen.network), asset, chosen.pay_to, amount)
 
-    def _spent(self, origin: str, asset: str | None) -> Spent:
+    def _spent(self, origin: str, asset: str | None, still: set[int]) -> Spent:
         now = self._clock()
         since = datetime.fromtimestamp(now, UTC) - timedelta(seconds=DAY_SECONDS)
         counted = [
             p
             for p in self._records.payments(origin)
-            if p.may_still_move(int(now)) and (asset is None or p.asset.lower() == asset.lower())
+            if (p.may_still_move(int(now)) or p.id in still)
+            and (asset is None or p.asset.lower() == asset.lower())
         ]
         return Spent(
             day=sum(p.counted for p in counted if p.created_at >= since),

@@ -4,6 +4,7 @@ store."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -40,6 +41,7 @@ class SdkServer:
 
     url: str
     signatures: list[str] = field(default_factory=list)
+    answered: list[int] = field(default_factory=list)  # the status of each answer it finished
 
 
 def facilitator_for(env: Env, gas_payer: LocalAccount, network: str) -> Any:  # noqa: F811
@@ -74,12 +76,16 @@ def sdk_server(
     settle: int | None = None,
     sponsor_permit: bool = False,
     says_settled: str | None = None,
+    delay: float = 0.0,
+    on_unpaid: Callable[[], None] | None = None,
 ) -> Iterator[SdkServer]:
     """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice,
     in ``scheme``: exact or upto); ``GET /free`` unpaid. An upto server settles ``settle`` base units (the
     SDK's settlement override) instead of the maximum, and with ``sponsor_permit`` offers the SDK's EIP-2612
     gas-sponsoring extension. ``says_settled`` puts another amount in its PAYMENT-RESPONSE (a server that lies
-    about what it took: a test's own outer layer, the SDK's answer rewritten)."""
+    about what it took: a test's own outer layer, the SDK's answer rewritten). ``delay`` seconds the paid
+    route works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when a
+    request without a payment arrives, before it is answered."""
     from x402 import x402ResourceServer
     from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
     from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
@@ -106,6 +112,7 @@ def sdk_server(
 
     @app.get("/paid")
     async def paid() -> JSONResponse:
+        await asyncio.sleep(delay)
         response = JSONResponse({"answer": 42})
         if settle is not None:  # upto: what this request used, at most the maximum the payer signed
             set_settlement_overrides(response, {"amount": str(settle)})
@@ -124,7 +131,10 @@ def sdk_server(
             seen.signatures.append(header)
             if on_signature is not None:
                 on_signature(header)
+        elif on_unpaid is not None:
+            on_unpaid()
         response = await call_next(request)
+        seen.answered.append(response.status_code)
         said = response.headers.get("payment-response")
         if said and says_settled is not None:
             answer = json.loads(base64.b64decode(said))
