@@ -24,13 +24,11 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.store.revision import SCHEMA_HEAD
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# The newest migration's revision. A test checks it against the migrations folder; opening a database
-# that is already at this revision skips loading Alembic, which keeps start-up fast.
-SCHEMA_HEAD = "0013"
 # Alembic's own bookkeeping table, as Alembic creates it (a new database is stamped without loading Alembic)
 ALEMBIC_VERSION_TABLE = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
