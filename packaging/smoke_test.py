@@ -7,8 +7,8 @@ The first runs the bundle's executable. The second unpacks the .deb into a throw
 checks its layout (launcher on PATH, .desktop entry, hicolor icons, control file) and runs the installed
 launcher, ``<root>/usr/bin/paygo-desktop``. Checks, each in a fresh data directory:
   - ``--version`` names the version of this source tree;
-  - ``--self-test`` paints, opens the store (the Alembic migrations run from the bundle) and builds the
-    first screen, twice (a new store, then the existing one);
+  - ``--self-test`` paints, builds the first screen and then opens the store behind it (SQLAlchemy and
+    the store's models from the bundle), twice (a new store, then the existing one);
   - ``--screenshot`` renders every page (each page's imports: pyqtgraph, segno... load from the bundle);
   - ``sandbox`` starts the embedded EVM node and the reference provider as child processes of the frozen
     app (``-m`` through packaging/entry.py), deploys the vault from the bundled artifacts, answers on
@@ -83,7 +83,10 @@ def check_self_test(exe: str, work: Path) -> str:
         out = run([exe, "--self-test", "--data-dir", str(data)]).stdout
         if "ready after" not in out:
             raise SmokeFailure(f"--self-test ({attempt}) never said it was ready:\n{out}")
-        lines.append(f"{attempt}: {out.strip().splitlines()[-1]}")
+        if "store open after" not in out:  # opened behind the first screen, once it has painted
+            raise SmokeFailure(f"--self-test ({attempt}) never said its store was open:\n{out}")
+        ready = next(line for line in out.splitlines() if "ready after" in line)
+        lines.append(f"{attempt}: {ready.strip()}; {out.strip().splitlines()[-1]}")
     if not (data / "paygo.sqlite3").is_file():
         raise SmokeFailure("--self-test left no database in its data directory")
     return "; ".join(lines)

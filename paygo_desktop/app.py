@@ -1,11 +1,15 @@
 """The GUI's composition root: data directory, logging, Qt, the asyncio loop (qasync), the main window.
 
 Paint first, then load. The main window's frame (title, icon, theme, sidebar, status bar, "Loading your
-wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts, the
-``AppContext`` (SQLAlchemy, the SQLite store) opens in a worker thread, and the onboarding or lock screen is
-built and swapped in; each page is built when it is first shown. The app is *ready* once that first screen
-has painted. A store that cannot be opened is reported in the window, never as a traceback. asyncio loads
-after the first paint; web3, eth_account and pyqtgraph later still, when a feature needs them.
+wallet…") is shown from PySide6 and small modules only; once it has painted, qasync starts and the
+database is asked, with the stdlib sqlite3 alone, whether it lists a wallet (``store.wallet_probe``): the
+lock screen or the onboarding wizard is built and swapped in at once, and the ``AppContext`` (SQLAlchemy,
+the SQLite store, any migration) opens in a worker thread once that screen has painted; unlocking or
+finishing the wizard waits for it. Where the answer is unclear (a newer, unreadable or locked database)
+the store opens first, as its error needs it. Each page is built when it is first shown. The app is
+*ready* once the first screen has painted. A store that cannot be opened is reported in the window, never
+as a traceback. asyncio loads after the first paint; web3, eth_account and pyqtgraph later still, when a
+feature needs them.
 """
 
 from __future__ import annotations
@@ -170,6 +174,8 @@ class _Startup:
         self.ctx: AppContext | None = None
         self.code = EXIT_FAILURE if self.self_test or self.screenshot else EXIT_OK  # until they are done
         self.painted_after: float | None = None
+        self.screen_first = False  # the first screen was shown before the store opened (wallet_probe)
+        self._opening: Any = None  # the store opening behind that screen
 
     def run(self) -> int:
         from PySide6.QtCore import QEventLoop, QTimer
@@ -252,25 +258,79 @@ class _Startup:
     async def _load(self) -> None:
         import asyncio
 
-        try:
-            self.ctx = ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
-        except UserFacingError as exc:
-            log.error("cannot open the data directory: %s", exc)
-            self._failed(str(exc))
-            return
-        except Exception:
-            log.exception("cannot open the data directory")
-            self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
-            return
-        if self.window.poll_network:  # a live run, not a screenshot or self-test: may start the sandbox
-            from paygo_desktop.sandbox.launcher import SandboxLauncher
+        from paygo_desktop.store.wallet_probe import wallet_listed
 
-            self.window.sandbox = SandboxLauncher(self.data_dir)
+        # Whether the database lists a wallet, read with sqlite3 alone: the lock screen or the wizard first,
+        # the store (SQLAlchemy, any migration) opened behind it once it has painted. Anything unclear (a
+        # newer, unreadable or locked database) opens the store first, as before: its error needs it.
+        if not self.screenshot and not self.page:
+            listed = await asyncio.to_thread(wallet_listed, self.data_dir.database_file)
+            if listed is not None:
+                self._first_screen_before_store(listed)
+                return
+        ctx = await self._open()
+        if ctx is None:
+            return
         try:
             self._show(ctx)
         except Exception:
             log.exception("building the main window failed")
             self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
+
+    async def _open(self) -> AppContext | None:
+        """The store opened in a worker thread; None (and the error shown) if it cannot be."""
+        import asyncio
+
+        try:
+            self.ctx = ctx = await asyncio.to_thread(_open_context, self.data_dir, self.settings)
+        except UserFacingError as exc:
+            log.error("cannot open the data directory: %s", exc)
+            self._failed(str(exc))
+            return None
+        except Exception:
+            log.exception("cannot open the data directory")
+            self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
+            return None
+        if self.window.poll_network:  # a live run, not a screenshot or self-test: may start the sandbox
+            from paygo_desktop.sandbox.launcher import SandboxLauncher
+
+            self.window.sandbox = SandboxLauncher(self.data_dir)
+        return ctx
+
+    def _first_screen_before_store(self, wallet_listed: bool) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.window.show_first_screen_while_opening(wallet_listed)
+        self.screen_first = True
+        self._ready_watch = after_paint(self.window.root.currentWidget(), self._ready)
+        # the store opens once that screen has painted, or after a while if it never paints (hidden)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._open_behind_first_screen)
+
+    def _open_behind_first_screen(self) -> None:
+        if self._opening is None:
+            import asyncio
+
+            self._opening = asyncio.ensure_future(self._attach_behind_first_screen())
+
+    async def _attach_behind_first_screen(self) -> None:
+        ctx = await self._open()
+        if ctx is None:
+            return
+        try:
+            self._attach(ctx)
+        except Exception:
+            log.exception("building the main window failed")
+            self._failed(f"PayGo Desktop could not start; details are in {self.log_file}.")
+            return
+        import gc
+
+        gc.freeze()  # the store's modules join the start-up objects full collections never walk
+        opened = seconds_since_process_start()
+        log.info("store open behind the first screen after %.3f s", opened)
+        if self.self_test:
+            print(f"self-test: store open after {opened:.3f} s", flush=True)
+            self.code = EXIT_OK
+            self.app.exit(EXIT_OK)
 
     def _failed(self, message: str) -> None:
         print(f"{APP_NAME}: {message}", file=sys.stderr, flush=True)
@@ -279,18 +339,21 @@ class _Startup:
         if self.self_test or self.screenshot:
             self.app.exit(EXIT_STARTUP)
 
-    def _show(self, ctx: AppContext) -> None:
-        window = self.window
+    def _attach(self, ctx: AppContext) -> None:
         recovered = ctx.settings.recovered_from
         if recovered is not None:
             ctx.activity.record(
                 "settings", f"Settings were unreadable and were reset; the old file is {recovered.name}"
             )
-        window.attach(ctx)
+        self.window.attach(ctx)
         if getattr(self.args, "debug", False):  # log each blocking call site on the GUI thread
             from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 
             self.guard = BlockingCallGuard(ctx.store.engine, watch_signing=False, report="log").start()
+
+    def _show(self, ctx: AppContext) -> None:
+        window = self.window
+        self._attach(ctx)
         if self.screenshot:
             import asyncio
 
@@ -316,9 +379,13 @@ class _Startup:
                 f"self-test: first paint after {self.painted_after or 0.0:.3f} s; ready after {ready:.3f} s "
                 f"({self.window.mode} screen painted)"
                 + (f"; peak RSS when ready {rss:.0f} MB" if rss is not None else "")
-                + f"; heavy modules loaded when ready: {', '.join(late) or 'none'}",
+                + f"; heavy modules loaded when ready: {', '.join(late) or 'none'}"
+                + f"; sqlalchemy loaded when ready: {'yes' if 'sqlalchemy' in sys.modules else 'no'}",
                 flush=True,
             )
+        if self.screen_first:  # the first screen came before the store: now the store, behind it
+            self._open_behind_first_screen()
+        elif self.self_test:
             self.code = EXIT_OK
             self.app.exit(EXIT_OK)
 

@@ -22,11 +22,10 @@ import enum
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from paygo_desktop.networks import BUILTIN_NETWORKS, SANDBOX, Network, NetworkError, custom_network
 from paygo_desktop.settings import Settings
-from paygo_desktop.store.accounts import AccountRecord
-from paygo_desktop.store.networks import NetworkRepository
 from paygo_desktop.wallet.errors import WalletError
 from paygo_desktop.wallet.keychain import PasswordKeychain
 from paygo_desktop.wallet.mnemonic import (
@@ -38,7 +37,11 @@ from paygo_desktop.wallet.mnemonic import (
 )
 from paygo_desktop.wallet.password_policy import check_new_password
 from paygo_desktop.wallet.private_keys import parse_private_key
-from paygo_desktop.wallet.wallet import Wallet
+
+if TYPE_CHECKING:  # only named here: the wizard is drawn before the store (SQLAlchemy) has loaded
+    from paygo_desktop.store.accounts import AccountRecord
+    from paygo_desktop.store.networks import NetworkRepository
+    from paygo_desktop.wallet.wallet import Wallet
 
 FIRST_ACCOUNT_LABEL = "Account 1"
 CUSTOM_NETWORK_KEY = "custom"

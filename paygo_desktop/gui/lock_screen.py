@@ -1,8 +1,12 @@
-"""The lock screen: a password field and Unlock. Unlocking runs in a thread; the window stays responsive."""
+"""The lock screen: a password field and Unlock. Unlocking runs in a thread; the window stays responsive.
+
+It may be shown before the store has opened (``MainWindow.show_first_screen_while_opening``): an unlock
+asked for then waits for it (``opened``) in its task, and goes on, or ends with the store's error in words.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -22,11 +26,17 @@ class LockScreen(QWidget):
     unlocked = Signal()
 
     def __init__(
-        self, runner: TaskRunner, wallet: Callable[[], Wallet], parent: QWidget | None = None
+        self,
+        runner: TaskRunner,
+        wallet: Callable[[], Wallet],
+        parent: QWidget | None = None,
+        *,
+        opened: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
         self._wallet = wallet
+        self._opened = opened
         self.setAccessibleName("Lock screen")
         outer = QVBoxLayout(self)
         outer.addStretch(1)
@@ -87,8 +97,14 @@ class LockScreen(QWidget):
         self.message.clear_message()
         self._set_enabled(False)
         self.busy.start()
-        wallet = self._wallet()
-        self._runner.run(wallet.unlock, password, on_success=self._done, on_error=self._failed, name="unlock")
+        self._runner.run(self._unlock(password), on_success=self._done, on_error=self._failed, name="unlock")
+
+    async def _unlock(self, password: str) -> None:
+        import asyncio
+
+        if self._opened is not None:
+            await self._opened()  # the store may still be opening behind this screen
+        await asyncio.to_thread(self._wallet().unlock, password)
 
     def _done(self, _result: object) -> None:
         self.busy.stop()

@@ -75,3 +75,7 @@ def upgrade(engine: Engine, *, postgres: bool, shown: str, target: str = "head")
             script.get_current_head() if target == "head" else target,
         )
         command.upgrade(alembic_config(connection=conn), target)
+        if not postgres:
+            from paygo_desktop.store.sqlite_upgrades import check_foreign_keys
+
+            check_foreign_keys(conn)

@@ -46,7 +46,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from paygo_desktop.chain.vouchers import Channel
@@ -293,13 +293,30 @@ class Store:
             event.listen(self.engine, "connect", _postgres_session)
             self._lock = contextlib.nullcontext()
         if migrate:
-            from paygo_desktop.provider.schema import NewerSchema, upgrade
-
-            try:
-                upgrade(self.engine, postgres=self.is_postgres, shown=self.shown)
-            except NewerSchema as exc:
-                raise DatabaseError(str(exc)) from None
+            self._upgrade()
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _upgrade(self) -> None:
+        """The schema to the newest revision, in one transaction: PostgreSQL's DDL is transactional; a SQLite
+        file is upgraded through ``store.sqlite_upgrades`` so that it is too (an in-memory one has nothing
+        to lose, and another connection would be another database)."""
+        from paygo_desktop.provider.schema import NewerSchema, upgrade
+        from paygo_desktop.store.sqlite_upgrades import BrokenReference, upgrading_engine
+
+        in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
+        engine = self.engine if self.is_postgres or in_memory else upgrading_engine(self.url)
+        try:
+            upgrade(engine, postgres=self.is_postgres, shown=self.shown)
+        except (NewerSchema, BrokenReference) as exc:
+            raise DatabaseError(str(exc)) from None
+        except SQLAlchemyError as exc:  # a migration failed: rolled back whole
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+            raise DatabaseError(
+                f"upgrading the provider database {self.shown} failed ({reason}); it was left as it is"
+            ) from None
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     @property
     def is_postgres(self) -> bool:

@@ -1,7 +1,11 @@
 """Opening the store: one SQLite file (WAL, foreign keys on), upgraded to the current schema on open.
 
-Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``), so
-a failed upgrade loses nothing. A database written by a newer version of the app is refused.
+Before an upgrade touches an existing database, a copy is taken beside it (``*.before-<revision>``). The
+upgrade itself is one SQLite transaction, schema changes included: a migration that fails, or a process
+killed half-way, leaves the database exactly as it was, at its old revision (Python's ``sqlite3`` driver
+would otherwise commit each CREATE, DROP and ALTER on its own, leaving a half-upgraded database no later
+upgrade can finish; ``store/sqlite_upgrades.py``). A database written by a newer version of the app is
+refused.
 """
 
 from __future__ import annotations
@@ -20,13 +24,11 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.store.revision import SCHEMA_HEAD
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# The newest migration's revision. A test checks it against the migrations folder; opening a database
-# that is already at this revision skips loading Alembic, which keeps start-up fast.
-SCHEMA_HEAD = "0014"
 # Alembic's own bookkeeping table, as Alembic creates it (a new database is stamped without loading Alembic)
 ALEMBIC_VERSION_TABLE = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -117,7 +119,6 @@ class Store:
             conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_HEAD})
 
     def _upgrade(self, current: str | None, *, backup: bool) -> None:
-        from alembic import command
         from alembic.script import ScriptDirectory
 
         script = ScriptDirectory.from_config(alembic_config())
@@ -129,15 +130,25 @@ class Store:
         if backup and current is not None:
             self._backup(self.path.with_name(f"{self.path.name}.before-{script.get_current_head()}"))
         log.info("upgrading database %s from %s to %s", self.path.name, current, script.get_current_head())
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), "head")
+        self.upgrade_to("head")
 
     def upgrade_to(self, revision: str) -> None:
-        """Move the schema to ``revision`` (used by tests that build an old database)."""
+        """Move the schema to ``revision`` in one transaction: all of it, or nothing (tests use it to build
+        an old database)."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), revision)
+        from paygo_desktop.store.sqlite_upgrades import BrokenReference, check_foreign_keys, upgrading_engine
+
+        engine = upgrading_engine(f"sqlite:///{self.path}")
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(connection=conn), revision)
+                check_foreign_keys(conn)
+        except BrokenReference as exc:
+            raise StoreError(f"Upgrading the database {self.path}: {exc}; it was left as it is.") from None
+        finally:
+            engine.dispose()
+        self.engine.dispose()  # the store's own connections see the new schema from a fresh start
 
     def _backup(self, target: Path) -> None:
         source = sqlite3.connect(self.path)

@@ -176,3 +176,29 @@ def test_a_new_database_gets_the_schema_the_migrations_build_without_loading_ale
     assert _schema(fresh) == _schema(migrated)
     triggers = {key for key in _schema(fresh) if key.startswith("trigger ")}
     assert triggers == {f"trigger spending_slots_{w} on spending" for w in ("insert", "delete", "update")}
+
+
+def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):
+    """Every migration runs, then the last step (recording the new revision) is refused: the tables and
+    triggers the migrations had already made are rolled back with it, so the database is still exactly the
+    old one (before, Python's sqlite3 driver committed each CREATE on its own: a half-upgraded database,
+    marked old, that no later upgrade could finish)."""
+    path = tmp_path / "db.sqlite3"
+    old = Store.open(path, upgrade=False)
+    old.upgrade_to("0012")
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse_new_revision BEFORE UPDATE ON alembic_version "
+            "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+        )
+    before = _schema(path)
+
+    with pytest.raises(StoreError, match="left as it is"):
+        Store.open(path)
+
+    assert _schema(path) == before  # no spending_slots, no new triggers
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0012",)
+        conn.execute("DROP TRIGGER refuse_new_revision")
+    assert Store.open(path).revision() == SCHEMA_HEAD  # and the next upgrade goes through

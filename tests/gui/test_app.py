@@ -31,9 +31,77 @@ def test_self_test_paints_and_exits_0_without_heavy_imports(tmp_path: Path) -> N
     result = run_app("--data-dir", str(tmp_path / "data"), "--self-test")
     assert result.returncode == 0, result.stderr
     assert "self-test: painted; heavy modules loaded: none" in result.stdout, result.stdout + result.stderr
-    assert "heavy modules loaded when ready: none" in result.stdout, result.stdout
+    assert "heavy modules loaded when ready: none; sqlalchemy loaded when ready: no" in result.stdout
     ready = re.search(r"ready after \d+\.\d+ s \((\w+) screen painted\)", result.stdout)
     assert ready and ready[1] == "onboarding", result.stdout  # a new data directory: the wizard, painted
+    assert re.search(r"self-test: store open after \d+\.\d+ s", result.stdout), (
+        result.stdout
+    )  # then the store
+
+
+def _data_dir_with_wallet(root: Path, *, revision: str | None = None) -> Path:
+    """A data directory whose store lists a wallet (cheap scrypt: start-up never decrypts it), optionally
+    with the database moved back to an older schema ``revision``."""
+    from paygo_desktop.context import AppContext
+    from paygo_desktop.paths import DataDir
+    from paygo_desktop.wallet import KdfParams, Wallet
+
+    ctx = AppContext.open(DataDir(root))
+    Wallet(ctx.data_dir.wallet_dir, ctx.accounts, kdf=KdfParams(n=2**4)).create_from_mnemonic(
+        "test test test test test test test test test test test junk", "correct horse 1"
+    )
+    if revision is not None:
+        from alembic import command
+
+        from paygo_desktop.store.database import alembic_config
+
+        with ctx.store.engine.begin() as conn:
+            command.downgrade(alembic_config(connection=conn), revision)
+    ctx.close()
+    return root
+
+
+def test_with_a_wallet_the_lock_screen_is_ready_before_sqlalchemy_then_the_store_opens(
+    tmp_path: Path,
+) -> None:
+    data = _data_dir_with_wallet(tmp_path / "data")
+    result = run_app("--data-dir", str(data), "--self-test")
+    assert result.returncode == 0, result.stderr
+    ready = re.search(r"ready after \d+\.\d+ s \((\w+) screen painted\)", result.stdout)
+    assert ready and ready[1] == "locked", result.stdout
+    assert "heavy modules loaded when ready: none; sqlalchemy loaded when ready: no" in result.stdout
+    assert re.search(r"self-test: store open after \d+\.\d+ s", result.stdout), result.stdout
+
+
+def test_an_upgrade_that_fails_behind_the_lock_screen_fails_the_self_test_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    """The lock screen comes first (the wallet is listed), then the store's upgrade fails: the window says
+    why, the self-test exits 2, no traceback, and the copy taken before the upgrade keeps the wallet."""
+    import contextlib
+    import sqlite3
+
+    from paygo_desktop.store.revision import SCHEMA_HEAD
+
+    previous = f"{int(SCHEMA_HEAD) - 1:04d}"
+    data = _data_dir_with_wallet(tmp_path / "data", revision=previous)
+    database = data / "paygo.sqlite3"
+    with sqlite3.connect(database) as conn:  # whatever the migration does, its last step is refused
+        conn.execute(
+            "CREATE TRIGGER refuse_upgrade BEFORE UPDATE ON alembic_version "
+            "BEGIN SELECT RAISE(ABORT, 'upgrade refused by a test'); END"
+        )
+    conn.close()
+    result = run_app("--data-dir", str(data), "--self-test")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "(locked screen painted)" in result.stdout  # ready first, then the error
+    assert "cannot be read (upgrade refused by a test)" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "store open" not in result.stdout
+    # the copy taken before the upgrade holds the wallet as it was (the failed upgrade itself may have left
+    # DDL behind: pysqlite commits DDL outside the upgrade's transaction, a store matter outside start-up)
+    with contextlib.closing(sqlite3.connect(data / f"paygo.sqlite3.before-{SCHEMA_HEAD}")) as kept:
+        assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [(previous,)]
+        assert kept.execute("SELECT count(*) FROM accounts").fetchone() == (1,)
 
 
 def test_every_page_builds_without_the_heavy_libraries(tmp_path: Path) -> None:
@@ -88,12 +156,15 @@ def test_unreadable_database_gives_a_clear_message_not_a_traceback(tmp_path: Pat
 LATE_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")
 
 
-def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path) -> None:
-    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint."""
+@pytest.mark.parametrize("wallet", [False, True], ids=["new data directory", "with a wallet"])
+def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path, wallet: bool) -> None:
+    """-X importtime and the self-test's lines share one pipe, in order: nothing heavy before the paint,
+    and not even SQLAlchemy (nor Alembic) before the first screen, lock screen or wizard, is ready."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
     argv = [sys.executable, "-X", "importtime", "-m", "paygo_desktop", "--self-test"]
+    data = _data_dir_with_wallet(tmp_path / "data") if wallet else tmp_path / "data"
     result = subprocess.run(
-        [*argv, "--data-dir", str(tmp_path / "data")],
+        [*argv, "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -110,8 +181,11 @@ def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path) -> No
     assert "PySide6" in before  # the check sees the imports at all
     assert not before & set(LATE_MODULES), sorted(before & set(LATE_MODULES))
     assert any(name.startswith("sqlalchemy") for name in imported)  # and the store did load, after the paint
-    ready = [line for line in lines[paint:] if "ready after" in line]
-    assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", ready[0])
+    ready = [i for i, line in enumerate(lines) if i > paint and "ready after" in line]
+    assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", lines[ready[0]])
+    until_ready = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[: ready[0]] if "|" in line}
+    assert "sqlalchemy" not in until_ready and "alembic" not in until_ready
+    assert f"({'locked' if wallet else 'onboarding'} screen painted)" in lines[ready[0]]
 
 
 def test_broken_store_fails_the_self_test_after_the_paint(tmp_path: Path) -> None:

@@ -160,3 +160,35 @@ def test_a_migration_walks_down_and_up_on_both(tmp_path: Path, pg_url: str) -> N
             assert differences(store) == []
         finally:
             store.close()
+
+
+def test_a_sqlite_upgrade_that_fails_half_way_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    """The last step (recording the new revision) is refused: what the migration had already built is
+    rolled back with it, the database stays at its old revision and a later upgrade goes through (SQLite's
+    driver used to commit each CREATE on its own)."""
+    from alembic import command
+
+    path = tmp_path / "provider.sqlite3"
+    store = Store(path)
+    with store.engine.begin() as conn:
+        command.downgrade(schema.alembic_config(connection=conn), "0004")
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        f"CREATE TRIGGER refuse_new_revision BEFORE UPDATE ON {schema.VERSION_TABLE} "
+        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    )
+    conn.commit()
+    before = sorted(conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str)
+    conn.close()
+
+    with pytest.raises(DatabaseError, match="left as it is"):
+        Store(path)
+
+    conn = sqlite3.connect(path)
+    assert sorted(conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str) == before
+    assert conn.execute(f"SELECT version_num FROM {schema.VERSION_TABLE}").fetchone() == ("0004",)
+    conn.execute("DROP TRIGGER refuse_new_revision")
+    conn.commit()
+    conn.close()
+    Store(path).close()  # the next start upgrades it

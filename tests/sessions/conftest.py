@@ -94,7 +94,11 @@ def run_provider(
         if not stopped:
             stopped = True
             server.should_exit = True
-            thread.join(timeout=10)
+            server.force_exit = True  # gone, as a killed process: no waiting for open connections to end
+            thread.join(timeout=30)
+            # gone means gone: a request must find nothing listening (a server still shutting down on a
+            # loaded machine answered a voucher 503 chain_unavailable once its chain runtime had stopped)
+            assert not thread.is_alive(), "the provider did not stop"
 
     try:
         yield Provider(url=url, clock=clock, key=key, stop=stop, config=config)

@@ -7,14 +7,13 @@ Every button calls one method of the state machine and then redraws from ``view(
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.onboarding.steps import (
@@ -34,6 +33,7 @@ from paygo_desktop.networks import verify_custom_network
 from paygo_desktop.onboarding import Choice, OnboardingResult, OnboardingWizard, Step
 
 if TYPE_CHECKING:
+    from paygo_desktop.context import AppContext
     from paygo_desktop.wallet import Wallet
 
 _PATHS = {
@@ -55,16 +55,22 @@ class OnboardingView(QWidget):
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: Callable[[], AppContext],
         runner: TaskRunner,
         wallet: Callable[[], Wallet],
         machine: OnboardingWizard | None = None,
         parent: QWidget | None = None,
+        *,
+        opened: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``ctx`` and ``wallet`` are asked for only at the end; the wizard may be shown before the store
+        has opened (``MainWindow.show_first_screen_while_opening``), and then finishing waits for it
+        (``opened``), in its task."""
         super().__init__(parent)
-        self.ctx = ctx
+        self._ctx = ctx
         self.runner = runner
         self._wallet = wallet
+        self._opened = opened
         self.machine = machine or OnboardingWizard()
         self.setAccessibleName("Set up your wallet")
         outer = QVBoxLayout(self)
@@ -255,14 +261,15 @@ class OnboardingView(QWidget):
         if not ok:
             self.redraw()
             return
-        wallet = self._wallet()
         machine = self.machine
-        ctx = self.ctx
         password = getattr(self, "_new_password", "")
         choice = machine.choice
         custom = machine.network_to_verify
 
         async def work() -> OnboardingResult:
+            if self._opened is not None:
+                await self._opened()  # the store may still be opening behind the wizard
+            ctx, wallet = self._ctx(), self._wallet()
             if custom is not None:
                 await verify_custom_network(custom)
 
