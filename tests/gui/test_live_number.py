@@ -20,22 +20,32 @@ def background_and_ink(label: Any) -> tuple[QColor, set[str]]:
     return corner, inks
 
 
-def test_the_live_cost_follows_a_theme_switch(qtbot: Any, qapp: Any) -> None:
+def cost_on_a_card(qtbot: Any, size: tuple[int, int] | None = None) -> tuple[Any, Any]:
+    """The live cost as the meter card shows it: a ``LiveNumber`` styled ``BigNumber`` on a ``Card``."""
     from PySide6.QtWidgets import QFrame, QVBoxLayout
 
-    from paygo_desktop.gui.theme import ThemeManager, _card
     from paygo_desktop.gui.widgets.live_number import LiveNumber
+
+    card = QFrame()
+    card.setObjectName("Card")
+    label = LiveNumber()
+    label.setObjectName("BigNumber")
+    QVBoxLayout(card).addWidget(label)
+    qtbot.addWidget(card)
+    if size is not None:
+        card.resize(*size)
+    card.show()
+    qtbot.waitExposed(card)
+    return card, label
+
+
+def test_the_live_cost_follows_a_theme_switch(qtbot: Any, qapp: Any) -> None:
+
+    from paygo_desktop.gui.theme import ThemeManager, _card
 
     theme = ThemeManager(qapp, "light")
     try:
-        card = QFrame()
-        card.setObjectName("Card")
-        label = LiveNumber()
-        label.setObjectName("BigNumber")
-        QVBoxLayout(card).addWidget(label)
-        qtbot.addWidget(card)
-        card.show()
-        qtbot.waitExposed(card)
+        _card_frame, label = cost_on_a_card(qtbot)
         label.setText("0.012345 USDC")
         light_bg, light_ink = background_and_ink(label)
         assert light_bg == QColor(_card("light")) and light_ink  # the card's colour, and text drawn on it
@@ -62,25 +72,15 @@ def test_a_changing_cost_repaints_only_what_changed_and_shows_every_digit(
 ) -> None:
     """Each change repaints only the cells of the characters that changed, yet the screen always shows
     exactly the new number: a digit left unpainted would show a cost that is not the meter's."""
-    from PySide6.QtWidgets import QFrame, QVBoxLayout
 
     from paygo_desktop.gui import widgets
     from paygo_desktop.gui.theme import ThemeManager
-    from paygo_desktop.gui.widgets.live_number import LiveNumber
     from paygo_desktop.money import Amount, Asset
 
     monkeypatch.setattr(widgets.live_number, "SETTLE_SECONDS", 3600.0)  # only the partial repaints
     theme = ThemeManager(qapp, "light")
     try:
-        card = QFrame()
-        card.setObjectName("Card")
-        label = LiveNumber()
-        label.setObjectName("BigNumber")
-        QVBoxLayout(card).addWidget(label)
-        qtbot.addWidget(card)
-        card.resize(520, 120)
-        card.show()
-        qtbot.waitExposed(card)
+        card, label = cost_on_a_card(qtbot, size=(520, 120))
         usdc = Asset("USDC", 6)
         costs = [12_345, 12_349, 12_389, 12_999, 13_000, 99_999, 100_000, 10**6, 1_234_567, 9_999_999, 10**7]
         label.setText(Amount(usdc, 0).format())
