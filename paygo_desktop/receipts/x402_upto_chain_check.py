@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3.exceptions import TransactionNotFound
 from x402.mechanisms.evm.constants import (
@@ -25,11 +24,11 @@ from x402.mechanisms.evm.constants import (
 )
 
 from paygo_desktop.chain.erc20_transfers import moved as moved_by
+from paygo_desktop.chain.permit2_nonces import nonce_position, nonce_spent
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.x402_chain_check import on_proof_chain
-from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY, nonce_position
+from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY
 
-NONCE_BITMAP = keccak(text="nonceBitmap(address,uint256)")[:4]
 SETTLED_NAME = "The settlement transaction succeeded"
 
 
@@ -117,13 +116,8 @@ async def _settle_call_check(w3: Any, body: dict[str, Any]) -> Check:
 async def _nonce_check(w3: Any, body: dict[str, Any]) -> Check:
     name = "Permit2 has spent this authorization's nonce (nonceBitmap)"
     payer, nonce = body["authorization"]["from"], int(body["authorization"]["nonce"])
-    word, bit = nonce_position(nonce)
-    data = NONCE_BITMAP + abi_encode(["address", "uint256"], [payer, word])
-    try:
-        answer = bytes(await w3.eth.call({"to": PERMIT2, "data": "0x" + data.hex()}))
-    except Exception:
-        answer = b""
-    if len(answer) != 32:
+    spent = await nonce_spent(w3, PERMIT2, payer, nonce)
+    if spent is None:
         return Check(name, False, f"no Permit2 answers at {PERMIT2} on this chain")
-    spent = bool(int.from_bytes(answer, "big") & bit)
+    word, _bit = nonce_position(nonce)
     return Check(name, spent, f"word {word}" + ("" if spent else ": the bit is clear, the nonce is unused"))

@@ -191,8 +191,3 @@ def upto_checks(body: dict[str, Any]) -> list[Check]:
 def upto_payer(body: dict[str, Any]) -> str:
     _shape(body)
     return str(body["authorization"]["from"])
-
-
-def nonce_position(nonce: int) -> tuple[int, int]:
-    """Permit2's unordered nonce: (the bitmap word's position, the bit in it)."""
-    return nonce >> 8, 1 << (nonce & 0xFF)

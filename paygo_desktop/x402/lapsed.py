@@ -24,18 +24,10 @@ from typing import Any
 from eth_utils import to_checksum_address
 from x402.mechanisms.evm.constants import AUTHORIZATION_STATE_ABI
 
+from paygo_desktop.chain.permit2_nonces import nonce_spent
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402.permit2 import PERMIT2
 
-NONCE_BITMAP_ABI = [
-    {
-        "inputs": [{"name": "owner", "type": "address"}, {"name": "wordPos", "type": "uint256"}],
-        "name": "nonceBitmap",
-        "outputs": [{"name": "", "type": "uint256"}],
-        "stateMutability": "view",
-        "type": "function",
-    }
-]
 SPENT_NOTE = "the app lost track of it; the chain shows its authorization spent"
 SAID_NOTE = "the server said it did not settle, yet the chain shows its authorization spent"
 UNUSED_NOTE = "never settled: its authorization lapsed unused"
@@ -48,9 +40,10 @@ async def spent(w3: Any, payment: X402Payment) -> bool:
         token = w3.eth.contract(address=to_checksum_address(payment.asset), abi=AUTHORIZATION_STATE_ABI)
         state = token.functions.authorizationState(payment.payer, nonce.to_bytes(32, "big"))
         return bool(await state.call())
-    permit2 = w3.eth.contract(address=PERMIT2, abi=NONCE_BITMAP_ABI)
-    word = await permit2.functions.nonceBitmap(payment.payer, nonce >> 8).call()
-    return bool((int(word) >> (nonce & 0xFF)) & 1)
+    used = await nonce_spent(w3, PERMIT2, payment.payer, nonce)
+    if used is None:  # the node failed, or no Permit2 there: unknown, so the payment keeps counting
+        raise RuntimeError(f"no Permit2 answers at {PERMIT2}")
+    return used
 
 
 async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int) -> set[int]:
