@@ -22,7 +22,9 @@ from tests.x402_pay.conftest import Env
 ORIGIN = "http://127.0.0.1:9"
 
 
-def _pending(env: Env, store: Store, scheme: str, valid_before: int) -> X402Payment:
+def _pending(
+    env: Env, store: Store, scheme: str, valid_before: int, network: str | None = None
+) -> X402Payment:
     records = X402Store(store)
     payment_id = records.record(
         X402Payment(
@@ -32,7 +34,7 @@ def _pending(env: Env, store: Store, scheme: str, valid_before: int) -> X402Paym
             url=ORIGIN + "/paid",
             method="GET",
             scheme=scheme,
-            network=f"eip155:{env.chain_id}",
+            network=network or f"eip155:{env.chain_id}",
             payer=env.payer.address,
             pay_to=env.provider.address,
             asset=env.usdc,
@@ -107,6 +109,21 @@ def test_a_failed_or_unused_payment_never_submitted_counts_until_the_chain_is_pa
     )
     # marked: it is not looked up again (the node away changes nothing)
     assert env.run(settle_lapsed(records, away, ORIGIN, later)) == set()
+
+
+def test_a_payment_on_another_chain_is_not_looked_up_on_this_node_and_keeps_counting(
+    env: Env, app_store: Store
+) -> None:
+    """The node the wallet uses now is another chain's (the network was switched): its answer says nothing
+    of this payment's nonce, so the payment is neither settled nor closed by it, and keeps counting."""
+    records = X402Store(app_store)
+    valid_before = env.chain_time() + 60
+    other = f"eip155:{env.chain_id + 1}"
+    payment = _pending(env, app_store, "exact", valid_before, network=other)
+    env.advance(120)  # this chain's time is past it, and the nonce is unused here
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, valid_before + 3600)) == {payment.id}
+    [kept] = records.payments()
+    assert (kept.status, kept.never_moves) == (PENDING, False)
 
 
 def test_upgrade_from_0013_marks_the_payments_already_found_lapsed_unused(tmp_path: Path) -> None:
