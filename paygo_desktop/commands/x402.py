@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -401,6 +402,9 @@ def payment_json(p: X402Payment) -> dict[str, Any]:
         "amountUnits": str(p.amount),
         "settledUnits": None if p.settled_amount is None else str(p.settled_amount),
         "status": p.status,
+        # whether it still counts against the site's limits: settled, or its signature could still move money
+        # (a pending one, or one the server called failed, until the chain shows it lapsed unused)
+        "countsAgainstLimits": p.may_still_move(int(time.time())),
         "transaction": p.tx_hash,
         "error": p.error,
     }

@@ -82,6 +82,7 @@ def test_x402_from_the_command_line(env: Env, tmp_path: Path) -> None:
     listed = _cli(data, "list")
     [payment] = json.loads(listed.stdout)
     assert payment["amount"] == "0.04" and payment["status"] == "settled" and payment["transaction"]
+    assert payment["countsAgainstLimits"] is True
     rows = list(csv.reader(io.StringIO(_cli(data, "list", "--csv", "-").stdout)))
     assert rows[0][0] == "Date (UTC)" and rows[1][9:13] == ["0.04", str(PRICE), "6", "settled"]
     assert env.usdc_balance(env.payer.address) == before - PRICE

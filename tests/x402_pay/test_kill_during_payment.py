@@ -105,6 +105,7 @@ def test_killed_after_the_signed_payment_left_while_the_server_works(
             scheme,
             str(PRICE),
         )
+        assert payment["countsAgainstLimits"] is True  # and says it counts
 
         # it counts at its most against the 24-hour limit: 0.04 + 0.04 > 0.06, refused before signing
         again = _cli(data, "get", url)

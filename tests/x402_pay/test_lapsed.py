@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from paygo_desktop.commands.x402 import payment_json
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402.lapsed import settle_lapsed
@@ -103,6 +104,7 @@ def test_a_failed_or_unused_payment_never_submitted_counts_until_the_chain_is_pa
     assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == set()
     [closed] = records.payments()
     assert closed.never_moves and not closed.may_still_move(later)
+    assert payment_json(closed)["countsAgainstLimits"] is False  # as `x402 list` says it
     assert not closed.may_still_move(valid_before - 1)  # whatever the app's clock says
     assert (closed.status, closed.error) == (
         (FAILED, "settlement_failed") if answer == FAILED else (SETTLED, None)
