@@ -53,7 +53,10 @@ def decode_qr(page: Any) -> str:
     image = page.qr.pixmap().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
     pixels = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
-    barcodes = zxingcpp.read_barcodes(pixels.reshape(height, stride)[:, :width].copy())
+    # QR codes only: a linear-barcode reader can find a false "barcode" in a QR's modules (CI saw two)
+    barcodes = zxingcpp.read_barcodes(
+        pixels.reshape(height, stride)[:, :width].copy(), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert len(barcodes) == 1
     return str(barcodes[0].text)
 
