@@ -21,6 +21,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
+from eth_hash.auto import keccak as keccak256
 from eth_utils import keccak, to_checksum_address
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -137,8 +138,8 @@ class VaultDomain:
             "verifyingContract": self.vault,
         }
 
-    @property
-    def separator(self) -> bytes:
+    @functools.cached_property
+    def separator(self) -> bytes:  # computed once per domain, like Channel.id
         return domain_separator(DOMAIN_NAME, DOMAIN_VERSION, self.chain_id, self.vault)
 
 
@@ -169,7 +170,7 @@ def channel_id(channel: Channel) -> bytes:
 
 
 def _resolve_id(channel: Channel | bytes | str) -> bytes:
-    return channel_id(channel) if isinstance(channel, Channel) else _as_bytes32(channel, "channel id")
+    return channel.id if isinstance(channel, Channel) else _as_bytes32(channel, "channel id")
 
 
 # ---------------------------------------------------------------------------------------- typed data
@@ -213,6 +214,15 @@ def _digest(signable: SignableMessage) -> bytes:
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
+def voucher_digest_of(separator: bytes, channel_id: bytes, cumulative_amount: int) -> bytes:
+    """The Voucher digest from the domain's separator and the channel id directly (what ``voucher_digest``
+    gives through eth-account's typed-data encoder; tests compare): for the many vouchers the engine signs
+    and a provider checks."""
+    _check_uint(cumulative_amount, UINT128_MAX, "cumulative_amount")
+    inner = keccak256(VOUCHER_TYPEHASH + channel_id + cumulative_amount.to_bytes(32, "big"))
+    return bytes(keccak256(b"\x19\x01" + separator + inner))
+
+
 def voucher_digest(domain: VaultDomain, channel: Channel | bytes, cumulative_amount: int) -> bytes:
     """The 32-byte hash the signer signs; equals PayGoVault.voucherDigest()."""
     return _digest(_signable(voucher_typed_data(domain, channel, cumulative_amount)))
@@ -231,14 +241,30 @@ def _key(private_key: Any) -> Any:
     return getattr(private_key, "key", private_key)
 
 
+def _key_bytes(private_key: Any) -> bytes:
+    key = _key(private_key)
+    if isinstance(key, str):
+        return bytes.fromhex(key.removeprefix("0x"))
+    if isinstance(key, bytes | bytearray):
+        return bytes(key)
+    return bytes(key.to_bytes())  # an eth_keys PrivateKey
+
+
 def sign_voucher(
     private_key: Any, domain: VaultDomain, channel: Channel | bytes, cumulative_amount: int
 ) -> bytes:
-    """65-byte r‖s‖v signature of a Voucher."""
-    signed = Account.sign_message(
-        _signable(voucher_typed_data(domain, channel, cumulative_amount)), _key(private_key)
-    )
-    return bytes(signed.signature)
+    """65-byte r‖s‖v signature of a Voucher.
+
+    The engine signs one per tick of every running session, so this takes the short way: the digest as
+    ``VoucherChecker`` builds it (the domain separator and channel id computed once) signed by libsecp256k1
+    (coincurve) directly, without eth-account's typed-data encoder and key wrappers. RFC 6979 makes the
+    signature deterministic: it is the one ``Account.sign_message`` gives for ``voucher_typed_data`` (tests
+    compare), low-s as the contract wants."""
+    from coincurve import PrivateKey
+
+    digest = voucher_digest_of(domain.separator, _resolve_id(channel), cumulative_amount)
+    signature = PrivateKey(_key_bytes(private_key)).sign_recoverable(digest, hasher=None)
+    return signature[:64] + bytes([signature[64] + 27])
 
 
 def sign_close(
@@ -297,23 +323,19 @@ def verify_voucher(
 class VoucherChecker:
     """ECDSA voucher checks for one vault domain with its separator computed once, for a verifier that
     checks many vouchers (the provider): the same verdicts as ``verify_voucher`` (tests compare), with the
-    digest built from the channel id and amount directly, keccak and libsecp256k1 (coincurve) called
-    without eth-account's typed-data encoder and eth-keys' wrappers in between."""
+    digest built from the channel id and amount directly (``voucher_digest_of``), keccak and libsecp256k1
+    (coincurve) called without eth-account's typed-data encoder and eth-keys' wrappers in between."""
 
     def __init__(self, domain: VaultDomain) -> None:
         from coincurve import PublicKey
-        from eth_hash.auto import keccak as keccak256
 
         self.domain = domain
-        self._prefix = b"\x19\x01" + domain.separator
         self._keccak = keccak256
         self._recover = PublicKey.from_signature_and_message
 
     def digest(self, channel_id: bytes, cumulative_amount: int) -> bytes:
         """Equals ``voucher_digest(domain, channel_id, cumulative_amount)``."""
-        _check_uint(cumulative_amount, UINT128_MAX, "cumulative_amount")
-        inner = self._keccak(VOUCHER_TYPEHASH + channel_id + cumulative_amount.to_bytes(32, "big"))
-        return bytes(self._keccak(self._prefix + inner))
+        return voucher_digest_of(self.domain.separator, channel_id, cumulative_amount)
 
     def signer(self, channel_id: bytes, cumulative_amount: int, signature: bytes | str) -> bytes | None:
         """The 20-byte address that signed the voucher, or None for a malformed or non-canonical signature."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
 
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount, Asset
@@ -21,12 +21,57 @@ from paygo_desktop.sessions.status import OPEN_STATUSES, SessionStatus
 from paygo_desktop.sessions.terms import SessionTerms
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import SessionRow, SessionVoucherRow, SpendingRow, utcnow
-from paygo_desktop.store.spending import SpendingEntry, SpendingLog, join_amount
+from paygo_desktop.store.spending import (
+    SpendingEntry,
+    SpendingLog,
+    join_amount,
+    spending_row,
+    spending_values,
+)
 
 if TYPE_CHECKING:
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
 
+_SESSIONS: Table = SessionRow.__table__  # type: ignore[assignment]
+_VOUCHERS: Table = SessionVoucherRow.__table__  # type: ignore[assignment]
+_SPENDING: Table = SpendingRow.__table__  # type: ignore[assignment]
+# the session's columns a spending record copies (``_spending_entry``)
+_SPENDING_COLUMNS = [
+    _SESSIONS.c[name]
+    for name in (
+        "account",
+        "network",
+        "funding",
+        "asset_symbol",
+        "asset_address",
+        "decimals",
+        "provider_url",
+        "provider_name",
+        "service_id",
+        "service_name",
+        "category",
+    )
+]
+# the per-voucher statements, built once (``add_voucher``, ``ack_voucher``)
+_ROW_ID: BindParameter[int] = bindparam("row_id")
+_SIGNED_OF = select(_SESSIONS.c.id, _SESSIONS.c.signed).where(_SESSIONS.c.local_id == bindparam("local_id"))
+_ACKED_OF = select(_SESSIONS.c.id, _SESSIONS.c.acked, *_SPENDING_COLUMNS).where(
+    _SESSIONS.c.local_id == bindparam("local_id")
+)
+_ADD_VOUCHER = insert(_VOUCHERS)
+_SET_SIGNED = update(_SESSIONS).where(_SESSIONS.c.id == _ROW_ID).values(signed=bindparam("signed"))
+_SET_ACKED = update(_SESSIONS).where(_SESSIONS.c.id == _ROW_ID).values(acked=bindparam("acked"))
+_ACK_VOUCHER = (
+    update(_VOUCHERS)
+    .where(
+        _VOUCHERS.c.session_id == _ROW_ID,
+        _VOUCHERS.c.seq == bindparam("voucher_seq"),
+        _VOUCHERS.c.acked_at.is_(None),
+    )
+    .values(acked_at=bindparam("acked_at"))
+)
+_ADD_SPENDING = insert(_SPENDING)
 _AMOUNT_FIELDS = ("budget", "channel_base", "signed", "acked", "cost", "rate_amount", "paid_ahead_credit")
 
 
@@ -223,44 +268,47 @@ class SessionHistory:
             return [_record(r) for r in s.scalars(query.order_by(SessionRow.id)).all()]
 
     # -- vouchers ---------------------------------------------------------------------------------------
+    # The two writes of every voucher (issue 21: a running session's CPU) are prepared SQLAlchemy Core
+    # statements, one transaction each: the ORM's unit of work, and statements built anew each time,
+    # cost several times as much CPU.
     def add_voucher(
         self, local_id: str, seq: int, cumulative: int, signature: str, channel_id: str | None
     ) -> None:
         """Written before the voucher is sent; ``signed`` on the session moves with it."""
-        with self._store.session() as s:
-            row = self._row(s, local_id)
-            s.add(
-                SessionVoucherRow(
-                    session_id=row.id,
-                    channel_id=channel_id,
-                    seq=seq,
-                    cumulative=str(cumulative),
-                    signature=signature,
-                    signed_at=utcnow(),
-                )
+        with self._store.engine.begin() as conn:
+            row = conn.execute(_SIGNED_OF, {"local_id": local_id}).first()
+            if row is None:
+                raise KeyError(local_id)
+            conn.execute(
+                _ADD_VOUCHER,
+                {
+                    "session_id": row.id,
+                    "channel_id": channel_id,
+                    "seq": seq,
+                    "cumulative": str(cumulative),
+                    "signature": signature,
+                    "signed_at": utcnow(),
+                },
             )
-            row.signed = str(max(int(row.signed), cumulative))
+            if cumulative > int(row.signed):
+                conn.execute(_SET_SIGNED, {"row_id": row.id, "signed": str(cumulative)})
 
     def ack_voucher(self, local_id: str, seq: int, cumulative: int) -> int:
         """The provider took voucher ``seq``: mark it, move ``acked``, record the spending delta.
 
         Returns the delta (this session's amount the ack added).
         """
-        with self._store.session() as s:
-            row = self._row(s, local_id)
-            voucher = s.scalar(
-                select(SessionVoucherRow).where(
-                    SessionVoucherRow.session_id == row.id, SessionVoucherRow.seq == seq
-                )
-            )
-            if voucher is not None and voucher.acked_at is None:
-                voucher.acked_at = utcnow()
+        with self._store.engine.begin() as conn:
+            row = conn.execute(_ACKED_OF, {"local_id": local_id}).first()
+            if row is None:
+                raise KeyError(local_id)
+            conn.execute(_ACK_VOUCHER, {"row_id": row.id, "voucher_seq": seq, "acked_at": utcnow()})
             before = int(row.acked)
             if cumulative <= before:
                 return 0
-            row.acked = str(cumulative)
+            conn.execute(_SET_ACKED, {"row_id": row.id, "acked": str(cumulative)})
             delta = cumulative - before
-            s.add(_spending(row, delta))
+            conn.execute(_ADD_SPENDING, spending_values(_spending_entry(row, delta)))
             return delta
 
     def mark_delivered(self, local_id: str, cumulative: int) -> None:
@@ -449,10 +497,10 @@ class SessionHistory:
         return row
 
 
-def _spending(row: SessionRow, amount: int) -> SpendingRow:
-    from paygo_desktop.store.spending import spending_row
-
-    entry = SpendingEntry(
+def _spending_entry(row: Any, amount: int) -> SpendingEntry:
+    """A spending record of ``amount`` for the session ``row`` (its ORM row, or a Core row of
+    ``_SPENDING_COLUMNS``)."""
+    return SpendingEntry(
         account=row.account,
         network=row.network,
         funding=row.funding,
@@ -467,7 +515,10 @@ def _spending(row: SessionRow, amount: int) -> SpendingRow:
         amount=amount,
         session_id=row.id,
     )
-    return spending_row(entry)
+
+
+def _spending(row: SessionRow, amount: int) -> SpendingRow:
+    return spending_row(_spending_entry(row, amount))
 
 
 CSV_COLUMNS = (

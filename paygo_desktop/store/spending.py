@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import SpendingRow, utcnow
@@ -51,25 +52,30 @@ class SpendingEntry:
     session_id: int | None = None
 
 
-def spending_row(entry: SpendingEntry) -> SpendingRow:
+def spending_values(entry: SpendingEntry) -> dict[str, Any]:
+    """The columns of ``entry``'s record (for an ORM row, or a Core insert on a per-voucher path)."""
     giga, rem = split_amount(entry.amount)
-    return SpendingRow(
-        at=(entry.at or utcnow()).astimezone(UTC),  # SQLite keeps the wall time only: always UTC
-        session_id=entry.session_id,
-        account=entry.account,
-        network=entry.network,
-        funding=entry.funding,
-        asset_key=asset_key(entry.network, entry.asset_symbol, entry.asset_address),
-        asset_symbol=entry.asset_symbol,
-        decimals=entry.decimals,
-        provider_url=entry.provider_url,
-        provider_name=entry.provider_name,
-        service_id=entry.service_id,
-        service_name=entry.service_name,
-        category=entry.category,
-        amount_giga=giga,
-        amount_rem=rem,
-    )
+    return {
+        "at": (entry.at or utcnow()).astimezone(UTC),  # SQLite keeps the wall time only: always UTC
+        "session_id": entry.session_id,
+        "account": entry.account,
+        "network": entry.network,
+        "funding": entry.funding,
+        "asset_key": asset_key(entry.network, entry.asset_symbol, entry.asset_address),
+        "asset_symbol": entry.asset_symbol,
+        "decimals": entry.decimals,
+        "provider_url": entry.provider_url,
+        "provider_name": entry.provider_name,
+        "service_id": entry.service_id,
+        "service_name": entry.service_name,
+        "category": entry.category,
+        "amount_giga": giga,
+        "amount_rem": rem,
+    }
+
+
+def spending_row(entry: SpendingEntry) -> SpendingRow:
+    return SpendingRow(**spending_values(entry))
 
 
 class SpendingLog:

@@ -12,6 +12,7 @@ from paygo_desktop.chain.vouchers import (
     Channel,
     VaultDomain,
     VoucherChecker,
+    _signable,
     channel_id,
     recover_close_signer,
     sign_close,
@@ -19,6 +20,7 @@ from paygo_desktop.chain.vouchers import (
     verify_close,
     verify_voucher,
     voucher_digest,
+    voucher_typed_data,
 )
 
 PAYER = Account.from_key(keccak(text="offline-payer"))
@@ -47,6 +49,37 @@ def test_voucher_roundtrip(amount: int) -> None:
     if amount < 2**128 - 1:
         assert not verify_voucher(DOMAIN, CH, amount + 1, sig)
     assert not verify_voucher(VaultDomain(1, DOMAIN.vault), CH, amount, sig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=32).filter(lambda k: 0 < int.from_bytes(k, "big") < 2**255),
+    amount=st.integers(0, 2**128 - 1),
+    chain_id=st.integers(1, 2**64),
+    salt=st.binary(min_size=32, max_size=32),
+    form=st.sampled_from(["account", "bytes", "hex", "0xhex", "eth_keys", "channel_id"]),
+)
+def test_a_voucher_is_signed_exactly_as_eth_accounts_typed_data_signs_it(
+    key: bytes, amount: int, chain_id: int, salt: bytes, form: str
+) -> None:
+    """The engine's short way to sign (digest built directly, libsecp256k1 called directly) gives the very
+    bytes eth-account's EIP-712 encoder and signer give, for every key form the callers pass."""
+    from eth_keys import keys
+
+    account = Account.from_key(key)
+    ch = Channel(payer=account.address, provider=PROVIDER.address, withdraw_delay=60, salt=salt)
+    domain = VaultDomain(chain_id, DOMAIN.vault)
+    expected = bytes(Account.sign_message(_signable(voucher_typed_data(domain, ch, amount)), key).signature)
+    signer: object = {
+        "account": account,
+        "bytes": key,
+        "hex": key.hex(),
+        "0xhex": "0x" + key.hex(),
+        "eth_keys": keys.PrivateKey(key),
+        "channel_id": account,
+    }[form]
+    target: Channel | bytes = ch.id if form == "channel_id" else ch
+    assert sign_voucher(signer, domain, target, amount) == expected
 
 
 def test_close_roundtrip_and_bad_inputs() -> None:
