@@ -155,8 +155,8 @@ async def bench(ready: dict, payers: list[Any], ticks: int, window: float, store
     await asyncio.sleep(ticks + 0.5)
     one_cpu, one_wall = time.process_time() - cpu0, time.monotonic() - wall0
     origin = live.meter.started_ns
-    tick_ns = live.tick_seconds * 1_000_000_000
-    per_tick = RATE * live.tick_seconds
+    tick_ns = live.terms.tick_seconds * 1_000_000_000
+    per_tick = RATE * live.terms.tick_seconds
     late = []
     for at, amount in stamps:
         due_tick = amount // per_tick - 1  # pays through the end of tick k+1: due at the start of tick k
