@@ -152,7 +152,9 @@ class MainWindow(QMainWindow):
     def _build_lock_screen(self) -> None:
         from paygo_desktop.gui.lock_screen import LockScreen
 
-        self.lock_screen: LockScreen = LockScreen(self.runner, self.wallet, opened=self._store_opened)
+        self.lock_screen: LockScreen = LockScreen(
+            self.runner, self.wallet, opened=self._store_opened, opening=self._store_opening
+        )
         self.lock_screen.unlocked.connect(self._on_unlocked)
         self.root.insertWidget(0, self.lock_screen)
         self._has_lock_screen = True
@@ -173,6 +175,10 @@ class MainWindow(QMainWindow):
         self.root.setCurrentWidget(self.lock_screen)
         self._set_mode("locked")
         self.lock_screen.password.setFocus()
+
+    def _store_opening(self) -> bool:
+        """Whether the store behind the first screen is still opening."""
+        return self._opened is not None and not self._opened.done()
 
     async def _store_opened(self) -> None:
         """Wait until the store behind the first screen has opened; its error, in words, if it could not."""

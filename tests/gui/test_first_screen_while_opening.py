@@ -103,9 +103,25 @@ def _gui_ticks() -> tuple[list[float], QTimer]:
     return ticks, timer
 
 
+def _busy_texts(screen: Any) -> list[str]:
+    """Every caption the lock screen's busy indicator shows from now on (its label's setText, spied)."""
+    texts: list[str] = []
+    label = screen.busy.label
+    set_text = label.setText
+
+    def spy(text: str) -> None:
+        texts.append(text)
+        set_text(text)
+
+    label.setText = spy
+    return texts
+
+
 def test_enter_before_the_store_has_opened_unlocks_once_it_has(
     qtbot: Any, tmp_path: Path, event_loop_qt: Any
 ) -> None:
+    """It says "Opening your wallet…" while it waits for the store, then "Checking the password…"."""
+    from paygo_desktop.gui.lock_screen import CHECKING_TEXT, OPENING_TEXT
     from paygo_desktop.gui.main_window import MainWindow
 
     data_dir = _one_revision_old(tmp_path / "data")
@@ -118,13 +134,16 @@ def test_enter_before_the_store_has_opened_unlocks_once_it_has(
         assert window.mode == "locked" and window.root.currentWidget() is window.lock_screen
         opening = _open_behind(window, data_dir)
         screen = window.lock_screen
+        texts = _busy_texts(screen)
         qtbot.keyClicks(screen.password, PASSWORD)
         qtbot.keyClick(screen.password, Qt.Key.Key_Return)
         assert screen.busy.isVisible() and not screen.password.isEnabled()
+        assert screen.busy.label.text() == OPENING_TEXT
         ticks, timer = _gui_ticks()
         qtbot.wait(1_200)  # the upgrade waits for the lock; the window goes on
         assert not opening.done() and not window.is_loaded
         assert window.mode == "locked" and screen.busy.isVisible()
+        assert screen.busy.label.text() == OPENING_TEXT and texts == [OPENING_TEXT]
         gaps = [b - a for a, b in itertools.pairwise(ticks)]
         assert len(ticks) > 20 and max(gaps) < 0.25, max(gaps, default=None)
         timer.stop()
@@ -135,8 +154,16 @@ def test_enter_before_the_store_has_opened_unlocks_once_it_has(
         assert ctx.store.revision() == SCHEMA_HEAD
         assert [a.label for a in ctx.accounts.list()] == ["Main"]
         assert screen.password.text() == ""
+        assert texts == [OPENING_TEXT, CHECKING_TEXT]
         backup = data_dir.database_file.with_name(f"{data_dir.database_file.name}.before-{SCHEMA_HEAD}")
         assert backup.exists()  # the upgrade kept a copy first, as always
+        window.lock()  # with the store open, an unlock only checks the password
+        qtbot.waitUntil(lambda: window.mode == "locked", timeout=5_000)
+        texts.clear()
+        qtbot.keyClicks(screen.password, PASSWORD)
+        qtbot.keyClick(screen.password, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.mode == "app", timeout=20_000)
+        assert texts == [CHECKING_TEXT]
         window.close()
         ctx.close()
     finally:
