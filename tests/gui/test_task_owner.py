@@ -73,16 +73,17 @@ def test_a_blocking_call_whose_named_owner_is_deleted_finishes_unheard(
     runner = TaskRunner()
     owner = QWidget()
     answers: list[object] = []
-    release, done = threading.Event(), threading.Event()
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
 
     def work() -> str:
+        started.set()
         release.wait(5)
         done.set()
         return "too late"
 
     task = runner.run(work, on_success=answers.append, on_error=answers.append, owner=owner)
     seen = ends(task)
-    qtbot.wait(20)
+    qtbot.waitUntil(started.is_set, timeout=5_000)
     shiboken6.delete(owner)
     release.set()
     qtbot.waitUntil(done.is_set, timeout=5_000)
@@ -101,14 +102,16 @@ def test_a_runner_deleted_with_its_window_drops_its_tasks_in_silence(
     runner = TaskRunner(window)
     release = asyncio.Event()
     answers: list[object] = []
+    started: list[bool] = []
 
     async def waits() -> str:
+        started.append(True)
         await release.wait()
         return "too late"
 
     task = runner.run(waits(), on_success=answers.append)
     seen = ends(task)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: bool(started), timeout=5_000)
     shiboken6.delete(window)  # and the runner, its child, with it
     assert not shiboken6.isValid(runner)
     release.set()
