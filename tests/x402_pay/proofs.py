@@ -31,5 +31,6 @@ def reverted_transaction(env: Env) -> str:
     tx = env.rpc(
         "eth_sendTransaction", [{"from": env.deployer, "to": env.usdc, "data": data, "gas": hex(100_000)}]
     )
-    assert int(env.rpc("eth_getTransactionReceipt", [tx])["status"], 16) == 0
+    receipt = env.run(env.w3.eth.wait_for_transaction_receipt(tx, timeout=30))  # mined, maybe a moment later
+    assert int(receipt["status"]) == 0
     return str(tx)
