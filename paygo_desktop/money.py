@@ -77,37 +77,52 @@ class Amount:
             ctx.prec = 80
             return Decimal(self.units).scaleb(-self.asset.decimals)
 
-    def format(self, *, max_decimals: int | None = None, symbol: bool = True, grouping: bool = True) -> str:
+    def format(
+        self,
+        *,
+        max_decimals: int | None = None,
+        symbol: bool = True,
+        grouping: bool = True,
+        fixed: bool = False,
+    ) -> str:
         """Show the amount exactly, trimming trailing zeros; ``max_decimals`` rounds down for display.
+        ``fixed`` keeps every decimal shown, trailing zeros too: a counting number (the live meter) whose
+        width and symbol do not jump from one change to the next.
 
         In integers (the live meter formats its cost 20 times a second); ``_format_decimal`` is the same
         through Decimal, kept for a negative ``max_decimals`` (rounding to tens, hundreds…), and the tests
         hold the two to the same text."""
         decimals = self.asset.decimals
         if max_decimals is not None and max_decimals < 0:
-            return self._format_decimal(max_decimals=max_decimals, symbol=symbol, grouping=grouping)
+            return self._format_decimal(
+                max_decimals=max_decimals, symbol=symbol, grouping=grouping, fixed=fixed
+            )
         shown = decimals if max_decimals is None else min(decimals, max_decimals)
         whole, fraction = divmod(abs(self.units), 10**decimals)
         fraction //= 10 ** (decimals - shown)  # towards zero, as ROUND_DOWN
         text = f"{whole:,}" if grouping else str(whole)
-        digits = f"{fraction:0{shown}d}".rstrip("0") if shown else ""
+        digits = f"{fraction:0{shown}d}" if shown else ""
+        if not fixed:
+            digits = digits.rstrip("0")
         if digits:
             text = f"{text}.{digits}"
-        if self.units < 0 and text != "0":
+        if self.units < 0 and (whole or fraction):
             text = "-" + text
         return f"{text} {self.asset.symbol}" if symbol else text
 
-    def _format_decimal(self, *, max_decimals: int | None, symbol: bool, grouping: bool) -> str:
+    def _format_decimal(
+        self, *, max_decimals: int | None, symbol: bool, grouping: bool, fixed: bool = False
+    ) -> str:
         value = self.to_decimal()
         if max_decimals is not None and max_decimals < self.asset.decimals:
             with localcontext() as ctx:
                 ctx.prec = 80
                 value = value.quantize(Decimal(1).scaleb(-max_decimals), rounding="ROUND_DOWN")
         text = f"{value:,f}" if grouping else f"{value:f}"
-        if "." in text:
+        if "." in text and not fixed:
             text = text.rstrip("0").rstrip(".")
-        if text in ("-0", ""):
-            text = "0"
+        if value.is_zero():
+            text = text.lstrip("-") or "0"
         return f"{text} {self.asset.symbol}" if symbol else text
 
     def __str__(self) -> str:

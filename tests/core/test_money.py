@@ -63,13 +63,23 @@ def test_format_then_parse_round_trips(units, asset):
     st.one_of(st.none(), st.integers(min_value=-3, max_value=40)),
     st.booleans(),
     st.booleans(),
+    st.booleans(),
 )
-def test_format_in_integers_says_what_decimal_says(units, decimals, max_decimals, symbol, grouping):
+def test_format_in_integers_says_what_decimal_says(units, decimals, max_decimals, symbol, grouping, fixed):
     """The integer formatting (the live meter's, 20 times a second) gives the text Decimal gives, to the
-    digit: every sign, size, precision, rounding down, grouping and trimming."""
+    digit: every sign, size, precision, rounding down, grouping, trimming and fixed decimals."""
     amount = Amount(Asset("TOK", decimals), units)
-    options = {"max_decimals": max_decimals, "symbol": symbol, "grouping": grouping}
+    options = {"max_decimals": max_decimals, "symbol": symbol, "grouping": grouping, "fixed": fixed}
     assert amount.format(**options) == amount._format_decimal(**options)
+
+
+def test_a_fixed_amount_keeps_its_width_while_it_counts():
+    """The live meter's cost: every decimal shown, so "0.00015 USDC" → "0.0002 USDC" does not shift the
+    symbol back and forth 20 times a second."""
+    texts = [Amount(USDC, units).format(fixed=True) for units in (0, 150, 200, 1_000_000, 1_234_500)]
+    assert texts == ["0.000000 USDC", "0.000150 USDC", "0.000200 USDC", "1.000000 USDC", "1.234500 USDC"]
+    assert Amount(USDC, -5).format(fixed=True, max_decimals=2) == "0.00 USDC"  # no minus on a shown zero
+    assert Amount.parse(Amount(USDC, 1_234_500).format(fixed=True), USDC).units == 1_234_500
 
 
 def test_format_rounds_down_towards_zero_and_never_shows_minus_zero():

@@ -54,7 +54,7 @@ def test_cost_matches_the_meter_to_the_base_unit_and_never_goes_back(qtbot):
         clock.now += step_ns
         view.update_numbers()
         expected = session.meter.cost()
-        assert view.cost.text() == Amount(USDC, expected).format()
+        assert view.cost.text() == Amount(USDC, expected).format(fixed=True)
         shown.append(expected)
     assert shown == sorted(shown)
     assert view.fields["elapsed"].text() == "00:08"

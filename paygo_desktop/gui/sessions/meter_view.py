@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.live import LiveSession
 
+NS_PER_SECOND = 1_000_000_000
 REPAINT_MS = 50  # 20 updates a second: the 20 issue 5 asks for, and each costs CPU (issue 21)
 PROGRESS_STEPS = 1000
 LOOK_EVERY_TICKS = 5  # whether any of the card is on screen: asked every 200 ms, not on every tick
@@ -81,7 +82,9 @@ class MeterView(QFrame):
         terms = live.terms
         self.setAccessibleName(f"Session: {terms.service_name}")
         self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
-        self._shown_cost = -1
+        # the cost as shown: by its label (every tick), by its value in your currency and the budget bar (a
+        # few times a second); and the meter's elapsed time at which the clock shows its next second
+        self._shown_cost, self._valued_cost, self._next_second_ns = -1, -1, 0
         self._shown_state: tuple[Any, ...] = ()
         self._local_url: str | None = None
         self._chat = False  # the service is a consultation: Open service opens the chat pane
@@ -226,6 +229,8 @@ class MeterView(QFrame):
             self.timer.start()
 
     def _tick(self) -> None:
+        """The cost on every tick; the rest of the card when a whole second turns, and otherwise a few times
+        a second (a voucher, a claim, a status change shows within 250 ms)."""
         self._ticks_to_look -= 1
         if self._ticks_to_look <= 0:  # a few times a second is soon enough to notice it scrolled away
             self._ticks_to_look = LOOK_EVERY_TICKS
@@ -233,21 +238,35 @@ class MeterView(QFrame):
                 self.timer.stop()  # nothing of it on screen: it resumes when shown, or painted again
                 self.installEventFilter(self)  # (watched only while stopped: no cost on every repaint)
                 return
-        self.update_numbers()
+            self.update_numbers()
+            return
+        meter = self.live.meter
+        cost = meter.cost()
+        self.repaints += 1
+        if cost != self._shown_cost:
+            self._shown_cost = cost
+            self.cost.setText(self.cost_text(cost))
+        if meter.elapsed_ns() >= self._next_second_ns:
+            self.update_numbers()
 
     # -- reading the session -------------------------------------------------------------------------
     def amount(self, units: int) -> str:
         return self.live.terms.amount(units)
 
+    def cost_text(self, units: int) -> str:
+        """The running cost with every decimal of its asset, so its width does not jump as it counts."""
+        return Amount(self.live.terms.asset, units).format(fixed=True)
+
     def update_numbers(self) -> None:
-        """The cost on every tick; everything else only when what it shows has changed (a whole second,
-        a voucher, a claim, a status): repainting unchanged labels 30 times a second costs CPU for nothing."""
+        """Everything the card shows; each label only when what it shows has changed (a whole second, a
+        voucher, a claim, a status): repainting unchanged labels 20 times a second costs CPU for nothing."""
         live = self.live
         meter = live.meter
         cost = meter.cost()
         self.repaints += 1
         running = live.status in RUNNING
-        seconds = meter.elapsed_ns() // 1_000_000_000
+        seconds = meter.elapsed_ns() // NS_PER_SECOND
+        self._next_second_ns = (seconds + 1) * NS_PER_SECOND
         proxy = self.access_of(live.local_id) if running else None
         state = (
             seconds,
@@ -260,7 +279,9 @@ class MeterView(QFrame):
         )
         if cost != self._shown_cost:
             self._shown_cost = cost
-            self.cost.setText(self.amount(cost))
+            self.cost.setText(self.cost_text(cost))
+        if cost != self._valued_cost:  # the value and the bar: a few times a second is smooth enough
+            self._valued_cost = cost
             self._show_value(cost)
             self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:
@@ -273,7 +294,7 @@ class MeterView(QFrame):
         """The session asset's price in the display currency (None: none, "—"), and where it came from."""
         self.price = price
         self.cost_value.setToolTip(note)
-        self._show_value(max(0, self._shown_cost))
+        self._show_value(max(0, self._valued_cost))
 
     def _show_value(self, cost: int) -> None:
         if self.price is not None:
