@@ -551,6 +551,7 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self and event.type() == QEvent.Type.Paint and not self._painted:
             self._painted = True
+            self.removeEventFilter(self)  # only the first paint: not every event of the window, in Python
             QTimer.singleShot(0, self.first_painted.emit)
         return super().eventFilter(watched, event)
 
