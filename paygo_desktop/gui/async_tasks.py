@@ -5,6 +5,11 @@ that qasync runs inside Qt) or a blocking callable (run with ``asyncio.to_thread
 touches widgets; its outcome reaches the GUI through the ``Task`` signals. A ``UserFacingError`` is
 delivered as its own message; anything else is logged in full and reported as a generic message.
 
+A task belongs to an owner, the widget that started it (``owner=``, or the QObject whose method is
+``on_success``/``on_error``): when the owner is deleted first, the task is cancelled and ends in silence,
+none of its signals emitted, since whatever they would reach is gone. A runner deleted with its window
+does the same for every task it still has.
+
 asyncio is imported when the first task starts, not with this module: the window paints first.
 """
 
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from paygo_desktop.errors import UserFacingError, describe_error
@@ -36,10 +42,23 @@ class Task(QObject):
         super().__init__(parent)
         self.name = name
         self.future: asyncio.Future[Any] | None = None
+        self.orphaned = False  # its owner is gone: it emits nothing more
+        self.cancelled = False  # its work was cancelled (before it ran, or while it waited)
 
     def cancel(self) -> None:
         if self.future is not None and not self.future.done():
             self.future.cancel()
+
+    def orphan(self, *_destroyed: object) -> None:
+        """Its owner was deleted: cancel the work and never emit its end (a blocking callable already
+        running in a thread finishes there; its result is dropped)."""
+        self.orphaned = True
+        self.cancel()
+
+    def emit_end(self, signal: Any, *value: object) -> None:
+        """Emit ``signal`` (one of this task's) unless the task was orphaned or is itself deleted."""
+        if not self.orphaned and shiboken6.isValid(self):
+            signal.emit(*value)
 
 
 class TaskRunner(QObject):
@@ -50,6 +69,9 @@ class TaskRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks: set[Task] = set()
+        # deleted with its parent window: its tasks have nobody left to report to (bound to the set, not to
+        # self, whose Python side must not be called while Qt destroys it)
+        self.destroyed.connect(lambda *_a, tasks=self._tasks: [task.orphan() for task in list(tasks)])
 
     @property
     def busy(self) -> bool:
@@ -62,6 +84,7 @@ class TaskRunner(QObject):
         on_success: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         name: str | None = None,
+        owner: QObject | None = None,
     ) -> Task:
         # No Qt parent: the runner keeps the task alive in ``_tasks`` and Python frees it when it is done.
         # As a child of the runner, a task could be deleted twice: a finished task's slots (closures)
@@ -72,6 +95,9 @@ class TaskRunner(QObject):
             task.succeeded.connect(on_success)
         if on_error is not None:
             task.failed.connect(on_error)
+        owner = owner if owner is not None else _owner_of(on_success, on_error)
+        if owner is not None:
+            owner.destroyed.connect(task.orphan)
         import asyncio
 
         was_busy = self.busy
@@ -84,13 +110,15 @@ class TaskRunner(QObject):
         return task
 
     def _done(self, task: Task, work: object = None) -> None:
+        if task.future is not None and task.future.cancelled():
+            task.cancelled = True
         if inspect.iscoroutine(work):
             work.close()  # never awaited if cancelled first: closed, not left to warn when collected
         if task not in self._tasks:
             return
         self._tasks.discard(task)
-        task.finished.emit()
-        if not self._tasks:
+        task.emit_end(task.finished)
+        if not self._tasks and shiboken6.isValid(self):
             self.busy_changed.emit(False)
 
     async def _drive(
@@ -104,18 +132,28 @@ class TaskRunner(QObject):
             else:
                 result = await asyncio.to_thread(work, *args)
         except asyncio.CancelledError:
+            task.cancelled = True
             log.debug("task %s cancelled", task.name)
         except UserFacingError as exc:
             log.info("task %s: %s", task.name, exc)
-            task.failed.emit(describe_error(exc, GENERIC_ERROR))
+            task.emit_end(task.failed, describe_error(exc, GENERIC_ERROR))
         except Exception:
             log.exception("task %s failed", task.name)
-            task.failed.emit(GENERIC_ERROR)
+            task.emit_end(task.failed, GENERIC_ERROR)
         else:
-            task.succeeded.emit(result)
+            task.emit_end(task.succeeded, result)
         finally:
             self._done(task)
 
     def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+def _owner_of(*callbacks: Callable[..., Any] | None) -> QObject | None:
+    """The QObject whose bound method is one of ``callbacks`` (the widget that asked), if any."""
+    for callback in callbacks:
+        receiver = getattr(callback, "__self__", None)
+        if isinstance(receiver, QObject):
+            return receiver
+    return None

@@ -2,6 +2,7 @@
 
 It may be shown before the store has opened (``MainWindow.show_first_screen_while_opening``): an unlock
 asked for then waits for it (``opened``) in its task, and goes on, or ends with the store's error in words.
+Meanwhile it says "Opening your wallet…", and "Checking the password…" once the store is open.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 if TYPE_CHECKING:
     from paygo_desktop.wallet import Wallet
 
+OPENING_TEXT = "Opening your wallet…"
+CHECKING_TEXT = "Checking the password…"
+
 
 class LockScreen(QWidget):
     unlocked = Signal()
+    _checking = Signal()  # the store is open: the unlock's task now checks the password
 
     def __init__(
         self,
@@ -32,11 +37,14 @@ class LockScreen(QWidget):
         parent: QWidget | None = None,
         *,
         opened: Callable[[], Awaitable[None]] | None = None,
+        opening: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
         self._wallet = wallet
-        self._opened = opened
+        self._opened = opened  # waits until the store behind this screen has opened
+        self._opening = opening  # whether it is still opening
+        self._checking.connect(self._show_checking)
         self.setAccessibleName("Lock screen")
         outer = QVBoxLayout(self)
         outer.addStretch(1)
@@ -72,7 +80,7 @@ class LockScreen(QWidget):
         self.unlock_button.setDefault(True)
         self.unlock_button.clicked.connect(self.submit)
         self.message = InlineMessage(name="Unlock message")
-        self.busy = BusyIndicator("Checking the password…")
+        self.busy = BusyIndicator(CHECKING_TEXT)
         for w in (icon, title, hint, self.password, self.unlock_button, self.message, self.busy):
             layout.addWidget(w)
         outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -96,15 +104,24 @@ class LockScreen(QWidget):
             return
         self.message.clear_message()
         self._set_enabled(False)
-        self.busy.start()
-        self._runner.run(self._unlock(password), on_success=self._done, on_error=self._failed, name="unlock")
+        waits = self._opening is not None and self._opening()
+        self.busy.start(OPENING_TEXT if waits else CHECKING_TEXT)
+        self._runner.run(
+            self._unlock(password, waits), on_success=self._done, on_error=self._failed, name="unlock"
+        )
 
-    async def _unlock(self, password: str) -> None:
+    async def _unlock(self, password: str, waits: bool) -> None:
         import asyncio
 
         if self._opened is not None:
             await self._opened()  # the store may still be opening behind this screen
+        if waits:
+            self._checking.emit()
         await asyncio.to_thread(self._wallet().unlock, password)
+
+    def _show_checking(self) -> None:
+        if self.busy.isVisible():
+            self.busy.start(CHECKING_TEXT)
 
     def _done(self, _result: object) -> None:
         self.busy.stop()

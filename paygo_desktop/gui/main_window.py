@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop import APP_NAME
 from paygo_desktop.changes import Changes
-from paygo_desktop.errors import UserFacingError
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
@@ -38,9 +37,8 @@ from paygo_desktop.gui.resources import app_icon_path
 from paygo_desktop.gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    import asyncio
-
     from paygo_desktop.context import AppContext
+    from paygo_desktop.gui.first_screen_while_opening import FirstScreenWhileOpening
     from paygo_desktop.gui.lock_screen import LockScreen
     from paygo_desktop.gui.pages.base import Page
     from paygo_desktop.gui.pages.home_page import HomePage
@@ -97,8 +95,7 @@ class MainWindow(QMainWindow):
         self.poll_network = poll_network
         self.mode = "loading"
         self.is_loaded = False
-        # set by show_first_screen_while_opening: None once the store has opened, else its error's message
-        self._opened: asyncio.Future[str | None] | None = None
+        self.first_screen: FirstScreenWhileOpening | None = None  # set by show_first_screen_while_opening
         self._has_lock_screen = False
         self._painted = False
         self.setWindowTitle(APP_NAME)
@@ -140,9 +137,8 @@ class MainWindow(QMainWindow):
         self.status.set_network(ctx.network)
         self.sidebar.setEnabled(True)
         self.is_loaded = True
-        if self._opened is not None:
-            if not self._opened.done():
-                self._opened.set_result(None)  # an unlock (or the wizard's end) waiting for the store goes on
+        if self.first_screen is not None:
+            self.first_screen.store_opened()
             if ctx.settings.remember_password and self.mode == "locked":
                 self._unlock_with_remembered_password()
             return
@@ -152,43 +148,29 @@ class MainWindow(QMainWindow):
     def _build_lock_screen(self) -> None:
         from paygo_desktop.gui.lock_screen import LockScreen
 
-        self.lock_screen: LockScreen = LockScreen(self.runner, self.wallet, opened=self._store_opened)
+        first = self.first_screen
+        self.lock_screen: LockScreen = LockScreen(
+            self.runner,
+            self.wallet,
+            opened=first.opened if first else None,
+            opening=first.opening if first else None,
+        )
         self.lock_screen.unlocked.connect(self._on_unlocked)
         self.root.insertWidget(0, self.lock_screen)
         self._has_lock_screen = True
 
     def show_first_screen_while_opening(self, wallet_listed: bool) -> None:
-        """The first screen before the store has opened (SQLAlchemy's import is most of that time): the
-        lock screen if the database lists a wallet (``store.wallet_probe``), else the first-run wizard.
-        ``attach(ctx)`` or ``show_load_error`` follows; an unlock or the wizard's end asked for before then
-        waits for the store in its task, never on this thread."""
-        import asyncio
+        """The lock screen or the wizard before the store has opened (``gui/first_screen_while_opening.py``);
+        ``attach(ctx)`` or ``show_load_error`` follows."""
+        from paygo_desktop.gui.first_screen_while_opening import FirstScreenWhileOpening
 
-        self._opened = asyncio.get_event_loop().create_future()
-        if not wallet_listed:
-            self.show_onboarding()
-            return
-        self._build_lock_screen()
-        self.lock_screen.reset()
-        self.root.setCurrentWidget(self.lock_screen)
-        self._set_mode("locked")
-        self.lock_screen.password.setFocus()
-
-    async def _store_opened(self) -> None:
-        """Wait until the store behind the first screen has opened; its error, in words, if it could not."""
-        if self._opened is None or self.is_loaded:
-            return
-        import asyncio
-
-        failure = await asyncio.shield(self._opened)  # a cancelled unlock leaves the wait for the others
-        if failure is not None:
-            raise UserFacingError(failure)
+        self.first_screen = FirstScreenWhileOpening(self)
+        self.first_screen.show(wallet_listed)
 
     def show_load_error(self, message: str) -> None:
         """The data could not be opened: say so in the window, where the pages would be."""
-        if self._opened is not None:
-            if not self._opened.done():
-                self._opened.set_result(message)  # an unlock (or the wizard's end) waiting ends with this
+        if self.first_screen is not None:
+            self.first_screen.store_failed(message)
             self.root.setCurrentWidget(self.shell)  # in place of the screen shown while it opened
             self.status.setVisible(True)
         self.placeholder.setText(message)
@@ -401,8 +383,9 @@ class MainWindow(QMainWindow):
         if self.onboarding is None:
             from paygo_desktop.gui.onboarding.wizard import OnboardingView
 
+            first = self.first_screen
             self.onboarding = OnboardingView(
-                lambda: self.ctx, self.runner, self.wallet, opened=self._store_opened
+                lambda: self.ctx, self.runner, self.wallet, opened=first.opened if first else None
             )
             self.onboarding.completed.connect(self._on_onboarded)
             self.root.addWidget(self.onboarding)
@@ -568,6 +551,7 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self and event.type() == QEvent.Type.Paint and not self._painted:
             self._painted = True
+            self.removeEventFilter(self)  # only the first paint: not every event of the window, in Python
             QTimer.singleShot(0, self.first_painted.emit)
         return super().eventFilter(watched, event)
 

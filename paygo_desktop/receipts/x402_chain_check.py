@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from eth_utils import keccak
-from web3.exceptions import TransactionNotFound
 
 from paygo_desktop.chain.erc20_transfers import address_topic, transfers
 from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.x402_proof import domain_separator
+from paygo_desktop.receipts.x402_settlement_receipt import settlement_receipt
 
 AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()
 DOMAIN_SEPARATOR_CALL = "0x" + keccak(text="DOMAIN_SEPARATOR()")[:4].hex()
@@ -56,14 +56,10 @@ async def _settlement_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
     tx_hash = str(body["settlement"]["txHash"])
     token = str(body["asset"]["address"]).lower()
     auth = body["authorization"]
-    try:
-        receipt = await w3.eth.get_transaction_receipt(tx_hash)
-    except TransactionNotFound:
-        receipt = None
-    if receipt is None or int(receipt["status"]) != 1:
-        what = "is not on this chain" if receipt is None else "failed (reverted)"
-        return [Check("The settlement transaction succeeded", False, f"{tx_hash} {what}")]
-    checks = [Check("The settlement transaction succeeded", True, f"block {int(receipt['blockNumber'])}")]
+    settled, receipt = await settlement_receipt(w3, body)
+    checks = [settled]
+    if receipt is None:
+        return checks
     used = any(
         str(entry["address"]).lower() == token
         and ["0x" + as_bytes(t).hex() for t in entry["topics"]][:3]

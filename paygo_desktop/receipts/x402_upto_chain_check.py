@@ -17,7 +17,6 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
-from web3.exceptions import TransactionNotFound
 from x402.mechanisms.evm.constants import (
     X402_UPTO_PERMIT2_PROXY_ABI,
     X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
@@ -27,25 +26,17 @@ from paygo_desktop.chain.erc20_transfers import moved as moved_by
 from paygo_desktop.chain.permit2_nonces import nonce_position, nonce_spent
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.x402_chain_check import on_proof_chain
+from paygo_desktop.receipts.x402_settlement_receipt import settlement_receipt
 from paygo_desktop.receipts.x402_upto_proof import PERMIT2, UPTO_PROXY
-
-SETTLED_NAME = "The settlement transaction succeeded"
 
 
 async def upto_chain_checks(w3: Any, body: dict[str, Any]) -> list[Check]:
     checks = [await on_proof_chain(w3, body)]
     if not checks[0].ok:
         return checks
-    tx_hash = str(body["settlement"]["txHash"])
-    try:
-        receipt = await w3.eth.get_transaction_receipt(tx_hash)
-    except TransactionNotFound:
-        receipt = None
-    if receipt is None or int(receipt["status"]) != 1:
-        what = "is not on this chain" if receipt is None else "failed (reverted)"
-        checks.append(Check(SETTLED_NAME, False, f"{tx_hash} {what}"))
-    else:
-        checks.append(Check(SETTLED_NAME, True, f"block {int(receipt['blockNumber'])}"))
+    settled, receipt = await settlement_receipt(w3, body)
+    checks.append(settled)
+    if receipt is not None:
         checks.append(_transfer_check(receipt, body))
         checks.append(await _settle_call_check(w3, body))
     checks.append(await _nonce_check(w3, body))

@@ -8,10 +8,12 @@ that process lets go. The password is typed and Enter pressed (or the wizard fin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,27 @@ def _release(holder: subprocess.Popen[str]) -> None:
         holder.wait(10)
 
 
+@contextlib.contextmanager
+def _first_screen_over_a_waiting_upgrade(
+    qtbot: Any, root: Path, *, wallet: bool = True
+) -> Iterator[tuple[Any, DataDir, subprocess.Popen[str]]]:
+    """A window showing its first screen (the lock screen, or the wizard with no wallet) over a store one
+    revision old, whose upgrade will wait for the write lock another process holds (``_release`` lets go;
+    it is let go at the end in any case)."""
+    from paygo_desktop.gui.main_window import MainWindow
+
+    data_dir = _one_revision_old(root, wallet=wallet)
+    holder = _hold_write_lock(data_dir.database_file)
+    try:
+        window = MainWindow(poll_network=False)
+        qtbot.addWidget(window)
+        window.show()
+        window.show_first_screen_while_opening(wallet)
+        yield window, data_dir, holder
+    finally:
+        _release(holder)
+
+
 def _open_behind(window: Any, data_dir: DataDir) -> asyncio.Future[Any]:
     """What start-up does once the lock screen has painted: the real open in a worker thread, then
     attach (or the error in the window). The test's wallet has cheap scrypt; nothing else differs."""
@@ -103,28 +126,40 @@ def _gui_ticks() -> tuple[list[float], QTimer]:
     return ticks, timer
 
 
+def _busy_texts(screen: Any) -> list[str]:
+    """Every caption the lock screen's busy indicator shows from now on (its label's setText, spied)."""
+    texts: list[str] = []
+    label = screen.busy.label
+    set_text = label.setText
+
+    def spy(text: str) -> None:
+        texts.append(text)
+        set_text(text)
+
+    label.setText = spy
+    return texts
+
+
 def test_enter_before_the_store_has_opened_unlocks_once_it_has(
     qtbot: Any, tmp_path: Path, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.main_window import MainWindow
+    """It says "Opening your wallet…" while it waits for the store, then "Checking the password…"."""
+    from paygo_desktop.gui.lock_screen import CHECKING_TEXT, OPENING_TEXT
 
-    data_dir = _one_revision_old(tmp_path / "data")
-    holder = _hold_write_lock(data_dir.database_file)
-    try:
-        window = MainWindow(poll_network=False)
-        qtbot.addWidget(window)
-        window.show()
-        window.show_first_screen_while_opening(True)
+    with _first_screen_over_a_waiting_upgrade(qtbot, tmp_path / "data") as (window, data_dir, holder):
         assert window.mode == "locked" and window.root.currentWidget() is window.lock_screen
         opening = _open_behind(window, data_dir)
         screen = window.lock_screen
+        texts = _busy_texts(screen)
         qtbot.keyClicks(screen.password, PASSWORD)
         qtbot.keyClick(screen.password, Qt.Key.Key_Return)
         assert screen.busy.isVisible() and not screen.password.isEnabled()
+        assert screen.busy.label.text() == OPENING_TEXT
         ticks, timer = _gui_ticks()
         qtbot.wait(1_200)  # the upgrade waits for the lock; the window goes on
         assert not opening.done() and not window.is_loaded
         assert window.mode == "locked" and screen.busy.isVisible()
+        assert screen.busy.label.text() == OPENING_TEXT and texts == [OPENING_TEXT]
         gaps = [b - a for a, b in itertools.pairwise(ticks)]
         assert len(ticks) > 20 and max(gaps) < 0.25, max(gaps, default=None)
         timer.stop()
@@ -135,12 +170,18 @@ def test_enter_before_the_store_has_opened_unlocks_once_it_has(
         assert ctx.store.revision() == SCHEMA_HEAD
         assert [a.label for a in ctx.accounts.list()] == ["Main"]
         assert screen.password.text() == ""
+        assert texts == [OPENING_TEXT, CHECKING_TEXT]
         backup = data_dir.database_file.with_name(f"{data_dir.database_file.name}.before-{SCHEMA_HEAD}")
         assert backup.exists()  # the upgrade kept a copy first, as always
+        window.lock()  # with the store open, an unlock only checks the password
+        qtbot.waitUntil(lambda: window.mode == "locked", timeout=5_000)
+        texts.clear()
+        qtbot.keyClicks(screen.password, PASSWORD)
+        qtbot.keyClick(screen.password, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.mode == "app", timeout=20_000)
+        assert texts == [CHECKING_TEXT]
         window.close()
         ctx.close()
-    finally:
-        _release(holder)
 
 
 def test_a_store_that_fails_to_open_behind_the_lock_screen_says_so_and_changes_nothing(
@@ -148,16 +189,8 @@ def test_a_store_that_fails_to_open_behind_the_lock_screen_says_so_and_changes_n
 ) -> None:
     """The write lock is held past SQLite's busy timeout (5 s): the upgrade gives up. The password typed
     meanwhile goes nowhere; the window shows the store's error where the lock screen was."""
-    from paygo_desktop.gui.main_window import MainWindow
-
-    data_dir = _one_revision_old(tmp_path / "data")
-    holder = _hold_write_lock(data_dir.database_file)
-    try:
+    with _first_screen_over_a_waiting_upgrade(qtbot, tmp_path / "data") as (window, data_dir, holder):
         before = data_dir.database_file.read_bytes()
-        window = MainWindow(poll_network=False)
-        qtbot.addWidget(window)
-        window.show()
-        window.show_first_screen_while_opening(True)
         opening = _open_behind(window, data_dir)
         screen = window.lock_screen
         qtbot.keyClicks(screen.password, PASSWORD)
@@ -174,24 +207,19 @@ def test_a_store_that_fails_to_open_behind_the_lock_screen_says_so_and_changes_n
         assert data_dir.database_file.read_bytes() == before  # the failed upgrade changed nothing
         assert wallet_listed(data_dir.database_file) is True
         window.close()
-    finally:
-        _release(holder)
 
 
 def test_finishing_the_wizard_before_the_store_has_opened_creates_the_wallet_once_it_has(
     qtbot: Any, tmp_path: Path, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.main_window import MainWindow
     from paygo_desktop.onboarding import Choice, Step
     from tests.gui.helpers import click
 
-    data_dir = _one_revision_old(tmp_path / "data", wallet=False)
-    holder = _hold_write_lock(data_dir.database_file)
-    try:
-        window = MainWindow(poll_network=False)
-        qtbot.addWidget(window)
-        window.show()
-        window.show_first_screen_while_opening(False)
+    with _first_screen_over_a_waiting_upgrade(qtbot, tmp_path / "data", wallet=False) as (
+        window,
+        data_dir,
+        holder,
+    ):
         assert window.mode == "onboarding" and window.root.currentWidget() is window.onboarding
         opening = _open_behind(window, data_dir)
         view = window.onboarding
@@ -220,8 +248,6 @@ def test_finishing_the_wizard_before_the_store_has_opened_creates_the_wallet_onc
         assert any("Restored a wallet" in item.message for item in ctx.activity.recent())
         window.close()
         ctx.close()
-    finally:
-        _release(holder)
 
 
 def test_a_remembered_password_unlocks_once_the_store_behind_the_lock_screen_has_opened(

@@ -194,3 +194,26 @@ def test_the_live_cost_paints_the_cards_own_background(qtbot: Any, qapp: Any) ->
         qapp.setStyleSheet(sheet)
         qapp.setPalette(palette)
         qapp.setStyle(style)
+
+
+def test_the_budget_bar_follows_the_cost_once_a_second_and_at_the_end(qtbot):
+    """The bar (and the value beside the cost) moves when a second turns, not on every tick: a changed bar
+    repaints the card under it at once. It is never more than a second behind, and exact once it ends."""
+    clock = Clock()
+    session = make(clock, budget=100_000)  # 100 seconds: the bar moves 10 steps a second
+    view = MeterView(session)
+    qtbot.addWidget(view)
+    clock.now += 3 * SECOND + SECOND // 2
+    view.update_numbers()
+    assert view.progress.value() == 35  # 3,500 of 100,000 units: 35 of 1,000 steps
+    clock.now += SECOND // 4  # the same second: the cost moves, the bar waits
+    view.update_numbers()
+    assert view.cost.text() == "0.003750 USDC" and view.progress.value() == 35
+    clock.now += SECOND // 2  # the next second
+    view.update_numbers()
+    assert view.progress.value() == 42
+    clock.now += SECOND // 10
+    session.meter.stop()
+    session.status = SessionStatus.STOPPED
+    view.update_numbers()
+    assert view.progress.value() == session.meter.cost() * 1000 // 100_000 == 43

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from paygo_desktop.context import AppContext
 from paygo_desktop.store.x402 import SETTLED, SitePolicy, X402Payment, X402Store
 from tests.gui.helpers import TIMEOUT
@@ -98,6 +100,63 @@ def test_an_upto_payment_shows_what_it_settled_of_its_maximum(
         "0.05", "50000", "0.02", "20000",
     ]  # fmt: skip
     assert rows["https://api.example.com/b"][15:] == ["", ""]
+
+
+def test_each_payment_says_whether_it_counts_against_the_site_s_limits_and_why(
+    qtbot: Any, ctx: AppContext, event_loop_qt: Any
+) -> None:
+    """As ``x402 list``'s countsAgainstLimits: paid, or a signature the server could still use, counts; a
+    lapsed authorization does not, and the row says whether the chain showed it never moved money."""
+    from paygo_desktop.commands.x402 import payment_json
+    from paygo_desktop.gui.format import local_time
+
+    records = X402Store(ctx.store)
+    base = dict(
+        origin="https://api.example.com", method="GET", scheme="exact", network="eip155:31337",
+        payer="0x" + "11" * 20, pay_to="0x" + "22" * 20, asset=USDC, asset_symbol="USDC", decimals=6,
+        amount=25_000, status="pending", tx_hash=None, error=None, settled_at=None,
+    )  # fmt: skip
+    now, later, lapsed = datetime.now(UTC), 2_000_000_000, 1_000_000_000
+
+    def paid(path: str, valid_before: int) -> int:
+        return records.record(
+            X402Payment(
+                id=0, created_at=now, url=f"https://api.example.com/{path}", nonce="0x" + path.encode().hex(),
+                valid_before=valid_before, **base,
+            )
+        )  # fmt: skip
+
+    records.finish(paid("paid", later), SETTLED, tx_hash="0x" + "44" * 32)
+    records.finish(paid("paid-long-ago", lapsed), SETTLED, tx_hash="0x" + "55" * 32)  # counts for good
+    records.finish(paid("said-failed", later), "failed", error="the server said it failed")
+    paid("lapsed", lapsed)  # left pending; its authorization lapsed, the chain not asked yet
+    never = paid("never-moved", lapsed)
+    records.finish(never, "failed", error="not delivered")
+    records.mark_never_moves(never)
+    page = make_page(qtbot, ctx)
+    page.tabs.setCurrentWidget(page.x402)
+    model = page.x402.payments
+    qtbot.waitUntil(lambda: model.rowCount() == 5 and not page.runner.busy, timeout=TIMEOUT)
+    assert model.headerData(5, Qt.Orientation.Horizontal) == "Counts against limits"
+    shown = {model.cell(r, 2): (model.cell(r, 5), model.tooltip(r, 5)) for r in model.rows}
+    until = local_time(datetime.fromtimestamp(later, UTC))
+    assert {request: cell for request, (cell, _tip) in shown.items()} == {
+        "GET /paid": "Yes",
+        "GET /paid-long-ago": "Yes",
+        "GET /said-failed": f"Yes, until {until}",
+        "GET /lapsed": "No: lapsed unused",
+        "GET /never-moved": "No: never moved",
+    }
+    tips = {request: tip for request, (_cell, tip) in shown.items()}
+    assert tips["GET /paid"] == "Counts against this site's limits: yes, the money moved."
+    assert "could still use it until then" in tips["GET /said-failed"]
+    assert "lapsed without a settlement" in tips["GET /lapsed"]
+    assert "never moved money" in tips["GET /never-moved"]
+    # the same answer as the command line's
+    cli = {
+        f"GET /{p.url.rsplit('/', 1)[1]}": payment_json(p)["countsAgainstLimits"] for p in records.payments()
+    }
+    assert {request: cell.startswith("Yes") for request, (cell, _tip) in shown.items()} == cli
 
 
 def _signed_payment(account: Any, status: str = SETTLED) -> X402Payment:

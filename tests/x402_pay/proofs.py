@@ -22,3 +22,15 @@ def resealed(env: Env, body: dict[str, Any], **parts: Any) -> bytes:
 
 def failed_checks(verdict: Any) -> dict[str, str]:
     return {c.name: c.detail for c in verdict.checks if c.ok is False}
+
+
+def reverted_transaction(env: Env) -> str:
+    """The hash of a transaction the node mined and that reverted: a USDC transfer of more than the sender
+    holds (its gas given, so nothing estimates it and refuses it first)."""
+    data = "0xa9059cbb" + env.payer.address[2:].lower().rjust(64, "0") + "f" * 64  # transfer(payer, 2**256-1)
+    tx = env.rpc(
+        "eth_sendTransaction", [{"from": env.deployer, "to": env.usdc, "data": data, "gas": hex(100_000)}]
+    )
+    receipt = env.run(env.w3.eth.wait_for_transaction_receipt(tx, timeout=30))  # mined, maybe a moment later
+    assert int(receipt["status"]) == 0
+    return str(tx)

@@ -27,7 +27,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Payment, X402Store
 from tests.sessions.test_proof_file import changed
 from tests.x402_pay.conftest import Env, pay_sdk_server
-from tests.x402_pay.proofs import failed_checks, proof_of, resealed
+from tests.x402_pay.proofs import failed_checks, proof_of, resealed, reverted_transaction
 
 PRICE = 25_000  # 0.025 USDC
 
@@ -127,6 +127,11 @@ def test_a_proof_naming_another_transfer_fails_on_chain_with_words(env: Env, app
     assert failed_checks(env.run(verify(nowhere, env.url))) == {
         "The settlement transaction succeeded": f"0x{'ab' * 32} is not on this chain"
     }
+
+    # a transaction the chain has, that reverted
+    reverted = reverted_transaction(env)
+    failed = failed_checks(env.run(verify(resealed(env, body, settlement={"txHash": reverted}), env.url)))
+    assert failed == {"The settlement transaction succeeded": f"{reverted} failed (reverted)"}
 
 
 def test_a_proof_for_another_chain_fails_on_this_node(env: Env, app_store: Store) -> None:

@@ -20,7 +20,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import SETTLED, X402Payment
 from tests.sessions.test_proof_file import changed
 from tests.x402_pay.conftest import Env, pay_sdk_server
-from tests.x402_pay.proofs import failed_checks, proof_of, resealed
+from tests.x402_pay.proofs import failed_checks, proof_of, resealed, reverted_transaction
 from tests.x402_pay.test_app_pays_upto import MAX, USED
 
 SIGNED = "The authorization is signed by its payer (Permit2's PermitWitnessTransferFrom, upto witness)"
@@ -143,6 +143,13 @@ def test_a_proof_naming_another_transaction_fails_on_chain_with_words(env: Env, 
     assert failed_checks(env.run(verify(nowhere, env.url))) == {
         "The settlement transaction succeeded": f"0x{'ab' * 32} is not on this chain"
     }
+
+    # a transaction the chain has, that reverted
+    reverted = reverted_transaction(env)
+    failed = failed_checks(
+        env.run(verify(resealed(env, body, settlement={**body["settlement"], "txHash": reverted}), env.url))
+    )
+    assert failed == {"The settlement transaction succeeded": f"{reverted} failed (reverted)"}
 
 
 def test_an_authorization_permit2_never_spent_fails_on_chain(env: Env, app_store: Store) -> None:

@@ -82,9 +82,9 @@ class MeterView(QFrame):
         terms = live.terms
         self.setAccessibleName(f"Session: {terms.service_name}")
         self.repaints = 0  # how many times the numbers were refreshed (read by the repaint benchmark)
-        # the cost as shown: by its label (every tick), by its value in your currency and the budget bar (a
-        # few times a second); and the meter's elapsed time at which the clock shows its next second
-        self._shown_cost, self._valued_cost, self._next_second_ns = -1, -1, 0
+        # the cost as shown: by its label (every tick), by its value in your currency and the budget bar (each
+        # second, and in which); and the meter's elapsed time at which the clock shows its next second
+        self._shown_cost, self._valued_cost, self._valued_second, self._next_second_ns = -1, -1, -1, 0
         self._shown_state: tuple[Any, ...] = ()
         self._local_url: str | None = None
         self._chat = False  # the service is a consultation: Open service opens the chat pane
@@ -280,8 +280,10 @@ class MeterView(QFrame):
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.cost_text(cost))
-        if cost != self._valued_cost:  # the value and the bar: a few times a second is smooth enough
-            self._valued_cost = cost
+        if cost != self._valued_cost and (seconds != self._valued_second or not running):
+            # the value and the bar once a second: a changed QProgressBar repaints itself and everything
+            # under it at once (the card, the page, the window), 2–5 ms each time
+            self._valued_cost, self._valued_second = cost, seconds
             self._show_value(cost)
             self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:

@@ -1,6 +1,8 @@
 """Activity's "x402 payments": what the wallet paid for HTTP requests with x402 (``x402.payer``), each with
 the request it paid for, and the spending limits set per site (``paygo-desktop x402 policy``). Read-only:
-the limits are set from the command line for now. Both lists are read off the GUI thread. On top, when the
+the limits are set from the command line for now. Each payment says whether it still counts against its
+site's limits, and why (``X402Payment.may_still_move``, as ``x402 list``'s ``countsAgainstLimits``). Both
+lists are read off the GUI thread. On top, when the
 app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``).
 
 The selected payment's proof is checked as the app kept it (``receipts.x402_build.stored_x402_checks``:
@@ -12,6 +14,8 @@ run off the GUI thread."""
 from __future__ import annotations
 
 import io
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +53,28 @@ def _paid(row: Any) -> str:
     return f"at most {most}"
 
 
+def _counts(row: Any, now: int) -> tuple[str, str]:
+    """Whether a payment counts against its site's limits (``may_still_move``, at ``now``), in a word or two
+    for the cell and in a sentence for its tooltip."""
+    head = "Counts against this site's limits: "
+    if row.may_still_move(now):
+        if row.status == "settled" and not row.unused:
+            return "Yes", head + "yes, the money moved."
+        until = local_time(datetime.fromtimestamp(row.valid_before, UTC))
+        return f"Yes, until {until}", (
+            head + f"yes, until {until}: the server holds your signed authorization and could still "
+            "use it until then, so it counts as if it had."
+        )
+    if row.never_moves:
+        return "No: never moved", (
+            head + "no, it never moved money: the chain shows its authorization lapsed without being used."
+        )
+    return "No: lapsed unused", (
+        head + "no, its authorization lapsed without a settlement the app knows of. Before the next payment "
+        "to this site the chain is asked whether it was ever used (if the chain cannot say, it counts)."
+    )
+
+
 def _verdict(checks: list[Check], *, on_chain: bool = False) -> str:
     if any(c.ok is False for c in checks):
         head = "✗ This payment's proof does not check out"
@@ -60,8 +86,13 @@ def _verdict(checks: list[Check], *, on_chain: bool = False) -> str:
 
 
 class PaymentsModel(RowsModel):
-    columns = ("When", "Site", "Request", "Amount", "Status", "Transaction")
+    columns = ("When", "Site", "Request", "Amount", "Status", "Counts against limits", "Transaction")
     right_aligned = frozenset({3})
+    now = 0  # the time the rows were read at (whether an authorization may still move money depends on it)
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.now = int(time.time())
+        super().set_rows(rows)
 
     def cell(self, row: Any, column: int) -> str:
         if column == 0:
@@ -74,6 +105,8 @@ class PaymentsModel(RowsModel):
             return _paid(row)
         if column == 4:
             return STATUS_WORDS.get(row.status, row.status)
+        if column == 5:
+            return _counts(row, self.now)[0]
         return short_address(row.tx_hash) if row.tx_hash else ""
 
     def tooltip(self, row: Any, column: int) -> str | None:
@@ -81,7 +114,9 @@ class PaymentsModel(RowsModel):
             return str(row.url)
         if column == 4 and row.error:
             return str(row.error)
-        if column == 5 and row.tx_hash:
+        if column == 5:
+            return _counts(row, self.now)[1]
+        if column == 6 and row.tx_hash:
             return str(row.tx_hash)
         return None
 
