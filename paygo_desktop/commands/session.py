@@ -178,7 +178,8 @@ async def _open_access(live: LiveSession) -> AccessProxy | None:
 
 def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
     from paygo_desktop.context import AppContext
-    from paygo_desktop.sessions.history import HistoryFilter, SessionHistory, export_csv
+    from paygo_desktop.sessions.history import HistoryFilter, SessionHistory
+    from paygo_desktop.sessions.history_csv import export_csv
 
     ctx = AppContext.open(data_dir)
     try:

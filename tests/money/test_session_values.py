@@ -22,7 +22,8 @@ from paygo_desktop.paths import DataDir
 from paygo_desktop.prices.feeds import currency
 from paygo_desktop.prices.history import PriceHistory
 from paygo_desktop.sandbox.state import SandboxState, write_state
-from paygo_desktop.sessions.history import SessionHistory, export_csv
+from paygo_desktop.sessions.history import SessionHistory
+from paygo_desktop.sessions.history_csv import export_csv
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
 from paygo_desktop.sessions.values import session_prices

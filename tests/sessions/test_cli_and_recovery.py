@@ -23,7 +23,8 @@ from paygo_desktop.paths import DataDir
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.engine import SessionEngine
-from paygo_desktop.sessions.history import HistoryFilter, SessionHistory, export_csv
+from paygo_desktop.sessions.history import HistoryFilter, SessionHistory
+from paygo_desktop.sessions.history_csv import export_csv
 from paygo_desktop.sessions.plan import StartOptions
 from paygo_desktop.wallet import KdfParams, Wallet
 from tests.sessions.conftest import (

@@ -10,7 +10,7 @@ import io
 
 from paygo_desktop.commands.session import record_json
 from paygo_desktop.protocol.client import ProviderClient
-from paygo_desktop.sessions.history import export_csv
+from paygo_desktop.sessions.history_csv import export_csv
 from paygo_desktop.sessions.plan import StartOptions
 from tests.sessions.conftest import World, run, until
 

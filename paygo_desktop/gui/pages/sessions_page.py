@@ -397,7 +397,7 @@ class SessionsPage(Page):
         import io
 
         from paygo_desktop.fileio import atomic_write_text
-        from paygo_desktop.sessions.history import export_csv
+        from paygo_desktop.sessions.history_csv import export_csv
 
         _number, currency, prices = await self._priced(self._history_reads, records)
         buffer = io.StringIO(newline="")
