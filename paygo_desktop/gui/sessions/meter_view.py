@@ -241,13 +241,14 @@ class MeterView(QFrame):
             self.update_numbers()
             return
         meter = self.live.meter
+        if meter.elapsed_ns() >= self._next_second_ns:  # a second turned: the whole card, the cost with it
+            self.update_numbers()
+            return
         cost = meter.cost()
         self.repaints += 1
         if cost != self._shown_cost:
             self._shown_cost = cost
             self.cost.setText(self.cost_text(cost))
-        if meter.elapsed_ns() >= self._next_second_ns:
-            self.update_numbers()
 
     # -- reading the session -------------------------------------------------------------------------
     def amount(self, units: int) -> str:
