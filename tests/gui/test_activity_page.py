@@ -151,6 +151,10 @@ def test_hover_shows_exact_figures_and_click_lists_the_bars_sessions(
     qtbot.waitUntil(lambda: chart.hovered_index == today, timeout=TIMEOUT)
     assert "4.750001 USDC spent" in page.hover.text()
     assert "4.750001 USDC since the start of the range" in page.hover.text()
+    before = page.data
+    page.refresh()  # new figures while the pointer rests on the bar: it still shows that bar's
+    qtbot.waitUntil(lambda: page.data is not before and not page.runner.busy, timeout=TIMEOUT)
+    assert chart.hovered_index == today and "4.750001 USDC spent" in page.hover.text()
 
     between = chart.plot.mapFromScene(chart.plot.getPlotItem().vb.mapViewToScene(QPointF(today - 0.5, 0.01)))
     qtbot.wait(50)  # pyqtgraph drops mouse moves closer than 10 ms to the previous one

@@ -226,6 +226,13 @@ def test_earnings_chart_claimed_and_pending_per_day(
     qtbot.waitUntil(lambda: chart.hovered_index == last, timeout=TIMEOUT)
     assert f"earned {days[last].earned.format()}" in page.chart_hover.text()
     assert "claimed on-chain 0 USDC; pending at the end of the day 0.05 USDC" in page.chart_hover.text()
+    before = page.overview
+    qtbot.waitUntil(lambda: page.overview is not before, timeout=TIMEOUT)  # the page's poll, pointer at rest
+    assert chart.hovered_index == last and f"earned {days[last].earned.format()}" in page.chart_hover.text()
+    qtbot.wait(50)  # pyqtgraph drops mouse moves closer than 10 ms to the previous one
+    qtbot.mouseMove(page.connect_button)  # the pointer leaves the chart: no day is pointed at any more
+    qtbot.waitUntil(lambda: chart.hovered_index == -1, timeout=TIMEOUT)
+    assert page.chart_hover.text() == "Point at a day to see its exact figures."
 
     dialog = open_claim(qtbot, page)
     assert complete_transaction(qtbot, dialog).phase == "done"

@@ -420,8 +420,7 @@ class ActivityPage(Page):
             )
             for b in data.series
         ]
-        self.chart.set_bars(bars, data.asset.asset.symbol)
-        self.hover.setText("Point at a bar to see its exact figures; click it to list its sessions.")
+        self.chart.set_bars(bars, data.asset.asset.symbol)  # the hover text follows from its hovered signal
 
     def load_breakdown(self) -> None:
         """The breakdown reads the records themselves (slower than the chart's sums): it follows the chart."""

@@ -215,11 +215,9 @@ class VendorEarnings(_PageBase):
         chart = self.ensure_chart()
         if chart is None:
             return
-        chart.set_days(self.chart_days, asset.symbol if asset is not None else "")
+        chart.set_days(self.chart_days, asset.symbol if asset is not None else "")  # hover text: its signal
         if not self.chart_days:
             self.chart_hover.setText("No earnings yet: days appear here once sessions have paid.")
-        elif chart.hovered_index < 0:
-            self.chart_hover.setText("Point at a day to see its exact figures.")
 
     def _chart_hovered(self, index: int) -> None:
         if not 0 <= index < len(self.chart_days):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QEvent, QPointF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -76,6 +76,7 @@ class EarningsChart(QWidget):
             self.legend.addItem(sample, name)
         self.days: list[EarningsDay] = []
         self.hovered_index = -1
+        self.pointer: QPointF | None = None  # where the pointer last was over the plot, in scene coordinates
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,7 +102,8 @@ class EarningsChart(QWidget):
         top = max([*earned, *claimed, *pending], default=0.0) or 1.0
         item.setXRange(-0.7, max(len(self.days), 1) - 0.3, padding=0)
         item.setYRange(0, top * 1.25, padding=0)  # room for the legend above the tallest bar
-        self.hovered_index = -1
+        # new figures under a pointer that has not moved: the day it points at, with its new figures
+        self._point_at(self.index_at(self.pointer) if self.pointer is not None else -1, always=True)
 
     # -- where the pointer is
     def index_at(self, scene_pos: QPointF) -> int:
@@ -118,8 +120,16 @@ class EarningsChart(QWidget):
         return QPointF(self.plot.mapFromScene(vb.mapViewToScene(QPointF(index, y_top * 0.05))))
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
-        index = self.index_at(scene_pos)
-        if index != self.hovered_index:
+        self.pointer = QPointF(scene_pos)
+        self._point_at(self.index_at(scene_pos))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.pointer = None
+        self._point_at(-1)
+        super().leaveEvent(event)
+
+    def _point_at(self, index: int, always: bool = False) -> None:
+        if index != self.hovered_index or always:
             self.hovered_index = index
             self.hovered.emit(index)
 
