@@ -113,7 +113,8 @@ def run_gui(args: argparse.Namespace) -> int:
         data_dir.ensure()
         from paygo_desktop.logs import setup_logging
 
-        log_file = setup_logging(data_dir.log_dir, debug=bool(getattr(args, "debug", False)))
+        # rotation (logging.handlers) starts once the window has painted (_Startup.run)
+        log_file = setup_logging(data_dir.log_dir, debug=bool(getattr(args, "debug", False)), rotating=False)
     except OSError as exc:
         _report_startup_error(f"Cannot use the data directory {root}: {exc.strerror or exc}.", headless)
         return EXIT_STARTUP
@@ -218,6 +219,9 @@ class _Startup:
             return EXIT_FAILURE
 
         # Then load: the asyncio loop inside Qt, the store in a worker thread, the views on the GUI thread.
+        from paygo_desktop.logs import start_rotating
+
+        start_rotating()
         import asyncio
 
         import qasync

@@ -2,16 +2,21 @@
 
 A filter scrubs anything shaped like a private key or a mnemonic from every record, as a last line of
 defence: the code never logs secrets on purpose.
+
+The app logs from its first line, before its window has painted, but rotation comes from
+``logging.handlers`` (socket, pickle and queue with it, ~6 ms): ``setup_logging(rotating=False)`` writes
+the same file through a plain handler, and ``start_rotating()`` hands it to the rotating one once the
+window is on screen. Nothing is written twice or lost in between.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from paygo_desktop.fileio import PRIVATE
 
@@ -29,32 +34,75 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log file readable by its owner only (0600, like the database): every file it opens,
-    the first and each one after a rotation, is created with that mode."""
+MAX_BYTES = 2_000_000
+BACKUP_COUNT = 3
+
+if TYPE_CHECKING:
+    from logging.handlers import RotatingFileHandler
+
+
+def _open_private(handler: logging.FileHandler) -> Any:
+    """The log file, created readable by its owner only (0600, like the database)."""
+    fd = os.open(handler.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
+    os.chmod(handler.baseFilename, PRIVATE)  # a file made by an earlier version may be wider
+    return os.fdopen(fd, handler.mode, encoding=handler.encoding, errors=handler.errors)
+
+
+class PrivateFileHandler(logging.FileHandler):
+    """The log file until rotation starts (``start_rotating``), readable by its owner only."""
 
     def _open(self):  # type: ignore[no-untyped-def]
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
-        os.chmod(self.baseFilename, PRIVATE)  # a file made by an earlier version may be wider
-        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        return _open_private(self)
 
 
-def setup_logging(log_dir: Path, *, debug: bool = False) -> Path:
+def rotating_handler(log_file: Path) -> RotatingFileHandler:
+    """A rotating log file readable by its owner only: every file it opens, the first and each one after
+    a rotation, is created 0600."""
+    from logging.handlers import RotatingFileHandler
+
+    class PrivateRotatingFileHandler(RotatingFileHandler):
+        def _open(self):  # type: ignore[no-untyped-def]
+            return _open_private(self)
+
+    return PrivateRotatingFileHandler(
+        log_file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
+    )
+
+
+def setup_logging(log_dir: Path, *, debug: bool = False, rotating: bool = True) -> Path:
+    """Log to ``log_dir``'s file (and stderr with ``debug``); ``rotating=False``: through a plain handler
+    until ``start_rotating()``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_paygo", False):
             root.removeHandler(handler)
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    file_handler = PrivateRotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+            handler.close()
+    file_handler = rotating_handler(log_file) if rotating else PrivateFileHandler(log_file, encoding="utf-8")
     handlers: list[logging.Handler] = [file_handler]
     if debug:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
-        handler.setFormatter(fmt)
-        handler.addFilter(RedactSecrets())
-        handler._paygo = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+        _add(root, handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     return log_file
+
+
+def start_rotating() -> None:
+    """Hand the log file from the plain handler of ``setup_logging(rotating=False)`` to a rotating one.
+    The rotating one is in place before the plain one goes, so a record from another thread meanwhile
+    lands in the file through one of them (the file is opened for appending by both)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, PrivateFileHandler) and getattr(handler, "_paygo", False):
+            _add(root, rotating_handler(Path(handler.baseFilename)))
+            root.removeHandler(handler)
+            handler.close()
+
+
+def _add(root: logging.Logger, handler: logging.Handler) -> None:
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
+    handler._paygo = True  # type: ignore[attr-defined]
+    root.addHandler(handler)

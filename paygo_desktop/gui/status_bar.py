@@ -2,17 +2,23 @@
 
 The connection check polls ``eth_chainId`` every few seconds on the asyncio loop; it never blocks the GUI
 and a poll is skipped while the previous one is still out.
+
+It is part of the frame painted first ("Loading…"), before any network or account is known: what it shows
+of them (``networks``, ``money`` through ``gui.format``) is imported when first shown, after that paint.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
 
 from paygo_desktop.gui.async_tasks import TaskRunner
-from paygo_desktop.gui.format import short_address
-from paygo_desktop.networks import Network, fetch_chain_id
+
+if TYPE_CHECKING:
+    from paygo_desktop.networks import Network
 
 POLL_MS = 10_000
 
@@ -57,6 +63,8 @@ class StatusBar(QStatusBar):
         self._address = address
         self.account_button.setVisible(address is not None)
         if address:
+            from paygo_desktop.gui.format import short_address
+
             self.account_button.setText(short_address(address))
             self.account_button.setToolTip(f"{address}\nClick to copy the full address")
 
@@ -83,6 +91,7 @@ class StatusBar(QStatusBar):
         if network is None or self._polling:
             return
         self._polling = True
+        from paygo_desktop.networks import fetch_chain_id
 
         def done(chain_id: object) -> None:
             self._polling = False

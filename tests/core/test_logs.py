@@ -2,7 +2,7 @@ import logging
 import os
 import stat
 
-from paygo_desktop.logs import LOG_FILE_NAME, setup_logging
+from paygo_desktop.logs import LOG_FILE_NAME, setup_logging, start_rotating
 
 KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 WORDS = "test test test test test test test test test test test junk"
@@ -39,3 +39,33 @@ def test_the_log_file_is_readable_by_its_owner_only_like_the_database(tmp_path):
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     rotated = log_file.with_name(log_file.name + ".1")
     assert stat.S_IMODE(rotated.stat().st_mode) == 0o600
+
+
+def _ours() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, "_paygo", False)]
+
+
+def test_the_app_logs_before_its_paint_and_rotates_after_it_without_losing_a_line(tmp_path):
+    """The app writes its first lines through a plain handler (log rotation's module is not loaded before
+    the window paints) and hands the file to the rotating handler after: every line once, in order,
+    scrubbed, 0600, and the rotating handler is the one left."""
+    log_file = setup_logging(tmp_path / "logs", rotating=False)
+    logger = logging.getLogger("paygo_desktop.test")
+    logger.info("before the paint, key %s", KEY)
+    (plain,) = _ours()
+    assert not hasattr(plain, "doRollover")
+    start_rotating()
+    logger.info("after the paint")
+    (rotating,) = _ours()
+    assert plain.stream is None  # closed, not left open beside the new one
+    rotating.flush()
+    lines = [line.split(": ", 1)[1] for line in log_file.read_text().splitlines()]
+    assert lines == ["before the paint, key [redacted hex]", "after the paint"]
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    rotating.doRollover()  # type: ignore[attr-defined]
+    logger.info("in a fresh file")
+    rotating.flush()
+    assert log_file.with_name(log_file.name + ".1").read_text().count("\n") == 2
+    assert log_file.read_text().endswith("in a fresh file\n")
+    start_rotating()  # a second call changes nothing
+    assert _ours() == [rotating]

@@ -154,6 +154,9 @@ def test_unreadable_database_gives_a_clear_message_not_a_traceback(tmp_path: Pat
 
 
 LATE_MODULES = ("sqlalchemy", "web3", "eth_account", "pyqtgraph")
+# what the first frame does not show is not imported for it: money and networks (no account or network is
+# known yet), log rotation (the log is written through a plain handler until the paint)
+NOT_FOR_THE_FRAME = {"paygo_desktop.money", "paygo_desktop.networks", "decimal", "logging.handlers"}
 
 
 @pytest.mark.parametrize("wallet", [False, True], ids=["new data directory", "with a wallet"])
@@ -180,12 +183,33 @@ def test_self_test_paints_before_loading_the_heavy_modules(tmp_path: Path, walle
     before = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[:paint] if "|" in line}
     assert "PySide6" in before  # the check sees the imports at all
     assert not before & set(LATE_MODULES), sorted(before & set(LATE_MODULES))
+    before_by_name = {line.rsplit("|", 1)[-1].strip() for line in lines[:paint] if "|" in line}
+    assert not before_by_name & NOT_FOR_THE_FRAME, sorted(before_by_name & NOT_FOR_THE_FRAME)
+    assert "logging.handlers" in imported  # the log rotates from the paint on
     assert any(name.startswith("sqlalchemy") for name in imported)  # and the store did load, after the paint
     ready = [i for i, line in enumerate(lines) if i > paint and "ready after" in line]
     assert ready and re.search(r"first paint after \d+\.\d+ s; ready after \d+\.\d+ s", lines[ready[0]])
     until_ready = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines[: ready[0]] if "|" in line}
     assert "sqlalchemy" not in until_ready and "alembic" not in until_ready
     assert f"({'locked' if wallet else 'onboarding'} screen painted)" in lines[ready[0]]
+
+
+def test_a_full_log_file_is_rotated_once_the_window_has_painted(tmp_path: Path) -> None:
+    """The app's first lines go through a plain handler (no log rotation loaded before the paint); from the
+    paint on the file rotates as before: a log at its size limit does not grow past it."""
+    from paygo_desktop.logs import LOG_FILE_NAME, MAX_BYTES
+    from paygo_desktop.paths import DataDir
+
+    data = DataDir(tmp_path / "data")
+    data.log_dir.mkdir(parents=True)
+    full = data.log_dir / LOG_FILE_NAME
+    full.write_text("x" * (MAX_BYTES - 10) + "\n")
+    result = run_app("--data-dir", str(data.root), "--self-test")
+    assert result.returncode == 0, result.stderr
+    rotated = full.with_name(LOG_FILE_NAME + ".1")
+    assert rotated.exists() and rotated.stat().st_size >= MAX_BYTES - 10
+    assert full.stat().st_size < MAX_BYTES
+    assert "creating database" in full.read_text()  # logged after the paint, into the fresh file
 
 
 def test_broken_store_fails_the_self_test_after_the_paint(tmp_path: Path) -> None:
