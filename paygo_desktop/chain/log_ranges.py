@@ -4,6 +4,7 @@ Nodes limit eth_getLogs (a block range, a result count, a time budget). ``LogRan
 chunk; when the node refuses, it halves the chunk and asks again, down to a single block (a refused single
 block is an error for the caller to name); after each chunk the caller has handled, the chunk doubles again
 up to ``max_chunk``. The app's event sync and the provider's withdrawal watch both read through it.
+``first_block_at`` finds where to start for a walk that begins at a time (a job's or a payment's).
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ from typing import Any
 from paygo_desktop.chain.rpc_errors import short_rpc_message
 
 log = logging.getLogger(__name__)
+
+
+async def first_block_at(w3: Any, when: int) -> int:
+    """The first block at or after the Unix time ``when`` (0 if the chain began after it): a binary search
+    over block timestamps, about 25 reads on a chain of tens of millions of blocks."""
+    low, high = 0, int(await w3.eth.block_number)
+    while low < high:
+        middle = (low + high) // 2
+        if int((await w3.eth.get_block(middle))["timestamp"]) < when:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 class LogRangeWalker:

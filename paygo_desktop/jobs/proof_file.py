@@ -30,23 +30,11 @@ STATUS_OUTCOME = {
 CLOCK_SLACK = 3600  # the job's request time is this computer's clock: look an hour earlier on chain
 
 
-async def _block_at(w3: Any, when: int) -> int:
-    """The first block at or after the Unix time ``when`` (0 if the chain began after it)."""
-    low, high = 0, int(await w3.eth.block_number)
-    while low < high:
-        middle = (low + high) // 2
-        if int((await w3.eth.get_block(middle))["timestamp"]) < when:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-
-
 async def _outcome(w3: Any, record: JobRecord, event: str) -> dict[str, Any]:
-    from paygo_desktop.chain.log_ranges import LogRangeWalker
+    from paygo_desktop.chain.log_ranges import LogRangeWalker, first_block_at
 
     created = record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=UTC)
-    start = await _block_at(w3, int(created.timestamp()) - CLOCK_SLACK)
+    start = await first_block_at(w3, int(created.timestamp()) - CLOCK_SLACK)
     end = int(await w3.eth.block_number)
 
     async def fetch(first: int, last: int) -> list[Any]:

@@ -7,30 +7,52 @@ Such a payment counts at its most against the site's limits while its authorizat
 (``X402Payment.may_still_move``): a hostile server can say "failed", keep the signed authorization and submit
 it before it lapses. Past that, only the chain knows whether it moved money: the authorization's nonce is
 spent on chain (EIP-3009's ``authorizationState`` for ``exact``, Permit2's nonce bitmap for ``upto``)
-exactly when it did. So before the limits are checked, each such payment is looked up once: spent, it is
-marked settled (``exact``: its amount; ``upto``: the amount is not known without its transaction, so it
-counts at its signed maximum); unspent while the chain's own time is past its ``valid_before``, it can never
-move: a pending one is marked failed, and each is marked ``never_moves`` (not counted, not asked again);
-otherwise (the chain's clock behind the app's, the node not answering, or the payment on another chain than
-the node's) it stays as it is and keeps counting at its most. The app itself never cancels an authorization
-nor invalidates a Permit2 nonce, so a spent nonce is a payment made.
+exactly when it did. So before the limits are checked, each such payment is looked up once:
+- spent, it is marked settled. ``exact``: at its amount, with the transaction that spent it, found by the
+  token's ``AuthorizationUsed(payer, nonce)`` log, so that it has a proof file; the payer books it into
+  Activity's spending as it books any settled payment. ``upto``: the amount is not known without its
+  transaction, so it counts at its signed maximum and is not booked as spending;
+- unspent while the chain's own time is past its ``valid_before``, it can never move: a pending one is
+  marked failed, and each is marked ``never_moves`` (not counted, not asked again);
+- otherwise (the chain's clock behind the app's, the node not answering, or the payment on another chain
+  than the node's) it stays as it is and keeps counting at its most.
+The app itself never cancels an authorization nor invalidates a Permit2 nonce, so a spent nonce is a
+payment made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from x402.mechanisms.evm.constants import AUTHORIZATION_STATE_ABI
 
+from paygo_desktop.chain.log_ranges import LogRangeWalker, first_block_at
 from paygo_desktop.chain.permit2_nonces import nonce_spent
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402.permit2 import PERMIT2
 
+log = logging.getLogger(__name__)
+
 SPENT_NOTE = "the app lost track of it; the chain shows its authorization spent"
 SAID_NOTE = "the server said it did not settle, yet the chain shows its authorization spent"
 UNUSED_NOTE = "never settled: its authorization lapsed unused"
+AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()  # EIP-3009's event
+CLOCK_SLACK = 3600  # the payment's time is this computer's clock: look for its transaction an hour earlier
+
+
+@dataclass
+class LapsedCheck:
+    """What ``settle_lapsed`` found: ``still``, the ids that keep counting at their most (the chain could
+    still move them, or could not be asked); ``found_spent``, the payments it marked settled because the
+    chain shows them spent, as they are now."""
+
+    still: set[int] = field(default_factory=set)
+    found_spent: list[X402Payment] = field(default_factory=list)
 
 
 async def spent(w3: Any, payment: X402Payment) -> bool:
@@ -46,10 +68,32 @@ async def spent(w3: Any, payment: X402Payment) -> bool:
     return used
 
 
-async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int) -> set[int]:
+async def spending_transaction(w3: Any, payment: X402Payment) -> str | None:
+    """The transaction that spent an ``exact`` payment's authorization: the token logs
+    ``AuthorizationUsed(payer, nonce)`` in it, mined while the authorization was valid. None if the node
+    shows no such log."""
+    created = payment.created_at if payment.created_at.tzinfo else payment.created_at.replace(tzinfo=UTC)
+    since = min(int(created.timestamp()), payment.valid_after or payment.valid_before) - CLOCK_SLACK
+    start = await first_block_at(w3, since)
+    end = await first_block_at(w3, payment.valid_before)  # mined before validBefore: at most this block
+    topics = [AUTHORIZATION_USED, "0x" + payment.payer[2:].lower().rjust(64, "0"), payment.nonce.lower()]
+
+    async def fetch(first: int, last: int) -> list[Any]:
+        filter_ = {"address": to_checksum_address(payment.asset), "topics": topics}
+        return list(await w3.eth.get_logs({**filter_, "fromBlock": first, "toBlock": last}))
+
+    def refused(block: int, reason: str) -> Exception:
+        return RuntimeError(f"the node refused the token's logs at block {block} ({reason})")
+
+    async for _first, _last, logs in LogRangeWalker().walk(start, end, fetch, refused):
+        if logs:
+            return "0x" + bytes(logs[0]["transactionHash"]).hex()
+    return None
+
+
+async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int) -> LapsedCheck:
     """Settle or close, as the chain says, ``origin``'s payments resting on the server's word whose
-    authorization lapsed by ``now``; the ids of those the chain could still move, or that could not be
-    looked up: they keep counting at their most."""
+    authorization lapsed by ``now``."""
     from paygo_desktop.chain.rpc import async_web3
 
     lapsed = [
@@ -58,26 +102,45 @@ async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int)
         if p.on_servers_word and p.valid_before <= now
     ]
     if not lapsed:
-        return set()
+        return LapsedCheck()
     w3 = async_web3(rpc_url, timeout=15)
     try:
         chain = f"eip155:{await w3.eth.chain_id}"
         chain_now = int((await w3.eth.get_block("latest"))["timestamp"])
         found = [(p, await spent(w3, p)) for p in lapsed if p.network == chain]
+        transactions = {p.id: await _transaction_or_none(w3, p) for p, used in found if used}
     except Exception:  # the node away or not answering: every lapsed one still counts
-        return {p.id for p in lapsed}
+        return LapsedCheck(still={p.id for p in lapsed})
     finally:
         await w3.provider.disconnect()
-    still = {p.id for p in lapsed if p.network != chain}  # another chain's: not known here
+    check = LapsedCheck(still={p.id for p in lapsed if p.network != chain})  # another chain's: not known
     for p, used in found:
         if used:
             moved = p.amount if p.scheme == "exact" else None  # upto: counted at its maximum
             note = SPENT_NOTE if p.status == PENDING else SAID_NOTE
-            await asyncio.to_thread(records.finish, p.id, SETTLED, error=note, settled_amount=moved)
+            tx = transactions.get(p.id)
+            await asyncio.to_thread(
+                records.finish, p.id, SETTLED, tx_hash=tx, error=note, settled_amount=moved
+            )
+            settled = await asyncio.to_thread(records.payment, p.id)
+            if settled is not None:
+                check.found_spent.append(settled)
         elif chain_now > p.valid_before:
             if p.status == PENDING:
                 await asyncio.to_thread(records.finish, p.id, FAILED, error=UNUSED_NOTE)
             await asyncio.to_thread(records.mark_never_moves, p.id)
         else:
-            still.add(p.id)
-    return still
+            check.still.add(p.id)
+    return check
+
+
+async def _transaction_or_none(w3: Any, payment: X402Payment) -> str | None:
+    """``spending_transaction`` for an exact payment; None for upto, or when the logs cannot be read (the
+    payment is settled all the same: its nonce is spent; it only has no proof file)."""
+    if payment.scheme != "exact":
+        return None
+    try:
+        return await spending_transaction(w3, payment)
+    except Exception as exc:  # a node that refuses logs: the spent nonce still settles it
+        log.info("x402 payment %s: its transaction was not found (%s)", payment.id, exc)
+        return None

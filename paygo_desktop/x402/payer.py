@@ -151,9 +151,13 @@ class X402Payer:
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
             policy = await asyncio.to_thread(self._records.policy, origin)
             # payments on the server's word whose authorization lapsed: looked up on chain, else counted
-            still = await lapsed.settle_lapsed(
+            checked = await lapsed.settle_lapsed(
                 self._records, self._network.rpc_url, origin, int(self._clock())
             )
+            for found in checked.found_spent:  # money the server said did not move, yet did
+                if found.scheme != UPTO:  # upto: what it moved is not known; it counts at its maximum
+                    await asyncio.to_thread(self._book, found, found.error)
+            still = checked.still
             spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)
             limits.check(quote, policy, spent, cap)
             if policy is not None and policy.ask_first and not await self._asked(quote):
@@ -366,8 +370,9 @@ class X402Payer:
             )
         return self._payment(payment.id)
 
-    def _book(self, payment: X402Payment) -> None:
-        """A settled payment in Activity: the spending charts (by site and request) and the activity log."""
+    def _book(self, payment: X402Payment, found: str | None = None) -> None:
+        """A settled payment in Activity: the spending charts (by site and request) and the activity log;
+        ``found``: how it was found settled after the fact (said in the log line)."""
         path = urlsplit(payment.url).path or "/"
         paid = Amount(_asset(payment), payment.moved)
         if paid.units == 0:  # an upto payment the server settled at nothing
@@ -392,9 +397,10 @@ class X402Payer:
         most = (
             "" if paid.units == payment.amount else f", of at most {Amount(_asset(payment), payment.amount)}"
         )
+        after = f": {found}" if found else ""
         self._activity.record(
             "x402",
-            f"Paid {paid}{most} to {payment.origin} for {payment.method} {path[:200]} (x402)",
+            f"Paid {paid}{most} to {payment.origin} for {payment.method} {path[:200]} (x402){after}",
             account=payment.payer,
             network=self._network.key,
         )

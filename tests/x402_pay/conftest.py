@@ -249,3 +249,19 @@ def balance_by_rpc(env: Env, owner: str) -> int:  # noqa: F811
     """``owner``'s USDC by a plain eth_call (``env.usdc_balance`` runs a loop: not while Qt's loop runs)."""
     data = "0x70a08231" + owner[2:].lower().rjust(64, "0")  # balanceOf(owner)
     return int(env.rpc("eth_call", [{"to": env.usdc, "data": data}, "latest"]), 16)
+
+
+def x402_spending(store: Store) -> tuple[int, list[str]]:
+    """What Activity shows of x402 spending in the last hour: its total in base units (every asset) and
+    the activity log's lines of x402 payments made."""
+    from datetime import UTC, datetime, timedelta
+
+    from paygo_desktop.reports.periods import Period
+    from paygo_desktop.reports.spending_report import SpendingReport
+    from paygo_desktop.store.activity import ActivityLog
+
+    report = SpendingReport(store)
+    now = datetime.now(UTC)
+    period = Period(now - timedelta(hours=1), now + timedelta(hours=1))
+    total = sum(report.total(asset, period).units for asset in report.assets())
+    return total, [e.message for e in ActivityLog(store).recent() if e.kind == "x402" and "Paid" in e.message]

@@ -2,7 +2,9 @@
 and settles it on chain (the SDK's own server and facilitator on the real anvil, its answer rewritten): the
 app records what the server said, yet the payment keeps counting against the 24-hour limit after its
 authorization lapsed, because ``x402.lapsed`` finds its nonce spent on chain and marks it settled (with the
-node away it is not known and counts too). A second payment over the limit is refused unsigned."""
+node away it is not known and counts too). A second payment over the limit is refused unsigned. An exact
+one found so is booked into Activity's spending, with the transaction the token's log names, and its proof
+file verifies on chain; an upto one (its amount unknown) is neither booked nor given a proof."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 import pytest
 
 from paygo_desktop.money import Asset
+from paygo_desktop.receipts.verify import verify
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Store
 from paygo_desktop.x402.lapsed import SAID_NOTE
 from paygo_desktop.x402.limits import X402Refused
@@ -26,7 +29,9 @@ from tests.x402_pay.conftest import (
     sdk_server,
     site_policy,
     usdc_price,
+    x402_spending,
 )
+from tests.x402_pay.proofs import proof_of
 
 PRICE = 40_000  # 0.04 USDC (upto: the signed maximum); the 24-hour limit of 0.06 fits one, not two
 FAILED_SAID = {"success": False, "transaction": "", "errorReason": "settlement_failed"}
@@ -74,3 +79,13 @@ def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(
     # exact: its amount; upto: the amount is not known without its transaction, counted at the maximum
     assert payment.settled_amount == (PRICE if scheme == "exact" else None)
     assert env.usdc_balance(env.payer.address) == before - PRICE
+    booked = x402_spending(app_store)
+    if scheme == "upto":  # not booked at a maximum it may not have moved; no transaction, so no proof
+        assert booked == (0, []) and payment.tx_hash is None
+        return
+    # exact: booked into Activity's spending, with the transaction that moved it, and its proof verifies
+    assert booked == (PRICE, [f"Paid 0.04 USDC to {server.url} for GET /paid (x402): {SAID_NOTE}"])
+    receipt = env.run(env.w3.eth.get_transaction_receipt(payment.tx_hash))
+    assert int(receipt["status"]) == 1
+    verdict = env.run(verify(proof_of(env, app_store, payment), env.url))
+    assert verdict.ok, [(c.name, c.detail) for c in verdict.checks if c.ok is False]

@@ -32,7 +32,7 @@ from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import SETTLED, X402Store
 from paygo_desktop.x402.limits import X402Refused
 from paygo_desktop.x402.offers import MAX_VALIDITY
-from tests.x402_pay.conftest import Env, approve_permit2, make_payer, sdk_server, usdc_price
+from tests.x402_pay.conftest import Env, approve_permit2, make_payer, sdk_server, usdc_price, x402_spending
 from tests.x402_pay.test_cli import PASSWORD, REPO, _cli, _data_dir
 
 PRICE = 40_000  # 0.04 USDC: exact's price, upto's signed maximum
@@ -128,6 +128,8 @@ def test_killed_after_the_signed_payment_left_while_the_server_works(
                 env.run(later.request("GET", url))
             assert refused.value.reason == "over_per_day"
             [after] = X402Store(store).payments()
+            booked = x402_spending(store)  # exact: in Activity's spending, once; upto: its amount is unknown
+            assert booked[0] == (PRICE if scheme == "exact" else 0), booked
         finally:
             store.close()
         assert (after.id, after.status) == (payment["id"], SETTLED)

@@ -65,18 +65,18 @@ def test_an_unspent_lapsed_payment_counts_until_the_chain_is_past_it_then_fails(
     later = valid_before + 3600  # the app's clock, well past it
 
     away = f"http://127.0.0.1:{_free_port()}"  # nothing listens: not known, so it keeps counting
-    assert env.run(settle_lapsed(records, away, ORIGIN, later)) == {payment.id}
+    assert env.run(settle_lapsed(records, away, ORIGIN, later)).still == {payment.id}
     # the chain's clock is behind the app's: the server could still submit it
-    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == {payment.id}
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)).still == {payment.id}
     assert records.payments()[0].status == PENDING
 
     env.advance(120)
-    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == set()
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)).still == set()
     [failed] = records.payments()
     assert failed.status == FAILED and failed.error and "lapsed unused" in failed.error
     assert failed.never_moves
     assert (
-        env.run(settle_lapsed(records, env.url, ORIGIN, valid_before - 1)) == set()
+        env.run(settle_lapsed(records, env.url, ORIGIN, valid_before - 1)).still == set()
     )  # not lapsed: untouched
 
 
@@ -96,12 +96,12 @@ def test_a_failed_or_unused_payment_never_submitted_counts_until_the_chain_is_pa
     later = valid_before + 3600
 
     away = f"http://127.0.0.1:{_free_port()}"
-    assert env.run(settle_lapsed(records, away, ORIGIN, later)) == {payment.id}
-    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == {payment.id}
+    assert env.run(settle_lapsed(records, away, ORIGIN, later)).still == {payment.id}
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)).still == {payment.id}
     assert not records.payments()[0].never_moves
 
     env.advance(120)
-    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)) == set()
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, later)).still == set()
     [closed] = records.payments()
     assert closed.never_moves and not closed.may_still_move(later)
     assert payment_json(closed)["countsAgainstLimits"] is False  # as `x402 list` says it
@@ -110,7 +110,7 @@ def test_a_failed_or_unused_payment_never_submitted_counts_until_the_chain_is_pa
         (FAILED, "settlement_failed") if answer == FAILED else (SETTLED, None)
     )
     # marked: it is not looked up again (the node away changes nothing)
-    assert env.run(settle_lapsed(records, away, ORIGIN, later)) == set()
+    assert env.run(settle_lapsed(records, away, ORIGIN, later)).still == set()
 
 
 def test_a_payment_on_another_chain_is_not_looked_up_on_this_node_and_keeps_counting(
@@ -123,7 +123,7 @@ def test_a_payment_on_another_chain_is_not_looked_up_on_this_node_and_keeps_coun
     other = f"eip155:{env.chain_id + 1}"
     payment = _pending(env, app_store, "exact", valid_before, network=other)
     env.advance(120)  # this chain's time is past it, and the nonce is unused here
-    assert env.run(settle_lapsed(records, env.url, ORIGIN, valid_before + 3600)) == {payment.id}
+    assert env.run(settle_lapsed(records, env.url, ORIGIN, valid_before + 3600)).still == {payment.id}
     [kept] = records.payments()
     assert (kept.status, kept.never_moves) == (PENDING, False)
 
