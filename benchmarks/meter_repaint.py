@@ -9,9 +9,12 @@ core and the largest gap between two reads of a card's meter (goal < 100 ms), fo
   says how many were really visible and read);
 - 1 card on another page (a stacked widget showing its other page), 1 card scrolled out of view, 1 card in
   a minimised window: its timer stops, so these should cost what the baseline costs.
-The rows alternate ``--rounds`` times; the table gives each row's median. The engine's own CPU per session
-(vouchers, HTTP, store) is measured separately by benchmarks/sessions_engine.py; the app's total with one
-running session on screen is the sum of the two.
+Two more rows say what any number repainted at the card's rate costs before a card's own work: the same
+window with a bare timer at that rate (``timer``), and with that timer repainting an empty opaque widget the
+size of the cost label (``repaint``: Qt's repaint and flush alone, timer to ``QWidget.update`` in C++, no
+Python and nothing drawn). The rows alternate ``--rounds`` times; the table gives each row's median.
+The engine's own CPU per session (vouchers, HTTP, store) is measured by benchmarks/sessions_engine.py, and
+what one running session costs the whole app by benchmarks/session_stall.py.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/meter_repaint.py [--seconds 10] [--rounds 2]
 """
@@ -33,6 +36,8 @@ from benchmarks.machine import Load
 
 ROWS = (
     ("none", "no card (baseline)"),
+    ("timer", "no card, a timer at the card's rate (floor)"),
+    ("repaint", "no card, that timer repainting an empty widget (floor)"),
     ("one", "1 card on screen"),
     ("ten", "10 cards on screen"),
     ("other_page", "1 card on another page"),
@@ -47,7 +52,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import (
         QApplication,
         QGridLayout,
@@ -59,7 +64,7 @@ def main() -> None:
     )
 
     from paygo_desktop.gui.idle import IdleWatcher
-    from paygo_desktop.gui.sessions.meter_view import MeterView
+    from paygo_desktop.gui.sessions.meter_view import REPAINT_MS, MeterView
     from paygo_desktop.gui.theme import ThemeManager
     from paygo_desktop.metering.meter import Meter, Price
     from paygo_desktop.money import Asset
@@ -87,7 +92,7 @@ def main() -> None:
 
     def run(kind: str) -> tuple[float | None, float, int, int]:
         """(largest gap in ms, CPU % of one core, cards read during the window, cards)"""
-        count = {"none": 0, "ten": 10}.get(kind, 1)
+        count = {"none": 0, "timer": 0, "repaint": 0, "ten": 10}.get(kind, 1)
         stack = QStackedWidget()
         area = QScrollArea()
         area.setWidgetResizable(True)
@@ -106,6 +111,16 @@ def main() -> None:
             stamps.append(times)
             grid.addWidget(view, i // 2, i % 2)
             views.append(view)
+        floor_timer = QTimer()
+        floor_timer.setInterval(REPAINT_MS)
+        if kind == "repaint":
+            blank = QWidget()  # draws nothing; opaque: Qt paints nothing under it either
+            blank.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+            blank.setFixedSize(876, 40)  # about the cost label's size on a card
+            grid.addWidget(blank, 0, 0)
+            floor_timer.timeout.connect(blank.update)
+        if kind in ("timer", "repaint"):
+            floor_timer.start()
         if kind == "scrolled":
             filler = QLabel("older sessions")
             filler.setMinimumHeight(4000)
@@ -131,6 +146,7 @@ def main() -> None:
         wait(int(args.seconds * 1000))
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
+        floor_timer.stop()
         read = sum(1 for times in stamps if times)
         gaps = [b - a for times in stamps for a, b in pairwise(times)]
         stack.close()
