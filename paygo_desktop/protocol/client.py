@@ -24,6 +24,7 @@ from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.auth import new_message, sign_headers
 from paygo_desktop.protocol.signing import verify_model
 from paygo_desktop.tls import tls_context
@@ -434,7 +435,7 @@ class ProviderClient:
         amount_zat: int,
         rate_per_hour_zat: int,
         duration_days: int | None = None,
-    ) -> m.ZcashPermission:
+    ) -> zm.ZcashPermission:
         body: dict[str, Any] = {
             "userWalletAddress": user_wallet_address,
             "amountZat": str(amount_zat),
@@ -443,49 +444,49 @@ class ProviderClient:
         if duration_days is not None:
             body["durationDays"] = duration_days
         data = await self._request("POST", routes.ZCASH_PERMISSIONS, json_body=body)
-        return self._model(m.ZcashPermission, data)
+        return self._model(zm.ZcashPermission, data)
 
     def _perm_path(self, template: str, permission_id: str) -> str:
         return template.format(permission_id=quote(permission_id, safe=""))
 
-    async def get_zcash_permission(self, permission_id: str, token: str | None = None) -> m.ZcashPermission:
+    async def get_zcash_permission(self, permission_id: str, token: str | None = None) -> zm.ZcashPermission:
         """Public; with the permission's ``token`` the provider also names its live session."""
         headers = None if token is None else {"Authorization": f"Bearer {token}"}
         path = self._perm_path(routes.ZCASH_PERMISSION, permission_id)
         data = await self._request("GET", path, headers=headers)
-        return self._model(m.ZcashPermission, data)
+        return self._model(zm.ZcashPermission, data)
 
-    async def verify_zcash_permission(self, permission_id: str) -> m.ZcashPermission:
+    async def verify_zcash_permission(self, permission_id: str) -> zm.ZcashPermission:
         data = await self._request("POST", self._perm_path(routes.ZCASH_PERMISSION_VERIFY, permission_id))
-        return self._model(m.ZcashPermission, data)
+        return self._model(zm.ZcashPermission, data)
 
-    async def revoke_zcash_permission(self, permission_id: str, token: str) -> m.ZcashPermission:
+    async def revoke_zcash_permission(self, permission_id: str, token: str) -> zm.ZcashPermission:
         data = await self._request(
             "POST",
             self._perm_path(routes.ZCASH_PERMISSION_REVOKE, permission_id),
             headers={"Authorization": f"Bearer {token}"},
         )
-        return self._model(m.ZcashPermission, data)
+        return self._model(zm.ZcashPermission, data)
 
-    async def zcash_wallet_permission(self, address: str) -> m.ZcashPermission:
+    async def zcash_wallet_permission(self, address: str) -> zm.ZcashPermission:
         path = routes.ZCASH_WALLET_PERMISSION.format(address=quote(address, safe=""))
-        return self._model(m.ZcashPermission, await self._request("GET", path))
+        return self._model(zm.ZcashPermission, await self._request("GET", path))
 
-    async def zcash_balance(self, address: str, rate_per_hour_zat: int | None = None) -> m.ZcashBalance:
+    async def zcash_balance(self, address: str, rate_per_hour_zat: int | None = None) -> zm.ZcashBalance:
         path = routes.ZCASH_BALANCE.format(address=quote(address, safe=""))
         params = None if rate_per_hour_zat is None else {"rate_per_hour": str(rate_per_hour_zat)}
-        return self._model(m.ZcashBalance, await self._request("GET", path, params=params))
+        return self._model(zm.ZcashBalance, await self._request("GET", path, params=params))
 
-    async def start_zcash_session(self, permission_id: str, service_id: str, token: str) -> m.ZcashSession:
+    async def start_zcash_session(self, permission_id: str, service_id: str, token: str) -> zm.ZcashSession:
         data = await self._request(
             "POST",
             routes.SESSIONS,
             json_body={"permissionId": permission_id, "serviceId": service_id},
             headers={"Authorization": f"Bearer {token}"},
         )
-        return self._model(m.ZcashSession, data)
+        return self._model(zm.ZcashSession, data)
 
-    async def end_zcash_session(self, session_id: str, token: str) -> m.ZcashSession:
+    async def end_zcash_session(self, session_id: str, token: str) -> zm.ZcashSession:
         """End a session paid from a permission: only its ``token``'s holder may."""
         data = await self._request(
             "POST",
@@ -493,21 +494,21 @@ class ProviderClient:
             json_body={"sessionId": session_id},
             headers={"Authorization": f"Bearer {token}"},
         )
-        return self._model(m.ZcashSession, data)
+        return self._model(zm.ZcashSession, data)
 
-    async def get_zcash_session(self, session_id: str) -> m.ZcashSession:
+    async def get_zcash_session(self, session_id: str) -> zm.ZcashSession:
         path = routes.SESSION.format(session_id=quote(session_id, safe=""))
-        return self._model(m.ZcashSession, await self._request("GET", path))
+        return self._model(zm.ZcashSession, await self._request("GET", path))
 
     # Sandbox/test only: the provider's local ledger (``[zcash] mode = "ledger"``).
 
-    async def ledger_pay(self, address: str, amount_zat: int, memo: str | None = None) -> m.ZcashLedgerTx:
+    async def ledger_pay(self, address: str, amount_zat: int, memo: str | None = None) -> zm.ZcashLedgerTx:
         body: dict[str, Any] = {"address": address, "amountZat": str(amount_zat)}
         if memo is not None:
             body["memo"] = memo
         data = await self._request("POST", routes.ZCASH_LEDGER_PAY, json_body=body)
-        return self._model(m.ZcashLedgerTx, data)
+        return self._model(zm.ZcashLedgerTx, data)
 
-    async def ledger_mine(self, blocks: int = 1) -> m.ZcashLedgerHeight:
+    async def ledger_mine(self, blocks: int = 1) -> zm.ZcashLedgerHeight:
         data = await self._request("POST", routes.ZCASH_LEDGER_MINE, json_body={"blocks": blocks})
-        return self._model(m.ZcashLedgerHeight, data)
+        return self._model(zm.ZcashLedgerHeight, data)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import ProviderConfig
 from paygo_desktop.provider.core import Clock
@@ -52,7 +53,7 @@ from paygo_desktop.zcash.zip321 import InvalidPaymentRequest, Payment, build_uri
 SESSION_PREFIX = "zs_"  # a Zcash session's id: the gateway asks ZcashPermissions about these
 log = logging.getLogger(__name__)
 
-_RATE = TypeAdapter(Annotated[m.Zatoshi, Field(gt=0)])
+_RATE = TypeAdapter(Annotated[zm.Zatoshi, Field(gt=0)])
 
 
 def _hash(token: str) -> str:
@@ -92,7 +93,7 @@ class ZcashPermissions:
         with self.store.tx() as db:
             due = db.scalars(
                 select(ZcashSessionRow.permission_id).where(
-                    ZcashSessionRow.status == m.ZcashSessionStatus.live.value, ZcashSessionRow.ends_at <= now
+                    ZcashSessionRow.status == zm.ZcashSessionStatus.live.value, ZcashSessionRow.ends_at <= now
                 )
             ).all()
         for permission_id in due:  # each in the permission's own transaction (its lock)
@@ -125,7 +126,7 @@ class ZcashPermissions:
 
     # ------------------------------------------------------------------ operations
 
-    async def create(self, req: m.ZcashPermissionRequest) -> m.ZcashPermission:
+    async def create(self, req: zm.ZcashPermissionRequest) -> zm.ZcashPermission:
         user = self.parse(req.user_wallet_address, "userWalletAddress")
         if req.amount_zat > self.cfg.max_amount_zat:
             raise ApiError(422, "amount_too_large", f"amountZat is limited to {self.cfg.max_amount_zat}")
@@ -166,7 +167,7 @@ class ZcashPermissions:
                 expiry_seconds=terms.expiry_seconds,
                 created_at=now,
                 status=PermissionStatus.PENDING_PAYMENT.value,
-                verification=m.ZcashVerification.awaiting_payment.value,
+                verification=zm.ZcashVerification.awaiting_payment.value,
                 received_zat="0",
                 confirmations=0,
                 used_seconds=0,
@@ -175,7 +176,7 @@ class ZcashPermissions:
             db.flush()
             return permission_view(db, row, now, token=token, holder=True)
 
-    def get(self, permission_id: str, token: str | None = None) -> m.ZcashPermission:
+    def get(self, permission_id: str, token: str | None = None) -> zm.ZcashPermission:
         """Public; with the permission's token the answer also names its live session."""
         now = self.now()
         with self.store.tx() as db:
@@ -183,7 +184,7 @@ class ZcashPermissions:
             settle(db, row, now)
             return permission_view(db, row, now, holder=self._holds(row, token))
 
-    async def verify(self, permission_id: str) -> m.ZcashPermission:
+    async def verify(self, permission_id: str) -> zm.ZcashPermission:
         with self.store.tx() as db:
             row = self._load(db, permission_id)
             settle(db, row, self.now())
@@ -211,23 +212,23 @@ class ZcashPermissions:
         seen = sum(int(n.amount_zat) for n in credited)
         confirmed = sum(int(n.amount_zat) for n in credited if n.confirmations >= need)
         if not credited:
-            verification = m.ZcashVerification.awaiting_payment
+            verification = zm.ZcashVerification.awaiting_payment
         elif confirmed >= int(row.amount_zat):
-            verification = m.ZcashVerification.confirmed
+            verification = zm.ZcashVerification.confirmed
         elif confirmed == seen:
-            verification = m.ZcashVerification.underpaid
+            verification = zm.ZcashVerification.underpaid
         else:
-            verification = m.ZcashVerification.seen
+            verification = zm.ZcashVerification.seen
         row.verification = verification.value
         row.received_zat = str(seen)
         row.confirmations = min((n.confirmations for n in credited), default=0)
-        if verification is m.ZcashVerification.confirmed:
+        if verification is zm.ZcashVerification.confirmed:
             perm = permission_of(row)
             perm.activate(now)
             store_permission(row, perm)
             log.info("zcash permission %s active (%s zat credited)", row.id, seen)
 
-    async def revoke(self, permission_id: str, token: str | None) -> m.ZcashPermission:
+    async def revoke(self, permission_id: str, token: str | None) -> zm.ZcashPermission:
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
@@ -245,7 +246,7 @@ class ZcashPermissions:
                 store_permission(row, perm)
                 return permission_view(db, row, now, holder=True)
 
-    def for_wallet(self, address: str) -> m.ZcashPermission:
+    def for_wallet(self, address: str) -> zm.ZcashPermission:
         parsed = self.parse(address, "address")
         now = self.now()
         with self.store.tx() as db:
@@ -268,7 +269,7 @@ class ZcashPermissions:
                 raise ApiError(404, "no_permission", "no active or pending permission for this address")
             return permission_view(db, best, now)
 
-    async def balance(self, address: str, rate_per_hour: str | None) -> m.ZcashBalance:
+    async def balance(self, address: str, rate_per_hour: str | None) -> zm.ZcashBalance:
         parsed = self.parse(address, "address")
         rate: int | None = None
         if rate_per_hour is not None:
@@ -280,7 +281,7 @@ class ZcashPermissions:
                 ) from None
         if parsed.is_shielded:
             # Shielded funds are invisible without the owner's viewing key: unknown, never zero.
-            return m.ZcashBalance(
+            return zm.ZcashBalance(
                 wallet_address=parsed.encoded, visibility="unknown", shielded=True, rate_per_hour_zat=rate
             )
         try:
@@ -288,11 +289,11 @@ class ZcashPermissions:
         except WalletError as exc:
             raise ApiError(503, "zcash_wallet_unavailable", str(exc)) from None
         if bal is None:
-            return m.ZcashBalance(
+            return zm.ZcashBalance(
                 wallet_address=parsed.encoded, visibility="unknown", shielded=False, rate_per_hour_zat=rate
             )
         seconds = None if rate is None else bal * SECONDS_PER_HOUR // rate
-        return m.ZcashBalance(
+        return zm.ZcashBalance(
             wallet_address=parsed.encoded,
             visibility="known",
             shielded=False,
@@ -305,7 +306,7 @@ class ZcashPermissions:
 
     # ------------------------------------------------------------------ sessions
 
-    async def start_session(self, req: m.ZcashSessionRequest, token: str | None) -> m.ZcashSession:
+    async def start_session(self, req: zm.ZcashSessionRequest, token: str | None) -> zm.ZcashSession:
         async with self.lock:
             now = self.now()
             with self.store.tx() as db:
@@ -334,7 +335,7 @@ class ZcashPermissions:
                     id=SESSION_PREFIX + secrets.token_urlsafe(18),
                     permission_id=row.id,
                     service_id=svc.id,
-                    status=m.ZcashSessionStatus.live.value,
+                    status=zm.ZcashSessionStatus.live.value,
                     started_at=now,
                     ends_at=ends_at,
                     seconds=0,
@@ -382,7 +383,7 @@ class ZcashPermissions:
             row = self._load(db, sess.permission_id)
             db.refresh(sess)
             settle(db, row, now)
-            if sess.status != m.ZcashSessionStatus.live.value:
+            if sess.status != zm.ZcashSessionStatus.live.value:
                 raise ApiError(410, "access_revoked", f"the session is {sess.status}")
             return sess.service_id, float(sess.ends_at)
 
@@ -391,7 +392,7 @@ class ZcashPermissions:
         now = self.now()
         with self.store.tx() as db:
             rows = db.scalars(select(ZcashSessionRow).where(ZcashSessionRow.id.in_(list(session_ids)))).all()
-            live = {r.id for r in rows if r.status == m.ZcashSessionStatus.live.value and now < r.ends_at}
+            live = {r.id for r in rows if r.status == zm.ZcashSessionStatus.live.value and now < r.ends_at}
         return set(session_ids) - live
 
     def _load_session(self, db: Session, session_id: str) -> tuple[ZcashSessionRow, ZcashPermissionRow]:
@@ -404,7 +405,7 @@ class ZcashPermissions:
         assert row is not None
         return sess, row
 
-    async def end_session(self, req: m.ZcashSessionEndRequest, token: str | None) -> m.ZcashSession:
+    async def end_session(self, req: zm.ZcashSessionEndRequest, token: str | None) -> zm.ZcashSession:
         """Only the holder of the paying permission's token ends a session (ids are no secret)."""
         async with self.lock:
             now = self.now()
@@ -412,11 +413,11 @@ class ZcashPermissions:
                 sess, row = self._load_session(db, req.session_id)
                 self._check_token(row, token)
                 settle(db, row, now)
-                if sess.status == m.ZcashSessionStatus.live.value:
+                if sess.status == zm.ZcashSessionStatus.live.value:
                     end_session(row, sess, now)
                 return session_view(db, sess, row, now, holder=True)
 
-    def get_session(self, session_id: str) -> m.ZcashSession:
+    def get_session(self, session_id: str) -> zm.ZcashSession:
         now = self.now()
         with self.store.tx() as db:
             sess, row = self._load_session(db, session_id)

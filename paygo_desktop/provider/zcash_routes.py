@@ -13,6 +13,7 @@ from fastapi import Path as PathParam
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import LEDGER_MODE_REFUSED, ProviderConfig, ZcashConfig
 from paygo_desktop.provider.core import Clock
@@ -66,55 +67,55 @@ def register(
         503: {"model": m.ErrorBody},
     }
 
-    @app.post(routes.ZCASH_PERMISSIONS, response_model=m.ZcashPermission, status_code=201, responses=errors)
-    async def create_permission(req: m.ZcashPermissionRequest) -> m.ZcashPermission:
+    @app.post(routes.ZCASH_PERMISSIONS, response_model=zm.ZcashPermission, status_code=201, responses=errors)
+    async def create_permission(req: zm.ZcashPermissionRequest) -> zm.ZcashPermission:
         return await zc.create(req)
 
-    @app.get(routes.ZCASH_WALLET_PERMISSION, response_model=m.ZcashPermission, responses=errors)
-    async def wallet_permission(address: AddressPath) -> m.ZcashPermission:
+    @app.get(routes.ZCASH_WALLET_PERMISSION, response_model=zm.ZcashPermission, responses=errors)
+    async def wallet_permission(address: AddressPath) -> zm.ZcashPermission:
         return zc.for_wallet(address)
 
-    @app.get(routes.ZCASH_PERMISSION, response_model=m.ZcashPermission, responses=errors)
-    async def get_permission(permission_id: IdPath, request: Request) -> m.ZcashPermission:
+    @app.get(routes.ZCASH_PERMISSION, response_model=zm.ZcashPermission, responses=errors)
+    async def get_permission(permission_id: IdPath, request: Request) -> zm.ZcashPermission:
         return zc.get(permission_id, _bearer(request))
 
-    @app.post(routes.ZCASH_PERMISSION_VERIFY, response_model=m.ZcashPermission, responses=errors)
-    async def verify_permission(permission_id: IdPath) -> m.ZcashPermission:
+    @app.post(routes.ZCASH_PERMISSION_VERIFY, response_model=zm.ZcashPermission, responses=errors)
+    async def verify_permission(permission_id: IdPath) -> zm.ZcashPermission:
         return await zc.verify(permission_id)
 
-    @app.post(routes.ZCASH_PERMISSION_REVOKE, response_model=m.ZcashPermission, responses=errors)
-    async def revoke_permission(permission_id: IdPath, request: Request) -> m.ZcashPermission:
+    @app.post(routes.ZCASH_PERMISSION_REVOKE, response_model=zm.ZcashPermission, responses=errors)
+    async def revoke_permission(permission_id: IdPath, request: Request) -> zm.ZcashPermission:
         return await zc.revoke(permission_id, _bearer(request))
 
-    @app.get(routes.ZCASH_BALANCE, response_model=m.ZcashBalance, responses=errors)
+    @app.get(routes.ZCASH_BALANCE, response_model=zm.ZcashBalance, responses=errors)
     async def balance(
         address: AddressPath,
         rate_per_hour: Annotated[str | None, Query(max_length=40)] = None,
-    ) -> m.ZcashBalance:
+    ) -> zm.ZcashBalance:
         return await zc.balance(address, rate_per_hour)
 
-    @app.post(routes.SESSIONS, response_model=m.ZcashSession, status_code=201, responses=errors)
-    async def start_session(req: m.ZcashSessionRequest, request: Request) -> m.ZcashSession:
+    @app.post(routes.SESSIONS, response_model=zm.ZcashSession, status_code=201, responses=errors)
+    async def start_session(req: zm.ZcashSessionRequest, request: Request) -> zm.ZcashSession:
         return await zc.start_session(req, _bearer(request))
 
-    @app.post(routes.SESSIONS_END, response_model=m.ZcashSession, responses=errors)
-    async def end_session(req: m.ZcashSessionEndRequest, request: Request) -> m.ZcashSession:
+    @app.post(routes.SESSIONS_END, response_model=zm.ZcashSession, responses=errors)
+    async def end_session(req: zm.ZcashSessionEndRequest, request: Request) -> zm.ZcashSession:
         return await zc.end_session(req, _bearer(request))
 
-    @app.get(routes.SESSION, response_model=m.ZcashSession, responses=errors)
-    async def get_session(session_id: IdPath) -> m.ZcashSession:
+    @app.get(routes.SESSION, response_model=zm.ZcashSession, responses=errors)
+    async def get_session(session_id: IdPath) -> zm.ZcashSession:
         return zc.get_session(session_id)
 
     ledger = zc.verifier
     if config.zcash.mode == "ledger" and isinstance(ledger, LocalLedger):
 
-        @app.post(routes.ZCASH_LEDGER_PAY, response_model=m.ZcashLedgerTx, status_code=201, responses=errors)
-        async def ledger_pay(req: m.ZcashLedgerPay) -> m.ZcashLedgerTx:
+        @app.post(routes.ZCASH_LEDGER_PAY, response_model=zm.ZcashLedgerTx, status_code=201, responses=errors)
+        async def ledger_pay(req: zm.ZcashLedgerPay) -> zm.ZcashLedgerTx:
             try:
                 tx = ledger.pay(req.address, req.amount_zat, req.memo)
             except LedgerError as exc:
                 raise ApiError(422, "ledger_refused", str(exc)) from None
-            return m.ZcashLedgerTx(
+            return zm.ZcashLedgerTx(
                 txid=tx.txid,
                 address=tx.address,
                 amount_zat=tx.amount_zat,
@@ -122,8 +123,8 @@ def register(
                 confirmations=ledger.confirmations(tx),
             )
 
-        @app.post(routes.ZCASH_LEDGER_MINE, response_model=m.ZcashLedgerHeight)
-        async def ledger_mine(req: m.ZcashLedgerMine) -> m.ZcashLedgerHeight:
-            return m.ZcashLedgerHeight(height=ledger.mine(req.blocks))
+        @app.post(routes.ZCASH_LEDGER_MINE, response_model=zm.ZcashLedgerHeight)
+        async def ledger_mine(req: zm.ZcashLedgerMine) -> zm.ZcashLedgerHeight:
+            return zm.ZcashLedgerHeight(height=ledger.mine(req.blocks))
 
     return zc

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow
 from paygo_desktop.zcash.permissions import Permission, PermissionStatus, PermissionTerms
 
@@ -35,7 +35,7 @@ def settle(db: Session, row: ZcashPermissionRow, now: int) -> None:
     """End a live session whose permission ran out, then apply expiry. Mutates ``row``."""
     if row.live_session_id is not None:
         sess = db.get(ZcashSessionRow, row.live_session_id)
-        if sess is not None and sess.status == m.ZcashSessionStatus.live.value and now >= sess.ends_at:
+        if sess is not None and sess.status == zm.ZcashSessionStatus.live.value and now >= sess.ends_at:
             end_session(row, sess, sess.ends_at)
     perm = permission_of(row)
     perm.refresh(now)
@@ -50,11 +50,11 @@ def end_session(row: ZcashPermissionRow, sess: ZcashSessionRow, end: int, revoke
     charged = perm.record_usage(seconds, sess.started_at) if perm.status is PermissionStatus.ACTIVE else 0
     if perm.status is PermissionStatus.EXHAUSTED:
         perm.ended_at = end
-        status = m.ZcashSessionStatus.exhausted
+        status = zm.ZcashSessionStatus.exhausted
     elif end >= perm.expires_at:
-        status = m.ZcashSessionStatus.expired
+        status = zm.ZcashSessionStatus.expired
     else:
-        status = m.ZcashSessionStatus.revoked if revoked else m.ZcashSessionStatus.ended
+        status = zm.ZcashSessionStatus.revoked if revoked else zm.ZcashSessionStatus.ended
     perm.refresh(end)
     store_permission(row, perm)
     sess.status = status.value

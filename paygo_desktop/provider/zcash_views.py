@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.provider.zcash_settlement import permission_of
 from paygo_desktop.provider.zcash_store import ZcashPermissionRow, ZcashSessionRow
 from paygo_desktop.zcash.permissions import SECONDS_PER_HOUR, payment_memo
@@ -24,7 +24,7 @@ def permission_view(
     token: str | None = None,
     *,
     holder: bool = False,
-) -> m.ZcashPermission:
+) -> zm.ZcashPermission:
     """The permission as the API shows it; ``liveSessionId`` only to the token's ``holder``."""
     perm = permission_of(row)
     if row.live_session_id is not None:  # show the live session's usage so far
@@ -34,11 +34,11 @@ def permission_view(
                 perm.terms.max_seconds,
                 perm.used_seconds + max(0, min(now, sess.ends_at) - sess.started_at),
             )
-    return m.ZcashPermission(
+    return zm.ZcashPermission(
         id=row.id,
         user_wallet_address=row.user_address,
-        status=m.ZcashPermissionStatus(row.status),
-        verification=m.ZcashVerification(row.verification),
+        status=zm.ZcashPermissionStatus(row.status),
+        verification=zm.ZcashVerification(row.verification),
         payment_address=row.payment_address,
         payment_uri=row.payment_uri,
         memo=payment_memo(row.id),
@@ -64,12 +64,12 @@ def permission_view(
 
 def session_view(
     db: Session, sess: ZcashSessionRow, row: ZcashPermissionRow, now: int, *, holder: bool = False
-) -> m.ZcashSession:
-    return m.ZcashSession(
+) -> zm.ZcashSession:
+    return zm.ZcashSession(
         session_id=sess.id,
         permission_id=sess.permission_id,
         service_id=sess.service_id,
-        status=m.ZcashSessionStatus(sess.status),
+        status=zm.ZcashSessionStatus(sess.status),
         started_at=sess.started_at,
         ends_at=sess.ends_at,
         ended_at=sess.ended_at,

@@ -21,6 +21,7 @@ from paygo_desktop.changes import NOTHING, Changes
 from paygo_desktop.errors import describe_error
 from paygo_desktop.metering.meter import Meter
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.plan import SessionError
 from paygo_desktop.sessions.reports import SessionSummary
@@ -51,7 +52,7 @@ class Outcome:
     seconds: int = 0
     metered: int = 0
     cost: int | None = None  # the spending records settle to it; None: they stay as they are
-    receipt: m.Receipt | m.ZcashSession | None = None
+    receipt: m.Receipt | zm.ZcashSession | None = None
     receipt_ok: bool = False  # the summary's verdict on the receipt
     paid_ahead_credit: int = 0
     interrupted: bool = False  # the provider may hold it: the row waits for recovery, not ended

@@ -24,6 +24,7 @@ from typing import Any
 from paygo_desktop.errors import UserFacingError, describe_error
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
 from paygo_desktop.sessions.history import SessionRecord
 from paygo_desktop.sessions.reports import RecoveryOutcome, RecoveryReport
@@ -237,7 +238,7 @@ async def _reconcile_zcash(
     if record.remote_id is None:
         return await _settle(rt, record, 0, None, None, was_live=False)
     remote = await client.get_zcash_session(record.remote_id)
-    was_live = remote.status is m.ZcashSessionStatus.live
+    was_live = remote.status is zm.ZcashSessionStatus.live
     if was_live:
         try:
             if token_lookup is None or record.terms.permission_id is None:

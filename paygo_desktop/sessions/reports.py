@@ -8,6 +8,7 @@ from enum import StrEnum
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.sessions.status import SessionStatus
 
 
@@ -25,7 +26,7 @@ class SessionSummary:
     rate: Price
     asset: Asset
     receipt_ok: bool  # the receipt's signature is the provider's and it agrees with our meter and vouchers
-    receipt: m.Receipt | m.ZcashSession | None
+    receipt: m.Receipt | zm.ZcashSession | None
     message: str
     metered: int = 0  # rate × elapsed by our meter; cost - metered was paid ahead for the last tick
     status: SessionStatus = SessionStatus.STOPPED

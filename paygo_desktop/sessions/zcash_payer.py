@@ -29,7 +29,7 @@ from paygo_desktop.changes import Changes
 from paygo_desktop.errors import describe_error
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import ZEC, Amount
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient, ProviderError, ProviderTimeout, ProviderUnreachable
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
 from paygo_desktop.sessions.plan import SessionError, SessionPlan, StartOptions
@@ -73,7 +73,7 @@ class ZcashPayer(Payer):
         self._token = token  # the permission's bearer token: ending the session needs it (never logged)
         self.cap_is_permission = cap_is_permission
         self.exhausted_reason = exhausted_reason
-        self.remote: m.ZcashSession | None = None
+        self.remote: zm.ZcashSession | None = None
         self._last_ok_ns = 0
         self._spent_at_start = 0
         self._metered_before, self._used_before = metered_before
@@ -212,20 +212,20 @@ class ZcashPayer(Payer):
         self._last_ok_ns = live.meter.elapsed_ns()
         await self._record_deduction(remote)
         await self._record_meter(remote, live.meter.cost(), self._seconds())
-        if remote.status is m.ZcashSessionStatus.live:
+        if remote.status is zm.ZcashSessionStatus.live:
             return None
-        if remote.status is m.ZcashSessionStatus.exhausted:
+        if remote.status is zm.ZcashSessionStatus.exhausted:
             return Ending(self.exhausted_reason, exhausted=True)
         return Ending(f"The provider ended the session ({remote.status.value}).", failed=True)
 
-    def _deducted(self, remote: m.ZcashSession) -> int:
+    def _deducted(self, remote: zm.ZcashSession) -> int:
         """What the provider has deducted for this session: its own amount once ended; while live, what
         the permission spent since the session started (the provider counts the live session in)."""
-        if remote.status is m.ZcashSessionStatus.live:
+        if remote.status is zm.ZcashSessionStatus.live:
             return max(0, remote.permission.spent_zat - self._spent_at_start)
         return remote.amount_zat
 
-    async def _record_deduction(self, remote: m.ZcashSession) -> None:
+    async def _record_deduction(self, remote: zm.ZcashSession) -> None:
         live, rt = self.session, self.rt
         self.remote = remote
         deducted = self._deducted(remote)
@@ -257,7 +257,7 @@ class ZcashPayer(Payer):
         seconds = self.elapsed_seconds()
         status = SessionStatus.FAILED if ending.failed else SessionStatus.STOPPED
         await self._record_meter(remote, metered, self._seconds())
-        if problem is None and self._agreed and remote.status is not m.ZcashSessionStatus.live:
+        if problem is None and self._agreed and remote.status is not zm.ZcashSessionStatus.live:
             await self.rt.db(
                 cross_check.note_agreement,
                 self.store,
@@ -284,7 +284,7 @@ class ZcashPayer(Payer):
                 metered=metered,
                 cost=cost,
                 receipt=remote,
-                receipt_ok=problem is None and remote.status is not m.ZcashSessionStatus.live,
+                receipt_ok=problem is None and remote.status is not zm.ZcashSessionStatus.live,
                 columns={"signed": metered, "acked": cost},
             )
         )
@@ -296,7 +296,7 @@ class ZcashPayer(Payer):
         meter = self.session.meter
         return min(meter.elapsed_ns() // NS_PER_SECOND, meter.price.seconds_for(meter.budget))
 
-    async def _record_meter(self, remote: m.ZcashSession, metered: int, seconds: int) -> None:
+    async def _record_meter(self, remote: zm.ZcashSession, metered: int, seconds: int) -> None:
         """Our meter (earlier sessions + this one so far) on the permission's row, and the provider's
         answer beside it (``zcash.cross_check``); a disagreement (or no row to compare with) means this
         session leaves no "agreed" on the provider's record."""

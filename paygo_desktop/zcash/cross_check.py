@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paygo_desktop.money import ZEC, Amount
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding, SessionRow, ZcashPermissionRow
@@ -68,12 +68,12 @@ def tick_seconds(db: Session, permission_id: str) -> int:
     return int(tick) if tick else trust.DEFAULT_TICK_SECONDS
 
 
-def reported_of(row: ZcashPermissionRow) -> m.ZcashPermission | None:
+def reported_of(row: ZcashPermissionRow) -> zm.ZcashPermission | None:
     """The provider's last answer kept for ``row`` (None if none, or unreadable)."""
     if row.reported is None:
         return None
     try:
-        return m.ZcashPermission.model_validate_json(row.reported)
+        return zm.ZcashPermission.model_validate_json(row.reported)
     except ValueError:
         return None
 
@@ -112,15 +112,15 @@ def record_meter(row: ZcashPermissionRow, used_seconds: int, metered_zat: int, n
 
 
 def record_report(
-    db: Session, row: ZcashPermissionRow, remote: m.ZcashPermission, now: int
+    db: Session, row: ZcashPermissionRow, remote: zm.ZcashPermission, now: int
 ) -> list[trust.Disagreement]:
     """Keep the provider's answer ``remote`` beside the app's record of ``row`` (never over it) and say
     what disagrees. The one figure taken from it: a pending permission the provider reports active with
     its payment confirmed becomes active (only the provider's wallet can see the payment)."""
     if (
         row.status == PermissionStatus.PENDING_PAYMENT.value
-        and remote.status is m.ZcashPermissionStatus.active
-        and remote.verification is m.ZcashVerification.confirmed
+        and remote.status is zm.ZcashPermissionStatus.active
+        and remote.verification is zm.ZcashVerification.confirmed
     ):
         row.status = PermissionStatus.ACTIVE.value
     row.verification = remote.verification.value
@@ -232,7 +232,7 @@ def metered_before(store: Store, provider_url: str, permission_id: str) -> tuple
 
 
 def record_session(
-    store: Store, provider_url: str, remote: m.ZcashSession, used_seconds: int, metered_zat: int, now: int
+    store: Store, provider_url: str, remote: zm.ZcashSession, used_seconds: int, metered_zat: int, now: int
 ) -> list[trust.Disagreement] | None:
     """A session's meter (earlier sessions' included) on its permission's row, if the Zcash page keeps
     one, and the provider's answer beside it; what disagrees goes to the activity log and is returned
@@ -249,7 +249,7 @@ def record_session(
 
 
 def note_agreement(
-    store: Store, provider_url: str, provider_name: str, local_id: str, remote: m.ZcashSession, metered: int
+    store: Store, provider_url: str, provider_name: str, local_id: str, remote: zm.ZcashSession, metered: int
 ) -> None:
     """The provider record's "agreed" for a Zcash session (ref: its local id) whose end the provider
     confirmed and whose every report agreed with the app's record of the permission."""

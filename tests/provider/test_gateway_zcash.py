@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient
 from tests.provider.conftest import Server, provider_server
 from tests.provider.gateway_world import API, CUT_WITHIN, FEED, WATCH, Upstreams, gateway_services
@@ -42,12 +43,12 @@ def zgateway(env: Any, tmp_path: Path) -> Iterator[tuple[Server, ProviderClient]
         upstreams.stop()
 
 
-def _permission(server: Server, client: ProviderClient) -> m.ZcashPermission:
+def _permission(server: Server, client: ProviderClient) -> zm.ZcashPermission:
     run = server.env.run
     p = run(client.create_zcash_permission(USER_Z, AMOUNT, RATE))
     run(client.ledger_pay(p.payment_address, AMOUNT, p.memo))
     run(client.ledger_mine(MIN_CONF))
-    assert run(client.verify_zcash_permission(p.id)).status is m.ZcashPermissionStatus.active
+    assert run(client.verify_zcash_permission(p.id)).status is zm.ZcashPermissionStatus.active
     return p
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import PaymentRequired, ProviderClient
 from paygo_desktop.zcash.addresses import Network, Typecode, encode_sapling, encode_unified
 from tests.provider.test_zcash_wallet_rpc import (  # noqa: F401 - the fixture
@@ -36,10 +36,10 @@ from tests.zcash.provider_fixture import (  # noqa: F401 - the fixture
 
 AMOUNT, RATE = 1_000_000, 400_000
 SHARED = encode_sapling(Network.TEST, bytes([3] * 43))  # an address of the wallet that is no permission's
-ACTIVE, PENDING = m.ZcashPermissionStatus.active, m.ZcashPermissionStatus.pending_payment
+ACTIVE, PENDING = zm.ZcashPermissionStatus.active, zm.ZcashPermissionStatus.pending_payment
 
 
-async def _paid(c: ProviderClient, p: m.ZcashPermission, amount: int = AMOUNT) -> m.ZcashPermission:
+async def _paid(c: ProviderClient, p: zm.ZcashPermission, amount: int = AMOUNT) -> zm.ZcashPermission:
     await c.ledger_pay(p.payment_address, amount, p.memo)
     await c.ledger_mine(MIN_CONF)
     return await c.verify_zcash_permission(p.id)
@@ -63,10 +63,12 @@ async def test_one_note_to_as_address_with_bs_memo_credits_a_only(
         seen.update({p.id: await c.verify_zcash_permission(p.id) for p in order})  # and polled again
         assert (seen[a.id].status, seen[a.id].received_zat) == (ACTIVE, AMOUNT)
         assert (seen[b.id].status, seen[b.id].received_zat) == (PENDING, 0)
-        assert seen[b.id].verification is m.ZcashVerification.awaiting_payment
+        assert seen[b.id].verification is zm.ZcashVerification.awaiting_payment
         with pytest.raises(PaymentRequired):  # 1,000,000 zat paid: one permission's worth of service
             await c.start_zcash_session(b.id, SERVICE, b.token or "")
-        assert (await c.start_zcash_session(a.id, SERVICE, a.token or "")).status is m.ZcashSessionStatus.live
+        assert (
+            await c.start_zcash_session(a.id, SERVICE, a.token or "")
+        ).status is zm.ZcashSessionStatus.live
 
 
 async def test_a_paid_permissions_address_paid_again_credits_no_other_permission(
@@ -99,7 +101,7 @@ async def test_polling_counts_a_note_once_and_a_top_up_completes_the_payment(
             got = await _paid(c, a, half) if _ == 0 else await c.verify_zcash_permission(a.id)
             assert (got.status, got.verification, got.received_zat) == (
                 PENDING,
-                m.ZcashVerification.underpaid,
+                zm.ZcashVerification.underpaid,
                 half,
             )
         got = await _paid(c, a, AMOUNT - half)  # a second payment to the same address adds up
@@ -169,7 +171,7 @@ def zallet_provider(zallet: FakeZallet, tmp_path: Path) -> Iterator[tuple[ZcashP
         yield provider, wallet
 
 
-async def _two(c: ProviderClient) -> tuple[m.ZcashPermission, m.ZcashPermission]:
+async def _two(c: ProviderClient) -> tuple[zm.ZcashPermission, zm.ZcashPermission]:
     a = await c.create_zcash_permission(USER_Z, AMOUNT, RATE)
     b = await c.create_zcash_permission(USER_Z, AMOUNT, RATE)
     assert (a.payment_address, b.payment_address) == (ADDR_A, ADDR_B)
@@ -205,7 +207,7 @@ async def test_zallet_a_note_in_both_listings_under_two_address_strings_counts_o
             got = await c.verify_zcash_permission(a.id)
             assert (got.status, got.verification, got.received_zat) == (
                 PENDING,
-                m.ZcashVerification.underpaid,
+                zm.ZcashVerification.underpaid,
                 AMOUNT // 2,
             )
 

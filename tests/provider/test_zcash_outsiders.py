@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient
 from tests.zcash.provider_fixture import (  # noqa: F401 - the fixture
     MIN_CONF,
@@ -53,9 +53,9 @@ async def test_an_outsider_who_knows_the_payers_address_can_end_nothing(
             assert (revoked.status_code, revoked.json().get("code")) == (401, "bad_permission_token")
 
     async with ProviderClient(url) as payer:
-        assert (await payer.get_zcash_session(session.session_id)).status is m.ZcashSessionStatus.live
+        assert (await payer.get_zcash_session(session.session_id)).status is zm.ZcashSessionStatus.live
         own = await payer.get_zcash_permission(p.id, token)  # the token's holder sees its live session
         assert own.live_session_id == session.session_id and own.used_seconds == 600
         done = await payer.end_zcash_session(session.session_id, token)
-        assert done.status is m.ZcashSessionStatus.ended and done.seconds == 600
+        assert done.status is zm.ZcashSessionStatus.ended and done.seconds == 600
         assert done.amount_zat == RATE * 600 // 3600

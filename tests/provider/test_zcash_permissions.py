@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import (
     NotFound,
     PaymentRequired,
@@ -57,13 +57,13 @@ def zclient(zserver: Server) -> Iterator[ProviderClient]:
 
 def _paid(
     s: Server, c: ProviderClient, amount: int = AMOUNT, rate: int = RATE, **kw: Any
-) -> m.ZcashPermission:
+) -> zm.ZcashPermission:
     run = s.env.run
     p = run(c.create_zcash_permission(USER_Z, amount, rate, **kw))
     run(c.ledger_pay(p.payment_address, amount, p.memo))
     run(c.ledger_mine(MIN_CONF))
     v = run(c.verify_zcash_permission(p.id))
-    assert v.status is m.ZcashPermissionStatus.active
+    assert v.status is zm.ZcashPermissionStatus.active
     return p  # carries the token
 
 
@@ -71,8 +71,8 @@ def test_create_pay_verify_session_exhaust(zserver: Server, zclient: ProviderCli
     run, c, clock = zserver.env.run, zclient, zserver.clock
     assert run(c.provider_info()).zcash is True
     p = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
-    assert p.status is m.ZcashPermissionStatus.pending_payment
-    assert p.verification is m.ZcashVerification.awaiting_payment
+    assert p.status is zm.ZcashPermissionStatus.pending_payment
+    assert p.verification is zm.ZcashVerification.awaiting_payment
     assert p.amount_zat == AMOUNT and p.rate_per_hour_zat == RATE and p.max_seconds == MAX_SECONDS
     assert p.max_hours == "2.50" and p.remaining_zat == AMOUNT and p.token
     assert p.expires_at == p.created_at + 30 * 86400
@@ -85,25 +85,27 @@ def test_create_pay_verify_session_exhaust(zserver: Server, zclient: ProviderCli
     other = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
     assert other.payment_address != p.payment_address
 
-    assert run(c.verify_zcash_permission(p.id)).verification is m.ZcashVerification.awaiting_payment
+    assert run(c.verify_zcash_permission(p.id)).verification is zm.ZcashVerification.awaiting_payment
     tx = run(c.ledger_pay(p.payment_address, AMOUNT, p.memo))
     assert tx.confirmations == 0
     v = run(c.verify_zcash_permission(p.id))
-    assert v.verification is m.ZcashVerification.seen and v.status is m.ZcashPermissionStatus.pending_payment
+    assert (
+        v.verification is zm.ZcashVerification.seen and v.status is zm.ZcashPermissionStatus.pending_payment
+    )
     assert v.received_zat == AMOUNT and v.token is None
     run(c.ledger_mine(1))
     v = run(c.verify_zcash_permission(p.id))
-    assert v.verification is m.ZcashVerification.seen and v.confirmations == 1
+    assert v.verification is zm.ZcashVerification.seen and v.confirmations == 1
     with pytest.raises(PaymentRequired):
         run(c.start_zcash_session(p.id, SVC, p.token or ""))
     run(c.ledger_mine(1))
     v = run(c.verify_zcash_permission(p.id))
-    assert v.status is m.ZcashPermissionStatus.active and v.verification is m.ZcashVerification.confirmed
-    assert run(c.verify_zcash_permission(p.id)).status is m.ZcashPermissionStatus.active  # idempotent
+    assert v.status is zm.ZcashPermissionStatus.active and v.verification is zm.ZcashVerification.confirmed
+    assert run(c.verify_zcash_permission(p.id)).status is zm.ZcashPermissionStatus.active  # idempotent
 
     # a session billed from it: rate x used seconds // 3600
     s = run(c.start_zcash_session(p.id, SVC, p.token or ""))
-    assert s.status is m.ZcashSessionStatus.live and s.ends_at == s.started_at + MAX_SECONDS
+    assert s.status is zm.ZcashSessionStatus.live and s.ends_at == s.started_at + MAX_SECONDS
     with pytest.raises(ProviderHTTPError) as busy:
         run(c.start_zcash_session(p.id, SVC, p.token or ""))
     assert busy.value.status == 409
@@ -111,7 +113,7 @@ def test_create_pay_verify_session_exhaust(zserver: Server, zclient: ProviderCli
     live = run(c.get_zcash_permission(p.id, p.token))  # with the token: its live session too
     assert live.used_seconds == 1000 and live.live_session_id == s.session_id
     e = run(c.end_zcash_session(s.session_id, p.token or ""))
-    assert e.status is m.ZcashSessionStatus.ended and e.seconds == 1000
+    assert e.status is zm.ZcashSessionStatus.ended and e.seconds == 1000
     assert e.amount_zat == RATE * 1000 // 3600 == 111_111
     assert e.permission.used_seconds == 1000 and e.permission.spent_zat == 111_111
     assert run(c.end_zcash_session(s.session_id, p.token or "")) == e  # idempotent
@@ -132,10 +134,10 @@ def test_create_pay_verify_session_exhaust(zserver: Server, zclient: ProviderCli
     assert s.ends_at == s.started_at + MAX_SECONDS - 1009
     clock.advance(100_000)
     done = run(c.get_zcash_session(s.session_id))
-    assert done.status is m.ZcashSessionStatus.exhausted
+    assert done.status is zm.ZcashSessionStatus.exhausted
     assert done.seconds == MAX_SECONDS - 1009 and done.ended_at == s.ends_at
     assert done.amount_zat == AMOUNT - RATE * 1009 // 3600
-    assert done.permission.status is m.ZcashPermissionStatus.exhausted
+    assert done.permission.status is zm.ZcashPermissionStatus.exhausted
     assert done.permission.remaining_zat == 0 and done.permission.remaining_hours == "0.00"
     with pytest.raises(PaymentRequired) as exc:
         run(c.start_zcash_session(p.id, SVC, p.token or ""))
@@ -166,10 +168,10 @@ def test_expiry(zserver: Server, zclient: ProviderClient) -> None:
     # an unpaid permission expires after the default 30 days; a late payment does not revive it
     late = run(c.create_zcash_permission(USER_Z, AMOUNT, RATE))
     clock.advance(30 * 86400)
-    assert run(c.get_zcash_permission(late.id)).status is m.ZcashPermissionStatus.expired
+    assert run(c.get_zcash_permission(late.id)).status is zm.ZcashPermissionStatus.expired
     run(c.ledger_pay(late.payment_address, AMOUNT, late.memo))
     run(c.ledger_mine(MIN_CONF))
-    assert run(c.verify_zcash_permission(late.id)).status is m.ZcashPermissionStatus.expired
+    assert run(c.verify_zcash_permission(late.id)).status is zm.ZcashPermissionStatus.expired
 
     # a live session ends at expiry and is billed up to it
     p = _paid(zserver, zclient, amount=10 * RATE * 24, duration_days=1)
@@ -178,9 +180,9 @@ def test_expiry(zserver: Server, zclient: ProviderClient) -> None:
     assert s.ends_at == p.expires_at
     clock.advance(3600)
     done = run(c.get_zcash_session(s.session_id))
-    assert done.status is m.ZcashSessionStatus.expired and done.seconds == 600
+    assert done.status is zm.ZcashSessionStatus.expired and done.seconds == 600
     assert done.amount_zat == RATE * 600 // 3600
-    assert done.permission.status is m.ZcashPermissionStatus.expired
+    assert done.permission.status is zm.ZcashPermissionStatus.expired
     with pytest.raises(SessionGone):
         run(c.start_zcash_session(p.id, SVC, p.token or ""))
 
@@ -194,9 +196,9 @@ def test_revoke_wallet_lookup_and_memo_key(zserver: Server, zclient: ProviderCli
     other = run(c.create_zcash_permission(USER_T, AMOUNT, RATE))
     run(c.ledger_pay(encode_sapling(Network.TEST, bytes([3] * 43)), AMOUNT, p.memo))
     run(c.ledger_mine(MIN_CONF))
-    assert run(c.verify_zcash_permission(p.id)).status is m.ZcashPermissionStatus.active
+    assert run(c.verify_zcash_permission(p.id)).status is zm.ZcashPermissionStatus.active
     found = run(c.zcash_wallet_permission(USER_Z))
-    assert found.id == p.id and found.status is m.ZcashPermissionStatus.active and found.token is None
+    assert found.id == p.id and found.status is zm.ZcashPermissionStatus.active and found.token is None
     with pytest.raises(NotFound):
         run(c.zcash_wallet_permission(encode_sapling(Network.TEST, bytes(43))))
 
@@ -207,9 +209,9 @@ def test_revoke_wallet_lookup_and_memo_key(zserver: Server, zclient: ProviderCli
         run(c.start_zcash_session(other.id, SVC, p.token or ""))
     zserver.clock.advance(60)
     r = run(c.revoke_zcash_permission(p.id, p.token or ""))
-    assert r.status is m.ZcashPermissionStatus.revoked and r.used_seconds == 60
+    assert r.status is zm.ZcashPermissionStatus.revoked and r.used_seconds == 60
     ended = run(c.get_zcash_session(s.session_id))
-    assert ended.status is m.ZcashSessionStatus.revoked and ended.amount_zat == RATE * 60 // 3600
+    assert ended.status is zm.ZcashSessionStatus.revoked and ended.amount_zat == RATE * 60 // 3600
     with pytest.raises(ProviderHTTPError) as again:
         run(c.revoke_zcash_permission(p.id, p.token or ""))
     assert again.value.status == 409
@@ -453,17 +455,17 @@ def test_ledger_payments_survive_a_provider_restart(env: Any, tmp_path: Path) ->
         c = ProviderClient(second.url, timeout=10)
         try:
             v = run(c.verify_zcash_permission(mined.id))
-            assert v.verification is m.ZcashVerification.seen
+            assert v.verification is zm.ZcashVerification.seen
             assert v.received_zat == AMOUNT and v.confirmations == 1
             v = run(c.verify_zcash_permission(pending.id))
-            assert v.verification is m.ZcashVerification.seen and v.confirmations == 0
+            assert v.verification is zm.ZcashVerification.seen and v.confirmations == 0
             assert run(c.ledger_mine(1)).height == 2  # the height went on from where it was
             v = run(c.verify_zcash_permission(mined.id))
-            assert v.status is m.ZcashPermissionStatus.active and v.confirmations == MIN_CONF
+            assert v.status is zm.ZcashPermissionStatus.active and v.confirmations == MIN_CONF
             s = run(c.start_zcash_session(mined.id, SVC, mined.token or ""))
-            assert s.status is m.ZcashSessionStatus.live
+            assert s.status is zm.ZcashSessionStatus.live
             v = run(c.verify_zcash_permission(pending.id))
-            assert v.verification is m.ZcashVerification.seen and v.confirmations == 1
+            assert v.verification is zm.ZcashVerification.seen and v.confirmations == 1
             bal = run(c.zcash_balance(USER_T))
             assert bal.transparent_balance_zat == transparent.amount_zat
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.provider.zcash_wallet_rpc import WalletError, ZalletVerifier
 from paygo_desktop.zcash.addresses import Network, Typecode, encode_sapling, encode_unified
@@ -211,10 +211,10 @@ def test_provider_with_zallet(zallet: FakeZallet, env: Any, tmp_path: Path) -> N
         p = env.run(c.create_zcash_permission(user, 500_000, 100_000))
         assert p.payment_address == ADDR and "memo=" in p.payment_uri
         conf["n"] = 1
-        assert env.run(c.verify_zcash_permission(p.id)).verification is m.ZcashVerification.seen
+        assert env.run(c.verify_zcash_permission(p.id)).verification is zm.ZcashVerification.seen
         conf["n"] = 3
         v = env.run(c.verify_zcash_permission(p.id))
-        assert v.status is m.ZcashPermissionStatus.active and v.received_zat == 500_000
+        assert v.status is zm.ZcashPermissionStatus.active and v.received_zat == 500_000
         # the same address again from the wallet would pay two permissions: refused, not a 500
         r = httpx.post(
             s.url + "/api/v1/zcash/permissions",

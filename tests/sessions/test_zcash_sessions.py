@@ -12,7 +12,7 @@ import pytest
 
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import ZEC
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.plan import SessionError, StartOptions
 from paygo_desktop.sessions.status import SessionEvent
@@ -37,12 +37,12 @@ def zworld(world: World, env: Env, tmp_path: Path) -> Iterator[World]:
         yield world
 
 
-async def _permission(world: World) -> m.ZcashPermission:
+async def _permission(world: World) -> zm.ZcashPermission:
     async with ProviderClient(world.provider.url) as client:
         permission = await client.create_zcash_permission(USER_Z, AMOUNT, RATE)
         await client.ledger_pay(permission.payment_address, AMOUNT, permission.memo)
         await client.ledger_mine(1)
-        assert (await client.verify_zcash_permission(permission.id)).status is m.ZcashPermissionStatus.active
+        assert (await client.verify_zcash_permission(permission.id)).status is zm.ZcashPermissionStatus.active
     with world.store.session() as s:  # as the Zcash page's permission book keeps it (no token here)
         s.add(
             ZcashPermissionRow(
@@ -82,9 +82,9 @@ def test_a_session_paid_from_a_zcash_permission(zworld: World) -> None:
         summary = await engine.stop(live.local_id)
         assert summary.status == "stopped" and summary.seconds == 60
         assert summary.metered == 6_667  # ceil(400 000 × 60 / 3600) by our meter
-        assert isinstance(summary.receipt, m.ZcashSession)
+        assert isinstance(summary.receipt, zm.ZcashSession)
         assert summary.cost == summary.receipt.amount_zat == 6_666  # the provider rounds down
-        assert summary.receipt.status is m.ZcashSessionStatus.ended and summary.receipt_ok
+        assert summary.receipt.status is zm.ZcashSessionStatus.ended and summary.receipt_ok
         record = engine.history.get(live.local_id)
         assert record is not None and record.cost == 6_666 and record.terms.funding == "zcash"
         assert engine.history.spent(live.local_id) == 6_666
@@ -237,6 +237,6 @@ def test_recovery_ends_a_zcash_session_left_running_with_the_permissions_token(z
         assert report.outcome == "still_running_stopped" and report.cost == RATE * 90 // 3600
         async with ProviderClient(world.provider.url) as client:
             ended = await client.get_zcash_session(remote.session_id)
-        assert ended.status is m.ZcashSessionStatus.ended and ended.seconds == 90
+        assert ended.status is zm.ZcashSessionStatus.ended and ended.seconds == 90
 
     run(world.env, scenario)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.store import Store
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
@@ -87,7 +87,7 @@ def reported_json(**changes: Any) -> str:
         "expiresAt": EXPIRES,
     }
     wire.update(changes)
-    return m.ZcashPermission.model_validate(wire).model_dump_json(by_alias=True)
+    return zm.ZcashPermission.model_validate(wire).model_dump_json(by_alias=True)
 
 
 class Clock:

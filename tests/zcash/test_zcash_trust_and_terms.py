@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.store import Store
 from paygo_desktop.store.models import SessionRow
 from paygo_desktop.zcash.book import PermissionBook
@@ -69,7 +69,7 @@ def own(**changes: object) -> OwnRecord:
     return base.__class__(**{**base.__dict__, **changes})
 
 
-def said(**changes: object) -> m.ZcashPermission:
+def said(**changes: object) -> zm.ZcashPermission:
     """What an honest provider says of ``own()``, with ``changes`` (wire names)."""
     agreed = {
         "usedSeconds": HOUR_USED,
@@ -79,10 +79,10 @@ def said(**changes: object) -> m.ZcashPermission:
         "remainingHours": "99.00",
         "remainingZat": str(AMOUNT - RATE),
     }
-    return m.ZcashPermission.model_validate_json(reported_json(**{**agreed, **changes}))
+    return zm.ZcashPermission.model_validate_json(reported_json(**{**agreed, **changes}))
 
 
-def figures(record: OwnRecord, reported: m.ZcashPermission) -> list[str]:
+def figures(record: OwnRecord, reported: zm.ZcashPermission) -> list[str]:
     return [d.figure for d in disagreements(record, reported, reported.spent_zat)]
 
 
