@@ -1,4 +1,6 @@
-"""Session logic of the reference provider: quotes, voucher checks, expiry, receipts and Close signatures.
+"""Session logic of the reference provider: quotes, voucher checks, expiry, receipts and Close signatures
+(stop, its receipt and the Close are in ``provider.session_ending``, the reads in ``provider.session_reads``:
+``ProviderCore`` is the three together).
 
 A Close is signed only on the payer's request (``close``), never with a stop: it carries a deadline, and
 the channel takes no session until that deadline has passed.
@@ -58,7 +60,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import and_, select
 
 from paygo_desktop.chain.vault import ChannelState
-from paygo_desktop.chain.vouchers import Channel, sign_close
+from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.auth import AuthMessage
@@ -66,9 +68,10 @@ from paygo_desktop.protocol.signing import sign_model, unsigned
 from paygo_desktop.provider.api_error import ApiError, channel_refused
 from paygo_desktop.provider.chain_runtime import Runtime
 from paygo_desktop.provider.config import ProviderConfig
-from paygo_desktop.provider.proofs import Proof, same_token
-from paygo_desktop.provider.row_models import service_model, session_rate, state_out
+from paygo_desktop.provider.load import arrival
+from paygo_desktop.provider.row_models import channel_row, service_model, state_out
 from paygo_desktop.provider.service_upstreams import gateway_service
+from paygo_desktop.provider.session_ending import SessionEnding
 from paygo_desktop.provider.session_reads import SessionMeta, SessionReads, ZcashAccess
 from paygo_desktop.provider.store import (
     ChannelRow,
@@ -95,21 +98,11 @@ Clock = Callable[[], float]
 CLOSE_CLOCK_MARGIN = 120
 
 
-# A request that waited less than this in the provider is judged when it is handled (a few milliseconds
-# change no verdict); one that waited longer, at its arrival (provider.load).
-QUEUE_IGNORED = 0.1
-
-
-def arrival(now: float, queued: float) -> float:
-    """When a request that waited ``queued`` seconds before ``now`` arrived, as far as rules care."""
-    return now - queued if queued >= QUEUE_IGNORED else now
-
-
 NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
 NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider's
 
 
-class ProviderCore(SessionReads):
+class ProviderCore(SessionReads, SessionEnding):
     def __init__(self, config: ProviderConfig, store: Store, account: LocalAccount, clock: Clock) -> None:
         self.config = config
         self.store = store
@@ -179,38 +172,6 @@ class ProviderCore(SessionReads):
                 403, "not_channel_party", "the request is not signed by this channel's payer or signer"
             )
         self.spend_nonce(msg)
-
-    async def _authorize_stop(
-        self, meta: SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
-    ) -> None:
-        """Stopping a session takes its access token, a request signed by the channel's payer or signer,
-        or a final voucher by the signer that nobody else can have seen: above what was claimed on chain
-        (a claim transaction publishes its vouchers). 401 without any of them."""
-        with self.store.tx() as db:
-            row, ch = self._load(db, session_id)
-            token_ok = same_token(row.access_token, proof.token)
-            claimed_here = int(ch.claimed_cumulative)
-        if token_ok:
-            return
-        if proof.wallet is not None:
-            self._prove_party(meta.channel, proof.wallet)
-            return
-        if final is not None and sig_ok:
-            st = await self.channel_state(meta.channel_id, latest=True)
-            if final.cumulative_amount > max(st.claimed, claimed_here):
-                return
-            raise ApiError(
-                401,
-                "proof_required",
-                "a final voucher at or below what was claimed on chain proves nothing (claimed vouchers are "
-                "public); send the session's access token or a request signed by the channel's payer",
-            )
-        raise ApiError(
-            401,
-            "proof_required",
-            "stopping a session takes its access token (Authorization: Bearer), a request signed by the "
-            "channel's payer or signer, or a new final voucher signed by the channel's signer",
-        )
 
     def end_refused(self, channel_id: str) -> None:
         """The vault refused this channel's signatures (the claimer recorded it): its live session ends."""
@@ -360,7 +321,7 @@ class ProviderCore(SessionReads):
             # tick up front (a budget below one tick) is served exactly what it paid
             grace = service.grace_seconds if amount - baseline >= tick_cost else 0
             if ch is None:
-                ch = _channel_row(channel)
+                ch = channel_row(channel)
                 db.add(ch)
             ch.last_cumulative = str(amount)
             ch.last_signature = req.voucher.signature
@@ -517,160 +478,7 @@ class ProviderCore(SessionReads):
                 expires_at=int(served_until + row.grace_seconds),
             )
 
-    async def stop(
-        self,
-        session_id: str,
-        final: m.VoucherRequest | None = None,
-        proof: Proof | None = None,
-        queued: float = 0.0,
-    ) -> m.StopResponse:
-        """End a session: its signed receipt (a Close is asked for separately: ``close``).
-
-        ``proof`` shows the caller acts for the payer (``_authorize_stop``; 401 without). ``final``, the
-        payer's voucher for exactly its metered cost, settles a live session at that total (see
-        ``_settle``); without it the session is billed at the highest voucher held. ``queued``: as for
-        ``voucher``, the stop is judged at its arrival.
-        """
-        self.rt  # noqa: B018 - 503 when not connected
-        meta = self._session_meta(session_id)
-        sig_ok = final is None or await self.voucher_signed(
-            meta.channel, final.cumulative_amount, final.signature
-        )
-        await self._authorize_stop(meta, session_id, proof or Proof(), final, sig_ok)
-        with self.store.tx() as db:
-            self.store.lock(db, meta.channel_hex)
-            now = arrival(self.clock(), queued)
-            row, ch = self._load(db, session_id)
-            self._expire_if_late(row, ch, now)
-            if row.status == m.SessionStatus.live.value:
-                if final is not None:
-                    self._settle(row, ch, final, sig_ok, now)
-                row.status = m.SessionStatus.ended.value
-                row.ended_at = min(now, max(row.served_until, row.started_at))
-                if ch.live_session_id == row.id:
-                    ch.live_session_id = None
-            if row.receipt_json is None:
-                ended_at = row.ended_at if row.ended_at is not None else now
-                ended = int(ended_at)
-                receipt = sign_model(
-                    self.account,
-                    unsigned(
-                        m.Receipt,
-                        session_id=row.id,
-                        service_id=row.service_id,
-                        channel_id=row.channel_id,
-                        started_at=int(row.started_at),
-                        ended_at=max(ended, int(row.started_at)),
-                        # the seconds paid for: an expired session's grace is not service
-                        # (whole seconds of the time between them: each end cut to a whole second apart
-                        # could lose one, as a start and a stop judged at their arrival have fractions)
-                        seconds=max(0, math.floor(min(ended_at, row.served_until) - row.started_at)),
-                        amount=int(row.cumulative) - int(row.start_cumulative),
-                        final_cumulative=int(row.cumulative),
-                    ),
-                )
-                row.receipt_json = receipt.model_dump_json(by_alias=True)
-            receipt = m.Receipt.model_validate_json(row.receipt_json)
-        return m.StopResponse(receipt=receipt)
-
-    def _settle(
-        self, row: SessionRow, ch: ChannelRow, final: m.VoucherRequest, sig_ok: bool, now: float
-    ) -> None:
-        """Take the payer's final voucher as the live session's total, or raise a 4xx saying why not.
-
-        It must be signed by the channel's signer, come after the last voucher, lie between the session's
-        start and the most already signed (a final voucher pays no more than the vouchers did), and cover
-        the seconds this provider counted, less ``settle_tolerance_seconds`` for the payer's meter
-        starting one round trip later and stopping one earlier. It then becomes the channel's cursor:
-        the voucher signed one tick ahead is never claimed, and the next session on the channel starts
-        from this total (if that voucher was claimed already, the next session's first seconds are the
-        credit).
-        """
-        start, last = int(row.start_cumulative), int(row.cumulative)
-        if not sig_ok:
-            raise ApiError(400, "bad_signature", "the final voucher is not signed by the channel's signer")
-        if final.seq <= row.seq:
-            raise ApiError(409, "seq_not_monotonic", f"seq must be greater than {row.seq}")
-        if not start <= final.cumulative_amount <= last:
-            raise ApiError(
-                422,
-                "final_voucher_out_of_range",
-                f"the final voucher must total between {start} and {last}, what the vouchers signed",
-            )
-        rate = session_rate(row)
-        counted = max(0, math.floor(min(now, row.served_until) - row.started_at))
-        owed = rate.cost(max(0, counted - self.config.settle_tolerance_seconds))
-        if final.cumulative_amount - start < owed:
-            raise ApiError(
-                422,
-                "final_voucher_too_low",
-                f"the final voucher pays for less than the {counted} s counted (at least {start + owed})",
-            )
-        row.seq = final.seq
-        row.cumulative = str(final.cumulative_amount)
-        row.served_until = row.started_at + rate.seconds_paid(final.cumulative_amount - start)
-        ch.last_cumulative = str(final.cumulative_amount)
-        ch.last_signature = final.signature
-        ch.last_seq = final.seq
-
-    async def close(self, channel_hex: str, channel: Channel, requester: str) -> m.CloseAuth:
-        """Sign a Close for the channel at the cursor this provider holds (else at what is claimed on chain),
-        valid for ``close_validity_seconds``, for its payer or signer (``requester``, authenticated).
-
-        A Close says "this provider holds nothing above finalAmount". It stays true only while no session
-        runs on the channel, so none may be live now, and none starts until the deadline has passed
-        (``start``: 409 channel_closing). The vault needs the signer's own voucher for finalAmount too, so
-        the payer never pays more than it signed; the deadline (no nonce) lets an unused Close die.
-        """
-        rt = self.rt
-        cid = channel.id
-        if "0x" + cid.hex() != channel_hex:
-            raise ApiError(422, "channel_mismatch", "the channel's terms do not hash to the channel id")
-        if channel.provider != self.account.address:
-            raise ApiError(400, "wrong_provider", "the channel's provider is not this provider's payTo")
-        if requester not in (channel.payer, channel.effective_signer):
-            raise ApiError(403, "forbidden", "only the channel's payer or signer may ask for its Close")
-        st = await self.channel_state(cid, latest=True)
-        # one transaction under the channel's lock: no session may start between the check and the record
-        with self.store.tx() as db:
-            self.store.lock(db, channel_hex)
-            now = self.clock()
-            ch = db.get(ChannelRow, channel_hex)
-            if ch is not None and ch.live_session_id is not None:
-                live = db.get(SessionRow, ch.live_session_id)
-                if live is not None and not self._expire_if_late(live, ch, self.expiry_now()):
-                    raise ApiError(409, "channel_busy", "the channel has a live session: stop it first")
-            held = int(ch.last_cumulative) if ch is not None and ch.last_signature else None
-            if st.closed:
-                raise ApiError(409, "channel_closed", "this channel is closed already")
-            final_amount = st.claimed if held is None else held
-            deadline = int(now) + self.config.close_validity_seconds
-            if ch is None:  # recorded before the signature leaves this provider
-                ch = _channel_row(channel)
-                db.add(ch)
-            ch.close_deadline = max(deadline, ch.close_deadline or 0)
-        sig = sign_close(self.account, rt.domain, channel, final_amount, deadline)
-        log.info("signed a Close for %s at %s, valid until %s", channel_hex, final_amount, deadline)
-        return m.CloseAuth(
-            channel_id=channel_hex, final_amount=final_amount, deadline=deadline, signature="0x" + sig.hex()
-        )
-
 
 def _until(deadline: int) -> str:
     when = datetime.fromtimestamp(deadline + CLOSE_CLOCK_MARGIN, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"no new session on it until {when}"
-
-
-def _channel_row(channel: Channel) -> ChannelRow:
-    return ChannelRow(
-        id="0x" + channel.id.hex(),
-        payer=channel.payer,
-        signer=channel.signer,
-        provider=channel.provider,
-        token=channel.token,
-        withdraw_delay=channel.withdraw_delay,
-        salt="0x" + channel.salt.hex(),
-        last_cumulative="0",
-        claimed_cumulative="0",
-        last_seq=0,
-    )

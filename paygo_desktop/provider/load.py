@@ -341,3 +341,13 @@ def queued(scope: Any) -> float:
     """Seconds since the request arrived (0 without an arrival stamp)."""
     arrival = scope.get(ARRIVAL_KEY)
     return 0.0 if arrival is None else max(0.0, time.time() - arrival)
+
+
+# A request that waited less than this in the provider is judged when it is handled (a few milliseconds
+# change no verdict); one that waited longer, at its arrival (this module).
+QUEUE_IGNORED = 0.1
+
+
+def arrival(now: float, queued: float) -> float:
+    """When a request that waited ``queued`` seconds before ``now`` arrived, as far as rules care."""
+    return now - queued if queued >= QUEUE_IGNORED else now

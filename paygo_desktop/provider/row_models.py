@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from paygo_desktop.chain.vault import ChannelState
+from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.protocol import models as m
 from paygo_desktop.provider.service_upstreams import row_upstream
-from paygo_desktop.provider.store import ServiceRow, SessionRow
+from paygo_desktop.provider.store import ChannelRow, ServiceRow, SessionRow
 
 
 def state_out(channel_id: bytes, st: ChannelState) -> m.ChannelStateOut:
@@ -63,3 +64,19 @@ def session_info(row: SessionRow) -> m.SessionInfo:
 
 def receipt_from_json(text: str) -> m.Receipt:
     return m.Receipt.model_validate(json.loads(text))
+
+
+def channel_row(channel: Channel) -> ChannelRow:
+    """A new channel's row: its terms, nothing held or claimed yet."""
+    return ChannelRow(
+        id="0x" + channel.id.hex(),
+        payer=channel.payer,
+        signer=channel.signer,
+        provider=channel.provider,
+        token=channel.token,
+        withdraw_delay=channel.withdraw_delay,
+        salt="0x" + channel.salt.hex(),
+        last_cumulative="0",
+        claimed_cumulative="0",
+        last_seq=0,
+    )
