@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from eth_utils import to_checksum_address
-from x402.mechanisms.evm.constants import PERMIT2_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS
+from x402.mechanisms.evm.constants import PERMIT2_ADDRESS
 
 from paygo_desktop.chain.create2 import code_at
 from paygo_desktop.chain.deploy import deploy_contract
 from paygo_desktop.chain.tx import Sender
+from paygo_desktop.chain.upto_settle_calls import UPTO_PROXY
 
 PERMIT2 = to_checksum_address(PERMIT2_ADDRESS)
-UPTO_PROXY = to_checksum_address(X402_UPTO_PERMIT2_PROXY_ADDRESS)
 LOCAL_CHAIN_IDS = (31337, 1337)
 
 

@@ -15,15 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak
-from x402.mechanisms.evm.constants import (
-    X402_UPTO_PERMIT2_PROXY_ABI,
-    X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
-)
-
 from paygo_desktop.chain.erc20_transfers import moved as moved_by
 from paygo_desktop.chain.permit2_nonces import nonce_position, nonce_spent
+from paygo_desktop.chain.upto_settle_calls import upto_settle_call
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.x402_chain_check import on_proof_chain
 from paygo_desktop.receipts.x402_settlement_receipt import settlement_receipt
@@ -57,37 +51,6 @@ def _transfer_check(receipt: Any, body: dict[str, Any]) -> Check:
     )
 
 
-def _settle_call(data: bytes) -> tuple[int, str, int] | None:
-    """(permit nonce, owner, amount) of a call to the upto proxy's ``settle`` or ``settleWithPermit``."""
-    abis: tuple[list[Any], ...] = (
-        X402_UPTO_PERMIT2_PROXY_ABI,
-        X402_UPTO_PERMIT2_PROXY_SETTLE_WITH_PERMIT_ABI,
-    )
-    for abi in abis:
-        for entry in abi:
-            if entry.get("type") != "function":
-                continue
-            types = [_abi_type(i) for i in entry["inputs"]]
-            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
-            if data[:4] != selector:
-                continue
-            try:
-                args = dict(
-                    zip([i["name"] for i in entry["inputs"]], abi_decode(types, data[4:]), strict=True)
-                )
-            except Exception:
-                return None
-            permit = args["permit"]  # ((token, amount), nonce, deadline)
-            return int(permit[1]), str(args["owner"]), int(args["amount"])
-    return None
-
-
-def _abi_type(entry: dict[str, Any]) -> str:
-    if entry["type"] == "tuple":
-        return "(" + ",".join(_abi_type(c) for c in entry["components"]) + ")"
-    return str(entry["type"])
-
-
 async def _settle_call_check(w3: Any, body: dict[str, Any]) -> Check:
     name = "It is x402's upto proxy settling this authorization (its nonce, payer and settled amount)"
     auth, tx_hash = body["authorization"], str(body["settlement"]["txHash"])
@@ -97,7 +60,7 @@ async def _settle_call_check(w3: Any, body: dict[str, Any]) -> Check:
         return Check(
             name, None, f"sent to {to or 'no contract'}, not the upto proxy itself: its input is not read"
         )
-    call = _settle_call(bytes(tx["input"]))
+    call = upto_settle_call(bytes(tx["input"]))
     wanted = (int(auth["nonce"]), auth["from"].lower(), int(body["settlement"]["amount"]))
     if call is None or (call[0], call[1].lower(), call[2]) != wanted:
         return Check(name, False, f"{tx_hash} settles another authorization or amount")

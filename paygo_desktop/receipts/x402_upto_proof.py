@@ -35,14 +35,13 @@ from eth_utils import to_checksum_address
 from x402.mechanisms.evm.constants import (
     PERMIT2_ADDRESS,
     UPTO_PERMIT2_WITNESS_TYPES,
-    X402_UPTO_PERMIT2_PROXY_ADDRESS,
 )
 
+from paygo_desktop.chain.upto_settle_calls import UPTO_PROXY
 from paygo_desktop.receipts.checks import Check, ProofError
 from paygo_desktop.receipts.x402_proof import MAX_TEXT, X402_PARTS, _int, check_request, check_spellings
 
 PERMIT2 = to_checksum_address(PERMIT2_ADDRESS)
-UPTO_PROXY = to_checksum_address(X402_UPTO_PERMIT2_PROXY_ADDRESS)
 PERMIT2_DOMAIN = [
     {"name": "name", "type": "string"},
     {"name": "chainId", "type": "uint256"},

@@ -8,10 +8,11 @@ Such a payment counts at its most against the site's limits while its authorizat
 it before it lapses. Past that, only the chain knows whether it moved money: the authorization's nonce is
 spent on chain (EIP-3009's ``authorizationState`` for ``exact``, Permit2's nonce bitmap for ``upto``)
 exactly when it did. So before the limits are checked, each such payment is looked up once:
-- spent, it is marked settled. ``exact``: at its amount, with the transaction that spent it, found by the
-  token's ``AuthorizationUsed(payer, nonce)`` log, so that it has a proof file; the payer books it into
-  Activity's spending as it books any settled payment. ``upto``: the amount is not known without its
-  transaction, so it counts at its signed maximum and is not booked as spending;
+- spent, it is marked settled with the transaction that spent it and what that moved (``settlement_of``),
+  so that it has a proof file, and the payer books it into Activity's spending as it books any settled
+  payment. Where that transaction is not found (the node refuses the logs; an upto permit settled through
+  another contract than x402's proxy) an ``exact`` one is settled at its amount all the same, and an
+  ``upto`` one counts at its signed maximum and is not booked (what it moved is not known);
 - unspent while the chain's own time is past its ``valid_before``, it can never move: a pending one is
   marked failed, and each is marked ``never_moves`` (not counted, not asked again);
 - otherwise (the chain's clock behind the app's, the node not answering, or the payment on another chain
@@ -31,10 +32,13 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from x402.mechanisms.evm.constants import AUTHORIZATION_STATE_ABI
 
+from paygo_desktop.chain.erc20_transfers import TRANSFER_TOPIC_HEX, address_topic
 from paygo_desktop.chain.log_ranges import LogRangeWalker, first_block_at
 from paygo_desktop.chain.permit2_nonces import nonce_spent
+from paygo_desktop.chain.upto_settle_calls import UPTO_PROXY, upto_settle_call
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402.permit2 import PERMIT2
+from paygo_desktop.x402.settlement import moved_on_chain
 
 log = logging.getLogger(__name__)
 
@@ -68,27 +72,54 @@ async def spent(w3: Any, payment: X402Payment) -> bool:
     return used
 
 
-async def spending_transaction(w3: Any, payment: X402Payment) -> str | None:
-    """The transaction that spent an ``exact`` payment's authorization: the token logs
-    ``AuthorizationUsed(payer, nonce)`` in it, mined while the authorization was valid. None if the node
-    shows no such log."""
+async def settlement_of(w3: Any, payment: X402Payment) -> tuple[str, int] | None:
+    """The transaction that spent a payment's authorization, and what it moved from the payer to payTo;
+    None if the node shows none. It was mined while the authorization was valid:
+    - ``exact``: the token logs ``AuthorizationUsed(payer, nonce)`` in it, and it moved exactly the amount;
+    - ``upto``: the token logs a ``Transfer`` from the payer to payTo in it, and it is x402's upto proxy
+      settling this permit (its input decoded with the SDK's ABI: this nonce, this owner); what it moved is
+      read from its receipt, as the payer reads any settlement (``x402.settlement``)."""
     created = payment.created_at if payment.created_at.tzinfo else payment.created_at.replace(tzinfo=UTC)
     since = min(int(created.timestamp()), payment.valid_after or payment.valid_before) - CLOCK_SLACK
     start = await first_block_at(w3, since)
     end = await first_block_at(w3, payment.valid_before)  # mined before validBefore: at most this block
-    topics = [AUTHORIZATION_USED, "0x" + payment.payer[2:].lower().rjust(64, "0"), payment.nonce.lower()]
+    token = to_checksum_address(payment.asset)
+    if payment.scheme == "exact":
+        topics = [AUTHORIZATION_USED, address_topic(payment.payer), payment.nonce.lower()]
+    else:
+        topics = [TRANSFER_TOPIC_HEX, address_topic(payment.payer), address_topic(payment.pay_to)]
 
     async def fetch(first: int, last: int) -> list[Any]:
-        filter_ = {"address": to_checksum_address(payment.asset), "topics": topics}
-        return list(await w3.eth.get_logs({**filter_, "fromBlock": first, "toBlock": last}))
+        return list(
+            await w3.eth.get_logs({"address": token, "topics": topics, "fromBlock": first, "toBlock": last})
+        )
 
     def refused(block: int, reason: str) -> Exception:
         return RuntimeError(f"the node refused the token's logs at block {block} ({reason})")
 
+    seen: set[str] = set()
     async for _first, _last, logs in LogRangeWalker().walk(start, end, fetch, refused):
-        if logs:
-            return "0x" + bytes(logs[0]["transactionHash"]).hex()
+        for entry in logs:
+            tx_hash = "0x" + bytes(entry["transactionHash"]).hex()
+            if tx_hash in seen:
+                continue
+            seen.add(tx_hash)
+            if payment.scheme == "exact":
+                return tx_hash, payment.amount
+            if await _settles_permit(w3, tx_hash, payment):
+                moved = await moved_on_chain(w3, tx_hash, token, payment.payer, payment.pay_to)
+                if moved is not None:
+                    return tx_hash, moved
     return None
+
+
+async def _settles_permit(w3: Any, tx_hash: str, payment: X402Payment) -> bool:
+    """Whether ``tx_hash`` is x402's upto proxy settling ``payment``'s permit (its nonce, for its payer)."""
+    tx = await w3.eth.get_transaction(tx_hash)
+    if str(tx.get("to") or "").lower() != UPTO_PROXY.lower():
+        return False
+    call = upto_settle_call(bytes(tx["input"]))
+    return call is not None and call[0] == int(payment.nonce, 16) and call[1].lower() == payment.payer.lower()
 
 
 async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int) -> LapsedCheck:
@@ -108,7 +139,7 @@ async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int)
         chain = f"eip155:{await w3.eth.chain_id}"
         chain_now = int((await w3.eth.get_block("latest"))["timestamp"])
         found = [(p, await spent(w3, p)) for p in lapsed if p.network == chain]
-        transactions = {p.id: await _transaction_or_none(w3, p) for p, used in found if used}
+        settlements = {p.id: await _settlement_or_none(w3, p) for p, used in found if used}
     except Exception:  # the node away or not answering: every lapsed one still counts
         return LapsedCheck(still={p.id for p in lapsed})
     finally:
@@ -116,9 +147,8 @@ async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int)
     check = LapsedCheck(still={p.id for p in lapsed if p.network != chain})  # another chain's: not known
     for p, used in found:
         if used:
-            moved = p.amount if p.scheme == "exact" else None  # upto: counted at its maximum
             note = SPENT_NOTE if p.status == PENDING else SAID_NOTE
-            tx = transactions.get(p.id)
+            tx, moved = settlements.get(p.id) or (None, p.amount if p.scheme == "exact" else None)
             await asyncio.to_thread(
                 records.finish, p.id, SETTLED, tx_hash=tx, error=note, settled_amount=moved
             )
@@ -134,13 +164,11 @@ async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int)
     return check
 
 
-async def _transaction_or_none(w3: Any, payment: X402Payment) -> str | None:
-    """``spending_transaction`` for an exact payment; None for upto, or when the logs cannot be read (the
-    payment is settled all the same: its nonce is spent; it only has no proof file)."""
-    if payment.scheme != "exact":
-        return None
+async def _settlement_or_none(w3: Any, payment: X402Payment) -> tuple[str, int] | None:
+    """``settlement_of``, or None when the logs cannot be read: the payment is settled all the same (its
+    nonce is spent), at its amount (``exact``) or counted at its maximum (``upto``), without a proof."""
     try:
-        return await spending_transaction(w3, payment)
+        return await settlement_of(w3, payment)
     except Exception as exc:  # a node that refuses logs: the spent nonce still settles it
-        log.info("x402 payment %s: its transaction was not found (%s)", payment.id, exc)
+        log.info("x402 payment %s: its settlement was not found (%s)", payment.id, exc)
         return None

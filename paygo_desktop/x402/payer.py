@@ -155,7 +155,7 @@ class X402Payer:
                 self._records, self._network.rpc_url, origin, int(self._clock())
             )
             for found in checked.found_spent:  # money the server said did not move, yet did
-                if found.scheme != UPTO:  # upto: what it moved is not known; it counts at its maximum
+                if found.settled_amount is not None:  # else (upto) not known: it counts at its maximum
                     await asyncio.to_thread(self._book, found, found.error)
             still = checked.still
             spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)

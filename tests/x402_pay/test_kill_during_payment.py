@@ -30,6 +30,7 @@ import pytest
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import SETTLED, X402Store
+from paygo_desktop.x402.lapsed import settle_lapsed
 from paygo_desktop.x402.limits import X402Refused
 from paygo_desktop.x402.offers import MAX_VALIDITY
 from tests.x402_pay.conftest import Env, approve_permit2, make_payer, sdk_server, usdc_price, x402_spending
@@ -119,21 +120,29 @@ def test_killed_after_the_signed_payment_left_while_the_server_works(
         assert env.usdc_balance(env.provider.address) == payee_before + moved
 
         # past its validBefore by the app's clock the signature has lapsed, but the money moved: the app
-        # finds its nonce spent on chain, marks it settled (upto: at its maximum, the amount not known) and
-        # it still counts, so the same 0.04 is refused again, unsigned
+        # finds its nonce spent on chain and marks it settled at what its transaction moved (found by the
+        # token's logs). exact: it still counts 0.04, so the same 0.04 is refused again, unsigned, and it
+        # is booked in Activity once. upto: it counts what it moved (0.01), so another 0.04 would fit the
+        # 0.06 a day: looked up directly here, without paying again (its booking by the payer is in
+        # test_failed_but_settled)
         store = Store.open(data.database_file)
+        lapsed_at = time.time() + MAX_VALIDITY + 1
         try:
-            later = make_payer(env, store, clock=lambda: time.time() + MAX_VALIDITY + 1)
-            with pytest.raises(X402Refused) as refused:
-                env.run(later.request("GET", url))
-            assert refused.value.reason == "over_per_day"
+            if scheme == "exact":
+                later = make_payer(env, store, clock=lambda: lapsed_at)
+                with pytest.raises(X402Refused) as refused:
+                    env.run(later.request("GET", url))
+                assert refused.value.reason == "over_per_day"
+                assert x402_spending(store)[0] == moved  # booked once, at what moved
+            else:
+                found = env.run(settle_lapsed(X402Store(store), env.url, server.url, int(lapsed_at)))
+                assert [p.id for p in found.found_spent] == [payment["id"]]
             [after] = X402Store(store).payments()
-            booked = x402_spending(store)  # exact: in Activity's spending, once; upto: its amount is unknown
-            assert booked[0] == (PRICE if scheme == "exact" else 0), booked
         finally:
             store.close()
         assert (after.id, after.status) == (payment["id"], SETTLED)
-        assert after.settled_amount == (PRICE if scheme == "exact" else None)
+        assert after.settled_amount == moved and after.tx_hash
+        assert after.counted == moved
         assert len(server.signatures) == 1  # nothing signed or sent it again
     assert env.usdc_balance(env.payer.address) == payer_before - moved  # the money moved once
 
