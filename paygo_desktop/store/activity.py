@@ -36,16 +36,7 @@ class ActivityLog:
         at: datetime | None = None,
     ) -> None:
         with self._store.session() as s:
-            s.add(
-                ActivityRow(
-                    at=at or utcnow(),
-                    kind=kind,
-                    message=message,
-                    account=account,
-                    network=network,
-                    is_error=is_error,
-                )
-            )
+            s.add(activity_row(kind, message, account=account, network=network, is_error=is_error, at=at))
 
     def recent(self, limit: int = 50) -> list[ActivityEntry]:
         with self._store.session() as s:
@@ -55,3 +46,18 @@ class ActivityLog:
             return [
                 ActivityEntry(r.at, r.kind, r.message, r.account, r.network, r.is_error) for r in rows.all()
             ]
+
+
+def activity_row(
+    kind: str,
+    message: str,
+    *,
+    account: str | None = None,
+    network: str | None = None,
+    is_error: bool = False,
+    at: datetime | None = None,
+) -> ActivityRow:
+    """One line of the activity log, for ``ActivityLog.record`` or for another write's own transaction."""
+    return ActivityRow(
+        at=at or utcnow(), kind=kind, message=message, account=account, network=network, is_error=is_error
+    )

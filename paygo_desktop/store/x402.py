@@ -1,15 +1,18 @@
 """x402's rows: the user's per-site spending policies and the payments this app signed (``x402.payer``).
 
 Amounts are integer base units (stored as decimal strings: a uint256 fits no SQL integer). A payment is
-written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``.
+written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``
+(``finish``; a settled one together with its booking in Activity, in one transaction).
 ``amount`` is the most the authorization lets move (``exact``: the price; ``upto``: the signed maximum);
 ``settled_amount`` what the settlement moved, once known.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -195,7 +198,11 @@ class X402Store:
         tx_hash: str | None = None,
         error: str | None = None,
         settled_amount: int | None = None,
+        booked: Callable[[X402Payment], list[Any]] | None = None,
     ) -> None:
+        """Mark ``payment_id`` ``status``. ``booked`` gives the rows that book it (Activity's spending and
+        log, from the payment as marked): they are written in the same transaction, so a payment is never
+        settled without its booking, nor booked without being settled, whatever stops the app between."""
         with self._store.session() as s:
             row = s.get(X402PaymentRow, payment_id)
             if row is None:
@@ -205,6 +212,9 @@ class X402Store:
             row.settled_amount = _str(settled_amount) if status == SETTLED else None
             row.error = None if error is None else error[:2000]
             row.settled_at = utcnow() if status == SETTLED else None
+            if booked is not None:
+                s.flush()
+                s.add_all(booked(_payment(row)))
 
     def mark_never_moves(self, payment_id: int) -> None:
         """The chain showed ``payment_id``'s authorization unspent past its ``valid_before``: it counts no

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 SPENT_NOTE = "the app lost track of it; the chain shows its authorization spent"
 SAID_NOTE = "the server said it did not settle, yet the chain shows its authorization spent"
 UNUSED_NOTE = "never settled: its authorization lapsed unused"
+FOUND_NOTES = (SPENT_NOTE, SAID_NOTE)  # a payment's note when the chain, not its server, settled it
 AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()  # EIP-3009's event
 CLOCK_SLACK = 3600  # the payment's time is this computer's clock: look for its transaction an hour earlier
 
@@ -122,9 +125,16 @@ async def _settles_permit(w3: Any, tx_hash: str, payment: X402Payment) -> bool:
     return call is not None and call[0] == int(payment.nonce, 16) and call[1].lower() == payment.payer.lower()
 
 
-async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int) -> LapsedCheck:
+async def settle_lapsed(
+    records: X402Store,
+    rpc_url: str,
+    origin: str,
+    now: int,
+    booked: Callable[[X402Payment], list[Any]] | None = None,
+) -> LapsedCheck:
     """Settle or close, as the chain says, ``origin``'s payments resting on the server's word whose
-    authorization lapsed by ``now``."""
+    authorization lapsed by ``now``. ``booked``: the rows that book a payment found spent whose amount is
+    known, written in the transaction that marks it settled (``X402Store.finish``)."""
     from paygo_desktop.chain.rpc import async_web3
 
     lapsed = [
@@ -150,7 +160,15 @@ async def settle_lapsed(records: X402Store, rpc_url: str, origin: str, now: int)
             note = SPENT_NOTE if p.status == PENDING else SAID_NOTE
             tx, moved = settlements.get(p.id) or (None, p.amount if p.scheme == "exact" else None)
             await asyncio.to_thread(
-                records.finish, p.id, SETTLED, tx_hash=tx, error=note, settled_amount=moved
+                partial(
+                    records.finish,
+                    p.id,
+                    SETTLED,
+                    tx_hash=tx,
+                    error=note,
+                    settled_amount=moved,
+                    booked=booked if moved is not None else None,  # upto, not known: not booked
+                )
             )
             settled = await asyncio.to_thread(records.payment, p.id)
             if settled is not None:

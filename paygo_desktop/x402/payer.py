@@ -48,10 +48,10 @@ from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
-from paygo_desktop.store.activity import ActivityLog
+from paygo_desktop.store.activity import ActivityLog, activity_row
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
-from paygo_desktop.store.spending import SpendingEntry, SpendingLog
+from paygo_desktop.store.spending import SpendingEntry, spending_row
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import lapsed, limits, offers, session_offer, settlement, wire
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
@@ -107,7 +107,6 @@ class X402Payer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._records = X402Store(store)
-        self._spending = SpendingLog(store)
         self._activity = ActivityLog(store)
         self._account = account
         self._network = network
@@ -151,12 +150,10 @@ class X402Payer:
             cap = None if max_amount is None else Amount.parse(max_amount, quote.asset).units
             policy = await asyncio.to_thread(self._records.policy, origin)
             # payments on the server's word whose authorization lapsed: looked up on chain, else counted
+            # (one found spent is booked in Activity as it is marked settled, if what it moved is known)
             checked = await lapsed.settle_lapsed(
-                self._records, self._network.rpc_url, origin, int(self._clock())
+                self._records, self._network.rpc_url, origin, int(self._clock()), booked=self._booking
             )
-            for found in checked.found_spent:  # money the server said did not move, yet did
-                if found.settled_amount is not None:  # else (upto) not known: it counts at its maximum
-                    await asyncio.to_thread(self._book, found, found.error)
             still = checked.still
             spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)
             limits.check(quote, policy, spent, cap)
@@ -354,9 +351,13 @@ class X402Payer:
         if settled.success:
             moved, note = _moved(quote, settled.amount, on_chain)
             self._records.finish(
-                payment.id, SETTLED, tx_hash=(settled.transaction or None), error=note, settled_amount=moved
+                payment.id,
+                SETTLED,
+                tx_hash=(settled.transaction or None),
+                error=note,
+                settled_amount=moved,
+                booked=self._booking,
             )
-            self._book(self._payment(payment.id))
         else:
             reason = settled.error_reason or settled.error_message or "settlement failed"
             self._records.finish(payment.id, FAILED, error=reason[:500])
@@ -370,40 +371,40 @@ class X402Payer:
             )
         return self._payment(payment.id)
 
-    def _book(self, payment: X402Payment, found: str | None = None) -> None:
-        """A settled payment in Activity: the spending charts (by site and request) and the activity log;
-        ``found``: how it was found settled after the fact (said in the log line)."""
+    def _booking(self, payment: X402Payment) -> list[Any]:
+        """The rows that book a settled payment in Activity: the spending charts (by site and request) and
+        the activity log, written in the transaction that marks it settled (``X402Store.finish``). A
+        payment found settled after the fact (``x402.lapsed``) says how in its log line (its note)."""
         path = urlsplit(payment.url).path or "/"
         paid = Amount(_asset(payment), payment.moved)
         if paid.units == 0:  # an upto payment the server settled at nothing
-            return
-        self._spending.record(
-            SpendingEntry(
-                account=payment.payer,
-                network=self._network.key,
-                funding=Funding.X402,
-                asset_symbol=payment.asset_symbol,
-                asset_address=payment.asset,
-                decimals=payment.decimals,
-                provider_url=payment.origin,
-                provider_name=(urlsplit(payment.origin).hostname or payment.origin)[:200],
-                service_id=path[:100],
-                service_name=f"{payment.method} {path}"[:200],
-                category="x402",
-                amount=paid.units,
-                at=payment.created_at,
-            )
+            return []
+        entry = SpendingEntry(
+            account=payment.payer,
+            network=self._network.key,
+            funding=Funding.X402,
+            asset_symbol=payment.asset_symbol,
+            asset_address=payment.asset,
+            decimals=payment.decimals,
+            provider_url=payment.origin,
+            provider_name=(urlsplit(payment.origin).hostname or payment.origin)[:200],
+            service_id=path[:100],
+            service_name=f"{payment.method} {path}"[:200],
+            category="x402",
+            amount=paid.units,
+            at=payment.created_at,
         )
         most = (
             "" if paid.units == payment.amount else f", of at most {Amount(_asset(payment), payment.amount)}"
         )
-        after = f": {found}" if found else ""
-        self._activity.record(
+        after = f": {payment.error}" if payment.error in lapsed.FOUND_NOTES else ""
+        line = activity_row(
             "x402",
             f"Paid {paid}{most} to {payment.origin} for {payment.method} {path[:200]} (x402){after}",
             account=payment.payer,
             network=self._network.key,
         )
+        return [spending_row(entry), line]
 
     # ---- HTTP
 

@@ -128,6 +128,34 @@ def test_a_payment_on_another_chain_is_not_looked_up_on_this_node_and_keeps_coun
     assert (kept.status, kept.never_moves) == (PENDING, False)
 
 
+def test_a_settled_payment_and_its_booking_are_one_write(env: Env, app_store: Store) -> None:
+    """A payment is marked settled and booked in Activity in one transaction (``X402Store.finish(booked=)``):
+    if the booking fails, or the app dies while writing it, the payment is still on the server's word (so
+    ``x402.lapsed`` finds it again next time) and nothing is booked; never settled without its booking."""
+    from paygo_desktop.store.activity import ActivityLog, activity_row
+
+    records = X402Store(app_store)
+    payment = _pending(env, app_store, "exact", env.chain_time() + 60)
+    records.finish(payment.id, FAILED, error="settlement_failed")
+
+    def broken(_settled: X402Payment) -> list[object]:
+        raise RuntimeError("the app stops while booking")
+
+    with pytest.raises(RuntimeError):
+        records.finish(payment.id, SETTLED, tx_hash="0x" + "ab" * 32, settled_amount=40_000, booked=broken)
+    [left] = records.payments()
+    assert (left.status, left.error, left.on_servers_word) == (FAILED, "settlement_failed", True)
+    assert ActivityLog(app_store).recent() == []
+
+    def booking(settled: X402Payment) -> list[object]:
+        return [activity_row("x402", f"Paid {settled.moved} ({settled.status})")]
+
+    records.finish(payment.id, SETTLED, tx_hash="0x" + "ab" * 32, settled_amount=40_000, booked=booking)
+    [done] = records.payments()
+    assert (done.status, done.settled_amount, done.on_servers_word) == (SETTLED, 40_000, False)
+    assert [e.message for e in ActivityLog(app_store).recent()] == ["Paid 40000 (settled)"]
+
+
 def test_upgrade_from_0013_marks_the_payments_already_found_lapsed_unused(tmp_path: Path) -> None:
     """Payments marked failed by the chain's answer before migration 0014 are not looked up again; every
     other one is, once."""
