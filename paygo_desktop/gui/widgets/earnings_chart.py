@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Signal
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from paygo_desktop.gui.widgets.chart_pointer import PointedChart
 from paygo_desktop.gui.widgets.spending_chart import bar_outline, plot_value
 from paygo_desktop.vendor.earnings import EarningsDay
 
@@ -26,7 +27,7 @@ BAR_WIDTH = 0.38  # two bars per day, side by side
 MAX_TICKS = 10
 
 
-class EarningsChart(QWidget):
+class EarningsChart(PointedChart, QWidget):
     """Earned and claimed bars per day and the pending line; ``hovered(index)``: the day pointed at, or -1."""
 
     hovered = Signal(int)
@@ -76,7 +77,6 @@ class EarningsChart(QWidget):
             self.legend.addItem(sample, name)
         self.days: list[EarningsDay] = []
         self.hovered_index = -1
-        self.pointer: QPointF | None = None  # where the pointer last was over the plot, in scene coordinates
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -102,8 +102,7 @@ class EarningsChart(QWidget):
         top = max([*earned, *claimed, *pending], default=0.0) or 1.0
         item.setXRange(-0.7, max(len(self.days), 1) - 0.3, padding=0)
         item.setYRange(0, top * 1.25, padding=0)  # room for the legend above the tallest bar
-        # new figures under a pointer that has not moved: the day it points at, with its new figures
-        self._point_at(self.index_at(self.pointer) if self.pointer is not None else -1, always=True)
+        self.repoint()
 
     # -- where the pointer is
     def index_at(self, scene_pos: QPointF) -> int:
@@ -118,15 +117,6 @@ class EarningsChart(QWidget):
         vb = self.plot.getPlotItem().vb
         y_top = vb.viewRange()[1][1]
         return QPointF(self.plot.mapFromScene(vb.mapViewToScene(QPointF(index, y_top * 0.05))))
-
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        self.pointer = QPointF(scene_pos)
-        self._point_at(self.index_at(scene_pos))
-
-    def leaveEvent(self, event: QEvent) -> None:
-        self.pointer = None
-        self._point_at(-1)
-        super().leaveEvent(event)
 
     def _point_at(self, index: int, always: bool = False) -> None:
         if index != self.hovered_index or always:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from paygo_desktop.gui.widgets.chart_pointer import PointedChart
 from paygo_desktop.money import Amount
 
 BAR_COLOUR = "#3b82f6"
@@ -50,7 +51,7 @@ def bar_outline(
     return px, py
 
 
-class SpendingChart(QWidget):
+class SpendingChart(PointedChart, QWidget):
     """Bars + cumulative line. ``hovered(index)`` (-1 when off the bars) and ``bar_clicked(index)``."""
 
     hovered = Signal(int)
@@ -87,7 +88,6 @@ class SpendingChart(QWidget):
         self.line_view.addItem(self.line)
         self.bars: list[ChartBar] = []
         self.hovered_index = -1
-        self.pointer: QPointF | None = None  # where the pointer last was over the plot, in scene coordinates
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         layout = QVBoxLayout(self)
@@ -119,8 +119,7 @@ class SpendingChart(QWidget):
         last = plot_value(self.bars[-1].cumulative) if self.bars else 0.0
         self.line_view.setYRange(0, (last or 1.0) * 1.08, padding=0)
         self._sync_views()
-        # new bars under a pointer that has not moved: the bar it points at, with its new figures
-        self._point_at(self.index_at(self.pointer) if self.pointer is not None else -1, always=True)
+        self.repoint()
 
     # -- where the pointer is
     def index_at(self, scene_pos: QPointF) -> int:
@@ -143,15 +142,6 @@ class SpendingChart(QWidget):
     def widget_position(self, index: int) -> QPointF:
         """Bar ``index`` in the plot's viewport coordinates (for driving it with a mouse in tests)."""
         return QPointF(self.plot.mapFromScene(self.bar_position(index)))
-
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        self.pointer = QPointF(scene_pos)
-        self._point_at(self.index_at(scene_pos))
-
-    def leaveEvent(self, event: QEvent) -> None:
-        self.pointer = None
-        self._point_at(-1)
-        super().leaveEvent(event)
 
     def _point_at(self, index: int, always: bool = False) -> None:
         if index == self.hovered_index and not always:
