@@ -151,6 +151,19 @@ def test_hover_shows_exact_figures_and_click_lists_the_bars_sessions(
     qtbot.waitUntil(lambda: chart.hovered_index == today, timeout=TIMEOUT)
     assert "4.750001 USDC spent" in page.hover.text()
     assert "4.750001 USDC since the start of the range" in page.hover.text()
+
+    # the cumulative line is drawn under its bars: its last point over today's bar, at its height
+    def line_point_off() -> tuple[float, float]:
+        from paygo_desktop.gui.widgets.spending_chart import plot_value
+
+        cumulative = plot_value(page.data.series[today].cumulative)
+        drawn = chart.line.mapToScene(QPointF(today, cumulative))  # as painted: no transform update
+        vb = chart.plot.getPlotItem().vb
+        rect, top = vb.sceneBoundingRect(), chart.line_view.viewRange()[1][1]
+        expected_y = rect.bottom() - rect.height() * cumulative / top
+        return abs(drawn.x() - vb.mapViewToScene(QPointF(today, 0)).x()), abs(drawn.y() - expected_y)
+
+    qtbot.waitUntil(lambda: max(line_point_off()) < 2, timeout=TIMEOUT)
     before = page.data
     page.refresh()  # new figures while the pointer rests on the bar: it still shows that bar's
     qtbot.waitUntil(lambda: page.data is not before and not page.runner.busy, timeout=TIMEOUT)

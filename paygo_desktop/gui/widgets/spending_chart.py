@@ -72,12 +72,18 @@ class SpendingChart(PointedChart, QWidget):
         item.getAxis("left").setLabel("Spent per bar")
         item.showAxis("right")
         item.getAxis("right").setLabel("Cumulative", color=LINE_COLOUR)
+        for name in ("left", "right"):  # "(x0.001)" beside an amount puzzles people: plain amounts
+            item.getAxis(name).enableAutoSIPrefix(False)
         # the cumulative line's own view, a child of the plot (not a loose scene item: the plot owns it)
         self.line_view = pg.ViewBox(parent=item, enableMenu=False)
         self.line_view.setMouseEnabled(x=False, y=False)
         item.getAxis("right").linkToView(self.line_view)
         self.line_view.setXLink(item)
         item.vb.sigResized.connect(self._sync_views)
+        # made with its parent, the view joined the scene before it could listen for the scene's paint
+        # preparation, where a ViewBox applies a new range or size to what it draws: without this the line
+        # was drawn where the view stood when first laid out, not under its bars
+        self.plot.scene().sigPrepareForPaint.connect(self.line_view.prepareForPaint)
         # bars as one filled outline (0 → h → h → 0 per bar), not BarGraphItem: its cached QPicture is freed
         # twice under PySide6 6.12 (heap corruption when the chart is destroyed)
         self.bars_item = pg.PlotCurveItem(pen=None, brush=pg.mkBrush(BAR_COLOUR), fillLevel=0)
