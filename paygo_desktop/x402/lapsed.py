@@ -35,6 +35,7 @@ from eth_utils import keccak, to_checksum_address
 from x402.mechanisms.evm.constants import AUTHORIZATION_STATE_ABI
 
 from paygo_desktop.chain.erc20_transfers import TRANSFER_TOPIC_HEX, address_topic
+from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.chain.log_ranges import LogRangeWalker, first_block_at
 from paygo_desktop.chain.permit2_nonces import nonce_spent
 from paygo_desktop.chain.upto_settle_calls import UPTO_PROXY, upto_settle_call
@@ -104,11 +105,13 @@ async def settlement_of(w3: Any, payment: X402Payment) -> tuple[str, int] | None
     async for _first, _last, logs in LogRangeWalker().walk(start, end, fetch, refused):
         for entry in logs:
             tx_hash = "0x" + bytes(entry["transactionHash"]).hex()
-            if tx_hash in seen:
-                continue
-            seen.add(tx_hash)
             if payment.scheme == "exact":
                 return tx_hash, payment.amount
+            # a Transfer of nothing anyone may log (transferFrom of 0 needs no allowance): not read, so a
+            # hostile payTo cannot make this lookup read thousands of transactions
+            if tx_hash in seen or not any(as_bytes(entry["data"])):
+                continue
+            seen.add(tx_hash)
             if await _settles_permit(w3, tx_hash, payment):
                 moved = await moved_on_chain(w3, tx_hash, token, payment.payer, payment.pay_to)
                 if moved is not None:
