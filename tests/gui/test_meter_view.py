@@ -217,3 +217,48 @@ def test_the_budget_bar_follows_the_cost_once_a_second_and_at_the_end(qtbot):
     session.status = SessionStatus.STOPPED
     view.update_numbers()
     assert view.progress.value() == session.meter.cost() * 1000 // 100_000 == 43
+
+
+def test_a_second_turning_repaints_the_figures_without_laying_the_card_out(
+    qtbot: Any, monkeypatch: Any
+) -> None:
+    """The clock, the budget, the time left and the bar change every second, and the cost gives its text to
+    Qt (for screen readers): each repaints itself, and neither the card nor the page around it is laid out
+    again (a layout pass measured the whole card, word-wrapped labels included, every second). The bar is
+    repainted with them, not in a pass of its own."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from paygo_desktop.gui.widgets import live_number
+
+    monkeypatch.setattr(live_number, "SETTLE_SECONDS", 0.0)  # the cost's once-a-second hand-over, each time
+
+    class Events(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layouts = self.bar_paints = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.LayoutRequest:
+                self.layouts += 1
+            elif event.type() == QEvent.Type.Paint and watched is view.progress:
+                self.bar_paints += 1
+            return False
+
+    clock = Clock()
+    session = make(clock, budget=100_000)
+    view = MeterView(session)
+    view.timer.setInterval(60_000)  # the test turns the seconds itself
+    _stack, area = _shown_in(qtbot, view)
+    clock.now += 5 * SECOND
+    view.update_numbers()
+    qtbot.wait(50)  # the first texts' widths are taken
+    events = Events()
+    for watched in (view, area.widget(), view.progress):
+        watched.installEventFilter(events)
+    for _ in range(4):
+        clock.now += SECOND
+        view.update_numbers()
+        qtbot.wait(30)
+    assert view.fields["elapsed"].text() == "00:09" and view.progress.value() == 90
+    assert events.layouts == 0
+    assert events.bar_paints >= 4 and view.progress.updatesEnabled()

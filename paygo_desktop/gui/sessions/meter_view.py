@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.gui.format import clock_duration, duration_words
 from paygo_desktop.gui.widgets.live_number import LiveNumber
+from paygo_desktop.gui.widgets.steady_label import SteadyLabel
 from paygo_desktop.money import Amount
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 NS_PER_SECOND = 1_000_000_000
 REPAINT_MS = 50  # 20 updates a second: the 20 issue 5 asks for, and each costs CPU (issue 21)
 PROGRESS_STEPS = 1000
+COPYABLE_FIELDS = ("rate", "signed", "claimed")  # the rest change every second (_build_fields)
 LOOK_EVERY_TICKS = 5  # whether any of the card is on screen: asked every 200 ms, not on every tick
 ENDED = (SessionStatus.STOPPED, SessionStatus.FAILED, SessionStatus.RECEIPT_INVALID)
 RUNNING = (SessionStatus.STARTING, SessionStatus.RUNNING)
@@ -147,13 +149,17 @@ class MeterView(QFrame):
         self.cost.setAccessibleName("Cost so far")
         outer.addWidget(self.cost)
         self.price: FiatPrice | None = None  # the asset's price (prices.fiat), set once read
-        self.cost_value = QLabel("—")
+        self.cost_value = SteadyLabel("—")  # changes each second: repainted, never laid out again
         self.cost_value.setObjectName("Hint")
         self.cost_value.setAccessibleName("Cost so far in your currency")
         outer.addWidget(self.cost_value)
 
     def _build_fields(self, outer: QVBoxLayout) -> None:
-        """The figures: elapsed, rate, signed, claimed, budget left, time left."""
+        """The figures: elapsed, rate, signed, claimed, budget left, time left. Each keeps its size while
+        its text changes (``SteadyLabel``: a second turning repaints the figures, it does not lay the card
+        and its page out again). The amounts that change only with a voucher or a claim can be selected to
+        copy; a selectable label is drawn through a text document, which the clock and the budget, new
+        every second, are not worth."""
         grid = QGridLayout()
         self.fields: dict[str, QLabel] = {}
         self.captions: dict[str, QLabel] = {}
@@ -168,9 +174,10 @@ class MeterView(QFrame):
         for i, (key, label) in enumerate(names):
             caption = QLabel(label)
             caption.setObjectName("Hint")
-            value = QLabel()
+            value = SteadyLabel()
             value.setAccessibleName(label)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if key in COPYABLE_FIELDS:
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(caption, i // 3 * 2, i % 3)
             grid.addWidget(value, i // 3 * 2 + 1, i % 3)
             self.fields[key] = value
@@ -286,12 +293,23 @@ class MeterView(QFrame):
             # under it at once (the card, the page, the window), 2–5 ms each time
             self._valued_cost, self._valued_second = cost, seconds
             self._show_value(cost)
-            self.progress.setValue(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
+            self._move_bar(min(PROGRESS_STEPS, cost * PROGRESS_STEPS // max(1, live.terms.cap)))
         if state != self._shown_state:
             self._shown_state = state
             self._update_details(live, seconds, running, proxy)
         if live.status in ENDED:  # "stopping" still changes (the receipt, the reason): keep reading
             self.timer.stop()
+
+    def _move_bar(self, steps: int) -> None:
+        """The budget bar at ``steps``, repainted with the figures that change in the same second, not on
+        its own: ``QProgressBar.setValue`` repaints at once (the bar and the card beneath it, a paint pass
+        of its own), which updates turned off make a no-op; turning them on again asks for the repaint."""
+        bar = self.progress
+        if bar.value() == steps:
+            return
+        bar.setUpdatesEnabled(False)
+        bar.setValue(steps)
+        bar.setUpdatesEnabled(True)
 
     def set_price(self, price: FiatPrice | None, note: str) -> None:
         """The session asset's price in the display currency (None: none, "—"), and where it came from."""

@@ -3,16 +3,17 @@
 ``QLabel.setText`` re-measures the label and makes its layout lay out the whole card again, on every
 change: at 25 changes a second that was 0.4 % of a core for one meter card. ``LiveNumber.setText`` only
 repaints the label itself; the text is drawn from this widget's own copy. What a screen reader reads
-(QLabel's own text) and the layout's measure follow at most once a second, and at once when the new text
-does not fit the label as it is laid out. It paints its own
+(QLabel's own text) follows at most once a second, and at once when the new text does not fit the label;
+being a ``SteadyLabel``, the label keeps its size through those texts (no layout pass) and grows only for
+a text that needs more room. It paints its own
 background (the style sheet's, ``QLabel#BigNumber``), so Qt does not repaint the card beneath it on every
 change either (about 0.4 % of a core more). What it paints with (the background brush, the text colour, the
 alignment) is looked up once and again only when the palette, the style or the state changes (a theme
 switch), not 20 times a second through the style (about 0.3 % of a core).
 
-A change repaints only the characters that changed, not the whole label: the label is as wide as the card
-(and taller than its text when the card has room), so filling and flushing all of it 20 times a second was
-most of the card's cost, while a running cost changes in its last few digits. With a monospaced font (the
+A change repaints only the characters that changed, not the whole label: filling and flushing all of it 20
+times a second was most of the card's cost (when the label was as wide as the card), while a running cost
+changes in its last few digits. With a monospaced font (the
 theme's) each character sits in a cell of the font's whole-pixel advance, and is drawn from a pixmap made
 once per look (``Glyphs``): laying the text out and finding its glyphs again on every change cost more than
 drawing it. A repaint draws the cells its rectangle touches, in order, over a fresh background, exactly as a
@@ -37,7 +38,9 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QLabel, QStyle, QWidget
+from PySide6.QtWidgets import QStyle, QWidget
+
+from paygo_desktop.gui.widgets.steady_label import SteadyLabel
 
 SETTLE_SECONDS = 1.0
 INK_MARGIN = 2  # pixels either side of a character's cell: bold and antialiased glyphs reach past it
@@ -76,9 +79,9 @@ class Glyphs:
         return pixmap
 
 
-class LiveNumber(QLabel):
+class LiveNumber(SteadyLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("", parent)
         self._live = ""
         self._settled_at = 0.0
         self._paint_with: tuple[QBrush, QColor, int] | None = None  # background, text colour, alignment
@@ -96,7 +99,7 @@ class LiveNumber(QLabel):
         if now - self._settled_at >= SETTLE_SECONDS or (len(text) > len(old) and not self._fits(text)):
             self._settled_at = now
             self._live = text
-            super().setText(text)  # measured and read out loud; repaints all of it
+            super().setText(text)  # read out loud; repaints all of it; grows the label if it must
             return
         self._live = text
         self.update(*self.changed_box(old, text))
