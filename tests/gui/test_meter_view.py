@@ -262,3 +262,11 @@ def test_a_second_turning_repaints_the_figures_without_laying_the_card_out(
     assert view.fields["elapsed"].text() == "00:09" and view.progress.value() == 90
     assert events.layouts == 0
     assert events.bar_paints >= 4 and view.progress.updatesEnabled()
+
+
+def test_the_meter_spans_the_card_when_no_chat_is_open(qtbot: Any) -> None:
+    """The room beside the meter is the chat's, once a consultation opens it; without one the meter's
+    column fills the card (it kept two fifths of the card empty)."""
+    view = MeterView(make(Clock()))
+    _stack, _area = _shown_in(qtbot, view)
+    qtbot.waitUntil(lambda: view.progress.width() > 0.85 * view.width())

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 NS_PER_SECOND = 1_000_000_000
 REPAINT_MS = 50  # 20 updates a second: the 20 issue 5 asks for, and each costs CPU (issue 21)
 PROGRESS_STEPS = 1000
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 COPYABLE_FIELDS = ("rate", "signed", "claimed")  # the rest change every second (_build_fields)
 LOOK_EVERY_TICKS = 5  # whether any of the card is on screen: asked every 200 ms, not on every tick
 ENDED = (SessionStatus.STOPPED, SessionStatus.FAILED, SessionStatus.RECEIPT_INVALID)
@@ -135,11 +136,11 @@ class MeterView(QFrame):
 
     def _build_card(self) -> QVBoxLayout:
         """The meter's column, and beside it ``side_box``: a consultation's chat, once opened."""
-        card = QHBoxLayout(self)
+        self._columns = QHBoxLayout(self)
         outer = QVBoxLayout()
-        card.addLayout(outer, 3)
+        self._columns.addLayout(outer, 3)
         self.side_box = QVBoxLayout()
-        card.addLayout(self.side_box, 2)
+        self._columns.addLayout(self.side_box, 0)  # no room kept for a chat that is not open
         return outer
 
     def _build_cost(self, outer: QVBoxLayout) -> None:
@@ -147,12 +148,12 @@ class MeterView(QFrame):
         self.cost = LiveNumber()  # repaints 20 times a second without re-laying out the card
         self.cost.setObjectName("BigNumber")
         self.cost.setAccessibleName("Cost so far")
-        outer.addWidget(self.cost)
+        outer.addWidget(self.cost, 0, LEFT)  # steady labels are as wide as their text: at the start
         self.price: FiatPrice | None = None  # the asset's price (prices.fiat), set once read
         self.cost_value = SteadyLabel("—")  # changes each second: repainted, never laid out again
         self.cost_value.setObjectName("Hint")
         self.cost_value.setAccessibleName("Cost so far in your currency")
-        outer.addWidget(self.cost_value)
+        outer.addWidget(self.cost_value, 0, LEFT)
 
     def _build_fields(self, outer: QVBoxLayout) -> None:
         """The figures: elapsed, rate, signed, claimed, budget left, time left. Each keeps its size while
@@ -179,7 +180,7 @@ class MeterView(QFrame):
             if key in COPYABLE_FIELDS:
                 value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(caption, i // 3 * 2, i % 3)
-            grid.addWidget(value, i // 3 * 2 + 1, i % 3)
+            grid.addWidget(value, i // 3 * 2 + 1, i % 3, LEFT)  # a layout centres a fixed-size widget
             self.fields[key] = value
             self.captions[key] = caption
         outer.addLayout(grid)
@@ -213,6 +214,7 @@ class MeterView(QFrame):
         outer.addLayout(access_row)
         self.feed_box = QVBoxLayout()  # the live view of a feed the session delivers
         outer.addLayout(self.feed_box)
+        outer.addStretch(1)  # a card made taller by the chat beside it: the room goes below the meter
 
     # -- when to read: only while the card can be seen --------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # also when the minimised window is restored
@@ -438,6 +440,7 @@ class MeterView(QFrame):
 
         self.chat = ChatPane()
         self.side_box.addWidget(self.chat)
+        self._columns.setStretch(1, 2)  # the chat beside the meter: two fifths of the card
         self.chat.follow(self.runner, url)
 
     def _copy_token(self) -> None:
