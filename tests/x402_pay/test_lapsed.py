@@ -16,7 +16,7 @@ from sqlalchemy import text
 from paygo_desktop.commands.x402 import payment_json
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402.lapsed import settle_lapsed
+from paygo_desktop.x402.lapsed import settle_lapsed, settlement_of
 from tests.chain.conftest import _free_port
 from tests.x402_pay.conftest import Env
 
@@ -24,7 +24,12 @@ ORIGIN = "http://127.0.0.1:9"
 
 
 def _pending(
-    env: Env, store: Store, scheme: str, valid_before: int, network: str | None = None
+    env: Env,
+    store: Store,
+    scheme: str,
+    valid_before: int,
+    network: str | None = None,
+    pay_to: str | None = None,
 ) -> X402Payment:
     records = X402Store(store)
     payment_id = records.record(
@@ -37,7 +42,7 @@ def _pending(
             scheme=scheme,
             network=network or f"eip155:{env.chain_id}",
             payer=env.payer.address,
-            pay_to=env.provider.address,
+            pay_to=pay_to or env.provider.address,
             asset=env.usdc,
             asset_symbol="USDC",
             decimals=6,
@@ -180,3 +185,40 @@ def test_upgrade_from_0013_marks_the_payments_already_found_lapsed_unused(tmp_pa
     finally:
         store.close()
     assert marked == {"never settled: its authorization lapsed unused": True, "settlement_failed": False}
+
+
+def test_transfers_of_nothing_a_hostile_pay_to_logs_are_not_read(env: Env, app_store: Store) -> None:
+    """``transferFrom(payer, payTo, 0)`` needs no allowance: anyone, a hostile payTo first, can log as
+    many Transfers from the payer to payTo as it likes, for the gas alone. Looking up an upto payment's
+    settlement reads the transaction behind a Transfer that moved something (here the payer's plain
+    transfer: not x402's proxy settling the permit, so not this payment's settlement), never those."""
+    from eth_account import Account
+
+    from paygo_desktop.chain.rpc import async_web3
+
+    pay_to = Account.create().address  # a fresh payTo: only this test's Transfers go to it
+    payment = _pending(env, app_store, "upto", env.chain_time() + 600, pay_to=pay_to)
+    token = env.token(env.usdc)
+    for _ in range(30):
+        env.transact(token.functions.transferFrom(env.payer.address, pay_to, 0))  # by anyone: the deployer
+    env.mint_usdc(env.payer.address, 5)
+    env.transact(token.functions.transfer(pay_to, 5), env.payer)
+
+    w3 = async_web3(env.url)
+    read: list[str] = []
+    get_transaction = w3.eth.get_transaction
+
+    async def counted(tx_hash: str) -> object:
+        read.append(tx_hash)
+        return await get_transaction(tx_hash)
+
+    w3.eth.get_transaction = counted  # type: ignore[method-assign]
+
+    async def look_up() -> object:
+        try:
+            return await settlement_of(w3, payment)
+        finally:
+            await w3.provider.disconnect()
+
+    assert env.run(look_up()) is None
+    assert len(read) == 1  # the transfer of 5; none of the thirty transfers of nothing
