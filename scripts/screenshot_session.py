@@ -20,6 +20,7 @@ beside the meter, the vendor answering through the sandbox's chat room (vendor.c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -76,8 +77,15 @@ def run_on_sandbox(
         window.show()
         wallet.unlock(PASSWORD)
         window.show_app(page)
+
+        async def shoot_and_close() -> None:
+            await shoot(window, running)
+            # the window's last reads (a stopped session's history) end on the loop, as when a person quits
+            await until(lambda: not window.runner.busy, "the window's last tasks")
+            window.close()
+
         with loop:
-            loop.run_until_complete(shoot(window, running))
+            loop.run_until_complete(shoot_and_close())
     finally:
         running.stop(data.sandbox_dir)
         ctx.close()
@@ -356,7 +364,9 @@ def consultation_main() -> int:
         await asyncio.sleep(4)  # a few ticks on the meter
         save(window, out / "consultation.png")
         await window.sessions.shutdown()
-        vendor.cancel()
+        vendor.cancel()  # the vendor's side of the chat (this script's): stopped and awaited
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await vendor
 
     return run_on_sandbox("paygo-consultation-shot-", "sessions", shoot)
 

@@ -252,8 +252,11 @@ async def _deploy(rpc_url: str) -> tuple[str, str]:
     from paygo_desktop.chain.rpc import async_web3
 
     w3 = async_web3(rpc_url)
-    deployer = (await w3.eth.accounts)[0]
-    deployed = await deploy_sandbox(w3, deployer)
+    try:
+        deployer = (await w3.eth.accounts)[0]
+        deployed = await deploy_sandbox(w3, deployer)
+    finally:  # its kept-alive connection closed here, not left to the collector ("Unclosed client session")
+        await w3.provider.disconnect()
     return deployed.vault, deployed.usdc
 
 

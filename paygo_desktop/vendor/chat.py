@@ -83,11 +83,13 @@ async def relay(url: str, secret: str, lines: AsyncIterator[str], out: Callable[
             out(f"connected to {url}: questions appear as [c1] …; type an answer, or @c1 <text>")
             listening = asyncio.ensure_future(listen(ws))
             speaking = asyncio.ensure_future(speak(ws))
-            done, _ = await asyncio.wait({listening, speaking}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (listening, speaking):
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+            try:
+                done, _ = await asyncio.wait({listening, speaking}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when the relay itself is cancelled (the app quits, Ctrl-C): both end with it
+                for task in (listening, speaking):
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
             return "the chat room closed" if listening in done else "input ended"
     except InvalidStatus as exc:
         raise ChatRelayError(

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -143,3 +143,38 @@ def test_a_binary_message_ends_only_its_own_conversation(room: int) -> None:
             assert reply["from"] == "room" and "No consultant" in reply["text"]  # the room still answers
 
     asyncio.run(go())
+
+
+def test_the_vendor_side_cancelled_leaves_no_task_behind(room: int) -> None:
+    """Quitting the app (the Vendor page's chat) or Ctrl-C in the terminal cancels the vendor's relay: its
+    reader and writer end with it, and none is left failing where nobody reads it (asyncio then logs
+    "Task exception was never retrieved" with a traceback)."""
+    import contextlib
+    import gc
+
+    from paygo_desktop.vendor.chat import relay
+
+    async def cancelled_while_connected() -> tuple[list[str], list[dict[str, object]]]:
+        unread: list[dict[str, object]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: unread.append(context))
+        heard: list[str] = []
+
+        async def nothing_to_say() -> AsyncIterator[str]:
+            await asyncio.Event().wait()
+            yield ""
+
+        url = f"ws://127.0.0.1:{room}/vendor"
+        task = asyncio.ensure_future(relay(url, SECRET, nothing_to_say(), heard.append))
+        while not heard:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.2)
+        gc.collect()  # a task whose exception nobody read reports it when it is collected
+        await asyncio.sleep(0)
+        return heard, unread
+
+    heard, unread = asyncio.run(cancelled_while_connected())
+    assert heard[0].startswith("connected to")
+    assert unread == []

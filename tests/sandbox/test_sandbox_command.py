@@ -17,6 +17,7 @@ import pytest
 from paygo_desktop.chain.canonical import VAULT
 from paygo_desktop.chain.sandbox_permit2 import PERMIT2, UPTO_PROXY
 from paygo_desktop.context import AppContext
+from paygo_desktop.logs import LOG_FILE_NAME
 from paygo_desktop.paths import DataDir
 from paygo_desktop.sandbox.node import find_anvil, rpc
 from paygo_desktop.sandbox.state import is_alive, read_state
@@ -141,7 +142,13 @@ def test_sandbox_brings_up_a_funded_world_and_stops_cleanly(tmp_path):
     assert proc.returncode == 0
     # it says which chain it ran (anvil here: the tests install it), so nobody has to guess
     assert proc.stderr is not None
-    assert "Starting the local chain (anvil, " in proc.stderr.read()
+    said = proc.stderr.read()
+    assert "Starting the local chain (anvil, " in said
+    # and nothing a user would take for a fault, on the terminal or in the log: a connection to the node
+    # left open for the collector to find ("Unclosed client session"), a traceback
+    logged = (data.log_dir / LOG_FILE_NAME).read_text()
+    for text in (said, logged):
+        assert "Unclosed" not in text and "Traceback" not in text, text
     assert not is_alive(state.node_pid) and not is_alive(state.provider_pid)
     assert state.upstreams_pid and not is_alive(state.upstreams_pid)
     with pytest.raises(OSError):  # nothing listens on the chain's port any more
