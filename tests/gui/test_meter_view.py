@@ -270,3 +270,36 @@ def test_the_meter_spans_the_card_when_no_chat_is_open(qtbot: Any) -> None:
     view = MeterView(make(Clock()))
     _stack, _area = _shown_in(qtbot, view)
     qtbot.waitUntil(lambda: view.progress.width() > 0.85 * view.width())
+
+
+def test_the_budget_bar_is_the_themes_in_both_schemes(qtbot: Any, qapp: Any) -> None:
+    """The bar is drawn by the theme's style sheet (a flat bar in the accent colour), not by Fusion, whose
+    gradients and stripes cost ten times as much to repaint every second; in the dark theme too."""
+    from paygo_desktop.gui.theme import ThemeManager, _accent
+
+    sheet, palette, style = qapp.styleSheet(), qapp.palette(), qapp.style().name()
+    try:
+        for scheme in ("light", "dark"):
+            ThemeManager(qapp, scheme)
+            clock = Clock()
+            session = make(clock, budget=100_000)
+            view = MeterView(session)
+            qtbot.addWidget(view)
+            view.resize(700, 320)
+            view.show()
+            qtbot.waitExposed(view)
+            clock.now += 30 * SECOND  # 30 % of the budget
+            session.meter.stop()
+            session.status = SessionStatus.STOPPED
+            view.update_numbers()
+            bar = view.progress
+            image = bar.grab().toImage()
+            middle = bar.height() // 2
+            used = image.pixelColor(int(bar.width() * 0.15), middle).name()
+            left = image.pixelColor(int(bar.width() * 0.85), middle).name()
+            assert used == _accent(scheme), scheme
+            assert left == qapp.palette().base().color().name(), scheme
+    finally:
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(palette)
+        qapp.setStyle(style)
