@@ -54,10 +54,21 @@ def run_register(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 async def _register(ctx: AppContext, config: Any, *, remove: bool, assume_yes: bool) -> dict[str, Any]:
+    from paygo_desktop.chain.rpc import async_web3
+
+    w3 = async_web3(config.rpc_url)
+    try:
+        return await _register_on(w3, ctx, config, remove=remove, assume_yes=assume_yes)
+    finally:  # the node connection closed here, not left to the collector ("Unclosed client session")
+        await w3.provider.disconnect()
+
+
+async def _register_on(
+    w3: Any, ctx: AppContext, config: Any, *, remove: bool, assume_yes: bool
+) -> dict[str, Any]:
     from paygo_desktop.chain.canonical import REGISTRY
     from paygo_desktop.chain.code_check import NotDeployed, check_contract_code
     from paygo_desktop.chain.registry import RegistryClient
-    from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
     from paygo_desktop.commands.confirm import confirm_fee
     from paygo_desktop.networks import Network, confirmations_for
@@ -70,7 +81,6 @@ async def _register(ctx: AppContext, config: Any, *, remove: bool, assume_yes: b
             raise UserFacingError(
                 f"The registry takes a {what} of at most {limit} bytes; this one has {len(text.encode())}."
             )
-    w3 = async_web3(config.rpc_url)
     network = Network(
         key="provider", name=f"chain {config.chain_id}", chain_id=config.chain_id, rpc_url=config.rpc_url
     )

@@ -67,6 +67,7 @@ LOADING_TEXT = "Loading your wallet…"
 NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
 SANDBOX_STARTED = NETWORK_SWITCHED
 DEFAULT_SIZE = QSize(1200, 760)
+RELEASE_SECONDS = 1.0  # a page closing its connections on the way out, at most: a dead node cannot hold it up
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.poll_network = poll_network
         self.mode = "loading"
         self.is_loaded = False
+        self._released = False  # the pages' connections closed on the way out (closeEvent)
         self.first_screen: FirstScreenWhileOpening | None = None  # set by show_first_screen_while_opening
         self._has_lock_screen = False
         self._painted = False
@@ -431,6 +433,18 @@ class MainWindow(QMainWindow):
     def _close_after_sessions(self, _result: object) -> None:
         self.close()
 
+    async def _release_pages(self) -> None:
+        """What the built pages hold open, closed before quitting, each within ``RELEASE_SECONDS``: their
+        sockets are closed cleanly instead of being left for the garbage collector to find at exit (which
+        logs "Unclosed client session" for each)."""
+        import asyncio  # not at the top: the frame painted first does without it
+
+        for page in self.pages.values():
+            try:
+                await asyncio.wait_for(page.release(), RELEASE_SECONDS)
+            except Exception:  # a node that does not answer, or is gone: quitting goes on
+                log.info("closing the %s page's connections failed", page.key, exc_info=True)
+
     def _start_session(self, provider_url: str, service_id: str) -> None:
         self.sessions.begin(provider_url, service_id, self)
 
@@ -571,6 +585,16 @@ class MainWindow(QMainWindow):
                 on_success=self._close_after_sessions,
                 on_error=self._close_after_sessions,
                 name="x402-quit",
+            )
+            return
+        if self.is_loaded and not self._released:  # the pages' node connections, closed (bounded) first
+            event.ignore()
+            self._released = True
+            self.runner.run(
+                self._release_pages(),
+                on_success=self._close_after_sessions,
+                on_error=self._close_after_sessions,
+                name="release-for-quit",
             )
             return
         if self.sandbox is not None:

@@ -504,3 +504,16 @@ def test_reloading_reads_the_store_and_the_chain_off_the_gui_thread(qtbot: Any, 
         guard.stop()
     assert guard.violations == [], "\n".join(guard.violations)
     assert page.stack.currentWidget() is page.content_view
+
+
+def test_quitting_closes_the_pages_node_connection(qtbot: Any, page: Any) -> None:
+    """The Escrow page keeps a connection to the node between reads; quitting closes it (within a second,
+    whatever the node does) instead of leaving it for the garbage collector, which logs "Unclosed client
+    session" for each at exit."""
+    kept = page.service.w3.provider._kept._sessions  # the page's kept-alive connections, by event loop
+    sessions = list(kept.values())
+    assert sessions and not any(s.closed for s in sessions)  # the overview was read through one
+    window = page.window()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    assert all(s.closed for s in sessions)

@@ -218,5 +218,6 @@ def test_home_on_a_cold_sandbox_shows_the_funded_balances_once_it_is_up(
         assert "USDC / USD" in page.balance_table.item(usdc_row, 2).toolTip()
         assert not any("went wrong" in note.lower() for note in notes), set(notes)
     finally:
-        window.close()
+        window.close()  # the pages' connections are closed first (bounded), then the window
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert launcher.running() is None

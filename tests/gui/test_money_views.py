@@ -236,6 +236,7 @@ def test_incoming_transfers_appear_in_activity_and_again_after_a_restart_and_in_
     assert "every ETH movement" in panel.note.text()
     settle(qtbot, window)
     window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     data_dir = wallet_ctx.data_dir
     wallet_ctx.close()  # the app quits
 
@@ -276,6 +277,7 @@ def test_incoming_transfers_appear_in_activity_and_again_after_a_restart_and_in_
         assert minted["Fiat value"] == ("1000.00" if in_force else "")
         settle(qtbot, window)
         window.close()
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     finally:
         again.close()
 

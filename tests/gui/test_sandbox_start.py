@@ -40,6 +40,7 @@ def test_choosing_the_sandbox_starts_it_and_closing_the_app_stops_it(
     call = {"to": state.usdc, "data": "0x70a08231" + account[2:].lower().rjust(64, "0")}
     assert int(rpc(state.rpc_url, "eth_call", [call, "latest"]), 16) == 10_000 * 10**6
     assert any("sandbox" in e.message.lower() for e in wallet_ctx.activity.recent())
-    window.close()
+    window.close()  # the pages' connections are closed first (bounded), then the window
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert not is_alive(state.node_pid) and not is_alive(state.provider_pid)
     assert read_state(wallet_ctx.data_dir.sandbox_dir) is None

@@ -208,6 +208,7 @@ def test_reminders_once_each_through_the_notifier(
     assert not page.timer.isActive()  # no reminders on the lock screen
     clock.now = EXPIRES - DAY + 60
     window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
 
     window = open_window()  # the app opens again on the same data: it checks at once
     qtbot.waitUntil(lambda: len(notifier.shown) == 2, timeout=TIMEOUT)

@@ -46,6 +46,9 @@ class Page(QWidget):
     def refresh(self) -> None:
         """Read what the page shows from the core again (slow work in the background)."""
 
+    async def release(self) -> None:
+        """Close what the page holds open (a chain connection) before the app quits."""
+
     def shown(self) -> None:
         """The page is now the current one: read again what changed since it last did, nothing else."""
         too_old = (

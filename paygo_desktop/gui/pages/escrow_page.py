@@ -260,6 +260,10 @@ class EscrowPage(EscrowActions, Page):
         account = self.account()
         return None if account is None else EscrowSetup.read(self.ctx, account)
 
+    async def release(self) -> None:
+        if self.service is not None:
+            await self.service.aclose()  # its node connection, closed before the app quits
+
     def _use_service(self, setup: Any) -> Any:
         """On the GUI thread: the service for ``setup``, made again when its network, account, vault or
         tokens changed (the one it replaces is closed)."""

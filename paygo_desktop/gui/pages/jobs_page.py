@@ -198,6 +198,10 @@ class JobsPage(Page):
         account = self.account()
         return None if account is None else JobsSetup.read(self.ctx, account)
 
+    async def release(self) -> None:
+        if self.service is not None:
+            await self.service.aclose()  # its node connection, closed before the app quits
+
     def _use_service(self, setup: Any) -> Any:
         """On the GUI thread: the service for ``setup``, made again when it changed (the old one closed)."""
         from paygo_desktop.jobs.service import JobsService
