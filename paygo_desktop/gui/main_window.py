@@ -434,8 +434,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     async def _release_pages(self) -> None:
-        """What the built pages hold open, closed before quitting, each within ``RELEASE_SECONDS``: their
-        sockets are closed cleanly instead of being left for the garbage collector to find at exit (which
+        """What the built pages and the session engines hold open, closed before quitting, each within
+        ``RELEASE_SECONDS`` (no session runs by now: ``closeEvent`` stopped them first): their sockets are
+        closed cleanly instead of being left for the garbage collector to find at exit (which
         logs "Unclosed client session" for each)."""
         import asyncio  # not at the top: the frame painted first does without it
 
@@ -444,6 +445,11 @@ class MainWindow(QMainWindow):
                 await asyncio.wait_for(page.release(), RELEASE_SECONDS)
             except Exception:  # a node that does not answer, or is gone: quitting goes on
                 log.info("closing the %s page's connections failed", page.key, exc_info=True)
+        if self.sessions.has_engines():  # an earlier session's engine: its node and provider connections
+            try:
+                await asyncio.wait_for(self.sessions.shutdown(), RELEASE_SECONDS)
+            except Exception:
+                log.info("closing the session engines' connections failed", exc_info=True)
 
     def _start_session(self, provider_url: str, service_id: str) -> None:
         self.sessions.begin(provider_url, service_id, self)

@@ -345,6 +345,13 @@ def test_low_funds_warning_then_the_session_stops_itself_at_the_budget(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
     view.stop_button.click()
     assert not page.meters and page.no_running.isVisibleTo(page)
+    # quitting with no session running closes the engine's node connection too, not the collector at exit
+    [engine] = window.sessions._engines.values()
+    kept = list(engine.chain._w3.provider._kept._sessions.values())
+    assert kept and not any(s.closed for s in kept)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert all(s.closed for s in kept)
 
 
 def test_a_feed_session_shows_live_prices_beside_its_meter_and_says_at_once_when_it_ended(

@@ -323,6 +323,10 @@ class SessionController(QObject):
         dialog.finished.connect(closed)
         dialog.open()
 
+    def has_engines(self) -> bool:
+        """Whether a session engine was built (it holds connections to the node and the providers)."""
+        return bool(self._engines)
+
     async def shutdown(self) -> None:
         """Stop every running session cleanly (final voucher, receipt) before the app quits or locks."""
         if self._local_access is not None:
