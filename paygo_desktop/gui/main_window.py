@@ -67,7 +67,6 @@ LOADING_TEXT = "Loading your wallet…"
 NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
 SANDBOX_STARTED = NETWORK_SWITCHED
 DEFAULT_SIZE = QSize(1200, 760)
-RELEASE_SECONDS = 1.0  # a page closing its connections on the way out, at most: a dead node cannot hold it up
 
 
 class MainWindow(QMainWindow):
@@ -96,7 +95,7 @@ class MainWindow(QMainWindow):
         self.poll_network = poll_network
         self.mode = "loading"
         self.is_loaded = False
-        self._released = False  # the pages' connections closed on the way out (closeEvent)
+        self._quitting = ""  # "ending": what must end first runs (gui/quit_steps.py); then "ready"
         self.first_screen: FirstScreenWhileOpening | None = None  # set by show_first_screen_while_opening
         self._has_lock_screen = False
         self._painted = False
@@ -430,26 +429,9 @@ class MainWindow(QMainWindow):
         self.changes.announce(Changes(activity=True))
         self.show_lock_screen()
 
-    def _close_after_sessions(self, _result: object) -> None:
+    def _quit_now(self, _result: object) -> None:
+        self._quitting = "ready"
         self.close()
-
-    async def _release_pages(self) -> None:
-        """What the built pages and the session engines hold open, closed before quitting, each within
-        ``RELEASE_SECONDS`` (no session runs by now: ``closeEvent`` stopped them first): their sockets are
-        closed cleanly instead of being left for the garbage collector to find at exit (which
-        logs "Unclosed client session" for each)."""
-        import asyncio  # not at the top: the frame painted first does without it
-
-        for page in self.pages.values():
-            try:
-                await asyncio.wait_for(page.release(), RELEASE_SECONDS)
-            except Exception:  # a node that does not answer, or is gone: quitting goes on
-                log.info("closing the %s page's connections failed", page.key, exc_info=True)
-        if self.sessions.has_engines():  # an earlier session's engine: its node and provider connections
-            try:
-                await asyncio.wait_for(self.sessions.shutdown(), RELEASE_SECONDS)
-            except Exception:
-                log.info("closing the session engines' connections failed", exc_info=True)
 
     def _start_session(self, provider_url: str, service_id: str) -> None:
         self.sessions.begin(provider_url, service_id, self)
@@ -576,31 +558,21 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_loaded and self.sessions.has_live():
-            # Stop them properly first (final voucher, receipt), then close for real.
+        if self.is_loaded and self._quitting != "ready":
+            # running sessions stopped properly (final voucher, receipt), connections closed: then for real
+            from paygo_desktop.gui.quit_steps import before_quit
+
             event.ignore()
-            self.status.showMessage("Stopping the running sessions before quitting…")
+            if self._quitting == "ending":  # closed again meanwhile: it closes once that has ended
+                return
+            self._quitting = "ending"
+            if self.sessions.has_live():
+                self.status.showMessage("Stopping the running sessions before quitting…")
             self.runner.run(
-                self.sessions.shutdown(), on_success=self._close_after_sessions, name="stop-for-quit"
-            )
-            return
-        if self.is_loaded and self.x402_proxy.running:  # stopped first (bounded), then close for real
-            event.ignore()
-            self.runner.run(
-                self.x402_proxy.close(),
-                on_success=self._close_after_sessions,
-                on_error=self._close_after_sessions,
-                name="x402-quit",
-            )
-            return
-        if self.is_loaded and not self._released:  # the pages' node connections, closed (bounded) first
-            event.ignore()
-            self._released = True
-            self.runner.run(
-                self._release_pages(),
-                on_success=self._close_after_sessions,
-                on_error=self._close_after_sessions,
-                name="release-for-quit",
+                before_quit(self.sessions, self.x402_proxy, self.pages.values()),
+                on_success=self._quit_now,
+                on_error=self._quit_now,
+                name="before-quit",
             )
             return
         if self.sandbox is not None:
