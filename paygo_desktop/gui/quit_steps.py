@@ -1,7 +1,9 @@
 """What the window finishes before it closes for good, in one task on the running loop.
 
-Running sessions are stopped properly (final voucher, the provider's receipt): as long as that takes. The
-x402 proxy stops (it bounds itself). Then what is only held open is closed, each within
+Running sessions are stopped properly (final voucher, the provider's receipt): as long as that takes, which
+a provider that does not answer cannot stretch past its client's timeout (10 s for the whole request, however
+slowly its bytes come; ``ProviderClient``). The x402 proxy stops (it bounds itself). Then what is only held
+open is closed, each within
 ``RELEASE_SECONDS`` so that a node that does not answer cannot hold quitting up: the pages' connections
 (``Page.release``) and the session engines' connections to the node and the providers. Closed here, their
 sockets end cleanly instead of being found open by the garbage collector at exit (which logs "Unclosed

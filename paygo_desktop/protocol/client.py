@@ -146,6 +146,9 @@ class ProviderClient:
         self.base_url = base_url.rstrip("/")
         self.domain = parts.netloc
         self.max_bytes = max_bytes
+        # the most one request may take, from connecting to its last byte: httpx's own limits are per read,
+        # so a provider sending a byte now and then could otherwise hold a stop (and quitting) for ever
+        self.deadline = timeout
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -185,21 +188,9 @@ class ProviderClient:
         if auth_key is not None:
             request.headers.update(await self._auth_headers(auth_key, request))
         try:
-            resp = await self._http.send(request, stream=True)
-            async with contextlib.aclosing(resp):
-                declared = resp.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise ProviderProtocolError("The provider's response is too large.")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.aiter_bytes():  # decoded: caps gzip bombs too
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise ProviderProtocolError("The provider's response is too large.")
-                    chunks.append(chunk)
-                status = resp.status_code
-                retry_after = resp.headers.get("retry-after")
-        except httpx.TimeoutException:
+            async with asyncio.timeout(self.deadline):
+                status, retry_after, raw = await self._exchange(request)
+        except (httpx.TimeoutException, TimeoutError):
             raise ProviderTimeout("The provider did not answer in time.") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
             raise ProviderUnreachable(
@@ -207,7 +198,6 @@ class ProviderClient:
             ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(f"Talking to the provider failed: {type(exc).__name__}.") from None
-        raw = b"".join(chunks)
         if status == 204:
             return None
         if status >= 400:
@@ -215,6 +205,22 @@ class ProviderClient:
         if not 200 <= status < 300:
             raise ProviderProtocolError(f"The provider answered with an unexpected status {status}.")
         return parse_json(raw, self.max_bytes)
+
+    async def _exchange(self, request: httpx.Request) -> tuple[int, str | None, bytes]:
+        """Send one request and read its whole answer, at most ``max_bytes`` of it."""
+        resp = await self._http.send(request, stream=True)
+        async with contextlib.aclosing(resp):
+            declared = resp.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                raise ProviderProtocolError("The provider's response is too large.")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():  # decoded: caps gzip bombs too
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ProviderProtocolError("The provider's response is too large.")
+                chunks.append(chunk)
+            return resp.status_code, resp.headers.get("retry-after"), b"".join(chunks)
 
     def _raise_http(self, status: int, raw: bytes, retry_after: str | None = None) -> None:
         code, message, channel = "http_error", f"HTTP {status}", None

@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from paygo_desktop.protocol import models as m
@@ -45,7 +45,8 @@ class Script:
     # the answer to voucher 1, 2, ... (the last one repeats): ack, never, lie_low, 402
     acks: list[str] = field(default_factory=lambda: ["ack"])
     # good; grace (counts the unpaid grace of an expired session as served, as the reference provider did);
-    # forged (signed by another key); missing (a 500 instead)
+    # forged (signed by another key); missing (a 500 instead); dribble (its answer comes a byte every 0.2 s,
+    # never ending)
     receipt: str = "good"
     start_hangs: bool = False  # the start is taken, but its answer never comes
 
@@ -211,6 +212,8 @@ class HostileProvider:
                 self.received.append(session.held)
         if self.script.receipt == "missing":
             return self._error(500, "internal_error", "internal error")
+        if self.script.receipt == "dribble":
+            return StreamingResponse(self._dribble(), media_type="application/json")
         if session.status == "live":
             session.status = "ended"
         if session.receipt is None:
@@ -239,6 +242,11 @@ class HostileProvider:
         close = {"channelId": session.channel_id, "finalAmount": str(session.held), "nonce": 0}
         close["signature"] = "0x" + "11" * 65
         return JSONResponse({"receipt": session.receipt, "close": close})
+
+    async def _dribble(self) -> AsyncIterator[bytes]:
+        while not self.closing:
+            yield b" "
+            await asyncio.sleep(0.2)
 
     async def session(self, request: Request) -> Response:
         session = self.sessions.get(request.path_params["session_id"])

@@ -173,3 +173,26 @@ def test_quitting_while_a_start_hangs_ends_within_the_request_timeout(world: Wor
             assert record.status == "interrupted"  # settled with the provider at the next start
 
         run(world.env, scenario)
+
+
+def test_quitting_while_the_stop_is_answered_a_byte_at_a_time_ends_within_the_request_timeout(
+    world: World,
+) -> None:
+    """A provider that answers the stop one byte every 0.2 s, for ever, cannot hold quitting (the GUI's quit
+    and lock take ``shutdown``) past the client's timeout; the session is kept, marked for a later look."""
+    with hostile_provider(world.env, Script(receipt="dribble")) as hostile:
+
+        async def scenario() -> None:
+            engine = world.engine(client_factory=lambda url: ProviderClient(url, timeout=1.0))
+            plan = await engine.plan(hostile.url, SERVICE_ID)
+            live = await engine.start(plan, StartOptions("escrow", budget=USDC, deposit=USDC))
+            await until(lambda: live.acked > 0, timeout=30, what="the first acknowledgement")
+            began = asyncio.get_running_loop().time()
+            await asyncio.wait_for(engine.shutdown(), 10)  # before the bound: it waited for the provider
+            assert asyncio.get_running_loop().time() - began < 5
+            assert hostile.stops == 1
+            [record] = engine.history.find()
+            assert record.status == "receipt_invalid", record.status
+            assert max(_signed(engine, live.local_id)) <= live.acked + TICK_COST
+
+        run(world.env, scenario)
