@@ -9,6 +9,7 @@ A channel's row names its provider as the app's sessions knew it, and counts wha
 but the provider has not claimed yet (it claims in batches) as paid: "Available" is what is really left.
 When the chain paid the provider more than the sessions settled at (a claim took a voucher one tick ahead
 before its session settled lower), the row says so: that part is paid ahead, and the next session uses it.
+What each row says is worked out in ``gui/escrow/rows.py``.
 """
 
 from __future__ import annotations
@@ -36,12 +37,21 @@ from PySide6.QtWidgets import (
 from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.escrow.actions import EscrowActions
+from paygo_desktop.gui.escrow.rows import (
+    AMOUNT_COLUMNS,
+    CHANNEL_COLUMNS,
+    TX_COLUMNS,
+    WITHDRAWAL_COLUMN,
+    channel_cells,
+    channel_tip,
+    transaction_status,
+    withdrawal_text,
+)
 from paygo_desktop.gui.escrow.tables import fit_height, read_only_table, section
 from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.money import Amount
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
@@ -51,19 +61,8 @@ if TYPE_CHECKING:
     from paygo_desktop.sessions.history import ChannelsSeen
     from paygo_desktop.wallet import Wallet
 
-CHANNEL_COLUMNS = ("Provider", "Asset", "Deposited", "Paid to provider", "Available", "Withdrawal", "")
-TX_COLUMNS = ("When", "What", "Status", "")
 WATCH_MS = 3000
 BALANCES_PER_ROW = 4  # six tokens and ETH fit the page's width in two rows
-STATUS_TEXT = {
-    "pending": "Pending: waiting for a block",
-    "mined": "In a block, confirming",
-    "confirmed": "Confirmed",
-    "failed": "Failed",
-    "replaced": "Replaced",
-    "dropped": "Dropped by the network",
-    "old_chain": "On an earlier sandbox chain",
-}
 
 
 class EscrowPage(EscrowActions, Page):
@@ -432,44 +431,15 @@ class EscrowPage(EscrowActions, Page):
         self.channel_buttons: dict[str, dict[str, QPushButton]] = {}
         self._due = {}
         now = time.monotonic()
-        names = seen.provider_names
         for row, channel in enumerate(channels):
             due_in = channel.withdrawal_due_in(overview.chain_time)
             if due_in is not None:
                 self._due[channel.channel_id] = now + due_in
-            committed = seen.committed.get(channel.channel_id.lower(), 0)  # 0 once closed: settled
-            unclaimed = max(0, committed - channel.state.claimed)
-            paid = channel.claimed.format()
-            if unclaimed:
-                signed = Amount(channel.asset, channel.state.claimed + unclaimed).format()
-                paid = f"{signed} ({paid} claimed)"
-            credit = seen.paid_ahead.get(channel.channel_id.lower(), 0)
-            if credit:
-                ahead = Amount(channel.asset, credit).format()
-                paid = f"{paid} ({ahead} paid ahead, used by your next session)"
-            free = Amount(channel.asset, max(0, channel.state.available - unclaimed))
-            prices = overview.prices
-            cells = (
-                names.get(channel.provider.lower(), short_address(channel.provider)),
-                channel.asset.symbol,
-                channel.funded.format(),
-                paid,
-                prices.with_amount(free, max_decimals=None) if prices is not None else free.format(),
-                self._withdrawal_text(channel),
-            )
-            tips = {
-                0: f"Provider {channel.provider}\nChannel {channel.channel_id}",
-                3: "What your sessions signed over to the provider. It claims it from the channel in "
-                "batches; the part not claimed yet is still in the channel, but it is the provider's. "
-                "Paid ahead: the provider claimed a voucher one tick ahead before a session settled lower; "
-                "your next session on this channel uses that first.",
-                4: "What is left in the channel for new sessions, or to withdraw.",
-            }
+            cells = channel_cells(channel, seen, overview.prices, self._withdrawal_text(channel))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column in tips:
-                    item.setToolTip(tips[column])
-                if 2 <= column <= 4:
+                item.setToolTip(channel_tip(channel, column))
+                if column in AMOUNT_COLUMNS:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
             table.setCellWidget(row, len(CHANNEL_COLUMNS) - 1, self._channel_actions(channel))
@@ -487,15 +457,7 @@ class EscrowPage(EscrowActions, Page):
             self.countdown_timer.stop()
 
     def _withdrawal_text(self, channel: Any) -> str:
-        if channel.closed:
-            return "Closed: settled"
-        if channel.withdrawal_ready_at is None:
-            return "—"
-        left = self._seconds_left(channel.channel_id)
-        from paygo_desktop.escrow.service import describe_wait
-
-        pending = channel.pending_withdrawal.format()
-        return f"{pending}, ready now" if left <= 0 else f"{pending}, due in {describe_wait(left)}"
+        return withdrawal_text(channel, self._seconds_left(channel.channel_id))
 
     def _seconds_left(self, channel_id: str) -> int:
         due = self._due.get(channel_id)
@@ -568,7 +530,7 @@ class EscrowPage(EscrowActions, Page):
             return
         for row, channel in enumerate(self.overview.channels):
             if channel.channel_id in self._due:
-                item = self.channels_table.item(row, 5)
+                item = self.channels_table.item(row, WITHDRAWAL_COLUMN)
                 if item is not None:
                     item.setText(self._withdrawal_text(channel))
                 self._update_finalize(channel)
@@ -579,9 +541,7 @@ class EscrowPage(EscrowActions, Page):
         table.setRowCount(0)
         table.setRowCount(len(records))
         for row, record in enumerate(records):
-            status = STATUS_TEXT.get(record.status, record.status)
-            if record.status == "failed" and record.error:
-                status = f"Failed: {record.error}"
+            status = transaction_status(record)
             when = local_time(record.created_at) if record.created_at else ""
             for column, text in enumerate((when, record.description, status)):
                 item = QTableWidgetItem(text)
