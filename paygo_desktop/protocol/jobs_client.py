@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from paygo_desktop.answer_pace import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import (
@@ -28,10 +28,6 @@ from paygo_desktop.protocol.client import (
 T = TypeVar("T", bound=BaseModel)
 #: The largest delivery the app downloads (the reference provider takes 16 MiB by default).
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
-#: Once a download has run ``SLOWEST_AFTER_SECONDS``, it must have come at least this fast on average:
-#: httpx's time limits are per read, so a server sending a byte now and then would hold it for ever.
-SLOWEST_BYTES_PER_SECOND = 8 * 1024
-SLOWEST_AFTER_SECONDS = 30.0
 
 
 class DeliveryMismatch(UserFacingError):
@@ -128,7 +124,7 @@ class JobsProviderClient:
 
 async def read_checked(resp: httpx.Response, expected: bytes, max_bytes: int) -> bytes:
     """A streamed response's body, read up to ``max_bytes``, if its SHA-256 is ``expected``; given up on
-    when it comes slower than ``SLOWEST_BYTES_PER_SECOND``."""
+    when it comes too slowly (``answer_pace``)."""
     too_big = f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
     declared = resp.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -136,17 +132,18 @@ async def read_checked(resp: httpx.Response, expected: bytes, max_bytes: int) ->
     digest = hashlib.sha256()
     chunks: list[bytes] = []
     size = 0
-    began = time.monotonic()
+    pace = Pace()
     async for chunk in resp.aiter_bytes():  # decoded: a compressed body cannot grow past the bound
         size += len(chunk)
         if size > max_bytes:
             raise DeliveryMismatch(too_big)
-        took = time.monotonic() - began
-        if took > SLOWEST_AFTER_SECONDS and size < took * SLOWEST_BYTES_PER_SECOND:
+        try:
+            pace.check(size)
+        except TooSlow as slow:
             raise ProviderTimeout(
-                f"The delivery came too slowly ({size} bytes in {took:.0f} s); nothing was kept. Try again "
-                "later, or ask the provider."
-            )
+                f"The delivery came too slowly ({slow}); nothing was kept. Try again later, or ask the "
+                "provider."
+            ) from None
         digest.update(chunk)
         chunks.append(chunk)
     if digest.digest() != expected:

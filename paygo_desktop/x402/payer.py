@@ -45,6 +45,7 @@ from x402.mechanisms.evm.upto import UptoEvmClientScheme
 from x402.mechanisms.evm.utils import get_asset_info
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
+from paygo_desktop.answer_pace import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
@@ -416,15 +417,19 @@ class X402Payer:
             async with client.stream(method, url, headers=dict(headers or {}), content=content) as response:
                 body = bytearray()
                 truncated = False
+                pace = Pace()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > MAX_BODY:
                         del body[MAX_BODY:]
                         truncated = True
                         break
+                    pace.check(len(body))
                 return _Answer(response.status_code, response.headers, bytes(body), truncated)
         except httpx.HTTPError as exc:
             raise UserFacingError(f"Cannot reach {limits.origin_of(url)}: {type(exc).__name__}.") from None
+        except TooSlow as slow:
+            raise UserFacingError(f"{limits.origin_of(url)} sent its answer too slowly ({slow}).") from None
         finally:
             if self._http is None:
                 await client.aclose()

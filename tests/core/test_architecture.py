@@ -90,6 +90,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "metering",
         "changes",
         "tls",
+        "answer_pace",
         "token_list",
         "deferred_bls",
     ),

@@ -4,16 +4,16 @@ ProviderError subclasses (UserFacingError), and invalid catalog items are droppe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from paygo_desktop import answer_pace
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import jobs_client
 from paygo_desktop.protocol.client import (
@@ -24,6 +24,7 @@ from paygo_desktop.protocol.client import (
     ProviderTimeout,
     ProviderUnreachable,
 )
+from tests.dribbling_server import dribbling_server
 
 GOOD = {
     "id": "svc1",
@@ -154,26 +155,6 @@ async def test_hostile_ids_are_quoted_in_paths() -> None:
     assert seen == ["/api/v1/service/..%2F..%2Fvendor%2Fearnings%3Fx%3D1"]
 
 
-@contextlib.asynccontextmanager
-async def dribbling_server() -> AsyncIterator[str]:
-    """A loopback HTTP server whose every answer is a 200 that sends one byte every 0.2 s, for ever."""
-
-    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-        with contextlib.suppress(ConnectionError):
-            while True:
-                writer.write(b"1\r\n \r\n")
-                await writer.drain()
-                await asyncio.sleep(0.2)
-
-    server = await asyncio.start_server(dribble, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-
-
 async def test_a_provider_that_answers_a_byte_at_a_time_is_given_up_on_within_the_timeout() -> None:
     """httpx's timeouts are per read: a provider sending one byte of its answer every 0.2 s would hold a
     request (a stop, and quitting behind it) forever. The client's timeout bounds the whole request."""
@@ -187,7 +168,7 @@ async def test_a_provider_that_answers_a_byte_at_a_time_is_given_up_on_within_th
 async def test_a_delivery_that_comes_a_byte_at_a_time_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job's delivered file (or link) may be large, so its download has no fixed deadline; one slower
     than 8 KiB/s on average, once it has run a while (30 s; 1 s here), is given up on and nothing kept."""
-    monkeypatch.setattr(jobs_client, "SLOWEST_AFTER_SECONDS", 1.0, raising=False)
+    monkeypatch.setattr(answer_pace, "AFTER_SECONDS", 1.0)
     async with dribbling_server() as url, httpx.AsyncClient(timeout=5) as http:
         began = time.monotonic()
         async with http.stream("GET", url) as resp:

@@ -5,11 +5,18 @@ server that asks more after the payment gets no second signature; a replayed aut
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 
+from paygo_desktop import answer_pace
+from paygo_desktop.errors import UserFacingError
+from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Store
 from paygo_desktop.x402.limits import X402Refused
+from tests.dribbling_server import dribbling_server
 from tests.x402_pay.conftest import Env, make_payer, sdk_server, site_policy, usdc_price
 
 PRICE = 30_000
@@ -114,3 +121,22 @@ def test_a_replayed_authorization_moves_nothing(env: Env, app_store, paid_api) -
     replay = httpx.get(paid_api.url + "/paid", headers={"PAYMENT-SIGNATURE": signature}, timeout=30)
     assert replay.status_code == 402
     assert (env.usdc_balance(env.payer.address), env.usdc_balance(env.provider.address)) == after
+
+
+def test_an_answer_that_comes_a_byte_at_a_time_is_given_up_on(
+    env: Env, app_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paid answer may be large (16 MiB), so it has no fixed deadline; one slower than 8 KiB/s on average
+    once it has run a while (30 s; 1 s here) is given up on with a clear error, nothing signed or kept."""
+    monkeypatch.setattr(answer_pace, "AFTER_SECONDS", 1.0)
+
+    async def call() -> None:
+        async with dribbling_server() as url:
+            began = time.monotonic()
+            with pytest.raises(UserFacingError, match="sent its answer too slowly") as slow:
+                await asyncio.wait_for(make_payer(env, app_store).request("GET", url + "/paid"), 10)
+            assert time.monotonic() - began < 3.0
+            assert not isinstance(slow.value, X402Refused)
+
+    env.run(call())
+    assert X402Store(app_store).payments() == []
