@@ -128,12 +128,20 @@ async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
 
     httpx, verify = await asyncio.to_thread(_http_client_parts)
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-    try:
-        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
-            response = await client.post(rpc_url, json=payload)
+    try:  # the whole answer within ``timeout`` (httpx's limits are per read) and read to its bound only
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(timeout=timeout, verify=verify) as client,
+            client.stream("POST", rpc_url, json=payload) as response,
+        ):
             response.raise_for_status()
-            body = bounded_json.loads(response.content, max_bytes=MAX_RPC_ANSWER_BYTES)
-    except httpx.TimeoutException:
+            raw = bytearray()
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if len(raw) > MAX_RPC_ANSWER_BYTES:
+                    raise NetworkError(f"{rpc_url} answered with far more than a chain id.")
+            body = bounded_json.loads(bytes(raw), max_bytes=MAX_RPC_ANSWER_BYTES)
+    except (httpx.TimeoutException, TimeoutError):
         raise NetworkError(f"{rpc_url} did not answer within {timeout:g} seconds.") from None
     except httpx.HTTPError as exc:
         raise NetworkError(f"Could not reach {rpc_url}: {exc.__class__.__name__}.") from None

@@ -1,5 +1,8 @@
+import asyncio
+import contextlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -11,6 +14,7 @@ from paygo_desktop.networks import (
     fetch_chain_id,
     verify_custom_network,
 )
+from tests.dribbling_server import dribbling_server
 
 
 @pytest.fixture
@@ -20,6 +24,14 @@ def rpc_server():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path == "/endless":  # an answer without end, in chunks
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    while True:
+                        self.wfile.write(b"10000\r\n" + b" " * 0x10000 + b"\r\n")
+                return
             body = (
                 b"<html>nope</html>"
                 if self.path == "/bad"
@@ -65,6 +77,18 @@ async def test_unreachable_or_garbage_endpoints_give_clear_errors(rpc_server):
         await fetch_chain_id(rpc_server + "/bad")
     with pytest.raises(NetworkError, match="Could not reach"):
         await fetch_chain_id("http://127.0.0.1:9", timeout=2)
+
+
+async def test_an_endpoint_that_answers_slowly_or_without_end_is_given_up_on(rpc_server):
+    """The status bar asks every few seconds: an endpoint sending a byte every 0.2 s (which breaks none of
+    httpx's per-read limits), or an answer without end, is given up on within the timeout and its bound."""
+    async with dribbling_server() as url:
+        began = time.monotonic()
+        with pytest.raises(NetworkError, match="did not answer within 1 seconds"):
+            await asyncio.wait_for(fetch_chain_id(url, timeout=1), 10)
+        assert time.monotonic() - began < 2
+    with pytest.raises(NetworkError, match="far more than a chain id"):
+        await asyncio.wait_for(fetch_chain_id(rpc_server + "/endless", timeout=5), 10)
 
 
 def test_custom_network_input_is_validated():
