@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from paygo_desktop import bounded_json
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import is_digits
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol import zcash_models as zm
@@ -211,7 +212,7 @@ class ProviderClient:
         resp = await self._http.send(request, stream=True)
         async with contextlib.aclosing(resp):
             declared = resp.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            if declared is not None and is_digits(declared) and int(declared) > self.max_bytes:
                 raise ProviderProtocolError("The provider's response is too large.")
             chunks: list[bytes] = []
             size = 0
@@ -231,7 +232,7 @@ class ProviderClient:
             pass
         printable = "".join(c for c in message if c.isprintable())[:300]
         if status == 503 and code == "busy":
-            wait = int(retry_after) if retry_after and retry_after.isdigit() else 30
+            wait = int(retry_after) if retry_after and is_digits(retry_after) else 30
             raise ProviderBusy(status, code, printable, min(max(wait, 1), 3600))
         raise _BY_STATUS.get(status, ProviderHTTPError)(status, code, printable, channel)
 

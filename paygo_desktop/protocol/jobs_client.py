@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from paygo_desktop.answer_pace import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import is_digits
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import (
     ProviderClient,
@@ -127,7 +128,7 @@ async def read_checked(resp: httpx.Response, expected: bytes, max_bytes: int) ->
     when it comes too slowly (``answer_pace``)."""
     too_big = f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
     declared = resp.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and is_digits(declared) and int(declared) > max_bytes:
         raise DeliveryMismatch(too_big)
     digest = hashlib.sha256()
     chunks: list[bytes] = []

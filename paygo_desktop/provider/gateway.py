@@ -35,6 +35,7 @@ import httpx
 from fastapi import FastAPI, Request, WebSocket
 from starlette.responses import Response
 
+from paygo_desktop.money import is_digits
 from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
@@ -218,7 +219,7 @@ def register(
         rest = upstream_path(request.scope.get("raw_path") or request.url.path.encode(), session_id)
         target = upstream_url(service, rest, request.scope.get("query_string", b""))
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > service.max_request_bytes:
+        if declared is not None and is_digits(declared) and int(declared) > service.max_request_bytes:
             raise _refuse(
                 413, "body_too_large", f"request bodies are limited to {service.max_request_bytes} bytes"
             )

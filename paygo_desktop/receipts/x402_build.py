@@ -18,6 +18,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from paygo_desktop.money import is_digits
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.proof import (
     FORMAT,
@@ -84,7 +85,7 @@ def _domain(payment: X402Payment) -> dict[str, str]:
 
 def _chain_id(payment: X402Payment) -> int:
     namespace, _, reference = payment.network.partition(":")
-    if namespace != "eip155" or not reference.isdigit():
+    if namespace != "eip155" or not is_digits(reference):
         raise ProofError(f"This payment's network {payment.network[:40]} is not an EVM chain.")
     return int(reference)
 

@@ -12,7 +12,7 @@ from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.schemas import PaymentRequired, PaymentRequirements
 
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Asset
+from paygo_desktop.money import Asset, is_digits
 from paygo_desktop.networks import Network
 from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import Quote, X402Refused
@@ -127,7 +127,7 @@ def permit_domain(chosen: PaymentRequirements) -> bool:
 
 
 def units(text: str) -> int | None:
-    if not text.isdigit() or len(text) > 78:
+    if not is_digits(text) or len(text) > 78:
         return None
     value = int(text)
     return value if 0 < value < 2**256 else None

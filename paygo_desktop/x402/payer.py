@@ -47,7 +47,7 @@ from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
 from paygo_desktop.answer_pace import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Amount, Asset
+from paygo_desktop.money import Amount, Asset, is_digits
 from paygo_desktop.networks import Network
 from paygo_desktop.store.activity import ActivityLog, activity_row
 from paygo_desktop.store.database import Store
@@ -473,7 +473,7 @@ def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[in
         return on_chain, None
     if reported is None:
         return None, "the server did not say how much it settled (counted at the maximum)"
-    if not reported.isdigit() or len(reported) > 78 or int(reported) > quote.amount:
+    if not is_digits(reported) or len(reported) > 78 or int(reported) > quote.amount:
         return None, f"the server says it settled {reported[:80]!r}, not within the maximum (counted at it)"
     return int(reported), None
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from x402.schemas import PaymentRequired
 
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Amount, Asset
+from paygo_desktop.money import Amount, Asset, is_digits
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.x402.limits import Quote, origin_of
@@ -92,7 +92,7 @@ def offer_in(required: PaymentRequired, url: str) -> SessionOffer | None:
         and service.replace("-", "").replace("_", "").isalnum()
         and isinstance(name, str)
         and len(name) <= 200
-        and amount.isdigit()
+        and is_digits(amount)
         and len(amount) <= 39
         and int(amount) > 0
         and isinstance(asset, str)

@@ -10,6 +10,7 @@ from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.mechanisms.evm.constants import X402_UPTO_PERMIT2_PROXY_ADDRESS
 from x402.schemas import PaymentPayload
 
+from paygo_desktop.money import is_digits
 from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import Quote
 from paygo_desktop.x402.offers import units
@@ -59,6 +60,6 @@ def upto_signed(quote: Quote, payload: PaymentPayload) -> tuple[str, str, int, i
             return None
     nonce, deadline = units(str(auth.get("nonce", ""))), units(str(auth.get("deadline", "")))
     after = str(witness.get("validAfter", ""))
-    if nonce is None or deadline is None or not after.isdigit() or len(after) > 78:
+    if nonce is None or deadline is None or not is_digits(after) or len(after) > 78:
         return None
     return str(auth.get("from", "")), f"0x{nonce:064x}", deadline, int(after)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from paygo_desktop.money import is_digits
 from paygo_desktop.zcash.amounts import format_zec
 from paygo_desktop.zcash.permissions import SECONDS_PER_HOUR, PermissionStatus, PermissionTerms
 from paygo_desktop.zcash.terms_input import hours_text
@@ -114,7 +115,7 @@ def _utc(seconds: int) -> str:
 def _centi_hours(text: str) -> int | None:
     """Hundredths of an hour in a provider's hours text (``"2.50"`` → 250), None if it is no such text."""
     whole, _, frac = text.partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()):
+    if not is_digits(whole) or (frac and not is_digits(frac)):
         return None
     return int(whole) * 100 + int((frac + "00")[:2])
 

@@ -119,6 +119,19 @@ def test_custom_network_with_mismatched_chain_id_is_refused(
     assert window.ctx.settings.network == "sandbox"
 
 
+def test_a_chain_id_written_with_other_digits_is_refused_with_a_message(
+    qtbot: Any, unlocked_window: Any, chain_server: Any
+) -> None:
+    """"²" passes ``str.isdigit`` but ``int`` refuses it: that was a traceback, not a message."""
+    window = unlocked_window
+    window.show_page("settings")
+    page = window.settings_page
+    _fill_custom(page, "My node", chain_server.url, "\u00b2")
+    click(qtbot, page.add_network_button)
+    assert page.network_message.isVisible() and "as a number" in page.network_message.text()
+    assert all(n.is_builtin for n in window.ctx.networks.all())
+
+
 def test_custom_network_with_matching_chain_id_is_saved_and_used(
     qtbot: Any, unlocked_window: Any, chain_server: Any
 ) -> None:

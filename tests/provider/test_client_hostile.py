@@ -175,3 +175,22 @@ async def test_a_delivery_that_comes_a_byte_at_a_time_is_given_up_on(monkeypatch
             with pytest.raises(ProviderTimeout, match="came too slowly"):
                 await asyncio.wait_for(jobs_client.read_checked(resp, b"\0" * 32, 1024), 10)
         assert time.monotonic() - began < 3.0
+
+
+async def test_headers_with_digits_int_refuses_are_read_as_absent() -> None:
+    """A busy answer whose Retry-After is "²" (``str.isdigit`` says yes, ``int`` says no) waits the default;
+    a Content-Length of "²" is no size at all."""
+    from paygo_desktop.protocol.client import ProviderBusy
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/health"):
+            body = json.dumps({"status": "ok", "time": 1}).encode()
+            return httpx.Response(200, content=body, headers=[(b"content-length", b"\xb2")])
+        busy = {"code": "busy", "message": "later"}
+        return httpx.Response(503, json=busy, headers=[(b"retry-after", b"\xb2")])
+
+    async with _client(handler) as c:
+        with pytest.raises(ProviderBusy) as busy:
+            await c.provider_info()
+        assert busy.value.retry_after == 30
+        assert (await c.health()).status == "ok"  # a Content-Length of "²": the body's own size counts

@@ -92,3 +92,12 @@ def test_only_an_authorization_exactly_for_the_quote_is_sent() -> None:
     assert upto_signed(upto, _upto_payload(100, PAY_TO)) == (PAYER, f"0x{7:064x}", 2000, 1000)
     assert upto_signed(upto, _upto_payload(101, PAY_TO)) is None
     assert upto_signed(upto, _upto_payload(100, PAYER)) is None
+
+
+@pytest.mark.parametrize("amount", ["\u00b2", "1\u00b2", "\u0663", "-1", "1e3", ""])
+def test_an_amount_written_with_other_digits_is_refused_not_a_crash(amount: str) -> None:
+    """``str.isdigit`` accepts "²", which ``int`` refuses with a ValueError that no caller expected."""
+    offer = _offer("exact", 100).model_copy(update={"amount": amount})
+    with pytest.raises(X402Refused) as info:
+        _choose(offer)
+    assert info.value.reason == "malformed"

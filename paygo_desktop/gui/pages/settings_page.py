@@ -39,6 +39,7 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.fiat import currency_chooser
 from paygo_desktop.gui.widgets.messages import InlineMessage
+from paygo_desktop.money import is_digits
 from paygo_desktop.networks import Network, NetworkError, custom_network, verify_custom_network
 from paygo_desktop.settings import THEMES
 from paygo_desktop.wallet.errors import WrongPassword
@@ -150,7 +151,7 @@ class SettingsPage(Page):
         self.network_message.clear_message()
         try:
             chain_text = self.custom_chain.text().strip()
-            if not chain_text.isdigit():
+            if not is_digits(chain_text):
                 raise NetworkError("Enter the chain id as a number.")
             network = custom_network(self.custom_name.text(), self.custom_url.text(), int(chain_text))
         except NetworkError as exc:
