@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     import ssl
 
 from paygo_desktop import bounded_json
+from paygo_desktop.answer_limits import PLAIN, Compressed, refuse_compressed
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ETH, Asset
 from paygo_desktop.token_list import tokens_for
@@ -131,10 +132,11 @@ async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
     try:  # the whole answer within ``timeout`` (httpx's limits are per read) and read to its bound only
         async with (
             asyncio.timeout(timeout),
-            httpx.AsyncClient(timeout=timeout, verify=verify) as client,
+            httpx.AsyncClient(timeout=timeout, verify=verify, headers=PLAIN) as client,
             client.stream("POST", rpc_url, json=payload) as response,
         ):
             response.raise_for_status()
+            refuse_compressed(response.headers)
             raw = bytearray()
             async for chunk in response.aiter_bytes():
                 raw += chunk
@@ -145,6 +147,10 @@ async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
         raise NetworkError(f"{rpc_url} did not answer within {timeout:g} seconds.") from None
     except httpx.HTTPError as exc:
         raise NetworkError(f"Could not reach {rpc_url}: {exc.__class__.__name__}.") from None
+    except Compressed as exc:
+        raise NetworkError(
+            f"{rpc_url} sent a {exc.encoding}-compressed answer; only plain ones are read."
+        ) from None
     except ValueError:
         raise NetworkError(f"{rpc_url} did not answer with JSON-RPC.") from None
     result = body.get("result") if isinstance(body, dict) else None

@@ -13,6 +13,7 @@ the Escrow page's deposits are. The state is always read from PayGoJobs, never f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from paygo_desktop.store.worker import StoreWorker
 #: A provider's deadline may be this much later than the offer's delivery time from the app's reading of
 #: the chain's clock (the provider read it a moment later; blocks come every few seconds).
 DEADLINE_SLACK = 120
+LINK_SECONDS = 30.0  # a delivered link: each read, and its headers as a whole
 
 
 class JobError(UserFacingError):
@@ -426,15 +428,22 @@ async def _fetch_link(url: str, expected: bytes, max_bytes: int) -> bytes:
     """What a delivered link serves, bounded and checked against the hash on chain."""
     import httpx
 
+    from paygo_desktop.answer_limits import PLAIN
     from paygo_desktop.protocol.jobs_client import read_checked
     from paygo_desktop.tls import tls_context
 
-    async with httpx.AsyncClient(timeout=30, verify=tls_context(), follow_redirects=True) as http:
+    async with httpx.AsyncClient(
+        timeout=LINK_SECONDS, verify=tls_context(), follow_redirects=True, headers=PLAIN
+    ) as http:
         try:
-            async with http.stream("GET", url) as resp:
+            async with asyncio.timeout(LINK_SECONDS):  # its headers (the body keeps a pace instead)
+                resp = await http.send(http.build_request("GET", url), stream=True)
+            async with contextlib.aclosing(resp):
                 if resp.status_code != 200:
                     raise JobError(f"The delivered link answered HTTP {resp.status_code}.")
                 return await read_checked(resp, expected, max_bytes)
+        except TimeoutError:
+            raise JobError(f"The delivered link did not answer within {LINK_SECONDS:g} s.") from None
         except httpx.HTTPError as exc:
             raise JobError(f"The delivered link could not be read: {type(exc).__name__}.") from None
 

@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from paygo_desktop import bounded_json
+from paygo_desktop.answer_limits import PLAIN, Compressed, refuse_compressed
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import is_digits
@@ -132,6 +133,17 @@ for _module in ("anyio", "anyio._backends._asyncio", "h11", "httpcore._backends.
         importlib.import_module(_module)
 
 
+def refuse_compressed_answer(resp: httpx.Response) -> None:
+    """Before its body is read: an answer compressed although the client asked for plain bytes is refused
+    (nested layers inflate a few bytes into gigabytes before any size cap sees them: ``answer_limits``)."""
+    try:
+        refuse_compressed(resp.headers)
+    except Compressed as exc:
+        raise ProviderProtocolError(
+            f"The provider sent a {exc.encoding[:40]}-compressed answer; the app asks for plain ones only."
+        ) from None
+
+
 class ProviderClient:
     def __init__(
         self,
@@ -154,6 +166,7 @@ class ProviderClient:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
+            headers=PLAIN,
             follow_redirects=False,
             verify=tls_context(),
         )
@@ -211,12 +224,13 @@ class ProviderClient:
         """Send one request and read its whole answer, at most ``max_bytes`` of it."""
         resp = await self._http.send(request, stream=True)
         async with contextlib.aclosing(resp):
+            refuse_compressed_answer(resp)
             declared = resp.headers.get("content-length")
             if declared is not None and is_digits(declared) and int(declared) > self.max_bytes:
                 raise ProviderProtocolError("The provider's response is too large.")
             chunks: list[bytes] = []
             size = 0
-            async for chunk in resp.aiter_bytes():  # decoded: caps gzip bombs too
+            async for chunk in resp.aiter_bytes():  # plain (refused otherwise): the cap counts what is kept
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise ProviderProtocolError("The provider's response is too large.")

@@ -7,6 +7,7 @@ is a ``ProviderError``."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from paygo_desktop.answer_pace import Pace, TooSlow
+from paygo_desktop.answer_limits import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import is_digits
 from paygo_desktop.protocol import jobs as pj
@@ -24,6 +25,7 @@ from paygo_desktop.protocol.client import (
     ProviderProtocolError,
     ProviderTimeout,
     ProviderUnreachable,
+    refuse_compressed_answer,
 )
 
 T = TypeVar("T", bound=BaseModel)
@@ -101,21 +103,24 @@ class JobsProviderClient:
         request = provider._http.build_request("GET", self._path(pj.JOB_DELIVERY_FILE, job_id=job_id))
         request.headers.update(await provider._auth_headers(key, request))
         try:
-            resp = await provider._http.send(request, stream=True)
+            async with asyncio.timeout(provider.deadline):  # its headers (the body keeps a pace instead)
+                resp = await provider._http.send(request, stream=True)
             async with contextlib.aclosing(resp):
+                refuse_compressed_answer(resp)
                 if resp.status_code >= 400:
                     raw = b""
-                    async for chunk in resp.aiter_bytes():
-                        raw += chunk
-                        if len(raw) > 64 * 1024:
-                            break
+                    async with asyncio.timeout(provider.deadline):
+                        async for chunk in resp.aiter_bytes():
+                            raw += chunk
+                            if len(raw) > 64 * 1024:
+                                break
                     provider._raise_http(resp.status_code, raw)
                 if resp.status_code != 200:
                     raise ProviderProtocolError(
                         f"The provider answered with an unexpected status {resp.status_code}."
                     )
                 return await read_checked(resp, expected, max_bytes)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise ProviderTimeout("The provider did not answer in time.") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.NetworkError) as exc:
             raise ProviderUnreachable(f"Cannot reach the provider: {type(exc).__name__}.") from None
@@ -125,7 +130,8 @@ class JobsProviderClient:
 
 async def read_checked(resp: httpx.Response, expected: bytes, max_bytes: int) -> bytes:
     """A streamed response's body, read up to ``max_bytes``, if its SHA-256 is ``expected``; given up on
-    when it comes too slowly (``answer_pace``)."""
+    when it comes too slowly (``answer_limits``)."""
+    refuse_compressed_answer(resp)
     too_big = f"The delivery is larger than {max_bytes} bytes; it was not downloaded."
     declared = resp.headers.get("content-length")
     if declared is not None and is_digits(declared) and int(declared) > max_bytes:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -234,11 +234,10 @@ class AccessProxy:
             )(scope, receive, send)
             return
         if answer.status_code == 410:  # the gateway says the session is over: so is this door
-            body = await answer.aread()
-            await answer.aclose()
+            await answer.aclose()  # its body unread: it could be anything, of any size
             self._ended.set()
-            gone = Response(body, status_code=410, media_type=answer.headers.get("content-type"))
-            await gone(scope, receive, send)
+            status, code, message = 410, "access_revoked", "the session has ended"
+            await JSONResponse({"code": code, "message": message}, status_code=status)(scope, receive, send)
             return
         headers = proxying.answer_headers(answer, self._location, NOT_ANSWERED)
         await proxying.StreamedAnswer(answer, headers, self._ended)(scope, receive, send)

@@ -26,6 +26,7 @@ for it (``sessions``), the request goes through that session's gateway and nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -45,7 +46,7 @@ from x402.mechanisms.evm.upto import UptoEvmClientScheme
 from x402.mechanisms.evm.utils import get_asset_info
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
-from paygo_desktop.answer_pace import Pace, TooSlow
+from paygo_desktop.answer_limits import PLAIN, Compressed, Pace, TooSlow, refuse_compressed
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset, is_digits
 from paygo_desktop.networks import Network
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 
 MAX_BODY = 16 * 1024 * 1024  # a paid answer larger than this is cut off (the CLI and the proxy's cap)
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+HEADERS_SECONDS = 90.0  # from sending to the answer's last header (the server may settle on chain first)
 
 Confirm = Callable[[Quote], Awaitable[bool]]
 
@@ -412,9 +414,18 @@ class X402Payer:
     async def _send(
         self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None
     ) -> _Answer:
+        """One exchange with the server: its headers within ``TIMEOUT``'s read limit for the whole of them,
+        its body plain (``answer_limits``), at most ``MAX_BODY`` of it kept, and at a pace above the floor."""
         client = self._http or httpx.AsyncClient(timeout=TIMEOUT, trust_env=False, follow_redirects=False)
+        origin = limits.origin_of(url)
+        asked = httpx.Headers(headers or {})
+        asked.update(PLAIN)  # whatever the caller accepts: a compressed answer is never decoded here
         try:
-            async with client.stream(method, url, headers=dict(headers or {}), content=content) as response:
+            request = client.build_request(method, url, headers=asked, content=content)
+            async with asyncio.timeout(HEADERS_SECONDS):  # a server dribbling its headers, byte by byte
+                response = await client.send(request, stream=True)
+            async with contextlib.aclosing(response):
+                refuse_compressed(response.headers)
                 body = bytearray()
                 truncated = False
                 pace = Pace()
@@ -427,9 +438,15 @@ class X402Payer:
                     pace.check(len(body))
                 return _Answer(response.status_code, response.headers, bytes(body), truncated)
         except httpx.HTTPError as exc:
-            raise UserFacingError(f"Cannot reach {limits.origin_of(url)}: {type(exc).__name__}.") from None
+            raise UserFacingError(f"Cannot reach {origin}: {type(exc).__name__}.") from None
+        except TimeoutError:
+            raise UserFacingError(f"{origin} did not answer within {HEADERS_SECONDS:g} s.") from None
+        except Compressed as exc:
+            raise UserFacingError(
+                f"{origin} sent a {exc.encoding[:40]}-compressed answer; only plain ones are read."
+            ) from None
         except TooSlow as slow:
-            raise UserFacingError(f"{limits.origin_of(url)} sent its answer too slowly ({slow}).") from None
+            raise UserFacingError(f"{origin} sent its answer too slowly ({slow}).") from None
         finally:
             if self._http is None:
                 await client.aclose()

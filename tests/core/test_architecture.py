@@ -90,7 +90,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "metering",
         "changes",
         "tls",
-        "answer_pace",
+        "answer_limits",
         "token_list",
         "deferred_bls",
     ),

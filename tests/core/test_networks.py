@@ -14,7 +14,7 @@ from paygo_desktop.networks import (
     fetch_chain_id,
     verify_custom_network,
 )
-from tests.dribbling_server import dribbling_server
+from tests.dribbling_server import compressed_server, dribbling_server
 
 
 @pytest.fixture
@@ -138,3 +138,10 @@ async def test_a_request_does_not_search_the_import_path(rpc_server, monkeypatch
     for _ in range(3):
         assert await fetch_chain_id(rpc_server) == 1337
     assert searches == []
+
+
+async def test_a_compressed_answer_is_refused_unread():
+    """Gzipped twice, a few kilobytes inflate whole before any size cap counts them: refused unread."""
+    async with compressed_server(b" " * 50_000_000) as url:
+        with pytest.raises(NetworkError, match="gzip, gzip-compressed answer"):
+            await fetch_chain_id(url, timeout=5)

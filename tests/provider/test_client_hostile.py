@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from paygo_desktop import answer_pace
+from paygo_desktop import answer_limits
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.protocol import jobs_client
 from paygo_desktop.protocol.client import (
@@ -24,7 +24,7 @@ from paygo_desktop.protocol.client import (
     ProviderTimeout,
     ProviderUnreachable,
 )
-from tests.dribbling_server import dribbling_server
+from tests.dribbling_server import compressed_server, dribbling_server
 
 GOOD = {
     "id": "svc1",
@@ -168,7 +168,7 @@ async def test_a_provider_that_answers_a_byte_at_a_time_is_given_up_on_within_th
 async def test_a_delivery_that_comes_a_byte_at_a_time_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job's delivered file (or link) may be large, so its download has no fixed deadline; one slower
     than 8 KiB/s on average, once it has run a while (30 s; 1 s here), is given up on and nothing kept."""
-    monkeypatch.setattr(answer_pace, "AFTER_SECONDS", 1.0)
+    monkeypatch.setattr(answer_limits, "AFTER_SECONDS", 1.0)
     async with dribbling_server() as url, httpx.AsyncClient(timeout=5) as http:
         began = time.monotonic()
         async with http.stream("GET", url) as resp:
@@ -194,3 +194,37 @@ async def test_headers_with_digits_int_refuses_are_read_as_absent() -> None:
             await c.provider_info()
         assert busy.value.retry_after == 30
         assert (await c.health()).status == "ok"  # a Content-Length of "²": the body's own size counts
+
+
+async def test_an_answer_compressed_twice_is_refused_before_it_is_inflated() -> None:
+    """A few kilobytes gzipped twice inflate to 100 MB in one decoding step, before the 256 KiB cap counts
+    a byte. The client asks for plain answers and refuses a compressed one unread."""
+    import tracemalloc
+
+    async with compressed_server(b" " * 100_000_000) as url, ProviderClient(url) as c:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProviderProtocolError, match="gzip, gzip-compressed answer"):
+                await c.health()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 10_000_000, f"{peak} bytes held while refusing it"
+    assert c._http.headers["accept-encoding"] == "identity"
+
+
+async def test_a_delivered_link_that_sends_its_headers_a_byte_at_a_time_or_compressed_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from paygo_desktop.jobs import service
+    from paygo_desktop.jobs.service import JobError
+
+    monkeypatch.setattr(service, "LINK_SECONDS", 1.0)
+    async with dribbling_server(headers=True) as url:
+        began = time.monotonic()
+        with pytest.raises(JobError, match="did not answer within 1 s"):
+            await asyncio.wait_for(service._fetch_link(url, b"\0" * 32, 1024), 10)
+        assert time.monotonic() - began < 3.0
+    async with compressed_server(b" " * 50_000_000) as url:
+        with pytest.raises(ProviderProtocolError, match="gzip, gzip-compressed answer"):
+            await asyncio.wait_for(service._fetch_link(url, b"\0" * 32, 1024), 10)

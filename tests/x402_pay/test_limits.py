@@ -11,12 +11,13 @@ import time
 import httpx
 import pytest
 
-from paygo_desktop import answer_pace
+from paygo_desktop import answer_limits
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import FAILED, SETTLED, X402Store
+from paygo_desktop.x402 import payer as payer_module
 from paygo_desktop.x402.limits import X402Refused
-from tests.dribbling_server import dribbling_server
+from tests.dribbling_server import compressed_server, dribbling_server
 from tests.x402_pay.conftest import Env, make_payer, sdk_server, site_policy, usdc_price
 
 PRICE = 30_000
@@ -128,7 +129,7 @@ def test_an_answer_that_comes_a_byte_at_a_time_is_given_up_on(
 ) -> None:
     """A paid answer may be large (16 MiB), so it has no fixed deadline; one slower than 8 KiB/s on average
     once it has run a while (30 s; 1 s here) is given up on with a clear error, nothing signed or kept."""
-    monkeypatch.setattr(answer_pace, "AFTER_SECONDS", 1.0)
+    monkeypatch.setattr(answer_limits, "AFTER_SECONDS", 1.0)
 
     async def call() -> None:
         async with dribbling_server() as url:
@@ -137,6 +138,28 @@ def test_an_answer_that_comes_a_byte_at_a_time_is_given_up_on(
                 await asyncio.wait_for(make_payer(env, app_store).request("GET", url + "/paid"), 10)
             assert time.monotonic() - began < 3.0
             assert not isinstance(slow.value, X402Refused)
+
+    env.run(call())
+    assert X402Store(app_store).payments() == []
+
+
+def test_headers_that_come_a_byte_at_a_time_or_a_compressed_answer_are_given_up_on(
+    env: Env, app_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headers sent a byte every 0.2 s break no per-read limit: they have a deadline of their own (90 s;
+    1 s here). An answer compressed twice would inflate whole before the 16 MiB cap counts it: refused."""
+    monkeypatch.setattr(payer_module, "HEADERS_SECONDS", 1.0)
+
+    async def call() -> None:
+        payer = make_payer(env, app_store)
+        async with dribbling_server(headers=True) as url:
+            began = time.monotonic()
+            with pytest.raises(UserFacingError, match="did not answer within 1 s"):
+                await asyncio.wait_for(payer.request("GET", url + "/paid"), 10)
+            assert time.monotonic() - began < 3.0
+        async with compressed_server(b" " * 50_000_000) as url:
+            with pytest.raises(UserFacingError, match="gzip, gzip-compressed answer"):
+                await asyncio.wait_for(payer.request("GET", url + "/paid"), 10)
 
     env.run(call())
     assert X402Store(app_store).payments() == []
