@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from aiohttp import ClientResponse, ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout, TCPConnector
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3._utils.http import DEFAULT_HTTP_TIMEOUT
 from web3._utils.http_session_manager import HTTPSessionManager
 from web3.exceptions import BadResponseFormat
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCResponse
 
 from paygo_desktop import bounded_json
+from paygo_desktop.answer_limits import PLAIN, Compressed, refuse_compressed
 
 MAX_RPC_BYTES = 64 * 1024 * 1024  # a wide eth_getLogs answer; anything larger is refused, not parsed
 KEEP_ALIVE_SECONDS = 10.0  # an idle connection to the node is closed by us first (servers allow more)
@@ -46,7 +48,10 @@ class KeptAliveSessions(HTTPSessionManager):
         if session is None or session.closed:
             self._sessions = {lp: s for lp, s in self._sessions.items() if not lp.is_closed()}
             session = ClientSession(
-                raise_for_status=True, connector=TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS)
+                raise_for_status=True,
+                connector=TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+                headers=PLAIN,
+                auto_decompress=False,  # a compressed answer is refused, never inflated (answer_limits)
             )
             self._sessions[loop] = session
         return session
@@ -57,6 +62,30 @@ class KeptAliveSessions(HTTPSessionManager):
         kwargs.setdefault("timeout", ClientTimeout(DEFAULT_HTTP_TIMEOUT))
         return await self._session().post(endpoint_uri, *args, **kwargs)
 
+    async def async_make_post_request(
+        self, endpoint_uri: Any, data: bytes | dict[str, Any], **kwargs: Any
+    ) -> bytes:
+        """The node's answer, read to ``MAX_RPC_BYTES`` at most (web3's own reads all of it first, however
+        large, and only then is it measured), plain: a compressed one is refused."""
+        response = await self.async_get_response_from_post_request(endpoint_uri, data=data, **kwargs)
+        async with response:
+            try:
+                refuse_compressed(response.headers)
+            except Compressed as exc:
+                raise BadResponseFormat(
+                    f"The chain node sent a {exc.encoding[:40]}-compressed answer; only plain ones are read."
+                ) from None
+            too_large = BadResponseFormat(f"The chain node's answer is larger than {MAX_RPC_BYTES} bytes.")
+            declared = response.content_length
+            if declared is not None and declared > MAX_RPC_BYTES:
+                raise too_large
+            raw = bytearray()
+            async for chunk in response.content.iter_chunked(256 * 1024):
+                raw += chunk
+                if len(raw) > MAX_RPC_BYTES:
+                    raise too_large
+            return bytes(raw)
+
     async def close(self) -> None:
         """Close this loop's session (its kept connections)."""
         session = self._sessions.pop(asyncio.get_running_loop(), None)
@@ -66,6 +95,10 @@ class KeptAliveSessions(HTTPSessionManager):
 
 class BoundedAsyncHTTPProvider(AsyncHTTPProvider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # web3 tries a read five times, timeouts included, each with the whole timeout: a node that has
+        # gone silent held one read (and quitting behind it) for minutes. A refused connection or an HTTP
+        # error is tried again; a timeout is not (a silent node stays silent).
+        kwargs.setdefault("exception_retry_configuration", ExceptionRetryConfiguration(errors=(ClientError,)))
         super().__init__(*args, **kwargs)
         self._kept = KeptAliveSessions()
         self._request_session_manager = self._kept
