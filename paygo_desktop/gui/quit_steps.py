@@ -1,9 +1,10 @@
 """What the window finishes before it closes for good, in one task on the running loop.
 
-Running sessions are stopped properly (final voucher, the provider's receipt): as long as that takes, which
-a provider that does not answer cannot stretch past its client's timeout (10 s for the whole request, however
-slowly its bytes come; ``ProviderClient``). The x402 proxy stops (it bounds itself). Then what is only held
-open is closed, each within
+Running sessions are stopped properly (final voucher, the provider's receipt, what the chain says of the
+channel), for at most ``STOP_SECONDS``: a provider or node that does not answer cannot hold quitting up.
+A stop cut short is finished at the next start, as after a crash (the engine's recovery): what the provider
+may claim is what was already signed, never more. The x402 proxy stops (it bounds itself). Then what is
+only held open is closed, each within
 ``RELEASE_SECONDS`` so that a node that does not answer cannot hold quitting up: the pages' connections
 (``Page.release``) and the session engines' connections to the node and the providers. Closed here, their
 sockets end cleanly instead of being found open by the garbage collector at exit (which logs "Unclosed
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STOP_SECONDS = 20.0  # the running sessions' stops, together, at most
 RELEASE_SECONDS = 1.0  # one page or the engines closing their connections, at most
 
 
@@ -31,7 +33,7 @@ async def before_quit(
     sessions: SessionController, x402_proxy: X402ProxyControl, pages: Iterable[Page]
 ) -> None:
     if sessions.has_live():
-        await _step("stopping the running sessions", sessions.shutdown())  # not cut short: receipts
+        await _step("stopping the running sessions", sessions.shutdown(), STOP_SECONDS)
     if x402_proxy.running:
         await _step("stopping the x402 proxy", x402_proxy.close())
     for page in pages:
