@@ -79,27 +79,32 @@ class X402CallDialog(QDialog):
 
     def call(self) -> None:
         from paygo_desktop.sessions.x402_sessions import snapshot
-        from paygo_desktop.x402.one_off import OneOffCall, call_blocking
+        from paygo_desktop.x402.one_off import OneOffCall, call_paid
 
-        address = self.ctx.settings.active_account or next(
-            (a.address for a in self.ctx.accounts.list()), None
-        )
-        if address is None:
-            self.message.error("Create or import a wallet first.")
-            return
         call = OneOffCall(
             self.entry.provider_url, self.entry.service.id, self.entry.rate, self.path.text().strip()
         )
         ctx = self.ctx
         sessions = snapshot(self.live_sessions())  # read here, on the loop's thread that changes them
 
-        def work() -> Any:  # a worker thread: the wallet's key, the SQL, the signing and the request
+        async def work() -> Any:  # on the loop (quitting ends it); the key and the SQL in worker threads
+            import asyncio
+
+            from paygo_desktop.errors import UserFacingError
+
+            def first_account() -> str | None:  # SQL
+                return next((a.address for a in ctx.accounts.list()), None)
+
             network = ctx.network
-            account = ctx.wallet.local_account(address)
-            return call_blocking(call, ctx.store, account, network, ctx.known_tokens(network), sessions)
+            address = ctx.settings.active_account or await asyncio.to_thread(first_account)
+            if address is None:
+                raise UserFacingError("Create or import a wallet first.")
+            account = await asyncio.to_thread(ctx.wallet.local_account, address)
+            tokens = await asyncio.to_thread(ctx.known_tokens, network)
+            return await call_paid(call, ctx.store, account, network, tokens, sessions)
 
         self.call_button.setEnabled(False)
-        self.runner.run(work, on_success=self._answered, on_error=self._failed, name="x402-call")
+        self.runner.run(work(), on_success=self._answered, on_error=self._failed, name="x402-call")
 
     def _answered(self, answer: Any) -> None:
         self.call_button.setEnabled(True)

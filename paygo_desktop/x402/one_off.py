@@ -1,10 +1,11 @@
 """One paid call to a provider's per-request service (``per_request`` in its catalog), as the Services page
 makes it: the price the user saw is the cap (a quote above it is refused unsigned), the call itself the
-confirmation, and the whole request, its SQL included, runs in the calling worker thread."""
+confirmation. It runs on the app's event loop (the payer does its SQL and signing in worker threads), so
+quitting can end it: in a worker thread of its own, the loop's exit waited for it however long the server
+took."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,7 @@ class OneOffCall:
         )
 
 
-def call_blocking(
+async def call_paid(
     call: OneOffCall,
     store: Store,
     account: LocalAccount,
@@ -45,16 +46,11 @@ def call_blocking(
     assets: tuple[Asset, ...],
     sessions: SessionAccess | None = None,
 ) -> PaidResponse:
-    """Make ``call`` (for a worker thread: it runs its own event loop); with ``sessions``, through a running
-    session of the provider's that serves the same upstream, unpaid, when there is one."""
+    """Make ``call``; with ``sessions``, through a running session of the provider's that serves the same
+    upstream, unpaid, when there is one."""
 
     async def confirmed(quote: Quote) -> bool:  # the user pressed "Pay and call" at this price
         return quote.amount <= call.price.units
 
-    async def run() -> PaidResponse:
-        payer = X402Payer(store, account, network, assets, confirm=confirmed, sessions=sessions)
-        return await payer.request(
-            "GET", call.url, max_amount=call.price.format(symbol=False, grouping=False)
-        )
-
-    return asyncio.run(run())
+    payer = X402Payer(store, account, network, assets, confirm=confirmed, sessions=sessions)
+    return await payer.request("GET", call.url, max_amount=call.price.format(symbol=False, grouping=False))

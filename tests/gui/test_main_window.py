@@ -122,7 +122,7 @@ def test_custom_network_with_mismatched_chain_id_is_refused(
 def test_a_chain_id_written_with_other_digits_is_refused_with_a_message(
     qtbot: Any, unlocked_window: Any, chain_server: Any
 ) -> None:
-    """"²" passes ``str.isdigit`` but ``int`` refuses it: that was a traceback, not a message."""
+    """ "²" passes ``str.isdigit`` but ``int`` refuses it: that was a traceback, not a message."""
     window = unlocked_window
     window.show_page("settings")
     page = window.settings_page

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from paygo_desktop.context import AppContext
+from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.store.x402 import SETTLED, X402Store
 from tests.gui.helpers import TIMEOUT
 from tests.x402_pay.conftest import Env, _deployed, anvil_url, balance_by_rpc, env, on_test_chain, runner  # noqa: F401
@@ -46,8 +47,14 @@ def test_call_a_per_request_service_from_the_services_page(
     page.start_selected()
     dialog = page.call_dialog
     dialog.path.setText("today?city=Oslo")
-    dialog.call()
-    qtbot.waitUntil(lambda: dialog.answer.toPlainText() != "" and not tasks.busy, timeout=30_000)
+    # the call runs on the loop (quitting can end it), its SQL, key and signing in worker threads
+    guard = BlockingCallGuard(ctx.store.engine, watch_signing=True).start()
+    try:
+        dialog.call()
+        qtbot.waitUntil(lambda: dialog.answer.toPlainText() != "" and not tasks.busy, timeout=30_000)
+    finally:
+        guard.stop()
+    assert guard.violations == []
     assert '"forecast":"sunny"' in dialog.answer.toPlainText().replace(" ", "")
     assert balance_by_rpc(env, env.provider.address) == before + PRICE
     [payment] = X402Store(ctx.store).payments()
