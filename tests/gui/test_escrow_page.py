@@ -114,6 +114,12 @@ def test_fund_then_request_withdrawal_then_finalize_after_the_delay(
     (channel,) = page.overview.channels
     buttons = page.channel_buttons[channel.channel_id]
     assert not buttons["finalize"].isVisible()
+    page.window().resize(900, 700)  # a small window: the row's buttons are whole, not cut off
+    qtbot.waitUntil(lambda: all(b.width() >= b.sizeHint().width() for b in buttons.values() if b.isVisible()))
+    for table in (page.channels_table, page.tx_table):  # wider than the page: its scroll bar hides no row
+        qtbot.waitUntil(table.horizontalScrollBar().isVisible)
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        qtbot.waitUntil(lambda table=table, rows=rows: table.viewport().height() >= rows)
     click(qtbot, buttons["withdraw"])
     withdraw = page.dialog
     withdraw.amount.setText("30")

@@ -23,7 +23,10 @@ def section(title: str, hint: str = "") -> QWidget:
     return box
 
 
-def read_only_table(columns: tuple[str, ...], name: str) -> QTableWidget:
+def read_only_table(columns: tuple[str, ...], name: str, stretch: int | None = None) -> QTableWidget:
+    """Every column as wide as its contents; the page's spare width goes to column ``stretch`` (by default
+    the last). A row of buttons in the last column keeps its width that way: stretched, the last column is
+    only what is left of the page, and its buttons were cut off."""
     table = QTableWidget(0, len(columns))
     table.setAccessibleName(name)
     table.setHorizontalHeaderLabels(list(columns))
@@ -34,8 +37,14 @@ def read_only_table(columns: tuple[str, ...], name: str) -> QTableWidget:
     table.setWordWrap(False)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # in a narrow window the columns need more than the page's width: their scroll bar takes room below
+    # the rows instead of covering the last one
+    table.horizontalScrollBar().rangeChanged.connect(lambda *_range: fit_height(table))
     return table
 
 
@@ -44,4 +53,7 @@ def fit_height(table: QTableWidget) -> None:
     table.resizeRowsToContents()
     height = table.horizontalHeader().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+    bar = table.horizontalScrollBar()
+    if bar.maximum() > bar.minimum():
+        height += bar.sizeHint().height()
     table.setFixedHeight(height)

@@ -208,7 +208,7 @@ class EscrowPage(EscrowActions, Page):
                 "session opens a new one.",
             )
         )
-        self.channels_table = read_only_table(CHANNEL_COLUMNS, "Escrow channels")
+        self.channels_table = read_only_table(CHANNEL_COLUMNS, "Escrow channels", stretch=0)
         self.channels_empty = QLabel(
             "No escrow channels yet. A deposit with a provider opens one: use New deposit, or start a "
             "session from the Services page."
