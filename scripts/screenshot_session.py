@@ -68,6 +68,7 @@ def run_on_sandbox(
         ctx.settings.providers = [running.state.provider_url]
         ctx.settings.save()
         app = QApplication(sys.argv[:1])
+        app.setQuitOnLastWindowClosed(False)  # this script ends its loop itself, once the window has closed
         ThemeManager(app, "light")
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
@@ -82,7 +83,8 @@ def run_on_sandbox(
             await shoot(window, running)
             # the window's last reads (a stopped session's history) end on the loop, as when a person quits
             await until(lambda: not window.runner.busy, "the window's last tasks")
-            window.close()
+            window.close()  # it closes once what must end first has ended (gui/quit_steps.py)
+            await until(lambda: not window.isVisible(), "the window to close")
 
         with loop:
             loop.run_until_complete(shoot_and_close())

@@ -46,8 +46,12 @@ class Task(QObject):
         self.cancelled = False  # its work was cancelled (before it ran, or while it waited)
 
     def cancel(self) -> None:
-        if self.future is not None and not self.future.done():
-            self.future.cancel()
+        future = self.future
+        if future is None or future.done():
+            return
+        if future.get_loop().is_closed():  # the app has exited its loop: nothing runs to be cancelled
+            return
+        future.cancel()
 
     def orphan(self, *_destroyed: object) -> None:
         """Its owner was deleted: cancel the work and never emit its end (a blocking callable already

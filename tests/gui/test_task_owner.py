@@ -129,3 +129,17 @@ def test_a_task_whose_owner_lives_still_answers(qtbot: Any, event_loop_qt: Any) 
     runner.run(lambda: 42, on_success=owner.answered)
     qtbot.waitUntil(lambda: owner.answers == [42], timeout=5_000)
     assert not runner.busy
+
+
+def test_a_runner_deleted_after_its_loop_has_closed_cancels_nothing_and_raises_nothing() -> None:
+    """At exit the window's runner can go after the event loop has closed, with a task still waiting (a
+    script that stopped its loop early did): cancelling then would schedule on a dead loop and print a
+    traceback. There is nothing left to run, so there is nothing to cancel."""
+    from paygo_desktop.gui.async_tasks import Task
+
+    loop = asyncio.new_event_loop()
+    task = Task("left waiting")
+    task.future = loop.create_future()
+    loop.close()
+    task.orphan()  # before: RuntimeError("Event loop is closed")
+    assert task.orphaned and not task.future.done()
