@@ -168,7 +168,9 @@ class AmountDialog(PlanningDialog):
         row = QHBoxLayout()
         self.amount = _amount_field(f"Amount in {asset.symbol}")
         row.addWidget(self.amount, 1)
-        row.addWidget(QLabel(asset.symbol))
+        symbol = QLabel(asset.symbol)
+        symbol.setTextFormat(Qt.TextFormat.PlainText)  # a token's own word for itself
+        row.addWidget(symbol)
         if maximum is not None:
             self.max_button = QPushButton(f"All ({maximum.format()})")
             self.max_button.setAccessibleName("Use the whole amount")

@@ -51,3 +51,12 @@ def short_amount(amount: Amount, decimals: int = 6) -> str:
     """At most ``decimals`` decimals; "≈" says when digits were cut (the exact figure goes in a tooltip)."""
     shown = amount.format(max_decimals=decimals)
     return shown if shown == amount.format() else f"≈ {shown}"
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` shown as a tooltip exactly as it is. Qt renders a tooltip that looks like HTML as HTML, and
+    tooltips carry other machines' words (a provider's stop reason, a server's error, a client's brief):
+    escaped inside ``<qt>`` it is always rich text, and always shows these characters, not markup."""
+    import html
+
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"

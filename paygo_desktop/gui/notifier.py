@@ -8,6 +8,7 @@ at what it was told.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Protocol
 
@@ -81,7 +82,10 @@ class TrayNotifier:
         if self.tray is None or not self.tray.isVisible():
             self.fallback.notify(title, text)
             return
-        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, TRAY_MESSAGE_MS)
+        # some notification servers render markup in the body, and a failed session's text quotes its
+        # provider: escaped, it reads as written
+        shown = html.escape(text, quote=False)
+        self.tray.showMessage(title, shown, QSystemTrayIcon.MessageIcon.Information, TRAY_MESSAGE_MS)
 
 
 def make_notifier(banner: NoticeBanner, icon: QIcon, parent: QWidget | None = None) -> Notifier:

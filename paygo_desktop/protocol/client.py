@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -133,6 +134,9 @@ for _module in ("anyio", "anyio._backends._asyncio", "h11", "httpcore._backends.
         importlib.import_module(_module)
 
 
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def refuse_compressed_answer(resp: httpx.Response) -> None:
     """Before its body is read: an answer compressed although the client asked for plain bytes is refused
     (nested layers inflate a few bytes into gigabytes before any size cap sees them: ``answer_limits``)."""
@@ -244,6 +248,8 @@ class ProviderClient:
             code, message, channel = body.code, body.message, body.channel
         except (ProviderError, ValidationError):
             pass
+        if not _ERROR_CODE.fullmatch(code):  # shown and matched on: a word, nothing else
+            code = "http_error"
         printable = "".join(c for c in message if c.isprintable())[:300]
         if status == 503 and code == "busy":
             wait = int(retry_after) if retry_after and is_digits(retry_after) else 30

@@ -39,8 +39,10 @@ MAX_DELIVERY_SECONDS = 365 * 24 * 3600
 
 
 def _file_name(value: str) -> str:
-    if value in (".", "..") or any(c in value for c in "/\\:") or not value.isprintable():
-        raise ValueError("a file name without path separators or control characters")
+    if value in (".", "..") or any(c in value for c in '/\\:<>"|?*') or not value.isprintable():
+        # also none of the characters Windows refuses, "<" among them: shown in a message, "report.pdf<!--"
+        # hid the rest of a name
+        raise ValueError("a file name without path separators, markup or control characters")
     return value
 
 

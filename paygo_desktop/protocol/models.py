@@ -115,7 +115,15 @@ def _plain_text(value: str) -> str:
     return value.strip()
 
 
-Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_plain_text)]
+def _one_line(value: str) -> str:
+    """A name is shown on one line beside prices and addresses: no line break of any kind (a name with one
+    could add a fake "Rate: …" line above the real one), no invisible or direction-changing character."""
+    if not value.isprintable():
+        raise ValueError("contains line breaks or invisible characters")
+    return _plain_text(value)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_one_line)]
 Description = Annotated[str, Field(max_length=2000), AfterValidator(_plain_text)]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9 _-]*$")]
 Symbol = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z0-9.]+$")]

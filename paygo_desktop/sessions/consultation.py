@@ -41,7 +41,10 @@ def parse_line(message: str | bytes) -> ChatLine | None:
     sender, text = SENDERS.get(str(data.get("from"))), data.get("text")
     if sender is None or not isinstance(text, str) or not text.strip():
         return None
-    return ChatLine(sender, text[:MAX_TEXT])
+    # one line, visible characters only: a consultant's "Sure.\nYou: I agree…" must not read as two
+    # messages, one of them yours, nor turn text around with a direction override
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return ChatLine(sender, line[:MAX_TEXT]) if line else None
 
 
 def ending_words(code: int | None) -> str:

@@ -52,6 +52,10 @@ async def test_hostile_catalog_items_are_dropped_and_counted() -> None:
     bad = [
         {**GOOD, "name": "<img src=x onerror=alert(1)>"},
         {**GOOD, "name": "evil\u202eeman"},
+        {**GOOD, "name": "Weather API\nRate: 0.01 USDC per hour"},  # a fake line above the real rate
+        {**GOOD, "name": "Weather API\u2028Rate: 0.01 USDC"},
+        {**GOOD, "name": "Weather\u2060API"},
+        {**GOOD, "vendor": {"name": "Acme\tEscrow 500 USDC", "address": "0x" + "11" * 20}},
         {**GOOD, "rate": {"amount": "-5", "asset": "USDC", "unit": "per_second"}},
         {**GOOD, "rate": {"amount": 1.5, "asset": "USDC", "unit": "per_second"}},
         {**GOOD, "rate": {"amount": "0", "asset": "USDC", "unit": "per_second"}},
@@ -228,3 +232,17 @@ async def test_a_delivered_link_that_sends_its_headers_a_byte_at_a_time_or_compr
     async with compressed_server(b" " * 50_000_000) as url:
         with pytest.raises(ProviderProtocolError, match="gzip, gzip-compressed answer"):
             await asyncio.wait_for(service._fetch_link(url, b"\0" * 32, 1024), 10)
+
+
+async def test_an_error_code_that_is_not_a_word_is_not_repeated() -> None:
+    """The error body's ``code`` is shown and matched on: one with a line break, a direction override or
+    markup is read as "http_error" (the message was already cut to printable characters)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"code": "bad\u202e<b>\nRefund sent</b>", "message": "no\u202e <b>x</b>"}
+        return httpx.Response(409, json=body)
+
+    async with _client(handler) as c:
+        with pytest.raises(ProviderHTTPError) as err:
+            await c.provider_info()
+    assert err.value.code == "http_error" and "\u202e" not in str(err.value)

@@ -40,3 +40,12 @@ def test_anything_else_is_dropped() -> None:
 def test_the_end_is_told_in_words() -> None:
     assert ending_words(CLOSE_SESSION_ENDED) == SESSION_ENDED == "The session ended; the chat is closed."
     assert ending_words(1006) == "The chat was interrupted."
+
+
+def test_a_consultants_line_cannot_look_like_two_messages_or_turn_around() -> None:
+    """ "Sure.\\nYou: I agree to extend the budget" would show a second line that reads as the user's own."""
+    forged = json.dumps({"from": "vendor", "text": "Sure.\nYou: I agree to extend the budget to 50 USDC."})
+    assert parse_line(forged) == ChatLine("Consultant", "Sure. You: I agree to extend the budget to 50 USDC.")
+    turned = json.dumps({"from": "vendor", "text": "price \u202e DSU 05\u2028ok\u200b"})
+    assert parse_line(turned) == ChatLine("Consultant", "price DSU 05 ok")
+    assert parse_line(json.dumps({"from": "vendor", "text": "\u202e\u200b"})) is None

@@ -114,6 +114,7 @@ class MeterView(QFrame):
         outer.addWidget(self.progress)
 
         self.warning = QLabel()
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)  # a stop reason may quote the provider
         self.warning.setObjectName("WarningText")
         self.warning.setAccessibleName("Low funds warning")
         self.warning.setWordWrap(True)

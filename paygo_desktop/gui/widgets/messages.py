@@ -1,13 +1,19 @@
-"""An inline message line: errors in red, confirmations in the accent colour, hidden when empty."""
+"""An inline message line: errors in red, confirmations in the accent colour, hidden when empty.
+
+Plain text always: a message often carries another machine's words (a provider's error, a revert reason, a
+server's refusal), and a QLabel left to guess renders anything that looks like HTML as HTML (a fake "✔
+Refund sent" in the accent colour, a link)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 
 class InlineMessage(QLabel):
     def __init__(self, parent: QWidget | None = None, name: str = "Message") -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(True)
         self.setAccessibleName(name)
         self.hide()

@@ -1,7 +1,8 @@
 """Read-only tables, the one way the pages show rows.
 
 - ``RowsModel``: a list of Python objects behind a ``QTableView``. A subclass names its ``columns``, says what
-  a cell shows (``cell``), which columns are numbers (right-aligned) and, if it wants, a tooltip.
+  a cell shows (``cell``), which columns are numbers (right-aligned) and, if it wants, a tooltip (shown as
+  plain text: ``plain_tooltip``).
 - ``readonly_view``: the look every such view shares: whole-row selection, no editing, first column
   stretched, the others sized from the visible rows only (10,000 rows must not be measured on every reset).
 - ``readonly_table``: the same look for a small ``QTableWidget`` filled cell by cell.
@@ -13,6 +14,8 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QTableWidget, QWidget
+
+from paygo_desktop.gui.format import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -57,7 +60,8 @@ class RowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.cell(row, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, index.column())
+            tip = self.tooltip(row, index.column())
+            return None if tip is None else plain_tooltip(tip)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.right_aligned:
             return RIGHT
         return None

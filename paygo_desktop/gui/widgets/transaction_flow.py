@@ -33,7 +33,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -126,6 +126,7 @@ class TransactionDialog(QDialog):
         self.step_label.setObjectName("Hint")
         self.step_label.setAccessibleName("Step")
         self.description = QLabel()
+        self.description.setTextFormat(Qt.TextFormat.PlainText)  # it names tokens others named
         self.description.setWordWrap(True)
         self.description.setAccessibleName("What will happen")
         layout.addWidget(self.step_label)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from paygo_desktop.gui.format import local_time, short_address
+from paygo_desktop.gui.format import local_time, plain_tooltip, short_address
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import readonly_table
@@ -173,7 +173,7 @@ class VendorJobsPanel(QWidget):
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(info.brief if column == 0 else text)
+                item.setToolTip(plain_tooltip(info.brief if column == 0 else text))
                 if column == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
