@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+NATIVE_DECIMALS = 18  # ETH's, on every EVM network the app knows
+
+
 class EscrowChain:
     def __init__(
         self,
@@ -61,6 +64,7 @@ class EscrowChain:
         self._vault: VaultClient | None = None
         self._withdraw_delay: int | None = None
         self._domain: VaultDomain | None = None
+        self._token_facts: dict[str, Asset] = {}  # token address (lower case) → as its contract says
 
     @property
     def w3(self) -> AsyncWeb3:
@@ -115,6 +119,42 @@ class EscrowChain:
                 f"({self.vault_address})."
             )
         return f"{info.name} takes payments on chain {info.networks[0].chain_id}, not on {self.network.name}."
+
+    async def checked_asset(self, provider: m.ProviderInfo, asset: Asset) -> Asset:
+        """``asset`` as the chain knows it: a provider's word on a token's decimals is what every amount of
+        a session is read and typed in (a budget of "1 USDC" at a claimed 9 decimals is 1,000 real USDC),
+        so it must be the token contract's own; its symbol is the contract's too. The native coin has 18."""
+        if asset.address is None:
+            if asset.decimals != NATIVE_DECIMALS:
+                raise SessionError(
+                    f"{provider.name} says {self.network.name}'s own coin has {asset.decimals} decimals, "
+                    f"not {NATIVE_DECIMALS}: its prices cannot be read, so no session is started."
+                )
+            return asset
+        key = asset.address.lower()
+        if key not in self._token_facts:
+            from paygo_desktop.chain.token_metadata import TokenMetadataError, read_token_metadata
+
+            try:
+                meta = await read_token_metadata(self.w3, asset.address)
+            except TokenMetadataError as exc:
+                raise SessionError(
+                    f"{provider.name} prices in the token at {asset.address}, which this network does "
+                    f"not show as a token: {exc}"
+                ) from None
+            except Exception as exc:
+                raise SessionError(
+                    f"Cannot read the token {asset.symbol} on {self.network.name} ({type(exc).__name__}); "
+                    "check the network connection."
+                ) from None
+            self._token_facts[key] = Asset(meta.symbol, meta.decimals, asset.address)
+        known = self._token_facts[key]
+        if known.decimals != asset.decimals:
+            raise SessionError(
+                f"{provider.name} says its token {asset.symbol} has {asset.decimals} decimals; the token's "
+                f"contract says {known.decimals}. Its prices cannot be read, so no session is started."
+            )
+        return known
 
     async def facts(self, provider: m.ProviderInfo, asset: Asset) -> EscrowFacts:
         """The app's channel with ``provider`` and the vault's domain, for a plan to carry."""

@@ -43,7 +43,10 @@ class Planner:
             raise SessionError(
                 f"{info.name} prices “{service.name}” in {service.rate.asset}, an asset it does not list."
             )
-        plan = SessionPlan(client.base_url, info, service, asset_info.asset, options=())
+        asset = asset_info.asset
+        if self.chain.matches(info):  # paid on chain: in the token as its contract describes it
+            asset = await self.chain.checked_asset(info, asset)
+        plan = SessionPlan(client.base_url, info, service, asset, options=())
         options: list[FundingOption] = []
         escrow: EscrowFacts | None = None
         if self.chain.matches(info):

@@ -49,6 +49,7 @@ class Script:
     # never ending)
     receipt: str = "good"
     start_hangs: bool = False  # the start is taken, but its answer never comes
+    asset_decimals: int = 6  # what it says the test USDC's decimals are (the contract's: 6)
 
 
 @dataclass
@@ -122,7 +123,9 @@ class HostileProvider:
                 name="Hostile provider",
                 pay_to=self.key.address,
                 networks=[m.NetworkInfo(chain_id=self.env.chain_id, vault=self.env.vault.address)],
-                assets=[m.AssetInfo(symbol="USDC", address=self.env.usdc, decimals=6)],
+                assets=[
+                    m.AssetInfo(symbol="USDC", address=self.env.usdc, decimals=self.script.asset_decimals)
+                ],
                 signing_key=self.key.address,
             )
         )

@@ -196,3 +196,28 @@ def test_quitting_while_the_stop_is_answered_a_byte_at_a_time_ends_within_the_re
             assert max(_signed(engine, live.local_id)) <= live.acked + TICK_COST
 
         run(world.env, scenario)
+
+
+def test_a_provider_that_misstates_its_tokens_decimals_gets_no_session(world: World) -> None:
+    """Every amount of a session is read and typed in the provider's word on its token's decimals: the real
+    test USDC said to have 9 made a budget typed as "1 USDC" 1,000 real USDC, and prices 1,000 times
+    smaller than they are. The token's contract is asked instead; a provider that misstates it is refused
+    before anything is signed or sent."""
+    with hostile_provider(world.env, Script(asset_decimals=9)) as hostile:
+
+        async def scenario() -> None:
+            engine = world.engine()
+            with pytest.raises(SessionError, match="has 9 decimals; the token's contract says 6") as refused:
+                await engine.plan(hostile.url, SERVICE_ID)
+            assert "no session is started" in str(refused.value)
+            assert engine.history.find() == []
+
+        run(world.env, scenario)
+
+    with hostile_provider(world.env, Script()) as honest:  # the same token, described as it is
+
+        async def scenario() -> None:
+            plan = await world.engine().plan(honest.url, SERVICE_ID)
+            assert plan.asset.decimals == 6 and plan.asset.symbol == "USDC"
+
+        run(world.env, scenario)
