@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,9 +117,22 @@ class Catalog:
         return chosen
 
 
-async def load_provider(client: Any, url: str) -> tuple[list[CatalogEntry], int]:
-    """One provider's whole catalog, page by page, up to a bound."""
+async def load_provider(
+    client: Any, url: str, known: Mapping[str, Asset] | None = None
+) -> tuple[list[CatalogEntry], int]:
+    """One provider's whole catalog, page by page, up to a bound. A provider that misstates the decimals
+    of a token the app knows (``known``: by lower-case address) is refused whole: every price it shows
+    would read wrong (the real USDC said to have 9 decimals showed prices 1,000 times smaller). A token the
+    app does not know is shown as the provider describes it; a session checks it on chain before it starts
+    (``EscrowChain.checked_asset``)."""
     info = await client.provider_info()
+    for a in info.assets:
+        token = (known or {}).get(a.address.lower())
+        if token is not None and token.decimals != a.decimals:
+            raise UserFacingError(
+                f"{info.name} says {token.symbol} has {a.decimals} decimals; it has {token.decimals}. "
+                "Its prices cannot be read, so its services are not shown."
+            )
     assets = {a.symbol: Asset(a.symbol, a.decimals, a.address) for a in info.assets}
     entries: list[CatalogEntry] = []
     skipped = 0
@@ -139,8 +152,13 @@ async def load_provider(client: Any, url: str) -> tuple[list[CatalogEntry], int]
     return entries, skipped
 
 
-async def load_catalog(urls: Iterable[str], client_factory: Callable[[str], Any] | None = None) -> Catalog:
-    """Load every provider at once; a failing provider becomes a ``ProviderFailure``, never an exception."""
+async def load_catalog(
+    urls: Iterable[str],
+    client_factory: Callable[[str], Any] | None = None,
+    known: Mapping[str, Asset] | None = None,
+) -> Catalog:
+    """Load every provider at once; a failing provider becomes a ``ProviderFailure``, never an exception
+    (``known``: the app's tokens by lower-case address, ``load_provider``)."""
     if client_factory is None:
         # The client pulls in eth_account and web3's helpers (~0.4 s): import them in a worker thread, so
         # that the first catalog load does not stall the window.
@@ -154,7 +172,7 @@ async def load_catalog(urls: Iterable[str], client_factory: Callable[[str], Any]
     async def one(url: str) -> tuple[list[CatalogEntry], int] | ProviderFailure:
         client = factory(url)
         try:
-            return await load_provider(client, url)
+            return await load_provider(client, url, known)
         except UserFacingError as exc:
             return ProviderFailure(url, str(exc))
         except Exception as exc:  # a hostile provider must not take the catalog down

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.money import Asset
 from paygo_desktop.networks import Network, on_this_computer
 from paygo_desktop.services.catalog import Catalog, ProviderFailure, load_catalog
 
@@ -208,9 +209,12 @@ class _CheckedClient:
         return getattr(self._inner, name)
 
 
-async def load_services(urls: list[str], listing: RegistryListing) -> Catalog:
+async def load_services(
+    urls: list[str], listing: RegistryListing, known: Mapping[str, Asset] | None = None
+) -> Catalog:
     """The catalog of the providers the user added (``urls``) and of the registered ones in ``listing``,
-    each registered catalog checked against its registration."""
+    each registered catalog checked against its registration, and each provider's tokens against the
+    ``known`` ones (``load_provider``)."""
     import asyncio
     import importlib
 
@@ -230,7 +234,7 @@ async def load_services(urls: list[str], listing: RegistryListing) -> Catalog:
         checked[url] = _CheckedClient(client, registered[url])
         return checked[url]
 
-    catalog = await load_catalog([*urls, *registered], factory)
+    catalog = await load_catalog([*urls, *registered], factory, known)
     impostors = [  # a catalog registered by more than one account belongs to one of them at most
         ProviderFailure(
             url,
@@ -251,12 +255,14 @@ async def load_for(ctx: Any) -> Catalog:
     and the registered ones (the registry is not read for a sandbox that is not running)."""
     import asyncio
 
-    def where() -> tuple[list[str], Network, bool]:  # settings, the store and the sandbox's state file
+    def where() -> tuple[list[str], Network, bool, tuple[Asset, ...]]:  # settings, the store, the sandbox
         network = ctx.network
-        return ctx.provider_urls(), network, not network.is_local or ctx.sandbox_running(network)
+        running = not network.is_local or ctx.sandbox_running(network)
+        return ctx.provider_urls(), network, running, ctx.known_tokens(network)
 
-    urls, network, read = await asyncio.to_thread(where)
+    urls, network, read, tokens = await asyncio.to_thread(where)
     listing = (
         await read_registry(network, ctx.store, ctx.registry_address(network)) if read else RegistryListing()
     )
-    return await load_services(urls, listing)
+    known = {t.address.lower(): t for t in tokens if t.address}
+    return await load_services(urls, listing, known)

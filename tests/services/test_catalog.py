@@ -155,3 +155,24 @@ async def test_filters_and_price_sort_never_mix_assets(reference_provider):
     found = catalog.select(search=some.service.name[:5].upper())
     assert some in found
     assert catalog.select(category="no-such-category") == []
+
+
+async def test_a_provider_that_misstates_a_known_tokens_decimals_is_not_shown(reference_provider):
+    """A provider whose word on a token's decimals differs from the app's (here the app's list says 9 where
+    the provider says 6) would show every price a thousandfold off. It is reported, and its services are
+    not listed; with the app's list saying 6 they are."""
+    from paygo_desktop.money import Asset
+
+    info = await _info(reference_provider)
+    usdc = next(a for a in info.assets if a.symbol == "USDC")
+    wrong = {usdc.address.lower(): Asset("USDC", 9, usdc.address)}
+    catalog = await load_catalog([reference_provider], known=wrong)
+    assert catalog.entries == [] and len(catalog.failures) == 1
+    assert "says USDC has 6 decimals; it has 9" in catalog.failures[0].message
+    right = {usdc.address.lower(): Asset("USDC", 6, usdc.address)}
+    assert len((await load_catalog([reference_provider], known=right)).entries) >= 12
+
+
+async def _info(url: str):
+    async with ProviderClient(url) as client:
+        return await client.provider_info()
