@@ -72,6 +72,9 @@ def decode_text(raw: bytes, limit: int, what: str) -> str:
         raise TokenMetadataError(f"Its {what} is empty.")
     if _INVISIBLE.search(text):
         raise TokenMetadataError(f"Its {what} holds invisible or control characters.")
+    if what == "symbol" and (any(c.isspace() for c in text) or any(c in text for c in "<>&")):
+        # shown right after an amount: "000 USD" made 5 read as "5 000 USD"; markup could hide what follows
+        raise TokenMetadataError(f"Its {what} holds spaces or markup ({text[:24]!r}); no token's does.")
     return text
 
 

@@ -99,6 +99,8 @@ def erc20(**overrides: tuple[bytes, bool]) -> dict[str, tuple[bytes, bool]]:
         ({"symbol()": (abi_encode(["uint256", "uint256"], [2**250, 3]), False)}, "not a well-formed string"),
         ({"symbol()": (abi_encode(["uint256", "uint256"], [32, 12]) + b"ABC", False)}, "not a string"),
         ({"symbol()": (string_answer(b"USD\xe2\x80\xaeC"), False)}, "invisible or control characters"),
+        ({"symbol()": (string_answer(b"000 USD"), False)}, "spaces or markup"),  # "5 000 USD"
+        ({"symbol()": (string_answer(b"PTS<br><!--"), False)}, "spaces or markup"),
         ({"symbol()": (b"", True)}, "symbol call failed"),
         ({"symbol()": (b"\x00" * 7, False)}, "not a string"),
         (
