@@ -362,7 +362,9 @@ class X402Payer:
                 booked=self._booking,
             )
         else:
-            reason = settled.error_reason or settled.error_message or "settlement failed"
+            said = settled.error_reason or settled.error_message or "settlement failed"
+            # the server's words, kept and shown in lists: one line of visible characters
+            reason = " ".join("".join(c if c.isprintable() else " " for c in str(said)).split())
             self._records.finish(payment.id, FAILED, error=reason[:500])
             self._activity.record(
                 "x402",

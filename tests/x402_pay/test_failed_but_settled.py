@@ -35,7 +35,8 @@ from tests.x402_pay.conftest import (
 from tests.x402_pay.proofs import proof_of
 
 PRICE = 40_000  # 0.04 USDC (upto: the signed maximum); the 24-hour limit of 0.06 fits one, not two
-FAILED_SAID = {"success": False, "transaction": "", "errorReason": "settlement_failed"}
+# its reason in two lines, one turned around: kept and listed as one line of visible characters
+FAILED_SAID = {"success": False, "transaction": "", "errorReason": "settlement_failed\n\u202eforged"}
 UNUSED_SAID = {"success": True, "transaction": "", "amount": "0"}  # upto: "settled at nothing"
 
 
@@ -57,6 +58,8 @@ def test_a_payment_the_server_called_failed_but_settled_counts_after_it_lapses(
         paid = env.run(make_payer(env, app_store).request("GET", url))
         assert paid.payment is not None and paid.payment.status == status
         assert paid.payment.unused == (says is UNUSED_SAID)
+        if status == FAILED:
+            assert paid.payment.error == "settlement_failed forged"
         assert env.usdc_balance(env.payer.address) == before - PRICE  # yet the money moved
 
         def lapsed() -> float:
