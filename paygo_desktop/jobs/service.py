@@ -194,6 +194,21 @@ class JobsService:
         async with self._provider_client(provider_url) as client:
             return list((await JobsProviderClient(client).offers()).items)
 
+    async def priced_offers(self, provider_url: str) -> list[tuple[pj.JobOffer, Asset | None]]:
+        """The provider's offers, each with its asset as this app knows it by address (``_asset``), None
+        for a token the app does not know: a price is never read in a token the provider only names (one
+        naming the USDC address "DAI" would show its prices in DAI's decimals)."""
+        async with self._provider_client(provider_url) as client:
+            info = await client.provider_info()
+            offers = list((await JobsProviderClient(client).offers()).items)
+        priced: list[tuple[pj.JobOffer, Asset | None]] = []
+        for offer in offers:
+            try:
+                priced.append((offer, self._asset(info, offer.asset)))
+            except JobError:
+                priced.append((offer, None))
+        return priced
+
     async def request(self, provider_url: str, offer_id: str, brief: str, key: Any) -> JobRecord:
         """Ask the provider for a job from its offer ``offer_id`` with ``brief``; check the terms it
         proposes and keep them. Nothing is paid yet (``plan_fund``)."""

@@ -15,7 +15,7 @@ from paygo_desktop.jobs.service import JobError
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import Conflict, ProviderClient
 from paygo_desktop.protocol.jobs_client import DeliveryMismatch
-from tests.jobs.conftest import DAY, PRICE, World, make_service
+from tests.jobs.conftest import DAY, OFFER, PRICE, World, make_service
 
 BRIEF = "Translate the attached page into French.\nKeep the headings."
 FILE = "Traduit en français.\n".encode() * 40
@@ -267,3 +267,28 @@ def test_a_provider_that_disappears_changes_nothing_about_the_refund(world: Worl
     assert view.state is pj.JobState.expired and "refund" in view.actions
     assert world.send(env.run(service.plan_refund(job_id))).state.phase == "done"
     assert world.usdc(world.client.address) == client0 and world.jobs.held() == 0
+
+
+def test_an_offer_is_priced_in_the_token_at_its_address_not_in_the_name_the_provider_gives_it(
+    world: World, tmp_path: Any
+) -> None:
+    """A provider that lists the USDC contract as "DAI" (18 decimals) would have its offer list read
+    40 USDC as 0.00000000004 DAI: the list prices each offer in the app's own token at that address."""
+    from paygo_desktop.protocol.jobs_client import JobsProviderClient
+    from tests.provider.conftest import provider_server
+
+    env = world.env
+    renamed = [{"symbol": "DAI", "address": env.usdc, "decimals": 18}]
+    with provider_server(
+        env, tmp_path / "renamed", jobs_contract=world.jobs.address, assets=renamed
+    ) as server:
+
+        async def offer_in_dai() -> Any:
+            async with ProviderClient(server.url, timeout=10) as client:
+                fields = OFFER.model_copy(update={"asset": "DAI"})
+                return await JobsProviderClient(client).create_offer(env.provider, fields)
+
+        env.run(offer_in_dai())
+        [(offer, asset)] = env.run(world.service.priced_offers(server.url))
+    assert offer.asset == "DAI" and asset is not None
+    assert (asset.symbol, asset.decimals) == ("USDC", 6)

@@ -352,16 +352,13 @@ class JobsPage(Page):
 
         def got(offers: list[Any]) -> None:
             self.offer.clear()
-            for offer in offers:
+            for offer, asset in offers:  # the asset as this app knows it by address, if it does
                 from paygo_desktop.money import Amount
 
-                asset = next(
-                    (a for a in (self.ctx.network.native, *service.tokens) if a.symbol == offer.asset), None
-                )
                 price = (
                     Amount(asset, offer.price).format()
                     if asset
-                    else f"{offer.price} {offer.asset} base units"
+                    else f"{offer.price} base units of {offer.asset}, a token this app does not know"
                 )
                 self.offer.addItem(
                     f"{offer.name} — {price}, within {_duration(offer.delivery_seconds)}", offer.id
@@ -369,7 +366,9 @@ class JobsPage(Page):
             if not offers:
                 self.notice.error("This provider offers no fixed-price jobs.")
 
-        self.runner.run(service.offers(url), on_success=got, on_error=self.notice.error, name="jobs-offers")
+        self.runner.run(
+            service.priced_offers(url), on_success=got, on_error=self.notice.error, name="jobs-offers"
+        )
 
     def request_job(self) -> None:
         service = self.service  # opened by refresh, when the page was shown
