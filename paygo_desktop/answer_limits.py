@@ -30,6 +30,10 @@ class Compressed(Exception):
         super().__init__(f"compressed ({encoding[:40]})")
         self.encoding = encoding
 
+    def told(self, sender: str) -> str:
+        """What a person reads: ``sender`` ("The provider", an origin) sent it."""
+        return f"{sender} sent a {self.encoding[:40]}-compressed answer; only plain ones are read."
+
 
 def refuse_compressed(headers: Mapping[str, str]) -> None:
     """Raises ``Compressed`` when an answer's headers say its body is encoded (anything but identity)."""

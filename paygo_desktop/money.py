@@ -11,12 +11,6 @@ from decimal import Decimal, InvalidOperation, localcontext
 from paygo_desktop.errors import UserFacingError
 
 
-def is_digits(text: str) -> bool:
-    """Only the ASCII digits 0-9, at least one: what a whole number from another machine may be written
-    with. ``str.isdigit`` alone also accepts "²" and other digits that ``int`` refuses with a ValueError."""
-    return text.isascii() and text.isdigit()
-
-
 class AmountError(UserFacingError, ValueError):
     """Text that is not an amount of the asset, or arithmetic across assets."""
 

@@ -148,9 +148,7 @@ async def fetch_chain_id(rpc_url: str, *, timeout: float = 5.0) -> int:
     except httpx.HTTPError as exc:
         raise NetworkError(f"Could not reach {rpc_url}: {exc.__class__.__name__}.") from None
     except Compressed as exc:
-        raise NetworkError(
-            f"{rpc_url} sent a {exc.encoding}-compressed answer; only plain ones are read."
-        ) from None
+        raise NetworkError(exc.told(rpc_url)) from None
     except ValueError:
         raise NetworkError(f"{rpc_url} did not answer with JSON-RPC.") from None
     result = body.get("result") if isinstance(body, dict) else None

@@ -72,9 +72,7 @@ class KeptAliveSessions(HTTPSessionManager):
             try:
                 refuse_compressed(response.headers)
             except Compressed as exc:
-                raise BadResponseFormat(
-                    f"The chain node sent a {exc.encoding[:40]}-compressed answer; only plain ones are read."
-                ) from None
+                raise BadResponseFormat(exc.told("The chain node")) from None
             too_large = BadResponseFormat(f"The chain node's answer is larger than {MAX_RPC_BYTES} bytes.")
             declared = response.content_length
             if declared is not None and declared > MAX_RPC_BYTES:

@@ -24,7 +24,7 @@ from paygo_desktop import bounded_json
 from paygo_desktop.answer_limits import PLAIN, Compressed, refuse_compressed
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol import zcash_models as zm
@@ -143,9 +143,7 @@ def refuse_compressed_answer(resp: httpx.Response) -> None:
     try:
         refuse_compressed(resp.headers)
     except Compressed as exc:
-        raise ProviderProtocolError(
-            f"The provider sent a {exc.encoding[:40]}-compressed answer; the app asks for plain ones only."
-        ) from None
+        raise ProviderProtocolError(exc.told("The provider")) from None
 
 
 class ProviderClient:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from paygo_desktop.answer_limits import Pace, TooSlow
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import (
     ProviderClient,
@@ -106,8 +106,8 @@ class JobsProviderClient:
             async with asyncio.timeout(provider.deadline):  # its headers (the body keeps a pace instead)
                 resp = await provider._http.send(request, stream=True)
             async with contextlib.aclosing(resp):
-                refuse_compressed_answer(resp)
                 if resp.status_code >= 400:
+                    refuse_compressed_answer(resp)  # a delivery's body is refused so in ``read_checked``
                     raw = b""
                     async with asyncio.timeout(provider.deadline):
                         async for chunk in resp.aiter_bytes():

@@ -35,7 +35,7 @@ import httpx
 from fastapi import FastAPI, Request, WebSocket
 from starlette.responses import Response
 
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import GatewayService, ProviderConfig

@@ -18,7 +18,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.receipts.checks import Check
 from paygo_desktop.receipts.proof import (
     FORMAT,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paygo_desktop import bounded_json
+from paygo_desktop.peer_text import one_line
 from paygo_desktop.protocol.proxying import CLOSE_SESSION_ENDED
 
 MAX_MESSAGE = 8192  # bytes of one message from the room
@@ -41,9 +42,7 @@ def parse_line(message: str | bytes) -> ChatLine | None:
     sender, text = SENDERS.get(str(data.get("from"))), data.get("text")
     if sender is None or not isinstance(text, str) or not text.strip():
         return None
-    # one line, visible characters only: a consultant's "Sure.\nYou: I agree…" must not read as two
-    # messages, one of them yours, nor turn text around with a direction override
-    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    line = one_line(text)  # "Sure.\nYou: I agree…" must not read as two messages, one of them yours
     return ChatLine(sender, line[:MAX_TEXT]) if line else None
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 from paygo_desktop import bounded_json
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.peer_text import one_line
 
 MAX_MESSAGE = 8192
 _ADDRESSED = re.compile(r"^@(c\d{1,9})\s+(.+)$")
@@ -40,7 +41,7 @@ def shown(raw: str | bytes) -> str | None:
     text = data.get("text")
     if not isinstance(text, str):
         return None
-    return f"[{name}] " + " ".join(text.splitlines())  # one line per message
+    return f"[{name}] " + one_line(text)  # one line per message, of visible characters
 
 
 async def relay(url: str, secret: str, lines: AsyncIterator[str], out: Callable[[str], None]) -> str:

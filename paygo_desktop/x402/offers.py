@@ -12,8 +12,9 @@ from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.schemas import PaymentRequired, PaymentRequirements
 
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Asset, is_digits
+from paygo_desktop.money import Asset
 from paygo_desktop.networks import Network
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import Quote, X402Refused
 

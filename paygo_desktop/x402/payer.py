@@ -48,8 +48,9 @@ from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements
 
 from paygo_desktop.answer_limits import PLAIN, Compressed, Pace, TooSlow, refuse_compressed
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Amount, Asset, is_digits
+from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
+from paygo_desktop.peer_text import is_digits, one_line
 from paygo_desktop.store.activity import ActivityLog, activity_row
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import Funding
@@ -362,9 +363,7 @@ class X402Payer:
                 booked=self._booking,
             )
         else:
-            said = settled.error_reason or settled.error_message or "settlement failed"
-            # the server's words, kept and shown in lists: one line of visible characters
-            reason = " ".join("".join(c if c.isprintable() else " " for c in str(said)).split())
+            reason = one_line(str(settled.error_reason or settled.error_message or "settlement failed"))
             self._records.finish(payment.id, FAILED, error=reason[:500])
             self._activity.record(
                 "x402",
@@ -444,9 +443,7 @@ class X402Payer:
         except TimeoutError:
             raise UserFacingError(f"{origin} did not answer within {HEADERS_SECONDS:g} s.") from None
         except Compressed as exc:
-            raise UserFacingError(
-                f"{origin} sent a {exc.encoding[:40]}-compressed answer; only plain ones are read."
-            ) from None
+            raise UserFacingError(exc.told(origin)) from None
         except TooSlow as slow:
             raise UserFacingError(f"{origin} sent its answer too slowly ({slow}).") from None
         finally:

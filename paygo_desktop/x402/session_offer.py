@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from x402.schemas import PaymentRequired
 
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.money import Amount, Asset, is_digits
+from paygo_desktop.money import Amount, Asset
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.x402.limits import Quote, origin_of

@@ -10,7 +10,7 @@ from x402.extensions.eip2612_gas_sponsoring import EIP2612_GAS_SPONSORING_KEY
 from x402.mechanisms.evm.constants import X402_UPTO_PERMIT2_PROXY_ADDRESS
 from x402.schemas import PaymentPayload
 
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.x402 import permit2
 from paygo_desktop.x402.limits import Quote
 from paygo_desktop.x402.offers import units

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from paygo_desktop.money import is_digits
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.zcash.amounts import format_zec
 from paygo_desktop.zcash.permissions import SECONDS_PER_HOUR, PermissionStatus, PermissionTerms
 from paygo_desktop.zcash.terms_input import hours_text

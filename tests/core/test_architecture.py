@@ -91,6 +91,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "changes",
         "tls",
         "answer_limits",
+        "peer_text",
         "token_list",
         "deferred_bls",
     ),

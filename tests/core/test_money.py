@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paygo_desktop.money import ETH, Amount, AmountError, Asset, is_digits
+from paygo_desktop.money import ETH, Amount, AmountError, Asset
 
 USDC = Asset("USDC", 6, "0x036CbD53842c5426634e7929541eC2318f3dCF7e")
 
@@ -87,13 +87,3 @@ def test_format_rounds_down_towards_zero_and_never_shows_minus_zero():
     assert Amount(USDC, -1).format(max_decimals=2) == "0 USDC"
     assert Amount(USDC, 1_234_567_891_000_000).format() == "1,234,567,891 USDC"
     assert Amount(USDC, 1_234_567_891_000_000).format(grouping=False, symbol=False) == "1234567891"
-
-
-@pytest.mark.parametrize(
-    "text, digits",
-    [("0", True), ("12", True), ("", False), ("\u00b2", False), ("\u0663", False), ("1 ", False)],
-)
-def test_only_ascii_digits_are_digits(text, digits):
-    assert is_digits(text) is digits
-    if digits:
-        int(text)

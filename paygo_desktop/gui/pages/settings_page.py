@@ -39,8 +39,8 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.fiat import currency_chooser
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.money import is_digits
 from paygo_desktop.networks import Network, NetworkError, custom_network, verify_custom_network
+from paygo_desktop.peer_text import is_digits
 from paygo_desktop.settings import THEMES
 from paygo_desktop.wallet.errors import WrongPassword
 
