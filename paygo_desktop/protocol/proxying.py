@@ -32,6 +32,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 log = logging.getLogger(__name__)
 
+# A WebSocket message, either way, is at most 4 MiB, and a server holds at most a few a client sent ahead of
+# what it could pass on: uvicorn's defaults (16 MiB, a queue of 32) let one socket hold 512 MiB behind a
+# slow target. Messages are not compressed (``permessage-deflate`` costs CPU on every message, and plain
+# bytes are what every other answer here is held to: answer_limits).
+MAX_WS_MESSAGE = 2**22
+MAX_WS_QUEUE = 4
+
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -212,7 +219,9 @@ async def open_socket(url: str, headers: list[tuple[str, str]], subprotocols: li
         proxy=None,
         open_timeout=10,
         user_agent_header=None,
-        max_size=2**22,
+        max_size=MAX_WS_MESSAGE,
+        max_queue=MAX_WS_QUEUE,
+        compression=None,
     )
 
 

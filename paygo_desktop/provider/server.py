@@ -37,7 +37,9 @@ MAX_WORKERS = 64
 
 
 def uvicorn_config(app: object, config: ProviderConfig, host: str, port: int) -> uvicorn.Config:
-    """How the provider is served: h11 guarded against slow and greedy clients (``connection_guard``)."""
+    """How the provider is served: h11 guarded against slow and greedy clients (``connection_guard``),
+    a payer's WebSocket messages bounded as the gateway's own (``proxying.MAX_WS_MESSAGE``)."""
+    from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE, MAX_WS_QUEUE
     from paygo_desktop.provider.connection_guard import ClientLimits, guarded_h11
 
     limits = ClientLimits(
@@ -51,6 +53,9 @@ def uvicorn_config(app: object, config: ProviderConfig, host: str, port: int) ->
         port=port,
         http=guarded_h11(limits),
         timeout_keep_alive=config.keep_alive_timeout,
+        ws_max_size=MAX_WS_MESSAGE,
+        ws_max_queue=MAX_WS_QUEUE,
+        ws_per_message_deflate=False,
         log_level="info",
         access_log=False,
         server_header=False,

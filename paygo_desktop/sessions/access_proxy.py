@@ -92,6 +92,9 @@ async def serve_loopback(app: Any, what: str) -> tuple[_QuietServer, asyncio.Tas
         access_log=False,
         server_header=False,
         lifespan="off",
+        ws_max_size=proxying.MAX_WS_MESSAGE,
+        ws_max_queue=proxying.MAX_WS_QUEUE,
+        ws_per_message_deflate=False,
     )
     server = _QuietServer(config)
     proxying.quiet_deliberate_cuts()

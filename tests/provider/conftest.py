@@ -79,9 +79,12 @@ def make_config(env: Env, tmp_path: Path, port: int, **kw: Any) -> ProviderConfi
     return ProviderConfig.model_validate(data)
 
 
-def run_server(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+def run_server(
+    app: Any, port: int, config: uvicorn.Config | None = None
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """``app`` served on ``port`` in a thread: with uvicorn's defaults, or with ``config``."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        config or uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -95,14 +98,16 @@ def run_server(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
 
 @contextlib.contextmanager
 def provider_server(env: Env, tmp_path: Path, **config_overrides: Any) -> Iterator[Server]:  # noqa: F811
-    """The reference provider on a free loopback port, connected to anvil, with a test-controlled clock."""
+    """The reference provider on a free loopback port, connected to anvil, with a test-controlled clock,
+    served as ``provider serve`` serves it (its uvicorn settings: client limits, WebSocket bounds)."""
     from paygo_desktop.provider.app import create_app
+    from paygo_desktop.provider.server import uvicorn_config
 
     port = _free_port()
     clock = FakeClock()
     config = make_config(env, tmp_path, port, **config_overrides)
     app = create_app(config, clock=clock)
-    srv, thread = run_server(app, port)
+    srv, thread = run_server(app, port, uvicorn_config(app, config, "127.0.0.1", port))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while httpx.get(url + "/api/v1/health").json()["status"] != "ok":

@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE
 from tests.chain.conftest import Env, _free_port
 from tests.provider.conftest import Server, provider_server
 from tests.provider.gateway_world import (
@@ -170,6 +171,31 @@ def test_a_websocket_without_the_sessions_token_is_refused(gateway: Server) -> N
     gateway.env.run(go())
     with httpx.Client(timeout=10) as http:
         assert http.get(started.access.service_url + "feed", headers=bearer(started)).status_code == 400
+
+
+def test_a_payers_websocket_message_over_the_limit_closes_the_socket_before_it_is_held(
+    gateway: Server,
+) -> None:
+    """uvicorn's defaults would take a 16 MiB message, and hold 32 of them behind a slow service, from
+    one payer's socket; the provider takes the gateway's own 4 MiB (``proxying.MAX_WS_MESSAGE``), and a
+    message within it still reaches the service."""
+    started = start(gateway, FEED)
+    ws_url = "ws" + started.access.service_url.removeprefix("http")
+
+    async def go() -> None:
+        async with connect(ws_url, additional_headers=bearer(started), max_size=2**20) as ws:
+            await ws.send("a" * 2**21)  # within the limit: the service answers it
+            while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+                pass
+            assert reply == {"ack": "a" * 200}
+            await ws.send("b" * (MAX_WS_MESSAGE + 1))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+
+    gateway.env.run(go())
+    assert httpx.get(gateway.url + "/api/v1/health", timeout=10).json()["status"] == "ok"
 
 
 def test_the_feed_is_closed_when_the_session_runs_out_of_vouchers(gateway: Server) -> None:

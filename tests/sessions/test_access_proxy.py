@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from paygo_desktop.context import AppContext
 from paygo_desktop.paths import DataDir
 from paygo_desktop.protocol import models as m
+from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE
 from paygo_desktop.sessions.access_proxy import AccessProxy, AccessProxyError
 from paygo_desktop.wallet import KdfParams, Wallet
 from tests.dribbling_server import endless_server
@@ -133,6 +134,33 @@ def test_the_feed_through_the_local_proxy_is_closed_when_the_session_stops(
                 async with connect(f"ws://127.0.0.1:{proxy.port}/feed"):
                     pass
             assert no_secret.value.response.status_code == 404
+        finally:
+            await proxy.close()
+
+    env.run(go())
+
+
+def test_a_local_tools_websocket_message_over_the_limit_closes_its_socket(
+    env: Env, provider: Provider
+) -> None:
+    """The local proxy holds a tool's messages to the gateway's own 4 MiB (uvicorn's default is 16 MiB,
+    queued 32 deep): one within it still reaches the service."""
+    session = started(env, provider, FEED)
+
+    async def go() -> None:
+        proxy = AccessProxy(session.access, provider.url)
+        url = await proxy.start()
+        try:
+            async with connect(url) as ws:
+                await ws.send("a" * 2**21)
+                while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+                    pass
+                assert reply == {"ack": "a" * 200}
+                await ws.send("b" * (MAX_WS_MESSAGE + 1))
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
         finally:
             await proxy.close()
 
