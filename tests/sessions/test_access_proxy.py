@@ -156,11 +156,13 @@ def test_a_local_tools_websocket_message_over_the_limit_closes_its_socket(
                 while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
                     pass
                 assert reply == {"ack": "a" * 200}
-                await ws.send("b" * (MAX_WS_MESSAGE + 1))
-                with pytest.raises(ConnectionClosed) as closed:
-                    while True:
-                        await asyncio.wait_for(ws.recv(), 10)
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+                with pytest.raises(ConnectionClosed) as closed:  # the server may close it while it is sent
+                    async with asyncio.timeout(10):  # (not served on for ever)
+                        await ws.send("b" * (MAX_WS_MESSAGE + 1))
+                        while True:
+                            await ws.recv()
+                # 1009, "message too big"; none read when the server's close cut the sending short (a reset)
+                assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
         finally:
             await proxy.close()
 
