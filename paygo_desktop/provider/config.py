@@ -14,7 +14,8 @@ Example (TOML)::
     event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
     withdraw_delay_margin = 60                 # seconds a claim may take to be mined after a poll saw the
                                                # request: channels need withdrawDelay >= poll + margin
-    settle_tolerance_seconds = 3               # a final voucher may count this much less than we did
+    settle_tolerance_seconds = 3               # final vouchers may pay this much less than we served, in
+    settle_tolerance_window = 600              # all of a channel's sessions ending within this many seconds
     header_timeout = 10                        # seconds a client has to send a request's line and headers
     body_timeout = 30                          # ... and then its body
     max_connections_per_ip = 100               # open connections from one client address (0: no limit)
@@ -194,8 +195,11 @@ class ProviderConfig(BaseModel):
     # How long a claim may take to be mined once the event poll saw a withdrawal request, with a margin:
     # a channel's withdrawDelay must cover event_poll_interval + this (``min_withdraw_delay``).
     withdraw_delay_margin: Annotated[float, Field(ge=0, le=30 * 86400)] = 60.0
-    # A payer's final voucher may count this many seconds fewer than the provider did (see core._settle).
+    # A payer's final vouchers may pay for this many seconds fewer than the provider served, all of a
+    # channel's sessions that end within ``settle_tolerance_window`` seconds together
+    # (session_ending._settle).
     settle_tolerance_seconds: Annotated[int, Field(ge=0, le=60)] = 3
+    settle_tolerance_window: Annotated[int, Field(ge=0, le=30 * 86400)] = 600
     # Slow clients (provider.connection_guard): time to send a request's headers, then its body; open
     # connections per client address (0: no limit, e.g. behind a reverse proxy that limits them itself).
     header_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0

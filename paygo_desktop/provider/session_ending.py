@@ -10,6 +10,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from paygo_desktop.chain.vault import ChannelState
 from paygo_desktop.chain.vouchers import Channel, sign_close
@@ -113,7 +115,7 @@ class SessionEnding:
             self._expire_if_late(row, ch, now)
             if row.status == m.SessionStatus.live.value:
                 if final is not None:
-                    self._settle(row, ch, final, sig_ok, now)
+                    self._settle(db, row, ch, final, sig_ok, now)
                 row.status = m.SessionStatus.ended.value
                 row.ended_at = min(now, max(row.served_until, row.started_at))
                 if ch.live_session_id == row.id:
@@ -143,17 +145,28 @@ class SessionEnding:
         return m.StopResponse(receipt=receipt)
 
     def _settle(
-        self, row: SessionRow, ch: ChannelRow, final: m.VoucherRequest, sig_ok: bool, now: float
+        self,
+        db: Session,
+        row: SessionRow,
+        ch: ChannelRow,
+        final: m.VoucherRequest,
+        sig_ok: bool,
+        now: float,
     ) -> None:
         """Take the payer's final voucher as the live session's total, or raise a 4xx saying why not.
 
         It must be signed by the channel's signer, come after the last voucher, lie between the session's
-        start and the most already signed (a final voucher pays no more than the vouchers did), and cover
-        the seconds this provider counted, less ``settle_tolerance_seconds`` for the payer's meter
-        starting one round trip later and stopping one earlier. It then becomes the channel's cursor:
-        the voucher signed one tick ahead is never claimed, and the next session on the channel starts
-        from this total (if that voucher was claimed already, the next session's first seconds are the
-        credit).
+        start and the most already signed (a final voucher pays no more than the vouchers did), and pay
+        for the time this provider served, to the millisecond, less what the payer's meter could not have
+        seen: it starts one round trip after this provider's count and stops one trip before. That
+        shortfall is forgiven up to ``settle_tolerance_seconds`` for all of a channel's sessions that end
+        within ``settle_tolerance_window`` together, not for each session: forgiven for each, a payer who
+        stops and starts again every few seconds, each final voucher short by the tolerance, would be
+        served for nothing. (An honest payer falls short by its round trips, a fraction of a second a
+        session; past the allowance its final voucher is refused, and it stops without one, billed the
+        voucher held, which it signed.) The voucher then becomes the channel's cursor: the voucher signed
+        one tick ahead is never claimed, and the next session on the channel starts from this total (if
+        that voucher was claimed already, the next session's first seconds are the credit).
         """
         start, last = int(row.start_cumulative), int(row.cumulative)
         if not sig_ok:
@@ -167,20 +180,39 @@ class SessionEnding:
                 f"the final voucher must total between {start} and {last}, what the vouchers signed",
             )
         rate = session_rate(row)
-        counted = max(0, math.floor(min(now, row.served_until) - row.started_at))
-        owed = rate.cost(max(0, counted - self.config.settle_tolerance_seconds))
-        if final.cumulative_amount - start < owed:
+        unit_ms = rate.unit.seconds * 1000
+        served_ms = max(0, math.floor((min(now, row.served_until) - row.started_at) * 1000))
+        paid_ms = (final.cumulative_amount - start) * unit_ms // rate.amount
+        short_ms = max(0, served_ms - paid_ms)
+        allowed_ms = self._tolerance_left_ms(db, row, now)
+        if short_ms > allowed_ms:
+            least = start + -(-rate.amount * (served_ms - allowed_ms) // unit_ms)
             raise ApiError(
                 422,
                 "final_voucher_too_low",
-                f"the final voucher pays for less than the {counted} s counted (at least {start + owed})",
+                f"the final voucher pays for less than the {served_ms / 1000:.3f} s served "
+                f"(at least {least})",
             )
+        row.forgiven_ms = short_ms
         row.seq = final.seq
         row.cumulative = str(final.cumulative_amount)
         row.served_until = row.started_at + rate.seconds_paid(final.cumulative_amount - start)
         ch.last_cumulative = str(final.cumulative_amount)
         ch.last_signature = final.signature
         ch.last_seq = final.seq
+
+    def _tolerance_left_ms(self, db: Session, row: SessionRow, now: float) -> int:
+        """What may still be forgiven of ``row``'s final voucher: the tolerance, less what the channel's
+        sessions that ended within the window were forgiven."""
+        since = now - self.config.settle_tolerance_window
+        used = db.scalar(
+            select(func.coalesce(func.sum(SessionRow.forgiven_ms), 0)).where(
+                SessionRow.channel_id == row.channel_id,
+                SessionRow.id != row.id,
+                SessionRow.ended_at >= since,
+            )
+        )
+        return max(0, self.config.settle_tolerance_seconds * 1000 - int(used or 0))
 
     async def close(self, channel_hex: str, channel: Channel, requester: str) -> m.CloseAuth:
         """Sign a Close for the channel at the cursor this provider holds (else at what is claimed on chain),

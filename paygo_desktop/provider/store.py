@@ -127,6 +127,8 @@ class SessionRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     access_token: Mapped[str] = mapped_column(String(64), unique=True)
     receipt_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # milliseconds of service the final voucher did not pay for, forgiven (session_ending._settle)
+    forgiven_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 # the expiry sweep reads only the live sessions that are due

@@ -333,3 +333,45 @@ def test_a_final_voucher_that_is_too_low_out_of_range_or_forged_is_refused_and_c
     # a final voucher for a session that is over is not taken either: the receipt stands
     again = env.run(client.stop_session(s.session_id, (3, 8_000, sig(8_000)), access_token=s.access.token))
     assert again.receipt == stopped.receipt
+
+
+def test_stopping_and_starting_again_short_each_time_is_forgiven_the_tolerance_once_per_window(
+    server: Server, client: ProviderClient
+) -> None:
+    """The settle tolerance covers the payer's meter lagging by its round trips. Given to each session, a
+    payer stopping every 2.9 s with a final voucher for nothing (under the 3 s tolerance) and starting
+    again was served for free; it is one allowance for the channel's sessions that end within the window.
+    An honest payer, short by a fraction of a second a session, is never refused within it."""
+    env = server.env
+    ch = open_channel(env, 10_000_000)
+    total = 0  # the channel's cumulative total: each session starts from the last one's
+
+    def session(used: float, short: float) -> m.Receipt:
+        """A session of ``used`` seconds whose final voucher pays ``short`` seconds less; a refused final
+        voucher is followed by a stop without one, as the app does."""
+        nonlocal total
+        s = env.run(client.start_session(SVC, ch, total + TICK_COST, voucher(env, ch, total + TICK_COST)))
+        server.clock.advance(used)
+        final = total + max(0, round((used - short) * RATE))
+        try:
+            stop = (1, final, "0x" + voucher(env, ch, final).hex())
+            receipt = env.run(client.stop_session(s.session_id, stop, access_token=s.access.token)).receipt
+        except ProviderHTTPError as refused:
+            assert refused.code == "final_voucher_too_low"
+            receipt = env.run(client.stop_session(s.session_id, access_token=s.access.token)).receipt
+        total = receipt.final_cumulative
+        return receipt
+
+    served = 0.0
+    paid = 0
+    for _ in range(5):  # the free loop: every final voucher pays nothing
+        paid += session(2.9, short=2.9).amount
+        served += 2.9
+    assert paid >= round((served - 3) * RATE)  # at most the tolerance was free, not 14.5 s
+    assert paid <= round(served * RATE) + 4 * TICK_COST  # each refused one billed the tick signed ahead
+
+    server.clock.advance(600)  # the window has passed: the allowance is whole again
+    honest = [session(4.0, short=0.25) for _ in range(10)]  # 2.5 s short in all: within it
+    assert [r.amount for r in honest] == [3_750] * 10
+    refused = session(4.0, short=0.6)  # 3.1 s short in the window: the voucher held is billed
+    assert refused.amount == TICK_COST
