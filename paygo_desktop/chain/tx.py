@@ -7,6 +7,7 @@ The full transaction manager (nonce tracking, fee bumping, persistence) lives el
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -48,16 +49,18 @@ async def send(
     *,
     value: int = 0,
     gas: int | None = None,
+    fees: Mapping[str, int] | None = None,
     timeout: float = 60.0,
 ) -> TxResult:
     """Send a prepared contract call (``contract.functions.f(...)``) or constructor and wait for the receipt.
 
     Gas is estimated by the node when ``gas`` is None, so a call that would revert raises
-    ``web3.exceptions.ContractLogicError`` before anything is sent.
+    ``web3.exceptions.ContractLogicError`` before anything is sent. ``fees`` (``chain.fees.FeeQuote.params``)
+    sets the gas price, also for that estimate; without it web3 picks one (and estimates at price 0).
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("value must be a non-negative int (wei)")
-    params: dict[str, Any] = {"from": sender_address(sender), "value": value}
+    params: dict[str, Any] = {"from": sender_address(sender), "value": value, **(fees or {})}
     if gas is not None:
         params["gas"] = gas
     if isinstance(sender, str):

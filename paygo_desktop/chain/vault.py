@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,9 +310,11 @@ class VaultClient:
         items: Sequence[tuple[Channel, int, bytes]],
         *,
         gas: int | None = None,
+        fees: Mapping[str, int] | None = None,
     ) -> VaultTx:
-        """Claim several channels; order items by (provider, token) so payouts are aggregated."""
-        return await self._send(self.claim_batch_call(items), sender, gas=gas)
+        """Claim several channels; order items by (provider, token) so payouts are aggregated. ``fees``: the
+        gas price to send it with (``chain.fees.FeeQuote.params``), as it was simulated."""
+        return await self._send(self.claim_batch_call(items), sender, gas=gas, fees=fees)
 
     def claim_batch_call(self, items: Sequence[tuple[Channel, int, bytes]]) -> Any:
         """The prepared ``claimBatch`` call: ``.call({"from": ...})`` simulates it (a revert raises)."""
@@ -394,8 +396,16 @@ class VaultClient:
         )
         return self.decode_logs(logs)
 
-    async def _send(self, fn: Any, sender: Sender, *, value: int = 0, gas: int | None = None) -> VaultTx:
-        result = await send(self.w3, fn, sender, value=value, gas=gas)
+    async def _send(
+        self,
+        fn: Any,
+        sender: Sender,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        fees: Mapping[str, int] | None = None,
+    ) -> VaultTx:
+        result = await send(self.w3, fn, sender, value=value, gas=gas, fees=fees)
         return VaultTx(tx=result, events=self.decode_events(result.receipt))
 
 

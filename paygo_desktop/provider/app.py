@@ -153,7 +153,9 @@ def create_app(
 
         async def claims() -> None:  # a leader duty, once the chain is reached
             await connected.wait()
-            await claimer.run(config.claim_interval, config.event_poll_interval)
+            await claimer.run(
+                config.claim_interval, config.event_poll_interval, config.contract_signer_claim_interval
+            )
 
         async def expiry_loop() -> None:
             while True:

@@ -16,6 +16,19 @@ signature the vault refuses (``InvalidSignature``; or a contract wallet that no 
 voucher when asked as the vault asks) is also marked refused in the store: its sessions are refused from
 then on (``on_refused`` ends a live one), the vendor sees it listed and the log says so.
 
+Every check runs at the gas price the claim is sent with (``chain.fees``: the quote of the round, used for
+the simulation, the gas estimate and the transaction): an ``eth_call`` without one runs with
+``tx.gasprice == 0``, and a contract signer that approves only then passes every check and reverts every
+claim. Still, no ``eth_call`` proves what a contract will answer on chain (the block, ``tx.origin``, a
+change front-run into the claim's block...), so contract-signed vouchers are claimed in batches of their own
+(an EOA voucher, checked by ECDSA, answers the same anywhere: a contract signer never reverts an EOA batch)
+and on a short schedule of their own (``run``'s ``contract_interval``, the provider's
+``contract_signer_claim_interval``): a contract signer gets at most that much service (and what one tick
+pays for, ahead) before its voucher is claimed. A contract batch that passes its simulation and reverts when
+mined is sent again channel by channel at once, and a contract-signed claim that passes its simulation
+alone and reverts when mined refuses its channel for good (``REVERTED_ON_CHAIN``: its session ends, it is
+never sent again; the vendor sees it listed).
+
 ``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
 triggers an immediate claim of that channel (before the payer can finalize the withdrawal). The poll reads
 only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn, Closed).
@@ -29,9 +42,13 @@ failed), retried at the next round, so one channel can never hold the watch (and
 withdrawal) back. A database that never watched starts at the chain's head, claiming once whatever
 vouchers it already holds (a database from before the cursor).
 
-``run`` polls, retries what is due and claims on schedule, each step on its own: a failure in one never
-skips the others. It runs in one worker only, the leader (``provider.leader``); every claim round, the
-leader's or one a vendor asks of any worker, holds the claim lock, so a voucher is never claimed twice.
+``run`` polls in a task of its own, and retries what is due and claims on schedule, each step on its own: a
+failure in one never skips the others. A withdrawal claim never waits behind other claims: a round that is
+not one stops before its next transaction when a withdrawal claim waits for the lock (what it left is
+claimed at the next round), and a round sends at most ``LONE_PER_ROUND`` lone claims (each waits for its
+block), so many hostile channels cannot hold the watch past a withdrawal delay. It runs in one worker only,
+the leader (``provider.leader``); every claim round, the leader's or one a vendor asks of any worker, holds
+the claim lock, so a voucher is never claimed twice.
 """
 
 from __future__ import annotations
@@ -47,6 +64,7 @@ from typing import Any
 from sqlalchemy import select
 
 from paygo_desktop.chain.channel_state_reader import ChannelStateReader
+from paygo_desktop.chain.fees import FeeQuote, quote_fees
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.tx import TransactionFailed, sender_address
 from paygo_desktop.chain.vault import RevertError, VaultClient, WithdrawRequested, revert_error_name
@@ -60,7 +78,12 @@ LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node
 MAX_LOG_CHUNK = 10_000
 RETRY_FIRST = 10.0  # seconds before a channel whose claim would revert is tried again, alone; doubles
 RETRY_MAX = 600.0
+LONE_PER_ROUND = 4  # lone claims (each waits for its block) sent in one round; the rest wait for the next
 REFUSED_SIGNATURE = "InvalidSignature"
+REVERTED_ON_CHAIN = (
+    "its claim passed every check and reverted when mined (a contract signer that answers checks otherwise "
+    "than the vault): never claimed again by this provider"
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,7 @@ class Claimable:
     signature: str  # 0x-hex
     claimed: int  # on chain, read just now
     escrow: int  # deposited - withdrawn: a claim pays at most min(cumulative, escrow) - claimed
+    contract: bool = False  # signed by a contract (EIP-1271), not ECDSA: its answer may change on chain
 
     @property
     def payout(self) -> int:
@@ -122,8 +146,15 @@ class Claimer:
         self.ranges = LogRangeWalker(LOG_CHUNK, MAX_LOG_CHUNK)
         self.retries: dict[str, _Retry] = {}  # channels whose claim would revert: tried alone when due
         self.urgent: set[str] = set()  # withdrawal claims the node failed to take: tried at the next round
+        self._from = sender_address(sender)  # type: ignore[arg-type]
         self._topics: list[str] | None = None
         self._signatures: VoucherSignatures | None = None
+        self._contract_signed: dict[str, bool] = {}  # channel id -> not ECDSA-signed (a signer never changes)
+        self._fees: FeeQuote | None = None  # the round's gas price: its simulations, estimate and claims
+        self._call_gas = 0  # gas of a simulation at that price, as much as the provider's ether pays for
+        self._withdrawals_waiting = 0  # withdrawal claims waiting for the lock: other rounds stop for them
+        self.cut_short = False  # a round stopped for a withdrawal claim: the rest goes at the next round
+        self._first = False  # the round holding the lock is a withdrawal claim's: it never stops for another
 
     def _held_vouchers(self, only: set[str] | None) -> list[Any]:
         """Rows (id, channel fields, cumulative, signature) of each channel whose latest voucher is above
@@ -167,6 +198,8 @@ class Claimer:
         whole batch; a wallet that refuses it, or whose answer fails with an error (one that burns all the
         gas it is given), is left out, and the other channels go on."""
         refused = self.store.refused_ids()
+        if refused:  # a channel refused for good is never sent again
+            skip = skip | self.store.refused_ids(REVERTED_ON_CHAIN)
         found: list[Claimable] = []
         left_out: list[tuple[Claimable, str]] = []
         for r in self._held_vouchers(only):
@@ -180,7 +213,8 @@ class Claimer:
             if min(amount, st.escrow) <= st.claimed:
                 self._mark(cid, amount, None)  # nothing left to collect (already claimed or closed)
                 continue
-            entry = Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow)
+            contract = await self._is_contract_signed(r.id, channel, amount, sig)
+            entry = Claimable("0x" + channel.id.hex(), channel, amount, sig, st.claimed, st.escrow, contract)
             try:
                 signed = await self._still_signed(channel, amount, sig)
             except Exception as exc:
@@ -195,40 +229,78 @@ class Claimer:
         found.sort(key=lambda c: (c.channel.provider, c.channel.token))
         return found, left_out
 
-    async def claim_pending(self, only: set[str] | None = None) -> tuple[str | None, list[str]]:
+    async def claim_pending(
+        self, only: set[str] | None = None, *, withdrawal: bool = False
+    ) -> tuple[str | None, list[str]]:
         """Claim every channel (or those in ``only``) with an unclaimed voucher. Returns (the last tx hash,
         the ids claimed). A channel whose claim would revert is left out and scheduled for a retry on its
-        own; node errors propagate (the caller retries)."""
-        async with self.lock():
-            now = self.monotonic()
-            waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
-            found, left_out = await self._collect(only, include_refused=True, skip=waiting)
-            for c, reason in left_out:
-                self._failed(c, reason)
-            refused = self.store.refused_ids()
-            batch: list[Claimable] = []
-            alone: list[Claimable] = []
-            for c in found:
-                if c.channel_id in self.retries:  # its retry is due: tried on its own
-                    alone.append(c)
-                elif c.channel_id in refused:  # refused in an earlier run: back in the schedule, tried alone
-                    self.retries[c.channel_id] = _Retry(1, now + RETRY_MAX, REFUSED_SIGNATURE)
-                else:
-                    batch.append(c)
-            tx_hash: str | None = None
-            claimed: list[str] = []
-            # bounded batches: building, signing and decoding one huge transaction would stall the event
-            # loop (and every voucher behind it) for hundreds of milliseconds
-            groups = [batch[at : at + CLAIM_BATCH] for at in range(0, len(batch), CLAIM_BATCH)]
-            for group in groups + [[c] for c in alone]:
-                tx_hash, ids = await self._claim_group(group, tx_hash)
-                claimed.extend(ids)
-            return tx_hash, claimed
+        own; node errors propagate (the caller retries). A ``withdrawal`` round goes before the others: they
+        stop before their next transaction while it waits (``cut_short``)."""
+        if withdrawal:
+            self._withdrawals_waiting += 1
+        try:
+            async with self.lock():
+                first = withdrawal
+                if withdrawal:
+                    self._withdrawals_waiting -= 1
+                    withdrawal = False
+                self._first = first
+                return await self._round(only)
+        finally:
+            if withdrawal:  # cancelled or failed before it held the lock
+                self._withdrawals_waiting -= 1
+
+    async def _round(self, only: set[str] | None) -> tuple[str | None, list[str]]:
+        now = self.monotonic()
+        w3 = self.vault.w3
+        self._fees = await quote_fees(w3)
+        held = await w3.eth.get_balance(self._from)  # type: ignore[arg-type]
+        self._call_gas = self._fees.call_gas(int(held))
+        waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
+        found, left_out = await self._collect(only, include_refused=True, skip=waiting)
+        for c, reason in left_out:
+            self._failed(c, reason)
+        refused = self.store.refused_ids()
+        batch: list[Claimable] = []
+        alone: list[Claimable] = []
+        for c in found:
+            if c.channel_id in self.retries:  # its retry is due: tried on its own
+                alone.append(c)
+            elif c.channel_id in refused:  # refused in an earlier run: back in the schedule, tried alone
+                self.retries[c.channel_id] = _Retry(1, now + RETRY_MAX, REFUSED_SIGNATURE)
+            else:
+                batch.append(c)
+        tx_hash: str | None = None
+        claimed: list[str] = []
+        # bounded batches: building, signing and decoding one huge transaction would stall the event
+        # loop (and every voucher behind it) for hundreds of milliseconds. Contract-signed vouchers go in
+        # batches of their own: one that reverts on chain never takes an EOA channel's claim with it.
+        groups: list[list[Claimable]] = []
+        for kind in (False, True):
+            same = [c for c in batch if c.contract == kind]
+            groups += [same[at : at + CLAIM_BATCH] for at in range(0, len(same), CLAIM_BATCH)]
+        groups += [[c] for c in alone[:LONE_PER_ROUND]]  # the others stay due: the next round
+        for group in groups:
+            if self._yield_to_withdrawal():
+                break
+            tx_hash, ids = await self._claim_group(group, tx_hash)
+            claimed.extend(ids)
+        return tx_hash, claimed
+
+    def _yield_to_withdrawal(self) -> bool:
+        """True (and ``cut_short`` set) when a withdrawal claim waits for the lock and this round is not
+        one: stop sending."""
+        if self._withdrawals_waiting > 0 and not self._first:
+            self.cut_short = True
+            return True
+        return False
 
     async def _claim_group(self, group: list[Claimable], tx_hash: str | None) -> tuple[str | None, list[str]]:
         """Simulate, leave out what would revert, send the rest. Sending reverts only if the chain moved
-        between the simulation and the send: then the group is split again once, and whatever still
-        fails is scheduled for a retry."""
+        between the simulation and the send, or a contract signer answers the vault otherwise than the
+        simulation: then an EOA group is split again once, and whatever still fails is scheduled for a
+        retry; a contract group is sent again channel by channel, and a contract-signed channel whose lone
+        claim reverts when mined is refused for good."""
         claimed: list[str] = []
         pending = [group]
         for attempt in range(2):
@@ -239,11 +311,29 @@ class Claimer:
                     self._failed(c, reason)
                 sendable.extend(passing)
             pending = []
-            for part in sendable:
+            for at, part in enumerate(sendable):
+                if self._yield_to_withdrawal():
+                    for rest in sendable[at:]:
+                        if len(rest) == 1 and rest[0].contract:  # split from a contract batch: alone next
+                            self._defer(rest[0])
+                    return tx_hash, claimed
                 try:
-                    result = await self.vault.claim_batch(self.sender, [c.item for c in part])  # type: ignore[arg-type]
+                    result = await self.vault.claim_batch(
+                        self.sender,  # type: ignore[arg-type]
+                        [c.item for c in part],
+                        fees=self._fees.params() if self._fees else None,
+                    )
                 except (*RevertError, TransactionFailed) as exc:
-                    if attempt == 0:
+                    mined = isinstance(exc, TransactionFailed)
+                    if mined and part[0].contract:
+                        if len(part) == 1:
+                            self._reverted_on_chain(part[0])
+                        elif attempt == 0:
+                            pending.extend([c] for c in part)
+                        else:
+                            for c in part:
+                                self._defer(c)
+                    elif attempt == 0:
                         pending.append(part)
                     else:
                         for c in part:
@@ -258,6 +348,27 @@ class Claimer:
             if not pending:
                 break
         return tx_hash, claimed
+
+    def _defer(self, c: Claimable) -> None:
+        """Not sent in this round: tried alone at the next one."""
+        retry = self.retries.get(c.channel_id)
+        self.retries[c.channel_id] = _Retry(retry.attempts if retry else 0, self.monotonic(), "deferred")
+
+    def _reverted_on_chain(self, c: Claimable) -> None:
+        """A contract-signed claim passed its simulation alone and reverted when mined: the wallet answers
+        the checks otherwise than the vault. Its channel is refused for good, its session ended."""
+        self.retries.pop(c.channel_id, None)
+        if not self.store.refuse_channel(c.channel, c.cumulative, REVERTED_ON_CHAIN, self.wall_clock()):
+            self.store.set_refusal_reason(c.channel_id, REVERTED_ON_CHAIN)
+        log.warning(
+            "channel %s (payer %s, signer %s): its claim of %d passed every check and reverted when mined; "
+            "the channel and its sessions are refused from now on and it is never claimed again",
+            c.channel_id,
+            c.channel.payer,
+            c.channel.effective_signer,
+            c.cumulative,
+        )
+        self.on_refused(c.channel_id)
 
     async def _partition(
         self, items: list[Claimable]
@@ -281,8 +392,11 @@ class Claimer:
     async def _simulate(self, items: list[Claimable]) -> str | None:
         """None if ``claimBatch`` of ``items`` would go through now, else the vault's revert reason."""
         call = self.vault.claim_batch_call([c.item for c in items])
+        params: dict[str, Any] = {"from": self._from}
+        if self._fees is not None:  # at the price it will be sent with (tx.gasprice is 0 without one)
+            params.update(self._fees.params(), gas=self._call_gas)
         try:
-            await call.call({"from": sender_address(self.sender)})  # type: ignore[arg-type]
+            await call.call(params)
         except RevertError as exc:
             return revert_error_name(exc) or "reverted"
         return None
@@ -321,15 +435,51 @@ class Claimer:
         due = {cid for cid, r in self.retries.items() if r.due <= now} | self.urgent
         if not due:
             return []
-        _, ids = await self.claim_pending(due)
-        self.urgent -= due  # claimed, found claimed, or in the retry schedule now
+        urgent = set(self.urgent)
+        _, ids = await self.claim_pending(due, withdrawal=bool(urgent))
+        self.urgent -= urgent  # claimed, found claimed, or in the retry schedule now
         return ids
 
     async def _still_signed(self, channel: Channel, amount: int, signature: str) -> bool:
         """ECDSA, or the contract signer's EIP-1271 answer now (never a remembered one)."""
+        return await (await self._checker()).valid(channel, amount, signature, cached=False)
+
+    async def _checker(self) -> VoucherSignatures:
         if self._signatures is None:
             self._signatures = VoucherSignatures(self.vault, await self.vault.domain())
-        return await self._signatures.valid(channel, amount, signature, cached=False)
+        return self._signatures
+
+    async def _is_contract_signed(self, cid: str, channel: Channel, amount: int, signature: str) -> bool:
+        """Is this channel's voucher signed by a contract (not ECDSA)? Known once per channel: its signer
+        never changes."""
+        known = self._contract_signed.get(cid)
+        if known is None:
+            known = not (await self._checker()).checker.verify(channel, amount, signature)
+            if len(self._contract_signed) >= 100_000:
+                self._contract_signed.clear()
+            self._contract_signed[cid] = known
+        return known
+
+    async def contract_signed_due(self) -> set[str]:
+        """The channels signed by a contract with a voucher above what this database knows as claimed
+        (each channel's signature is checked offline once; no chain read)."""
+        due: set[str] = set()
+        for r in self._held_vouchers(None):
+            known = self._contract_signed.get(r.id)
+            if known is None:
+                amount, sig = int(r.last_cumulative), r.last_signature
+                known = await self._is_contract_signed(r.id, channel_of(r), amount, sig)
+            if known:
+                due.add(r.id)
+        return due
+
+    async def claim_contract_signed(self) -> list[str]:
+        """Claim the contract-signed channels' vouchers (their short schedule)."""
+        due = await self.contract_signed_due()
+        if not due:
+            return []
+        _, ids = await self.claim_pending(due)
+        return ids
 
     def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
         with self.store.tx() as db:
@@ -385,7 +535,7 @@ class Claimer:
                 log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
                 self.withdraw_triggered += 1
                 try:
-                    _, ids = await self.claim_pending(hit)
+                    _, ids = await self.claim_pending(hit, withdrawal=True)
                     claimed.extend(ids)
                 except Exception as exc:
                     # the cursor moves on all the same: these channels are tried again at the next round
@@ -409,25 +559,48 @@ class Claimer:
             assert len(self._topics) == len(names), "PayGoVault ABI lacks a watched event"
         return self._topics
 
-    async def run(self, claim_interval: float, poll_interval: float) -> None:
-        """Background loop (cancel to stop): watch, retries and the scheduled claim, each on its own."""
-        last_claim = time.monotonic()
+    async def run(
+        self, claim_interval: float, poll_interval: float, contract_interval: float | None = None
+    ) -> None:
+        """Background loops (cancel to stop): the watch in a task of its own, so it never waits behind a
+        claim round (its claims go first: ``claim_pending(withdrawal=True)``); retries, the contract-signed
+        channels' schedule (``contract_interval``) and the scheduled claim, each on its own."""
+        watch = asyncio.create_task(self._watch(poll_interval))
+        try:
+            await self._claims(claim_interval, poll_interval, contract_interval or claim_interval)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(BaseException):
+                await watch
+
+    async def _watch(self, poll_interval: float) -> None:
+        while True:
+            await self._step("event poll", self.poll_withdrawals)
+            await asyncio.sleep(poll_interval)
+
+    async def _claims(self, claim_interval: float, poll_interval: float, contract_interval: float) -> None:
+        last_claim = last_contract = time.monotonic()
         first = True
         while True:
             if not first:
-                await asyncio.sleep(min(poll_interval, claim_interval))
+                await asyncio.sleep(min(poll_interval, claim_interval, contract_interval))
             first = False
-            steps: list[tuple[str, Callable[[], Any]]] = [
-                ("event poll", self.poll_withdrawals),
-                ("retrying claims", self.retry_due),
-            ]
-            if time.monotonic() - last_claim >= claim_interval:
+            cut_short, self.cut_short = self.cut_short, False
+            steps: list[tuple[str, Callable[[], Any]]] = [("retrying claims", self.retry_due)]
+            if cut_short or time.monotonic() - last_contract >= contract_interval:
+                last_contract = time.monotonic()
+                steps.append(("contract-signed claim", self.claim_contract_signed))
+            if cut_short or time.monotonic() - last_claim >= claim_interval:
                 last_claim = time.monotonic()
                 steps.append(("scheduled claim", self.claim_pending))
             for what, step in steps:
-                try:
-                    await step()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("claimer, %s: %r", what, exc)
+                await self._step(what, step)
+
+    @staticmethod
+    async def _step(what: str, step: Callable[[], Any]) -> None:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("claimer, %s: %r", what, exc)

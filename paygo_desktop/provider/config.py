@@ -11,6 +11,7 @@ Example (TOML)::
                                                # postgresql://user@host/db URL (several workers)
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
+    contract_signer_claim_interval = 30        # contract-signed (EIP-1271) vouchers are claimed this often
     event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
     withdraw_delay_margin = 60                 # seconds a claim may take to be mined after a poll saw the
                                                # request: channels need withdrawDelay >= poll + margin
@@ -190,6 +191,10 @@ class ProviderConfig(BaseModel):
     database: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, Path) else v)]
     public_base_url: str
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
+    # Vouchers signed by a contract (EIP-1271) are claimed this often: no eth_call proves what a contract
+    # will answer the vault on chain, so a signer that approves every check and refuses the claim gets at
+    # most this much service before its claim reverts and its channel is refused (provider.claimer).
+    contract_signer_claim_interval: Annotated[float, Field(gt=0)] = 30.0
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
     # How long a claim may take to be mined once the event poll saw a withdrawal request, with a margin:

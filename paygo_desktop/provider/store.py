@@ -485,9 +485,20 @@ class Store:
                 db.scalars(select(RefusedChannelRow).order_by(RefusedChannelRow.at.desc()).limit(limit))
             )
 
-    def refused_ids(self) -> set[str]:
+    def refused_ids(self, reason: str | None = None) -> set[str]:
+        """The refused channels (those refused for ``reason``, when given)."""
+        query = select(RefusedChannelRow.channel_id)
+        if reason is not None:
+            query = query.where(RefusedChannelRow.reason == reason[:200])
         with self.tx() as db:
-            return set(db.scalars(select(RefusedChannelRow.channel_id)))
+            return set(db.scalars(query))
+
+    def set_refusal_reason(self, channel_id: str, reason: str) -> None:
+        """A refused channel is refused for ``reason`` now (a worse one than it was)."""
+        with self.tx() as db:
+            row = db.get(RefusedChannelRow, channel_id)
+            if row is not None:
+                row.reason = reason[:200]
 
     def watch_cursor(self, vault: str) -> int | None:
         """The next block to read for ``vault``'s events, or None if this database never watched it."""
