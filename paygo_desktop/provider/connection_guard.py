@@ -18,7 +18,8 @@ slow response is never cut. Behind a reverse proxy every connection comes from t
 
 It also stamps each request's **arrival** into its ASGI scope (``provider.load.ARRIVAL_KEY``): the moment
 its first bytes were read (``load.edge_time``), which the provider judges lateness by, however long the
-request then waits for a busy worker.
+request then waits for a busy worker; and the moments its headers (``HEADERS_KEY``) and its body
+(``RECEIVED_KEY``) were all read, so that a client sending slowly is not taken for a slow provider.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from paygo_desktop.provider.load import ARRIVAL_KEY, edge_time
+from paygo_desktop.provider.load import ARRIVAL_KEY, HEADERS_KEY, RECEIVED_KEY, edge_time
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class GuardedH11Protocol(H11Protocol):
         self._waiting_for: str | None = None  # "headers" or "body"
         self._address: str | None = None  # counted in open_by_address
         self._arrival: float | None = None  # when the request being received began to arrive
+        self._reading: dict[str, Any] | None = None  # the scope of the request whose body is being read
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -88,17 +90,27 @@ class GuardedH11Protocol(H11Protocol):
                 self._expect("headers")  # the first bytes of the next request on a kept-alive connection
             if self._arrival is None:
                 self._arrival = edge_time()
+        before = getattr(self, "scope", None)
         super().data_received(data)
-        self._stamp()
+        self._stamp(before)
         self._follow()
 
-    def _stamp(self) -> None:
-        """Give the request whose headers were just parsed its arrival (once; pipelined requests parsed
-        later are stamped by the provider's middleware when it sees them)."""
-        scope = getattr(self, "scope", None)
-        if scope is not None and self._arrival is not None and ARRIVAL_KEY not in scope:
+    def _stamp(self, before: dict[str, Any] | None) -> None:
+        """Give the request whose headers were just parsed its arrival and the moment its headers were in,
+        and the request whose body was just read that moment (once; pipelined requests parsed later are
+        stamped by the provider's middleware when it sees them)."""
+        scope: dict[str, Any] | None = getattr(self, "scope", None)
+        if scope is None:
+            return
+        if scope is not before:  # its headers were parsed from these bytes
+            scope[HEADERS_KEY] = edge_time()
+            self._reading = scope
+        if self._arrival is not None and ARRIVAL_KEY not in scope:
             scope[ARRIVAL_KEY] = self._arrival
             self._arrival = None
+        if self._reading is scope and self.conn.their_state in (h11.DONE, h11.MUST_CLOSE):
+            scope[RECEIVED_KEY] = edge_time()
+            self._reading = None
 
     def _follow(self) -> None:
         """Move the deadline along with the request: headers, then body, then none."""

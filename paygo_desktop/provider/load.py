@@ -9,18 +9,27 @@ one tick); for ``STALL_REACH`` seconds after a stall the ticker noticed, the mom
 bytes read then may have waited in the kernel through all of it). The voucher and stop routes judge lateness
 at that arrival (core: ``queued`` seconds before now), never at the moment a busy worker got to them.
 
+**Slow senders.** The time a client takes to send its request is the client's, not this provider's: a
+request whose bytes trickle in must not make the provider look slow (new sessions shed) nor hold the sweep
+back (every session's expiry late). So a request's wait before dispatch counts from when its headers were
+all read (``HEADERS_KEY``, stamped by ``connection_guard``), and a voucher or stop counts as having arrived
+at most ``TRANSIT`` seconds before its body was all read: until then it holds the sweep back by at most
+``TRANSIT``, and adds nothing to the pressure.
+
 **The expiry sweep** must not expire a session whose voucher arrived in time and still waits in some
 worker. Every worker reports a *horizon* (``WorkerRow.horizon_at``, every ``HEARTBEAT`` seconds): no
-voucher or stop it holds unanswered arrived before it (the oldest such request it holds, or now less its
-current queueing). The sweep expires only sessions whose deadline is before the earliest horizon of the
-live workers; a worker silent for ``silence_limit`` seconds is presumed dead (its requests died with it).
+voucher or stop it holds unanswered arrived before it (the oldest such request it holds, one whose body is
+still coming in counting as arrived ``TRANSIT`` seconds ago at the most; or now less its current queueing).
+The sweep expires only sessions whose deadline is before the earliest horizon of the live workers; a
+worker silent for ``silence_limit`` seconds is presumed dead (its requests died with it).
 
 **Shedding.** The worker's *pressure* is the longest of, over the last second: a request's wait between
-arrival and dispatch, the event loop's lag, and the age of the oldest voucher or stop it still holds.
-Above ``overload_delay`` the worker refuses new sessions (``POST /streams/start``, ``POST /sessions``) with
-503 ``busy`` and ``Retry-After``, and keeps refusing them until the pressure has stayed under the limit for
-``overload_hold`` seconds. Vouchers, stops and everything else are always served: the sessions already
-paying come first. ``/health`` says whether new sessions are taken (``acceptingSessions``, ``retryAfter``).
+its headers and its dispatch, the event loop's lag, and the age of the oldest voucher or stop it still
+holds since its body was read. Above ``overload_delay`` the worker refuses new sessions (``POST
+/streams/start``, ``POST /sessions``) with 503 ``busy`` and ``Retry-After``, and keeps refusing them until
+the pressure has stayed under the limit for ``overload_hold`` seconds. Vouchers, stops and everything else
+are always served: the sessions already paying come first. ``/health`` says whether new sessions are taken
+(``acceptingSessions``, ``retryAfter``).
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import socket
 import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import delete, select, update
@@ -52,6 +62,11 @@ STALL_REACH = 0.5  # requests read this soon after a stall ended count as arrive
 WINDOW = 1.0  # pressure is the largest sample of the last one to two windows
 HEARTBEAT = 0.5  # seconds between two reports of a worker in the database
 ARRIVAL_KEY = "paygo.arrival"  # the ASGI scope key of a request's arrival (real time, Unix seconds)
+HEADERS_KEY = "paygo.headers"  # ... of the moment its headers were all read
+RECEIVED_KEY = "paygo.received"  # ... and its body (when the protocol stamped them; else when the app saw it)
+# A voucher or stop counts as arrived at most this long before its body was all read (an honest request's
+# bytes come in together, or one retransmission apart): a client trickling its body gains nothing by it
+TRANSIT = 1.0
 
 _NEW_SESSION = {("POST", routes.STREAM_START), ("POST", routes.SESSIONS)}
 _CRITICAL = re.compile(
@@ -118,6 +133,14 @@ class _WindowMax:
         return max(self.current, self.previous)
 
 
+@dataclass
+class _Held:
+    """A voucher or stop a worker holds unanswered."""
+
+    arrival: float  # when it arrived, as the sweep and lateness count it
+    read: float | None = None  # when its body was all read (None: still coming in)
+
+
 class LoadMonitor:
     """One worker's view of its load (see the module doc)."""
 
@@ -143,9 +166,9 @@ class LoadMonitor:
         self.monotonic = monotonic
         self.started_at = wall()
         self.leader = False
-        self._held: dict[int, float] = {}  # voucher/stop requests in progress: token -> arrival
+        self._held: dict[int, _Held] = {}  # voucher/stop requests in progress
         self._tokens = itertools.count()
-        self._waits = _WindowMax(monotonic)  # arrival -> dispatch
+        self._waits = _WindowMax(monotonic)  # headers read -> dispatch
         self._lags = _WindowMax(monotonic)  # event loop lag
         self._shed_until = float("-inf")  # monotonic
         self._others: tuple[float, float] = (float("-inf"), 0.0)  # (read at, earliest horizon of others)
@@ -157,21 +180,39 @@ class LoadMonitor:
         self._waits.add(max(0.0, waited))
 
     def hold(self, arrival: float) -> int:
+        """Hold a voucher or stop whose headers are in (its body may still be coming)."""
         token = next(self._tokens)
-        self._held[token] = arrival
+        self._held[token] = _Held(arrival)
         return token
+
+    def received(self, token: int, at: float) -> float:
+        """The held request's body was all read at ``at``: its arrival from now on (at most ``TRANSIT``
+        before ``at``), which lateness is judged at."""
+        held = self._held[token]
+        held.arrival, held.read = max(held.arrival, at - TRANSIT), at
+        return held.arrival
 
     def release(self, token: int) -> None:
         self._held.pop(token, None)
 
     def oldest_held(self) -> float | None:
-        return min(self._held.values(), default=None)
+        """The earliest arrival, as the sweep counts it, of the requests held: a request whose body is
+        still coming in counts as arrived ``TRANSIT`` seconds ago at the most."""
+        if not self._held:
+            return None
+        coming = edge_time() - TRANSIT
+        return min(h.arrival if h.read is not None else max(h.arrival, coming) for h in self._held.values())
+
+    def oldest_read(self) -> float | None:
+        """When the body of the longest-waiting held request whose body is in was read."""
+        return min((h.read for h in self._held.values() if h.read is not None), default=None)
 
     # ---------------------------------------------------------------- pressure and shedding
 
     def pressure(self) -> float:
-        """Seconds: the longest wait before dispatch, loop lag, or voucher still unanswered, lately."""
-        oldest = self.oldest_held()
+        """Seconds: the longest wait before dispatch, loop lag, or voucher still unanswered since it was
+        read, lately."""
+        oldest = self.oldest_read()
         held = 0.0 if oldest is None else max(0.0, self.wall() - oldest)
         return max(self._waits.value(), self._lags.value(), held)
 
@@ -308,7 +349,7 @@ def _respond(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> An
 class EdgeMiddleware:
     """The outermost ASGI layer: stamps a request's arrival (if the protocol did not), records its wait
     before dispatch, sheds new sessions under overload and holds vouchers and stops in the monitor until
-    they are answered (the sweep's horizon)."""
+    they are answered (the sweep's horizon), their arrival moved up to ``TRANSIT`` before their body's end."""
 
     def __init__(self, app: Any, monitor: Callable[[], LoadMonitor | None]) -> None:
         self.app = app
@@ -322,7 +363,8 @@ class EdgeMiddleware:
         arrival = scope.get(ARRIVAL_KEY)
         if arrival is None:
             arrival = scope[ARRIVAL_KEY] = edge_time()
-        monitor.dispatched(time.time() - arrival)
+        # the wait before dispatch counts from the headers' end: sending them slowly is the client's time
+        monitor.dispatched(time.time() - scope.get(HEADERS_KEY, arrival))
         method, path = scope["method"], scope["path"]
         if (method, path) in _NEW_SESSION and not monitor.accepting():
             await _respond(*monitor.busy_response())(scope, receive, send)
@@ -331,8 +373,15 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         token = monitor.hold(arrival)
+
+        async def receive_body() -> Any:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                scope[ARRIVAL_KEY] = monitor.received(token, scope.get(RECEIVED_KEY) or edge_time())
+            return message
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive_body, send)
         finally:
             monitor.release(token)
 
