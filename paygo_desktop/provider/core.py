@@ -99,7 +99,9 @@ CLOSE_CLOCK_MARGIN = 120
 
 
 NONCES_PER_WALLET = 300  # unexpired auth nonces one wallet may hold (the provider's own key: no limit)
-NONCES_IN_ALL = 20_000  # unexpired auth nonces of all wallets but the provider's
+# unexpired auth nonces of all wallets but the provider's, past which only wallets with a stake here (a
+# channel, an accepted job: Store.has_stake) may sign requests: keys made up for nothing lock no one out
+NONCES_IN_ALL = 20_000
 
 
 class ProviderCore(SessionReads, SessionEnding):
@@ -150,7 +152,8 @@ class ProviderCore(SessionReads, SessionEnding):
 
     def spend_nonce(self, msg: AuthMessage) -> None:
         """Record a checked request signature's nonce (once only). Wallets other than the provider's own
-        key hold at most ``NONCES_PER_WALLET`` unexpired nonces, and all of them ``NONCES_IN_ALL``."""
+        key hold at most ``NONCES_PER_WALLET`` unexpired nonces each; past ``NONCES_IN_ALL`` in all, only
+        those with a stake here may add one (``Store.use_nonce``)."""
         vendor = msg.address == self.account.address
         status = self.store.use_nonce(
             msg.nonce,

@@ -42,6 +42,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     text,
 )
@@ -51,6 +52,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.provider.job_store import JobRow
 
 
 class Base(DeclarativeBase):
@@ -81,7 +83,7 @@ class ChannelRow(Base):
     __tablename__ = "provider_channels"
     id: Mapped[str] = mapped_column(String(66), primary_key=True)
     payer: Mapped[str] = mapped_column(String(42), index=True)
-    signer: Mapped[str] = mapped_column(String(42))
+    signer: Mapped[str] = mapped_column(String(42), index=True)  # indexed: Store.has_stake (migration 0006)
     provider: Mapped[str] = mapped_column(String(42))
     token: Mapped[str] = mapped_column(String(42))
     withdraw_delay: Mapped[int] = mapped_column(BigInteger)
@@ -441,11 +443,16 @@ class Store:
         total: int | None = None,
     ) -> Literal["ok", "reused", "busy"]:
         """Record ``nonce``: "reused" if it was used before (by any worker), "busy" if ``address`` already
-        holds ``per_address`` unexpired nonces or the table ``total`` (None: no limit), else "ok".
+        holds ``per_address`` unexpired nonces, or if the table holds ``total`` and ``address`` has no stake
+        with this provider (``has_stake``; None: no limit), else "ok".
 
         Expired nonces are deleted first: a message past its expiration time is refused anyway, so the table
         only holds the messages still usable, at most one per request of the last ``max_lifetime``. The
-        insert itself decides a race between two workers: only one of them records the nonce."""
+        insert itself decides a race between two workers: only one of them records the nonce.
+
+        The whole table's cap bounds what keys made up for nothing can store; a wallet with a stake here
+        passes it (its own share still applies), so no number of such keys locks it out: they cost nothing,
+        a stake costs a funded channel or a funded job."""
         with self.tx() as db:
             db.execute(delete(NonceRow).where(NonceRow.expires_at <= now))
             if db.get(NonceRow, nonce) is not None:
@@ -454,7 +461,11 @@ class Store:
                 held = db.scalar(select(func.count()).where(NonceRow.address == address)) or 0
                 if held >= per_address:
                     return "busy"
-            if total is not None and (db.scalar(select(func.count()).select_from(NonceRow)) or 0) >= total:
+            if (
+                total is not None
+                and (db.scalar(select(func.count()).select_from(NonceRow)) or 0) >= total
+                and not self.has_stake(db, address)
+            ):
                 return "busy"
             added = db.execute(
                 self.insert_ignore(NonceRow.__table__).values(
@@ -462,6 +473,18 @@ class Store:
                 )
             )
             return "ok" if cast(CursorResult[Any], added).rowcount == 1 else "reused"
+
+    @staticmethod
+    def has_stake(db: Session, address: str) -> bool:
+        """Whether ``address`` is the payer or signer of a channel this provider holds (a session was
+        started on it: the channel was funded on chain), or the client of a job the provider accepted (it
+        was funded on chain): what a signed request may be needed for (stop, close, the channel's state,
+        the job's)."""
+        channel = select(ChannelRow.id).where(or_(ChannelRow.payer == address, ChannelRow.signer == address))
+        if db.scalar(channel.limit(1)) is not None:
+            return True
+        job = select(JobRow.id).where(JobRow.client == address, JobRow.accepted.is_(True))
+        return db.scalar(job.limit(1)) is not None
 
     def refuse_channel(self, channel: Channel, cumulative: int, reason: str, at: float) -> bool:
         """Mark a channel refused (its sessions too); False if it already was."""

@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, inspect, text
 
 from paygo_desktop.provider import schema
 from paygo_desktop.provider.job_store import JobsBase
-from paygo_desktop.provider.store import Base, DatabaseError, SessionRow, Store
+from paygo_desktop.provider.store import Base, ChannelRow, DatabaseError, SessionRow, Store
 from paygo_desktop.provider.zcash_store import ZcashBase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,3 +192,47 @@ def test_a_sqlite_upgrade_that_fails_half_way_leaves_the_database_as_it_was(tmp_
     conn.commit()
     conn.close()
     Store(path).close()  # the next start upgrades it
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0006_indexes_the_channels_signers_and_keeps_the_channels(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A database at 0005 with a channel in it: 0006 adds the signer index (``Store.has_stake`` asks it on
+    every signed request while the nonces are at their cap), the channel stays, and the way down drops it."""
+    from alembic import command
+
+    url = str(tmp_path / "provider.sqlite3") if kind == "sqlite" else request.getfixturevalue("pg_url")
+    store = Store(url)
+
+    def signer_indexed() -> bool:
+        with store.engine.connect() as conn:
+            names = {i["name"] for i in inspect(conn).get_indexes("provider_channels")}
+        return "ix_provider_channels_signer" in names
+
+    try:
+        with store.engine.begin() as conn:
+            command.downgrade(schema.alembic_config(connection=conn), "0005")
+        assert not signer_indexed()
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO provider_channels (id, payer, signer, provider, token, withdraw_delay, "
+                    "salt, last_cumulative, last_seq, claimed_cumulative) VALUES ('0xc', '0xpayer', "
+                    "'0xsigner', '0xprovider', '0xtoken', 86400, '0xsalt', '7000', 2, '0')"
+                )
+            )
+        schema.upgrade(store.engine, postgres=store.is_postgres, shown=store.shown)
+        with store.engine.connect() as conn:
+            assert schema.revision(conn) == "0006"
+        assert signer_indexed()
+        assert differences(store) == []
+        with store.tx() as db:
+            kept = db.get(ChannelRow, "0xc")
+            assert kept is not None and kept.last_cumulative == "7000" and kept.signer == "0xsigner"
+            assert Store.has_stake(db, "0xsigner") and not Store.has_stake(db, "0xstranger")
+        with store.engine.begin() as conn:
+            command.downgrade(schema.alembic_config(connection=conn), "0005")
+        assert not signer_indexed()
+    finally:
+        store.close()
