@@ -71,6 +71,26 @@ def _voucher_head(session_id: str, length: int = 50) -> bytes:
     ).encode()
 
 
+def _response(sock: socket.socket) -> bytes:
+    """One whole HTTP response read from ``sock`` (its headers and ``Content-Length`` bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed mid-response: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed mid-body: {data!r}"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def _accepting(url: str) -> tuple[bool, int]:
     health = httpx.get(url + routes.HEALTH, timeout=10).json()
     return health["acceptingSessions"], health["load"]["delayMs"]
@@ -131,7 +151,7 @@ def test_trickled_headers_do_not_make_the_provider_look_busy(env: Env, tmp_path:
         with trickling(server.url, head) as sock:
             time.sleep(TRICKLE)
             sock.sendall(b"\r\n\r\n")
-            answer = sock.recv(4096)
+            answer = _response(sock)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
             accepting, delay_ms = _accepting(server.url)
             assert accepting and delay_ms < 1000, f"shedding after one slow sender (delay {delay_ms} ms)"
@@ -168,7 +188,7 @@ def test_a_voucher_whose_body_comes_in_late_is_late(env: Env, tmp_path: Path) ->
                     time.sleep(0.1)
                 time.sleep(max(0.0, end - time.time()))
                 sock.sendall(body[sent:])
-                answer = sock.recv(4096)
+                answer = _response(sock)
             finally:
                 sock.close()
             assert answer.startswith(b"HTTP/1.1 410"), answer[:300]
