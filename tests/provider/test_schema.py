@@ -195,10 +195,10 @@ def test_a_sqlite_upgrade_that_fails_half_way_leaves_the_database_as_it_was(tmp_
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_0006_indexes_the_channels_signers_and_keeps_the_channels(
+def test_0007_indexes_the_channels_signers_and_keeps_the_channels(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """A database at 0005 with a channel in it: 0006 adds the signer index (``Store.has_stake`` asks it on
+    """A database at 0006 with a channel in it: 0007 adds the signer index (``Store.has_stake`` asks it on
     every signed request while the nonces are at their cap), the channel stays, and the way down drops it."""
     from alembic import command
 
@@ -212,7 +212,7 @@ def test_0006_indexes_the_channels_signers_and_keeps_the_channels(
 
     try:
         with store.engine.begin() as conn:
-            command.downgrade(schema.alembic_config(connection=conn), "0005")
+            command.downgrade(schema.alembic_config(connection=conn), "0006")
         assert not signer_indexed()
         with store.engine.begin() as conn:
             conn.execute(
@@ -224,7 +224,7 @@ def test_0006_indexes_the_channels_signers_and_keeps_the_channels(
             )
         schema.upgrade(store.engine, postgres=store.is_postgres, shown=store.shown)
         with store.engine.connect() as conn:
-            assert schema.revision(conn) == "0006"
+            assert schema.revision(conn) == "0007"
         assert signer_indexed()
         assert differences(store) == []
         with store.tx() as db:
@@ -232,7 +232,7 @@ def test_0006_indexes_the_channels_signers_and_keeps_the_channels(
             assert kept is not None and kept.last_cumulative == "7000" and kept.signer == "0xsigner"
             assert Store.has_stake(db, "0xsigner") and not Store.has_stake(db, "0xstranger")
         with store.engine.begin() as conn:
-            command.downgrade(schema.alembic_config(connection=conn), "0005")
+            command.downgrade(schema.alembic_config(connection=conn), "0006")
         assert not signer_indexed()
     finally:
         store.close()

@@ -1,14 +1,14 @@
 """Channels looked up by their signer: a wallet signing requests while the auth nonces are at their cap
 passes it when it is a channel's payer or signer (``Store.has_stake``), asked on every such request.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
