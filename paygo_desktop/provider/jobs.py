@@ -397,14 +397,19 @@ class JobDesk:
 
     # ------------------------------------------------------------------ delivery
 
-    def file_path(self, job_id: str) -> Path:
+    def _deliveries_dir(self) -> Path:
         if self.deliveries is None:
             raise ApiError(
                 409,
                 "file_deliveries_off",
                 "this provider takes link deliveries only (no `deliveries` directory)",
             )
-        return self.deliveries / job_id.lower()
+        return self.deliveries
+
+    def file_path(self, job_id: str, sha256: str) -> Path:
+        """Where the file of ``job_id`` whose SHA-256 is ``sha256`` (0x…) is kept: one file per hash, so a
+        later delivery never overwrites the file whose hash the chain holds."""
+        return self._deliveries_dir() / f"{job_id.lower()}-{sha256[2:].lower()}"
 
     async def _ready_to_deliver(self, job_id: str) -> tuple[JobRow, Job]:
         row = self._detached(job_id, self.account.address)
@@ -425,23 +430,58 @@ class JobDesk:
     async def deliver_file(self, job_id: str, file_name: str, data: bytes) -> pj.JobInfo:
         if not data:
             raise ApiError(422, "invalid_request", "the delivery file is empty")
-        self.file_path(job_id)  # file deliveries are on
-        row, job = await self._ready_to_deliver(job_id)
+        self._deliveries_dir()  # file deliveries are on
         digest = hashlib.sha256(data).digest()
-        await asyncio.to_thread(self._store_file, row.id, data)
-        self._record(row.id, kind="file", sha256=digest, file_name=file_name, size=len(data), url=None)
-        return await self._post(row, job, digest)
+        return await self._deliver(
+            job_id, digest, kind="file", file_name=file_name, size=len(data), url=None, data=data
+        )
 
     async def deliver_link(self, job_id: str, link: pj.DeliveryLink) -> pj.JobInfo:
-        row, job = await self._ready_to_deliver(job_id)
         digest = bytes.fromhex(link.sha256[2:])
         if digest == NO_DELIVERY:
             raise ApiError(422, "invalid_request", "sha256 may not be zero")
-        self._record(row.id, kind="link", sha256=digest, file_name=None, size=None, url=link.url)
-        return await self._post(row, job, digest)
+        return await self._deliver(job_id, digest, kind="link", file_name=None, size=None, url=link.url)
 
-    def _store_file(self, job_id: str, data: bytes) -> None:
-        path = self.file_path(job_id)
+    async def _deliver(
+        self,
+        job_id: str,
+        digest: bytes,
+        *,
+        kind: str,
+        file_name: str | None,
+        size: int | None,
+        url: str | None,
+        data: bytes | None = None,
+    ) -> pj.JobInfo:
+        """Check, record and send one delivery, all under the lock of the provider's key: a second delivery
+        of the job waits, then reads the chain this one wrote.
+
+        A delivery recorded earlier and not on chain yet (its transaction may still be pending: the provider
+        was stopped while it waited, or the node failed) is the only one the job may still take: the same
+        delivery is sent again, another is refused. So whichever transaction is mined, the chain's hash is
+        the recorded one, and its file (kept by hash) is the one served."""
+        sha256 = "0x" + digest.hex()
+        try:
+            async with self.send_lock():
+                row, job = await self._ready_to_deliver(job_id)
+                if row.delivery_sha256 is not None and row.delivery_sha256 != sha256:
+                    raise ApiError(
+                        409,
+                        "delivery_pending",
+                        f"a delivery with SHA-256 {row.delivery_sha256} is recorded and not on chain yet "
+                        "(its transaction may still be mined); deliver that same file or link again to send "
+                        "it again",
+                    )
+                if data is not None:
+                    await asyncio.to_thread(self._store_file, row.id, sha256, data)
+                self._record(row.id, kind=kind, sha256=sha256, file_name=file_name, size=size, url=url)
+                await self._post(row, job, digest)
+        except TimeoutError:  # the claimer's lock, held by another worker's claim round for too long
+            raise ApiError(503, "busy", "the provider is sending other transactions; try again") from None
+        return await self.info(row.id, self.account.address)
+
+    def _store_file(self, job_id: str, sha256: str, data: bytes) -> None:
+        path = self.file_path(job_id, sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
 
@@ -450,7 +490,7 @@ class JobDesk:
         job_id: str,
         *,
         kind: str,
-        sha256: bytes,
+        sha256: str,
         file_name: str | None,
         size: int | None,
         url: str | None,
@@ -459,29 +499,35 @@ class JobDesk:
             row = db.get(JobRow, job_id)
             assert row is not None
             row.delivery_kind = kind
-            row.delivery_sha256 = "0x" + sha256.hex()
+            row.delivery_sha256 = sha256
             row.delivery_file_name = file_name
             row.delivery_size = size
             row.delivery_url = url
             row.deliver_tx = None
 
-    async def _post(self, row: JobRow, job: Job, digest: bytes) -> pj.JobInfo:
-        """Send deliver(job, digest) from the provider's key (the recorded delivery is shown only once the
-        chain holds the same hash)."""
+    async def _post(self, row: JobRow, job: Job, digest: bytes) -> None:
+        """Send deliver(job, digest) from the provider's key, the caller holding its lock (the recorded
+        delivery is shown only once the chain holds the same hash)."""
         from web3.exceptions import ContractLogicError
 
         from paygo_desktop.chain.jobs import error_name
-        from paygo_desktop.chain.tx import send
+        from paygo_desktop.chain.tx import TransactionFailed, send
 
         chain = await self.chain()
         try:
-            async with self.send_lock():
-                result = await send(
-                    chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.account
-                )
+            result = await send(
+                chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.account
+            )
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the delivery: {name}") from None
+        except TransactionFailed:
+            # mined but reverted: an earlier transaction of this same delivery (sent before a restart) was
+            # mined first, or the job changed meanwhile; the chain says which
+            state, _ = await self._read(job)
+            if state.status is JobStatus.DELIVERED and state.delivery == digest:
+                return
+            raise ApiError(409, "refused_on_chain", "PayGoJobs refused the delivery") from None
         except Exception as exc:
             log.warning("jobs: sending a delivery failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the delivery could not be sent to the chain") from None
@@ -489,7 +535,6 @@ class JobDesk:
             stored = db.get(JobRow, row.id)
             assert stored is not None
             stored.deliver_tx = "0x" + result.tx_hash.hex()
-        return await self.info(row.id, self.account.address)
 
     async def delivery_file(self, job_id: str, who: str) -> tuple[Path, str, str]:
         """The delivered file (path, SHA-256, name), for the client or the vendor, once it is on chain."""
@@ -497,7 +542,9 @@ class JobDesk:
         info = self._info(row, job_of(row), *(await self._read(job_of(row))))
         if info.delivery is None or info.delivery.kind != "file":
             raise ApiError(404, "no_delivery_file", "this job has no delivered file")
-        path = self.file_path(row.id)
+        path = self.file_path(row.id, info.delivery.sha256)
+        if not path.is_file():
+            path = self._deliveries_dir() / row.id  # a file delivered before files were kept by their hash
         if not path.is_file():
             raise ApiError(410, "delivery_gone", "the delivered file is no longer on this provider")
         return path, info.delivery.sha256, info.delivery.file_name or "delivery"

@@ -148,14 +148,15 @@ def test_a_delivery_that_does_not_match_the_hash_on_chain_is_not_kept(world: Wor
     job_id = _funded_and_accepted(world)
     _deliver(world, job_id)
     # the provider's file changes after its hash went on chain (a swapped or corrupted file)
-    world.server.app.state.jobs.file_path(job_id).write_bytes(b"something else entirely")
+    stored = world.server.app.state.jobs.file_path(job_id, "0x" + hashlib.sha256(FILE).hexdigest())
+    stored.write_bytes(b"something else entirely")
     downloads = world.tmp_path / "downloads"
     with pytest.raises(DeliveryMismatch, match="does not match the delivery recorded on chain"):
         env.run(service.download(job_id, world.client, downloads))
     assert not downloads.exists() or not any(downloads.iterdir())
     assert service.repository.get(job_id).download_path is None  # type: ignore[union-attr]
     # a download bounded below the file's size keeps nothing either
-    world.server.app.state.jobs.file_path(job_id).write_bytes(FILE)
+    stored.write_bytes(FILE)
     with pytest.raises(DeliveryMismatch, match="larger than"):
         env.run(service.download(job_id, world.client, downloads, max_bytes=100))
     assert env.run(service.download(job_id, world.client, downloads)).read_bytes() == FILE
