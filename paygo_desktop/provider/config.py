@@ -28,6 +28,8 @@ Example (TOML)::
     worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
     max_delivery_bytes = 16777216              # the largest file a job's delivery may be
+    max_open_job_requests = 10                 # job requests one wallet may have unfunded at a time
+    job_request_ttl = 86400                    # an unfunded job request is dropped this many seconds on
     upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
@@ -239,6 +241,10 @@ class ProviderConfig(BaseModel):
     jobs_contract: Address | None = None
     deliveries: Path | None = None
     max_delivery_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 16 * 1024 * 1024
+    # Job requests not funded: at most this many per client wallet at a time (429 past it), each dropped
+    # once it is this many seconds old and still not funded on chain (provider/jobs.py, JobDesk.request).
+    max_open_job_requests: Annotated[int, Field(ge=1, le=1000)] = 10
+    job_request_ttl: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:

@@ -1,4 +1,4 @@
-"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003): the
+"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003, 0006): the
 job offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
 
 What was paid is never read from here: the job's state is PayGoJobs' (provider/jobs.py reads it for every
@@ -7,7 +7,7 @@ answer). Prices are decimal strings of base units; times integer Unix seconds (c
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -35,6 +35,7 @@ class JobRow(JobsBase):
     provider's answer (``cancel_signature``: its Cancel(jobId, 0) once it declined) and its delivery."""
 
     __tablename__ = "provider_jobs"
+    __table_args__ = (Index("ix_provider_jobs_funded", "funded", "requested_at"),)
     id: Mapped[str] = mapped_column(String(66), primary_key=True)
     offer_id: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(42), index=True)
@@ -56,3 +57,6 @@ class JobRow(JobsBase):
     delivery_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     delivery_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     deliver_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    # seen funded on chain (a status past None, which never goes back): a job, never dropped as a stale
+    # request (migration 0006)
+    funded: Mapped[bool] = mapped_column(Boolean, default=False)

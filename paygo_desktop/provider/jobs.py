@@ -27,7 +27,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from paygo_desktop.chain.jobs import (
     NO_DELIVERY,
@@ -51,6 +51,7 @@ from paygo_desktop.provider.store import Store
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 500
+STALE_BATCH = 20  # unfunded requests past their time dropped at each new request (each one chain read)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,13 @@ class JobDesk:
     # ------------------------------------------------------------------ jobs
 
     async def request(self, client: str, req: pj.JobRequest) -> pj.JobInfo:
-        """The terms of a new job from ``req``'s offer for ``client``, kept until it is funded (or not)."""
+        """The terms of a new job from ``req``'s offer for ``client``, kept until it is funded, or dropped if
+        it is not within ``job_request_ttl`` (``_drop_stale``); a client has at most
+        ``max_open_job_requests`` of them not funded at a time (429 past them)."""
+        if client == self.account.address:
+            raise ApiError(422, "invalid_request", "the provider cannot order its own job")
+        await self._drop_stale()
+        await self._check_open_requests(client)
         with self.store.tx() as db:
             offer = self._offer_row(db, req.offer_id)
             if not offer.is_active:
@@ -248,8 +255,6 @@ class JobDesk:
             price, delivery, window = int(offer.price), offer.delivery_seconds, offer.review_window_seconds
         if asset is None:
             raise ApiError(409, "offer_inactive", f"asset {offer.asset} is no longer configured")
-        if client == self.account.address:
-            raise ApiError(422, "invalid_request", "the provider cannot order its own job")
         chain = await self.chain()
         try:
             now = await chain.jobs.chain_time()
@@ -282,9 +287,72 @@ class JobDesk:
                     requested_at=int(self.clock()),
                     accepted=False,
                     declined=False,
+                    funded=False,
                 )
             )
         return await self.info(job.id_hex, client)
+
+    async def _unfunded(self, rows: list[JobRow]) -> list[JobRow]:
+        """Those of ``rows`` still not funded on chain; the others are marked funded (for good: a job's
+        status never goes back to None); 503 when the chain cannot be read (nothing is dropped then)."""
+        chain = await self.chain()
+        unfunded: list[JobRow] = []
+        funded: list[JobRow] = []
+        for row in rows:
+            try:
+                state = await chain.jobs.state(job_of(row))
+            except Exception as exc:
+                log.warning("jobs: reading a job failed: %r", exc)
+                raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
+            (unfunded if state.status is JobStatus.NONE else funded).append(row)
+        if funded:
+            with self.store.tx() as db:
+                for row in funded:
+                    db.get(JobRow, row.id).funded = True  # type: ignore[union-attr]
+        return unfunded
+
+    def _not_funded(self, *conditions: Any, limit: int) -> list[JobRow]:
+        with self.store.tx() as db:
+            query = select(JobRow).where(JobRow.funded.is_(False), *conditions)
+            rows = list(db.scalars(query.order_by(JobRow.requested_at).limit(limit)))
+            for row in rows:
+                db.expunge(row)
+        return rows
+
+    async def _drop_stale(self) -> None:
+        """Drop the oldest requests (a bounded batch, at each new request) asked more than
+        ``job_request_ttl`` seconds ago and still not funded on chain: the client was to fund at once.
+        A job funded after its request was dropped is unknown here; its price goes back to the client by
+        ``refund`` after its deadline (PayGoJobs: anyone may send it)."""
+        cutoff = int(self.clock()) - self.config.job_request_ttl
+        stale = self._not_funded(JobRow.requested_at < cutoff, limit=STALE_BATCH)
+        if not stale:
+            return
+        gone = await self._unfunded(stale)
+        if gone:
+            with self.store.tx() as db:
+                db.execute(
+                    delete(JobRow).where(JobRow.id.in_([r.id for r in gone]), JobRow.funded.is_(False))
+                )
+            log.info(
+                "jobs: dropped %d job requests not funded within %d s", len(gone), self.config.job_request_ttl
+            )
+
+    async def _check_open_requests(self, client: str) -> None:
+        """429 when ``client`` already has ``max_open_job_requests`` requests not funded (the chain read
+        only when the desk's rows say it may be so)."""
+        cap = self.config.max_open_job_requests
+        cutoff = int(self.clock()) - self.config.job_request_ttl
+        rows = self._not_funded(JobRow.client == client, JobRow.requested_at >= cutoff, limit=cap)
+        if len(rows) < cap or len(await self._unfunded(rows)) < cap:
+            return
+        hours = self.config.job_request_ttl / 3600
+        raise ApiError(
+            429,
+            "too_many_open_requests",
+            f"this wallet already has {cap} job requests not funded; fund one of them, or ask again once one "
+            f"has expired (a request not funded within {hours:g} h is dropped)",
+        )
 
     def _row(self, db: Any, job_id: str, who: str) -> JobRow:
         row = db.get(JobRow, job_id.lower())
