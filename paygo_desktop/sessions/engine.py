@@ -330,7 +330,8 @@ class SessionEngine:
             await self._heal_transactions()
         reports = []
         for record in await self.rt.db(self.history.unfinished, self.account):
-            if record.local_id not in self._runs:
+            run = self._runs.get(record.local_id)
+            if run is None or not run.payer.session.is_active:  # one of this run's that ended interrupted
                 reports.append(await reconcile(self.rt, record, signer, self.token_lookup))
         return reports
 

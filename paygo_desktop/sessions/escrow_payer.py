@@ -24,7 +24,8 @@ that nothing is ever signed past the meter plus one tick of the catalog's terms)
   provider's signed receipt is checked against its key, our vouchers and our meter: the number shown,
   the vouchers and the receipt agree to the base unit. A provider that refuses the final voucher bills
   what it holds (at most one tick ahead), and the summary says so. The session's cost is what the
-  provider's receipt holds it to.
+  provider's receipt holds it to. A stop with a final voucher that gets no answer (a timeout, the network)
+  may have settled there: the session is left interrupted, and recovery asks the provider what it holds.
 """
 
 from __future__ import annotations
@@ -463,11 +464,18 @@ class EscrowPayer(EscrowReceipt, Payer):
                 ending = Ending(f"{ending.reason} The final voucher was not confirmed: {final.reason}", True)
         receipt: m.Receipt | None = None
         problem: str | None = None
+        # a stop with a final voucher and no answer may have settled there, below what the provider had
+        # confirmed: recovery asks it (booked at what it confirmed, the channel's cursor would stay above
+        # the provider's, and every later start on the channel would be refused)
+        unanswered = False
         try:
             self.stop_response = await self._stop_remote(due, settle=not ending.provider_gone)
             receipt = self.stop_response.receipt
-        except (ProviderError, TimeoutError) as exc:
-            problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}"
+        except (ProviderUnreachable, ProviderTimeout, TimeoutError) as exc:
+            unanswered = self.final_voucher is not None
+            problem = f"No receipt: {describe_error(exc) if isinstance(exc, ProviderError) else 'timeout'}."
+        except ProviderError as exc:
+            problem = f"No receipt: {describe_error(exc)}"
         seconds = self.elapsed_seconds()
         if ending.provider_gone:  # the service ran until the last acknowledged payment, not past it
             seconds = min(seconds, self.terms.price.seconds_for(live.acked))
@@ -496,6 +504,12 @@ class EscrowPayer(EscrowReceipt, Payer):
                 f"acknowledging): the session ends there, at most one tick past it, not at the meter's "
                 f"{self.terms.amount(metered)}."
             )
+        if unanswered:
+            message += (
+                f" PayGo asks {self.terms.provider_name} what it holds before the next session on this "
+                "channel (or at the next start) and settles the session there: at most "
+                f"{self.terms.amount(live.signed)}."
+            )
         await self._note_provider(receipt, receipt_ok, metered, problem)
         return await self.conclude(
             Outcome(
@@ -504,10 +518,13 @@ class EscrowPayer(EscrowReceipt, Payer):
                 message,
                 seconds=seconds,
                 metered=metered,
-                cost=cost,
+                # unanswered: the provider may hold the final voucher, or still run the session; the books
+                # stay at what it confirmed until recovery learns what it holds
+                cost=None if unanswered else cost,
                 receipt=receipt,
                 receipt_ok=receipt_ok,
                 paid_ahead_credit=credit,
+                interrupted=unanswered,
             )
         )
 

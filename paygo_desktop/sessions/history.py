@@ -309,16 +309,26 @@ class SessionHistory:
     def mark_delivered(self, local_id: str, cumulative: int) -> None:
         """Recovery learnt that the provider holds ``cumulative``: the vouchers up to it were delivered.
 
+        A final voucher signed below an earlier one (the stop's, settling at the meter) is not among them:
+        the provider holding more than it says it never took it (it may never have been sent), and only a
+        receipt settled at it confirms it (``settle_final``). Marked, it would be the channel's newest
+        confirmed voucher, and the cursor would drop below what the provider holds.
+
         Spending is settled separately (``settle_spending``)."""
         with self._store.session() as s:
             row = self._row(s, local_id)
-            for voucher in s.scalars(
-                select(SessionVoucherRow).where(
-                    SessionVoucherRow.session_id == row.id, SessionVoucherRow.acked_at.is_(None)
-                )
-            ).all():
-                if int(voucher.cumulative) <= cumulative:
+            vouchers = s.scalars(
+                select(SessionVoucherRow)
+                .where(SessionVoucherRow.session_id == row.id)
+                .order_by(SessionVoucherRow.seq)
+            ).all()
+            signed_before = 0
+            for voucher in vouchers:
+                amount = int(voucher.cumulative)
+                final = amount < signed_before  # as ``final_vouchers`` tells them
+                if voucher.acked_at is None and amount <= cumulative and not final:
                     voucher.acked_at = utcnow()
+                signed_before = max(signed_before, amount)
             row.acked = str(max(int(row.acked), cumulative))
 
     def settle_final(self, local_id: str, cumulative: int) -> None:
@@ -443,6 +453,24 @@ class SessionHistory:
         with self._store.session() as s:
             return [_record(r) for r in s.scalars(query).all()]
 
+    def open_on_permission(self, provider_url: str, permission_id: str) -> list[SessionRecord]:
+        """This app's unsettled sessions paid from a Zcash permission."""
+        query = select(SessionRow).where(
+            SessionRow.provider_url == provider_url,
+            SessionRow.zcash_permission_id == permission_id,
+            SessionRow.status.in_(OPEN_STATUSES),
+        )
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query.order_by(SessionRow.id)).all()]
+
+    def on_permission(self, provider_url: str, permission_id: str) -> list[SessionRecord]:
+        """Every session of this app paid from a Zcash permission."""
+        query = select(SessionRow).where(
+            SessionRow.provider_url == provider_url, SessionRow.zcash_permission_id == permission_id
+        )
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query.order_by(SessionRow.id)).all()]
+
     # -- spending ---------------------------------------------------------------------------------------
     def spent(self, local_id: str) -> int:
         with self._store.session() as s:
@@ -490,6 +518,19 @@ class SessionHistory:
         if row is None:
             raise KeyError(local_id)
         return row
+
+
+def final_vouchers(vouchers: Iterable[tuple[int, int, bool]]) -> set[int]:
+    """The cumulatives of a session's final vouchers (``vouchers``: (seq, cumulative, acked) in order, as
+    ``SessionHistory.vouchers`` gives them): each signed below an earlier voucher of the session, as the stop
+    signs one settling at the meter below the voucher one tick ahead."""
+    found: set[int] = set()
+    signed_before = 0
+    for _, cumulative, _ in vouchers:
+        if cumulative < signed_before:
+            found.add(cumulative)
+        signed_before = max(signed_before, cumulative)
+    return found
 
 
 def _spending_entry(row: Any, amount: int) -> SpendingEntry:

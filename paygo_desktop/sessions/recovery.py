@@ -11,7 +11,11 @@ accepted, and the record keeps the paid seconds. The
 session's cost becomes what the provider holds for it, which can only lie between what it confirmed and
 what we signed; the spending records are settled to it and the channel's next session continues from
 that cumulative, so no second is paid twice. A provider that cannot be reached leaves the session
-``interrupted``; the next start-up tries again.
+``interrupted``; the next start-up tries again. A stop whose final voucher got no answer is left
+``interrupted`` too, and settled here at that voucher if the provider took it.
+
+A Zcash session is ended with its permission's token if it still runs (it would run on until the permission
+is used up); when its start never returned an id, the provider is asked for the permission's live session.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
-from paygo_desktop.sessions.history import SessionRecord
+from paygo_desktop.sessions.history import SessionRecord, final_vouchers
 from paygo_desktop.sessions.reports import RecoveryOutcome, RecoveryReport
 from paygo_desktop.sessions.runtime import (
     RECEIPT_SECONDS_TOLERANCE,
@@ -35,6 +39,7 @@ from paygo_desktop.sessions.runtime import (
 )
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
+from paygo_desktop.zcash import cross_check
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +136,9 @@ async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any = None)
     was_live = remote.status is m.SessionStatus.live
     stopped = await client.stop_session(remote_id, key=key)
     receipt = stopped.receipt
-    # settled at our final voucher (sent with a stop whose answer the app did not live to see)?
+    # settled at our final voucher (sent with a stop whose answer the app did not see)?
     vouchers = await rt.db(rt.history.vouchers, record.local_id)
-    settled = receipt.final_cumulative < record.acked and any(
-        cumulative == receipt.final_cumulative for _, cumulative, _ in vouchers
-    )
+    settled = receipt.final_cumulative in final_vouchers(vouchers)
     paid_seconds = record.terms.price.seconds_for(max(0, receipt.amount))
     ok = (
         verify_receipt(receipt, info)
@@ -184,7 +187,7 @@ async def _settle(
     reason = (
         "The app closed while it ran; stopped at the provider on the next start."
         if was_live
-        else "The app closed while it ran; the provider had already ended it."
+        else "Settled with the provider afterwards; it had already ended the session."
     )
     await rt.db(
         rt.history.update,
@@ -234,31 +237,47 @@ async def _settle(
 async def _reconcile_zcash(
     rt: Runtime, record: SessionRecord, token_lookup: Callable[[str], str] | None
 ) -> RecoveryReport:
+    """A Zcash session: ended at the provider with the permission's token if it still runs there (a
+    session left live runs on until the permission is used up). When the start never returned its id, the
+    provider is asked for the permission's live session (it names it to the token's holder only)."""
     client = rt.client(record.terms.provider_url)
-    if record.remote_id is None:
-        return await _settle(rt, record, 0, None, None, was_live=False)
-    remote = await client.get_zcash_session(record.remote_id)
+    remote_id = record.remote_id
+    if remote_id is None:
+        try:
+            token = await _permission_token(record, token_lookup)
+        except UserFacingError as exc:
+            return await _interrupted(
+                rt,
+                record,
+                f"finding the session its start may have opened needs its Zcash permission's token. {exc}",
+            )
+        permission = await client.get_zcash_permission(record.terms.permission_id or "", token)
+        remote_id = await _zcash_started_here(client, rt, record, permission)
+        if remote_id is None:
+            return await _settle_zcash_unnamed(rt, record, permission)
+    remote = await client.get_zcash_session(remote_id)
     was_live = remote.status is zm.ZcashSessionStatus.live
     if was_live:
         try:
-            if token_lookup is None or record.terms.permission_id is None:
-                raise UserFacingError("The app holds no token for it.")
-            token = await asyncio.to_thread(token_lookup, record.terms.permission_id)
+            token = await _permission_token(record, token_lookup)
         except UserFacingError as exc:
             return await _interrupted(rt, record, f"ending it needs its Zcash permission's token. {exc}")
-        remote = await client.end_zcash_session(record.remote_id, token)
+        remote = await client.end_zcash_session(remote_id, token)
     cost = remote.amount_zat
+    allowed = await _zcash_allowed(rt, record, remote.seconds)
+    receipt_ok = cost <= allowed
     await rt.db(rt.history.settle_spending, record.local_id, cost)
     await rt.db(
         rt.history.update,
         record.local_id,
+        remote_id=remote_id,
         status=SessionStatus.RECOVERED,
         cost=cost,
         signed=cost,
         acked=cost,
         seconds=remote.seconds,
         receipt=remote.model_dump_json(by_alias=True),
-        receipt_ok=None,
+        receipt_ok=receipt_ok,
         stop_reason="The app closed while it ran; settled with the provider on the next start.",
         ended_at=rt.now(),
     )
@@ -269,11 +288,113 @@ async def _reconcile_zcash(
         if was_live
         else f"“{record.terms.service_name}” at {record.terms.provider_name} ended while the app was closed."
     )
+    parts = [head, f"The permission was charged {fmt} for {short_duration(remote.seconds)}."]
+    if not receipt_ok:
+        parts.append(
+            f"That is more than the permission allows for that time at the agreed rate "
+            f"({Amount(record.terms.asset, allowed).format()})."
+        )
     return RecoveryReport(
         local_id=record.local_id,
         service_name=record.terms.service_name,
         outcome=RecoveryOutcome.STILL_RUNNING_STOPPED if was_live else RecoveryOutcome.SETTLED,
         cost=cost,
         asset=record.terms.asset,
-        message=f"{head} The permission was charged {fmt} for {short_duration(remote.seconds)}.",
+        message=" ".join(parts),
+    )
+
+
+async def _permission_token(record: SessionRecord, token_lookup: Callable[[str], str] | None) -> str:
+    """The permission's bearer token (the Zcash page keeps it sealed): ``UserFacingError`` if none."""
+    if token_lookup is None or record.terms.permission_id is None:
+        raise UserFacingError("The app holds no token for it.")
+    return await asyncio.to_thread(token_lookup, record.terms.permission_id)
+
+
+async def _zcash_started_here(
+    client: Any, rt: Runtime, record: SessionRecord, permission: zm.ZcashPermission
+) -> str | None:
+    """The permission's live session, if it is the one this record's start opened: its service, started
+    since, and not another record's."""
+    if permission.live_session_id is None:
+        return None
+    remote = await client.get_zcash_session(permission.live_session_id)
+    known = {
+        r.remote_id
+        for r in await rt.db(
+            rt.history.on_permission, record.terms.provider_url, record.terms.permission_id or ""
+        )
+    }
+    if (
+        remote.permission_id != record.terms.permission_id
+        or remote.service_id != record.terms.service_id
+        or remote.started_at < record.started_at.timestamp() - START_SLACK_SECONDS
+        or remote.session_id in known
+    ):
+        return None
+    return remote.session_id
+
+
+async def _zcash_allowed(rt: Runtime, record: SessionRecord, seconds: int) -> int:
+    """What the permission allows a session of ``seconds`` to cost: those seconds at the rate agreed when
+    it was bought (the session's terms), and never more than the permission's amount by the app's record."""
+    at_rate = record.terms.price.cost_seconds(seconds)
+    bought = await rt.db(
+        cross_check.bought_zat, rt.history.store, record.terms.provider_url, record.terms.permission_id or ""
+    )
+    return at_rate if bought is None else min(at_rate, bought)
+
+
+async def _settle_zcash_unnamed(
+    rt: Runtime, record: SessionRecord, permission: zm.ZcashPermission
+) -> RecoveryReport:
+    """No live session of this record's on its permission: its start never reached the provider, or the
+    session it opened has ended since (used up, expired). What the permission spent beyond what this app's
+    sessions on it booked is that session's, as far as anyone can tell (the provider names no ended
+    session without its id): booked as its cost, within what the permission allows."""
+    others = await rt.db(
+        rt.history.on_permission, record.terms.provider_url, record.terms.permission_id or ""
+    )
+    booked = sum(r.cost for r in others if r.local_id != record.local_id and not r.is_open)
+    unbooked = max(0, permission.spent_zat - booked)
+    bought = await rt.db(
+        cross_check.bought_zat, rt.history.store, record.terms.provider_url, record.terms.permission_id or ""
+    )
+    cost = unbooked if bought is None else min(unbooked, max(0, bought - booked))
+    await rt.db(rt.history.settle_spending, record.local_id, cost)
+    name, provider = record.terms.service_name, record.terms.provider_name
+    await rt.db(
+        rt.history.update,
+        record.local_id,
+        status=SessionStatus.RECOVERED,
+        cost=cost,
+        signed=cost,
+        acked=cost,
+        receipt_ok=None,
+        stop_reason=(
+            "The app closed as it started; the provider runs no session of it now."
+            if cost == 0
+            else "The app closed as it started; the permission's spending shows the session it opened."
+        ),
+        ended_at=rt.now(),
+    )
+    spent = Amount(record.terms.asset, permission.spent_zat).format()
+    if cost == 0:
+        message = (
+            f"“{name}” did not start at {provider}: it runs no session of it, and the permission spent "
+            f"nothing beyond your other sessions ({spent} in all). Nothing was paid."
+        )
+    else:
+        message = (
+            f"“{name}” started at {provider} as the app closed, and has ended there since. The permission "
+            f"spent {Amount(record.terms.asset, cost).format()} beyond your other sessions on it ({spent} in "
+            "all): booked as this session's cost."
+        )
+    return RecoveryReport(
+        local_id=record.local_id,
+        service_name=name,
+        outcome=RecoveryOutcome.SETTLED,
+        cost=cost,
+        asset=record.terms.asset,
+        message=message,
     )

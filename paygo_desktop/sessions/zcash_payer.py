@@ -33,7 +33,8 @@ from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient, ProviderError, ProviderTimeout, ProviderUnreachable
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
 from paygo_desktop.sessions.plan import SessionError, SessionPlan, StartOptions
-from paygo_desktop.sessions.reports import SessionSummary
+from paygo_desktop.sessions.recovery import reconcile
+from paygo_desktop.sessions.reports import RecoveryOutcome, SessionSummary
 from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duration
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
@@ -98,6 +99,14 @@ class ZcashPayer(Payer):
             raise SessionError("Zcash permissions are not available in this window.")
         # the sealed token is read from the store and opened with the account's key: off the event loop
         token = await asyncio.to_thread(token_lookup, options.permission_id)
+        leftovers = await rt.db(rt.history.open_on_permission, plan.provider_url, options.permission_id)
+        for leftover in leftovers:  # a session a crash or a lost answer left on it may still run there
+            report = await reconcile(rt, leftover, None, token_lookup)
+            if report.outcome is RecoveryOutcome.UNKNOWN:
+                raise SessionError(
+                    "An earlier session on this Zcash permission is not settled yet and its provider cannot "
+                    "be reached; nothing new was started."
+                )
         own = await rt.db(
             cross_check.own_permissions, store, rt.account, plan.provider_url, options.permission_id
         )
@@ -150,6 +159,15 @@ class ZcashPayer(Payer):
             remote = await self.client.start_zcash_session(
                 self.terms.permission_id, plan.service.id, self._token
             )
+        except (ProviderUnreachable, ProviderTimeout) as exc:
+            # The start may have reached the provider, whose session would run until the permission is used
+            # up: recovery asks it for the permission's live session (before the next session on the
+            # permission, or at the next start) and ends it.
+            await self.fail(f"No answer to the start: {exc}", interrupted=True, announce=False)
+            raise SessionError(
+                f"{plan.provider.name} did not answer the start ({describe_error(exc)}); PayGo will end any "
+                "session it opened on the permission before the next one."
+            ) from None
         except ProviderError as exc:
             await self.fail(str(exc), announce=False)
             raise SessionError(
@@ -243,15 +261,22 @@ class ZcashPayer(Payer):
         live.signed = metered
         assert live.remote_id is not None and self.remote is not None
         problem = None
+        unanswered = False  # the session may still run there, paid from the permission: recovery ends it
         try:
             remote = await asyncio.wait_for(
                 self.client.end_zcash_session(live.remote_id, self._token), timeout=self.rt.request_timeout
             )
             await self._record_deduction(remote)
         except (ProviderError, TimeoutError) as exc:
+            unanswered = isinstance(exc, ProviderUnreachable | ProviderTimeout | TimeoutError)
             problem = "The provider did not confirm the end: " + (
                 describe_error(exc) if isinstance(exc, ProviderError) else "timeout."
             )
+            if unanswered:
+                problem += (
+                    " PayGo ends it with the provider before the next session on this permission (or at the "
+                    "next start) and books what it deducted."
+                )
             remote = self.remote
         cost = remote.amount_zat
         seconds = self.elapsed_seconds()
@@ -282,9 +307,10 @@ class ZcashPayer(Payer):
                 " ".join(parts),
                 seconds=seconds,
                 metered=metered,
-                cost=cost,
+                cost=None if unanswered else cost,
                 receipt=remote,
                 receipt_ok=problem is None and remote.status is not zm.ZcashSessionStatus.live,
+                interrupted=unanswered,
                 columns={"signed": metered, "acked": cost},
             )
         )

@@ -224,6 +224,13 @@ def _session_row(db: Session, provider_url: str, permission_id: str) -> ZcashPer
     )
 
 
+def bought_zat(store: Store, provider_url: str, permission_id: str) -> int | None:
+    """The permission's amount as bought, by the app's record (None: the app keeps no row for it)."""
+    with store.session() as db:
+        row = _session_row(db, provider_url, permission_id)
+        return row.amount_zat if row is not None else None
+
+
 def metered_before(store: Store, provider_url: str, permission_id: str) -> tuple[int, int]:
     """What the app metered on this permission in earlier sessions: zatoshi and seconds."""
     with store.session() as db:

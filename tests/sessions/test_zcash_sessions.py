@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import ZEC
 from paygo_desktop.protocol import zcash_models as zm
-from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.protocol.client import ProviderClient, ProviderTimeout, ProviderUnreachable
 from paygo_desktop.sessions.plan import SessionError, StartOptions
 from paygo_desktop.sessions.status import SessionEvent
 from paygo_desktop.sessions.terms import Funding
@@ -238,5 +239,167 @@ def test_recovery_ends_a_zcash_session_left_running_with_the_permissions_token(z
         async with ProviderClient(world.provider.url) as client:
             ended = await client.get_zcash_session(remote.session_id)
         assert ended.status is zm.ZcashSessionStatus.ended and ended.seconds == 90
+
+    run(world.env, scenario)
+
+
+async def _left_starting(world: World, permission: zm.ZcashPermission, local_id: str) -> Any:
+    """The row an app writes before it sends a Zcash start (``Payer.record``), left as a kill leaves it."""
+    engine = world.engine(token_lookup={permission.id: permission.token or ""}.__getitem__)
+    plan = await engine.plan(world.provider.url, SVC)
+    terms = plan.terms(
+        account=world.env.payer.address,
+        network=world.network.key,
+        funding=Funding.ZCASH,
+        cap=AMOUNT,
+        asset=ZEC,
+        price=Price(RATE, "per_hour"),
+        permission_id=permission.id,
+    )
+    engine.history.create(local_id, terms, datetime.now(UTC))
+    return plan
+
+
+def test_killed_before_the_started_sessions_id_was_saved_recovery_finds_it_and_ends_it(zworld: World) -> None:
+    """The provider started the session, the app died before writing its id. Recovery settled the row at
+    "nothing was paid" while the provider's session ran on until the permission was used up (and kept it
+    busy). Now recovery asks the provider for the permission's live session and ends it."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        token = permission.token or ""
+        plan = await _left_starting(world, permission, "killed")
+        async with ProviderClient(world.provider.url) as client:
+            remote = await client.start_zcash_session(permission.id, SVC, token)
+        world.advance_now(60)
+        engine = world.engine(token_lookup={permission.id: token}.__getitem__)
+        [report] = await engine.recover()
+        assert report.outcome == "still_running_stopped" and report.cost == RATE * 60 // 3600
+        world.advance_now(3 * 3600)  # the permission would have run out by now
+        async with ProviderClient(world.provider.url) as client:
+            ended = await client.get_zcash_session(remote.session_id)
+        assert ended.status is zm.ZcashSessionStatus.ended and ended.seconds == 60
+        assert ended.amount_zat == RATE * 60 // 3600
+        record = engine.history.get("killed")
+        assert record is not None and record.status == "recovered" and record.remote_id == remote.session_id
+        assert record.cost == engine.history.spent("killed") == RATE * 60 // 3600 and record.receipt_ok
+        # the permission pays a new session again
+        live = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
+        await engine.stop(live.local_id)
+
+    run(world.env, scenario)
+
+
+def test_killed_before_the_id_was_saved_a_session_that_ran_out_since_is_booked(zworld: World) -> None:
+    """As above, but the app stayed closed until the provider's session had used the permission up: no
+    session is live to name, and the permission's spending is that session's, not "nothing was paid"."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        token = permission.token or ""
+        await _left_starting(world, permission, "killed")
+        async with ProviderClient(world.provider.url) as client:
+            await client.start_zcash_session(permission.id, SVC, token)
+        world.advance_now(3 * 3600)
+        engine = world.engine(token_lookup={permission.id: token}.__getitem__)
+        [report] = await engine.recover()
+        assert report.outcome == "settled" and report.cost == AMOUNT, report.message
+        assert "Nothing was paid" not in report.message
+        record = engine.history.get("killed")
+        assert record is not None and record.status == "recovered"
+        assert record.cost == engine.history.spent("killed") == AMOUNT
+
+    run(world.env, scenario)
+
+
+def test_killed_before_the_start_was_sent_nothing_was_paid(zworld: World) -> None:
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        await _left_starting(world, permission, "killed")
+        world.advance_now(60)
+        engine = world.engine(token_lookup={permission.id: permission.token or ""}.__getitem__)
+        [report] = await engine.recover()
+        assert report.outcome == "settled" and report.cost == 0 and "Nothing was paid" in report.message
+
+    run(world.env, scenario)
+
+
+class _StartAnswerLost(ProviderClient):
+    """The start reaches the provider, which starts the session; its answer never comes back."""
+
+    async def start_zcash_session(self, permission_id: str, service_id: str, token: str) -> zm.ZcashSession:
+        await super().start_zcash_session(permission_id, service_id, token)
+        raise ProviderTimeout("timed out")
+
+
+def test_a_start_with_no_answer_is_left_for_recovery_and_the_next_start_ends_it(zworld: World) -> None:
+    """A start with no answer ended the session failed, and nothing looked again, though the provider may
+    have started it (and then charges the whole permission). It is left interrupted now; the next start on
+    the permission ends it first."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        tokens = {permission.id: permission.token or ""}
+        engine = world.engine(token_lookup=tokens.__getitem__, client_factory=_StartAnswerLost)
+        plan = await engine.plan(world.provider.url, SVC)
+        options = StartOptions("zcash", budget=AMOUNT, permission_id=permission.id)
+        with pytest.raises(SessionError) as refused:
+            await engine.start(plan, options)
+        [lost] = engine.history.find()
+        assert lost.status == "interrupted" and lost.remote_id is None
+        assert "did not answer the start" in str(refused.value)
+        world.advance_now(30)
+
+        following = world.engine(token_lookup=tokens.__getitem__)
+        live = await following.start(await following.plan(world.provider.url, SVC), options)
+        record = following.history.get(lost.local_id)
+        assert record is not None and record.status == "recovered" and record.cost == RATE * 30 // 3600
+        assert record.remote_id is not None and record.remote_id != live.remote_id
+        async with ProviderClient(world.provider.url) as client:
+            ended = await client.get_zcash_session(record.remote_id)
+        assert ended.status is zm.ZcashSessionStatus.ended and ended.seconds == 30
+        await following.stop(live.local_id)
+
+    run(world.env, scenario)
+
+
+class _EndNeverArrives(ProviderClient):
+    """The end of a session never reaches the provider (the network is gone for it)."""
+
+    async def end_zcash_session(self, session_id: str, token: str) -> zm.ZcashSession:
+        raise ProviderUnreachable("connection refused")
+
+
+def test_an_end_the_provider_never_got_is_left_for_recovery_and_the_next_start_ends_it(zworld: World) -> None:
+    """A session whose end did not reach the provider runs on there, paid from the permission until it is
+    used up; it was booked as stopped. It is left interrupted now, and ended before the next session."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        tokens = {permission.id: permission.token or ""}
+        engine = world.engine(token_lookup=tokens.__getitem__, client_factory=_EndNeverArrives)
+        plan = await engine.plan(world.provider.url, SVC)
+        options = StartOptions("zcash", budget=AMOUNT, permission_id=permission.id)
+        live = await engine.start(plan, options)
+        await world.advance(20)
+        await engine.stop(live.local_id)
+        record = engine.history.get(live.local_id)
+        assert record is not None and record.status == "interrupted"
+        world.advance_now(10)
+
+        following = world.engine(token_lookup=tokens.__getitem__)
+        nxt = await following.start(await following.plan(world.provider.url, SVC), options)
+        record = following.history.get(live.local_id)
+        assert record is not None and record.status == "recovered" and record.cost == RATE * 30 // 3600
+        async with ProviderClient(world.provider.url) as client:
+            ended = await client.get_zcash_session(live.remote_id or "")
+        assert ended.status is zm.ZcashSessionStatus.ended and ended.seconds == 30
+        await following.stop(nxt.local_id)
 
     run(world.env, scenario)
