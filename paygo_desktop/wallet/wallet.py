@@ -11,6 +11,7 @@ Public account data (address, label, kind, keystore file name) goes to the store
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import uuid
@@ -125,7 +126,9 @@ class Wallet:
         with self._lock:
             phrase = validate_mnemonic(mnemonic)
             if self.has_mnemonic:
-                raise WalletError("This wallet already has a recovery phrase.")
+                if self._accounts.list():
+                    raise WalletError("This wallet already has a recovery phrase.")
+                self._set_aside_unfinished_phrase()
             seed = seed_from_mnemonic(phrase)
             key = private_key_from_seed(seed, 0)
             address = address_of(key)
@@ -323,6 +326,19 @@ class Wallet:
         return bytes(self.local_account(address).sign_message(encode_defunct(text=text)).signature)
 
     # -- internals ----------------------------------------------------------------------------------
+    def _set_aside_unfinished_phrase(self) -> None:
+        """A phrase file with no account beside it is a creation cut short (killed after the phrase was
+        written, before its account): the wallet is not there yet, and the wizard runs again. The file is
+        kept under another name, encrypted as it was, never deleted: it holds a phrase."""
+        for n in itertools.count(1):
+            aside = self.mnemonic_file.with_name(f"{self.mnemonic_file.name}.unfinished-{n}")
+            if not aside.exists():
+                self.mnemonic_file.rename(aside)
+                log.warning(
+                    "a recovery phrase without an account (a creation cut short) kept as %s", aside.name
+                )
+                return
+
     def _ensure_dirs(self) -> None:
         for directory in (self.wallet_dir, self.keystore_dir):
             directory.mkdir(parents=True, exist_ok=True)
@@ -337,9 +353,12 @@ class Wallet:
 
     def _check_password_for_new_account(self, password: str) -> None:
         """The wallet's password if it has accounts already; otherwise a new one that meets the rules."""
-        if self._accounts.list() or self.has_mnemonic:
+        if self._accounts.list():
             self._verify_password(password)
-        elif len(password) < MIN_PASSWORD_LENGTH:
+            return
+        if self.has_mnemonic:
+            self._set_aside_unfinished_phrase()
+        if len(password) < MIN_PASSWORD_LENGTH:
             raise WeakPassword(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
 
     def _verify_password(self, password: str) -> None:

@@ -18,6 +18,7 @@ from wallet_test_support import (
     snapshot,
 )
 
+from paygo_desktop.store import Store
 from paygo_desktop.store.accounts import AccountRepository
 from paygo_desktop.wallet import (
     PRODUCTION,
@@ -365,3 +366,56 @@ def test_production_parameters_end_to_end(wallet_dir: Path, accounts: AccountRep
     wallet.lock()
     wallet.unlock(PASSWORD)
     assert wallet.sign_message(TEST_ADDRESS_0, "hello")
+
+
+KILLED_CREATION = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[3])
+from wallet_test_support import CHEAP_KDF, PASSWORD, TEST_MNEMONIC
+from paygo_desktop.store import Store
+from paygo_desktop.store import Store
+from paygo_desktop.store.accounts import AccountRepository
+from paygo_desktop.wallet import Wallet
+
+wallet = Wallet(sys.argv[2], AccountRepository(Store.open(sys.argv[1])), kdf=CHEAP_KDF)
+# killed the moment the phrase is written, before its account is stored
+wallet._store_account = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+wallet.create_from_mnemonic(TEST_MNEMONIC, PASSWORD)
+"""
+
+
+@pytest.mark.parametrize("then", ["create", "import"])
+def test_a_creation_killed_between_the_phrase_and_its_account_can_be_done_again(
+    tmp_path: Path, then: str
+) -> None:
+    """kill -9 after mnemonic.enc was written, before the account: the app shows the wizard again (no
+    wallet yet), and creating or restoring the wallet there works, with any password; the cut-short phrase
+    file is kept aside, encrypted, not deleted."""
+    import subprocess
+    import sys
+
+    database, wallet_dir = tmp_path / "paygo.sqlite3", tmp_path / "wallet"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_CREATION, str(database), str(wallet_dir), str(Path(__file__).parent)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert (wallet_dir / "mnemonic.enc").is_file()
+
+    store = Store.open(database)
+    wallet = Wallet(wallet_dir, AccountRepository(store), kdf=CHEAP_KDF)
+    assert not wallet.exists  # the wizard runs again
+    if then == "create":
+        record = wallet.create_from_mnemonic(TEST_MNEMONIC, "another password 456")
+    else:  # or the wizard's other way: a private key, under a new password
+        record = wallet.import_private_key(OTHER_KEY, "another password 456", "Imported")
+    assert record.address == (TEST_ADDRESS_0 if then == "create" else OTHER_ADDRESS) and wallet.exists
+    wallet.lock()
+    wallet.unlock("another password 456")
+    assert wallet.local_account(record.address).address == record.address
+    assert [p.name for p in wallet_dir.glob("mnemonic.enc.unfinished-*")] == ["mnemonic.enc.unfinished-1"]
+    if then == "create":
+        with pytest.raises(WalletError, match="already has a recovery phrase"):  # a finished one stays
+            wallet.create_from_mnemonic(TEST_MNEMONIC, "another password 456")
+    store.close()
