@@ -22,11 +22,15 @@ def test_schema_head_constant_matches_the_migrations():
 
 
 def test_new_database_is_at_head_with_wal_and_foreign_keys(tmp_path):
+    """WAL, foreign keys, and commits that survive a power cut (synchronous FULL: a commit the app acted
+    on, a voucher recorded before it was sent, is on the disk; a power cut cannot be made here, so the
+    setting itself is what is checked)."""
     store = Store.open(tmp_path / "db.sqlite3")
     assert store.revision() == SCHEMA_HEAD
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     assert os.stat(tmp_path / "db.sqlite3").st_mode & 0o777 == 0o600
 
 
