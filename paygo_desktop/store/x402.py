@@ -4,7 +4,10 @@ Amounts are integer base units (stored as decimal strings: a uint256 fits no SQL
 written ``pending`` before its signed authorization leaves the app, then marked ``settled`` or ``failed``
 (``finish``; a settled one together with its booking in Activity, in one transaction).
 ``amount`` is the most the authorization lets move (``exact``: the price; ``upto``: the signed maximum);
-``settled_amount`` what the settlement moved, once known.
+``settled_amount`` what the settlement moved, once known. Two parts of the app may settle the same payment
+at once (the lapsed check when the app opens, and the payer before a payment to that site, maybe in
+another process): ``finish(only_from=...)`` marks it only if nobody marked it meanwhile, so it is booked
+once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import X402PaymentRow, X402PolicyRow, utcnow
@@ -199,22 +202,34 @@ class X402Store:
         error: str | None = None,
         settled_amount: int | None = None,
         booked: Callable[[X402Payment], list[Any]] | None = None,
-    ) -> None:
+        only_from: X402Payment | None = None,
+    ) -> bool:
         """Mark ``payment_id`` ``status``. ``booked`` gives the rows that book it (Activity's spending and
         log, from the payment as marked): they are written in the same transaction, so a payment is never
-        settled without its booking, nor booked without being settled, whatever stops the app between."""
+        settled without its booking, nor booked without being settled, whatever stops the app between.
+        ``only_from``: the payment as the caller read it; marked only if its outcome is still that one
+        (status, transaction, amount settled, never-moves), in the one UPDATE that starts the write, so two
+        callers that read it alike mark and book it once. Whether it was marked."""
+        settled = status == SETTLED
+        query = update(X402PaymentRow).where(X402PaymentRow.id == payment_id)
+        if only_from is not None:
+            query = query.where(*_outcome_is(only_from))
+        values = {
+            "status": status,
+            "tx_hash": tx_hash,
+            "settled_amount": _str(settled_amount) if settled else None,
+            "error": None if error is None else error[:2000],
+            "settled_at": utcnow() if settled else None,
+        }
         with self._store.session() as s:
-            row = s.get(X402PaymentRow, payment_id)
-            if row is None:
-                return
-            row.status = status
-            row.tx_hash = tx_hash
-            row.settled_amount = _str(settled_amount) if status == SETTLED else None
-            row.error = None if error is None else error[:2000]
-            row.settled_at = utcnow() if status == SETTLED else None
+            marked = s.execute(query.values(**values), execution_options={"synchronize_session": False})
+            if not getattr(marked, "rowcount", 0):
+                return False
             if booked is not None:
-                s.flush()
+                row = s.get(X402PaymentRow, payment_id)
+                assert row is not None
                 s.add_all(booked(_payment(row)))
+            return True
 
     def mark_never_moves(self, payment_id: int) -> None:
         """The chain showed ``payment_id``'s authorization unspent past its ``valid_before``: it counts no
@@ -238,6 +253,20 @@ class X402Store:
             query = query.where(X402PaymentRow.created_at >= since.astimezone(UTC))
         with self._store.session() as s:
             return [_payment(r) for r in s.scalars(query)]
+
+
+def _outcome_is(p: X402Payment) -> list[ColumnElement[bool]]:
+    """The row's outcome is still ``p``'s: what a compare-and-set of ``finish`` checks."""
+
+    def same(column: Any, value: object) -> ColumnElement[bool]:
+        return column.is_(None) if value is None else column == value
+
+    return [
+        X402PaymentRow.status == p.status,
+        same(X402PaymentRow.tx_hash, p.tx_hash),
+        same(X402PaymentRow.settled_amount, _str(p.settled_amount)),
+        X402PaymentRow.never_moves == p.never_moves,
+    ]
 
 
 def _policy(r: X402PolicyRow) -> SitePolicy:

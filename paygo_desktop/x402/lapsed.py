@@ -57,10 +57,11 @@ CLOCK_SLACK = 3600  # the payment's time is this computer's clock: look for its 
 class LapsedCheck:
     """What ``settle_lapsed`` found: ``still``, the ids that keep counting at their most (the chain could
     still move them, or could not be asked); ``found_spent``, the payments it marked settled because the
-    chain shows them spent, as they are now."""
+    chain shows them spent, as they are now; ``closed``, the ids it marked as never moving money."""
 
     still: set[int] = field(default_factory=set)
     found_spent: list[X402Payment] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
 
 
 async def spent(w3: Any, payment: X402Payment) -> bool:
@@ -131,13 +132,15 @@ async def _settles_permit(w3: Any, tx_hash: str, payment: X402Payment) -> bool:
 async def settle_lapsed(
     records: X402Store,
     rpc_url: str,
-    origin: str,
+    origin: str | None,
     now: int,
     booked: Callable[[X402Payment], list[Any]] | None = None,
 ) -> LapsedCheck:
-    """Settle or close, as the chain says, ``origin``'s payments resting on the server's word whose
-    authorization lapsed by ``now``. ``booked``: the rows that book a payment found spent whose amount is
-    known, written in the transaction that marks it settled (``X402Store.finish``)."""
+    """Settle or close, as the chain says, ``origin``'s payments (None: every site's) resting on the
+    server's word whose authorization lapsed by ``now``. ``booked``: the rows that book a payment found
+    spent whose amount is known, written in the transaction that marks it settled (``X402Store.finish``).
+    A payment another check marked meanwhile (the app's at opening and a payer's, maybe in another
+    process) is left as that one marked it: it is booked once."""
     from paygo_desktop.chain.rpc import async_web3
 
     lapsed = [
@@ -162,7 +165,7 @@ async def settle_lapsed(
         if used:
             note = SPENT_NOTE if p.status == PENDING else SAID_NOTE
             tx, moved = settlements.get(p.id) or (None, p.amount if p.scheme == "exact" else None)
-            await asyncio.to_thread(
+            marked = await asyncio.to_thread(
                 partial(
                     records.finish,
                     p.id,
@@ -171,15 +174,17 @@ async def settle_lapsed(
                     error=note,
                     settled_amount=moved,
                     booked=booked if moved is not None else None,  # upto, not known: not booked
+                    only_from=p,  # not if another check marked it meanwhile: it booked it
                 )
             )
-            settled = await asyncio.to_thread(records.payment, p.id)
+            settled = await asyncio.to_thread(records.payment, p.id) if marked else None
             if settled is not None:
                 check.found_spent.append(settled)
         elif chain_now > p.valid_before:
             if p.status == PENDING:
-                await asyncio.to_thread(records.finish, p.id, FAILED, error=UNUSED_NOTE)
+                await asyncio.to_thread(partial(records.finish, p.id, FAILED, error=UNUSED_NOTE, only_from=p))
             await asyncio.to_thread(records.mark_never_moves, p.id)
+            check.closed.append(p.id)
         else:
             check.still.add(p.id)
     return check

@@ -33,8 +33,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 from x402 import x402ClientSync
@@ -51,12 +51,11 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
 from paygo_desktop.peer_text import is_digits, one_line
-from paygo_desktop.store.activity import ActivityLog, activity_row
+from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import Funding
-from paygo_desktop.store.spending import SpendingEntry, spending_row
 from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import lapsed, limits, offers, session_offer, settlement, wire
+from paygo_desktop.x402.booking import booking_rows
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.offers import UPTO, units
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
@@ -114,6 +113,7 @@ class X402Payer:
         self._activity = ActivityLog(store)
         self._account = account
         self._network = network
+        self._booked = partial(booking_rows, network=network.key)  # a settled payment's rows in Activity
         self._caip2 = offers.caip2_of(network)
         self._assets = {a.address.lower(): a for a in assets if a.address}
         self._confirm = confirm
@@ -156,7 +156,7 @@ class X402Payer:
             # payments on the server's word whose authorization lapsed: looked up on chain, else counted
             # (one found spent is booked in Activity as it is marked settled, if what it moved is known)
             checked = await lapsed.settle_lapsed(
-                self._records, self._network.rpc_url, origin, int(self._clock()), booked=self._booking
+                self._records, self._network.rpc_url, origin, int(self._clock()), booked=self._booked
             )
             still = checked.still
             spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)
@@ -360,7 +360,8 @@ class X402Payer:
                 tx_hash=(settled.transaction or None),
                 error=note,
                 settled_amount=moved,
-                booked=self._booking,
+                booked=self._booked,
+                only_from=payment,  # not if the lapsed check found it settled meanwhile (booked then)
             )
         else:
             reason = one_line(str(settled.error_reason or settled.error_message or "settlement failed"))
@@ -374,41 +375,6 @@ class X402Payer:
                 is_error=True,
             )
         return self._payment(payment.id)
-
-    def _booking(self, payment: X402Payment) -> list[Any]:
-        """The rows that book a settled payment in Activity: the spending charts (by site and request) and
-        the activity log, written in the transaction that marks it settled (``X402Store.finish``). A
-        payment found settled after the fact (``x402.lapsed``) says how in its log line (its note)."""
-        path = urlsplit(payment.url).path or "/"
-        paid = Amount(_asset(payment), payment.moved)
-        if paid.units == 0:  # an upto payment the server settled at nothing
-            return []
-        entry = SpendingEntry(
-            account=payment.payer,
-            network=self._network.key,
-            funding=Funding.X402,
-            asset_symbol=payment.asset_symbol,
-            asset_address=payment.asset,
-            decimals=payment.decimals,
-            provider_url=payment.origin,
-            provider_name=(urlsplit(payment.origin).hostname or payment.origin)[:200],
-            service_id=path[:100],
-            service_name=f"{payment.method} {path}"[:200],
-            category="x402",
-            amount=paid.units,
-            at=payment.created_at,
-        )
-        most = (
-            "" if paid.units == payment.amount else f", of at most {Amount(_asset(payment), payment.amount)}"
-        )
-        after = f": {payment.error}" if payment.error in lapsed.FOUND_NOTES else ""
-        line = activity_row(
-            "x402",
-            f"Paid {paid}{most} to {payment.origin} for {payment.method} {path[:200]} (x402){after}",
-            account=payment.payer,
-            network=self._network.key,
-        )
-        return [spending_row(entry), line]
 
     # ---- HTTP
 
