@@ -22,6 +22,7 @@ class Changes:
     network: bool = False  # the network in use, its RPC, or the sandbox behind it
     providers: bool = False  # the providers the user browses
     activity: bool = False  # the activity log
+    x402: bool = False  # the x402 payments: one was made, or marked settled or failed after the fact
 
     def __or__(self, other: Changes) -> Changes:
         return Changes(**{f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self)})

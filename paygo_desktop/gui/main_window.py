@@ -262,8 +262,15 @@ class MainWindow(QMainWindow):
         from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
 
         self.x402_proxy = X402ProxyControl(self.ctx, self.runner, self.sessions.live, parent=self)
+        from paygo_desktop.gui.x402_lapsed import X402LapsedCheck
+
+        # x402 payments whose authorization lapsed, looked up on chain when the app opens and when the node
+        # answers again (a sandbox started after unlocking, a node back): found settled, they are booked
+        self.x402_lapsed = X402LapsedCheck(self.ctx, self.runner, parent=self)
+        self.x402_lapsed.changed.connect(self.changes.announce)
         # balances are read again whenever the node answers again
         self.status.connected.connect(lambda: self.changes.announce(Changes(balances=True)))
+        self.status.connected.connect(self._check_lapsed_x402)
 
     @property
     def home_page(self) -> HomePage:
@@ -307,7 +314,9 @@ class MainWindow(QMainWindow):
         elif key == "activity":
             from paygo_desktop.gui.pages.activity_page import ActivityPage
 
-            page = ActivityPage(self.ctx, self.runner, x402_proxy=self.x402_proxy)
+            page = ActivityPage(
+                self.ctx, self.runner, x402_proxy=self.x402_proxy, x402_lapsed=self.x402_lapsed
+            )
         elif key == "vendor":
             from paygo_desktop.gui.pages.vendor_page import VendorPage
 
@@ -413,6 +422,11 @@ class MainWindow(QMainWindow):
         if self.poll_network and not getattr(self, "_watching_transactions", False):
             self._watching_transactions = True  # pending transactions from an earlier run: watch them again
             QTimer.singleShot(0, self._watch_transactions)  # after the page shown first has painted
+        QTimer.singleShot(0, self._check_lapsed_x402)  # the same: x402 payments left on the server's word
+
+    def _check_lapsed_x402(self) -> None:
+        if self.mode == "app":
+            self.x402_lapsed.run()
 
     def _watch_transactions(self) -> None:
         escrow: Any = self.pages["escrow"]

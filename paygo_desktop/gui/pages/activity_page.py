@@ -36,6 +36,7 @@ from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.movements_panel import MovementsPanel
 from paygo_desktop.gui.widgets.tables import readonly_table
 from paygo_desktop.gui.widgets.x402_panel import X402Panel
+from paygo_desktop.gui.x402_lapsed import X402LapsedCheck
 from paygo_desktop.reports.periods import (
     BUCKET_LABELS,
     RANGE_LABELS,
@@ -98,12 +99,23 @@ class ActivityPage(Page):
     shows = Changes(spending=True, sessions=True, network=True)
 
     def __init__(
-        self, ctx: AppContext, runner: TaskRunner, parent: QWidget | None = None, *, x402_proxy: Any = None
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        x402_proxy: Any = None,
+        x402_lapsed: X402LapsedCheck | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self._x402_proxy = x402_proxy  # the app's local x402 proxy (gui.x402_proxy_control), on the x402 tab
+        if x402_lapsed is None:  # no window's (a page on its own): its own, whose findings it reads
+            x402_lapsed = X402LapsedCheck(ctx, runner, parent=self)
+            x402_lapsed.changed.connect(self.on_changes)
+        self._x402_lapsed = x402_lapsed  # the app's lapsed x402 check, run when the x402 tab is shown
+        self._x402_stale = False  # the x402 payments changed while their tab was not on screen
         self.report = SpendingReport(ctx.store)
         self.data: ChartData | None = None
         self.board: PriceBoard | None = None  # the shown asset's value now, once read
@@ -248,7 +260,7 @@ class ActivityPage(Page):
         self.tabs.setAccessibleName("Activity views")
         self.tabs.addTab(self.spending_tab, "Spending")
         self.tabs.addTab(self.movements, "On-chain movements")
-        self.x402 = X402Panel(self.ctx, self.runner, proxy=self._x402_proxy)
+        self.x402 = X402Panel(self.ctx, self.runner, proxy=self._x402_proxy, lapsed=self._x402_lapsed)
         self.tabs.addTab(self.x402, "x402 payments")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.layout_.addWidget(self.tabs, 1)
@@ -266,7 +278,18 @@ class ActivityPage(Page):
         if self.tabs.widget(index) is self.movements:
             self.movements.load()
         elif self.tabs.widget(index) is self.x402:
-            self.x402.load()
+            self._x402_stale = False
+            self.x402.load(check=True)
+
+    def on_changes(self, changes: Changes) -> None:
+        """The x402 payments are read again when they changed (the tab on screen: now; else when next
+        shown); the rest as every page (``Page.on_changes``)."""
+        if changes.x402:
+            if self.isVisible() and self.tabs.currentWidget() is self.x402:
+                self.x402.load()
+            else:
+                self._x402_stale = True
+        super().on_changes(changes)
 
     # ---- the chart, built on first show
     def showEvent(self, event: QShowEvent) -> None:
@@ -274,6 +297,11 @@ class ActivityPage(Page):
         self.ensure_chart()
         if self.tabs.currentWidget() is self.movements:
             self.movements.load()
+        elif self.tabs.currentWidget() is self.x402:  # read again if it changed meanwhile; the chain asked
+            if self._x402_stale:
+                self._x402_stale = False
+                self.x402.load()
+            self.x402.check_lapsed()
 
     def ensure_chart(self) -> SpendingChart | None:
         if self.chart is None and not self.chart_failed:

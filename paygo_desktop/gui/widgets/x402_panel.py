@@ -2,7 +2,9 @@
 the request it paid for, and the spending limits set per site (``paygo-desktop x402 policy``). Read-only:
 the limits are set from the command line for now. Each payment says whether it still counts against its
 site's limits, and why (``X402Payment.may_still_move``, as ``x402 list``'s ``countsAgainstLimits``). Both
-lists are read off the GUI thread. On top, when the
+lists are read off the GUI thread. Shown or refreshed, it also has the chain asked about every payment
+whose authorization lapsed on the server's word (``gui.x402_lapsed``, in the background): what that marks
+comes back as a change the page announces, and the list is read again from it. On top, when the
 app runs one, the local x402 proxy's Start/Stop and address (``X402ProxyBox``).
 
 The selected payment's proof is checked as the app kept it (``receipts.x402_build.stored_x402_checks``:
@@ -30,6 +32,7 @@ from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
 from paygo_desktop.money import Amount, Asset
 
 if TYPE_CHECKING:
+    from paygo_desktop.gui.x402_lapsed import X402LapsedCheck
     from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
     from paygo_desktop.receipts.checks import Check
 
@@ -70,8 +73,9 @@ def _counts(row: Any, now: int) -> tuple[str, str]:
             head + "no, it never moved money: the chain shows its authorization lapsed without being used."
         )
     return "No: lapsed unused", (
-        head + "no, its authorization lapsed without a settlement the app knows of. Before the next payment "
-        "to this site the chain is asked whether it was ever used (if the chain cannot say, it counts)."
+        head + "no, its authorization lapsed without a settlement the app knows of. The chain is asked "
+        "whether it was ever used when the app opens, when this list is refreshed and before the next "
+        "payment to this site (if it was, it is marked paid and counted; if the chain cannot say, it counts)."
     )
 
 
@@ -141,10 +145,13 @@ class X402Panel(QWidget):
         runner: TaskRunner,
         parent: QWidget | None = None,
         proxy: X402ProxyControl | None = None,
+        lapsed: X402LapsedCheck | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self.lapsed = lapsed  # the app's lapsed check, run when the list is shown or refreshed
+        self._reads = 0  # reads of the list started: only the latest one's is shown
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.proxy_box = None
@@ -188,7 +195,7 @@ class X402Panel(QWidget):
         layout.addWidget(limits_title)
         self.limits = LimitsModel(self)
         layout.addWidget(readonly_view(self.limits, "x402 limits per site"), 1)
-        self.refresh_button.clicked.connect(self.load)
+        self.refresh_button.clicked.connect(lambda: self.load(check=True))
         self.export_button.clicked.connect(self.export_csv)
         self.chain_button.clicked.connect(self.check_on_chain)
         self.proof_button.clicked.connect(lambda: self.export_proof())
@@ -219,15 +226,33 @@ class X402Panel(QWidget):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 
-    def load(self) -> None:
+    def load(self, *, check: bool = False) -> None:
+        """Read the payments and the limits; ``check``: also have the chain asked about the lapsed ones
+        (their list is read again from what that changes)."""
         from paygo_desktop.store.x402 import X402Store
+
+        if check:
+            self.check_lapsed()
 
         def read() -> tuple[list[Any], list[Any]]:  # SQL: in a worker thread
             records = X402Store(self.ctx.store)
             return records.payments()[:SHOWN], records.policies()
 
         self.refresh_button.setEnabled(False)
-        self.runner.run(read, on_success=self._show, on_error=self._failed, name="x402-payments")
+        self._reads += 1
+        reading = self._reads
+
+        def shown(found: tuple[list[Any], list[Any]]) -> None:
+            if reading == self._reads:  # not overtaken by a read started after it (a change meanwhile)
+                self._show(found)
+
+        self.runner.run(read, on_success=shown, on_error=self._failed, name="x402-payments")
+
+    def check_lapsed(self) -> None:
+        """Have the chain asked about every payment whose authorization lapsed on the server's word (in the
+        background; a node away changes nothing and says nothing)."""
+        if self.lapsed is not None:
+            self.lapsed.run()
 
     def _show(self, found: tuple[list[Any], list[Any]]) -> None:
         self.refresh_button.setEnabled(True)
