@@ -13,7 +13,11 @@ a terminal it is refused, saying so.
 
 ``policy set ORIGIN --per-request A --per-day A --total A [--ask-first] [--block] [--token SYMBOL]`` sets a
 site's limits (amounts in the token, default USDC; a limit left out is no limit), ``policy list`` and
-``policy remove ORIGIN``. ``list`` prints the payments as JSON (or CSV with ``--csv FILE``, ``-`` stdout).
+``policy remove ORIGIN``. ``list`` prints the payments as JSON (or CSV with ``--csv FILE``, ``-`` stdout);
+with ``--check-chain`` it first asks the current network's node about the payments whose authorization
+lapsed on the server's word (``x402.lapsed_sweep``, as the app does when it opens): those it shows spent
+are marked settled and booked in Activity, those that never moved are closed (a line of JSON on stderr
+says which); with the node away they stay as they are.
 
 ``approve-permit2 --amount A [--token SYMBOL] [--yes]`` lets Permit2 take at most A of the token (default
 USDC) from the account: what x402's ``upto`` payments draw on (``x402.permit2``). A bounded amount, never
@@ -98,6 +102,11 @@ def add_parser(subparsers: Any) -> None:
     payments = actions.add_parser("list", help="the x402 payments made, as JSON (or CSV)")
     payments.add_argument("--site", metavar="ORIGIN", help="only this site's")
     payments.add_argument("--csv", metavar="FILE", help="write CSV to FILE instead (- for stdout)")
+    payments.add_argument(
+        "--check-chain",
+        action="store_true",
+        help="first ask the chain about payments whose authorization lapsed (settled ones are booked)",
+    )
     payments.set_defaults(handler=run_list)
 
 
@@ -366,9 +375,12 @@ def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
     from paygo_desktop.store.x402 import X402Store
     from paygo_desktop.x402.limits import origin_of
 
+    site = origin_of(args.site) if args.site else None
     ctx = AppContext.open(data_dir)
     try:
-        payments = X402Store(ctx.store).payments(origin_of(args.site) if args.site else None)
+        if args.check_chain:
+            _check_lapsed(ctx, site)
+        payments = X402Store(ctx.store).payments(site)
     finally:
         ctx.close()
     if args.csv:
@@ -380,6 +392,25 @@ def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
         return 0
     print(json.dumps([payment_json(p) for p in payments], indent=2))
     return 0
+
+
+def _check_lapsed(ctx: AppContext, site: str | None) -> None:
+    """``list --check-chain``: the lapsed check (every site's, or ``site``'s) on the current network; what it
+    marked, said on stderr."""
+    import asyncio
+
+    from paygo_desktop.x402.lapsed_sweep import settle_every_lapsed
+
+    check = asyncio.run(settle_every_lapsed(ctx.store, ctx.network, int(time.time()), site))
+    if check.found_spent or check.closed:
+        _say(
+            {
+                "event": "x402-lapsed",
+                "settled": [p.id for p in check.found_spent],
+                "neverMoved": check.closed,
+                "stillCounting": sorted(check.still),
+            }
+        )
 
 
 def payment_json(p: X402Payment) -> dict[str, Any]:
