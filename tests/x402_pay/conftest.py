@@ -84,6 +84,7 @@ def sdk_server(
     says: dict[str, Any] | None = None,
     delay: float = 0.0,
     on_unpaid: Callable[[], None] | None = None,
+    max_timeout: int | None = None,
 ) -> Iterator[SdkServer]:
     """``GET /paid`` behind the SDK's FastAPI middleware (``price`` a fixed Price or the SDK's DynamicPrice,
     in ``scheme``: exact or upto); ``GET /free`` unpaid. An upto server settles ``settle`` base units (the
@@ -92,7 +93,8 @@ def sdk_server(
     about what it took: a test's own outer layer, the SDK's answer rewritten); ``says`` puts these fields in
     it (a hostile server: e.g. "success" false although the SDK settled it on chain). ``delay`` seconds the
     paid route works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when
-    a request without a payment arrives, before it is answered."""
+    a request without a payment arrives, before it is answered. ``max_timeout``: the seconds an
+    authorization is asked to stay valid (the SDK's default, an hour, when None)."""
     from x402 import x402ResourceServer
     from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
     from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
@@ -107,7 +109,11 @@ def sdk_server(
     routes = {
         "GET /paid": RouteConfig(
             accepts=PaymentOption(
-                scheme=scheme, pay_to=pay_to or env.provider.address, price=price, network=network
+                scheme=scheme,
+                pay_to=pay_to or env.provider.address,
+                price=price,
+                network=network,
+                max_timeout_seconds=max_timeout,
             ),
             description="a paid answer",
             extensions=declare_eip2612_gas_sponsoring_extension() if sponsor_permit else None,
