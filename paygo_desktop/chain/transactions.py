@@ -534,6 +534,14 @@ class TransactionManager:
                 return record
             await asyncio.sleep(poll)
 
+    async def open_of(self, sender: str) -> list[TransactionRecord]:
+        """``sender``'s open transactions (pending or mined) on this chain, as stored, oldest nonce first."""
+        return await self._open(to_checksum_address(sender))
+
+    async def stored(self, tx_hash: str) -> TransactionRecord | None:
+        """One transaction as the store holds it now."""
+        return await self.db(self.repository.get, tx_hash)
+
     async def _open(self, sender: str | None = None) -> list[TransactionRecord]:
         """This chain's open transactions (of ``sender`` only, if given), oldest nonce first."""
         records = await self.db(self.repository.open, self.chain_id)

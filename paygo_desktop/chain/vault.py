@@ -258,11 +258,13 @@ class VaultClient:
     async def close_digest(self, channel_id: bytes, final_amount: int, deadline: int) -> bytes:
         return bytes(await self.contract.functions.closeDigest(channel_id, final_amount, deadline).call())
 
-    async def channel_state(self, channel: Channel | bytes) -> ChannelState:
+    async def channel_state(self, channel: Channel | bytes, block: int | None = None) -> ChannelState:
+        """The channel's state at the head, or at ``block``."""
         cid = channel.id if isinstance(channel, Channel) else channel
-        deposited, claimed, withdrawn, pending, ready_at, closed = await self.contract.functions.channelState(
-            cid
-        ).call()
+        call = self.contract.functions.channelState(cid)
+        deposited, claimed, withdrawn, pending, ready_at, closed = await (
+            call.call() if block is None else call.call(block_identifier=block)
+        )
         return ChannelState(
             int(deposited), int(claimed), int(withdrawn), int(pending), int(ready_at), closed=bool(closed)
         )

@@ -1,8 +1,9 @@
 """``paygo-desktop session start|list``: the session engine without the window, for scripts.
 
-``start`` plans the session, funds the channel if ``--deposit`` says so, runs it for ``--seconds`` (or until
-Ctrl-C, the budget or the channel's funds), stops it and prints the summary. Every line on stdout is one
-JSON object: the engine's events as they happen (``{"event": "voucher", ...}``), the summary last
+``start`` plans the session, funds the channel if ``--deposit`` says so (less a deposit into it already on
+its way: an earlier run's, killed before sending it, goes out again and counts), runs it for ``--seconds``
+(or until Ctrl-C, the budget or the channel's funds), stops it and prints the summary. Every line on stdout
+is one JSON object: the engine's events as they happen (``{"event": "voucher", ...}``), the summary last
 (``{"event": "summary", ...}``). A service the provider delivers through its gateway is offered on a local
 URL while the session runs (``{"event": "access", "url": "http://127.0.0.1:…/<secret>/", "delivery": ...}``:
 sessions.access_proxy), closed when it ends. Sessions an earlier run left unfinished are reconciled
@@ -27,11 +28,13 @@ from paygo_desktop.paths import DataDir
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
+    from paygo_desktop.money import Asset
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.access_proxy import AccessProxy
     from paygo_desktop.sessions.history import SessionRecord
     from paygo_desktop.sessions.live import LiveSession
+    from paygo_desktop.sessions.plan import FundingOption
 
 
 def add_parser(subparsers: Any) -> None:
@@ -42,7 +45,12 @@ def add_parser(subparsers: Any) -> None:
     start.add_argument("--service", required=True, metavar="ID", help="the service's id in its catalog")
     start.add_argument("--budget", required=True, metavar="AMOUNT", help="cap for this session, e.g. 0.5")
     start.add_argument("--seconds", type=int, metavar="N", help="stop after N seconds (default: Ctrl-C)")
-    start.add_argument("--deposit", metavar="AMOUNT", help="fund or top up the channel first with AMOUNT")
+    start.add_argument(
+        "--deposit",
+        metavar="AMOUNT",
+        help="fund or top up the channel first with AMOUNT (a deposit into it already on its way, such as "
+        "one an earlier run stored but never sent, counts toward it)",
+    )
     start.add_argument("--account", help="pay from this address (default: the first account)")
     start.add_argument("--password-file", type=Path, help="read the wallet password from this file")
     start.set_defaults(handler=run_start)
@@ -132,10 +140,10 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
             )
         plan = await engine.plan(args.provider, args.service)
         budget = Amount.parse(args.budget, plan.asset).units
-        deposit = Amount.parse(args.deposit, plan.asset).units if args.deposit else 0
         escrow = plan.option(Funding.ESCROW)
         if escrow is None:
             raise SessionError(f"{plan.provider.name} takes no escrow payments on {network.name}.")
+        deposit = _deposit(args.deposit, plan.asset, escrow)
         live = await engine.start(plan, StartOptions(Funding.ESCROW, budget=budget, deposit=deposit))
         ended = asyncio.ensure_future(engine.wait(live.local_id))
         proxy = await _open_access(live)
@@ -156,6 +164,19 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0 if summary.status is SessionStatus.STOPPED else 1
     finally:
         await engine.shutdown()
+
+
+def _deposit(text: str | None, asset: Asset, escrow: FundingOption) -> int:
+    """What ``--deposit`` still sends: a deposit into the channel already on its way (an earlier run's,
+    stored but never sent, sent again now) is the one asked for, and counts toward it; said on stdout."""
+    from paygo_desktop.money import Amount
+    from paygo_desktop.sessions.deposits_on_way import still_to_deposit
+
+    asked = Amount.parse(text, asset).units if text else 0
+    deposit, said = still_to_deposit(asked, escrow.on_its_way, asset)
+    if said:
+        _say({"event": "transaction", "localId": "", "message": said})
+    return deposit
 
 
 async def _open_access(live: LiveSession) -> AccessProxy | None:

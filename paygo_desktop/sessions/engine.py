@@ -337,9 +337,10 @@ class SessionEngine:
 
     async def _heal_transactions(self) -> None:
         """At recovery: the account's transactions an earlier run stored but never sent go out again
-        (best effort: a chain that does not answer leaves them for the next start or the Escrow page)."""
+        (best effort: a chain that does not answer leaves them for the next start or the Escrow page). A
+        deposit among them counts toward the next start's (``EscrowChain.channel_now``), not twice."""
         try:
-            healed = await self.chain.transaction_manager().heal(self.account)
+            healed = await self.chain.heal()
         except Exception as exc:
             log.info("transactions not healed at recovery: %r", exc)
             return

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from paygo_desktop.chain.transactions import TransactionManager, TxRequest
-from paygo_desktop.chain.vault import VaultClient
+from paygo_desktop.chain.transactions import Healed, TransactionManager, TxRequest
+from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.escrow import requests as tx_requests
@@ -29,9 +29,10 @@ from paygo_desktop.sessions.channel_terms import (
     trusted_vault_delay,
 )
 from paygo_desktop.sessions.channels import deposit, session_channel
-from paygo_desktop.sessions.plan import EscrowFacts, SessionError, SessionPlan
+from paygo_desktop.sessions.deposits_on_way import LANDED, deposit_into
+from paygo_desktop.sessions.plan import DepositOnItsWay, EscrowFacts, SessionError, SessionPlan
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.transactions import TransactionRepository
+from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
@@ -65,6 +66,9 @@ class EscrowChain:
         self._withdraw_delay: int | None = None
         self._domain: VaultDomain | None = None
         self._token_facts: dict[str, Asset] = {}  # token address (lower case) → as its contract says
+        # transactions an earlier run stored but never sent, sent again by this engine's heal: a deposit
+        # among them is the earlier start's, which the next start counts instead of depositing again
+        self._resent: dict[str, TransactionRecord] = {}
 
     @property
     def w3(self) -> AsyncWeb3:
@@ -197,6 +201,83 @@ class EscrowChain:
             TransactionRepository(self.store),
             confirmations=confirmations_for(self.network),
         )
+
+    async def heal(self) -> Healed:
+        """The account's stored-but-unsent transactions sent again (``TransactionManager.heal``, no nonce
+        gap filled without a signer); the ones sent again are remembered for the next start."""
+        healed = await self.transaction_manager().heal(self.account)
+        self._resent.update((r.tx_hash, r) for r in healed.resent)
+        return healed
+
+    async def channel_now(self, channel: Channel) -> tuple[ChannelState, tuple[DepositOnItsWay, ...]]:
+        """The channel's state, and the deposits into it on their way: the account's open ones as stored
+        (brought up to date first, which sends a stored-but-unsent one again, unchanged) and the ones this
+        engine's heal sent again for an earlier run. The state is read at one block; a deposit is
+        ``landed`` when it is in that block or under it."""
+        vault, manager = self.vault(), self.transaction_manager()
+
+        async def read() -> tuple[ChannelState, tuple[DepositOnItsWay, ...]]:
+            block = int(await self.w3.eth.block_number)
+            state = await vault.channel_state(channel, block)
+            found: dict[str, tuple[TransactionRecord, bool]] = {}
+            for record in await manager.open_of(self.account):
+                found[record.tx_hash] = (record, record.tx_hash in self._resent)
+            for record in self._resent.values():
+                found.setdefault(record.tx_hash, (record, True))
+            deposits: list[DepositOnItsWay] = []
+            for record, resent in found.values():
+                amount = deposit_into(record, vault.address, channel)
+                if amount is None:
+                    continue
+                record = await manager.refresh(await manager.stored(record.tx_hash) or record)
+                landed = record.status in LANDED and (record.block_number or 0) <= block
+                if record.status == "pending" or (record.status in LANDED and (resent or not landed)):
+                    deposits.append(DepositOnItsWay(record.tx_hash, amount, landed=landed, resent=resent))
+            return state, tuple(deposits)
+
+        return await self.read(read)
+
+    async def wait_for_deposits(
+        self,
+        channel: Channel,
+        counted: tuple[DepositOnItsWay, ...],
+        progress: Callable[[str], None],
+        *,
+        asset: Asset,
+        timeout: float = 120.0,
+    ) -> list[tuple[DepositOnItsWay, TransactionRecord | None]]:
+        """Before a start reads the channel: wait (at most ``timeout`` seconds) for every deposit into it
+        still on its way; a ``SessionError`` if one still hangs. Returns the deposits the start counted on
+        (``counted``, from its plan) that did not go through, with their records."""
+        vault, manager = self.vault(), self.transaction_manager()
+
+        async def wait() -> list[tuple[DepositOnItsWay, TransactionRecord | None]]:
+            arriving = [
+                (r, amount)
+                for r in await manager.open_of(self.account)
+                if (amount := deposit_into(r, vault.address, channel)) is not None
+            ]
+            if arriving:
+                total = Amount(asset, sum(amount for _, amount in arriving)).format()
+                progress(f"Waiting for the deposit of {total} on its way into the channel to be in a block…")
+            for record, _ in arriving:
+                record = await manager.wait(record, timeout=timeout)
+                if record.status == "pending":
+                    raise SessionError(
+                        f"A deposit into this channel is still pending after {timeout:g} s "
+                        f"({record.tx_hash}): the session did not start. The Escrow page follows it; start "
+                        "again once it is in."
+                    )
+            lost: list[tuple[DepositOnItsWay, TransactionRecord | None]] = []
+            for earlier in counted:
+                if earlier.landed:
+                    continue
+                now = await manager.stored(earlier.tx_hash)
+                if now is None or now.status not in LANDED:
+                    lost.append((earlier, now))
+            return lost
+
+        return await self.read(wait)
 
     async def deposit_requests(self, plan: SessionPlan, amount: int) -> list[TxRequest]:
         """The transactions a deposit into the plan's channel takes, for the shared transaction dialog:

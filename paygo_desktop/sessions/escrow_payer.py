@@ -61,6 +61,7 @@ from paygo_desktop.protocol.client import (
 )
 from paygo_desktop.receipts.build import session_proof_fields
 from paygo_desktop.sessions.channels import channel_base, provider_cursor
+from paygo_desktop.sessions.deposits_on_way import lost_text
 from paygo_desktop.sessions.escrow_chain import EscrowChain
 from paygo_desktop.sessions.escrow_receipt import EscrowReceipt
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
@@ -137,7 +138,8 @@ class EscrowPayer(EscrowReceipt, Payer):
         progress: Callable[[str], None],
     ) -> EscrowPayer:
         """Everything before the session's row: the terms' bounds, leftovers on the channel settled, the
-        rate checked again, the deposit, the channel's state and the provider's (proven) cursor, the cap."""
+        rate checked again, the deposits on their way waited for, the deposit, the channel's state and the
+        provider's (proven) cursor, the cap."""
         assert plan.escrow is not None
         escrow, client = plan.escrow, rt.client(plan.provider_url)
         catalog = catalog_terms(plan)
@@ -151,6 +153,14 @@ class EscrowPayer(EscrowReceipt, Payer):
                 )
         await check_rate(plan, client)
         vault = chain.vault()
+        # a deposit already on its way into the channel is waited for, not made twice; one the plan
+        # counted on that did not go through starts nothing (a new start proposes a new deposit)
+        option = plan.option(Funding.ESCROW)
+        counted = option.on_its_way if option is not None else ()
+        lost = await chain.wait_for_deposits(escrow.channel, counted, progress, asset=plan.asset)
+        if lost:
+            deposit, record = lost[0]
+            raise SessionError(lost_text(deposit, record, plan.asset, plan.provider.name))
         if options.deposit:
             await check_not_busy(plan, client)
             await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress)

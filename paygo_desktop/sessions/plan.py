@@ -27,6 +27,19 @@ def price_of(rate: m.Rate) -> Price:
 
 
 @dataclass(frozen=True)
+class DepositOnItsWay:
+    """A deposit into the plan's channel this app stored and signed that the channel's state, as the plan
+    read it, did not hold yet: sent and not yet in a block, or stored by a run killed before sending it
+    (healing sends those again, unchanged). ``resent``: an earlier run's, sent again by this run's heal
+    (``landed`` in the state already, or not)."""
+
+    tx_hash: str
+    amount: int  # base units of the plan's asset
+    landed: bool = False  # in a block at or under the one the plan read the channel's state at
+    resent: bool = False
+
+
+@dataclass(frozen=True)
 class FundingOption:
     """One way to pay for a session."""
 
@@ -41,6 +54,19 @@ class FundingOption:
     price: Price | None = None
     allow_fallback: bool = False  # zcash: the user's standing choice (Zcash page) to continue on escrow
     wallet_holds: int | None = None  # escrow: what the account's wallet holds of the asset (None: unknown)
+    # escrow: deposits into the channel stored by this app and on their way (or sent again from an earlier
+    # run); ``arriving`` of them is not in ``available`` yet and is counted toward the funds a start needs
+    on_its_way: tuple[DepositOnItsWay, ...] = ()
+
+    @property
+    def arriving(self) -> int:
+        """Deposits on their way that ``available`` does not hold yet (base units)."""
+        return sum(d.amount for d in self.on_its_way if not d.landed)
+
+    @property
+    def in_sight(self) -> int:
+        """What the channel will hold for new sessions once the deposits on their way are in."""
+        return (self.available or 0) + self.arriving
 
 
 @dataclass(frozen=True)

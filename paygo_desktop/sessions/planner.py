@@ -1,7 +1,8 @@
 """Planning a start: the provider's terms for one service and the ways this account can pay for it.
 
 The plan reads the provider's info and the service, then for escrow the app's channel with the provider,
-the vault's domain, the channel's state and the provider's cursor on it (what is available to spend), and
+the vault's domain, the channel's state and the provider's cursor on it (what is available to spend), the
+deposits into it already on their way (counted toward what a start needs, never made a second time), and
 for Zcash the app's own record of each active permission with the provider. The channel and the domain
 are carried in the plan (``SessionPlan.escrow``) into the start; what moves — the channel's state, the
 provider's cursor, a permission's room — is read again by the start, which pays from it.
@@ -59,25 +60,28 @@ class Planner:
         return SessionPlan(plan.provider_url, info, service, plan.asset, tuple(options), escrow)
 
     async def _escrow_option(self, plan: SessionPlan, escrow: EscrowFacts) -> FundingOption:
-        vault = self.chain.vault()
-        state = await self.chain.read(lambda: vault.channel_state(escrow.channel))
+        state, on_its_way = await self.chain.channel_now(escrow.channel)
         try:
             held = await provider_cursor(self.rt.client(plan.provider_url), escrow.channel, escrow.domain)
         except ProviderError:
             held = None
         room = max(0, state.coverage - channel_base(held, state.claimed))
+        arriving = sum(d.amount for d in on_its_way if not d.landed)
         shown = Amount(plan.asset, room).format(max_decimals=6)
         label = (
             f"Escrow channel with {plan.provider.name}: {shown} available"
             if state.deposited
             else f"Escrow channel with {plan.provider.name}: not funded yet"
         )
+        if arriving:
+            label += f", a deposit of {Amount(plan.asset, arriving).format(max_decimals=6)} on its way"
         return FundingOption(
             Funding.ESCROW,
             label,
             room,
-            needs_deposit=room < plan.tick_cost(),
+            needs_deposit=room + arriving < plan.tick_cost(),
             wallet_holds=await self.chain.wallet_holds(plan.asset),
+            on_its_way=on_its_way,
         )
 
     async def _zcash_options(self, plan: SessionPlan) -> list[FundingOption]:

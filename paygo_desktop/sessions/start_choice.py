@@ -96,7 +96,7 @@ class StartChoice:
         escrow = option is not None and option.kind is Funding.ESCROW
         if escrow and option is not None and option.needs_deposit and not self.deposit_text.strip():
             budget = self._amount(self.budget_text)
-            shortfall = (budget or self._default_budget()) - (option.available or 0)
+            shortfall = (budget or self._default_budget()) - option.in_sight
             if shortfall > 0:
                 self.deposit_text = self._deposit_text(shortfall)
 
@@ -116,7 +116,7 @@ class StartChoice:
         escrow = self.escrow_option()
         if not self.falls_back() or escrow is None or self.deposit_text.strip():
             return
-        shortfall = self.escrow_part(self._amount(self.budget_text) or 0) - (escrow.available or 0)
+        shortfall = self.escrow_part(self._amount(self.budget_text) or 0) - escrow.in_sight
         if shortfall > 0:
             self.deposit_text = self._deposit_text(shortfall)
 
@@ -130,8 +130,8 @@ class StartChoice:
     def _default_budget(self) -> int:
         budget = self.price().cost_seconds(DEFAULT_BUDGET_SECONDS)
         option = self.selected()
-        if option is not None and option.available and not option.needs_deposit:
-            budget = min(budget, option.available)
+        if option is not None and option.in_sight and not option.needs_deposit:
+            budget = min(budget, option.in_sight)
         return max(budget, 1)
 
     def _amount(self, text: str) -> int | None:
@@ -182,14 +182,14 @@ class StartChoice:
                 return holding
         if self.falls_back():
             escrow = self.escrow_option()
-            room = (escrow.available or 0) + deposit if escrow is not None else 0
+            room = escrow.in_sight + deposit if escrow is not None else 0
             if self.escrow_part(budget) > room:
                 return (
                     "The part of the budget beyond the permission is more than the escrow channel will "
                     "hold; add a larger deposit."
                 )
             return None
-        if option.available is not None and budget > option.available + deposit:
+        if option.available is not None and budget > option.in_sight + deposit:
             if option.kind is Funding.ESCROW:
                 return "The budget is more than the channel will hold; add a larger deposit."
             return (
@@ -206,8 +206,18 @@ class StartChoice:
             return ""
         escrow = self.escrow_option()
         available = (escrow.available or 0) if escrow is not None else 0
-        after = available + (self.deposit() or 0)
+        arriving = escrow.arriving if escrow is not None else 0
+        deposit = self.deposit() or 0
+        after = available + arriving + deposit
         symbol = self.plan.asset.symbol
+        if arriving:  # a deposit already on its way: counted, not made again
+            return (
+                f"The channel holds {self._deposit_text(available)} {symbol} now, and a deposit of "
+                f"{self._deposit_text(arriving)} {symbol} sent earlier is already on its way into it (it "
+                f"is not made again): {self._deposit_text(after)} {symbol} once it is in"
+                + (", with this deposit" if deposit else "")
+                + ". Unused funds can be withdrawn at any time."
+            )
         return (
             f"The channel holds {self._deposit_text(available)} {symbol} now; "
             f"{self._deposit_text(after)} {symbol} after the deposit. Unused funds can be "

@@ -1,5 +1,6 @@
 """`session start --deposit` killed with SIGKILL between storing its signed deposit and sending it, then
-run again: the second run sends the stored one first and completes within a bounded time.
+run again: the second run sends the stored one first, counts it as the deposit asked (one deposit's worth
+in the channel, not two) and completes within a bounded time.
 
 The kill lands exactly there without any hook in the app: the command's network goes through a loopback
 JSON-RPC proxy in front of anvil that holds the deposit's ``eth_sendRawTransaction`` (the app stores every
@@ -94,7 +95,7 @@ def _cli(data: DataDir, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_a_deposit_killed_before_its_broadcast_is_sent_first_by_the_next_run(
+def test_a_deposit_killed_before_its_broadcast_is_sent_by_the_next_run_and_not_made_twice(
     env: Env, tmp_path: Path, proxy: tuple[str, HoldingRpc]
 ) -> None:
     url, rpc = proxy
@@ -154,8 +155,6 @@ def test_a_deposit_killed_before_its_broadcast_is_sent_first_by_the_next_run(
         assert second.returncode == 0, err[-2000:]
         assert time.monotonic() - began < 100
         events = [json.loads(line) for line in out.splitlines()]
-        said = " ".join(e["message"] for e in events if e["event"] == "transaction")
-        assert "Sent again a transaction an earlier run stored but never sent: Deposit 1 USDC" in said
         assert events[-1]["event"] == "summary" and events[-1]["status"] == "stopped"
         receipt = env.rpc("eth_getTransactionReceipt", [stored.tx_hash])
         assert receipt is not None and int(receipt["status"], 16) == 1  # the very same bytes, once
@@ -167,4 +166,11 @@ def test_a_deposit_killed_before_its_broadcast_is_sent_first_by_the_next_run(
             )
             return (await env.vault.channel_state(channel)).deposited
 
-        assert env.run(deposited()) == 2 * USDC  # the stored deposit, then the new one
+        assert env.run(deposited()) == 1 * USDC  # the stored deposit, sent once: the one asked, not two
+        said = " ".join(e["message"] for e in events if e["event"] == "transaction")
+        assert "Sent again a transaction an earlier run stored but never sent: Deposit 1 USDC" in said
+        assert (
+            "A deposit of 1 USDC into this channel, stored by an earlier run that stopped before sending it, "
+            "was sent now. It counts toward the 1 USDC asked: nothing more is deposited." in said
+        )
+        assert "Depositing" not in said
