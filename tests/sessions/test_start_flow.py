@@ -12,7 +12,7 @@ from paygo_desktop.metering.meter import Meter, Price
 from paygo_desktop.money import ZEC, Asset
 from paygo_desktop.protocol import models as m
 from paygo_desktop.sessions.live import LiveSession
-from paygo_desktop.sessions.plan import FundingOption, SessionPlan
+from paygo_desktop.sessions.plan import DepositOnItsWay, FundingOption, SessionPlan
 from paygo_desktop.sessions.start_choice import StartChoice
 from paygo_desktop.sessions.start_flow import FlowError, StartFlow, Step
 from paygo_desktop.sessions.terms import Funding
@@ -173,3 +173,22 @@ def test_a_zcash_permission_and_the_escrow_channel_taking_over() -> None:
     standing = StartChoice(plan(escrow(0), zcash(allow_fallback=True)))
     standing.select(1)
     assert standing.view().fallback_checked  # the choice made on the Zcash page stands
+
+
+def test_a_deposit_on_its_way_counts_toward_the_channel_and_only_the_rest_is_proposed() -> None:
+    arriving = (DepositOnItsWay("0x" + "ab" * 32, 2_000),)  # less than one tick: a deposit is still needed
+    option = FundingOption(Funding.ESCROW, "Escrow channel", 1_000, needs_deposit=True, on_its_way=arriving)
+    assert option.arriving == 2_000 and option.in_sight == 3_000
+    view = StartChoice(plan(option)).view()
+    assert view.budget_text == "3.6" and view.deposit_text == "3.597"  # the hour, less what is coming
+    assert view.deposit_hint == (
+        "The channel holds 0.001 USDC now, and a deposit of 0.002 USDC sent earlier is already on its way "
+        "into it (it is not made again): 3.6 USDC once it is in, with this deposit. Unused funds can be "
+        "withdrawn at any time."
+    )
+    landed = FundingOption(  # an earlier run's deposit sent again and already in the channel's state
+        Funding.ESCROW, "Escrow channel", 10**6, needs_deposit=False,
+        on_its_way=(DepositOnItsWay("0x" + "cd" * 32, 10**6, landed=True, resent=True),),
+    )  # fmt: skip
+    assert landed.arriving == 0 and landed.in_sight == 10**6  # not counted twice
+    assert StartChoice(plan(landed)).view().budget_text == "1"
