@@ -10,12 +10,21 @@ from paygo_desktop.protocol import models as m
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, channel: m.ChannelStateOut | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        channel: m.ChannelStateOut | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.channel = channel
+        self.headers = headers  # e.g. Retry-After for a 429
 
     def body(self) -> dict[str, Any]:
         return m.ErrorBody(code=self.code, message=self.message, channel=self.channel).model_dump(

@@ -222,7 +222,7 @@ def create_app(
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -305,10 +305,10 @@ def create_app(
         routes.STREAM_START,
         response_model=m.StartResponse,
         status_code=201,
-        responses={402: {"model": m.ErrorBody}, 409: {"model": m.ErrorBody}},
+        responses={402: {"model": m.ErrorBody}, 409: {"model": m.ErrorBody}, 429: {"model": m.ErrorBody}},
     )
-    async def start(req: m.StartRequest) -> m.StartResponse:
-        return await core.start(req)
+    async def start(req: m.StartRequest, request: Request) -> m.StartResponse:
+        return await core.start(req, request.client.host if request.client else None)
 
     @app.get(routes.MY_SESSIONS, response_model=m.SessionList)
     async def my_sessions(payer: WalletAuth) -> m.SessionList:

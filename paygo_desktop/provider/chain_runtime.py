@@ -14,7 +14,11 @@ from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 class ChannelStates(Protocol):
     """On-chain channel states at the head (``provider.chain_view.ChainView`` when served)."""
 
-    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
+    async def channel_state(
+        self, channel_id: bytes, *, latest: bool = False, shared: bool = False
+    ) -> ChannelState: ...
+
+    def held(self, channel_id: bytes) -> ChannelState | None: ...
 
 
 @dataclass

@@ -4,8 +4,9 @@ Every voucher is checked against the channel's on-chain state (core: coverage = 
 withdrawal). A channel's state changes only in a new block, so a state read at block N stays the truth
 until the head moves past N. ``ChainView`` polls the node's head (``eth_blockNumber``, every
 ``head_poll_interval``); it answers from the states read at the current head, reads a channel not read
-yet at that head (an ``eth_call`` pinned to the head's number, not ``latest``), and drops all of them the
-moment it sees a new head.
+yet at that head (an ``eth_call`` pinned to the head's number, not ``latest``; callers asking for the same
+channel while that read is on its way share it), and drops all of them the moment it sees a new head.
+``held`` answers only from what it holds (no node call): session starts ask it first (core.start).
 
 Only the generous direction needs the bound: a state a block old can only overstate coverage after a
 withdrawal request, and understate it after a deposit. So a check that *refuses* on the head's state
@@ -59,6 +60,7 @@ class ChainView:
         self.head: int | None = None
         self.confirmed_at = float("-inf")  # monotonic time of the last poll that answered
         self._states: dict[bytes, ChannelState] = {}
+        self._reading: dict[tuple[bytes, int], asyncio.Future[ChannelState]] = {}  # reads on their way
         self.reads = 0  # eth_calls made (tests and the benchmarks count them)
         self.hits = 0
 
@@ -100,17 +102,54 @@ class ChainView:
                 failing = True
             await asyncio.sleep(self.poll_interval)
 
-    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState:
-        """The channel's state at the head (read once per head), or at ``latest`` when the head is stale or
-        ``latest`` is asked for (not kept: a state the head poll has not confirmed)."""
-        head = None if latest else self.fresh_head()
-        if head is None:
-            self.reads += 1
-            return await self.reader.channel_state(channel_id)
+    def held(self, channel_id: bytes) -> ChannelState | None:
+        """The channel's state at the head if it was read there already (no node call), else None."""
+        if self.fresh_head() is None:
+            return None
         state = self._states.get(channel_id)
         if state is not None:
             self.hits += 1
-            return state
+        return state
+
+    async def channel_state(
+        self, channel_id: bytes, *, latest: bool = False, shared: bool = False
+    ) -> ChannelState:
+        """The channel's state at the head (read once per head), or at ``latest`` when the head is stale or
+        ``latest`` is asked for (not kept: a state the head poll has not confirmed). Callers asking for the
+        same channel while its read is on its way share it: at the head, at ``latest`` for a stale head, and
+        at an asked-for ``latest`` when ``shared`` (a read sent a moment before the ask will do: session
+        starts); otherwise an asked-for ``latest`` is a read of its own, sent after the ask."""
+        if latest and not shared:
+            self.reads += 1
+            return await self.reader.channel_state(channel_id)
+        head = None if latest else self.fresh_head()
+        if head is not None:
+            state = self._states.get(channel_id)
+            if state is not None:
+                self.hits += 1
+                return state
+        key = (channel_id, -1 if head is None else head)
+        reading = self._reading.get(key)
+        if reading is None:  # one read per channel and head, however many ask for it at once
+            reading = asyncio.ensure_future(
+                self._read_latest(channel_id) if head is None else self._read_at(channel_id, head)
+            )
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._read_done(key, done))
+        else:
+            self.hits += 1
+        return await asyncio.shield(reading)
+
+    def _read_done(self, key: tuple[bytes, int], done: asyncio.Future[ChannelState]) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every asker may have gone
+
+    async def _read_latest(self, channel_id: bytes) -> ChannelState:
+        self.reads += 1
+        return await self.reader.channel_state(channel_id)
+
+    async def _read_at(self, channel_id: bytes, head: int) -> ChannelState:
         self.reads += 1
         try:
             state = await self.reader.channel_state(channel_id, head)

@@ -26,6 +26,9 @@ Example (TOML)::
     overload_delay = 1                         # requests waiting longer than this: new sessions get 503
     overload_hold = 10                         # ... until this long after the last such moment
     worker_silence_limit = 10                  # a worker silent this long is presumed dead (expiry sweep)
+    start_node_calls_per_client = 30           # chain node calls one address's session starts may cause a
+                                               # minute (0: no limit, e.g. behind a reverse proxy)
+    start_latest_interval = 5                  # per channel: one latest read, one EIP-1271 check for starts
     catalog_seed = "demo_catalog.json"         # optional; default: the bundled demo catalog
     max_delivery_bytes = 16777216              # the largest file a job's delivery may be
     max_open_job_requests = 10                 # job requests one wallet may have unfunded at a time
@@ -225,6 +228,12 @@ class ProviderConfig(BaseModel):
     overload_delay: Annotated[float, Field(gt=0, le=60)] = 1.0
     overload_hold: Annotated[float, Field(ge=1, le=600)] = 10.0
     worker_silence_limit: Annotated[float, Field(ge=2, le=600)] = 10.0
+    # Session starts (provider.start_guard): node calls (a channel state not read at the head yet, a latest
+    # read, an EIP-1271 check) one client address's starts may cause a minute, in a burst of as many (0: no
+    # limit, e.g. behind a reverse proxy that does not pass the client's address on); and per channel, one
+    # latest read and one EIP-1271 check for starts this many seconds apart at most.
+    start_node_calls_per_client: Annotated[int, Field(ge=0, le=100_000)] = 30
+    start_latest_interval: Annotated[float, Field(gt=0, le=600)] = 5.0
     catalog_seed: Path | None = None
     zcash: Annotated[ZcashConfig, BeforeValidator(_zcash_section)] = ZcashConfig(enabled=False)
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024

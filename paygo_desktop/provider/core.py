@@ -38,7 +38,14 @@ channel); the refused channels are read from the database in the voucher's own t
 Chain reads. Every voucher with a valid signature is checked against its channel's on-chain state at the
 chain's head (``provider.chain_view``: read once per channel per block, dropped when a new head is seen,
 at most ``2 × head_poll_interval`` stale), so a withdrawal request lowers the coverage of every voucher
-checked once the provider has seen its block. ``start``, ``stop`` and ``close`` read the same way.
+checked once the provider has seen its block. ``stop`` and ``close`` read the same way.
+
+Session starts need no proof beyond their voucher, so anybody's cost node calls only within bounds
+(``provider.start_guard``: per client address, per channel; 429 ``too_many_starts`` past them): a start is
+judged first on what needs no call (the head view's channel state, ECDSA, a contract signature approved
+before), a channel the head view shows closed, unfunded or short is refused there (or on one ``latest`` read
+per channel every ``start_latest_interval``: a deposit the head poll has not seen yet), and a contract
+signer is asked (EIP-1271) last, only on a channel funded for the voucher (``_start_state``).
 
 Lateness (``provider.load``). A voucher is judged on when it reached the provider (``queued``: the seconds
 it waited here before being handled), never on when a busy worker got to it; the expiry sweep holds back
@@ -73,6 +80,7 @@ from paygo_desktop.provider.row_models import channel_row, service_model, state_
 from paygo_desktop.provider.service_upstreams import gateway_service
 from paygo_desktop.provider.session_ending import SessionEnding
 from paygo_desktop.provider.session_reads import SessionMeta, SessionReads, ZcashAccess
+from paygo_desktop.provider.start_guard import StartGuard, later
 from paygo_desktop.provider.store import (
     ChannelRow,
     RefusedChannelRow,
@@ -81,6 +89,7 @@ from paygo_desktop.provider.store import (
     Store,
     channel_of,
 )
+from paygo_desktop.provider.voucher_signatures import Signed
 from paygo_desktop.provider.voucher_sql import (
     EXPIRE_SESSION,
     FREE_CHANNEL,
@@ -117,6 +126,8 @@ class ProviderCore(SessionReads, SessionEnding):
         # (provider.load.LoadMonitor.slack when served)
         self.slack: Callable[[], float] = lambda: 0.0
         self.zcash_access: ZcashAccess | None = None  # set when the provider takes Zcash permissions
+        # the node calls session starts may cause, per client address and per channel
+        self.start_guard = StartGuard(config.start_node_calls_per_client, config.start_latest_interval)
 
     # ------------------------------------------------------------------ chain helpers
 
@@ -126,20 +137,24 @@ class ProviderCore(SessionReads, SessionEnding):
             raise ApiError(503, "chain_unavailable", "the provider is not connected to its chain yet")
         return self.runtime
 
-    async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState:
-        """The channel's state at the head (``chain_view``), or at ``latest`` (a fresh read)."""
+    async def channel_state(
+        self, channel_id: bytes, *, latest: bool = False, shared: bool = False
+    ) -> ChannelState:
+        """The channel's state at the head (``chain_view``), or at ``latest`` (a fresh read; ``shared``: one
+        on its way for another caller will do)."""
         try:
-            return await self.rt.states.channel_state(channel_id, latest=latest)
+            return await self.rt.states.channel_state(channel_id, latest=latest, shared=shared)
         except ApiError:
             raise
         except Exception as exc:
             log.warning("channel_state failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the provider cannot reach its chain node") from None
 
-    async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> bool:
-        """ECDSA by the channel's signer, or (a contract signer) its EIP-1271 approval, read on chain."""
+    async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> Signed | None:
+        """``"ecdsa"`` by the channel's signer, or ``"contract"`` (a contract signer's EIP-1271 approval,
+        read on chain); None when neither."""
         try:
-            return await self.rt.signatures.valid(channel, amount, signature)
+            return await self.rt.signatures.check(channel, amount, signature)
         except ApiError:
             raise
         except Exception as exc:
@@ -248,7 +263,61 @@ class ProviderCore(SessionReads, SessionEnding):
 
     # ------------------------------------------------------------------ sessions
 
-    async def start(self, req: m.StartRequest) -> m.StartResponse:
+    async def _start_state(
+        self,
+        channel_id: bytes,
+        channel_hex: str,
+        amount: int,
+        known: int | None,
+        tick_cost: int,
+        client: str | None,
+    ) -> tuple[ChannelState, bool]:
+        """The channel's state for a start and whether it was read at ``latest`` just now; a channel not
+        funded for the start is refused (``_funding_refusal``). As few node calls as it takes, each first
+        allowed by ``start_guard`` (per client address, per channel):
+
+        * the head view's state, when it holds one, costs nothing: a channel it shows closed is refused
+          there, one it shows funded enough is started on it (within the age bound of every voucher check);
+        * a channel not read at the head yet is read at ``latest`` (as every start was: a payer's first
+          start after funding is answered by one fresh read), at most once per ``start_latest_interval``
+          per channel (a start that succeeds gives its read back: ``start``), else at the head (kept for
+          the block; callers at once share one read);
+        * a state read at ``latest`` by a start of the last interval, at a block after the head's
+          (``start_guard.later``: a deposit the head poll has not seen yet), is used instead of the head's;
+        * a channel still shown not funded or short of escrow is read at ``latest`` on the same terms (the
+          payer may have paid in a moment ago); otherwise that answer is given.
+        """
+        guard = self.start_guard
+        st = self.rt.states.held(channel_id)
+        fresh = False
+        if st is None:
+            guard.spend(client)
+            fresh = guard.take_latest(channel_hex)
+            st = await self.channel_state(channel_id, latest=fresh, shared=True)
+        if fresh:
+            guard.remember(channel_hex, st)
+        else:
+            seen = guard.seen(channel_hex)  # a read at latest a moment ago, at a block after the head's?
+            if seen is not None and later(seen, st):
+                st = seen
+        refusal = _funding_refusal(st, channel_id, amount, known, tick_cost)
+        if refusal is not None and refusal.code in _PAID_IN_SINCE and not fresh:
+            guard.spend(client)
+            fresh = guard.take_latest(channel_hex)
+            if fresh:
+                st = await self.channel_state(channel_id, latest=True, shared=True)
+                guard.remember(channel_hex, st)
+                refusal = _funding_refusal(st, channel_id, amount, known, tick_cost)
+        if refusal is not None:
+            raise refusal
+        return st, fresh
+
+    async def start(self, req: m.StartRequest, client: str | None = None) -> m.StartResponse:
+        """Start a session on the request's first voucher. ``client``: the caller's address, whose starts
+        may cause only so many node calls (``start_guard``). What needs no node call is checked first (the
+        head view's channel state, ECDSA): a start on a channel the head shows unfunded, short or closed,
+        or signed by a contract that has not approved this voucher before, costs a node call only within
+        those bounds (``_start_state``; the EIP-1271 check last, on a channel funded for it)."""
         rt = self.rt
         with self.store.tx() as db:
             svc = db.get(ServiceRow, req.service_id)
@@ -277,9 +346,20 @@ class ProviderCore(SessionReads, SessionEnding):
         cid_hex = "0x" + cid.hex()
         self._refuse_if_refused(cid_hex)
         amount = req.voucher.cumulative_amount
-        if not await self.voucher_signed(channel, amount, req.voucher.signature):
+        tick_cost = service.rate.cost(service.tick_seconds)
+        with self.store.tx() as db:  # what this provider holds (read again under the channel's lock below)
+            held = db.get(ChannelRow, cid_hex)
+            cursor = int(held.last_cumulative) if held is not None and held.last_signature else None
+        signed = rt.signatures.known(channel, amount, req.voucher.signature)
+        if signed is None:
+            self.start_guard.check_free(cid_hex)  # no chain read for a check that could not be made
+        st, fresh = await self._start_state(cid, cid_hex, amount, cursor, tick_cost, client)
+        if signed is None:  # only the signer contract can tell: one EIP-1271 call, within the bounds
+            self.start_guard.spend(client)
+            self.start_guard.signature_check(cid_hex)
+            signed = await self.voucher_signed(channel, amount, req.voucher.signature)
+        if signed is None:
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-        st = await self.channel_state(cid, latest=True)  # once per session: the payer may have just paid in
         with self.store.tx() as db:
             self.store.lock(db, cid_hex)
             now = self.clock()
@@ -294,29 +374,14 @@ class ProviderCore(SessionReads, SessionEnding):
                 raise ApiError(
                     409, "channel_closing", f"a Close was signed for this channel: {_until(closing)}"
                 )
-            if st.closed:
-                raise ApiError(409, "channel_closed", "this channel is closed: open the next one")
-            if st.deposited == 0:
-                raise ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(cid, st))
+            refusal = _funding_refusal(st, cid, amount, known, tick_cost) or _amount_refusal(
+                st, amount, known, tick_cost
+            )
+            if refusal is not None:
+                raise refusal
             # the cursor this provider holds (after a settled stop it can be below what was claimed: the
             # difference was paid ahead and is credited to this session), else what was claimed
             baseline = known if known is not None else st.claimed
-            tick_cost = service.rate.cost(service.tick_seconds)
-            if st.coverage < baseline + tick_cost:
-                raise ApiError(
-                    402, "insufficient_escrow", "the escrow does not cover the first tick", state_out(cid, st)
-                )
-            # strictly above what is held and what was paid: every voucher up to there may have been seen
-            # by others (a claim transaction publishes it), and one equal to it would pay nothing
-            floor = max(baseline, st.claimed)
-            if amount <= floor:
-                raise ApiError(409, "stale_voucher", f"the first voucher must total more than {floor}")
-            if amount > floor + tick_cost:
-                raise ApiError(422, "amount_exceeds_usage", "the first voucher may prepay at most one tick")
-            if amount > st.coverage:
-                raise ApiError(
-                    402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(cid, st)
-                )
             session_id = "s_" + secrets.token_urlsafe(18)
             token = secrets.token_urlsafe(32)
             served_until = now + service.rate.seconds_paid(amount - baseline)
@@ -350,6 +415,8 @@ class ProviderCore(SessionReads, SessionEnding):
                     access_token=token,
                 )
             )
+        if fresh:  # a payer's own start: its latest read does not count against the channel
+            self.start_guard.give_back_latest(cid_hex)
         quote = sign_model(
             self.account,
             unsigned(
@@ -395,12 +462,12 @@ class ProviderCore(SessionReads, SessionEnding):
         # the costly part (ECDSA recovery, or a contract wallet's EIP-1271 answer) and the chain read run
         # before the transaction; the verdicts are applied in rule order there (a forged voucher costs no
         # chain read: it is refused without the state)
-        sig_ok = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
-        st = await self.channel_state(meta.channel_id) if sig_ok else None
+        signed = await self.voucher_signed(meta.channel, req.cumulative_amount, req.signature)
+        st = await self.channel_state(meta.channel_id) if signed else None
         if st is not None and req.cumulative_amount > st.coverage:
             # the head's state may be a block behind a top-up: refuse only on a fresh read
             st = await self.channel_state(meta.channel_id, latest=True)
-        result = self._apply_voucher(session_id, req, sig_ok, meta, st, queued)
+        result = self._apply_voucher(session_id, req, signed, meta, st, queued)
         if isinstance(result, ApiError):
             raise result
         return result
@@ -409,14 +476,15 @@ class ProviderCore(SessionReads, SessionEnding):
         self,
         session_id: str,
         req: m.VoucherRequest,
-        sig_ok: bool,
+        signed: Signed | None,
         meta: SessionMeta,
         st: ChannelState | None,
         queued: float,
     ) -> m.VoucherAck | ApiError:
         """One transaction under the channel's lock: the checks, then the write (``st``: the channel's
         state at the head; None only for a voucher with a bad signature, refused before the coverage is
-        looked at). It goes straight through the database driver (``Store.hot_tx``): one read, two writes.
+        looked at; ``signed``: how its signature is valid). It goes straight through the database driver
+        (``Store.hot_tx``): one read, two writes.
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
         """
@@ -442,7 +510,7 @@ class ProviderCore(SessionReads, SessionEnding):
                 return ApiError(409, "seq_not_monotonic", f"seq must be greater than {row.seq}")
             if req.cumulative_amount < last:
                 return ApiError(409, "amount_not_monotonic", f"cumulativeAmount must be at least {last}")
-            if not sig_ok:
+            if signed is None:
                 return ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
             rate = m.Rate(amount=int(row.rate_amount), asset=row.asset, unit=m.RateUnit(row.rate_unit))
             # what may be signed for grows with time: counted up to now (lateness, above, at the arrival)
@@ -480,6 +548,45 @@ class ProviderCore(SessionReads, SessionEnding):
                 served_until=int(served_until),
                 expires_at=int(served_until + row.grace_seconds),
             )
+
+
+_PAID_IN_SINCE = frozenset({"channel_not_funded", "insufficient_escrow"})  # a refusal a deposit may lift
+
+
+def _funding_refusal(
+    st: ChannelState, channel_id: bytes, amount: int, known: int | None, tick_cost: int
+) -> ApiError | None:
+    """A first voucher of ``amount`` against the channel's on-chain funding ``st`` (``known``: the cursor
+    this provider holds for it, if any): closed, not funded, or short of escrow; None when funded for it."""
+    if st.closed:
+        return ApiError(409, "channel_closed", "this channel is closed: open the next one")
+    if st.deposited == 0:
+        return ApiError(402, "channel_not_funded", "the channel has no escrow", state_out(channel_id, st))
+    # the cursor this provider holds (after a settled stop it can be below what was claimed: the difference
+    # was paid ahead and is credited to this session), else what was claimed
+    baseline = known if known is not None else st.claimed
+    if st.coverage < baseline + tick_cost:
+        return ApiError(
+            402, "insufficient_escrow", "the escrow does not cover the first tick", state_out(channel_id, st)
+        )
+    if amount > st.coverage:
+        return ApiError(
+            402, "insufficient_escrow", "the escrow does not cover this voucher", state_out(channel_id, st)
+        )
+    return None
+
+
+def _amount_refusal(st: ChannelState, amount: int, known: int | None, tick_cost: int) -> ApiError | None:
+    """A first voucher must total more than what is held and paid, by at most one tick."""
+    baseline = known if known is not None else st.claimed
+    # strictly above what is held and what was paid: every voucher up to there may have been seen by others
+    # (a claim transaction publishes it), and one equal to it would pay nothing
+    floor = max(baseline, st.claimed)
+    if amount <= floor:
+        return ApiError(409, "stale_voucher", f"the first voucher must total more than {floor}")
+    if amount > floor + tick_cost:
+        return ApiError(422, "amount_exceeds_usage", "the first voucher may prepay at most one tick")
+    return None
 
 
 def _until(deadline: int) -> str:

@@ -26,6 +26,7 @@ from paygo_desktop.provider.proofs import Proof, same_token
 from paygo_desktop.provider.row_models import channel_row, session_rate
 from paygo_desktop.provider.session_reads import SessionMeta
 from paygo_desktop.provider.store import ChannelRow, SessionRow, Store
+from paygo_desktop.provider.voucher_signatures import Signed
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class SessionEnding:
 
         async def channel_state(self, channel_id: bytes, *, latest: bool = False) -> ChannelState: ...
 
-        async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> bool: ...
+        async def voucher_signed(self, channel: Channel, amount: int, signature: str) -> Signed | None: ...
 
     async def _authorize_stop(
         self, meta: SessionMeta, session_id: str, proof: Proof, final: m.VoucherRequest | None, sig_ok: bool
@@ -104,8 +105,8 @@ class SessionEnding:
         """
         self.rt  # noqa: B018 - 503 when not connected
         meta = self._session_meta(session_id)
-        sig_ok = final is None or await self.voucher_signed(
-            meta.channel, final.cumulative_amount, final.signature
+        sig_ok = final is None or (
+            await self.voucher_signed(meta.channel, final.cumulative_amount, final.signature) is not None
         )
         await self._authorize_stop(meta, session_id, proof or Proof(), final, sig_ok)
         with self.store.tx() as db:

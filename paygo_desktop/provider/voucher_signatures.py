@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
@@ -40,6 +41,7 @@ ERC1271_MAGIC_WORD = ERC1271_SELECTOR + b"\x00" * 28
 ERC1271_GAS = 1_000_000  # a wallet needing more to check one signature is refused
 MAX_ENTRIES = 100_000
 FEE_TTL = 10.0  # seconds a gas price quote is used for the wallets' checks
+Signed = Literal["ecdsa", "contract"]  # how a voucher's signature is valid: by key, or by a signer contract
 
 
 def _bytes(signature: bytes | str) -> bytes:
@@ -59,16 +61,28 @@ class VoucherSignatures:
         self.monotonic = monotonic
         self._fees: tuple[float, FeeQuote] | None = None  # (when quoted, the quote)
 
-    async def valid(
-        self, channel: Channel, cumulative_amount: int, signature: bytes | str, *, cached: bool = True
-    ) -> bool:
-        """Would the vault accept ``signature`` on a voucher of ``cumulative_amount`` for ``channel`` now?"""
+    def known(self, channel: Channel, cumulative_amount: int, signature: bytes | str) -> Signed | None:
+        """The verdict that needs no node call: ``"ecdsa"`` (signed by the channel's signer's key), or
+        ``"contract"`` (this very signature approved by the signer contract before); None: only the signer
+        contract can tell (``check``)."""
         if self.checker.verify(channel, cumulative_amount, signature):
-            return True
+            return "ecdsa"
+        key = (channel.id, self.checker.digest(channel.id, cumulative_amount))
+        if self._accepted.get(key) == keccak(_bytes(signature)):
+            return "contract"
+        return None
+
+    async def check(
+        self, channel: Channel, cumulative_amount: int, signature: bytes | str, *, cached: bool = True
+    ) -> Signed | None:
+        """How the vault would accept ``signature`` on a voucher of ``cumulative_amount`` for ``channel`` now:
+        ``"ecdsa"``, ``"contract"`` (EIP-1271), or None (refused)."""
+        if self.checker.verify(channel, cumulative_amount, signature):
+            return "ecdsa"
         sig = _bytes(signature)
         key = (channel.id, self.checker.digest(channel.id, cumulative_amount))
         if cached and self._accepted.get(key) == keccak(sig):
-            return True
+            return "contract"
         ok = await self.erc1271(channel.effective_signer, key[1], sig)
         if ok:
             if len(self._accepted) >= MAX_ENTRIES:
@@ -76,7 +90,13 @@ class VoucherSignatures:
             self._accepted[key] = keccak(sig)
         else:
             self._accepted.pop(key, None)
-        return ok
+        return "contract" if ok else None
+
+    async def valid(
+        self, channel: Channel, cumulative_amount: int, signature: bytes | str, *, cached: bool = True
+    ) -> bool:
+        """Would the vault accept ``signature`` on a voucher of ``cumulative_amount`` for ``channel`` now?"""
+        return await self.check(channel, cumulative_amount, signature, cached=cached) is not None
 
     async def fees(self) -> FeeQuote:
         """The gas price a claim would be sent with now (quoted at most ``FEE_TTL`` seconds ago)."""
