@@ -81,6 +81,13 @@ def create_app(
     store = Store(config.database)
     account = config.account()
     core = ProviderCore(config, store, account, clock)
+    if config.max_unclaimed_contract_signed < 2 * config.contract_signer_claim_interval:
+        log.warning(
+            "max_unclaimed_contract_signed (%d s) is under twice contract_signer_claim_interval (%g s): "
+            "honest contract-signed channels will be held up between claims",
+            config.max_unclaimed_contract_signed,
+            config.contract_signer_claim_interval,
+        )
     seed_catalog(store, config, clock())
     coordinator = Coordinator(store)
     monitor = LoadMonitor(

@@ -12,6 +12,7 @@ Example (TOML)::
     public_base_url = "http://127.0.0.1:8080"
     claim_interval = 300
     contract_signer_claim_interval = 30        # contract-signed (EIP-1271) vouchers are claimed this often
+    max_unclaimed_contract_signed = 120        # ... and may run this many seconds of service ahead of claims
     event_poll_interval = 5                    # how often the vault's events are read (withdrawal requests)
     withdraw_delay_margin = 60                 # seconds a claim may take to be mined after a poll saw the
                                                # request: channels need withdrawDelay >= poll + margin
@@ -200,6 +201,13 @@ class ProviderConfig(BaseModel):
     # will answer the vault on chain, so a signer that approves every check and refuses the claim gets at
     # most this much service before its claim reverts and its channel is refused (provider.claimer).
     contract_signer_claim_interval: Annotated[float, Field(gt=0)] = 30.0
+    # A contract-signed channel may hold vouchers for at most this many seconds of service (at the rate of
+    # the session asking) above what the vault has paid out for it: past that its next voucher, or a new
+    # session, is refused (409 unclaimed_limit) until a claim lands. Seconds, not base units: it must
+    # exceed what an honest wallet runs up between two claims (contract_signer_claim_interval, the claim's
+    # mining, a tick ahead) whatever a service costs, and an amount would have to be set per asset and
+    # price. What it lets run unpaid is this many seconds at the vendor's own price, per channel.
+    max_unclaimed_contract_signed: Annotated[int, Field(ge=1, le=30 * 86400)] = 120
     event_poll_interval: Annotated[float, Field(gt=0)] = 5.0
     expiry_check_interval: Annotated[float, Field(gt=0)] = 1.0
     # How long a claim may take to be mined once the event poll saw a withdrawal request, with a margin:

@@ -18,6 +18,11 @@ Rules (server clock, injectable):
   transaction, starts nothing) and at most one tick above it. A first voucher that pays for less than one
   tick gets no grace: it buys exactly the seconds it pays.
 * Within a session, ``cumulativeAmount - startCumulative <= rate.cost(ceil(elapsed)) + rate.cost(tick)``.
+* A voucher (a first one too) signed by a contract (EIP-1271) totals at most
+  ``max_unclaimed_contract_signed`` seconds of service at the session's rate above what the vault has paid
+  out for the channel (``claimed`` at the head): past it 409 ``unclaimed_limit`` until a claim lands (no
+  eth_call proves the wallet lets the claim through; the claimer claims such vouchers every
+  ``contract_signer_claim_interval``).
 * ``servedUntil = startedAt + seconds paid``; the session expires (access revoked) once
   ``now > servedUntil + graceSeconds``. Checked by a background task and lazily on each request.
 * Stop needs proof that the caller acts for the payer (``Proof``): the session's access token, a request
@@ -379,6 +384,10 @@ class ProviderCore(SessionReads, SessionEnding):
             )
             if refusal is not None:
                 raise refusal
+            if signed == "contract":
+                refusal = self._unclaimed_refusal(cid, st, amount, service.rate)
+                if refusal is not None:
+                    raise refusal
             # the cursor this provider holds (after a settled stop it can be below what was claimed: the
             # difference was paid ahead and is credited to this session), else what was claimed
             baseline = known if known is not None else st.claimed
@@ -483,7 +492,8 @@ class ProviderCore(SessionReads, SessionEnding):
     ) -> m.VoucherAck | ApiError:
         """One transaction under the channel's lock: the checks, then the write (``st``: the channel's
         state at the head; None only for a voucher with a bad signature, refused before the coverage is
-        looked at; ``signed``: how its signature is valid). It goes straight through the database driver
+        looked at; ``signed``: how its signature is valid, a contract's capped by
+        ``max_unclaimed_contract_signed``). It goes straight through the database driver
         (``Store.hot_tx``): one read, two writes.
 
         Errors are returned, not raised, so that an expiry noticed here is committed.
@@ -530,6 +540,10 @@ class ProviderCore(SessionReads, SessionEnding):
                     "the escrow does not cover this voucher",
                     state_out(meta.channel_id, st),
                 )
+            if signed == "contract":
+                refusal = self._unclaimed_refusal(meta.channel_id, st, req.cumulative_amount, rate)
+                if refusal is not None:
+                    return refusal
             served_until = row.started_at + rate.seconds_paid(req.cumulative_amount - start)
             amount = str(req.cumulative_amount)
             values = {
@@ -548,6 +562,28 @@ class ProviderCore(SessionReads, SessionEnding):
                 served_until=int(served_until),
                 expires_at=int(served_until + row.grace_seconds),
             )
+
+    def _unclaimed_refusal(
+        self, channel_id: bytes, st: ChannelState, amount: int, rate: m.Rate
+    ) -> ApiError | None:
+        """A contract-signed voucher may total at most ``max_unclaimed_contract_signed`` seconds of service
+        (at ``rate``) above what the vault has paid out for its channel: no eth_call proves the wallet will
+        let the claim through, so what rides on its signatures is capped until a claim lands (the claimer
+        claims contract-signed vouchers every ``contract_signer_claim_interval``). None when within."""
+        seconds = self.config.max_unclaimed_contract_signed
+        cap = rate.cost(seconds)
+        if amount - st.claimed <= cap:
+            return None
+        return ApiError(
+            409,
+            "unclaimed_limit",
+            f"this channel's signer is a contract: its vouchers may total at most {cap} base units "
+            f"({seconds} s of service) above what the vault has paid out ({st.claimed}); this one is taken "
+            f"once a claim of the channel lands (about every "
+            f"{math.ceil(self.config.contract_signer_claim_interval)} s)",
+            state_out(channel_id, st),
+            headers={"Retry-After": str(max(1, math.ceil(self.config.contract_signer_claim_interval)))},
+        )
 
 
 _PAID_IN_SINCE = frozenset({"channel_not_funded", "insufficient_escrow"})  # a refusal a deposit may lift
