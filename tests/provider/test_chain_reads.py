@@ -1,5 +1,6 @@
 """The served provider reads channel states through the raw ``eth_call`` reader (behind the head-block
-view, ``provider.chain_view``), afresh at ``latest`` on every start."""
+view, ``provider.chain_view``), afresh at ``latest`` on a start on a channel the view has not read yet
+(the bounds on the reads starts may cause: tests/provider/test_start_chain_calls.py)."""
 
 from __future__ import annotations
 
