@@ -37,4 +37,5 @@ class Changes:
 
 NOTHING = Changes()
 TRANSACTION_WENT_THROUGH = Changes(transactions=True, balances=True, channels=True)
+X402_PAID = Changes(x402=True, spending=True, activity=True)  # an x402 payment written, marked or booked
 EVERYTHING = Changes(**{f.name: True for f in fields(Changes)})

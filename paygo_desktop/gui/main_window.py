@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop import APP_NAME
-from paygo_desktop.changes import Changes
+from paygo_desktop.changes import X402_PAID, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         from paygo_desktop.gui.x402_proxy_control import X402ProxyControl
 
         self.x402_proxy = X402ProxyControl(self.ctx, self.runner, self.sessions.live, parent=self)
+        self.x402_proxy.paid.connect(lambda: self.changes.announce(X402_PAID))
         from paygo_desktop.gui.x402_lapsed import X402LapsedCheck
 
         # x402 payments whose authorization lapsed, looked up on chain when the app opens and when the node

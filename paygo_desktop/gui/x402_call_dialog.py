@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paygo_desktop.changes import X402_PAID, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.widgets.messages import InlineMessage
 
@@ -42,12 +43,14 @@ class X402CallDialog(QDialog):
         entry: Any,
         parent: QWidget | None = None,
         live_sessions: Callable[[], list[Any]] = list,
+        announce: Callable[[Changes], None] = lambda _changes: None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
         self.entry = entry
         self.live_sessions = live_sessions
+        self.announce = announce  # the page's: a payment made here is read again by the views showing it
         self.setWindowTitle(f"Call {entry.service.name}")
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -101,10 +104,13 @@ class X402CallDialog(QDialog):
                 raise UserFacingError("Create or import a wallet first.")
             account = await asyncio.to_thread(ctx.wallet.local_account, address)
             tokens = await asyncio.to_thread(ctx.known_tokens, network)
-            return await call_paid(call, ctx.store, account, network, tokens, sessions)
+            return await call_paid(call, ctx.store, account, network, tokens, sessions, self._paid)
 
         self.call_button.setEnabled(False)
         self.runner.run(work(), on_success=self._answered, on_error=self._failed, name="x402-call")
+
+    def _paid(self) -> None:  # on the loop (the GUI thread): the payer wrote or marked a payment
+        self.announce(X402_PAID)
 
     def _answered(self, answer: Any) -> None:
         self.call_button.setEnabled(True)

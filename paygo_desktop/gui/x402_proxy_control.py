@@ -41,6 +41,7 @@ CLOSE_SECONDS = 6  # the most quitting waits for the proxy (its server gets 5)
 
 class X402ProxyControl(QObject):
     changed = Signal()  # started, stopped, or a start that failed
+    paid = Signal()  # a payment through the proxy was written or marked: the x402 list, spending, Activity
     message = Signal(str, bool)  # text, is_error: for the panel's message line
 
     def __init__(
@@ -98,7 +99,13 @@ class X402ProxyControl(QObject):
 
         account, network, tokens = await asyncio.to_thread(prepare)
         payer = X402Payer(
-            ctx.store, account, network, tokens, confirm=self._ask, sessions=session_access(self._live)
+            ctx.store,
+            account,
+            network,
+            tokens,
+            confirm=self._ask,
+            sessions=session_access(self._live),
+            on_change=self.paid.emit,
         )
         proxy = X402Proxy(payer)
         url = await proxy.start()

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from paygo_desktop.changes import NOTHING, Changes
+from paygo_desktop.changes import NOTHING, X402_PAID, Changes
 from paygo_desktop.networks import Network
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.x402 import X402Store
 from paygo_desktop.x402.booking import booking_rows
 from paygo_desktop.x402.lapsed import LapsedCheck, settle_lapsed
 
-FOUND_SPENT = Changes(x402=True, spending=True, activity=True)  # marked settled and booked in Activity
+FOUND_SPENT = X402_PAID  # marked settled and booked in Activity
 CLOSED = Changes(x402=True)  # marked as never moving money
 
 

@@ -6,6 +6,7 @@ took."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,12 +46,15 @@ async def call_paid(
     network: Network,
     assets: tuple[Asset, ...],
     sessions: SessionAccess | None = None,
+    on_change: Callable[[], None] | None = None,
 ) -> PaidResponse:
     """Make ``call``; with ``sessions``, through a running session of the provider's that serves the same
-    upstream, unpaid, when there is one."""
+    upstream, unpaid, when there is one. ``on_change``: told when a payment was written (``X402Payer``)."""
 
     async def confirmed(quote: Quote) -> bool:  # the user pressed "Pay and call" at this price
         return quote.amount <= call.price.units
 
-    payer = X402Payer(store, account, network, assets, confirm=confirmed, sessions=sessions)
+    payer = X402Payer(
+        store, account, network, assets, confirm=confirmed, sessions=sessions, on_change=on_change
+    )
     return await payer.request("GET", call.url, max_amount=call.price.format(symbol=False, grouping=False))

@@ -108,6 +108,7 @@ class X402Payer:
         sessions: SessionAccess | None = None,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._records = X402Store(store)
         self._activity = ActivityLog(store)
@@ -121,6 +122,9 @@ class X402Payer:
         self._http = http
         self._clock = clock
         self._lock = asyncio.Lock()  # the limits check and the record are one step for this payer
+        # told, on the caller's loop, each time this payer wrote a payment or booked one: the app's views
+        # of x402 payments, spending and Activity read again
+        self._on_change = on_change or (lambda: None)
 
     async def request(
         self,
@@ -158,6 +162,8 @@ class X402Payer:
             checked = await lapsed.settle_lapsed(
                 self._records, self._network.rpc_url, origin, int(self._clock()), booked=self._booked
             )
+            if checked.found_spent or checked.closed:
+                self._on_change()
             still = checked.still
             spent = await asyncio.to_thread(self._spent, origin, policy.asset if policy else None, still)
             limits.check(quote, policy, spent, cap)
@@ -168,6 +174,23 @@ class X402Payer:
             )
             payload = await asyncio.to_thread(self._sign, required, chosen, sponsored)
             payment = await asyncio.to_thread(self._record, quote, method, payload, chosen)
+        try:
+            return await self._pay(payment, quote, method, url, headers, content, payload, offer)
+        finally:
+            self._on_change()  # the payment, marked as it ended (or still pending, cancelled meanwhile)
+
+    async def _pay(
+        self,
+        payment: X402Payment,
+        quote: Quote,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        payload: PaymentPayload,
+        offer: SessionOffer | None,
+    ) -> PaidResponse:
+        """Send the request with the recorded payment's signature; mark the payment from the answer."""
         signed = {**(headers or {}), wire.PAYMENT_SIGNATURE_HEADER: encode_payment_signature_header(payload)}
         try:
             second = await self._send(method, url, signed, content)

@@ -4,8 +4,10 @@ shown as the cap) and shows the service's answer; the money moves on chain."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from paygo_desktop.changes import X402_PAID, Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from paygo_desktop.store.x402 import SETTLED, X402Store
@@ -34,6 +36,8 @@ def test_call_a_per_request_service_from_the_services_page(
     page = ServicesPage(ctx, tasks, start_session=lambda *_: None)
     page.runner_ref = tasks  # type: ignore[attr-defined]
     qtbot.addWidget(page)
+    announced: list[Changes] = []  # what the page tells the window's announcer
+    page.announcer = SimpleNamespace(announce=announced.append)  # type: ignore[assignment]
     page.show()
     page.load(force=True)
     qtbot.waitUntil(lambda: page.model.rowCount() > 0 and not tasks.busy, timeout=TIMEOUT)
@@ -59,4 +63,5 @@ def test_call_a_per_request_service_from_the_services_page(
     assert balance_by_rpc(env, env.provider.address) == before + PRICE
     [payment] = X402Store(ctx.store).payments()
     assert payment.status == SETTLED and payment.url.endswith(f"/x402/{SERVICE}/today?city=Oslo")
+    assert X402_PAID in announced  # Activity's x402 list, spending and log are read again
     dialog.close()

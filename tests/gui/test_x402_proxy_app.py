@@ -88,6 +88,9 @@ def test_the_apps_proxy_asks_first_and_pays_only_on_pay(
         finally:
             guard.stop()
         assert guard.violations == [], "\n".join(guard.violations)
+        # the x402 list on screen shows it, read again from what the payment changed (no Refresh pressed)
+        listed = page.x402.payments
+        qtbot.waitUntil(lambda: listed.rowCount() == 1, timeout=TIMEOUT)
         [answer] = paid.answers
         assert answer.status_code == 200, answer.text
         assert answer.json()["forecast"] == "sunny"

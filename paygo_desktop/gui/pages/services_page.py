@@ -325,7 +325,9 @@ class ServicesPage(Page):
         if entry.per_request:  # one paid request with x402, not a session
             from paygo_desktop.gui.x402_call_dialog import X402CallDialog
 
-            self.call_dialog = X402CallDialog(self.ctx, self.runner, entry, self, self.live_sessions)
+            self.call_dialog = X402CallDialog(
+                self.ctx, self.runner, entry, self, self.live_sessions, announce=self.announce
+            )
             self.call_dialog.show()
             return
         assert self.start_session is not None
