@@ -111,6 +111,14 @@ async def _started_here(client: Any, rt: Runtime, record: SessionRecord, key: An
     return min(found, key=lambda s: s.started_at).session_id if found else None
 
 
+def _how_it_ended(record: SessionRecord) -> str:
+    """How a session recovery settles ended: the app left it interrupted (its start, stop or end got no
+    answer from the provider, or the app quit meanwhile), or it was still open when the app was killed."""
+    if record.status is SessionStatus.INTERRUPTED:
+        return "ended without an answer from the provider; settled with it now"
+    return "ended while the app was closed"
+
+
 async def _reconcile_escrow(rt: Runtime, record: SessionRecord, key: Any = None) -> RecoveryReport:
     client = rt.client(record.terms.provider_url)
     info = await client.provider_info()
@@ -212,9 +220,7 @@ async def _settle(
             f"“{record.terms.service_name}” never started at {record.terms.provider_name}: nothing was paid."
         )
     else:
-        head = (
-            f"“{record.terms.service_name}” at {record.terms.provider_name} ended while the app was closed."
-        )
+        head = f"“{record.terms.service_name}” at {record.terms.provider_name} {_how_it_ended(record)}."
     parts = [head]
     if receipt is not None or cost:
         parts.append(f"It cost {fmt} for {short_duration(seconds)}.")
@@ -286,7 +292,7 @@ async def _reconcile_zcash(
         f"“{record.terms.service_name}” was still running at {record.terms.provider_name} after the app "
         "closed: stopped it now."
         if was_live
-        else f"“{record.terms.service_name}” at {record.terms.provider_name} ended while the app was closed."
+        else f"“{record.terms.service_name}” at {record.terms.provider_name} {_how_it_ended(record)}."
     )
     parts = [head, f"The permission was charged {fmt} for {short_duration(remote.seconds)}."]
     if not receipt_ok:

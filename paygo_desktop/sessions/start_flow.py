@@ -127,8 +127,8 @@ class StartFlow:
         self._expect(Step.DEPOSIT_REVIEW)
         if phase in ON_ITS_WAY:
             return self.cancelled(
-                "The deposit is on its way; the Escrow page follows it. Start the session again once it "
-                "is confirmed."
+                "The deposit is on its way; the Escrow page follows it. Start the session again: it counts "
+                "the deposit and waits for it, nothing is deposited twice."
             )
         return self.cancelled("Not started: no deposit was sent.")
 

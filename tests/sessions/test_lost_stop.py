@@ -108,6 +108,7 @@ def test_a_stop_whose_answer_is_lost_is_settled_by_recovery(world: World) -> Non
         await engine.stop(live.local_id)
         [report] = await engine.recover()  # the same run's engine: an ended session of its own
         assert report.outcome == "settled" and report.cost == 7 * RATE
+        assert "ended without an answer from the provider; settled with it now" in report.message
         channel_id = live.terms.channel_id or ""
         assert await _provider_holds(world, channel_id) == 7 * RATE
         assert engine.history.channel_cursor(channel_id) == 7 * RATE

@@ -86,8 +86,8 @@ def test_enough_in_the_channel_starts_without_a_deposit() -> None:
         (lambda f: f.deposited("failed", "reverted"), Step.FAILED,
          "Not started: the deposit did not go through. reverted", True),
         (lambda f: f.review_closed("pending"), Step.CANCELLED,
-         "The deposit is on its way; the Escrow page follows it. Start the session again once it is "
-         "confirmed.", False),
+         "The deposit is on its way; the Escrow page follows it. Start the session again: it counts the "
+         "deposit and waits for it, nothing is deposited twice.", False),
         (lambda f: f.review_closed("review"), Step.CANCELLED, "Not started: no deposit was sent.", False),
         (lambda f: f.failed("The node does not answer."), Step.FAILED, "The node does not answer.", True),
     ],
