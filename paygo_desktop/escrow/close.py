@@ -3,10 +3,18 @@
 The vault pays a close only with both signatures: the provider's ``Close(channelId, finalAmount,
 deadline)`` and the channel signer's own ``Voucher(channelId, finalAmount)``. ``plan_close`` asks the
 provider for its Close (``POST /channels/{id}/close``, signed by the account), checks it — the provider's
-signature by the channel's provider, this channel, ``finalAmount`` at most what this app ever signed on the
-channel (or what is already claimed on chain, which the signer signed too), the deadline ahead of the
-chain's clock — then signs the app's voucher for exactly ``finalAmount`` (off the event loop) and returns
-the ``closeCooperative`` transaction with what it will do, for the shared transaction dialog.
+signature by the channel's provider, this channel, ``finalAmount`` at most the channel's settled total in
+this app's books (``SessionHistory.channel_committed``: what the provider's receipts settled at, plus any
+voucher it never confirmed) or what is already claimed on chain, the deadline ahead of the chain's clock —
+then signs the app's voucher for exactly ``finalAmount`` (off the event loop) and returns the
+``closeCooperative`` transaction with what it will do, for the shared transaction dialog.
+
+Not what this app ever signed: a session settles at the meter below the voucher signed one tick ahead, and
+a Close for that earlier voucher would have the app sign again what the provider's receipt gave up. Such a
+Close is refused, not shown with a warning: the provider could claim the earlier voucher on chain anyway,
+so the refusal costs the user at most the wait of a withdrawal, and the app never puts its signature on a
+total the provider's own receipt disowned (once claimed on chain, that total is the ceiling, and a Close
+at it passes).
 
 Both the ended session card (``SessionEngine.close_request``) and the Escrow page's Close come here.
 """
@@ -52,13 +60,14 @@ async def plan_close(
     channel: Channel,
     asset: Asset,
     *,
-    signed_max: int,
+    committed: int,
     provider_name: str = "",
 ) -> ClosePlan:
     """Ask the channel's provider for its Close, check it, sign the app's voucher, build the transaction.
 
-    ``signed_max`` is the highest cumulative amount this app signed on the channel (from its own store):
-    the provider's ``finalAmount`` may not be above it (nor above what is claimed already, if higher).
+    ``committed`` is the channel's settled total in this app's books (``channel_committed``, from its
+    store): the provider's ``finalAmount`` may not be above it (nor above what is claimed already, if
+    higher).
     """
     if signer.address != channel.effective_signer:
         raise CloseRefused("This account does not sign this channel's vouchers, so it cannot close it.")
@@ -69,15 +78,18 @@ async def plan_close(
     domain = await vault.domain()
     now = int((await vault.w3.eth.get_block("latest"))["timestamp"])
     state = await vault.channel_state(channel)  # again: the provider may have claimed meanwhile
-    ceiling = max(signed_max, state.claimed)
+    ceiling = max(committed, state.claimed)
     if auth.channel_id.lower() != "0x" + channel.id.hex() or not verify_close(
         domain, channel, auth.final_amount, auth.deadline, auth.signature
     ):
         raise CloseRefused("The provider's signed Close is not valid for this channel; nothing was sent.")
     if auth.final_amount > ceiling:
         raise CloseRefused(
-            f"The provider's Close asks for {Amount(asset, auth.final_amount).format()}, more than you ever "
-            f"signed on this channel ({Amount(asset, ceiling).format()}); nothing was sent."
+            f"The provider's Close asks for {Amount(asset, auth.final_amount).format()}, more than the "
+            f"channel's settled total ({Amount(asset, ceiling).format()}: what its receipts settled at, or "
+            "claimed on chain); nothing was signed or sent. If it kept an earlier voucher of yours (signed "
+            "one tick ahead of a session that settled lower), it can claim that on chain; to get the rest "
+            "back without its Close, request a withdrawal."
         )
     if auth.deadline < now + MIN_CLOSE_TIME_LEFT:
         raise CloseRefused("The provider's Close expires too soon to be sent; nothing was sent. Try again.")

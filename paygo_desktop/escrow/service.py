@@ -303,11 +303,11 @@ class EscrowService:
         return [requests.finalize_withdrawal(self._vault(), params, channel.payout_if_finalized)]
 
     async def plan_close(
-        self, channel: EscrowChannel, signer: Any, *, signed_max: int, provider_urls: Sequence[str]
+        self, channel: EscrowChannel, signer: Any, *, committed: int, provider_urls: Sequence[str]
     ) -> list[TxRequest]:
         """Close ``channel`` with its provider now (``escrow.close``): the provider is found among
         ``provider_urls`` (the one whose payTo is the channel's provider, on this vault); ``signer`` is the
-        unlocked account; ``signed_max`` the most this app signed on the channel."""
+        unlocked account; ``committed`` the channel's settled total in this app's books (``plan_close``)."""
         params = self._params(channel)
         if channel.closed:
             raise CloseRefused("This channel is closed already.")
@@ -315,7 +315,7 @@ class EscrowService:
         client, name = await self._provider_of(channel, provider_urls)
         try:
             plan = await plan_close(
-                vault, client, signer, params, channel.asset, signed_max=signed_max, provider_name=name
+                vault, client, signer, params, channel.asset, committed=committed, provider_name=name
             )
         finally:
             await client.aclose()

@@ -314,9 +314,9 @@ class SessionEngine:
             raise SessionError("Only a stopped escrow session's channel can be closed.")
         if record.is_open:
             raise SessionError("Stop the session before closing its channel.")
-        signed_max = await self.rt.db(self.history.channel_signed, record.terms.channel_id)
+        committed = await self.rt.db(self.history.channel_committed, record.terms.channel_id)
         client = self.rt.client(record.terms.provider_url)
-        return await self.chain.close_request(record, await self._signer(), client, signed_max)
+        return await self.chain.close_request(record, await self._signer(), client, committed)
 
     # ------------------------------------------------------------------ recovery and exit
 

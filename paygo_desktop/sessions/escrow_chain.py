@@ -307,10 +307,11 @@ class EscrowChain:
         )
 
     async def close_request(
-        self, record: SessionRecord, signer: Any, client: ProviderClient, signed_max: int
+        self, record: SessionRecord, signer: Any, client: ProviderClient, committed: int
     ) -> TxRequest:
         """The transaction that closes a stopped session's channel cooperatively (``escrow.close``): the
-        provider's Close checked, the app's own voucher for the same total; never more than was signed."""
+        provider's Close checked, the app's own voucher for the same total; never more than ``committed``, the
+        channel's settled total in the books (or what was claimed on chain)."""
         terms = record.terms
         if terms.provider_address is None or terms.channel_id is None:
             raise SessionError("This session's provider address is unknown.")
@@ -331,7 +332,7 @@ class EscrowChain:
                 signer,
                 channel,
                 terms.asset,
-                signed_max=signed_max,
+                committed=committed,
                 provider_name=terms.provider_name,
             )
         except UserFacingError:

@@ -52,7 +52,7 @@ def test_close_settles_at_the_providers_cursor_and_the_next_channel_takes_the_ne
         finally:
             env.run(client.aclose())
         (row,) = env.run(service.overview()).channels
-        plan = env.run(service.plan_close(row, fresh, signed_max=TICK_COST, provider_urls=[server.url]))
+        plan = env.run(service.plan_close(row, fresh, committed=3_000, provider_urls=[server.url]))
     assert [r.kind for r in plan] == ["escrow-close"]
     text = plan[0].description
     assert "Close the escrow channel with Test provider" in text
@@ -66,7 +66,7 @@ def test_close_settles_at_the_providers_cursor_and_the_next_channel_takes_the_ne
     (row,) = env.run(service.overview()).channels
     assert row.closed and row.available.units == 0
     with pytest.raises(CloseRefused, match="closed already"):
-        env.run(service.plan_close(row, fresh, signed_max=TICK_COST, provider_urls=[]))
+        env.run(service.plan_close(row, fresh, committed=TICK_COST, provider_urls=[]))
     following = env.run(service.new_channel(env.provider.address, usdc))
     assert following.salt == (1).to_bytes(32, "big")  # the closed one is final: the next salt
 
@@ -95,7 +95,7 @@ def test_the_review_says_what_was_paid_ahead_and_stays_with_the_provider(
         finally:
             env.run(client.aclose())
         (row,) = env.run(service.overview()).channels
-        plan = env.run(service.plan_close(row, fresh, signed_max=2 * TICK_COST, provider_urls=[server.url]))
+        plan = env.run(service.plan_close(row, fresh, committed=6_000, provider_urls=[server.url]))
     text = plan[0].description
     assert f"{Amount(usdc, DEPOSIT - 10_000).format()} comes back to you" in text
     assert (
@@ -132,22 +132,22 @@ def test_a_close_the_app_did_not_agree_to_is_refused_and_nothing_is_signed_or_se
     other = Channel(payer=fresh.address, provider=env.provider.address, token=env.usdc, salt=b"\x05" * 32)
     now = env.chain_time()
     cases = {
-        "more than you ever signed": HostileProvider(env, 5_001, now + 900),
+        "more than the channel.s settled total": HostileProvider(env, 5_001, now + 900),
         "not valid for this channel": HostileProvider(env, 100, now + 900, key=env.stranger),
         "not valid for this channel ": HostileProvider(env, 100, now + 900, channel=other),
         "expires too soon": HostileProvider(env, 100, now + 10),
     }
     for reason, provider in cases.items():
         with pytest.raises(CloseRefused, match=reason.strip()):
-            env.run(plan_close(env.vault, provider, fresh, channel, usdc, signed_max=5_000))
+            env.run(plan_close(env.vault, provider, fresh, channel, usdc, committed=5_000))
     with pytest.raises(CloseRefused, match="does not sign"):  # only the channel's signer can close it
         env.run(
-            plan_close(env.vault, HostileProvider(env, 0, now + 900), env.payer2, channel, usdc, signed_max=0)
+            plan_close(env.vault, HostileProvider(env, 0, now + 900), env.payer2, channel, usdc, committed=0)
         )
     assert service.transactions.repository.recent(10)[0].kind == "escrow-fund"  # nothing new was sent
     # at or under what was signed, it is accepted
     fine = env.run(
-        plan_close(env.vault, HostileProvider(env, 5_000, now + 900), fresh, channel, usdc, signed_max=5_000)
+        plan_close(env.vault, HostileProvider(env, 5_000, now + 900), fresh, channel, usdc, committed=5_000)
     )
     assert (
         fine.final.units == 5_000 and fine.to_provider.units == 5_000 and fine.refund.units == DEPOSIT - 5_000
@@ -160,4 +160,4 @@ def test_a_channel_whose_provider_the_app_cannot_reach_is_not_closed(
     funded_channel(env, service, fresh)
     (row,) = env.run(service.overview()).channels
     with pytest.raises(CloseRefused, match="Request a withdrawal instead"):
-        env.run(service.plan_close(row, fresh, signed_max=0, provider_urls=["http://127.0.0.1:9"]))
+        env.run(service.plan_close(row, fresh, committed=0, provider_urls=["http://127.0.0.1:9"]))

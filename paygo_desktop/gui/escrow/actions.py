@@ -199,12 +199,12 @@ class EscrowActions(_PageBase):
             def from_store() -> tuple[int, list[str]]:
                 history = SessionHistory(store)
                 cid = channel.channel_id.lower()
-                return history.channel_signed(cid), history.channel_provider_urls(cid)
+                return history.channel_committed(cid), history.channel_provider_urls(cid)
 
-            signed_max, used = await asyncio.to_thread(from_store)
+            committed, used = await asyncio.to_thread(from_store)
             signer = wallet.local_account(service.account)  # WalletLocked says to unlock first
             urls = [*used, *known_providers]
-            return list(await service.plan_close(channel, signer, signed_max=signed_max, provider_urls=urls))
+            return list(await service.plan_close(channel, signer, committed=committed, provider_urls=urls))
 
         self._plan_then_flow(plan(), "Close the escrow channel")
 
