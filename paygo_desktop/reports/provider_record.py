@@ -7,7 +7,9 @@ provider signed and the meter this app ran:
 * ``over_claimed``: the receipt asks for more than the meter measured, beyond what the rules allow;
 * ``disagreed``: the receipt is signed but contradicts the meter otherwise (seconds, amount, session);
 * ``forged``: the receipt is not signed by the provider's key;
-* ``refused``: no receipt came, or the provider refused to settle at the meter's final voucher.
+* ``refused``: no receipt came, or the provider refused to settle at the meter's final voucher;
+* ``reneged``: it went back on a receipt it signed: a later start found it holding our earlier voucher,
+  one tick ahead, above the total the receipt settled at (``sessions.reneged``).
 
 Zcash permissions add theirs (``zcash.cross_check``: a provider's report that disagrees with the app's
 record, and an agreement for each session whose reports all agreed). ``provider_records`` gathers them
@@ -27,6 +29,7 @@ from paygo_desktop.store.provider_notes import (
     FORGED,
     OVER_CLAIMED,
     REFUSED,
+    RENEGED,
     ProviderNote,
 )
 
@@ -36,6 +39,7 @@ WORDS = {
     DISAGREED: ("disagreement", "disagreements"),
     FORGED: ("forged receipt", "forged receipts"),
     REFUSED: ("refusal", "refusals"),
+    RENEGED: ("broken receipt", "broken receipts"),
 }
 
 
@@ -122,7 +126,7 @@ class ProviderRecord:
         if not self.total:
             return "No sessions with this provider yet."
         parts = []
-        for verdict in (AGREED, OVER_CLAIMED, FORGED, DISAGREED, REFUSED):
+        for verdict in (AGREED, RENEGED, OVER_CLAIMED, FORGED, DISAGREED, REFUSED):
             n = self.counts[verdict]
             if n:
                 one, many = WORDS[verdict]

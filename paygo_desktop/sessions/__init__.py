@@ -18,5 +18,7 @@ permission), stop it with a checked receipt, recover what a crash left running, 
                      worker, clocks, clients, events)
     history.py       SessionHistory: the sessions' rows, vouchers and spending; CSV
     recovery.py      reconcile: a session a crash left, settled with its provider
+    reneged.py       a provider found holding our voucher one tick ahead above a settled receipt's total at
+                     the next start: the difference booked to that session, its receipt broken, the user told
     reports.py       SessionSummary, RecoveryReport: what the user is told
 """

@@ -15,6 +15,9 @@ that nothing is ever signed past the meter plus one tick of the catalog's terms)
 * Every voucher, the final one included, passes ``SigningLimit.permit`` before it is signed.
 * The cap is the user's budget, or the channel's coverage when it holds less; the session stops there.
   Under 20% left, one ``low_funds`` event.
+* The start's base is the provider's cursor, its signature checked: never below what it confirmed. Above
+  what a settled receipt left the channel at (our voucher one tick ahead, kept against its receipt), the
+  difference is booked to the session that signed it and the user is told (``reneged``).
 * Stop: the meter stops. The final amount is the metered cost, but never more than one tick past what
   the provider acknowledged (when acknowledgements stopped coming, the session ends there and the summary
   says so). If it is above the signed amount (a late loop), a voucher tops it up to it; if the vouchers
@@ -67,6 +70,7 @@ from paygo_desktop.sessions.escrow_receipt import EscrowReceipt
 from paygo_desktop.sessions.payer import Ending, Outcome, Payer
 from paygo_desktop.sessions.plan import EscrowFacts, SessionError, SessionPlan, StartOptions, price_of
 from paygo_desktop.sessions.recovery import reconcile
+from paygo_desktop.sessions.reneged import book_if_reneged
 from paygo_desktop.sessions.reports import RecoveryOutcome, SessionSummary
 from paygo_desktop.sessions.runtime import (
     NS_PER_SECOND,
@@ -165,7 +169,8 @@ class EscrowPayer(EscrowReceipt, Payer):
             await check_not_busy(plan, client)
             await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress)
         state = await chain.read(lambda: vault.channel_state(escrow.channel))
-        base = channel_base(await provider_cursor(client, escrow.channel, escrow.domain, key), state.claimed)
+        held = await provider_cursor(client, escrow.channel, escrow.domain, key)
+        base = channel_base(held, state.claimed)
         confirmed = await rt.db(rt.history.channel_cursor, escrow.channel_id)
         if confirmed > base:
             raise SessionError(
@@ -173,6 +178,8 @@ class EscrowPayer(EscrowReceipt, Payer):
                 f"({_fmt(plan, base)} < {_fmt(plan, confirmed)}). "
                 "Not starting, so that nothing is paid twice."
             )
+        if held is not None:  # above a settled total: our voucher one tick ahead, kept against its receipt
+            await book_if_reneged(rt, plan, escrow.channel_id, held)
         room, tick_cost = state.coverage - base, plan.tick_cost()
         if room < tick_cost:
             raise SessionError(

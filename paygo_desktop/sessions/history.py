@@ -186,6 +186,22 @@ class ChannelsSeen:
     paid_ahead: dict[str, int]  # channel id (lower case) → what the provider claimed beyond that
 
 
+@dataclass(frozen=True)
+class Rebooked:
+    """A settlement the provider went back on (``SessionHistory.rebook_superseded``): it reports, as what it
+    holds on the channel, ``held``, our own earlier voucher that a session's settled final voucher had
+    replaced, above the ``settled`` total this app's books committed there; ``extra`` (held - settled) is
+    now booked against ``record``, the session that signed that voucher."""
+
+    record: SessionRecord  # as rebooked: its cost includes ``extra``, its receipt is no longer ok
+    settled: int
+    held: int
+
+    @property
+    def extra(self) -> int:
+        return self.held - self.settled
+
+
 class SessionHistory:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -405,6 +421,59 @@ class SessionHistory:
                 select(SessionVoucherRow.cumulative).where(SessionVoucherRow.channel_id == channel_id)
             ).all()
             return max((int(v) for v in values), default=0)
+
+    def rebook_superseded(self, channel_id: str, held: int, why: str) -> Rebooked | None:
+        """The provider reports ``held`` (its signature checked: ours) as what it holds on the channel. When
+        that is above what this app's books commit there (``channel_committed``) and is one of this app's own
+        vouchers on the channel, the provider went back on a settlement: a session settled at a final
+        voucher below that voucher, signed one tick ahead, and the provider kept the earlier one. It can
+        claim it on chain whatever the app does, so the books follow it: the difference is added to the
+        cost (and spending) of the session that signed the voucher, its receipt is marked not ok (``why``
+        added to its stop reason), and the voucher is recorded again as the channel's newest confirmed one,
+        so the channel's cursor is ``held`` and a second call books nothing. None when there is nothing to
+        book (``held`` at or below the books, or a voucher this app never signed: another install's)."""
+        settled = self.channel_committed(channel_id)
+        if held <= settled:
+            return None
+        with self._store.session() as s:
+            voucher = s.scalar(
+                select(SessionVoucherRow)
+                .where(SessionVoucherRow.channel_id == channel_id, SessionVoucherRow.cumulative == str(held))
+                .order_by(SessionVoucherRow.id.desc())
+                .limit(1)
+            )
+            if voucher is None:
+                return None
+            row = s.get(SessionRow, voucher.session_id)
+            assert row is not None
+            if row.status.is_open:  # an unsettled session: recovery settles it, not this
+                return None
+            extra = held - settled
+            last_seq = s.scalar(
+                select(func.max(SessionVoucherRow.seq)).where(SessionVoucherRow.session_id == row.id)
+            )
+            s.add(
+                SessionVoucherRow(
+                    session_id=row.id,
+                    channel_id=channel_id,
+                    seq=(last_seq or 0) + 1,
+                    cumulative=str(held),
+                    signature=voucher.signature,
+                    signed_at=voucher.signed_at,
+                    acked_at=utcnow(),
+                )
+            )
+            row.cost = str(int(row.cost) + extra)
+            row.acked = str(max(int(row.acked), held))
+            # a credit it showed as paid ahead (claimed above its settlement) was this, not a credit
+            row.paid_ahead_credit = str(max(0, int(row.paid_ahead_credit) - extra))
+            row.receipt_ok = False
+            if row.status is SessionStatus.STOPPED:
+                row.status = SessionStatus.RECEIPT_INVALID
+            row.stop_reason = f"{row.stop_reason} {why}".strip() if row.stop_reason else why
+            s.add(_spending(row, extra))
+            s.flush()
+            return Rebooked(_record(row), settled, held)
 
     def channel_provider_urls(self, channel_id: str) -> list[str]:
         """The provider URLs this app's sessions on the channel used, the latest first."""

@@ -26,6 +26,8 @@ class EventKind(StrEnum):
     CLAIMED = "claimed"
     FALLBACK = "fallback"  # a Zcash permission ran out; the event names the escrow session that continues
     TRANSACTION = "transaction"  # a deposit's progress, or an earlier transaction sent again (no session)
+    # a provider went back on an ended session's receipt (the event names that session): rebooked
+    RECEIPT_BROKEN = "receipt_broken"
 
     @classmethod
     def ending(cls, status: SessionStatus) -> EventKind:
@@ -44,6 +46,7 @@ _CHANGES = {
     EventKind.STOPPED: _ENDED,
     EventKind.FAILED: _ENDED,
     EventKind.RECEIPT_INVALID: _ENDED,
+    EventKind.RECEIPT_BROKEN: _ENDED,
     EventKind.CLAIMED: Changes(channels=True),
     EventKind.FALLBACK: Changes(sessions=True),
     EventKind.TRANSACTION: Changes(transactions=True, channels=True, balances=True),

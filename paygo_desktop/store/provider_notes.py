@@ -15,6 +15,7 @@ from paygo_desktop.store.models import ProviderNoteRow, utcnow
 
 # the verdicts (``reports.provider_record`` says what each means)
 AGREED, DISAGREED, OVER_CLAIMED, FORGED, REFUSED = "agreed", "disagreed", "over_claimed", "forged", "refused"
+RENEGED = "reneged"
 
 
 @dataclass(frozen=True)

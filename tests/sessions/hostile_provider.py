@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from paygo_desktop.chain.vouchers import sign_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.signing import sign_model, unsigned
@@ -50,6 +51,12 @@ class Script:
     receipt: str = "good"
     start_hangs: bool = False  # the start is taken, but its answer never comes
     asset_decimals: int = 6  # what it says the test USDC's decimals are (the contract's: 6)
+    # what GET /channels reports as its cursor: none (404, as if it held nothing); reneging (the highest
+    # voucher it ever took, our own signature, though its receipt settled lower at our final voucher)
+    cursor: str = "none"
+    # the finalAmount of its signed Close: held (what its last session settled at); highest (the highest
+    # voucher it ever took, above its receipt's total when the session settled lower)
+    close_at: str = "held"
 
 
 @dataclass
@@ -74,6 +81,7 @@ class HostileProvider:
         self.sessions: dict[str, Session] = {}
         self.received: list[int] = []  # every cumulative amount the app sent, in order
         self.finals: list[int] = []  # final vouchers sent with a stop
+        self.signatures: dict[int, str] = {}  # every voucher the app sent: cumulative → signature
         self.stops = 0
         self.closing = False
         self.app = Starlette(
@@ -81,6 +89,7 @@ class HostileProvider:
                 Route(routes.PROVIDER, self.provider_info),
                 Route(routes.SERVICE, self.service),
                 Route(routes.CHANNEL, self.channel),
+                Route(routes.CHANNEL_CLOSE, self.close, methods=["POST"]),
                 Route(routes.MY_SESSIONS, self.my_sessions),
                 Route(routes.STREAM_START, self.start, methods=["POST"]),
                 Route(routes.STREAM_VOUCHERS, self.voucher, methods=["POST"]),
@@ -147,7 +156,28 @@ class HostileProvider:
         )
 
     async def channel(self, request: Request) -> Response:
-        return self._error(404, "unknown_channel", "this provider has no voucher for that channel")
+        if self.script.cursor != "reneging" or not self.signatures:
+            return self._error(404, "unknown_channel", "this provider has no voucher for that channel")
+        top = max(self.signatures)  # not the settled final voucher: the one signed a tick ahead of it
+        voucher = m.LastVoucher(cumulative_amount=top, signature=self.signatures[top], seq=1)
+        info = m.ChannelInfo(channel_id=request.path_params["channel_id"], last_voucher=voucher, claimed=0)
+        return self._json(info)
+
+    async def close(self, request: Request) -> Response:
+        channel = m.CloseRequest.model_validate(await request.json()).channel.to_channel()
+        if self.script.close_at == "highest":
+            final = max(self.signatures)
+        else:
+            final = max((s.held for s in self.sessions.values()), default=0)
+        deadline = self.env.chain_time() + 3600
+        signature = sign_close(self.key, self.env.domain(), channel, final, deadline)
+        auth = m.CloseAuth(
+            channel_id="0x" + channel.id.hex(),
+            final_amount=final,
+            deadline=deadline,
+            signature="0x" + signature.hex(),
+        )
+        return self._json(auth)
 
     async def my_sessions(self, request: Request) -> Response:
         return self._json(m.SessionList(items=[self._info(s) for s in self.sessions.values()]))
@@ -156,6 +186,7 @@ class HostileProvider:
         body = await request.json()
         cumulative = int(body["voucher"]["cumulativeAmount"])
         self.received.append(cumulative)
+        self.signatures[cumulative] = body["voucher"]["signature"]
         channel = m.ChannelParams.model_validate(body["channel"]).to_channel()
         cid = "0x" + channel.id.hex()
         s = self.script
@@ -191,6 +222,7 @@ class HostileProvider:
         body = await request.json()
         seq, cumulative = int(body["seq"]), int(body["cumulativeAmount"])
         self.received.append(cumulative)
+        self.signatures[cumulative] = body["signature"]
         acks = self.script.acks
         answer = acks[seq - 1] if seq - 1 < len(acks) else acks[-1]
         if answer == "never":
@@ -211,6 +243,7 @@ class HostileProvider:
             final = (await request.json()).get("finalVoucher")
             if final:
                 session.held = int(final["cumulativeAmount"])
+                self.signatures[session.held] = final["signature"]
                 self.finals.append(session.held)
                 self.received.append(session.held)
         if self.script.receipt == "missing":

@@ -35,7 +35,7 @@ COLUMNS = ("Service", "Provider", "Type", "Category", "Rate", "Per hour", "Avail
 RECORD_HINT = (
     "What this provider's signed receipts said beside your own meter, session by session: agreed, "
     "over-claims (asked more than measured), disagreements, forged receipts, refusals (no receipt, or no "
-    "settling at the meter)."
+    "settling at the meter), broken receipts (it later held you to more than its receipt settled at)."
 )
 SORTS = (
     ("Name", "name"),

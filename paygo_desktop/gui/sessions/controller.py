@@ -4,9 +4,10 @@ One engine per (network, account): a session keeps running on the engine that st
 switches network or account meanwhile. Engine events arrive on the event loop, which under qasync is the GUI
 thread: what each changed is announced through the window's ``ChangeAnnouncer`` (the pages refresh from
 it), the messages for the Sessions page go out as a signal, and notifications (low funds, a session stopped
-by a problem, a Zcash permission that ran out and the escrow channel taking over) go to the tray through the
-``Notifier``. Nothing here touches the store on the GUI thread: the engine's history goes through its
-store worker, and what the controller reads itself runs in a worker thread.
+by a problem, a Zcash permission that ran out and the escrow channel taking over, a provider that went back
+on a receipt) go to the tray through the ``Notifier``. Nothing here touches the store on the GUI thread: the
+engine's history goes through its store worker, and what the controller reads itself runs in a worker
+thread.
 """
 
 from __future__ import annotations
@@ -430,3 +431,7 @@ class SessionController(QObject):
             self.message.emit(event.message, True)
             if self.notifier is not None:
                 self.notifier.notify("A session was stopped", event.message)
+        if event.kind is EventKind.RECEIPT_BROKEN:
+            self.message.emit(event.message, True)
+            if self.notifier is not None:
+                self.notifier.notify("A provider went back on its receipt", event.message)
