@@ -9,11 +9,22 @@ chain. Deterministic: after a reinstall the app finds the same channels again fr
 from __future__ import annotations
 
 from paygo_desktop.chain.vault import VaultClient
-from paygo_desktop.chain.vouchers import Channel, app_channel
+from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, app_channel
 
 # More closed channels than this with one provider is not a user's history: a node that says every
 # channel is closed would otherwise keep the search going for ever.
 MAX_CHANNELS = 1_000
+
+
+def payer_signs(channel: Channel) -> bool:
+    """Whether the channel's vouchers are the payer's own (its signer is zero, or the payer itself): only
+    then does money in it leave for the provider solely by what the payer signs."""
+    return channel.signer in (ZERO_ADDRESS, channel.payer)
+
+
+def own_channel(channel: Channel, account: str) -> bool:
+    """Whether ``account`` pays into ``channel`` and alone signs what leaves it: a deposit target."""
+    return channel.payer.lower() == account.lower() and payer_signs(channel)
 
 
 class TooManyClosedChannels(RuntimeError):

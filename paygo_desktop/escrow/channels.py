@@ -5,6 +5,11 @@ says what they hold now. A channel's full parameters (signer, withdraw delay, sa
 they are read back from the transaction that funded it, and checked against the channel id. A channel
 funded through another contract keeps ``params`` None: it is shown, but the app cannot act on it.
 
+Anyone may fund any channel terms, so a channel listed here because it names the account as its payer
+may have been made by someone else with another key as its signer (a look-alike): that key's holder can
+claim all that is in it at once. Such a channel is never a deposit target (``can_top_up`` is False, the
+service refuses to plan one, ``warning`` says why); the payer can still withdraw what is left in it.
+
 Before each sync the index is rewound by ``reorg_depth`` blocks, so events a reorg replaced are read again
 (the index's unique key keeps them from doubling).
 """
@@ -20,6 +25,7 @@ from typing import Any
 from eth_typing import HexStr
 from eth_utils import to_checksum_address
 
+from paygo_desktop.chain.app_channels import payer_signs
 from paygo_desktop.chain.event_sync import VaultEventSync
 from paygo_desktop.chain.vault import ERC20_MIN_ABI, ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
@@ -38,6 +44,7 @@ class EscrowChannel:
     asset: Asset
     state: ChannelState
     params: Channel | None
+    funder: str | None = None  # who sent the channel's first deposit (its Funded event's funder)
 
     def _amount(self, units: int) -> Amount:
         return Amount(self.asset, units)
@@ -85,7 +92,29 @@ class EscrowChannel:
 
     @property
     def can_act(self) -> bool:
+        """Its terms are known: the payer can request and finalize a withdrawal."""
         return self.params is not None
+
+    @property
+    def other_signer(self) -> bool:
+        """Its vouchers are signed by a key that is not the payer's (a look-alike someone else made)."""
+        return self.params is not None and not payer_signs(self.params)
+
+    @property
+    def can_top_up(self) -> bool:
+        """A deposit target: terms known, the payer signs its vouchers, not closed."""
+        return self.params is not None and payer_signs(self.params) and not self.closed
+
+    @property
+    def warning(self) -> str | None:
+        """Why no money may go into this channel, for the person; None when it is the payer's own."""
+        if self.params is None or not self.other_signer:
+            return None
+        made_by = f"Created by {self.funder}" if self.funder else "Created by someone else"
+        return (
+            f"{made_by} with another signer ({self.params.signer}): anyone holding that signer's key can "
+            "take what is in it; do not add funds. You can withdraw what is left."
+        )
 
 
 def asset_for(token: str, known: Sequence[Asset], native: Asset) -> Asset | None:
@@ -152,12 +181,14 @@ class ChannelReader:
             return None  # its funding left the chain in a reorg
         asset = await self._asset(str(event.data["token"]))
         params = await self._channel_params(cid, event.tx_hash)
+        funder = event.data.get("funder")
         return EscrowChannel(
             channel_id=cid,
             provider=to_checksum_address(event.provider),
             asset=asset,
             state=state,
             params=params,
+            funder=to_checksum_address(funder) if funder else None,
         )
 
     async def _asset(self, token: str) -> Asset:
@@ -173,25 +204,32 @@ class ChannelReader:
     async def _channel_params(self, channel_id: str, tx_hash: str) -> Channel | None:
         if channel_id in self._params:
             return self._params[channel_id]
-        params: Channel | None = None
         try:
-            tx = await self.vault.w3.eth.get_transaction(HexStr(tx_hash))
-            if tx.get("to") and to_checksum_address(tx["to"]) == self.vault.address:
-                fn, args = self.vault.contract.decode_function_input(tx["input"])
-                if fn.fn_name == "fund":
-                    ch = args["ch"]
-                    candidate = Channel(
-                        payer=ch["payer"],
-                        provider=ch["provider"],
-                        token=ch["token"],
-                        signer=ch["signer"],
-                        withdraw_delay=int(ch["withdrawDelay"]),
-                        salt=bytes(ch["salt"]),
-                    )
-                    if "0x" + candidate.id.hex() == channel_id:
-                        params = candidate
+            params = await funding_terms(self.vault, channel_id, tx_hash)
         except Exception as exc:  # unreadable funding: the channel is shown without actions
             log.info("parameters of channel %s not readable from %s: %s", channel_id, tx_hash, exc)
             return None  # not cached: try again on the next refresh
         self._params[channel_id] = params
         return params
+
+
+async def funding_terms(vault: VaultClient, channel_id: str, tx_hash: str) -> Channel | None:
+    """The terms of ``channel_id`` read back from ``tx_hash``, a transaction that funded it; None when that
+    transaction did not call the vault's ``fund`` itself (another contract did) or named other terms. Raises
+    when the node does not answer. Terms checked against the channel id never change: safe to keep."""
+    tx = await vault.w3.eth.get_transaction(HexStr(tx_hash))
+    if not tx.get("to") or to_checksum_address(tx["to"]) != vault.address:
+        return None
+    fn, args = vault.contract.decode_function_input(tx["input"])
+    if fn.fn_name != "fund":
+        return None
+    ch = args["ch"]
+    candidate = Channel(
+        payer=ch["payer"],
+        provider=ch["provider"],
+        token=ch["token"],
+        signer=ch["signer"],
+        withdraw_delay=int(ch["withdrawDelay"]),
+        salt=bytes(ch["salt"]),
+    )
+    return candidate if "0x" + candidate.id.hex() == channel_id else None

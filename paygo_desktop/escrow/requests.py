@@ -9,6 +9,7 @@ from __future__ import annotations
 from eth_abi import encode as abi_encode
 from eth_utils import is_checksum_address, keccak, to_checksum_address
 
+from paygo_desktop.chain.app_channels import payer_signs
 from paygo_desktop.chain.transactions import TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
@@ -90,8 +91,14 @@ def _check_asset(channel: Channel, asset: Asset) -> None:
 
 
 def fund(vault: VaultClient, channel: Channel, amount: Amount, provider_name: str = "") -> TxRequest:
-    """Deposit into a channel (it is created by its first deposit). Tokens need ``approve`` first."""
+    """Deposit into a channel (it is created by its first deposit). Tokens need ``approve`` first. Never
+    into a channel whose vouchers another key signs: that key's holder could take the deposit at once."""
     _positive(amount)
+    if not payer_signs(channel):
+        raise RequestError(
+            f"This channel's vouchers are signed by {channel.signer}, not by its payer: anyone holding that "
+            "key can take what is in it, so nothing is deposited into it."
+        )
     _check_asset(channel, amount.asset)
     data = vault.contract.encode_abi("fund", args=[channel.as_tuple(), amount.units])
     who = provider_name or channel.provider

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from paygo_desktop.chain.app_channels import current_app_channel
+from paygo_desktop.chain.app_channels import current_app_channel, own_channel
 from paygo_desktop.chain.code_check import check_vault
 from paygo_desktop.chain.create2 import code_at
 from paygo_desktop.chain.rpc_errors import short_rpc_message
@@ -268,7 +268,11 @@ class EscrowService:
     async def plan_deposit(
         self, channel: Channel, amount: Amount, provider_name: str = ""
     ) -> list[TxRequest]:
-        """Fund or top up ``channel``: an exact approval first for a token whose allowance is short."""
+        """Fund or top up ``channel``: an exact approval first for a token whose allowance is short. Only
+        a channel this account pays into and alone signs for (``app_channels.own_channel``): anyone can
+        make a channel in this account's name with their own key as the signer, and take what goes in."""
+        if not own_channel(channel, self.account):
+            raise requests.RequestError(not_a_deposit_target(channel, self.account))
         vault = self._vault()
         await self._trusted_vault_delay()
         await self._need(amount, "this deposit")
@@ -281,6 +285,16 @@ class EscrowService:
         if self.reader is not None:
             self.reader.remember(channel)
         return plan
+
+    async def plan_top_up(self, channel: EscrowChannel, amount: Amount) -> list[TxRequest]:
+        """Add ``amount`` to a listed channel: refused for one whose vouchers another key signs, one whose
+        terms are unknown, or one closed for good."""
+        params = self._params(channel)
+        if channel.warning is not None:
+            raise requests.RequestError(channel.warning)
+        if channel.closed:
+            raise requests.RequestError("This channel is closed for good: nothing can be added to it.")
+        return await self.plan_deposit(params, amount)
 
     def plan_withdrawal_request(self, channel: EscrowChannel, amount: Amount) -> list[TxRequest]:
         params = self._params(channel)
@@ -311,6 +325,8 @@ class EscrowService:
         params = self._params(channel)
         if channel.closed:
             raise CloseRefused("This channel is closed already.")
+        if channel.warning is not None:  # a close needs the signer's voucher: not this account's to give
+            raise CloseRefused(f"{channel.warning} Request a withdrawal instead.")
         vault = self._vault()
         client, name = await self._provider_of(channel, provider_urls)
         try:
@@ -369,6 +385,16 @@ class EscrowService:
             result = disconnect()
             if asyncio.iscoroutine(result):
                 await result
+
+
+def not_a_deposit_target(channel: Channel, account: str) -> str:
+    """Why the app will not deposit into ``channel`` from ``account`` (``own_channel`` is False)."""
+    if channel.payer.lower() != account.lower():
+        return f"This channel's payer is {channel.payer}, not this account: nothing is deposited into it."
+    return (
+        f"This channel's vouchers are signed by {channel.signer}, not by this account: anyone holding that "
+        "key can take what is in it, so nothing is deposited into it."
+    )
 
 
 def describe_wait(seconds: int) -> str:

@@ -4,6 +4,12 @@ Balances are read where they are true: the wallet's coins and tokens and each es
 funds from the chain (web3, imported when a balance is first read), Zcash permissions from the store. The
 escrow channels of an account are the ones its sessions used and the ones the synced vault events show it
 funding; the Escrow page's own core, when merged, may replace this small reader.
+
+Anyone may fund a channel that names this account as its payer, also with another key as its signer (a
+look-alike: that key's holder can take all that is in it at any moment). So a channel known only from the
+vault's events is counted as the account's escrow only once its terms, read back from its first funding
+transaction (``escrow.channels.funding_terms``), show that the payer signs its vouchers; the others are
+left out and the line says how many.
 """
 
 from __future__ import annotations
@@ -100,12 +106,23 @@ def zcash_summary(store: Store, now: datetime) -> ZcashSummary:
 BALANCES_TIMEOUT = 20.0  # seconds
 
 
+@dataclass(frozen=True)
+class EscrowChannels:
+    """The account's escrow channels on a network: each with its asset; ``to_check`` holds the first
+    funding transaction of each one known only from the vault's events, whose terms are read before it
+    is counted (one the app's sessions used is the app's own)."""
+
+    assets: dict[str, Asset]
+    to_check: dict[str, str]
+
+
 def escrow_channels(
     store: Store, account: str, network: str, chain_id: int, assets: list[Asset]
-) -> dict[str, Asset]:
+) -> EscrowChannels:
     """The escrow channels ``account`` paid from on this network, with their asset."""
     by_token = {(a.address or ZERO_ADDRESS).lower(): a for a in assets}
     found: dict[str, Asset] = {}
+    to_check: dict[str, str] = {}
     with store.engine.connect() as conn:
         for channel_id, symbol, address, decimals in conn.execute(
             text(
@@ -116,16 +133,39 @@ def escrow_channels(
             {"account": account, "network": network},
         ):
             found[channel_id.lower()] = Asset(symbol, int(decimals), address)
-        for channel_id, token in conn.execute(
+        for channel_id, token, tx_hash in conn.execute(
             text(
-                "SELECT DISTINCT channel_id, lower(json_extract(data, '$.token')) FROM vault_events "
-                "WHERE chain_id = :chain AND name = 'Funded' AND lower(payer) = lower(:account)"
+                "SELECT channel_id, lower(json_extract(data, '$.token')), tx_hash FROM vault_events "
+                "WHERE chain_id = :chain AND name = 'Funded' AND lower(payer) = lower(:account) "
+                "ORDER BY block_number, log_index"
             ),
             {"chain": chain_id, "account": account},
         ):
-            if token in by_token:
-                found.setdefault(channel_id.lower(), by_token[token])
-    return found
+            key = channel_id.lower()
+            if token in by_token and key not in found:
+                found[key] = by_token[token]
+                to_check[key] = tx_hash
+    return EscrowChannels(found, to_check)
+
+
+# channel (chain id, vault, id) -> whether its payer signs its vouchers (None: terms not readable). Terms
+# checked against the channel id never change, so what was read once stays true.
+_PAYER_SIGNS: dict[tuple[int, str, str], bool | None] = {}
+
+
+async def _payer_signs(vault: Any, chain_id: int, channel_id: str, tx_hash: str) -> bool | None:
+    from paygo_desktop.chain.app_channels import payer_signs
+    from paygo_desktop.escrow.channels import funding_terms
+
+    key = (chain_id, vault.address, channel_id)
+    if key not in _PAYER_SIGNS:
+        try:
+            terms = await funding_terms(vault, channel_id, tx_hash)
+        except Exception as exc:  # not kept: read again next time
+            log.info("terms of channel %s not read from %s: %r", channel_id, tx_hash, exc)
+            return None
+        _PAYER_SIGNS[key] = None if terms is None else payer_signs(terms)
+    return _PAYER_SIGNS[key]
 
 
 async def chain_balances(
@@ -136,8 +176,11 @@ async def chain_balances(
     tokens: list[Asset],
     vault_address: str | None,
     channels: dict[str, Asset],
+    to_check: dict[str, str] | None = None,
+    chain_id: int = 0,
 ) -> list[Balance]:
-    """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain."""
+    """The account's coins and tokens, and the funds its escrow channels still hold, read from the chain.
+    A channel in ``to_check`` (its first funding transaction) counts only when its payer signs it."""
     import asyncio
     import importlib
 
@@ -145,6 +188,7 @@ async def chain_balances(
     # they froze the window for 0.5–1 s on the Home page's first load
     await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.rpc")
     await asyncio.to_thread(importlib.import_module, "paygo_desktop.chain.vault")
+    await asyncio.to_thread(importlib.import_module, "paygo_desktop.escrow.channels")
     from paygo_desktop.chain.rpc import async_web3
     from paygo_desktop.chain.vault import ERC20_MIN_ABI, VaultClient
 
@@ -163,18 +207,29 @@ async def chain_balances(
             found.append(Balance("Wallet", Amount(token, units)))
         if vault_address and channels:
             vault = VaultClient(w3, vault_address)
-            totals: dict[Asset, list[int]] = {}
+            totals: dict[Asset, list[int]] = {}  # units, channels counted, channels left out
             for channel_id, asset in channels.items():
+                acc = totals.setdefault(asset, [0, 0, 0])
+                tx_hash = (to_check or {}).get(channel_id)
+                if tx_hash is not None and not await _payer_signs(vault, chain_id, channel_id, tx_hash):
+                    acc[2] += 1  # another key signs it (or its terms are unknown): not the account's to spend
+                    continue
                 state = await vault.channel_state(bytes.fromhex(channel_id.removeprefix("0x")))
-                acc = totals.setdefault(asset, [0, 0])
                 acc[0] += state.available
                 acc[1] += 1
-            for asset, (units, count) in totals.items():
-                plural = "channel" if count == 1 else "channels"
-                found.append(Balance("Escrow", Amount(asset, units), f"{count} {plural}"))
+            for asset, (units, count, left_out) in totals.items():
+                found.append(Balance("Escrow", Amount(asset, units), escrow_detail(count, left_out)))
         return found
     finally:
         await w3.provider.disconnect()
+
+
+def escrow_detail(counted: int, left_out: int) -> str:
+    """“2 channels”, and the channels in the account's name it does not count, and why."""
+    text = f"{counted} channel{'' if counted == 1 else 's'}"
+    if left_out:
+        text += f"; {left_out} more in your name not counted (another signer or unknown terms: see Escrow)"
+    return text
 
 
 async def load_balances(ctx: Any) -> list[Balance]:
@@ -194,7 +249,9 @@ async def load_balances(ctx: Any) -> list[Balance]:
         native=network.native,
         tokens=tokens,
         vault_address=ctx.vault_address(network),
-        channels=channels,
+        channels=channels.assets,
+        to_check=channels.to_check,
+        chain_id=network.chain_id,
     )
     try:
         balances = await asyncio.wait_for(reading, BALANCES_TIMEOUT)

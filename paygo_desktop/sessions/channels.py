@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paygo_desktop.chain.app_channels import current_app_channel
+from paygo_desktop.chain.app_channels import current_app_channel, own_channel
 from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
@@ -89,6 +89,11 @@ async def deposit(
     if amount <= 0:
         raise SessionError("A deposit must be above zero.")
     sender = account.address
+    if not own_channel(channel, sender):  # sessions use the app's channels (signer zero): never another's
+        raise SessionError(
+            "That channel is not one this account alone signs for: anyone holding its signer's key could "
+            "take a deposit, so nothing was sent."
+        )
 
     def sign(tx: dict[str, Any]) -> bytes:
         return bytes(account.sign_transaction(tx).raw_transaction)

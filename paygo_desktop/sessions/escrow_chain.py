@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from paygo_desktop.chain.app_channels import own_channel
 from paygo_desktop.chain.transactions import Healed, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain
@@ -287,6 +288,10 @@ class EscrowChain:
         if plan.escrow is None:
             raise SessionError(self.no_escrow_reason(plan.provider))
         vault, channel = self.vault(), plan.escrow.channel
+        if not own_channel(channel, self.account):  # the plan's channel is the app's: never another's
+            raise SessionError(
+                "The session's channel is not one this account alone signs for: nothing is deposited."
+            )
         deposit_amount = Amount(plan.asset, amount)
         steps: list[TxRequest] = []
         if not channel.is_native:

@@ -4,6 +4,7 @@ and anvil. Amounts are checked to the base unit against the meter, the vouchers 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -191,6 +192,12 @@ def test_a_deposit_for_the_transaction_dialog_asks_for_an_allowance_only_when_it
         assert [s.kind for s in await engine.chain.deposit_requests(plan, 2 * USDC)] == ["escrow-fund"]
         with pytest.raises(SessionError, match="above zero"):
             await engine.chain.deposit_requests(plan, 0)
+        # never into a look-alike: a channel in the payer's name whose vouchers another key signs
+        assert plan.escrow is not None
+        other = replace(channel, signer=world.env.stranger.address)
+        lookalike = replace(plan, escrow=replace(plan.escrow, channel=other))
+        with pytest.raises(SessionError, match="not one this account alone signs for"):
+            await engine.chain.deposit_requests(lookalike, 2 * USDC)
 
     run(world.env, scenario)
 
