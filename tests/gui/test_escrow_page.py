@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import zxingcpp
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.blocking_guard import BlockingCallGuard
@@ -523,3 +523,59 @@ def test_quitting_closes_the_pages_node_connection(qtbot: Any, page: Any) -> Non
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert all(s.closed for s in sessions)
+
+
+ATTACKER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's third dev account (unlocked)
+
+
+def test_a_lookalike_channel_someone_else_made_is_view_only_with_its_warning(
+    qtbot: Any,
+    page: Any,
+    chain: Chain,  # noqa: F811
+) -> None:
+    """Anyone may fund any channel terms: the attacker makes a channel in this account's name, with the
+    sandbox's provider and the attacker's own key as its signer, and seeds it. It is listed (it is in the
+    account's name) with a warning that names who made it, and with no Top up and no Close: whatever went
+    in, the attacker would claim at once. Withdraw stays: the payer takes back what is left in it."""
+    from web3 import HTTPProvider, Web3
+
+    from paygo_desktop.chain.artifacts import load_artifact
+    from paygo_desktop.chain.vouchers import Channel
+
+    w3 = Web3(HTTPProvider(chain.url))
+    vault = w3.eth.contract(
+        address=Web3.to_checksum_address(chain.vault), abi=load_artifact("PayGoVault").abi
+    )
+    usdc = w3.eth.contract(address=Web3.to_checksum_address(chain.usdc), abi=load_artifact("TestUSDC").abi)
+    channel = Channel(TEST_ADDRESS, PROVIDER, chain.usdc, ATTACKER, MIN_DELAY, (7).to_bytes(32, "big"))
+    for call in (
+        usdc.functions.mint(ATTACKER, 2 * 10**6),
+        usdc.functions.approve(chain.vault, 2 * 10**6),
+        vault.functions.fund(channel.as_tuple(), 2 * 10**6),
+    ):
+        w3.eth.wait_for_transaction_receipt(call.transact({"from": ATTACKER}), timeout=30)
+    reload(qtbot, page)
+    qtbot.waitUntil(lambda: page.channels_table.rowCount() == 1, timeout=TIMEOUT)
+    (row,) = page.overview.channels
+    assert row.channel_id == "0x" + channel.id.hex() and row.funder == ATTACKER
+
+    buttons = page.channel_buttons[row.channel_id]
+    assert set(buttons) == {"withdraw", "finalize"}  # no Top up, no Close
+    assert page.channels_table.cellWidget(0, 6).findChildren(QPushButton, "top_up") == []
+    note = page.lookalike_note
+    assert note.isVisible()
+    assert f"Created by {ATTACKER} with another signer ({ATTACKER})" in note.text()
+    assert "anyone holding that signer's key can take what is in it; do not add funds" in note.text()
+    cell = page.channels_table.cellWidget(0, 6)
+    assert any("do not add funds" in label.text() for label in cell.findChildren(QLabel))
+
+    page.open_top_up(row)  # even asked directly, no top-up dialog opens
+    assert page.dialog is None and "do not add funds" in page.notice.text()
+
+    assert buttons["withdraw"].isEnabled()  # the payer takes back what is left
+    click(qtbot, buttons["withdraw"])
+    withdraw = page.dialog
+    click(qtbot, withdraw.max_button)
+    assert complete(qtbot, review(qtbot, withdraw)).phase == "done"
+    qtbot.waitUntil(lambda: channel_cells(page)[5].startswith("2 USDC, due in "), timeout=TIMEOUT)
+    assert chain.usdc_balance(TEST_ADDRESS) == 1_000 * 10**6  # nothing of the account's went in

@@ -138,10 +138,12 @@ class EscrowActions(_PageBase):
 
     def open_top_up(self, channel: Any) -> None:
         service = self.service
-        assert channel.params is not None
+        if not channel.can_top_up:  # a look-alike another key signs for, or closed: no button, no dialog
+            self.notice.error(channel.warning or "Nothing can be added to this channel.")
+            return
 
         def plan(amount: Any) -> Any:
-            return service.plan_deposit(channel.params, amount)
+            return service.plan_top_up(channel, amount)
 
         dialog = AmountDialog(
             "Top up escrow",

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from paygo_desktop.wallet import Wallet
 
 WATCH_MS = 3000
+LOOKALIKE_ROW = "Another signer: do not add funds"  # the row's note; the warning above says it all
 BALANCES_PER_ROW = 4  # six tokens and ETH fit the page's width in two rows
 
 
@@ -208,6 +209,9 @@ class EscrowPage(EscrowActions, Page):
                 "session opens a new one.",
             )
         )
+        # channels someone else made in this account's name with another signer: said in full, above them
+        self.lookalike_note = InlineMessage(self, "Channels with another signer")
+        self.content_layout.addWidget(self.lookalike_note)
         self.channels_table = read_only_table(CHANNEL_COLUMNS, "Escrow channels", stretch=0)
         self.channels_empty = QLabel(
             "No escrow channels yet. A deposit with a provider opens one: use New deposit, or start a "
@@ -445,6 +449,16 @@ class EscrowPage(EscrowActions, Page):
             table.setCellWidget(row, len(CHANNEL_COLUMNS) - 1, self._channel_actions(channel))
         fit_height(table)
         table.setVisible(bool(channels))
+        warnings = [
+            f"The channel {short_address(c.channel_id)} with {short_address(c.provider)} is not yours to "
+            f"fill. {c.warning}"
+            for c in channels
+            if c.warning is not None and not c.closed
+        ]
+        if warnings:
+            self.lookalike_note.error("\n".join(warnings))
+        else:
+            self.lookalike_note.clear_message()
         if overview.vault_missing:
             self.channels_empty.setText(
                 f"PayGo's vault is not deployed on {self.ctx.network.name} yet, so escrow is not "
@@ -474,32 +488,47 @@ class EscrowPage(EscrowActions, Page):
             note.setAccessibleName(f"{text}: channel {short_address(channel.provider)}")
             layout.addWidget(note)
             return box
+        if channel.warning is not None:  # a look-alike: its money is only ever taken out, never put in
+            note = QLabel(LOOKALIKE_ROW)
+            note.setObjectName("ErrorText")
+            note.setToolTip(channel.warning)
+            note.setAccessibleName(f"{channel.warning} Channel {channel.channel_id}")
+            layout.addWidget(note)
+            names: tuple[str, ...] = ("withdraw", "finalize")
+        else:
+            names = ("top_up", "withdraw", "finalize", "close")
         buttons = {
-            "top_up": QPushButton("Top up"),
-            "withdraw": QPushButton("Withdraw…"),
-            "finalize": QPushButton("Finalize"),
-            "close": QPushButton("Close"),
+            name: QPushButton(text)
+            for name, text in (
+                ("top_up", "Top up"),
+                ("withdraw", "Withdraw…"),
+                ("finalize", "Finalize"),
+                ("close", "Close"),
+            )
+            if name in names
         }
-        buttons["top_up"].setToolTip("Add money to this channel")
-        buttons["withdraw"].setToolTip("Ask for money back; it is paid after the channel's delay")
-        buttons["close"].setToolTip(
-            "Settle with the provider now: it signs a close at its total, you sign the same total, and the "
-            "rest comes back at once. The channel is then closed for good."
-        )
+        tips = {
+            "top_up": "Add money to this channel",
+            "withdraw": "Ask for money back; it is paid after the channel's delay",
+            "close": "Settle with the provider now: it signs a close at its total, you sign the same total, "
+            "and the rest comes back at once. The channel is then closed for good.",
+        }
+        for name, button in buttons.items():
+            button.setToolTip(tips.get(name, ""))
         actions = {
             "top_up": self.open_top_up,
             "withdraw": self.open_withdraw,
             "finalize": self.finalize,
             "close": self.close_channel,
         }
-        for name, action in actions.items():
-            buttons[name].clicked.connect(partial(self._channel_action, action, channel.channel_id))
         for name, button in buttons.items():
+            button.clicked.connect(partial(self._channel_action, actions[name], channel.channel_id))
             button.setAccessibleName(f"{button.text().rstrip('…')} channel {short_address(channel.provider)}")
             button.setObjectName(name)
             layout.addWidget(button)
         buttons["withdraw"].setEnabled(channel.available.units > 0)
-        buttons["close"].setEnabled(channel.available.units > 0)
+        if "close" in buttons:
+            buttons["close"].setEnabled(channel.available.units > 0)
         self.channel_buttons[channel.channel_id] = buttons
         self._update_finalize(channel)
         return box
