@@ -398,7 +398,9 @@ class ZcashPermissionRow(Base):
     own meter fills ``used_seconds`` and ``metered_zat``; ``status`` is the app's own (see
     ``paygo_desktop.zcash.cross_check``). The provider's last answer is kept beside it, never over it:
     ``reported`` (its JSON, without any token), ``reported_at`` and ``deducted_zat``; ``verification`` and
-    ``confirmations`` are the provider's view of the payment (the app cannot see the chain).
+    ``confirmations`` are the provider's view of the payment (the app cannot see the chain). A session the
+    provider ended as "exhausted" while the app's meter had more than a tick left leaves
+    ``exhaustion_claim_left_zat``.
 
     The provider's bearer token is never kept in clear: ``token_sealed`` holds it encrypted (AES-GCM) under
     a key derived from the private key of ``account`` (see ``paygo_desktop.zcash.token_seal``), so only
@@ -431,6 +433,9 @@ class ZcashPermissionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     reported: Mapped[str | None] = mapped_column(Text, nullable=True)  # the provider's last answer (JSON)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the provider ended a session saying the permission ran out while the app's meter had this much
+    # (zatoshi) left (the most of such claims; None: it never did): kept, so the Zcash page keeps flagging it
+    exhaustion_claim_left_zat: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class NoticeRow(Base):

@@ -11,7 +11,10 @@ app revoked it, otherwise ``exhausted`` / ``expired`` / ``active`` by the app's 
 then writes each disagreement to the activity log once per permission and figure — the provider's record
 the user can look back at, next to the Zcash page's warning (``PermissionView.trust_warning``). A session
 whose end the provider confirmed and whose reports never disagreed leaves an "agreed" on the provider's
-record (``note_agreement``), once per session.
+record (``note_agreement``), once per session; one whose end says the provider deducted more than the
+meter plus one tick leaves an "over-claim" instead (``note_over_deduction``). A session the provider ended
+as "exhausted" while the meter had more than a tick of the permission left is kept on the row
+(``record_exhaustion_claim``) and flagged for good.
 """
 
 from __future__ import annotations
@@ -95,7 +98,9 @@ def own_record(row: ZcashPermissionRow, tick: int, at: int) -> trust.OwnRecord:
 def disagreements(row: ZcashPermissionRow, tick: int) -> list[trust.Disagreement]:
     """What the provider's last answer (as of when it came) disagrees with in the app's record."""
     at = unix(row.reported_at) if row.reported_at is not None else unix(row.updated_at)
-    return trust.disagreements(own_record(row, tick, at), reported_of(row), row.deducted_zat)
+    return trust.disagreements(
+        own_record(row, tick, at), reported_of(row), row.deducted_zat, row.exhaustion_claim_left_zat
+    )
 
 
 def record_meter(row: ZcashPermissionRow, used_seconds: int, metered_zat: int, now: int) -> None:
@@ -253,6 +258,58 @@ def record_session(
         account = row.account
     record_disagreements(store, provider_url, remote.permission_id, account, found)
     return found
+
+
+def record_exhaustion_claim(store: Store, provider_url: str, permission_id: str, left_zat: int) -> None:
+    """The provider ended a session as "exhausted" while the app's meter had ``left_zat`` of the permission
+    left: kept on its row (the most such claim), so the Zcash page keeps flagging it, and written to the
+    activity log and the provider record like every disagreement."""
+    with store.session() as db:
+        row = _session_row(db, provider_url, permission_id)
+        if row is None:
+            return
+        row.exhaustion_claim_left_zat = max(row.exhaustion_claim_left_zat or 0, left_zat)
+        found = [d for d in disagreements(row, tick_seconds(db, permission_id)) if d.figure == "exhausted"]
+        account = row.account
+    record_disagreements(store, provider_url, permission_id, account, found)
+
+
+def note_over_deduction(
+    store: Store,
+    provider_url: str,
+    provider_name: str,
+    local_id: str,
+    permission_id: str,
+    deducted: int,
+    metered: int,
+    booked: int,
+) -> None:
+    """The provider record's "over-claim" for a Zcash session (ref: its local id) whose end says the
+    provider deducted more than the meter measured plus one tick; the session is booked at ``booked``."""
+
+    def fmt(zat: int) -> str:
+        return Amount(ZEC, zat).format()
+
+    ProviderNotes(store).add(
+        [
+            ProviderNote(
+                provider_key=provider_url,
+                provider_url=provider_url,
+                provider_name=provider_name,
+                source="zcash",
+                ref=local_id,
+                verdict=OVER_CLAIMED,
+                detail=(
+                    f"The provider deducted {fmt(deducted)} from permission {permission_id} for a session "
+                    f"the meter measured at {fmt(metered)}; booked at {fmt(booked)}."
+                ),
+                asset_symbol=ZEC.symbol,
+                decimals=ZEC.decimals,
+                meter_amount=metered,
+                provider_amount=deducted,
+            )
+        ]
+    )
 
 
 def note_agreement(

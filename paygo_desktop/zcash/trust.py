@@ -18,6 +18,9 @@ honest timing explains — in either direction, since the app adopts none of the
 
 * **status**: what the app's own record says at the time of the answer, or a status that one tick of
   use or ``CLOCK_SKEW_SECONDS`` of clock difference around the agreed expiry explains.
+* **exhausted**: a session the provider ended as "exhausted" while the app's meter had more than that
+  allowance of the permission left (``exhaustion_agrees``) — kept on the permission's row, so it stays
+  flagged whatever the provider says next.
 
 Each disagreement is shown the same way as an over-deduction: a warning on the Zcash page and an entry in
 the activity log (``cross_check.record_disagreements``).
@@ -142,14 +145,36 @@ def explained_statuses(own: OwnRecord) -> set[PermissionStatus]:
     return explained
 
 
-def disagreements(own: OwnRecord, reported: Any, deducted_zat: int) -> list[Disagreement]:
+def exhaustion_agrees(left_zat: int, rate_per_hour_zat: int, tick_seconds: int) -> bool:
+    """Whether a provider's word that the permission ran out agrees with the app's meter, which has
+    ``left_zat`` of it left: within one tick's use (plus the slack)."""
+    return left_zat <= allowance_zat(rate_per_hour_zat, tick_seconds)
+
+
+def exhaustion_claim_text(provider_name: str, left_zat: int, amount_zat: int) -> str:
+    """The disagreement of a provider that ended a session as "exhausted" with ``left_zat`` left."""
+    return (
+        f"{provider_name} ended a session saying this permission is used up, but by this app's meter "
+        f"{format_zec(left_zat)} ZEC of its {format_zec(amount_zat)} ZEC was left; PayGo stopped that "
+        "session and did not continue it on the escrow channel."
+    )
+
+
+def disagreements(
+    own: OwnRecord, reported: Any, deducted_zat: int, exhaustion_claim_left_zat: int | None = None
+) -> list[Disagreement]:
     """The provider's figures that disagree with the app's record. ``reported`` is the provider's last
-    ``ZcashPermission`` answer (None when the app holds none: only the deduction is compared)."""
+    ``ZcashPermission`` answer (None when the app holds none: only the deduction is compared);
+    ``exhaustion_claim_left_zat``: what the app's meter had left when the provider ended a session as
+    "exhausted" anyway (None: it never did), flagged for good."""
     name = own.provider_name
     found: list[Disagreement] = []
 
     def add(figure: str, text: str) -> None:
         found.append(Disagreement(figure, text))
+
+    if exhaustion_claim_left_zat is not None:
+        add("exhausted", exhaustion_claim_text(name, exhaustion_claim_left_zat, own.amount_zat))
 
     allowance = allowance_zat(own.rate_per_hour_zat, own.tick_seconds)
     over = overcharge_warning(name, deducted_zat, own.metered_zat, own.rate_per_hour_zat, own.tick_seconds)

@@ -2,8 +2,10 @@
 
 ``Tamper`` is an httpx transport for ``ProviderClient(url, transport=...)``: requests go to the real
 provider over loopback unchanged; every JSON object in an answer that is a permission (it has
-``ratePerHourZat``; also the one inside a session) is handed to ``change`` before the app sees it. Only the
-answers are faked: nothing else can stand in for a provider that lies about what it deducted.
+``ratePerHourZat``; also the one inside a session) is handed to ``change`` before the app sees it, and a
+session answer itself (it has ``sessionId`` and a ``permission``) to ``session_change`` with the request it
+answers. Only the answers are faked: nothing else can stand in for a provider that lies about what it
+deducted.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ def _permissions(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+PermissionChange = Callable[[dict[str, Any]], None]
+SessionChange = Callable[[httpx.Request, dict[str, Any]], None]
+
+
+def _unchanged(permission: dict[str, Any]) -> None:
+    pass
+
+
 class Tamper(httpx.AsyncBaseTransport):
-    def __init__(self, change: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, change: PermissionChange, session_change: SessionChange | None = None) -> None:
         self.change = change
+        self.session_change = session_change
         self.inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -36,6 +47,8 @@ class Tamper(httpx.AsyncBaseTransport):
         if not response.headers.get("content-type", "").startswith("application/json"):
             return response
         body = json.loads(await response.aread())
+        if self.session_change is not None and isinstance(body, dict) and "sessionId" in body:
+            self.session_change(request, body)
         for permission in _permissions(body):
             self.change(permission)
         return httpx.Response(response.status_code, json=body)
@@ -44,6 +57,8 @@ class Tamper(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def tampering_clients(change: Callable[[dict[str, Any]], None]) -> Callable[[str], ProviderClient]:
+def tampering_clients(
+    change: PermissionChange = _unchanged, session_change: SessionChange | None = None
+) -> Callable[[str], ProviderClient]:
     """A ``client_factory`` (permission book, session engine) whose clients see ``change``d answers."""
-    return lambda url: ProviderClient(url, transport=Tamper(change))
+    return lambda url: ProviderClient(url, transport=Tamper(change, session_change))
