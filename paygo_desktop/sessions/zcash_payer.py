@@ -11,8 +11,13 @@ deducted (``LiveSession.acked``, from GET
 /sessions/{id} once a tick: while the session is live that is the permission's spending beyond what it
 had spent when the session started, at the end the session's own amount). A provider that stops answering
 for tick + grace ends the session, failed. When the permission runs out — our meter reaches what it had
-left, or the provider ends the session as exhausted, whichever comes first — the session ends with
-``exhausted`` set, so the engine can continue on the escrow channel if the user allowed it. At the start,
+left, or the provider ends the session as exhausted while our meter has at most one tick of it left
+(``trust.exhaustion_agrees``), whichever comes first — the session ends with ``exhausted`` set, so the
+engine can continue on the escrow channel if the user allowed it. A provider that says "exhausted" while
+our meter has more left does not get that: the session ends failed, saying so, with no escrow session after
+it, and the claim stays flagged on the permission (``cross_check.record_exhaustion_claim``). At the end the
+session is booked at what the provider deducted, but never beyond our meter plus one tick; more than that
+is an over-claim on the provider's record (``cross_check.note_over_deduction``). At the start,
 once a tick and at the end, the permission's row in the store gets our meter (seconds and zatoshi) and the
 provider's answer beside it, never over it (``zcash.cross_check``); whatever the provider reports that
 disagrees with our record is flagged on the Zcash page and in the activity log.
@@ -39,7 +44,7 @@ from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duratio
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
 from paygo_desktop.store.database import Store
-from paygo_desktop.zcash import cross_check
+from paygo_desktop.zcash import cross_check, trust
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +68,12 @@ class ZcashPayer(Payer):
         cap_is_permission: bool,
         exhausted_reason: str,
         metered_before: tuple[int, int],
+        room: int,
+        allow_fallback: bool,
     ) -> None:
         """``cap_is_permission``: the meter's cap is what the permission had left (not the user's budget),
-        so reaching it means the permission ran out; ``exhausted_reason`` then says what happens next."""
+        so reaching it means the permission ran out; ``exhausted_reason`` then says what happens next.
+        ``room``: what the permission had left at the start by the app's record (bought less metered)."""
         super().__init__(rt, cap_reason)
         self.plan = plan
         self.terms = terms
@@ -78,6 +86,8 @@ class ZcashPayer(Payer):
         self._last_ok_ns = 0
         self._spent_at_start = 0
         self._metered_before, self._used_before = metered_before
+        self._room = room
+        self._allow_fallback = allow_fallback
         self._agreed = True  # no report of the provider's disagreed with the app's record (this session)
 
     # ------------------------------------------------------------------ opening
@@ -146,6 +156,8 @@ class ZcashPayer(Payer):
             metered_before=await rt.db(
                 cross_check.metered_before, store, plan.provider_url, options.permission_id
             ),
+            room=room,
+            allow_fallback=options.allow_fallback,
         )
 
     def session_terms(self) -> SessionTerms:
@@ -233,8 +245,29 @@ class ZcashPayer(Payer):
         if remote.status is zm.ZcashSessionStatus.live:
             return None
         if remote.status is zm.ZcashSessionStatus.exhausted:
-            return Ending(self.exhausted_reason, exhausted=True)
+            return await self._provider_says_exhausted()
         return Ending(f"The provider ended the session ({remote.status.value}).", failed=True)
+
+    async def _provider_says_exhausted(self) -> Ending:
+        """The provider ended the session as exhausted: the permission ran out only if our meter agrees
+        within a tick; otherwise the session ends failed and the escrow channel does not take over (the
+        user would pay again, on chain, for time the permission prepaid)."""
+        terms = self.terms
+        left = max(0, self._room - self.session.meter.cost())
+        if trust.exhaustion_agrees(left, terms.price.amount, terms.tick_seconds):
+            return Ending(self.exhausted_reason, exhausted=True)
+        self._agreed = False
+        assert terms.permission_id is not None
+        await self.rt.db(
+            cross_check.record_exhaustion_claim, self.store, terms.provider_url, terms.permission_id, left
+        )
+        bought = self._room + self._metered_before
+        return Ending(
+            "The provider says the Zcash permission is used up, but by this app's meter "
+            f"{terms.amount(left)} of {terms.amount(bought)} is left; "
+            + ("not continuing on the escrow channel." if self._allow_fallback else "stopped."),
+            failed=True,
+        )
 
     def _deducted(self, remote: zm.ZcashSession) -> int:
         """What the provider has deducted for this session: its own amount once ended; while live, what
@@ -243,13 +276,20 @@ class ZcashPayer(Payer):
             return max(0, remote.permission.spent_zat - self._spent_at_start)
         return remote.amount_zat
 
+    def _bookable(self, deducted: int, metered: int) -> int:
+        """What of the provider's deduction the books take: at most our meter plus one tick (and the
+        provider's rounding to whole seconds), the allowance ``zcash.trust`` gives a fair provider."""
+        terms = self.terms
+        return min(deducted, metered + trust.allowance_zat(terms.price.amount, terms.tick_seconds))
+
     async def _record_deduction(self, remote: zm.ZcashSession) -> None:
         live, rt = self.session, self.rt
         self.remote = remote
         deducted = self._deducted(remote)
         if deducted > live.acked:
             await rt.db(rt.history.update, live.local_id, acked=deducted, signed=live.signed)
-            await rt.db(rt.history.settle_spending, live.local_id, deducted)
+            booked = self._bookable(deducted, live.meter.cost())
+            await rt.db(rt.history.settle_spending, live.local_id, booked)
             live.acked = deducted
             self.emit(EventKind.ACKED, f"The provider deducted {self.terms.amount(deducted)}.")
 
@@ -278,11 +318,26 @@ class ZcashPayer(Payer):
                     "next start) and books what it deducted."
                 )
             remote = self.remote
-        cost = remote.amount_zat
+        deducted = remote.amount_zat
+        cost = self._bookable(deducted, metered)  # never beyond our meter plus one tick
         seconds = self.elapsed_seconds()
         status = SessionStatus.FAILED if ending.failed else SessionStatus.STOPPED
         await self._record_meter(remote, metered, self._seconds())
-        if problem is None and self._agreed and remote.status is not zm.ZcashSessionStatus.live:
+        ended_there = problem is None and remote.status is not zm.ZcashSessionStatus.live
+        over_claimed = cost < deducted and not unanswered  # (unanswered: recovery books it later)
+        if over_claimed:
+            await self.rt.db(
+                cross_check.note_over_deduction,
+                self.store,
+                self.terms.provider_url,
+                self.terms.provider_name,
+                live.local_id,
+                remote.permission_id,
+                deducted,
+                metered,
+                cost,
+            )
+        elif ended_there and self._agreed:
             await self.rt.db(
                 cross_check.note_agreement,
                 self.store,
@@ -294,10 +349,16 @@ class ZcashPayer(Payer):
             )
         parts = [
             f"{'Stopped' if status is SessionStatus.STOPPED else 'Failed'}: {short_duration(seconds)} of "
-            f"{self.terms.service_name}; the provider deducted {self.terms.amount(cost)} from the permission "
-            f"(our meter: {self.terms.amount(metered)}).",
+            f"{self.terms.service_name}; the provider deducted {self.terms.amount(deducted)} from the "
+            f"permission (our meter: {self.terms.amount(metered)}).",
             ending.reason,
         ]
+        if over_claimed:
+            parts.append(
+                "That is more than this app's meter plus one tick allows: booked at "
+                f"{self.terms.amount(cost)}; the {self.terms.amount(deducted - cost)} more is kept as an "
+                "over-claim on the provider's record."
+            )
         if problem:
             parts.append(problem)
         return await self.conclude(
@@ -309,9 +370,9 @@ class ZcashPayer(Payer):
                 metered=metered,
                 cost=None if unanswered else cost,
                 receipt=remote,
-                receipt_ok=problem is None and remote.status is not zm.ZcashSessionStatus.live,
+                receipt_ok=ended_there and cost == deducted,
                 interrupted=unanswered,
-                columns={"signed": metered, "acked": cost},
+                columns={"signed": metered, "acked": deducted},
             )
         )
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from paygo_desktop.metering.meter import Price
@@ -22,6 +23,7 @@ from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.provider_notes import ProviderNotes
 from paygo_desktop.zcash.addresses import Network, encode_sapling
+from paygo_desktop.zcash.book import PermissionBook
 from tests.sessions.conftest import Env, World, run, run_provider, until
 from tests.zcash.hostile_provider import tampering_clients
 
@@ -146,6 +148,162 @@ def test_the_escrow_channel_takes_over_when_the_permission_runs_out(zworld: Worl
         await until(lambda: escrow.acked > plan.price.cost_seconds(10), what="escrow vouchers")
         done = await engine.stop(escrow.local_id)
         assert done.receipt_ok and done.status == "stopped"
+
+    run(world.env, scenario)
+
+
+def test_the_provider_ending_a_session_as_exhausted_within_a_tick_of_the_meter_still_falls_back(
+    zworld: World,
+) -> None:
+    """The provider's clock runs 15 s ahead: it ends the session as exhausted at a tick where the app's
+    meter still has 10 s (one tick) of the permission left. That agrees with the meter, so the escrow
+    channel takes over as when the meter runs out itself."""
+    world = zworld
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        engine = world.engine(token_lookup={permission.id: permission.token or ""}.__getitem__)
+        events: list[SessionEvent] = []
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        budget = AMOUNT + Price(RATE, "per_hour").cost_seconds(EXTRA_SECONDS)
+        options = StartOptions(
+            "zcash",
+            budget=budget,
+            deposit=plan.price.cost_seconds(2 * EXTRA_SECONDS),
+            permission_id=permission.id,
+            allow_fallback=True,
+        )
+        zcash = await engine.start(plan, options)
+        world.provider.clock.advance(15)
+        await world.advance(AMOUNT * 3600 // RATE - 20)  # the provider: 5 s before the permission runs out
+        assert zcash.status == "running"
+        await world.advance(10)  # the provider: ran out 5 s ago; the meter: 10 s (1 111 zat) left
+        await until(lambda: any(e.kind == "fallback" for e in events), what="the escrow fallback")
+        summary = await engine.wait(zcash.local_id)
+        assert summary.status == "stopped" and summary.metered == AMOUNT - 1_111
+        assert summary.cost == AMOUNT  # the provider's rounding and one tick: within the allowance
+        assert zcash.stop_reason == "The Zcash permission ran out; continuing on the escrow channel."
+        escrow = next(s for s in engine.live() if s.local_id != zcash.local_id)
+        assert escrow.terms.funding == "escrow" and escrow.status == "running"
+        with world.store.session() as s:
+            assert s.query(ZcashPermissionRow).one().exhaustion_claim_left_zat is None
+        await engine.stop(escrow.local_id)
+
+    run(world.env, scenario)
+
+
+def test_a_provider_that_says_exhausted_early_gets_no_escrow_session(zworld: World) -> None:
+    """A hostile provider answers GET /sessions/{id} with "exhausted" ten seconds into a 1 000 000-zat
+    permission (1 112 metered). The engine used to take that as the permission running out and start the
+    escrow fallback for the rest of the budget: the user paid again, on chain, for prepaid time. Now the
+    session ends failed, saying what the meter has left; no escrow session starts, nothing more is
+    deposited, and the claim stays flagged on the Zcash page, even after the provider answers honestly."""
+    world = zworld
+    lying = {"on": False}
+
+    def say_exhausted(request: httpx.Request, session: dict[str, Any]) -> None:
+        if lying["on"] and request.method == "GET" and session.get("status") == "live":
+            session["status"] = "exhausted"
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        engine = world.engine(
+            token_lookup={permission.id: permission.token or ""}.__getitem__,
+            client_factory=tampering_clients(session_change=say_exhausted),
+        )
+        events: list[SessionEvent] = []
+        engine.subscribe(events.append)
+        plan = await engine.plan(world.provider.url, SVC)
+        budget = AMOUNT + Price(RATE, "per_hour").cost_seconds(EXTRA_SECONDS)
+        options = StartOptions(
+            "zcash",
+            budget=budget,
+            deposit=plan.price.cost_seconds(2 * EXTRA_SECONDS),
+            permission_id=permission.id,
+            allow_fallback=True,
+        )
+        zcash = await engine.start(plan, options)
+        started = len(events)
+        lying["on"] = True
+        await world.advance(10)
+        summary = await engine.wait(zcash.local_id)
+        for _ in range(3):
+            await world.advance(10)
+        assert [r.local_id for r in engine.history.find()] == [zcash.local_id]  # no escrow session
+        assert engine.live() == []
+        after = [e.kind for e in events[started:]]
+        assert "fallback" not in after and "transaction" not in after  # nothing deposited after the claim
+        assert summary.status == "failed" and summary.metered == 1_112
+        assert zcash.stop_reason == (
+            "The provider says the Zcash permission is used up, but by this app's meter 0.00998888 ZEC of "
+            "0.01 ZEC is left; not continuing on the escrow channel."
+        )
+        assert summary.cost == 1_111  # the provider ended it at the app's end: the time metered, no more
+        with world.store.session() as s:
+            row = s.query(ZcashPermissionRow).one()
+            assert row.status == "active" and row.exhaustion_claim_left_zat == AMOUNT - 1_112
+        # flagged: the Zcash page, the activity log, the provider record (and no "agreed" for the session)
+        book = PermissionBook(world.store, _no_key, clock=world.provider.clock)
+        flagged = "ended a session saying this permission is used up, but by this app's meter 0.00998888 ZEC"
+        warning = book.get(world.provider.url, permission.id).trust_warning
+        assert warning is not None and flagged in warning
+        assert any(flagged in e.message for e in ActivityLog(world.store).recent() if e.kind == "provider")
+        verdicts = {(n.ref, n.verdict) for n in ProviderNotes(world.store).all()}
+        assert verdicts == {(permission.id, "disagreed")}
+        lying["on"] = False
+        view = await book.refresh(world.provider.url, permission.id)  # an honest answer since
+        assert view.trust_warning is not None and flagged in view.trust_warning
+        # the permission still pays a session
+        again = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
+        await engine.stop(again.local_id)
+
+    run(world.env, scenario)
+
+
+def _no_key(account: str) -> bytes:
+    raise AssertionError("reading a permission needs no key")
+
+
+def test_a_session_is_booked_at_most_at_the_meter_plus_a_tick_whatever_the_provider_deducted(
+    zworld: World,
+) -> None:
+    """The provider's end says it took 0.0005 ZEC for a minute the meter measured at 6 667 zat (its
+    permission says the same). The session is booked at the meter plus one tick (and the provider's
+    rounding to whole seconds, as the Zcash page allows): 6 667 + 1 334; the rest is an over-claim on
+    the provider's record, and the Zcash page flags the deduction."""
+    world = zworld
+    taken = 50_000
+
+    def over_deduct(request: httpx.Request, session: dict[str, Any]) -> None:
+        if request.url.path.endswith("/sessions/end"):
+            session["amountZat"] = str(taken)
+            session["permission"]["spentZat"] = str(taken)
+            session["permission"]["remainingZat"] = str(AMOUNT - taken)
+
+    async def scenario() -> None:
+        permission = await _permission(world)
+        engine = world.engine(
+            token_lookup={permission.id: permission.token or ""}.__getitem__,
+            client_factory=tampering_clients(session_change=over_deduct),
+        )
+        plan = await engine.plan(world.provider.url, SVC)
+        live = await engine.start(plan, StartOptions("zcash", budget=AMOUNT, permission_id=permission.id))
+        for _ in range(6):
+            await world.advance(10)
+        summary = await engine.stop(live.local_id)
+        assert summary.metered == 6_667
+        booked = 6_667 + 1_334  # ceil(400 000 × (10 + 2) / 3600): one tick and the slack
+        assert summary.cost == booked and not summary.receipt_ok
+        record = engine.history.get(live.local_id)
+        assert record is not None and record.cost == booked and engine.history.spent(live.local_id) == booked
+        assert "the provider deducted 0.0005 ZEC" in summary.message
+        assert "booked at 0.00008001 ZEC; the 0.00041999 ZEC more is kept as an over-claim" in summary.message
+        [note] = [n for n in ProviderNotes(world.store).all() if n.ref == live.local_id]
+        assert note.verdict == "over_claimed" and (note.meter_amount, note.provider_amount) == (6_667, taken)
+        book = PermissionBook(world.store, _no_key, clock=world.provider.clock)
+        warning = book.get(world.provider.url, permission.id).trust_warning
+        assert warning is not None and "has deducted 0.0005 ZEC from this permission" in warning
 
     run(world.env, scenario)
 
