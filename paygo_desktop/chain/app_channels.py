@@ -4,9 +4,17 @@ The app's channels between a payer and a provider in one token are ``vouchers.ap
 index 0, 1, 2, …: the same terms, the index as the salt. A cooperative close makes a channel final (the
 vault refuses any further deposit), so the channel in use is the first index whose channel is not closed on
 chain. Deterministic: after a reinstall the app finds the same channels again from the chain alone.
+
+Anyone may fund a channel in an account's name, with another key as its signer: whoever holds that key can
+claim what is put in. A channel is the account's own (a deposit target, counted as its escrow) only when
+the account pays into it and alone signs for it (``own_channel``, ``payer_signs``), its terms read back from
+the transaction that funded it (``funding_terms``).
 """
 
 from __future__ import annotations
+
+from eth_typing import HexStr
+from eth_utils import to_checksum_address
 
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel, app_channel
@@ -51,3 +59,25 @@ def app_channel_with_id(
         if channel.id == channel_id:
             return channel
     return None
+
+
+async def funding_terms(vault: VaultClient, channel_id: str, tx_hash: str) -> Channel | None:
+    """The terms of ``channel_id`` read back from ``tx_hash``, a transaction that funded it; None when that
+    transaction did not call the vault's ``fund`` itself (another contract did) or named other terms. Raises
+    when the node does not answer. Terms checked against the channel id never change: safe to keep."""
+    tx = await vault.w3.eth.get_transaction(HexStr(tx_hash))
+    if not tx.get("to") or to_checksum_address(tx["to"]) != vault.address:
+        return None
+    fn, args = vault.contract.decode_function_input(tx["input"])
+    if fn.fn_name != "fund":
+        return None
+    ch = args["ch"]
+    candidate = Channel(
+        payer=ch["payer"],
+        provider=ch["provider"],
+        token=ch["token"],
+        signer=ch["signer"],
+        withdraw_delay=int(ch["withdrawDelay"]),
+        salt=bytes(ch["salt"]),
+    )
+    return candidate if "0x" + candidate.id.hex() == channel_id else None

@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_typing import HexStr
 from eth_utils import to_checksum_address
 
-from paygo_desktop.chain.app_channels import payer_signs
+from paygo_desktop.chain.app_channels import funding_terms, payer_signs
 from paygo_desktop.chain.event_sync import VaultEventSync
 from paygo_desktop.chain.vault import ERC20_MIN_ABI, ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
@@ -211,25 +210,3 @@ class ChannelReader:
             return None  # not cached: try again on the next refresh
         self._params[channel_id] = params
         return params
-
-
-async def funding_terms(vault: VaultClient, channel_id: str, tx_hash: str) -> Channel | None:
-    """The terms of ``channel_id`` read back from ``tx_hash``, a transaction that funded it; None when that
-    transaction did not call the vault's ``fund`` itself (another contract did) or named other terms. Raises
-    when the node does not answer. Terms checked against the channel id never change: safe to keep."""
-    tx = await vault.w3.eth.get_transaction(HexStr(tx_hash))
-    if not tx.get("to") or to_checksum_address(tx["to"]) != vault.address:
-        return None
-    fn, args = vault.contract.decode_function_input(tx["input"])
-    if fn.fn_name != "fund":
-        return None
-    ch = args["ch"]
-    candidate = Channel(
-        payer=ch["payer"],
-        provider=ch["provider"],
-        token=ch["token"],
-        signer=ch["signer"],
-        withdraw_delay=int(ch["withdrawDelay"]),
-        salt=bytes(ch["salt"]),
-    )
-    return candidate if "0x" + candidate.id.hex() == channel_id else None

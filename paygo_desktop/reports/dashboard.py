@@ -8,7 +8,7 @@ funding; the Escrow page's own core, when merged, may replace this small reader.
 Anyone may fund a channel that names this account as its payer, also with another key as its signer (a
 look-alike: that key's holder can take all that is in it at any moment). So a channel known only from the
 vault's events is counted as the account's escrow only once its terms, read back from its first funding
-transaction (``escrow.channels.funding_terms``), show that the payer signs its vouchers; the others are
+transaction (``chain.app_channels.funding_terms``), show that the payer signs its vouchers; the others are
 left out and the line says how many.
 """
 
@@ -154,8 +154,7 @@ _PAYER_SIGNS: dict[tuple[int, str, str], bool | None] = {}
 
 
 async def _payer_signs(vault: Any, chain_id: int, channel_id: str, tx_hash: str) -> bool | None:
-    from paygo_desktop.chain.app_channels import payer_signs
-    from paygo_desktop.escrow.channels import funding_terms
+    from paygo_desktop.chain.app_channels import funding_terms, payer_signs
 
     key = (chain_id, vault.address, channel_id)
     if key not in _PAYER_SIGNS:

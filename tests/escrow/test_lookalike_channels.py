@@ -67,7 +67,7 @@ def test_a_lookalike_is_listed_with_its_warning_and_no_deposit_is_planned_into_i
     with pytest.raises(requests.RequestError, match="not by its payer"):
         requests.fund(service.vault, channel, Amount(usdc, 500 * 10**6))  # type: ignore[arg-type]
     with pytest.raises(CloseRefused, match="Request a withdrawal instead"):
-        env.run(service.plan_close(row, None, signed_max=0, provider_urls=[]))
+        env.run(service.plan_close(row, None, committed=0, provider_urls=[]))
     # a session's deposit (the headless start, the Zcash fallback) refuses it too
     from paygo_desktop.sessions.channels import deposit
 
