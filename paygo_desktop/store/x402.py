@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import X402PaymentRow, X402PolicyRow, utcnow
@@ -238,6 +238,14 @@ class X402Store:
             row = s.get(X402PaymentRow, payment_id)
             if row is not None:
                 row.never_moves = True
+
+    def with_transaction(self, tx_hash: str, besides: int) -> int | None:
+        """The id of a payment other than ``besides`` recorded as settled by ``tx_hash`` (any letter case)."""
+        query = select(X402PaymentRow.id).where(
+            func.lower(X402PaymentRow.tx_hash) == tx_hash.lower(), X402PaymentRow.id != besides
+        )
+        with self._store.session() as s:
+            return s.scalar(query.limit(1))
 
     def payment(self, payment_id: int) -> X402Payment | None:
         with self._store.session() as s:

@@ -1,7 +1,8 @@
 """What the chain says about x402 payments whose outcome rests on the server's word once their authorization
-has lapsed by the app's clock: left ``pending`` (the app was killed after sending one, or the server kept it
-without answering), answered ``failed`` after it was sent (the server, or a transport error, said so), or
-settled ``unused`` (an ``upto`` payment the server said it settled at nothing).
+has lapsed by the app's clock: left ``pending`` (the app was killed after sending one, the server kept it
+without answering, or its answer did not show it settled: unreadable, or naming a transaction the chain does
+not show settling it, ``x402.settlement``), answered ``failed`` after it was sent (the server, or a transport
+error, said so), or settled ``unused`` (an ``upto`` payment the server said it settled at nothing).
 
 Such a payment counts at its most against the site's limits while its authorization is valid
 (``X402Payment.may_still_move``): a hostile server can say "failed", keep the signed authorization and submit
@@ -31,25 +32,27 @@ from datetime import UTC
 from functools import partial
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
-from x402.mechanisms.evm.constants import AUTHORIZATION_STATE_ABI
+from eth_utils import to_checksum_address
 
 from paygo_desktop.chain.erc20_transfers import TRANSFER_TOPIC_HEX, address_topic
 from paygo_desktop.chain.log_decoding import as_bytes
 from paygo_desktop.chain.log_ranges import LogRangeWalker, first_block_at
-from paygo_desktop.chain.permit2_nonces import nonce_spent
-from paygo_desktop.chain.upto_settle_calls import UPTO_PROXY, upto_settle_call
 from paygo_desktop.store.x402 import FAILED, PENDING, SETTLED, X402Payment, X402Store
-from paygo_desktop.x402.permit2 import PERMIT2
-from paygo_desktop.x402.settlement import moved_on_chain
+from paygo_desktop.x402.settlement import (
+    AUTHORIZATION_USED,
+    authorization_spent,
+    moved_on_chain,
+    settles_permit,
+)
 
 log = logging.getLogger(__name__)
 
 SPENT_NOTE = "the app lost track of it; the chain shows its authorization spent"
 SAID_NOTE = "the server said it did not settle, yet the chain shows its authorization spent"
+UNSHOWN_NOTE = "the server's answer did not show it settled; the chain shows its authorization spent"
 UNUSED_NOTE = "never settled: its authorization lapsed unused"
-FOUND_NOTES = (SPENT_NOTE, SAID_NOTE)  # a payment's note when the chain, not its server, settled it
-AUTHORIZATION_USED = "0x" + keccak(text="AuthorizationUsed(address,bytes32)").hex()  # EIP-3009's event
+# a payment's note when the chain, not its server, settled it
+FOUND_NOTES = (SPENT_NOTE, SAID_NOTE, UNSHOWN_NOTE)
 CLOCK_SLACK = 3600  # the payment's time is this computer's clock: look for its transaction an hour earlier
 
 
@@ -62,19 +65,6 @@ class LapsedCheck:
     still: set[int] = field(default_factory=set)
     found_spent: list[X402Payment] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
-
-
-async def spent(w3: Any, payment: X402Payment) -> bool:
-    """Whether ``payment``'s authorization nonce is spent on chain."""
-    nonce = int(payment.nonce, 16)
-    if payment.scheme == "exact":
-        token = w3.eth.contract(address=to_checksum_address(payment.asset), abi=AUTHORIZATION_STATE_ABI)
-        state = token.functions.authorizationState(payment.payer, nonce.to_bytes(32, "big"))
-        return bool(await state.call())
-    used = await nonce_spent(w3, PERMIT2, payment.payer, nonce)
-    if used is None:  # the node failed, or no Permit2 there: unknown, so the payment keeps counting
-        raise RuntimeError(f"no Permit2 answers at {PERMIT2}")
-    return used
 
 
 async def settlement_of(w3: Any, payment: X402Payment) -> tuple[str, int] | None:
@@ -113,20 +103,11 @@ async def settlement_of(w3: Any, payment: X402Payment) -> tuple[str, int] | None
             if tx_hash in seen or not any(as_bytes(entry["data"])):
                 continue
             seen.add(tx_hash)
-            if await _settles_permit(w3, tx_hash, payment):
+            if await settles_permit(w3, tx_hash, payment):
                 moved = await moved_on_chain(w3, tx_hash, token, payment.payer, payment.pay_to)
                 if moved is not None:
                     return tx_hash, moved
     return None
-
-
-async def _settles_permit(w3: Any, tx_hash: str, payment: X402Payment) -> bool:
-    """Whether ``tx_hash`` is x402's upto proxy settling ``payment``'s permit (its nonce, for its payer)."""
-    tx = await w3.eth.get_transaction(tx_hash)
-    if str(tx.get("to") or "").lower() != UPTO_PROXY.lower():
-        return False
-    call = upto_settle_call(bytes(tx["input"]))
-    return call is not None and call[0] == int(payment.nonce, 16) and call[1].lower() == payment.payer.lower()
 
 
 async def settle_lapsed(
@@ -154,7 +135,7 @@ async def settle_lapsed(
     try:
         chain = f"eip155:{await w3.eth.chain_id}"
         chain_now = int((await w3.eth.get_block("latest"))["timestamp"])
-        found = [(p, await spent(w3, p)) for p in lapsed if p.network == chain]
+        found = [(p, await authorization_spent(w3, p)) for p in lapsed if p.network == chain]
         settlements = {p.id: await _settlement_or_none(w3, p) for p, used in found if used}
     except Exception:  # the node away or not answering: every lapsed one still counts
         return LapsedCheck(still={p.id for p in lapsed})
@@ -163,7 +144,7 @@ async def settle_lapsed(
     check = LapsedCheck(still={p.id for p in lapsed if p.network != chain})  # another chain's: not known
     for p, used in found:
         if used:
-            note = SPENT_NOTE if p.status == PENDING else SAID_NOTE
+            note = SAID_NOTE if p.status != PENDING else SPENT_NOTE if p.error is None else UNSHOWN_NOTE
             tx, moved = settlements.get(p.id) or (None, p.amount if p.scheme == "exact" else None)
             marked = await asyncio.to_thread(
                 partial(

@@ -8,9 +8,12 @@ needs). Only on the wallet's own network (``eip155:<its chain id>``), only in a 
 The user's limits apply to the most a payment may move (``upto``: the signed maximum, never the smaller
 amount a server says it will take). Everything refused is refused before anything is signed
 (``limits.X402Refused``). One request is paid at most once: a server that answers 402 again after the
-payment gets no second signature (and is told apart when it asks more than it first quoted). What an
-``upto`` payment settled is recorded beside its maximum: what its transaction moved on chain
-(``settlement``), else what the PAYMENT-RESPONSE says, within the maximum.
+payment gets no second signature (and is told apart when it asks more than it first quoted). A payment is
+marked settled only when the chain shows the transaction its server names settling THIS authorization, now
+spent (``settlement``); an ``upto`` one is recorded at what that moved, beside its maximum. A server's
+"settled" the chain does not show (no transaction, another payment's, one that did not use this
+authorization) leaves the payment pending with a note, counted at its most until the lapsed check
+(``lapsed``) asks the chain.
 
 The payment row is written (``pending``) after signing and before the signed authorization leaves the app,
 so a crash in between never loses a payment that could move money. It keeps what the payment's proof file
@@ -50,15 +53,16 @@ from paygo_desktop.answer_limits import PLAIN, Compressed, Pace, TooSlow, refuse
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network
-from paygo_desktop.peer_text import is_digits, one_line
+from paygo_desktop.peer_text import one_line
 from paygo_desktop.store.activity import ActivityLog
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, SETTLED, X402Payment, X402Store
+from paygo_desktop.store.x402 import FAILED, MAX_QUOTE, PENDING, SETTLED, X402Payment, X402Store
 from paygo_desktop.x402 import lapsed, limits, offers, session_offer, settlement, wire
 from paygo_desktop.x402.booking import booking_rows
 from paygo_desktop.x402.limits import DAY_SECONDS, Quote, Spent, X402Refused
 from paygo_desktop.x402.offers import UPTO, units
 from paygo_desktop.x402.session_offer import SessionAccess, SessionOffer
+from paygo_desktop.x402.settlement import Shown
 from paygo_desktop.x402.signed import exact_signed, upto_signed
 
 if TYPE_CHECKING:
@@ -202,7 +206,7 @@ class X402Payer:
             second.headers,
             second.body,
             await asyncio.to_thread(
-                self._settled, payment, quote, second, await self._on_chain(quote, second)
+                self._settled, payment, quote, second, await self._shown(payment, second)
             ),
             second.truncated,
             offer,
@@ -329,12 +333,14 @@ class X402Payer:
         assert found is not None, "a payment row is never deleted"
         return found
 
-    async def _on_chain(self, quote: Quote, answer: _Answer) -> int | None:
-        """What an ``upto`` settlement moved by its transaction on chain (None: not upto, or not readable)."""
+    async def _shown(self, payment: X402Payment, answer: _Answer) -> Shown | None:
+        """What the chain shows of the settlement a successful answer names (``settlement``: that transaction
+        settled THIS payment's authorization, now spent); None when the answer names none. An ``upto``
+        transaction already recorded as another payment's is not this one's."""
         from paygo_desktop.chain.rpc import async_web3
 
         header = answer.headers.get(wire.PAYMENT_RESPONSE_HEADER)
-        if quote.scheme != UPTO or answer.status == 402 or not header:
+        if answer.status == 402 or not header:
             return None
         try:
             said = wire.settle_response(header)
@@ -342,16 +348,18 @@ class X402Payer:
             return None
         if not said.success or not said.transaction:
             return None
+        if payment.scheme == UPTO:
+            other = await asyncio.to_thread(self._records.with_transaction, said.transaction, payment.id)
+            if other is not None:
+                return Shown(None, f"that transaction is already recorded as payment {other}'s settlement")
         w3 = async_web3(self._network.rpc_url, timeout=15)
         try:
-            return await settlement.moved_on_chain(
-                w3, said.transaction, quote.asset.address or "", self._account.address, quote.pay_to
-            )
+            return await settlement.settlement_shown(w3, said.transaction, payment)
         finally:
             await w3.provider.disconnect()
 
     def _settled(
-        self, payment: X402Payment, quote: Quote, answer: _Answer, on_chain: int | None = None
+        self, payment: X402Payment, quote: Quote, answer: _Answer, shown: Shown | None = None
     ) -> X402Payment:
         if answer.status == 402:
             again = answer.headers.get(wire.PAYMENT_REQUIRED_HEADER)
@@ -376,14 +384,14 @@ class X402Payer:
             self._records.finish(payment.id, "pending", error=str(exc))
             return self._payment(payment.id)
         if settled.success:
-            moved, note = _moved(quote, settled.amount, on_chain)
+            status, moved, note = _outcome(quote, settled.transaction, settled.amount, shown)
             self._records.finish(
                 payment.id,
-                SETTLED,
-                tx_hash=(settled.transaction or None),
+                status,
+                tx_hash=(settled.transaction or None) if status == SETTLED else None,
                 error=note,
                 settled_amount=moved,
-                booked=self._booked,
+                booked=self._booked if status == SETTLED else None,
                 only_from=payment,  # not if the lapsed check found it settled meanwhile (booked then)
             )
         else:
@@ -466,21 +474,34 @@ def _asset(payment: X402Payment) -> Asset:
     return Asset(payment.asset_symbol, payment.decimals, payment.asset)
 
 
-def _moved(quote: Quote, reported: str | None, on_chain: int | None) -> tuple[int | None, str | None]:
-    """What a successful settlement moved: by its transaction on chain when that could be read, else by the
-    server's PAYMENT-RESPONSE; and a note when the server's word is not believable (then None: the payment
-    counts at its maximum) or differs from the chain. ``exact`` moves its amount."""
-    if quote.scheme != UPTO:
-        return quote.amount, None
-    if on_chain is not None:
-        if reported is not None and reported != str(on_chain):
-            return on_chain, f"the server said it settled {reported[:80]!r}; the chain shows {on_chain}"
-        return on_chain, None
-    if reported is None:
-        return None, "the server did not say how much it settled (counted at the maximum)"
-    if not is_digits(reported) or len(reported) > 78 or int(reported) > quote.amount:
-        return None, f"the server says it settled {reported[:80]!r}, not within the maximum (counted at it)"
-    return int(reported), None
+def _outcome(
+    quote: Quote, transaction: str, reported: str | None, shown: Shown | None
+) -> tuple[str, int | None, str | None]:
+    """(status, amount settled, note) of a payment its server says it settled. Settled only when the chain
+    shows the named transaction settling it (``shown``): ``exact`` at its amount, ``upto`` at what the
+    chain shows it moved (noted when the server said otherwise). An ``upto`` server that says it settled
+    nothing and names no transaction: settled ``unused`` (counted at the maximum until it lapses). Otherwise
+    it stays pending, on the server's word, counted at its most until ``x402.lapsed`` asks the chain."""
+    if shown is not None and shown.moved is not None:
+        if quote.scheme != UPTO:
+            return SETTLED, quote.amount, None
+        if reported is not None and reported != str(shown.moved):
+            return (
+                SETTLED,
+                shown.moved,
+                f"the server said it settled {reported[:80]!r}; the chain shows {shown.moved}",
+            )
+        return SETTLED, shown.moved, None
+    if quote.scheme == UPTO and not transaction and reported == "0":
+        return SETTLED, 0, None
+    named = f" in {one_line(transaction)[:80]!r}" if transaction else ""
+    why = shown.why if shown is not None else "it named no transaction"
+    return (
+        PENDING,
+        None,
+        f"the server said it settled{named}, but {why}: it counts at its most until the chain shows its "
+        "authorization spent or lapsed",
+    )
 
 
 def _refusal(header: str | None) -> str:
