@@ -82,6 +82,7 @@ def sdk_server(
     sponsor_permit: bool = False,
     says_settled: str | None = None,
     says: dict[str, Any] | None = None,
+    keeps: dict[str, Any] | None = None,
     delay: float = 0.0,
     on_unpaid: Callable[[], None] | None = None,
     max_timeout: int | None = None,
@@ -91,10 +92,12 @@ def sdk_server(
     SDK's settlement override) instead of the maximum, and with ``sponsor_permit`` offers the SDK's EIP-2612
     gas-sponsoring extension. ``says_settled`` puts another amount in its PAYMENT-RESPONSE (a server that lies
     about what it took: a test's own outer layer, the SDK's answer rewritten); ``says`` puts these fields in
-    it (a hostile server: e.g. "success" false although the SDK settled it on chain). ``delay`` seconds the
-    paid route works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when
-    a request without a payment arrives, before it is answered. ``max_timeout``: the seconds an
-    authorization is asked to stay valid (the SDK's default, an hour, when None)."""
+    it (a hostile server: e.g. "success" false although the SDK settled it on chain). ``keeps`` answers a paid
+    request 200 with this PAYMENT-RESPONSE before the SDK sees it (a hostile server keeping the signed
+    authorization unsettled, to submit it later; ``signatures`` has it). ``delay`` seconds the paid route
+    works before answering (a slow upstream; the SDK settles after it); ``on_unpaid`` runs when a request
+    without a payment arrives, before it is answered. ``max_timeout``: the seconds an authorization is asked
+    to stay valid (the SDK's default, an hour, when None)."""
     from x402 import x402ResourceServer
     from x402.extensions.eip2612_gas_sponsoring import declare_eip2612_gas_sponsoring_extension
     from x402.http.middleware.fastapi import PaymentMiddlewareASGI, set_settlement_overrides
@@ -146,6 +149,10 @@ def sdk_server(
                 on_signature(header)
         elif on_unpaid is not None:
             on_unpaid()
+        if header and keeps is not None:
+            kept = base64.b64encode(json.dumps(keeps).encode()).decode()
+            seen.answered.append(200)
+            return JSONResponse({"answer": 42}, headers={"payment-response": kept})
         response = await call_next(request)
         seen.answered.append(response.status_code)
         said = response.headers.get("payment-response")
