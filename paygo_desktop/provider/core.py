@@ -365,10 +365,11 @@ class ProviderCore(SessionReads, SessionEnding):
             signed = await self.voucher_signed(channel, amount, req.voucher.signature)
         if signed is None:
             raise ApiError(400, "bad_signature", "the voucher is not signed by the channel's signer")
-        if not fresh and self.start_guard.take_latest(cid_hex):
-            # signed by the channel's signer: worth one read at latest (one per interval per channel), so a
-            # channel closed, drained or asked back since the head view read it is not started on
-            st, fresh = await self.channel_state(cid, latest=True, shared=True), True
+        if not fresh:
+            # signed by the channel's signer: worth a read at latest (within the caller's budget), so a
+            # channel closed, drained or asked back since the head view last read it is not started on
+            self.start_guard.spend(client)
+            st = await self.channel_state(cid, latest=True, shared=True)
             self.start_guard.remember(cid_hex, st)
         with self.store.tx() as db:
             self.store.lock(db, cid_hex)

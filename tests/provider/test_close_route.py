@@ -19,7 +19,8 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.client import Conflict, ProviderClient, ProviderHTTPError, Unauthorized
 from paygo_desktop.provider.core import CLOSE_CLOCK_MARGIN
 from paygo_desktop.provider.store import ChannelRow, Store
-from tests.provider.conftest import Server, auth_headers, open_channel, voucher
+from tests.chain.conftest import Env
+from tests.provider.conftest import Server, auth_headers, open_channel, provider_server, voucher
 
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s
 TICK_COST = 5_000
@@ -82,6 +83,33 @@ def test_only_the_payer_gets_a_close_and_it_blocks_sessions_until_closed(
     with pytest.raises(Conflict) as final:  # the deadline is long past: the channel is closed for good
         env.run(client.start_session(SVC, ch, 3_000 + TICK_COST, voucher(env, ch, 3_000 + TICK_COST)))
     assert final.value.code == "channel_closed"
+
+
+def test_a_channel_closed_a_moment_ago_is_not_started_on_before_the_head_view_sees_it(
+    env: Env, tmp_path: Path
+) -> None:
+    """The head view is read once a head poll (here every 2 s: it has not seen the close yet); a start
+    signed by the channel's signer reads the channel at latest, and a closed channel serves nobody."""
+    with provider_server(env, tmp_path, head_poll_interval=2) as server:
+        client = ProviderClient(server.url, timeout=10)
+        try:
+            ch = open_channel(env, 1_000_000)
+            s = env.run(client.start_session(SVC, ch, TICK_COST, voucher(env, ch, TICK_COST)))
+            server.clock.advance(3)
+            env.run(client.stop_session(s.session_id, (1, 3_000, "0x" + voucher(env, ch, 3_000).hex())))
+            auth = env.run(client.request_close(env.payer, ch))
+            again = (SVC, ch, 3_000 + TICK_COST, voucher(env, ch, 3_000 + TICK_COST))
+            with pytest.raises(Conflict) as closing:  # a start while the Close may be sent: refused
+                env.run(client.start_session(*again))
+            assert closing.value.code == "channel_closing"
+            assert len(submit(server, ch, auth).of_type(Closed)) == 1
+            server.clock.advance(server.config.close_validity_seconds + CLOSE_CLOCK_MARGIN + 1)
+            for _ in range(2):  # the first start's read does not make the next one trust the head view
+                with pytest.raises(Conflict) as refused:
+                    env.run(client.start_session(*again))
+                assert refused.value.code == "channel_closed"
+        finally:
+            env.run(client.aclose())
 
 
 def test_an_unused_close_dies_at_its_deadline_and_sessions_resume(
