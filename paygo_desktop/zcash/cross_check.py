@@ -286,30 +286,11 @@ def note_over_deduction(
 ) -> None:
     """The provider record's "over-claim" for a Zcash session (ref: its local id) whose end says the
     provider deducted more than the meter measured plus one tick; the session is booked at ``booked``."""
-
-    def fmt(zat: int) -> str:
-        return Amount(ZEC, zat).format()
-
-    ProviderNotes(store).add(
-        [
-            ProviderNote(
-                provider_key=provider_url,
-                provider_url=provider_url,
-                provider_name=provider_name,
-                source="zcash",
-                ref=local_id,
-                verdict=OVER_CLAIMED,
-                detail=(
-                    f"The provider deducted {fmt(deducted)} from permission {permission_id} for a session "
-                    f"the meter measured at {fmt(metered)}; booked at {fmt(booked)}."
-                ),
-                asset_symbol=ZEC.symbol,
-                decimals=ZEC.decimals,
-                meter_amount=metered,
-                provider_amount=deducted,
-            )
-        ]
+    detail = (
+        f"The provider deducted {_zec(deducted)} from permission {permission_id} for a session the meter "
+        f"measured at {_zec(metered)}; booked at {_zec(booked)}."
     )
+    _note_session(store, provider_url, provider_name, local_id, OVER_CLAIMED, detail, metered, deducted)
 
 
 def note_agreement(
@@ -317,10 +298,28 @@ def note_agreement(
 ) -> None:
     """The provider record's "agreed" for a Zcash session (ref: its local id) whose end the provider
     confirmed and whose every report agreed with the app's record of the permission."""
+    detail = (
+        f"The provider deducted {_zec(remote.amount_zat)} from permission {remote.permission_id}; the meter "
+        f"measured {_zec(metered)}."
+    )
+    _note_session(store, provider_url, provider_name, local_id, AGREED, detail, metered, remote.amount_zat)
 
-    def fmt(zat: int) -> str:
-        return Amount(ZEC, zat).format()
 
+def _zec(zat: int) -> str:
+    return Amount(ZEC, zat).format()
+
+
+def _note_session(
+    store: Store,
+    provider_url: str,
+    provider_name: str,
+    local_id: str,
+    verdict: str,
+    detail: str,
+    metered: int,
+    deducted: int,
+) -> None:
+    """One Zcash session's verdict on the provider's record: what the meter measured, what it deducted."""
     ProviderNotes(store).add(
         [
             ProviderNote(
@@ -329,15 +328,12 @@ def note_agreement(
                 provider_name=provider_name,
                 source="zcash",
                 ref=local_id,
-                verdict=AGREED,
-                detail=(
-                    f"The provider deducted {fmt(remote.amount_zat)} from permission {remote.permission_id}; "
-                    f"the meter measured {fmt(metered)}."
-                ),
+                verdict=verdict,
+                detail=detail,
                 asset_symbol=ZEC.symbol,
                 decimals=ZEC.decimals,
                 meter_amount=metered,
-                provider_amount=remote.amount_zat,
+                provider_amount=deducted,
             )
         ]
     )
