@@ -51,9 +51,10 @@ class X402LapsedCheck(QObject):
 
         async def work() -> Changes:  # SQL, the import and the node: off the GUI thread
             import asyncio
-            import importlib
 
-            sweep = await asyncio.to_thread(importlib.import_module, "paygo_desktop.x402.lapsed_sweep")
+            from paygo_desktop.gui.warm_up import import_module
+
+            sweep = await asyncio.to_thread(import_module, "paygo_desktop.x402.lapsed_sweep")
             store, network = await asyncio.to_thread(lambda: (ctx.store, ctx.network))
             check = await sweep.settle_every_lapsed(store, network, now)
             changes: Changes = sweep.changes_of(check)

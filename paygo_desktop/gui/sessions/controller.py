@@ -116,9 +116,9 @@ class SessionController(QObject):
         if engine is None:
             factory = self._engine_factory
             if factory is None:
-                import importlib
+                from paygo_desktop.gui.warm_up import import_module
 
-                module = await asyncio.to_thread(importlib.import_module, "paygo_desktop.sessions.engine")
+                module = await asyncio.to_thread(import_module, "paygo_desktop.sessions.engine")
                 factory = module.SessionEngine
             vault_address = await asyncio.to_thread(self.ctx.vault_address, network)
             engine = self._engines.get(key)  # built meanwhile by another call
