@@ -3,10 +3,16 @@ the real provider with real vouchers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
 
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE
 from paygo_desktop.sandbox.media import media_app
 from paygo_desktop.sandbox.upstreams import api_app, feed_app
 from tests.chain.conftest import _free_port
@@ -91,3 +97,19 @@ def gateway_services(upstreams: Upstreams) -> dict[str, Any]:
         FEED: {"upstream": f"ws://127.0.0.1:{upstreams.feed_port}/feed", "delivery": "websocket"},
         API: {"upstream": f"http://127.0.0.1:{upstreams.api_port}", "delivery": "http"},
     }
+
+
+async def a_message_over_the_limit_closes(ws: Any) -> None:
+    """On a feed's socket: a 2 MiB message reaches the service (its ack), one byte over the 4 MiB limit
+    (``proxying.MAX_WS_MESSAGE``) closes the socket within 10 s: 1009, "message too big", or none read
+    when the server's close cut the sending short (a reset)."""
+    await ws.send("a" * 2**21)
+    while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
+        pass
+    assert reply == {"ack": "a" * 200}
+    with pytest.raises(ConnectionClosed) as closed:  # the server may close it while it is sent
+        async with asyncio.timeout(10):  # (not served on for ever)
+            await ws.send("b" * (MAX_WS_MESSAGE + 1))
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009

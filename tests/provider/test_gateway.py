@@ -18,7 +18,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from paygo_desktop.protocol import models as m
-from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE
 from tests.chain.conftest import Env, _free_port
 from tests.provider.conftest import Server, provider_server
 from tests.provider.gateway_world import (
@@ -27,6 +26,7 @@ from tests.provider.gateway_world import (
     FEED,
     WATCH,
     Upstreams,
+    a_message_over_the_limit_closes,
     astop,
     bearer,
     gateway_services,
@@ -184,17 +184,7 @@ def test_a_payers_websocket_message_over_the_limit_closes_the_socket_before_it_i
 
     async def go() -> None:
         async with connect(ws_url, additional_headers=bearer(started), max_size=2**20) as ws:
-            await ws.send("a" * 2**21)  # within the limit: the service answers it
-            while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
-                pass
-            assert reply == {"ack": "a" * 200}
-            with pytest.raises(ConnectionClosed) as closed:  # the server may close it while it is sent
-                async with asyncio.timeout(10):  # (not served on for ever)
-                    await ws.send("b" * (MAX_WS_MESSAGE + 1))
-                    while True:
-                        await ws.recv()
-            # 1009, "message too big"; none read when the server's close cut the sending short (a reset)
-            assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+            await a_message_over_the_limit_closes(ws)
 
     gateway.env.run(go())
     assert httpx.get(gateway.url + "/api/v1/health", timeout=10).json()["status"] == "ok"

@@ -24,7 +24,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from paygo_desktop.context import AppContext
 from paygo_desktop.paths import DataDir
 from paygo_desktop.protocol import models as m
-from paygo_desktop.protocol.proxying import MAX_WS_MESSAGE
 from paygo_desktop.sessions.access_proxy import AccessProxy, AccessProxyError
 from paygo_desktop.wallet import KdfParams, Wallet
 from tests.dribbling_server import endless_server
@@ -34,6 +33,7 @@ from tests.provider.gateway_world import (
     FEED,
     WATCH,
     Upstreams,
+    a_message_over_the_limit_closes,
     astop,
     gateway_services,
     start,
@@ -152,17 +152,7 @@ def test_a_local_tools_websocket_message_over_the_limit_closes_its_socket(
         url = await proxy.start()
         try:
             async with connect(url) as ws:
-                await ws.send("a" * 2**21)
-                while "ack" not in (reply := json.loads(await asyncio.wait_for(ws.recv(), 10))):
-                    pass
-                assert reply == {"ack": "a" * 200}
-                with pytest.raises(ConnectionClosed) as closed:  # the server may close it while it is sent
-                    async with asyncio.timeout(10):  # (not served on for ever)
-                        await ws.send("b" * (MAX_WS_MESSAGE + 1))
-                        while True:
-                            await ws.recv()
-                # 1009, "message too big"; none read when the server's close cut the sending short (a reset)
-                assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+                await a_message_over_the_limit_closes(ws)
         finally:
             await proxy.close()
 
