@@ -107,3 +107,14 @@ class Meter:
         if self.stopped_ns is None:
             self.stopped_ns = self.clock()
         return self.cost()
+
+
+def short_duration(seconds: int) -> str:
+    """“1 h 2 min”, “3 min 4 s”, “5 s”."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"

@@ -25,7 +25,9 @@ from sqlalchemy import text
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.reports.periods import Bucket, Period, buckets, local_midnight
+from paygo_desktop.reports.recent_activity import RecentLine, recent_activity
 from paygo_desktop.reports.spending_report import SpendingAsset, SpendingReport, db_time, from_db_time
+from paygo_desktop.store.accounts import AccountRecord, AccountRepository
 from paygo_desktop.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,29 @@ def zcash_summary(store: Store, now: datetime) -> ZcashSummary:
         remaining=Amount(ZEC, int(remaining or 0)),
         next_expiry=from_db_time(nxt[0]) if nxt else None,
         next_expiry_provider=nxt[1] if nxt else None,
+    )
+
+
+@dataclass(frozen=True)
+class HomeFigures:
+    """What Home shows from this computer's records, read together in the background (``read_home``)."""
+
+    accounts: list[AccountRecord]
+    recent: list[RecentLine]
+    sparklines: list[Sparkline]
+    zcash: ZcashSummary
+
+
+def read_home(
+    store: Store, report: SpendingReport, network: str, chain_id: int, now: datetime, recent: int
+) -> HomeFigures:
+    """Home's records: the accounts, the ``recent`` newest lines of what happened on ``network``, 30 days
+    of spending and the Zcash permissions. SQL only: run it off the GUI thread."""
+    return HomeFigures(
+        accounts=AccountRepository(store).list(),
+        recent=recent_activity(store, network, chain_id, recent),
+        sparklines=sparklines(report, now),
+        zcash=zcash_summary(store, now),
     )
 
 
@@ -233,21 +258,28 @@ def escrow_detail(counted: int, left_out: int) -> str:
 
 async def load_balances(ctx: Any) -> list[Balance]:
     """The active account's balances on the current network, read on the app's event loop (like every
-    other chain read: web3's HTTP sessions belong to one loop) and given up after ``BALANCES_TIMEOUT``."""
+    other chain read: web3's HTTP sessions belong to one loop) and given up after ``BALANCES_TIMEOUT``; what
+    to read (the tokens, the channels, the vault) comes from the store in a worker thread."""
     import asyncio
 
     account = ctx.settings.active_account
     if not account:
         return []
     network = ctx.network
-    tokens = list(ctx.known_tokens(network))
-    channels = escrow_channels(ctx.store, account, network.key, network.chain_id, [network.native, *tokens])
+
+    def what_to_read() -> tuple[list[Asset], EscrowChannels, str]:  # the store and the sandbox's state file
+        tokens = list(ctx.known_tokens(network))
+        assets = [network.native, *tokens]
+        channels = escrow_channels(ctx.store, account, network.key, network.chain_id, assets)
+        return tokens, channels, ctx.vault_address(network)
+
+    tokens, channels, vault_address = await asyncio.to_thread(what_to_read)
     reading = chain_balances(
         rpc_url=network.rpc_url,
         account=account,
         native=network.native,
         tokens=tokens,
-        vault_address=ctx.vault_address(network),
+        vault_address=vault_address,
         channels=channels.assets,
         to_check=channels.to_check,
         chain_id=network.chain_id,

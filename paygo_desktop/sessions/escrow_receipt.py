@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from paygo_desktop.metering.meter import short_duration
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol.client import verify_receipt
 from paygo_desktop.reports.provider_record import SessionEnd, session_notes
 from paygo_desktop.sessions.payer import Ending
-from paygo_desktop.sessions.runtime import RECEIPT_SECONDS_TOLERANCE, short_duration
+from paygo_desktop.sessions.runtime import RECEIPT_SECONDS_TOLERANCE
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.store.provider_notes import ProviderNotes
 

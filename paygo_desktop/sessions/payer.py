@@ -19,13 +19,13 @@ from typing import Any, ClassVar
 
 from paygo_desktop.changes import NOTHING, Changes
 from paygo_desktop.errors import describe_error
-from paygo_desktop.metering.meter import Meter
+from paygo_desktop.metering.meter import Meter, short_duration
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.plan import SessionError
 from paygo_desktop.sessions.reports import SessionSummary
-from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duration
+from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import SessionTerms
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paygo_desktop.errors import UserFacingError, describe_error
+from paygo_desktop.metering.meter import short_duration
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import zcash_models as zm
@@ -35,7 +36,6 @@ from paygo_desktop.sessions.reports import RecoveryOutcome, RecoveryReport
 from paygo_desktop.sessions.runtime import (
     RECEIPT_SECONDS_TOLERANCE,
     Runtime,
-    short_duration,
 )
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding

@@ -32,7 +32,7 @@ from typing import ClassVar
 
 from paygo_desktop.changes import Changes
 from paygo_desktop.errors import describe_error
-from paygo_desktop.metering.meter import Price
+from paygo_desktop.metering.meter import Price, short_duration
 from paygo_desktop.money import ZEC, Amount
 from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import ProviderClient, ProviderError, ProviderTimeout, ProviderUnreachable
@@ -40,7 +40,7 @@ from paygo_desktop.sessions.payer import Ending, Outcome, Payer
 from paygo_desktop.sessions.plan import SessionError, SessionPlan, StartOptions
 from paygo_desktop.sessions.recovery import reconcile
 from paygo_desktop.sessions.reports import RecoveryOutcome, SessionSummary
-from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime, short_duration
+from paygo_desktop.sessions.runtime import NS_PER_SECOND, Runtime
 from paygo_desktop.sessions.status import EventKind, SessionStatus
 from paygo_desktop.sessions.terms import Funding, SessionTerms
 from paygo_desktop.store.database import Store

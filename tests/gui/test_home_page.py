@@ -221,3 +221,44 @@ def test_home_on_a_cold_sandbox_shows_the_funded_balances_once_it_is_up(
         window.close()  # the pages' connections are closed first (bounded), then the window
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert launcher.running() is None
+
+
+def test_recent_activity_shows_sessions_and_transactions_read_off_the_gui_thread(
+    wallet_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    """After a session and its deposit, Home's recent lines say so (it said "Nothing has happened yet":
+    only the activity log was read), and nothing of Home's reading runs on the GUI thread."""
+    from paygo_desktop.gui.blocking_guard import BlockingCallGuard
+    from paygo_desktop.store.models import SessionRow
+    from tests.reports.test_recent_activity import sent
+
+    ctx = wallet_ctx
+    ctx.settings.active_account = TEST_ADDRESS  # on the sandbox, which is not running here
+    started = datetime.now(UTC) - timedelta(minutes=3)
+    sent(ctx.store, 0, "Deposit 1.8 USDC into your channel", "confirmed", started - timedelta(minutes=1))
+    session = add_session(ctx.store, USDC_FEED, started, 11_626)
+    with ctx.store.session() as s:
+        row = s.get(SessionRow, session)
+        assert row is not None
+        row.seconds, row.ended_at = 12, started + timedelta(seconds=12)
+
+    assert ctx.network.key == "sandbox"  # read once and kept, as the window does when it opens
+    guard = BlockingCallGuard(ctx.store.engine, watch_signing=False).start()
+    try:
+        page = make_home(qtbot, ctx)
+        page.refresh()
+
+        def lines() -> list[str]:
+            return [page.activity.item(i).text() for i in range(page.activity.count())]
+
+        qtbot.waitUntil(lambda: len(lines()) == 2, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: page.balance_note.text().startswith("Waiting"), timeout=TIMEOUT)
+    finally:
+        guard.stop()
+    assert lines()[0].endswith(
+        f"Session: {USDC_FEED.service_name} with {USDC_FEED.provider_name}, 0.011626 USDC for 12 s"
+    )
+    assert lines()[1].endswith("Transaction: Deposit 1.8 USDC into your channel, confirmed")
+    assert [label.text() for label, _ in page.spark_lines] == []  # nothing written to the spending records
+    assert page.balance_note.text() == "Waiting for the sandbox: its chain and contracts are being set up…"
+    assert guard.violations == []

@@ -56,7 +56,7 @@ def test_home_shows_accounts_network_and_activity(qtbot: Any, unlocked_window: A
     window.ctx.activity.record("test", "Something real happened")
     window.changes.announce(Changes(activity=True))  # as whatever writes to the activity log does
     window.show_page("home")
-    assert home_addresses(window) == [TEST_ADDRESS]
+    qtbot.waitUntil(lambda: home_addresses(window) == [TEST_ADDRESS], timeout=5_000)
     assert "Sandbox" in window.home_page.network_label.text()
 
     def texts() -> list[str]:

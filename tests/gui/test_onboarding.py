@@ -31,7 +31,7 @@ def test_create_wallet_end_to_end(qtbot: Any, window: Any) -> None:
 
     accounts = window.ctx.accounts.list()
     assert len(accounts) == 1
-    assert home_addresses(window) == [accounts[0].address]
+    qtbot.waitUntil(lambda: home_addresses(window) == [accounts[0].address], timeout=5_000)
     assert window.status.account_button.text().startswith(accounts[0].address[:6])
     assert not window.ctx.wallet.is_locked
     assert window.ctx.settings.network == "sandbox"
@@ -86,7 +86,7 @@ def test_import_mnemonic(qtbot: Any, window: Any) -> None:
     view.enter_mnemonic.phrase.setPlainText("  " + TEST_MNEMONIC.upper() + "\n")
     click(qtbot, view.next_button)
     finish_from_password(qtbot, window, PASSWORD)
-    assert TEST_ADDRESS in home_addresses(window)
+    qtbot.waitUntil(lambda: TEST_ADDRESS in home_addresses(window), timeout=5_000)
 
 
 def test_import_mnemonic_with_a_typo_shows_error(qtbot: Any, window: Any) -> None:
@@ -110,7 +110,7 @@ def test_import_private_key(qtbot: Any, window: Any) -> None:
     view.enter_private_key.key.setText(HARDHAT_KEY_1)
     click(qtbot, view.next_button)
     finish_from_password(qtbot, window, PASSWORD)
-    assert home_addresses(window) == [HARDHAT_ADDRESS_1]
+    qtbot.waitUntil(lambda: home_addresses(window) == [HARDHAT_ADDRESS_1], timeout=5_000)
 
 
 def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
@@ -131,7 +131,7 @@ def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
     click(qtbot, view.next_button)
     qtbot.waitUntil(lambda: view.machine.step is Step.PASSWORD, timeout=10_000)
     finish_from_password(qtbot, window, PASSWORD)
-    assert home_addresses(window) == [HARDHAT_ADDRESS_1]
+    qtbot.waitUntil(lambda: home_addresses(window) == [HARDHAT_ADDRESS_1], timeout=5_000)
 
 
 def test_back_returns_to_welcome(qtbot: Any, window: Any) -> None:

@@ -10,6 +10,7 @@ deployed and its accounts funded), and again whenever the window announces a cha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,7 +41,15 @@ from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.sparkline import Sparkline
 from paygo_desktop.money import Amount
-from paygo_desktop.reports.dashboard import Balance, load_balances, sparklines, values_note, zcash_summary
+from paygo_desktop.reports.dashboard import (
+    Balance,
+    HomeFigures,
+    ZcashSummary,
+    load_balances,
+    read_home,
+    values_note,
+)
+from paygo_desktop.reports.recent_activity import RecentLine
 from paygo_desktop.reports.spending_report import SpendingReport
 
 log = logging.getLogger(__name__)
@@ -74,8 +83,11 @@ def meter_line(session: Any) -> str:
     return f"{terms.service_name} — {terms.provider_name}: {cost} of {budget}"
 
 
-WHOLE_PAGE = Changes(accounts=True, network=True, permissions=True, activity=True)
-BALANCES = Changes(balances=True, sessions=True, channels=True, transactions=True)
+# what the store's figures show (the recent lines: sessions started and ended, transactions, x402 payments)
+WHOLE_PAGE = Changes(
+    accounts=True, network=True, permissions=True, activity=True, sessions=True, transactions=True, x402=True
+)
+BALANCES = Changes(balances=True, channels=True)
 
 
 class HomePage(Page):
@@ -91,6 +103,7 @@ class HomePage(Page):
         spending=True,
         permissions=True,
         activity=True,
+        x402=True,
     )
     active_account_chosen = Signal(str)
 
@@ -110,6 +123,8 @@ class HomePage(Page):
         self.balances: list[Balance] | None = None
         self._loading_balances = False
         self._balances_again = False  # a change was announced while a read was out: read once more
+        self._reading = self._read_again = False  # the same for the store's figures (refresh)
+        self._has_accounts: bool | None = None  # not read yet
         row = QHBoxLayout()
         self.network_label = QLabel()
         self.network_label.setAccessibleName("Current network")
@@ -214,11 +229,48 @@ class HomePage(Page):
         self._refreshing = False
 
     def refresh(self) -> None:
+        """The network at once; the accounts, what happened, 30 days of spending and the Zcash permissions
+        from the store in the background (``reports.dashboard.read_home``), then the chain's balances."""
+        network = self.ctx.network
+        self.network_label.setText(f"Network: <b>{network.name}</b> (chain id {network.chain_id})")
+        self.refresh_meters()
+        if self.runner is None:
+            return
+        if self._reading:
+            self._read_again = True
+            return
+        self._reading, self._read_again = True, False
+        store, report, recent = self.ctx.store, self.report, RECENT_ACTIVITY
+        self.runner.run(
+            asyncio.to_thread(
+                read_home, store, report, network.key, network.chain_id, datetime.now(UTC), recent
+            ),
+            on_success=self._show_figures,
+            on_error=self._figures_failed,
+            name="home-figures",
+        )
+
+    def _read_done(self) -> None:
+        self._reading = False
+        if self._read_again:
+            self.refresh()
+
+    def _figures_failed(self, message: str) -> None:
+        log.warning("Home could not read this computer's records: %s", message)
+        self._read_done()
+
+    def _show_figures(self, figures: HomeFigures) -> None:
+        self._read_done()
+        self._show_accounts(figures.accounts)
+        self._show_recent(figures.recent)
+        self._show_sparklines(figures.sparklines)
+        self._show_zcash(figures.zcash)
+        self._load_balances()
+
+    def _show_accounts(self, records: list[Any]) -> None:
+        self._has_accounts = bool(records)
         self._refreshing = True
         try:
-            network = self.ctx.network
-            self.network_label.setText(f"Network: <b>{network.name}</b> (chain id {network.chain_id})")
-            records = self.ctx.accounts.list()
             self.accounts.setVisible(bool(records))
             self.no_wallet.setVisible(not records)
             self.accounts.setRowCount(len(records))
@@ -235,29 +287,23 @@ class HomePage(Page):
                     self.accounts.setItem(i, col, item)
                 if rec.address.lower() == active:
                     self.accounts.selectRow(i)
-            self.activity.clear()
-            entries = self.ctx.activity.recent(RECENT_ACTIVITY)
-            if not entries:
-                placeholder = QListWidgetItem("Nothing has happened yet.")
-                placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
-                self.activity.addItem(placeholder)
-            for entry in entries:
-                line = QListWidgetItem(f"{local_time(entry.at)}   {entry.message}")
-                if entry.is_error:
-                    line.setForeground(Qt.GlobalColor.red)
-                self.activity.addItem(line)
         finally:
             self._refreshing = False
-        self.refresh_glance()
-        self.refresh_meters()
+
+    def _show_recent(self, lines: list[RecentLine]) -> None:
+        self.activity.clear()
+        if not lines:
+            placeholder = QListWidgetItem("Nothing has happened yet.")
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.activity.addItem(placeholder)
+        for entry in lines:
+            line = QListWidgetItem(f"{local_time(entry.at)}   {entry.text}")
+            line.setToolTip(entry.text)
+            if entry.is_error:
+                line.setForeground(Qt.GlobalColor.red)
+            self.activity.addItem(line)
 
     # ---- at a glance
-    def refresh_glance(self) -> None:
-        now = datetime.now(UTC)
-        self._show_sparklines(sparklines(self.report, now))
-        self._show_zcash(now)
-        self._load_balances()
-
     def _show_sparklines(self, lines: list[Any]) -> None:
         for label, spark in self.spark_lines:
             label.deleteLater()
@@ -278,8 +324,7 @@ class HomePage(Page):
             self.spark_box.addWidget(spark)
             self.spark_lines.append((label, spark))
 
-    def _show_zcash(self, now: datetime) -> None:
-        summary = zcash_summary(self.ctx.store, now)
+    def _show_zcash(self, summary: ZcashSummary) -> None:
         if summary.active == 0 and summary.next_expiry is None:
             self.zcash_label.setText("No Zcash spending permission.")
             return
@@ -290,7 +335,8 @@ class HomePage(Page):
 
     def on_changes(self, changes: Changes) -> None:
         """On screen, Home reads the chain again for what moves balances, and everything for a new account,
-        network or permission; what was spent shows at its next visit (not at every tick of a session)."""
+        network or permission, a session started or ended, a transaction or a payment (the recent lines);
+        what was spent shows at its next visit (not at every voucher of a session)."""
         if not changes.touches(self.shows):
             return
         if not self.isVisible():
@@ -308,24 +354,14 @@ class HomePage(Page):
         if self.isVisible():
             self._load_balances()
 
-    def _sandbox_starting(self) -> bool:
-        if self.ctx.network.key != "sandbox":
-            return False
-        from paygo_desktop.sandbox.state import read_state
-
-        return read_state(self.ctx.data_dir.sandbox_dir) is None
-
     def _load_balances(self) -> None:
-        if self.runner is None:
+        if self.runner is None or self._has_accounts is None:  # the accounts' read calls it when done
             return
         if self._loading_balances:
             self._balances_again = True
             return
-        if not self.ctx.accounts.list() or not self.ctx.settings.active_account:
+        if not self._has_accounts or not self.ctx.settings.active_account:
             self._fill_balances([], "Create or import a wallet to see its balances.")
-            return
-        if self._sandbox_starting():
-            self._fill_balances([], "Waiting for the sandbox: its chain and contracts are being set up…")
             return
         self._loading_balances = True
         self._balances_again = False
@@ -333,8 +369,19 @@ class HomePage(Page):
         if self.balances is None:
             self.balance_note.setText(f"Reading balances from {network.name}…")
 
+        async def read() -> list[Balance] | None:
+            if network.key == "sandbox":  # its state file is written once its contracts are up
+                from paygo_desktop.sandbox.state import read_state
+
+                if await asyncio.to_thread(read_state, self.ctx.data_dir.sandbox_dir) is None:
+                    return None
+            return await load_balances(self.ctx)
+
         def done(result: object) -> None:
             self._loading_balances = False
+            if result is None:
+                self._fill_balances([], "Waiting for the sandbox: its chain and contracts are being set up…")
+                return
             assert isinstance(result, list)
             self.balances = result
             read = f"On {network.name}, read {local_time(datetime.now(UTC))}."
@@ -350,7 +397,7 @@ class HomePage(Page):
             if self._balances_again:
                 self._load_balances()
 
-        self.runner.run(load_balances(self.ctx), on_success=done, on_error=failed, name="home-balances")
+        self.runner.run(read(), on_success=done, on_error=failed, name="home-balances")
 
     def _fill_balances(self, balances: list[Balance], note: str) -> None:
         self.balance_table.setRowCount(len(balances))
