@@ -42,9 +42,11 @@ from paygo_desktop import bounded_json
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import proxying, routes
+from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
-from paygo_desktop.provider.core import ApiError, ProviderCore, service_model
+from paygo_desktop.provider.core import ProviderCore
 from paygo_desktop.provider.gateway import METHODS, NEVER_UPSTREAM, answered_headers, upstream_url
+from paygo_desktop.provider.row_models import service_model
 from paygo_desktop.provider.store import ServiceRow
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from paygo_desktop.chain.vouchers import verify_close
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import routes
 from paygo_desktop.protocol.client import Conflict, ProviderClient, ProviderHTTPError, Unauthorized
-from paygo_desktop.provider.core import CLOSE_CLOCK_MARGIN
+from paygo_desktop.provider.session_start import CLOSE_CLOCK_MARGIN
 from paygo_desktop.provider.store import ChannelRow, Store
 from tests.chain.conftest import Env
 from tests.provider.conftest import Server, auth_headers, open_channel, provider_server, voucher
