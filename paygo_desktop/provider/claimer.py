@@ -19,28 +19,14 @@ then on (``on_refused`` ends a live one), the vendor sees it listed and the log 
 Every check runs at the gas price the claim is sent with (``chain.fees``: the quote of the round, used for
 the simulation, the gas estimate and the transaction): an ``eth_call`` without one runs with
 ``tx.gasprice == 0``, and a contract signer that approves only then passes every check and reverts every
-claim. Still, no ``eth_call`` proves what a contract will answer on chain (the block, ``tx.origin``, a
-change front-run into the claim's block...), so contract-signed vouchers are claimed in batches of their own
-(an EOA voucher, checked by ECDSA, answers the same anywhere: a contract signer never reverts an EOA batch)
-and on a short schedule of their own (``run``'s ``contract_interval``, the provider's
-``contract_signer_claim_interval``): a contract signer gets at most that much service (and what one tick
-pays for, ahead) before its voucher is claimed. A contract batch that passes its simulation and reverts when
-mined is sent again channel by channel at once, and a contract-signed claim that passes its simulation
-alone and reverts when mined refuses its channel for good (``REVERTED_ON_CHAIN``: its session ends, it is
-never sent again; the vendor sees it listed).
+claim. Contract-signed vouchers go in batches of their own, and a contract batch that passes its
+simulation and reverts when mined is sent again channel by channel at once; which vouchers a contract
+signs, their short schedule and the refusal for good of a channel whose lone claim reverts when mined are
+``provider.contract_signed_claims``'s (a mixin of ``Claimer``).
 
-``poll_withdrawals`` reads new vault events; a ``WithdrawRequested`` on one of this provider's channels
-triggers an immediate claim of that channel (before the payer can finalize the withdrawal). The poll reads
-only the events that may lower a channel's coverage (WithdrawRequested, Withdrawn, Closed).
-
-The watch's block cursor is kept in the provider's database, so a restarted provider first looks back at
-the blocks mined while it was down (a withdrawal requested then is claimed at once, like a live one). The
-look-back reads in chunks; a chunk the node refuses is halved down to one block, and grows back after
-successes (as ``chain.event_sync`` does). The cursor moves past a chunk whatever happens to the claims it
-triggered: a channel whose claim failed is in the retry schedule (a revert) or in ``urgent`` (the node
-failed), retried at the next round, so one channel can never hold the watch (and every other channel's
-withdrawal) back. A database that never watched starts at the chain's head, claiming once whatever
-vouchers it already holds (a database from before the cursor).
+The withdrawal watch (``poll_withdrawals``: new vault events, its block cursor kept in the database and
+the look-back after a restart) is ``provider.withdrawal_watch``'s (a mixin of ``Claimer``): a
+``WithdrawRequested`` on one of this provider's channels is claimed at once.
 
 ``run`` polls in a task of its own, and retries what is due and claims on schedule, each step on its own: a
 failure in one never skips the others. A withdrawal claim never waits behind other claims: a round that is
@@ -65,25 +51,19 @@ from sqlalchemy import select
 
 from paygo_desktop.chain.channel_state_reader import ChannelStateReader
 from paygo_desktop.chain.fees import FeeQuote, quote_fees
-from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.tx import TransactionFailed, sender_address
-from paygo_desktop.chain.vault import RevertError, VaultClient, WithdrawRequested, revert_error_name
+from paygo_desktop.chain.vault import RevertError, VaultClient, revert_error_name
 from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.provider.contract_signed_claims import REVERTED_ON_CHAIN, ContractSignedClaims
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store, channel_of
-from paygo_desktop.provider.voucher_signatures import VoucherSignatures
+from paygo_desktop.provider.withdrawal_watch import WithdrawalWatch
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 50  # channels per claimBatch transaction
-LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node refuses, grows back to
-MAX_LOG_CHUNK = 10_000
 RETRY_FIRST = 10.0  # seconds before a channel whose claim would revert is tried again, alone; doubles
 RETRY_MAX = 600.0
 LONE_PER_ROUND = 4  # lone claims (each waits for its block) sent in one round; the rest wait for the next
 REFUSED_SIGNATURE = "InvalidSignature"
-REVERTED_ON_CHAIN = (
-    "its claim passed every check and reverted when mined (a contract signer that answers checks otherwise "
-    "than the vault): never claimed again by this provider"
-)
 
 
 @dataclass(frozen=True)
@@ -114,11 +94,7 @@ class _Retry:
     reason: str
 
 
-class WatchError(Exception):
-    """The node refused the logs of even a single block, or is unreachable."""
-
-
-class Claimer:
+class Claimer(ContractSignedClaims, WithdrawalWatch):
     def __init__(
         self,
         store: Store,
@@ -141,20 +117,16 @@ class Claimer:
         self.wall_clock = wall_clock
         self.monotonic = monotonic
         self.on_refused = on_refused  # called with a channel id the vault refused (its sessions end)
-        self.next_block: int | None = None
-        self.withdraw_triggered = 0
-        self.ranges = LogRangeWalker(LOG_CHUNK, MAX_LOG_CHUNK)
         self.retries: dict[str, _Retry] = {}  # channels whose claim would revert: tried alone when due
         self.urgent: set[str] = set()  # withdrawal claims the node failed to take: tried at the next round
         self._from = sender_address(sender)  # type: ignore[arg-type]
-        self._topics: list[str] | None = None
-        self._signatures: VoucherSignatures | None = None
-        self._contract_signed: dict[str, bool] = {}  # channel id -> not ECDSA-signed (a signer never changes)
         self._fees: FeeQuote | None = None  # the round's gas price: its simulations, estimate and claims
         self._call_gas = 0  # gas of a simulation at that price, as much as the provider's ether pays for
         self._withdrawals_waiting = 0  # withdrawal claims waiting for the lock: other rounds stop for them
         self.cut_short = False  # a round stopped for a withdrawal claim: the rest goes at the next round
         self._first = False  # the round holding the lock is a withdrawal claim's: it never stops for another
+        self._init_watch()  # provider.withdrawal_watch: the block cursor, the look-back's chunks
+        self._init_contract_signers()  # provider.contract_signed_claims: the signature checker, who signs
 
     def _held_vouchers(self, only: set[str] | None) -> list[Any]:
         """Rows (id, channel fields, cumulative, signature) of each channel whose latest voucher is above
@@ -354,22 +326,6 @@ class Claimer:
         retry = self.retries.get(c.channel_id)
         self.retries[c.channel_id] = _Retry(retry.attempts if retry else 0, self.monotonic(), "deferred")
 
-    def _reverted_on_chain(self, c: Claimable) -> None:
-        """A contract-signed claim passed its simulation alone and reverted when mined: the wallet answers
-        the checks otherwise than the vault. Its channel is refused for good, its session ended."""
-        self.retries.pop(c.channel_id, None)
-        if not self.store.refuse_channel(c.channel, c.cumulative, REVERTED_ON_CHAIN, self.wall_clock()):
-            self.store.set_refusal_reason(c.channel_id, REVERTED_ON_CHAIN)
-        log.warning(
-            "channel %s (payer %s, signer %s): its claim of %d passed every check and reverted when mined; "
-            "the channel and its sessions are refused from now on and it is never claimed again",
-            c.channel_id,
-            c.channel.payer,
-            c.channel.effective_signer,
-            c.cumulative,
-        )
-        self.on_refused(c.channel_id)
-
     async def _partition(
         self, items: list[Claimable]
     ) -> tuple[list[list[Claimable]], list[tuple[Claimable, str]]]:
@@ -440,47 +396,6 @@ class Claimer:
         self.urgent -= urgent  # claimed, found claimed, or in the retry schedule now
         return ids
 
-    async def _still_signed(self, channel: Channel, amount: int, signature: str) -> bool:
-        """ECDSA, or the contract signer's EIP-1271 answer now (never a remembered one)."""
-        return await (await self._checker()).valid(channel, amount, signature, cached=False)
-
-    async def _checker(self) -> VoucherSignatures:
-        if self._signatures is None:
-            self._signatures = VoucherSignatures(self.vault, await self.vault.domain())
-        return self._signatures
-
-    async def _is_contract_signed(self, cid: str, channel: Channel, amount: int, signature: str) -> bool:
-        """Is this channel's voucher signed by a contract (not ECDSA)? Known once per channel: its signer
-        never changes."""
-        known = self._contract_signed.get(cid)
-        if known is None:
-            known = not (await self._checker()).checker.verify(channel, amount, signature)
-            if len(self._contract_signed) >= 100_000:
-                self._contract_signed.clear()
-            self._contract_signed[cid] = known
-        return known
-
-    async def contract_signed_due(self) -> set[str]:
-        """The channels signed by a contract with a voucher above what this database knows as claimed
-        (each channel's signature is checked offline once; no chain read)."""
-        due: set[str] = set()
-        for r in self._held_vouchers(None):
-            known = self._contract_signed.get(r.id)
-            if known is None:
-                amount, sig = int(r.last_cumulative), r.last_signature
-                known = await self._is_contract_signed(r.id, channel_of(r), amount, sig)
-            if known:
-                due.add(r.id)
-        return due
-
-    async def claim_contract_signed(self) -> list[str]:
-        """Claim the contract-signed channels' vouchers (their short schedule)."""
-        due = await self.contract_signed_due()
-        if not due:
-            return []
-        _, ids = await self.claim_pending(due)
-        return ids
-
     def _mark(self, cid: str, amount: int, tx_hash: str | None) -> None:
         with self.store.tx() as db:
             row = db.get(ChannelRow, cid)
@@ -490,74 +405,6 @@ class Claimer:
                 db.add(
                     ClaimRow(tx_hash=tx_hash, channel_id=cid, cumulative=str(amount), at=self.wall_clock())
                 )
-
-    async def poll_withdrawals(self) -> list[str]:
-        """Claim at once the channels on which a withdrawal was requested since the last poll (after a
-        restart: since the last block the previous run read). Returns the ids of the claimed channels."""
-        latest = int(await self.vault.w3.eth.block_number)
-        if self.next_block is None:
-            saved = self.store.watch_cursor(self.vault.address)
-            if saved is None:  # a database that never watched this vault: start at the head
-                self._advance(latest + 1)
-                _, ids = await self.claim_pending()
-                return ids
-            self.next_block = saved
-            if saved <= latest:
-                log.info("looking back at blocks %d-%d, mined while the provider was down", saved, latest)
-        claimed: list[str] = []
-
-        async def fetch(frm: int, end: int) -> list[Any]:
-            # only the events that can lower a channel's coverage (escrow - pending withdrawal) are
-            # fetched: a claim leaves it unchanged and a top-up raises it. Decoding thousands of
-            # Funded/Claimed logs would stall the event loop for nothing.
-            return list(
-                await self.vault.w3.eth.get_logs(
-                    {
-                        "address": self.vault.address,
-                        "fromBlock": frm,
-                        "toBlock": end,
-                        "topics": [self._watched_topics()],
-                    }
-                )
-            )
-
-        def refused(block: int, reason: str) -> Exception:
-            return WatchError(f"the node refused the logs of block {block}: {reason}")
-
-        async for _frm, end, logs in self.ranges.walk(self.next_block, latest, fetch, refused):
-            events = self.vault.decode_logs(logs)
-            hit = {
-                "0x" + e.channel_id.hex()
-                for e in events
-                if isinstance(e, WithdrawRequested) and e.provider == self.provider and e.amount > 0
-            }
-            if hit:
-                log.info("withdrawal requested on %d channel(s): claiming now", len(hit))
-                self.withdraw_triggered += 1
-                try:
-                    _, ids = await self.claim_pending(hit, withdrawal=True)
-                    claimed.extend(ids)
-                except Exception as exc:
-                    # the cursor moves on all the same: these channels are tried again at the next round
-                    log.warning("claim after a withdrawal request failed: %r; trying again", exc)
-                    self.urgent |= hit
-            self._advance(end + 1)
-        return claimed
-
-    def _advance(self, next_block: int) -> None:
-        self.store.save_watch_cursor(self.vault.address, next_block)
-        self.next_block = next_block
-
-    def _watched_topics(self) -> list[str]:
-        if self._topics is None:
-            names = {"WithdrawRequested", "Withdrawn", "Closed"}
-            self._topics = [
-                "0x" + topic.hex()
-                for topic, name in self.vault._topics.items()  # the vault client's event table
-                if name in names
-            ]
-            assert len(self._topics) == len(names), "PayGoVault ABI lacks a watched event"
-        return self._topics
 
     async def run(
         self, claim_interval: float, poll_interval: float, contract_interval: float | None = None
@@ -572,11 +419,6 @@ class Claimer:
             watch.cancel()
             with contextlib.suppress(BaseException):
                 await watch
-
-    async def _watch(self, poll_interval: float) -> None:
-        while True:
-            await self._step("event poll", self.poll_withdrawals)
-            await asyncio.sleep(poll_interval)
 
     async def _claims(self, claim_interval: float, poll_interval: float, contract_interval: float) -> None:
         last_claim = last_contract = time.monotonic()

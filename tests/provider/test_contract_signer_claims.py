@@ -21,7 +21,7 @@ import pytest
 from paygo_desktop.chain.vault import Claimed
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.protocol.client import ProviderClient, ProviderHTTPError
-from paygo_desktop.provider.claimer import REVERTED_ON_CHAIN
+from paygo_desktop.provider.contract_signed_claims import REVERTED_ON_CHAIN
 from tests.provider.conftest import Env, Server, open_channel, provider_server, voucher, wait_events_seen
 from tests.provider.test_contract_wallet import _wallet_channel
 from tests.provider.test_hostile_payers import claimed, hostile_channel, paid_session
