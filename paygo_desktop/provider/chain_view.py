@@ -6,7 +6,7 @@ until the head moves past N. ``ChainView`` polls the node's head (``eth_blockNum
 ``head_poll_interval``); it answers from the states read at the current head, reads a channel not read
 yet at that head (an ``eth_call`` pinned to the head's number, not ``latest``; callers asking for the same
 channel while that read is on its way share it), and drops all of them the moment it sees a new head.
-``held`` answers only from what it holds (no node call): session starts ask it first (core.start).
+``held`` answers only from what it holds (no node call): session starts ask it first (session_start).
 
 Only the generous direction needs the bound: a state a block old can only overstate coverage after a
 withdrawal request, and understate it after a deposit. So a check that *refuses* on the head's state

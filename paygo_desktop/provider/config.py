@@ -199,7 +199,8 @@ class ProviderConfig(BaseModel):
     claim_interval: Annotated[float, Field(gt=0)] = 300.0
     # Vouchers signed by a contract (EIP-1271) are claimed this often: no eth_call proves what a contract
     # will answer the vault on chain, so a signer that approves every check and refuses the claim gets at
-    # most this much service before its claim reverts and its channel is refused (provider.claimer).
+    # most this much service before its claim reverts and its channel is refused
+    # (provider.contract_signed_claims).
     contract_signer_claim_interval: Annotated[float, Field(gt=0)] = 30.0
     # A contract-signed channel may hold vouchers for at most this many seconds of service (at the rate of
     # the session asking) above what the vault has paid out for it: past that its next voucher, or a new

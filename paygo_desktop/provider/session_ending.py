@@ -1,6 +1,6 @@
 """How a session ends and a channel closes, in the reference provider: stop (its proof, the final voucher's
 settlement, the signed receipt) and the Close signed on the payer's request. ``ProviderCore`` is built from
-this and ``SessionReads``; the rules are in ``provider.core``'s docstring.
+this, ``SessionStart`` and ``SessionReads``; the rules are in ``provider.core``'s docstring.
 """
 
 from __future__ import annotations

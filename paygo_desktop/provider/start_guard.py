@@ -2,9 +2,9 @@
 
 A session start needs no proof beyond its voucher, so anybody may send one, and each may cost the provider a
 call to its chain node (a channel state not read at the head yet, a ``latest`` read, a contract signer's
-EIP-1271 check): calls a vendor's paid RPC endpoint counts against its quota. ``core.start`` answers from
-what it holds first (the head view's channel states, ECDSA, contract signatures approved before) and asks
-this guard before each call it would make:
+EIP-1271 check): calls a vendor's paid RPC endpoint counts against its quota. ``ProviderCore.start``
+(``provider.session_start``) answers from what it holds first (the head view's channel states, ECDSA,
+contract signatures approved before) and asks this guard before each call it would make:
 
 * **per client address** (``start_node_calls_per_client`` a minute, a burst of as many; 0: no limit, as
   behind a reverse proxy that does not pass the client's address on): a token bucket. Past it, the start is

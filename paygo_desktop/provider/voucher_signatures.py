@@ -14,8 +14,9 @@ revert every claim. The vault's address holds no ether to pay for such a call, s
 state overrides, as geth, erigon, nethermind, reth, besu and anvil do). A wallet can still tell an
 ``eth_call`` from a transaction (``tx.origin``, the block): the claimer simulates each ``claimBatch`` before
 sending it and leaves out the channels the vault refuses, and a claim that reverts all the same refuses its
-channel (``provider.claimer``). An address without code answers nothing, a revert or any other answer is a
-refusal; a node that cannot be reached raises (the caller answers 503, never "bad signature").
+channel (``provider.claimer``, ``provider.contract_signed_claims``). An address without code answers
+nothing, a revert or any other answer is a refusal; a node that cannot be reached raises (the caller answers
+503, never "bad signature").
 
 Accepted contract signatures are remembered per (channel, digest) with the signature that passed, so the same
 voucher sent again (a retry) costs no second call; refusals are never cached (a wallet deployed later, or a
