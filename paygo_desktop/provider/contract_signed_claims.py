@@ -28,7 +28,7 @@ from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 if TYPE_CHECKING:
     from paygo_desktop.provider.claimer import Claimable, _Retry
 
-log = logging.getLogger("paygo_desktop.provider.claimer")  # the claimer's log lines keep its logger's name
+log = logging.getLogger(__name__)
 REVERTED_ON_CHAIN = (
     "its claim passed every check and reverted when mined (a contract signer that answers checks otherwise "
     "than the vault): never claimed again by this provider"

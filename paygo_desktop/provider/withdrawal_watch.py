@@ -25,7 +25,7 @@ from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
 from paygo_desktop.provider.store import Store
 
-log = logging.getLogger("paygo_desktop.provider.claimer")  # the claimer's log lines keep its logger's name
+log = logging.getLogger(__name__)
 LOG_CHUNK = 2_000  # blocks per eth_getLogs query at first; halved when the node refuses, grows back to
 MAX_LOG_CHUNK = 10_000
 
