@@ -5,6 +5,8 @@ fixed-price jobs without the window (``vendor.jobs``), signed with the key the p
     jobs accept|decline JOB --config F                   the provider's answer (its JobInfo, JSON)
     jobs deliver JOB --config F --file PATH              the file; the provider records its SHA-256 on chain
     jobs deliver JOB --config F --link URL --sha256 HEX  a file served elsewhere, with its SHA-256
+    jobs vendor-release JOB --config F                   the price of a delivery the client left unapproved
+                                                         past its review window (the provider sends release)
 
 The provider is reached at the config's ``public_base_url`` unless ``--provider URL`` says otherwise.
 """
@@ -28,6 +30,7 @@ def add_actions(actions: Any) -> None:
         ("accept", "the vendor: take a funded job on"),
         ("decline", "the vendor: refuse a job (the client gets the provider's cancellation)"),
         ("deliver", "the vendor: deliver a file or a link with its SHA-256"),
+        ("vendor-release", "the vendor: take the price once the review window passed without approval"),
     ):
         p = actions.add_parser(name, help=what)
         if name != "vendor-list":
@@ -76,6 +79,8 @@ async def _run(action: str, args: argparse.Namespace, url: str, key: Any) -> Any
             info = await vj.accept(client, key, args.job)
         elif action == "decline":
             info = await vj.decline(client, key, args.job)
+        elif action == "vendor-release":
+            info = await vj.release(client, key, args.job)
         elif args.file is not None:
             info = await vj.deliver_file(client, key, args.job, args.file)
         else:

@@ -26,6 +26,7 @@ JOBS = f"{PREFIX}/jobs"
 JOB = f"{PREFIX}/jobs/{{job_id}}"
 JOB_ACCEPT = f"{PREFIX}/jobs/{{job_id}}/accept"
 JOB_DECLINE = f"{PREFIX}/jobs/{{job_id}}/decline"
+JOB_RELEASE = f"{PREFIX}/jobs/{{job_id}}/release"
 JOB_DELIVERY_FILE = f"{PREFIX}/jobs/{{job_id}}/delivery/file"
 JOB_DELIVERY_LINK = f"{PREFIX}/jobs/{{job_id}}/delivery/link"
 

@@ -77,6 +77,10 @@ class JobsProviderClient:
     async def decline(self, key: Any, job_id: str) -> pj.JobInfo:
         return await self._call(pj.JobInfo, "POST", self._path(pj.JOB_DECLINE, job_id=job_id), key)
 
+    async def release(self, key: Any, job_id: str) -> pj.JobInfo:
+        """The vendor has its provider send ``release``: paid once a delivery's review window has passed."""
+        return await self._call(pj.JobInfo, "POST", self._path(pj.JOB_RELEASE, job_id=job_id), key)
+
     async def deliver_file(self, key: Any, job_id: str, file_name: str, data: bytes) -> pj.JobInfo:
         path = self._path(pj.JOB_DELIVERY_FILE, job_id=job_id)
         return await self._call(

@@ -86,6 +86,10 @@ def register(
     async def decline_job(job_id: JobIdPath, _: VendorAuth) -> pj.JobInfo:
         return await desk.decline(job_id)
 
+    @app.post(pj.JOB_RELEASE, response_model=pj.JobInfo)
+    async def release_job(job_id: JobIdPath, _: VendorAuth) -> pj.JobInfo:
+        return await desk.release(job_id)
+
     @app.put(pj.JOB_DELIVERY_FILE, response_model=pj.JobInfo)
     async def deliver_file(
         job_id: JobIdPath, name: FileNameQuery, request: Request, _: VendorAuth

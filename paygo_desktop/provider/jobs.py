@@ -463,6 +463,54 @@ class JobDesk:
             stored.cancel_signature = "0x" + signature.hex()
         return await self.info(job_id, self.account.address)
 
+    # ------------------------------------------------------------------ the worker's pay
+
+    async def release(self, job_id: str) -> pj.JobInfo:
+        """The vendor is paid for a delivery its client neither approved nor disputed: once the review
+        window has passed (chain time), the desk sends ``release(job)`` from the provider's key, under its
+        lock. Anyone may send it; without this a client who stays silent would leave the price in the
+        contract until the vendor found another way to send it."""
+        row = self._detached(job_id, self.account.address)
+        job = job_of(row)
+        try:
+            async with self.send_lock():
+                state, now = await self._read(job)
+                if state.status is not JobStatus.DELIVERED:
+                    raise ApiError(409, "wrong_state", "this job is not delivered, or it has ended")
+                ends = state.review_ends_at(job)
+                assert ends is not None
+                if now <= ends:
+                    raise ApiError(
+                        409,
+                        "review_not_over",
+                        f"the client's review window ends at {ends} (chain time); release the job after it",
+                    )
+                await self._send_release(job)
+        except TimeoutError:  # the claimer's lock, held by another worker's claim round for too long
+            raise ApiError(503, "busy", "the provider is sending other transactions; try again") from None
+        return await self.info(row.id, self.account.address)
+
+    async def _send_release(self, job: Job) -> None:
+        from web3.exceptions import ContractLogicError
+
+        from paygo_desktop.chain.jobs import error_name
+        from paygo_desktop.chain.tx import TransactionFailed, send
+
+        chain = await self.chain()
+        try:
+            await send(chain.jobs.w3, chain.jobs.function("release", job.as_tuple()), self.account)
+        except ContractLogicError as exc:
+            name = error_name(getattr(exc, "data", None)) or "a revert"
+            raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None
+        except TransactionFailed:
+            state, _ = await self._read(job)
+            if state.status.paid_worker:  # the client's approval (or another release) was mined first
+                return
+            raise ApiError(409, "refused_on_chain", "PayGoJobs refused the release") from None
+        except Exception as exc:
+            log.warning("jobs: sending a release failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
+
     # ------------------------------------------------------------------ delivery
 
     def _deliveries_dir(self) -> Path:

@@ -1,5 +1,6 @@
 """The vendor's fixed-price jobs: the jobs requested from its provider, as the chain says they stand, and
-the vendor's answers the provider's signed API offers (accept, decline, deliver a file or a link).
+the vendor's answers the provider's signed API offers (accept, decline, deliver a file or a link, and take
+the price once a delivery's review window has passed without the client's approval: release).
 
 Every request is signed with the provider's own key (the same key the Vendor page's earnings and claims
 use; ``GET /jobs`` signed by it lists every job, docs/provider-api.md "Fixed-price jobs"). The states are
@@ -38,7 +39,7 @@ STATE_TEXT = {
     "cancelled": "Cancelled: refunded",
     "expired": "Deadline passed, nothing delivered",
 }
-ACTION_TEXT = {"accept": "Accept", "decline": "Decline", "deliver": "Deliver…"}
+ACTION_TEXT = {"accept": "Accept", "decline": "Decline", "deliver": "Deliver…", "release": "Take the price"}
 
 
 class VendorJobsError(UserFacingError):
@@ -74,7 +75,8 @@ class VendorJob:
 
 def vendor_actions(info: pj.JobInfo) -> tuple[str, ...]:
     """What the provider's API lets the vendor do with the job now (its rules, provider/jobs.py):
-    accept a funded job not yet answered; decline one not delivered; deliver an accepted one."""
+    accept a funded job not yet answered; decline one not delivered; deliver an accepted one; release a
+    delivered one whose review window has passed (chain time) without the client's approval."""
     state = info.state
     actions: list[str] = []
     if state is pj.JobState.funded:
@@ -83,6 +85,9 @@ def vendor_actions(info: pj.JobInfo) -> tuple[str, ...]:
         actions.append("deliver")
     if state in (pj.JobState.requested, pj.JobState.funded, pj.JobState.accepted):
         actions.append("decline")
+    ends = info.review_ends_at
+    if state is pj.JobState.delivered and ends is not None and info.chain_time > ends:
+        actions.append("release")
     return tuple(actions)
 
 
@@ -136,6 +141,12 @@ async def accept(client: Any, key: Any, job_id: str) -> pj.JobInfo:
 
 async def decline(client: Any, key: Any, job_id: str) -> pj.JobInfo:
     return await JobsProviderClient(client).decline(key, job_id)
+
+
+async def release(client: Any, key: Any, job_id: str) -> pj.JobInfo:
+    """The provider sends ``release`` from its key: the price of a delivery the client left unapproved past
+    its review window goes to the vendor."""
+    return await JobsProviderClient(client).release(key, job_id)
 
 
 def _read_delivery(path: Path) -> bytes:

@@ -1,6 +1,7 @@
-"""`paygo-desktop jobs vendor-list|accept|decline|deliver --config FILE` (the provider's config) in real
+"""`paygo-desktop jobs vendor-list|accept|decline|deliver|vendor-release --config FILE` (the provider's config) in real
 processes, against the real provider and PayGoJobs on anvil: a client's script requests and funds a job;
-the vendor's script lists it, accepts it and delivers a file, whose hash the chain then holds; bad input
+the vendor's script lists it, accepts it and delivers a file, whose hash the chain then holds, and takes the price once the client has
+let the review window pass; bad input
 is one line."""
 
 from __future__ import annotations
@@ -61,5 +62,16 @@ def test_a_vendor_script_lists_accepts_and_delivers(world: World, data: DataDir)
 
     code, listed, err = vendor_cli(world, "vendor-list")
     assert code == 0 and [(j["state"], j["actions"]) for j in listed] == [("delivered", [])]
+    code, _, err = vendor_cli(world, "vendor-release", job_id)  # the client's review window is still open
+    assert code == 2 and "review window" in err
+
+    # the client never approves: past the window, the vendor takes the price
+    world.env.advance(delivered["reviewEndsAt"] - world.env.chain_time() + 1)
+    code, listed, err = vendor_cli(world, "vendor-list")
+    assert code == 0 and [(j["state"], j["actions"]) for j in listed] == [("delivered", ["release"])]
+    worker0 = world.env.eth(world.env.provider.address)
+    code, released, err = vendor_cli(world, "vendor-release", job_id)
+    assert code == 0 and released["state"] == "released", err
+    assert world.env.eth(world.env.provider.address) > worker0  # the price (0.01 ETH), less the gas
     code, _, err = vendor_cli(world, "accept", "0x" + "11" * 32)
     assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1

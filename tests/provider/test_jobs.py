@@ -182,3 +182,39 @@ def test_the_deadline_is_the_chains(env: Env, jobs: Jobs, desk: tuple[Server, Jo
         run(api.accept(env.provider, info.job_id))
     jobs.send(env.stranger, "refund", job.as_tuple())
     assert run(api.job(env.payer, info.job_id)).state is pj.JobState.refunded
+
+
+def test_a_client_who_never_approves_the_vendor_releases_the_price(
+    env: Env, jobs: Jobs, desk: tuple[Server, JobsProviderClient]
+) -> None:
+    """A client who takes the delivery and never approves: once the review window has passed, the vendor
+    has its provider send ``release`` from its key and is paid (not a second time); before the window ends,
+    or for someone else, nothing is sent."""
+    _, api = desk
+    run = env.run
+    offer = run(api.create_offer(env.provider, OFFER))
+    info = run(api.request_job(env.payer, offer.id, "Translate my page into French"))
+    job = info.job.to_job()
+    jobs.fund(job)
+    run(api.accept(env.provider, info.job_id))
+    with pytest.raises(Conflict, match="not delivered"):
+        run(api.release(env.provider, info.job_id))
+    delivered = run(api.deliver_file(env.provider, info.job_id, "fr.txt", b"Bonjour\n" * 10))
+    assert delivered.review_ends_at is not None
+    worker0 = env.usdc_balance(env.provider.address)
+    with pytest.raises(Conflict, match="review window"):
+        run(api.release(env.provider, info.job_id))
+    env.advance(delivered.review_ends_at - env.chain_time())  # the window's last second: not yet
+    with pytest.raises(Conflict, match="review window"):
+        run(api.release(env.provider, info.job_id))
+    assert jobs.state(job).status is JobStatus.DELIVERED
+    with pytest.raises(Unauthorized):  # the vendor's key only
+        run(api.release(env.payer, info.job_id))
+
+    env.advance(1)
+    released = run(api.release(env.provider, info.job_id))
+    assert released.state is pj.JobState.released and jobs.state(job).status is JobStatus.RELEASED
+    assert env.usdc_balance(env.provider.address) == worker0 + OFFER.price and jobs.held() == 0
+    with pytest.raises(Conflict):  # paid once
+        run(api.release(env.provider, info.job_id))
+    assert env.usdc_balance(env.provider.address) == worker0 + OFFER.price

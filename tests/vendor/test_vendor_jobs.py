@@ -31,9 +31,18 @@ from paygo_desktop.vendor import jobs as vj
     ],
 )
 def test_the_answers_each_state_allows(state: JobState, actions: tuple[str, ...]) -> None:
-    info: Any = SimpleNamespace(state=state)
+    info: Any = SimpleNamespace(state=state, review_ends_at=None, chain_time=1000)
     assert vj.vendor_actions(info) == actions
     assert vj.STATE_TEXT[state.value]
+
+
+def test_a_delivery_left_unapproved_past_its_review_window_can_be_released() -> None:
+    def actions(chain_time: int) -> tuple[str, ...]:
+        info: Any = SimpleNamespace(state=JobState.delivered, review_ends_at=1000, chain_time=chain_time)
+        return vj.vendor_actions(info)
+
+    assert actions(999) == actions(1000) == ()  # the window's last second: the contract refuses it
+    assert actions(1001) == ("release",)
 
 
 def test_review_window_text() -> None:

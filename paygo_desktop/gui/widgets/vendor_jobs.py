@@ -1,6 +1,6 @@
 """The Vendor page's Jobs tab: the fixed-price jobs requested from the vendor's provider, with their state
 as the chain says, price, deadline and review window, and the vendor's answers (accept, decline, deliver a
-file or a link) through the provider's API, signed with the provider's key (``vendor.jobs``).
+file or a link, take the price of a delivery left unapproved past its review window) through the provider's API, signed with the provider's key (``vendor.jobs``).
 
 Reading and answering run in a worker thread with its own event loop (the key's signing and the file's
 reading included, as the page's other loads); results come back through the task runner's signals."""
@@ -45,6 +45,7 @@ ACTION_TEXT = {
     "decline": "Decline",
     "deliver-file": "Deliver a file…",
     "deliver-link": "Deliver a link…",
+    "release": "Take the price",
 }
 
 
@@ -212,12 +213,15 @@ class VendorJobsPanel(QWidget):
             self.answer(job_id, action)
 
     def answer(self, job_id: str, action: str) -> None:
-        """Accept or decline the job."""
+        """Accept or decline the job, or take its price after the review window (release)."""
         from paygo_desktop.vendor import jobs as vj
 
-        work = vj.accept if action == "accept" else vj.decline
-        said = "Accepted" if action == "accept" else "Declined"
-        self._run(lambda client, key: work(client, key, job_id), f"{said} the job.")
+        work, said = {
+            "accept": (vj.accept, "Accepted the job."),
+            "decline": (vj.decline, "Declined the job."),
+            "release": (vj.release, "Released: the job's price is paid to the provider's address."),
+        }[action]
+        self._run(lambda client, key: work(client, key, job_id), said)
 
     def deliver_file(self, job_id: str, path: Path) -> None:
         from paygo_desktop.vendor.jobs import deliver_file
