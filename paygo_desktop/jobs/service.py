@@ -41,7 +41,7 @@ from paygo_desktop.escrow import requests
 from paygo_desktop.escrow.balances import token_allowance, token_balance
 from paygo_desktop.fileio import atomic_write_bytes
 from paygo_desktop.jobs.records import JobRecord, JobRepository
-from paygo_desktop.jobs.view import JobView, job_view
+from paygo_desktop.jobs.view import REMINDER_LEAD, JobView, job_view
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol import jobs as pj
@@ -50,10 +50,15 @@ from paygo_desktop.protocol.jobs_client import MAX_DOWNLOAD_BYTES, JobsProviderC
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRepository
 from paygo_desktop.store.worker import StoreWorker
+from paygo_desktop.vendor.jobs import review_window_text
 
 #: A provider's deadline may be this much later than the offer's delivery time from the app's reading of
 #: the chain's clock (the provider read it a moment later; blocks come every few seconds).
 DEADLINE_SLACK = 120
+#: The shortest review window the app funds a job with. The provider may ``release`` the price as soon as
+#: the window after its delivery has passed, whatever it delivered: with none (PayGoJobs allows 0) the
+#: client's approval means nothing. A day is also the lead of the app's reminder before the window ends.
+MIN_REVIEW_WINDOW = REMINDER_LEAD
 LINK_SECONDS = 30.0  # a delivered link: each read, and its headers as a whole
 
 
@@ -229,6 +234,7 @@ class JobsService:
             info = await client.provider_info()
             offer = await api.offer(offer_id)
             asset = self._asset(info, offer.asset)
+            _check_review_window(offer.review_window_seconds)
             before = await self.contract.chain_time()
             answer = await api.request_job(key, offer_id, brief)
         job = answer.job.to_job()
@@ -324,6 +330,7 @@ class JobsService:
             raise JobError("The provider declined this job; it is not funded.")
         if now >= record.job.deadline:
             raise JobError("This job's deadline has passed; request it again.")
+        _check_review_window(record.job.review_window)  # a job kept by an app without this rule
         price = Amount(record.asset, record.job.price)
         held = await token_balance(self.w3, record.asset, self.account)
         if held < price:
@@ -336,7 +343,10 @@ class JobsService:
                     requests.approve(price, self.contract.address, "for the job that follows", "PayGo Jobs")
                 )
         value = price.units if record.job.is_native else 0
-        what = f"Lock {price.format()} for “{record.offer_name}” by {record.provider_name}"
+        what = (
+            f"Lock {price.format()} for “{record.offer_name}” by {record.provider_name}; you will have "
+            f"{review_window_text(record.job.review_window)} to review its delivery"
+        )
         plan.append(self._call("fund", record, value=value, kind="job-fund", what=what))
         return plan
 
@@ -422,6 +432,15 @@ class JobsService:
         digest = await asyncio.to_thread(_write, target, data)
         await self.store_work(self.repository.set_download, job_id, str(target), digest)
         return target
+
+
+def _check_review_window(seconds: int) -> None:
+    if seconds < MIN_REVIEW_WINDOW:
+        raise JobError(
+            f"This offer's review window is {review_window_text(seconds)}: once it delivers, the provider "
+            "could take the price that long after, whatever it delivered, before you could check it. The app "
+            f"funds jobs with a review window of at least {review_window_text(MIN_REVIEW_WINDOW)}."
+        )
 
 
 def _safe(name: str) -> bool:

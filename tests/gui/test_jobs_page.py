@@ -168,8 +168,8 @@ def test_request_fund_download_and_approve_a_job(
     click(qtbot, page.offers_button)
     qtbot.waitUntil(lambda: page.offer.count() == 2, timeout=TIMEOUT)  # the demo catalog's and ours
     texts = [page.offer.itemText(i) for i in range(page.offer.count())]
-    assert "Proofread one page — 5 USDC, within 1 day" in texts
-    page.offer.setCurrentIndex(texts.index("Translate one page — 40 USDC, within 2 days"))
+    assert "Proofread one page — 5 USDC, within 1 day, 1 day to review it" in texts
+    page.offer.setCurrentIndex(texts.index("Translate one page — 40 USDC, within 2 days, 1 day to review it"))
 
     click(qtbot, page.request_button)  # no brief yet: said so, nothing asked
     assert "Write the brief" in page.notice.text()

@@ -50,6 +50,7 @@ def test_the_happy_path_pays_the_worker_once(world: World) -> None:
     plan = env.run(service.plan_fund(job_id))
     assert [r.kind for r in plan] == ["approve", "job-fund"]  # a fresh account approves PayGoJobs first
     assert "PayGo Jobs" in plan[0].description and "Translate one page" in plan[1].description
+    assert "1 day to review its delivery" in plan[1].description
     assert world.send(plan).state.phase == "done"
     assert world.usdc(world.client.address) == client0 - PRICE and world.jobs.held() == PRICE
     assert env.run(service.view(job_id)).state is pj.JobState.funded
@@ -293,3 +294,20 @@ def test_an_offer_is_priced_in_the_token_at_its_address_not_in_the_name_the_prov
         [(offer, asset)] = env.run(world.service.priced_offers(server.url))
     assert offer.asset == "DAI" and asset is not None
     assert (asset.symbol, asset.decimals) == ("USDC", 6)
+
+
+@pytest.mark.parametrize("window", [0, DAY - 1])
+def test_an_offer_with_too_short_a_review_window_is_refused_before_anything_is_asked(
+    world: World, window: int
+) -> None:
+    """A provider's own offer with no review window (or less than a day) would let it deliver anything and
+    take the price by ``release`` a second later: the client's approval would mean nothing, and the app's
+    reminder (a day before the window ends) would never show. The app refuses such an offer before asking
+    for a job: nothing is requested, kept or funded."""
+    env = world.env
+    short = OFFER.model_copy(update={"review_window_seconds": window, "name": "Paid on delivery"})
+    offer_id = world.vendor(lambda api: api.create_offer(env.provider, short)).id
+    with pytest.raises(JobError, match="review window"):
+        env.run(world.service.request(world.server.url, offer_id, BRIEF, world.client))
+    assert world.service.repository.for_client(world.client.address, env.chain_id) == []
+    assert world.vendor(lambda api: api.jobs(env.provider)).items == [] and world.jobs.held() == 0

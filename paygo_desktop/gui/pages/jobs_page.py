@@ -353,15 +353,24 @@ class JobsPage(Page):
         def got(offers: list[Any]) -> None:
             self.offer.clear()
             for offer, asset in offers:  # the asset as this app knows it by address, if it does
+                from paygo_desktop.jobs.service import MIN_REVIEW_WINDOW
                 from paygo_desktop.money import Amount
+                from paygo_desktop.vendor.jobs import review_window_text
 
                 price = (
                     Amount(asset, offer.price).format()
                     if asset
                     else f"{offer.price} base units of {offer.asset}, a token this app does not know"
                 )
+                review = offer.review_window_seconds
                 self.offer.addItem(
-                    f"{offer.name} — {price}, within {_duration(offer.delivery_seconds)}", offer.id
+                    f"{offer.name} — {price}, within {_duration(offer.delivery_seconds)}, "
+                    + (
+                        f"{review_window_text(review)} to review it"
+                        if review >= MIN_REVIEW_WINDOW
+                        else f"review window {review_window_text(review)}: too short to be funded"
+                    ),
+                    offer.id,
                 )
             if not offers:
                 self.notice.error("This provider offers no fixed-price jobs.")
