@@ -214,9 +214,13 @@ class JobsService:
                 priced.append((offer, None))
         return priced
 
-    async def request(self, provider_url: str, offer_id: str, brief: str, key: Any) -> JobRecord:
+    async def request(
+        self, provider_url: str, offer_id: str, brief: str, key: Any, *, seen: pj.JobOffer | None = None
+    ) -> JobRecord:
         """Ask the provider for a job from its offer ``offer_id`` with ``brief``; check the terms it
-        proposes and keep them. Nothing is paid yet (``plan_fund``)."""
+        proposes and keep them. Nothing is paid yet (``plan_fund``). ``seen``: the offer as the user saw it
+        listed; an offer the provider changed since (its price, asset, delivery time or review window) is
+        refused before a job is asked for."""
         if key.address != self.account:
             raise JobError("The signing key is not this account's.")
         try:
@@ -235,6 +239,11 @@ class JobsService:
             offer = await api.offer(offer_id)
             asset = self._asset(info, offer.asset)
             _check_review_window(offer.review_window_seconds)
+            if seen is not None and _money_terms(seen) != _money_terms(offer):
+                raise JobError(
+                    f"{info.name} changed this offer since it was listed ({_changes(seen, offer)}); nothing "
+                    "was requested. Show its offers again to see the new terms."
+                )
             before = await self.contract.chain_time()
             answer = await api.request_job(key, offer_id, brief)
         job = answer.job.to_job()
@@ -432,6 +441,16 @@ class JobsService:
         digest = await asyncio.to_thread(_write, target, data)
         await self.store_work(self.repository.set_download, job_id, str(target), digest)
         return target
+
+
+def _money_terms(offer: pj.JobOffer) -> tuple[int, str, int, int]:
+    return offer.price, offer.asset, offer.delivery_seconds, offer.review_window_seconds
+
+
+def _changes(seen: pj.JobOffer, now: pj.JobOffer) -> str:
+    names = ("price", "asset", "delivery time", "review window")
+    changed = [n for n, a, b in zip(names, _money_terms(seen), _money_terms(now), strict=True) if a != b]
+    return f"its {', '.join(changed)}"
 
 
 def _check_review_window(seconds: int) -> None:

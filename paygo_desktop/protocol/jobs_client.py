@@ -59,6 +59,11 @@ class JobsProviderClient:
         body = fields.model_dump(mode="json", by_alias=True)
         return await self._call(pj.JobOffer, "POST", pj.JOB_OFFERS, key, json_body=body)
 
+    async def update_offer(self, key: Any, offer_id: str, fields: pj.JobOfferFields) -> pj.JobOffer:
+        body = fields.model_dump(mode="json", by_alias=True)
+        path = self._path(pj.JOB_OFFER, offer_id=offer_id)
+        return await self._call(pj.JobOffer, "PUT", path, key, json_body=body)
+
     # ------------------------------------------------------------------ jobs
 
     async def request_job(self, key: Any, offer_id: str, brief: str) -> pj.JobInfo:

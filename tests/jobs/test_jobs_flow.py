@@ -311,3 +311,21 @@ def test_an_offer_with_too_short_a_review_window_is_refused_before_anything_is_a
         env.run(world.service.request(world.server.url, offer_id, BRIEF, world.client))
     assert world.service.repository.for_client(world.client.address, env.chain_id) == []
     assert world.vendor(lambda api: api.jobs(env.provider)).items == [] and world.jobs.held() == 0
+
+
+def test_an_offer_changed_after_it_was_listed_is_refused(world: World) -> None:
+    """The provider raises its price between the user's reading of the offer list and the request (the
+    terms it then proposes match the new offer, so they alone look right): the app compares the offer with
+    the one the user saw and requests nothing."""
+    env, service = world.env, world.service
+    [seen] = [o for o, _ in env.run(service.priced_offers(world.server.url)) if o.id == world.offer_id]
+    raised = OFFER.model_copy(update={"price": PRICE * 25})
+    world.vendor(lambda api: api.update_offer(env.provider, world.offer_id, raised))
+    with pytest.raises(JobError, match="changed this offer since it was listed.*its price"):
+        env.run(service.request(world.server.url, world.offer_id, BRIEF, world.client, seen=seen))
+    assert service.repository.for_client(world.client.address, env.chain_id) == []
+    assert world.vendor(lambda api: api.jobs(env.provider)).items == []
+    # the same offer as now listed is requested at its new price, which the funding then shows
+    [now] = [o for o, _ in env.run(service.priced_offers(world.server.url)) if o.id == world.offer_id]
+    record = env.run(service.request(world.server.url, world.offer_id, BRIEF, world.client, seen=now))
+    assert record.job.price == PRICE * 25

@@ -102,6 +102,7 @@ class JobsPage(Page):
         self.flow_dialog: TransactionDialog | None = None
         downloads = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
         self.download_dir = Path(downloads or Path.home()) / "PayGo jobs"
+        self.listed_offers: dict[str, Any] = {}  # the offers as last listed, by id (their terms as shown)
 
         self.account_label = QLabel("")
         self.account_label.setObjectName("Hint")
@@ -352,6 +353,7 @@ class JobsPage(Page):
 
         def got(offers: list[Any]) -> None:
             self.offer.clear()
+            self.listed_offers = {offer.id: offer for offer, _ in offers}
             for offer, asset in offers:  # the asset as this app knows it by address, if it does
                 from paygo_desktop.jobs.service import MIN_REVIEW_WINDOW
                 from paygo_desktop.money import Amount
@@ -393,10 +395,11 @@ class JobsPage(Page):
         if key is None:
             return
         url = self.provider.currentText().strip()
+        seen = self.listed_offers.get(offer_id)  # its terms as shown: a changed offer is refused
         self.notice.clear_message()
 
         async def request_and_plan() -> list[Any]:
-            record = await service.request(url, offer_id, brief, key)
+            record = await service.request(url, offer_id, brief, key, seen=seen)
             return list(await service.plan_fund(record.job_id))
 
         def planned(plan: list[Any]) -> None:
