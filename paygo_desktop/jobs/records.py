@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from paygo_desktop.chain.jobs import Job
 from paygo_desktop.money import Asset
@@ -100,15 +100,16 @@ class JobRepository:
             row = s.get(JobRow, job_id.lower())
             return None if row is None else _record(row)
 
-    def for_client(self, client: str, chain_id: int, limit: int = 200) -> list[JobRecord]:
-        """The account's jobs on one chain, newest first."""
+    def for_client(
+        self, client: str, chain_id: int, contract: str | None = None, limit: int = 200
+    ) -> list[JobRecord]:
+        """The account's jobs on one chain (kept for one PayGoJobs, if ``contract`` is given: read at another
+        address a funded job's status would be None), newest first."""
         with self._store.session() as s:
-            rows = s.scalars(
-                select(JobRow)
-                .where(JobRow.client == client, JobRow.chain_id == chain_id)
-                .order_by(JobRow.created_at.desc())
-                .limit(limit)
-            )
+            query = select(JobRow).where(JobRow.client == client, JobRow.chain_id == chain_id)
+            if contract is not None:
+                query = query.where(func.lower(JobRow.contract) == contract.lower())
+            rows = s.scalars(query.order_by(JobRow.created_at.desc()).limit(limit))
             return [_record(r) for r in rows]
 
     def set_cancel_signature(self, job_id: str, signature: bytes) -> None:

@@ -174,7 +174,12 @@ class JobsService:
 
     async def _record(self, job_id: str) -> JobRecord:
         record = await self.store_work(self.repository.get, job_id)
-        if record is None or record.job.client != self.account or record.chain_id != self.network.chain_id:
+        if (
+            record is None
+            or record.job.client != self.account
+            or record.chain_id != self.network.chain_id
+            or to_checksum_address(record.contract) != self.contract.address  # read elsewhere: status None
+        ):
             raise JobError("This job is not one of this account's on this network.")
         return record
 
@@ -306,7 +311,9 @@ class JobsService:
         """Every job of the account on this network, newest first, read from the chain. With ``key``, the
         provider of each job still waiting for its answer is asked too (accepted, or declined with its
         Cancel); a provider that does not answer changes nothing: the chain alone says what was paid."""
-        records = await self.store_work(self.repository.for_client, self.account, self.network.chain_id)
+        records = await self.store_work(
+            self.repository.for_client, self.account, self.network.chain_id, self.contract.address
+        )
         out = []
         for record in records:
             on_chain, now = await self._read(record)

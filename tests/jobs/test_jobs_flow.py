@@ -329,3 +329,21 @@ def test_an_offer_changed_after_it_was_listed_is_refused(world: World) -> None:
     [now] = [o for o, _ in env.run(service.priced_offers(world.server.url)) if o.id == world.offer_id]
     record = env.run(service.request(world.server.url, world.offer_id, BRIEF, world.client, seen=now))
     assert record.job.price == PRICE * 25
+
+
+def test_a_job_on_another_contract_is_not_offered_for_funding_again(world: World) -> None:
+    """A job kept and funded on one PayGoJobs, seen by the app once it uses another (the network's
+    contract changed, or ``--jobs-contract`` named one): read at the new address its status would be None,
+    and the app would offer to fund it a second time there. Jobs are read only at the contract they were
+    kept for; nothing is planned for the others."""
+    from tests.chain.jobs_support import deploy_test_jobs
+
+    env = world.env
+    job_id = _requested(world)
+    assert world.send(env.run(world.service.plan_fund(job_id))).state.phase == "done"
+    other = env.run(deploy_test_jobs(env.w3, env.deployer))
+    elsewhere = make_service(env, world.store, world.client, other)
+    assert env.run(elsewhere.views()) == []
+    with pytest.raises(JobError, match="not one of this account's"):
+        env.run(elsewhere.plan_fund(job_id))
+    assert world.jobs.held() == PRICE and env.run(world.service.view(job_id)).state is pj.JobState.funded
