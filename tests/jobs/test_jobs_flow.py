@@ -321,7 +321,7 @@ def test_an_offer_changed_after_it_was_listed_is_refused(world: World) -> None:
     [seen] = [o for o, _ in env.run(service.priced_offers(world.server.url)) if o.id == world.offer_id]
     raised = OFFER.model_copy(update={"price": PRICE * 25})
     world.vendor(lambda api: api.update_offer(env.provider, world.offer_id, raised))
-    with pytest.raises(JobError, match="changed this offer since it was listed.*its price"):
+    with pytest.raises(JobError, match=r"changed this offer since it was listed.*its price"):
         env.run(service.request(world.server.url, world.offer_id, BRIEF, world.client, seen=seen))
     assert service.repository.for_client(world.client.address, env.chain_id) == []
     assert world.vendor(lambda api: api.jobs(env.provider)).items == []

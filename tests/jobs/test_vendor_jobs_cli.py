@@ -1,8 +1,7 @@
-"""`paygo-desktop jobs vendor-list|accept|decline|deliver|vendor-release --config FILE` (the provider's config) in real
-processes, against the real provider and PayGoJobs on anvil: a client's script requests and funds a job;
-the vendor's script lists it, accepts it and delivers a file, whose hash the chain then holds, and takes the price once the client has
-let the review window pass; bad input
-is one line."""
+"""`paygo-desktop jobs vendor-list|accept|decline|deliver|vendor-release --config FILE` (the provider's
+config) in real processes, against the real provider and PayGoJobs on anvil: a client's script requests and
+funds a job; the vendor's script lists it, accepts it and delivers a file, whose hash the chain then holds,
+and takes the price once the client has let the review window pass; bad input is one line."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The Vendor page's Jobs tab: the fixed-price jobs requested from the vendor's provider, with their state
 as the chain says, price, deadline and review window, and the vendor's answers (accept, decline, deliver a
-file or a link, take the price of a delivery left unapproved past its review window) through the provider's API, signed with the provider's key (``vendor.jobs``).
+file or a link, take the price of a delivery left unapproved past its review window) through the
+provider's API, signed with the provider's key (``vendor.jobs``).
 
 Reading and answering run in a worker thread with its own event loop (the key's signing and the file's
 reading included, as the page's other loads); results come back through the task runner's signals."""
