@@ -85,7 +85,7 @@ def test_the_vendor_accepts_delivers_and_is_paid(
     click(qtbot, page.offers_button)
     qtbot.waitUntil(lambda: page.offer.count() == 2, timeout=TIMEOUT)
     texts = [page.offer.itemText(i) for i in range(page.offer.count())]
-    page.offer.setCurrentIndex(texts.index("Translate one page — 40 USDC, within 2 days"))
+    page.offer.setCurrentIndex(texts.index("Translate one page — 40 USDC, within 2 days, 1 day to review it"))
     page.brief.setPlainText("Translate the attached page into French.")
     before = page.flow_dialog
     click(qtbot, page.request_button)
