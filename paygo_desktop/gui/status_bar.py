@@ -56,8 +56,13 @@ class StatusBar(QStatusBar):
         self._network = network
         self.network_label.setText(network.name)
         self.network_label.setToolTip(f"{network.name}: chain id {network.chain_id}, RPC {network.rpc_url}")
-        if changed:
-            self._set_connection("Checking connection…", f"Asking {network.rpc_url} for its chain id")
+        if changed:  # nothing is claimed of a network nobody asks (the polling is off: a screenshot, a test)
+            self._set_connection("", "")
+            if self.timer.isActive():
+                self._checking(network)
+
+    def _checking(self, network: Network) -> None:
+        self._set_connection("Checking connection…", f"Asking {network.rpc_url} for its chain id")
 
     def set_account(self, address: str | None) -> None:
         self._address = address
@@ -80,6 +85,8 @@ class StatusBar(QStatusBar):
             self.address_copied.emit(self._address)
 
     def start_polling(self) -> None:
+        if self._network is not None and not self.connection_label.text():
+            self._checking(self._network)
         self.timer.start()
         self.poll()
 

@@ -89,6 +89,24 @@ def test_status_bar_reports_connected_and_wrong_network(
     qtbot.waitUntil(lambda: bar.connection_label.text() == "Wrong network", timeout=10_000)
 
 
+def test_status_bar_claims_no_check_it_does_not_make(
+    qtbot: Any, unlocked_window: Any, chain_server: Any
+) -> None:
+    """Polling off (a screenshot, --self-test): the bar said "Checking connection…" for ever, in the README's
+    pictures too. Now it says nothing until it asks, and then what the node answered."""
+    from paygo_desktop.networks import custom_network
+
+    bar = unlocked_window.status
+    assert not bar.timer.isActive()
+    assert bar.connection_label.text() == ""
+    bar.set_network(custom_network("Local", chain_server.url, 31337))
+    assert bar.connection_label.text() == ""
+    bar.start_polling()
+    assert bar.connection_label.text() in ("Checking connection…", "Connected")
+    qtbot.waitUntil(lambda: bar.connection_label.text() == "Connected", timeout=10_000)
+    bar.stop_polling()
+
+
 def test_status_bar_offline(qtbot: Any, unlocked_window: Any) -> None:
     from paygo_desktop.networks import custom_network
 
