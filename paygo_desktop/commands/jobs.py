@@ -1,7 +1,7 @@
 """``paygo-desktop jobs ...``: fixed-price jobs without the window, for scripts (``jobs.service``).
 
     jobs offers --provider URL                       the provider's job offers (JSON)
-    jobs request --provider URL --offer ID --brief TEXT|--brief-file F [--fund]
+    jobs request --provider URL --offer ID --brief TEXT|--brief-file F [--fund] [--max-price AMOUNT]
     jobs list | jobs status JOB                      each job's state, what can be done, the reminder (JSON)
     jobs fund|approve|refund|cancel|release JOB      send that transaction (its fee shown first; --yes)
     jobs download JOB --to DIR                       the delivery, kept only if it matches the hash on chain
@@ -53,6 +53,9 @@ def add_parser(subparsers: Any) -> None:
     brief.add_argument("--brief", metavar="TEXT")
     brief.add_argument("--brief-file", type=Path, metavar="FILE")
     request.add_argument("--fund", action="store_true", help="lock the price at once")
+    request.add_argument(
+        "--max-price", metavar="AMOUNT", help="refuse the job if the offer costs more (e.g. 5 for 5 USDC)"
+    )
     request.add_argument("--yes", action="store_true", help="send without asking (scripts)")
     common(request, unlock=True)
     request.set_defaults(handler=_handler("request"))
@@ -177,7 +180,7 @@ async def _act(ctx: Any, service: JobsService, action: str, args: argparse.Names
     key = await _key(ctx, service, args)
     if action == "request":
         brief = args.brief if args.brief is not None else _read_brief(args.brief_file)
-        record = await service.request(args.provider, args.offer, brief, key)
+        record = await service.request(args.provider, args.offer, brief, key, max_price=args.max_price)
         if args.fund:
             plan = await service.plan_fund(record.job_id)
             await run_flow(

@@ -220,12 +220,20 @@ class JobsService:
         return priced
 
     async def request(
-        self, provider_url: str, offer_id: str, brief: str, key: Any, *, seen: pj.JobOffer | None = None
+        self,
+        provider_url: str,
+        offer_id: str,
+        brief: str,
+        key: Any,
+        *,
+        seen: pj.JobOffer | None = None,
+        max_price: str | None = None,
     ) -> JobRecord:
         """Ask the provider for a job from its offer ``offer_id`` with ``brief``; check the terms it
         proposes and keep them. Nothing is paid yet (``plan_fund``). ``seen``: the offer as the user saw it
         listed; an offer the provider changed since (its price, asset, delivery time or review window) is
-        refused before a job is asked for."""
+        refused before a job is asked for. ``max_price`` (a script's ``--max-price``, in the offer's asset):
+        an offer that costs more is refused the same way."""
         if key.address != self.account:
             raise JobError("The signing key is not this account's.")
         try:
@@ -243,12 +251,7 @@ class JobsService:
             info = await client.provider_info()
             offer = await api.offer(offer_id)
             asset = self._asset(info, offer.asset)
-            _check_review_window(offer.review_window_seconds)
-            if seen is not None and _money_terms(seen) != _money_terms(offer):
-                raise JobError(
-                    f"{info.name} changed this offer since it was listed ({_changes(seen, offer)}); nothing "
-                    "was requested. Show its offers again to see the new terms."
-                )
+            _check_offer(info.name, offer, asset, seen, max_price)
             before = await self.contract.chain_time()
             answer = await api.request_job(key, offer_id, brief)
         job = answer.job.to_job()
@@ -458,6 +461,26 @@ def _changes(seen: pj.JobOffer, now: pj.JobOffer) -> str:
     names = ("price", "asset", "delivery time", "review window")
     changed = [n for n, a, b in zip(names, _money_terms(seen), _money_terms(now), strict=True) if a != b]
     return f"its {', '.join(changed)}"
+
+
+def _check_offer(
+    provider: str, offer: pj.JobOffer, asset: Asset, seen: pj.JobOffer | None, max_price: str | None
+) -> None:
+    """Before a job is asked for: the offer's review window, the script's price ceiling, and that the
+    offer is still the one the user saw listed."""
+    _check_review_window(offer.review_window_seconds)
+    if max_price is not None:
+        cap = Amount.parse(max_price, asset)
+        if offer.price > cap.units:
+            raise JobError(
+                f"{provider} asks {Amount(asset, offer.price).format()} for this job, more than the "
+                f"{cap.format()} allowed; nothing was requested."
+            )
+    if seen is not None and _money_terms(seen) != _money_terms(offer):
+        raise JobError(
+            f"{provider} changed this offer since it was listed ({_changes(seen, offer)}); nothing "
+            "was requested. Show its offers again to see the new terms."
+        )
 
 
 def _check_review_window(seconds: int) -> None:

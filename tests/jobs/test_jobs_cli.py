@@ -72,20 +72,15 @@ def test_a_script_requests_funds_downloads_and_approves_a_job(world: World, data
     code, _, err = cli(world, data, "request", "--provider", url, "--offer", world.offer_id, "--brief", "x")
     assert code == 2 and "a token this app does not know" in err
 
+    # a script's ceiling: an offer that costs more is refused before anything is asked, kept or sent
     client0 = env.eth(world.client.address)
-    code, job, err = cli(
-        world,
-        data,
-        "request",
-        "--provider",
-        url,
-        "--offer",
-        offer_id,
-        "--brief",
-        "One page",
-        "--fund",
-        "--yes",
-    )
+    ask = ("request", "--provider", url, "--offer", offer_id, "--brief", "One page", "--fund", "--yes")
+    code, _, err = cli(world, data, *ask, "--max-price", "0.009999")
+    assert code == 2 and "asks 0.01 ETH for this job, more than the 0.009999 ETH allowed" in err
+    code, listed, _ = cli(world, data, "list")
+    assert listed == [] and env.eth(world.client.address) == client0
+
+    code, job, err = cli(world, data, *ask, "--max-price", "0.01")
     assert code == 0, err
     assert job["state"] == "funded" and job["priceUnits"] == str(PRICE) and "network fee" in err
     assert client0 - PRICE - 10**15 < env.eth(world.client.address) < client0 - PRICE  # the price and a fee
