@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import to_checksum_address
 
 from paygo_desktop.chain.app_channels import current_app_channel, own_channel
+from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.code_check import check_vault
 from paygo_desktop.chain.create2 import code_at
 from paygo_desktop.chain.rpc_errors import short_rpc_message
@@ -75,7 +76,8 @@ class EscrowOverview:
 @dataclass(frozen=True)
 class EscrowSetup:
     """What an EscrowService is made of for one network and account: read from the settings, the store
-    and the sandbox's state file (``read`` is SQL and file I/O: call it off the GUI thread)."""
+    and the sandbox's state file (``read`` is SQL and file I/O: call it off the GUI thread; it also reads
+    PayGoVault's ABI into ``load_artifact``'s cache, so that ``build`` opens no file)."""
 
     network: Network
     account: str
@@ -87,6 +89,7 @@ class EscrowSetup:
     @classmethod
     def read(cls, ctx: Any, account: str) -> EscrowSetup:
         network = ctx.network
+        load_artifact("PayGoVault")  # kept in its cache: ``build`` may run on the GUI thread
         return cls(
             network,
             account,

@@ -24,6 +24,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 
+from paygo_desktop.chain.artifacts import load_artifact
 from paygo_desktop.chain.jobs import (
     NO_DELIVERY,
     JobOnChain,
@@ -69,7 +70,8 @@ class JobError(UserFacingError):
 @dataclass(frozen=True)
 class JobsSetup:
     """What a JobsService is made of for one network and account (``read`` is SQL and file I/O: call it
-    off the GUI thread). Equal setups make the same service."""
+    off the GUI thread; it also reads PayGoJobs' ABI into ``load_artifact``'s cache, so that ``build`` opens
+    no file). Equal setups make the same service."""
 
     network: Network
     account: str
@@ -80,6 +82,7 @@ class JobsSetup:
     def read(cls, ctx: Any, account: str, *, jobs_address: str | None = None) -> JobsSetup:
         network = ctx.network
         address = jobs_address or ctx.jobs_address(network)
+        load_artifact("PayGoJobs")  # kept in its cache: ``build`` may run on the GUI thread
         return cls(network, account, address, tuple(ctx.known_tokens(network)))
 
 
