@@ -216,15 +216,12 @@ class JobsPage(Page):
                 self.runner.run(old.aclose(), name="jobs-close-rpc")
         return self.service
 
-    def _key(self) -> Any:
-        """The account's key, or None with the reason shown (the wallet is locked)."""
-        from paygo_desktop.errors import UserFacingError
+    async def _key(self, service: Any) -> Any:
+        """The account's key, looked up in a worker thread (the wallet reads its account from the store);
+        ``WalletLocked`` (its message shown by the runner) while the wallet is locked."""
+        import asyncio
 
-        try:
-            return self.wallet().local_account(self.service.account)
-        except UserFacingError as exc:
-            self.notice.error(str(exc))
-            return None
+        return await asyncio.to_thread(self.wallet().local_account, service.account)
 
     # -- reading ---------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -246,7 +243,14 @@ class JobsPage(Page):
         self.account_label.setText(f"Account {service.account} on {service.network.name}")
         self.refresh_button.setEnabled(False)
         wallet = self.wallet()
-        key = None if wallet.is_locked else wallet.local_account(service.account)
+
+        def key_if_unlocked() -> Any:  # SQL (the wallet's account record): in a worker thread
+            return None if wallet.is_locked else wallet.local_account(service.account)
+
+        async def read() -> list[JobView]:
+            import asyncio
+
+            return list(await service.views(await asyncio.to_thread(key_if_unlocked)))
 
         def done(views: list[JobView]) -> None:
             self.refresh_button.setEnabled(True)
@@ -258,7 +262,7 @@ class JobsPage(Page):
             self.loaded = True
             self.notice.error(message)
 
-        self.runner.run(service.views(key), on_success=done, on_error=failed, name="jobs-views")
+        self.runner.run(read(), on_success=done, on_error=failed, name="jobs-views")
 
     def _show(self, views: list[JobView]) -> None:
         self.views = views
@@ -325,12 +329,10 @@ class JobsPage(Page):
             )
         if not path:
             return
-        key = self._key()
-        if key is None:
-            return
         service, target, network = self.service, Path(path), self.ctx.network.name
 
         async def work() -> Path:
+            key = await self._key(service)
             data = await job_proof(service.w3, self.ctx.store, job_id, network, key)
             await asyncio.to_thread(atomic_write_bytes, target, data, 0o644)
             return target
@@ -391,14 +393,12 @@ class JobsPage(Page):
         if not brief:
             self.notice.error("Write the brief: what you need done.")
             return
-        key = self._key()
-        if key is None:
-            return
         url = self.provider.currentText().strip()
         seen = self.listed_offers.get(offer_id)  # its terms as shown: a changed offer is refused
         self.notice.clear_message()
 
         async def request_and_plan() -> list[Any]:
+            key = await self._key(service)
             record = await service.request(url, offer_id, brief, key, seen=seen)
             return list(await service.plan_fund(record.job_id))
 
@@ -416,16 +416,16 @@ class JobsPage(Page):
         service = self.service
         self.notice.clear_message()
         if action == "download":
-            key = self._key()
-            if key is None:
-                return
+            download_dir = self.download_dir
+
+            async def download() -> Path:
+                return await service.download(job_id, await self._key(service), download_dir)
 
             def saved(path: Path) -> None:
                 self.notice.ok(f"Saved to {path}: its SHA-256 matches the delivery recorded on chain.")
                 self.reread()
 
-            work = service.download(job_id, key, self.download_dir)
-            self.runner.run(work, on_success=saved, on_error=self.notice.error, name="jobs-download")
+            self.runner.run(download(), on_success=saved, on_error=self.notice.error, name="jobs-download")
             return
         planners = {
             "fund": (service.plan_fund, "Lock the job's price"),
