@@ -25,6 +25,7 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ZcashPermissionRow
 from paygo_desktop.store.notices import NoticeLog
+from paygo_desktop.store.worker import StoreWorker
 from paygo_desktop.zcash import cross_check, reminders, trust
 from paygo_desktop.zcash.addresses import InvalidAddress, parse_address
 from paygo_desktop.zcash.offer_check import check_offer, check_payment_request
@@ -169,6 +170,7 @@ class PermissionBook:
         self.clock = clock
         self.client_factory = client_factory
         self.notices = NoticeLog(store)
+        self.store_work = StoreWorker()  # the async methods' SQL: off the event loop (GUI thread), in order
 
     def now(self) -> int:
         return int(self.clock())
@@ -241,7 +243,8 @@ class PermissionBook:
             user = parse_address(user_address.strip())
         except InvalidAddress as exc:
             raise PermissionBookError(f"Your Zcash address is not valid: {exc.message}.") from None
-        key = self.key_for_account(account)  # before the provider hands out a token we could not keep
+        # before the provider hands out a token we could not keep (the wallet reads the store: off the loop)
+        key = await self.store_work(self.key_for_account, account)
         async with self.client_factory(provider_url) as client:
             info = await client.provider_info()
             if not info.zcash:
@@ -253,10 +256,26 @@ class PermissionBook:
         check_offer(offer, user, terms, now)
         assert offer.token is not None
         sealed = seal_token(offer.token, key, provider_url, offer.id)
+        await self.store_work(self._keep, provider_url, info.name, offer, account, user, terms, sealed, now)
+        log.info("zcash permission %s bought from %s", offer.id, provider_url)
+        return await self.store_work(self.get, provider_url, offer.id)
+
+    def _keep(
+        self,
+        provider_url: str,
+        provider_name: str,
+        offer: Any,
+        account: str,
+        user: Any,
+        terms: TermsInput,
+        sealed: str,
+        now: int,
+    ) -> None:
+        """A permission just bought, as checked: the app's own record of it, token sealed."""
         with self.store.session() as db:
             row = ZcashPermissionRow(
                 provider_url=provider_url,
-                provider_name=info.name,
+                provider_name=provider_name,
                 permission_id=offer.id,
                 account=account,
                 user_address=user.encoded,
@@ -278,8 +297,6 @@ class PermissionBook:
             )
             db.add(row)
             cross_check.record_report(db, row, offer, now)
-        log.info("zcash permission %s bought from %s", offer.id, provider_url)
-        return self.get(provider_url, offer.id)
 
     # ------------------------------------------------------------------------------------ provider's view
 
@@ -300,14 +317,14 @@ class PermissionBook:
     async def refresh(self, provider_url: str, permission_id: str) -> PermissionView:
         async with self.client_factory(provider_url) as client:
             remote = check_payment_request(await client.get_zcash_permission(permission_id))
-        return self._apply(provider_url, remote)
+        return await self.store_work(self._apply, provider_url, remote)
 
     async def refresh_all(self) -> RefreshReport:
         """Ask each provider about every permission that is not over yet; one failing provider does not
         stop the others (its problem is reported)."""
         report = RefreshReport()
         pending: dict[str, list[PermissionView]] = {}
-        for view in self.all():
+        for view in await self.store_work(self.all):
             if not view.stored_status.is_terminal:
                 pending.setdefault(view.provider_url, []).append(view)
         for url, views in pending.items():
@@ -315,7 +332,7 @@ class PermissionBook:
                 async with self.client_factory(url) as client:
                     for view in views:
                         remote = check_payment_request(await client.get_zcash_permission(view.permission_id))
-                        report.updated.append(self._apply(url, remote))
+                        report.updated.append(await self.store_work(self._apply, url, remote))
             except UserFacingError as exc:
                 report.problems.append(f"{views[0].provider_name}: {exc}")
         return report
@@ -324,15 +341,15 @@ class PermissionBook:
         """ "I have paid": ask the provider to look for the payment (awaiting → seen → confirmed)."""
         async with self.client_factory(provider_url) as client:
             remote = check_payment_request(await client.verify_zcash_permission(permission_id))
-        view = self._apply(provider_url, remote)
+        view = await self.store_work(self._apply, provider_url, remote)
         log.info("zcash permission %s: %s, %s", permission_id, view.status.value, view.verification)
         return view
 
     async def revoke(self, provider_url: str, permission_id: str) -> PermissionView:
-        token = self._token(provider_url, permission_id)
+        token = await self.store_work(self._token, provider_url, permission_id)
         async with self.client_factory(provider_url) as client:
             remote = check_payment_request(await client.revoke_zcash_permission(permission_id, token))
-        return self._apply(provider_url, remote, revoked=True)
+        return await self.store_work(self._apply, provider_url, remote, revoked=True)
 
     # ------------------------------------------------------------------------------------ local choices
 

@@ -64,8 +64,24 @@ def decode_qr(page: Any) -> str:
 def zcash_page(window: Any, provider: ZcashProvider) -> Any:
     window.ctx.settings.providers = [provider.url]
     window.ctx.zcash_book.clock = provider.clock
+    return shown(window)
+
+
+def shown(window: Any) -> Any:
+    """The Zcash page on screen, once it has read the book (in a worker thread)."""
+    from pytestqt.qtbot import QtBot
+
     window.show_page("zcash")
-    return window.pages["zcash"]
+    page = window.pages["zcash"]
+    QtBot(window).waitUntil(lambda: page.loaded, timeout=TIMEOUT)
+    return page
+
+
+def reloaded(qtbot: Any, page: Any) -> None:
+    """Read the book again and wait until the table shows it (the read runs in a worker thread)."""
+    done: list[bool] = []
+    page.reload(then=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT)
 
 
 def cell(page: Any, column: str, row: int = 0) -> str:
@@ -143,6 +159,7 @@ def test_create_pay_verify_active_then_revoke(
 
     # the fall-back choice is kept
     click(qtbot, page.fallback)
+    qtbot.waitUntil(lambda: page.selected().allow_fallback is True, timeout=TIMEOUT)  # kept, read again
     assert page.book.get(view.provider_url, view.permission_id).allow_fallback is True
 
     # revoke asks once more, then revokes at the provider
@@ -219,7 +236,7 @@ def test_reminders_once_each_through_the_notifier(
 
     # past its expiry the permission shows as expired at once (the provider agrees at its next answer)
     clock.now = EXPIRES
-    page.reload()
+    reloaded(qtbot, page)
     assert cell(page, "Status") == "Expired" and not page.revoke_button.isEnabled()
     checked(qtbot, page.check_reminders())
     assert len(notifier.shown) == 2
@@ -239,18 +256,19 @@ def test_without_a_tray_reminders_show_in_the_window(
     assert not banner.isVisible()
 
 
-def test_the_page_warns_when_the_provider_deducted_more_than_metered(unlocked_window: Any) -> None:
+def test_the_page_warns_when_the_provider_deducted_more_than_metered(
+    qtbot: Any, unlocked_window: Any
+) -> None:
     from paygo_desktop.zcash.trust import allowance_zat
     from tests.zcash.test_zcash_reminders import RATE
 
     ctx = unlocked_window.ctx
     ctx.zcash_book.clock = Clock(START)
     add_permission(ctx.store, "zp_fair", deducted=5_000 + allowance_zat(RATE, 60), metered=5_000)
-    unlocked_window.show_page("zcash")
-    page = unlocked_window.pages["zcash"]
+    page = shown(unlocked_window)
     assert not page.warnings.isVisible()
     add_permission(ctx.store, "zp_greedy", deducted=5_000 + allowance_zat(RATE, 60) + 1, metered=5_000)
-    page.reload()
+    reloaded(qtbot, page)
     assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
     assert page.warnings.text().startswith("Radio Co has deducted 0.00006724 ZEC from this permission")
 
@@ -266,8 +284,7 @@ def test_the_page_warns_the_same_way_when_the_provider_reports_other_figures(unl
         status="exhausted", usedSeconds=360_000, usedHours="100.00", remainingSeconds=0, remainingHours="0.00"
     )
     add_permission(ctx.store, "zp_liar", used_seconds=3600, reported=everything_used)
-    unlocked_window.show_page("zcash")
-    page = unlocked_window.pages["zcash"]
+    page = shown(unlocked_window)
     assert page.warnings.isVisible() and page.warnings.objectName() == "ErrorText"
     assert "Radio Co reports 100.00 hours used on this permission, but this app measured 1.00" in (
         page.warnings.text()

@@ -1,12 +1,15 @@
 """The Zcash page: spending permissions per provider, buying one (ZIP-321 request as URI and QR), "I have
 paid" with its visible states, revoke, the fall-back choice, renewal reminders and the trust check.
 
-The permission book (``ctx.zcash_book``, Qt-free) does the work; calls to providers go through the
-``TaskRunner``. Reminders are checked once a minute and handed to the notifier the window was given.
+The permission book (``ctx.zcash_book``, Qt-free) does the work; its reads and writes and the calls to
+providers go through the ``TaskRunner``, never on the GUI thread (``reload`` reads the book in a worker and
+fills the table when it returns; "Reading your permissions…" shows until the first read is in). Reminders
+are checked once a minute and handed to the notifier the window was given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +106,8 @@ class ZcashPage(Page):
         self.views: list[Any] = []
         self._revoke_armed: tuple[str, str] | None = None
         self._checks = 0
+        self.loaded = False  # the book was read once (``reload``)
+        self._reads = 0  # reads asked for: only the latest one fills the table
 
         intro = QLabel(INTRO)
         intro.setObjectName("Hint")
@@ -137,7 +142,11 @@ class ZcashPage(Page):
             "You have not bought a spending permission from a provider. Create one with the form below.",
             "Each permission appears here with its amount, rate, hours used and left, status and expiry.",
         )
+        self.reading = QLabel("Reading your permissions…")
+        self.reading.setObjectName("Hint")
+        self.reading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
+        self.stack.addWidget(self.reading)  # until the book is first read
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
         self.layout_.addWidget(self.stack, 1)
@@ -259,10 +268,9 @@ class ZcashPage(Page):
 
     # -- showing -----------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reload from the store (cheap), then ask the providers in the background."""
+        """Read the book (in a worker), then ask the providers about the permissions not over yet."""
         self._fill_providers()
-        self.reload()
-        self.refresh_from_providers()
+        self.reload(then=self.refresh_from_providers)
 
     def _fill_providers(self) -> None:
         current = self.provider.currentData()
@@ -278,10 +286,26 @@ class ZcashPage(Page):
         )
         self._update_hours()
 
-    def reload(self) -> None:
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        """Read the book in a worker thread; the table shows it when it returns, then ``then`` runs. Of
+        reads that overlap, only the latest one is shown."""
+        self._reads += 1
+        read = self._reads
+
+        def done(views: list[Any]) -> None:
+            if read != self._reads:
+                return  # a later read is on its way
+            self._show_views(views)
+            if then is not None:
+                then()
+
+        self.runner.run(self.book.all, on_success=done, on_error=self.message.error, name="zcash-read")
+
+    def _show_views(self, views: list[Any]) -> None:
         selected = self.selected()
         key = (selected.provider_url, selected.permission_id) if selected else None
-        self.views = self.book.all()
+        self.loaded = True
+        self.views = views
         self.table.setRowCount(len(self.views))
         for row, view in enumerate(self.views):
             cells = (
@@ -393,6 +417,7 @@ class ZcashPage(Page):
 
     # -- actions -----------------------------------------------------------------------------------------
     def _account(self) -> str | None:
+        """The active account (SQL: call it off the GUI thread)."""
         active = self.ctx.settings.active_account
         records = self.ctx.accounts.list()
         for record in records:
@@ -406,8 +431,7 @@ class ZcashPage(Page):
 
         self.create_error.clear_message()
         url = self.provider.currentData()
-        account = self._account()
-        if not url or account is None:
+        if not url:
             self.create_error.error("Choose a provider first (add one on the Services page).")
             return
         try:
@@ -427,20 +451,29 @@ class ZcashPage(Page):
         self.create_button.setEnabled(False)
         self.create_error.ok("Asking the provider…")
 
+        async def create() -> Any:
+            import asyncio
+
+            from paygo_desktop.wallet.errors import WalletError
+
+            account = await asyncio.to_thread(self._account)
+            if account is None:
+                raise WalletError("There is no account in this wallet yet.")
+            return await self.book.create(url, account, address, terms)
+
         def done(view: Any) -> None:
             self.create_error.ok("Created. Pay the request on the right, then press “I have paid”.")
             self.amount.clear()
             self.rate.clear()
-            self.reload()
+            self.reload(then=lambda: self.select(view.provider_url, view.permission_id))
             self.announce(PERMISSIONS)
-            self.select(view.provider_url, view.permission_id)
 
         def failed(message: str) -> None:
             self.create_error.error(message)
             self._update_hours()
 
         self.runner.run(
-            self.book.create(url, account, address, terms),
+            create(),
             on_success=done,
             on_error=failed,
             name="zcash-create",
@@ -497,10 +530,22 @@ class ZcashPage(Page):
 
     def _fallback_toggled(self, checked: bool) -> None:
         view = self.selected()
-        if view is not None:
-            self.book.set_allow_fallback(view.provider_url, view.permission_id, checked)
+        if view is None:
+            return
+
+        def done(_result: object) -> None:
             self.reload()
             self.announce(PERMISSIONS)
+
+        self.runner.run(
+            self.book.set_allow_fallback,
+            view.provider_url,
+            view.permission_id,
+            checked,
+            on_success=done,
+            on_error=self.message.error,
+            name="zcash-fallback",
+        )
 
     def _copy_uri(self) -> None:
         QGuiApplication.clipboard().setText(self.uri.text())
