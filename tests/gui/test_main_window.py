@@ -28,13 +28,19 @@ def test_every_page_reachable_by_shortcut(qtbot: Any, unlocked_window: Any) -> N
 
 
 @pytest.mark.parametrize("key", LATER_PAGES)
-def test_later_pages_show_an_honest_empty_state(unlocked_window: Any, key: str) -> None:
+def test_later_pages_show_an_honest_empty_state(qtbot: Any, unlocked_window: Any, key: str) -> None:
     window = unlocked_window
     window.show_page(key)
     page = window.pages[key]
-    empties = [e for e in page.findChildren(EmptyState) if e.isVisible()]
-    assert len(empties) == 1
-    assert empties[0].title.text() and empties[0].explanation.text() and empties[0].what_appears.text()
+
+    def empties() -> list[EmptyState]:  # once the page has read (in a worker thread) that it has nothing
+        return [e for e in page.findChildren(EmptyState) if e.isVisible()]
+
+    qtbot.waitUntil(lambda: len(empties()) == 1, timeout=5_000)
+    qtbot.wait(50)  # and it stays one
+    assert len(empties()) == 1
+    empty = empties()[0]
+    assert empty.title.text() and empty.explanation.text() and empty.what_appears.text()
 
 
 def test_controls_have_accessible_names(unlocked_window: Any) -> None:
@@ -166,10 +172,11 @@ def test_custom_network_form_errors_inline(qtbot: Any, unlocked_window: Any) -> 
     assert "http" in page.network_message.text()
 
 
-def test_switching_network_and_theme_persists(unlocked_window: Any) -> None:
+def test_switching_network_and_theme_persists(qtbot: Any, unlocked_window: Any) -> None:
     window = unlocked_window
     page = window.settings_page
     window.show_page("settings")
+    qtbot.waitUntil(lambda: page.loaded, timeout=5_000)  # the networks are read in a worker thread
     index = page.network_combo.findData("base-sepolia")
     page.network_combo.setCurrentIndex(index)
     page.network_combo.activated.emit(index)
@@ -184,6 +191,7 @@ def test_add_hd_account_from_settings(qtbot: Any, unlocked_window: Any, monkeypa
 
     window = unlocked_window
     window.show_page("settings")
+    qtbot.waitUntil(lambda: window.settings_page.add_hd_button.isEnabled(), timeout=5_000)  # accounts read
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Second", True)))
     click(qtbot, window.settings_page.add_hd_button)
     qtbot.waitUntil(lambda: len(window.ctx.accounts.list()) == 2, timeout=10_000)

@@ -1,4 +1,7 @@
-"""Settings: network (with verified custom RPCs), security, appearance and the wallet's accounts."""
+"""Settings: network (with verified custom RPCs), security, appearance and the wallet's accounts.
+
+The networks and the accounts are read in a worker thread (``refresh``) and fill their lists when the read
+returns; until the first one is in, the lists say they are being read and the account buttons wait."""
 
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ def _default_keychain() -> Any:
 
 
 THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+ADDRESS_ROLE = 256  # Qt.ItemDataRole.UserRole: an account item's address
+LABEL_ROLE = 257  # and its label
 
 
 class SettingsPage(Page):
@@ -80,6 +85,8 @@ class SettingsPage(Page):
         self.runner = runner
         self.wallet = wallet
         self.keychain = keychain or _default_keychain
+        self.loaded = False  # the networks and accounts were read once (``refresh``)
+        self._reads = 0  # reads asked for: only the latest one fills the lists
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -102,6 +109,8 @@ class SettingsPage(Page):
         self.network_combo = QComboBox()
         self.network_combo.setAccessibleName("Network")
         self.network_combo.activated.connect(self._network_chosen)
+        self.network_combo.addItem("Reading the networks…")  # no key: choosing it does nothing
+        self.network_combo.setEnabled(False)
         form.addRow("Use", self.network_combo)
         self.custom_name = QLineEdit()
         self.custom_name.setAccessibleName("Custom network name")
@@ -129,10 +138,10 @@ class SettingsPage(Page):
         form.addRow("", self.network_message)
         return box
 
-    def _fill_networks(self) -> None:
+    def _fill_networks(self, current: str, networks: list[Network]) -> None:
         self.network_combo.clear()
-        current = self.ctx.network.key
-        for i, network in enumerate(self.ctx.networks.all()):
+        self.network_combo.setEnabled(True)
+        for i, network in enumerate(networks):
             self.network_combo.addItem(f"{network.name} (chain id {network.chain_id})", network.key)
             if network.key == current:
                 self.network_combo.setCurrentIndex(i)
@@ -169,12 +178,11 @@ class SettingsPage(Page):
         def done(result: object) -> None:
             assert isinstance(result, Network)
             self._custom_done()
-            self._fill_networks()
             self.network_message.ok(
                 f"{result.name} answers with chain id {result.chain_id}; it is now in use."
             )
             self._use_network(result.key)
-            self._fill_networks()
+            self.refresh()  # the list with the new network in it, chosen
             for field in (self.custom_name, self.custom_url, self.custom_chain):
                 field.clear()
 
@@ -291,6 +299,9 @@ class SettingsPage(Page):
         self.account_list.setAccessibleName("Wallet accounts")
         self.account_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.account_list.setMaximumHeight(140)
+        reading = QListWidgetItem("Reading the accounts…")
+        reading.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.account_list.addItem(reading)
         layout.addWidget(self.account_list)
         buttons = QHBoxLayout()
         self.add_hd_button = QPushButton("Add account")
@@ -308,6 +319,7 @@ class SettingsPage(Page):
         ):
             button.setAccessibleName(name)
             button.clicked.connect(slot)
+            button.setEnabled(False)  # until the accounts are read (``_fill_accounts``)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -317,12 +329,12 @@ class SettingsPage(Page):
         layout.addWidget(self.accounts_message)
         return box
 
-    def _fill_accounts(self) -> None:
+    def _fill_accounts(self, records: list[Any]) -> None:
         self.account_list.clear()
-        records = self.ctx.accounts.list()
         for rec in records:
             item = QListWidgetItem(f"{rec.label}  —  {rec.address}")
-            item.setData(256, rec.address)
+            item.setData(ADDRESS_ROLE, rec.address)
+            item.setData(LABEL_ROLE, rec.label)
             self.account_list.addItem(item)
         if records:
             self.account_list.setCurrentRow(0)
@@ -340,7 +352,7 @@ class SettingsPage(Page):
 
     def _selected_address(self) -> str | None:
         item = self.account_list.currentItem()
-        return item.data(256) if item else None
+        return item.data(ADDRESS_ROLE) if item else None
 
     def _run_account_op(
         self,
@@ -355,7 +367,7 @@ class SettingsPage(Page):
 
         def done(result: object) -> None:
             self.accounts_busy.stop()
-            self._fill_accounts()
+            self.refresh()  # the accounts as they are now
             if ok:
                 self.accounts_message.ok(ok)
             if on_success:
@@ -384,12 +396,12 @@ class SettingsPage(Page):
         address = self._selected_address()
         if not address:
             return
-        record = self.ctx.accounts.get(address)
+        current = self.account_list.currentItem().data(LABEL_ROLE)
         label, ok = QInputDialog.getText(
             self,
             "Rename account",
             f"New label for {short_address(address)}:",
-            text=record.label if record else "",
+            text=current or "",
         )
         if ok and label.strip():
             self._run_account_op(
@@ -455,5 +467,20 @@ class SettingsPage(Page):
         self._run_account_op(work, busy="Importing…", ok="Key imported.")
 
     def refresh(self) -> None:
-        self._fill_networks()
-        self._fill_accounts()
+        """Read the networks and the accounts in a worker thread; the lists show them when it returns. Of
+        reads that overlap, only the latest one is shown."""
+        self._reads += 1
+        read, ctx = self._reads, self.ctx
+
+        def read_all() -> tuple[str, list[Network], list[Any]]:  # SQL: off the GUI thread
+            return ctx.network.key, list(ctx.networks.all()), list(ctx.accounts.list())
+
+        def done(found: tuple[str, list[Network], list[Any]]) -> None:
+            if read != self._reads:
+                return  # a later read is on its way
+            current, networks, records = found
+            self._fill_networks(current, networks)
+            self._fill_accounts(records)
+            self.loaded = True
+
+        self.runner.run(read_all, on_success=done, on_error=self.accounts_message.error, name="settings-read")
