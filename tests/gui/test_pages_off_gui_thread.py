@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from paygo_desktop.changes import Changes
 from paygo_desktop.gui.blocking_guard import BlockingCallGuard
 from tests.gui.conftest import TEST_ADDRESS
 from tests.gui.helpers import TIMEOUT
@@ -51,12 +52,20 @@ def _activity(page: Any) -> bool:
     return page.data is not None and not page._loading
 
 
+def _home(page: Any) -> bool:
+    table, recent = page.accounts, page.activity
+    accounts = [table.item(r, 1).text() for r in range(table.rowCount())]
+    lines = [recent.item(i).text() for i in range(recent.count())]
+    return accounts == [TEST_ADDRESS] and any(line.endswith("Switched to Sandbox") for line in lines)
+
+
 def _anything(_page: Any) -> bool:
     return True
 
 
 #: each page, and what it shows once its reads are in (the window's task runner idle as well)
 SHOWS: dict[str, Callable[[Any], bool]] = {
+    "home": _home,
     "jobs": _jobs,
     "escrow": _escrow,
     "zcash": _zcash,
@@ -82,6 +91,7 @@ def _some_data(ctx: Any) -> None:
 def test_showing_and_reading_a_page_again_blocks_nothing(qtbot: Any, unlocked_window: Any, key: str) -> None:
     window = unlocked_window
     _some_data(window.ctx)
+    window.changes.announce(Changes(network=True, permissions=True, activity=True))  # as their writers do
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)  # the window's own start-up reads
     page = window.pages[key]  # built before the guard: building a page is not what is checked here
     shows = SHOWS[key]
