@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from paygo_desktop.prices.feeds import Currency, FeedBook
     from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sandbox.state import SandboxState
-    from paygo_desktop.sessions.history import SessionRecord
+    from paygo_desktop.sessions.session_record import SessionRecord
     from paygo_desktop.wallet import Wallet
     from paygo_desktop.zcash.book import PermissionBook
 

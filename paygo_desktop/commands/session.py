@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.access_proxy import AccessProxy
-    from paygo_desktop.sessions.history import SessionRecord
     from paygo_desktop.sessions.live import LiveSession
     from paygo_desktop.sessions.plan import FundingOption
+    from paygo_desktop.sessions.session_record import SessionRecord
 
 
 def add_parser(subparsers: Any) -> None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
     from paygo_desktop.receipts.build import SessionEvidence
     from paygo_desktop.receipts.proof import Check
-    from paygo_desktop.sessions.history import SessionRecord
+    from paygo_desktop.sessions.session_record import SessionRecord
 
 MARKS = {True: "✓", False: "✗", None: "·"}
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from web3 import AsyncWeb3
 
     from paygo_desktop.protocol.client import ProviderClient
-    from paygo_desktop.sessions.history import SessionRecord
+    from paygo_desktop.sessions.session_record import SessionRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

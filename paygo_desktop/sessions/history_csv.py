@@ -12,7 +12,7 @@ from paygo_desktop.money import Amount, Asset
 if TYPE_CHECKING:
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
-    from paygo_desktop.sessions.history import SessionRecord
+    from paygo_desktop.sessions.session_record import SessionRecord
 
 CSV_COLUMNS = (
     "local_id",

@@ -31,14 +31,15 @@ from paygo_desktop.money import Amount
 from paygo_desktop.protocol import models as m
 from paygo_desktop.protocol import zcash_models as zm
 from paygo_desktop.protocol.client import NotFound, ProviderError, verify_receipt
-from paygo_desktop.sessions.history import SessionRecord, final_vouchers
 from paygo_desktop.sessions.reports import RecoveryOutcome, RecoveryReport
 from paygo_desktop.sessions.runtime import (
     RECEIPT_SECONDS_TOLERANCE,
     Runtime,
 )
+from paygo_desktop.sessions.session_record import SessionRecord
 from paygo_desktop.sessions.status import SessionStatus
 from paygo_desktop.sessions.terms import Funding
+from paygo_desktop.sessions.voucher_book import final_vouchers
 from paygo_desktop.zcash import cross_check
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ import logging
 
 from paygo_desktop.money import Amount
 from paygo_desktop.reports.provider_record import provider_key
-from paygo_desktop.sessions.history import Rebooked
 from paygo_desktop.sessions.plan import SessionPlan
 from paygo_desktop.sessions.runtime import Runtime
 from paygo_desktop.sessions.status import EventKind
+from paygo_desktop.sessions.voucher_book import Rebooked
 from paygo_desktop.store.provider_notes import RENEGED, ProviderNote, ProviderNotes
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from datetime import UTC
 
 from paygo_desktop.prices.fiat import FiatPrice
 from paygo_desktop.prices.history import PriceHistory
-from paygo_desktop.sessions.history import SessionRecord
+from paygo_desktop.sessions.session_record import SessionRecord
 
 
 def valued_at(record: SessionRecord) -> int:

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from paygo_desktop.prices.board import PriceBoard
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
-    from paygo_desktop.sessions.history import HistoryFilter, SessionRecord
+    from paygo_desktop.sessions.history import HistoryFilter
+    from paygo_desktop.sessions.session_record import SessionRecord
 
 COLUMNS = ("Service", "Provider", "Started", "Duration", "Cost", "Status", "Receipt")
 STATUS_LABELS = {
