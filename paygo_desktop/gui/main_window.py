@@ -13,34 +13,26 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from paygo_desktop import APP_NAME
 from paygo_desktop.changes import X402_PAID, Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.changes import ChangeAnnouncer
 from paygo_desktop.gui.idle import IdleWatcher
-from paygo_desktop.gui.notifier import NoticeBanner, Notifier, make_notifier
+from paygo_desktop.gui.main_pages import PAGE_ORDER, build_page
+from paygo_desktop.gui.notifier import Notifier, make_notifier
 from paygo_desktop.gui.page_book import PageBook
 from paygo_desktop.gui.resources import app_icon_path
+from paygo_desktop.gui.shell import LOADING_TEXT, Shell
 from paygo_desktop.gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext
     from paygo_desktop.gui.first_screen_while_opening import FirstScreenWhileOpening
     from paygo_desktop.gui.lock_screen import LockScreen
-    from paygo_desktop.gui.pages.base import Page
     from paygo_desktop.gui.pages.home_page import HomePage
     from paygo_desktop.gui.pages.settings_page import SettingsPage
     from paygo_desktop.gui.theme import ThemeManager
@@ -49,20 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGE_ORDER = ("home", "services", "sessions", "jobs", "escrow", "zcash", "activity", "vendor", "settings")
-# The sidebar's names, known before the pages (and the store they read) are loaded; attach() checks them.
-PAGE_TITLES = {
-    "home": "Home",
-    "services": "Services",
-    "sessions": "Sessions",
-    "jobs": "Jobs",
-    "escrow": "Escrow",
-    "zcash": "Zcash",
-    "activity": "Activity",
-    "vendor": "Vendor",
-    "settings": "Settings",
-}
-LOADING_TEXT = "Loading your wallet…"
 # what a network switch or a sandbox that came up changes: everything read from the chain or a provider
 NETWORK_SWITCHED = Changes(network=True, balances=True, channels=True, transactions=True, providers=True)
 SANDBOX_STARTED = NETWORK_SWITCHED
@@ -111,8 +89,14 @@ class MainWindow(QMainWindow):
         self.root.setAccessibleName("Main area")
         self.setCentralWidget(self.root)
         self.onboarding: Any = None  # built on demand: gui.onboarding.wizard.OnboardingView
-        self.pages = PageBook(PAGE_ORDER, self._build_page)
-        self.shell = self._build_shell()
+        self.pages = PageBook(PAGE_ORDER, lambda key: build_page(self, key))
+        self.shell = Shell(self, lambda key: self._shortcut_page(key))
+        self.sidebar = self.shell.sidebar
+        self.pages_stack = self.shell.pages_stack
+        self.placeholder = self.shell.placeholder
+        self.banner = self.shell.banner
+        self.shortcuts = self.shell.shortcuts
+        self.sidebar.currentRowChanged.connect(self._row_changed)
         self.root.addWidget(self.shell)
 
         self.status = StatusBar(self.runner)
@@ -195,55 +179,7 @@ class MainWindow(QMainWindow):
     def _wallet_loaded(self) -> bool:
         return "wallet" in self.ctx.__dict__
 
-    # ---- layout
-    def _build_shell(self) -> QWidget:
-        """The sidebar with the page names and a page area that says it is loading; no page yet."""
-        shell = QWidget()
-        shell.setAccessibleName("App")
-        layout = QHBoxLayout(shell)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        side = QWidget()
-        side.setFixedWidth(200)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(8, 14, 4, 8)
-        brand = QLabel(f"<b>{APP_NAME}</b>")
-        brand.setAccessibleName(APP_NAME)
-        brand.setContentsMargins(10, 0, 0, 10)
-        side_layout.addWidget(brand)
-        self.sidebar = QListWidget()
-        self.sidebar.setObjectName("Sidebar")
-        self.sidebar.setAccessibleName("Pages")
-        self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
-        self.sidebar.setEnabled(False)  # until the pages are there
-        side_layout.addWidget(self.sidebar, 1)
-        self.pages_stack = QStackedWidget()
-        self.pages_stack.setAccessibleName("Page")
-        self.placeholder = QLabel(LOADING_TEXT)
-        self.placeholder.setAccessibleName(LOADING_TEXT)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.pages_stack.addWidget(self.placeholder)
-        self.shortcuts: list[QShortcut] = []
-        for number, key in enumerate(PAGE_ORDER, start=1):
-            title = PAGE_TITLES[key]
-            item = QListWidgetItem(title)
-            item.setToolTip(f"{title} (Ctrl+{number})")
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
-            self.sidebar.addItem(item)
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-            shortcut.activated.connect(lambda key=key: self._shortcut_page(key))
-            self.shortcuts.append(shortcut)
-        self.sidebar.currentRowChanged.connect(self._row_changed)
-        layout.addWidget(side)
-        self.banner = NoticeBanner()
-        column = QVBoxLayout()
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.banner)
-        column.addWidget(self.pages_stack, 1)
-        layout.addLayout(column, 1)
-        return shell
-
+    # ---- what the pages share (the pages themselves: gui/main_pages.py; the frame: gui/shell.py)
     @property
     def notifier(self) -> Notifier:
         """Where reminders go: the one given, else the tray (the banner above the pages without a tray)."""
@@ -280,65 +216,6 @@ class MainWindow(QMainWindow):
     @property
     def settings_page(self) -> SettingsPage:
         return self.pages["settings"]  # type: ignore[return-value]
-
-    def _build_page(self, key: str) -> Page:
-        """Build one page (the first time it is asked for) and put it in the page stack."""
-        page: Page
-        if key == "home":
-            from paygo_desktop.gui.pages.home_page import HomePage
-
-            home = HomePage(self.ctx, runner=self.runner, live_sessions=self.sessions.live)
-            home.active_account_chosen.connect(self.set_active_account)
-            page = home
-        elif key == "services":
-            from paygo_desktop.gui.pages.services_page import ServicesPage
-
-            page = ServicesPage(
-                self.ctx, self.runner, start_session=self._start_session, live_sessions=self.sessions.live
-            )
-        elif key == "sessions":
-            from paygo_desktop.gui.pages.sessions_page import SessionsPage
-
-            page = SessionsPage(self.sessions)
-        elif key == "jobs":
-            from paygo_desktop.gui.pages.jobs_page import JobsPage
-
-            page = JobsPage(self.ctx, self.runner, self.wallet)
-        elif key == "escrow":
-            from paygo_desktop.gui.pages.escrow_page import EscrowPage
-
-            page = EscrowPage(self.ctx, self.runner, self.wallet)
-        elif key == "zcash":
-            from paygo_desktop.gui.pages.zcash_page import ZcashPage
-
-            page = ZcashPage(self.ctx, self.runner, self.notifier)
-        elif key == "activity":
-            from paygo_desktop.gui.pages.activity_page import ActivityPage
-
-            page = ActivityPage(
-                self.ctx, self.runner, x402_proxy=self.x402_proxy, x402_lapsed=self.x402_lapsed
-            )
-        elif key == "vendor":
-            from paygo_desktop.gui.pages.vendor_page import VendorPage
-
-            page = VendorPage(self.ctx, self.runner)
-        elif key == "settings":
-            from paygo_desktop.gui.pages.settings_page import SettingsPage
-
-            settings = SettingsPage(self.ctx, self.runner, self.wallet, self.keychain)
-            settings.network_changed.connect(self._on_network_changed)
-            settings.theme_changed.connect(self._on_theme_changed)
-            settings.lock_requested.connect(self.lock)
-            settings.accounts_changed.connect(self._on_accounts_changed)
-            page = settings
-        else:
-            raise KeyError(key)
-        assert page.key == key, f"the page built for {key!r} is {page.key!r}"
-        assert page.title == PAGE_TITLES[key], f"PAGE_TITLES[{key!r}] is not {page.title!r}"
-        page.announcer = self.changes  # it announces what its own operations change
-        self.changes.changed.connect(page.on_changes)  # and refreshes from what others announce
-        self.pages_stack.addWidget(page)
-        return page
 
     # ---- modes
     def start(self) -> None:
@@ -448,7 +325,7 @@ class MainWindow(QMainWindow):
         self._quitting = "ready"
         self.close()
 
-    def _start_session(self, provider_url: str, service_id: str) -> None:
+    def start_session(self, provider_url: str, service_id: str) -> None:
         self.sessions.begin(provider_url, service_id, self)
 
     def _unlock_with_remembered_password(self) -> None:
@@ -549,18 +426,18 @@ class MainWindow(QMainWindow):
 
         self.runner.run(self.sandbox.ensure_running(), on_success=started, on_error=failed, name="sandbox")
 
-    def _on_network_changed(self, network: object) -> None:
+    def on_network_changed(self, network: object) -> None:
         self.changes.announce(NETWORK_SWITCHED)
         self._ensure_sandbox()
         self.status.set_network(self.ctx.network)
         if self.mode == "app" and self.poll_network:
             self.status.poll()
 
-    def _on_theme_changed(self, theme: str) -> None:
+    def on_theme_changed(self, theme: str) -> None:
         if self.theme is not None:
             self.theme.apply(theme)
 
-    def _on_accounts_changed(self) -> None:
+    def on_accounts_changed(self) -> None:
         self._refresh_account()
         self.changes.announce(Changes(accounts=True, balances=True))
 

@@ -113,7 +113,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from paygo_desktop.context import AppContext
-from paygo_desktop.gui.main_window import PAGE_ORDER, MainWindow
+from paygo_desktop.gui.main_pages import PAGE_ORDER
+from paygo_desktop.gui.main_window import MainWindow
 from paygo_desktop.paths import DataDir
 window = MainWindow(AppContext.open(DataDir(Path({str(tmp_path / "data")!r}))), poll_network=False)
 print("built before", len(window.pages))

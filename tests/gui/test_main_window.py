@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QWidget
 
-from paygo_desktop.gui.main_window import PAGE_ORDER
+from paygo_desktop.gui.main_pages import PAGE_ORDER
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from tests.gui.conftest import TEST_ADDRESS
 from tests.gui.helpers import click, home_addresses
@@ -236,7 +236,9 @@ def test_a_task_cancelled_before_it_ran_leaves_the_runner_idle(qtbot: Any, event
 def test_the_frame_paints_before_the_data_then_takes_the_pages(
     qtbot: Any, ctx: Any, event_loop_qt: Any
 ) -> None:
-    from paygo_desktop.gui.main_window import LOADING_TEXT, PAGE_TITLES, MainWindow
+    from paygo_desktop.gui.main_pages import PAGE_TITLES
+    from paygo_desktop.gui.main_window import MainWindow
+    from paygo_desktop.gui.shell import LOADING_TEXT
 
     window = MainWindow(poll_network=False)
     qtbot.addWidget(window)
