@@ -47,11 +47,11 @@ from paygo_desktop.money import Amount, Asset
 from paygo_desktop.networks import Network, confirmations_for
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import ProviderClient
+from paygo_desktop.protocol.jobs import review_window_text
 from paygo_desktop.protocol.jobs_client import MAX_DOWNLOAD_BYTES, JobsProviderClient
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRepository
 from paygo_desktop.store.worker import StoreWorker
-from paygo_desktop.vendor.jobs import review_window_text
 
 #: A provider's deadline may be this much later than the offer's delivery time from the app's reading of
 #: the chain's clock (the provider read it a moment later; blocks come every few seconds).

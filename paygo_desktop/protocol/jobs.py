@@ -217,3 +217,14 @@ class JobInfo(m.WireModel):
 
 class JobList(m.WireModel):
     items: Annotated[list[JobInfo], Field(max_length=500)]
+
+
+def review_window_text(seconds: int) -> str:
+    """“1 day”, “12 hours”, “none”."""
+    if seconds == 0:
+        return "none"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} s"

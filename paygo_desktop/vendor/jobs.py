@@ -91,17 +91,6 @@ def vendor_actions(info: pj.JobInfo) -> tuple[str, ...]:
     return tuple(actions)
 
 
-def review_window_text(seconds: int) -> str:
-    """“1 day”, “12 hours”, “none”."""
-    if seconds == 0:
-        return "none"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{seconds} s"
-
-
 def _check_key(info: Any, key: Any) -> None:
     if info.signing_key.lower() != key.address.lower():
         raise VendorJobsError(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from paygo_desktop.protocol.jobs import JobState
+from paygo_desktop.protocol.jobs import JobState, review_window_text
 from paygo_desktop.vendor import jobs as vj
 
 
@@ -46,7 +46,7 @@ def test_a_delivery_left_unapproved_past_its_review_window_can_be_released() -> 
 
 
 def test_review_window_text() -> None:
-    assert [vj.review_window_text(s) for s in (0, 45, 60, 7200, 86400, 3 * 86400)] == [
+    assert [review_window_text(s) for s in (0, 45, 60, 7200, 86400, 3 * 86400)] == [
         "none",
         "45 s",
         "1 minute",

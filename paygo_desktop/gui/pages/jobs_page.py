@@ -359,7 +359,7 @@ class JobsPage(Page):
             for offer, asset in offers:  # the asset as this app knows it by address, if it does
                 from paygo_desktop.jobs.service import MIN_REVIEW_WINDOW
                 from paygo_desktop.money import Amount
-                from paygo_desktop.vendor.jobs import review_window_text
+                from paygo_desktop.protocol.jobs import review_window_text
 
                 price = (
                     Amount(asset, offer.price).format()

@@ -153,7 +153,7 @@ class VendorJobsPanel(QWidget):
         self.runner.run(self._with_client, list_jobs, on_success=done, on_error=failed, name="vendor-jobs")
 
     def show_jobs(self, jobs: list[VendorJob]) -> None:
-        from paygo_desktop.vendor.jobs import review_window_text
+        from paygo_desktop.protocol.jobs import review_window_text
 
         self.jobs = jobs
         self.loaded = True
