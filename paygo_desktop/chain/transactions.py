@@ -41,6 +41,12 @@ Signer = Callable[[dict[str, Any]], bytes]
 # A replacement must raise both fee fields by at least 10% (geth's rule); 12.5% leaves a margin.
 REPLACEMENT_BUMP_NUM, REPLACEMENT_BUMP_DEN = 1125, 1000
 SELF_TRANSFER_GAS = 21_000
+# The most this app ever signs per unit of gas (maxFeePerGas), whatever the node says: 100 gwei, hundreds of
+# times what Base asks even when busy (a fraction of a gwei). The fee comes from the node's eth_feeHistory;
+# a node that misreports it (a public RPC the user chose, a broken one) would otherwise have a deposit sent
+# headless (`session start --deposit`), a nonce gap filled or a speed-up signed at any price the account
+# can pay, none of them reviewed.
+MAX_FEE_PER_GAS_CEILING = 100 * 10**9
 
 
 class TransactionError(UserFacingError):
@@ -63,6 +69,16 @@ class RpcUnavailable(TransactionError):
 
 class WrongNetwork(TransactionError):
     pass
+
+
+class FeeTooHigh(TransactionError):
+    pass
+
+
+def format_gwei(wei: int) -> str:
+    """Wei per gas as gwei, exactly (integer arithmetic, up to 9 decimals)."""
+    whole, rest = divmod(wei, 10**9)
+    return f"{whole}.{rest:09d}".rstrip("0").rstrip(".") if rest else str(whole)
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,7 @@ class TransactionManager:
         confirmations: int = 1,
         gas_margin_percent: int = 20,
         priority_fee_floor: int = 1_000_000,  # 0.001 gwei: Base's typical tip
+        max_fee_per_gas_ceiling: int = MAX_FEE_PER_GAS_CEILING,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
@@ -153,6 +170,7 @@ class TransactionManager:
         self.confirmations = max(1, confirmations)
         self.gas_margin_percent = gas_margin_percent
         self.priority_fee_floor = priority_fee_floor
+        self.max_fee_per_gas_ceiling = max_fee_per_gas_ceiling
         self._send_lock = asyncio.Lock()
         self._resent: list[TransactionRecord] = []  # sent again by ``refresh`` (same bytes), in order
 
@@ -196,6 +214,7 @@ class TransactionManager:
             max_fee_per_gas=2 * next_base + tip,
             max_priority_fee_per_gas=tip,
         )
+        self._check_ceiling(quote)
         try:
             balance = int(await self.w3.eth.get_balance(sender))
         except Exception as exc:
@@ -206,6 +225,17 @@ class TransactionManager:
                 f"(needs up to {request.value + quote.max_fee} wei, holds {balance} wei)."
             )
         return quote
+
+    def _check_ceiling(self, quote: FeeQuote) -> None:
+        """Refuse a fee per gas above the ceiling (``MAX_FEE_PER_GAS_CEILING``): nothing is signed at it."""
+        asked = max(quote.max_fee_per_gas, quote.max_priority_fee_per_gas)
+        if asked > self.max_fee_per_gas_ceiling:
+            raise FeeTooHigh(
+                f"The network asks up to {format_gwei(asked)} gwei per unit of gas, above the "
+                f"{format_gwei(self.max_fee_per_gas_ceiling)} gwei this app ever pays: its RPC endpoint may "
+                "be misreporting fees, or the network is unusually busy. Nothing was sent; try again later "
+                "or use another RPC endpoint."
+            )
 
     async def next_nonce(self, sender: str) -> int:
         """The node's pending count, or one past the highest this app has open, whichever is greater."""
@@ -226,6 +256,7 @@ class TransactionManager:
         replaces: str | None = None,
     ) -> TransactionRecord:
         sender = to_checksum_address(sender)
+        self._check_ceiling(quote)  # a quote made elsewhere (a speed-up's) is held to it too
         async with self._send_lock:
             await self.check_network()
             if nonce is None:
@@ -309,6 +340,12 @@ class TransactionManager:
         tip = max(_bump(record.max_priority_fee_per_gas), current.max_priority_fee_per_gas)
         max_fee = max(_bump(record.max_fee_per_gas), current.max_fee_per_gas, tip)
         quote = FeeQuote(gas_limit, current.base_fee_per_gas, max_fee, tip)
+        if max_fee > self.max_fee_per_gas_ceiling:
+            raise FeeTooHigh(
+                f"Replacing it would take {format_gwei(max_fee)} gwei per unit of gas (the node wants each "
+                f"replacement at least 10% above the last), above the "
+                f"{format_gwei(self.max_fee_per_gas_ceiling)} gwei this app ever pays. Nothing was sent."
+            )
         return await self.send(
             record.sender, request, quote, sign, nonce=record.nonce, replaces=record.tx_hash
         )

@@ -20,7 +20,7 @@ from paygo_desktop.chain.app_channels import current_app_channel, own_channel
 from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
-from paygo_desktop.money import Amount, Asset
+from paygo_desktop.money import ETH, Amount, Asset
 from paygo_desktop.protocol.client import NotFound, ProviderClient
 from paygo_desktop.sessions.plan import SessionError
 
@@ -113,7 +113,7 @@ async def deposit(
                 kind="approve",
                 description=f"Allow the escrow vault to take {shown}",
             )
-            record = await _send_and_wait(manager, sender, request, sign, timeout)
+            record = await _send_and_wait(manager, sender, request, sign, timeout, progress)
             approve_hash = record
     progress(f"Depositing {shown} into the channel…")
     fn = vault.contract.functions.fund(channel.as_tuple(), amount)
@@ -124,7 +124,7 @@ async def deposit(
         kind="fund",
         description=f"Deposit {shown} into the escrow channel",
     )
-    fund_hash = await _send_and_wait(manager, sender, request, sign, timeout)
+    fund_hash = await _send_and_wait(manager, sender, request, sign, timeout, progress)
     return Deposit(approve_tx=approve_hash, fund_tx=fund_hash)
 
 
@@ -162,8 +162,13 @@ async def _send_and_wait(
     request: TxRequest,
     sign: Callable[[dict[str, Any]], bytes],
     timeout: float,
+    progress: Callable[[str], None],
 ) -> str:
     quote = await manager.quote(sender, request)
+    progress(
+        f"{request.description}: network fee about {Amount(ETH, quote.likely_fee).format(max_decimals=8)}, "
+        f"at most {Amount(ETH, quote.max_fee).format(max_decimals=8)}."
+    )
     record = await manager.send(sender, request, quote, sign)
     record = await manager.wait(record, timeout=timeout)
     if record.status == "pending":

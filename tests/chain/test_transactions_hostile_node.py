@@ -1,0 +1,86 @@
+"""The transaction manager against a node that lies or lags: a real anvil behind a loopback JSON-RPC proxy
+(``lying_rpc``) that rewrites some of its answers, as a public RPC endpoint the user configured might."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from web3 import AsyncHTTPProvider, AsyncWeb3
+
+from paygo_desktop.chain.transactions import (
+    MAX_FEE_PER_GAS_CEILING,
+    FeeTooHigh,
+    TransactionManager,
+    TxRequest,
+)
+from paygo_desktop.store import Store
+from paygo_desktop.store.transactions import TransactionRepository
+from tests.chain.lying_rpc import LyingRpc, lying_rpc
+
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+ABSURD_TIP = 10**15  # wei per gas: a million gwei
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return TransactionRepository(Store.open(tmp_path / "db.sqlite3"))
+
+
+@pytest.fixture
+def node(env) -> Iterator[tuple[Any, LyingRpc]]:
+    """A web3 through the lying proxy, and the proxy."""
+    with lying_rpc(env.url) as (url, proxy):
+        yield AsyncWeb3(AsyncHTTPProvider(url)), proxy
+
+
+def signer(account):
+    return lambda tx: account.sign_transaction(tx).raw_transaction
+
+
+def absurd_tips(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """eth_feeHistory whose every block's tips are a million gwei."""
+    result = dict(answer["result"])
+    result["reward"] = [[hex(ABSURD_TIP)] * len(row) for row in result.get("reward", [])] or [
+        [hex(ABSURD_TIP), hex(ABSURD_TIP)]
+    ] * len(result["gasUsedRatio"])
+    return {**answer, "result": result}
+
+
+def test_a_node_quoting_an_absurd_fee_gets_nothing_signed(env, repo, node):
+    """A deposit sent headless (`session start --deposit`) quotes and sends without a review: a node that
+    reports tips of a million gwei would have the account pay them (here: about 21 ETH for a plain transfer,
+    the account holding enough). The manager refuses any fee per gas above its ceiling."""
+    w3, proxy = node
+    proxy.rewrites["eth_feeHistory"] = absurd_tips
+    manager = TransactionManager(w3, env.chain_id, repo)
+    before = env.eth(env.payer.address)
+    request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
+    with pytest.raises(FeeTooHigh, match="gwei per unit of gas"):
+        quote = env.run(manager.quote(env.payer.address, request))
+        env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+    assert "eth_sendRawTransaction" not in proxy.calls
+    assert repo.recent() == []
+    assert env.eth(env.payer.address) == before
+
+
+def test_a_speed_up_is_bounded_by_the_same_ceiling(env, repo, node):
+    """A speed-up is signed at the node's current tip if that is higher than the bump: not reviewed either."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo)
+    env.rpc("evm_setAutomine", [False])
+    try:
+        request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
+        quote = env.run(manager.quote(env.payer.address, request))
+        assert quote.max_fee_per_gas <= MAX_FEE_PER_GAS_CEILING
+        original = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+        proxy.rewrites["eth_feeHistory"] = absurd_tips
+        with pytest.raises(FeeTooHigh):
+            env.run(manager.speed_up(original, signer(env.payer)))
+        with pytest.raises(FeeTooHigh):
+            env.run(manager.cancel(original, signer(env.payer)))
+        assert [r.tx_hash for r in repo.recent()] == [original.tx_hash]
+        assert proxy.calls.count("eth_sendRawTransaction") == 1
+    finally:
+        env.rpc("evm_setAutomine", [True])
