@@ -406,7 +406,13 @@ class TransactionManager:
                 await self._mark_siblings_replaced(updated)
                 return updated
             if latest > record.nonce:
-                # Its nonce is used, but not by it: a speed-up, a cancel, or a transaction sent elsewhere.
+                # Its nonce is used, but not by it (a speed-up, a cancel, or a transaction sent elsewhere),
+                # or by it and this node has not got its receipt yet: a public RPC's load balancer answers
+                # from backends a block or two apart. Replaced is final (the user is told nothing was paid),
+                # so only once the nonce was used ``confirmations`` blocks deep; until then it stays pending
+                # and is not sent again.
+                if not await self._nonce_used_deep(record):
+                    return record
                 return await self.db(
                     self.repository.update,
                     record.tx_hash,
@@ -442,14 +448,25 @@ class TransactionManager:
                 raise error from None
             if "already known" in str(exc).lower():
                 return record
-            if "nonce too low" in str(exc).lower():  # its nonce was used meanwhile, by another transaction
-                return await self.db(
-                    self.repository.update,
-                    record.tx_hash,
-                    status="replaced",
-                    error="Another transaction used the same nonce.",
-                )
+            if "nonce too low" in str(exc).lower():
+                # its nonce was used meanwhile, by another transaction or by this one mined since it was
+                # looked for: the next refresh tells which, once that block is deep enough
+                return record
             return await self.db(self.repository.update, record.tx_hash, status="dropped", error=str(error))
+
+    async def _nonce_used_deep(self, record: TransactionRecord) -> bool:
+        """``record``'s nonce is used in the block ``confirmations`` deep (so not by a block a lagging
+        backend has not seen), and its receipt is still not there."""
+        from web3.exceptions import TransactionNotFound
+
+        head = int(await self.w3.eth.block_number)
+        deep = max(0, head - self.confirmations + 1)
+        if int(await self.w3.eth.get_transaction_count(record.sender, deep)) <= record.nonce:
+            return False
+        try:
+            return await self.w3.eth.get_transaction_receipt(record.tx_hash) is None
+        except TransactionNotFound:
+            return True
 
     async def with_nonce(self, sender: str, nonce: int) -> list[TransactionRecord]:
         """This app's transactions of ``sender`` on ``nonce``, oldest first (a speed-up, a cancel)."""

@@ -84,3 +84,70 @@ def test_a_speed_up_is_bounded_by_the_same_ceiling(env, repo, node):
         assert proxy.calls.count("eth_sendRawTransaction") == 1
     finally:
         env.rpc("evm_setAutomine", [True])
+
+
+def hiding(tx_hash: str):
+    """A rewrite for a node that does not know ``tx_hash`` yet (a load balancer's lagging backend)."""
+
+    def rewrite(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        if str(request["params"][0]).lower() == tx_hash.lower():
+            return {**answer, "result": None}
+        return answer
+
+    return rewrite
+
+
+def test_a_node_lagging_on_the_receipt_does_not_make_a_mined_payment_replaced(env, repo, node):
+    """A public RPC behind a load balancer: the nonce is read from a backend that has the new block, the
+    receipt from one that has not yet. The transfer was mined; calling it replaced (final) told the user
+    "this one was not sent. Nothing was paid", and a user who sends it again pays twice. The manager waits
+    until the nonce is used ``confirmations`` blocks deep before it believes another transaction took it."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    request = TxRequest(to=RECIPIENT, value=10**15, kind="send", description="Send ETH")
+    before = env.eth(RECIPIENT)
+    quote = env.run(manager.quote(env.payer.address, request))
+    record = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+    for method in ("eth_getTransactionReceipt", "eth_getTransactionByHash"):
+        proxy.rewrites[method] = hiding(record.tx_hash)
+    env.rpc("evm_mine")  # anvil mines on arrival; make sure it is in a block
+    assert env.eth(RECIPIENT) == before + 10**15  # paid
+    seen = env.run(manager.refresh(record))
+    assert seen.status == "pending", seen.error
+    assert proxy.calls.count("eth_sendRawTransaction") == 1  # not sent again either
+    proxy.rewrites.clear()  # the lagging backend catches up
+    env.rpc("evm_mine")
+    assert env.run(manager.refresh(seen)).status == "confirmed"
+
+
+def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, node):
+    """The real case the rule above must still catch: the same key used elsewhere took the nonce."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    env.rpc("evm_setAutomine", [False])
+    try:
+        request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
+        quote = env.run(manager.quote(env.payer.address, request))
+        record = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+        env.rpc("anvil_dropTransaction", [record.tx_hash])
+        # another wallet on the same key sends its own transaction on that nonce
+        other = env.payer.sign_transaction(
+            {
+                "type": 2,
+                "chainId": env.chain_id,
+                "nonce": record.nonce,
+                "gas": 21_000,
+                "maxFeePerGas": quote.max_fee_per_gas,
+                "maxPriorityFeePerGas": quote.max_priority_fee_per_gas,
+                "to": env.payer.address,
+                "value": 0,
+            }
+        )
+        env.rpc("eth_sendRawTransaction", ["0x" + bytes(other.raw_transaction).hex()])
+        env.rpc("evm_mine")
+        assert env.run(manager.refresh(record)).status == "pending"  # one block: not sure yet
+        env.rpc("evm_mine")
+        env.rpc("evm_mine")
+        assert env.run(manager.refresh(record)).status == "replaced"
+    finally:
+        env.rpc("evm_setAutomine", [True])
