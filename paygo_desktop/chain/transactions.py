@@ -49,6 +49,9 @@ SELF_TRANSFER_GAS = 21_000
 MAX_FEE_PER_GAS_CEILING = 100 * 10**9
 
 
+NOT_CHECKED = "The app's transactions are not checked against it; nothing was changed or sent."
+
+
 class TransactionError(UserFacingError):
     """A transaction that cannot be sent or went wrong, with a message for the user."""
 
@@ -175,7 +178,7 @@ class TransactionManager:
         self._resent: list[TransactionRecord] = []  # sent again by ``refresh`` (same bytes), in order
 
     # -- before sending ------------------------------------------------------------------------------
-    async def check_network(self) -> None:
+    async def check_network(self, then: str = "Nothing was sent.") -> None:
         try:
             actual = int(await self.w3.eth.chain_id)
         except Exception as exc:
@@ -184,7 +187,7 @@ class TransactionManager:
             ) from None
         if actual != self.chain_id:
             raise WrongNetwork(
-                f"The RPC endpoint is on chain {actual}, not {self.chain_id}. Nothing was sent."
+                f"The RPC endpoint is on chain {actual}, not {self.chain_id}. {then}"
             )
 
     async def quote(self, sender: str, request: TxRequest) -> FeeQuote:
@@ -377,6 +380,10 @@ class TransactionManager:
             receipt = await receipt_of(record.tx_hash)
             latest = record.nonce
             if receipt is None:
+                # Not found: on this chain, or the node is on another one now (a custom network's endpoint
+                # repointed), where every transaction is missing; there, one would be sent again (refused)
+                # and called dropped, a confirmed one first moved back to pending, all final.
+                await self.check_network(NOT_CHECKED)
                 latest = int(await self.w3.eth.get_transaction_count(record.sender, "latest"))
                 if latest > record.nonce:
                     # The nonce moved on after we looked: it may be this very transaction, mined in between.
@@ -502,6 +509,7 @@ class TransactionManager:
         from web3.exceptions import TransactionNotFound
 
         sender = to_checksum_address(sender)
+        await self.check_network(NOT_CHECKED)
         try:
             head = int(await self.w3.eth.block_number)
             moved: list[TransactionRecord] = []
@@ -574,6 +582,7 @@ class TransactionManager:
 
     async def refresh_all(self) -> list[TransactionRecord]:
         """Refresh every open transaction of this chain (at start-up, and on a timer)."""
+        await self.check_network(NOT_CHECKED)
         return [await self.refresh(r) for r in await self._open()]
 
     async def wait(

@@ -14,6 +14,7 @@ from paygo_desktop.chain.transactions import (
     FeeTooHigh,
     TransactionManager,
     TxRequest,
+    WrongNetwork,
 )
 from paygo_desktop.store import Store
 from paygo_desktop.store.transactions import TransactionRepository
@@ -149,5 +150,39 @@ def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, 
         env.rpc("evm_mine")
         env.rpc("evm_mine")
         assert env.run(manager.refresh(record)).status == "replaced"
+    finally:
+        env.rpc("evm_setAutomine", [True])
+
+
+def test_a_node_on_another_chain_does_not_rewrite_the_records(env, repo):
+    """The network's RPC endpoint now serves another chain (a custom network's node repointed; a URL
+    that was checked only when the network was added). Healing against it took every transaction it
+    could not find there for gone: a confirmed one went back to pending, was sent again (refused: wrong
+    chain) and was marked dropped, a pending one too, final both, while they are in a block, or still on
+    their way, on the network's own chain."""
+    from tests.chain.conftest import running_anvil
+
+    manager = TransactionManager(env.w3, env.chain_id, repo)
+    request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
+    quote = env.run(manager.quote(env.payer.address, request))
+    done = env.run(manager.wait(env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))))
+    assert done.status == "confirmed"
+    env.rpc("evm_setAutomine", [False])
+    try:
+        on_its_way = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+        with running_anvil(chain_id=999) as other_url:
+            elsewhere = TransactionManager(
+                AsyncWeb3(AsyncHTTPProvider(other_url)), env.chain_id, repo
+            )
+            with pytest.raises(WrongNetwork, match="chain 999"):
+                env.run(elsewhere.heal(env.payer.address))
+            with pytest.raises(WrongNetwork, match="chain 999"):
+                env.run(elsewhere.refresh(repo.get(on_its_way.tx_hash)))
+            with pytest.raises(WrongNetwork, match="chain 999"):
+                env.run(elsewhere.refresh_all())
+        assert repo.get(done.tx_hash).status == "confirmed"
+        assert repo.get(on_its_way.tx_hash).status == "pending"
+        env.rpc("evm_mine")
+        assert env.run(manager.refresh(repo.get(on_its_way.tx_hash))).status == "confirmed"
     finally:
         env.rpc("evm_setAutomine", [True])
