@@ -645,11 +645,12 @@ class TransactionManager:
             )
         if "replacement transaction underpriced" in lowered or "underpriced" in lowered:
             return TransactionError("The node wants a higher fee to replace the pending transaction.")
-        if isinstance(exc, OSError | asyncio.TimeoutError) or exc.__class__.__name__ in (
-            "ClientConnectorError",
-            "ServerDisconnectedError",
-            "ClientOSError",
-            "TimeoutError",
-        ):
+        from aiohttp import ClientError
+        from web3.exceptions import BadResponseFormat
+
+        if isinstance(exc, OSError | asyncio.TimeoutError | ClientError | BadResponseFormat):
+            # No answer from the node itself (unreachable, an HTTP error status from whatever stands in front
+            # of it, an answer that cannot be read): a broadcast may still have reached it, so nothing
+            # here is a refusal; a transaction sent is kept pending and looked for again.
             return RpcUnavailable(f"The network's RPC endpoint is unreachable ({short_rpc_message(exc)}).")
         return TransactionError(f"The node refused the transaction: {message[:200]}")

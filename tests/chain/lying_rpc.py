@@ -21,6 +21,9 @@ class LyingRpc:
         self.target = target
         self.rewrites: dict[str, Rewrite] = {}  # by JSON-RPC method
         self.calls: list[str] = []  # the methods asked, in order
+        # by method: forwarded to anvil, then answered with this HTTP error status instead of anvil's answer
+        # (a load balancer's 502 after its backend took the request)
+        self.http_errors: dict[str, int] = {}
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         self.calls.append(str(request.get("method")))
@@ -41,8 +44,12 @@ def lying_rpc(target: str) -> Iterator[tuple[str, LyingRpc]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            data = json.dumps(proxy.answer(json.loads(body))).encode()
-            self.send_response(200)
+            request = json.loads(body)
+            data = json.dumps(proxy.answer(request)).encode()
+            status = proxy.http_errors.get(str(request.get("method")))
+            if status is not None:
+                data = b"upstream error"
+            self.send_response(status or 200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -12,6 +12,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from paygo_desktop.chain.transactions import (
     MAX_FEE_PER_GAS_CEILING,
     FeeTooHigh,
+    RpcUnavailable,
     TransactionManager,
     TxRequest,
     WrongNetwork,
@@ -186,3 +187,25 @@ def test_a_node_on_another_chain_does_not_rewrite_the_records(env, repo):
         assert env.run(manager.refresh(repo.get(on_its_way.tx_hash))).status == "confirmed"
     finally:
         env.rpc("evm_setAutomine", [True])
+
+
+def test_a_broadcast_answered_with_an_http_error_is_not_taken_for_refused(env, repo):
+    """A load balancer answers 502 (or 429) after its backend took the transaction: the node did not say
+    no, the transaction may well be on its way. It was marked dropped (final, never looked at again) and
+    the user told the node refused it; sent again, both were mined: paid twice. It is kept pending, found
+    in its block by the next refresh. The message does not carry the endpoint's address (a key in its
+    path, as hosted RPCs have)."""
+    with lying_rpc(env.url) as (url, proxy):
+        w3 = AsyncWeb3(AsyncHTTPProvider(url + "/v2/secret-api-key"))
+        manager = TransactionManager(w3, env.chain_id, repo)
+        request = TxRequest(to=RECIPIENT, value=10**15, kind="send", description="Send ETH")
+        before = env.eth(RECIPIENT)
+        quote = env.run(manager.quote(env.payer.address, request))
+        proxy.http_errors["eth_sendRawTransaction"] = 502
+        with pytest.raises(RpcUnavailable) as info:
+            env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+        assert "secret-api-key" not in str(info.value)
+        assert env.eth(RECIPIENT) == before + 10**15  # it went through
+        (record,) = repo.recent()
+        assert record.status == "pending"
+        assert env.run(manager.wait(record)).status == "confirmed"
