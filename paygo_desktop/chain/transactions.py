@@ -186,9 +186,7 @@ class TransactionManager:
                 f"The network's RPC endpoint did not answer ({short_rpc_message(exc)})."
             ) from None
         if actual != self.chain_id:
-            raise WrongNetwork(
-                f"The RPC endpoint is on chain {actual}, not {self.chain_id}. {then}"
-            )
+            raise WrongNetwork(f"The RPC endpoint is on chain {actual}, not {self.chain_id}. {then}")
 
     async def quote(self, sender: str, request: TxRequest) -> FeeQuote:
         """Estimate gas (turning a revert into its reason) and EIP-1559 fees from eth_feeHistory."""
@@ -389,29 +387,7 @@ class TransactionManager:
                     # The nonce moved on after we looked: it may be this very transaction, mined in between.
                     receipt = await receipt_of(record.tx_hash)
             if receipt is not None:
-                head = int(await self.w3.eth.block_number)
-                block = int(receipt["blockNumber"])
-                gas_used = int(receipt["gasUsed"])
-                if int(receipt["status"]) != 1:
-                    updated = await self.db(
-                        self.repository.update,
-                        record.tx_hash,
-                        status="failed",
-                        block_number=block,
-                        gas_used=gas_used,
-                        error="The transaction was mined but reverted; only its gas was spent.",
-                    )
-                else:
-                    done = head - block + 1 >= self.confirmations
-                    updated = await self.db(
-                        self.repository.update,
-                        record.tx_hash,
-                        status="confirmed" if done else "mined",
-                        block_number=block,
-                        gas_used=gas_used,
-                    )
-                await self._mark_siblings_replaced(updated)
-                return updated
+                return await self._in_block(record, receipt)
             if latest > record.nonce:
                 # Its nonce is used, but not by it (a speed-up, a cancel, or a transaction sent elsewhere),
                 # or by it and this node has not got its receipt yet: a public RPC's load balancer answers
@@ -442,6 +418,32 @@ class TransactionManager:
             raise
         except Exception as exc:
             raise self._explain(exc) from None
+
+    async def _in_block(self, record: TransactionRecord, receipt: Any) -> TransactionRecord:
+        """``record`` as its receipt says: failed (reverted), or mined/confirmed by its depth."""
+        head = int(await self.w3.eth.block_number)
+        block = int(receipt["blockNumber"])
+        gas_used = int(receipt["gasUsed"])
+        if int(receipt["status"]) != 1:
+            updated = await self.db(
+                self.repository.update,
+                record.tx_hash,
+                status="failed",
+                block_number=block,
+                gas_used=gas_used,
+                error="The transaction was mined but reverted; only its gas was spent.",
+            )
+        else:
+            done = head - block + 1 >= self.confirmations
+            updated = await self.db(
+                self.repository.update,
+                record.tx_hash,
+                status="confirmed" if done else "mined",
+                block_number=block,
+                gas_used=gas_used,
+            )
+        await self._mark_siblings_replaced(updated)
+        return updated
 
     async def _rebroadcast(self, record: TransactionRecord) -> TransactionRecord:
         try:

@@ -124,7 +124,7 @@ def test_a_node_lagging_on_the_receipt_does_not_make_a_mined_payment_replaced(en
 
 def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, node):
     """The real case the rule above must still catch: the same key used elsewhere took the nonce."""
-    w3, proxy = node
+    w3, _proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
     env.rpc("evm_setAutomine", [False])
     try:
@@ -172,9 +172,7 @@ def test_a_node_on_another_chain_does_not_rewrite_the_records(env, repo):
     try:
         on_its_way = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
         with running_anvil(chain_id=999) as other_url:
-            elsewhere = TransactionManager(
-                AsyncWeb3(AsyncHTTPProvider(other_url)), env.chain_id, repo
-            )
+            elsewhere = TransactionManager(AsyncWeb3(AsyncHTTPProvider(other_url)), env.chain_id, repo)
             with pytest.raises(WrongNetwork, match="chain 999"):
                 env.run(elsewhere.heal(env.payer.address))
             with pytest.raises(WrongNetwork, match="chain 999"):
