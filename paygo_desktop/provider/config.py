@@ -253,9 +253,9 @@ class ProviderConfig(BaseModel):
     # the hosts an upstream set through the vendor's service routes may name (provider.service_upstreams);
     # empty: upstreams come from [services.<id>] only
     upstream_hosts: list[Annotated[str, Field(pattern=r"^[a-z0-9.:\[\]-]{1,253}$")]] = []
-    # Fixed-price jobs (provider/jobs.py): PayGoJobs' address (default: its canonical one), where delivered
-    # files are kept (default: "<database name>-deliveries" beside a SQLite database; with PostgreSQL only
-    # when given, a directory every worker shares), and their largest size.
+    # Fixed-price jobs (provider/jobs.py, provider/job_deliveries.py): PayGoJobs' address (default: its
+    # canonical one), where delivered files are kept (default: "<database name>-deliveries" beside a SQLite
+    # database; with PostgreSQL only when given, a directory every worker shares), and their largest size.
     jobs_contract: Address | None = None
     deliveries: Path | None = None
     max_delivery_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)] = 16 * 1024 * 1024

@@ -1,6 +1,7 @@
 """Routes of the fixed-price jobs (registered by ``create_app``): the job offers of the catalog, a client's
 job requests, the vendor's answers and deliveries, and the delivered file's download. The rules are in
-``provider/jobs.py``; docs/provider-api.md, Fixed-price jobs, describes them."""
+``provider/jobs.py`` and ``provider/job_deliveries.py``; docs/provider-api.md, Fixed-price jobs, describes
+them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import ProviderConfig
 from paygo_desktop.provider.core import Clock
+from paygo_desktop.provider.job_deliveries import JobDeliveries
 from paygo_desktop.provider.jobs import JobDesk
 from paygo_desktop.provider.request_auth import VendorAuth, WalletAuth
 from paygo_desktop.provider.store import Store
@@ -43,7 +45,9 @@ def register(
     """The job routes on ``app``; ``lock`` serialises the transactions sent from the provider's key (the
     claimer's lock: one sender, one nonce sequence, across workers)."""
     desk = JobDesk(config, store, account, clock, lock)
+    deliveries = JobDeliveries(desk, config.deliveries_dir)
     app.state.jobs = desk
+    app.state.job_deliveries = deliveries
 
     @app.get(pj.JOB_OFFERS, response_model=pj.JobOfferPage)
     async def list_offers() -> pj.JobOfferPage:
@@ -98,15 +102,15 @@ def register(
             file_name = pj.DeliveryFileName.validate_python(name)
         except ValueError:
             raise ApiError(422, "invalid_request", "name: a file name without path separators") from None
-        return await desk.deliver_file(job_id, file_name, await request.body())
+        return await deliveries.deliver_file(job_id, file_name, await request.body())
 
     @app.put(pj.JOB_DELIVERY_LINK, response_model=pj.JobInfo)
     async def deliver_link(job_id: JobIdPath, link: pj.DeliveryLink, _: VendorAuth) -> pj.JobInfo:
-        return await desk.deliver_link(job_id, link)
+        return await deliveries.deliver_link(job_id, link)
 
     @app.get(pj.JOB_DELIVERY_FILE)
     async def download(job_id: JobIdPath, who: WalletAuth) -> FileResponse:
-        path, sha256, file_name = await desk.delivery_file(job_id, who)
+        path, sha256, file_name = await deliveries.delivery_file(job_id, who)
         return FileResponse(
             path,
             media_type="application/octet-stream",

@@ -1,11 +1,11 @@
-"""The provider's job desk: job offers, requested jobs, the provider's answer, and deliveries.
+"""The provider's job desk: job offers, requested jobs, the provider's answer, and the worker's pay.
 
 A client asks for a job from an offer with its brief; the desk answers with the PayGoJobs terms (worker =
 the provider's payTo, deadline = chain time + the offer's delivery time, terms = the brief's hash, a fresh
 salt) and keeps them. The client funds them on chain. The vendor then accepts (only a funded job) or
 declines (the desk signs the worker's ``Cancel(jobId, 0)``: with it the client takes a funded price back
-at once). The vendor delivers a file (stored here, served only to the client and the vendor) or a link,
-and the desk posts the delivery's SHA-256 on chain from the provider's key.
+at once). The vendor's deliveries are ``provider/job_deliveries.py``'s; once the client's review window
+has passed, the desk sends ``release`` for the vendor.
 
 Every answer reads the job's state from the chain (``derive_state``): the desk's own rows say what was
 asked and answered, never what was paid.
@@ -14,7 +14,6 @@ asked and answered, never what was paid.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import secrets
@@ -39,7 +38,6 @@ from paygo_desktop.chain.jobs import (
     brief_hash,
     sign_cancel,
 )
-from paygo_desktop.fileio import atomic_write_bytes
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol import models as m
 from paygo_desktop.provider.api_error import ApiError
@@ -117,7 +115,6 @@ class JobDesk:
         self.clock = clock
         self.send_lock = send_lock  # the provider's one key sends claims and deliveries: one nonce at a time
         self.vendor = m.VendorInfo(name=config.name, address=account.address)
-        self.deliveries = config.deliveries_dir
         self._chain: Chain | None = None
         self._connecting = asyncio.Lock()
         self._seed()
@@ -187,7 +184,7 @@ class JobDesk:
             raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
         return Chain(JobsClient(w3, address), JobsDomain(chain_id, address))
 
-    async def _read(self, job: Job) -> tuple[JobOnChain, int]:
+    async def read_state(self, job: Job) -> tuple[JobOnChain, int]:
         chain = await self.chain()
         try:
             return await chain.jobs.state(job), await chain.jobs.chain_time()
@@ -362,19 +359,19 @@ class JobDesk:
             raise ApiError(403, "not_job_party", "only the job's client and its provider see it")
         return row
 
-    def _detached(self, job_id: str, who: str) -> JobRow:
+    def detached(self, job_id: str, who: str) -> JobRow:
         with self.store.tx() as db:
             row = self._row(db, job_id, who)
             db.expunge(row)
             return row
 
     async def info(self, job_id: str, who: str) -> pj.JobInfo:
-        row = self._detached(job_id, who)
+        row = self.detached(job_id, who)
         job = job_of(row)
-        state, now = await self._read(job)
-        return self._info(row, job, state, now)
+        state, now = await self.read_state(job)
+        return self.info_of(row, job, state, now)
 
-    def _info(self, row: JobRow, job: Job, state: JobOnChain, now: int) -> pj.JobInfo:
+    def info_of(self, row: JobRow, job: Job, state: JobOnChain, now: int) -> pj.JobInfo:
         assert self._chain is not None
         delivery = None
         delivered = state.status not in (JobStatus.NONE, JobStatus.FUNDED) and state.delivery != NO_DELIVERY
@@ -425,14 +422,14 @@ class JobDesk:
         items = []
         for row in rows:
             job = job_of(row)
-            state, now = await self._read(job)
-            items.append(self._info(row, job, state, now))
+            state, now = await self.read_state(job)
+            items.append(self.info_of(row, job, state, now))
         return pj.JobList(items=items)
 
     async def accept(self, job_id: str) -> pj.JobInfo:
         """The vendor takes a funded job on (its price is locked on chain until the deadline)."""
-        row = self._detached(job_id, self.account.address)
-        state, now = await self._read(job_of(row))
+        row = self.detached(job_id, self.account.address)
+        state, now = await self.read_state(job_of(row))
         if row.declined:
             raise ApiError(409, "job_declined", "this job was declined")
         if state.status is JobStatus.NONE:
@@ -448,8 +445,8 @@ class JobDesk:
     async def decline(self, job_id: str) -> pj.JobInfo:
         """The vendor refuses a job it has not delivered: it signs the worker's Cancel(jobId, 0), which
         the client sends to take a funded price back at once (a price funded later, too)."""
-        row = self._detached(job_id, self.account.address)
-        state, _ = await self._read(job_of(row))
+        row = self.detached(job_id, self.account.address)
+        state, _ = await self.read_state(job_of(row))
         if state.status not in (JobStatus.NONE, JobStatus.FUNDED):
             raise ApiError(409, "wrong_state", "a delivered or ended job cannot be declined")
         chain = await self.chain()
@@ -470,11 +467,11 @@ class JobDesk:
         window has passed (chain time), the desk sends ``release(job)`` from the provider's key, under its
         lock. Anyone may send it; without this a client who stays silent would leave the price in the
         contract until the vendor found another way to send it."""
-        row = self._detached(job_id, self.account.address)
+        row = self.detached(job_id, self.account.address)
         job = job_of(row)
         try:
             async with self.send_lock():
-                state, now = await self._read(job)
+                state, now = await self.read_state(job)
                 if state.status is not JobStatus.DELIVERED:
                     raise ApiError(409, "wrong_state", "this job is not delivered, or it has ended")
                 ends = state.review_ends_at(job)
@@ -503,164 +500,10 @@ class JobDesk:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None
         except TransactionFailed:
-            state, _ = await self._read(job)
+            state, _ = await self.read_state(job)
             if state.status.paid_worker:  # the client's approval (or another release) was mined first
                 return
             raise ApiError(409, "refused_on_chain", "PayGoJobs refused the release") from None
         except Exception as exc:
             log.warning("jobs: sending a release failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
-
-    # ------------------------------------------------------------------ delivery
-
-    def _deliveries_dir(self) -> Path:
-        if self.deliveries is None:
-            raise ApiError(
-                409,
-                "file_deliveries_off",
-                "this provider takes link deliveries only (no `deliveries` directory)",
-            )
-        return self.deliveries
-
-    def file_path(self, job_id: str, sha256: str) -> Path:
-        """Where the file of ``job_id`` whose SHA-256 is ``sha256`` (0x…) is kept: one file per hash, so a
-        later delivery never overwrites the file whose hash the chain holds."""
-        return self._deliveries_dir() / f"{job_id.lower()}-{sha256[2:].lower()}"
-
-    async def _ready_to_deliver(self, job_id: str) -> tuple[JobRow, Job]:
-        row = self._detached(job_id, self.account.address)
-        job = job_of(row)
-        state, now = await self._read(job)
-        if row.declined:
-            raise ApiError(409, "job_declined", "this job was declined")
-        if state.status is JobStatus.DELIVERED or state.status.value > JobStatus.DELIVERED.value:
-            raise ApiError(409, "wrong_state", "this job was delivered or has ended")
-        if state.status is not JobStatus.FUNDED:
-            raise ApiError(409, "not_funded", "the client has not funded this job")
-        if not row.accepted:
-            raise ApiError(409, "not_accepted", "accept the job before delivering it")
-        if now >= row.deadline:  # the delivery goes into a later block, at the deadline at the latest
-            raise ApiError(409, "deadline_passed", "the job's deadline has passed")
-        return row, job
-
-    async def deliver_file(self, job_id: str, file_name: str, data: bytes) -> pj.JobInfo:
-        if not data:
-            raise ApiError(422, "invalid_request", "the delivery file is empty")
-        self._deliveries_dir()  # file deliveries are on
-        digest = hashlib.sha256(data).digest()
-        return await self._deliver(
-            job_id, digest, kind="file", file_name=file_name, size=len(data), url=None, data=data
-        )
-
-    async def deliver_link(self, job_id: str, link: pj.DeliveryLink) -> pj.JobInfo:
-        digest = bytes.fromhex(link.sha256[2:])
-        if digest == NO_DELIVERY:
-            raise ApiError(422, "invalid_request", "sha256 may not be zero")
-        return await self._deliver(job_id, digest, kind="link", file_name=None, size=None, url=link.url)
-
-    async def _deliver(
-        self,
-        job_id: str,
-        digest: bytes,
-        *,
-        kind: str,
-        file_name: str | None,
-        size: int | None,
-        url: str | None,
-        data: bytes | None = None,
-    ) -> pj.JobInfo:
-        """Check, record and send one delivery, all under the lock of the provider's key: a second delivery
-        of the job waits, then reads the chain this one wrote.
-
-        A delivery recorded earlier and not on chain yet (its transaction may still be pending: the provider
-        was stopped while it waited, or the node failed) is the only one the job may still take: the same
-        delivery is sent again, another is refused. So whichever transaction is mined, the chain's hash is
-        the recorded one, and its file (kept by hash) is the one served."""
-        sha256 = "0x" + digest.hex()
-        try:
-            async with self.send_lock():
-                row, job = await self._ready_to_deliver(job_id)
-                if row.delivery_sha256 is not None and row.delivery_sha256 != sha256:
-                    raise ApiError(
-                        409,
-                        "delivery_pending",
-                        f"a delivery with SHA-256 {row.delivery_sha256} is recorded and not on chain yet "
-                        "(its transaction may still be mined); deliver that same file or link again to send "
-                        "it again",
-                    )
-                if data is not None:
-                    await asyncio.to_thread(self._store_file, row.id, sha256, data)
-                self._record(row.id, kind=kind, sha256=sha256, file_name=file_name, size=size, url=url)
-                await self._post(row, job, digest)
-        except TimeoutError:  # the claimer's lock, held by another worker's claim round for too long
-            raise ApiError(503, "busy", "the provider is sending other transactions; try again") from None
-        return await self.info(row.id, self.account.address)
-
-    def _store_file(self, job_id: str, sha256: str, data: bytes) -> None:
-        path = self.file_path(job_id, sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-
-    def _record(
-        self,
-        job_id: str,
-        *,
-        kind: str,
-        sha256: str,
-        file_name: str | None,
-        size: int | None,
-        url: str | None,
-    ) -> None:
-        with self.store.tx() as db:
-            row = db.get(JobRow, job_id)
-            assert row is not None
-            row.delivery_kind = kind
-            row.delivery_sha256 = sha256
-            row.delivery_file_name = file_name
-            row.delivery_size = size
-            row.delivery_url = url
-            row.deliver_tx = None
-
-    async def _post(self, row: JobRow, job: Job, digest: bytes) -> None:
-        """Send deliver(job, digest) from the provider's key, the caller holding its lock (the recorded
-        delivery is shown only once the chain holds the same hash)."""
-        from web3.exceptions import ContractLogicError
-
-        from paygo_desktop.chain.jobs import error_name
-        from paygo_desktop.chain.tx import TransactionFailed, send
-
-        chain = await self.chain()
-        try:
-            result = await send(
-                chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.account
-            )
-        except ContractLogicError as exc:
-            name = error_name(getattr(exc, "data", None)) or "a revert"
-            raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the delivery: {name}") from None
-        except TransactionFailed:
-            # mined but reverted: an earlier transaction of this same delivery (sent before a restart) was
-            # mined first, or the job changed meanwhile; the chain says which
-            state, _ = await self._read(job)
-            if state.status is JobStatus.DELIVERED and state.delivery == digest:
-                return
-            raise ApiError(409, "refused_on_chain", "PayGoJobs refused the delivery") from None
-        except Exception as exc:
-            log.warning("jobs: sending a delivery failed: %r", exc)
-            raise ApiError(503, "chain_unavailable", "the delivery could not be sent to the chain") from None
-        with self.store.tx() as db:
-            stored = db.get(JobRow, row.id)
-            assert stored is not None
-            stored.deliver_tx = "0x" + result.tx_hash.hex()
-
-    async def delivery_file(self, job_id: str, who: str) -> tuple[Path, str, str]:
-        """The delivered file (path, SHA-256, name), for the client or the vendor, once it is on chain."""
-        row = self._detached(job_id, who)
-        info = self._info(row, job_of(row), *(await self._read(job_of(row))))
-        if info.delivery is None or info.delivery.kind != "file":
-            raise ApiError(404, "no_delivery_file", "this job has no delivered file")
-        path = self.file_path(row.id, info.delivery.sha256)
-        if not path.is_file():
-            path = self._deliveries_dir() / row.id  # a file delivered before files were kept by their hash
-        if not path.is_file():
-            raise ApiError(410, "delivery_gone", "the delivered file is no longer on this provider")
-        return path, info.delivery.sha256, info.delivery.file_name or "delivery"

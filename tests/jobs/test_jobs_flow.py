@@ -149,7 +149,7 @@ def test_a_delivery_that_does_not_match_the_hash_on_chain_is_not_kept(world: Wor
     job_id = _funded_and_accepted(world)
     _deliver(world, job_id)
     # the provider's file changes after its hash went on chain (a swapped or corrupted file)
-    stored = world.server.app.state.jobs.file_path(job_id, "0x" + hashlib.sha256(FILE).hexdigest())
+    stored = world.server.app.state.job_deliveries.file_path(job_id, "0x" + hashlib.sha256(FILE).hexdigest())
     stored.write_bytes(b"something else entirely")
     downloads = world.tmp_path / "downloads"
     with pytest.raises(DeliveryMismatch, match="does not match the delivery recorded on chain"):

@@ -160,10 +160,10 @@ def test_a_delivery_recorded_but_never_sent_is_sent_again(env: Env, jobs: Jobs, 
     pool): only that delivery can follow (another is refused, saying why); sent again, it is served."""
     with _served(env, jobs, tmp_path) as server:
         job_id, job = _accepted_job(env, jobs, server)
-        desk = server.app.state.jobs
+        deliveries = server.app.state.job_deliveries
         sha256 = "0x" + _sha(FIRST).hex()
-        desk._store_file(job_id, sha256, FIRST)  # what the stopped provider left
-        desk._record(job_id, kind="file", sha256=sha256, file_name="fr.txt", size=len(FIRST), url=None)
+        deliveries._store_file(job_id, sha256, FIRST)  # what the stopped provider left
+        deliveries._record(job_id, kind="file", sha256=sha256, file_name="fr.txt", size=len(FIRST), url=None)
         assert jobs.state(job).status is JobStatus.FUNDED
 
         with pytest.raises(Conflict, match=f"{sha256} is recorded and not on chain yet"):
