@@ -7,6 +7,7 @@ permission), stop it with a checked receipt, recover what a crash left running, 
     terms.py         SessionTerms: one session's terms, written once
     status.py        SessionStatus and the event kinds (EventKind, SessionEvent)
     payer.py         Payer: what both ways to pay share (the low-funds check, the one epilogue)
+    escrow_prepare.py  prepare_escrow: before the row (leftovers, rate, deposit, the provider's cursor, cap)
     escrow_payer.py  EscrowPayer: opens the session on the channel, the voucher loop, the stop and receipt
     start_checks.py  before paying: the catalog's terms in bounds, the rate asked again, a busy provider
     escrow_receipt.py  the escrow receipt checked (vouchers, meter), the end's words, the provider record

@@ -4,7 +4,7 @@ command both drive it.
 One session's path::
 
     plan ─ Planner: the provider's terms, the ways to pay (the channel and the domain carried along)
-    start ─ a payer prepares (EscrowPayer: leftovers settled, rate checked, deposit, cursor, cap;
+    start ─ a payer prepares (prepare_escrow: leftovers settled, rate checked, deposit, cursor, cap;
             ZcashPayer: the permission's own record), records the row, is registered here, opens the
             session at the provider (escrow: the first voucher, stored before it is sent; the quote checked)
     tick ─ the payer's loop: a voucher one tick ahead (stored, sent, acknowledged), or the permission
@@ -36,6 +36,7 @@ from paygo_desktop.networks import Network
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.sessions.escrow_chain import EscrowChain
 from paygo_desktop.sessions.escrow_payer import EscrowPayer
+from paygo_desktop.sessions.escrow_prepare import prepare_escrow
 from paygo_desktop.sessions.history import SessionHistory
 from paygo_desktop.sessions.live import LiveSession
 from paygo_desktop.sessions.payer import Ending, Payer
@@ -165,7 +166,7 @@ class SessionEngine:
                 return signer
 
             key = self._signer if signer is None else given
-            payer = await EscrowPayer.prepare(self.rt, self.chain, plan, options, key, self._progress)
+            payer = await prepare_escrow(self.rt, self.chain, plan, options, key, self._progress)
             return payer, None
         zcash = await ZcashPayer.prepare(self.rt, self.store, plan, options, self.token_lookup)
         return zcash, (await self._prepare_fallback(plan, options) if options.allow_fallback else None)
