@@ -103,27 +103,28 @@ def test_create_pay_verify_active_then_revoke(
     zcash_provider: ZcashProvider,  # noqa: F811
 ) -> None:
     page = zcash_page(unlocked_window, zcash_provider)
-    assert page.stack.currentWidget() is page.empty and page.provider.currentData() == zcash_provider.url
+    form = page.create_form  # the “New permission” box
+    assert page.stack.currentWidget() is page.empty and form.provider.currentData() == zcash_provider.url
 
     # the hours follow the amount and rate as they are typed; bad amounts say what is wrong
-    qtbot.keyClicks(page.amount, "0.01")
-    assert not page.create_button.isEnabled()
-    qtbot.keyClicks(page.rate, "0.004")
-    assert page.hours.text() == "Buys 2.50 hours of service, to use within 30 days."
-    assert page.create_button.isEnabled()
-    qtbot.keyClicks(page.amount, "00000001")  # 0.0100000001: nine decimals
-    assert "more than 8 decimals" in page.hours.text() and not page.create_button.isEnabled()
-    page.amount.setText("0.01")
+    qtbot.keyClicks(form.amount, "0.01")
+    assert not form.create_button.isEnabled()
+    qtbot.keyClicks(form.rate, "0.004")
+    assert form.hours.text() == "Buys 2.50 hours of service, to use within 30 days."
+    assert form.create_button.isEnabled()
+    qtbot.keyClicks(form.amount, "00000001")  # 0.0100000001: nine decimals
+    assert "more than 8 decimals" in form.hours.text() and not form.create_button.isEnabled()
+    form.amount.setText("0.01")
 
-    page.user_address.setText("zs1thisisnotanaddress")
-    click(qtbot, page.create_button)
-    assert page.create_error.isVisible() and page.create_error.text().startswith(
+    form.user_address.setText("zs1thisisnotanaddress")
+    click(qtbot, form.create_button)
+    assert form.create_error.isVisible() and form.create_error.text().startswith(
         "That is not a Zcash address"
     )
     assert page.book.all() == []
 
-    page.user_address.setText(USER_Z)
-    click(qtbot, page.create_button)
+    form.user_address.setText(USER_Z)
+    click(qtbot, form.create_button)
     qtbot.waitUntil(lambda: page.stack.currentWidget() is page.table, timeout=TIMEOUT)
     view = page.selected()
     assert view is not None and view.account == TEST_ADDRESS
@@ -178,15 +179,16 @@ def test_provider_problems_are_messages_not_tracebacks(
     from tests.zcash.provider_fixture import USER_MAIN
 
     page = zcash_page(unlocked_window, zcash_provider)
-    page.amount.setText("0.01")
-    page.rate.setText("0.004")
-    page.user_address.setText(USER_MAIN)  # valid, but the provider works on testnet
-    click(qtbot, page.create_button)
-    qtbot.waitUntil(lambda: "wrong_network" in page.create_error.text(), timeout=TIMEOUT)
-    assert "Traceback" not in page.create_error.text() and page.book.all() == []
-    page.amount.setText("0.001")
-    page.rate.setText("0.01")
-    assert page.hours.text() == "The amount must pay for at least one hour at this rate."
+    form = page.create_form  # the “New permission” box
+    form.amount.setText("0.01")
+    form.rate.setText("0.004")
+    form.user_address.setText(USER_MAIN)  # valid, but the provider works on testnet
+    click(qtbot, form.create_button)
+    qtbot.waitUntil(lambda: "wrong_network" in form.create_error.text(), timeout=TIMEOUT)
+    assert "Traceback" not in form.create_error.text() and page.book.all() == []
+    form.amount.setText("0.001")
+    form.rate.setText("0.01")
+    assert form.hours.text() == "The amount must pay for at least one hour at this rate."
 
 
 def test_reminders_once_each_through_the_notifier(

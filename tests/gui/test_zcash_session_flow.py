@@ -99,11 +99,12 @@ def buy_permission(qtbot: Any, window: Any, url: str) -> Any:
     """The Zcash page: create, pay through the provider's ledger, "I have paid" → active."""
     window.show_page("zcash")
     page = window.pages["zcash"]
-    assert page.provider.currentData() == url
-    qtbot.keyClicks(page.amount, PERMISSION)
-    qtbot.keyClicks(page.rate, PERMISSION)
-    page.user_address.setText(USER_Z)
-    click(qtbot, page.create_button)
+    form = page.create_form  # the “New permission” box
+    assert form.provider.currentData() == url
+    qtbot.keyClicks(form.amount, PERMISSION)
+    qtbot.keyClicks(form.rate, PERMISSION)
+    form.user_address.setText(USER_Z)
+    click(qtbot, form.create_button)
     qtbot.waitUntil(lambda: page.stack.currentWidget() is page.table, timeout=TIMEOUT)
     view = page.selected()
     assert view is not None and view.amount_zat == PERMISSION_ZAT and view.max_seconds == 3600

@@ -1,5 +1,6 @@
-"""The Zcash page: spending permissions per provider, buying one (ZIP-321 request as URI and QR), "I have
-paid" with its visible states, revoke, the fall-back choice, renewal reminders and the trust check.
+"""The Zcash page: spending permissions per provider, buying one (its form: pages/zcash/permission_form.py;
+the ZIP-321 request as URI and QR), "I have paid" with its visible states, revoke, the fall-back choice,
+renewal reminders and the trust check.
 
 The permission book (``ctx.zcash_book``, Qt-free) does the work; its reads and writes and the calls to
 providers go through the ``TaskRunner``, never on the GUI thread (``reload`` reads the book in a worker and
@@ -18,15 +19,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -39,6 +37,7 @@ from paygo_desktop.gui.async_tasks import Task, TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.pages.zcash.permission_form import PermissionForm
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.qr_view import QrView
@@ -167,7 +166,8 @@ class ZcashPage(Page):
         self.layout_.addLayout(actions)
 
         bottom = QHBoxLayout()
-        bottom.addWidget(self._build_create_form(), 1)
+        self.create_form = PermissionForm(self.ctx, self.runner, self._created)
+        bottom.addWidget(self.create_form, 1)
         bottom.addWidget(self._build_request_panel(), 1)
         self.layout_.addLayout(bottom)
 
@@ -188,51 +188,6 @@ class ZcashPage(Page):
         return self.ctx.zcash_book
 
     # -- building ----------------------------------------------------------------------------------------
-    def _build_create_form(self) -> QGroupBox:
-        box = QGroupBox("New permission")
-        form = QFormLayout(box)
-        self.provider = QComboBox()
-        self.provider.setAccessibleName("Provider")
-        self.user_address = QLineEdit()
-        self.user_address.setPlaceholderText("zs1…, u1…, t1… (testnet: ztestsapling1…, utest1…, tm…)")
-        self.user_address.setAccessibleName("Your Zcash address")
-        self.user_address.setToolTip(
-            "The address you pay from. The provider ties the permission to it and can find it by it later."
-        )
-        self.amount = QLineEdit()
-        self.amount.setPlaceholderText("for example 0.5")
-        self.amount.setAccessibleName("Amount in ZEC")
-        self.rate = QLineEdit()
-        self.rate.setPlaceholderText("for example 0.01")
-        self.rate.setAccessibleName("Rate per hour in ZEC")
-        self.days = QSpinBox()
-        self.days.setRange(1, 365)
-        self.days.setValue(30)
-        self.days.setSuffix(" days")
-        self.days.setAccessibleName("Lasts for")
-        self.hours = QLabel()
-        self.hours.setWordWrap(True)
-        self.hours.setAccessibleName("What the amount buys")
-        self.create_error = InlineMessage(box, "Why the permission cannot be created")
-        self.create_error.setTextFormat(Qt.TextFormat.PlainText)
-        self.create_button = QPushButton("Create permission")
-        self.create_button.setObjectName("Primary")
-        self.create_button.setAccessibleName("Create permission")
-        form.addRow("Provider", self.provider)
-        form.addRow("Your Zcash address", self.user_address)
-        form.addRow("Amount (ZEC)", self.amount)
-        form.addRow("Rate per hour (ZEC)", self.rate)
-        form.addRow("Lasts", self.days)
-        form.addRow("", self.hours)
-        form.addRow("", self.create_error)
-        form.addRow("", self.create_button)
-        for field in (self.amount, self.rate):
-            field.textChanged.connect(self._update_hours)
-        self.days.valueChanged.connect(self._update_hours)
-        self.create_button.clicked.connect(self.create_permission)
-        self._update_hours()
-        return box
-
     def _build_request_panel(self) -> QGroupBox:
         box = QGroupBox("Payment request")
         self.request_box = box
@@ -269,22 +224,8 @@ class ZcashPage(Page):
     # -- showing -----------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the book (in a worker), then ask the providers about the permissions not over yet."""
-        self._fill_providers()
+        self.create_form.fill_providers()
         self.reload(then=self.refresh_from_providers)
-
-    def _fill_providers(self) -> None:
-        current = self.provider.currentData()
-        self.provider.clear()
-        for url in self.ctx.provider_urls():
-            self.provider.addItem(url, url)
-        index = self.provider.findData(current)
-        self.provider.setCurrentIndex(max(index, 0))
-        has = self.provider.count() > 0
-        self.provider.setEnabled(has)
-        self.provider.setToolTip(
-            "" if has else "Add a provider on the Services page, or choose the Sandbox network in Settings."
-        )
-        self._update_hours()
 
     def reload(self, then: Callable[[], None] | None = None) -> None:
         """Read the book in a worker thread; the table shows it when it returns, then ``then`` runs. Of
@@ -403,81 +344,11 @@ class ZcashPage(Page):
             state = "The provider saw less than the amount asked; pay the difference to the same request."
         self.state.setText(state)
 
-    def _update_hours(self) -> None:
-        from paygo_desktop.zcash.terms_input import describe
-
-        ok, text = describe(self.amount.text(), self.rate.text(), self.days.value())
-        if not self.amount.text().strip() and not self.rate.text().strip():
-            ok, text = False, "Enter an amount and a rate to see how many hours it buys."
-        self.hours.setText(text)
-        self.hours.setObjectName("" if ok else "Hint")
-        self.hours.style().unpolish(self.hours)
-        self.hours.style().polish(self.hours)
-        self.create_button.setEnabled(ok and self.provider.count() > 0)
-
     # -- actions -----------------------------------------------------------------------------------------
-    def _account(self) -> str | None:
-        """The active account (SQL: call it off the GUI thread)."""
-        active = self.ctx.settings.active_account
-        records = self.ctx.accounts.list()
-        for record in records:
-            if record.address.lower() == (active or "").lower():
-                return str(record.address)
-        return str(records[0].address) if records else None
-
-    def create_permission(self) -> None:
-        from paygo_desktop.zcash.addresses import InvalidAddress, parse_address
-        from paygo_desktop.zcash.terms_input import TermsError, parse_terms
-
-        self.create_error.clear_message()
-        url = self.provider.currentData()
-        if not url:
-            self.create_error.error("Choose a provider first (add one on the Services page).")
-            return
-        try:
-            terms = parse_terms(self.amount.text(), self.rate.text(), self.days.value())
-        except TermsError as exc:
-            self.create_error.error(str(exc))
-            return
-        address = self.user_address.text().strip()
-        if not address:
-            self.create_error.error("Enter your Zcash address: the provider ties the permission to it.")
-            return
-        try:
-            parse_address(address)
-        except InvalidAddress as exc:
-            self.create_error.error(f"That is not a Zcash address: {exc.message}.")
-            return
-        self.create_button.setEnabled(False)
-        self.create_error.ok("Asking the provider…")
-
-        async def create() -> Any:
-            import asyncio
-
-            from paygo_desktop.wallet.errors import WalletError
-
-            account = await asyncio.to_thread(self._account)
-            if account is None:
-                raise WalletError("There is no account in this wallet yet.")
-            return await self.book.create(url, account, address, terms)
-
-        def done(view: Any) -> None:
-            self.create_error.ok("Created. Pay the request on the right, then press “I have paid”.")
-            self.amount.clear()
-            self.rate.clear()
-            self.reload(then=lambda: self.select(view.provider_url, view.permission_id))
-            self.announce(PERMISSIONS)
-
-        def failed(message: str) -> None:
-            self.create_error.error(message)
-            self._update_hours()
-
-        self.runner.run(
-            create(),
-            on_success=done,
-            on_error=failed,
-            name="zcash-create",
-        )
+    def _created(self, view: Any) -> None:
+        """A permission was created (``PermissionForm``): show it, selected, and tell the other pages."""
+        self.reload(then=lambda: self.select(view.provider_url, view.permission_id))
+        self.announce(PERMISSIONS)
 
     def verify_selected(self) -> None:
         view = self.selected()
