@@ -1,4 +1,4 @@
-"""The Zcash page: spending permissions per provider, buying one (its form: pages/zcash/permission_form.py;
+"""The Zcash page: spending permissions per provider, buying one (its form: gui/zcash/permission_form.py;
 the ZIP-321 request as URI and QR), "I have paid" with its visible states, revoke, the fall-back choice,
 renewal reminders and the trust check.
 
@@ -37,10 +37,10 @@ from paygo_desktop.gui.async_tasks import Task, TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
 from paygo_desktop.gui.pages.base import Page
-from paygo_desktop.gui.pages.zcash.permission_form import PermissionForm
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.qr_view import QrView
+from paygo_desktop.gui.zcash.permission_form import PermissionForm
 
 if TYPE_CHECKING:
     from paygo_desktop.context import AppContext

@@ -1,1 +1,0 @@
-"""The Zcash page's parts (the page itself is ``pages/zcash_page.py``)."""
