@@ -182,12 +182,34 @@ def check_sandbox(exe: str, work: Path) -> str:
             err = proc.stderr.read() if proc.stderr else ""
             raise SmokeFailure(f"sandbox exited {code_at_exit} on Ctrl-C: {err[-2000:]}")
         started_in = f"ready after {start_seconds:.1f} s"
-        return f"{started_in}, vault deployed, provider lists {count} services, Ctrl-C exit 0"
+        postgres = check_postgres_refused(exe, data)
+        return f"{started_in}, vault deployed, provider lists {count} services, Ctrl-C exit 0; {postgres}"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         _dump_logs_on_failure(data)
+
+
+def check_postgres_refused(exe: str, data: Path) -> str:
+    """The bundle leaves psycopg out: `provider serve` with a postgresql:// database (on the sandbox's own
+    provider config) must say so in one line, not fail inside SQLAlchemy."""
+    config = data / "sandbox" / "provider.toml"
+    database = "postgresql://vendor@127.0.0.1:1/paygo"
+    serve = ["provider", "serve", "--config", str(config), "--database", database]
+    result = subprocess.run(
+        [exe, "--data-dir", str(data), *serve],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tempfile.gettempdir(),
+    )
+    said = result.stderr.strip()
+    if result.returncode != 2 or "Traceback" in said or "PostgreSQL needs psycopg" not in said:
+        exited = f"exit {result.returncode}"
+        raise SmokeFailure(f"provider serve on PostgreSQL without psycopg: {exited}: {said[-2000:]}")
+    return "PostgreSQL refused in one line"
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:

@@ -210,10 +210,24 @@ def database_url(database: str | Path) -> str:
         raise DatabaseError("the database URL cannot be parsed") from None
     driver = url.drivername
     if driver in ("postgresql", "postgres", "postgresql+psycopg"):
+        _need_psycopg()
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if driver == "sqlite":
         return value
     raise DatabaseError(f"unsupported database {driver!r}: give a SQLite file path or a postgresql:// URL")
+
+
+def _need_psycopg() -> None:
+    """PostgreSQL is served through psycopg 3, which the provider's install has (``pip install
+    'paygo-desktop[provider]'``, requirements-provider.lock) and the desktop app's bundle leaves out."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise DatabaseError(
+            "PostgreSQL needs psycopg, which this installation does not have (the desktop app's installer "
+            "runs the provider on SQLite only): give a SQLite file, or run the provider from its server "
+            "install (docs/vendor-deployment.md)"
+        ) from None
 
 
 def shown_url(database: str | Path) -> str:

@@ -76,3 +76,26 @@ def test_provider_serve_with_a_missing_config_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "nope.toml" in result.stderr
+
+
+def test_postgresql_without_psycopg_is_one_line(tmp_path):
+    """The desktop app's installer leaves psycopg out (the provider's server install has it): a
+    postgresql:// database there is refused in one line that says what to do. psycopg is installed here, so
+    this process hides it (``sys.modules``), as Python does for a module that is not there; the bundle's
+    smoke test runs the same command in the real installer, which has no psycopg."""
+    config = tmp_path / "provider.toml"
+    config.write_text(TOML)
+    hide = "import sys, runpy; sys.modules['psycopg'] = None; sys.argv[0] = 'paygo-desktop'; "
+    run = "runpy.run_module('paygo_desktop', run_name='__main__')"
+    database = "postgresql://vendor:secret@127.0.0.1:1/paygo"
+    serve = ("provider", "serve", "--config", str(config), "--database", database)
+    result = subprocess.run(
+        [sys.executable, "-c", hide + run, "--data-dir", str(tmp_path / "data"), *serve],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+    assert "PostgreSQL needs psycopg, which this installation does not have" in result.stderr
+    assert "docs/vendor-deployment.md" in result.stderr
