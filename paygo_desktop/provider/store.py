@@ -220,14 +220,18 @@ def database_url(database: str | Path) -> str:
 def _need_psycopg() -> None:
     """PostgreSQL is served through psycopg 3, which the provider's install has (``pip install
     'paygo-desktop[provider]'``, requirements-provider.lock) and the desktop app's bundle leaves out."""
+    import importlib.util
+
     try:
-        import psycopg  # noqa: F401
-    except ImportError:
+        present = importlib.util.find_spec("psycopg") is not None
+    except (ImportError, ValueError):  # ValueError: a module entry set to None, Python's "not there"
+        present = False
+    if not present:
         raise DatabaseError(
             "PostgreSQL needs psycopg, which this installation does not have (the desktop app's installer "
             "runs the provider on SQLite only): give a SQLite file, or run the provider from its server "
             "install (docs/vendor-deployment.md)"
-        ) from None
+        )
 
 
 def shown_url(database: str | Path) -> str:
