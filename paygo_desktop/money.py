@@ -77,6 +77,12 @@ class Amount:
             ctx.prec = 80
             return Decimal(self.units).scaleb(-self.asset.decimals)
 
+    def approx(self, decimals: int = 6) -> str:
+        """At most ``decimals`` decimals; "≈" says when digits were cut (for a line of text; the exact
+        figure belongs in a tooltip or a detail view)."""
+        shown = self.format(max_decimals=decimals)
+        return shown if shown == self.format() else f"≈ {shown}"
+
     def format(
         self,
         *,

@@ -49,8 +49,7 @@ def duration_words(seconds: int) -> str:
 
 def short_amount(amount: Amount, decimals: int = 6) -> str:
     """At most ``decimals`` decimals; "≈" says when digits were cut (the exact figure goes in a tooltip)."""
-    shown = amount.format(max_decimals=decimals)
-    return shown if shown == amount.format() else f"≈ {shown}"
+    return amount.approx(decimals)
 
 
 def plain_tooltip(text: str) -> str:

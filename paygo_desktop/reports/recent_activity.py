@@ -75,15 +75,16 @@ def recent_activity(store: Store, network: str, chain_id: int, limit: int = 12) 
 def _session_line(row: SessionRow) -> RecentLine:
     what = f"{row.service_name} with {row.provider_name}"
     asset = Asset(row.asset_symbol, row.decimals, row.asset_address)
-    cost = Amount(asset, int(row.cost)).format()
+    cost = Amount(asset, int(row.cost)).approx()
+    spent = f"{cost} for {short_duration(row.seconds)}" if row.seconds else cost
     status = row.status
     if status in (SessionStatus.STOPPED, SessionStatus.RECOVERED, SessionStatus.FAILED):
-        how = f"{cost} for {short_duration(row.seconds)}"
+        how = spent
         if status is SessionStatus.FAILED and row.stop_reason:
             how += f"; stopped: {row.stop_reason}"
         return RecentLine(_utc(row.ended_at or row.started_at), f"Session: {what}, {how}", False)
     if status is SessionStatus.RECEIPT_INVALID:
-        text = f"Session: {what}, {cost} for {short_duration(row.seconds)}, {SESSION_ENDS[status]}"
+        text = f"Session: {what}, {spent}, {SESSION_ENDS[status]}"
         return RecentLine(_utc(row.ended_at or row.started_at), text, True)
     text = f"Session: {what}, {SESSION_ENDS.get(status, status.value)}"
     return RecentLine(_utc(row.started_at), text, status is SessionStatus.INTERRUPTED)

@@ -91,6 +91,7 @@ def add_session(store: Store, kind: Kind, started: datetime, cost: int, status: 
             grace_seconds=5,
             budget=str(cost * 2 or 1),
             cost=str(cost),
+            seconds=0 if status == "running" else 600,  # as long as it ran (ended_at)
             status=status,
             started_at=started,
             ended_at=None if status == "running" else started + timedelta(minutes=10),

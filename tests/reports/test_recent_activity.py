@@ -104,3 +104,14 @@ def test_a_failed_session_says_why_and_an_interrupted_one_is_flagged(store: Stor
         ("interrupted, to be settled with the provider at the next start", True),
         ("0.005 USDC for 5 s; stopped: The provider stopped answering", False),
     ]
+
+
+def test_a_long_amount_is_shortened_and_says_so(store: Store) -> None:
+    video = add_session(store, ETH_VIDEO, NOW - timedelta(hours=1), 1_234_567_891_234_567_891)
+    ended(store, video, seconds=600, at=NOW)
+    started = add_session(store, USDC_FEED, NOW - timedelta(hours=2), 0, status="failed")
+    ended(store, started, seconds=0, at=NOW - timedelta(hours=2))  # refused at its start: no time metered
+
+    lines = recent_activity(store, USDC_FEED.network, SANDBOX_CHAIN)
+
+    assert [line.text.split(", ", 1)[1] for line in lines] == ["≈ 1.234567 ETH for 10 min 0 s", "0 USDC"]
