@@ -297,3 +297,17 @@ def test_the_page_warns_the_same_way_when_the_provider_reports_other_figures(unl
         "99.00",
         "Active",
     )
+
+
+def test_a_read_overtaken_by_another_still_runs_its_next_step(qtbot: Any, unlocked_window: Any) -> None:
+    """Two reads of the book at once (a change announced while a caller's read is out): the table shows the
+    latest, and the first caller's next step (select the new permission, announce it) still runs; it was
+    dropped, and the full suite saw a reload never finish."""
+    page = shown(unlocked_window)
+    add_permission(unlocked_window.ctx.store, "zp_later")
+    steps: list[str] = []
+    page.reload(then=lambda: steps.append("first"))
+    page.reload(then=lambda: steps.append("second"))
+    qtbot.waitUntil(lambda: len(steps) == 2, timeout=TIMEOUT)
+    assert steps == ["first", "second"]
+    assert [view.permission_id for view in page.views] == ["zp_later"]

@@ -107,6 +107,7 @@ class ZcashPage(Page):
         self._checks = 0
         self.loaded = False  # the book was read once (``reload``)
         self._reads = 0  # reads asked for: only the latest one fills the table
+        self._after_read: list[Callable[[], None]] = []  # what callers asked to run once the table shows it
 
         intro = QLabel(INTRO)
         intro.setObjectName("Hint")
@@ -229,16 +230,20 @@ class ZcashPage(Page):
 
     def reload(self, then: Callable[[], None] | None = None) -> None:
         """Read the book in a worker thread; the table shows it when it returns, then ``then`` runs. Of
-        reads that overlap, only the latest one is shown."""
+        reads that overlap, only the latest one is shown, and every ``then`` asked for meanwhile runs after
+        it (a read overtaken by another does not drop its caller's next step)."""
         self._reads += 1
         read = self._reads
+        if then is not None:
+            self._after_read.append(then)
 
         def done(views: list[Any]) -> None:
             if read != self._reads:
-                return  # a later read is on its way
+                return  # a later read is on its way: it shows the table and runs what waits for it
             self._show_views(views)
-            if then is not None:
-                then()
+            waiting, self._after_read = self._after_read, []
+            for step in waiting:
+                step()
 
         self.runner.run(self.book.all, on_success=done, on_error=self.message.error, name="zcash-read")
 
