@@ -28,8 +28,18 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from paygo_desktop.chain.rpc_errors import rpc_message, short_rpc_message
-from paygo_desktop.errors import UserFacingError
+from paygo_desktop.chain.rpc_errors import short_rpc_message
+from paygo_desktop.chain.tx_errors import (  # raised here, and imported from here by the callers
+    FeeTooHigh,
+    InsufficientFunds,
+    Reverted,
+    RpcUnavailable,
+    TransactionError,
+    WrongNetwork,
+    explain,
+    format_gwei,
+    revert_reason,
+)
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.worker import StoreWorker
 
@@ -50,38 +60,6 @@ MAX_FEE_PER_GAS_CEILING = 100 * 10**9
 
 
 NOT_CHECKED = "The app's transactions are not checked against it; nothing was changed or sent."
-
-
-class TransactionError(UserFacingError):
-    """A transaction that cannot be sent or went wrong, with a message for the user."""
-
-
-class Reverted(TransactionError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"The transaction would fail: {reason}.")
-        self.reason = reason
-
-
-class InsufficientFunds(TransactionError):
-    pass
-
-
-class RpcUnavailable(TransactionError):
-    pass
-
-
-class WrongNetwork(TransactionError):
-    pass
-
-
-class FeeTooHigh(TransactionError):
-    pass
-
-
-def format_gwei(wei: int) -> str:
-    """Wei per gas as gwei, exactly (integer arithmetic, up to 9 decimals)."""
-    whole, rest = divmod(wei, 10**9)
-    return f"{whole}.{rest:09d}".rstrip("0").rstrip(".") if rest else str(whole)
 
 
 @dataclass(frozen=True)
@@ -117,21 +95,6 @@ class FeeQuote:
 
 def _bump(value: int) -> int:
     return value * REPLACEMENT_BUMP_NUM // REPLACEMENT_BUMP_DEN + 1
-
-
-def revert_reason(exc: BaseException) -> str:
-    """A readable reason from a web3 revert exception (Error(string) text or a custom error's name)."""
-    from paygo_desktop.chain.vault import revert_error_name
-
-    name = revert_error_name(exc)
-    if name:
-        return name
-    message = str(exc.args[0] if exc.args else exc)
-    for prefix in ("execution reverted: ", "execution reverted"):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-            break
-    return message.strip(" :") or "the contract refused it without a reason"
 
 
 @dataclass(frozen=True)
@@ -202,7 +165,7 @@ class TransactionManager:
         except (ContractLogicError, ContractCustomError) as exc:
             raise Reverted(revert_reason(exc)) from None
         except Exception as exc:
-            raise self._explain(exc) from None
+            raise explain(exc) from None
         base_fees = [int(x) for x in history["baseFeePerGas"]]
         next_base = base_fees[-1] if base_fees else 0
         tips = sorted(int(r[1]) for r in history.get("reward", []) if r)
@@ -219,7 +182,7 @@ class TransactionManager:
         try:
             balance = int(await self.w3.eth.get_balance(sender))
         except Exception as exc:
-            raise self._explain(exc) from None
+            raise explain(exc) from None
         if balance < request.value + quote.max_fee:
             raise InsufficientFunds(
                 "The account does not hold enough ETH for this amount plus the network fee "
@@ -297,7 +260,7 @@ class TransactionManager:
             try:  # only once the store holds it
                 await self.w3.eth.send_raw_transaction(raw)
             except Exception as exc:
-                error = self._explain(exc)
+                error = explain(exc)
                 if isinstance(error, RpcUnavailable):
                     # Unknown whether it reached the node: keep it pending; refresh() will find or resend it.
                     log.warning("broadcast of %s uncertain: %s", tx_hash, error)
@@ -417,7 +380,7 @@ class TransactionManager:
         except TransactionError:
             raise
         except Exception as exc:
-            raise self._explain(exc) from None
+            raise explain(exc) from None
 
     async def _in_block(self, record: TransactionRecord, receipt: Any) -> TransactionRecord:
         """``record`` as its receipt says: failed (reverted), or mined/confirmed by its depth."""
@@ -452,7 +415,7 @@ class TransactionManager:
             self._resent.append(record)
             return record
         except Exception as exc:
-            error = self._explain(exc)
+            error = explain(exc)
             if isinstance(error, RpcUnavailable):
                 raise error from None
             if "already known" in str(exc).lower():
@@ -540,7 +503,7 @@ class TransactionManager:
         except TransactionError:
             raise
         except Exception as exc:
-            raise self._explain(exc) from None
+            raise explain(exc) from None
 
     async def heal(self, sender: str, sign: Signer | None = None) -> Healed:
         """Before sending anything new from ``sender``: confirmed transactions a reorg took out go back to
@@ -626,33 +589,3 @@ class TransactionManager:
         pending_on_node = int(await self.w3.eth.get_transaction_count(sender, "pending"))
         known = open_nonces | set(range(latest, pending_on_node))
         return [n for n in range(latest, max(open_nonces)) if n not in known]
-
-    # -- errors ------------------------------------------------------------------------------------------
-    def _explain(self, exc: BaseException) -> TransactionError:
-        from web3.exceptions import ContractCustomError, ContractLogicError
-
-        if isinstance(exc, TransactionError):
-            return exc
-        if isinstance(exc, ContractLogicError | ContractCustomError):
-            return Reverted(revert_reason(exc))
-        message = rpc_message(exc)
-        lowered = message.lower()
-        if "insufficient funds" in lowered or "lack of funds" in lowered:
-            return InsufficientFunds(
-                "The account does not hold enough ETH for this amount plus the network fee."
-            )
-        if "nonce too low" in lowered:
-            return TransactionError(
-                "The account's nonce moved on (was this account used elsewhere?). Try again."
-            )
-        if "replacement transaction underpriced" in lowered or "underpriced" in lowered:
-            return TransactionError("The node wants a higher fee to replace the pending transaction.")
-        from aiohttp import ClientError
-        from web3.exceptions import BadResponseFormat
-
-        if isinstance(exc, OSError | asyncio.TimeoutError | ClientError | BadResponseFormat):
-            # No answer from the node itself (unreachable, an HTTP error status from whatever stands in front
-            # of it, an answer that cannot be read): a broadcast may still have reached it, so nothing
-            # here is a refusal; a transaction sent is kept pending and looked for again.
-            return RpcUnavailable(f"The network's RPC endpoint is unreachable ({short_rpc_message(exc)}).")
-        return TransactionError(f"The node refused the transaction: {message[:200]}")
