@@ -28,6 +28,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
+from paygo_desktop.chain.nonce_evidence import nonce_use, receipt_in_block
 from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.chain.tx_errors import (  # raised here, and imported from here by the callers
     FeeTooHigh,
@@ -354,17 +355,9 @@ class TransactionManager:
             if latest > record.nonce:
                 # Its nonce is used, but not by it (a speed-up, a cancel, or a transaction sent elsewhere),
                 # or by it and this node has not got its receipt yet: a public RPC's load balancer answers
-                # from backends a block or two apart. Replaced is final (the user is told nothing was paid),
-                # so only once the nonce was used ``confirmations`` blocks deep; until then it stays pending
-                # and is not sent again.
-                if not await self._nonce_used_deep(record):
-                    return record
-                return await self.db(
-                    self.repository.update,
-                    record.tx_hash,
-                    status="replaced",
-                    error="Another transaction used the same nonce.",
-                )
+                # from backends many blocks apart. Replaced is final (the user is told nothing was paid),
+                # so only on block-pinned evidence of another transaction on the nonce.
+                return await self._nonce_used(record)
             if record.status == "mined":
                 log.warning("transaction %s left the chain (reorg); back to pending", record.tx_hash)
                 record = await self.db(self.repository.update, record.tx_hash, status="pending")
@@ -426,19 +419,20 @@ class TransactionManager:
                 return record
             return await self.db(self.repository.update, record.tx_hash, status="dropped", error=str(error))
 
-    async def _nonce_used_deep(self, record: TransactionRecord) -> bool:
-        """``record``'s nonce is used in the block ``confirmations`` deep (so not by a block a lagging
-        backend has not seen), and its receipt is still not there."""
-        from web3.exceptions import TransactionNotFound
-
-        head = int(await self.w3.eth.block_number)
-        deep = max(0, head - self.confirmations + 1)
-        if int(await self.w3.eth.get_transaction_count(record.sender, deep)) <= record.nonce:
-            return False
-        try:
-            return await self.w3.eth.get_transaction_receipt(record.tx_hash) is None
-        except TransactionNotFound:
-            return True
+    async def _nonce_used(self, record: TransactionRecord) -> TransactionRecord:
+        """``record``'s nonce is used: by which transaction, as the block (``confirmations`` deep or
+        deeper) that used it says (nonce_evidence); without that answer it stays pending, not sent again."""
+        deep = max(0, int(await self.w3.eth.block_number) - self.confirmations + 1)
+        use = await nonce_use(self.w3, record.sender, record.nonce, deep)
+        if use is None:
+            return record
+        if use.tx_hash != record.tx_hash.lower():
+            log.warning("transaction %s replaced by %s (block %d)", record.tx_hash, use.tx_hash, use.block)
+            error = f"Another transaction used the same nonce: {use.tx_hash} (block {use.block})."
+            return await self.db(self.repository.update, record.tx_hash, status="replaced", error=error)
+        receipt = await receipt_in_block(self.w3, use.block, record.tx_hash)
+        log.info("transaction %s is in block %d (receipt %s)", record.tx_hash, use.block, receipt is not None)
+        return record if receipt is None else await self._in_block(record, receipt)
 
     async def with_nonce(self, sender: str, nonce: int) -> list[TransactionRecord]:
         """This app's transactions of ``sender`` on ``nonce``, oldest first (a speed-up, a cancel)."""
