@@ -150,7 +150,108 @@ def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, 
         assert env.run(manager.refresh(record)).status == "pending"  # one block: not sure yet
         env.rpc("evm_mine")
         env.rpc("evm_mine")
-        assert env.run(manager.refresh(record)).status == "replaced"
+        replaced = env.run(manager.refresh(record))
+        assert replaced.status == "replaced"
+        assert "0x" + bytes(other.hash).hex() in (replaced.error or "")  # which transaction took it
+    finally:
+        env.rpc("evm_setAutomine", [True])
+
+
+def lagging_far_behind(proxy: LyingRpc, tx_hash: str) -> None:
+    """A load balancer whose receipts and transactions by hash come from a backend more than
+    ``confirmations`` blocks behind: ``tx_hash`` is not found there; every block-pinned answer is true."""
+    for method in ("eth_getTransactionReceipt", "eth_getTransactionByHash"):
+        proxy.rewrites[method] = hiding(tx_hash)
+
+
+def answered_null(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {**answer, "result": None}
+
+
+def method_not_found(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": answer.get("id"),
+        "error": {"code": -32601, "message": "Method not found"},
+    }
+
+
+def send_payment(env, manager) -> Any:
+    request = TxRequest(to=RECIPIENT, value=10**15, kind="send", description="Send ETH")
+    quote = env.run(manager.quote(env.payer.address, request))
+    return env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+
+
+def test_a_payment_mined_deep_behind_a_far_lagging_backend_is_not_called_replaced(env, repo, node):
+    """The receipt comes from a backend that lags more than ``confirmations`` blocks, the head and the nonce
+    count from one ahead: the nonce is used ``confirmations`` deep and the receipt is still missing. That
+    was taken for another transaction on the nonce: replaced, final, "nothing was paid"; a user who sends it
+    again pays twice. The block that used the nonce, read with its transactions, holds this very one: it is
+    confirmed there (its receipt read by block), not replaced."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    before = env.eth(RECIPIENT)
+    record = send_payment(env, manager)
+    lagging_far_behind(proxy, record.tx_hash)
+    env.rpc("anvil_mine", [hex(300)])  # the block that used the nonce is found however far back
+    assert env.eth(RECIPIENT) == before + 10**15  # paid
+    seen = env.run(manager.refresh(record))
+    assert seen.status == "confirmed", seen.error
+    mined_in = int(env.rpc("eth_getTransactionReceipt", [record.tx_hash])["blockNumber"], 16)
+    assert seen.block_number == mined_in
+    assert proxy.calls.count("eth_sendRawTransaction") == 1  # not sent again either
+
+
+def test_without_its_receipt_by_block_a_payment_found_in_its_block_stays_pending(env, repo, node):
+    """The block shows the payment on its nonce, but no receipt can be had (the node lacks
+    eth_getBlockReceipts, the lagging backend has none by hash): pending until one can, neither replaced
+    nor sent again; and the search for the block stays a few calls, however far back it is."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record = send_payment(env, manager)
+    lagging_far_behind(proxy, record.tx_hash)
+    proxy.rewrites["eth_getBlockReceipts"] = method_not_found
+    env.rpc("anvil_mine", [hex(1000)])
+    proxy.calls.clear()
+    seen = env.run(manager.refresh(record))
+    assert seen.status == "pending", seen.error
+    assert proxy.calls.count("eth_getTransactionCount") <= 2 + 2 * 10  # ~2 per doubling of 1000 blocks
+    assert "eth_sendRawTransaction" not in proxy.calls
+    proxy.rewrites.clear()  # the lagging backend catches up
+    assert env.run(manager.refresh(seen)).status == "confirmed"
+
+
+def test_a_nonce_block_the_node_cannot_give_keeps_it_pending(env, repo, node):
+    """The block that used the nonce, asked for with its transactions, comes back null (a backend that
+    has not got it): no evidence of who took the nonce, so nothing final."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record = send_payment(env, manager)
+    lagging_far_behind(proxy, record.tx_hash)
+    proxy.rewrites["eth_getBlockByNumber"] = answered_null
+    env.rpc("anvil_mine", [hex(5)])
+    assert env.run(manager.refresh(record)).status == "pending"
+    proxy.rewrites["eth_getBlockByNumber"] = method_not_found  # or answers with an error
+    assert env.run(manager.refresh(record)).status == "pending"
+    assert proxy.calls.count("eth_sendRawTransaction") == 1  # not sent again
+    proxy.rewrites.clear()
+    assert env.run(manager.refresh(record)).status == "confirmed"
+
+
+def test_a_speed_up_mined_in_its_place_names_the_winner(env, repo, node):
+    """A real speed-up: the original's nonce is taken by the faster one, as its block shows; the original
+    is replaced, and says by which transaction."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    env.rpc("evm_setAutomine", [False])
+    try:
+        original = send_payment(env, manager)
+        faster = env.run(manager.speed_up(original, signer(env.payer)))
+        env.rpc("anvil_mine", [hex(3)])
+        lagging_far_behind(proxy, faster.tx_hash)  # so the original is settled from the block alone
+        seen = env.run(manager.refresh(repo.get(original.tx_hash)))
+        assert seen.status == "replaced"
+        assert faster.tx_hash.lower() in (seen.error or "")
     finally:
         env.rpc("evm_setAutomine", [True])
 
