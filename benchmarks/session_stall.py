@@ -19,7 +19,9 @@ each phase, and its peak through the run, are printed too, and its CPU time in e
 core: the metering phase less the idle phases is what one running session costs the real app, card on
 screen and engine together (issue 21's "one session ≤ 1 % of a core"; the 10 ms stamping timer is in
 every phase and cancels out; ``--cpu-only`` leaves it out, and the stall figures with it, for a steadier
-CPU figure).
+CPU figure). ``--behind`` adds a second metering phase with another window active in front of the app's
+(a plain window of this process standing in for another application's: the card then reads 4 times a
+second instead of 20) and reports that session's cost too.
 
 With ``--explain`` a sampler thread records the GUI thread's stack every millisecond, and every gap over
 ``--explain-ms`` is printed with the code that ran during it (the sampler itself costs a little).
@@ -60,6 +62,7 @@ SERVICE = "Stall benchmark feed"
 RATE = 1000  # base units of USDC per second
 GOAL_MS = 30
 METER_PHASE = "meter running, card on screen"
+BEHIND_PHASE = "meter running, card on screen, another window active"
 FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')
 
 CLAIM = """
@@ -205,6 +208,11 @@ def main() -> None:
         help="no 10 ms stamping timer (no stall figures): its 100 Python calls a second are most of the idle "
         "phases' CPU and of their spread, which the one-session CPU figure subtracts",
     )
+    parser.add_argument(
+        "--behind",
+        action="store_true",
+        help="a second metering phase with another window active in front of the app's",
+    )
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -275,7 +283,7 @@ def main() -> None:
             page.start_button.click()
             controller = window.sessions
             await until(lambda: getattr(controller, "dialog", None) is not None, 60, "the start dialog")
-            controller.dialog.budget.setText("0.05")
+            controller.dialog.budget.setText("0.2")  # 200 s at the service's price: both metering phases
             step("Start clicked in the start dialog")
             controller.dialog.start_button.click()
             await until(lambda: getattr(controller, "flow_dialog", None) is not None, 60, "the deposit")
@@ -290,7 +298,23 @@ def main() -> None:
             await until(lambda: controller.live()[0].acked > 0, 30, "the first acknowledged voucher")
 
         async def meter() -> None:
+            if not window.isActiveWindow():  # the app's window in front: 20 readings a second
+                window.activateWindow()
+                await until(window.isActiveWindow, 10, "the app's window in front")
             await asyncio.sleep(args.meter_seconds)
+
+        async def meter_behind() -> None:
+            from PySide6.QtWidgets import QLabel
+
+            other = QLabel("another application's window")
+            other.resize(400, 300)
+            other.show()
+            other.activateWindow()
+            await until(lambda: not window.isActiveWindow(), 10, "another window in front")
+            await asyncio.sleep(args.meter_seconds)
+            other.close()
+            window.activateWindow()
+            await until(window.isActiveWindow, 10, "the app's window in front again")
 
         async def stop() -> None:
             sessions: Any = window.pages["sessions"]
@@ -335,6 +359,8 @@ def main() -> None:
             await phase("idle, before (baseline)", idle())
             await phase("deposit and start", start_session())
             await phase(METER_PHASE, meter())
+            if args.behind:
+                await phase(BEHIND_PHASE, meter_behind())
             await phase("stop, receipt checked", stop())
             await phase("the provider claims on chain", claim())
             await phase("close the channel", close())
@@ -383,6 +409,12 @@ def main() -> None:
         print(
             f"one running session, card on screen and engine: {own:.2f} % of one core (the metering phase "
             f"{cpu[METER_PHASE]:.2f} % less the idle phases' mean; goal ≤ 1 %)"
+        )
+    if idle_cpu and BEHIND_PHASE in cpu:
+        own = cpu[BEHIND_PHASE] - sum(idle_cpu) / len(idle_cpu)
+        print(
+            f"one running session, card on screen, another window active: {own:.2f} % of one core "
+            f"(that metering phase {cpu[BEHIND_PHASE]:.2f} % less the idle phases' mean)"
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

@@ -154,6 +154,38 @@ def test_the_meter_reads_only_while_the_card_can_be_seen(qtbot: Any) -> None:
     qtbot.waitUntil(view.timer.isActive, timeout=2_000)
 
 
+def test_the_meter_counts_slower_while_another_window_is_in_front(qtbot: Any) -> None:
+    """20 readings a second while the card's window is the active one; 4 while another window is (the
+    user works elsewhere: the cost still counts, for a fifth of the CPU); 20 again once it is back."""
+    from PySide6.QtWidgets import QWidget
+
+    view = MeterView(make(Clock()))
+    stack, _area = _shown_in(qtbot, view)
+    stack.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=2_000)
+    qtbot.waitUntil(view.timer.isActive, timeout=2_000)
+
+    def readings_in(ms: int) -> int:
+        before = view.repaints
+        qtbot.wait(ms)
+        return view.repaints - before
+
+    assert readings_in(1_000) >= 10  # 20 expected; a busy machine drops some
+
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not view.isActiveWindow(), timeout=2_000)
+    assert view.timer.isActive()  # still on screen: still counting
+    assert 1 <= readings_in(1_000) <= 5
+
+    stack.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=2_000)
+    assert view.timer.interval() == REPAINT_MS
+    assert readings_in(1_000) >= 10
+
+
 def test_an_ended_session_never_starts_the_timer_again(qtbot: Any) -> None:
     session = make(Clock())
     view = MeterView(session)
