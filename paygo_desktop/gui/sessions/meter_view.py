@@ -135,7 +135,9 @@ class MeterView(QFrame):
         self._pace()
         # a change of the active window: a Qt signal, not an event filter (which would run Python for every
         # event of the window); disconnected by Qt when the card is deleted
-        QGuiApplication.instance().focusWindowChanged.connect(self._pace)  # type: ignore[attr-defined]
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._pace)
         self.update_numbers()  # the timer starts when the card is shown
 
     def _build_card(self) -> QVBoxLayout:
