@@ -27,13 +27,17 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.paths import DataDir
 
 if TYPE_CHECKING:
+    import asyncio
+
     from paygo_desktop.context import AppContext
     from paygo_desktop.money import Asset
     from paygo_desktop.prices.feeds import Currency
     from paygo_desktop.prices.fiat import FiatPrice
     from paygo_desktop.sessions.access_proxy import AccessProxy
+    from paygo_desktop.sessions.engine import SessionEngine
+    from paygo_desktop.sessions.fee_limit import FeeLimit
     from paygo_desktop.sessions.live import LiveSession
-    from paygo_desktop.sessions.plan import FundingOption
+    from paygo_desktop.sessions.plan import FundingOption, SessionPlan
     from paygo_desktop.sessions.session_record import SessionRecord
 
 
@@ -49,7 +53,11 @@ def add_parser(subparsers: Any) -> None:
         "--deposit",
         metavar="AMOUNT",
         help="fund or top up the channel first with AMOUNT (a deposit into it already on its way, such as "
-        "one an earlier run stored but never sent, counts toward it)",
+        "one an earlier run stored but never sent, counts toward it); asks first: what is deposited, "
+        "where, and the most the network fees can cost",
+    )
+    start.add_argument(
+        "--yes", action="store_true", help="deposit without asking (for scripts; needed without a terminal)"
     )
     start.add_argument("--account", help="pay from this address (default: the first account)")
     start.add_argument("--password-file", type=Path, help="read the wallet password from this file")
@@ -79,10 +87,13 @@ def _say(payload: dict[str, Any]) -> None:
 def run_start(args: argparse.Namespace, data_dir: DataDir) -> int:
     import asyncio
 
+    from paygo_desktop.commands.confirm import require_terminal
     from paygo_desktop.context import AppContext
 
     if args.seconds is not None and args.seconds <= 0:
         raise UserFacingError("--seconds must be a positive number of seconds.")
+    if args.deposit:
+        require_terminal(args.yes, "depositing")
     ctx = AppContext.open(data_dir)
     try:
         return asyncio.run(_start(ctx, args))
@@ -144,7 +155,9 @@ async def _start(ctx: AppContext, args: argparse.Namespace) -> int:
         if escrow is None:
             raise SessionError(f"{plan.provider.name} takes no escrow payments on {network.name}.")
         deposit = _deposit(args.deposit, plan.asset, escrow)
-        live = await engine.start(plan, StartOptions(Funding.ESCROW, budget=budget, deposit=deposit))
+        fees = await _agreed_fees(engine, plan, deposit, args.yes, stop) if deposit else None
+        options = StartOptions(Funding.ESCROW, budget=budget, deposit=deposit, deposit_fees=fees)
+        live = await engine.start(plan, options)
         ended = asyncio.ensure_future(engine.wait(live.local_id))
         proxy = await _open_access(live)
         waiters: set[asyncio.Future[Any]] = {ended, asyncio.ensure_future(stop.wait())}
@@ -177,6 +190,22 @@ def _deposit(text: str | None, asset: Asset, escrow: FundingOption) -> int:
     if said:
         _say({"event": "transaction", "localId": "", "message": said})
     return deposit
+
+
+async def _agreed_fees(
+    engine: SessionEngine, plan: SessionPlan, deposit: int, assume_yes: bool, cancel: asyncio.Event
+) -> FeeLimit:
+    """The deposit shown on stderr (amount, vault, channel, provider, the most its fees can cost) and agreed
+    to before anything is signed: a yes at the terminal, or ``--yes``; the fees the deposit is held to."""
+    from paygo_desktop.commands.confirm import ask_yes
+    from paygo_desktop.sessions.deposit_review import review_deposit
+
+    review = await review_deposit(engine.chain, plan, deposit)
+    for line in review.lines():
+        print(line, file=sys.stderr)
+    if not assume_yes and not await ask_yes("Proceed? [y/N] ", cancel):
+        raise UserFacingError("Cancelled: nothing was deposited, signed or sent.")
+    return review.limit
 
 
 async def _open_access(live: LiveSession) -> AccessProxy | None:

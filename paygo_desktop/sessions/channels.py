@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from paygo_desktop.chain.app_channels import current_app_channel, own_channel
-from paygo_desktop.chain.transactions import TransactionError, TransactionManager, TxRequest
+from paygo_desktop.chain.transactions import FeeQuote, TransactionError, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
 from paygo_desktop.money import ETH, Amount, Asset
 from paygo_desktop.protocol.client import NotFound, ProviderClient
+from paygo_desktop.sessions.fee_limit import FeeLimit, within
 from paygo_desktop.sessions.plan import SessionError
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,16 @@ async def deposit(
     *,
     timeout: float = 120.0,
     progress: Callable[[str], None] = lambda _: None,
+    fee_limit: FeeLimit | None = None,
 ) -> Deposit:
     """Fund or top up ``channel`` with ``amount`` (ERC-20: approve first when the allowance is short).
 
     Each transaction is shown to the transaction manager's store before it is broadcast; a failure raises
     a ``SessionError`` that says which step failed and that the funds did not move. First the account's
     earlier transactions are healed (one stored but never sent goes out again, a nonce gap is filled) and
-    waited for, at most ``timeout`` seconds: a new one would otherwise queue behind them for ever.
+    waited for, at most ``timeout`` seconds: a new one would otherwise queue behind them for ever. With
+    ``fee_limit`` (what the user agreed to), no step is signed above it: a step that would take the fees
+    past its total is refused before it is signed.
     """
     if amount <= 0:
         raise SessionError("A deposit must be above zero.")
@@ -98,6 +102,7 @@ async def deposit(
     def sign(tx: dict[str, Any]) -> bytes:
         return bytes(account.sign_transaction(tx).raw_transaction)
 
+    fees = _Fees(fee_limit)
     await heal_before_sending(manager, sender, sign, timeout=timeout, progress=progress)
 
     shown = Amount(asset, amount).format()
@@ -113,7 +118,7 @@ async def deposit(
                 kind="approve",
                 description=f"Allow the escrow vault to take {shown}",
             )
-            record = await _send_and_wait(manager, sender, request, sign, timeout, progress)
+            record = await _send_and_wait(manager, sender, request, sign, timeout, progress, fees)
             approve_hash = record
     progress(f"Depositing {shown} into the channel…")
     fn = vault.contract.functions.fund(channel.as_tuple(), amount)
@@ -124,7 +129,7 @@ async def deposit(
         kind="fund",
         description=f"Deposit {shown} into the escrow channel",
     )
-    fund_hash = await _send_and_wait(manager, sender, request, sign, timeout, progress)
+    fund_hash = await _send_and_wait(manager, sender, request, sign, timeout, progress, fees)
     return Deposit(approve_tx=approve_hash, fund_tx=fund_hash)
 
 
@@ -156,6 +161,28 @@ async def heal_before_sending(
         )
 
 
+class _Fees:
+    """What a deposit's steps may still cost under the limit agreed to (none: as the node quotes)."""
+
+    def __init__(self, limit: FeeLimit | None) -> None:
+        self.limit, self.spent = limit, 0
+
+    def take(self, request: TxRequest, quote: FeeQuote) -> FeeQuote:
+        if self.limit is None:
+            return quote
+        quote = within(quote, self.limit)
+        if self.spent + quote.max_fee > self.limit.total:
+            done = " (the steps before it stand)" if self.spent else ""
+            raise SessionError(
+                f"{request.description}: its network fee could now reach "
+                f"{Amount(ETH, self.spent + quote.max_fee).format(max_decimals=8)} in all, above the "
+                f"{Amount(ETH, self.limit.total).format(max_decimals=8)} agreed to; it was not sent{done}. "
+                "The session did not start."
+            )
+        self.spent += quote.max_fee
+        return quote
+
+
 async def _send_and_wait(
     manager: TransactionManager,
     sender: str,
@@ -163,8 +190,9 @@ async def _send_and_wait(
     sign: Callable[[dict[str, Any]], bytes],
     timeout: float,
     progress: Callable[[str], None],
+    fees: _Fees,
 ) -> str:
-    quote = await manager.quote(sender, request)
+    quote = fees.take(request, await manager.quote(sender, request))
     progress(
         f"{request.description}: network fee about {Amount(ETH, quote.likely_fee).format(max_decimals=8)}, "
         f"at most {Amount(ETH, quote.max_fee).format(max_decimals=8)}."

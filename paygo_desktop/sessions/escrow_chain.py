@@ -31,6 +31,7 @@ from paygo_desktop.sessions.channel_terms import (
 )
 from paygo_desktop.sessions.channels import deposit, session_channel
 from paygo_desktop.sessions.deposits_on_way import LANDED, deposit_into
+from paygo_desktop.sessions.fee_limit import FeeLimit
 from paygo_desktop.sessions.plan import DepositOnItsWay, EscrowFacts, SessionError, SessionPlan
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
@@ -304,11 +305,25 @@ class EscrowChain:
         return steps
 
     async def deposit(
-        self, signer: Any, channel: Channel, asset: Asset, amount: int, progress: Callable[[str], None]
+        self,
+        signer: Any,
+        channel: Channel,
+        asset: Asset,
+        amount: int,
+        progress: Callable[[str], None],
+        fee_limit: FeeLimit | None = None,
     ) -> None:
-        """Fund ``channel`` with ``amount`` now, signed with ``signer`` (approve first when needed)."""
+        """Fund ``channel`` with ``amount`` now, signed with ``signer`` (approve first when needed), its
+        fees within ``fee_limit`` when the user agreed to one."""
         await deposit(
-            self.transaction_manager(), self.vault(), signer, channel, asset, amount, progress=progress
+            self.transaction_manager(),
+            self.vault(),
+            signer,
+            channel,
+            asset,
+            amount,
+            progress=progress,
+            fee_limit=fee_limit,
         )
 
     async def close_request(

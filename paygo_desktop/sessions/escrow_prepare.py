@@ -69,7 +69,7 @@ async def prepare_escrow(
         raise SessionError(lost_text(deposit, record, plan.asset, plan.provider.name))
     if options.deposit:
         await check_not_busy(plan, client)
-        await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress)
+        await chain.deposit(key, escrow.channel, plan.asset, options.deposit, progress, options.deposit_fees)
     state = await chain.read(lambda: vault.channel_state(escrow.channel))
     held = await provider_cursor(client, escrow.channel, escrow.domain, key)
     base = channel_base(held, state.claimed)

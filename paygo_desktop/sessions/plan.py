@@ -15,6 +15,7 @@ from paygo_desktop.errors import UserFacingError
 from paygo_desktop.metering.meter import Price
 from paygo_desktop.money import Asset
 from paygo_desktop.protocol import models as m
+from paygo_desktop.sessions.fee_limit import FeeLimit
 from paygo_desktop.sessions.terms import Funding, SessionTerms, rate_text
 
 
@@ -167,6 +168,7 @@ class StartOptions:
     deposit: int = 0  # escrow: deposit/top-up to send on-chain before starting (0 = none)
     permission_id: str | None = None
     allow_fallback: bool = False  # zcash permission runs out -> continue on the escrow channel
+    deposit_fees: FeeLimit | None = None  # escrow: the most the deposit's fees may cost, as agreed to
 
     def __post_init__(self) -> None:
         try:

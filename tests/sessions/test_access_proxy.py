@@ -201,7 +201,8 @@ def test_the_command_line_prints_the_local_url_and_it_serves_while_the_session_r
     ctx.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "session", "start",
-         "--provider", provider.url, "--service", API, "--budget", "0.5", "--deposit", "1", "--seconds", "6"],
+         "--provider", provider.url, "--service", API, "--budget", "0.5", "--deposit", "1", "--yes",
+         "--seconds", "6"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

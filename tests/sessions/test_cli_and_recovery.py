@@ -100,7 +100,7 @@ def test_a_short_session_from_the_command_line_prints_json(
 ) -> None:
     data, provider, service = cli_world
     proc = _cli(data, "start", "--provider", provider.url, "--service", service.id, "--budget", "0.5",
-                "--deposit", "1", "--seconds", "2")  # fmt: skip
+                "--deposit", "1", "--yes", "--seconds", "2")  # fmt: skip
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
@@ -143,7 +143,7 @@ def test_sigkill_mid_session_then_recovery_settles_it_and_nothing_is_paid_twice(
 ) -> None:
     data, provider, service = cli_world
     proc = _cli(data, "start", "--provider", provider.url, "--service", service.id, "--budget", "5",
-                "--deposit", "5", "--seconds", "600")  # fmt: skip
+                "--deposit", "5", "--yes", "--seconds", "600")  # fmt: skip
     acks = 0
     assert proc.stdout is not None
     try:
@@ -205,7 +205,7 @@ def test_an_unreachable_provider_leaves_the_session_interrupted_and_it_is_retrie
 ) -> None:
     data, provider, service = cli_world
     proc = _cli(data, "start", "--provider", provider.url, "--service", service.id, "--budget", "5",
-                "--deposit", "5", "--seconds", "600")  # fmt: skip
+                "--deposit", "5", "--yes", "--seconds", "600")  # fmt: skip
     assert proc.stdout is not None
     try:
         for line in proc.stdout:

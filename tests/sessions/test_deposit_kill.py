@@ -125,7 +125,7 @@ def test_a_deposit_killed_before_its_broadcast_is_sent_by_the_next_run_and_not_m
 
         service = env.run(add())
         start = ("start", "--provider", provider.url, "--service", service.id, "--budget", "0.5",
-                 "--deposit", "1", "--seconds", "2")  # fmt: skip
+                 "--deposit", "1", "--yes", "--seconds", "2")  # fmt: skip
         first = _cli(data, *start)
         deadline = time.monotonic() + 90
         while rpc.held == 0:

@@ -44,7 +44,7 @@ def data(env: Env, tmp_path: Path) -> Iterator[DataDir]:
 
 def _start(data: DataDir, url: str, *extra: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "session", "start",
-               "--provider", url, "--service", SERVICE_ID, "--budget", "0.5", "--deposit", "1",
+               "--provider", url, "--service", SERVICE_ID, "--budget", "0.5", "--deposit", "1", "--yes",
                *extra]  # fmt: skip
     return subprocess.Popen(
         command,

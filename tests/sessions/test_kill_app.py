@@ -81,7 +81,7 @@ def _headless_session(env: Env, tmp_path: Path, provider: Provider, service: str
     ctx.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "paygo_desktop", "--data-dir", str(data.root), "session", "start",
-         "--provider", provider.url, "--service", service, "--budget", "1", "--deposit", "2",
+         "--provider", provider.url, "--service", service, "--budget", "1", "--deposit", "2", "--yes",
          "--seconds", "300"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
