@@ -5,6 +5,11 @@ sandbox started, an x402 payment, a network switched).
 Each line is read from the record that is the truth for it (a session's row, a transaction's row, the
 activity log), not from a copy kept for Home: a session run from the command line, or settled by recovery
 after a crash, shows here as it is booked. Lines of another network are left out (Home shows one network).
+
+Much of a line is other machines' words, kept as they were given (a provider's and its service's names, a
+stop reason, a node's error, a transaction's description naming the provider): each line is one line of
+visible characters (``peer_text.one_line``: no line break, tab, bidi override or zero-width character),
+each name at most ``peer_text.NAME_CHARS`` characters and each other part ``PART_CHARS``, cut with "…".
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import or_, select
 
 from paygo_desktop.metering.meter import short_duration
 from paygo_desktop.money import Amount, Asset
+from paygo_desktop.peer_text import shown
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.models import ActivityRow, SessionRow, SessionStatus, TransactionRow
 
@@ -28,6 +34,7 @@ TRANSACTION_ENDS = {
     "dropped": "dropped by the network",
     "old_chain": "on an earlier sandbox chain",
 }
+PART_CHARS = 160  # a stop reason, an error, a transaction's description, a logged line
 SESSION_ENDS = {
     SessionStatus.STARTING: "starting",
     SessionStatus.RUNNING: "running",
@@ -65,7 +72,7 @@ def recent_activity(store: Store, network: str, chain_id: int, limit: int = 12) 
             .order_by(TransactionRow.id.desc())
             .limit(limit)
         ).all()
-        lines = [RecentLine(_utc(r.at), r.message, r.is_error) for r in logged]
+        lines = [RecentLine(_utc(r.at), shown(r.message, PART_CHARS), r.is_error) for r in logged]
         lines += [_session_line(r) for r in sessions]
         lines += [_transaction_line(r) for r in sent]
     lines.sort(key=lambda line: line.at, reverse=True)
@@ -73,7 +80,7 @@ def recent_activity(store: Store, network: str, chain_id: int, limit: int = 12) 
 
 
 def _session_line(row: SessionRow) -> RecentLine:
-    what = f"{row.service_name} with {row.provider_name}"
+    what = f"{shown(row.service_name)} with {shown(row.provider_name)}"
     asset = Asset(row.asset_symbol, row.decimals, row.asset_address)
     cost = Amount(asset, int(row.cost)).approx()
     spent = f"{cost} for {short_duration(row.seconds)}" if row.seconds else cost
@@ -81,7 +88,7 @@ def _session_line(row: SessionRow) -> RecentLine:
     if status in (SessionStatus.STOPPED, SessionStatus.RECOVERED, SessionStatus.FAILED):
         how = spent
         if status is SessionStatus.FAILED and row.stop_reason:
-            how += f"; stopped: {row.stop_reason}"
+            how += f"; stopped: {shown(row.stop_reason, PART_CHARS)}"
         return RecentLine(_utc(row.ended_at or row.started_at), f"Session: {what}, {how}", False)
     if status is SessionStatus.RECEIPT_INVALID:
         text = f"Session: {what}, {spent}, {SESSION_ENDS[status]}"
@@ -91,11 +98,11 @@ def _session_line(row: SessionRow) -> RecentLine:
 
 
 def _transaction_line(row: TransactionRow) -> RecentLine:
-    what = row.description or row.kind
+    what = shown(row.description or row.kind, PART_CHARS)
     end = TRANSACTION_ENDS.get(row.status, row.status)
     text = f"Transaction: {what}, {end}"
     if row.status == "failed" and row.error:
-        text += f" ({row.error})"
+        text += f" ({shown(row.error, PART_CHARS)})"
     return RecentLine(_utc(row.created_at), text, row.status in ("failed", "dropped"))
 
 

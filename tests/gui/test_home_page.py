@@ -262,3 +262,39 @@ def test_recent_activity_shows_sessions_and_transactions_read_off_the_gui_thread
     assert [label.text() for label, _ in page.spark_lines] == []  # nothing written to the spending records
     assert page.balance_note.text() == "Waiting for the sandbox: its chain and contracts are being set up…"
     assert guard.violations == []
+
+
+def test_hostile_names_stay_one_line_each_and_do_not_widen_the_window(
+    wallet_ctx: AppContext, qtbot: Any, event_loop_qt: Any
+) -> None:
+    """A provider named with 10,000 characters, line breaks, tabs, a bidi override and zero-width characters:
+    Home shows each recent entry on one line, the names cut, and the page asks for no more width than with
+    plain names."""
+    from dataclasses import replace
+
+    from tests.reports.test_recent_activity import HOSTILE, sent
+
+    ctx = wallet_ctx
+    ctx.settings.active_account = TEST_ADDRESS
+    started = datetime.now(UTC) - timedelta(minutes=3)
+    page = make_home(qtbot, ctx)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.activity.count() > 0, timeout=TIMEOUT)
+    assert page.activity.item(0).text() == "Nothing has happened yet."
+    plain_width = page.minimumSizeHint().width()
+
+    hostile = replace(USDC_FEED, provider_name=HOSTILE, service_name=HOSTILE)
+    add_session(ctx.store, hostile, started, 11_626)
+    sent(ctx.store, 0, "Deposit 1 USDC into the escrow channel with " + HOSTILE, "confirmed", started)
+    page.refresh()
+    qtbot.waitUntil(lambda: page.activity.count() == 2, timeout=TIMEOUT)
+
+    texts = [page.activity.item(i).text() for i in range(page.activity.count())]
+    assert all(text.isprintable() and "\u202e" not in text and len(text) < 400 for text in texts), texts
+    assert "Session: Evil redivorP Fake: 0 USDC x" in texts[0] and "…" in texts[0]
+    metrics = page.activity.fontMetrics()
+    for i in range(len(texts)):  # one line: as tall as one line of text
+        assert page.activity.visualItemRect(page.activity.item(i)).height() < 2 * metrics.height()
+    assert page.activity.sizeHintForColumn(0) < 4 * page.width()  # a cut line, not 10,000 characters
+    assert page.minimumSizeHint().width() <= plain_width
+    assert page.window().width() <= 1100

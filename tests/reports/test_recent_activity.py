@@ -115,3 +115,41 @@ def test_a_long_amount_is_shortened_and_says_so(store: Store) -> None:
     lines = recent_activity(store, USDC_FEED.network, SANDBOX_CHAIN)
 
     assert [line.text.split(", ", 1)[1] for line in lines] == ["≈ 1.234567 ETH for 10 min 0 s", "0 USDC"]
+
+
+HOSTILE = "Evil\u202eredivorP\n\tFake: 0 USDC\u200b\u2066" + "x" * 10_000
+
+
+def test_hostile_names_make_one_readable_line_each(store: Store) -> None:
+    """A provider and a service named with 10,000 characters, line breaks, tabs, a bidi override, isolates
+    and zero-width characters; a stop reason and a transaction's description the same: each line is one
+    line of visible characters, each name cut with "…"."""
+    from dataclasses import replace
+
+    from paygo_desktop.peer_text import NAME_CHARS
+    from paygo_desktop.reports.recent_activity import PART_CHARS
+
+    hostile = replace(USDC_FEED, provider_name=HOSTILE, service_name="Feed\r\n" + HOSTILE)
+    session = add_session(store, hostile, NOW - timedelta(hours=1), 11_626, status="failed")
+    ended(store, session, seconds=12, at=NOW - timedelta(minutes=59), reason=HOSTILE)
+    sent(
+        store, 0, "Deposit 1 USDC into the escrow channel with " + HOSTILE, "failed", NOW - timedelta(hours=2)
+    )
+    ActivityLog(store).record("x402", "Paid " + HOSTILE, at=NOW - timedelta(hours=3))
+
+    lines = [line.text for line in recent_activity(store, USDC_FEED.network, SANDBOX_CHAIN)]
+
+    assert len(lines) == 3
+    for text in lines:
+        assert text.isprintable() and "  " not in text  # no control, bidi or zero-width character; one space
+    seen = "Evil redivorP Fake: 0 USDC " + "x" * 10_000  # as it reads once made one line
+    name, service = seen[: NAME_CHARS - 1] + "…", ("Feed " + seen)[: NAME_CHARS - 1] + "…"
+    assert lines[0].startswith(
+        f"Session: {service} with {name}, 0.011626 USDC for 12 s; stopped: Evil redivorP"
+    )
+    assert len(lines[0]) < 2 * NAME_CHARS + 2 * PART_CHARS
+    assert lines[1].startswith("Transaction: Deposit 1 USDC into the escrow channel with Evil redivorP Fake")
+    assert (
+        lines[1].endswith("…, failed on chain (nothing moved but the fee)") and len(lines[1]) < 2 * PART_CHARS
+    )
+    assert lines[2].startswith("Paid Evil redivorP Fake: 0 USDC xxx") and len(lines[2]) == PART_CHARS

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.gui.async_tasks import TaskRunner
-from paygo_desktop.gui.format import local_time, short_amount
+from paygo_desktop.gui.format import local_time, plain_tooltip, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.sparkline import Sparkline
@@ -297,8 +297,8 @@ class HomePage(Page):
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.activity.addItem(placeholder)
         for entry in lines:
-            line = QListWidgetItem(f"{local_time(entry.at)}   {entry.text}")
-            line.setToolTip(entry.text)
+            line = QListWidgetItem(f"{local_time(entry.at)}   {entry.text}")  # one line (recent_activity)
+            line.setToolTip(plain_tooltip(entry.text))  # other machines' words: never read as markup
             if entry.is_error:
                 line.setForeground(Qt.GlobalColor.red)
             self.activity.addItem(line)
