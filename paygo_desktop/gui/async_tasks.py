@@ -10,6 +10,10 @@ A task belongs to an owner, the widget that started it (``owner=``, or the QObje
 none of its signals emitted, since whatever they would reach is gone. A runner deleted with its window
 does the same for every task it still has.
 
+``NewestRead`` is the one way a page reads what it shows when reads may overlap (a change announced while
+one is out, a filter typed): only the newest read fills the page, and every next step asked for runs
+after it.
+
 asyncio is imported when the first task starts, not with this module: the window paints first.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import asyncio
@@ -152,6 +156,100 @@ class TaskRunner(QObject):
     def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+class NewestRead(QObject):
+    """Reads of what a page shows, of which only the newest fills it.
+
+    ``request(read, fill, then=...)``: ``read`` (a blocking callable, run in a worker thread, or an async
+    function, awaited on the loop; called when its turn comes) runs through the page's ``TaskRunner``;
+    ``fill`` gets its result on the GUI thread; then every ``then`` asked for since the last fill runs, in
+    the order asked.
+
+    One read is out at a time. A request made while one is out waits, in place of any request already
+    waiting (whose ``then`` is kept): when the read out returns, its result is dropped (a newer request
+    came meanwhile) and the waiting one starts. So results never arrive out of order, only the newest
+    fills, and a burst of requests costs two reads, not one each.
+
+    A read that fails fills nothing and runs no ``then``: its message goes to the request's ``failed``
+    (else the ``failed`` given here), unless a newer request waits, whose read starts at once and speaks for
+    itself. The ``then`` steps are kept, not dropped and never run as if the read had succeeded: they run
+    after the next read that fills (the next request: a change announced, the page shown, Refresh). A read
+    cancelled (the window closing) ends like a failed one, in silence, and starts nothing more.
+
+    A child of the page (``parent``) and the owner of its tasks: deleted with the page, its reads end in
+    silence."""
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        name: str,
+        *,
+        failed: Callable[[str], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.name = name
+        self.failed = failed
+        self._out: Task | None = None  # the read out now
+        self._out_request: _Request | None = None
+        self._waiting: _Request | None = None  # the newest request, waiting for the read out
+        self._then: list[Callable[[], None]] = []  # what waits for the next fill
+
+    @property
+    def busy(self) -> bool:
+        """A read is out or waiting."""
+        return self._out is not None or self._waiting is not None
+
+    def request(
+        self,
+        read: Callable[[], Any],
+        fill: Callable[[Any], None],
+        *,
+        then: Callable[[], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+    ) -> None:
+        if then is not None:
+            self._then.append(then)
+        self._waiting = _Request(read, fill, failed or self.failed)
+        if self._out is None:
+            self._start()
+
+    def _start(self) -> None:
+        request, self._waiting = self._waiting, None
+        assert request is not None
+        work: Any = request.read() if inspect.iscoroutinefunction(request.read) else request.read
+        self._out_request = request
+        self._out = self.runner.run(
+            work, on_success=self._returned, on_error=self._failed, name=self.name, owner=self
+        )
+        self._out.finished.connect(self._ended)
+
+    def _returned(self, result: object) -> None:
+        request = self._out_request
+        if request is None or self._waiting is not None:
+            return  # overtaken: the waiting request fills the page and runs what waits
+        request.fill(result)
+        steps, self._then = self._then, []
+        for step in steps:
+            step()
+
+    def _failed(self, message: str) -> None:
+        request = self._out_request
+        if request is not None and self._waiting is None and request.failed is not None:
+            request.failed(message)
+
+    def _ended(self) -> None:
+        task, self._out, self._out_request = self._out, None, None
+        if self._waiting is not None and not (task is not None and task.cancelled):
+            self._start()
+
+
+class _Request(NamedTuple):
+    read: Callable[[], Any]
+    fill: Callable[[Any], None]
+    failed: Callable[[str], None] | None
 
 
 def _owner_of(*callbacks: Callable[..., Any] | None) -> QObject | None:

@@ -49,7 +49,7 @@ def _settings(page: Any) -> bool:
 
 
 def _activity(page: Any) -> bool:
-    return page.data is not None and not page._loading
+    return page.data is not None and not page.figures.busy
 
 
 def _home(page: Any) -> bool:

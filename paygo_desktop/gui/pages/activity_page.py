@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.changes import Changes
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.async_tasks import NewestRead, TaskRunner
 from paygo_desktop.gui.format import local_time, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.chart_loader import load_chart
@@ -123,8 +123,7 @@ class ActivityPage(Page):
         self.chart: SpendingChart | None = None
         self.chart_failed = False  # its libraries did not load: the page says so in its place
         self._filling = False
-        self._loading = False
-        self._again = False
+        self.figures = NewestRead(runner, "activity", failed=self._figures_failed, parent=self)  # the chart's
         self.breakdown_pending = False
 
         self.spending_tab = QWidget()  # the "Spending" tab; "On-chain movements" beside it
@@ -348,32 +347,17 @@ class ActivityPage(Page):
             self.refresh()
 
     def refresh(self) -> None:
-        """Load the figures in the background; a change while loading loads again after."""
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
-        self._again = False
-        query = self.query()
-        now = datetime.now(UTC)
+        """Load the figures in the background; of loads that overlap (a change while loading), only the
+        newest is shown (``NewestRead``)."""
+        report, query, now = self.report, self.query(), datetime.now(UTC)
+        self.figures.request(lambda: chart_data(report, query, now), self._figures_read)
 
-        def done(result: object) -> None:
-            self._loading = False
-            assert isinstance(result, ChartData)
-            self.message.clear_message()
-            self.show_data(result)
-            if self._again:
-                self.refresh()
+    def _figures_read(self, data: ChartData) -> None:
+        self.message.clear_message()
+        self.show_data(data)
 
-        def failed(message: str) -> None:
-            self._loading = False
-            self.message.error(message)
-            if self._again:
-                self.refresh()
-
-        self.runner.run(
-            chart_data, self.report, query, now, on_success=done, on_error=failed, name="activity"
-        )
+    def _figures_failed(self, message: str) -> None:
+        self.message.error(message)
 
     # ---- what is shown
     def show_data(self, data: ChartData) -> None:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.async_tasks import NewestRead, TaskRunner
 from paygo_desktop.gui.format import local_time, plain_tooltip, short_amount
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.widgets.empty_state import EmptyState
@@ -112,7 +112,7 @@ class HomePage(Page):
         ctx: AppContext,
         parent: QWidget | None = None,
         *,
-        runner: TaskRunner | None = None,
+        runner: TaskRunner,
         live_sessions: Callable[[], list[Any]] | None = None,
     ) -> None:
         super().__init__(parent)
@@ -121,9 +121,9 @@ class HomePage(Page):
         self.live_sessions = live_sessions
         self.report = SpendingReport(ctx.store)
         self.balances: list[Balance] | None = None
-        self._loading_balances = False
-        self._balances_again = False  # a change was announced while a read was out: read once more
-        self._reading = self._read_again = False  # the same for the store's figures (refresh)
+        # the store's figures (refresh) and the chain's balances: only the newest read of each is shown
+        self.figures = NewestRead(runner, "home-figures", failed=self._figures_failed, parent=self)
+        self.balance_reads = NewestRead(runner, "home-balances", parent=self)
         self._has_accounts: bool | None = None  # not read yet
         row = QHBoxLayout()
         self.network_label = QLabel()
@@ -234,33 +234,17 @@ class HomePage(Page):
         network = self.ctx.network
         self.network_label.setText(f"Network: <b>{network.name}</b> (chain id {network.chain_id})")
         self.refresh_meters()
-        if self.runner is None:
-            return
-        if self._reading:
-            self._read_again = True
-            return
-        self._reading, self._read_again = True, False
         store, report, recent = self.ctx.store, self.report, RECENT_ACTIVITY
-        self.runner.run(
-            asyncio.to_thread(
-                read_home, store, report, network.key, network.chain_id, datetime.now(UTC), recent
-            ),
-            on_success=self._show_figures,
-            on_error=self._figures_failed,
-            name="home-figures",
-        )
 
-    def _read_done(self) -> None:
-        self._reading = False
-        if self._read_again:
-            self.refresh()
+        def read() -> HomeFigures:  # SQL: in a worker thread
+            return read_home(store, report, network.key, network.chain_id, datetime.now(UTC), recent)
+
+        self.figures.request(read, self._show_figures)
 
     def _figures_failed(self, message: str) -> None:
         log.warning("Home could not read this computer's records: %s", message)
-        self._read_done()
 
     def _show_figures(self, figures: HomeFigures) -> None:
-        self._read_done()
         self._show_accounts(figures.accounts)
         self._show_recent(figures.recent)
         self._show_sparklines(figures.sparklines)
@@ -355,16 +339,12 @@ class HomePage(Page):
             self._load_balances()
 
     def _load_balances(self) -> None:
-        if self.runner is None or self._has_accounts is None:  # the accounts' read calls it when done
-            return
-        if self._loading_balances:
-            self._balances_again = True
+        if self._has_accounts is None:  # the accounts' read calls it when done
             return
         if not self._has_accounts or not self.ctx.settings.active_account:
-            self._fill_balances([], "Create or import a wallet to see its balances.")
+            note = "Create or import a wallet to see its balances."
+            self.balance_reads.request(lambda: None, lambda _none: self._fill_balances([], note))
             return
-        self._loading_balances = True
-        self._balances_again = False
         network = self.ctx.network
         if self.balances is None:
             self.balance_note.setText(f"Reading balances from {network.name}…")
@@ -377,27 +357,20 @@ class HomePage(Page):
                     return None
             return await load_balances(self.ctx)
 
-        def done(result: object) -> None:
-            self._loading_balances = False
+        def done(result: list[Balance] | None) -> None:
             if result is None:
                 self._fill_balances([], "Waiting for the sandbox: its chain and contracts are being set up…")
                 return
-            assert isinstance(result, list)
             self.balances = result
             read = f"On {network.name}, read {local_time(datetime.now(UTC))}."
             self._fill_balances(result, f"{read} {values_note(network)}")
-            if self._balances_again:
-                self._load_balances()
 
         def failed(message: str) -> None:
-            self._loading_balances = False
             self._fill_balances(
                 self.balances or [], f"Balances could not be read from {network.name}: {message}"
             )
-            if self._balances_again:
-                self._load_balances()
 
-        self.runner.run(read(), on_success=done, on_error=failed, name="home-balances")
+        self.balance_reads.request(read, done, failed=failed)
 
     def _fill_balances(self, balances: list[Balance], note: str) -> None:
         self.balance_table.setRowCount(len(balances))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.changes import Changes
+from paygo_desktop.gui.async_tasks import NewestRead
 from paygo_desktop.gui.format import clock_duration, local_time
 from paygo_desktop.gui.pages.base import Page
 from paygo_desktop.gui.sessions.meter_view import MeterView
@@ -133,11 +135,14 @@ class SessionsPage(Page):
         super().__init__(parent)
         self.controller = controller
         self.meters: dict[str, MeterView] = {}
-        self._history_reads = 0  # only the newest read is shown (filters may change while one is out)
         self._known_prices: dict[tuple[str, str], FiatPrice] = {}  # (currency, local id) → price then
 
         self.message = InlineMessage(self, "Session messages")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
+        # only the newest read is shown (filters may change while one is out), and its sessions' prices
+        runner = controller.runner
+        self.history = NewestRead(runner, "session-history", failed=self.message.error, parent=self)
+        self.prices = NewestRead(runner, "session-prices", parent=self)
         self.layout_.addWidget(self.message)
 
         self._build_running()
@@ -295,27 +300,13 @@ class SessionsPage(Page):
         return read
 
     def load_history(self) -> None:
-        self._history_reads += 1
-        number, read = self._history_reads, self.history_reader()
-        # the result goes to a method of this page (not a closure), so Qt drops it if the page is gone
-        self.controller.runner.run(
-            lambda: (number, read()),
-            on_success=self._history_read,
-            on_error=self.message.error,
-            name="session-history",
-        )
+        self.history.request(self.history_reader(), self._history_read)
 
-    def _history_read(self, result: tuple[int, list[SessionRecord]]) -> None:
-        number, records = result
-        if number == self._history_reads:
-            self._show_history(records)
-            self.controller.runner.run(
-                self._priced(number, records), on_success=self._prices_read, name="session-prices"
-            )
+    def _history_read(self, records: list[SessionRecord]) -> None:
+        self._show_history(records)
+        self.prices.request(partial(self._priced, records), self._prices_read)
 
-    async def _priced(
-        self, number: int, records: list[SessionRecord]
-    ) -> tuple[int, Currency, dict[str, FiatPrice | None]]:
+    async def _priced(self, records: list[SessionRecord]) -> tuple[Currency, dict[str, FiatPrice | None]]:
         """The sessions' prices when they ended; those already found are not asked again (a finished
         session's price never changes), those without one are (the node may answer now)."""
         code = self.controller.ctx.settings.display_currency
@@ -326,12 +317,10 @@ class SessionsPage(Page):
         for local_id, price in found.items():
             if price is not None:
                 self._known_prices[(currency.code, local_id)] = price
-        return number, currency, {**found, **known}
+        return currency, {**found, **known}
 
-    def _prices_read(self, result: tuple[int, Currency, dict[str, FiatPrice | None]]) -> None:
-        number, currency, prices = result
-        if number == self._history_reads:
-            self.model.set_prices(currency, prices)
+    def _prices_read(self, result: tuple[Currency, dict[str, FiatPrice | None]]) -> None:
+        self.model.set_prices(*result)
 
     def _show_history(self, records: list[SessionRecord]) -> None:
         self.model.prices = None
@@ -400,7 +389,7 @@ class SessionsPage(Page):
         from paygo_desktop.fileio import atomic_write_text
         from paygo_desktop.sessions.history_csv import export_csv
 
-        _number, currency, prices = await self._priced(self._history_reads, records)
+        currency, prices = await self._priced(records)
         buffer = io.StringIO(newline="")
         count = export_csv(records, buffer, prices=prices, currency=currency)
         await asyncio.to_thread(atomic_write_text, path, buffer.getvalue())

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.changes import Changes
 from paygo_desktop.context import AppContext
 from paygo_desktop.errors import UserFacingError
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.async_tasks import NewestRead, TaskRunner
 from paygo_desktop.gui.dialogs import ImportKeyDialog, MnemonicDialog, PasswordDialog
 from paygo_desktop.gui.format import short_address
 from paygo_desktop.gui.pages.base import Page
@@ -86,7 +86,6 @@ class SettingsPage(Page):
         self.wallet = wallet
         self.keychain = keychain or _default_keychain
         self.loaded = False  # the networks and accounts were read once (``refresh``)
-        self._reads = 0  # reads asked for: only the latest one fills the lists
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -101,6 +100,8 @@ class SettingsPage(Page):
         column.addStretch(1)
         scroll.setWidget(body)
         self.layout_.addWidget(scroll, 1)
+        # the networks and the accounts (``refresh``)
+        self.reads = NewestRead(runner, "settings-read", failed=self.accounts_message.error, parent=self)
 
     # ---- network
     def _network_box(self) -> QGroupBox:
@@ -468,19 +469,16 @@ class SettingsPage(Page):
 
     def refresh(self) -> None:
         """Read the networks and the accounts in a worker thread; the lists show them when it returns. Of
-        reads that overlap, only the latest one is shown."""
-        self._reads += 1
-        read, ctx = self._reads, self.ctx
+        reads that overlap, only the latest one is shown (``NewestRead``)."""
+        ctx = self.ctx
 
         def read_all() -> tuple[str, list[Network], list[Any]]:  # SQL: off the GUI thread
             return ctx.network.key, list(ctx.networks.all()), list(ctx.accounts.list())
 
-        def done(found: tuple[str, list[Network], list[Any]]) -> None:
-            if read != self._reads:
-                return  # a later read is on its way
-            current, networks, records = found
-            self._fill_networks(current, networks)
-            self._fill_accounts(records)
-            self.loaded = True
+        self.reads.request(read_all, self._fill)
 
-        self.runner.run(read_all, on_success=done, on_error=self.accounts_message.error, name="settings-read")
+    def _fill(self, found: tuple[str, list[Network], list[Any]]) -> None:
+        current, networks, records = found
+        self._fill_networks(current, networks)
+        self._fill_accounts(records)
+        self.loaded = True

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from paygo_desktop.changes import Changes
-from paygo_desktop.gui.async_tasks import Task, TaskRunner
+from paygo_desktop.gui.async_tasks import NewestRead, Task, TaskRunner
 from paygo_desktop.gui.format import local_time
 from paygo_desktop.gui.notifier import Notifier
 from paygo_desktop.gui.pages.base import Page
@@ -106,8 +106,6 @@ class ZcashPage(Page):
         self._revoke_armed: tuple[str, str] | None = None
         self._checks = 0
         self.loaded = False  # the book was read once (``reload``)
-        self._reads = 0  # reads asked for: only the latest one fills the table
-        self._after_read: list[Callable[[], None]] = []  # what callers asked to run once the table shows it
 
         intro = QLabel(INTRO)
         intro.setObjectName("Hint")
@@ -116,6 +114,7 @@ class ZcashPage(Page):
         self.message = InlineMessage(self, "Zcash message")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.message)
+        self.reads = NewestRead(runner, "zcash-read", failed=self.message.error, parent=self)  # the book's
         self.warnings = InlineMessage(self, "Trust check")
         self.warnings.setTextFormat(Qt.TextFormat.PlainText)
         self.layout_.addWidget(self.warnings)
@@ -231,21 +230,8 @@ class ZcashPage(Page):
     def reload(self, then: Callable[[], None] | None = None) -> None:
         """Read the book in a worker thread; the table shows it when it returns, then ``then`` runs. Of
         reads that overlap, only the latest one is shown, and every ``then`` asked for meanwhile runs after
-        it (a read overtaken by another does not drop its caller's next step)."""
-        self._reads += 1
-        read = self._reads
-        if then is not None:
-            self._after_read.append(then)
-
-        def done(views: list[Any]) -> None:
-            if read != self._reads:
-                return  # a later read is on its way: it shows the table and runs what waits for it
-            self._show_views(views)
-            waiting, self._after_read = self._after_read, []
-            for step in waiting:
-                step()
-
-        self.runner.run(self.book.all, on_success=done, on_error=self.message.error, name="zcash-read")
+        it (a read overtaken by another does not drop its caller's next step; ``NewestRead``)."""
+        self.reads.request(self.book.all, self._show_views, then=then)
 
     def _show_views(self, views: list[Any]) -> None:
         selected = self.selected()

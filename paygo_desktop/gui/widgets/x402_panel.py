@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from paygo_desktop.gui.async_tasks import TaskRunner
+from paygo_desktop.gui.async_tasks import NewestRead, TaskRunner
 from paygo_desktop.gui.format import local_time, short_address
 from paygo_desktop.gui.receipt_dialog import check_details, check_lines
 from paygo_desktop.gui.widgets.messages import InlineMessage
@@ -151,7 +151,8 @@ class X402Panel(QWidget):
         self.ctx = ctx
         self.runner = runner
         self.lapsed = lapsed  # the app's lapsed check, run when the list is shown or refreshed
-        self._reads = 0  # reads of the list started: only the latest one's is shown
+        # reads of the list: only the newest one's is shown (a change meanwhile)
+        self.reads = NewestRead(runner, "x402-payments", failed=self._failed, parent=self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.proxy_box = None
@@ -239,14 +240,7 @@ class X402Panel(QWidget):
             return records.payments()[:SHOWN], records.policies()
 
         self.refresh_button.setEnabled(False)
-        self._reads += 1
-        reading = self._reads
-
-        def shown(found: tuple[list[Any], list[Any]]) -> None:
-            if reading == self._reads:  # not overtaken by a read started after it (a change meanwhile)
-                self._show(found)
-
-        self.runner.run(read, on_success=shown, on_error=self._failed, name="x402-payments")
+        self.reads.request(read, self._show)
 
     def check_lapsed(self) -> None:
         """Have the chain asked about every payment whose authorization lapsed on the server's word (in the
