@@ -3,9 +3,10 @@
 Qt-free: the GUI's composition root (``paygo_desktop.app``) and the headless commands both start here.
 
 The network in use is read once (its record from the store, and on the Sandbox network the running
-sandbox's state file) and kept until the network is switched (``use_network``, or a new key in the
-settings) or what stands behind it changes (``invalidate_network``: a custom network saved again, the
-sandbox started): the GUI asks for it on every repaint of some views, and it must cost nothing there.
+sandbox's state file: ``find_network``) and kept until the network is switched (``use_network``; the GUI's
+``switch_network``, with the network it found in a worker; or a new key in the settings) or what stands
+behind it changes (``invalidate_network``: a custom network saved again, the sandbox started): the GUI
+asks for it on every repaint of some views, and it must cost nothing there.
 """
 
 from __future__ import annotations
@@ -80,16 +81,27 @@ class AppContext:
         """The network in use (kept: see the module's docstring)."""
         key = self.settings.network
         if self._network is None or self._network[0] != key:
-            network = self.networks.get(key) or SANDBOX
-            state = self._sandbox_state(network)
-            if state is not None:  # a running sandbox may have had to use another port
-                network = replace(network, rpc_url=state.rpc_url)
-            self._network = (key, network)
+            self._network = (key, self.find_network(key))
         return self._network[1]
 
-    def use_network(self, key: str) -> Network:
-        """Switch to the network ``key`` (saved in the settings)."""
+    def find_network(self, key: str) -> Network:
+        """The network ``key`` as the app would use it (blocking: its record is SQL, and on the Sandbox
+        network the running sandbox's state file is read, once): the Sandbox network if there is none."""
+        network = self.networks.get(key) or SANDBOX
+        state = self._sandbox_state(network)
+        if state is not None:  # a running sandbox may have had to use another port
+            network = replace(network, rpc_url=state.rpc_url)
+        return network
+
+    def switch_network(self, key: str, network: Network) -> None:
+        """Use ``network`` (what ``find_network(key)`` found) from now on: the settings say so, in memory
+        only (no I/O: the GUI switches on its thread and has the settings written in a worker)."""
         self.settings.network = key
+        self._network = (key, network)
+
+    def use_network(self, key: str) -> Network:
+        """Switch to the network ``key`` and save the settings (blocking)."""
+        self.switch_network(key, self.find_network(key))
         self.settings.save()
         return self.network
 

@@ -2,12 +2,19 @@
 
 Unknown keys (from a newer version) are kept on save. A corrupt file is set aside, not lost, and the
 defaults are used; ``Settings.load`` reports that through ``recovered_from``.
+
+``save()`` writes them as they are now. The GUI writes off its thread in two steps: ``snapshot()`` (the
+file's text as the settings are now, numbered; no I/O) where the change is made, ``write(snapshot)`` in a
+worker. Writes are one at a time, and a snapshot older than one already written is not written (the newer
+one holds everything it did): whichever order the workers run in, the file ends with the last change.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,6 +25,14 @@ from paygo_desktop.fileio import atomic_write_text
 log = logging.getLogger(__name__)
 
 THEMES = ("system", "light", "dark")
+
+
+@dataclass(frozen=True)
+class SettingsSnapshot:
+    """The settings file's text at one moment; ``number`` orders the moments."""
+
+    number: int
+    text: str
 
 
 @dataclass
@@ -33,6 +48,11 @@ class Settings:
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
     recovered_from: Path | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # not fields: neither compared nor copied by ``asdict``
+        self._numbers = itertools.count(1)  # next() on it is atomic: snapshots may be taken in any thread
+        self._write_lock = threading.Lock()
+        self._written = 0  # the number of the snapshot on disk (0: none written by this object)
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -86,7 +106,28 @@ class Settings:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "recovered_from"}
         return {**self._extra, **data}
 
-    def save(self) -> None:
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def snapshot(self) -> SettingsSnapshot:
+        """The file's text as the settings are now (no I/O: cheap on the GUI thread), for ``write``."""
+        return SettingsSnapshot(
+            next(self._numbers), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        )
+
+    def write(self, snapshot: SettingsSnapshot) -> bool:
+        """Write ``snapshot`` atomically (blocking: in a worker in the GUI), one write at a time; one older
+        than a snapshot already written is left out. Whether it was written; ``OSError`` if it failed."""
         if self._path is None:
             raise RuntimeError("these settings have no file")
-        atomic_write_text(self._path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        with self._write_lock:
+            if snapshot.number <= self._written:
+                return False
+            atomic_write_text(self._path, snapshot.text)
+            self._written = snapshot.number
+            return True
+
+    def save(self) -> None:
+        """Write the settings as they are now (blocking)."""
+        self.write(self.snapshot())

@@ -78,6 +78,8 @@ class ThemeManager:
         self._app = app
         self.mode = mode
         self.scheme = "light"
+        sheet = resource_path("themes", "base.qss")  # read once: a theme chosen later reads no file
+        self._sheet = sheet.read_text("utf-8") if sheet else ""
         app.setStyle("Fusion")
         app.styleHints().colorSchemeChanged.connect(self._on_system_change)
         self.apply(mode)
@@ -86,9 +88,7 @@ class ThemeManager:
         self.mode = mode
         self.scheme = resolve(mode)
         self._app.setPalette(palette_for(self.scheme))
-        sheet = resource_path("themes", "base.qss")
-        css = sheet.read_text("utf-8") if sheet else ""
-        css = css.replace("@ACCENT", _accent(self.scheme)).replace("@CARD", _card(self.scheme))
+        css = self._sheet.replace("@ACCENT", _accent(self.scheme)).replace("@CARD", _card(self.scheme))
         self._app.setStyleSheet(css)
 
     def _on_system_change(self, _scheme: Qt.ColorScheme) -> None:

@@ -49,3 +49,19 @@ def test_wrong_types_fall_back_to_defaults(tmp_path):
     assert s.idle_lock_minutes == 10
     assert s.theme == "system"
     assert s.network == "base"
+
+
+def test_a_snapshot_older_than_the_one_on_disk_is_not_written(tmp_path):
+    """The GUI writes in worker threads: whichever order they run in, the file ends with the last change."""
+    path = tmp_path / "settings.json"
+    s = Settings.load(path)
+    s.theme = "dark"
+    older = s.snapshot()
+    s.theme = "light"
+    newer = s.snapshot()
+    assert s.write(newer)
+    assert not s.write(older)  # late: left out
+    assert Settings.load(path).theme == "light"
+    s.idle_lock_minutes = 4
+    s.save()  # a later change is written as usual
+    assert (Settings.load(path).theme, Settings.load(path).idle_lock_minutes) == ("light", 4)

@@ -180,7 +180,8 @@ def test_switching_network_and_theme_persists(qtbot: Any, unlocked_window: Any) 
     index = page.network_combo.findData("base-sepolia")
     page.network_combo.setCurrentIndex(index)
     page.network_combo.activated.emit(index)
-    assert window.ctx.settings.network == "base-sepolia"
+    # switched once the network's record is read, in a worker
+    qtbot.waitUntil(lambda: window.ctx.settings.network == "base-sepolia", timeout=5_000)
     assert window.status.network_label.text() == "Base Sepolia"
     page.idle_spin.setValue(3)
     assert window.ctx.settings.idle_lock_minutes == 3

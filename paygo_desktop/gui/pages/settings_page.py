@@ -1,12 +1,17 @@
 """Settings: network (with verified custom RPCs), security, appearance and the wallet's accounts.
 
 The networks and the accounts are read in a worker thread (``refresh``) and fill their lists when the read
-returns; until the first one is in, the lists say they are being read and the account buttons wait."""
+returns; until the first one is in, the lists say they are being read and the account buttons wait.
+
+A choice takes effect at once (the theme applied, the idle time used; the network switched once its record
+is read in a worker) and is written in a worker, in the order the choices were made
+(``gui/settings_writes.py``); a write that fails is said beside the choice."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +44,7 @@ from paygo_desktop.gui.async_tasks import NewestRead, TaskRunner
 from paygo_desktop.gui.dialogs import ImportKeyDialog, MnemonicDialog, PasswordDialog
 from paygo_desktop.gui.format import short_address
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.settings_writes import ActivityLine, SettingsWrites
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.fiat import currency_chooser
 from paygo_desktop.gui.widgets.messages import InlineMessage
@@ -83,6 +89,8 @@ class SettingsPage(Page):
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self.writes = SettingsWrites(ctx, runner, parent=self)  # the choices written in a worker, in order
+        self._network_asked: str | None = None  # a network chosen, not switched to yet
         self.wallet = wallet
         self.keychain = keychain or _default_keychain
         self.loaded = False  # the networks and accounts were read once (``refresh``)
@@ -140,6 +148,7 @@ class SettingsPage(Page):
         return box
 
     def _fill_networks(self, current: str, networks: list[Network]) -> None:
+        current = self._network_asked or current  # a choice being switched to stays chosen
         self.network_combo.clear()
         self.network_combo.setEnabled(True)
         for i, network in enumerate(networks):
@@ -149,13 +158,42 @@ class SettingsPage(Page):
 
     def _network_chosen(self, index: int) -> None:
         key = self.network_combo.itemData(index)
-        if key and key != self.ctx.settings.network:
+        if key and key != (self._network_asked or self.ctx.settings.network):  # the last one chosen
             self._use_network(key)
 
-    def _use_network(self, key: str) -> None:
-        network = self.ctx.use_network(key)
-        self.ctx.activity.record("network", f"Switched to {network.name}", network=network.key)
+    def _use_network(self, key: str, then: Callable[[], None] | None = None) -> None:
+        """Read the network's record in a worker (after the writes asked before), switch to it here (then
+        ``then``), and have the settings and an activity line written in a worker."""
+        self._network_asked = key  # chosen: switched to once its record is read
+
+        def failed(message: str) -> None:
+            if self._network_asked == key:
+                self._network_asked = None
+            self.network_message.error(message)
+            self._select_network(self._network_asked or self.ctx.settings.network)  # in use, or chosen
+
+        self.writes.run(
+            partial(self.ctx.find_network, key),
+            on_success=partial(self._switch_network, key, then),
+            on_error=failed,
+            name="find-network",
+        )
+
+    def _switch_network(self, key: str, then: Callable[[], None] | None, network: Network) -> None:
+        self.ctx.switch_network(key, network)
+        if self._network_asked == key:  # the last one chosen: in use now
+            self._network_asked = None
+        self._select_network(self._network_asked or key)
         self.network_changed.emit(network)
+        line = ActivityLine("network", f"Switched to {network.name}", network=network.key)
+        self.writes.save(self.network_message.error, line)
+        if then is not None:
+            then()
+
+    def _select_network(self, key: str) -> None:
+        index = self.network_combo.findData(key)
+        if index >= 0:
+            self.network_combo.setCurrentIndex(index)
 
     def add_custom_network(self) -> None:
         self.network_message.clear_message()
@@ -182,8 +220,7 @@ class SettingsPage(Page):
             self.network_message.ok(
                 f"{result.name} answers with chain id {result.chain_id}; it is now in use."
             )
-            self._use_network(result.key)
-            self.refresh()  # the list with the new network in it, chosen
+            self._use_network(result.key, then=self.refresh)  # the list with the new network in it, chosen
             for field in (self.custom_name, self.custom_url, self.custom_chain):
                 field.clear()
 
@@ -223,8 +260,8 @@ class SettingsPage(Page):
         return box
 
     def _idle_changed(self, value: int) -> None:
-        self.ctx.settings.idle_lock_minutes = value
-        self.ctx.settings.save()
+        self.ctx.settings.idle_lock_minutes = value  # the idle watcher asks for it: used at once
+        self.writes.save(self.security_message.error)
 
     def _remember_changed(self, checked: bool) -> None:
         """Store the password in the OS keychain (after checking it) or forget it."""
@@ -250,7 +287,7 @@ class SettingsPage(Page):
 
         def done(_result: object) -> None:
             self.ctx.settings.remember_password = checked
-            self.ctx.settings.save()
+            self.writes.save(self.security_message.error)
             self.security_message.ok(
                 "The password is kept in the system keychain." if checked else "The password was forgotten."
             )
@@ -280,17 +317,19 @@ class SettingsPage(Page):
         self.currency_combo = currency_chooser(self.ctx.settings.display_currency)
         self.currency_combo.activated.connect(self._currency_chosen)
         form.addRow("Show values in", self.currency_combo)
+        self.appearance_message = InlineMessage(name="Appearance message")
+        form.addRow("", self.appearance_message)
         return box
 
     def _currency_chosen(self, index: int) -> None:
         self.ctx.settings.display_currency = self.currency_combo.itemData(index)
-        self.runner.run(self.ctx.settings.save, name="save-display-currency")
+        self.writes.save(self.appearance_message.error)
 
     def _theme_chosen(self, index: int) -> None:
         theme = self.theme_combo.itemData(index)
         self.ctx.settings.theme = theme
-        self.ctx.settings.save()
-        self.theme_changed.emit(theme)
+        self.theme_changed.emit(theme)  # applied at once
+        self.writes.save(self.appearance_message.error)
 
     # ---- accounts
     def _accounts_box(self) -> QGroupBox:
