@@ -217,10 +217,14 @@ class SettingsPage(Page):
         def done(result: object) -> None:
             assert isinstance(result, Network)
             self._custom_done()
-            self.network_message.ok(
-                f"{result.name} answers with chain id {result.chain_id}; it is now in use."
-            )
-            self._use_network(result.key, then=self.refresh)  # the list with the new network in it, chosen
+
+            def in_use() -> None:
+                self.network_message.ok(
+                    f"{result.name} answers with chain id {result.chain_id}; it is now in use."
+                )
+                self.refresh()  # the list with the new network in it, chosen
+
+            self._use_network(result.key, then=in_use)
             for field in (self.custom_name, self.custom_url, self.custom_chain):
                 field.clear()
 
