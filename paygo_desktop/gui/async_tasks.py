@@ -158,6 +158,9 @@ class TaskRunner(QObject):
             task.cancel()
 
 
+MAX_DROPPED = 3  # overtaken results dropped in a row before one fills the page anyway
+
+
 class NewestRead(QObject):
     """Reads of what a page shows, of which only the newest fills it.
 
@@ -169,7 +172,10 @@ class NewestRead(QObject):
     One read is out at a time. A request made while one is out waits, in place of any request already
     waiting (whose ``then`` is kept): when the read out returns, its result is dropped (a newer request
     came meanwhile) and the waiting one starts. So results never arrive out of order, only the newest
-    fills, and a burst of requests costs two reads, not one each.
+    fills, and a burst of requests costs two reads, not one each. Requests that keep coming faster than a
+    read takes (a change announced during every read) would then leave the page unfilled for ever: after
+    ``MAX_DROPPED`` results dropped in a row the next one fills it anyway (still newer than what it shows;
+    the ``then`` steps wait for the newest).
 
     A read that fails fills nothing and runs no ``then``: its message goes to the request's ``failed``
     (else the ``failed`` given here), unless a newer request waits, whose read starts at once and speaks for
@@ -196,6 +202,7 @@ class NewestRead(QObject):
         self._out_request: _Request | None = None
         self._waiting: _Request | None = None  # the newest request, waiting for the read out
         self._then: list[Callable[[], None]] = []  # what waits for the next fill
+        self._dropped = 0  # results dropped in a row, overtaken by a newer request
 
     @property
     def busy(self) -> bool:
@@ -228,8 +235,15 @@ class NewestRead(QObject):
 
     def _returned(self, result: object) -> None:
         request = self._out_request
-        if request is None or self._waiting is not None:
-            return  # overtaken: the waiting request fills the page and runs what waits
+        if request is None:
+            return
+        if self._waiting is not None:  # overtaken: the waiting request fills the page and runs what waits
+            self._dropped += 1
+            if self._dropped > MAX_DROPPED:  # ... unless requests never stop coming: fill with this one
+                self._dropped = 0
+                request.fill(result)
+            return
+        self._dropped = 0
         request.fill(result)
         steps, self._then = self._then, []
         for step in steps:

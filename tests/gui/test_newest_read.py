@@ -173,3 +173,31 @@ def test_a_page_deleted_while_its_read_is_out_is_never_filled(qtbot: Any, event_
     qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT)
     qtbot.wait(20)
     assert seen == []
+
+
+def test_requests_that_never_stop_coming_still_fill_the_page(qtbot: Any, event_loop_qt: Any) -> None:
+    """A request during every read (a change announced faster than a read takes) drops each result in turn;
+    after MAX_DROPPED in a row the next fills the page anyway: newer than what it shows, never nothing for
+    ever. The next steps still wait for the newest read."""
+    from paygo_desktop.gui.async_tasks import MAX_DROPPED
+
+    runner, reads, seen = TaskRunner(), Reads(), []
+    page, newest = page_and_reads(runner)
+    try:
+        rounds = MAX_DROPPED + 2
+        newest.request(
+            reads.read("read 0"), lambda r: seen.append(f"fill {r}"), then=lambda: seen.append("then")
+        )
+        for n in range(1, rounds + 1):
+            qtbot.waitUntil(lambda n=n: len(reads.started) == n, timeout=WAIT)
+            newest.request(reads.read(f"read {n}"), lambda r: seen.append(f"fill {r}"))
+            reads.let_go(f"read {n - 1}")
+        qtbot.waitUntil(lambda: len(reads.started) == rounds + 1, timeout=WAIT)
+        assert seen == [f"fill read {MAX_DROPPED}"]  # the first MAX_DROPPED dropped, the next one shown
+        reads.let_go(f"read {rounds}")
+        qtbot.waitUntil(lambda: not newest.busy, timeout=WAIT)
+        assert seen == [f"fill read {MAX_DROPPED}", f"fill read {rounds}", "then"]
+    finally:  # no read left waiting, should an assertion fail
+        for gate in reads.gates.values():
+            gate.set()
+    del page

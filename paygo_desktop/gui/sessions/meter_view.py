@@ -132,12 +132,7 @@ class MeterView(QFrame):
         self.timer = QTimer(self)
         self._ticks_to_look = 0
         self.timer.timeout.connect(self._tick)
-        self._pace()
-        # a change of the active window: a Qt signal, not an event filter (which would run Python for every
-        # event of the window); disconnected by Qt when the card is deleted
-        app = QGuiApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.focusWindowChanged.connect(self._pace)
+        self._follow_the_active_window()
         self.update_numbers()  # the timer starts when the card is shown
 
     def _build_card(self) -> QVBoxLayout:
@@ -246,6 +241,14 @@ class MeterView(QFrame):
             self.removeEventFilter(self)
             self._resume()
         return False
+
+    def _follow_the_active_window(self) -> None:
+        """Paced now, and again at each change of the active window: a Qt signal, not an event filter
+        (which would run Python for every event of the window); disconnected by Qt when the card is gone."""
+        self._pace()
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._pace)
 
     def _pace(self, *_window: object) -> None:
         """20 updates a second while the card's window is the active one, 4 while another is."""
