@@ -69,13 +69,13 @@ def create_app(
 ) -> FastAPI:
     """The provider app. ``clock`` (Unix seconds) drives session timing (request signatures are always
     checked against the real time: they are the client's, on its own clock); ``background`` starts the
-    chain head poll, the load monitor, and (in the worker that leads: provider.leader) the expiry and claim
-    loops; tests may drive them through the vendor routes instead. ``zcash_verifier`` replaces the
-    ``PaymentVerifier`` built from ``config.zcash``. Several processes may serve the same PostgreSQL
-    database (``provider.workers``; ``worker``: this one's slot, shown by ``/health``): everything a
-    session needs is in the database. Lateness is judged at a request's arrival (``provider.load.queued``:
-    real seconds of waiting); with a ``clock`` of its own (a test's, which moves only when told) real
-    waiting has no meaning on that clock and counts as none."""
+    chain head poll, the load monitor, and (in the worker that leads: provider.leader) the expiry, claim
+    and job release loops; tests may drive them through the vendor routes instead. ``zcash_verifier``
+    replaces the ``PaymentVerifier`` built from ``config.zcash``. Several processes may serve the same
+    PostgreSQL database (``provider.workers``; ``worker``: this one's slot, shown by ``/health``):
+    everything a session needs is in the database. Lateness is judged at a request's arrival
+    (``provider.load.queued``: real seconds of waiting); with a ``clock`` of its own (a test's, which moves
+    only when told) real waiting has no meaning on that clock and counts as none."""
     waited = queued if clock is None else _no_wait
     clock = clock or time.time
     store = Store(config.database)
@@ -175,13 +175,19 @@ def create_app(
                 except Exception as exc:
                     log.warning("expiry check: %r", exc)
 
+        async def releases() -> None:  # a leader duty, once the chain is reached
+            assert auto_release is not None
+            await connected.wait()
+            await auto_release.run()
+
+        duties = [claims, expiry_loop] + ([releases] if auto_release is not None else [])
         with contextlib.suppress(Exception):
             monitor.report()  # this worker is counted from its first answer on
         tasks.append(asyncio.create_task(watcher.run()))  # every worker cuts its own connections
         if background:
             tasks.append(asyncio.create_task(monitor.run()))
             tasks.append(asyncio.create_task(connect()))
-            tasks.append(asyncio.create_task(coordinator.run([claims, expiry_loop])))
+            tasks.append(asyncio.create_task(coordinator.run(duties)))
         else:
             await connect()
         try:
@@ -366,9 +372,13 @@ def create_app(
 
     register_vendor(app, core, store, clock)  # the vendor's sessions, earnings and claims
 
+    from paygo_desktop.provider.job_release import AutoRelease
     from paygo_desktop.provider.job_routes import register as register_jobs
 
-    register_jobs(app, config, store, clock, account, coordinator.claim_lock)  # fixed-price jobs
+    desk = register_jobs(app, config, store, clock, account, coordinator.claim_lock)  # fixed-price jobs
+    # the leader releases delivered jobs whose review window has passed (provider.job_release)
+    auto_release = AutoRelease(desk, config.auto_release_interval) if config.auto_release_interval else None
+    app.state.job_release = auto_release
 
     if config.zcash.enabled:  # Zcash spending permissions (routes.ZCASH, routes.SESSIONS)
         from paygo_desktop.provider.zcash_routes import register

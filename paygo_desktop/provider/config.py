@@ -34,6 +34,8 @@ Example (TOML)::
     max_delivery_bytes = 16777216              # the largest file a job's delivery may be
     max_open_job_requests = 10                 # job requests one wallet may have unfunded at a time
     job_request_ttl = 86400                    # an unfunded job request is dropped this many seconds on
+    auto_release_interval = 60                 # how often delivered jobs whose review window has passed
+                                               # (chain time) are released to the vendor (0: never)
     upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
@@ -89,6 +91,8 @@ DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
 class ConfigError(UserFacingError):
     """The provider configuration file is missing, unreadable or invalid."""
 
+
+MIN_AUTO_RELEASE_INTERVAL = 0.1  # auto_release_interval: 0 (off) or at least this (no busy loop)
 
 LEDGER_MODE_REFUSED = (
     '[zcash] needs mode = "zallet" (a real Zallet wallet, with rpc_url) for real use. The pretend wallet, '
@@ -263,6 +267,10 @@ class ProviderConfig(BaseModel):
     # once it is this many seconds old and still not funded on chain (provider/jobs.py, JobDesk.request).
     max_open_job_requests: Annotated[int, Field(ge=1, le=1000)] = 10
     job_request_ttl: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
+    # Every this many seconds the provider (its leader worker) sends ``release`` for each delivered job
+    # whose client's review window has passed on chain without an approval, so the vendor is paid without
+    # asking (provider/job_release.py); 0 turns it off (the vendor then releases from the Vendor page).
+    auto_release_interval: Annotated[float, Field(ge=0, le=86400)] = 60.0
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:
@@ -273,6 +281,13 @@ class ProviderConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("public_base_url must be an http(s) URL")
         return self
+
+    @field_validator("auto_release_interval")
+    @classmethod
+    def _auto_release_interval(cls, value: float) -> float:
+        if 0 < value < MIN_AUTO_RELEASE_INTERVAL:
+            raise ValueError(f"0 (off) or at least {MIN_AUTO_RELEASE_INTERVAL:g} seconds")
+        return value
 
     @field_validator("database")
     @classmethod

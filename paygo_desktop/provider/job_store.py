@@ -1,4 +1,4 @@
-"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003, 0006): the
+"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003, 0008, 0009): the
 job offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
 
 What was paid is never read from here: the job's state is PayGoJobs' (provider/jobs.py reads it for every
@@ -35,7 +35,10 @@ class JobRow(JobsBase):
     provider's answer (``cancel_signature``: its Cancel(jobId, 0) once it declined) and its delivery."""
 
     __tablename__ = "provider_jobs"
-    __table_args__ = (Index("ix_provider_jobs_funded", "funded", "requested_at"),)
+    __table_args__ = (
+        Index("ix_provider_jobs_funded", "funded", "requested_at"),
+        Index("ix_provider_jobs_settled", "settled"),
+    )
     id: Mapped[str] = mapped_column(String(66), primary_key=True)
     offer_id: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(42), index=True)
@@ -60,3 +63,6 @@ class JobRow(JobsBase):
     # seen funded on chain (a status past None, which never goes back): a job, never dropped as a stale
     # request (migration 0006)
     funded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # nothing left to release (provider/job_release.py): seen paid out on chain (approved, released,
+    # refunded, cancelled: final), or past its deadline with nothing delivered (migration 0009)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -5,7 +5,8 @@ the provider's payTo, deadline = chain time + the offer's delivery time, terms =
 salt) and keeps them. The client funds them on chain. The vendor then accepts (only a funded job) or
 declines (the desk signs the worker's ``Cancel(jobId, 0)``: with it the client takes a funded price back
 at once). The vendor's deliveries are ``provider/job_deliveries.py``'s; once the client's review window
-has passed, the desk sends ``release`` for the vendor.
+has passed, the desk sends ``release`` for the vendor: when it asks, or by itself every
+``auto_release_interval`` (``provider/job_release.py``).
 
 Every answer reads the job's state from the chain (``derive_state``): the desk's own rows say what was
 asked and answered, never what was paid.
@@ -466,7 +467,8 @@ class JobDesk:
         """The vendor is paid for a delivery its client neither approved nor disputed: once the review
         window has passed (chain time), the desk sends ``release(job)`` from the provider's key, under its
         lock. Anyone may send it; without this a client who stays silent would leave the price in the
-        contract until the vendor found another way to send it."""
+        contract until the vendor found another way to send it. The vendor's route and the provider's own
+        rounds (``provider.job_release``) both send it here."""
         row = self.detached(job_id, self.account.address)
         job = job_of(row)
         try:
@@ -495,15 +497,29 @@ class JobDesk:
 
         chain = await self.chain()
         try:
-            await send(chain.jobs.w3, chain.jobs.function("release", job.as_tuple()), self.account)
+            result = await send(chain.jobs.w3, chain.jobs.function("release", job.as_tuple()), self.account)
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None
-        except TransactionFailed:
+        except TransactionFailed as exc:
             state, _ = await self.read_state(job)
             if state.status.paid_worker:  # the client's approval (or another release) was mined first
+                log.info(
+                    "jobs: release of job %s sent (tx 0x%s), reverted: the job was %s first",
+                    job.id_hex,
+                    exc.tx_hash.hex(),
+                    state.status.name.lower(),
+                )
                 return
             raise ApiError(409, "refused_on_chain", "PayGoJobs refused the release") from None
         except Exception as exc:
             log.warning("jobs: sending a release failed: %r", exc)
             raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
+        log.info(
+            "jobs: release of job %s sent (tx 0x%s): %d base units of %s to %s",
+            job.id_hex,
+            result.tx_hash.hex(),
+            job.price,
+            job.token,
+            job.worker,
+        )

@@ -1,9 +1,10 @@
 """Which worker runs the provider's background duties, and one claim transaction at a time.
 
-The claimer (vault-event watch, retries, scheduled claims) and the expiry sweep run in one worker only,
-the *leader*. Claims are sent from the provider's one key: two senders at once would race for its nonces,
-and a voucher must never be claimed twice, so every claim (the leader's, and ``POST /vendor/claim`` on
-whichever worker it reaches) also holds the *claim lock*.
+The claimer (vault-event watch, retries, scheduled claims), the expiry sweep and the release of delivered
+jobs (``provider.job_release``) run in one worker only, the *leader*. Claims are sent from the provider's
+one key: two senders at once would race for its nonces, and a voucher must never be claimed twice, so every
+claim (the leader's, and ``POST /vendor/claim`` on whichever worker it reaches) also holds the *claim lock*
+(as do the job desk's deliveries and releases).
 
 * SQLite: one process; it is the leader, and the claim lock is an asyncio lock.
 * PostgreSQL: the leader is the worker holding a session-level advisory lock
@@ -107,7 +108,10 @@ class Coordinator:
 
     def _set(self, leader: bool) -> None:
         if leader != self.is_leader:
-            log.info("this worker %s the provider's claims and expiry sweep", "runs" if leader else "stops")
+            log.info(
+                "this worker %s the provider's claims, expiry sweep and job releases",
+                "runs" if leader else "stops",
+            )
         self.is_leader = leader
         self.on_change(leader)
 
