@@ -56,6 +56,19 @@ def test_bad_configs_are_user_facing(tmp_path: Path, text: str) -> None:
     assert main_serve(tmp_path / "missing.toml", "127.0.0.1", 0) == 2
 
 
+def test_auto_release_is_every_minute_unless_set_or_turned_off(tmp_path: Path) -> None:
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML)
+    assert load_config(p).auto_release_interval == 60
+    for value, ok in (("0", True), ("0.1", True), ("3600", True), ("0.01", False), ("-1", False)):
+        p.write_text(TOML.replace("[[assets]]", f"auto_release_interval = {value}\n\n[[assets]]"))
+        if ok:
+            assert load_config(p).auto_release_interval == float(value)
+        else:
+            with pytest.raises(UserFacingError, match="auto_release_interval"):
+                load_config(p)
+
+
 def test_env_key_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = tmp_path / "provider.toml"
     p.write_text(TOML.replace(f'private_key = "{KEY}"', 'private_key_env = "PAYGO_TEST_NO_SUCH_KEY"'))
