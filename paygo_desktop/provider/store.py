@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -46,7 +46,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -485,12 +485,13 @@ class Store:
                 and not self.has_stake(db, address)
             ):
                 return "busy"
+            # RETURNING, not rowcount: psycopg's rowcount of this insert is -1 (SQLAlchemy 2.1, psycopg 3.3)
             added = db.execute(
-                self.insert_ignore(NonceRow.__table__).values(
-                    nonce=nonce, address=address, expires_at=expires_at
-                )
-            )
-            return "ok" if cast(CursorResult[Any], added).rowcount == 1 else "reused"
+                self.insert_ignore(NonceRow.__table__)
+                .values(nonce=nonce, address=address, expires_at=expires_at)
+                .returning(NonceRow.__table__.c.nonce)
+            ).first()
+            return "ok" if added is not None else "reused"
 
     @staticmethod
     def has_stake(db: Session, address: str) -> bool:
@@ -509,7 +510,8 @@ class Store:
         channel_id = "0x" + channel.id.hex()
         with self.tx() as db:
             added = db.execute(
-                self.insert_ignore(RefusedChannelRow.__table__).values(
+                self.insert_ignore(RefusedChannelRow.__table__)
+                .values(
                     channel_id=channel_id,
                     payer=channel.payer,
                     token=channel.token,
@@ -517,8 +519,9 @@ class Store:
                     reason=reason[:200],
                     at=at,
                 )
-            )
-            return cast(CursorResult[Any], added).rowcount == 1
+                .returning(RefusedChannelRow.__table__.c.channel_id)
+            ).first()
+            return added is not None
 
     def refused_channels(self, limit: int = 100) -> list[RefusedChannelRow]:
         with self.tx() as db:
