@@ -87,7 +87,8 @@ class AutoRelease:
         try:
             now = await chain.jobs.chain_time()
         except Exception as exc:
-            raise ApiError(503, "chain_unavailable", f"reading the chain's time failed: {exc!r}") from None
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise ApiError(503, "chain_unavailable", f"reading the chain's time failed ({reason})") from None
         paid: list[str] = []
         for row in rows:
             ends = self._ends.get(row.id)

@@ -1,7 +1,8 @@
 """The provider releases a delivered job by itself once its client's review window has passed on chain
 (provider/job_release.py), over real loopback HTTP with PayGoJobs on the real anvil: paid within a couple of
 rounds; nothing sent at the window's last second or the one before; a client's approval mined first (before
-the round, or in the same block as the release) is no error and pays once; nothing when it is turned off."""
+the round, or in the same block as the release) is no error and pays once; a node that is down is tried
+again at the next round; nothing when it is turned off."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from paygo_desktop.provider.job_store import JobRow
 from tests.chain import jobs_support
 from tests.chain.conftest import Env
 from tests.chain.jobs_support import Jobs
+from tests.chain.lying_rpc import lying_rpc
 from tests.provider.conftest import Server, provider_server
 
 jobs = jobs_support.jobs
@@ -220,3 +222,35 @@ def test_with_auto_release_off_nothing_is_released(env: Env, jobs: Jobs, tmp_pat
         assert sent(env, env.provider.address, "pending") == nonce0
         assert jobs.state(job).status is JobStatus.DELIVERED
         assert env.run(api.release(env.provider, info.job_id)).state is pj.JobState.released
+
+
+class AllMethods(dict[str, int]):
+    """``LyingRpc.http_errors`` answering every method with a 502: the node is down."""
+
+    def get(self, key: str, default: Any = None) -> int:  # type: ignore[override]
+        return 502
+
+
+def test_a_node_that_is_down_is_tried_again_at_the_next_round(
+    env: Env, jobs: Jobs, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the provider's node answers nothing but errors, each round ends with one warning and the next
+    comes an interval later (no crash, no busy loop); once the node is back, the job is released."""
+    caplog.set_level(logging.INFO, logger="paygo_desktop.provider")
+    with lying_rpc(env.url) as (url, node), desk(env, jobs, tmp_path, rpc_url=url) as (server, api):
+        info, job, ends = delivered_job(env, jobs, api)
+        node.http_errors = AllMethods()
+        chain_time_to(env, ends + 1)  # (straight to anvil, not through the provider's node)
+        auto: AutoRelease = server.app.state.job_release
+        start, rounds0 = time.monotonic(), auto.rounds
+        while auto.rounds < rounds0 + 3:  # (web3 retries a failed call a few times within a round)
+            assert time.monotonic() - start < 60, "the rounds stopped with the node"
+            time.sleep(0.05)
+        rounds, elapsed = auto.rounds - rounds0, time.monotonic() - start
+        assert elapsed >= (rounds - 1) * ROUND and auto.running  # a pause after each failed round
+        stopped = [r for r in release_warnings(caplog) if "release round stopped" in r]
+        assert rounds <= len(stopped) <= rounds + 1  # one line a round
+        assert jobs.state(job).status is JobStatus.DELIVERED
+        node.http_errors = {}
+        rounds_pass(server, 2, until=lambda: jobs.state(job).status is JobStatus.RELEASED)
+        assert jobs.state(job).status is JobStatus.RELEASED and settled(server, info.job_id)

@@ -32,9 +32,13 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.provider.claimer import Claimer
 from paygo_desktop.provider.leader import LEADER_KEY, Coordinator
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store
+from tests.chain import jobs_support
+from tests.chain.jobs_support import Jobs
 from tests.provider.conftest import Env, _free_port, make_config, voucher
 
 pytestmark = pytest.mark.slow
+jobs = jobs_support.jobs  # PayGoJobs beside the vault on the chain tests' anvil (its fixtures)
+_jobs_address = jobs_support._jobs_address
 ROOT = Path(__file__).resolve().parents[2]
 SVC = "market-data-feed"  # 1000 base units of USDC per second, tick 5 s, grace 5 s
 TICK_COST = 5000
@@ -325,6 +329,22 @@ def claimable_channels(env: Env, store: Store, count: int) -> list[Any]:
     return channels
 
 
+def test_a_nonce_and_a_refusal_are_recorded_once_on_postgres(env: Env, pg_url: str) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` says whether it inserted (psycopg's rowcount of it is -1: every
+    signed request was refused as a reused nonce)."""
+    store = Store(pg_url)
+    try:
+        now = int(time.time())
+        assert store.use_nonce("freshnonce1", env.payer.address, now + 300, now) == "ok"
+        assert store.use_nonce("freshnonce2", env.payer.address, now + 300, now) == "ok"
+        assert store.use_nonce("freshnonce1", env.payer.address, now + 300, now) == "reused"
+        ch = env.channel(token=env.usdc, salt=os.urandom(32))
+        assert store.refuse_channel(ch, 10, "InvalidSignature", now) is True
+        assert store.refuse_channel(ch, 10, "InvalidSignature", now) is False
+    finally:
+        store.close()
+
+
 def test_two_claimers_racing_claim_each_voucher_once(env: Env, pg_url: str) -> None:
     stores = [Store(pg_url), Store(pg_url)]  # two workers' stores and claim locks
     coordinators = [Coordinator(s) for s in stores]
@@ -428,3 +448,35 @@ def test_sessions_go_on_when_postgres_drops_every_connection(env: Env, tmp_path:
         for seq in (2, 3):
             r = http.post(path, json=voucher_body(env, ch, seq, TICK_COST + seq))
             assert r.status_code == 200, r.text
+
+
+def test_only_the_leader_releases_delivered_jobs(env: Env, jobs: Jobs, tmp_path: Path, pg_url: str) -> None:
+    """Two workers, one job past its review window: the leader alone runs the release rounds, and the
+    release is sent once."""
+    from paygo_desktop.chain.jobs import JobStatus
+    from paygo_desktop.protocol.client import ProviderClient
+    from paygo_desktop.protocol.jobs_client import JobsProviderClient
+    from tests.provider.test_job_auto_release import chain_time_to, delivered_job, sent
+
+    with workers(env, tmp_path, pg_url, jobs_contract=jobs.address, auto_release_interval=0.2) as w:
+        leaders = {slot: w.client(slot).get(routes.HEALTH).json()["load"]["leader"] for slot in (0, 1)}
+        assert sorted(leaders.values()) == [False, True]
+        leader = next(slot for slot, leads in leaders.items() if leads)
+        client = ProviderClient(w.url, timeout=15)
+        try:
+            info, job, ends = delivered_job(env, jobs, JobsProviderClient(client))
+        finally:
+            env.run(client.aclose())
+        nonce0 = sent(env, env.provider.address)
+        chain_time_to(env, ends + 1)
+        deadline = time.monotonic() + 30
+        while jobs.state(job).status is not JobStatus.RELEASED:
+            assert time.monotonic() < deadline, w.log.read_text()[-3000:]
+            time.sleep(0.05)
+        time.sleep(1.0)  # a few more rounds: nothing more is sent
+        assert sent(env, env.provider.address, "pending") == nonce0 + 1
+        log = w.log.read_text().splitlines()
+        rounds = [line for line in log if "releasing delivered jobs past their review window" in line]
+        released = [line for line in log if f"release of job {info.job_id} sent" in line]
+        assert len(rounds) == 1 and f"worker-{leader} " in rounds[0], rounds
+        assert len(released) == 1 and f"worker-{leader} " in released[0], released
