@@ -252,5 +252,5 @@ def test_a_node_that_is_down_is_tried_again_at_the_next_round(
         assert rounds <= len(stopped) <= rounds + 1  # one line a round
         assert jobs.state(job).status is JobStatus.DELIVERED
         node.http_errors = {}
-        rounds_pass(server, 2, until=lambda: jobs.state(job).status is JobStatus.RELEASED)
+        rounds_pass(server, 2, until=lambda: settled(server, info.job_id))  # (after the release is mined)
         assert jobs.state(job).status is JobStatus.RELEASED and settled(server, info.job_id)
