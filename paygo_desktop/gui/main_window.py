@@ -26,6 +26,7 @@ from paygo_desktop.gui.main_pages import PAGE_ORDER, build_page
 from paygo_desktop.gui.notifier import Notifier, make_notifier
 from paygo_desktop.gui.page_book import PageBook
 from paygo_desktop.gui.resources import app_icon_path
+from paygo_desktop.gui.settings_writes import SettingsWrites
 from paygo_desktop.gui.shell import LOADING_TEXT, Shell
 from paygo_desktop.gui.status_bar import StatusBar
 
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         """The data is open: build the lock screen and the pages, in place of the placeholder. After
         ``show_first_screen_while_opening`` that screen stays as it is (what was typed, a task waiting)."""
         self.ctx = ctx
+        self.settings_writes = SettingsWrites(ctx, self.runner, parent=self)
         if not self._has_lock_screen:
             self._build_lock_screen()
         self._build_controller()
@@ -389,20 +391,30 @@ class MainWindow(QMainWindow):
 
     # ---- reactions
     def _refresh_account(self) -> None:
-        records = self.ctx.accounts.list()
+        """The accounts read in a worker; an active account no longer among them gives way to the first
+        (announced, so the pages read again with it). The account in use is shown meanwhile."""
+        if self.ctx.settings.active_account:
+            self.status.set_account(self.ctx.settings.active_account)
+        self.runner.run(self.ctx.accounts.list, on_success=self._accounts_read, name="accounts", owner=self)
+
+    def _accounts_read(self, records: list[Any]) -> None:
         active = self.ctx.settings.active_account
         if records and not any(r.address.lower() == (active or "").lower() for r in records):
             active = records[0].address
             self.ctx.settings.active_account = active
-            self.ctx.settings.save()
+            self.settings_writes.save(failed=self._settings_not_saved)
+            self.changes.announce(Changes(accounts=True, balances=True))
         self.status.set_account(active if records else None)
 
     def set_active_account(self, address: str) -> None:
         if address != self.ctx.settings.active_account:
             self.ctx.settings.active_account = address
-            self.ctx.settings.save()
+            self.settings_writes.save(failed=self._settings_not_saved)
             self.changes.announce(Changes(accounts=True, balances=True))
         self.status.set_account(address)
+
+    def _settings_not_saved(self, message: str) -> None:
+        self.status.showMessage(message, 15_000)
 
     def _ensure_sandbox(self) -> None:
         """On the Sandbox network, make sure the local chain and provider run (reusing a running one)."""

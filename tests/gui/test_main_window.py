@@ -73,7 +73,7 @@ def test_home_shows_accounts_network_and_activity(qtbot: Any, unlocked_window: A
 
 def test_status_bar_copies_the_full_address(qtbot: Any, unlocked_window: Any) -> None:
     bar = unlocked_window.status
-    assert bar.account_button.text() == "0xf39F…2266"
+    qtbot.waitUntil(lambda: bar.account_button.text() == "0xf39F…2266", timeout=5_000)  # (read in a worker)
     assert TEST_ADDRESS in bar.account_button.toolTip()
     QGuiApplication.clipboard().clear()
     with qtbot.waitSignal(bar.address_copied, timeout=2_000):

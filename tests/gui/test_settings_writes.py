@@ -148,3 +148,73 @@ def test_a_settings_file_that_cannot_be_written_is_said_and_the_app_goes_on(qtbo
     choose(page.theme_combo, "light")
     settled(qtbot, page)
     assert on_disk(page)["theme"] == "light" and on_disk(page)["idle_lock_minutes"] == 4
+
+
+# -- the other choices that reach the settings file: the active account, a provider added -----------------
+
+
+def window_settled(qtbot: Any, window: Any) -> None:
+    writes = getattr(window, "settings_writes", None)  # (none: the window wrote on the GUI thread)
+    qtbot.waitUntil(lambda: not (writes and writes.busy) and not window.runner.busy, timeout=TIMEOUT)
+
+
+def test_an_account_chosen_is_saved_off_the_gui_thread(
+    qtbot: Any, unlocked_window: Any, written_in: list[int]
+) -> None:
+    window, other = unlocked_window, "0x" + "2" * 40
+    window_settled(qtbot, window)
+    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
+    try:
+        window.set_active_account(other)
+        assert window.ctx.settings.active_account == other  # in use at once
+        window_settled(qtbot, window)
+        qtbot.wait(20)
+    finally:
+        guard.stop()
+    assert not guard.violations, "\n".join(guard.violations)
+    assert written_in and threading.get_ident() not in written_in
+    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["active_account"] == other
+
+
+def test_an_active_account_gone_gives_way_to_the_first_without_sql_on_the_gui_thread(
+    qtbot: Any, unlocked_window: Any, written_in: list[int]
+) -> None:
+    """Unlocking with an active account the wallet no longer has (removed elsewhere): the accounts are read
+    in a worker, the first one takes its place, is saved in a worker and shown."""
+    window = unlocked_window
+    window_settled(qtbot, window)
+    first = window.ctx.accounts.list()[0].address
+    window.ctx.settings.active_account = "0x" + "9" * 40
+    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
+    try:
+        window.show_app("home")
+        qtbot.waitUntil(lambda: window.ctx.settings.active_account == first, timeout=TIMEOUT)
+        window_settled(qtbot, window)
+        qtbot.wait(20)
+    finally:
+        guard.stop()
+    assert not guard.violations, "\n".join(guard.violations)
+    assert written_in and threading.get_ident() not in written_in
+    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["active_account"] == first
+    assert window.status.account_button.isVisible()
+
+
+def test_a_provider_added_is_saved_off_the_gui_thread(
+    qtbot: Any, unlocked_window: Any, written_in: list[int]
+) -> None:
+    window, url = unlocked_window, "http://127.0.0.1:9"  # nothing answers there: only the list is saved
+    window.show_page("services")
+    page = window.pages["services"]
+    window_settled(qtbot, window)
+    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
+    try:
+        page.provider_url.setText(url)
+        page.add_provider()
+        assert window.ctx.settings.providers == [url]
+        qtbot.waitUntil(lambda: not page.settings_writes.busy, timeout=TIMEOUT)
+        qtbot.wait(20)
+    finally:
+        guard.stop()
+    assert not guard.violations, "\n".join(guard.violations)
+    assert written_in and threading.get_ident() not in written_in
+    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["providers"] == [url]

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from paygo_desktop.changes import Changes
 from paygo_desktop.gui.async_tasks import TaskRunner
 from paygo_desktop.gui.pages.base import Page
+from paygo_desktop.gui.settings_writes import SettingsWrites
 from paygo_desktop.gui.widgets.empty_state import EmptyState
 from paygo_desktop.gui.widgets.messages import InlineMessage
 from paygo_desktop.gui.widgets.tables import RowsModel, readonly_view
@@ -100,6 +101,7 @@ class ServicesPage(Page):
         super().__init__(parent)
         self.ctx = ctx
         self.runner = runner
+        self.settings_writes = SettingsWrites(ctx, runner, parent=self)  # a provider added, saved in a worker
         self.start_session = start_session
         self.live_sessions = live_sessions  # the running sessions: Call… goes through one when it can
         self.catalog: Any = None
@@ -343,7 +345,7 @@ class ServicesPage(Page):
             self.message.error("That provider is already in the list.")
             return
         self.ctx.settings.providers.append(url)
-        self.ctx.settings.save()
+        self.settings_writes.save(failed=self.message.error)
         self.provider_url.clear()
         self.providers_changed.emit()
         self.announce(Changes(providers=True))
