@@ -55,7 +55,8 @@ def home_addresses(window: Any) -> list[str]:
 def go_to_password(qtbot: Any, view: Any) -> None:
     from paygo_desktop.onboarding import Step
 
-    qtbot.waitUntil(lambda: view.machine.step is Step.PASSWORD, timeout=TIMEOUT)
+    # (the step is set by the check in its worker; the page is drawn, and Next enabled, when it has returned)
+    qtbot.waitUntil(lambda: view.machine.step is Step.PASSWORD and not view._working, timeout=TIMEOUT)
 
 
 def finish_from_password(qtbot: Any, window: Any, password: str) -> None:

@@ -24,6 +24,9 @@ def test_a_burst_of_changes_is_announced_once(qtbot: Any) -> None:
 
 def test_pages_read_again_only_what_changed(qtbot: Any, unlocked_window: Any) -> None:
     window = unlocked_window
+    # the account in use is settled first: read in a worker after unlocking, and announced when it is set
+    qtbot.waitUntil(lambda: window.ctx.settings.active_account is not None, timeout=5_000)
+    qtbot.wait(50)
     reads: Counter[str] = Counter()
     for key in ("sessions", "settings"):  # pages are built when first asked for: build these two now
         window.pages[key]

@@ -7,7 +7,7 @@ from typing import Any
 
 from paygo_desktop.onboarding import Choice, Step
 from tests.gui.conftest import PASSWORD, TEST_ADDRESS, TEST_MNEMONIC
-from tests.gui.helpers import click, finish_from_password, home_addresses
+from tests.gui.helpers import click, finish_from_password, go_to_password, home_addresses
 
 
 def test_create_wallet_end_to_end(qtbot: Any, window: Any) -> None:
@@ -129,7 +129,7 @@ def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
     assert view.machine.step is Step.ENTER_KEYSTORE
     view.enter_keystore.password.setText("file password")
     click(qtbot, view.next_button)
-    qtbot.waitUntil(lambda: view.machine.step is Step.PASSWORD, timeout=10_000)
+    go_to_password(qtbot, view)
     finish_from_password(qtbot, window, PASSWORD)
     qtbot.waitUntil(lambda: home_addresses(window) == [HARDHAT_ADDRESS_1], timeout=5_000)
 
