@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from paygo_desktop.protocol import models as m
 from paygo_desktop.provider.config import DEMO_CATALOG, ProviderConfig
 from paygo_desktop.provider.store import ServiceRow, Store
@@ -16,7 +18,9 @@ log = logging.getLogger(__name__)
 
 def seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
     """An empty catalog gets the seed's services; one that has some gets only those the config's gateway
-    delivers (``[services.<id>]``) and it lacks (a catalog seeded before that service existed)."""
+    delivers (``[services.<id>]``) and it lacks (a catalog seeded before that service existed). Workers
+    that start together may both find it empty: the one whose rows are committed second finds them there
+    (a unique key refused) and keeps the first one's."""
     seeded = store.count_services() > 0
     if seeded and not config.services:
         return
@@ -26,6 +30,13 @@ def seed_catalog(store: Store, config: ProviderConfig, now: float) -> None:
     except (OSError, ValueError) as exc:
         log.warning("cannot read catalog seed %s: %s", path, exc)
         return
+    try:
+        _seed(store, config, entries, seeded, now)
+    except IntegrityError:  # workers started together: another one seeded the same services first
+        log.info("catalog seed: another worker seeded the catalog first; its rows stand")
+
+
+def _seed(store: Store, config: ProviderConfig, entries: object, seeded: bool, now: float) -> None:
     with store.tx() as db:
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and entry.get("type") == "job":

@@ -28,6 +28,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from paygo_desktop.chain.jobs import (
     NO_DELIVERY,
@@ -144,8 +145,11 @@ class JobDesk:
             if self.config.asset_by_symbol(fields.asset) is None:
                 log.info("skipping job offer %s: asset %s not configured", offer_id, fields.asset)
                 continue
-            with self.store.tx() as db:
-                db.add(_fill(JobOfferRow(id=offer_id, created_at=now, deleted=False), fields))
+            try:
+                with self.store.tx() as db:
+                    db.add(_fill(JobOfferRow(id=offer_id, created_at=now, deleted=False), fields))
+            except IntegrityError:  # workers started together: another one seeded this offer first
+                log.info("job offer %s: already seeded by another worker", offer_id)
 
     # ------------------------------------------------------------------ chain
 
