@@ -158,22 +158,39 @@ def window_settled(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: not (writes and writes.busy) and not window.runner.busy, timeout=TIMEOUT)
 
 
+def on_the_gui_thread(
+    qtbot: Any, window: Any, act: Callable[[], None], done: Callable[[], bool]
+) -> list[str]:
+    """What blocking work ``act`` and what it sets off until ``done`` ran on the GUI thread."""
+    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
+    try:
+        act()
+        qtbot.waitUntil(done, timeout=TIMEOUT)
+        qtbot.wait(20)  # anything the last write set off on the GUI thread
+    finally:
+        guard.stop()
+    return list(guard.violations)
+
+
+def saved(window: Any, setting: str) -> Any:
+    return json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))[setting]
+
+
 def test_an_account_chosen_is_saved_off_the_gui_thread(
     qtbot: Any, unlocked_window: Any, written_in: list[int]
 ) -> None:
     window, other = unlocked_window, "0x" + "2" * 40
     window_settled(qtbot, window)
-    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
-    try:
+
+    def choose() -> None:
         window.set_active_account(other)
         assert window.ctx.settings.active_account == other  # in use at once
-        window_settled(qtbot, window)
-        qtbot.wait(20)
-    finally:
-        guard.stop()
-    assert not guard.violations, "\n".join(guard.violations)
+
+    idle = lambda: not window.settings_writes.busy and not window.runner.busy  # noqa: E731
+    violations = on_the_gui_thread(qtbot, window, choose, idle)
+    assert not violations, "\n".join(violations)
     assert written_in and threading.get_ident() not in written_in
-    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["active_account"] == other
+    assert saved(window, "active_account") == other
 
 
 def test_an_active_account_gone_gives_way_to_the_first_without_sql_on_the_gui_thread(
@@ -185,17 +202,14 @@ def test_an_active_account_gone_gives_way_to_the_first_without_sql_on_the_gui_th
     window_settled(qtbot, window)
     first = window.ctx.accounts.list()[0].address
     window.ctx.settings.active_account = "0x" + "9" * 40
-    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
-    try:
-        window.show_app("home")
-        qtbot.waitUntil(lambda: window.ctx.settings.active_account == first, timeout=TIMEOUT)
-        window_settled(qtbot, window)
-        qtbot.wait(20)
-    finally:
-        guard.stop()
-    assert not guard.violations, "\n".join(guard.violations)
+
+    def done() -> bool:
+        return window.ctx.settings.active_account == first and not window.settings_writes.busy
+
+    violations = on_the_gui_thread(qtbot, window, lambda: window.show_app("home"), done)
+    assert not violations, "\n".join(violations)
     assert written_in and threading.get_ident() not in written_in
-    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["active_account"] == first
+    assert saved(window, "active_account") == first
     assert window.status.account_button.isVisible()
 
 
@@ -206,15 +220,13 @@ def test_a_provider_added_is_saved_off_the_gui_thread(
     window.show_page("services")
     page = window.pages["services"]
     window_settled(qtbot, window)
-    guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()
-    try:
+
+    def add() -> None:
         page.provider_url.setText(url)
         page.add_provider()
         assert window.ctx.settings.providers == [url]
-        qtbot.waitUntil(lambda: not page.settings_writes.busy, timeout=TIMEOUT)
-        qtbot.wait(20)
-    finally:
-        guard.stop()
-    assert not guard.violations, "\n".join(guard.violations)
+
+    violations = on_the_gui_thread(qtbot, window, add, lambda: not page.settings_writes.busy)
+    assert not violations, "\n".join(violations)
     assert written_in and threading.get_ident() not in written_in
-    assert json.loads(window.ctx.data_dir.settings_file.read_text("utf-8"))["providers"] == [url]
+    assert saved(window, "providers") == [url]
