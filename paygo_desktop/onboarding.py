@@ -213,15 +213,32 @@ class OnboardingWizard:
         return self._go(Step.PASSWORD)
 
     def enter_keystore(self, json_text: str, keystore_password: str, source_name: str | None = None) -> bool:
-        """Check the file opens with its password. Blocking (scrypt): run it in a thread."""
+        """Check the file opens with its password, and go on. Blocking (scrypt); a GUI runs
+        ``check_keystore`` in a thread and gives its answer to ``keystore_checked`` on its own."""
+        problem = self.check_keystore(json_text, keystore_password, source_name)
+        return self.keystore_checked(json_text, keystore_password, source_name, problem)
+
+    @staticmethod
+    def check_keystore(json_text: str, keystore_password: str, source_name: str | None = None) -> str | None:
+        """Why the file does not open with its password, or None if it does. Blocking (scrypt): safe to run
+        in a thread, it changes nothing."""
         from paygo_desktop.wallet.keystore_files import decrypt_keystore, parse_keystore
 
-        self._expect(Step.ENTER_KEYSTORE)
         source = source_name or "the keystore"
         try:
             decrypt_keystore(parse_keystore(json_text, source), keystore_password, source)
         except WalletError as exc:
-            return self._fail(str(exc))
+            return str(exc)
+        return None
+
+    def keystore_checked(
+        self, json_text: str, keystore_password: str, source_name: str | None, problem: str | None
+    ) -> bool:
+        """``check_keystore``'s answer for this file and password, applied: on to the password, or the
+        problem said."""
+        self._expect(Step.ENTER_KEYSTORE)
+        if problem is not None:
+            return self._fail(problem)
         self._keystore_json, self._keystore_password, self._keystore_source = (
             json_text,
             keystore_password,

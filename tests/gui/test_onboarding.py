@@ -113,7 +113,10 @@ def test_import_private_key(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: home_addresses(window) == [HARDHAT_ADDRESS_1], timeout=5_000)
 
 
-def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
+def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """A keystore is opened in a worker (scrypt), the wizard moved on the GUI thread only."""
+    import threading
+
     from eth_account import Account
 
     keystore = Account.encrypt(HARDHAT_KEY_1, "file password", kdf="pbkdf2", iterations=2)
@@ -121,6 +124,12 @@ def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
     path.write_text(json.dumps(keystore))
     window.start()
     view = window.onboarding
+    moved_in: list[int] = []  # the threads the wizard's step or error is changed in
+    for name in ("_go", "_fail"):
+        real = getattr(view.machine, name)
+        monkeypatch.setattr(
+            view.machine, name, lambda *a, real=real: (moved_in.append(threading.get_ident()), real(*a))[1]
+        )
     click(qtbot, view.welcome.buttons[Choice.IMPORT_KEYSTORE])
     view.enter_keystore.path.setText(str(path))
     view.enter_keystore.password.setText("wrong")
@@ -130,6 +139,7 @@ def test_import_keystore_file(qtbot: Any, window: Any, tmp_path: Any) -> None:
     view.enter_keystore.password.setText("file password")
     click(qtbot, view.next_button)
     go_to_password(qtbot, view)
+    assert moved_in and set(moved_in) == {threading.get_ident()}
     finish_from_password(qtbot, window, PASSWORD)
     qtbot.waitUntil(lambda: home_addresses(window) == [HARDHAT_ADDRESS_1], timeout=5_000)
 

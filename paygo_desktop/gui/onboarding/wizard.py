@@ -238,17 +238,20 @@ class OnboardingView(QWidget):
             self.error.error("Choose the keystore file.")
             return
 
-        def check() -> bool:
+        def check() -> tuple[str, str | None]:  # in a worker: the file read and opened, the wizard untouched
             try:
                 text = path.read_text("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserFacingError(f"Could not read {path}: {exc.__class__.__name__}.") from None
-            return self.machine.enter_keystore(text, keystore_password, path.name)
+            return text, self.machine.check_keystore(text, keystore_password, path.name)
+
+        def checked(answer: tuple[str, str | None]) -> None:  # on the GUI thread: the wizard moves on
+            text, problem = answer
+            self.machine.keystore_checked(text, keystore_password, path.name, problem)
+            self.redraw()
 
         self._set_working(True, "Opening the keystore…")
-        self.runner.run(
-            check, on_success=lambda _ok: self.redraw(), on_error=self._failed, name="check-keystore"
-        )
+        self.runner.run(check, on_success=checked, on_error=self._failed, name="check-keystore")
 
     def _finish(self) -> None:
         network = self.network
