@@ -22,8 +22,7 @@ def confirm_fee(what: str, likely_fee: int, max_fee: int, *, assume_yes: bool) -
     print(line, file=sys.stderr)
     if assume_yes:
         return
-    if not sys.stdin.isatty():
-        raise UserFacingError("Not sending without confirmation: add --yes to send from a script.")
+    require_terminal(assume_yes, "sending")
     if input("Send? [y/N] ").strip().lower() not in ("y", "yes"):
         raise UserFacingError("Cancelled; nothing was sent.")
 

@@ -18,6 +18,7 @@ import pytest
 
 from paygo_desktop.chain.jobs import Job, JobOnChain, JobsClient, JobsDomain, error_name
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS
+from paygo_desktop.protocol import jobs as pj
 
 if TYPE_CHECKING:  # tests/chain/conftest.py imports this module's fixtures
     from tests.chain.conftest import Env
@@ -25,6 +26,16 @@ if TYPE_CHECKING:  # tests/chain/conftest.py imports this module's fixtures
 JOBS_ARTIFACT_ENV = "PAYGO_JOBS_ARTIFACT"
 GAS = 500_000
 DAY = 24 * 3600
+# the offer the provider's jobs tests list: a page in two days, a day to review it
+TRANSLATION_OFFER = pj.JobOfferFields(
+    name="Translate one page",
+    description="English to French, one page, proofread",
+    category="translation",
+    price=40 * 10**6,
+    asset="USDC",
+    delivery_seconds=2 * DAY,
+    review_window_seconds=DAY,
+)
 PRICE = 250 * 10**6  # 250 test USDC
 
 

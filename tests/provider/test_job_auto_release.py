@@ -30,17 +30,9 @@ from tests.provider.conftest import Server, provider_server
 
 jobs = jobs_support.jobs
 _jobs_address = jobs_support._jobs_address
-DAY = 24 * 3600
+DAY = jobs_support.DAY
 ROUND = 0.2  # auto_release_interval of these tests
-OFFER = pj.JobOfferFields(
-    name="Translate one page",
-    description="English to French, one page",
-    category="translation",
-    price=40 * 10**6,
-    asset="USDC",
-    delivery_seconds=2 * DAY,
-    review_window_seconds=DAY,
-)
+OFFER = jobs_support.TRANSLATION_OFFER
 DIGEST = hashlib.sha256(b"the translated page").digest()
 
 

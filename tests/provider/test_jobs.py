@@ -23,16 +23,8 @@ from tests.provider.conftest import Server, auth_headers, provider_server
 # PayGoJobs beside the vault on the chain tests' anvil (its fixtures, used here)
 jobs = jobs_support.jobs
 _jobs_address = jobs_support._jobs_address
-DAY = 24 * 3600
-OFFER = pj.JobOfferFields(
-    name="Translate one page",
-    description="English to French, one page, proofread",
-    category="translation",
-    price=40 * 10**6,
-    asset="USDC",
-    delivery_seconds=2 * DAY,
-    review_window_seconds=DAY,
-)
+DAY = jobs_support.DAY
+OFFER = jobs_support.TRANSLATION_OFFER
 
 
 @pytest.fixture
