@@ -281,6 +281,12 @@ def test_hostile_names_stay_one_line_each_and_do_not_widen_the_window(
     page.refresh()
     qtbot.waitUntil(lambda: page.activity.count() > 0, timeout=TIMEOUT)
     assert page.activity.item(0).text() == "Nothing has happened yet."
+
+    def settled() -> bool:  # every part of the page filled (the balances' note too: it is as wide as any)
+        busy = page.figures.busy or page.balance_reads.busy
+        return not busy and not page.balance_note.text().startswith("Reading")
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
     plain_width = page.minimumSizeHint().width()
 
     hostile = replace(USDC_FEED, provider_name=HOSTILE, service_name=HOSTILE)
@@ -288,6 +294,7 @@ def test_hostile_names_stay_one_line_each_and_do_not_widen_the_window(
     sent(ctx.store, 0, "Deposit 1 USDC into the escrow channel with " + HOSTILE, "confirmed", started)
     page.refresh()
     qtbot.waitUntil(lambda: page.activity.count() == 2, timeout=TIMEOUT)
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
 
     texts = [page.activity.item(i).text() for i in range(page.activity.count())]
     assert all(text.isprintable() and "\u202e" not in text and len(text) < 400 for text in texts), texts
