@@ -1,7 +1,9 @@
 """Logging: a rotating file in the data directory; with --debug, stderr too.
 
 A filter scrubs anything shaped like a private key or a mnemonic from every record, as a last line of
-defence: the code never logs secrets on purpose.
+defence: the code never logs secrets on purpose. A transaction hash, a channel's or a job's id is shaped
+like a private key too (32 bytes of hex); a log line that names one passes it as ``public_hex(value)``,
+and only such an argument is let through whole: the rest of the line is scrubbed as any other.
 
 The app logs from its first line, before its window has painted, but rotation comes from
 ``logging.handlers`` (socket, pickle and queue with it, ~6 ms): ``setup_logging(rotating=False)`` writes
@@ -25,13 +27,60 @@ _MANY_WORDS = re.compile(r"\b(?:[a-z]{3,8}\s+){11,}[a-z]{3,8}\b")
 LOG_FILE_NAME = "paygo-desktop.log"
 
 
+class PublicHex(str):
+    """A value known to be public (a transaction hash, a channel's or a job's id), as ``0x``-hex: the log
+    filter leaves it whole. Made by ``public_hex`` from what the chain or the store gave, never from a key."""
+
+
+def public_hex(value: bytes | str) -> PublicHex:
+    """``value`` (bytes, or hex with or without ``0x``) as a ``PublicHex`` for a log line's arguments."""
+    if isinstance(value, bytes):
+        return PublicHex("0x" + value.hex())
+    return PublicHex(value if value.startswith(("0x", "0X")) else "0x" + value)
+
+
+def _scrub(text: str) -> str:
+    return _MANY_WORDS.sub("[redacted words]", _PRIVATE_KEY.sub("[redacted hex]", text))
+
+
 class RedactSecrets(logging.Filter):
+    """Scrubs the formatted line; each ``PublicHex`` argument is put back whole after the scrub (it stands
+    in the line as a marker no secret pattern matches while the rest is scrubbed)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = _MANY_WORDS.sub("[redacted words]", _PRIVATE_KEY.sub("[redacted hex]", message))
-        if cleaned != message:
+        if getattr(record, "_scrubbed", False):  # by the filter of another handler (the file, then stderr)
+            return True
+        args = record.args
+        public: list[str] = []
+        if isinstance(args, tuple) and any(isinstance(arg, PublicHex) for arg in args):
+            marked = []
+            for arg in args:
+                if isinstance(arg, PublicHex):
+                    marked.append(f"\x00{len(public)}\x00")
+                    public.append(str(arg))
+                else:
+                    marked.append(arg)
+            record.args = tuple(marked)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format: logging reports it when the record is written
+            record.args = args
+            return True
+        cleaned = _scrub(message)
+        for i, value in enumerate(public):
+            cleaned = cleaned.replace(f"\x00{i}\x00", value, 1)
+        if cleaned != message or public:
             record.msg, record.args = cleaned, None
+        record._scrubbed = True
         return True
+
+
+def scrub_every_handler() -> None:
+    """The same filter on each of the root logger's handlers (the reference provider's stderr, set by
+    ``logging.basicConfig``): the provider holds a key too."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())
 
 
 MAX_BYTES = 2_000_000

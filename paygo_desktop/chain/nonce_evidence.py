@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paygo_desktop.chain.rpc_errors import short_rpc_message
+from paygo_desktop.logs import public_hex
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,13 @@ async def nonce_use(w3: Any, sender: str, nonce: int, deep: int) -> NonceUse | N
                 and int(tx.get("nonce", -1)) == nonce
             ):
                 use = NonceUse(block, _hex(tx["hash"]))
-                log.info("nonce %d of %s was taken by %s in block %d", nonce, sender, use.tx_hash, block)
+                log.info(
+                    "nonce %d of %s was taken by %s in block %d",
+                    nonce,
+                    sender,
+                    public_hex(use.tx_hash),
+                    block,
+                )
                 return use
         raise _NoAnswer(f"block {block} holds no transaction of {sender} on nonce {nonce}")
     except _NoAnswer as exc:
@@ -121,7 +128,7 @@ async def receipt_in_block(w3: Any, block: int, tx_hash: str) -> Any | None:
         try:
             receipts = [await w3.eth.get_transaction_receipt(tx_hash)]
         except Exception as exc:
-            log.info("receipt of %s not read (%s)", tx_hash, short_rpc_message(exc))
+            log.info("receipt of %s not read (%s)", public_hex(tx_hash), short_rpc_message(exc))
             return None
     for receipt in receipts:
         if (

@@ -41,6 +41,7 @@ from paygo_desktop.chain.tx_errors import (  # raised here, and imported from he
     format_gwei,
     revert_reason,
 )
+from paygo_desktop.logs import public_hex
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.worker import StoreWorker
 
@@ -264,11 +265,11 @@ class TransactionManager:
                 error = explain(exc)
                 if isinstance(error, RpcUnavailable):
                     # Unknown whether it reached the node: keep it pending; refresh() will find or resend it.
-                    log.warning("broadcast of %s uncertain: %s", tx_hash, error)
+                    log.warning("broadcast of %s uncertain: %s", public_hex(tx_hash), error)
                     raise error from None
                 await self.db(self.repository.update, tx_hash, status="dropped", error=str(error))
                 raise error from None
-            log.info("sent %s %s nonce %d", request.kind, tx_hash, nonce)
+            log.info("sent %s %s nonce %d", request.kind, public_hex(tx_hash), nonce)
             return record
 
     async def speed_up(self, record: TransactionRecord, sign: Signer) -> TransactionRecord:
@@ -359,7 +360,9 @@ class TransactionManager:
                 # so only on block-pinned evidence of another transaction on the nonce.
                 return await self._nonce_used(record)
             if record.status == "mined":
-                log.warning("transaction %s left the chain (reorg); back to pending", record.tx_hash)
+                log.warning(
+                    "transaction %s left the chain (reorg); back to pending", public_hex(record.tx_hash)
+                )
                 record = await self.db(self.repository.update, record.tx_hash, status="pending")
             try:
                 await self.w3.eth.get_transaction(record.tx_hash)
@@ -404,7 +407,7 @@ class TransactionManager:
     async def _rebroadcast(self, record: TransactionRecord) -> TransactionRecord:
         try:
             await self.w3.eth.send_raw_transaction(bytes.fromhex(record.raw_tx[2:]))
-            log.info("rebroadcast %s", record.tx_hash)
+            log.info("rebroadcast %s", public_hex(record.tx_hash))
             self._resent.append(record)
             return record
         except Exception as exc:
@@ -427,11 +430,21 @@ class TransactionManager:
         if use is None:
             return record
         if use.tx_hash != record.tx_hash.lower():
-            log.warning("transaction %s replaced by %s (block %d)", record.tx_hash, use.tx_hash, use.block)
+            log.warning(
+                "transaction %s replaced by %s (block %d)",
+                public_hex(record.tx_hash),
+                public_hex(use.tx_hash),
+                use.block,
+            )
             error = f"Another transaction used the same nonce: {use.tx_hash} (block {use.block})."
             return await self.db(self.repository.update, record.tx_hash, status="replaced", error=error)
         receipt = await receipt_in_block(self.w3, use.block, record.tx_hash)
-        log.info("transaction %s is in block %d (receipt %s)", record.tx_hash, use.block, receipt is not None)
+        log.info(
+            "transaction %s is in block %d (receipt %s)",
+            public_hex(record.tx_hash),
+            use.block,
+            receipt is not None,
+        )
         return record if receipt is None else await self._in_block(record, receipt)
 
     async def with_nonce(self, sender: str, nonce: int) -> list[TransactionRecord]:
@@ -488,7 +501,7 @@ class TransactionManager:
                 if receipt is None or int(receipt["blockNumber"]) != record.block_number:
                     log.warning(
                         "transaction %s left block %s (reorg); back to pending",
-                        record.tx_hash,
+                        public_hex(record.tx_hash),
                         record.block_number,
                     )
                     pending = await self.db(self.repository.update, record.tx_hash, status="pending")

@@ -28,6 +28,7 @@ from paygo_desktop.chain.app_channels import funding_terms, payer_signs
 from paygo_desktop.chain.event_sync import VaultEventSync
 from paygo_desktop.chain.vault import ERC20_MIN_ABI, ChannelState, VaultClient
 from paygo_desktop.chain.vouchers import ZERO_ADDRESS, Channel
+from paygo_desktop.logs import public_hex
 from paygo_desktop.money import Amount, Asset
 from paygo_desktop.store.vault_events import VaultEventIndex
 
@@ -206,7 +207,12 @@ class ChannelReader:
         try:
             params = await funding_terms(self.vault, channel_id, tx_hash)
         except Exception as exc:  # unreadable funding: the channel is shown without actions
-            log.info("parameters of channel %s not readable from %s: %s", channel_id, tx_hash, exc)
+            log.info(
+                "parameters of channel %s not readable from %s: %s",
+                public_hex(channel_id),
+                public_hex(tx_hash),
+                exc,
+            )
             return None  # not cached: try again on the next refresh
         self._params[channel_id] = params
         return params

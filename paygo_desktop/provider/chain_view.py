@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from paygo_desktop.chain.vault import ChannelState
+from paygo_desktop.logs import public_hex
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 200_000  # channel states kept for one head (a few hundred bytes each)
@@ -154,7 +155,9 @@ class ChainView:
         try:
             state = await self.reader.channel_state(channel_id, head)
         except Exception as exc:
-            log.debug("reading %s at block %d failed (%r); reading at latest", channel_id.hex(), head, exc)
+            log.debug(
+                "reading %s at block %d failed (%r); reading at latest", public_hex(channel_id), head, exc
+            )
             self.reads += 1
             return await self.reader.channel_state(channel_id)
         if self.head == head:  # the head did not move while the read was on its way

@@ -54,6 +54,7 @@ from paygo_desktop.chain.fees import FeeQuote, quote_fees
 from paygo_desktop.chain.tx import TransactionFailed, sender_address
 from paygo_desktop.chain.vault import RevertError, VaultClient, revert_error_name
 from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.logs import public_hex
 from paygo_desktop.provider.contract_signed_claims import REVERTED_ON_CHAIN, ContractSignedClaims
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store, channel_of
 from paygo_desktop.provider.withdrawal_watch import WithdrawalWatch
@@ -316,7 +317,7 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
                     self._mark(c.channel_id, c.cumulative, tx_hash)
                     self.retries.pop(c.channel_id, None)
                     claimed.append(c.channel_id)
-                log.info("claimed %d channel(s) in %s", len(part), tx_hash)
+                log.info("claimed %d channel(s) in %s", len(part), public_hex(tx_hash))
             if not pending:
                 break
         return tx_hash, claimed
@@ -373,14 +374,14 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
             log.warning(
                 "channel %s (payer %s): the vault refuses the signature of its voucher for %d; "
                 "the channel and its sessions are refused from now on",
-                c.channel_id,
+                public_hex(c.channel_id),
                 c.channel.payer,
                 c.cumulative,
             )
             self.on_refused(c.channel_id)
         log.warning(
             "channel %s: its claim would revert (%s); left out of the batch, tried alone in %.0f s",
-            c.channel_id,
+            public_hex(c.channel_id),
             reason,
             wait,
         )

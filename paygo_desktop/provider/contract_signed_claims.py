@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel
+from paygo_desktop.logs import public_hex
 from paygo_desktop.provider.store import Store, channel_of
 from paygo_desktop.provider.voucher_signatures import VoucherSignatures
 
@@ -105,7 +106,7 @@ class ContractSignedClaims:
         log.warning(
             "channel %s (payer %s, signer %s): its claim of %d passed every check and reverted when mined; "
             "the channel and its sessions are refused from now on and it is never claimed again",
-            c.channel_id,
+            public_hex(c.channel_id),
             c.channel.payer,
             c.channel.effective_signer,
             c.cumulative,

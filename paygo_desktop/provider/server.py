@@ -28,6 +28,7 @@ from pathlib import Path
 import uvicorn
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.logs import scrub_every_handler
 from paygo_desktop.protocol import routes
 from paygo_desktop.provider.config import ProviderConfig, load_config
 from paygo_desktop.provider.serve_args import add_serve_arguments
@@ -114,6 +115,7 @@ def main_serve(
         print(f"paygo-provider: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scrub_every_handler()
     if workers > 1:
         from paygo_desktop.provider.workers import supervise
 
@@ -129,6 +131,7 @@ def run_worker(config_path: Path, fd: int, slot: int) -> int:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{slot} %(name)s: %(message)s"
     )
+    scrub_every_handler()
     try:
         config = load(config_path, os.environ.get(DATABASE_ENV))
     except UserFacingError as exc:

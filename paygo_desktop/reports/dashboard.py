@@ -23,6 +23,7 @@ from eth_utils import to_checksum_address
 from sqlalchemy import text
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.logs import public_hex
 from paygo_desktop.money import ZEC, Amount, Asset
 from paygo_desktop.reports.periods import Bucket, Period, buckets, local_midnight
 from paygo_desktop.reports.recent_activity import RecentLine, recent_activity
@@ -186,7 +187,9 @@ async def _payer_signs(vault: Any, chain_id: int, channel_id: str, tx_hash: str)
         try:
             terms = await funding_terms(vault, channel_id, tx_hash)
         except Exception as exc:  # not kept: read again next time
-            log.info("terms of channel %s not read from %s: %r", channel_id, tx_hash, exc)
+            log.info(
+                "terms of channel %s not read from %s: %r", public_hex(channel_id), public_hex(tx_hash), exc
+            )
             return None
         _PAYER_SIGNS[key] = None if terms is None else payer_signs(terms)
     return _PAYER_SIGNS[key]

@@ -20,6 +20,7 @@ from paygo_desktop.chain.app_channels import current_app_channel, own_channel
 from paygo_desktop.chain.transactions import FeeQuote, TransactionError, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import VaultClient
 from paygo_desktop.chain.vouchers import Channel, VaultDomain, verify_voucher
+from paygo_desktop.logs import public_hex
 from paygo_desktop.money import ETH, Amount, Asset
 from paygo_desktop.protocol.client import NotFound, ProviderClient
 from paygo_desktop.sessions.fee_limit import FeeLimit, within
@@ -211,5 +212,5 @@ async def _send_and_wait(
             + (f" ({record.error})" if record.error else "")
             + ". The session did not start."
         )
-    log.info("%s: %s", request.kind, record.tx_hash)
+    log.info("%s: %s", request.kind, public_hex(record.tx_hash))
     return record.tx_hash
