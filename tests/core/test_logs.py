@@ -106,10 +106,13 @@ def test_with_debug_the_terminal_and_the_file_both_get_the_hash_whole(tmp_path, 
     """``--debug`` adds a terminal handler with its own filter: the line the first filter wrote is not
     scrubbed again by the second (which would take the hash out of it)."""
     log_file = setup_logging(tmp_path / "logs", debug=True)
-    logging.getLogger("paygo_desktop.test").info("rebroadcast %s (key %s)", public_hex(TX), KEY)
-    assert _lines(log_file) == [f"rebroadcast {TX} (key [redacted hex])"]
-    err = capfd.readouterr().err
-    assert f"rebroadcast {TX} (key [redacted hex])" in err and KEY not in err
+    try:
+        logging.getLogger("paygo_desktop.test").info("rebroadcast %s (key %s)", public_hex(TX), KEY)
+        assert _lines(log_file) == [f"rebroadcast {TX} (key [redacted hex])"]
+        err = capfd.readouterr().err
+        assert f"rebroadcast {TX} (key [redacted hex])" in err and KEY not in err
+    finally:
+        setup_logging(tmp_path / "logs")  # no handler left on the captured stderr, closed after this test
 
 
 def test_the_providers_handlers_scrub_keys_too(capfd):
