@@ -36,6 +36,8 @@ Example (TOML)::
     job_request_ttl = 86400                    # an unfunded job request is dropped this many seconds on
     auto_release_interval = 60                 # how often delivered jobs whose review window has passed
                                                # (chain time) are released to the vendor (0: never)
+    release_receipt_wait = 60                  # seconds a job's release is waited for in a block (after
+                                               # that it is on its way: it is not sent again meanwhile)
     upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
@@ -271,6 +273,9 @@ class ProviderConfig(BaseModel):
     # whose client's review window has passed on chain without an approval, so the vendor is paid without
     # asking (provider/job_release.py); 0 turns it off (the vendor then releases from the Vendor page).
     auto_release_interval: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    # How long a release (the rounds' or the vendor's) is waited for in a block before the answer says it is
+    # on its way (provider/jobs.py, JobDesk.release).
+    release_receipt_wait: Annotated[float, Field(gt=0, le=600)] = 60.0
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:

@@ -501,7 +501,12 @@ class JobDesk:
 
         chain = await self.chain()
         try:
-            result = await send(chain.jobs.w3, chain.jobs.function("release", job.as_tuple()), self.account)
+            result = await send(
+                chain.jobs.w3,
+                chain.jobs.function("release", job.as_tuple()),
+                self.account,
+                timeout=self.config.release_receipt_wait,
+            )
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None
