@@ -38,6 +38,8 @@ Example (TOML)::
                                                # (chain time) are released to the vendor (0: never)
     release_receipt_wait = 60                  # seconds a job's release is waited for in a block (after
                                                # that it is on its way: it is not sent again meanwhile)
+    release_dropped_after = 300                # a release the node does not know, its nonce unused, is
+                                               # taken as dropped (and sent anew) this many seconds on
     upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
@@ -276,6 +278,10 @@ class ProviderConfig(BaseModel):
     # How long a release (the rounds' or the vendor's) is waited for in a block before the answer says it is
     # on its way (provider/jobs.py, JobDesk.release).
     release_receipt_wait: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # A release on its way that the node no longer knows, its nonce not used by any transaction, is taken
+    # as dropped (a new one may be sent) only this many seconds after it was sent: a node behind a load
+    # balancer may not see a transaction another backend holds (provider/job_release_tx.py).
+    release_dropped_after: Annotated[int, Field(ge=1, le=86400)] = 300
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:

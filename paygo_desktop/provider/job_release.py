@@ -15,7 +15,9 @@ reached ends the round with one warning; the next round tries again.
 
 It runs as a duty of the leader (``provider.leader``): one worker at a time, and every release, the round's
 or one a vendor asks of any worker, holds the claim lock and reads the job again under it, so one release
-is never sent twice.
+is never sent twice. A release not mined within ``release_receipt_wait`` is on its way
+(``provider.job_release_tx``): the rounds send no other for the job until it is mined (the job is then
+settled) or gone (never mined: a new one is sent).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from paygo_desktop.chain.jobs import JobStatus
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.job_store import JobRow
-from paygo_desktop.provider.jobs import JobDesk, job_of
+from paygo_desktop.provider.jobs import RELEASE_PENDING, JobDesk, job_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,11 @@ class AutoRelease:
     def _settle(self, job_id: str) -> None:
         self._ends.pop(job_id, None)
         with self.desk.store.tx() as db:
-            db.execute(update(JobRow).where(JobRow.id == job_id).values(settled=True))
+            db.execute(  # a release still recorded as on its way is over: the job was paid out
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(settled=True, release_tx=None, release_nonce=None, release_sent_at=None)
+            )
 
     async def round(self) -> list[str]:
         """Release every job due now; returns the ids of the jobs found paid by a release of this round.
@@ -116,6 +122,8 @@ class AutoRelease:
         except ApiError as exc:
             if exc.status != 409:
                 raise  # the node or the key's lock: the next round tries again
+            if exc.code == RELEASE_PENDING:  # sent earlier, not mined yet: the next rounds look again
+                return False
             info = await self.desk.info(job_id, self.desk.account.address)
             if info.state not in PAID:
                 log.warning("jobs: release of job %s not sent: %s", job_id, exc.message)

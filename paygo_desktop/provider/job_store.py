@@ -1,5 +1,6 @@
-"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003, 0008, 0009): the
-job offers of the catalog, and each requested job's terms, brief, the provider's answer and its delivery.
+"""Tables of the fixed-price jobs, in the provider's database (made by its migrations: 0003, 0008, 0009,
+0010): the job offers of the catalog, and each requested job's terms, brief, the provider's answer, its
+delivery and the release on its way.
 
 What was paid is never read from here: the job's state is PayGoJobs' (provider/jobs.py reads it for every
 answer). Prices are decimal strings of base units; times integer Unix seconds (chain time for the terms).
@@ -66,3 +67,8 @@ class JobRow(JobsBase):
     # nothing left to release (provider/job_release.py): seen paid out on chain (approved, released,
     # refunded, cancelled: final), or past its deadline with nothing delivered (migration 0009)
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the release on its way (provider/job_release_tx.py): its hash, nonce and the provider's time when it
+    # was signed, written before it is broadcast and cleared once it is mined or gone (migration 0010)
+    release_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    release_nonce: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    release_sent_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

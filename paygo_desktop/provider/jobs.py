@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 MAX_LISTED = 500
 STALE_BATCH = 20  # unfunded requests past their time dropped at each new request (each one chain read)
+RELEASE_PENDING = "release_pending"  # the 409's code while a job's release is on its way
 
 
 @dataclass(frozen=True)
@@ -472,45 +473,105 @@ class JobDesk:
         window has passed (chain time), the desk sends ``release(job)`` from the provider's key, under its
         lock. Anyone may send it; without this a client who stays silent would leave the price in the
         contract until the vendor found another way to send it. The vendor's route and the provider's own
-        rounds (``provider.job_release``) both send it here."""
+        rounds (``provider.job_release``) both send it here.
+
+        One release of a job is on its way at a time (``provider.job_release_tx``): while the one sent
+        earlier may still be mined, nothing is sent and the answer is 409 ``release_pending`` with its hash;
+        the same answer when the one sent now is not mined within ``release_receipt_wait``."""
         row = self.detached(job_id, self.account.address)
         job = job_of(row)
         try:
             async with self.send_lock():
+                mined = await self._earlier_release(row.id)
                 state, now = await self.read_state(job)
-                if state.status is not JobStatus.DELIVERED:
-                    raise ApiError(409, "wrong_state", "this job is not delivered, or it has ended")
-                ends = state.review_ends_at(job)
-                assert ends is not None
-                if now <= ends:
-                    raise ApiError(
-                        409,
-                        "review_not_over",
-                        f"the client's review window ends at {ends} (chain time); release the job after it",
-                    )
-                await self._send_release(job)
+                if not (mined and state.status.paid_worker):  # else: paid by the release sent earlier
+                    self._check_releasable(job, state, now)
+                    await self._send_release(row.id, job)
         except TimeoutError:  # the claimer's lock, held by another worker's claim round for too long
             raise ApiError(503, "busy", "the provider is sending other transactions; try again") from None
         return await self.info(row.id, self.account.address)
 
-    async def _send_release(self, job: Job) -> None:
-        from web3.exceptions import ContractLogicError
+    @staticmethod
+    def _check_releasable(job: Job, state: JobOnChain, now: int) -> None:
+        if state.status is not JobStatus.DELIVERED:
+            raise ApiError(409, "wrong_state", "this job is not delivered, or it has ended")
+        ends = state.review_ends_at(job)
+        assert ends is not None
+        if now <= ends:
+            raise ApiError(
+                409,
+                "review_not_over",
+                f"the client's review window ends at {ends} (chain time); release the job after it",
+            )
 
-        from paygo_desktop.chain.jobs import error_name
-        from paygo_desktop.chain.tx import TransactionFailed, send
+    async def _earlier_release(self, job_id: str) -> bool:
+        """What became of the release recorded for the job, if any (the caller holds the key's lock): True
+        once it is mined (its record cleared), False when there is none or it is gone (a new one may be
+        sent); 409 ``release_pending`` while it may still be mined, 503 when the node cannot tell."""
+        from paygo_desktop.provider import job_release_tx as rtx
 
+        sent = rtx.recorded(self.store, job_id)
+        if sent is None:
+            return False
         chain = await self.chain()
         try:
-            result = await send(
+            fate = await rtx.fate(
                 chain.jobs.w3,
-                chain.jobs.function("release", job.as_tuple()),
-                self.account,
-                timeout=self.config.release_receipt_wait,
+                self.account.address,
+                sent,
+                int(self.clock()),
+                self.config.release_dropped_after,
             )
+        except Exception as exc:
+            log.warning("jobs: reading what became of a release failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the provider cannot read its chain") from None
+        if fate is rtx.Fate.ON_ITS_WAY:
+            raise _on_its_way(sent.tx_hash)
+        rtx.forget(self.store, job_id, sent)
+        return fate is rtx.Fate.MINED
+
+    async def _send_release(self, job_id: str, job: Job) -> None:
+        """Sign the release, record it (``provider.job_release_tx``), broadcast it and wait for it."""
+        from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+
+        from paygo_desktop.chain.jobs import error_name
+        from paygo_desktop.chain.tx import TransactionFailed, sign_call, wait_mined
+        from paygo_desktop.provider import job_release_tx as rtx
+
+        chain = await self.chain()
+        w3 = chain.jobs.w3
+        try:
+            signed = await sign_call(w3, chain.jobs.function("release", job.as_tuple()), self.account)
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None
+        except Exception as exc:
+            log.warning("jobs: preparing a release failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
+        sent = rtx.SentRelease("0x" + signed.tx_hash.hex(), signed.nonce, int(self.clock()))
+        rtx.record(self.store, job_id, sent)  # before it leaves: a kill after the broadcast sends no other
+        try:
+            await w3.eth.send_raw_transaction(signed.raw)
+        except Web3RPCError as exc:  # the node answered: refused, not on its way
+            if "already known" not in str(exc).lower():
+                rtx.forget(self.store, job_id, sent)
+                log.warning("jobs: the node refused a release: %r", exc)
+                raise ApiError(503, "chain_unavailable", "the node refused the release") from None
+        except Exception as exc:  # no answer: it may have reached the node; ``fate`` tells at the next try
+            log.warning("jobs: sending a release failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
+        try:
+            result = await wait_mined(w3, signed.tx_hash, self.config.release_receipt_wait)
+        except TimeExhausted:
+            log.info(
+                "jobs: job %s: its release (tx %s) is not mined within %g s; not sent again meanwhile",
+                job.id_hex,
+                sent.tx_hash,
+                self.config.release_receipt_wait,
+            )
+            raise _on_its_way(sent.tx_hash) from None
         except TransactionFailed as exc:
+            rtx.forget(self.store, job_id, sent)
             state, _ = await self.read_state(job)
             if state.status.paid_worker:  # the client's approval (or another release) was mined first
                 log.info(
@@ -521,9 +582,10 @@ class JobDesk:
                 )
                 return
             raise ApiError(409, "refused_on_chain", "PayGoJobs refused the release") from None
-        except Exception as exc:
-            log.warning("jobs: sending a release failed: %r", exc)
-            raise ApiError(503, "chain_unavailable", "the release could not be sent to the chain") from None
+        except Exception as exc:  # the node, while waiting: the release stays on its way
+            log.warning("jobs: waiting for a release failed: %r", exc)
+            raise _on_its_way(sent.tx_hash) from None
+        rtx.forget(self.store, job_id, sent)
         log.info(
             "jobs: release of job %s sent (tx 0x%s): %d base units of %s to %s",
             job.id_hex,
@@ -532,3 +594,12 @@ class JobDesk:
             job.token,
             job.worker,
         )
+
+
+def _on_its_way(tx_hash: str) -> ApiError:
+    return ApiError(
+        409,
+        RELEASE_PENDING,
+        f"the job's release is on its way (transaction {tx_hash}), not mined yet; the price is paid once it "
+        "is, and no other release is sent meanwhile",
+    )

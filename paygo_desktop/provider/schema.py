@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "provider_alembic_version"
 # The newest migration's revision (tests/provider/test_schema.py checks it against the folder).
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 MIGRATION_LOCK = 0x50475930  # pg_advisory_lock key held while a PostgreSQL database is upgraded
 
 
