@@ -54,10 +54,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         parser.set_defaults(command=None)
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from paygo_desktop.commands import contracts, jobs, provider, receipt, sandbox, session, x402
+    from paygo_desktop.commands import contracts, jobs, network, provider, receipt, sandbox, session, x402
 
     contracts.add_parser(subparsers)
     jobs.add_parser(subparsers)
+    network.add_parser(subparsers)
     provider.add_parser(subparsers)
     receipt.add_parser(subparsers)
     sandbox.add_parser(subparsers)

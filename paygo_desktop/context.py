@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from paygo_desktop.money import Asset
-from paygo_desktop.networks import SANDBOX, Network
+from paygo_desktop.networks import SANDBOX, Network, with_fee_ceiling
 from paygo_desktop.paths import DataDir
 from paygo_desktop.settings import Settings
 from paygo_desktop.store import Store
@@ -87,11 +87,23 @@ class AppContext:
     def find_network(self, key: str) -> Network:
         """The network ``key`` as the app would use it (blocking: its record is SQL, and on the Sandbox
         network the running sandbox's state file is read, once): the Sandbox network if there is none."""
-        network = self.networks.get(key) or SANDBOX
+        network = self.configured(self.networks.get(key) or SANDBOX)
         state = self._sandbox_state(network)
         if state is not None:  # a running sandbox may have had to use another port
             network = replace(network, rpc_url=state.rpc_url)
         return network
+
+    def configured(self, network: Network) -> Network:
+        """``network`` with what the user set for it in the settings: its fee ceiling (no I/O)."""
+        return with_fee_ceiling(network, self.settings.fee_ceilings)
+
+    def set_fee_ceiling(self, key: str, wei: int | None) -> None:
+        """Sign at most ``wei`` per unit of gas on the network ``key`` from now on (None: the network's own
+        ceiling), checked (``fee_ceiling.FeeCeilingError``); the network in use takes it at once. In memory
+        only (no I/O: the GUI sets it on its thread and has the settings written in a worker)."""
+        self.settings.set_fee_ceiling(key, wei)
+        if self._network is not None and self._network[1].key == key:
+            self._network = (self._network[0], self.configured(self._network[1]))
 
     def switch_network(self, key: str, network: Network) -> None:
         """Use ``network`` (what ``find_network(key)`` found) from now on: the settings say so, in memory

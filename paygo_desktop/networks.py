@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,7 +13,32 @@ from paygo_desktop import bounded_json
 from paygo_desktop.answer_limits import PLAIN, Compressed, refuse_compressed
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import ETH, Asset
+from paygo_desktop.settings import FeeCeilingError, check_fee_ceiling
 from paygo_desktop.token_list import tokens_for
+
+GWEI = 10**9
+# Where the user raises a network's fee ceiling (a refused fee says so), besides the command line's
+# ``paygo-desktop network fee-ceiling KEY GWEI``.
+FEE_CEILING_PLACE = "Settings → Network → Fee ceiling"
+
+# The fee ceilings (wei per unit of gas: the most the app ever signs, whatever the node quotes; the user may
+# set another per network in Settings: ``Settings.fee_ceilings``). The app quotes maxFeePerGas as twice the
+# next base fee plus the tip, so a ceiling leaves room for the base fee to reach about half of it.
+#
+# Base: 5 gwei. Base's base fee is a few thousandths of a gwei on a normal day and rarely above a few tenths
+# of a gwei when busy; 5 gwei is still more than ten times a busy day's quote, yet a node misreporting fees
+# can make a deposit (about 150,000 gas) cost at most 0.00075 ETH, not the 0.015 ETH 100 gwei allowed.
+BASE_FEE_CEILING = 5 * GWEI
+# Base Sepolia: 10 gwei. Its fees are Base's, but test networks see bursts of spam, and test ETH is worth
+# nothing: refusing to send there costs the user more than paying over the odds.
+BASE_SEPOLIA_FEE_CEILING = 10 * GWEI
+# A local chain (the sandbox's anvil, py-evm when there is no anvil): 100 gwei. Its base fee starts at 1
+# gwei and falls while blocks are empty; a developer may raise it (anvil --base-fee) to rehearse busy
+# times, and its ETH is not real.
+LOCAL_FEE_CEILING = 100 * GWEI
+# A network the user added: 100 gwei, the single ceiling the app had before it had one per network. Some
+# chains need more (raise it in Settings); on a cheap L2 a lower one is safer.
+CUSTOM_FEE_CEILING = 100 * GWEI
 
 
 @dataclass(frozen=True)
@@ -29,6 +55,10 @@ class Network:
     # a PayGoVault configured explicitly for this network (tests); None: PayGo's canonical vault, at the
     # same address on every chain (chain.canonical). Either is used only once its code is checked.
     vault_address: str | None = None
+    # wei per unit of gas: the most any of the app's transactions on this network is signed at (maxFeePerGas),
+    # whatever its node quotes (``chain.transactions``); the network's own, or what the user set for its key
+    # in the settings (``AppContext.configured``).
+    max_fee_per_gas_ceiling: int = CUSTOM_FEE_CEILING
 
     def explorer_tx_url(self, tx_hash: str) -> str | None:
         return f"{self.explorer_url.rstrip('/')}/tx/{tx_hash}" if self.explorer_url else None
@@ -48,6 +78,7 @@ SANDBOX = Network(
     chain_id=31337,
     rpc_url="http://127.0.0.1:8545",
     is_local=True,
+    max_fee_per_gas_ceiling=LOCAL_FEE_CEILING,
 )
 BASE_SEPOLIA = Network(
     key="base-sepolia",
@@ -56,6 +87,7 @@ BASE_SEPOLIA = Network(
     rpc_url="https://sepolia.base.org",
     explorer_url="https://sepolia.basescan.org",
     tokens=known_assets(84532),
+    max_fee_per_gas_ceiling=BASE_SEPOLIA_FEE_CEILING,
 )
 BASE = Network(
     key="base",
@@ -64,8 +96,50 @@ BASE = Network(
     rpc_url="https://mainnet.base.org",
     explorer_url="https://basescan.org",
     tokens=known_assets(8453),
+    max_fee_per_gas_ceiling=BASE_FEE_CEILING,
 )
 BUILTIN_NETWORKS: tuple[Network, ...] = (SANDBOX, BASE_SEPOLIA, BASE)
+
+
+def with_fee_ceiling(network: Network, ceilings: Mapping[str, int]) -> Network:
+    """``network`` with the fee ceiling the user set for its key in ``ceilings`` (``Settings.fee_ceilings``,
+    checked when the settings were read), or its default (``default_fee_ceiling``) when none was set."""
+    chosen = ceilings.get(network.key, default_fee_ceiling(network))
+    if chosen == network.max_fee_per_gas_ceiling:
+        return network
+    return replace(network, max_fee_per_gas_ceiling=chosen)
+
+
+def default_fee_ceiling(network: Network) -> int:
+    """The ceiling ``network`` has when the user has set none: a built-in network's own, else the custom
+    networks'."""
+    builtin = next((n for n in BUILTIN_NETWORKS if n.key == network.key), None)
+    return builtin.max_fee_per_gas_ceiling if builtin is not None else CUSTOM_FEE_CEILING
+
+
+def parse_gwei(text: str) -> int:
+    """A fee ceiling typed in gwei ("5", "0.05", "1,000", "5 gwei") as wei, checked (``check_fee_ceiling``):
+    read with Decimal, never a float."""
+    from decimal import Decimal, InvalidOperation, localcontext
+
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if cleaned.lower().endswith("gwei"):
+        cleaned = cleaned[:-4].strip()
+    if not cleaned:
+        raise FeeCeilingError("Enter the fee ceiling in gwei, e.g. 5.")
+    wrong = FeeCeilingError(f"“{text.strip()[:40]}” is not a number of gwei (e.g. 5 or 0.5).")
+    if len(cleaned) > 40 or not all(c in "0123456789." for c in cleaned):
+        raise wrong
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise wrong from None
+    with localcontext() as ctx:
+        ctx.prec = 80
+        wei = value.scaleb(9)
+        if wei != wei.to_integral_value():
+            raise FeeCeilingError("A gwei has at most 9 decimal places (1 wei is 0.000000001 gwei).")
+        return check_fee_ceiling(int(wei))
 
 
 def on_this_computer(network: Network) -> bool:

@@ -20,11 +20,38 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.fileio import atomic_write_text
+from paygo_desktop.peer_text import one_line
 
 log = logging.getLogger(__name__)
 
 THEMES = ("system", "light", "dark")
+MAX_FEE_CEILINGS = 200  # network keys with a ceiling of their own (there are a few networks, not hundreds)
+# The most a network's fee ceiling (the most the app signs per unit of gas there: ``networks``) may be set
+# to: 100,000 gwei. Above what any EVM chain asks even in a rush (Ethereum's and Polygon's worst spikes
+# were a few thousand gwei); a number beyond it is far likelier a slip (wei typed as gwei) than a need,
+# and at it a plain 21,000-gas transfer may already cost 2.1 of the network's coin.
+MAX_FEE_CEILING_WEI = 100_000 * 10**9
+
+
+class FeeCeilingError(UserFacingError):
+    """A fee ceiling that cannot be used, as typed or as found in the settings file."""
+
+
+def check_fee_ceiling(wei: object) -> int:
+    """``wei`` if it is a whole number of wei per unit of gas (an int: not a bool, never a float) above 0
+    and at most ``MAX_FEE_CEILING_WEI``; else ``FeeCeilingError`` saying why."""
+    if isinstance(wei, bool) or not isinstance(wei, int):
+        raise FeeCeilingError("A fee ceiling is a whole number of wei per unit of gas.")
+    if wei <= 0:
+        raise FeeCeilingError("A fee ceiling must be above 0 gwei.")
+    if wei > MAX_FEE_CEILING_WEI:
+        raise FeeCeilingError(
+            f"A fee ceiling may be at most {MAX_FEE_CEILING_WEI // 10**9} gwei per unit of gas "
+            "(was wei typed as gwei?)."
+        )
+    return wei
 
 
 @dataclass(frozen=True)
@@ -45,9 +72,14 @@ class Settings:
     window_geometry: str | None = None
     providers: list[str] = field(default_factory=list)  # provider URLs the user added
     display_currency: str = "USD"  # fiat values beside amounts (prices.feeds.CURRENCIES)
+    # network key -> wei per unit of gas: the fee ceiling the user set for that network instead of its own
+    # (``networks.with_fee_ceiling``); each one checked when read (``check_fee_ceiling``)
+    fee_ceilings: dict[str, int] = field(default_factory=dict)
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
     recovered_from: Path | None = field(default=None, repr=False, compare=False)
+    # what was refused in the file when it was read (a value left out, its default used), said for the user
+    refused: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:  # not fields: neither compared nor copied by ``asdict``
         self._numbers = itertools.count(1)  # next() on it is atomic: snapshots may be taken in any thread
@@ -78,10 +110,13 @@ class Settings:
 
     @classmethod
     def _from_dict(cls, raw: dict[str, Any]) -> Settings:
-        known = {f.name for f in fields(cls) if not f.name.startswith("_") and f.name != "recovered_from"}
+        known = {f.name for f in fields(cls) if not f.name.startswith("_") and f.name not in _NOT_SAVED}
         defaults = cls()
         values: dict[str, Any] = {}
-        for name in known:
+        refused: list[str] = []
+        if "fee_ceilings" in raw:
+            values["fee_ceilings"] = _fee_ceilings(raw["fee_ceilings"], refused)
+        for name in known - {"fee_ceilings"}:
             if name in raw:
                 value = raw[name]
                 default = getattr(defaults, name)
@@ -90,6 +125,7 @@ class Settings:
                     continue
                 values[name] = value
         settings = cls(**values)
+        settings.refused = refused
         settings._extra = {k: v for k, v in raw.items() if k not in known}
         if settings.theme not in THEMES:
             settings.theme = "system"
@@ -103,7 +139,7 @@ class Settings:
         return settings
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "recovered_from"}
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in _NOT_SAVED}
         return {**self._extra, **data}
 
     @property
@@ -131,3 +167,45 @@ class Settings:
     def save(self) -> None:
         """Write the settings as they are now (blocking)."""
         self.write(self.snapshot())
+
+    def set_fee_ceiling(self, network_key: str, wei: int | None) -> None:
+        """The fee ceiling for ``network_key`` (checked: ``FeeCeilingError``), or None: the network's own
+        again. In memory only; write it with ``save`` (or ``snapshot``/``write``)."""
+        if wei is None:
+            self.fee_ceilings.pop(network_key, None)
+            return
+        if not network_key or len(network_key) > 60:
+            raise FeeCeilingError("That network has no key a fee ceiling can be kept under.")
+        if network_key not in self.fee_ceilings and len(self.fee_ceilings) >= MAX_FEE_CEILINGS:
+            raise FeeCeilingError(f"Fee ceilings are kept for at most {MAX_FEE_CEILINGS} networks.")
+        self.fee_ceilings[network_key] = check_fee_ceiling(wei)
+
+
+_NOT_SAVED = ("recovered_from", "refused")
+
+
+def _fee_ceilings(raw: object, refused: list[str]) -> dict[str, int]:
+    """The file's fee ceilings, each checked; a refused one is left out (the network's own is used) and said
+    in ``refused``."""
+    if not isinstance(raw, dict):
+        refused.append(
+            "The fee ceilings in the settings file were not a list of networks and amounts; every network "
+            "uses its own fee ceiling."
+        )
+        return {}
+    kept: dict[str, int] = {}
+    for key, wei in raw.items():
+        if not isinstance(key, str) or not key or len(key) > 60 or len(kept) >= MAX_FEE_CEILINGS:
+            refused.append("A fee ceiling in the settings file named no network the app can have; left out.")
+            continue
+        try:
+            kept[key] = check_fee_ceiling(wei)
+        except FeeCeilingError as exc:
+            found = f"{wei} wei" if type(wei) is int else json.dumps(wei)[:40]
+            refused.append(
+                f"The fee ceiling set for the network “{one_line(key)}” in the settings file ({found}) was "
+                f"refused: {exc} The network's own fee ceiling is used instead."
+            )
+    for line in refused:
+        log.warning("%s", line)
+    return kept

@@ -42,6 +42,7 @@ from paygo_desktop.chain.tx_errors import (  # raised here, and imported from he
     revert_reason,
 )
 from paygo_desktop.logs import public_hex
+from paygo_desktop.networks import CUSTOM_FEE_CEILING, FEE_CEILING_PLACE, Network, confirmations_for
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
 from paygo_desktop.store.worker import StoreWorker
 
@@ -53,12 +54,14 @@ Signer = Callable[[dict[str, Any]], bytes]
 # A replacement must raise both fee fields by at least 10% (geth's rule); 12.5% leaves a margin.
 REPLACEMENT_BUMP_NUM, REPLACEMENT_BUMP_DEN = 1125, 1000
 SELF_TRANSFER_GAS = 21_000
-# The most this app ever signs per unit of gas (maxFeePerGas), whatever the node says: 100 gwei, hundreds of
-# times what Base asks even when busy (a fraction of a gwei). The fee comes from the node's eth_feeHistory;
-# a node that misreports it (a public RPC the user chose, a broken one) would otherwise have a deposit sent
-# headless (`session start --deposit`), a nonce gap filled or a speed-up signed at any price the account
-# can pay, none of them reviewed.
-MAX_FEE_PER_GAS_CEILING = 100 * 10**9
+# The most this app ever signs per unit of gas (maxFeePerGas), whatever the node says, is the network's fee
+# ceiling (``Network.max_fee_per_gas_ceiling``: its own, or what the user set for it in Settings). The fee
+# comes from the node's eth_feeHistory; a node that misreports it (a public RPC the user chose, a broken one)
+# would otherwise have a deposit sent headless (`session start --deposit`), a nonce gap filled or a speed-up
+# signed at any price the account can pay, none of them reviewed. The app's services build their manager
+# with ``TransactionManager.for_network``; a manager built without a network (tests, tools) holds to the
+# ceiling a custom network has.
+MAX_FEE_PER_GAS_CEILING = CUSTOM_FEE_CEILING
 
 
 NOT_CHECKED = "The app's transactions are not checked against it; nothing was changed or sent."
@@ -130,6 +133,7 @@ class TransactionManager:
         gas_margin_percent: int = 20,
         priority_fee_floor: int = 1_000_000,  # 0.001 gwei: Base's typical tip
         max_fee_per_gas_ceiling: int = MAX_FEE_PER_GAS_CEILING,
+        network: Network | None = None,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
@@ -139,8 +143,24 @@ class TransactionManager:
         self.gas_margin_percent = gas_margin_percent
         self.priority_fee_floor = priority_fee_floor
         self.max_fee_per_gas_ceiling = max_fee_per_gas_ceiling
+        self.network = network  # named in a refusal (where its ceiling is raised)
         self._send_lock = asyncio.Lock()
         self._resent: list[TransactionRecord] = []  # sent again by ``refresh`` (same bytes), in order
+
+    @classmethod
+    def for_network(
+        cls, w3: Any, network: Network, repository: TransactionRepository, *, confirmations: int | None = None
+    ) -> TransactionManager:
+        """The manager for ``network`` (as the app uses it: ``AppContext.network``), held to its fee ceiling;
+        ``confirmations``: the network's (``confirmations_for``) unless given."""
+        return cls(
+            w3,
+            network.chain_id,
+            repository,
+            confirmations=confirmations if confirmations is not None else confirmations_for(network),
+            max_fee_per_gas_ceiling=network.max_fee_per_gas_ceiling,
+            network=network,
+        )
 
     # -- before sending ------------------------------------------------------------------------------
     async def check_network(self, then: str = "Nothing was sent.") -> None:
@@ -193,15 +213,30 @@ class TransactionManager:
         return quote
 
     def _check_ceiling(self, quote: FeeQuote) -> None:
-        """Refuse a fee per gas above the ceiling (``MAX_FEE_PER_GAS_CEILING``): nothing is signed at it."""
+        """Refuse a fee per gas above the network's ceiling: nothing is signed at it."""
         asked = max(quote.max_fee_per_gas, quote.max_priority_fee_per_gas)
         if asked > self.max_fee_per_gas_ceiling:
             raise FeeTooHigh(
-                f"The network asks up to {format_gwei(asked)} gwei per unit of gas, above the "
-                f"{format_gwei(self.max_fee_per_gas_ceiling)} gwei this app ever pays: its RPC endpoint may "
-                "be misreporting fees, or the network is unusually busy. Nothing was sent; try again later "
-                "or use another RPC endpoint."
+                f"{self._node()} asks up to {format_gwei(asked)} gwei per unit of gas, above the fee "
+                f"ceiling of {format_gwei(self.max_fee_per_gas_ceiling)} gwei {self._set_for()}: its RPC "
+                "endpoint may be misreporting fees, or the network is unusually busy. Nothing was sent; try "
+                f"again later or use another RPC endpoint. {self._where_to_raise()}".strip()
             )
+
+    def _node(self) -> str:
+        return f"The {self.network.name} node" if self.network is not None else "The network's node"
+
+    def _set_for(self) -> str:
+        return f"set for {self.network.name}" if self.network is not None else "this app pays"
+
+    def _where_to_raise(self) -> str:
+        """Where the user raises the ceiling, when fees on this network really are that high."""
+        if self.network is None:
+            return ""
+        return (
+            f"If fees on {self.network.name} really are this high, raise its fee ceiling in "
+            f"{FEE_CEILING_PLACE} (or: paygo-desktop network fee-ceiling {self.network.key} GWEI)."
+        )
 
     async def next_nonce(self, sender: str) -> int:
         """The node's pending count, or one past the highest this app has open, whichever is greater."""
@@ -309,8 +344,9 @@ class TransactionManager:
         if max_fee > self.max_fee_per_gas_ceiling:
             raise FeeTooHigh(
                 f"Replacing it would take {format_gwei(max_fee)} gwei per unit of gas (the node wants each "
-                f"replacement at least 10% above the last), above the "
-                f"{format_gwei(self.max_fee_per_gas_ceiling)} gwei this app ever pays. Nothing was sent."
+                f"replacement at least 10% above the last), above the fee ceiling of "
+                f"{format_gwei(self.max_fee_per_gas_ceiling)} gwei {self._set_for()}. Nothing was sent. "
+                f"{self._where_to_raise()}".strip()
             )
         return await self.send(
             record.sender, request, quote, sign, nonce=record.nonce, replaces=record.tx_hash

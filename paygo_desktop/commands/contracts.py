@@ -69,10 +69,10 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
     from paygo_desktop.commands.confirm import confirm_fee
     from paygo_desktop.commands.unlock import unlocked_account
-    from paygo_desktop.networks import confirmations_for
     from paygo_desktop.store.transactions import TransactionRepository
 
-    network = ctx.networks.get(args.network)
+    found = ctx.networks.get(args.network)
+    network = ctx.configured(found) if found is not None else None
     if network is None:
         names = ", ".join(n.key for n in ctx.networks.all())
         raise UserFacingError(f"No network called {args.network!r}. Known: {names}.")
@@ -81,9 +81,7 @@ async def _deploy(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     if args.rpc_url:
         network = replace(network, rpc_url=args.rpc_url)
     w3 = async_web3(network.rpc_url)
-    manager = TransactionManager(
-        w3, network.chain_id, TransactionRepository(ctx.store), confirmations=confirmations_for(network)
-    )
+    manager = TransactionManager.for_network(w3, network, TransactionRepository(ctx.store))
     await manager.check_network()
     result: dict[str, Any] = {
         "network": network.key,

@@ -66,12 +66,14 @@ async def _register(ctx: AppContext, config: Any, *, remove: bool, assume_yes: b
 async def _register_on(
     w3: Any, ctx: AppContext, config: Any, *, remove: bool, assume_yes: bool
 ) -> dict[str, Any]:
+    from dataclasses import replace
+
     from paygo_desktop.chain.canonical import REGISTRY
     from paygo_desktop.chain.code_check import NotDeployed, check_contract_code
     from paygo_desktop.chain.registry import RegistryClient
     from paygo_desktop.chain.transactions import TransactionManager, TxRequest
     from paygo_desktop.commands.confirm import confirm_fee
-    from paygo_desktop.networks import Network, confirmations_for
+    from paygo_desktop.networks import Network
     from paygo_desktop.store.transactions import TransactionRepository
 
     account = config.account()
@@ -81,12 +83,16 @@ async def _register_on(
             raise UserFacingError(
                 f"The registry takes a {what} of at most {limit} bytes; this one has {len(text.encode())}."
             )
-    network = Network(
-        key="provider", name=f"chain {config.chain_id}", chain_id=config.chain_id, rpc_url=config.rpc_url
+    # the app's network on that chain, with its fee ceiling (as set in the settings); else a network of its
+    # own, held to the ceiling a custom network has
+    listed = next((n for n in ctx.networks.all() if n.chain_id == config.chain_id), None)
+    network = replace(
+        ctx.configured(listed)
+        if listed is not None
+        else Network(key="provider", name=f"chain {config.chain_id}", chain_id=config.chain_id, rpc_url=""),
+        rpc_url=config.rpc_url,
     )
-    manager = TransactionManager(
-        w3, config.chain_id, TransactionRepository(ctx.store), confirmations=confirmations_for(network)
-    )
+    manager = TransactionManager.for_network(w3, network, TransactionRepository(ctx.store))
     await manager.check_network()
     try:
         await check_contract_code(w3, REGISTRY, config.chain_id)

@@ -259,7 +259,6 @@ async def _approve_permit2(ctx: AppContext, args: argparse.Namespace) -> int:
     from paygo_desktop.chain.transactions import TransactionManager
     from paygo_desktop.commands.tx_run import account_signer, run_flow
     from paygo_desktop.money import Amount
-    from paygo_desktop.networks import confirmations_for
     from paygo_desktop.store.transactions import TransactionRepository
     from paygo_desktop.x402 import permit2
 
@@ -269,9 +268,7 @@ async def _approve_permit2(ctx: AppContext, args: argparse.Namespace) -> int:
     account = await _account(ctx, args)
     w3 = async_web3(network.rpc_url, timeout=15)
     try:
-        manager = TransactionManager(
-            w3, network.chain_id, TransactionRepository(ctx.store), confirmations=confirmations_for(network)
-        )
+        manager = TransactionManager.for_network(w3, network, TransactionRepository(ctx.store))
         hashes = await run_flow(
             manager, account.address, [request], account_signer(account), assume_yes=args.yes
         )

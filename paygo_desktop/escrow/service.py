@@ -36,7 +36,7 @@ from paygo_desktop.escrow.balances import read_balances, token_allowance, token_
 from paygo_desktop.escrow.channels import ChannelReader, EscrowChannel
 from paygo_desktop.escrow.close import CloseRefused, plan_close
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.networks import Network, confirmations_for
+from paygo_desktop.networks import Network
 from paygo_desktop.prices.board import PriceBoard, read_prices
 from paygo_desktop.prices.feeds import Currency, FeedBook
 from paygo_desktop.prices.feeds import currency as currency_named
@@ -125,11 +125,8 @@ class EscrowService:
         self.tokens = tuple(tokens)
         self.feeds = feeds or FeedBook()
         self.currency = currency or default_currency()
-        self.transactions = TransactionManager(
-            w3,
-            network.chain_id,
-            TransactionRepository(store),
-            confirmations=confirmations if confirmations is not None else confirmations_for(network),
+        self.transactions = TransactionManager.for_network(
+            w3, network, TransactionRepository(store), confirmations=confirmations
         )
         self.vault = VaultClient(w3, vault_address) if vault_address else None
         self._vault_delay: int | None = None

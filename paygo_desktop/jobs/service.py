@@ -44,7 +44,7 @@ from paygo_desktop.fileio import atomic_write_bytes
 from paygo_desktop.jobs.records import JobRecord, JobRepository
 from paygo_desktop.jobs.view import REMINDER_LEAD, JobView, job_view
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.networks import Network, confirmations_for
+from paygo_desktop.networks import Network
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import ProviderClient
 from paygo_desktop.protocol.jobs import review_window_text
@@ -105,11 +105,8 @@ class JobsService:
         self.tokens = tuple(tokens)
         self.repository = JobRepository(store)
         self.store_work = StoreWorker()  # SQL off the event loop (the GUI thread), in order
-        self.transactions = TransactionManager(
-            w3,
-            network.chain_id,
-            TransactionRepository(store),
-            confirmations=confirmations if confirmations is not None else confirmations_for(network),
+        self.transactions = TransactionManager.for_network(
+            w3, network, TransactionRepository(store), confirmations=confirmations
         )
         self.contract = JobsClient(w3, jobs_address)
         self.domain = JobsDomain(network.chain_id, jobs_address)

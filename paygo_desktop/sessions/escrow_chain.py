@@ -22,7 +22,7 @@ from paygo_desktop.escrow import requests as tx_requests
 from paygo_desktop.escrow.balances import token_balance
 from paygo_desktop.escrow.close import plan_close
 from paygo_desktop.money import Amount, Asset
-from paygo_desktop.networks import Network, confirmations_for
+from paygo_desktop.networks import Network
 from paygo_desktop.protocol import models as m
 from paygo_desktop.sessions.channel_terms import (
     channel_withdraw_delay,
@@ -197,12 +197,7 @@ class EscrowChain:
 
     # -- money in and out ------------------------------------------------------------------------------
     def transaction_manager(self) -> TransactionManager:
-        return TransactionManager(
-            self.w3,
-            self.network.chain_id,
-            TransactionRepository(self.store),
-            confirmations=confirmations_for(self.network),
-        )
+        return TransactionManager.for_network(self.w3, self.network, TransactionRepository(self.store))
 
     async def heal(self) -> Healed:
         """The account's stored-but-unsent transactions sent again (``TransactionManager.heal``, no nonce
