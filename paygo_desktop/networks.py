@@ -117,6 +117,12 @@ def default_fee_ceiling(network: Network) -> int:
     return builtin.max_fee_per_gas_ceiling if builtin is not None else CUSTOM_FEE_CEILING
 
 
+def format_gwei(wei: int) -> str:
+    """Wei per gas as gwei, exactly (integer arithmetic, up to 9 decimals)."""
+    whole, rest = divmod(wei, GWEI)
+    return f"{whole}.{rest:09d}".rstrip("0").rstrip(".") if rest else str(whole)
+
+
 def parse_gwei(text: str) -> int:
     """A fee ceiling typed in gwei ("5", "0.05", "1,000", "5 gwei") as wei, checked (``check_fee_ceiling``):
     read with Decimal, never a float."""

@@ -7,6 +7,7 @@ import asyncio
 
 from paygo_desktop.chain.rpc_errors import rpc_message, short_rpc_message
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.networks import format_gwei as format_gwei  # imported from here by the callers
 
 
 class TransactionError(UserFacingError):
@@ -33,12 +34,6 @@ class WrongNetwork(TransactionError):
 
 class FeeTooHigh(TransactionError):
     pass
-
-
-def format_gwei(wei: int) -> str:
-    """Wei per gas as gwei, exactly (integer arithmetic, up to 9 decimals)."""
-    whole, rest = divmod(wei, 10**9)
-    return f"{whole}.{rest:09d}".rstrip("0").rstrip(".") if rest else str(whole)
 
 
 def revert_reason(exc: BaseException) -> str:

@@ -30,8 +30,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from paygo_desktop.chain.tx_errors import format_gwei
     from paygo_desktop.context import AppContext
+    from paygo_desktop.networks import format_gwei
 
     ctx = AppContext.open(data_dir)
     try:
@@ -51,9 +51,8 @@ def run_list(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def run_fee_ceiling(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from paygo_desktop.chain.tx_errors import format_gwei
     from paygo_desktop.context import AppContext
-    from paygo_desktop.networks import parse_gwei
+    from paygo_desktop.networks import format_gwei, parse_gwei
 
     if args.default and args.gwei is not None:
         raise UserFacingError("Give either a ceiling in gwei or --default, not both.")

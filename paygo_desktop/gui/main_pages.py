@@ -80,6 +80,7 @@ def _new_page(window: MainWindow, key: str) -> Page:
 
         settings = SettingsPage(window.ctx, window.runner, window.wallet, window.keychain)
         settings.network_changed.connect(window.on_network_changed)
+        settings.fee_ceiling_changed.connect(window.on_fee_ceiling_changed)
         settings.theme_changed.connect(window.on_theme_changed)
         settings.lock_requested.connect(window.lock)
         settings.accounts_changed.connect(window.on_accounts_changed)

@@ -445,6 +445,11 @@ class MainWindow(QMainWindow):
         if self.mode == "app" and self.poll_network:
             self.status.poll()
 
+    def on_fee_ceiling_changed(self) -> None:
+        """The network in use holds to another fee ceiling: the pages that build a service on it build it
+        again when next read (the network is part of what makes one)."""
+        self.changes.announce(Changes(network=True))
+
     def on_theme_changed(self, theme: str) -> None:
         if self.theme is not None:
             self.theme.apply(theme)

@@ -82,11 +82,22 @@ class SettingsWrites(QObject):
     def busy(self) -> bool:
         return self._out is not None or bool(self._steps)
 
-    def save(self, failed: Callable[[str], None], line: ActivityLine | None = None) -> None:
+    def save(
+        self,
+        failed: Callable[[str], None],
+        line: ActivityLine | None = None,
+        saved: Callable[[], None] | None = None,
+    ) -> None:
         """Write the settings as they are now (and ``line`` in the activity log) after what was asked before;
-        ``failed`` gets the words if it could not be done."""
+        ``failed`` gets the words if it could not be done, ``saved`` is called (on the GUI thread) once it
+        was."""
         snapshot = self.ctx.settings.snapshot()
-        self.run(partial(write_settings, self.ctx, snapshot, line), on_error=failed, name="save-settings")
+        self.run(
+            partial(write_settings, self.ctx, snapshot, line),
+            on_success=(lambda _result: saved()) if saved is not None else None,
+            on_error=failed,
+            name="save-settings",
+        )
 
     def run(
         self,

@@ -48,9 +48,17 @@ from paygo_desktop.gui.settings_writes import ActivityLine, SettingsWrites
 from paygo_desktop.gui.widgets.busy import BusyIndicator
 from paygo_desktop.gui.widgets.fiat import currency_chooser
 from paygo_desktop.gui.widgets.messages import InlineMessage
-from paygo_desktop.networks import Network, NetworkError, custom_network, verify_custom_network
+from paygo_desktop.networks import (
+    Network,
+    NetworkError,
+    custom_network,
+    default_fee_ceiling,
+    format_gwei,
+    parse_gwei,
+    verify_custom_network,
+)
 from paygo_desktop.peer_text import is_digits
-from paygo_desktop.settings import THEMES
+from paygo_desktop.settings import THEMES, FeeCeilingError
 from paygo_desktop.wallet.errors import WrongPassword
 
 if TYPE_CHECKING:
@@ -74,6 +82,7 @@ class SettingsPage(Page):
     title = "Settings"
     shows = Changes(network=True, accounts=True)
     network_changed = Signal(object)
+    fee_ceiling_changed = Signal()  # the network in use holds to another fee ceiling from now on
     theme_changed = Signal(str)
     lock_requested = Signal()
     accounts_changed = Signal()
@@ -91,6 +100,9 @@ class SettingsPage(Page):
         self.runner = runner
         self.writes = SettingsWrites(ctx, runner, parent=self)  # the choices written in a worker, in order
         self._network_asked: str | None = None  # a network chosen, not switched to yet
+        self._ceiling_network: Network | None = (
+            None  # the network whose fee ceiling is shown (the one in use)
+        )
         self.wallet = wallet
         self.keychain = keychain or _default_keychain
         self.loaded = False  # the networks and accounts were read once (``refresh``)
@@ -121,6 +133,7 @@ class SettingsPage(Page):
         self.network_combo.addItem("Reading the networks…")  # no key: choosing it does nothing
         self.network_combo.setEnabled(False)
         form.addRow("Use", self.network_combo)
+        self._fee_ceiling_rows(form)
         self.custom_name = QLineEdit()
         self.custom_name.setAccessibleName("Custom network name")
         self.custom_name.setPlaceholderText("e.g. My node")
@@ -146,6 +159,87 @@ class SettingsPage(Page):
         form.addRow("", self.network_busy)
         form.addRow("", self.network_message)
         return box
+
+    def _fee_ceiling_rows(self, form: QFormLayout) -> None:
+        """The network in use's fee ceiling: the most the app signs per unit of gas there, shown and set
+        (in gwei; written in a worker)."""
+        self.ceiling_edit = QLineEdit()
+        self.ceiling_edit.setAccessibleName("Fee ceiling in gwei")
+        self.ceiling_edit.setPlaceholderText("e.g. 5")
+        self.ceiling_edit.setMaximumWidth(140)
+        self.ceiling_edit.returnPressed.connect(self._save_ceiling)
+        self.ceiling_save = QPushButton("Save ceiling")
+        self.ceiling_save.setAccessibleName("Save fee ceiling")
+        self.ceiling_save.clicked.connect(self._save_ceiling)
+        self.ceiling_default = QPushButton("Use the network's own")
+        self.ceiling_default.setAccessibleName("Use the network's own fee ceiling")
+        self.ceiling_default.clicked.connect(self._default_ceiling)
+        for widget in (self.ceiling_edit, self.ceiling_save, self.ceiling_default):
+            widget.setEnabled(False)  # until the networks are read
+        row = QHBoxLayout()
+        row.addWidget(self.ceiling_edit)
+        row.addWidget(QLabel("gwei per unit of gas"))
+        row.addWidget(self.ceiling_save)
+        row.addWidget(self.ceiling_default)
+        row.addStretch(1)
+        form.addRow("Fee ceiling", row)
+        self.ceiling_hint = QLabel("")
+        self.ceiling_hint.setObjectName("Hint")
+        self.ceiling_hint.setWordWrap(True)
+        form.addRow("", self.ceiling_hint)
+        self.ceiling_message = InlineMessage(name="Fee ceiling message")
+        form.addRow("", self.ceiling_message)
+
+    def _show_ceiling(self, network: Network) -> None:
+        self._ceiling_network = network
+        ceiling, own = network.max_fee_per_gas_ceiling, default_fee_ceiling(network)
+        self.ceiling_edit.setText(format_gwei(ceiling))
+        for widget in (self.ceiling_edit, self.ceiling_save, self.ceiling_default):
+            widget.setEnabled(True)
+        self.ceiling_default.setEnabled(ceiling != own)
+        self.ceiling_hint.setText(
+            f"The most the app ever signs per unit of gas on {network.name}, whatever its node quotes: "
+            f"a node misreporting fees gets nothing signed above it. {network.name}'s own: "
+            f"{format_gwei(own)} gwei."
+        )
+
+    def _save_ceiling(self) -> None:
+        if self._ceiling_network is None:
+            return
+        self.ceiling_message.clear_message()
+        try:
+            wei = parse_gwei(self.ceiling_edit.text())
+        except FeeCeilingError as exc:
+            self.ceiling_message.error(str(exc))
+            return
+        self._set_ceiling(self._ceiling_network, wei)
+
+    def _default_ceiling(self) -> None:
+        if self._ceiling_network is not None:
+            self.ceiling_message.clear_message()
+            self._set_ceiling(self._ceiling_network, None)
+
+    def _set_ceiling(self, network: Network, wei: int | None) -> None:
+        """In use at once (the network in use holds to it: ``AppContext.set_fee_ceiling``, no I/O), written
+        in a worker with an activity line; said once it is saved."""
+        try:
+            self.ctx.set_fee_ceiling(network.key, wei)
+        except FeeCeilingError as exc:
+            self.ceiling_message.error(str(exc))
+            return
+        shown = self.ctx.configured(network)
+        self._show_ceiling(shown)
+        self.fee_ceiling_changed.emit()
+        gwei = format_gwei(shown.max_fee_per_gas_ceiling)
+        own = " (its own)" if wei is None else ""
+        line = ActivityLine("network", f"Fee ceiling on {network.name} set to {gwei} gwei{own}", network.key)
+        self.writes.save(
+            self.ceiling_message.error,
+            line,
+            saved=lambda: self.ceiling_message.ok(
+                f"Saved: on {network.name} the app signs at most {gwei} gwei per unit of gas{own}."
+            ),
+        )
 
     def _fill_networks(self, current: str, networks: list[Network]) -> None:
         current = self._network_asked or current  # a choice being switched to stays chosen
@@ -181,6 +275,8 @@ class SettingsPage(Page):
 
     def _switch_network(self, key: str, then: Callable[[], None] | None, network: Network) -> None:
         self.ctx.switch_network(key, network)
+        self.ceiling_message.clear_message()
+        self._show_ceiling(network)
         if self._network_asked == key:  # the last one chosen: in use now
             self._network_asked = None
         self._select_network(self._network_asked or key)
@@ -516,12 +612,18 @@ class SettingsPage(Page):
         ctx = self.ctx
 
         def read_all() -> tuple[str, list[Network], list[Any]]:  # SQL: off the GUI thread
-            return ctx.network.key, list(ctx.networks.all()), list(ctx.accounts.list())
+            networks = [ctx.configured(n) for n in ctx.networks.all()]  # with the fee ceilings set
+            return ctx.network.key, networks, list(ctx.accounts.list())
 
         self.reads.request(read_all, self._fill)
 
     def _fill(self, found: tuple[str, list[Network], list[Any]]) -> None:
         current, networks, records = found
         self._fill_networks(current, networks)
+        in_use = next((n for n in networks if n.key == current), None)
+        if in_use is not None and self._network_asked is None:  # (a switch shows its own when done)
+            self._show_ceiling(in_use)
+        if not self.loaded and self.ctx.settings.refused:  # what the settings file held that was refused
+            self.ceiling_message.error(" ".join(self.ctx.settings.refused))
         self._fill_accounts(records)
         self.loaded = True
