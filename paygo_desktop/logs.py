@@ -53,7 +53,7 @@ class RedactSecrets(logging.Filter):
         args = record.args
         public: list[str] = []
         if isinstance(args, tuple) and any(isinstance(arg, PublicHex) for arg in args):
-            marked = []
+            marked: list[object] = []
             for arg in args:
                 if isinstance(arg, PublicHex):
                     marked.append(f"\x00{len(public)}\x00")

@@ -28,6 +28,7 @@ import logging
 from sqlalchemy import select, update
 
 from paygo_desktop.chain.jobs import JobStatus
+from paygo_desktop.logs import public_hex
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.job_store import JobRow
@@ -126,9 +127,9 @@ class AutoRelease:
                 return False
             info = await self.desk.info(job_id, self.desk.account.address)
             if info.state not in PAID:
-                log.warning("jobs: release of job %s not sent: %s", job_id, exc.message)
+                log.warning("jobs: release of job %s not sent: %s", public_hex(job_id), exc.message)
                 return False
-            log.info("jobs: job %s was %s before its release was sent", job_id, info.state.value)
+            log.info("jobs: job %s was %s before its release was sent", public_hex(job_id), info.state.value)
         if info.state in PAID:
             self._settle(job_id)
             return True

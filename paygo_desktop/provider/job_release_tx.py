@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paygo_desktop.chain.nonce_evidence import nonce_use
+from paygo_desktop.logs import public_hex
 from paygo_desktop.provider.job_store import JobRow
 from paygo_desktop.provider.store import Store
 
@@ -93,13 +94,16 @@ async def fate(w3: Any, sender: str, sent: SentRelease, now: int, dropped_after:
         if use.tx_hash == sent.tx_hash:
             return Fate.MINED
         log.warning(
-            "jobs: release tx %s is replaced: its nonce %d went to %s", sent.tx_hash, sent.nonce, use.tx_hash
+            "jobs: release tx %s is replaced: its nonce %d went to %s",
+            public_hex(sent.tx_hash),
+            sent.nonce,
+            public_hex(use.tx_hash),
         )
         return Fate.GONE
     if now - sent.sent_at > dropped_after:
         log.warning(
             "jobs: release tx %s is unknown to the node %d s after it was sent, its nonce %d unused: dropped",
-            sent.tx_hash,
+            public_hex(sent.tx_hash),
             now - sent.sent_at,
             sent.nonce,
         )

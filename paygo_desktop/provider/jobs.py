@@ -40,6 +40,7 @@ from paygo_desktop.chain.jobs import (
     brief_hash,
     sign_cancel,
 )
+from paygo_desktop.logs import public_hex
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol import models as m
 from paygo_desktop.provider.api_error import ApiError
@@ -565,8 +566,8 @@ class JobDesk:
         except TimeExhausted:
             log.info(
                 "jobs: job %s: its release (tx %s) is not mined within %g s; not sent again meanwhile",
-                job.id_hex,
-                sent.tx_hash,
+                public_hex(job.id_hex),
+                public_hex(sent.tx_hash),
                 self.config.release_receipt_wait,
             )
             raise _on_its_way(sent.tx_hash) from None
@@ -575,9 +576,9 @@ class JobDesk:
             state, _ = await self.read_state(job)
             if state.status.paid_worker:  # the client's approval (or another release) was mined first
                 log.info(
-                    "jobs: release of job %s sent (tx 0x%s), reverted: the job was %s first",
-                    job.id_hex,
-                    exc.tx_hash.hex(),
+                    "jobs: release of job %s sent (tx %s), reverted: the job was %s first",
+                    public_hex(job.id_hex),
+                    public_hex(exc.tx_hash),
                     state.status.name.lower(),
                 )
                 return
@@ -587,9 +588,9 @@ class JobDesk:
             raise _on_its_way(sent.tx_hash) from None
         rtx.forget(self.store, job_id, sent)
         log.info(
-            "jobs: release of job %s sent (tx 0x%s): %d base units of %s to %s",
-            job.id_hex,
-            result.tx_hash.hex(),
+            "jobs: release of job %s sent (tx %s): %d base units of %s to %s",
+            public_hex(job.id_hex),
+            public_hex(result.tx_hash),
             job.price,
             job.token,
             job.worker,
