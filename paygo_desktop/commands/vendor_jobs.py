@@ -80,7 +80,10 @@ async def _run(action: str, args: argparse.Namespace, url: str, key: Any) -> Any
         elif action == "decline":
             info = await vj.decline(client, key, args.job)
         elif action == "vendor-release":
-            info = await vj.release(client, key, args.job)
+            released = await vj.release(client, key, args.job)
+            if isinstance(released, vj.ReleaseOnItsWay):
+                return {"jobId": args.job, "release": "on_its_way", "message": vj.ON_ITS_WAY_TEXT}
+            info = released
         elif args.file is not None:
             info = await vj.deliver_file(client, key, args.job, args.file)
         else:

@@ -19,6 +19,7 @@ from typing import Any
 from paygo_desktop.errors import UserFacingError
 from paygo_desktop.money import Amount
 from paygo_desktop.protocol import jobs as pj
+from paygo_desktop.protocol.client import ProviderHTTPError
 from paygo_desktop.protocol.jobs_client import JobsProviderClient
 from paygo_desktop.vendor.claims import _assets_by_token
 
@@ -132,10 +133,35 @@ async def decline(client: Any, key: Any, job_id: str) -> pj.JobInfo:
     return await JobsProviderClient(client).decline(key, job_id)
 
 
-async def release(client: Any, key: Any, job_id: str) -> pj.JobInfo:
+#: The provider's 409 while a job's release it sent is not mined yet (provider/jobs.py).
+RELEASE_PENDING = "release_pending"
+RELEASED_TEXT = "Released: the job's price is paid to the provider's address."
+ON_ITS_WAY_TEXT = (
+    "The release is on its way: sent, not yet in a block. The price is paid once it is; "
+    "nothing more is sent meanwhile."
+)
+
+
+@dataclass(frozen=True)
+class ReleaseOnItsWay:
+    """The provider sent the job's release earlier and it is not mined yet (good news, not an error)."""
+
+
+async def release(client: Any, key: Any, job_id: str) -> pj.JobInfo | ReleaseOnItsWay:
     """The provider sends ``release`` from its key: the price of a delivery the client left unapproved past
-    its review window goes to the vendor."""
-    return await JobsProviderClient(client).release(key, job_id)
+    its review window goes to the vendor. ``ReleaseOnItsWay`` when its release is sent and not mined yet
+    (the provider sends no second one)."""
+    try:
+        return await JobsProviderClient(client).release(key, job_id)
+    except ProviderHTTPError as exc:
+        if exc.status == 409 and exc.code == RELEASE_PENDING:
+            return ReleaseOnItsWay()
+        raise
+
+
+def release_said(result: object) -> str:
+    """What the Vendor page says after "Take the price"."""
+    return ON_ITS_WAY_TEXT if isinstance(result, ReleaseOnItsWay) else RELEASED_TEXT
 
 
 def _read_delivery(path: Path) -> bytes:

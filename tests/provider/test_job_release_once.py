@@ -21,6 +21,7 @@ import pytest
 from paygo_desktop.chain.jobs import JobStatus
 from paygo_desktop.protocol import jobs as pj
 from paygo_desktop.protocol.client import Conflict
+from paygo_desktop.vendor import jobs as vendor_jobs
 from tests.chain import jobs_support
 from tests.chain.conftest import Env
 from tests.chain.jobs_support import Jobs
@@ -126,9 +127,15 @@ def test_the_vendors_release_not_mined_in_time_is_on_its_way_and_sent_once(
             with pytest.raises(Conflict, match="on its way") as again:
                 env.run(api.release(env.provider, info.job_id))
             assert release in str(again.value).lower()
+            # the Vendor page's call: good news in its words, not the 409 shown as an error
+            on_its_way = env.run(vendor_jobs.release(api.provider, env.provider, info.job_id))
+            assert isinstance(on_its_way, vendor_jobs.ReleaseOnItsWay)
+            assert vendor_jobs.release_said(on_its_way).startswith("The release is on its way")
             assert pooled(env, env.provider.address) == [release]
             env.rpc("evm_mine")
-        assert env.run(api.release(env.provider, info.job_id)).state is pj.JobState.released
+        done = env.run(vendor_jobs.release(api.provider, env.provider, info.job_id))
+        assert isinstance(done, pj.JobInfo) and done.state is pj.JobState.released
+        assert vendor_jobs.release_said(done).startswith("Released: the job's price is paid")
         with pytest.raises(Conflict):  # paid once: nothing left to release
             env.run(api.release(env.provider, info.job_id))
         assert_paid_once(env, jobs, job, worker0, nonce0, releases=1)

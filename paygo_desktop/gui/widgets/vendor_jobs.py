@@ -8,6 +8,7 @@ reading included, as the page's other loads); results come back through the task
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -217,11 +218,12 @@ class VendorJobsPanel(QWidget):
         """Accept or decline the job, or take its price after the review window (release)."""
         from paygo_desktop.vendor import jobs as vj
 
-        work, said = {
+        answers: dict[str, tuple[Any, str | Callable[[object], str]]] = {
             "accept": (vj.accept, "Accepted the job."),
             "decline": (vj.decline, "Declined the job."),
-            "release": (vj.release, "Released: the job's price is paid to the provider's address."),
-        }[action]
+            "release": (vj.release, vj.release_said),
+        }
+        work, said = answers[action]
         self._run(lambda client, key: work(client, key, job_id), said)
 
     def deliver_file(self, job_id: str, path: Path) -> None:
@@ -242,14 +244,17 @@ class VendorJobsPanel(QWidget):
             busy="Recording the delivery's hash on chain…",
         )
 
-    def _run(self, work: Any, success: str, busy: str = "Asking the provider…") -> None:
+    def _run(
+        self, work: Any, success: str | Callable[[object], str], busy: str = "Asking the provider…"
+    ) -> None:
+        """``success``: what to say once done (or how to say it from the answer)."""
         self.acting = True
         self._enable_buttons(False)
         self.message.ok(busy)
 
-        def done(_info: object) -> None:
+        def done(result: object) -> None:
             self.acting = False
-            self.message.ok(success)
+            self.message.ok(success if isinstance(success, str) else success(result))
             self.reload()
 
         def failed(message: str) -> None:
