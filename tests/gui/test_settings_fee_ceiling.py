@@ -64,7 +64,7 @@ def test_a_ceiling_set_is_used_at_once_and_saved_off_the_gui_thread(
     assert page.ceiling_edit.text() == "100"  # the sandbox's own
     choose(page.network_combo, BASE.key)
     settled(qtbot, page)
-    assert page.ceiling_edit.text() == "5" and "Base's own: 5 gwei" in page.ceiling_hint.text()
+    assert page.ceiling_edit.text() == "5" and "The network's own: 5 gwei" in page.ceiling_hint.text()
     assert not page.ceiling_default.isEnabled()  # it is the network's own already
 
     guard = BlockingCallGuard(window.ctx.store.engine, watch_signing=False).start()

@@ -186,6 +186,8 @@ class SettingsPage(Page):
         self.ceiling_hint = QLabel("")
         self.ceiling_hint.setObjectName("Hint")
         self.ceiling_hint.setWordWrap(True)
+        self.ceiling_hint.setTextFormat(Qt.TextFormat.PlainText)  # a custom network's name, as typed
+        self.ceiling_hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         form.addRow("", self.ceiling_hint)
         self.ceiling_message = InlineMessage(name="Fee ceiling message")
         form.addRow("", self.ceiling_message)
@@ -198,9 +200,8 @@ class SettingsPage(Page):
             widget.setEnabled(True)
         self.ceiling_default.setEnabled(ceiling != own)
         self.ceiling_hint.setText(
-            f"The most the app ever signs per unit of gas on {network.name}, whatever its node quotes: "
-            f"a node misreporting fees gets nothing signed above it. {network.name}'s own: "
-            f"{format_gwei(own)} gwei."
+            f"The most the app signs per unit of gas on {network.name}, whatever its node quotes. "
+            f"The network's own: {format_gwei(own)} gwei."
         )
 
     def _save_ceiling(self) -> None:
