@@ -10,6 +10,12 @@ from the block ``confirmations`` deep, then a bisection: about two calls per dou
 never more than ``MAX_COUNT_CALLS``), reads that block with its transactions and names the sender's
 transaction on that nonce in it. ``receipt_in_block`` reads a transaction's receipt by its block. Any
 missing or failed answer gives None: the caller then decides nothing.
+
+A node that prunes old state (most full nodes keep about 128 blocks of it) refuses the counts further
+back. There, the node's index of transactions by sender and nonce names the block instead
+(``eth_getTransactionBySenderAndNonce``: reth, anvil; ``ots_getTransactionBySenderAndNonce``: erigon and
+anvil), blocks being kept whole. The index is only a pointer: the block it names is read with its
+transactions, as above, and must hold the sender's transaction on that nonce.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from web3.types import RPCEndpoint
 
 from paygo_desktop.chain.rpc_errors import short_rpc_message
 from paygo_desktop.logs import public_hex
@@ -82,11 +90,56 @@ async def _block_used(w3: Any, sender: str, nonce: int, deep: int) -> int | None
     return high
 
 
+async def _rpc(w3: Any, method: str, params: list[Any]) -> Any:
+    """``method``'s result, or ``_NoAnswer`` (an error, a node without the method)."""
+    try:
+        response = await w3.provider.make_request(RPCEndpoint(method), params)
+    except Exception as exc:
+        raise _NoAnswer(f"{method}: {short_rpc_message(exc)}") from None
+    if not isinstance(response, Mapping) or "error" in response:
+        error = response.get("error") if isinstance(response, Mapping) else response
+        raise _NoAnswer(f"{method}: {str(error)[:200]}")
+    return response.get("result")
+
+
+def _block_number(tx: Any) -> int | None:
+    number = tx.get("blockNumber") if isinstance(tx, Mapping) else None
+    if number is None:
+        return None
+    try:
+        return int(number, 16) if isinstance(number, str) else int(number)
+    except (TypeError, ValueError):
+        return None
+
+
+async def _block_by_index(w3: Any, sender: str, nonce: int, deep: int) -> int | None:
+    """The block the node's index by sender and nonce names for ``nonce`` (None: not mined at or below
+    ``deep``); ``_NoAnswer`` when the node keeps no such index."""
+    params = [sender, hex(nonce)]
+    try:
+        tx = await _rpc(w3, "eth_getTransactionBySenderAndNonce", params)
+    except _NoAnswer as first:
+        try:
+            tx_hash = await _rpc(w3, "ots_getTransactionBySenderAndNonce", params)
+        except _NoAnswer as second:
+            raise _NoAnswer(f"{first}; {second}") from None
+        tx = await _rpc(w3, "eth_getTransactionByHash", [tx_hash]) if isinstance(tx_hash, str) else None
+    block = _block_number(tx)
+    return block if block is not None and block <= deep else None
+
+
 async def nonce_use(w3: Any, sender: str, nonce: int, deep: int) -> NonceUse | None:
     """Which transaction of ``sender`` took ``nonce``, by block-pinned reads at or below block ``deep``.
     None when the nonce is not used at ``deep``, or when a read could not be answered (logged)."""
     try:
-        block = await _block_used(w3, sender, nonce, deep)
+        try:
+            block = await _block_used(w3, sender, nonce, deep)
+        except _NoAnswer as counts:  # a pruning node: no state that far back; its index, if it has one
+            log.info("nonce counts of %s not read (%s); asking the node's index by nonce", sender, counts)
+            try:
+                block = await _block_by_index(w3, sender, nonce, deep)
+            except _NoAnswer as index:
+                raise _NoAnswer(f"{counts}; {index}") from None
         if block is None:
             return None
         try:

@@ -308,3 +308,99 @@ def test_a_broadcast_answered_with_an_http_error_is_not_taken_for_refused(env, r
         (record,) = repo.recent()
         assert record.status == "pending"
         assert env.run(manager.wait(record)).status == "confirmed"
+
+
+STATE_KEPT = 128  # blocks of state a pruning full node keeps (geth's default)
+
+
+def pruning(proxy: LyingRpc, env) -> None:
+    """A full node that keeps only the last ``STATE_KEPT`` blocks of state: a nonce count at an older
+    block is refused ("missing trie node"); blocks, receipts and its index by hash are kept."""
+    oldest = int(env.rpc("eth_blockNumber"), 16) - STATE_KEPT
+
+    def rewrite(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        at = request["params"][1] if len(request["params"]) > 1 else "latest"
+        if isinstance(at, str) and at.startswith("0x") and int(at, 16) < oldest:
+            error = {"code": -32000, "message": f"missing trie node (block {int(at, 16)})"}
+            return {"jsonrpc": "2.0", "id": answer.get("id"), "error": error}
+        return answer
+
+    proxy.rewrites["eth_getTransactionCount"] = rewrite
+
+
+def taken_by_another_wallet(env, manager) -> tuple[Any, str]:
+    """A payment dropped from the pool, its nonce taken by the same key's transaction sent elsewhere and
+    mined; then 300 blocks. (The record, the winner's hash.)"""
+    env.rpc("evm_setAutomine", [False])
+    try:
+        request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
+        quote = env.run(manager.quote(env.payer.address, request))
+        record = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
+        env.rpc("anvil_dropTransaction", [record.tx_hash])
+        other = env.payer.sign_transaction(
+            {
+                "type": 2,
+                "chainId": env.chain_id,
+                "nonce": record.nonce,
+                "gas": 21_000,
+                "maxFeePerGas": quote.max_fee_per_gas,
+                "maxPriorityFeePerGas": quote.max_priority_fee_per_gas,
+                "to": env.payer.address,
+                "value": 0,
+            }
+        )
+        env.rpc("eth_sendRawTransaction", ["0x" + bytes(other.raw_transaction).hex()])
+        env.rpc("evm_mine")
+    finally:
+        env.rpc("evm_setAutomine", [True])
+    env.rpc("anvil_mine", [hex(300)])
+    return record, "0x" + bytes(other.hash).hex()
+
+
+def test_on_a_pruning_node_a_nonce_taken_long_ago_is_found_by_the_nodes_index(env, repo, node):
+    """The app was closed while another wallet on the same key took the nonce, 300 blocks ago: a pruning
+    node refuses the nonce counts that far back, so the search for the block found nothing and the payment
+    stayed pending for ever, every later session start waiting on it. The node's index by sender and nonce
+    names the block; the block, read with its transactions, shows the winner: replaced."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record, winner = taken_by_another_wallet(env, manager)
+    pruning(proxy, env)
+    replaced = env.run(manager.refresh(record))
+    assert replaced.status == "replaced", replaced.error
+    assert winner in (replaced.error or "")
+    assert "eth_getTransactionBySenderAndNonce" in proxy.calls
+
+
+def test_on_a_pruning_node_an_index_pointing_at_the_wrong_block_is_not_believed(env, repo, node):
+    """The index is a pointer, not evidence: one naming a block that does not hold the sender's transaction
+    on that nonce (a lying or broken node) leaves the payment pending. So does a node with no index."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record, _winner = taken_by_another_wallet(env, manager)
+    pruning(proxy, env)
+
+    def wrong_block(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        return {**answer, "result": {**answer["result"], "blockNumber": hex(5)}}
+
+    proxy.rewrites["eth_getTransactionBySenderAndNonce"] = wrong_block
+    proxy.rewrites["ots_getTransactionBySenderAndNonce"] = method_not_found
+    assert env.run(manager.refresh(record)).status == "pending"
+    proxy.rewrites["eth_getTransactionBySenderAndNonce"] = method_not_found  # geth: no index at all
+    assert env.run(manager.refresh(record)).status == "pending"
+    del proxy.rewrites["ots_getTransactionBySenderAndNonce"]  # erigon's: a hash, its block read from it
+    assert env.run(manager.refresh(record)).status == "replaced"
+
+
+def test_on_a_pruning_node_a_payment_mined_long_ago_behind_a_lagging_backend_is_confirmed(env, repo, node):
+    """Our own payment, mined 300 blocks ago; the receipt by hash comes from a backend far behind and the
+    counts are pruned: the index names its block, which holds it: confirmed, never replaced."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record = send_payment(env, manager)
+    lagging_far_behind(proxy, record.tx_hash)
+    env.rpc("anvil_mine", [hex(300)])
+    pruning(proxy, env)
+    seen = env.run(manager.refresh(record))
+    assert seen.status == "confirmed", seen.error
+    assert proxy.calls.count("eth_sendRawTransaction") == 1
