@@ -13,6 +13,12 @@ there and only the parts of a slot at its edges, when an edge is not on a quarte
 Every UTC offset in use is a multiple of 15 minutes, so local hours, midnights and months are slot edges
 and those partial reads are empty in practice; either way every bucket's sum is the records' sum, to the
 base unit. ``series_from_records`` is the same answer from the records alone (the reference, slower).
+
+The breakdown by service, category or provider counts distinct sessions as well, which per-asset slots
+cannot: it reads ``spending_session_spans``, each session's total per slot and per UTC day (triggers again),
+so a range is its whole days, the whole slots between its ends and the nearest day edges, and the parts of
+a slot its ends cut, from the records; distinct sessions are counted over all of these parts together.
+``breakdown_from_records`` is the same answer from the records alone.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from paygo_desktop.reports.periods import (
     period_for,
 )
 from paygo_desktop.store.database import Store
-from paygo_desktop.store.models import SLOT_SECONDS
+from paygo_desktop.store.models import DAY_SECONDS, NO_SESSION, SLOT_SECONDS
 from paygo_desktop.store.spending import join_amount
 
 DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy writes a DateTime into SQLite (UTC, by our rule)
@@ -141,6 +147,7 @@ def _amount(asset: Asset, giga: object, rem: object) -> Amount:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SLOT = timedelta(seconds=SLOT_SECONDS)
+_DAY = timedelta(seconds=DAY_SECONDS)
 # a correlated sub-select: the records of asset :k from the instant at {start} to the one at {end} of b.value
 _RECORDS = (
     "(SELECT json_array(SUM(amount_giga), SUM(amount_rem), COUNT(*)) FROM spending WHERE asset_key = :k "
@@ -148,13 +155,19 @@ _RECORDS = (
 )
 
 
-def whole_slots(span: BucketSpan) -> tuple[datetime, datetime]:
+def whole_slots(span: BucketSpan | Period) -> tuple[datetime, datetime]:
     """The slots lying wholly inside ``span``, as [first, last): the start of the first slot that begins
     at or after the span's start and the start of the slot holding its end. A span shorter than a slot, or
     straddling one edge only, holds none: then both are ``span.end`` (the records cover it all)."""
-    first = _EPOCH - ((_EPOCH - span.start) // _SLOT) * _SLOT  # round up to a slot edge
-    last = _EPOCH + ((span.end - _EPOCH) // _SLOT) * _SLOT  # round down
-    return (first, last) if first < last else (span.end, span.end)
+    return _whole(span.start, span.end, _SLOT)
+
+
+def _whole(start: datetime, end: datetime, width: timedelta) -> tuple[datetime, datetime]:
+    """The UTC-aligned stretches of ``width`` lying wholly inside [start, end), as [first, last); when
+    there is none, both are ``end``."""
+    first = _EPOCH - ((_EPOCH - start) // width) * width  # round up to an edge
+    last = _EPOCH + ((end - _EPOCH) // width) * width  # round down
+    return (first, last) if first < last else (end, end)
 
 
 def slot_number(moment: datetime) -> int:
@@ -175,6 +188,48 @@ def _running(asset: SpendingAsset, spans: list[BucketSpan], rows: Sequence[Any])
         running += units
         totals.append(BucketTotal(span, Amount(asset.asset, units), Amount(asset.asset, running), count))
     return totals
+
+
+_GROUPS = {
+    Dimension.service: "provider_url, service_id",
+    Dimension.category: "category",
+    Dimension.provider: "provider_url",
+}
+_NAMES = "provider_url, service_id, category, service_name, provider_name"
+# one part of a breakdown's range: the session spans of asset :k (its width and starts added), or the records
+_SPANS = f"SELECT session, {_NAMES}, amount_giga, amount_rem FROM spending_session_spans WHERE asset_key = :k"
+_CUT = (
+    f"SELECT COALESCE(session_id, {NO_SESSION}), {_NAMES}, amount_giga, amount_rem FROM spending "
+    "WHERE asset_key = :k"
+)
+
+
+def breakdown_parts(period: Period) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """How ``breakdown`` reads ``period``: its whole slots [s0, s1) and, inside them, its whole UTC days
+    [d0, d1). The records are read from the period's start to s0 and from s1 to its end (empty when the
+    period's ends are on quarter hours, as local midnights are), the slots from s0 to d0 and from d1 to s1,
+    the days from d0 to d1. With no whole day, d0 = d1 = s1; with no whole slot, all four are the end."""
+    slots = whole_slots(period)
+    return slots, _whole(slots[0], slots[1], _DAY)
+
+
+def _lines(asset: SpendingAsset, by: Dimension, rows: Sequence[Any]) -> list[BreakdownLine]:
+    """A breakdown's rows (the group's keys, the names, giga, rem, sessions) as lines, largest first."""
+    lines: list[BreakdownLine] = []
+    for row in rows:
+        *keys, service_name, provider_name, giga, rem, sessions = row
+        if by is Dimension.service:
+            label, detail = service_name, provider_name
+        elif by is Dimension.category:
+            label, detail = (keys[0] or "uncategorised").replace("-", " ").capitalize(), ""
+        else:
+            label, detail = provider_name, keys[0]
+        lines.append(
+            BreakdownLine(
+                "\x1f".join(map(str, keys)), label, detail, _amount(asset.asset, giga, rem), sessions
+            )
+        )
+    return sorted(lines, key=lambda line: (-line.amount.units, line.label))
 
 
 class SpendingReport:
@@ -255,12 +310,43 @@ class SpendingReport:
         return _amount(asset.asset, giga, rem)
 
     def breakdown(self, asset: SpendingAsset, period: Period, by: Dimension) -> list[BreakdownLine]:
-        """Totals by service, category or provider, largest first."""
-        group = {
-            Dimension.service: "provider_url, service_id",
-            Dimension.category: "category",
-            Dimension.provider: "provider_url",
-        }[by]
+        """Totals by service, category or provider, largest first, each with the distinct sessions that
+        spent there: whole days and slots from ``spending_session_spans``, the cut slots at the ends from the
+        records (``breakdown_parts``)."""
+        group = _GROUPS[by]
+        sql = text(
+            f"WITH parts AS ({_SPANS} AND width = :day AND start >= :d0 AND start < :d1 "
+            f"UNION ALL {_SPANS} AND width = :slot AND start >= :s0 AND start < :d0 "
+            f"UNION ALL {_SPANS} AND width = :slot AND start >= :d1 AND start < :s1 "
+            f"UNION ALL {_CUT} AND at >= :start AND at < :cut0 "
+            f"UNION ALL {_CUT} AND at >= :cut1 AND at < :end) "
+            f"SELECT {group}, MAX(service_name), MAX(provider_name), SUM(amount_giga), SUM(amount_rem), "
+            f"COUNT(DISTINCT NULLIF(session, {NO_SESSION})) FROM parts GROUP BY {group}"
+        )
+        slots, days = breakdown_parts(period)
+        params = {
+            "k": asset.key,
+            "day": DAY_SECONDS,
+            "slot": SLOT_SECONDS,
+            "s0": slot_number(slots[0]),
+            "s1": slot_number(slots[1]),
+            "d0": slot_number(days[0]),
+            "d1": slot_number(days[1]),
+            "start": db_time(period.start),
+            "cut0": db_time(slots[0]),
+            "cut1": db_time(slots[1]),
+            "end": db_time(period.end),
+        }
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(sql, params).all()
+        return _lines(asset, by, rows)
+
+    def breakdown_from_records(
+        self, asset: SpendingAsset, period: Period, by: Dimension
+    ) -> list[BreakdownLine]:
+        """``breakdown`` read from the records alone (every record of the range): the reference the session
+        spans are checked against, and the old path the benchmark times beside the new one."""
+        group = _GROUPS[by]
         sql = text(
             f"SELECT {group}, MAX(service_name), MAX(provider_name), SUM(amount_giga), SUM(amount_rem), "
             "COUNT(DISTINCT session_id) FROM spending "
@@ -269,21 +355,7 @@ class SpendingReport:
         params = {"k": asset.key, "start": db_time(period.start), "end": db_time(period.end)}
         with self._store.engine.connect() as conn:
             rows = conn.execute(sql, params).all()
-        lines: list[BreakdownLine] = []
-        for row in rows:
-            *keys, service_name, provider_name, giga, rem, sessions = row
-            if by is Dimension.service:
-                label, detail = service_name, provider_name
-            elif by is Dimension.category:
-                label, detail = (keys[0] or "uncategorised").replace("-", " ").capitalize(), ""
-            else:
-                label, detail = provider_name, keys[0]
-            lines.append(
-                BreakdownLine(
-                    "\x1f".join(map(str, keys)), label, detail, _amount(asset.asset, giga, rem), sessions
-                )
-            )
-        return sorted(lines, key=lambda line: (-line.amount.units, line.label))
+        return _lines(asset, by, rows)
 
     def sessions_in(self, asset: SpendingAsset, span: BucketSpan) -> list[SessionSpend]:
         """The sessions that spent in a bucket (a bar's click-through), the largest spend first."""
@@ -339,8 +411,7 @@ def chart_data(
     report: SpendingReport, query: ChartQuery, now: datetime, zone: tzinfo | None = None
 ) -> ChartData:
     """The chart of one view of the Activity page: the assets, then one statement for every bucket's sum.
-    The breakdown (``report.breakdown``) reads the records themselves and is asked for separately, so the
-    chart never waits for it."""
+    The breakdown (``report.breakdown``) is asked for separately, so the chart never waits for it."""
     assets = report.assets()
     asset = next((a for a in assets if a.key == query.asset_key), assets[0] if assets else None)
     if asset is None:

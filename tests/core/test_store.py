@@ -179,7 +179,11 @@ def test_a_new_database_gets_the_schema_the_migrations_build_without_loading_ale
     assert Store.open(fresh).revision() == SCHEMA_HEAD
     assert _schema(fresh) == _schema(migrated)
     triggers = {key for key in _schema(fresh) if key.startswith("trigger ")}
-    assert triggers == {f"trigger spending_slots_{w} on spending" for w in ("insert", "delete", "update")}
+    assert triggers == {
+        f"trigger {table}_{w} on spending"
+        for table in ("spending_slots", "spending_session_spans")
+        for w in ("insert", "delete", "update")
+    }
 
 
 def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(tmp_path):

@@ -435,7 +435,7 @@ class ActivityPage(Page):
         self.chart.set_bars(bars, data.asset.asset.symbol)  # the hover text follows from its hovered signal
 
     def load_breakdown(self) -> None:
-        """The breakdown reads the records themselves (slower than the chart's sums): it follows the chart."""
+        """The breakdown (its own task, after the chart: the chart is on screen first whatever it costs)."""
         data = self.data
         if data is None or data.asset is None or data.period is None:
             return
