@@ -4,8 +4,9 @@ One declarative base (base.py) for every table, one module per domain: the walle
 (wallet.py), what the app sent to and read from chains (chain.py), providers (providers.py), metered
 sessions (sessions.py), spending and its 15-minute totals (spending.py), each session's spending per slot
 and per day (spending_sessions.py), an account's on-chain movements (transfers.py), Zcash permissions
-(zcash.py), jobs (jobs.py), x402 (x402.py). Every table is imported here, so ``Base.metadata`` holds them all (``Store._create_at_head``, the schema test) and every name is
-imported from ``paygo_desktop.store.models`` as before.
+(zcash.py), jobs (jobs.py), x402 (x402.py). Every table is imported here, so ``Base.metadata`` holds them
+all (``Store._create_at_head``, the schema test) and every name is imported from
+``paygo_desktop.store.models`` as before.
 """
 
 from paygo_desktop.store.models.base import Base, utcnow

@@ -75,9 +75,9 @@ _COLUMNS = "asset_key, width, start, session, provider_url, service_id, category
 
 def _add(row: str, width: int) -> str:
     return f"""INSERT INTO spending_session_spans ({_COLUMNS}, amount_giga, amount_rem, records)
-    VALUES ({row}.asset_key, {width}, {_start_of(f"{row}.at", width)}, COALESCE({row}.session_id, {NO_SESSION}),
-        {row}.provider_url, {row}.service_id, {row}.category, {row}.service_name, {row}.provider_name,
-        {row}.amount_giga, {row}.amount_rem, 1)
+    VALUES ({row}.asset_key, {width}, {_start_of(f"{row}.at", width)},
+        COALESCE({row}.session_id, {NO_SESSION}), {row}.provider_url, {row}.service_id, {row}.category,
+        {row}.service_name, {row}.provider_name, {row}.amount_giga, {row}.amount_rem, 1)
     ON CONFLICT ({_COLUMNS}) DO UPDATE SET amount_giga = amount_giga + excluded.amount_giga,
         amount_rem = amount_rem + excluded.amount_rem, records = records + 1;"""
 

@@ -33,9 +33,9 @@ def start_of(at: str, width: int) -> str:
 
 def add(row: str, width: int) -> str:
     return f"""INSERT INTO spending_session_spans ({COLUMNS}, amount_giga, amount_rem, records)
-    VALUES ({row}.asset_key, {width}, {start_of(f"{row}.at", width)}, COALESCE({row}.session_id, 0),
-        {row}.provider_url, {row}.service_id, {row}.category, {row}.service_name, {row}.provider_name,
-        {row}.amount_giga, {row}.amount_rem, 1)
+    VALUES ({row}.asset_key, {width}, {start_of(f"{row}.at", width)},
+        COALESCE({row}.session_id, 0), {row}.provider_url, {row}.service_id, {row}.category,
+        {row}.service_name, {row}.provider_name, {row}.amount_giga, {row}.amount_rem, 1)
     ON CONFLICT ({COLUMNS}) DO UPDATE SET amount_giga = amount_giga + excluded.amount_giga,
         amount_rem = amount_rem + excluded.amount_rem, records = records + 1;"""
 
