@@ -36,7 +36,8 @@ class SpendingSessionSpanRow(Base):
     multiple of ``width``); ``session`` the record's ``session_id``, or ``NO_SESSION``. Amounts are split as
     in ``spending``, and a sum past SQLite's 64 bits, which would turn into a float, is refused by the
     check. ``records`` counts the records, those whose amount a receipt lowered to zero included: such a
-    session still spent in the range, as the records say.
+    session still spent in the range, as the records say. As for ``spending_slots``, ``INSERT OR REPLACE``
+    into ``spending`` would bypass the delete trigger: the app never replaces a record.
     """
 
     __tablename__ = "spending_session_spans"
