@@ -126,13 +126,24 @@ def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, 
     """The real case the rule above must still catch: the same key used elsewhere took the nonce."""
     w3, _proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record, winner = taken_by_another_wallet(env, manager)
+    assert env.run(manager.refresh(record)).status == "pending"  # one block: not sure yet
+    env.rpc("evm_mine")
+    env.rpc("evm_mine")
+    replaced = env.run(manager.refresh(record))
+    assert replaced.status == "replaced"
+    assert winner in (replaced.error or "")  # which transaction took it
+
+
+def taken_by_another_wallet(env, manager) -> tuple[Any, str]:
+    """A payment dropped from the pool, its nonce taken by the same key's transaction sent elsewhere, mined
+    in the block after it. (The record, the winner's hash.)"""
     env.rpc("evm_setAutomine", [False])
     try:
         request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
         quote = env.run(manager.quote(env.payer.address, request))
         record = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
         env.rpc("anvil_dropTransaction", [record.tx_hash])
-        # another wallet on the same key sends its own transaction on that nonce
         other = env.payer.sign_transaction(
             {
                 "type": 2,
@@ -147,14 +158,9 @@ def test_a_nonce_taken_by_another_wallet_is_replaced_once_it_is_deep(env, repo, 
         )
         env.rpc("eth_sendRawTransaction", ["0x" + bytes(other.raw_transaction).hex()])
         env.rpc("evm_mine")
-        assert env.run(manager.refresh(record)).status == "pending"  # one block: not sure yet
-        env.rpc("evm_mine")
-        env.rpc("evm_mine")
-        replaced = env.run(manager.refresh(record))
-        assert replaced.status == "replaced"
-        assert "0x" + bytes(other.hash).hex() in (replaced.error or "")  # which transaction took it
     finally:
         env.rpc("evm_setAutomine", [True])
+    return record, "0x" + bytes(other.hash).hex()
 
 
 def lagging_far_behind(proxy: LyingRpc, tx_hash: str) -> None:
@@ -328,35 +334,6 @@ def pruning(proxy: LyingRpc, env) -> None:
     proxy.rewrites["eth_getTransactionCount"] = rewrite
 
 
-def taken_by_another_wallet(env, manager) -> tuple[Any, str]:
-    """A payment dropped from the pool, its nonce taken by the same key's transaction sent elsewhere and
-    mined; then 300 blocks. (The record, the winner's hash.)"""
-    env.rpc("evm_setAutomine", [False])
-    try:
-        request = TxRequest(to=RECIPIENT, value=1, kind="send", description="Send ETH")
-        quote = env.run(manager.quote(env.payer.address, request))
-        record = env.run(manager.send(env.payer.address, request, quote, signer(env.payer)))
-        env.rpc("anvil_dropTransaction", [record.tx_hash])
-        other = env.payer.sign_transaction(
-            {
-                "type": 2,
-                "chainId": env.chain_id,
-                "nonce": record.nonce,
-                "gas": 21_000,
-                "maxFeePerGas": quote.max_fee_per_gas,
-                "maxPriorityFeePerGas": quote.max_priority_fee_per_gas,
-                "to": env.payer.address,
-                "value": 0,
-            }
-        )
-        env.rpc("eth_sendRawTransaction", ["0x" + bytes(other.raw_transaction).hex()])
-        env.rpc("evm_mine")
-    finally:
-        env.rpc("evm_setAutomine", [True])
-    env.rpc("anvil_mine", [hex(300)])
-    return record, "0x" + bytes(other.hash).hex()
-
-
 def test_on_a_pruning_node_a_nonce_taken_long_ago_is_found_by_the_nodes_index(env, repo, node):
     """The app was closed while another wallet on the same key took the nonce, 300 blocks ago: a pruning
     node refuses the nonce counts that far back, so the search for the block found nothing and the payment
@@ -365,6 +342,7 @@ def test_on_a_pruning_node_a_nonce_taken_long_ago_is_found_by_the_nodes_index(en
     w3, proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
     record, winner = taken_by_another_wallet(env, manager)
+    env.rpc("anvil_mine", [hex(300)])
     pruning(proxy, env)
     replaced = env.run(manager.refresh(record))
     assert replaced.status == "replaced", replaced.error
@@ -378,6 +356,7 @@ def test_on_a_pruning_node_an_index_pointing_at_the_wrong_block_is_not_believed(
     w3, proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
     record, _winner = taken_by_another_wallet(env, manager)
+    env.rpc("anvil_mine", [hex(300)])
     pruning(proxy, env)
 
     def wrong_block(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
