@@ -53,8 +53,9 @@ def add_parser(subparsers: Any) -> None:
         "--deposit",
         metavar="AMOUNT",
         help="fund or top up the channel first with AMOUNT (a deposit into it already on its way, such as "
-        "one an earlier run stored but never sent, counts toward it); asks first: what is deposited, "
-        "where, and the most the network fees can cost",
+        "one an earlier run stored but never sent, counts toward it, and so does an earlier start's deposit "
+        "no session has used yet); asks first: what is deposited, where, and the most the network fees "
+        "can cost",
     )
     start.add_argument(
         "--yes", action="store_true", help="deposit without asking (for scripts; needed without a terminal)"

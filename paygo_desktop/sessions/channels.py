@@ -62,6 +62,12 @@ async def provider_cursor(
     return last.cumulative_amount
 
 
+# the kind of a start's own deposit (``deposit``: ``session start --deposit``, the Zcash fallback), which
+# counts toward the next start's until a session has started on it (``EscrowChain.channel_now``); the
+# Escrow page's and the start dialog's go through the transaction dialog as "escrow-fund"
+DEPOSIT_KIND = "fund"
+
+
 @dataclass(frozen=True)
 class Deposit:
     """The transactions a deposit sent (hashes)."""
@@ -127,7 +133,7 @@ async def deposit(
         to=vault.address,
         data=bytes.fromhex(fn._encode_transaction_data()[2:]),
         value=amount if channel.is_native else 0,
-        kind="fund",
+        kind=DEPOSIT_KIND,
         description=f"Deposit {shown} into the escrow channel",
     )
     fund_hash = await _send_and_wait(manager, sender, request, sign, timeout, progress, fees)

@@ -3,9 +3,11 @@ depositing a second time.
 
 A deposit stored by a run that was killed before broadcasting it is sent again, unchanged, by the next
 heal (``TransactionManager.heal``), at the next start. Without this, that start then deposited again:
-twice the funds locked in escrow for one deposit asked. Here: which stored transaction funds which
-channel (read from its own signed bytes, whichever screen sent it), and how much of a deposit asked
-is still to send once the deposits on their way are counted.
+twice the funds locked in escrow for one deposit asked. A start's own deposit (``channels.DEPOSIT_KIND``)
+counts until a session its provider started has used it, as the store says (``EscrowChain.channel_now``),
+so that no sequence of kills (before its broadcast, after it, before it is mined, after) makes it twice.
+Here: which stored transaction funds which channel (read from its own signed bytes, whichever screen sent
+it), and how much of a deposit asked is still to send once the deposits on their way are counted.
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ def describe(on_its_way: Sequence[DepositOnItsWay], asset: Asset) -> str:
         return (
             f"A deposit of {total} into this channel, stored by an earlier run that stopped before sending "
             "it, was sent now."
+        )
+    if all(d.earlier_start and d.landed for d in on_its_way):
+        return (
+            f"A deposit of {total} into this channel, made by an earlier start that stopped before its "
+            "session began, is in the channel already."
         )
     return f"A deposit of {total} into this channel is already on its way."
 

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from eth_utils import to_checksum_address
+
 from paygo_desktop.chain.app_channels import own_channel
 from paygo_desktop.chain.transactions import Healed, TransactionManager, TxRequest
 from paygo_desktop.chain.vault import ChannelState, VaultClient
@@ -29,9 +31,10 @@ from paygo_desktop.sessions.channel_terms import (
     find_session_channel,
     trusted_vault_delay,
 )
-from paygo_desktop.sessions.channels import deposit, session_channel
+from paygo_desktop.sessions.channels import DEPOSIT_KIND, deposit, session_channel
 from paygo_desktop.sessions.deposits_on_way import LANDED, deposit_into
 from paygo_desktop.sessions.fee_limit import FeeLimit
+from paygo_desktop.sessions.history import SessionHistory
 from paygo_desktop.sessions.plan import DepositOnItsWay, EscrowFacts, SessionError, SessionPlan
 from paygo_desktop.store.database import Store
 from paygo_desktop.store.transactions import TransactionRecord, TransactionRepository
@@ -208,10 +211,13 @@ class EscrowChain:
 
     async def channel_now(self, channel: Channel) -> tuple[ChannelState, tuple[DepositOnItsWay, ...]]:
         """The channel's state, and the deposits into it on their way: the account's open ones as stored
-        (brought up to date first, which sends a stored-but-unsent one again, unchanged) and the ones this
-        engine's heal sent again for an earlier run. The state is read at one block; a deposit is
-        ``landed`` when it is in that block or under it."""
+        (brought up to date first, which sends a stored-but-unsent one again, unchanged), the ones this
+        engine's heal sent again for an earlier run, and an earlier start's own deposit that no session
+        has used yet (``earlier_start``, from the store: a run killed after its deposit was stored, sent
+        or mined, and before its session started, or any number of such runs in a row). The state is read
+        at one block; a deposit is ``landed`` when it is in that block or under it."""
         vault, manager = self.vault(), self.transaction_manager()
+        channel_id, sender = "0x" + channel.id.hex(), to_checksum_address(self.account)
 
         async def read() -> tuple[ChannelState, tuple[DepositOnItsWay, ...]]:
             block = int(await self.w3.eth.block_number)
@@ -221,6 +227,13 @@ class EscrowChain:
                 found[record.tx_hash] = (record, record.tx_hash in self._resent)
             for record in self._resent.values():
                 found.setdefault(record.tx_hash, (record, True))
+            used_since = await manager.db(SessionHistory(self.store).last_started_on_channel, channel_id)
+            unused = await manager.db(
+                manager.repository.of_kind_since, manager.chain_id, sender, DEPOSIT_KIND, used_since
+            )
+            for record in unused:
+                found.setdefault(record.tx_hash, (record, record.tx_hash in self._resent))
+            unused_hashes = {r.tx_hash for r in unused}
             deposits: list[DepositOnItsWay] = []
             for record, resent in found.values():
                 amount = deposit_into(record, vault.address, channel)
@@ -228,8 +241,15 @@ class EscrowChain:
                     continue
                 record = await manager.refresh(await manager.stored(record.tx_hash) or record)
                 landed = record.status in LANDED and (record.block_number or 0) <= block
-                if record.status == "pending" or (record.status in LANDED and (resent or not landed)):
-                    deposits.append(DepositOnItsWay(record.tx_hash, amount, landed=landed, resent=resent))
+                earlier = record.tx_hash in unused_hashes
+                if record.status == "pending" or (
+                    record.status in LANDED and (resent or earlier or not landed)
+                ):
+                    deposits.append(
+                        DepositOnItsWay(
+                            record.tx_hash, amount, landed=landed, resent=resent, earlier_start=earlier
+                        )
+                    )
             return state, tuple(deposits)
 
         return await self.read(read)

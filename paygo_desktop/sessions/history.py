@@ -170,6 +170,15 @@ class SessionHistory(VoucherBook):
         with self._store.session() as s:
             return {str(v) for v in s.scalars(query).all()}
 
+    def last_started_on_channel(self, channel_id: str) -> datetime | None:
+        """When the latest session on the channel that its provider started (its id saved) was recorded;
+        None if none was."""
+        query = select(func.max(SessionRow.started_at)).where(
+            SessionRow.channel_id == channel_id, SessionRow.remote_id.is_not(None)
+        )
+        with self._store.session() as s:
+            return s.scalar(query)
+
     def open_on_channel(self, channel_id: str) -> list[SessionRecord]:
         query = select(SessionRow).where(
             SessionRow.channel_id == channel_id, SessionRow.status.in_(OPEN_STATUSES)

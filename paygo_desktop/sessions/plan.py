@@ -32,12 +32,16 @@ class DepositOnItsWay:
     """A deposit into the plan's channel this app stored and signed that the channel's state, as the plan
     read it, did not hold yet: sent and not yet in a block, or stored by a run killed before sending it
     (healing sends those again, unchanged). ``resent``: an earlier run's, sent again by this run's heal
-    (``landed`` in the state already, or not)."""
+    (``landed`` in the state already, or not). ``earlier_start``: a start's own deposit, stored before
+    any session the provider started on the channel since, so no session has used it: it counts toward
+    the next start's deposit, landed or not (the store says so, whichever run sent it, however many runs
+    were killed in between)."""
 
     tx_hash: str
     amount: int  # base units of the plan's asset
     landed: bool = False  # in a block at or under the one the plan read the channel's state at
     resent: bool = False
+    earlier_start: bool = False
 
 
 @dataclass(frozen=True)

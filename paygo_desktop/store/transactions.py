@@ -146,6 +146,19 @@ class TransactionRepository:
         nonces = [t.nonce for t in self.open(chain_id) if t.sender == sender]
         return max(nonces) if nonces else None
 
+    def of_kind_since(
+        self, chain_id: int, sender: str, kind: str, after: datetime | None
+    ) -> list[TransactionRecord]:
+        """``sender``'s transactions of ``kind`` on the chain stored after ``after`` (every one when None),
+        in the order stored."""
+        query = select(TransactionRow).where(
+            TransactionRow.chain_id == chain_id, TransactionRow.sender == sender, TransactionRow.kind == kind
+        )
+        if after is not None:
+            query = query.where(TransactionRow.created_at > after)
+        with self._store.session() as s:
+            return [_record(r) for r in s.scalars(query.order_by(TransactionRow.id)).all()]
+
     def recent(self, limit: int = 100) -> list[TransactionRecord]:
         with self._store.session() as s:
             rows = s.scalars(select(TransactionRow).order_by(TransactionRow.id.desc()).limit(limit)).all()
