@@ -97,18 +97,19 @@ def main() -> None:
             *Path(sysconfig.get_config_var("LIBDIR") or "/nonexistent").glob("libpython3*.so*"),
         )
     )
-    for argv in (frozen, source):
-        startup.run(argv)  # first runs: create the data directory, then every run opens the same store
+    env = dict(os.environ)
+    for argv in (frozen, source):  # first runs make the data directory; later ones open its store
+        startup.run(argv, env)
     results: dict[str, list[dict[str, float]]] = {
         k: [] for k in ("frozen warm", "source warm", "frozen cold", "source cold")
     }
     for _ in range(args.runs):
-        results["frozen warm"].append(startup.run(frozen))
-        results["source warm"].append(startup.run(source))
+        results["frozen warm"].append(startup.run(frozen, env))
+        results["source warm"].append(startup.run(source, env))
         evict(frozen_files)
-        results["frozen cold"].append(startup.run(frozen))
+        results["frozen cold"].append(startup.run(frozen, env))
         evict(source_files)
-        results["source cold"].append(startup.run(source))
+        results["source cold"].append(startup.run(source, env))
 
     print(f"runs: {args.runs} of each, alternating, {os.cpu_count()} cores\n")
     print("| package | size | goal |")
