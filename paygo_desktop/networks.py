@@ -117,6 +117,14 @@ def default_fee_ceiling(network: Network) -> int:
     return builtin.max_fee_per_gas_ceiling if builtin is not None else CUSTOM_FEE_CEILING
 
 
+def fee_ceiling_for_chain(chain_id: int) -> int:
+    """The fee ceiling of the built-in network on ``chain_id`` (Base 5 gwei, Base Sepolia 10, a local chain
+    100), else the custom networks' (100 gwei): for a party that knows a chain only by its id (the reference
+    provider's ``max_fee_per_gas_gwei`` default)."""
+    builtin = next((n for n in BUILTIN_NETWORKS if n.chain_id == chain_id), None)
+    return builtin.max_fee_per_gas_ceiling if builtin is not None else CUSTOM_FEE_CEILING
+
+
 def format_gwei(wei: int) -> str:
     """Wei per gas as gwei, exactly (integer arithmetic, up to 9 decimals)."""
     whole, rest = divmod(wei, GWEI)

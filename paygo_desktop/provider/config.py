@@ -40,6 +40,8 @@ Example (TOML)::
                                                # that it is on its way: it is not sent again meanwhile)
     release_dropped_after = 300                # a release the node does not know, its nonce unused, is
                                                # taken as dropped (and sent anew) this many seconds on
+    max_fee_per_gas_gwei = 5                   # the most the provider's transactions pay per unit of gas
+                                               # (default: 5 on Base, 10 on Base Sepolia, else 100)
     upstream_hosts = ["127.0.0.1"]             # hosts the Vendor page may point a service's upstream at
 
     [[assets]]
@@ -64,10 +66,12 @@ Example (TOML)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -86,6 +90,7 @@ from pydantic import (
 )
 
 from paygo_desktop.errors import UserFacingError
+from paygo_desktop.networks import fee_ceiling_for_chain, format_gwei, parse_gwei
 from paygo_desktop.protocol import proxying
 from paygo_desktop.protocol.models import Address, AssetInfo, Name
 
@@ -179,6 +184,34 @@ class GatewayService(BaseModel):
         if self.entry and (self.entry.startswith("/") or proxying.path_problem("/" + self.entry)):
             raise ValueError("an entry is a relative path below the upstream, without dot or empty segments")
         return self
+
+
+def _gwei(value: Any) -> Any:
+    """``max_fee_per_gas_gwei`` as gwei, exactly: a whole number, a string ("0.5", "5 gwei") or a TOML/JSON
+    decimal (its shortest text, read as a Decimal: a float never carries the amount), checked by
+    ``networks.parse_gwei`` (above 0, at most 100,000 gwei, at most 9 decimals)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError('a number of gwei, e.g. 5 or "0.5"')
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError('a number of gwei, e.g. 5 or "0.5"')
+        value = format(Decimal(repr(value)), "f")
+    elif isinstance(value, (int, Decimal)):
+        value = format(Decimal(value), "f")
+    if not isinstance(value, str):
+        raise ValueError('a number of gwei, e.g. 5 or "0.5"')
+    if "e" in value.lower() and len(value) <= 40:  # "1E-9": how the JSON round trip writes a small one
+        with contextlib.suppress(ArithmeticError):
+            exact = Decimal(value.strip())
+            if exact.is_finite() and -30 < exact.adjusted() < 30:  # written out, a few dozen digits
+                value = format(exact, "f")
+    try:
+        wei = parse_gwei(value)
+    except UserFacingError as exc:
+        raise ValueError(str(exc)) from None
+    return Decimal(format_gwei(wei))
 
 
 def _zcash_section(value: Any) -> Any:
@@ -282,6 +315,11 @@ class ProviderConfig(BaseModel):
     # as dropped (a new one may be sent) only this many seconds after it was sent: a node behind a load
     # balancer may not see a transaction another backend holds (provider/job_release_tx.py).
     release_dropped_after: Annotated[int, Field(ge=1, le=86400)] = 300
+    # The most any transaction from the provider's key (its claims, its jobs' releases and deliveries) pays
+    # per unit of gas (maxFeePerGas), in gwei, whatever its node quotes (provider/fee_ceiling.py): a node
+    # that misreports fees cannot make it spend its ETH on gas. None: the app's ceiling for the built-in
+    # network on ``chain_id`` (Base 5, Base Sepolia 10, a local chain 100), else 100 (``max_fee_per_gas``).
+    max_fee_per_gas_gwei: Annotated[Decimal | None, BeforeValidator(_gwei)] = None
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ProviderConfig:
@@ -316,6 +354,13 @@ class ProviderConfig(BaseModel):
         """The shortest channel withdrawal delay this provider serves: a withdrawal request is seen within
         one event poll, and its claim must be mined before the payer can finalize the withdrawal."""
         return math.ceil(self.event_poll_interval + self.withdraw_delay_margin)
+
+    @property
+    def max_fee_per_gas(self) -> int:
+        """Wei per unit of gas: ``max_fee_per_gas_gwei``, or the default ceiling of ``chain_id``."""
+        if self.max_fee_per_gas_gwei is None:
+            return fee_ceiling_for_chain(self.chain_id)
+        return int(self.max_fee_per_gas_gwei.scaleb(9))  # whole wei: at most 9 decimals (``_gwei``)
 
     @property
     def deliveries_dir(self) -> Path | None:

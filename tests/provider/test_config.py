@@ -106,3 +106,59 @@ def test_the_deployment_examples_config_is_valid_once_its_vault_is_filled_in(tmp
     config = load_config(path)
     assert config.max_connections_per_ip == 0 and config.private_key_env == "PAYGO_PROVIDER_KEY"
     assert config.database == str(tmp_path / "provider.sqlite3")
+
+
+@pytest.mark.parametrize(("chain_id", "gwei"), [(31337, 100), (8453, 5), (84532, 10), (1, 100), (10, 100)])
+def test_the_fee_ceiling_defaults_to_the_apps_for_the_chain(tmp_path: Path, chain_id: int, gwei: int) -> None:
+    """``max_fee_per_gas_gwei`` unset: the app's ceiling for the built-in network on the chain (Base 5 gwei,
+    Base Sepolia 10, the local chain 100), else the custom networks' 100 gwei."""
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML.replace("chain_id = 31337", f"chain_id = {chain_id}"))
+    cfg = load_config(p)
+    assert cfg.max_fee_per_gas_gwei is None and cfg.max_fee_per_gas == gwei * 10**9
+
+
+@pytest.mark.parametrize(
+    ("value", "wei"),
+    [
+        ("7", 7 * 10**9),
+        ("0.5", 5 * 10**8),
+        ('"0.25"', 25 * 10**7),
+        ('"1.5 gwei"', 15 * 10**8),
+        ("0.1", 10**8),
+        ('"0.000000001"', 1),
+        ("100000", 10**14),
+    ],
+)
+def test_the_fee_ceiling_is_read_exactly_in_gwei(tmp_path: Path, value: str, wei: int) -> None:
+    """A whole number, a TOML decimal (its text, read as a Decimal: 0.1 is 100,000,000 wei, not a float's
+    neighbour) or a string; the JSON round trip keeps it."""
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML.replace("chain_id = 31337", f"chain_id = 8453\nmax_fee_per_gas_gwei = {value}"))
+    cfg = load_config(p)
+    assert cfg.max_fee_per_gas == wei and isinstance(cfg.max_fee_per_gas, int)
+    j = tmp_path / "provider.json"
+    j.write_text(json.dumps(cfg.model_dump(mode="json") | {"private_key": KEY}))
+    assert load_config(j).max_fee_per_gas == wei
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("0", "above 0"),
+        ("-1", "not a number of gwei"),
+        ("100001", "at most 100000 gwei"),
+        ('"abc"', "not a number of gwei"),
+        ("true", "a number of gwei"),
+        ('"0.0000000001"', "at most 9 decimal places"),
+        ("nan", "a number of gwei"),
+        ("inf", "a number of gwei"),
+        ("[5]", "a number of gwei"),
+    ],
+)
+def test_a_fee_ceiling_that_cannot_be_used_is_refused_in_words(tmp_path: Path, value: str, said: str) -> None:
+    p = tmp_path / "provider.toml"
+    p.write_text(TOML.replace("chain_id = 31337", f"chain_id = 31337\nmax_fee_per_gas_gwei = {value}"))
+    with pytest.raises(UserFacingError, match="max_fee_per_gas_gwei") as refused:
+        load_config(p)
+    assert said in str(refused.value)
