@@ -112,7 +112,13 @@ def create_app(
         w3 = async_web3(config.rpc_url, timeout=10)
         vault = VaultClient(w3, config.vault)
         claimer = Claimer(
-            store, vault, account, account.address, lock=coordinator.claim_lock, on_refused=core.end_refused
+            store,
+            vault,
+            account,
+            account.address,
+            lock=coordinator.claim_lock,
+            on_refused=core.end_refused,
+            max_fee_per_gas=config.max_fee_per_gas,
         )
         app.state.claimer = claimer
         reader = ChannelStateReader(w3, config.vault)

@@ -16,8 +16,12 @@ signature the vault refuses (``InvalidSignature``; or a contract wallet that no 
 voucher when asked as the vault asks) is also marked refused in the store: its sessions are refused from
 then on (``on_refused`` ends a live one), the vendor sees it listed and the log says so.
 
-Every check runs at the gas price the claim is sent with (``chain.fees``: the quote of the round, used for
-the simulation, the gas estimate and the transaction): an ``eth_call`` without one runs with
+Every claim is signed at most at the provider's fee ceiling (``provider.fee_ceiling``: its
+``max_fee_per_gas_gwei``), whatever the node quotes: a round whose quote is above it sends nothing, says so
+in one warning (the fee the node asked, the ceiling, where to raise it) and the next round tries again; the
+vendor's Claim now answers 503 ``fee_above_ceiling``. Every check runs at the gas price the claim is sent
+with (the quote of the round, used for the simulation, the gas estimate and the transaction, always as
+explicit fee fields: web3 never picks a price by itself): an ``eth_call`` without one runs with
 ``tx.gasprice == 0``, and a contract signer that approves only then passes every check and reverts every
 claim. Contract-signed vouchers go in batches of their own, and a contract batch that passes its
 simulation and reverts when mined is sent again channel by channel at once; which vouchers a contract
@@ -50,12 +54,14 @@ from typing import Any
 from sqlalchemy import select
 
 from paygo_desktop.chain.channel_state_reader import ChannelStateReader
-from paygo_desktop.chain.fees import FeeQuote, quote_fees
+from paygo_desktop.chain.fees import FeeQuote
 from paygo_desktop.chain.tx import TransactionFailed, sender_address
 from paygo_desktop.chain.vault import RevertError, VaultClient, revert_error_name
 from paygo_desktop.chain.vouchers import Channel
 from paygo_desktop.logs import public_hex
+from paygo_desktop.networks import CUSTOM_FEE_CEILING
 from paygo_desktop.provider.contract_signed_claims import REVERTED_ON_CHAIN, ContractSignedClaims
+from paygo_desktop.provider.fee_ceiling import FeeAboveCeiling, capped_fees
 from paygo_desktop.provider.store import ChannelRow, ClaimRow, Store, channel_of
 from paygo_desktop.provider.withdrawal_watch import WithdrawalWatch
 
@@ -107,6 +113,7 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         on_refused: Callable[[str], None] = lambda _cid: None,
+        max_fee_per_gas: int = CUSTOM_FEE_CEILING,
     ) -> None:
         self.store = store
         self.vault = vault
@@ -118,6 +125,7 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
         self.wall_clock = wall_clock
         self.monotonic = monotonic
         self.on_refused = on_refused  # called with a channel id the vault refused (its sessions end)
+        self.max_fee_per_gas = max_fee_per_gas  # wei per gas: the most a claim is signed at (fee_ceiling)
         self.retries: dict[str, _Retry] = {}  # channels whose claim would revert: tried alone when due
         self.urgent: set[str] = set()  # withdrawal claims the node failed to take: tried at the next round
         self._from = sender_address(sender)  # type: ignore[arg-type]
@@ -226,7 +234,8 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
     async def _round(self, only: set[str] | None) -> tuple[str | None, list[str]]:
         now = self.monotonic()
         w3 = self.vault.w3
-        self._fees = await quote_fees(w3)
+        self._fees = None
+        self._fees = await capped_fees(w3, self.max_fee_per_gas)  # above the ceiling: nothing is sent
         held = await w3.eth.get_balance(self._from)  # type: ignore[arg-type]
         self._call_gas = self._fees.call_gas(int(held))
         waiting = frozenset(cid for cid, r in self.retries.items() if r.due > now)
@@ -290,11 +299,12 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
                         if len(rest) == 1 and rest[0].contract:  # split from a contract batch: alone next
                             self._defer(rest[0])
                     return tx_hash, claimed
+                assert self._fees is not None  # the round's, held to the ceiling: never web3's own price
                 try:
                     result = await self.vault.claim_batch(
                         self.sender,  # type: ignore[arg-type]
                         [c.item for c in part],
-                        fees=self._fees.params() if self._fees else None,
+                        fees=self._fees.params(),
                     )
                 except (*RevertError, TransactionFailed) as exc:
                     mined = isinstance(exc, TransactionFailed)
@@ -445,5 +455,7 @@ class Claimer(ContractSignedClaims, WithdrawalWatch):
             await step()
         except asyncio.CancelledError:
             raise
+        except FeeAboveCeiling as exc:
+            log.warning("claimer, %s: not sent: %s Tried again at the next round.", what, exc)
         except Exception as exc:
             log.warning("claimer, %s: %r", what, exc)

@@ -145,9 +145,15 @@ class JobDeliveries:
         from paygo_desktop.chain.tx import TransactionFailed, send
 
         chain = await self.desk.chain()
+        fees = await self.desk.capped_fees(
+            chain.jobs.w3
+        )  # held to the fee ceiling, before anything is signed
         try:
             result = await send(
-                chain.jobs.w3, chain.jobs.function("deliver", job.as_tuple(), digest), self.desk.account
+                chain.jobs.w3,
+                chain.jobs.function("deliver", job.as_tuple(), digest),
+                self.desk.account,
+                fees=fees,
             )
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"

@@ -531,8 +531,23 @@ class JobDesk:
         rtx.forget(self.store, job_id, sent)
         return fate is rtx.Fate.MINED
 
+    async def capped_fees(self, w3: Any) -> dict[str, int]:
+        """The explicit fee fields of a transaction from the provider's key, held to its fee ceiling
+        (``provider.fee_ceiling``): 503 ``fee_above_ceiling`` when the node asks more (nothing is signed);
+        503 ``chain_unavailable`` when it does not answer."""
+        from paygo_desktop.provider.fee_ceiling import API_CODE, FeeAboveCeiling, capped_fees
+
+        try:
+            return (await capped_fees(w3, self.config.max_fee_per_gas)).params()
+        except FeeAboveCeiling as exc:
+            raise ApiError(503, API_CODE, str(exc)) from None
+        except Exception as exc:
+            log.warning("jobs: reading the chain's fees failed: %r", exc)
+            raise ApiError(503, "chain_unavailable", "the provider cannot read its chain's fees") from None
+
     async def _send_release(self, job_id: str, job: Job) -> None:
-        """Sign the release, record it (``provider.job_release_tx``), broadcast it and wait for it."""
+        """Sign the release (at most at the fee ceiling), record it (``provider.job_release_tx``), broadcast
+        it and wait for it."""
         from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
         from paygo_desktop.chain.jobs import error_name
@@ -541,8 +556,11 @@ class JobDesk:
 
         chain = await self.chain()
         w3 = chain.jobs.w3
+        fees = await self.capped_fees(w3)  # before anything is signed: above the ceiling, nothing is
         try:
-            signed = await sign_call(w3, chain.jobs.function("release", job.as_tuple()), self.account)
+            signed = await sign_call(
+                w3, chain.jobs.function("release", job.as_tuple()), self.account, fees=fees
+            )
         except ContractLogicError as exc:
             name = error_name(getattr(exc, "data", None)) or "a revert"
             raise ApiError(409, "refused_on_chain", f"PayGoJobs refused the release: {name}") from None

@@ -15,6 +15,8 @@ from paygo_desktop.protocol import routes
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.claimer import Claimer
 from paygo_desktop.provider.core import Clock, ProviderCore
+from paygo_desktop.provider.fee_ceiling import API_CODE as FEE_ABOVE_CEILING
+from paygo_desktop.provider.fee_ceiling import FeeAboveCeiling
 from paygo_desktop.provider.request_auth import VendorAuth
 from paygo_desktop.provider.row_models import session_info
 from paygo_desktop.provider.store import SessionRow, Store
@@ -86,6 +88,8 @@ def register(app: FastAPI, core: ProviderCore, store: Store, clock: Clock) -> No
             tx_hash, ids = await claimer.claim_pending()
         except ApiError:
             raise
+        except FeeAboveCeiling as exc:  # nothing was sent
+            raise ApiError(503, FEE_ABOVE_CEILING, str(exc)) from None
         except Exception as exc:
             log.warning("claim failed: %r", exc)
             raise ApiError(503, "claim_failed", "the claim transaction failed") from None

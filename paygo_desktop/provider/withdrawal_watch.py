@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from paygo_desktop.chain.log_ranges import LogRangeWalker
 from paygo_desktop.chain.vault import VaultClient, WithdrawRequested
+from paygo_desktop.errors import UserFacingError
 from paygo_desktop.provider.store import Store
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,10 @@ class WithdrawalWatch:
                     claimed.extend(ids)
                 except Exception as exc:
                     # the cursor moves on all the same: these channels are tried again at the next round
-                    log.warning("claim after a withdrawal request failed: %r; trying again", exc)
+                    log.warning(
+                        "claim after a withdrawal request failed: %s; trying again",
+                        exc if isinstance(exc, UserFacingError) else repr(exc),
+                    )
                     self.urgent |= hit
             self._advance(end + 1)
         return claimed
