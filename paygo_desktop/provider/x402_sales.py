@@ -8,7 +8,8 @@ below ``routes.X402_ACCESS`` (``/api/v1/x402/{service_id}/<path>``), through the
 * With one, the payment is checked and settled by the official SDK's own resource server and facilitator,
   running in this process against the provider's node, from the provider's key (no outside facilitator):
   verify (signature, amount, payee, validity, a dry run of the transfer), then the upstream answers, then,
-  only if it answered below 400, the transfer is settled on chain and the answer goes back with the
+  only if it answered below 400, the transfer is settled on chain (at most at the provider's fee ceiling,
+  ``provider.fee_ceiling``: the SDK prices it with the node's gas price) and the answer goes back with the
   ``PAYMENT-RESPONSE`` header. An upstream error is passed back unpaid; a replayed or failed authorization
   gets 402 again.
 * When the catalog also sells a service by time (per second, minute or hour) from the same upstream, the
@@ -24,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -45,6 +47,7 @@ from paygo_desktop.protocol import proxying, routes
 from paygo_desktop.provider.api_error import ApiError
 from paygo_desktop.provider.config import GatewayService, ProviderConfig
 from paygo_desktop.provider.core import ProviderCore
+from paygo_desktop.provider.fee_ceiling import FeeAboveCeiling, send_guard
 from paygo_desktop.provider.gateway import METHODS, NEVER_UPSTREAM, answered_headers, upstream_url
 from paygo_desktop.provider.row_models import service_model
 from paygo_desktop.provider.store import ServiceRow
@@ -76,12 +79,37 @@ EIP712_DOMAIN_ABI = [
 NOT_UPSTREAM = NEVER_UPSTREAM | {PAYMENT_SIGNATURE_HEADER.lower()}
 
 
+class CappedSigner(FacilitatorWeb3Signer):
+    """The SDK's facilitator signer, its settlements held to the provider's fee ceiling: the SDK prices them
+    with the node's eth_gasPrice, so none is broadcast above the ceiling (``fee_ceiling.send_guard``; the
+    settlement fails, the request gets its 402 again). The nonce the SDK reserved for a refused one is
+    given back (read again from the node at the next), or every later settlement would wait behind a gap."""
+
+    def __init__(self, *, private_key: str, rpc_url: str, ceiling: int) -> None:
+        super().__init__(private_key=private_key, rpc_url=rpc_url)
+        self._w3.middleware_onion.add(send_guard(ceiling), "fee_ceiling")
+
+    def write_contract(self, *args: Any, **kwargs: Any) -> str:
+        return self._refusal_unreserved(super().write_contract, *args, **kwargs)
+
+    def send_transaction(self, *args: Any, **kwargs: Any) -> str:
+        return self._refusal_unreserved(super().send_transaction, *args, **kwargs)
+
+    def _refusal_unreserved(self, send: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+        try:
+            return send(*args, **kwargs)
+        except FeeAboveCeiling:
+            with self._nonce_lock:
+                self._next_nonce = None  # the SDK's own counter: the node's pending count at the next one
+            raise
+
+
 class LocalFacilitator:
     """The SDK's facilitator (``exact`` on EVM) in this process: the SDK's resource server calls it as it
     would call a remote one; its blocking web3 calls go to a worker thread."""
 
     def __init__(self, config: ProviderConfig, key: str) -> None:
-        self.signer = FacilitatorWeb3Signer(private_key=key, rpc_url=config.rpc_url)
+        self.signer = CappedSigner(private_key=key, rpc_url=config.rpc_url, ceiling=config.max_fee_per_gas)
         self._sync = register_exact_evm_facilitator(
             x402FacilitatorSync(), self.signer, networks=network_of(config)
         )
