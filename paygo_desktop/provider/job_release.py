@@ -58,7 +58,8 @@ class AutoRelease:
                 try:
                     await self.round()
                 except ApiError as exc:  # the node, or the lock of the provider's key
-                    log.warning("jobs: release round stopped: %s; trying again in %g s", exc, self.interval)
+                    said = str(exc).rstrip(" .")
+                    log.warning("jobs: release round stopped: %s. Trying again in %g s.", said, self.interval)
                 except Exception as exc:
                     log.warning("jobs: release round failed: %r; trying again in %g s", exc, self.interval)
                 self.rounds += 1
