@@ -63,8 +63,9 @@ class RedactSecrets(logging.Filter):
             record.args = tuple(marked)
         try:
             message = record.getMessage()
-        except (TypeError, ValueError):  # a bad format: logging reports it when the record is written
-            record.args = args
+        except (TypeError, ValueError):  # a bad format: logging reports it, without the arguments
+            record.msg, record.args = _scrub(str(record.msg)) + " [arguments withheld: bad format]", None
+            record._scrubbed = True
             return True
         cleaned = _scrub(message)
         for i, value in enumerate(public):

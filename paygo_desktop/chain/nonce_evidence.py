@@ -108,7 +108,7 @@ def _block_number(tx: Any) -> int | None:
         return None
     try:
         return int(number, 16) if isinstance(number, str) else int(number)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a hostile node's Infinity or NaN among them
         return None
 
 
@@ -166,6 +166,14 @@ async def nonce_use(w3: Any, sender: str, nonce: int, deep: int) -> NonceUse | N
         raise _NoAnswer(f"block {block} holds no transaction of {sender} on nonce {nonce}")
     except _NoAnswer as exc:
         log.warning("who took nonce %d of %s is not known (%s); it stays pending", nonce, sender, exc)
+        return None
+    except (TypeError, ValueError, OverflowError, KeyError, AttributeError) as exc:  # a malformed answer
+        log.warning(
+            "who took nonce %d of %s: the node's answer is malformed (%r); it stays pending",
+            nonce,
+            sender,
+            exc,
+        )
         return None
 
 

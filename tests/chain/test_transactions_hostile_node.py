@@ -383,3 +383,32 @@ def test_on_a_pruning_node_a_payment_mined_long_ago_behind_a_lagging_backend_is_
     seen = env.run(manager.refresh(record))
     assert seen.status == "confirmed", seen.error
     assert proxy.calls.count("eth_sendRawTransaction") == 1
+
+
+def test_an_index_answering_infinity_for_the_block_keeps_it_pending_without_a_traceback(env, repo, node):
+    """Python's JSON reads ``Infinity``: a hostile node's index naming block Infinity (or a block whose
+    transaction's nonce is Infinity) is no evidence; the payment stays pending, nothing raises."""
+    w3, proxy = node
+    manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
+    record, _winner = taken_by_another_wallet(env, manager)
+    env.rpc("anvil_mine", [hex(300)])
+    pruning(proxy, env)
+
+    def infinite(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        return {**answer, "result": {**answer["result"], "blockNumber": float("inf")}}
+
+    proxy.rewrites["eth_getTransactionBySenderAndNonce"] = infinite
+    assert env.run(manager.refresh(record)).status == "pending"
+    del proxy.rewrites["eth_getTransactionBySenderAndNonce"]
+
+    def infinite_nonces(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        block = answer.get("result")
+        if not isinstance(block, dict):
+            return answer
+        txs = [{**tx, "nonce": float("inf")} if isinstance(tx, dict) else tx for tx in block["transactions"]]
+        return {**answer, "result": {**block, "transactions": txs}}
+
+    proxy.rewrites["eth_getBlockByNumber"] = infinite_nonces
+    assert env.run(manager.refresh(record)).status == "pending"
+    del proxy.rewrites["eth_getBlockByNumber"]
+    assert env.run(manager.refresh(record)).status == "replaced"

@@ -133,3 +133,18 @@ def test_the_providers_handlers_scrub_keys_too(capfd):
         for handler in root.handlers:
             handler.close()
         root.handlers = saved
+
+
+def test_a_badly_formatted_line_is_written_without_its_arguments(tmp_path, capfd):
+    """A log call whose arguments do not fit its format: logging would print the arguments, unscrubbed, to
+    the terminal in its error report. The line is written with its text only, and nothing goes to stderr."""
+    log_file = setup_logging(tmp_path / "logs")
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = _ours()  # pytest's own handlers raise on a bad format instead of reporting it
+    try:
+        logging.getLogger("paygo_desktop.test").info("two %s and %s", KEY)
+    finally:
+        root.handlers = saved
+    assert _lines(log_file) == ["two %s and %s [arguments withheld: bad format]"]
+    assert KEY not in capfd.readouterr().err
