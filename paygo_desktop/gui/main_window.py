@@ -446,8 +446,10 @@ class MainWindow(QMainWindow):
             self.status.poll()
 
     def on_fee_ceiling_changed(self) -> None:
-        """The network in use holds to another fee ceiling: the pages that build a service on it build it
-        again when next read (the network is part of what makes one)."""
+        """The network in use holds to another fee ceiling: the session engines built on it hold to it at
+        once, and the pages that build a service on it build it again when next read (the network is part
+        of what makes one)."""
+        self.sessions.network_terms_changed(self.ctx.network)
         self.changes.announce(Changes(network=True))
 
     def on_theme_changed(self, theme: str) -> None:

@@ -115,6 +115,17 @@ class SessionEngine:
         self._runs: dict[str, _Run] = {}
         self._seats: set[str] = set()  # held from a start's first check until its run is registered
 
+    def use_network(self, network: Network) -> None:
+        """The same network with other terms the user set since (its fee ceiling): every transaction from
+        now on (a deposit, a close) is held to them; a running session keeps its channel and vouchers."""
+        if (network.key, network.chain_id, network.rpc_url) != (
+            self.network.key,
+            self.network.chain_id,
+            self.network.rpc_url,
+        ):
+            raise ValueError("use_network takes the same network (key, chain and node) with new terms")
+        self.network = self.chain.network = network
+
     async def plan(self, provider_url: str, service_id: str) -> SessionPlan:
         return await self.planner.plan(provider_url, service_id)
 

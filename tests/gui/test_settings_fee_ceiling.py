@@ -93,6 +93,32 @@ def test_a_ceiling_set_is_used_at_once_and_saved_off_the_gui_thread(
     assert "at most 5 gwei per unit of gas (its own)" in page.ceiling_message.text()
 
 
+def test_a_ceiling_set_holds_the_session_engine_built_before_it(qtbot: Any, unlocked_window: Any) -> None:
+    """The Sessions page keeps one engine per network and account; one built before the change (a session
+    started earlier) signs its next deposit or close at the new ceiling, not the one it was built with."""
+    window = unlocked_window
+    qtbot.waitUntil(lambda: bool(window.ctx.settings.active_account), timeout=TIMEOUT)  # read in a worker
+    built: list[Any] = []
+    window.runner.run(
+        window.sessions.engine(), on_success=built.append, on_error=built.append, name="test-engine"
+    )
+    qtbot.waitUntil(lambda: bool(built), timeout=TIMEOUT)
+    engine = built[0]
+    assert not isinstance(engine, str), engine
+    assert engine.chain.transaction_manager().max_fee_per_gas_ceiling == 100 * GWEI
+    page = settings_page(qtbot, window)
+    page.ceiling_edit.setText("7")
+    page.ceiling_save.click()
+    settled(qtbot, page)
+    assert engine.chain.transaction_manager().max_fee_per_gas_ceiling == 7 * GWEI
+    built.clear()
+    window.runner.run(
+        window.sessions.engine(), on_success=built.append, on_error=built.append, name="test-engine"
+    )
+    qtbot.waitUntil(lambda: bool(built), timeout=TIMEOUT)
+    assert built[0] is engine  # the same engine (its running sessions with it), held to the new ceiling
+
+
 @pytest.mark.parametrize(
     ("typed", "words"), [("abc", "not a number of gwei"), ("0", "above 0"), ("250000", "at most 100000 gwei")]
 )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from paygo_desktop.gui.changes import ChangeAnnouncer
     from paygo_desktop.gui.notifier import Notifier
     from paygo_desktop.gui.widgets.transaction_flow import TransactionDialog
+    from paygo_desktop.networks import Network
     from paygo_desktop.sessions.access_proxy import AccessProxy, LocalAccess
     from paygo_desktop.sessions.engine import SessionEngine
     from paygo_desktop.sessions.history import SessionHistory
@@ -135,6 +136,12 @@ class SessionController(QObject):
             self._unsubscribe.append(engine.subscribe(self._on_event))
             self._engines[key] = engine
         return engine
+
+    def network_terms_changed(self, network: Network) -> None:
+        """``network``'s terms changed (its fee ceiling): the engines built on it hold to the new ones."""
+        for (key, _account), engine in self._engines.items():
+            if key == network.key:
+                engine.use_network(network)
 
     def live(self) -> list[LiveSession]:
         sessions: list[LiveSession] = []
