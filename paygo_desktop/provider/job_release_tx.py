@@ -10,8 +10,10 @@ anything for the job, the desk asks ``fate`` what became of the recorded one:
 - ``ON_ITS_WAY``: the node knows it and it is not in a block, or nothing shows yet that it can no longer be
   mined: nothing is sent (the route answers with its hash, the round waits);
 - ``GONE``: the node no longer knows it, and either its nonce was used by another transaction (block-pinned
-  evidence, ``chain.nonce_evidence``: replaced), or its nonce is still unused ``release_dropped_after``
-  seconds after it was sent (dropped): the record is cleared and a new release may be sent.
+  evidence, ``chain.nonce_evidence``: replaced), or ``release_dropped_after`` seconds after it was sent its
+  nonce is still unused (dropped) or used with no block to say by which (a pruning node without an index:
+  given up rather than leave the price locked; a new release mined after this one reverts, gas only): the
+  record is cleared and a new release may be sent.
 
 A kill between writing the record and the broadcast leaves a record of a transaction no node knows: it is
 ``GONE`` once its nonce is used by another transaction or its time has passed, and never sent twice.
@@ -89,6 +91,18 @@ async def fate(w3: Any, sender: str, sent: SentRelease, now: int, dropped_after:
         # its nonce is used: by it (this node's receipt lags) or by another transaction; only a block that
         # holds one of them says which (no answer: it stays on its way)
         use = await nonce_use(w3, sender, sent.nonce, int(await w3.eth.block_number))
+        if use is None and now - sent.sent_at > dropped_after:
+            # no block names who took it (a node that prunes old state and keeps no index by nonce), the
+            # node does not know it, and its time is long past: given up, or the price stays locked for
+            # ever; were it mined after all, the new release reverts (gas only)
+            log.warning(
+                "jobs: release tx %s is unknown to the node %d s after it was sent and its nonce %d is used; "
+                "which transaction used it cannot be read: given up",
+                public_hex(sent.tx_hash),
+                now - sent.sent_at,
+                sent.nonce,
+            )
+            return Fate.GONE
         if use is None:
             return Fate.ON_ITS_WAY
         if use.tx_hash == sent.tx_hash:

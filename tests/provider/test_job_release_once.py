@@ -209,3 +209,45 @@ def test_a_release_whose_nonce_another_transaction_took_is_sent_again(
         assert settled(server, info.job_id)
         rounds_pass(server, 2)
         assert_paid_once(env, jobs, job, worker0, nonce0, releases=2)  # the other transaction, the release
+
+
+def test_a_release_never_broadcast_whose_nonce_was_used_is_given_up_on_a_pruning_node(env: Env) -> None:
+    """A release recorded and never broadcast (a kill, a lost connection), its nonce then used by another
+    transaction of the key (a claim), looked at long after: on a node that prunes old state and keeps no
+    index by nonce, no block says who used the nonce. It was "on its way" for ever, the job's price locked
+    in PayGoJobs; past ``release_dropped_after`` it is given up (a new release may go), and before that it
+    waits as any other."""
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from paygo_desktop.provider.job_release_tx import Fate, SentRelease, fate
+    from tests.chain.lying_rpc import lying_rpc
+    from tests.chain.test_transactions_hostile_node import method_not_found, pruning
+
+    key = env.provider
+    nonce = sent(env, key.address)
+    claim = key.sign_transaction(
+        {
+            "type": 2,
+            "chainId": env.chain_id,
+            "nonce": nonce,
+            "gas": 21_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+            "to": key.address,
+            "value": 0,
+        }
+    )
+    env.rpc("eth_sendRawTransaction", ["0x" + bytes(claim.raw_transaction).hex()])
+    env.rpc("anvil_mine", [hex(300)])
+    never_sent = SentRelease("0x" + "ab" * 32, nonce, sent_at=1_000)
+    with lying_rpc(env.url) as (url, proxy):
+        pruning(proxy, env)
+        for method in ("eth_getTransactionBySenderAndNonce", "ots_getTransactionBySenderAndNonce"):
+            proxy.rewrites[method] = method_not_found
+        w3 = AsyncWeb3(AsyncHTTPProvider(url))
+        soon = never_sent.sent_at + DROPPED_AFTER - 1
+        assert env.run(fate(w3, key.address, never_sent, soon, DROPPED_AFTER)) is Fate.ON_ITS_WAY
+        late = never_sent.sent_at + DROPPED_AFTER + 1
+        assert env.run(fate(w3, key.address, never_sent, late, DROPPED_AFTER)) is Fate.GONE
+        proxy.rewrites.clear()  # a node that can say who used it: replaced, at once
+        assert env.run(fate(w3, key.address, never_sent, soon, DROPPED_AFTER)) is Fate.GONE
