@@ -187,7 +187,7 @@ def _deposit(text: str | None, asset: Asset, escrow: FundingOption) -> int:
     from paygo_desktop.sessions.deposits_on_way import still_to_deposit
 
     asked = Amount.parse(text, asset).units if text else 0
-    deposit, said = still_to_deposit(asked, escrow.on_its_way, asset)
+    deposit, said = still_to_deposit(asked, escrow.on_its_way, asset, escrow.available)
     if said:
         _say({"event": "transaction", "localId": "", "message": said})
     return deposit

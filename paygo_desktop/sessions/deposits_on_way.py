@@ -57,23 +57,35 @@ def deposit_into(record: TransactionRecord, vault_address: str, channel: Channel
     return int(amount) if funded == channel.as_tuple() else None
 
 
-def still_to_deposit(asked: int, on_its_way: Sequence[DepositOnItsWay], asset: Asset) -> tuple[int, str]:
+def still_to_deposit(
+    asked: int, on_its_way: Sequence[DepositOnItsWay], asset: Asset, available: int | None = None
+) -> tuple[int, str]:
     """A deposit of ``asked`` for a start that did not see the channel (the headless ``--deposit``): what
     is left to send once the deposits already on their way into the channel are counted, and what to
-    say about it ("" when none is)."""
-    counted = sum(d.amount for d in on_its_way)
+    say about it ("" when none is). Those already in the channel count only as far as the channel still
+    holds them for new sessions (``available``, when known): an earlier start's deposit since withdrawn
+    counts no more."""
+    arriving = sum(d.amount for d in on_its_way if not d.landed)
+    landed = sum(d.amount for d in on_its_way if d.landed)
+    if available is not None:
+        landed = min(landed, max(0, available))
+        on_its_way = [d for d in on_its_way if not d.landed or landed > 0]
+    counted = arriving + landed
     if asked <= 0 or counted <= 0:
         return asked, ""
     left = max(0, asked - counted)
-    counts = f"{describe(on_its_way, asset)} It counts toward the {Amount(asset, asked).format()} asked:"
+    counts = (
+        f"{describe(on_its_way, asset, counted)} It counts toward the {Amount(asset, asked).format()} asked:"
+    )
     if left == 0:
         return 0, f"{counts} nothing more is deposited."
     return left, f"{counts} depositing the remaining {Amount(asset, left).format()}."
 
 
-def describe(on_its_way: Sequence[DepositOnItsWay], asset: Asset) -> str:
-    """One sentence on the deposits on their way into the channel."""
-    total = Amount(asset, sum(d.amount for d in on_its_way)).format()
+def describe(on_its_way: Sequence[DepositOnItsWay], asset: Asset, counted: int | None = None) -> str:
+    """One sentence on the deposits on their way into the channel (``counted``: of them, what still
+    counts; all of them when None)."""
+    total = Amount(asset, sum(d.amount for d in on_its_way) if counted is None else counted).format()
     if all(d.resent for d in on_its_way):
         return (
             f"A deposit of {total} into this channel, stored by an earlier run that stopped before sending "

@@ -150,3 +150,20 @@ def test_the_headless_deposit_counts_what_is_on_its_way_and_sends_the_rest() -> 
     left, said = still_to_deposit(USDC // 2, resent, usdc)
     assert left == 0 and said.endswith("It counts toward the 0.5 USDC asked: nothing more is deposited.")
     assert still_to_deposit(USDC, (), usdc) == (USDC, "")
+
+
+def test_an_earlier_starts_deposit_counts_only_as_far_as_the_channel_still_holds_it() -> None:
+    """An earlier start's deposit, in the channel, counts toward ``--deposit``; once withdrawn (the channel
+    holds less for new sessions than it brought) it counts only as far as the channel still holds it, so
+    the start deposits what is missing instead of refusing to start for want of funds it said were there."""
+    from paygo_desktop.money import Asset
+
+    usdc = Asset("USDC", 6, "0x" + "cc" * 20)
+    earlier = (DepositOnItsWay("0x" + "03" * 32, USDC, landed=True, earlier_start=True),)
+    left, said = still_to_deposit(USDC, earlier, usdc, available=USDC)
+    assert left == 0 and said.startswith("A deposit of 1 USDC into this channel, made by an earlier start")
+    assert still_to_deposit(USDC, earlier, usdc, available=0) == (USDC, "")  # withdrawn since
+    left, said = still_to_deposit(USDC, earlier, usdc, available=400_000)
+    assert left == 600_000 and said.startswith("A deposit of 0.4 USDC into this channel")
+    arriving = (*earlier, DepositOnItsWay("0x" + "04" * 32, 250_000))  # one still on its way: all of it
+    assert still_to_deposit(USDC, arriving, usdc, available=0)[0] == USDC - 250_000
