@@ -12,9 +12,10 @@ transaction on that nonce in it. ``receipt_in_block`` reads a transaction's rece
 missing or failed answer gives None: the caller then decides nothing.
 
 A node that prunes old state (most full nodes keep about 128 blocks of it) refuses the counts further
-back. There, the node's index of transactions by sender and nonce names the block instead
-(``eth_getTransactionBySenderAndNonce``: reth, anvil; ``ots_getTransactionBySenderAndNonce``: erigon and
-anvil), blocks being kept whole. The index is only a pointer: the block it names is read with its
+back. There, the node's lookup by sender and nonce may name the block instead, blocks being kept whole:
+erigon keeps an index for it (``ots_getTransactionBySenderAndNonce``, kept apart from the state); reth and
+anvil answer ``eth_getTransactionBySenderAndNonce`` by searching their own historical state, so only as far
+back as they keep it; geth has neither. The answer is only a pointer: the block it names is read with its
 transactions, as above, and must hold the sender's transaction on that nonce.
 """
 

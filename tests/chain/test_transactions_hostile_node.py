@@ -319,9 +319,12 @@ def test_a_broadcast_answered_with_an_http_error_is_not_taken_for_refused(env, r
 STATE_KEPT = 128  # blocks of state a pruning full node keeps (geth's default)
 
 
-def pruning(proxy: LyingRpc, env) -> None:
+def pruning(proxy: LyingRpc, env, indexed: tuple[str, ...] = ()) -> None:
     """A full node that keeps only the last ``STATE_KEPT`` blocks of state: a nonce count at an older
-    block is refused ("missing trie node"); blocks, receipts and its index by hash are kept."""
+    block is refused ("missing trie node"); blocks, receipts and transactions by hash are kept. Its index by
+    sender and nonce (erigon's, kept apart from the state) knows the ``indexed`` transactions, answered
+    here from what anvil says of them now (anvil's own answer searches its historical state, which a long
+    chain of the test run no longer has: it would make the test depend on the tests before it)."""
     oldest = int(env.rpc("eth_blockNumber"), 16) - STATE_KEPT
 
     def rewrite(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
@@ -332,6 +335,25 @@ def pruning(proxy: LyingRpc, env) -> None:
         return answer
 
     proxy.rewrites["eth_getTransactionCount"] = rewrite
+    index = {}
+    for tx_hash in indexed:
+        tx = env.rpc("eth_getTransactionByHash", [tx_hash])
+        index[(tx["from"].lower(), int(tx["nonce"], 16))] = tx
+
+    def by_nonce(whole: bool) -> Any:
+        def answer_it(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+            sender, nonce = request["params"]
+            tx = index.get((str(sender).lower(), int(nonce, 16)))
+            return {
+                "jsonrpc": "2.0",
+                "id": answer.get("id"),
+                "result": tx if whole or tx is None else tx["hash"],
+            }
+
+        return answer_it
+
+    proxy.rewrites["eth_getTransactionBySenderAndNonce"] = by_nonce(True)
+    proxy.rewrites["ots_getTransactionBySenderAndNonce"] = by_nonce(False)
 
 
 def test_on_a_pruning_node_a_nonce_taken_long_ago_is_found_by_the_nodes_index(env, repo, node):
@@ -343,7 +365,7 @@ def test_on_a_pruning_node_a_nonce_taken_long_ago_is_found_by_the_nodes_index(en
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
     record, winner = taken_by_another_wallet(env, manager)
     env.rpc("anvil_mine", [hex(300)])
-    pruning(proxy, env)
+    pruning(proxy, env, indexed=(winner,))
     replaced = env.run(manager.refresh(record))
     assert replaced.status == "replaced", replaced.error
     assert winner in (replaced.error or "")
@@ -355,19 +377,24 @@ def test_on_a_pruning_node_an_index_pointing_at_the_wrong_block_is_not_believed(
     on that nonce (a lying or broken node) leaves the payment pending. So does a node with no index."""
     w3, proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
-    record, _winner = taken_by_another_wallet(env, manager)
+    record, winner = taken_by_another_wallet(env, manager)
     env.rpc("anvil_mine", [hex(300)])
-    pruning(proxy, env)
+    pruning(proxy, env, indexed=(winner,))
+    index, ots = (
+        proxy.rewrites["eth_getTransactionBySenderAndNonce"],
+        proxy.rewrites["ots_getTransactionBySenderAndNonce"],
+    )
 
-    def wrong_block(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-        return {**answer, "result": {**answer["result"], "blockNumber": hex(5)}}
+    def wrong_block(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        told = index(request, answer)
+        return {**told, "result": {**told["result"], "blockNumber": hex(5)}}
 
     proxy.rewrites["eth_getTransactionBySenderAndNonce"] = wrong_block
     proxy.rewrites["ots_getTransactionBySenderAndNonce"] = method_not_found
     assert env.run(manager.refresh(record)).status == "pending"
     proxy.rewrites["eth_getTransactionBySenderAndNonce"] = method_not_found  # geth: no index at all
     assert env.run(manager.refresh(record)).status == "pending"
-    del proxy.rewrites["ots_getTransactionBySenderAndNonce"]  # erigon's: a hash, its block read from it
+    proxy.rewrites["ots_getTransactionBySenderAndNonce"] = ots  # erigon's: a hash, its block read from it
     assert env.run(manager.refresh(record)).status == "replaced"
 
 
@@ -379,7 +406,7 @@ def test_on_a_pruning_node_a_payment_mined_long_ago_behind_a_lagging_backend_is_
     record = send_payment(env, manager)
     lagging_far_behind(proxy, record.tx_hash)
     env.rpc("anvil_mine", [hex(300)])
-    pruning(proxy, env)
+    pruning(proxy, env, indexed=(record.tx_hash,))
     seen = env.run(manager.refresh(record))
     assert seen.status == "confirmed", seen.error
     assert proxy.calls.count("eth_sendRawTransaction") == 1
@@ -390,16 +417,19 @@ def test_an_index_answering_infinity_for_the_block_keeps_it_pending_without_a_tr
     transaction's nonce is Infinity) is no evidence; the payment stays pending, nothing raises."""
     w3, proxy = node
     manager = TransactionManager(w3, env.chain_id, repo, confirmations=3)
-    record, _winner = taken_by_another_wallet(env, manager)
+    record, winner = taken_by_another_wallet(env, manager)
     env.rpc("anvil_mine", [hex(300)])
-    pruning(proxy, env)
+    pruning(proxy, env, indexed=(winner,))
+    index = proxy.rewrites["eth_getTransactionBySenderAndNonce"]
 
-    def infinite(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-        return {**answer, "result": {**answer["result"], "blockNumber": float("inf")}}
+    def infinite(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        told = index(request, answer)
+        return {**told, "result": {**told["result"], "blockNumber": float("inf")}}
 
     proxy.rewrites["eth_getTransactionBySenderAndNonce"] = infinite
+    proxy.rewrites["ots_getTransactionBySenderAndNonce"] = method_not_found
     assert env.run(manager.refresh(record)).status == "pending"
-    del proxy.rewrites["eth_getTransactionBySenderAndNonce"]
+    proxy.rewrites["eth_getTransactionBySenderAndNonce"] = index
 
     def infinite_nonces(_request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
         block = answer.get("result")
