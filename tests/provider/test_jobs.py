@@ -196,7 +196,11 @@ def test_a_client_who_never_approves_the_vendor_releases_the_price(
     worker0 = env.usdc_balance(env.provider.address)
     with pytest.raises(Conflict, match="review window"):
         run(api.release(env.provider, info.job_id))
-    env.advance(delivered.review_ends_at - env.chain_time())  # the window's last second: not yet
+    # the window's last second exactly: not yet (evm_increaseTime would land past it by the wall time since
+    # the last block, a second or more on a busy machine)
+    env.rpc("evm_setNextBlockTimestamp", [delivered.review_ends_at])
+    env.rpc("evm_mine")
+    assert env.chain_time() == delivered.review_ends_at
     with pytest.raises(Conflict, match="review window"):
         run(api.release(env.provider, info.job_id))
     assert jobs.state(job).status is JobStatus.DELIVERED
