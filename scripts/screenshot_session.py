@@ -163,7 +163,7 @@ async def home_with_values(window: Any, target: Path) -> None:
     page = window.pages["home"]
     page.refresh()
     await until(
-        lambda: page.balances and all(b.fiat for b in page.balances) and not page._loading_balances,
+        lambda: page.balances and all(b.fiat for b in page.balances) and not page.balance_reads.busy,
         "Home's balances and their values",
     )
     await asyncio.sleep(0.5)
